@@ -1,0 +1,41 @@
+/*
+ * sink.h - where finished frames go.
+ *
+ * A sink receives bytes of complete frames.  Each sink is one file ending
+ * in a `const struct sink_ops`; the core only calls through the ops.
+ */
+#ifndef VANTAGE_SINK_H
+#define VANTAGE_SINK_H
+
+#include <stddef.h>
+
+struct sink;
+
+struct sink_ops {
+	const char *name;
+	/* Write all of [data, data+len). Returns 0 or a negative errno. */
+	int (*write)(struct sink *s, const void *data, size_t len);
+	/* Copy `len` bytes from file descriptor `fd` at offset 0. */
+	int (*write_fd)(struct sink *s, int fd, size_t len);
+	int (*flush)(struct sink *s);
+	void (*close)(struct sink *s);
+};
+
+struct sink {
+	const struct sink_ops *ops;
+	char desc[256];		/* for messages: "stdout", the path ... */
+};
+
+/*
+ * The file sink: `path` NULL or "-" means stdout.  The file is created (or
+ * truncated) at open time so an unwritable path fails before any work.
+ * Returns 0 or a negative errno.
+ */
+int sink_file_open(const char *path, struct sink **out);
+
+int sink_write(struct sink *s, const void *data, size_t len);
+int sink_write_fd(struct sink *s, int fd, size_t len);
+int sink_flush(struct sink *s);
+void sink_close(struct sink *s);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * system.h - the identity of one observed system (a target).
+ *
+ * A system id is stable and readable: host:<machine-id or hostname>,
+ * container:<runtime>:<id>, vm:<uuid or name>, image:<path>.  The identity
+ * goes into every frame header and every record.
+ */
+#ifndef VANTAGE_SYSTEM_H
+#define VANTAGE_SYSTEM_H
+
+struct system_id {
+	char id[512];
+	char name[256];
+	char kind[16];		/* "host", "container", "vm", "image" */
+	char runtime[32];	/* container runtime, "" for others */
+	char image[256];	/* container image, "" if none */
+	char host[256];		/* the host it runs on (hostname) */
+};
+
+/* Identity of the host we run on: host:<machine-id> (or hostname). */
+void system_host_identity(struct system_id *out);
+/* Identity of a mounted root at `dir` (made absolute): image:<dir>. */
+void system_image_identity(const char *dir, struct system_id *out);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * util.h - small helpers shared by every stage: bounded file reads,
+ * number parsing that never overflows or trusts its input, time.
+ *
+ * All parse helpers take (pointer, length) and never read past it; input
+ * may be truncated, unterminated or garbage.
+ */
+#ifndef VANTAGE_UTIL_H
+#define VANTAGE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Read at most `max` bytes from `fd` into `out` (appending).  Returns the
+ * number of bytes read, or a negative errno.  Sets *truncated (if given)
+ * when more data remained.  Does not close fd.
+ */
+ssize_t read_fd_bounded(int fd, struct buf *out, size_t max, bool *truncated);
+/* openat(dirfd, path, O_RDONLY|O_CLOEXEC) + read_fd_bounded + close. For
+ * trusted paths only (procfs, sysfs): it follows symlinks. */
+ssize_t read_file_at(int dirfd, const char *path, struct buf *out, size_t max);
+/* Read a small file into a fixed buffer, NUL-terminated; returns length
+ * or negative errno.  Trusted paths only. */
+ssize_t read_small_at(int dirfd, const char *path, char *dst, size_t cap);
+
+/* Parse an unsigned decimal at *p (< end), advancing *p.  Returns false
+ * if no digit was found or the value overflows. */
+bool parse_u64(const char **p, const char *end, uint64_t *out);
+bool parse_i64(const char **p, const char *end, int64_t *out);
+/* Skip spaces and tabs. */
+void skip_blanks(const char **p, const char *end);
+/* Copy [s, s+n) into dst (cap bytes), NUL-terminate, truncating. */
+void copy_str(char *dst, size_t cap, const char *s, size_t n);
+/* Trim ASCII whitespace at both ends of [*s, *s + *n). */
+void trim(const char **s, size_t *n);
+
+/* Wall-clock time in nanoseconds since the epoch / monotonic ns. */
+int64_t now_ns(void);
+int64_t mono_ns(void);
+/* Format `ns` since the epoch as "2026-11-22T10:00:00.123Z". cap >= 32. */
+void format_time_utc(int64_t ns, char *dst, size_t cap);
+/* Format as "%Y-%m-%dT%H:%M:%S%z" in local time (the crawler layout). */
+void format_time_local(int64_t ns, char *dst, size_t cap);
+
+/* Lowercase hex of n bytes into dst (2n+1 bytes). */
+void hex_encode(const unsigned char *src, size_t n, char *dst);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * host.h - internals of the live host backend, shared by its files.
+ *
+ * The host view reads the kernel through a procfs and sysfs mount and the
+ * host's network namespace, and files through an fsroot at "/".  Each
+ * group of ops lives in its own file:
+ *
+ *   host.c      the view object and its ops table
+ *   proc.c      processes         (procfs)
+ *   sockdiag.c  sockets           (netlink sock_diag) and owner resolution
+ *   kernel.c    kernel facts, modules
+ *   stats.c     cpu, memory, load, file systems, disk I/O, cgroup
+ *   netif.c     interfaces and their counters (rtnetlink / sysfs)
+ *
+ * The procfs functions take the procfs directory fd explicitly and an
+ * optional pid filter, so the container backend can reuse them for the
+ * processes of one container.
+ */
+#ifndef VANTAGE_HOST_H
+#define VANTAGE_HOST_H
+
+#include "../fsroot.h"
+#include "../view.h"
+
+struct passwd_cache;
+
+struct host_view {
+	struct view base;
+	int proc_fd;		/* O_DIRECTORY fd of /proc */
+	int sys_fd;		/* O_DIRECTORY fd of /sys */
+	struct fsroot fs;	/* "/" */
+	struct passwd_cache *users;	/* uid -> name from the root's etc/passwd, lazy */
+};
+
+/* Which processes to list: return true to include host pid `pid`. */
+typedef bool (*pid_filter_fn)(void *ctx, int pid);
+
+/* List processes found in `proc_fd`, resolving user names in `users`'
+ * passwd (may be NULL).  `filter` may be NULL (all). */
+int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filter,
+		     void *filter_ctx, const struct view_iter *it,
+		     int (*cb)(void *ctx, const struct vt_proc *p));
+
+/* uid -> user name from `fs`'s /etc/passwd (parsed once). */
+struct passwd_cache *passwd_cache_new(struct fsroot *fs);
+const char *passwd_cache_name(struct passwd_cache *c, uint32_t uid);
+void passwd_cache_free(struct passwd_cache *c);
+
+/* Dump TCP and UDP sockets (v4 and v6) of the calling thread's network
+ * namespace through sock_diag; resolve owners by scanning `proc_fd`. */
+int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
+		     const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s));
+
+int host_kernel(struct view *v, struct vt_kernel *out);
+int host_modules(struct view *v, const struct view_iter *it,
+		 int (*cb)(void *ctx, const struct vt_module *m));
+int host_cpu_times(struct view *v, const struct view_iter *it,
+		   int (*cb)(void *ctx, const struct vt_cpu *c));
+int host_memory(struct view *v, struct vt_mem *out);
+int host_load(struct view *v, struct vt_load *out);
+int host_filesystems(struct view *v, const struct view_iter *it,
+		     int (*cb)(void *ctx, const struct vt_fs *f));
+int host_disk_io(struct view *v, const struct view_iter *it,
+		 int (*cb)(void *ctx, const struct vt_diskio *d));
+int host_cgroup(struct view *v, struct vt_cgroup *out);
+int host_interfaces(struct view *v, const struct view_iter *it,
+		    int (*cb)(void *ctx, const struct vt_iface *i));
+
+#endif
