@@ -1,0 +1,5 @@
+/* interface.c - placeholder until the feature lands. */
+#include <errno.h>
+#include "feature.h"
+static int crawl(struct crawl_ctx *c) { (void)c; return -ENOTSUP; }
+const struct feature feature_interface = { .name = "interface", .description = "(not yet)", .crawl = crawl };

@@ -1,0 +1,5 @@
+/* process.c - placeholder until the feature lands. */
+#include <errno.h>
+#include "feature.h"
+static int crawl(struct crawl_ctx *c) { (void)c; return -ENOTSUP; }
+const struct feature feature_process = { .name = "process", .description = "(not yet)", .crawl = crawl };
