@@ -1,0 +1,15 @@
+/*
+ * cli.h - subcommands of the `vantage` command line.  Each returns the
+ * process exit status: 0 success, 1 runtime failure, 2 bad usage.
+ */
+#ifndef VANTAGE_CLI_H
+#define VANTAGE_CLI_H
+
+#define VANTAGE_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+int cmd_crawl(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+
+#endif

@@ -1,0 +1,361 @@
+/*
+ * crawl.c - `vantage crawl`: one frame of this host or of a mounted root.
+ *
+ * Validates everything the user gave before any work starts (feature
+ * names, the root, the output file), opens the view, runs each feature in
+ * registry order into one frame, and writes the frame to the sink.  A
+ * feature that fails as a whole is recorded in the frame header and the
+ * crawl goes on with the next one.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../features/feature.h"
+#include "../util/log.h"
+#include "../util/util.h"
+#include "cli.h"
+
+#define MAX_LIST 64
+
+static const char *const default_excludes[] = {"/proc", "/sys", "/dev", "/run"};
+static const char *const default_config_paths[] = {"/etc"};
+
+static void crawl_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vantage crawl [OPTIONS]\n"
+		"\n"
+		"Crawl this host (default) or a mounted root file system into one frame.\n"
+		"\n"
+		"Options:\n"
+		"  -f, --features LIST     comma-separated features (default: every feature\n"
+		"                          but 'file'; with --root: os,package,config)\n"
+		"                          'all' selects every feature; see 'vantage features'\n"
+		"  -F, --format FMT        json (JSON Lines, default) or crawler (the reference\n"
+		"                          crawler's tab-separated layout)\n"
+		"  -o, --output FILE       write the frame to FILE instead of stdout\n"
+		"  -r, --root DIR          crawl the root file system mounted at DIR (kind\n"
+		"                          'image'; features os, package, config, file)\n"
+		"  -i, --interval SEC      metric: seconds between the two samples rates and\n"
+		"                          CPU percentages are computed over (default 1;\n"
+		"                          0 = one sample, no rates)\n"
+		"      --config-path PATH  config: file or directory to read (repeatable;\n"
+		"                          default /etc)\n"
+		"      --config-max-size N config: larger files get size and hash, no content\n"
+		"                          (bytes, K/M suffix allowed; default 64K)\n"
+		"      --file-root DIR     file: where the walk starts (default /)\n"
+		"      --exclude PATH      file: do not descend into PATH (repeatable; default\n"
+		"                          /proc /sys /dev /run)\n"
+		"      --hash              file: add the SHA-256 of regular files\n"
+		"      --hash-max-size N   file: larger files are not hashed (default 64M)\n"
+		"      --progress          show progress of long walks on stderr (default:\n"
+		"      --no-progress       when stderr is a terminal)\n"
+		"      --log-level LEVEL   debug, info, warn (default), error, off\n"
+		"  -h, --help              show this help\n"
+		"\n"
+		"Output: JSON Lines, one record per line with keys system, time, feature, key,\n"
+		"value; the first line is the frame header (feature \"frame\") with the system's\n"
+		"identity, the features, the duration and per-feature error counts.\n"
+		"Exit status: 0 crawled (item errors are counted in the header), 1 the frame\n"
+		"could not be written, 2 bad usage.\n");
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	uint64_t mul = 1;
+	if (*end == 'k' || *end == 'K')
+		mul = 1024, end++;
+	else if (*end == 'm' || *end == 'M')
+		mul = 1024 * 1024, end++;
+	else if (*end == 'g' || *end == 'G')
+		mul = 1024ull * 1024 * 1024, end++;
+	if (*end || v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+/* Split a comma list into feature pointers; report the first unknown. */
+static int parse_features(const char *list, const struct feature **out, int *n)
+{
+	*n = 0;
+	if (strcmp(list, "all") == 0) {
+		for (size_t i = 0; i < feature_count; i++)
+			out[(*n)++] = feature_table[i];
+		return 0;
+	}
+	char *dup = strdup(list);
+	if (!dup)
+		return -1;
+	int rc = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		const struct feature *f = feature_find(tok);
+		if (!f) {
+			fprintf(stderr, "vantage crawl: unknown feature '%s' in --features '%s'\n", tok,
+				list);
+			fprintf(stderr, "known features:");
+			for (size_t i = 0; i < feature_count; i++)
+				fprintf(stderr, " %s", feature_table[i]->name);
+			fprintf(stderr, "\n");
+			rc = -1;
+			break;
+		}
+		bool dup_f = false;
+		for (int i = 0; i < *n; i++)
+			dup_f |= out[i] == f;
+		if (!dup_f && *n < MAX_LIST)
+			out[(*n)++] = f;
+	}
+	free(dup);
+	if (rc == 0 && *n == 0) {
+		fprintf(stderr, "vantage crawl: --features '%s' names no feature\n", list);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* Run the features into one frame of `view`. Returns an exit status. */
+static int crawl_system(struct view *view, const struct system_id *sys, const struct feature **feats,
+			int nfeats, const struct crawl_opts *opts, enum frame_format fmt,
+			struct sink *sink)
+{
+	const char *names[MAX_LIST];
+	for (int i = 0; i < nfeats; i++)
+		names[i] = feats[i]->name;
+	struct frame *fr = frame_begin(sink, sys, names, nfeats, fmt);
+	if (!fr) {
+		fprintf(stderr, "vantage crawl: cannot create the frame spool: %s\n", strerror(errno));
+		return EXIT_FAIL;
+	}
+	struct crawl_ctx c = {.view = view, .frame = fr, .opts = opts};
+	for (int i = 0; i < nfeats; i++) {
+		frame_feature_start(fr, feats[i]->name);
+		int r = feats[i]->crawl(&c);
+		if (r < 0) {
+			frame_error(fr, -r, "feature %s failed", feats[i]->name);
+			log_warn("%s: feature %s failed: %s", sys->id, feats[i]->name, strerror(-r));
+		}
+		frame_feature_end(fr);
+	}
+	uint64_t errs = frame_errors(fr);
+	int r = frame_end(fr);
+	if (r < 0) {
+		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,
+			strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (errs)
+		log_info("%s: %llu item errors, listed in the frame header", sys->id,
+			 (unsigned long long)errs);
+	return EXIT_OK;
+}
+
+int cmd_crawl(int argc, char **argv)
+{
+	enum { O_CONFIG_PATH = 256, O_CONFIG_MAX, O_FILE_ROOT, O_EXCLUDE, O_HASH, O_HASH_MAX,
+	       O_PROGRESS, O_NO_PROGRESS, O_LOG_LEVEL };
+	static const struct option longopts[] = {
+		{"features", required_argument, 0, 'f'},
+		{"format", required_argument, 0, 'F'},
+		{"output", required_argument, 0, 'o'},
+		{"root", required_argument, 0, 'r'},
+		{"interval", required_argument, 0, 'i'},
+		{"config-path", required_argument, 0, O_CONFIG_PATH},
+		{"config-max-size", required_argument, 0, O_CONFIG_MAX},
+		{"file-root", required_argument, 0, O_FILE_ROOT},
+		{"exclude", required_argument, 0, O_EXCLUDE},
+		{"hash", no_argument, 0, O_HASH},
+		{"hash-max-size", required_argument, 0, O_HASH_MAX},
+		{"progress", no_argument, 0, O_PROGRESS},
+		{"no-progress", no_argument, 0, O_NO_PROGRESS},
+		{"log-level", required_argument, 0, O_LOG_LEVEL},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *features = NULL, *output = NULL, *root = NULL;
+	enum frame_format fmt = FRAME_JSON;
+	const char *config_paths[MAX_LIST], *excludes[MAX_LIST];
+	int nconfig = 0, nexcl = 0, progress = -1;
+	struct crawl_opts opts = {
+		.sample_interval = 1.0,
+		.config_max_size = 64 * 1024,
+		.file_root = "/",
+		.file_hash_max = 64ull * 1024 * 1024,
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:F:o:r:i:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': features = optarg; break;
+		case 'F':
+			if (strcmp(optarg, "json") == 0)
+				fmt = FRAME_JSON;
+			else if (strcmp(optarg, "crawler") == 0)
+				fmt = FRAME_CRAWLER;
+			else {
+				fprintf(stderr, "vantage crawl: unknown --format '%s' (use json or crawler)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'o': output = optarg; break;
+		case 'r': root = optarg; break;
+		case 'i': {
+			char *end;
+			errno = 0;
+			double d = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(d >= 0 && d <= 3600)) {
+				fprintf(stderr, "vantage crawl: --interval '%s' is not a number of seconds between 0 and 3600\n", optarg);
+				return EXIT_USAGE;
+			}
+			opts.sample_interval = d;
+			break;
+		}
+		case O_CONFIG_PATH:
+			if (nconfig == MAX_LIST) {
+				fprintf(stderr, "vantage crawl: at most %d --config-path\n", MAX_LIST);
+				return EXIT_USAGE;
+			}
+			config_paths[nconfig++] = optarg;
+			break;
+		case O_CONFIG_MAX:
+			if (parse_size(optarg, &opts.config_max_size) < 0) {
+				fprintf(stderr, "vantage crawl: --config-max-size '%s' is not a size (e.g. 65536, 64K, 1M)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_FILE_ROOT: opts.file_root = optarg; break;
+		case O_EXCLUDE:
+			if (nexcl == MAX_LIST) {
+				fprintf(stderr, "vantage crawl: at most %d --exclude\n", MAX_LIST);
+				return EXIT_USAGE;
+			}
+			excludes[nexcl++] = optarg;
+			break;
+		case O_HASH: opts.file_hash = true; break;
+		case O_HASH_MAX:
+			if (parse_size(optarg, &opts.file_hash_max) < 0) {
+				fprintf(stderr, "vantage crawl: --hash-max-size '%s' is not a size\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_PROGRESS: progress = 1; break;
+		case O_NO_PROGRESS: progress = 0; break;
+		case O_LOG_LEVEL: {
+			int l = log_level_parse(optarg);
+			if (l < 0) {
+				fprintf(stderr, "vantage crawl: unknown --log-level '%s' (debug, info, warn, error, off)\n", optarg);
+				return EXIT_USAGE;
+			}
+			log_threshold = (enum log_level)l;
+			break;
+		}
+		case 'h': crawl_usage(stdout); return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'vantage crawl --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vantage crawl: unexpected argument '%s'\nTry 'vantage crawl --help'.\n",
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	/* features */
+	const struct feature *feats[MAX_LIST];
+	int nfeats = 0;
+	if (features) {
+		if (parse_features(features, feats, &nfeats) < 0)
+			return EXIT_USAGE;
+	} else {
+		for (size_t i = 0; i < feature_count; i++) {
+			const struct feature *f = feature_table[i];
+			if (strcmp(f->name, "file") == 0)
+				continue;
+			if (root && !(f->on_files_only))
+				continue;
+			feats[nfeats++] = f;
+		}
+	}
+	if (root) {
+		for (int i = 0; i < nfeats; i++) {
+			if (!feats[i]->on_files_only) {
+				fprintf(stderr,
+					"vantage crawl: feature '%s' needs a running system; --root '%s' "
+					"has only files (features for a root: os, package, config, file)\n",
+					feats[i]->name, root);
+				return EXIT_USAGE;
+			}
+		}
+		struct stat st;
+		if (stat(root, &st) < 0) {
+			fprintf(stderr, "vantage crawl: --root '%s': %s\n", root, strerror(errno));
+			return EXIT_USAGE;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "vantage crawl: --root '%s' is not a directory\n", root);
+			return EXIT_USAGE;
+		}
+	}
+
+	opts.config_paths = nconfig ? config_paths : default_config_paths;
+	opts.nconfig_paths = nconfig ? nconfig : (int)ARRAY_SIZE(default_config_paths);
+	opts.file_excludes = nexcl ? excludes : default_excludes;
+	opts.nfile_excludes = nexcl ? nexcl : (int)ARRAY_SIZE(default_excludes);
+	opts.progress = progress >= 0 ? progress : isatty(STDERR_FILENO);
+
+	/* the output, before any work */
+	struct sink *sink;
+	int r = sink_file_open(output, &sink);
+	if (r < 0) {
+		fprintf(stderr, "vantage crawl: cannot write --output '%s': %s\n", output, strerror(-r));
+		return EXIT_USAGE;
+	}
+
+	struct view *view;
+	struct system_id sys;
+	if (root) {
+		r = view_root_open(root, &view);
+		system_image_identity(root, &sys);
+	} else {
+		r = view_host_open(&view);
+		system_host_identity(&sys);
+	}
+	if (r < 0) {
+		fprintf(stderr, "vantage crawl: cannot open %s: %s\n", root ? root : "the host's /proc",
+			strerror(-r));
+		sink_close(sink);
+		return root ? EXIT_USAGE : EXIT_FAIL;
+	}
+	int status = crawl_system(view, &sys, feats, nfeats, &opts, fmt, sink);
+	view_destroy(view);
+	sink_close(sink);
+	return status;
+}
+
+int cmd_features(int argc, char **argv)
+{
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("Usage: vantage features\n\nList the features a crawl can collect.\n");
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < feature_count; i++)
+		printf("%-12s %s%s\n", feature_table[i]->name, feature_table[i]->description,
+		       feature_table[i]->on_files_only ? " [also on --root]" : "");
+	return EXIT_OK;
+}

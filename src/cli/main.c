@@ -1,0 +1,49 @@
+/*
+ * main.c - `vantage`: dispatch to a subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vantage COMMAND [OPTIONS]\n"
+		"\n"
+		"Vantage observes Linux hosts, containers and VMs from the outside and\n"
+		"writes what it sees as frames: one snapshot of one system.\n"
+		"\n"
+		"Commands:\n"
+		"  crawl       crawl this host (or a mounted root) into a frame\n"
+		"  features    list the features a crawl can collect\n"
+		"  help        show this help\n"
+		"  version     print the version\n"
+		"\n"
+		"Run 'vantage COMMAND --help' for the options of a command.\n"
+		"Documentation: docs/ in the source tree, and man vantage.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "crawl") == 0)
+		return cmd_crawl(argc - 1, argv + 1);
+	if (strcmp(cmd, "features") == 0)
+		return cmd_features(argc - 1, argv + 1);
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("vantage %s\n", VANTAGE_VERSION);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "vantage: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,413 @@
+/*
+ * frame.c - records of one snapshot, spooled, then header + records to a
+ * sink (see frame.h).
+ *
+ * Invariants:
+ *  - at most one record is open (f->open); its value is built in f->val
+ *    and moved to the spool by rec_end() as one complete line;
+ *  - the spool is f->mem (in memory) after the first f->spool_len bytes
+ *    that live in the temporary file f->spool_fd (-1 until the memory part
+ *    first exceeds FRAME_SPOOL_MEM), so line order is file then memory;
+ *  - per-feature counters live in f->feat[], indexed like the feature list
+ *    given to frame_begin(); f->cur is the running feature or -1.
+ */
+#include "frame.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "../util/util.h"
+
+struct feat_stat {
+	char name[32];
+	uint64_t records, errors, skipped;
+	int64_t start_ns, dur_ns;
+	int nmsg;
+	char *msg[FRAME_MAX_ERRMSG];
+};
+
+struct frame {
+	struct sink *sink;
+	struct system_id sys;
+	enum frame_format fmt;
+	int64_t time_ns, start_mono;
+	char time_str[40];
+	struct feat_stat *feat;
+	int nfeat, cur;
+	struct buf prefix;	/* JSON: {"system":...,"time":...,"feature":" */
+	struct buf mem;		/* spooled lines in memory */
+	int spool_fd;
+	size_t spool_len;
+	int spool_err;
+	/* the open record */
+	bool open;
+	struct buf key, cfeat, ckey, val;
+	struct json j;
+	uint64_t records;
+};
+
+struct frame *frame_begin(struct sink *sink, const struct system_id *sys,
+			  const char *const *features, int nfeatures, enum frame_format fmt)
+{
+	struct frame *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->sink = sink;
+	f->sys = *sys;
+	f->fmt = fmt;
+	f->time_ns = now_ns();
+	f->start_mono = mono_ns();
+	format_time_utc(f->time_ns, f->time_str, sizeof(f->time_str));
+	f->feat = calloc((size_t)(nfeatures > 0 ? nfeatures : 1), sizeof(*f->feat));
+	if (!f->feat) {
+		free(f);
+		return NULL;
+	}
+	f->nfeat = nfeatures;
+	for (int i = 0; i < nfeatures; i++)
+		copy_str(f->feat[i].name, sizeof(f->feat[i].name), features[i], strlen(features[i]));
+	f->cur = -1;
+	f->spool_fd = -1;
+	buf_adds(&f->prefix, "{\"system\":");
+	json_escape(&f->prefix, f->sys.id, strlen(f->sys.id));
+	buf_printf(&f->prefix, ",\"time\":\"%s\",\"feature\":\"", f->time_str);
+	return f;
+}
+
+enum frame_format frame_format(const struct frame *f)
+{
+	return f->fmt;
+}
+
+void frame_feature_start(struct frame *f, const char *feature)
+{
+	f->cur = -1;
+	for (int i = 0; i < f->nfeat; i++)
+		if (strcmp(f->feat[i].name, feature) == 0)
+			f->cur = i;
+	if (f->cur >= 0)
+		f->feat[f->cur].start_ns = mono_ns();
+}
+
+void frame_feature_end(struct frame *f)
+{
+	if (f->cur >= 0)
+		f->feat[f->cur].dur_ns += mono_ns() - f->feat[f->cur].start_ns;
+	f->cur = -1;
+}
+
+static const char *cur_name(const struct frame *f)
+{
+	return f->cur >= 0 ? f->feat[f->cur].name : "frame";
+}
+
+/* ---- spool ---------------------------------------------------------------- */
+
+static int spool_file(struct frame *f)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		char tmpl[4096];
+		snprintf(tmpl, sizeof(tmpl), "%s/vantage-spool.XXXXXX", dir);
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		unlink(tmpl);
+	}
+	f->spool_fd = fd;
+	return 0;
+}
+
+static int spool_flush_mem(struct frame *f)
+{
+	if (f->spool_fd < 0) {
+		int r = spool_file(f);
+		if (r < 0)
+			return r;
+	}
+	size_t off = 0;
+	while (off < f->mem.len) {
+		ssize_t n = write(f->spool_fd, f->mem.data + off, f->mem.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (size_t)n;
+	}
+	f->spool_len += f->mem.len;
+	buf_reset(&f->mem);
+	return 0;
+}
+
+/* ---- records -------------------------------------------------------------- */
+
+struct json *rec_begin(struct frame *f, const char *key)
+{
+	buf_reset(&f->key);
+	buf_adds(&f->key, key ? key : "");
+	buf_reset(&f->cfeat);
+	buf_reset(&f->ckey);
+	buf_reset(&f->val);
+	json_init(&f->j, &f->val);
+	json_obj_begin(&f->j, NULL);
+	f->open = true;
+	return &f->j;
+}
+
+struct json *rec_beginf(struct frame *f, const char *fmt, ...)
+{
+	va_list ap;
+	rec_begin(f, NULL);
+	buf_reset(&f->key);
+	va_start(ap, fmt);
+	buf_vprintf(&f->key, fmt, ap);
+	va_end(ap);
+	return &f->j;
+}
+
+void rec_crawler(struct frame *f, const char *cfeature, const char *ckey)
+{
+	if (f->fmt != FRAME_CRAWLER)
+		return;
+	buf_reset(&f->cfeat);
+	buf_adds(&f->cfeat, cfeature);
+	buf_reset(&f->ckey);
+	buf_adds(&f->ckey, ckey);
+}
+
+const char *rec_name(const struct frame *f, const char *ours, const char *crawler)
+{
+	return f->fmt == FRAME_CRAWLER && crawler ? crawler : ours;
+}
+
+int rec_end(struct frame *f)
+{
+	if (!f->open)
+		return -EINVAL;
+	f->open = false;
+	while (f->j.depth > 0)
+		json_obj_end(&f->j);	/* close anything a feature left open */
+	struct buf *m = &f->mem;
+	const char *feat = cur_name(f);
+	if (f->fmt == FRAME_JSON) {
+		buf_add(m, f->prefix.data, f->prefix.len);
+		buf_adds(m, feat);
+		buf_add(m, "\",\"key\":", 8);
+		json_escape(m, f->key.data ? f->key.data : "", f->key.len);
+		buf_add(m, ",\"value\":", 9);
+		buf_add(m, f->val.data, f->val.len);
+		buf_add(m, "}\n", 2);
+	} else {
+		const struct buf *k = f->ckey.len ? &f->ckey : &f->key;
+		buf_adds(m, f->cfeat.len ? f->cfeat.data : feat);
+		buf_addc(m, '\t');
+		json_escape(m, k->data ? k->data : "", k->len);
+		buf_addc(m, '\t');
+		buf_add(m, f->val.data, f->val.len);
+		buf_addc(m, '\n');
+	}
+	f->records++;
+	if (f->cur >= 0)
+		f->feat[f->cur].records++;
+	if (m->len >= FRAME_SPOOL_MEM && !f->spool_err) {
+		int r = spool_flush_mem(f);
+		if (r < 0)
+			f->spool_err = r;	/* keep in memory; report at the end */
+	}
+	return 0;
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+static void add_msg(struct frame *f, const char *msg)
+{
+	if (f->cur < 0)
+		return;
+	struct feat_stat *s = &f->feat[f->cur];
+	if (s->nmsg < FRAME_MAX_ERRMSG) {
+		char *dup = strdup(msg);
+		if (dup)
+			s->msg[s->nmsg++] = dup;
+	}
+}
+
+void frame_error(struct frame *f, int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (err && n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
+	if (f->cur >= 0)
+		f->feat[f->cur].errors++;
+	add_msg(f, msg);
+}
+
+void frame_skip(struct frame *f, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (f->cur >= 0)
+		f->feat[f->cur].skipped++;
+	add_msg(f, msg);
+}
+
+uint64_t frame_errors(const struct frame *f)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < f->nfeat; i++)
+		n += f->feat[i].errors;
+	return n;
+}
+
+uint64_t frame_records(const struct frame *f)
+{
+	return f->records;
+}
+
+/* ---- header and output ---------------------------------------------------- */
+
+static void header_common(struct frame *f, struct json *j, double dur_ms)
+{
+	json_double(j, "duration_ms", dur_ms, 3);
+	json_uint(j, "records", f->records);
+	json_obj_begin(j, "errors");
+	for (int i = 0; i < f->nfeat; i++)
+		json_uint(j, f->feat[i].name, f->feat[i].errors);
+	json_obj_end(j);
+	json_obj_begin(j, "skipped");
+	for (int i = 0; i < f->nfeat; i++)
+		json_uint(j, f->feat[i].name, f->feat[i].skipped);
+	json_obj_end(j);
+	json_obj_begin(j, "feature_ms");
+	for (int i = 0; i < f->nfeat; i++)
+		json_double(j, f->feat[i].name, (double)f->feat[i].dur_ns / 1e6, 3);
+	json_obj_end(j);
+	json_obj_begin(j, "messages");
+	for (int i = 0; i < f->nfeat; i++) {
+		if (!f->feat[i].nmsg)
+			continue;
+		json_arr_begin(j, f->feat[i].name);
+		for (int k = 0; k < f->feat[i].nmsg; k++)
+			json_str(j, NULL, f->feat[i].msg[k]);
+		json_arr_end(j);
+	}
+	json_obj_end(j);
+}
+
+static void uuid4(char out[37])
+{
+	unsigned char r[16];
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		uint64_t t = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
+		for (int i = 0; i < 16; i++)
+			r[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)(i * 37);
+	}
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	char hex[33];
+	hex_encode(r, 16, hex);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+static void build_header(struct frame *f, struct buf *h)
+{
+	double dur_ms = (double)(mono_ns() - f->start_mono) / 1e6;
+	struct buf v = BUF_INIT;
+	struct json j;
+	json_init(&j, &v);
+	json_obj_begin(&j, NULL);
+	if (f->fmt == FRAME_JSON) {
+		json_str(&j, "id", f->sys.id);
+		json_str(&j, "name", f->sys.name);
+		json_str(&j, "kind", f->sys.kind);
+		if (f->sys.runtime[0])
+			json_str(&j, "runtime", f->sys.runtime);
+		if (f->sys.image[0])
+			json_str(&j, "image", f->sys.image);
+		json_str(&j, "host", f->sys.host);
+		json_str(&j, "time", f->time_str);
+		json_arr_begin(&j, "features");
+		for (int i = 0; i < f->nfeat; i++)
+			json_str(&j, NULL, f->feat[i].name);
+		json_arr_end(&j);
+		header_common(f, &j, dur_ms);
+		json_obj_end(&j);
+		buf_add(h, f->prefix.data, f->prefix.len);
+		buf_adds(h, "frame\",\"key\":");
+		json_escape(h, f->sys.id, strlen(f->sys.id));
+		buf_adds(h, ",\"value\":");
+		buf_add(h, v.data, v.len);
+		buf_add(h, "}\n", 2);
+	} else {
+		struct buf feats = BUF_INIT;
+		for (int i = 0; i < f->nfeat; i++)
+			buf_printf(&feats, "%s%s", i ? "," : "", f->feat[i].name);
+		char ts[40], uuid[37];
+		format_time_local(f->time_ns, ts, sizeof(ts));
+		uuid4(uuid);
+		json_str(&j, "features", buf_str(&feats));
+		json_str(&j, "timestamp", ts);
+		json_str(&j, "uuid", uuid);
+		json_str(&j, "namespace", f->sys.name);
+		json_str(&j, "system_type", f->sys.kind);
+		json_str(&j, "system_id", f->sys.id);
+		header_common(f, &j, dur_ms);
+		json_obj_end(&j);
+		buf_adds(h, "metadata\t\"metadata\"\t");
+		buf_add(h, v.data, v.len);
+		buf_addc(h, '\n');
+		buf_free(&feats);
+	}
+	buf_free(&v);
+}
+
+static void frame_free(struct frame *f)
+{
+	for (int i = 0; i < f->nfeat; i++)
+		for (int k = 0; k < f->feat[i].nmsg; k++)
+			free(f->feat[i].msg[k]);
+	free(f->feat);
+	if (f->spool_fd >= 0)
+		close(f->spool_fd);
+	buf_free(&f->prefix);
+	buf_free(&f->mem);
+	buf_free(&f->key);
+	buf_free(&f->cfeat);
+	buf_free(&f->ckey);
+	buf_free(&f->val);
+	free(f);
+}
+
+int frame_end(struct frame *f)
+{
+	struct buf h = BUF_INIT;
+	if (f->open)
+		rec_end(f);
+	build_header(f, &h);
+	int r = sink_write(f->sink, h.data, h.len);
+	buf_free(&h);
+	if (r == 0 && f->spool_fd >= 0 && f->spool_len)
+		r = sink_write_fd(f->sink, f->spool_fd, f->spool_len);
+	if (r == 0 && f->mem.len)
+		r = sink_write(f->sink, f->mem.data, f->mem.len);
+	if (r == 0)
+		r = sink_flush(f->sink);
+	frame_free(f);
+	return r;
+}

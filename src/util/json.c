@@ -1,0 +1,241 @@
+/*
+ * json.c - streaming JSON writer (see json.h).
+ *
+ * Commas: first[depth] is true until the first value at that depth has
+ * been written.  Strings are copied in runs of plain printable ASCII with
+ * one memcpy per run; everything else goes through the escaper, which
+ * decodes UTF-8 strictly (no overlongs, no surrogates, max U+10FFFF) and
+ * escapes each invalid byte on its own as \u00XX.
+ */
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void json_init(struct json *j, struct buf *out)
+{
+	j->out = out;
+	j->depth = 0;
+	j->first[0] = true;
+	j->bad = false;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+static void put_u16(struct buf *o, unsigned cp)
+{
+	char e[6] = {'\\', 'u', hexd[(cp >> 12) & 15], hexd[(cp >> 8) & 15], hexd[(cp >> 4) & 15],
+		     hexd[cp & 15]};
+	buf_add(o, e, 6);
+}
+
+/* Decode one UTF-8 sequence at s (n bytes available); returns its length
+ * and sets *cp, or 0 if invalid. */
+static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned min;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+void json_escape(struct buf *o, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	buf_reserve(o, n + 2);
+	buf_addc(o, '"');
+	while (i < n) {
+		size_t run = i;
+		while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i) {
+			buf_add(o, s + i, run - i);
+			i = run;
+			if (i >= n)
+				break;
+		}
+		unsigned c = s[i];
+		switch (c) {
+		case '"': buf_add(o, "\\\"", 2); i++; continue;
+		case '\\': buf_add(o, "\\\\", 2); i++; continue;
+		case '\n': buf_add(o, "\\n", 2); i++; continue;
+		case '\t': buf_add(o, "\\t", 2); i++; continue;
+		case '\r': buf_add(o, "\\r", 2); i++; continue;
+		default: break;
+		}
+		if (c < 0x80) {
+			put_u16(o, c);
+			i++;
+			continue;
+		}
+		unsigned cp;
+		size_t len = utf8_decode(s + i, n - i, &cp);
+		if (len == 0) {
+			put_u16(o, c);
+			i++;
+			continue;
+		}
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			put_u16(o, 0xd800 + (cp >> 10));
+			put_u16(o, 0xdc00 + (cp & 0x3ff));
+		} else {
+			put_u16(o, cp);
+		}
+		i += len;
+	}
+	buf_addc(o, '"');
+}
+
+/* Comma and member name before a value. */
+static void pre(struct json *j, const char *name)
+{
+	if (!j->first[j->depth])
+		buf_addc(j->out, ',');
+	j->first[j->depth] = false;
+	if (name) {
+		json_escape(j->out, name, strlen(name));
+		buf_addc(j->out, ':');
+	}
+}
+
+static void open_(struct json *j, const char *name, char c)
+{
+	if (j->depth >= JSON_MAX_DEPTH) {
+		j->bad = true;
+		return;
+	}
+	pre(j, name);
+	buf_addc(j->out, c);
+	j->first[++j->depth] = true;
+}
+
+static void close_(struct json *j, char c)
+{
+	if (j->depth <= 0) {
+		j->bad = true;
+		return;
+	}
+	buf_addc(j->out, c);
+	j->depth--;
+}
+
+void json_obj_begin(struct json *j, const char *name) { open_(j, name, '{'); }
+void json_obj_end(struct json *j) { close_(j, '}'); }
+void json_arr_begin(struct json *j, const char *name) { open_(j, name, '['); }
+void json_arr_end(struct json *j) { close_(j, ']'); }
+
+void json_str(struct json *j, const char *name, const char *v)
+{
+	if (!v) {
+		json_null(j, name);
+		return;
+	}
+	json_strn(j, name, v, strlen(v));
+}
+
+void json_strn(struct json *j, const char *name, const char *v, size_t n)
+{
+	pre(j, name);
+	json_escape(j->out, v, n);
+}
+
+void json_int(struct json *j, const char *name, int64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+	pre(j, name);
+	buf_add(j->out, tmp, (size_t)n);
+}
+
+void json_uint(struct json *j, const char *name, uint64_t v)
+{
+	char tmp[24];
+	char *p = tmp + sizeof(tmp);
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	pre(j, name);
+	buf_add(j->out, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void json_double(struct json *j, const char *name, double v, int prec)
+{
+	if (!isfinite(v)) {
+		json_null(j, name);
+		return;
+	}
+	if (prec < 0)
+		prec = 0;
+	if (prec > 9)
+		prec = 9;
+	char tmp[64];
+	int n = snprintf(tmp, sizeof(tmp), "%.*f", prec, v);
+	if (n < 0 || n >= (int)sizeof(tmp)) {
+		n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+		if (n < 0 || n >= (int)sizeof(tmp)) {
+			json_null(j, name);
+			return;
+		}
+	} else if (prec > 0) {
+		while (n > 1 && tmp[n - 1] == '0')
+			n--;
+		if (tmp[n - 1] == '.')
+			n--;
+	}
+	if (n == 2 && tmp[0] == '-' && tmp[1] == '0')
+		tmp[0] = '0', n = 1;
+	pre(j, name);
+	buf_add(j->out, tmp, (size_t)n);
+}
+
+void json_bool(struct json *j, const char *name, bool v)
+{
+	pre(j, name);
+	buf_adds(j->out, v ? "true" : "false");
+}
+
+void json_null(struct json *j, const char *name)
+{
+	pre(j, name);
+	buf_add(j->out, "null", 4);
+}
+
+void json_raw(struct json *j, const char *name, const char *raw, size_t n)
+{
+	pre(j, name);
+	buf_add(j->out, raw, n);
+}
+
+bool json_ok(const struct json *j)
+{
+	return !j->bad && j->depth == 0;
+}

@@ -1,0 +1,193 @@
+/*
+ * util.c - bounded reads, careful number parsing, time formatting.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+ssize_t read_fd_bounded(int fd, struct buf *out, size_t max, bool *truncated)
+{
+	size_t got = 0;
+	if (truncated)
+		*truncated = false;
+	while (got < max) {
+		size_t want = max - got;
+		if (want > 65536)
+			want = 65536;
+		buf_reserve(out, want);
+		ssize_t n = read(fd, out->data + out->len, want);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			out->data[out->len] = 0;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		got += (size_t)n;
+	}
+	if (out->data)
+		out->data[out->len] = 0;
+	if (got >= max && truncated) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+		*truncated = n > 0;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t read_file_at(int dirfd, const char *path, struct buf *out, size_t max)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read_fd_bounded(fd, out, max, NULL);
+	close(fd);
+	return n;
+}
+
+ssize_t read_small_at(int dirfd, const char *path, char *dst, size_t cap)
+{
+	if (cap == 0)
+		return -EINVAL;
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t got = 0;
+	while (got < cap - 1) {
+		ssize_t n = read(fd, dst + got, cap - 1 - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			dst[got] = 0;
+			return -e;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	dst[got] = 0;
+	return (ssize_t)got;
+}
+
+bool parse_u64(const char **p, const char *end, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	if (s >= end || *s < '0' || *s > '9')
+		return false;
+	while (s < end && *s >= '0' && *s <= '9') {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+		s++;
+	}
+	*p = s;
+	*out = v;
+	return true;
+}
+
+bool parse_i64(const char **p, const char *end, int64_t *out)
+{
+	const char *s = *p;
+	bool neg = false;
+	uint64_t v;
+	if (s < end && (*s == '-' || *s == '+')) {
+		neg = *s == '-';
+		s++;
+	}
+	if (!parse_u64(&s, end, &v))
+		return false;
+	if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+		return false;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	*p = s;
+	return true;
+}
+
+void skip_blanks(const char **p, const char *end)
+{
+	while (*p < end && (**p == ' ' || **p == '\t'))
+		(*p)++;
+}
+
+void copy_str(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (cap == 0)
+		return;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, s, n);
+	dst[n] = 0;
+}
+
+void trim(const char **s, size_t *n)
+{
+	while (*n && (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r')) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\n' ||
+		      (*s)[*n - 1] == '\r'))
+		(*n)--;
+}
+
+int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void format_time_utc(int64_t ns, char *dst, size_t cap)
+{
+	time_t s = (time_t)(ns / 1000000000);
+	int ms = (int)((ns % 1000000000) / 1000000);
+	if (ms < 0) {
+		ms += 1000;
+		s -= 1;
+	}
+	struct tm tm;
+	if (!gmtime_r(&s, &tm)) {
+		copy_str(dst, cap, "1970-01-01T00:00:00.000Z", 24);
+		return;
+	}
+	char base[32];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(dst, cap, "%s.%03dZ", base, ms);
+}
+
+void format_time_local(int64_t ns, char *dst, size_t cap)
+{
+	time_t s = (time_t)(ns / 1000000000);
+	struct tm tm;
+	if (!localtime_r(&s, &tm) || strftime(dst, cap, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
+		copy_str(dst, cap, "1970-01-01T00:00:00+0000", 24);
+}
+
+void hex_encode(const unsigned char *src, size_t n, char *dst)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		dst[2 * i] = hex[src[i] >> 4];
+		dst[2 * i + 1] = hex[src[i] & 15];
+	}
+	dst[2 * n] = 0;
+}

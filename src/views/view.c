@@ -1,0 +1,175 @@
+/*
+ * view.c - the wrappers features call (see view.h).  Each checks that the
+ * backend implements the op and returns -ENOTSUP otherwise, so features
+ * can ask any view anything.
+ */
+#include "view.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+
+#include "../util/util.h"
+
+#define CALL(op, ...) ((v)->ops->op ? (v)->ops->op(__VA_ARGS__) : -ENOTSUP)
+
+int view_processes(struct view *v, const struct view_iter *it,
+		   int (*cb)(void *ctx, const struct vt_proc *p))
+{
+	return CALL(processes, v, it, cb);
+}
+
+int view_sockets(struct view *v, const struct view_iter *it,
+		 int (*cb)(void *ctx, const struct vt_sock *s))
+{
+	return CALL(sockets, v, it, cb);
+}
+
+int view_kernel(struct view *v, struct vt_kernel *out)
+{
+	return CALL(kernel, v, out);
+}
+
+int view_modules(struct view *v, const struct view_iter *it,
+		 int (*cb)(void *ctx, const struct vt_module *m))
+{
+	return CALL(modules, v, it, cb);
+}
+
+int view_cpu_times(struct view *v, const struct view_iter *it,
+		   int (*cb)(void *ctx, const struct vt_cpu *c))
+{
+	return CALL(cpu_times, v, it, cb);
+}
+
+int view_memory(struct view *v, struct vt_mem *out)
+{
+	return CALL(memory, v, out);
+}
+
+int view_load(struct view *v, struct vt_load *out)
+{
+	return CALL(load, v, out);
+}
+
+int view_filesystems(struct view *v, const struct view_iter *it,
+		     int (*cb)(void *ctx, const struct vt_fs *f))
+{
+	return CALL(filesystems, v, it, cb);
+}
+
+int view_disk_io(struct view *v, const struct view_iter *it,
+		 int (*cb)(void *ctx, const struct vt_diskio *d))
+{
+	return CALL(disk_io, v, it, cb);
+}
+
+int view_interfaces(struct view *v, const struct view_iter *it,
+		    int (*cb)(void *ctx, const struct vt_iface *i))
+{
+	return CALL(interfaces, v, it, cb);
+}
+
+int view_cgroup(struct view *v, struct vt_cgroup *out)
+{
+	return CALL(cgroup, v, out);
+}
+
+int view_file_open(struct view *v, const char *path, struct vfile **out)
+{
+	return CALL(file_open, v, path, out);
+}
+
+ssize_t view_file_read(struct view *v, struct vfile *f, void *dst, size_t n)
+{
+	return CALL(file_read, f, dst, n);
+}
+
+int view_file_stat(struct view *v, struct vfile *f, struct vt_stat *out)
+{
+	return CALL(file_stat, f, out);
+}
+
+void view_file_close(struct view *v, struct vfile *f)
+{
+	if (f && v->ops->file_close)
+		v->ops->file_close(f);
+}
+
+int view_stat(struct view *v, const char *path, struct vt_stat *out)
+{
+	return CALL(stat, v, path, out);
+}
+
+int view_walk(struct view *v, const char *root, const struct vt_walk_ops *ops, void *ctx)
+{
+	return CALL(walk, v, root, ops, ctx);
+}
+
+int view_walk_open(struct view *v, const struct vt_walk_entry *e, struct vfile **out)
+{
+	return CALL(walk_open, v, e, out);
+}
+
+void view_destroy(struct view *v)
+{
+	if (v && v->ops->destroy)
+		v->ops->destroy(v);
+}
+
+ssize_t view_read_file(struct view *v, const char *path, struct buf *out, size_t max,
+		       bool *truncated)
+{
+	struct vfile *f;
+	if (truncated)
+		*truncated = false;
+	int r = view_file_open(v, path, &f);
+	if (r < 0)
+		return r;
+	size_t got = 0;
+	ssize_t ret = 0;
+	while (got < max) {
+		size_t want = max - got < 65536 ? max - got : 65536;
+		buf_reserve(out, want);
+		ssize_t n = view_file_read(v, f, out->data + out->len, want);
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		got += (size_t)n;
+	}
+	if (out->data)
+		out->data[out->len] = 0;
+	if (ret == 0 && got >= max && truncated) {
+		char c;
+		*truncated = view_file_read(v, f, &c, 1) > 0;
+	}
+	view_file_close(v, f);
+	return ret < 0 ? ret : (ssize_t)got;
+}
+
+const char *vt_tcp_state_name(int state)
+{
+	static const char *const names[] = {
+		[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT",
+		[TCP_SYN_RECV] = "SYN_RECV",	   [TCP_FIN_WAIT1] = "FIN_WAIT1",
+		[TCP_FIN_WAIT2] = "FIN_WAIT2",	   [TCP_TIME_WAIT] = "TIME_WAIT",
+		[TCP_CLOSE] = "CLOSE",		   [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+		[TCP_LAST_ACK] = "LAST_ACK",	   [TCP_LISTEN] = "LISTEN",
+		[TCP_CLOSING] = "CLOSING",
+	};
+	if (state > 0 && (size_t)state < ARRAY_SIZE(names) && names[state])
+		return names[state];
+	return "UNKNOWN";
+}
+
+const char *vt_ftype_name(enum vt_ftype t)
+{
+	static const char *const names[] = {"file", "dir", "symlink", "chardev",
+					    "blockdev", "fifo", "socket", "unknown"};
+	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "unknown";
+}
