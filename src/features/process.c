@@ -1,5 +1,102 @@
-/* process.c - placeholder until the feature lands. */
-#include <errno.h>
+/*
+ * process.c - the `process` feature: one record per process of the view.
+ *
+ * Key: the host PID ("1234"), stable for as long as the process lives.
+ * Value: pid, ppid, nspid, uid, user, comm, cmdline, exe, cwd, state,
+ * start_time, threads, rss_kb, vsz_kb, cpu_user_s, cpu_system_s, fds,
+ * cgroup.  A field the view could not read is omitted; when some field of
+ * a process could not be read the record carries "error" (the text of the
+ * first errno met) and the frame header counts it.
+ *
+ * start_time is an ISO-8601 UTC string in JSON.  In the reference
+ * crawler's layout the record is keyed "<comm>/<pid>" and carries its
+ * field names (cmd, created, cwd, pname, pid, ppid, threads, user), with
+ * `created` as seconds since the epoch, a number, as that crawler wrote it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../util/util.h"
 #include "feature.h"
-static int crawl(struct crawl_ctx *c) { (void)c; return -ENOTSUP; }
-const struct feature feature_process = { .name = "process", .description = "(not yet)", .crawl = crawl };
+
+static void put_start(struct frame *f, struct json *j, int64_t t)
+{
+	char iso[40];
+
+	if (frame_format(f) == FRAME_CRAWLER) {
+		json_int(j, "created", t);
+		return;
+	}
+	format_time_utc(t * 1000000000, iso, sizeof(iso));
+	json_str(j, "start_time", iso);
+}
+
+static int emit(void *ctx, const struct vt_proc *p)
+{
+	struct crawl_ctx *c = ctx;
+	struct frame *f = c->frame;
+	struct json *j = rec_beginf(f, "%d", p->pid);
+	char key[96];
+
+	if (frame_format(f) == FRAME_CRAWLER) {
+		snprintf(key, sizeof(key), "%s/%d", (p->have & VP_COMM) ? p->comm : "", p->pid);
+		rec_crawler(f, "process", key);
+	}
+	json_int(j, "pid", p->pid);
+	if (p->have & VP_PPID)
+		json_int(j, "ppid", p->ppid);
+	if (p->have & VP_NSPID)
+		json_int(j, "nspid", p->nspid);
+	if (p->have & VP_UID)
+		json_uint(j, "uid", p->uid);
+	if (p->have & VP_USER)
+		json_str(j, "user", p->user);
+	if (p->have & VP_COMM)
+		json_str(j, rec_name(f, "comm", "pname"), p->comm);
+	if (p->have & VP_CMDLINE)
+		json_strn(j, rec_name(f, "cmdline", "cmd"), p->cmdline, p->cmdline_len);
+	if (p->have & VP_EXE)
+		json_str(j, "exe", p->exe);
+	if (p->have & VP_CWD)
+		json_str(j, "cwd", p->cwd);
+	if (p->have & VP_STATE)
+		json_strn(j, "state", &p->state, 1);
+	if (p->have & VP_START)
+		put_start(f, j, p->start_time);
+	if (p->have & VP_THREADS)
+		json_uint(j, "threads", p->threads);
+	if (p->have & VP_RSS)
+		json_uint(j, "rss_kb", p->rss_kb);
+	if (p->have & VP_VSZ)
+		json_uint(j, "vsz_kb", p->vsz_kb);
+	if (p->have & VP_CPU) {
+		json_double(j, "cpu_user_s", p->cpu_user_s, 2);
+		json_double(j, "cpu_system_s", p->cpu_system_s, 2);
+	}
+	if (p->have & VP_FDS)
+		json_uint(j, "fds", p->fds);
+	if (p->have & VP_CGROUP)
+		json_str(j, "cgroup", p->cgroup);
+	if (p->err) {
+		json_str(j, "error", strerror(p->err));
+		frame_error(f, p->err, "process %d (%s)", p->pid,
+			    (p->have & VP_COMM) ? p->comm : "?");
+	}
+	return rec_end(f);
+}
+
+static int crawl(struct crawl_ctx *c)
+{
+	struct view_iter it = feature_iter(c);
+	int r = view_processes(c->view, &it, emit);
+
+	return r < 0 ? r : 0;
+}
+
+const struct feature feature_process = {
+	.name = "process",
+	.description = "processes: ids, user, command line, exe, cwd, state, start time, "
+		       "threads, memory, CPU time, open fds, cgroup",
+	.on_files_only = false,
+	.crawl = crawl,
+};

@@ -1,13 +1,835 @@
-/* placeholder */
-#include <errno.h>
+/*
+ * fsroot.c - file access confined to a directory taken as a system's root.
+ *
+ * The root is held as an O_PATH directory fd; nothing here ever uses an
+ * absolute host path after fsroot_init().
+ *
+ * Resolving a path (fsroot_openat):
+ *   openat2(dirfd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) lets the
+ *   kernel resolve every symlink and ".." as if the root were "/".  Mounts
+ *   inside the root are legitimate (a container's volumes), so no
+ *   RESOLVE_NO_XDEV.  On kernels without openat2 (ENOSYS, remembered) the
+ *   same is done in user space by fsroot_openat_walk(): one component at a
+ *   time, each opened O_PATH|O_NOFOLLOW relative to the previous one; a
+ *   symlink is read with readlinkat() and its target spliced in front of
+ *   the rest of the path (an absolute one restarts at the root); ".." is
+ *   resolved lexically against the components resolved so far (clamped at
+ *   the root) and the directory re-opened from the root, so a directory
+ *   moved meanwhile cannot take us out.  At most 40 symlinks (ELOOP).
+ *
+ * Opening a file for reading (fsroot_file_open, fsroot_walk_open):
+ *   the file is first opened O_PATH and fstat()ed; only a regular file is
+ *   then re-opened for reading, through /proc/self/fd/N, which reopens
+ *   exactly that inode.  So a device node or FIFO planted in a guest is
+ *   never opened for reading, not even by racing a rename (opening a
+ *   watchdog or tape device has side effects).  Without procfs we fall back
+ *   to a second confined open with O_NONBLOCK and check the type again.
+ *   A struct vfile is just the fd.
+ *
+ * The walk (fsroot_walk): a depth-first walk with an explicit stack of
+ * directory fds, each subdirectory opened relative to its parent with
+ * O_NOFOLLOW|O_DIRECTORY (never by path, so never outside the root).
+ * Entries come from getdents64 into a per-level buffer that is allocated on
+ * first use and kept; the path is built in one buffer that is reused.  So
+ * memory is bounded by the depth (FSROOT_WALK_MAX_DEPTH), never by the
+ * size of the tree, and there is no allocation per entry.
+ */
 #include "fsroot.h"
-int fsroot_init(struct fsroot *r, const char *dir) { return -ENOTSUP; }
-void fsroot_fini(struct fsroot *r) {}
-int fsroot_openat(struct fsroot *r, const char *path, int flags) { return -ENOTSUP; }
-int fsroot_file_open(struct fsroot *r, const char *path, struct vfile **out) { return -ENOTSUP; }
-ssize_t fsroot_file_read(struct vfile *f, void *dst, size_t n) { return -ENOTSUP; }
-int fsroot_file_stat(struct vfile *f, struct vt_stat *out) { return -ENOTSUP; }
-void fsroot_file_close(struct vfile *f) {}
-int fsroot_stat(struct fsroot *r, const char *path, struct vt_stat *out) { return -ENOTSUP; }
-int fsroot_walk(struct fsroot *r, const char *root, const struct vt_walk_ops *ops, void *ctx) { return -ENOTSUP; }
-int fsroot_walk_open(struct fsroot *r, const struct vt_walk_entry *e, struct vfile **out) { return -ENOTSUP; }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MAX_LINKS 40
+
+/* An open regular file inside a root. */
+struct vfile {
+	int fd;
+};
+
+/* Set once openat2() answered ENOSYS: use the user-space walk from then on. */
+static atomic_bool openat2_missing;
+
+int fsroot_init(struct fsroot *r, const char *dir)
+{
+	int fd;
+
+	r->dirfd = -1;
+	r->path[0] = 0;
+	if (!dir || !*dir)
+		return -EINVAL;
+	if (strlen(dir) >= sizeof(r->path))
+		return -ENAMETOOLONG;
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r->dirfd = fd;
+	strcpy(r->path, dir);
+	return 0;
+}
+
+void fsroot_fini(struct fsroot *r)
+{
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	r->dirfd = -1;
+}
+
+void fsroot_fill_stat(const struct stat *st, struct vt_stat *out)
+{
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG: out->type = VF_REG; break;
+	case S_IFDIR: out->type = VF_DIR; break;
+	case S_IFLNK: out->type = VF_LNK; break;
+	case S_IFCHR: out->type = VF_CHR; break;
+	case S_IFBLK: out->type = VF_BLK; break;
+	case S_IFIFO: out->type = VF_FIFO; break;
+	case S_IFSOCK: out->type = VF_SOCK; break;
+	default: out->type = VF_UNKNOWN; break;
+	}
+	out->mode = st->st_mode & 07777;
+	out->uid = st->st_uid;
+	out->gid = st->st_gid;
+	out->size = st->st_size < 0 ? 0 : (uint64_t)st->st_size;
+	out->mtime = st->st_mtim.tv_sec;
+	out->ctime = st->st_ctim.tv_sec;
+	out->inode = st->st_ino;
+	out->nlink = st->st_nlink;
+}
+
+/* ---- resolving paths ------------------------------------------------------ */
+
+/* The path relative to the root: leading slashes stripped, "" -> ".". */
+static const char *rel_path(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return *path ? path : ".";
+}
+
+static int openat2_in_root(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	/* EAGAIN: a rename raced with a ".." lookup; the kernel asks to retry. */
+	for (int i = 0; i < 16; i++) {
+		long fd = syscall(SYS_openat2, dirfd, rel_path(path), &how, sizeof(how));
+
+		if (fd >= 0)
+			return (int)fd;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
+int fsroot_openat(struct fsroot *r, const char *path, int flags)
+{
+	if (!path)
+		return -EINVAL;
+	if (!atomic_load_explicit(&openat2_missing, memory_order_relaxed)) {
+		int fd = openat2_in_root(r->dirfd, path, flags);
+
+		if (fd != -ENOSYS)
+			return fd;
+		atomic_store(&openat2_missing, true);
+	}
+	return fsroot_openat_walk(r, path, flags);
+}
+
+/*
+ * State of the user-space resolution.  The unresolved rest of the path
+ * lives at the END of `work` (work[pos] .. NUL at the last byte) so that a
+ * symlink target can be put in front of it without moving it.  `done`
+ * holds the components resolved so far ("a/b"), all real directories, and
+ * `cur` an O_PATH fd of the last one (-1: the root itself).
+ */
+struct resolve {
+	struct fsroot *r;
+	int cur;
+	size_t pos;
+	size_t dlen;
+	int links;
+	char done[PATH_MAX];
+	char work[2 * PATH_MAX];
+	char target[PATH_MAX];
+};
+
+static int res_dirfd(const struct resolve *s)
+{
+	return s->cur >= 0 ? s->cur : s->r->dirfd;
+}
+
+static void res_set_cur(struct resolve *s, int fd)
+{
+	if (s->cur >= 0)
+		close(s->cur);
+	s->cur = fd;
+}
+
+/* Re-open `done` from the root, every step O_NOFOLLOW|O_DIRECTORY. */
+static int res_reopen(struct resolve *s)
+{
+	char *p = s->done, *end = s->done + s->dlen;
+
+	res_set_cur(s, -1);
+	while (p < end) {
+		char *slash = memchr(p, '/', (size_t)(end - p));
+		size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
+		char name[NAME_MAX + 1];
+		int fd;
+
+		memcpy(name, p, n);
+		name[n] = 0;
+		fd = openat(res_dirfd(s), name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		res_set_cur(s, fd);
+		p += n + 1;
+	}
+	return 0;
+}
+
+/* Put the target of the symlink `fd` in front of the rest of the path. */
+static int res_follow(struct resolve *s, int fd)
+{
+	ssize_t n;
+
+	if (++s->links > MAX_LINKS)
+		return -ELOOP;
+	n = readlinkat(fd, "", s->target, sizeof(s->target));
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ENOENT;
+	if ((size_t)n >= sizeof(s->target))
+		return -ENAMETOOLONG;
+	if ((size_t)n + 1 > s->pos)
+		return -ENAMETOOLONG;
+	/* A separator keeps "target" and a non-empty rest apart (extra slashes
+	 * are harmless); none after a final component, which stays final. */
+	if (s->pos < sizeof(s->work) - 1)
+		s->work[--s->pos] = '/';
+	s->pos -= (size_t)n;
+	memcpy(s->work + s->pos, s->target, (size_t)n);
+	if (s->target[0] == '/') {	/* absolute: restart at the root */
+		s->dlen = 0;
+		res_set_cur(s, -1);
+	}
+	return 0;
+}
+
+/* Open the final component `name` (in res_dirfd) with the caller's flags. */
+static int res_open_last(struct resolve *s, const char *name, int flags, bool *followed)
+{
+	struct stat st;
+	int fd, rc;
+
+	*followed = false;
+	fd = openat(res_dirfd(s), name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if (S_ISLNK(st.st_mode) && !(flags & O_NOFOLLOW)) {
+		rc = res_follow(s, fd);
+		close(fd);
+		*followed = rc == 0;
+		return rc;
+	}
+	if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) {
+		close(fd);
+		return S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
+	}
+	if (flags & O_PATH)
+		return fd;
+	close(fd);
+	/* Replaced by a symlink since the check: O_NOFOLLOW makes it fail. */
+	fd = openat(res_dirfd(s), name, flags | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Step into directory `name` (not the last component, or with a trailing
+ * slash).  A symlink is spliced into the path instead. */
+static int res_step(struct resolve *s, const char *name, size_t n)
+{
+	struct stat st;
+	int fd, rc;
+
+	fd = openat(res_dirfd(s), name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		rc = res_follow(s, fd);
+		close(fd);
+		return rc;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -ENOTDIR;
+	}
+	if (s->dlen + n + 2 > sizeof(s->done)) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	if (s->dlen)
+		s->done[s->dlen++] = '/';
+	memcpy(s->done + s->dlen, name, n);
+	s->dlen += n;
+	res_set_cur(s, fd);
+	return 0;
+}
+
+static int res_run(struct resolve *s, int flags)
+{
+	const size_t end = sizeof(s->work) - 1;	/* index of the final NUL */
+
+	for (;;) {
+		char name[NAME_MAX + 1];
+		size_t n;
+		bool last, followed;
+		int rc;
+
+		while (s->pos < end && s->work[s->pos] == '/')
+			s->pos++;
+		if (s->pos == end) {	/* ended on a directory (or was empty) */
+			int fd = openat(res_dirfd(s), ".", flags | O_CLOEXEC);
+
+			return fd < 0 ? -errno : fd;
+		}
+		for (n = 0; s->pos + n < end && s->work[s->pos + n] != '/'; n++)
+			;
+		if (n > NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(name, s->work + s->pos, n);
+		name[n] = 0;
+		s->pos += n;
+		last = s->pos == end;	/* no trailing slash */
+
+		if (n == 1 && name[0] == '.')
+			continue;
+		if (n == 2 && name[0] == '.' && name[1] == '.') {
+			if (s->dlen == 0)
+				continue;	/* ".." at the root stays there */
+			while (s->dlen && s->done[s->dlen - 1] != '/')
+				s->dlen--;
+			if (s->dlen)
+				s->dlen--;
+			rc = res_reopen(s);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (last) {
+			rc = res_open_last(s, name, flags, &followed);
+			if (followed)
+				continue;
+			return rc;
+		}
+		rc = res_step(s, name, n);
+		if (rc)
+			return rc;
+	}
+}
+
+int fsroot_openat_walk(struct fsroot *r, const char *path, int flags)
+{
+	struct resolve *s;
+	size_t len;
+	int rc;
+
+	if (!path)
+		return -EINVAL;
+	len = strlen(path);
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->r = r;
+	s->cur = -1;
+	s->dlen = 0;
+	s->links = 0;
+	s->pos = sizeof(s->work) - 1 - len;
+	memcpy(s->work + s->pos, path, len);
+	s->work[sizeof(s->work) - 1] = 0;
+	rc = res_run(s, flags);
+	res_set_cur(s, -1);
+	free(s);
+	return rc;
+}
+
+/* ---- reading files -------------------------------------------------------- */
+
+/*
+ * `pfd` is an O_PATH fd (consumed).  If it is a regular file, return an fd
+ * open for reading on the same inode; otherwise -EINVAL.  `dirfd`/`name`
+ * (opened O_NOFOLLOW) or, with dirfd < 0, the root and `name`, is the
+ * fallback when /proc/self/fd cannot be used.
+ */
+static int reopen_regular(int pfd, struct fsroot *r, int dirfd, const char *name)
+{
+	const int rd = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	struct stat want, got;
+	char proc[64];
+	int fd, rc;
+
+	if (fstat(pfd, &want) < 0) {
+		rc = -errno;
+		close(pfd);
+		return rc;
+	}
+	if (!S_ISREG(want.st_mode)) {
+		close(pfd);
+		return -EINVAL;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, rd);
+	if (fd < 0 && errno != EACCES && errno != EPERM) {
+		if (dirfd >= 0)
+			fd = openat(dirfd, name, rd | O_NOFOLLOW);
+		else
+			fd = fsroot_openat(r, name, rd);
+		if (fd < 0)
+			fd = -errno;
+	} else if (fd < 0) {
+		fd = -errno;
+	}
+	close(pfd);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &got) < 0 || !S_ISREG(got.st_mode) || got.st_ino != want.st_ino ||
+	    got.st_dev != want.st_dev) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+static int vfile_wrap(int fd, struct vfile **out)
+{
+	struct vfile *f;
+
+	if (fd < 0)
+		return fd;
+	f = malloc(sizeof(*f));
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	f->fd = fd;
+	*out = f;
+	return 0;
+}
+
+int fsroot_file_open(struct fsroot *r, const char *path, struct vfile **out)
+{
+	int pfd;
+
+	*out = NULL;
+	pfd = fsroot_openat(r, path, O_PATH);
+	if (pfd < 0)
+		return pfd;
+	return vfile_wrap(reopen_regular(pfd, r, -1, path), out);
+}
+
+ssize_t fsroot_file_read(struct vfile *f, void *dst, size_t n)
+{
+	for (;;) {
+		ssize_t k = read(f->fd, dst, n);
+
+		if (k >= 0)
+			return k;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+int fsroot_file_stat(struct vfile *f, struct vt_stat *out)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) < 0)
+		return -errno;
+	fsroot_fill_stat(&st, out);
+	return 0;
+}
+
+void fsroot_file_close(struct vfile *f)
+{
+	if (!f)
+		return;
+	close(f->fd);
+	free(f);
+}
+
+/* ---- lstat ---------------------------------------------------------------- */
+
+/*
+ * Lexically normalise `path` into dst (cap bytes): a leading "/", no empty
+ * or "." components, ".." removing the previous component (never above
+ * "/"), no trailing slash.  "" and "/" give "/".
+ */
+static int normalize(const char *path, char *dst, size_t cap)
+{
+	size_t len = 0;
+	const char *p = path;
+
+	if (cap < 2)
+		return -ENAMETOOLONG;
+	while (*p) {
+		const char *c;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		c = p;
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - c);
+		if (n == 0 || (n == 1 && c[0] == '.'))
+			continue;
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			while (len && dst[len - 1] != '/')
+				len--;
+			if (len)
+				len--;
+			continue;
+		}
+		if (len + 1 + n + 1 > cap)
+			return -ENAMETOOLONG;
+		dst[len++] = '/';
+		memcpy(dst + len, c, n);
+		len += n;
+	}
+	if (len == 0)
+		dst[len++] = '/';
+	dst[len] = 0;
+	return (int)len;
+}
+
+/* Split normalised `path` (not "/") at its last slash: path becomes the
+ * parent ("/" at least), the returned pointer the last component. */
+static const char *split_last(char *path, char *parent, size_t cap)
+{
+	char *slash = strrchr(path, '/');
+	size_t plen = (size_t)(slash - path);
+
+	if (plen == 0)
+		plen = 1;
+	if (plen >= cap)
+		plen = cap - 1;
+	memcpy(parent, path, plen);
+	parent[plen] = 0;
+	return slash + 1;
+}
+
+int fsroot_stat(struct fsroot *r, const char *path, struct vt_stat *out)
+{
+	char norm[PATH_MAX], parent[PATH_MAX];
+	const char *name;
+	struct stat st;
+	int pfd, rc;
+
+	if (!path)
+		return -EINVAL;
+	rc = normalize(path, norm, sizeof(norm));
+	if (rc < 0)
+		return rc;
+	if (strcmp(norm, "/") == 0) {
+		if (fstat(r->dirfd, &st) < 0)
+			return -errno;
+		fsroot_fill_stat(&st, out);
+		return 0;
+	}
+	name = split_last(norm, parent, sizeof(parent));
+	pfd = fsroot_openat(r, parent, O_PATH | O_DIRECTORY);
+	if (pfd < 0)
+		return pfd;
+	rc = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(pfd);
+	if (!rc)
+		fsroot_fill_stat(&st, out);
+	return rc;
+}
+
+/* ---- the walk ------------------------------------------------------------- */
+
+#define WALK_BIG_BUF (32 * 1024)	/* getdents buffer of shallow levels */
+#define WALK_SMALL_BUF (4 * 1024)	/* ... and of deep ones */
+#define WALK_BIG_LEVELS 16
+#define WALK_PATH_CAP (PATH_MAX + FSROOT_WALK_MAX_DEPTH * (NAME_MAX + 1) + 2)
+
+struct dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* One directory being read.  Invariant: `fd` is first so that an entry's
+ * priv (a pointer to the level it was read from) is a pointer to the fd
+ * of its parent directory. */
+struct walk_level {
+	int fd;			/* O_RDONLY|O_DIRECTORY, or O_PATH for the start's parent */
+	size_t pathlen;		/* length of this directory's path in w->path */
+	char *buf;		/* getdents64 buffer, kept for reuse */
+	size_t cap, pos, end;
+};
+
+struct walker {
+	struct fsroot *r;
+	const struct vt_walk_ops *ops;
+	void *ctx;
+	int top;		/* index of the level being read, -1 when done */
+	struct walk_level start;	/* the parent of the walk's root */
+	struct walk_level lv[FSROOT_WALK_MAX_DEPTH];
+	char link[PATH_MAX];
+	char path[WALK_PATH_CAP];
+};
+
+static void walk_error(struct walker *w, int err)
+{
+	if (w->ops->error)
+		w->ops->error(w->ctx, w->path, err);
+}
+
+/* Next entry of level `lv`, or NULL at the end (or on error, reported). */
+static struct dirent64 *next_dirent(struct walker *w, struct walk_level *lv)
+{
+	for (;;) {
+		if (lv->pos < lv->end) {
+			struct dirent64 *d = (struct dirent64 *)(lv->buf + lv->pos);
+
+			if (d->d_reclen == 0 || d->d_reclen > lv->end - lv->pos)
+				return NULL;
+			lv->pos += d->d_reclen;
+			return d;
+		}
+		ssize_t n = getdents64(lv->fd, lv->buf, lv->cap);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			w->path[lv->pathlen] = 0;
+			walk_error(w, errno);
+		}
+		if (n <= 0)
+			return NULL;
+		lv->pos = 0;
+		lv->end = (size_t)n;
+	}
+}
+
+/* Start reading directory `fd` (owned) as level top + 1. */
+static int walk_push(struct walker *w, int fd, size_t pathlen)
+{
+	int depth = w->top + 1;
+	struct walk_level *lv = &w->lv[depth];
+
+	if (!lv->buf) {
+		lv->cap = depth < WALK_BIG_LEVELS ? WALK_BIG_BUF : WALK_SMALL_BUF;
+		lv->buf = malloc(lv->cap);
+		if (!lv->buf) {
+			close(fd);
+			return -ENOMEM;
+		}
+	}
+	lv->fd = fd;
+	lv->pathlen = pathlen;
+	lv->pos = lv->end = 0;
+	w->top = depth;
+	return 0;
+}
+
+/* Report entry `name` of directory `parent` (path already in w->path, of
+ * length plen); descend if it is a directory the callback did not skip.
+ * Returns 0 to go on, else the value to stop the walk with. */
+static int walk_entry(struct walker *w, struct walk_level *parent, const char *name, size_t plen,
+		      int depth)
+{
+	struct vt_walk_entry e;
+	struct stat st;
+	int rc, fd;
+
+	if (fstatat(parent->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		walk_error(w, errno);
+		return 0;
+	}
+	fsroot_fill_stat(&st, &e.st);
+	e.path = w->path;
+	e.name = name;
+	e.link = NULL;
+	e.depth = depth;
+	e.priv = parent;
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlinkat(parent->fd, name, w->link, sizeof(w->link) - 1);
+
+		if (n < 0) {
+			walk_error(w, errno);
+		} else {
+			w->link[n] = 0;
+			e.link = w->link;
+		}
+	}
+	rc = w->ops->entry(w->ctx, &e);
+	if (rc == VT_WALK_SKIP)
+		return 0;
+	if (rc)
+		return rc;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	if (w->top + 1 >= FSROOT_WALK_MAX_DEPTH) {
+		walk_error(w, ELOOP);
+		return 0;
+	}
+	fd = openat(parent->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		walk_error(w, errno);
+		return 0;
+	}
+	return walk_push(w, fd, plen) < 0 ? -ENOMEM : 0;
+}
+
+/* Read the stack until it is empty or a callback stops. */
+static int walk_loop(struct walker *w)
+{
+	while (w->top >= 0) {
+		struct walk_level *lv = &w->lv[w->top];
+		struct dirent64 *d = next_dirent(w, lv);
+		size_t n, plen;
+		int rc;
+
+		if (!d) {
+			close(lv->fd);
+			w->top--;
+			continue;
+		}
+		n = strnlen(d->d_name, d->d_reclen - offsetof(struct dirent64, d_name));
+		if (n == 0 || n > NAME_MAX || (d->d_name[0] == '.' &&
+		    (n == 1 || (n == 2 && d->d_name[1] == '.'))))
+			continue;
+		plen = lv->pathlen;
+		if (plen != 1)	/* the walk of "/" has entries "/x", not "//x" */
+			w->path[plen++] = '/';
+		memcpy(w->path + plen, d->d_name, n);
+		plen += n;
+		w->path[plen] = 0;
+		rc = walk_entry(w, lv, w->path + plen - n, plen, w->top + 1);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Report the walk's root itself and push it if it is a directory. */
+static int walk_start(struct walker *w, const char *root)
+{
+	char parent[PATH_MAX];
+	const char *name;
+	int len, fd;
+
+	len = normalize(root, w->path, PATH_MAX);
+	if (len < 0)
+		return len;
+	if (len == 1) {		/* "/": the root fd itself */
+		struct vt_walk_entry e = { .path = w->path, .name = w->path, .priv = &w->start };
+		struct stat st;
+		int rc;
+
+		w->start.fd = -1;
+		if (fstat(w->r->dirfd, &st) < 0)
+			return -errno;
+		fsroot_fill_stat(&st, &e.st);
+		rc = w->ops->entry(w->ctx, &e);
+		if (rc == VT_WALK_SKIP)
+			return 0;
+		if (rc)
+			return rc;
+		fd = openat(w->r->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		return walk_push(w, fd, 1);
+	}
+	name = split_last(w->path, parent, sizeof(parent));
+	w->start.fd = fsroot_openat(w->r, parent, O_PATH | O_DIRECTORY);
+	if (w->start.fd < 0)
+		return w->start.fd;
+	/* The root must exist: an fstatat failure here fails the walk. */
+	{
+		struct stat st;
+
+		if (fstatat(w->start.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	return walk_entry(w, &w->start, name, (size_t)len, 0);
+}
+
+int fsroot_walk(struct fsroot *r, const char *root, const struct vt_walk_ops *ops, void *ctx)
+{
+	struct walker *w;
+	int rc;
+
+	if (!root || !ops || !ops->entry)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->r = r;
+	w->ops = ops;
+	w->ctx = ctx;
+	w->top = -1;
+	w->start.fd = -1;
+	rc = walk_start(w, root);
+	if (rc == 0)
+		rc = walk_loop(w);
+	for (; w->top >= 0; w->top--)
+		close(w->lv[w->top].fd);
+	for (int i = 0; i < FSROOT_WALK_MAX_DEPTH; i++)
+		free(w->lv[i].buf);
+	if (w->start.fd >= 0)
+		close(w->start.fd);
+	free(w);
+	return rc;
+}
+
+int fsroot_walk_open(struct fsroot *r, const struct vt_walk_entry *e, struct vfile **out)
+{
+	const struct walk_level *parent;
+	int pfd;
+
+	*out = NULL;
+	if (!e || !e->priv || !e->name)
+		return -EINVAL;
+	if (e->st.type != VF_REG)
+		return -EINVAL;
+	parent = e->priv;
+	if (parent->fd < 0)
+		return -EINVAL;
+	pfd = openat(parent->fd, e->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	return vfile_wrap(reopen_regular(pfd, r, parent->fd, e->name), out);
+}

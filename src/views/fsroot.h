@@ -30,12 +30,24 @@ void fsroot_fini(struct fsroot *r);
 /* Open `path` (inside the root) with `flags` (O_RDONLY, O_DIRECTORY,
  * O_PATH...).  Returns an fd or a negative errno. */
 int fsroot_openat(struct fsroot *r, const char *path, int flags);
+/* The same through a component-by-component walk (O_NOFOLLOW on every
+ * step, symlinks resolved inside the root, at most 40 of them, ".." at the
+ * root stays there).  fsroot_openat() uses it when the kernel lacks
+ * openat2(); exported so tests exercise it on any kernel. */
+int fsroot_openat_walk(struct fsroot *r, const char *path, int flags);
 
 int fsroot_file_open(struct fsroot *r, const char *path, struct vfile **out);
 ssize_t fsroot_file_read(struct vfile *f, void *dst, size_t n);
 int fsroot_file_stat(struct vfile *f, struct vt_stat *out);
 void fsroot_file_close(struct vfile *f);
 int fsroot_stat(struct fsroot *r, const char *path, struct vt_stat *out);
+/* Walk `root` (a path inside the root) depth-first: the entry for `root`
+ * itself first (depth 0), then its contents.  Symlinks are reported, never
+ * followed; directories deeper than FSROOT_WALK_MAX_DEPTH are reported
+ * through ops->error (ELOOP) and not read.  Returns 0, the non-zero value
+ * an entry callback stopped with, or a negative errno when `root` itself
+ * cannot be reached. */
+#define FSROOT_WALK_MAX_DEPTH 256
 int fsroot_walk(struct fsroot *r, const char *root, const struct vt_walk_ops *ops, void *ctx);
 int fsroot_walk_open(struct fsroot *r, const struct vt_walk_entry *e, struct vfile **out);
 

@@ -80,7 +80,7 @@ int proc_parse_status(const char *buf, size_t len, struct proc_status *out);
  * Choose the cgroup path of a process from its /proc/PID/cgroup:
  * the unified ("0::") path if it is not "/", otherwise the path of the
  * hierarchy holding the memory controller, otherwise the first line's
- * path.  On success *path/*path_len point into `buf` and 0 is returned;
+ * path.  On success *path and *path_len point into `buf` and 0 is returned;
  * -EINVAL when no line has the "id:controllers:path" shape.
  */
 int proc_cgroup_pick(const char *buf, size_t len, const char **path, size_t *path_len);
@@ -97,7 +97,7 @@ int proc_parse_btime(const char *buf, size_t len, int64_t *out);
 
 /*
  * Iterate over etc/passwd entries: from *p (< end) find the next line of
- * the shape "name:password:uid:...", set *name/*name_len and *uid, and
+ * the shape "name:password:uid:...", set *name, *name_len and *uid, and
  * advance *p past it.  Malformed lines are skipped.  Returns true when an
  * entry was found, false at the end.
  */

@@ -44,6 +44,20 @@ int nl_walk(struct nl_walk *w, const void *buf, size_t len,
 	    int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
 	    void *ctx);
 
+/*
+ * The I/O half, implemented in sockdiag.c and shared with netif.c: open a
+ * netlink socket of `protocol` (NETLINK_SOCK_DIAG, NETLINK_ROUTE), send
+ * `req` (a whole request message whose nlmsg_seq is w->seq), then receive
+ * the replies into `buf` (`size` bytes, 8-byte aligned; 32 KiB holds the
+ * largest dump skb) and walk each with nl_walk(w, ..., msg, ctx) until
+ * NLMSG_DONE.  The socket is closed before returning.  Returns 0, a
+ * negative errno, or msg's non-zero return.
+ */
+int nl_dump(int protocol, const void *req, size_t reqlen, void *buf, size_t size,
+	    struct nl_walk *w,
+	    int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
+	    void *ctx);
+
 /* ---- sock_diag ------------------------------------------------------------ */
 
 /* A socket as dumped, kept compact (48 bytes) because a dump is buffered
@@ -78,9 +92,14 @@ struct sd_dump {
 	void *ctx;
 };
 
-/* Parse one received buffer of a dump: nl_walk() with sd_parse_diag() on
- * each SOCK_DIAG_BY_FAMILY message (other types are ignored).  Same
- * returns as nl_walk(). */
+/* The message handler of a sock_diag dump for nl_walk() (ctx: a struct
+ * sd_dump): sd_parse_diag() on each SOCK_DIAG_BY_FAMILY message, counting
+ * those it rejects in d->bad and passing the others to d->cb; other types
+ * are ignored. */
+int sd_parse_msg(void *ctx, uint16_t type, const void *payload, size_t plen);
+
+/* Parse one received buffer of a dump: nl_walk(&d->nl, ..., sd_parse_msg,
+ * d).  Same returns as nl_walk(). */
 int sd_parse_buf(struct sd_dump *d, const void *buf, size_t len);
 
 /* ---- rtnetlink ------------------------------------------------------------ */

@@ -1,0 +1,751 @@
+/*
+ * Unit tests: the procfs parsers (stat, status, cgroup, cmdline, btime,
+ * passwd, kernel release) fed good, malformed, truncated and hostile
+ * input, every input copied into an exact-size heap block so ASan catches
+ * any read past its end; then procfs_processes() and the passwd cache
+ * over a fake procfs and root built in a temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "views/fsroot.h"
+#include "views/host/host.h"
+#include "views/host/proc_parse.h"
+
+/* An exact-size copy (no terminator) of the first n bytes of s. */
+static char *exact(const char *s, size_t n)
+{
+	char *p = malloc(n ? n : 1);
+	assert_non_null(p);
+	memcpy(p, s, n);
+	return p;
+}
+
+static int stat_of(const char *s, size_t n, struct proc_stat *st)
+{
+	char *p = exact(s, n);
+	int r = proc_parse_stat(p, n, st);
+	free(p);
+	return r;
+}
+
+#define STAT_TAIL " S 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 3133440 384 " \
+		  "18446744073709551615 94659391410176 0 0 0 17 1 0 0 0 0 0\n"
+
+static void stat_good(void **state)
+{
+	const char *s = "4587 (cat)" STAT_TAIL;
+	struct proc_stat st;
+
+	assert_int_equal(stat_of(s, strlen(s), &st), 0);
+	assert_int_equal(st.pid, 4587);
+	assert_string_equal(st.comm, "cat");
+	assert_int_equal(st.state, 'S');
+	assert_int_equal(st.ppid, 1);
+	assert_int_equal(st.flags, 4194304);
+	assert_int_equal(st.utime, 250);
+	assert_int_equal(st.stime, 75);
+	assert_int_equal(st.threads, 3);
+	assert_int_equal(st.starttime, 33634);
+	assert_int_equal(st.vsize, 3133440);
+	assert_int_equal(st.rss, 384);
+}
+
+static void stat_comm_parens(void **state)
+{
+	const char *s = "77 (a b) (c)" STAT_TAIL;
+	struct proc_stat st;
+
+	assert_int_equal(stat_of(s, strlen(s), &st), 0);
+	assert_int_equal(st.pid, 77);
+	assert_string_equal(st.comm, "a b) (c");
+	assert_int_equal(st.ppid, 1);
+	assert_int_equal(st.rss, 384);
+
+	s = "78 ()) S)" STAT_TAIL;
+	assert_int_equal(stat_of(s, strlen(s), &st), 0);
+	assert_string_equal(st.comm, ")) S");
+
+	s = "79 ()" STAT_TAIL;
+	assert_int_equal(stat_of(s, strlen(s), &st), 0);
+	assert_string_equal(st.comm, "");
+}
+
+static void stat_comm_newline(void **state)
+{
+	const char *s = "80 (x\ny 1 2)" STAT_TAIL;
+	struct proc_stat st;
+
+	assert_int_equal(stat_of(s, strlen(s), &st), 0);
+	assert_string_equal(st.comm, "x\ny 1 2");
+	assert_int_equal(st.starttime, 33634);
+}
+
+static void stat_long_comm(void **state)
+{
+	char s[512];
+	struct proc_stat st;
+
+	memset(s, 'q', sizeof(s));
+	memcpy(s, "5 (", 3);
+	snprintf(s + 300, sizeof(s) - 300, ")%s", STAT_TAIL);
+	assert_int_equal(stat_of(s, strlen(s), &st), 0);
+	assert_int_equal(strlen(st.comm), sizeof(st.comm) - 1);
+	assert_int_equal(st.ppid, 1);
+}
+
+static void stat_truncated(void **state)
+{
+	const char *s = "4587 (cat)" STAT_TAIL;
+	size_t full = strlen(s), n;
+	struct proc_stat st;
+
+	/* Every cut that ends before field 24 is complete must fail; the
+	 * field 24 value "384" must never come out cut. */
+	for (n = 0; n < full; n++) {
+		int r = stat_of(s, n, &st);
+		if (r == 0)
+			assert_int_equal(st.rss, 384);
+	}
+	assert_int_equal(stat_of(s, 0, &st), -EINVAL);
+	assert_int_equal(stat_of(s, 20, &st), -EINVAL);
+	assert_int_equal(proc_parse_stat(NULL, 0, &st), -EINVAL);
+}
+
+static void stat_garbage(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"garbage",
+		"12 cat S 1 2 3",
+		")(",
+		"12 (cat",
+		"12 cat)" STAT_TAIL,
+		"x (cat)" STAT_TAIL,
+		"-1 (cat)" STAT_TAIL,
+		"99999999999 (cat)" STAT_TAIL,
+		"12 (cat)S 1 2",
+		"12 (cat)  S 1",
+		"12 (cat) SS 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1 2\n",
+		"12 (cat) S x 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1 2\n",
+		"12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 -250 75 0 0 20 0 3 0 33634 1 2\n",
+		"12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1 2x\n",
+		/* huge: utime overflows uint64 */
+		"12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 99999999999999999999999 75 0 0 20 0 3 "
+		"0 33634 1 2\n",
+		/* ppid above INT_MAX */
+		"12 (cat) S 4294967296 4583 2342 0 -1 4194304 97 0 0 0 1 75 0 0 20 0 3 0 33634 1 2\n",
+		"12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1\n",
+	};
+	struct proc_stat st;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(stat_of(bad[i], strlen(bad[i]), &st), -EINVAL);
+
+	/* The largest values that fit are accepted. */
+	const char *big = "2147483647 (x) S 2147483647 0 0 0 -1 0 0 0 0 0 "
+			  "18446744073709551615 0 0 0 20 0 1 0 1 18446744073709551615 7\n";
+	assert_int_equal(stat_of(big, strlen(big), &st), 0);
+	assert_int_equal(st.pid, 2147483647);
+	assert_true(st.utime == UINT64_MAX);
+	assert_true(st.vsize == UINT64_MAX);
+}
+
+/* Random bytes and random cuts of good input: never crash. */
+static void stat_fuzz(void **state)
+{
+	const char *s = "77 (a b) (c)" STAT_TAIL;
+	size_t full = strlen(s);
+	struct proc_stat st;
+	struct proc_status ps;
+	unsigned seed = 12345;
+	char b[256];
+
+	for (int i = 0; i < 20000; i++) {
+		size_t n = (size_t)rand_r(&seed) % sizeof(b);
+		memcpy(b, s, n < full ? n : full);
+		for (size_t k = 0; k < n; k++)
+			if (k >= full || rand_r(&seed) % 8 == 0)
+				b[k] = "0123456789 ()\n\t:-aSkB"[rand_r(&seed) % 21];
+		(void)stat_of(b, n, &st);
+		char *p = exact(b, n);
+		(void)proc_parse_status(p, n, &ps);
+		const char *path;
+		size_t len;
+		(void)proc_cgroup_pick(p, n, &path, &len);
+		int64_t bt;
+		(void)proc_parse_btime(p, n, &bt);
+		const char *q = p, *name;
+		size_t nl;
+		uint32_t uid;
+		while (passwd_next(&q, p + n, &name, &nl, &uid))
+			assert_true(name >= p && name + nl <= p + n);
+		free(p);
+	}
+}
+
+static int status_of(const char *s, size_t n, struct proc_status *st)
+{
+	char *p = exact(s, n);
+	int r = proc_parse_status(p, n, st);
+	free(p);
+	return r;
+}
+
+static const char status_text[] =
+	"Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4588\nNgid:\t0\n"
+	"Pid:\t4588\nPPid:\t4583\nTracerPid:\t0\nUid:\t1000\t1001\t1002\t1003\n"
+	"Gid:\t0\t0\t0\t0\nFDSize:\t256\nGroups:\t \nNStgid:\t4588\t12\n"
+	"NSpid:\t4588\t12\nNSpgid:\t4583\t1\nNSsid:\t2342\t1\nKthread:\t0\n"
+	"VmPeak:\t    3060 kB\nVmSize:\t    3060 kB\nVmRSS:\t    1624 kB\n"
+	"Threads:\t7\nSigQ:\t0/96365\n";
+
+static void status_good(void **state)
+{
+	struct proc_status st;
+
+	assert_int_equal(status_of(status_text, strlen(status_text), &st), 0);
+	assert_int_equal(st.have, PS_UID | PS_NSPID | PS_THREADS | PS_RSS | PS_VSZ | PS_PPID);
+	assert_int_equal(st.uid, 1000);
+	assert_int_equal(st.nspid, 12);
+	assert_int_equal(st.ppid, 4583);
+	assert_int_equal(st.threads, 7);
+	assert_int_equal(st.rss_kb, 1624);
+	assert_int_equal(st.vsz_kb, 3060);
+}
+
+static void status_kthread(void **state)
+{
+	const char *s = "Name:\tkthreadd\nPPid:\t0\nUid:\t0\t0\t0\t0\nNSpid:\t2\nThreads:\t1\n";
+	struct proc_status st;
+
+	assert_int_equal(status_of(s, strlen(s), &st), 0);
+	assert_int_equal(st.have, PS_UID | PS_NSPID | PS_THREADS | PS_PPID);
+	assert_int_equal(st.nspid, 2);
+}
+
+static void status_truncated(void **state)
+{
+	size_t full = strlen(status_text);
+	struct proc_status st;
+
+	/* A cut line is never used: no value is ever read half. */
+	for (size_t n = 0; n <= full; n++) {
+		int r = status_of(status_text, n, &st);
+		if (r < 0) {
+			assert_int_equal(st.have, 0);
+			continue;
+		}
+		if (st.have & PS_UID)
+			assert_int_equal(st.uid, 1000);
+		if (st.have & PS_NSPID)
+			assert_int_equal(st.nspid, 12);
+		if (st.have & PS_RSS)
+			assert_int_equal(st.rss_kb, 1624);
+		if (st.have & PS_THREADS)
+			assert_int_equal(st.threads, 7);
+	}
+	/* "Uid:\t1000\t1001" cut after "Uid:\t10": no uid. */
+	const char *cut = "Uid:\t10";
+	assert_int_equal(status_of(cut, strlen(cut), &st), -EINVAL);
+}
+
+static void status_garbage(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"\n\n\n",
+		"Uid:\n",
+		"Uid:\tabc\n",
+		"Uid:\t-1\t0\n",
+		"Uid:\t4294967296\t0\t0\t0\n",
+		"Uid:\t12x\n",
+		"Threads:\t99999999999999999999999\n",
+		"VmRSS:\t 12 MB\n",
+		"NSpid:\t1\tx\n",
+		"NSpid:\t2147483648\n",
+		"Uidx:\t0\n",
+		"uid:\t0\n",
+		"\0\0\0\0",
+	};
+	struct proc_status st;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(status_of(bad[i], strlen(bad[i]) ? strlen(bad[i]) : 4, &st),
+				 -EINVAL);
+
+	const char *big = "Uid:\t4294967295\t0\t0\t0\nVmRSS:\t18446744073709551615 kB\n";
+	assert_int_equal(status_of(big, strlen(big), &st), 0);
+	assert_true(st.uid == UINT32_MAX);
+	assert_true(st.rss_kb == UINT64_MAX);
+}
+
+static int pick(const char *s, char *out, size_t cap)
+{
+	size_t n = strlen(s), len;
+	const char *path;
+	char *p = exact(s, n);
+	int r = proc_cgroup_pick(p, n, &path, &len);
+	if (r == 0) {
+		assert_true(path >= p && path + len <= p + n);
+		assert_true(len < cap);
+		memcpy(out, path, len);
+		out[len] = 0;
+	}
+	free(p);
+	return r;
+}
+
+static void cgroup_pick(void **state)
+{
+	char out[256];
+
+	assert_int_equal(pick("0::/system.slice/ssh.service\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/system.slice/ssh.service");
+
+	/* Hybrid: unified "/" loses to the memory controller. */
+	assert_int_equal(pick("9:name=systemd:/\n4:memory:/process_api/bc46\n3:cpuset:/\n0::/\n",
+			      out, sizeof(out)), 0);
+	assert_string_equal(out, "/process_api/bc46");
+	assert_int_equal(pick("5:cpu,memory,pids:/docker/abc\n0::/\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/docker/abc");
+	/* "memoryx" is not "memory". */
+	assert_int_equal(pick("5:memoryx:/no\n6:cpu:/first\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/no");
+
+	/* Unified path set wins over memory. */
+	assert_int_equal(pick("4:memory:/m\n0::/u\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/u");
+
+	/* Pure v2 at the root. */
+	assert_int_equal(pick("0::/\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
+
+	/* v1 without memory: the first line. */
+	assert_int_equal(pick("3:cpu:/a\n2:pids:/b\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/a");
+
+	/* No trailing newline; colons inside the path. */
+	assert_int_equal(pick("0::/a:b:c", out, sizeof(out)), 0);
+	assert_string_equal(out, "/a:b:c");
+
+	/* Garbage. */
+	assert_int_equal(pick("", out, sizeof(out)), -EINVAL);
+	assert_int_equal(pick("\n\n", out, sizeof(out)), -EINVAL);
+	assert_int_equal(pick("nothing here\n", out, sizeof(out)), -EINVAL);
+	assert_int_equal(pick("0:\n", out, sizeof(out)), -EINVAL);
+	assert_int_equal(pick("::/x\n", out, sizeof(out)), -EINVAL);
+	assert_int_equal(pick("1::\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+}
+
+static void cmdline_join(void **state)
+{
+	char a[] = "sleep\0" "1000\0";
+	assert_int_equal(proc_cmdline_join(a, sizeof(a) - 1), 10);
+	assert_memory_equal(a, "sleep 1000", 10);
+
+	char b[] = "a\0\0b\0\0\0";
+	assert_int_equal(proc_cmdline_join(b, sizeof(b) - 1), 4);
+	assert_memory_equal(b, "a  b", 4);
+
+	char c[] = "setproctitle: no nuls  ";
+	assert_int_equal(proc_cmdline_join(c, strlen(c)), strlen(c));
+
+	char d[] = "\0\0\0";
+	assert_int_equal(proc_cmdline_join(d, 3), 0);
+	assert_int_equal(proc_cmdline_join(d, 0), 0);
+}
+
+static int btime_of(const char *s, int64_t *out)
+{
+	size_t n = strlen(s);
+	char *p = exact(s, n);
+	int r = proc_parse_btime(p, n, out);
+	free(p);
+	return r;
+}
+
+static void btime(void **state)
+{
+	int64_t t = 0;
+
+	assert_int_equal(btime_of("cpu  1 2 3\nintr 1 2\nctxt 9\nbtime 1763784000\nprocesses 5\n", &t), 0);
+	assert_int_equal(t, 1763784000);
+	assert_int_equal(btime_of("btime 12", &t), 0);
+	assert_int_equal(t, 12);
+	assert_int_equal(btime_of("", &t), -EINVAL);
+	assert_int_equal(btime_of("btime\n", &t), -EINVAL);
+	assert_int_equal(btime_of("btime x\n", &t), -EINVAL);
+	assert_int_equal(btime_of("btime 12x\n", &t), -EINVAL);
+	assert_int_equal(btime_of("xbtime 12\n", &t), -EINVAL);
+	assert_int_equal(btime_of("btime 99999999999999999999\n", &t), -EINVAL);
+	assert_int_equal(btime_of("btime 9223372036854775808\n", &t), -EINVAL);
+}
+
+static void passwd_lines(void **state)
+{
+	const char *text = "root:x:0:0:root:/root:/bin/bash\n"
+			   "# comment:x:5:5\n"
+			   "\n"
+			   "broken line\n"
+			   "nouid:x::0::/:/bin/sh\n"
+			   ":x:7:7::/:/bin/sh\n"
+			   "+nis:x:8:8\n"
+			   "big:x:4294967296:0::/:/bin/sh\n"
+			   "neg:x:-1:0::/:/bin/sh\n"
+			   "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+			   "nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n"
+			   "last:x:42";
+	size_t n = strlen(text);
+	char *p = exact(text, n);
+	const char *q = p, *name;
+	size_t nl;
+	uint32_t uid;
+
+	assert_true(passwd_next(&q, p + n, &name, &nl, &uid));
+	assert_int_equal(nl, 4);
+	assert_memory_equal(name, "root", 4);
+	assert_int_equal(uid, 0);
+	assert_true(passwd_next(&q, p + n, &name, &nl, &uid));
+	assert_memory_equal(name, "daemon", 6);
+	assert_int_equal(uid, 1);
+	assert_true(passwd_next(&q, p + n, &name, &nl, &uid));
+	assert_memory_equal(name, "nobody", 6);
+	assert_int_equal(uid, 65534);
+	/* "last:x:42" has no ':' after the uid: cut, not used. */
+	assert_false(passwd_next(&q, p + n, &name, &nl, &uid));
+	assert_false(passwd_next(&q, p + n, &name, &nl, &uid));
+	free(p);
+
+	q = "";
+	assert_false(passwd_next(&q, q, &name, &nl, &uid));
+}
+
+static void release_ge(void **state)
+{
+	assert_true(proc_release_ge("6.2.0", 6, 2));
+	assert_true(proc_release_ge("6.18.44-fc-v769", 6, 2));
+	assert_true(proc_release_ge("7.0", 6, 2));
+	assert_false(proc_release_ge("6.1.0-18-amd64", 6, 2));
+	assert_false(proc_release_ge("5.19", 6, 2));
+	assert_true(proc_release_ge("6", 6, 0));
+	assert_false(proc_release_ge("", 6, 2));
+	assert_false(proc_release_ge("x6.3", 6, 2));
+	assert_false(proc_release_ge(NULL, 6, 2));
+	assert_false(proc_release_ge("99999999999999999999999.1", 6, 2));
+}
+
+/* ---- fake procfs and root ----------------------------------------------- */
+
+static char tmpdir[] = "/tmp/vantage-proc-test.XXXXXX";
+
+static void put(const char *rel, const char *content, size_t n)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, n), (ssize_t)n);
+	close(fd);
+}
+
+static void mk(const char *rel)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void ln(const char *target, const char *rel)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	assert_int_equal(symlink(target, path), 0);
+}
+
+/* Builds:
+ *   proc/stat            btime 1000000000
+ *   proc/10/             a full process, comm "a b) (c", uid 1000, 2 fds
+ *   proc/11/             stat only (status, cmdline, cgroup missing)
+ *   proc/12/             garbage stat -> error hook
+ *   proc/13/             no stat at all -> exited, skipped silently
+ *   proc/self, proc/sys  non-numeric, ignored
+ *   root/etc/passwd      root=0, alice=1000 twice (first wins)
+ */
+static int setup_fake(void **state)
+{
+	assert_non_null(mkdtemp(tmpdir));
+	mk("proc");
+	mk("proc/sys");
+	mk("root");
+	mk("root/etc");
+	const char *pw = "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home:/bin/sh\n"
+			 "alias:x:1000:1000::/:/bin/sh\nbob:x:1001:1001::/:/bin/sh\n";
+	put("root/etc/passwd", pw, strlen(pw));
+	const char *pst = "cpu 1 2 3\nbtime 1000000000\n";
+	put("proc/stat", pst, strlen(pst));
+
+	mk("proc/10");
+	const char *st = "10 (a b) (c) S 1 10 10 0 -1 4194304 0 0 0 0 250 50 0 0 20 0 1 0 "
+			 "500 4096000 100 0 0 0\n";
+	put("proc/10/stat", st, strlen(st));
+	const char *ss = "Name:\ta b) (c\nPPid:\t1\nUid:\t1000\t0\t0\t0\nNSpid:\t10\t3\n"
+			 "VmSize:\t    4000 kB\nVmRSS:\t     400 kB\nThreads:\t1\n";
+	put("proc/10/status", ss, strlen(ss));
+	put("proc/10/cmdline", "sleep\0" "1000\0", 11);
+	put("proc/10/cgroup", "4:memory:/m\n0::/u/v\n", 20);
+	ln("/usr/bin/sleep", "proc/10/exe");
+	ln("/tmp", "proc/10/cwd");
+	mk("proc/10/fd");
+	ln("/dev/null", "proc/10/fd/0");
+	ln("/dev/null", "proc/10/fd/1");
+
+	mk("proc/11");
+	const char *st11 = "11 (lonely) Z 10 0 0 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 1 0 0\n";
+	put("proc/11/stat", st11, strlen(st11));
+	ln("/nonexistent-target-is-fine", "proc/11/exe");
+
+	mk("proc/12");
+	put("proc/12/stat", "garbage", 7);
+
+	mk("proc/13");
+	return 0;
+}
+
+static int teardown_fake(void **state)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+struct seen {
+	int n;
+	int errors;
+	int error_pid;
+	int error_err;
+	struct vt_proc p10, p11;
+	char cmdline[64], exe[64], cwd[64], cgroup[64], user[32];
+};
+
+static void on_error(void *ctx, const char *what, int err)
+{
+	struct seen *s = ctx;
+	s->errors++;
+	assert_int_equal(sscanf(what, "pid %d", &s->error_pid), 1);
+	s->error_err = err;
+}
+
+static int on_proc(void *ctx, const struct vt_proc *p)
+{
+	struct seen *s = ctx;
+	s->n++;
+	if (p->pid == 10) {
+		s->p10 = *p;
+		snprintf(s->cmdline, sizeof(s->cmdline), "%.*s", (int)p->cmdline_len, p->cmdline);
+		snprintf(s->exe, sizeof(s->exe), "%s", p->exe);
+		snprintf(s->cwd, sizeof(s->cwd), "%s", p->cwd);
+		snprintf(s->cgroup, sizeof(s->cgroup), "%s", p->cgroup);
+		snprintf(s->user, sizeof(s->user), "%s", p->user ? p->user : "(null)");
+	} else if (p->pid == 11) {
+		s->p11 = *p;
+	}
+	return 0;
+}
+
+static void fake_procfs(void **state)
+{
+	char path[512];
+	struct fsroot fs;
+	struct seen s = {0};
+	struct view_iter it = {.ctx = &s, .error = on_error};
+
+	snprintf(path, sizeof(path), "%s/root", tmpdir);
+	assert_int_equal(fsroot_init(&fs, path), 0);
+	struct passwd_cache *users = passwd_cache_new(&fs);
+	assert_non_null(users);
+	assert_string_equal(passwd_cache_name(users, 0), "root");
+	assert_string_equal(passwd_cache_name(users, 1000), "alice");
+	assert_string_equal(passwd_cache_name(users, 1001), "bob");
+	assert_null(passwd_cache_name(users, 5));
+
+	snprintf(path, sizeof(path), "%s/proc", tmpdir);
+	int pfd = open(path, O_RDONLY | O_DIRECTORY);
+	assert_true(pfd >= 0);
+	assert_int_equal(procfs_processes(pfd, users, NULL, NULL, &it, on_proc), 0);
+
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.errors, 1);
+	assert_int_equal(s.error_pid, 12);
+	assert_int_equal(s.error_err, EINVAL);
+
+	const struct vt_proc *p = &s.p10;
+	assert_int_equal(p->err, 0);
+	assert_string_equal(p->comm, "a b) (c");
+	assert_int_equal(p->ppid, 1);
+	assert_int_equal(p->nspid, 3);
+	assert_int_equal(p->uid, 1000);
+	assert_string_equal(s.user, "alice");
+	assert_string_equal(s.cmdline, "sleep 1000");
+	assert_int_equal(p->cmdline_len, 10);
+	assert_string_equal(s.exe, "/usr/bin/sleep");
+	assert_string_equal(s.cwd, "/tmp");
+	assert_string_equal(s.cgroup, "/u/v");
+	assert_int_equal(p->state, 'S');
+	long hz = sysconf(_SC_CLK_TCK);
+	assert_int_equal(p->start_time, 1000000000 + 500 / hz);
+	assert_true(p->cpu_user_s > 250.0 / hz - 0.001 && p->cpu_user_s < 250.0 / hz + 0.001);
+	assert_int_equal(p->rss_kb, 400);
+	assert_int_equal(p->vsz_kb, 4000);
+	assert_int_equal(p->threads, 1);
+	assert_true(p->have & VP_FDS);
+	assert_int_equal(p->have, VP_PPID | VP_NSPID | VP_UID | VP_COMM | VP_CMDLINE | VP_EXE |
+					  VP_CWD | VP_STATE | VP_START | VP_THREADS | VP_RSS |
+					  VP_VSZ | VP_CPU | VP_FDS | VP_CGROUP | VP_USER);
+
+	/* stat only: the record is kept, marked, with what stat gave. */
+	p = &s.p11;
+	assert_int_equal(p->err, ESRCH);
+	assert_true(p->have & VP_COMM);
+	assert_true(p->have & VP_EXE);	/* a dangling link is still a link */
+	assert_false(p->have & (VP_UID | VP_CMDLINE | VP_CGROUP | VP_CWD | VP_USER));
+	assert_int_equal(p->state, 'Z');
+	assert_int_equal(p->ppid, 10);
+
+	/* A filter keeps only what it accepts; no users -> no names. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(procfs_processes(pfd, NULL, NULL, NULL, &it, on_proc), 0);
+	assert_string_equal(s.user, "(null)");
+	assert_false(s.p10.have & VP_USER);
+
+	close(pfd);
+	passwd_cache_free(users);
+	fsroot_fini(&fs);
+}
+
+static bool only_11(void *ctx, int pid)
+{
+	return pid == 11;
+}
+
+static int stop_cb(void *ctx, const struct vt_proc *p)
+{
+	return 42;
+}
+
+static void fake_filter_and_stop(void **state)
+{
+	char path[512];
+	struct seen s = {0};
+	struct view_iter it = {.ctx = &s, .error = on_error};
+
+	snprintf(path, sizeof(path), "%s/proc", tmpdir);
+	int pfd = open(path, O_RDONLY | O_DIRECTORY);
+	assert_true(pfd >= 0);
+	assert_int_equal(procfs_processes(pfd, NULL, only_11, NULL, &it, on_proc), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.errors, 0);
+	assert_int_equal(s.p11.pid, 11);
+
+	/* A callback's non-zero return stops the walk and is returned. */
+	assert_int_equal(procfs_processes(pfd, NULL, NULL, NULL, NULL, stop_cb), 42);
+	close(pfd);
+
+	/* Not a directory. */
+	assert_true(procfs_processes(-1, NULL, NULL, NULL, NULL, stop_cb) < 0);
+}
+
+static void passwd_missing(void **state)
+{
+	char path[512];
+	struct fsroot fs;
+
+	snprintf(path, sizeof(path), "%s/proc", tmpdir);	/* no etc/passwd here */
+	assert_int_equal(fsroot_init(&fs, path), 0);
+	struct passwd_cache *users = passwd_cache_new(&fs);
+	assert_non_null(users);
+	assert_null(passwd_cache_name(users, 0));
+	passwd_cache_free(users);
+	fsroot_fini(&fs);
+	assert_null(passwd_cache_name(NULL, 0));
+	passwd_cache_free(NULL);
+}
+
+/* The real /proc: ourselves, with every field. */
+static int find_self(void *ctx, const struct vt_proc *p)
+{
+	struct seen *s = ctx;
+	s->n++;
+	if (p->pid == getpid()) {
+		s->p10 = *p;
+		snprintf(s->exe, sizeof(s->exe), "%s", p->exe ? p->exe : "");
+	}
+	return 0;
+}
+
+static void real_proc(void **state)
+{
+	struct seen s = {0};
+	struct view_iter it = {.ctx = &s, .error = on_error};
+	int pfd = open("/proc", O_RDONLY | O_DIRECTORY);
+
+	assert_true(pfd >= 0);
+	assert_int_equal(procfs_processes(pfd, NULL, NULL, NULL, &it, find_self), 0);
+	close(pfd);
+	assert_true(s.n > 1);
+	assert_int_equal(s.p10.pid, getpid());
+	assert_int_equal(s.p10.ppid, getppid());
+	assert_int_equal(s.p10.uid, getuid());
+	assert_int_equal(s.p10.nspid, getpid());
+	assert_int_equal(s.p10.state, 'R');
+	assert_true(strstr(s.exe, "test_proc_parse") != NULL);
+	assert_true(s.p10.have & VP_FDS);
+	assert_true(s.p10.fds >= 3);
+	assert_true(s.p10.have & VP_CGROUP);
+	assert_true(s.p10.rss_kb > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stat_good),
+		cmocka_unit_test(stat_comm_parens),
+		cmocka_unit_test(stat_comm_newline),
+		cmocka_unit_test(stat_long_comm),
+		cmocka_unit_test(stat_truncated),
+		cmocka_unit_test(stat_garbage),
+		cmocka_unit_test(stat_fuzz),
+		cmocka_unit_test(status_good),
+		cmocka_unit_test(status_kthread),
+		cmocka_unit_test(status_truncated),
+		cmocka_unit_test(status_garbage),
+		cmocka_unit_test(cgroup_pick),
+		cmocka_unit_test(cmdline_join),
+		cmocka_unit_test(btime),
+		cmocka_unit_test(passwd_lines),
+		cmocka_unit_test(release_ge),
+		cmocka_unit_test(fake_procfs),
+		cmocka_unit_test(fake_filter_and_stop),
+		cmocka_unit_test(passwd_missing),
+		cmocka_unit_test(real_proc),
+	};
+	int r = setup_fake(NULL);
+	if (r)
+		return r;
+	r = cmocka_run_group_tests(tests, NULL, NULL);
+	teardown_fake(NULL);
+	return r;
+}
