@@ -1,5 +1,641 @@
-/* metric.c - placeholder until the feature lands. */
+/*
+ * metric.c - the `metric` feature: how busy the system is.
+ *
+ * Records (key: fields):
+ *   "cpu", "cpu<N>"      user_pct nice_pct system_pct idle_pct iowait_pct irq_pct
+ *                        softirq_pct steal_pct busy_pct interval_s
+ *   "memory"             total_kb free_kb available_kb used_kb used_pct buffers_kb
+ *                        cached_kb swap_total_kb swap_free_kb swap_used_kb swap_used_pct
+ *   "load"               load1 load5 load15 runnable tasks
+ *   "disk:<mountpoint>"  mountpoint device fstype size_bytes used_bytes avail_bytes
+ *                        used_pct inodes inodes_used inodes_used_pct
+ *   "diskio:<device>"    device reads writes read_bytes write_bytes read_ms write_ms
+ *                        io_ms + reads_per_s writes_per_s read_bytes_per_s
+ *                        write_bytes_per_s util_pct interval_s
+ *   "net:<ifname>"       ifname rx_/tx_ bytes packets errors dropped + the same
+ *                        with _per_s, interval_s
+ *   "cgroup"             the view's own cgroup counters (the host: its root
+ *                        cgroup), with cpu_pct over the interval
+ *
+ * How: rates and CPU percentages need two samples.  The feature samples the
+ * cumulative counters (CPU times, disk I/O, interface counters, cgroup CPU
+ * time), sleeps opts->sample_interval seconds, samples again and emits each
+ * item of the second sample with its rate against the first.  So a first
+ * crawl already has true rates (the reference crawler reported 0 there).
+ * The first sample lives in small arrays allocated once per crawl and
+ * bounded (MAX_ITEMS); an item beyond the bound, or one that appears only
+ * in the second sample, or whose counters went backwards (a device
+ * replaced), is reported without rates.
+ *
+ * Interval 0: one sample only.  CPU records then carry the cumulative
+ * seconds since boot (user_s, nice_s, ..., steal_s) instead of
+ * percentages, and disk I/O and network records carry their counters
+ * without rates.
+ *
+ * Percentages have 2 decimals.  used_pct of memory is (total - available)
+ * / total; without MemAvailable (kernels before 3.14) available is
+ * estimated as free + buffers + cached and the record says
+ * "available_estimated": true.  used_pct of a file system is used /
+ * (used + avail), as df computes it (df rounds it up to an integer).
+ *
+ * Crawler layout (--format crawler): per-CPU records are ("cpu",
+ * "cpu-<n>") with cpu_idle, cpu_nice, cpu_user, cpu_wait, cpu_system,
+ * cpu_interrupt, cpu_steal, cpu_util; the all-CPU total is left out (that
+ * crawler had none, and its consumers parse the number after "cpu-").
+ * memory is ("memory","memory") with memory_used, memory_buffered,
+ * memory_cached, memory_free (bytes) and memory_util_percentage; load is
+ * ("load","load") with shortterm, midterm and longterm (the 15-minute
+ * value: the reference repeated the 5-minute one); disk is ("disk",
+ * <mountpoint>) with partitionname, fstype, mountpt, partitionsize,
+ * freepct.  Interface rates are ("net", "interface-<ifname>") with
+ * if_octets_rx/tx, if_packets_rx/tx, if_errors_rx/tx per second: the
+ * `interface` feature owns the crawler's "interface" records, so a frame
+ * holding both never has two records of one key.  Disk I/O is ("diskio",
+ * <device>), cgroup ("cgroup", "cgroup").
+ */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../util/util.h"
 #include "feature.h"
-static int crawl(struct crawl_ctx *c) { (void)c; return -ENOTSUP; }
-const struct feature feature_metric = { .name = "metric", .description = "(not yet)", .crawl = crawl };
+
+#define MAX_ITEMS 8192 /* CPUs, devices, interfaces kept per sample */
+#define MAX_INTERVAL 3600.0
+#define NAME_CAP 64
+
+struct dev_sample {
+	char name[NAME_CAP];
+	uint64_t reads, writes, read_bytes, write_bytes, io_ms;
+};
+
+struct net_sample {
+	char name[NAME_CAP];
+	struct vt_netio c;
+};
+
+/* A growable array of first-sample items, bounded by MAX_ITEMS. */
+struct vec {
+	void *v;
+	size_t n, cap, size;
+};
+
+struct metric {
+	struct crawl_ctx *c;
+	struct frame *f;
+	bool second;   /* emitting: compare against the first sample */
+	bool rates;    /* the first sample of the current kind exists */
+	double dt;     /* seconds between the samples of the current kind */
+	size_t cursor; /* where the next item probably is in the first sample */
+
+	struct vec cpu, dev, net; /* struct vt_cpu, dev_sample, net_sample */
+	int64_t t_cpu, t_dev, t_net, t_cg;
+	bool have_cpu, have_dev, have_net, have_cg;
+	struct vt_cgroup cg;
+};
+
+static void *vec_push(struct vec *a)
+{
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 64;
+		if (a->cap >= MAX_ITEMS)
+			return NULL;
+		if (ncap > MAX_ITEMS)
+			ncap = MAX_ITEMS;
+		void *nv = realloc(a->v, ncap * a->size);
+		if (!nv)
+			return NULL;
+		a->v = nv;
+		a->cap = ncap;
+	}
+	return (char *)a->v + a->size * a->n++;
+}
+
+static void *vec_at(const struct vec *a, size_t i)
+{
+	return (char *)a->v + a->size * i;
+}
+
+/* Index of the first-sample item whose key (at offset 0 of the item: a
+ * name, or a cpu number) matches, trying the cursor first since both
+ * samples list items in the same order.  -1 if none. */
+static ssize_t find_item(struct metric *m, const struct vec *a,
+                         bool (*same)(const void *item, const void *key), const void *key)
+{
+	if (m->cursor < a->n && same(vec_at(a, m->cursor), key))
+		return (ssize_t)m->cursor++;
+	for (size_t i = 0; i < a->n; i++) {
+		if (same(vec_at(a, i), key)) {
+			m->cursor = i + 1;
+			return (ssize_t)i;
+		}
+	}
+	return -1;
+}
+
+static bool same_cpu(const void *item, const void *key)
+{
+	return ((const struct vt_cpu *)item)->cpu == *(const int *)key;
+}
+
+static bool same_name(const void *item, const void *key)
+{
+	return strcmp((const char *)item, (const char *)key) == 0;
+}
+
+static void iter_error(void *ctx, const char *what, int err)
+{
+	struct metric *m = ctx;
+	frame_error(m->f, err, "%s", what);
+}
+
+static struct view_iter metric_iter(struct metric *m)
+{
+	return (struct view_iter){.ctx = m, .error = iter_error};
+}
+
+static double seconds_since(int64_t t0)
+{
+	return (double)(mono_ns() - t0) / 1e9;
+}
+
+/* Per-second rate of a counter, or false when there is none to give. */
+static bool rate(uint64_t a, uint64_t b, double dt, double *out)
+{
+	if (dt <= 0 || b < a)
+		return false;
+	*out = (double)(b - a) / dt;
+	return true;
+}
+
+static void put_rate(struct json *j, const char *name, uint64_t a, uint64_t b, double dt)
+{
+	double r;
+	if (rate(a, b, dt, &r))
+		json_double(j, name, r, 2);
+}
+
+static double pct(double part, double whole)
+{
+	if (whole <= 0)
+		return 0;
+	double p = part * 100.0 / whole;
+	return p < 0 ? 0 : p > 100 ? 100 : p;
+}
+
+/* ---- CPU -------------------------------------------------------------------- */
+
+static int store_cpu(void *ctx, const struct vt_cpu *c)
+{
+	struct metric *m = ctx;
+	struct vt_cpu *s = vec_push(&m->cpu);
+	if (s)
+		*s = *c;
+	return 0;
+}
+
+static void put_cpu_cumulative(struct json *j, const struct vt_cpu *b)
+{
+	json_double(j, "user_s", b->user, 2);
+	json_double(j, "nice_s", b->nice, 2);
+	json_double(j, "system_s", b->system, 2);
+	json_double(j, "idle_s", b->idle, 2);
+	json_double(j, "iowait_s", b->iowait, 2);
+	json_double(j, "irq_s", b->irq, 2);
+	json_double(j, "softirq_s", b->softirq, 2);
+	json_double(j, "steal_s", b->steal, 2);
+}
+
+/* Percentages of the interval between a and b; false if it is empty. */
+static bool put_cpu_pct(struct frame *f, struct json *j, const struct vt_cpu *a,
+                        const struct vt_cpu *b, double dt)
+{
+	static const char *const names[8][2] = {
+	    {"user_pct", "cpu_user"}, {"nice_pct", "cpu_nice"},   {"system_pct", "cpu_system"},
+	    {"idle_pct", "cpu_idle"}, {"iowait_pct", "cpu_wait"}, {"irq_pct", "cpu_interrupt"},
+	    {"softirq_pct", NULL},    {"steal_pct", "cpu_steal"},
+	};
+	double d[8] = {b->user - a->user,       b->nice - a->nice,     b->system - a->system,
+	               b->idle - a->idle,       b->iowait - a->iowait, b->irq - a->irq,
+	               b->softirq - a->softirq, b->steal - a->steal};
+	double total = 0;
+	for (int i = 0; i < 8; i++) {
+		if (d[i] < 0)
+			d[i] = 0; /* iowait may go backwards on some kernels */
+		total += d[i];
+	}
+	if (total <= 0)
+		return false;
+	for (int i = 0; i < 8; i++)
+		json_double(j, rec_name(f, names[i][0], names[i][1]), pct(d[i], total), 2);
+	json_double(j, rec_name(f, "busy_pct", "cpu_util"), 100.0 - pct(d[3] + d[4], total), 2);
+	json_double(j, "interval_s", dt, 3);
+	return true;
+}
+
+static int emit_cpu(void *ctx, const struct vt_cpu *b)
+{
+	struct metric *m = ctx;
+	struct frame *f = m->f;
+	char key[32];
+	struct json *j;
+
+	if (b->cpu < 0) {
+		if (frame_format(f) == FRAME_CRAWLER)
+			return 0;
+		j = rec_begin(f, "cpu");
+	} else {
+		j = rec_beginf(f, "cpu%d", b->cpu);
+		snprintf(key, sizeof(key), "cpu-%d", b->cpu);
+		rec_crawler(f, "cpu", key);
+	}
+	ssize_t i = m->rates ? find_item(m, &m->cpu, same_cpu, &b->cpu) : -1;
+	if (i < 0 || !put_cpu_pct(f, j, vec_at(&m->cpu, (size_t)i), b, m->dt))
+		put_cpu_cumulative(j, b);
+	return rec_end(f);
+}
+
+/* ---- memory, load --------------------------------------------------------------- */
+
+static void emit_memory(struct metric *m)
+{
+	struct frame *f = m->f;
+	struct vt_mem mem;
+	int r = view_memory(m->c->view, &mem);
+	if (r < 0) {
+		frame_error(f, -r, "memory");
+		return;
+	}
+	uint64_t avail = mem.available_kb;
+	if (!(mem.have & VM_AVAILABLE))
+		avail = mem.free_kb + mem.buffers_kb + mem.cached_kb;
+	if (avail > mem.total_kb)
+		avail = mem.total_kb;
+	uint64_t used = mem.total_kb - avail;
+	uint64_t swap_free =
+	    mem.swap_free_kb < mem.swap_total_kb ? mem.swap_free_kb : mem.swap_total_kb;
+	uint64_t swap_used = mem.swap_total_kb - swap_free;
+
+	struct json *j = rec_begin(f, "memory");
+	rec_crawler(f, "memory", "memory");
+	if (frame_format(f) == FRAME_CRAWLER) { /* bytes, as psutil gave them */
+		json_uint(j, "memory_used", used * 1024);
+		json_uint(j, "memory_buffered", mem.buffers_kb * 1024);
+		json_uint(j, "memory_cached", mem.cached_kb * 1024);
+		json_uint(j, "memory_free", mem.free_kb * 1024);
+	}
+	json_uint(j, "total_kb", mem.total_kb);
+	json_uint(j, "free_kb", mem.free_kb);
+	json_uint(j, "available_kb", avail);
+	if (!(mem.have & VM_AVAILABLE))
+		json_bool(j, "available_estimated", true);
+	json_uint(j, "used_kb", used);
+	json_double(j, rec_name(f, "used_pct", "memory_util_percentage"),
+	            pct((double)used, (double)mem.total_kb), 2);
+	if (mem.have & VM_CACHE) {
+		json_uint(j, "buffers_kb", mem.buffers_kb);
+		json_uint(j, "cached_kb", mem.cached_kb);
+	}
+	if (mem.have & VM_SWAP) {
+		json_uint(j, "swap_total_kb", mem.swap_total_kb);
+		json_uint(j, "swap_free_kb", swap_free);
+		json_uint(j, "swap_used_kb", swap_used);
+		json_double(j, "swap_used_pct", pct((double)swap_used, (double)mem.swap_total_kb),
+		            2);
+	}
+	rec_end(f);
+}
+
+static void emit_load(struct metric *m)
+{
+	struct frame *f = m->f;
+	struct vt_load l;
+	int r = view_load(m->c->view, &l);
+	if (r < 0) {
+		frame_error(f, -r, "load");
+		return;
+	}
+	struct json *j = rec_begin(f, "load");
+	rec_crawler(f, "load", "load");
+	json_double(j, rec_name(f, "load1", "shortterm"), l.load1, 2);
+	json_double(j, rec_name(f, "load5", "midterm"), l.load5, 2);
+	json_double(j, rec_name(f, "load15", "longterm"), l.load15, 2);
+	json_uint(j, "runnable", l.running);
+	json_uint(j, "tasks", l.total);
+	rec_end(f);
+}
+
+/* ---- file systems ---------------------------------------------------------------- */
+
+static int emit_fs(void *ctx, const struct vt_fs *fs)
+{
+	struct metric *m = ctx;
+	struct frame *f = m->f;
+	double used_pct =
+	    pct((double)fs->used_bytes, (double)fs->used_bytes + (double)fs->avail_bytes);
+
+	struct json *j = rec_beginf(f, "disk:%s", fs->mountpoint);
+	rec_crawler(f, "disk", fs->mountpoint);
+	json_str(j, rec_name(f, "mountpoint", "mountpt"), fs->mountpoint);
+	json_str(j, rec_name(f, "device", "partitionname"), fs->device);
+	json_str(j, "fstype", fs->fstype);
+	json_uint(j, rec_name(f, "size_bytes", "partitionsize"), fs->size_bytes);
+	json_uint(j, "used_bytes", fs->used_bytes);
+	json_uint(j, "avail_bytes", fs->avail_bytes);
+	json_double(j, "used_pct", used_pct, 2);
+	if (frame_format(f) == FRAME_CRAWLER)
+		json_double(j, "freepct", 100.0 - used_pct, 2);
+	json_uint(j, "inodes", fs->inodes);
+	if (fs->inodes) { /* btrfs, vfat... have no inode table */
+		uint64_t iused = fs->inodes - fs->inodes_free;
+		json_uint(j, "inodes_used", iused);
+		json_double(j, "inodes_used_pct", pct((double)iused, (double)fs->inodes), 2);
+	}
+	return rec_end(f);
+}
+
+/* ---- disk I/O ------------------------------------------------------------------------ */
+
+static int store_dev(void *ctx, const struct vt_diskio *d)
+{
+	struct metric *m = ctx;
+	if (strlen(d->device) >= NAME_CAP)
+		return 0;
+	struct dev_sample *s = vec_push(&m->dev);
+	if (s) {
+		strcpy(s->name, d->device);
+		s->reads = d->reads;
+		s->writes = d->writes;
+		s->read_bytes = d->read_bytes;
+		s->write_bytes = d->write_bytes;
+		s->io_ms = d->io_ms;
+	}
+	return 0;
+}
+
+static int emit_dev(void *ctx, const struct vt_diskio *d)
+{
+	struct metric *m = ctx;
+	struct frame *f = m->f;
+	struct json *j = rec_beginf(f, "diskio:%s", d->device);
+	rec_crawler(f, "diskio", d->device);
+	json_str(j, "device", d->device);
+	json_uint(j, "reads", d->reads);
+	json_uint(j, "writes", d->writes);
+	json_uint(j, "read_bytes", d->read_bytes);
+	json_uint(j, "write_bytes", d->write_bytes);
+	json_uint(j, "read_ms", d->read_ms);
+	json_uint(j, "write_ms", d->write_ms);
+	json_uint(j, "io_ms", d->io_ms);
+	ssize_t i = m->rates && strlen(d->device) < NAME_CAP
+	                ? find_item(m, &m->dev, same_name, d->device)
+	                : -1;
+	if (i >= 0) {
+		const struct dev_sample *a = vec_at(&m->dev, (size_t)i);
+		double busy;
+		put_rate(j, "reads_per_s", a->reads, d->reads, m->dt);
+		put_rate(j, "writes_per_s", a->writes, d->writes, m->dt);
+		put_rate(j, "read_bytes_per_s", a->read_bytes, d->read_bytes, m->dt);
+		put_rate(j, "write_bytes_per_s", a->write_bytes, d->write_bytes, m->dt);
+		if (rate(a->io_ms, d->io_ms, m->dt, &busy)) /* ms busy per s */
+			json_double(j, "util_pct", pct(busy, 1000.0), 2);
+		json_double(j, "interval_s", m->dt, 3);
+	}
+	return rec_end(f);
+}
+
+/* ---- network --------------------------------------------------------------------------- */
+
+static int store_net(void *ctx, const struct vt_iface *ifc)
+{
+	struct metric *m = ctx;
+	if (!ifc->name || strlen(ifc->name) >= NAME_CAP)
+		return 0;
+	struct net_sample *s = vec_push(&m->net);
+	if (s) {
+		strcpy(s->name, ifc->name);
+		s->c = ifc->counters;
+	}
+	return 0;
+}
+
+static int emit_net(void *ctx, const struct vt_iface *ifc)
+{
+	static const struct {
+		const char *name, *rate, *crawler;
+		size_t off;
+	} ctr[] = {
+#define C(n, cr) {#n, #n "_per_s", cr, offsetof(struct vt_netio, n)}
+	    C(rx_bytes, "if_octets_rx"),  C(rx_packets, "if_packets_rx"),
+	    C(rx_errors, "if_errors_rx"), C(rx_dropped, NULL),
+	    C(tx_bytes, "if_octets_tx"),  C(tx_packets, "if_packets_tx"),
+	    C(tx_errors, "if_errors_tx"), C(tx_dropped, NULL),
+#undef C
+	};
+	struct metric *m = ctx;
+	struct frame *f = m->f;
+	char key[96];
+	if (!ifc->name)
+		return 0;
+	struct json *j = rec_beginf(f, "net:%s", ifc->name);
+	snprintf(key, sizeof(key), "interface-%s", ifc->name);
+	rec_crawler(f, "net", key);
+	json_str(j, "ifname", ifc->name);
+	for (size_t k = 0; k < ARRAY_SIZE(ctr); k++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&ifc->counters + ctr[k].off, sizeof(v));
+		json_uint(j, ctr[k].name, v);
+	}
+	ssize_t i = m->rates && strlen(ifc->name) < NAME_CAP
+	                ? find_item(m, &m->net, same_name, ifc->name)
+	                : -1;
+	if (i >= 0) {
+		const struct net_sample *a = vec_at(&m->net, (size_t)i);
+		for (size_t k = 0; k < ARRAY_SIZE(ctr); k++) {
+			uint64_t va, vb;
+			memcpy(&va, (const char *)&a->c + ctr[k].off, sizeof(va));
+			memcpy(&vb, (const char *)&ifc->counters + ctr[k].off, sizeof(vb));
+			put_rate(j, rec_name(f, ctr[k].rate, ctr[k].crawler), va, vb, m->dt);
+		}
+		json_double(j, "interval_s", m->dt, 3);
+	}
+	return rec_end(f);
+}
+
+/* ---- cgroup ------------------------------------------------------------------------------ */
+
+static void put_limit(struct json *j, const char *name, uint64_t v)
+{
+	if (v == UINT64_MAX)
+		json_null(j, name); /* unlimited */
+	else
+		json_uint(j, name, v);
+}
+
+static void emit_cgroup(struct metric *m)
+{
+	struct frame *f = m->f;
+	struct vt_cgroup cg;
+	int r = view_cgroup(m->c->view, &cg);
+	if (r == -ENOENT || r == -ENOTSUP) {
+		frame_skip(f, "cgroup: no cgroup counters (%s)", strerror(-r));
+		return;
+	}
+	if (r < 0) {
+		frame_error(f, -r, "cgroup");
+		return;
+	}
+	struct json *j = rec_begin(f, "cgroup");
+	rec_crawler(f, "cgroup", "cgroup");
+	json_int(j, "version", cg.version);
+	if (cg.have & VC_CPU) {
+		json_uint(j, "cpu_usage_ns", cg.cpu_usage_ns);
+		json_uint(j, "cpu_user_ns", cg.cpu_user_ns);
+		json_uint(j, "cpu_system_ns", cg.cpu_system_ns);
+		double dt = seconds_since(m->t_cg), ns;
+		if (m->have_cg && (m->cg.have & VC_CPU) &&
+		    rate(m->cg.cpu_usage_ns, cg.cpu_usage_ns, dt, &ns)) {
+			/* Of one CPU: above 100 when several are busy. */
+			json_double(j, "cpu_pct", ns / 1e7, 2);
+			json_double(j, "interval_s", dt, 3);
+		}
+	}
+	if (cg.have & VC_THROTTLE) {
+		json_uint(j, "nr_periods", cg.nr_periods);
+		json_uint(j, "nr_throttled", cg.nr_throttled);
+		json_uint(j, "throttled_ns", cg.throttled_ns);
+	}
+	if (cg.have & VC_MEM)
+		json_uint(j, "mem_usage_bytes", cg.mem_usage);
+	if (cg.have & VC_MEMLIMIT)
+		put_limit(j, "mem_limit_bytes", cg.mem_limit);
+	if (cg.have & VC_MEMSTAT) {
+		json_uint(j, "mem_cache_bytes", cg.mem_cache);
+		json_uint(j, "mem_anon_bytes", cg.mem_anon);
+	}
+	if (cg.have & VC_IO) {
+		json_uint(j, "io_read_bytes", cg.io_read_bytes);
+		json_uint(j, "io_write_bytes", cg.io_write_bytes);
+		json_uint(j, "io_read_ops", cg.io_read_ops);
+		json_uint(j, "io_write_ops", cg.io_write_ops);
+	}
+	if (cg.have & VC_PIDS)
+		json_uint(j, "pids_current", cg.pids_current);
+	if (cg.have & VC_PIDSLIMIT)
+		put_limit(j, "pids_limit", cg.pids_limit);
+	rec_end(f);
+}
+
+/* ---- the two samples ------------------------------------------------------------------------ */
+
+static void op_failed(struct metric *m, const char *what, int r)
+{
+	if (r < 0)
+		frame_error(m->f, -r, "%s", what);
+}
+
+/* The first sample: counters only, nothing emitted. */
+static void first_sample(struct metric *m)
+{
+	struct view *v = m->c->view;
+	struct view_iter it = metric_iter(m);
+	int r;
+
+	m->t_cpu = mono_ns();
+	r = view_cpu_times(v, &it, store_cpu);
+	m->have_cpu = r == 0;
+	op_failed(m, "cpu times (first sample)", r);
+
+	m->t_dev = mono_ns();
+	if (VIEW_HAS(v, disk_io)) {
+		r = view_disk_io(v, &it, store_dev);
+		m->have_dev = r == 0;
+		op_failed(m, "disk I/O (first sample)", r);
+	}
+	m->t_net = mono_ns();
+	if (VIEW_HAS(v, interfaces))
+		m->have_net = view_interfaces(v, &it, store_net) == 0; /* error: 2nd */
+	m->t_cg = mono_ns();
+	if (VIEW_HAS(v, cgroup))
+		m->have_cg = view_cgroup(v, &m->cg) == 0;
+}
+
+/* Sleep `s` seconds of monotonic time, through signals. */
+static void sleep_interval(double s)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	int64_t ns = (int64_t)(s * 1e9) + t.tv_nsec;
+	t.tv_sec += (time_t)(ns / 1000000000);
+	t.tv_nsec = (long)(ns % 1000000000);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+		;
+}
+
+/* Emit one kind of item from the second sample. */
+static void begin_kind(struct metric *m, bool have_first, int64_t t0)
+{
+	m->rates = m->second && have_first;
+	m->dt = m->rates ? seconds_since(t0) : 0;
+	m->cursor = 0;
+}
+
+static void second_sample(struct metric *m)
+{
+	struct view *v = m->c->view;
+	struct view_iter it = metric_iter(m);
+
+	begin_kind(m, m->have_cpu, m->t_cpu);
+	op_failed(m, "cpu times", view_cpu_times(v, &it, emit_cpu));
+	if (VIEW_HAS(v, disk_io)) {
+		begin_kind(m, m->have_dev, m->t_dev);
+		op_failed(m, "disk I/O", view_disk_io(v, &it, emit_dev));
+	}
+	if (VIEW_HAS(v, interfaces)) {
+		begin_kind(m, m->have_net, m->t_net);
+		op_failed(m, "network interfaces", view_interfaces(v, &it, emit_net));
+	}
+	emit_memory(m);
+	emit_load(m);
+	if (VIEW_HAS(v, filesystems))
+		op_failed(m, "file systems", view_filesystems(v, &it, emit_fs));
+	if (VIEW_HAS(v, cgroup))
+		emit_cgroup(m);
+}
+
+static int crawl(struct crawl_ctx *c)
+{
+	struct metric m = {
+	    .c = c,
+	    .f = c->frame,
+	    .cpu = {.size = sizeof(struct vt_cpu)},
+	    .dev = {.size = sizeof(struct dev_sample)},
+	    .net = {.size = sizeof(struct net_sample)},
+	};
+	double interval = c->opts ? c->opts->sample_interval : 1.0;
+
+	if (!(interval >= 0)) /* also NaN */
+		interval = 0;
+	if (interval > MAX_INTERVAL)
+		interval = MAX_INTERVAL;
+	if (interval > 0) {
+		first_sample(&m);
+		sleep_interval(interval);
+		m.second = true;
+	}
+	second_sample(&m);
+	free(m.cpu.v);
+	free(m.dev.v);
+	free(m.net.v);
+	return 0;
+}
+
+const struct feature feature_metric = {
+    .name = "metric",
+    .description = "CPU (total and per CPU, % over the sampling interval), memory, load, "
+                   "disk usage per file system, disk I/O and network rates, cgroup counters",
+    .on_files_only = false,
+    .crawl = crawl,
+};

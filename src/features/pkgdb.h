@@ -92,9 +92,15 @@ int apk_read(pkgdb_read_fn rd, void *rctx, pkg_cb cb, void *ctx);
 int dpkg_parse(const char *buf, size_t len, pkg_cb cb, void *ctx);
 int apk_parse(const char *buf, size_t len, pkg_cb cb, void *ctx);
 
-/* True when a dpkg state ("installed", "unpacked"...) means the package's
- * files are on disk: every state but "not-installed" and "config-files". */
-bool dpkg_state_present(const char *state, size_t len);
+/*
+ * What a dpkg state word (struct pkg.status) says about the package's
+ * files: DPKG_PRESENT for "installed", "unpacked", "half-installed",
+ * "half-configured", "triggers-awaited", "triggers-pending" (files on
+ * disk); DPKG_ABSENT for "not-installed", "config-files"; DPKG_UNKNOWN for
+ * anything else.
+ */
+enum dpkg_state { DPKG_UNKNOWN = -1, DPKG_ABSENT = 0, DPKG_PRESENT = 1 };
+enum dpkg_state dpkg_state(const char *state, size_t len);
 
 /* rpm tags read from a header. */
 enum {

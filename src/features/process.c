@@ -80,7 +80,7 @@ static int emit(void *ctx, const struct vt_proc *p)
 	if (p->err) {
 		json_str(j, "error", strerror(p->err));
 		frame_error(f, p->err, "process %d (%s)", p->pid,
-			    (p->have & VP_COMM) ? p->comm : "?");
+		            (p->have & VP_COMM) ? p->comm : "?");
 	}
 	return rec_end(f);
 }
@@ -94,9 +94,9 @@ static int crawl(struct crawl_ctx *c)
 }
 
 const struct feature feature_process = {
-	.name = "process",
-	.description = "processes: ids, user, command line, exe, cwd, state, start time, "
-		       "threads, memory, CPU time, open fds, cgroup",
-	.on_files_only = false,
-	.crawl = crawl,
+    .name = "process",
+    .description = "processes: ids, user, command line, exe, cwd, state, start time, "
+                   "threads, memory, CPU time, open fds, cgroup",
+    .on_files_only = false,
+    .crawl = crawl,
 };

@@ -340,6 +340,8 @@ static void build_header(struct frame *f, struct buf *h)
 			json_str(&j, "runtime", f->sys.runtime);
 		if (f->sys.image[0])
 			json_str(&j, "image", f->sys.image);
+		if (f->sys.labels_json && f->sys.labels_json[0] == '{')
+			json_raw(&j, "labels", f->sys.labels_json, strlen(f->sys.labels_json));
 		json_str(&j, "host", f->sys.host);
 		json_str(&j, "time", f->time_str);
 		json_arr_begin(&j, "features");

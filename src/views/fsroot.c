@@ -36,6 +36,7 @@
  */
 #include "fsroot.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -581,7 +582,7 @@ int fsroot_stat(struct fsroot *r, const char *path, struct vt_stat *out)
 #define WALK_BIG_LEVELS 16
 #define WALK_PATH_CAP (PATH_MAX + FSROOT_WALK_MAX_DEPTH * (NAME_MAX + 1) + 2)
 
-struct dirent64 {
+struct linux_dirent64 {
 	uint64_t d_ino;
 	int64_t d_off;
 	unsigned short d_reclen;
@@ -617,11 +618,11 @@ static void walk_error(struct walker *w, int err)
 }
 
 /* Next entry of level `lv`, or NULL at the end (or on error, reported). */
-static struct dirent64 *next_dirent(struct walker *w, struct walk_level *lv)
+static struct linux_dirent64 *next_dirent(struct walker *w, struct walk_level *lv)
 {
 	for (;;) {
 		if (lv->pos < lv->end) {
-			struct dirent64 *d = (struct dirent64 *)(lv->buf + lv->pos);
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(lv->buf + lv->pos);
 
 			if (d->d_reclen == 0 || d->d_reclen > lv->end - lv->pos)
 				return NULL;
@@ -718,7 +719,7 @@ static int walk_loop(struct walker *w)
 {
 	while (w->top >= 0) {
 		struct walk_level *lv = &w->lv[w->top];
-		struct dirent64 *d = next_dirent(w, lv);
+		struct linux_dirent64 *d = next_dirent(w, lv);
 		size_t n, plen;
 		int rc;
 
@@ -727,7 +728,7 @@ static int walk_loop(struct walker *w)
 			w->top--;
 			continue;
 		}
-		n = strnlen(d->d_name, d->d_reclen - offsetof(struct dirent64, d_name));
+		n = strnlen(d->d_name, d->d_reclen - offsetof(struct linux_dirent64, d_name));
 		if (n == 0 || n > NAME_MAX || (d->d_name[0] == '.' &&
 		    (n == 1 || (n == 2 && d->d_name[1] == '.'))))
 			continue;

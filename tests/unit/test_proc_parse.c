@@ -39,8 +39,9 @@ static int stat_of(const char *s, size_t n, struct proc_stat *st)
 	return r;
 }
 
-#define STAT_TAIL " S 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 3133440 384 " \
-		  "18446744073709551615 94659391410176 0 0 0 17 1 0 0 0 0 0\n"
+#define STAT_TAIL                                                                                  \
+	" S 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 3133440 384 "              \
+	"18446744073709551615 94659391410176 0 0 0 17 1 0 0 0 0 0\n"
 
 static void stat_good(void **state)
 {
@@ -125,28 +126,28 @@ static void stat_truncated(void **state)
 static void stat_garbage(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"\n",
-		"garbage",
-		"12 cat S 1 2 3",
-		")(",
-		"12 (cat",
-		"12 cat)" STAT_TAIL,
-		"x (cat)" STAT_TAIL,
-		"-1 (cat)" STAT_TAIL,
-		"99999999999 (cat)" STAT_TAIL,
-		"12 (cat)S 1 2",
-		"12 (cat)  S 1",
-		"12 (cat) SS 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1 2\n",
-		"12 (cat) S x 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1 2\n",
-		"12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 -250 75 0 0 20 0 3 0 33634 1 2\n",
-		"12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1 2x\n",
-		/* huge: utime overflows uint64 */
-		"12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 99999999999999999999999 75 0 0 20 0 3 "
-		"0 33634 1 2\n",
-		/* ppid above INT_MAX */
-		"12 (cat) S 4294967296 4583 2342 0 -1 4194304 97 0 0 0 1 75 0 0 20 0 3 0 33634 1 2\n",
-		"12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1\n",
+	    "",
+	    "\n",
+	    "garbage",
+	    "12 cat S 1 2 3",
+	    ")(",
+	    "12 (cat",
+	    "12 cat)" STAT_TAIL,
+	    "x (cat)" STAT_TAIL,
+	    "-1 (cat)" STAT_TAIL,
+	    "99999999999 (cat)" STAT_TAIL,
+	    "12 (cat)S 1 2",
+	    "12 (cat)  S 1",
+	    "12 (cat) SS 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1 2\n",
+	    "12 (cat) S x 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1 2\n",
+	    "12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 -250 75 0 0 20 0 3 0 33634 1 2\n",
+	    "12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1 2x\n",
+	    /* huge: utime overflows uint64 */
+	    "12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 99999999999999999999999 75 0 0 20 0 3 "
+	    "0 33634 1 2\n",
+	    /* ppid above INT_MAX */
+	    "12 (cat) S 4294967296 4583 2342 0 -1 4194304 97 0 0 0 1 75 0 0 20 0 3 0 33634 1 2\n",
+	    "12 (cat) S 1 4583 2342 0 -1 4194304 97 0 0 0 250 75 0 0 20 0 3 0 33634 1\n",
 	};
 	struct proc_stat st;
 
@@ -155,7 +156,7 @@ static void stat_garbage(void **state)
 
 	/* The largest values that fit are accepted. */
 	const char *big = "2147483647 (x) S 2147483647 0 0 0 -1 0 0 0 0 0 "
-			  "18446744073709551615 0 0 0 20 0 1 0 1 18446744073709551615 7\n";
+	                  "18446744073709551615 0 0 0 20 0 1 0 1 18446744073709551615 7\n";
 	assert_int_equal(stat_of(big, strlen(big), &st), 0);
 	assert_int_equal(st.pid, 2147483647);
 	assert_true(st.utime == UINT64_MAX);
@@ -204,12 +205,12 @@ static int status_of(const char *s, size_t n, struct proc_status *st)
 }
 
 static const char status_text[] =
-	"Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4588\nNgid:\t0\n"
-	"Pid:\t4588\nPPid:\t4583\nTracerPid:\t0\nUid:\t1000\t1001\t1002\t1003\n"
-	"Gid:\t0\t0\t0\t0\nFDSize:\t256\nGroups:\t \nNStgid:\t4588\t12\n"
-	"NSpid:\t4588\t12\nNSpgid:\t4583\t1\nNSsid:\t2342\t1\nKthread:\t0\n"
-	"VmPeak:\t    3060 kB\nVmSize:\t    3060 kB\nVmRSS:\t    1624 kB\n"
-	"Threads:\t7\nSigQ:\t0/96365\n";
+    "Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t4588\nNgid:\t0\n"
+    "Pid:\t4588\nPPid:\t4583\nTracerPid:\t0\nUid:\t1000\t1001\t1002\t1003\n"
+    "Gid:\t0\t0\t0\t0\nFDSize:\t256\nGroups:\t \nNStgid:\t4588\t12\n"
+    "NSpid:\t4588\t12\nNSpgid:\t4583\t1\nNSsid:\t2342\t1\nKthread:\t0\n"
+    "VmPeak:\t    3060 kB\nVmSize:\t    3060 kB\nVmRSS:\t    1624 kB\n"
+    "Threads:\t7\nSigQ:\t0/96365\n";
 
 static void status_good(void **state)
 {
@@ -264,26 +265,25 @@ static void status_truncated(void **state)
 static void status_garbage(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"\n\n\n",
-		"Uid:\n",
-		"Uid:\tabc\n",
-		"Uid:\t-1\t0\n",
-		"Uid:\t4294967296\t0\t0\t0\n",
-		"Uid:\t12x\n",
-		"Threads:\t99999999999999999999999\n",
-		"VmRSS:\t 12 MB\n",
-		"NSpid:\t1\tx\n",
-		"NSpid:\t2147483648\n",
-		"Uidx:\t0\n",
-		"uid:\t0\n",
-		"\0\0\0\0",
+	    "",
+	    "\n\n\n",
+	    "Uid:\n",
+	    "Uid:\tabc\n",
+	    "Uid:\t-1\t0\n",
+	    "Uid:\t4294967296\t0\t0\t0\n",
+	    "Uid:\t12x\n",
+	    "Threads:\t99999999999999999999999\n",
+	    "VmRSS:\t 12 MB\n",
+	    "NSpid:\t1\tx\n",
+	    "NSpid:\t2147483648\n",
+	    "Uidx:\t0\n",
+	    "uid:\t0\n",
 	};
 	struct proc_status st;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(status_of(bad[i], strlen(bad[i]) ? strlen(bad[i]) : 4, &st),
-				 -EINVAL);
+		assert_int_equal(status_of(bad[i], strlen(bad[i]), &st), -EINVAL);
+	assert_int_equal(status_of("\0\0\0\0", 4, &st), -EINVAL);
 
 	const char *big = "Uid:\t4294967295\t0\t0\t0\nVmRSS:\t18446744073709551615 kB\n";
 	assert_int_equal(status_of(big, strlen(big), &st), 0);
@@ -316,7 +316,8 @@ static void cgroup_pick(void **state)
 
 	/* Hybrid: unified "/" loses to the memory controller. */
 	assert_int_equal(pick("9:name=systemd:/\n4:memory:/process_api/bc46\n3:cpuset:/\n0::/\n",
-			      out, sizeof(out)), 0);
+	                      out, sizeof(out)),
+	                 0);
 	assert_string_equal(out, "/process_api/bc46");
 	assert_int_equal(pick("5:cpu,memory,pids:/docker/abc\n0::/\n", out, sizeof(out)), 0);
 	assert_string_equal(out, "/docker/abc");
@@ -352,7 +353,8 @@ static void cgroup_pick(void **state)
 
 static void cmdline_join(void **state)
 {
-	char a[] = "sleep\0" "1000\0";
+	char a[] = "sleep\0"
+	           "1000\0";
 	assert_int_equal(proc_cmdline_join(a, sizeof(a) - 1), 10);
 	assert_memory_equal(a, "sleep 1000", 10);
 
@@ -381,7 +383,8 @@ static void btime(void **state)
 {
 	int64_t t = 0;
 
-	assert_int_equal(btime_of("cpu  1 2 3\nintr 1 2\nctxt 9\nbtime 1763784000\nprocesses 5\n", &t), 0);
+	assert_int_equal(
+	    btime_of("cpu  1 2 3\nintr 1 2\nctxt 9\nbtime 1763784000\nprocesses 5\n", &t), 0);
 	assert_int_equal(t, 1763784000);
 	assert_int_equal(btime_of("btime 12", &t), 0);
 	assert_int_equal(t, 12);
@@ -397,17 +400,17 @@ static void btime(void **state)
 static void passwd_lines(void **state)
 {
 	const char *text = "root:x:0:0:root:/root:/bin/bash\n"
-			   "# comment:x:5:5\n"
-			   "\n"
-			   "broken line\n"
-			   "nouid:x::0::/:/bin/sh\n"
-			   ":x:7:7::/:/bin/sh\n"
-			   "+nis:x:8:8\n"
-			   "big:x:4294967296:0::/:/bin/sh\n"
-			   "neg:x:-1:0::/:/bin/sh\n"
-			   "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-			   "nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n"
-			   "last:x:42";
+	                   "# comment:x:5:5\n"
+	                   "\n"
+	                   "broken line\n"
+	                   "nouid:x::0::/:/bin/sh\n"
+	                   ":x:7:7::/:/bin/sh\n"
+	                   "+nis:x:8:8\n"
+	                   "big:x:4294967296:0::/:/bin/sh\n"
+	                   "neg:x:-1:0::/:/bin/sh\n"
+	                   "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+	                   "nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n"
+	                   "last:x:42";
 	size_t n = strlen(text);
 	char *p = exact(text, n);
 	const char *q = p, *name;
@@ -492,19 +495,22 @@ static int setup_fake(void **state)
 	mk("root");
 	mk("root/etc");
 	const char *pw = "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home:/bin/sh\n"
-			 "alias:x:1000:1000::/:/bin/sh\nbob:x:1001:1001::/:/bin/sh\n";
+	                 "alias:x:1000:1000::/:/bin/sh\nbob:x:1001:1001::/:/bin/sh\n";
 	put("root/etc/passwd", pw, strlen(pw));
 	const char *pst = "cpu 1 2 3\nbtime 1000000000\n";
 	put("proc/stat", pst, strlen(pst));
 
 	mk("proc/10");
 	const char *st = "10 (a b) (c) S 1 10 10 0 -1 4194304 0 0 0 0 250 50 0 0 20 0 1 0 "
-			 "500 4096000 100 0 0 0\n";
+	                 "500 4096000 100 0 0 0\n";
 	put("proc/10/stat", st, strlen(st));
 	const char *ss = "Name:\ta b) (c\nPPid:\t1\nUid:\t1000\t0\t0\t0\nNSpid:\t10\t3\n"
-			 "VmSize:\t    4000 kB\nVmRSS:\t     400 kB\nThreads:\t1\n";
+	                 "VmSize:\t    4000 kB\nVmRSS:\t     400 kB\nThreads:\t1\n";
 	put("proc/10/status", ss, strlen(ss));
-	put("proc/10/cmdline", "sleep\0" "1000\0", 11);
+	put("proc/10/cmdline",
+	    "sleep\0"
+	    "1000\0",
+	    11);
 	put("proc/10/cgroup", "4:memory:/m\n0::/u/v\n", 20);
 	ln("/usr/bin/sleep", "proc/10/exe");
 	ln("/tmp", "proc/10/cwd");
@@ -613,14 +619,14 @@ static void fake_procfs(void **state)
 	assert_int_equal(p->threads, 1);
 	assert_true(p->have & VP_FDS);
 	assert_int_equal(p->have, VP_PPID | VP_NSPID | VP_UID | VP_COMM | VP_CMDLINE | VP_EXE |
-					  VP_CWD | VP_STATE | VP_START | VP_THREADS | VP_RSS |
-					  VP_VSZ | VP_CPU | VP_FDS | VP_CGROUP | VP_USER);
+	                              VP_CWD | VP_STATE | VP_START | VP_THREADS | VP_RSS | VP_VSZ |
+	                              VP_CPU | VP_FDS | VP_CGROUP | VP_USER);
 
 	/* stat only: the record is kept, marked, with what stat gave. */
 	p = &s.p11;
 	assert_int_equal(p->err, ESRCH);
 	assert_true(p->have & VP_COMM);
-	assert_true(p->have & VP_EXE);	/* a dangling link is still a link */
+	assert_true(p->have & VP_EXE); /* a dangling link is still a link */
 	assert_false(p->have & (VP_UID | VP_CMDLINE | VP_CGROUP | VP_CWD | VP_USER));
 	assert_int_equal(p->state, 'Z');
 	assert_int_equal(p->ppid, 10);
@@ -673,7 +679,7 @@ static void passwd_missing(void **state)
 	char path[512];
 	struct fsroot fs;
 
-	snprintf(path, sizeof(path), "%s/proc", tmpdir);	/* no etc/passwd here */
+	snprintf(path, sizeof(path), "%s/proc", tmpdir); /* no etc/passwd here */
 	assert_int_equal(fsroot_init(&fs, path), 0);
 	struct passwd_cache *users = passwd_cache_new(&fs);
 	assert_non_null(users);
@@ -721,26 +727,16 @@ static void real_proc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(stat_good),
-		cmocka_unit_test(stat_comm_parens),
-		cmocka_unit_test(stat_comm_newline),
-		cmocka_unit_test(stat_long_comm),
-		cmocka_unit_test(stat_truncated),
-		cmocka_unit_test(stat_garbage),
-		cmocka_unit_test(stat_fuzz),
-		cmocka_unit_test(status_good),
-		cmocka_unit_test(status_kthread),
-		cmocka_unit_test(status_truncated),
-		cmocka_unit_test(status_garbage),
-		cmocka_unit_test(cgroup_pick),
-		cmocka_unit_test(cmdline_join),
-		cmocka_unit_test(btime),
-		cmocka_unit_test(passwd_lines),
-		cmocka_unit_test(release_ge),
-		cmocka_unit_test(fake_procfs),
-		cmocka_unit_test(fake_filter_and_stop),
-		cmocka_unit_test(passwd_missing),
-		cmocka_unit_test(real_proc),
+	    cmocka_unit_test(stat_good),         cmocka_unit_test(stat_comm_parens),
+	    cmocka_unit_test(stat_comm_newline), cmocka_unit_test(stat_long_comm),
+	    cmocka_unit_test(stat_truncated),    cmocka_unit_test(stat_garbage),
+	    cmocka_unit_test(stat_fuzz),         cmocka_unit_test(status_good),
+	    cmocka_unit_test(status_kthread),    cmocka_unit_test(status_truncated),
+	    cmocka_unit_test(status_garbage),    cmocka_unit_test(cgroup_pick),
+	    cmocka_unit_test(cmdline_join),      cmocka_unit_test(btime),
+	    cmocka_unit_test(passwd_lines),      cmocka_unit_test(release_ge),
+	    cmocka_unit_test(fake_procfs),       cmocka_unit_test(fake_filter_and_stop),
+	    cmocka_unit_test(passwd_missing),    cmocka_unit_test(real_proc),
 	};
 	int r = setup_fake(NULL);
 	if (r)

@@ -69,7 +69,7 @@ bool cgroup_mounts_any(const struct cgroup_mounts *m);
  * below the mount root.
  */
 int cgroup_read(const struct cgroup_mounts *m, const char *path, int version,
-		struct vt_cgroup *out);
+                struct vt_cgroup *out);
 
 /* The same from already opened cgroup directories (any may be -1): the
  * cgroup2 directory, or the v1 directories of each controller. */

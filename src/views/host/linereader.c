@@ -66,7 +66,7 @@ int lr_next(struct linereader *lr, const char **line, size_t *len)
 			lr->start = lr->end;
 			if (avail == 0 || dropping)
 				return 0;
-			*line = s;	/* last line without '\n' */
+			*line = s; /* last line without '\n' */
 			*len = avail;
 			return 1;
 		}

@@ -17,10 +17,10 @@
 struct linereader {
 	int fd;
 	char *buf;
-	size_t cap;		/* buffer size = longest line kept */
-	size_t start, end;	/* unread bytes are buf[start, end) */
+	size_t cap;        /* buffer size = longest line kept */
+	size_t start, end; /* unread bytes are buf[start, end) */
 	bool eof;
-	uint64_t skipped;	/* lines dropped for being longer than cap */
+	uint64_t skipped; /* lines dropped for being longer than cap */
 };
 
 /* Take ownership of `fd` and allocate a `cap`-byte buffer.  Returns 0 or

@@ -43,15 +43,15 @@
 #include "host.h"
 #include "proc_parse.h"
 
-#define CMDLINE_MAX (64u * 1024)	/* longer command lines are cut */
-#define PASSWD_MAX (8u << 20)	/* a larger etc/passwd is cut */
-#define PROC_STAT_MAX (256u << 10)	/* /proc/stat (btime) */
+#define CMDLINE_MAX ((size_t)64 << 10) /* longer command lines are cut */
+#define PASSWD_MAX (8u << 20)          /* a larger etc/passwd is cut */
+#define PROC_STAT_MAX (256u << 10)     /* /proc/stat (btime) */
 
 /* ---- passwd cache ----------------------------------------------------- */
 
 struct passwd_entry {
 	uint32_t uid;
-	uint32_t off;		/* of the NUL-terminated name in `names` */
+	uint32_t off; /* of the NUL-terminated name in `names` */
 };
 
 /* Invariant: `v` is sorted by uid with no duplicate uid. */
@@ -80,10 +80,9 @@ static int passwd_read(struct fsroot *fs, struct buf *out)
 
 	if (r < 0)
 		return r;
-	while (out->len < PASSWD_MAX &&
-	       (n = fsroot_file_read(f, chunk, sizeof(chunk))) > 0)
-		buf_add(out, chunk, (size_t)n < PASSWD_MAX - out->len ? (size_t)n
-								    : PASSWD_MAX - out->len);
+	while (out->len < PASSWD_MAX && (n = fsroot_file_read(f, chunk, sizeof(chunk))) > 0)
+		buf_add(out, chunk,
+		        (size_t)n < PASSWD_MAX - out->len ? (size_t)n : PASSWD_MAX - out->len);
 	fsroot_file_close(f);
 	return 0;
 }
@@ -176,7 +175,7 @@ struct proc_scan {
 	uint64_t page_kb;
 	int64_t btime;
 	bool have_btime;
-	bool fds_by_size;	/* st_size of <pid>/fd counts fds (Linux >= 6.2) */
+	bool fds_by_size; /* st_size of <pid>/fd counts fds (Linux >= 6.2) */
 
 	char stat[2048];
 	char status[8192];
@@ -184,7 +183,7 @@ struct proc_scan {
 	char exe[PATH_MAX];
 	char cwd[PATH_MAX];
 	char cmdline[CMDLINE_MAX + 1];
-	char dents[32768];
+	char dents[32768] __attribute__((aligned(8))); /* struct dirent64 */
 };
 
 static void note(struct vt_proc *p, int err)
@@ -252,6 +251,8 @@ static int count_fds(int dfd, char *dents, size_t cap, uint64_t *out)
 		for (ssize_t off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(dents + off);
 
+			if (d->d_reclen == 0)
+				break;
 			if (d->d_name[0] != '.')
 				count++;
 			off += d->d_reclen;
@@ -336,7 +337,7 @@ static void read_cmdline(struct proc_scan *s, int dfd, struct vt_proc *p)
 
 /* exe or cwd: absent without error when the process has none. */
 static void read_link(int dfd, const char *name, char *dst, size_t cap, struct vt_proc *p,
-		      const char **field, unsigned bit)
+                      const char **field, unsigned bit)
 {
 	int r = link_at(dfd, name, dst, cap);
 
@@ -358,13 +359,13 @@ static void read_cgroup(struct proc_scan *s, int dfd, struct vt_proc *p)
 		note(p, gone_to_esrch((int)-n));
 		return;
 	}
-	if ((size_t)n == sizeof(s->cgroup) - 1) {	/* cut: drop the partial line */
+	if ((size_t)n == sizeof(s->cgroup) - 1) { /* cut: drop the partial line */
 		const char *nl = memrchr(s->cgroup, '\n', (size_t)n);
 
 		n = nl ? nl - s->cgroup : 0;
 	}
 	if (proc_cgroup_pick(s->cgroup, (size_t)n, &path, &len) < 0)
-		return;		/* no cgroup line (no cgroup support) */
+		return; /* no cgroup line (no cgroup support) */
 	/* The path is the tail of its line: terminate it in place. */
 	((char *)path)[len] = '\0';
 	p->cgroup = path;
@@ -402,7 +403,9 @@ static int read_proc(struct proc_scan *s, int pid, struct vt_proc *p, int *dfd_o
 	int dfd;
 
 	snprintf(name, sizeof(name), "%d", pid);
-	dfd = openat(s->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* O_PATH: only a handle for the *at() calls below, cheaper to open
+	 * and close than a readable directory. */
+	dfd = openat(s->proc_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		if (errno != ENOENT && errno != ESRCH)
 			report(s->it, pid, errno);
@@ -463,8 +466,8 @@ static int name_to_pid(const char *name)
 }
 
 int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filter,
-		     void *filter_ctx, const struct view_iter *it,
-		     int (*cb)(void *ctx, const struct vt_proc *p))
+                     void *filter_ctx, const struct view_iter *it,
+                     int (*cb)(void *ctx, const struct vt_proc *p))
 {
 	struct proc_scan *s;
 	struct vt_proc p;
@@ -489,6 +492,8 @@ int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filt
 			struct dirent64 *d = (struct dirent64 *)(s->dents + off);
 			int pid = name_to_pid(d->d_name), dfd = -1;
 
+			if (d->d_reclen == 0)
+				break;
 			off += d->d_reclen;
 			if (pid < 0 || (filter && !filter(filter_ctx, pid)))
 				continue;

@@ -66,13 +66,14 @@ static bool skip_token(const char **p, const char *end)
 
 int proc_parse_stat(const char *buf, size_t len, struct proc_stat *out)
 {
-	const char *end = buf + len, *p = buf, *open, *close;
+	const char *end, *p = buf, *open, *close;
 	uint64_t v;
 	int field;
 
 	memset(out, 0, sizeof(*out));
 	if (!buf || len == 0)
 		return -EINVAL;
+	end = buf + len;
 	open = memchr(buf, '(', len);
 	close = memrchr(buf, ')', len);
 	if (!open || !close || close < open)
@@ -113,15 +114,29 @@ int proc_parse_stat(const char *buf, size_t len, struct proc_stat *out)
 			continue;
 		}
 		switch (field) {
-		case 14: out->utime = v; break;
-		case 15: out->stime = v; break;
-		case 20: out->threads = v; break;
-		case 22: out->starttime = v; break;
-		case 23: out->vsize = v; break;
-		case 24: out->rss = v; break;
+		case 14:
+			out->utime = v;
+			break;
+		case 15:
+			out->stime = v;
+			break;
+		case 20:
+			out->threads = v;
+			break;
+		case 22:
+			out->starttime = v;
+			break;
+		case 23:
+			out->vsize = v;
+			break;
+		case 24:
+			out->rss = v;
+			break;
 		}
 	}
-	return 0;
+	/* More follows field 24 in a whole line: a line cut inside it
+	 * must not yield a cut number. */
+	return p < end ? 0 : -EINVAL;
 }
 
 /* If line [s, e) starts with `key` (which ends in ':'), return the value
@@ -189,11 +204,12 @@ static void status_line(const char *s, const char *e, struct proc_status *out)
 
 int proc_parse_status(const char *buf, size_t len, struct proc_status *out)
 {
-	const char *p = buf, *end = buf + len, *nl;
+	const char *p = buf, *end, *nl;
 
 	memset(out, 0, sizeof(*out));
 	if (!buf)
 		return -EINVAL;
+	end = buf + len;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
 		status_line(p, nl, out);
 		p = nl + 1;
@@ -219,12 +235,13 @@ static bool list_has(const char *s, const char *e, const char *name)
 
 int proc_cgroup_pick(const char *buf, size_t len, const char **path, size_t *path_len)
 {
-	const char *p = buf, *end = buf + len;
+	const char *p = buf, *end;
 	const char *first = NULL, *mem = NULL, *uni = NULL;
 	size_t first_len = 0, mem_len = 0, uni_len = 0;
 
 	if (!buf)
 		return -EINVAL;
+	end = buf + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;
@@ -278,11 +295,12 @@ size_t proc_cmdline_join(char *buf, size_t len)
 
 int proc_parse_btime(const char *buf, size_t len, int64_t *out)
 {
-	const char *p = buf, *end = buf + len;
+	const char *p = buf, *end;
 	uint64_t v;
 
 	if (!buf)
 		return -EINVAL;
+	end = buf + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;
@@ -298,7 +316,7 @@ int proc_parse_btime(const char *buf, size_t len, int64_t *out)
 }
 
 bool passwd_next(const char **pp, const char *end, const char **name, size_t *name_len,
-		 uint32_t *uid)
+                 uint32_t *uid)
 {
 	const char *p = *pp;
 
@@ -316,8 +334,8 @@ bool passwd_next(const char **pp, const char *end, const char **name, size_t *na
 			*pp = p;
 			continue;
 		}
-		if (q < e && *q >= '0' && *q <= '9' && parse_u64(&q, e, &v) &&
-		    q < e && *q == ':' && v <= UINT32_MAX) {
+		if (q < e && *q >= '0' && *q <= '9' && parse_u64(&q, e, &v) && q < e && *q == ':' &&
+		    v <= UINT32_MAX) {
 			*name = *pp;
 			*name_len = (size_t)(c1 - *pp);
 			*uid = (uint32_t)v;

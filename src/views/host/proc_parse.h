@@ -28,24 +28,24 @@
 /* The fields of /proc/PID/stat that Vantage uses (1-based field numbers
  * of proc(5) in comments). */
 struct proc_stat {
-	int pid;		/* 1 */
-	char comm[64];		/* 2, without the parentheses, truncated */
-	char state;		/* 3 */
-	int ppid;		/* 4 */
-	uint64_t flags;		/* 9 */
-	uint64_t utime;		/* 14, clock ticks */
-	uint64_t stime;		/* 15, clock ticks */
-	uint64_t threads;	/* 20 */
-	uint64_t starttime;	/* 22, clock ticks after boot */
-	uint64_t vsize;		/* 23, bytes */
-	uint64_t rss;		/* 24, pages */
+	int pid;            /* 1 */
+	char comm[64];      /* 2, without the parentheses, truncated */
+	char state;         /* 3 */
+	int ppid;           /* 4 */
+	uint64_t flags;     /* 9 */
+	uint64_t utime;     /* 14, clock ticks */
+	uint64_t stime;     /* 15, clock ticks */
+	uint64_t threads;   /* 20 */
+	uint64_t starttime; /* 22, clock ticks after boot */
+	uint64_t vsize;     /* 23, bytes */
+	uint64_t rss;       /* 24, pages */
 };
 
 /*
  * Parse one /proc/PID/stat line.  The comm runs from the first '(' to the
  * LAST ')' of the buffer, so a comm such as "a b) (c" or one holding a
  * newline is read whole.  Returns 0, or -EINVAL when the line is
- * malformed or ends before field 24.
+ * malformed or ends before (or right at the end of) field 24.
  */
 int proc_parse_stat(const char *buf, size_t len, struct proc_stat *out);
 
@@ -59,13 +59,13 @@ enum proc_status_field {
 };
 
 struct proc_status {
-	unsigned have;		/* PS_* bits of the fields found */
-	uint32_t uid;		/* real uid: first number of "Uid:" */
-	int nspid;		/* last number of "NSpid:" (innermost namespace) */
+	unsigned have; /* PS_* bits of the fields found */
+	uint32_t uid;  /* real uid: first number of "Uid:" */
+	int nspid;     /* last number of "NSpid:" (innermost namespace) */
 	int ppid;
 	uint64_t threads;
-	uint64_t rss_kb;	/* VmRSS (absent for kernel threads) */
-	uint64_t vsz_kb;	/* VmSize */
+	uint64_t rss_kb; /* VmRSS (absent for kernel threads) */
+	uint64_t vsz_kb; /* VmSize */
 };
 
 /*
@@ -102,7 +102,7 @@ int proc_parse_btime(const char *buf, size_t len, int64_t *out);
  * entry was found, false at the end.
  */
 bool passwd_next(const char **p, const char *end, const char **name, size_t *name_len,
-		 uint32_t *uid);
+                 uint32_t *uid);
 
 /* True when kernel release `release` ("6.2.0-foo") is >= major.minor.
  * False when it cannot be parsed. */

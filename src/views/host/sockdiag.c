@@ -37,6 +37,8 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,8 +218,10 @@ static int dump_all(void *buf, struct sockvec *sv, const struct view_iter *it)
 
 /* ---- owners --------------------------------------------------------------- */
 
-/* Invariant: slot[i].inode == 0 means empty; pid == 0 means not found yet;
- * `left` counts wanted inodes still without a pid. */
+/* Invariant: slot[i].inode == 0 means empty; pid == 0 means no holder met
+ * yet.  While threads scan, slots are only read except `pid`, which is
+ * updated atomically, and `left` (wanted inodes still without a pid),
+ * atomic too.  comm is filled after the scan, by one thread. */
 struct owner {
 	uint32_t inode;
 	int32_t pid;
@@ -276,21 +280,24 @@ static int owners_init(struct owners *o, const struct sockvec *sv)
 	return 0;
 }
 
-struct scan {
-	int proc_fd;
-	pid_filter_fn filter;
-	void *filter_ctx;
-	const struct view_iter *it;
-	struct owners *o;
-	char fdbuf[FDDENTS_SIZE] __attribute__((aligned(8)));
-};
-
-static void report_pid(struct scan *s, int pid, int err)
+/* `pid` holds w's socket: keep the lowest pid met (the parent, usually,
+ * of processes that inherited it). */
+static void owner_claim(struct owners *o, struct owner *w, int32_t pid)
 {
-	char what[48];
+	int32_t cur = __atomic_load_n(&w->pid, __ATOMIC_RELAXED);
 
-	snprintf(what, sizeof(what), "pid %d fds", pid);
-	report(s->it, what, err);
+	do {
+		if (cur != 0 && cur <= pid)
+			return;
+	} while (!__atomic_compare_exchange_n(&w->pid, &cur, pid, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	if (cur == 0)
+		__atomic_fetch_sub(&o->left, 1, __ATOMIC_RELAXED);
+}
+
+static size_t owners_left(struct owners *o)
+{
+	return __atomic_load_n(&o->left, __ATOMIC_RELAXED);
 }
 
 /* comm of `pid`, "" when it cannot be read (it exited). */
@@ -317,6 +324,48 @@ static void read_comm(int proc_fd, int pid, char *dst, size_t cap)
 	dst[n] = 0;
 }
 
+/* Fill comm of every owner found, reading each pid's comm once (a small
+ * direct-mapped cache: owners of many sockets are few). */
+static void owners_fill_comm(struct owners *o, int proc_fd)
+{
+	struct {
+		int32_t pid;
+		char comm[16];
+	} cache[64];
+	size_t i, n = (size_t)1 << o->bits;
+
+	memset(cache, 0, sizeof(cache));
+	for (i = 0; i < n; i++) {
+		struct owner *w = &o->slot[i];
+		int32_t pid = w->pid;
+
+		if (!w->inode || !pid)
+			continue;
+		if (cache[pid & 63].pid != pid) {
+			cache[pid & 63].pid = pid;
+			read_comm(proc_fd, pid, cache[pid & 63].comm, sizeof(w->comm));
+		}
+		memcpy(w->comm, cache[pid & 63].comm, sizeof(w->comm));
+	}
+}
+
+/* ---- the scan of /proc/<pid>/fd ------------------------------------------- */
+
+#define SCAN_CHUNK 16		/* pids a thread takes at a time */
+#define SCAN_MAX_THREADS 4
+#define SCAN_PIDS_PER_THREAD 256	/* fewer pids than this per thread: not worth one */
+
+/* The pids to scan, shared by the scanning threads.  Each index is taken
+ * by one thread (through `next`), which negates the pid if its fds
+ * denied access, for the caller to report after the scan. */
+struct scan {
+	int proc_fd;
+	struct owners *o;
+	int *pids;
+	size_t npids;
+	size_t next;		/* atomic */
+};
+
 /* "socket:[N]" -> N; 0 for any other link text. */
 static uint32_t socket_inode(const char *l, ssize_t n)
 {
@@ -335,59 +384,79 @@ static uint32_t socket_inode(const char *l, ssize_t n)
 	return (uint32_t)v;
 }
 
-/* Look at every fd of `pid`.  Returns 1 when no wanted inode is left. */
-static int scan_pid(struct scan *s, int pid)
+/* Look at every fd of pids[i] (`dents`: FDDENTS_SIZE bytes, 8-aligned). */
+static void scan_pid(struct scan *s, size_t i, char *dents)
 {
-	char path[32], comm[16];
-	bool have_comm = false;
-	int dfd;
+	int pid = s->pids[i], dfd;
+	char path[32];
 
 	snprintf(path, sizeof(path), "%d/fd", pid);
 	dfd = openat(s->proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		if (errno == EACCES || errno == EPERM)
-			report_pid(s, pid, errno);
-		return 0;	/* ENOENT: it exited */
+			s->pids[i] = -pid;
+		return;		/* ENOENT: it exited */
 	}
 	for (;;) {
-		ssize_t n = getdents64(dfd, s->fdbuf, sizeof(s->fdbuf));
+		ssize_t n = getdents64(dfd, dents, FDDENTS_SIZE);
 		size_t off;
 
 		if (n <= 0) {
 			if (n < 0 && (errno == EACCES || errno == EPERM))
-				report_pid(s, pid, errno);
+				s->pids[i] = -pid;
 			break;
 		}
 		for (off = 0; off < (size_t)n;) {
-			struct dirent64 *d = (struct dirent64 *)(s->fdbuf + off);
-			char link[40];
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
 			struct owner *w;
+			char link[40];
 			ssize_t ln;
 			uint32_t ino;
 
 			if (d->d_reclen == 0 || off + d->d_reclen > (size_t)n)
-				break;
+				goto done;
 			off += d->d_reclen;
 			if (d->d_name[0] < '0' || d->d_name[0] > '9')
 				continue;	/* "." and ".." */
 			ln = readlinkat(dfd, d->d_name, link, sizeof(link));
+			if (ln < 0 && (errno == EACCES || errno == EPERM)) {
+				/* Listing allowed, links not (a process we
+				 * may not ptrace): no fd of it can be read. */
+				s->pids[i] = -pid;
+				goto done;
+			}
 			ino = socket_inode(link, ln);
-			if (!ino || !(w = owner_find(s->o, ino, false)) || w->pid)
-				continue;
-			if (!have_comm) {
-				read_comm(s->proc_fd, pid, comm, sizeof(comm));
-				have_comm = true;
-			}
-			w->pid = pid;
-			memcpy(w->comm, comm, sizeof(comm));
-			if (--s->o->left == 0) {
-				close(dfd);
-				return 1;
-			}
+			if (ino && (w = owner_find(s->o, ino, false)))
+				owner_claim(s->o, w, pid);
 		}
+		/* getdents stops short only at the end of the directory
+		 * (or on a pending signal: blocked during the scan), and an
+		 * fd entry takes at most 32 bytes: skip the empty call. */
+		if ((size_t)n + 64 <= FDDENTS_SIZE)
+			break;
 	}
+done:
 	close(dfd);
-	return 0;
+}
+
+static void *scan_worker(void *arg)
+{
+	struct scan *s = arg;
+	char *dents = aligned_alloc(8, FDDENTS_SIZE);
+
+	if (!dents)
+		return NULL;	/* the other threads take its share */
+	while (owners_left(s->o)) {
+		size_t i = __atomic_fetch_add(&s->next, SCAN_CHUNK, __ATOMIC_RELAXED);
+		size_t end = i + SCAN_CHUNK < s->npids ? i + SCAN_CHUNK : s->npids;
+
+		if (i >= s->npids)
+			break;
+		for (; i < end && owners_left(s->o); i++)
+			scan_pid(s, i, dents);
+	}
+	free(dents);
+	return NULL;
 }
 
 /* A /proc entry name as a pid, or -1. */
@@ -404,20 +473,20 @@ static int parse_pid(const char *name)
 	return i && v > 0 ? (int)v : -1;
 }
 
-/* Scan the fds of every pid (through `buf`, RCVBUF_SIZE bytes, for the
- * /proc listing) until every wanted inode is resolved. */
-static int scan_owners(struct scan *s, char *buf)
+/* The pids of proc_fd passing `filter`, in /proc's (ascending) order,
+ * listed through `buf` (RCVBUF_SIZE bytes). */
+static int list_pids(int proc_fd, pid_filter_fn filter, void *filter_ctx, char *buf,
+		     struct scan *s)
 {
-	int dfd = openat(s->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t cap = 0;
+	ssize_t n;
+	int dfd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (dfd < 0)
 		return -errno;
-	while (s->o->left) {
-		ssize_t n = getdents64(dfd, buf, RCVBUF_SIZE);
+	while ((n = getdents64(dfd, buf, RCVBUF_SIZE)) > 0) {
 		size_t off;
 
-		if (n <= 0)
-			break;
 		for (off = 0; off < (size_t)n;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			int pid;
@@ -426,14 +495,75 @@ static int scan_owners(struct scan *s, char *buf)
 				break;
 			off += d->d_reclen;
 			pid = parse_pid(d->d_name);
-			if (pid < 0 || (s->filter && !s->filter(s->filter_ctx, pid)))
+			if (pid < 0 || (filter && !filter(filter_ctx, pid)))
 				continue;
-			if (scan_pid(s, pid))
-				goto out;
+			if (s->npids == cap) {
+				size_t ncap = cap ? cap * 2 : 1024;
+				int *p = realloc(s->pids, ncap * sizeof(*p));
+
+				if (!p) {
+					close(dfd);
+					return -ENOMEM;
+				}
+				s->pids = p;
+				cap = ncap;
+			}
+			s->pids[s->npids++] = pid;
 		}
 	}
-out:
 	close(dfd);
+	return 0;
+}
+
+/*
+ * Find the holders of the wanted inodes.  The pids are split between up
+ * to SCAN_MAX_THREADS threads (one per CPU, one per
+ * SCAN_PIDS_PER_THREAD pids), the calling thread being one; procfs
+ * lookups scale across CPUs.  Signals are blocked meanwhile (see
+ * scan_pid) and restored after.  Denied pids are reported from here, by
+ * the calling thread only (it->error need not be thread-safe), and so is
+ * the filter called.
+ */
+static int scan_owners(int proc_fd, pid_filter_fn filter, void *filter_ctx,
+		       const struct view_iter *it, struct owners *o, char *buf)
+{
+	struct scan s = {.proc_fd = proc_fd, .o = o};
+	pthread_t tids[SCAN_MAX_THREADS];
+	sigset_t all, old;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want, nt = 0, i;
+	int r = list_pids(proc_fd, filter, filter_ctx, buf, &s);
+
+	if (r < 0) {
+		free(s.pids);
+		return r;
+	}
+	want = 1 + s.npids / SCAN_PIDS_PER_THREAD;
+	if (want > SCAN_MAX_THREADS)
+		want = SCAN_MAX_THREADS;
+	if (ncpu > 0 && want > (size_t)ncpu)
+		want = (size_t)ncpu;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (nt = 0; nt + 1 < want; nt++)
+		if (pthread_create(&tids[nt], NULL, scan_worker, &s) != 0)
+			break;
+	scan_worker(&s);
+	for (i = 0; i < nt; i++)
+		pthread_join(tids[i], NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	for (i = 0; i < s.npids; i++) {
+		if (s.pids[i] < 0) {
+			char what[48];
+
+			snprintf(what, sizeof(what), "pid %d fds", -s.pids[i]);
+			report(it, what, EACCES);
+		}
+	}
+	free(s.pids);
+	owners_fill_comm(o, proc_fd);
 	return 0;
 }
 
@@ -466,10 +596,9 @@ static int emit(const struct sockvec *sv, struct owners *o,
 int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 		     const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s))
 {
-	void *buf = aligned_alloc(8, RCVBUF_SIZE);
+	char *buf = aligned_alloc(8, RCVBUF_SIZE);
 	struct sockvec sv = {0};
 	struct owners o = {0};
-	struct scan *scan = NULL;
 	int r;
 
 	if (!buf)
@@ -481,25 +610,14 @@ int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 	if (r < 0)
 		goto out;
 	if (o.left && proc_fd >= 0) {
-		scan = malloc(sizeof(*scan));
-		if (!scan) {
-			r = -ENOMEM;
+		r = scan_owners(proc_fd, filter, filter_ctx, it, &o, buf);
+		if (r == -ENOMEM)
 			goto out;
-		}
-		scan->proc_fd = proc_fd;
-		scan->filter = filter;
-		scan->filter_ctx = filter_ctx;
-		scan->it = it;
-		scan->o = &o;
-		r = scan_owners(scan, buf);
-		if (r < 0) {
+		if (r < 0)
 			report(it, "/proc", -r);
-			r = 0;
-		}
 	}
 	r = emit(&sv, &o, cb, it ? it->ctx : NULL);
 out:
-	free(scan);
 	free(o.slot);
 	free(sv.v);
 	free(buf);

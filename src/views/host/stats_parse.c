@@ -106,13 +106,13 @@ int stat_parse_cpu_line(const char *line, size_t len, struct cpu_ticks *out)
 	} else if (p == end) {
 		return -EINVAL;
 	} else {
-		return 0;	/* "cpufoo": not a cpu line */
+		return 0; /* "cpufoo": not a cpu line */
 	}
 	if (p < end && *p != ' ' && *p != '\t')
-		return -EINVAL;	/* "cpu1x" */
+		return -EINVAL; /* "cpu1x" */
 
-	uint64_t *cols[] = { &out->user, &out->nice, &out->system, &out->idle, &out->iowait,
-			     &out->irq, &out->softirq, &out->steal, &out->guest, &out->guest_nice };
+	uint64_t *cols[] = {&out->user, &out->nice,    &out->system, &out->idle,  &out->iowait,
+	                    &out->irq,  &out->softirq, &out->steal,  &out->guest, &out->guest_nice};
 	const char *tok;
 	size_t n;
 	int i = 0;
@@ -122,7 +122,7 @@ int stat_parse_cpu_line(const char *line, size_t len, struct cpu_ticks *out)
 			return -EINVAL;
 		if (i < (int)ARRAY_SIZE(cols))
 			*cols[i] = v;
-		i++;	/* newer kernels may add columns: ignored */
+		i++; /* newer kernels may add columns: ignored */
 	}
 	if (i < 4)
 		return -EINVAL;
@@ -132,8 +132,15 @@ int stat_parse_cpu_line(const char *line, size_t len, struct cpu_ticks *out)
 
 /* ---- /proc/meminfo -------------------------------------------------------- */
 
-enum { MI_TOTAL = 1, MI_FREE = 2, MI_AVAIL = 4, MI_BUFFERS = 8, MI_CACHED = 16,
-       MI_SWAPTOTAL = 32, MI_SWAPFREE = 64 };
+enum {
+	MI_TOTAL = 1,
+	MI_FREE = 2,
+	MI_AVAIL = 4,
+	MI_BUFFERS = 8,
+	MI_CACHED = 16,
+	MI_SWAPTOTAL = 32,
+	MI_SWAPFREE = 64
+};
 
 int meminfo_parse(const char *buf, size_t len, struct vt_mem *out)
 {
@@ -142,13 +149,13 @@ int meminfo_parse(const char *buf, size_t len, struct vt_mem *out)
 		unsigned bit;
 		size_t off;
 	} keys[] = {
-		{ "MemTotal", MI_TOTAL, offsetof(struct vt_mem, total_kb) },
-		{ "MemFree", MI_FREE, offsetof(struct vt_mem, free_kb) },
-		{ "MemAvailable", MI_AVAIL, offsetof(struct vt_mem, available_kb) },
-		{ "Buffers", MI_BUFFERS, offsetof(struct vt_mem, buffers_kb) },
-		{ "Cached", MI_CACHED, offsetof(struct vt_mem, cached_kb) },
-		{ "SwapTotal", MI_SWAPTOTAL, offsetof(struct vt_mem, swap_total_kb) },
-		{ "SwapFree", MI_SWAPFREE, offsetof(struct vt_mem, swap_free_kb) },
+	    {"MemTotal", MI_TOTAL, offsetof(struct vt_mem, total_kb)},
+	    {"MemFree", MI_FREE, offsetof(struct vt_mem, free_kb)},
+	    {"MemAvailable", MI_AVAIL, offsetof(struct vt_mem, available_kb)},
+	    {"Buffers", MI_BUFFERS, offsetof(struct vt_mem, buffers_kb)},
+	    {"Cached", MI_CACHED, offsetof(struct vt_mem, cached_kb)},
+	    {"SwapTotal", MI_SWAPTOTAL, offsetof(struct vt_mem, swap_total_kb)},
+	    {"SwapFree", MI_SWAPFREE, offsetof(struct vt_mem, swap_free_kb)},
 	};
 	const char *p = buf, *end = buf + len, *line;
 	size_t n;
@@ -190,7 +197,7 @@ int meminfo_parse(const char *buf, size_t len, struct vt_mem *out)
 int loadavg_parse(const char *buf, size_t len, struct vt_load *out)
 {
 	const char *p = buf, *end = buf + len;
-	double *loads[] = { &out->load1, &out->load5, &out->load15 };
+	double *loads[] = {&out->load1, &out->load5, &out->load15};
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < ARRAY_SIZE(loads); i++) {
@@ -299,7 +306,7 @@ static const char *mi_put(char *scratch, size_t cap, size_t *o, const char *f, s
 }
 
 int mountinfo_parse_line(const char *line, size_t len, char *scratch, size_t cap,
-			 struct mountinfo *out)
+                         struct mountinfo *out)
 {
 	const char *p = line, *end = line + len, *f[6];
 	size_t n[6];
@@ -340,6 +347,38 @@ int mountinfo_parse_line(const char *line, size_t len, char *scratch, size_t cap
 	return 0;
 }
 
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+enum fs_class fs_classify(const char *fstype)
+{
+	static const char *const pseudo[] = {
+	    "proc",         "sysfs",      "cgroup",     "cgroup2",     "devpts",     "mqueue",
+	    "debugfs",      "tracefs",    "securityfs", "pstore",      "bpf",        "configfs",
+	    "fusectl",      "hugetlbfs",  "autofs",     "binfmt_misc", "nsfs",       "devtmpfs",
+	    "rpc_pipefs",   "selinuxfs",  "efivarfs",   "nfsd",        "sockfs",     "pipefs",
+	    "anon_inodefs", "ramfs",      "rootfs",     "usbfs",       "openpromfs", "xenfs",
+	    "smackfs",      "apparmorfs",
+	};
+	static const char *const network[] = {
+	    "nfs",  "nfs4",      "cifs",   "smb3",     "smbfs", "ncpfs", "afs",
+	    "ceph", "glusterfs", "lustre", "9p",       "gfs2",  "ocfs2", "davfs",
+	    "coda", "gpfs",      "beegfs", "orangefs", "fuse",
+	};
+	if (!fstype || !*fstype)
+		return FS_PSEUDO;
+	if (in_list(fstype, pseudo, ARRAY_SIZE(pseudo)))
+		return FS_PSEUDO;
+	if (in_list(fstype, network, ARRAY_SIZE(network)) || strncmp(fstype, "fuse.", 5) == 0)
+		return FS_NETWORK;
+	return FS_LOCAL;
+}
+
 /* ---- /proc/diskstats ------------------------------------------------------ */
 
 int diskstats_parse_line(const char *line, size_t len, struct diskstats *out)
@@ -371,7 +410,7 @@ int diskstats_parse_line(const char *line, size_t len, struct diskstats *out)
 			count++;
 	}
 	out->nfields = 3 + count;
-	if (count == 4) {	/* old partition lines */
+	if (count == 4) { /* old partition lines */
 		out->reads = v[0];
 		out->read_sectors = v[1];
 		out->writes = v[2];
@@ -380,11 +419,12 @@ int diskstats_parse_line(const char *line, size_t len, struct diskstats *out)
 	}
 	if (count < 11)
 		return -EINVAL;
-	uint64_t *dst[] = { &out->reads, &out->reads_merged, &out->read_sectors, &out->read_ms,
-			    &out->writes, &out->writes_merged, &out->write_sectors, &out->write_ms,
-			    &out->in_flight, &out->io_ms, &out->weighted_ms,
-			    &out->discards, &out->discards_merged, &out->discard_sectors,
-			    &out->discard_ms, &out->flushes, &out->flush_ms };
+	uint64_t *dst[] = {&out->reads,           &out->reads_merged,    &out->read_sectors,
+	                   &out->read_ms,         &out->writes,          &out->writes_merged,
+	                   &out->write_sectors,   &out->write_ms,        &out->in_flight,
+	                   &out->io_ms,           &out->weighted_ms,     &out->discards,
+	                   &out->discards_merged, &out->discard_sectors, &out->discard_ms,
+	                   &out->flushes,         &out->flush_ms};
 	for (int i = 0; i < count && i < (int)ARRAY_SIZE(dst); i++)
 		*dst[i] = v[i];
 	return 0;
@@ -447,10 +487,10 @@ int cg_parse_io_stat(const char *buf, size_t len, struct cg_io *out)
 		const char *key;
 		size_t off;
 	} keys[] = {
-		{ "rbytes", offsetof(struct cg_io, read_bytes) },
-		{ "wbytes", offsetof(struct cg_io, write_bytes) },
-		{ "rios", offsetof(struct cg_io, read_ops) },
-		{ "wios", offsetof(struct cg_io, write_ops) },
+	    {"rbytes", offsetof(struct cg_io, read_bytes)},
+	    {"wbytes", offsetof(struct cg_io, write_bytes)},
+	    {"rios", offsetof(struct cg_io, read_ops)},
+	    {"wios", offsetof(struct cg_io, write_ops)},
 	};
 	const char *p = buf, *end = buf + len, *line;
 	size_t n;
@@ -461,7 +501,7 @@ int cg_parse_io_stat(const char *buf, size_t len, struct cg_io *out)
 		const char *q = line, *le = line + n, *tok;
 		size_t tn;
 		if (!next_token(&q, le, &tok, &tn))
-			continue;	/* blank line */
+			continue; /* blank line */
 		if (!devnum_token(tok, tn))
 			return -EINVAL;
 		while (next_token(&q, le, &tok, &tn)) {
@@ -496,7 +536,7 @@ int cg_parse_blkio(const char *buf, size_t len, uint64_t *read, uint64_t *write)
 		uint64_t v;
 		if (!next_token(&q, le, &tok, &tn))
 			continue;
-		if (tok_is(tok, tn, "Total")) {	/* the grand total line */
+		if (tok_is(tok, tn, "Total")) { /* the grand total line */
 			if (!next_token(&q, le, &tok, &tn) || !token_u64(tok, tn, &v))
 				return -EINVAL;
 			continue;

@@ -39,7 +39,7 @@ bool stats_parse_decimal(const char **p, const char *end, double *out);
  * with iowait/irq/softirq, 8 with steal, 9-10 with guest/guest_nice.
  * Missing columns are 0.  guest time is already included in user. */
 struct cpu_ticks {
-	int cpu;		/* -1 for the "cpu" total line */
+	int cpu; /* -1 for the "cpu" total line */
 	int ncols;
 	uint64_t user, nice, system, idle, iowait, irq, softirq, steal, guest, guest_nice;
 };
@@ -88,7 +88,7 @@ struct mountinfo {
  * than MOUNTINFO_SCRATCH(len).
  */
 int mountinfo_parse_line(const char *line, size_t len, char *scratch, size_t cap,
-			 struct mountinfo *out);
+                         struct mountinfo *out);
 
 /* Decode the kernel's octal escapes of [s, s+n) into dst (cap bytes,
  * NUL-terminated, truncated if needed).  Returns the decoded length. */
@@ -96,6 +96,15 @@ size_t mountinfo_unescape(const char *s, size_t n, char *dst, size_t cap);
 
 /* True if `opts` (comma-separated) holds the option `name` exactly. */
 bool mount_has_option(const char *opts, const char *name);
+
+/* What kind of file system an fstype names, for disk usage reports:
+ * FS_PSEUDO has no meaningful usage (proc, sysfs, cgroup, devpts...),
+ * FS_NETWORK may block statfs() for minutes when its server hangs (nfs,
+ * cifs, ceph, fuse.sshfs... and every FUSE file system but fuseblk, whose
+ * daemon can hang too), FS_LOCAL is everything else (ext4, xfs, btrfs,
+ * vfat, tmpfs, overlay, zfs, squashfs, fuseblk...). */
+enum fs_class { FS_LOCAL, FS_PSEUDO, FS_NETWORK };
+enum fs_class fs_classify(const char *fstype);
 
 /* ---- /proc/diskstats ------------------------------------------------------ */
 

@@ -1,0 +1,30 @@
+/*
+ * stats.h - the host's statistics readers, reusable by other live views.
+ *
+ * host.h declares the host_*() view ops; these are the readers under them
+ * that take their sources explicitly, so the container backend can point
+ * them at a container's mountinfo and root.
+ */
+#ifndef VANTAGE_STATS_H
+#define VANTAGE_STATS_H
+
+#include "../fsroot.h"
+#include "../view.h"
+
+/*
+ * Stream the file systems mounted in the mount namespace described by the
+ * mountinfo file `mountinfo` (relative to `proc_fd`, e.g. "self/mountinfo"
+ * or "1234/mountinfo"), each statfs()'d through `root` (mount points are
+ * opened inside it, O_PATH, never following a link out of it).
+ *
+ * Skipped without a record: pseudo file systems (proc, sysfs, cgroup,
+ * devpts...), network and FUSE file systems whose statfs() can hang on a
+ * dead server (nfs, cifs, ceph, fuse.*; fuseblk is kept), file systems of
+ * zero blocks, and mounts hidden under a later mount on the same point.
+ * Bind mounts are reported once per mount point.  A mount that cannot be
+ * opened or statfs()'d is reported through it->error with its path.
+ */
+int mounts_filesystems(int proc_fd, const char *mountinfo, struct fsroot *root,
+                       const struct view_iter *it, int (*cb)(void *ctx, const struct vt_fs *f));
+
+#endif
