@@ -113,7 +113,7 @@ static void emit(struct pkg_crawl *pc, const struct pkg *p)
 
 	memcpy(key, p->name.s, p->name.len + 1);
 	if (nameset_seen(&pc->seen, p->name.s, p->name.len)) {
-		bool arch = p->have & PKG_ARCH;
+		bool arch = (p->have & PKG_ARCH) && p->arch.len;
 		if (!strcmp(pc->manager, "rpm"))
 			snprintf(key, sizeof(key), "%s-%s%s%s", p->name.s, p->version.s,
 				 arch ? "." : "", arch ? p->arch.s : "");
