@@ -227,8 +227,7 @@ int bolt_get(const struct bolt *b, const struct bolt_bucket *bk, const void *key
 	return -EINVAL;
 }
 
-/* A bucket value (16-byte header, maybe an inline page) -> bucket. */
-static int bucket_from_value(const unsigned char *v, size_t vl, struct bolt_bucket *out)
+int bolt_bucket_value(const unsigned char *v, size_t vl, struct bolt_bucket *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (vl < 16)
@@ -252,7 +251,7 @@ int bolt_bucket(const struct bolt *b, const struct bolt_bucket *parent, const ch
 		return r;
 	if (!isb)
 		return 0;
-	return bucket_from_value(v, vl, out) < 0 ? -EINVAL : 1;
+	return bolt_bucket_value(v, vl, out) < 0 ? -EINVAL : 1;
 }
 
 int bolt_bucket_path(const struct bolt *b, const char *const *names, struct bolt_bucket *out)

@@ -52,7 +52,7 @@ int bolt_open(struct bolt *b, const void *db, size_t len);
 void bolt_root(const struct bolt *b, struct bolt_bucket *out);
 
 /*
- * Look up `key` in bucket `bk`.  Returns 1 and sets *val/*vlen (pointing
+ * Look up `key` in bucket `bk`.  Returns 1 and sets *val, *vlen (pointing
  * into the database buffer) and *is_bucket when found, 0 when absent,
  * -EINVAL when the tree is malformed.
  */
@@ -63,6 +63,10 @@ int bolt_get(const struct bolt *b, const struct bolt_bucket *bk, const void *key
  * bucket), -EINVAL malformed. */
 int bolt_bucket(const struct bolt *b, const struct bolt_bucket *parent, const char *name,
 		struct bolt_bucket *out);
+
+/* The bucket stored in value [v, v+vl) of an element flagged as a bucket
+ * (as bolt_foreach() passes it).  0 or -EINVAL. */
+int bolt_bucket_value(const unsigned char *v, size_t vl, struct bolt_bucket *out);
 
 /* Follow a path of nested bucket names from the root; NULL-terminated. */
 int bolt_bucket_path(const struct bolt *b, const char *const *names, struct bolt_bucket *out);

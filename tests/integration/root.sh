@@ -3,8 +3,8 @@
 # here.
 #
 #   good     etc/os-release with distinct values, etc/hostname,
-#            etc/machine-id, a dpkg status (3 installed packages and one
-#            config-files leftover), an apk database (2 packages) and, when
+#            etc/machine-id, a dpkg status (3 installed packages, one of
+#            them in two architectures, and one config-files leftover), an apk database (2 packages) and, when
 #            the sqlite3 tool is present, an rpmdb.sqlite (3 packages, two
 #            of them the same name): the frame is of kind "image" and every
 #            os and package value comes from the tree, none from the host;
@@ -49,6 +49,13 @@ Multi-Arch: same
 Architecture: arm64
 Version: 2:3.4-5
 Installed-Size: 7
+
+Package: beta-lib
+Status: install ok installed
+Multi-Arch: same
+Architecture: i386
+Version: 2:3.4-5
+Installed-Size: 8
 
 Package: gamma-data
 Status: install ok unpacked
@@ -125,6 +132,7 @@ check_eq "os: the garbage line is counted as one error" "1" "$(jq -r .errors.os 
 
 want="alpha-tool	alpha-tool	1.0-1	amd64	120	alpha-src	installed	dpkg
 beta-lib	beta-lib	2:3.4-5	arm64	7	beta-lib	installed	dpkg
+beta-lib:i386	beta-lib	2:3.4-5	i386	8	beta-lib	installed	dpkg
 busybox	busybox	1.36.1-r5	x86_64	1	busybox	installed	apk
 gamma-data	gamma-data	0.1	all	null	gamma-data	unpacked	dpkg
 musl	musl	1.2.4-r2	x86_64	608	musl	installed	apk"
