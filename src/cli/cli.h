@@ -11,5 +11,6 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 int cmd_crawl(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
 
 #endif

@@ -35,6 +35,8 @@ int main(int argc, char **argv)
 		return cmd_crawl(argc - 1, argv + 1);
 	if (strcmp(cmd, "features") == 0)
 		return cmd_features(argc - 1, argv + 1);
+	if (strcmp(cmd, "ls") == 0)
+		return cmd_ls(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;

@@ -45,7 +45,7 @@ static int crawl(struct crawl_ctx *c)
 }
 
 const struct feature feature_module = {
-	.name = "module",
-	.description = "loaded kernel modules",
-	.crawl = crawl,
+    .name = "module",
+    .description = "loaded kernel modules",
+    .crawl = crawl,
 };

@@ -79,16 +79,16 @@ static bool read_os_release(struct crawl_ctx *c, struct buf *raw, struct os_rele
 		return false;
 	}
 	if (truncated)
-		frame_error(c->frame, EFBIG, "%s: only the first %d bytes read", path,
-			    OS_RELEASE_MAX);
+		frame_error(c->frame, EFBIG, "%s: only the first %zu bytes read", path,
+		            OS_RELEASE_MAX);
 	if (rel->ignored)
 		frame_error(c->frame, EINVAL, "%s: %u malformed line(s) ignored", path,
-			    rel->ignored);
+		            rel->ignored);
 	return true;
 }
 
 static void rel_field(struct json *j, const char *name, const struct os_release *rel,
-		      const struct os_release_val *v)
+                      const struct os_release_val *v)
 {
 	if (rel && v->s)
 		json_strn(j, name, v->s, v->len);
@@ -156,7 +156,7 @@ static bool collect_addrs(struct crawl_ctx *c, struct addrs *a)
 /* ---- the record ------------------------------------------------------------ */
 
 static void kernel_str(struct json *j, const char *name, const struct vt_kernel *k, unsigned bit,
-		       const char *v)
+                       const char *v)
 {
 	if (k->have & bit)
 		json_str(j, name, v);
@@ -251,8 +251,8 @@ static int crawl(struct crawl_ctx *c)
 }
 
 const struct feature feature_os = {
-	.name = "os",
-	.description = "distribution, kernel, host name, boot time, machine id, addresses",
-	.on_files_only = true,
-	.crawl = crawl,
+    .name = "os",
+    .description = "distribution, kernel, host name, boot time, machine id, addresses",
+    .on_files_only = true,
+    .crawl = crawl,
 };

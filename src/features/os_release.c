@@ -44,7 +44,7 @@ static const char *skip_line(const char *p, const char *end)
 static bool parse_value(const char **pp, const char *end, char *dst, size_t *n)
 {
 	const char *p = *pp;
-	size_t len = 0, keep = 0;	/* keep: length without trailing unquoted blanks */
+	size_t len = 0, keep = 0; /* keep: length without trailing unquoted blanks */
 
 	while (p < end && is_blank(*p) && *p != '\n')
 		p++;
@@ -53,7 +53,7 @@ static bool parse_value(const char **pp, const char *end, char *dst, size_t *n)
 		if (c == '\\') {
 			if (p == end)
 				break;
-			if (*p == '\n') {	/* line continuation */
+			if (*p == '\n') { /* line continuation */
 				p++;
 				continue;
 			}
@@ -94,16 +94,16 @@ static bool parse_value(const char **pp, const char *end, char *dst, size_t *n)
 		}
 	}
 	if (p < end)
-		p++;	/* the newline */
+		p++; /* the newline */
 	*pp = p;
 	*n = keep;
 	return true;
 }
 
 int os_release_each(const char *buf, size_t len, char *scratch,
-		    int (*cb)(void *ctx, const char *key, size_t klen, const char *val,
-			      size_t vlen),
-		    void *ctx)
+                    int (*cb)(void *ctx, const char *key, size_t klen, const char *val,
+                              size_t vlen),
+                    void *ctx)
 {
 	if (len > OS_RELEASE_MAX)
 		len = OS_RELEASE_MAX;
@@ -159,15 +159,15 @@ struct known {
 };
 
 static const struct known known_keys[] = {
-	{"NAME", offsetof(struct os_release, name)},
-	{"ID", offsetof(struct os_release, id)},
-	{"ID_LIKE", offsetof(struct os_release, id_like)},
-	{"VERSION", offsetof(struct os_release, version)},
-	{"VERSION_ID", offsetof(struct os_release, version_id)},
-	{"VERSION_CODENAME", offsetof(struct os_release, version_codename)},
-	{"PRETTY_NAME", offsetof(struct os_release, pretty_name)},
-	{"VARIANT_ID", offsetof(struct os_release, variant_id)},
-	{"BUILD_ID", offsetof(struct os_release, build_id)},
+    {"NAME", offsetof(struct os_release, name)},
+    {"ID", offsetof(struct os_release, id)},
+    {"ID_LIKE", offsetof(struct os_release, id_like)},
+    {"VERSION", offsetof(struct os_release, version)},
+    {"VERSION_ID", offsetof(struct os_release, version_id)},
+    {"VERSION_CODENAME", offsetof(struct os_release, version_codename)},
+    {"PRETTY_NAME", offsetof(struct os_release, pretty_name)},
+    {"VARIANT_ID", offsetof(struct os_release, variant_id)},
+    {"BUILD_ID", offsetof(struct os_release, build_id)},
 };
 
 static int keep_known(void *ctx, const char *key, size_t klen, const char *val, size_t vlen)

@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define OS_RELEASE_MAX (64 * 1024)
+#define OS_RELEASE_MAX ((size_t)64 * 1024)
 
 /* A value: s == NULL when the key was absent.  s is NUL-terminated, but
  * len is authoritative (the value may hold NULs). */
@@ -38,12 +38,12 @@ struct os_release_val {
 };
 
 struct os_release {
-	struct os_release_val name, id, id_like, version, version_id, version_codename,
-		pretty_name, variant_id, build_id;
-	unsigned assignments;	/* valid KEY=value lines, any key */
-	unsigned ignored;	/* garbage lines and unterminated quotes */
-	bool truncated;		/* input longer than OS_RELEASE_MAX */
-	char *store;		/* owns the unescaped values */
+	struct os_release_val name, id, id_like, version, version_id, version_codename, pretty_name,
+	    variant_id, build_id;
+	unsigned assignments; /* valid KEY=value lines, any key */
+	unsigned ignored;     /* garbage lines and unterminated quotes */
+	bool truncated;       /* input longer than OS_RELEASE_MAX */
+	char *store;          /* owns the unescaped values */
 };
 
 /*
@@ -61,8 +61,8 @@ void os_release_free(struct os_release *r);
  * stops the parse by returning a negative value, which is returned.
  */
 int os_release_each(const char *buf, size_t len, char *scratch,
-		    int (*cb)(void *ctx, const char *key, size_t klen, const char *val,
-			      size_t vlen),
-		    void *ctx);
+                    int (*cb)(void *ctx, const char *key, size_t klen, const char *val,
+                              size_t vlen),
+                    void *ctx);
 
 #endif

@@ -44,8 +44,8 @@
 /* ---- a set of name hashes (to make repeated names' keys unique) ---------- */
 
 struct nameset {
-	uint64_t *slot;		/* 0 = empty */
-	size_t cap, used;	/* cap a power of two */
+	uint64_t *slot;   /* 0 = empty */
+	size_t cap, used; /* cap a power of two */
 };
 
 static uint64_t name_hash(const char *s, size_t n)
@@ -63,7 +63,7 @@ static bool nameset_seen(struct nameset *ns, const char *s, size_t n)
 		size_t ncap = ns->cap ? ns->cap * 2 : 1024;
 		uint64_t *nslot = calloc(ncap, sizeof(*nslot));
 		if (!nslot)
-			return false;	/* keys may repeat; nothing worse */
+			return false; /* keys may repeat; nothing worse */
 		for (size_t i = 0; i < ns->cap; i++) {
 			if (!ns->slot[i])
 				continue;
@@ -92,13 +92,13 @@ static bool nameset_seen(struct nameset *ns, const char *s, size_t n)
 
 struct pkg_crawl {
 	struct crawl_ctx *c;
-	const char *manager;	/* "dpkg", "rpm", "apk" */
-	const char *path;	/* database path inside the system */
+	const char *manager; /* "dpkg", "rpm", "apk" */
+	const char *path;    /* database path inside the system */
 	struct nameset seen;
 };
 
 static void str_field(struct json *j, const char *name, const struct pkg *p, unsigned bit,
-		      const struct pkg_str *s)
+                      const struct pkg_str *s)
 {
 	if (p->have & bit)
 		json_strn(j, name, s->s, s->len);
@@ -116,12 +116,12 @@ static void emit(struct pkg_crawl *pc, const struct pkg *p)
 		bool arch = (p->have & PKG_ARCH) && p->arch.len;
 		if (!strcmp(pc->manager, "rpm"))
 			snprintf(key, sizeof(key), "%s-%s%s%s", p->name.s, p->version.s,
-				 arch ? "." : "", arch ? p->arch.s : "");
+			         arch ? "." : "", arch ? p->arch.s : "");
 		else if (arch)
 			snprintf(key, sizeof(key), "%s:%s", p->name.s, p->arch.s);
-		else	/* still unique: where the entry is in its file */
+		else /* still unique: where the entry is in its file */
 			snprintf(key, sizeof(key), "%s@%llu", p->name.s,
-				 (unsigned long long)p->offset);
+			         (unsigned long long)p->offset);
 	}
 
 	struct json *j = rec_begin(f, key);
@@ -167,10 +167,10 @@ static void report(struct pkg_crawl *pc, const struct pkg *p, const char *what, 
 	struct buf m = BUF_INIT;
 	if (p->have & PKG_NAME)
 		buf_printf(&m, "%s: package %s (%s %llu):", pc->path, p->name.s, what,
-			   (unsigned long long)p->offset);
+		           (unsigned long long)p->offset);
 	else
 		buf_printf(&m, "%s: entry at %s %llu:", pc->path, what,
-			   (unsigned long long)p->offset);
+		           (unsigned long long)p->offset);
 	const char *sep = " ";
 	if (p->bad) {
 		buf_printf(&m, "%s%u malformed line(s) or value(s)", sep, p->bad);
@@ -202,7 +202,7 @@ static int dpkg_one(void *ctx, const struct pkg *p)
 		skip = "no valid Status field";
 	} else {
 		switch (dpkg_state(p->status.s, p->status.len)) {
-		case DPKG_ABSENT:	/* removed, config files left: not installed */
+		case DPKG_ABSENT: /* removed, config files left: not installed */
 			if (!p->bad && !p->truncated)
 				return 0;
 			skip = "not installed";
@@ -266,7 +266,7 @@ static bool absent(int err)
 }
 
 static int read_text_db(struct pkg_crawl *pc, const char *path,
-			int (*reader)(pkgdb_read_fn, void *, pkg_cb, void *), pkg_cb cb)
+                        int (*reader)(pkgdb_read_fn, void *, pkg_cb, void *), pkg_cb cb)
 {
 	struct view *v = pc->c->view;
 	struct vsrc src = {.v = v};
@@ -283,7 +283,7 @@ static int read_text_db(struct pkg_crawl *pc, const char *path,
 
 /* Read the whole regular file `path` (at most `max` bytes) into *out. */
 static int read_whole(struct view *v, const char *path, size_t max, unsigned char **out,
-		      size_t *len)
+                      size_t *len)
 {
 	struct vfile *f;
 	struct vt_stat st;
@@ -344,10 +344,10 @@ static void report_open(struct pkg_crawl *pc, const char *path, int r)
 static void crawl_rpm(struct pkg_crawl *pc)
 {
 	static const char *const sqlite_paths[] = {"/var/lib/rpm/rpmdb.sqlite",
-						   "/usr/lib/sysimage/rpm/rpmdb.sqlite"};
+	                                           "/usr/lib/sysimage/rpm/rpmdb.sqlite"};
 	static const char *const legacy_paths[] = {"/var/lib/rpm/Packages",
-						   "/var/lib/rpm/Packages.db",
-						   "/usr/lib/sysimage/rpm/Packages.db"};
+	                                           "/var/lib/rpm/Packages.db",
+	                                           "/usr/lib/sysimage/rpm/Packages.db"};
 	struct vt_stat st;
 	pc->manager = "rpm";
 	/* the second is where /var/lib/rpm points on newer Fedora and SUSE:
@@ -362,7 +362,7 @@ static void crawl_rpm(struct pkg_crawl *pc)
 	for (size_t i = 0; i < ARRAY_SIZE(legacy_paths); i++) {
 		if (view_stat(pc->c->view, legacy_paths[i], &st) == 0 && st.type == VF_REG) {
 			frame_skip(pc->c->frame, "%s: Berkeley DB / ndb rpm database not supported",
-				   legacy_paths[i]);
+			           legacy_paths[i]);
 			return;
 		}
 	}
@@ -390,8 +390,8 @@ static int crawl(struct crawl_ctx *c)
 }
 
 const struct feature feature_package = {
-	.name = "package",
-	.description = "installed packages (dpkg, rpm, apk) read from their databases",
-	.on_files_only = true,
-	.crawl = crawl,
+    .name = "package",
+    .description = "installed packages (dpkg, rpm, apk) read from their databases",
+    .on_files_only = true,
+    .crawl = crawl,
 };

@@ -79,7 +79,7 @@ static bool parse_whole_u64(const char *s, size_t n, uint64_t *out)
  * gets its first PKGDB_CHUNK bytes).  Non-zero stops the reader. */
 struct line_ops {
 	int (*line)(void *ctx, const char *s, size_t n, uint64_t off, bool cut);
-	int (*end)(void *ctx);	/* end of file */
+	int (*end)(void *ctx); /* end of file */
 };
 
 static int read_lines(pkgdb_read_fn rd, void *rctx, const struct line_ops *ops, void *ctx)
@@ -88,8 +88,8 @@ static int read_lines(pkgdb_read_fn rd, void *rctx, const struct line_ops *ops, 
 	if (!buf)
 		return -ENOMEM;
 	size_t len = 0;
-	uint64_t off = 0;	/* file offset of buf[0] */
-	bool skipping = false;	/* in the tail of a cut line */
+	uint64_t off = 0;      /* file offset of buf[0] */
+	bool skipping = false; /* in the tail of a cut line */
 	int r = 0;
 
 	for (;;) {
@@ -102,7 +102,7 @@ static int read_lines(pkgdb_read_fn rd, void *rctx, const struct line_ops *ops, 
 		}
 		if (n == 0)
 			break;
-		if ((size_t)n > PKGDB_CHUNK - len) {	/* a lying read function */
+		if ((size_t)n > PKGDB_CHUNK - len) { /* a lying read function */
 			r = -EIO;
 			goto out;
 		}
@@ -231,7 +231,7 @@ static int dpkg_line(void *ctx, const char *s, size_t n, uint64_t off, bool cut)
 	if (blank_line(s, n))
 		return para_end(pa);
 	bool first = para_line(pa, off);
-	if (s[0] == ' ' || s[0] == '\t') {	/* continuation of a field we skip */
+	if (s[0] == ' ' || s[0] == '\t') { /* continuation of a field we skip */
 		if (first)
 			p->bad++;
 		return 0;
@@ -310,8 +310,7 @@ static int dpkg_line(void *ctx, const char *s, size_t n, uint64_t off, bool cut)
 
 static const struct line_ops dpkg_ops = {.line = dpkg_line, .end = para_eof};
 
-static int run_para(const struct line_ops *ops, pkgdb_read_fn rd, void *rctx, pkg_cb cb,
-		    void *ctx)
+static int run_para(const struct line_ops *ops, pkgdb_read_fn rd, void *rctx, pkg_cb cb, void *ctx)
 {
 	struct para *pa = malloc(sizeof(*pa));
 	if (!pa)
@@ -338,9 +337,9 @@ int dpkg_parse(const char *buf, size_t len, pkg_cb cb, void *ctx)
 
 enum dpkg_state dpkg_state(const char *state, size_t len)
 {
-	static const char *const present[] = {"installed", "unpacked", "half-installed",
-					      "half-configured", "triggers-awaited",
-					      "triggers-pending"};
+	static const char *const present[] = {"installed",        "unpacked",
+	                                      "half-installed",   "half-configured",
+	                                      "triggers-awaited", "triggers-pending"};
 	static const char *const absent[] = {"not-installed", "config-files"};
 	for (size_t i = 0; i < ARRAY_SIZE(present); i++)
 		if (strlen(present[i]) == len && !memcmp(present[i], state, len))
@@ -442,7 +441,7 @@ struct rpm_entry {
 
 /* The (first) string of an entry, NUL-terminated inside the data store. */
 static bool rpm_string(const unsigned char *data, uint32_t dl, const struct rpm_entry *e,
-		       const char **s, size_t *n)
+                       const char **s, size_t *n)
 {
 	if (e->type != RPM_STRING && e->type != RPM_STRING_ARRAY && e->type != RPM_I18NSTRING)
 		return false;
@@ -458,7 +457,7 @@ static bool rpm_string(const unsigned char *data, uint32_t dl, const struct rpm_
 
 /* The first number of an INT32 or INT64 entry. */
 static bool rpm_number(const unsigned char *data, uint32_t dl, const struct rpm_entry *e,
-		       uint64_t *out)
+                       uint64_t *out)
 {
 	uint64_t w = e->type == RPM_INT32 ? 4 : e->type == RPM_INT64 ? 8 : 0;
 	if (!w || e->count < 1 || (uint64_t)e->offset + w > dl)
@@ -577,7 +576,7 @@ int rpm_header_parse(const unsigned char *blob, size_t len, struct pkg *out)
 		if (has_epoch)
 			snprintf(e, sizeof(e), "%u:", (unsigned)epoch);
 		int w = snprintf(out->version.s, PKG_STR_MAX, "%s%.*s%s%.*s", e, (int)vern, ver,
-				 rel ? "-" : "", (int)reln, rel ? rel : "");
+		                 rel ? "-" : "", (int)reln, rel ? rel : "");
 		if (w < 0)
 			w = 0;
 		if (w >= PKG_STR_MAX) {
@@ -601,7 +600,7 @@ int rpm_header_parse(const unsigned char *blob, size_t len, struct pkg *out)
 /* ---- rpmdb.sqlite ---------------------------------------------------------- */
 
 /* Bound the work a hostile schema or database can make SQLite do. */
-#define RPMDB_MAX_PROGRESS_CALLS 100000	/* x 1000 VM instructions */
+#define RPMDB_MAX_PROGRESS_CALLS 100000 /* x 1000 VM instructions */
 
 static int progress(void *ctx)
 {
@@ -613,9 +612,9 @@ static bool packages_is_table(sqlite3 *db)
 {
 	sqlite3_stmt *st;
 	bool ok = false;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Packages'",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Packages'", -1,
+	        &st, NULL) != SQLITE_OK)
 		return false;
 	ok = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
@@ -623,9 +622,9 @@ static bool packages_is_table(sqlite3 *db)
 }
 
 int rpmdb_sqlite_read(unsigned char *dbuf, size_t len, pkg_cb cb,
-		      void (*bad)(void *ctx, int64_t hnum, int err), void *ctx)
+                      void (*bad)(void *ctx, int64_t hnum, int err), void *ctx)
 {
-	if (len < 100 || memcmp(dbuf, "SQLite format 3", 16))
+	if (len < 100 || memcmp(dbuf, "SQLite format 3", 16) != 0)
 		return -EINVAL;
 	/* WAL mode (header bytes 18-19 == 2) cannot be read from memory */
 	if (dbuf[18] == 2)
@@ -647,7 +646,7 @@ int rpmdb_sqlite_read(unsigned char *dbuf, size_t len, pkg_cb cb,
 	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
 	sqlite3_progress_handler(db, 1000, progress, &calls);
 	if (sqlite3_deserialize(db, "main", dbuf, (sqlite3_int64)len, (sqlite3_int64)len,
-				SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
+	                        SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
 		goto out;
 	if (!packages_is_table(db)) {
 		r = -EINVAL;

@@ -31,7 +31,7 @@
 #include <sys/types.h>
 
 #define PKG_STR_MAX 256
-#define PKGDB_CHUNK (64 * 1024)
+#define PKGDB_CHUNK ((size_t)64 * 1024)
 
 /* A bounded string: NUL-terminated, `len` bytes (may hold NULs). */
 struct pkg_str {
@@ -45,8 +45,8 @@ enum pkg_field {
 	PKG_ARCH = 1u << 2,
 	PKG_SIZE = 1u << 3,
 	PKG_SOURCE = 1u << 4,
-	PKG_STATUS = 1u << 5,	/* dpkg only */
-	PKG_INSTALLTIME = 1u << 6,	/* rpm only */
+	PKG_STATUS = 1u << 5,      /* dpkg only */
+	PKG_INSTALLTIME = 1u << 6, /* rpm only */
 };
 
 /*
@@ -63,13 +63,13 @@ enum pkg_field {
  *   multiarch_same  dpkg "Multi-Arch: same"
  */
 struct pkg {
-	unsigned have;		/* PKG_* bits of fields present */
-	unsigned bad;		/* malformed lines or values in this entry */
-	bool truncated;		/* some value was cut to PKG_STR_MAX - 1 bytes */
+	unsigned have;  /* PKG_* bits of fields present */
+	unsigned bad;   /* malformed lines or values in this entry */
+	bool truncated; /* some value was cut to PKG_STR_MAX - 1 bytes */
 	bool multiarch_same;
-	uint64_t offset;	/* dpkg/apk: byte offset of the entry; rpm: hnum */
+	uint64_t offset; /* dpkg/apk: byte offset of the entry; rpm: hnum */
 	uint64_t size_kb;
-	int64_t install_time;	/* seconds since the epoch */
+	int64_t install_time; /* seconds since the epoch */
 	struct pkg_str name, version, arch, source, status;
 };
 
@@ -137,6 +137,6 @@ int rpm_header_parse(const unsigned char *blob, size_t len, struct pkg *out);
  * (-EINVAL: not an rpm sqlite database; -EIO: SQLite failed part-way).
  */
 int rpmdb_sqlite_read(unsigned char *db, size_t len, pkg_cb cb,
-		      void (*bad)(void *ctx, int64_t hnum, int err), void *ctx);
+                      void (*bad)(void *ctx, int64_t hnum, int err), void *ctx);
 
 #endif

@@ -18,7 +18,9 @@ source "$(dirname "$0")/lib.sh"
 
 R=$TMP/root
 mkdir -p "$R/etc/ssh" "$R/var/lib/dpkg" "$R/lib/apk/db" "$R/var/lib/rpm" "$R/usr/lib"
-cat >"$R/etc/os-release" <<'OSR'
+# as on Debian: etc/os-release -> ../usr/lib/os-release (resolved in the tree)
+ln -s ../usr/lib/os-release "$R/etc/os-release"
+cat >"$R/usr/lib/os-release" <<'OSR'
 # made by tests/integration/root.sh
 NAME="Vantage Test OS"
 PRETTY_NAME='Vantage Test OS 42.7 (quoted "name")'

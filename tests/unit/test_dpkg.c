@@ -37,42 +37,42 @@ static void assert_str(const struct pkg_str *s, const char *want)
 }
 
 static const char sample[] =
-	"Package: libc6\n"
-	"Status: install ok installed\n"
-	"Priority: optional\n"
-	"Section: libs\n"
-	"Installed-Size: 12987\n"
-	"Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>\n"
-	"Architecture: amd64\n"
-	"Multi-Arch: same\n"
-	"Source: glibc\n"
-	"Version: 2.36-9+deb12u7\n"
-	"Depends: libgcc-s1\n"
-	"Description: GNU C Library: Shared libraries\n"
-	" Contains the standard libraries that are used by nearly all programs on\n"
-	" the system.\n"
-	" .\n"
-	" Package: fake-continuation-line\n"
-	"\n"
-	"Package: openssl\n"
-	"Status: hold ok installed\n"
-	"Installed-Size: 2290\n"
-	"Architecture: amd64\n"
-	"Source: openssl (3.0.15-1~deb12u1)\n"
-	"Version: 3.0.15-1~deb12u1\n"
-	"Conffiles:\n"
-	" /etc/ssl/openssl.cnf 1234abcd\n"
-	"\n"
-	"\n"
-	"Package: removed-pkg\n"
-	"Status: deinstall ok config-files\n"
-	"Architecture: amd64\n"
-	"Version: 1.0\n"
-	"\n"
-	"Package: half\n"
-	"Status: install reinstreq half-installed\n"
-	"Architecture: all\n"
-	"Version: 2:1.0-1\n";
+    "Package: libc6\n"
+    "Status: install ok installed\n"
+    "Priority: optional\n"
+    "Section: libs\n"
+    "Installed-Size: 12987\n"
+    "Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>\n"
+    "Architecture: amd64\n"
+    "Multi-Arch: same\n"
+    "Source: glibc\n"
+    "Version: 2.36-9+deb12u7\n"
+    "Depends: libgcc-s1\n"
+    "Description: GNU C Library: Shared libraries\n"
+    " Contains the standard libraries that are used by nearly all programs on\n"
+    " the system.\n"
+    " .\n"
+    " Package: fake-continuation-line\n"
+    "\n"
+    "Package: openssl\n"
+    "Status: hold ok installed\n"
+    "Installed-Size: 2290\n"
+    "Architecture: amd64\n"
+    "Source: openssl (3.0.15-1~deb12u1)\n"
+    "Version: 3.0.15-1~deb12u1\n"
+    "Conffiles:\n"
+    " /etc/ssl/openssl.cnf 1234abcd\n"
+    "\n"
+    "\n"
+    "Package: removed-pkg\n"
+    "Status: deinstall ok config-files\n"
+    "Architecture: amd64\n"
+    "Version: 1.0\n"
+    "\n"
+    "Package: half\n"
+    "Status: install reinstreq half-installed\n"
+    "Architecture: all\n"
+    "Version: 2:1.0-1\n";
 
 static void test_good(void **state)
 {
@@ -91,7 +91,8 @@ static void test_good(void **state)
 	assert_str(&p->status, "installed");
 	assert_int_equal(p->size_kb, 12987);
 	assert_true(p->multiarch_same);
-	assert_int_equal(p->have, PKG_NAME | PKG_VERSION | PKG_ARCH | PKG_SIZE | PKG_SOURCE | PKG_STATUS);
+	assert_int_equal(p->have,
+	                 PKG_NAME | PKG_VERSION | PKG_ARCH | PKG_SIZE | PKG_SOURCE | PKG_STATUS);
 
 	p = &s.p[1];
 	assert_str(&p->name, "openssl");
@@ -123,8 +124,8 @@ static void test_states(void **state)
 static void test_crlf_and_case(void **state)
 {
 	static const char in[] = "package: a\r\nSTATUS: install ok installed\r\n"
-				 "version:1.0\r\narchitecture:   amd64  \r\n\r\n"
-				 "Package: b\r\nStatus: install ok installed\r\n";
+	                         "version:1.0\r\narchitecture:   amd64  \r\n\r\n"
+	                         "Package: b\r\nStatus: install ok installed\r\n";
 	struct seen s = {0};
 	assert_int_equal(dpkg_parse(in, sizeof(in) - 1, collect, &s), 0);
 	assert_int_equal(s.n, 2);
@@ -138,21 +139,21 @@ static void test_crlf_and_case(void **state)
 
 static void test_broken(void **state)
 {
-	static const char in[] = " continuation first\n"	/* paragraph opens with one */
-				 "no colon here\n"
-				 ": empty field name\n"
-				 "Package: x\n"
-				 "Status: install installed\n"	/* two words */
-				 "Installed-Size: 12kB\n"
-				 "Source:\n"
-				 "\n"
-				 "Status: install ok installed\n"	/* no Package */
-				 "Version: 1\n"
-				 "\n"
-				 "garbage only\n"
-				 "\n"
-				 "Package:\n"				/* empty name */
-				 "Status: a b c d\n";			/* four words */
+	static const char in[] = " continuation first\n" /* paragraph opens with one */
+	                         "no colon here\n"
+	                         ": empty field name\n"
+	                         "Package: x\n"
+	                         "Status: install installed\n" /* two words */
+	                         "Installed-Size: 12kB\n"
+	                         "Source:\n"
+	                         "\n"
+	                         "Status: install ok installed\n" /* no Package */
+	                         "Version: 1\n"
+	                         "\n"
+	                         "garbage only\n"
+	                         "\n"
+	                         "Package:\n"         /* empty name */
+	                         "Status: a b c d\n"; /* four words */
 	struct seen s = {0};
 	assert_int_equal(dpkg_parse(in, sizeof(in) - 1, collect, &s), 0);
 	assert_int_equal(s.n, 4);
@@ -206,7 +207,7 @@ static void test_long_values(void **state)
 struct chunked {
 	const char *p;
 	size_t left, step;
-	int fail_after;	/* calls before returning -EIO; <0 never */
+	int fail_after; /* calls before returning -EIO; <0 never */
 };
 
 static ssize_t chunk_read(void *rctx, void *dst, size_t n)
@@ -288,8 +289,9 @@ static void test_garbage(void **state)
 		size_t n = (size_t)(rand_r(&seed) % sizeof(buf));
 		for (size_t i = 0; i < n; i++) {
 			unsigned r = (unsigned)rand_r(&seed);
-			buf[i] = r % 4 == 0 ? sample[r % (sizeof(sample) - 1)]
-			       : r % 4 == 1 ? "\n: \r\t"[r % 5] : (char)r;
+			buf[i] = r % 4 == 0   ? sample[r % (sizeof(sample) - 1)]
+			         : r % 4 == 1 ? "\n: \r\t"[r % 5]
+			                      : (char)r;
 		}
 		struct seen s = {0};
 		assert_int_equal(dpkg_parse(buf, n, collect, &s), 0);
@@ -299,17 +301,17 @@ static void test_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),
-		cmocka_unit_test(test_states),
-		cmocka_unit_test(test_crlf_and_case),
-		cmocka_unit_test(test_broken),
-		cmocka_unit_test(test_empty_and_blank),
-		cmocka_unit_test(test_long_values),
-		cmocka_unit_test(test_chunked_same_result),
-		cmocka_unit_test(test_read_error),
-		cmocka_unit_test(test_callback_stops),
-		cmocka_unit_test(test_truncated_everywhere),
-		cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_good),
+	    cmocka_unit_test(test_states),
+	    cmocka_unit_test(test_crlf_and_case),
+	    cmocka_unit_test(test_broken),
+	    cmocka_unit_test(test_empty_and_blank),
+	    cmocka_unit_test(test_long_values),
+	    cmocka_unit_test(test_chunked_same_result),
+	    cmocka_unit_test(test_read_error),
+	    cmocka_unit_test(test_callback_stops),
+	    cmocka_unit_test(test_truncated_everywhere),
+	    cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

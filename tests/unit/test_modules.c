@@ -17,7 +17,8 @@
 
 static void test_line(void **state)
 {
-	static const char l[] = "nf_tables 299008 3 nft_ct,nft_chain_nat, Live 0xffffffffc0a00000 (E)";
+	static const char l[] =
+	    "nf_tables 299008 3 nft_ct,nft_chain_nat, Live 0xffffffffc0a00000 (E)";
 	char scratch[sizeof(l)];
 	struct vt_module m;
 	assert_int_equal(modules_parse_line(l, sizeof(l) - 1, scratch, &m), 0);
@@ -46,9 +47,14 @@ static void test_no_deps_no_refcount(void **state)
 static void test_bad_lines(void **state)
 {
 	static const char *const bad[] = {
-		"", "name", "name 12", "name 12 0 -", "name x12 0 - Live 0x0",
-		"name 12 -3 - Live 0x0", "name 99999999999999999999999 0 - Live",
-		"name 12 0x1 - Live",
+	    "",
+	    "name",
+	    "name 12",
+	    "name 12 0 -",
+	    "name x12 0 - Live 0x0",
+	    "name 12 -3 - Live 0x0",
+	    "name 99999999999999999999999 0 - Live",
+	    "name 12 0x1 - Live",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char scratch[64];
@@ -85,10 +91,10 @@ static void bad(void *ctx, unsigned lineno)
 }
 
 static const char sample[] = "a 1 0 - Live 0x0\n"
-			     "garbage\n"
-			     "\n"
-			     "b 2 1 a, Live 0x0\r\n"
-			     "c 3 0 - Unloading 0x0";
+                             "garbage\n"
+                             "\n"
+                             "b 2 1 a, Live 0x0\r\n"
+                             "c 3 0 - Unloading 0x0";
 
 static void test_buffer(void **state)
 {
@@ -230,14 +236,14 @@ static void test_host_kernel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_line),
-		cmocka_unit_test(test_no_deps_no_refcount),
-		cmocka_unit_test(test_bad_lines),
-		cmocka_unit_test(test_buffer),
-		cmocka_unit_test(test_truncated_everywhere),
-		cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_host_modules),
-		cmocka_unit_test(test_host_kernel),
+	    cmocka_unit_test(test_line),
+	    cmocka_unit_test(test_no_deps_no_refcount),
+	    cmocka_unit_test(test_bad_lines),
+	    cmocka_unit_test(test_buffer),
+	    cmocka_unit_test(test_truncated_everywhere),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_host_modules),
+	    cmocka_unit_test(test_host_kernel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,12 +27,12 @@ static void assert_val(const struct os_release_val *v, const char *want)
 static void test_debian(void **state)
 {
 	static const char in[] = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
-				 "NAME=\"Debian GNU/Linux\"\n"
-				 "VERSION_ID=\"12\"\n"
-				 "VERSION=\"12 (bookworm)\"\n"
-				 "VERSION_CODENAME=bookworm\n"
-				 "ID=debian\n"
-				 "HOME_URL=\"https://www.debian.org/\"\n";
+	                         "NAME=\"Debian GNU/Linux\"\n"
+	                         "VERSION_ID=\"12\"\n"
+	                         "VERSION=\"12 (bookworm)\"\n"
+	                         "VERSION_CODENAME=bookworm\n"
+	                         "ID=debian\n"
+	                         "HOME_URL=\"https://www.debian.org/\"\n";
 	struct os_release r;
 	assert_int_equal(os_release_parse(S(in), &r), 0);
 	assert_val(&r.pretty_name, "Debian GNU/Linux 12 (bookworm)");
@@ -51,18 +51,18 @@ static void test_debian(void **state)
 static void test_quoting(void **state)
 {
 	static const char in[] = "# a comment\n"
-				 "\n"
-				 "   \t\n"
-				 "NAME='single \"quoted\" $x \\n'\n"
-				 "ID=\"a\\\"b\\\\c\\$d\\`e\\qf\"\n"	/* \q stays */
-				 "ID_LIKE=rhel\\ fedora   \n"
-				 "VERSION=\"multi\nline\"\n"
-				 "VERSION_ID = 7 \r\n"
-				 "PRETTY_NAME=\"con\"'cat'enated\n"
-				 "VARIANT_ID=\"a\\\ncontinued\"\n"
-				 "BUILD_ID=\n"
-				 "VERSION_CODENAME=first\n"
-				 "VERSION_CODENAME=second\n";
+	                         "\n"
+	                         "   \t\n"
+	                         "NAME='single \"quoted\" $x \\n'\n"
+	                         "ID=\"a\\\"b\\\\c\\$d\\`e\\qf\"\n" /* \q stays */
+	                         "ID_LIKE=rhel\\ fedora   \n"
+	                         "VERSION=\"multi\nline\"\n"
+	                         "VERSION_ID = 7 \r\n"
+	                         "PRETTY_NAME=\"con\"'cat'enated\n"
+	                         "VARIANT_ID=\"a\\\ncontinued\"\n"
+	                         "BUILD_ID=\n"
+	                         "VERSION_CODENAME=first\n"
+	                         "VERSION_CODENAME=second\n";
 	struct os_release r;
 	assert_int_equal(os_release_parse(S(in), &r), 0);
 	assert_val(&r.name, "single \"quoted\" $x \\n");
@@ -81,13 +81,13 @@ static void test_quoting(void **state)
 static void test_garbage(void **state)
 {
 	static const char in[] = "this is not an assignment\n"
-				 "=value\n"
-				 "1ABC=x\n"
-				 "export ID=evil\n"
-				 "NAME\n"
-				 "\x01\x02\xff\xfe\n"
-				 "ID=ok\n"
-				 "NAME=\"\xff\xfe bytes\"\n";
+	                         "=value\n"
+	                         "1ABC=x\n"
+	                         "export ID=evil\n"
+	                         "NAME\n"
+	                         "\x01\x02\xff\xfe\n"
+	                         "ID=ok\n"
+	                         "NAME=\"\xff\xfe bytes\"\n";
 	struct os_release r;
 	assert_int_equal(os_release_parse(S(in), &r), 0);
 	assert_int_equal(r.ignored, 6);
@@ -135,9 +135,9 @@ static void test_no_final_newline(void **state)
 static void test_truncated_everywhere(void **state)
 {
 	static const char in[] = "PRETTY_NAME=\"Debian \\\"GNU\\\"/Linux\"\n# c\n"
-				 "ID='debian'\nID_LIKE=a\\ b\nVERSION=\"x\ny\"\nBAD LINE\n";
+	                         "ID='debian'\nID_LIKE=a\\ b\nVERSION=\"x\ny\"\nBAD LINE\n";
 	for (size_t n = 0; n <= sizeof(in) - 1; n++) {
-		char *copy = malloc(n ? n : 1);	/* exact size: ASan catches overreads */
+		char *copy = malloc(n ? n : 1); /* exact size: ASan catches overreads */
 		memcpy(copy, in, n);
 		struct os_release r;
 		assert_int_equal(os_release_parse(copy, n, &r), 0);
@@ -184,15 +184,15 @@ static void test_each_stops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_debian),
-		cmocka_unit_test(test_quoting),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_embedded_nul),
-		cmocka_unit_test(test_unterminated),
-		cmocka_unit_test(test_no_final_newline),
-		cmocka_unit_test(test_truncated_everywhere),
-		cmocka_unit_test(test_oversized),
-		cmocka_unit_test(test_each_stops),
+	    cmocka_unit_test(test_debian),
+	    cmocka_unit_test(test_quoting),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_embedded_nul),
+	    cmocka_unit_test(test_unterminated),
+	    cmocka_unit_test(test_no_final_newline),
+	    cmocka_unit_test(test_truncated_everywhere),
+	    cmocka_unit_test(test_oversized),
+	    cmocka_unit_test(test_each_stops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,8 +31,7 @@ static void put32(unsigned char *p, uint32_t v)
 	p[3] = v;
 }
 
-static void add(struct hdr *h, uint32_t tag, uint32_t type, const void *d, size_t n,
-		uint32_t count)
+static void add(struct hdr *h, uint32_t tag, uint32_t type, const void *d, size_t n, uint32_t count)
 {
 	unsigned char *e = h->idx + h->il * 16;
 	put32(e, tag);
@@ -52,7 +51,7 @@ static void add_str(struct hdr *h, uint32_t tag, const char *s)
 static void add_i32(struct hdr *h, uint32_t tag, uint32_t v)
 {
 	unsigned char b[4];
-	while (h->dl % 4)	/* rpm aligns numbers; the parser must not care */
+	while (h->dl % 4) /* rpm aligns numbers; the parser must not care */
 		h->data[h->dl++] = 0;
 	put32(b, v);
 	add(h, tag, 4, b, 4, 1);
@@ -73,7 +72,7 @@ static unsigned char *blob(const struct hdr *h, size_t *len)
 static void good_header(struct hdr *h)
 {
 	memset(h, 0, sizeof(*h));
-	add_i32(h, 63, 0);	/* a region tag, ignored */
+	add_i32(h, 63, 0); /* a region tag, ignored */
 	add_str(h, RPMTAG_NAME, "bash");
 	add_str(h, RPMTAG_VERSION, "5.1.8");
 	add_str(h, RPMTAG_RELEASE, "6.el9");
@@ -104,7 +103,7 @@ static void test_good(void **state)
 	assert_str(&p.version, "1:5.1.8-6.el9");
 	assert_str(&p.arch, "x86_64");
 	assert_str(&p.source, "bash");
-	assert_int_equal(p.size_kb, 7558);	/* 7738634 / 1024 rounded up */
+	assert_int_equal(p.size_kb, 7558); /* 7738634 / 1024 rounded up */
 	assert_int_equal(p.install_time, 1700000000);
 	assert_int_equal(p.offset, 42);
 	assert_int_equal(p.bad, 0);
@@ -116,7 +115,7 @@ static void test_minimal(void **state)
 	struct hdr h = {0};
 	add_str(&h, RPMTAG_NAME, "gpg-pubkey");
 	add_str(&h, RPMTAG_VERSION, "fd431d51");
-	add_str(&h, RPMTAG_SOURCERPM, "weird");	/* no dashes: kept whole */
+	add_str(&h, RPMTAG_SOURCERPM, "weird"); /* no dashes: kept whole */
 	size_t n;
 	unsigned char *b = blob(&h, &n);
 	struct pkg p;
@@ -206,8 +205,8 @@ static void test_bad_offsets(void **state)
 	free(b);
 	struct hdr c = {0};
 	add_str(&c, RPMTAG_NAME, "ok");
-	add(&c, RPMTAG_SIZE, 4, "\0\0\0\1", 4, 0);	/* count 0 */
-	add(&c, RPMTAG_EPOCH, 5, "\0\0\0\1", 4, 1);	/* INT64 past the end */
+	add(&c, RPMTAG_SIZE, 4, "\0\0\0\1", 4, 0);  /* count 0 */
+	add(&c, RPMTAG_EPOCH, 5, "\0\0\0\1", 4, 1); /* INT64 past the end */
 	b = blob(&c, &n);
 	assert_int_equal(rpm_header_parse(b, n, &p), 0);
 	assert_int_equal(p.bad, 2);
@@ -264,16 +263,17 @@ static unsigned char *make_db(size_t *len, bool with_table, bool wal)
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	if (with_table) {
-		assert_int_equal(sqlite3_exec(db,
-					      "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY "
-					      "AUTOINCREMENT, blob BLOB NOT NULL);"
-					      "CREATE TABLE Name (key TEXT, hnum INTEGER, idx INTEGER);",
-					      NULL, NULL, NULL),
-				 SQLITE_OK);
+		assert_int_equal(
+		    sqlite3_exec(db,
+		                 "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY "
+		                 "AUTOINCREMENT, blob BLOB NOT NULL);"
+		                 "CREATE TABLE Name (key TEXT, hnum INTEGER, idx INTEGER);",
+		                 NULL, NULL, NULL),
+		    SQLITE_OK);
 		sqlite3_stmt *st;
-		assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO Packages (blob) VALUES (?)",
-						    -1, &st, NULL),
-				 SQLITE_OK);
+		assert_int_equal(
+		    sqlite3_prepare_v2(db, "INSERT INTO Packages (blob) VALUES (?)", -1, &st, NULL),
+		    SQLITE_OK);
 		struct hdr h;
 		good_header(&h);
 		size_t n;
@@ -281,7 +281,7 @@ static unsigned char *make_db(size_t *len, bool with_table, bool wal)
 		sqlite3_bind_blob(st, 1, b, (int)n, SQLITE_TRANSIENT);
 		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_reset(st);
-		sqlite3_bind_blob(st, 1, "junk", 4, SQLITE_STATIC);	/* a bad row */
+		sqlite3_bind_blob(st, 1, "junk", 4, SQLITE_STATIC); /* a bad row */
 		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_reset(st);
 		struct hdr k = {0};
@@ -295,10 +295,11 @@ static unsigned char *make_db(size_t *len, bool with_table, bool wal)
 		sqlite3_finalize(st);
 		free(b);
 	} else {
-		assert_int_equal(sqlite3_exec(db, "CREATE VIEW Packages AS SELECT 1 AS hnum, "
-						  "x'00' AS blob;",
-					      NULL, NULL, NULL),
-				 SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db,
+		                              "CREATE VIEW Packages AS SELECT 1 AS hnum, "
+		                              "x'00' AS blob;",
+		                              NULL, NULL, NULL),
+		                 SQLITE_OK);
 	}
 	sqlite3_int64 sz;
 	unsigned char *ser = sqlite3_serialize(db, "main", &sz, 0);
@@ -367,15 +368,15 @@ static void test_sqlite_damaged(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),
-		cmocka_unit_test(test_minimal),
-		cmocka_unit_test(test_truncated_everywhere),
-		cmocka_unit_test(test_lying_counts),
-		cmocka_unit_test(test_bad_offsets),
-		cmocka_unit_test(test_random),
-		cmocka_unit_test(test_sqlite),
-		cmocka_unit_test(test_sqlite_not_rpm),
-		cmocka_unit_test(test_sqlite_damaged),
+	    cmocka_unit_test(test_good),
+	    cmocka_unit_test(test_minimal),
+	    cmocka_unit_test(test_truncated_everywhere),
+	    cmocka_unit_test(test_lying_counts),
+	    cmocka_unit_test(test_bad_offsets),
+	    cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_sqlite),
+	    cmocka_unit_test(test_sqlite_not_rpm),
+	    cmocka_unit_test(test_sqlite_damaged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

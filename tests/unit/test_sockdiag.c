@@ -28,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -746,6 +748,81 @@ static void real_sockets(void **state)
 	close(fd);
 }
 
+/* Many sockets, inherited by many children: the threaded scan (more than
+ * 256 pids), every socket owned, by the parent or one of its children. */
+#define NSOCK 200
+#define NCHILD 300
+
+struct many {
+	uint16_t port[NSOCK];
+	pid_t child[NCHILD];
+	int found, by_parent, by_child, unowned;
+};
+
+static int find_many(void *ctx, const struct vt_sock *s)
+{
+	struct many *m = ctx;
+	int i;
+
+	if (s->proto != IPPROTO_UDP || strcmp(s->local_addr, "127.0.0.1") != 0)
+		return 0;
+	for (i = 0; i < NSOCK; i++) {
+		if (m->port[i] != s->local_port)
+			continue;
+		m->found++;
+		if (!(s->have & VS_OWNER))
+			m->unowned++;
+		else if (s->pid == getpid())
+			m->by_parent++;
+		else
+			for (int k = 0; k < NCHILD; k++)
+				m->by_child += m->child[k] == s->pid;
+	}
+	return 0;
+}
+
+static void real_many_shared(void **state)
+{
+	static struct many m;
+	int fds[NSOCK], i, proc_fd;
+	struct view_iter it = {.ctx = &m};
+
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < NSOCK; i++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		socklen_t sl = sizeof(sa);
+
+		fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		assert_true(fds[i] >= 0);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(getsockname(fds[i], (struct sockaddr *)&sa, &sl), 0);
+		m.port[i] = ntohs(sa.sin_port);
+	}
+	for (i = 0; i < NCHILD; i++) {
+		m.child[i] = fork();
+		assert_true(m.child[i] >= 0);
+		if (m.child[i] == 0) {
+			pause();
+			_exit(0);
+		}
+	}
+	proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(proc_fd >= 0);
+	assert_int_equal(sockdiag_sockets(proc_fd, NULL, NULL, &it, find_many), 0);
+	close(proc_fd);
+	for (i = 0; i < NCHILD; i++)
+		kill(m.child[i], SIGKILL);
+	for (i = 0; i < NCHILD; i++)
+		waitpid(m.child[i], NULL, 0);
+	for (i = 0; i < NSOCK; i++)
+		close(fds[i]);
+
+	assert_int_equal(m.found, NSOCK);
+	assert_int_equal(m.unowned, 0);
+	assert_int_equal(m.by_parent + m.by_child, NSOCK);
+}
+
 struct ifind {
 	int lo;
 };
@@ -797,6 +874,7 @@ int main(void)
 		cmocka_unit_test(hwaddr_format),
 		cmocka_unit_test(rtnl_garbage),
 		cmocka_unit_test(real_sockets),
+		cmocka_unit_test(real_many_shared),
 		cmocka_unit_test(real_interfaces),
 	};
 

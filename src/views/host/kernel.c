@@ -92,9 +92,9 @@ int host_kernel(struct view *v, struct vt_kernel *out)
 		copy_str(out->machine, sizeof(out->machine), u.machine, strlen(u.machine));
 		out->have |= VK_RELEASE | VK_VERSION | VK_HOSTNAME | VK_MACHINE;
 		/* "(none)" is the kernel's way of saying "not set" */
-		if (u.domainname[0] && strcmp(u.domainname, "(none)")) {
+		if (u.domainname[0] && strcmp(u.domainname, "(none)") != 0) {
 			copy_str(out->domainname, sizeof(out->domainname), u.domainname,
-				 strlen(u.domainname));
+			         strlen(u.domainname));
 			out->have |= VK_DOMAIN;
 		}
 	}
@@ -104,7 +104,7 @@ int host_kernel(struct view *v, struct vt_kernel *out)
 	if (read_btime(pfd, &out->boot_time)) {
 		out->have |= VK_BOOT;
 	} else if (out->have & VK_UPTIME) {
-		out->boot_time = (double)(now_ns() / 1000000000) - out->uptime;
+		out->boot_time = (double)now_ns() / 1e9 - out->uptime;
 		out->have |= VK_BOOT;
 	}
 	return out->have ? 0 : -EIO;
@@ -132,7 +132,7 @@ static void bad_line(void *ctx, unsigned lineno)
 }
 
 int host_modules(struct view *v, const struct view_iter *it,
-		 int (*cb)(void *ctx, const struct vt_module *m))
+                 int (*cb)(void *ctx, const struct vt_module *m))
 {
 	struct buf b = BUF_INIT;
 	ssize_t n = read_file_at(proc_fd(v), "modules", &b, PROC_MODULES_MAX);

@@ -69,7 +69,7 @@ int modules_parse_line(const char *line, size_t len, char *scratch, struct vt_mo
 }
 
 int modules_parse(const char *buf, size_t len, int (*cb)(void *ctx, const struct vt_module *m),
-		  void (*bad)(void *ctx, unsigned lineno), void *ctx)
+                  void (*bad)(void *ctx, unsigned lineno), void *ctx)
 {
 	char scratch[MODULES_LINE_MAX + 1];
 	const char *p = buf, *end = buf + len;

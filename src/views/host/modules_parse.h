@@ -33,6 +33,6 @@ int modules_parse_line(const char *line, size_t len, char *scratch, struct vt_mo
  * one (blank lines are skipped silently).  Returns 0 or cb's value.
  */
 int modules_parse(const char *buf, size_t len, int (*cb)(void *ctx, const struct vt_module *m),
-		  void (*bad)(void *ctx, unsigned lineno), void *ctx);
+                  void (*bad)(void *ctx, unsigned lineno), void *ctx);
 
 #endif

@@ -14,18 +14,21 @@
  *     growable array of compact struct sd_sock (48 bytes each, no
  *     per-socket allocation, no text yet).
  *  3. Their non-zero inodes go into an open-addressing hash (load <= 1/2)
- *     of struct owner {inode, pid, comm}.
- *  4. /proc is listed with getdents64; for each pid passing `filter`,
- *     <pid>/fd is opened relative to proc_fd, listed, and every link read
- *     with readlinkat().  A "socket:[N]" whose N is wanted gets this pid,
- *     and the pid's comm (read once, from <pid>/comm, only for owners).
- *     The scan stops as soon as every wanted inode has an owner.  A socket
- *     held by several processes (inherited across fork) gets the first met,
- *     the lowest pid.  An fd directory that denies access is reported once
- *     through it->error; sockets no process holds (TIME_WAIT, sockets of
- *     processes in another PID namespace) simply lack VS_OWNER.
- *  5. The array is streamed to the callback, text formatted one socket at a
- *     time into a single struct vt_sock.
+ *     of struct owner {inode, pid}: 8 bytes a slot.
+ *  4. /proc is listed with getdents64 (by the calling thread, which also
+ *     applies `filter`); then, for each pid, <pid>/fd is opened relative to
+ *     proc_fd, listed, and every link read with readlinkat().  A
+ *     "socket:[N]" whose N is wanted records the pid.  This scan is the
+ *     cost of the whole op (a few syscalls per process, ~20 us), so it is
+ *     shared between up to 4 threads (one per CPU and per 256 pids), and
+ *     stops as soon as every wanted inode has an owner.  A socket held by
+ *     several processes (inherited across fork) gets the lowest pid met.
+ *     comm is read afterwards, from <pid>/comm, once per owner.  An fd
+ *     directory that denies access is reported once per pid through
+ *     it->error; sockets no process holds (TIME_WAIT, sockets of processes
+ *     outside the PID namespace) simply lack VS_OWNER.
+ *  5. The array is streamed to the callback (called as cb(it->ctx, s)),
+ *     text formatted one socket at a time into a single struct vt_sock.
  */
 #include "host.h"
 #include "sockdiag_parse.h"
@@ -221,11 +224,10 @@ static int dump_all(void *buf, struct sockvec *sv, const struct view_iter *it)
 /* Invariant: slot[i].inode == 0 means empty; pid == 0 means no holder met
  * yet.  While threads scan, slots are only read except `pid`, which is
  * updated atomically, and `left` (wanted inodes still without a pid),
- * atomic too.  comm is filled after the scan, by one thread. */
+ * atomic too.  8 bytes a socket: comms live in struct comms, per pid. */
 struct owner {
 	uint32_t inode;
 	int32_t pid;
-	char comm[16];		/* TASK_COMM_LEN */
 };
 
 struct owners {
@@ -234,9 +236,19 @@ struct owners {
 	size_t left;
 };
 
-static size_t owner_hash(uint32_t ino, unsigned bits)
+/* Fibonacci hashing of a 32-bit key into `bits` bits (4 <= bits < 64). */
+static size_t hash32(uint32_t key, unsigned bits)
 {
-	return (size_t)(((uint64_t)ino * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+	return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+static unsigned table_bits(size_t n)
+{
+	unsigned bits = 4;
+
+	while (((size_t)1 << bits) < 2 * n)
+		bits++;
+	return bits;
 }
 
 /* Find inode `ino`; with `add`, insert it when absent (never fails: the
@@ -244,7 +256,7 @@ static size_t owner_hash(uint32_t ino, unsigned bits)
 static struct owner *owner_find(struct owners *o, uint32_t ino, bool add)
 {
 	size_t mask = ((size_t)1 << o->bits) - 1;
-	size_t i = owner_hash(ino, o->bits);
+	size_t i = hash32(ino, o->bits);
 
 	for (;; i = (i + 1) & mask) {
 		struct owner *w = &o->slot[i];
@@ -267,9 +279,7 @@ static int owners_init(struct owners *o, const struct sockvec *sv)
 
 	for (i = 0; i < sv->n; i++)
 		want += sv->v[i].inode != 0;
-	o->bits = 4;
-	while (((size_t)1 << o->bits) < 2 * want)
-		o->bits++;
+	o->bits = table_bits(want);
 	o->left = 0;
 	o->slot = calloc((size_t)1 << o->bits, sizeof(*o->slot));
 	if (!o->slot)
@@ -324,29 +334,60 @@ static void read_comm(int proc_fd, int pid, char *dst, size_t cap)
 	dst[n] = 0;
 }
 
-/* Fill comm of every owner found, reading each pid's comm once (a small
- * direct-mapped cache: owners of many sockets are few). */
-static void owners_fill_comm(struct owners *o, int proc_fd)
+/* pid -> comm of the owners found, built after the scan; each comm read
+ * once.  Invariant: slot.pid == 0 means empty. */
+struct comm_ent {
+	int32_t pid;
+	char comm[16];		/* TASK_COMM_LEN */
+};
+
+struct comms {
+	struct comm_ent *slot;
+	unsigned bits;
+};
+
+static struct comm_ent *comm_find(struct comms *c, int32_t pid, bool add)
 {
-	struct {
-		int32_t pid;
-		char comm[16];
-	} cache[64];
-	size_t i, n = (size_t)1 << o->bits;
+	size_t mask = ((size_t)1 << c->bits) - 1;
+	size_t i = hash32((uint32_t)pid, c->bits);
 
-	memset(cache, 0, sizeof(cache));
-	for (i = 0; i < n; i++) {
-		struct owner *w = &o->slot[i];
-		int32_t pid = w->pid;
+	for (;; i = (i + 1) & mask) {
+		struct comm_ent *e = &c->slot[i];
 
-		if (!w->inode || !pid)
-			continue;
-		if (cache[pid & 63].pid != pid) {
-			cache[pid & 63].pid = pid;
-			read_comm(proc_fd, pid, cache[pid & 63].comm, sizeof(w->comm));
+		if (e->pid == pid)
+			return e;
+		if (e->pid == 0) {
+			if (!add)
+				return NULL;
+			e->pid = pid;
+			return e;
 		}
-		memcpy(w->comm, cache[pid & 63].comm, sizeof(w->comm));
 	}
+}
+
+/* Read the comm of every distinct owner pid (at most `max_pids`). */
+static int comms_build(struct comms *c, const struct owners *o, size_t max_pids, int proc_fd)
+{
+	size_t i, n = (size_t)1 << o->bits, owned = 0;
+
+	for (i = 0; i < n; i++)
+		owned += o->slot[i].pid != 0;
+	c->bits = table_bits(owned < max_pids ? owned : max_pids);
+	c->slot = calloc((size_t)1 << c->bits, sizeof(*c->slot));
+	if (!c->slot)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct comm_ent *e;
+
+		if (!o->slot[i].pid)
+			continue;
+		e = comm_find(c, o->slot[i].pid, false);
+		if (!e) {
+			e = comm_find(c, o->slot[i].pid, true);
+			read_comm(proc_fd, e->pid, e->comm, sizeof(e->comm));
+		}
+	}
+	return 0;
 }
 
 /* ---- the scan of /proc/<pid>/fd ------------------------------------------- */
@@ -525,7 +566,7 @@ static int list_pids(int proc_fd, pid_filter_fn filter, void *filter_ctx, char *
  * the filter called.
  */
 static int scan_owners(int proc_fd, pid_filter_fn filter, void *filter_ctx,
-		       const struct view_iter *it, struct owners *o, char *buf)
+		       const struct view_iter *it, struct owners *o, struct comms *c, char *buf)
 {
 	struct scan s = {.proc_fd = proc_fd, .o = o};
 	pthread_t tids[SCAN_MAX_THREADS];
@@ -562,14 +603,14 @@ static int scan_owners(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 			report(it, what, EACCES);
 		}
 	}
+	r = comms_build(c, o, s.npids, proc_fd);
 	free(s.pids);
-	owners_fill_comm(o, proc_fd);
-	return 0;
+	return r;
 }
 
 /* ---- the op --------------------------------------------------------------- */
 
-static int emit(const struct sockvec *sv, struct owners *o,
+static int emit(const struct sockvec *sv, struct owners *o, struct comms *c,
 		int (*cb)(void *ctx, const struct vt_sock *s), void *ctx)
 {
 	struct vt_sock vs;
@@ -582,9 +623,12 @@ static int emit(const struct sockvec *sv, struct owners *o,
 
 		sd_sock_format(s, &vs);
 		if (s->inode && (w = owner_find(o, s->inode, false)) && w->pid) {
+			struct comm_ent *e = c->slot ? comm_find(c, w->pid, false) : NULL;
+
 			vs.have |= VS_OWNER;
 			vs.pid = w->pid;
-			memcpy(vs.comm, w->comm, sizeof(w->comm));
+			if (e)
+				memcpy(vs.comm, e->comm, sizeof(e->comm));
 		}
 		r = cb(ctx, &vs);
 		if (r)
@@ -599,6 +643,7 @@ int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 	char *buf = aligned_alloc(8, RCVBUF_SIZE);
 	struct sockvec sv = {0};
 	struct owners o = {0};
+	struct comms c = {0};
 	int r;
 
 	if (!buf)
@@ -610,14 +655,15 @@ int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 	if (r < 0)
 		goto out;
 	if (o.left && proc_fd >= 0) {
-		r = scan_owners(proc_fd, filter, filter_ctx, it, &o, buf);
+		r = scan_owners(proc_fd, filter, filter_ctx, it, &o, &c, buf);
 		if (r == -ENOMEM)
 			goto out;
 		if (r < 0)
 			report(it, "/proc", -r);
 	}
-	r = emit(&sv, &o, cb, it ? it->ctx : NULL);
+	r = emit(&sv, &o, &c, cb, it ? it->ctx : NULL);
 out:
+	free(c.slot);
 	free(o.slot);
 	free(sv.v);
 	free(buf);
