@@ -74,12 +74,10 @@ static int emit(void *ctx, const struct vt_sock *s)
 	struct json *j;
 
 	if (s->remote_port == 0)
-		j = rec_beginf(f, "%s/%s/%u", proto_key(s), s->local_addr,
-			       (unsigned)s->local_port);
+		j = rec_beginf(f, "%s/%s/%u", proto_key(s), s->local_addr, (unsigned)s->local_port);
 	else
 		j = rec_beginf(f, "%s/%s/%u/%s/%u", proto_key(s), s->local_addr,
-			       (unsigned)s->local_port, s->remote_addr,
-			       (unsigned)s->remote_port);
+		               (unsigned)s->local_port, s->remote_addr, (unsigned)s->remote_port);
 	if (frame_format(f) == FRAME_CRAWLER)
 		put_crawler_key(f, s);
 
@@ -115,7 +113,7 @@ static int crawl(struct crawl_ctx *c)
 }
 
 const struct feature feature_connection = {
-	.name = "connection",
-	.description = "TCP and UDP sockets (IPv4, IPv6) with their owning process",
-	.crawl = crawl,
+    .name = "connection",
+    .description = "TCP and UDP sockets (IPv4, IPv6) with their owning process",
+    .crawl = crawl,
 };

@@ -20,10 +20,9 @@
 
 /* IFF_* bits of linux/if.h (16-18 are not in glibc's net/if.h). */
 static const char *const flag_names[] = {
-	"up",	   "broadcast", "debug",     "loopback",  "pointopoint", "notrailers",
-	"running", "noarp",	"promisc",   "allmulti",  "master",	 "slave",
-	"multicast", "portsel", "automedia", "dynamic",	  "lower_up",	 "dormant",
-	"echo",
+    "up",        "broadcast", "debug",    "loopback", "pointopoint", "notrailers", "running",
+    "noarp",     "promisc",   "allmulti", "master",   "slave",       "multicast",  "portsel",
+    "automedia", "dynamic",   "lower_up", "dormant",  "echo",
 };
 
 static void put_flags(struct json *j, unsigned flags)
@@ -80,7 +79,7 @@ static int crawl(struct crawl_ctx *c)
 }
 
 const struct feature feature_interface = {
-	.name = "interface",
-	.description = "network interfaces: MAC, MTU, flags, addresses, counters",
-	.crawl = crawl,
+    .name = "interface",
+    .description = "network interfaces: MAC, MTU, flags, addresses, counters",
+    .crawl = crawl,
 };

@@ -74,17 +74,31 @@ struct host_ns {
 
 /* ---- small I/O helpers --------------------------------------------------- */
 
+/* A namespace's inode from the link text "pid:[4026531836]" (readlink is
+ * cheaper than a stat of the magic link).  0 and *err set on failure. */
 static uint64_t ns_inode(int proc_fd, int pid, const char *ns, int *err)
 {
-	char path[48];
-	struct stat st;
+	char path[48], t[64];
 	snprintf(path, sizeof(path), "%d/ns/%s", pid, ns);
-	if (fstatat(proc_fd, path, &st, 0) < 0) {
+	ssize_t n = readlinkat(proc_fd, path, t, sizeof(t) - 1);
+	if (n < 0) {
 		if (err)
 			*err = errno;
 		return 0;
 	}
-	return st.st_ino;
+	t[n] = 0;
+	const char *p = memchr(t, '[', (size_t)n);
+	uint64_t v;
+	if (!p)
+		goto bad;
+	p++;
+	if (!parse_u64(&p, t + n, &v) || p >= t + n || *p != ']')
+		goto bad;
+	return v;
+bad:
+	if (err)
+		*err = EINVAL;
+	return 0;
 }
 
 /* Read /proc/<pid>/<file> into dst (NUL-terminated); length or -errno. */
@@ -225,9 +239,164 @@ static void groups_free(struct groups *gs)
 	memset(gs, 0, sizeof(*gs));
 }
 
-/* Classify one process: a container's member, a host process, or gone. */
+/* ---- runtime cgroups, found by walking one hierarchy --------------------- */
+
+/* pid -> group index, open addressing (key 0 = empty slot). */
+struct pidmap {
+	int *key, *val;
+	size_t nslots, n;
+};
+
+static void pidmap_put(struct pidmap *m, int pid, int gi);
+
+static void pidmap_grow(struct pidmap *m)
+{
+	struct pidmap o = *m;
+	m->nslots = o.nslots ? o.nslots * 2 : 256;
+	m->key = calloc(m->nslots, sizeof(int));
+	m->val = calloc(m->nslots, sizeof(int));
+	m->n = 0;
+	if (!m->key || !m->val)
+		abort();
+	for (size_t i = 0; i < o.nslots; i++)
+		if (o.key[i])
+			pidmap_put(m, o.key[i], o.val[i]);
+	free(o.key);
+	free(o.val);
+}
+
+static void pidmap_put(struct pidmap *m, int pid, int gi)
+{
+	if ((m->n + 1) * 2 > m->nslots)
+		pidmap_grow(m);
+	size_t s = ((uint32_t)pid * 2654435761u) & (m->nslots - 1);
+	while (m->key[s] && m->key[s] != pid)
+		s = (s + 1) & (m->nslots - 1);
+	if (!m->key[s])
+		m->n++;
+	m->key[s] = pid;
+	m->val[s] = gi;
+}
+
+static int pidmap_get(const struct pidmap *m, int pid)
+{
+	if (!m->nslots)
+		return -1;
+	size_t s = ((uint32_t)pid * 2654435761u) & (m->nslots - 1);
+	while (m->key[s]) {
+		if (m->key[s] == pid)
+			return m->val[s];
+		s = (s + 1) & (m->nslots - 1);
+	}
+	return -1;
+}
+
+#define WALK_DEPTH 32
+#define WALK_DIRS 65536
+#define PROCS_READ_MAX (4u << 20)
+
+struct cgwalk {
+	struct groups *gs;
+	struct pidmap *pm;
+	char path[4096];	/* the cgroup path of the directory being read */
+	size_t plen;
+	int budget;		/* directories left to open */
+};
+
+/* Map every pid of cgroup.procs in directory dfd to group gi. */
+static void map_procs(int dfd, int gi, struct cgwalk *w)
+{
+	struct buf b = BUF_INIT;
+	if (read_file_at(dfd, "cgroup.procs", &b, PROCS_READ_MAX) > 0) {
+		const char *p = b.data, *end = b.data + b.len;
+		while (p < end) {
+			uint64_t v;
+			if (parse_u64(&p, end, &v) && v > 0 && v < INT32_MAX)
+				pidmap_put(w->pm, (int)v, gi);
+			while (p < end && *p != '\n')
+				p++;
+			p++;
+		}
+	}
+	buf_free(&b);
+}
+
+/* Walk the subdirectories of dfd (closed here).  gi >= 0: we are inside
+ * container gi's cgroup, every process below belongs to it; gi < 0: look
+ * for a container's cgroup by its path. */
+static void walk_dir(int dfd, int gi, struct cgwalk *w, int depth)
+{
+	if (gi >= 0)
+		map_procs(dfd, gi, w);
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	struct dirent *de;
+	size_t saved = w->plen;
+	while ((de = readdir(d)) && w->budget > 0) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		size_t nl = strlen(de->d_name);
+		if (depth + 1 >= WALK_DEPTH || saved + 1 + nl >= sizeof(w->path))
+			continue;
+		w->path[saved] = '/';
+		memcpy(w->path + saved + 1, de->d_name, nl + 1);
+		w->plen = saved + 1 + nl;
+		int sub_gi = gi;
+		struct cgroup_cid cid;
+		if (gi < 0 && cgroup_id_from_path(w->path, w->plen, &cid))
+			sub_gi = (int)(group_get(w->gs, &cid, 0) - w->gs->v);
+		int sfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		w->budget--;
+		if (sfd >= 0)
+			walk_dir(sfd, sub_gi, w, depth + 1);
+		w->plen = saved;
+		w->path[saved] = 0;
+	}
+	closedir(d);
+}
+
+/* The hierarchy walked: the cgroup2 root on a pure v2 host, else the
+ * first v1 hierarchy every runtime joins (name=systemd, memory, ...). */
+static int open_hierarchy(int root_fd)
+{
+	static const char *const v1[] = {"systemd", "memory", "pids", "cpu", "unified"};
+	int fd = openat(root_fd, "sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (faccessat(fd, "cgroup.controllers", F_OK, 0) == 0)
+		return fd;
+	for (size_t i = 0; i < ARRAY_SIZE(v1); i++) {
+		int h = openat(fd, v1[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (h >= 0 && faccessat(h, "cgroup.procs", F_OK, 0) == 0) {
+			close(fd);
+			return h;
+		}
+		if (h >= 0)
+			close(h);
+	}
+	close(fd);
+	return -1;
+}
+
+static void walk_cgroups(int root_fd, struct groups *gs, struct pidmap *pm)
+{
+	struct cgwalk w = {.gs = gs, .pm = pm, .budget = WALK_DIRS};
+	int fd = open_hierarchy(root_fd);
+	if (fd >= 0)
+		walk_dir(fd, -1, &w, 0);
+}
+
+/* ---- the pass over /proc -------------------------------------------------- */
+
+/* Classify one process: a container's member, a host process, or gone.
+ * Only processes outside the host's PID namespace have their cgroup file
+ * read: the walk already placed the host-namespace members of runtime
+ * containers. */
 static void classify(int proc_fd, int pid, const struct host_ns *h, struct groups *gs,
-		     int *host_procs)
+		     const struct pidmap *pm, int *host_procs)
 {
 	char cg[CGROUP_READ_MAX];
 	struct cgroup_cid cid;
@@ -235,21 +404,26 @@ static void classify(int proc_fd, int pid, const struct host_ns *h, struct group
 	uint64_t pidns = ns_inode(proc_fd, pid, "pid", &err);
 	if (!pidns && (err == ENOENT || err == ESRCH))
 		return;		/* exited (or a zombie: it has no namespaces left) */
+	int gi = pidmap_get(pm, pid);
+	if (gi >= 0) {
+		group_add(&gs->v[gi], pid, pidns);
+		return;
+	}
+	if (!pidns || pidns == h->pid) {
+		(*host_procs)++;
+		return;
+	}
 	ssize_t n = read_proc(proc_fd, pid, "cgroup", cg, sizeof(cg));
 	if (n > 0 && cgroup_id_from_file(cg, (size_t)n, &cid, NULL, NULL)) {
 		group_add(group_get(gs, &cid, 0), pid, pidns);
 		return;
 	}
-	if (pidns && pidns != h->pid) {
-		memset(&cid, 0, sizeof(cid));
-		group_add(group_get(gs, &cid, pidns), pid, pidns);
-		return;
-	}
-	if (n >= 0 || pidns)
-		(*host_procs)++;
+	memset(&cid, 0, sizeof(cid));
+	group_add(group_get(gs, &cid, pidns), pid, pidns);
 }
 
-static int scan_proc(int proc_fd, const struct host_ns *h, struct groups *gs, int *host_procs)
+static int scan_proc(int proc_fd, const struct host_ns *h, struct groups *gs,
+		     const struct pidmap *pm, int *host_procs)
 {
 	char dbuf[32768];
 	int dfd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -271,7 +445,7 @@ static int scan_proc(int proc_fd, const struct host_ns *h, struct groups *gs, in
 				continue;
 			int pid = parse_pid(de->d_name);
 			if (pid > 0)
-				classify(proc_fd, pid, h, gs, host_procs);
+				classify(proc_fd, pid, h, gs, pm, host_procs);
 		}
 	}
 	close(dfd);
@@ -566,7 +740,11 @@ int containers_discover_at(int proc_fd, int root_fd, struct container_list *out)
 	memset(out, 0, sizeof(*out));
 	host_namespaces(proc_fd, &h);
 	out->host_pid1 = h.pid1;
-	int r = scan_proc(proc_fd, &h, &gs, &out->host_procs);
+	struct pidmap pm = {0};
+	walk_cgroups(root_fd, &gs, &pm);
+	int r = scan_proc(proc_fd, &h, &gs, &pm, &out->host_procs);
+	free(pm.key);
+	free(pm.val);
 	if (r < 0) {
 		groups_free(&gs);
 		return r;
@@ -592,6 +770,8 @@ int containers_discover_at(int proc_fd, int root_fd, struct container_list *out)
 	for (int i = 0; i < gs.n; i++) {
 		struct container *c = &out->v[out->n];
 		memset(c, 0, sizeof(*c));
+		if (gs.v[i].n == 0)
+			continue;	/* a cgroup whose processes all exited */
 		if (describe(&dc, &gs.v[i], c) < 0) {
 			free(c->pids);
 			continue;

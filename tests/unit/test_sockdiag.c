@@ -46,13 +46,13 @@ struct nlb {
 
 /* Append a message; nlmsg_len = header + plen unless `len_override`. */
 static void add_msg_len(struct nlb *b, uint16_t type, uint32_t seq, const void *payload,
-			size_t plen, uint32_t len_override)
+                        size_t plen, uint32_t len_override)
 {
 	struct nlmsghdr h = {
-		.nlmsg_len = len_override ? len_override : (uint32_t)(NLMSG_HDRLEN + plen),
-		.nlmsg_type = type,
-		.nlmsg_flags = NLM_F_MULTI,
-		.nlmsg_seq = seq,
+	    .nlmsg_len = len_override ? len_override : (uint32_t)(NLMSG_HDRLEN + plen),
+	    .nlmsg_type = type,
+	    .nlmsg_flags = NLM_F_MULTI,
+	    .nlmsg_seq = seq,
 	};
 
 	assert_true(b->len + NLMSG_ALIGN(NLMSG_HDRLEN + plen) <= sizeof(b->d));
@@ -84,7 +84,7 @@ static void add_error(struct nlb *b, uint32_t seq, int32_t err)
 }
 
 static struct inet_diag_msg diag4(uint8_t state, const char *src, uint16_t sport, const char *dst,
-				  uint16_t dport, uint32_t uid, uint32_t inode)
+                                  uint16_t dport, uint32_t uid, uint32_t inode)
 {
 	struct inet_diag_msg m;
 
@@ -101,7 +101,7 @@ static struct inet_diag_msg diag4(uint8_t state, const char *src, uint16_t sport
 }
 
 static struct inet_diag_msg diag6(uint8_t state, const char *src, uint16_t sport, const char *dst,
-				  uint16_t dport, uint32_t uid, uint32_t inode)
+                                  uint16_t dport, uint32_t uid, uint32_t inode)
 {
 	struct inet_diag_msg m;
 
@@ -127,7 +127,7 @@ static void add_diag(struct nlb *b, uint32_t seq, const struct inet_diag_msg *m)
 struct got {
 	struct vt_sock s[16];
 	int n;
-	int stop_after;		/* callback returns 7 after this many (0: never) */
+	int stop_after; /* callback returns 7 after this many (0: never) */
 };
 
 static int collect(void *ctx, const struct sd_sock *s)
@@ -144,7 +144,7 @@ static int collect(void *ctx, const struct sd_sock *s)
 
 /* Parse the first n bytes of b, from an exact-size heap copy. */
 static int parse(const struct nlb *b, size_t n, int proto, uint32_t seq, struct got *g,
-		 struct sd_dump *out)
+                 struct sd_dump *out)
 {
 	struct sd_dump d = {.nl = {.seq = seq}, .proto = proto, .cb = collect, .ctx = g};
 	void *p = malloc(n ? n : 1);
@@ -180,7 +180,7 @@ static void v4_listen_and_established(void **state)
 	assert_int_equal(g.s[0].family, AF_INET);
 	assert_int_equal(g.s[0].proto, IPPROTO_TCP);
 	assert_string_equal(g.s[0].local_addr, "127.0.0.1");
-	assert_int_equal(g.s[0].local_port, 8080);	/* from network order */
+	assert_int_equal(g.s[0].local_port, 8080); /* from network order */
 	assert_string_equal(g.s[0].remote_addr, "0.0.0.0");
 	assert_int_equal(g.s[0].remote_port, 0);
 	assert_int_equal(g.s[0].state, 10);
@@ -298,8 +298,8 @@ static void short_payload_and_bad_family(void **state)
 	struct sd_dump d;
 
 	unix_msg.idiag_family = AF_UNIX;
-	add_msg(&b, SOCK_DIAG_BY_FAMILY, 1, NULL, 0);	/* header only */
-	add_msg(&b, SOCK_DIAG_BY_FAMILY, 1, &m, 20);	/* too short */
+	add_msg(&b, SOCK_DIAG_BY_FAMILY, 1, NULL, 0); /* header only */
+	add_msg(&b, SOCK_DIAG_BY_FAMILY, 1, &m, 20);  /* too short */
 	add_diag(&b, 1, &unix_msg);
 	add_diag(&b, 1, &m);
 	add_done(&b, 1, 0);
@@ -355,7 +355,7 @@ static void done_stops_and_carries_errors(void **state)
 	struct sd_dump d;
 
 	add_done(&b, 1, 0);
-	add_diag(&b, 1, &m);	/* after DONE: not read */
+	add_diag(&b, 1, &m); /* after DONE: not read */
 	assert_int_equal(parse(&b, b.len, IPPROTO_TCP, 1, &g, &d), 0);
 	assert_true(d.nl.done);
 	assert_int_equal(g.n, 0);
@@ -379,11 +379,11 @@ static void foreign_seq_and_types(void **state)
 	struct got g = {.n = 0};
 	struct sd_dump d;
 
-	add_diag(&b, 99, &m);		/* an old dump's reply */
+	add_diag(&b, 99, &m); /* an old dump's reply */
 	add_done(&b, 99, 0);
 	add_error(&b, 99, -EPERM);
 	add_msg(&b, NLMSG_NOOP, 1, NULL, 0);
-	add_msg(&b, RTM_NEWLINK, 1, &m, sizeof(m));	/* not ours */
+	add_msg(&b, RTM_NEWLINK, 1, &m, sizeof(m)); /* not ours */
 	add_diag(&b, 1, &m);
 	assert_int_equal(parse(&b, b.len, IPPROTO_TCP, 1, &g, &d), 0);
 	assert_false(d.nl.done);
@@ -524,7 +524,7 @@ static void rtnl_link_good(void **state)
 	char mactext[24];
 
 	memset(&st, 0, sizeof(st));
-	st.rx_bytes = 5000000000ull;	/* above 32 bits */
+	st.rx_bytes = 5000000000ull; /* above 32 bits */
 	st.rx_packets = 2;
 	st.rx_errors = 3;
 	st.rx_dropped = 4;
@@ -567,11 +567,11 @@ static void rtnl_link_stats32_and_broken(void **state)
 	memset(&st, 0, sizeof(st));
 	st.rx_bytes = 11;
 	st.tx_dropped = 12;
-	memset(longname, 'x', sizeof(longname));	/* no NUL */
+	memset(longname, 'x', sizeof(longname)); /* no NUL */
 	link_start(&a, 1, 0);
 	add_attr(&a, IFLA_STATS, &st, sizeof(st));
 	add_attr(&a, IFLA_IFNAME, longname, sizeof(longname));
-	add_attr(&a, IFLA_MTU, "\1", 1);	/* too short: ignored */
+	add_attr(&a, IFLA_MTU, "\1", 1); /* too short: ignored */
 	/* an attribute claiming more than is left ends the list */
 	memcpy(a.d + a.len, &bad, sizeof(bad));
 	a.len += sizeof(bad);
@@ -655,7 +655,7 @@ static void hwaddr_format(void **state)
 	assert_string_equal(s, "aa:bb:cc:dd:ee:ff:01:02");
 	format_hwaddr(hw, 0, s, sizeof(s));
 	assert_string_equal(s, "");
-	format_hwaddr(hw, 20, s, sizeof(s));	/* does not fit: empty */
+	format_hwaddr(hw, 20, s, sizeof(s)); /* does not fit: empty */
 	assert_string_equal(s, "");
 }
 
@@ -731,7 +731,7 @@ static void real_sockets(void **state)
 	it.error = NULL;
 	assert_int_equal(sockdiag_sockets(proc_fd, NULL, NULL, &it, find_port), 0);
 	assert_int_equal(f.found, 1);
-	assert_int_equal(f.s.state, 10);	/* LISTEN */
+	assert_int_equal(f.s.state, 10); /* LISTEN */
 	assert_true(f.s.have & VS_OWNER);
 	assert_int_equal(f.s.pid, getpid());
 	assert_string_equal(f.s.comm, "sd test) (x");
@@ -854,28 +854,28 @@ static void real_interfaces(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(v4_listen_and_established),
-		cmocka_unit_test(v6_and_mapped),
-		cmocka_unit_test(attributes_after_msg),
-		cmocka_unit_test(truncated_message),
-		cmocka_unit_test(nlmsg_len_past_buffer),
-		cmocka_unit_test(nlmsg_len_below_header),
-		cmocka_unit_test(short_payload_and_bad_family),
-		cmocka_unit_test(nlmsg_error),
-		cmocka_unit_test(done_stops_and_carries_errors),
-		cmocka_unit_test(foreign_seq_and_types),
-		cmocka_unit_test(callback_stops),
-		cmocka_unit_test(empty_and_misaligned),
-		cmocka_unit_test(every_truncation),
-		cmocka_unit_test(garbage),
-		cmocka_unit_test(rtnl_link_good),
-		cmocka_unit_test(rtnl_link_stats32_and_broken),
-		cmocka_unit_test(rtnl_addr_cases),
-		cmocka_unit_test(hwaddr_format),
-		cmocka_unit_test(rtnl_garbage),
-		cmocka_unit_test(real_sockets),
-		cmocka_unit_test(real_many_shared),
-		cmocka_unit_test(real_interfaces),
+	    cmocka_unit_test(v4_listen_and_established),
+	    cmocka_unit_test(v6_and_mapped),
+	    cmocka_unit_test(attributes_after_msg),
+	    cmocka_unit_test(truncated_message),
+	    cmocka_unit_test(nlmsg_len_past_buffer),
+	    cmocka_unit_test(nlmsg_len_below_header),
+	    cmocka_unit_test(short_payload_and_bad_family),
+	    cmocka_unit_test(nlmsg_error),
+	    cmocka_unit_test(done_stops_and_carries_errors),
+	    cmocka_unit_test(foreign_seq_and_types),
+	    cmocka_unit_test(callback_stops),
+	    cmocka_unit_test(empty_and_misaligned),
+	    cmocka_unit_test(every_truncation),
+	    cmocka_unit_test(garbage),
+	    cmocka_unit_test(rtnl_link_good),
+	    cmocka_unit_test(rtnl_link_stats32_and_broken),
+	    cmocka_unit_test(rtnl_addr_cases),
+	    cmocka_unit_test(hwaddr_format),
+	    cmocka_unit_test(rtnl_garbage),
+	    cmocka_unit_test(real_sockets),
+	    cmocka_unit_test(real_many_shared),
+	    cmocka_unit_test(real_interfaces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

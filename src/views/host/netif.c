@@ -56,12 +56,12 @@ static int addr_msg(void *ctx, uint16_t type, const void *payload, size_t plen)
 /* A dump request of `type` with an all-zero family header of `hdrlen`
  * bytes (ifinfomsg / ifaddrmsg: AF_UNSPEC, every interface). */
 static int route_dump(uint16_t type, size_t hdrlen, uint32_t seq, void *buf,
-		      int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
-		      void *ctx)
+                      int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
+                      void *ctx)
 {
 	struct {
 		struct nlmsghdr nlh;
-		struct ifinfomsg hdr;	/* the larger of the two */
+		struct ifinfomsg hdr; /* the larger of the two */
 	} req;
 	struct nl_walk w = {.seq = seq};
 
@@ -75,7 +75,7 @@ static int route_dump(uint16_t type, size_t hdrlen, uint32_t seq, void *buf,
 
 struct link_ctx {
 	const struct addrvec *addrs;
-	const char **ptrs;	/* addrs->n + 1 slots */
+	const char **ptrs; /* addrs->n + 1 slots */
 	int (*cb)(void *ctx, const struct vt_iface *i);
 	void *cb_ctx;
 };
@@ -107,7 +107,7 @@ static int link_msg(void *ctx, uint16_t type, const void *payload, size_t plen)
 }
 
 int host_interfaces(struct view *v, const struct view_iter *it,
-		    int (*cb)(void *ctx, const struct vt_iface *i))
+                    int (*cb)(void *ctx, const struct vt_iface *i))
 {
 	void *buf = aligned_alloc(8, NL_BUF_SIZE);
 	struct addrvec av = {0};

@@ -49,7 +49,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define RCVBUF_SIZE 32768	/* netlink caps a dump skb at 32 KiB */
+#define RCVBUF_SIZE 32768 /* netlink caps a dump skb at 32 KiB */
 #define FDDENTS_SIZE 8192
 
 /* ---- the dump ------------------------------------------------------------- */
@@ -104,15 +104,17 @@ static int nl_send(int fd, const void *req, size_t reqlen)
 }
 
 static int nl_recv_all(int fd, void *buf, size_t size, struct nl_walk *w,
-		       int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
-		       void *ctx)
+                       int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
+                       void *ctx)
 {
 	while (!w->done) {
 		struct sockaddr_nl from;
 		struct iovec iov = {.iov_base = buf, .iov_len = size};
 		struct msghdr mh = {
-			.msg_name = &from, .msg_namelen = sizeof(from),
-			.msg_iov = &iov, .msg_iovlen = 1,
+		    .msg_name = &from,
+		    .msg_namelen = sizeof(from),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
 		};
 		ssize_t n = recvmsg(fd, &mh, 0);
 		int r;
@@ -127,7 +129,7 @@ static int nl_recv_all(int fd, void *buf, size_t size, struct nl_walk *w,
 		if (mh.msg_flags & MSG_TRUNC)
 			return -EMSGSIZE;
 		if (mh.msg_namelen < sizeof(from) || from.nl_pid != 0)
-			continue;	/* not from the kernel */
+			continue; /* not from the kernel */
 		r = nl_walk(w, buf, (size_t)n, msg, ctx);
 		if (r)
 			return r;
@@ -135,10 +137,8 @@ static int nl_recv_all(int fd, void *buf, size_t size, struct nl_walk *w,
 	return 0;
 }
 
-int nl_dump(int protocol, const void *req, size_t reqlen, void *buf, size_t size,
-	    struct nl_walk *w,
-	    int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
-	    void *ctx)
+int nl_dump(int protocol, const void *req, size_t reqlen, void *buf, size_t size, struct nl_walk *w,
+            int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen), void *ctx)
 {
 	/* A fresh socket per dump: a dump abandoned part-way cannot leave
 	 * replies or a busy dump behind for the next one. */
@@ -155,14 +155,17 @@ int nl_dump(int protocol, const void *req, size_t reqlen, void *buf, size_t size
 
 /* One dump of (family, proto) appended to `sv`. */
 static int dump_one(void *buf, int family, int proto, uint32_t seq, struct sockvec *sv,
-		    unsigned *bad)
+                    unsigned *bad)
 {
 	struct {
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
 	} req;
 	struct sd_dump d = {
-		.nl = {.seq = seq}, .proto = proto, .cb = sockvec_push, .ctx = sv,
+	    .nl = {.seq = seq},
+	    .proto = proto,
+	    .cb = sockvec_push,
+	    .ctx = sv,
 	};
 	int r;
 
@@ -173,9 +176,9 @@ static int dump_one(void *buf, int family, int proto, uint32_t seq, struct sockv
 	req.nlh.nlmsg_seq = seq;
 	req.r.sdiag_family = (uint8_t)family;
 	req.r.sdiag_protocol = (uint8_t)proto;
-	req.r.idiag_states = ~0u;	/* every state */
-	r = nl_dump(NETLINK_SOCK_DIAG, &req, sizeof(req), buf, RCVBUF_SIZE, &d.nl,
-		    sd_parse_msg, &d);
+	req.r.idiag_states = ~0u; /* every state */
+	r = nl_dump(NETLINK_SOCK_DIAG, &req, sizeof(req), buf, RCVBUF_SIZE, &d.nl, sd_parse_msg,
+	            &d);
 	*bad += d.bad;
 	return r;
 }
@@ -192,10 +195,10 @@ static int dump_all(void *buf, struct sockvec *sv, const struct view_iter *it)
 		int family, proto;
 		const char *name;
 	} dumps[] = {
-		{AF_INET, IPPROTO_TCP, "tcp sockets"},
-		{AF_INET6, IPPROTO_TCP, "tcp6 sockets"},
-		{AF_INET, IPPROTO_UDP, "udp sockets"},
-		{AF_INET6, IPPROTO_UDP, "udp6 sockets"},
+	    {AF_INET, IPPROTO_TCP, "tcp sockets"},
+	    {AF_INET6, IPPROTO_TCP, "tcp6 sockets"},
+	    {AF_INET, IPPROTO_UDP, "udp sockets"},
+	    {AF_INET6, IPPROTO_UDP, "udp6 sockets"},
 	};
 	int first_err = 0, ok = 0;
 	size_t i;
@@ -300,7 +303,7 @@ static void owner_claim(struct owners *o, struct owner *w, int32_t pid)
 		if (cur != 0 && cur <= pid)
 			return;
 	} while (!__atomic_compare_exchange_n(&w->pid, &cur, pid, true, __ATOMIC_RELAXED,
-					      __ATOMIC_RELAXED));
+	                                      __ATOMIC_RELAXED));
 	if (cur == 0)
 		__atomic_fetch_sub(&o->left, 1, __ATOMIC_RELAXED);
 }
@@ -338,7 +341,7 @@ static void read_comm(int proc_fd, int pid, char *dst, size_t cap)
  * once.  Invariant: slot.pid == 0 means empty. */
 struct comm_ent {
 	int32_t pid;
-	char comm[16];		/* TASK_COMM_LEN */
+	char comm[16]; /* TASK_COMM_LEN */
 };
 
 struct comms {
@@ -392,9 +395,9 @@ static int comms_build(struct comms *c, const struct owners *o, size_t max_pids,
 
 /* ---- the scan of /proc/<pid>/fd ------------------------------------------- */
 
-#define SCAN_CHUNK 16		/* pids a thread takes at a time */
+#define SCAN_CHUNK 16 /* pids a thread takes at a time */
 #define SCAN_MAX_THREADS 4
-#define SCAN_PIDS_PER_THREAD 256	/* fewer pids than this per thread: not worth one */
+#define SCAN_PIDS_PER_THREAD 256 /* fewer pids than this per thread: not worth one */
 
 /* The pids to scan, shared by the scanning threads.  Each index is taken
  * by one thread (through `next`), which negates the pid if its fds
@@ -404,7 +407,7 @@ struct scan {
 	struct owners *o;
 	int *pids;
 	size_t npids;
-	size_t next;		/* atomic */
+	size_t next; /* atomic */
 };
 
 /* "socket:[N]" -> N; 0 for any other link text. */
@@ -436,7 +439,7 @@ static void scan_pid(struct scan *s, size_t i, char *dents)
 	if (dfd < 0) {
 		if (errno == EACCES || errno == EPERM)
 			s->pids[i] = -pid;
-		return;		/* ENOENT: it exited */
+		return; /* ENOENT: it exited */
 	}
 	for (;;) {
 		ssize_t n = getdents64(dfd, dents, FDDENTS_SIZE);
@@ -458,7 +461,7 @@ static void scan_pid(struct scan *s, size_t i, char *dents)
 				goto done;
 			off += d->d_reclen;
 			if (d->d_name[0] < '0' || d->d_name[0] > '9')
-				continue;	/* "." and ".." */
+				continue; /* "." and ".." */
 			ln = readlinkat(dfd, d->d_name, link, sizeof(link));
 			if (ln < 0 && (errno == EACCES || errno == EPERM)) {
 				/* Listing allowed, links not (a process we
@@ -486,7 +489,7 @@ static void *scan_worker(void *arg)
 	char *dents = aligned_alloc(8, FDDENTS_SIZE);
 
 	if (!dents)
-		return NULL;	/* the other threads take its share */
+		return NULL; /* the other threads take its share */
 	while (owners_left(s->o)) {
 		size_t i = __atomic_fetch_add(&s->next, SCAN_CHUNK, __ATOMIC_RELAXED);
 		size_t end = i + SCAN_CHUNK < s->npids ? i + SCAN_CHUNK : s->npids;
@@ -516,8 +519,7 @@ static int parse_pid(const char *name)
 
 /* The pids of proc_fd passing `filter`, in /proc's (ascending) order,
  * listed through `buf` (RCVBUF_SIZE bytes). */
-static int list_pids(int proc_fd, pid_filter_fn filter, void *filter_ctx, char *buf,
-		     struct scan *s)
+static int list_pids(int proc_fd, pid_filter_fn filter, void *filter_ctx, char *buf, struct scan *s)
 {
 	size_t cap = 0;
 	ssize_t n;
@@ -566,7 +568,7 @@ static int list_pids(int proc_fd, pid_filter_fn filter, void *filter_ctx, char *
  * the filter called.
  */
 static int scan_owners(int proc_fd, pid_filter_fn filter, void *filter_ctx,
-		       const struct view_iter *it, struct owners *o, struct comms *c, char *buf)
+                       const struct view_iter *it, struct owners *o, struct comms *c, char *buf)
 {
 	struct scan s = {.proc_fd = proc_fd, .o = o};
 	pthread_t tids[SCAN_MAX_THREADS];
@@ -611,7 +613,7 @@ static int scan_owners(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 /* ---- the op --------------------------------------------------------------- */
 
 static int emit(const struct sockvec *sv, struct owners *o, struct comms *c,
-		int (*cb)(void *ctx, const struct vt_sock *s), void *ctx)
+                int (*cb)(void *ctx, const struct vt_sock *s), void *ctx)
 {
 	struct vt_sock vs;
 	size_t i;
@@ -638,7 +640,7 @@ static int emit(const struct sockvec *sv, struct owners *o, struct comms *c,
 }
 
 int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
-		     const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s))
+                     const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s))
 {
 	char *buf = aligned_alloc(8, RCVBUF_SIZE);
 	struct sockvec sv = {0};

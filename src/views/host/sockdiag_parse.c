@@ -34,8 +34,7 @@ static int nl_errno(int32_t e)
 }
 
 int nl_walk(struct nl_walk *w, const void *buf, size_t len,
-	    int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
-	    void *ctx)
+            int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen), void *ctx)
 {
 	const struct nlmsghdr *h = buf;
 	int rem;
@@ -55,7 +54,7 @@ int nl_walk(struct nl_walk *w, const void *buf, size_t len,
 		int r;
 
 		if (w->seq && h->nlmsg_seq != w->seq)
-			continue;	/* not a reply to our request */
+			continue; /* not a reply to our request */
 		if (h->nlmsg_flags & NLM_F_DUMP_INTR)
 			w->interrupted = true;
 		switch (h->nlmsg_type) {
@@ -73,13 +72,13 @@ int nl_walk(struct nl_walk *w, const void *buf, size_t len,
 				return -EBADMSG;
 			memcpy(&e, payload, sizeof(e));
 			if (e == 0)
-				continue;	/* an acknowledgement */
+				continue; /* an acknowledgement */
 			return nl_errno(e);
 		case NLMSG_OVERRUN:
 			return -ENOBUFS;
 		default:
 			if (h->nlmsg_type < NLMSG_MIN_TYPE)
-				continue;	/* NOOP and other control messages */
+				continue; /* NOOP and other control messages */
 			r = msg(ctx, h->nlmsg_type, payload, plen);
 			if (r)
 				return r;

@@ -3,7 +3,7 @@
  * reads: sock_diag (inet_diag) socket dumps and rtnetlink link/address
  * dumps.
  *
- * Nothing here does I/O: every function takes a buffer and its length, as
+ * The parsers do no I/O: every one takes a buffer and its length, as
  * received from the kernel, and never reads past it.  Lengths inside the
  * buffer (nlmsg_len, rta_len) are checked against what is left before
  * they are used; a message whose length does not fit stops the walk with
@@ -11,6 +11,8 @@
  *
  * sockdiag.c and netif.c do the socket work and call these; the unit tests
  * (tests/unit/test_sockdiag.c) feed them hand-built and broken buffers.
+ * The one exception, nl_dump() (send a dump request, walk its replies), is
+ * declared here because both files use it; it lives in sockdiag.c.
  */
 #ifndef VANTAGE_SOCKDIAG_PARSE_H
 #define VANTAGE_SOCKDIAG_PARSE_H
@@ -25,9 +27,9 @@
 
 /* State of a walk over the replies to one netlink dump request. */
 struct nl_walk {
-	uint32_t seq;		/* only messages with this nlmsg_seq (0: any) */
-	bool done;		/* out: NLMSG_DONE met */
-	bool interrupted;	/* out: NLM_F_DUMP_INTR met (dump inconsistent) */
+	uint32_t seq;     /* only messages with this nlmsg_seq (0: any) */
+	bool done;        /* out: NLMSG_DONE met */
+	bool interrupted; /* out: NLM_F_DUMP_INTR met (dump inconsistent) */
 };
 
 /*
@@ -41,8 +43,7 @@ struct nl_walk {
  * bytes), -EINVAL for a misaligned buffer, or msg's non-zero return.
  */
 int nl_walk(struct nl_walk *w, const void *buf, size_t len,
-	    int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
-	    void *ctx);
+            int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen), void *ctx);
 
 /*
  * The I/O half, implemented in sockdiag.c and shared with netif.c: open a
@@ -53,10 +54,8 @@ int nl_walk(struct nl_walk *w, const void *buf, size_t len,
  * NLMSG_DONE.  The socket is closed before returning.  Returns 0, a
  * negative errno, or msg's non-zero return.
  */
-int nl_dump(int protocol, const void *req, size_t reqlen, void *buf, size_t size,
-	    struct nl_walk *w,
-	    int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen),
-	    void *ctx);
+int nl_dump(int protocol, const void *req, size_t reqlen, void *buf, size_t size, struct nl_walk *w,
+            int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen), void *ctx);
 
 /* ---- sock_diag ------------------------------------------------------------ */
 
@@ -64,13 +63,13 @@ int nl_dump(int protocol, const void *req, size_t reqlen, void *buf, size_t size
  * until its owners are known.  Ports in host order, addresses as in the
  * message (network order; 4 bytes used for AF_INET). */
 struct sd_sock {
-	uint8_t family;		/* AF_INET / AF_INET6 */
-	uint8_t proto;		/* IPPROTO_TCP / IPPROTO_UDP */
-	uint8_t state;		/* TCP_* number (UDP: 7 unconnected, 1 connected) */
+	uint8_t family; /* AF_INET / AF_INET6 */
+	uint8_t proto;  /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t state;  /* TCP_* number (UDP: 7 unconnected, 1 connected) */
 	uint8_t pad;
 	uint16_t sport, dport;
 	uint32_t uid;
-	uint32_t inode;		/* 0 for sockets without one (TIME_WAIT...) */
+	uint32_t inode; /* 0 for sockets without one (TIME_WAIT...) */
 	uint8_t src[16], dst[16];
 };
 
@@ -86,8 +85,8 @@ void sd_sock_format(const struct sd_sock *s, struct vt_sock *out);
  * where parsed sockets go. */
 struct sd_dump {
 	struct nl_walk nl;
-	int proto;		/* IPPROTO_TCP / IPPROTO_UDP (not in the message) */
-	unsigned bad;		/* out: SOCK_DIAG_BY_FAMILY messages skipped */
+	int proto;    /* IPPROTO_TCP / IPPROTO_UDP (not in the message) */
+	unsigned bad; /* out: SOCK_DIAG_BY_FAMILY messages skipped */
 	int (*cb)(void *ctx, const struct sd_sock *s);
 	void *ctx;
 };
@@ -107,13 +106,13 @@ int sd_parse_buf(struct sd_dump *d, const void *buf, size_t len);
 /* One RTM_NEWLINK message. */
 struct rtnl_link {
 	int index;
-	unsigned flags;		/* IFF_* from ifi_flags */
+	unsigned flags; /* IFF_* from ifi_flags */
 	unsigned mtu;
-	bool have_stats;	/* IFLA_STATS64 (or IFLA_STATS) was present */
-	char name[64];		/* IFLA_IFNAME, "" if absent */
-	uint8_t hw[32];		/* IFLA_ADDRESS */
+	bool have_stats; /* IFLA_STATS64 (or IFLA_STATS) was present */
+	char name[64];   /* IFLA_IFNAME, "" if absent */
+	uint8_t hw[32];  /* IFLA_ADDRESS */
 	size_t hwlen;
-	struct vt_netio stats;	/* ifname left NULL */
+	struct vt_netio stats; /* ifname left NULL */
 };
 
 /* Parse an RTM_NEWLINK payload (ifinfomsg + attributes).  Returns 0 or
