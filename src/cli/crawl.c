@@ -15,7 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+
 #include "../features/feature.h"
+#include "../targets/containers.h"
+#include "crawl_run.h"
 #include "../util/log.h"
 #include "../util/util.h"
 #include "cli.h"
@@ -30,7 +35,8 @@ static void crawl_usage(FILE *out)
 	fprintf(out,
 		"Usage: vantage crawl [OPTIONS]\n"
 		"\n"
-		"Crawl this host (default) or a mounted root file system into one frame.\n"
+		"Crawl this host (default), its containers, or a mounted root file system:\n"
+		"one frame per system.\n"
 		"\n"
 		"Options:\n"
 		"  -f, --features LIST     comma-separated features (default: every feature\n"
@@ -41,6 +47,14 @@ static void crawl_usage(FILE *out)
 		"  -o, --output FILE       write the frame to FILE instead of stdout\n"
 		"  -r, --root DIR          crawl the root file system mounted at DIR (kind\n"
 		"                          'image'; features os, package, config, file)\n"
+		"      --containers        crawl every container on this host (found from\n"
+		"                          /proc and cgroups; no daemon is asked)\n"
+		"  -c, --container ID      crawl this container (id, id prefix or name;\n"
+		"                          repeatable)\n"
+		"      --host              crawl the host as well (the default when no\n"
+		"                          container is named)\n"
+		"  -w, --workers N         systems crawled in parallel (default: CPUs)\n"
+		"  -t, --timeout SEC       time limit per system (default 30)\n"
 		"  -i, --interval SEC      metric: seconds between the two samples rates and\n"
 		"                          CPU percentages are computed over (default 1;\n"
 		"                          0 = one sample, no rates)\n"
@@ -129,45 +143,146 @@ static int parse_features(const char *list, const struct feature **out, int *n)
 	return rc;
 }
 
-/* Run the features into one frame of `view`. Returns an exit status. */
-static int crawl_system(struct view *view, const struct system_id *sys, const struct feature **feats,
-			int nfeats, const struct crawl_opts *opts, enum frame_format fmt,
-			struct sink *sink)
+/* A mounted root: one system, one frame. */
+static int crawl_root(const char *root, const struct feature **feats, int nfeats,
+		      const struct crawl_opts *opts, enum frame_format fmt, struct sink *sink)
 {
+	struct crawl_target t = {0};
+	system_image_identity(root, &t.sys);
+	struct view *view;
+	int r = view_root_open(root, &view);
+	if (r < 0) {
+		fprintf(stderr, "vantage crawl: cannot open --root '%s': %s\n", root, strerror(-r));
+		sink_close(sink);
+		return EXIT_USAGE;
+	}
 	const char *names[MAX_LIST];
 	for (int i = 0; i < nfeats; i++)
 		names[i] = feats[i]->name;
-	struct frame *fr = frame_begin(sink, sys, names, nfeats, fmt);
+	struct frame *fr = frame_begin(sink, &t.sys, names, nfeats, fmt);
 	if (!fr) {
 		fprintf(stderr, "vantage crawl: cannot create the frame spool: %s\n", strerror(errno));
+		view_destroy(view);
+		sink_close(sink);
 		return EXIT_FAIL;
 	}
 	struct crawl_ctx c = {.view = view, .frame = fr, .opts = opts};
 	for (int i = 0; i < nfeats; i++) {
 		frame_feature_start(fr, feats[i]->name);
-		int r = feats[i]->crawl(&c);
-		if (r < 0) {
+		r = feats[i]->crawl(&c);
+		if (r < 0)
 			frame_error(fr, -r, "feature %s failed", feats[i]->name);
-			log_warn("%s: feature %s failed: %s", sys->id, feats[i]->name, strerror(-r));
-		}
 		frame_feature_end(fr);
 	}
-	uint64_t errs = frame_errors(fr);
-	int r = frame_end(fr);
+	view_destroy(view);
+	r = frame_end(fr);
+	int status = EXIT_OK;
 	if (r < 0) {
 		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,
 			strerror(-r));
+		status = EXIT_FAIL;
+	}
+	sink_close(sink);
+	return status;
+}
+
+/* Let many containers' views be open at once. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* The host and/or its containers, in parallel. */
+static int crawl_live(const struct feature **feats, int nfeats, const struct crawl_opts *opts,
+		      enum frame_format fmt, struct sink *sink, bool all_containers,
+		      const char *const *named, int nnamed, bool want_host, int workers,
+		      double timeout)
+{
+	raise_nofile();
+	int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc_fd < 0) {
+		fprintf(stderr, "vantage crawl: cannot open /proc: %s\n", strerror(errno));
+		sink_close(sink);
 		return EXIT_FAIL;
 	}
-	if (errs)
-		log_info("%s: %llu item errors, listed in the frame header", sys->id,
-			 (unsigned long long)errs);
-	return EXIT_OK;
+	struct container_list list = {0};
+	if (all_containers || nnamed) {
+		int r = containers_discover(proc_fd, &list);
+		if (r < 0) {
+			fprintf(stderr, "vantage crawl: cannot list containers: %s\n", strerror(-r));
+			close(proc_fd);
+			sink_close(sink);
+			return EXIT_FAIL;
+		}
+	}
+	/* every named container must exist: say which one does not */
+	const struct container *chosen[MAX_LIST];
+	for (int i = 0; i < nnamed; i++) {
+		chosen[i] = container_find(&list, named[i]);
+		if (!chosen[i]) {
+			fprintf(stderr, "vantage crawl: no running container '%s' (see 'vantage ls')\n",
+				named[i]);
+			container_list_free(&list);
+			close(proc_fd);
+			sink_close(sink);
+			return EXIT_USAGE;
+		}
+	}
+	int cap = 1 + (all_containers ? list.n : nnamed);
+	struct crawl_target *targets = calloc((size_t)cap, sizeof(*targets));
+	if (!targets) {
+		container_list_free(&list);
+		close(proc_fd);
+		sink_close(sink);
+		return EXIT_FAIL;
+	}
+	int n = 0;
+	if (want_host)
+		system_host_identity(&targets[n++].sys);
+	if (all_containers) {
+		for (int i = 0; i < list.n; i++) {
+			targets[n].container = &list.v[i];
+			targets[n++].sys = list.v[i].sys;
+		}
+	} else {
+		for (int i = 0; i < nnamed; i++) {
+			bool dup = false;
+			for (int k = 0; k < n; k++)
+				dup |= targets[k].container == chosen[i];
+			if (dup)
+				continue;
+			targets[n].container = chosen[i];
+			targets[n++].sys = chosen[i]->sys;
+		}
+	}
+	struct crawl_run run = {
+		.targets = targets, .ntargets = n, .feats = feats, .nfeats = nfeats,
+		.opts = opts, .fmt = fmt, .sink = sink, .proc_fd = proc_fd,
+		.workers = workers, .timeout = timeout,
+	};
+	int r = crawl_run(&run);
+	int status = EXIT_OK;
+	if (r < 0) {
+		fprintf(stderr, "vantage crawl: writing frames to %s failed: %s\n", sink->desc,
+			strerror(-r));
+		status = EXIT_FAIL;
+	}
+	if (all_containers && list.n == 0)
+		log_info("no containers found");
+	free(targets);
+	container_list_free(&list);
+	close(proc_fd);
+	sink_close(sink);
+	return status;
 }
 
 int cmd_crawl(int argc, char **argv)
 {
-	enum { O_CONFIG_PATH = 256, O_CONFIG_MAX, O_FILE_ROOT, O_EXCLUDE, O_HASH, O_HASH_MAX,
+	enum { O_CONTAINERS = 300, O_HOST, O_CONFIG_PATH = 256, O_CONFIG_MAX, O_FILE_ROOT, O_EXCLUDE, O_HASH, O_HASH_MAX,
 	       O_PROGRESS, O_NO_PROGRESS, O_LOG_LEVEL };
 	static const struct option longopts[] = {
 		{"features", required_argument, 0, 'f'},
@@ -175,6 +290,11 @@ int cmd_crawl(int argc, char **argv)
 		{"output", required_argument, 0, 'o'},
 		{"root", required_argument, 0, 'r'},
 		{"interval", required_argument, 0, 'i'},
+		{"containers", no_argument, 0, O_CONTAINERS},
+		{"container", required_argument, 0, 'c'},
+		{"host", no_argument, 0, O_HOST},
+		{"workers", required_argument, 0, 'w'},
+		{"timeout", required_argument, 0, 't'},
 		{"config-path", required_argument, 0, O_CONFIG_PATH},
 		{"config-max-size", required_argument, 0, O_CONFIG_MAX},
 		{"file-root", required_argument, 0, O_FILE_ROOT},
@@ -191,6 +311,10 @@ int cmd_crawl(int argc, char **argv)
 	enum frame_format fmt = FRAME_JSON;
 	const char *config_paths[MAX_LIST], *excludes[MAX_LIST];
 	int nconfig = 0, nexcl = 0, progress = -1;
+	const char *named[MAX_LIST];
+	int nnamed = 0, workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	bool all_containers = false, want_host = false;
+	double timeout = 30;
 	struct crawl_opts opts = {
 		.sample_interval = 1.0,
 		.config_max_size = 64 * 1024,
@@ -199,7 +323,7 @@ int cmd_crawl(int argc, char **argv)
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:F:o:r:i:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:F:o:r:i:c:w:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': features = optarg; break;
 		case 'F':
@@ -223,6 +347,35 @@ int cmd_crawl(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			opts.sample_interval = d;
+			break;
+		}
+		case O_CONTAINERS: all_containers = true; break;
+		case O_HOST: want_host = true; break;
+		case 'c':
+			if (nnamed == MAX_LIST) {
+				fprintf(stderr, "vantage crawl: at most %d --container\n", MAX_LIST);
+				return EXIT_USAGE;
+			}
+			named[nnamed++] = optarg;
+			break;
+		case 'w': {
+			char *end;
+			long w = strtol(optarg, &end, 10);
+			if (*end || end == optarg || w < 1 || w > 64) {
+				fprintf(stderr, "vantage crawl: --workers '%s' is not a number from 1 to 64\n", optarg);
+				return EXIT_USAGE;
+			}
+			workers = (int)w;
+			break;
+		}
+		case 't': {
+			char *end;
+			double d = strtod(optarg, &end);
+			if (*end || end == optarg || !(d > 0 && d <= 86400)) {
+				fprintf(stderr, "vantage crawl: --timeout '%s' is not a number of seconds above 0\n", optarg);
+				return EXIT_USAGE;
+			}
+			timeout = d;
 			break;
 		}
 		case O_CONFIG_PATH:
@@ -292,6 +445,11 @@ int cmd_crawl(int argc, char **argv)
 			feats[nfeats++] = f;
 		}
 	}
+	if (root && (all_containers || nnamed || want_host)) {
+		fprintf(stderr, "vantage crawl: --root crawls a file system; it cannot be combined with "
+				"--containers, --container or --host\n");
+		return EXIT_USAGE;
+	}
 	if (root) {
 		for (int i = 0; i < nfeats; i++) {
 			if (!feats[i]->on_files_only) {
@@ -327,25 +485,10 @@ int cmd_crawl(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	struct view *view;
-	struct system_id sys;
-	if (root) {
-		r = view_root_open(root, &view);
-		system_image_identity(root, &sys);
-	} else {
-		r = view_host_open(&view);
-		system_host_identity(&sys);
-	}
-	if (r < 0) {
-		fprintf(stderr, "vantage crawl: cannot open %s: %s\n", root ? root : "the host's /proc",
-			strerror(-r));
-		sink_close(sink);
-		return root ? EXIT_USAGE : EXIT_FAIL;
-	}
-	int status = crawl_system(view, &sys, feats, nfeats, &opts, fmt, sink);
-	view_destroy(view);
-	sink_close(sink);
-	return status;
+	if (root)
+		return crawl_root(root, feats, nfeats, &opts, fmt, sink);
+	return crawl_live(feats, nfeats, &opts, fmt, sink, all_containers, named, nnamed,
+			  want_host || (!all_containers && !nnamed), workers, timeout);
 }
 
 int cmd_features(int argc, char **argv)

@@ -22,12 +22,12 @@
 #include "../util/util.h"
 #include "cli.h"
 
-#define COL_MAX 40	/* widest NAME / IMAGE column unless --no-trunc */
+#define COL_MAX 40 /* widest NAME / IMAGE column unless --no-trunc */
 
 enum { COL_ID, COL_KIND, COL_RUNTIME, COL_NAME, COL_IMAGE, COL_PROCS, COL_STATE, NCOL };
 
-static const char *const col_title[NCOL] = {"ID", "KIND", "RUNTIME", "NAME",
-					    "IMAGE", "PROCS", "STATE"};
+static const char *const col_title[NCOL] = {"ID",    "KIND",  "RUNTIME", "NAME",
+                                            "IMAGE", "PROCS", "STATE"};
 
 struct row {
 	char cell[NCOL][300];
@@ -36,34 +36,41 @@ struct row {
 static void ls_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: vantage ls [OPTIONS]\n"
-		"\n"
-		"List the systems on this host: the host itself, then every container,\n"
-		"found from /proc and cgroups without asking any container daemon\n"
-		"(podman, docker, containerd, CRI-O/Kubernetes, LXC, systemd-nspawn, and\n"
-		"plain PID namespaces, runtime 'none').\n"
-		"\n"
-		"Options:\n"
-		"  -j, --json       one JSON object per system and line: id, short_id, kind,\n"
-		"                   runtime, name, image, procs, state, host, labels; for\n"
-		"                   containers also cid, init_pid, pidns, mntns, netns, utsns,\n"
-		"                   cgroup, created, pids\n"
-		"      --no-trunc   do not shorten ids, names and images in the table\n"
-		"  -h, --help       show this help\n"
-		"\n"
-		"Columns: ID (short id), KIND, RUNTIME, NAME, IMAGE, PROCS (process count),\n"
-		"STATE.  Exit status: 0 listed, 1 /proc could not be read, 2 bad usage.\n");
+	        "Usage: vantage ls [OPTIONS]\n"
+	        "\n"
+	        "List the systems on this host: the host itself, then every container,\n"
+	        "found from /proc and cgroups without asking any container daemon\n"
+	        "(podman, docker, containerd, CRI-O/Kubernetes, LXC, systemd-nspawn, and\n"
+	        "plain PID namespaces, runtime 'none').\n"
+	        "\n"
+	        "Options:\n"
+	        "  -j, --json       one JSON object per system and line: id, short_id, kind,\n"
+	        "                   runtime, name, image, procs, state, host, labels; for\n"
+	        "                   containers also cid, init_pid, pidns, mntns, netns, utsns,\n"
+	        "                   cgroup, created, pids\n"
+	        "      --no-trunc   do not shorten ids, names and images in the table\n"
+	        "  -h, --help       show this help\n"
+	        "\n"
+	        "Columns: ID (short id), KIND, RUNTIME, NAME, IMAGE, PROCS (process count),\n"
+	        "STATE.  Exit status: 0 listed, 1 /proc could not be read, 2 bad usage.\n");
 }
 
+/* A table cell: "-" when empty, cut when long, and control characters
+ * (a container chooses its names and hostname) shown as '?' so nothing
+ * reaches the terminal as an escape sequence. */
 static void cell(struct row *r, int col, const char *s, bool trunc)
 {
+	char *d = r->cell[col];
 	size_t n = strlen(s);
 	if (!n)
 		s = "-", n = 1;
 	if (trunc && n > COL_MAX)
-		snprintf(r->cell[col], sizeof(r->cell[col]), "%.*s...", COL_MAX - 3, s);
+		snprintf(d, sizeof(r->cell[col]), "%.*s...", COL_MAX - 3, s);
 	else
-		copy_str(r->cell[col], sizeof(r->cell[col]), s, n);
+		copy_str(d, sizeof(r->cell[col]), s, n);
+	for (; *d; d++)
+		if ((unsigned char)*d < 0x20 || *d == 0x7f)
+			*d = '?';
 }
 
 static void host_row(const struct system_id *h, int procs, struct row *r, bool trunc)
@@ -97,8 +104,7 @@ static void container_row(const struct container *c, struct row *r, bool trunc)
 	cell(r, COL_STATE, c->state, trunc);
 }
 
-static void print_table(const struct system_id *host, const struct container_list *l,
-			bool trunc)
+static void print_table(const struct system_id *host, const struct container_list *l, bool trunc)
 {
 	int nrows = l->n + 1;
 	struct row *rows = calloc((size_t)nrows, sizeof(*rows));
@@ -129,7 +135,7 @@ static void print_table(const struct system_id *host, const struct container_lis
 }
 
 static void json_common(struct json *j, const struct system_id *s, const char *short_id,
-			const char *state, int procs)
+                        const char *state, int procs)
 {
 	json_str(j, "id", s->id);
 	json_str(j, "short_id", short_id);
@@ -193,10 +199,10 @@ static void print_json(const struct system_id *host, const struct container_list
 int cmd_ls(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, 0, 'j'},
-		{"no-trunc", no_argument, 0, 'T'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"json", no_argument, 0, 'j'},
+	    {"no-trunc", no_argument, 0, 'T'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	bool json = false, trunc = true;
 	int c;
@@ -204,10 +210,18 @@ int cmd_ls(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'j': json = true; break;
-		case 'T': trunc = false; break;
-		case 'h': ls_usage(stdout); return EXIT_OK;
-		default: ls_usage(stderr); return EXIT_USAGE;
+		case 'j':
+			json = true;
+			break;
+		case 'T':
+			trunc = false;
+			break;
+		case 'h':
+			ls_usage(stdout);
+			return EXIT_OK;
+		default:
+			ls_usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
@@ -218,7 +232,7 @@ int cmd_ls(int argc, char **argv)
 	int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (proc_fd < 0) {
 		fprintf(stderr, "vantage ls: cannot open /proc: %s (is procfs mounted?)\n",
-			strerror(errno));
+		        strerror(errno));
 		return EXIT_FAIL;
 	}
 	struct container_list l;

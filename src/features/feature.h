@@ -37,8 +37,9 @@ struct crawl_opts {
 
 struct crawl_ctx {
 	struct view *view;
-	struct frame *frame;
+	struct frame *frame;	/* NULL while priming */
 	const struct crawl_opts *opts;
+	void *primed;		/* what this feature's prime() returned, or NULL */
 };
 
 struct feature {
@@ -47,6 +48,16 @@ struct feature {
 	/* Applies to a view that is only a file system (--root, images). */
 	bool on_files_only;
 	int (*crawl)(struct crawl_ctx *c);
+	/*
+	 * Optional, for features that measure rates over an interval: take
+	 * the first sample now (c->frame is NULL) and return it; crawl()
+	 * later finds it in c->primed, waits only what is left of the
+	 * interval, and frees it with prime_free().  A crawl of many systems
+	 * primes them all, sleeps one interval, then crawls them: the wait
+	 * is paid once, not once per system.
+	 */
+	void *(*prime)(struct crawl_ctx *c);
+	void (*prime_free)(void *state);
 };
 
 /* The registry (features/registry.c). */

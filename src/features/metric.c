@@ -148,7 +148,8 @@ static bool same_name(const void *item, const void *key)
 static void iter_error(void *ctx, const char *what, int err)
 {
 	struct metric *m = ctx;
-	frame_error(m->f, err, "%s", what);
+	if (m->f) /* no frame while priming: the second sample reports it */
+		frame_error(m->f, err, "%s", what);
 }
 
 static struct view_iter metric_iter(struct metric *m)
@@ -259,13 +260,15 @@ static int emit_cpu(void *ctx, const struct vt_cpu *b)
 
 /* ---- memory, load --------------------------------------------------------------- */
 
+static void op_failed(struct metric *m, const char *what, int r);
+
 static void emit_memory(struct metric *m)
 {
 	struct frame *f = m->f;
 	struct vt_mem mem;
 	int r = view_memory(m->c->view, &mem);
 	if (r < 0) {
-		frame_error(f, -r, "memory");
+		op_failed(m, "memory", r);
 		return;
 	}
 	uint64_t avail = mem.available_kb;
@@ -314,7 +317,7 @@ static void emit_load(struct metric *m)
 	struct vt_load l;
 	int r = view_load(m->c->view, &l);
 	if (r < 0) {
-		frame_error(f, -r, "load");
+		op_failed(m, "load", r);
 		return;
 	}
 	struct json *j = rec_begin(f, "load");
@@ -530,9 +533,11 @@ static void emit_cgroup(struct metric *m)
 
 /* ---- the two samples ------------------------------------------------------------------------ */
 
+/* -ENOTSUP: the view has no such thing (a container has no CPU table of
+ * its own, an image no load); that is not an error. */
 static void op_failed(struct metric *m, const char *what, int r)
 {
-	if (r < 0)
+	if (r < 0 && r != -ENOTSUP && m->f)
 		frame_error(m->f, -r, "%s", what);
 }
 
@@ -605,30 +610,75 @@ static void second_sample(struct metric *m)
 		emit_cgroup(m);
 }
 
-static int crawl(struct crawl_ctx *c)
+static double interval_of(const struct crawl_ctx *c)
 {
-	struct metric m = {
-	    .c = c,
-	    .f = c->frame,
-	    .cpu = {.size = sizeof(struct vt_cpu)},
-	    .dev = {.size = sizeof(struct dev_sample)},
-	    .net = {.size = sizeof(struct net_sample)},
-	};
 	double interval = c->opts ? c->opts->sample_interval : 1.0;
-
 	if (!(interval >= 0)) /* also NaN */
 		interval = 0;
-	if (interval > MAX_INTERVAL)
-		interval = MAX_INTERVAL;
-	if (interval > 0) {
-		first_sample(&m);
-		sleep_interval(interval);
-		m.second = true;
+	return interval > MAX_INTERVAL ? MAX_INTERVAL : interval;
+}
+
+static void metric_free(void *state)
+{
+	struct metric *m = state;
+	if (!m)
+		return;
+	free(m->cpu.v);
+	free(m->dev.v);
+	free(m->net.v);
+	free(m);
+}
+
+static struct metric *metric_new(struct crawl_ctx *c)
+{
+	struct metric *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->c = c;
+	m->f = c->frame;
+	m->cpu.size = sizeof(struct vt_cpu);
+	m->dev.size = sizeof(struct dev_sample);
+	m->net.size = sizeof(struct net_sample);
+	return m;
+}
+
+/* The first sample, taken before the sleep of a many-system crawl. */
+static void *prime(struct crawl_ctx *c)
+{
+	if (interval_of(c) <= 0)
+		return NULL;
+	struct metric *m = metric_new(c);
+	if (m)
+		first_sample(m);
+	return m;
+}
+
+static int crawl(struct crawl_ctx *c)
+{
+	double interval = interval_of(c);
+	struct metric *m = c->primed;
+	int64_t t0 = mono_ns();
+
+	c->primed = NULL;
+	if (m) {
+		t0 = m->t_cpu;
+	} else {
+		m = metric_new(c);
+		if (!m)
+			return -ENOMEM;
+		if (interval > 0)
+			first_sample(m);
 	}
-	second_sample(&m);
-	free(m.cpu.v);
-	free(m.dev.v);
-	free(m.net.v);
+	m->c = c;
+	m->f = c->frame;
+	if (interval > 0) {
+		double left = interval - seconds_since(t0);
+		if (left > 0)
+			sleep_interval(left);
+		m->second = true;
+	}
+	second_sample(m);
+	metric_free(m);
 	return 0;
 }
 
@@ -638,4 +688,6 @@ const struct feature feature_metric = {
                    "disk usage per file system, disk I/O and network rates, cgroup counters",
     .on_files_only = false,
     .crawl = crawl,
+    .prime = prime,
+    .prime_free = metric_free,
 };

@@ -64,7 +64,8 @@ struct frame *frame_begin(struct sink *sink, const struct system_id *sys,
 	f->time_ns = now_ns();
 	f->start_mono = mono_ns();
 	format_time_utc(f->time_ns, f->time_str, sizeof(f->time_str));
-	f->feat = calloc((size_t)(nfeatures > 0 ? nfeatures : 1), sizeof(*f->feat));
+	/* one more slot, after the features: errors of the system as a whole */
+	f->feat = calloc((size_t)(nfeatures > 0 ? nfeatures : 0) + 1, sizeof(*f->feat));
 	if (!f->feat) {
 		free(f);
 		return NULL;
@@ -72,6 +73,7 @@ struct frame *frame_begin(struct sink *sink, const struct system_id *sys,
 	f->nfeat = nfeatures;
 	for (int i = 0; i < nfeatures; i++)
 		copy_str(f->feat[i].name, sizeof(f->feat[i].name), features[i], strlen(features[i]));
+	copy_str(f->feat[nfeatures].name, sizeof(f->feat[0].name), "frame", 5);
 	f->cur = -1;
 	f->spool_fd = -1;
 	buf_adds(&f->prefix, "{\"system\":");
@@ -100,6 +102,12 @@ void frame_feature_end(struct frame *f)
 	if (f->cur >= 0)
 		f->feat[f->cur].dur_ns += mono_ns() - f->feat[f->cur].start_ns;
 	f->cur = -1;
+}
+
+/* The counters errors go to: the running feature's, else the frame's. */
+static struct feat_stat *cur_stat(struct frame *f)
+{
+	return &f->feat[f->cur >= 0 ? f->cur : f->nfeat];
 }
 
 static const char *cur_name(const struct frame *f)
@@ -231,9 +239,7 @@ int rec_end(struct frame *f)
 
 static void add_msg(struct frame *f, const char *msg)
 {
-	if (f->cur < 0)
-		return;
-	struct feat_stat *s = &f->feat[f->cur];
+	struct feat_stat *s = cur_stat(f);
 	if (s->nmsg < FRAME_MAX_ERRMSG) {
 		char *dup = strdup(msg);
 		if (dup)
@@ -250,8 +256,7 @@ void frame_error(struct frame *f, int err, const char *fmt, ...)
 	va_end(ap);
 	if (err && n >= 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
-	if (f->cur >= 0)
-		f->feat[f->cur].errors++;
+	cur_stat(f)->errors++;
 	add_msg(f, msg);
 }
 
@@ -262,15 +267,14 @@ void frame_skip(struct frame *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (f->cur >= 0)
-		f->feat[f->cur].skipped++;
+	cur_stat(f)->skipped++;
 	add_msg(f, msg);
 }
 
 uint64_t frame_errors(const struct frame *f)
 {
 	uint64_t n = 0;
-	for (int i = 0; i < f->nfeat; i++)
+	for (int i = 0; i <= f->nfeat; i++)
 		n += f->feat[i].errors;
 	return n;
 }
@@ -286,12 +290,15 @@ static void header_common(struct frame *f, struct json *j, double dur_ms)
 {
 	json_double(j, "duration_ms", dur_ms, 3);
 	json_uint(j, "records", f->records);
+	/* the system-level slot ("frame") only when something went there */
+	const struct feat_stat *sys = &f->feat[f->nfeat];
+	int n = f->nfeat + (sys->errors || sys->skipped || sys->nmsg ? 1 : 0);
 	json_obj_begin(j, "errors");
-	for (int i = 0; i < f->nfeat; i++)
+	for (int i = 0; i < n; i++)
 		json_uint(j, f->feat[i].name, f->feat[i].errors);
 	json_obj_end(j);
 	json_obj_begin(j, "skipped");
-	for (int i = 0; i < f->nfeat; i++)
+	for (int i = 0; i < n; i++)
 		json_uint(j, f->feat[i].name, f->feat[i].skipped);
 	json_obj_end(j);
 	json_obj_begin(j, "feature_ms");
@@ -299,7 +306,7 @@ static void header_common(struct frame *f, struct json *j, double dur_ms)
 		json_double(j, f->feat[i].name, (double)f->feat[i].dur_ns / 1e6, 3);
 	json_obj_end(j);
 	json_obj_begin(j, "messages");
-	for (int i = 0; i < f->nfeat; i++) {
+	for (int i = 0; i < n; i++) {
 		if (!f->feat[i].nmsg)
 			continue;
 		json_arr_begin(j, f->feat[i].name);
@@ -381,7 +388,7 @@ static void build_header(struct frame *f, struct buf *h)
 
 static void frame_free(struct frame *f)
 {
-	for (int i = 0; i < f->nfeat; i++)
+	for (int i = 0; i <= f->nfeat; i++)
 		for (int k = 0; k < f->feat[i].nmsg; k++)
 			free(f->feat[i].msg[k]);
 	free(f->feat);
@@ -394,6 +401,11 @@ static void frame_free(struct frame *f)
 	buf_free(&f->ckey);
 	buf_free(&f->val);
 	free(f);
+}
+
+void frame_abort(struct frame *f)
+{
+	frame_free(f);
 }
 
 int frame_end(struct frame *f)

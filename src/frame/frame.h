@@ -72,7 +72,8 @@ int rec_end(struct frame *f);
 
 /*
  * Errors.  frame_error() counts one error against the current feature and
- * keeps the first FRAME_MAX_ERRMSG messages.  `err` is a positive errno or
+ * keeps the first FRAME_MAX_ERRMSG messages (outside any feature: against
+ * the system as a whole, shown as "frame" in the header).  `err` is a positive errno or
  * 0.  frame_skip() counts an item deliberately skipped (a FIFO where a
  * config file was expected, a file above the size limit).
  */
@@ -82,6 +83,9 @@ void frame_skip(struct frame *f, const char *fmt, ...) __attribute__((format(pri
 uint64_t frame_errors(const struct frame *f);
 /* Records written so far. */
 uint64_t frame_records(const struct frame *f);
+
+/* Free the frame without writing anything. */
+void frame_abort(struct frame *f);
 
 /* Write the header and the spooled records to the sink and free the
  * frame.  Returns 0 or a negative errno (the sink failed). */

@@ -90,7 +90,7 @@ static int bucket_page(const struct bolt *b, const struct bolt_bucket *bk, struc
 
 /* Element i of a leaf page. */
 static int leaf_elem(const struct pg *g, unsigned i, const unsigned char **k, size_t *kl,
-		     const unsigned char **v, size_t *vl, bool *is_bucket)
+                     const unsigned char **v, size_t *vl, bool *is_bucket)
 {
 	size_t eoff = PAGE_HDR + (size_t)i * ELEM_SZ;
 	const unsigned char *e = g->p + eoff;
@@ -107,7 +107,7 @@ static int leaf_elem(const struct pg *g, unsigned i, const unsigned char **k, si
 
 /* Element i of a branch page. */
 static int branch_elem(const struct pg *g, unsigned i, const unsigned char **k, size_t *kl,
-		       uint64_t *child)
+                       uint64_t *child)
 {
 	size_t eoff = PAGE_HDR + (size_t)i * ELEM_SZ;
 	const unsigned char *e = g->p + eoff;
@@ -139,8 +139,8 @@ static uint64_t fnv1a64(const unsigned char *p, size_t n)
 }
 
 /* Validate the meta page at `off`; fills page size, root and txid. */
-static bool meta_ok(const unsigned char *db, size_t len, size_t off, uint32_t *ps,
-		    uint64_t *root, uint64_t *txid)
+static bool meta_ok(const unsigned char *db, size_t len, size_t off, uint32_t *ps, uint64_t *root,
+                    uint64_t *txid)
 {
 	if (off > len || len - off < PAGE_HDR + 64)
 		return false;
@@ -193,7 +193,7 @@ void bolt_root(const struct bolt *b, struct bolt_bucket *out)
 }
 
 int bolt_get(const struct bolt *b, const struct bolt_bucket *bk, const void *key, size_t klen,
-	     const unsigned char **val, size_t *vlen, bool *is_bucket)
+             const unsigned char **val, size_t *vlen, bool *is_bucket)
 {
 	struct pg g;
 	const unsigned char *k;
@@ -241,7 +241,7 @@ int bolt_bucket_value(const unsigned char *v, size_t vl, struct bolt_bucket *out
 }
 
 int bolt_bucket(const struct bolt *b, const struct bolt_bucket *parent, const char *name,
-		struct bolt_bucket *out)
+                struct bolt_bucket *out)
 {
 	const unsigned char *v;
 	size_t vl;
@@ -271,7 +271,7 @@ struct walk {
 	const struct bolt *b;
 	bolt_cb cb;
 	void *ctx;
-	uint64_t budget;	/* pages left to visit */
+	uint64_t budget; /* pages left to visit */
 };
 
 static int walk_page(struct walk *w, const struct pg *g, int depth)

@@ -35,7 +35,7 @@ struct bolt {
 	const unsigned char *db;
 	size_t len;
 	uint32_t page_size;
-	uint64_t root;		/* page of the root bucket */
+	uint64_t root; /* page of the root bucket */
 };
 
 /* A bucket: a tree rooted at page `root`, or an inline page [inl, inl+inl_len). */
@@ -57,12 +57,12 @@ void bolt_root(const struct bolt *b, struct bolt_bucket *out);
  * -EINVAL when the tree is malformed.
  */
 int bolt_get(const struct bolt *b, const struct bolt_bucket *bk, const void *key, size_t klen,
-	     const unsigned char **val, size_t *vlen, bool *is_bucket);
+             const unsigned char **val, size_t *vlen, bool *is_bucket);
 
 /* Open the nested bucket `name` of `parent`.  1 found, 0 absent (or not a
  * bucket), -EINVAL malformed. */
 int bolt_bucket(const struct bolt *b, const struct bolt_bucket *parent, const char *name,
-		struct bolt_bucket *out);
+                struct bolt_bucket *out);
 
 /* The bucket stored in value [v, v+vl) of an element flagged as a bucket
  * (as bolt_foreach() passes it).  0 or -EINVAL. */
@@ -77,7 +77,7 @@ int bolt_bucket_path(const struct bolt *b, const char *const *names, struct bolt
  * -EINVAL when the tree is malformed (after calling cb for what was read).
  */
 typedef int (*bolt_cb)(void *ctx, const unsigned char *k, size_t klen, const unsigned char *v,
-		       size_t vlen, bool is_bucket);
+                       size_t vlen, bool is_bucket);
 int bolt_foreach(const struct bolt *b, const struct bolt_bucket *bk, bolt_cb cb, void *ctx);
 
 #endif

@@ -128,7 +128,8 @@ static bool pod_component(struct comp c, char *uid, size_t cap)
 		return false;
 	for (size_t i = 0; i < u.n; i++) {
 		char ch = u.s[i];
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || ch == '-' || ch == '_'))
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || ch == '-' ||
+		      ch == '_'))
 			return false;
 		uid[i] = ch == '_' ? '-' : ch;
 	}
@@ -139,8 +140,7 @@ static bool pod_component(struct comp c, char *uid, size_t cap)
 /* Match one component given its predecessor; true when it names a
  * container (out filled).  `kube`: a kubepods component was met;
  * `prev_pod`: the previous component was a pod's. */
-static bool match(struct comp c, struct comp prev, bool kube, bool prev_pod,
-		  struct cgroup_cid *out)
+static bool match(struct comp c, struct comp prev, bool kube, bool prev_pod, struct cgroup_cid *out)
 {
 	struct comp id;
 
@@ -180,12 +180,12 @@ static bool match(struct comp c, struct comp prev, bool kube, bool prev_pod,
 		set(out, "lxc", c);
 		return true;
 	}
-	if (comp_is(prev, "machine.slice") && has_prefix(c, "machine-") && has_suffix(c, ".scope") &&
-	    c.n > 14) {
+	if (comp_is(prev, "machine.slice") && has_prefix(c, "machine-") &&
+	    has_suffix(c, ".scope") && c.n > 14) {
 		char name[128];
 		unescape_unit((struct comp){c.s + 8, c.n - 14}, name, sizeof(name));
 		if (strncmp(name, "qemu-", 5) == 0 || !name[0])
-			return false;	/* a libvirt VM */
+			return false; /* a libvirt VM */
 		set(out, "nspawn", (struct comp){name, strlen(name)});
 		return true;
 	}
@@ -226,7 +226,7 @@ bool cgroup_id_from_path(const char *path, size_t len, struct cgroup_cid *out)
 /* Iterate the well-formed lines of a cgroup file: returns false at the
  * end; else sets controllers [*cs,*ce) and path [*ps, *ps + *pl). */
 static bool next_line(const char **p, const char *end, const char **cs, const char **ce,
-		      const char **ps, size_t *pl)
+                      const char **ps, size_t *pl)
 {
 	while (*p < end) {
 		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
@@ -246,8 +246,8 @@ static bool next_line(const char **p, const char *end, const char **cs, const ch
 	return false;
 }
 
-bool cgroup_id_from_file(const char *buf, size_t len, struct cgroup_cid *out,
-			 const char **path, size_t *path_len)
+bool cgroup_id_from_file(const char *buf, size_t len, struct cgroup_cid *out, const char **path,
+                         size_t *path_len)
 {
 	const char *p = buf, *end = buf ? buf + len : NULL, *cs, *ce, *ps;
 	size_t pl;
@@ -281,8 +281,8 @@ static bool list_has(const char *s, const char *e, const char *name)
 	return false;
 }
 
-int cgroup_controller_path(const char *buf, size_t len, const char *controller,
-			   const char **path, size_t *path_len)
+int cgroup_controller_path(const char *buf, size_t len, const char *controller, const char **path,
+                           size_t *path_len)
 {
 	const char *p = buf, *end = buf ? buf + len : NULL, *cs, *ce, *ps;
 	size_t pl;

@@ -37,10 +37,10 @@
 #include <stddef.h>
 
 struct cgroup_cid {
-	char runtime[16];	/* "podman", "docker", "containerd", "cri-o", "cri",
-				 * "lxc", "nspawn" */
-	char id[128];		/* container id (64 hex) or name (lxc, nspawn) */
-	char pod_uid[64];	/* Kubernetes pod UID ("" if none) */
+	char runtime[16]; /* "podman", "docker", "containerd", "cri-o", "cri",
+	                   * "lxc", "nspawn" */
+	char id[128];     /* container id (64 hex) or name (lxc, nspawn) */
+	char pod_uid[64]; /* Kubernetes pod UID ("" if none) */
 };
 
 /*
@@ -56,8 +56,8 @@ bool cgroup_id_from_path(const char *path, size_t len, struct cgroup_cid *out);
  * recognised.  When `path` is given, *path and *path_len point into `buf` at
  * that line's path.  Returns true when recognised.
  */
-bool cgroup_id_from_file(const char *buf, size_t len, struct cgroup_cid *out,
-			 const char **path, size_t *path_len);
+bool cgroup_id_from_file(const char *buf, size_t len, struct cgroup_cid *out, const char **path,
+                         size_t *path_len);
 
 /*
  * The most representative cgroup path of a /proc/PID/cgroup file: the
@@ -72,7 +72,7 @@ int cgroup_pick_path(const char *buf, size_t len, const char **path, size_t *pat
  * The path of the line of `controller` ("freezer", "memory"; "" for the
  * unified "0::" line).  Returns 0 and points *path into `buf`, or -ENOENT.
  */
-int cgroup_controller_path(const char *buf, size_t len, const char *controller,
-			   const char **path, size_t *path_len);
+int cgroup_controller_path(const char *buf, size_t len, const char *controller, const char **path,
+                           size_t *path_len);
 
 #endif

@@ -42,10 +42,10 @@
 #include "cgroup_id.h"
 #include "runtime_meta.h"
 
-#define CGROUP_READ_MAX 8192	/* /proc/PID/cgroup: a dozen lines of paths */
+#define CGROUP_READ_MAX 8192 /* /proc/PID/cgroup: a dozen lines of paths */
 #define STATUS_READ_MAX 4096
-#define INIT_PROBES 64		/* members whose status is read to find NSpid 1 */
-#define OLDEST_PROBES 256	/* members whose stat is read to find the oldest */
+#define INIT_PROBES 64    /* members whose status is read to find NSpid 1 */
+#define OLDEST_PROBES 256 /* members whose stat is read to find the oldest */
 
 struct member {
 	int pid;
@@ -53,8 +53,8 @@ struct member {
 };
 
 struct group {
-	struct cgroup_cid cid;	/* runtime "" for a PID-namespace group */
-	uint64_t pidns;		/* key of a PID-namespace group */
+	struct cgroup_cid cid; /* runtime "" for a PID-namespace group */
+	uint64_t pidns;        /* key of a PID-namespace group */
 	uint64_t hash;
 	struct member *m;
 	int n, cap;
@@ -63,7 +63,7 @@ struct group {
 struct groups {
 	struct group *v;
 	int n, cap;
-	int *slot;		/* open addressing: index + 1, 0 = empty */
+	int *slot; /* open addressing: index + 1, 0 = empty */
 	size_t nslots;
 };
 
@@ -101,12 +101,37 @@ bad:
 	return 0;
 }
 
-/* Read /proc/<pid>/<file> into dst (NUL-terminated); length or -errno. */
+/*
+ * Read /proc/<pid>/<file> into dst (NUL-terminated); length or -errno.
+ * The per-process files read here are seq_files produced by one show()
+ * call, so one read() returns all of a file that fits: a second read is
+ * only made when the buffer came back full.
+ */
 static ssize_t read_proc(int proc_fd, int pid, const char *file, char *dst, size_t cap)
 {
 	char path[48];
+	size_t got = 0;
 	snprintf(path, sizeof(path), "%d/%s", pid, file);
-	return read_small_at(proc_fd, path, dst, cap);
+	int fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (got < cap - 1) {
+		ssize_t n = read(fd, dst + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			dst[got] = 0;
+			return got ? (ssize_t)got : -e;
+		}
+		got += (size_t)n;
+		if (n == 0 || got < cap - 1)
+			break;
+	}
+	close(fd);
+	dst[got] = 0;
+	return (ssize_t)got;
 }
 
 static int parse_pid(const char *s)
@@ -192,11 +217,13 @@ static void groups_rehash(struct groups *gs, size_t nslots)
 	}
 }
 
-static struct group *group_get(struct groups *gs, const struct cgroup_cid *cid, uint64_t pidns)
+/* The group of a key, or NULL. */
+static struct group *group_find(const struct groups *gs, const struct cgroup_cid *cid,
+                                uint64_t pidns)
 {
+	if (!gs->nslots)
+		return NULL;
 	uint64_t h = key_hash(cid, pidns);
-	if ((size_t)(gs->n + 1) * 2 > gs->nslots)
-		groups_rehash(gs, gs->nslots ? gs->nslots * 2 : 64);
 	size_t s = h & (gs->nslots - 1);
 	while (gs->slot[s]) {
 		struct group *g = &gs->v[gs->slot[s] - 1];
@@ -204,13 +231,28 @@ static struct group *group_get(struct groups *gs, const struct cgroup_cid *cid, 
 			return g;
 		s = (s + 1) & (gs->nslots - 1);
 	}
+	return NULL;
+}
+
+/* The group of a key, made when new. */
+static struct group *group_get(struct groups *gs, const struct cgroup_cid *cid, uint64_t pidns)
+{
+	struct group *g = group_find(gs, cid, pidns);
+	if (g)
+		return g;
+	if ((size_t)(gs->n + 1) * 2 > gs->nslots)
+		groups_rehash(gs, gs->nslots ? gs->nslots * 2 : 64);
+	uint64_t h = key_hash(cid, pidns);
+	size_t s = h & (gs->nslots - 1);
+	while (gs->slot[s])
+		s = (s + 1) & (gs->nslots - 1);
 	if (gs->n == gs->cap) {
 		gs->cap = gs->cap ? gs->cap * 2 : 16;
 		gs->v = realloc(gs->v, (size_t)gs->cap * sizeof(*gs->v));
 		if (!gs->v)
 			abort();
 	}
-	struct group *g = &gs->v[gs->n];
+	g = &gs->v[gs->n];
 	memset(g, 0, sizeof(*g));
 	g->cid = *cid;
 	g->pidns = pidns;
@@ -298,9 +340,9 @@ static int pidmap_get(const struct pidmap *m, int pid)
 struct cgwalk {
 	struct groups *gs;
 	struct pidmap *pm;
-	char path[4096];	/* the cgroup path of the directory being read */
+	char path[4096]; /* the cgroup path of the directory being read */
 	size_t plen;
-	int budget;		/* directories left to open */
+	int budget; /* directories left to open */
 };
 
 /* Map every pid of cgroup.procs in directory dfd to group gi. */
@@ -392,25 +434,32 @@ static void walk_cgroups(int root_fd, struct groups *gs, struct pidmap *pm)
 /* ---- the pass over /proc -------------------------------------------------- */
 
 /* Classify one process: a container's member, a host process, or gone.
- * Only processes outside the host's PID namespace have their cgroup file
- * read: the walk already placed the host-namespace members of runtime
- * containers. */
+ * Only processes outside the host's PID namespace that the cgroup walk did
+ * not place have their cgroup file read, and only until their PID
+ * namespace is known to hold a runtime-less container: its other
+ * processes join it without a read. */
 static void classify(int proc_fd, int pid, const struct host_ns *h, struct groups *gs,
-		     const struct pidmap *pm, int *host_procs)
+                     const struct pidmap *pm, int *host_procs)
 {
 	char cg[CGROUP_READ_MAX];
 	struct cgroup_cid cid;
 	int err = 0;
 	uint64_t pidns = ns_inode(proc_fd, pid, "pid", &err);
 	if (!pidns && (err == ENOENT || err == ESRCH))
-		return;		/* exited (or a zombie: it has no namespaces left) */
+		return; /* exited (or a zombie: it has no namespaces left) */
 	int gi = pidmap_get(pm, pid);
-	if (gi >= 0) {
+	if (gi >= 0 && gi < gs->n) {
 		group_add(&gs->v[gi], pid, pidns);
 		return;
 	}
 	if (!pidns || pidns == h->pid) {
 		(*host_procs)++;
+		return;
+	}
+	memset(&cid, 0, sizeof(cid));
+	struct group *g = group_find(gs, &cid, pidns);
+	if (g) {
+		group_add(g, pid, pidns);
 		return;
 	}
 	ssize_t n = read_proc(proc_fd, pid, "cgroup", cg, sizeof(cg));
@@ -423,7 +472,7 @@ static void classify(int proc_fd, int pid, const struct host_ns *h, struct group
 }
 
 static int scan_proc(int proc_fd, const struct host_ns *h, struct groups *gs,
-		     const struct pidmap *pm, int *host_procs)
+                     const struct pidmap *pm, int *host_procs)
 {
 	char dbuf[32768];
 	int dfd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -532,7 +581,10 @@ static bool plain_path(const char *p, size_t n)
 	return true;
 }
 
-/* Is the container's cgroup frozen (v1 freezer or cgroup2 cgroup.freeze)? */
+/* Is the container's cgroup frozen: v1 freezer.state FROZEN (or FREEZING),
+ * or "frozen 1" in cgroup2's cgroup.events?  The hierarchies are looked
+ * for at their usual places below the root (sys/fs/cgroup/freezer, and
+ * sys/fs/cgroup or its hybrid "unified" directory). */
 static bool frozen(int root_fd, const char *cg, size_t cglen)
 {
 	const char *p;
@@ -573,10 +625,12 @@ static int describe(const struct describe_ctx *dc, struct group *g, struct conta
 
 	qsort(g->m, (size_t)g->n, sizeof(*g->m), cmp_member);
 	c->init_pid = find_init(dc->proc_fd, g, dc->h->pid);
-	c->pidns = ns_inode(dc->proc_fd, c->init_pid, "pid", &err);
-	if (!c->pidns && err == ENOENT)
-		return -ENOENT;
-	c->mntns = ns_inode(dc->proc_fd, c->init_pid, "mnt", NULL);
+	for (int i = 0; i < g->n; i++)
+		if (g->m[i].pid == c->init_pid)
+			c->pidns = g->m[i].pidns;
+	c->mntns = ns_inode(dc->proc_fd, c->init_pid, "mnt", &err);
+	if (!c->mntns && err == ENOENT)
+		return -ENOENT; /* gone meanwhile */
 	c->netns = ns_inode(dc->proc_fd, c->init_pid, "net", NULL);
 	c->utsns = ns_inode(dc->proc_fd, c->init_pid, "uts", NULL);
 
@@ -607,7 +661,7 @@ static int describe(const struct describe_ctx *dc, struct group *g, struct conta
 
 	if (g->cid.runtime[0]) {
 		copy_str(c->sys.runtime, sizeof(c->sys.runtime), g->cid.runtime,
-			 strlen(g->cid.runtime));
+		         strlen(g->cid.runtime));
 		copy_str(c->cid, sizeof(c->cid), g->cid.id, strlen(g->cid.id));
 		copy_str(c->pod_uid, sizeof(c->pod_uid), g->cid.pod_uid, strlen(g->cid.pod_uid));
 		/* Without metadata: the name from the path, else the short id. */
@@ -633,7 +687,7 @@ static void enrich(struct meta_ctx *mc, struct container *c)
 	    meta_lookup(mc, c->sys.runtime, c->cid, &m) == 0) {
 		if (m.runtime[0])
 			copy_str(c->sys.runtime, sizeof(c->sys.runtime), m.runtime,
-				 strlen(m.runtime));
+			         strlen(m.runtime));
 		if (m.name[0])
 			copy_str(c->sys.name, sizeof(c->sys.name), m.name, strlen(m.name));
 		if (m.image[0])
@@ -650,11 +704,11 @@ static void enrich(struct meta_ctx *mc, struct container *c)
 			m.labels = json_object();
 		if (m.labels && !json_object_get(m.labels, "io.kubernetes.pod.uid"))
 			json_object_set_new(m.labels, "io.kubernetes.pod.uid",
-					    json_string(c->pod_uid));
+			                    json_string(c->pod_uid));
 	}
-	char *lj = m.labels ? json_dumps(m.labels, JSON_COMPACT | JSON_SORT_KEYS |
-							   JSON_ENSURE_ASCII)
-			    : NULL;
+	char *lj = m.labels
+	               ? json_dumps(m.labels, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+	               : NULL;
 	c->labels_json = lj ? lj : strdup("{}");
 	if (!c->labels_json)
 		abort();
@@ -695,7 +749,7 @@ static void *uts_thread(void *arg)
 }
 
 static void uts_names(int proc_fd, struct container_list *l, const struct host_ns *h,
-		      const char *host_name)
+                      const char *host_name)
 {
 	bool any = false;
 	for (int i = 0; i < l->n && !any; i++)
@@ -771,7 +825,7 @@ int containers_discover_at(int proc_fd, int root_fd, struct container_list *out)
 		struct container *c = &out->v[out->n];
 		memset(c, 0, sizeof(*c));
 		if (gs.v[i].n == 0)
-			continue;	/* a cgroup whose processes all exited */
+			continue; /* a cgroup whose processes all exited */
 		if (describe(&dc, &gs.v[i], c) < 0) {
 			free(c->pids);
 			continue;
@@ -827,7 +881,7 @@ const struct container *container_find(const struct container_list *l, const cha
 	for (int i = 0; i < l->n; i++) {
 		if (strncmp(l->v[i].cid, id_or_name, n) == 0) {
 			if (hit)
-				return NULL;	/* ambiguous */
+				return NULL; /* ambiguous */
 			hit = &l->v[i];
 		}
 	}

@@ -51,28 +51,28 @@
 #include "system.h"
 
 struct container {
-	struct system_id sys;	/* id "container:<runtime>:<cid>", name, kind
-				 * "container", runtime, image, host;
-				 * sys.labels_json == labels_json */
-	char cid[128];		/* full container id: 64 hex (podman, docker, containerd,
-				 * CRI-O), the name (LXC, nspawn), "pidns-<inode>" (none) */
-	int init_pid;		/* host pid of the container's first process */
-	uint64_t pidns, netns, mntns, utsns;	/* the init's namespace inodes */
-	char cgroup[1024];	/* the container's cgroup path, as in /proc/PID/cgroup */
-	char state[16];		/* "running", "paused", "stopped", ... */
-	int64_t created;	/* seconds since the epoch, 0 if unknown */
-	char *labels_json;	/* JSON object text ({"app":"web"}); never NULL ("{}");
-				 * owned by the container */
-	char pod_uid[64];	/* Kubernetes pod UID from the cgroup path, "" if none */
-	int *pids;		/* host pids of every process, ascending; owned */
+	struct system_id sys; /* id "container:<runtime>:<cid>", name, kind
+	                       * "container", runtime, image, host;
+	                       * sys.labels_json == labels_json */
+	char cid[128];        /* full container id: 64 hex (podman, docker, containerd,
+	                       * CRI-O), the name (LXC, nspawn), "pidns-<inode>" (none) */
+	int init_pid;         /* host pid of the container's first process */
+	uint64_t pidns, netns, mntns, utsns; /* the init's namespace inodes */
+	char cgroup[1024]; /* the container's cgroup path, as in /proc/PID/cgroup */
+	char state[16];    /* "running", "paused", "stopped", ... */
+	int64_t created;   /* seconds since the epoch, 0 if unknown */
+	char *labels_json; /* JSON object text ({"app":"web"}); never NULL ("{}");
+	                    * owned by the container */
+	char pod_uid[64];  /* Kubernetes pod UID from the cgroup path, "" if none */
+	int *pids;         /* host pids of every process, ascending; owned */
 	int npids;
 };
 
 struct container_list {
-	struct container *v;	/* sorted by runtime, then name, then cid */
+	struct container *v; /* sorted by runtime, then name, then cid */
 	int n;
-	int host_procs;		/* processes of the host itself (not in any container) */
-	int host_pid1;		/* pid whose namespaces were taken as the host's */
+	int host_procs; /* processes of the host itself (not in any container) */
+	int host_pid1;  /* pid whose namespaces were taken as the host's */
 };
 
 /*

@@ -13,7 +13,10 @@
  * discovery and kept in the meta_ctx.
  *
  * Labels are kept as a jansson object of strings, bounded in number and
- * length; non-string values are dropped.
+ * length; non-string values and text that is not valid UTF-8 (containerd's
+ * database holds raw bytes) are dropped.  A NUL escaped inside a string
+ * value is kept (JSON_ALLOW_NUL); jansson refuses a document with one in
+ * an object key, which then yields no metadata at all.
  */
 #include "runtime_meta.h"
 
@@ -50,7 +53,7 @@ static json_t *load(const char *buf, size_t len)
 {
 	if (!buf || len == 0 || len > META_JSON_MAX)
 		return NULL;
-	return json_loadb(buf, len, 0, NULL);
+	return json_loadb(buf, len, JSON_ALLOW_NUL, NULL);
 }
 
 static void take_str(char *dst, size_t cap, json_t *v)
@@ -59,8 +62,7 @@ static void take_str(char *dst, size_t cap, json_t *v)
 		copy_str(dst, cap, json_string_value(v), json_string_length(v));
 }
 
-static void add_label(struct container_meta *m, const char *k, size_t kl, const char *v,
-		      size_t vl)
+static void add_label(struct container_meta *m, const char *k, size_t kl, const char *v, size_t vl)
 {
 	if (kl == 0 || kl > META_LABEL_LEN || vl > META_LABEL_LEN || memchr(k, 0, kl))
 		return;
@@ -71,9 +73,9 @@ static void add_label(struct container_meta *m, const char *k, size_t kl, const 
 	char key[META_LABEL_LEN + 1];
 	memcpy(key, k, kl);
 	key[kl] = 0;
-	json_t *s = json_stringn_nocheck(v, vl);
+	json_t *s = json_stringn(v, vl);	/* NULL unless valid UTF-8 */
 	if (s)
-		json_object_set_new_nocheck(m->labels, key, s);
+		json_object_set_new(m->labels, key, s);	/* checks the key's UTF-8 */
 }
 
 /* Add every string member of object `o` as a label. */
@@ -83,7 +85,8 @@ static void add_labels(struct container_meta *m, json_t *o)
 	json_t *v;
 	if (!json_is_object(o))
 		return;
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		if (json_is_string(v))
 			add_label(m, k, strlen(k), json_string_value(v), json_string_length(v));
 	}
@@ -118,8 +121,8 @@ int meta_parse_time(const char *s, int64_t *out)
 	int y1, y2, mo, d, h, mi, se;
 	if (!s || strlen(s) < 20)
 		return -EINVAL;
-	if (two_digits(s, &y1) || two_digits(s + 2, &y2) || s[4] != '-' ||
-	    two_digits(s + 5, &mo) || s[7] != '-' || two_digits(s + 8, &d) ||
+	if (two_digits(s, &y1) || two_digits(s + 2, &y2) || s[4] != '-' || two_digits(s + 5, &mo) ||
+	    s[7] != '-' || two_digits(s + 8, &d) ||
 	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || two_digits(s + 11, &h) ||
 	    s[13] != ':' || two_digits(s + 14, &mi) || s[16] != ':' || two_digits(s + 17, &se))
 		return -EINVAL;
@@ -148,8 +151,12 @@ int meta_parse_time(const char *s, int64_t *out)
 	}
 	if (*p)
 		return -EINVAL;
-	struct tm tm = {.tm_year = y1 * 100 + y2 - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			.tm_hour = h, .tm_min = mi, .tm_sec = se};
+	struct tm tm = {.tm_year = y1 * 100 + y2 - 1900,
+	                .tm_mon = mo - 1,
+	                .tm_mday = d,
+	                .tm_hour = h,
+	                .tm_min = mi,
+	                .tm_sec = se};
 	*out = (int64_t)timegm(&tm) - off;
 	return 0;
 }
@@ -164,7 +171,7 @@ static void take_time(int64_t *dst, json_t *v)
 /* ---- podman -------------------------------------------------------------- */
 
 int meta_podman_containers_json(const char *buf, size_t len, const char *id,
-				struct container_meta *m)
+                                struct container_meta *m)
 {
 	json_t *root = load(buf, len), *e;
 	size_t i;
@@ -173,7 +180,8 @@ int meta_podman_containers_json(const char *buf, size_t len, const char *id,
 		json_decref(root);
 		return -EINVAL;
 	}
-	json_array_foreach(root, i, e) {
+	json_array_foreach(root, i, e)
+	{
 		json_t *jid = json_object_get(e, "id");
 		if (!json_is_string(jid) || strcmp(json_string_value(jid), id) != 0)
 			continue;
@@ -215,9 +223,8 @@ int meta_podman_config(const char *buf, size_t len, struct container_meta *m)
 
 int meta_podman_state(const char *buf, size_t len, struct container_meta *m)
 {
-	static const char *const names[] = {"unknown", "created", "created", "running",
-					    "stopped", "paused",  "exited",  "removing",
-					    "stopping"};
+	static const char *const names[] = {"unknown", "created", "created",  "running", "stopped",
+	                                    "paused",  "exited",  "removing", "stopping"};
 	json_t *root = load(buf, len);
 	json_t *st = json_object_get(root, "state");
 	int ret = -EINVAL;
@@ -257,14 +264,14 @@ int meta_podman_bolt(const struct bolt *b, const char *id, struct container_meta
 static const struct {
 	const char *annotation, *label;
 } k8s_keys[] = {
-	{"io.kubernetes.pod.name", "io.kubernetes.pod.name"},
-	{"io.kubernetes.pod.namespace", "io.kubernetes.pod.namespace"},
-	{"io.kubernetes.pod.uid", "io.kubernetes.pod.uid"},
-	{"io.kubernetes.container.name", "io.kubernetes.container.name"},
-	{"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"},
-	{"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"},
-	{"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"},
-	{"io.kubernetes.cri.container-name", "io.kubernetes.container.name"},
+    {"io.kubernetes.pod.name", "io.kubernetes.pod.name"},
+    {"io.kubernetes.pod.namespace", "io.kubernetes.pod.namespace"},
+    {"io.kubernetes.pod.uid", "io.kubernetes.pod.uid"},
+    {"io.kubernetes.container.name", "io.kubernetes.container.name"},
+    {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"},
+    {"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"},
+    {"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"},
+    {"io.kubernetes.cri.container-name", "io.kubernetes.container.name"},
 };
 
 int meta_oci_config(const char *buf, size_t len, struct container_meta *m)
@@ -280,7 +287,7 @@ int meta_oci_config(const char *buf, size_t len, struct container_meta *m)
 			json_t *v = json_object_get(an, k8s_keys[i].annotation);
 			if (json_is_string(v))
 				add_label(m, k8s_keys[i].label, strlen(k8s_keys[i].label),
-					  json_string_value(v), json_string_length(v));
+				          json_string_value(v), json_string_length(v));
 		}
 		json_t *img = json_object_get(an, "io.kubernetes.cri-o.ImageName");
 		if (!json_is_string(img))
@@ -324,11 +331,11 @@ int meta_docker_config(const char *buf, size_t len, struct container_meta *m)
 	take_time(&m->created, json_object_get(root, "Created"));
 	json_t *st = json_object_get(root, "State");
 	if (json_is_object(st)) {
-		const char *s = json_is_true(json_object_get(st, "Paused"))	   ? "paused"
-				: json_is_true(json_object_get(st, "Restarting")) ? "restarting"
-				: json_is_true(json_object_get(st, "Running"))	   ? "running"
-				: json_is_true(json_object_get(st, "Dead"))	   ? "dead"
-										   : "exited";
+		const char *s = json_is_true(json_object_get(st, "Paused"))       ? "paused"
+		                : json_is_true(json_object_get(st, "Restarting")) ? "restarting"
+		                : json_is_true(json_object_get(st, "Running"))    ? "running"
+		                : json_is_true(json_object_get(st, "Dead"))       ? "dead"
+		                                                                  : "exited";
 		copy_str(m->state, sizeof(m->state), s, strlen(s));
 	}
 	k8s_name(m);
@@ -344,8 +351,8 @@ struct cd_find {
 	struct container_meta *m;
 };
 
-static int cd_label(void *ctx, const unsigned char *k, size_t kl, const unsigned char *v,
-		    size_t vl, bool isb)
+static int cd_label(void *ctx, const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                    bool isb)
 {
 	if (!isb)
 		add_label(ctx, (const char *)k, kl, (const char *)v, vl);
@@ -361,13 +368,13 @@ static void go_time(const unsigned char *v, size_t vl, int64_t *out)
 	int64_t s = 0;
 	for (int i = 1; i <= 8; i++)
 		s = (int64_t)((uint64_t)s << 8 | v[i]);
-	s -= 62135596800;	/* year 1 -> 1970 */
+	s -= 62135596800; /* year 1 -> 1970 */
 	if (s > 0)
 		*out = s;
 }
 
 static int cd_namespace(void *ctx, const unsigned char *k, size_t kl, const unsigned char *v,
-			size_t vl, bool isb)
+                        size_t vl, bool isb)
 {
 	struct cd_find *f = ctx;
 	struct bolt_bucket ns, ctrs, c, lb;
@@ -455,8 +462,8 @@ static bool safe_id(const char *id)
 
 /* Apply a JSON file's parser; 0 when the file was there and parsed. */
 static int from_file(int root_fd, const char *path,
-		     int (*parse)(const char *, size_t, struct container_meta *),
-		     struct container_meta *m)
+                     int (*parse)(const char *, size_t, struct container_meta *),
+                     struct container_meta *m)
 {
 	struct buf b = BUF_INIT;
 	int r = slurp(root_fd, path, META_JSON_MAX, &b);
@@ -472,7 +479,7 @@ static void load_podman(struct meta_ctx *ctx)
 		return;
 	ctx->loaded |= LOADED_PODMAN_DB;
 	if (slurp(ctx->root_fd, PODMAN_GRAPH "/libpod/bolt_state.db", META_FILE_MAX,
-		  &ctx->podman_db) == 0 &&
+	          &ctx->podman_db) == 0 &&
 	    bolt_open(&ctx->podman_bolt, ctx->podman_db.data, ctx->podman_db.len) == 0)
 		return;
 	struct stat st;
@@ -480,9 +487,9 @@ static void load_podman(struct meta_ctx *ctx)
 		return;
 	char path[128];
 	snprintf(path, sizeof(path), "file:/proc/self/fd/%d/" PODMAN_GRAPH "/db.sql?mode=ro",
-		 ctx->root_fd);
-	if (sqlite3_open_v2(path, &ctx->podman_sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-			    NULL) != SQLITE_OK) {
+	         ctx->root_fd);
+	if (sqlite3_open_v2(path, &ctx->podman_sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) !=
+	    SQLITE_OK) {
 		sqlite3_close(ctx->podman_sql);
 		ctx->podman_sql = NULL;
 		return;
@@ -491,8 +498,8 @@ static void load_podman(struct meta_ctx *ctx)
 }
 
 static void podman_sql(sqlite3 *db, const char *sql, const char *id,
-		       int (*parse)(const char *, size_t, struct container_meta *),
-		       struct container_meta *m)
+                       int (*parse)(const char *, size_t, struct container_meta *),
+                       struct container_meta *m)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -517,16 +524,16 @@ static int lookup_podman(struct meta_ctx *ctx, const char *id, struct container_
 	}
 	if (ctx->containers_json.len &&
 	    meta_podman_containers_json(ctx->containers_json.data, ctx->containers_json.len, id,
-					m) == 0)
+	                                m) == 0)
 		found = 0;
 	load_podman(ctx);
 	if (ctx->podman_bolt.db && meta_podman_bolt(&ctx->podman_bolt, id, m) == 0)
 		found = 0;
 	if (ctx->podman_sql) {
 		podman_sql(ctx->podman_sql, "SELECT JSON FROM ContainerConfig WHERE ID = ?", id,
-			   meta_podman_config, m);
+		           meta_podman_config, m);
 		podman_sql(ctx->podman_sql, "SELECT JSON FROM ContainerState WHERE ID = ?", id,
-			   meta_podman_state, m);
+		           meta_podman_state, m);
 		if (m->name[0])
 			found = 0;
 	}
@@ -547,7 +554,7 @@ static int lookup_crio(struct meta_ctx *ctx, const char *id, struct container_me
 	if (from_file(ctx->root_fd, path, meta_oci_config, m) == 0)
 		return 0;
 	snprintf(path, sizeof(path), PODMAN_GRAPH "/overlay-containers/%s/userdata/config.json",
-		 id);
+	         id);
 	return from_file(ctx->root_fd, path, meta_oci_config, m) == 0 ? 0 : -ENOENT;
 }
 
@@ -563,7 +570,7 @@ static int lookup_containerd(struct meta_ctx *ctx, const char *id, struct contai
 			if (de->d_name[0] == '.' || strlen(de->d_name) > 200)
 				continue;
 			snprintf(path, sizeof(path), CONTAINERD_TASKS "/%s/%s/config.json",
-				 de->d_name, id);
+			         de->d_name, id);
 			if (from_file(ctx->root_fd, path, meta_oci_config, m) == 0)
 				found = 0;
 		}
@@ -576,7 +583,7 @@ static int lookup_containerd(struct meta_ctx *ctx, const char *id, struct contai
 		ctx->loaded |= LOADED_CONTAINERD_DB;
 		if (slurp(ctx->root_fd, CONTAINERD_DB, META_FILE_MAX, &ctx->containerd_db) == 0)
 			bolt_open(&ctx->containerd_bolt, ctx->containerd_db.data,
-				  ctx->containerd_db.len);
+			          ctx->containerd_db.len);
 	}
 	if (ctx->containerd_bolt.db && meta_containerd_bolt(&ctx->containerd_bolt, id, m) == 0)
 		found = 0;
@@ -585,8 +592,7 @@ static int lookup_containerd(struct meta_ctx *ctx, const char *id, struct contai
 	return found;
 }
 
-int meta_lookup(struct meta_ctx *ctx, const char *runtime, const char *id,
-		struct container_meta *m)
+int meta_lookup(struct meta_ctx *ctx, const char *runtime, const char *id, struct container_meta *m)
 {
 	container_meta_clear(m);
 	if (!safe_id(id))
@@ -604,12 +610,12 @@ int meta_lookup(struct meta_ctx *ctx, const char *runtime, const char *id,
 			const char *name;
 			int (*fn)(struct meta_ctx *, const char *, struct container_meta *);
 		} order[] = {{"containerd", lookup_containerd},
-			     {"cri-o", lookup_crio},
-			     {"docker", lookup_docker}};
+		             {"cri-o", lookup_crio},
+		             {"docker", lookup_docker}};
 		for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 			if (order[i].fn(ctx, id, m) == 0) {
 				copy_str(m->runtime, sizeof(m->runtime), order[i].name,
-					 strlen(order[i].name));
+				         strlen(order[i].name));
 				return 0;
 			}
 			container_meta_clear(m);

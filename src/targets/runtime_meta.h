@@ -48,17 +48,17 @@
 /* Largest metadata file read (containers.json of thousands of containers,
  * a bolt database). */
 #define META_FILE_MAX (64u << 20)
-#define META_JSON_MAX (4u << 20)	/* one JSON document */
-#define META_LABELS_MAX 256		/* labels kept per container */
-#define META_LABEL_LEN 4096		/* longest key or value kept */
+#define META_JSON_MAX (4u << 20) /* one JSON document */
+#define META_LABELS_MAX 256      /* labels kept per container */
+#define META_LABEL_LEN 4096      /* longest key or value kept */
 
 struct container_meta {
 	char name[256];
 	char image[256];
-	char state[16];		/* "running", "paused", "created", "exited" ... or "" */
-	char runtime[16];	/* set when a "cri" container's runtime was found */
-	int64_t created;	/* seconds since the epoch, 0 unknown */
-	json_t *labels;		/* object of string values, or NULL */
+	char state[16];   /* "running", "paused", "created", "exited" ... or "" */
+	char runtime[16]; /* set when a "cri" container's runtime was found */
+	int64_t created;  /* seconds since the epoch, 0 unknown */
+	json_t *labels;   /* object of string values, or NULL */
 };
 
 /* Free labels and zero the structure. */
@@ -68,7 +68,7 @@ void container_meta_clear(struct container_meta *m);
 
 /* podman's containers.json: the entry whose "id" is `id`. -ENOENT if absent. */
 int meta_podman_containers_json(const char *buf, size_t len, const char *id,
-				struct container_meta *m);
+                                struct container_meta *m);
 /* libpod's container config JSON (from bolt_state.db or db.sql). */
 int meta_podman_config(const char *buf, size_t len, struct container_meta *m);
 /* libpod's container state JSON ("state": number). */
@@ -95,13 +95,13 @@ int meta_parse_time(const char *s, int64_t *out);
 struct sqlite3;
 
 struct meta_ctx {
-	int root_fd;		/* the host's root directory */
-	unsigned loaded;	/* which shared files were tried (bits) */
-	struct buf podman_db;	/* bolt_state.db image */
-	struct bolt podman_bolt;	/* valid when podman_bolt.db != NULL */
-	struct sqlite3 *podman_sql;	/* db.sql, or NULL */
-	struct buf containers_json;	/* podman's containers.json */
-	struct buf containerd_db;	/* containerd's meta.db image */
+	int root_fd;                /* the host's root directory */
+	unsigned loaded;            /* which shared files were tried (bits) */
+	struct buf podman_db;       /* bolt_state.db image */
+	struct bolt podman_bolt;    /* valid when podman_bolt.db != NULL */
+	struct sqlite3 *podman_sql; /* db.sql, or NULL */
+	struct buf containers_json; /* podman's containers.json */
+	struct buf containerd_db;   /* containerd's meta.db image */
 	struct bolt containerd_bolt;
 };
 
@@ -115,6 +115,6 @@ void meta_ctx_free(struct meta_ctx *ctx);
  * -ENOENT otherwise.
  */
 int meta_lookup(struct meta_ctx *ctx, const char *runtime, const char *id,
-		struct container_meta *m);
+                struct container_meta *m);
 
 #endif

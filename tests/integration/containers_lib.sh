@@ -18,7 +18,8 @@
 #   unshare_cgroup_dirs NAME          the cgroup directories of NAME (one a line)
 #   podman_setup                      CONTAINERS_CONF private file (runc, cgroupfs,
 #                                     ulimits), a busybox image $PODMAN_IMAGE made
-#                                     with `podman import`; returns 1 when podman
+#                                     with `podman import` (removed at exit when
+#                                     this test made it); returns 1 when podman
 #                                     or runc is not installed
 #   start_podman NAME [RUN_OPTS...] [-- CMD...]
 #                                     podman run -d --network=none --name NAME;
@@ -188,6 +189,7 @@ podman_setup() {
 		local root=$CT_STATE/podman-root
 		mk_busybox_root "$root" || return 1
 		tar -C "$root" -c . | podman import - "$PODMAN_IMAGE" >/dev/null 2>&1 || return 1
+		touch "$CT_STATE/podman.image"	# ours: removed at exit
 	fi
 	return 0
 }
@@ -218,5 +220,8 @@ containers_cleanup() {
 	if [ -f "$CT_STATE/podman.names" ]; then
 		while read -r n; do stop_podman "$n"; done <"$CT_STATE/podman.names"
 	fi
+	[ -f "$CT_STATE/podman.image" ] && podman rmi "$PODMAN_IMAGE" >/dev/null 2>&1
+	for f in $(_cg_hierarchies); do rmdir "$f/vantage-test" 2>/dev/null; done
+	return 0
 }
 on_exit containers_cleanup

@@ -137,14 +137,17 @@ static void not_containers(void **state)
 	expect("/process_api/3690fd2056f247a2302208f1239a7ce5", NULL, NULL, NULL);
 	expect("/vantage-test/web", NULL, NULL, NULL);
 	/* ids must be exactly 64 lowercase hex digits */
-	expect("/libpod_parent/libpod-" "9f614bfa76625a6c3ec5c1746360e2aa977896988fb09036e3cf8f237454780",
+	expect("/libpod_parent/libpod-"
+	       "9f614bfa76625a6c3ec5c1746360e2aa977896988fb09036e3cf8f237454780",
 	       NULL, NULL, NULL);
 	expect("/libpod_parent/libpod-" ID "0", NULL, NULL, NULL);
-	expect("/libpod_parent/libpod-" "9F614BFA76625A6C3EC5C1746360E2AA977896988FB09036E3CF8F2374547809",
+	expect("/libpod_parent/libpod-"
+	       "9F614BFA76625A6C3EC5C1746360E2AA977896988FB09036E3CF8F2374547809",
 	       NULL, NULL, NULL);
-	expect("/docker/" "zz614bfa76625a6c3ec5c1746360e2aa977896988fb09036e3cf8f2374547809",
+	expect("/docker/"
+	       "zz614bfa76625a6c3ec5c1746360e2aa977896988fb09036e3cf8f2374547809",
 	       NULL, NULL, NULL);
-	expect("/system.slice/docker-" ID, NULL, NULL, NULL);	/* no .scope */
+	expect("/system.slice/docker-" ID, NULL, NULL, NULL); /* no .scope */
 	expect("////", NULL, NULL, NULL);
 }
 
@@ -162,7 +165,7 @@ static void path_garbage(void **state)
 	free(p);
 	/* every prefix of a real path: no crash, and only a full id matches */
 	const char *full = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_
-			   ".slice/cri-containerd-" ID ".scope";
+	                   ".slice/cri-containerd-" ID ".scope";
 	for (size_t n = 0; n <= strlen(full); n++) {
 		p = exact(full, n);
 		bool r = cgroup_id_from_path(p, n, &c);
@@ -177,30 +180,27 @@ static void path_garbage(void **state)
 	free(p);
 }
 
-static const char hybrid_podman[] =
-	"9:name=systemd:/libpod_parent/libpod-" ID "\n"
-	"8:pids:/libpod_parent/libpod-" ID "\n"
-	"4:memory:/libpod_parent/libpod-" ID "\n"
-	"3:cpuset:/libpod_parent/libpod-" ID "\n"
-	"1:cpu:/libpod_parent/libpod-" ID "\n"
-	"0::/libpod_parent/libpod-" ID "\n";
+static const char hybrid_podman[] = "9:name=systemd:/libpod_parent/libpod-" ID "\n"
+                                    "8:pids:/libpod_parent/libpod-" ID "\n"
+                                    "4:memory:/libpod_parent/libpod-" ID "\n"
+                                    "3:cpuset:/libpod_parent/libpod-" ID "\n"
+                                    "1:cpu:/libpod_parent/libpod-" ID "\n"
+                                    "0::/libpod_parent/libpod-" ID "\n";
 
 static const char v2_docker[] = "0::/system.slice/docker-" ID ".scope\n";
 
-static const char v1_service[] =
-	"9:name=systemd:/\n"
-	"8:pids:/\n"
-	"4:memory:/process_api/3690fd2056f247a2302208f1239a7ce5\n"
-	"3:cpuset:/\n"
-	"1:cpu:/\n"
-	"0::/\n";
+static const char v1_service[] = "9:name=systemd:/\n"
+                                 "8:pids:/\n"
+                                 "4:memory:/process_api/3690fd2056f247a2302208f1239a7ce5\n"
+                                 "3:cpuset:/\n"
+                                 "1:cpu:/\n"
+                                 "0::/\n";
 
 /* Hybrid: the cgroup2 line is "/" and only one v1 line names the container. */
-static const char v1_mixed[] =
-	"9:name=systemd:/\n"
-	"5:freezer:/\n"
-	"4:memory:/docker/" ID "\n"
-	"0::/\n";
+static const char v1_mixed[] = "9:name=systemd:/\n"
+                               "5:freezer:/\n"
+                               "4:memory:/docker/" ID "\n"
+                               "0::/\n";
 
 static bool file_cid(const char *s, size_t n, struct cgroup_cid *c, char *path, size_t cap)
 {
@@ -243,8 +243,17 @@ static void cgroup_file_garbage(void **state)
 {
 	struct cgroup_cid c;
 	static const char *const bad[] = {
-		"", "\n", ":", "::", "0:", "garbage", "0::", "\n\n\n",
-		"x:y\n", "4:memory\n", ":memory:/docker/" ID "\n",	/* no hierarchy id */
+	    "",
+	    "\n",
+	    ":",
+	    "::",
+	    "0:",
+	    "garbage",
+	    "0::",
+	    "\n\n\n",
+	    "x:y\n",
+	    "4:memory\n",
+	    ":memory:/docker/" ID "\n", /* no hierarchy id */
 	};
 	assert_false(cgroup_id_from_file(NULL, 0, &c, NULL, NULL));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -281,13 +290,13 @@ static void pick_path(void **state)
 {
 	char out[256];
 	assert_int_equal(pick(v1_mixed, out, sizeof(out)), 0);
-	assert_string_equal(out, "/docker/" ID);	/* the recognised line wins */
+	assert_string_equal(out, "/docker/" ID); /* the recognised line wins */
 	assert_int_equal(pick(v1_service, out, sizeof(out)), 0);
-	assert_string_equal(out, "/process_api/3690fd2056f247a2302208f1239a7ce5");	/* memory */
+	assert_string_equal(out, "/process_api/3690fd2056f247a2302208f1239a7ce5"); /* memory */
 	assert_int_equal(pick("0::/vantage-test/a\n4:memory:/x\n", out, sizeof(out)), 0);
-	assert_string_equal(out, "/vantage-test/a");	/* unified when not "/" */
+	assert_string_equal(out, "/vantage-test/a"); /* unified when not "/" */
 	assert_int_equal(pick("3:cpuset:/a\n1:cpu:/b\n", out, sizeof(out)), 0);
-	assert_string_equal(out, "/a");	/* first line */
+	assert_string_equal(out, "/a"); /* first line */
 	assert_int_equal(pick("garbage\n", out, sizeof(out)), -EINVAL);
 	assert_int_equal(pick("", out, sizeof(out)), -EINVAL);
 	const char *pp;
@@ -317,11 +326,11 @@ static void controller_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(podman_paths),	   cmocka_unit_test(docker_paths),
-		cmocka_unit_test(kubernetes_paths),   cmocka_unit_test(lxc_nspawn_paths),
-		cmocka_unit_test(not_containers),	   cmocka_unit_test(path_garbage),
-		cmocka_unit_test(cgroup_files),	   cmocka_unit_test(cgroup_file_garbage),
-		cmocka_unit_test(pick_path),	   cmocka_unit_test(controller_path),
+	    cmocka_unit_test(podman_paths),     cmocka_unit_test(docker_paths),
+	    cmocka_unit_test(kubernetes_paths), cmocka_unit_test(lxc_nspawn_paths),
+	    cmocka_unit_test(not_containers),   cmocka_unit_test(path_garbage),
+	    cmocka_unit_test(cgroup_files),     cmocka_unit_test(cgroup_file_garbage),
+	    cmocka_unit_test(pick_path),        cmocka_unit_test(controller_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

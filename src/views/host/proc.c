@@ -1,15 +1,26 @@
 /*
  * proc.c - processes of a procfs, and uid -> user name from a passwd.
  *
- * procfs_processes() walks the numeric entries of a procfs directory with
- * getdents64 on its own fd (so the caller's fd offset is untouched) and,
- * for each process, opens /proc/<pid> ONCE and reads everything relative
- * to that directory fd: stat, status, cmdline and cgroup with one read()
- * each into buffers reused for the whole walk, exe and cwd with
- * readlinkat, the number of open fds with fstatat.  Holding the directory
- * fd pins the process: if the PID is reused while we read, the reads fail
- * instead of silently mixing two processes.  No stdio, no allocation per
- * process, no getpwuid(): user names come from a passwd_cache.
+ * procfs_processes() lists the numeric entries of a procfs directory with
+ * getdents64 on its own fd (so the caller's fd offset is untouched) into
+ * a compact array of pids, then reads them.  For each process it opens
+ * /proc/<pid> ONCE (O_PATH) and reads everything relative to that
+ * directory fd: stat, status, cmdline and cgroup with one read() each
+ * into a reader's reusable buffers, exe and cwd with readlinkat, the
+ * number of open fds with fstatat.  Holding the directory fd pins the
+ * process: if the PID is reused while we read, the reads fail instead of
+ * silently mixing two processes.  No stdio, no allocation per process,
+ * no getpwuid(): user names come from a passwd_cache.
+ *
+ * Nearly all of that time is spent in the kernel and procfs scales over
+ * CPUs, so with enough pids the list is cut in chunks of WALK_CHUNK read
+ * by worker threads (one per usable CPU, at most WALK_MAX_THREADS), each
+ * into a batch: the records plus a small arena holding their strings.
+ * The calling thread emits the batches in chunk order, so the callback
+ * and the error hook are only ever called from the calling thread, one
+ * call at a time, in ascending pid order, exactly as a sequential walk
+ * would; few pids, or no thread to be had, and the calling thread reads
+ * the chunks itself.  See struct proc_walk for the hand-over.
  *
  * Failure rules (see view.h):
  *   - the dir or its stat is gone (ENOENT/ESRCH): the process exited
@@ -31,6 +42,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,17 +180,23 @@ void passwd_cache_free(struct passwd_cache *c)
 
 /* ---- processes -------------------------------------------------------- */
 
-/* State of one walk; the buffers are reused for every process. */
-struct proc_scan {
+#define WALK_CHUNK 16            /* pids a worker reads at a time: one batch */
+#define WALK_MAX_THREADS 4       /* workers at most (one per usable CPU) */
+#define WALK_PIDS_PER_THREAD 64  /* fewer pids than this per worker: not worth one */
+
+/* Facts read once per walk, shared read-only by the workers. */
+struct proc_env {
 	int proc_fd;
 	struct passwd_cache *users;
-	const struct view_iter *it;
 	long hz;
 	uint64_t page_kb;
 	int64_t btime;
 	bool have_btime;
 	bool fds_by_size; /* st_size of <pid>/fd counts fds (Linux >= 6.2) */
+};
 
+/* One reader's buffers, reused for every process it reads. */
+struct proc_scratch {
 	char stat[2048];
 	char status[8192];
 	char cgroup[8192];
@@ -184,6 +204,50 @@ struct proc_scan {
 	char cwd[PATH_MAX];
 	char cmdline[CMDLINE_MAX + 1];
 	char dents[32768] __attribute__((aligned(8))); /* struct dirent64 */
+};
+
+/*
+ * A process read, held until the calling thread emits it.  Its strings
+ * are copied into the batch's arena and located by offset (the arena may
+ * move while it grows); a field's VP_* bit tells whether it is there.
+ * `report` != 0: no record, the error hook is called with "pid N".
+ */
+struct proc_ent {
+	struct vt_proc p;
+	int report;
+	uint32_t cmdline, exe, cwd, cgroup;
+};
+
+enum batch_state { B_FREE, B_FILLING, B_READY };
+
+/* The processes of one chunk of the pid list, in pid list order. */
+struct batch {
+	enum batch_state state;
+	size_t chunk;
+	unsigned n;
+	struct proc_ent ent[WALK_CHUNK];
+	struct buf arena;
+};
+
+/*
+ * A walk: the pid list cut in chunks of WALK_CHUNK, read by worker
+ * threads into batches and emitted in chunk order by the calling thread.
+ * Under `lock`: next, stop, and every batch's state and chunk.  A worker
+ * takes a free batch and the next chunk in one step, so a chunk taken is
+ * always being filled: the chunk the caller waits for is never starved of
+ * a batch.  `cond` is broadcast whenever a batch becomes ready or free,
+ * and on stop.
+ */
+struct proc_walk {
+	struct proc_env env;
+	int *pids;
+	size_t npids, nchunks;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t next;
+	bool stop;
+	struct batch *batch;
+	size_t nbatch;
 };
 
 static void note(struct vt_proc *p, int err)
@@ -268,7 +332,8 @@ static int count_fds(int dfd, char *dents, size_t cap, uint64_t *out)
 	return 0;
 }
 
-static void read_fds(struct proc_scan *s, int dfd, struct vt_proc *p)
+static void read_fds(const struct proc_env *env, struct proc_scratch *s, int dfd,
+                     struct vt_proc *p)
 {
 	struct stat st;
 
@@ -276,7 +341,7 @@ static void read_fds(struct proc_scan *s, int dfd, struct vt_proc *p)
 		note(p, gone_to_esrch(errno));
 		return;
 	}
-	if (s->fds_by_size || st.st_size > 0) {
+	if (env->fds_by_size || st.st_size > 0) {
 		p->fds = (uint64_t)st.st_size;
 	} else {
 		int r = count_fds(dfd, s->dents, sizeof(s->dents), &p->fds);
@@ -289,7 +354,8 @@ static void read_fds(struct proc_scan *s, int dfd, struct vt_proc *p)
 	p->have |= VP_FDS;
 }
 
-static void read_status(struct proc_scan *s, int dfd, struct vt_proc *p)
+static void read_status(const struct proc_env *env, struct proc_scratch *s, int dfd,
+                        struct vt_proc *p)
 {
 	struct proc_status st;
 	ssize_t n = read_at(dfd, "status", s->status, sizeof(s->status));
@@ -305,7 +371,7 @@ static void read_status(struct proc_scan *s, int dfd, struct vt_proc *p)
 	if (st.have & PS_UID) {
 		p->uid = st.uid;
 		p->have |= VP_UID;
-		p->user = passwd_cache_name(s->users, st.uid);
+		p->user = passwd_cache_name(env->users, st.uid);
 		if (p->user)
 			p->have |= VP_USER;
 	}
@@ -321,7 +387,7 @@ static void read_status(struct proc_scan *s, int dfd, struct vt_proc *p)
 		p->vsz_kb = st.vsz_kb;
 }
 
-static void read_cmdline(struct proc_scan *s, int dfd, struct vt_proc *p)
+static void read_cmdline(struct proc_scratch *s, int dfd, struct vt_proc *p)
 {
 	ssize_t n = read_at(dfd, "cmdline", s->cmdline, CMDLINE_MAX);
 
@@ -349,7 +415,7 @@ static void read_link(int dfd, const char *name, char *dst, size_t cap, struct v
 	}
 }
 
-static void read_cgroup(struct proc_scan *s, int dfd, struct vt_proc *p)
+static void read_cgroup(struct proc_scratch *s, int dfd, struct vt_proc *p)
 {
 	ssize_t n = read_at(dfd, "cgroup", s->cgroup, sizeof(s->cgroup) - 1);
 	const char *path;
@@ -373,85 +439,290 @@ static void read_cgroup(struct proc_scan *s, int dfd, struct vt_proc *p)
 }
 
 /* Fill `p` from the fields of stat. */
-static void from_stat(struct proc_scan *s, const struct proc_stat *st, struct vt_proc *p)
+static void from_stat(const struct proc_env *env, const struct proc_stat *st, struct vt_proc *p)
 {
 	p->ppid = st->ppid;
 	p->state = st->state;
 	memcpy(p->comm, st->comm, sizeof(p->comm));
 	p->threads = st->threads;
-	p->rss_kb = st->rss * s->page_kb;
+	p->rss_kb = st->rss * env->page_kb;
 	p->vsz_kb = st->vsize / 1024;
-	p->cpu_user_s = (double)st->utime / (double)s->hz;
-	p->cpu_system_s = (double)st->stime / (double)s->hz;
+	p->cpu_user_s = (double)st->utime / (double)env->hz;
+	p->cpu_system_s = (double)st->stime / (double)env->hz;
 	p->have |= VP_PPID | VP_STATE | VP_COMM | VP_THREADS | VP_RSS | VP_VSZ | VP_CPU;
-	if (s->have_btime) {
-		p->start_time = s->btime + (int64_t)(st->starttime / (uint64_t)s->hz);
+	if (env->have_btime) {
+		p->start_time = env->btime + (int64_t)(st->starttime / (uint64_t)env->hz);
 		p->have |= VP_START;
 	}
 }
 
 /*
- * Read process `pid` into `p`.  Returns 1 when there is a record to emit,
- * 0 when the process is skipped (exited, or reported through the error
- * hook).  *dfd_out receives the open directory (closed by the caller).
+ * Read process `pid` into `p` (its strings in `s`).  Returns 1 when there
+ * is a record, 0 when the process is skipped silently (it exited), or
+ * -errno when nothing is known and the error hook must be told.
  */
-static int read_proc(struct proc_scan *s, int pid, struct vt_proc *p, int *dfd_out)
+static int read_proc(const struct proc_env *env, struct proc_scratch *s, int pid,
+                     struct vt_proc *p)
 {
 	struct proc_stat st;
 	char name[16];
 	ssize_t n;
-	int dfd;
+	int dfd, r;
 
 	snprintf(name, sizeof(name), "%d", pid);
 	/* O_PATH: only a handle for the *at() calls below, cheaper to open
 	 * and close than a readable directory. */
-	dfd = openat(s->proc_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		if (errno != ENOENT && errno != ESRCH)
-			report(s->it, pid, errno);
-		return 0;
-	}
-	*dfd_out = dfd;
+	dfd = openat(env->proc_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT || errno == ESRCH ? 0 : -errno;
 
 	n = read_at(dfd, "stat", s->stat, sizeof(s->stat));
 	if (n <= 0) {
-		if (n < 0 && n != -ENOENT && n != -ESRCH)
-			report(s->it, pid, (int)-n);
-		return 0;
+		r = n < 0 && n != -ENOENT && n != -ESRCH ? (int)n : 0;
+		goto out;
 	}
 	if (proc_parse_stat(s->stat, (size_t)n, &st) < 0) {
-		report(s->it, pid, EINVAL);
-		return 0;
+		r = -EINVAL;
+		goto out;
 	}
 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
-	from_stat(s, &st, p);
-	read_status(s, dfd, p);
+	from_stat(env, &st, p);
+	read_status(env, s, dfd, p);
 	read_cmdline(s, dfd, p);
 	read_link(dfd, "exe", s->exe, sizeof(s->exe), p, &p->exe, VP_EXE);
 	read_link(dfd, "cwd", s->cwd, sizeof(s->cwd), p, &p->cwd, VP_CWD);
-	read_fds(s, dfd, p);
+	read_fds(env, s, dfd, p);
 	read_cgroup(s, dfd, p);
-	return 1;
+	r = 1;
+out:
+	close(dfd);
+	return r;
+}
+
+/* Copy string `str` (n bytes) into the arena, NUL-terminated. */
+static uint32_t keep(struct buf *arena, const char *str, size_t n)
+{
+	uint32_t off = (uint32_t)arena->len;
+
+	buf_add(arena, str, n);
+	buf_addc(arena, '\0');
+	return off;
+}
+
+/* Read the pids of chunk b->chunk into `b`. */
+static void fill_batch(const struct proc_walk *w, struct proc_scratch *s, struct batch *b)
+{
+	size_t i = b->chunk * WALK_CHUNK;
+	size_t end = i + WALK_CHUNK < w->npids ? i + WALK_CHUNK : w->npids;
+
+	b->n = 0;
+	buf_reset(&b->arena);
+	for (; i < end; i++) {
+		struct proc_ent *e = &b->ent[b->n];
+		struct vt_proc *p = &e->p;
+		int r = read_proc(&w->env, s, w->pids[i], p);
+
+		if (r == 0)
+			continue;
+		b->n++;
+		e->report = r < 0 ? -r : 0;
+		if (r < 0) {
+			p->pid = w->pids[i];
+			continue;
+		}
+		if (p->have & VP_CMDLINE)
+			e->cmdline = keep(&b->arena, p->cmdline, p->cmdline_len);
+		if (p->have & VP_EXE)
+			e->exe = keep(&b->arena, p->exe, strlen(p->exe));
+		if (p->have & VP_CWD)
+			e->cwd = keep(&b->arena, p->cwd, strlen(p->cwd));
+		if (p->have & VP_CGROUP)
+			e->cgroup = keep(&b->arena, p->cgroup, strlen(p->cgroup));
+	}
+}
+
+/* Hand the records of `b` to the callback, in order. */
+static int emit_batch(struct batch *b, const struct view_iter *it,
+                      int (*cb)(void *ctx, const struct vt_proc *p))
+{
+	const char *a = b->arena.data;
+	unsigned i;
+
+	for (i = 0; i < b->n; i++) {
+		struct proc_ent *e = &b->ent[i];
+		struct vt_proc *p = &e->p;
+		int r;
+
+		if (e->report) {
+			report(it, p->pid, e->report);
+			continue;
+		}
+		if (p->have & VP_CMDLINE)
+			p->cmdline = a + e->cmdline;
+		if (p->have & VP_EXE)
+			p->exe = a + e->exe;
+		if (p->have & VP_CWD)
+			p->cwd = a + e->cwd;
+		if (p->have & VP_CGROUP)
+			p->cgroup = a + e->cgroup;
+		r = cb(it ? it->ctx : NULL, p);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* A free batch, or NULL.  Under w->lock. */
+static struct batch *free_batch(struct proc_walk *w)
+{
+	for (size_t i = 0; i < w->nbatch; i++)
+		if (w->batch[i].state == B_FREE)
+			return &w->batch[i];
+	return NULL;
+}
+
+/* The batch holding chunk `c` once it is read, or NULL.  Under w->lock. */
+static struct batch *ready_batch(struct proc_walk *w, size_t c)
+{
+	for (size_t i = 0; i < w->nbatch; i++)
+		if (w->batch[i].state == B_READY && w->batch[i].chunk == c)
+			return &w->batch[i];
+	return NULL;
+}
+
+struct worker {
+	pthread_t tid;
+	struct proc_walk *w;
+	struct proc_scratch *s;
+};
+
+static void *walk_worker(void *arg)
+{
+	struct worker *me = arg;
+	struct proc_walk *w = me->w;
+	struct batch *b = NULL;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->stop && w->next < w->nchunks && !(b = free_batch(w)))
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->stop || w->next >= w->nchunks)
+			break;
+		b->chunk = w->next++;
+		b->state = B_FILLING;
+		pthread_mutex_unlock(&w->lock);
+		fill_batch(w, me->s, b);
+		pthread_mutex_lock(&w->lock);
+		b->state = B_READY;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Emit every chunk in order as the workers read them.  Returns the first
+ * non-zero callback result, and then stops the workers. */
+static int walk_emit(struct proc_walk *w, const struct view_iter *it,
+                     int (*cb)(void *ctx, const struct vt_proc *p))
+{
+	int r = 0;
+
+	for (size_t c = 0; c < w->nchunks && r == 0; c++) {
+		struct batch *b;
+
+		pthread_mutex_lock(&w->lock);
+		while (!(b = ready_batch(w, c)))
+			pthread_cond_wait(&w->cond, &w->lock);
+		pthread_mutex_unlock(&w->lock);
+		r = emit_batch(b, it, cb);
+		pthread_mutex_lock(&w->lock);
+		b->state = B_FREE;
+		if (r)
+			w->stop = true;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+	}
+	return r;
+}
+
+/* How many worker threads for `npids` pids: one per usable CPU, at most
+ * WALK_MAX_THREADS; 0 (read on the calling thread) when fewer than two
+ * would run. */
+static size_t walk_threads(size_t npids)
+{
+	cpu_set_t set;
+	long ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+	                                                         : sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = npids / WALK_PIDS_PER_THREAD;
+
+	if (n > WALK_MAX_THREADS)
+		n = WALK_MAX_THREADS;
+	if (ncpu > 0 && n > (size_t)ncpu)
+		n = (size_t)ncpu;
+	return n >= 2 ? n : 0;
+}
+
+/*
+ * Run the walk with `nt` workers (scratch buffers in s[0..nt-1]); with
+ * none, or when no thread can be started, the calling thread reads and
+ * emits chunk by chunk.  Signals are blocked in the workers, so handlers
+ * run on the calling thread.
+ */
+static int walk_run(struct proc_walk *w, struct proc_scratch *s, size_t nt,
+                    const struct view_iter *it, int (*cb)(void *ctx, const struct vt_proc *p))
+{
+	struct worker workers[WALK_MAX_THREADS];
+	sigset_t all, old;
+	size_t started = 0, i;
+	int r = 0;
+
+	if (nt) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		for (; started < nt; started++) {
+			workers[started].w = w;
+			workers[started].s = &s[started];
+			if (pthread_create(&workers[started].tid, NULL, walk_worker,
+			                   &workers[started]) != 0)
+				break;
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (started) {
+		r = walk_emit(w, it, cb);
+	} else {
+		for (size_t c = 0; c < w->nchunks && r == 0; c++) {
+			w->batch[0].chunk = c;
+			fill_batch(w, &s[0], &w->batch[0]);
+			r = emit_batch(&w->batch[0], it, cb);
+		}
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(workers[i].tid, NULL);
+	return r;
 }
 
 /* Boot time and kernel facts, read once per walk. */
-static void scan_init(struct proc_scan *s)
+static void env_init(struct proc_env *env, int proc_fd, struct passwd_cache *users)
 {
 	struct buf b = BUF_INIT;
 	struct utsname u;
 	long page = sysconf(_SC_PAGESIZE);
 
-	s->hz = sysconf(_SC_CLK_TCK);
-	if (s->hz <= 0)
-		s->hz = 100;
-	s->page_kb = page > 0 ? (uint64_t)page / 1024 : 4;
-	if (read_file_at(s->proc_fd, "stat", &b, PROC_STAT_MAX) > 0 &&
-	    proc_parse_btime(b.data, b.len, &s->btime) == 0)
-		s->have_btime = true;
+	memset(env, 0, sizeof(*env));
+	env->proc_fd = proc_fd;
+	env->users = users;
+	env->hz = sysconf(_SC_CLK_TCK);
+	if (env->hz <= 0)
+		env->hz = 100;
+	env->page_kb = page > 0 ? (uint64_t)page / 1024 : 4;
+	if (read_file_at(proc_fd, "stat", &b, PROC_STAT_MAX) > 0 &&
+	    proc_parse_btime(b.data, b.len, &env->btime) == 0)
+		env->have_btime = true;
 	buf_free(&b);
-	s->fds_by_size = uname(&u) == 0 && proc_release_ge(u.release, 6, 2);
+	env->fds_by_size = uname(&u) == 0 && proc_release_ge(u.release, 6, 2);
 }
 
 /* A directory name that is a PID, or -1. */
@@ -465,47 +736,92 @@ static int name_to_pid(const char *name)
 	return (int)v;
 }
 
-int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filter,
-                     void *filter_ctx, const struct view_iter *it,
-                     int (*cb)(void *ctx, const struct vt_proc *p))
+/* The pids of proc_fd passing `filter`, in /proc's (ascending) order,
+ * into w->pids, listed through `dents` (`cap` bytes). */
+static int list_pids(struct proc_walk *w, pid_filter_fn filter, void *filter_ctx, char *dents,
+                     size_t cap)
 {
-	struct proc_scan *s;
-	struct vt_proc p;
+	size_t have = 0;
 	ssize_t n;
-	int dirfd, r = 0;
+	int r = 0, dirfd = openat(w->env.proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	dirfd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	s = malloc(sizeof(*s));
-	if (!s) {
-		close(dirfd);
-		return -ENOMEM;
-	}
-	s->proc_fd = proc_fd;
-	s->users = users;
-	s->it = it;
-	scan_init(s);
-
-	while (r == 0 && (n = getdents64(dirfd, s->dents, sizeof(s->dents))) > 0) {
-		for (ssize_t off = 0; r == 0 && off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(s->dents + off);
-			int pid = name_to_pid(d->d_name), dfd = -1;
+	while (r == 0 && (n = getdents64(dirfd, dents, cap)) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
+			int pid = name_to_pid(d->d_name);
 
 			if (d->d_reclen == 0)
 				break;
 			off += d->d_reclen;
 			if (pid < 0 || (filter && !filter(filter_ctx, pid)))
 				continue;
-			if (read_proc(s, pid, &p, &dfd))
-				r = cb(it ? it->ctx : NULL, &p);
-			if (dfd >= 0)
-				close(dfd);
+			if (w->npids == have) {
+				size_t ncap = have ? have * 2 : 1024;
+				int *np = realloc(w->pids, ncap * sizeof(*np));
+
+				if (!np) {
+					r = -ENOMEM;
+					break;
+				}
+				w->pids = np;
+				have = ncap;
+			}
+			w->pids[w->npids++] = pid;
 		}
 	}
 	if (r == 0 && n < 0)
 		r = -errno;
 	close(dirfd);
+	return r;
+}
+
+int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filter,
+                     void *filter_ctx, const struct view_iter *it,
+                     int (*cb)(void *ctx, const struct vt_proc *p))
+{
+	struct proc_walk w = {0};
+	struct proc_scratch *s;
+	size_t nt, i;
+	int r;
+
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	env_init(&w.env, proc_fd, users);
+	r = list_pids(&w, filter, filter_ctx, s->dents, sizeof(s->dents));
+	if (r < 0)
+		goto out;
+	w.nchunks = (w.npids + WALK_CHUNK - 1) / WALK_CHUNK;
+
+	/* One scratch per worker, two batches each so that a worker never
+	 * waits for the caller to emit; fewer workers if memory is short. */
+	nt = walk_threads(w.npids);
+	if (nt) {
+		struct proc_scratch *more = realloc(s, nt * sizeof(*s));
+
+		if (more)
+			s = more;
+		else
+			nt = 0;
+	}
+	w.nbatch = nt ? 2 * nt : 1;
+	w.batch = calloc(w.nbatch, sizeof(*w.batch));
+	if (!w.batch) {
+		r = -ENOMEM;
+		goto out;
+	}
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	r = walk_run(&w, s, nt, it, cb);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	for (i = 0; i < w.nbatch; i++)
+		buf_free(&w.batch[i].arena);
+	free(w.batch);
+out:
+	free(w.pids);
 	free(s);
 	return r;
 }

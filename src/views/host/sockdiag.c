@@ -31,6 +31,7 @@
  *     text formatted one socket at a time into a single struct vt_sock.
  */
 #include "host.h"
+#include "netns.h"
 #include "sockdiag_parse.h"
 
 #include <dirent.h>
@@ -81,8 +82,11 @@ static int sockvec_push(void *ctx, const struct sd_sock *s)
 static int nl_open(int protocol)
 {
 	struct timeval tv = {.tv_sec = 10};
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, protocol);
+	int fd = nl_sockets_dup(protocol); /* a container's own, see netns.h */
 
+	if (fd != -1)
+		return fd;
+	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, protocol);
 	if (fd < 0)
 		return -errno;
 	/* The kernel always answers a dump; never hang if it does not. */

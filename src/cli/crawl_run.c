@@ -1,0 +1,304 @@
+/*
+ * crawl_run.c - the worker pool behind `vantage crawl` (see crawl_run.h).
+ *
+ * Invariants: jobs are claimed with an atomic counter; a job's `state`
+ * moves PENDING -> RUNNING -> DONE under `lock`, or RUNNING -> ABANDONED
+ * when the main thread gives up on it (then the worker, if it ever
+ * returns, drops its frame instead of writing it).  The sink is written
+ * only under `lock`.
+ */
+#include "crawl_run.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../util/util.h"
+#include "../views/container.h"
+
+enum job_state { PENDING, RUNNING, DONE, ABANDONED };
+
+struct job {
+	const struct crawl_target *t;
+	void **primed;		/* per feature, from prime() */
+	int64_t started;	/* mono ns when crawl began */
+	enum job_state state;
+};
+
+struct pool {
+	const struct crawl_run *run;
+	struct job *jobs;
+	atomic_int next;
+	bool priming;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int ndone;
+	int sink_err;
+};
+
+static int open_view(const struct crawl_run *run, const struct crawl_target *t, struct view **v)
+{
+	if (!t->container)
+		return view_host_open(v);
+	return view_container_open(run->proc_fd, t->container, v);
+}
+
+static void prime_job(struct pool *p, struct job *j)
+{
+	const struct crawl_run *run = p->run;
+	struct view *v;
+	if (open_view(run, j->t, &v) < 0)
+		return; /* the crawl reports it */
+	struct crawl_ctx c = {.view = v, .opts = run->opts};
+	for (int i = 0; i < run->nfeats; i++)
+		if (run->feats[i]->prime)
+			j->primed[i] = run->feats[i]->prime(&c);
+	view_destroy(v);
+}
+
+static void free_primed(const struct crawl_run *run, struct job *j)
+{
+	for (int i = 0; i < run->nfeats; i++) {
+		if (j->primed[i] && run->feats[i]->prime_free)
+			run->feats[i]->prime_free(j->primed[i]);
+		j->primed[i] = NULL;
+	}
+}
+
+static const char **feature_names(const struct crawl_run *run, const char **names)
+{
+	for (int i = 0; i < run->nfeats; i++)
+		names[i] = run->feats[i]->name;
+	return names;
+}
+
+/* Write (or drop, if abandoned) a finished frame. */
+static void finish(struct pool *p, struct job *j, struct frame *fr)
+{
+	pthread_mutex_lock(&p->lock);
+	if (j->state == ABANDONED) {
+		frame_abort(fr);
+	} else {
+		int r = frame_end(fr);
+		if (r < 0 && !p->sink_err)
+			p->sink_err = r;
+		j->state = DONE;
+		p->ndone++;
+	}
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void crawl_job(struct pool *p, struct job *j)
+{
+	const struct crawl_run *run = p->run;
+	const char *names[64];
+	struct frame *fr = frame_begin(run->sink, &j->t->sys, feature_names(run, names),
+				       run->nfeats, run->fmt);
+	if (!fr) {
+		pthread_mutex_lock(&p->lock);
+		if (!p->sink_err)
+			p->sink_err = -errno;
+		j->state = DONE;
+		p->ndone++;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	struct view *v;
+	int r = open_view(run, j->t, &v);
+	if (r < 0) {
+		frame_error(fr, -r, "%s", r == -ESRCH ? "the system exited before it could be crawled"
+						      : "cannot open the system");
+		free_primed(run, j);
+		finish(p, j, fr);
+		return;
+	}
+	int64_t deadline = j->started + (int64_t)(run->timeout * 1e9);
+	struct crawl_ctx c = {.view = v, .frame = fr, .opts = run->opts};
+	for (int i = 0; i < run->nfeats; i++) {
+		frame_feature_start(fr, run->feats[i]->name);
+		if (mono_ns() > deadline) {
+			frame_error(fr, ETIMEDOUT, "not crawled: the %.1f s limit of the system passed",
+				    run->timeout);
+		} else {
+			c.primed = j->primed[i];
+			j->primed[i] = NULL;
+			r = run->feats[i]->crawl(&c);
+			if (c.primed && run->feats[i]->prime_free)
+				run->feats[i]->prime_free(c.primed);
+			c.primed = NULL;
+			if (r < 0)
+				frame_error(fr, -r, "feature %s failed", run->feats[i]->name);
+		}
+		frame_feature_end(fr);
+	}
+	view_destroy(v);
+	free_primed(run, j);
+	finish(p, j, fr);
+}
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	for (;;) {
+		int i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->run->ntargets)
+			break;
+		struct job *j = &p->jobs[i];
+		if (p->priming) {
+			prime_job(p, j);
+			continue;
+		}
+		pthread_mutex_lock(&p->lock);
+		j->state = RUNNING;
+		j->started = mono_ns();
+		pthread_mutex_unlock(&p->lock);
+		crawl_job(p, j);
+	}
+	return NULL;
+}
+
+static int start_workers(struct pool *p, pthread_t *tids, int n)
+{
+	int started = 0;
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&tids[i], NULL, worker, p) != 0)
+			break;
+		started++;
+	}
+	return started;
+}
+
+/* A header-only frame for a system whose worker is stuck. */
+static void write_stuck_frame(struct pool *p, struct job *j)
+{
+	const struct crawl_run *run = p->run;
+	const char *names[64];
+	struct frame *fr = frame_begin(run->sink, &j->t->sys, feature_names(run, names),
+				       run->nfeats, run->fmt);
+	if (!fr)
+		return;
+	frame_error(fr, ETIMEDOUT, "the crawl did not finish within %.1f s and was abandoned",
+		    run->timeout);
+	int r = frame_end(fr);
+	if (r < 0 && !p->sink_err)
+		p->sink_err = r;
+}
+
+/* Wait for the crawl phase; abandon jobs stuck past their limit. Returns
+ * true when every worker finished (so they can be joined). */
+static bool wait_crawl(struct pool *p)
+{
+	const struct crawl_run *run = p->run;
+	int64_t grace = (int64_t)((run->timeout + 1.0) * 1e9);
+	bool abandoned_any = false;
+	pthread_mutex_lock(&p->lock);
+	while (p->ndone < run->ntargets) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&p->cv, &p->lock, &ts);
+		int64_t now = mono_ns();
+		for (int i = 0; i < run->ntargets; i++) {
+			struct job *j = &p->jobs[i];
+			if (j->state == RUNNING && now - j->started > grace) {
+				j->state = ABANDONED;
+				p->ndone++;
+				abandoned_any = true;
+				log_warn("%s: crawl stuck for more than %.1f s; abandoned", j->t->sys.id,
+					 run->timeout);
+				write_stuck_frame(p, j);
+			}
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return !abandoned_any;
+}
+
+int crawl_run(const struct crawl_run *run)
+{
+	/* on the heap: a worker abandoned in the kernel may wake after we return */
+	struct pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	pool->run = run;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->cv, NULL);
+	pool->jobs = calloc((size_t)run->ntargets + 1, sizeof(*pool->jobs));
+	void **primed = calloc((size_t)run->ntargets * (size_t)run->nfeats + 1, sizeof(void *));
+	if (!pool->jobs || !primed) {
+		free(pool->jobs);
+		free(primed);
+		free(pool);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < run->ntargets; i++) {
+		pool->jobs[i].t = &run->targets[i];
+		pool->jobs[i].primed = primed + (size_t)i * (size_t)run->nfeats;
+	}
+	int nw = run->workers < 1 ? 1 : run->workers;
+	if (nw > run->ntargets)
+		nw = run->ntargets;
+	if (nw > 64)
+		nw = 64;
+	pthread_t tids[64];
+
+	/* phase 1: prime every system, then sleep what is left of one interval */
+	bool any_prime = false;
+	for (int i = 0; i < run->nfeats; i++)
+		any_prime |= run->feats[i]->prime != NULL;
+	if (any_prime && run->opts->sample_interval > 0 && run->ntargets > 0) {
+		int64_t t0 = mono_ns();
+		pool->priming = true;
+		int n = start_workers(pool, tids, nw);
+		for (int i = 0; i < n; i++)
+			pthread_join(tids[i], NULL);
+		if (n == 0)
+			worker(pool);
+		pool->priming = false;
+		atomic_store(&pool->next, 0);
+		double left = run->opts->sample_interval - (double)(mono_ns() - t0) / 1e9;
+		if (left > 0) {
+			struct timespec ts = {.tv_sec = (time_t)left,
+					      .tv_nsec = (long)((left - (double)(time_t)left) * 1e9)};
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
+	}
+
+	/* phase 2: crawl */
+	int n = start_workers(pool, tids, nw);
+	if (n == 0) {
+		worker(pool);
+	} else if (wait_crawl(pool)) {
+		for (int i = 0; i < n; i++)
+			pthread_join(tids[i], NULL);
+	} else {
+		for (int i = 0; i < n; i++)
+			pthread_detach(tids[i]); /* a stuck one dies with the process */
+	}
+	pthread_mutex_lock(&pool->lock);
+	int err = pool->sink_err;
+	bool all_done = true;
+	for (int i = 0; i < run->ntargets; i++)
+		all_done &= pool->jobs[i].state == DONE;
+	pthread_mutex_unlock(&pool->lock);
+	if (all_done) {
+		for (int i = 0; i < run->ntargets; i++)
+			free_primed(run, &pool->jobs[i]);
+		free(primed);
+		free(pool->jobs);
+		free(pool);
+	} /* else: a detached worker may still touch its job; leave it all */
+	return err;
+}

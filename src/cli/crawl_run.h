@@ -1,0 +1,48 @@
+/*
+ * crawl_run.h - crawl many systems in parallel into frames.
+ *
+ * A run is a list of systems (the host, containers) and a list of
+ * features.  Worker threads (`workers`) take systems one at a time, open
+ * the system's view, run the features into one frame, and write the
+ * frame to the sink (frames are written whole, one at a time).
+ *
+ * Rates: when a feature has a prime() hook (metric) and the sampling
+ * interval is above 0, every system is primed first, then the run sleeps
+ * what is left of ONE interval, then the systems are crawled: the wait is
+ * paid once per run, not once per system.
+ *
+ * Time limit: each system gets `timeout` seconds.  Features not started
+ * by then are recorded as timed out in the frame.  A system whose worker
+ * is stuck in the kernel beyond the limit (plus a grace second) gets a
+ * frame of its own from the main thread saying so, and the run finishes
+ * without waiting for it: one frozen container never stalls the others.
+ */
+#ifndef VANTAGE_CRAWL_RUN_H
+#define VANTAGE_CRAWL_RUN_H
+
+#include "../features/feature.h"
+#include "../targets/containers.h"
+
+struct crawl_target {
+	const struct container *container;	/* NULL: the host */
+	struct system_id sys;
+};
+
+struct crawl_run {
+	struct crawl_target *targets;
+	int ntargets;
+	const struct feature *const *feats;
+	int nfeats;
+	const struct crawl_opts *opts;
+	enum frame_format fmt;
+	struct sink *sink;
+	int proc_fd;		/* the host's /proc */
+	int workers;		/* >= 1 */
+	double timeout;		/* seconds per system */
+};
+
+/* Returns 0 when every frame was written, else a negative errno of the
+ * first sink failure (frames of other systems are still attempted). */
+int crawl_run(const struct crawl_run *run);
+
+#endif
