@@ -5,7 +5,7 @@
 set -eu
 pkgs=(gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libjansson-dev)
 if [ "${1:-}" = "--tests" ]; then
-	pkgs+=(libcmocka-dev jq busybox-static iproute2 procps time sqlite3)
+	pkgs+=(libcmocka-dev jq busybox-static iproute2 procps time sqlite3 podman runc)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -24,3 +24,6 @@ check() {
 check_eq() {
 	if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   expected: $2"; echo "#   actual:   $3"; fi
 }
+# jq_any COND FILE: true when some JSON value of FILE satisfies COND
+# (jq 1.6's -e judges only the last input, so select() over a stream lies).
+jq_any() { [ "$(jq -s "any(.[]; $1)" "$2" 2>/dev/null)" = true ]; }
