@@ -113,7 +113,7 @@ done
 victim=$(cat "$CT_STATE/m15.pid")
 $VANTAGE crawl --containers -w 1 -f file,os,process --file-root / -i 0 >"$TMP/many.jsonl" 2>"$TMP/many.err" &
 cpid=$!
-for _ in $(seq 400); do [ "$(grep -c '"feature":"frame"' "$TMP/many.jsonl" 2>/dev/null)" -ge 2 ] && break; sleep 0.01; done
+for _ in $(seq 400); do n=$(grep -c '"feature":"frame"' "$TMP/many.jsonl" 2>/dev/null); [ "${n:-0}" -ge 2 ] && break; sleep 0.01; done
 stop_unshare_container m15
 wait $cpid
 check_eq "crawl of many containers exits 0 when one dies" 0 $?
