@@ -47,7 +47,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -384,6 +386,33 @@ int fsroot_openat_walk(struct fsroot *r, const char *path, int flags)
 /* ---- reading files -------------------------------------------------------- */
 
 /*
+ * Files of procfs, sysfs and the like look regular but are windows on the
+ * kernel (a system's /proc/kcore is the host's memory): never read one as
+ * a system's file, whatever path led there.
+ */
+static bool on_kernel_fs(int fd)
+{
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0)
+		return true;
+	switch ((unsigned long)sf.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case BPF_FS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case PSTOREFS_MAGIC:
+	case EFIVARFS_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
  * `pfd` is an O_PATH fd (consumed).  If it is a regular file, return an fd
  * open for reading on the same inode; otherwise -EINVAL.  `dirfd`/`name`
  * (opened O_NOFOLLOW) or, with dirfd < 0, the root and `name`, is the
@@ -404,6 +433,10 @@ static int reopen_regular(int pfd, struct fsroot *r, int dirfd, const char *name
 	if (!S_ISREG(want.st_mode)) {
 		close(pfd);
 		return -EINVAL;
+	}
+	if (on_kernel_fs(pfd)) {
+		close(pfd);
+		return -EPERM;
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
 	fd = open(proc, rd);
