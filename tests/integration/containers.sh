@@ -70,7 +70,7 @@ ln -s /proc/kcore "$bad/var/lib/dpkg/status"
 ln -s ../../../../../../etc/machine-id "$bad/etc/machine-id"
 ln -s ../../../../../../etc/hostname "$bad/etc/deep/rel-escape"
 ln -s /etc "$bad/etc/abs-dir-escape"
-ln -s /proc/self/status "$bad/var/lib/dpkg/available"
+mkdir -p "$bad/lib/apk/db"; ln -s /proc/self/status "$bad/lib/apk/db/installed"
 mkdir -p "$bad/etc/kern"; ln -s /proc/self/status "$bad/etc/kern/status"
 mkfifo "$bad/etc/fifo.conf"
 truncate -s 10G "$bad/etc/sparse.conf"
@@ -97,7 +97,8 @@ check_eq "hostile container: no packages from /proc/kcore" 0 \
 	"$(jq -s '[.[]|select(.feature=="package")]|length' "$TMP/bad.jsonl")"
 check "hostile container: a symlink into its procfs is not read as a file" \
 	bash -c "! jq -r 'select(.feature==\"config\" and .key==\"/etc/kern/status\").value.content // empty' '$TMP/bad.jsonl' | grep -q 'Pid:'"
-check "hostile container: ... and is reported" jq_any '.feature=="frame" and (.value.messages.config | tostring | test("kern/status: Operation not permitted"))' "$TMP/bad.jsonl"
+check "hostile container: a package database pointing into procfs is refused and reported" \
+	jq_any '.feature=="frame" and (.value.messages.package | tostring | test("installed: Operation not permitted"))' "$TMP/bad.jsonl"
 check "hostile container: relative escape not followed (no host hostname as content)" \
 	bash -c "! jq -r 'select(.feature==\"config\" and .key==\"/etc/deep/rel-escape\").value.content // empty' '$TMP/bad.jsonl' | grep -qx '$(hostname)'"
 check "hostile container: absolute dir symlink not descended" \
