@@ -159,18 +159,18 @@ static bool take_kb(const char *p, const char *e, uint64_t *out)
 	return p == e || (e - p == 2 && p[0] == 'k' && p[1] == 'B');
 }
 
-/* The last number of a blank-separated list ("NSpid:\t42\t1"). */
-static bool take_last_int(const char *p, const char *e, int *out)
+/* The last number of a blank-separated list ("NSpid:\t42\t1"), and how
+ * many there are. */
+static bool take_last_int(const char *p, const char *e, int *out, unsigned *count)
 {
-	bool any = false;
-
+	*count = 0;
 	for (;;) {
 		skip_blanks(&p, e);
 		if (p >= e)
-			return any;
+			return *count > 0;
 		if (!take_int(&p, e, out))
 			return false;
-		any = true;
+		++*count;
 	}
 }
 
@@ -185,7 +185,7 @@ static void status_line(const char *s, const char *e, struct proc_status *out)
 			out->have |= PS_UID;
 		}
 	} else if ((v = after_key(s, e, "NSpid:"))) {
-		if (take_last_int(v, e, &out->nspid))
+		if (take_last_int(v, e, &out->nspid, &out->nspid_levels))
 			out->have |= PS_NSPID;
 	} else if ((v = after_key(s, e, "PPid:"))) {
 		if (take_int(&v, e, &out->ppid))
@@ -233,6 +233,26 @@ static bool list_has(const char *s, const char *e, const char *name)
 	return false;
 }
 
+/*
+ * One line [p, e) of /proc/PID/cgroup, "id:controllers:path".  Returns
+ * the path (its length in *plen), or NULL when the line lacks that shape;
+ * *v2 tells whether it is the unified hierarchy's "0::" line, *memory
+ * whether its controllers include memory.
+ */
+static const char *cgroup_line(const char *p, const char *e, bool *v2, bool *memory,
+                               size_t *plen)
+{
+	const char *c1 = memchr(p, ':', (size_t)(e - p));
+	const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(e - c1 - 1)) : NULL;
+
+	if (!c2 || c1 <= p)
+		return NULL;
+	*v2 = c1 - p == 1 && *p == '0' && c2 == c1 + 1;
+	*memory = list_has(c1 + 1, c2, "memory");
+	*plen = (size_t)(e - c2 - 1);
+	return c2 + 1;
+}
+
 int proc_cgroup_pick(const char *buf, size_t len, const char **path, size_t *path_len)
 {
 	const char *p = buf, *end;
@@ -245,21 +265,19 @@ int proc_cgroup_pick(const char *buf, size_t len, const char **path, size_t *pat
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;
-		const char *c1 = memchr(p, ':', (size_t)(e - p));
-		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(e - c1 - 1)) : NULL;
+		bool v2, memory;
+		size_t pl;
+		const char *ps = cgroup_line(p, e, &v2, &memory, &pl);
 
-		if (c2 && c1 > p) {
-			const char *ps = c2 + 1;
-			size_t pl = (size_t)(e - ps);
-
+		if (ps) {
 			if (!first) {
 				first = ps;
 				first_len = pl;
 			}
-			if (c1 - p == 1 && *p == '0' && c2 == c1 + 1 && !uni) {
+			if (v2 && !uni) {
 				uni = ps;
 				uni_len = pl;
-			} else if (!mem && list_has(c1 + 1, c2, "memory")) {
+			} else if (!mem && memory) {
 				mem = ps;
 				mem_len = pl;
 			}
@@ -279,6 +297,74 @@ int proc_cgroup_pick(const char *buf, size_t len, const char **path, size_t *pat
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int proc_cgroup_shape(const char *buf, size_t len, struct proc_cgroup_shape *out)
+{
+	const char *p = buf, *end;
+
+	memset(out, 0, sizeof(*out));
+	if (!buf)
+		return -EINVAL;
+	end = buf + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		bool v2, memory;
+		size_t pl;
+
+		if (cgroup_line(p, e, &v2, &memory, &pl)) {
+			/* As in proc_cgroup_pick(): the first "0::" line is
+			 * the unified one, any other may be memory's. */
+			bool is_v2 = v2 && !out->v2;
+			bool is_mem = !is_v2 && memory;
+
+			if (out->first == PCG_FIRST_NONE)
+				out->first = is_v2 ? PCG_FIRST_V2 : is_mem ? PCG_FIRST_MEMORY : PCG_FIRST_OTHER;
+			out->v2 |= is_v2;
+			out->memory |= is_mem;
+		}
+		p = e + 1;
+	}
+	return out->first == PCG_FIRST_NONE ? -EINVAL : 0;
+}
+
+const char *proc_cgroup_choose(const struct proc_cgroup_shape *sh, const char *v2,
+                               const char *memory)
+{
+	if (sh->v2) {
+		if (!v2)
+			return NULL;
+		if (strcmp(v2, "/") != 0)
+			return v2;
+	}
+	if (sh->memory)
+		return memory;
+	if (sh->v2 && sh->first == PCG_FIRST_V2)
+		return v2;
+	return NULL;
+}
+
+bool proc_pidlist_next(const char **pp, const char *end, int *pid)
+{
+	const char *p = *pp;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		const char *q = p;
+		uint64_t v;
+
+		p = e + (e < end);
+		if (q < e && *q >= '0' && *q <= '9' && parse_u64(&q, e, &v) && q == e && v > 0 &&
+		    v <= INT_MAX) {
+			*pid = (int)v;
+			*pp = p;
+			return true;
+		}
+	}
+	*pp = end;
+	return false;
 }
 
 size_t proc_cmdline_join(char *buf, size_t len)

@@ -10,6 +10,8 @@
  *   proc_parse_stat      /proc/PID/stat   (comm may hold spaces, parens, \n)
  *   proc_parse_status    /proc/PID/status (Uid, NSpid, Threads, VmRSS...)
  *   proc_cgroup_pick     /proc/PID/cgroup (which line names "the" cgroup)
+ *   proc_cgroup_shape    /proc/PID/cgroup (which hierarchies that choice uses)
+ *   proc_pidlist_next    cgroup "tasks", "cgroup.threads" (one id a line)
  *   proc_cmdline_join    /proc/PID/cmdline (argv NULs -> spaces, in place)
  *   proc_parse_btime     /proc/stat       (boot time)
  *   passwd_next          etc/passwd       (name and uid, line by line)
@@ -62,6 +64,8 @@ struct proc_status {
 	unsigned have; /* PS_* bits of the fields found */
 	uint32_t uid;  /* real uid: first number of "Uid:" */
 	int nspid;     /* last number of "NSpid:" (innermost namespace) */
+	unsigned nspid_levels; /* how many numbers "NSpid:" has (1: the
+				* procfs's PID namespace is the process's own) */
 	int ppid;
 	uint64_t threads;
 	uint64_t rss_kb; /* VmRSS (absent for kernel threads) */
@@ -84,6 +88,41 @@ int proc_parse_status(const char *buf, size_t len, struct proc_status *out);
  * -EINVAL when no line has the "id:controllers:path" shape.
  */
 int proc_cgroup_pick(const char *buf, size_t len, const char **path, size_t *path_len);
+
+/*
+ * Every /proc/PID/cgroup of a system has the same lines (one per
+ * hierarchy), only the paths differ; so which hierarchy
+ * proc_cgroup_pick() takes a path from can be known from any one file,
+ * e.g. /proc/self/cgroup.  proc_cgroup_shape() fills *out from one file:
+ * whether it has the unified line (as pick sees it), a memory line, and
+ * what the first line is.  Returns -EINVAL when no line has the shape.
+ */
+enum proc_cgroup_first { PCG_FIRST_NONE, PCG_FIRST_V2, PCG_FIRST_MEMORY, PCG_FIRST_OTHER };
+
+struct proc_cgroup_shape {
+	bool v2;     /* a "0::path" line */
+	bool memory; /* a line whose controllers include memory */
+	enum proc_cgroup_first first;
+};
+
+int proc_cgroup_shape(const char *buf, size_t len, struct proc_cgroup_shape *out);
+
+/*
+ * What proc_cgroup_pick() returns for a process of a system of shape `sh`
+ * whose unified path is `v2` and memory path `memory` (each NULL when not
+ * known).  NULL when that does not settle it: the path the rule would
+ * take is unknown, or comes from another hierarchy.
+ */
+const char *proc_cgroup_choose(const struct proc_cgroup_shape *sh, const char *v2,
+                               const char *memory);
+
+/*
+ * Iterate over a list of ids, one decimal a line (a cgroup's "tasks",
+ * "cgroup.threads", "cgroup.procs"): from *p (< end) find the next line
+ * that is only a number in 1..INT_MAX, set *pid and advance *p past it.
+ * Other lines are skipped.  Returns false at the end.
+ */
+bool proc_pidlist_next(const char **p, const char *end, int *pid);
 
 /*
  * Turn a /proc/PID/cmdline (arguments separated by NULs) into one line in
