@@ -1,5 +1,6 @@
 /*
- * crawl.c - `vantage crawl`: one frame of this host or of a mounted root.
+ * crawl.c - `vantage crawl`: frames of this host, its containers, or a
+ * mounted root (one frame per system).
  *
  * Validates everything the user gave before any work starts (feature
  * names, the root, the output file), opens the view, runs each feature in

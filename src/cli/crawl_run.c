@@ -124,7 +124,7 @@ static void crawl_job(struct pool *p, struct job *j)
 	for (int i = 0; i < run->nfeats; i++) {
 		frame_feature_start(fr, run->feats[i]->name);
 		if (mono_ns() > deadline) {
-			frame_error(fr, ETIMEDOUT, "not crawled: the %.1f s limit of the system passed",
+			frame_error(fr, 0, "not crawled: the system's time limit of %g s had passed",
 				    run->timeout);
 		} else {
 			c.primed = j->primed[i];
@@ -133,7 +133,10 @@ static void crawl_job(struct pool *p, struct job *j)
 			if (c.primed && run->feats[i]->prime_free)
 				run->feats[i]->prime_free(c.primed);
 			c.primed = NULL;
-			if (r < 0)
+			if (r == -ENOTSUP) /* e.g. modules of a container: the host's */
+				frame_skip(fr, "%s does not apply to a %s", run->feats[i]->name,
+					   j->t->sys.kind);
+			else if (r < 0)
 				frame_error(fr, -r, "feature %s failed", run->feats[i]->name);
 		}
 		frame_feature_end(fr);
@@ -184,7 +187,7 @@ static void write_stuck_frame(struct pool *p, struct job *j)
 				       run->nfeats, run->fmt);
 	if (!fr)
 		return;
-	frame_error(fr, ETIMEDOUT, "the crawl did not finish within %.1f s and was abandoned",
+	frame_error(fr, 0, "the crawl did not finish within its time limit of %g s and was abandoned",
 		    run->timeout);
 	int r = frame_end(fr);
 	if (r < 0 && !p->sink_err)

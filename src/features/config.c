@@ -18,6 +18,9 @@
  *              is larger than the limit and content is left out (that file
  *              is also counted as skipped in the frame header)
  *   link       for a symlink: its target as stored (never followed)
+ *   withheld   true when the path is a known secret (shadow files, private
+ *              keys: see is_secret()); it keeps its sha256, so a change is
+ *              still seen, but its content never enters a frame
  *   error      set (and counted in the header) when the file could not be
  *              read; the metadata fields are still there
  *
@@ -148,6 +151,34 @@ static void common_fields(struct config_walk *w, struct json *j, const struct vt
 	json_str(j, "mtime", t);
 }
 
+/*
+ * Files whose content is a secret: password hashes, private keys.  Their
+ * hash still shows a change; their bytes never leave the system.
+ */
+static bool is_secret(const char *path)
+{
+	static const char *const exact[] = {
+		"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+		"/etc/security/opasswd", "/etc/sudoers", "/etc/machine-id",
+	};
+	static const char *const under[] = {"/etc/ssl/private/", "/etc/pki/tls/private/",
+					    "/etc/letsencrypt/", "/etc/wireguard/",
+					    "/etc/NetworkManager/system-connections/"};
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcmp(path, exact[i]) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(under) / sizeof(under[0]); i++)
+		if (strncmp(path, under[i], strlen(under[i])) == 0)
+			return true;
+	/* ssh host keys and the like: *_key, *.key, *.pem private keys */
+	size_t n = strlen(base);
+	if ((n > 4 && strcmp(base + n - 4, "_key") == 0) || (n > 4 && strcmp(base + n - 4, ".key") == 0))
+		return true;
+	return false;
+}
+
 static int emit_regular(struct config_walk *w, const struct vt_walk_entry *e)
 {
 	struct file_read r = {0};
@@ -165,8 +196,11 @@ static int emit_regular(struct config_walk *w, const struct vt_walk_entry *e)
 		json_str(j, "sha256", r.hex);
 	if (r.hash_skipped)
 		json_bool(j, "hash_skipped", true);
-	if (r.have_content)
+	bool secret = is_secret(e->path);
+	if (r.have_content && !secret)
 		json_strn(j, "content", w->content.len ? w->content.data : "", w->content.len);
+	if (secret)
+		json_bool(j, "withheld", true);
 	if (r.err)
 		json_str(j, "error", strerror(-r.err));
 	else

@@ -192,9 +192,17 @@ static void progress(struct file_walk *w, const char *path, bool force)
 		return;
 	w->last_progress = now;
 	w->progress_shown = true;
-	/* Keep the line short: the tail of a long path. */
+	/* Keep the line short: the tail of a long path.  Names come from the
+	 * observed system: anything but printable ASCII is shown as '?' so a
+	 * file name cannot send escape sequences to the operator's terminal. */
+	const char *tail = len > 60 ? path + len - 57 : path;
+	char shown[64];
+	size_t k = 0;
+	for (; tail[k] && k < sizeof(shown) - 1; k++)
+		shown[k] = (tail[k] >= 0x20 && tail[k] < 0x7f) ? tail[k] : '?';
+	shown[k] = 0;
 	fprintf(stderr, "\rfile: %" PRIu64 " entries, %s%s\033[K", w->entries,
-		len > 60 ? "..." : "", len > 60 ? path + len - 57 : path);
+		len > 60 ? "..." : "", shown);
 	fflush(stderr);
 }
 

@@ -8,6 +8,8 @@
  *  - the spool is f->mem (in memory) after the first f->spool_len bytes
  *    that live in the temporary file f->spool_fd (-1 until the memory part
  *    first exceeds FRAME_SPOOL_MEM), so line order is file then memory;
+ *    if the temporary file cannot be written, records stay in memory
+ *    (nothing collected is dropped) and the header says so;
  *  - per-feature counters live in f->feat[], indexed like the feature list
  *    given to frame_begin(); f->cur is the running feature or -1.
  */
@@ -290,6 +292,8 @@ static void header_common(struct frame *f, struct json *j, double dur_ms)
 {
 	json_double(j, "duration_ms", dur_ms, 3);
 	json_uint(j, "records", f->records);
+	if (f->spool_err)
+		json_str(j, "spool_error", strerror(-f->spool_err));
 	/* the system-level slot ("frame") only when something went there */
 	const struct feat_stat *sys = &f->feat[f->nfeat];
 	int n = f->nfeat + (sys->errors || sys->skipped || sys->nmsg ? 1 : 0);
@@ -373,9 +377,27 @@ static void build_header(struct frame *f, struct buf *h)
 		json_str(&j, "features", buf_str(&feats));
 		json_str(&j, "timestamp", ts);
 		json_str(&j, "uuid", uuid);
-		json_str(&j, "namespace", f->sys.name);
+		bool ct = strcmp(f->sys.kind, "container") == 0;
+		if (ct) {
+			/* "<host>/<container name>", and the reference's container fields */
+			struct buf ns = BUF_INIT;
+			buf_printf(&ns, "%s/%s", f->sys.host, f->sys.name);
+			json_str(&j, "namespace", buf_str(&ns));
+			buf_free(&ns);
+		} else {
+			json_str(&j, "namespace", f->sys.name);
+		}
 		json_str(&j, "system_type", f->sys.kind);
 		json_str(&j, "system_id", f->sys.id);
+		if (ct) {
+			const char *cid = strrchr(f->sys.id, ':');
+			cid = cid ? cid + 1 : f->sys.id;
+			json_str(&j, "container_long_id", cid);
+			json_strn(&j, "container_short_id", cid, strnlen(cid, 12));
+			json_str(&j, "container_name", f->sys.name);
+			json_str(&j, "container_image", f->sys.image);
+			json_bool(&j, "emit_shortname", false);
+		}
 		header_common(f, &j, dur_ms);
 		json_obj_end(&j);
 		buf_adds(h, "metadata\t\"metadata\"\t");

@@ -105,7 +105,8 @@ int sink_file_open(const char *path, struct sink **out)
 		fs->own = false;
 		copy_str(fs->base.desc, sizeof(fs->base.desc), "stdout", 6);
 	} else {
-		fs->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* 0600: frames hold config contents and command lines */
+		fs->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fs->fd < 0) {
 			int e = errno;
 			free(fs);

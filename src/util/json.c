@@ -5,7 +5,10 @@
  * been written.  Strings are copied in runs of plain printable ASCII with
  * one memcpy per run; everything else goes through the escaper, which
  * decodes UTF-8 strictly (no overlongs, no surrogates, max U+10FFFF) and
- * escapes each invalid byte on its own as \u00XX.
+ * escapes each invalid byte B on its own as the lone surrogate \udcBB
+ * (the "surrogateescape" convention): no valid text escapes that way, so
+ * two different byte strings never give the same JSON string, and the
+ * bytes can be recovered.
  */
 #include "json.h"
 
@@ -98,7 +101,7 @@ void json_escape(struct buf *o, const char *str, size_t n)
 		unsigned cp;
 		size_t len = utf8_decode(s + i, n - i, &cp);
 		if (len == 0) {
-			put_u16(o, c);
+			put_u16(o, 0xdc00 + c); /* invalid byte: surrogateescape */
 			i++;
 			continue;
 		}

@@ -6,8 +6,9 @@
  * placed automatically.  Strings are escaped so that the output is pure
  * ASCII on one line: control characters and every non-ASCII code point
  * become \uXXXX (surrogate pairs above U+FFFF).  Bytes that are not valid
- * UTF-8 (common in guest data) are escaped as \u00XX, one per byte, so
- * nothing is dropped and the output is always valid JSON.
+ * UTF-8 (common in guest data) are escaped as \udcXX, one per byte (the
+ * "surrogateescape" convention: distinct from any valid text, so nothing is
+ * dropped, two byte strings never collide, and the bytes can be recovered).
  *
  * Nesting depth is bounded by JSON_MAX_DEPTH; deeper opens are ignored
  * (and make json_ok() false), never a crash.

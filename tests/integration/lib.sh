@@ -7,6 +7,7 @@ TMP=$(mktemp -d /tmp/vantage-test.XXXXXX)
 _cleanups=()
 on_exit() { _cleanups+=("$*"); }
 _run_cleanups() {
+	set +e # a script running with -e must still clean up everything
 	local i
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[$i]}" >/dev/null 2>&1; done
 	rm -rf "$TMP"

@@ -27,10 +27,12 @@ static void test_escape(void **state)
 	esc("\xc3\xa9", 2, "\"\\u00e9\"");		/* é */
 	esc("\xe2\x82\xac", 3, "\"\\u20ac\"");		/* € */
 	esc("\xf0\x9f\x98\x80", 4, "\"\\ud83d\\ude00\""); /* emoji: surrogate pair */
-	esc("\xff\xfe", 2, "\"\\u00ff\\u00fe\"");	/* invalid bytes one by one */
-	esc("\xc0\xaf", 2, "\"\\u00c0\\u00af\"");	/* overlong */
-	esc("\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\""); /* surrogate encoded */
-	esc("\xe2\x82", 2, "\"\\u00e2\\u0082\"");	/* truncated sequence */
+	esc("\xff\xfe", 2, "\"\\udcff\\udcfe\"");	/* invalid bytes one by one */
+	esc("\xc0\xaf", 2, "\"\\udcc0\\udcaf\"");	/* overlong */
+	esc("\xed\xa0\x80", 3, "\"\\udced\\udca0\\udc80\""); /* surrogate encoded */
+	esc("\xe2\x82", 2, "\"\\udce2\\udc82\"");	/* truncated sequence */
+	esc("caf\xe9", 4, "\"caf\\udce9\"");		/* Latin-1 byte: not the same as... */
+	esc("caf\xc3\xa9", 5, "\"caf\\u00e9\"");	/* ...a real e-acute */
 	esc("", 0, "\"\"");
 }
 
