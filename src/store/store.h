@@ -1,0 +1,122 @@
+/*
+ * store.h - where frames and metric series are kept: the embedded SQLite
+ * store (one file, WAL).  PostgreSQL comes later behind the same calls.
+ *
+ * Model (docs/storage.md has the schema):
+ *   systems  one row per system id: identity (name, kind, runtime, image,
+ *            host, labels JSON), first_seen, last_seen, gone (0/1)
+ *   frames   one row per stored frame: system, time, header JSON
+ *   records  each DISTINCT record (feature, key, value) stored once, by
+ *            content hash; a frame points at the records it holds, so a
+ *            process list crawled every minute that did not change costs a
+ *            few bytes per frame, not its size again
+ *   series   numeric fields of `metric` records as time series
+ *            (system, name e.g. "memory.used_pct" or "cgroup.mem_usage_bytes",
+ *            labels), with roll-ups and retention like CloudWatch's: raw
+ *            points for 24 h, 1-minute aggregates (avg, min, max, sum, count,
+ *            p50, p90, p99) for 15 days, 1-hour aggregates for 15 months
+ *
+ * Handles: a struct store is one SQLite connection and is NOT thread-safe;
+ * each thread opens its own handle on the same file (readers never block
+ * the writer in WAL mode).  Times are milliseconds since the epoch.
+ * Errors: negative errno-style codes; store_errmsg() gives the text of the
+ * last one (naming the file for open errors).
+ */
+#ifndef VANTAGE_STORE_H
+#define VANTAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/buf.h"
+
+struct store;
+
+enum store_mode { STORE_RW, STORE_RO };
+
+/*
+ * Open (creating and migrating when RW) the store at `path`.  A file that
+ * is not a SQLite database, is corrupt, or is a SQLite database of
+ * something else gives -EINVAL with a message naming the file; a schema
+ * newer than this program gives -EPROTO.  Returns 0 or a negative errno;
+ * on error *out is NULL and store_errmsg(NULL) has the message.
+ */
+int store_open(const char *path, enum store_mode mode, struct store **out);
+void store_close(struct store *s);
+const char *store_errmsg(const struct store *s);
+
+/*
+ * Store one frame given as the JSON Lines text `vantage crawl` writes
+ * (header record of feature "frame" first, then its records).  The
+ * system row is created or updated (last_seen, identity, gone = 0);
+ * numeric fields of metric records become series points.  Atomic: all of
+ * the frame or nothing.  Returns 0 and *frame_id, or a negative errno
+ * (-ENOSPC on a full disk: the caller keeps the frame and retries).
+ */
+int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *frame_id);
+
+/* Mark every system of kind `kind` whose id is not in `present` as gone
+ * (and present ones as not gone).  Used after each discovery pass. */
+int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
+		    int64_t now_ms);
+
+/* Roll raw points up into 1-minute and 1-hour aggregates and delete what
+ * retention no longer keeps.  Cheap when there is nothing to do; the
+ * daemon calls it every minute. */
+int store_maintain(struct store *s, int64_t now_ms);
+
+/* ---- queries: each appends JSON to `out` ---------------------------------- */
+
+struct store_system_filter {
+	const char *kind;	/* NULL: any */
+	const char *runtime;	/* NULL: any */
+	const char *label;	/* "key=value" or "key"; NULL: any */
+	int gone;		/* -1 any, 0 present only, 1 gone only */
+};
+
+/* [{"id","name","kind","runtime","image","host","labels":{},"first_seen",
+ *   "last_seen","gone"}, ...] (times as ISO-8601 UTC strings) */
+int store_systems_json(struct store *s, const struct store_system_filter *f, struct buf *out);
+
+/*
+ * A frame of `system_id`: the latest (at_ms == 0) or the last one at or
+ * before at_ms.  {"frame": <header value>, "records": [{"feature","key",
+ * "value"}...]}, only records of `feature` when not NULL.  -ENOENT when
+ * the system or a frame does not exist.
+ */
+int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, const char *feature,
+		     struct buf *out);
+
+/*
+ * A metric series over [from_ms, to_ms] in buckets of step_ms, each
+ * bucket reduced with `stat` ("avg", "min", "max", "sum", "count", "p50",
+ * "p90", "p99").  Reads raw points, or the 1-minute or 1-hour roll-ups
+ * when the range is older than raw retention or the step is coarse.
+ * {"system","metric","stat","step_s","points":[[iso_time, value]...]}.
+ * -ENOENT for an unknown system or metric; -EINVAL for a bad stat.
+ */
+int store_series_json(struct store *s, const char *system_id, const char *metric,
+		      int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
+		      struct buf *out);
+
+/* Names of the series of a system: ["memory.used_pct", ...]. */
+int store_metric_names_json(struct store *s, const char *system_id, struct buf *out);
+
+/* The latest point of every series of every present system, for the
+ * Prometheus endpoint.  Callback data valid only during the call. */
+struct store_latest {
+	const char *system_id, *name, *kind, *runtime, *image, *system_name;
+	const char *metric;	/* "memory.used_pct" */
+	const char *labels_json;	/* series labels, "{}" if none */
+	double value;
+	int64_t time_ms;
+};
+int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
+			void *ctx);
+
+/* Counts and sizes for the health endpoint and vantage's own metrics:
+ * {"systems","frames","records","points","bytes","schema_version"}. */
+int store_stats_json(struct store *s, struct buf *out);
+
+#endif
