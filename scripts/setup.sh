@@ -3,7 +3,7 @@
 # Skips apt-get entirely when everything is already present.  Run as root
 # (or through sudo).  Usage: scripts/setup.sh [--tests]
 set -eu
-pkgs=(gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libjansson-dev)
+pkgs=(gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libinih-dev)
 if [ "${1:-}" = "--tests" ]; then
 	pkgs+=(libcmocka-dev jq busybox-static iproute2 procps time sqlite3 podman runc)
 fi

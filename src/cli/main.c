@@ -17,6 +17,11 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  crawl       crawl this host, its containers or a mounted root into frames\n"
 		"  ls          list the systems on this host: the host and its containers\n"
+		"  serve       watch the host and its containers into the store; serve the API\n"
+		"  api         serve the REST API and /metrics over an existing store file\n"
+		"  systems     list the systems in the store\n"
+		"  show        a system's latest frame (or at a time) from the store\n"
+		"  metrics     a metric series of a system from the store\n"
 		"  features    list the features a crawl can collect\n"
 		"  help        show this help\n"
 		"  version     print the version\n"
@@ -36,6 +41,16 @@ int main(int argc, char **argv)
 		return cmd_crawl(argc - 1, argv + 1);
 	if (strcmp(cmd, "features") == 0)
 		return cmd_features(argc - 1, argv + 1);
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "api") == 0)
+		return cmd_api(argc - 1, argv + 1);
+	if (strcmp(cmd, "systems") == 0)
+		return cmd_systems(argc - 1, argv + 1);
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(cmd, "metrics") == 0)
+		return cmd_metrics(argc - 1, argv + 1);
 	if (strcmp(cmd, "ls") == 0)
 		return cmd_ls(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -33,6 +33,18 @@ struct sink {
  */
 int sink_file_open(const char *path, struct sink **out);
 
+/*
+ * The store sink (sinks/store.c): each frame, collected whole between
+ * flushes, goes to store_put_frame().  A frame the store cannot take (a
+ * full disk) is kept in a bounded queue in memory and retried at the next
+ * flush, so nothing collected is lost while the disk is full; flush returns
+ * the store's error so the caller can log it.  `st` is borrowed.
+ */
+struct store;
+int sink_store_open(struct store *st, struct sink **out);
+/* Frames waiting for a retry in a store sink. */
+int sink_store_pending(struct sink *s);
+
 int sink_write(struct sink *s, const void *data, size_t len);
 int sink_write_fd(struct sink *s, int fd, size_t len);
 int sink_flush(struct sink *s);

@@ -48,12 +48,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "../../util/buf.h"
 #include "../../util/util.h"
+#include "cgroup.h"
 #include "host.h"
 #include "proc_parse.h"
 
@@ -178,6 +181,296 @@ void passwd_cache_free(struct passwd_cache *c)
 	free(c);
 }
 
+/* ---- cgroup paths without reading /proc/PID/cgroup --------------------- */
+
+/*
+ * /proc/PID/cgroup is the dearest file of a process: the kernel walks
+ * every hierarchy (ten on a v1/v2 hybrid) under global cgroup locks, so
+ * readers on two CPUs mostly wait for each other.  With many processes
+ * the walk instead lists, once, the threads of every cgroup of the
+ * hierarchies proc_cgroup_pick() can take the path from (the unified one,
+ * memory's), from their "cgroup.threads" or "tasks", into a map thread
+ * id -> cgroup path; a process's path is proc_cgroup_choose() of its
+ * leader's (tid == pid) entries.  That is the path its file gives:
+ *   - thread lists leave out exiting tasks, so a zombie leader is absent;
+ *     an absent pid (also one born after the map) reads its file;
+ *   - a tid met in two cgroups (it moved while we listed) is marked and
+ *     reads its file, as does a pid under a directory not entered (a name
+ *     holding '\n', deeper than CGMAP_DEPTH);
+ *   - paths are the mount's root plus the directories walked: relative to
+ *     our cgroup namespace, as are the paths of /proc/PID/cgroup we read;
+ *   - the lists hold ids of our PID namespace: the map is only used when
+ *     it is the procfs's (NSpid of self has one level), and only after it
+ *     gave our own process the path its own cgroup file gives.
+ * Anything unexpected and no map is used.  Nor is one built when listing
+ * the cgroups would cost more than reading the files: the walk stops after
+ * npids * lines / CGMAP_DIR_COST directories, `lines` being the number of
+ * hierarchies (lines of the file).
+ */
+
+#define CGMAP_MIN_PIDS 64         /* fewer processes: read their files */
+#define CGMAP_DIR_COST 8          /* listing a cgroup costs as much as reading
+				   * this many lines of /proc/PID/cgroup */
+#define CGMAP_DEPTH 32            /* cgroup directories deeper: files */
+#define CGMAP_LIST_MAX (16u << 20) /* a longer thread list: no map */
+#define CGMAP_MAX_TIDS (1u << 20)  /* more threads than this: no map */
+
+/* Invariant: tid == 0 marks an empty slot; off is the offset of the
+ * NUL-terminated path in `paths`, -1 for a tid met in two cgroups. */
+struct cgmap_slot {
+	int32_t tid;
+	int32_t off;
+};
+
+struct cgmap {
+	struct cgmap_slot *slot;
+	unsigned bits;
+	size_t n;
+	struct buf paths;
+};
+
+/* The maps of a walk: read-only once built, shared by the workers. */
+struct cgmaps {
+	struct proc_cgroup_shape shape;
+	struct cgmap v2, memory;
+};
+
+static size_t cg_hash(int32_t tid, unsigned bits)
+{
+	return (size_t)(((uint64_t)(uint32_t)tid * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+static struct cgmap_slot *cgmap_find(const struct cgmap *m, int32_t tid)
+{
+	size_t mask = ((size_t)1 << m->bits) - 1;
+	size_t i = cg_hash(tid, m->bits);
+
+	for (;; i = (i + 1) & mask)
+		if (m->slot[i].tid == tid || m->slot[i].tid == 0)
+			return &m->slot[i];
+}
+
+/* Grow to twice the slots (the table stays at most half full). */
+static int cgmap_grow(struct cgmap *m)
+{
+	unsigned bits = m->bits ? m->bits + 1 : 10;
+	struct cgmap old = *m;
+
+	m->slot = calloc((size_t)1 << bits, sizeof(*m->slot));
+	if (!m->slot) {
+		m->slot = old.slot;
+		return -ENOMEM;
+	}
+	m->bits = bits;
+	for (size_t i = 0; old.slot && i < ((size_t)1 << old.bits); i++)
+		if (old.slot[i].tid)
+			*cgmap_find(m, old.slot[i].tid) = old.slot[i];
+	free(old.slot);
+	return 0;
+}
+
+static int cgmap_add(struct cgmap *m, int32_t tid, int32_t off)
+{
+	struct cgmap_slot *s;
+
+	if (m->n >= CGMAP_MAX_TIDS)
+		return -E2BIG;
+	if (2 * (m->n + 1) > ((size_t)1 << m->bits) || !m->slot) {
+		int r = cgmap_grow(m);
+
+		if (r < 0)
+			return r;
+	}
+	s = cgmap_find(m, tid);
+	if (s->tid == 0) {
+		s->tid = tid;
+		s->off = off;
+		m->n++;
+	} else if (s->off != off) {
+		s->off = -1;
+	}
+	return 0;
+}
+
+/* The path of thread `tid`, or NULL when unknown or ambiguous. */
+static const char *cgmap_get(const struct cgmap *m, int tid)
+{
+	const struct cgmap_slot *s;
+
+	if (!m->slot)
+		return NULL;
+	s = cgmap_find(m, tid);
+	return s->tid && s->off >= 0 ? m->paths.data + s->off : NULL;
+}
+
+static void cgmap_free(struct cgmap *m)
+{
+	free(m->slot);
+	buf_free(&m->paths);
+	memset(m, 0, sizeof(*m));
+}
+
+/* One hierarchy's walk. */
+struct cgwalk {
+	struct cgmap *m;
+	const char *list;  /* "cgroup.threads" (v2) or "tasks" (v1) */
+	size_t budget;     /* directories that may still be listed */
+	struct buf path;   /* the current cgroup's path */
+	struct buf file;   /* its thread list */
+};
+
+/* Map the threads of cgroup `dfd` (path w->path) and of its descendants. */
+static int cgwalk_dir(struct cgwalk *w, int dfd, int depth)
+{
+	char dents[2048] __attribute__((aligned(8)));
+	const char *p, *end;
+	bool cut;
+	ssize_t n;
+	int32_t off;
+	int fd, tid, r;
+
+	if (w->budget == 0 || w->m->paths.len > INT32_MAX - w->path.len - 1)
+		return -E2BIG;
+	w->budget--;
+	fd = openat(dfd, w->list, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* removed meanwhile */
+	buf_reset(&w->file);
+	n = read_fd_bounded(fd, &w->file, CGMAP_LIST_MAX, &cut);
+	close(fd);
+	if (n < 0)
+		return n == -ENODEV || n == -ENOENT ? 0 : (int)n;
+	if (cut)
+		return -E2BIG;
+	off = (int32_t)w->m->paths.len;
+	buf_add(&w->m->paths, w->path.data, w->path.len);
+	buf_addc(&w->m->paths, '\0');
+	p = w->file.data;
+	end = p + w->file.len;
+	while (p && proc_pidlist_next(&p, end, &tid))
+		if ((r = cgmap_add(w->m, tid, off)) < 0)
+			return r;
+
+	if (depth >= CGMAP_DEPTH)
+		return 0;
+	while ((n = getdents64(dfd, dents, sizeof(dents))) > 0) {
+		for (ssize_t o = 0; o < n;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + o);
+			size_t len = w->path.len, nl;
+
+			if (d->d_reclen == 0)
+				return -EIO;
+			o += d->d_reclen;
+			nl = strlen(d->d_name);
+			if (d->d_type != DT_DIR || strcmp(d->d_name, ".") == 0 ||
+			    strcmp(d->d_name, "..") == 0 || memchr(d->d_name, '\n', nl))
+				continue;
+			fd = openat(dfd, d->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				continue; /* removed meanwhile */
+			if (len > 1)
+				buf_addc(&w->path, '/');
+			buf_add(&w->path, d->d_name, nl);
+			r = cgwalk_dir(w, fd, depth + 1);
+			close(fd);
+			w->path.len = len;
+			w->path.data[len] = '\0';
+			if (r < 0)
+				return r;
+		}
+	}
+	return n < 0 ? -errno : 0;
+}
+
+/* Map hierarchy `root_fd` (a mount showing cgroup `root`) into `m`. */
+static int cgmap_build(struct cgmap *m, int root_fd, const char *root, const char *list,
+                       unsigned long magic, size_t *budget)
+{
+	struct cgwalk w = {.m = m, .list = list, .budget = *budget};
+	struct statfs sf;
+	int r;
+
+	if (root_fd < 0 || fstatfs(root_fd, &sf) < 0 || (unsigned long)sf.f_type != magic)
+		return -ENOENT;
+	buf_adds(&w.path, root);
+	r = cgwalk_dir(&w, root_fd, 0);
+	*budget = w.budget;
+	buf_free(&w.path);
+	buf_free(&w.file);
+	return r;
+}
+
+/* The path the maps give process `pid`, or NULL: read its file. */
+static const char *cgmaps_get(const struct cgmaps *c, int pid)
+{
+	return proc_cgroup_choose(&c->shape, c->shape.v2 ? cgmap_get(&c->v2, pid) : NULL,
+	                          c->shape.memory ? cgmap_get(&c->memory, pid) : NULL);
+}
+
+static void cgmaps_free(struct cgmaps *c)
+{
+	if (!c)
+		return;
+	cgmap_free(&c->v2);
+	cgmap_free(&c->memory);
+	free(c);
+}
+
+/* Is proc_fd's PID namespace ours?  Then "self" has one NSpid level. */
+static bool same_pidns(int proc_fd)
+{
+	char buf[4096];
+	struct proc_status st;
+	ssize_t n = read_small_at(proc_fd, "self/status", buf, sizeof(buf));
+
+	return n > 0 && proc_parse_status(buf, (size_t)n, &st) == 0 && (st.have & PS_NSPID) &&
+	       st.nspid_levels == 1;
+}
+
+/* Build the maps for a walk of `npids` processes of `proc_fd`, or NULL
+ * when they would not pay or cannot be trusted. */
+static struct cgmaps *cgmaps_new(int proc_fd, size_t npids)
+{
+	char self[8192];
+	struct cgroup_mounts mnt;
+	struct cgmaps *c;
+	const char *want, *got;
+	size_t budget, wlen;
+	ssize_t n;
+	int r = 0;
+
+	if (npids < CGMAP_MIN_PIDS || !same_pidns(proc_fd))
+		return NULL;
+	n = read_small_at(proc_fd, "self/cgroup", self, sizeof(self));
+	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	if (proc_cgroup_shape(self, (size_t)n, &c->shape) < 0 ||
+	    proc_cgroup_pick(self, (size_t)n, &want, &wlen) < 0 ||
+	    (!c->shape.v2 && !c->shape.memory) ||
+	    (budget = npids * c->shape.lines / CGMAP_DIR_COST) == 0 ||
+	    cgroup_mounts_open(proc_fd, "self/mountinfo", -1, &mnt) < 0) {
+		cgmaps_free(c);
+		return NULL;
+	}
+	if (c->shape.v2)
+		r = cgmap_build(&c->v2, mnt.v2_fd, mnt.v2_root, "cgroup.threads",
+		                CGROUP2_SUPER_MAGIC, &budget);
+	if (r == 0 && c->shape.memory)
+		r = cgmap_build(&c->memory, mnt.v1_fd[CG_MEMORY], mnt.v1_root[CG_MEMORY], "tasks",
+		                CGROUP_SUPER_MAGIC, &budget);
+	cgroup_mounts_close(&mnt);
+	/* Our own path, from the maps and from our file, must agree. */
+	got = r == 0 ? cgmaps_get(c, (int)getpid()) : NULL;
+	if (!got || strlen(got) != wlen || memcmp(got, want, wlen) != 0) {
+		cgmaps_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 /* ---- processes -------------------------------------------------------- */
 
 #define WALK_CHUNK 16            /* pids a worker reads at a time: one batch */
@@ -193,6 +486,7 @@ struct proc_env {
 	int64_t btime;
 	bool have_btime;
 	bool fds_by_size; /* st_size of <pid>/fd counts fds (Linux >= 6.2) */
+	const struct cgmaps *cg; /* cgroup paths without the files, or NULL */
 };
 
 /* One reader's buffers, reused for every process it reads. */
@@ -494,7 +788,10 @@ static int read_proc(const struct proc_env *env, struct proc_scratch *s, int pid
 	read_link(dfd, "exe", s->exe, sizeof(s->exe), p, &p->exe, VP_EXE);
 	read_link(dfd, "cwd", s->cwd, sizeof(s->cwd), p, &p->cwd, VP_CWD);
 	read_fds(env, s, dfd, p);
-	read_cgroup(s, dfd, p);
+	if (env->cg && (p->cgroup = cgmaps_get(env->cg, pid)))
+		p->have |= VP_CGROUP;
+	else
+		read_cgroup(s, dfd, p);
 	r = 1;
 out:
 	close(dfd);
@@ -782,6 +1079,7 @@ int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filt
                      int (*cb)(void *ctx, const struct vt_proc *p))
 {
 	struct proc_walk w = {0};
+	struct cgmaps *cg = NULL;
 	struct proc_scratch *s;
 	size_t nt, i;
 	int r;
@@ -794,6 +1092,8 @@ int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filt
 	if (r < 0)
 		goto out;
 	w.nchunks = (w.npids + WALK_CHUNK - 1) / WALK_CHUNK;
+	if (!filter)
+		w.env.cg = cg = cgmaps_new(proc_fd, w.npids);
 
 	/* One scratch per worker, two batches each so that a worker never
 	 * waits for the caller to emit; fewer workers if memory is short. */
@@ -821,6 +1121,7 @@ int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filt
 		buf_free(&w.batch[i].arena);
 	free(w.batch);
 out:
+	cgmaps_free(cg);
 	free(w.pids);
 	free(s);
 	return r;

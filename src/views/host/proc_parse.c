@@ -323,6 +323,7 @@ int proc_cgroup_shape(const char *buf, size_t len, struct proc_cgroup_shape *out
 				out->first = is_v2 ? PCG_FIRST_V2 : is_mem ? PCG_FIRST_MEMORY : PCG_FIRST_OTHER;
 			out->v2 |= is_v2;
 			out->memory |= is_mem;
+			out->lines++;
 		}
 		p = e + 1;
 	}

@@ -103,6 +103,7 @@ struct proc_cgroup_shape {
 	bool v2;     /* a "0::path" line */
 	bool memory; /* a line whose controllers include memory */
 	enum proc_cgroup_first first;
+	unsigned lines; /* of the "id:controllers:path" shape: hierarchies */
 };
 
 int proc_cgroup_shape(const char *buf, size_t len, struct proc_cgroup_shape *out);
