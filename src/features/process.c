@@ -19,24 +19,50 @@
 #include "../util/util.h"
 #include "feature.h"
 
+/* The last start time formatted, per thread (crawls of several systems
+ * run on several threads): processes started in the same second are
+ * common (a service and its workers, a batch), and the formatting is the
+ * dearest part of a record after the strings. */
+static __thread struct {
+	bool valid;
+	int64_t t;
+	char iso[40];
+} last_start;
+
 static void put_start(struct frame *f, struct json *j, int64_t t)
 {
-	char iso[40];
-
 	if (frame_format(f) == FRAME_CRAWLER) {
 		json_int(j, "created", t);
 		return;
 	}
-	format_time_utc(t * 1000000000, iso, sizeof(iso));
-	json_str(j, "start_time", iso);
+	if (!last_start.valid || last_start.t != t) {
+		format_time_utc(t * 1000000000, last_start.iso, sizeof(last_start.iso));
+		last_start.t = t;
+		last_start.valid = true;
+	}
+	json_str(j, "start_time", last_start.iso);
+}
+
+/* The record key: the pid in decimal (pids are positive). */
+static const char *pid_key(int pid, char *buf, size_t cap)
+{
+	char *p = buf + cap;
+	unsigned v = (unsigned)pid;
+
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && p > buf);
+	return p;
 }
 
 static int emit(void *ctx, const struct vt_proc *p)
 {
 	struct crawl_ctx *c = ctx;
 	struct frame *f = c->frame;
-	struct json *j = rec_beginf(f, "%d", p->pid);
-	char key[96];
+	char key[96], pk[16];
+	struct json *j = rec_begin(f, pid_key(p->pid, pk, sizeof(pk)));
 
 	if (frame_format(f) == FRAME_CRAWLER) {
 		snprintf(key, sizeof(key), "%s/%d", (p->have & VP_COMM) ? p->comm : "", p->pid);

@@ -117,16 +117,49 @@ void json_escape(struct buf *o, const char *str, size_t n)
 	buf_addc(o, '"');
 }
 
-/* Comma and member name before a value. */
+/* True when `s` needs no escaping (printable ASCII, no quote or backslash). */
+static bool plain(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+/* Comma and member name before a value.  Member names are nearly always
+ * plain identifiers: those are copied in one go into space reserved once. */
 static void pre(struct json *j, const char *name)
 {
+	struct buf *o = j->out;
+	size_t n = name ? strlen(name) : 0;
+
+	buf_reserve(o, n + 4);
 	if (!j->first[j->depth])
-		buf_addc(j->out, ',');
+		o->data[o->len++] = ',';
 	j->first[j->depth] = false;
-	if (name) {
-		json_escape(j->out, name, strlen(name));
-		buf_addc(j->out, ':');
+	if (name && plain(name, n)) {
+		o->data[o->len++] = '"';
+		memcpy(o->data + o->len, name, n);
+		o->len += n;
+		o->data[o->len++] = '"';
+		o->data[o->len++] = ':';
+	} else if (name) {
+		json_escape(o, name, n);
+		buf_addc(o, ':');
 	}
+	o->data[o->len] = 0;
+}
+
+/* Decimal digits of v, ending at `end`; returns where they start. */
+static char *u64_digits(uint64_t v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
 }
 
 static void open_(struct json *j, const char *name, char c)
@@ -173,19 +206,19 @@ void json_strn(struct json *j, const char *name, const char *v, size_t n)
 void json_int(struct json *j, const char *name, int64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+	/* the magnitude as unsigned: well-defined for INT64_MIN too */
+	uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	char *p = u64_digits(m, tmp + sizeof(tmp));
+	if (v < 0)
+		*--p = '-';
 	pre(j, name);
-	buf_add(j->out, tmp, (size_t)n);
+	buf_add(j->out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void json_uint(struct json *j, const char *name, uint64_t v)
 {
 	char tmp[24];
-	char *p = tmp + sizeof(tmp);
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	char *p = u64_digits(v, tmp + sizeof(tmp));
 	pre(j, name);
 	buf_add(j->out, p, (size_t)(tmp + sizeof(tmp) - p));
 }

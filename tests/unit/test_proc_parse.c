@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -349,6 +352,134 @@ static void cgroup_pick(void **state)
 	assert_int_equal(pick("::/x\n", out, sizeof(out)), -EINVAL);
 	assert_int_equal(pick("1::\n", out, sizeof(out)), 0);
 	assert_string_equal(out, "");
+}
+
+static int shape_of(const char *s, struct proc_cgroup_shape *sh)
+{
+	size_t n = strlen(s);
+	char *p = exact(s, n);
+	int r = proc_cgroup_shape(p, n, sh);
+	free(p);
+	return r;
+}
+
+/* proc_cgroup_choose() from the paths of the unified and memory lines
+ * must give what proc_cgroup_pick() gives from the whole file, or NULL. */
+static void cgroup_choose(void **state)
+{
+	static const struct {
+		const char *file, *v2, *mem, *want; /* want NULL: cannot tell */
+		unsigned lines;
+	} cases[] = {
+	    {"0::/system.slice/ssh.service\n", "/system.slice/ssh.service", NULL,
+	     "/system.slice/ssh.service", 1},
+	    {"9:name=systemd:/\n4:memory:/process_api/bc46\n3:cpuset:/\n0::/\n", "/",
+	     "/process_api/bc46", "/process_api/bc46", 4},
+	    {"5:cpu,memory,pids:/docker/abc\n0::/\n", "/", "/docker/abc", "/docker/abc", 2},
+	    {"4:memory:/m\n0::/u\n", "/u", "/m", "/u", 2},
+	    {"0::/\n", "/", NULL, "/", 1},
+	    {"4:memory:/m\n", NULL, "/m", "/m", 1},
+	    {"3:cpu:/a\n0::/x\n", "/x", NULL, "/x", 2},
+	    {"0::/\n0::/y\n", "/", NULL, "/", 2}, /* a second "0::" is no unified line */
+	    {"3:cpu:/a\n0::/\n", "/", NULL, NULL, 2}, /* the first line's path: unknown */
+	    {"3:cpu:/a\n2:pids:/b\n", NULL, NULL, NULL, 2},
+	    {"junk\n4:memoryx:/no\n0::/z", "/z", NULL, "/z", 2},
+	};
+	struct proc_cgroup_shape sh;
+	char out[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got;
+
+		assert_int_equal(shape_of(cases[i].file, &sh), 0);
+		assert_int_equal(sh.lines, cases[i].lines);
+		got = proc_cgroup_choose(&sh, cases[i].v2, cases[i].mem);
+		if (!cases[i].want) {
+			assert_null(got);
+			continue;
+		}
+		assert_non_null(got);
+		assert_string_equal(got, cases[i].want);
+		assert_int_equal(pick(cases[i].file, out, sizeof(out)), 0);
+		assert_string_equal(got, out);
+	}
+
+	/* Hybrid with the unified path unknown, or "/" and memory's unknown. */
+	assert_int_equal(shape_of("4:memory:/m\n0::/\n", &sh), 0);
+	assert_true(sh.v2 && sh.memory && sh.first == PCG_FIRST_MEMORY);
+	assert_null(proc_cgroup_choose(&sh, NULL, "/m"));
+	assert_null(proc_cgroup_choose(&sh, "/", NULL));
+	assert_string_equal(proc_cgroup_choose(&sh, "/u", NULL), "/u");
+
+	/* Garbage and truncation never read past the end. */
+	assert_int_equal(shape_of("", &sh), -EINVAL);
+	assert_int_equal(shape_of("\n\n", &sh), -EINVAL);
+	assert_int_equal(shape_of("nothing here\n", &sh), -EINVAL);
+	assert_int_equal(proc_cgroup_shape(NULL, 0, &sh), -EINVAL);
+	const char *hy = "9:name=systemd:/\n4:memory:/process_api/bc46\n0::/\n";
+	for (size_t n = 0; n <= strlen(hy); n++) {
+		char *p = exact(hy, n);
+		(void)proc_cgroup_shape(p, n, &sh);
+		free(p);
+	}
+}
+
+/* Every id proc_pidlist_next() finds in the first n bytes of s. */
+static int pidlist(const char *s, size_t n, int *out, int cap)
+{
+	char *p = exact(s, n);
+	const char *q = p;
+	int k = 0, pid;
+
+	while (proc_pidlist_next(&q, p + n, &pid)) {
+		assert_true(k < cap);
+		assert_true(q <= p + n);
+		out[k++] = pid;
+	}
+	assert_true(q == p + n);
+	free(p);
+	return k;
+}
+
+static void pidlist_parse(void **state)
+{
+	int v[16];
+	const char *s;
+
+	s = "1\n2\n300\n";
+	assert_int_equal(pidlist(s, strlen(s), v, 16), 3);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(v[1], 2);
+	assert_int_equal(v[2], 300);
+
+	/* Malformed lines are skipped; the last line may lack its '\n'. */
+	s = "1\nx\n\n 5\n6 \n12a\n7";
+	assert_int_equal(pidlist(s, strlen(s), v, 16), 2);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(v[1], 7);
+
+	/* Out of range. */
+	s = "0\n-1\n99999999999999999999999\n2147483647\n2147483648\n";
+	assert_int_equal(pidlist(s, strlen(s), v, 16), 1);
+	assert_int_equal(v[0], 2147483647);
+
+	assert_int_equal(pidlist("", 0, v, 16), 0);
+	s = "123\n456\n";
+	for (size_t n = 0; n <= strlen(s); n++)
+		assert_true(pidlist(s, n, v, 16) <= 2);
+}
+
+static void status_nspid_levels(void **state)
+{
+	struct proc_status st;
+	const char *s = "NSpid:\t42\t7\t1\n";
+
+	assert_int_equal(status_of(s, strlen(s), &st), 0);
+	assert_int_equal(st.nspid, 1);
+	assert_int_equal(st.nspid_levels, 3);
+	s = "NSpid:\t42\n";
+	assert_int_equal(status_of(s, strlen(s), &st), 0);
+	assert_int_equal(st.nspid_levels, 1);
 }
 
 static void cmdline_join(void **state)
@@ -716,12 +847,103 @@ static void real_proc(void **state)
 	assert_int_equal(s.p10.ppid, getppid());
 	assert_int_equal(s.p10.uid, getuid());
 	assert_int_equal(s.p10.nspid, getpid());
-	assert_int_equal(s.p10.state, 'R');
+	/* R, or S when other threads read while this one waits. */
+	assert_true(s.p10.state == 'R' || s.p10.state == 'S');
 	assert_true(strstr(s.exe, "test_proc_parse") != NULL);
 	assert_true(s.p10.have & VP_FDS);
 	assert_true(s.p10.fds >= 3);
 	assert_true(s.p10.have & VP_CGROUP);
 	assert_true(s.p10.rss_kb > 0);
+}
+
+/* Many processes: the walk runs on worker threads and may take cgroup
+ * paths from the cgroup map.  Records still come one at a time, in
+ * ascending pid order, and every cgroup is the one the file gives. */
+struct many {
+	int n, last_pid, ordered, children, cg_checked, cg_bad;
+	pid_t lo, hi;
+	int stop_after;
+};
+
+static int on_many(void *ctx, const struct vt_proc *p)
+{
+	struct many *m = ctx;
+	char path[64], buf[8192], want[4096];
+
+	m->n++;
+	if (p->pid <= m->last_pid)
+		m->ordered = 0;
+	m->last_pid = p->pid;
+	if (p->pid >= m->lo && p->pid <= m->hi && p->ppid == getpid())
+		m->children++;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", p->pid);
+	int fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		const char *cg;
+		size_t len;
+		close(fd);
+		if (n > 0 && proc_cgroup_pick(buf, (size_t)n, &cg, &len) == 0 && len < sizeof(want)) {
+			memcpy(want, cg, len);
+			want[len] = 0;
+			m->cg_checked++;
+			if (!(p->have & VP_CGROUP) || strcmp(p->cgroup, want) != 0)
+				m->cg_bad++;
+		}
+	}
+	return m->stop_after && m->n == m->stop_after ? 7 : 0;
+}
+
+static void real_proc_many(void **state)
+{
+	enum { KIDS = 300 };
+	pid_t kids[KIDS];
+	struct many m = {.ordered = 1};
+	struct view_iter it = {.ctx = &m};
+	int pfd = open("/proc", O_RDONLY | O_DIRECTORY);
+
+	assert_true(pfd >= 0);
+	for (int i = 0; i < KIDS; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0) {
+			/* Never outlive a failed test, nor hold its output. */
+			int null = open("/dev/null", O_RDWR);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			dup2(null, 1);
+			dup2(null, 2);
+			alarm(60);
+			pause();
+			_exit(0);
+		}
+	}
+	m.lo = kids[0];
+	m.hi = kids[0];
+	for (int i = 0; i < KIDS; i++) {
+		if (kids[i] < m.lo)
+			m.lo = kids[i];
+		if (kids[i] > m.hi)
+			m.hi = kids[i];
+	}
+	assert_int_equal(procfs_processes(pfd, NULL, NULL, NULL, &it, on_many), 0);
+	assert_true(m.n > KIDS);
+	assert_true(m.ordered);
+	assert_int_equal(m.children, KIDS);
+	assert_true(m.cg_checked > KIDS);
+	assert_int_equal(m.cg_bad, 0);
+
+	/* A non-zero return stops the threaded walk and is returned. */
+	memset(&m, 0, sizeof(m));
+	m.ordered = 1;
+	m.stop_after = 50;
+	assert_int_equal(procfs_processes(pfd, NULL, NULL, NULL, &it, on_many), 7);
+	assert_int_equal(m.n, 50);
+
+	for (int i = 0; i < KIDS; i++)
+		kill(kids[i], SIGKILL);
+	for (int i = 0; i < KIDS; i++)
+		waitpid(kids[i], NULL, 0);
+	close(pfd);
 }
 
 int main(void)
@@ -733,6 +955,8 @@ int main(void)
 	    cmocka_unit_test(stat_fuzz),         cmocka_unit_test(status_good),
 	    cmocka_unit_test(status_kthread),    cmocka_unit_test(status_truncated),
 	    cmocka_unit_test(status_garbage),    cmocka_unit_test(cgroup_pick),
+	    cmocka_unit_test(cgroup_choose),     cmocka_unit_test(pidlist_parse),
+	    cmocka_unit_test(status_nspid_levels), cmocka_unit_test(real_proc_many),
 	    cmocka_unit_test(cmdline_join),      cmocka_unit_test(btime),
 	    cmocka_unit_test(passwd_lines),      cmocka_unit_test(release_ge),
 	    cmocka_unit_test(fake_procfs),       cmocka_unit_test(fake_filter_and_stop),

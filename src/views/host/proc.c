@@ -10,7 +10,10 @@
  * number of open fds with fstatat.  Holding the directory fd pins the
  * process: if the PID is reused while we read, the reads fail instead of
  * silently mixing two processes.  No stdio, no allocation per process,
- * no getpwuid(): user names come from a passwd_cache.
+ * no getpwuid(): user names come from a passwd_cache.  When the whole
+ * procfs is walked, the cgroup path mostly comes from a map built from
+ * the cgroup hierarchies instead of /proc/<pid>/cgroup (the dearest file
+ * of all): see "cgroup paths" below.
  *
  * Nearly all of that time is spent in the kernel and procfs scales over
  * CPUs, so with enough pids the list is cut in chunks of WALK_CHUNK read
@@ -181,7 +184,7 @@ void passwd_cache_free(struct passwd_cache *c)
 	free(c);
 }
 
-/* ---- cgroup paths without reading /proc/PID/cgroup --------------------- */
+/* ---- cgroup paths without reading /proc/PID/cgroup ---------------------- */
 
 /*
  * /proc/PID/cgroup is the dearest file of a process: the kernel walks
@@ -208,10 +211,9 @@ void passwd_cache_free(struct passwd_cache *c)
  * hierarchies (lines of the file).
  */
 
-#define CGMAP_MIN_PIDS 64         /* fewer processes: read their files */
-#define CGMAP_DIR_COST 8          /* listing a cgroup costs as much as reading
-				   * this many lines of /proc/PID/cgroup */
-#define CGMAP_DEPTH 32            /* cgroup directories deeper: files */
+#define CGMAP_MIN_PIDS 64          /* fewer processes: read their files */
+#define CGMAP_DIR_COST 8           /* listing a cgroup costs as much as 8 cgroup lines */
+#define CGMAP_DEPTH 32             /* cgroup directories deeper: files */
 #define CGMAP_LIST_MAX (16u << 20) /* a longer thread list: no map */
 #define CGMAP_MAX_TIDS (1u << 20)  /* more threads than this: no map */
 
@@ -313,10 +315,10 @@ static void cgmap_free(struct cgmap *m)
 /* One hierarchy's walk. */
 struct cgwalk {
 	struct cgmap *m;
-	const char *list;  /* "cgroup.threads" (v2) or "tasks" (v1) */
-	size_t budget;     /* directories that may still be listed */
-	struct buf path;   /* the current cgroup's path */
-	struct buf file;   /* its thread list */
+	const char *list; /* "cgroup.threads" (v2) or "tasks" (v1) */
+	size_t budget;    /* directories that may still be listed */
+	struct buf path;  /* the current cgroup's path */
+	struct buf file;  /* its thread list */
 };
 
 /* Map the threads of cgroup `dfd` (path w->path) and of its descendants. */
@@ -473,9 +475,9 @@ static struct cgmaps *cgmaps_new(int proc_fd, size_t npids)
 
 /* ---- processes -------------------------------------------------------- */
 
-#define WALK_CHUNK 16            /* pids a worker reads at a time: one batch */
-#define WALK_MAX_THREADS 4       /* workers at most (one per usable CPU) */
-#define WALK_PIDS_PER_THREAD 64  /* fewer pids than this per worker: not worth one */
+#define WALK_CHUNK 16           /* pids a worker reads at a time: one batch */
+#define WALK_MAX_THREADS 4      /* workers at most (one per usable CPU) */
+#define WALK_PIDS_PER_THREAD 64 /* fewer pids than this per worker: not worth one */
 
 /* Facts read once per walk, shared read-only by the workers. */
 struct proc_env {
@@ -486,7 +488,9 @@ struct proc_env {
 	int64_t btime;
 	bool have_btime;
 	bool fds_by_size; /* st_size of <pid>/fd counts fds (Linux >= 6.2) */
-	const struct cgmaps *cg; /* cgroup paths without the files, or NULL */
+	/* cgroup paths without the files; NULL until built (published with
+	 * a release store, read with acquire loads), or when there is none */
+	const struct cgmaps *cg;
 };
 
 /* One reader's buffers, reused for every process it reads. */
@@ -542,6 +546,8 @@ struct proc_walk {
 	bool stop;
 	struct batch *batch;
 	size_t nbatch;
+	bool want_cg;      /* build the cgroup map (the whole procfs is walked) */
+	struct cgmaps *cg; /* it, once built (env.cg is its published copy) */
 };
 
 static void note(struct vt_proc *p, int err)
@@ -626,8 +632,7 @@ static int count_fds(int dfd, char *dents, size_t cap, uint64_t *out)
 	return 0;
 }
 
-static void read_fds(const struct proc_env *env, struct proc_scratch *s, int dfd,
-                     struct vt_proc *p)
+static void read_fds(const struct proc_env *env, struct proc_scratch *s, int dfd, struct vt_proc *p)
 {
 	struct stat st;
 
@@ -755,9 +760,9 @@ static void from_stat(const struct proc_env *env, const struct proc_stat *st, st
  * is a record, 0 when the process is skipped silently (it exited), or
  * -errno when nothing is known and the error hook must be told.
  */
-static int read_proc(const struct proc_env *env, struct proc_scratch *s, int pid,
-                     struct vt_proc *p)
+static int read_proc(const struct proc_env *env, struct proc_scratch *s, int pid, struct vt_proc *p)
 {
+	const struct cgmaps *cg;
 	struct proc_stat st;
 	char name[16];
 	ssize_t n;
@@ -788,7 +793,8 @@ static int read_proc(const struct proc_env *env, struct proc_scratch *s, int pid
 	read_link(dfd, "exe", s->exe, sizeof(s->exe), p, &p->exe, VP_EXE);
 	read_link(dfd, "cwd", s->cwd, sizeof(s->cwd), p, &p->cwd, VP_CWD);
 	read_fds(env, s, dfd, p);
-	if (env->cg && (p->cgroup = cgmaps_get(env->cg, pid)))
+	cg = __atomic_load_n(&env->cg, __ATOMIC_ACQUIRE);
+	if (cg && (p->cgroup = cgmaps_get(cg, pid)))
 		p->have |= VP_CGROUP;
 	else
 		read_cgroup(s, dfd, p);
@@ -987,6 +993,12 @@ static int walk_run(struct proc_walk *w, struct proc_scratch *s, size_t nt,
 		}
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
+	/* The map is built while the workers start reading (they read the
+	 * cgroup files until it is published); alone, before reading. */
+	if (w->want_cg) {
+		w->cg = cgmaps_new(w->env.proc_fd, w->npids);
+		__atomic_store_n(&w->env.cg, w->cg, __ATOMIC_RELEASE);
+	}
 	if (started) {
 		r = walk_emit(w, it, cb);
 	} else {
@@ -1079,7 +1091,6 @@ int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filt
                      int (*cb)(void *ctx, const struct vt_proc *p))
 {
 	struct proc_walk w = {0};
-	struct cgmaps *cg = NULL;
 	struct proc_scratch *s;
 	size_t nt, i;
 	int r;
@@ -1092,8 +1103,7 @@ int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filt
 	if (r < 0)
 		goto out;
 	w.nchunks = (w.npids + WALK_CHUNK - 1) / WALK_CHUNK;
-	if (!filter)
-		w.env.cg = cg = cgmaps_new(proc_fd, w.npids);
+	w.want_cg = !filter;
 
 	/* One scratch per worker, two batches each so that a worker never
 	 * waits for the caller to emit; fewer workers if memory is short. */
@@ -1121,7 +1131,7 @@ int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filt
 		buf_free(&w.batch[i].arena);
 	free(w.batch);
 out:
-	cgmaps_free(cg);
+	cgmaps_free(w.cg);
 	free(w.pids);
 	free(s);
 	return r;

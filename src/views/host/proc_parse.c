@@ -239,8 +239,7 @@ static bool list_has(const char *s, const char *e, const char *name)
  * *v2 tells whether it is the unified hierarchy's "0::" line, *memory
  * whether its controllers include memory.
  */
-static const char *cgroup_line(const char *p, const char *e, bool *v2, bool *memory,
-                               size_t *plen)
+static const char *cgroup_line(const char *p, const char *e, bool *v2, bool *memory, size_t *plen)
 {
 	const char *c1 = memchr(p, ':', (size_t)(e - p));
 	const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(e - c1 - 1)) : NULL;
@@ -320,7 +319,9 @@ int proc_cgroup_shape(const char *buf, size_t len, struct proc_cgroup_shape *out
 			bool is_mem = !is_v2 && memory;
 
 			if (out->first == PCG_FIRST_NONE)
-				out->first = is_v2 ? PCG_FIRST_V2 : is_mem ? PCG_FIRST_MEMORY : PCG_FIRST_OTHER;
+				out->first = is_v2    ? PCG_FIRST_V2
+				             : is_mem ? PCG_FIRST_MEMORY
+				                      : PCG_FIRST_OTHER;
 			out->v2 |= is_v2;
 			out->memory |= is_mem;
 			out->lines++;

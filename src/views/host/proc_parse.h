@@ -61,11 +61,11 @@ enum proc_status_field {
 };
 
 struct proc_status {
-	unsigned have; /* PS_* bits of the fields found */
-	uint32_t uid;  /* real uid: first number of "Uid:" */
-	int nspid;     /* last number of "NSpid:" (innermost namespace) */
+	unsigned have;         /* PS_* bits of the fields found */
+	uint32_t uid;          /* real uid: first number of "Uid:" */
+	int nspid;             /* last number of "NSpid:" (innermost namespace) */
 	unsigned nspid_levels; /* how many numbers "NSpid:" has (1: the
-				* procfs's PID namespace is the process's own) */
+	                        * procfs's PID namespace is the process's own) */
 	int ppid;
 	uint64_t threads;
 	uint64_t rss_kb; /* VmRSS (absent for kernel threads) */

@@ -5,14 +5,17 @@
  *
  * How it works:
  *
- *  1. Four dumps (TCP and UDP, AF_INET and AF_INET6), each one
- *     SOCK_DIAG_BY_FAMILY request (inet_diag_req_v2, every state) on its own
- *     NETLINK_SOCK_DIAG socket, received with recvmsg() into a 32 KiB buffer
- *     (the largest a dump skb gets) and parsed by sockdiag_parse.c.  No
- *     /proc/net parsing.
+ *  1. Three dumps: TCP of both families at once (the old TCPDIAG_GETSOCK
+ *     request dumps AF_UNSPEC: one walk of the kernel's socket tables,
+ *     which costs more than the sockets themselves; per-family
+ *     SOCK_DIAG_BY_FAMILY requests if the kernel refuses it), then UDP for
+ *     AF_INET and AF_INET6, each on its own NETLINK_SOCK_DIAG socket,
+ *     received with recvmsg() into a 32 KiB buffer (the largest a dump skb
+ *     gets) and parsed by sockdiag_parse.c.  No /proc/net parsing.
  *  2. Owners are only known after the dump, so sockets are buffered: one
  *     growable array of compact struct sd_sock (48 bytes each, no
- *     per-socket allocation, no text yet).
+ *     per-socket allocation, no text yet), in the order per-family dumps
+ *     give (TCP IPv4, TCP IPv6, UDP IPv4, UDP IPv6).
  *  3. Their non-zero inodes go into an open-addressing hash (load <= 1/2)
  *     of struct owner {inode, pid}: 8 bytes a slot.
  *  4. /proc is listed with getdents64 (by the calling thread, which also
@@ -20,13 +23,16 @@
  *     proc_fd, listed, and every link read with readlinkat().  A
  *     "socket:[N]" whose N is wanted records the pid.  This scan is the
  *     cost of the whole op (a few syscalls per process, ~20 us), so it is
- *     shared between up to 4 threads (one per CPU and per 256 pids), and
- *     stops as soon as every wanted inode has an owner.  A socket held by
+ *     shared between up to 4 threads (one per CPU and per 256 pids), which
+ *     start before the dumps and overlap them (keeping the socket fds they
+ *     meet until the wanted inodes are known: struct scan), and it stops
+ *     as soon as every wanted inode has an owner.  A socket held by
  *     several processes (inherited across fork) gets the lowest pid met.
  *     comm is read afterwards, from <pid>/comm, once per owner.  An fd
  *     directory that denies access is reported once per pid through
- *     it->error; sockets no process holds (TIME_WAIT, sockets of processes
- *     outside the PID namespace) simply lack VS_OWNER.
+ *     it->error when some socket was wanted; sockets no process holds
+ *     (TIME_WAIT, sockets of processes outside the PID namespace) simply
+ *     lack VS_OWNER.
  *  5. The array is streamed to the callback (called as cb(it->ctx, s)),
  *     text formatted one socket at a time into a single struct vt_sock.
  */
@@ -193,6 +199,69 @@ static void report(const struct view_iter *it, const char *what, int err)
 		it->error(it->ctx, what, err);
 }
 
+/* The compat request's replies carry its type: parse them as the others. */
+static int compat_msg(void *ctx, uint16_t type, const void *payload, size_t plen)
+{
+	return sd_parse_msg(ctx, type == TCPDIAG_GETSOCK ? SOCK_DIAG_BY_FAMILY : type, payload,
+	                    plen);
+}
+
+/*
+ * TCP of both families in ONE walk of the kernel's socket tables (which
+ * costs more than the sockets, ~2 ms on a large host): the old
+ * TCPDIAG_GETSOCK request dumps AF_UNSPEC.  The sockets then get the order
+ * two per-family dumps give: the IPv4 ones, then the IPv6 ones, each in
+ * table order.  Returns 0, or a negative errno (the caller then asks per
+ * family).
+ */
+static int dump_tcp_compat(void *buf, struct sockvec *sv, unsigned *bad)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req r;
+	} req;
+	struct sd_dump d = {
+	    .nl = {.seq = 5},
+	    .proto = IPPROTO_TCP,
+	    .cb = sockvec_push,
+	    .ctx = sv,
+	};
+	size_t start = sv->n, i, n4 = 0, n6 = 0;
+	struct sd_sock *v6;
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = TCPDIAG_GETSOCK;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nlh.nlmsg_seq = d.nl.seq;
+	req.r.idiag_family = AF_UNSPEC;
+	req.r.idiag_states = ~0u; /* every state */
+	r = nl_dump(NETLINK_SOCK_DIAG, &req, sizeof(req), buf, RCVBUF_SIZE, &d.nl, compat_msg, &d);
+	*bad += d.bad;
+	if (r < 0) {
+		sv->n = start;
+		return r;
+	}
+	/* Stable partition of [start, n): IPv4 first. */
+	for (i = start; i < sv->n; i++)
+		n6 += sv->v[i].family != AF_INET;
+	if (n6 == 0 || n6 == sv->n - start)
+		return 0;
+	v6 = malloc(n6 * sizeof(*v6));
+	if (!v6)
+		return -ENOMEM;
+	for (i = start, n6 = 0; i < sv->n; i++) {
+		if (sv->v[i].family == AF_INET)
+			sv->v[start + n4++] = sv->v[i];
+		else
+			v6[n6++] = sv->v[i];
+	}
+	memcpy(sv->v + start + n4, v6, n6 * sizeof(*v6));
+	free(v6);
+	return 0;
+}
+
 static int dump_all(void *buf, struct sockvec *sv, const struct view_iter *it)
 {
 	static const struct {
@@ -205,12 +274,22 @@ static int dump_all(void *buf, struct sockvec *sv, const struct view_iter *it)
 	    {AF_INET6, IPPROTO_UDP, "udp6 sockets"},
 	};
 	int first_err = 0, ok = 0;
-	size_t i;
+	unsigned tcp_bad = 0;
+	size_t i = 0;
+	int r = dump_tcp_compat(buf, sv, &tcp_bad);
 
-	for (i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
+	if (tcp_bad)
+		report(it, "tcp sockets", EBADMSG);
+	if (r == -ENOMEM)
+		return r;
+	if (r == 0) {
+		i = 2; /* both TCP dumps done */
+		ok++;
+	}
+	for (; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
 		unsigned bad = 0;
-		int r = dump_one(buf, dumps[i].family, dumps[i].proto, (uint32_t)i + 1, sv, &bad);
 
+		r = dump_one(buf, dumps[i].family, dumps[i].proto, (uint32_t)i + 1, sv, &bad);
 		if (bad)
 			report(it, dumps[i].name, EBADMSG);
 		if (r == -ENOMEM)
@@ -403,16 +482,107 @@ static int comms_build(struct comms *c, const struct owners *o, size_t max_pids,
 #define SCAN_MAX_THREADS 4
 #define SCAN_PIDS_PER_THREAD 256 /* fewer pids than this per thread: not worth one */
 
-/* The pids to scan, shared by the scanning threads.  Each index is taken
+/*
+ * The pids to scan, shared by the scanning threads.  Each index is taken
  * by one thread (through `next`), which negates the pid if its fds
- * denied access, for the caller to report after the scan. */
+ * denied access, for the caller to report after the scan.
+ *
+ * The scan starts while the calling thread still dumps the sockets: `o`
+ * is NULL until it publishes the wanted inodes (release store, acquire
+ * loads).  Until then each thread keeps the socket fds it meets in its
+ * own list (struct scanner), and moves them into `o` as soon as it sees
+ * it published, or the caller does after the join.  `stop` (atomic) ends
+ * the scan early when the dumps failed.
+ */
 struct scan {
 	int proc_fd;
 	struct owners *o;
+	bool stop;
 	int *pids;
 	size_t npids;
 	size_t next; /* atomic */
 };
+
+/* A socket fd met before the wanted inodes were known. */
+struct seen {
+	uint32_t inode;
+	int32_t pid;
+};
+
+/* One scanning thread.  Invariant: once `flushed`, `seen` is empty and
+ * sockets go straight to s->o. */
+struct scanner {
+	struct scan *s;
+	pthread_t tid;
+	struct seen *seen;
+	size_t n, cap;
+	bool flushed;
+	bool nomem; /* a socket fd could not be kept: the op fails */
+};
+
+static struct owners *scan_published(struct scan *s)
+{
+	return __atomic_load_n(&s->o, __ATOMIC_ACQUIRE);
+}
+
+/* Give the socket fds kept so far to `o`. */
+static void scanner_flush(struct scanner *me, struct owners *o)
+{
+	struct owner *w;
+
+	for (size_t k = 0; k < me->n; k++)
+		if ((w = owner_find(o, me->seen[k].inode, false)))
+			owner_claim(o, w, me->seen[k].pid);
+	free(me->seen);
+	me->seen = NULL;
+	me->n = me->cap = 0;
+	me->flushed = true;
+}
+
+/* Process `pid` holds socket `ino`. */
+static void scanner_found(struct scanner *me, uint32_t ino, int32_t pid)
+{
+	struct owners *o = me->flushed ? me->s->o : scan_published(me->s);
+	struct owner *w;
+
+	if (o) {
+		if (!me->flushed)
+			scanner_flush(me, o);
+		if ((w = owner_find(o, ino, false)))
+			owner_claim(o, w, pid);
+		return;
+	}
+	if (me->n == me->cap) {
+		size_t cap = me->cap ? me->cap * 2 : 64;
+		struct seen *v = realloc(me->seen, cap * sizeof(*v));
+
+		if (!v) {
+			me->nomem = true;
+			return;
+		}
+		me->seen = v;
+		me->cap = cap;
+	}
+	me->seen[me->n].inode = ino;
+	me->seen[me->n].pid = pid;
+	me->n++;
+}
+
+/* Scanning goes on while the wanted inodes are unknown or some lack an
+ * owner. */
+static bool scan_more(struct scanner *me)
+{
+	struct owners *o;
+
+	if (__atomic_load_n(&me->s->stop, __ATOMIC_RELAXED))
+		return false;
+	o = me->flushed ? me->s->o : scan_published(me->s);
+	if (!o)
+		return true;
+	if (!me->flushed)
+		scanner_flush(me, o);
+	return owners_left(o) > 0;
+}
 
 /* "socket:[N]" -> N; 0 for any other link text. */
 static uint32_t socket_inode(const char *l, ssize_t n)
@@ -433,8 +603,9 @@ static uint32_t socket_inode(const char *l, ssize_t n)
 }
 
 /* Look at every fd of pids[i] (`dents`: FDDENTS_SIZE bytes, 8-aligned). */
-static void scan_pid(struct scan *s, size_t i, char *dents)
+static void scan_pid(struct scanner *me, size_t i, char *dents)
 {
+	struct scan *s = me->s;
 	int pid = s->pids[i], dfd;
 	char path[32];
 
@@ -456,7 +627,6 @@ static void scan_pid(struct scan *s, size_t i, char *dents)
 		}
 		for (off = 0; off < (size_t)n;) {
 			struct dirent64 *d = (struct dirent64 *)(dents + off);
-			struct owner *w;
 			char link[40];
 			ssize_t ln;
 			uint32_t ino;
@@ -474,8 +644,8 @@ static void scan_pid(struct scan *s, size_t i, char *dents)
 				goto done;
 			}
 			ino = socket_inode(link, ln);
-			if (ino && (w = owner_find(s->o, ino, false)))
-				owner_claim(s->o, w, pid);
+			if (ino)
+				scanner_found(me, ino, pid);
 		}
 		/* getdents stops short only at the end of the directory
 		 * (or on a pending signal: blocked during the scan), and an
@@ -489,19 +659,20 @@ done:
 
 static void *scan_worker(void *arg)
 {
-	struct scan *s = arg;
+	struct scanner *me = arg;
+	struct scan *s = me->s;
 	char *dents = aligned_alloc(8, FDDENTS_SIZE);
 
 	if (!dents)
 		return NULL; /* the other threads take its share */
-	while (owners_left(s->o)) {
+	while (scan_more(me)) {
 		size_t i = __atomic_fetch_add(&s->next, SCAN_CHUNK, __ATOMIC_RELAXED);
 		size_t end = i + SCAN_CHUNK < s->npids ? i + SCAN_CHUNK : s->npids;
 
 		if (i >= s->npids)
 			break;
-		for (; i < end && owners_left(s->o); i++)
-			scan_pid(s, i, dents);
+		for (; i < end && scan_more(me); i++)
+			scan_pid(me, i, dents);
 	}
 	free(dents);
 	return NULL;
@@ -563,29 +734,39 @@ static int list_pids(int proc_fd, pid_filter_fn filter, void *filter_ctx, char *
 }
 
 /*
- * Find the holders of the wanted inodes.  The pids are split between up
- * to SCAN_MAX_THREADS threads (one per CPU, one per
- * SCAN_PIDS_PER_THREAD pids), the calling thread being one; procfs
- * lookups scale across CPUs.  Signals are blocked meanwhile (see
- * scan_pid) and restored after.  Denied pids are reported from here, by
- * the calling thread only (it->error need not be thread-safe), and so is
- * the filter called.
+ * The owner scan, in two halves around the dumps.  scan_start() lists the
+ * pids and starts up to SCAN_MAX_THREADS - 1 threads (one per CPU and
+ * per SCAN_PIDS_PER_THREAD pids, the calling thread being the last one):
+ * procfs lookups scale across CPUs, and these threads overlap the dumps.
+ * scan_finish() publishes the wanted inodes, scans on the calling thread
+ * too and joins.  Signals are blocked in the threads.  The filter is only
+ * called from the calling thread.
  */
-static int scan_owners(int proc_fd, pid_filter_fn filter, void *filter_ctx,
-                       const struct view_iter *it, struct owners *o, struct comms *c, char *buf)
+struct scan_run {
+	struct scan s;
+	struct scanner sc[SCAN_MAX_THREADS];
+	size_t nt; /* threads started, sc[nt] being the caller's */
+};
+
+static int scan_start(struct scan_run *run, int proc_fd, pid_filter_fn filter, void *filter_ctx,
+                      char *buf)
 {
-	struct scan s = {.proc_fd = proc_fd, .o = o};
-	pthread_t tids[SCAN_MAX_THREADS];
 	sigset_t all, old;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t want, nt = 0, i;
-	int r = list_pids(proc_fd, filter, filter_ctx, buf, &s);
+	size_t want, i;
+	int r;
 
+	memset(run, 0, sizeof(*run));
+	run->s.proc_fd = proc_fd;
+	for (i = 0; i < SCAN_MAX_THREADS; i++)
+		run->sc[i].s = &run->s;
+	r = list_pids(proc_fd, filter, filter_ctx, buf, &run->s);
 	if (r < 0) {
-		free(s.pids);
+		free(run->s.pids);
+		run->s.pids = NULL;
 		return r;
 	}
-	want = 1 + s.npids / SCAN_PIDS_PER_THREAD;
+	want = 1 + run->s.npids / SCAN_PIDS_PER_THREAD;
 	if (want > SCAN_MAX_THREADS)
 		want = SCAN_MAX_THREADS;
 	if (ncpu > 0 && want > (size_t)ncpu)
@@ -593,25 +774,75 @@ static int scan_owners(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (nt = 0; nt + 1 < want; nt++)
-		if (pthread_create(&tids[nt], NULL, scan_worker, &s) != 0)
+	for (; run->nt + 1 < want; run->nt++)
+		if (pthread_create(&run->sc[run->nt].tid, NULL, scan_worker, &run->sc[run->nt]) !=
+		    0)
 			break;
-	scan_worker(&s);
-	for (i = 0; i < nt; i++)
-		pthread_join(tids[i], NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
 
-	for (i = 0; i < s.npids; i++) {
-		if (s.pids[i] < 0) {
+/* Join the threads; every socket fd they kept goes to `o` (if any). */
+static int scan_join(struct scan_run *run, struct owners *o)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < run->nt; i++)
+		pthread_join(run->sc[i].tid, NULL);
+	for (size_t i = 0; i <= run->nt; i++) {
+		struct scanner *me = &run->sc[i];
+
+		if (me->nomem)
+			r = -ENOMEM;
+		if (o && !me->flushed)
+			scanner_flush(me, o);
+		free(me->seen);
+		me->seen = NULL;
+	}
+	return r;
+}
+
+/* The dumps failed: stop the scan. */
+static void scan_abort(struct scan_run *run)
+{
+	__atomic_store_n(&run->s.stop, true, __ATOMIC_RELAXED);
+	scan_join(run, NULL);
+	free(run->s.pids);
+}
+
+/*
+ * Publish the wanted inodes `o`, scan with the others, join.  Denied pids
+ * are reported from here, by the calling thread only (it->error need not
+ * be thread-safe), when some socket was wanted.
+ */
+static int scan_finish(struct scan_run *run, const struct view_iter *it, struct owners *o,
+                       struct comms *c)
+{
+	bool wanted = owners_left(o) > 0;
+	struct scanner *me = &run->sc[run->nt];
+	sigset_t all, old;
+	size_t npids = run->s.npids;
+	int r;
+
+	__atomic_store_n(&run->s.o, o, __ATOMIC_RELEASE);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	scan_worker(me);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = scan_join(run, o);
+	for (size_t i = 0; r == 0 && wanted && i < npids; i++) {
+		if (run->s.pids[i] < 0) {
 			char what[48];
 
-			snprintf(what, sizeof(what), "pid %d fds", -s.pids[i]);
+			snprintf(what, sizeof(what), "pid %d fds", -run->s.pids[i]);
 			report(it, what, EACCES);
 		}
 	}
-	r = comms_build(c, o, s.npids, proc_fd);
-	free(s.pids);
-	return r;
+	free(run->s.pids);
+	run->s.pids = NULL;
+	if (r < 0)
+		return r;
+	return comms_build(c, o, npids, run->s.proc_fd);
 }
 
 /* ---- the op --------------------------------------------------------------- */
@@ -647,6 +878,7 @@ int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
                      const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s))
 {
 	char *buf = aligned_alloc(8, RCVBUF_SIZE);
+	struct scan_run *run = NULL;
 	struct sockvec sv = {0};
 	struct owners o = {0};
 	struct comms c = {0};
@@ -654,21 +886,37 @@ int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 
 	if (!buf)
 		return -ENOMEM;
-	r = dump_all(buf, &sv, it);
-	if (r < 0)
-		goto out;
-	r = owners_init(&o, &sv);
-	if (r < 0)
-		goto out;
-	if (o.left && proc_fd >= 0) {
-		r = scan_owners(proc_fd, filter, filter_ctx, it, &o, &c, buf);
+	if (proc_fd >= 0) {
+		run = malloc(sizeof(*run));
+		if (!run) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = scan_start(run, proc_fd, filter, filter_ctx, buf);
 		if (r == -ENOMEM)
 			goto out;
-		if (r < 0)
+		if (r < 0) {
 			report(it, "/proc", -r);
+			free(run);
+			run = NULL;
+		}
+	}
+	r = dump_all(buf, &sv, it);
+	if (r == 0)
+		r = owners_init(&o, &sv);
+	if (r < 0) {
+		if (run)
+			scan_abort(run);
+		goto out;
+	}
+	if (run) {
+		r = scan_finish(run, it, &o, &c);
+		if (r < 0)
+			goto out;
 	}
 	r = emit(&sv, &o, &c, cb, it ? it->ctx : NULL);
 out:
+	free(run);
 	free(c.slot);
 	free(o.slot);
 	free(sv.v);
