@@ -3,20 +3,29 @@
 # Skips apt-get entirely when everything is already present.  Run as root
 # (or through sudo).  Usage: scripts/setup.sh [--tests]
 set -eu
-pkgs=(gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libinih-dev)
+pkgs=(gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
+      libinih-dev)
+with_recommends=()
 if [ "${1:-}" = "--tests" ]; then
-	pkgs+=(libcmocka-dev jq busybox-static iproute2 procps time sqlite3 podman runc)
+	pkgs+=(libcmocka-dev jq busybox-static iproute2 procps time sqlite3 runc curl prometheus)
+	with_recommends+=(podman) # its recommends (uidmap, slirp4netns...) are what tests run with
 fi
-missing=()
-for p in "${pkgs[@]}"; do
-	st=$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null || true)
-	case "$st" in ii*) ;; *) missing+=("$p") ;; esac
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "setup: installing ${missing[*]}" >&2
+missing() {
+	local p st
+	for p in "$@"; do
+		st=$(dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+		case "$st" in ii*) ;; *) echo "$p" ;; esac
+	done
+}
+m1=$(missing "${pkgs[@]}")
+m2=$(missing "${with_recommends[@]}")
+if [ -n "$m1$m2" ]; then
+	echo "setup: installing" $m1 $m2 >&2
 	SUDO=""
 	[ "$(id -u)" -ne 0 ] && SUDO=sudo
 	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get update -qq
-	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	[ -n "$m1" ] && $SUDO apt-get install -y -qq --no-install-recommends $m1 >/dev/null
+	[ -n "$m2" ] && $SUDO apt-get install -y -qq $m2 >/dev/null
 fi
+exit 0

@@ -24,7 +24,7 @@
 enum job_state { PENDING, RUNNING, DONE, ABANDONED };
 
 struct job {
-	const struct crawl_target *t;
+	struct crawl_target *t;
 	void **primed;		/* per feature, from prime() */
 	int64_t started;	/* mono ns when crawl began */
 	enum job_state state;
@@ -43,22 +43,48 @@ struct pool {
 
 static int open_view(const struct crawl_run *run, const struct crawl_target *t, struct view **v)
 {
+	if (t->view) {
+		*v = t->view;
+		return 0;
+	}
 	if (!t->container)
 		return view_host_open(v);
 	return view_container_open(run->proc_fd, t->container, v);
+}
+
+/* Does target `t` get feature i of the run? */
+static bool wants(const struct crawl_target *t, int i)
+{
+	return t->feat_mask == 0 || (i < 64 && (t->feat_mask >> i) & 1);
+}
+
+static bool wants_prime(const struct crawl_run *run, const struct crawl_target *t)
+{
+	for (int i = 0; i < run->nfeats; i++)
+		if (run->feats[i]->prime && wants(t, i))
+			return true;
+	return false;
+}
+
+static void close_view(const struct crawl_target *t, struct view *v)
+{
+	if (v != t->view)
+		view_destroy(v);
 }
 
 static void prime_job(struct pool *p, struct job *j)
 {
 	const struct crawl_run *run = p->run;
 	struct view *v;
+	if (!wants_prime(run, j->t))
+		return;
 	if (open_view(run, j->t, &v) < 0)
 		return; /* the crawl reports it */
 	struct crawl_ctx c = {.view = v, .opts = run->opts};
 	for (int i = 0; i < run->nfeats; i++)
-		if (run->feats[i]->prime)
+		if (run->feats[i]->prime && wants(j->t, i))
 			j->primed[i] = run->feats[i]->prime(&c);
-	view_destroy(v);
+	close_view(j->t, v);
 }
 
 static void free_primed(const struct crawl_run *run, struct job *j)
@@ -70,11 +96,14 @@ static void free_primed(const struct crawl_run *run, struct job *j)
 	}
 }
 
-static const char **feature_names(const struct crawl_run *run, const char **names)
+/* The names of the features target `t` gets; their number in *n. */
+static void feature_names(const struct crawl_run *run, const struct crawl_target *t,
+				  const char **names, int *n)
 {
-	for (int i = 0; i < run->nfeats; i++)
-		names[i] = run->feats[i]->name;
-	return names;
+	*n = 0;
+	for (int i = 0; i < run->nfeats && *n < 64; i++)
+		if (wants(t, i))
+			names[(*n)++] = run->feats[i]->name;
 }
 
 /* Write (or drop, if abandoned) a finished frame. */
@@ -98,8 +127,9 @@ static void crawl_job(struct pool *p, struct job *j)
 {
 	const struct crawl_run *run = p->run;
 	const char *names[64];
-	struct frame *fr = frame_begin(run->sink, &j->t->sys, feature_names(run, names),
-				       run->nfeats, run->fmt);
+	int nnames;
+	feature_names(run, j->t, names, &nnames);
+	struct frame *fr = frame_begin(run->sink, &j->t->sys, names, nnames, run->fmt);
 	if (!fr) {
 		pthread_mutex_lock(&p->lock);
 		if (!p->sink_err)
@@ -122,6 +152,8 @@ static void crawl_job(struct pool *p, struct job *j)
 	int64_t deadline = j->started + (int64_t)(run->timeout * 1e9);
 	struct crawl_ctx c = {.view = v, .frame = fr, .opts = run->opts};
 	for (int i = 0; i < run->nfeats; i++) {
+		if (!wants(j->t, i))
+			continue;
 		frame_feature_start(fr, run->feats[i]->name);
 		if (mono_ns() > deadline) {
 			frame_error(fr, 0, "not crawled: the system's time limit of %g s had passed",
@@ -141,7 +173,7 @@ static void crawl_job(struct pool *p, struct job *j)
 		}
 		frame_feature_end(fr);
 	}
-	view_destroy(v);
+	close_view(j->t, v);
 	free_primed(run, j);
 	finish(p, j, fr);
 }
@@ -183,8 +215,9 @@ static void write_stuck_frame(struct pool *p, struct job *j)
 {
 	const struct crawl_run *run = p->run;
 	const char *names[64];
-	struct frame *fr = frame_begin(run->sink, &j->t->sys, feature_names(run, names),
-				       run->nfeats, run->fmt);
+	int nnames;
+	feature_names(run, j->t, names, &nnames);
+	struct frame *fr = frame_begin(run->sink, &j->t->sys, names, nnames, run->fmt);
 	if (!fr)
 		return;
 	frame_error(fr, 0, "the crawl did not finish within its time limit of %g s and was abandoned",
@@ -216,6 +249,7 @@ static bool wait_crawl(struct pool *p)
 			struct job *j = &p->jobs[i];
 			if (j->state == RUNNING && now - j->started > grace) {
 				j->state = ABANDONED;
+				j->t->abandoned = true;
 				p->ndone++;
 				abandoned_any = true;
 				log_warn("%s: crawl stuck for more than %.1f s; abandoned", j->t->sys.id,
@@ -246,6 +280,7 @@ int crawl_run(const struct crawl_run *run)
 		return -ENOMEM;
 	}
 	for (int i = 0; i < run->ntargets; i++) {
+		run->targets[i].abandoned = false;
 		pool->jobs[i].t = &run->targets[i];
 		pool->jobs[i].primed = primed + (size_t)i * (size_t)run->nfeats;
 	}
@@ -258,8 +293,8 @@ int crawl_run(const struct crawl_run *run)
 
 	/* phase 1: prime every system, then sleep what is left of one interval */
 	bool any_prime = false;
-	for (int i = 0; i < run->nfeats; i++)
-		any_prime |= run->feats[i]->prime != NULL;
+	for (int i = 0; i < run->ntargets && !any_prime; i++)
+		any_prime = wants_prime(run, &run->targets[i]);
 	if (any_prime && run->opts->sample_interval > 0 && run->ntargets > 0) {
 		int64_t t0 = mono_ns();
 		pool->priming = true;

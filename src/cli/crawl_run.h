@@ -11,6 +11,14 @@
  * what is left of ONE interval, then the systems are crawled: the wait is
  * paid once per run, not once per system.
  *
+ * Per system: a target's feat_mask may select a subset of the features
+ * (its frame lists only those); only systems whose subset has a feature
+ * with prime() are primed.
+ *
+ * Views: the run opens each system's view for the crawl (and one more for
+ * priming) and closes it, unless the target brings its own (a daemon keeps
+ * views of systems it crawls every few seconds).
+ *
  * Time limit: each system gets `timeout` seconds.  Features not started
  * by then are recorded as timed out in the frame.  A system whose worker
  * is stuck in the kernel beyond the limit (plus a grace second) gets a
@@ -26,6 +34,17 @@
 struct crawl_target {
 	const struct container *container;	/* NULL: the host */
 	struct system_id sys;
+	/* Which of the run's features this system gets: bit i stands for
+	 * run->feats[i]; 0 means all of them.  (The daemon crawls a system
+	 * new to it with every feature, the others with those now due.) */
+	uint64_t feat_mask;
+	/* A view of the system the caller opened and keeps (borrowed: the run
+	 * neither opens nor closes one then), or NULL. */
+	struct view *view;
+	/* Out: the run gave up on this system (its worker is stuck in the
+	 * kernel); a borrowed view may still be in use and must not be
+	 * closed or used again. */
+	bool abandoned;
 };
 
 struct crawl_run {

@@ -1,5 +1,191 @@
-/* store.c - placeholder until the store sink lands. */
+/*
+ * store.c - the store sink: frames into the embedded store.
+ *
+ * The bytes of one frame are collected between flushes (the frame writer
+ * flushes once per frame, frame.c) and handed whole to store_put_frame().
+ * When the store cannot take a frame for a passing reason (-ENOSPC: the
+ * disk is full; -EBUSY: another writer holds the lock too long) the frame
+ * is kept in a queue in memory and retried, oldest first, at the next
+ * flush, so frames are stored in order and nothing collected is lost while
+ * the disk is full.  The queue is bounded (STORE_SINK_QUEUE_MAX bytes):
+ * beyond it the oldest frames are dropped, counted and logged.  Any other
+ * error (a malformed frame) drops that frame alone.  flush returns the
+ * store's error so the caller can report it.
+ */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../store/store.h"
+#include "../util/buf.h"
+#include "../util/log.h"
+#include "../util/util.h"
 #include "sink.h"
-int sink_store_open(struct store *st, struct sink **out) { return -ENOTSUP; }
-int sink_store_pending(struct sink *s) { return 0; }
+
+#define STORE_SINK_QUEUE_MAX (64u << 20)
+
+struct qframe {
+	struct qframe *next;
+	size_t len;
+	char data[];
+};
+
+struct store_sink {
+	struct sink base;
+	struct store *st;
+	struct buf cur;		/* the frame being collected */
+	struct qframe *head, *tail;
+	int qlen;
+	size_t qbytes;
+	uint64_t dropped;
+};
+
+static bool transient(int r)
+{
+	return r == -ENOSPC || r == -EBUSY;
+}
+
+static int ss_write(struct sink *s, const void *data, size_t len)
+{
+	struct store_sink *ss = (struct store_sink *)s;
+	buf_add(&ss->cur, data, len);
+	return 0;
+}
+
+static int ss_write_fd(struct sink *s, int fd, size_t len)
+{
+	struct store_sink *ss = (struct store_sink *)s;
+	buf_reserve(&ss->cur, len);
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = pread(fd, ss->cur.data + ss->cur.len, len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		ss->cur.len += (size_t)n;
+		off += (size_t)n;
+	}
+	ss->cur.data[ss->cur.len] = 0;
+	return 0;
+}
+
+static void drop_oldest(struct store_sink *ss, const char *why)
+{
+	struct qframe *q = ss->head;
+	ss->head = q->next;
+	if (!ss->head)
+		ss->tail = NULL;
+	ss->qlen--;
+	ss->qbytes -= q->len;
+	ss->dropped++;
+	log_warn("store sink: a frame of %zu bytes was dropped (%s); %llu dropped so far", q->len,
+		 why, (unsigned long long)ss->dropped);
+	free(q);
+}
+
+static void enqueue(struct store_sink *ss, const char *data, size_t len)
+{
+	if (len > STORE_SINK_QUEUE_MAX) {
+		ss->dropped++;
+		log_warn("store sink: a frame of %zu bytes is larger than the retry queue; dropped", len);
+		return;
+	}
+	while (ss->head && ss->qbytes + len > STORE_SINK_QUEUE_MAX)
+		drop_oldest(ss, "the retry queue is full");
+	struct qframe *q = malloc(sizeof(*q) + len);
+	if (!q) {
+		ss->dropped++;
+		log_warn("store sink: out of memory; a frame was dropped");
+		return;
+	}
+	q->next = NULL;
+	q->len = len;
+	memcpy(q->data, data, len);
+	if (ss->tail)
+		ss->tail->next = q;
+	else
+		ss->head = q;
+	ss->tail = q;
+	ss->qlen++;
+	ss->qbytes += len;
+}
+
+/* Retry queued frames, oldest first; stop at the first transient error. */
+static int retry_queue(struct store_sink *ss)
+{
+	while (ss->head) {
+		struct qframe *q = ss->head;
+		int r = store_put_frame(ss->st, q->data, q->len, NULL);
+		if (transient(r))
+			return r;
+		if (r < 0)
+			log_warn("store sink: a queued frame was refused: %s", store_errmsg(ss->st));
+		ss->head = q->next;
+		if (!ss->head)
+			ss->tail = NULL;
+		ss->qlen--;
+		ss->qbytes -= q->len;
+		free(q);
+	}
+	return 0;
+}
+
+static int ss_flush(struct sink *s)
+{
+	struct store_sink *ss = (struct store_sink *)s;
+	int r = retry_queue(ss);
+	if (ss->cur.len == 0)
+		return r;
+	if (r == 0) {
+		r = store_put_frame(ss->st, ss->cur.data, ss->cur.len, NULL);
+		if (transient(r))
+			enqueue(ss, ss->cur.data, ss->cur.len);
+	} else {
+		enqueue(ss, ss->cur.data, ss->cur.len); /* keep the order */
+	}
+	buf_reset(&ss->cur);
+	return r;
+}
+
+static void ss_close(struct sink *s)
+{
+	struct store_sink *ss = (struct store_sink *)s;
+	if (ss->qlen)
+		log_warn("store sink: closing with %d frame(s) not stored", ss->qlen);
+	while (ss->head) {
+		struct qframe *q = ss->head;
+		ss->head = q->next;
+		free(q);
+	}
+	buf_free(&ss->cur);
+	free(ss);
+}
+
+static const struct sink_ops store_sink_ops = {
+	.name = "store",
+	.write = ss_write,
+	.write_fd = ss_write_fd,
+	.flush = ss_flush,
+	.close = ss_close,
+};
+
+int sink_store_open(struct store *st, struct sink **out)
+{
+	struct store_sink *ss = calloc(1, sizeof(*ss));
+	if (!ss)
+		return -ENOMEM;
+	ss->base.ops = &store_sink_ops;
+	ss->st = st;
+	copy_str(ss->base.desc, sizeof(ss->base.desc), "store", 5);
+	*out = &ss->base;
+	return 0;
+}
+
+int sink_store_pending(struct sink *s)
+{
+	if (!s || s->ops != &store_sink_ops)
+		return 0;
+	return ((struct store_sink *)s)->qlen;
+}

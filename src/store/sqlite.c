@@ -1,15 +1,670 @@
-/* sqlite.c - placeholder until the store lands. */
+/*
+ * sqlite.c - the embedded store's handle: opening, schema migrations,
+ * errors, prepared statements, small shared helpers and statistics.
+ *
+ * Opening checks, before anything is written, that the file is ours: it
+ * must be empty (then, in RW mode, it is created) or carry our
+ * application_id and a meta table with our magic.  A file that is not
+ * SQLite, is corrupt, or belongs to another program gives -EINVAL with a
+ * message naming it; a schema newer than this program gives -EPROTO.  RW
+ * handles then migrate older schemas (each step in one transaction) and
+ * set WAL, synchronous=NORMAL, foreign keys and a busy timeout; RO handles
+ * open the file SQLITE_OPEN_READONLY and never write.
+ *
+ * The schema (docs/storage.md explains it):
+ *   meta(key, value)                 magic, schema_version, watermarks
+ *   counts(name, n)                  row counts kept up to date by writers
+ *   systems(id, sid, identity..., labels, first_seen, last_seen,
+ *           last_metric, gone, gone_at)
+ *   features(id, name)               feature names, small ids (fmask bits)
+ *   records(id, feature, key, value) distinct records (deduplicated by
+ *                                    content hash when stored, ingest.c)
+ *   sets(id, hash, feature, n, ids)  one feature's record list (varints),
+ *                                    shared by every frame holding it
+ *   frames(id, system, t, fmask, head, nums, parts)
+ *   series(id, system, name, labels)
+ *   points_raw(series, t, v), points_1m / points_1h(series, t, avg, min,
+ *           max, sum, count, p50, p90, p99)
+ */
 #include <errno.h>
-#include "store.h"
-int store_open(const char *path, enum store_mode mode, struct store **out) { *out = 0; return -ENOTSUP; }
-void store_close(struct store *s) {}
-const char *store_errmsg(const struct store *s) { return "store not built yet"; }
-int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *frame_id) { return -ENOTSUP; }
-int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n, int64_t now_ms) { return -ENOTSUP; }
-int store_maintain(struct store *s, int64_t now_ms) { return -ENOTSUP; }
-int store_systems_json(struct store *s, const struct store_system_filter *f, struct buf *out) { return -ENOTSUP; }
-int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, const char *feature, struct buf *out) { return -ENOTSUP; }
-int store_series_json(struct store *s, const char *system_id, const char *metric, int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat, struct buf *out) { return -ENOTSUP; }
-int store_metric_names_json(struct store *s, const char *system_id, struct buf *out) { return -ENOTSUP; }
-int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p), void *ctx) { return -ENOTSUP; }
-int store_stats_json(struct store *s, struct buf *out) { return -ENOTSUP; }
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../util/json.h"
+#include "../util/sha256.h"
+#include "../util/util.h"
+#include "internal.h"
+
+static __thread char open_err[512];
+
+/* ---- schema ---------------------------------------------------------------- */
+
+static const char schema_v1[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+	"CREATE TABLE counts(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE systems("
+	" id INTEGER PRIMARY KEY, sid TEXT NOT NULL UNIQUE, name TEXT, kind TEXT,"
+	" runtime TEXT, image TEXT, host TEXT, labels TEXT NOT NULL DEFAULT '{}',"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_metric INTEGER,"
+	" fmask INTEGER NOT NULL DEFAULT 0,"
+	" gone INTEGER NOT NULL DEFAULT 0, gone_at INTEGER);"
+	"CREATE TABLE features(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE records(id INTEGER PRIMARY KEY, feature INTEGER NOT NULL,"
+	" key TEXT NOT NULL, value TEXT NOT NULL);"
+	"CREATE TABLE sets(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
+	" feature INTEGER NOT NULL, n INTEGER NOT NULL, ids BLOB NOT NULL);"
+	"CREATE TABLE frames(id INTEGER PRIMARY KEY,"
+	" system INTEGER NOT NULL REFERENCES systems(id), t INTEGER NOT NULL,"
+	" fmask INTEGER NOT NULL, head INTEGER NOT NULL, nums BLOB, parts BLOB NOT NULL);"
+	"CREATE INDEX frames_system_t ON frames(system, t, fmask);"
+	"CREATE TABLE series(id INTEGER PRIMARY KEY,"
+	" system INTEGER NOT NULL REFERENCES systems(id), name TEXT NOT NULL,"
+	" labels TEXT NOT NULL, UNIQUE(system, name, labels));"
+	"CREATE TABLE points_raw(series INTEGER NOT NULL, t INTEGER NOT NULL, v,"
+	" PRIMARY KEY(series, t)) WITHOUT ROWID;"
+	"CREATE TABLE points_1m(series INTEGER NOT NULL, t INTEGER NOT NULL, avg REAL,"
+	" min REAL, max REAL, sum REAL, count INTEGER, p50 REAL, p90 REAL, p99 REAL,"
+	" PRIMARY KEY(series, t)) WITHOUT ROWID;"
+	"CREATE TABLE points_1h(series INTEGER NOT NULL, t INTEGER NOT NULL, avg REAL,"
+	" min REAL, max REAL, sum REAL, count INTEGER, p50 REAL, p90 REAL, p99 REAL,"
+	" PRIMARY KEY(series, t)) WITHOUT ROWID;"
+	"INSERT INTO meta(key, value) VALUES('magic', '" STORE_MAGIC "');"
+	"INSERT INTO counts(name, n) VALUES('frames', 0), ('records', 0), ('sets', 0),"
+	" ('points_raw', 0), ('points_1m', 0), ('points_1h', 0);";
+
+/* migrations[v] turns schema v-1 into schema v */
+static const char *const migrations[] = {NULL, schema_v1};
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static int rc_errno(sqlite3 *db, int rc)
+{
+	int e = db ? sqlite3_system_errno(db) : 0;
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+		return 0;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+		return -EINVAL;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_CANTOPEN:
+		return e ? -e : -ENOENT;
+	case SQLITE_IOERR:
+		return e == ENOSPC || e == EDQUOT ? -ENOSPC : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+int store_fail(struct store *s, int rc, const char *what)
+{
+	int err = rc_errno(s->db, rc);
+	const char *m = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+	if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+		snprintf(s->err, sizeof(s->err), "%s: %s: %s (not a valid Vantage store)", s->path,
+			 what, m);
+	else
+		snprintf(s->err, sizeof(s->err), "%s: %s: %s", s->path, what, m);
+	return err;
+}
+
+int store_failf(struct store *s, int err, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(s->err, sizeof(s->err), "%s: %s", s->path, msg);
+	return err;
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	return s ? s->err : open_err;
+}
+
+/* ---- statements and transactions ------------------------------------------ */
+
+static const char *const stmt_sql[ST__N] = {
+	[ST_DATA_VERSION] = "PRAGMA data_version",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+			" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[ST_COUNT_ADD] = "INSERT INTO counts(name, n) VALUES(?1, ?2)"
+			 " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n",
+	[ST_FEAT_FIND] = "SELECT id FROM features WHERE name = ?1",
+	[ST_FEAT_INS] = "INSERT INTO features(name) VALUES(?1)",
+	[ST_FEAT_ALL] = "SELECT id, name FROM features",
+	[ST_REC_INS] = "INSERT INTO records(feature, key, value) VALUES(?1, ?2, ?3)",
+	[ST_REC_GET] = "SELECT feature, key, value FROM records WHERE id = ?1",
+	[ST_PREV_FRAME] = "SELECT head, parts FROM frames WHERE system = ?1"
+			  " AND (?2 = 0 OR (fmask & ?2) != 0) ORDER BY t DESC, id DESC LIMIT 1",
+	[ST_SET_INS] = "INSERT INTO sets(hash, feature, n, ids) VALUES(?1, ?2, ?3, ?4)"
+		       " ON CONFLICT(hash) DO NOTHING",
+	[ST_SET_FIND] = "SELECT id FROM sets WHERE hash = ?1",
+	[ST_SET_GET] = "SELECT feature, n, ids FROM sets WHERE id = ?1",
+	[ST_SYS_UPSERT] =
+		"INSERT INTO systems(sid, name, kind, runtime, image, host, labels, first_seen,"
+		" last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+		" ON CONFLICT(sid) DO UPDATE SET"
+		" name = iif(excluded.last_seen >= last_seen, excluded.name, name),"
+		" kind = iif(excluded.last_seen >= last_seen, excluded.kind, kind),"
+		" runtime = iif(excluded.last_seen >= last_seen, excluded.runtime, runtime),"
+		" image = iif(excluded.last_seen >= last_seen, excluded.image, image),"
+		" host = iif(excluded.last_seen >= last_seen, excluded.host, host),"
+		" labels = iif(excluded.last_seen >= last_seen, excluded.labels, labels),"
+		" gone = iif(excluded.last_seen >= last_seen, 0, gone),"
+		" gone_at = iif(excluded.last_seen >= last_seen, NULL, gone_at),"
+		" first_seen = min(first_seen, excluded.first_seen),"
+		" last_seen = max(last_seen, excluded.last_seen)"
+		" RETURNING id",
+	[ST_SYS_METRIC] = "UPDATE systems SET last_metric = max(coalesce(last_metric, ?2), ?2)"
+			  " WHERE id = ?1",
+	[ST_SYS_FIND] = "SELECT id FROM systems WHERE sid = ?1",
+	[ST_SYS_FMASK] = "UPDATE systems SET fmask = fmask | ?2 WHERE id = ?1 AND fmask | ?2 != fmask",
+	[ST_FRAME_INS] = "INSERT INTO frames(system, t, fmask, head, nums, parts)"
+			 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_SERIES_FIND] = "SELECT id FROM series WHERE system = ?1 AND name = ?2 AND labels = ?3",
+	[ST_SERIES_INS] = "INSERT INTO series(system, name, labels) VALUES(?1, ?2, ?3)",
+	[ST_POINT_INS] = "INSERT OR REPLACE INTO points_raw(series, t, v) VALUES(?1, ?2, ?3)",
+	[ST_POINT_GET] = "SELECT v FROM points_raw WHERE series = ?1 AND t = ?2",
+	[ST_P1M_GET] = "SELECT avg FROM points_1m WHERE series = ?1 AND t = ?2",
+	[ST_P1H_GET] = "SELECT avg FROM points_1h WHERE series = ?1 AND t = ?2",
+};
+
+sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->st[id];
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		store_fail(s, rc, "preparing a statement");
+		return NULL;
+	}
+	s->st[id] = st;
+	return st;
+}
+
+int store_exec(struct store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : store_fail(s, rc, sql);
+}
+
+int store_begin(struct store *s)
+{
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : store_fail(s, rc, "starting a transaction");
+}
+
+int store_commit(struct store *s)
+{
+	int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return 0;
+	int r = store_fail(s, rc, "committing");
+	store_rollback(s);
+	return r;
+}
+
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	store_caches_clear(s);
+}
+
+void store_caches_clear(struct store *s)
+{
+	hmap_clear(&s->recs);
+	hmap_clear(&s->warm);
+	hmap_clear(&s->series);
+	s->nfeats = 0;
+	s->wm1m = s->wm1h = -2; /* reload */
+}
+
+int store_sync_caches(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, ST_DATA_VERSION);
+	if (!st)
+		return -EIO;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(s, rc, "reading data_version");
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (v != s->data_version) {
+		store_caches_clear(s);
+		s->data_version = v;
+	}
+	if (s->wm1m == -2) {
+		s->wm1m = meta_get(s, "rollup_1m", -1);
+		s->wm1h = meta_get(s, "rollup_1h", -1);
+	}
+	return 0;
+}
+
+int64_t meta_get(struct store *s, const char *key, int64_t def)
+{
+	sqlite3_stmt *st = stmt(s, ST_META_GET);
+	if (!st)
+		return def;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int64_t v = def;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+int meta_set(struct store *s, const char *key, int64_t v)
+{
+	sqlite3_stmt *st = stmt(s, ST_META_SET);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "writing meta");
+}
+
+int count_add(struct store *s, const char *name, int64_t delta)
+{
+	if (!delta)
+		return 0;
+	sqlite3_stmt *st = stmt(s, ST_COUNT_ADD);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, delta);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "updating counts");
+}
+
+static int load_features(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, ST_FEAT_ALL);
+	if (!st)
+		return -EIO;
+	s->nfeats = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && s->nfeats < FEAT_MAX) {
+		const char *n = (const char *)sqlite3_column_text(st, 1);
+		if (!n || strlen(n) >= sizeof(s->feats[0].name))
+			continue;
+		strcpy(s->feats[s->nfeats].name, n);
+		s->feats[s->nfeats++].id = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(s, rc, "reading features");
+}
+
+int64_t feature_id(struct store *s, const char *name, size_t n, bool create)
+{
+	if (!s->nfeats) {
+		int r = load_features(s);
+		if (r < 0)
+			return r;
+	}
+	for (int i = 0; i < s->nfeats; i++)
+		if (strlen(s->feats[i].name) == n && memcmp(s->feats[i].name, name, n) == 0)
+			return s->feats[i].id;
+	if (!create)
+		return 0;
+	if (n == 0 || n >= sizeof(s->feats[0].name))
+		return store_failf(s, -EINVAL, "feature name '%.*s' is empty or too long",
+				   (int)(n > 64 ? 64 : n), name);
+	if (s->nfeats >= FEAT_MAX)
+		return store_failf(s, -E2BIG, "more than %d features", FEAT_MAX);
+	sqlite3_stmt *st = stmt(s, ST_FEAT_INS);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, (int)n, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "adding a feature");
+	int64_t id = sqlite3_last_insert_rowid(s->db);
+	memcpy(s->feats[s->nfeats].name, name, n);
+	s->feats[s->nfeats].name[n] = 0;
+	s->feats[s->nfeats++].id = id;
+	return id;
+}
+
+const char *feature_name(struct store *s, int64_t id)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < s->nfeats; i++)
+			if (s->feats[i].id == id)
+				return s->feats[i].name;
+		if (pass == 0 && load_features(s) < 0)
+			break;
+	}
+	return "unknown";
+}
+
+int64_t system_row(struct store *s, const char *system_id, int *err)
+{
+	*err = 0;
+	struct buf e = BUF_INIT;
+	js_escape_raw(&e, system_id, strlen(system_id));
+	sqlite3_stmt *st = stmt(s, ST_SYS_FIND);
+	if (!st) {
+		buf_free(&e);
+		*err = -EIO;
+		return 0;
+	}
+	sqlite3_bind_text(st, 1, e.data, (int)e.len, SQLITE_STATIC);
+	int64_t id = 0;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		*err = store_fail(s, rc, "finding a system");
+	sqlite3_reset(st);
+	buf_free(&e);
+	return id;
+}
+
+/* ---- open / close ----------------------------------------------------------- */
+
+static int64_t query_int(struct store *s, const char *sql, int *rc_out)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			v = sqlite3_column_int64(st, 0);
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+	}
+	*rc_out = rc;
+	return v;
+}
+
+/* "a, b, c" of the tables of a foreign database, for the message. */
+static void table_names(struct store *s, char *dst, size_t cap)
+{
+	sqlite3_stmt *st;
+	dst[0] = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+			       " LIMIT 6",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	size_t len = 0;
+	while (sqlite3_step(st) == SQLITE_ROW && len + 40 < cap) {
+		const char *n = (const char *)sqlite3_column_text(st, 0);
+		len += (size_t)snprintf(dst + len, cap - len, "%s%.32s", len ? ", " : "", n ? n : "?");
+	}
+	sqlite3_finalize(st);
+}
+
+/* Apply migrations up to STORE_SCHEMA_VERSION in one transaction. */
+static int migrate(struct store *s)
+{
+	int r = store_begin(s);
+	if (r < 0)
+		return r;
+	int rc;
+	int64_t ntab = query_int(s, "SELECT count(*) FROM sqlite_master", &rc);
+	int64_t v = 0;
+	if (rc == SQLITE_OK && ntab > 0)
+		v = query_int(s, "SELECT value FROM meta WHERE key = 'schema_version'", &rc);
+	if (rc != SQLITE_OK) {
+		r = store_fail(s, rc, "reading the schema version");
+		store_rollback(s);
+		return r;
+	}
+	for (int64_t i = v + 1; i <= STORE_SCHEMA_VERSION; i++) {
+		r = store_exec(s, migrations[i]);
+		if (r < 0) {
+			store_rollback(s);
+			return r;
+		}
+	}
+	if (v < STORE_SCHEMA_VERSION) {
+		char sql[200];
+		snprintf(sql, sizeof(sql),
+			 "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', %d);"
+			 "PRAGMA user_version = %d; PRAGMA application_id = %d;",
+			 STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION, STORE_APPID);
+		r = store_exec(s, sql);
+		if (r < 0) {
+			store_rollback(s);
+			return r;
+		}
+	}
+	return store_commit(s);
+}
+
+/* Is this file ours, empty, or something else?  Fills s->err. */
+static int check_file(struct store *s, int64_t *version)
+{
+	int rc;
+	int64_t appid = query_int(s, "PRAGMA application_id", &rc);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "reading the database header");
+	int64_t ntab = query_int(s, "SELECT count(*) FROM sqlite_master", &rc);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "reading the schema");
+	*version = 0;
+	if (appid == 0 && ntab == 0)
+		return 0; /* empty: a new store */
+	if (appid != STORE_APPID) {
+		char tabs[300];
+		table_names(s, tabs, sizeof(tabs));
+		return store_failf(s, -EINVAL,
+				   "not a Vantage store: a SQLite database of another application"
+				   " (application_id %#llx, tables: %s); give another --store path",
+				   (unsigned long long)appid, tabs[0] ? tabs : "none");
+	}
+	sqlite3_stmt *st;
+	rc = sqlite3_prepare_v2(s->db, "SELECT key, value FROM meta WHERE key IN ('magic', 'schema_version')",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_failf(s, -EINVAL, "not a valid Vantage store: its meta table is missing (%s)",
+				   sqlite3_errmsg(s->db));
+	bool magic = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		if (k && strcmp(k, "magic") == 0) {
+			const char *m = (const char *)sqlite3_column_text(st, 1);
+			magic = m && strcmp(m, STORE_MAGIC) == 0;
+		} else if (k && strcmp(k, "schema_version") == 0) {
+			*version = sqlite3_column_int64(st, 1);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "reading the meta table");
+	if (!magic || *version <= 0)
+		return store_failf(s, -EINVAL, "not a valid Vantage store: its meta table has no %s",
+				   magic ? "schema version" : "Vantage magic");
+	if (*version > STORE_SCHEMA_VERSION)
+		return store_failf(s, -EPROTO,
+				   "schema version %lld is newer than this vantage understands (%d);"
+				   " upgrade vantage",
+				   (long long)*version, STORE_SCHEMA_VERSION);
+	return 0;
+}
+
+static int setup_rw(struct store *s)
+{
+	int rc;
+	sqlite3_stmt *st;
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		const char *m = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		bool wal = m && strcmp(m, "wal") == 0;
+		sqlite3_finalize(st);
+		if (rc == SQLITE_ROW && !wal)
+			return store_failf(s, -EINVAL, "cannot switch the database to WAL mode");
+		rc = rc == SQLITE_ROW ? SQLITE_OK : rc;
+	}
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "setting WAL mode");
+	return store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+			     " PRAGMA journal_size_limit = 16777216; PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = 8000;");
+}
+
+int store_open(const char *path, enum store_mode mode, struct store **out)
+{
+	*out = NULL;
+	open_err[0] = 0;
+	struct stat sb;
+	if (mode == STORE_RO && stat(path, &sb) < 0) {
+		int e = errno;
+		snprintf(open_err, sizeof(open_err), "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		snprintf(open_err, sizeof(open_err), "%s: is a directory, not a store file", path);
+		return -EISDIR;
+	}
+	struct store *s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path)) || !(s->sha = sha256_new())) {
+		if (s) {
+			free(s->path);
+			free(s);
+		}
+		snprintf(open_err, sizeof(open_err), "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	s->ro = mode == STORE_RO;
+	s->wm1m = s->wm1h = -2;
+	s->data_version = -1;
+	hmap_init(&s->recs, 1 << 16);
+	hmap_init(&s->warm, 1 << 10);
+	hmap_init(&s->series, 1 << 13);
+	int flags = (s->ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+		    SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	int r = 0;
+	if (rc != SQLITE_OK) {
+		r = store_fail(s, rc, "cannot open");
+	} else {
+		sqlite3_extended_result_codes(s->db, 1);
+		sqlite3_busy_timeout(s->db, 5000);
+		int64_t version = 0;
+		r = check_file(s, &version);
+		if (r == 0 && s->ro && version == 0)
+			r = store_failf(s, -EINVAL, "not a Vantage store: the database is empty");
+		else if (r == 0 && s->ro && version < STORE_SCHEMA_VERSION)
+			r = store_failf(s, -EPROTO,
+					"schema version %lld is older than this vantage's (%d);"
+					" open it read-write once (vantage serve) to migrate it",
+					(long long)version, STORE_SCHEMA_VERSION);
+		if (r == 0 && !s->ro) {
+			r = setup_rw(s);
+			if (r == 0 && version < STORE_SCHEMA_VERSION)
+				r = migrate(s);
+		}
+		if (r == 0 && s->ro)
+			r = store_exec(s, "PRAGMA query_only = 1");
+	}
+	if (r < 0) {
+		snprintf(open_err, sizeof(open_err), "%s", s->err);
+		store_close(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST__N; i++)
+		sqlite3_finalize(s->st[i]);
+	if (s->db)
+		sqlite3_close_v2(s->db);
+	hmap_free(&s->recs);
+	hmap_free(&s->warm);
+	hmap_free(&s->series);
+	sha256_free(s->sha);
+	free(s->path);
+	free(s);
+}
+
+/* ---- statistics ------------------------------------------------------------- */
+
+int store_stats_json(struct store *s, struct buf *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT name, n FROM counts ORDER BY name", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "reading counts");
+	struct json j;
+	json_init(&j, out);
+	json_obj_begin(&j, NULL);
+	int64_t raw = 0, m1 = 0, h1 = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *n = (const char *)sqlite3_column_text(st, 0);
+		int64_t v = sqlite3_column_int64(st, 1);
+		if (!n)
+			continue;
+		if (strcmp(n, "points_raw") == 0)
+			raw = v;
+		else if (strcmp(n, "points_1m") == 0)
+			m1 = v;
+		else if (strcmp(n, "points_1h") == 0)
+			h1 = v;
+		else
+			json_int(&j, n, v);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "reading counts");
+	json_int(&j, "points", raw);
+	json_int(&j, "points_1m", m1);
+	json_int(&j, "points_1h", h1);
+	json_int(&j, "systems", query_int(s, "SELECT count(*) FROM systems", &rc));
+	json_int(&j, "series", query_int(s, "SELECT count(*) FROM series", &rc));
+	int64_t pages = query_int(s, "PRAGMA page_count", &rc);
+	int64_t psize = query_int(s, "PRAGMA page_size", &rc);
+	int64_t freep = query_int(s, "PRAGMA freelist_count", &rc);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "reading sizes");
+	json_int(&j, "bytes", pages * psize);
+	json_int(&j, "free_bytes", freep * psize);
+	char wal[4200];
+	struct stat sb;
+	snprintf(wal, sizeof(wal), "%s-wal", s->path);
+	json_int(&j, "wal_bytes", stat(wal, &sb) == 0 ? (int64_t)sb.st_size : 0);
+	json_int(&j, "schema_version", meta_get(s, "schema_version", 0));
+	json_obj_end(&j);
+	return 0;
+}

@@ -1,0 +1,763 @@
+/*
+ * config.c - options of `vantage serve`: one table, parsed the same way
+ * from the INI file (libinih) and from flags (see config.h).
+ *
+ * The table `opts[]` holds the fixed options; the [intervals] options are
+ * made from the feature registry (one per feature), so a new feature gets
+ * its interval key and flag without an edit here (its default is
+ * DEFAULT_INTERVAL unless listed in `default_intervals`).
+ *
+ * Line numbers: inih reports the line of the first syntax error but does
+ * not pass line numbers to the handler in Debian's build, so the file is
+ * fed through a reader that counts lines; the handler then knows the line
+ * of the key it is looking at.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h> /* isfinite: a macro, no libm */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../features/feature.h"
+#include "../server/server.h"
+#include "../util/util.h"
+
+#define DEFAULT_INTERVAL 300.0
+#define MAX_INTERVAL (30 * 86400.0)
+
+enum opt_type {
+	T_PATH,		/* a non-empty string */
+	T_OPTSTR,	/* a string; "" means none (NULL) */
+	T_LISTEN,	/* host:port or off */
+	T_WORKERS,	/* 1..64 */
+	T_SECONDS,	/* a duration above 0 */
+	T_BOOL,
+	T_LIST,		/* comma-separated */
+	T_SIZE,
+	T_LEVEL,
+	T_INTERVAL,	/* [intervals]: off or a duration >= 1 s */
+};
+
+struct opt_def {
+	const char *section, *key, *flag, *metavar, *help;
+	enum opt_type type;
+	size_t off;
+};
+
+#define OFF(f) offsetof(struct serve_config, f)
+
+static const struct opt_def opts[] = {
+	{"store", "path", "db", "PATH", "the store (SQLite) file; its directory is created",
+	 T_PATH, OFF(db_path)},
+	{"api", "listen", "listen", "ADDR",
+	 "address:port of the REST API, or off; an address other than loopback "
+	 "needs a token",
+	 T_LISTEN, OFF(listen)},
+	{"api", "token", "token", "TOKEN",
+	 "bearer token API clients must send (prefer token_file: flags show in ps)", T_OPTSTR,
+	 OFF(token)},
+	{"api", "token_file", "token-file", "FILE", "read the bearer token from the first line of FILE",
+	 T_OPTSTR, OFF(token_file)},
+	{"crawl", "workers", "workers", "N", "systems crawled in parallel (1-64)", T_WORKERS,
+	 OFF(workers)},
+	{"crawl", "timeout", "timeout", "DURATION", "time limit of one system's crawl", T_SECONDS,
+	 OFF(timeout)},
+	{"crawl", "containers", "containers", NULL,
+	 "watch the containers of this host too (--no-containers: the host only)", T_BOOL,
+	 OFF(containers)},
+	{"crawl", "config_paths", "config-path", "PATH",
+	 "config feature: files or directories read (a comma list in the file; the flag "
+	 "repeats)",
+	 T_LIST, OFF(config_paths)},
+	{"crawl", "config_max_size", "config-max-size", "SIZE",
+	 "config feature: larger files get size and hash, no content", T_SIZE, OFF(config_max_size)},
+	{"crawl", "file_root", "file-root", "DIR", "file feature: where the walk starts", T_PATH,
+	 OFF(file_root)},
+	{"crawl", "file_excludes", "exclude", "PATH",
+	 "file feature: paths not descended into (a comma list; the flag repeats)", T_LIST,
+	 OFF(file_excludes)},
+	{"crawl", "file_hash", "hash", NULL, "file feature: add the SHA-256 of regular files", T_BOOL,
+	 OFF(file_hash)},
+	{"crawl", "file_hash_max_size", "hash-max-size", "SIZE",
+	 "file feature: larger files are not hashed", T_SIZE, OFF(file_hash_max_size)},
+	{"log", "level", "log-level", "LEVEL", "debug, info, warn, error or off", T_LEVEL,
+	 OFF(log_level)},
+};
+
+static const struct {
+	const char *name;
+	double seconds;
+} default_intervals[] = {
+	{"metric", 10},	  {"process", 60},    {"connection", 60}, {"os", 300},  {"module", 300},
+	{"interface", 300}, {"package", 3600}, {"config", 3600},   {"file", 0},
+};
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+static int nfeatures(void)
+{
+	return feature_count < CONFIG_MAX_FEATURES ? (int)feature_count : CONFIG_MAX_FEATURES;
+}
+
+static double default_interval(const char *feature)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(default_intervals); i++)
+		if (strcmp(default_intervals[i].name, feature) == 0)
+			return default_intervals[i].seconds;
+	return DEFAULT_INTERVAL;
+}
+
+/* ---- lists ---------------------------------------------------------------- */
+
+static void list_clear(struct config_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
+static int list_add(struct config_list *l, const char *s, size_t n)
+{
+	if (l->n == CONFIG_MAX_LIST)
+		return -E2BIG;
+	char *d = strndup(s, n);
+	if (!d)
+		return -ENOMEM;
+	l->v[l->n++] = d;
+	return 0;
+}
+
+/* ---- value parsers -------------------------------------------------------- */
+
+int config_parse_duration(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0 || *s == '-' || *s == '+')
+		return -EINVAL;
+	double mul = 1;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm' && end[1] != 's')
+		mul = 60, end++;
+	else if (*end == 'h')
+		mul = 3600, end++;
+	else if (*end == 'd')
+		mul = 86400, end++;
+	if (*end)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	uint64_t mul = 1;
+	switch (*end) {
+	case 'k': case 'K': mul = 1024; end++; break;
+	case 'm': case 'M': mul = 1024 * 1024; end++; break;
+	case 'g': case 'G': mul = 1024ull * 1024 * 1024; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || v > UINT64_MAX / mul)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no", "off", "0"};
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = false, 0;
+	}
+	return -EINVAL;
+}
+
+/* host:port, [v6]:port, :port, port, or off: the server's own parser. */
+static int check_listen(const char *s, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool loopback;
+	if (strcmp(s, "off") == 0)
+		return 0;
+	return server_parse_listen(s, &ss, &len, &loopback, err, errlen);
+}
+
+static void format_duration(double s, char *dst, size_t cap)
+{
+	long long whole = (long long)s;
+	if (s <= 0)
+		snprintf(dst, cap, "off");
+	else if ((double)whole != s)
+		snprintf(dst, cap, "%gs", s);
+	else if (whole % 86400 == 0)
+		snprintf(dst, cap, "%lldd", whole / 86400);
+	else if (whole % 3600 == 0)
+		snprintf(dst, cap, "%lldh", whole / 3600);
+	else if (whole % 60 == 0)
+		snprintf(dst, cap, "%lldm", whole / 60);
+	else
+		snprintf(dst, cap, "%llds", whole);
+}
+
+static void format_size(uint64_t v, char *dst, size_t cap)
+{
+	if (v && v % (1024ull * 1024 * 1024) == 0)
+		snprintf(dst, cap, "%lluG", (unsigned long long)(v >> 30));
+	else if (v && v % (1024 * 1024) == 0)
+		snprintf(dst, cap, "%lluM", (unsigned long long)(v >> 20));
+	else if (v && v % 1024 == 0)
+		snprintf(dst, cap, "%lluK", (unsigned long long)(v >> 10));
+	else
+		snprintf(dst, cap, "%llu", (unsigned long long)v);
+}
+
+/* ---- setting one option ---------------------------------------------------- */
+
+static const struct opt_def *find_opt(const char *section, const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+		if (strcmp(opts[i].section, section) == 0 && strcmp(opts[i].key, key) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static int feature_index(const char *name)
+{
+	for (int i = 0; i < nfeatures(); i++)
+		if (strcmp(feature_table[i]->name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int set_str(char **slot, const char *value, bool nullable)
+{
+	char *d = NULL;
+	if (!(nullable && !*value)) {
+		d = strdup(value);
+		if (!d)
+			return -ENOMEM;
+	}
+	free(*slot);
+	*slot = d;
+	return 0;
+}
+
+static int set_list(struct config_list *l, const char *value, bool replace, char *err, size_t errlen)
+{
+	if (replace)
+		list_clear(l);
+	const char *p = value;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		const char *s = p;
+		trim(&s, &n);
+		if (n) {
+			int r = list_add(l, s, n);
+			if (r == -E2BIG)
+				snprintf(err, errlen, "more than %d entries", CONFIG_MAX_LIST);
+			if (r < 0)
+				return r == -E2BIG ? -EINVAL : r;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static int set_interval(struct serve_config *c, int fi, const char *value, char *err, size_t errlen)
+{
+	const char *name = feature_table[fi]->name;
+	double d;
+	if (strcmp(value, "on") == 0) { /* the default, or daily for an opt-in feature */
+		double dflt = default_interval(name);
+		c->interval[fi] = dflt > 0 ? dflt : 86400;
+		return 0;
+	}
+	if (strcmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+		if (strcmp(name, "metric") == 0) {
+			snprintf(err, errlen, "metric cannot be off (its interval also paces container "
+					      "discovery); use a duration from 1s");
+			return -EINVAL;
+		}
+		c->interval[fi] = 0;
+		return 0;
+	}
+	if (config_parse_duration(value, &d) < 0) {
+		snprintf(err, errlen, "not a duration: '%s' (use e.g. 10s, 5m, 1h, 1d, on or off)",
+			 value);
+		return -EINVAL;
+	}
+	if (d < 1 || d > MAX_INTERVAL) {
+		snprintf(err, errlen, "'%s' is out of range: from 1s to 30d", value);
+		return -EINVAL;
+	}
+	c->interval[fi] = d;
+	return 0;
+}
+
+static int set_opt(struct serve_config *c, const struct opt_def *o, const char *value,
+		   bool replace_list, char *err, size_t errlen)
+{
+	void *slot = (char *)c + o->off;
+	switch (o->type) {
+	case T_PATH:
+		if (!*value) {
+			snprintf(err, errlen, "must not be empty");
+			return -EINVAL;
+		}
+		return set_str(slot, value, false);
+	case T_OPTSTR:
+		return set_str(slot, value, true);
+	case T_LISTEN:
+		if (check_listen(value, err, errlen) < 0)
+			return -EINVAL;
+		return set_str(slot, value, false);
+	case T_WORKERS: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < 1 || v > 64) {
+			snprintf(err, errlen, "not a number from 1 to 64: '%s'", value);
+			return -EINVAL;
+		}
+		*(int *)slot = (int)v;
+		return 0;
+	}
+	case T_SECONDS: {
+		double d;
+		if (config_parse_duration(value, &d) < 0 || d <= 0 || d > 86400) {
+			snprintf(err, errlen, "not a duration from 1s to 1d: '%s' (use e.g. 30s)", value);
+			return -EINVAL;
+		}
+		*(double *)slot = d;
+		return 0;
+	}
+	case T_BOOL:
+		if (parse_bool(value, slot) < 0) {
+			snprintf(err, errlen, "not a boolean: '%s' (use true or false)", value);
+			return -EINVAL;
+		}
+		return 0;
+	case T_LIST:
+		return set_list(slot, value, replace_list, err, errlen);
+	case T_SIZE:
+		if (config_parse_size(value, slot) < 0) {
+			snprintf(err, errlen, "not a size: '%s' (use e.g. 65536, 64K, 1M)", value);
+			return -EINVAL;
+		}
+		return 0;
+	case T_LEVEL: {
+		int l = log_level_parse(value);
+		if (l < 0) {
+			snprintf(err, errlen, "unknown level '%s' (debug, info, warn, error, off)", value);
+			return -EINVAL;
+		}
+		*(enum log_level *)slot = (enum log_level)l;
+		return 0;
+	}
+	case T_INTERVAL:
+		break;
+	}
+	return -EINVAL;
+}
+
+int config_set(struct serve_config *c, const char *section, const char *key, const char *value,
+	       bool replace_list, char *err, size_t errlen)
+{
+	if (strcmp(section, "intervals") == 0) {
+		int fi = feature_index(key);
+		if (fi < 0) {
+			snprintf(err, errlen, "unknown feature '%s' (see 'vantage features')", key);
+			return -ENOENT;
+		}
+		return set_interval(c, fi, value, err, errlen);
+	}
+	const struct opt_def *o = find_opt(section, key);
+	if (!o) {
+		bool known_section = false;
+		for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+			known_section |= strcmp(opts[i].section, section) == 0;
+		if (known_section)
+			snprintf(err, errlen, "unknown key (see docs/configuration.md)");
+		else
+			snprintf(err, errlen, "unknown section [%s] (sections: store, api, intervals, "
+					      "crawl, log)", section);
+		return -ENOENT;
+	}
+	int r = set_opt(c, o, value, replace_list, err, errlen);
+	if (r == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	return r;
+}
+
+/* ---- defaults, copy, free ------------------------------------------------- */
+
+int config_defaults(struct serve_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	c->workers = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (int)ncpu;
+	c->timeout = 30;
+	c->containers = true;
+	c->config_max_size = 64 * 1024;
+	c->file_hash_max_size = 64ull * 1024 * 1024;
+	c->log_level = LOG_INFO;
+	for (int i = 0; i < nfeatures(); i++)
+		c->interval[i] = default_interval(feature_table[i]->name);
+	c->db_path = strdup(CONFIG_DEFAULT_DB);
+	c->listen = strdup(CONFIG_DEFAULT_LISTEN);
+	c->file_root = strdup("/");
+	int r = list_add(&c->config_paths, "/etc", 4);
+	static const char *const excl[] = {"/proc", "/sys", "/dev", "/run"};
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(excl); i++)
+		r = list_add(&c->file_excludes, excl[i], strlen(excl[i]));
+	if (r < 0 || !c->db_path || !c->listen || !c->file_root) {
+		config_free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void config_free(struct serve_config *c)
+{
+	free(c->db_path);
+	free(c->listen);
+	free(c->token);
+	free(c->token_file);
+	free(c->file_root);
+	list_clear(&c->config_paths);
+	list_clear(&c->file_excludes);
+	memset(c, 0, sizeof(*c));
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src && !(*dst = strdup(src)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int dup_list(struct config_list *dst, const struct config_list *src)
+{
+	dst->n = 0;
+	for (int i = 0; i < src->n; i++)
+		if (list_add(dst, src->v[i], strlen(src->v[i])) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+int config_copy(struct serve_config *dst, const struct serve_config *src)
+{
+	*dst = *src;
+	int r = dup_opt(&dst->db_path, src->db_path);
+	r |= dup_opt(&dst->listen, src->listen);
+	r |= dup_opt(&dst->token, src->token);
+	r |= dup_opt(&dst->token_file, src->token_file);
+	r |= dup_opt(&dst->file_root, src->file_root);
+	r |= dup_list(&dst->config_paths, &src->config_paths);
+	r |= dup_list(&dst->file_excludes, &src->file_excludes);
+	if (r) {
+		config_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- the INI file ---------------------------------------------------------- */
+
+#define MAX_KEYS_SEEN 128
+
+struct load_ctx {
+	struct serve_config *c;
+	FILE *f;
+	int line;		/* line being read */
+	bool at_line_start;
+	int err_line;		/* line of the first error the handler saw */
+	char err[512];
+	struct {
+		char key[96];
+		int line;
+	} seen[MAX_KEYS_SEEN];
+	int nseen;
+};
+
+/* fgets that counts lines (a line longer than `num` comes in pieces) */
+static char *counting_reader(char *str, int num, void *stream)
+{
+	struct load_ctx *x = stream;
+	char *r = fgets(str, num, x->f);
+	if (!r)
+		return NULL;
+	if (x->at_line_start)
+		x->line++;
+	size_t n = strlen(r);
+	x->at_line_start = n > 0 && r[n - 1] == '\n';
+	return r;
+}
+
+static int ini_handler_fn(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *x = user;
+	if (x->err_line)
+		return 1; /* report the first error only */
+	char why[400] = "";
+	char full[96];
+	snprintf(full, sizeof(full), "[%s] %s", section, name);
+	for (int i = 0; i < x->nseen; i++) {
+		if (strcmp(x->seen[i].key, full) == 0) {
+			snprintf(why, sizeof(why), "given twice (first on line %d)", x->seen[i].line);
+			goto bad;
+		}
+	}
+	if (x->nseen < MAX_KEYS_SEEN) {
+		copy_str(x->seen[x->nseen].key, sizeof(x->seen[0].key), full, strlen(full));
+		x->seen[x->nseen++].line = x->line;
+	}
+	if (!*section) {
+		snprintf(why, sizeof(why), "key outside any section (put it under [store], [api], "
+					   "[intervals], [crawl] or [log])");
+		goto bad;
+	}
+	if (config_set(x->c, section, name, value, true, why, sizeof(why)) == 0)
+		return 1;
+bad:
+	x->err_line = x->line;
+	snprintf(x->err, sizeof(x->err), "line %d: %s: %s", x->line, full, why);
+	return 0;
+}
+
+int config_load_file(struct serve_config *c, const char *path, char *err, size_t errlen)
+{
+	struct load_ctx *x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->f = fopen(path, "re");
+	if (!x->f) {
+		int e = errno;
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(e));
+		free(x);
+		return -e;
+	}
+	x->c = c;
+	x->at_line_start = true;
+	/* Debian's libinih exposes its build options as variables: long lines
+	 * (config_paths) on the heap, no continuation lines */
+	ini_use_stack = false;
+	ini_allow_realloc = true;
+	ini_max_line = 16384;
+	ini_allow_multiline = false;
+	ini_stop_on_first_error = true;
+	int r = ini_parse_stream(counting_reader, x, ini_handler_fn, x);
+	fclose(x->f);
+	int ret = 0;
+	if (r > 0 && x->err_line == r) {
+		snprintf(err, errlen, "%s, %s", path, x->err);
+		ret = -EINVAL;
+	} else if (r > 0) {
+		snprintf(err, errlen, "%s, line %d: syntax error (expected [section], key = value, or "
+				      "a comment starting with ; or #)", path, r);
+		ret = -EINVAL;
+	} else if (r < 0) {
+		snprintf(err, errlen, "%s: cannot parse (out of memory)", path);
+		ret = -ENOMEM;
+	}
+	free(x);
+	return ret;
+}
+
+/* ---- flags ------------------------------------------------------------------ */
+
+bool config_flag_find(const char *flag, const char **section, const char **key, bool *has_arg,
+		      const char **value_out)
+{
+	*value_out = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		const struct opt_def *o = &opts[i];
+		if (o->type == T_BOOL && strncmp(flag, "no-", 3) == 0 && strcmp(flag + 3, o->flag) == 0) {
+			*section = o->section, *key = o->key, *has_arg = false;
+			*value_out = "false";
+			return true;
+		}
+		if (strcmp(flag, o->flag) == 0) {
+			*section = o->section, *key = o->key, *has_arg = o->type != T_BOOL;
+			if (o->type == T_BOOL)
+				*value_out = "true";
+			return true;
+		}
+	}
+	size_t n = strlen(flag);
+	if (n > 9 && strcmp(flag + n - 9, "-interval") == 0) {
+		for (int i = 0; i < nfeatures(); i++) {
+			const char *name = feature_table[i]->name;
+			if (strlen(name) == n - 9 && strncmp(flag, name, n - 9) == 0) {
+				*section = "intervals", *key = name, *has_arg = true;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static void value_str(const struct serve_config *c, const struct opt_def *o, char *dst, size_t cap)
+{
+	const void *slot = (const char *)c + o->off;
+	switch (o->type) {
+	case T_PATH:
+	case T_LISTEN:
+		snprintf(dst, cap, "%s", *(char *const *)slot ? *(char *const *)slot : "");
+		break;
+	case T_OPTSTR: {
+		const char *s = *(char *const *)slot;
+		if (strcmp(o->key, "token") == 0) /* never print a secret */
+			snprintf(dst, cap, "%s", s ? "(set)" : "");
+		else
+			snprintf(dst, cap, "%s", s ? s : "");
+		break;
+	}
+	case T_WORKERS:
+		snprintf(dst, cap, "%d", *(const int *)slot);
+		break;
+	case T_SECONDS:
+		format_duration(*(const double *)slot, dst, cap);
+		break;
+	case T_BOOL:
+		snprintf(dst, cap, "%s", *(const bool *)slot ? "true" : "false");
+		break;
+	case T_LIST: {
+		const struct config_list *l = slot;
+		size_t at = 0;
+		dst[0] = 0;
+		for (int i = 0; i < l->n && at < cap; i++)
+			at += (size_t)snprintf(dst + at, cap - at, "%s%s", i ? ", " : "", l->v[i]);
+		break;
+	}
+	case T_SIZE:
+		format_size(*(const uint64_t *)slot, dst, cap);
+		break;
+	case T_LEVEL:
+		snprintf(dst, cap, "%s", level_names[*(const enum log_level *)slot]);
+		break;
+	case T_INTERVAL:
+		dst[0] = 0;
+		break;
+	}
+}
+
+void config_describe(const struct serve_config *c, struct buf *out)
+{
+	char v[2048];
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		value_str(c, &opts[i], v, sizeof(v));
+		buf_printf(out, "[%s] %s = %s\n", opts[i].section, opts[i].key, v);
+	}
+	for (int i = 0; i < nfeatures(); i++) {
+		format_duration(c->interval[i], v, sizeof(v));
+		buf_printf(out, "[intervals] %s = %s\n", feature_table[i]->name, v);
+	}
+}
+
+/* Print `text` from column `col`, wrapped before column 79. */
+static void wrap(FILE *out, const char *text, int col, int at)
+{
+	const char *p = text;
+	while (*p) {
+		int room = 79 - at, n = (int)strlen(p);
+		if (n > room) {
+			n = room;
+			while (n > 0 && p[n] != ' ')
+				n--;
+			if (n == 0)
+				n = room;
+		}
+		fprintf(out, "%.*s\n", n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+		if (*p)
+			fprintf(out, "%*s", col, "");
+		at = col;
+	}
+}
+
+static void help_line(FILE *out, const char *flag, const char *metavar, const char *ini,
+		      const char *help, const char *dflt)
+{
+	char left[128], file[256];
+	enum { COL = 32 };
+	int n = snprintf(left, sizeof(left), "  --%s%s%s", flag, metavar ? " " : "",
+			 metavar ? metavar : "");
+	if (n >= COL - 1)
+		fprintf(out, "%s\n%*s", left, COL, "");
+	else
+		fprintf(out, "%-*s", COL, left);
+	wrap(out, help, COL, COL);
+	if (*dflt)
+		snprintf(file, sizeof(file), "(%s = %s)", ini, dflt);
+	else
+		snprintf(file, sizeof(file), "(%s: not set by default)", ini);
+	fprintf(out, "%*s", COL, "");
+	wrap(out, file, COL, COL);
+}
+
+void config_print_help(FILE *out)
+{
+	struct serve_config d;
+	if (config_defaults(&d) < 0)
+		return;
+	char v[1024], ini[96];
+	const char *section = "";
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		const struct opt_def *o = &opts[i];
+		if (strcmp(section, o->section) != 0) {
+			section = o->section;
+			fprintf(out, "\n[%s]\n", section);
+		}
+		value_str(&d, o, v, sizeof(v));
+		if (strcmp(o->key, "workers") == 0)
+			snprintf(v, sizeof(v), "the number of CPUs, at most 4");
+		snprintf(ini, sizeof(ini), "%s", o->key);
+		if (o->type == T_BOOL) {
+			char both[64];
+			snprintf(both, sizeof(both), "%s, --no-%s", o->flag, o->flag);
+			help_line(out, both, NULL, ini, o->help, v);
+		} else {
+			help_line(out, o->flag, o->metavar, ini, o->help, v);
+		}
+	}
+	fprintf(out, "\n[intervals]  DURATION: 10s, 5m, 1h, 1d; off disables a feature, on\n"
+		     "             restores its default (daily for file)\n");
+	for (int i = 0; i < nfeatures(); i++) {
+		char flag[64], help[160];
+		snprintf(flag, sizeof(flag), "%s-interval", feature_table[i]->name);
+		snprintf(help, sizeof(help), "how often the %s feature is crawled%s",
+			 feature_table[i]->name,
+			 strcmp(feature_table[i]->name, "metric") == 0
+				 ? " (from 1s; also paces container discovery)"
+				 : "");
+		format_duration(d.interval[i], v, sizeof(v));
+		help_line(out, flag, "DURATION", feature_table[i]->name, help, v);
+	}
+	config_free(&d);
+}

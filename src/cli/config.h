@@ -1,0 +1,111 @@
+/*
+ * config.h - the configuration of `vantage serve`.
+ *
+ * One table (config.c) lists every option: its INI section and key, its
+ * command-line flag, its default and a line of help.  The same setter
+ * parses a value whether it comes from the file or from a flag, so the
+ * two can never disagree, `vantage serve --help` is printed from the
+ * table, and docs/configuration.md documents the same list.
+ *
+ * Precedence: defaults, then the INI file, then flags.  On SIGHUP the
+ * daemon builds a new config the same way (defaults, file, the flags it
+ * was started with) and keeps the old one when that fails.
+ *
+ * Intervals: one key per feature of the registry ([intervals] metric =
+ * 10s, flag --metric-interval).  A duration is a number with an optional
+ * unit s, m, h or d (no unit: seconds), at least 1 s; "off" disables a
+ * feature (not metric: its interval also paces container discovery).
+ *
+ * Ownership: a struct serve_config owns every string in it; free it with
+ * config_free().  config_copy() makes an independent copy.
+ */
+#ifndef VANTAGE_CONFIG_H
+#define VANTAGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../util/buf.h"
+#include "../util/log.h"
+
+#define CONFIG_DEFAULT_FILE "/etc/vantage/vantage.ini"
+#define CONFIG_DEFAULT_DB "/var/lib/vantage/vantage.db"
+#define CONFIG_DEFAULT_LISTEN "127.0.0.1:7070"
+#define CONFIG_MAX_FEATURES 32
+#define CONFIG_MAX_LIST 64
+
+struct config_list {
+	char *v[CONFIG_MAX_LIST];
+	int n;
+};
+
+struct serve_config {
+	char *db_path;			/* [store] path */
+	char *listen;			/* [api] listen: "host:port", "off" */
+	char *token;			/* [api] token, NULL if none */
+	char *token_file;		/* [api] token_file, NULL if none */
+	/* [intervals]: seconds per feature of feature_table (same index);
+	 * 0 = off */
+	double interval[CONFIG_MAX_FEATURES];
+	int workers;			/* [crawl] workers */
+	double timeout;			/* [crawl] timeout, seconds per system */
+	bool containers;		/* [crawl] containers */
+	struct config_list config_paths;	/* [crawl] config_paths */
+	uint64_t config_max_size;	/* [crawl] config_max_size */
+	char *file_root;		/* [crawl] file_root */
+	struct config_list file_excludes;	/* [crawl] file_excludes */
+	bool file_hash;			/* [crawl] file_hash */
+	uint64_t file_hash_max_size;	/* [crawl] file_hash_max_size */
+	enum log_level log_level;	/* [log] level */
+};
+
+/* Fill `c` with the defaults.  Returns 0 or -ENOMEM. */
+int config_defaults(struct serve_config *c);
+void config_free(struct serve_config *c);
+int config_copy(struct serve_config *dst, const struct serve_config *src);
+
+/*
+ * Set one option from its section and key (file) and a value text.
+ * Returns 0, or -ENOENT for an unknown section/key, -EINVAL for a bad
+ * value; `err` (errlen bytes) then says why ("not a duration: '5x' (use
+ * e.g. 10s, 5m, 1h)").  `replace_list`: for list options, drop what the
+ * list held first (the first flag replaces the file's list; more flags
+ * add to it).
+ */
+int config_set(struct serve_config *c, const char *section, const char *key, const char *value,
+	       bool replace_list, char *err, size_t errlen);
+
+/*
+ * Read the INI file at `path` into `c` (over what it holds).  Returns 0;
+ * -ENOENT when the file does not exist (err says so); -EINVAL for a
+ * syntax error, an unknown section or key, a key given twice or a bad
+ * value, with err = "FILE:LINE: [section] key: why"; another negative
+ * errno when it cannot be read.
+ */
+int config_load_file(struct serve_config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Flags.  config_flag_find() maps a flag name without dashes ("db",
+ * "metric-interval") to its section and key, and says whether the flag
+ * takes a value (flags of booleans don't: --hash, --no-hash).  Returns
+ * false for an unknown flag.  `value_out` is set for value-less flags.
+ */
+bool config_flag_find(const char *flag, const char **section, const char **key, bool *has_arg,
+		      const char **value_out);
+
+/* Print the options with their flags, keys, defaults and help. */
+void config_print_help(FILE *out);
+
+/* Every option's current value as "[section] key = value" lines, for
+ * logs and for telling which options changed on reload. */
+void config_describe(const struct serve_config *c, struct buf *out);
+
+/* Parse a duration ("10s", "5m", "1.5h", "2d", "30"); seconds.  Returns
+ * 0 or -EINVAL.  "off" is not a duration (callers check for it). */
+int config_parse_duration(const char *s, double *out);
+/* Parse a size in bytes ("65536", "64K", "1M", "2G"). 0 or -EINVAL. */
+int config_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,646 @@
+/*
+ * prometheus.c - GET /metrics: the latest point of every stored series and
+ * Vantage's own metrics in the Prometheus text exposition format 0.0.4,
+ * valid under `promtool check metrics` (docs/api.md).
+ *
+ * Series: the store's series "memory.used_pct" of a system becomes the
+ * gauge vantage_memory_used_pct{system, name, kind, runtime, image, +the
+ * series' own labels} with the value of its latest point.  Names are
+ * sanitized to [a-zA-Z0-9_] and abbreviated units turned into Prometheus
+ * base units, with the value converted: _kb -> _bytes (x1024), _ms ->
+ * _seconds (/1000), _ns -> _seconds, _s -> _seconds, _per_s ->
+ * _per_second.  Percentages keep _pct.
+ *
+ * The exposition format wants every sample of a metric family together
+ * under one HELP and TYPE, but the store hands points out system by
+ * system; so points are collected (family, label text, value), sorted by
+ * family and labels, and written in one pass, which also drops a second
+ * series with the same family and labels (two names that sanitize alike).
+ * Label values come from observed systems: they are escaped, and bytes
+ * that are not valid UTF-8 are replaced by U+FFFD (Prometheus rejects a
+ * whole scrape with one invalid label value).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/cli.h"
+#include "../store/store.h"
+#include "../util/log.h"
+#include "../util/util.h"
+#include "internal.h"
+
+#define MAX_LABELS 24
+
+/* ---- values and names ------------------------------------------------------- */
+
+void prom_format_value(double v, char *dst, size_t cap)
+{
+	if (isnan(v)) {
+		snprintf(dst, cap, "NaN");
+		return;
+	}
+	if (isinf(v)) {
+		snprintf(dst, cap, v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	/* the shortest of %.15g .. %.17g that reads back as v */
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(dst, cap, "%.*g", prec, v);
+		if (strtod(dst, NULL) == v)
+			return;
+	}
+}
+
+struct unit_rule {
+	const char *suffix, *repl;
+	double scale;
+};
+
+/* Abbreviated unit suffixes (promtool refuses them) -> base units. */
+static const struct unit_rule unit_rules[] = {
+	{"_per_s", "_per_second", 1},
+	{"_kb", "_bytes", 1024},
+	{"_mb", "_bytes", 1024.0 * 1024},
+	{"_gb", "_bytes", 1024.0 * 1024 * 1024},
+	{"_ms", "_seconds", 1e-3},
+	{"_us", "_seconds", 1e-6},
+	{"_ns", "_seconds", 1e-9},
+	{"_sec", "_seconds", 1},
+	{"_s", "_seconds", 1},
+};
+
+/*
+ * "vantage_" + `metric` sanitized, into dst; *scale gets the factor that
+ * converts the value to the unit the name now says.  Characters outside
+ * [a-zA-Z0-9_] become '_', runs of '_' collapse.
+ */
+void prom_family_name(const char *metric, struct buf *dst, double *scale)
+{
+	buf_reset(dst);
+	buf_adds(dst, "vantage_");
+	bool us = true;
+	for (const char *p = metric; *p; p++) {
+		char c = *p;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!ok)
+			c = '_';
+		if (c == '_' && us)
+			continue;
+		us = c == '_';
+		buf_addc(dst, c);
+	}
+	while (dst->len > 8 && dst->data[dst->len - 1] == '_')
+		dst->data[--dst->len] = 0;
+	*scale = 1;
+	for (size_t i = 0; i < ARRAY_SIZE(unit_rules); i++) {
+		size_t n = strlen(unit_rules[i].suffix);
+		if (dst->len > n + 8 && strcmp(dst->data + dst->len - n, unit_rules[i].suffix) == 0) {
+			dst->len -= n;
+			dst->data[dst->len] = 0;
+			buf_adds(dst, unit_rules[i].repl);
+			*scale = unit_rules[i].scale;
+			break;
+		}
+	}
+	/* "_total" is for counters; every series here is a gauge */
+	if (dst->len > 14 && strcmp(dst->data + dst->len - 6, "_total") == 0)
+		buf_adds(dst, "_value");
+}
+
+/* A label name: [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__". */
+static void label_name(const char *s, size_t n, struct buf *dst)
+{
+	buf_reset(dst);
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		buf_addc(dst, ok ? c : '_');
+	}
+	if (dst->len == 0 || (dst->data[0] >= '0' && dst->data[0] <= '9')) {
+		struct buf t = BUF_INIT;
+		buf_adds(&t, "label_");
+		buf_add(&t, dst->data ? dst->data : "", dst->len);
+		buf_free(dst);
+		*dst = t;
+	}
+	if (dst->len >= 2 && dst->data[0] == '_' && dst->data[1] == '_')
+		dst->data[0] = 'x';
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	unsigned cp;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A label value, quoted and escaped, as valid UTF-8. */
+void prom_label_value(struct buf *out, const char *s, size_t n)
+{
+	buf_addc(out, '"');
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\\' || c == '"') {
+			buf_addc(out, '\\');
+			buf_addc(out, (char)c);
+			i++;
+		} else if (c == '\n') {
+			buf_adds(out, "\\n");
+			i++;
+		} else {
+			size_t l = utf8_len((const unsigned char *)s + i, n - i);
+			if (l == 0) {
+				buf_adds(out, "\xef\xbf\xbd");	/* U+FFFD */
+				l = 1;
+			} else {
+				buf_add(out, s + i, l);
+			}
+			i += l;
+		}
+	}
+	buf_addc(out, '"');
+}
+
+/* ---- a flat JSON object of scalars: the series labels, the store stats ------- */
+
+static void skip_ws(const char **p, const char *end)
+{
+	while (*p < end && (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r'))
+		(*p)++;
+}
+
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9' ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+		if (d < 0)
+			return 0x110000;
+		v = v * 16 + (unsigned)d;
+	}
+	return v;
+}
+
+static void put_utf8(struct buf *b, unsigned cp)
+{
+	if (cp < 0x80) {
+		buf_addc(b, (char)cp);
+	} else if (cp < 0x800) {
+		buf_addc(b, (char)(0xc0 | (cp >> 6)));
+		buf_addc(b, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		buf_addc(b, (char)(0xe0 | (cp >> 12)));
+		buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addc(b, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		buf_addc(b, (char)(0xf0 | (cp >> 18)));
+		buf_addc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addc(b, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
+/* A JSON string at *p (on the quote) decoded into out; lone surrogates
+ * (Vantage's escapes of invalid bytes) become U+FFFD. */
+static bool json_string(const char **p, const char *end, struct buf *out)
+{
+	buf_reset(out);
+	if (*p >= end || **p != '"')
+		return false;
+	for ((*p)++; *p < end; (*p)++) {
+		char c = **p;
+		if (c == '"') {
+			(*p)++;
+			if (!out->data)
+				buf_adds(out, "");
+			return true;
+		}
+		if (c != '\\') {
+			buf_addc(out, c);
+			continue;
+		}
+		if (++(*p) >= end)
+			return false;
+		switch (**p) {
+		case 'n': buf_addc(out, '\n'); break;
+		case 't': buf_addc(out, '\t'); break;
+		case 'r': buf_addc(out, '\r'); break;
+		case 'b': buf_addc(out, '\b'); break;
+		case 'f': buf_addc(out, '\f'); break;
+		case 'u': {
+			if (end - *p < 5)
+				return false;
+			unsigned cp = hex4(*p + 1);
+			if (cp > 0xffff)
+				return false;
+			*p += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff && end - *p >= 7 && (*p)[1] == '\\' &&
+			    (*p)[2] == 'u') {
+				unsigned lo = hex4(*p + 3);
+				if (lo >= 0xdc00 && lo <= 0xdfff) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					*p += 6;
+				}
+			}
+			if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+				cp = 0xfffd;
+			put_utf8(out, cp);
+			break;
+		}
+		default: buf_addc(out, **p);
+		}
+	}
+	return false;
+}
+
+/*
+ * Call cb(key, value-text, is_string) for every member of a flat JSON
+ * object whose value is a string, number, true or false; members holding
+ * objects, arrays or null are skipped.  Returns 0, or -EINVAL on
+ * malformed input (members before the error have been reported).
+ */
+int prom_flat_object(const char *s, size_t n,
+		       void (*cb)(void *ctx, const char *k, const char *v, bool str), void *ctx)
+{
+	const char *p = s, *end = s + n;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	int rc = -EINVAL;
+	skip_ws(&p, end);
+	if (p >= end || *p++ != '{')
+		goto out;
+	skip_ws(&p, end);
+	if (p < end && *p == '}') {
+		rc = 0;
+		goto out;
+	}
+	while (p < end) {
+		skip_ws(&p, end);
+		if (!json_string(&p, end, &key))
+			goto out;
+		skip_ws(&p, end);
+		if (p >= end || *p++ != ':')
+			goto out;
+		skip_ws(&p, end);
+		if (p >= end)
+			goto out;
+		if (*p == '"') {
+			if (!json_string(&p, end, &val))
+				goto out;
+			cb(ctx, buf_str(&key), buf_str(&val), true);
+		} else if (*p == '{' || *p == '[') {
+			int depth = 0;	/* skip a nested value, strings included */
+			for (; p < end; p++) {
+				if (*p == '"') {
+					if (!json_string(&p, end, &val))
+						goto out;
+					p--;
+				} else if (*p == '{' || *p == '[') {
+					depth++;
+				} else if ((*p == '}' || *p == ']') && --depth == 0) {
+					p++;
+					break;
+				}
+			}
+		} else {
+			const char *v = p;
+			while (p < end && *p != ',' && *p != '}' && *p != ' ' && *p != '\n')
+				p++;
+			buf_reset(&val);
+			buf_add(&val, v, (size_t)(p - v));
+			if (strcmp(buf_str(&val), "null") != 0)
+				cb(ctx, buf_str(&key), buf_str(&val), false);
+		}
+		skip_ws(&p, end);
+		if (p < end && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p < end && *p == '}')
+			rc = 0;
+		break;
+	}
+out:
+	buf_free(&key);
+	buf_free(&val);
+	return rc;
+}
+
+/* ---- collecting the series --------------------------------------------------- */
+
+struct entry {
+	size_t family, labels, metric;	/* offsets into the string arena */
+	double value;
+};
+
+struct collect {
+	struct entry *e;
+	size_t n, cap;
+	struct buf arena;		/* NUL-separated strings */
+	struct buf fam, lab, tmp;	/* scratch */
+	/* the label names written for the current point */
+	char names[MAX_LABELS][64];
+	int nnames;
+};
+
+static bool label_taken(struct collect *c, const char *name)
+{
+	for (int i = 0; i < c->nnames; i++)
+		if (strcmp(c->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Append name="value" to c->lab unless the name is already there. */
+static void add_label(struct collect *c, const char *name, const char *v, size_t n)
+{
+	if (!v || !n || c->nnames >= MAX_LABELS || strlen(name) >= sizeof(c->names[0]) ||
+	    label_taken(c, name))
+		return;
+	copy_str(c->names[c->nnames++], sizeof(c->names[0]), name, strlen(name));
+	if (c->lab.len > 1)
+		buf_addc(&c->lab, ',');
+	buf_adds(&c->lab, name);
+	buf_addc(&c->lab, '=');
+	prom_label_value(&c->lab, v, n);
+}
+
+static void series_label(void *ctx, const char *k, const char *v, bool str)
+{
+	struct collect *c = ctx;
+	label_name(k, strlen(k), &c->tmp);
+	static const char *const fixed[] = {"system", "name", "kind", "runtime", "image"};
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (strcmp(buf_str(&c->tmp), fixed[i]) == 0) {
+			struct buf t = BUF_INIT;
+			buf_printf(&t, "label_%s", fixed[i]);
+			buf_free(&c->tmp);
+			c->tmp = t;
+			break;
+		}
+	add_label(c, buf_str(&c->tmp), v, strlen(v));
+}
+
+static size_t arena_add(struct buf *a, const char *s, size_t n)
+{
+	size_t off = a->len;
+	buf_add(a, s, n);
+	buf_addc(a, 0);
+	return off;
+}
+
+static int collect_point(void *ctx, const struct store_latest *p)
+{
+	struct collect *c = ctx;
+	if (!p->metric || !p->system_id)
+		return 0;
+	double scale;
+	prom_family_name(p->metric, &c->fam, &scale);
+	buf_reset(&c->lab);
+	buf_addc(&c->lab, '{');
+	c->nnames = 0;
+	add_label(c, "system", p->system_id, strlen(p->system_id));
+	if (p->system_name)
+		add_label(c, "name", p->system_name, strlen(p->system_name));
+	if (p->kind)
+		add_label(c, "kind", p->kind, strlen(p->kind));
+	if (p->runtime)
+		add_label(c, "runtime", p->runtime, strlen(p->runtime));
+	if (p->image)
+		add_label(c, "image", p->image, strlen(p->image));
+	if (p->labels_json &&
+	    prom_flat_object(p->labels_json, strlen(p->labels_json), series_label, c) < 0)
+		log_debug("metrics: malformed labels of %s %s: %.80s", p->system_id, p->metric,
+			  p->labels_json);
+	buf_addc(&c->lab, '}');
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct entry *e = realloc(c->e, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		c->e = e;
+		c->cap = cap;
+	}
+	struct entry *e = &c->e[c->n++];
+	e->family = arena_add(&c->arena, c->fam.data, c->fam.len);
+	e->labels = arena_add(&c->arena, c->lab.data, c->lab.len);
+	e->metric = arena_add(&c->arena, p->metric, strlen(p->metric));
+	e->value = p->value * scale;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b, void *arg)
+{
+	const char *s = arg;
+	const struct entry *x = a, *y = b;
+	int d = strcmp(s + x->family, s + y->family);
+	return d ? d : strcmp(s + x->labels, s + y->labels);
+}
+
+/* ---- Vantage's own metrics ----------------------------------------------------- */
+
+struct own {
+	struct buf *out;
+	/* families written here; series with these names are dropped */
+	struct buf names;
+};
+
+static void own_family(struct own *o, const char *name, const char *type, const char *help)
+{
+	buf_printf(o->out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	buf_adds(&o->names, name);
+	buf_addc(&o->names, '\n');
+}
+
+static void own_metric(struct own *o, const char *name, const char *type, const char *help,
+		       double v)
+{
+	char val[40];
+	prom_format_value(v, val, sizeof(val));
+	own_family(o, name, type, help);
+	buf_printf(o->out, "%s %s\n", name, val);
+}
+
+static bool own_name(const struct own *o, const char *fam)
+{
+	size_t n = strlen(fam);
+	const char *p = buf_str(&o->names);
+	while ((p = strstr(p, fam))) {
+		if ((p == o->names.data || p[-1] == '\n') && p[n] == '\n')
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static void store_stat(void *ctx, const char *k, const char *v, bool str)
+{
+	struct own *o = ctx;
+	char *end;
+	double d = strtod(v, &end);
+	if (str || *end || end == v)
+		return;
+	struct buf name = BUF_INIT, lab = BUF_INIT, help = BUF_INIT;
+	label_name(k, strlen(k), &lab);
+	buf_printf(&name, "vantage_store_%s",
+		   strcmp(buf_str(&lab), "bytes") == 0 ? "size_bytes" : buf_str(&lab));
+	buf_printf(&help, "Store: %s (as in /api/v1/health).", buf_str(&lab));
+	own_metric(o, buf_str(&name), "gauge", buf_str(&help), d);
+	buf_free(&name);
+	buf_free(&lab);
+	buf_free(&help);
+}
+
+static void own_metrics(struct request *r, struct own *o, bool store_ok, struct buf *stats)
+{
+	struct server *srv = r->srv;
+	struct server_stats *st = srv->stats;
+	own_metric(o, "vantage_up", "gauge", "1 when Vantage answers and can read its store.",
+		   store_ok);
+	own_family(o, "vantage_build_info", "gauge", "Vantage's version and mode; always 1.");
+	buf_printf(o->out, "vantage_build_info{version=\"%s\",mode=\"%s\"} 1\n", VANTAGE_VERSION,
+		   st ? "serve" : "api");
+	int64_t started = st ? atomic_load(&st->started_ms) : srv->started_ms;
+	own_metric(o, "vantage_start_time_seconds", "gauge",
+		   "When Vantage started, seconds since the epoch.", (double)started / 1000.0);
+	if (store_ok && prom_flat_object(stats->data, stats->len, store_stat, o) < 0)
+		log_debug("metrics: malformed store stats");
+	own_family(o, "vantage_http_requests_total", "counter",
+		   "HTTP requests answered, by status code.");
+	for (int i = 0; i < SERVER_CODES; i++) {
+		uint64_t n = atomic_load(&srv->requests[i]);
+		if (server_codes[i])
+			buf_printf(o->out, "vantage_http_requests_total{code=\"%d\"} %llu\n",
+				   server_codes[i], (unsigned long long)n);
+		else
+			buf_printf(o->out, "vantage_http_requests_total{code=\"other\"} %llu\n",
+				   (unsigned long long)n);
+	}
+	if (!st)
+		return;
+	own_metric(o, "vantage_frames_stored_total", "counter",
+		   "Frames committed to the store by this daemon.",
+		   (double)atomic_load(&st->frames_stored));
+	own_metric(o, "vantage_frames_failed_total", "counter",
+		   "Frames dropped after every retry.", (double)atomic_load(&st->frames_failed));
+	own_metric(o, "vantage_records_stored_total", "counter",
+		   "Records of the frames committed to the store.",
+		   (double)atomic_load(&st->records_stored));
+	own_metric(o, "vantage_crawls_total", "counter", "Crawl passes finished.",
+		   (double)atomic_load(&st->crawls));
+	own_metric(o, "vantage_crawl_errors_total", "counter",
+		   "Errors of items and features during crawls.",
+		   (double)atomic_load(&st->crawl_errors));
+	own_metric(o, "vantage_last_crawl_duration_seconds", "gauge",
+		   "Duration of the last crawl pass.",
+		   (double)atomic_load(&st->last_crawl_us) / 1e6);
+	own_metric(o, "vantage_last_crawl_timestamp_seconds", "gauge",
+		   "End of the last crawl pass, seconds since the epoch.",
+		   (double)atomic_load(&st->last_crawl_ms) / 1000.0);
+	own_metric(o, "vantage_pending_frames", "gauge",
+		   "Frames waiting for the store (a full disk).",
+		   (double)atomic_load(&st->pending_frames));
+	own_metric(o, "vantage_systems_watched", "gauge", "Systems the daemon watches now.",
+		   (double)atomic_load(&st->systems));
+}
+
+/* ---- GET /metrics ------------------------------------------------------------------ */
+
+static void write_series(struct request *r, struct collect *c, const struct own *o)
+{
+	const char *s = c->arena.data;
+	qsort_r(c->e, c->n, sizeof(c->e[0]), cmp_entry, (void *)s);
+	const char *fam = NULL;
+	const struct entry *prev = NULL;
+	bool skip = false;
+	char val[40];
+	for (size_t i = 0; i < c->n; i++) {
+		const struct entry *e = &c->e[i];
+		if (!fam || strcmp(fam, s + e->family) != 0) {
+			fam = s + e->family;
+			prev = NULL;
+			skip = own_name(o, fam);
+			if (skip) {
+				log_debug("metrics: series %s dropped: its name is Vantage's own",
+					  s + e->metric);
+				continue;
+			}
+			buf_printf(&r->body,
+				   "# HELP %s Latest point of the series %s of each system.\n"
+				   "# TYPE %s gauge\n",
+				   fam, s + e->metric, fam);
+		}
+		if (skip)
+			continue;
+		if (prev && strcmp(s + prev->labels, s + e->labels) == 0)
+			continue;	/* two names sanitized alike: the first wins */
+		prev = e;
+		prom_format_value(e->value, val, sizeof(val));
+		buf_printf(&r->body, "%s%s %s\n", fam, s + e->labels, val);
+	}
+}
+
+void prom_metrics(struct request *r)
+{
+	static const char *const allowed[] = {NULL};
+	if (req_check_params(r, allowed) < 0)
+		return;
+	struct store *s = req_store(r);
+	struct buf stats = BUF_INIT;
+	struct collect c = {0};
+	bool ok = s != NULL;
+	if (ok && store_stats_json(s, &stats) < 0) {
+		log_warn("metrics: store stats: %s", store_errmsg(s));
+		ok = false;
+	}
+	if (ok && store_latest_points(s, collect_point, &c) < 0) {
+		log_warn("metrics: latest points: %s", store_errmsg(s));
+		ok = false;
+	}
+	/* scrapes get the own metrics (vantage_up 0) even when the store fails */
+	r->status = 200;
+	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	buf_reset(&r->body);
+	struct own o = {.out = &r->body};
+	own_metrics(r, &o, ok, &stats);
+	if (ok)
+		write_series(r, &c, &o);
+	if (!r->body.data)
+		buf_adds(&r->body, "");
+	buf_free(&o.names);
+	buf_free(&stats);
+	free(c.e);
+	buf_free(&c.arena);
+	buf_free(&c.fam);
+	buf_free(&c.lab);
+	buf_free(&c.tmp);
+}

@@ -1,0 +1,126 @@
+/*
+ * server.h - the HTTP surface of Vantage: the REST API (/api/v1/...) and the
+ * Prometheus endpoint (/metrics) over a store file.  docs/api.md describes
+ * every endpoint.
+ *
+ * One server = one libmicrohttpd daemon with a pool of worker threads, each
+ * with its own epoll set.  Every worker thread opens its own read-only
+ * store handle (STORE_RO) on first use and keeps it until the thread ends,
+ * so request handlers never share a store handle and never block the
+ * daemon's writer (SQLite WAL).
+ *
+ * Used by `vantage api` (a store file, read-only, no daemon) and by
+ * `vantage serve` (the daemon), which also publishes its own counters
+ * through a struct server_stats it owns and updates while it crawls.
+ *
+ *	struct server_stats st;
+ *	server_stats_init(&st);
+ *	struct server_opts o = { .listen = "127.0.0.1:7070", .store_path = db,
+ *				 .stats = &st };
+ *	char err[256];
+ *	struct server *srv;
+ *	if (server_start(&o, &srv, err, sizeof(err)) < 0)
+ *		fail(err);
+ *	fprintf(stderr, "listening on http://%s\n", server_address(srv));
+ *	... atomic_fetch_add(&st.frames_stored, 1); ...
+ *	server_stop(srv);
+ *	server_stats_destroy(&st);
+ */
+#ifndef VANTAGE_SERVER_H
+#define VANTAGE_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SERVER_DEFAULT_LISTEN "127.0.0.1:7070"
+
+/*
+ * The daemon's own state, shown by /api/v1/health ("daemon") and /metrics
+ * (vantage_frames_stored_total ...).  Owned by the daemon, which updates
+ * the atomic fields from any thread at any time (relaxed order is enough:
+ * each field is read on its own); it must outlive the server.  Counters
+ * only grow.  frames_stored counts frames whose store transaction has
+ * committed, so a frame the API reports stored is on disk.
+ */
+struct server_stats {
+	atomic_uint_fast64_t frames_stored;	/* committed to the store */
+	atomic_uint_fast64_t frames_failed;	/* dropped after every retry */
+	atomic_uint_fast64_t records_stored;
+	atomic_uint_fast64_t crawls;		/* crawl passes finished */
+	atomic_uint_fast64_t crawl_errors;	/* item and feature errors */
+	atomic_int_fast64_t last_frame_id;	/* id of the last stored frame */
+	atomic_int_fast64_t last_crawl_ms;	/* end of the last crawl, ms since epoch */
+	atomic_int_fast64_t last_crawl_us;	/* duration of the last crawl, microseconds */
+	atomic_int_fast64_t pending_frames;	/* waiting for the store (full disk) */
+	atomic_int_fast64_t systems;		/* systems watched now */
+	atomic_int_fast64_t started_ms;		/* daemon start, ms since epoch */
+	/* The last error the daemon wants users to see ("store: disk full"),
+	 * empty when all is well; set and cleared with the calls below. */
+	pthread_mutex_t lock;
+	char last_error[256];
+};
+
+void server_stats_init(struct server_stats *st);
+void server_stats_destroy(struct server_stats *st);
+/* Set (printf-style) or clear (fmt NULL) the daemon's last error. */
+void server_stats_set_error(struct server_stats *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+struct server_opts {
+	/* "127.0.0.1:7070", "[::1]:7070", "0.0.0.0:7070", "localhost:7070",
+	 * ":7070" (all interfaces) or "7070" (loopback); port 0 picks a free
+	 * port (see server_address()).  NULL: SERVER_DEFAULT_LISTEN. */
+	const char *listen;
+	/* Bearer token every request must carry; NULL or "" for none, which
+	 * is allowed only on a loopback address. */
+	const char *token;
+	const char *store_path;		/* the store file (must exist) */
+	int threads;			/* worker threads; 0: 4 */
+	/* The daemon's counters; NULL when serving a store file alone
+	 * (`vantage api`): health then says "mode":"api". */
+	struct server_stats *stats;
+};
+
+struct server;
+
+/*
+ * Start serving in background threads.  Refuses (-EINVAL, message in
+ * err) a malformed listen address or token and a non-loopback address
+ * without a token; -EADDRINUSE etc. when the address cannot be bound.
+ * The store is opened once here to check it (message naming the file).
+ * Returns 0 and *out, or a negative errno with a message in err.
+ */
+int server_start(const struct server_opts *o, struct server **out, char *err, size_t errlen);
+/* The address actually listened on, "127.0.0.1:43121" or "[::1]:7070"
+ * (port 0 resolved); valid until server_stop(). */
+const char *server_address(const struct server *srv);
+/* Stop accepting, finish requests in progress, join the threads, close
+ * their store handles, free.  NULL is a no-op. */
+void server_stop(struct server *srv);
+
+/*
+ * Parse a listen address (forms as in server_opts.listen) into a socket
+ * address.  *loopback tells whether only this host can connect.  Returns 0
+ * or -EINVAL with a message naming the address in err.
+ */
+int server_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
+			bool *loopback, char *err, size_t errlen);
+
+/*
+ * Time arguments of the API (and of the CLI's --since/--at):
+ *   server_parse_duration: "30s", "5m", "1h", "2d", "1w", "250ms" or plain
+ *	seconds "90"; > 0.  Returns 0 and *ms, or -EINVAL.
+ *   server_parse_time: an ISO-8601 time "2026-11-22T10:00:00Z" (optional
+ *	fraction ".123", "Z" or an offset "+02:00"), epoch seconds
+ *	"1795341600" (optionally with a fraction), or a duration meaning that
+ *	long before now_ms ("1h": an hour ago).  Returns 0 and *ms (ms since
+ *	the epoch), or -EINVAL.
+ */
+int server_parse_duration(const char *s, int64_t *ms);
+int server_parse_time(const char *s, int64_t now_ms, int64_t *ms);
+
+#endif

@@ -1,0 +1,1150 @@
+/*
+ * ingest.c - storing frames: store_put_frame() and store_mark_gone().
+ *
+ * A frame arrives as the JSON Lines text the crawler writes.  It is read
+ * line by line with the scanner in jscan.c (values are kept as the exact
+ * text written), all in one transaction:
+ *
+ *   header   the system row is created or updated; the header value is
+ *            stored as a *template*: its volatile parts (the time, the
+ *            durations in duration_ms and feature_ms) are replaced by
+ *            placeholders ('#T', '#') and kept in the frame row (times as
+ *            the frame's t, durations as varint microseconds in `nums`),
+ *            so the header of an unchanged system is one shared record.
+ *   records  each record is hashed (SHA-256 of feature, key and value
+ *            text, first 16 bytes) and looked up among the records stored
+ *            recently (a cache of hash -> id, shared by all systems) and
+ *            the system's previous records of the feature (read back and
+ *            hashed once when the cache does not hold them, e.g. after a
+ *            restart); only a record found in neither is inserted.  There
+ *            is no index on hashes: new records are appended, never
+ *            scattered over a random-keyed index.
+ *   metric   numeric fields of `metric` records become points of series
+ *            "<base>.<field>" (see metric_key_map for the labels), and the
+ *            record itself is stored as a template with '#' where a
+ *            number was, so a metric record costs its points and no text;
+ *            the record is rebuilt from the points when read (query.c).  A
+ *            number whose text would not come back identical (too long, an
+ *            exponent) stays literally in the template.
+ *   sets     per feature, the frame's record ids in order, delta+zigzag
+ *            varints; identical lists are one `sets` row (by hash), so a
+ *            frame of an unchanged system adds one frames row (~60 bytes).
+ *
+ * A frame either goes in whole or not at all; on any error the
+ * transaction is rolled back and the caches emptied.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../util/sha256.h"
+#include "../util/util.h"
+#include "internal.h"
+
+#define MAX_PARTS 64
+
+/* One feature's records within the frame being stored. */
+struct part {
+	char name[32];
+	size_t nlen;
+	int64_t fid;
+	int64_t n, prev;
+	struct buf ids;
+	bool in_header; /* named in the header's features list */
+	bool started, tried;
+	uint64_t epoch0; /* s->recs.epoch at the part's first record */
+	struct hmap before; /* the system's previous records of the feature */
+};
+
+struct ingest {
+	struct store *s;
+	int64_t sysrow, t;
+	struct part parts[MAX_PARTS];
+	int nparts, cur;
+	struct buf tmpl, nums, scratch, labels, name;
+	int64_t npoints, nrecs_new;
+	int lineno;
+};
+
+/* ---- small parsers ----------------------------------------------------------- */
+
+int64_t parse_iso_ms(const char *p, size_t n, bool *ok)
+{
+	/* YYYY-MM-DDTHH:MM:SS[.fff]Z */
+	*ok = false;
+	if (n < 20 || n > 30)
+		return 0;
+	char tmp[32];
+	memcpy(tmp, p, n);
+	tmp[n] = 0;
+	struct tm tm = {0};
+	char *e = strptime(tmp, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!e)
+		return 0;
+	int64_t ms = 0;
+	if (*e == '.') {
+		int d = 0;
+		e++;
+		while (*e >= '0' && *e <= '9') {
+			if (d < 3)
+				ms = ms * 10 + (*e - '0');
+			d++;
+			e++;
+		}
+		if (d == 0)
+			return 0;
+		for (; d < 3; d++)
+			ms *= 10;
+	}
+	if (strcmp(e, "Z") != 0)
+		return 0;
+	time_t sec = timegm(&tm);
+	*ok = true;
+	return (int64_t)sec * 1000 + ms;
+}
+
+/* A non-negative decimal with at most 3 decimals -> integer thousandths,
+ * only when writing it back (trailing zeros trimmed) gives the same text. */
+static bool parse_milli(struct js_span v, int64_t *out)
+{
+	const char *p = v.p, *end = v.p + v.n;
+	int64_t ip = 0, frac = 0;
+	int d = 0;
+	if (p == end || *p < '0' || *p > '9' || (*p == '0' && end - p > 1 && p[1] != '.'))
+		return false;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (ip > 900000000000000LL)
+			return false;
+		ip = ip * 10 + (*p - '0');
+	}
+	if (p < end && *p == '.') {
+		for (p++; p < end && *p >= '0' && *p <= '9' && d < 3; p++, d++)
+			frac = frac * 10 + (*p - '0');
+		if (d == 0 || p[-1] == '0')
+			return false; /* "1." or a trailing zero: not our canonical form */
+		for (int k = d; k < 3; k++)
+			frac *= 10;
+	}
+	if (p != end)
+		return false;
+	*out = ip * 1000 + frac;
+	return true;
+}
+
+void put_milli(struct buf *b, int64_t m)
+{
+	buf_printf(b, "%lld", (long long)(m / 1000));
+	int64_t f = m % 1000;
+	if (f) {
+		char t[8];
+		snprintf(t, sizeof(t), ".%03d", (int)f);
+		size_t n = strlen(t);
+		while (t[n - 1] == '0')
+			n--;
+		buf_add(b, t, n);
+	}
+}
+
+/* Format a double the shortest way that reads back the same. */
+static int fmt_double(double v, char *o, size_t cap)
+{
+	int n = 0;
+	for (int prec = 15; prec <= 17; prec++) {
+		n = snprintf(o, cap, "%.*g", prec, v);
+		if (strtod(o, NULL) == v)
+			break;
+	}
+	return n;
+}
+
+void format_point(sqlite3_stmt *st, int col, struct buf *out)
+{
+	char t[40];
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_INTEGER:
+		buf_printf(out, "%lld", (long long)sqlite3_column_int64(st, col));
+		break;
+	case SQLITE_FLOAT: {
+		double d = sqlite3_column_double(st, col);
+		if (!isfinite(d)) {
+			buf_adds(out, "null");
+			break;
+		}
+		buf_add(out, t, (size_t)fmt_double(d, t, sizeof(t)));
+		break;
+	}
+	default:
+		buf_adds(out, "null");
+	}
+}
+
+/*
+ * A JSON number's value: an integer when the text is one that fits int64,
+ * else a double.  *exact when writing the value back (as format_point
+ * does) gives the very same text.
+ */
+static bool parse_number(struct js_span v, bool *isint, int64_t *i, double *d, bool *exact)
+{
+	char t[40];
+	if (v.n == 0 || v.n >= sizeof(t))
+		return false;
+	if (!(v.p[0] == '-' || (v.p[0] >= '0' && v.p[0] <= '9')))
+		return false;
+	memcpy(t, v.p, v.n);
+	t[v.n] = 0;
+	*isint = !memchr(t, '.', v.n) && !memchr(t, 'e', v.n) && !memchr(t, 'E', v.n);
+	if (*isint) {
+		errno = 0;
+		char *e;
+		long long ll = strtoll(t, &e, 10);
+		if (errno == 0 && *e == 0) {
+			*i = ll;
+			*d = (double)ll;
+			char o[40];
+			snprintf(o, sizeof(o), "%lld", ll);
+			*exact = strcmp(o, t) == 0;
+			return true;
+		}
+		*isint = false;
+	}
+	char *e;
+	*d = strtod(t, &e);
+	if (*e || !isfinite(*d))
+		return false;
+	char o[40];
+	fmt_double(*d, o, sizeof(o));
+	*exact = strcmp(o, t) == 0;
+	return true;
+}
+
+/* ---- metric keys -> series ---------------------------------------------------- */
+
+static bool ident(const char *p, size_t n)
+{
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_'))
+			return false;
+	}
+	return true;
+}
+
+bool metric_field_ok(struct js_span f)
+{
+	return ident(f.p, f.n);
+}
+
+bool metric_key_map(struct js_span key, struct metric_key *mk)
+{
+	memset(mk, 0, sizeof(*mk));
+	const char *colon = memchr(key.p, ':', key.n);
+	if (colon) {
+		mk->base.p = key.p;
+		mk->base.n = (size_t)(colon - key.p);
+		mk->lval.p = colon + 1;
+		mk->lval.n = key.n - mk->base.n - 1;
+		const char *ln = "instance";
+		if (js_eq(mk->base, "disk"))
+			ln = "mountpoint";
+		else if (js_eq(mk->base, "diskio"))
+			ln = "device";
+		else if (js_eq(mk->base, "net"))
+			ln = "interface";
+		strcpy(mk->lname_buf, ln);
+		mk->lname.p = mk->lname_buf;
+		mk->lname.n = strlen(ln);
+	} else if (key.n > 3 && memcmp(key.p, "cpu", 3) == 0 && key.n <= 10) {
+		size_t i = 3;
+		while (i < key.n && key.p[i] >= '0' && key.p[i] <= '9')
+			i++;
+		if (i != key.n) {
+			mk->base = key; /* e.g. "cpuset": no label */
+		} else {
+			mk->base.p = key.p;
+			mk->base.n = 3;
+			strcpy(mk->lname_buf, "cpu");
+			mk->lname.p = mk->lname_buf;
+			mk->lname.n = 3;
+			mk->lval.p = key.p + 3;
+			mk->lval.n = key.n - 3;
+		}
+	} else {
+		mk->base = key;
+	}
+	return ident(mk->base.p, mk->base.n);
+}
+
+void metric_labels(const struct metric_key *mk, struct buf *out)
+{
+	if (!mk->lname.n) {
+		buf_add(out, "{}", 2);
+		return;
+	}
+	buf_add(out, "{\"", 2);
+	buf_add(out, mk->lname.p, mk->lname.n);
+	buf_add(out, "\":\"", 3);
+	buf_add(out, mk->lval.p, mk->lval.n);
+	buf_add(out, "\"}", 2);
+}
+
+int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen,
+		  const char *labels, size_t llen, bool create)
+{
+	struct buf k = BUF_INIT;
+	buf_add(&k, &sysrow, sizeof(sysrow));
+	buf_add(&k, name, nlen);
+	buf_addc(&k, 0);
+	buf_add(&k, labels, llen);
+	int64_t id = hmap_get(&s->series, k.data, k.len);
+	if (id) {
+		buf_free(&k);
+		return id;
+	}
+	sqlite3_stmt *st = stmt(s, ST_SERIES_FIND);
+	if (!st) {
+		buf_free(&k);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, sysrow);
+	sqlite3_bind_text(st, 2, name, (int)nlen, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, labels, (int)llen, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+	} else if (rc != SQLITE_DONE) {
+		id = store_fail(s, rc, "finding a series");
+	} else if (create) {
+		st = stmt(s, ST_SERIES_INS);
+		if (!st) {
+			id = -EIO;
+		} else {
+			sqlite3_bind_int64(st, 1, sysrow);
+			sqlite3_bind_text(st, 2, name, (int)nlen, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, labels, (int)llen, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			id = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(s->db)
+					       : store_fail(s, rc, "adding a series");
+		}
+	}
+	if (st)
+		sqlite3_reset(st);
+	if (id > 0)
+		hmap_put(&s->series, k.data, k.len, id);
+	buf_free(&k);
+	return id;
+}
+
+/* ---- records and sets --------------------------------------------------------- */
+
+static int hash16(struct store *s, const void *a, size_t an, const void *b, size_t bn,
+		  const void *c, size_t cn, unsigned char out[16])
+{
+	unsigned char d[SHA256_LEN];
+	static const char zero = 0;
+	if (sha256_begin(s->sha) < 0 || sha256_update(s->sha, a, an) < 0 ||
+	    sha256_update(s->sha, &zero, 1) < 0 || sha256_update(s->sha, b, bn) < 0 ||
+	    sha256_update(s->sha, &zero, 1) < 0 || sha256_update(s->sha, c, cn) < 0 ||
+	    sha256_end(s->sha, d) < 0)
+		return store_failf(s, -ENOMEM, "hashing failed");
+	memcpy(out, d, 16);
+	return 0;
+}
+
+/* key of s->warm: (system row, feature id) */
+static void warm_key(int64_t sysrow, int64_t fid, unsigned char k[16])
+{
+	memcpy(k, &sysrow, 8);
+	memcpy(k + 8, &fid, 8);
+}
+
+/* Hash -> id of each record of a varint id list (delta+zigzag) into m. */
+static int preload_ids(struct ingest *in, const unsigned char *p, const unsigned char *end,
+		       struct hmap *m)
+{
+	struct store *s = in->s;
+	uint64_t v;
+	int64_t id = 0;
+	while (p < end && vget(&p, end, &v)) {
+		id += unzz(v);
+		sqlite3_stmt *st = stmt(s, ST_REC_GET);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, id);
+		int rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(st);
+			return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a record");
+		}
+		const char *fn = feature_name(s, sqlite3_column_int64(st, 0));
+		unsigned char h[16];
+		int r = hash16(s, fn, strlen(fn), sqlite3_column_text(st, 1),
+			       (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_text(st, 2),
+			       (size_t)sqlite3_column_bytes(st, 2), h);
+		sqlite3_reset(st);
+		if (r < 0)
+			return r;
+		hmap_put(m, h, 16, id);
+	}
+	return 0;
+}
+
+/*
+ * The system's previous record set of this part's feature, as hashes, into
+ * pt->before (sized for it, freed with the part): the records a new frame
+ * most likely repeats.  Only needed when the cache does not already hold
+ * them all (s->warm).
+ */
+static int load_prev(struct ingest *in, struct part *pt)
+{
+	struct store *s = in->s;
+	unsigned char wk[16];
+	warm_key(in->sysrow, pt->fid, wk);
+	if (hmap_get(&s->warm, wk, 16) == (int64_t)s->recs.epoch + 1)
+		return 0;
+	sqlite3_stmt *st = stmt(s, ST_PREV_FRAME);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, in->sysrow);
+	sqlite3_bind_int64(st, 2, (int64_t)(1ULL << (pt->fid - 1 < 63 ? pt->fid - 1 : 63)));
+	int rc = sqlite3_step(st);
+	struct buf parts = BUF_INIT, ids = BUF_INIT;
+	if (rc == SQLITE_ROW)
+		buf_add(&parts, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, rc, "reading the previous frame");
+	const unsigned char *p = (const unsigned char *)parts.data, *end = p + parts.len;
+	uint64_t set;
+	int r = 0;
+	int64_t n = 0;
+	while (r == 0 && p < end && vget(&p, end, &set)) {
+		st = stmt(s, ST_SET_GET);
+		if (!st) {
+			r = -EIO;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, (int64_t)set);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == pt->fid) {
+			n = sqlite3_column_int64(st, 1);
+			buf_add(&ids, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+		}
+		sqlite3_reset(st);
+		if (n)
+			break;
+	}
+	if (r == 0 && n > 0) {
+		uint32_t cap = 64;
+		while (cap < (uint64_t)n * 2 && cap < (1u << 30))
+			cap <<= 1;
+		hmap_init(&pt->before, cap);
+		r = preload_ids(in, (const unsigned char *)ids.data,
+				(const unsigned char *)ids.data + ids.len, &pt->before);
+	}
+	buf_free(&parts);
+	buf_free(&ids);
+	return r;
+}
+
+/* The previous frame's header record, if it is the one hashed `h`. */
+static int prev_head(struct ingest *in, const unsigned char h[16], int64_t *id)
+{
+	struct store *s = in->s;
+	sqlite3_stmt *st = stmt(s, ST_PREV_FRAME);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, in->sysrow);
+	sqlite3_bind_int64(st, 2, 0);
+	int rc = sqlite3_step(st);
+	int64_t head = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, rc, "reading the previous frame");
+	if (!head)
+		return 0;
+	struct hmap one;
+	struct buf v = BUF_INIT;
+	hmap_init(&one, 4);
+	vput(&v, zz(head));
+	int r = preload_ids(in, (const unsigned char *)v.data, (const unsigned char *)v.data + v.len,
+			    &one);
+	if (r == 0)
+		*id = hmap_get(&one, h, 16);
+	hmap_free(&one);
+	buf_free(&v);
+	return r;
+}
+
+/*
+ * The id of the record (feature, key, value), inserted if new.  Records
+ * are found by their hash: in the cache of recently stored records (any
+ * system: containers of one image share their packages), else among the
+ * system's previous records of the feature (`pt`; NULL for the header).
+ * A record seen in neither is stored as a new one.
+ */
+static int intern_record(struct ingest *in, struct part *pt, int64_t fid, const char *fname,
+			 size_t fnlen, struct js_span key, const char *val, size_t vlen, int64_t *id)
+{
+	struct store *s = in->s;
+	unsigned char h[16];
+	int r = hash16(s, fname, fnlen, key.p, key.n, val, vlen, h);
+	if (r < 0)
+		return r;
+	if (pt && !pt->started) {
+		pt->started = true;
+		pt->epoch0 = s->recs.epoch;
+	}
+	*id = hmap_get(&s->recs, h, 16);
+	if (!*id && pt) {
+		if (!pt->tried) {
+			pt->tried = true;
+			r = load_prev(in, pt);
+			if (r < 0)
+				return r;
+		}
+		if (pt->before.e)
+			*id = hmap_get(&pt->before, h, 16);
+	} else if (!*id) {
+		r = prev_head(in, h, id);
+		if (r < 0)
+			return r;
+	}
+	if (!*id) {
+		sqlite3_stmt *st = stmt(s, ST_REC_INS);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, fid);
+		sqlite3_bind_text(st, 2, key.p, (int)key.n, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, val, (int)vlen, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_fail(s, rc, "storing a record");
+		*id = sqlite3_last_insert_rowid(s->db);
+		in->nrecs_new++;
+	}
+	hmap_put(&s->recs, h, 16, *id);
+	return 0;
+}
+
+/* After the frame: parts whose records all went through the cache
+ * without it being emptied leave it warm for their next frame. */
+static void mark_warm(struct ingest *in)
+{
+	struct store *s = in->s;
+	for (int i = 0; i < in->nparts; i++) {
+		struct part *pt = &in->parts[i];
+		if (pt->started && pt->epoch0 == s->recs.epoch) {
+			unsigned char wk[16];
+			warm_key(in->sysrow, pt->fid, wk);
+			hmap_put(&s->warm, wk, 16, (int64_t)s->recs.epoch + 1);
+		}
+	}
+}
+
+static int intern_set(struct ingest *in, struct part *pt, int64_t *id)
+{
+	struct store *s = in->s;
+	unsigned char h[16];
+	char meta[32];
+	int mn = snprintf(meta, sizeof(meta), "%lld/%lld", (long long)pt->fid, (long long)pt->n);
+	int r = hash16(s, "set", 3, meta, (size_t)mn, pt->ids.data ? pt->ids.data : "", pt->ids.len, h);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st = stmt(s, ST_SET_INS);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_blob(st, 1, h, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, pt->fid);
+	sqlite3_bind_int64(st, 3, pt->n);
+	sqlite3_bind_blob(st, 4, pt->ids.data ? pt->ids.data : "", (int)pt->ids.len, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "storing a record set");
+	if (sqlite3_changes(s->db) == 1) {
+		*id = sqlite3_last_insert_rowid(s->db);
+		return count_add(s, "sets", 1);
+	}
+	st = stmt(s, ST_SET_FIND);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_blob(st, 1, h, 16, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return *id ? 0 : store_fail(s, rc == SQLITE_ROW ? SQLITE_CORRUPT : rc, "finding a record set");
+}
+
+static struct part *part_for(struct ingest *in, const char *name, size_t n, int *err)
+{
+	if (in->cur >= 0 && in->parts[in->cur].nlen == n &&
+	    memcmp(in->parts[in->cur].name, name, n) == 0)
+		return &in->parts[in->cur];
+	for (int i = 0; i < in->nparts; i++)
+		if (in->parts[i].nlen == n && memcmp(in->parts[i].name, name, n) == 0) {
+			in->cur = i;
+			return &in->parts[i];
+		}
+	if (in->nparts >= MAX_PARTS || n == 0 || n >= sizeof(in->parts[0].name)) {
+		*err = store_failf(in->s, -EINVAL, "frame line %d: bad or too many feature names",
+				   in->lineno);
+		return NULL;
+	}
+	int64_t fid = feature_id(in->s, name, n, true);
+	if (fid < 0) {
+		*err = (int)fid;
+		return NULL;
+	}
+	struct part *pt = &in->parts[in->nparts];
+	memset(pt, 0, sizeof(*pt));
+	memcpy(pt->name, name, n);
+	pt->nlen = n;
+	pt->fid = fid;
+	in->cur = in->nparts++;
+	return pt;
+}
+
+static void part_add(struct part *pt, int64_t id)
+{
+	vput(&pt->ids, zz(id - pt->prev));
+	pt->prev = id;
+	pt->n++;
+}
+
+/* ---- lines ---------------------------------------------------------------------- */
+
+struct line {
+	struct js_span system, time, feature, key, value;
+};
+
+static int parse_line(struct ingest *in, const char *p, const char *end, struct line *l)
+{
+	memset(l, 0, sizeof(*l));
+	p = js_ws(p, end);
+	struct js_iter it = {.p = p + 1, .end = end, .flags = 0, .first = true};
+	if (p >= end || *p != '{')
+		goto bad;
+	struct js_span name, val;
+	int r;
+	while ((r = js_obj_next(&it, &name, &val)) == 1) {
+		struct js_span *dst = NULL;
+		if (js_eq(name, "system"))
+			dst = &l->system;
+		else if (js_eq(name, "time"))
+			dst = &l->time;
+		else if (js_eq(name, "feature"))
+			dst = &l->feature;
+		else if (js_eq(name, "key"))
+			dst = &l->key;
+		else if (js_eq(name, "value"))
+			dst = &l->value;
+		if (!dst)
+			continue;
+		if (dst != &l->value && !js_str(val, &val))
+			goto bad;
+		*dst = val;
+	}
+	if (r < 0 || js_ws(it.p + 1, end) != end)
+		goto bad;
+	if (!l->system.p || !l->feature.p || !l->key.p || !l->value.p)
+		return store_failf(in->s, -EINVAL,
+				   "frame line %d: a record needs system, feature, key and value",
+				   in->lineno);
+	return 0;
+bad:
+	return store_failf(in->s, -EINVAL, "frame line %d: not a JSON object", in->lineno);
+}
+
+/* Append `"name":` (name raw) to b, with a comma unless first. */
+static void tmpl_member(struct buf *b, bool *first, struct js_span name)
+{
+	if (!*first)
+		buf_addc(b, ',');
+	*first = false;
+	buf_addc(b, '"');
+	buf_add(b, name.p, name.n);
+	buf_add(b, "\":", 2);
+}
+
+/* ---- the header ----------------------------------------------------------------- */
+
+struct header {
+	struct js_span name, kind, runtime, image, host, labels, features;
+	bool has_runtime, has_image, has_host, has_name, has_kind;
+};
+
+/* Durations in an object (feature_ms): '#' for each, thousandths to nums. */
+static void tmpl_durations(struct ingest *in, struct js_span obj)
+{
+	struct js_iter it;
+	struct js_span n, v;
+	bool first = true;
+	js_iter_begin(&it, obj, 0);
+	buf_addc(&in->tmpl, '{');
+	while (js_obj_next(&it, &n, &v) == 1) {
+		int64_t m;
+		tmpl_member(&in->tmpl, &first, n);
+		if (parse_milli(v, &m)) {
+			buf_addc(&in->tmpl, '#');
+			vput(&in->nums, zz(m));
+		} else {
+			buf_add(&in->tmpl, v.p, v.n);
+		}
+	}
+	buf_addc(&in->tmpl, '}');
+}
+
+static bool opt_str(struct js_span v, struct js_span *out, bool *has)
+{
+	if (js_eq(v, "null")) {
+		*has = false;
+		return true;
+	}
+	*has = js_str(v, out);
+	return *has;
+}
+
+static int parse_header(struct ingest *in, const struct line *l, struct header *h)
+{
+	struct js_iter it;
+	struct js_span n, v;
+	bool first = true;
+	memset(h, 0, sizeof(*h));
+	if (l->value.p[0] != '{' || js_iter_begin(&it, l->value, 0) < 0)
+		return store_failf(in->s, -EINVAL, "frame header: the value is not an object");
+	char iso[40];
+	format_time_utc(in->t * 1000000, iso, sizeof(iso));
+	buf_addc(&in->tmpl, '{');
+	int r;
+	while ((r = js_obj_next(&it, &n, &v)) == 1) {
+		bool ok = true;
+		if (js_eq(n, "name"))
+			ok = opt_str(v, &h->name, &h->has_name);
+		else if (js_eq(n, "kind"))
+			ok = opt_str(v, &h->kind, &h->has_kind);
+		else if (js_eq(n, "runtime"))
+			ok = opt_str(v, &h->runtime, &h->has_runtime);
+		else if (js_eq(n, "image"))
+			ok = opt_str(v, &h->image, &h->has_image);
+		else if (js_eq(n, "host"))
+			ok = opt_str(v, &h->host, &h->has_host);
+		else if (js_eq(n, "labels"))
+			ok = v.p[0] == '{' && (h->labels = v, true);
+		else if (js_eq(n, "features"))
+			ok = v.p[0] == '[' && (h->features = v, true);
+		if (!ok)
+			return store_failf(in->s, -EINVAL, "frame header: field \"%.*s\" has the wrong type",
+					   (int)(n.n > 32 ? 32 : n.n), n.p);
+		tmpl_member(&in->tmpl, &first, n);
+		int64_t m;
+		if (js_eq(n, "time") && v.n == strlen(iso) + 2 && memcmp(v.p + 1, iso, v.n - 2) == 0)
+			buf_add(&in->tmpl, "#T", 2);
+		else if (js_eq(n, "duration_ms") && parse_milli(v, &m))
+			buf_addc(&in->tmpl, '#'), vput(&in->nums, zz(m));
+		else if (js_eq(n, "feature_ms") && v.p[0] == '{')
+			tmpl_durations(in, v);
+		else
+			buf_add(&in->tmpl, v.p, v.n);
+	}
+	buf_addc(&in->tmpl, '}');
+	if (r < 0)
+		return store_failf(in->s, -EINVAL, "frame header: malformed value");
+	/* the parts named in the header come first, in its order */
+	if (h->features.p) {
+		js_iter_begin(&it, h->features, 0);
+		while (js_arr_next(&it, &v) == 1) {
+			struct js_span fname;
+			if (!js_str(v, &fname))
+				continue;
+			int err = 0;
+			struct part *pt = part_for(in, fname.p, fname.n, &err);
+			if (!pt)
+				return err;
+			pt->in_header = true;
+		}
+		in->cur = -1;
+	}
+	return 0;
+}
+
+static void bind_span(sqlite3_stmt *st, int i, bool has, struct js_span v)
+{
+	if (has)
+		sqlite3_bind_text(st, i, v.p, (int)v.n, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int upsert_system(struct ingest *in, const struct line *l, const struct header *h)
+{
+	struct store *s = in->s;
+	sqlite3_stmt *st = stmt(s, ST_SYS_UPSERT);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, l->system.p, (int)l->system.n, SQLITE_STATIC);
+	bind_span(st, 2, h->has_name, h->name);
+	bind_span(st, 3, h->has_kind, h->kind);
+	bind_span(st, 4, h->has_runtime, h->runtime);
+	bind_span(st, 5, h->has_image, h->image);
+	bind_span(st, 6, h->has_host, h->host);
+	if (h->labels.p)
+		sqlite3_bind_text(st, 7, h->labels.p, (int)h->labels.n, SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 7, "{}", 2, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, in->t);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		in->sysrow = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : store_fail(s, rc, "storing the system");
+}
+
+/* ---- metric records ----------------------------------------------------------- */
+
+static int add_point(struct ingest *in, const char *name, size_t nlen, const struct buf *labels,
+		     struct js_span v, bool *exact)
+{
+	struct store *s = in->s;
+	bool isint;
+	int64_t i;
+	double d;
+	if (!parse_number(v, &isint, &i, &d, exact)) {
+		*exact = false;
+		return 0;
+	}
+	int64_t sid = series_id(s, in->sysrow, name, nlen, labels->data, labels->len, true);
+	if (sid < 0)
+		return (int)sid;
+	sqlite3_stmt *st = stmt(s, ST_POINT_INS);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, sid);
+	sqlite3_bind_int64(st, 2, in->t);
+	if (isint)
+		sqlite3_bind_int64(st, 3, i);
+	else
+		sqlite3_bind_double(st, 3, d);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "storing a point");
+	in->npoints++;
+	return 0;
+}
+
+/* Points for the numeric fields of a metric record; in->tmpl gets the
+ * record's template.  Returns 1 when a template was made, 0 when the
+ * record is stored as it is, or a negative errno. */
+static int metric_record(struct ingest *in, const struct line *l)
+{
+	struct metric_key mk;
+	if (l->value.p[0] != '{' || !metric_key_map(l->key, &mk))
+		return 0;
+	buf_reset(&in->labels);
+	metric_labels(&mk, &in->labels);
+	buf_reset(&in->tmpl);
+	buf_addc(&in->tmpl, '{');
+	struct js_iter it;
+	struct js_span n, v;
+	bool first = true;
+	js_iter_begin(&it, l->value, 0);
+	while (js_obj_next(&it, &n, &v) == 1) {
+		tmpl_member(&in->tmpl, &first, n);
+		bool exact = false;
+		char c = v.p[0];
+		if ((c == '-' || (c >= '0' && c <= '9')) && metric_field_ok(n) &&
+		    !js_eq(n, "interval_s")) {
+			buf_reset(&in->name);
+			buf_add(&in->name, mk.base.p, mk.base.n);
+			buf_addc(&in->name, '.');
+			buf_add(&in->name, n.p, n.n);
+			int r = add_point(in, in->name.data, in->name.len, &in->labels, v, &exact);
+			if (r < 0)
+				return r;
+		}
+		if (exact)
+			buf_addc(&in->tmpl, '#');
+		else
+			buf_add(&in->tmpl, v.p, v.n);
+	}
+	buf_addc(&in->tmpl, '}');
+	return 1;
+}
+
+/* ---- the frame -------------------------------------------------------------------- */
+
+static int store_record(struct ingest *in, const struct line *l)
+{
+	int err = 0;
+	struct part *pt = part_for(in, l->feature.p, l->feature.n, &err);
+	if (!pt)
+		return err;
+	/* the value was validated by parse_line */
+	const char *val = l->value.p;
+	size_t vlen = l->value.n;
+	if (js_eq(l->feature, "metric")) {
+		int r = metric_record(in, l);
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			val = in->tmpl.data;
+			vlen = in->tmpl.len;
+		}
+	}
+	int64_t id;
+	int r = intern_record(in, pt, pt->fid, pt->name, pt->nlen, l->key, val, vlen, &id);
+	if (r < 0)
+		return r;
+	part_add(pt, id);
+	return 0;
+}
+
+static int finish_frame(struct ingest *in, int64_t head, int64_t *frame_id)
+{
+	struct store *s = in->s;
+	struct buf parts = BUF_INIT;
+	uint64_t fmask = 0;
+	int r = 0;
+	for (int i = 0; i < in->nparts && r == 0; i++) {
+		int64_t set = 0;
+		r = intern_set(in, &in->parts[i], &set);
+		if (r == 0) {
+			vput(&parts, (uint64_t)set);
+			fmask |= 1ULL << (in->parts[i].fid - 1 < 63 ? in->parts[i].fid - 1 : 63);
+		}
+	}
+	sqlite3_stmt *st = r == 0 ? stmt(s, ST_FRAME_INS) : NULL;
+	if (r == 0 && !st)
+		r = -EIO;
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, in->sysrow);
+		sqlite3_bind_int64(st, 2, in->t);
+		sqlite3_bind_int64(st, 3, (int64_t)fmask);
+		sqlite3_bind_int64(st, 4, head);
+		if (in->nums.len)
+			sqlite3_bind_blob(st, 5, in->nums.data, (int)in->nums.len, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_blob(st, 6, parts.data ? parts.data : "", (int)parts.len, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			r = store_fail(s, rc, "storing the frame");
+		else
+			*frame_id = sqlite3_last_insert_rowid(s->db);
+	}
+	st = r == 0 ? stmt(s, ST_SYS_FMASK) : NULL;
+	if (r == 0 && !st)
+		r = -EIO;
+	if (r == 0) {
+		/* the union of the system's frames' features, for store_frame_json */
+		sqlite3_bind_int64(st, 1, in->sysrow);
+		sqlite3_bind_int64(st, 2, (int64_t)fmask);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			r = store_fail(s, rc, "updating the system");
+	}
+	buf_free(&parts);
+	return r;
+}
+
+/* Lower the roll-up watermarks when points land in rolled buckets. */
+static int note_points(struct ingest *in)
+{
+	struct store *s = in->s;
+	sqlite3_stmt *st = stmt(s, ST_SYS_METRIC);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, in->sysrow);
+	sqlite3_bind_int64(st, 2, in->t);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "updating the system");
+	int64_t m = floor_to(in->t, MS_MIN), h = floor_to(in->t, MS_HOUR);
+	int r = 0;
+	if (s->wm1m < 0 || m < s->wm1m)
+		r = meta_set(s, "rollup_1m", m);
+	if (r == 0 && (s->wm1h < 0 || h < s->wm1h))
+		r = meta_set(s, "rollup_1h", h);
+	return r;
+}
+
+static void ingest_free(struct ingest *in)
+{
+	for (int i = 0; i < in->nparts; i++) {
+		buf_free(&in->parts[i].ids);
+		hmap_free(&in->parts[i].before);
+	}
+	buf_free(&in->tmpl);
+	buf_free(&in->nums);
+	buf_free(&in->scratch);
+	buf_free(&in->labels);
+	buf_free(&in->name);
+}
+
+static int ingest_lines(struct ingest *in, const char *p, const char *end, int64_t *frame_id)
+{
+	struct store *s = in->s;
+	struct line l, hl = {0};
+	struct header h;
+	int64_t head = 0;
+	bool have_header = false;
+	int r = 0;
+	while (p < end && r == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		in->lineno++;
+		if (js_ws(p, le) == le) {
+			p = nl ? nl + 1 : end;
+			continue;
+		}
+		r = parse_line(in, p, le, &l);
+		if (r < 0)
+			break;
+		if (!have_header) {
+			bool ok;
+			if (!js_eq(l.feature, "frame") || !l.time.p)
+				return store_failf(s, -EINVAL,
+						   "frame line %d: the first record must be the frame header"
+						   " (feature \"frame\" with a time)",
+						   in->lineno);
+			in->t = parse_iso_ms(l.time.p, l.time.n, &ok);
+			if (!ok)
+				return store_failf(s, -EINVAL, "frame header: bad time \"%.*s\"",
+						   (int)(l.time.n > 40 ? 40 : l.time.n), l.time.p);
+			hl = l;
+			r = parse_header(in, &l, &h);
+			if (r == 0)
+				r = upsert_system(in, &l, &h);
+			if (r == 0) {
+				int64_t fid = feature_id(s, "frame", 5, true);
+				r = fid < 0 ? (int)fid
+					    : intern_record(in, NULL, fid, "frame", 5, l.system, in->tmpl.data,
+							    in->tmpl.len, &head);
+			}
+			have_header = true;
+		} else if (js_eq(l.feature, "frame")) {
+			return store_failf(s, -EINVAL, "frame line %d: a second frame header", in->lineno);
+		} else if (l.system.n != hl.system.n || memcmp(l.system.p, hl.system.p, l.system.n)) {
+			return store_failf(s, -EINVAL, "frame line %d: a record of another system",
+					   in->lineno);
+		} else {
+			r = store_record(in, &l);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (r == 0 && !have_header)
+		r = store_failf(s, -EINVAL, "no frame header (an empty frame)");
+	if (r == 0)
+		r = finish_frame(in, head, frame_id);
+	if (r == 0 && in->npoints)
+		r = note_points(in);
+	if (r == 0)
+		r = count_add(s, "frames", 1);
+	if (r == 0)
+		r = count_add(s, "records", in->nrecs_new);
+	if (r == 0)
+		r = count_add(s, "points_raw", in->npoints);
+	if (r == 0)
+		mark_warm(in);
+	return r;
+}
+
+int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *frame_id)
+{
+	if (s->ro)
+		return store_failf(s, -EROFS, "the store is open read-only");
+	int r = store_sync_caches(s);
+	if (r < 0)
+		return r;
+	r = store_begin(s);
+	if (r < 0)
+		return r;
+	struct ingest *in = calloc(1, sizeof(*in));
+	if (!in) {
+		store_rollback(s);
+		return store_failf(s, -ENOMEM, "out of memory");
+	}
+	in->s = s;
+	in->cur = -1;
+	int64_t id = 0;
+	r = ingest_lines(in, jsonl, jsonl + len, &id);
+	ingest_free(in);
+	free(in);
+	if (r == 0)
+		r = store_commit(s);
+	else
+		store_rollback(s);
+	if (r == 0) {
+		/* the watermarks may have moved */
+		s->wm1m = meta_get(s, "rollup_1m", -1);
+		s->wm1h = meta_get(s, "rollup_1h", -1);
+		if (frame_id)
+			*frame_id = id;
+	}
+	return r;
+}
+
+/* ---- gone systems --------------------------------------------------------------- */
+
+int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
+		    int64_t now_ms)
+{
+	if (s->ro)
+		return store_failf(s, -EROFS, "the store is open read-only");
+	int r = store_begin(s);
+	if (r < 0)
+		return r;
+	r = store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS present(sid TEXT PRIMARY KEY);"
+			  "DELETE FROM temp.present;");
+	sqlite3_stmt *st = NULL;
+	struct buf e = BUF_INIT;
+	int rc = SQLITE_OK;
+	if (r == 0)
+		rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO temp.present(sid) VALUES(?1)", -1,
+					&st, NULL);
+	for (int i = 0; r == 0 && rc == SQLITE_OK && i < n; i++) {
+		buf_reset(&e);
+		js_escape_raw(&e, present[i], strlen(present[i]));
+		sqlite3_bind_text(st, 1, e.data, (int)e.len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (r == 0 && rc != SQLITE_OK)
+		r = store_fail(s, rc, "marking gone systems");
+	for (int pass = 0; pass < 2 && r == 0; pass++) {
+		const char *sql = pass == 0
+			? "UPDATE systems SET gone = 1, gone_at = ?2 WHERE kind = ?1 AND gone = 0"
+			  " AND sid NOT IN (SELECT sid FROM temp.present)"
+			: "UPDATE systems SET gone = 0, gone_at = NULL WHERE kind = ?1 AND gone = 1"
+			  " AND sid IN (SELECT sid FROM temp.present)";
+		rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			buf_reset(&e);
+			js_escape_raw(&e, kind, strlen(kind));
+			sqlite3_bind_text(st, 1, e.data, (int)e.len, SQLITE_STATIC);
+			if (pass == 0)
+				sqlite3_bind_int64(st, 2, now_ms);
+			rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		if (rc != SQLITE_DONE)
+			r = store_fail(s, rc, "marking gone systems");
+	}
+	buf_free(&e);
+	if (r == 0)
+		return store_commit(s);
+	store_rollback(s);
+	return r;
+}

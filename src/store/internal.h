@@ -1,0 +1,207 @@
+/*
+ * internal.h - what the store's files (sqlite.c, ingest.c, rollup.c,
+ * query.c) share: the handle, its prepared-statement cache, its in-memory
+ * caches, varints, error mapping and the retention constants.
+ *
+ * Invariants of struct store:
+ *   - db is one SQLite connection, used by one thread at a time.
+ *   - the caches (recs, series, feats) only hold rows committed to this
+ *     database; they are emptied after any rollback, after garbage
+ *     collection, and whenever another connection has written the file
+ *     (PRAGMA data_version changed), so a cached id is always a live row.
+ *   - wm1m/wm1h mirror meta 'rollup_1m'/'rollup_1h' (-1: unset).
+ */
+#ifndef VANTAGE_STORE_INTERNAL_H
+#define VANTAGE_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../util/buf.h"
+#include "jscan.h"
+#include "store.h"
+
+#define STORE_APPID 0x56414e54	/* 'VANT', PRAGMA application_id */
+#define STORE_MAGIC "vantage-store"
+#define STORE_SCHEMA_VERSION 1
+
+#define MS_MIN 60000LL
+#define MS_HOUR 3600000LL
+#define MS_DAY 86400000LL
+#define RETAIN_RAW MS_DAY		/* raw points: 24 h */
+#define RETAIN_1M (15 * MS_DAY)		/* 1-minute roll-ups: 15 days */
+#define RETAIN_1H (455 * MS_DAY)	/* 1-hour roll-ups: 15 months */
+#define RETAIN_FRAMES_ALL MS_DAY	/* every frame for 24 h, then hourly */
+#define RETAIN_FRAMES_HOURLY (15 * MS_DAY) /* then daily */
+#define RETAIN_FRAMES_DAILY (455 * MS_DAY) /* then only each system's last */
+#define GC_PERIOD MS_HOUR
+
+/* A small open-addressing map from byte strings to row ids.  Keys live in
+ * one arena; when the map is 70% full it is emptied (it is a cache). */
+struct hent {
+	uint64_t h;
+	int64_t id; /* 0: empty slot (row ids start at 1) */
+	uint32_t koff, klen;
+};
+struct hmap {
+	struct hent *e;
+	uint32_t cap, n;
+	uint64_t epoch;	/* counts the times the map was emptied */
+	struct buf keys;
+};
+void hmap_init(struct hmap *m, uint32_t cap);
+void hmap_clear(struct hmap *m);
+void hmap_free(struct hmap *m);
+int64_t hmap_get(const struct hmap *m, const void *key, size_t len);
+void hmap_put(struct hmap *m, const void *key, size_t len, int64_t id);
+
+enum stmt_id {
+	ST_DATA_VERSION,
+	ST_META_GET,
+	ST_META_SET,
+	ST_COUNT_ADD,
+	ST_FEAT_FIND,
+	ST_FEAT_INS,
+	ST_FEAT_ALL,
+	ST_REC_INS,
+	ST_REC_GET,
+	ST_PREV_FRAME,
+	ST_SET_INS,
+	ST_SET_FIND,
+	ST_SET_GET,
+	ST_SYS_UPSERT,
+	ST_SYS_METRIC,
+	ST_SYS_FIND,
+	ST_SYS_FMASK,
+	ST_FRAME_INS,
+	ST_SERIES_FIND,
+	ST_SERIES_INS,
+	ST_POINT_INS,
+	ST_POINT_GET,
+	ST_P1M_GET,
+	ST_P1H_GET,
+	ST__N
+};
+
+#define FEAT_MAX 256
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	bool ro;
+	char err[512];
+	sqlite3_stmt *st[ST__N];
+	struct hmap recs;	/* 16-byte record hash -> records.id */
+	struct hmap warm;	/* (system row, feature id) -> recs.epoch + 1 when
+				 * every record of the system's last set of that
+				 * feature is in recs */
+	struct hmap series;	/* system row, name, labels -> series.id */
+	struct {
+		char name[32];
+		int64_t id;
+	} feats[FEAT_MAX];	/* features table, by name */
+	int nfeats;
+	int64_t data_version;
+	int64_t wm1m, wm1h;
+	struct sha256 *sha;
+};
+
+/* ---- sqlite.c ---- */
+/* The cached statement (prepared on first use, reset and unbound). */
+sqlite3_stmt *stmt(struct store *s, enum stmt_id id);
+/* Record an error "<path>: <what>: <sqlite message>" and return the
+ * negative errno for SQLite result `rc`. */
+int store_fail(struct store *s, int rc, const char *what);
+/* Same with a message of our own (no SQLite text). */
+int store_failf(struct store *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int store_exec(struct store *s, const char *sql);
+int store_begin(struct store *s);	/* BEGIN IMMEDIATE */
+int store_commit(struct store *s);
+void store_rollback(struct store *s);	/* and empties the caches */
+void store_caches_clear(struct store *s);
+/* Empty the caches if another connection wrote the file. */
+int store_sync_caches(struct store *s);
+int64_t meta_get(struct store *s, const char *key, int64_t def);
+int meta_set(struct store *s, const char *key, int64_t v);
+int count_add(struct store *s, const char *name, int64_t delta);
+/* Feature name (raw, as in the JSON) -> features.id, created if needed
+ * (create false: 0 when unknown).  Negative errno on failure. */
+int64_t feature_id(struct store *s, const char *name, size_t n, bool create);
+const char *feature_name(struct store *s, int64_t id);
+/* systems.id for a system id (decoded C string), 0 if unknown. */
+int64_t system_row(struct store *s, const char *system_id, int *err);
+
+/* ---- ingest.c ---- */
+/* Map a metric record key to its series base name and label:
+ * "disk:/" -> base "disk", label "mountpoint" = "/"; "cpu3" -> "cpu",
+ * "cpu" = "3"; "memory" -> "memory", no label.  Works on raw (escaped)
+ * text; returns false when the key gives no valid series name. */
+struct metric_key {
+	struct js_span base, lname, lval;
+	char lname_buf[16];
+};
+bool metric_key_map(struct js_span key, struct metric_key *mk);
+void metric_labels(const struct metric_key *mk, struct buf *out);
+bool metric_field_ok(struct js_span field);
+/* The series id of (system row, name, labels), created when `create`.
+ * 0 when absent and not created; negative errno on failure. */
+int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen,
+		  const char *labels, size_t llen, bool create);
+/* Format a stored point value as the crawler would have written it. */
+void format_point(sqlite3_stmt *st, int col, struct buf *out);
+int64_t parse_iso_ms(const char *p, size_t n, bool *ok);
+/* Thousandths as a decimal, trailing zeros trimmed (29397 -> "29.397"). */
+void put_milli(struct buf *b, int64_t m);
+
+/* ---- rollup.c ---- */
+/* One aggregate row (a raw point is sum=min=max=p*=v, count=1). */
+struct agg {
+	int64_t t;
+	double sum, min, max, p[3];
+	int64_t count;
+};
+extern const int agg_pct[3]; /* 50, 90, 99 */
+/* Reduce rows into one aggregate: sums, extremes, and for each
+ * percentile the count-weighted nearest rank of the rows' percentiles
+ * (exact nearest-rank percentiles when every row is a raw point).
+ * `rows` is reordered. */
+void agg_reduce(struct agg *rows, size_t n, struct agg *out);
+
+/* ---- varints (LEB128) and zigzag ---- */
+static inline void vput(struct buf *b, uint64_t v)
+{
+	char t[10];
+	int n = 0;
+	while (v >= 0x80) {
+		t[n++] = (char)(v | 0x80);
+		v >>= 7;
+	}
+	t[n++] = (char)v;
+	buf_add(b, t, (size_t)n);
+}
+
+static inline bool vget(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (int sh = 0; sh < 64 && *p < end; sh += 7) {
+		unsigned char c = *(*p)++;
+		r |= (uint64_t)(c & 0x7f) << sh;
+		if (!(c & 0x80)) {
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+static inline uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+static inline int64_t floor_to(int64_t t, int64_t step)
+{
+	int64_t r = t % step;
+	return r < 0 ? t - r - step : t - r;
+}
+
+#endif

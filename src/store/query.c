@@ -1,0 +1,887 @@
+/*
+ * query.c - reading the store: systems, frames, series, metric names,
+ * latest points.  Every answer is JSON appended to a struct buf.
+ *
+ * Stored text is kept JSON-escaped (exactly as the crawler wrote it), so
+ * strings are copied into the answer between quotes without decoding, and
+ * filters given as C strings are escaped the same way before comparing.
+ *
+ * Records stored as templates (frame headers, metric records; ingest.c)
+ * are rebuilt here: '#T' becomes the frame time, '#' in a header the next
+ * duration of the frame's `nums`, '#' in a metric record the point of the
+ * matching series at the frame's time (raw; once raw points have expired,
+ * the minute's or the hour's average; null when nothing is kept).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/json.h"
+#include "../util/util.h"
+#include "internal.h"
+
+static void iso(int64_t ms, char *dst, size_t cap)
+{
+	format_time_utc(ms * 1000000, dst, cap);
+}
+
+/* A member whose value is stored raw-escaped text (or NULL -> null). */
+static void raw_str(struct json *j, const char *name, const unsigned char *raw, struct buf *tmp)
+{
+	if (!raw) {
+		json_null(j, name);
+		return;
+	}
+	buf_reset(tmp);
+	buf_addc(tmp, '"');
+	buf_adds(tmp, (const char *)raw);
+	buf_addc(tmp, '"');
+	json_raw(j, name, tmp->data, tmp->len);
+}
+
+static void iso_member(struct json *j, const char *name, int64_t ms)
+{
+	char t[40];
+	iso(ms, t, sizeof(t));
+	json_str(j, name, t);
+}
+
+/* ---- systems ---------------------------------------------------------------------- */
+
+/* Does the labels object match "key=value" or "key" (both C strings)? */
+static bool label_match(const char *labels, const char *filter)
+{
+	const char *eq = strchr(filter, '=');
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	js_escape_raw(&k, filter, eq ? (size_t)(eq - filter) : strlen(filter));
+	if (eq)
+		js_escape_raw(&v, eq + 1, strlen(eq + 1));
+	struct js_iter it;
+	struct js_span n, val, c;
+	struct js_span all = {labels, strlen(labels)};
+	bool hit = false;
+	if (js_iter_begin(&it, all, 0) == 0)
+		while (!hit && js_obj_next(&it, &n, &val) == 1)
+			if (n.n == k.len && memcmp(n.p, k.data, k.len) == 0)
+				hit = !eq || (js_str(val, &c) && c.n == v.len && memcmp(c.p, v.data, v.len) == 0);
+	buf_free(&k);
+	buf_free(&v);
+	return hit;
+}
+
+static void bind_escaped(sqlite3_stmt *st, int i, const char *s, struct buf *b)
+{
+	if (!s) {
+		sqlite3_bind_null(st, i);
+		return;
+	}
+	buf_reset(b);
+	js_escape_raw(b, s, strlen(s));
+	sqlite3_bind_text(st, i, b->data, (int)b->len, SQLITE_TRANSIENT);
+}
+
+int store_systems_json(struct store *s, const struct store_system_filter *f, struct buf *out)
+{
+	struct store_system_filter none = {.gone = -1};
+	if (!f)
+		f = &none;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT sid, name, kind, runtime, image, host, labels, first_seen,"
+				    " last_seen, gone FROM systems WHERE (?1 IS NULL OR kind = ?1)"
+				    " AND (?2 IS NULL OR runtime = ?2) AND (?3 < 0 OR gone = ?3)"
+				    " ORDER BY sid",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "listing systems");
+	struct buf tmp = BUF_INIT;
+	bind_escaped(st, 1, f->kind, &tmp);
+	bind_escaped(st, 2, f->runtime, &tmp);
+	sqlite3_bind_int(st, 3, f->gone < 0 ? -1 : f->gone != 0);
+	struct json j;
+	json_init(&j, out);
+	json_arr_begin(&j, NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *labels = (const char *)sqlite3_column_text(st, 6);
+		if (!labels)
+			labels = "{}";
+		if (f->label && !label_match(labels, f->label))
+			continue;
+		json_obj_begin(&j, NULL);
+		raw_str(&j, "id", sqlite3_column_text(st, 0), &tmp);
+		raw_str(&j, "name", sqlite3_column_text(st, 1), &tmp);
+		raw_str(&j, "kind", sqlite3_column_text(st, 2), &tmp);
+		raw_str(&j, "runtime", sqlite3_column_text(st, 3), &tmp);
+		raw_str(&j, "image", sqlite3_column_text(st, 4), &tmp);
+		raw_str(&j, "host", sqlite3_column_text(st, 5), &tmp);
+		json_raw(&j, "labels", labels, strlen(labels));
+		iso_member(&j, "first_seen", sqlite3_column_int64(st, 7));
+		iso_member(&j, "last_seen", sqlite3_column_int64(st, 8));
+		json_bool(&j, "gone", sqlite3_column_int(st, 9) != 0);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	sqlite3_finalize(st);
+	buf_free(&tmp);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "listing systems");
+}
+
+/* ---- rebuilding templates -------------------------------------------------------- */
+
+struct render {
+	struct store *s;
+	int64_t sysrow, t;
+	const unsigned char *np, *nend; /* header durations */
+	bool metric;
+	struct metric_key mk;
+	struct buf labels, name;
+};
+
+static void metric_value(struct render *c, struct js_span field, struct buf *out)
+{
+	struct store *s = c->s;
+	buf_reset(&c->name);
+	buf_add(&c->name, c->mk.base.p, c->mk.base.n);
+	buf_addc(&c->name, '.');
+	buf_add(&c->name, field.p, field.n);
+	int64_t sid = series_id(s, c->sysrow, c->name.data, c->name.len, c->labels.data, c->labels.len,
+				false);
+	static const enum stmt_id order[] = {ST_POINT_GET, ST_P1M_GET, ST_P1H_GET};
+	static const int64_t res[] = {0, MS_MIN, MS_HOUR};
+	for (int i = 0; sid > 0 && i < 3; i++) {
+		sqlite3_stmt *st = stmt(s, order[i]);
+		if (!st)
+			break;
+		sqlite3_bind_int64(st, 1, sid);
+		sqlite3_bind_int64(st, 2, res[i] ? floor_to(c->t, res[i]) : c->t);
+		bool hit = sqlite3_step(st) == SQLITE_ROW;
+		if (hit && i == 0) {
+			format_point(st, 0, out);
+		} else if (hit) {
+			struct json j;
+			json_init(&j, out);
+			json_double(&j, NULL, sqlite3_column_double(st, 0), 6);
+		}
+		sqlite3_reset(st);
+		if (hit)
+			return;
+	}
+	buf_add(out, "null", 4);
+}
+
+static void render(struct render *c, struct js_span v, struct js_span member, struct buf *out, int depth)
+{
+	if (v.p[0] == '#') {
+		if (v.n == 2) { /* #T */
+			char t[40];
+			iso(c->t, t, sizeof(t));
+			buf_addc(out, '"');
+			buf_adds(out, t);
+			buf_addc(out, '"');
+		} else if (c->metric) {
+			metric_value(c, member, out);
+		} else {
+			uint64_t m;
+			if (c->np && vget(&c->np, c->nend, &m))
+				put_milli(out, unzz(m));
+			else
+				buf_add(out, "null", 4);
+		}
+		return;
+	}
+	if ((v.p[0] != '{' && v.p[0] != '[') || depth > JS_MAX_DEPTH || !memchr(v.p, '#', v.n)) {
+		buf_add(out, v.p, v.n);
+		return;
+	}
+	struct js_iter it;
+	struct js_span n = {0}, e;
+	bool obj = v.p[0] == '{', first = true;
+	js_iter_begin(&it, v, JS_TEMPLATE);
+	buf_addc(out, obj ? '{' : '[');
+	while ((obj ? js_obj_next(&it, &n, &e) : js_arr_next(&it, &e)) == 1) {
+		if (!first)
+			buf_addc(out, ',');
+		first = false;
+		if (obj) {
+			buf_addc(out, '"');
+			buf_add(out, n.p, n.n);
+			buf_add(out, "\":", 2);
+		}
+		render(c, e, n, out, depth + 1);
+	}
+	buf_addc(out, obj ? '}' : ']');
+}
+
+/* Append a record's value (rebuilt if it is a template). */
+static void record_value(struct render *c, const char *feature, const char *key, const char *val,
+			 size_t vlen, struct buf *out)
+{
+	struct js_span v = {val, vlen}, none = {0};
+	c->metric = strcmp(feature, "metric") == 0;
+	if (!(c->metric || strcmp(feature, "frame") == 0) || !memchr(val, '#', vlen)) {
+		buf_add(out, val, vlen);
+		return;
+	}
+	if (c->metric) {
+		struct js_span k = {key, strlen(key)};
+		if (!metric_key_map(k, &c->mk)) {
+			buf_add(out, val, vlen);
+			return;
+		}
+		buf_reset(&c->labels);
+		metric_labels(&c->mk, &c->labels);
+	}
+	render(c, v, none, out, 0);
+}
+
+/* ---- frames ----------------------------------------------------------------------- */
+
+struct frame_row {
+	int64_t id, t, head;
+	struct buf nums, parts;
+};
+
+static void frame_row_free(struct frame_row *f)
+{
+	buf_free(&f->nums);
+	buf_free(&f->parts);
+}
+
+/* The last frame of `sysrow` at or before `at` having feature bit `bit`
+ * (bit < 0: any).  1 found, 0 none, negative errno. */
+static int find_frame(struct store *s, int64_t sysrow, int64_t at, int bit, struct frame_row *f)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT id, t, head, nums, parts FROM frames WHERE system = ?1"
+				    " AND t <= ?2 AND (?3 = 0 OR (fmask & ?3) != 0)"
+				    " ORDER BY t DESC, id DESC LIMIT 1",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "finding a frame");
+	sqlite3_bind_int64(st, 1, sysrow);
+	sqlite3_bind_int64(st, 2, at > 0 ? at : INT64_MAX);
+	sqlite3_bind_int64(st, 3, bit < 0 ? 0 : (int64_t)(1ULL << bit));
+	rc = sqlite3_step(st);
+	int r = 0;
+	if (rc == SQLITE_ROW) {
+		f->id = sqlite3_column_int64(st, 0);
+		f->t = sqlite3_column_int64(st, 1);
+		f->head = sqlite3_column_int64(st, 2);
+		buf_reset(&f->nums);
+		buf_reset(&f->parts);
+		buf_add(&f->nums, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+		buf_add(&f->parts, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
+		r = 1;
+	} else if (rc != SQLITE_DONE) {
+		r = store_fail(s, rc, "finding a frame");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int emit_header(struct store *s, struct render *c, const struct frame_row *f, struct buf *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_REC_GET);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, f->head);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a frame header");
+	}
+	struct buf v = BUF_INIT;
+	buf_add(&v, sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+	sqlite3_reset(st);
+	c->t = f->t;
+	c->np = (const unsigned char *)f->nums.data;
+	c->nend = c->np + f->nums.len;
+	record_value(c, "frame", "", v.data, v.len, out);
+	buf_free(&v);
+	return 0;
+}
+
+/* Records of one set (only feature `fid` when fid > 0); *nout counts. */
+static int emit_set(struct store *s, struct render *c, int64_t set, int64_t fid, bool *first,
+		    struct buf *out, int64_t *set_fid)
+{
+	sqlite3_stmt *st = stmt(s, ST_SET_GET);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, set);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a record set");
+	}
+	*set_fid = sqlite3_column_int64(st, 0);
+	if (fid > 0 && *set_fid != fid) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	struct buf ids = BUF_INIT, val = BUF_INIT, key = BUF_INIT;
+	buf_add(&ids, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+	sqlite3_reset(st);
+	const char *fname = feature_name(s, *set_fid);
+	char fn[40];
+	copy_str(fn, sizeof(fn), fname, strlen(fname));
+	const unsigned char *p = (const unsigned char *)ids.data, *end = p + ids.len;
+	uint64_t v;
+	int64_t id = 0;
+	int r = 0;
+	while (r == 0 && p < end && vget(&p, end, &v)) {
+		id += unzz(v);
+		st = stmt(s, ST_REC_GET);
+		if (!st) {
+			r = -EIO;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(st);
+			r = store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a record");
+			break;
+		}
+		buf_reset(&key);
+		buf_reset(&val);
+		buf_add(&key, sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+		buf_add(&val, sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+		sqlite3_reset(st);
+		if (!*first)
+			buf_addc(out, ',');
+		*first = false;
+		buf_printf(out, "{\"feature\":\"%s\",\"key\":\"", fn);
+		buf_add(out, key.data, key.len);
+		buf_add(out, "\",\"value\":", 10);
+		record_value(c, fn, key.data, val.data, val.len, out);
+		buf_addc(out, '}');
+	}
+	buf_free(&ids);
+	buf_free(&val);
+	buf_free(&key);
+	return r;
+}
+
+/* Records of the parts of frame f (feature fid only when > 0). */
+static int emit_parts(struct store *s, struct render *c, const struct frame_row *f, int64_t fid,
+		      bool *first, struct buf *out, uint64_t *seen_bits)
+{
+	const unsigned char *p = (const unsigned char *)f->parts.data, *end = p + f->parts.len;
+	uint64_t set;
+	int r = 0;
+	c->t = f->t;
+	while (r == 0 && p < end && vget(&p, end, &set)) {
+		int64_t sf = 0;
+		r = emit_set(s, c, (int64_t)set, fid, first, out, &sf);
+		if (seen_bits && sf > 0 && sf <= 64 && (fid <= 0 || sf == fid))
+			*seen_bits |= 1ULL << (sf - 1);
+	}
+	return r;
+}
+
+int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, const char *feature,
+		     struct buf *out)
+{
+	int err;
+	int64_t sysrow = system_row(s, system_id, &err);
+	if (err)
+		return err;
+	if (!sysrow)
+		return store_failf(s, -ENOENT, "no system '%s' in the store", system_id);
+	int64_t fid = 0;
+	if (feature) {
+		fid = feature_id(s, feature, strlen(feature), false);
+		if (fid < 0)
+			return (int)fid;
+		if (fid == 0)
+			return store_failf(s, -ENOENT, "no frame of '%s' with feature '%s'", system_id,
+					   feature);
+	}
+	struct frame_row f = {0};
+	int bit = fid > 0 ? (int)(fid - 1 < 63 ? fid - 1 : 63) : -1;
+	int r = find_frame(s, sysrow, at_ms, bit, &f);
+	if (r <= 0) {
+		frame_row_free(&f);
+		if (r == 0)
+			return store_failf(s, -ENOENT, "no frame of '%s'%s%s%s", system_id,
+					   feature ? " with feature '" : "", feature ? feature : "",
+					   feature ? "'" : "");
+		return r;
+	}
+	struct render c = {.s = s, .sysrow = sysrow};
+	size_t start = out->len;
+	buf_add(out, "{\"frame\":", 9);
+	r = emit_header(s, &c, &f, out);
+	buf_add(out, ",\"records\":[", 12);
+	bool first = true;
+	if (r == 0 && feature) {
+		r = emit_parts(s, &c, &f, fid, &first, out, NULL);
+		buf_addc(out, ']');
+	} else if (r == 0) {
+		/* the latest records of every feature the system has had: the
+		 * daemon crawls features on different intervals, so they come
+		 * from the latest frame holding each */
+		uint64_t want = 0, have = 0;
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(s->db, "SELECT fmask FROM systems WHERE id = ?1", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, sysrow);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				want = (uint64_t)sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+		struct buf times = BUF_INIT;
+		struct frame_row g = {0};
+		uint64_t before = 0;
+		r = emit_parts(s, &c, &f, 0, &first, out, &have);
+		char t[40];
+		iso(f.t, t, sizeof(t));
+		for (int b = 0; b < 64; b++)
+			if ((have & ~before) & (1ULL << b))
+				buf_printf(&times, "%s\"%s\":\"%s\"", times.len ? "," : "",
+					   feature_name(s, b + 1), t);
+		for (int b = 0; r == 0 && b < 63; b++) {
+			if (!(want & (1ULL << b)) || (have & (1ULL << b)))
+				continue;
+			r = find_frame(s, sysrow, at_ms, b, &g);
+			if (r <= 0)
+				break;
+			before = have;
+			r = emit_parts(s, &c, &g, b + 1, &first, out, &have);
+			if (r == 0 && (have & ~before)) {
+				iso(g.t, t, sizeof(t));
+				buf_printf(&times, "%s\"%s\":\"%s\"", times.len ? "," : "",
+					   feature_name(s, b + 1), t);
+			}
+		}
+		if (r > 0)
+			r = 0;
+		frame_row_free(&g);
+		buf_addc(out, ']');
+		buf_add(out, ",\"feature_times\":{", 18);
+		buf_add(out, times.data ? times.data : "", times.len);
+		buf_addc(out, '}');
+		buf_free(&times);
+	}
+	buf_addc(out, '}');
+	frame_row_free(&f);
+	buf_free(&c.labels);
+	buf_free(&c.name);
+	if (r < 0)
+		out->len = start, out->data[start] = 0;
+	return r;
+}
+
+/* ---- series ----------------------------------------------------------------------- */
+
+static const char *const stat_names[] = {"avg", "min", "max", "sum", "count", "p50", "p90", "p99"};
+
+/* "name" or "name{k=v,k2=\"v 2\"}" -> name and escaped label pairs. */
+struct selector {
+	char name[128];
+	int n;
+	struct buf k[8], v[8];
+};
+
+static int parse_selector(const char *m, struct selector *sel)
+{
+	memset(sel, 0, sizeof(*sel));
+	const char *brace = strchr(m, '{');
+	size_t nl = brace ? (size_t)(brace - m) : strlen(m);
+	if (nl == 0 || nl >= sizeof(sel->name))
+		return -EINVAL;
+	memcpy(sel->name, m, nl);
+	if (!brace)
+		return 0;
+	const char *p = brace + 1;
+	struct buf tmp = BUF_INIT;
+	while (*p && *p != '}') {
+		if (sel->n >= 8)
+			goto bad;
+		const char *k = p;
+		while (*p && *p != '=' && *p != ',' && *p != '}')
+			p++;
+		if (*p != '=' || p == k)
+			goto bad;
+		js_escape_raw(&sel->k[sel->n], k, (size_t)(p - k));
+		p++;
+		buf_reset(&tmp);
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				buf_addc(&tmp, *p);
+			}
+			if (*p != '"')
+				goto bad;
+			p++;
+		} else {
+			while (*p && *p != ',' && *p != '}')
+				buf_addc(&tmp, *p++);
+		}
+		js_escape_raw(&sel->v[sel->n], tmp.data ? tmp.data : "", tmp.len);
+		sel->n++;
+		if (*p == ',')
+			p++;
+	}
+	buf_free(&tmp);
+	if (*p != '}' || p[1])
+		return -EINVAL;
+	return 0;
+bad:
+	buf_free(&tmp);
+	return -EINVAL;
+}
+
+static void selector_free(struct selector *sel)
+{
+	for (int i = 0; i < 8; i++) {
+		buf_free(&sel->k[i]);
+		buf_free(&sel->v[i]);
+	}
+}
+
+static bool selector_match(const struct selector *sel, const char *labels)
+{
+	for (int i = 0; i < sel->n; i++) {
+		struct js_iter it;
+		struct js_span n, v, c, all = {labels, strlen(labels)};
+		bool hit = false;
+		if (js_iter_begin(&it, all, 0) == 0)
+			while (!hit && js_obj_next(&it, &n, &v) == 1)
+				hit = n.n == sel->k[i].len && memcmp(n.p, sel->k[i].data, n.n) == 0 &&
+				      js_str(v, &c) && c.n == sel->v[i].len &&
+				      memcmp(c.p, sel->v[i].data, c.n) == 0;
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
+/* A bucket being reduced. */
+struct bucket {
+	int64_t t;
+	struct agg sum; /* running sum/min/max/count */
+	struct agg *rows;
+	size_t n, cap;
+	bool pct;
+};
+
+static int bucket_add(struct bucket *b, const struct agg *a)
+{
+	if (!b->sum.count && !b->n) {
+		b->sum = *a;
+	} else {
+		b->sum.sum += a->sum;
+		b->sum.count += a->count;
+		if (a->min < b->sum.min)
+			b->sum.min = a->min;
+		if (a->max > b->sum.max)
+			b->sum.max = a->max;
+	}
+	if (!b->pct)
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct agg *v = realloc(b->rows, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		b->rows = v;
+		b->cap = cap;
+	}
+	b->rows[b->n++] = *a;
+	return 0;
+}
+
+static void bucket_emit(struct bucket *b, int stat, struct json *j)
+{
+	if (!b->sum.count)
+		return;
+	char t[40];
+	iso(b->t, t, sizeof(t));
+	json_arr_begin(j, NULL);
+	json_str(j, NULL, t);
+	double v = 0;
+	switch (stat) {
+	case 0: v = b->sum.sum / (double)b->sum.count; break;
+	case 1: v = b->sum.min; break;
+	case 2: v = b->sum.max; break;
+	case 3: v = b->sum.sum; break;
+	case 4: v = (double)b->sum.count; break;
+	default: {
+		struct agg a;
+		agg_reduce(b->rows, b->n, &a);
+		v = a.p[stat - 5];
+	}
+	}
+	if (stat == 4)
+		json_int(j, NULL, b->sum.count);
+	else
+		json_double(j, NULL, v, 6);
+	json_arr_end(j);
+	memset(&b->sum, 0, sizeof(b->sum));
+	b->n = 0;
+}
+
+/* Read rows of one level with t in [from, to) into buckets of `step`. */
+static int read_level(struct store *s, int level, int64_t series, int64_t from, int64_t to,
+		      int64_t step, struct bucket *b, int stat, struct json *j)
+{
+	static const char *const sql[] = {
+		"SELECT t, v FROM points_raw WHERE series = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
+		"SELECT t, min, max, sum, count, p50, p90, p99 FROM points_1m"
+		" WHERE series = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
+		"SELECT t, min, max, sum, count, p50, p90, p99 FROM points_1h"
+		" WHERE series = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
+	};
+	if (from >= to)
+		return 0;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql[level], -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "reading a series");
+	sqlite3_bind_int64(st, 1, series);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	int r = 0;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct agg a;
+		a.t = sqlite3_column_int64(st, 0);
+		if (level == 0) {
+			if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+				continue;
+			double v = sqlite3_column_double(st, 1);
+			a.sum = a.min = a.max = a.p[0] = a.p[1] = a.p[2] = v;
+			a.count = 1;
+		} else {
+			a.min = sqlite3_column_double(st, 1);
+			a.max = sqlite3_column_double(st, 2);
+			a.sum = sqlite3_column_double(st, 3);
+			a.count = sqlite3_column_int64(st, 4);
+			for (int k = 0; k < 3; k++)
+				a.p[k] = sqlite3_column_double(st, 5 + k);
+			if (a.count <= 0)
+				continue;
+		}
+		int64_t bt = floor_to(a.t, step);
+		if (bt != b->t) {
+			bucket_emit(b, stat, j);
+			b->t = bt;
+		}
+		r = bucket_add(b, &a);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "reading a series");
+	sqlite3_finalize(st);
+	return r;
+}
+
+struct levels {
+	int64_t raw_cut, m1_cut, wm1m, wm1h;
+};
+
+static int series_points(struct store *s, int64_t series, int64_t from, int64_t to, int64_t step,
+			 int level, const struct levels *lv, int stat, struct json *j)
+{
+	struct bucket b = {.t = INT64_MIN, .pct = stat >= 5};
+	int64_t end = to + 1; /* inclusive range */
+	int64_t m1_end = lv->wm1m < 0 ? INT64_MIN : lv->wm1m;
+	int64_t h1_end = lv->wm1h < 0 ? INT64_MIN : lv->wm1h;
+	int r = 0;
+	json_arr_begin(j, "points");
+	/* coarse rows up to their watermark, then finer rows for the rest */
+	int64_t cur = from;
+	if (level == 2) {
+		int64_t e = h1_end < end ? h1_end : end;
+		r = read_level(s, 2, series, floor_to(from, MS_HOUR), e, step, &b, stat, j);
+		if (e > cur)
+			cur = e;
+	}
+	if (r == 0 && level >= 1) {
+		int64_t e = m1_end < end ? m1_end : end;
+		r = read_level(s, 1, series, level == 1 ? floor_to(cur, MS_MIN) : cur, e, step, &b, stat, j);
+		if (e > cur)
+			cur = e;
+	}
+	if (r == 0)
+		r = read_level(s, 0, series, cur, end, step, &b, stat, j);
+	bucket_emit(&b, stat, j);
+	json_arr_end(j);
+	free(b.rows);
+	return r;
+}
+
+int store_series_json(struct store *s, const char *system_id, const char *metric, int64_t from_ms,
+		      int64_t to_ms, int64_t step_ms, const char *stat, struct buf *out)
+{
+	int si = -1;
+	for (int i = 0; stat && i < 8; i++)
+		if (strcmp(stat, stat_names[i]) == 0)
+			si = i;
+	if (si < 0)
+		return store_failf(s, -EINVAL, "unknown statistic '%s' (avg, min, max, sum, count, p50,"
+					       " p90, p99)", stat ? stat : "");
+	if (step_ms <= 0 || from_ms > to_ms)
+		return store_failf(s, -EINVAL, "bad range or step");
+	struct selector sel;
+	if (!metric || parse_selector(metric, &sel) < 0) {
+		if (metric)
+			selector_free(&sel);
+		return store_failf(s, -EINVAL, "bad metric '%s' (NAME or NAME{label=value,...})",
+				   metric ? metric : "");
+	}
+	int err;
+	int64_t sysrow = system_row(s, system_id, &err);
+	if (err || !sysrow) {
+		selector_free(&sel);
+		return err ? err : store_failf(s, -ENOENT, "no system '%s' in the store", system_id);
+	}
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT id, labels FROM series WHERE system = ?1 AND name = ?2"
+					   " ORDER BY labels",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		selector_free(&sel);
+		return store_fail(s, rc, "finding series");
+	}
+	sqlite3_bind_int64(st, 1, sysrow);
+	sqlite3_bind_text(st, 2, sel.name, -1, SQLITE_STATIC);
+	struct ids {
+		int64_t id;
+		char *labels;
+	} *ser = NULL;
+	size_t nser = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *l = (const char *)sqlite3_column_text(st, 1);
+		if (!l || !selector_match(&sel, l))
+			continue;
+		void *v = realloc(ser, (nser + 1) * sizeof(*ser));
+		if (!v)
+			break;
+		ser = v;
+		ser[nser].id = sqlite3_column_int64(st, 0);
+		ser[nser++].labels = strdup(l);
+	}
+	sqlite3_finalize(st);
+	selector_free(&sel);
+	int r = 0;
+	if (nser == 0)
+		r = store_failf(s, -ENOENT, "no metric '%s' for system '%s'", metric, system_id);
+	struct levels lv = {
+		.raw_cut = meta_get(s, "raw_cut", 0),
+		.m1_cut = meta_get(s, "m1_cut", 0),
+		.wm1m = meta_get(s, "rollup_1m", -1),
+		.wm1h = meta_get(s, "rollup_1h", -1),
+	};
+	int level = 0;
+	if (lv.wm1m >= 0 && (from_ms < lv.raw_cut || step_ms >= MS_MIN))
+		level = 1;
+	if (level == 1 && lv.wm1h >= 0 && (from_ms < lv.m1_cut || step_ms >= MS_HOUR))
+		level = 2;
+	int64_t step = step_ms;
+	if (level == 1 && step < MS_MIN)
+		step = MS_MIN;
+	if (level == 2 && step < MS_HOUR)
+		step = MS_HOUR;
+	if (r == 0) {
+		struct json j;
+		json_init(&j, out);
+		json_obj_begin(&j, NULL);
+		json_str(&j, "system", system_id);
+		json_str(&j, "metric", metric);
+		json_str(&j, "stat", stat);
+		json_double(&j, "step_s", (double)step / 1000.0, 3);
+		json_str(&j, "source", level == 0 ? "raw" : level == 1 ? "1m" : "1h");
+		if (nser > 1)
+			json_arr_begin(&j, "series");
+		for (size_t i = 0; r == 0 && i < nser; i++) {
+			if (nser > 1)
+				json_obj_begin(&j, NULL);
+			json_raw(&j, "labels", ser[i].labels, strlen(ser[i].labels));
+			r = series_points(s, ser[i].id, from_ms, to_ms, step, level, &lv, si, &j);
+			if (nser > 1)
+				json_obj_end(&j);
+		}
+		if (nser > 1)
+			json_arr_end(&j);
+		json_obj_end(&j);
+	}
+	for (size_t i = 0; i < nser; i++)
+		free(ser[i].labels);
+	free(ser);
+	return r;
+}
+
+int store_metric_names_json(struct store *s, const char *system_id, struct buf *out)
+{
+	int err;
+	int64_t sysrow = system_row(s, system_id, &err);
+	if (err)
+		return err;
+	if (!sysrow)
+		return store_failf(s, -ENOENT, "no system '%s' in the store", system_id);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT DISTINCT name FROM series WHERE system = ?1 ORDER BY name",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "listing metrics");
+	sqlite3_bind_int64(st, 1, sysrow);
+	struct json j;
+	json_init(&j, out);
+	json_arr_begin(&j, NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_str(&j, NULL, (const char *)sqlite3_column_text(st, 0));
+	json_arr_end(&j);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "listing metrics");
+}
+
+/* ---- latest points ---------------------------------------------------------------- */
+
+int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT sy.sid, sy.name, sy.kind, sy.runtime, sy.image, se.name,"
+				    " se.labels, p.v, sy.last_metric FROM systems sy"
+				    " JOIN series se ON se.system = sy.id"
+				    " JOIN points_raw p ON p.series = se.id AND p.t = sy.last_metric"
+				    " WHERE sy.gone = 0 AND sy.last_metric IS NOT NULL"
+				    " ORDER BY sy.sid, se.name, se.labels",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "reading latest points");
+	struct buf b[5] = {BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT};
+	int r = 0;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *f[5];
+		for (int i = 0; i < 5; i++) {
+			const char *raw = (const char *)sqlite3_column_text(st, i);
+			buf_reset(&b[i]);
+			if (raw)
+				js_unescape(&b[i], raw, strlen(raw));
+			f[i] = raw ? buf_str(&b[i]) : NULL;
+		}
+		struct store_latest p = {
+			.system_id = f[0],
+			.system_name = f[1],
+			.kind = f[2],
+			.runtime = f[3],
+			.image = f[4],
+			.name = f[1],
+			.metric = (const char *)sqlite3_column_text(st, 5),
+			.labels_json = (const char *)sqlite3_column_text(st, 6),
+			.value = sqlite3_column_double(st, 7),
+			.time_ms = sqlite3_column_int64(st, 8),
+		};
+		r = cb(ctx, &p);
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; i < 5; i++)
+		buf_free(&b[i]);
+	if (r)
+		return r;
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "reading latest points");
+}
