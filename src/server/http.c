@@ -34,7 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
+#include "mhd.h"
 #include <openssl/crypto.h>
 
 #include "../store/store.h"
@@ -462,7 +462,7 @@ static bool authorized(const struct server *srv, struct MHD_Connection *c)
 {
 	if (!srv->token)
 		return true;
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const char *h = mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	if (!h)
 		return false;
 	while (*h == ' ')
@@ -619,24 +619,24 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	char *data = r->body.data;
 	r->body = (struct buf)BUF_INIT;
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer_with_free_callback(len, data ? data : "", data ? free : NULL);
+		mhd.create_response_from_buffer_with_free_callback(len, data ? data : "", data ? free : NULL);
 	if (!resp) {
 		free(data);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				r->content_type ? r->content_type : "application/json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->status == 401)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"vantage\"");
 	if (r->status == 405)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	if (r->status == 503)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	enum MHD_Result ret = mhd.queue_response(c, (unsigned)r->status, resp);
+	mhd.destroy_response(resp);
 	return ret;
 }
 
@@ -752,6 +752,8 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 		snprintf(err, errlen, "no store file given");
 		return -EINVAL;
 	}
+	if ((rc = mhd_load(err, errlen)) < 0)
+		return rc;
 	if ((rc = check_store(o->store_path, err, errlen)) < 0)
 		return rc;
 	int threads = o->threads > 0 ? o->threads : DEFAULT_THREADS;
@@ -800,7 +802,7 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	srv->mhd = MHD_start_daemon(
+	srv->mhd = mhd.start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,	/* first, to catch every message */
 		MHD_OPTION_LISTEN_SOCKET, fd,
@@ -833,7 +835,7 @@ void server_stop(struct server *srv)
 	if (!srv)
 		return;
 	if (srv->mhd)
-		MHD_stop_daemon(srv->mhd);	/* joins the workers: their handles close */
+		mhd.stop_daemon(srv->mhd);	/* joins the workers: their handles close */
 	if (srv->key_made)
 		pthread_key_delete(srv->store_key);
 	if (srv->token)
