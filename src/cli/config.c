@@ -66,6 +66,8 @@ static const struct opt_def opts[] = {
 	 OFF(workers)},
 	{"crawl", "timeout", "timeout", "DURATION", "time limit of one system's crawl", T_SECONDS,
 	 OFF(timeout)},
+	{"crawl", "file_timeout", "file-timeout", "DURATION",
+	 "time limit of one system's file walk (the file feature)", T_SECONDS, OFF(file_timeout)},
 	{"crawl", "containers", "containers", NULL,
 	 "watch the containers of this host too (--no-containers: the host only)", T_BOOL,
 	 OFF(containers)},
@@ -419,6 +421,7 @@ int config_defaults(struct serve_config *c)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	c->workers = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (int)ncpu;
 	c->timeout = 30;
+	c->file_timeout = 3600;
 	c->containers = true;
 	c->config_max_size = 64 * 1024;
 	c->file_hash_max_size = 64ull * 1024 * 1024;

@@ -51,6 +51,7 @@ struct serve_config {
 	double interval[CONFIG_MAX_FEATURES];
 	int workers;			/* [crawl] workers */
 	double timeout;			/* [crawl] timeout, seconds per system */
+	double file_timeout;		/* [crawl] file_timeout: the same for the file walk */
 	bool containers;		/* [crawl] containers */
 	struct config_list config_paths;	/* [crawl] config_paths */
 	uint64_t config_max_size;	/* [crawl] config_max_size */

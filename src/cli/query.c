@@ -184,6 +184,83 @@ static const char *jstr(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* Text from the store (systems name themselves) without control characters. */
+static void put_safe(const char *s)
+{
+	for (; s && *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The code unit of a \uXXXX escape at p (end bounds it), or -1. */
+static int u_escape(const char *p, const char *end)
+{
+	if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+		return -1;
+	int v = 0;
+	for (int i = 2; i < 6; i++) {
+		int h = hexval(p[i]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/*
+ * Parse the store's JSON for display.  Bytes that were not valid UTF-8 in
+ * the observed system are written as lone surrogate escapes (\udcXX, see
+ * util/json.h), which jansson refuses; for tables each becomes the text
+ * \xXX (any other lone surrogate: '?'), and a NUL (\u0000) the text \0.
+ * Valid surrogate pairs are kept.
+ */
+static json_t *load_display(const char *text, size_t len, json_error_t *e)
+{
+	struct buf b = BUF_INIT;
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *bs = memchr(p, '\\', (size_t)(end - p));
+		if (!bs) {
+			buf_add(&b, p, (size_t)(end - p));
+			break;
+		}
+		buf_add(&b, p, (size_t)(bs - p));
+		int u = u_escape(bs, end);
+		if (u >= 0xd800 && u <= 0xdbff) {
+			int lo = u_escape(bs + 6, end);
+			if (lo >= 0xdc00 && lo <= 0xdfff) { /* a valid pair */
+				buf_add(&b, bs, 12);
+				p = bs + 12;
+				continue;
+			}
+		}
+		if (u == 0) { /* NUL: shown as \0 (C strings end there) */
+			buf_add(&b, "\\\\0", 3);
+			p = bs + 6;
+			continue;
+		}
+		if (u >= 0xd800 && u <= 0xdfff) {
+			if (u >= 0xdc80 && u <= 0xdcff)
+				buf_printf(&b, "\\\\x%02X", u & 0xff);
+			else
+				buf_addc(&b, '?');
+			p = bs + 6;
+			continue;
+		}
+		size_t n = end - bs >= 2 ? 2 : 1; /* any other escape: copied whole */
+		buf_add(&b, bs, n);
+		p = bs + n;
+	}
+	json_t *doc = json_loadb(buf_str(&b), b.len, 0, e);
+	buf_free(&b);
+	return doc;
+}
+
 /* A number as people read it: integers whole, others with up to 3 decimals. */
 static void format_number(double v, char *dst, size_t cap)
 {
@@ -271,7 +348,7 @@ static json_t *load_systems(struct store *st, const struct store_system_filter *
 		return NULL;
 	}
 	json_error_t e;
-	json_t *arr = json_loadb(buf_str(&b), b.len, 0, &e);
+	json_t *arr = load_display(buf_str(&b), b.len, &e);
 	buf_free(&b);
 	if (!json_is_array(arr)) {
 		fprintf(stderr, "vantage %s: the store gave a list of systems that is not JSON: %s\n",
@@ -596,7 +673,7 @@ static void title_cell(struct table *t, int col, const char *name)
 {
 	char up[64];
 	size_t k;
-	for (k = 0; name[k] && k < sizeof(up) - 1; k++)
+	for (k = 0; k < sizeof(up) - 1 && name[k]; k++)
 		up[k] = (char)(name[k] >= 'a' && name[k] <= 'z' ? name[k] - 32 : name[k]);
 	up[k] = 0;
 	table_set(t, col, up, true);
@@ -685,8 +762,11 @@ static void show_feature(const json_t *recs, const char *feature, const char *wh
 	json_t *r;
 	json_array_foreach(recs, i, r)
 		nrec += strcmp(jstr(r, "feature"), feature) == 0;
-	printf("\n%s (%zu record%s%s%s)\n", feature, nrec, nrec == 1 ? "" : "s", when ? ", " : "",
-	       when ? when : "");
+	putchar('\n');
+	put_safe(feature);
+	printf(" (%zu record%s%s", nrec, nrec == 1 ? "" : "s", when ? ", " : "");
+	put_safe(when);
+	fputs(")\n", stdout);
 	struct group g = {0};
 	bool printed = false;
 	json_array_foreach(recs, i, r) {
@@ -700,16 +780,25 @@ static void show_feature(const json_t *recs, const char *feature, const char *wh
 	free(g.recs);
 }
 
+static void header_line(const char *title, const char *value)
+{
+	printf("%-10s", title);
+	put_safe(value);
+}
+
 static void show_header(const json_t *hdr)
 {
-	printf("SYSTEM    %s\n", jstr(hdr, "id"));
-	printf("NAME      %s\n", jstr(hdr, "name"));
-	printf("KIND      %s", jstr(hdr, "kind"));
+	header_line("SYSTEM", jstr(hdr, "id"));
+	putchar('\n');
+	header_line("NAME", jstr(hdr, "name"));
+	putchar('\n');
+	header_line("KIND", jstr(hdr, "kind"));
 	if (*jstr(hdr, "runtime"))
-		printf("   RUNTIME %s", jstr(hdr, "runtime"));
+		header_line("   RUNTIME ", jstr(hdr, "runtime"));
 	if (*jstr(hdr, "image"))
-		printf("   IMAGE %s", jstr(hdr, "image"));
-	printf("\nTIME      %s", jstr(hdr, "time"));
+		header_line("   IMAGE ", jstr(hdr, "image"));
+	putchar('\n');
+	header_line("TIME", jstr(hdr, "time"));
 	json_t *dur = json_object_get(hdr, "duration_ms");
 	if (json_is_number(dur))
 		printf("   (crawled in %.1f ms)", json_number_value(dur));
@@ -720,8 +809,9 @@ static void show_header(const json_t *hdr)
 	int nerr = 0;
 	json_object_foreach(errs, k, x)
 		if (json_integer_value(x) > 0) {
-			printf("%s%s: %lld", nerr ? ", " : "ERRORS    ", k,
-			       (long long)json_integer_value(x));
+			fputs(nerr ? ", " : "ERRORS    ", stdout);
+			put_safe(k);
+			printf(": %lld", (long long)json_integer_value(x));
 			nerr++;
 		}
 	if (nerr)
@@ -730,15 +820,20 @@ static void show_header(const json_t *hdr)
 	json_object_foreach(msgs, k, x) {
 		size_t i;
 		json_t *m;
-		json_array_foreach(x, i, m)
-			printf("          %s: %s\n", k, json_string_value(m) ? json_string_value(m) : "");
+		json_array_foreach(x, i, m) {
+			fputs("          ", stdout);
+			put_safe(k);
+			fputs(": ", stdout);
+			put_safe(json_string_value(m));
+			putchar('\n');
+		}
 	}
 }
 
 static int show_frame_table(const struct buf *b, bool trunc)
 {
 	json_error_t e;
-	json_t *doc = json_loadb(buf_str(b), b->len, 0, &e);
+	json_t *doc = load_display(buf_str(b), b->len, &e);
 	if (!json_is_object(doc)) {
 		fprintf(stderr, "vantage show: the store gave a frame that is not JSON: %s\n", e.text);
 		json_decref(doc);
@@ -891,12 +986,14 @@ static int metric_names(struct store *st, const char *id, bool json)
 	} else if (json) {
 		print_json_text(&b);
 	} else {
-		json_t *arr = json_loadb(buf_str(&b), b.len, 0, NULL);
+		json_t *arr = load_display(buf_str(&b), b.len, NULL);
 		size_t i;
 		json_t *v;
 		json_array_foreach(arr, i, v)
-			if (json_is_string(v))
-				printf("%s\n", json_string_value(v));
+			if (json_is_string(v)) {
+				put_safe(json_string_value(v));
+				putchar('\n');
+			}
 		json_decref(arr);
 	}
 	buf_free(&b);
@@ -905,7 +1002,7 @@ static int metric_names(struct store *st, const char *id, bool json)
 
 static int series_table(const struct buf *b)
 {
-	json_t *doc = json_loadb(buf_str(b), b->len, 0, NULL);
+	json_t *doc = load_display(buf_str(b), b->len, NULL);
 	if (!json_is_object(doc)) {
 		fprintf(stderr, "vantage metrics: the store gave a series that is not JSON\n");
 		json_decref(doc);

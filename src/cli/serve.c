@@ -26,9 +26,11 @@
  * Per lane, a system it has not crawled before (a new container, or
  * everything at start) gets every enabled feature of the lane at once;
  * the others get the features now due.  Ids seen are kept as a sorted
- * array of 64-bit hashes.  The fast lane rediscovers containers only when
- * metric is due; the other lanes when they run (at their own, rarer
- * ticks) or when the fast lane saw a new container.
+ * array of 64-bit hashes.  The fast lane rediscovers containers when
+ * metric is due and the set of pids in /proc changed (or 30 s passed);
+ * the other lanes when they run (at their own, rarer ticks) or when the
+ * fast lane saw a new container.  Crawls of metric alone go through
+ * views kept open from tick to tick (kept_view()).
  *
  * The store: ONE read-write handle shared by the lanes under store_lock.
  * Each lane writes through its own store sink (sink_store_open) wrapped in
@@ -40,13 +42,14 @@
  * stuck crawl can never touch a closed handle.
  *
  * Configuration: config.h.  SIGHUP rebuilds it (defaults, file, the
- * flags given at start); intervals, log level, workers and timeout change
+ * flags given at start); intervals, log level, workers and time limits change
  * at once, the others are reported as needing a restart; a config that
  * does not parse is logged and the current one kept.
  *
- * Shutdown (SIGTERM, SIGINT): lanes finish the crawl they are in (the
- * slow lanes get the crawl time limit plus a little, then are left
- * behind), frames still pending are retried once, the store is closed,
+ * Shutdown (SIGTERM, SIGINT): the fast lane finishes the crawl it is in
+ * (crawl_run bounds it by the time limit); the slow lane gets 10 s and
+ * the file lane 3 s, then their crawl is left behind (its frame is not
+ * stored); frames still pending are retried once, the store is closed,
  * the server stopped; exit status 0.
  */
 #include <dirent.h>
@@ -105,7 +108,7 @@ struct idset {
 	int n, cap;
 };
 
-/* A view kept open between ticks (see lane_views()). */
+/* A view kept open between ticks (see kept_view()). */
 struct kept_view {
 	uint64_t h;		/* id hash */
 	int init_pid;		/* 0: the host */
@@ -125,7 +128,7 @@ struct lane {
 	uint64_t due;		/* features due (merged while busy) */
 	bool discover;		/* rediscover containers first */
 	bool maintain;		/* run store_maintain afterwards */
-	bool stop, done, busy;
+	bool stop, done;
 	uint64_t enabled;	/* features with an interval, at post time */
 	int workers;
 	double timeout;
@@ -186,7 +189,7 @@ struct daemon {
 	int64_t next_due[CONFIG_MAX_FEATURES];
 	int64_t next_maintain;
 	int workers;
-	double timeout;
+	double timeout, file_timeout;
 	int epfd, sigfd, tfd;
 };
 
@@ -469,6 +472,8 @@ static bool refresh_systems(struct lane *l)
 			log_warn("cannot list containers: %s", strerror(-r));
 	}
 	system_host_identity(&l->host);
+	log_debug("lane %s: discovery: %d containers in %.1f ms", lane_names[l->idx], l->list.n,
+		  (double)(mono_ns() - now) / 1e6);
 	l->have_list = true;
 	l->proc_sig = sig;
 	l->discovered_at = now;
@@ -735,11 +740,9 @@ static void *lane_main(void *arg)
 		};
 		l->due = 0;
 		l->discover = l->maintain = false;
-		l->busy = true;
 		pthread_mutex_unlock(&l->lock);
 		lane_job(l, &jb);
 		pthread_mutex_lock(&l->lock);
-		l->busy = false;
 	}
 	l->done = true;
 	pthread_cond_broadcast(&l->cv);
@@ -775,7 +778,7 @@ static void post(struct daemon *d, int lane, uint64_t due, bool discover, bool m
 	l->maintain |= maint;
 	l->enabled = enabled_mask(d);
 	l->workers = d->workers;
-	l->timeout = d->timeout;
+	l->timeout = lane == LANE_FILE ? d->file_timeout : d->timeout;
 	l->sample_interval = sample_interval(d);
 	if (l->due || l->discover || l->maintain)
 		pthread_cond_signal(&l->cv);
@@ -843,6 +846,7 @@ static void apply_schedule(struct daemon *d, const struct serve_config *c, bool 
 	}
 	d->workers = c->workers;
 	d->timeout = c->timeout;
+	d->file_timeout = c->file_timeout;
 	log_threshold = c->log_level;
 }
 
@@ -879,7 +883,8 @@ static bool reloadable(const char *line)
 {
 	return strncmp(line, "[intervals] ", 12) == 0 || strncmp(line, "[log] level ", 12) == 0 ||
 	       strncmp(line, "[crawl] workers ", 16) == 0 ||
-	       strncmp(line, "[crawl] timeout ", 16) == 0;
+	       strncmp(line, "[crawl] timeout ", 16) == 0 ||
+	       strncmp(line, "[crawl] file_timeout ", 21) == 0;
 }
 
 /* Say which options changed that only a restart applies. */
@@ -909,6 +914,8 @@ static void reload(struct daemon *d)
 {
 	char msg[800];
 	struct serve_config c;
+	if (!d->config_given) /* the default file may have appeared or gone */
+		d->config_path = access(CONFIG_DEFAULT_FILE, F_OK) == 0 ? CONFIG_DEFAULT_FILE : NULL;
 	const char *what = d->config_path ? d->config_path : "(no config file)";
 	if (build_config(d, &c, msg, sizeof(msg)) < 0) {
 		log_error("reload: %s; keeping the current configuration", msg);
@@ -988,7 +995,7 @@ static void serve_usage(FILE *out)
 		"stopped ones gone, and serve the REST API and /metrics.  Logs go to stderr.\n"
 		"Signals: SIGTERM/SIGINT finish the crawl in progress, close the store and\n"
 		"exit 0; SIGHUP reloads the configuration file (intervals, log level,\n"
-		"workers, timeout) and keeps the current one if the file has an error.\n"
+		"workers, time limits) and keeps the current one if the file has an error.\n"
 		"\n"
 		"Every option can be set in the configuration file (INI) or as a flag; flags\n"
 		"win.  Shown below: the flag, what it does, and its key in the file with\n"
@@ -1188,8 +1195,10 @@ static void stop_lanes(struct daemon *d)
 		struct lane *l = &d->lanes[i];
 		if (!l->started)
 			continue;
-		/* crawl_run gives up on a stuck system after its limit + 1 s */
-		double limit = i == LANE_FAST ? -1 : d->timeout + 3;
+		/* the fast lane's crawl is short (crawl_run gives up on a stuck
+		 * system after its limit + 1 s); the others get a few seconds,
+		 * then their frame is given up: a file walk may take an hour */
+		double limit = i == LANE_FAST ? -1 : i == LANE_SLOW ? 10 : 3;
 		if (wait_lane(l, limit)) {
 			pthread_join(l->tid, NULL);
 			joined[i] = true;
@@ -1287,8 +1296,8 @@ static void main_loop(struct daemon *d)
 					if (si.ssi_signo == SIGHUP) {
 						reload(d);
 					} else {
-						log_info("%s: finishing the crawl in progress and "
-							 "stopping", strsignal((int)si.ssi_signo));
+						log_info("SIG%s: finishing the crawl in progress and "
+							 "stopping", sigabbrev_np((int)si.ssi_signo));
 						return;
 					}
 				}

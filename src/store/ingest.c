@@ -65,6 +65,7 @@ struct ingest {
 	struct part parts[MAX_PARTS];
 	int nparts, cur;
 	struct buf tmpl, nums, scratch, labels, name;
+	struct pvec pts;	/* the frame's metric points */
 	int64_t npoints, nrecs_new;
 	int lineno;
 };
@@ -160,25 +161,15 @@ static int fmt_double(double v, char *o, size_t cap)
 	return n;
 }
 
-void format_point(sqlite3_stmt *st, int col, struct buf *out)
+void format_point(const struct point *p, struct buf *out)
 {
 	char t[40];
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_INTEGER:
-		buf_printf(out, "%lld", (long long)sqlite3_column_int64(st, col));
-		break;
-	case SQLITE_FLOAT: {
-		double d = sqlite3_column_double(st, col);
-		if (!isfinite(d)) {
-			buf_adds(out, "null");
-			break;
-		}
-		buf_add(out, t, (size_t)fmt_double(d, t, sizeof(t)));
-		break;
-	}
-	default:
+	if (p->type == SQLITE_INTEGER)
+		buf_printf(out, "%lld", (long long)p->i);
+	else if (p->type == SQLITE_FLOAT && isfinite(p->d))
+		buf_add(out, t, (size_t)fmt_double(p->d, t, sizeof(t)));
+	else
 		buf_adds(out, "null");
-	}
 }
 
 /*
@@ -811,9 +802,9 @@ static int add_point(struct ingest *in, const char *name, size_t nlen, const str
 		     struct js_span v, bool *exact)
 {
 	struct store *s = in->s;
-	bool isint;
-	int64_t i;
-	double d;
+	bool isint = false;
+	int64_t i = 0;
+	double d = 0;
 	if (!parse_number(v, &isint, &i, &d, exact)) {
 		*exact = false;
 		return 0;
@@ -821,22 +812,74 @@ static int add_point(struct ingest *in, const char *name, size_t nlen, const str
 	int64_t sid = series_id(s, in->sysrow, name, nlen, labels->data, labels->len, true);
 	if (sid < 0)
 		return (int)sid;
+	struct point p = {.t = in->t, .i = i, .d = d, .type = isint ? SQLITE_INTEGER : SQLITE_FLOAT,
+			  .series = sid};
+	return pvec_add(&in->pts, &p);
+}
+
+/* The frame's points as one row of points_new (merged into the row of a
+ * frame of the same system and time stored before). */
+static int store_points(struct ingest *in)
+{
+	struct store *s = in->s;
+	pvec_sort_unique(&in->pts);
+	int64_t m = floor_to(in->t, MS_MIN) / MS_MIN;
+	buf_reset(&in->scratch);
+	fpoints_encode(in->pts.v, in->pts.n, &in->scratch);
 	sqlite3_stmt *st = stmt(s, ST_POINT_INS);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, sid);
-	sqlite3_bind_int64(st, 2, in->t);
-	if (isint)
-		sqlite3_bind_int64(st, 3, i);
-	else
-		sqlite3_bind_double(st, 3, d);
+	sqlite3_bind_int64(st, 1, m);
+	sqlite3_bind_int64(st, 2, in->sysrow);
+	sqlite3_bind_int64(st, 3, in->t);
+	sqlite3_bind_blob(st, 4, in->scratch.data, (int)in->scratch.len, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, "storing a point");
-	in->npoints++;
-	return 0;
+		return store_fail(s, rc, "storing points");
+	if (sqlite3_changes(s->db) == 1) {
+		in->npoints += (int64_t)in->pts.n;
+		return 0;
+	}
+	/* the same system and time again: merge, the new values win */
+	struct pvec old = {0};
+	st = stmt(s, ST_POINT_GET);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, m);
+	sqlite3_bind_int64(st, 2, in->sysrow);
+	sqlite3_bind_int64(st, 3, in->t);
+	int r = 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		r = fpoints_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), in->t,
+				   0, &old);
+	sqlite3_reset(st);
+	size_t had = old.n;
+	for (size_t k = 0; r == 0 && k < in->pts.n; k++)
+		r = pvec_add(&old, &in->pts.v[k]);
+	if (r == 0) {
+		pvec_sort_unique(&old);
+		in->npoints += (int64_t)old.n - (int64_t)had;
+		buf_reset(&in->scratch);
+		fpoints_encode(old.v, old.n, &in->scratch);
+		st = stmt(s, ST_POINT_UPD);
+		if (!st) {
+			r = -EIO;
+		} else {
+			sqlite3_bind_int64(st, 1, m);
+			sqlite3_bind_int64(st, 2, in->sysrow);
+			sqlite3_bind_int64(st, 3, in->t);
+			sqlite3_bind_blob(st, 4, in->scratch.data, (int)in->scratch.len, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			sqlite3_reset(st);
+			if (rc != SQLITE_DONE)
+				r = store_fail(s, rc, "storing points");
+		}
+	}
+	pvec_free(&old);
+	return r;
 }
+
 
 /* Points for the numeric fields of a metric record; in->tmpl gets the
  * record's template.  Returns 1 when a template was made, 0 when the
@@ -984,6 +1027,7 @@ static void ingest_free(struct ingest *in)
 		hmap_free(&in->parts[i].before);
 	}
 	buf_free(&in->tmpl);
+	pvec_free(&in->pts);
 	buf_free(&in->nums);
 	buf_free(&in->scratch);
 	buf_free(&in->labels);
@@ -1045,7 +1089,9 @@ static int ingest_lines(struct ingest *in, const char *p, const char *end, int64
 		r = store_failf(s, -EINVAL, "no frame header (an empty frame)");
 	if (r == 0)
 		r = finish_frame(in, head, frame_id);
-	if (r == 0 && in->npoints)
+	if (r == 0 && in->pts.n)
+		r = store_points(in);
+	if (r == 0 && in->pts.n)
 		r = note_points(in);
 	if (r == 0)
 		r = count_add(s, "frames", 1);

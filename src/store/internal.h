@@ -78,9 +78,18 @@ enum stmt_id {
 	ST_SERIES_FIND,
 	ST_SERIES_INS,
 	ST_POINT_INS,
+	ST_POINT_UPD,
 	ST_POINT_GET,
+	ST_NEW_RANGE,
+	ST_SERIES_SYS,
+	ST_NEW_MINUTE,
+	ST_CHUNK_RANGE,
+	ST_CHUNK_GET,
+	ST_CHUNK_PUT,
 	ST_P1M_GET,
 	ST_P1H_GET,
+	ST_P1M_ROW,
+	ST_P1H_ROW,
 	ST__N
 };
 
@@ -148,11 +157,50 @@ bool metric_field_ok(struct js_span field);
  * 0 when absent and not created; negative errno on failure. */
 int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen,
 		  const char *labels, size_t llen, bool create);
-/* Format a stored point value as the crawler would have written it. */
-void format_point(sqlite3_stmt *st, int col, struct buf *out);
+/* Format a point's value as the crawler would have written it. */
+struct point;
+void format_point(const struct point *p, struct buf *out);
 int64_t parse_iso_ms(const char *p, size_t n, bool *ok);
 /* Thousandths as a decimal, trailing zeros trimmed (29397 -> "29.397"). */
 void put_milli(struct buf *b, int64_t m);
+
+/* ---- points.c ---- */
+/* One raw point; type is SQLITE_INTEGER, SQLITE_FLOAT or SQLITE_NULL. */
+struct point {
+	int64_t t;
+	int64_t i;
+	double d;
+	int type;
+	int64_t series;
+};
+struct pvec {
+	struct point *v;
+	size_t n, cap;
+};
+int pvec_add(struct pvec *p, const struct point *x);
+void pvec_free(struct pvec *p);
+void point_from_col(sqlite3_stmt *st, int col, int64_t t, struct point *p);
+void point_bind(sqlite3_stmt *st, int idx, const struct point *p);
+void chunk_encode(const struct point *p, size_t n, int64_t h, struct buf *out);
+/* Append the points of a chunk with t in [from, to); -EINVAL if corrupt. */
+int chunk_decode(const void *data, size_t len, int64_t h, int64_t from, int64_t to, struct pvec *out);
+/* A frame's points (sorted by series) as one blob, and back: the points
+ * of `series` (0: all) appended with time t. */
+void fpoints_encode(const struct point *p, size_t n, struct buf *out);
+int fpoints_decode(const void *data, size_t len, int64_t t, int64_t series, struct pvec *out);
+/* Sort by series then time; of equal (series, time) keep the last. */
+void pvec_sort_unique(struct pvec *v);
+/* Points of system `sysrow` (series 0: every series) in points_new with t
+ * in [from, to), appended. */
+int new_points(struct store *s, int64_t sysrow, int64_t series, int64_t from, int64_t to,
+	       struct pvec *out);
+/* All raw points of a series with t in [from, to), by time (chunks and
+ * points_new merged; one point per time). */
+int raw_read(struct store *s, int64_t series, int64_t from, int64_t to, struct pvec *out);
+/* The raw point at exactly t: 1 found, 0 not, negative errno. */
+int point_at(struct store *s, int64_t series, int64_t t, struct point *p);
+/* Compact points_new below `upto` into chunks (own transaction). */
+int compact_points(struct store *s, int64_t upto);
 
 /* ---- rollup.c ---- */
 /* One aggregate row (a raw point is sum=min=max=p*=v, count=1). */

@@ -146,18 +146,25 @@ static void metric_value(struct render *c, struct js_span field, struct buf *out
 	buf_add(&c->name, field.p, field.n);
 	int64_t sid = series_id(s, c->sysrow, c->name.data, c->name.len, c->labels.data, c->labels.len,
 				false);
-	static const enum stmt_id order[] = {ST_POINT_GET, ST_P1M_GET, ST_P1H_GET};
-	static const int64_t res[] = {0, MS_MIN, MS_HOUR};
-	for (int i = 0; sid > 0 && i < 3; i++) {
+	if (sid > 0) {
+		struct point p;
+		int r = point_at(s, sid, c->t, &p);
+		if (r > 0) {
+			format_point(&p, out);
+			return;
+		}
+	}
+	/* raw points expired: the minute's or the hour's average */
+	static const enum stmt_id order[] = {ST_P1M_GET, ST_P1H_GET};
+	static const int64_t res[] = {MS_MIN, MS_HOUR};
+	for (int i = 0; sid > 0 && i < 2; i++) {
 		sqlite3_stmt *st = stmt(s, order[i]);
 		if (!st)
 			break;
 		sqlite3_bind_int64(st, 1, sid);
-		sqlite3_bind_int64(st, 2, res[i] ? floor_to(c->t, res[i]) : c->t);
+		sqlite3_bind_int64(st, 2, floor_to(c->t, res[i]));
 		bool hit = sqlite3_step(st) == SQLITE_ROW;
-		if (hit && i == 0) {
-			format_point(st, 0, out);
-		} else if (hit) {
+		if (hit) {
 			struct json j;
 			json_init(&j, out);
 			json_double(&j, NULL, sqlite3_column_double(st, 0), 6);
@@ -625,56 +632,62 @@ static void bucket_emit(struct bucket *b, int stat, struct json *j)
 	b->n = 0;
 }
 
+static int bucket_put(struct bucket *b, const struct agg *a, int64_t step, int stat, struct json *j)
+{
+	int64_t bt = floor_to(a->t, step);
+	if (bt != b->t) {
+		bucket_emit(b, stat, j);
+		b->t = bt;
+	}
+	return bucket_add(b, a);
+}
+
 /* Read rows of one level with t in [from, to) into buckets of `step`. */
 static int read_level(struct store *s, int level, int64_t series, int64_t from, int64_t to,
 		      int64_t step, struct bucket *b, int stat, struct json *j)
 {
-	static const char *const sql[] = {
-		"SELECT t, v FROM points_raw WHERE series = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
-		"SELECT t, min, max, sum, count, p50, p90, p99 FROM points_1m"
-		" WHERE series = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
-		"SELECT t, min, max, sum, count, p50, p90, p99 FROM points_1h"
-		" WHERE series = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
-	};
 	if (from >= to)
 		return 0;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db, sql[level], -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "reading a series");
-	sqlite3_bind_int64(st, 1, series);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
 	int r = 0;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct agg a;
-		a.t = sqlite3_column_int64(st, 0);
-		if (level == 0) {
-			if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+	if (level == 0) {
+		struct pvec v = {0};
+		r = raw_read(s, series, from, to, &v);
+		for (size_t i = 0; r == 0 && i < v.n; i++) {
+			if (v.v[i].type == SQLITE_NULL)
 				continue;
-			double v = sqlite3_column_double(st, 1);
-			a.sum = a.min = a.max = a.p[0] = a.p[1] = a.p[2] = v;
-			a.count = 1;
-		} else {
-			a.min = sqlite3_column_double(st, 1);
-			a.max = sqlite3_column_double(st, 2);
-			a.sum = sqlite3_column_double(st, 3);
-			a.count = sqlite3_column_int64(st, 4);
-			for (int k = 0; k < 3; k++)
-				a.p[k] = sqlite3_column_double(st, 5 + k);
-			if (a.count <= 0)
-				continue;
+			struct agg a = {.t = v.v[i].t, .count = 1};
+			a.sum = a.min = a.max = a.p[0] = a.p[1] = a.p[2] = v.v[i].d;
+			r = bucket_put(b, &a, step, stat, j);
 		}
-		int64_t bt = floor_to(a.t, step);
-		if (bt != b->t) {
-			bucket_emit(b, stat, j);
-			b->t = bt;
-		}
-		r = bucket_add(b, &a);
+		pvec_free(&v);
+		return r;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail(s, rc, "reading a series");
-	sqlite3_finalize(st);
+	/* roll-ups are kept by time first: one lookup per minute or hour */
+	int64_t res = level == 1 ? MS_MIN : MS_HOUR;
+	for (int64_t t = floor_to(from, res); r == 0 && t < to; t += res) {
+		if (t < from)
+			continue;
+		sqlite3_stmt *st = stmt(s, level == 1 ? ST_P1M_ROW : ST_P1H_ROW);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, t);
+		sqlite3_bind_int64(st, 2, series);
+		int rc = sqlite3_step(st);
+		struct agg a = {.t = t};
+		if (rc == SQLITE_ROW) {
+			a.min = sqlite3_column_double(st, 0);
+			a.max = sqlite3_column_double(st, 1);
+			a.sum = sqlite3_column_double(st, 2);
+			a.count = sqlite3_column_int64(st, 3);
+			for (int k = 0; k < 3; k++)
+				a.p[k] = sqlite3_column_double(st, 4 + k);
+		}
+		sqlite3_reset(st);
+		if (rc == SQLITE_ROW && a.count > 0)
+			r = bucket_put(b, &a, step, stat, j);
+		else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			r = store_fail(s, rc, "reading a series");
+	}
 	return r;
 }
 
@@ -842,18 +855,24 @@ int store_metric_names_json(struct store *s, const char *system_id, struct buf *
 
 int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p), void *ctx)
 {
-	sqlite3_stmt *st;
+	/* each present system's latest metric frame is one row of points_new */
+	sqlite3_stmt *st, *ser;
 	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT sy.sid, sy.name, sy.kind, sy.runtime, sy.image, se.name,"
-				    " se.labels, p.v, sy.last_metric FROM systems sy"
-				    " JOIN series se ON se.system = sy.id"
-				    " JOIN points_raw p ON p.series = se.id AND p.t = sy.last_metric"
-				    " WHERE sy.gone = 0 AND sy.last_metric IS NOT NULL"
-				    " ORDER BY sy.sid, se.name, se.labels",
+				    "SELECT sy.sid, sy.name, sy.kind, sy.runtime, sy.image, sy.last_metric,"
+				    " p.data FROM systems sy JOIN points_new p"
+				    " ON p.m = sy.last_metric / 60000 AND p.system = sy.id"
+				    " AND p.t = sy.last_metric"
+				    " WHERE sy.gone = 0 AND sy.last_metric IS NOT NULL ORDER BY sy.sid",
 				    -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, "reading latest points");
+	rc = sqlite3_prepare_v2(s->db, "SELECT name, labels FROM series WHERE id = ?1", -1, &ser, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return store_fail(s, rc, "reading latest points");
+	}
 	struct buf b[5] = {BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT};
+	struct pvec pts = {0};
 	int r = 0;
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *f[5];
@@ -864,24 +883,39 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
 				js_unescape(&b[i], raw, strlen(raw));
 			f[i] = raw ? buf_str(&b[i]) : NULL;
 		}
-		struct store_latest p = {
-			.system_id = f[0],
-			.system_name = f[1],
-			.kind = f[2],
-			.runtime = f[3],
-			.image = f[4],
-			.name = f[1],
-			.metric = (const char *)sqlite3_column_text(st, 5),
-			.labels_json = (const char *)sqlite3_column_text(st, 6),
-			.value = sqlite3_column_double(st, 7),
-			.time_ms = sqlite3_column_int64(st, 8),
-		};
-		r = cb(ctx, &p);
+		int64_t t = sqlite3_column_int64(st, 5);
+		pts.n = 0;
+		if (fpoints_decode(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6), t, 0,
+				   &pts) < 0)
+			continue;
+		for (size_t i = 0; r == 0 && i < pts.n; i++) {
+			if (pts.v[i].type == SQLITE_NULL)
+				continue;
+			sqlite3_bind_int64(ser, 1, pts.v[i].series);
+			if (sqlite3_step(ser) == SQLITE_ROW) {
+				struct store_latest p = {
+					.system_id = f[0],
+					.system_name = f[1],
+					.name = f[1],
+					.kind = f[2],
+					.runtime = f[3],
+					.image = f[4],
+					.metric = (const char *)sqlite3_column_text(ser, 0),
+					.labels_json = (const char *)sqlite3_column_text(ser, 1),
+					.value = pts.v[i].d,
+					.time_ms = t,
+				};
+				r = cb(ctx, &p);
+			}
+			sqlite3_reset(ser);
+		}
 	}
 	sqlite3_finalize(st);
+	sqlite3_finalize(ser);
+	pvec_free(&pts);
 	for (int i = 0; i < 5; i++)
 		buf_free(&b[i]);
 	if (r)
 		return r;
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "reading latest points");
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(s, rc, "reading latest points");
 }

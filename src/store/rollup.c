@@ -24,7 +24,8 @@
  * features crawled together, the last frame of each hour for 15 days, the
  * last of each day for 15 months, and after that only each system's
  * latest frame.  Records and record sets no longer used by any frame are
- * then deleted by a mark-and-sweep pass (at most hourly).
+ * then deleted by a mark-and-sweep pass (at most hourly) that reads the
+ * frames and the sets, never the records themselves.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,10 +36,12 @@
 
 const int agg_pct[3] = {50, 90, 99};
 
-static int agg_k;
-static int cmp_p(const void *a, const void *b)
+/* qsort_r comparator: by the percentile *k (no shared state: handles of
+ * several threads sort at once) */
+static int cmp_p(const void *a, const void *b, void *k)
 {
-	double x = ((const struct agg *)a)->p[agg_k], y = ((const struct agg *)b)->p[agg_k];
+	int i = *(const int *)k;
+	double x = ((const struct agg *)a)->p[i], y = ((const struct agg *)b)->p[i];
 	return x < y ? -1 : x > y;
 }
 
@@ -59,8 +62,7 @@ void agg_reduce(struct agg *rows, size_t n, struct agg *out)
 			out->max = rows[i].max;
 	}
 	for (int k = 0; k < 3; k++) {
-		agg_k = k;
-		qsort(rows, n, sizeof(*rows), cmp_p);
+		qsort_r(rows, n, sizeof(*rows), cmp_p, &k);
 		int64_t target = (out->count * agg_pct[k] + 99) / 100, cum = 0;
 		if (target < 1)
 			target = 1;
@@ -138,35 +140,55 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 
 /* ---- roll-ups ------------------------------------------------------------------ */
 
+/*
+ * Rows of one series for one bucket are collected in `rows` and reduced
+ * into one roll-up row.  Destination tables are keyed (t, series): the
+ * rows of one bucket of every series are written side by side.
+ */
 struct roller {
 	struct store *s;
-	sqlite3_stmt *get, *put, *exists;
-	int64_t bucket, old_wm;	/* bucket width; buckets below old_wm may exist */
-	const char *table;	/* counts name of the destination */
+	sqlite3_stmt *put, *exists;
+	int64_t old_wm;	/* buckets below it may exist already */
 	struct agg *rows;
 	size_t n, cap;
 	int64_t added;
 };
 
-static int roller_flush(struct roller *ro, int64_t series)
+static int roller_add(struct roller *ro, const struct agg *a)
+{
+	if (ro->n == ro->cap) {
+		size_t cap = ro->cap ? ro->cap * 2 : 256;
+		struct agg *v = realloc(ro->rows, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ro->rows = v;
+		ro->cap = cap;
+	}
+	ro->rows[ro->n++] = *a;
+	return 0;
+}
+
+/* Reduce the collected rows into the row (t, series). */
+static int roller_flush(struct roller *ro, int64_t series, int64_t t)
 {
 	if (!ro->n)
 		return 0;
 	struct agg a;
 	agg_reduce(ro->rows, ro->n, &a);
-	int64_t t = floor_to(ro->rows[0].t, ro->bucket);
 	ro->n = 0;
+	if (a.count <= 0)
+		return 0;
 	bool existed = false;
 	if (t < ro->old_wm) {
 		sqlite3_reset(ro->exists);
-		sqlite3_bind_int64(ro->exists, 1, series);
-		sqlite3_bind_int64(ro->exists, 2, t);
+		sqlite3_bind_int64(ro->exists, 1, t);
+		sqlite3_bind_int64(ro->exists, 2, series);
 		existed = sqlite3_step(ro->exists) == SQLITE_ROW;
 		sqlite3_reset(ro->exists);
 	}
 	sqlite3_stmt *p = ro->put;
-	sqlite3_bind_int64(p, 1, series);
-	sqlite3_bind_int64(p, 2, t);
+	sqlite3_bind_int64(p, 1, t);
+	sqlite3_bind_int64(p, 2, series);
 	sqlite3_bind_double(p, 3, a.sum / (double)a.count);
 	sqlite3_bind_double(p, 4, a.min);
 	sqlite3_bind_double(p, 5, a.max);
@@ -180,93 +202,132 @@ static int roller_flush(struct roller *ro, int64_t series)
 	return r;
 }
 
-/* Roll one series' rows in [from, to) into buckets. */
-static int roll_series(struct roller *ro, int64_t series, int64_t from, int64_t to, bool raw)
+static void raw_agg(const struct point *p, struct agg *a)
 {
-	sqlite3_stmt *g = ro->get;
-	sqlite3_reset(g);
-	sqlite3_bind_int64(g, 1, series);
-	sqlite3_bind_int64(g, 2, from);
-	sqlite3_bind_int64(g, 3, to);
+	a->t = p->t;
+	a->sum = a->min = a->max = a->p[0] = a->p[1] = a->p[2] = p->d;
+	a->count = 1;
+}
+
+/*
+ * Roll up minute [m, m + 1 min).  Above the compaction watermark all its
+ * points are in points_new: one range scan gives every frame of the
+ * minute, regrouped here by series.  Below it only late points are there;
+ * their series are re-read whole (chunks and points_new merged).
+ */
+static int roll_minute(struct roller *ro, int64_t m, int64_t compacted, sqlite3_stmt *scan,
+		       struct pvec *pts, struct pvec *tmp)
+{
+	struct store *s = ro->s;
+	sqlite3_reset(scan);
+	sqlite3_bind_int64(scan, 1, m / MS_MIN);
 	int rc, r = 0;
-	int64_t cur = INT64_MIN;
+	pts->n = 0;
+	while (r == 0 && (rc = sqlite3_step(scan)) == SQLITE_ROW)
+		r = fpoints_decode(sqlite3_column_blob(scan, 1), (size_t)sqlite3_column_bytes(scan, 1),
+				   sqlite3_column_int64(scan, 0), 0, pts);
+	sqlite3_reset(scan);
+	if (r == -EINVAL)
+		return store_failf(s, -EINVAL, "corrupt points in minute %lld", (long long)(m / MS_MIN));
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_fail(s, rc, "reading points");
+	pvec_sort_unique(pts);
 	ro->n = 0;
-	while (r == 0 && (rc = sqlite3_step(g)) == SQLITE_ROW) {
-		struct agg a;
-		a.t = sqlite3_column_int64(g, 0);
-		if (raw) {
-			if (sqlite3_column_type(g, 1) == SQLITE_NULL)
+	for (size_t a = 0, b; r == 0 && a < pts->n; a = b) {
+		int64_t series = pts->v[a].series;
+		for (b = a; b < pts->n && pts->v[b].series == series; b++)
+			;
+		const struct point *src = pts->v + a;
+		size_t n = b - a;
+		if (m < compacted) {
+			r = raw_read(s, series, m, m + MS_MIN, tmp);
+			src = tmp->v;
+			n = tmp->n;
+		}
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			struct agg ag;
+			if (src[i].type == SQLITE_NULL)
 				continue;
-			double v = sqlite3_column_double(g, 1);
-			a.sum = a.min = a.max = a.p[0] = a.p[1] = a.p[2] = v;
-			a.count = 1;
-		} else {
-			a.min = sqlite3_column_double(g, 1);
-			a.max = sqlite3_column_double(g, 2);
-			a.sum = sqlite3_column_double(g, 3);
-			a.count = sqlite3_column_int64(g, 4);
-			for (int k = 0; k < 3; k++)
-				a.p[k] = sqlite3_column_double(g, 5 + k);
-			if (a.count <= 0)
-				continue;
+			raw_agg(&src[i], &ag);
+			r = roller_add(ro, &ag);
 		}
-		int64_t b = floor_to(a.t, ro->bucket);
-		if (b != cur) {
-			r = roller_flush(ro, series);
-			cur = b;
+		if (r == 0)
+			r = roller_flush(ro, series, m);
+	}
+	return r;
+}
+
+/* Roll up hour [h, h + 1 h) from its minutes, series by series. */
+static int roll_hour(struct roller *ro, int64_t h, sqlite3_stmt *scan)
+{
+	sqlite3_reset(scan);
+	sqlite3_bind_int64(scan, 1, h);
+	sqlite3_bind_int64(scan, 2, h + MS_HOUR);
+	int rc, r = 0;
+	int64_t cur = 0;
+	ro->n = 0;
+	while (r == 0 && (rc = sqlite3_step(scan)) == SQLITE_ROW) {
+		int64_t series = sqlite3_column_int64(scan, 0);
+		if (series != cur) {
+			r = roller_flush(ro, cur, h);
+			cur = series;
 		}
-		if (ro->n == ro->cap) {
-			size_t cap = ro->cap ? ro->cap * 2 : 256;
-			struct agg *v = realloc(ro->rows, cap * sizeof(*v));
-			if (!v) {
-				r = -ENOMEM;
-				break;
-			}
-			ro->rows = v;
-			ro->cap = cap;
-		}
-		ro->rows[ro->n++] = a;
+		struct agg a = {.t = sqlite3_column_int64(scan, 1)};
+		a.min = sqlite3_column_double(scan, 2);
+		a.max = sqlite3_column_double(scan, 3);
+		a.sum = sqlite3_column_double(scan, 4);
+		a.count = sqlite3_column_int64(scan, 5);
+		for (int k = 0; k < 3; k++)
+			a.p[k] = sqlite3_column_double(scan, 6 + k);
+		if (r == 0 && a.count > 0)
+			r = roller_add(ro, &a);
 	}
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = store_fail(ro->s, rc, "reading points");
-	sqlite3_reset(g);
+		r = store_fail(ro->s, rc, "reading roll-ups");
+	sqlite3_reset(scan);
 	if (r == 0)
-		r = roller_flush(ro, series);
+		r = roller_flush(ro, cur, h);
 	return r;
 }
 
 #define ROLL_PUT(tbl) \
-	"INSERT OR REPLACE INTO " tbl "(series, t, avg, min, max, sum, count, p50, p90, p99)" \
+	"INSERT OR REPLACE INTO " tbl "(t, series, avg, min, max, sum, count, p50, p90, p99)" \
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 
 /*
- * Roll complete buckets of `src` into `dst` from the watermark `wm_key` up
- * to `end`, in chunks of `chunk` (one transaction each).  `cut_key` is
- * the source's deletion point: buckets below it are never rolled again.
+ * Roll complete buckets from the watermark `wm_key` up to `end` (minutes
+ * from raw points, or hours from minutes), a chunk of buckets per
+ * transaction.  `cut_key` is the source's deletion point: buckets below it
+ * are never rolled again.
  */
-static int roll_level(struct store *s, bool raw, const char *wm_key, const char *cut_key,
-		      int64_t bucket, int64_t chunk, int64_t end_limit, const char *end_key)
+static int roll_level(struct store *s, bool minutes, int64_t end_limit)
 {
-	struct roller ro = {.s = s, .bucket = bucket, .table = raw ? "points_1m" : "points_1h"};
-	int r = prep(s, raw ? "SELECT t, v FROM points_raw WHERE series = ?1 AND t >= ?2 AND t < ?3"
-			      " ORDER BY t"
-			    : "SELECT t, min, max, sum, count, p50, p90, p99 FROM points_1m"
-			      " WHERE series = ?1 AND t >= ?2 AND t < ?3 ORDER BY t",
-		     &ro.get);
+	const char *wm_key = minutes ? "rollup_1m" : "rollup_1h";
+	const char *cut_key = minutes ? "raw_cut" : "m1_cut";
+	const char *max_key = minutes ? "rolled_1m_max" : "rolled_1h_max";
+	int64_t bucket = minutes ? MS_MIN : MS_HOUR;
+	int64_t chunk = minutes ? 6 * MS_HOUR : 7 * MS_DAY;
+	struct roller ro = {.s = s};
+	sqlite3_stmt *scan = NULL;
+	struct pvec tmp = {0}, pts = {0};
+	int r = prep(s, minutes ? "SELECT t, data FROM points_new WHERE m = ?1"
+				: "SELECT series, t, min, max, sum, count, p50, p90, p99 FROM points_1m"
+				  " WHERE t >= ?1 AND t < ?2 ORDER BY series, t",
+		     &scan);
 	if (r == 0)
-		r = prep(s, raw ? ROLL_PUT("points_1m") : ROLL_PUT("points_1h"), &ro.put);
+		r = prep(s, minutes ? ROLL_PUT("points_1m") : ROLL_PUT("points_1h"), &ro.put);
 	if (r == 0)
-		r = prep(s, raw ? "SELECT 1 FROM points_1m WHERE series = ?1 AND t = ?2"
-				: "SELECT 1 FROM points_1h WHERE series = ?1 AND t = ?2",
+		r = prep(s, minutes ? "SELECT 1 FROM points_1m WHERE t = ?1 AND series = ?2"
+				    : "SELECT 1 FROM points_1h WHERE t = ?1 AND series = ?2",
 			 &ro.exists);
-	struct ids series = {0};
 	while (r == 0) {
 		r = store_begin(s);
 		if (r < 0)
 			break;
 		int64_t wm = meta_get(s, wm_key, -1);
-		int64_t end = end_key ? floor_to(meta_get(s, end_key, -1), bucket) : end_limit;
+		int64_t end = minutes ? end_limit : floor_to(meta_get(s, "rollup_1m", -1), MS_HOUR);
 		int64_t cut = meta_get(s, cut_key, 0);
+		int64_t compacted = meta_get(s, "compacted", 0);
 		int64_t start = wm;
 		if (start >= 0 && start < cut)
 			start = floor_to(cut + bucket - 1, bucket);
@@ -275,73 +336,120 @@ static int roll_level(struct store *s, bool raw, const char *wm_key, const char 
 			break;
 		}
 		int64_t cend = start + chunk < end ? start + chunk : end;
-		ro.old_wm = meta_get(s, raw ? "rolled_1m_max" : "rolled_1h_max", 0);
+		ro.old_wm = meta_get(s, max_key, 0);
 		ro.added = 0;
-		r = active_series(s, start, &series);
-		for (size_t i = 0; r == 0 && i < series.n; i++)
-			r = roll_series(&ro, series.v[i], start, cend, raw);
+		for (int64_t t = start; r == 0 && t < cend; t += bucket)
+			r = minutes ? roll_minute(&ro, t, compacted, scan, &pts, &tmp)
+				    : roll_hour(&ro, t, scan);
 		if (r == 0)
 			r = meta_set(s, wm_key, cend);
 		if (r == 0 && cend > ro.old_wm)
-			r = meta_set(s, raw ? "rolled_1m_max" : "rolled_1h_max", cend);
+			r = meta_set(s, max_key, cend);
 		if (r == 0)
-			r = count_add(s, ro.table, ro.added);
+			r = count_add(s, minutes ? "points_1m" : "points_1h", ro.added);
 		if (r == 0)
 			r = store_commit(s);
 		else
 			store_rollback(s);
 	}
-	sqlite3_finalize(ro.get);
+	sqlite3_finalize(scan);
 	sqlite3_finalize(ro.put);
 	sqlite3_finalize(ro.exists);
 	free(ro.rows);
-	free(series.v);
+	pvec_free(&tmp);
+	pvec_free(&pts);
 	return r;
 }
 
 /* ---- retention -------------------------------------------------------------------- */
 
-/* Delete points of `table` below now - keep (not below `limit_key`'s
- * watermark, so nothing is deleted before it is rolled up). */
-static int expire_points(struct store *s, const char *table, const char *cut_key, int64_t cut,
+static int run_delete(struct store *s, const char *sql, int64_t a, int64_t b, int64_t *n)
+{
+	sqlite3_stmt *st;
+	int r = prep(s, sql, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (b == -1) { /* RETURNING data: a frame's points */
+			struct pvec v = {0};
+			fpoints_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), 0, 0, &v);
+			*n += (int64_t)v.n;
+			pvec_free(&v);
+		} else { /* RETURNING n */
+			*n += sqlite3_column_int64(st, 0);
+		}
+	}
+	if (rc == SQLITE_DONE && sqlite3_column_count(st) == 0)
+		*n += sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "deleting old points");
+}
+
+/* Raw points older than `cut` (whole hours; never above the 1-minute
+ * watermark, so nothing goes before it is rolled up). */
+static int expire_raw(struct store *s, int64_t cut)
+{
+	int64_t prev = meta_get(s, "raw_cut", 0), lim = meta_get(s, "rollup_1m", -1);
+	if (lim < 0)
+		return 0;
+	if (cut > lim)
+		cut = lim;
+	cut = floor_to(cut, MS_HOUR);
+	if (cut <= prev)
+		return 0;
+	int r = store_begin(s);
+	if (r < 0)
+		return r;
+	struct ids series = {0};
+	int64_t gone = 0;
+	r = active_series(s, prev, &series);
+	for (size_t i = 0; r == 0 && i < series.n; i++)
+		r = run_delete(s, "DELETE FROM points_raw WHERE series = ?1 AND h < ?2 RETURNING n",
+			       series.v[i], cut, &gone);
+	if (r == 0) /* late points never compacted (compaction runs first: rare) */
+		r = run_delete(s, "DELETE FROM points_new WHERE m < ?1 AND ?2 = ?2 RETURNING data", cut / MS_MIN,
+			       -1, &gone);
+	if (r == 0)
+		r = meta_set(s, "raw_cut", cut);
+	if (r == 0)
+		r = count_add(s, "points_raw", -gone);
+	free(series.v);
+	if (r < 0) {
+		store_rollback(s);
+		return r;
+	}
+	return store_commit(s);
+}
+
+/* Roll-up rows older than `cut`: a range at the front of the table. */
+static int expire_rollup(struct store *s, const char *table, const char *cut_key, int64_t cut,
 			 const char *limit_key, int64_t min_advance)
 {
 	int64_t prev = meta_get(s, cut_key, 0);
 	if (limit_key) {
 		int64_t lim = meta_get(s, limit_key, -1);
 		if (lim < 0)
-			return 0; /* nothing rolled yet: nothing to delete */
+			return 0;
 		if (cut > lim)
 			cut = lim;
 	}
 	if (cut - prev < min_advance)
 		return 0;
-	char sql[128];
-	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE series = ?1 AND t < ?2", table);
-	sqlite3_stmt *del = NULL;
 	int r = store_begin(s);
 	if (r < 0)
 		return r;
-	r = prep(s, sql, &del);
-	struct ids series = {0};
-	if (r == 0)
-		r = active_series(s, prev, &series);
+	char sql[128];
+	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE t < ?1 AND ?2 = ?2", table);
 	int64_t gone = 0;
-	for (size_t i = 0; r == 0 && i < series.n; i++) {
-		sqlite3_bind_int64(del, 1, series.v[i]);
-		sqlite3_bind_int64(del, 2, cut);
-		r = step_done(s, del, "deleting old points");
-		gone += sqlite3_changes(s->db);
-	}
-	if (r == 0)
-		sqlite3_finalize(del), del = NULL;
+	r = run_delete(s, sql, cut, 0, &gone);
 	if (r == 0)
 		r = meta_set(s, cut_key, cut);
 	if (r == 0)
 		r = count_add(s, table, -gone);
-	free(series.v);
 	if (r < 0) {
-		sqlite3_finalize(del);
 		store_rollback(s);
 		return r;
 	}
@@ -362,12 +470,14 @@ static int thin_frames(struct store *s, const char *cut_key, int64_t cut, int64_
 	if (r < 0)
 		return r;
 	struct ids systems = {0}, doomed = {0};
-	sqlite3_stmt *get = NULL, *del = NULL, *last = NULL;
+	sqlite3_stmt *get = NULL, *del = NULL, *last = NULL, *heads = NULL;
 	r = select_ids(s, "SELECT id FROM systems WHERE last_seen >= ?1", prev, &systems);
 	if (r == 0)
 		r = prep(s, "SELECT id, t, fmask FROM frames WHERE system = ?1 AND t >= ?2 AND t < ?3"
 			    " ORDER BY t DESC, id DESC",
 			 &get);
+	if (r == 0) /* their headers become candidates for garbage collection */
+		r = prep(s, "INSERT OR IGNORE INTO gc_heads(id) SELECT head FROM frames WHERE id = ?1;", &heads);
 	if (r == 0)
 		r = prep(s, "DELETE FROM frames WHERE id = ?1", &del);
 	if (r == 0)
@@ -411,8 +521,11 @@ static int thin_frames(struct store *s, const char *cut_key, int64_t cut, int64_
 		}
 		sqlite3_reset(get);
 		for (size_t k = 0; r == 0 && k < doomed.n; k++) {
+			sqlite3_bind_int64(heads, 1, doomed.v[k]);
+			r = step_done(s, heads, "deleting old frames");
 			sqlite3_bind_int64(del, 1, doomed.v[k]);
-			r = step_done(s, del, "deleting old frames");
+			if (r == 0)
+				r = step_done(s, del, "deleting old frames");
 		}
 		if (r == 0 && doomed.n) {
 			r = count_add(s, "frames", -(int64_t)doomed.n);
@@ -423,6 +536,7 @@ static int thin_frames(struct store *s, const char *cut_key, int64_t cut, int64_
 	sqlite3_finalize(get);
 	sqlite3_finalize(del);
 	sqlite3_finalize(last);
+	sqlite3_finalize(heads);
 	free(systems.v);
 	free(doomed.v);
 	if (r == 0)
@@ -463,35 +577,25 @@ static void mark_varints(struct bits *m, const void *blob, int len, bool delta)
 	}
 }
 
-static int sweep(struct store *s, const char *scan_sql, const char *del_sql, const struct bits *m,
-		 int64_t *ndel)
+static int delete_ids(struct store *s, const char *sql, const struct ids *ids)
 {
-	struct ids dead = {0};
 	sqlite3_stmt *st;
-	*ndel = 0;
-	int r = prep(s, scan_sql, &st);
-	int rc = SQLITE_DONE;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		if (!marked(m, id))
-			r = ids_add(&dead, id);
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail(s, rc, "garbage collection");
-	sqlite3_finalize(st);
-	if (r == 0)
-		r = prep(s, del_sql, &st);
-	for (size_t i = 0; r == 0 && i < dead.n; i++) {
-		sqlite3_bind_int64(st, 1, dead.v[i]);
+	int r = prep(s, sql, &st);
+	for (size_t i = 0; r == 0 && i < ids->n; i++) {
+		sqlite3_bind_int64(st, 1, ids->v[i]);
 		r = step_done(s, st, "garbage collection");
 	}
-	if (r == 0)
-		sqlite3_finalize(st);
-	*ndel = (int64_t)dead.n;
-	free(dead.v);
+	sqlite3_finalize(st);
 	return r;
 }
 
+/*
+ * Mark and sweep, without reading the records table (it holds all the
+ * text): live sets and headers are marked from the frames; the records of
+ * dead sets and the headers of deleted frames (gc_heads, filled by
+ * thin_frames) are the candidates; a candidate that no live set or frame
+ * uses is deleted.  Costs a scan of frames and of sets.
+ */
 static int gc(struct store *s, int64_t now, bool force)
 {
 	if (!meta_get(s, "gc_needed", 0))
@@ -501,48 +605,76 @@ static int gc(struct store *s, int64_t now, bool force)
 	int r = store_begin(s);
 	if (r < 0)
 		return r;
-	int rc;
-	struct bits recs = {0}, sets = {0};
+	int rc = SQLITE_DONE;
+	struct bits live = {0}, cand = {0}, sets = {0};
+	struct ids dead_sets = {0}, dead_recs = {0};
 	sqlite3_stmt *st = NULL;
 	r = prep(s, "SELECT (SELECT coalesce(max(id), 0) FROM records),"
 		    " (SELECT coalesce(max(id), 0) FROM sets)",
 		 &st);
 	if (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		recs.n = sqlite3_column_int64(st, 0) + 1;
+		live.n = cand.n = sqlite3_column_int64(st, 0) + 1;
 		sets.n = sqlite3_column_int64(st, 1) + 1;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	recs.b = calloc((size_t)(recs.n >> 3) + 1, 1);
+	live.b = calloc((size_t)(live.n >> 3) + 1, 1);
+	cand.b = calloc((size_t)(cand.n >> 3) + 1, 1);
 	sets.b = calloc((size_t)(sets.n >> 3) + 1, 1);
-	if (r == 0 && (!recs.b || !sets.b))
+	if (r == 0 && (!live.b || !cand.b || !sets.b))
 		r = -ENOMEM;
-	/* mark: frames -> heads and sets; live sets -> records */
+	/* frames -> live headers and sets */
 	if (r == 0)
 		r = prep(s, "SELECT head, parts FROM frames", &st);
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		mark(&recs, sqlite3_column_int64(st, 0));
+		mark(&live, sqlite3_column_int64(st, 0));
 		mark_varints(&sets, sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1), false);
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "garbage collection");
+	/* sets -> live records, or candidates and dead sets */
 	if (r == 0)
 		r = prep(s, "SELECT id, ids FROM sets", &st);
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (marked(&sets, sqlite3_column_int64(st, 0)))
-			mark_varints(&recs, sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1), true);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		bool alive = marked(&sets, id);
+		mark_varints(alive ? &live : &cand, sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1),
+			     true);
+		if (!alive)
+			r = ids_add(&dead_sets, id);
+	}
 	sqlite3_finalize(st);
-	int64_t nsets = 0, nrecs = 0;
+	st = NULL;
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "garbage collection");
+	/* headers of deleted frames */
 	if (r == 0)
-		r = sweep(s, "SELECT id FROM sets", "DELETE FROM sets WHERE id = ?1", &sets, &nsets);
+		r = prep(s, "SELECT id FROM gc_heads", &st);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		mark(&cand, sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(s, rc, "garbage collection");
+	for (int64_t i = 1; r == 0 && i < cand.n; i++)
+		if (marked(&cand, i) && !marked(&live, i))
+			r = ids_add(&dead_recs, i);
 	if (r == 0)
-		r = sweep(s, "SELECT id FROM records", "DELETE FROM records WHERE id = ?1", &recs, &nrecs);
-	free(recs.b);
+		r = delete_ids(s, "DELETE FROM sets WHERE id = ?1", &dead_sets);
+	if (r == 0)
+		r = delete_ids(s, "DELETE FROM records WHERE id = ?1", &dead_recs);
+	if (r == 0)
+		r = store_exec(s, "DELETE FROM gc_heads");
+	free(live.b);
+	free(cand.b);
 	free(sets.b);
 	if (r == 0)
-		r = count_add(s, "sets", -nsets);
+		r = count_add(s, "sets", -(int64_t)dead_sets.n);
 	if (r == 0)
-		r = count_add(s, "records", -nrecs);
+		r = count_add(s, "records", -(int64_t)dead_recs.n);
+	free(dead_sets.v);
+	free(dead_recs.v);
 	if (r == 0)
 		r = meta_set(s, "gc_needed", 0);
 	if (r == 0)
@@ -564,16 +696,23 @@ int store_maintain(struct store *s, int64_t now)
 		return store_failf(s, -EROFS, "the store is open read-only");
 	int r = store_sync_caches(s);
 	if (r == 0)
-		r = roll_level(s, true, "rollup_1m", "raw_cut", MS_MIN, 6 * MS_HOUR,
-			       floor_to(now, MS_MIN), NULL);
+		r = roll_level(s, true, floor_to(now, MS_MIN));
 	if (r == 0)
-		r = roll_level(s, false, "rollup_1h", "m1_cut", MS_HOUR, 7 * MS_DAY, 0, "rollup_1m");
+		r = roll_level(s, false, 0);
+	if (r == 0) {
+		/* complete hours already rolled up go into chunks */
+		int64_t upto = floor_to(now, MS_HOUR), wm = meta_get(s, "rollup_1m", -1);
+		if (wm >= 0 && wm < upto)
+			upto = floor_to(wm, MS_MIN);
+		if (wm >= 0)
+			r = compact_points(s, upto);
+	}
 	if (r == 0)
-		r = expire_points(s, "points_raw", "raw_cut", now - RETAIN_RAW, "rollup_1m", MS_MIN);
+		r = expire_raw(s, now - RETAIN_RAW);
 	if (r == 0)
-		r = expire_points(s, "points_1m", "m1_cut", now - RETAIN_1M, "rollup_1h", 10 * MS_MIN);
+		r = expire_rollup(s, "points_1m", "m1_cut", now - RETAIN_1M, "rollup_1h", MS_MIN);
 	if (r == 0)
-		r = expire_points(s, "points_1h", "h1_cut", now - RETAIN_1H, NULL, MS_HOUR);
+		r = expire_rollup(s, "points_1h", "h1_cut", now - RETAIN_1H, NULL, MS_HOUR);
 	if (r == 0)
 		r = thin_frames(s, "frames_hourly", floor_to(now - RETAIN_FRAMES_ALL, MS_HOUR), MS_HOUR);
 	if (r == 0)

@@ -22,9 +22,12 @@
  *   sets(id, hash, feature, n, ids)  one feature's record list (varints),
  *                                    shared by every frame holding it
  *   frames(id, system, t, fmask, head, nums, parts)
+ *   gc_heads(id)                     headers of deleted frames, for the GC
  *   series(id, system, name, labels)
- *   points_raw(series, t, v), points_1m / points_1h(series, t, avg, min,
- *           max, sum, count, p50, p90, p99)
+ *   points_new(m, system, t, data)   new points: a frame's as one row (points.c)
+ *   points_raw(series, h, n, data)   older points, one chunk an hour
+ *   points_1m / points_1h(t, series, avg, min, max, sum, count, p50,
+ *           p90, p99)                roll-ups (rollup.c)
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -60,17 +63,20 @@ static const char schema_v1[] =
 	" system INTEGER NOT NULL REFERENCES systems(id), t INTEGER NOT NULL,"
 	" fmask INTEGER NOT NULL, head INTEGER NOT NULL, nums BLOB, parts BLOB NOT NULL);"
 	"CREATE INDEX frames_system_t ON frames(system, t, fmask);"
+	"CREATE TABLE gc_heads(id INTEGER PRIMARY KEY);"
 	"CREATE TABLE series(id INTEGER PRIMARY KEY,"
 	" system INTEGER NOT NULL REFERENCES systems(id), name TEXT NOT NULL,"
 	" labels TEXT NOT NULL, UNIQUE(system, name, labels));"
-	"CREATE TABLE points_raw(series INTEGER NOT NULL, t INTEGER NOT NULL, v,"
-	" PRIMARY KEY(series, t)) WITHOUT ROWID;"
-	"CREATE TABLE points_1m(series INTEGER NOT NULL, t INTEGER NOT NULL, avg REAL,"
+	"CREATE TABLE points_new(m INTEGER NOT NULL, system INTEGER NOT NULL, t INTEGER NOT NULL,"
+	" data BLOB NOT NULL, PRIMARY KEY(m, system, t)) WITHOUT ROWID;"
+	"CREATE TABLE points_raw(series INTEGER NOT NULL, h INTEGER NOT NULL, n INTEGER NOT NULL,"
+	" data BLOB NOT NULL, PRIMARY KEY(series, h)) WITHOUT ROWID;"
+	"CREATE TABLE points_1m(t INTEGER NOT NULL, series INTEGER NOT NULL, avg REAL,"
 	" min REAL, max REAL, sum REAL, count INTEGER, p50 REAL, p90 REAL, p99 REAL,"
-	" PRIMARY KEY(series, t)) WITHOUT ROWID;"
-	"CREATE TABLE points_1h(series INTEGER NOT NULL, t INTEGER NOT NULL, avg REAL,"
+	" PRIMARY KEY(t, series)) WITHOUT ROWID;"
+	"CREATE TABLE points_1h(t INTEGER NOT NULL, series INTEGER NOT NULL, avg REAL,"
 	" min REAL, max REAL, sum REAL, count INTEGER, p50 REAL, p90 REAL, p99 REAL,"
-	" PRIMARY KEY(series, t)) WITHOUT ROWID;"
+	" PRIMARY KEY(t, series)) WITHOUT ROWID;"
 	"INSERT INTO meta(key, value) VALUES('magic', '" STORE_MAGIC "');"
 	"INSERT INTO counts(name, n) VALUES('frames', 0), ('records', 0), ('sets', 0),"
 	" ('points_raw', 0), ('points_1m', 0), ('points_1h', 0);";
@@ -185,10 +191,23 @@ static const char *const stmt_sql[ST__N] = {
 			 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_SERIES_FIND] = "SELECT id FROM series WHERE system = ?1 AND name = ?2 AND labels = ?3",
 	[ST_SERIES_INS] = "INSERT INTO series(system, name, labels) VALUES(?1, ?2, ?3)",
-	[ST_POINT_INS] = "INSERT OR REPLACE INTO points_raw(series, t, v) VALUES(?1, ?2, ?3)",
-	[ST_POINT_GET] = "SELECT v FROM points_raw WHERE series = ?1 AND t = ?2",
-	[ST_P1M_GET] = "SELECT avg FROM points_1m WHERE series = ?1 AND t = ?2",
-	[ST_P1H_GET] = "SELECT avg FROM points_1h WHERE series = ?1 AND t = ?2",
+	[ST_POINT_INS] = "INSERT OR IGNORE INTO points_new(m, system, t, data) VALUES(?1, ?2, ?3, ?4)",
+	[ST_POINT_UPD] = "UPDATE points_new SET data = ?4 WHERE m = ?1 AND system = ?2 AND t = ?3",
+	[ST_POINT_GET] = "SELECT data FROM points_new WHERE m = ?1 AND system = ?2 AND t = ?3",
+	[ST_SERIES_SYS] = "SELECT system FROM series WHERE id = ?1",
+	[ST_NEW_RANGE] = "SELECT (SELECT min(m) FROM points_new), (SELECT max(m) FROM points_new)",
+	[ST_NEW_MINUTE] = "SELECT t, data FROM points_new WHERE m = ?1 AND system = ?2 AND t >= ?3"
+			  " AND t < ?4 ORDER BY t",
+	[ST_CHUNK_RANGE] = "SELECT h, data FROM points_raw WHERE series = ?1 AND h >= ?2 AND h < ?3"
+			   " ORDER BY h",
+	[ST_CHUNK_GET] = "SELECT n, data FROM points_raw WHERE series = ?1 AND h = ?2",
+	[ST_CHUNK_PUT] = "INSERT OR REPLACE INTO points_raw(series, h, n, data) VALUES(?1, ?2, ?3, ?4)",
+	[ST_P1M_GET] = "SELECT avg FROM points_1m WHERE t = ?2 AND series = ?1",
+	[ST_P1H_GET] = "SELECT avg FROM points_1h WHERE t = ?2 AND series = ?1",
+	[ST_P1M_ROW] = "SELECT min, max, sum, count, p50, p90, p99 FROM points_1m"
+		       " WHERE t = ?1 AND series = ?2",
+	[ST_P1H_ROW] = "SELECT min, max, sum, count, p50, p90, p99 FROM points_1h"
+		       " WHERE t = ?1 AND series = ?2",
 };
 
 sqlite3_stmt *stmt(struct store *s, enum stmt_id id)

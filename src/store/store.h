@@ -84,6 +84,14 @@ int store_systems_json(struct store *s, const struct store_system_filter *f, str
  * before at_ms.  {"frame": <header value>, "records": [{"feature","key",
  * "value"}...]}, only records of `feature` when not NULL.  -ENOENT when
  * the system or a frame does not exist.
+ *
+ * With a feature, the frame is the last one holding that feature.  Without
+ * one (the daemon crawls features on different intervals, so most frames
+ * hold a few), "frame" is the header of the last frame and "records" the
+ * system's state: for each feature it ever had, the records of the last
+ * frame holding it; "feature_times": {feature: ISO time of that frame}
+ * says where each came from.  Records and headers come back byte for byte
+ * as crawled (docs/storage.md).
  */
 int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, const char *feature,
 		     struct buf *out);
@@ -95,6 +103,14 @@ int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, cons
  * when the range is older than raw retention or the step is coarse.
  * {"system","metric","stat","step_s","points":[[iso_time, value]...]}.
  * -ENOENT for an unknown system or metric; -EINVAL for a bad stat.
+ *
+ * `metric` is a name ("disk.used_pct") or a name with label matchers
+ * ("disk.used_pct{mountpoint="/"}", several separated by commas).  The
+ * answer also has "source" ("raw", "1m", "1h") and the series' "labels";
+ * step_s is the step used (at least 60 on 1m, 3600 on 1h).  When several
+ * series match (several mount points), "labels"/"points" are replaced by
+ * "series": [{"labels":{...},"points":[...]}...].  Buckets start at
+ * multiples of the step; empty buckets are left out.
  */
 int store_series_json(struct store *s, const char *system_id, const char *metric,
 		      int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
@@ -104,7 +120,11 @@ int store_series_json(struct store *s, const char *system_id, const char *metric
 int store_metric_names_json(struct store *s, const char *system_id, struct buf *out);
 
 /* The latest point of every series of every present system, for the
- * Prometheus endpoint.  Callback data valid only during the call. */
+ * Prometheus endpoint: the points of each system's latest metric frame (a
+ * series that stopped, e.g. an unmounted disk, is not reported).  `name`
+ * and `system_name` are both the system's name; strings are decoded
+ * (UTF-8), labels_json is JSON.  Callback data valid only during the call;
+ * a non-zero return of the callback stops and is returned. */
 struct store_latest {
 	const char *system_id, *name, *kind, *runtime, *image, *system_name;
 	const char *metric;	/* "memory.used_pct" */
@@ -116,7 +136,9 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
 			void *ctx);
 
 /* Counts and sizes for the health endpoint and vantage's own metrics:
- * {"systems","frames","records","points","bytes","schema_version"}. */
+ * {"systems","frames","records","points","bytes","schema_version"} and
+ * also "sets", "points_1m", "points_1h", "series", "free_bytes",
+ * "wal_bytes" (cheap: counts are kept, never counted). */
 int store_stats_json(struct store *s, struct buf *out);
 
 #endif

@@ -20,6 +20,8 @@ wait_until() {
 jq_ok() { [ "$(jq -r "$1" "$2" 2>/dev/null)" = true ]; }
 
 mk_busybox_root "$TMP/root" >/dev/null || { not_ok "busybox root"; exit 1; }
+# hostile data for the tables: a name that is not UTF-8, a NUL and a terminal escape
+printf 'a\000b\033[31mred\n' >"$TMP/root/etc/caf"$'\xe9'".conf"
 start_unshare_container qweb "$TMP/root" 'sleep 1000000' >/dev/null || { not_ok "start qweb"; exit 1; }
 start_unshare_container qdb "$TMP/root" 'sleep 1000000' >/dev/null || { not_ok "start qdb"; exit 1; }
 start_unshare_container qold "$TMP/root" 'sleep 1000000' >/dev/null || { not_ok "start qold"; exit 1; }
@@ -104,6 +106,12 @@ check "show table: records grouped by feature" grep -qE '^metric \([0-9]+ record
 "$VANTAGE" show qweb --feature process --db "$DB" >"$TMP/proc.txt"
 check "show --feature process: one group, a table of fields (transposed: 2 wide records)" \
 	bash -c "grep -qE '^process \(2 records(, [0-9T:.Z-]+)?\)$' '$TMP/proc.txt' && grep -qE '^  comm +sh +sleep' '$TMP/proc.txt'"
+
+"$VANTAGE" show qweb --feature config --db "$DB" >"$TMP/cfg.txt" 2>"$TMP/err"
+check_eq "show a frame holding bytes that are not UTF-8, a NUL, an escape: exit 0" 0 $?
+check "…the invalid byte shown as \\xE9" grep -qF 'caf\xE9.conf' "$TMP/cfg.txt"
+check "…no escape character reaches the terminal" bash -c "! grep -q $'\\033' '$TMP/cfg.txt'"
+check "…the NUL shown as \\0" grep -qF 'a\0b?[31mred' "$TMP/cfg.txt"
 
 # ---- vantage metrics -----------------------------------------------------------------
 "$VANTAGE" metrics "$HOST_ID" --json --db "$DB" >"$TMP/names.json"

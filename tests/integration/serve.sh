@@ -66,13 +66,17 @@ check "…saying a token is needed ($(head -1 "$TMP/err"))" grep -qi token "$TMP
 check "no store was created by a refused start" test ! -e "$TMP/never.db"
 "$VANTAGE" serve --help >"$TMP/help"
 check_eq "serve --help exits 0" 0 $?
-for f in --db --listen --token --token-file --workers --timeout --no-containers --config-path \
+for f in --db --listen --token --token-file --workers --timeout --file-timeout --no-containers --config-path \
 	--config-max-size --file-root --exclude --hash --hash-max-size --log-level --metric-interval \
 	--process-interval --connection-interval --os-interval --module-interval --interface-interval \
 	--package-interval --config-interval --file-interval --config; do
 	grep -q -- "$f" "$TMP/help" || { not_ok "serve --help lists $f"; continue; }
 done
 ok "serve --help lists every flag"
+docs=$(dirname "$0")/../../docs/configuration.md
+missing=$(grep -oE '^ +\(([a-z_]+)( =|:)' "$TMP/help" | grep -oE '[a-z_]+' | sort -u |
+	while read -r k; do grep -q "\`$k\`" "$docs" || echo "$k"; done)
+check_eq "every key of serve --help is documented in docs/configuration.md" "" "$missing"
 
 # ---- start: the API line, the host in the store ------------------------------
 PORT=$(free_port)

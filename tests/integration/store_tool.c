@@ -6,7 +6,8 @@
  *   store_tool ingest DB FILE [REPEAT [STEP_MS [MODE]]]
  *       store the frames of FILE (JSON Lines, several frames allowed)
  *       REPEAT times, the frame times moved by STEP_MS each round; MODE
- *       "new" makes every record distinct in each round, "maintain" calls
+ *       "new" makes every record distinct in each round; "maintain" puts
+ *       the file's frames one after the other, STEP_MS apart, and calls
  *       store_maintain every simulated minute.  Prints one line
  *       "frames=N records=N secs=S records_per_s=R bytes=B bytes_first=B1"
  *   store_tool loop DB FILE          store FILE's frames forever, printing
@@ -179,7 +180,9 @@ static int cmd_ingest(int argc, char **argv, bool forever)
 	double secs = 0;
 	for (int i = 0; forever || i < repeat; i++) {
 		for (int k = 0; k < f.count; k++) {
-			retime(f.p[k], f.n[k], i * step, gen ? i + 1 : 0, &b);
+			/* maintain mode: the file's frames follow one another */
+			int64_t shift = maint ? ((int64_t)i * f.count + k) * step : i * step;
+			retime(f.p[k], f.n[k], shift, gen ? i + 1 : 0, &b);
 			int64_t t0 = mono_ns(), id;
 			r = store_put_frame(s, b.data, b.len, &id);
 			secs += (double)(mono_ns() - t0) / 1e9;
@@ -191,18 +194,18 @@ static int cmd_ingest(int argc, char **argv, bool forever)
 			}
 			nrec += count_records(b.data, b.len);
 			nfr++;
-		}
-		int64_t now = base + i * step;
-		if (maint && now - last_maint >= 60000) {
-			int64_t t0 = mono_ns();
-			r = store_maintain(s, now);
-			if (r < 0)
-				return die("maintain", r, s);
-			int64_t d = mono_ns() - t0;
-			maint_ns += d;
-			maint_max = d > maint_max ? d : maint_max;
-			nmaint++;
-			last_maint = now;
+			int64_t now = base + ((int64_t)i * f.count + k) * step;
+			if (maint && now - last_maint >= 60000) {
+				int64_t m0 = mono_ns();
+				r = store_maintain(s, now);
+				if (r < 0)
+					return die("maintain", r, s);
+				int64_t d = mono_ns() - m0;
+				maint_ns += d;
+				maint_max = d > maint_max ? d : maint_max;
+				nmaint++;
+				last_maint = now;
+			}
 		}
 		if (i == 0)
 			bytes_first = db_bytes(argv[2]);

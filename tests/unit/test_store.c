@@ -26,6 +26,9 @@
 #define MIN 60000LL
 #define HOUR 3600000LL
 #define DAY 86400000LL
+/* raw points: kept count; when points_new is empty, the chunks' sum too */
+#define RAW_POINTS "SELECT n FROM counts WHERE name = 'points_raw'"
+#define CHUNK_POINTS "SELECT coalesce(sum(n), 0) FROM points_raw"
 
 static char dir[64];
 static char path[128];
@@ -494,6 +497,43 @@ static void test_dedup_and_bytes(void **state)
 	buf_free(&st);
 }
 
+/* A feature with more records than the record cache holds (a file walk):
+ * its next frame still shares them, with a warm or a cold cache. */
+static void put_big(struct store *s, int64_t t, int changed)
+{
+	struct fb f;
+	fb_begin(&f, "host:abc", t, "[\"file\"]");
+	for (int i = 0; i < 60000; i++) {
+		char k[32], v[64];
+		snprintf(k, sizeof(k), "/usr/f%d", i);
+		snprintf(v, sizeof(v), "{\"size\":%d}", i == changed ? -1 : i);
+		fb_rec(&f, "file", k, v);
+	}
+	fb_put(s, &f);
+}
+
+static void test_dedup_large_part(void **state)
+{
+	struct store *s = open_rw();
+	put_big(s, T0, -1);
+	assert_int_equal(q("SELECT count(*) FROM records"), 60001);
+	put_big(s, T0 + DAY, -1); /* same handle: the cache overflowed */
+	assert_int_equal(q("SELECT count(*) FROM records"), 60001);
+	store_close(s);
+	s = open_rw(); /* cold cache */
+	put_big(s, T0 + 2 * DAY, 77);
+	assert_int_equal(q("SELECT count(*) FROM records"), 60002);
+	assert_int_equal(q("SELECT count(*) FROM sets"), 2);
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_frame_json(s, "host:abc", T0 + DAY, "file", &b), 0);
+	assert_non_null(strstr(b.data, "\"key\":\"/usr/f77\",\"value\":{\"size\":77}}"));
+	buf_reset(&b);
+	assert_int_equal(store_frame_json(s, "host:abc", 0, "file", &b), 0);
+	assert_non_null(strstr(b.data, "\"key\":\"/usr/f77\",\"value\":{\"size\":-1}}"));
+	store_close(s);
+	buf_free(&b);
+}
+
 static void test_frame_at_and_features(void **state)
 {
 	struct store *s = open_rw();
@@ -721,9 +761,7 @@ static void test_metric_series_mapping(void **state)
 	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'diskio.reads' AND labels = '{\"device\":\"vda\"}'"), 1);
 	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'odd.a' AND labels = '{\"instance\":\"x\"}'"), 1);
 	assert_int_equal(q("SELECT count(*) FROM series WHERE name LIKE '%interval%'"), 0);
-	/* big integers are kept exactly */
-	assert_int_equal(q("SELECT v FROM points_raw JOIN series ON series.id = points_raw.series WHERE name = 'cgroup.cpu_usage_ns'"),
-			 9007199254740993LL);
+	/* big integers are kept exactly: see cpu_usage_ns in the records below */
 	/* every metric record comes back exactly as written */
 	buf_reset(&b);
 	assert_int_equal(store_frame_json(s, "host:abc", 0, "metric", &b), 0);
@@ -926,13 +964,13 @@ static void test_retention_and_gc(void **state)
 	}
 	int64_t last = T0 + 17 * 10 * MIN;
 	assert_int_equal(store_maintain(s, last + MIN), 0);
-	assert_int_equal(q("SELECT count(*) FROM points_raw"), 18);
+	assert_int_equal(q(RAW_POINTS), 18);
 	assert_int_equal(q("SELECT count(*) FROM points_1m"), 18);
 	assert_int_equal(q("SELECT count(*) FROM points_1h"), 2);
 	assert_int_equal(q("SELECT count(*) FROM frames"), 18);
 	/* a day later: raw points gone, roll-ups kept; frames thinned to one an hour */
 	assert_int_equal(store_maintain(s, last + DAY + HOUR), 0);
-	assert_int_equal(q("SELECT count(*) FROM points_raw"), 0);
+	assert_int_equal(q(RAW_POINTS), 0);
 	assert_int_equal(q("SELECT n FROM counts WHERE name = 'points_raw'"), 0);
 	assert_int_equal(q("SELECT count(*) FROM points_1m"), 18);
 	assert_int_equal(q("SELECT count(*) FROM frames"), 3);
@@ -977,6 +1015,118 @@ static void test_retention_and_gc(void **state)
 	int64_t per = (mono_ns() - t0) / 10;
 	fprintf(stderr, "# idle store_maintain: %lld us\n", (long long)(per / 1000));
 	assert_true(per < 20 * 1000000LL);
+	store_close(s);
+	buf_free(&b);
+}
+
+static void test_chunk_codec(void **state)
+{
+	struct point in[300];
+	int64_t h = T0;
+	for (int i = 0; i < 300; i++) {
+		in[i].t = h + i * 10000 + (i % 7);
+		switch (i % 6) {
+		case 0: in[i] = (struct point){in[i].t, 42, 42, SQLITE_INTEGER, 0}; break;
+		case 1: in[i] = (struct point){in[i].t, 42, 42, SQLITE_INTEGER, 0}; break; /* same */
+		case 2: in[i] = (struct point){in[i].t, -9007199254740993LL, 0, SQLITE_INTEGER, 0}; break;
+		case 3: in[i] = (struct point){in[i].t, 0, 3.4, SQLITE_FLOAT, 0}; break;
+		case 4: in[i] = (struct point){in[i].t, 0, -0.0, SQLITE_FLOAT, 0}; break;
+		default: in[i] = (struct point){in[i].t, 0, 0, SQLITE_NULL, 0}; break;
+		}
+	}
+	struct buf b = BUF_INIT;
+	chunk_encode(in, 300, h, &b);
+	struct pvec out = {0};
+	assert_int_equal(chunk_decode(b.data, b.len, h, INT64_MIN, INT64_MAX, &out), 0);
+	assert_int_equal(out.n, 300);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(out.v[i].t, in[i].t);
+		assert_int_equal(out.v[i].type, in[i].type);
+		if (in[i].type == SQLITE_INTEGER)
+			assert_int_equal(out.v[i].i, in[i].i);
+		if (in[i].type == SQLITE_FLOAT)
+			assert_memory_equal(&out.v[i].d, &in[i].d, 8);
+	}
+	/* a window of it */
+	out.n = 0;
+	assert_int_equal(chunk_decode(b.data, b.len, h, h + 100000, h + 200000, &out), 0);
+	assert_int_equal(out.n, 10);
+	/* an unchanged gauge every 10 s costs 3 bytes a point */
+	struct point g[360];
+	for (int i = 0; i < 360; i++)
+		g[i] = (struct point){h + i * 10000, 0, 16.75, SQLITE_FLOAT, 0};
+	buf_reset(&b);
+	chunk_encode(g, 360, h, &b);
+	assert_true(b.len <= 3 * 360 + 8);
+	/* cut short or garbage: an error or fewer points, never a crash */
+	chunk_encode(in, 300, h, &b);
+	for (size_t n = 0; n < b.len; n += 3) {
+		out.n = 0;
+		int r = chunk_decode(b.data, n, h, INT64_MIN, INT64_MAX, &out);
+		assert_true(r == 0 || r == -EINVAL);
+	}
+	unsigned char junk[512];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(i * 131 + 7);
+	out.n = 0;
+	int r = chunk_decode(junk, sizeof(junk), h, INT64_MIN, INT64_MAX, &out);
+	assert_true(r == 0 || r == -EINVAL);
+	pvec_free(&out);
+	buf_free(&b);
+}
+
+static void test_compaction_and_late_points(void **state)
+{
+	struct store *s = open_rw();
+	/* two hours of points every 10 s: integers and decimals */
+	for (int i = 0; i < 720; i++) {
+		struct fb f;
+		char v[200];
+		fb_begin(&f, "host:abc", T0 + i * 10000LL, "[\"metric\"]");
+		snprintf(v, sizeof(v), "{\"total_kb\":%d,\"used_pct\":%d.%02d}", 1000 + i / 100, i % 97, i % 100);
+		fb_rec(&f, "metric", "memory", v);
+		fb_put(s, &f);
+	}
+	assert_int_equal(store_maintain(s, T0 + 2 * HOUR + MIN), 0);
+	/* both hours went into chunks: one row per series and hour */
+	assert_int_equal(q("SELECT count(*) FROM points_new"), 0);
+	assert_int_equal(q("SELECT count(*) FROM points_raw"), 4);
+	assert_int_equal(q(RAW_POINTS), 1440);
+	assert_int_equal(q(CHUNK_POINTS), 1440);
+	assert_int_equal(q("SELECT count(*) FROM points_1m WHERE " UP), 120);
+	int64_t chunk_bytes = q("SELECT sum(length(data)) FROM points_raw");
+	fprintf(stderr, "# 1440 points in %lld bytes of chunks\n", (long long)chunk_bytes);
+	assert_true(chunk_bytes < 1440 * 10);
+	/* read back exactly, across the two chunks */
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_series_json(s, "host:abc", "memory.used_pct", T0 + HOUR - 20000, T0 + HOUR + 10000,
+					   10000, "avg", &b), 0);
+	assert_non_null(strstr(b.data, "\"points\":[[\"2023-11-14T22:59:40.000Z\",67.58],[\"2023-11-14T22:59:50.000Z\",68.59],"
+				       "[\"2023-11-14T23:00:00.000Z\",69.6],[\"2023-11-14T23:00:10.000Z\",70.61]]"));
+	/* an old frame's metric record is rebuilt from its chunk */
+	buf_reset(&b);
+	assert_int_equal(store_frame_json(s, "host:abc", T0 + 2340000, "metric", &b), 0);
+	assert_non_null(strstr(b.data, "\"value\":{\"total_kb\":1002,\"used_pct\":40.34}"));
+	/* a late point in a compacted hour */
+	put_metric(s, "host:abc", T0 + 5000, 500);
+	assert_int_equal(q(RAW_POINTS), 1442); /* used_pct and total_kb */
+	expect_points(s, "memory.used_pct", T0, T0 + 10000, 5000, "max",
+		      "[[\"2023-11-14T22:00:00.000Z\",0],[\"2023-11-14T22:00:05.000Z\",500],[\"2023-11-14T22:00:10.000Z\",1.01]]");
+	assert_int_equal(store_maintain(s, T0 + 2 * HOUR + 2 * MIN), 0);
+	/* its minute was rolled again, and it was merged into the chunk */
+	assert_int_equal(q("SELECT count FROM points_1m WHERE " UP " AND t = 1699999200000"), 7);
+	assert_true(qd("SELECT max FROM points_1m WHERE " UP " AND t = 1699999200000") == 500);
+	assert_int_equal(q("SELECT count FROM points_1h WHERE " UP " AND t = 1699999200000"), 361);
+	assert_int_equal(q("SELECT count(*) FROM points_new"), 0);
+	assert_int_equal(q("SELECT count(*) FROM points_raw"), 4);
+	assert_int_equal(q(RAW_POINTS), 1442);
+	assert_int_equal(q(CHUNK_POINTS), 1442);
+	/* the same frame stored twice: one point */
+	put_metric(s, "host:abc", T0 + 5000, 600);
+	assert_int_equal(store_maintain(s, T0 + 2 * HOUR + 3 * MIN), 0);
+	assert_int_equal(q(RAW_POINTS), 1442);
+	assert_int_equal(q(CHUNK_POINTS), 1442);
+	expect_points(s, "memory.used_pct", T0 + 5000, T0 + 5000, 1000, "max", "[[\"2023-11-14T22:00:05.000Z\",600]]");
 	store_close(s);
 	buf_free(&b);
 }
@@ -1176,6 +1326,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedup_and_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_large_part, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frame_at_and_features, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_frames_atomic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_systems_filters_gone, setup, teardown),
@@ -1184,6 +1335,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_series_labels_selector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollup_1m_1h_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_and_gc, setup, teardown),
+		cmocka_unit_test(test_chunk_codec),
+		cmocka_unit_test_setup_teardown(test_compaction_and_late_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latest_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sink_queue_on_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_during_writes, setup, teardown),
