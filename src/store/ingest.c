@@ -1077,7 +1077,7 @@ static int ingest_lines(struct ingest *in, const char *p, const char *end, int64
 			have_header = true;
 		} else if (js_eq(l.feature, "frame")) {
 			return store_failf(s, -EINVAL, "frame line %d: a second frame header", in->lineno);
-		} else if (l.system.n != hl.system.n || memcmp(l.system.p, hl.system.p, l.system.n)) {
+		} else if (l.system.n != hl.system.n || memcmp(l.system.p, hl.system.p, l.system.n) != 0) {
 			return store_failf(s, -EINVAL, "frame line %d: a record of another system",
 					   in->lineno);
 		} else {

@@ -243,7 +243,7 @@ static inline bool vget(const unsigned char **p, const unsigned char *end, uint6
 	return false;
 }
 
-static inline uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (v < 0 ? ~0ULL : 0); }
 static inline int64_t unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
 static inline int64_t floor_to(int64_t t, int64_t step)

@@ -312,7 +312,14 @@ static void put_utf8(struct buf *out, unsigned cp)
 
 static unsigned hex4(const char *p)
 {
-	return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		int h = hexval(p[i]);
+		if (h < 0)
+			return 0xfffd; /* not reached for scanned input */
+		v = v << 4 | (unsigned)h;
+	}
+	return v;
 }
 
 void js_unescape(struct buf *out, const char *p, size_t n)

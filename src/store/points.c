@@ -112,6 +112,7 @@ void chunk_encode(const struct point *p, size_t n, int64_t h, struct buf *out)
 		int tag;
 		if (last && last->type == p[k].type &&
 		    (p[k].type == SQLITE_NULL || (p[k].type == SQLITE_INTEGER && last->i == p[k].i) ||
+		     /* bit for bit: -0.0 is not 0.0 */
 		     (p[k].type == SQLITE_FLOAT && memcmp(&last->d, &p[k].d, 8) == 0)))
 			tag = 0;
 		else
