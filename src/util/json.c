@@ -233,6 +233,37 @@ void json_double(struct json *j, const char *name, double v, int prec)
 		prec = 0;
 	if (prec > 9)
 		prec = 9;
+	/* fast path, no printf: scale to an integer of `prec` decimals */
+	static const double scale[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+	if (v > -1e9 && v < 1e9) {
+		double sv = v * scale[prec];
+		int64_t iv = (int64_t)(sv < 0 ? sv - 0.5 : sv + 0.5);
+		uint64_t u = iv < 0 ? (uint64_t)(-iv) : (uint64_t)iv;
+		uint64_t sc = (uint64_t)scale[prec];
+		uint64_t ip = u / sc, fp = u % sc;
+		char tmp[48], *p = tmp + sizeof(tmp);
+		int digits = prec;
+		while (digits > 0 && fp % 10 == 0 && fp) { /* trim trailing zeros */
+			fp /= 10;
+			digits--;
+		}
+		if (fp) {
+			for (int k = 0; k < digits; k++) {
+				*--p = (char)('0' + fp % 10);
+				fp /= 10;
+			}
+			*--p = '.';
+		}
+		do {
+			*--p = (char)('0' + ip % 10);
+			ip /= 10;
+		} while (ip);
+		if (iv < 0)
+			*--p = '-';
+		pre(j, name);
+		buf_add(j->out, p, (size_t)(tmp + sizeof(tmp) - p));
+		return;
+	}
 	char tmp[64];
 	int n = snprintf(tmp, sizeof(tmp), "%.*f", prec, v);
 	if (n < 0 || n >= (int)sizeof(tmp)) {

@@ -49,6 +49,9 @@ static void test_writer(void **state)
 	json_double(&j, "z", 2.0, 2);
 	json_double(&j, "n", 0.0 / 0.0, 2);
 	json_double(&j, "neg0", -0.0001, 2);
+	json_double(&j, "p6", 12.3456789, 6);
+	json_double(&j, "neg", -3.25, 2);
+	json_double(&j, "big", 1e15, 2);
 	json_bool(&j, "b", true);
 	json_null(&j, "nul");
 	json_str(&j, "sn", NULL);
@@ -62,7 +65,7 @@ static void test_writer(void **state)
 	assert_true(json_ok(&j));
 	assert_string_equal(buf_str(&b),
 			    "{\"s\":\"x\",\"i\":-42,\"u\":18446744073709551615,\"d\":1.5,\"z\":2,"
-			    "\"n\":null,\"neg0\":0,\"b\":true,\"nul\":null,\"sn\":null,\"a\":[1,\"two\"],"
+			    "\"n\":null,\"neg0\":0,\"p6\":12.345679,\"neg\":-3.25,\"big\":1000000000000000,\"b\":true,\"nul\":null,\"sn\":null,\"a\":[1,\"two\"],"
 			    "\"o\":{}}");
 	buf_free(&b);
 }
@@ -128,6 +131,14 @@ static void test_time_format(void **state)
 	assert_string_equal(t, "2023-11-14T22:13:20.123Z");
 	format_time_utc(0, t, sizeof(t));
 	assert_string_equal(t, "1970-01-01T00:00:00.000Z");
+	format_time_utc(951782400000000000LL, t, sizeof(t)); /* a leap day */
+	assert_string_equal(t, "2000-02-29T00:00:00.000Z");
+	format_time_utc(4102444799999000000LL, t, sizeof(t));
+	assert_string_equal(t, "2099-12-31T23:59:59.999Z");
+	format_time_utc(-1000000LL, t, sizeof(t)); /* 1 ms before the epoch */
+	assert_string_equal(t, "1969-12-31T23:59:59.999Z");
+	format_time_utc(1795300000000000000LL, t, sizeof(t));
+	assert_string_equal(t, "2026-11-21T22:26:40.000Z");
 }
 
 static void test_trim_copy(void **state)
