@@ -6,6 +6,7 @@
  * rather than through util's hex_encode() so this file stands alone.
  */
 #include "sha256.h"
+#include "util.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -70,17 +71,12 @@ int sha256_end(struct sha256 *h, unsigned char digest[SHA256_LEN])
 
 int sha256_end_hex(struct sha256 *h, char hex[SHA256_HEX_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char d[SHA256_LEN];
 	int rc = sha256_end(h, d);
 
 	if (rc)
 		return rc;
-	for (int i = 0; i < SHA256_LEN; i++) {
-		hex[2 * i] = digits[d[i] >> 4];
-		hex[2 * i + 1] = digits[d[i] & 15];
-	}
-	hex[SHA256_HEX_LEN] = 0;
+	hex_encode(d, SHA256_LEN, hex);
 	return 0;
 }
 
