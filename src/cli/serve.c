@@ -343,8 +343,10 @@ static void note_flush(struct lsink *ls, int r, int before)
 	int after = sink_store_pending(ls->inner);
 	bool refused = r < 0 && r != -ENOSPC && r != -EBUSY; /* this frame: dropped */
 	int stored = before + (ls->in_frame && !refused ? 1 : 0) - after;
-	if (stored > 0)
+	if (stored > 0) {
 		atomic_fetch_add(&d->stats.frames_stored, (uint64_t)stored);
+		atomic_store(&d->stats.last_frame_id, sink_store_last_id(ls->inner));
+	}
 	if (ls->in_frame && r == 0)
 		atomic_fetch_add(&d->stats.records_stored, ls->records);
 	if (refused && ls->in_frame)

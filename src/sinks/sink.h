@@ -8,6 +8,7 @@
 #define VANTAGE_SINK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct sink;
 
@@ -44,6 +45,8 @@ struct store;
 int sink_store_open(struct store *st, struct sink **out);
 /* Frames waiting for a retry in a store sink. */
 int sink_store_pending(struct sink *s);
+/* Id of the last frame a store sink stored (0 before any). */
+int64_t sink_store_last_id(struct sink *s);
 
 int sink_write(struct sink *s, const void *data, size_t len);
 int sink_write_fd(struct sink *s, int fd, size_t len);

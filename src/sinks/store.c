@@ -39,6 +39,7 @@ struct store_sink {
 	int qlen;
 	size_t qbytes;
 	uint64_t dropped;
+	int64_t last_id;	/* id of the last frame stored, 0 before any */
 };
 
 static bool transient(int r)
@@ -117,7 +118,10 @@ static int retry_queue(struct store_sink *ss)
 {
 	while (ss->head) {
 		struct qframe *q = ss->head;
-		int r = store_put_frame(ss->st, q->data, q->len, NULL);
+		int64_t id = 0;
+		int r = store_put_frame(ss->st, q->data, q->len, &id);
+		if (r == 0)
+			ss->last_id = id;
 		if (transient(r))
 			return r;
 		if (r < 0)
@@ -139,7 +143,10 @@ static int ss_flush(struct sink *s)
 	if (ss->cur.len == 0)
 		return r;
 	if (r == 0) {
-		r = store_put_frame(ss->st, ss->cur.data, ss->cur.len, NULL);
+		int64_t id = 0;
+		r = store_put_frame(ss->st, ss->cur.data, ss->cur.len, &id);
+		if (r == 0)
+			ss->last_id = id;
 		if (transient(r))
 			enqueue(ss, ss->cur.data, ss->cur.len);
 	} else {
@@ -188,4 +195,9 @@ int sink_store_pending(struct sink *s)
 	if (!s || s->ops != &store_sink_ops)
 		return 0;
 	return ((struct store_sink *)s)->qlen;
+}
+
+int64_t sink_store_last_id(struct sink *s)
+{
+	return ((struct store_sink *)s)->last_id;
 }
