@@ -42,6 +42,8 @@ struct container_view {
 	char cgroup[1024];
 	struct cgroup_mounts cg;
 	bool cg_open;
+	struct cgroup_dirs cgd;	/* the container's cgroup directories, opened once */
+	bool cgd_open;
 	char mountinfo[32];	/* "<init>/mountinfo" */
 	char root_path[4096];	/* the root as the host names it; "" when "/" or unknown */
 	size_t root_len;
@@ -187,7 +189,15 @@ static int c_cgroup(struct view *v, struct vt_cgroup *out)
 	struct container_view *c = cv(v);
 	if (!c->cg_open)
 		return -ENOTSUP;
-	return cgroup_read(&c->cg, c->cgroup, 0, out);
+	if (!c->cgd_open) {
+		int r = cgroup_dirs_open(&c->cg, c->cgroup, 0, &c->cgd);
+		if (r < 0) {
+			memset(out, 0, sizeof(*out));
+			return r;
+		}
+		c->cgd_open = true;
+	}
+	return cgroup_dirs_read(&c->cgd, out);
 }
 
 /*
@@ -260,6 +270,8 @@ static void c_destroy(struct view *v)
 	nl_sockets_close(&c->nl);
 	if (c->uts_fd >= 0)
 		close(c->uts_fd);
+	if (c->cgd_open)
+		cgroup_dirs_close(&c->cgd);
 	if (c->cg_open)
 		cgroup_mounts_close(&c->cg);
 	free(c->pids);

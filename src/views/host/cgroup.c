@@ -364,40 +364,75 @@ static int open_cgroup_dir(int mfd, const char *root, const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-int cgroup_read(const struct cgroup_mounts *m, const char *path, int version, struct vt_cgroup *out)
+int cgroup_dirs_open(const struct cgroup_mounts *m, const char *path, int version,
+		     struct cgroup_dirs *d)
 {
-	int v1[CG_NCTRL], r = -ENOENT, bad = 0;
-	bool any_v1 = false;
+	int bad = 0;
+	bool any = false;
 
-	memset(out, 0, sizeof(*out));
+	d->v2 = -1;
+	for (int c = 0; c < CG_NCTRL; c++)
+		d->v1[c] = -1;
 	if (!path || path[0] != '/' || has_dotdot(path))
 		return -EINVAL;
 	for (int c = 0; c < CG_NCTRL; c++) {
-		v1[c] = -1;
 		if (version == 2 || m->v1_fd[c] < 0)
 			continue;
-		v1[c] = open_cgroup_dir(m->v1_fd[c], m->v1_root[c], path);
-		if (v1[c] == -EINVAL)
+		d->v1[c] = open_cgroup_dir(m->v1_fd[c], m->v1_root[c], path);
+		if (d->v1[c] == -EINVAL)
 			bad = -EINVAL;
+		any |= d->v1[c] >= 0;
 	}
-	if (version != 2 && cgroup_read_v1(v1, out) == 0) {
+	if (version != 1 && m->v2_fd >= 0) {
+		d->v2 = open_cgroup_dir(m->v2_fd, m->v2_root, path);
+		if (d->v2 == -EINVAL)
+			bad = -EINVAL;
+		any |= d->v2 >= 0;
+	}
+	if (any)
+		return 0;
+	cgroup_dirs_close(d);
+	return bad ? bad : -ENOENT;
+}
+
+int cgroup_dirs_read(const struct cgroup_dirs *d, struct vt_cgroup *out)
+{
+	int v1[CG_NCTRL], r = -ENOENT;
+	bool any_v1 = false;
+
+	memset(out, 0, sizeof(*out));
+	for (int c = 0; c < CG_NCTRL; c++)
+		v1[c] = d->v1[c] >= 0 ? d->v1[c] : -1;
+	if (cgroup_read_v1(v1, out) == 0) {
 		any_v1 = true;
 		r = 0;
 	}
-	for (int c = 0; c < CG_NCTRL; c++)
-		if (v1[c] >= 0)
-			close(v1[c]);
-
-	if (version != 1 && m->v2_fd >= 0) {
-		int d = open_cgroup_dir(m->v2_fd, m->v2_root, path);
-		if (d >= 0) {
-			if (cgroup_read_v2(d, out) == 0)
-				r = 0;
-			close(d);
-		} else if (d == -EINVAL) {
-			bad = -EINVAL;
-		}
-	}
+	if (d->v2 >= 0 && cgroup_read_v2(d->v2, out) == 0)
+		r = 0;
 	out->version = any_v1 ? 1 : 2;
-	return r == 0 ? 0 : (bad ? bad : r);
+	return r;
+}
+
+void cgroup_dirs_close(struct cgroup_dirs *d)
+{
+	for (int c = 0; c < CG_NCTRL; c++) {
+		if (d->v1[c] >= 0)
+			close(d->v1[c]);
+		d->v1[c] = -1;
+	}
+	if (d->v2 >= 0)
+		close(d->v2);
+	d->v2 = -1;
+}
+
+int cgroup_read(const struct cgroup_mounts *m, const char *path, int version, struct vt_cgroup *out)
+{
+	struct cgroup_dirs d;
+	memset(out, 0, sizeof(*out));
+	int r = cgroup_dirs_open(m, path, version, &d);
+	if (r < 0)
+		return r;
+	r = cgroup_dirs_read(&d, out);
+	cgroup_dirs_close(&d);
+	return r;
 }

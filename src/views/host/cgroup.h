@@ -71,6 +71,21 @@ bool cgroup_mounts_any(const struct cgroup_mounts *m);
 int cgroup_read(const struct cgroup_mounts *m, const char *path, int version,
                 struct vt_cgroup *out);
 
+/*
+ * The directories of one cgroup, opened once and read many times (a
+ * container view keeps them for its life: no path walk per sample).
+ * cgroup_dirs_open: 0, -ENOENT (no such cgroup anywhere) or -EINVAL (bad
+ * path); cgroup_dirs_read: as cgroup_read.
+ */
+struct cgroup_dirs {
+	int v1[CG_NCTRL];
+	int v2;
+};
+int cgroup_dirs_open(const struct cgroup_mounts *m, const char *path, int version,
+		     struct cgroup_dirs *d);
+int cgroup_dirs_read(const struct cgroup_dirs *d, struct vt_cgroup *out);
+void cgroup_dirs_close(struct cgroup_dirs *d);
+
 /* The same from already opened cgroup directories (any may be -1): the
  * cgroup2 directory, or the v1 directories of each controller. */
 int cgroup_read_v2(int dirfd, struct vt_cgroup *out);
