@@ -198,7 +198,7 @@ static void progress(struct file_walk *w, const char *path, bool force)
 	const char *tail = len > 60 ? path + len - 57 : path;
 	char shown[64];
 	size_t k = 0;
-	for (; tail[k] && k < sizeof(shown) - 1; k++)
+	for (; k < sizeof(shown) - 1 && tail[k]; k++)
 		shown[k] = (tail[k] >= 0x20 && tail[k] < 0x7f) ? tail[k] : '?';
 	shown[k] = 0;
 	fprintf(stderr, "\rfile: %" PRIu64 " entries, %s%s\033[K", w->entries,
