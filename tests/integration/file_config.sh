@@ -239,3 +239,18 @@ check_eq "as nobody: the walk went on (closed dir itself reported, open/f read)"
 	"$(jq -r 'select(.feature=="file" and .key=="'"$P/closed"'") | .key' "$TMP/perm.json") $(jq -r 'select(.feature=="config" and .key=="'"$P/open/f"'") | .value.content' "$TMP/perm.json")"
 check_eq "as nobody: an unreadable config file has a record with its error" "Permission denied null" \
 	"$(jq -r 'select(.feature=="config" and .key=="'"$P/open/private"'") | "\(.value.error) \(.value.content)"' "$TMP/perm.json")"
+
+# secrets: metadata and hash, never content
+S=$TMP/secret-root
+mkdir -p "$S/etc/ssh" "$S/etc/ssl/private"
+echo 'root:$6$saltsalt$hashhashhash:19000:0:99999:7:::' >"$S/etc/shadow"
+echo 'PRIVATE KEY BYTES' >"$S/etc/ssh/ssh_host_ed25519_key"
+echo 'TLS KEY BYTES' >"$S/etc/ssl/private/site.pem"
+echo 'Port 22' >"$S/etc/ssh/sshd_config"
+$VANTAGE crawl --root "$S" -f config >"$TMP/secret.jsonl"
+check "secrets: no shadow hash, host key or TLS key in the frame" \
+	bash -c "! grep -qE 'hashhashhash|PRIVATE KEY BYTES|TLS KEY BYTES' '$TMP/secret.jsonl'"
+check "secrets: /etc/shadow withheld with its sha256" \
+	jq_any '.key=="/etc/shadow" and .value.withheld == true and (.value.sha256|length) == 64 and .value.content == null' "$TMP/secret.jsonl"
+check "secrets: an ordinary config file keeps its content" \
+	jq_any '.key=="/etc/ssh/sshd_config" and .value.content == "Port 22\n"' "$TMP/secret.jsonl"
