@@ -54,20 +54,7 @@ static int fs_write_fd(struct sink *s, int fd, size_t len)
 	if ((size_t)off == len)
 		return 0;
 	/* sendfile refused (or stopped): copy the rest by hand */
-	char tmp[65536];
-	while ((size_t)off < len) {
-		size_t want = len - (size_t)off < sizeof(tmp) ? len - (size_t)off : sizeof(tmp);
-		ssize_t n = pread(fd, tmp, want, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		int r = fs_write(s, tmp, (size_t)n);
-		if (r < 0)
-			return r;
-		off += n;
-	}
-	return 0;
+	return sink_copy_fd(s, fd, (size_t)off, len);
 }
 
 static int fs_flush(struct sink *s)

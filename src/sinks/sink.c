@@ -12,13 +12,12 @@ int sink_write(struct sink *s, const void *data, size_t len)
 	return s->ops->write(s, data, len);
 }
 
-/* Generic copy of `len` bytes of `fd` from offset 0 through write(). */
-static int copy_fd(struct sink *s, int fd, size_t len)
+int sink_copy_fd(struct sink *s, int fd, size_t from, size_t len)
 {
 	char *tmp = malloc(1 << 20);
 	if (!tmp)
 		return -ENOMEM;
-	off_t off = 0;
+	off_t off = (off_t)from;
 	int r = 0;
 	while ((size_t)off < len && r == 0) {
 		size_t want = len - (size_t)off < (1 << 20) ? len - (size_t)off : (1 << 20);
@@ -40,7 +39,7 @@ int sink_write_fd(struct sink *s, int fd, size_t len)
 {
 	if (s->ops->write_fd)
 		return s->ops->write_fd(s, fd, len);
-	return copy_fd(s, fd, len);
+	return sink_copy_fd(s, fd, 0, len);
 }
 
 int sink_flush(struct sink *s)

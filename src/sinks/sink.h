@@ -50,6 +50,9 @@ int64_t sink_store_last_id(struct sink *s);
 
 int sink_write(struct sink *s, const void *data, size_t len);
 int sink_write_fd(struct sink *s, int fd, size_t len);
+/* Write bytes [from, len) of `fd` through the sink's write() (pread, so
+ * the fd's offset is untouched): the generic way, and any write_fd's fallback. */
+int sink_copy_fd(struct sink *s, int fd, size_t from, size_t len);
 int sink_flush(struct sink *s);
 void sink_close(struct sink *s);
 

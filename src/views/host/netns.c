@@ -50,12 +50,13 @@ int ns_run_in(int ns_fd, int nstype, int (*fn)(void *arg), void *arg)
 	return r;
 }
 
-static int open_nl(int protocol)
+int nl_socket_new(int protocol)
 {
 	struct timeval tv = {.tv_sec = 10};
 	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, protocol);
 	if (fd < 0)
 		return -errno;
+	/* The kernel always answers a dump; never hang if it does not. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
@@ -63,10 +64,10 @@ static int open_nl(int protocol)
 static int open_both(void *arg)
 {
 	struct nl_sockets *s = arg;
-	s->diag_fd = open_nl(NETLINK_SOCK_DIAG);
+	s->diag_fd = nl_socket_new(NETLINK_SOCK_DIAG);
 	if (s->diag_fd < 0)
 		return s->diag_fd;
-	s->route_fd = open_nl(NETLINK_ROUTE);
+	s->route_fd = nl_socket_new(NETLINK_ROUTE);
 	if (s->route_fd < 0) {
 		int r = s->route_fd;
 		close(s->diag_fd);

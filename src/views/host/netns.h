@@ -29,6 +29,10 @@ void nl_sockets_use(const struct nl_sockets *s);
  * by nl_sockets_use(), or -1 when none is set (create your own). */
 int nl_sockets_dup(int protocol);
 
+/* A netlink socket of `protocol` in the calling thread's namespace, with a
+ * receive timeout so a dump can never hang.  An fd or a negative errno. */
+int nl_socket_new(int protocol);
+
 /* Run fn(arg) with the calling thread in the namespace `ns_fd` of type
  * `nstype` (CLONE_NEWUTS...), then return to the original one. */
 int ns_run_in(int ns_fd, int nstype, int (*fn)(void *arg), void *arg);

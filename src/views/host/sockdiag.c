@@ -87,17 +87,8 @@ static int sockvec_push(void *ctx, const struct sd_sock *s)
 
 static int nl_open(int protocol)
 {
-	struct timeval tv = {.tv_sec = 10};
 	int fd = nl_sockets_dup(protocol); /* a container's own, see netns.h */
-
-	if (fd != -1)
-		return fd;
-	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, protocol);
-	if (fd < 0)
-		return -errno;
-	/* The kernel always answers a dump; never hang if it does not. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
+	return fd != -1 ? fd : nl_socket_new(protocol);
 }
 
 static int nl_send(int fd, const void *req, size_t reqlen)
