@@ -157,26 +157,13 @@ static int crawl_root(const char *root, const struct feature **feats, int nfeats
 		sink_close(sink);
 		return EXIT_USAGE;
 	}
-	const char *names[MAX_LIST];
-	for (int i = 0; i < nfeats; i++)
-		names[i] = feats[i]->name;
-	struct frame *fr = frame_begin(sink, &t.sys, names, nfeats, fmt);
-	if (!fr) {
-		fprintf(stderr, "vantage crawl: cannot create the frame spool: %s\n", strerror(errno));
-		view_destroy(view);
-		sink_close(sink);
-		return EXIT_FAIL;
-	}
-	struct crawl_ctx c = {.view = view, .frame = fr, .opts = opts};
-	for (int i = 0; i < nfeats; i++) {
-		frame_feature_start(fr, feats[i]->name);
-		r = feats[i]->crawl(&c);
-		if (r < 0)
-			frame_error(fr, -r, "feature %s failed", feats[i]->name);
-		frame_feature_end(fr);
-	}
+	t.view = view; /* borrowed by the run: the same loop as for live systems */
+	struct crawl_run run = {
+		.targets = &t, .ntargets = 1, .feats = feats, .nfeats = nfeats, .opts = opts,
+		.fmt = fmt, .sink = sink, .proc_fd = -1, .workers = 1, .timeout = 86400,
+	};
+	r = crawl_run(&run);
 	view_destroy(view);
-	r = frame_end(fr);
 	int status = EXIT_OK;
 	if (r < 0) {
 		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,
