@@ -1,6 +1,6 @@
 /*
- * crawl.c - `vantage crawl`: frames of this host, its containers, or a
- * mounted root (one frame per system).
+ * crawl.c - `vantage crawl`: frames of this host, its containers, a
+ * mounted root, or a raw disk image (one frame per system).
  *
  * Validates everything the user gave before any work starts (feature
  * names, the root, the output file), opens the view, runs each feature in
@@ -21,7 +21,9 @@
 
 #include "../features/feature.h"
 #include "../targets/containers.h"
+#include "../views/image.h"
 #include "crawl_run.h"
+#include "crawl_vm.h"
 #include "../util/log.h"
 #include "../util/util.h"
 #include "cli.h"
@@ -36,18 +38,34 @@ static void crawl_usage(FILE *out)
 	fprintf(out,
 		"Usage: vantage crawl [OPTIONS]\n"
 		"\n"
-		"Crawl this host (default), its containers, or a mounted root file system:\n"
-		"one frame per system.\n"
+		"Crawl this host (default), its containers, its VMs, a mounted root file\n"
+		"system, or a raw disk image: one frame per system.\n"
 		"\n"
 		"Options:\n"
 		"  -f, --features LIST     comma-separated features (default: every feature\n"
-		"                          but 'file'; with --root: os,package,config)\n"
+		"                          but 'file'; with --root or --image:\n"
+		"                          os,package,config)\n"
 		"                          'all' selects every feature; see 'vantage features'\n"
 		"  -F, --format FMT        json (JSON Lines, default) or crawler (the reference\n"
 		"                          crawler's tab-separated layout)\n"
 		"  -o, --output FILE       write the frame to FILE instead of stdout\n"
 		"  -r, --root DIR          crawl the root file system mounted at DIR (kind\n"
 		"                          'image'; features os, package, config, file)\n"
+		"      --image PATH        crawl the raw disk image (or block device) PATH\n"
+		"                          without mounting it: an ext2/3/4 file system, whole\n"
+		"                          or in an MBR/GPT partition; read-only (kind 'image';\n"
+		"                          features os, package, config, file)\n"
+		"      --partition N       with --image: crawl partition N (1-based; default: the\n"
+		"                          only ext2/3/4 one, or the one holding /etc/os-release)\n"
+		"      --vm SPEC           crawl a Linux guest from its RAM, with nothing in\n"
+		"                          the guest (repeatable).  SPEC: ram=PATH (a RAM\n"
+		"                          file or a dump-guest-memory ELF core, optionally\n"
+		"                          ,system-map=PATH), or a running QEMU guest's name,\n"
+		"                          uuid or pid (see 'vantage ls'); features os,\n"
+		"                          process, connection, module, metric, interface\n"
+		"      --vms               crawl every running QEMU guest\n"
+		"      --pause             with --vm/--vms: stop each guest through QMP while\n"
+		"                          it is read (always resumed; time in the frame)\n"
 		"      --containers        crawl every container on this host (found from\n"
 		"                          /proc and cgroups; no daemon is asked)\n"
 		"  -c, --container ID      crawl this container (id, id prefix or name;\n"
@@ -174,6 +192,39 @@ static int crawl_root(const char *root, const struct feature **feats, int nfeats
 	return status;
 }
 
+/* A raw disk image, its view already open (view_image_open): one system,
+ * one frame, through the same loop as --root. */
+static int crawl_image(const char *path, struct view *view, const struct image_info *info,
+		       const struct feature **feats, int nfeats, const struct crawl_opts *opts,
+		       enum frame_format fmt, struct sink *sink)
+{
+	struct crawl_target t = {0};
+	system_image_identity(path, &t.sys);
+	if (info->partition) {	/* two partitions of one disk are two systems */
+		size_t len = strlen(t.sys.id);
+		snprintf(t.sys.id + len, sizeof(t.sys.id) - len, ":p%u", info->partition);
+	}
+	if (info->needs_recovery)
+		log_warn("--image '%s': the journal holds changes not yet written to the file "
+			 "system (it was not shut down cleanly); they are not replayed, so the "
+			 "newest changes may be missing", path);
+	t.view = view;
+	struct crawl_run run = {
+		.targets = &t, .ntargets = 1, .feats = feats, .nfeats = nfeats, .opts = opts,
+		.fmt = fmt, .sink = sink, .proc_fd = -1, .workers = 1, .timeout = 86400,
+	};
+	int r = crawl_run(&run);
+	view_destroy(view);
+	int status = EXIT_OK;
+	if (r < 0) {
+		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,
+			strerror(-r));
+		status = EXIT_FAIL;
+	}
+	sink_close(sink);
+	return status;
+}
+
 /* Let many containers' views be open at once. */
 static void raise_nofile(void)
 {
@@ -271,12 +322,18 @@ static int crawl_live(const struct feature **feats, int nfeats, const struct cra
 int cmd_crawl(int argc, char **argv)
 {
 	enum { O_CONTAINERS = 300, O_HOST, O_CONFIG_PATH = 256, O_CONFIG_MAX, O_FILE_ROOT, O_EXCLUDE, O_HASH, O_HASH_MAX,
-	       O_PROGRESS, O_NO_PROGRESS, O_LOG_LEVEL };
+	       O_PROGRESS, O_NO_PROGRESS, O_LOG_LEVEL, O_IMAGE = 320, O_PARTITION,
+	       O_VM = 330, O_VMS, O_PAUSE };
 	static const struct option longopts[] = {
 		{"features", required_argument, 0, 'f'},
 		{"format", required_argument, 0, 'F'},
 		{"output", required_argument, 0, 'o'},
 		{"root", required_argument, 0, 'r'},
+		{"image", required_argument, 0, O_IMAGE},
+		{"vm", required_argument, 0, O_VM},
+		{"vms", no_argument, 0, O_VMS},
+		{"pause", no_argument, 0, O_PAUSE},
+		{"partition", required_argument, 0, O_PARTITION},
 		{"interval", required_argument, 0, 'i'},
 		{"containers", no_argument, 0, O_CONTAINERS},
 		{"container", required_argument, 0, 'c'},
@@ -295,7 +352,11 @@ int cmd_crawl(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *features = NULL, *output = NULL, *root = NULL;
+	const char *features = NULL, *output = NULL, *root = NULL, *image = NULL;
+	const char *vm_specs[MAX_LIST];
+	int nvm = 0;
+	bool all_vms = false, pause_vms = false;
+	unsigned partition = 0;
 	enum frame_format fmt = FRAME_JSON;
 	const char *config_paths[MAX_LIST], *excludes[MAX_LIST];
 	int nconfig = 0, nexcl = 0, progress = -1;
@@ -326,6 +387,27 @@ int cmd_crawl(int argc, char **argv)
 			break;
 		case 'o': output = optarg; break;
 		case 'r': root = optarg; break;
+		case O_IMAGE: image = optarg; break;
+		case O_VM:
+			if (nvm == MAX_LIST) {
+				fprintf(stderr, "vantage crawl: at most %d --vm\n", MAX_LIST);
+				return EXIT_USAGE;
+			}
+			vm_specs[nvm++] = optarg;
+			break;
+		case O_VMS: all_vms = true; break;
+		case O_PAUSE: pause_vms = true; break;
+		case O_PARTITION: {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || n < 1 || n > 4096) {
+				fprintf(stderr, "vantage crawl: --partition '%s' is not a partition number (1, 2, ...)\n", optarg);
+				return EXIT_USAGE;
+			}
+			partition = (unsigned)n;
+			break;
+		}
 		case 'i': {
 			char *end;
 			errno = 0;
@@ -428,15 +510,55 @@ int cmd_crawl(int argc, char **argv)
 			const struct feature *f = feature_table[i];
 			if (strcmp(f->name, "file") == 0)
 				continue;
-			if (root && !(f->on_files_only))
+			if ((root || image) && !(f->on_files_only))
+				continue;
+			if ((nvm || all_vms) && (f->on_files_only && strcmp(f->name, "os")))
 				continue;
 			feats[nfeats++] = f;
 		}
+	}
+	if (pause_vms && !nvm && !all_vms) {
+		fprintf(stderr, "vantage crawl: --pause goes with --vm or --vms\n");
+		return EXIT_USAGE;
+	}
+	if ((nvm || all_vms) && (root || image || all_containers || nnamed || want_host)) {
+		fprintf(stderr, "vantage crawl: --vm/--vms crawl guests from their RAM; they cannot be "
+				"combined with --root, --image, --containers, --container or --host\n");
+		return EXIT_USAGE;
+	}
+	if (nvm || all_vms) {
+		struct vm_crawl_args va = {.specs = vm_specs, .nspecs = nvm, .all = all_vms,
+					   .pause = pause_vms, .workers = workers, .timeout = timeout};
+		opts.config_paths = default_config_paths;
+		opts.nconfig_paths = (int)ARRAY_SIZE(default_config_paths);
+		opts.file_excludes = default_excludes;
+		opts.nfile_excludes = (int)ARRAY_SIZE(default_excludes);
+		return crawl_vms(&va, feats, nfeats, &opts, fmt, output);
 	}
 	if (root && (all_containers || nnamed || want_host)) {
 		fprintf(stderr, "vantage crawl: --root crawls a file system; it cannot be combined with "
 				"--containers, --container or --host\n");
 		return EXIT_USAGE;
+	}
+	if (image && (root || all_containers || nnamed || want_host)) {
+		fprintf(stderr, "vantage crawl: --image crawls a disk image; it cannot be combined with "
+				"--root, --containers, --container or --host\n");
+		return EXIT_USAGE;
+	}
+	if (partition && !image) {
+		fprintf(stderr, "vantage crawl: --partition goes with --image\n");
+		return EXIT_USAGE;
+	}
+	if (image) {
+		for (int i = 0; i < nfeats; i++) {
+			if (!feats[i]->on_files_only) {
+				fprintf(stderr,
+					"vantage crawl: feature '%s' needs a running system; --image '%s' "
+					"has only files (features for an image: os, package, config, file)\n",
+					feats[i]->name, image);
+				return EXIT_USAGE;
+			}
+		}
 	}
 	if (root) {
 		for (int i = 0; i < nfeats; i++) {
@@ -465,14 +587,29 @@ int cmd_crawl(int argc, char **argv)
 	opts.nfile_excludes = nexcl ? nexcl : (int)ARRAY_SIZE(default_excludes);
 	opts.progress = progress >= 0 ? progress : isatty(STDERR_FILENO);
 
+	/* the image, before the output is created: a bad one leaves no file */
+	struct view *image_view = NULL;
+	struct image_info image_info = {0};
+	if (image) {
+		char why[1024];
+		int e = view_image_open(image, partition, &image_view, &image_info, why, sizeof(why));
+		if (e < 0) {
+			fprintf(stderr, "vantage crawl: --image '%s': %s\n", image, why[0] ? why : strerror(-e));
+			return EXIT_USAGE;
+		}
+	}
+
 	/* the output, before any work */
 	struct sink *sink;
 	int r = sink_file_open(output, &sink);
 	if (r < 0) {
 		fprintf(stderr, "vantage crawl: cannot write --output '%s': %s\n", output, strerror(-r));
+		view_destroy(image_view);
 		return EXIT_USAGE;
 	}
 
+	if (image)
+		return crawl_image(image, image_view, &image_info, feats, nfeats, &opts, fmt, sink);
 	if (root)
 		return crawl_root(root, feats, nfeats, &opts, fmt, sink);
 	return crawl_live(feats, nfeats, &opts, fmt, sink, all_containers, named, nnamed,

@@ -151,6 +151,15 @@ static void crawl_job(struct pool *p, struct job *j)
 	}
 	int64_t deadline = j->started + (int64_t)(run->timeout * 1e9);
 	struct crawl_ctx c = {.view = v, .frame = fr, .opts = run->opts};
+	if (j->t->enter && (r = j->t->enter(j->t, fr)) != 0) {
+		frame_error(fr, r < 0 ? -r : EIO, "cannot prepare the system for the crawl");
+		if (j->t->leave)
+			j->t->leave(j->t, fr);
+		close_view(j->t, v);
+		free_primed(run, j);
+		finish(p, j, fr);
+		return;
+	}
 	for (int i = 0; i < run->nfeats; i++) {
 		if (!wants(j->t, i))
 			continue;
@@ -173,6 +182,8 @@ static void crawl_job(struct pool *p, struct job *j)
 		}
 		frame_feature_end(fr);
 	}
+	if (j->t->leave)
+		j->t->leave(j->t, fr);
 	close_view(j->t, v);
 	free_primed(run, j);
 	finish(p, j, fr);

@@ -45,6 +45,14 @@ struct crawl_target {
 	 * kernel); a borrowed view may still be in use and must not be
 	 * closed or used again. */
 	bool abandoned;
+	/* Optional hooks around this system's features, run by its worker
+	 * with the view open: enter() before the first feature (a non-zero
+	 * return is recorded as a system error and no feature runs), leave()
+	 * after the last, always when enter() was called, before the frame
+	 * is written (so it may still change the identity's labels). */
+	int (*enter)(struct crawl_target *t, struct frame *fr);
+	void (*leave)(struct crawl_target *t, struct frame *fr);
+	void *hook_arg;
 };
 
 struct crawl_run {

@@ -3,10 +3,13 @@
  *
  * The first row is the host itself (its processes not in any container),
  * then one row per container found by containers_discover(), in its
- * order (runtime, name, id).  The table's columns are sized to their
- * content; long names and images are cut with "..." unless --no-trunc.
- * --json prints one object per system and line with the full identity
- * (ids, namespaces, cgroup, labels, pids) for scripts and tests.
+ * order (runtime, name, id), then one row per QEMU guest found by
+ * vms_discover() (kind "vm", runtime "qemu" or "libvirt", by name).  The
+ * table's columns are sized to their content; long names and images are
+ * cut with "..." unless --no-trunc.  --json prints one object per system
+ * and line with the full identity (ids, namespaces, cgroup, labels, pids;
+ * for VMs the QEMU pid, uuid, memory, RAM location and QMP socket) for
+ * scripts and tests.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "../targets/containers.h"
+#include "../targets/vms.h"
 #include "../util/json.h"
 #include "../util/util.h"
 #include "cli.h"
@@ -41,18 +45,23 @@ static void ls_usage(FILE *out)
 	        "List the systems on this host: the host itself, then every container,\n"
 	        "found from /proc and cgroups without asking any container daemon\n"
 	        "(podman, docker, containerd, CRI-O/Kubernetes, LXC, systemd-nspawn, and\n"
-	        "plain PID namespaces, runtime 'none').\n"
+	        "plain PID namespaces, runtime 'none'), then every QEMU virtual machine,\n"
+	        "found from the QEMU processes' command lines and memory maps and from\n"
+	        "libvirt's status files (kind 'vm', runtime 'qemu' or 'libvirt').\n"
 	        "\n"
 	        "Options:\n"
 	        "  -j, --json       one JSON object per system and line: id, short_id, kind,\n"
 	        "                   runtime, name, image, procs, state, host, labels; for\n"
 	        "                   containers also cid, init_pid, pidns, mntns, netns, utsns,\n"
-	        "                   cgroup, created, pids\n"
+	        "                   cgroup, created, pids; for VMs also uuid, pid (of QEMU),\n"
+	        "                   machine, mem_bytes, backend, ram_path, ram_addr, ram_len,\n"
+	        "                   ram_how, qmp, kernel (procs is null)\n"
 	        "      --no-trunc   do not shorten ids, names and images in the table\n"
 	        "  -h, --help       show this help\n"
 	        "\n"
 	        "Columns: ID (short id), KIND, RUNTIME, NAME, IMAGE, PROCS (process count),\n"
-	        "STATE.  Exit status: 0 listed, 1 /proc could not be read, 2 bad usage.\n");
+	        "STATE.  A VM's ID is its uuid (else its name); its PROCS is '-'.\n"
+	        "Exit status: 0 listed, 1 /proc could not be read, 2 bad usage.\n");
 }
 
 /* A table cell: "-" when empty, cut when long, and control characters
@@ -104,9 +113,26 @@ static void container_row(const struct container *c, struct row *r, bool trunc)
 	cell(r, COL_STATE, c->state, trunc);
 }
 
-static void print_table(const struct system_id *host, const struct container_list *l, bool trunc)
+static void vm_row(const struct vm_target *v, struct row *r, bool trunc)
 {
-	int nrows = l->n + 1;
+	struct system_id id;
+	vm_identity(v, &id);
+	const char *full = id.id + 3; /* after "vm:" */
+	char sid[16];
+	copy_str(sid, sizeof(sid), full, 12);
+	cell(r, COL_ID, trunc ? sid : full, false);
+	cell(r, COL_KIND, id.kind, trunc);
+	cell(r, COL_RUNTIME, id.runtime, trunc);
+	cell(r, COL_NAME, id.name, trunc);
+	cell(r, COL_IMAGE, "", trunc);
+	cell(r, COL_PROCS, "", trunc);
+	cell(r, COL_STATE, v->state, trunc);
+}
+
+static void print_table(const struct system_id *host, const struct container_list *l,
+                        const struct vm_target *vms, size_t nvms, bool trunc)
+{
+	int nrows = l->n + 1 + (int)nvms;
 	struct row *rows = calloc((size_t)nrows, sizeof(*rows));
 	size_t w[NCOL];
 	if (!rows)
@@ -114,6 +140,8 @@ static void print_table(const struct system_id *host, const struct container_lis
 	host_row(host, l->host_procs, &rows[0], trunc);
 	for (int i = 0; i < l->n; i++)
 		container_row(&l->v[i], &rows[i + 1], trunc);
+	for (size_t i = 0; i < nvms; i++)
+		vm_row(&vms[i], &rows[l->n + 1 + (int)i], trunc);
 	for (int c = 0; c < NCOL; c++) {
 		w[c] = strlen(col_title[c]);
 		for (int i = 0; i < nrows; i++)
@@ -157,7 +185,43 @@ static void print_line(struct buf *b)
 	buf_reset(b);
 }
 
-static void print_json(const struct system_id *host, const struct container_list *l)
+static void print_vm_json(const struct vm_target *v, struct buf *b)
+{
+	struct system_id id;
+	struct json j;
+	char sid[16];
+
+	vm_identity(v, &id);
+	copy_str(sid, sizeof(sid), id.id + 3, 12);
+	json_init(&j, b);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "id", id.id);
+	json_str(&j, "short_id", sid);
+	json_str(&j, "kind", id.kind);
+	json_str(&j, "runtime", id.runtime);
+	json_str(&j, "name", id.name);
+	json_str(&j, "image", "");
+	json_null(&j, "procs");
+	json_str(&j, "state", v->state);
+	json_str(&j, "host", id.host);
+	json_raw(&j, "labels", "{}", 2);
+	json_str(&j, "uuid", v->uuid);
+	json_int(&j, "pid", v->pid);
+	json_str(&j, "machine", v->machine);
+	json_uint(&j, "mem_bytes", v->mem_bytes);
+	json_str(&j, "backend", v->backend);
+	json_str(&j, "ram_path", v->ram_path);
+	json_uint(&j, "ram_addr", v->ram_addr);
+	json_uint(&j, "ram_len", v->ram_len);
+	json_str(&j, "ram_how", v->ram_how);
+	json_str(&j, "qmp", v->qmp_path);
+	json_str(&j, "kernel", v->kernel);
+	json_obj_end(&j);
+	print_line(b);
+}
+
+static void print_json(const struct system_id *host, const struct container_list *l,
+                       const struct vm_target *vms, size_t nvms)
 {
 	struct buf b = BUF_INIT;
 	struct json j;
@@ -193,6 +257,8 @@ static void print_json(const struct system_id *host, const struct container_list
 		json_obj_end(&j);
 		print_line(&b);
 	}
+	for (size_t i = 0; i < nvms; i++)
+		print_vm_json(&vms[i], &b);
 	buf_free(&b);
 }
 
@@ -236,7 +302,11 @@ int cmd_ls(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	struct container_list l;
+	struct vm_target *vms = NULL;
+	size_t nvms = 0;
 	int r = containers_discover(proc_fd, &l);
+	if (r >= 0 && (r = vms_discover(proc_fd, &vms, &nvms)) < 0)
+		container_list_free(&l);
 	close(proc_fd);
 	if (r < 0) {
 		fprintf(stderr, "vantage ls: cannot list processes in /proc: %s\n", strerror(-r));
@@ -245,10 +315,11 @@ int cmd_ls(int argc, char **argv)
 	struct system_id host;
 	system_host_identity(&host);
 	if (json)
-		print_json(&host, &l);
+		print_json(&host, &l, vms, nvms);
 	else
-		print_table(&host, &l, trunc);
+		print_table(&host, &l, vms, nvms, trunc);
 	container_list_free(&l);
+	free(vms);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "vantage ls: cannot write the output: %s\n", strerror(errno));
 		return EXIT_FAIL;

@@ -35,7 +35,8 @@
 	X(_totalram_pages) X(vm_zone_stat) X(vm_node_stat) X(totalreserve_pages)          \
 	X(node_data) X(nr_node_ids) X(kernel_cpustat) X(__per_cpu_offset) X(nr_cpu_ids)  \
 	X(__cpu_online_mask) X(tk_core) X(socket_file_ops) X(tick_cpu_sched)              \
-	X(nr_threads) X(total_forks) X(loopback_ops) X(_end)
+	X(nr_threads) X(total_forks) X(loopback_ops) X(_end) X(runqueues)     \
+	X(dev_get_tstats64)
 
 /* Structure members: id, struct, member path (dots descend into named
  * members; anonymous unions/structs are searched automatically). */
@@ -143,7 +144,41 @@
 	X(tk_offs_boot, "timekeeper", "offs_boot")                                        \
 	X(kcs_cpustat, "kernel_cpustat", "cpustat")                                       \
 	X(ts_idle_sleeptime, "tick_sched", "idle_sleeptime")                              \
-	X(ts_iowait_sleeptime, "tick_sched", "iowait_sleeptime")
+	X(ts_iowait_sleeptime, "tick_sched", "iowait_sleeptime")                          \
+	X(module_source_list, "module", "source_list")                                    \
+	X(muse_source_list, "module_use", "source_list")                                  \
+	X(muse_source, "module_use", "source")                                            \
+	X(rq_nr_running, "rq", "nr_running")                                              \
+	X(signal_thread_head, "signal_struct", "thread_head")                             \
+	X(socket_alloc_socket, "socket_alloc", "socket")                                  \
+	X(inode_uid, "inode", "i_uid")                                                    \
+	X(nd_state, "net_device", "state")                                                \
+	X(nd_gflags, "net_device", "gflags")                                              \
+	X(nd_operstate, "net_device", "operstate")                                        \
+	X(nd_rtnl_link_ops, "net_device", "rtnl_link_ops")                                \
+	X(rlo_kind, "rtnl_link_ops", "kind")                                              \
+	X(nd_tstats, "net_device", "tstats")                                              \
+	X(tstats_rx_packets, "pcpu_sw_netstats", "rx_packets")                            \
+	X(tstats_rx_bytes, "pcpu_sw_netstats", "rx_bytes")                                \
+	X(tstats_tx_packets, "pcpu_sw_netstats", "tx_packets")                            \
+	X(tstats_tx_bytes, "pcpu_sw_netstats", "tx_bytes")                                \
+	X(ndo_get_stats64, "net_device_ops", "ndo_get_stats64")                           \
+	X(ndo_get_stats, "net_device_ops", "ndo_get_stats")                               \
+	X(nd_core_stats, "net_device", "core_stats")                                      \
+	X(ncs_rx_dropped, "net_device_core_stats", "rx_dropped")                          \
+	X(ncs_tx_dropped, "net_device_core_stats", "tx_dropped")                          \
+	X(nd_rx_dropped, "net_device", "rx_dropped")                                      \
+	X(nd_tx_dropped, "net_device", "tx_dropped")                                      \
+	X(nd_ip_ptr, "net_device", "ip_ptr")                                              \
+	X(indev_ifa_list, "in_device", "ifa_list")                                        \
+	X(ifa_next, "in_ifaddr", "ifa_next")                                              \
+	X(ifa_local, "in_ifaddr", "ifa_local")                                            \
+	X(ifa_prefixlen, "in_ifaddr", "ifa_prefixlen")                                    \
+	X(nd_ip6_ptr, "net_device", "ip6_ptr")                                            \
+	X(in6dev_addr_list, "inet6_dev", "addr_list")                                     \
+	X(in6ifa_if_list, "inet6_ifaddr", "if_list")                                      \
+	X(in6ifa_addr, "inet6_ifaddr", "addr")                                            \
+	X(in6ifa_prefix_len, "inet6_ifaddr", "prefix_len")
 
 /* Sizes of structures. */
 #define VMI_SIZES(X)                                                                     \
@@ -158,7 +193,8 @@
 	X(CPUTIME_IDLE) X(CPUTIME_IOWAIT) X(CPUTIME_STEAL) X(MM_FILEPAGES) X(MM_ANONPAGES) \
 	X(MM_SHMEMPAGES) X(NR_MM_COUNTERS) X(MODULE_STATE_LIVE) X(MODULE_STATE_COMING)    \
 	X(MODULE_STATE_GOING) X(MOD_TEXT) X(MOD_DATA) X(MOD_RODATA) X(MOD_RO_AFTER_INIT)  \
-	X(MOD_INIT_TEXT) X(MOD_INIT_DATA) X(MOD_INIT_RODATA) X(MOD_MEM_NUM_TYPES)
+	X(MOD_INIT_TEXT) X(MOD_INIT_DATA) X(MOD_INIT_RODATA) X(MOD_MEM_NUM_TYPES) \
+	X(__LINK_STATE_START) X(__LINK_STATE_NOCARRIER) X(__LINK_STATE_DORMANT)
 
 #define VMI_ENUM_ID(n) S_##n,
 enum vmi_sym { VMI_SYMS(VMI_ENUM_ID) VMI_NSYM };
@@ -175,7 +211,7 @@ enum vmi_enum { VMI_ENUMS(VMI_ENUM_ID) VMI_NENUM };
 
 #define VMI_NONE UINT32_MAX	/* field/size absent in this kernel */
 #define VMI_PROF_MAGIC 0x56504631u	/* "VPF1" */
-#define VMI_PROF_VERSION 3
+#define VMI_PROF_VERSION 5
 
 /* What is known about one kernel build; cached on disk (host-endian). */
 struct vmi_prof {
