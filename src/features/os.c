@@ -36,7 +36,8 @@ static bool first_line(struct crawl_ctx *c, const char *path, struct buf *out)
 	buf_reset(out);
 	ssize_t n = view_read_file(c->view, path, out, SMALL_FILE_MAX, NULL);
 	if (n < 0) {
-		if (n != -ENOENT && n != -ENOTDIR)
+		/* a view without files (a VM seen from its RAM): null, no error */
+		if (n != -ENOENT && n != -ENOTDIR && n != -ENOTSUP)
 			frame_error(c->frame, (int)-n, "%s", path);
 		return false;
 	}
@@ -69,7 +70,7 @@ static bool read_os_release(struct crawl_ctx *c, struct buf *raw, struct os_rele
 		n = view_read_file(c->view, path, raw, OS_RELEASE_MAX, &truncated);
 	}
 	if (n < 0) {
-		if (n != -ENOENT && n != -ENOTDIR)
+		if (n != -ENOENT && n != -ENOTDIR && n != -ENOTSUP)
 			frame_error(c->frame, (int)-n, "%s", path);
 		return false;
 	}
