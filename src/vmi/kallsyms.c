@@ -10,6 +10,7 @@
  * the offsets read.  Garbage fails one of these checks and is reported.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@
 
 #define MAX_TOKEN 128		/* longest token accepted */
 #define MAX_NAME 512		/* longest expanded symbol name */
-#define WINDOW_BACK (8u << 20)	/* how far before the token table tables may start */
+#define WINDOW_BACK (12u << 20)	/* how far before the token table tables may start */
 
 static const unsigned char digits[] = "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9";
 
@@ -144,16 +145,48 @@ static int find_names(const unsigned char *win, size_t len, struct kallsyms_layo
 			lay->names = s;
 			lay->names_end = e;
 			lay->num_syms = n;
-			/* layout A: u64 relative_base just before num_syms */
-			size_t nump = s - back;
-			if (nump < 8 + 4 * (size_t)n)
-				return -EINVAL;
-			lay->relbase = (nump - 8) & ~(size_t)7;
-			lay->offsets = (lay->relbase - 4 * (size_t)n) & ~(size_t)7;
+			lay->nump = s - back;
 			return 0;
 		}
 		if (s < 4)
 			break;
+	}
+	return -EINVAL;
+}
+
+/* A run-time or link-time kernel image address: where _text can be. */
+static bool image_addr(uint64_t v)
+{
+	return v >= 0xffffffff80000000ull && v < 0xffffffffc0000000ull && !(v & 4095);
+}
+
+/* The offsets and relative base: before num_syms (layout A) or after the
+ * token index (layout B, Linux 6.10+), told apart by a relative base that
+ * must be a kernel-image address. */
+static int place_offsets(const unsigned char *win, size_t len, struct kallsyms_layout *lay)
+{
+	size_t n4 = 4 * (size_t)lay->num_syms;
+	uint64_t v;
+	if (lay->nump >= 8 + n4) {
+		size_t rb = (lay->nump - 8) & ~(size_t)7;
+		memcpy(&v, win + rb, 8);
+		if (image_addr(v)) {
+			lay->relbase = rb;
+			lay->offsets = (rb - n4) & ~(size_t)7;
+			lay->layout = 'A';
+			return 0;
+		}
+	}
+	size_t off = (lay->ti + 512 + 7) & ~(size_t)7;
+	size_t rb = (off + n4 + 7) & ~(size_t)7;
+	if (!lay->seqs && rb + 8 <= len) {
+		memcpy(&v, win + rb, 8);
+		if (image_addr(v)) {
+			lay->offsets = off;
+			lay->relbase = rb;
+			lay->layout = 'B';
+			return 0;
+		}
 	}
 	return -EINVAL;
 }
@@ -197,11 +230,13 @@ int kallsyms_parse(const unsigned char *win, size_t len, size_t digit0,
 			continue;
 		lay->markers = p;
 		lay->nmarkers = cnt;
+		if (place_offsets(win, len, lay))
+			continue;
 		return 0;
 	}
 	snprintf(err, errlen,
 		 "kallsyms token table found, but the tables around it have an unknown layout "
-		 "(known: Linux 4.6 to 6.9 with base-relative offsets)");
+		 "(known: Linux 4.6 to 6.12 with base-relative offsets)");
 	return -EINVAL;
 }
 

@@ -17,6 +17,8 @@
  *      token_index                                  (to 6.1)
  *   A+seqs: as A with kallsyms_seqs_of_names (3 bytes per symbol) between
  *      markers and token_table                       (6.2-6.9, 6.1.y LTS)
+ *   B: num_syms, names, markers, token_table, token_index, offsets,
+ *      relative_base, seqs_of_names                  (6.10+)
  * Addresses: offset >= 0 is absolute (a per-CPU variable's offset), else
  * relative_base - 1 - offset (CONFIG_KALLSYMS_ABSOLUTE_PERCPU, x86-64).
  *
@@ -39,7 +41,9 @@ struct kallsyms_layout {
 	uint32_t num_syms;
 	size_t offsets;		/* 32-bit offsets */
 	size_t relbase;		/* u64 kallsyms_relative_base */
-	int seqs;		/* kallsyms_seqs_of_names present */
+	int seqs;		/* kallsyms_seqs_of_names between markers and tokens */
+	size_t nump;		/* kallsyms_num_syms */
+	char layout;		/* 'A' or 'B' */
 	uint16_t tindex[256];
 };
 

@@ -287,7 +287,7 @@ static const struct ksym *find_want(const struct ksym *w, const char *name)
 static unsigned char *read_window(const struct gmem *g, uint64_t at, uint64_t *wstart,
 				  size_t *wlen)
 {
-	uint64_t back = 12u << 20, fwd = 64u << 10;
+	uint64_t back = 12u << 20, fwd = 4u << 20;
 	uint64_t s = at > back ? (at - back) & ~4095ull : 0;
 	uint64_t e = at + fwd < g->size ? at + fwd : g->size;
 	unsigned char *w = malloc(e - s);
