@@ -486,8 +486,14 @@ static int finish(struct vmi *v, char *err, size_t errlen)
 	v->page_offset = 0;	/* resolved below, after the page-table check */
 	uint64_t pa;
 	uint64_t banner_va = v->base + v->p.sym[S_linux_banner];
-	if (vmi_vtop_pgd(v, v->top_pgt_pa, banner_va, &pa) ||
-	    pa != v->pa_base + v->p.sym[S_linux_banner]) {
+	bool mapped = !vmi_vtop_pgd(v, v->top_pgt_pa, banner_va, &pa) &&
+		      pa == v->pa_base + v->p.sym[S_linux_banner];
+	if (!mapped && !v->p.sym_ok[S___pgtable_l5_enabled]) {
+		v->levels = 9 - v->levels;	/* no symbol to say: the other mode */
+		mapped = !vmi_vtop_pgd(v, v->top_pgt_pa, banner_va, &pa) &&
+			 pa == v->pa_base + v->p.sym[S_linux_banner];
+	}
+	if (!mapped) {
 		snprintf(err, errlen, "%s: the guest's page tables do not map linux_banner where it "
 				      "was found (inconsistent memory, or an unknown RAM layout)",
 			 v->mem.desc);
@@ -563,6 +569,86 @@ static int read_banner(struct vmi *v)
 	return 0;
 }
 
+/* ---- a System.map given by the user -------------------------------------- */
+
+/* Link-time addresses of the wanted symbols and _text.  A Debian stub
+ * (one "The real System.map is in ..." line) has none: -ENOENT. */
+static int read_system_map(const char *path, uint64_t *link, uint8_t *ok, uint64_t *text,
+			   char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "cannot read System.map '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	char line[512];
+	int n = 0;
+	bool have_text = false;
+	memset(ok, 0, VMI_NSYM);
+	while (fgets(line, sizeof(line), f)) {
+		char *end, name[256], type;
+		unsigned long long a = strtoull(line, &end, 16);
+		if (end == line || sscanf(end, " %c %255s", &type, name) != 2)
+			continue;
+		if (!strcmp(name, "_text")) {
+			*text = a;
+			have_text = true;
+		}
+		for (int i = 0; i < VMI_NSYM; i++)
+			if (!ok[i] && !strcmp(name, sym_names[i])) {
+				link[i] = a;
+				ok[i] = 1;
+				n++;
+			}
+	}
+	fclose(f);
+	if (!have_text || !n) {
+		snprintf(err, errlen, "System.map '%s' has no kernel symbols (Debian's /boot one is "
+				      "a stub; the real one is in the -dbg package)", path);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* With a System.map: the physical base is the 2 MiB shift where the banner
+ * and the BTF magic are; the virtual one comes from init_task.group_leader
+ * (which points at init_task itself) once BTF gave its offset. */
+static int locate_with_map(struct vmi *v, const char *map, char *err, size_t errlen)
+{
+	uint64_t link[VMI_NSYM], text = 0;
+	int r = read_system_map(map, link, v->p.sym_ok, &text, err, errlen);
+	if (r)
+		return r;
+	for (int i = 0; i < VMI_NSYM; i++) {
+		v->p.sym_percpu[i] = v->p.sym_ok[i] && link[i] < 0x100000000ull;
+		v->p.sym[i] = !v->p.sym_ok[i] ? 0 : v->p.sym_percpu[i] ? link[i] : link[i] - text;
+	}
+	if (!v->p.sym_ok[S_linux_banner] || !v->p.sym_ok[S_init_task] ||
+	    !v->p.sym_ok[S___start_BTF]) {
+		snprintf(err, errlen, "System.map '%s' lacks linux_banner, init_task or __start_BTF",
+			 map);
+		return -EINVAL;
+	}
+	v->base = text;
+	if (find_pa_base(v, v->mem.size > 1 ? v->mem.size - 1 : 0)) {
+		snprintf(err, errlen, "%s: the kernel of System.map '%s' is not in this RAM (no 2 MiB "
+				      "shift puts its linux_banner on 'Linux version ')", v->mem.desc, map);
+		return -ENOENT;
+	}
+	if ((r = read_banner(v)) || (r = learn_types(v, err, errlen)))
+		return r;
+	uint64_t leader;
+	if (!vmi_has(v, F_task_group_leader) ||
+	    gmem_u64(&v->mem, v->pa_base + v->p.sym[S_init_task] + vmi_off(v, F_task_group_leader),
+		     &leader) || leader < KMAP_START) {
+		snprintf(err, errlen, "%s: cannot read init_task.group_leader for the KASLR shift",
+			 v->mem.desc);
+		return -EINVAL;
+	}
+	v->base = leader - v->p.sym[S_init_task];
+	return 0;
+}
+
 int vmi_open(struct vmi *v, struct gmem *mem, const struct vmi_opts *o, char *err,
 	     size_t errlen)
 {
@@ -577,15 +663,23 @@ int vmi_open(struct vmi *v, struct gmem *mem, const struct vmi_opts *o, char *er
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
-	static struct vmi_prof cache[MAX_CACHED];	/* 4 KB each; not reentrant-hot */
-	int nc = prof_load_all(v->cache_dir, cache, MAX_CACHED);
 	int r = -ENOENT;
+	if (o && o->system_map) {
+		if ((r = locate_with_map(v, o->system_map, err, errlen)) ||
+		    (r = finish(v, err, errlen)))
+			goto fail;
+		v->st.locate_ms = ms_since(&t0);
+		return 0;	/* not cached: the cache is learned from kallsyms */
+	}
+	struct vmi_prof *cache = malloc(MAX_CACHED * sizeof(*cache));
+	int nc = cache ? prof_load_all(v->cache_dir, cache, MAX_CACHED) : 0;
 	if (nc && !locate_warm(v, cache, nc)) {
 		v->st.cached = 1;
 		r = finish(v, err, errlen);
 		if (r)
 			v->st.cached = 0;	/* a stale match: learn afresh */
 	}
+	free(cache);
 	if (!v->st.cached) {
 		gmem_set_split(&v->mem, 0);
 		memset(&v->p, 0, sizeof(v->p));

@@ -150,6 +150,7 @@
 	X(muse_source, "module_use", "source")                                            \
 	X(rq_nr_running, "rq", "nr_running")                                              \
 	X(signal_thread_head, "signal_struct", "thread_head")                             \
+	X(task_group_leader, "task_struct", "group_leader")                             \
 	X(socket_alloc_socket, "socket_alloc", "socket")                                  \
 	X(inode_uid, "inode", "i_uid")                                                    \
 	X(nd_state, "net_device", "state")                                                \
