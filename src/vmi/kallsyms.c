@@ -37,12 +37,14 @@ size_t kallsyms_scan(const unsigned char *buf, size_t len, size_t from)
 	return p ? (size_t)(p - buf) : (size_t)-1;
 }
 
-/* Token table start: walk back 0x30 NUL-terminated tokens from "0". */
-static int token_table_start(const unsigned char *win, size_t digit0, size_t *out)
+/* Start of token 1: walk back 0x2f NUL-terminated tokens from "0".  (Token
+ * 0's own start cannot be told this way - whatever precedes the table may
+ * not end in a NUL - so the index gives it, in check_tokens.) */
+static int token1_start(const unsigned char *win, size_t digit0, size_t *out)
 {
 	size_t p = digit0;
-	for (int k = 0; k < '0'; k++) {
-		if (p < 1 || win[p - 1] != 0)
+	for (int k = 1; k < '0'; k++) {
+		if (p < 2 || win[p - 1] != 0)
 			return -EINVAL;
 		size_t q = p - 1;	/* the NUL ending the previous token */
 		size_t n = 0;
@@ -58,29 +60,37 @@ static int token_table_start(const unsigned char *win, size_t digit0, size_t *ou
 	return 0;
 }
 
-static int check_tokens(const unsigned char *win, size_t len, struct kallsyms_layout *lay)
+/* Tokens 1..255 forward from p1; the index after them must agree, and
+ * gives token 0's length, hence the table's start. */
+static int check_tokens(const unsigned char *win, size_t len, size_t p1,
+			struct kallsyms_layout *lay)
 {
-	size_t p = lay->tt;
+	size_t p = p1;
 	uint32_t start[256];
-	for (int k = 0; k < 256; k++) {
-		start[k] = (uint32_t)(p - lay->tt);
+	for (int k = 1; k < 256; k++) {
+		start[k] = (uint32_t)(p - p1);
+		if (p >= len)
+			return -EINVAL;
 		const unsigned char *z = memchr(win + p, 0, len - p < MAX_TOKEN ? len - p : MAX_TOKEN);
 		if (!z)
 			return -EINVAL;
 		p = (size_t)(z - win) + 1;
-		if (p >= len)
-			return -EINVAL;
 	}
 	lay->ti = (p + 7) & ~(size_t)7;
 	if (lay->ti + 512 > len)
 		return -EINVAL;
-	for (int k = 0; k < 256; k++) {
-		uint16_t v;
-		memcpy(&v, win + lay->ti + 2 * k, 2);
-		if (v != start[k])
+	uint16_t idx[256];
+	memcpy(idx, win + lay->ti, sizeof(idx));
+	uint32_t l0 = idx[1];	/* token 0 with its NUL */
+	if (idx[0] != 0 || l0 < 1 || l0 > MAX_TOKEN || l0 > p1 || win[p1 - 1] != 0)
+		return -EINVAL;
+	for (int k = 1; k < 256; k++)
+		if (idx[k] != l0 + start[k])
 			return -EINVAL;
-		lay->tindex[k] = v;
-	}
+	if (memchr(win + p1 - l0, 0, l0 - 1))
+		return -EINVAL;	/* token 0 holds a NUL: not where the index says */
+	lay->tt = p1 - l0;
+	memcpy(lay->tindex, idx, sizeof(idx));
 	return 0;
 }
 
@@ -191,12 +201,20 @@ static int place_offsets(const unsigned char *win, size_t len, struct kallsyms_l
 	return -EINVAL;
 }
 
+int kallsyms_tokens_ok(const unsigned char *win, size_t len, size_t digit0)
+{
+	struct kallsyms_layout lay;
+	size_t p1;
+	return digit0 < len && !token1_start(win, digit0, &p1) &&
+	       !check_tokens(win, len, p1, &lay);
+}
+
 int kallsyms_parse(const unsigned char *win, size_t len, size_t digit0,
 		   struct kallsyms_layout *lay, char *err, size_t errlen)
 {
 	memset(lay, 0, sizeof(*lay));
-	if (digit0 >= len || token_table_start(win, digit0, &lay->tt) ||
-	    check_tokens(win, len, lay)) {
+	size_t p1;
+	if (digit0 >= len || token1_start(win, digit0, &p1) || check_tokens(win, len, p1, lay)) {
 		snprintf(err, errlen, "no kallsyms token table at the digit run (not a token table)");
 		return -EINVAL;
 	}

@@ -52,6 +52,9 @@ struct kallsyms_layout {
  * at or after `from`, or (size_t)-1. */
 size_t kallsyms_scan(const unsigned char *buf, size_t len, size_t from);
 
+/* Cheap first check of a digit run: a token table with its index. */
+int kallsyms_tokens_ok(const unsigned char *win, size_t len, size_t digit0);
+
 /* Given the offset of the "0" token's run found by kallsyms_scan, find and
  * check every table.  0, or -EINVAL with a message in err. */
 int kallsyms_parse(const unsigned char *win, size_t len, size_t digits,

@@ -283,20 +283,26 @@ static const struct ksym *find_want(const struct ksym *w, const char *name)
 	return NULL;
 }
 
-/* Read the window of RAM around a digit run at backing offset `at`. */
-static unsigned char *read_window(const struct gmem *g, uint64_t at, uint64_t *wstart,
-				  size_t *wlen)
+/* The window of RAM around a digit run at backing offset `at`: `back`
+ * bytes before, `fwd` after.  Points into the mapping when there is one
+ * (*copy NULL), else a copy to free. */
+static const unsigned char *read_window(const struct gmem *g, uint64_t at, uint64_t back,
+					uint64_t fwd, uint64_t *wstart, size_t *wlen,
+					unsigned char **copy)
 {
-	uint64_t back = 12u << 20, fwd = 4u << 20;
 	uint64_t s = at > back ? (at - back) & ~4095ull : 0;
 	uint64_t e = at + fwd < g->size ? at + fwd : g->size;
-	unsigned char *w = malloc(e - s);
-	if (!w || gmem_read_backing(g, s, w, e - s)) {
-		free(w);
-		return NULL;
-	}
 	*wstart = s;
 	*wlen = e - s;
+	*copy = NULL;
+	if (g->map)
+		return g->map + s;
+	unsigned char *w = malloc(e - s);
+	if (!w || gmem_read_backing(g, s, w, e - s)) {
+		free(copy);
+		return NULL;
+	}
+	*copy = w;
 	return w;
 }
 
@@ -328,7 +334,16 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 {
 	uint64_t ws;
 	size_t wl;
-	unsigned char *w = read_window(&v->mem, at, &ws, &wl);
+	unsigned char *copy;
+	/* a small look first: most digit runs are not a token table */
+	const unsigned char *w = read_window(&v->mem, at, 4096, 64u << 10, &ws, &wl, &copy);
+	bool tok = w && kallsyms_tokens_ok(w, wl, at - ws);
+	free(copy);
+	if (!tok) {
+		snprintf(err, errlen, "no kallsyms token table at the digit run");
+		return -EINVAL;
+	}
+	w = read_window(&v->mem, at, 12u << 20, 4u << 20, &ws, &wl, &copy);
 	if (!w) {
 		snprintf(err, errlen, "cannot read guest RAM around offset %#llx",
 			 (unsigned long long)at);
@@ -337,7 +352,7 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	struct kallsyms_layout lay;
 	int r = kallsyms_parse(w, wl, at - ws, &lay, err, errlen);
 	if (r) {
-		free(w);
+		free(copy);
 		return r;
 	}
 	uint64_t relbase;
@@ -345,7 +360,7 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	if (relbase < KMAP_START || relbase >= 0xffffffffc0000000ull || (relbase & 4095)) {
 		snprintf(err, errlen, "kallsyms_relative_base %#llx is not a kernel-image address",
 			 (unsigned long long)relbase);
-		free(w);
+		free(copy);
 		return -EINVAL;
 	}
 	struct ksym want[VMI_NSYM];
@@ -364,7 +379,7 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++)
 		if (!v->p.sym_ok[need[i]] || v->p.sym_percpu[need[i]]) {
 			snprintf(err, errlen, "the guest's kallsyms has no '%s'", sym_names[need[i]]);
-			free(w);
+			free(copy);
 			return -EINVAL;
 		}
 	(void)find_want;
@@ -373,12 +388,12 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	if (find_pa_base(v, pa_tt)) {
 		snprintf(err, errlen, "kallsyms decoded, but no 2 MiB shift puts linux_banner on "
 				      "'Linux version ' with BTF at __start_BTF");
-		free(w);
+		free(copy);
 		return -EINVAL;
 	}
 	v->p.tt_rel = pa_tt - v->pa_base;
 	v->p.relbase_rel = gmem_backing_to_pa(&v->mem, ws + lay.relbase) - v->pa_base;
-	free(w);
+	free(copy);
 	return 0;
 }
 
