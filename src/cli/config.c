@@ -71,6 +71,8 @@ static const struct opt_def opts[] = {
 	{"crawl", "containers", "containers", NULL,
 	 "watch the containers of this host too (--no-containers: the host only)", T_BOOL,
 	 OFF(containers)},
+	{"crawl", "vms", "vms", NULL,
+	 "watch this host's QEMU guests too, from their RAM (--no-vms: not)", T_BOOL, OFF(vms)},
 	{"crawl", "config_paths", "config-path", "PATH",
 	 "config feature: files or directories read (a comma list in the file; the flag "
 	 "repeats)",
@@ -423,6 +425,7 @@ int config_defaults(struct serve_config *c)
 	c->timeout = 30;
 	c->file_timeout = 3600;
 	c->containers = true;
+	c->vms = true;
 	c->config_max_size = 64 * 1024;
 	c->file_hash_max_size = 64ull * 1024 * 1024;
 	c->log_level = LOG_INFO;

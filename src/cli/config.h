@@ -53,6 +53,7 @@ struct serve_config {
 	double timeout;			/* [crawl] timeout, seconds per system */
 	double file_timeout;		/* [crawl] file_timeout: the same for the file walk */
 	bool containers;		/* [crawl] containers */
+	bool vms;			/* [crawl] vms */
 	struct config_list config_paths;	/* [crawl] config_paths */
 	uint64_t config_max_size;	/* [crawl] config_max_size */
 	char *file_root;		/* [crawl] file_root */

@@ -75,6 +75,8 @@
 #include "../sinks/sink.h"
 #include "../store/store.h"
 #include "../targets/containers.h"
+#include "../targets/vms.h"
+#include "crawl_vm.h"
 #include "../util/log.h"
 #include "../util/util.h"
 #include "../views/container.h"
@@ -138,6 +140,13 @@ struct lane {
 	struct sink *sink;	/* a locked store sink */
 	struct crawl_opts opts;
 	struct container_list list;
+	struct vm_target *vms;	/* QEMU guests found at the last discovery */
+	size_t nvms;
+	struct vm_fail {	/* guests whose kernel could not be located yet */
+		uint64_t h;
+		int64_t at;	/* mono ns of the failed attempt */
+	} *vm_fail;
+	int nvm_fail;
 	struct system_id host;
 	bool have_list;
 	uint64_t proc_sig;	/* signature of the pids at the last discovery */
@@ -473,6 +482,14 @@ static bool refresh_systems(struct lane *l)
 		if (r < 0)
 			log_warn("cannot list containers: %s", strerror(-r));
 	}
+	free(l->vms);
+	l->vms = NULL;
+	l->nvms = 0;
+	if (d->cfg.vms) {
+		int r = vms_discover(d->proc_fd, &l->vms, &l->nvms);
+		if (r < 0)
+			log_warn("cannot list VMs: %s", strerror(-r));
+	}
 	system_host_identity(&l->host);
 	log_debug("lane %s: discovery: %d containers in %.1f ms", lane_names[l->idx], l->list.n,
 		  (double)(mono_ns() - now) / 1e6);
@@ -504,6 +521,24 @@ static uint64_t run_mask(uint64_t table_mask, const int *run_of)
 	return m;
 }
 
+/* The same for QEMU guests (store lock held). */
+static int sync_gone_vms(struct daemon *d, struct lane *l, int64_t now_ms)
+{
+	struct system_id *sys = calloc(l->nvms + 1, sizeof(*sys));
+	const char **ids = calloc(l->nvms + 1, sizeof(*ids));
+	int r = -ENOMEM;
+	if (sys && ids) {
+		for (size_t i = 0; i < l->nvms; i++) {
+			vm_identity(&l->vms[i], &sys[i]);
+			ids[i] = sys[i].id;
+		}
+		r = store_mark_gone(d->st, "vm", ids, (int)l->nvms, now_ms);
+	}
+	free(sys);
+	free(ids);
+	return r;
+}
+
 /* Tell the store which containers are present; only when the set changed. */
 static void sync_gone(struct lane *l, const struct idset *now)
 {
@@ -523,6 +558,8 @@ static void sync_gone(struct lane *l, const struct idset *now)
 	int r = -ESHUTDOWN;
 	if (!d->store_closed) {
 		r = store_mark_gone(d->st, "container", ids, l->list.n, now_ms);
+		if (r == 0)
+			r = sync_gone_vms(d, l, now_ms);
 		if (r == 0 && !l->gone_synced) {
 			const char *host = l->host.id;
 			store_mark_gone(d->st, "host", &host, 1, now_ms);
@@ -638,6 +675,99 @@ static void free_views(struct lane *l)
 	l->nviews = l->capviews = 0;
 }
 
+/*
+ * QEMU guests: their views are always kept (opening one locates the guest
+ * kernel; a kept one reads the live RAM at every crawl).  A guest whose
+ * kernel cannot be located (still in firmware, not Linux) is retried every
+ * VM_RETRY_NS, not at every tick.
+ */
+#define VM_RETRY_NS (30 * 1000000000LL)
+
+static struct view *kept_vm_view(struct lane *l, uint64_t h, const struct vm_target *vt)
+{
+	for (int i = 0; i < l->nviews; i++) {
+		struct kept_view *k = &l->views[i];
+		if (k->h != h)
+			continue;
+		if (k->init_pid == vt->pid)
+			return k->v;
+		view_destroy(k->v);
+		l->views[i] = l->views[--l->nviews];
+		break;
+	}
+	int64_t now = mono_ns();
+	for (int i = 0; i < l->nvm_fail; i++)
+		if (l->vm_fail[i].h == h) {
+			if (now - l->vm_fail[i].at < VM_RETRY_NS)
+				return NULL;
+			l->vm_fail[i] = l->vm_fail[--l->nvm_fail];
+			break;
+		}
+	if (l->nviews == l->capviews) {
+		int cap = l->capviews ? l->capviews * 2 : 16;
+		struct kept_view *v = realloc(l->views, (size_t)cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		l->views = v;
+		l->capviews = cap;
+	}
+	struct view *v;
+	char err[512];
+	if (vm_target_open(vt, NULL, &v, err, sizeof(err)) < 0) {
+		struct vm_fail *f = realloc(l->vm_fail, (size_t)(l->nvm_fail + 1) * sizeof(*f));
+		if (f) {
+			l->vm_fail = f;
+			l->vm_fail[l->nvm_fail++] = (struct vm_fail){.h = h, .at = now};
+		}
+		if (l->idx == LANE_FAST)
+			log_info("VM %s (retrying every %d s)", err, (int)(VM_RETRY_NS / 1000000000));
+		return NULL;
+	}
+	l->views[l->nviews++] = (struct kept_view){.h = h, .init_pid = vt->pid, .v = v};
+	return v;
+}
+
+/* Features a VM has: all but those reading files (os reads the kernel). */
+static uint64_t vm_feature_mask(void)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < nfeat(); i++)
+		if (!feature_table[i]->on_files_only || !strcmp(feature_table[i]->name, "os"))
+			m |= 1ull << i;
+	return m;
+}
+
+/* Add the guests due for a crawl to `out`; returns how many. */
+static int vm_targets(struct lane *l, struct idset *now, struct crawl_target *out,
+		      uint64_t enabled, uint64_t due, const int *run_of, int *new_systems)
+{
+	int n = 0;
+	uint64_t vmask = vm_feature_mask();
+	for (size_t i = 0; i < l->nvms; i++) {
+		struct system_id sys;
+		vm_identity(&l->vms[i], &sys);
+		uint64_t h = id_hash(sys.id);
+		bool is_new = !idset_has(&l->known, h);
+		uint64_t m = (is_new ? enabled : (due & enabled)) & vmask;
+		if (!m) {
+			idset_add(now, h);
+			continue;
+		}
+		struct view *v = kept_vm_view(l, h, &l->vms[i]);
+		if (!v)
+			continue;	/* not known: crawled in full once it opens */
+		idset_add(now, h);
+		if (is_new)
+			(*new_systems)++;
+		struct crawl_target *t = &out[n++];
+		memset(t, 0, sizeof(*t));
+		t->sys = sys;
+		t->feat_mask = run_mask(m, run_of);
+		t->view = v;
+	}
+	return n;
+}
+
 struct job {
 	uint64_t due, enabled;
 	bool discover, maintain;
@@ -670,7 +800,7 @@ static void lane_job(struct lane *l, const struct job *jb)
 	struct idset *now = &l->next;
 	int new_containers = 0, n = 0;
 	now->n = 0;
-	if (nf && grow_targets(l, 1 + l->list.n)) {
+	if (nf && grow_targets(l, 1 + l->list.n + (int)l->nvms)) {
 		for (int i = -1; i < l->list.n; i++) {
 			const struct system_id *sys = i < 0 ? &l->host : &l->list.v[i].sys;
 			uint64_t h = id_hash(sys->id);
@@ -687,6 +817,7 @@ static void lane_job(struct lane *l, const struct job *jb)
 			t->feat_mask = run_mask(m, run_of);
 			t->view = m == metric_only ? kept_view(l, h, t->container) : NULL;
 		}
+		n += vm_targets(l, now, l->targets + n, enabled, jb->due, run_of, &new_containers);
 	}
 	if (n) {
 		l->opts.sample_interval = jb->sample_interval;
@@ -712,7 +843,7 @@ static void lane_job(struct lane *l, const struct job *jb)
 			prune_views(l, &l->known);
 	}
 	if (l->idx == LANE_FAST && discovered) {
-		atomic_store(&d->stats.systems, 1 + l->list.n);
+		atomic_store(&d->stats.systems, 1 + l->list.n + (int)l->nvms);
 		sync_gone(l, &l->known);
 		if (new_containers && l->runs > 0) /* at the first run they crawl everything anyway */
 			poke_other_lanes(d);
@@ -1244,6 +1375,8 @@ static void stop_lanes(struct daemon *d)
 		if (l->procdir >= 0)
 			close(l->procdir);
 		container_list_free(&l->list);
+		free(l->vms);
+		free(l->vm_fail);
 		free(l->known.v);
 		free(l->next.v);
 		free(l->targets);
