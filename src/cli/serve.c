@@ -798,7 +798,7 @@ static void lane_job(struct lane *l, const struct job *jb)
 	int mi = metric_index();
 	uint64_t metric_only = mi >= 0 ? 1ull << mi : 0;
 	struct idset *now = &l->next;
-	int new_containers = 0, n = 0;
+	int new_containers = 0, new_vms = 0, n = 0;
 	now->n = 0;
 	if (nf && grow_targets(l, 1 + l->list.n + (int)l->nvms)) {
 		for (int i = -1; i < l->list.n; i++) {
@@ -812,12 +812,13 @@ static void lane_job(struct lane *l, const struct job *jb)
 			if (is_new && i >= 0)
 				new_containers++;
 			struct crawl_target *t = &l->targets[n++];
+			memset(t, 0, sizeof(*t));	/* reused: no hooks, nothing stale */
 			t->container = i < 0 ? NULL : &l->list.v[i];
 			t->sys = *sys;
 			t->feat_mask = run_mask(m, run_of);
 			t->view = m == metric_only ? kept_view(l, h, t->container) : NULL;
 		}
-		n += vm_targets(l, now, l->targets + n, enabled, jb->due, run_of, &new_containers);
+		n += vm_targets(l, now, l->targets + n, enabled, jb->due, run_of, &new_vms);
 	}
 	if (n) {
 		l->opts.sample_interval = jb->sample_interval;
@@ -845,10 +846,12 @@ static void lane_job(struct lane *l, const struct job *jb)
 	if (l->idx == LANE_FAST && discovered) {
 		atomic_store(&d->stats.systems, 1 + l->list.n + (int)l->nvms);
 		sync_gone(l, &l->known);
-		if (new_containers && l->runs > 0) /* at the first run they crawl everything anyway */
+		if ((new_containers || new_vms) && l->runs > 0) /* the first run crawls all anyway */
 			poke_other_lanes(d);
 		if (new_containers)
 			log_info("%d new container%s", new_containers, new_containers > 1 ? "s" : "");
+		if (new_vms)
+			log_info("%d new VM%s", new_vms, new_vms > 1 ? "s" : "");
 	}
 	if (jb->maintain)
 		maintain(d);

@@ -1,0 +1,113 @@
+# VMs on a second kernel and in the daemon (issue 5).  A guest running
+# Debian's 6.12 kernel (another kallsyms layout, percpu RSS counters, the
+# 6.4+ module memory layout) is crawled with no input but its RAM and
+# compared with what it printed on its own console; then `vantage serve`
+# finds it among the systems, stores its metrics every interval, and marks
+# it gone when QEMU stops.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/vm_lib.sh"
+
+# the newest Debian 6.12 kernel, in the fixture cache
+kernel_612() {
+	local cache=${VANTAGE_FIXTURES:-/var/cache/vantage-fixtures} pkg deb dir
+	mkdir -p "$cache"
+	deb=$(ls "$cache"/linux-image-6.12.*-amd64_*.deb 2>/dev/null | sort -V | tail -1)
+	if [ -z "$deb" ]; then
+		pkg=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' |
+			awk '{print $1}' | sort -V | tail -1)
+		[ -n "$pkg" ] || { echo "# no linux-image-6.12 package in the archive" >&2; return 1; }
+		(cd "$cache" && apt-get download -q "$pkg" >/dev/null 2>&1) || return 1
+		deb=$(ls "$cache"/linux-image-6.12.*-amd64_*.deb | sort -V | tail -1)
+	fi
+	dir=${deb%.deb}
+	[ -d "$dir/boot" ] || dpkg -x "$deb" "$dir" || return 1
+	VM_KVER=$(ls "$dir/lib/modules" | head -1)
+	VM_VMLINUZ=$dir/boot/vmlinuz-$VM_KVER
+	VM_MODDIR=$dir/lib/modules/$VM_KVER
+}
+
+export VANTAGE_CACHE_DIR=$TMP/cache
+if ! kernel_612; then
+	not_ok "a Debian 6.12 kernel could be fetched"
+	exit 0
+fi
+vm_initramfs "$TMP/initrd612.gz"
+VM_INITRD=$TMP/initrd612.gz
+vm_start k612 256M ""
+if ! vm_wait_ready 180; then
+	not_ok "the 6.12 guest booted"
+	exit 0
+fi
+ok "the 6.12 guest ($VM_KVER) booted"
+
+# ---- crawl by name, guest paused: compare with the console ----------------------
+out=$TMP/k612.json
+"$VANTAGE" crawl --vm "$VM_NAME" --pause -i 0 -f os,process,module,metric >"$out" 2>"$TMP/err"
+check_eq "crawl --vm NAME exits 0" 0 $?
+hdr=$(head -1 "$out")
+check_eq "frame: kind vm" vm "$(jq -r .value.kind <<<"$hdr")"
+check_eq "frame: id is the guest's uuid" "vm:$VM_UUID" "$(jq -r .value.id <<<"$hdr")"
+check_eq "frame: no errors" 0 "$(jq '[.value.errors[]] | add' <<<"$hdr")"
+check "frame: pause time reported" jq -e '.value.labels.paused_ms >= 0' <<<"$hdr"
+check_eq "guest running again after --pause" '"running"' \
+	"$(vm_qmp query-status | jq -c .status)"
+
+os=$(jq -c 'select(.feature=="os") | .value' "$out")
+check_eq "kernel release" "$VM_KVER" "$(jq -r .kernel_release <<<"$os")"
+check_eq "hostname" "$(vm_truth hostname | tr -d '\r' | head -1)" "$(jq -r .hostname <<<"$os")"
+
+# processes: pid, comm and argv of every user process ps printed (not ps/cat)
+vm_truth ps | awk 'NR > 1 && $6 != "ps" && $6 != "cat" && $7 !~ /^\[/ {
+	printf "%s %s", $1, $6; for (i = 7; i <= NF; i++) printf " %s", $i; print "" }' |
+	sed 's/ {[^}]*}//' | sort -n >"$TMP/ps.truth"
+jq -r 'select(.feature=="process" and .value.cmdline != null) |
+	"\(.value.pid) \(.value.comm) \(.value.cmdline)"' "$out" | sort -n >"$TMP/ps.got"
+check "user processes match ps in the guest (pid, comm, argv)" diff "$TMP/ps.truth" "$TMP/ps.got"
+nk=$(vm_truth ps | awk 'NR > 1 && $7 ~ /^\[/' | wc -l)
+nkg=$(jq -r 'select(.feature=="process" and .value.cmdline == null) | .value.pid' "$out" | wc -l)
+check_eq "kernel threads: as many as ps showed" "$nk" "$nkg"
+check_eq "RSS of 'sleep 1000001' as ps showed it" \
+	"$(vm_truth ps | awk '$7 == "sleep" && $8 == "1000001" {print $5}')" \
+	"$(jq -r 'select(.feature=="process" and .value.cmdline == "sleep 1000001") | .value.rss_kb' "$out")"
+check_eq "uid of the httpd run as www" 33 \
+	"$(jq -r 'select(.feature=="process" and (.value.cmdline // "" | test("-u www"))) | .value.uid' "$out")"
+
+vm_truth modules | awk '{print $1, $2, $3, $5}' | sort >"$TMP/mod.truth"
+jq -r 'select(.feature=="module") | "\(.value.name) \(.value.size) \(.value.refcount) \(.value.state)"' \
+	"$out" | sort >"$TMP/mod.got"
+check "modules match /proc/modules (name, size, refcount, state)" diff "$TMP/mod.truth" "$TMP/mod.got"
+total=$(vm_truth meminfo | awk '/^MemTotal:/ {print $2}')
+check_eq "memory total as MemTotal" "$total" \
+	"$(jq -r 'select(.feature=="metric" and .key=="memory") | .value.total_kb' "$out")"
+
+# the second crawl of the same kernel uses the profile learned by the first
+"$VANTAGE" crawl --vm "$VM_UUID" -i 0 -f os >"$TMP/k2.json" 2>/dev/null
+check_eq "second crawl: profile from the cache" true \
+	"$(head -1 "$TMP/k2.json" | jq .value.labels.profile_cached)"
+
+# ---- the daemon --------------------------------------------------------------------
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+db=$TMP/serve.db
+"$VANTAGE" serve --db "$db" --listen "127.0.0.1:$port" --metric-interval 1s --no-containers \
+	2>"$TMP/serve.log" &
+spid=$!
+on_exit "kill -9 $spid 2>/dev/null"
+systems() { curl -sf "http://127.0.0.1:$port/api/v1/systems?gone=any" 2>/dev/null; }
+vm_listed() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.[]; .id == $id and .kind == "vm")' >/dev/null; }
+for _ in $(seq 100); do vm_listed && break; sleep 0.1; done
+check "serve: the guest is in the systems list (kind vm)" vm_listed
+sleep 3.5
+pts=$(curl -sf "http://127.0.0.1:$port/api/v1/systems/vm:$VM_UUID/metrics/memory.used_pct?since=5m&step=1s" |
+	jq '.points | length')
+check "serve: the guest's memory.used_pct has a point every interval (got $pts)" \
+	test "${pts:-0}" -ge 2
+frame=$(curl -sf "http://127.0.0.1:$port/api/v1/systems/vm:$VM_UUID/frame")
+check "serve: the guest's frame holds its processes" \
+	jq -e '[.. | objects | select(.cmdline? == "sleep 1000001")] | length >= 1' <<<"$frame"
+vm_stop
+gone() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.[]; .id == $id and .gone == true)' >/dev/null; }
+for _ in $(seq 100); do gone && break; sleep 0.1; done
+check "serve: the guest is marked gone once QEMU stopped" gone
+kill -TERM $spid
+wait $spid
+check_eq "serve exits 0 on SIGTERM" 0 $?
