@@ -93,7 +93,7 @@ db=$TMP/serve.db
 spid=$!
 on_exit "kill -9 $spid 2>/dev/null"
 systems() { curl -sf "http://127.0.0.1:$port/api/v1/systems?gone=any" 2>/dev/null; }
-vm_listed() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.[]; .id == $id and .kind == "vm")' >/dev/null; }
+vm_listed() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.systems[]; .id == $id and .kind == "vm")' >/dev/null; }
 for _ in $(seq 100); do vm_listed && break; sleep 0.1; done
 check "serve: the guest is in the systems list (kind vm)" vm_listed
 sleep 3.5
@@ -105,7 +105,7 @@ frame=$(curl -sf "http://127.0.0.1:$port/api/v1/systems/vm:$VM_UUID/frame")
 check "serve: the guest's frame holds its processes" \
 	jq -e '[.. | objects | select(.cmdline? == "sleep 1000001")] | length >= 1' <<<"$frame"
 vm_stop
-gone() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.[]; .id == $id and .gone == true)' >/dev/null; }
+gone() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.systems[]; .id == $id and .gone == true)' >/dev/null; }
 for _ in $(seq 100); do gone && break; sleep 0.1; done
 check "serve: the guest is marked gone once QEMU stopped" gone
 kill -TERM $spid
