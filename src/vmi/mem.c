@@ -8,6 +8,7 @@
  * ELF cores carry their own physical layout in PT_LOAD p_paddr.
  */
 #include <elf.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +18,39 @@
 #include <unistd.h>
 
 #include "mem.h"
+
+static void trace_init(struct gmem *g)
+{
+	const char *t = getenv("VANTAGE_VMI_TRACE");
+	if (!t || !*t || !g->size)
+		return;
+	g->touched = calloc((g->size >> 12) / 8 + 1, 1);
+	g->trace_path = strdup(t);
+}
+
+void gmem_note(struct gmem *g, uint64_t off, uint64_t len)
+{
+	if (!g->touched || off >= g->size || !len)
+		return;
+	uint64_t end = off + len > g->size ? g->size : off + len;
+	for (uint64_t p = off >> 12; p <= (end - 1) >> 12; p++)
+		g->touched[p / 8] |= (uint8_t)(1u << (p % 8));
+}
+
+static void trace_write(struct gmem *g)
+{
+	if (!g->touched)
+		return;
+	FILE *f = fopen(g->trace_path, "we");
+	for (uint64_t p = 0; f && p < (g->size >> 12); p++)
+		if (g->touched[p / 8] >> (p % 8) & 1)
+			fprintf(f, "%llx\n", (unsigned long long)(p << 12));
+	if (f)
+		fclose(f);
+	free(g->touched);
+	free(g->trace_path);
+	g->touched = NULL;
+}
 
 static void set_identity(struct gmem *g)
 {
@@ -117,6 +151,7 @@ int gmem_open_file(struct gmem *g, const char *path, char *err, size_t errlen)
 	}
 	g->map = m;
 	g->size = st.st_size;
+	trace_init(g);
 	if (!memcmp(g->map, ELFMAG, SELFMAG)) {
 		snprintf(g->desc, sizeof(g->desc), "ELF core '%s'", path);
 		int r = parse_elf(g, err, errlen);
@@ -145,6 +180,7 @@ int gmem_open_pid(struct gmem *g, int pid, uint64_t addr, uint64_t len, char *er
 	}
 	g->fd_base = addr;
 	g->size = len;
+	trace_init(g);
 	set_identity(g);
 	return 0;
 }
@@ -162,6 +198,7 @@ void gmem_open_buf(struct gmem *g, const void *buf, size_t len)
 
 void gmem_close(struct gmem *g)
 {
+	trace_write(g);
 	if (g->map && g->fd != -2)
 		munmap((void *)g->map, g->size);
 	if (g->fd >= 0)
@@ -174,6 +211,8 @@ int gmem_read_backing(const struct gmem *g, uint64_t off, void *dst, size_t len)
 {
 	if (off > g->size || len > g->size - off)
 		return -EFAULT;
+	if (g->touched)
+		gmem_note((struct gmem *)g, off, len);
 	if (g->map) {
 		memcpy(dst, g->map + off, len);
 		return 0;
@@ -206,6 +245,8 @@ const unsigned char *gmem_ptr(const struct gmem *g, uint64_t pa, size_t len)
 	if (!g->map)
 		return NULL;
 	const struct gmem_range *r = find(g, pa, len);
+	if (r && g->touched)
+		gmem_note((struct gmem *)g, r->off + (pa - r->pa), len);
 	return r ? g->map + r->off + (pa - r->pa) : NULL;
 }
 

@@ -40,6 +40,8 @@ struct gmem {
 	int is_elf;			/* ranges come from an ELF core: fixed */
 	uint64_t split;			/* RAM below 4 GiB for a raw backing, 0 = none */
 	char desc[160];			/* "RAM file /dev/shm/x.mem", for messages */
+	uint8_t *touched;		/* VANTAGE_VMI_TRACE: bitmap of pages read */
+	char *trace_path;
 };
 
 /* Open a RAM file or an ELF core (detected by its header). */
@@ -64,6 +66,9 @@ int gmem_u64(const struct gmem *g, uint64_t pa, uint64_t *out);
 const unsigned char *gmem_ptr(const struct gmem *g, uint64_t pa, size_t len);
 /* Read len bytes at backing offset off (for scans). */
 int gmem_read_backing(const struct gmem *g, uint64_t off, void *dst, size_t len);
+/* Note that [off, off + len) of the backing was read (for the page trace
+ * benchmarks use: VANTAGE_VMI_TRACE=FILE lists the pages at close). */
+void gmem_note(struct gmem *g, uint64_t off, uint64_t len);
 /* Guest-physical address of backing offset off, or UINT64_MAX. */
 uint64_t gmem_backing_to_pa(const struct gmem *g, uint64_t off);
 

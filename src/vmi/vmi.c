@@ -339,6 +339,7 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	const unsigned char *w = read_window(&v->mem, at, 4096, 64u << 10, &ws, &wl, &copy);
 	bool tok = w && kallsyms_tokens_ok(w, wl, at - ws);
 	free(copy);
+	gmem_note(&v->mem, at, 4096);
 	if (!tok) {
 		snprintf(err, errlen, "no kallsyms token table at the digit run");
 		return -EINVAL;
@@ -357,6 +358,11 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	}
 	uint64_t relbase;
 	memcpy(&relbase, w + lay.relbase, 8);
+	{	/* the tables the decoder read, for the page trace */
+		size_t lo = lay.offsets < lay.names ? lay.offsets : lay.names;
+		size_t hi = lay.relbase + 8 > lay.ti + 512 ? lay.relbase + 8 : lay.ti + 512;
+		gmem_note(&v->mem, ws + lo, hi - lo);
+	}
 	if (relbase < KMAP_START || relbase >= 0xffffffffc0000000ull || (relbase & 4095)) {
 		snprintf(err, errlen, "kallsyms_relative_base %#llx is not a kernel-image address",
 			 (unsigned long long)relbase);
@@ -410,6 +416,7 @@ static int locate_cold(struct vmi *v, char *err, size_t errlen)
 		const unsigned char *p;
 		if (v->mem.map) {
 			p = v->mem.map + off;
+			gmem_note(&v->mem, off, n);
 		} else {
 			if (!buf || gmem_read_backing(&v->mem, off, buf, n))
 				break;
