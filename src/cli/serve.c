@@ -1126,9 +1126,10 @@ static void serve_usage(FILE *out)
 	fprintf(out,
 		"Usage: vantage serve [OPTIONS]\n"
 		"\n"
-		"Watch this host and its containers: crawl each feature on its own interval\n"
-		"into the store, notice new containers within one metric interval and mark\n"
-		"stopped ones gone, and serve the REST API and /metrics.  Logs go to stderr.\n"
+		"Watch this host, its containers and its QEMU guests (from their RAM): crawl\n"
+		"each feature on its own interval into the store, notice new containers and\n"
+		"VMs within one metric interval and mark stopped ones gone, and serve the\n"
+		"REST API and /metrics.  Logs go to stderr.\n"
 		"Signals: SIGTERM/SIGINT finish the crawl in progress, close the store and\n"
 		"exit 0; SIGHUP reloads the configuration file (intervals, log level,\n"
 		"workers, time limits) and keeps the current one if the file has an error.\n"
