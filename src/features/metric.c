@@ -327,6 +327,10 @@ static void emit_load(struct metric *m)
 	json_double(j, rec_name(f, "load15", "longterm"), l.load15, 2);
 	json_uint(j, "runnable", l.running);
 	json_uint(j, "tasks", l.total);
+	struct vt_kernel k;
+	if (frame_format(f) != FRAME_CRAWLER && VIEW_HAS(m->c->view, kernel) &&
+	    view_kernel(m->c->view, &k) == 0 && (k.have & VK_UPTIME))
+		json_double(j, "uptime_s", k.uptime, 2);
 	rec_end(f);
 }
 
