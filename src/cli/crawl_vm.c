@@ -60,13 +60,13 @@ static void set_labels(struct vm_job *j)
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
 			esc[o++] = '\\';
-		if (c < 0x20)
+		if (c < 0x20 || c >= 0x7f)	/* keep the labels plain ASCII JSON */
 			c = '?';
 		esc[o++] = (char)c;
 	}
 	esc[o] = 0;
 	snprintf(j->labels, sizeof(j->labels),
-		 "{\"ram\":\"%s\",\"profile_cached\":%s,\"locate_ms\":%.1f%s%s}", esc,
+		 "{\"ram\":\"%.900s\",\"profile_cached\":%s,\"locate_ms\":%.1f%s%s}", esc,
 		 j->st.cached ? "true" : "false", j->st.locate_ms, ms,
 		 j->pause && j->pause_err[0] ? ",\"paused\":false" : "");
 }

@@ -67,6 +67,8 @@
 #include <ext2fs/ext2_err.h>
 #include <ext2fs/ext2fs.h>
 
+#include "../util/log.h"
+
 #define MAX_LINKS 40
 #define RES_MAX_DIRS (PATH_MAX / 2)	/* directories on a resolution's stack */
 #define HEAD_LEN (1024 * 1024)		/* bytes read for the partition table */
@@ -1496,6 +1498,10 @@ int view_image_open(const char *path, unsigned partition, struct view **out,
 	}
 	if (t->scheme == PART_MBR && t->ext_size)
 		read_logical(&s, t);
+	if (t->crc_bad)
+		log_warn("%s: the GPT's checksums do not match; its entries are used anyway", path);
+	if (t->truncated)
+		log_warn("%s: more than %d partitions; the others are ignored", path, PART_MAX);
 	if (partition)
 		rc = open_one(&s, t, partition, &iv, info, err, cap, buf);
 	else

@@ -40,9 +40,14 @@
  * inet6_dev.addr_list.
  *
  * Guest memory is hostile: every pointer passes vmi_kptr() before use,
- * every chain and list is bounded, table sizes above 2^24 buckets are
- * refused, a read that fails ends that chain with an error through
- * it->error and the walk goes on with the next bucket.  A field the
+ * every chain and list is bounded (VMI_MAX_LIST) and checked for loops
+ * (struct cyc), table sizes above 2^24 buckets are refused, a read that
+ * fails ends that chain with an error through it->error and the walk goes
+ * on with the next bucket.  Garbage must not flood the error hook: after
+ * MAX_TABLE_ERRS bad chains the rest of a table is skipped, after as many
+ * bad fd tables the owner scan stops, and an fd table met twice (a task
+ * list that loops, or CLONE_FILES) is scanned once.  Totals are bounded
+ * per call: sockets, fd slots, socket files, per-CPU reads.  A field the
  * guest's BTF lacks disables what needs it, reported once per call.
  */
 #include <arpa/inet.h>
@@ -60,17 +65,17 @@
 
 #define MAX_BUCKETS (1u << 24)
 #define CHUNK_BYTES (256u << 10)
-#define MAX_SOCKETS (VMI_MAX_LIST * 16)	/* over all tables of one call */
-#define MAX_FDS 65536u			/* per fd table */
-#define MAX_FD_SLOTS (1u << 22)		/* fd slots looked at per call */
-#define MAX_OWNED (1u << 18)		/* socket files remembered per call */
+#define MAX_SOCKETS (VMI_MAX_LIST * 16) /* over all tables of one call */
+#define MAX_FDS 65536u                  /* per fd table */
+#define MAX_FD_SLOTS (1u << 22)         /* fd slots looked at per call */
+#define MAX_OWNED (1u << 18)            /* socket files remembered per call */
 #define FD_CHUNK 512
 #define OBJ_MAX 512
 #define MAX_ADDRS 64
 #define MAX_CPUS 8192
-#define MAX_PERCPU_READS (1u << 18)	/* per call, over all devices */
+#define MAX_PERCPU_READS (1u << 18) /* per call, over all devices */
 #define COMM_LEN 16
-#define MAX_TABLE_ERRS 32		/* bad chains before a table is given up */
+#define MAX_TABLE_ERRS 32 /* bad chains before a table is given up */
 
 #define TCP_ST_SYN_RECV 3
 #define TCP_ST_TIME_WAIT 6
@@ -87,7 +92,7 @@
 /* ---- small helpers ------------------------------------------------------- */
 
 static void report(const struct view_iter *it, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void report(const struct view_iter *it, int err, const char *fmt, ...)
 {
@@ -113,7 +118,7 @@ static const char *fname(enum vmi_field f, char *buf, size_t cap)
 
 /* All of fs present, else report the first missing one (for `what`). */
 static bool need(const struct vmi *v, const struct view_iter *it, const char *what,
-		 const enum vmi_field *fs, size_t n)
+                 const enum vmi_field *fs, size_t n)
 {
 	char b[96];
 
@@ -217,7 +222,10 @@ struct cyc {
 	unsigned lim, steps;
 };
 
-#define CYC_INIT {0, 1, 0}
+#define CYC_INIT                                                                                   \
+	{                                                                                          \
+		0, 1, 0                                                                            \
+	}
 
 static bool cyc_loops(struct cyc *c, uint64_t node)
 {
@@ -234,14 +242,14 @@ static bool cyc_loops(struct cyc *c, uint64_t node)
 /* ---- owners: socket -> (tgid, comm) --------------------------------------- */
 
 struct owner {
-	uint64_t sock;		/* struct socket address, 0 = free slot */
+	uint64_t sock; /* struct socket address, 0 = free slot */
 	int pid;
 	char comm[COMM_LEN];
 };
 
 struct owners {
 	struct owner *slot;
-	size_t cap, n;		/* cap a power of two, n <= cap / 2 */
+	size_t cap, n; /* cap a power of two, n <= cap / 2 */
 };
 
 static size_t owner_hash(uint64_t k, size_t cap)
@@ -314,11 +322,11 @@ struct fdscan {
 	uint64_t sock_fops;
 	struct span file_span;
 	uint64_t fds[FD_CHUNK];
-	size_t slots;		/* fd slots looked at so far */
-	struct owners seen;	/* files_struct addresses already scanned */
-	unsigned errs;		/* bad fd tables reported */
-	int err;		/* -ENOMEM */
-	bool full;		/* a bound was met (reported) */
+	size_t slots;       /* fd slots looked at so far */
+	struct owners seen; /* files_struct addresses already scanned */
+	unsigned errs;      /* bad fd tables reported */
+	int err;            /* -ENOMEM */
+	bool full;          /* a bound was met (reported) */
 };
 
 /* May one more bad fd table be reported?  Past MAX_TABLE_ERRS the guest's
@@ -346,8 +354,10 @@ static int scan_file(struct fdscan *s, uint64_t file, int pid, const char *comm)
 		return 0;
 	if (s->o->n >= MAX_OWNED) {
 		if (!s->full)
-			report(s->it, E2BIG, "socket owners: more than %u socket files, "
-					     "the rest unowned", MAX_OWNED);
+			report(s->it, E2BIG,
+			       "socket owners: more than %u socket files, "
+			       "the rest unowned",
+			       MAX_OWNED);
 		s->full = true;
 		return 0;
 	}
@@ -366,7 +376,7 @@ static int scan_fds(void *ctx, uint64_t task)
 		return 0;
 	if (vmi_field(v, task, F_task_files, &files) || !files)
 		return 0;
-	if (owner_find(&s->seen, files))	/* shared (CLONE_FILES), or a loop */
+	if (owner_find(&s->seen, files)) /* shared (CLONE_FILES), or a loop */
 		return 0;
 	if (owner_add(&s->seen, files, 0, comm)) {
 		s->err = -ENOMEM;
@@ -422,9 +432,9 @@ static int scan_fds(void *ctx, uint64_t task)
 static int find_owners(struct vm_view *vv, const struct view_iter *it, struct owners *o)
 {
 	static const enum vmi_field ff[] = {F_file_f_op, F_file_private_data};
-	static const enum vmi_field tf[] = {F_task_files, F_task_tgid, F_files_fdt,
-					    F_fdt_max_fds, F_fdt_fd, F_file_f_op,
-					    F_file_private_data};
+	static const enum vmi_field tf[] = {F_task_files,       F_task_tgid, F_files_fdt,
+	                                    F_fdt_max_fds,      F_fdt_fd,    F_file_f_op,
+	                                    F_file_private_data};
 	const struct vmi *v = &vv->vmi;
 	struct fdscan *s;
 
@@ -458,24 +468,24 @@ struct sockwalk {
 	int (*cb)(void *ctx, const struct vt_sock *s);
 	void *ctx;
 	const struct owners *o;
-	struct span common;	/* the sock_common fields read per socket */
-	bool v6;		/* skc_v6_* present */
-	bool have_inode;	/* sk_socket -> inode readable */
-	size_t total;		/* sockets met over all tables */
-	unsigned errs;		/* bad chains in the current table */
-	bool skip;		/* ... too many: the rest of it is skipped */
-	bool stopped;		/* total bound met (reported) */
-	unsigned char *chunk;	/* CHUNK_BYTES for bucket arrays */
+	struct span common;   /* the sock_common fields read per socket */
+	bool v6;              /* skc_v6_* present */
+	bool have_inode;      /* sk_socket -> inode readable */
+	size_t total;         /* sockets met over all tables */
+	unsigned errs;        /* bad chains in the current table */
+	bool skip;            /* ... too many: the rest of it is skipped */
+	bool stopped;         /* total bound met (reported) */
+	unsigned char *chunk; /* CHUNK_BYTES for bucket arrays */
 };
 
 /* One table: an array of buckets, each the head of a chain. */
 struct table {
-	const char *name;	/* "tcp ehash" */
+	const char *name; /* "tcp ehash" */
 	int proto;
-	uint64_t arr, nb;	/* bucket array, number of buckets */
-	uint32_t bsize, head_off;	/* bucket size, offset of the head pointer */
-	bool nulls;		/* hlist_nulls: ends at an odd pointer */
-	uint32_t link_off;	/* offset of the chain node in the socket */
+	uint64_t arr, nb;         /* bucket array, number of buckets */
+	uint32_t bsize, head_off; /* bucket size, offset of the head pointer */
+	bool nulls;               /* hlist_nulls: ends at an odd pointer */
+	uint32_t link_off;        /* offset of the chain node in the socket */
 };
 
 static void sock_addrs(const struct sockwalk *w, const struct obj *o, struct vt_sock *s)
@@ -504,7 +514,7 @@ static void sock_owner(const struct sockwalk *w, uint64_t sk, struct vt_sock *s)
 
 	if (vmi_field(v, sk, F_sk_socket, &sock))
 		return;
-	if (!sock) {			/* orphaned: sock_i_uid() says root */
+	if (!sock) { /* orphaned: sock_i_uid() says root */
 		s->have |= VS_UID;
 		return;
 	}
@@ -545,17 +555,17 @@ static int emit_sock(struct sockwalk *w, uint64_t sk, int proto)
 	memset(&s, 0, sizeof(s));
 	s.family = (int)obj_u(&o, F_skc_family);
 	if (s.family != AF_INET && !(s.family == AF_INET6 && w->v6))
-		return 0;	/* not an inet socket: not ours to show */
+		return 0; /* not an inet socket: not ours to show */
 	s.proto = proto;
 	s.state = (int)obj_u(&o, F_skc_state);
 	s.local_port = (uint16_t)obj_u(&o, F_skc_num);
 	s.remote_port = ntohs((uint16_t)obj_u(&o, F_skc_dport));
 	sock_addrs(w, &o, &s);
-	if (proto == IPPROTO_TCP && (s.state == TCP_ST_TIME_WAIT ||
-				     s.state == TCP_ST_NEW_SYN_RECV)) {
+	if (proto == IPPROTO_TCP &&
+	    (s.state == TCP_ST_TIME_WAIT || s.state == TCP_ST_NEW_SYN_RECV)) {
 		if (s.state == TCP_ST_NEW_SYN_RECV)
 			s.state = TCP_ST_SYN_RECV;
-		s.have |= VS_UID;	/* no struct sock behind: as sock_diag */
+		s.have |= VS_UID; /* no struct sock behind: as sock_diag */
 	} else {
 		sock_owner(w, sk, &s);
 	}
@@ -563,8 +573,7 @@ static int emit_sock(struct sockwalk *w, uint64_t sk, int proto)
 }
 
 /* One chain.  Returns the callback's stop value, or 0. */
-static int walk_chain(struct sockwalk *w, const struct table *t, uint64_t bucket,
-		      uint64_t node)
+static int walk_chain(struct sockwalk *w, const struct table *t, uint64_t bucket, uint64_t node)
 {
 	const struct vmi *v = w->v;
 	struct cyc cy = CYC_INIT;
@@ -614,7 +623,7 @@ static int walk_chain(struct sockwalk *w, const struct table *t, uint64_t bucket
 
 /* Buckets [first, first + n) held in buf. */
 static int walk_buckets(struct sockwalk *w, const struct table *t, uint64_t first,
-			const unsigned char *buf, size_t n)
+                        const unsigned char *buf, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint64_t head = rd_u(buf, i * t->bsize + t->head_off);
@@ -670,12 +679,12 @@ static int walk_table(struct sockwalk *w, const struct table *t)
 			uint64_t b = at + k;
 			if (vmi_read(v, t->arr + b * t->bsize, w->chunk, m * t->bsize)) {
 				if (++w->errs >= MAX_TABLE_ERRS) {
-					report(w->it, EFAULT, "%s: bucket array unreadable", t->name);
+					report(w->it, EFAULT, "%s: bucket array unreadable",
+					       t->name);
 					return 0;
 				}
-				report(w->it, EFAULT, "%s buckets %llu..%llu: unreadable",
-				       t->name, (unsigned long long)b,
-				       (unsigned long long)(b + m - 1));
+				report(w->it, EFAULT, "%s buckets %llu..%llu: unreadable", t->name,
+				       (unsigned long long)b, (unsigned long long)(b + m - 1));
 				continue;
 			}
 			r = walk_buckets(w, t, b, w->chunk, m);
@@ -688,7 +697,7 @@ static int walk_table(struct sockwalk *w, const struct table *t)
 
 /* Read a hash table's array pointer and mask; false (reported) if bad. */
 static bool table_head(struct sockwalk *w, const char *name, uint64_t obj, enum vmi_field arr_f,
-		       enum vmi_field mask_f, uint64_t *arr, uint64_t *nb)
+                       enum vmi_field mask_f, uint64_t *arr, uint64_t *nb)
 {
 	uint64_t mask;
 
@@ -708,7 +717,7 @@ static bool table_head(struct sockwalk *w, const char *name, uint64_t obj, enum 
 static int tcp_tables(struct sockwalk *w)
 {
 	static const enum vmi_field ef[] = {F_hinfo_ehash, F_hinfo_ehash_mask, F_ehb_chain,
-					    F_skc_nulls_node};
+	                                    F_skc_nulls_node};
 	static const enum vmi_field lf[] = {F_hinfo_lhash2, F_hinfo_lhash2_mask};
 	const struct vmi *v = w->v;
 	uint64_t h = vmi_sym(v, S_tcp_hashinfo);
@@ -746,8 +755,9 @@ static int tcp_tables(struct sockwalk *w)
 		t.nulls = false;
 		t.link_off = vmi_off(v, F_icsk_listen_node);
 	} else {
-		report(w->it, ENOTSUP, "tcp listeners: the guest's BTF has neither "
-				       "inet_listen_hashbucket.nulls_head nor .head");
+		report(w->it, ENOTSUP,
+		       "tcp listeners: the guest's BTF has neither "
+		       "inet_listen_hashbucket.nulls_head nor .head");
 		return 0;
 	}
 	if (!table_head(w, "tcp lhash2", h, F_hinfo_lhash2, F_hinfo_lhash2_mask, &t.arr, &t.nb))
@@ -779,11 +789,11 @@ static int udp_tables(struct sockwalk *w)
 }
 
 int vm_sockets(struct view *view, const struct view_iter *it,
-	       int (*cb)(void *ctx, const struct vt_sock *s))
+               int (*cb)(void *ctx, const struct vt_sock *s))
 {
-	static const enum vmi_field cf[] = {F_skc_family, F_skc_state, F_skc_num, F_skc_dport,
-					    F_skc_rcv_saddr, F_skc_daddr, F_skc_v6_rcv_saddr,
-					    F_skc_v6_daddr};
+	static const enum vmi_field cf[] = {F_skc_family,       F_skc_state,     F_skc_num,
+	                                    F_skc_dport,        F_skc_rcv_saddr, F_skc_daddr,
+	                                    F_skc_v6_rcv_saddr, F_skc_v6_daddr};
 	static const enum vmi_field inf[] = {F_sk_socket, F_socket_alloc_inode, F_inode_ino};
 	struct vm_view *vv = (struct vm_view *)view;
 	const struct vmi *v = &vv->vmi;
@@ -796,9 +806,9 @@ int vm_sockets(struct view *view, const struct view_iter *it,
 	w.common = span_of(v, cf, sizeof(cf) / sizeof(cf[0]));
 	w.v6 = vmi_has(v, F_skc_v6_rcv_saddr) && vmi_has(v, F_skc_v6_daddr);
 	/* struct socket must open struct socket_alloc for the inode to follow */
-	w.have_inode = need(v, it, "socket inodes", inf, 3) &&
-		       (!vmi_has(v, F_socket_alloc_socket) ||
-			vmi_off(v, F_socket_alloc_socket) == 0);
+	w.have_inode =
+	    need(v, it, "socket inodes", inf, 3) &&
+	    (!vmi_has(v, F_socket_alloc_socket) || vmi_off(v, F_socket_alloc_socket) == 0);
 	if (w.have_inode) {
 		r = find_owners(vv, it, &o);
 		if (r < 0)
@@ -823,7 +833,7 @@ out:
 struct cpus {
 	uint64_t off[MAX_CPUS];
 	int n;
-	uint32_t reads;		/* per-CPU reads left for this call */
+	uint32_t reads; /* per-CPU reads left for this call */
 };
 
 /* __per_cpu_offset[0..nr_cpu_ids). */
@@ -847,8 +857,8 @@ static int read_cpus(const struct vmi *v, struct cpus *c)
 }
 
 /* Sum fields f[0..n) of a per-CPU object at ptr over all CPUs. */
-static int percpu_sum(const struct vmi *v, struct cpus *c, uint64_t ptr,
-		      const enum vmi_field *f, size_t n, uint64_t *sum)
+static int percpu_sum(const struct vmi *v, struct cpus *c, uint64_t ptr, const enum vmi_field *f,
+                      size_t n, uint64_t *sum)
 {
 	struct span s = span_of(v, f, n);
 	struct obj o;
@@ -889,23 +899,22 @@ static unsigned dev_flags(const struct vmi *v, uint64_t dev)
 
 	vmi_field(v, dev, F_nd_flags, &flags);
 	vmi_field(v, dev, F_nd_gflags, &gflags);
-	f = ((unsigned)flags & ~(IFF_PROMISC_ | IFF_ALLMULTI_ | IFF_RUNNING_ | IFF_LOWER_UP_ |
-				IFF_DORMANT_)) |
+	f = ((unsigned)flags &
+	     ~(IFF_PROMISC_ | IFF_ALLMULTI_ | IFF_RUNNING_ | IFF_LOWER_UP_ | IFF_DORMANT_)) |
 	    ((unsigned)gflags & (IFF_PROMISC_ | IFF_ALLMULTI_));
 	if (!v->p.enum_ok[E___LINK_STATE_START] || vmi_field(v, dev, F_nd_state, &state))
-		return (unsigned)flags;	/* can't tell: as stored */
+		return (unsigned)flags; /* can't tell: as stored */
 	int64_t st = v->p.enumv[E___LINK_STATE_START];
 	if (st < 0 || st > 63 || !(state & (1ull << st)))
 		return f;
 	if (!vmi_field(v, dev, F_nd_operstate, &oper) &&
 	    (oper == IF_OPER_UP_ || oper == IF_OPER_UNKNOWN_))
 		f |= IFF_LOWER_UP_;
-	int64_t nc = v->p.enum_ok[E___LINK_STATE_NOCARRIER] ? v->p.enumv[E___LINK_STATE_NOCARRIER]
-							    : -1;
+	int64_t nc =
+	    v->p.enum_ok[E___LINK_STATE_NOCARRIER] ? v->p.enumv[E___LINK_STATE_NOCARRIER] : -1;
 	if (nc >= 0 && nc < 64 && !(state & (1ull << nc)))
 		f |= IFF_RUNNING_;
-	int64_t dm = v->p.enum_ok[E___LINK_STATE_DORMANT] ? v->p.enumv[E___LINK_STATE_DORMANT]
-							  : -1;
+	int64_t dm = v->p.enum_ok[E___LINK_STATE_DORMANT] ? v->p.enumv[E___LINK_STATE_DORMANT] : -1;
 	if (dm >= 0 && dm < 64 && (state & (1ull << dm)))
 		f |= IFF_DORMANT_;
 	return f;
@@ -921,12 +930,12 @@ static void dev_mac(const struct vmi *v, uint64_t dev, char *mac, size_t cap)
 		return;
 	if (len > sizeof(hw))
 		len = sizeof(hw);
-	if (v->p.fsize[F_nd_dev_addr] == 8) {	/* a pointer (always, so far) */
+	if (v->p.fsize[F_nd_dev_addr] == 8) { /* a pointer (always, so far) */
 		if (vmi_field(v, dev, F_nd_dev_addr, &p) || !vmi_kptr(v, p) ||
 		    vmi_read(v, p, hw, len))
 			return;
 	} else if (!vmi_has(v, F_nd_dev_addr) || v->p.fsize[F_nd_dev_addr] < len ||
-		   vmi_read(v, dev + vmi_off(v, F_nd_dev_addr), hw, len)) {
+	           vmi_read(v, dev + vmi_off(v, F_nd_dev_addr), hw, len)) {
 		return;
 	}
 	format_hwaddr(hw, len, mac, cap);
@@ -998,10 +1007,10 @@ static void addrs6(struct ifwalk *w, uint64_t dev, const char *name)
 
 static void dev_addrs(struct ifwalk *w, uint64_t dev, const char *name)
 {
-	static const enum vmi_field f4[] = {F_nd_ip_ptr, F_indev_ifa_list, F_ifa_next,
-					    F_ifa_local, F_ifa_prefixlen};
+	static const enum vmi_field f4[] = {F_nd_ip_ptr, F_indev_ifa_list, F_ifa_next, F_ifa_local,
+	                                    F_ifa_prefixlen};
 	static const enum vmi_field f6[] = {F_nd_ip6_ptr, F_in6dev_addr_list, F_in6ifa_if_list,
-					    F_in6ifa_addr, F_in6ifa_prefix_len};
+	                                    F_in6ifa_addr, F_in6ifa_prefix_len};
 	const struct vmi *v = w->v;
 	bool ok4 = true, ok6 = true;
 
@@ -1030,8 +1039,8 @@ static void dev_kind(const struct vmi *v, uint64_t dev, char *kind, size_t cap)
 }
 
 /* Sum a per-CPU stats pointer member of the device. */
-static int dev_percpu(struct ifwalk *w, uint64_t dev, enum vmi_field ptr_f,
-		      const enum vmi_field *f, size_t n, uint64_t *sum)
+static int dev_percpu(struct ifwalk *w, uint64_t dev, enum vmi_field ptr_f, const enum vmi_field *f,
+                      size_t n, uint64_t *sum)
 {
 	uint64_t p = 0;
 
@@ -1044,8 +1053,8 @@ static int dev_percpu(struct ifwalk *w, uint64_t dev, enum vmi_field ptr_f,
 static void dev_stats(const struct vmi *v, uint64_t dev, struct vt_netio *c)
 {
 	static const enum vmi_field sf[] = {F_nds_rx_packets, F_nds_tx_packets, F_nds_rx_bytes,
-					    F_nds_tx_bytes,   F_nds_rx_errors,  F_nds_tx_errors,
-					    F_nds_rx_dropped, F_nds_tx_dropped};
+	                                    F_nds_tx_bytes,   F_nds_rx_errors,  F_nds_tx_errors,
+	                                    F_nds_rx_dropped, F_nds_tx_dropped};
 	uint64_t x[8] = {0};
 
 	if (!vmi_has(v, F_nd_stats))
@@ -1072,7 +1081,7 @@ static void core_drops(struct ifwalk *w, uint64_t dev, struct vt_netio *c)
 
 	if (vmi_has(v, F_nd_core_stats)) {
 		if (vmi_field(v, dev, F_nd_core_stats, &p) || !p)
-			return;		/* allocated on the first drop */
+			return; /* allocated on the first drop */
 		if (dev_percpu(w, dev, F_nd_core_stats, df, 2, s) == -ENOENT)
 			return;
 		c->rx_dropped += s[0];
@@ -1099,7 +1108,7 @@ static void dev_counters(struct ifwalk *w, uint64_t dev, const char *name, struc
 {
 	static const enum vmi_field lf[] = {F_lstats_packets, F_lstats_bytes};
 	static const enum vmi_field tf[] = {F_tstats_rx_packets, F_tstats_rx_bytes,
-					    F_tstats_tx_packets, F_tstats_tx_bytes};
+	                                    F_tstats_tx_packets, F_tstats_tx_bytes};
 	const struct vmi *v = w->v;
 	uint64_t ops = 0, get64 = 0, get = 0, s[4];
 	char kind[16];
@@ -1129,15 +1138,16 @@ static void dev_counters(struct ifwalk *w, uint64_t dev, const char *name, struc
 	} else {
 		dev_stats(v, dev, c);
 		if (get64 || get)
-			report(w->it, ENOTSUP, "interface %s: counters kept by its driver%s%s "
-					       "are not read",
+			report(w->it, ENOTSUP,
+			       "interface %s: counters kept by its driver%s%s "
+			       "are not read",
 			       name, kind[0] ? " " : "", kind);
 	}
 	core_drops(w, dev, c);
 }
 
 static int emit_dev(struct ifwalk *w, uint64_t dev, int (*cb)(void *, const struct vt_iface *),
-		    void *ctx)
+                    void *ctx)
 {
 	const struct vmi *v = w->v;
 	struct vt_iface i;
@@ -1147,7 +1157,7 @@ static int emit_dev(struct ifwalk *w, uint64_t dev, int (*cb)(void *, const stru
 	if (vmi_read(v, dev + vmi_off(v, F_nd_name), name, 16))
 		return -EFAULT;
 	name[16] = 0;
-	for (char *p = name; *p; p++)	/* no control characters in messages */
+	for (char *p = name; *p; p++) /* no control characters in messages */
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	memset(&i, 0, sizeof(i));
@@ -1165,7 +1175,7 @@ static int emit_dev(struct ifwalk *w, uint64_t dev, int (*cb)(void *, const stru
 }
 
 int vm_interfaces(struct view *view, const struct view_iter *it,
-		  int (*cb)(void *ctx, const struct vt_iface *i))
+                  int (*cb)(void *ctx, const struct vt_iface *i))
 {
 	static const enum vmi_field nf[] = {F_net_dev_base_head, F_nd_dev_list, F_nd_name};
 	struct vm_view *vv = (struct vm_view *)view;
@@ -1210,7 +1220,8 @@ int vm_interfaces(struct view *view, const struct view_iter *it,
 		}
 		uint64_t dev = node - vmi_off(v, F_nd_dev_list), next;
 		if (!vmi_kptr(v, node) || vmi_u64(v, node, &next)) {
-			report(it, EFAULT, "interfaces: bad pointer 0x%llx", (unsigned long long)node);
+			report(it, EFAULT, "interfaces: bad pointer 0x%llx",
+			       (unsigned long long)node);
 			break;
 		}
 		r = emit_dev(w, dev, cb, it ? it->ctx : NULL);
