@@ -44,6 +44,27 @@ static void iter_err(const struct view_iter *it, const char *what, int err)
 
 /* ---- the task list --------------------------------------------------------- */
 
+/* A set of addresses seen by a walk, to stop at a loop that does not pass
+ * through the list head (a guest can link its list into a circle). */
+struct seen {
+	uint64_t *v;
+	size_t cap;
+};
+
+static bool seen_add(struct seen *s, uint64_t a)
+{
+	if (!s->v)
+		return true;	/* no memory for the set: the bound still holds */
+	size_t i = (size_t)((a >> 4) * 0x9e3779b97f4a7c15ull) & (s->cap - 1);
+	while (s->v[i]) {
+		if (s->v[i] == a)
+			return false;
+		i = (i + 1) & (s->cap - 1);
+	}
+	s->v[i] = a;
+	return true;
+}
+
 int vm_each_task(struct vm_view *vv, const struct view_iter *it,
 		 int (*cb)(void *ctx, uint64_t task), void *ctx)
 {
@@ -54,28 +75,34 @@ int vm_each_task(struct vm_view *vv, const struct view_iter *it,
 		iter_err(it, "task list: init_task unreadable", EFAULT);
 		return 0;
 	}
+	struct seen seen = {calloc(2 * VMI_MAX_LIST, sizeof(uint64_t)), 2 * VMI_MAX_LIST};
+	int r = 0;
 	for (int n = 0; next != head; n++) {
 		if (n >= VMI_MAX_LIST) {
 			iter_err(it, "task list: longer than the bound, walk stopped", E2BIG);
-			return 0;
+			break;
+		}
+		if (!seen_add(&seen, next)) {
+			iter_err(it, "task list: loops without reaching its head, walk stopped", ELOOP);
+			break;
 		}
 		if (!vmi_kptr(v, next) || next < off) {
 			char w[80];
 			snprintf(w, sizeof(w), "task list: bad pointer %#llx, walk stopped",
 				 (unsigned long long)next);
 			iter_err(it, w, EFAULT);
-			return 0;
+			break;
 		}
 		uint64_t task = next - off;
-		int r = cb(ctx, task);
-		if (r)
-			return r;
+		if ((r = cb(ctx, task)) != 0)
+			break;
 		if (vmi_u64(v, next, &next)) {
 			iter_err(it, "task list: unreadable link, walk stopped", EFAULT);
-			return 0;
+			break;
 		}
 	}
-	return 0;
+	free(seen.v);
+	return r;
 }
 
 /* ---- processes --------------------------------------------------------------- */
@@ -435,7 +462,13 @@ static int vm_modules(struct view *v, const struct view_iter *it,
 	uint64_t head = vmi_sym(m, S_modules), next;
 	if (vmi_u64(m, head, &next))
 		return -EFAULT;
+	uint64_t seen_v[8192] = {0};
+	struct seen seen = {seen_v, 8192};
 	for (int n = 0; next != head; n++) {
+		if (!seen_add(&seen, next)) {
+			iter_err(it, "module list: loops without reaching its head", ELOOP);
+			return 0;
+		}
 		if (n >= 4096 || !vmi_kptr(m, next)) {
 			iter_err(it, n >= 4096 ? "module list: longer than the bound"
 					       : "module list: bad pointer, walk stopped",
