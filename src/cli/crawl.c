@@ -214,7 +214,8 @@ static int crawl_image(const char *path, struct view *view, const struct image_i
 		.fmt = fmt, .sink = sink, .proc_fd = -1, .workers = 1, .timeout = 86400,
 	};
 	int r = crawl_run(&run);
-	view_destroy(view);
+	if (!t.abandoned)	/* a stuck worker may still be using it */
+		view_destroy(view);
 	int status = EXIT_OK;
 	if (r < 0) {
 		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,

@@ -1329,7 +1329,9 @@ static const char *probe_part(struct source *s, const struct part *p, unsigned c
 	if (n <= 0)
 		return "nothing readable";
 	what = part_probe(buf, (size_t)n);
-	*ext = what && strncmp(what, "ext", 3) == 0 && strcmp(what, "ext-journal") != 0;
+	if (what && strcmp(what, "ext-journal") == 0)
+		return "an external ext3/4 journal";
+	*ext = what && strncmp(what, "ext", 3) == 0;
 	return what ? what : "nothing recognised";
 }
 

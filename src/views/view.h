@@ -8,9 +8,9 @@
  *
  *   host       live procfs + sysfs + netlink of the host (views/host/)
  *   root       a mounted root file system, kind "image" (views/root.c)
- *   container  live procfs/namespaces/cgroups of a container   (later)
- *   vm         guest-memory introspection                       (later)
- *   ext4       a raw disk image through libext2fs               (later)
+ *   container  live procfs/namespaces/cgroups of a container (views/container.c)
+ *   vm         guest-memory introspection             (views/vm.c, src/vmi/)
+ *   image      a raw ext2/3/4 disk image through libext2fs (views/image.c)
  *
  * Features never look at /proc or the file system directly: they call the
  * view_*() wrappers below and format what comes back.  A backend fills

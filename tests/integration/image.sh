@@ -16,16 +16,20 @@
 #             its root, absolute targets start at its root, loops end
 #             with ELOOP; nothing of the host leaks into the frame;
 #   layouts   the same file system in an MBR partition at 1 MiB (table
-#             written byte by byte), in a GPT (CRCs computed here), as
-#             ext2 and ext3, with inline data and with hashed (htree)
-#             directories; a disk with two ext4 partitions picks the one
+#             written byte by byte), in a GPT (CRCs computed here; a bad
+#             CRC warns), in logical partitions (an EBR chain, also one
+#             that loops), behind a read-only loop device, as ext2, ext3,
+#             4 KiB blocks, without checksums, with inline data and with
+#             hashed (htree) directories, with a journal needing recovery
+#             (warned); a disk with two ext4 partitions picks the one
 #             holding /etc/os-release, --partition picks the other;
 #   bad       random bytes, a truncated image, a zeroed superblock, a
 #             corrupt superblock, xfs and btrfs magics, a partition that
 #             does not exist or holds something else, a FIFO, a directory,
 #             a missing file, bad option combinations: exit 2 with a
 #             message naming the image, never a crash or a hang;
-#   fuzz      200 images with random bytes flipped in their metadata:
+#   fuzz      210 images (ext4 with and without checksums, ext2) with
+#             random bytes written into their metadata:
 #             every crawl ends (exit 0 or 2) within its time limit.
 source "$(dirname "$0")/lib.sh"
 
@@ -258,15 +262,20 @@ check_eq "file --file-root that does not exist: the error is counted" 1 \
 
 # ---- partition tables -----------------------------------------------------------------
 # hexw FILE OFFSET HEX: write bytes at OFFSET without truncating
-hexw() { xxd -r -p <<<"$3" | dd of="$1" bs=4096 seek="$2" oflag=seek_bytes conv=notrunc status=none; }
+# (hex <-> bytes with printf and od: xxd is not always installed)
+unhex() { local h; h=$(tr -d ' \n'); printf "$(sed 's/../\\x&/g' <<<"$h")"; }
+tohex() { od -An -v -tx1 | tr -d ' \n'; }
+hexw() { unhex <<<"$3" | dd of="$1" bs=4096 seek="$2" oflag=seek_bytes conv=notrunc status=none; }
 le32() { printf '%02x%02x%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
 le64() { echo "$(le32 $(($1 & 0xffffffff)))$(le32 $(($1 >> 32)))"; }
-# mbr_entry SLOT TYPE START-LBA COUNT: hex of a partition entry at its place
-mbr_set() { # FILE SLOT TYPE START COUNT
-	hexw "$1" $((446 + 16 * $2)) "00000000$(printf %02x "$3")000000$(le32 "$4")$(le32 "$5")"
-	hexw "$1" 510 55aa
+# mbr_set FILE SLOT TYPE START-LBA COUNT: an entry of the MBR (sector 0)
+mbr_set() { ebr_set "$1" 0 "${@:2}"; }
+# ebr_set FILE SECTOR SLOT TYPE START COUNT: the same in the record at SECTOR
+ebr_set() {
+	hexw "$1" $((512 * $2 + 446 + 16 * $3)) "00000000$(printf %02x "$4")000000$(le32 "$5")$(le32 "$6")"
+	hexw "$1" $((512 * $2 + 510)) 55aa
 }
-crc32_hex() { gzip -c <"$1" | tail -c 8 | head -c 4 | xxd -p; }	# little-endian bytes
+crc32_hex() { gzip -c <"$1" | tail -c 8 | head -c 4 | tohex; }	# little-endian bytes
 
 MIB=1048576
 # MBR: the tree's file system at 1 MiB, 16 MiB long
@@ -296,20 +305,26 @@ mbr_set "$GPT" 0 0xee 1 $((sectors - 1))
 	printf '72006f006f007400'				# "root" in UTF-16LE
 	printf '%0*d' $((2 * (128 - 64))) 0
 	printf '%0*d' $((2 * 127 * 128)) 0
-} | xxd -r -p >"$TMP/entries"
-hexw "$GPT" 1024 "$(xxd -p <"$TMP/entries" | tr -d '\n')"
+} | unhex >"$TMP/entries"
+hexw "$GPT" 1024 "$(tohex <"$TMP/entries")"
 hdr_hex() { # CRC
 	printf '4546492050415254000001005c000000%s00000000' "$1"
 	le64 1; le64 $((sectors - 1)); le64 34; le64 $((sectors - 34))
 	printf '00112233445566778899aabbccddeeff'
 	le64 2; le32 128; le32 128; crc32_hex "$TMP/entries"
 }
-hdr_hex 00000000 | xxd -r -p >"$TMP/hdr"
+hdr_hex 00000000 | unhex >"$TMP/hdr"
 hexw "$GPT" 512 "$(hdr_hex "$(crc32_hex "$TMP/hdr")")"
 "$VANTAGE" crawl --image "$GPT" -f os,file >"$TMP/gpt.json" 2>"$TMP/err"
 check_eq "GPT image: crawl exits 0, nothing on stderr" "0 " "$? $(cat "$TMP/err")"
 check_eq "GPT image: os from partition 1" imagetest "$(jq -r 'select(.feature=="os") | .value.id' "$TMP/gpt.json")"
 compare_tree "GPT image" "$TMP/gpt.json"
+cp "$GPT" "$TMP/gpt-crc.img"
+hexw "$TMP/gpt-crc.img" $((1024 + 56)) 78	# the name "root" -> "xoot": CRC no longer matches
+"$VANTAGE" crawl --image "$TMP/gpt-crc.img" -f os >"$TMP/gpt-crc.json" 2>"$TMP/err"
+check_eq "GPT with a bad CRC: crawled anyway" imagetest \
+	"$(jq -r 'select(.feature=="os") | .value.id' "$TMP/gpt-crc.json")"
+check "GPT with a bad CRC: a warning says so" grep -q "checksums do not match" "$TMP/err"
 
 # two ext4 partitions: the one holding /etc/os-release is chosen
 D=$TMP/data
@@ -326,6 +341,39 @@ check_eq "two partitions: the root (partition 2) is chosen" "imagetest image:$TW
 "$VANTAGE" crawl --image "$TWO" --partition 1 -f file --file-root /files >"$TMP/two1.json" 2>/dev/null
 check_eq "two partitions: --partition 1 crawls the other one" "/files /files/only-on-data" \
 	"$(jq -r 'select(.feature=="file") | .key' "$TMP/two1.json" | sort | xargs)"
+
+# logical partitions: an extended partition at 1 MiB whose EBR chain holds
+# partition 5 (the data tree, at 2 MiB) and partition 6 (the root, at 20 MiB)
+LOG=$TMP/logical.img
+truncate -s $((40 * MIB)) "$LOG"
+mke2fs -q -F -t ext4 -E offset=$((2 * MIB)) -d "$D" "$LOG" 16M >/dev/null 2>&1
+mke2fs -q -F -t ext4 -E offset=$((20 * MIB)) -d "$T" "$LOG" 16M >/dev/null 2>&1
+mbr_set "$LOG" 0 0x05 2048 $((39 * 2048))
+ebr_set "$LOG" 2048 0 0x83 2048 $((16 * 2048))		# relative to this EBR
+ebr_set "$LOG" 2048 1 0x05 $((18 * 2048)) 2048	# next EBR, relative to the extended one
+ebr_set "$LOG" $((19 * 2048)) 0 0x83 2048 $((16 * 2048))
+"$VANTAGE" crawl --image "$LOG" -f os >"$TMP/log.json" 2>/dev/null
+check_eq "logical partitions: the root (partition 6) is chosen" "imagetest image:$LOG:p6" \
+	"$(jq -r 'select(.feature=="os") | .value.id' "$TMP/log.json") $(jq -r 'select(.feature=="frame") | .value.id' "$TMP/log.json")"
+"$VANTAGE" crawl --image "$LOG" --partition 5 -f file --file-root /files >"$TMP/log5.json" 2>/dev/null
+check_eq "logical partitions: --partition 5" "/files /files/only-on-data" \
+	"$(jq -r 'select(.feature=="file") | .key' "$TMP/log5.json" | sort | xargs)"
+ebr_set "$LOG" $((19 * 2048)) 1 0x05 0 2048		# a chain pointing back to itself
+timeout 20 "$VANTAGE" crawl --image "$LOG" -f os >"$TMP/log.json" 2>/dev/null
+check_eq "logical partitions: an EBR chain looping back ends" "0 imagetest" \
+	"$? $(jq -r 'select(.feature=="os") | .value.id' "$TMP/log.json")"
+
+# a block device: the MBR image behind a read-only loop device
+if LOOPDEV=$(losetup --read-only --find --show "$MBR" 2>/dev/null) && [ -b "$LOOPDEV" ]; then
+	on_exit "losetup -d $LOOPDEV"
+	"$VANTAGE" crawl --image "$LOOPDEV" -f os,file >"$TMP/loop.json" 2>"$TMP/err"
+	check_eq "block device: crawl exits 0" 0 $?
+	check_eq "block device: os from partition 1, id names the device" "imagetest image:$LOOPDEV:p1" \
+		"$(jq -r 'select(.feature=="os") | .value.id' "$TMP/loop.json") $(jq -r 'select(.feature=="frame") | .value.id' "$TMP/loop.json")"
+	compare_tree "block device" "$TMP/loop.json"
+else
+	echo "# no loop device available: the block device case is not run"
+fi
 
 # ---- other file system layouts ------------------------------------------------------------
 for variant in "ext2:-t ext2" "ext3:-t ext3" "4k-blocks:-t ext4 -b 4096" \
@@ -356,6 +404,16 @@ if debugfs -R 'htree /srv/many' "$TMP/htree.img" 2>/dev/null | grep -q 'Root nod
 	compare_tree "htree image" "$TMP/htree.json"
 else
 	not_ok "e2fsck -D did not index /srv/many"
+fi
+
+# a journal holding changes (not shut down cleanly): crawled, with a warning
+if command -v debugfs >/dev/null; then
+	cp "$IMG" "$TMP/recover.img"
+	debugfs -w -R "feature needs_recovery" "$TMP/recover.img" >/dev/null 2>&1
+	"$VANTAGE" crawl --image "$TMP/recover.img" -f os >"$TMP/recover.json" 2>"$TMP/err"
+	check_eq "journal needing recovery: crawled" "0 imagetest" \
+		"$? $(jq -r 'select(.feature=="os") | .value.id' "$TMP/recover.json")"
+	check "journal needing recovery: a warning says it is not replayed" grep -q "not replayed" "$TMP/err"
 fi
 
 # ---- bad inputs -------------------------------------------------------------------------------
@@ -395,7 +453,7 @@ hexw "$TMP/badsb3.img" $((1024 + 1020)) deadbeef	# checksum no longer matches
 bad "superblock checksum mismatch" "$TMP/badsb3.img" "cannot open the file system"
 head -c $MIB /dev/zero >"$TMP/xfs.img"; hexw "$TMP/xfs.img" 0 58465342
 bad "an xfs image" "$TMP/xfs.img" "xfs"
-head -c $MIB /dev/zero >"$TMP/btrfs.img"; hexw "$TMP/btrfs.img" $((65536 + 64)) "$(printf '_BHRfS_M' | xxd -p)"
+head -c $MIB /dev/zero >"$TMP/btrfs.img"; hexw "$TMP/btrfs.img" $((65536 + 64)) "$(printf '_BHRfS_M' | tohex)"
 bad "a btrfs image" "$TMP/btrfs.img" "btrfs"
 truncate -s $((4 * MIB)) "$TMP/mbr-xfs.img"
 mbr_set "$TMP/mbr-xfs.img" 0 0x83 2048 2048; hexw "$TMP/mbr-xfs.img" $MIB 58465342

@@ -31,7 +31,7 @@
 #include "views/image.h"
 
 static char dir[] = "/tmp/vantage-image.XXXXXX";
-static char tree[4200], img[4200], nocsum[4200], mutant[4200];
+static char tree[4200], img[4200], nocsum[4200], ext2[4200], inl[4200], mutant[4200];
 static bool have_tools;
 
 static void put(const char *rel, const char *content)
@@ -83,6 +83,8 @@ static int setup(void **state)
 	snprintf(tree, sizeof(tree), "%s/tree", dir);
 	snprintf(img, sizeof(img), "%s/disk.img", dir);
 	snprintf(nocsum, sizeof(nocsum), "%s/nocsum.img", dir);
+	snprintf(ext2, sizeof(ext2), "%s/ext2.img", dir);
+	snprintf(inl, sizeof(inl), "%s/inline.img", dir);
 	snprintf(mutant, sizeof(mutant), "%s/mutant.img", dir);
 	if (mkdir(tree, 0755) < 0)
 		return -1;
@@ -95,6 +97,14 @@ static int setup(void **state)
 	put("usr/lib/os-release", "ID=unit\n");
 	put("etc/passwd", "root:x:0:0:unit:/root:/bin/sh\n");
 	put("etc/zzunique-entry", "x\n");
+	/* 300 KB: with 1 KiB blocks, indirect and double indirect blocks */
+	snprintf(p, sizeof(p), "%s/usr/lib/big", tree);
+	FILE *big = fopen(p, "w");
+	if (!big)
+		return -1;
+	for (int i = 0; i < 300 * 1024; i++)
+		fputc('a' + i % 26, big);
+	fclose(big);
 	sym("../usr/lib/os-release", "etc/os-release");
 	sym("../../../../../../usr/lib/os-release", "etc/climb");
 	sym("/etc/passwd", "etc/abs");
@@ -117,7 +127,10 @@ static int setup(void **state)
 		return 0;
 	if (run("mke2fs -q -F -t ext4 -d %s %s 8M >/dev/null 2>&1", tree, img) ||
 	    run("mke2fs -q -F -t ext4 -O ^metadata_csum -d %s %s 8M >/dev/null 2>&1", tree,
-		nocsum))
+		nocsum) ||
+	    run("mke2fs -q -F -t ext2 -d %s %s 8M >/dev/null 2>&1", tree, ext2) ||
+	    run("mke2fs -q -F -t ext4 -O ^metadata_csum,inline_data -d %s %s 8M >/dev/null 2>&1",
+		tree, inl))
 		return -1;
 	/* a directory loop: /loopdir/sub/back is /loopdir */
 	if (run("debugfs -w -R 'link /loopdir /loopdir/sub/back' %s >/dev/null 2>&1", img))
@@ -348,14 +361,14 @@ static void test_walk(void **state)
 	c.v = v;
 	c.read_files = true;
 	assert_int_equal(view_walk(v, "/", &walk_ops, &c), 0);
-	/* /, lost+found, etc and its 9, usr, usr/lib, os-release, loopdir,
-	 * sub, back (reported, not entered), etcdir, deep, and the "d" at
-	 * depths 2 to 256 (the last one reported, not entered) */
-	assert_int_equal(c.entries, 1 + 1 + 10 + 3 + 3 + 1 + 1 + IMAGE_WALK_MAX_DEPTH - 1);
+	/* /, lost+found, etc and its 9, usr, usr/lib, os-release, big,
+	 * loopdir, sub, back (reported, not entered), etcdir, deep, and the
+	 * "d" at depths 2 to 256 (the last one reported, not entered) */
+	assert_int_equal(c.entries, 1 + 1 + 10 + 4 + 3 + 1 + 1 + IMAGE_WALK_MAX_DEPTH - 1);
 	assert_int_equal(c.max_depth, IMAGE_WALK_MAX_DEPTH);
 	assert_int_equal(c.loops, 2);	/* the loop and the depth limit */
 	assert_int_equal(c.errors, 2);
-	assert_int_equal(c.reads, 3);
+	assert_int_equal(c.reads, 4);
 
 	/* the walk of a symlink is that symlink; of a missing path an error */
 	memset(&c, 0, sizeof(c));
@@ -406,15 +419,33 @@ static void test_bad_inode_number(void **state)
 
 /* ---- fuzz -------------------------------------------------------------------------- */
 
-/* Byte ranges worth corrupting: the used inodes and every directory block. */
+/* Byte ranges worth corrupting: the used inodes, the superblock and group
+ * descriptors, every directory block, indirect and extent tree blocks. */
 struct region {
 	uint64_t off, len;
 };
+
+struct regions {
+	struct region *r;
+	int n, cap;
+	unsigned bs;
+};
+
+static int meta_block(ext2_filsys fs, blk64_t *blk, e2_blkcnt_t cnt, blk64_t ref, int off,
+		      void *priv)
+{
+	struct regions *rs = priv;
+
+	if (cnt < 0 && rs->n < rs->cap)	/* not data: an indirect or extent block */
+		rs->r[rs->n++] = (struct region){*blk * rs->bs, rs->bs};
+	return 0;
+}
 
 static int find_regions(const char *path, struct region *r, int cap)
 {
 	ext2_filsys fs;
 	int n = 0;
+	struct regions rs = {.r = r, .cap = cap};
 
 	assert_int_equal(ext2fs_open(path, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs), 0);
 	unsigned bs = fs->blocksize, isz = EXT2_INODE_SIZE(fs->super);
@@ -425,7 +456,15 @@ static int find_regions(const char *path, struct region *r, int cap)
 	for (ext2_ino_t ino = 1; ino <= used && n < cap; ino++) {
 		struct ext2_inode in;
 
-		if (ext2fs_read_inode(fs, ino, &in) || !LINUX_S_ISDIR(in.i_mode))
+		if (ext2fs_read_inode(fs, ino, &in))
+			continue;
+		if (LINUX_S_ISREG(in.i_mode) && ext2fs_inode_has_valid_blocks2(fs, &in)) {
+			rs.n = n;
+			rs.bs = bs;
+			ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY, NULL, meta_block, &rs);
+			n = rs.n;
+		}
+		if (!LINUX_S_ISDIR(in.i_mode))
 			continue;
 		for (blk64_t l = 0; l < EXT2_I_SIZE(&in) / bs && n < cap; l++) {
 			blk64_t p = 0;
@@ -438,42 +477,48 @@ static int find_regions(const char *path, struct region *r, int cap)
 	return n;
 }
 
-static void test_fuzz(void **state)
+/*
+ * Overwrite up to `most` random bytes of the regions of `base` (the inode
+ * table twice as often as any other region), then open, walk (reading
+ * every regular file), resolve and stat.  IMAGE_FUZZ_ROUNDS, _SEED and
+ * _BYTES run a longer, another or a harsher fuzz.
+ */
+static void fuzz(const char *base_img, unsigned seed)
 {
-	struct region reg[512];
-	/* IMAGE_FUZZ_ROUNDS, _SEED and _BYTES (most bytes changed per image)
-	 * run a longer, another or a harsher fuzz */
 	const char *env_rounds = getenv("IMAGE_FUZZ_ROUNDS"), *env_seed = getenv("IMAGE_FUZZ_SEED");
 	const char *env_bytes = getenv("IMAGE_FUZZ_BYTES");
 	int most = env_bytes && atoi(env_bytes) > 0 ? atoi(env_bytes) : 12;
-	int rounds = env_rounds ? atoi(env_rounds) : 400;
-	unsigned seed = env_seed ? (unsigned)atoi(env_seed) : 777;
+	int rounds = env_rounds ? atoi(env_rounds) : 150;
+	struct region reg[512];
+	struct collect base = {0};
 	size_t len = 8u << 20;
-	char *orig, *data;
 	int nreg, opened = 0, failed = 0, hurt = 0;
+	char *orig, *data;
 
 	if (!have_tools)
 		skip();
-	nreg = find_regions(nocsum, reg, 512);
+	if (env_seed)
+		seed += (unsigned)atoi(env_seed);
+	nreg = find_regions(base_img, reg, 512);
 	assert_true(nreg > 5);
-	orig = malloc(len);
-	data = malloc(len);
 	/* the walk of the intact image, to tell which mutants changed it */
-	struct collect base = {0};
-	struct view *bv = open_img(nocsum);
+	struct view *bv = open_img(base_img);
 	assert_int_equal(view_walk(bv, "/", &walk_ops, &base), 0);
 	view_destroy(bv);
-	int fd = open(nocsum, O_RDONLY);
+	orig = malloc(len);
+	data = malloc(len);
+	int fd = open(base_img, O_RDONLY);
 	assert_int_equal(pread(fd, orig, len, 0), (ssize_t)len);
 	close(fd);
 	for (int round = 0; round < rounds; round++) {
 		struct collect c = {0};
 		struct view *v = NULL;
+		struct vt_stat st;
 		char err[512];
+		int rc;
 
 		memcpy(data, orig, len);
 		for (int k = rand_r(&seed) % most; k >= 0; k--) {
-			/* the inode table twice as often as any other region */
 			const struct region *r = &reg[rand_r(&seed) % 2 ? 0 : rand_r(&seed) % nreg];
 			uint64_t at = r->off + (uint64_t)rand_r(&seed) % r->len;
 
@@ -493,23 +538,37 @@ static void test_fuzz(void **state)
 		opened++;
 		c.v = v;
 		c.read_files = true;
-		int rc = view_walk(v, "/", &walk_ops, &c);
+		rc = view_walk(v, "/", &walk_ops, &c);
 		assert_true(rc <= 0);
 		hurt += rc < 0 || c.errors != base.errors || c.entries != base.entries;
-		int r2;
-		(void)slurp(v, "/etc/os-release", &r2);
-		(void)slurp(v, "/etc/climb", &r2);
-		struct vt_stat st;
+		(void)slurp(v, "/etc/os-release", &rc);
+		(void)slurp(v, "/etc/climb", &rc);
+		(void)slurp(v, "/usr/lib/big", &rc);
 		(void)view_stat(v, "/deep/d/d/d/d/d", &st);
 		view_destroy(v);
 		alarm(0);
 	}
-	print_message("fuzz: %d images opened and walked (%d with errors), %d refused\n", opened,
-		      hurt, failed);
+	print_message("fuzz %s: %d images opened and walked (%d with errors), %d refused\n",
+		      strrchr(base_img, '/') + 1, opened, hurt, failed);
 	assert_true(opened > rounds / 4);
 	assert_true(hurt + failed > rounds / 10);	/* the corruption reached the parsers */
 	free(orig);
 	free(data);
+}
+
+static void test_fuzz_ext4(void **state)
+{
+	fuzz(nocsum, 777);
+}
+
+static void test_fuzz_ext2(void **state)
+{
+	fuzz(ext2, 778);
+}
+
+static void test_fuzz_inline(void **state)
+{
+	fuzz(inl, 779);
 }
 
 int main(void)
@@ -519,7 +578,9 @@ int main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_bad_inode_number),
-		cmocka_unit_test(test_fuzz),
+		cmocka_unit_test(test_fuzz_ext4),
+		cmocka_unit_test(test_fuzz_ext2),
+		cmocka_unit_test(test_fuzz_inline),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
