@@ -162,6 +162,44 @@ static int parse_features(const char *list, const struct feature **out, int *n)
 	return rc;
 }
 
+/* Every feature can run on files alone, else a message naming the first. */
+static bool files_only(const struct feature **feats, int nfeats, const char *opt,
+		       const char *arg, const char *what)
+{
+	for (int i = 0; i < nfeats; i++)
+		if (!feats[i]->on_files_only) {
+			fprintf(stderr,
+				"vantage crawl: feature '%s' needs a running system; %s '%s' has only "
+				"files (features for %s: os, package, config, file)\n",
+				feats[i]->name, opt, arg, what);
+			return false;
+		}
+	return true;
+}
+
+/* One system whose view is open (borrowed by the run: the same loop as for
+ * live systems), one frame; the view is closed and the sink too. */
+static int crawl_one(struct crawl_target *t, struct view *view, const struct feature **feats,
+		     int nfeats, const struct crawl_opts *opts, enum frame_format fmt,
+		     struct sink *sink)
+{
+	t->view = view;
+	struct crawl_run run = {
+		.targets = t, .ntargets = 1, .feats = feats, .nfeats = nfeats, .opts = opts,
+		.fmt = fmt, .sink = sink, .proc_fd = -1, .workers = 1, .timeout = 86400,
+	};
+	int r = crawl_run(&run);
+	view_destroy(view);
+	int status = EXIT_OK;
+	if (r < 0) {
+		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,
+			strerror(-r));
+		status = EXIT_FAIL;
+	}
+	sink_close(sink);
+	return status;
+}
+
 /* A mounted root: one system, one frame. */
 static int crawl_root(const char *root, const struct feature **feats, int nfeats,
 		      const struct crawl_opts *opts, enum frame_format fmt, struct sink *sink)
@@ -175,21 +213,7 @@ static int crawl_root(const char *root, const struct feature **feats, int nfeats
 		sink_close(sink);
 		return EXIT_USAGE;
 	}
-	t.view = view; /* borrowed by the run: the same loop as for live systems */
-	struct crawl_run run = {
-		.targets = &t, .ntargets = 1, .feats = feats, .nfeats = nfeats, .opts = opts,
-		.fmt = fmt, .sink = sink, .proc_fd = -1, .workers = 1, .timeout = 86400,
-	};
-	r = crawl_run(&run);
-	view_destroy(view);
-	int status = EXIT_OK;
-	if (r < 0) {
-		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,
-			strerror(-r));
-		status = EXIT_FAIL;
-	}
-	sink_close(sink);
-	return status;
+	return crawl_one(&t, view, feats, nfeats, opts, fmt, sink);
 }
 
 /* A raw disk image, its view already open (view_image_open): one system,
@@ -208,22 +232,7 @@ static int crawl_image(const char *path, struct view *view, const struct image_i
 		log_warn("--image '%s': the journal holds changes not yet written to the file "
 			 "system (it was not shut down cleanly); they are not replayed, so the "
 			 "newest changes may be missing", path);
-	t.view = view;
-	struct crawl_run run = {
-		.targets = &t, .ntargets = 1, .feats = feats, .nfeats = nfeats, .opts = opts,
-		.fmt = fmt, .sink = sink, .proc_fd = -1, .workers = 1, .timeout = 86400,
-	};
-	int r = crawl_run(&run);
-	if (!t.abandoned)	/* a stuck worker may still be using it */
-		view_destroy(view);
-	int status = EXIT_OK;
-	if (r < 0) {
-		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,
-			strerror(-r));
-		status = EXIT_FAIL;
-	}
-	sink_close(sink);
-	return status;
+	return crawl_one(&t, view, feats, nfeats, opts, fmt, sink);
 }
 
 /* Let many containers' views be open at once. */
@@ -550,27 +559,11 @@ int cmd_crawl(int argc, char **argv)
 		fprintf(stderr, "vantage crawl: --partition goes with --image\n");
 		return EXIT_USAGE;
 	}
-	if (image) {
-		for (int i = 0; i < nfeats; i++) {
-			if (!feats[i]->on_files_only) {
-				fprintf(stderr,
-					"vantage crawl: feature '%s' needs a running system; --image '%s' "
-					"has only files (features for an image: os, package, config, file)\n",
-					feats[i]->name, image);
-				return EXIT_USAGE;
-			}
-		}
-	}
+	if (image && !files_only(feats, nfeats, "--image", image, "an image"))
+		return EXIT_USAGE;
 	if (root) {
-		for (int i = 0; i < nfeats; i++) {
-			if (!feats[i]->on_files_only) {
-				fprintf(stderr,
-					"vantage crawl: feature '%s' needs a running system; --root '%s' "
-					"has only files (features for a root: os, package, config, file)\n",
-					feats[i]->name, root);
-				return EXIT_USAGE;
-			}
-		}
+		if (!files_only(feats, nfeats, "--root", root, "a root"))
+			return EXIT_USAGE;
 		struct stat st;
 		if (stat(root, &st) < 0) {
 			fprintf(stderr, "vantage crawl: --root '%s': %s\n", root, strerror(errno));

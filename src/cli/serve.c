@@ -614,15 +614,19 @@ static void maintain(struct daemon *d)
  * kept view is dropped when its system is gone or restarted (another
  * init pid), and left alone (never closed) when its crawl was abandoned.
  */
-static struct view *kept_view(struct lane *l, uint64_t h, const struct container *c)
+/* The kept view of system h (opened for `pid`): 1 with *out set, or 0 when
+ * one must be opened (room for it made; a view of an older pid closed),
+ * or -ENOMEM. */
+static int kept_find(struct lane *l, uint64_t h, int pid, struct view **out)
 {
-	int pid = c ? c->init_pid : 0;
 	for (int i = 0; i < l->nviews; i++) {
 		struct kept_view *k = &l->views[i];
 		if (k->h != h)
 			continue;
-		if (k->init_pid == pid)
-			return k->v;
+		if (k->init_pid == pid) {
+			*out = k->v;
+			return 1;
+		}
 		view_destroy(k->v);
 		l->views[i] = l->views[--l->nviews];
 		break;
@@ -631,11 +635,20 @@ static struct view *kept_view(struct lane *l, uint64_t h, const struct container
 		int cap = l->capviews ? l->capviews * 2 : 16;
 		struct kept_view *v = realloc(l->views, (size_t)cap * sizeof(*v));
 		if (!v)
-			return NULL;
+			return -ENOMEM;
 		l->views = v;
 		l->capviews = cap;
 	}
+	return 0;
+}
+
+static struct view *kept_view(struct lane *l, uint64_t h, const struct container *c)
+{
+	int pid = c ? c->init_pid : 0;
 	struct view *v;
+	int k = kept_find(l, h, pid, &v);
+	if (k)
+		return k > 0 ? v : NULL;
 	int r = c ? view_container_open(l->d->proc_fd, c, &v) : view_host_open(&v);
 	if (r < 0)
 		return NULL; /* the crawl opens its own and reports the error */
@@ -685,16 +698,10 @@ static void free_views(struct lane *l)
 
 static struct view *kept_vm_view(struct lane *l, uint64_t h, const struct vm_target *vt)
 {
-	for (int i = 0; i < l->nviews; i++) {
-		struct kept_view *k = &l->views[i];
-		if (k->h != h)
-			continue;
-		if (k->init_pid == vt->pid)
-			return k->v;
-		view_destroy(k->v);
-		l->views[i] = l->views[--l->nviews];
-		break;
-	}
+	struct view *v;
+	int k = kept_find(l, h, vt->pid, &v);
+	if (k)
+		return k > 0 ? v : NULL;
 	int64_t now = mono_ns();
 	for (int i = 0; i < l->nvm_fail; i++)
 		if (l->vm_fail[i].h == h) {
@@ -703,15 +710,6 @@ static struct view *kept_vm_view(struct lane *l, uint64_t h, const struct vm_tar
 			l->vm_fail[i] = l->vm_fail[--l->nvm_fail];
 			break;
 		}
-	if (l->nviews == l->capviews) {
-		int cap = l->capviews ? l->capviews * 2 : 16;
-		struct kept_view *v = realloc(l->views, (size_t)cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		l->views = v;
-		l->capviews = cap;
-	}
-	struct view *v;
 	char err[512];
 	if (vm_target_open(vt, NULL, &v, err, sizeof(err)) < 0) {
 		struct vm_fail *f = realloc(l->vm_fail, (size_t)(l->nvm_fail + 1) * sizeof(*f));
