@@ -29,7 +29,7 @@ start_unshare_container qold "$TMP/root" 'sleep 1000000' >/dev/null || { not_ok 
 # their hostnames (the names) are set by their init: wait for them
 wait_until 10 bash -c "[ \"\$('$VANTAGE' ls --json | jq -r 'select(.kind==\"container\").name' | sort | tr '\n' ' ')\" = 'qdb qold qweb ' ]"
 DB=$TMP/q.db
-"$VANTAGE" serve --db "$DB" --listen "127.0.0.1:$(free_port)" --metric-interval 1 --process-interval 1 \
+"$VANTAGE" serve --no-vms --db "$DB" --listen "127.0.0.1:$(free_port)" --metric-interval 1 --process-interval 1 \
 	2>"$TMP/serve.log" &
 pid=$!
 on_exit "kill -9 $pid"

@@ -14,7 +14,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_serve() {
 	local log=$1
 	shift
-	"$VANTAGE" serve "$@" 2>"$log" &
+	"$VANTAGE" serve --no-vms "$@" 2>"$log" &
 	SERVE_PID=$!
 	on_exit "kill -9 $SERVE_PID"
 }

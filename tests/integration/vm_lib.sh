@@ -42,6 +42,27 @@
 #                             (registered with on_exit by vm_start, so nothing
 #                             leaks when a test fails)
 #
+# Options (environment, read by vm_initramfs / vm_start):
+#   VM_RAM_BACKEND=anon       plain -m RAM, no memory-backend-file: no RAM file
+#                             (VM_RAM empty), guest RAM only in QEMU's memory
+#                             (read through /proc/PID/mem)
+#   VM_CONTROL=1              a command channel: vm_initramfs starts a reader
+#                             of /dev/ttyS1 (a subshell of /init, so it is in
+#                             the ps truth: "/bin/sh /init", ppid 1), vm_start
+#                             adds a second serial port on a unix socket
+#                             ($VM_STATE/NAME.ctl, VM_CTL).  Both must agree.
+#   vm_exec ID CMD [SECONDS]  (VM_CONTROL) run sh code CMD in the guest (under
+#                             the reader; `CMD &` leaves it running) and wait
+#                             (default 60 s) until it is done; its output is
+#                             the console section exec-ID (vm_truth exec-ID)
+#   vm_snapshot_save          stop the running guest, copy its RAM file and
+#                             console log to the shared snapshot
+#                             ($VM_CACHE/snap/guest-KVER-HASH.{mem,log}, HASH
+#                             of this file), resume it; older snapshots go
+#   vm_snapshot               ensure that snapshot (boot a default guest, q35
+#                             256M KASLR, when it is missing): sets VM_SNAP_MEM
+#                             and VM_SNAP_LOG.  Suites share one boot this way.
+#
 # Known guest processes (distinctive argv): sleep 1000001; httpd -p 8080 -h /www
 # (listens on :: or 0.0.0.0, runs as www, uid 33); httpd -p 127.0.0.1:8081 -h /www;
 # nc -l -p 9090 (listener); nc -l -p 9091 with a loopback client
@@ -134,6 +155,7 @@ vm_initramfs() {
 		echo "DOMAIN=$VM_DOMAIN"
 		echo "MODULES='$VM_MODULES'"
 		echo "KALLSYMS='${VM_KALLSYMS:-}'"
+		echo "CONTROL='${VM_CONTROL:-}'"
 		cat <<-'EOF'
 			export PATH=/bin
 			mount -t proc proc /proc
@@ -163,6 +185,19 @@ vm_initramfs() {
 			syslogd -n -R 127.0.0.1:5140 &
 			sleep 1
 			logger vantage-guest-up
+			if [ -n "$CONTROL" ]; then # vm_exec: "ID sh code" lines on ttyS1
+				(
+					stty -F /dev/ttyS1 -echo 2>/dev/null
+					while :; do
+						while read -r id cmd; do
+							echo "=== VANTAGE-BEGIN exec-$id ==="
+							eval "$cmd"
+							echo "=== VANTAGE-END ==="
+						done </dev/ttyS1
+						sleep 1
+					done
+				) &
+			fi
 			. /extra.sh
 			sleep 1
 			sec() { echo; echo "=== VANTAGE-BEGIN $1 ==="; shift; "$@"; echo "=== VANTAGE-END ==="; }
@@ -214,12 +249,22 @@ vm_start() {
 	VM_RAM=/dev/shm/vantage-$name.mem
 	VM_QMP=$VM_STATE/$name.qmp
 	VM_LOG=$VM_STATE/$name.log
-	rm -f "$VM_RAM" "$VM_QMP" "$VM_LOG"
+	VM_CTL=
+	local ram=(-object "memory-backend-file,id=mem,size=$mem,mem-path=$VM_RAM,share=on"
+		-machine "$machine,memory-backend=mem") ctl=()
+	if [ "${VM_RAM_BACKEND:-file}" = anon ]; then
+		VM_RAM=
+		ram=(-machine "$machine")
+	fi
+	if [ -n "${VM_CONTROL:-}" ]; then
+		VM_CTL=$VM_STATE/$name.ctl
+		ctl=(-serial "unix:$VM_CTL,server=on,wait=off")
+	fi
+	rm -f "$VM_RAM" "$VM_QMP" "$VM_LOG" "$VM_CTL"
 	on_exit vm_stop
-	qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$mem" \
-		-object "memory-backend-file,id=mem,size=$mem,mem-path=$VM_RAM,share=on" \
-		-machine "$machine,memory-backend=mem" -nographic -no-reboot -nic none \
-		-monitor none -serial "file:$VM_LOG" \
+	qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$mem" "${ram[@]}" \
+		-nographic -no-reboot -nic none \
+		-monitor none -serial "file:$VM_LOG" "${ctl[@]}" \
 		-kernel "$VM_VMLINUZ" -initrd "$VM_INITRD" -append "console=ttyS0 panic=-1 quiet $append" \
 		-qmp "unix:$VM_QMP,server=on,wait=off" -name "$name" -uuid "$VM_UUID" \
 		</dev/null >"$VM_STATE/$name.qemu.out" 2>&1 &
@@ -292,6 +337,78 @@ vm_stop() {
 	for i in $(seq 50); do kill -0 "$VM_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -9 "$VM_PID" 2>/dev/null
 	wait "$VM_PID" 2>/dev/null
-	rm -f "$VM_RAM" "$VM_QMP"
+	rm -f "$VM_RAM" "$VM_QMP" "${VM_CTL:-}"
 	VM_PID=
+}
+
+# ---- a command channel (VM_CONTROL=1) ------------------------------------------
+
+vm_exec() {
+	local id=$1 cmd=$2 timeout=${3:-60} t=0 py
+	[ -n "${VM_CTL:-}" ] || { _vm_log "vm_exec: the guest has no command channel (VM_CONTROL)"; return 1; }
+	case $cmd in *$'\n'*) _vm_log "vm_exec: one line of sh code"; return 1 ;; esac
+	py=$(command -v /usr/bin/python3 python3 | head -1)
+	"$py" - "$VM_CTL" "$id $cmd" <<-'EOF' || { _vm_log "vm_exec: cannot write to $VM_CTL"; return 1; }
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.settimeout(10)
+		s.connect(sys.argv[1])
+		s.sendall((sys.argv[2] + "\n").encode())
+		s.close()
+	EOF
+	while ! _vm_exec_done "$id"; do
+		if [ "$t" -ge $((timeout * 5)) ] || ! kill -0 "$VM_PID" 2>/dev/null; then
+			_vm_log "vm_exec $id: no answer from the guest in $timeout s"
+			return 1
+		fi
+		sleep 0.2
+		t=$((t + 1))
+	done
+}
+
+_vm_exec_done() {
+	tr -d '\r' <"$VM_LOG" | awk -v s="=== VANTAGE-BEGIN exec-$1 ===" '
+		!on && length($0) >= length(s) && substr($0, length($0) - length(s) + 1) == s { on = 1; next }
+		on && $0 == "=== VANTAGE-END ===" { found = 1; exit }
+		END { exit !found }'
+}
+
+# ---- a snapshot shared between suites ----------------------------------------------
+
+_vm_snap_base() {
+	local h
+	[ -n "${VM_KVER:-}" ] || vm_kernel || return 1
+	h=$(md5sum <"${BASH_SOURCE[0]}" | cut -c1-12)
+	echo "$VM_CACHE/snap/guest-$VM_KVER-$h"
+}
+
+vm_snapshot_save() {
+	local base
+	[ -n "$VM_PID" ] && [ -n "${VM_RAM:-}" ] || { _vm_log "vm_snapshot_save: no guest with a RAM file"; return 1; }
+	base=$(_vm_snap_base) || return 1
+	mkdir -p "$(dirname "$base")" || return 1
+	vm_qmp stop >/dev/null || return 1
+	cp "$VM_RAM" "$base.mem.$$" && tr -d '\r' <"$VM_LOG" >"$base.log.$$"
+	local r=$?
+	vm_qmp cont >/dev/null
+	if [ $r -ne 0 ]; then
+		rm -f "$base.mem.$$" "$base.log.$$"
+		return 1
+	fi
+	# one snapshot at a time: older ones (other kernels, other options) go
+	find "$(dirname "$base")" -maxdepth 1 -name 'guest-*' ! -name "$(basename "$base").*" -delete
+	mv "$base.log.$$" "$base.log" && mv "$base.mem.$$" "$base.mem"
+}
+
+vm_snapshot() {
+	local base
+	base=$(_vm_snap_base) || return 1
+	VM_SNAP_MEM=$base.mem
+	VM_SNAP_LOG=$base.log
+	[ -s "$VM_SNAP_MEM" ] && [ -s "$VM_SNAP_LOG" ] && return 0
+	_vm_log "no shared snapshot yet: booting a guest for it"
+	vm_start snap 256M "" && vm_wait_ready 150 && vm_snapshot_save
+	local r=$?
+	vm_stop
+	return $r
 }

@@ -48,7 +48,7 @@ hdr=$(head -1 "$out")
 check_eq "frame: kind vm" vm "$(jq -r .value.kind <<<"$hdr")"
 check_eq "frame: id is the guest's uuid" "vm:$VM_UUID" "$(jq -r .value.id <<<"$hdr")"
 check_eq "frame: no errors" 0 "$(jq '[.value.errors[]] | add' <<<"$hdr")"
-check "frame: pause time reported" jq -e '.value.labels.paused_ms >= 0' <<<"$hdr"
+check "frame: pause time reported" jq -e '.value.labels.paused_ms >= 0' <<<"$hdr" >/dev/null
 check_eq "guest running again after --pause" '"running"' \
 	"$(vm_qmp query-status | jq -c .status)"
 
@@ -94,7 +94,7 @@ spid=$!
 on_exit "kill -9 $spid 2>/dev/null"
 systems() { curl -sf "http://127.0.0.1:$port/api/v1/systems?gone=any" 2>/dev/null; }
 vm_listed() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.systems[]; .id == $id and .kind == "vm")' >/dev/null; }
-for _ in $(seq 100); do vm_listed && break; sleep 0.1; done
+for _ in $(seq 300); do vm_listed && break; sleep 0.1; done
 check "serve: the guest is in the systems list (kind vm)" vm_listed
 sleep 3.5
 pts=$(curl -sf "http://127.0.0.1:$port/api/v1/systems/vm:$VM_UUID/metrics/memory.used_pct?since=5m&step=1s" |
@@ -103,7 +103,7 @@ check "serve: the guest's memory.used_pct has a point every interval (got $pts)"
 	test "${pts:-0}" -ge 2
 frame=$(curl -sf "http://127.0.0.1:$port/api/v1/systems/vm:$VM_UUID/frame")
 check "serve: the guest's frame holds its processes" \
-	jq -e '[.. | objects | select(.cmdline? == "sleep 1000001")] | length >= 1' <<<"$frame"
+	jq -e '[.. | objects | select(.cmdline? == "sleep 1000001")] | length >= 1' <<<"$frame" >/dev/null
 vm_stop
 gone() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.systems[]; .id == $id and .gone == true)' >/dev/null; }
 for _ in $(seq 100); do gone && break; sleep 0.1; done
