@@ -314,6 +314,7 @@ static int find_pa_base(struct vmi *v, uint64_t pa_hint)
 	uint64_t start = (pa_hint & ~(MIB2 - 1)) + phase;
 	if (start > pa_hint)
 		start -= MIB2;
+	bool banner_only = false;
 	for (uint64_t k = 0; k < 512 && start >= k * MIB2; k++) {
 		uint64_t c = start - k * MIB2;
 		char b[sizeof(BANNER) - 1];
@@ -321,12 +322,14 @@ static int find_pa_base(struct vmi *v, uint64_t pa_hint)
 		if (gmem_read(&v->mem, c + banner, b, sizeof(b)) || memcmp(b, BANNER, sizeof(b)))
 			continue;
 		if (v->p.sym_ok[S___start_BTF] &&
-		    (gmem_read(&v->mem, c + btf, m, 4) || m[0] != 0x9f || m[1] != 0xeb))
+		    (gmem_read(&v->mem, c + btf, m, 4) || m[0] != 0x9f || m[1] != 0xeb)) {
+			banner_only = true;
 			continue;
+		}
 		v->pa_base = c;
 		return 0;
 	}
-	return -ENOENT;
+	return banner_only ? -ENODATA : -ENOENT;
 }
 
 /* Cold: decode kallsyms found at backing offset `at`. */
@@ -342,7 +345,7 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	gmem_note(&v->mem, at, 4096);
 	if (!tok) {
 		snprintf(err, errlen, "no kallsyms token table at the digit run");
-		return -EINVAL;
+		return -ENOTBLK;	/* not a candidate at all */
 	}
 	w = read_window(&v->mem, at, 12u << 20, 4u << 20, &ws, &wl, &copy);
 	if (!w) {
@@ -391,9 +394,15 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	(void)find_want;
 	/* physical base from where the token table sits */
 	uint64_t pa_tt = gmem_backing_to_pa(&v->mem, ws + lay.tt);
-	if (find_pa_base(v, pa_tt)) {
-		snprintf(err, errlen, "kallsyms decoded, but no 2 MiB shift puts linux_banner on "
-				      "'Linux version ' with BTF at __start_BTF");
+	r = find_pa_base(v, pa_tt);
+	if (r) {
+		if (r == -ENODATA)
+			snprintf(err, errlen, "the kernel's BTF type information is missing or damaged "
+					      "(no BTF magic at __start_BTF; the kernel needs "
+					      "CONFIG_DEBUG_INFO_BTF)");
+		else
+			snprintf(err, errlen, "kallsyms decoded, but no 2 MiB shift puts linux_banner "
+					      "on 'Linux version ' (damaged kernel image)");
 		free(copy);
 		return -EINVAL;
 	}
@@ -425,24 +434,26 @@ static int locate_cold(struct vmi *v, char *err, size_t errlen)
 		size_t at = 0;
 		while ((at = kallsyms_scan(p, n, at)) != (size_t)-1) {
 			char e[256];
-			tried++;
-			if (!try_kallsyms(v, off + at, e, sizeof(e))) {
+			int r = try_kallsyms(v, off + at, e, sizeof(e));
+			if (!r) {
 				free(buf);
 				return 0;
 			}
-			if (!first[0] || strstr(e, "unknown layout") || strstr(e, "kallsyms_"))
-				snprintf(first, sizeof(first), "%s", e);
+			if (r != -ENOTBLK) {	/* a real token table that did not work out */
+				tried++;
+				if (!first[0] || strstr(e, "unknown layout") || strstr(e, "BTF"))
+					snprintf(first, sizeof(first), "%s", e);
+			}
 			at++;
 		}
 	}
 	free(buf);
 	if (!tried)
-		snprintf(err, errlen, "%s: no Linux kernel found (no kallsyms token table in %llu "
-				      "MiB; not a Linux guest, still in firmware, or not RAM)",
+		snprintf(err, errlen, "%s: no Linux kernel found (no kallsyms symbol table in %llu MiB: "
+				      "not a Linux guest, still in firmware, truncated, or not RAM)",
 			 v->mem.desc, (unsigned long long)(v->mem.size >> 20));
 	else
-		snprintf(err, errlen, "%s: no usable Linux kernel symbol table: %s", v->mem.desc,
-			 first);
+		snprintf(err, errlen, "%s: %s", v->mem.desc, first);
 	return -ENOENT;
 }
 
@@ -652,7 +663,13 @@ static int locate_with_map(struct vmi *v, const char *map, char *err, size_t err
 		return -EINVAL;
 	}
 	v->base = text;
-	if (find_pa_base(v, v->mem.size > 1 ? v->mem.size - 1 : 0)) {
+	r = find_pa_base(v, v->mem.size > 1 ? v->mem.size - 1 : 0);
+	if (r == -ENODATA) {
+		snprintf(err, errlen, "%s: the kernel's BTF type information is missing or damaged "
+				      "(no BTF magic at __start_BTF)", v->mem.desc);
+		return r;
+	}
+	if (r) {
 		snprintf(err, errlen, "%s: the kernel of System.map '%s' is not in this RAM (no 2 MiB "
 				      "shift puts its linux_banner on 'Linux version ')", v->mem.desc, map);
 		return -ENOENT;
