@@ -344,33 +344,34 @@ vm_stop() {
 # ---- a command channel (VM_CONTROL=1) ------------------------------------------
 
 vm_exec() {
-	local id=$1 cmd=$2 timeout=${3:-60} t=0 py
+	local id=$1 cmd=$2 timeout=${3:-60} py
 	[ -n "${VM_CTL:-}" ] || { _vm_log "vm_exec: the guest has no command channel (VM_CONTROL)"; return 1; }
 	case $cmd in *$'\n'*) _vm_log "vm_exec: one line of sh code"; return 1 ;; esac
 	py=$(command -v /usr/bin/python3 python3 | head -1)
-	"$py" - "$VM_CTL" "$id $cmd" <<-'EOF' || { _vm_log "vm_exec: cannot write to $VM_CTL"; return 1; }
-		import socket, sys
+	# the connection stays open until the answer is there: QEMU drops what
+	# the guest's UART has not taken yet when the client goes away
+	"$py" - "$VM_CTL" "$id" "$cmd" "$VM_LOG" "$timeout" <<-'EOF'
+		import socket, sys, time
+		ctl, ident, cmd, log, timeout = sys.argv[1:6]
+		begin = "=== VANTAGE-BEGIN exec-%s ===" % ident
 		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 		s.settimeout(10)
-		s.connect(sys.argv[1])
-		s.sendall((sys.argv[2] + "\n").encode())
-		s.close()
+		s.connect(ctl)
+		s.sendall(("%s %s\n" % (ident, cmd)).encode())
+		end = time.time() + float(timeout)
+		while time.time() < end:
+		    text = open(log, "rb").read().decode("latin-1").replace("\r", "")
+		    lines = text.split("\n")
+		    on = False
+		    for l in lines:
+		        if not on and l.endswith(begin):
+		            on = True
+		        elif on and l == "=== VANTAGE-END ===":
+		            s.close()
+		            sys.exit(0)
+		    time.sleep(0.2)
+		sys.exit("vm_exec %s: no answer from the guest in %s s" % (ident, timeout))
 	EOF
-	while ! _vm_exec_done "$id"; do
-		if [ "$t" -ge $((timeout * 5)) ] || ! kill -0 "$VM_PID" 2>/dev/null; then
-			_vm_log "vm_exec $id: no answer from the guest in $timeout s"
-			return 1
-		fi
-		sleep 0.2
-		t=$((t + 1))
-	done
-}
-
-_vm_exec_done() {
-	tr -d '\r' <"$VM_LOG" | awk -v s="=== VANTAGE-BEGIN exec-$1 ===" '
-		!on && length($0) >= length(s) && substr($0, length($0) - length(s) + 1) == s { on = 1; next }
-		on && $0 == "=== VANTAGE-END ===" { found = 1; exit }
-		END { exit !found }'
 }
 
 # ---- a snapshot shared between suites ----------------------------------------------

@@ -25,7 +25,8 @@
  *            to the object itself (a loop), to the list head, to another task
  *   fields   one named field set to a hostile value (list links, mm arg
  *            range and pgd, fd table size, hash table masks, comm and module
- *            names without a NUL, nr_cpu_ids, per-CPU offsets ...)
+ *            names without a NUL, nr_cpu_ids, per-CPU offsets, times and
+ *            counters at the limits of their types ...)
  *   pgtable  page-table entries of the kernel or of a process made to loop,
  *            point beyond RAM, or be huge pages at garbage addresses
  *   trunc    the image cut at a random length (its own heap copy, so a read
@@ -612,6 +613,14 @@ static uint64_t big(void)
 	return b[below(sizeof(b) / sizeof(b[0]))];
 }
 
+/* A number at or near a limit of its type, or any. */
+static uint64_t extreme(void)
+{
+	static const uint64_t x[] = {0, 1, 0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull,
+				     0x7fffffffull, 0x80000000ull, 0xffffffffull};
+	return below(4) ? x[below(sizeof(x) / sizeof(x[0]))] : rnd();
+}
+
 static void mut_fields(const struct vmi *v)
 {
 	uint64_t t = some_task(), mm = t ? fld(v, t, F_task_mm) : 0, x;
@@ -619,7 +628,7 @@ static void mut_fields(const struct vmi *v)
 	uint64_t fdt = some_obj("fdtable"), mod = some_obj("module"), dev = some_obj("net_device");
 	int n = 1 + (int)below(3);
 	for (int i = 0; i < n; i++) {
-		switch (below(30)) {
+		switch (below(32)) {
 		case 0: set_field(v, t, F_task_tasks, evil(v, t + vmi_off(v, F_task_tasks))); break;
 		case 1: set_field(v, t, F_task_mm, evil(v, t)); break;
 		case 2: set_field(v, t, F_task_real_parent, evil(v, t)); break;
@@ -669,9 +678,27 @@ static void mut_fields(const struct vmi *v)
 				 t + vmi_off(v, F_task_tasks));
 			set_field(v, t, F_task_tasks, t + vmi_off(v, F_task_tasks));
 			break;
+		case 29:	/* numbers the view computes with: extremes */
+			set_field(v, t, F_task_start_boottime, extreme());
+			set_field(v, t, F_task_utime, extreme());
+			set_field(v, t, F_task_stime, extreme());
+			set_field(v, mm, F_mm_total_vm, extreme());
+			break;
+		case 30:
+			if (vmi_sym(v, S_avenrun))
+				poke_u64(v, vmi_sym(v, S_avenrun) + 8 * below(3), extreme());
+			if (vmi_sym(v, S__totalram_pages))
+				poke_u64(v, vmi_sym(v, S__totalram_pages), extreme());
+			if (vmi_sym(v, S_vm_zone_stat))
+				poke_u64(v, vmi_sym(v, S_vm_zone_stat) + 8 * below(16), extreme());
+			if (vmi_sym(v, S_vm_node_stat))
+				poke_u64(v, vmi_sym(v, S_vm_node_stat) + 8 * below(48), extreme());
+			if (vmi_sym(v, S_totalreserve_pages))
+				poke_u64(v, vmi_sym(v, S_totalreserve_pages), extreme());
+			break;
 		default:
 			if (vmi_sym(v, S_tk_core))
-				poke_u64(v, vmi_sym(v, S_tk_core) + 8 * below(32), rnd());
+				poke_u64(v, vmi_sym(v, S_tk_core) + 8 * below(32), extreme());
 		}
 	}
 }
