@@ -267,7 +267,8 @@ static int one_task(void *ctx, uint64_t task)
 		p.have |= VP_STATE;
 	}
 	uint64_t start = span_get(v, w->buf, &w->span, F_task_start_boottime, &ok);
-	if (ok && w->vv->boot_time_ns) {
+	/* a start after ~300 years of uptime is garbage, not a time */
+	if (ok && w->vv->boot_time_ns > 0 && start < (uint64_t)1e19 / 1000) {
 		p.start_time = (w->vv->boot_time_ns + (int64_t)start) / 1000000000;
 		p.have |= VP_START;
 	}
@@ -356,8 +357,15 @@ static int guest_clock(struct vmi *v, double *uptime, int64_t *wall)
 		return -ENOENT;
 	if (tk_read(v, F_tk_offs_boot, &offs))
 		offs = 0;
+	/* hostile values: uptime under ~300 years, wall clock from 1970 to ~5000 */
+	if (ksec > 10000000000ull || xsec > 100000000000ull ||
+	    (int64_t)offs > INT64_C(10000000000000000) ||
+	    (int64_t)offs < -INT64_C(10000000000000000))
+		return -EINVAL;
 	*uptime = (double)ksec + (double)(int64_t)offs / 1e9;
 	*wall = (int64_t)xsec;
+	if (*uptime < 0 || *uptime > 1e10)
+		return -EINVAL;
 	return 0;
 }
 
@@ -570,8 +578,12 @@ static int vm_memory(struct view *v, struct vt_mem *out)
 	    !p->enum_ok[E_NR_FREE_PAGES] ||
 	    atomic_at(m, S_vm_zone_stat, p->enumv[E_NR_FREE_PAGES], &freep) || total <= 0)
 		return -ENOTSUP;
-	if (freep < 0)
-		freep = 0;
+	/* guest counters are hostile: each is clamped to [0, total] so the
+	 * arithmetic below cannot overflow */
+	if (total > (INT64_C(1) << 50))
+		return -EINVAL;
+#define CLAMP(x) ((x) = (x) < 0 ? 0 : (x) > total ? total : (x))
+	CLAMP(freep);
 	out->total_kb = (uint64_t)total * 4;
 	out->free_kb = (uint64_t)freep * 4;
 	/* MemAvailable as the guest kernel computes it (si_mem_available). */
@@ -585,6 +597,13 @@ static int vm_memory(struct view *v, struct vt_mem *out)
 	    !vmi_read(m, vmi_sym(m, S_totalreserve_pages), &reserve, 8) && !wmark_low(m, &wl)) {
 		if (p->enum_ok[E_NR_KERNEL_MISC_RECLAIMABLE])
 			atomic_at(m, S_vm_node_stat, p->enumv[E_NR_KERNEL_MISC_RECLAIMABLE], &misc);
+		CLAMP(af);
+		CLAMP(inf);
+		CLAMP(slab);
+		CLAMP(misc);
+		CLAMP(reserve);
+		if (wl > (uint64_t)total)
+			wl = (uint64_t)total;
 		int64_t avail = freep - reserve;
 		int64_t pagecache = (af > 0 ? af : 0) + (inf > 0 ? inf : 0);
 		pagecache -= pagecache / 2 < (int64_t)wl ? pagecache / 2 : (int64_t)wl;
@@ -594,6 +613,7 @@ static int vm_memory(struct view *v, struct vt_mem *out)
 		out->available_kb = avail > 0 ? (uint64_t)avail * 4 : 0;
 		out->have |= VM_AVAILABLE;
 	}
+#undef CLAMP
 	return 0;
 }
 

@@ -124,7 +124,8 @@ int gmem_open_file(struct gmem *g, const char *path, char *err, size_t errlen)
 	memset(g, 0, sizeof(*g));
 	g->fd = -1;
 	snprintf(g->desc, sizeof(g->desc), "RAM file '%s'", path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO with no writer must not hang us (refused below) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot open %s: %s", g->desc, strerror(e));

@@ -38,6 +38,7 @@
 #define BANNER "Linux version "
 #define SCAN_CHUNK (4u << 20)
 #define MAX_CACHED 64
+#define MAX_CANDIDATES 32	/* full kallsyms decodes tried before giving up */
 
 static const char *const sym_names[VMI_NSYM] = {
 #define S(n) #n,
@@ -443,6 +444,13 @@ static int locate_cold(struct vmi *v, char *err, size_t errlen)
 				tried++;
 				if (!first[0] || strstr(e, "unknown layout") || strstr(e, "BTF"))
 					snprintf(first, sizeof(first), "%s", e);
+				if (tried >= MAX_CANDIDATES) {
+					free(buf);
+					snprintf(err, errlen, "%s: %d symbol tables found and none is the "
+							      "kernel's (copies planted in guest memory?); "
+							      "first: %s", v->mem.desc, tried, first);
+					return -ENOENT;
+				}
 			}
 			at++;
 		}
@@ -461,22 +469,25 @@ static int locate_cold(struct vmi *v, char *err, size_t errlen)
 static int locate_warm(struct vmi *v, const struct vmi_prof *cache, int ncache)
 {
 	char b[256];
-	for (uint64_t c = 0; c < v->mem.size; c += MIB2) {
-		for (int i = 0; i < ncache; i++) {
-			const struct vmi_prof *p = &cache[i];
-			uint64_t boff = c + p->banner_rel;
-			size_t bl = strlen(p->banner);
-			if (boff + bl > v->mem.size || gmem_read_backing(&v->mem, boff, b, bl) ||
-			    memcmp(b, p->banner, bl))
-				continue;
-			uint64_t rb;
-			if (gmem_read_backing(&v->mem, c + p->relbase_rel, &rb, 8) || rb < KMAP_START ||
-			    (rb & 4095))
-				continue;
-			v->p = *p;
-			v->base = rb;
-			v->pa_base = gmem_backing_to_pa(&v->mem, c);
-			return 0;
+	/* every 2 MiB-aligned guest-physical address of every RAM range (an ELF
+	 * core's ranges start anywhere in the file) */
+	for (int ri = 0; ri < v->mem.nr; ri++) {
+		const struct gmem_range *r = &v->mem.r[ri];
+		for (uint64_t c = (r->pa + MIB2 - 1) & ~(MIB2 - 1); c - r->pa < r->len; c += MIB2) {
+			for (int i = 0; i < ncache; i++) {
+				const struct vmi_prof *p = &cache[i];
+				size_t bl = strlen(p->banner);
+				if (gmem_read(&v->mem, c + p->banner_rel, b, bl) || memcmp(b, p->banner, bl))
+					continue;
+				uint64_t rb;
+				if (gmem_u64(&v->mem, c + p->relbase_rel, &rb) || rb < KMAP_START ||
+				    (rb & 4095))
+					continue;
+				v->p = *p;
+				v->base = rb;
+				v->pa_base = c;
+				return 0;
+			}
 		}
 	}
 	return -ENOENT;
