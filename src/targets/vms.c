@@ -516,7 +516,6 @@ static bool is_backend_file(const struct maps_line *m, const char *mem_path)
 int vm_maps_find_ram(const char *buf, size_t len, uint64_t mem_bytes, const struct vm_backend *b,
                      struct vm_ram_map *out)
 {
-	const char *p = buf, *end = buf + len;
 	struct maps_line best = {0}, m;
 	int kind = 0; /* 1 exact file/memfd, 2 other file/memfd, 3 exact anon, 4 nearest anon */
 	const char *type = b ? b->type : "";
@@ -525,6 +524,7 @@ int vm_maps_find_ram(const char *buf, size_t len, uint64_t mem_bytes, const stru
 	memset(out, 0, sizeof(*out));
 	if (!buf || !mem_bytes)
 		return -ENOENT;
+	const char *p = buf, *end = buf + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
 		bool ok = parse_maps_line(p, le, &m);
@@ -766,11 +766,10 @@ static void xml_close_tag(struct xml_scan *x)
 
 int vm_parse_libvirt_xml(const char *buf, size_t len, struct vm_libvirt *out)
 {
-	struct xml_scan x = {.p = buf, .end = buf + len, .out = out};
-
 	memset(out, 0, sizeof(*out));
 	if (!buf)
 		return -EINVAL;
+	struct xml_scan x = {.p = buf, .end = buf + len, .out = out};
 	while (x.p < x.end) {
 		const char *lt = memchr(x.p, '<', (size_t)(x.end - x.p));
 		if (!lt)
