@@ -273,7 +273,7 @@ no_errors() { # WHAT NAME
 }
 
 status() { vm_qmp query-status | jq -r .status; }
-jqt() { jq -e "$1" <<<"$2" >/dev/null; } # jqt FILTER JSON: the filter holds
+jqt() { [ "$(jq -r "$1" <<<"$2" 2>/dev/null)" = true ]; } # jqt FILTER JSON: the filter holds (not jq -e: jq 1.6 says yes to no input)
 
 boot() { # NAME MEM APPEND MACHINE
 	if ! vm_start "$@" || ! vm_wait_ready 180; then

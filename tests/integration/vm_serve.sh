@@ -27,6 +27,8 @@ kernel_612() {
 }
 
 export VANTAGE_CACHE_DIR=$TMP/cache
+# jq_true FILTER [ARGS]: stdin satisfies FILTER (jq 1.6's -e says yes to no input)
+jq_true() { [ "$(jq -r "$@" 2>/dev/null)" = true ]; }
 if ! kernel_612; then
 	not_ok "a Debian 6.12 kernel could be fetched"
 	exit 0
@@ -48,7 +50,7 @@ hdr=$(head -1 "$out")
 check_eq "frame: kind vm" vm "$(jq -r .value.kind <<<"$hdr")"
 check_eq "frame: id is the guest's uuid" "vm:$VM_UUID" "$(jq -r .value.id <<<"$hdr")"
 check_eq "frame: no errors" 0 "$(jq '[.value.errors[]] | add' <<<"$hdr")"
-check "frame: pause time reported" jq -e '.value.labels.paused_ms >= 0' <<<"$hdr" >/dev/null
+check "frame: pause time reported" jq_true '.value.labels.paused_ms >= 0' <<<"$hdr"
 check_eq "guest running again after --pause" '"running"' \
 	"$(vm_qmp query-status | jq -c .status)"
 
@@ -93,9 +95,17 @@ db=$TMP/serve.db
 spid=$!
 on_exit "kill -9 $spid 2>/dev/null"
 systems() { curl -sf "http://127.0.0.1:$port/api/v1/systems?gone=any" 2>/dev/null; }
-vm_listed() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.systems[]; .id == $id and .kind == "vm")' >/dev/null; }
+vm_listed() { systems | jq_true --arg id "vm:$VM_UUID" 'any(.systems[]; .id == $id and .kind == "vm")'; }
+t0=$SECONDS
 for _ in $(seq 300); do vm_listed && break; sleep 0.1; done
-check "serve: the guest is in the systems list (kind vm)" vm_listed
+echo "# the guest was listed after $((SECONDS - t0)) s"
+if vm_listed; then
+	ok "serve: the guest is in the systems list (kind vm)"
+else
+	not_ok "serve: the guest is in the systems list (kind vm)"
+	sed 's/^/#   /' "$TMP/serve.log" | tail -20
+	systems | head -c 2000 | sed 's/^/#   /'
+fi
 sleep 3.5
 pts=$(curl -sf "http://127.0.0.1:$port/api/v1/systems/vm:$VM_UUID/metrics/memory.used_pct?since=5m&step=1s" |
 	jq '.points | length')
@@ -103,9 +113,9 @@ check "serve: the guest's memory.used_pct has a point every interval (got $pts)"
 	test "${pts:-0}" -ge 2
 frame=$(curl -sf "http://127.0.0.1:$port/api/v1/systems/vm:$VM_UUID/frame")
 check "serve: the guest's frame holds its processes" \
-	jq -e '[.. | objects | select(.cmdline? == "sleep 1000001")] | length >= 1' <<<"$frame" >/dev/null
+	jq_true '[.. | objects | select(.cmdline? == "sleep 1000001")] | length >= 1' <<<"$frame"
 vm_stop
-gone() { systems | jq -e --arg id "vm:$VM_UUID" 'any(.systems[]; .id == $id and .gone == true)' >/dev/null; }
+gone() { systems | jq_true --arg id "vm:$VM_UUID" 'any(.systems[]; .id == $id and .gone == true)'; }
 for _ in $(seq 100); do gone && break; sleep 0.1; done
 check "serve: the guest is marked gone once QEMU stopped" gone
 kill -TERM $spid
