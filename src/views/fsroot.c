@@ -525,7 +525,7 @@ void fsroot_file_close(struct vfile *f)
  * or "." components, ".." removing the previous component (never above
  * "/"), no trailing slash.  "" and "/" give "/".
  */
-static int normalize(const char *path, char *dst, size_t cap)
+int fsroot_normalize(const char *path, char *dst, size_t cap)
 {
 	size_t len = 0;
 	const char *p = path;
@@ -588,7 +588,7 @@ int fsroot_stat(struct fsroot *r, const char *path, struct vt_stat *out)
 
 	if (!path)
 		return -EINVAL;
-	rc = normalize(path, norm, sizeof(norm));
+	rc = fsroot_normalize(path, norm, sizeof(norm));
 	if (rc < 0)
 		return rc;
 	if (strcmp(norm, "/") == 0) {
@@ -785,7 +785,7 @@ static int walk_start(struct walker *w, const char *root)
 	const char *name;
 	int len, fd;
 
-	len = normalize(root, w->path, PATH_MAX);
+	len = fsroot_normalize(root, w->path, PATH_MAX);
 	if (len < 0)
 		return len;
 	if (len == 1) {		/* "/": the root fd itself */

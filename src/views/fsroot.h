@@ -55,4 +55,12 @@ int fsroot_walk_open(struct fsroot *r, const struct vt_walk_entry *e, struct vfi
 struct stat;
 void fsroot_fill_stat(const struct stat *st, struct vt_stat *out);
 
+/*
+ * Lexically normalise `path` into dst (cap bytes): a leading "/", no empty
+ * or "." components, ".." removing the previous component (never above
+ * "/"), no trailing slash.  "" and "/" give "/".  Returns the length or
+ * -ENAMETOOLONG.  (Shared with the disk-image view.)
+ */
+int fsroot_normalize(const char *path, char *dst, size_t cap);
+
 #endif

@@ -49,6 +49,7 @@
  * Errors from libext2fs (errcode_t) become errno values: its own errno
  * codes pass through, corruption and checksum failures become EUCLEAN.
  */
+#include "fsroot.h"
 #include "image.h"
 
 #include <errno.h>
@@ -813,46 +814,6 @@ static void walk_error(struct walker *w, int err)
 		w->ops->error(w->ctx, w->path, err);
 }
 
-/*
- * Lexically normalise `path` into dst: a leading "/", no empty or "."
- * components, ".." removing the previous one (never above "/"), no
- * trailing slash.  Returns the length or -ENAMETOOLONG.
- */
-static int normalize(const char *path, char *dst, size_t cap)
-{
-	size_t len = 0;
-	const char *p = path;
-
-	while (*p) {
-		const char *c;
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		for (c = p; *p && *p != '/'; p++)
-			;
-		n = (size_t)(p - c);
-		if (n == 0 || (n == 1 && c[0] == '.'))
-			continue;
-		if (n == 2 && c[0] == '.' && c[1] == '.') {
-			while (len && dst[len - 1] != '/')
-				len--;
-			if (len)
-				len--;
-			continue;
-		}
-		if (len + n + 2 > cap)
-			return -ENAMETOOLONG;
-		dst[len++] = '/';
-		memcpy(dst + len, c, n);
-		len += n;
-	}
-	if (len == 0)
-		dst[len++] = '/';
-	dst[len] = 0;
-	return (int)len;
-}
-
 /* Enter directory `ino` (inode in w->cur) as level top + 1. */
 static int walk_push(struct walker *w, size_t pathlen)
 {
@@ -970,7 +931,7 @@ static int walk_start(struct walker *w, const char *root)
 	char *slash;
 	int len, rc;
 
-	len = normalize(root, w->path, PATH_MAX);
+	len = fsroot_normalize(root, w->path, PATH_MAX);
 	if (len < 0)
 		return len;
 	if (len == 1)
