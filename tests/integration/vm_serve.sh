@@ -3,7 +3,7 @@
 # 6.4+ module memory layout) is crawled with no input but its RAM and
 # compared with what it printed on its own console; then `vantage serve`
 # finds it among the systems, stores its metrics every interval, and marks
-# it gone when QEMU stops.
+# it gone when QEMU stops.  Also: symbols from a System.map instead of kallsyms.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/vm_lib.sh"
 
@@ -86,6 +86,34 @@ check_eq "memory total as MemTotal" "$total" \
 "$VANTAGE" crawl --vm "$VM_UUID" -i 0 -f os >"$TMP/k2.json" 2>/dev/null
 check_eq "second crawl: profile from the cache" true \
 	"$(head -1 "$TMP/k2.json" | jq .value.labels.profile_cached)"
+
+# ---- symbols from a System.map instead of kallsyms -------------------------------
+# The guest printed its key symbols (/proc/kallsyms, run-time addresses); taking
+# its KASLR shift off them gives what the kernel's System.map says (link-time,
+# _text at 0xffffffff81000000), so the crawl must find the shift itself.
+vm_truth kallsyms >"$TMP/kallsyms.runtime"
+python3 - "$TMP/kallsyms.runtime" >"$TMP/System.map" <<-'PY'
+	import sys
+	rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 3]
+	text = next(int(a, 16) for a, t, n in rows if n == "_text")
+	for a, t, n in rows:
+	    print("%016x %s %s" % (int(a, 16) - text + 0xffffffff81000000, t, n))
+	PY
+check "System.map: _text at its link address" grep -q '^ffffffff81000000 T _text$' "$TMP/System.map"
+"$VANTAGE" crawl --vm "ram=$VM_RAM,system-map=$TMP/System.map" -i 0 -f os,process,module \
+	>"$TMP/sm.json" 2>"$TMP/sm.err"
+check_eq "crawl with a System.map exits 0" 0 $?
+check_eq "System.map: the same modules" "$(jq -r 'select(.feature=="module") | .key' "$out" | sort)" \
+	"$(jq -r 'select(.feature=="module") | .key' "$TMP/sm.json" | sort)"
+check_eq "System.map: the same user processes" \
+	"$(jq -r 'select(.feature=="process" and .value.cmdline != null) | .value.cmdline' "$out" | sort)" \
+	"$(jq -r 'select(.feature=="process" and .value.cmdline != null) | .value.cmdline' "$TMP/sm.json" | sort)"
+check_eq "System.map: the hostname" "$(jq -r .hostname <<<"$os")" \
+	"$(jq -r 'select(.feature=="os") | .value.hostname' "$TMP/sm.json")"
+echo "ffffffffffffffff B The real System.map is in the linux-image-$VM_KVER-dbg package" >"$TMP/stub.map"
+"$VANTAGE" crawl --vm "ram=$VM_RAM,system-map=$TMP/stub.map" -i 0 -f os >/dev/null 2>"$TMP/stub.err"
+check_eq "Debian's stub System.map: exit 2" 2 $?
+check "…with a message naming the stub" grep -q "stub.map.*no kernel symbols" "$TMP/stub.err"
 
 # ---- the daemon --------------------------------------------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
