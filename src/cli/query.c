@@ -191,12 +191,6 @@ static void put_safe(const char *s)
 		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* The code unit of a \uXXXX escape at p (end bounds it), or -1. */
 static int u_escape(const char *p, const char *end)
 {
@@ -204,7 +198,7 @@ static int u_escape(const char *p, const char *end)
 		return -1;
 	int v = 0;
 	for (int i = 2; i < 6; i++) {
-		int h = hexval(p[i]);
+		int h = hex_digit(p[i]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

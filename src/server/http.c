@@ -330,17 +330,6 @@ int req_check_params(struct request *r, const char *const *allowed)
 
 /* ---- request target --------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode [s, s+n) into dst (room for n + 1), NUL-terminated.  -EINVAL on a
  * malformed escape or an encoded NUL. */
 static int pct_decode(const char *s, size_t n, bool plus_space, char *dst)
@@ -351,8 +340,8 @@ static int pct_decode(const char *s, size_t n, bool plus_space, char *dst)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return -EINVAL;
-			int hi = hexval(s[i + 1]);
-			int lo = hexval(s[i + 2]);
+			int hi = hex_digit(s[i + 1]);
+			int lo = hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -EINVAL;
 			dst[o++] = (char)(hi * 16 + lo);

@@ -13,23 +13,13 @@
 #include <string.h>
 
 #include "../util/json.h"
+#include "../util/util.h"
 
 const char *js_ws(const char *p, const char *end)
 {
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* One UTF-8 sequence starting at p (first byte >= 0x80); NULL if invalid. */
@@ -94,7 +84,7 @@ static const char *js_string(const char *p, const char *end)
 				if (end - p < 6)
 					return NULL;
 				for (int i = 2; i < 6; i++)
-					if (hexval(p[i]) < 0)
+					if (hex_digit(p[i]) < 0)
 						return NULL;
 				p += 6;
 				break;
@@ -314,7 +304,7 @@ static unsigned hex4(const char *p)
 {
 	unsigned v = 0;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
+		int h = hex_digit(p[i]);
 		if (h < 0)
 			return 0xfffd; /* not reached for scanned input */
 		v = v << 4 | (unsigned)h;

@@ -75,17 +75,6 @@ static void set(struct cgroup_cid *out, const char *rt, struct comp id)
 	copy_str(out->id, sizeof(out->id), id.s, id.n);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* systemd unit-name unescaping: "\x2d" -> '-'; malformed escapes and
  * "\x00" are kept as they are. */
 static void unescape_unit(struct comp c, char *dst, size_t cap)
@@ -93,7 +82,7 @@ static void unescape_unit(struct comp c, char *dst, size_t cap)
 	size_t o = 0;
 	for (size_t i = 0; i < c.n && o + 1 < cap; i++) {
 		if (c.s[i] == '\\' && i + 3 < c.n && c.s[i + 1] == 'x') {
-			int hi = hexval(c.s[i + 2]), lo = hexval(c.s[i + 3]);
+			int hi = hex_digit(c.s[i + 2]), lo = hex_digit(c.s[i + 3]);
 			if (hi >= 0 && lo >= 0 && (hi | lo)) {
 				dst[o++] = (char)(hi * 16 + lo);
 				i += 3;

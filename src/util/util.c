@@ -243,6 +243,17 @@ void format_time_local(int64_t ns, char *dst, size_t cap)
 		copy_str(dst, cap, "1970-01-01T00:00:00+0000", 24);
 }
 
+int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void hex_encode(const unsigned char *src, size_t n, char *dst)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -49,6 +49,8 @@ void format_time_utc(int64_t ns, char *dst, size_t cap);
 /* Format as "%Y-%m-%dT%H:%M:%S%z" in local time (the crawler layout). */
 void format_time_local(int64_t ns, char *dst, size_t cap);
 
+/* Value of one hex digit (either case), or -1. */
+int hex_digit(char c);
 /* Lowercase hex of n bytes into dst (2n+1 bytes). */
 void hex_encode(const unsigned char *src, size_t n, char *dst);
 
