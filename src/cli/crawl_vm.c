@@ -29,6 +29,7 @@
 #include "../frame/frame.h"
 #include "../sinks/sink.h"
 #include "../targets/vms.h"
+#include "../util/json.h"
 #include "../util/log.h"
 #include "../util/util.h"
 #include "../views/vm.h"
@@ -40,7 +41,7 @@
 struct vm_job {
 	char qmp[108];
 	bool pause;
-	char labels[1024];
+	char labels[PATH_MAX * 2 + 256];
 	char ram_desc[PATH_MAX];
 	struct qmp *q;
 	int64_t paused_at;
@@ -49,26 +50,25 @@ struct vm_job {
 	struct vmi_stats st;
 };
 
+/* The frame's labels, through the JSON writer.  Written into the job's
+ * fixed array: the frame holds a pointer to it until its header is out. */
 static void set_labels(struct vm_job *j)
 {
-	char ms[48] = "";
+	struct buf b = BUF_INIT;
+	struct json w;
+	json_init(&w, &b);
+	json_obj_begin(&w, NULL);
+	json_str(&w, "ram", j->ram_desc);
+	json_bool(&w, "profile_cached", j->st.cached);
+	json_double(&w, "locate_ms", j->st.locate_ms, 1);
 	if (j->pause && !j->pause_err[0])
-		snprintf(ms, sizeof(ms), ",\"paused_ms\":%.1f", j->paused_ms);
-	char esc[PATH_MAX * 2];
-	size_t o = 0;
-	for (const char *s = j->ram_desc; *s && o + 8 < sizeof(esc); s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			esc[o++] = '\\';
-		if (c < 0x20 || c >= 0x7f)	/* keep the labels plain ASCII JSON */
-			c = '?';
-		esc[o++] = (char)c;
-	}
-	esc[o] = 0;
-	snprintf(j->labels, sizeof(j->labels),
-		 "{\"ram\":\"%.900s\",\"profile_cached\":%s,\"locate_ms\":%.1f%s%s}", esc,
-		 j->st.cached ? "true" : "false", j->st.locate_ms, ms,
-		 j->pause && j->pause_err[0] ? ",\"paused\":false" : "");
+		json_double(&w, "paused_ms", j->paused_ms, 1);
+	else if (j->pause)
+		json_bool(&w, "paused", false);
+	json_obj_end(&w);
+	if (json_ok(&w) && b.len < sizeof(j->labels))
+		memcpy(j->labels, buf_str(&b), b.len + 1);
+	buf_free(&b);
 }
 
 static int vm_enter(struct crawl_target *t, struct frame *fr)
