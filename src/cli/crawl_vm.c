@@ -137,7 +137,6 @@ static bool parse_ram_spec(const char *spec, char *ram, size_t rcap, char *map, 
 	map[0] = 0;
 	if (c)
 		copy_str(map, mcap, c + 12, strlen(c + 12));
-	(void)mcap;
 	return true;
 }
 

@@ -48,20 +48,40 @@ static void iter_err(const struct view_iter *it, const char *what, int err)
  * through the list head (a guest can link its list into a circle). */
 struct seen {
 	uint64_t *v;
-	size_t cap;
+	size_t cap, n;		/* cap a power of two, at most half full */
 };
 
+static bool seen_insert(uint64_t *v, size_t cap, uint64_t a)
+{
+	size_t i = (size_t)((a >> 4) * 0x9e3779b97f4a7c15ull) & (cap - 1);
+	while (v[i]) {
+		if (v[i] == a)
+			return false;
+		i = (i + 1) & (cap - 1);
+	}
+	v[i] = a;
+	return true;
+}
+
+/* False when `a` was seen before.  The set starts small and doubles; when
+ * memory runs out the walk goes on unguarded (its bound still holds). */
 static bool seen_add(struct seen *s, uint64_t a)
 {
-	if (!s->v)
-		return true;	/* no memory for the set: the bound still holds */
-	size_t i = (size_t)((a >> 4) * 0x9e3779b97f4a7c15ull) & (s->cap - 1);
-	while (s->v[i]) {
-		if (s->v[i] == a)
-			return false;
-		i = (i + 1) & (s->cap - 1);
+	if (2 * (s->n + 1) > s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 512;
+		uint64_t *v = calloc(cap, sizeof(*v));
+		if (!v)
+			return true;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i])
+				seen_insert(v, cap, s->v[i]);
+		free(s->v);
+		s->v = v;
+		s->cap = cap;
 	}
-	s->v[i] = a;
+	if (!seen_insert(s->v, s->cap, a))
+		return false;
+	s->n++;
 	return true;
 }
 
@@ -75,7 +95,7 @@ int vm_each_task(struct vm_view *vv, const struct view_iter *it,
 		iter_err(it, "task list: init_task unreadable", EFAULT);
 		return 0;
 	}
-	struct seen seen = {calloc(2 * VMI_MAX_LIST, sizeof(uint64_t)), 2 * VMI_MAX_LIST};
+	struct seen seen = {0};
 	int r = 0;
 	for (int n = 0; next != head; n++) {
 		if (n >= VMI_MAX_LIST) {
@@ -470,25 +490,25 @@ static int vm_modules(struct view *v, const struct view_iter *it,
 	uint64_t head = vmi_sym(m, S_modules), next;
 	if (vmi_u64(m, head, &next))
 		return -EFAULT;
-	uint64_t seen_v[8192] = {0};
-	struct seen seen = {seen_v, 8192};
+	struct seen seen = {0};
+	int r = 0;
 	for (int n = 0; next != head; n++) {
 		if (!seen_add(&seen, next)) {
 			iter_err(it, "module list: loops without reaching its head", ELOOP);
-			return 0;
+			goto out;
 		}
 		if (n >= 4096 || !vmi_kptr(m, next)) {
 			iter_err(it, n >= 4096 ? "module list: longer than the bound"
 					       : "module list: bad pointer, walk stopped",
 				 n >= 4096 ? E2BIG : EFAULT);
-			return 0;
+			goto out;
 		}
 		uint64_t mod = next - p->off[F_module_list];
 		char name[64], deps[1024];
 		uint64_t state = 0, ref = 0;
 		if (vmi_read(m, mod + p->off[F_module_name], name, 56)) {
 			iter_err(it, "module: unreadable", EFAULT);
-			return 0;
+			goto out;
 		}
 		name[56] = 0;
 		vmi_field(m, mod, F_module_state, &state);
@@ -510,16 +530,19 @@ static int vm_modules(struct view *v, const struct view_iter *it,
 		rec.deps = module_deps(m, mod, deps, sizeof(deps)) ? deps : NULL;
 		/* a module still being formed is not listed, as in /proc/modules */
 		if (sname) {
-			int r = cb(it ? it->ctx : NULL, &rec);
+			r = cb(it ? it->ctx : NULL, &rec);
 			if (r)
-				return r;
+				goto out;
 		}
 		if (vmi_u64(m, next, &next)) {
 			iter_err(it, "module list: unreadable link", EFAULT);
-			return 0;
+			goto out;
 		}
 	}
-	return 0;
+	r = 0;
+out:
+	free(seen.v);
+	return r;
 }
 
 /* ---- memory, load, CPU ----------------------------------------------------------- */

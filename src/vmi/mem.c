@@ -194,13 +194,13 @@ void gmem_open_buf(struct gmem *g, const void *buf, size_t len)
 	g->size = len;
 	snprintf(g->desc, sizeof(g->desc), "memory buffer");
 	set_identity(g);
-	g->fd = -2;		/* not ours to unmap */
+	g->borrowed = true;
 }
 
 void gmem_close(struct gmem *g)
 {
 	trace_write(g);
-	if (g->map && g->fd != -2)
+	if (g->map && !g->borrowed)
 		munmap((void *)g->map, g->size);
 	if (g->fd >= 0)
 		close(g->fd);

@@ -17,6 +17,7 @@
 #ifndef VANTAGE_VMI_MEM_H
 #define VANTAGE_VMI_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,6 +39,7 @@ struct gmem {
 	int nr;
 	struct gmem_range r[GMEM_MAX_RANGES];
 	int is_elf;			/* ranges come from an ELF core: fixed */
+	bool borrowed;			/* map is the caller's (gmem_open_buf) */
 	uint64_t split;			/* RAM below 4 GiB for a raw backing, 0 = none */
 	char desc[160];			/* "RAM file /dev/shm/x.mem", for messages */
 	uint8_t *touched;		/* VANTAGE_VMI_TRACE: bitmap of pages read */

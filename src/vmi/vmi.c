@@ -276,14 +276,6 @@ static int prof_load_all(const char *dir, struct vmi_prof *out, int max)
 
 /* ---- locating the kernel ------------------------------------------------- */
 
-static const struct ksym *find_want(const struct ksym *w, const char *name)
-{
-	for (int i = 0; i < VMI_NSYM; i++)
-		if (!strcmp(w[i].name, name))
-			return &w[i];
-	return NULL;
-}
-
 /* The window of RAM around a digit run at backing offset `at`: `back`
  * bytes before, `fwd` after.  Points into the mapping when there is one
  * (*copy NULL), else a copy to free. */
@@ -392,7 +384,6 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 			free(copy);
 			return -EINVAL;
 		}
-	(void)find_want;
 	/* physical base from where the token table sits */
 	uint64_t pa_tt = gmem_backing_to_pa(&v->mem, ws + lay.tt);
 	r = find_pa_base(v, pa_tt);
