@@ -35,6 +35,7 @@
  * size of the tree, and there is no allocation per entry.
  */
 #include "fsroot.h"
+#include "pathwalk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -163,11 +164,10 @@ int fsroot_openat(struct fsroot *r, const char *path, int flags)
 struct resolve {
 	struct fsroot *r;
 	int cur;
-	size_t pos;
 	size_t dlen;
 	int links;
 	char done[PATH_MAX];
-	char work[2 * PATH_MAX];
+	struct pathwalk w;
 	char target[PATH_MAX];
 };
 
@@ -220,14 +220,9 @@ static int res_follow(struct resolve *s, int fd)
 		return -ENOENT;
 	if ((size_t)n >= sizeof(s->target))
 		return -ENAMETOOLONG;
-	if ((size_t)n + 1 > s->pos)
-		return -ENAMETOOLONG;
-	/* A separator keeps "target" and a non-empty rest apart (extra slashes
-	 * are harmless); none after a final component, which stays final. */
-	if (s->pos < sizeof(s->work) - 1)
-		s->work[--s->pos] = '/';
-	s->pos -= (size_t)n;
-	memcpy(s->work + s->pos, s->target, (size_t)n);
+	int rc = pathwalk_splice(&s->w, s->target, (size_t)n);
+	if (rc)
+		return rc;
 	if (s->target[0] == '/') {	/* absolute: restart at the root */
 		s->dlen = 0;
 		res_set_cur(s, -1);
@@ -306,29 +301,22 @@ static int res_step(struct resolve *s, const char *name, size_t n)
 
 static int res_run(struct resolve *s, int flags)
 {
-	const size_t end = sizeof(s->work) - 1;	/* index of the final NUL */
-
 	for (;;) {
 		char name[NAME_MAX + 1];
+		const char *comp;
 		size_t n;
 		bool last, followed;
 		int rc;
 
-		while (s->pos < end && s->work[s->pos] == '/')
-			s->pos++;
-		if (s->pos == end) {	/* ended on a directory (or was empty) */
+		if (pathwalk_next(&s->w, &comp, &n, &last)) {	/* ended on a directory */
 			int fd = openat(res_dirfd(s), ".", flags | O_CLOEXEC);
 
 			return fd < 0 ? -errno : fd;
 		}
-		for (n = 0; s->pos + n < end && s->work[s->pos + n] != '/'; n++)
-			;
 		if (n > NAME_MAX)
 			return -ENAMETOOLONG;
-		memcpy(name, s->work + s->pos, n);
+		memcpy(name, comp, n);
 		name[n] = 0;
-		s->pos += n;
-		last = s->pos == end;	/* no trailing slash */
 
 		if (n == 1 && name[0] == '.')
 			continue;
@@ -359,14 +347,10 @@ static int res_run(struct resolve *s, int flags)
 int fsroot_openat_walk(struct fsroot *r, const char *path, int flags)
 {
 	struct resolve *s;
-	size_t len;
 	int rc;
 
 	if (!path)
 		return -EINVAL;
-	len = strlen(path);
-	if (len >= PATH_MAX)
-		return -ENAMETOOLONG;
 	s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -374,9 +358,11 @@ int fsroot_openat_walk(struct fsroot *r, const char *path, int flags)
 	s->cur = -1;
 	s->dlen = 0;
 	s->links = 0;
-	s->pos = sizeof(s->work) - 1 - len;
-	memcpy(s->work + s->pos, path, len);
-	s->work[sizeof(s->work) - 1] = 0;
+	rc = pathwalk_init(&s->w, path);
+	if (rc) {
+		free(s);
+		return rc;
+	}
 	rc = res_run(s, flags);
 	res_set_cur(s, -1);
 	free(s);

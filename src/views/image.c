@@ -50,6 +50,7 @@
  * codes pass through, corruption and checksum failures become EUCLEAN.
  */
 #include "fsroot.h"
+#include "pathwalk.h"
 #include "image.h"
 
 #include <errno.h>
@@ -561,17 +562,14 @@ static int dir_lookup(struct image_view *iv, ext2_ino_t dir, const char *name, s
 
 /* ---- resolving paths --------------------------------------------------------- */
 
-/* The unresolved rest of the path lives at the END of work (work[pos] up
- * to the NUL in the last byte) so a symlink's target can be put in front
- * of it without moving it; dirs[0..depth) are the directories resolved so
- * far, dirs[0] the root. */
+/* The path text is a pathwalk (pathwalk.h); dirs[0..depth) are the
+ * directories resolved so far, dirs[0] the root. */
 struct resolve {
 	struct image_view *iv;
-	size_t pos;
 	int depth;
 	int links;
 	ext2_ino_t dirs[RES_MAX_DIRS];
-	char work[2 * PATH_MAX];
+	struct pathwalk w;
 	char target[PATH_MAX];
 };
 
@@ -586,13 +584,9 @@ static int res_follow(struct resolve *s, ext2_ino_t ino, struct ext2_inode_large
 		return (int)n;
 	if (n == 0)
 		return -ENOENT;
-	if ((size_t)n + 1 > s->pos)
-		return -ENAMETOOLONG;
-	/* a separator keeps the target and a non-empty rest apart */
-	if (s->pos < sizeof(s->work) - 1)
-		s->work[--s->pos] = '/';
-	s->pos -= (size_t)n;
-	memcpy(s->work + s->pos, s->target, (size_t)n);
+	int rc = pathwalk_splice(&s->w, s->target, (size_t)n);
+	if (rc)
+		return rc;
 	if (s->target[0] == '/')
 		s->depth = 1;	/* absolute: from the image's root */
 	return 0;
@@ -600,8 +594,6 @@ static int res_follow(struct resolve *s, ext2_ino_t ino, struct ext2_inode_large
 
 static int res_run(struct resolve *s, bool follow, ext2_ino_t *ino, struct ext2_inode_large *in)
 {
-	const size_t end = sizeof(s->work) - 1;
-
 	for (;;) {
 		const char *name;
 		ext2_ino_t child;
@@ -609,19 +601,12 @@ static int res_run(struct resolve *s, bool follow, ext2_ino_t *ino, struct ext2_
 		bool last;
 		int rc;
 
-		while (s->pos < end && s->work[s->pos] == '/')
-			s->pos++;
-		if (s->pos == end) {	/* ended on a directory */
+		if (pathwalk_next(&s->w, &name, &n, &last)) {	/* ended on a directory */
 			*ino = s->dirs[s->depth - 1];
 			return read_inode(s->iv, *ino, in);
 		}
-		name = s->work + s->pos;
-		for (n = 0; s->pos + n < end && name[n] != '/'; n++)
-			;
 		if (n > EXT2_NAME_LEN)
 			return -ENAMETOOLONG;
-		s->pos += n;
-		last = s->pos == end;
 		if (n == 1 && name[0] == '.')
 			continue;
 		if (n == 2 && name[0] == '.' && name[1] == '.') {
@@ -658,14 +643,10 @@ static int resolve(struct image_view *iv, const char *path, bool follow, ext2_in
 		   struct ext2_inode_large *in)
 {
 	struct resolve *s;
-	size_t len;
 	int rc;
 
 	if (!path)
 		return -EINVAL;
-	len = strlen(path);
-	if (len >= PATH_MAX)
-		return -ENAMETOOLONG;
 	s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -673,9 +654,11 @@ static int resolve(struct image_view *iv, const char *path, bool follow, ext2_in
 	s->depth = 1;
 	s->dirs[0] = EXT2_ROOT_INO;
 	s->links = 0;
-	s->pos = sizeof(s->work) - 1 - len;
-	memcpy(s->work + s->pos, path, len);
-	s->work[sizeof(s->work) - 1] = 0;
+	rc = pathwalk_init(&s->w, path);
+	if (rc) {
+		free(s);
+		return rc;
+	}
 	rc = res_run(s, follow, ino, in);
 	free(s);
 	return rc;
