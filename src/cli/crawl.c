@@ -522,7 +522,7 @@ int cmd_crawl(int argc, char **argv)
 				continue;
 			if ((root || image) && !(f->on_files_only))
 				continue;
-			if ((nvm || all_vms) && (f->on_files_only && strcmp(f->name, "os")))
+			if ((nvm || all_vms) && f->needs_files)
 				continue;
 			feats[nfeats++] = f;
 		}

@@ -187,7 +187,7 @@ int crawl_vms(const struct vm_crawl_args *a, const struct feature **feats, int n
 	      const struct crawl_opts *opts, enum frame_format fmt, const char *output)
 {
 	for (int i = 0; i < nfeats; i++)
-		if (feats[i]->on_files_only && strcmp(feats[i]->name, "os")) {
+		if (feats[i]->needs_files) {
 			fprintf(stderr, "vantage crawl: feature '%s' reads files; a VM's files are "
 					"crawled offline from its disk with --image (features for a VM: "
 					"os, process, connection, module, metric, interface)\n",

@@ -730,7 +730,7 @@ static uint64_t vm_feature_mask(void)
 {
 	uint64_t m = 0;
 	for (int i = 0; i < nfeat(); i++)
-		if (!feature_table[i]->on_files_only || !strcmp(feature_table[i]->name, "os"))
+		if (!feature_table[i]->needs_files)
 			m |= 1ull << i;
 	return m;
 }

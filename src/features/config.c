@@ -289,5 +289,6 @@ const struct feature feature_config = {
 	.name = "config",
 	.description = "content and SHA-256 of configuration files (default: under /etc)",
 	.on_files_only = true,
+	.needs_files = true,
 	.crawl = crawl,
 };

@@ -47,6 +47,9 @@ struct feature {
 	const char *description;
 	/* Applies to a view that is only a file system (--root, images). */
 	bool on_files_only;
+	/* Reads nothing but files: no use on a view without them (a VM seen
+	 * from its RAM). */
+	bool needs_files;
 	int (*crawl)(struct crawl_ctx *c);
 	/*
 	 * Optional, for features that measure rates over an interval: take

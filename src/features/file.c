@@ -353,5 +353,6 @@ const struct feature feature_file = {
 	.description = "metadata of every file under --file-root (type, mode, owner, size, "
 		       "times, link target, optional SHA-256)",
 	.on_files_only = true,
+	.needs_files = true,
 	.crawl = crawl,
 };

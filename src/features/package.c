@@ -393,5 +393,6 @@ const struct feature feature_package = {
     .name = "package",
     .description = "installed packages (dpkg, rpm, apk) read from their databases",
     .on_files_only = true,
+    .needs_files = true,
     .crawl = crawl,
 };
