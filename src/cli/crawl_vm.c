@@ -163,12 +163,15 @@ int vm_target_open(const struct vm_target *t, const struct vmi_opts *o, struct v
 {
 	struct gmem g;
 	char e[512];
-	int r;
+	int r = -ENOENT;
+
 	if (t->ram_path[0])
 		r = gmem_open_file(&g, t->ram_path, e, sizeof(e));
-	else if (t->ram_addr && t->ram_len)
+	/* the RAM file may be out of sight (a private /dev/shm): the same
+	 * memory through the QEMU process */
+	if (r && t->ram_addr && t->ram_len)
 		r = gmem_open_pid(&g, t->pid, t->ram_addr, t->ram_len, e, sizeof(e));
-	else {
+	else if (r && !t->ram_path[0]) {
 		snprintf(err, errlen, "guest '%s' (QEMU pid %d): its RAM was not found in the QEMU "
 				      "process", t->name, t->pid);
 		return -ENOENT;
