@@ -40,10 +40,12 @@ static long dump(int family, int proto)
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
 	} req = {
-		.nlh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-		.r = {.sdiag_family = (unsigned char)family, .sdiag_protocol = (unsigned char)proto,
-		      .idiag_states = ~0u},
+	    .nlh = {.nlmsg_len = sizeof(req),
+	            .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+	            .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+	    .r = {.sdiag_family = (unsigned char)family,
+	          .sdiag_protocol = (unsigned char)proto,
+	          .idiag_states = ~0u},
 	};
 	long count = 0;
 	if (send(s, &req, sizeof(req), 0) < 0)
@@ -83,7 +85,7 @@ int main(void)
 	}
 	closedir(d);
 	long socks = dump(AF_INET, IPPROTO_TCP) + dump(AF_INET6, IPPROTO_TCP) +
-		     dump(AF_INET, IPPROTO_UDP) + dump(AF_INET6, IPPROTO_UDP);
+	             dump(AF_INET, IPPROTO_UDP) + dump(AF_INET6, IPPROTO_UDP);
 	printf("processes=%ld bytes=%ld sockets=%ld\n", procs, bytes, socks);
 	return 0;
 }

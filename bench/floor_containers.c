@@ -40,10 +40,12 @@ static long dump(int s, int family, int proto)
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
 	} req = {
-		.nlh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-		.r = {.sdiag_family = (unsigned char)family, .sdiag_protocol = (unsigned char)proto,
-		      .idiag_states = ~0u},
+	    .nlh = {.nlmsg_len = sizeof(req),
+	            .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+	            .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+	    .r = {.sdiag_family = (unsigned char)family,
+	          .sdiag_protocol = (unsigned char)proto,
+	          .idiag_states = ~0u},
 	};
 	long count = 0;
 	if (send(s, &req, sizeof(req), 0) < 0)
@@ -52,7 +54,8 @@ static long dump(int s, int family, int proto)
 		ssize_t n = recv(s, buf, sizeof(buf), 0);
 		if (n <= 0)
 			return count;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n);
+		     h = NLMSG_NEXT(h, n)) {
 			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
 				return count;
 			count++;
@@ -77,8 +80,9 @@ int main(void)
 			int s = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG);
 			setns(self, CLONE_NEWNET);
 			if (s >= 0) {
-				socks += dump(s, AF_INET, IPPROTO_TCP) + dump(s, AF_INET6, IPPROTO_TCP) +
-					 dump(s, AF_INET, IPPROTO_UDP) + dump(s, AF_INET6, IPPROTO_UDP);
+				socks +=
+				    dump(s, AF_INET, IPPROTO_TCP) + dump(s, AF_INET6, IPPROTO_TCP) +
+				    dump(s, AF_INET, IPPROTO_UDP) + dump(s, AF_INET6, IPPROTO_UDP);
 				close(s);
 			}
 		}
@@ -98,6 +102,7 @@ int main(void)
 			procs++;
 		}
 	}
-	printf("containers=%ld processes=%ld sockets=%ld bytes=%ld\n", containers, procs, socks, bytes);
+	printf("containers=%ld processes=%ld sockets=%ld bytes=%ld\n", containers, procs, socks,
+	       bytes);
 	return 0;
 }

@@ -52,9 +52,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &b);
-		wall[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		wall[i] =
+		    (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 		cpu[i] = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-			 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+		         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 		if (ru.ru_maxrss > rss)
 			rss = ru.ru_maxrss;
 	}

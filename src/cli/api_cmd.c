@@ -31,31 +31,32 @@
 
 static void api_usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: vantage api --db PATH [OPTIONS]\n"
-		"       vantage api --db PATH --import FILE\n"
-		"\n"
-		"Serve the REST API (/api/v1/...) and the Prometheus endpoint (/metrics) over\n"
-		"an existing store file, read-only, until SIGTERM or SIGINT.  The endpoints are\n"
-		"described in docs/api.md.  `vantage serve` serves the same API while it crawls.\n"
-		"\n"
-		"Options:\n"
-		"      --db PATH           the store file (SQLite) to serve; must exist\n"
-		"  -l, --listen ADDR       address to listen on (default " SERVER_DEFAULT_LISTEN ");\n"
-		"                          [::1]:7070 for IPv6, port 0 for any free port; an\n"
-		"                          address other hosts can reach requires a token\n"
-		"      --token TOKEN       require 'Authorization: Bearer TOKEN' on every request\n"
-		"                          (visible in ps: prefer --token-file)\n"
-		"      --token-file FILE   read the token from FILE (first line)\n"
-		"      --threads N         worker threads (default 4)\n"
-		"      --import FILE       load the frames of FILE (JSON Lines written by\n"
-		"                          `vantage crawl`, '-' for stdin) into the store, creating\n"
-		"                          it if needed, then exit\n"
-		"      --log-level LEVEL   debug, info, warn (default), error, off\n"
-		"  -h, --help              show this help\n"
-		"\n"
-		"Prints \"listening on http://ADDR\" on stderr once it serves.\n"
-		"Exit status: 0 stopped by a signal or imported, 1 failure, 2 bad usage.\n");
+	fprintf(
+	    out,
+	    "Usage: vantage api --db PATH [OPTIONS]\n"
+	    "       vantage api --db PATH --import FILE\n"
+	    "\n"
+	    "Serve the REST API (/api/v1/...) and the Prometheus endpoint (/metrics) over\n"
+	    "an existing store file, read-only, until SIGTERM or SIGINT.  The endpoints are\n"
+	    "described in docs/api.md.  `vantage serve` serves the same API while it crawls.\n"
+	    "\n"
+	    "Options:\n"
+	    "      --db PATH           the store file (SQLite) to serve; must exist\n"
+	    "  -l, --listen ADDR       address to listen on (default " SERVER_DEFAULT_LISTEN ");\n"
+	    "                          [::1]:7070 for IPv6, port 0 for any free port; an\n"
+	    "                          address other hosts can reach requires a token\n"
+	    "      --token TOKEN       require 'Authorization: Bearer TOKEN' on every request\n"
+	    "                          (visible in ps: prefer --token-file)\n"
+	    "      --token-file FILE   read the token from FILE (first line)\n"
+	    "      --threads N         worker threads (default 4)\n"
+	    "      --import FILE       load the frames of FILE (JSON Lines written by\n"
+	    "                          `vantage crawl`, '-' for stdin) into the store, creating\n"
+	    "                          it if needed, then exit\n"
+	    "      --log-level LEVEL   debug, info, warn (default), error, off\n"
+	    "  -h, --help              show this help\n"
+	    "\n"
+	    "Prints \"listening on http://ADDR\" on stderr once it serves.\n"
+	    "Exit status: 0 stopped by a signal or imported, 1 failure, 2 bad usage.\n");
 }
 
 /* ---- token file -------------------------------------------------------------- */
@@ -80,7 +81,7 @@ static int read_token_file(const char *path, char **out)
 	fclose(f);
 	size_t n = strlen(line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-		     line[n - 1] == '\t'))
+	             line[n - 1] == '\t'))
 		line[--n] = 0;
 	if (!n) {
 		fprintf(stderr, "vantage api: --token-file %s: empty\n", path);
@@ -168,8 +169,8 @@ struct import {
 	struct store *st;
 	const char *file;
 	struct buf frame;
-	long frame_line;	/* line of its header */
-	long records;		/* in the current frame */
+	long frame_line; /* line of its header */
+	long records;    /* in the current frame */
 	long frames, total;
 };
 
@@ -181,7 +182,7 @@ static int put_frame(struct import *im)
 	int rc = store_put_frame(im->st, im->frame.data, im->frame.len, &id);
 	if (rc < 0) {
 		fprintf(stderr, "vantage api: %s: the frame at line %ld was not imported: %s\n",
-			im->file, im->frame_line, store_errmsg(im->st));
+		        im->file, im->frame_line, store_errmsg(im->st));
 		return rc;
 	}
 	im->frames++;
@@ -212,10 +213,11 @@ static int import_file(struct store *st, const char *path)
 		if (!len)
 			continue;
 		if (p[0] != '{') {
-			fprintf(stderr,
-				"vantage api: %s line %ld: not a JSON record (--import reads the JSON "
-				"Lines of `vantage crawl`, not --format crawler)\n",
-				im.file, lineno);
+			fprintf(
+			    stderr,
+			    "vantage api: %s line %ld: not a JSON record (--import reads the JSON "
+			    "Lines of `vantage crawl`, not --format crawler)\n",
+			    im.file, lineno);
 			rc = -1;
 			break;
 		}
@@ -224,8 +226,9 @@ static int import_file(struct store *st, const char *path)
 				break;
 			im.frame_line = lineno;
 		} else if (!im.frame.len) {
-			fprintf(stderr, "vantage api: %s line %ld: a record before any frame header\n",
-				im.file, lineno);
+			fprintf(stderr,
+			        "vantage api: %s line %ld: a record before any frame header\n",
+			        im.file, lineno);
 			rc = -1;
 			break;
 		} else {
@@ -245,7 +248,7 @@ static int import_file(struct store *st, const char *path)
 	if (f != stdin)
 		fclose(f);
 	fprintf(stderr, "imported %ld frames (%ld records) from %s\n", im.frames, im.total,
-		im.file);
+	        im.file);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -270,7 +273,7 @@ static int serve(const struct server_opts *o)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* the server's threads inherit it */
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* the server's threads inherit it */
 	signal(SIGPIPE, SIG_IGN);
 
 	char err[512];
@@ -299,15 +302,15 @@ int cmd_api(int argc, char **argv)
 {
 	enum { O_DB = 256, O_TOKEN, O_TOKEN_FILE, O_THREADS, O_IMPORT, O_LOG };
 	static const struct option opts[] = {
-		{"db", required_argument, NULL, O_DB},
-		{"listen", required_argument, NULL, 'l'},
-		{"token", required_argument, NULL, O_TOKEN},
-		{"token-file", required_argument, NULL, O_TOKEN_FILE},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"import", required_argument, NULL, O_IMPORT},
-		{"log-level", required_argument, NULL, O_LOG},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, O_DB},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"token", required_argument, NULL, O_TOKEN},
+	    {"token-file", required_argument, NULL, O_TOKEN_FILE},
+	    {"threads", required_argument, NULL, O_THREADS},
+	    {"import", required_argument, NULL, O_IMPORT},
+	    {"log-level", required_argument, NULL, O_LOG},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct server_opts o = {0};
 	const char *token = NULL, *token_file = NULL, *import = NULL;
@@ -315,16 +318,27 @@ int cmd_api(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
 		switch (c) {
-		case O_DB: o.store_path = optarg; break;
-		case 'l': o.listen = optarg; break;
-		case O_TOKEN: token = optarg; break;
-		case O_TOKEN_FILE: token_file = optarg; break;
-		case O_IMPORT: import = optarg; break;
+		case O_DB:
+			o.store_path = optarg;
+			break;
+		case 'l':
+			o.listen = optarg;
+			break;
+		case O_TOKEN:
+			token = optarg;
+			break;
+		case O_TOKEN_FILE:
+			token_file = optarg;
+			break;
+		case O_IMPORT:
+			import = optarg;
+			break;
 		case O_THREADS: {
 			char *end;
 			long n = strtol(optarg, &end, 10);
 			if (*end || end == optarg || n < 1 || n > 64) {
-				fprintf(stderr, "vantage api: --threads '%s': expected 1-64\n", optarg);
+				fprintf(stderr, "vantage api: --threads '%s': expected 1-64\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			o.threads = (int)n;
@@ -333,17 +347,22 @@ int cmd_api(int argc, char **argv)
 		case O_LOG: {
 			int l = log_level_parse(optarg);
 			if (l < 0) {
-				fprintf(stderr,
-					"vantage api: --log-level '%s': expected debug, info, warn, "
-					"error or off\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "vantage api: --log-level '%s': expected debug, info, warn, "
+				    "error or off\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			log_threshold = (enum log_level)l;
 			break;
 		}
-		case 'h': api_usage(stdout); return EXIT_OK;
-		default: api_usage(stderr); return EXIT_USAGE;
+		case 'h':
+			api_usage(stdout);
+			return EXIT_OK;
+		default:
+			api_usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
@@ -363,9 +382,9 @@ int cmd_api(int argc, char **argv)
 	struct stat st;
 	if (stat(o.store_path, &st) < 0) {
 		fprintf(stderr,
-			"vantage api: no store at %s (%s); `vantage serve --db %s` makes one, or "
-			"`vantage api --db %s --import FRAMES.jsonl`\n",
-			o.store_path, strerror(errno), o.store_path, o.store_path);
+		        "vantage api: no store at %s (%s); `vantage serve --db %s` makes one, or "
+		        "`vantage api --db %s --import FRAMES.jsonl`\n",
+		        o.store_path, strerror(errno), o.store_path, o.store_path);
 		return EXIT_FAIL;
 	}
 	char *file_token = NULL;

@@ -5,15 +5,13 @@
 #ifndef VANTAGE_CLI_H
 #define VANTAGE_CLI_H
 
-#define VANTAGE_VERSION "0.1.0"
-
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 int cmd_crawl(int argc, char **argv);
 int cmd_features(int argc, char **argv);
-int cmd_serve(int argc, char **argv);	/* serve.c: the daemon */
-int cmd_api(int argc, char **argv);	/* api_cmd.c: the REST API over a store file */
-int cmd_systems(int argc, char **argv);	/* query.c: queries of the store */
+int cmd_serve(int argc, char **argv);   /* serve.c: the daemon */
+int cmd_api(int argc, char **argv);     /* api_cmd.c: the REST API over a store file */
+int cmd_systems(int argc, char **argv); /* query.c: queries of the store */
 int cmd_show(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_ls(int argc, char **argv);

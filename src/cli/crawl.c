@@ -36,67 +36,67 @@ static const char *const default_config_paths[] = {"/etc"};
 static void crawl_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: vantage crawl [OPTIONS]\n"
-		"\n"
-		"Crawl this host (default), its containers, its VMs, a mounted root file\n"
-		"system, or a raw disk image: one frame per system.\n"
-		"\n"
-		"Options:\n"
-		"  -f, --features LIST     comma-separated features (default: every feature\n"
-		"                          but 'file'; with --root or --image:\n"
-		"                          os,package,config; with --vm/--vms: os,process,\n"
-		"                          connection,module,metric,interface)\n"
-		"                          'all' selects every feature; see 'vantage features'\n"
-		"  -F, --format FMT        json (JSON Lines, default) or crawler (the reference\n"
-		"                          crawler's tab-separated layout)\n"
-		"  -o, --output FILE       write the frame to FILE instead of stdout\n"
-		"  -r, --root DIR          crawl the root file system mounted at DIR (kind\n"
-		"                          'image'; features os, package, config, file)\n"
-		"      --image PATH        crawl the raw disk image (or block device) PATH\n"
-		"                          without mounting it: an ext2/3/4 file system, whole\n"
-		"                          or in an MBR/GPT partition; read-only (kind 'image';\n"
-		"                          features os, package, config, file)\n"
-		"      --partition N       with --image: crawl partition N (1-based; default: the\n"
-		"                          only ext2/3/4 one, or the one holding /etc/os-release)\n"
-		"      --vm SPEC           crawl a Linux guest from its RAM, with nothing in\n"
-		"                          the guest (repeatable).  SPEC: ram=PATH (a RAM\n"
-		"                          file or a dump-guest-memory ELF core, optionally\n"
-		"                          ,system-map=PATH), or a running QEMU guest's name,\n"
-		"                          uuid or pid (see 'vantage ls'); features os,\n"
-		"                          process, connection, module, metric, interface\n"
-		"      --vms               crawl every running QEMU guest\n"
-		"      --pause             with --vm/--vms: stop each guest through QMP while\n"
-		"                          it is read (always resumed; time in the frame)\n"
-		"      --containers        crawl every container on this host (found from\n"
-		"                          /proc and cgroups; no daemon is asked)\n"
-		"  -c, --container ID      crawl this container (id, id prefix or name;\n"
-		"                          repeatable)\n"
-		"      --host              crawl the host as well (the default when no\n"
-		"                          container is named)\n"
-		"  -w, --workers N         systems crawled in parallel (default: CPUs)\n"
-		"  -t, --timeout SEC       time limit per system (default 30)\n"
-		"  -i, --interval SEC      metric: seconds between the two samples rates and\n"
-		"                          CPU percentages are computed over (default 1;\n"
-		"                          0 = one sample, no rates)\n"
-		"      --config-path PATH  config: file or directory to read (repeatable;\n"
-		"                          default /etc)\n"
-		"      --config-max-size N config: larger files get size and hash, no content\n"
-		"                          (bytes, K/M suffix allowed; default 64K)\n"
-		"      --file-root DIR     file: where the walk starts (default /)\n"
-		"      --exclude PATH      file: do not descend into PATH (repeatable; default\n"
-		"                          /proc /sys /dev /run)\n"
-		"      --hash              file: add the SHA-256 of regular files\n"
-		"      --hash-max-size N   file: larger files are not hashed (default 64M)\n"
-		"      --progress          show progress of long walks on stderr (default:\n"
-		"      --no-progress       when stderr is a terminal)\n"
-		"      --log-level LEVEL   debug, info, warn (default), error, off\n"
-		"  -h, --help              show this help\n"
-		"\n"
-		"Output: JSON Lines, one record per line with keys system, time, feature, key,\n"
-		"value; the first line is the frame header (feature \"frame\") with the system's\n"
-		"identity, the features, the duration and per-feature error counts.\n"
-		"Exit status: 0 crawled (item errors are counted in the header), 1 the frame\n"
-		"could not be written, 2 bad usage.\n");
+	        "Usage: vantage crawl [OPTIONS]\n"
+	        "\n"
+	        "Crawl this host (default), its containers, its VMs, a mounted root file\n"
+	        "system, or a raw disk image: one frame per system.\n"
+	        "\n"
+	        "Options:\n"
+	        "  -f, --features LIST     comma-separated features (default: every feature\n"
+	        "                          but 'file'; with --root or --image:\n"
+	        "                          os,package,config; with --vm/--vms: os,process,\n"
+	        "                          connection,module,metric,interface)\n"
+	        "                          'all' selects every feature; see 'vantage features'\n"
+	        "  -F, --format FMT        json (JSON Lines, default) or crawler (the reference\n"
+	        "                          crawler's tab-separated layout)\n"
+	        "  -o, --output FILE       write the frame to FILE instead of stdout\n"
+	        "  -r, --root DIR          crawl the root file system mounted at DIR (kind\n"
+	        "                          'image'; features os, package, config, file)\n"
+	        "      --image PATH        crawl the raw disk image (or block device) PATH\n"
+	        "                          without mounting it: an ext2/3/4 file system, whole\n"
+	        "                          or in an MBR/GPT partition; read-only (kind 'image';\n"
+	        "                          features os, package, config, file)\n"
+	        "      --partition N       with --image: crawl partition N (1-based; default: the\n"
+	        "                          only ext2/3/4 one, or the one holding /etc/os-release)\n"
+	        "      --vm SPEC           crawl a Linux guest from its RAM, with nothing in\n"
+	        "                          the guest (repeatable).  SPEC: ram=PATH (a RAM\n"
+	        "                          file or a dump-guest-memory ELF core, optionally\n"
+	        "                          ,system-map=PATH), or a running QEMU guest's name,\n"
+	        "                          uuid or pid (see 'vantage ls'); features os,\n"
+	        "                          process, connection, module, metric, interface\n"
+	        "      --vms               crawl every running QEMU guest\n"
+	        "      --pause             with --vm/--vms: stop each guest through QMP while\n"
+	        "                          it is read (always resumed; time in the frame)\n"
+	        "      --containers        crawl every container on this host (found from\n"
+	        "                          /proc and cgroups; no daemon is asked)\n"
+	        "  -c, --container ID      crawl this container (id, id prefix or name;\n"
+	        "                          repeatable)\n"
+	        "      --host              crawl the host as well (the default when no\n"
+	        "                          container is named)\n"
+	        "  -w, --workers N         systems crawled in parallel (default: CPUs)\n"
+	        "  -t, --timeout SEC       time limit per system (default 30)\n"
+	        "  -i, --interval SEC      metric: seconds between the two samples rates and\n"
+	        "                          CPU percentages are computed over (default 1;\n"
+	        "                          0 = one sample, no rates)\n"
+	        "      --config-path PATH  config: file or directory to read (repeatable;\n"
+	        "                          default /etc)\n"
+	        "      --config-max-size N config: larger files get size and hash, no content\n"
+	        "                          (bytes, K/M suffix allowed; default 64K)\n"
+	        "      --file-root DIR     file: where the walk starts (default /)\n"
+	        "      --exclude PATH      file: do not descend into PATH (repeatable; default\n"
+	        "                          /proc /sys /dev /run)\n"
+	        "      --hash              file: add the SHA-256 of regular files\n"
+	        "      --hash-max-size N   file: larger files are not hashed (default 64M)\n"
+	        "      --progress          show progress of long walks on stderr (default:\n"
+	        "      --no-progress       when stderr is a terminal)\n"
+	        "      --log-level LEVEL   debug, info, warn (default), error, off\n"
+	        "  -h, --help              show this help\n"
+	        "\n"
+	        "Output: JSON Lines, one record per line with keys system, time, feature, key,\n"
+	        "value; the first line is the frame header (feature \"frame\") with the system's\n"
+	        "identity, the features, the duration and per-feature error counts.\n"
+	        "Exit status: 0 crawled (item errors are counted in the header), 1 the frame\n"
+	        "could not be written, 2 bad usage.\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -140,8 +140,8 @@ static int parse_features(const char *list, const struct feature **out, int *n)
 			continue;
 		const struct feature *f = feature_find(tok);
 		if (!f) {
-			fprintf(stderr, "vantage crawl: unknown feature '%s' in --features '%s'\n", tok,
-				list);
+			fprintf(stderr, "vantage crawl: unknown feature '%s' in --features '%s'\n",
+			        tok, list);
 			fprintf(stderr, "known features:");
 			for (size_t i = 0; i < feature_count; i++)
 				fprintf(stderr, " %s", feature_table[i]->name);
@@ -164,15 +164,16 @@ static int parse_features(const char *list, const struct feature **out, int *n)
 }
 
 /* Every feature can run on files alone, else a message naming the first. */
-static bool files_only(const struct feature **feats, int nfeats, const char *opt,
-		       const char *arg, const char *what)
+static bool files_only(const struct feature **feats, int nfeats, const char *opt, const char *arg,
+                       const char *what)
 {
 	for (int i = 0; i < nfeats; i++)
 		if (!feats[i]->on_files_only) {
-			fprintf(stderr,
-				"vantage crawl: feature '%s' needs a running system; %s '%s' has only "
-				"files (features for %s: os, package, config, file)\n",
-				feats[i]->name, opt, arg, what);
+			fprintf(
+			    stderr,
+			    "vantage crawl: feature '%s' needs a running system; %s '%s' has only "
+			    "files (features for %s: os, package, config, file)\n",
+			    feats[i]->name, opt, arg, what);
 			return false;
 		}
 	return true;
@@ -181,20 +182,28 @@ static bool files_only(const struct feature **feats, int nfeats, const char *opt
 /* One system whose view is open (borrowed by the run: the same loop as for
  * live systems), one frame; the view is closed and the sink too. */
 static int crawl_one(struct crawl_target *t, struct view *view, const struct feature **feats,
-		     int nfeats, const struct crawl_opts *opts, enum frame_format fmt,
-		     struct sink *sink)
+                     int nfeats, const struct crawl_opts *opts, enum frame_format fmt,
+                     struct sink *sink)
 {
 	t->view = view;
 	struct crawl_run run = {
-		.targets = t, .ntargets = 1, .feats = feats, .nfeats = nfeats, .opts = opts,
-		.fmt = fmt, .sink = sink, .proc_fd = -1, .workers = 1, .timeout = 86400,
+	    .targets = t,
+	    .ntargets = 1,
+	    .feats = feats,
+	    .nfeats = nfeats,
+	    .opts = opts,
+	    .fmt = fmt,
+	    .sink = sink,
+	    .proc_fd = -1,
+	    .workers = 1,
+	    .timeout = 86400,
 	};
 	int r = crawl_run(&run);
 	view_destroy(view);
 	int status = EXIT_OK;
 	if (r < 0) {
 		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,
-			strerror(-r));
+		        strerror(-r));
 		status = EXIT_FAIL;
 	}
 	sink_close(sink);
@@ -203,7 +212,7 @@ static int crawl_one(struct crawl_target *t, struct view *view, const struct fea
 
 /* A mounted root: one system, one frame. */
 static int crawl_root(const char *root, const struct feature **feats, int nfeats,
-		      const struct crawl_opts *opts, enum frame_format fmt, struct sink *sink)
+                      const struct crawl_opts *opts, enum frame_format fmt, struct sink *sink)
 {
 	struct crawl_target t = {0};
 	system_image_identity(root, &t.sys);
@@ -220,19 +229,20 @@ static int crawl_root(const char *root, const struct feature **feats, int nfeats
 /* A raw disk image, its view already open (view_image_open): one system,
  * one frame, through the same loop as --root. */
 static int crawl_image(const char *path, struct view *view, const struct image_info *info,
-		       const struct feature **feats, int nfeats, const struct crawl_opts *opts,
-		       enum frame_format fmt, struct sink *sink)
+                       const struct feature **feats, int nfeats, const struct crawl_opts *opts,
+                       enum frame_format fmt, struct sink *sink)
 {
 	struct crawl_target t = {0};
 	system_image_identity(path, &t.sys);
-	if (info->partition) {	/* two partitions of one disk are two systems */
+	if (info->partition) { /* two partitions of one disk are two systems */
 		size_t len = strlen(t.sys.id);
 		snprintf(t.sys.id + len, sizeof(t.sys.id) - len, ":p%u", info->partition);
 	}
 	if (info->needs_recovery)
 		log_warn("--image '%s': the journal holds changes not yet written to the file "
-			 "system (it was not shut down cleanly); they are not replayed, so the "
-			 "newest changes may be missing", path);
+		         "system (it was not shut down cleanly); they are not replayed, so the "
+		         "newest changes may be missing",
+		         path);
 	return crawl_one(&t, view, feats, nfeats, opts, fmt, sink);
 }
 
@@ -248,9 +258,9 @@ static void raise_nofile(void)
 
 /* The host and/or its containers, in parallel. */
 static int crawl_live(const struct feature **feats, int nfeats, const struct crawl_opts *opts,
-		      enum frame_format fmt, struct sink *sink, bool all_containers,
-		      const char *const *named, int nnamed, bool want_host, int workers,
-		      double timeout)
+                      enum frame_format fmt, struct sink *sink, bool all_containers,
+                      const char *const *named, int nnamed, bool want_host, int workers,
+                      double timeout)
 {
 	raise_nofile();
 	int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -263,7 +273,8 @@ static int crawl_live(const struct feature **feats, int nfeats, const struct cra
 	if (all_containers || nnamed) {
 		int r = containers_discover(proc_fd, &list);
 		if (r < 0) {
-			fprintf(stderr, "vantage crawl: cannot list containers: %s\n", strerror(-r));
+			fprintf(stderr, "vantage crawl: cannot list containers: %s\n",
+			        strerror(-r));
 			close(proc_fd);
 			sink_close(sink);
 			return EXIT_FAIL;
@@ -274,8 +285,9 @@ static int crawl_live(const struct feature **feats, int nfeats, const struct cra
 	for (int i = 0; i < nnamed; i++) {
 		chosen[i] = container_find(&list, named[i]);
 		if (!chosen[i]) {
-			fprintf(stderr, "vantage crawl: no running container '%s' (see 'vantage ls')\n",
-				named[i]);
+			fprintf(stderr,
+			        "vantage crawl: no running container '%s' (see 'vantage ls')\n",
+			        named[i]);
 			container_list_free(&list);
 			close(proc_fd);
 			sink_close(sink);
@@ -310,15 +322,22 @@ static int crawl_live(const struct feature **feats, int nfeats, const struct cra
 		}
 	}
 	struct crawl_run run = {
-		.targets = targets, .ntargets = n, .feats = feats, .nfeats = nfeats,
-		.opts = opts, .fmt = fmt, .sink = sink, .proc_fd = proc_fd,
-		.workers = workers, .timeout = timeout,
+	    .targets = targets,
+	    .ntargets = n,
+	    .feats = feats,
+	    .nfeats = nfeats,
+	    .opts = opts,
+	    .fmt = fmt,
+	    .sink = sink,
+	    .proc_fd = proc_fd,
+	    .workers = workers,
+	    .timeout = timeout,
 	};
 	int r = crawl_run(&run);
 	int status = EXIT_OK;
 	if (r < 0) {
 		fprintf(stderr, "vantage crawl: writing frames to %s failed: %s\n", sink->desc,
-			strerror(-r));
+		        strerror(-r));
 		status = EXIT_FAIL;
 	}
 	if (all_containers && list.n == 0)
@@ -332,36 +351,51 @@ static int crawl_live(const struct feature **feats, int nfeats, const struct cra
 
 int cmd_crawl(int argc, char **argv)
 {
-	enum { O_CONTAINERS = 300, O_HOST, O_CONFIG_PATH = 256, O_CONFIG_MAX, O_FILE_ROOT, O_EXCLUDE, O_HASH, O_HASH_MAX,
-	       O_PROGRESS, O_NO_PROGRESS, O_LOG_LEVEL, O_IMAGE = 320, O_PARTITION,
-	       O_VM = 330, O_VMS, O_PAUSE };
+	enum {
+		O_CONTAINERS = 300,
+		O_HOST,
+		O_CONFIG_PATH = 256,
+		O_CONFIG_MAX,
+		O_FILE_ROOT,
+		O_EXCLUDE,
+		O_HASH,
+		O_HASH_MAX,
+		O_PROGRESS,
+		O_NO_PROGRESS,
+		O_LOG_LEVEL,
+		O_IMAGE = 320,
+		O_PARTITION,
+		O_VM = 330,
+		O_VMS,
+		O_PAUSE
+	};
 	static const struct option longopts[] = {
-		{"features", required_argument, 0, 'f'},
-		{"format", required_argument, 0, 'F'},
-		{"output", required_argument, 0, 'o'},
-		{"root", required_argument, 0, 'r'},
-		{"image", required_argument, 0, O_IMAGE},
-		{"vm", required_argument, 0, O_VM},
-		{"vms", no_argument, 0, O_VMS},
-		{"pause", no_argument, 0, O_PAUSE},
-		{"partition", required_argument, 0, O_PARTITION},
-		{"interval", required_argument, 0, 'i'},
-		{"containers", no_argument, 0, O_CONTAINERS},
-		{"container", required_argument, 0, 'c'},
-		{"host", no_argument, 0, O_HOST},
-		{"workers", required_argument, 0, 'w'},
-		{"timeout", required_argument, 0, 't'},
-		{"config-path", required_argument, 0, O_CONFIG_PATH},
-		{"config-max-size", required_argument, 0, O_CONFIG_MAX},
-		{"file-root", required_argument, 0, O_FILE_ROOT},
-		{"exclude", required_argument, 0, O_EXCLUDE},
-		{"hash", no_argument, 0, O_HASH},
-		{"hash-max-size", required_argument, 0, O_HASH_MAX},
-		{"progress", no_argument, 0, O_PROGRESS},
-		{"no-progress", no_argument, 0, O_NO_PROGRESS},
-		{"log-level", required_argument, 0, O_LOG_LEVEL},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"features", required_argument, 0, 'f'},
+	    {"format", required_argument, 0, 'F'},
+	    {"output", required_argument, 0, 'o'},
+	    {"root", required_argument, 0, 'r'},
+	    {"image", required_argument, 0, O_IMAGE},
+	    {"vm", required_argument, 0, O_VM},
+	    {"vms", no_argument, 0, O_VMS},
+	    {"pause", no_argument, 0, O_PAUSE},
+	    {"partition", required_argument, 0, O_PARTITION},
+	    {"interval", required_argument, 0, 'i'},
+	    {"containers", no_argument, 0, O_CONTAINERS},
+	    {"container", required_argument, 0, 'c'},
+	    {"host", no_argument, 0, O_HOST},
+	    {"workers", required_argument, 0, 'w'},
+	    {"timeout", required_argument, 0, 't'},
+	    {"config-path", required_argument, 0, O_CONFIG_PATH},
+	    {"config-max-size", required_argument, 0, O_CONFIG_MAX},
+	    {"file-root", required_argument, 0, O_FILE_ROOT},
+	    {"exclude", required_argument, 0, O_EXCLUDE},
+	    {"hash", no_argument, 0, O_HASH},
+	    {"hash-max-size", required_argument, 0, O_HASH_MAX},
+	    {"progress", no_argument, 0, O_PROGRESS},
+	    {"no-progress", no_argument, 0, O_NO_PROGRESS},
+	    {"log-level", required_argument, 0, O_LOG_LEVEL},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	const char *features = NULL, *output = NULL, *root = NULL, *image = NULL;
 	const char *vm_specs[MAX_LIST];
@@ -376,29 +410,40 @@ int cmd_crawl(int argc, char **argv)
 	bool all_containers = false, want_host = false;
 	double timeout = 30;
 	struct crawl_opts opts = {
-		.sample_interval = 1.0,
-		.config_max_size = 64 * 1024,
-		.file_root = "/",
-		.file_hash_max = 64ull * 1024 * 1024,
+	    .sample_interval = 1.0,
+	    .config_max_size = 64 * 1024,
+	    .file_root = "/",
+	    .file_hash_max = 64ull * 1024 * 1024,
 	};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:F:o:r:i:c:w:t:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': features = optarg; break;
+		case 'f':
+			features = optarg;
+			break;
 		case 'F':
 			if (strcmp(optarg, "json") == 0)
 				fmt = FRAME_JSON;
 			else if (strcmp(optarg, "crawler") == 0)
 				fmt = FRAME_CRAWLER;
 			else {
-				fprintf(stderr, "vantage crawl: unknown --format '%s' (use json or crawler)\n", optarg);
+				fprintf(
+				    stderr,
+				    "vantage crawl: unknown --format '%s' (use json or crawler)\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case 'o': output = optarg; break;
-		case 'r': root = optarg; break;
-		case O_IMAGE: image = optarg; break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'r':
+			root = optarg;
+			break;
+		case O_IMAGE:
+			image = optarg;
+			break;
 		case O_VM:
 			if (nvm == MAX_LIST) {
 				fprintf(stderr, "vantage crawl: at most %d --vm\n", MAX_LIST);
@@ -406,14 +451,22 @@ int cmd_crawl(int argc, char **argv)
 			}
 			vm_specs[nvm++] = optarg;
 			break;
-		case O_VMS: all_vms = true; break;
-		case O_PAUSE: pause_vms = true; break;
+		case O_VMS:
+			all_vms = true;
+			break;
+		case O_PAUSE:
+			pause_vms = true;
+			break;
 		case O_PARTITION: {
 			char *end;
 			errno = 0;
 			unsigned long n = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-' || n < 1 || n > 4096) {
-				fprintf(stderr, "vantage crawl: --partition '%s' is not a partition number (1, 2, ...)\n", optarg);
+			if (errno || end == optarg || *end || optarg[0] == '-' || n < 1 ||
+			    n > 4096) {
+				fprintf(stderr,
+				        "vantage crawl: --partition '%s' is not a partition number "
+				        "(1, 2, ...)\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			partition = (unsigned)n;
@@ -424,17 +477,25 @@ int cmd_crawl(int argc, char **argv)
 			errno = 0;
 			double d = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(d >= 0 && d <= 3600)) {
-				fprintf(stderr, "vantage crawl: --interval '%s' is not a number of seconds between 0 and 3600\n", optarg);
+				fprintf(stderr,
+				        "vantage crawl: --interval '%s' is not a number of seconds "
+				        "between 0 and 3600\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			opts.sample_interval = d;
 			break;
 		}
-		case O_CONTAINERS: all_containers = true; break;
-		case O_HOST: want_host = true; break;
+		case O_CONTAINERS:
+			all_containers = true;
+			break;
+		case O_HOST:
+			want_host = true;
+			break;
 		case 'c':
 			if (nnamed == MAX_LIST) {
-				fprintf(stderr, "vantage crawl: at most %d --container\n", MAX_LIST);
+				fprintf(stderr, "vantage crawl: at most %d --container\n",
+				        MAX_LIST);
 				return EXIT_USAGE;
 			}
 			named[nnamed++] = optarg;
@@ -443,7 +504,10 @@ int cmd_crawl(int argc, char **argv)
 			char *end;
 			long w = strtol(optarg, &end, 10);
 			if (*end || end == optarg || w < 1 || w > 64) {
-				fprintf(stderr, "vantage crawl: --workers '%s' is not a number from 1 to 64\n", optarg);
+				fprintf(
+				    stderr,
+				    "vantage crawl: --workers '%s' is not a number from 1 to 64\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			workers = (int)w;
@@ -453,7 +517,10 @@ int cmd_crawl(int argc, char **argv)
 			char *end;
 			double d = strtod(optarg, &end);
 			if (*end || end == optarg || !(d > 0 && d <= 86400)) {
-				fprintf(stderr, "vantage crawl: --timeout '%s' is not a number of seconds above 0\n", optarg);
+				fprintf(stderr,
+				        "vantage crawl: --timeout '%s' is not a number of seconds "
+				        "above 0\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			timeout = d;
@@ -461,18 +528,24 @@ int cmd_crawl(int argc, char **argv)
 		}
 		case O_CONFIG_PATH:
 			if (nconfig == MAX_LIST) {
-				fprintf(stderr, "vantage crawl: at most %d --config-path\n", MAX_LIST);
+				fprintf(stderr, "vantage crawl: at most %d --config-path\n",
+				        MAX_LIST);
 				return EXIT_USAGE;
 			}
 			config_paths[nconfig++] = optarg;
 			break;
 		case O_CONFIG_MAX:
 			if (parse_size(optarg, &opts.config_max_size) < 0) {
-				fprintf(stderr, "vantage crawl: --config-max-size '%s' is not a size (e.g. 65536, 64K, 1M)\n", optarg);
+				fprintf(stderr,
+				        "vantage crawl: --config-max-size '%s' is not a size (e.g. "
+				        "65536, 64K, 1M)\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case O_FILE_ROOT: opts.file_root = optarg; break;
+		case O_FILE_ROOT:
+			opts.file_root = optarg;
+			break;
 		case O_EXCLUDE:
 			if (nexcl == MAX_LIST) {
 				fprintf(stderr, "vantage crawl: at most %d --exclude\n", MAX_LIST);
@@ -480,33 +553,47 @@ int cmd_crawl(int argc, char **argv)
 			}
 			excludes[nexcl++] = optarg;
 			break;
-		case O_HASH: opts.file_hash = true; break;
+		case O_HASH:
+			opts.file_hash = true;
+			break;
 		case O_HASH_MAX:
 			if (parse_size(optarg, &opts.file_hash_max) < 0) {
-				fprintf(stderr, "vantage crawl: --hash-max-size '%s' is not a size\n", optarg);
+				fprintf(stderr,
+				        "vantage crawl: --hash-max-size '%s' is not a size\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case O_PROGRESS: progress = 1; break;
-		case O_NO_PROGRESS: progress = 0; break;
+		case O_PROGRESS:
+			progress = 1;
+			break;
+		case O_NO_PROGRESS:
+			progress = 0;
+			break;
 		case O_LOG_LEVEL: {
 			int l = log_level_parse(optarg);
 			if (l < 0) {
-				fprintf(stderr, "vantage crawl: unknown --log-level '%s' (debug, info, warn, error, off)\n", optarg);
+				fprintf(stderr,
+				        "vantage crawl: unknown --log-level '%s' (debug, info, "
+				        "warn, error, off)\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			log_threshold = (enum log_level)l;
 			break;
 		}
-		case 'h': crawl_usage(stdout); return EXIT_OK;
+		case 'h':
+			crawl_usage(stdout);
+			return EXIT_OK;
 		default:
 			fprintf(stderr, "Try 'vantage crawl --help'.\n");
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "vantage crawl: unexpected argument '%s'\nTry 'vantage crawl --help'.\n",
-			argv[optind]);
+		fprintf(stderr,
+		        "vantage crawl: unexpected argument '%s'\nTry 'vantage crawl --help'.\n",
+		        argv[optind]);
 		return EXIT_USAGE;
 	}
 
@@ -533,13 +620,18 @@ int cmd_crawl(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if ((nvm || all_vms) && (root || image || all_containers || nnamed || want_host)) {
-		fprintf(stderr, "vantage crawl: --vm/--vms crawl guests from their RAM; they cannot be "
-				"combined with --root, --image, --containers, --container or --host\n");
+		fprintf(stderr,
+		        "vantage crawl: --vm/--vms crawl guests from their RAM; they cannot be "
+		        "combined with --root, --image, --containers, --container or --host\n");
 		return EXIT_USAGE;
 	}
 	if (nvm || all_vms) {
-		struct vm_crawl_args va = {.specs = vm_specs, .nspecs = nvm, .all = all_vms,
-					   .pause = pause_vms, .workers = workers, .timeout = timeout};
+		struct vm_crawl_args va = {.specs = vm_specs,
+		                           .nspecs = nvm,
+		                           .all = all_vms,
+		                           .pause = pause_vms,
+		                           .workers = workers,
+		                           .timeout = timeout};
 		opts.config_paths = default_config_paths;
 		opts.nconfig_paths = (int)ARRAY_SIZE(default_config_paths);
 		opts.file_excludes = default_excludes;
@@ -547,13 +639,15 @@ int cmd_crawl(int argc, char **argv)
 		return crawl_vms(&va, feats, nfeats, &opts, fmt, output);
 	}
 	if (root && (all_containers || nnamed || want_host)) {
-		fprintf(stderr, "vantage crawl: --root crawls a file system; it cannot be combined with "
-				"--containers, --container or --host\n");
+		fprintf(stderr,
+		        "vantage crawl: --root crawls a file system; it cannot be combined with "
+		        "--containers, --container or --host\n");
 		return EXIT_USAGE;
 	}
 	if (image && (root || all_containers || nnamed || want_host)) {
-		fprintf(stderr, "vantage crawl: --image crawls a disk image; it cannot be combined with "
-				"--root, --containers, --container or --host\n");
+		fprintf(stderr,
+		        "vantage crawl: --image crawls a disk image; it cannot be combined with "
+		        "--root, --containers, --container or --host\n");
 		return EXIT_USAGE;
 	}
 	if (partition && !image) {
@@ -587,9 +681,11 @@ int cmd_crawl(int argc, char **argv)
 	struct image_info image_info = {0};
 	if (image) {
 		char why[1024];
-		int e = view_image_open(image, partition, &image_view, &image_info, why, sizeof(why));
+		int e =
+		    view_image_open(image, partition, &image_view, &image_info, why, sizeof(why));
 		if (e < 0) {
-			fprintf(stderr, "vantage crawl: --image '%s': %s\n", image, why[0] ? why : strerror(-e));
+			fprintf(stderr, "vantage crawl: --image '%s': %s\n", image,
+			        why[0] ? why : strerror(-e));
 			return EXIT_USAGE;
 		}
 	}
@@ -598,7 +694,8 @@ int cmd_crawl(int argc, char **argv)
 	struct sink *sink;
 	int r = sink_file_open(output, &sink);
 	if (r < 0) {
-		fprintf(stderr, "vantage crawl: cannot write --output '%s': %s\n", output, strerror(-r));
+		fprintf(stderr, "vantage crawl: cannot write --output '%s': %s\n", output,
+		        strerror(-r));
 		view_destroy(image_view);
 		return EXIT_USAGE;
 	}
@@ -608,7 +705,7 @@ int cmd_crawl(int argc, char **argv)
 	if (root)
 		return crawl_root(root, feats, nfeats, &opts, fmt, sink);
 	return crawl_live(feats, nfeats, &opts, fmt, sink, all_containers, named, nnamed,
-			  want_host || (!all_containers && !nnamed), workers, timeout);
+	                  want_host || (!all_containers && !nnamed), workers, timeout);
 }
 
 int cmd_features(int argc, char **argv)

@@ -25,8 +25,8 @@ enum job_state { PENDING, RUNNING, DONE, ABANDONED };
 
 struct job {
 	struct crawl_target *t;
-	void **primed;		/* per feature, from prime() */
-	int64_t started;	/* mono ns when crawl began */
+	void **primed;   /* per feature, from prime() */
+	int64_t started; /* mono ns when crawl began */
 	enum job_state state;
 };
 
@@ -98,7 +98,7 @@ static void free_primed(const struct crawl_run *run, struct job *j)
 
 /* The names of the features target `t` gets; their number in *n. */
 static void feature_names(const struct crawl_run *run, const struct crawl_target *t,
-				  const char **names, int *n)
+                          const char **names, int *n)
 {
 	*n = 0;
 	for (int i = 0; i < run->nfeats && *n < 64; i++)
@@ -143,8 +143,9 @@ static void crawl_job(struct pool *p, struct job *j)
 	struct view *v;
 	int r = open_view(run, j->t, &v);
 	if (r < 0) {
-		frame_error(fr, -r, "%s", r == -ESRCH ? "the system exited before it could be crawled"
-						      : "cannot open the system");
+		frame_error(fr, -r, "%s",
+		            r == -ESRCH ? "the system exited before it could be crawled"
+		                        : "cannot open the system");
 		free_primed(run, j);
 		finish(p, j, fr);
 		return;
@@ -165,8 +166,9 @@ static void crawl_job(struct pool *p, struct job *j)
 			continue;
 		frame_feature_start(fr, run->feats[i]->name);
 		if (mono_ns() > deadline) {
-			frame_error(fr, 0, "not crawled: the system's time limit of %g s had passed",
-				    run->timeout);
+			frame_error(fr, 0,
+			            "not crawled: the system's time limit of %g s had passed",
+			            run->timeout);
 		} else {
 			c.primed = j->primed[i];
 			j->primed[i] = NULL;
@@ -176,7 +178,7 @@ static void crawl_job(struct pool *p, struct job *j)
 			c.primed = NULL;
 			if (r == -ENOTSUP) /* e.g. modules of a container: the host's */
 				frame_skip(fr, "%s does not apply to a %s", run->feats[i]->name,
-					   j->t->sys.kind);
+				           j->t->sys.kind);
 			else if (r < 0)
 				frame_error(fr, -r, "feature %s failed", run->feats[i]->name);
 		}
@@ -231,8 +233,9 @@ static void write_stuck_frame(struct pool *p, struct job *j)
 	struct frame *fr = frame_begin(run->sink, &j->t->sys, names, nnames, run->fmt);
 	if (!fr)
 		return;
-	frame_error(fr, 0, "the crawl did not finish within its time limit of %g s and was abandoned",
-		    run->timeout);
+	frame_error(fr, 0,
+	            "the crawl did not finish within its time limit of %g s and was abandoned",
+	            run->timeout);
 	int r = frame_end(fr);
 	if (r < 0 && !p->sink_err)
 		p->sink_err = r;
@@ -263,8 +266,8 @@ static bool wait_crawl(struct pool *p)
 				j->t->abandoned = true;
 				p->ndone++;
 				abandoned_any = true;
-				log_warn("%s: crawl stuck for more than %.1f s; abandoned", j->t->sys.id,
-					 run->timeout);
+				log_warn("%s: crawl stuck for more than %.1f s; abandoned",
+				         j->t->sys.id, run->timeout);
 				write_stuck_frame(p, j);
 			}
 		}
@@ -319,7 +322,8 @@ int crawl_run(const struct crawl_run *run)
 		double left = run->opts->sample_interval - (double)(mono_ns() - t0) / 1e9;
 		if (left > 0) {
 			struct timespec ts = {.tv_sec = (time_t)left,
-					      .tv_nsec = (long)((left - (double)(time_t)left) * 1e9)};
+			                      .tv_nsec =
+			                          (long)((left - (double)(time_t)left) * 1e9)};
 			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 				;
 		}

@@ -32,7 +32,7 @@
 #include "../targets/containers.h"
 
 struct crawl_target {
-	const struct container *container;	/* NULL: the host */
+	const struct container *container; /* NULL: the host */
 	struct system_id sys;
 	/* Which of the run's features this system gets: bit i stands for
 	 * run->feats[i]; 0 means all of them.  (The daemon crawls a system
@@ -63,9 +63,9 @@ struct crawl_run {
 	const struct crawl_opts *opts;
 	enum frame_format fmt;
 	struct sink *sink;
-	int proc_fd;		/* the host's /proc */
-	int workers;		/* >= 1 */
-	double timeout;		/* seconds per system */
+	int proc_fd;    /* the host's /proc */
+	int workers;    /* >= 1 */
+	double timeout; /* seconds per system */
 };
 
 /* Returns 0 when every frame was written, else a negative errno of the

@@ -79,7 +79,7 @@ static int vm_enter(struct crawl_target *t, struct frame *fr)
 	if (!j->qmp[0]) {
 		snprintf(j->pause_err, sizeof(j->pause_err), "no QMP socket");
 		frame_error(fr, ENOTSUP, "--pause: guest %s has no QMP socket; crawled live",
-			    t->sys.name);
+		            t->sys.name);
 		set_labels(j);
 		return 0;
 	}
@@ -88,9 +88,10 @@ static int vm_enter(struct crawl_target *t, struct frame *fr)
 		r = qmp_command(j->q, "stop", NULL, NULL);
 	if (r) {
 		snprintf(j->pause_err, sizeof(j->pause_err), "%s",
-			 j->q && qmp_error(j->q)[0] ? qmp_error(j->q) : strerror(-r));
-		frame_error(fr, -r, "--pause: cannot stop guest %s through QMP %s (%s); crawled live",
-			    t->sys.name, j->qmp, j->pause_err);
+		         j->q && qmp_error(j->q)[0] ? qmp_error(j->q) : strerror(-r));
+		frame_error(fr, -r,
+		            "--pause: cannot stop guest %s through QMP %s (%s); crawled live",
+		            t->sys.name, j->qmp, j->pause_err);
 		if (j->q) {
 			qmp_close(j->q);
 			j->q = NULL;
@@ -116,8 +117,8 @@ static void vm_leave(struct crawl_target *t, struct frame *fr)
 				r = qmp_command(j->q, "cont", NULL, NULL);
 		}
 		if (r)
-			frame_error(fr, -r, "--pause: could not resume guest %s through %s", t->sys.name,
-				    j->qmp);
+			frame_error(fr, -r, "--pause: could not resume guest %s through %s",
+			            t->sys.name, j->qmp);
 		if (j->q)
 			qmp_close(j->q);
 		j->q = NULL;
@@ -159,7 +160,7 @@ static void ram_identity(const char *path, struct system_id *out)
 
 /* Open the view of one discovered guest. */
 int vm_target_open(const struct vm_target *t, const struct vmi_opts *o, struct view **out,
-		   char *err, size_t errlen)
+                   char *err, size_t errlen)
 {
 	struct gmem g;
 	char e[512];
@@ -172,8 +173,10 @@ int vm_target_open(const struct vm_target *t, const struct vmi_opts *o, struct v
 	if (r && t->ram_addr && t->ram_len)
 		r = gmem_open_pid(&g, t->pid, t->ram_addr, t->ram_len, e, sizeof(e));
 	else if (r && !t->ram_path[0]) {
-		snprintf(err, errlen, "guest '%s' (QEMU pid %d): its RAM was not found in the QEMU "
-				      "process", t->name, t->pid);
+		snprintf(err, errlen,
+		         "guest '%s' (QEMU pid %d): its RAM was not found in the QEMU "
+		         "process",
+		         t->name, t->pid);
 		return -ENOENT;
 	}
 	if (r) {
@@ -187,14 +190,15 @@ int vm_target_open(const struct vm_target *t, const struct vmi_opts *o, struct v
 }
 
 int crawl_vms(const struct vm_crawl_args *a, const struct feature **feats, int nfeats,
-	      const struct crawl_opts *opts, enum frame_format fmt, const char *output)
+              const struct crawl_opts *opts, enum frame_format fmt, const char *output)
 {
 	for (int i = 0; i < nfeats; i++)
 		if (feats[i]->needs_files) {
-			fprintf(stderr, "vantage crawl: feature '%s' reads files; a VM's files are "
-					"crawled offline from its disk with --image (features for a VM: "
-					"os, process, connection, module, metric, interface)\n",
-				feats[i]->name);
+			fprintf(stderr,
+			        "vantage crawl: feature '%s' reads files; a VM's files are "
+			        "crawled offline from its disk with --image (features for a VM: "
+			        "os, process, connection, module, metric, interface)\n",
+			        feats[i]->name);
 			return EXIT_USAGE;
 		}
 	struct vm_target *found = NULL;
@@ -227,11 +231,14 @@ int crawl_vms(const struct vm_crawl_args *a, const struct feature **feats, int n
 		struct vmi_opts o = {0};
 		struct vm_job *j = &jobs[n];
 		int r;
-		if (i < a->nspecs && parse_ram_spec(a->specs[i], ram, sizeof(ram), map, sizeof(map))) {
+		if (i < a->nspecs &&
+		    parse_ram_spec(a->specs[i], ram, sizeof(ram), map, sizeof(map))) {
 			if (a->pause) {
-				fprintf(stderr, "vantage crawl: --pause needs a running guest; --vm '%s' is a "
-						"RAM file (pause the guest yourself, or name it)\n",
-					a->specs[i]);
+				fprintf(
+				    stderr,
+				    "vantage crawl: --pause needs a running guest; --vm '%s' is a "
+				    "RAM file (pause the guest yourself, or name it)\n",
+				    a->specs[i]);
 				status = EXIT_USAGE;
 				goto out;
 			}
@@ -255,8 +262,11 @@ int crawl_vms(const struct vm_crawl_args *a, const struct feature **feats, int n
 			if (i < a->nspecs) {
 				vt = vm_target_find(found, nfound, a->specs[i]);
 				if (!vt) {
-					fprintf(stderr, "vantage crawl: no running VM '%s' (see 'vantage ls'; "
-							"a RAM file is given as ram=PATH)\n", a->specs[i]);
+					fprintf(
+					    stderr,
+					    "vantage crawl: no running VM '%s' (see 'vantage ls'; "
+					    "a RAM file is given as ram=PATH)\n",
+					    a->specs[i]);
 					status = EXIT_USAGE;
 					goto out;
 				}
@@ -269,16 +279,16 @@ int crawl_vms(const struct vm_crawl_args *a, const struct feature **feats, int n
 				status = i < a->nspecs ? EXIT_USAGE : EXIT_FAIL;
 				if (i < a->nspecs)
 					goto out;
-				continue;	/* --vms: the others are still crawled */
+				continue; /* --vms: the others are still crawled */
 			}
 			vm_identity(vt, &t[n].sys);
 			copy_str(j->qmp, sizeof(j->qmp), vt->qmp_path, strlen(vt->qmp_path));
 			if (vt->ram_path[0])
 				copy_str(j->ram_desc, sizeof(j->ram_desc), vt->ram_path,
-					 strlen(vt->ram_path));
+				         strlen(vt->ram_path));
 			else
-				snprintf(j->ram_desc, sizeof(j->ram_desc), "/proc/%d/mem@%#llx", vt->pid,
-					 (unsigned long long)vt->ram_addr);
+				snprintf(j->ram_desc, sizeof(j->ram_desc), "/proc/%d/mem@%#llx",
+				         vt->pid, (unsigned long long)vt->ram_addr);
 			j->pause = a->pause;
 		}
 		j->st = view_vm_vmi(views[n])->st;
@@ -299,19 +309,27 @@ int crawl_vms(const struct vm_crawl_args *a, const struct feature **feats, int n
 	struct sink *sink;
 	int r = sink_file_open(a->output ? a->output : output, &sink);
 	if (r < 0) {
-		fprintf(stderr, "vantage crawl: cannot write --output '%s': %s\n", output, strerror(-r));
+		fprintf(stderr, "vantage crawl: cannot write --output '%s': %s\n", output,
+		        strerror(-r));
 		status = EXIT_USAGE;
 		goto out;
 	}
 	struct crawl_run run = {
-		.targets = t, .ntargets = n, .feats = feats, .nfeats = nfeats, .opts = opts,
-		.fmt = fmt, .sink = sink, .proc_fd = -1,
-		.workers = a->workers > 0 ? a->workers : 1, .timeout = a->timeout > 0 ? a->timeout : 30,
+	    .targets = t,
+	    .ntargets = n,
+	    .feats = feats,
+	    .nfeats = nfeats,
+	    .opts = opts,
+	    .fmt = fmt,
+	    .sink = sink,
+	    .proc_fd = -1,
+	    .workers = a->workers > 0 ? a->workers : 1,
+	    .timeout = a->timeout > 0 ? a->timeout : 30,
 	};
 	r = crawl_run(&run);
 	if (r < 0) {
 		fprintf(stderr, "vantage crawl: writing frames to %s failed: %s\n", sink->desc,
-			strerror(-r));
+		        strerror(-r));
 		status = EXIT_FAIL;
 	}
 	sink_close(sink);

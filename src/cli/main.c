@@ -4,31 +4,33 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/version.h"
 #include "cli.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: vantage COMMAND [OPTIONS]\n"
-		"\n"
-		"Vantage observes Linux hosts, containers and VMs from the outside and\n"
-		"writes what it sees as frames: one snapshot of one system.\n"
-		"\n"
-		"Commands:\n"
-		"  crawl       crawl this host, its containers, its VMs, a mounted root or a disk\n"
-		"              image into frames\n"
-		"  ls          list the systems on this host: the host, its containers and VMs\n"
-		"  serve       watch the host, its containers and VMs into the store; serve the API\n"
-		"  api         serve the REST API and /metrics over an existing store file\n"
-		"  systems     list the systems in the store\n"
-		"  show        a system's latest frame (or at a time) from the store\n"
-		"  metrics     a metric series of a system from the store\n"
-		"  features    list the features a crawl can collect\n"
-		"  help        show this help\n"
-		"  version     print the version\n"
-		"\n"
-		"Run 'vantage COMMAND --help' for the options of a command.\n"
-		"Documentation: docs/ in the source tree, and man vantage.\n");
+	fprintf(
+	    out,
+	    "Usage: vantage COMMAND [OPTIONS]\n"
+	    "\n"
+	    "Vantage observes Linux hosts, containers and VMs from the outside and\n"
+	    "writes what it sees as frames: one snapshot of one system.\n"
+	    "\n"
+	    "Commands:\n"
+	    "  crawl       crawl this host, its containers, its VMs, a mounted root or a disk\n"
+	    "              image into frames\n"
+	    "  ls          list the systems on this host: the host, its containers and VMs\n"
+	    "  serve       watch the host, its containers and VMs into the store; serve the API\n"
+	    "  api         serve the REST API and /metrics over an existing store file\n"
+	    "  systems     list the systems in the store\n"
+	    "  show        a system's latest frame (or at a time) from the store\n"
+	    "  metrics     a metric series of a system from the store\n"
+	    "  features    list the features a crawl can collect\n"
+	    "  help        show this help\n"
+	    "  version     print the version\n"
+	    "\n"
+	    "Run 'vantage COMMAND --help' for the options of a command.\n"
+	    "Documentation: docs/ in the source tree, and man vantage.\n");
 }
 
 int main(int argc, char **argv)

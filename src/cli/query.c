@@ -33,21 +33,21 @@
 #include "../util/buf.h"
 #include "../util/util.h"
 #include "cli.h"
-#include "config.h"
+#include "serve_config.h"
 
 /* from features/feature.h, whose json.h clashes with jansson's names */
 struct feature;
 const struct feature *feature_find(const char *name);
 
-#define CELL_MAX 48	/* widest cell of a table */
-#define SHOW_MAX_COLS 12	/* fields in a row; more: a transposed table */
+#define CELL_MAX 48      /* widest cell of a table */
+#define SHOW_MAX_COLS 12 /* fields in a row; more: a transposed table */
 
 /* ---- tables ----------------------------------------------------------------- */
 
 struct table {
 	int ncol, nrows, cap;
-	char **cell;	/* nrows x ncol, row 0 the titles */
-	bool *right;	/* per column: right-aligned (numbers) */
+	char **cell; /* nrows x ncol, row 0 the titles */
+	bool *right; /* per column: right-aligned (numbers) */
 };
 
 static void table_init(struct table *t, int ncol)
@@ -159,8 +159,10 @@ static int open_db(const char *cmd, const char *db, struct store **st)
 		if (given)
 			fprintf(stderr, "vantage %s: --db '%s': %s\n", cmd, db, strerror(errno));
 		else
-			fprintf(stderr, "vantage %s: no store at %s (is 'vantage serve' running? "
-					"Name another one with --db PATH)\n", cmd, db);
+			fprintf(stderr,
+			        "vantage %s: no store at %s (is 'vantage serve' running? "
+			        "Name another one with --db PATH)\n",
+			        cmd, db);
 		return EXIT_USAGE;
 	}
 	int r = store_open(db, STORE_RO, st);
@@ -337,7 +339,7 @@ static json_t *load_systems(struct store *st, const struct store_system_filter *
 	int r = store_systems_json(st, f, &b);
 	if (r < 0) {
 		fprintf(stderr, "vantage %s: cannot list the systems of the store: %s\n", cmd,
-			store_errmsg(st));
+		        store_errmsg(st));
 		buf_free(&b);
 		return NULL;
 	}
@@ -345,8 +347,9 @@ static json_t *load_systems(struct store *st, const struct store_system_filter *
 	json_t *arr = load_display(buf_str(&b), b.len, &e);
 	buf_free(&b);
 	if (!json_is_array(arr)) {
-		fprintf(stderr, "vantage %s: the store gave a list of systems that is not JSON: %s\n",
-			cmd, e.text);
+		fprintf(stderr,
+		        "vantage %s: the store gave a list of systems that is not JSON: %s\n", cmd,
+		        e.text);
 		json_decref(arr);
 		return NULL;
 	}
@@ -367,12 +370,11 @@ static int resolve_system(struct store *st, const char *cmd, const char *want, c
 	json_t *s, *hit = NULL;
 	int nhit = 0;
 	/* 1. a full id */
-	json_array_foreach(arr, i, s)
-		if (strcmp(jstr(s, "id"), want) == 0)
-			hit = s, nhit = 1;
+	json_array_foreach(arr, i, s) if (strcmp(jstr(s, "id"), want) == 0) hit = s, nhit = 1;
 	/* 2. a name: present systems first */
 	for (int pass = 0; pass < 2 && !nhit; pass++) {
-		json_array_foreach(arr, i, s) {
+		json_array_foreach(arr, i, s)
+		{
 			bool gone = json_is_true(json_object_get(s, "gone"));
 			if (gone == (pass == 1) && strcmp(jstr(s, "name"), want) == 0) {
 				if (!hit)
@@ -386,7 +388,8 @@ static int resolve_system(struct store *st, const char *cmd, const char *want, c
 	/* 3. a prefix of the id or of its last part */
 	if (!nhit) {
 		size_t wl = strlen(want);
-		json_array_foreach(arr, i, s) {
+		json_array_foreach(arr, i, s)
+		{
 			const char *sid = jstr(s, "id");
 			if (strncmp(sid, want, wl) == 0 || strncmp(id_tail(sid), want, wl) == 0) {
 				if (!hit)
@@ -401,19 +404,22 @@ static int resolve_system(struct store *st, const char *cmd, const char *want, c
 		if (!*id)
 			status = EXIT_FAIL;
 	} else if (nhit == 0) {
-		fprintf(stderr, "vantage %s: no system '%s' in the store (%zu system%s; see 'vantage "
-				"systems --all')\n", cmd, want, n, n == 1 ? "" : "s");
+		fprintf(stderr,
+		        "vantage %s: no system '%s' in the store (%zu system%s; see 'vantage "
+		        "systems --all')\n",
+		        cmd, want, n, n == 1 ? "" : "s");
 		status = EXIT_USAGE;
 	} else {
-		fprintf(stderr, "vantage %s: '%s' fits %d systems; give more of the id:\n", cmd, want,
-			nhit);
+		fprintf(stderr, "vantage %s: '%s' fits %d systems; give more of the id:\n", cmd,
+		        want, nhit);
 		size_t wl = strlen(want);
-		json_array_foreach(arr, i, s) {
+		json_array_foreach(arr, i, s)
+		{
 			const char *sid = jstr(s, "id");
 			if (strcmp(jstr(s, "name"), want) == 0 || strncmp(sid, want, wl) == 0 ||
 			    strncmp(id_tail(sid), want, wl) == 0)
 				fprintf(stderr, "  %s  %s%s\n", sid, jstr(s, "name"),
-					json_is_true(json_object_get(s, "gone")) ? "  (gone)" : "");
+				        json_is_true(json_object_get(s, "gone")) ? "  (gone)" : "");
 		}
 		status = EXIT_USAGE;
 	}
@@ -426,35 +432,35 @@ static int resolve_system(struct store *st, const char *cmd, const char *want, c
 static void systems_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: vantage systems [OPTIONS]\n"
-		"\n"
-		"List the systems in the store: the host and the containers the daemon\n"
-		"has seen, present ones only unless --all or --gone.\n"
-		"\n"
-		"Options:\n"
-		"      --kind KIND      only systems of this kind (host, container, vm, image)\n"
-		"      --runtime R      only containers of this runtime (podman, docker, none...)\n"
-		"      --label K=V      only systems with label K equal to V (K alone: having K)\n"
-		"  -a, --all            present and gone systems\n"
-		"      --gone           gone systems only\n"
-		"  -j, --json           the store's JSON: [{id, name, kind, runtime, image, host,\n"
-		"                       labels, first_seen, last_seen, gone}, ...]\n"
-		"      --no-trunc       do not shorten ids and names in the table\n"
-		"      --db PATH        the store file (default: [store] path of\n"
-		"                       " CONFIG_DEFAULT_FILE ", else\n"
-		"                       " CONFIG_DEFAULT_DB ")\n"
-		"  -h, --help           show this help\n"
-		"\n"
-		"Columns: ID (the short id: a prefix of it names the system in 'vantage show'),\n"
-		"NAME, KIND, RUNTIME, IMAGE, LAST SEEN, STATE (present or gone).\n"
-		"Exit status: 0 listed, 1 the store could not be read, 2 bad usage.\n");
+	        "Usage: vantage systems [OPTIONS]\n"
+	        "\n"
+	        "List the systems in the store: the host and the containers the daemon\n"
+	        "has seen, present ones only unless --all or --gone.\n"
+	        "\n"
+	        "Options:\n"
+	        "      --kind KIND      only systems of this kind (host, container, vm, image)\n"
+	        "      --runtime R      only containers of this runtime (podman, docker, none...)\n"
+	        "      --label K=V      only systems with label K equal to V (K alone: having K)\n"
+	        "  -a, --all            present and gone systems\n"
+	        "      --gone           gone systems only\n"
+	        "  -j, --json           the store's JSON: [{id, name, kind, runtime, image, host,\n"
+	        "                       labels, first_seen, last_seen, gone}, ...]\n"
+	        "      --no-trunc       do not shorten ids and names in the table\n"
+	        "      --db PATH        the store file (default: [store] path of\n"
+	        "                       " CONFIG_DEFAULT_FILE ", else\n"
+	        "                       " CONFIG_DEFAULT_DB ")\n"
+	        "  -h, --help           show this help\n"
+	        "\n"
+	        "Columns: ID (the short id: a prefix of it names the system in 'vantage show'),\n"
+	        "NAME, KIND, RUNTIME, IMAGE, LAST SEEN, STATE (present or gone).\n"
+	        "Exit status: 0 listed, 1 the store could not be read, 2 bad usage.\n");
 }
 
 static void systems_table(const json_t *arr, bool trunc, int64_t now_ms)
 {
 	enum { C_ID, C_NAME, C_KIND, C_RUNTIME, C_IMAGE, C_SEEN, C_STATE, NC };
 	static const char *const titles[NC] = {"ID",    "NAME",      "KIND", "RUNTIME",
-					       "IMAGE", "LAST SEEN", "STATE"};
+	                                       "IMAGE", "LAST SEEN", "STATE"};
 	struct table t;
 	table_init(&t, NC);
 	table_row(&t);
@@ -462,7 +468,8 @@ static void systems_table(const json_t *arr, bool trunc, int64_t now_ms)
 		table_set(&t, c, titles[c], true);
 	size_t i;
 	json_t *s;
-	json_array_foreach(arr, i, s) {
+	json_array_foreach(arr, i, s)
+	{
 		char sid[16], seen[64];
 		const char *id = jstr(s, "id");
 		table_row(&t);
@@ -480,8 +487,8 @@ static void systems_table(const json_t *arr, bool trunc, int64_t now_ms)
 		table_set(&t, C_IMAGE, jstr(s, "image"), !trunc);
 		age_of(jstr(s, "last_seen"), now_ms, seen, sizeof(seen));
 		table_set(&t, C_SEEN, seen, true);
-		table_set(&t, C_STATE, json_is_true(json_object_get(s, "gone")) ? "gone" : "present",
-			  true);
+		table_set(&t, C_STATE,
+		          json_is_true(json_object_get(s, "gone")) ? "gone" : "present", true);
 	}
 	table_print(&t, "");
 	table_free(&t);
@@ -491,16 +498,16 @@ int cmd_systems(int argc, char **argv)
 {
 	enum { O_KIND = 256, O_RUNTIME, O_LABEL, O_GONE, O_NO_TRUNC, O_DB };
 	static const struct option longopts[] = {
-		{"kind", required_argument, 0, O_KIND},
-		{"runtime", required_argument, 0, O_RUNTIME},
-		{"label", required_argument, 0, O_LABEL},
-		{"all", no_argument, 0, 'a'},
-		{"gone", no_argument, 0, O_GONE},
-		{"json", no_argument, 0, 'j'},
-		{"no-trunc", no_argument, 0, O_NO_TRUNC},
-		{"db", required_argument, 0, O_DB},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"kind", required_argument, 0, O_KIND},
+	    {"runtime", required_argument, 0, O_RUNTIME},
+	    {"label", required_argument, 0, O_LABEL},
+	    {"all", no_argument, 0, 'a'},
+	    {"gone", no_argument, 0, O_GONE},
+	    {"json", no_argument, 0, 'j'},
+	    {"no-trunc", no_argument, 0, O_NO_TRUNC},
+	    {"db", required_argument, 0, O_DB},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	struct store_system_filter f = {.gone = 0};
 	const char *db = NULL;
@@ -511,35 +518,53 @@ int cmd_systems(int argc, char **argv)
 		switch (c) {
 		case O_KIND:
 			if (!*optarg) {
-				fprintf(stderr, "vantage systems: --kind needs a kind (host, container, "
-						"vm, image)\n");
+				fprintf(stderr,
+				        "vantage systems: --kind needs a kind (host, container, "
+				        "vm, image)\n");
 				return EXIT_USAGE;
 			}
 			f.kind = optarg;
 			break;
-		case O_RUNTIME: f.runtime = optarg; break;
+		case O_RUNTIME:
+			f.runtime = optarg;
+			break;
 		case O_LABEL:
 			if (!*optarg || *optarg == '=') {
-				fprintf(stderr, "vantage systems: --label '%s' is not KEY=VALUE or KEY\n",
-					optarg);
+				fprintf(stderr,
+				        "vantage systems: --label '%s' is not KEY=VALUE or KEY\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			f.label = optarg;
 			break;
-		case 'a': all = true; break;
-		case O_GONE: gone = true; break;
-		case 'j': json = true; break;
-		case O_NO_TRUNC: trunc = false; break;
-		case O_DB: db = optarg; break;
-		case 'h': systems_usage(stdout); return EXIT_OK;
+		case 'a':
+			all = true;
+			break;
+		case O_GONE:
+			gone = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case O_NO_TRUNC:
+			trunc = false;
+			break;
+		case O_DB:
+			db = optarg;
+			break;
+		case 'h':
+			systems_usage(stdout);
+			return EXIT_OK;
 		default:
 			fprintf(stderr, "Try 'vantage systems --help'.\n");
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "vantage systems: unexpected argument '%s'\nTry 'vantage systems "
-				"--help'.\n", argv[optind]);
+		fprintf(stderr,
+		        "vantage systems: unexpected argument '%s'\nTry 'vantage systems "
+		        "--help'.\n",
+		        argv[optind]);
 		return EXIT_USAGE;
 	}
 	f.gone = gone ? 1 : all ? -1 : 0;
@@ -574,25 +599,25 @@ int cmd_systems(int argc, char **argv)
 static void show_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: vantage show SYSTEM [OPTIONS]\n"
-		"\n"
-		"Show a system's latest frame from the store (or its frame at a time):\n"
-		"the header, then the records grouped by feature.  SYSTEM is an id, a\n"
-		"prefix of one (the short id of 'vantage systems' is enough) or a name.\n"
-		"\n"
-		"Options:\n"
-		"  -f, --feature F      only records of feature F (see 'vantage features')\n"
-		"      --at TIME        the frame at or before TIME: an ISO-8601 time\n"
-		"                       (2026-11-22T10:00:00Z), epoch seconds, or a duration\n"
-		"                       meaning that long ago (90s, 10m, 1h, 2d)\n"
-		"  -j, --json           the store's JSON: {\"frame\": header, \"records\":\n"
-		"                       [{feature, key, value}, ...]}\n"
-		"      --no-trunc       do not cut long values in the tables\n"
-		"      --db PATH        the store file (see 'vantage systems --help')\n"
-		"  -h, --help           show this help\n"
-		"\n"
-		"Exit status: 0 shown, 1 the store could not be read, 2 bad usage, an unknown\n"
-		"system or no frame at that time.\n");
+	        "Usage: vantage show SYSTEM [OPTIONS]\n"
+	        "\n"
+	        "Show a system's latest frame from the store (or its frame at a time):\n"
+	        "the header, then the records grouped by feature.  SYSTEM is an id, a\n"
+	        "prefix of one (the short id of 'vantage systems' is enough) or a name.\n"
+	        "\n"
+	        "Options:\n"
+	        "  -f, --feature F      only records of feature F (see 'vantage features')\n"
+	        "      --at TIME        the frame at or before TIME: an ISO-8601 time\n"
+	        "                       (2026-11-22T10:00:00Z), epoch seconds, or a duration\n"
+	        "                       meaning that long ago (90s, 10m, 1h, 2d)\n"
+	        "  -j, --json           the store's JSON: {\"frame\": header, \"records\":\n"
+	        "                       [{feature, key, value}, ...]}\n"
+	        "      --no-trunc       do not cut long values in the tables\n"
+	        "      --db PATH        the store file (see 'vantage systems --help')\n"
+	        "  -h, --help           show this help\n"
+	        "\n"
+	        "Exit status: 0 shown, 1 the store could not be read, 2 bad usage, an unknown\n"
+	        "system or no frame at that time.\n");
 }
 
 /*
@@ -611,7 +636,7 @@ static void show_usage(FILE *out)
 struct group {
 	const char *cols[GROUP_MAX_COLS];
 	int ncols;
-	bool plain;		/* values that are not objects: KEY VALUE */
+	bool plain; /* values that are not objects: KEY VALUE */
 	const json_t **recs;
 	size_t n, cap;
 };
@@ -633,7 +658,8 @@ static bool fits(const struct group *g, const json_t *v)
 	int shared = 0, total = g->ncols;
 	const char *k;
 	json_t *x;
-	json_object_foreach((json_t *)v, k, x) {
+	json_object_foreach((json_t *)v, k, x)
+	{
 		if (col_index(g, k) >= 0)
 			shared++;
 		else
@@ -650,9 +676,9 @@ static void group_add(struct group *g, const json_t *r)
 	if (!g->plain) {
 		const char *k;
 		json_t *x;
-		json_object_foreach((json_t *)v, k, x)
-			if (col_index(g, k) < 0 && g->ncols < GROUP_MAX_COLS)
-				g->cols[g->ncols++] = k;
+		json_object_foreach((json_t *)v, k,
+		                    x) if (col_index(g, k) < 0 && g->ncols < GROUP_MAX_COLS)
+		    g->cols[g->ncols++] = k;
 	}
 	if (g->n == g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 16;
@@ -727,9 +753,10 @@ static void group_transposed(const struct group *g, bool trunc)
 		table_row(&t);
 		table_set(&t, 0, g->cols[c], true);
 		for (size_t i = 0; i < g->n; i++)
-			value_cell(&t, 1 + (int)i,
-				   json_object_get(json_object_get(g->recs[i], "value"), g->cols[c]),
-				   trunc);
+			value_cell(
+			    &t, 1 + (int)i,
+			    json_object_get(json_object_get(g->recs[i], "value"), g->cols[c]),
+			    trunc);
 	}
 	table_print(&t, "  ");
 	table_free(&t);
@@ -754,8 +781,7 @@ static void show_feature(const json_t *recs, const char *feature, const char *wh
 {
 	size_t i, nrec = 0;
 	json_t *r;
-	json_array_foreach(recs, i, r)
-		nrec += strcmp(jstr(r, "feature"), feature) == 0;
+	json_array_foreach(recs, i, r) nrec += strcmp(jstr(r, "feature"), feature) == 0;
 	putchar('\n');
 	put_safe(feature);
 	printf(" (%zu record%s%s", nrec, nrec == 1 ? "" : "s", when ? ", " : "");
@@ -763,7 +789,8 @@ static void show_feature(const json_t *recs, const char *feature, const char *wh
 	fputs(")\n", stdout);
 	struct group g = {0};
 	bool printed = false;
-	json_array_foreach(recs, i, r) {
+	json_array_foreach(recs, i, r)
+	{
 		if (strcmp(jstr(r, "feature"), feature) != 0)
 			continue;
 		if (g.n && !fits(&g, json_object_get(r, "value")))
@@ -801,20 +828,22 @@ static void show_header(const json_t *hdr)
 	const char *k;
 	json_t *x;
 	int nerr = 0;
-	json_object_foreach(errs, k, x)
-		if (json_integer_value(x) > 0) {
-			fputs(nerr ? ", " : "ERRORS    ", stdout);
-			put_safe(k);
-			printf(": %lld", (long long)json_integer_value(x));
-			nerr++;
-		}
+	json_object_foreach(errs, k, x) if (json_integer_value(x) > 0)
+	{
+		fputs(nerr ? ", " : "ERRORS    ", stdout);
+		put_safe(k);
+		printf(": %lld", (long long)json_integer_value(x));
+		nerr++;
+	}
 	if (nerr)
 		putchar('\n');
 	json_t *msgs = json_object_get(hdr, "messages");
-	json_object_foreach(msgs, k, x) {
+	json_object_foreach(msgs, k, x)
+	{
 		size_t i;
 		json_t *m;
-		json_array_foreach(x, i, m) {
+		json_array_foreach(x, i, m)
+		{
 			fputs("          ", stdout);
 			put_safe(k);
 			fputs(": ", stdout);
@@ -829,7 +858,8 @@ static int show_frame_table(const struct buf *b, bool trunc)
 	json_error_t e;
 	json_t *doc = load_display(buf_str(b), b->len, &e);
 	if (!json_is_object(doc)) {
-		fprintf(stderr, "vantage show: the store gave a frame that is not JSON: %s\n", e.text);
+		fprintf(stderr, "vantage show: the store gave a frame that is not JSON: %s\n",
+		        e.text);
 		json_decref(doc);
 		return EXIT_FAIL;
 	}
@@ -839,7 +869,8 @@ static int show_frame_table(const struct buf *b, bool trunc)
 	int nseen = 0;
 	size_t i;
 	json_t *r;
-	json_array_foreach(recs, i, r) {
+	json_array_foreach(recs, i, r)
+	{
 		const char *f = jstr(r, "feature");
 		bool have = false;
 		for (int k = 0; k < nseen; k++)
@@ -849,7 +880,8 @@ static int show_frame_table(const struct buf *b, bool trunc)
 	}
 	json_t *times = json_object_get(doc, "feature_times");
 	for (int k = 0; k < nseen; k++)
-		show_feature(recs, seen[k], json_string_value(json_object_get(times, seen[k])), trunc);
+		show_feature(recs, seen[k], json_string_value(json_object_get(times, seen[k])),
+		             trunc);
 	if (!nseen)
 		printf("\n(no records)\n");
 	json_decref(doc);
@@ -860,13 +892,13 @@ int cmd_show(int argc, char **argv)
 {
 	enum { O_AT = 256, O_NO_TRUNC, O_DB };
 	static const struct option longopts[] = {
-		{"feature", required_argument, 0, 'f'},
-		{"at", required_argument, 0, O_AT},
-		{"json", no_argument, 0, 'j'},
-		{"no-trunc", no_argument, 0, O_NO_TRUNC},
-		{"db", required_argument, 0, O_DB},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"feature", required_argument, 0, 'f'},
+	    {"at", required_argument, 0, O_AT},
+	    {"json", no_argument, 0, 'j'},
+	    {"no-trunc", no_argument, 0, O_NO_TRUNC},
+	    {"db", required_argument, 0, O_DB},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	const char *feature = NULL, *at = NULL, *db = NULL;
 	bool json = false, trunc = true;
@@ -874,12 +906,24 @@ int cmd_show(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:jh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': feature = optarg; break;
-		case O_AT: at = optarg; break;
-		case 'j': json = true; break;
-		case O_NO_TRUNC: trunc = false; break;
-		case O_DB: db = optarg; break;
-		case 'h': show_usage(stdout); return EXIT_OK;
+		case 'f':
+			feature = optarg;
+			break;
+		case O_AT:
+			at = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case O_NO_TRUNC:
+			trunc = false;
+			break;
+		case O_DB:
+			db = optarg;
+			break;
+		case 'h':
+			show_usage(stdout);
+			return EXIT_OK;
 		default:
 			fprintf(stderr, "Try 'vantage show --help'.\n");
 			return EXIT_USAGE;
@@ -887,7 +931,7 @@ int cmd_show(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "vantage show: which system? (vantage show SYSTEM; see 'vantage "
-				"systems')\n");
+		                "systems')\n");
 		return EXIT_USAGE;
 	}
 	if (optind + 1 < argc) {
@@ -897,13 +941,15 @@ int cmd_show(int argc, char **argv)
 	const char *want = argv[optind];
 	if (feature && !feature_find(feature)) {
 		fprintf(stderr, "vantage show: unknown --feature '%s' (see 'vantage features')\n",
-			feature);
+		        feature);
 		return EXIT_USAGE;
 	}
 	int64_t now_ms = now_ns() / 1000000, at_ms = 0;
 	if (at && server_parse_time(at, now_ms, &at_ms) < 0) {
-		fprintf(stderr, "vantage show: --at '%s' is not a time (2026-11-22T10:00:00Z, epoch "
-				"seconds) or a duration ago (10m, 1h)\n", at);
+		fprintf(stderr,
+		        "vantage show: --at '%s' is not a time (2026-11-22T10:00:00Z, epoch "
+		        "seconds) or a duration ago (10m, 1h)\n",
+		        at);
 		return EXIT_USAGE;
 	}
 	struct store *st;
@@ -917,11 +963,13 @@ int cmd_show(int argc, char **argv)
 		int r = store_frame_json(st, id, at_ms, feature, &b);
 		if (r == -ENOENT) {
 			if (at)
-				fprintf(stderr, "vantage show: %s has no frame at or before --at '%s'\n",
-					id, at);
+				fprintf(stderr,
+				        "vantage show: %s has no frame at or before --at '%s'\n",
+				        id, at);
 			else
-				fprintf(stderr, "vantage show: %s has no frame%s%s in the store\n", id,
-					feature ? " with feature " : "", feature ? feature : "");
+				fprintf(stderr, "vantage show: %s has no frame%s%s in the store\n",
+				        id, feature ? " with feature " : "",
+				        feature ? feature : "");
 			status = EXIT_USAGE;
 		} else if (r < 0) {
 			fprintf(stderr, "vantage show: %s\n", store_errmsg(st));
@@ -945,28 +993,28 @@ static const char *const stats[] = {"avg", "min", "max", "sum", "count", "p50", 
 static void metrics_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: vantage metrics SYSTEM [METRIC] [OPTIONS]\n"
-		"\n"
-		"A metric series of a system from the store, in buckets of --step, each\n"
-		"reduced with --stat.  Without METRIC: the names of the system's series.\n"
-		"METRIC is a name like memory.used_pct, cpu.used_pct or\n"
-		"cgroup.mem_usage_bytes.\n"
-		"\n"
-		"Options:\n"
-		"      --since TIME     start: a duration ago (default 1h), an ISO-8601 time\n"
-		"                       (2026-11-22T10:00:00Z) or epoch seconds\n"
-		"      --until TIME     end (default now), same forms\n"
-		"      --step DURATION  bucket size (default 1m): 10s, 5m, 1h ...\n"
-		"      --stat STAT      avg (default), min, max, sum, count, p50, p90, p99\n"
-		"  -j, --json           the store's JSON: {system, metric, stat, step_s,\n"
-		"                       points: [[time, value], ...]}\n"
-		"      --db PATH        the store file (see 'vantage systems --help')\n"
-		"  -h, --help           show this help\n"
-		"\n"
-		"Raw points are kept 24 h, 1-minute roll-ups 15 days, 1-hour roll-ups 15\n"
-		"months; older ranges are answered from the roll-ups.\n"
-		"Exit status: 0 shown, 1 the store could not be read, 2 bad usage, an unknown\n"
-		"system or metric.\n");
+	        "Usage: vantage metrics SYSTEM [METRIC] [OPTIONS]\n"
+	        "\n"
+	        "A metric series of a system from the store, in buckets of --step, each\n"
+	        "reduced with --stat.  Without METRIC: the names of the system's series.\n"
+	        "METRIC is a name like memory.used_pct, cpu.used_pct or\n"
+	        "cgroup.mem_usage_bytes.\n"
+	        "\n"
+	        "Options:\n"
+	        "      --since TIME     start: a duration ago (default 1h), an ISO-8601 time\n"
+	        "                       (2026-11-22T10:00:00Z) or epoch seconds\n"
+	        "      --until TIME     end (default now), same forms\n"
+	        "      --step DURATION  bucket size (default 1m): 10s, 5m, 1h ...\n"
+	        "      --stat STAT      avg (default), min, max, sum, count, p50, p90, p99\n"
+	        "  -j, --json           the store's JSON: {system, metric, stat, step_s,\n"
+	        "                       points: [[time, value], ...]}\n"
+	        "      --db PATH        the store file (see 'vantage systems --help')\n"
+	        "  -h, --help           show this help\n"
+	        "\n"
+	        "Raw points are kept 24 h, 1-minute roll-ups 15 days, 1-hour roll-ups 15\n"
+	        "months; older ranges are answered from the roll-ups.\n"
+	        "Exit status: 0 shown, 1 the store could not be read, 2 bad usage, an unknown\n"
+	        "system or metric.\n");
 }
 
 static int metric_names(struct store *st, const char *id, bool json)
@@ -983,11 +1031,11 @@ static int metric_names(struct store *st, const char *id, bool json)
 		json_t *arr = load_display(buf_str(&b), b.len, NULL);
 		size_t i;
 		json_t *v;
-		json_array_foreach(arr, i, v)
-			if (json_is_string(v)) {
-				put_safe(json_string_value(v));
-				putchar('\n');
-			}
+		json_array_foreach(arr, i, v) if (json_is_string(v))
+		{
+			put_safe(json_string_value(v));
+			putchar('\n');
+		}
 		json_decref(arr);
 	}
 	buf_free(&b);
@@ -1012,7 +1060,8 @@ static int series_table(const struct buf *b)
 	table_set(&t, 1, title, true);
 	size_t i;
 	json_t *p;
-	json_array_foreach(json_object_get(doc, "points"), i, p) {
+	json_array_foreach(json_object_get(doc, "points"), i, p)
+	{
 		table_row(&t);
 		table_set(&t, 0, json_string_value(json_array_get(p, 0)), true);
 		json_t *v = json_array_get(p, 1);
@@ -1033,14 +1082,14 @@ int cmd_metrics(int argc, char **argv)
 {
 	enum { O_SINCE = 256, O_UNTIL, O_STEP, O_STAT, O_DB };
 	static const struct option longopts[] = {
-		{"since", required_argument, 0, O_SINCE},
-		{"until", required_argument, 0, O_UNTIL},
-		{"step", required_argument, 0, O_STEP},
-		{"stat", required_argument, 0, O_STAT},
-		{"json", no_argument, 0, 'j'},
-		{"db", required_argument, 0, O_DB},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"since", required_argument, 0, O_SINCE},
+	    {"until", required_argument, 0, O_UNTIL},
+	    {"step", required_argument, 0, O_STEP},
+	    {"stat", required_argument, 0, O_STAT},
+	    {"json", no_argument, 0, 'j'},
+	    {"db", required_argument, 0, O_DB},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	const char *since = "1h", *until = NULL, *step = "1m", *stat = "avg", *db = NULL;
 	bool json = false;
@@ -1048,20 +1097,35 @@ int cmd_metrics(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_SINCE: since = optarg; break;
-		case O_UNTIL: until = optarg; break;
-		case O_STEP: step = optarg; break;
-		case O_STAT: stat = optarg; break;
-		case 'j': json = true; break;
-		case O_DB: db = optarg; break;
-		case 'h': metrics_usage(stdout); return EXIT_OK;
+		case O_SINCE:
+			since = optarg;
+			break;
+		case O_UNTIL:
+			until = optarg;
+			break;
+		case O_STEP:
+			step = optarg;
+			break;
+		case O_STAT:
+			stat = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case O_DB:
+			db = optarg;
+			break;
+		case 'h':
+			metrics_usage(stdout);
+			return EXIT_OK;
 		default:
 			fprintf(stderr, "Try 'vantage metrics --help'.\n");
 			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "vantage metrics: which system? (vantage metrics SYSTEM [METRIC])\n");
+		fprintf(stderr,
+		        "vantage metrics: which system? (vantage metrics SYSTEM [METRIC])\n");
 		return EXIT_USAGE;
 	}
 	if (optind + 2 < argc) {
@@ -1073,34 +1137,44 @@ int cmd_metrics(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(stats); i++)
 		stat_ok |= strcmp(stat, stats[i]) == 0;
 	if (!stat_ok) {
-		fprintf(stderr, "vantage metrics: unknown --stat '%s' (avg, min, max, sum, count, "
-				"p50, p90 or p99)\n", stat);
+		fprintf(stderr,
+		        "vantage metrics: unknown --stat '%s' (avg, min, max, sum, count, "
+		        "p50, p90 or p99)\n",
+		        stat);
 		return EXIT_USAGE;
 	}
 	int64_t now_ms = now_ns() / 1000000, from, to = now_ms, step_ms;
 	if (server_parse_time(since, now_ms, &from) < 0) {
-		fprintf(stderr, "vantage metrics: --since '%s' is not a time or a duration ago (1h, "
-				"30m, 2026-11-22T10:00:00Z, epoch seconds)\n", since);
+		fprintf(stderr,
+		        "vantage metrics: --since '%s' is not a time or a duration ago (1h, "
+		        "30m, 2026-11-22T10:00:00Z, epoch seconds)\n",
+		        since);
 		return EXIT_USAGE;
 	}
 	if (until && server_parse_time(until, now_ms, &to) < 0) {
-		fprintf(stderr, "vantage metrics: --until '%s' is not a time or a duration ago (10m, "
-				"2026-11-22T10:00:00Z, epoch seconds, now)\n", until);
+		fprintf(stderr,
+		        "vantage metrics: --until '%s' is not a time or a duration ago (10m, "
+		        "2026-11-22T10:00:00Z, epoch seconds, now)\n",
+		        until);
 		return EXIT_USAGE;
 	}
 	if (server_parse_duration(step, &step_ms) < 0 || step_ms < 1000) {
-		fprintf(stderr, "vantage metrics: --step '%s' is not a duration of at least 1s (10s, "
-				"1m, 1h)\n", step);
+		fprintf(stderr,
+		        "vantage metrics: --step '%s' is not a duration of at least 1s (10s, "
+		        "1m, 1h)\n",
+		        step);
 		return EXIT_USAGE;
 	}
 	if (from > to) {
 		fprintf(stderr, "vantage metrics: --since '%s' is after --until '%s'\n", since,
-			until ? until : "now");
+		        until ? until : "now");
 		return EXIT_USAGE;
 	}
 	if ((to - from) / step_ms > 100000) {
-		fprintf(stderr, "vantage metrics: --step '%s' makes more than 100000 points over the "
-				"range; use a larger step\n", step);
+		fprintf(stderr,
+		        "vantage metrics: --step '%s' makes more than 100000 points over the "
+		        "range; use a larger step\n",
+		        step);
 		return EXIT_USAGE;
 	}
 	struct store *st;
@@ -1115,8 +1189,10 @@ int cmd_metrics(int argc, char **argv)
 		struct buf b = BUF_INIT;
 		int r = store_series_json(st, id, metric, from, to, step_ms, stat, &b);
 		if (r == -ENOENT) {
-			fprintf(stderr, "vantage metrics: %s has no metric '%s' (list them with "
-					"'vantage metrics %s')\n", id, metric, want);
+			fprintf(stderr,
+			        "vantage metrics: %s has no metric '%s' (list them with "
+			        "'vantage metrics %s')\n",
+			        id, metric, want);
 			status = EXIT_USAGE;
 		} else if (r == -EINVAL) {
 			fprintf(stderr, "vantage metrics: %s\n", store_errmsg(st));

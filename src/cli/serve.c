@@ -81,7 +81,7 @@
 #include "../util/util.h"
 #include "../views/container.h"
 #include "cli.h"
-#include "config.h"
+#include "serve_config.h"
 #include "crawl_run.h"
 
 #define MAINTAIN_EVERY_NS (60 * 1000000000LL)
@@ -112,48 +112,48 @@ struct idset {
 
 /* A view kept open between ticks (see kept_view()). */
 struct kept_view {
-	uint64_t h;		/* id hash */
-	int init_pid;		/* 0: the host */
+	uint64_t h;   /* id hash */
+	int init_pid; /* 0: the host */
 	struct view *v;
 };
 
 struct lane {
 	int idx;
 	struct daemon *d;
-	uint64_t feats;		/* bits of feature_table this lane crawls */
+	uint64_t feats; /* bits of feature_table this lane crawls */
 	pthread_t tid;
 	bool started;
 
 	/* Requests from the main thread, under lock. */
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
-	uint64_t due;		/* features due (merged while busy) */
-	bool discover;		/* rediscover containers first */
-	bool maintain;		/* run store_maintain afterwards */
+	uint64_t due;  /* features due (merged while busy) */
+	bool discover; /* rediscover containers first */
+	bool maintain; /* run store_maintain afterwards */
 	bool stop, done;
-	uint64_t enabled;	/* features with an interval, at post time */
+	uint64_t enabled; /* features with an interval, at post time */
 	int workers;
 	double timeout;
 	double sample_interval;
 
 	/* The lane's own state: touched only by its thread. */
-	struct sink *sink;	/* a locked store sink */
+	struct sink *sink; /* a locked store sink */
 	struct crawl_opts opts;
 	struct container_list list;
-	struct vm_target *vms;	/* QEMU guests found at the last discovery */
+	struct vm_target *vms; /* QEMU guests found at the last discovery */
 	size_t nvms;
-	struct vm_fail {	/* guests whose kernel could not be located yet */
+	struct vm_fail { /* guests whose kernel could not be located yet */
 		uint64_t h;
-		int64_t at;	/* mono ns of the failed attempt */
-	} *vm_fail;
+		int64_t at; /* mono ns of the failed attempt */
+	} * vm_fail;
 	int nvm_fail;
 	struct system_id host;
 	bool have_list;
-	uint64_t proc_sig;	/* signature of the pids at the last discovery */
-	int64_t discovered_at;	/* mono ns of the last discovery */
-	int procdir;		/* /proc, for the pid signature; -1 until used */
-	struct idset known;	/* systems crawled with every feature */
-	struct idset next;	/* the next `known`, built during a run (reused) */
+	uint64_t proc_sig;     /* signature of the pids at the last discovery */
+	int64_t discovered_at; /* mono ns of the last discovery */
+	int procdir;           /* /proc, for the pid signature; -1 until used */
+	struct idset known;    /* systems crawled with every feature */
+	struct idset next;     /* the next `known`, built during a run (reused) */
 	struct crawl_target *targets;
 	int cap;
 	struct kept_view *views;
@@ -166,27 +166,27 @@ struct lane {
 
 struct flag {
 	const char *section, *key, *value;
-	char name[64];		/* the flag as given, for messages */
-	bool replace;		/* first flag of a list option */
+	char name[64]; /* the flag as given, for messages */
+	bool replace;  /* first flag of a list option */
 };
 
 struct daemon {
 	/* start-up configuration: what needs a restart to change */
 	struct serve_config cfg;
-	const char *config_path;	/* NULL: none */
-	bool config_given;		/* --config: the file must exist */
+	const char *config_path; /* NULL: none */
+	bool config_given;       /* --config: the file must exist */
 	struct flag flags[MAX_FLAGS];
 	int nflags;
 	const char *config_paths[CONFIG_MAX_LIST], *file_excludes[CONFIG_MAX_LIST];
 	struct crawl_opts opts;
-	char *token;			/* from token or token_file */
+	char *token; /* from token or token_file */
 
 	int proc_fd;
 	struct store *st;
-	pthread_mutex_t store_lock;	/* the store handle and what follows */
+	pthread_mutex_t store_lock; /* the store handle and what follows */
 	bool store_closed;
-	bool store_trouble;		/* in an episode of failed writes */
-	bool abandoned;			/* a lane thread was left running: keep d */
+	bool store_trouble; /* in an episode of failed writes */
+	bool abandoned;     /* a lane thread was left running: keep d */
 	int pending[NLANES];
 
 	struct server *srv;
@@ -194,7 +194,7 @@ struct daemon {
 	struct lane lanes[NLANES];
 
 	/* main thread only: the schedule and what reloads change */
-	double interval[CONFIG_MAX_FEATURES];	/* 0: off */
+	double interval[CONFIG_MAX_FEATURES]; /* 0: off */
 	int64_t next_due[CONFIG_MAX_FEATURES];
 	int64_t next_maintain;
 	int workers;
@@ -262,8 +262,8 @@ struct lsink {
 	struct daemon *d;
 	int lane;
 	struct sink *inner;
-	bool in_frame;		/* bytes written since the last flush */
-	uint64_t records;	/* records of the frame being written */
+	bool in_frame;    /* bytes written since the last flush */
+	uint64_t records; /* records of the frame being written */
 };
 
 static const struct sink_ops lsink_ops;
@@ -367,15 +367,15 @@ static void note_flush(struct lsink *ls, int r, int before)
 		d->store_trouble = true;
 		if (r == -ENOSPC) {
 			log_error("store %s: disk full; %d frames pending (kept in memory, retried "
-				  "at every crawl; reads still served)",
-				  d->cfg.db_path, pending);
+			          "at every crawl; reads still served)",
+			          d->cfg.db_path, pending);
 			server_stats_set_error(&d->stats, "store %s: disk full; %d frames pending",
-					       d->cfg.db_path, pending);
+			                       d->cfg.db_path, pending);
 		} else {
 			log_error("store %s: cannot store frames: %s; %d frames pending",
-				  d->cfg.db_path, strerror(-r), pending);
+			          d->cfg.db_path, strerror(-r), pending);
 			server_stats_set_error(&d->stats, "store %s: %s; %d frames pending",
-					       d->cfg.db_path, strerror(-r), pending);
+			                       d->cfg.db_path, strerror(-r), pending);
 		}
 	} else if (r == 0 && d->store_trouble && pending == 0) {
 		d->store_trouble = false;
@@ -409,11 +409,11 @@ static void lsink_close(struct sink *s)
 }
 
 static const struct sink_ops lsink_ops = {
-	.name = "store",
-	.write = lsink_write,
-	.write_fd = lsink_write_fd,
-	.flush = lsink_flush,
-	.close = lsink_close,
+    .name = "store",
+    .write = lsink_write,
+    .write_fd = lsink_write_fd,
+    .flush = lsink_flush,
+    .close = lsink_close,
 };
 
 static int lsink_open(struct daemon *d, int lane, struct sink **out)
@@ -492,7 +492,7 @@ static bool refresh_systems(struct lane *l)
 	}
 	system_host_identity(&l->host);
 	log_debug("lane %s: discovery: %d containers in %.1f ms", lane_names[l->idx], l->list.n,
-		  (double)(mono_ns() - now) / 1e6);
+	          (double)(mono_ns() - now) / 1e6);
 	l->have_list = true;
 	l->proc_sig = sig;
 	l->discovered_at = now;
@@ -572,7 +572,7 @@ static void sync_gone(struct lane *l, const struct idset *now)
 		l->gone_sig = sig;
 	} else if (r != -ESHUTDOWN) {
 		log_warn("store %s: cannot mark stopped containers gone: %s", d->cfg.db_path,
-			 strerror(-r));
+		         strerror(-r));
 	}
 }
 
@@ -718,7 +718,8 @@ static struct view *kept_vm_view(struct lane *l, uint64_t h, const struct vm_tar
 			l->vm_fail[l->nvm_fail++] = (struct vm_fail){.h = h, .at = now};
 		}
 		if (l->idx == LANE_FAST)
-			log_info("VM %s (retrying every %d s)", err, (int)(VM_RETRY_NS / 1000000000));
+			log_info("VM %s (retrying every %d s)", err,
+			         (int)(VM_RETRY_NS / 1000000000));
 		return NULL;
 	}
 	l->views[l->nviews++] = (struct kept_view){.h = h, .init_pid = vt->pid, .v = v};
@@ -736,8 +737,8 @@ static uint64_t vm_feature_mask(void)
 }
 
 /* Add the guests due for a crawl to `out`; returns how many. */
-static int vm_targets(struct lane *l, struct idset *now, struct crawl_target *out,
-		      uint64_t enabled, uint64_t due, const int *run_of, int *new_systems)
+static int vm_targets(struct lane *l, struct idset *now, struct crawl_target *out, uint64_t enabled,
+                      uint64_t due, const int *run_of, int *new_systems)
 {
 	int n = 0;
 	uint64_t vmask = vm_feature_mask();
@@ -753,7 +754,7 @@ static int vm_targets(struct lane *l, struct idset *now, struct crawl_target *ou
 		}
 		struct view *v = kept_vm_view(l, h, &l->vms[i]);
 		if (!v)
-			continue;	/* not known: crawled in full once it opens */
+			continue; /* not known: crawled in full once it opens */
 		idset_add(now, h);
 		if (is_new)
 			(*new_systems)++;
@@ -810,7 +811,7 @@ static void lane_job(struct lane *l, const struct job *jb)
 			if (is_new && i >= 0)
 				new_containers++;
 			struct crawl_target *t = &l->targets[n++];
-			memset(t, 0, sizeof(*t));	/* reused: no hooks, nothing stale */
+			memset(t, 0, sizeof(*t)); /* reused: no hooks, nothing stale */
 			t->container = i < 0 ? NULL : &l->list.v[i];
 			t->sys = *sys;
 			t->feat_mask = run_mask(m, run_of);
@@ -821,9 +822,16 @@ static void lane_job(struct lane *l, const struct job *jb)
 	if (n) {
 		l->opts.sample_interval = jb->sample_interval;
 		struct crawl_run run = {
-			.targets = l->targets, .ntargets = n, .feats = feats, .nfeats = nf,
-			.opts = &l->opts, .fmt = FRAME_JSON, .sink = l->sink, .proc_fd = d->proc_fd,
-			.workers = jb->workers, .timeout = jb->timeout,
+		    .targets = l->targets,
+		    .ntargets = n,
+		    .feats = feats,
+		    .nfeats = nf,
+		    .opts = &l->opts,
+		    .fmt = FRAME_JSON,
+		    .sink = l->sink,
+		    .proc_fd = d->proc_fd,
+		    .workers = jb->workers,
+		    .timeout = jb->timeout,
 		};
 		crawl_run(&run); /* store errors: logged by the locked sink */
 		for (int i = 0; i < n; i++)
@@ -844,10 +852,12 @@ static void lane_job(struct lane *l, const struct job *jb)
 	if (l->idx == LANE_FAST && discovered) {
 		atomic_store(&d->stats.systems, 1 + l->list.n + (int)l->nvms);
 		sync_gone(l, &l->known);
-		if ((new_containers || new_vms) && l->runs > 0) /* the first run crawls all anyway */
+		if ((new_containers || new_vms) &&
+		    l->runs > 0) /* the first run crawls all anyway */
 			poke_other_lanes(d);
 		if (new_containers)
-			log_info("%d new container%s", new_containers, new_containers > 1 ? "s" : "");
+			log_info("%d new container%s", new_containers,
+			         new_containers > 1 ? "s" : "");
 		if (new_vms)
 			log_info("%d new VM%s", new_vms, new_vms > 1 ? "s" : "");
 	}
@@ -855,7 +865,7 @@ static void lane_job(struct lane *l, const struct job *jb)
 		maintain(d);
 	l->runs++;
 	log_debug("lane %s: %d system%s in %.1f ms", lane_names[l->idx], n, n == 1 ? "" : "s",
-		  (double)(mono_ns() - t0) / 1e6);
+	          (double)(mono_ns() - t0) / 1e6);
 }
 
 static void *lane_main(void *arg)
@@ -868,9 +878,13 @@ static void *lane_main(void *arg)
 		if (l->stop)
 			break;
 		struct job jb = {
-			.due = l->due, .enabled = l->enabled, .discover = l->discover,
-			.maintain = l->maintain, .workers = l->workers, .timeout = l->timeout,
-			.sample_interval = l->sample_interval,
+		    .due = l->due,
+		    .enabled = l->enabled,
+		    .discover = l->discover,
+		    .maintain = l->maintain,
+		    .workers = l->workers,
+		    .timeout = l->timeout,
+		    .sample_interval = l->sample_interval,
 		};
 		l->due = 0;
 		l->discover = l->maintain = false;
@@ -955,8 +969,8 @@ static void arm_timer(struct daemon *d)
 			next = d->next_due[i];
 	if (next <= 0)
 		next = 1;
-	struct itimerspec its = {.it_value = {.tv_sec = next / 1000000000,
-					      .tv_nsec = next % 1000000000}};
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000}};
 	if (timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
 		log_error("timerfd: %s", strerror(errno));
 }
@@ -1049,7 +1063,8 @@ static void reload(struct daemon *d)
 	char msg[800];
 	struct serve_config c;
 	if (!d->config_given) /* the default file may have appeared or gone */
-		d->config_path = access(CONFIG_DEFAULT_FILE, F_OK) == 0 ? CONFIG_DEFAULT_FILE : NULL;
+		d->config_path =
+		    access(CONFIG_DEFAULT_FILE, F_OK) == 0 ? CONFIG_DEFAULT_FILE : NULL;
 	const char *what = d->config_path ? d->config_path : "(no config file)";
 	if (build_config(d, &c, msg, sizeof(msg)) < 0) {
 		log_error("reload: %s; keeping the current configuration", msg);
@@ -1081,7 +1096,7 @@ static int load_token(struct daemon *d, char *msg, size_t len)
 	ssize_t n = read_file_at(AT_FDCWD, d->cfg.token_file, &b, 4096);
 	if (n < 0) {
 		snprintf(msg, len, "cannot read token_file %s: %s", d->cfg.token_file,
-			 strerror((int)-n));
+		         strerror((int)-n));
 		buf_free(&b);
 		return -1;
 	}
@@ -1110,8 +1125,10 @@ static int check_api_address(const struct daemon *d, char *msg, size_t len)
 	if (server_parse_listen(d->cfg.listen, &ss, &sl, &loopback, msg, len) < 0)
 		return -1;
 	if (!loopback && !(d->token && *d->token)) {
-		snprintf(msg, len, "listen address '%s' is reachable from other hosts: set [api] token "
-			 "or token_file (--token-file FILE), or listen on 127.0.0.1", d->cfg.listen);
+		snprintf(msg, len,
+		         "listen address '%s' is reachable from other hosts: set [api] token "
+		         "or token_file (--token-file FILE), or listen on 127.0.0.1",
+		         d->cfg.listen);
 		return -1;
 	}
 	return 0;
@@ -1122,31 +1139,30 @@ static int check_api_address(const struct daemon *d, char *msg, size_t len)
 static void serve_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: vantage serve [OPTIONS]\n"
-		"\n"
-		"Watch this host, its containers and its QEMU guests (from their RAM): crawl\n"
-		"each feature on its own interval into the store, notice new containers and\n"
-		"VMs within one metric interval and mark stopped ones gone, and serve the\n"
-		"REST API and /metrics.  Logs go to stderr.\n"
-		"Signals: SIGTERM/SIGINT finish the crawl in progress, close the store and\n"
-		"exit 0; SIGHUP reloads the configuration file (intervals, log level,\n"
-		"workers, time limits) and keeps the current one if the file has an error.\n"
-		"\n"
-		"Every option can be set in the configuration file (INI) or as a flag; flags\n"
-		"win.  Shown below: the flag, what it does, and its key in the file with\n"
-		"the default.\n"
-		"\n"
-		"  --config FILE                 the configuration file (default\n"
-		"                                %s when it exists)\n"
-		"  -h, --help                    show this help\n",
-		CONFIG_DEFAULT_FILE);
+	        "Usage: vantage serve [OPTIONS]\n"
+	        "\n"
+	        "Watch this host, its containers and its QEMU guests (from their RAM): crawl\n"
+	        "each feature on its own interval into the store, notice new containers and\n"
+	        "VMs within one metric interval and mark stopped ones gone, and serve the\n"
+	        "REST API and /metrics.  Logs go to stderr.\n"
+	        "Signals: SIGTERM/SIGINT finish the crawl in progress, close the store and\n"
+	        "exit 0; SIGHUP reloads the configuration file (intervals, log level,\n"
+	        "workers, time limits) and keeps the current one if the file has an error.\n"
+	        "\n"
+	        "Every option can be set in the configuration file (INI) or as a flag; flags\n"
+	        "win.  Shown below: the flag, what it does, and its key in the file with\n"
+	        "the default.\n"
+	        "\n"
+	        "  --config FILE                 the configuration file (default\n"
+	        "                                %s when it exists)\n"
+	        "  -h, --help                    show this help\n",
+	        CONFIG_DEFAULT_FILE);
 	config_print_help(out);
-	fprintf(out,
-		"\n"
-		"Flags take their value as --flag VALUE or --flag=VALUE.  See\n"
-		"docs/configuration.md and docs/running.md.\n"
-		"Exit status: 0 stopped by a signal, 1 runtime failure (the store or the\n"
-		"address cannot be opened), 2 bad usage or configuration.\n");
+	fprintf(out, "\n"
+	             "Flags take their value as --flag VALUE or --flag=VALUE.  See\n"
+	             "docs/configuration.md and docs/running.md.\n"
+	             "Exit status: 0 stopped by a signal, 1 runtime failure (the store or the\n"
+	             "address cannot be opened), 2 bad usage or configuration.\n");
 }
 
 /* argv -> d->flags and the config file; EXIT_OK to go on, else a status. */
@@ -1162,8 +1178,10 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *help)
 			return EXIT_OK;
 		}
 		if (strncmp(a, "--", 2) != 0 || !a[2]) {
-			fprintf(stderr, "vantage serve: unexpected argument '%s'\n"
-					"Try 'vantage serve --help'.\n", a);
+			fprintf(stderr,
+			        "vantage serve: unexpected argument '%s'\n"
+			        "Try 'vantage serve --help'.\n",
+			        a);
 			return EXIT_USAGE;
 		}
 		char name[64];
@@ -1190,8 +1208,10 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *help)
 		const char *section, *key, *fixed;
 		bool has_arg;
 		if (!config_flag_find(name, &section, &key, &has_arg, &fixed)) {
-			fprintf(stderr, "vantage serve: unknown option '--%s'\n"
-					"Try 'vantage serve --help'.\n", name);
+			fprintf(stderr,
+			        "vantage serve: unknown option '--%s'\n"
+			        "Try 'vantage serve --help'.\n",
+			        name);
 			return EXIT_USAGE;
 		}
 		if (has_arg && !value) {
@@ -1221,7 +1241,8 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *help)
 			list_seen[nlist++] = true;
 		}
 		struct flag *f = &d->flags[d->nflags++];
-		*f = (struct flag){.section = section, .key = key, .value = value, .replace = replace};
+		*f = (struct flag){
+		    .section = section, .key = key, .value = value, .replace = replace};
 		snprintf(f->name, sizeof(f->name), "%s", name);
 	}
 	return EXIT_OK;
@@ -1282,7 +1303,7 @@ static int start_lanes(struct daemon *d)
 		int r = lsink_open(d, i, &l->sink);
 		if (r < 0) {
 			log_error("store %s: cannot open the store sink: %s", d->cfg.db_path,
-				  strerror(-r));
+			          strerror(-r));
 			return r;
 		}
 		if (pthread_create(&l->tid, NULL, lane_main, l) != 0) {
@@ -1339,7 +1360,7 @@ static void stop_lanes(struct daemon *d)
 			joined[i] = true;
 		} else {
 			log_warn("the %s crawl did not finish in time; its frame is not stored",
-				 lane_names[i]);
+			         lane_names[i]);
 			pthread_detach(l->tid);
 			d->abandoned = true;
 		}
@@ -1364,7 +1385,7 @@ static void stop_lanes(struct daemon *d)
 	}
 	if (pending)
 		log_error("store %s: %d frames could not be stored before exit", d->cfg.db_path,
-			  pending);
+		          pending);
 	store_close(d->st);
 	d->st = NULL;
 	d->store_closed = true;
@@ -1433,8 +1454,10 @@ static void main_loop(struct daemon *d)
 					if (si.ssi_signo == SIGHUP) {
 						reload(d);
 					} else {
-						log_info("SIG%s: finishing the crawl in progress and "
-							 "stopping", sigabbrev_np((int)si.ssi_signo));
+						log_info(
+						    "SIG%s: finishing the crawl in progress and "
+						    "stopping",
+						    sigabbrev_np((int)si.ssi_signo));
 						return;
 					}
 				}
@@ -1463,16 +1486,16 @@ static void fill_opts(struct daemon *d)
 	for (int i = 0; i < c->file_excludes.n; i++)
 		d->file_excludes[i] = c->file_excludes.v[i];
 	d->opts = (struct crawl_opts){
-		.sample_interval = 1.0,
-		.config_paths = d->config_paths,
-		.nconfig_paths = c->config_paths.n,
-		.config_max_size = c->config_max_size,
-		.file_root = c->file_root,
-		.file_excludes = d->file_excludes,
-		.nfile_excludes = c->file_excludes.n,
-		.file_hash = c->file_hash,
-		.file_hash_max = c->file_hash_max_size,
-		.progress = false,
+	    .sample_interval = 1.0,
+	    .config_paths = d->config_paths,
+	    .nconfig_paths = c->config_paths.n,
+	    .config_max_size = c->config_max_size,
+	    .file_root = c->file_root,
+	    .file_excludes = d->file_excludes,
+	    .nfile_excludes = c->file_excludes.n,
+	    .file_hash = c->file_hash,
+	    .file_hash_max = c->file_hash_max_size,
+	    .progress = false,
 	};
 }
 
@@ -1482,7 +1505,7 @@ static int open_store_and_api(struct daemon *d)
 	int r = make_db_dir(d->cfg.db_path);
 	if (r < 0) {
 		fprintf(stderr, "vantage serve: cannot create the directory of the store %s: %s\n",
-			d->cfg.db_path, strerror(-r));
+		        d->cfg.db_path, strerror(-r));
 		return EXIT_FAIL;
 	}
 	r = store_open(d->cfg.db_path, STORE_RW, &d->st);
@@ -1494,8 +1517,10 @@ static int open_store_and_api(struct daemon *d)
 		return EXIT_OK;
 	char err[512];
 	struct server_opts so = {
-		.listen = d->cfg.listen, .token = d->token, .store_path = d->cfg.db_path,
-		.stats = &d->stats,
+	    .listen = d->cfg.listen,
+	    .token = d->token,
+	    .store_path = d->cfg.db_path,
+	    .stats = &d->stats,
 	};
 	r = server_start(&so, &d->srv, err, sizeof(err));
 	if (r < 0) {
@@ -1557,8 +1582,9 @@ int cmd_serve(int argc, char **argv)
 
 	d->proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->proc_fd < 0 || setup_fds(d) < 0) {
-		fprintf(stderr, "vantage serve: cannot set up /proc, signalfd, timerfd or epoll: %s\n",
-			strerror(errno));
+		fprintf(stderr,
+		        "vantage serve: cannot set up /proc, signalfd, timerfd or epoll: %s\n",
+		        strerror(errno));
 		status = EXIT_FAIL;
 		goto out_fds;
 	}
@@ -1569,7 +1595,7 @@ int cmd_serve(int argc, char **argv)
 	if (d->config_path)
 		log_info("configuration from %s", d->config_path);
 	log_info("store %s; metric every %gs", d->cfg.db_path,
-		 metric_index() >= 0 ? d->cfg.interval[metric_index()] : 0.0);
+	         metric_index() >= 0 ? d->cfg.interval[metric_index()] : 0.0);
 	apply_schedule(d, &d->cfg, true);
 	d->next_maintain = mono_ns() + MAINTAIN_EVERY_NS;
 	if (start_lanes(d) < 0) {

@@ -49,17 +49,17 @@ struct config_walk {
 	struct crawl_ctx *c;
 	struct frame *f;
 	bool crawler;
-	uint64_t max;		/* content limit */
+	uint64_t max; /* content limit */
 	struct sha256 *sha;
 	char *chunk;
-	struct buf content;	/* reused for every file */
-	int err;		/* first error that stopped the walk */
+	struct buf content; /* reused for every file */
+	int err;            /* first error that stopped the walk */
 };
 
 /* What reading one file gave. */
 struct file_read {
 	bool have_hash, have_content, hash_skipped;
-	int err;		/* negative errno, 0 if read fine */
+	int err; /* negative errno, 0 if read fine */
 	char hex[SHA256_HEX_LEN + 1];
 };
 
@@ -73,7 +73,7 @@ static void iso_time(int64_t sec, char *dst, size_t cap)
 		return;
 	}
 	snprintf(dst, cap, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /*
@@ -110,13 +110,13 @@ static void read_file(struct config_walk *w, const struct vt_walk_entry *e, stru
 			break;
 		}
 		total += (uint64_t)n;
-		if (total > HASH_CAP) {	/* grew (or lied about its size) */
+		if (total > HASH_CAP) { /* grew (or lied about its size) */
 			r->hash_skipped = true;
 			keep = false;
 			break;
 		}
 		if (keep && total > w->max)
-			keep = false;	/* grew past the limit since the stat */
+			keep = false; /* grew past the limit since the stat */
 		if (keep)
 			buf_add(&w->content, w->chunk, (size_t)n);
 		rc = sha256_update(w->sha, w->chunk, (size_t)n);
@@ -158,12 +158,12 @@ static void common_fields(struct config_walk *w, struct json *j, const struct vt
 static bool is_secret(const char *path)
 {
 	static const char *const exact[] = {
-		"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
-		"/etc/security/opasswd", "/etc/sudoers", "/etc/machine-id",
+	    "/etc/shadow",           "/etc/shadow-", "/etc/gshadow",    "/etc/gshadow-",
+	    "/etc/security/opasswd", "/etc/sudoers", "/etc/machine-id",
 	};
 	static const char *const under[] = {"/etc/ssl/private/", "/etc/pki/tls/private/",
-					    "/etc/letsencrypt/", "/etc/wireguard/",
-					    "/etc/NetworkManager/system-connections/"};
+	                                    "/etc/letsencrypt/", "/etc/wireguard/",
+	                                    "/etc/NetworkManager/system-connections/"};
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
@@ -174,7 +174,8 @@ static bool is_secret(const char *path)
 			return true;
 	/* ssh host keys and the like: *_key, *.key, *.pem private keys */
 	size_t n = strlen(base);
-	if ((n > 4 && strcmp(base + n - 4, "_key") == 0) || (n > 4 && strcmp(base + n - 4, ".key") == 0))
+	if ((n > 4 && strcmp(base + n - 4, "_key") == 0) ||
+	    (n > 4 && strcmp(base + n - 4, ".key") == 0))
 		return true;
 	return false;
 }
@@ -189,7 +190,7 @@ static int emit_regular(struct config_walk *w, const struct vt_walk_entry *e)
 		frame_error(w->f, -r.err, "%s", e->path);
 	else if (!r.have_content)
 		frame_skip(w->f, "%s: larger than limit (%" PRIu64 " > %" PRIu64 " bytes)", e->path,
-			   e->st.size, w->max);
+		           e->st.size, w->max);
 	j = rec_begin(w->f, e->path);
 	common_fields(w, j, e);
 	if (r.have_hash)
@@ -252,12 +253,12 @@ static void on_error(void *ctx, const char *path, int err)
 static int crawl(struct crawl_ctx *c)
 {
 	const struct crawl_opts *o = c->opts;
-	const struct vt_walk_ops ops = { .entry = on_entry, .error = on_error };
+	const struct vt_walk_ops ops = {.entry = on_entry, .error = on_error};
 	struct config_walk w = {
-		.c = c,
-		.f = c->frame,
-		.crawler = frame_format(c->frame) == FRAME_CRAWLER,
-		.max = o->config_max_size,
+	    .c = c,
+	    .f = c->frame,
+	    .crawler = frame_format(c->frame) == FRAME_CRAWLER,
+	    .max = o->config_max_size,
 	};
 	int rc = 0;
 
@@ -273,7 +274,7 @@ static int crawl(struct crawl_ctx *c)
 			continue;
 		r = view_walk(c->view, path, &ops, &w);
 		if (r == -ENOTSUP)
-			rc = r;	/* this view has no files at all */
+			rc = r; /* this view has no files at all */
 		else if (r > 0)
 			rc = w.err;
 		else if (r < 0)
@@ -286,9 +287,9 @@ static int crawl(struct crawl_ctx *c)
 }
 
 const struct feature feature_config = {
-	.name = "config",
-	.description = "content and SHA-256 of configuration files (default: under /etc)",
-	.on_files_only = true,
-	.needs_files = true,
-	.crawl = crawl,
+    .name = "config",
+    .description = "content and SHA-256 of configuration files (default: under /etc)",
+    .on_files_only = true,
+    .needs_files = true,
+    .crawl = crawl,
 };

@@ -23,23 +23,23 @@
 
 /* Options of a crawl that features read. */
 struct crawl_opts {
-	double sample_interval;	/* metric: seconds between the two CPU samples */
-	const char *const *config_paths;	/* config: files or directories */
+	double sample_interval;          /* metric: seconds between the two CPU samples */
+	const char *const *config_paths; /* config: files or directories */
 	int nconfig_paths;
-	uint64_t config_max_size;	/* config: larger files are skipped */
-	const char *file_root;	/* file: where the walk starts */
-	const char *const *file_excludes;	/* file: paths not descended into */
+	uint64_t config_max_size;         /* config: larger files are skipped */
+	const char *file_root;            /* file: where the walk starts */
+	const char *const *file_excludes; /* file: paths not descended into */
 	int nfile_excludes;
-	bool file_hash;		/* file: add SHA-256 of regular files */
-	uint64_t file_hash_max;	/* file: larger files are not hashed */
-	bool progress;		/* file: progress line on stderr */
+	bool file_hash;         /* file: add SHA-256 of regular files */
+	uint64_t file_hash_max; /* file: larger files are not hashed */
+	bool progress;          /* file: progress line on stderr */
 };
 
 struct crawl_ctx {
 	struct view *view;
-	struct frame *frame;	/* NULL while priming */
+	struct frame *frame; /* NULL while priming */
 	const struct crawl_opts *opts;
-	void *primed;		/* what this feature's prime() returned, or NULL */
+	void *primed; /* what this feature's prime() returned, or NULL */
 };
 
 struct feature {

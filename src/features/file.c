@@ -50,7 +50,7 @@
 
 struct exclude {
 	const char *s;
-	size_t len;		/* without trailing slashes; 0 excludes everything */
+	size_t len; /* without trailing slashes; 0 excludes everything */
 };
 
 /* A tiny cache: mtime and ctime repeat a lot across a tree. */
@@ -66,13 +66,13 @@ struct file_walk {
 	bool crawler;
 	struct exclude *ex;
 	int nex;
-	struct sha256 *sha;	/* NULL unless hashing */
+	struct sha256 *sha; /* NULL unless hashing */
 	uint64_t hash_max;
 	char *chunk;
 	uint64_t entries;
 	int64_t last_progress;
 	bool progress_shown;
-	int err;		/* first error that stopped the walk */
+	int err; /* first error that stopped the walk */
 	struct time_cache tc;
 };
 
@@ -87,7 +87,7 @@ static void iso_time(int64_t sec, char *dst, size_t cap)
 		return;
 	}
 	snprintf(dst, cap, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static const char *cached_time(struct time_cache *tc, int64_t sec)
@@ -106,8 +106,8 @@ static const char *cached_time(struct time_cache *tc, int64_t sec)
 static const char *crawler_type(enum vt_ftype t)
 {
 	static const char *const names[] = {
-		[VF_REG] = "file", [VF_DIR] = "dir",	[VF_LNK] = "link",    [VF_CHR] = "char",
-		[VF_BLK] = "block", [VF_FIFO] = "pipe", [VF_SOCK] = "socket", [VF_UNKNOWN] = "unknown",
+	    [VF_REG] = "file",  [VF_DIR] = "dir",   [VF_LNK] = "link",    [VF_CHR] = "char",
+	    [VF_BLK] = "block", [VF_FIFO] = "pipe", [VF_SOCK] = "socket", [VF_UNKNOWN] = "unknown",
 	};
 
 	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "unknown";
@@ -116,8 +116,8 @@ static const char *crawler_type(enum vt_ftype t)
 static uint32_t type_bits(enum vt_ftype t)
 {
 	static const uint32_t bits[] = {
-		[VF_REG] = 0100000, [VF_DIR] = 0040000, [VF_LNK] = 0120000, [VF_CHR] = 0020000,
-		[VF_BLK] = 0060000, [VF_FIFO] = 0010000, [VF_SOCK] = 0140000, [VF_UNKNOWN] = 0,
+	    [VF_REG] = 0100000, [VF_DIR] = 0040000,  [VF_LNK] = 0120000,  [VF_CHR] = 0020000,
+	    [VF_BLK] = 0060000, [VF_FIFO] = 0010000, [VF_SOCK] = 0140000, [VF_UNKNOWN] = 0,
 	};
 
 	return (unsigned)t < ARRAY_SIZE(bits) ? bits[t] : 0;
@@ -171,7 +171,7 @@ static int hash_entry(struct file_walk *w, const struct vt_walk_entry *e, char *
 			break;
 		}
 		total += (uint64_t)n;
-		if (total > w->hash_max) {	/* grew past the limit while read */
+		if (total > w->hash_max) { /* grew past the limit while read */
 			rc = -EFBIG;
 			break;
 		}
@@ -202,7 +202,7 @@ static void progress(struct file_walk *w, const char *path, bool force)
 		shown[k] = (tail[k] >= 0x20 && tail[k] < 0x7f) ? tail[k] : '?';
 	shown[k] = 0;
 	fprintf(stderr, "\rfile: %" PRIu64 " entries, %s%s\033[K", w->entries,
-		len > 60 ? "..." : "", shown);
+	        len > 60 ? "..." : "", shown);
 	fflush(stderr);
 }
 
@@ -238,7 +238,7 @@ static int emit(struct file_walk *w, const struct vt_walk_entry *e, const char *
 	json_uint(j, "inode", st->inode);
 	json_uint(j, "nlink", st->nlink);
 	if (w->crawler)
-		json_str(j, "linksto", e->link);	/* NULL -> null */
+		json_str(j, "linksto", e->link); /* NULL -> null */
 	else if (e->link)
 		json_str(j, "link", e->link);
 	if (hex)
@@ -317,12 +317,12 @@ static int load_excludes(struct file_walk *w, const struct crawl_opts *o, const 
 static int crawl(struct crawl_ctx *c)
 {
 	const struct crawl_opts *o = c->opts;
-	const struct vt_walk_ops ops = { .entry = on_entry, .error = on_error };
+	const struct vt_walk_ops ops = {.entry = on_entry, .error = on_error};
 	struct file_walk w = {
-		.c = c,
-		.f = c->frame,
-		.crawler = frame_format(c->frame) == FRAME_CRAWLER,
-		.hash_max = o->file_hash_max ? o->file_hash_max : DEFAULT_HASH_MAX,
+	    .c = c,
+	    .f = c->frame,
+	    .crawler = frame_format(c->frame) == FRAME_CRAWLER,
+	    .hash_max = o->file_hash_max ? o->file_hash_max : DEFAULT_HASH_MAX,
 	};
 	const char *root = o->file_root && *o->file_root ? o->file_root : "/";
 	int rc = load_excludes(&w, o, root);
@@ -349,10 +349,10 @@ static int crawl(struct crawl_ctx *c)
 }
 
 const struct feature feature_file = {
-	.name = "file",
-	.description = "metadata of every file under --file-root (type, mode, owner, size, "
-		       "times, link target, optional SHA-256)",
-	.on_files_only = true,
-	.needs_files = true,
-	.crawl = crawl,
+    .name = "file",
+    .description = "metadata of every file under --file-root (type, mode, owner, size, "
+                   "times, link target, optional SHA-256)",
+    .on_files_only = true,
+    .needs_files = true,
+    .crawl = crawl,
 };

@@ -42,8 +42,8 @@ struct frame {
 	char time_str[40];
 	struct feat_stat *feat;
 	int nfeat, cur;
-	struct buf prefix;	/* JSON: {"system":...,"time":...,"feature":" */
-	struct buf mem;		/* spooled lines in memory */
+	struct buf prefix; /* JSON: {"system":...,"time":...,"feature":" */
+	struct buf mem;    /* spooled lines in memory */
 	int spool_fd;
 	size_t spool_len;
 	int spool_err;
@@ -55,7 +55,7 @@ struct frame {
 };
 
 struct frame *frame_begin(struct sink *sink, const struct system_id *sys,
-			  const char *const *features, int nfeatures, enum frame_format fmt)
+                          const char *const *features, int nfeatures, enum frame_format fmt)
 {
 	struct frame *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -74,7 +74,8 @@ struct frame *frame_begin(struct sink *sink, const struct system_id *sys,
 	}
 	f->nfeat = nfeatures;
 	for (int i = 0; i < nfeatures; i++)
-		copy_str(f->feat[i].name, sizeof(f->feat[i].name), features[i], strlen(features[i]));
+		copy_str(f->feat[i].name, sizeof(f->feat[i].name), features[i],
+		         strlen(features[i]));
 	copy_str(f->feat[nfeatures].name, sizeof(f->feat[0].name), "frame", 5);
 	f->cur = -1;
 	f->spool_fd = -1;
@@ -206,7 +207,7 @@ int rec_end(struct frame *f)
 		return -EINVAL;
 	f->open = false;
 	while (f->j.depth > 0)
-		json_obj_end(&f->j);	/* close anything a feature left open */
+		json_obj_end(&f->j); /* close anything a feature left open */
 	struct buf *m = &f->mem;
 	const char *feat = cur_name(f);
 	if (f->fmt == FRAME_JSON) {
@@ -232,7 +233,7 @@ int rec_end(struct frame *f)
 	if (m->len >= FRAME_SPOOL_MEM && !f->spool_err) {
 		int r = spool_flush_mem(f);
 		if (r < 0)
-			f->spool_err = r;	/* keep in memory; report at the end */
+			f->spool_err = r; /* keep in memory; report at the end */
 	}
 	return 0;
 }

@@ -35,7 +35,7 @@
 enum frame_format { FRAME_JSON, FRAME_CRAWLER };
 
 #define FRAME_SPOOL_MEM (1u << 20)
-#define FRAME_MAX_ERRMSG 8	/* error messages kept per feature */
+#define FRAME_MAX_ERRMSG 8 /* error messages kept per feature */
 
 struct frame;
 
@@ -43,7 +43,7 @@ struct frame;
  * (order kept).  The frame time is taken now.  Returns NULL on failure
  * to create the spool (errno set). */
 struct frame *frame_begin(struct sink *sink, const struct system_id *sys,
-			  const char *const *features, int nfeatures, enum frame_format fmt);
+                          const char *const *features, int nfeatures, enum frame_format fmt);
 
 /* Mark the feature now running (for error accounting and crawler keys). */
 void frame_feature_start(struct frame *f, const char *feature);
@@ -60,7 +60,8 @@ enum frame_format frame_format(const struct frame *f);
  */
 struct json *rec_begin(struct frame *f, const char *key);
 /* Same with a printf-formatted key. */
-struct json *rec_beginf(struct frame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+struct json *rec_beginf(struct frame *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* In crawler format, write this record as feature `cfeature` with key
  * `ckey` instead (call between rec_begin and rec_end; no-op in JSON). */
 void rec_crawler(struct frame *f, const char *cfeature, const char *ckey);
@@ -77,7 +78,8 @@ int rec_end(struct frame *f);
  * 0.  frame_skip() counts an item deliberately skipped (a FIFO where a
  * config file was expected, a file above the size limit).
  */
-void frame_error(struct frame *f, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void frame_error(struct frame *f, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void frame_skip(struct frame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Total errors counted so far, all features. */
 uint64_t frame_errors(const struct frame *f);

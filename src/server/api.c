@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli.h"
+#include "../util/version.h"
 #include "../features/feature.h"
 #include "../store/store.h"
 #include "../util/json.h"
@@ -63,7 +63,7 @@ int server_parse_duration(const char *s, int64_t *ms)
 	int64_t v;
 	if (!parse_milli(&p, end, &v))
 		return -EINVAL;
-	int64_t mul;	/* milli-units -> ms */
+	int64_t mul; /* milli-units -> ms */
 	size_t rest = (size_t)(end - p);
 	if (rest == 0 || (rest == 1 && *p == 's'))
 		mul = 1000;
@@ -126,16 +126,16 @@ static int parse_iso(const char *s, int64_t *ms)
 	if (!digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) ||
 	    p >= end || *p++ != '-' || !digits(&p, end, 2, &d))
 		return -EINVAL;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-	    d > mdays[mo - 1] + (mo == 2 && is_leap(y)))
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)))
 		return -EINVAL;
 	int64_t frac = 0, off_s = 0;
 	if (p < end) {
 		if (*p != 'T' && *p != 't' && *p != ' ')
 			return -EINVAL;
 		p++;
-		if (!digits(&p, end, 2, &h) || p >= end || *p++ != ':' || !digits(&p, end, 2, &mi) ||
-		    p >= end || *p++ != ':' || !digits(&p, end, 2, &sec))
+		if (!digits(&p, end, 2, &h) || p >= end || *p++ != ':' ||
+		    !digits(&p, end, 2, &mi) || p >= end || *p++ != ':' ||
+		    !digits(&p, end, 2, &sec))
 			return -EINVAL;
 		if (h > 23 || mi > 59 || sec > 60)
 			return -EINVAL;
@@ -152,7 +152,7 @@ static int parse_iso(const char *s, int64_t *ms)
 				return -EINVAL;
 		}
 		if (p >= end)
-			return -EINVAL;	/* a zone is required: Z or an offset */
+			return -EINVAL; /* a zone is required: Z or an offset */
 		if (*p == 'Z' || *p == 'z') {
 			p++;
 		} else if (*p == '+' || *p == '-') {
@@ -220,9 +220,9 @@ static int time_param(struct request *r, const char *name, int64_t dflt, int64_t
 	}
 	if (server_parse_time(v, r->now_ms, out) < 0) {
 		req_error(r, 400, name,
-			  "%s '%s' is not a time: use ISO-8601 UTC (2026-11-22T10:00:00Z), epoch "
-			  "seconds, or a duration before now (30s, 5m, 1h, 2d)",
-			  name, v);
+		          "%s '%s' is not a time: use ISO-8601 UTC (2026-11-22T10:00:00Z), epoch "
+		          "seconds, or a duration before now (30s, 5m, 1h, 2d)",
+		          name, v);
 		return -1;
 	}
 	return 0;
@@ -274,7 +274,7 @@ static void daemon_json(struct request *r, struct json *j)
 		json_null(j, "last_crawl");
 	}
 	json_double(j, "last_crawl_duration_ms", (double)atomic_load(&st->last_crawl_us) / 1000.0,
-		    3);
+	            3);
 	json_int(j, "pending_frames", atomic_load(&st->pending_frames));
 	json_int(j, "systems", atomic_load(&st->systems));
 	char errmsg[sizeof(st->last_error)];
@@ -307,7 +307,10 @@ void api_health(struct request *r)
 	struct json j;
 	json_init(&j, &r->body);
 	json_obj_begin(&j, NULL);
-	json_str(&j, "status", rc < 0 ? "error" : daemon_degraded(r->srv->stats) ? "degraded" : "ok");
+	json_str(&j, "status",
+	         rc < 0                           ? "error"
+	         : daemon_degraded(r->srv->stats) ? "degraded"
+	                                          : "ok");
 	char t[40];
 	iso(r->now_ms, t, sizeof(t));
 	json_str(&j, "time", t);
@@ -338,7 +341,7 @@ void api_systems(struct request *r)
 			ok |= strcmp(kinds[i], f.kind) == 0;
 		if (!ok) {
 			req_error(r, 400, "kind", "unknown kind '%s' (host, container, vm, image)",
-				  f.kind);
+			          f.kind);
 			return;
 		}
 	}
@@ -390,7 +393,7 @@ void api_frame(struct request *r, const char *system_id)
 	if (time_param(r, "at", 0, &at) < 0)
 		return;
 	if (req_param(r, "at") && at <= 0)
-		at = 1;	/* before any frame, not "latest" */
+		at = 1; /* before any frame, not "latest" */
 	const char *feature = req_param(r, "feature");
 	if (feature && !feature_find(feature)) {
 		struct buf names = BUF_INIT;
@@ -411,8 +414,8 @@ void api_frame(struct request *r, const char *system_id)
 		if (m && *m)
 			req_error(r, 404, NULL, "%s", m);
 		else if (at)
-			req_error(r, 404, NULL, "no frame of system '%s' at or before %s", system_id,
-				  t);
+			req_error(r, 404, NULL, "no frame of system '%s' at or before %s",
+			          system_id, t);
 		else
 			req_error(r, 404, NULL, "unknown system '%s'", system_id);
 	} else if (rc < 0) {
@@ -444,8 +447,7 @@ void api_metric_names(struct request *r, const char *system_id)
 		json_init(&j, &r->body);
 		json_obj_begin(&j, NULL);
 		json_str(&j, "system", system_id);
-		json_raw(&j, "metrics", names.data ? names.data : "[]",
-			 names.data ? names.len : 2);
+		json_raw(&j, "metrics", names.data ? names.data : "[]", names.data ? names.len : 2);
 		json_obj_end(&j);
 		buf_addc(&r->body, '\n');
 	}
@@ -469,12 +471,14 @@ static int selector(struct request *r, const char *metric, struct buf *out)
 		const char *l = r->param[i].val, *eq = strchr(l, '=');
 		const char *bad = strpbrk(l, "{}\",");
 		if (!eq || eq == l || (bad && bad < eq)) {
-			req_error(r, 400, "label", "label '%s': expected KEY=VALUE (mountpoint=/)", l);
+			req_error(r, 400, "label", "label '%s': expected KEY=VALUE (mountpoint=/)",
+			          l);
 			return -1;
 		}
 		if (strchr(metric, '{') || ++n > 8) {
-			req_error(r, 400, "label",
-				  "at most 8 label parameters, and none with a {selector} in the name");
+			req_error(
+			    r, 400, "label",
+			    "at most 8 label parameters, and none with a {selector} in the name");
 			return -1;
 		}
 		buf_addc(out, n == 1 ? '{' : ',');
@@ -495,7 +499,8 @@ static int selector(struct request *r, const char *metric, struct buf *out)
 void api_series(struct request *r, const char *system_id, const char *metric)
 {
 	static const char *const allowed[] = {"since", "until", "step", "stat", "+label", NULL};
-	static const char *const stats[] = {"avg", "min", "max", "sum", "count", "p50", "p90", "p99"};
+	static const char *const stats[] = {"avg",   "min", "max", "sum",
+	                                    "count", "p50", "p90", "p99"};
 	if (req_check_params(r, allowed) < 0)
 		return;
 	int64_t since, until, step = DEFAULT_STEP_MS;
@@ -504,19 +509,20 @@ void api_series(struct request *r, const char *system_id, const char *metric)
 		return;
 	if (until <= since) {
 		req_error(r, 400, req_param(r, "until") ? "until" : "since",
-			  "the range is empty: since must be before until");
+		          "the range is empty: since must be before until");
 		return;
 	}
 	const char *sv = req_param(r, "step");
 	if (sv && (server_parse_duration(sv, &step) < 0 || step < 1000)) {
 		req_error(r, 400, "step", "step '%s' is not a duration of 1s or more (10s, 1m, 1h)",
-			  sv);
+		          sv);
 		return;
 	}
 	if ((until - since) / step > MAX_POINTS) {
-		req_error(r, 400, "step",
-			  "step %s makes %lld points over the range (at most %d); use a larger step",
-			  sv ? sv : "1m", (long long)((until - since) / step), MAX_POINTS);
+		req_error(
+		    r, 400, "step",
+		    "step %s makes %lld points over the range (at most %d); use a larger step",
+		    sv ? sv : "1m", (long long)((until - since) / step), MAX_POINTS);
 		return;
 	}
 	const char *stat = req_param(r, "stat");
@@ -527,7 +533,7 @@ void api_series(struct request *r, const char *system_id, const char *metric)
 		ok |= strcmp(stats[i], stat) == 0;
 	if (!ok) {
 		req_error(r, 400, "stat",
-			  "unknown stat '%s' (avg, min, max, sum, count, p50, p90, p99)", stat);
+		          "unknown stat '%s' (avg, min, max, sum, count, p50, p90, p99)", stat);
 		return;
 	}
 	struct buf sel = BUF_INIT;
@@ -536,7 +542,7 @@ void api_series(struct request *r, const char *system_id, const char *metric)
 	struct store *s = req_store(r);
 	if (s) {
 		int rc = store_series_json(s, system_id, buf_str(&sel), since, until, step, stat,
-					   &r->body);
+		                           &r->body);
 		if (rc == -ENOENT) {
 			const char *m = store_errmsg(s);
 			req_error(r, 404, NULL, "%s", m && *m ? m : "unknown system or metric");

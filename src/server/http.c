@@ -102,7 +102,7 @@ static bool all_digits(const char *s)
 }
 
 int server_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
-			bool *loopback, char *err, size_t errlen)
+                        bool *loopback, char *err, size_t errlen)
 {
 	char host[128];
 	const char *portstr;
@@ -113,7 +113,7 @@ int server_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 		if (!close || close == s + 1 || (size_t)(close - s - 1) >= sizeof(host) ||
 		    close[1] != ':') {
 			snprintf(err, errlen,
-				 "listen address '%s': expected [IPv6]:PORT, e.g. [::1]:7070", s);
+			         "listen address '%s': expected [IPv6]:PORT, e.g. [::1]:7070", s);
 			return -EINVAL;
 		}
 		copy_str(host, sizeof(host), s + 1, (size_t)(close - s - 1));
@@ -124,14 +124,15 @@ int server_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 	} else {
 		const char *colon = strrchr(s, ':');
 		if (!colon) {
-			snprintf(err, errlen, "listen address '%s': expected HOST:PORT, e.g. 127.0.0.1:7070",
-				 s);
+			snprintf(err, errlen,
+			         "listen address '%s': expected HOST:PORT, e.g. 127.0.0.1:7070", s);
 			return -EINVAL;
 		}
 		if (strchr(s, ':') != colon) {
-			snprintf(err, errlen,
-				 "listen address '%s': put an IPv6 address in brackets, e.g. [::1]:7070",
-				 s);
+			snprintf(
+			    err, errlen,
+			    "listen address '%s': put an IPv6 address in brackets, e.g. [::1]:7070",
+			    s);
 			return -EINVAL;
 		}
 		if ((size_t)(colon - s) >= sizeof(host)) {
@@ -144,7 +145,7 @@ int server_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 	unsigned port;
 	if (parse_port(portstr, &port) < 0) {
 		snprintf(err, errlen, "listen address '%s': port '%s' is not a number 0-65535", s,
-			 portstr);
+		         portstr);
 		return -EINVAL;
 	}
 	if (host[0] == 0 || strcmp(host, "*") == 0)
@@ -168,12 +169,12 @@ int server_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *s
 		*sslen = sizeof(*in6);
 		const uint8_t *a = in6->sin6_addr.s6_addr;
 		*loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
-			    (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && a[12] == 127);
+		            (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && a[12] == 127);
 		return 0;
 	}
 	snprintf(err, errlen,
-		 "listen address '%s': '%s' is not an IP address (only 'localhost' is resolved)", s,
-		 host);
+	         "listen address '%s': '%s' is not an IP address (only 'localhost' is resolved)", s,
+	         host);
 	return -EINVAL;
 }
 
@@ -193,7 +194,7 @@ static void format_address(const struct sockaddr_storage *ss, char *dst, size_t 
 
 /* socket + bind + listen, so that errors come with their errno. */
 static int bind_listen(const struct sockaddr_storage *ss, socklen_t len, const char *addr,
-		       char *err, size_t errlen)
+                       char *err, size_t errlen)
 {
 	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -313,9 +314,9 @@ int req_check_params(struct request *r, const char *const *allowed)
 			struct buf names = BUF_INIT;
 			for (const char *const *a = allowed; *a; a++)
 				buf_printf(&names, "%s%s", a == allowed ? "" : ", ",
-					   **a == '+' ? *a + 1 : *a);
+				           **a == '+' ? *a + 1 : *a);
 			req_error(r, 400, k, "unknown parameter '%s' (this endpoint takes: %s)", k,
-				  *allowed ? buf_str(&names) : "none");
+			          *allowed ? buf_str(&names) : "none");
 			buf_free(&names);
 			return -1;
 		}
@@ -429,7 +430,7 @@ int http_parse_target(struct request *r, const char *uri, char *arena)
 		pr->val = out;
 		if (pct_decode(eq ? eq + 1 : e, eq ? (size_t)(e - eq - 1) : 0, true, out) < 0) {
 			req_error(r, 400, pr->key, "malformed percent-escape in parameter '%s'",
-				  pr->key);
+			          pr->key);
 			return -1;
 		}
 		out += strlen(out) + 1;
@@ -548,21 +549,22 @@ static void route(struct request *r)
 			if (found)
 				return;
 			req_error(r, 404, NULL,
-				  "no such endpoint; a system's endpoints are /api/v1/systems/{id}/frame, "
-				  "/metrics and /metrics/{name}");
+			          "no such endpoint; a system's endpoints are "
+			          "/api/v1/systems/{id}/frame, "
+			          "/metrics and /metrics/{name}");
 			return;
 		}
 	}
 	req_error(r, 404, NULL,
-		  "no such endpoint (see docs/api.md: /api/v1/health, /api/v1/systems, /metrics)");
+	          "no such endpoint (see docs/api.md: /api/v1/health, /api/v1/systems, /metrics)");
 }
 
 /* ---- libmicrohttpd callbacks --------------------------------------------------- */
 
 struct conn_ctx {
-	char *uri;	/* the raw request target */
-	bool seen;	/* the access handler was called */
-	bool answered;	/* a response is queued */
+	char *uri;     /* the raw request target */
+	bool seen;     /* the access handler was called */
+	bool answered; /* a response is queued */
 };
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
@@ -574,7 +576,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct conn_ctx *ctx = *con_cls;
 	if (ctx) {
@@ -607,19 +609,19 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	size_t len = r->body.len;
 	char *data = r->body.data;
 	r->body = (struct buf)BUF_INIT;
-	struct MHD_Response *resp =
-		mhd.create_response_from_buffer_with_free_callback(len, data ? data : "", data ? free : NULL);
+	struct MHD_Response *resp = mhd.create_response_from_buffer_with_free_callback(
+	    len, data ? data : "", data ? free : NULL);
 	if (!resp) {
 		free(data);
 		return MHD_NO;
 	}
 	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				r->content_type ? r->content_type : "application/json");
+	                        r->content_type ? r->content_type : "application/json");
 	mhd.add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->status == 401)
 		mhd.add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Bearer realm=\"vantage\"");
+		                        "Bearer realm=\"vantage\"");
 	if (r->status == 405)
 		mhd.add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	if (r->status == 503)
@@ -630,13 +632,13 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	struct server *srv = cls;
 	struct conn_ctx *ctx = *con_cls;
 	if (!ctx)
-		return MHD_NO;	/* out of memory in on_uri */
+		return MHD_NO; /* out of memory in on_uri */
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	if (!ctx->seen) {
 		/* First call, headers only.  A GET is answered at the next call,
@@ -648,7 +650,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_YES;
 	}
 	if (*upload_data_size) {
-		*upload_data_size = 0;	/* discard a body we did not ask for */
+		*upload_data_size = 0; /* discard a body we did not ask for */
 		return MHD_YES;
 	}
 	if (ctx->answered)
@@ -662,20 +664,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!arena)
 		return MHD_NO;
 	if (!authorized(srv, c))
-		req_error(&r, 401, NULL, "missing or wrong bearer token (Authorization: Bearer TOKEN)");
+		req_error(&r, 401, NULL,
+		          "missing or wrong bearer token (Authorization: Bearer TOKEN)");
 	else if (http_parse_target(&r, uri, arena) == 0)
 		route(&r);
 	int status = r.status;
 	enum MHD_Result ret = send_answer(c, &r);
 	count_status(srv, status);
 	if (log_threshold <= LOG_DEBUG) {
-		char shown[256];	/* the target as sent, control bytes masked */
+		char shown[256]; /* the target as sent, control bytes masked */
 		size_t i = 0;
 		for (; i < sizeof(shown) - 1 && uri[i]; i++)
 			shown[i] = uri[i] > ' ' && uri[i] < 0x7f ? uri[i] : '?';
 		shown[i] = 0;
 		log_debug("http: %s %s -> %d (%.2f ms)", method, shown, status,
-			  (double)(mono_ns() - t0) / 1e6);
+		          (double)(mono_ns() - t0) / 1e6);
 	}
 	buf_free(&r.body);
 	free(arena);
@@ -693,14 +696,15 @@ static int check_token(const char *t, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (t[i] <= ' ' || t[i] > '~') {
-			snprintf(err, errlen,
-				 "token must be printable ASCII without spaces (character %zu is not)",
-				 i + 1);
+			snprintf(
+			    err, errlen,
+			    "token must be printable ASCII without spaces (character %zu is not)",
+			    i + 1);
 			return -EINVAL;
 		}
 	if (n < 16)
 		log_warn("the bearer token is short (%zu characters); use 32 or more random ones",
-			 n);
+		         n);
 	return 0;
 }
 
@@ -732,9 +736,9 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 		char a[80];
 		format_address(&ss, a, sizeof(a));
 		snprintf(err, errlen,
-			 "refusing to listen on %s without a bearer token: it is reachable from "
-			 "other hosts; set a token (--token-file FILE) or listen on 127.0.0.1",
-			 a);
+		         "refusing to listen on %s without a bearer token: it is reachable from "
+		         "other hosts; set a token (--token-file FILE) or listen on 127.0.0.1",
+		         a);
 		return -EINVAL;
 	}
 	if (!o->store_path || !*o->store_path) {
@@ -792,24 +796,21 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = mhd.start_daemon(
-		flags, 0, NULL, NULL, on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,	/* first, to catch every message */
-		MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-		MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+	    NULL, /* first, to catch every message */
+	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
 	if (!srv->mhd) {
 		snprintf(err, errlen, "cannot start the HTTP server on %s (libmicrohttpd)",
-			 srv->address);
+		         srv->address);
 		/* fd is not closed: libmicrohttpd may have closed it already */
 		server_stop(srv);
 		return -EIO;
 	}
 	log_info("http: serving %s on %s with %d threads%s", o->store_path, srv->address, threads,
-		 token ? ", bearer token required" : "");
+	         token ? ", bearer token required" : "");
 	*out = srv;
 	return 0;
 }
@@ -824,7 +825,7 @@ void server_stop(struct server *srv)
 	if (!srv)
 		return;
 	if (srv->mhd)
-		mhd.stop_daemon(srv->mhd);	/* joins the workers: their handles close */
+		mhd.stop_daemon(srv->mhd); /* joins the workers: their handles close */
 	if (srv->key_made)
 		pthread_key_delete(srv->store_key);
 	if (srv->token)

@@ -27,23 +27,23 @@
 
 /* HTTP status codes counted for vantage_http_requests_total. */
 #define SERVER_CODES 9
-extern const int server_codes[SERVER_CODES];	/* the last slot counts any other */
+extern const int server_codes[SERVER_CODES]; /* the last slot counts any other */
 
 struct server {
 	struct MHD_Daemon *mhd;
-	char *token;			/* NULL: no auth */
-	unsigned char token_hash[32];	/* SHA-256 of the token */
+	char *token;                  /* NULL: no auth */
+	unsigned char token_hash[32]; /* SHA-256 of the token */
 	char *store_path;
-	struct server_stats *stats;	/* borrowed; NULL in api mode */
-	pthread_key_t store_key;	/* per-thread struct store * */
+	struct server_stats *stats; /* borrowed; NULL in api mode */
+	pthread_key_t store_key;    /* per-thread struct store * */
 	bool key_made;
-	char address[80];		/* "127.0.0.1:7070" */
+	char address[80]; /* "127.0.0.1:7070" */
 	int64_t started_ms;
 	atomic_uint_fast64_t requests[SERVER_CODES];
 };
 
 struct req_param {
-	char *key, *val;		/* decoded, NUL-free */
+	char *key, *val; /* decoded, NUL-free */
 };
 
 struct request {
@@ -57,14 +57,14 @@ struct request {
 	/* The answer, filled by the handler. */
 	int status;
 	struct buf body;
-	const char *content_type;	/* default application/json */
-	int64_t now_ms;			/* when the request started */
+	const char *content_type; /* default application/json */
+	int64_t now_ms;           /* when the request started */
 };
 
 /* Set a JSON error answer {"error": msg, "parameter": param}; param may be
  * NULL.  Replaces any body already written. */
 void req_error(struct request *r, int status, const char *param, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* The value of query parameter `key`, or NULL. */
 const char *req_param(const struct request *r, const char *key);
 /* 0 when every parameter is in `allowed` (NULL-terminated) and none is
@@ -103,6 +103,6 @@ void prom_label_value(struct buf *out, const char *s, size_t n);
 /* cb(key, value text, is_string) for each scalar member of a flat JSON
  * object (nested values and null skipped); 0 or -EINVAL when malformed. */
 int prom_flat_object(const char *s, size_t n,
-		     void (*cb)(void *ctx, const char *k, const char *v, bool str), void *ctx);
+                     void (*cb)(void *ctx, const char *k, const char *v, bool str), void *ctx);
 
 #endif

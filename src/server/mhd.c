@@ -18,7 +18,7 @@ static char load_err[256];
 	do {                                                                                       \
 		*(void **)&mhd.field = dlsym(h, #name);                                            \
 		if (!mhd.field) {                                                                  \
-			snprintf(load_err, sizeof(load_err), "%s: no symbol %s", LIB, #name);        \
+			snprintf(load_err, sizeof(load_err), "%s: no symbol %s", LIB, #name);      \
 			load_rc = -ENOENT;                                                         \
 			return;                                                                    \
 		}                                                                                  \
@@ -31,7 +31,7 @@ static void load(void)
 	void *h = dlopen(LIB, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		snprintf(load_err, sizeof(load_err),
-			 "cannot load %s (install Debian's libmicrohttpd12): %s", LIB, dlerror());
+		         "cannot load %s (install Debian's libmicrohttpd12): %s", LIB, dlerror());
 		load_rc = -ENOENT;
 		return;
 	}

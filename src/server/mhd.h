@@ -19,7 +19,7 @@ struct mhd_api {
 	__typeof__(&MHD_stop_daemon) stop_daemon;
 	__typeof__(&MHD_add_response_header) add_response_header;
 	__typeof__(&MHD_create_response_from_buffer_with_free_callback)
-		create_response_from_buffer_with_free_callback;
+	    create_response_from_buffer_with_free_callback;
 	__typeof__(&MHD_destroy_response) destroy_response;
 	__typeof__(&MHD_lookup_connection_value) lookup_connection_value;
 	__typeof__(&MHD_queue_response) queue_response;

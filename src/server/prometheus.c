@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli.h"
+#include "../util/version.h"
 #include "../store/store.h"
 #include "../util/log.h"
 #include "../util/util.h"
@@ -61,15 +61,15 @@ struct unit_rule {
 
 /* Abbreviated unit suffixes (promtool refuses them) -> base units. */
 static const struct unit_rule unit_rules[] = {
-	{"_per_s", "_per_second", 1},
-	{"_kb", "_bytes", 1024},
-	{"_mb", "_bytes", 1024.0 * 1024},
-	{"_gb", "_bytes", 1024.0 * 1024 * 1024},
-	{"_ms", "_seconds", 1e-3},
-	{"_us", "_seconds", 1e-6},
-	{"_ns", "_seconds", 1e-9},
-	{"_sec", "_seconds", 1},
-	{"_s", "_seconds", 1},
+    {"_per_s", "_per_second", 1},
+    {"_kb", "_bytes", 1024},
+    {"_mb", "_bytes", 1024.0 * 1024},
+    {"_gb", "_bytes", 1024.0 * 1024 * 1024},
+    {"_ms", "_seconds", 1e-3},
+    {"_us", "_seconds", 1e-6},
+    {"_ns", "_seconds", 1e-9},
+    {"_sec", "_seconds", 1},
+    {"_s", "_seconds", 1},
 };
 
 /*
@@ -84,7 +84,8 @@ void prom_family_name(const char *metric, struct buf *dst, double *scale)
 	bool us = true;
 	for (const char *p = metric; *p; p++) {
 		char c = *p;
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool ok =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!ok)
 			c = '_';
 		if (c == '_' && us)
@@ -97,7 +98,8 @@ void prom_family_name(const char *metric, struct buf *dst, double *scale)
 	*scale = 1;
 	for (size_t i = 0; i < ARRAY_SIZE(unit_rules); i++) {
 		size_t n = strlen(unit_rules[i].suffix);
-		if (dst->len > n + 8 && strcmp(dst->data + dst->len - n, unit_rules[i].suffix) == 0) {
+		if (dst->len > n + 8 &&
+		    strcmp(dst->data + dst->len - n, unit_rules[i].suffix) == 0) {
 			dst->len -= n;
 			dst->data[dst->len] = 0;
 			buf_adds(dst, unit_rules[i].repl);
@@ -116,7 +118,8 @@ static void label_name(const char *s, size_t n, struct buf *dst)
 	buf_reset(dst);
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool ok =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		buf_addc(dst, ok ? c : '_');
 	}
 	if (dst->len == 0 || (dst->data[0] >= '0' && dst->data[0] <= '9')) {
@@ -176,7 +179,7 @@ void prom_label_value(struct buf *out, const char *s, size_t n)
 		} else {
 			size_t l = utf8_len((const unsigned char *)s + i, n - i);
 			if (l == 0) {
-				buf_adds(out, "\xef\xbf\xbd");	/* U+FFFD */
+				buf_adds(out, "\xef\xbf\xbd"); /* U+FFFD */
 				l = 1;
 			} else {
 				buf_add(out, s + i, l);
@@ -200,10 +203,10 @@ static unsigned hex4(const char *p)
 	unsigned v = 0;
 	for (int i = 0; i < 4; i++) {
 		char c = p[i];
-		int d = c >= '0' && c <= '9' ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10
-					       : -1;
+		int d = c >= '0' && c <= '9'   ? c - '0'
+		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                               : -1;
 		if (d < 0)
 			return 0x110000;
 		v = v * 16 + (unsigned)d;
@@ -252,11 +255,21 @@ static bool json_string(const char **p, const char *end, struct buf *out)
 		if (++(*p) >= end)
 			return false;
 		switch (**p) {
-		case 'n': buf_addc(out, '\n'); break;
-		case 't': buf_addc(out, '\t'); break;
-		case 'r': buf_addc(out, '\r'); break;
-		case 'b': buf_addc(out, '\b'); break;
-		case 'f': buf_addc(out, '\f'); break;
+		case 'n':
+			buf_addc(out, '\n');
+			break;
+		case 't':
+			buf_addc(out, '\t');
+			break;
+		case 'r':
+			buf_addc(out, '\r');
+			break;
+		case 'b':
+			buf_addc(out, '\b');
+			break;
+		case 'f':
+			buf_addc(out, '\f');
+			break;
 		case 'u': {
 			if (end - *p < 5)
 				return false;
@@ -277,7 +290,8 @@ static bool json_string(const char **p, const char *end, struct buf *out)
 			put_utf8(out, cp);
 			break;
 		}
-		default: buf_addc(out, **p);
+		default:
+			buf_addc(out, **p);
 		}
 	}
 	return false;
@@ -290,7 +304,7 @@ static bool json_string(const char **p, const char *end, struct buf *out)
  * malformed input (members before the error have been reported).
  */
 int prom_flat_object(const char *s, size_t n,
-		       void (*cb)(void *ctx, const char *k, const char *v, bool str), void *ctx)
+                     void (*cb)(void *ctx, const char *k, const char *v, bool str), void *ctx)
 {
 	const char *p = s, *end = s + n;
 	struct buf key = BUF_INIT, val = BUF_INIT;
@@ -318,7 +332,7 @@ int prom_flat_object(const char *s, size_t n,
 				goto out;
 			cb(ctx, buf_str(&key), buf_str(&val), true);
 		} else if (*p == '{' || *p == '[') {
-			int depth = 0;	/* skip a nested value, strings included */
+			int depth = 0; /* skip a nested value, strings included */
 			for (; p < end; p++) {
 				if (*p == '"') {
 					if (!json_string(&p, end, &val))
@@ -358,15 +372,15 @@ out:
 /* ---- collecting the series --------------------------------------------------- */
 
 struct entry {
-	size_t family, labels, metric;	/* offsets into the string arena */
+	size_t family, labels, metric; /* offsets into the string arena */
 	double value;
 };
 
 struct collect {
 	struct entry *e;
 	size_t n, cap;
-	struct buf arena;		/* NUL-separated strings */
-	struct buf fam, lab, tmp;	/* scratch */
+	struct buf arena;         /* NUL-separated strings */
+	struct buf fam, lab, tmp; /* scratch */
 	/* the label names written for the current point */
 	char names[MAX_LABELS][64];
 	int nnames;
@@ -440,7 +454,7 @@ static int collect_point(void *ctx, const struct store_latest *p)
 	if (p->labels_json &&
 	    prom_flat_object(p->labels_json, strlen(p->labels_json), series_label, c) < 0)
 		log_debug("metrics: malformed labels of %s %s: %.80s", p->system_id, p->metric,
-			  p->labels_json);
+		          p->labels_json);
 	buf_addc(&c->lab, '}');
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
@@ -482,7 +496,7 @@ static void own_family(struct own *o, const char *name, const char *type, const 
 }
 
 static void own_metric(struct own *o, const char *name, const char *type, const char *help,
-		       double v)
+                       double v)
 {
 	char val[40];
 	prom_format_value(v, val, sizeof(val));
@@ -512,7 +526,7 @@ static void store_stat(void *ctx, const char *k, const char *v, bool str)
 	struct buf name = BUF_INIT, lab = BUF_INIT, help = BUF_INIT;
 	label_name(k, strlen(k), &lab);
 	buf_printf(&name, "vantage_store_%s",
-		   strcmp(buf_str(&lab), "bytes") == 0 ? "size_bytes" : buf_str(&lab));
+	           strcmp(buf_str(&lab), "bytes") == 0 ? "size_bytes" : buf_str(&lab));
 	buf_printf(&help, "Store: %s (as in /api/v1/health).", buf_str(&lab));
 	own_metric(o, buf_str(&name), "gauge", buf_str(&help), d);
 	buf_free(&name);
@@ -525,52 +539,52 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 	struct server *srv = r->srv;
 	struct server_stats *st = srv->stats;
 	own_metric(o, "vantage_up", "gauge", "1 when Vantage answers and can read its store.",
-		   store_ok);
+	           store_ok);
 	own_family(o, "vantage_build_info", "gauge", "Vantage's version and mode; always 1.");
 	buf_printf(o->out, "vantage_build_info{version=\"%s\",mode=\"%s\"} 1\n", VANTAGE_VERSION,
-		   st ? "serve" : "api");
+	           st ? "serve" : "api");
 	int64_t started = st ? atomic_load(&st->started_ms) : srv->started_ms;
 	own_metric(o, "vantage_start_time_seconds", "gauge",
-		   "When Vantage started, seconds since the epoch.", (double)started / 1000.0);
+	           "When Vantage started, seconds since the epoch.", (double)started / 1000.0);
 	if (store_ok && prom_flat_object(stats->data, stats->len, store_stat, o) < 0)
 		log_debug("metrics: malformed store stats");
 	own_family(o, "vantage_http_requests_total", "counter",
-		   "HTTP requests answered, by status code.");
+	           "HTTP requests answered, by status code.");
 	for (int i = 0; i < SERVER_CODES; i++) {
 		uint64_t n = atomic_load(&srv->requests[i]);
 		if (server_codes[i])
 			buf_printf(o->out, "vantage_http_requests_total{code=\"%d\"} %llu\n",
-				   server_codes[i], (unsigned long long)n);
+			           server_codes[i], (unsigned long long)n);
 		else
 			buf_printf(o->out, "vantage_http_requests_total{code=\"other\"} %llu\n",
-				   (unsigned long long)n);
+			           (unsigned long long)n);
 	}
 	if (!st)
 		return;
 	own_metric(o, "vantage_frames_stored_total", "counter",
-		   "Frames committed to the store by this daemon.",
-		   (double)atomic_load(&st->frames_stored));
-	own_metric(o, "vantage_frames_failed_total", "counter",
-		   "Frames dropped after every retry.", (double)atomic_load(&st->frames_failed));
+	           "Frames committed to the store by this daemon.",
+	           (double)atomic_load(&st->frames_stored));
+	own_metric(o, "vantage_frames_failed_total", "counter", "Frames dropped after every retry.",
+	           (double)atomic_load(&st->frames_failed));
 	own_metric(o, "vantage_records_stored_total", "counter",
-		   "Records of the frames committed to the store.",
-		   (double)atomic_load(&st->records_stored));
+	           "Records of the frames committed to the store.",
+	           (double)atomic_load(&st->records_stored));
 	own_metric(o, "vantage_crawls_total", "counter", "Crawl passes finished.",
-		   (double)atomic_load(&st->crawls));
+	           (double)atomic_load(&st->crawls));
 	own_metric(o, "vantage_crawl_errors_total", "counter",
-		   "Errors of items and features during crawls.",
-		   (double)atomic_load(&st->crawl_errors));
+	           "Errors of items and features during crawls.",
+	           (double)atomic_load(&st->crawl_errors));
 	own_metric(o, "vantage_last_crawl_duration_seconds", "gauge",
-		   "Duration of the last crawl pass.",
-		   (double)atomic_load(&st->last_crawl_us) / 1e6);
+	           "Duration of the last crawl pass.",
+	           (double)atomic_load(&st->last_crawl_us) / 1e6);
 	own_metric(o, "vantage_last_crawl_timestamp_seconds", "gauge",
-		   "End of the last crawl pass, seconds since the epoch.",
-		   (double)atomic_load(&st->last_crawl_ms) / 1000.0);
+	           "End of the last crawl pass, seconds since the epoch.",
+	           (double)atomic_load(&st->last_crawl_ms) / 1000.0);
 	own_metric(o, "vantage_pending_frames", "gauge",
-		   "Frames waiting for the store (a full disk).",
-		   (double)atomic_load(&st->pending_frames));
+	           "Frames waiting for the store (a full disk).",
+	           (double)atomic_load(&st->pending_frames));
 	own_metric(o, "vantage_systems_watched", "gauge", "Systems the daemon watches now.",
-		   (double)atomic_load(&st->systems));
+	           (double)atomic_load(&st->systems));
 }
 
 /* ---- GET /metrics ------------------------------------------------------------------ */
@@ -591,18 +605,18 @@ static void write_series(struct request *r, struct collect *c, const struct own 
 			skip = own_name(o, fam);
 			if (skip) {
 				log_debug("metrics: series %s dropped: its name is Vantage's own",
-					  s + e->metric);
+				          s + e->metric);
 				continue;
 			}
 			buf_printf(&r->body,
-				   "# HELP %s Latest point of the series %s of each system.\n"
-				   "# TYPE %s gauge\n",
-				   fam, s + e->metric, fam);
+			           "# HELP %s Latest point of the series %s of each system.\n"
+			           "# TYPE %s gauge\n",
+			           fam, s + e->metric, fam);
 		}
 		if (skip)
 			continue;
 		if (prev && strcmp(s + prev->labels, s + e->labels) == 0)
-			continue;	/* two names sanitized alike: the first wins */
+			continue; /* two names sanitized alike: the first wins */
 		prev = e;
 		prom_format_value(e->value, val, sizeof(val));
 		buf_printf(&r->body, "%s%s %s\n", fam, s + e->labels, val);

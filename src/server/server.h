@@ -47,17 +47,17 @@
  * committed, so a frame the API reports stored is on disk.
  */
 struct server_stats {
-	atomic_uint_fast64_t frames_stored;	/* committed to the store */
-	atomic_uint_fast64_t frames_failed;	/* dropped after every retry */
+	atomic_uint_fast64_t frames_stored; /* committed to the store */
+	atomic_uint_fast64_t frames_failed; /* dropped after every retry */
 	atomic_uint_fast64_t records_stored;
-	atomic_uint_fast64_t crawls;		/* crawl passes finished */
-	atomic_uint_fast64_t crawl_errors;	/* item and feature errors */
-	atomic_int_fast64_t last_frame_id;	/* id of the last stored frame */
-	atomic_int_fast64_t last_crawl_ms;	/* end of the last crawl, ms since epoch */
-	atomic_int_fast64_t last_crawl_us;	/* duration of the last crawl, microseconds */
-	atomic_int_fast64_t pending_frames;	/* waiting for the store (full disk) */
-	atomic_int_fast64_t systems;		/* systems watched now */
-	atomic_int_fast64_t started_ms;		/* daemon start, ms since epoch */
+	atomic_uint_fast64_t crawls;        /* crawl passes finished */
+	atomic_uint_fast64_t crawl_errors;  /* item and feature errors */
+	atomic_int_fast64_t last_frame_id;  /* id of the last stored frame */
+	atomic_int_fast64_t last_crawl_ms;  /* end of the last crawl, ms since epoch */
+	atomic_int_fast64_t last_crawl_us;  /* duration of the last crawl, microseconds */
+	atomic_int_fast64_t pending_frames; /* waiting for the store (full disk) */
+	atomic_int_fast64_t systems;        /* systems watched now */
+	atomic_int_fast64_t started_ms;     /* daemon start, ms since epoch */
 	/* The last error the daemon wants users to see ("store: disk full"),
 	 * empty when all is well; set and cleared with the calls below. */
 	pthread_mutex_t lock;
@@ -68,7 +68,7 @@ void server_stats_init(struct server_stats *st);
 void server_stats_destroy(struct server_stats *st);
 /* Set (printf-style) or clear (fmt NULL) the daemon's last error. */
 void server_stats_set_error(struct server_stats *st, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 struct server_opts {
 	/* "127.0.0.1:7070", "[::1]:7070", "0.0.0.0:7070", "localhost:7070",
@@ -78,8 +78,8 @@ struct server_opts {
 	/* Bearer token every request must carry; NULL or "" for none, which
 	 * is allowed only on a loopback address. */
 	const char *token;
-	const char *store_path;		/* the store file (must exist) */
-	int threads;			/* worker threads; 0: 4 */
+	const char *store_path; /* the store file (must exist) */
+	int threads;            /* worker threads; 0: 4 */
 	/* The daemon's counters; NULL when serving a store file alone
 	 * (`vantage api`): health then says "mode":"api". */
 	struct server_stats *stats;
@@ -108,7 +108,7 @@ void server_stop(struct server *srv);
  * or -EINVAL with a message naming the address in err.
  */
 int server_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
-			bool *loopback, char *err, size_t errlen);
+                        bool *loopback, char *err, size_t errlen);
 
 /*
  * Time arguments of the API (and of the CLI's --since/--at):

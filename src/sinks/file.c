@@ -74,11 +74,11 @@ static void fs_close(struct sink *s)
 }
 
 static const struct sink_ops file_sink_ops = {
-	.name = "file",
-	.write = fs_write,
-	.write_fd = fs_write_fd,
-	.flush = fs_flush,
-	.close = fs_close,
+    .name = "file",
+    .write = fs_write,
+    .write_fd = fs_write_fd,
+    .flush = fs_flush,
+    .close = fs_close,
 };
 
 int sink_file_open(const char *path, struct sink **out)

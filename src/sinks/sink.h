@@ -24,7 +24,7 @@ struct sink_ops {
 
 struct sink {
 	const struct sink_ops *ops;
-	char desc[256];		/* for messages: "stdout", the path ... */
+	char desc[256]; /* for messages: "stdout", the path ... */
 };
 
 /*

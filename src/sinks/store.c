@@ -34,12 +34,12 @@ struct qframe {
 struct store_sink {
 	struct sink base;
 	struct store *st;
-	struct buf cur;		/* the frame being collected */
+	struct buf cur; /* the frame being collected */
 	struct qframe *head, *tail;
 	int qlen;
 	size_t qbytes;
 	uint64_t dropped;
-	int64_t last_id;	/* id of the last frame stored, 0 before any */
+	int64_t last_id; /* id of the last frame stored, 0 before any */
 };
 
 static bool transient(int r)
@@ -82,7 +82,7 @@ static void drop_oldest(struct store_sink *ss, const char *why)
 	ss->qbytes -= q->len;
 	ss->dropped++;
 	log_warn("store sink: a frame of %zu bytes was dropped (%s); %llu dropped so far", q->len,
-		 why, (unsigned long long)ss->dropped);
+	         why, (unsigned long long)ss->dropped);
 	free(q);
 }
 
@@ -90,7 +90,8 @@ static void enqueue(struct store_sink *ss, const char *data, size_t len)
 {
 	if (len > STORE_SINK_QUEUE_MAX) {
 		ss->dropped++;
-		log_warn("store sink: a frame of %zu bytes is larger than the retry queue; dropped", len);
+		log_warn("store sink: a frame of %zu bytes is larger than the retry queue; dropped",
+		         len);
 		return;
 	}
 	while (ss->head && ss->qbytes + len > STORE_SINK_QUEUE_MAX)
@@ -125,7 +126,8 @@ static int retry_queue(struct store_sink *ss)
 		if (transient(r))
 			return r;
 		if (r < 0)
-			log_warn("store sink: a queued frame was refused: %s", store_errmsg(ss->st));
+			log_warn("store sink: a queued frame was refused: %s",
+			         store_errmsg(ss->st));
 		ss->head = q->next;
 		if (!ss->head)
 			ss->tail = NULL;
@@ -171,11 +173,11 @@ static void ss_close(struct sink *s)
 }
 
 static const struct sink_ops store_sink_ops = {
-	.name = "store",
-	.write = ss_write,
-	.write_fd = ss_write_fd,
-	.flush = ss_flush,
-	.close = ss_close,
+    .name = "store",
+    .write = ss_write,
+    .write_fd = ss_write_fd,
+    .flush = ss_flush,
+    .close = ss_close,
 };
 
 int sink_store_open(struct store *st, struct sink **out)

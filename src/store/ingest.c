@@ -23,7 +23,7 @@
  *            "<base>.<field>" (see metric_key_map for the labels), and the
  *            record itself is stored as a template with '#' where a
  *            number was, so a metric record costs its points and no text;
- *            the record is rebuilt from the points when read (query.c).  A
+ *            the record is rebuilt from the points when read (read.c).  A
  *            number whose text would not come back identical (too long, an
  *            exponent) stays literally in the template.
  *   sets     per feature, the frame's record ids in order, delta+zigzag
@@ -55,7 +55,7 @@ struct part {
 	struct buf ids;
 	bool in_header; /* named in the header's features list */
 	bool started, tried;
-	uint64_t epoch0; /* s->recs.epoch at the part's first record */
+	uint64_t epoch0;    /* s->recs.epoch at the part's first record */
 	struct hmap before; /* the system's previous records of the feature */
 };
 
@@ -65,7 +65,7 @@ struct ingest {
 	struct part parts[MAX_PARTS];
 	int nparts, cur;
 	struct buf tmpl, nums, scratch, labels, name;
-	struct pvec pts;	/* the frame's metric points */
+	struct pvec pts; /* the frame's metric points */
 	int64_t npoints, nrecs_new;
 	int lineno;
 };
@@ -285,7 +285,7 @@ void metric_labels(const struct metric_key *mk, struct buf *out)
 }
 
 int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen,
-		  const char *labels, size_t llen, bool create)
+                  const char *labels, size_t llen, bool create)
 {
 	struct buf k = BUF_INIT;
 	buf_add(&k, &sysrow, sizeof(sysrow));
@@ -320,7 +320,7 @@ int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen
 			sqlite3_bind_text(st, 3, labels, (int)llen, SQLITE_STATIC);
 			rc = sqlite3_step(st);
 			id = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(s->db)
-					       : store_fail(s, rc, "adding a series");
+			                       : store_fail(s, rc, "adding a series");
 		}
 	}
 	if (st)
@@ -334,7 +334,7 @@ int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen
 /* ---- records and sets --------------------------------------------------------- */
 
 static int hash16(struct store *s, const void *a, size_t an, const void *b, size_t bn,
-		  const void *c, size_t cn, unsigned char out[16])
+                  const void *c, size_t cn, unsigned char out[16])
 {
 	unsigned char d[SHA256_LEN];
 	static const char zero = 0;
@@ -356,7 +356,7 @@ static void warm_key(int64_t sysrow, int64_t fid, unsigned char k[16])
 
 /* Hash -> id of each record of a varint id list (delta+zigzag) into m. */
 static int preload_ids(struct ingest *in, const unsigned char *p, const unsigned char *end,
-		       struct hmap *m)
+                       struct hmap *m)
 {
 	struct store *s = in->s;
 	uint64_t v;
@@ -370,13 +370,14 @@ static int preload_ids(struct ingest *in, const unsigned char *p, const unsigned
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW) {
 			sqlite3_reset(st);
-			return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a record");
+			return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+			                  "reading a record");
 		}
 		const char *fn = feature_name(s, sqlite3_column_int64(st, 0));
 		unsigned char h[16];
 		int r = hash16(s, fn, strlen(fn), sqlite3_column_text(st, 1),
-			       (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_text(st, 2),
-			       (size_t)sqlite3_column_bytes(st, 2), h);
+		               (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_text(st, 2),
+		               (size_t)sqlite3_column_bytes(st, 2), h);
 		sqlite3_reset(st);
 		if (r < 0)
 			return r;
@@ -423,7 +424,8 @@ static int load_prev(struct ingest *in, struct part *pt)
 		sqlite3_bind_int64(st, 1, (int64_t)set);
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == pt->fid) {
 			n = sqlite3_column_int64(st, 1);
-			buf_add(&ids, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+			buf_add(&ids, sqlite3_column_blob(st, 2),
+			        (size_t)sqlite3_column_bytes(st, 2));
 		}
 		sqlite3_reset(st);
 		if (n)
@@ -435,7 +437,7 @@ static int load_prev(struct ingest *in, struct part *pt)
 			cap <<= 1;
 		hmap_init(&pt->before, cap);
 		r = preload_ids(in, (const unsigned char *)ids.data,
-				(const unsigned char *)ids.data + ids.len, &pt->before);
+		                (const unsigned char *)ids.data + ids.len, &pt->before);
 	}
 	buf_free(&parts);
 	buf_free(&ids);
@@ -462,8 +464,8 @@ static int prev_head(struct ingest *in, const unsigned char h[16], int64_t *id)
 	struct buf v = BUF_INIT;
 	hmap_init(&one, 4);
 	vput(&v, zz(head));
-	int r = preload_ids(in, (const unsigned char *)v.data, (const unsigned char *)v.data + v.len,
-			    &one);
+	int r = preload_ids(in, (const unsigned char *)v.data,
+	                    (const unsigned char *)v.data + v.len, &one);
 	if (r == 0)
 		*id = hmap_get(&one, h, 16);
 	hmap_free(&one);
@@ -479,7 +481,8 @@ static int prev_head(struct ingest *in, const unsigned char h[16], int64_t *id)
  * A record seen in neither is stored as a new one.
  */
 static int intern_record(struct ingest *in, struct part *pt, int64_t fid, const char *fname,
-			 size_t fnlen, struct js_span key, const char *val, size_t vlen, int64_t *id)
+                         size_t fnlen, struct js_span key, const char *val, size_t vlen,
+                         int64_t *id)
 {
 	struct store *s = in->s;
 	unsigned char h[16];
@@ -544,7 +547,8 @@ static int intern_set(struct ingest *in, struct part *pt, int64_t *id)
 	unsigned char h[16];
 	char meta[32];
 	int mn = snprintf(meta, sizeof(meta), "%lld/%lld", (long long)pt->fid, (long long)pt->n);
-	int r = hash16(s, "set", 3, meta, (size_t)mn, pt->ids.data ? pt->ids.data : "", pt->ids.len, h);
+	int r =
+	    hash16(s, "set", 3, meta, (size_t)mn, pt->ids.data ? pt->ids.data : "", pt->ids.len, h);
 	if (r < 0)
 		return r;
 	sqlite3_stmt *st = stmt(s, ST_SET_INS);
@@ -569,7 +573,8 @@ static int intern_set(struct ingest *in, struct part *pt, int64_t *id)
 	rc = sqlite3_step(st);
 	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return *id ? 0 : store_fail(s, rc == SQLITE_ROW ? SQLITE_CORRUPT : rc, "finding a record set");
+	return *id ? 0
+	           : store_fail(s, rc == SQLITE_ROW ? SQLITE_CORRUPT : rc, "finding a record set");
 }
 
 static struct part *part_for(struct ingest *in, const char *name, size_t n, int *err)
@@ -584,7 +589,7 @@ static struct part *part_for(struct ingest *in, const char *name, size_t n, int 
 		}
 	if (in->nparts >= MAX_PARTS || n == 0 || n >= sizeof(in->parts[0].name)) {
 		*err = store_failf(in->s, -EINVAL, "frame line %d: bad or too many feature names",
-				   in->lineno);
+		                   in->lineno);
 		return NULL;
 	}
 	int64_t fid = feature_id(in->s, name, n, true);
@@ -645,8 +650,8 @@ static int parse_line(struct ingest *in, const char *p, const char *end, struct 
 		goto bad;
 	if (!l->system.p || !l->feature.p || !l->key.p || !l->value.p)
 		return store_failf(in->s, -EINVAL,
-				   "frame line %d: a record needs system, feature, key and value",
-				   in->lineno);
+		                   "frame line %d: a record needs system, feature, key and value",
+		                   in->lineno);
 	return 0;
 bad:
 	return store_failf(in->s, -EINVAL, "frame line %d: not a JSON object", in->lineno);
@@ -730,11 +735,13 @@ static int parse_header(struct ingest *in, const struct line *l, struct header *
 		else if (js_eq(n, "features"))
 			ok = v.p[0] == '[' && (h->features = v, true);
 		if (!ok)
-			return store_failf(in->s, -EINVAL, "frame header: field \"%.*s\" has the wrong type",
-					   (int)(n.n > 32 ? 32 : n.n), n.p);
+			return store_failf(in->s, -EINVAL,
+			                   "frame header: field \"%.*s\" has the wrong type",
+			                   (int)(n.n > 32 ? 32 : n.n), n.p);
 		tmpl_member(&in->tmpl, &first, n);
 		int64_t m;
-		if (js_eq(n, "time") && v.n == strlen(iso) + 2 && memcmp(v.p + 1, iso, v.n - 2) == 0)
+		if (js_eq(n, "time") && v.n == strlen(iso) + 2 &&
+		    memcmp(v.p + 1, iso, v.n - 2) == 0)
 			buf_add(&in->tmpl, "#T", 2);
 		else if (js_eq(n, "duration_ms") && parse_milli(v, &m))
 			buf_addc(&in->tmpl, '#'), vput(&in->nums, zz(m));
@@ -799,7 +806,7 @@ static int upsert_system(struct ingest *in, const struct line *l, const struct h
 /* ---- metric records ----------------------------------------------------------- */
 
 static int add_point(struct ingest *in, const char *name, size_t nlen, const struct buf *labels,
-		     struct js_span v, bool *exact)
+                     struct js_span v, bool *exact)
 {
 	struct store *s = in->s;
 	bool isint = false;
@@ -812,8 +819,11 @@ static int add_point(struct ingest *in, const char *name, size_t nlen, const str
 	int64_t sid = series_id(s, in->sysrow, name, nlen, labels->data, labels->len, true);
 	if (sid < 0)
 		return (int)sid;
-	struct point p = {.t = in->t, .i = i, .d = d, .type = isint ? SQLITE_INTEGER : SQLITE_FLOAT,
-			  .series = sid};
+	struct point p = {.t = in->t,
+	                  .i = i,
+	                  .d = d,
+	                  .type = isint ? SQLITE_INTEGER : SQLITE_FLOAT,
+	                  .series = sid};
 	return pvec_add(&in->pts, &p);
 }
 
@@ -851,8 +861,8 @@ static int store_points(struct ingest *in)
 	sqlite3_bind_int64(st, 3, in->t);
 	int r = 0;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		r = fpoints_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), in->t,
-				   0, &old);
+		r = fpoints_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+		                   in->t, 0, &old);
 	sqlite3_reset(st);
 	size_t had = old.n;
 	for (size_t k = 0; r == 0 && k < in->pts.n; k++)
@@ -869,7 +879,8 @@ static int store_points(struct ingest *in)
 			sqlite3_bind_int64(st, 1, m);
 			sqlite3_bind_int64(st, 2, in->sysrow);
 			sqlite3_bind_int64(st, 3, in->t);
-			sqlite3_bind_blob(st, 4, in->scratch.data, (int)in->scratch.len, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 4, in->scratch.data, (int)in->scratch.len,
+			                  SQLITE_STATIC);
 			rc = sqlite3_step(st);
 			sqlite3_reset(st);
 			if (rc != SQLITE_DONE)
@@ -879,7 +890,6 @@ static int store_points(struct ingest *in)
 	pvec_free(&old);
 	return r;
 }
-
 
 /* Points for the numeric fields of a metric record; in->tmpl gets the
  * record's template.  Returns 1 when a template was made, 0 when the
@@ -974,7 +984,8 @@ static int finish_frame(struct ingest *in, int64_t head, int64_t *frame_id)
 			sqlite3_bind_blob(st, 5, in->nums.data, (int)in->nums.len, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, 5);
-		sqlite3_bind_blob(st, 6, parts.data ? parts.data : "", (int)parts.len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 6, parts.data ? parts.data : "", (int)parts.len,
+		                  SQLITE_STATIC);
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
@@ -1056,14 +1067,15 @@ static int ingest_lines(struct ingest *in, const char *p, const char *end, int64
 		if (!have_header) {
 			bool ok;
 			if (!js_eq(l.feature, "frame") || !l.time.p)
-				return store_failf(s, -EINVAL,
-						   "frame line %d: the first record must be the frame header"
-						   " (feature \"frame\" with a time)",
-						   in->lineno);
+				return store_failf(
+				    s, -EINVAL,
+				    "frame line %d: the first record must be the frame header"
+				    " (feature \"frame\" with a time)",
+				    in->lineno);
 			in->t = parse_iso_ms(l.time.p, l.time.n, &ok);
 			if (!ok)
 				return store_failf(s, -EINVAL, "frame header: bad time \"%.*s\"",
-						   (int)(l.time.n > 40 ? 40 : l.time.n), l.time.p);
+				                   (int)(l.time.n > 40 ? 40 : l.time.n), l.time.p);
 			hl = l;
 			r = parse_header(in, &l, &h);
 			if (r == 0)
@@ -1071,15 +1083,17 @@ static int ingest_lines(struct ingest *in, const char *p, const char *end, int64
 			if (r == 0) {
 				int64_t fid = feature_id(s, "frame", 5, true);
 				r = fid < 0 ? (int)fid
-					    : intern_record(in, NULL, fid, "frame", 5, l.system, in->tmpl.data,
-							    in->tmpl.len, &head);
+				            : intern_record(in, NULL, fid, "frame", 5, l.system,
+				                            in->tmpl.data, in->tmpl.len, &head);
 			}
 			have_header = true;
 		} else if (js_eq(l.feature, "frame")) {
-			return store_failf(s, -EINVAL, "frame line %d: a second frame header", in->lineno);
-		} else if (l.system.n != hl.system.n || memcmp(l.system.p, hl.system.p, l.system.n) != 0) {
+			return store_failf(s, -EINVAL, "frame line %d: a second frame header",
+			                   in->lineno);
+		} else if (l.system.n != hl.system.n ||
+		           memcmp(l.system.p, hl.system.p, l.system.n) != 0) {
 			return store_failf(s, -EINVAL, "frame line %d: a record of another system",
-					   in->lineno);
+			                   in->lineno);
 		} else {
 			r = store_record(in, &l);
 		}
@@ -1142,7 +1156,7 @@ int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *fra
 /* ---- gone systems --------------------------------------------------------------- */
 
 int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
-		    int64_t now_ms)
+                    int64_t now_ms)
 {
 	if (s->ro)
 		return store_failf(s, -EROFS, "the store is open read-only");
@@ -1150,13 +1164,13 @@ int store_mark_gone(struct store *s, const char *kind, const char *const *presen
 	if (r < 0)
 		return r;
 	r = store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS present(sid TEXT PRIMARY KEY);"
-			  "DELETE FROM temp.present;");
+	                  "DELETE FROM temp.present;");
 	sqlite3_stmt *st = NULL;
 	struct buf e = BUF_INIT;
 	int rc = SQLITE_OK;
 	if (r == 0)
-		rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO temp.present(sid) VALUES(?1)", -1,
-					&st, NULL);
+		rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO temp.present(sid) VALUES(?1)",
+		                        -1, &st, NULL);
 	for (int i = 0; r == 0 && rc == SQLITE_OK && i < n; i++) {
 		buf_reset(&e);
 		js_escape_raw(&e, present[i], strlen(present[i]));
@@ -1170,11 +1184,12 @@ int store_mark_gone(struct store *s, const char *kind, const char *const *presen
 	if (r == 0 && rc != SQLITE_OK)
 		r = store_fail(s, rc, "marking gone systems");
 	for (int pass = 0; pass < 2 && r == 0; pass++) {
-		const char *sql = pass == 0
-			? "UPDATE systems SET gone = 1, gone_at = ?2 WHERE kind = ?1 AND gone = 0"
-			  " AND sid NOT IN (SELECT sid FROM temp.present)"
-			: "UPDATE systems SET gone = 0, gone_at = NULL WHERE kind = ?1 AND gone = 1"
-			  " AND sid IN (SELECT sid FROM temp.present)";
+		const char *sql =
+		    pass == 0
+		        ? "UPDATE systems SET gone = 1, gone_at = ?2 WHERE kind = ?1 AND gone = 0"
+		          " AND sid NOT IN (SELECT sid FROM temp.present)"
+		        : "UPDATE systems SET gone = 0, gone_at = NULL WHERE kind = ?1 AND gone = 1"
+		          " AND sid IN (SELECT sid FROM temp.present)";
 		rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 		if (rc == SQLITE_OK) {
 			buf_reset(&e);

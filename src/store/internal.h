@@ -1,6 +1,6 @@
 /*
  * internal.h - what the store's files (sqlite.c, ingest.c, rollup.c,
- * query.c) share: the handle, its prepared-statement cache, its in-memory
+ * read.c) share: the handle, its prepared-statement cache, its in-memory
  * caches, varints, error mapping and the retention constants.
  *
  * Invariants of struct store:
@@ -22,17 +22,17 @@
 #include "jscan.h"
 #include "store.h"
 
-#define STORE_APPID 0x56414e54	/* 'VANT', PRAGMA application_id */
+#define STORE_APPID 0x56414e54 /* 'VANT', PRAGMA application_id */
 #define STORE_MAGIC "vantage-store"
 #define STORE_SCHEMA_VERSION 1
 
 #define MS_MIN 60000LL
 #define MS_HOUR 3600000LL
 #define MS_DAY 86400000LL
-#define RETAIN_RAW MS_DAY		/* raw points: 24 h */
-#define RETAIN_1M (15 * MS_DAY)		/* 1-minute roll-ups: 15 days */
-#define RETAIN_1H (455 * MS_DAY)	/* 1-hour roll-ups: 15 months */
-#define RETAIN_FRAMES_ALL MS_DAY	/* every frame for 24 h, then hourly */
+#define RETAIN_RAW MS_DAY                  /* raw points: 24 h */
+#define RETAIN_1M (15 * MS_DAY)            /* 1-minute roll-ups: 15 days */
+#define RETAIN_1H (455 * MS_DAY)           /* 1-hour roll-ups: 15 months */
+#define RETAIN_FRAMES_ALL MS_DAY           /* every frame for 24 h, then hourly */
 #define RETAIN_FRAMES_HOURLY (15 * MS_DAY) /* then daily */
 #define RETAIN_FRAMES_DAILY (455 * MS_DAY) /* then only each system's last */
 #define GC_PERIOD MS_HOUR
@@ -47,7 +47,7 @@ struct hent {
 struct hmap {
 	struct hent *e;
 	uint32_t cap, n;
-	uint64_t epoch;	/* counts the times the map was emptied */
+	uint64_t epoch; /* counts the times the map was emptied */
 	struct buf keys;
 };
 void hmap_init(struct hmap *m, uint32_t cap);
@@ -101,15 +101,15 @@ struct store {
 	bool ro;
 	char err[512];
 	sqlite3_stmt *st[ST__N];
-	struct hmap recs;	/* 16-byte record hash -> records.id */
-	struct hmap warm;	/* (system row, feature id) -> recs.epoch + 1 when
-				 * every record of the system's last set of that
-				 * feature is in recs */
-	struct hmap series;	/* system row, name, labels -> series.id */
+	struct hmap recs;   /* 16-byte record hash -> records.id */
+	struct hmap warm;   /* (system row, feature id) -> recs.epoch + 1 when
+	                     * every record of the system's last set of that
+	                     * feature is in recs */
+	struct hmap series; /* system row, name, labels -> series.id */
 	struct {
 		char name[32];
 		int64_t id;
-	} feats[FEAT_MAX];	/* features table, by name */
+	} feats[FEAT_MAX]; /* features table, by name */
 	int nfeats;
 	int64_t data_version;
 	int64_t wm1m, wm1h;
@@ -123,11 +123,12 @@ sqlite3_stmt *stmt(struct store *s, enum stmt_id id);
  * negative errno for SQLite result `rc`. */
 int store_fail(struct store *s, int rc, const char *what);
 /* Same with a message of our own (no SQLite text). */
-int store_failf(struct store *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int store_failf(struct store *s, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int store_exec(struct store *s, const char *sql);
-int store_begin(struct store *s);	/* BEGIN IMMEDIATE */
+int store_begin(struct store *s); /* BEGIN IMMEDIATE */
 int store_commit(struct store *s);
-void store_rollback(struct store *s);	/* and empties the caches */
+void store_rollback(struct store *s); /* and empties the caches */
 void store_caches_clear(struct store *s);
 /* Empty the caches if another connection wrote the file. */
 int store_sync_caches(struct store *s);
@@ -156,7 +157,7 @@ bool metric_field_ok(struct js_span field);
 /* The series id of (system row, name, labels), created when `create`.
  * 0 when absent and not created; negative errno on failure. */
 int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen,
-		  const char *labels, size_t llen, bool create);
+                  const char *labels, size_t llen, bool create);
 /* Format a point's value as the crawler would have written it. */
 struct point;
 void format_point(const struct point *p, struct buf *out);
@@ -183,7 +184,8 @@ void point_from_col(sqlite3_stmt *st, int col, int64_t t, struct point *p);
 void point_bind(sqlite3_stmt *st, int idx, const struct point *p);
 void chunk_encode(const struct point *p, size_t n, int64_t h, struct buf *out);
 /* Append the points of a chunk with t in [from, to); -EINVAL if corrupt. */
-int chunk_decode(const void *data, size_t len, int64_t h, int64_t from, int64_t to, struct pvec *out);
+int chunk_decode(const void *data, size_t len, int64_t h, int64_t from, int64_t to,
+                 struct pvec *out);
 /* A frame's points (sorted by series) as one blob, and back: the points
  * of `series` (0: all) appended with time t. */
 void fpoints_encode(const struct point *p, size_t n, struct buf *out);
@@ -193,7 +195,7 @@ void pvec_sort_unique(struct pvec *v);
 /* Points of system `sysrow` (series 0: every series) in points_new with t
  * in [from, to), appended. */
 int new_points(struct store *s, int64_t sysrow, int64_t series, int64_t from, int64_t to,
-	       struct pvec *out);
+               struct pvec *out);
 /* All raw points of a series with t in [from, to), by time (chunks and
  * points_new merged; one point per time). */
 int raw_read(struct store *s, int64_t series, int64_t from, int64_t to, struct pvec *out);
@@ -243,8 +245,14 @@ static inline bool vget(const unsigned char **p, const unsigned char *end, uint6
 	return false;
 }
 
-static inline uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (v < 0 ? ~0ULL : 0); }
-static inline int64_t unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+static inline uint64_t zz(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (v < 0 ? ~0ULL : 0);
+}
+static inline int64_t unzz(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 static inline int64_t floor_to(int64_t t, int64_t step)
 {

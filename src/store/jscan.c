@@ -61,7 +61,8 @@ static const char *js_string(const char *p, const char *end)
 			memcpy(&x, p, 8);
 			const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
 			uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-			uint64_t special = ((q - ones) & ~q) | ((b - ones) & ~b) | (x - ones * 0x20) | x;
+			uint64_t special =
+			    ((q - ones) & ~q) | ((b - ones) & ~b) | (x - ones * 0x20) | x;
 			if (special & high)
 				break;
 			p += 8;
@@ -77,7 +78,14 @@ static const char *js_string(const char *p, const char *end)
 			if (end - p < 2)
 				return NULL;
 			switch (p[1]) {
-			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			case '"':
+			case '\\':
+			case '/':
+			case 'b':
+			case 'f':
+			case 'n':
+			case 'r':
+			case 't':
 				p += 2;
 				break;
 			case 'u':
@@ -329,13 +337,26 @@ void js_unescape(struct buf *out, const char *p, size_t n)
 		char c = p[1];
 		p += 2;
 		switch (c) {
-		case 'b': buf_addc(out, '\b'); continue;
-		case 'f': buf_addc(out, '\f'); continue;
-		case 'n': buf_addc(out, '\n'); continue;
-		case 'r': buf_addc(out, '\r'); continue;
-		case 't': buf_addc(out, '\t'); continue;
-		case 'u': break;
-		default: buf_addc(out, c); continue;
+		case 'b':
+			buf_addc(out, '\b');
+			continue;
+		case 'f':
+			buf_addc(out, '\f');
+			continue;
+		case 'n':
+			buf_addc(out, '\n');
+			continue;
+		case 'r':
+			buf_addc(out, '\r');
+			continue;
+		case 't':
+			buf_addc(out, '\t');
+			continue;
+		case 'u':
+			break;
+		default:
+			buf_addc(out, c);
+			continue;
 		}
 		if (end - p < 4)
 			break;

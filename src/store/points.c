@@ -111,7 +111,8 @@ void chunk_encode(const struct point *p, size_t n, int64_t h, struct buf *out)
 		prev_t = p[k].t;
 		int tag;
 		if (last && last->type == p[k].type &&
-		    (p[k].type == SQLITE_NULL || (p[k].type == SQLITE_INTEGER && last->i == p[k].i) ||
+		    (p[k].type == SQLITE_NULL ||
+		     (p[k].type == SQLITE_INTEGER && last->i == p[k].i) ||
 		     /* bit for bit: -0.0 is not 0.0 */
 		     (p[k].type == SQLITE_FLOAT && memcmp(&last->d, &p[k].d, 8) == 0)))
 			tag = 0;
@@ -128,7 +129,8 @@ void chunk_encode(const struct point *p, size_t n, int64_t h, struct buf *out)
 	}
 }
 
-int chunk_decode(const void *data, size_t len, int64_t h, int64_t from, int64_t to, struct pvec *out)
+int chunk_decode(const void *data, size_t len, int64_t h, int64_t from, int64_t to,
+                 struct pvec *out)
 {
 	const unsigned char *p = data, *end = p + len;
 	int64_t t = h, prev_i = 0;
@@ -251,7 +253,8 @@ static void sort_unique_by(struct pvec *v, int (*cmp)(const void *, const void *
 	bool by_series = cmp == cmp_series_time;
 	size_t w = 0;
 	for (size_t i = 0; i < v->n; i++) {
-		if (w && v->v[w - 1].t == v->v[i].t && (!by_series || v->v[w - 1].series == v->v[i].series))
+		if (w && v->v[w - 1].t == v->v[i].t &&
+		    (!by_series || v->v[w - 1].series == v->v[i].series))
 			v->v[w - 1] = v->v[i];
 		else
 			v->v[w++] = v->v[i];
@@ -281,7 +284,7 @@ static int new_range(struct store *s, int64_t *lo, int64_t *hi)
 }
 
 int new_points(struct store *s, int64_t sysrow, int64_t series, int64_t from, int64_t to,
-	       struct pvec *out)
+               struct pvec *out)
 {
 	int64_t lo, hi;
 	int r = new_range(s, &lo, &hi);
@@ -302,11 +305,13 @@ int new_points(struct store *s, int64_t sysrow, int64_t series, int64_t from, in
 		sqlite3_bind_int64(st, 4, to);
 		int rc;
 		while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-			r = fpoints_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-					   sqlite3_column_int64(st, 0), series, out);
+			r = fpoints_decode(sqlite3_column_blob(st, 1),
+			                   (size_t)sqlite3_column_bytes(st, 1),
+			                   sqlite3_column_int64(st, 0), series, out);
 		sqlite3_reset(st);
 		if (r == -EINVAL)
-			r = store_failf(s, -EINVAL, "corrupt points of system %lld", (long long)sysrow);
+			r = store_failf(s, -EINVAL, "corrupt points of system %lld",
+			                (long long)sysrow);
 		else if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 			r = store_fail(s, rc, "reading points");
 	}
@@ -339,10 +344,11 @@ int raw_read(struct store *s, int64_t series, int64_t from, int64_t to, struct p
 	int rc, r = 0;
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		r = chunk_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-				 sqlite3_column_int64(st, 0), from, to, out);
+		                 sqlite3_column_int64(st, 0), from, to, out);
 	sqlite3_reset(st);
 	if (r == -EINVAL)
-		return store_failf(s, -EINVAL, "a corrupt chunk of points (series %lld)", (long long)series);
+		return store_failf(s, -EINVAL, "a corrupt chunk of points (series %lld)",
+		                   (long long)series);
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return store_fail(s, rc, "reading points");
 	int64_t sys = r == 0 ? series_system(s, series) : 0;
@@ -373,7 +379,7 @@ int point_at(struct store *s, int64_t series, int64_t t, struct point *p)
 
 /* One series' points (sorted by time) into its hourly chunks. */
 static int compact_series(struct store *s, const struct point *pts, size_t n, int64_t *delta,
-			  struct buf *blob)
+                          struct buf *blob)
 {
 	int r = 0;
 	size_t i = 0;
@@ -393,8 +399,9 @@ static int compact_series(struct store *s, const struct point *pts, size_t n, in
 		sqlite3_bind_int64(st, 2, h);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			old_n = sqlite3_column_int64(st, 0);
-			r = chunk_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), h,
-					 h, h + MS_HOUR, &merged);
+			r = chunk_decode(sqlite3_column_blob(st, 1),
+			                 (size_t)sqlite3_column_bytes(st, 1), h, h, h + MS_HOUR,
+			                 &merged);
 		}
 		sqlite3_reset(st);
 		const struct point *src = pts + i;
@@ -416,8 +423,8 @@ static int compact_series(struct store *s, const struct point *pts, size_t n, in
 				sqlite3_bind_int64(st, 1, series);
 				sqlite3_bind_int64(st, 2, h);
 				sqlite3_bind_int64(st, 3, (int64_t)cnt);
-				sqlite3_bind_blob(st, 4, blob->data ? blob->data : "", (int)blob->len,
-						  SQLITE_STATIC);
+				sqlite3_bind_blob(st, 4, blob->data ? blob->data : "",
+				                  (int)blob->len, SQLITE_STATIC);
 				int rc = sqlite3_step(st);
 				sqlite3_reset(st);
 				if (rc != SQLITE_DONE)
@@ -457,8 +464,8 @@ int compact_points(struct store *s, int64_t upto)
 	size_t n = 0, cap = 0;
 	int rc = SQLITE_DONE;
 	if (work) {
-		rc = sqlite3_prepare_v2(s->db, "SELECT DISTINCT system FROM points_new WHERE m < ?1", -1,
-					&sys, NULL);
+		rc = sqlite3_prepare_v2(
+		    s->db, "SELECT DISTINCT system FROM points_new WHERE m < ?1", -1, &sys, NULL);
 		if (rc != SQLITE_OK)
 			r = store_fail(s, rc, "compacting points");
 	}
@@ -496,7 +503,8 @@ int compact_points(struct store *s, int64_t upto)
 		}
 	}
 	if (r == 0 && work) {
-		rc = sqlite3_prepare_v2(s->db, "DELETE FROM points_new WHERE m < ?1", -1, &del, NULL);
+		rc = sqlite3_prepare_v2(s->db, "DELETE FROM points_new WHERE m < ?1", -1, &del,
+		                        NULL);
 		if (rc == SQLITE_OK) {
 			sqlite3_bind_int64(del, 1, m1);
 			rc = sqlite3_step(del);

@@ -120,9 +120,9 @@ static int select_ids(struct store *s, const char *sql, int64_t arg, struct ids 
 static int active_series(struct store *s, int64_t since, struct ids *out)
 {
 	return select_ids(s,
-			  "SELECT series.id FROM systems JOIN series ON series.system = systems.id"
-			  " WHERE systems.last_seen >= ?1",
-			  since, out);
+	                  "SELECT series.id FROM systems JOIN series ON series.system = systems.id"
+	                  " WHERE systems.last_seen >= ?1",
+	                  since, out);
 }
 
 static int prep(struct store *s, const char *sql, sqlite3_stmt **st)
@@ -148,7 +148,7 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 struct roller {
 	struct store *s;
 	sqlite3_stmt *put, *exists;
-	int64_t old_wm;	/* buckets below it may exist already */
+	int64_t old_wm; /* buckets below it may exist already */
 	struct agg *rows;
 	size_t n, cap;
 	int64_t added;
@@ -216,7 +216,7 @@ static void raw_agg(const struct point *p, struct agg *a)
  * their series are re-read whole (chunks and points_new merged).
  */
 static int roll_minute(struct roller *ro, int64_t m, int64_t compacted, sqlite3_stmt *scan,
-		       struct pvec *pts, struct pvec *tmp)
+                       struct pvec *pts, struct pvec *tmp)
 {
 	struct store *s = ro->s;
 	sqlite3_reset(scan);
@@ -224,11 +224,13 @@ static int roll_minute(struct roller *ro, int64_t m, int64_t compacted, sqlite3_
 	int rc, r = 0;
 	pts->n = 0;
 	while (r == 0 && (rc = sqlite3_step(scan)) == SQLITE_ROW)
-		r = fpoints_decode(sqlite3_column_blob(scan, 1), (size_t)sqlite3_column_bytes(scan, 1),
-				   sqlite3_column_int64(scan, 0), 0, pts);
+		r = fpoints_decode(sqlite3_column_blob(scan, 1),
+		                   (size_t)sqlite3_column_bytes(scan, 1),
+		                   sqlite3_column_int64(scan, 0), 0, pts);
 	sqlite3_reset(scan);
 	if (r == -EINVAL)
-		return store_failf(s, -EINVAL, "corrupt points in minute %lld", (long long)(m / MS_MIN));
+		return store_failf(s, -EINVAL, "corrupt points in minute %lld",
+		                   (long long)(m / MS_MIN));
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return store_fail(s, rc, "reading points");
 	pvec_sort_unique(pts);
@@ -290,8 +292,8 @@ static int roll_hour(struct roller *ro, int64_t h, sqlite3_stmt *scan)
 	return r;
 }
 
-#define ROLL_PUT(tbl) \
-	"INSERT OR REPLACE INTO " tbl "(t, series, avg, min, max, sum, count, p50, p90, p99)" \
+#define ROLL_PUT(tbl)                                                                              \
+	"INSERT OR REPLACE INTO " tbl "(t, series, avg, min, max, sum, count, p50, p90, p99)"      \
 	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 
 /*
@@ -310,16 +312,19 @@ static int roll_level(struct store *s, bool minutes, int64_t end_limit)
 	struct roller ro = {.s = s};
 	sqlite3_stmt *scan = NULL;
 	struct pvec tmp = {0}, pts = {0};
-	int r = prep(s, minutes ? "SELECT t, data FROM points_new WHERE m = ?1"
-				: "SELECT series, t, min, max, sum, count, p50, p90, p99 FROM points_1m"
-				  " WHERE t >= ?1 AND t < ?2 ORDER BY series, t",
-		     &scan);
+	int r =
+	    prep(s,
+	         minutes ? "SELECT t, data FROM points_new WHERE m = ?1"
+	                 : "SELECT series, t, min, max, sum, count, p50, p90, p99 FROM points_1m"
+	                   " WHERE t >= ?1 AND t < ?2 ORDER BY series, t",
+	         &scan);
 	if (r == 0)
 		r = prep(s, minutes ? ROLL_PUT("points_1m") : ROLL_PUT("points_1h"), &ro.put);
 	if (r == 0)
-		r = prep(s, minutes ? "SELECT 1 FROM points_1m WHERE t = ?1 AND series = ?2"
-				    : "SELECT 1 FROM points_1h WHERE t = ?1 AND series = ?2",
-			 &ro.exists);
+		r = prep(s,
+		         minutes ? "SELECT 1 FROM points_1m WHERE t = ?1 AND series = ?2"
+		                 : "SELECT 1 FROM points_1h WHERE t = ?1 AND series = ?2",
+		         &ro.exists);
 	while (r == 0) {
 		r = store_begin(s);
 		if (r < 0)
@@ -340,7 +345,7 @@ static int roll_level(struct store *s, bool minutes, int64_t end_limit)
 		ro.added = 0;
 		for (int64_t t = start; r == 0 && t < cend; t += bucket)
 			r = minutes ? roll_minute(&ro, t, compacted, scan, &pts, &tmp)
-				    : roll_hour(&ro, t, scan);
+			            : roll_hour(&ro, t, scan);
 		if (r == 0)
 			r = meta_set(s, wm_key, cend);
 		if (r == 0 && cend > ro.old_wm)
@@ -375,7 +380,8 @@ static int run_delete(struct store *s, const char *sql, int64_t a, int64_t b, in
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (b == -1) { /* RETURNING data: a frame's points */
 			struct pvec v = {0};
-			fpoints_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), 0, 0, &v);
+			fpoints_decode(sqlite3_column_blob(st, 0),
+			               (size_t)sqlite3_column_bytes(st, 0), 0, 0, &v);
 			*n += (int64_t)v.n;
 			pvec_free(&v);
 		} else { /* RETURNING n */
@@ -408,10 +414,10 @@ static int expire_raw(struct store *s, int64_t cut)
 	r = active_series(s, prev, &series);
 	for (size_t i = 0; r == 0 && i < series.n; i++)
 		r = run_delete(s, "DELETE FROM points_raw WHERE series = ?1 AND h < ?2 RETURNING n",
-			       series.v[i], cut, &gone);
+		               series.v[i], cut, &gone);
 	if (r == 0) /* late points never compacted (compaction runs first: rare) */
-		r = run_delete(s, "DELETE FROM points_new WHERE m < ?1 AND ?2 = ?2 RETURNING data", cut / MS_MIN,
-			       -1, &gone);
+		r = run_delete(s, "DELETE FROM points_new WHERE m < ?1 AND ?2 = ?2 RETURNING data",
+		               cut / MS_MIN, -1, &gone);
 	if (r == 0)
 		r = meta_set(s, "raw_cut", cut);
 	if (r == 0)
@@ -426,7 +432,7 @@ static int expire_raw(struct store *s, int64_t cut)
 
 /* Roll-up rows older than `cut`: a range at the front of the table. */
 static int expire_rollup(struct store *s, const char *table, const char *cut_key, int64_t cut,
-			 const char *limit_key, int64_t min_advance)
+                         const char *limit_key, int64_t min_advance)
 {
 	int64_t prev = meta_get(s, cut_key, 0);
 	if (limit_key) {
@@ -473,16 +479,20 @@ static int thin_frames(struct store *s, const char *cut_key, int64_t cut, int64_
 	sqlite3_stmt *get = NULL, *del = NULL, *last = NULL, *heads = NULL;
 	r = select_ids(s, "SELECT id FROM systems WHERE last_seen >= ?1", prev, &systems);
 	if (r == 0)
-		r = prep(s, "SELECT id, t, fmask FROM frames WHERE system = ?1 AND t >= ?2 AND t < ?3"
-			    " ORDER BY t DESC, id DESC",
-			 &get);
+		r = prep(s,
+		         "SELECT id, t, fmask FROM frames WHERE system = ?1 AND t >= ?2 AND t < ?3"
+		         " ORDER BY t DESC, id DESC",
+		         &get);
 	if (r == 0) /* their headers become candidates for garbage collection */
-		r = prep(s, "INSERT OR IGNORE INTO gc_heads(id) SELECT head FROM frames WHERE id = ?1;", &heads);
+		r = prep(
+		    s, "INSERT OR IGNORE INTO gc_heads(id) SELECT head FROM frames WHERE id = ?1;",
+		    &heads);
 	if (r == 0)
 		r = prep(s, "DELETE FROM frames WHERE id = ?1", &del);
 	if (r == 0)
-		r = prep(s, "SELECT id FROM frames WHERE system = ?1 ORDER BY t DESC, id DESC LIMIT 1",
-			 &last);
+		r = prep(s,
+		         "SELECT id FROM frames WHERE system = ?1 ORDER BY t DESC, id DESC LIMIT 1",
+		         &last);
 	for (size_t i = 0; r == 0 && i < systems.n; i++) {
 		int64_t keep_last = 0;
 		if (bucket == 0) {
@@ -609,9 +619,10 @@ static int gc(struct store *s, int64_t now, bool force)
 	struct bits live = {0}, cand = {0}, sets = {0};
 	struct ids dead_sets = {0}, dead_recs = {0};
 	sqlite3_stmt *st = NULL;
-	r = prep(s, "SELECT (SELECT coalesce(max(id), 0) FROM records),"
-		    " (SELECT coalesce(max(id), 0) FROM sets)",
-		 &st);
+	r = prep(s,
+	         "SELECT (SELECT coalesce(max(id), 0) FROM records),"
+	         " (SELECT coalesce(max(id), 0) FROM sets)",
+	         &st);
 	if (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		live.n = cand.n = sqlite3_column_int64(st, 0) + 1;
 		sets.n = sqlite3_column_int64(st, 1) + 1;
@@ -640,8 +651,8 @@ static int gc(struct store *s, int64_t now, bool force)
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		bool alive = marked(&sets, id);
-		mark_varints(alive ? &live : &cand, sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1),
-			     true);
+		mark_varints(alive ? &live : &cand, sqlite3_column_blob(st, 1),
+		             sqlite3_column_bytes(st, 1), true);
 		if (!alive)
 			r = ids_add(&dead_sets, id);
 	}
@@ -714,11 +725,14 @@ int store_maintain(struct store *s, int64_t now)
 	if (r == 0)
 		r = expire_rollup(s, "points_1h", "h1_cut", now - RETAIN_1H, NULL, MS_HOUR);
 	if (r == 0)
-		r = thin_frames(s, "frames_hourly", floor_to(now - RETAIN_FRAMES_ALL, MS_HOUR), MS_HOUR);
+		r = thin_frames(s, "frames_hourly", floor_to(now - RETAIN_FRAMES_ALL, MS_HOUR),
+		                MS_HOUR);
 	if (r == 0)
-		r = thin_frames(s, "frames_daily", floor_to(now - RETAIN_FRAMES_HOURLY, MS_DAY), MS_DAY);
+		r = thin_frames(s, "frames_daily", floor_to(now - RETAIN_FRAMES_HOURLY, MS_DAY),
+		                MS_DAY);
 	if (r == 0)
-		r = thin_frames(s, "frames_dropped", floor_to(now - RETAIN_FRAMES_DAILY, MS_DAY), 0);
+		r = thin_frames(s, "frames_dropped", floor_to(now - RETAIN_FRAMES_DAILY, MS_DAY),
+		                0);
 	if (r == 0)
 		r = gc(s, now, false);
 	if (r == 0) {

@@ -46,40 +46,40 @@ static __thread char open_err[512];
 /* ---- schema ---------------------------------------------------------------- */
 
 static const char schema_v1[] =
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-	"CREATE TABLE counts(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE systems("
-	" id INTEGER PRIMARY KEY, sid TEXT NOT NULL UNIQUE, name TEXT, kind TEXT,"
-	" runtime TEXT, image TEXT, host TEXT, labels TEXT NOT NULL DEFAULT '{}',"
-	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_metric INTEGER,"
-	" fmask INTEGER NOT NULL DEFAULT 0,"
-	" gone INTEGER NOT NULL DEFAULT 0, gone_at INTEGER);"
-	"CREATE TABLE features(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
-	"CREATE TABLE records(id INTEGER PRIMARY KEY, feature INTEGER NOT NULL,"
-	" key TEXT NOT NULL, value TEXT NOT NULL);"
-	"CREATE TABLE sets(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
-	" feature INTEGER NOT NULL, n INTEGER NOT NULL, ids BLOB NOT NULL);"
-	"CREATE TABLE frames(id INTEGER PRIMARY KEY,"
-	" system INTEGER NOT NULL REFERENCES systems(id), t INTEGER NOT NULL,"
-	" fmask INTEGER NOT NULL, head INTEGER NOT NULL, nums BLOB, parts BLOB NOT NULL);"
-	"CREATE INDEX frames_system_t ON frames(system, t, fmask);"
-	"CREATE TABLE gc_heads(id INTEGER PRIMARY KEY);"
-	"CREATE TABLE series(id INTEGER PRIMARY KEY,"
-	" system INTEGER NOT NULL REFERENCES systems(id), name TEXT NOT NULL,"
-	" labels TEXT NOT NULL, UNIQUE(system, name, labels));"
-	"CREATE TABLE points_new(m INTEGER NOT NULL, system INTEGER NOT NULL, t INTEGER NOT NULL,"
-	" data BLOB NOT NULL, PRIMARY KEY(m, system, t)) WITHOUT ROWID;"
-	"CREATE TABLE points_raw(series INTEGER NOT NULL, h INTEGER NOT NULL, n INTEGER NOT NULL,"
-	" data BLOB NOT NULL, PRIMARY KEY(series, h)) WITHOUT ROWID;"
-	"CREATE TABLE points_1m(t INTEGER NOT NULL, series INTEGER NOT NULL, avg REAL,"
-	" min REAL, max REAL, sum REAL, count INTEGER, p50 REAL, p90 REAL, p99 REAL,"
-	" PRIMARY KEY(t, series)) WITHOUT ROWID;"
-	"CREATE TABLE points_1h(t INTEGER NOT NULL, series INTEGER NOT NULL, avg REAL,"
-	" min REAL, max REAL, sum REAL, count INTEGER, p50 REAL, p90 REAL, p99 REAL,"
-	" PRIMARY KEY(t, series)) WITHOUT ROWID;"
-	"INSERT INTO meta(key, value) VALUES('magic', '" STORE_MAGIC "');"
-	"INSERT INTO counts(name, n) VALUES('frames', 0), ('records', 0), ('sets', 0),"
-	" ('points_raw', 0), ('points_1m', 0), ('points_1h', 0);";
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE counts(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE systems("
+    " id INTEGER PRIMARY KEY, sid TEXT NOT NULL UNIQUE, name TEXT, kind TEXT,"
+    " runtime TEXT, image TEXT, host TEXT, labels TEXT NOT NULL DEFAULT '{}',"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_metric INTEGER,"
+    " fmask INTEGER NOT NULL DEFAULT 0,"
+    " gone INTEGER NOT NULL DEFAULT 0, gone_at INTEGER);"
+    "CREATE TABLE features(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE records(id INTEGER PRIMARY KEY, feature INTEGER NOT NULL,"
+    " key TEXT NOT NULL, value TEXT NOT NULL);"
+    "CREATE TABLE sets(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
+    " feature INTEGER NOT NULL, n INTEGER NOT NULL, ids BLOB NOT NULL);"
+    "CREATE TABLE frames(id INTEGER PRIMARY KEY,"
+    " system INTEGER NOT NULL REFERENCES systems(id), t INTEGER NOT NULL,"
+    " fmask INTEGER NOT NULL, head INTEGER NOT NULL, nums BLOB, parts BLOB NOT NULL);"
+    "CREATE INDEX frames_system_t ON frames(system, t, fmask);"
+    "CREATE TABLE gc_heads(id INTEGER PRIMARY KEY);"
+    "CREATE TABLE series(id INTEGER PRIMARY KEY,"
+    " system INTEGER NOT NULL REFERENCES systems(id), name TEXT NOT NULL,"
+    " labels TEXT NOT NULL, UNIQUE(system, name, labels));"
+    "CREATE TABLE points_new(m INTEGER NOT NULL, system INTEGER NOT NULL, t INTEGER NOT NULL,"
+    " data BLOB NOT NULL, PRIMARY KEY(m, system, t)) WITHOUT ROWID;"
+    "CREATE TABLE points_raw(series INTEGER NOT NULL, h INTEGER NOT NULL, n INTEGER NOT NULL,"
+    " data BLOB NOT NULL, PRIMARY KEY(series, h)) WITHOUT ROWID;"
+    "CREATE TABLE points_1m(t INTEGER NOT NULL, series INTEGER NOT NULL, avg REAL,"
+    " min REAL, max REAL, sum REAL, count INTEGER, p50 REAL, p90 REAL, p99 REAL,"
+    " PRIMARY KEY(t, series)) WITHOUT ROWID;"
+    "CREATE TABLE points_1h(t INTEGER NOT NULL, series INTEGER NOT NULL, avg REAL,"
+    " min REAL, max REAL, sum REAL, count INTEGER, p50 REAL, p90 REAL, p99 REAL,"
+    " PRIMARY KEY(t, series)) WITHOUT ROWID;"
+    "INSERT INTO meta(key, value) VALUES('magic', '" STORE_MAGIC "');"
+    "INSERT INTO counts(name, n) VALUES('frames', 0), ('records', 0), ('sets', 0),"
+    " ('points_raw', 0), ('points_1m', 0), ('points_1h', 0);";
 
 /* migrations[v] turns schema v-1 into schema v */
 static const char *const migrations[] = {NULL, schema_v1};
@@ -126,7 +126,7 @@ int store_fail(struct store *s, int rc, const char *what)
 	const char *m = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
 	if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
 		snprintf(s->err, sizeof(s->err), "%s: %s: %s (not a valid Vantage store)", s->path,
-			 what, m);
+		         what, m);
 	else
 		snprintf(s->err, sizeof(s->err), "%s: %s: %s", s->path, what, m);
 	return err;
@@ -151,63 +151,63 @@ const char *store_errmsg(const struct store *s)
 /* ---- statements and transactions ------------------------------------------ */
 
 static const char *const stmt_sql[ST__N] = {
-	[ST_DATA_VERSION] = "PRAGMA data_version",
-	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
-			" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	[ST_COUNT_ADD] = "INSERT INTO counts(name, n) VALUES(?1, ?2)"
-			 " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n",
-	[ST_FEAT_FIND] = "SELECT id FROM features WHERE name = ?1",
-	[ST_FEAT_INS] = "INSERT INTO features(name) VALUES(?1)",
-	[ST_FEAT_ALL] = "SELECT id, name FROM features",
-	[ST_REC_INS] = "INSERT INTO records(feature, key, value) VALUES(?1, ?2, ?3)",
-	[ST_REC_GET] = "SELECT feature, key, value FROM records WHERE id = ?1",
-	[ST_PREV_FRAME] = "SELECT head, parts FROM frames WHERE system = ?1"
-			  " AND (?2 = 0 OR (fmask & ?2) != 0) ORDER BY t DESC, id DESC LIMIT 1",
-	[ST_SET_INS] = "INSERT INTO sets(hash, feature, n, ids) VALUES(?1, ?2, ?3, ?4)"
-		       " ON CONFLICT(hash) DO NOTHING",
-	[ST_SET_FIND] = "SELECT id FROM sets WHERE hash = ?1",
-	[ST_SET_GET] = "SELECT feature, n, ids FROM sets WHERE id = ?1",
-	[ST_SYS_UPSERT] =
-		"INSERT INTO systems(sid, name, kind, runtime, image, host, labels, first_seen,"
-		" last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
-		" ON CONFLICT(sid) DO UPDATE SET"
-		" name = iif(excluded.last_seen >= last_seen, excluded.name, name),"
-		" kind = iif(excluded.last_seen >= last_seen, excluded.kind, kind),"
-		" runtime = iif(excluded.last_seen >= last_seen, excluded.runtime, runtime),"
-		" image = iif(excluded.last_seen >= last_seen, excluded.image, image),"
-		" host = iif(excluded.last_seen >= last_seen, excluded.host, host),"
-		" labels = iif(excluded.last_seen >= last_seen, excluded.labels, labels),"
-		" gone = iif(excluded.last_seen >= last_seen, 0, gone),"
-		" gone_at = iif(excluded.last_seen >= last_seen, NULL, gone_at),"
-		" first_seen = min(first_seen, excluded.first_seen),"
-		" last_seen = max(last_seen, excluded.last_seen)"
-		" RETURNING id",
-	[ST_SYS_METRIC] = "UPDATE systems SET last_metric = max(coalesce(last_metric, ?2), ?2)"
-			  " WHERE id = ?1",
-	[ST_SYS_FIND] = "SELECT id FROM systems WHERE sid = ?1",
-	[ST_SYS_FMASK] = "UPDATE systems SET fmask = fmask | ?2 WHERE id = ?1 AND fmask | ?2 != fmask",
-	[ST_FRAME_INS] = "INSERT INTO frames(system, t, fmask, head, nums, parts)"
-			 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_SERIES_FIND] = "SELECT id FROM series WHERE system = ?1 AND name = ?2 AND labels = ?3",
-	[ST_SERIES_INS] = "INSERT INTO series(system, name, labels) VALUES(?1, ?2, ?3)",
-	[ST_POINT_INS] = "INSERT OR IGNORE INTO points_new(m, system, t, data) VALUES(?1, ?2, ?3, ?4)",
-	[ST_POINT_UPD] = "UPDATE points_new SET data = ?4 WHERE m = ?1 AND system = ?2 AND t = ?3",
-	[ST_POINT_GET] = "SELECT data FROM points_new WHERE m = ?1 AND system = ?2 AND t = ?3",
-	[ST_SERIES_SYS] = "SELECT system FROM series WHERE id = ?1",
-	[ST_NEW_RANGE] = "SELECT (SELECT min(m) FROM points_new), (SELECT max(m) FROM points_new)",
-	[ST_NEW_MINUTE] = "SELECT t, data FROM points_new WHERE m = ?1 AND system = ?2 AND t >= ?3"
-			  " AND t < ?4 ORDER BY t",
-	[ST_CHUNK_RANGE] = "SELECT h, data FROM points_raw WHERE series = ?1 AND h >= ?2 AND h < ?3"
-			   " ORDER BY h",
-	[ST_CHUNK_GET] = "SELECT n, data FROM points_raw WHERE series = ?1 AND h = ?2",
-	[ST_CHUNK_PUT] = "INSERT OR REPLACE INTO points_raw(series, h, n, data) VALUES(?1, ?2, ?3, ?4)",
-	[ST_P1M_GET] = "SELECT avg FROM points_1m WHERE t = ?2 AND series = ?1",
-	[ST_P1H_GET] = "SELECT avg FROM points_1h WHERE t = ?2 AND series = ?1",
-	[ST_P1M_ROW] = "SELECT min, max, sum, count, p50, p90, p99 FROM points_1m"
-		       " WHERE t = ?1 AND series = ?2",
-	[ST_P1H_ROW] = "SELECT min, max, sum, count, p50, p90, p99 FROM points_1h"
-		       " WHERE t = ?1 AND series = ?2",
+    [ST_DATA_VERSION] = "PRAGMA data_version",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [ST_COUNT_ADD] = "INSERT INTO counts(name, n) VALUES(?1, ?2)"
+                     " ON CONFLICT(name) DO UPDATE SET n = n + excluded.n",
+    [ST_FEAT_FIND] = "SELECT id FROM features WHERE name = ?1",
+    [ST_FEAT_INS] = "INSERT INTO features(name) VALUES(?1)",
+    [ST_FEAT_ALL] = "SELECT id, name FROM features",
+    [ST_REC_INS] = "INSERT INTO records(feature, key, value) VALUES(?1, ?2, ?3)",
+    [ST_REC_GET] = "SELECT feature, key, value FROM records WHERE id = ?1",
+    [ST_PREV_FRAME] = "SELECT head, parts FROM frames WHERE system = ?1"
+                      " AND (?2 = 0 OR (fmask & ?2) != 0) ORDER BY t DESC, id DESC LIMIT 1",
+    [ST_SET_INS] = "INSERT INTO sets(hash, feature, n, ids) VALUES(?1, ?2, ?3, ?4)"
+                   " ON CONFLICT(hash) DO NOTHING",
+    [ST_SET_FIND] = "SELECT id FROM sets WHERE hash = ?1",
+    [ST_SET_GET] = "SELECT feature, n, ids FROM sets WHERE id = ?1",
+    [ST_SYS_UPSERT] =
+        "INSERT INTO systems(sid, name, kind, runtime, image, host, labels, first_seen,"
+        " last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+        " ON CONFLICT(sid) DO UPDATE SET"
+        " name = iif(excluded.last_seen >= last_seen, excluded.name, name),"
+        " kind = iif(excluded.last_seen >= last_seen, excluded.kind, kind),"
+        " runtime = iif(excluded.last_seen >= last_seen, excluded.runtime, runtime),"
+        " image = iif(excluded.last_seen >= last_seen, excluded.image, image),"
+        " host = iif(excluded.last_seen >= last_seen, excluded.host, host),"
+        " labels = iif(excluded.last_seen >= last_seen, excluded.labels, labels),"
+        " gone = iif(excluded.last_seen >= last_seen, 0, gone),"
+        " gone_at = iif(excluded.last_seen >= last_seen, NULL, gone_at),"
+        " first_seen = min(first_seen, excluded.first_seen),"
+        " last_seen = max(last_seen, excluded.last_seen)"
+        " RETURNING id",
+    [ST_SYS_METRIC] = "UPDATE systems SET last_metric = max(coalesce(last_metric, ?2), ?2)"
+                      " WHERE id = ?1",
+    [ST_SYS_FIND] = "SELECT id FROM systems WHERE sid = ?1",
+    [ST_SYS_FMASK] = "UPDATE systems SET fmask = fmask | ?2 WHERE id = ?1 AND fmask | ?2 != fmask",
+    [ST_FRAME_INS] = "INSERT INTO frames(system, t, fmask, head, nums, parts)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_SERIES_FIND] = "SELECT id FROM series WHERE system = ?1 AND name = ?2 AND labels = ?3",
+    [ST_SERIES_INS] = "INSERT INTO series(system, name, labels) VALUES(?1, ?2, ?3)",
+    [ST_POINT_INS] = "INSERT OR IGNORE INTO points_new(m, system, t, data) VALUES(?1, ?2, ?3, ?4)",
+    [ST_POINT_UPD] = "UPDATE points_new SET data = ?4 WHERE m = ?1 AND system = ?2 AND t = ?3",
+    [ST_POINT_GET] = "SELECT data FROM points_new WHERE m = ?1 AND system = ?2 AND t = ?3",
+    [ST_SERIES_SYS] = "SELECT system FROM series WHERE id = ?1",
+    [ST_NEW_RANGE] = "SELECT (SELECT min(m) FROM points_new), (SELECT max(m) FROM points_new)",
+    [ST_NEW_MINUTE] = "SELECT t, data FROM points_new WHERE m = ?1 AND system = ?2 AND t >= ?3"
+                      " AND t < ?4 ORDER BY t",
+    [ST_CHUNK_RANGE] = "SELECT h, data FROM points_raw WHERE series = ?1 AND h >= ?2 AND h < ?3"
+                       " ORDER BY h",
+    [ST_CHUNK_GET] = "SELECT n, data FROM points_raw WHERE series = ?1 AND h = ?2",
+    [ST_CHUNK_PUT] = "INSERT OR REPLACE INTO points_raw(series, h, n, data) VALUES(?1, ?2, ?3, ?4)",
+    [ST_P1M_GET] = "SELECT avg FROM points_1m WHERE t = ?2 AND series = ?1",
+    [ST_P1H_GET] = "SELECT avg FROM points_1h WHERE t = ?2 AND series = ?1",
+    [ST_P1M_ROW] = "SELECT min, max, sum, count, p50, p90, p99 FROM points_1m"
+                   " WHERE t = ?1 AND series = ?2",
+    [ST_P1H_ROW] = "SELECT min, max, sum, count, p50, p90, p99 FROM points_1h"
+                   " WHERE t = ?1 AND series = ?2",
 };
 
 sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
@@ -357,7 +357,7 @@ int64_t feature_id(struct store *s, const char *name, size_t n, bool create)
 		return 0;
 	if (n == 0 || n >= sizeof(s->feats[0].name))
 		return store_failf(s, -EINVAL, "feature name '%.*s' is empty or too long",
-				   (int)(n > 64 ? 64 : n), name);
+		                   (int)(n > 64 ? 64 : n), name);
 	if (s->nfeats >= FEAT_MAX)
 		return store_failf(s, -E2BIG, "more than %d features", FEAT_MAX);
 	sqlite3_stmt *st = stmt(s, ST_FEAT_INS);
@@ -437,14 +437,15 @@ static void table_names(struct store *s, char *dst, size_t cap)
 	sqlite3_stmt *st;
 	dst[0] = 0;
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-			       " LIMIT 6",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+	                       " LIMIT 6",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return;
 	size_t len = 0;
 	while (sqlite3_step(st) == SQLITE_ROW && len + 40 < cap) {
 		const char *n = (const char *)sqlite3_column_text(st, 0);
-		len += (size_t)snprintf(dst + len, cap - len, "%s%.32s", len ? ", " : "", n ? n : "?");
+		len +=
+		    (size_t)snprintf(dst + len, cap - len, "%s%.32s", len ? ", " : "", n ? n : "?");
 	}
 	sqlite3_finalize(st);
 }
@@ -475,9 +476,9 @@ static int migrate(struct store *s)
 	if (v < STORE_SCHEMA_VERSION) {
 		char sql[200];
 		snprintf(sql, sizeof(sql),
-			 "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', %d);"
-			 "PRAGMA user_version = %d; PRAGMA application_id = %d;",
-			 STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION, STORE_APPID);
+		         "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', %d);"
+		         "PRAGMA user_version = %d; PRAGMA application_id = %d;",
+		         STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION, STORE_APPID);
 		r = store_exec(s, sql);
 		if (r < 0) {
 			store_rollback(s);
@@ -504,16 +505,18 @@ static int check_file(struct store *s, int64_t *version)
 		char tabs[300];
 		table_names(s, tabs, sizeof(tabs));
 		return store_failf(s, -EINVAL,
-				   "not a Vantage store: a SQLite database of another application"
-				   " (application_id %#llx, tables: %s); give another --store path",
-				   (unsigned long long)appid, tabs[0] ? tabs : "none");
+		                   "not a Vantage store: a SQLite database of another application"
+		                   " (application_id %#llx, tables: %s); give another --store path",
+		                   (unsigned long long)appid, tabs[0] ? tabs : "none");
 	}
 	sqlite3_stmt *st;
-	rc = sqlite3_prepare_v2(s->db, "SELECT key, value FROM meta WHERE key IN ('magic', 'schema_version')",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	    s->db, "SELECT key, value FROM meta WHERE key IN ('magic', 'schema_version')", -1, &st,
+	    NULL);
 	if (rc != SQLITE_OK)
-		return store_failf(s, -EINVAL, "not a valid Vantage store: its meta table is missing (%s)",
-				   sqlite3_errmsg(s->db));
+		return store_failf(s, -EINVAL,
+		                   "not a valid Vantage store: its meta table is missing (%s)",
+		                   sqlite3_errmsg(s->db));
 	bool magic = false;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
@@ -528,13 +531,15 @@ static int check_file(struct store *s, int64_t *version)
 	if (rc != SQLITE_DONE)
 		return store_fail(s, rc, "reading the meta table");
 	if (!magic || *version <= 0)
-		return store_failf(s, -EINVAL, "not a valid Vantage store: its meta table has no %s",
-				   magic ? "schema version" : "Vantage magic");
+		return store_failf(s, -EINVAL,
+		                   "not a valid Vantage store: its meta table has no %s",
+		                   magic ? "schema version" : "Vantage magic");
 	if (*version > STORE_SCHEMA_VERSION)
-		return store_failf(s, -EPROTO,
-				   "schema version %lld is newer than this vantage understands (%d);"
-				   " upgrade vantage",
-				   (long long)*version, STORE_SCHEMA_VERSION);
+		return store_failf(
+		    s, -EPROTO,
+		    "schema version %lld is newer than this vantage understands (%d);"
+		    " upgrade vantage",
+		    (long long)*version, STORE_SCHEMA_VERSION);
 	return 0;
 }
 
@@ -555,7 +560,8 @@ static int setup_rw(struct store *s)
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, "setting WAL mode");
 	return store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-			     " PRAGMA journal_size_limit = 16777216; PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = 8000;");
+	                     " PRAGMA journal_size_limit = 16777216; PRAGMA cache_size = -16000; "
+	                     "PRAGMA wal_autocheckpoint = 8000;");
 }
 
 int store_open(const char *path, enum store_mode mode, struct store **out)
@@ -588,7 +594,7 @@ int store_open(const char *path, enum store_mode mode, struct store **out)
 	hmap_init(&s->warm, 1 << 10);
 	hmap_init(&s->series, 1 << 13);
 	int flags = (s->ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-		    SQLITE_OPEN_NOMUTEX;
+	            SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
 	int r = 0;
 	if (rc != SQLITE_OK) {
@@ -602,9 +608,9 @@ int store_open(const char *path, enum store_mode mode, struct store **out)
 			r = store_failf(s, -EINVAL, "not a Vantage store: the database is empty");
 		else if (r == 0 && s->ro && version < STORE_SCHEMA_VERSION)
 			r = store_failf(s, -EPROTO,
-					"schema version %lld is older than this vantage's (%d);"
-					" open it read-write once (vantage serve) to migrate it",
-					(long long)version, STORE_SCHEMA_VERSION);
+			                "schema version %lld is older than this vantage's (%d);"
+			                " open it read-write once (vantage serve) to migrate it",
+			                (long long)version, STORE_SCHEMA_VERSION);
 		if (r == 0 && !s->ro) {
 			r = setup_rw(s);
 			if (r == 0 && version < STORE_SCHEMA_VERSION)
@@ -643,7 +649,8 @@ void store_close(struct store *s)
 int store_stats_json(struct store *s, struct buf *out)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db, "SELECT name, n FROM counts ORDER BY name", -1, &st, NULL);
+	int rc =
+	    sqlite3_prepare_v2(s->db, "SELECT name, n FROM counts ORDER BY name", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, "reading counts");
 	struct json j;

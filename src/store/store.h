@@ -59,7 +59,7 @@ int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *fra
 /* Mark every system of kind `kind` whose id is not in `present` as gone
  * (and present ones as not gone).  Used after each discovery pass. */
 int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
-		    int64_t now_ms);
+                    int64_t now_ms);
 
 /* Roll raw points up into 1-minute and 1-hour aggregates and delete what
  * retention no longer keeps.  Cheap when there is nothing to do; the
@@ -69,10 +69,10 @@ int store_maintain(struct store *s, int64_t now_ms);
 /* ---- queries: each appends JSON to `out` ---------------------------------- */
 
 struct store_system_filter {
-	const char *kind;	/* NULL: any */
-	const char *runtime;	/* NULL: any */
-	const char *label;	/* "key=value" or "key"; NULL: any */
-	int gone;		/* -1 any, 0 present only, 1 gone only */
+	const char *kind;    /* NULL: any */
+	const char *runtime; /* NULL: any */
+	const char *label;   /* "key=value" or "key"; NULL: any */
+	int gone;            /* -1 any, 0 present only, 1 gone only */
 };
 
 /* [{"id","name","kind","runtime","image","host","labels":{},"first_seen",
@@ -94,7 +94,7 @@ int store_systems_json(struct store *s, const struct store_system_filter *f, str
  * as crawled (docs/storage.md).
  */
 int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, const char *feature,
-		     struct buf *out);
+                     struct buf *out);
 
 /*
  * A metric series over [from_ms, to_ms] in buckets of step_ms, each
@@ -112,9 +112,8 @@ int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, cons
  * "series": [{"labels":{...},"points":[...]}...].  Buckets start at
  * multiples of the step; empty buckets are left out.
  */
-int store_series_json(struct store *s, const char *system_id, const char *metric,
-		      int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
-		      struct buf *out);
+int store_series_json(struct store *s, const char *system_id, const char *metric, int64_t from_ms,
+                      int64_t to_ms, int64_t step_ms, const char *stat, struct buf *out);
 
 /* Names of the series of a system: ["memory.used_pct", ...]. */
 int store_metric_names_json(struct store *s, const char *system_id, struct buf *out);
@@ -127,13 +126,13 @@ int store_metric_names_json(struct store *s, const char *system_id, struct buf *
  * a non-zero return of the callback stops and is returned. */
 struct store_latest {
 	const char *system_id, *name, *kind, *runtime, *image, *system_name;
-	const char *metric;	/* "memory.used_pct" */
-	const char *labels_json;	/* series labels, "{}" if none */
+	const char *metric;      /* "memory.used_pct" */
+	const char *labels_json; /* series labels, "{}" if none */
 	double value;
 	int64_t time_ms;
 };
 int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
-			void *ctx);
+                        void *ctx);
 
 /* Counts and sizes for the health endpoint and vantage's own metrics:
  * {"systems","frames","records","points","bytes","schema_version"} and

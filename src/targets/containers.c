@@ -38,7 +38,7 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "../views/host/proc_parse.h"
+#include "../linux/proc_parse.h"
 #include "cgroup_id.h"
 #include "runtime_meta.h"
 

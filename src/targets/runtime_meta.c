@@ -73,9 +73,9 @@ static void add_label(struct container_meta *m, const char *k, size_t kl, const 
 	char key[META_LABEL_LEN + 1];
 	memcpy(key, k, kl);
 	key[kl] = 0;
-	json_t *s = json_stringn(v, vl);	/* NULL unless valid UTF-8 */
+	json_t *s = json_stringn(v, vl); /* NULL unless valid UTF-8 */
 	if (s)
-		json_object_set_new(m->labels, key, s);	/* checks the key's UTF-8 */
+		json_object_set_new(m->labels, key, s); /* checks the key's UTF-8 */
 }
 
 /* Add every string member of object `o` as a label. */

@@ -11,12 +11,12 @@
 struct system_id {
 	char id[512];
 	char name[256];
-	char kind[16];		/* "host", "container", "vm", "image" */
-	char runtime[32];	/* container runtime, "" for others */
-	char image[256];	/* container image, "" if none */
-	char host[256];		/* the host it runs on (hostname) */
-	const char *labels_json;	/* labels as a JSON object text, or NULL;
-					 * owned by whoever filled the identity */
+	char kind[16];           /* "host", "container", "vm", "image" */
+	char runtime[32];        /* container runtime, "" for others */
+	char image[256];         /* container image, "" if none */
+	char host[256];          /* the host it runs on (hostname) */
+	const char *labels_json; /* labels as a JSON object text, or NULL;
+	                          * owned by whoever filled the identity */
 };
 
 /* Identity of the host we run on: host:<machine-id> (or hostname). */

@@ -23,7 +23,10 @@ struct buf {
 	size_t cap;
 };
 
-#define BUF_INIT {0}
+#define BUF_INIT                                                                                   \
+	{                                                                                          \
+		0                                                                                  \
+	}
 
 void buf_reserve(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *p, size_t n);
@@ -31,7 +34,12 @@ void buf_addc(struct buf *b, char c);
 void buf_adds(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
-static inline void buf_reset(struct buf *b) { b->len = 0; if (b->data) b->data[0] = 0; }
+static inline void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = 0;
+}
 void buf_free(struct buf *b);
 /* Returns b->data, or "" when nothing was ever appended. */
 const char *buf_str(const struct buf *b);

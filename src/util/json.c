@@ -28,8 +28,9 @@ static const char hexd[] = "0123456789abcdef";
 
 static void put_u16(struct buf *o, unsigned cp)
 {
-	char e[6] = {'\\', 'u', hexd[(cp >> 12) & 15], hexd[(cp >> 8) & 15], hexd[(cp >> 4) & 15],
-		     hexd[cp & 15]};
+	char e[6] = {
+	    '\\',         'u', hexd[(cp >> 12) & 15], hexd[(cp >> 8) & 15], hexd[(cp >> 4) & 15],
+	    hexd[cp & 15]};
 	buf_add(o, e, 6);
 }
 
@@ -76,7 +77,8 @@ void json_escape(struct buf *o, const char *str, size_t n)
 	buf_addc(o, '"');
 	while (i < n) {
 		size_t run = i;
-		while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
+		while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
+		       s[run] != '\\')
 			run++;
 		if (run > i) {
 			buf_add(o, s + i, run - i);
@@ -86,12 +88,28 @@ void json_escape(struct buf *o, const char *str, size_t n)
 		}
 		unsigned c = s[i];
 		switch (c) {
-		case '"': buf_add(o, "\\\"", 2); i++; continue;
-		case '\\': buf_add(o, "\\\\", 2); i++; continue;
-		case '\n': buf_add(o, "\\n", 2); i++; continue;
-		case '\t': buf_add(o, "\\t", 2); i++; continue;
-		case '\r': buf_add(o, "\\r", 2); i++; continue;
-		default: break;
+		case '"':
+			buf_add(o, "\\\"", 2);
+			i++;
+			continue;
+		case '\\':
+			buf_add(o, "\\\\", 2);
+			i++;
+			continue;
+		case '\n':
+			buf_add(o, "\\n", 2);
+			i++;
+			continue;
+		case '\t':
+			buf_add(o, "\\t", 2);
+			i++;
+			continue;
+		case '\r':
+			buf_add(o, "\\r", 2);
+			i++;
+			continue;
+		default:
+			break;
 		}
 		if (c < 0x80) {
 			put_u16(o, c);
@@ -183,10 +201,22 @@ static void close_(struct json *j, char c)
 	j->depth--;
 }
 
-void json_obj_begin(struct json *j, const char *name) { open_(j, name, '{'); }
-void json_obj_end(struct json *j) { close_(j, '}'); }
-void json_arr_begin(struct json *j, const char *name) { open_(j, name, '['); }
-void json_arr_end(struct json *j) { close_(j, ']'); }
+void json_obj_begin(struct json *j, const char *name)
+{
+	open_(j, name, '{');
+}
+void json_obj_end(struct json *j)
+{
+	close_(j, '}');
+}
+void json_arr_begin(struct json *j, const char *name)
+{
+	open_(j, name, '[');
+}
+void json_arr_end(struct json *j)
+{
+	close_(j, ']');
+}
 
 void json_str(struct json *j, const char *name, const char *v)
 {

@@ -38,7 +38,7 @@ void json_obj_begin(struct json *j, const char *name);
 void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j, const char *name);
 void json_arr_end(struct json *j);
-void json_str(struct json *j, const char *name, const char *v);	/* v NULL -> null */
+void json_str(struct json *j, const char *name, const char *v); /* v NULL -> null */
 void json_strn(struct json *j, const char *name, const char *v, size_t n);
 void json_int(struct json *j, const char *name, int64_t v);
 void json_uint(struct json *j, const char *name, uint64_t v);

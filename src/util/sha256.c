@@ -13,7 +13,7 @@
 
 struct sha256 {
 	EVP_MD_CTX *ctx;
-	int started;		/* begin() called and end() not yet */
+	int started; /* begin() called and end() not yet */
 };
 
 struct sha256 *sha256_new(void)

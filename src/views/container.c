@@ -32,20 +32,20 @@
 #include "host/stats.h"
 
 struct container_view {
-	struct host_view h;	/* first: host readers cast to it */
-	int *pids;		/* sorted host pids of the container */
+	struct host_view h; /* first: host readers cast to it */
+	int *pids;          /* sorted host pids of the container */
 	int npids;
 	int init_pid;
-	bool own_netns;		/* false: shares the host's network namespace */
+	bool own_netns; /* false: shares the host's network namespace */
 	struct nl_sockets nl;
-	int uts_fd;		/* /proc/<init>/ns/uts, -1 when shared with the host */
+	int uts_fd; /* /proc/<init>/ns/uts, -1 when shared with the host */
 	char cgroup[1024];
 	struct cgroup_mounts cg;
 	bool cg_open;
-	struct cgroup_dirs cgd;	/* the container's cgroup directories, opened once */
+	struct cgroup_dirs cgd; /* the container's cgroup directories, opened once */
 	bool cgd_open;
-	char mountinfo[32];	/* "<init>/mountinfo" */
-	char root_path[4096];	/* the root as the host names it; "" when "/" or unknown */
+	char mountinfo[32];   /* "<init>/mountinfo" */
+	char root_path[4096]; /* the root as the host names it; "" when "/" or unknown */
 	size_t root_len;
 };
 
@@ -105,7 +105,7 @@ static void proc_error(void *ctx, const char *what, int err)
 }
 
 static int c_processes(struct view *v, const struct view_iter *it,
-		       int (*cb)(void *ctx, const struct vt_proc *p))
+                       int (*cb)(void *ctx, const struct vt_proc *p))
 {
 	struct container_view *c = cv(v);
 	if (!c->h.users)
@@ -138,7 +138,7 @@ static void owned_error(void *ctx, const char *what, int err)
 }
 
 static int c_sockets(struct view *v, const struct view_iter *it,
-		     int (*cb)(void *ctx, const struct vt_sock *s))
+                     int (*cb)(void *ctx, const struct vt_sock *s))
 {
 	struct container_view *c = cv(v);
 	if (!c->own_netns) {
@@ -153,7 +153,7 @@ static int c_sockets(struct view *v, const struct view_iter *it,
 }
 
 static int c_interfaces(struct view *v, const struct view_iter *it,
-			int (*cb)(void *ctx, const struct vt_iface *i))
+                        int (*cb)(void *ctx, const struct vt_iface *i))
 {
 	struct container_view *c = cv(v);
 	if (!c->own_netns)
@@ -233,7 +233,7 @@ static int c_memory(struct view *v, struct vt_mem *out)
 }
 
 static int c_filesystems(struct view *v, const struct view_iter *it,
-			 int (*cb)(void *ctx, const struct vt_fs *f))
+                         int (*cb)(void *ctx, const struct vt_fs *f))
 {
 	struct container_view *c = cv(v);
 	return mounts_filesystems(c->h.proc_fd, c->mountinfo, &c->h.fs, it, cb);
@@ -279,22 +279,22 @@ static void c_destroy(struct view *v)
 }
 
 static const struct view_ops container_ops = {
-	.name = "container",
-	.processes = c_processes,
-	.sockets = c_sockets,
-	.kernel = c_kernel,
-	.memory = c_memory,
-	.filesystems = c_filesystems,
-	.interfaces = c_interfaces,
-	.cgroup = c_cgroup,
-	.file_open = c_file_open,
-	.file_read = fsroot_file_read,
-	.file_stat = fsroot_file_stat,
-	.file_close = fsroot_file_close,
-	.stat = c_stat,
-	.walk = c_walk,
-	.walk_open = c_walk_open,
-	.destroy = c_destroy,
+    .name = "container",
+    .processes = c_processes,
+    .sockets = c_sockets,
+    .kernel = c_kernel,
+    .memory = c_memory,
+    .filesystems = c_filesystems,
+    .interfaces = c_interfaces,
+    .cgroup = c_cgroup,
+    .file_open = c_file_open,
+    .file_read = fsroot_file_read,
+    .file_stat = fsroot_file_stat,
+    .file_close = fsroot_file_close,
+    .stat = c_stat,
+    .walk = c_walk,
+    .walk_open = c_walk_open,
+    .destroy = c_destroy,
 };
 
 /* Inode of /proc/<pid>/ns/<name> and, when it differs from the host's

@@ -92,14 +92,30 @@ void fsroot_fini(struct fsroot *r)
 void fsroot_fill_stat(const struct stat *st, struct vt_stat *out)
 {
 	switch (st->st_mode & S_IFMT) {
-	case S_IFREG: out->type = VF_REG; break;
-	case S_IFDIR: out->type = VF_DIR; break;
-	case S_IFLNK: out->type = VF_LNK; break;
-	case S_IFCHR: out->type = VF_CHR; break;
-	case S_IFBLK: out->type = VF_BLK; break;
-	case S_IFIFO: out->type = VF_FIFO; break;
-	case S_IFSOCK: out->type = VF_SOCK; break;
-	default: out->type = VF_UNKNOWN; break;
+	case S_IFREG:
+		out->type = VF_REG;
+		break;
+	case S_IFDIR:
+		out->type = VF_DIR;
+		break;
+	case S_IFLNK:
+		out->type = VF_LNK;
+		break;
+	case S_IFCHR:
+		out->type = VF_CHR;
+		break;
+	case S_IFBLK:
+		out->type = VF_BLK;
+		break;
+	case S_IFIFO:
+		out->type = VF_FIFO;
+		break;
+	case S_IFSOCK:
+		out->type = VF_SOCK;
+		break;
+	default:
+		out->type = VF_UNKNOWN;
+		break;
 	}
 	out->mode = st->st_mode & 07777;
 	out->uid = st->st_uid;
@@ -124,8 +140,8 @@ static const char *rel_path(const char *path)
 static int openat2_in_root(int dirfd, const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	    .flags = (uint64_t)(flags | O_CLOEXEC),
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 
 	/* EAGAIN: a rename raced with a ".." lookup; the kernel asks to retry. */
@@ -223,7 +239,7 @@ static int res_follow(struct resolve *s, int fd)
 	int rc = pathwalk_splice(&s->w, s->target, (size_t)n);
 	if (rc)
 		return rc;
-	if (s->target[0] == '/') {	/* absolute: restart at the root */
+	if (s->target[0] == '/') { /* absolute: restart at the root */
 		s->dlen = 0;
 		res_set_cur(s, -1);
 	}
@@ -308,7 +324,7 @@ static int res_run(struct resolve *s, int flags)
 		bool last, followed;
 		int rc;
 
-		if (pathwalk_next(&s->w, &comp, &n, &last)) {	/* ended on a directory */
+		if (pathwalk_next(&s->w, &comp, &n, &last)) { /* ended on a directory */
 			int fd = openat(res_dirfd(s), ".", flags | O_CLOEXEC);
 
 			return fd < 0 ? -errno : fd;
@@ -322,7 +338,7 @@ static int res_run(struct resolve *s, int flags)
 			continue;
 		if (n == 2 && name[0] == '.' && name[1] == '.') {
 			if (s->dlen == 0)
-				continue;	/* ".." at the root stays there */
+				continue; /* ".." at the root stays there */
 			while (s->dlen && s->done[s->dlen - 1] != '/')
 				s->dlen--;
 			if (s->dlen)
@@ -596,8 +612,8 @@ int fsroot_stat(struct fsroot *r, const char *path, struct vt_stat *out)
 
 /* ---- the walk ------------------------------------------------------------- */
 
-#define WALK_BIG_BUF (32 * 1024)	/* getdents buffer of shallow levels */
-#define WALK_SMALL_BUF (4 * 1024)	/* ... and of deep ones */
+#define WALK_BIG_BUF (32 * 1024)  /* getdents buffer of shallow levels */
+#define WALK_SMALL_BUF (4 * 1024) /* ... and of deep ones */
 #define WALK_BIG_LEVELS 16
 #define WALK_PATH_CAP (PATH_MAX + FSROOT_WALK_MAX_DEPTH * (NAME_MAX + 1) + 2)
 
@@ -613,9 +629,9 @@ struct linux_dirent64 {
  * priv (a pointer to the level it was read from) is a pointer to the fd
  * of its parent directory. */
 struct walk_level {
-	int fd;			/* O_RDONLY|O_DIRECTORY, or O_PATH for the start's parent */
-	size_t pathlen;		/* length of this directory's path in w->path */
-	char *buf;		/* getdents64 buffer, kept for reuse */
+	int fd;         /* O_RDONLY|O_DIRECTORY, or O_PATH for the start's parent */
+	size_t pathlen; /* length of this directory's path in w->path */
+	char *buf;      /* getdents64 buffer, kept for reuse */
 	size_t cap, pos, end;
 };
 
@@ -623,8 +639,8 @@ struct walker {
 	struct fsroot *r;
 	const struct vt_walk_ops *ops;
 	void *ctx;
-	int top;		/* index of the level being read, -1 when done */
-	struct walk_level start;	/* the parent of the walk's root */
+	int top;                 /* index of the level being read, -1 when done */
+	struct walk_level start; /* the parent of the walk's root */
 	struct walk_level lv[FSROOT_WALK_MAX_DEPTH];
 	char link[PATH_MAX];
 	char path[WALK_PATH_CAP];
@@ -688,7 +704,7 @@ static int walk_push(struct walker *w, int fd, size_t pathlen)
  * length plen); descend if it is a directory the callback did not skip.
  * Returns 0 to go on, else the value to stop the walk with. */
 static int walk_entry(struct walker *w, struct walk_level *parent, const char *name, size_t plen,
-		      int depth)
+                      int depth)
 {
 	struct vt_walk_entry e;
 	struct stat st;
@@ -748,11 +764,11 @@ static int walk_loop(struct walker *w)
 			continue;
 		}
 		n = strnlen(d->d_name, d->d_reclen - offsetof(struct linux_dirent64, d_name));
-		if (n == 0 || n > NAME_MAX || (d->d_name[0] == '.' &&
-		    (n == 1 || (n == 2 && d->d_name[1] == '.'))))
+		if (n == 0 || n > NAME_MAX ||
+		    (d->d_name[0] == '.' && (n == 1 || (n == 2 && d->d_name[1] == '.'))))
 			continue;
 		plen = lv->pathlen;
-		if (plen != 1)	/* the walk of "/" has entries "/x", not "//x" */
+		if (plen != 1) /* the walk of "/" has entries "/x", not "//x" */
 			w->path[plen++] = '/';
 		memcpy(w->path + plen, d->d_name, n);
 		plen += n;
@@ -774,8 +790,8 @@ static int walk_start(struct walker *w, const char *root)
 	len = fsroot_normalize(root, w->path, PATH_MAX);
 	if (len < 0)
 		return len;
-	if (len == 1) {		/* "/": the root fd itself */
-		struct vt_walk_entry e = { .path = w->path, .name = w->path, .priv = &w->start };
+	if (len == 1) { /* "/": the root fd itself */
+		struct vt_walk_entry e = {.path = w->path, .name = w->path, .priv = &w->start};
 		struct stat st;
 		int rc;
 

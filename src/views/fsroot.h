@@ -19,8 +19,8 @@
 #include "view.h"
 
 struct fsroot {
-	int dirfd;		/* O_PATH|O_DIRECTORY fd of the root */
-	char path[4096];	/* the root as given (for messages) */
+	int dirfd;       /* O_PATH|O_DIRECTORY fd of the root */
+	char path[4096]; /* the root as given (for messages) */
 };
 
 /* Open `dir` as a root.  Returns 0 or a negative errno. */

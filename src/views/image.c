@@ -72,21 +72,21 @@
 #include "../util/log.h"
 
 #define MAX_LINKS 40
-#define RES_MAX_DIRS (PATH_MAX / 2)	/* directories on a resolution's stack */
-#define HEAD_LEN (1024 * 1024)		/* bytes read for the partition table */
-#define INLINE_MAX 65536		/* inline data larger than this is corrupt */
-#define MAX_LOGICAL 64			/* EBRs followed */
+#define RES_MAX_DIRS (PATH_MAX / 2) /* directories on a resolution's stack */
+#define HEAD_LEN (1024 * 1024)      /* bytes read for the partition table */
+#define INLINE_MAX 65536            /* inline data larger than this is corrupt */
+#define MAX_LOGICAL 64              /* EBRs followed */
 #define WALK_PATH_CAP (PATH_MAX + IMAGE_WALK_MAX_DEPTH * (NAME_MAX + 1) + 2)
 #define EXTRA_OFF(field) offsetof(struct ext2_inode_large, field)
 
 struct image_view {
 	struct view base;
 	ext2_filsys fs;
-	uint64_t blocks;	/* blocks in the file system */
-	uint32_t inodes;	/* inodes in the file system */
+	uint64_t blocks; /* blocks in the file system */
+	uint32_t inodes; /* inodes in the file system */
 	unsigned blocksize;
-	unsigned isize;		/* on-disk inode size */
-	char *lookup_buf;	/* a block for path lookups */
+	unsigned isize;   /* on-disk inode size */
+	char *lookup_buf; /* a block for path lookups */
 };
 
 /* An open regular file: through libext2fs, or an inline file's bytes. */
@@ -94,7 +94,7 @@ struct vfile {
 	struct image_view *iv;
 	ext2_ino_t ino;
 	struct ext2_inode_large inode;
-	ext2_file_t file;	/* NULL for inline data */
+	ext2_file_t file; /* NULL for inline data */
 	char *mem;
 	size_t mem_len, mem_pos;
 };
@@ -113,16 +113,22 @@ static int ext_errno(errcode_t e)
 {
 	if (e == 0)
 		return 0;
-	if (e > 0 && e < 4096)	/* a system errno passed through */
+	if (e > 0 && e < 4096) /* a system errno passed through */
 		return (int)e;
 	switch (e) {
-	case EXT2_ET_NO_MEMORY: return ENOMEM;
-	case EXT2_ET_SHORT_READ: return EIO;
-	case EXT2_ET_FILE_NOT_FOUND: return ENOENT;
-	case EXT2_ET_NO_DIRECTORY: return ENOTDIR;
+	case EXT2_ET_NO_MEMORY:
+		return ENOMEM;
+	case EXT2_ET_SHORT_READ:
+		return EIO;
+	case EXT2_ET_FILE_NOT_FOUND:
+		return ENOENT;
+	case EXT2_ET_NO_DIRECTORY:
+		return ENOTDIR;
 	case EXT2_ET_UNSUPP_FEATURE:
-	case EXT2_ET_RO_UNSUPP_FEATURE: return ENOTSUP;
-	default: return EUCLEAN;	/* a corrupt structure or checksum */
+	case EXT2_ET_RO_UNSUPP_FEATURE:
+		return ENOTSUP;
+	default:
+		return EUCLEAN; /* a corrupt structure or checksum */
 	}
 }
 
@@ -139,7 +145,7 @@ static uint16_t le16(const unsigned char *p)
 }
 
 int image_check_super(const void *sb, size_t len, uint64_t avail, uint64_t *fs_bytes, char *why,
-		      size_t cap)
+                      size_t cap)
 {
 	const unsigned char *s = sb;
 	uint32_t log, bpg, ipg, first, icount, incompat, rev;
@@ -169,13 +175,14 @@ int image_check_super(const void *sb, size_t len, uint64_t avail, uint64_t *fs_b
 	if (incompat & EXT4_FEATURE_INCOMPAT_64BIT)
 		blocks |= (uint64_t)le32(s + 0x150) << 32;
 	if (bpg == 0 || bpg > 8 * bs || ipg == 0 || ipg > 8 * bs || icount == 0) {
-		snprintf(why, cap, "corrupt superblock: %u blocks and %u inodes per group, %u inodes",
-			 bpg, ipg, icount);
+		snprintf(why, cap,
+		         "corrupt superblock: %u blocks and %u inodes per group, %u inodes", bpg,
+		         ipg, icount);
 		return -EUCLEAN;
 	}
 	if (first > 1 || blocks <= first) {
 		snprintf(why, cap, "corrupt superblock: %llu blocks, first data block %u",
-			 (unsigned long long)blocks, first);
+		         (unsigned long long)blocks, first);
 		return -EUCLEAN;
 	}
 	if (rev > EXT2_DYNAMIC_REV) {
@@ -193,7 +200,7 @@ int image_check_super(const void *sb, size_t len, uint64_t avail, uint64_t *fs_b
 	groups = (blocks - first + bpg - 1) / bpg;
 	if (groups * ipg != icount) {
 		snprintf(why, cap, "corrupt superblock: %llu groups of %u inodes is not %u inodes",
-			 (unsigned long long)groups, ipg, icount);
+		         (unsigned long long)groups, ipg, icount);
 		return -EUCLEAN;
 	}
 	if (blocks > UINT64_MAX / bs) {
@@ -203,8 +210,8 @@ int image_check_super(const void *sb, size_t len, uint64_t avail, uint64_t *fs_b
 	*fs_bytes = blocks * bs;
 	if (*fs_bytes > avail) {
 		snprintf(why, cap,
-			 "truncated image: the file system is %llu bytes but only %llu are there",
-			 (unsigned long long)*fs_bytes, (unsigned long long)avail);
+		         "truncated image: the file system is %llu bytes but only %llu are there",
+		         (unsigned long long)*fs_bytes, (unsigned long long)avail);
 		return -EFBIG;
 	}
 	return 0;
@@ -239,7 +246,7 @@ static bool has_extra(const struct ext2_inode_large *in, size_t off)
 /* Seconds as the kernel decodes them: signed 32 bits, plus the two epoch
  * bits of the extra field when the inode has it. */
 static int64_t itime(const struct ext2_inode_large *in, uint32_t sec, size_t extra_off,
-		     uint32_t extra)
+                     uint32_t extra)
 {
 	int64_t t = (int32_t)sec;
 
@@ -251,14 +258,22 @@ static int64_t itime(const struct ext2_inode_large *in, uint32_t sec, size_t ext
 static enum vt_ftype ftype(uint16_t mode)
 {
 	switch (mode & LINUX_S_IFMT) {
-	case LINUX_S_IFREG: return VF_REG;
-	case LINUX_S_IFDIR: return VF_DIR;
-	case LINUX_S_IFLNK: return VF_LNK;
-	case LINUX_S_IFCHR: return VF_CHR;
-	case LINUX_S_IFBLK: return VF_BLK;
-	case LINUX_S_IFIFO: return VF_FIFO;
-	case LINUX_S_IFSOCK: return VF_SOCK;
-	default: return VF_UNKNOWN;
+	case LINUX_S_IFREG:
+		return VF_REG;
+	case LINUX_S_IFDIR:
+		return VF_DIR;
+	case LINUX_S_IFLNK:
+		return VF_LNK;
+	case LINUX_S_IFCHR:
+		return VF_CHR;
+	case LINUX_S_IFBLK:
+		return VF_BLK;
+	case LINUX_S_IFIFO:
+		return VF_FIFO;
+	case LINUX_S_IFSOCK:
+		return VF_SOCK;
+	default:
+		return VF_UNKNOWN;
 	}
 }
 
@@ -285,7 +300,7 @@ static bool is_dir(const struct ext2_inode_large *in)
 /* The bytes of an inline-data inode: i_block then the "system.data"
  * attribute, at most INLINE_MAX.  *out is malloc'ed (free it). */
 static int inline_get(struct image_view *iv, ext2_ino_t ino, const struct ext2_inode_large *in,
-		      char **out, size_t *len)
+                      char **out, size_t *len)
 {
 	struct ext2_xattr_handle *h = NULL;
 	void *val = NULL;
@@ -329,7 +344,7 @@ static int inline_get(struct image_view *iv, ext2_ino_t ino, const struct ext2_i
 /* Read the first `len` bytes of a block-mapped inode into dst; returns
  * the bytes read or a negative errno. */
 static ssize_t read_blocks(struct image_view *iv, ext2_ino_t ino, struct ext2_inode_large *in,
-			   char *dst, size_t len)
+                           char *dst, size_t len)
 {
 	ext2_file_t f;
 	size_t got = 0;
@@ -357,7 +372,7 @@ static ssize_t read_blocks(struct image_view *iv, ext2_ino_t ino, struct ext2_in
  * errno (ENAMETOOLONG when it does not fit).
  */
 static ssize_t read_link(struct image_view *iv, ext2_ino_t ino, struct ext2_inode_large *in,
-			 char *dst, size_t cap)
+                         char *dst, size_t cap)
 {
 	uint64_t size = EXT2_I_SIZE(in);
 	ssize_t n;
@@ -375,7 +390,7 @@ static ssize_t read_link(struct image_view *iv, ext2_ino_t ino, struct ext2_inod
 		memcpy(dst, data, (size_t)n);
 		free(data);
 	} else if (size < EXT4_MIN_INLINE_DATA_SIZE &&
-		   ext2fs_inode_data_blocks2(iv->fs, (struct ext2_inode *)in) == 0) {
+	           ext2fs_inode_data_blocks2(iv->fs, (struct ext2_inode *)in) == 0) {
 		n = (ssize_t)size;
 		memcpy(dst, in->i_block, (size_t)n);
 	} else {
@@ -395,18 +410,18 @@ static ssize_t read_link(struct image_view *iv, ext2_ino_t ino, struct ext2_inod
 struct dir_iter {
 	ext2_ino_t ino;
 	struct ext2_inode_large inode;
-	uint64_t lblk, nblk;	/* next logical block, blocks to read */
-	bool capped;		/* larger than IMAGE_DIR_MAX_BYTES */
-	char *buf;		/* one block, the caller's */
-	char *inl;		/* inline data (owned), or NULL */
+	uint64_t lblk, nblk; /* next logical block, blocks to read */
+	bool capped;         /* larger than IMAGE_DIR_MAX_BYTES */
+	char *buf;           /* one block, the caller's */
+	char *inl;           /* inline data (owned), or NULL */
 	size_t inl_len;
-	int region;		/* inline: regions handed out so far */
-	const char *base;	/* the current region: base[pos..end) */
+	int region;       /* inline: regions handed out so far */
+	const char *base; /* the current region: base[pos..end) */
 	size_t pos, end;
 };
 
 static int dir_begin(struct image_view *iv, struct dir_iter *d, ext2_ino_t ino,
-		     const struct ext2_inode_large *in, char *buf)
+                     const struct ext2_inode_large *in, char *buf)
 {
 	uint64_t size = EXT2_I_SIZE(in);
 
@@ -439,7 +454,7 @@ static int dir_load(struct image_view *iv, struct dir_iter *d)
 
 	if (d->inl) {
 		d->base = d->inl;
-		if (d->region == 0) {	/* i_block after the parent's inode */
+		if (d->region == 0) { /* i_block after the parent's inode */
 			d->pos = EXT4_INLINE_DATA_DOTDOT_SIZE;
 			d->end = EXT4_MIN_INLINE_DATA_SIZE;
 		} else if (d->region == 1 && d->inl_len > EXT4_MIN_INLINE_DATA_SIZE) {
@@ -459,7 +474,7 @@ static int dir_load(struct image_view *iv, struct dir_iter *d)
 		return 0;
 	}
 	e = ext2fs_bmap2(iv->fs, d->ino, (struct ext2_inode *)&d->inode, NULL, 0, d->lblk++, NULL,
-			 &pblk);
+	                 &pblk);
 	if (e || pblk == 0 || pblk >= iv->blocks) {
 		/* a directory has no holes: the rest cannot be trusted */
 		d->lblk = d->nblk;
@@ -482,7 +497,7 @@ static int dir_load(struct image_view *iv, struct dir_iter *d)
  * unreadable (the rest of that block is skipped; call again to go on).
  */
 static int dir_next(struct image_view *iv, struct dir_iter *d, const char **name, size_t *nlen,
-		    ext2_ino_t *ino)
+                    ext2_ino_t *ino)
 {
 	for (;;) {
 		const struct ext2_dir_entry *de;
@@ -513,7 +528,7 @@ static int dir_next(struct image_view *iv, struct dir_iter *d, const char **name
 		}
 		d->pos += rec_len;
 		if (de->inode == 0 || nl == 0)
-			continue;	/* unused, or the checksum tail */
+			continue; /* unused, or the checksum tail */
 		*name = de->name;
 		*nlen = nl;
 		*ino = de->inode;
@@ -523,7 +538,7 @@ static int dir_next(struct image_view *iv, struct dir_iter *d, const char **name
 
 /* The inode of `name` (n bytes) in directory `dir`. */
 static int dir_lookup(struct image_view *iv, ext2_ino_t dir, const char *name, size_t n,
-		      ext2_ino_t *out)
+                      ext2_ino_t *out)
 {
 	struct ext2_inode_large din;
 	struct dir_iter d;
@@ -588,7 +603,7 @@ static int res_follow(struct resolve *s, ext2_ino_t ino, struct ext2_inode_large
 	if (rc)
 		return rc;
 	if (s->target[0] == '/')
-		s->depth = 1;	/* absolute: from the image's root */
+		s->depth = 1; /* absolute: from the image's root */
 	return 0;
 }
 
@@ -601,7 +616,7 @@ static int res_run(struct resolve *s, bool follow, ext2_ino_t *ino, struct ext2_
 		bool last;
 		int rc;
 
-		if (pathwalk_next(&s->w, &name, &n, &last)) {	/* ended on a directory */
+		if (pathwalk_next(&s->w, &name, &n, &last)) { /* ended on a directory */
 			*ino = s->dirs[s->depth - 1];
 			return read_inode(s->iv, *ino, in);
 		}
@@ -611,7 +626,7 @@ static int res_run(struct resolve *s, bool follow, ext2_ino_t *ino, struct ext2_
 			continue;
 		if (n == 2 && name[0] == '.' && name[1] == '.') {
 			if (s->depth > 1)
-				s->depth--;	/* ".." at the root stays there */
+				s->depth--; /* ".." at the root stays there */
 			continue;
 		}
 		rc = dir_lookup(s->iv, s->dirs[s->depth - 1], name, n, &child);
@@ -640,7 +655,7 @@ static int res_run(struct resolve *s, bool follow, ext2_ino_t *ino, struct ext2_
 /* Resolve `path` (inside the image) to an inode; `follow` a final symlink
  * too (otherwise lstat-like). */
 static int resolve(struct image_view *iv, const char *path, bool follow, ext2_ino_t *ino,
-		   struct ext2_inode_large *in)
+                   struct ext2_inode_large *in)
 {
 	struct resolve *s;
 	int rc;
@@ -668,7 +683,7 @@ static int resolve(struct image_view *iv, const char *path, bool follow, ext2_in
 
 /* Open regular file `ino` (anything else: -EINVAL, as fsroot does). */
 static int open_ino(struct image_view *iv, ext2_ino_t ino, const struct ext2_inode_large *in,
-		    struct vfile **out)
+                    struct vfile **out)
 {
 	struct vfile *f;
 	errcode_t e;
@@ -775,16 +790,16 @@ struct img_entry {
 
 struct wlevel {
 	struct dir_iter d;
-	size_t pathlen;		/* length of this directory's path in w->path */
-	char *buf;		/* its block buffer, kept for reuse */
+	size_t pathlen; /* length of this directory's path in w->path */
+	char *buf;      /* its block buffer, kept for reuse */
 };
 
 struct walker {
 	struct image_view *iv;
 	const struct vt_walk_ops *ops;
 	void *ctx;
-	int top;		/* level being read, -1 when done */
-	ext2fs_inode_bitmap seen;	/* directories entered */
+	int top;                  /* level being read, -1 when done */
+	ext2fs_inode_bitmap seen; /* directories entered */
 	struct img_entry cur;
 	struct wlevel lv[IMAGE_WALK_MAX_DEPTH];
 	char link[PATH_MAX];
@@ -804,7 +819,7 @@ static int walk_push(struct walker *w, size_t pathlen)
 	int rc;
 
 	if (ext2fs_test_inode_bitmap2(w->seen, w->cur.ino)) {
-		walk_error(w, ELOOP);	/* a directory met twice: a loop */
+		walk_error(w, ELOOP); /* a directory met twice: a loop */
 		return 0;
 	}
 	ext2fs_mark_inode_bitmap2(w->seen, w->cur.ino);
@@ -889,11 +904,11 @@ static int walk_loop(struct walker *w)
 		if (name[0] == '.' && (n == 1 || (n == 2 && name[1] == '.')))
 			continue;
 		if (!name_ok(name, n)) {
-			walk_error(w, EUCLEAN);	/* a name no path can hold */
+			walk_error(w, EUCLEAN); /* a name no path can hold */
 			continue;
 		}
 		plen = lv->pathlen;
-		if (plen != 1)	/* the walk of "/" has entries "/x", not "//x" */
+		if (plen != 1) /* the walk of "/" has entries "/x", not "//x" */
 			w->path[plen++] = '/';
 		memcpy(w->path + plen, name, n);
 		plen += n;
@@ -987,15 +1002,15 @@ static void image_destroy(struct view *v)
 }
 
 static const struct view_ops image_ops = {
-	.name = "image",
-	.file_open = image_file_open,
-	.file_read = image_file_read,
-	.file_stat = image_file_stat,
-	.file_close = image_file_close,
-	.stat = image_stat,
-	.walk = image_walk,
-	.walk_open = image_walk_open,
-	.destroy = image_destroy,
+    .name = "image",
+    .file_open = image_file_open,
+    .file_read = image_file_read,
+    .file_stat = image_file_stat,
+    .file_close = image_file_close,
+    .stat = image_stat,
+    .walk = image_walk,
+    .walk_open = image_walk_open,
+    .destroy = image_destroy,
 };
 
 /* ---- opening the image ------------------------------------------------------------ */
@@ -1006,7 +1021,7 @@ struct source {
 	uint64_t size;
 	unsigned char *head;
 	size_t head_len;
-	char io_name[64];	/* what libext2fs opens: /proc/self/fd/N or the path */
+	char io_name[64]; /* what libext2fs opens: /proc/self/fd/N or the path */
 	const char *path;
 };
 
@@ -1074,7 +1089,7 @@ static int src_open(struct source *s, const char *path, char *err, size_t cap)
 	s->head_len = (size_t)n;
 	snprintf(s->io_name, sizeof(s->io_name), "/proc/self/fd/%d", s->fd);
 	if (access(s->io_name, R_OK) != 0)
-		s->io_name[0] = 0;	/* no procfs: libext2fs opens the path */
+		s->io_name[0] = 0; /* no procfs: libext2fs opens the path */
 	return 0;
 }
 
@@ -1096,7 +1111,7 @@ static void part_prefix(unsigned index, char *dst, size_t cap)
 
 /* Open the ext file system at `offset` (at most `avail` bytes). */
 static int fs_open(struct source *s, unsigned index, uint64_t offset, uint64_t avail,
-		   struct image_view **out, struct image_info *info, char *err, size_t cap)
+                   struct image_view **out, struct image_info *info, char *err, size_t cap)
 {
 	unsigned char sb[1024];
 	char opts[64], why[160], pre[32];
@@ -1129,7 +1144,7 @@ static int fs_open(struct source *s, unsigned index, uint64_t offset, uint64_t a
 	snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)offset);
 	pthread_once(&et_once, et_init);
 	e = ext2fs_open2(s->io_name[0] ? s->io_name : s->path, opts, EXT2_FLAG_64BITS, 0, 0,
-			 unix_io_manager, &iv->fs);
+	                 unix_io_manager, &iv->fs);
 	if (e) {
 		iv->fs = NULL;
 		snprintf(err, cap, "%scannot open the file system: %s", pre, error_message(e));
@@ -1148,7 +1163,7 @@ static int fs_open(struct source *s, unsigned index, uint64_t offset, uint64_t a
 	rc = read_inode(iv, EXT2_ROOT_INO, &root);
 	if (rc || !is_dir(&root)) {
 		snprintf(err, cap, "%scorrupt file system: the root directory %s", pre,
-			 rc ? strerror(-rc) : "is not a directory");
+		         rc ? strerror(-rc) : "is not a directory");
 		image_destroy(&iv->base);
 		return -EUCLEAN;
 	}
@@ -1158,7 +1173,7 @@ static int fs_open(struct source *s, unsigned index, uint64_t offset, uint64_t a
 		info->offset = offset;
 		info->size = fsb;
 		info->needs_recovery =
-			!!(iv->fs->super->s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER);
+		    !!(iv->fs->super->s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER);
 	}
 	*out = iv;
 	return 0;
@@ -1192,14 +1207,14 @@ static uint64_t backup_super(const struct source *s)
 
 /* The image holds no partition table: a whole-disk file system or not. */
 static int open_whole(struct source *s, unsigned want, struct image_view **out,
-		      struct image_info *info, char *err, size_t cap)
+                      struct image_info *info, char *err, size_t cap)
 {
 	const char *what = part_probe(s->head, s->head_len);
 	uint64_t backup;
 
 	if (want) {
 		snprintf(err, cap, "partition %u does not exist: the image has no partition table",
-			 want);
+		         want);
 		return -ENXIO;
 	}
 	if (part_is_ext(s->head, s->head_len)) {
@@ -1211,7 +1226,7 @@ static int open_whole(struct source *s, unsigned want, struct image_view **out,
 	}
 	if (s->size < 2048) {
 		snprintf(err, cap, "truncated image: %llu bytes is too small for a file system",
-			 (unsigned long long)s->size);
+		         (unsigned long long)s->size);
 		return -EFBIG;
 	}
 	if (what) {
@@ -1220,9 +1235,10 @@ static int open_whole(struct source *s, unsigned want, struct image_view **out,
 	}
 	backup = backup_super(s);
 	if (backup) {
-		snprintf(err, cap, "corrupt superblock: none at the start, but a backup at byte "
-			 "%llu (the primary one is damaged; e2fsck -b can repair a copy)",
-			 (unsigned long long)backup);
+		snprintf(err, cap,
+		         "corrupt superblock: none at the start, but a backup at byte "
+		         "%llu (the primary one is damaged; e2fsck -b can repair a copy)",
+		         (unsigned long long)backup);
 		return -EUCLEAN;
 	}
 	snprintf(err, cap, "no partition table and no ext2/3/4 file system found");
@@ -1251,7 +1267,7 @@ static void read_logical(struct source *s, struct part_table *t)
 			p.index = index++;
 			t->v[t->n++] = p;
 		}
-		if (next <= ebr)	/* strictly forward: no loops */
+		if (next <= ebr) /* strictly forward: no loops */
 			break;
 		ebr = next;
 	}
@@ -1259,8 +1275,7 @@ static void read_logical(struct source *s, struct part_table *t)
 
 /* What partition p holds (part_probe), "nothing recognised", or a note
  * that it lies past the end of the image. */
-static const char *probe_part(struct source *s, const struct part *p, unsigned char *buf,
-			      bool *ext)
+static const char *probe_part(struct source *s, const struct part *p, unsigned char *buf, bool *ext)
 {
 	uint64_t len = p->size < PART_PROBE_LEN ? p->size : PART_PROBE_LEN;
 	const char *what;
@@ -1287,7 +1302,8 @@ static uint64_t part_avail(const struct source *s, const struct part *p)
 }
 
 /* Append "a, b" style text to err. */
-static void appendf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void appendf(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void appendf(char *dst, size_t cap, const char *fmt, ...)
 {
 	size_t len = strnlen(dst, cap);
@@ -1307,8 +1323,8 @@ static const char *scheme_name(enum part_scheme s)
 
 /* Open the requested partition `want`. */
 static int open_one(struct source *s, const struct part_table *t, unsigned want,
-		    struct image_view **out, struct image_info *info, char *err, size_t cap,
-		    unsigned char *buf)
+                    struct image_view **out, struct image_info *info, char *err, size_t cap,
+                    unsigned char *buf)
 {
 	const struct part *p = NULL;
 	const char *what;
@@ -1319,7 +1335,7 @@ static int open_one(struct source *s, const struct part_table *t, unsigned want,
 			p = &t->v[i];
 	if (!p) {
 		snprintf(err, cap, "partition %u does not exist (the %s table has", want,
-			 scheme_name(t->scheme));
+		         scheme_name(t->scheme));
 		if (t->n == 0)
 			appendf(err, cap, " none)");
 		for (int i = 0; i < t->n; i++)
@@ -1330,7 +1346,8 @@ static int open_one(struct source *s, const struct part_table *t, unsigned want,
 	}
 	what = probe_part(s, p, buf, &ext);
 	if (!ext) {
-		snprintf(err, cap, "partition %u holds %s, not an ext2/3/4 file system", want, what);
+		snprintf(err, cap, "partition %u holds %s, not an ext2/3/4 file system", want,
+		         what);
 		return p->start >= s->size ? -EFBIG : -ENOENT;
 	}
 	int rc = fs_open(s, want, p->start, part_avail(s, p), out, info, err, cap);
@@ -1346,7 +1363,7 @@ static int open_one(struct source *s, const struct part_table *t, unsigned want,
 /* Choose among the table's partitions: the only ext one, or the first
  * that is a root. */
 static int open_choose(struct source *s, const struct part_table *t, struct image_view **out,
-		       struct image_info *info, char *err, size_t cap, unsigned char *buf)
+                       struct image_info *info, char *err, size_t cap, unsigned char *buf)
 {
 	struct image_view *first = NULL;
 	struct image_info first_info = {0}, cur = {0};
@@ -1360,7 +1377,7 @@ static int open_choose(struct source *s, const struct part_table *t, struct imag
 		const char *what = probe_part(s, p, buf, &ext);
 
 		appendf(found, sizeof(found), "%spartition %u holds %s", i ? ", " : "", p->index,
-			what);
+		        what);
 		if (!ext)
 			continue;
 		cands++;
@@ -1386,7 +1403,7 @@ static int open_choose(struct source *s, const struct part_table *t, struct imag
 	}
 	if (cands == 0) {
 		snprintf(err, cap, "no ext2/3/4 file system: %s",
-			 t->n ? found : "the partition table is empty");
+		         t->n ? found : "the partition table is empty");
 		return -ENOENT;
 	}
 	if (opened == 0) {
@@ -1395,8 +1412,10 @@ static int open_choose(struct source *s, const struct part_table *t, struct imag
 	}
 	if (opened > 1) {
 		image_destroy(&first->base);
-		snprintf(err, cap, "%d ext2/3/4 partitions and none holds /etc/os-release: "
-			 "choose one with --partition N (%s)", opened, found);
+		snprintf(err, cap,
+		         "%d ext2/3/4 partitions and none holds /etc/os-release: "
+		         "choose one with --partition N (%s)",
+		         opened, found);
 		return -EAGAIN;
 	}
 done:
@@ -1408,7 +1427,7 @@ done:
 }
 
 int view_image_open(const char *path, unsigned partition, struct view **out,
-		    struct image_info *info, char *err, size_t cap)
+                    struct image_info *info, char *err, size_t cap)
 {
 	struct image_view *iv = NULL;
 	struct part_table *t = NULL;
@@ -1439,7 +1458,7 @@ int view_image_open(const char *path, unsigned partition, struct view **out,
 	}
 	if (rc < 0) {
 		snprintf(err, cap, "corrupt GPT partition table (%s)",
-			 rc == -ERANGE ? "the entries lie past the first MiB" : "bad header");
+		         rc == -ERANGE ? "the entries lie past the first MiB" : "bad header");
 		goto out;
 	}
 	if (t->scheme == PART_MBR && t->ext_size)

@@ -32,13 +32,13 @@
 
 /* What view_image_open() found and opened. */
 struct image_info {
-	enum part_scheme scheme;	/* PART_NONE: a whole-disk file system */
-	unsigned partition;	/* 1-based; 0 for a whole-disk file system */
-	uint64_t offset;	/* bytes from the start of the image */
-	uint64_t size;		/* bytes the file system occupies */
-	char fstype[16];	/* "ext2", "ext3" or "ext4" */
-	int needs_recovery;	/* the journal holds changes that were not replayed */
-	int partitions_tried;	/* ext2/3/4 partitions considered */
+	enum part_scheme scheme; /* PART_NONE: a whole-disk file system */
+	unsigned partition;      /* 1-based; 0 for a whole-disk file system */
+	uint64_t offset;         /* bytes from the start of the image */
+	uint64_t size;           /* bytes the file system occupies */
+	char fstype[16];         /* "ext2", "ext3" or "ext4" */
+	int needs_recovery;      /* the journal holds changes that were not replayed */
+	int partitions_tried;    /* ext2/3/4 partitions considered */
 };
 
 /*
@@ -57,7 +57,7 @@ struct image_info {
  * none is a root (-EAGAIN: choose with a partition number).
  */
 int view_image_open(const char *path, unsigned partition, struct view **out,
-		    struct image_info *info, char *err, size_t cap);
+                    struct image_info *info, char *err, size_t cap);
 
 /*
  * Check an ext2/3/4 superblock: `sb` holds the `len` (>= 1024) bytes at
@@ -68,6 +68,6 @@ int view_image_open(const char *path, unsigned partition, struct view **out,
  * -EFBIG the file system is larger than avail (a truncated image).
  */
 int image_check_super(const void *sb, size_t len, uint64_t avail, uint64_t *fs_bytes, char *why,
-		      size_t cap);
+                      size_t cap);
 
 #endif

@@ -113,7 +113,7 @@ static bool guid_zero(const unsigned char *g)
 
 /* The entry array of a header at `hdr` (already checked). */
 static int gpt_entries(const unsigned char *b, size_t len, const unsigned char *hdr,
-		       unsigned sector, struct part_table *t)
+                       unsigned sector, struct part_table *t)
 {
 	uint64_t lba = rd64(hdr + 72), off;
 	uint32_t nent = rd32(hdr + 80), esz = rd32(hdr + 84);
@@ -135,7 +135,7 @@ static int gpt_entries(const unsigned char *b, size_t len, const unsigned char *
 			continue;
 		if (last < first || last == UINT64_MAX || !lba_bytes(first, sector, &start) ||
 		    !lba_bytes(last + 1, sector, &end))
-			continue;	/* impossible extent: not a partition */
+			continue; /* impossible extent: not a partition */
 		p.start = start;
 		p.size = end - start;
 		memcpy(p.gpt_type, e, 16);
@@ -212,7 +212,7 @@ int part_parse(const void *buf, size_t len, struct part_table *out)
 		const unsigned char *e = b + MBR_ENTRIES + 16 * i;
 
 		if (e[0] != 0x00 && e[0] != 0x80)
-			return 0;	/* a boot sector, not a partition table */
+			return 0; /* a boot sector, not a partition table */
 		protective |= e[4] == 0xEE;
 	}
 	if (protective) {
@@ -221,7 +221,7 @@ int part_parse(const void *buf, size_t len, struct part_table *out)
 		if (r == 0)
 			r = gpt_parse(b, len, 4096, out);
 		if (r == 0)
-			return -EINVAL;	/* protective MBR, no GPT header */
+			return -EINVAL; /* protective MBR, no GPT header */
 		if (r < 0) {
 			out->scheme = PART_NONE;
 			out->n = 0;
@@ -233,7 +233,7 @@ int part_parse(const void *buf, size_t len, struct part_table *out)
 }
 
 int part_parse_ebr(const void *buf, size_t len, uint64_t ext_lba, uint64_t ebr_lba,
-		   struct part *logical, uint64_t *next_lba)
+                   struct part *logical, uint64_t *next_lba)
 {
 	const unsigned char *b = buf, *e0 = b + MBR_ENTRIES, *e1 = e0 + 16;
 	uint64_t lba, start;
@@ -285,13 +285,13 @@ static const char *ext_kind(const unsigned char *sb)
 {
 	uint32_t compat = rd32(sb + 0x5C), incompat = rd32(sb + 0x60), ro = rd32(sb + 0x64);
 
-	if (incompat & 0x8)	/* JOURNAL_DEV */
+	if (incompat & 0x8) /* JOURNAL_DEV */
 		return "ext-journal";
 	/* anything beyond ext3's FILETYPE|RECOVER|META_BG and
 	 * SPARSE_SUPER|LARGE_FILE|BTREE_DIR is an ext4 feature */
 	if ((incompat & ~0x16u) || (ro & ~0x7u))
 		return "ext4";
-	return (compat & 0x4) ? "ext3" : "ext2";	/* HAS_JOURNAL */
+	return (compat & 0x4) ? "ext3" : "ext2"; /* HAS_JOURNAL */
 }
 
 const char *part_probe(const void *buf, size_t len)

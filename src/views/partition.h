@@ -28,28 +28,28 @@
 #include <stdint.h>
 
 #define PART_SECTOR 512
-#define PART_MAX 128		/* partitions kept from one table */
-#define PART_GPT_MAX_ENTRIES 4096	/* a larger entry array is refused */
-#define PART_PROBE_LEN (68 * 1024)	/* bytes part_probe() looks at */
+#define PART_MAX 128               /* partitions kept from one table */
+#define PART_GPT_MAX_ENTRIES 4096  /* a larger entry array is refused */
+#define PART_PROBE_LEN (68 * 1024) /* bytes part_probe() looks at */
 
 enum part_scheme { PART_NONE, PART_MBR, PART_GPT };
 
 /* One partition.  Invariant: size > 0, and start + size does not overflow
  * (it may lie past the end of the disk: the caller checks that). */
 struct part {
-	unsigned index;		/* number as Linux names it: sda<index>; MBR
-				 * primaries 1-4, logicals from 5; GPT: entry + 1 */
-	uint64_t start;		/* bytes from the start of the disk */
-	uint64_t size;		/* bytes */
-	uint8_t mbr_type;	/* MBR type byte; 0 for GPT */
-	uint8_t gpt_type[16];	/* GPT type GUID as stored; zeros for MBR */
-	char name[37];		/* GPT name as printable ASCII ('?' for others) */
+	unsigned index;       /* number as Linux names it: sda<index>; MBR
+	                       * primaries 1-4, logicals from 5; GPT: entry + 1 */
+	uint64_t start;       /* bytes from the start of the disk */
+	uint64_t size;        /* bytes */
+	uint8_t mbr_type;     /* MBR type byte; 0 for GPT */
+	uint8_t gpt_type[16]; /* GPT type GUID as stored; zeros for MBR */
+	char name[37];        /* GPT name as printable ASCII ('?' for others) */
 };
 
 struct part_table {
 	enum part_scheme scheme;
-	unsigned sector;	/* sector size the table uses: 512 or 4096 */
-	int n;			/* partitions in v[] (empty slots are skipped) */
+	unsigned sector; /* sector size the table uses: 512 or 4096 */
+	int n;           /* partitions in v[] (empty slots are skipped) */
 	struct part v[PART_MAX];
 	/* MBR: the extended partition holding logical ones (its EBR chain
 	 * starts at ext_start), or ext_size 0 when there is none. */
@@ -57,7 +57,7 @@ struct part_table {
 	/* GPT: the header's or the entry array's CRC32 did not match (the
 	 * table is parsed anyway; the caller may warn). */
 	bool crc_bad;
-	bool truncated;		/* more than PART_MAX partitions: the rest dropped */
+	bool truncated; /* more than PART_MAX partitions: the rest dropped */
 };
 
 /*
@@ -80,7 +80,7 @@ int part_parse(const void *buf, size_t len, struct part_table *out);
  * -ENODATA when len < 512.
  */
 int part_parse_ebr(const void *buf, size_t len, uint64_t ext_lba, uint64_t ebr_lba,
-		   struct part *logical, uint64_t *next_lba);
+                   struct part *logical, uint64_t *next_lba);
 
 /*
  * What the first `len` bytes of a partition (or disk) hold, from magic

@@ -20,7 +20,7 @@ int pathwalk_init(struct pathwalk *w, const char *path)
 
 int pathwalk_next(struct pathwalk *w, const char **name, size_t *n, bool *last)
 {
-	const size_t end = sizeof(w->work) - 1;	/* index of the final NUL */
+	const size_t end = sizeof(w->work) - 1; /* index of the final NUL */
 	size_t k;
 
 	while (w->pos < end && w->work[w->pos] == '/')
@@ -32,7 +32,7 @@ int pathwalk_next(struct pathwalk *w, const char **name, size_t *n, bool *last)
 		;
 	w->pos += k;
 	*n = k;
-	*last = w->pos == end;	/* no trailing slash */
+	*last = w->pos == end; /* no trailing slash */
 	return 0;
 }
 

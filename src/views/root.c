@@ -48,15 +48,15 @@ static void root_destroy(struct view *v)
 }
 
 static const struct view_ops root_ops = {
-	.name = "root",
-	.file_open = root_file_open,
-	.file_read = fsroot_file_read,
-	.file_stat = fsroot_file_stat,
-	.file_close = fsroot_file_close,
-	.stat = root_stat,
-	.walk = root_walk,
-	.walk_open = root_walk_open,
-	.destroy = root_destroy,
+    .name = "root",
+    .file_open = root_file_open,
+    .file_read = fsroot_file_read,
+    .file_stat = fsroot_file_stat,
+    .file_close = fsroot_file_close,
+    .stat = root_stat,
+    .walk = root_walk,
+    .walk_open = root_walk_open,
+    .destroy = root_destroy,
 };
 
 int view_root_open(const char *dir, struct view **out)

@@ -13,13 +13,13 @@
 #define CALL(op, ...) ((v)->ops->op ? (v)->ops->op(__VA_ARGS__) : -ENOTSUP)
 
 int view_processes(struct view *v, const struct view_iter *it,
-		   int (*cb)(void *ctx, const struct vt_proc *p))
+                   int (*cb)(void *ctx, const struct vt_proc *p))
 {
 	return CALL(processes, v, it, cb);
 }
 
 int view_sockets(struct view *v, const struct view_iter *it,
-		 int (*cb)(void *ctx, const struct vt_sock *s))
+                 int (*cb)(void *ctx, const struct vt_sock *s))
 {
 	return CALL(sockets, v, it, cb);
 }
@@ -30,13 +30,13 @@ int view_kernel(struct view *v, struct vt_kernel *out)
 }
 
 int view_modules(struct view *v, const struct view_iter *it,
-		 int (*cb)(void *ctx, const struct vt_module *m))
+                 int (*cb)(void *ctx, const struct vt_module *m))
 {
 	return CALL(modules, v, it, cb);
 }
 
 int view_cpu_times(struct view *v, const struct view_iter *it,
-		   int (*cb)(void *ctx, const struct vt_cpu *c))
+                   int (*cb)(void *ctx, const struct vt_cpu *c))
 {
 	return CALL(cpu_times, v, it, cb);
 }
@@ -52,19 +52,19 @@ int view_load(struct view *v, struct vt_load *out)
 }
 
 int view_filesystems(struct view *v, const struct view_iter *it,
-		     int (*cb)(void *ctx, const struct vt_fs *f))
+                     int (*cb)(void *ctx, const struct vt_fs *f))
 {
 	return CALL(filesystems, v, it, cb);
 }
 
 int view_disk_io(struct view *v, const struct view_iter *it,
-		 int (*cb)(void *ctx, const struct vt_diskio *d))
+                 int (*cb)(void *ctx, const struct vt_diskio *d))
 {
 	return CALL(disk_io, v, it, cb);
 }
 
 int view_interfaces(struct view *v, const struct view_iter *it,
-		    int (*cb)(void *ctx, const struct vt_iface *i))
+                    int (*cb)(void *ctx, const struct vt_iface *i))
 {
 	return CALL(interfaces, v, it, cb);
 }
@@ -117,7 +117,7 @@ void view_destroy(struct view *v)
 }
 
 ssize_t view_read_file(struct view *v, const char *path, struct buf *out, size_t max,
-		       bool *truncated)
+                       bool *truncated)
 {
 	struct vfile *f;
 	if (truncated)
@@ -150,26 +150,4 @@ ssize_t view_read_file(struct view *v, const char *path, struct buf *out, size_t
 	}
 	view_file_close(v, f);
 	return ret < 0 ? ret : (ssize_t)got;
-}
-
-const char *vt_tcp_state_name(int state)
-{
-	static const char *const names[] = {
-		[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT",
-		[TCP_SYN_RECV] = "SYN_RECV",	   [TCP_FIN_WAIT1] = "FIN_WAIT1",
-		[TCP_FIN_WAIT2] = "FIN_WAIT2",	   [TCP_TIME_WAIT] = "TIME_WAIT",
-		[TCP_CLOSE] = "CLOSE",		   [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
-		[TCP_LAST_ACK] = "LAST_ACK",	   [TCP_LISTEN] = "LISTEN",
-		[TCP_CLOSING] = "CLOSING",
-	};
-	if (state > 0 && (size_t)state < ARRAY_SIZE(names) && names[state])
-		return names[state];
-	return "UNKNOWN";
-}
-
-const char *vt_ftype_name(enum vt_ftype t)
-{
-	static const char *const names[] = {"file", "dir", "symlink", "chardev",
-					    "blockdev", "fifo", "socket", "unknown"};
-	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "unknown";
 }

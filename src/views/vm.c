@@ -48,7 +48,7 @@ static void iter_err(const struct view_iter *it, const char *what, int err)
  * through the list head (a guest can link its list into a circle). */
 struct seen {
 	uint64_t *v;
-	size_t cap, n;		/* cap a power of two, at most half full */
+	size_t cap, n; /* cap a power of two, at most half full */
 };
 
 static bool seen_insert(uint64_t *v, size_t cap, uint64_t a)
@@ -86,7 +86,7 @@ static bool seen_add(struct seen *s, uint64_t a)
 }
 
 int vm_each_task(struct vm_view *vv, const struct view_iter *it,
-		 int (*cb)(void *ctx, uint64_t task), void *ctx)
+                 int (*cb)(void *ctx, uint64_t task), void *ctx)
 {
 	struct vmi *v = &vv->vmi;
 	uint32_t off = vmi_off(v, F_task_tasks);
@@ -103,13 +103,14 @@ int vm_each_task(struct vm_view *vv, const struct view_iter *it,
 			break;
 		}
 		if (!seen_add(&seen, next)) {
-			iter_err(it, "task list: loops without reaching its head, walk stopped", ELOOP);
+			iter_err(it, "task list: loops without reaching its head, walk stopped",
+			         ELOOP);
 			break;
 		}
 		if (!vmi_kptr(v, next) || next < off) {
 			char w[80];
 			snprintf(w, sizeof(w), "task list: bad pointer %#llx, walk stopped",
-				 (unsigned long long)next);
+			         (unsigned long long)next);
 			iter_err(it, w, EFAULT);
 			break;
 		}
@@ -128,9 +129,10 @@ int vm_each_task(struct vm_view *vv, const struct view_iter *it,
 /* ---- processes --------------------------------------------------------------- */
 
 static const enum vmi_field task_fields[] = {
-	F_task_pid, F_task_tgid, F_task_comm, F_task_real_parent, F_task_mm, F_task_real_cred,
-	F_task_state, F_task_state_old, F_task_exit_state, F_task_flags, F_task_start_boottime,
-	F_task_utime, F_task_stime, F_task_signal,
+    F_task_pid,        F_task_tgid,      F_task_comm,           F_task_real_parent,
+    F_task_mm,         F_task_real_cred, F_task_state,          F_task_state_old,
+    F_task_exit_state, F_task_flags,     F_task_start_boottime, F_task_utime,
+    F_task_stime,      F_task_signal,
 };
 
 struct task_span {
@@ -154,8 +156,8 @@ static void task_span(const struct vmi *v, struct task_span *s)
 }
 
 /* A field of size <= 8 out of a span read. */
-static uint64_t span_get(const struct vmi *v, const unsigned char *buf,
-			 const struct task_span *s, enum vmi_field f, bool *ok)
+static uint64_t span_get(const struct vmi *v, const unsigned char *buf, const struct task_span *s,
+                         enum vmi_field f, bool *ok)
 {
 	uint64_t x = 0;
 	uint32_t sz = v->p.fsize[f];
@@ -167,12 +169,12 @@ static uint64_t span_get(const struct vmi *v, const unsigned char *buf,
 
 static char state_char(uint64_t state, uint64_t exit_state)
 {
-	if (state == 0x402)	/* TASK_IDLE: uninterruptible, no load */
+	if (state == 0x402) /* TASK_IDLE: uninterruptible, no load */
 		return 'I';
 	unsigned s = (unsigned)((state | exit_state) & 0x7f);
 	static const char map[] = "RSDTtXZP";
 	int i = 0;
-	while (s) {	/* fls */
+	while (s) { /* fls */
 		i++;
 		s >>= 1;
 	}
@@ -218,7 +220,7 @@ static uint64_t mm_rss_pages(struct vmi *v, uint64_t mm, bool *ok)
 	    !p->enum_ok[E_MM_ANONPAGES] || !p->enum_ok[E_MM_SHMEMPAGES])
 		return 0;
 	int idx[3] = {(int)p->enumv[E_MM_FILEPAGES], (int)p->enumv[E_MM_ANONPAGES],
-		      (int)p->enumv[E_MM_SHMEMPAGES]};
+	              (int)p->enumv[E_MM_SHMEMPAGES]};
 	uint64_t sum = 0;
 	for (int i = 0; i < 3; i++) {
 		int64_t c;
@@ -228,7 +230,8 @@ static uint64_t mm_rss_pages(struct vmi *v, uint64_t mm, bool *ok)
 		if (p->rss_percpu) {
 			if (!vmi_has(v, F_pcpu_counter_count))
 				return 0;
-			a += (uint64_t)idx[i] * p->tsize[Z_percpu_counter] + p->off[F_pcpu_counter_count];
+			a += (uint64_t)idx[i] * p->tsize[Z_percpu_counter] +
+			     p->off[F_pcpu_counter_count];
 		} else {
 			a += (uint64_t)idx[i] * 8;
 		}
@@ -261,7 +264,7 @@ static int one_task(void *ctx, uint64_t task)
 	p.have |= VP_NSPID;
 	if (vmi_has(v, F_task_comm)) {
 		size_t n = v->p.fsize[F_task_comm] < sizeof(p.comm) ? v->p.fsize[F_task_comm]
-								     : sizeof(p.comm) - 1;
+		                                                    : sizeof(p.comm) - 1;
 		memcpy(p.comm, w->buf + v->p.off[F_task_comm] - w->span.lo, n);
 		p.comm[n] = 0;
 		p.comm[strnlen(p.comm, n)] = 0;
@@ -339,7 +342,7 @@ static int one_task(void *ctx, uint64_t task)
 }
 
 static int vm_processes(struct view *v, const struct view_iter *it,
-			int (*cb)(void *ctx, const struct vt_proc *p))
+                        int (*cb)(void *ctx, const struct vt_proc *p))
 {
 	struct proc_walk *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -390,7 +393,7 @@ static int guest_clock(struct vmi *v, double *uptime, int64_t *wall)
 }
 
 static void uts_field(struct vmi *v, uint64_t uts, enum vmi_field f, char *dst, size_t cap,
-		      unsigned bit, unsigned *have)
+                      unsigned bit, unsigned *have)
 {
 	if (!vmi_has(v, f))
 		return;
@@ -410,9 +413,9 @@ static int vm_kernel(struct view *v, struct vt_kernel *k)
 	uts_field(m, uts, F_utsname_release, k->release, sizeof(k->release), VK_RELEASE, &k->have);
 	uts_field(m, uts, F_utsname_version, k->version, sizeof(k->version), VK_VERSION, &k->have);
 	uts_field(m, uts, F_utsname_nodename, k->hostname, sizeof(k->hostname), VK_HOSTNAME,
-		  &k->have);
+	          &k->have);
 	uts_field(m, uts, F_utsname_domainname, k->domainname, sizeof(k->domainname), VK_DOMAIN,
-		  &k->have);
+	          &k->have);
 	uts_field(m, uts, F_utsname_machine, k->machine, sizeof(k->machine), VK_MACHINE, &k->have);
 	double up;
 	int64_t wall;
@@ -439,10 +442,11 @@ static uint64_t module_size(struct vmi *v, uint64_t mod, bool *ok)
 			total += x;
 		*ok = true;
 	} else if (vmi_has(v, F_module_mem) && vmi_has(v, F_module_memory_size) &&
-		   p->tsize[Z_module_memory] != VMI_NONE && p->tsize[Z_module_memory]) {
+	           p->tsize[Z_module_memory] != VMI_NONE && p->tsize[Z_module_memory]) {
 		uint32_t n = p->fsize[F_module_mem] / p->tsize[Z_module_memory];
 		for (uint32_t i = 0; i < n && i < 16; i++) {
-			uint64_t a = mod + p->off[F_module_mem] + (uint64_t)i * p->tsize[Z_module_memory];
+			uint64_t a =
+			    mod + p->off[F_module_mem] + (uint64_t)i * p->tsize[Z_module_memory];
 			if (vmi_field(v, a, F_module_memory_size, &x))
 				return 0;
 			total += (uint32_t)x;
@@ -481,7 +485,7 @@ static bool module_deps(struct vmi *v, uint64_t mod, char *dst, size_t cap)
 }
 
 static int vm_modules(struct view *v, const struct view_iter *it,
-		      int (*cb)(void *ctx, const struct vt_module *m))
+                      int (*cb)(void *ctx, const struct vt_module *m))
 {
 	struct vmi *m = &VV(v)->vmi;
 	const struct vmi_prof *p = &m->p;
@@ -498,9 +502,10 @@ static int vm_modules(struct view *v, const struct view_iter *it,
 			goto out;
 		}
 		if (n >= 4096 || !vmi_kptr(m, next)) {
-			iter_err(it, n >= 4096 ? "module list: longer than the bound"
-					       : "module list: bad pointer, walk stopped",
-				 n >= 4096 ? E2BIG : EFAULT);
+			iter_err(it,
+			         n >= 4096 ? "module list: longer than the bound"
+			                   : "module list: bad pointer, walk stopped",
+			         n >= 4096 ? E2BIG : EFAULT);
 			goto out;
 		}
 		uint64_t mod = next - p->off[F_module_list];
@@ -514,19 +519,20 @@ static int vm_modules(struct view *v, const struct view_iter *it,
 		vmi_field(m, mod, F_module_state, &state);
 		struct vt_module rec = {.name = name, .refcount = -1};
 		const char *sname = NULL;
-		if (p->enum_ok[E_MODULE_STATE_LIVE] && (int64_t)(uint32_t)state == p->enumv[E_MODULE_STATE_LIVE])
+		if (p->enum_ok[E_MODULE_STATE_LIVE] &&
+		    (int64_t)(uint32_t)state == p->enumv[E_MODULE_STATE_LIVE])
 			sname = "Live";
 		else if (p->enum_ok[E_MODULE_STATE_COMING] &&
-			 (int64_t)(uint32_t)state == p->enumv[E_MODULE_STATE_COMING])
+		         (int64_t)(uint32_t)state == p->enumv[E_MODULE_STATE_COMING])
 			sname = "Loading";
 		else if (p->enum_ok[E_MODULE_STATE_GOING] &&
-			 (int64_t)(uint32_t)state == p->enumv[E_MODULE_STATE_GOING])
+		         (int64_t)(uint32_t)state == p->enumv[E_MODULE_STATE_GOING])
 			sname = "Unloading";
 		rec.state = sname;
 		bool ok;
 		rec.size = module_size(m, mod, &ok);
 		if (!vmi_field(m, mod, F_module_refcnt, &ref))
-			rec.refcount = (int64_t)(int32_t)(uint32_t)ref - 1;	/* MODULE_REF_BASE */
+			rec.refcount = (int64_t)(int32_t)(uint32_t)ref - 1; /* MODULE_REF_BASE */
 		rec.deps = module_deps(m, mod, deps, sizeof(deps)) ? deps : NULL;
 		/* a module still being formed is not listed, as in /proc/modules */
 		if (sname) {
@@ -580,9 +586,13 @@ static int wmark_low(struct vmi *v, uint64_t *out)
 			return -EFAULT;
 		nodes++;
 		for (uint32_t z = 0; z < nzones && z < 8; z++) {
-			uint64_t zone = pgdat + p->off[F_pgdat_node_zones] + (uint64_t)z * p->tsize[Z_zone];
+			uint64_t zone =
+			    pgdat + p->off[F_pgdat_node_zones] + (uint64_t)z * p->tsize[Z_zone];
 			uint64_t wm, boost = 0;
-			if (vmi_u64(v, zone + p->off[F_zone_watermark] + 8 * (uint64_t)p->enumv[E_WMARK_LOW], &wm))
+			if (vmi_u64(v,
+			            zone + p->off[F_zone_watermark] +
+			                8 * (uint64_t)p->enumv[E_WMARK_LOW],
+			            &wm))
 				return -EFAULT;
 			vmi_field(v, zone, F_zone_watermark_boost, &boost);
 			*out += wm + boost;
@@ -597,8 +607,8 @@ static int vm_memory(struct view *v, struct vt_mem *out)
 	const struct vmi_prof *p = &m->p;
 	memset(out, 0, sizeof(*out));
 	int64_t total, freep;
-	if (!p->sym_ok[S__totalram_pages] || vmi_read(m, vmi_sym(m, S__totalram_pages), &total, 8) ||
-	    !p->enum_ok[E_NR_FREE_PAGES] ||
+	if (!p->sym_ok[S__totalram_pages] ||
+	    vmi_read(m, vmi_sym(m, S__totalram_pages), &total, 8) || !p->enum_ok[E_NR_FREE_PAGES] ||
 	    atomic_at(m, S_vm_zone_stat, p->enumv[E_NR_FREE_PAGES], &freep) || total <= 0)
 		return -ENOTSUP;
 	/* guest counters are hostile: each is clamped to [0, total] so the
@@ -647,7 +657,7 @@ static int vm_load(struct view *v, struct vt_load *out)
 	memset(out, 0, sizeof(*out));
 	if (!m->p.sym_ok[S_avenrun] || vmi_read(m, vmi_sym(m, S_avenrun), a, sizeof(a)))
 		return -ENOTSUP;
-	out->load1 = a[0] / 2048.0;	/* FIXED_1 = 1 << FSHIFT(11) */
+	out->load1 = a[0] / 2048.0; /* FIXED_1 = 1 << FSHIFT(11) */
 	out->load5 = a[1] / 2048.0;
 	out->load15 = a[2] / 2048.0;
 	uint32_t nthr;
@@ -658,7 +668,8 @@ static int vm_load(struct view *v, struct vt_load *out)
 		vmi_u32(m, vmi_sym(m, S_nr_cpu_ids), &ncpu);
 	for (uint32_t c = 0; c < ncpu && c < 8192 && vmi_has(m, F_rq_nr_running); c++) {
 		uint64_t rq, nr;
-		if (vmi_percpu(m, S_runqueues, (int)c, &rq) || vmi_field(m, rq, F_rq_nr_running, &nr))
+		if (vmi_percpu(m, S_runqueues, (int)c, &rq) ||
+		    vmi_field(m, rq, F_rq_nr_running, &nr))
 			break;
 		out->running += (uint32_t)nr;
 	}
@@ -676,7 +687,7 @@ static bool cpu_online(struct vmi *m, uint32_t c)
 }
 
 static int vm_cpu_times(struct view *v, const struct view_iter *it,
-			int (*cb)(void *ctx, const struct vt_cpu *c))
+                        int (*cb)(void *ctx, const struct vt_cpu *c))
 {
 	struct vmi *m = &VV(v)->vmi;
 	const struct vmi_prof *p = &m->p;
@@ -688,9 +699,9 @@ static int vm_cpu_times(struct view *v, const struct view_iter *it,
 		vmi_u32(m, vmi_sym(m, S_nr_cpu_ids), &ncpu);
 	if (ncpu > 8192)
 		return -EINVAL;
-	static const enum vmi_enum idx[] = {E_CPUTIME_USER,    E_CPUTIME_NICE, E_CPUTIME_SYSTEM,
-					    E_CPUTIME_IDLE,    E_CPUTIME_IOWAIT, E_CPUTIME_IRQ,
-					    E_CPUTIME_SOFTIRQ, E_CPUTIME_STEAL};
+	static const enum vmi_enum idx[] = {E_CPUTIME_USER,    E_CPUTIME_NICE,   E_CPUTIME_SYSTEM,
+	                                    E_CPUTIME_IDLE,    E_CPUTIME_IOWAIT, E_CPUTIME_IRQ,
+	                                    E_CPUTIME_SOFTIRQ, E_CPUTIME_STEAL};
 	struct vt_cpu total = {.cpu = -1};
 	int seen = 0;
 	for (uint32_t c = 0; c < ncpu; c++) {
@@ -699,7 +710,8 @@ static int vm_cpu_times(struct view *v, const struct view_iter *it,
 		uint64_t kcs, st[16] = {0};
 		if (vmi_percpu(m, S_kernel_cpustat, (int)c, &kcs) ||
 		    vmi_read(m, kcs + vmi_off(m, F_kcs_cpustat), st,
-			     p->fsize[F_kcs_cpustat] < sizeof(st) ? p->fsize[F_kcs_cpustat] : sizeof(st))) {
+		             p->fsize[F_kcs_cpustat] < sizeof(st) ? p->fsize[F_kcs_cpustat]
+		                                                  : sizeof(st))) {
 			iter_err(it, "kernel_cpustat", EFAULT);
 			continue;
 		}
@@ -716,8 +728,8 @@ static int vm_cpu_times(struct view *v, const struct view_iter *it,
 			if (!vmi_field(m, ts, F_ts_iowait_sleeptime, &iow_ns))
 				val[4] = iow_ns / 1e9;
 		}
-		struct vt_cpu rec = {.cpu = (int)c, val[0], val[1], val[2], val[3],
-				     val[4], val[5], val[6], val[7]};
+		struct vt_cpu rec = {
+		    .cpu = (int)c, val[0], val[1], val[2], val[3], val[4], val[5], val[6], val[7]};
 		total.user += rec.user;
 		total.nice += rec.nice;
 		total.system += rec.system;
@@ -745,20 +757,20 @@ static void vm_destroy(struct view *v)
 }
 
 static const struct view_ops vm_ops = {
-	.name = "vm",
-	.processes = vm_processes,
-	.sockets = vm_sockets,
-	.kernel = vm_kernel,
-	.modules = vm_modules,
-	.cpu_times = vm_cpu_times,
-	.memory = vm_memory,
-	.load = vm_load,
-	.interfaces = vm_interfaces,
-	.destroy = vm_destroy,
+    .name = "vm",
+    .processes = vm_processes,
+    .sockets = vm_sockets,
+    .kernel = vm_kernel,
+    .modules = vm_modules,
+    .cpu_times = vm_cpu_times,
+    .memory = vm_memory,
+    .load = vm_load,
+    .interfaces = vm_interfaces,
+    .destroy = vm_destroy,
 };
 
 int view_vm_open(struct gmem *mem, const struct vmi_opts *o, struct view **out, char *err,
-		 size_t errlen)
+                 size_t errlen)
 {
 	struct vm_view *vv = calloc(1, sizeof(*vv));
 	if (!vv) {

@@ -22,12 +22,12 @@
 struct vm_view {
 	struct view base;
 	struct vmi vmi;
-	int64_t boot_time_ns;		/* guest's boot time, epoch ns, 0 if unknown */
+	int64_t boot_time_ns; /* guest's boot time, epoch ns, 0 if unknown */
 };
 
 /* Open a view on guest memory (taken over).  0 or negative errno + err. */
 int view_vm_open(struct gmem *mem, const struct vmi_opts *o, struct view **out, char *err,
-		 size_t errlen);
+                 size_t errlen);
 /* The vmi underneath (for stats and tests). */
 struct vmi *view_vm_vmi(struct view *v);
 
@@ -35,15 +35,15 @@ struct vmi *view_vm_vmi(struct view *v);
  * each task_struct address; non-zero stops.  A bad pointer or the bound
  * ends the walk: reported through it->error, returns the cb's value or 0. */
 int vm_each_task(struct vm_view *vv, const struct view_iter *it,
-		 int (*cb)(void *ctx, uint64_t task), void *ctx);
+                 int (*cb)(void *ctx, uint64_t task), void *ctx);
 
 /* Each thread of a thread group (task->signal->thread_head or
  * task->thread_group); used for per-thread fd tables. */
 
 /* vm_net.c */
 int vm_sockets(struct view *v, const struct view_iter *it,
-	       int (*cb)(void *ctx, const struct vt_sock *s));
+               int (*cb)(void *ctx, const struct vt_sock *s));
 int vm_interfaces(struct view *v, const struct view_iter *it,
-		  int (*cb)(void *ctx, const struct vt_iface *i));
+                  int (*cb)(void *ctx, const struct vt_iface *i));
 
 #endif

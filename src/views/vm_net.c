@@ -60,7 +60,7 @@
 #include <sys/socket.h>
 
 #include "../vmi/btf.h"
-#include "host/sockdiag_parse.h"
+#include "../linux/sockdiag_parse.h"
 #include "vm.h"
 
 #define MAX_BUCKETS (1u << 24)

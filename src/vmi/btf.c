@@ -20,19 +20,19 @@ static const struct {
 	const char *type, *path;
 } field_def[VMI_NFIELD] = {
 #define F(n, s, m) {s, m},
-	VMI_FIELDS(F)
+    VMI_FIELDS(F)
 #undef F
 };
 
 static const char *const size_def[VMI_NSIZE] = {
 #define Z(n) #n,
-	VMI_SIZES(Z)
+    VMI_SIZES(Z)
 #undef Z
 };
 
 static const char *const enum_def[VMI_NENUM] = {
 #define E(n) #n,
-	VMI_ENUMS(E)
+    VMI_ENUMS(E)
 #undef E
 };
 
@@ -52,8 +52,8 @@ static const struct btf_type *strip(const struct btf *b, __u32 *id)
 }
 
 /* Member `name` of composite type id: bit offset and member type id. */
-static int find_member(const struct btf *b, __u32 id, const char *name, size_t nlen,
-		       __u32 *bits, __u32 *mtype, int depth)
+static int find_member(const struct btf *b, __u32 id, const char *name, size_t nlen, __u32 *bits,
+                       __u32 *mtype, int depth)
 {
 	if (depth > 8)
 		return -ELOOP;
@@ -72,7 +72,7 @@ static int find_member(const struct btf *b, __u32 id, const char *name, size_t n
 			}
 			continue;
 		}
-		__u32 sub_bits, sub_type;	/* anonymous struct/union */
+		__u32 sub_bits, sub_type; /* anonymous struct/union */
 		if (!find_member(b, m->type, name, nlen, &sub_bits, &sub_type, depth + 1)) {
 			*bits = off + sub_bits;
 			*mtype = sub_type;
@@ -82,8 +82,8 @@ static int find_member(const struct btf *b, __u32 id, const char *name, size_t n
 	return -ENOENT;
 }
 
-static int resolve_field(const struct btf *b, const char *type, const char *path,
-			 uint32_t *off, uint32_t *size)
+static int resolve_field(const struct btf *b, const char *type, const char *path, uint32_t *off,
+                         uint32_t *size)
 {
 	__s32 id = btf__find_by_name_kind(b, type, BTF_KIND_STRUCT);
 	if (id < 0)
@@ -103,7 +103,7 @@ static int resolve_field(const struct btf *b, const char *type, const char *path
 		p += n + (dot ? 1 : 0);
 	}
 	if (total % 8)
-		return -EINVAL;	/* bit fields are not read */
+		return -EINVAL; /* bit fields are not read */
 	__s64 sz = btf__resolve_size(b, cur);
 	*off = total / 8;
 	*size = sz > 0 ? (uint32_t)sz : 0;
@@ -149,7 +149,8 @@ static void resolve_enums(const struct btf *b, struct vmi_prof *p)
 			if (!nm)
 				continue;
 			for (int e = 0; e < VMI_NENUM; e++) {
-				if (p->enum_ok[e] || nm[0] != enum_def[e][0] || strcmp(nm, enum_def[e]))
+				if (p->enum_ok[e] || nm[0] != enum_def[e][0] ||
+				    strcmp(nm, enum_def[e]))
 					continue;
 				p->enumv[e] = val;
 				p->enum_ok[e] = 1;
@@ -159,8 +160,7 @@ static void resolve_enums(const struct btf *b, struct vmi_prof *p)
 	}
 }
 
-int vmi_btf_resolve(const void *data, size_t size, struct vmi_prof *p, char *err,
-		    size_t errlen)
+int vmi_btf_resolve(const void *data, size_t size, struct vmi_prof *p, char *err, size_t errlen)
 {
 	if (size < 24 || size > (256u << 20)) {
 		snprintf(err, errlen, "BTF blob of %zu bytes is implausible", size);
@@ -168,8 +168,9 @@ int vmi_btf_resolve(const void *data, size_t size, struct vmi_prof *p, char *err
 	}
 	const unsigned char *d = data;
 	if (d[0] != 0x9f || d[1] != 0xeb) {
-		snprintf(err, errlen, "no BTF magic at __start_BTF (kernel without "
-				      "CONFIG_DEBUG_INFO_BTF, or memory not readable)");
+		snprintf(err, errlen,
+		         "no BTF magic at __start_BTF (kernel without "
+		         "CONFIG_DEBUG_INFO_BTF, or memory not readable)");
 		return -EINVAL;
 	}
 	struct btf *b = btf__new(data, (__u32)size);
@@ -178,7 +179,8 @@ int vmi_btf_resolve(const void *data, size_t size, struct vmi_prof *p, char *err
 		return -EINVAL;
 	}
 	for (int f = 0; f < VMI_NFIELD; f++)
-		if (resolve_field(b, field_def[f].type, field_def[f].path, &p->off[f], &p->fsize[f])) {
+		if (resolve_field(b, field_def[f].type, field_def[f].path, &p->off[f],
+		                  &p->fsize[f])) {
 			p->off[f] = VMI_NONE;
 			p->fsize[f] = 0;
 		}
@@ -197,11 +199,11 @@ int vmi_btf_resolve(const void *data, size_t size, struct vmi_prof *p, char *err
 		p->rss_percpu = 1;
 	btf__free(b);
 	static const enum vmi_field need[] = {F_task_tasks, F_task_pid, F_task_tgid, F_task_comm,
-					      F_task_mm, F_mm_pgd, F_uts_name};
+	                                      F_task_mm,    F_mm_pgd,   F_uts_name};
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (p->off[need[i]] == VMI_NONE) {
 			snprintf(err, errlen, "the guest's BTF lacks %s.%s",
-				 field_def[need[i]].type, field_def[need[i]].path);
+			         field_def[need[i]].type, field_def[need[i]].path);
 			return -EINVAL;
 		}
 	return 0;

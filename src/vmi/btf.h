@@ -11,8 +11,7 @@
 /* Resolve every field, size and enum of the profile.  Absent ones become
  * VMI_NONE / enum_ok 0.  0, or -EINVAL with a message (bad blob, or a
  * field no walk can do without is missing). */
-int vmi_btf_resolve(const void *data, size_t size, struct vmi_prof *p, char *err,
-		    size_t errlen);
+int vmi_btf_resolve(const void *data, size_t size, struct vmi_prof *p, char *err, size_t errlen);
 /* "task_struct", "tasks" for F_task_tasks. */
 const char *vmi_field_name(enum vmi_field f, const char **type);
 

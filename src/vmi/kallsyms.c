@@ -16,11 +16,20 @@
 
 #include "kallsyms.h"
 
-#define MAX_TOKEN 128		/* longest token accepted */
-#define MAX_NAME 512		/* longest expanded symbol name */
-#define WINDOW_BACK (12u << 20)	/* how far before the token table tables may start */
+#define MAX_TOKEN 128           /* longest token accepted */
+#define MAX_NAME 512            /* longest expanded symbol name */
+#define WINDOW_BACK (12u << 20) /* how far before the token table tables may start */
 
-static const unsigned char digits[] = "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9";
+static const unsigned char digits[] = "0\0"
+                                      "1\0"
+                                      "2\0"
+                                      "3\0"
+                                      "4\0"
+                                      "5\0"
+                                      "6\0"
+                                      "7\0"
+                                      "8\0"
+                                      "9";
 
 static uint32_t rd32(const unsigned char *p)
 {
@@ -46,7 +55,7 @@ static int token1_start(const unsigned char *win, size_t digit0, size_t *out)
 	for (int k = 1; k < '0'; k++) {
 		if (p < 2 || win[p - 1] != 0)
 			return -EINVAL;
-		size_t q = p - 1;	/* the NUL ending the previous token */
+		size_t q = p - 1; /* the NUL ending the previous token */
 		size_t n = 0;
 		while (q > 0 && win[q - 1] != 0 && n < MAX_TOKEN) {
 			q--;
@@ -63,7 +72,7 @@ static int token1_start(const unsigned char *win, size_t digit0, size_t *out)
 /* Tokens 1..255 forward from p1; the index after them must agree, and
  * gives token 0's length, hence the table's start. */
 static int check_tokens(const unsigned char *win, size_t len, size_t p1,
-			struct kallsyms_layout *lay)
+                        struct kallsyms_layout *lay)
 {
 	size_t p = p1;
 	uint32_t start[256];
@@ -71,7 +80,8 @@ static int check_tokens(const unsigned char *win, size_t len, size_t p1,
 		start[k] = (uint32_t)(p - p1);
 		if (p >= len)
 			return -EINVAL;
-		const unsigned char *z = memchr(win + p, 0, len - p < MAX_TOKEN ? len - p : MAX_TOKEN);
+		const unsigned char *z =
+		    memchr(win + p, 0, len - p < MAX_TOKEN ? len - p : MAX_TOKEN);
 		if (!z)
 			return -EINVAL;
 		p = (size_t)(z - win) + 1;
@@ -81,14 +91,14 @@ static int check_tokens(const unsigned char *win, size_t len, size_t p1,
 		return -EINVAL;
 	uint16_t idx[256];
 	memcpy(idx, win + lay->ti, sizeof(idx));
-	uint32_t l0 = idx[1];	/* token 0 with its NUL */
+	uint32_t l0 = idx[1]; /* token 0 with its NUL */
 	if (idx[0] != 0 || l0 < 1 || l0 > MAX_TOKEN || l0 > p1 || win[p1 - 1] != 0)
 		return -EINVAL;
 	for (int k = 1; k < 256; k++)
 		if (idx[k] != l0 + start[k])
 			return -EINVAL;
 	if (memchr(win + p1 - l0, 0, l0 - 1))
-		return -EINVAL;	/* token 0 holds a NUL: not where the index says */
+		return -EINVAL; /* token 0 holds a NUL: not where the index says */
 	lay->tt = p1 - l0;
 	memcpy(lay->tindex, idx, sizeof(idx));
 	return 0;
@@ -127,14 +137,14 @@ static size_t skip_names(const unsigned char *win, size_t end, size_t p, uint32_
 }
 
 /* Markers at m (cnt of them): find num_syms and names before them. */
-static int find_names(const unsigned char *win, size_t len, struct kallsyms_layout *lay,
-		      size_t m, uint32_t cnt)
+static int find_names(const unsigned char *win, size_t len, struct kallsyms_layout *lay, size_t m,
+                      uint32_t cnt)
 {
 	uint32_t last = rd32(win + m + 4 * (size_t)(cnt - 1));
 	if (last >= m)
 		return -EINVAL;
-	size_t hi = m - last;				/* names start at most here */
-	size_t span = (size_t)256 * (MAX_NAME + 2);	/* the last block at most */
+	size_t hi = m - last;                       /* names start at most here */
+	size_t span = (size_t)256 * (MAX_NAME + 2); /* the last block at most */
 	size_t lo = hi > span + 16 ? hi - span : 16;
 	for (size_t s = hi & ~(size_t)3; s >= lo; s -= 4) {
 		for (int back = 8; back >= 4; back -= 4) {
@@ -205,17 +215,17 @@ int kallsyms_tokens_ok(const unsigned char *win, size_t len, size_t digit0)
 {
 	struct kallsyms_layout lay;
 	size_t p1;
-	return digit0 < len && !token1_start(win, digit0, &p1) &&
-	       !check_tokens(win, len, p1, &lay);
+	return digit0 < len && !token1_start(win, digit0, &p1) && !check_tokens(win, len, p1, &lay);
 }
 
-int kallsyms_parse(const unsigned char *win, size_t len, size_t digit0,
-		   struct kallsyms_layout *lay, char *err, size_t errlen)
+int kallsyms_parse(const unsigned char *win, size_t len, size_t digit0, struct kallsyms_layout *lay,
+                   char *err, size_t errlen)
 {
 	memset(lay, 0, sizeof(*lay));
 	size_t p1;
 	if (digit0 >= len || token1_start(win, digit0, &p1) || check_tokens(win, len, p1, lay)) {
-		snprintf(err, errlen, "no kallsyms token table at the digit run (not a token table)");
+		snprintf(err, errlen,
+		         "no kallsyms token table at the digit run (not a token table)");
 		return -EINVAL;
 	}
 	/* Markers: a run of growing u32 from 0 ending at the token table or,
@@ -253,13 +263,13 @@ int kallsyms_parse(const unsigned char *win, size_t len, size_t digit0,
 		return 0;
 	}
 	snprintf(err, errlen,
-		 "kallsyms token table found, but the tables around it have an unknown layout "
-		 "(known: Linux 4.6 to 6.12 with base-relative offsets)");
+	         "kallsyms token table found, but the tables around it have an unknown layout "
+	         "(known: Linux 4.6 to 6.12 with base-relative offsets)");
 	return -EINVAL;
 }
 
 static uint64_t sym_addr(const unsigned char *win, const struct kallsyms_layout *lay,
-			 uint64_t relbase, uint32_t i, int *percpu)
+                         uint64_t relbase, uint32_t i, int *percpu)
 {
 	int32_t off = (int32_t)rd32(win + lay->offsets + 4 * (size_t)i);
 	*percpu = off >= 0;
@@ -267,8 +277,8 @@ static uint64_t sym_addr(const unsigned char *win, const struct kallsyms_layout 
 }
 
 int kallsyms_each(const unsigned char *win, size_t len, const struct kallsyms_layout *lay,
-		  uint64_t relbase,
-		  int (*cb)(void *ctx, char type, const char *name, uint64_t addr), void *ctx)
+                  uint64_t relbase,
+                  int (*cb)(void *ctx, char type, const char *name, uint64_t addr), void *ctx)
 {
 	char name[MAX_NAME + 1];
 	size_t p = lay->names;
@@ -321,7 +331,7 @@ static int lookup_cb(void *ctx, char type, const char *name, uint64_t addr)
 }
 
 int kallsyms_lookup(const unsigned char *win, size_t len, const struct kallsyms_layout *lay,
-		    uint64_t relbase, struct ksym *want, int nwant)
+                    uint64_t relbase, struct ksym *want, int nwant)
 {
 	struct lookup l = {win, lay, want, nwant, 0};
 	for (int i = 0; i < nwant; i++)

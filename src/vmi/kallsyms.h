@@ -32,18 +32,18 @@
 #include <stdint.h>
 
 struct kallsyms_layout {
-	size_t tt;		/* token_table in the window */
-	size_t ti;		/* token_index */
+	size_t tt; /* token_table in the window */
+	size_t ti; /* token_index */
 	size_t markers;
 	uint32_t nmarkers;
 	size_t names;
 	size_t names_end;
 	uint32_t num_syms;
-	size_t offsets;		/* 32-bit offsets */
-	size_t relbase;		/* u64 kallsyms_relative_base */
-	int seqs;		/* kallsyms_seqs_of_names between markers and tokens */
-	size_t nump;		/* kallsyms_num_syms */
-	char layout;		/* 'A' or 'B' */
+	size_t offsets; /* 32-bit offsets */
+	size_t relbase; /* u64 kallsyms_relative_base */
+	int seqs;       /* kallsyms_seqs_of_names between markers and tokens */
+	size_t nump;    /* kallsyms_num_syms */
+	char layout;    /* 'A' or 'B' */
 	uint16_t tindex[256];
 };
 
@@ -57,26 +57,26 @@ int kallsyms_tokens_ok(const unsigned char *win, size_t len, size_t digit0);
 
 /* Given the offset of the "0" token's run found by kallsyms_scan, find and
  * check every table.  0, or -EINVAL with a message in err. */
-int kallsyms_parse(const unsigned char *win, size_t len, size_t digits,
-		   struct kallsyms_layout *lay, char *err, size_t errlen);
+int kallsyms_parse(const unsigned char *win, size_t len, size_t digits, struct kallsyms_layout *lay,
+                   char *err, size_t errlen);
 
 struct ksym {
-	const char *name;	/* wanted name */
-	uint64_t addr;		/* filled: run-time address, or per-CPU offset */
+	const char *name; /* wanted name */
+	uint64_t addr;    /* filled: run-time address, or per-CPU offset */
 	int found;
-	int percpu;		/* absolute (per-CPU) symbol */
+	int percpu; /* absolute (per-CPU) symbol */
 };
 
 /* Decode every name; fill the wanted ones.  relbase: the run-time value of
  * kallsyms_relative_base (relocated by the kernel at boot).  Returns the
  * number of wanted symbols found. */
 int kallsyms_lookup(const unsigned char *win, size_t len, const struct kallsyms_layout *lay,
-		    uint64_t relbase, struct ksym *want, int nwant);
+                    uint64_t relbase, struct ksym *want, int nwant);
 
 /* Every symbol, for `vantage vm-symbols`-style dumps and tests: calls cb
  * with type letter, name, address. Stops when cb returns non-zero. */
 int kallsyms_each(const unsigned char *win, size_t len, const struct kallsyms_layout *lay,
-		  uint64_t relbase,
-		  int (*cb)(void *ctx, char type, const char *name, uint64_t addr), void *ctx);
+                  uint64_t relbase,
+                  int (*cb)(void *ctx, char type, const char *name, uint64_t addr), void *ctx);
 
 #endif

@@ -87,9 +87,10 @@ static int parse_elf(struct gmem *g, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: an ELF file but not an x86-64 core dump", g->desc);
 		return -EINVAL;
 	}
-	if (eh.e_phoff > g->size || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > g->size - eh.e_phoff) {
+	if (eh.e_phoff > g->size ||
+	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > g->size - eh.e_phoff) {
 		snprintf(err, errlen, "%s: ELF program headers lie outside the file (truncated?)",
-			 g->desc);
+		         g->desc);
 		return -EINVAL;
 	}
 	g->nr = 0;
@@ -100,16 +101,16 @@ static int parse_elf(struct gmem *g, char *err, size_t errlen)
 			continue;
 		if (ph.p_offset > g->size || ph.p_filesz > g->size - ph.p_offset) {
 			snprintf(err, errlen, "%s: segment %u lies outside the file (truncated?)",
-				 g->desc, i);
+			         g->desc, i);
 			return -EINVAL;
 		}
 		if (g->nr == GMEM_MAX_RANGES) {
 			snprintf(err, errlen, "%s: more than %d memory segments", g->desc,
-				 GMEM_MAX_RANGES);
+			         GMEM_MAX_RANGES);
 			return -EINVAL;
 		}
-		g->r[g->nr++] = (struct gmem_range){
-			.pa = ph.p_paddr, .len = ph.p_filesz, .off = ph.p_offset};
+		g->r[g->nr++] =
+		    (struct gmem_range){.pa = ph.p_paddr, .len = ph.p_filesz, .off = ph.p_offset};
 	}
 	if (!g->nr) {
 		snprintf(err, errlen, "%s: ELF core without memory segments", g->desc);
@@ -139,7 +140,7 @@ int gmem_open_file(struct gmem *g, const char *path, char *err, size_t errlen)
 	}
 	if (st.st_size < 1 << 20) {
 		snprintf(err, errlen, "%s is %lld bytes: too small to hold a Linux guest", g->desc,
-			 (long long)st.st_size);
+		         (long long)st.st_size);
 		close(fd);
 		return -EINVAL;
 	}
@@ -166,8 +167,7 @@ int gmem_open_file(struct gmem *g, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int gmem_open_pid(struct gmem *g, int pid, uint64_t addr, uint64_t len, char *err,
-		  size_t errlen)
+int gmem_open_pid(struct gmem *g, int pid, uint64_t addr, uint64_t len, char *err, size_t errlen)
 {
 	memset(g, 0, sizeof(*g));
 	snprintf(g->desc, sizeof(g->desc), "guest RAM of QEMU process %d", pid);
@@ -220,8 +220,8 @@ int gmem_read_backing(const struct gmem *g, uint64_t off, void *dst, size_t len)
 	}
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = pread(g->fd, (char *)dst + done, len - done,
-				  (off_t)(g->fd_base + off + done));
+		ssize_t n =
+		    pread(g->fd, (char *)dst + done, len - done, (off_t)(g->fd_base + off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

@@ -26,23 +26,23 @@
 #define GIB (1ull << 30)
 
 struct gmem_range {
-	uint64_t pa;		/* first guest-physical address */
+	uint64_t pa; /* first guest-physical address */
 	uint64_t len;
-	uint64_t off;		/* offset in the backing */
+	uint64_t off; /* offset in the backing */
 };
 
 struct gmem {
-	const unsigned char *map;	/* whole backing mapped, or NULL */
-	uint64_t size;			/* backing size in bytes */
-	int fd;				/* for pread when map == NULL */
-	uint64_t fd_base;		/* backing offset 0 in fd (/proc/pid/mem: host VA) */
+	const unsigned char *map; /* whole backing mapped, or NULL */
+	uint64_t size;            /* backing size in bytes */
+	int fd;                   /* for pread when map == NULL */
+	uint64_t fd_base;         /* backing offset 0 in fd (/proc/pid/mem: host VA) */
 	int nr;
 	struct gmem_range r[GMEM_MAX_RANGES];
-	int is_elf;			/* ranges come from an ELF core: fixed */
-	bool borrowed;			/* map is the caller's (gmem_open_buf) */
-	uint64_t split;			/* RAM below 4 GiB for a raw backing, 0 = none */
-	char desc[160];			/* "RAM file /dev/shm/x.mem", for messages */
-	uint8_t *touched;		/* VANTAGE_VMI_TRACE: bitmap of pages read */
+	int is_elf;       /* ranges come from an ELF core: fixed */
+	bool borrowed;    /* map is the caller's (gmem_open_buf) */
+	uint64_t split;   /* RAM below 4 GiB for a raw backing, 0 = none */
+	char desc[160];   /* "RAM file /dev/shm/x.mem", for messages */
+	uint8_t *touched; /* VANTAGE_VMI_TRACE: bitmap of pages read */
 	char *trace_path;
 };
 
@@ -50,8 +50,7 @@ struct gmem {
 int gmem_open_file(struct gmem *g, const char *path, char *err, size_t errlen);
 /* Guest RAM of a running QEMU: `len` bytes at host address `addr` in
  * process `pid`, read through /proc/<pid>/mem. */
-int gmem_open_pid(struct gmem *g, int pid, uint64_t addr, uint64_t len, char *err,
-		  size_t errlen);
+int gmem_open_pid(struct gmem *g, int pid, uint64_t addr, uint64_t len, char *err, size_t errlen);
 /* A backing already in memory (tests, fuzzing): not copied, not freed. */
 void gmem_open_buf(struct gmem *g, const void *buf, size_t len);
 void gmem_close(struct gmem *g);

@@ -38,11 +38,11 @@
 #define BANNER "Linux version "
 #define SCAN_CHUNK (4u << 20)
 #define MAX_CACHED 64
-#define MAX_CANDIDATES 32	/* full kallsyms decodes tried before giving up */
+#define MAX_CANDIDATES 32 /* full kallsyms decodes tried before giving up */
 
 static const char *const sym_names[VMI_NSYM] = {
 #define S(n) #n,
-	VMI_SYMS(S)
+    VMI_SYMS(S)
 #undef S
 };
 
@@ -70,7 +70,7 @@ int vmi_vtop_pgd(const struct vmi *v, uint64_t pgd_pa, uint64_t va, uint64_t *pa
 		uint64_t e;
 		if (gmem_u64(&v->mem, table + ((va >> shift) & 511) * 8, &e) || !(e & 1))
 			return -EFAULT;
-		if ((level == 3 || level == 2) && (e & 0x80)) {	/* 1 GiB / 2 MiB page */
+		if ((level == 3 || level == 2) && (e & 0x80)) { /* 1 GiB / 2 MiB page */
 			uint64_t size = 1ull << shift;
 			*pa = (e & PTE_ADDR & ~(size - 1)) | (va & (size - 1));
 			return 0;
@@ -280,8 +280,8 @@ static int prof_load_all(const char *dir, struct vmi_prof *out, int max)
  * bytes before, `fwd` after.  Points into the mapping when there is one
  * (*copy NULL), else a copy to free. */
 static const unsigned char *read_window(const struct gmem *g, uint64_t at, uint64_t back,
-					uint64_t fwd, uint64_t *wstart, size_t *wlen,
-					unsigned char **copy)
+                                        uint64_t fwd, uint64_t *wstart, size_t *wlen,
+                                        unsigned char **copy)
 {
 	uint64_t s = at > back ? (at - back) & ~4095ull : 0;
 	uint64_t e = at + fwd < g->size ? at + fwd : g->size;
@@ -338,12 +338,12 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	gmem_note(&v->mem, at, 4096);
 	if (!tok) {
 		snprintf(err, errlen, "no kallsyms token table at the digit run");
-		return -ENOTBLK;	/* not a candidate at all */
+		return -ENOTBLK; /* not a candidate at all */
 	}
 	w = read_window(&v->mem, at, 12u << 20, 4u << 20, &ws, &wl, &copy);
 	if (!w) {
 		snprintf(err, errlen, "cannot read guest RAM around offset %#llx",
-			 (unsigned long long)at);
+		         (unsigned long long)at);
 		return -EFAULT;
 	}
 	struct kallsyms_layout lay;
@@ -354,14 +354,14 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	}
 	uint64_t relbase;
 	memcpy(&relbase, w + lay.relbase, 8);
-	{	/* the tables the decoder read, for the page trace */
+	{ /* the tables the decoder read, for the page trace */
 		size_t lo = lay.offsets < lay.names ? lay.offsets : lay.names;
 		size_t hi = lay.relbase + 8 > lay.ti + 512 ? lay.relbase + 8 : lay.ti + 512;
 		gmem_note(&v->mem, ws + lo, hi - lo);
 	}
 	if (relbase < KMAP_START || relbase >= 0xffffffffc0000000ull || (relbase & 4095)) {
 		snprintf(err, errlen, "kallsyms_relative_base %#llx is not a kernel-image address",
-			 (unsigned long long)relbase);
+		         (unsigned long long)relbase);
 		free(copy);
 		return -EINVAL;
 	}
@@ -373,14 +373,16 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	for (int i = 0; i < VMI_NSYM; i++) {
 		v->p.sym_ok[i] = (uint8_t)want[i].found;
 		v->p.sym_percpu[i] = (uint8_t)want[i].percpu;
-		v->p.sym[i] = want[i].found && !want[i].percpu ? want[i].addr - relbase : want[i].addr;
+		v->p.sym[i] =
+		    want[i].found && !want[i].percpu ? want[i].addr - relbase : want[i].addr;
 	}
 	v->p.nr_syms = lay.num_syms;
 	static const enum vmi_sym need[] = {S_init_task, S_init_top_pgt, S_linux_banner,
-					    S___start_BTF, S___stop_BTF};
+	                                    S___start_BTF, S___stop_BTF};
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++)
 		if (!v->p.sym_ok[need[i]] || v->p.sym_percpu[need[i]]) {
-			snprintf(err, errlen, "the guest's kallsyms has no '%s'", sym_names[need[i]]);
+			snprintf(err, errlen, "the guest's kallsyms has no '%s'",
+			         sym_names[need[i]]);
 			free(copy);
 			return -EINVAL;
 		}
@@ -389,12 +391,14 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 	r = find_pa_base(v, pa_tt);
 	if (r) {
 		if (r == -ENODATA)
-			snprintf(err, errlen, "the kernel's BTF type information is missing or damaged "
-					      "(no BTF magic at __start_BTF; the kernel needs "
-					      "CONFIG_DEBUG_INFO_BTF)");
+			snprintf(err, errlen,
+			         "the kernel's BTF type information is missing or damaged "
+			         "(no BTF magic at __start_BTF; the kernel needs "
+			         "CONFIG_DEBUG_INFO_BTF)");
 		else
-			snprintf(err, errlen, "kallsyms decoded, but no 2 MiB shift puts linux_banner "
-					      "on 'Linux version ' (damaged kernel image)");
+			snprintf(err, errlen,
+			         "kallsyms decoded, but no 2 MiB shift puts linux_banner "
+			         "on 'Linux version ' (damaged kernel image)");
 		free(copy);
 		return -EINVAL;
 	}
@@ -407,13 +411,23 @@ static int try_kallsyms(struct vmi *v, uint64_t at, char *err, size_t errlen)
 /* Scan the backing for the token table; stop at the first that decodes. */
 static int locate_cold(struct vmi *v, char *err, size_t errlen)
 {
-	static const char digits[] = "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9";
+	static const char digits[] = "0\0"
+	                             "1\0"
+	                             "2\0"
+	                             "3\0"
+	                             "4\0"
+	                             "5\0"
+	                             "6\0"
+	                             "7\0"
+	                             "8\0"
+	                             "9";
 	const size_t dl = sizeof(digits);
 	unsigned char *buf = v->mem.map ? NULL : malloc(SCAN_CHUNK + dl);
 	char first[256] = "";
 	int tried = 0;
 	for (uint64_t off = 0; off < v->mem.size; off += SCAN_CHUNK) {
-		size_t n = v->mem.size - off < SCAN_CHUNK + dl ? v->mem.size - off : SCAN_CHUNK + dl;
+		size_t n =
+		    v->mem.size - off < SCAN_CHUNK + dl ? v->mem.size - off : SCAN_CHUNK + dl;
 		const unsigned char *p;
 		if (v->mem.map) {
 			p = v->mem.map + off;
@@ -431,15 +445,17 @@ static int locate_cold(struct vmi *v, char *err, size_t errlen)
 				free(buf);
 				return 0;
 			}
-			if (r != -ENOTBLK) {	/* a real token table that did not work out */
+			if (r != -ENOTBLK) { /* a real token table that did not work out */
 				tried++;
 				if (!first[0] || strstr(e, "unknown layout") || strstr(e, "BTF"))
 					snprintf(first, sizeof(first), "%s", e);
 				if (tried >= MAX_CANDIDATES) {
 					free(buf);
-					snprintf(err, errlen, "%s: %d symbol tables found and none is the "
-							      "kernel's (copies planted in guest memory?); "
-							      "first: %s", v->mem.desc, tried, first);
+					snprintf(err, errlen,
+					         "%s: %d symbol tables found and none is the "
+					         "kernel's (copies planted in guest memory?); "
+					         "first: %s",
+					         v->mem.desc, tried, first);
 					return -ENOENT;
 				}
 			}
@@ -448,9 +464,10 @@ static int locate_cold(struct vmi *v, char *err, size_t errlen)
 	}
 	free(buf);
 	if (!tried)
-		snprintf(err, errlen, "%s: no Linux kernel found (no kallsyms symbol table in %llu MiB: "
-				      "not a Linux guest, still in firmware, truncated, or not RAM)",
-			 v->mem.desc, (unsigned long long)(v->mem.size >> 20));
+		snprintf(err, errlen,
+		         "%s: no Linux kernel found (no kallsyms symbol table in %llu MiB: "
+		         "not a Linux guest, still in firmware, truncated, or not RAM)",
+		         v->mem.desc, (unsigned long long)(v->mem.size >> 20));
 	else
 		snprintf(err, errlen, "%s: %s", v->mem.desc, first);
 	return -ENOENT;
@@ -468,7 +485,8 @@ static int locate_warm(struct vmi *v, const struct vmi_prof *cache, int ncache)
 			for (int i = 0; i < ncache; i++) {
 				const struct vmi_prof *p = &cache[i];
 				size_t bl = strlen(p->banner);
-				if (gmem_read(&v->mem, c + p->banner_rel, b, bl) || memcmp(b, p->banner, bl))
+				if (gmem_read(&v->mem, c + p->banner_rel, b, bl) ||
+				    memcmp(b, p->banner, bl))
 					continue;
 				uint64_t rb;
 				if (gmem_u64(&v->mem, c + p->relbase_rel, &rb) || rb < KMAP_START ||
@@ -490,7 +508,7 @@ static void detect_split(struct vmi *v)
 	uint64_t max_pfn = 0;
 	if (v->mem.is_elf || !v->p.sym_ok[S_max_pfn])
 		return;
-	uint64_t backing_base = v->pa_base;	/* identity so far: pa == backing offset */
+	uint64_t backing_base = v->pa_base; /* identity so far: pa == backing offset */
 	if (gmem_u64(&v->mem, v->pa_base + v->p.sym[S_max_pfn], &max_pfn))
 		return;
 	uint64_t top = max_pfn << 12;
@@ -518,20 +536,21 @@ static int finish(struct vmi *v, char *err, size_t errlen)
 			v->levels = 5;
 	}
 	v->top_pgt_pa = v->pa_base + v->p.sym[S_init_top_pgt];
-	v->page_offset = 0;	/* resolved below, after the page-table check */
+	v->page_offset = 0; /* resolved below, after the page-table check */
 	uint64_t pa;
 	uint64_t banner_va = v->base + v->p.sym[S_linux_banner];
 	bool mapped = !vmi_vtop_pgd(v, v->top_pgt_pa, banner_va, &pa) &&
-		      pa == v->pa_base + v->p.sym[S_linux_banner];
+	              pa == v->pa_base + v->p.sym[S_linux_banner];
 	if (!mapped && !v->p.sym_ok[S___pgtable_l5_enabled]) {
-		v->levels = 9 - v->levels;	/* no symbol to say: the other mode */
+		v->levels = 9 - v->levels; /* no symbol to say: the other mode */
 		mapped = !vmi_vtop_pgd(v, v->top_pgt_pa, banner_va, &pa) &&
-			 pa == v->pa_base + v->p.sym[S_linux_banner];
+		         pa == v->pa_base + v->p.sym[S_linux_banner];
 	}
 	if (!mapped) {
-		snprintf(err, errlen, "%s: the guest's page tables do not map linux_banner where it "
-				      "was found (inconsistent memory, or an unknown RAM layout)",
-			 v->mem.desc);
+		snprintf(err, errlen,
+		         "%s: the guest's page tables do not map linux_banner where it "
+		         "was found (inconsistent memory, or an unknown RAM layout)",
+		         v->mem.desc);
 		return -EINVAL;
 	}
 	uint64_t po = 0, vb = 0, vmb = 0;
@@ -543,7 +562,7 @@ static int finish(struct vmi *v, char *err, size_t errlen)
 		vmi_u64(v, vmi_sym(v, S_vmemmap_base), &vmb);
 	if (!vmi_kptr(v, po) || (po & ((1ull << 30) - 1))) {
 		snprintf(err, errlen, "%s: page_offset_base %#llx is not a direct-map base",
-			 v->mem.desc, (unsigned long long)po);
+		         v->mem.desc, (unsigned long long)po);
 		return -EINVAL;
 	}
 	v->page_offset = po;
@@ -553,7 +572,7 @@ static int finish(struct vmi *v, char *err, size_t errlen)
 	uint64_t check;
 	if (vmi_vtop_pgd(v, v->top_pgt_pa, po + v->pa_base, &check) || check != v->pa_base) {
 		snprintf(err, errlen, "%s: the direct map at %#llx does not reach the kernel image",
-			 v->mem.desc, (unsigned long long)po);
+		         v->mem.desc, (unsigned long long)po);
 		return -EINVAL;
 	}
 	return 0;
@@ -563,8 +582,9 @@ static int learn_types(struct vmi *v, char *err, size_t errlen)
 {
 	uint64_t s = v->p.sym[S___start_BTF], e = v->p.sym[S___stop_BTF];
 	if (!v->p.sym_ok[S___stop_BTF] || e <= s || e - s > (64u << 20)) {
-		snprintf(err, errlen, "%s: no BTF in the guest kernel (needs CONFIG_DEBUG_INFO_BTF)",
-			 v->mem.desc);
+		snprintf(err, errlen,
+		         "%s: no BTF in the guest kernel (needs CONFIG_DEBUG_INFO_BTF)",
+		         v->mem.desc);
 		return -EINVAL;
 	}
 	size_t n = e - s;
@@ -608,8 +628,8 @@ static int read_banner(struct vmi *v)
 
 /* Link-time addresses of the wanted symbols and _text.  A Debian stub
  * (one "The real System.map is in ..." line) has none: -ENOENT. */
-static int read_system_map(const char *path, uint64_t *link, uint8_t *ok, uint64_t *text,
-			   char *err, size_t errlen)
+static int read_system_map(const char *path, uint64_t *link, uint8_t *ok, uint64_t *text, char *err,
+                           size_t errlen)
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {
@@ -638,8 +658,10 @@ static int read_system_map(const char *path, uint64_t *link, uint8_t *ok, uint64
 	}
 	fclose(f);
 	if (!have_text || !n) {
-		snprintf(err, errlen, "System.map '%s' has no kernel symbols (Debian's /boot one is "
-				      "a stub; the real one is in the -dbg package)", path);
+		snprintf(err, errlen,
+		         "System.map '%s' has no kernel symbols (Debian's /boot one is "
+		         "a stub; the real one is in the -dbg package)",
+		         path);
 		return -ENOENT;
 	}
 	return 0;
@@ -660,20 +682,24 @@ static int locate_with_map(struct vmi *v, const char *map, char *err, size_t err
 	}
 	if (!v->p.sym_ok[S_linux_banner] || !v->p.sym_ok[S_init_task] ||
 	    !v->p.sym_ok[S___start_BTF]) {
-		snprintf(err, errlen, "System.map '%s' lacks linux_banner, init_task or __start_BTF",
-			 map);
+		snprintf(err, errlen,
+		         "System.map '%s' lacks linux_banner, init_task or __start_BTF", map);
 		return -EINVAL;
 	}
 	v->base = text;
 	r = find_pa_base(v, v->mem.size > 1 ? v->mem.size - 1 : 0);
 	if (r == -ENODATA) {
-		snprintf(err, errlen, "%s: the kernel's BTF type information is missing or damaged "
-				      "(no BTF magic at __start_BTF)", v->mem.desc);
+		snprintf(err, errlen,
+		         "%s: the kernel's BTF type information is missing or damaged "
+		         "(no BTF magic at __start_BTF)",
+		         v->mem.desc);
 		return r;
 	}
 	if (r) {
-		snprintf(err, errlen, "%s: the kernel of System.map '%s' is not in this RAM (no 2 MiB "
-				      "shift puts its linux_banner on 'Linux version ')", v->mem.desc, map);
+		snprintf(err, errlen,
+		         "%s: the kernel of System.map '%s' is not in this RAM (no 2 MiB "
+		         "shift puts its linux_banner on 'Linux version ')",
+		         v->mem.desc, map);
 		return -ENOENT;
 	}
 	if ((r = read_banner(v)) || (r = learn_types(v, err, errlen)))
@@ -681,17 +707,17 @@ static int locate_with_map(struct vmi *v, const char *map, char *err, size_t err
 	uint64_t leader;
 	if (!vmi_has(v, F_task_group_leader) ||
 	    gmem_u64(&v->mem, v->pa_base + v->p.sym[S_init_task] + vmi_off(v, F_task_group_leader),
-		     &leader) || leader < KMAP_START) {
+	             &leader) ||
+	    leader < KMAP_START) {
 		snprintf(err, errlen, "%s: cannot read init_task.group_leader for the KASLR shift",
-			 v->mem.desc);
+		         v->mem.desc);
 		return -EINVAL;
 	}
 	v->base = leader - v->p.sym[S_init_task];
 	return 0;
 }
 
-int vmi_open(struct vmi *v, struct gmem *mem, const struct vmi_opts *o, char *err,
-	     size_t errlen)
+int vmi_open(struct vmi *v, struct gmem *mem, const struct vmi_opts *o, char *err, size_t errlen)
 {
 	memset(v, 0, sizeof(*v));
 	v->mem = *mem;
@@ -710,7 +736,7 @@ int vmi_open(struct vmi *v, struct gmem *mem, const struct vmi_opts *o, char *er
 		    (r = finish(v, err, errlen)))
 			goto fail;
 		v->st.locate_ms = ms_since(&t0);
-		return 0;	/* not cached: the cache is learned from kallsyms */
+		return 0; /* not cached: the cache is learned from kallsyms */
 	}
 	struct vmi_prof *cache = malloc(MAX_CACHED * sizeof(*cache));
 	int nc = cache ? prof_load_all(v->cache_dir, cache, MAX_CACHED) : 0;
@@ -718,7 +744,7 @@ int vmi_open(struct vmi *v, struct gmem *mem, const struct vmi_opts *o, char *er
 		v->st.cached = 1;
 		r = finish(v, err, errlen);
 		if (r)
-			v->st.cached = 0;	/* a stale match: learn afresh */
+			v->st.cached = 0; /* a stale match: learn afresh */
 	}
 	free(cache);
 	if (!v->st.cached) {

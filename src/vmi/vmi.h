@@ -28,6 +28,7 @@
 #include "mem.h"
 
 /* Symbols the view reads.  Missing optional ones disable a field. */
+/* clang-format off */
 #define VMI_SYMS(X)                                                                      \
 	X(init_task) X(init_top_pgt) X(page_offset_base) X(vmalloc_base) X(vmemmap_base)  \
 	X(__pgtable_l5_enabled) X(linux_banner) X(__start_BTF) X(__stop_BTF) X(max_pfn)   \
@@ -37,9 +38,11 @@
 	X(__cpu_online_mask) X(tk_core) X(socket_file_ops) X(tick_cpu_sched)              \
 	X(nr_threads) X(total_forks) X(loopback_ops) X(_end) X(runqueues)     \
 	X(dev_get_tstats64)
+/* clang-format on */
 
 /* Structure members: id, struct, member path (dots descend into named
  * members; anonymous unions/structs are searched automatically). */
+/* clang-format off */
 #define VMI_FIELDS(X)                                                                    \
 	X(task_tasks, "task_struct", "tasks")                                             \
 	X(task_pid, "task_struct", "pid")                                                 \
@@ -180,13 +183,17 @@
 	X(in6ifa_if_list, "inet6_ifaddr", "if_list")                                      \
 	X(in6ifa_addr, "inet6_ifaddr", "addr")                                            \
 	X(in6ifa_prefix_len, "inet6_ifaddr", "prefix_len")
+/* clang-format on */
 
 /* Sizes of structures. */
+/* clang-format off */
 #define VMI_SIZES(X)                                                                     \
 	X(zone) X(udp_hslot) X(inet_ehash_bucket) X(inet_listen_hashbucket) X(module_memory) \
 	X(percpu_counter) X(module_layout)
+/* clang-format on */
 
 /* Enumerators. */
+/* clang-format off */
 #define VMI_ENUMS(X)                                                                     \
 	X(NR_FREE_PAGES) X(NR_ACTIVE_FILE) X(NR_INACTIVE_FILE) X(NR_SLAB_RECLAIMABLE_B)   \
 	X(NR_KERNEL_MISC_RECLAIMABLE) X(NR_FILE_PAGES) X(NR_SHMEM) X(WMARK_LOW)           \
@@ -196,6 +203,7 @@
 	X(MODULE_STATE_GOING) X(MOD_TEXT) X(MOD_DATA) X(MOD_RODATA) X(MOD_RO_AFTER_INIT)  \
 	X(MOD_INIT_TEXT) X(MOD_INIT_DATA) X(MOD_INIT_RODATA) X(MOD_MEM_NUM_TYPES) \
 	X(__LINK_STATE_START) X(__LINK_STATE_NOCARRIER) X(__LINK_STATE_DORMANT)
+/* clang-format on */
 
 #define VMI_ENUM_ID(n) S_##n,
 enum vmi_sym { VMI_SYMS(VMI_ENUM_ID) VMI_NSYM };
@@ -210,59 +218,58 @@ enum vmi_size { VMI_SIZES(VMI_ENUM_ID) VMI_NSIZE };
 enum vmi_enum { VMI_ENUMS(VMI_ENUM_ID) VMI_NENUM };
 #undef VMI_ENUM_ID
 
-#define VMI_NONE UINT32_MAX	/* field/size absent in this kernel */
-#define VMI_PROF_MAGIC 0x56504631u	/* "VPF1" */
+#define VMI_NONE UINT32_MAX        /* field/size absent in this kernel */
+#define VMI_PROF_MAGIC 0x56504631u /* "VPF1" */
 #define VMI_PROF_VERSION 5
 
 /* What is known about one kernel build; cached on disk (host-endian). */
 struct vmi_prof {
 	uint32_t magic, version, size, sum;
-	char banner[256];		/* linux_banner, NUL-terminated */
-	uint64_t banner_rel;		/* linux_banner - base */
-	uint64_t relbase_rel;		/* &kallsyms_relative_base - base */
-	uint64_t tt_rel;		/* kallsyms token table - base */
+	char banner[256];     /* linux_banner, NUL-terminated */
+	uint64_t banner_rel;  /* linux_banner - base */
+	uint64_t relbase_rel; /* &kallsyms_relative_base - base */
+	uint64_t tt_rel;      /* kallsyms token table - base */
 	uint64_t btf_size;
 	uint8_t sym_ok[VMI_NSYM];
 	uint8_t sym_percpu[VMI_NSYM];
-	uint64_t sym[VMI_NSYM];		/* image symbols: address - base; per-CPU: offset */
-	uint32_t off[VMI_NFIELD];	/* byte offset, or VMI_NONE */
-	uint32_t fsize[VMI_NFIELD];	/* byte size of the member's type */
+	uint64_t sym[VMI_NSYM];     /* image symbols: address - base; per-CPU: offset */
+	uint32_t off[VMI_NFIELD];   /* byte offset, or VMI_NONE */
+	uint32_t fsize[VMI_NFIELD]; /* byte size of the member's type */
 	uint32_t tsize[VMI_NSIZE];
 	int64_t enumv[VMI_NENUM];
 	uint8_t enum_ok[VMI_NENUM];
-	uint32_t tk_timekeeper;		/* offset of timekeeper in tk_core, or VMI_NONE */
-	uint32_t rss_percpu;		/* mm rss_stat is percpu_counter[] (6.2+) */
+	uint32_t tk_timekeeper; /* offset of timekeeper in tk_core, or VMI_NONE */
+	uint32_t rss_percpu;    /* mm rss_stat is percpu_counter[] (6.2+) */
 	uint32_t nr_syms;
 };
 
 struct vmi_stats {
 	double locate_ms, kallsyms_ms, btf_ms;
-	int cached;			/* the profile came from the cache */
+	int cached; /* the profile came from the cache */
 	uint64_t pages_read;
 };
 
 struct vmi {
 	struct gmem mem;
 	struct vmi_prof p;
-	uint64_t base;			/* run-time kallsyms_relative_base (usually _text) */
-	uint64_t pa_base;		/* its physical address */
+	uint64_t base;    /* run-time kallsyms_relative_base (usually _text) */
+	uint64_t pa_base; /* its physical address */
 	uint64_t page_offset, vmalloc_base, vmemmap_base;
-	uint64_t top_pgt_pa;		/* init_top_pgt */
-	int levels;			/* 4 or 5 */
-	uint64_t max_pa;		/* end of RAM known to the guest */
+	uint64_t top_pgt_pa; /* init_top_pgt */
+	int levels;          /* 4 or 5 */
+	uint64_t max_pa;     /* end of RAM known to the guest */
 	struct vmi_stats st;
-	char cache_dir[256];		/* "" = no cache */
+	char cache_dir[256]; /* "" = no cache */
 };
 
 struct vmi_opts {
-	const char *system_map;		/* optional System.map */
-	const char *cache_dir;		/* NULL: default; "" none */
+	const char *system_map; /* optional System.map */
+	const char *cache_dir;  /* NULL: default; "" none */
 };
 
 /* Find the kernel in `mem` (taken over: closed by vmi_close).  0, or a
  * negative errno with a message naming the problem in err. */
-int vmi_open(struct vmi *v, struct gmem *mem, const struct vmi_opts *o, char *err,
-	     size_t errlen);
+int vmi_open(struct vmi *v, struct gmem *mem, const struct vmi_opts *o, char *err, size_t errlen);
 void vmi_close(struct vmi *v);
 
 /* Default cache directory: $VANTAGE_CACHE_DIR, else /var/cache/vantage/vmi

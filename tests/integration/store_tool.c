@@ -105,7 +105,8 @@ static void retime(const char *fr, size_t n, int64_t shift, long gen, struct buf
 	bool header = true;
 	while (p < end) {
 		const char *hit = memmem(p, (size_t)(end - p), old, 24);
-		const char *val = gen && !header ? memmem(p, (size_t)(end - p), "\"value\":{", 9) : NULL;
+		const char *val =
+		    gen && !header ? memmem(p, (size_t)(end - p), "\"value\":{", 9) : NULL;
 		if (val && (!hit || val < hit)) {
 			buf_add(out, p, (size_t)(val - p) + 9);
 			buf_printf(out, "\"gen\":%ld%s", gen, val[9] == '}' ? "" : ",");
@@ -131,9 +132,10 @@ static int64_t db_bytes(const char *path)
 	int64_t pages = 0, size = 0;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
 		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(db, "SELECT (SELECT page_count FROM pragma_page_count),"
-					   " (SELECT page_size FROM pragma_page_size)",
-				       -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(db,
+		                       "SELECT (SELECT page_count FROM pragma_page_count),"
+		                       " (SELECT page_size FROM pragma_page_size)",
+		                       -1, &st, NULL) == SQLITE_OK) {
 			if (sqlite3_step(st) == SQLITE_ROW) {
 				pages = sqlite3_column_int64(st, 0);
 				size = sqlite3_column_int64(st, 1);
@@ -229,7 +231,8 @@ static int cmd_sink(int argc, char **argv)
 		return 1;
 	int rounds = argc > 4 ? atoi(argv[4]) : 1;
 	bool gen = argc > 5 && strcmp(argv[5], "new") == 0;
-	int pause_at = getenv("STORE_TOOL_PAUSE_PENDING") ? atoi(getenv("STORE_TOOL_PAUSE_PENDING")) : 0;
+	int pause_at =
+	    getenv("STORE_TOOL_PAUSE_PENDING") ? atoi(getenv("STORE_TOOL_PAUSE_PENDING")) : 0;
 	struct store *s;
 	int r = store_open(argv[2], STORE_RW, &s);
 	if (r < 0)
@@ -295,11 +298,14 @@ int main(int argc, char **argv)
 		sqlite3 *d;
 		sqlite3_stmt *st;
 		if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(d, "SELECT name, sum(pgsize - unused) FROM dbstat GROUP BY name"
-					  " ORDER BY 2 DESC", -1, &st, NULL) != SQLITE_OK)
+		    sqlite3_prepare_v2(d,
+		                       "SELECT name, sum(pgsize - unused) FROM dbstat GROUP BY name"
+		                       " ORDER BY 2 DESC",
+		                       -1, &st, NULL) != SQLITE_OK)
 			return 1;
 		while (sqlite3_step(st) == SQLITE_ROW)
-			printf("%s %lld\n", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1));
+			printf("%s %lld\n", sqlite3_column_text(st, 0),
+			       (long long)sqlite3_column_int64(st, 1));
 		sqlite3_finalize(st);
 		sqlite3_close(d);
 		return 0;
@@ -309,7 +315,8 @@ int main(int argc, char **argv)
 		sqlite3_stmt *st;
 		if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 			return 1;
-		const char *sql = cmd[0] == 'f' ? "SELECT id FROM frames ORDER BY id" : "PRAGMA integrity_check";
+		const char *sql =
+		    cmd[0] == 'f' ? "SELECT id FROM frames ORDER BY id" : "PRAGMA integrity_check";
 		if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK) {
 			fprintf(stderr, "store_tool: %s\n", sqlite3_errmsg(d));
 			return 1;
@@ -322,9 +329,9 @@ int main(int argc, char **argv)
 			return 0;
 	}
 	struct store *s;
-	int r = store_open(db, strcmp(cmd, "maintain") == 0 || strcmp(cmd, "check") == 0 ? STORE_RW
-											: STORE_RO,
-			   &s);
+	int r = store_open(
+	    db, strcmp(cmd, "maintain") == 0 || strcmp(cmd, "check") == 0 ? STORE_RW : STORE_RO,
+	    &s);
 	if (r < 0) {
 		fprintf(stderr, "store_tool: %s\n", store_errmsg(NULL));
 		return 3;
@@ -337,12 +344,12 @@ int main(int argc, char **argv)
 		rc = print_buf(store_systems_json(s, NULL, &b), &b, s);
 	else if (strcmp(cmd, "frame") == 0 && argc > 3)
 		rc = print_buf(store_frame_json(s, argv[3], argc > 5 ? atoll(argv[5]) : 0,
-						argc > 4 && argv[4][0] ? argv[4] : NULL, &b),
-			       &b, s);
+		                                argc > 4 && argv[4][0] ? argv[4] : NULL, &b),
+		               &b, s);
 	else if (strcmp(cmd, "series") == 0 && argc > 8)
-		rc = print_buf(store_series_json(s, argv[3], argv[4], atoll(argv[5]), atoll(argv[6]),
-						 atoll(argv[7]), argv[8], &b),
-			       &b, s);
+		rc = print_buf(store_series_json(s, argv[3], argv[4], atoll(argv[5]),
+		                                 atoll(argv[6]), atoll(argv[7]), argv[8], &b),
+		               &b, s);
 	else if (strcmp(cmd, "names") == 0 && argc > 3)
 		rc = print_buf(store_metric_names_json(s, argv[3], &b), &b, s);
 	else if (strcmp(cmd, "latest") == 0)

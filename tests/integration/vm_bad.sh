@@ -371,7 +371,7 @@ fi
 
 SAN="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 srcs="src/views/vm.c src/views/vm_net.c src/views/view.c src/vmi/vmi.c src/vmi/mem.c
-	src/vmi/kallsyms.c src/vmi/btf.c src/views/host/sockdiag_parse.c $(ls src/util/*.c)"
+	src/vmi/kallsyms.c src/vmi/btf.c src/linux/sockdiag_parse.c src/linux/records.c $(ls src/util/*.c)"
 mkdir -p "$TMP/san"
 if printf '%s\n' $srcs | xargs -P2 -I{} sh -c \
 	'cc -std=gnu11 -D_GNU_SOURCE '"$SAN"' -c -o "$1/$(echo "$2" | tr / _).o" "$2"' _ "$TMP/san" {} \

@@ -174,7 +174,7 @@ static struct {
 	int ntasks;
 	struct kobj obj[MAX_OBJS];
 	int nobj;
-	uint64_t pgds[MAX_TASKS];	/* physical addresses of page-table roots */
+	uint64_t pgds[MAX_TASKS]; /* physical addresses of page-table roots */
 	int npgd;
 } G;
 
@@ -271,22 +271,38 @@ static uint64_t evil(const struct vmi *v, uint64_t self)
 {
 	uint64_t ramsz = v->max_pa ? v->max_pa : ram_len;
 	switch (below(16)) {
-	case 0: return 0;
-	case 1: return below(4096);
-	case 2: return rnd();
-	case 3: return ~0ull;
-	case 4: return 0x0000800000000000ull | (rnd() & 0x00007ffffffff000ull);
-	case 5: return rnd() & 0x00007fffffffffffull;
-	case 6: return v->page_offset + (below(ramsz) & ~7ull);	/* plausible garbage */
-	case 7: return v->page_offset + ramsz + below(1ull << 40);
-	case 8: return self;						/* a loop */
-	case 9: return self + 8 * (below(5) - 2);
-	case 10: return v->base + (below(64u << 20) & ~7ull);
-	case 11: return v->vmalloc_base + below(1ull << 44);
-	case 12: return G.ntasks ? G.tasks[below(G.ntasks)] + below(4096) : rnd();
-	case 13: return vmi_sym(v, S_init_task) + vmi_off(v, F_task_tasks);
-	case 14: return v->vmemmap_base + below(1ull << 30);
-	default: return self | 1;					/* a nulls end */
+	case 0:
+		return 0;
+	case 1:
+		return below(4096);
+	case 2:
+		return rnd();
+	case 3:
+		return ~0ull;
+	case 4:
+		return 0x0000800000000000ull | (rnd() & 0x00007ffffffff000ull);
+	case 5:
+		return rnd() & 0x00007fffffffffffull;
+	case 6:
+		return v->page_offset + (below(ramsz) & ~7ull); /* plausible garbage */
+	case 7:
+		return v->page_offset + ramsz + below(1ull << 40);
+	case 8:
+		return self; /* a loop */
+	case 9:
+		return self + 8 * (below(5) - 2);
+	case 10:
+		return v->base + (below(64u << 20) & ~7ull);
+	case 11:
+		return v->vmalloc_base + below(1ull << 44);
+	case 12:
+		return G.ntasks ? G.tasks[below(G.ntasks)] + below(4096) : rnd();
+	case 13:
+		return vmi_sym(v, S_init_task) + vmi_off(v, F_task_tasks);
+	case 14:
+		return v->vmemmap_base + below(1ull << 30);
+	default:
+		return self | 1; /* a nulls end */
 	}
 }
 
@@ -485,10 +501,9 @@ static void open_and_run(const void *buf, size_t len, const char *cache, struct 
 
 /* ---- mutations -------------------------------------------------------------- */
 
-enum kind { K_IMAGE, K_PAGES, K_OBJECTS, K_FIELDS, K_PGTABLE, K_TRUNC, K_REGION, K_LIVE,
-	    K_NKINDS };
-static const char *const kind_names[] = {"image", "pages", "objects", "fields", "pgtable",
-					 "trunc", "region", "live"};
+enum kind { K_IMAGE, K_PAGES, K_OBJECTS, K_FIELDS, K_PGTABLE, K_TRUNC, K_REGION, K_LIVE, K_NKINDS };
+static const char *const kind_names[] = {"image",   "pages", "objects", "fields",
+                                         "pgtable", "trunc", "region",  "live"};
 static const unsigned kind_weight[] = {10, 12, 26, 22, 10, 7, 6, 7};
 static unsigned long kind_runs[K_NKINDS];
 
@@ -535,7 +550,7 @@ static void mut_pages(const struct vmi *v)
 			}
 			poke_pa(v, pa, page, sizeof(page));
 			break;
-		case 1:	/* pointer soup: everything passes vmi_kptr */
+		case 1: /* pointer soup: everything passes vmi_kptr */
 			for (size_t k = 0; k < sizeof(page); k += 8) {
 				uint64_t x = evil(v, v->page_offset + pa + k);
 				memcpy(page + k, &x, 8);
@@ -608,16 +623,22 @@ static void set_field(const struct vmi *v, uint64_t base, enum vmi_field f, uint
 
 static uint64_t big(void)
 {
-	static const uint64_t b[] = {0xffffffffull, 0x7fffffffull, 1u << 24, (1u << 24) + 1,
-				     ~0ull, 1ull << 40, 0x80000000ull, 65537};
+	static const uint64_t b[] = {0xffffffffull, 0x7fffffffull, 1u << 24,      (1u << 24) + 1,
+	                             ~0ull,         1ull << 40,    0x80000000ull, 65537};
 	return b[below(sizeof(b) / sizeof(b[0]))];
 }
 
 /* A number at or near a limit of its type, or any. */
 static uint64_t extreme(void)
 {
-	static const uint64_t x[] = {0, 1, 0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull,
-				     0x7fffffffull, 0x80000000ull, 0xffffffffull};
+	static const uint64_t x[] = {0,
+	                             1,
+	                             0x7fffffffffffffffull,
+	                             0x8000000000000000ull,
+	                             ~0ull,
+	                             0x7fffffffull,
+	                             0x80000000ull,
+	                             0xffffffffull};
 	return below(4) ? x[below(sizeof(x) / sizeof(x[0]))] : rnd();
 }
 
@@ -629,56 +650,114 @@ static void mut_fields(const struct vmi *v)
 	int n = 1 + (int)below(3);
 	for (int i = 0; i < n; i++) {
 		switch (below(32)) {
-		case 0: set_field(v, t, F_task_tasks, evil(v, t + vmi_off(v, F_task_tasks))); break;
-		case 1: set_field(v, t, F_task_mm, evil(v, t)); break;
-		case 2: set_field(v, t, F_task_real_parent, evil(v, t)); break;
-		case 3: set_field(v, t, F_task_real_cred, evil(v, t)); break;
-		case 4: set_field(v, t, F_task_signal, evil(v, t)); break;
-		case 5: set_field(v, t, F_task_files, evil(v, t)); break;
-		case 6: fill_field(v, t, F_task_comm, 'A' + (int)below(26)); break;
-		case 7: set_field(v, t, F_task_tgid, rnd()); set_field(v, t, F_task_pid, rnd()); break;
-		case 8:	/* arg range: reversed, huge, or far away */
+		case 0:
+			set_field(v, t, F_task_tasks, evil(v, t + vmi_off(v, F_task_tasks)));
+			break;
+		case 1:
+			set_field(v, t, F_task_mm, evil(v, t));
+			break;
+		case 2:
+			set_field(v, t, F_task_real_parent, evil(v, t));
+			break;
+		case 3:
+			set_field(v, t, F_task_real_cred, evil(v, t));
+			break;
+		case 4:
+			set_field(v, t, F_task_signal, evil(v, t));
+			break;
+		case 5:
+			set_field(v, t, F_task_files, evil(v, t));
+			break;
+		case 6:
+			fill_field(v, t, F_task_comm, 'A' + (int)below(26));
+			break;
+		case 7:
+			set_field(v, t, F_task_tgid, rnd());
+			set_field(v, t, F_task_pid, rnd());
+			break;
+		case 8: /* arg range: reversed, huge, or far away */
 			x = fld(v, mm, F_mm_arg_start);
 			set_field(v, mm, F_mm_arg_end, below(2) ? x - 1 - below(4096) : x + big());
 			if (below(2))
 				set_field(v, mm, F_mm_arg_start, rnd() & 0x00007fffffffffffull);
 			break;
-		case 9: set_field(v, mm, F_mm_pgd, evil(v, mm)); break;
-		case 10: set_field(v, mm, F_mm_rss_stat, rnd()); set_field(v, mm, F_mm_total_vm, rnd()); break;
-		case 11: set_field(v, fdt, F_fdt_max_fds, big()); break;
-		case 12: set_field(v, fdt, F_fdt_fd, evil(v, fdt)); break;
-		case 13: set_field(v, mod, F_module_list, evil(v, mod + vmi_off(v, F_module_list))); break;
-		case 14: fill_field(v, mod, F_module_name, 'B'); break;
-		case 15: set_field(v, mod, F_module_state, rnd()); set_field(v, mod, F_module_refcnt, rnd()); break;
-		case 16: set_field(v, mod, F_module_source_list, evil(v, mod)); break;
-		case 17: set_field(v, th, F_hinfo_ehash, evil(v, th)); break;
-		case 18: set_field(v, th, F_hinfo_ehash_mask, big()); break;
-		case 19: set_field(v, th, F_hinfo_lhash2, evil(v, th)); set_field(v, th, F_hinfo_lhash2_mask, big()); break;
-		case 20: set_field(v, ut, F_udpt_hash, evil(v, ut)); set_field(v, ut, F_udpt_mask, big()); break;
-		case 21: fill_field(v, dev, F_nd_name, 'C'); set_field(v, dev, F_nd_addr_len, rnd()); break;
-		case 22: set_field(v, dev, F_nd_dev_addr, evil(v, dev)); set_field(v, dev, F_nd_ip_ptr, evil(v, dev)); break;
-		case 23: set_field(v, dev, F_nd_dev_list, evil(v, dev + vmi_off(v, F_nd_dev_list))); break;
+		case 9:
+			set_field(v, mm, F_mm_pgd, evil(v, mm));
+			break;
+		case 10:
+			set_field(v, mm, F_mm_rss_stat, rnd());
+			set_field(v, mm, F_mm_total_vm, rnd());
+			break;
+		case 11:
+			set_field(v, fdt, F_fdt_max_fds, big());
+			break;
+		case 12:
+			set_field(v, fdt, F_fdt_fd, evil(v, fdt));
+			break;
+		case 13:
+			set_field(v, mod, F_module_list, evil(v, mod + vmi_off(v, F_module_list)));
+			break;
+		case 14:
+			fill_field(v, mod, F_module_name, 'B');
+			break;
+		case 15:
+			set_field(v, mod, F_module_state, rnd());
+			set_field(v, mod, F_module_refcnt, rnd());
+			break;
+		case 16:
+			set_field(v, mod, F_module_source_list, evil(v, mod));
+			break;
+		case 17:
+			set_field(v, th, F_hinfo_ehash, evil(v, th));
+			break;
+		case 18:
+			set_field(v, th, F_hinfo_ehash_mask, big());
+			break;
+		case 19:
+			set_field(v, th, F_hinfo_lhash2, evil(v, th));
+			set_field(v, th, F_hinfo_lhash2_mask, big());
+			break;
+		case 20:
+			set_field(v, ut, F_udpt_hash, evil(v, ut));
+			set_field(v, ut, F_udpt_mask, big());
+			break;
+		case 21:
+			fill_field(v, dev, F_nd_name, 'C');
+			set_field(v, dev, F_nd_addr_len, rnd());
+			break;
+		case 22:
+			set_field(v, dev, F_nd_dev_addr, evil(v, dev));
+			set_field(v, dev, F_nd_ip_ptr, evil(v, dev));
+			break;
+		case 23:
+			set_field(v, dev, F_nd_dev_list, evil(v, dev + vmi_off(v, F_nd_dev_list)));
+			break;
 		case 24:
 			if (vmi_sym(v, S_nr_cpu_ids))
-				poke_va(v, vmi_sym(v, S_nr_cpu_ids), &(uint32_t){(uint32_t)big()}, 4);
+				poke_va(v, vmi_sym(v, S_nr_cpu_ids), &(uint32_t){(uint32_t)big()},
+				        4);
 			break;
 		case 25:
 			if (vmi_sym(v, S___per_cpu_offset))
-				poke_u64(v, vmi_sym(v, S___per_cpu_offset) + 8 * below(2), evil(v, 0));
+				poke_u64(v, vmi_sym(v, S___per_cpu_offset) + 8 * below(2),
+				         evil(v, 0));
 			break;
 		case 26:
 			if (vmi_sym(v, S_nr_node_ids))
-				poke_va(v, vmi_sym(v, S_nr_node_ids), &(uint32_t){(uint32_t)big()}, 4);
+				poke_va(v, vmi_sym(v, S_nr_node_ids), &(uint32_t){(uint32_t)big()},
+				        4);
 			if (vmi_sym(v, S_node_data))
 				poke_u64(v, vmi_sym(v, S_node_data), evil(v, 0));
 			break;
-		case 27: set_field(v, fld(v, t, F_task_signal), F_signal_nr_threads, rnd()); break;
-		case 28:	/* the whole task list made a loop at init_task */
+		case 27:
+			set_field(v, fld(v, t, F_task_signal), F_signal_nr_threads, rnd());
+			break;
+		case 28: /* the whole task list made a loop at init_task */
 			poke_u64(v, vmi_sym(v, S_init_task) + vmi_off(v, F_task_tasks),
-				 t + vmi_off(v, F_task_tasks));
+			         t + vmi_off(v, F_task_tasks));
 			set_field(v, t, F_task_tasks, t + vmi_off(v, F_task_tasks));
 			break;
-		case 29:	/* numbers the view computes with: extremes */
+		case 29: /* numbers the view computes with: extremes */
 			set_field(v, t, F_task_start_boottime, extreme());
 			set_field(v, t, F_task_utime, extreme());
 			set_field(v, t, F_task_stime, extreme());
@@ -720,11 +799,21 @@ static void mut_pgtable(const struct vmi *v)
 		if (level == stop || !(e & 1) || (e & 0x80)) {
 			uint64_t x;
 			switch (below(5)) {
-			case 0: x = (table & ~4095ull) | 0x63; break;		/* points to itself */
-			case 1: x = ((ram_len + below(1ull << 36)) & ~4095ull) | 0x63; break;
-			case 2: x = (rnd() & 0x000ffffffffff000ull) | 0xe3; break;	/* huge, garbage */
-			case 3: x = (below(ram_len) & ~4095ull) | 0x63; break;	/* a data page */
-			default: x = rnd(); break;
+			case 0:
+				x = (table & ~4095ull) | 0x63;
+				break; /* points to itself */
+			case 1:
+				x = ((ram_len + below(1ull << 36)) & ~4095ull) | 0x63;
+				break;
+			case 2:
+				x = (rnd() & 0x000ffffffffff000ull) | 0xe3;
+				break; /* huge, garbage */
+			case 3:
+				x = (below(ram_len) & ~4095ull) | 0x63;
+				break; /* a data page */
+			default:
+				x = rnd();
+				break;
 			}
 			poke_pa(v, table + slot * 8, &x, 8);
 			return;
@@ -739,7 +828,7 @@ static void mut_region(const struct vmi *v, const char *cache)
 	unsigned char *p;
 	int what = (int)below(5);
 	switch (what) {
-	case 0:	/* BTF zeroed, or garbled in its header and first types */
+	case 0: /* BTF zeroed, or garbled in its header and first types */
 	case 1:
 		if (!s || e <= s || vmi_vtop(v, s, &pa))
 			return;
@@ -754,7 +843,7 @@ static void mut_region(const struct vmi *v, const char *cache)
 				p[below(span)] = (unsigned char)rnd();
 		}
 		break;
-	case 2: {	/* the token table zeroed or garbled */
+	case 2: { /* the token table zeroed or garbled */
 		uint64_t tt = v->pa_base + v->p.tt_rel;
 		unsigned char b[1024];
 		for (size_t i = 0; i < sizeof(b); i++)
@@ -762,12 +851,12 @@ static void mut_region(const struct vmi *v, const char *cache)
 		poke_pa(v, tt, b, 512 + below(512));
 		break;
 	}
-	case 3: {	/* init_top_pgt zeroed */
+	case 3: { /* init_top_pgt zeroed */
 		unsigned char z[4096] = {0};
 		poke_pa(v, v->top_pgt_pa, z, sizeof(z));
 		break;
 	}
-	default: {	/* kallsyms names and offsets garbled (before the token table) */
+	default: { /* kallsyms names and offsets garbled (before the token table) */
 		uint64_t tt = v->pa_base + v->p.tt_rel;
 		for (int i = 0, n = 1 + (int)below(4096); i < n; i++) {
 			unsigned char b = (unsigned char)rnd();
@@ -775,17 +864,22 @@ static void mut_region(const struct vmi *v, const char *cache)
 		}
 	}
 	}
-	open_and_run(ram, ram_len, "", NULL);		/* cold */
-	open_and_run(ram, ram_len, cache, NULL);	/* warm */
+	open_and_run(ram, ram_len, "", NULL);    /* cold */
+	open_and_run(ram, ram_len, cache, NULL); /* warm */
 }
 
 static void mut_trunc(const struct vmi *v, const char *cache)
 {
 	size_t len;
 	switch (below(4)) {
-	case 0: len = below(2u << 20); break;
-	case 1: len = v->pa_base + below(image_end(v)); break;
-	default: len = below(ram_len);
+	case 0:
+		len = below(2u << 20);
+		break;
+	case 1:
+		len = v->pa_base + below(image_end(v));
+		break;
+	default:
+		len = below(ram_len);
 	}
 	if (len > ram_len)
 		len = ram_len;
@@ -807,7 +901,7 @@ static void mut_trunc(const struct vmi *v, const char *cache)
 
 struct live {
 	uint64_t *at[LIVE_WORDS];
-	uint64_t val[LIVE_WORDS][LIVE_VALUES];	/* [0]: the word's own value */
+	uint64_t val[LIVE_WORDS][LIVE_VALUES]; /* [0]: the word's own value */
 	int n;
 	int stop;
 	uint64_t rs;
@@ -865,7 +959,7 @@ static void on_alarm(int sig)
 {
 	char b[128];
 	int n = snprintf(b, sizeof(b), "HANG: iteration %ld (%s) still running after %d s\n",
-			 cur_iter, cur_kind, HANG_SECONDS);
+	                 cur_iter, cur_kind, HANG_SECONDS);
 	if (write(1, b, n) < 0 || write(2, b, n) < 0)
 		_exit(4);
 	_exit(4);
@@ -909,14 +1003,24 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "n:s:S:i:v")) != -1) {
 		switch (opt) {
-		case 'n': iters = atol(optarg); break;
-		case 's': seconds = atof(optarg); break;
-		case 'S': seed = strtoull(optarg, NULL, 0); break;
-		case 'i': only = atol(optarg); break;
-		case 'v': verbose = 1; break;
+		case 'n':
+			iters = atol(optarg);
+			break;
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 'S':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'i':
+			only = atol(optarg);
+			break;
+		case 'v':
+			verbose = 1;
+			break;
 		default:
 			fprintf(stderr, "usage: vmi_fuzz IMAGE CACHEDIR [-n ITERS] [-s SECONDS] "
-					"[-S SEED] [-i ITER] [-v]\n");
+			                "[-S SEED] [-i ITER] [-v]\n");
 			return 2;
 		}
 	}
@@ -946,10 +1050,11 @@ int main(int argc, char **argv)
 	run_ops(base, &b0);
 	collect(base);
 	alarm(0);
-	printf("vmi_fuzz: baseline %lu processes, %lu sockets, %lu modules, %lu cpus, "
-	       "%lu interfaces, hostname '%s'; %d tasks, %d objects, %d page-table roots; seed %llu\n",
-	       b0.procs, b0.socks, b0.mods, b0.cpus, b0.ifaces, b0.host, G.ntasks, G.nobj, G.npgd,
-	       (unsigned long long)seed);
+	printf(
+	    "vmi_fuzz: baseline %lu processes, %lu sockets, %lu modules, %lu cpus, "
+	    "%lu interfaces, hostname '%s'; %d tasks, %d objects, %d page-table roots; seed %llu\n",
+	    b0.procs, b0.socks, b0.mods, b0.cpus, b0.ifaces, b0.host, G.ntasks, G.nobj, G.npgd,
+	    (unsigned long long)seed);
 	if (b0.procs < 5 || b0.kernel || !b0.host[0] || G.ntasks < 5) {
 		printf("vmi_fuzz: the pristine image gives too little to fuzz\n");
 		return 1;
@@ -965,22 +1070,39 @@ int main(int argc, char **argv)
 		cur_iter = i;
 		snprintf(cur_kind, sizeof(cur_kind), "%s", kind_names[k]);
 		fprintf(stderr, "iter %ld seed %llu kind %s\n", i, (unsigned long long)seed,
-			kind_names[k]);
+		        kind_names[k]);
 		alarm(HANG_SECONDS);
 		switch (k) {
-		case K_IMAGE: mut_image(v); break;
-		case K_PAGES: mut_pages(v); break;
-		case K_OBJECTS: mut_objects(v); break;
-		case K_FIELDS: mut_fields(v); break;
-		case K_PGTABLE: mut_pgtable(v); break;
-		case K_TRUNC: mut_trunc(v, cache); break;
-		case K_REGION: mut_region(v, cache); break;
-		case K_LIVE: mut_live(base); break;
-		default: break;
+		case K_IMAGE:
+			mut_image(v);
+			break;
+		case K_PAGES:
+			mut_pages(v);
+			break;
+		case K_OBJECTS:
+			mut_objects(v);
+			break;
+		case K_FIELDS:
+			mut_fields(v);
+			break;
+		case K_PGTABLE:
+			mut_pgtable(v);
+			break;
+		case K_TRUNC:
+			mut_trunc(v, cache);
+			break;
+		case K_REGION:
+			mut_region(v, cache);
+			break;
+		case K_LIVE:
+			mut_live(base);
+			break;
+		default:
+			break;
 		}
 		if (k != K_TRUNC && k != K_REGION && k != K_LIVE) {
-			run_ops(base, NULL);	/* changed under a located kernel */
-			if (below(8) == 0)	/* and reopened */
+			run_ops(base, NULL); /* changed under a located kernel */
+			if (below(8) == 0)   /* and reopened */
 				open_and_run(ram, ram_len, below(4) ? cache : "", NULL);
 		}
 		undo_all();
@@ -999,7 +1121,7 @@ int main(int argc, char **argv)
 	if (b1.procs != b0.procs || b1.socks != b0.socks || b1.mods != b0.mods ||
 	    b1.ifaces != b0.ifaces || strcmp(b1.host, b0.host))
 		violation("after undo: %lu/%lu/%lu/%lu records, baseline %lu/%lu/%lu/%lu", b1.procs,
-			  b1.socks, b1.mods, b1.ifaces, b0.procs, b0.socks, b0.mods, b0.ifaces);
+		          b1.socks, b1.mods, b1.ifaces, b0.procs, b0.socks, b0.mods, b0.ifaces);
 	view_destroy(base);
 	free(ram);
 	printf("vmi_fuzz: %s %ld iterations in %.1f s (", C.violations ? "FAILED" : "ok", done, el);

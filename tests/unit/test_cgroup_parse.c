@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "views/host/cgroup.h"
-#include "views/host/stats_parse.h"
+#include "../../src/linux/stats_parse.h"
 
 static char *exact(const char *s, size_t n)
 {

@@ -71,14 +71,17 @@ static void test_json_format(void **state)
 	char *l1 = out, *l2 = strchr(l1, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
 	assert_string_equal(strchr(l3, '\n') + 1, "");
 	assert_true(strncmp(l1, "{\"system\":\"host:abc\",\"time\":\"", 29) == 0);
-	assert_non_null(strstr(l1, "\"feature\":\"frame\",\"key\":\"host:abc\",\"value\":{\"id\":\"host:abc\""));
+	assert_non_null(strstr(
+	    l1, "\"feature\":\"frame\",\"key\":\"host:abc\",\"value\":{\"id\":\"host:abc\""));
 	assert_non_null(strstr(l1, "\"features\":[\"alpha\",\"beta\"]"));
 	assert_non_null(strstr(l1, "\"records\":2"));
 	assert_non_null(strstr(l1, "\"errors\":{\"alpha\":1,\"beta\":0}"));
 	assert_non_null(strstr(l1, "\"skipped\":{\"alpha\":0,\"beta\":1}"));
 	assert_non_null(strstr(l1, "\"item 3: Permission denied\""));
-	assert_non_null(strstr(l2, "\"feature\":\"alpha\",\"key\":\"k1\",\"value\":{\"num\":7}}\n"));
-	assert_non_null(strstr(l3, "\"feature\":\"beta\",\"key\":\"k2\",\"value\":{\"s\":\"tab\\there\"}}\n"));
+	assert_non_null(
+	    strstr(l2, "\"feature\":\"alpha\",\"key\":\"k1\",\"value\":{\"num\":7}}\n"));
+	assert_non_null(
+	    strstr(l3, "\"feature\":\"beta\",\"key\":\"k2\",\"value\":{\"s\":\"tab\\there\"}}\n"));
 	free(out);
 }
 
@@ -133,7 +136,7 @@ static void fill_hostile_key(struct frame *f)
 {
 	frame_feature_start(f, "alpha");
 	struct json *j = rec_begin(f, "a\nb\"c\xff");
-	json_obj_begin(j, "left-open");	/* rec_end closes it */
+	json_obj_begin(j, "left-open"); /* rec_end closes it */
 	rec_end(f);
 	frame_feature_end(f);
 }
@@ -143,7 +146,8 @@ static void test_hostile_key(void **state)
 	size_t len;
 	char *out = run(FRAME_JSON, fill_hostile_key, &len);
 	char *l2 = strchr(out, '\n') + 1;
-	assert_non_null(strstr(l2, "\"key\":\"a\\nb\\\"c\\udcff\",\"value\":{\"left-open\":{}}}\n"));
+	assert_non_null(
+	    strstr(l2, "\"key\":\"a\\nb\\\"c\\udcff\",\"value\":{\"left-open\":{}}}\n"));
 	free(out);
 }
 
@@ -156,9 +160,9 @@ static void test_unwritable_sink(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_format),	  cmocka_unit_test(test_crawler_format),
-		cmocka_unit_test(test_spool_keeps_order), cmocka_unit_test(test_hostile_key),
-		cmocka_unit_test(test_unwritable_sink),
+	    cmocka_unit_test(test_json_format),       cmocka_unit_test(test_crawler_format),
+	    cmocka_unit_test(test_spool_keeps_order), cmocka_unit_test(test_hostile_key),
+	    cmocka_unit_test(test_unwritable_sink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,7 +77,7 @@ static int setup(void **state)
 	lnk("loop2", "etc/loop1");
 	lnk("loop1", "etc/loop2");
 	lnk("/proc/self/root/etc/passwd", "etc/magic");
-	lnk("x", "etc/chain");	/* chain -> x -> ../../../../etc/passwd */
+	lnk("x", "etc/chain"); /* chain -> x -> ../../../../etc/passwd */
 	fifo("etc/fifo");
 	lnk("/", "rootlink");
 	mk("d");
@@ -226,7 +226,7 @@ static void test_file_open(void **state)
 	char b[64];
 	ssize_t n;
 
-	alarm(10);	/* a FIFO that blocked would hang the test */
+	alarm(10); /* a FIFO that blocked would hang the test */
 	assert_int_equal(fsroot_file_open(&R, "/etc/x", &f), 0);
 	n = fsroot_file_read(f, b, sizeof(b) - 1);
 	assert_true(n > 0);
@@ -303,7 +303,7 @@ struct collect {
 	int errors;
 	int last_err;
 	char err_path[256];
-	int stop_after;		/* return this many entries then 7 */
+	int stop_after; /* return this many entries then 7 */
 	bool read_files;
 	int max_depth;
 	int entries;
@@ -317,13 +317,13 @@ static int collect_entry(void *ctx, const struct vt_walk_entry *e)
 	if (e->depth > c->max_depth)
 		c->max_depth = e->depth;
 	if (c->n < 512)
-		snprintf(c->seen[c->n++], sizeof(c->seen[0]), "%s%s%s", e->path, e->link ? "->" : "",
-			 e->link ? e->link : "");
+		snprintf(c->seen[c->n++], sizeof(c->seen[0]), "%s%s%s", e->path,
+		         e->link ? "->" : "", e->link ? e->link : "");
 	if (c->stop_after && c->entries == c->stop_after)
 		return 7;
 	if (strcmp(e->name, "skip") == 0)
 		return VT_WALK_SKIP;
-	if (strcmp(e->path, "/d/gone") == 0) {	/* vanishes before we descend */
+	if (strcmp(e->path, "/d/gone") == 0) { /* vanishes before we descend */
 		char p[4096];
 
 		snprintf(p, sizeof(p), "%s/d/gone", root_dir);
@@ -362,12 +362,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-static const struct vt_walk_ops collect_ops = { .entry = collect_entry, .error = collect_error };
+static const struct vt_walk_ops collect_ops = {.entry = collect_entry, .error = collect_error};
 
 static void test_walk_tree(void **state)
 {
 	static const char *const want[] = {
-		"/d", "/d/f", "/d/fifo", "/d/gone", "/d/lnk->../etc", "/d/skip", "/d/sub", "/d/sub/g",
+	    "/d", "/d/f", "/d/fifo", "/d/gone", "/d/lnk->../etc", "/d/skip", "/d/sub", "/d/sub/g",
 	};
 	struct collect *c = calloc(1, sizeof(*c));
 	char p[4096];
@@ -465,11 +465,16 @@ static void test_walk_depth_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init),	      cmocka_unit_test(test_openat2),
-		cmocka_unit_test(test_openat_walk),   cmocka_unit_test(test_file_open),
-		cmocka_unit_test(test_stat),	      cmocka_unit_test(test_fill_stat),
-		cmocka_unit_test(test_walk_tree),     cmocka_unit_test(test_walk_edges),
-		cmocka_unit_test(test_walk_whole_root), cmocka_unit_test(test_walk_depth_limit),
+	    cmocka_unit_test(test_init),
+	    cmocka_unit_test(test_openat2),
+	    cmocka_unit_test(test_openat_walk),
+	    cmocka_unit_test(test_file_open),
+	    cmocka_unit_test(test_stat),
+	    cmocka_unit_test(test_fill_stat),
+	    cmocka_unit_test(test_walk_tree),
+	    cmocka_unit_test(test_walk_edges),
+	    cmocka_unit_test(test_walk_whole_root),
+	    cmocka_unit_test(test_walk_depth_limit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

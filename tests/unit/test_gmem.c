@@ -47,10 +47,10 @@ static unsigned char *make_core(size_t *len)
 	Elf64_Phdr *ph = (Elf64_Phdr *)(b + sizeof(*eh));
 	ph[0] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 0, .p_filesz = 16};
 	ph[1] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = hdr, .p_paddr = 0, .p_filesz = seg};
-	ph[2] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = hdr + seg, .p_paddr = 4ull << 30,
-			     .p_filesz = seg};
-	memcpy(b + hdr + seg - 4, "ABCD", 4);	/* end of the low segment */
-	memcpy(b + hdr + seg, "EFGH", 4);	/* start of the high one */
+	ph[2] = (Elf64_Phdr){
+	    .p_type = PT_LOAD, .p_offset = hdr + seg, .p_paddr = 4ull << 30, .p_filesz = seg};
+	memcpy(b + hdr + seg - 4, "ABCD", 4); /* end of the low segment */
+	memcpy(b + hdr + seg, "EFGH", 4);     /* start of the high one */
 	return b;
 }
 
@@ -90,7 +90,7 @@ static void elf_bad(void **s)
 	struct gmem g;
 	char err[256];
 	Elf64_Phdr *ph = (Elf64_Phdr *)(b + sizeof(Elf64_Ehdr));
-	ph[2].p_filesz = 1ull << 40;	/* beyond the file */
+	ph[2].p_filesz = 1ull << 40; /* beyond the file */
 	write_file(b, n);
 	assert_int_not_equal(gmem_open_file(&g, path, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "outside the file"));
@@ -98,7 +98,7 @@ static void elf_bad(void **s)
 	free(b);
 
 	b = make_core(&n);
-	((Elf64_Ehdr *)b)->e_phnum = 60000;	/* headers beyond the file */
+	((Elf64_Ehdr *)b)->e_phnum = 60000; /* headers beyond the file */
 	write_file(b, n);
 	assert_int_not_equal(gmem_open_file(&g, path, err, sizeof(err)), 0);
 	unlink(path);
@@ -131,15 +131,15 @@ static void split(void **s)
 	struct gmem g;
 	gmem_open_buf(&g, b, n);
 	char x[4];
-	assert_int_equal(gmem_read(&g, 2 << 20, x, 4), 0);	/* identity */
+	assert_int_equal(gmem_read(&g, 2 << 20, x, 4), 0); /* identity */
 	gmem_set_split(&g, 2 << 20);
 	assert_int_equal(g.nr, 2);
-	assert_int_equal(gmem_read(&g, 2 << 20, x, 4), -EFAULT);	/* now the hole */
+	assert_int_equal(gmem_read(&g, 2 << 20, x, 4), -EFAULT); /* now the hole */
 	assert_int_equal(gmem_read(&g, 4ull << 30, x, 4), 0);
 	assert_memory_equal(x, "HIGH", 4);
 	assert_true(gmem_backing_to_pa(&g, 2 << 20) == 4ull << 30);
 	assert_true(gmem_backing_to_pa(&g, n) == UINT64_MAX);
-	assert_null(gmem_ptr(&g, (2 << 20) - 2, 4));	/* straddles the hole */
+	assert_null(gmem_ptr(&g, (2 << 20) - 2, 4)); /* straddles the hole */
 	gmem_set_split(&g, 0);
 	assert_int_equal(g.nr, 1);
 	gmem_close(&g);
@@ -149,9 +149,9 @@ static void split(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(elf_core),
-		cmocka_unit_test(elf_bad),
-		cmocka_unit_test(split),
+	    cmocka_unit_test(elf_core),
+	    cmocka_unit_test(elf_bad),
+	    cmocka_unit_test(split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

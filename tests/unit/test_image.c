@@ -127,10 +127,10 @@ static int setup(void **state)
 		return 0;
 	if (run("mke2fs -q -F -t ext4 -d %s %s 8M >/dev/null 2>&1", tree, img) ||
 	    run("mke2fs -q -F -t ext4 -O ^metadata_csum -d %s %s 8M >/dev/null 2>&1", tree,
-		nocsum) ||
+	        nocsum) ||
 	    run("mke2fs -q -F -t ext2 -d %s %s 8M >/dev/null 2>&1", tree, ext2) ||
 	    run("mke2fs -q -F -t ext4 -O ^metadata_csum,inline_data -d %s %s 8M >/dev/null 2>&1",
-		tree, inl))
+	        tree, inl))
 		return -1;
 	/* a directory loop: /loopdir/sub/back is /loopdir */
 	if (run("debugfs -w -R 'link /loopdir /loopdir/sub/back' %s >/dev/null 2>&1", img))
@@ -181,46 +181,46 @@ static void test_check_super(void **state)
 	assert_int_equal(bytes, 8 << 20);
 	/* truncated: fewer bytes than the file system */
 	assert_int_equal(image_check_super(sb, sizeof(sb), 4 << 20, &bytes, why, sizeof(why)),
-			 -EFBIG);
+	                 -EFBIG);
 	assert_non_null(strstr(why, "truncated"));
 	assert_int_equal(image_check_super(sb, 1000, 8 << 20, &bytes, why, sizeof(why)), -EINVAL);
 	/* impossible values */
 	memcpy(x, sb, sizeof(x));
-	le32put(x + 24, 7);	/* 128 KiB blocks */
+	le32put(x + 24, 7); /* 128 KiB blocks */
 	assert_int_equal(image_check_super(x, sizeof(x), UINT64_MAX, &bytes, why, sizeof(why)),
-			 -EUCLEAN);
+	                 -EUCLEAN);
 	le32put(x + 24, 0xFFFFFFFF);
 	assert_int_equal(image_check_super(x, sizeof(x), UINT64_MAX, &bytes, why, sizeof(why)),
-			 -EUCLEAN);
+	                 -EUCLEAN);
 	memcpy(x, sb, sizeof(x));
-	le32put(x + 32, 0);	/* blocks per group */
+	le32put(x + 32, 0); /* blocks per group */
 	assert_int_equal(image_check_super(x, sizeof(x), UINT64_MAX, &bytes, why, sizeof(why)),
-			 -EUCLEAN);
+	                 -EUCLEAN);
 	memcpy(x, sb, sizeof(x));
-	le32put(x + 0, 12345);	/* inodes count != groups * per group */
+	le32put(x + 0, 12345); /* inodes count != groups * per group */
 	assert_int_equal(image_check_super(x, sizeof(x), UINT64_MAX, &bytes, why, sizeof(why)),
-			 -EUCLEAN);
+	                 -EUCLEAN);
 	memcpy(x, sb, sizeof(x));
-	x[88] = 100;	/* inode size */
+	x[88] = 100; /* inode size */
 	x[89] = 0;
 	assert_int_equal(image_check_super(x, sizeof(x), UINT64_MAX, &bytes, why, sizeof(why)),
-			 -EUCLEAN);
+	                 -EUCLEAN);
 	memcpy(x, sb, sizeof(x));
-	le32put(x + 4, 0);	/* no blocks */
+	le32put(x + 4, 0); /* no blocks */
 	assert_int_equal(image_check_super(x, sizeof(x), UINT64_MAX, &bytes, why, sizeof(why)),
-			 -EUCLEAN);
+	                 -EUCLEAN);
 	memcpy(x, sb, sizeof(x));
-	le32put(x + 96, x[96] | 0x80);	/* 64bit with a huge high count */
+	le32put(x + 96, x[96] | 0x80); /* 64bit with a huge high count */
 	le32put(x + 0x150, 0xFFFFFFFF);
 	int r = image_check_super(x, sizeof(x), UINT64_MAX, &bytes, why, sizeof(why));
 	assert_true(r == -EUCLEAN || r == -EFBIG);
 	memcpy(x, sb, sizeof(x));
-	le32put(x + 96, 0x8);	/* an external journal */
+	le32put(x + 96, 0x8); /* an external journal */
 	assert_int_equal(image_check_super(x, sizeof(x), UINT64_MAX, &bytes, why, sizeof(why)),
-			 -EINVAL);
+	                 -EINVAL);
 	memset(x, 0, sizeof(x));
 	assert_int_equal(image_check_super(x, sizeof(x), UINT64_MAX, &bytes, why, sizeof(why)),
-			 -EINVAL);
+	                 -EINVAL);
 }
 
 /* ---- files and paths ------------------------------------------------------------ */
@@ -260,11 +260,12 @@ static void test_resolve(void **state)
 	assert_int_equal(info.size, 8 << 20);
 
 	assert_string_equal(slurp(v, "/etc/os-release", &rc), "ID=unit\n");
-	assert_string_equal(slurp(v, "/etc/climb", &rc), "ID=unit\n");	/* .. clamped */
+	assert_string_equal(slurp(v, "/etc/climb", &rc), "ID=unit\n"); /* .. clamped */
 	assert_string_equal(slurp(v, "/etc/abs", &rc), "root:x:0:0:unit:/root:/bin/sh\n");
 	assert_string_equal(slurp(v, "/etc/abs-climb", &rc), "root:x:0:0:unit:/root:/bin/sh\n");
 	assert_string_equal(slurp(v, "/etcdir/passwd", &rc), "root:x:0:0:unit:/root:/bin/sh\n");
-	assert_string_equal(slurp(v, "/../../../etc/./passwd", &rc), "root:x:0:0:unit:/root:/bin/sh\n");
+	assert_string_equal(slurp(v, "/../../../etc/./passwd", &rc),
+	                    "root:x:0:0:unit:/root:/bin/sh\n");
 	assert_string_equal(slurp(v, "etc//passwd", &rc), "root:x:0:0:unit:/root:/bin/sh\n");
 	assert_null(slurp(v, "/etc/loop1", &rc));
 	assert_int_equal(rc, -ELOOP);
@@ -273,7 +274,7 @@ static void test_resolve(void **state)
 	assert_null(slurp(v, "/etc/passwd/x", &rc));
 	assert_int_equal(rc, -ENOTDIR);
 	assert_null(slurp(v, "/etc/fifo", &rc));
-	assert_int_equal(rc, -EINVAL);	/* never opened: not a regular file */
+	assert_int_equal(rc, -EINVAL); /* never opened: not a regular file */
 	assert_null(slurp(v, "/etc", &rc));
 	assert_int_equal(rc, -EINVAL);
 	memset(longp, 'a', sizeof(longp) - 1);
@@ -285,7 +286,7 @@ static void test_resolve(void **state)
 	assert_int_equal(view_stat(v, "/etc/os-release", &st), 0);
 	assert_int_equal(st.type, VF_LNK);
 	assert_int_equal(st.size, strlen("../usr/lib/os-release"));
-	assert_int_equal(view_stat(v, "/etcdir/", &st), 0);	/* trailing slash: followed */
+	assert_int_equal(view_stat(v, "/etcdir/", &st), 0); /* trailing slash: followed */
 	assert_int_equal(st.type, VF_DIR);
 	assert_int_equal(view_stat(v, "/", &st), 0);
 	assert_int_equal(st.type, VF_DIR);
@@ -366,7 +367,7 @@ static void test_walk(void **state)
 	 * "d" at depths 2 to 256 (the last one reported, not entered) */
 	assert_int_equal(c.entries, 1 + 1 + 10 + 4 + 3 + 1 + 1 + IMAGE_WALK_MAX_DEPTH - 1);
 	assert_int_equal(c.max_depth, IMAGE_WALK_MAX_DEPTH);
-	assert_int_equal(c.loops, 2);	/* the loop and the depth limit */
+	assert_int_equal(c.loops, 2); /* the loop and the depth limit */
 	assert_int_equal(c.errors, 2);
 	assert_int_equal(c.reads, 4);
 
@@ -377,7 +378,7 @@ static void test_walk(void **state)
 	assert_int_equal(view_walk(v, "/etc/nope", &walk_ops, &c), -ENOENT);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(view_walk(v, "/loopdir/sub/back/sub/back", &walk_ops, &c), 0);
-	assert_int_equal(c.entries, 3);	/* back, sub, back */
+	assert_int_equal(c.entries, 3); /* back, sub, back */
 	assert_int_equal(c.loops, 1);
 	view_destroy(v);
 }
@@ -408,7 +409,7 @@ static void test_bad_inode_number(void **state)
 	v = open_img(mutant);
 	c.v = v;
 	assert_int_equal(view_walk(v, "/etc", &walk_ops, &c), 0);
-	assert_int_equal(c.entries, 9);	/* /etc and 8 of its 9 */
+	assert_int_equal(c.entries, 9); /* /etc and 8 of its 9 */
 	assert_int_equal(c.errors, 1);
 	assert_string_equal(c.last_err_path, "/etc/zzunique-entry");
 	int rc;
@@ -432,11 +433,11 @@ struct regions {
 };
 
 static int meta_block(ext2_filsys fs, blk64_t *blk, e2_blkcnt_t cnt, blk64_t ref, int off,
-		      void *priv)
+                      void *priv)
 {
 	struct regions *rs = priv;
 
-	if (cnt < 0 && rs->n < rs->cap)	/* not data: an indirect or extent block */
+	if (cnt < 0 && rs->n < rs->cap) /* not data: an indirect or extent block */
 		rs->r[rs->n++] = (struct region){*blk * rs->bs, rs->bs};
 	return 0;
 }
@@ -528,7 +529,7 @@ static void fuzz(const char *base_img, unsigned seed)
 		fd = open(mutant, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		assert_int_equal(write(fd, data, len), (ssize_t)len);
 		close(fd);
-		alarm(60);	/* a hang kills the test */
+		alarm(60); /* a hang kills the test */
 		if (view_image_open(mutant, 0, &v, NULL, err, sizeof(err)) != 0) {
 			assert_true(err[0] != 0);
 			failed++;
@@ -549,9 +550,9 @@ static void fuzz(const char *base_img, unsigned seed)
 		alarm(0);
 	}
 	print_message("fuzz %s: %d images opened and walked (%d with errors), %d refused\n",
-		      strrchr(base_img, '/') + 1, opened, hurt, failed);
+	              strrchr(base_img, '/') + 1, opened, hurt, failed);
 	assert_true(opened > rounds / 4);
-	assert_true(hurt + failed > rounds / 10);	/* the corruption reached the parsers */
+	assert_true(hurt + failed > rounds / 10); /* the corruption reached the parsers */
 	free(orig);
 	free(data);
 }
@@ -574,13 +575,10 @@ static void test_fuzz_inline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_check_super),
-		cmocka_unit_test(test_resolve),
-		cmocka_unit_test(test_walk),
-		cmocka_unit_test(test_bad_inode_number),
-		cmocka_unit_test(test_fuzz_ext4),
-		cmocka_unit_test(test_fuzz_ext2),
-		cmocka_unit_test(test_fuzz_inline),
+	    cmocka_unit_test(test_check_super), cmocka_unit_test(test_resolve),
+	    cmocka_unit_test(test_walk),        cmocka_unit_test(test_bad_inode_number),
+	    cmocka_unit_test(test_fuzz_ext4),   cmocka_unit_test(test_fuzz_ext2),
+	    cmocka_unit_test(test_fuzz_inline),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

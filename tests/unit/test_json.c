@@ -24,15 +24,15 @@ static void test_escape(void **state)
 	esc("a\"b\\c", 5, "\"a\\\"b\\\\c\"");
 	esc("\n\t\r\x01\x7f", 5, "\"\\n\\t\\r\\u0001\\u007f\"");
 	esc("a\0b", 3, "\"a\\u0000b\"");
-	esc("\xc3\xa9", 2, "\"\\u00e9\"");		/* é */
-	esc("\xe2\x82\xac", 3, "\"\\u20ac\"");		/* € */
-	esc("\xf0\x9f\x98\x80", 4, "\"\\ud83d\\ude00\""); /* emoji: surrogate pair */
-	esc("\xff\xfe", 2, "\"\\udcff\\udcfe\"");	/* invalid bytes one by one */
-	esc("\xc0\xaf", 2, "\"\\udcc0\\udcaf\"");	/* overlong */
+	esc("\xc3\xa9", 2, "\"\\u00e9\"");                   /* é */
+	esc("\xe2\x82\xac", 3, "\"\\u20ac\"");               /* € */
+	esc("\xf0\x9f\x98\x80", 4, "\"\\ud83d\\ude00\"");    /* emoji: surrogate pair */
+	esc("\xff\xfe", 2, "\"\\udcff\\udcfe\"");            /* invalid bytes one by one */
+	esc("\xc0\xaf", 2, "\"\\udcc0\\udcaf\"");            /* overlong */
 	esc("\xed\xa0\x80", 3, "\"\\udced\\udca0\\udc80\""); /* surrogate encoded */
-	esc("\xe2\x82", 2, "\"\\udce2\\udc82\"");	/* truncated sequence */
-	esc("caf\xe9", 4, "\"caf\\udce9\"");		/* Latin-1 byte: not the same as... */
-	esc("caf\xc3\xa9", 5, "\"caf\\u00e9\"");	/* ...a real e-acute */
+	esc("\xe2\x82", 2, "\"\\udce2\\udc82\"");            /* truncated sequence */
+	esc("caf\xe9", 4, "\"caf\\udce9\"");                 /* Latin-1 byte: not the same as... */
+	esc("caf\xc3\xa9", 5, "\"caf\\u00e9\"");             /* ...a real e-acute */
 	esc("", 0, "\"\"");
 }
 
@@ -63,10 +63,11 @@ static void test_writer(void **state)
 	json_obj_end(&j);
 	json_obj_end(&j);
 	assert_true(json_ok(&j));
-	assert_string_equal(buf_str(&b),
-			    "{\"s\":\"x\",\"i\":-42,\"u\":18446744073709551615,\"d\":1.5,\"z\":2,"
-			    "\"n\":null,\"neg0\":0,\"p6\":12.345679,\"neg\":-3.25,\"big\":1000000000000000,\"b\":true,\"nul\":null,\"sn\":null,\"a\":[1,\"two\"],"
-			    "\"o\":{}}");
+	assert_string_equal(
+	    buf_str(&b), "{\"s\":\"x\",\"i\":-42,\"u\":18446744073709551615,\"d\":1.5,\"z\":2,"
+	                 "\"n\":null,\"neg0\":0,\"p6\":12.345679,\"neg\":-3.25,\"big\":"
+	                 "1000000000000000,\"b\":true,\"nul\":null,\"sn\":null,\"a\":[1,\"two\"],"
+	                 "\"o\":{}}");
 	buf_free(&b);
 }
 
@@ -156,10 +157,10 @@ static void test_trim_copy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape),	     cmocka_unit_test(test_writer),
-		cmocka_unit_test(test_depth_limit),  cmocka_unit_test(test_buf),
-		cmocka_unit_test(test_parse_numbers), cmocka_unit_test(test_time_format),
-		cmocka_unit_test(test_trim_copy),
+	    cmocka_unit_test(test_escape),        cmocka_unit_test(test_writer),
+	    cmocka_unit_test(test_depth_limit),   cmocka_unit_test(test_buf),
+	    cmocka_unit_test(test_parse_numbers), cmocka_unit_test(test_time_format),
+	    cmocka_unit_test(test_trim_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

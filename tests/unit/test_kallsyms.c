@@ -15,7 +15,7 @@
 
 #include "vmi/kallsyms.h"
 
-#define NSYM 700	/* three markers */
+#define NSYM 700 /* three markers */
 #define BASE 0xffffffff92600000ull
 
 struct img {
@@ -46,7 +46,7 @@ static void name_of(int i, char *dst)
 	else if (i == 1)
 		strcpy(dst, "Dinit_task");
 	else if (i == 2)
-		strcpy(dst, "Dkernel_cpustat");	/* per-CPU: absolute */
+		strcpy(dst, "Dkernel_cpustat"); /* per-CPU: absolute */
 	else
 		sprintf(dst, "tsym_%d_%s", i, i % 3 ? "a" : "long_name_here");
 }
@@ -54,7 +54,7 @@ static void name_of(int i, char *dst)
 static int32_t offset_of(int i)
 {
 	if (i == 2)
-		return 0x201c0;	/* absolute */
+		return 0x201c0; /* absolute */
 	/* relative: addr = base - 1 - off, addr = BASE + i*16 */
 	return (int32_t)(-1 - (int64_t)i * 16);
 }
@@ -69,7 +69,7 @@ static void put_names(struct img *m, uint32_t *markers)
 			markers[i / 256] = (uint32_t)(m->len - start);
 		unsigned char l = (unsigned char)strlen(n);
 		put(m, &l, 1);
-		put(m, n, l);	/* identity tokens: each byte is its own token */
+		put(m, n, l); /* identity tokens: each byte is its own token */
 	}
 }
 
@@ -160,8 +160,11 @@ static void check_layout(char layout, int seqs)
 	uint64_t rb;
 	memcpy(&rb, m.b + lay.relbase, 8);
 	assert_true(rb == BASE);
-	struct ksym w[] = {{.name = "_text"}, {.name = "init_task"}, {.name = "kernel_cpustat"}, {.name = "sym_500_a"},
-			   {.name = "no_such_symbol"}};
+	struct ksym w[] = {{.name = "_text"},
+	                   {.name = "init_task"},
+	                   {.name = "kernel_cpustat"},
+	                   {.name = "sym_500_a"},
+	                   {.name = "no_such_symbol"}};
 	assert_int_equal(kallsyms_lookup(m.b, m.len, &lay, rb, w, 5), 4);
 	assert_true(w[0].addr == BASE);
 	assert_true(w[1].addr == BASE + 16);
@@ -242,7 +245,18 @@ static void garbage(void **s)
 		for (size_t i = 0; i < n; i++)
 			b[i] = (unsigned char)(rand() % (round % 2 ? 4 : 256));
 		size_t at = (size_t)rand() % (n - 32);
-		memcpy(b + at, "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9", 20);
+		memcpy(b + at,
+		       "0\0"
+		       "1\0"
+		       "2\0"
+		       "3\0"
+		       "4\0"
+		       "5\0"
+		       "6\0"
+		       "7\0"
+		       "8\0"
+		       "9",
+		       20);
 		struct img t = {b, n, n};
 		struct kallsyms_layout lay;
 		assert_int_not_equal(parse(&t, &lay), 0);
@@ -253,9 +267,9 @@ static void garbage(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(layout_a),    cmocka_unit_test(layout_a_seqs),
-		cmocka_unit_test(layout_b),    cmocka_unit_test(truncations),
-		cmocka_unit_test(corruptions), cmocka_unit_test(garbage),
+	    cmocka_unit_test(layout_a),    cmocka_unit_test(layout_a_seqs),
+	    cmocka_unit_test(layout_b),    cmocka_unit_test(truncations),
+	    cmocka_unit_test(corruptions), cmocka_unit_test(garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

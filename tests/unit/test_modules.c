@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "views/host/host.h"
-#include "views/host/modules_parse.h"
+#include "../../src/linux/modules_parse.h"
 
 static void test_line(void **state)
 {

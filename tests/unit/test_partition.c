@@ -42,7 +42,7 @@ static void put64(unsigned char *p, uint64_t v)
 }
 
 static void mbr_entry(unsigned char *b, int slot, uint8_t status, uint8_t type, uint32_t lba,
-		      uint32_t count)
+                      uint32_t count)
 {
 	unsigned char *e = b + 446 + 16 * slot;
 
@@ -71,11 +71,11 @@ static void gpt_build(unsigned char *b, unsigned sector, uint32_t nent, uint32_t
 }
 
 static void gpt_add(unsigned char *b, unsigned sector, uint32_t esz, int i, uint64_t first,
-		    uint64_t last, const char *name)
+                    uint64_t last, const char *name)
 {
 	unsigned char *e = b + 2 * sector + (size_t)i * esz;
 
-	memset(e, 0x11, 16);	/* a non-zero type GUID */
+	memset(e, 0x11, 16); /* a non-zero type GUID */
 	e[0] = (unsigned char)(i + 1);
 	memset(e + 16, 0x22, 16);
 	put64(e + 32, first);
@@ -126,9 +126,9 @@ static void test_mbr(void **state)
 	struct part_table t;
 
 	mbr_entry(b, 0, 0x80, 0x83, 2048, 4096);
-	mbr_entry(b, 1, 0, 0x05, 8192, 1000);	/* extended */
+	mbr_entry(b, 1, 0, 0x05, 8192, 1000); /* extended */
 	mbr_entry(b, 2, 0, 0x82, 10000, 0xFFFFFFFF);
-	mbr_entry(b, 3, 0, 0x83, 0, 50);	/* starts at 0: not a partition */
+	mbr_entry(b, 3, 0, 0x83, 0, 50); /* starts at 0: not a partition */
 	assert_int_equal(part_parse(b, DISK, &t), 0);
 	assert_int_equal(t.scheme, PART_MBR);
 	assert_int_equal(t.sector, 512);
@@ -139,7 +139,7 @@ static void test_mbr(void **state)
 	assert_int_equal(t.v[0].mbr_type, 0x83);
 	assert_int_equal(t.v[1].index, 3);
 	assert_int_equal(t.v[1].start, 10000ull * 512);
-	assert_int_equal(t.v[1].size, 0xFFFFFFFFull * 512);	/* past the disk: kept */
+	assert_int_equal(t.v[1].size, 0xFFFFFFFFull * 512); /* past the disk: kept */
 	assert_int_equal(t.ext_start, 8192ull * 512);
 	assert_int_equal(t.ext_size, 1000ull * 512);
 	/* exactly one sector is enough for an MBR */
@@ -202,7 +202,7 @@ static void test_gpt(void **state)
 	assert_int_equal(t.v[0].gpt_type[0], 1);
 	assert_int_equal(t.v[1].index, 3);
 	assert_int_equal(t.v[1].start, 4096ull * 512);
-	assert_string_equal(t.v[1].name, "h??llo");	/* non-ASCII shown as '?' */
+	assert_string_equal(t.v[1].name, "h??llo"); /* non-ASCII shown as '?' */
 
 	/* a flipped byte in an entry: parsed, CRC flagged */
 	b[2 * 512 + 60] ^= 1;
@@ -263,12 +263,12 @@ static void test_gpt_malformed(void **state)
 	assert_int_equal(part_parse(b, DISK, &t), -ERANGE);
 	put64(b + 512 + 72, UINT64_MAX / 2);
 	assert_int_equal(part_parse(b, DISK, &t), -ERANGE);
-	put64(b + 512 + 72, 1);	/* overlapping the header */
+	put64(b + 512 + 72, 1); /* overlapping the header */
 	assert_int_equal(part_parse(b, DISK, &t), -EINVAL);
 
 	/* impossible entries are skipped, the good one kept */
 	gpt_build(b, 512, 128, 128);
-	gpt_add(b, 512, 128, 0, 100, 50, NULL);	/* last < first */
+	gpt_add(b, 512, 128, 0, 100, 50, NULL); /* last < first */
 	gpt_add(b, 512, 128, 1, 100, UINT64_MAX, NULL);
 	gpt_add(b, 512, 128, 2, UINT64_MAX / 256, UINT64_MAX / 256 + 1, NULL);
 	gpt_add(b, 512, 128, 3, 2048, 2048, "one");
@@ -324,16 +324,16 @@ static void test_probe(void **state)
 	assert_true(part_is_ext(b, PART_PROBE_LEN));
 	assert_false(part_is_ext(b, 1081));
 	assert_string_equal(part_probe(b, PART_PROBE_LEN), "ext2");
-	put32(b + 1024 + 0x5C, 0x4);	/* has_journal */
+	put32(b + 1024 + 0x5C, 0x4); /* has_journal */
 	assert_string_equal(part_probe(b, PART_PROBE_LEN), "ext3");
-	put32(b + 1024 + 0x60, 0x2 | 0x40);	/* filetype, extents */
+	put32(b + 1024 + 0x60, 0x2 | 0x40); /* filetype, extents */
 	assert_string_equal(part_probe(b, PART_PROBE_LEN), "ext4");
 	put32(b + 1024 + 0x60, 0x2);
-	put32(b + 1024 + 0x64, 0x400);	/* metadata_csum */
+	put32(b + 1024 + 0x64, 0x400); /* metadata_csum */
 	assert_string_equal(part_probe(b, PART_PROBE_LEN), "ext4");
 	put32(b + 1024 + 0x60, 0x8);
 	assert_string_equal(part_probe(b, PART_PROBE_LEN), "ext-journal");
-	assert_null(part_probe(b, 1081));	/* magic past len: not seen */
+	assert_null(part_probe(b, 1081)); /* magic past len: not seen */
 
 	memset(b, 0, PART_PROBE_LEN);
 	memcpy(b, "XFSB", 4);
@@ -388,7 +388,7 @@ static void test_fuzz(void **state)
 	gpt_seal(good, 512);
 	for (int round = 0; round < 20000; round++) {
 		size_t len = (size_t)(rand_r(&seed) % (64 * 1024)) + 1;
-		unsigned char *b = malloc(len);	/* exactly len: ASan sees overreads */
+		unsigned char *b = malloc(len); /* exactly len: ASan sees overreads */
 
 		memcpy(b, good, len);
 		for (int k = rand_r(&seed) % 8; k >= 0; k--) {
@@ -399,10 +399,10 @@ static void test_fuzz(void **state)
 		if (round % 4 == 0)
 			for (size_t i = 0; i < len; i++)
 				b[i] = (unsigned char)rand_r(&seed);
-		if (round % 8 == 1 && len >= 512) {	/* MBR shapes */
+		if (round % 8 == 1 && len >= 512) { /* MBR shapes */
 			memset(b + 446, 0, 64);
 			mbr_entry(b, rand_r(&seed) % 4, 0, (uint8_t)rand_r(&seed),
-				  (uint32_t)rand_r(&seed), (uint32_t)rand_r(&seed));
+			          (uint32_t)rand_r(&seed), (uint32_t)rand_r(&seed));
 		}
 		int r = part_parse(b, len, t);
 
@@ -413,7 +413,7 @@ static void test_fuzz(void **state)
 		uint64_t next;
 
 		if (part_parse_ebr(b, len, (uint64_t)rand_r(&seed), (uint64_t)rand_r(&seed), &p,
-				   &next) == 1)
+		                   &next) == 1)
 			assert_true(p.start <= UINT64_MAX - p.size);
 		(void)part_probe(b, len);
 		free(b);
@@ -425,12 +425,12 @@ static void test_fuzz(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crc32),	     cmocka_unit_test(test_none),
-		cmocka_unit_test(test_mbr),	     cmocka_unit_test(test_ebr),
-		cmocka_unit_test(test_gpt),	     cmocka_unit_test(test_gpt_4k),
-		cmocka_unit_test(test_gpt_malformed), cmocka_unit_test(test_gpt_truncated),
-		cmocka_unit_test(test_gpt_many),     cmocka_unit_test(test_probe),
-		cmocka_unit_test(test_fuzz),
+	    cmocka_unit_test(test_crc32),         cmocka_unit_test(test_none),
+	    cmocka_unit_test(test_mbr),           cmocka_unit_test(test_ebr),
+	    cmocka_unit_test(test_gpt),           cmocka_unit_test(test_gpt_4k),
+	    cmocka_unit_test(test_gpt_malformed), cmocka_unit_test(test_gpt_truncated),
+	    cmocka_unit_test(test_gpt_many),      cmocka_unit_test(test_probe),
+	    cmocka_unit_test(test_fuzz),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@
 
 #include "views/fsroot.h"
 #include "views/host/host.h"
-#include "views/host/proc_parse.h"
+#include "../../src/linux/proc_parse.h"
 
 /* An exact-size copy (no terminator) of the first n bytes of s. */
 static char *exact(const char *s, size_t n)
@@ -380,7 +380,7 @@ static void cgroup_choose(void **state)
 	    {"0::/\n", "/", NULL, "/", 1},
 	    {"4:memory:/m\n", NULL, "/m", "/m", 1},
 	    {"3:cpu:/a\n0::/x\n", "/x", NULL, "/x", 2},
-	    {"0::/\n0::/y\n", "/", NULL, "/", 2}, /* a second "0::" is no unified line */
+	    {"0::/\n0::/y\n", "/", NULL, "/", 2},     /* a second "0::" is no unified line */
 	    {"3:cpu:/a\n0::/\n", "/", NULL, NULL, 2}, /* the first line's path: unknown */
 	    {"3:cpu:/a\n2:pids:/b\n", NULL, NULL, NULL, 2},
 	    {"junk\n4:memoryx:/no\n0::/z", "/z", NULL, "/z", 2},
@@ -883,7 +883,8 @@ static int on_many(void *ctx, const struct vt_proc *p)
 		const char *cg;
 		size_t len;
 		close(fd);
-		if (n > 0 && proc_cgroup_pick(buf, (size_t)n, &cg, &len) == 0 && len < sizeof(want)) {
+		if (n > 0 && proc_cgroup_pick(buf, (size_t)n, &cg, &len) == 0 &&
+		    len < sizeof(want)) {
 			memcpy(want, cg, len);
 			want[len] = 0;
 			m->cg_checked++;
@@ -949,18 +950,18 @@ static void real_proc_many(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(stat_good),         cmocka_unit_test(stat_comm_parens),
-	    cmocka_unit_test(stat_comm_newline), cmocka_unit_test(stat_long_comm),
-	    cmocka_unit_test(stat_truncated),    cmocka_unit_test(stat_garbage),
-	    cmocka_unit_test(stat_fuzz),         cmocka_unit_test(status_good),
-	    cmocka_unit_test(status_kthread),    cmocka_unit_test(status_truncated),
-	    cmocka_unit_test(status_garbage),    cmocka_unit_test(cgroup_pick),
-	    cmocka_unit_test(cgroup_choose),     cmocka_unit_test(pidlist_parse),
+	    cmocka_unit_test(stat_good),           cmocka_unit_test(stat_comm_parens),
+	    cmocka_unit_test(stat_comm_newline),   cmocka_unit_test(stat_long_comm),
+	    cmocka_unit_test(stat_truncated),      cmocka_unit_test(stat_garbage),
+	    cmocka_unit_test(stat_fuzz),           cmocka_unit_test(status_good),
+	    cmocka_unit_test(status_kthread),      cmocka_unit_test(status_truncated),
+	    cmocka_unit_test(status_garbage),      cmocka_unit_test(cgroup_pick),
+	    cmocka_unit_test(cgroup_choose),       cmocka_unit_test(pidlist_parse),
 	    cmocka_unit_test(status_nspid_levels), cmocka_unit_test(real_proc_many),
-	    cmocka_unit_test(cmdline_join),      cmocka_unit_test(btime),
-	    cmocka_unit_test(passwd_lines),      cmocka_unit_test(release_ge),
-	    cmocka_unit_test(fake_procfs),       cmocka_unit_test(fake_filter_and_stop),
-	    cmocka_unit_test(passwd_missing),    cmocka_unit_test(real_proc),
+	    cmocka_unit_test(cmdline_join),        cmocka_unit_test(btime),
+	    cmocka_unit_test(passwd_lines),        cmocka_unit_test(release_ge),
+	    cmocka_unit_test(fake_procfs),         cmocka_unit_test(fake_filter_and_stop),
+	    cmocka_unit_test(passwd_missing),      cmocka_unit_test(real_proc),
 	};
 	int r = setup_fake(NULL);
 	if (r)

@@ -696,7 +696,10 @@ static unsigned char *containerd_db(size_t *len)
 		gt[1 + i] = (unsigned char)(s >> (56 - 8 * i));
 	gt[13] = 0xff;
 	gt[14] = 0xff;
-	struct el le[] = {{0, "app", "web", 3}, {0, "bad", "\xff\xfe", 2}, {0, "io.kubernetes.pod.name", "api-7", 5}, {0, "k\xc0", "v", 1}};
+	struct el le[] = {{0, "app", "web", 3},
+	                  {0, "bad", "\xff\xfe", 2},
+	                  {0, "io.kubernetes.pod.name", "api-7", 5},
+	                  {0, "k\xc0", "v", 1}};
 	size_t ll = inline_bucket(lab, le, 4);
 	struct el ce[] = {{0, "createdat", gt, 15},
 	                  {0, "image", "docker.io/library/nginx:1.25", 28},
@@ -729,7 +732,7 @@ static void containerd_bolt(void **state)
 	assert_string_equal(m.image, "docker.io/library/nginx:1.25");
 	assert_int_equal(m.created, 1795320832);
 	assert_string_equal(lbl(&m, "app"), "web");
-	assert_null(lbl(&m, "bad"));	/* not UTF-8: dropped, the others kept */
+	assert_null(lbl(&m, "bad")); /* not UTF-8: dropped, the others kept */
 	assert_int_equal(json_object_size(m.labels), 2);
 	char *dump = json_dumps(m.labels, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	assert_string_equal(dump, "{\"app\":\"web\",\"io.kubernetes.pod.name\":\"api-7\"}");

@@ -1,4 +1,4 @@
-/* Unit tests: the configuration of `vantage serve` (cli/config.c): values,
+/* Unit tests: the configuration of `vantage serve` (cli/serve_config.c): values,
  * the INI file with its errors (file, line, key), flags, lists. */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cli/config.h"
+#include "cli/serve_config.h"
 #include "features/feature.h"
 
 static char path[64];
@@ -57,7 +57,8 @@ static void test_durations(void **state)
 	assert_true(d == 5400);
 	assert_int_equal(config_parse_duration("2d", &d), 0);
 	assert_true(d == 172800);
-	const char *bad[] = {"", "s", "5x", "-1s", "+3", "1e999", "nan", "inf", "5 s", "5ms", "10ss"};
+	const char *bad[] = {"",    "s",   "5x",  "-1s", "+3",  "1e999",
+	                     "nan", "inf", "5 s", "5ms", "10ss"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		assert_int_equal(config_parse_duration(bad[i], &d), -EINVAL);
 }
@@ -106,29 +107,29 @@ static void test_good_file(void **state)
 	struct serve_config c;
 	char err[512];
 	assert_int_equal(load("; a comment\n"
-			      "# another\n"
-			      "[store]\n"
-			      "path = /tmp/x.db\n"
-			      "\n"
-			      "[api]\n"
-			      "listen = 0.0.0.0:9090\n"
-			      "token_file = /etc/vantage/token\n"
-			      "[intervals]\n"
-			      "metric = 1s\n"
-			      "process = 2m ; inline comment\n"
-			      "file = on\n"
-			      "package = off\n"
-			      "[crawl]\n"
-			      "workers = 8\n"
-			      "timeout = 1m\n"
-			      "containers = no\n"
-			      "config_paths = /etc/nginx, /etc/ssh ,/opt/app/conf\n"
-			      "file_hash = true\n"
-			      "file_hash_max_size = 1M\n"
-			      "[log]\n"
-			      "level = debug\n",
-			      &c, err, sizeof(err)),
-			 0);
+	                      "# another\n"
+	                      "[store]\n"
+	                      "path = /tmp/x.db\n"
+	                      "\n"
+	                      "[api]\n"
+	                      "listen = 0.0.0.0:9090\n"
+	                      "token_file = /etc/vantage/token\n"
+	                      "[intervals]\n"
+	                      "metric = 1s\n"
+	                      "process = 2m ; inline comment\n"
+	                      "file = on\n"
+	                      "package = off\n"
+	                      "[crawl]\n"
+	                      "workers = 8\n"
+	                      "timeout = 1m\n"
+	                      "containers = no\n"
+	                      "config_paths = /etc/nginx, /etc/ssh ,/opt/app/conf\n"
+	                      "file_hash = true\n"
+	                      "file_hash_max_size = 1M\n"
+	                      "[log]\n"
+	                      "level = debug\n",
+	                      &c, err, sizeof(err)),
+	                 0);
 	assert_string_equal(c.db_path, "/tmp/x.db");
 	assert_string_equal(c.listen, "0.0.0.0:9090");
 	assert_string_equal(c.token_file, "/etc/vantage/token");
@@ -186,7 +187,8 @@ static void test_bad_files(void **state)
 	bad("[api]\nlisten = nowhere\n", "[api] listen");
 	bad("[api]\nlisten = 127.0.0.1:99999\n", "[api] listen");
 	bad("[store]\npath =\n", "[store] path: must not be empty");
-	bad("[store]\npath = /a\npath = /b\n", "line 3: [store] path: given twice (first on line 2)");
+	bad("[store]\npath = /a\npath = /b\n",
+	    "line 3: [store] path: given twice (first on line 2)");
 	/* the first error is the one reported */
 	bad("[log]\nlevel = loud\n[api]\nfoo = 1\n", "line 2: [log] level");
 }
@@ -196,7 +198,8 @@ static void test_long_line(void **state)
 	/* a list longer than inih's default line limit of 200 bytes */
 	char text[4096] = "[crawl]\nconfig_paths = ";
 	for (int i = 0; i < 40; i++)
-		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s/etc/dir%02d", i ? "," : "", i);
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s/etc/dir%02d",
+		         i ? "," : "", i);
 	strcat(text, "\n[log]\nlevel = warn\n");
 	struct serve_config c;
 	char err[512];
@@ -212,7 +215,8 @@ static void test_missing_file(void **state)
 	struct serve_config c;
 	char err[512];
 	assert_int_equal(config_defaults(&c), 0);
-	assert_int_equal(config_load_file(&c, "/nonexistent/vantage.ini", err, sizeof(err)), -ENOENT);
+	assert_int_equal(config_load_file(&c, "/nonexistent/vantage.ini", err, sizeof(err)),
+	                 -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/vantage.ini"));
 	config_free(&c);
 }
@@ -269,11 +273,15 @@ static void test_describe_hides_token(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations),   cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_defaults),    cmocka_unit_test(test_good_file),
-		cmocka_unit_test(test_bad_files),   cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_missing_file), cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_describe_hides_token),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_good_file),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_describe_hides_token),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,20 +31,23 @@
 static char dir[64], db[128];
 
 static const char frame1[] =
-	"{\"system\":\"host:t\",\"time\":\"2026-11-22T10:00:00.000Z\",\"feature\":\"frame\",\"key\":\"host:t\","
-	"\"value\":{\"id\":\"host:t\",\"name\":\"t\",\"kind\":\"host\",\"host\":\"t\","
-	"\"time\":\"2026-11-22T10:00:00.000Z\",\"features\":[\"metric\"]}}\n"
-	"{\"system\":\"host:t\",\"time\":\"2026-11-22T10:00:00.000Z\",\"feature\":\"metric\",\"key\":\"memory\","
-	"\"value\":{\"used_pct\":12.5,\"total_kb\":1000}}\n"
-	"{\"system\":\"host:t\",\"time\":\"2026-11-22T10:00:00.000Z\",\"feature\":\"metric\","
-	"\"key\":\"disk:/mnt/\\\"q\\\"\\udc80\",\"value\":{\"used_pct\":50}}\n";
+    "{\"system\":\"host:t\",\"time\":\"2026-11-22T10:00:00.000Z\",\"feature\":\"frame\",\"key\":"
+    "\"host:t\","
+    "\"value\":{\"id\":\"host:t\",\"name\":\"t\",\"kind\":\"host\",\"host\":\"t\","
+    "\"time\":\"2026-11-22T10:00:00.000Z\",\"features\":[\"metric\"]}}\n"
+    "{\"system\":\"host:t\",\"time\":\"2026-11-22T10:00:00.000Z\",\"feature\":\"metric\",\"key\":"
+    "\"memory\","
+    "\"value\":{\"used_pct\":12.5,\"total_kb\":1000}}\n"
+    "{\"system\":\"host:t\",\"time\":\"2026-11-22T10:00:00.000Z\",\"feature\":\"metric\","
+    "\"key\":\"disk:/mnt/\\\"q\\\"\\udc80\",\"value\":{\"used_pct\":50}}\n";
 
 static const char frame2[] =
-	"{\"system\":\"image:/mnt/x\",\"time\":\"2026-11-22T10:00:01.000Z\",\"feature\":\"frame\","
-	"\"key\":\"image:/mnt/x\",\"value\":{\"id\":\"image:/mnt/x\",\"name\":\"x\",\"kind\":\"image\","
-	"\"host\":\"t\",\"time\":\"2026-11-22T10:00:01.000Z\",\"features\":[\"os\"]}}\n"
-	"{\"system\":\"image:/mnt/x\",\"time\":\"2026-11-22T10:00:01.000Z\",\"feature\":\"os\",\"key\":\"linux\","
-	"\"value\":{\"id\":\"x\"}}\n";
+    "{\"system\":\"image:/mnt/x\",\"time\":\"2026-11-22T10:00:01.000Z\",\"feature\":\"frame\","
+    "\"key\":\"image:/mnt/x\",\"value\":{\"id\":\"image:/mnt/x\",\"name\":\"x\",\"kind\":\"image\","
+    "\"host\":\"t\",\"time\":\"2026-11-22T10:00:01.000Z\",\"features\":[\"os\"]}}\n"
+    "{\"system\":\"image:/mnt/"
+    "x\",\"time\":\"2026-11-22T10:00:01.000Z\",\"feature\":\"os\",\"key\":\"linux\","
+    "\"value\":{\"id\":\"x\"}}\n";
 
 static int setup(void **state)
 {
@@ -80,9 +83,9 @@ static int get(int port, const char *path, const char *token, struct buf *out)
 		return -1;
 	}
 	char req[1024];
-	int n = snprintf(req, sizeof(req),
-			 "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s%s\r\n", path,
-			 token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
+	int n = snprintf(
+	    req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s%s%s\r\n", path,
+	    token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
 	if (write(fd, req, (size_t)n) != n) {
 		close(fd);
 		return -1;
@@ -153,9 +156,10 @@ static void *hammer(void *p)
 	struct hammer *h = p;
 	struct buf b = BUF_INIT;
 	for (int i = 0; i < 25; i++) {
-		const char *path = i % 3 == 0   ? "/api/v1/systems/host%3At/frame"
-				   : i % 3 == 1 ? "/metrics"
-						: "/api/v1/systems/image%3A%2Fmnt%2Fx/frame?feature=os";
+		const char *path = i % 3 == 0 ? "/api/v1/systems/host%3At/frame"
+		                   : i % 3 == 1
+		                       ? "/metrics"
+		                       : "/api/v1/systems/image%3A%2Fmnt%2Fx/frame?feature=os";
 		if (get(h->port, path, TOKEN, &b) == 200)
 			h->ok++;
 	}
@@ -169,7 +173,7 @@ static void test_serve(void **state)
 	server_stats_init(&st);
 	atomic_store(&st.frames_stored, 7);
 	struct server_opts o = {
-		.listen = "127.0.0.1:0", .token = TOKEN, .store_path = db, .threads = 3, .stats = &st};
+	    .listen = "127.0.0.1:0", .token = TOKEN, .store_path = db, .threads = 3, .stats = &st};
 	char err[256];
 	struct server *srv;
 	assert_int_equal(server_start(&o, &srv, err, sizeof(err)), 0);
@@ -198,8 +202,10 @@ static void test_serve(void **state)
 
 	assert_int_equal(get(port, "/metrics", TOKEN, &b), 200);
 	const char *m = buf_str(&b);
-	assert_non_null(strstr(m, "vantage_memory_used_pct{system=\"host:t\",name=\"t\",kind=\"host\"} 12.5\n"));
-	assert_non_null(strstr(m, "vantage_memory_total_bytes{system=\"host:t\",name=\"t\",kind=\"host\"} 1024000\n"));
+	assert_non_null(strstr(
+	    m, "vantage_memory_used_pct{system=\"host:t\",name=\"t\",kind=\"host\"} 12.5\n"));
+	assert_non_null(strstr(
+	    m, "vantage_memory_total_bytes{system=\"host:t\",name=\"t\",kind=\"host\"} 1024000\n"));
 	/* a hostile mount point: quotes escaped, the invalid byte as U+FFFD */
 	assert_non_null(strstr(m, "mountpoint=\"/mnt/\\\"q\\\"\xef\xbf\xbd\"} 50\n"));
 	assert_non_null(strstr(m, "vantage_frames_stored_total 7\n"));
@@ -209,19 +215,23 @@ static void test_serve(void **state)
 	assert_int_equal(get(port, "/api/v1/systems/image%3A%2Fmnt%2Fx/frame", TOKEN, &b), 200);
 	assert_non_null(strstr(buf_str(&b), "\"id\":\"image:/mnt/x\""));
 	assert_int_equal(get(port, "/api/v1/systems/image:/mnt/x/frame", TOKEN, &b), 200);
-	assert_int_equal(get(port, "/api/v1/systems/host:t/frame?at=2026-11-22T09:00:00Z", TOKEN, &b),
-			 404);
-	assert_int_equal(get(port, "/api/v1/systems/host:t/metrics/memory.used_pct"
-				   "?since=2026-11-22T09:59:00Z&until=2026-11-22T10:01:00Z&step=1m&stat=max",
-			     TOKEN, &b),
-			 200);
+	assert_int_equal(
+	    get(port, "/api/v1/systems/host:t/frame?at=2026-11-22T09:00:00Z", TOKEN, &b), 404);
+	assert_int_equal(
+	    get(port,
+	        "/api/v1/systems/host:t/metrics/memory.used_pct"
+	        "?since=2026-11-22T09:59:00Z&until=2026-11-22T10:01:00Z&step=1m&stat=max",
+	        TOKEN, &b),
+	    200);
 	assert_non_null(strstr(buf_str(&b), "[\"2026-11-22T10:00:00.000Z\",12.5]"));
-	assert_int_equal(get(port, "/api/v1/systems/host:t/metrics/disk.used_pct"
-				   "?since=2026-11-22T09:59:00Z&until=2026-11-22T10:01:00Z&label=mountpoint=x",
-			     TOKEN, &b),
-			 404);
-	assert_int_equal(get(port, "/api/v1/systems/host:t/metrics/memory.used_pct?step=-1s", TOKEN, &b),
-			 400);
+	assert_int_equal(
+	    get(port,
+	        "/api/v1/systems/host:t/metrics/disk.used_pct"
+	        "?since=2026-11-22T09:59:00Z&until=2026-11-22T10:01:00Z&label=mountpoint=x",
+	        TOKEN, &b),
+	    404);
+	assert_int_equal(
+	    get(port, "/api/v1/systems/host:t/metrics/memory.used_pct?step=-1s", TOKEN, &b), 400);
 	assert_non_null(strstr(buf_str(&b), "\"parameter\":\"step\""));
 	assert_int_equal(get(port, "/api/v1/nothing", TOKEN, &b), 404);
 
@@ -244,8 +254,8 @@ static void test_serve(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_serve),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_serve),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -50,7 +50,7 @@ static void test_listen(void **state)
 	assert_string_equal(ip, "127.0.0.1");
 	assert_int_equal(port, 8080);
 	assert_true(lo);
-	assert_int_equal(listen_ok(NULL, ip, &port, &lo), 0);	/* default */
+	assert_int_equal(listen_ok(NULL, ip, &port, &lo), 0); /* default */
 	assert_string_equal(ip, "127.0.0.1");
 	assert_true(lo);
 	assert_int_equal(listen_ok("[::1]:9000", ip, &port, &lo), 0);
@@ -78,10 +78,13 @@ static void test_listen(void **state)
 	assert_int_equal(listen_ok("10.1.2.3:8080", ip, &port, &lo), 0);
 	assert_false(lo);
 
-	const char *bad[] = {"127.0.0.1",   "127.0.0.1:",	"127.0.0.1:65536", "::1:8080",
-			     "[::1]",	    "[::1]8080",	"[::1:8080",	   "example.com:80",
-			     "1.2.3:80",    "127.0.0.1:-1",	"127.0.0.1:8o",	   "[]:80",
-			     "[zz]:80",	    "127.0.0.1:99999999999999999999"};
+	const char *bad[] = {"127.0.0.1",       "127.0.0.1:",
+	                     "127.0.0.1:65536", "::1:8080",
+	                     "[::1]",           "[::1]8080",
+	                     "[::1:8080",       "example.com:80",
+	                     "1.2.3:80",        "127.0.0.1:-1",
+	                     "127.0.0.1:8o",    "[]:80",
+	                     "[zz]:80",         "127.0.0.1:99999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (listen_ok(bad[i], ip, &port, &lo) != -EINVAL)
 			fail_msg("accepted '%s'", bad[i]);
@@ -102,15 +105,27 @@ static void test_duration(void **state)
 	struct {
 		const char *s;
 		int64_t ms;
-	} good[] = {{"30s", 30000},	{"5m", 300000},	  {"1h", 3600000}, {"2d", 172800000},
-		    {"1w", 604800000},	{"250ms", 250},	  {"90", 90000},   {"1.5s", 1500},
-		    {"0.5m", 30000},	{"1000d", 86400000000LL}};
+	} good[] = {{"30s", 30000},    {"5m", 300000},          {"1h", 3600000}, {"2d", 172800000},
+	            {"1w", 604800000}, {"250ms", 250},          {"90", 90000},   {"1.5s", 1500},
+	            {"0.5m", 30000},   {"1000d", 86400000000LL}};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		assert_int_equal(server_parse_duration(good[i].s, &ms), 0);
 		assert_int_equal(ms, good[i].ms);
 	}
-	const char *bad[] = {"",   "s",	   "0s",   "-1s", "1x",	   "1 h", "1hh", "1.s",
-			     ".5s", "0.0001s", "1e3s", "h1",  "99999999999999999999s", "9999999w"};
+	const char *bad[] = {"",
+	                     "s",
+	                     "0s",
+	                     "-1s",
+	                     "1x",
+	                     "1 h",
+	                     "1hh",
+	                     "1.s",
+	                     ".5s",
+	                     "0.0001s",
+	                     "1e3s",
+	                     "h1",
+	                     "99999999999999999999s",
+	                     "9999999w"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (server_parse_duration(bad[i], &ms) != -EINVAL)
 			fail_msg("accepted duration '%s'", bad[i]);
@@ -118,7 +133,7 @@ static void test_duration(void **state)
 
 static void test_time(void **state)
 {
-	int64_t ms, now = 1795341600000LL;	/* 2026-11-22T10:00:00Z */
+	int64_t ms, now = 1795341600000LL; /* 2026-11-22T10:00:00Z */
 	assert_int_equal(server_parse_time("2026-11-22T10:00:00Z", now, &ms), 0);
 	assert_int_equal(ms, 1795341600000LL);
 	assert_int_equal(server_parse_time("2026-11-22T10:00:00.123Z", now, &ms), 0);
@@ -145,24 +160,24 @@ static void test_time(void **state)
 	assert_int_equal(ms, now);
 
 	const char *bad[] = {"",
-			     "2026-11-22T10:00:00",	/* no zone */
-			     "2026-11-22T10:00Z",
-			     "2026-13-01T00:00:00Z",
-			     "2025-02-29T00:00:00Z",
-			     "2026-11-31T00:00:00Z",
-			     "2026-11-22T24:00:00Z",
-			     "2026-11-22T10:00:00.Z",
-			     "2026-11-22T10:00:00.1234567890Z",
-			     "2026-11-22T10:00:00Zjunk",
-			     "2026-11-22T10:00:00+2",
-			     "1969-12-31T23:59:59Z",
-			     "1970-01-01T00:00:00+01:00",
-			     "2026-11-2",
-			     "-5",
-			     "12abc",
-			     "yesterday",
-			     "1795341600.",
-			     "99999999999999999999"};
+	                     "2026-11-22T10:00:00", /* no zone */
+	                     "2026-11-22T10:00Z",
+	                     "2026-13-01T00:00:00Z",
+	                     "2025-02-29T00:00:00Z",
+	                     "2026-11-31T00:00:00Z",
+	                     "2026-11-22T24:00:00Z",
+	                     "2026-11-22T10:00:00.Z",
+	                     "2026-11-22T10:00:00.1234567890Z",
+	                     "2026-11-22T10:00:00Zjunk",
+	                     "2026-11-22T10:00:00+2",
+	                     "1969-12-31T23:59:59Z",
+	                     "1970-01-01T00:00:00+01:00",
+	                     "2026-11-2",
+	                     "-5",
+	                     "12abc",
+	                     "yesterday",
+	                     "1795341600.",
+	                     "99999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (server_parse_time(bad[i], now, &ms) != -EINVAL)
 			fail_msg("accepted time '%s'", bad[i]);
@@ -183,8 +198,9 @@ static void test_target(void **state)
 {
 	struct request r;
 	char *a;
-	assert_int_equal(target("/api/v1/systems/container%3Apodman%3A3f2a/frame?at=1h&feature=process",
-				&r, &a), 0);
+	assert_int_equal(
+	    target("/api/v1/systems/container%3Apodman%3A3f2a/frame?at=1h&feature=process", &r, &a),
+	    0);
 	assert_int_equal(r.nseg, 5);
 	assert_string_equal(r.seg[3], "container:podman:3f2a");
 	assert_string_equal(r.seg[4], "frame");
@@ -220,8 +236,8 @@ static void test_target(void **state)
 	assert_int_equal(r.nseg, 0);
 	free(a);
 
-	const char *bad[] = {"/a%", "/a%2", "/a%zz", "/a%00b", "/a?x=%", "/a?x=%0", "/a?%00=1",
-			     "/a?=1", "*", "relative/path"};
+	const char *bad[] = {"/a%",     "/a%2",     "/a%zz", "/a%00b", "/a?x=%",
+	                     "/a?x=%0", "/a?%00=1", "/a?=1", "*",      "relative/path"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (target(bad[i], &r, &a) != -1 || r.status != 400)
 			fail_msg("accepted target '%s'", bad[i]);
@@ -312,14 +328,17 @@ static void test_label_value(void **state)
 	prom_label_value(&b, "a\"b\\c\nd", 7);
 	assert_string_equal(buf_str(&b), "\"a\\\"b\\\\c\\nd\"");
 	buf_reset(&b);
-	prom_label_value(&b, "caf\xc3\xa9", 5);	/* valid UTF-8 kept */
+	prom_label_value(&b, "caf\xc3\xa9", 5); /* valid UTF-8 kept */
 	assert_string_equal(buf_str(&b), "\"caf\xc3\xa9\"");
 	buf_reset(&b);
-	prom_label_value(&b, "x\xff\xc3", 3);	/* invalid and truncated bytes */
+	prom_label_value(&b, "x\xff\xc3", 3); /* invalid and truncated bytes */
 	assert_string_equal(buf_str(&b), "\"x\xef\xbf\xbd\xef\xbf\xbd\"");
 	buf_reset(&b);
-	prom_label_value(&b, "\xed\xa0\x80\xc0\xaf", 5);	/* surrogate, overlong */
-	assert_string_equal(buf_str(&b), "\"" "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "\"");
+	prom_label_value(&b, "\xed\xa0\x80\xc0\xaf", 5); /* surrogate, overlong */
+	assert_string_equal(buf_str(&b),
+	                    "\""
+	                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	                    "\"");
 	buf_free(&b);
 }
 
@@ -351,17 +370,29 @@ static void collect_kv(void *ctx, const char *k, const char *v, bool str)
 static void test_flat_object(void **state)
 {
 	struct buf b = BUF_INIT;
-	const char *j = "{\"mountpoint\": \"/\", \"n\":12.5,\"ok\":true,\"nested\":{\"a\":[1,\"}\"]},"
-			"\"nul\":null,\"esc\":\"a\\\"b\\u00e9\\ud83d\\ude00\\udc80\"}";
+	const char *j =
+	    "{\"mountpoint\": \"/\", \"n\":12.5,\"ok\":true,\"nested\":{\"a\":[1,\"}\"]},"
+	    "\"nul\":null,\"esc\":\"a\\\"b\\u00e9\\ud83d\\ude00\\udc80\"}";
 	assert_int_equal(prom_flat_object(j, strlen(j), collect_kv, &b), 0);
-	assert_string_equal(buf_str(&b), "mountpoint=/;n=12.5#;ok=true#;esc=a\"b\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbd;");
+	assert_string_equal(
+	    buf_str(&b),
+	    "mountpoint=/;n=12.5#;ok=true#;esc=a\"b\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbd;");
 	buf_reset(&b);
 	assert_int_equal(prom_flat_object("{}", 2, collect_kv, &b), 0);
 	assert_int_equal(prom_flat_object(" { } ", 5, collect_kv, &b), 0);
 	assert_string_equal(buf_str(&b), "");
-	const char *bad[] = {"",	   "[]",	   "{",		 "{\"a\"",	"{\"a\":",
-			     "{\"a\":\"x", "{\"a\":1,", "{\"a\" 1}",	 "{a:1}",	"{\"a\":\"\\u12\"}",
-			     "{\"a\":{\"b\":1}", "{\"a\":\"\\"};
+	const char *bad[] = {"",
+	                     "[]",
+	                     "{",
+	                     "{\"a\"",
+	                     "{\"a\":",
+	                     "{\"a\":\"x",
+	                     "{\"a\":1,",
+	                     "{\"a\" 1}",
+	                     "{a:1}",
+	                     "{\"a\":\"\\u12\"}",
+	                     "{\"a\":{\"b\":1}",
+	                     "{\"a\":\"\\"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (prom_flat_object(bad[i], strlen(bad[i]), collect_kv, &b) != -EINVAL)
 			fail_msg("accepted '%s'", bad[i]);
@@ -378,11 +409,11 @@ static void test_flat_object(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_listen),	      cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_time),	      cmocka_unit_test(test_target),
-		cmocka_unit_test(test_check_params), cmocka_unit_test(test_family_names),
-		cmocka_unit_test(test_label_value),  cmocka_unit_test(test_values),
-		cmocka_unit_test(test_flat_object),
+	    cmocka_unit_test(test_listen),       cmocka_unit_test(test_duration),
+	    cmocka_unit_test(test_time),         cmocka_unit_test(test_target),
+	    cmocka_unit_test(test_check_params), cmocka_unit_test(test_family_names),
+	    cmocka_unit_test(test_label_value),  cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_flat_object),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,7 @@
 #include <cmocka.h>
 
 #include "views/host/host.h"
-#include "views/host/sockdiag_parse.h"
+#include "../../src/linux/sockdiag_parse.h"
 
 /* ---- building netlink buffers -------------------------------------------- */
 

@@ -20,9 +20,9 @@
 #include <cmocka.h>
 
 #include "views/host/host.h"
-#include "views/host/linereader.h"
+#include "../../src/linux/linereader.h"
 #include "views/host/stats.h"
-#include "views/host/stats_parse.h"
+#include "../../src/linux/stats_parse.h"
 
 static char *exact(const char *s, size_t n)
 {

@@ -113,16 +113,18 @@ struct fb {
 };
 
 static void fb_begin_full(struct fb *f, const char *sid, int64_t t, const char *identity,
-			  const char *features)
+                          const char *features)
 {
 	memset(f, 0, sizeof(*f));
 	snprintf(f->sid, sizeof(f->sid), "%s", sid);
 	format_time_utc(t * 1000000, f->iso, sizeof(f->iso));
-	buf_printf(&f->b,
-		   "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"frame\",\"key\":\"%s\",\"value\":"
-		   "{\"id\":\"%s\",%s,\"host\":\"box\",\"time\":\"%s\",\"features\":%s,"
-		   "\"duration_ms\":12.345,\"records\":0,\"errors\":{},\"feature_ms\":{\"os\":0.5,\"metric\":1}}}\n",
-		   sid, f->iso, sid, sid, identity, f->iso, features);
+	buf_printf(
+	    &f->b,
+	    "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"frame\",\"key\":\"%s\",\"value\":"
+	    "{\"id\":\"%s\",%s,\"host\":\"box\",\"time\":\"%s\",\"features\":%s,"
+	    "\"duration_ms\":12.345,\"records\":0,\"errors\":{},\"feature_ms\":{\"os\":0.5,"
+	    "\"metric\":1}}}\n",
+	    sid, f->iso, sid, sid, identity, f->iso, features);
 }
 
 static void fb_begin(struct fb *f, const char *sid, int64_t t, const char *features)
@@ -132,8 +134,10 @@ static void fb_begin(struct fb *f, const char *sid, int64_t t, const char *featu
 
 static void fb_rec(struct fb *f, const char *feature, const char *key, const char *value)
 {
-	buf_printf(&f->b, "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"%s\",\"key\":\"%s\",\"value\":%s}\n",
-		   f->sid, f->iso, feature, key, value);
+	buf_printf(
+	    &f->b,
+	    "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"%s\",\"key\":\"%s\",\"value\":%s}\n",
+	    f->sid, f->iso, feature, key, value);
 }
 
 static int64_t fb_put(struct store *s, struct fb *f)
@@ -180,12 +184,12 @@ static void test_jscan_valid_invalid(void **state)
 	assert_false(valid("[1 2]"));
 	assert_false(valid("01"));
 	assert_false(valid("1."));
-	assert_false(valid("\"tab\there\""));	/* raw control character */
+	assert_false(valid("\"tab\there\"")); /* raw control character */
 	assert_false(valid("\"\\x\""));
 	assert_false(valid("\"\\u12\""));
-	assert_false(valid("\"\xff\""));	/* not UTF-8 */
-	assert_false(valid("\"\xc0\xaf\""));	/* overlong */
-	assert_false(valid("\"\xed\xa0\x80\""));	/* UTF-8 surrogate */
+	assert_false(valid("\"\xff\""));         /* not UTF-8 */
+	assert_false(valid("\"\xc0\xaf\""));     /* overlong */
+	assert_false(valid("\"\xed\xa0\x80\"")); /* UTF-8 surrogate */
 	assert_false(valid("#"));
 	assert_false(valid("tru"));
 	/* truncated at every length */
@@ -335,7 +339,8 @@ static void test_open_errors(void **state)
 	store_close(s);
 	unlink(path);
 	/* a foreign SQLite database */
-	raw_exec("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users VALUES(1, 'x');");
+	raw_exec("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users "
+	         "VALUES(1, 'x');");
 	assert_int_equal(store_open(path, STORE_RW, &s), -EINVAL);
 	assert_non_null(strstr(store_errmsg(NULL), path));
 	assert_non_null(strstr(store_errmsg(NULL), "another application"));
@@ -372,7 +377,8 @@ static void test_open_errors(void **state)
 		struct buf b = BUF_INIT;
 		r = store_frame_json(s, "host:abc", 0, NULL, &b);
 		if (r == 0)
-			r = store_series_json(s, "host:abc", "memory.used_pct", T0, T0 + MIN, 1000, "avg", &b);
+			r = store_series_json(s, "host:abc", "memory.used_pct", T0, T0 + MIN, 1000,
+			                      "avg", &b);
 		assert_true(r < 0);
 		assert_non_null(strstr(store_errmsg(s), path));
 		buf_free(&b);
@@ -401,7 +407,8 @@ static void test_roundtrip_exact(void **state)
 	struct fb f;
 	frame_os_pkg(&f, T0, "3.0");
 	/* hostile bytes, escaped by the writer, and a record repeated */
-	fb_rec(&f, "package", "caf\\u00e9\\udce9", "{\"name\":\"a\\\"b\\\\c\",\"x\":[1,2,{\"y\":null}]}");
+	fb_rec(&f, "package", "caf\\u00e9\\udce9",
+	       "{\"name\":\"a\\\"b\\\\c\",\"x\":[1,2,{\"y\":null}]}");
 	fb_rec(&f, "package", "zlib", "{\"name\":\"zlib\",\"version\":\"1.2\"}");
 	char header[1000];
 	const char *hv = strstr(f.b.data, "\"value\":") + 8;
@@ -413,14 +420,20 @@ static void test_roundtrip_exact(void **state)
 	assert_int_equal(store_frame_json(s, "host:abc", 0, NULL, &b), 0);
 	struct buf want = BUF_INIT;
 	buf_printf(&want,
-		   "{\"frame\":%s,\"records\":["
-		   "{\"feature\":\"os\",\"key\":\"linux\",\"value\":{\"hostname\":\"box\",\"kernel\":\"6.1\"}},"
-		   "{\"feature\":\"package\",\"key\":\"openssl\",\"value\":{\"name\":\"openssl\",\"version\":\"3.0\"}},"
-		   "{\"feature\":\"package\",\"key\":\"zlib\",\"value\":{\"name\":\"zlib\",\"version\":\"1.2\"}},"
-		   "{\"feature\":\"package\",\"key\":\"caf\\u00e9\\udce9\",\"value\":{\"name\":\"a\\\"b\\\\c\",\"x\":[1,2,{\"y\":null}]}},"
-		   "{\"feature\":\"package\",\"key\":\"zlib\",\"value\":{\"name\":\"zlib\",\"version\":\"1.2\"}}"
-		   "],\"feature_times\":{\"os\":\"2023-11-14T22:00:00.000Z\",\"package\":\"2023-11-14T22:00:00.000Z\"}}",
-		   header);
+	           "{\"frame\":%s,\"records\":["
+	           "{\"feature\":\"os\",\"key\":\"linux\",\"value\":{\"hostname\":\"box\","
+	           "\"kernel\":\"6.1\"}},"
+	           "{\"feature\":\"package\",\"key\":\"openssl\",\"value\":{\"name\":\"openssl\","
+	           "\"version\":\"3.0\"}},"
+	           "{\"feature\":\"package\",\"key\":\"zlib\",\"value\":{\"name\":\"zlib\","
+	           "\"version\":\"1.2\"}},"
+	           "{\"feature\":\"package\",\"key\":\"caf\\u00e9\\udce9\",\"value\":{\"name\":"
+	           "\"a\\\"b\\\\c\",\"x\":[1,2,{\"y\":null}]}},"
+	           "{\"feature\":\"package\",\"key\":\"zlib\",\"value\":{\"name\":\"zlib\","
+	           "\"version\":\"1.2\"}}"
+	           "],\"feature_times\":{\"os\":\"2023-11-14T22:00:00.000Z\",\"package\":\"2023-11-"
+	           "14T22:00:00.000Z\"}}",
+	           header);
 	assert_string_equal(b.data, want.data);
 	/* the header keeps its durations (stored apart as thousandths) */
 	assert_non_null(strstr(b.data, "\"duration_ms\":12.345,"));
@@ -446,7 +459,10 @@ static void test_dedup_and_bytes(void **state)
 		for (int p = 1; p <= 300; p++) {
 			char k[16], v[200];
 			snprintf(k, sizeof(k), "%d", p);
-			snprintf(v, sizeof(v), "{\"pid\":%d,\"comm\":\"proc%d\",\"cmdline\":\"/usr/bin/thing --flag %d\"}", p, p, p);
+			snprintf(v, sizeof(v),
+			         "{\"pid\":%d,\"comm\":\"proc%d\",\"cmdline\":\"/usr/bin/thing "
+			         "--flag %d\"}",
+			         p, p, p);
 			fb_rec(&f, "process", k, v);
 		}
 		fb_put(s, &f);
@@ -458,8 +474,10 @@ static void test_dedup_and_bytes(void **state)
 	assert_int_equal(q("SELECT count(*) FROM records"), 301);
 	assert_int_equal(q("SELECT count(*) FROM sets"), 1);
 	/* bytes a frame adds: the frames row and its index entry */
-	int64_t per = q("SELECT sum(pgsize - unused) / 61 FROM dbstat WHERE name IN ('frames', 'frames_system_t')");
-	fprintf(stderr, "# bytes per unchanged frame (frames table + index): %lld\n", (long long)per);
+	int64_t per = q("SELECT sum(pgsize - unused) / 61 FROM dbstat WHERE name IN ('frames', "
+	                "'frames_system_t')");
+	fprintf(stderr, "# bytes per unchanged frame (frames table + index): %lld\n",
+	        (long long)per);
 	assert_true(per > 0 && per < 100);
 	/* one process changes: one new record, one new set, the rest shared */
 	s = open_rw();
@@ -467,8 +485,10 @@ static void test_dedup_and_bytes(void **state)
 	for (int p = 1; p <= 300; p++) {
 		char k[16], v[200];
 		snprintf(k, sizeof(k), "%d", p);
-		snprintf(v, sizeof(v), "{\"pid\":%d,\"comm\":\"proc%d\",\"cmdline\":\"/usr/bin/thing --flag %d\"}", p,
-			 p, p == 7 ? 700 : p);
+		snprintf(
+		    v, sizeof(v),
+		    "{\"pid\":%d,\"comm\":\"proc%d\",\"cmdline\":\"/usr/bin/thing --flag %d\"}", p,
+		    p, p == 7 ? 700 : p);
 		fb_rec(&f, "process", k, v);
 	}
 	fb_put(s, &f);
@@ -483,8 +503,11 @@ static void test_dedup_and_bytes(void **state)
 	assert_int_equal(store_frame_json(s, "host:abc", 0, "process", &b), 0);
 	assert_non_null(strstr(b.data, "--flag 700\"}"));
 	/* the same records in another system are shared too */
-	fb_begin_full(&f, "container:podman:1", T0, "\"name\":\"web\",\"kind\":\"container\",\"runtime\":\"podman\"", "[\"process\"]");
-	fb_rec(&f, "process", "1", "{\"pid\":1,\"comm\":\"proc1\",\"cmdline\":\"/usr/bin/thing --flag 1\"}");
+	fb_begin_full(&f, "container:podman:1", T0,
+	              "\"name\":\"web\",\"kind\":\"container\",\"runtime\":\"podman\"",
+	              "[\"process\"]");
+	fb_rec(&f, "process", "1",
+	       "{\"pid\":1,\"comm\":\"proc1\",\"cmdline\":\"/usr/bin/thing --flag 1\"}");
 	fb_put(s, &f);
 	assert_int_equal(q("SELECT count(*) FROM records"), 303); /* only its header */
 	struct buf st = BUF_INIT;
@@ -550,8 +573,11 @@ static void test_frame_at_and_features(void **state)
 	assert_int_equal(store_frame_json(s, "host:abc", T0 + 35000, NULL, &b), 0);
 	assert_non_null(strstr(b.data, "\"features\":[\"metric\"]"));
 	assert_non_null(strstr(b.data, "\"version\":\"1.0\""));
-	assert_non_null(strstr(b.data, "{\"feature\":\"metric\",\"key\":\"memory\",\"value\":{\"total_kb\":1000,\"used_pct\":3}}"));
-	assert_non_null(strstr(b.data, "\"feature_times\":{\"metric\":\"2023-11-14T22:00:30.000Z\",\"os\":\"2023-11-14T22:00:00.000Z\",\"package\":\"2023-11-14T22:00:00.000Z\"}"));
+	assert_non_null(strstr(b.data, "{\"feature\":\"metric\",\"key\":\"memory\",\"value\":{"
+	                               "\"total_kb\":1000,\"used_pct\":3}}"));
+	assert_non_null(strstr(
+	    b.data, "\"feature_times\":{\"metric\":\"2023-11-14T22:00:30.000Z\",\"os\":\"2023-11-"
+	            "14T22:00:00.000Z\",\"package\":\"2023-11-14T22:00:00.000Z\"}"));
 	/* latest: packages 2.0, metric from its own frame */
 	buf_reset(&b);
 	assert_int_equal(store_frame_json(s, "host:abc", 0, NULL, &b), 0);
@@ -578,25 +604,35 @@ static void test_malformed_frames_atomic(void **state)
 {
 	struct store *s = open_rw();
 	static const char *const bad[] = {
-		"",
-		"\n\n",
-		"{\"system\":\"host:abc\",\"time\":\"2023-11-14T22:00:00.000Z\",\"feature\":\"os\",\"key\":\"linux\",\"value\":{}}\n",
-		"{\"system\":\"host:abc\",\"time\":\"garbage\",\"feature\":\"frame\",\"key\":\"host:abc\",\"value\":{}}\n",
-		"{\"system\":\"host:abc\",\"time\":\"2023-11-14T22:00:00.000Z\",\"feature\":\"frame\",\"key\":\"host:abc\",\"value\":[]}\n",
-		"not json at all\n",
+	    "",
+	    "\n\n",
+	    "{\"system\":\"host:abc\",\"time\":\"2023-11-14T22:00:00.000Z\",\"feature\":\"os\","
+	    "\"key\":\"linux\",\"value\":{}}\n",
+	    "{\"system\":\"host:abc\",\"time\":\"garbage\",\"feature\":\"frame\",\"key\":\"host:"
+	    "abc\",\"value\":{}}\n",
+	    "{\"system\":\"host:abc\",\"time\":\"2023-11-14T22:00:00.000Z\",\"feature\":\"frame\","
+	    "\"key\":\"host:abc\",\"value\":[]}\n",
+	    "not json at all\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		assert_int_equal(store_put_frame(s, bad[i], strlen(bad[i]), NULL), -EINVAL);
 	/* a good header followed by bad lines: nothing of it stays */
 	static const char *const tails[] = {
-		"{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\",\"value\":{\"a\":}\n",
-		"{\"system\":\"host:other\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\",\"value\":{}}\n",
-		"{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"frame\",\"key\":\"host:abc\",\"value\":{}}\n",
-		"{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"value\":{}}\n",
-		"{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\",\"value\":{\"a\":1}",
-		"{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\",\"value\":{\"a\":1}} trailing\n",
-		"{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"\",\"key\":\"linux\",\"value\":{\"a\":1}}\n",
-		"{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\",\"value\":\"\xff\"}\n",
+	    "{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\","
+	    "\"value\":{\"a\":}\n",
+	    "{\"system\":\"host:other\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\","
+	    "\"value\":{}}\n",
+	    "{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"frame\",\"key\":\"host:abc\","
+	    "\"value\":{}}\n",
+	    "{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"value\":{}}\n",
+	    "{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\","
+	    "\"value\":{\"a\":1}",
+	    "{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\","
+	    "\"value\":{\"a\":1}} trailing\n",
+	    "{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"\",\"key\":\"linux\",\"value\":{"
+	    "\"a\":1}}\n",
+	    "{\"system\":\"host:abc\",\"time\":\"x\",\"feature\":\"os\",\"key\":\"linux\","
+	    "\"value\":\"\xff\"}\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(tails); i++) {
 		struct fb f;
@@ -625,8 +661,10 @@ static void test_malformed_frames_atomic(void **state)
 	/* the failed ones left nothing */
 	assert_true(q("SELECT count(*) FROM records WHERE key = 'good'") <= 1);
 	assert_int_equal(q("SELECT count(*) FROM systems WHERE sid = 'host:other'"), 0);
-	assert_int_equal(q("SELECT count(*) FROM frames"), q("SELECT n FROM counts WHERE name = 'frames'"));
-	assert_int_equal(q("SELECT count(*) FROM records"), q("SELECT n FROM counts WHERE name = 'records'"));
+	assert_int_equal(q("SELECT count(*) FROM frames"),
+	                 q("SELECT n FROM counts WHERE name = 'frames'"));
+	assert_int_equal(q("SELECT count(*) FROM records"),
+	                 q("SELECT n FROM counts WHERE name = 'records'"));
 }
 
 /* ---- systems ----------------------------------------------------------------- */
@@ -637,47 +675,56 @@ static void test_systems_filters_gone(void **state)
 	struct fb f;
 	fb_begin(&f, "host:abc", T0, "[]");
 	fb_put(s, &f);
-	fb_begin_full(&f, "container:podman:aa", T0 + 1000,
-		      "\"name\":\"web\",\"kind\":\"container\",\"runtime\":\"podman\",\"image\":\"nginx:1\","
-		      "\"labels\":{\"app\":\"web\",\"tier\":\"caf\\u00e9\"}",
-		      "[]");
+	fb_begin_full(
+	    &f, "container:podman:aa", T0 + 1000,
+	    "\"name\":\"web\",\"kind\":\"container\",\"runtime\":\"podman\",\"image\":\"nginx:1\","
+	    "\"labels\":{\"app\":\"web\",\"tier\":\"caf\\u00e9\"}",
+	    "[]");
 	fb_put(s, &f);
-	fb_begin_full(&f, "container:docker:bb", T0 + 2000,
-		      "\"name\":\"db\",\"kind\":\"container\",\"runtime\":\"docker\",\"image\":\"pg\","
-		      "\"labels\":{\"app\":\"db\"}",
-		      "[]");
+	fb_begin_full(
+	    &f, "container:docker:bb", T0 + 2000,
+	    "\"name\":\"db\",\"kind\":\"container\",\"runtime\":\"docker\",\"image\":\"pg\","
+	    "\"labels\":{\"app\":\"db\"}",
+	    "[]");
 	fb_put(s, &f);
-	fb_begin_full(&f, "container:docker:bb", T0 + 5000,
-		      "\"name\":\"db2\",\"kind\":\"container\",\"runtime\":\"docker\",\"image\":\"pg\","
-		      "\"labels\":{\"app\":\"db\"}",
-		      "[]");
+	fb_begin_full(
+	    &f, "container:docker:bb", T0 + 5000,
+	    "\"name\":\"db2\",\"kind\":\"container\",\"runtime\":\"docker\",\"image\":\"pg\","
+	    "\"labels\":{\"app\":\"db\"}",
+	    "[]");
 	fb_put(s, &f);
 	struct buf b = BUF_INIT;
 	struct store_system_filter flt = {.gone = -1};
 	assert_int_equal(store_systems_json(s, &flt, &b), 0);
-	assert_string_equal(b.data,
-		"[{\"id\":\"container:docker:bb\",\"name\":\"db2\",\"kind\":\"container\",\"runtime\":\"docker\","
-		"\"image\":\"pg\",\"host\":\"box\",\"labels\":{\"app\":\"db\"},\"first_seen\":\"2023-11-14T22:00:02.000Z\","
-		"\"last_seen\":\"2023-11-14T22:00:05.000Z\",\"gone\":false},"
-		"{\"id\":\"container:podman:aa\",\"name\":\"web\",\"kind\":\"container\",\"runtime\":\"podman\","
-		"\"image\":\"nginx:1\",\"host\":\"box\",\"labels\":{\"app\":\"web\",\"tier\":\"caf\\u00e9\"},"
-		"\"first_seen\":\"2023-11-14T22:00:01.000Z\",\"last_seen\":\"2023-11-14T22:00:01.000Z\",\"gone\":false},"
-		"{\"id\":\"host:abc\",\"name\":\"box\",\"kind\":\"host\",\"runtime\":null,\"image\":null,\"host\":\"box\","
-		"\"labels\":{},\"first_seen\":\"2023-11-14T22:00:00.000Z\",\"last_seen\":\"2023-11-14T22:00:00.000Z\",\"gone\":false}]");
-#define EXPECT_IDS(...)                                                   \
-	do {                                                              \
-		buf_reset(&b);                                            \
-		assert_int_equal(store_systems_json(s, &flt, &b), 0);     \
-		const char *ids[] = {__VA_ARGS__};                        \
-		int n = 0;                                                \
-		for (const char *p = b.data; (p = strstr(p, "{\"id\":")); p++) \
-			n++;                                              \
-		for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {            \
-			char w[100];                                      \
-			snprintf(w, sizeof(w), "{\"id\":\"%s\"", ids[i]); \
-			assert_non_null(strstr(b.data, w));               \
-		}                                                         \
-		assert_int_equal(n, (int)ARRAY_SIZE(ids));                \
+	assert_string_equal(b.data, "[{\"id\":\"container:docker:bb\",\"name\":\"db2\",\"kind\":"
+	                            "\"container\",\"runtime\":\"docker\","
+	                            "\"image\":\"pg\",\"host\":\"box\",\"labels\":{\"app\":\"db\"},"
+	                            "\"first_seen\":\"2023-11-14T22:00:02.000Z\","
+	                            "\"last_seen\":\"2023-11-14T22:00:05.000Z\",\"gone\":false},"
+	                            "{\"id\":\"container:podman:aa\",\"name\":\"web\",\"kind\":"
+	                            "\"container\",\"runtime\":\"podman\","
+	                            "\"image\":\"nginx:1\",\"host\":\"box\",\"labels\":{\"app\":"
+	                            "\"web\",\"tier\":\"caf\\u00e9\"},"
+	                            "\"first_seen\":\"2023-11-14T22:00:01.000Z\",\"last_seen\":"
+	                            "\"2023-11-14T22:00:01.000Z\",\"gone\":false},"
+	                            "{\"id\":\"host:abc\",\"name\":\"box\",\"kind\":\"host\","
+	                            "\"runtime\":null,\"image\":null,\"host\":\"box\","
+	                            "\"labels\":{},\"first_seen\":\"2023-11-14T22:00:00.000Z\","
+	                            "\"last_seen\":\"2023-11-14T22:00:00.000Z\",\"gone\":false}]");
+#define EXPECT_IDS(...)                                                                            \
+	do {                                                                                       \
+		buf_reset(&b);                                                                     \
+		assert_int_equal(store_systems_json(s, &flt, &b), 0);                              \
+		const char *ids[] = {__VA_ARGS__};                                                 \
+		int n = 0;                                                                         \
+		for (const char *p = b.data; (p = strstr(p, "{\"id\":")); p++)                     \
+			n++;                                                                       \
+		for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {                                     \
+			char w[100];                                                               \
+			snprintf(w, sizeof(w), "{\"id\":\"%s\"", ids[i]);                          \
+			assert_non_null(strstr(b.data, w));                                        \
+		}                                                                                  \
+		assert_int_equal(n, (int)ARRAY_SIZE(ids));                                         \
 	} while (0)
 	flt.kind = "container";
 	EXPECT_IDS("container:docker:bb", "container:podman:aa");
@@ -700,7 +747,8 @@ static void test_systems_filters_gone(void **state)
 	EXPECT_IDS("container:docker:bb");
 	flt.gone = 0;
 	EXPECT_IDS("container:podman:aa", "host:abc");
-	assert_int_equal(q("SELECT gone_at FROM systems WHERE sid = 'container:docker:bb'"), T0 + 9000);
+	assert_int_equal(q("SELECT gone_at FROM systems WHERE sid = 'container:docker:bb'"),
+	                 T0 + 9000);
 	/* it comes back */
 	const char *both[] = {"container:podman:aa", "container:docker:bb"};
 	assert_int_equal(store_mark_gone(s, "container", both, 2, T0 + 10000), 0);
@@ -711,16 +759,21 @@ static void test_systems_filters_gone(void **state)
 	/* gone again, then a new frame: present again, first_seen kept */
 	assert_int_equal(store_mark_gone(s, "container", NULL, 0, T0 + 11000), 0);
 	assert_int_equal(q("SELECT count(*) FROM systems WHERE gone = 1"), 2);
-	fb_begin_full(&f, "container:docker:bb", T0 + 20000, "\"name\":\"db2\",\"kind\":\"container\"", "[]");
+	fb_begin_full(&f, "container:docker:bb", T0 + 20000,
+	              "\"name\":\"db2\",\"kind\":\"container\"", "[]");
 	fb_put(s, &f);
 	assert_int_equal(q("SELECT gone FROM systems WHERE sid = 'container:docker:bb'"), 0);
-	assert_int_equal(q("SELECT first_seen FROM systems WHERE sid = 'container:docker:bb'"), T0 + 2000);
-	assert_int_equal(q("SELECT last_seen FROM systems WHERE sid = 'container:docker:bb'"), T0 + 20000);
+	assert_int_equal(q("SELECT first_seen FROM systems WHERE sid = 'container:docker:bb'"),
+	                 T0 + 2000);
+	assert_int_equal(q("SELECT last_seen FROM systems WHERE sid = 'container:docker:bb'"),
+	                 T0 + 20000);
 	/* an older frame arriving late does not roll the identity back */
-	fb_begin_full(&f, "container:docker:bb", T0 + 3000, "\"name\":\"old\",\"kind\":\"container\"", "[]");
+	fb_begin_full(&f, "container:docker:bb", T0 + 3000,
+	              "\"name\":\"old\",\"kind\":\"container\"", "[]");
 	fb_put(s, &f);
 	assert_int_equal(q("SELECT count(*) FROM systems WHERE name = 'db2'"), 1);
-	assert_int_equal(q("SELECT last_seen FROM systems WHERE sid = 'container:docker:bb'"), T0 + 20000);
+	assert_int_equal(q("SELECT last_seen FROM systems WHERE sid = 'container:docker:bb'"),
+	                 T0 + 20000);
 	store_close(s);
 	buf_free(&b);
 }
@@ -735,12 +788,16 @@ static void test_metric_series_mapping(void **state)
 	fb_rec(&f, "metric", "cpu", "{\"busy_pct\":55.5,\"interval_s\":0.201}");
 	fb_rec(&f, "metric", "cpu0", "{\"busy_pct\":5.26,\"interval_s\":0.201}");
 	fb_rec(&f, "metric", "memory", "{\"total_kb\":24683656,\"used_pct\":3.4}");
-	fb_rec(&f, "metric", "disk:/", "{\"mountpoint\":\"/\",\"device\":\"/dev/vda\",\"used_pct\":16.75}");
+	fb_rec(&f, "metric", "disk:/",
+	       "{\"mountpoint\":\"/\",\"device\":\"/dev/vda\",\"used_pct\":16.75}");
 	fb_rec(&f, "metric", "disk:/boot", "{\"mountpoint\":\"/boot\",\"used_pct\":50}");
 	fb_rec(&f, "metric", "diskio:vda", "{\"device\":\"vda\",\"reads\":346253}");
 	fb_rec(&f, "metric", "net:eth0", "{\"ifname\":\"eth0\",\"rx_bytes_per_s\":1234.5}");
-	fb_rec(&f, "metric", "cgroup", "{\"version\":1,\"mem_usage_bytes\":1180901376,\"mem_limit_bytes\":null,\"cpu_usage_ns\":9007199254740993}");
-	fb_rec(&f, "metric", "odd:x", "{\"a\":1e5,\"b\":1.50,\"c\":-0,\"d\":[1,2],\"e\":\"7\",\"f\":true,\"g\":-3}");
+	fb_rec(&f, "metric", "cgroup",
+	       "{\"version\":1,\"mem_usage_bytes\":1180901376,\"mem_limit_bytes\":null,\"cpu_usage_"
+	       "ns\":9007199254740993}");
+	fb_rec(&f, "metric", "odd:x",
+	       "{\"a\":1e5,\"b\":1.50,\"c\":-0,\"d\":[1,2],\"e\":\"7\",\"f\":true,\"g\":-3}");
 	fb_rec(&f, "metric", "bad key!", "{\"a\":1}");
 	char header_line[2000];
 	snprintf(header_line, sizeof(header_line), "%s", f.b.data);
@@ -749,17 +806,31 @@ static void test_metric_series_mapping(void **state)
 	fb_put(s, &f);
 	struct buf b = BUF_INIT;
 	assert_int_equal(store_metric_names_json(s, "host:abc", &b), 0);
-	assert_string_equal(b.data,
-		"[\"cgroup.cpu_usage_ns\",\"cgroup.mem_usage_bytes\",\"cgroup.version\",\"cpu.busy_pct\","
-		"\"disk.used_pct\",\"diskio.reads\",\"memory.total_kb\",\"memory.used_pct\","
-		"\"net.rx_bytes_per_s\",\"odd.a\",\"odd.b\",\"odd.c\",\"odd.g\"]");
-	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'disk.used_pct' AND labels = '{\"mountpoint\":\"/\"}'"), 1);
-	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'disk.used_pct' AND labels = '{\"mountpoint\":\"/boot\"}'"), 1);
-	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'cpu.busy_pct' AND labels = '{\"cpu\":\"0\"}'"), 1);
-	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'cpu.busy_pct' AND labels = '{}'"), 1);
-	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'net.rx_bytes_per_s' AND labels = '{\"interface\":\"eth0\"}'"), 1);
-	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'diskio.reads' AND labels = '{\"device\":\"vda\"}'"), 1);
-	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'odd.a' AND labels = '{\"instance\":\"x\"}'"), 1);
+	assert_string_equal(
+	    b.data, "[\"cgroup.cpu_usage_ns\",\"cgroup.mem_usage_bytes\",\"cgroup.version\",\"cpu."
+	            "busy_pct\","
+	            "\"disk.used_pct\",\"diskio.reads\",\"memory.total_kb\",\"memory.used_pct\","
+	            "\"net.rx_bytes_per_s\",\"odd.a\",\"odd.b\",\"odd.c\",\"odd.g\"]");
+	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'disk.used_pct' AND labels = "
+	                   "'{\"mountpoint\":\"/\"}'"),
+	                 1);
+	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'disk.used_pct' AND labels = "
+	                   "'{\"mountpoint\":\"/boot\"}'"),
+	                 1);
+	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'cpu.busy_pct' AND labels = "
+	                   "'{\"cpu\":\"0\"}'"),
+	                 1);
+	assert_int_equal(
+	    q("SELECT count(*) FROM series WHERE name = 'cpu.busy_pct' AND labels = '{}'"), 1);
+	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'net.rx_bytes_per_s' AND "
+	                   "labels = '{\"interface\":\"eth0\"}'"),
+	                 1);
+	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'diskio.reads' AND labels = "
+	                   "'{\"device\":\"vda\"}'"),
+	                 1);
+	assert_int_equal(q("SELECT count(*) FROM series WHERE name = 'odd.a' AND labels = "
+	                   "'{\"instance\":\"x\"}'"),
+	                 1);
 	assert_int_equal(q("SELECT count(*) FROM series WHERE name LIKE '%interval%'"), 0);
 	/* big integers are kept exactly: see cpu_usage_ns in the records below */
 	/* every metric record comes back exactly as written */
@@ -780,7 +851,9 @@ static void test_metric_series_mapping(void **state)
 	}
 	assert_int_equal(n, 10);
 	/* the text of numbers that would not come back the same stayed literal */
-	assert_int_equal(q("SELECT count(*) FROM records WHERE value LIKE '%\"a\":1e5,\"b\":1.50,\"c\":-0,%\"g\":#}'"), 1);
+	assert_int_equal(q("SELECT count(*) FROM records WHERE value LIKE "
+	                   "'%\"a\":1e5,\"b\":1.50,\"c\":-0,%\"g\":#}'"),
+	                 1);
 	/* a second identical-shape frame adds no record text */
 	int64_t nrec = q("SELECT count(*) FROM records");
 	fb_begin(&f, "host:abc", T0 + 10000, "[\"metric\"]");
@@ -789,7 +862,8 @@ static void test_metric_series_mapping(void **state)
 	assert_int_equal(q("SELECT count(*) FROM records"), nrec);
 	buf_reset(&b);
 	assert_int_equal(store_frame_json(s, "host:abc", 0, "metric", &b), 0);
-	assert_non_null(strstr(b.data, "{\"feature\":\"metric\",\"key\":\"memory\",\"value\":{\"total_kb\":24683656,\"used_pct\":9.9}}"));
+	assert_non_null(strstr(b.data, "{\"feature\":\"metric\",\"key\":\"memory\",\"value\":{"
+	                               "\"total_kb\":24683656,\"used_pct\":9.9}}"));
 	assert_int_equal(store_metric_names_json(s, "host:none", &b), -ENOENT);
 	store_close(s);
 	buf_free(&b);
@@ -805,8 +879,8 @@ static void put_two_minutes(struct store *s)
 		put_metric(s, "host:abc", T0 + MIN + i * 6000, (i + 1) * 10);
 }
 
-static void expect_points(struct store *s, const char *metric, int64_t from, int64_t to, int64_t step,
-			  const char *stat, const char *points)
+static void expect_points(struct store *s, const char *metric, int64_t from, int64_t to,
+                          int64_t step, const char *stat, const char *points)
 {
 	struct buf b = BUF_INIT;
 	int r = store_series_json(s, "host:abc", metric, from, to, step, stat, &b);
@@ -828,29 +902,45 @@ static void test_series_raw_stats(void **state)
 	struct store *s = open_rw();
 	put_two_minutes(s);
 	const char *m = "memory.used_pct";
-	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "avg", "[[\"2023-11-14T22:00:00.000Z\",5.5],[\"2023-11-14T22:01:00.000Z\",55]]");
-	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "min", "[[\"2023-11-14T22:00:00.000Z\",1],[\"2023-11-14T22:01:00.000Z\",10]]");
-	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "max", "[[\"2023-11-14T22:00:00.000Z\",10],[\"2023-11-14T22:01:00.000Z\",100]]");
-	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "sum", "[[\"2023-11-14T22:00:00.000Z\",55],[\"2023-11-14T22:01:00.000Z\",550]]");
-	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "count", "[[\"2023-11-14T22:00:00.000Z\",10],[\"2023-11-14T22:01:00.000Z\",10]]");
-	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "p50", "[[\"2023-11-14T22:00:00.000Z\",5],[\"2023-11-14T22:01:00.000Z\",50]]");
-	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "p90", "[[\"2023-11-14T22:00:00.000Z\",9],[\"2023-11-14T22:01:00.000Z\",90]]");
-	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "p99", "[[\"2023-11-14T22:00:00.000Z\",10],[\"2023-11-14T22:01:00.000Z\",100]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "avg",
+	              "[[\"2023-11-14T22:00:00.000Z\",5.5],[\"2023-11-14T22:01:00.000Z\",55]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "min",
+	              "[[\"2023-11-14T22:00:00.000Z\",1],[\"2023-11-14T22:01:00.000Z\",10]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "max",
+	              "[[\"2023-11-14T22:00:00.000Z\",10],[\"2023-11-14T22:01:00.000Z\",100]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "sum",
+	              "[[\"2023-11-14T22:00:00.000Z\",55],[\"2023-11-14T22:01:00.000Z\",550]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "count",
+	              "[[\"2023-11-14T22:00:00.000Z\",10],[\"2023-11-14T22:01:00.000Z\",10]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "p50",
+	              "[[\"2023-11-14T22:00:00.000Z\",5],[\"2023-11-14T22:01:00.000Z\",50]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "p90",
+	              "[[\"2023-11-14T22:00:00.000Z\",9],[\"2023-11-14T22:01:00.000Z\",90]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "p99",
+	              "[[\"2023-11-14T22:00:00.000Z\",10],[\"2023-11-14T22:01:00.000Z\",100]]");
 	/* raw at a fine step, range bounds inclusive */
 	expect_points(s, m, T0 + 6000, T0 + 18000, 6000, "avg",
-		      "[[\"2023-11-14T22:00:06.000Z\",2],[\"2023-11-14T22:00:12.000Z\",3],[\"2023-11-14T22:00:18.000Z\",4]]");
+	              "[[\"2023-11-14T22:00:06.000Z\",2],[\"2023-11-14T22:00:12.000Z\",3],[\"2023-"
+	              "11-14T22:00:18.000Z\",4]]");
 	/* one bucket for all 20 points: p50 = 10th value = 10, p90 = 18th = 80 */
-	expect_points(s, m, T0, T0 + 2 * MIN, 2 * MIN, "p90", "[[\"2023-11-14T22:00:00.000Z\",80]]");
-	expect_points(s, m, T0, T0 + 2 * MIN, 2 * MIN, "p50", "[[\"2023-11-14T22:00:00.000Z\",10]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, 2 * MIN, "p90",
+	              "[[\"2023-11-14T22:00:00.000Z\",80]]");
+	expect_points(s, m, T0, T0 + 2 * MIN, 2 * MIN, "p50",
+	              "[[\"2023-11-14T22:00:00.000Z\",10]]");
 	expect_points(s, m, T0 + 10 * MIN, T0 + 20 * MIN, MIN, "avg", "[]");
 	struct buf b = BUF_INIT;
-	assert_int_equal(store_series_json(s, "host:abc", m, T0, T0 + MIN, MIN, "median", &b), -EINVAL);
+	assert_int_equal(store_series_json(s, "host:abc", m, T0, T0 + MIN, MIN, "median", &b),
+	                 -EINVAL);
 	assert_non_null(strstr(store_errmsg(s), "median"));
 	assert_int_equal(store_series_json(s, "host:abc", m, T0, T0 + MIN, 0, "avg", &b), -EINVAL);
-	assert_int_equal(store_series_json(s, "host:abc", m, T0 + MIN, T0, MIN, "avg", &b), -EINVAL);
-	assert_int_equal(store_series_json(s, "host:abc", "no.such", T0, T0 + MIN, MIN, "avg", &b), -ENOENT);
-	assert_int_equal(store_series_json(s, "host:zzz", m, T0, T0 + MIN, MIN, "avg", &b), -ENOENT);
-	assert_int_equal(store_series_json(s, "host:abc", "x{bad", T0, T0 + MIN, MIN, "avg", &b), -EINVAL);
+	assert_int_equal(store_series_json(s, "host:abc", m, T0 + MIN, T0, MIN, "avg", &b),
+	                 -EINVAL);
+	assert_int_equal(store_series_json(s, "host:abc", "no.such", T0, T0 + MIN, MIN, "avg", &b),
+	                 -ENOENT);
+	assert_int_equal(store_series_json(s, "host:zzz", m, T0, T0 + MIN, MIN, "avg", &b),
+	                 -ENOENT);
+	assert_int_equal(store_series_json(s, "host:abc", "x{bad", T0, T0 + MIN, MIN, "avg", &b),
+	                 -EINVAL);
 	assert_int_equal(b.len, 0);
 	store_close(s);
 	buf_free(&b);
@@ -865,21 +955,33 @@ static void test_series_labels_selector(void **state)
 	fb_rec(&f, "metric", "disk:/boot", "{\"used_pct\":20}");
 	fb_put(s, &f);
 	struct buf b = BUF_INIT;
-	assert_int_equal(store_series_json(s, "host:abc", "disk.used_pct", T0, T0, 1000, "max", &b), 0);
-	assert_string_equal(b.data,
-		"{\"system\":\"host:abc\",\"metric\":\"disk.used_pct\",\"stat\":\"max\",\"step_s\":1,\"source\":\"raw\","
-		"\"series\":[{\"labels\":{\"mountpoint\":\"/\"},\"points\":[[\"2023-11-14T22:00:00.000Z\",10]]},"
-		"{\"labels\":{\"mountpoint\":\"/boot\"},\"points\":[[\"2023-11-14T22:00:00.000Z\",20]]}]}");
+	assert_int_equal(store_series_json(s, "host:abc", "disk.used_pct", T0, T0, 1000, "max", &b),
+	                 0);
+	assert_string_equal(b.data, "{\"system\":\"host:abc\",\"metric\":\"disk.used_pct\","
+	                            "\"stat\":\"max\",\"step_s\":1,\"source\":\"raw\","
+	                            "\"series\":[{\"labels\":{\"mountpoint\":\"/"
+	                            "\"},\"points\":[[\"2023-11-14T22:00:00.000Z\",10]]},"
+	                            "{\"labels\":{\"mountpoint\":\"/"
+	                            "boot\"},\"points\":[[\"2023-11-14T22:00:00.000Z\",20]]}]}");
 	buf_reset(&b);
-	assert_int_equal(store_series_json(s, "host:abc", "disk.used_pct{mountpoint=\"/boot\"}", T0, T0, 1000, "max", &b), 0);
+	assert_int_equal(store_series_json(s, "host:abc", "disk.used_pct{mountpoint=\"/boot\"}", T0,
+	                                   T0, 1000, "max", &b),
+	                 0);
 	assert_string_equal(b.data,
-		"{\"system\":\"host:abc\",\"metric\":\"disk.used_pct{mountpoint=\\\"/boot\\\"}\",\"stat\":\"max\","
-		"\"step_s\":1,\"source\":\"raw\",\"labels\":{\"mountpoint\":\"/boot\"},"
-		"\"points\":[[\"2023-11-14T22:00:00.000Z\",20]]}");
+	                    "{\"system\":\"host:abc\",\"metric\":\"disk.used_pct{mountpoint=\\\"/"
+	                    "boot\\\"}\",\"stat\":\"max\","
+	                    "\"step_s\":1,\"source\":\"raw\",\"labels\":{\"mountpoint\":\"/boot\"},"
+	                    "\"points\":[[\"2023-11-14T22:00:00.000Z\",20]]}");
 	buf_reset(&b);
-	assert_int_equal(store_series_json(s, "host:abc", "disk.used_pct{mountpoint=/}", T0, T0, 1000, "max", &b), 0);
-	assert_non_null(strstr(b.data, "\"labels\":{\"mountpoint\":\"/\"},\"points\":[[\"2023-11-14T22:00:00.000Z\",10]]}"));
-	assert_int_equal(store_series_json(s, "host:abc", "disk.used_pct{mountpoint=/nope}", T0, T0, 1000, "max", &b), -ENOENT);
+	assert_int_equal(store_series_json(s, "host:abc", "disk.used_pct{mountpoint=/}", T0, T0,
+	                                   1000, "max", &b),
+	                 0);
+	assert_non_null(strstr(
+	    b.data,
+	    "\"labels\":{\"mountpoint\":\"/\"},\"points\":[[\"2023-11-14T22:00:00.000Z\",10]]}"));
+	assert_int_equal(store_series_json(s, "host:abc", "disk.used_pct{mountpoint=/nope}", T0, T0,
+	                                   1000, "max", &b),
+	                 -ENOENT);
 	store_close(s);
 	buf_free(&b);
 }
@@ -928,20 +1030,26 @@ static void test_rollup_1m_1h_exact(void **state)
 	assert_true(qd("SELECT p90 FROM points_1h WHERE " UP) == 90);
 	/* queries: a step of a minute reads the 1m roll-up (identical results) */
 	expect_points(s, "memory.used_pct", T0, T0 + 2 * MIN, MIN, "p90",
-		      "[[\"2023-11-14T22:00:00.000Z\",10],[\"2023-11-14T22:01:00.000Z\",90]]");
-	expect_points(s, "memory.used_pct", T0, T0 + 2 * MIN, HOUR, "count", "[[\"2023-11-14T22:00:00.000Z\",21]]");
+	              "[[\"2023-11-14T22:00:00.000Z\",10],[\"2023-11-14T22:01:00.000Z\",90]]");
+	expect_points(s, "memory.used_pct", T0, T0 + 2 * MIN, HOUR, "count",
+	              "[[\"2023-11-14T22:00:00.000Z\",21]]");
 	struct buf b = BUF_INIT;
-	assert_int_equal(store_series_json(s, "host:abc", "memory.used_pct", T0, T0 + 2 * MIN, HOUR, "count", &b), 0);
+	assert_int_equal(store_series_json(s, "host:abc", "memory.used_pct", T0, T0 + 2 * MIN, HOUR,
+	                                   "count", &b),
+	                 0);
 	assert_non_null(strstr(b.data, "\"step_s\":3600,\"source\":\"1h\""));
 	buf_reset(&b);
-	assert_int_equal(store_series_json(s, "host:abc", "memory.used_pct", T0, T0 + 2 * MIN, MIN, "avg", &b), 0);
+	assert_int_equal(
+	    store_series_json(s, "host:abc", "memory.used_pct", T0, T0 + 2 * MIN, MIN, "avg", &b),
+	    0);
 	assert_non_null(strstr(b.data, "\"step_s\":60,\"source\":\"1m\""));
 	/* a tail newer than the roll-ups comes from raw points */
 	put_metric(s, "host:abc", T0 + HOUR + 2 * MIN, 7);
 	expect_points(s, "memory.used_pct", T0, T0 + 2 * HOUR, MIN, "count",
-		      "[[\"2023-11-14T22:00:00.000Z\",11],[\"2023-11-14T22:01:00.000Z\",10],[\"2023-11-14T23:02:00.000Z\",1]]");
+	              "[[\"2023-11-14T22:00:00.000Z\",11],[\"2023-11-14T22:01:00.000Z\",10],["
+	              "\"2023-11-14T23:02:00.000Z\",1]]");
 	expect_points(s, "memory.used_pct", T0, T0 + 2 * HOUR, HOUR, "sum",
-		      "[[\"2023-11-14T22:00:00.000Z\",1605],[\"2023-11-14T23:00:00.000Z\",7]]");
+	              "[[\"2023-11-14T22:00:00.000Z\",1605],[\"2023-11-14T23:00:00.000Z\",7]]");
 	store_close(s);
 	buf_free(&b);
 }
@@ -977,8 +1085,10 @@ static void test_retention_and_gc(void **state)
 	assert_int_equal(q("SELECT n FROM counts WHERE name = 'frames'"), 3);
 	/* the unreferenced process records and sets were collected */
 	assert_int_equal(q("SELECT count(*) FROM records WHERE key = '1'"), 3);
-	assert_int_equal(q("SELECT count(*) FROM records"), q("SELECT n FROM counts WHERE name = 'records'"));
-	assert_int_equal(q("SELECT count(*) FROM sets"), q("SELECT n FROM counts WHERE name = 'sets'"));
+	assert_int_equal(q("SELECT count(*) FROM records"),
+	                 q("SELECT n FROM counts WHERE name = 'records'"));
+	assert_int_equal(q("SELECT count(*) FROM sets"),
+	                 q("SELECT n FROM counts WHERE name = 'sets'"));
 	/* the kept frames still read back; metric values now from the minute roll-up */
 	struct buf b = BUF_INIT;
 	assert_int_equal(store_frame_json(s, "host:abc", T0 + 55 * MIN, NULL, &b), 0);
@@ -988,7 +1098,8 @@ static void test_retention_and_gc(void **state)
 	assert_non_null(strstr(b.data, "{\"used_pct\":5}"));
 	/* a query of the old range uses the roll-ups */
 	buf_reset(&b);
-	assert_int_equal(store_series_json(s, "host:abc", "memory.used_pct", T0, last, 10 * 1000, "max", &b), 0);
+	assert_int_equal(
+	    store_series_json(s, "host:abc", "memory.used_pct", T0, last, 10 * 1000, "max", &b), 0);
 	assert_non_null(strstr(b.data, "\"source\":\"1m\""));
 	assert_non_null(strstr(b.data, "[\"2023-11-14T22:10:00.000Z\",1]"));
 	/* 16 days: 1-minute rows gone, hours kept, frames one a day */
@@ -997,9 +1108,12 @@ static void test_retention_and_gc(void **state)
 	assert_int_equal(q("SELECT count(*) FROM points_1h"), 3);
 	assert_int_equal(q("SELECT count(*) FROM frames"), 2);
 	buf_reset(&b);
-	assert_int_equal(store_series_json(s, "host:abc", "memory.used_pct", T0, last, MIN, "avg", &b), 0);
+	assert_int_equal(
+	    store_series_json(s, "host:abc", "memory.used_pct", T0, last, MIN, "avg", &b), 0);
 	assert_non_null(strstr(b.data, "\"source\":\"1h\""));
-	assert_non_null(strstr(b.data, "\"points\":[[\"2023-11-14T22:00:00.000Z\",2.5],[\"2023-11-14T23:00:00.000Z\",8.5],[\"2023-11-15T00:00:00.000Z\",14.5]]"));
+	assert_non_null(
+	    strstr(b.data, "\"points\":[[\"2023-11-14T22:00:00.000Z\",2.5],[\"2023-11-14T23:00:00."
+	                   "000Z\",8.5],[\"2023-11-15T00:00:00.000Z\",14.5]]"));
 	/* 16 months: hours gone, the system's last frame stays */
 	assert_int_equal(store_maintain(s, last + 490 * DAY), 0);
 	assert_int_equal(q("SELECT count(*) FROM points_1h"), 0);
@@ -1026,12 +1140,24 @@ static void test_chunk_codec(void **state)
 	for (int i = 0; i < 300; i++) {
 		in[i].t = h + i * 10000 + (i % 7);
 		switch (i % 6) {
-		case 0: in[i] = (struct point){in[i].t, 42, 42, SQLITE_INTEGER, 0}; break;
-		case 1: in[i] = (struct point){in[i].t, 42, 42, SQLITE_INTEGER, 0}; break; /* same */
-		case 2: in[i] = (struct point){in[i].t, -9007199254740993LL, 0, SQLITE_INTEGER, 0}; break;
-		case 3: in[i] = (struct point){in[i].t, 0, 3.4, SQLITE_FLOAT, 0}; break;
-		case 4: in[i] = (struct point){in[i].t, 0, -0.0, SQLITE_FLOAT, 0}; break;
-		default: in[i] = (struct point){in[i].t, 0, 0, SQLITE_NULL, 0}; break;
+		case 0:
+			in[i] = (struct point){in[i].t, 42, 42, SQLITE_INTEGER, 0};
+			break;
+		case 1:
+			in[i] = (struct point){in[i].t, 42, 42, SQLITE_INTEGER, 0};
+			break; /* same */
+		case 2:
+			in[i] = (struct point){in[i].t, -9007199254740993LL, 0, SQLITE_INTEGER, 0};
+			break;
+		case 3:
+			in[i] = (struct point){in[i].t, 0, 3.4, SQLITE_FLOAT, 0};
+			break;
+		case 4:
+			in[i] = (struct point){in[i].t, 0, -0.0, SQLITE_FLOAT, 0};
+			break;
+		default:
+			in[i] = (struct point){in[i].t, 0, 0, SQLITE_NULL, 0};
+			break;
 		}
 	}
 	struct buf b = BUF_INIT;
@@ -1083,7 +1209,8 @@ static void test_compaction_and_late_points(void **state)
 		struct fb f;
 		char v[200];
 		fb_begin(&f, "host:abc", T0 + i * 10000LL, "[\"metric\"]");
-		snprintf(v, sizeof(v), "{\"total_kb\":%d,\"used_pct\":%d.%02d}", 1000 + i / 100, i % 97, i % 100);
+		snprintf(v, sizeof(v), "{\"total_kb\":%d,\"used_pct\":%d.%02d}", 1000 + i / 100,
+		         i % 97, i % 100);
 		fb_rec(&f, "metric", "memory", v);
 		fb_put(s, &f);
 	}
@@ -1099,10 +1226,13 @@ static void test_compaction_and_late_points(void **state)
 	assert_true(chunk_bytes < 1440 * 10);
 	/* read back exactly, across the two chunks */
 	struct buf b = BUF_INIT;
-	assert_int_equal(store_series_json(s, "host:abc", "memory.used_pct", T0 + HOUR - 20000, T0 + HOUR + 10000,
-					   10000, "avg", &b), 0);
-	assert_non_null(strstr(b.data, "\"points\":[[\"2023-11-14T22:59:40.000Z\",67.58],[\"2023-11-14T22:59:50.000Z\",68.59],"
-				       "[\"2023-11-14T23:00:00.000Z\",69.6],[\"2023-11-14T23:00:10.000Z\",70.61]]"));
+	assert_int_equal(store_series_json(s, "host:abc", "memory.used_pct", T0 + HOUR - 20000,
+	                                   T0 + HOUR + 10000, 10000, "avg", &b),
+	                 0);
+	assert_non_null(strstr(
+	    b.data,
+	    "\"points\":[[\"2023-11-14T22:59:40.000Z\",67.58],[\"2023-11-14T22:59:50.000Z\",68.59],"
+	    "[\"2023-11-14T23:00:00.000Z\",69.6],[\"2023-11-14T23:00:10.000Z\",70.61]]"));
 	/* an old frame's metric record is rebuilt from its chunk */
 	buf_reset(&b);
 	assert_int_equal(store_frame_json(s, "host:abc", T0 + 2340000, "metric", &b), 0);
@@ -1111,7 +1241,8 @@ static void test_compaction_and_late_points(void **state)
 	put_metric(s, "host:abc", T0 + 5000, 500);
 	assert_int_equal(q(RAW_POINTS), 1442); /* used_pct and total_kb */
 	expect_points(s, "memory.used_pct", T0, T0 + 10000, 5000, "max",
-		      "[[\"2023-11-14T22:00:00.000Z\",0],[\"2023-11-14T22:00:05.000Z\",500],[\"2023-11-14T22:00:10.000Z\",1.01]]");
+	              "[[\"2023-11-14T22:00:00.000Z\",0],[\"2023-11-14T22:00:05.000Z\",500],["
+	              "\"2023-11-14T22:00:10.000Z\",1.01]]");
 	assert_int_equal(store_maintain(s, T0 + 2 * HOUR + 2 * MIN), 0);
 	/* its minute was rolled again, and it was merged into the chunk */
 	assert_int_equal(q("SELECT count FROM points_1m WHERE " UP " AND t = 1699999200000"), 7);
@@ -1126,7 +1257,8 @@ static void test_compaction_and_late_points(void **state)
 	assert_int_equal(store_maintain(s, T0 + 2 * HOUR + 3 * MIN), 0);
 	assert_int_equal(q(RAW_POINTS), 1442);
 	assert_int_equal(q(CHUNK_POINTS), 1442);
-	expect_points(s, "memory.used_pct", T0 + 5000, T0 + 5000, 1000, "max", "[[\"2023-11-14T22:00:05.000Z\",600]]");
+	expect_points(s, "memory.used_pct", T0 + 5000, T0 + 5000, 1000, "max",
+	              "[[\"2023-11-14T22:00:05.000Z\",600]]");
 	store_close(s);
 	buf_free(&b);
 }
@@ -1135,7 +1267,8 @@ static int latest_cb(void *ctx, const struct store_latest *p)
 {
 	struct buf *b = ctx;
 	buf_printf(b, "%s|%s|%s|%s|%s|%s|%g|%lld\n", p->system_id, p->name, p->kind,
-		   p->runtime ? p->runtime : "-", p->metric, p->labels_json, p->value, (long long)p->time_ms);
+	           p->runtime ? p->runtime : "-", p->metric, p->labels_json, p->value,
+	           (long long)p->time_ms);
 	return 0;
 }
 
@@ -1155,10 +1288,12 @@ static void test_latest_points(void **state)
 	fb_rec(&f, "process", "1", "{}");
 	fb_put(s, &f);
 	fb_begin_full(&f, "container:podman:c\\\"1", T0 + 5000,
-		      "\"name\":\"w\\u00e9b\",\"kind\":\"container\",\"runtime\":\"podman\"", "[\"metric\"]");
+	              "\"name\":\"w\\u00e9b\",\"kind\":\"container\",\"runtime\":\"podman\"",
+	              "[\"metric\"]");
 	fb_rec(&f, "metric", "cgroup", "{\"mem_usage_bytes\":4096}");
 	fb_put(s, &f);
-	fb_begin_full(&f, "container:podman:gone", T0 + 5000, "\"name\":\"g\",\"kind\":\"container\"", "[\"metric\"]");
+	fb_begin_full(&f, "container:podman:gone", T0 + 5000,
+	              "\"name\":\"g\",\"kind\":\"container\"", "[\"metric\"]");
 	fb_rec(&f, "metric", "cgroup", "{\"mem_usage_bytes\":1}");
 	fb_put(s, &f);
 	const char *present[] = {"container:podman:c\"1"};
@@ -1166,8 +1301,9 @@ static void test_latest_points(void **state)
 	struct buf b = BUF_INIT;
 	assert_int_equal(store_latest_points(s, latest_cb, &b), 0);
 	assert_string_equal(b.data,
-		"container:podman:c\"1|w\xc3\xa9" "b|container|podman|cgroup.mem_usage_bytes|{}|4096|1699999205000\n"
-		"host:abc|box|host|-|memory.used_pct|{}|2|1699999210000\n");
+	                    "container:podman:c\"1|w\xc3\xa9"
+	                    "b|container|podman|cgroup.mem_usage_bytes|{}|4096|1699999205000\n"
+	                    "host:abc|box|host|-|memory.used_pct|{}|2|1699999210000\n");
 	store_close(s);
 	buf_free(&b);
 }
@@ -1206,7 +1342,10 @@ static void test_sink_queue_on_full_disk(void **state)
 		for (int p = 0; p < 200; p++) {
 			char key[20], v[100];
 			snprintf(key, sizeof(key), "pkg%d", p);
-			snprintf(v, sizeof(v), "{\"version\":\"%d.%d\",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}", i, p);
+			snprintf(v, sizeof(v),
+			         "{\"version\":\"%d.%d\",\"pad\":"
+			         "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+			         i, p);
 			fb_rec(&f, "package", key, v);
 		}
 		sink_write(k, f.b.data, f.b.len);
@@ -1216,7 +1355,8 @@ static void test_sink_queue_on_full_disk(void **state)
 	}
 	assert_int_equal(q("SELECT count(*) FROM frames"), 1);
 	/* space returns: the queue drains in order at the next flush */
-	assert_int_equal(sqlite3_exec(s->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+	                 SQLITE_OK);
 	frame_os_pkg(&f, T0 + 10000, "2.0");
 	sink_write(k, f.b.data, f.b.len);
 	buf_free(&f.b);
@@ -1233,7 +1373,8 @@ static void test_sink_queue_on_full_disk(void **state)
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
+	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
 	sqlite3_finalize(st);
@@ -1259,7 +1400,8 @@ static void test_kill9_during_writes(void **state)
 			for (int p = 0; p < 200; p++) {
 				char key[20], v[100];
 				snprintf(key, sizeof(key), "%d", p);
-				snprintf(v, sizeof(v), "{\"pid\":%d,\"round\":%d}", p, p % 10 == 0 ? i : 0);
+				snprintf(v, sizeof(v), "{\"pid\":%d,\"round\":%d}", p,
+				         p % 10 == 0 ? i : 0);
 				fb_rec(&f, "process", key, v);
 			}
 			fb_rec(&f, "metric", "memory", "{\"used_pct\":1.5}");
@@ -1295,11 +1437,14 @@ static void test_kill9_during_writes(void **state)
 	assert_true(n > 10);
 	struct store *s = open_rw();
 	sqlite3_stmt *q1;
-	assert_int_equal(sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q1, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q1, NULL),
+	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(q1), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(q1, 0), "ok");
 	sqlite3_finalize(q1);
-	assert_int_equal(sqlite3_prepare_v2(s->db, "SELECT count(*) FROM frames WHERE id = ?1", -1, &q1, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(s->db, "SELECT count(*) FROM frames WHERE id = ?1", -1, &q1, NULL),
+	    SQLITE_OK);
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_int64(q1, 1, ids[i]);
 		assert_int_equal(sqlite3_step(q1), SQLITE_ROW);
@@ -1309,7 +1454,8 @@ static void test_kill9_during_writes(void **state)
 	sqlite3_finalize(q1);
 	/* and every one of them reads back */
 	struct buf b = BUF_INIT;
-	assert_int_equal(store_frame_json(s, "host:abc", T0 + (int64_t)(n - 1) * 1000, "process", &b), 0);
+	assert_int_equal(
+	    store_frame_json(s, "host:abc", T0 + (int64_t)(n - 1) * 1000, "process", &b), 0);
 	assert_non_null(strstr(b.data, "{\"pid\":199,\"round\":0}"));
 	/* and writing goes on */
 	put_metric(s, "host:abc", T0 + 10000000, 1);
@@ -1320,26 +1466,26 @@ static void test_kill9_during_writes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_jscan_valid_invalid),
-		cmocka_unit_test(test_jscan_iter_unescape),
-		cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_roundtrip_exact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dedup_and_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dedup_large_part, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_frame_at_and_features, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_frames_atomic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_systems_filters_gone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metric_series_mapping, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_series_raw_stats, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_series_labels_selector, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollup_1m_1h_exact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retention_and_gc, setup, teardown),
-		cmocka_unit_test(test_chunk_codec),
-		cmocka_unit_test_setup_teardown(test_compaction_and_late_points, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_latest_points, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sink_queue_on_full_disk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kill9_during_writes, setup, teardown),
+	    cmocka_unit_test(test_jscan_valid_invalid),
+	    cmocka_unit_test(test_jscan_iter_unescape),
+	    cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roundtrip_exact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dedup_and_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dedup_large_part, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_frame_at_and_features, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_frames_atomic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_systems_filters_gone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_metric_series_mapping, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_series_raw_stats, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_series_labels_selector, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rollup_1m_1h_exact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_and_gc, setup, teardown),
+	    cmocka_unit_test(test_chunk_codec),
+	    cmocka_unit_test_setup_teardown(test_compaction_and_late_points, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_latest_points, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sink_queue_on_full_disk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill9_during_writes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,8 +31,8 @@
 #include <unistd.h>
 
 #include "../../util/util.h"
-#include "linereader.h"
-#include "stats_parse.h"
+#include "../../linux/linereader.h"
+#include "../../linux/stats_parse.h"
 
 #define CG_FILE_MAX (1u << 20) /* io.stat of a host with many disks */
 
@@ -365,7 +365,7 @@ static int open_cgroup_dir(int mfd, const char *root, const char *path)
 }
 
 int cgroup_dirs_open(const struct cgroup_mounts *m, const char *path, int version,
-		     struct cgroup_dirs *d)
+                     struct cgroup_dirs *d)
 {
 	int bad = 0;
 	bool any = false;

@@ -82,7 +82,7 @@ struct cgroup_dirs {
 	int v2;
 };
 int cgroup_dirs_open(const struct cgroup_mounts *m, const char *path, int version,
-		     struct cgroup_dirs *d);
+                     struct cgroup_dirs *d);
 int cgroup_dirs_read(const struct cgroup_dirs *d, struct vt_cgroup *out);
 void cgroup_dirs_close(struct cgroup_dirs *d);
 

@@ -17,7 +17,7 @@ static struct host_view *hv(struct view *v)
 }
 
 static int host_processes(struct view *v, const struct view_iter *it,
-			  int (*cb)(void *ctx, const struct vt_proc *p))
+                          int (*cb)(void *ctx, const struct vt_proc *p))
 {
 	struct host_view *h = hv(v);
 	if (!h->users)
@@ -26,7 +26,7 @@ static int host_processes(struct view *v, const struct view_iter *it,
 }
 
 static int host_sockets(struct view *v, const struct view_iter *it,
-			int (*cb)(void *ctx, const struct vt_sock *s))
+                        int (*cb)(void *ctx, const struct vt_sock *s))
 {
 	return sockdiag_sockets(hv(v)->proc_fd, NULL, NULL, it, cb);
 }
@@ -65,26 +65,26 @@ static void host_destroy(struct view *v)
 }
 
 static const struct view_ops host_ops = {
-	.name = "host",
-	.processes = host_processes,
-	.sockets = host_sockets,
-	.kernel = host_kernel,
-	.modules = host_modules,
-	.cpu_times = host_cpu_times,
-	.memory = host_memory,
-	.load = host_load,
-	.filesystems = host_filesystems,
-	.disk_io = host_disk_io,
-	.interfaces = host_interfaces,
-	.cgroup = host_cgroup,
-	.file_open = host_file_open,
-	.file_read = fsroot_file_read,
-	.file_stat = fsroot_file_stat,
-	.file_close = fsroot_file_close,
-	.stat = host_stat,
-	.walk = host_walk,
-	.walk_open = host_walk_open,
-	.destroy = host_destroy,
+    .name = "host",
+    .processes = host_processes,
+    .sockets = host_sockets,
+    .kernel = host_kernel,
+    .modules = host_modules,
+    .cpu_times = host_cpu_times,
+    .memory = host_memory,
+    .load = host_load,
+    .filesystems = host_filesystems,
+    .disk_io = host_disk_io,
+    .interfaces = host_interfaces,
+    .cgroup = host_cgroup,
+    .file_open = host_file_open,
+    .file_read = fsroot_file_read,
+    .file_stat = fsroot_file_stat,
+    .file_close = fsroot_file_close,
+    .stat = host_stat,
+    .walk = host_walk,
+    .walk_open = host_walk_open,
+    .destroy = host_destroy,
 };
 
 int view_host_open(struct view **out)

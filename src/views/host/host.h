@@ -26,10 +26,10 @@ struct passwd_cache;
 
 struct host_view {
 	struct view base;
-	int proc_fd;		/* O_DIRECTORY fd of /proc */
-	int sys_fd;		/* O_DIRECTORY fd of /sys */
-	struct fsroot fs;	/* "/" */
-	struct passwd_cache *users;	/* uid -> name from the root's etc/passwd, lazy */
+	int proc_fd;                /* O_DIRECTORY fd of /proc */
+	int sys_fd;                 /* O_DIRECTORY fd of /sys */
+	struct fsroot fs;           /* "/" */
+	struct passwd_cache *users; /* uid -> name from the root's etc/passwd, lazy */
 };
 
 /* Which processes to list: return true to include host pid `pid`. */
@@ -38,8 +38,8 @@ typedef bool (*pid_filter_fn)(void *ctx, int pid);
 /* List processes found in `proc_fd`, resolving user names in `users`'
  * passwd (may be NULL).  `filter` may be NULL (all). */
 int procfs_processes(int proc_fd, struct passwd_cache *users, pid_filter_fn filter,
-		     void *filter_ctx, const struct view_iter *it,
-		     int (*cb)(void *ctx, const struct vt_proc *p));
+                     void *filter_ctx, const struct view_iter *it,
+                     int (*cb)(void *ctx, const struct vt_proc *p));
 
 /* uid -> user name from `fs`'s /etc/passwd (parsed once). */
 struct passwd_cache *passwd_cache_new(struct fsroot *fs);
@@ -49,21 +49,21 @@ void passwd_cache_free(struct passwd_cache *c);
 /* Dump TCP and UDP sockets (v4 and v6) of the calling thread's network
  * namespace through sock_diag; resolve owners by scanning `proc_fd`. */
 int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
-		     const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s));
+                     const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s));
 
 int host_kernel(struct view *v, struct vt_kernel *out);
 int host_modules(struct view *v, const struct view_iter *it,
-		 int (*cb)(void *ctx, const struct vt_module *m));
+                 int (*cb)(void *ctx, const struct vt_module *m));
 int host_cpu_times(struct view *v, const struct view_iter *it,
-		   int (*cb)(void *ctx, const struct vt_cpu *c));
+                   int (*cb)(void *ctx, const struct vt_cpu *c));
 int host_memory(struct view *v, struct vt_mem *out);
 int host_load(struct view *v, struct vt_load *out);
 int host_filesystems(struct view *v, const struct view_iter *it,
-		     int (*cb)(void *ctx, const struct vt_fs *f));
+                     int (*cb)(void *ctx, const struct vt_fs *f));
 int host_disk_io(struct view *v, const struct view_iter *it,
-		 int (*cb)(void *ctx, const struct vt_diskio *d));
+                 int (*cb)(void *ctx, const struct vt_diskio *d));
 int host_cgroup(struct view *v, struct vt_cgroup *out);
 int host_interfaces(struct view *v, const struct view_iter *it,
-		    int (*cb)(void *ctx, const struct vt_iface *i));
+                    int (*cb)(void *ctx, const struct vt_iface *i));
 
 #endif

@@ -20,7 +20,7 @@
 #include <time.h>
 
 #include "../../util/util.h"
-#include "modules_parse.h"
+#include "../../linux/modules_parse.h"
 
 #define PROC_STAT_MAX (4u << 20)
 #define PROC_MODULES_MAX (4u << 20)

@@ -17,7 +17,7 @@
  * reported through it->error and the links are still listed.
  */
 #include "host.h"
-#include "sockdiag_parse.h"
+#include "../../linux/sockdiag_parse.h"
 
 #include <errno.h>
 #include <linux/netlink.h>

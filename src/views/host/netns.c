@@ -24,9 +24,12 @@ static __thread const struct nl_sockets *nl_current;
 static const char *ns_name(int nstype)
 {
 	switch (nstype) {
-	case CLONE_NEWNET: return "/proc/thread-self/ns/net";
-	case CLONE_NEWUTS: return "/proc/thread-self/ns/uts";
-	default: return NULL;
+	case CLONE_NEWNET:
+		return "/proc/thread-self/ns/net";
+	case CLONE_NEWUTS:
+		return "/proc/thread-self/ns/uts";
+	default:
+		return NULL;
 	}
 }
 
@@ -102,8 +105,8 @@ int nl_sockets_dup(int protocol)
 	if (!nl_current)
 		return -1;
 	int fd = protocol == NETLINK_SOCK_DIAG ? nl_current->diag_fd
-		 : protocol == NETLINK_ROUTE   ? nl_current->route_fd
-					       : -1;
+	         : protocol == NETLINK_ROUTE   ? nl_current->route_fd
+	                                       : -1;
 	if (fd < 0)
 		return -1;
 	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);

@@ -61,7 +61,7 @@
 #include "../../util/util.h"
 #include "cgroup.h"
 #include "host.h"
-#include "proc_parse.h"
+#include "../../linux/proc_parse.h"
 
 #define CMDLINE_MAX ((size_t)64 << 10) /* longer command lines are cut */
 #define PASSWD_MAX (8u << 20)          /* a larger etc/passwd is cut */

@@ -38,7 +38,7 @@
  */
 #include "host.h"
 #include "netns.h"
-#include "sockdiag_parse.h"
+#include "../../linux/sockdiag_parse.h"
 
 #include <dirent.h>
 #include <errno.h>

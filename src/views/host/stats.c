@@ -36,8 +36,8 @@
 
 #include "../../util/util.h"
 #include "cgroup.h"
-#include "linereader.h"
-#include "stats_parse.h"
+#include "../../linux/linereader.h"
+#include "../../linux/stats_parse.h"
 
 #define HOST(v) ((struct host_view *)(v))
 #define LINE_MAX_MOUNTINFO 16384 /* two escaped PATH_MAX paths and options */

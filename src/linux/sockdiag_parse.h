@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../view.h"
+#include "records.h"
 
 /* ---- netlink framing ----------------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /*
- * query.c - reading the store: systems, frames, series, metric names,
+ * read.c - reading the store: systems, frames, series, metric names,
  * latest points.  Every answer is JSON appended to a struct buf.
  *
  * Stored text is kept JSON-escaped (exactly as the crawler wrote it), so
@@ -63,7 +63,8 @@ static bool label_match(const char *labels, const char *filter)
 	if (js_iter_begin(&it, all, 0) == 0)
 		while (!hit && js_obj_next(&it, &n, &val) == 1)
 			if (n.n == k.len && memcmp(n.p, k.data, k.len) == 0)
-				hit = !eq || (js_str(val, &c) && c.n == v.len && memcmp(c.p, v.data, v.len) == 0);
+				hit = !eq || (js_str(val, &c) && c.n == v.len &&
+				              memcmp(c.p, v.data, v.len) == 0);
 	buf_free(&k);
 	buf_free(&v);
 	return hit;
@@ -86,12 +87,13 @@ int store_systems_json(struct store *s, const struct store_system_filter *f, str
 	if (!f)
 		f = &none;
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT sid, name, kind, runtime, image, host, labels, first_seen,"
-				    " last_seen, gone FROM systems WHERE (?1 IS NULL OR kind = ?1)"
-				    " AND (?2 IS NULL OR runtime = ?2) AND (?3 < 0 OR gone = ?3)"
-				    " ORDER BY sid",
-				    -1, &st, NULL);
+	int rc =
+	    sqlite3_prepare_v2(s->db,
+	                       "SELECT sid, name, kind, runtime, image, host, labels, first_seen,"
+	                       " last_seen, gone FROM systems WHERE (?1 IS NULL OR kind = ?1)"
+	                       " AND (?2 IS NULL OR runtime = ?2) AND (?3 < 0 OR gone = ?3)"
+	                       " ORDER BY sid",
+	                       -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, "listing systems");
 	struct buf tmp = BUF_INIT;
@@ -144,8 +146,8 @@ static void metric_value(struct render *c, struct js_span field, struct buf *out
 	buf_add(&c->name, c->mk.base.p, c->mk.base.n);
 	buf_addc(&c->name, '.');
 	buf_add(&c->name, field.p, field.n);
-	int64_t sid = series_id(s, c->sysrow, c->name.data, c->name.len, c->labels.data, c->labels.len,
-				false);
+	int64_t sid = series_id(s, c->sysrow, c->name.data, c->name.len, c->labels.data,
+	                        c->labels.len, false);
 	if (sid > 0) {
 		struct point p;
 		int r = point_at(s, sid, c->t, &p);
@@ -176,7 +178,8 @@ static void metric_value(struct render *c, struct js_span field, struct buf *out
 	buf_add(out, "null", 4);
 }
 
-static void render(struct render *c, struct js_span v, struct js_span member, struct buf *out, int depth)
+static void render(struct render *c, struct js_span v, struct js_span member, struct buf *out,
+                   int depth)
 {
 	if (v.p[0] == '#') {
 		if (v.n == 2) { /* #T */
@@ -221,7 +224,7 @@ static void render(struct render *c, struct js_span v, struct js_span member, st
 
 /* Append a record's value (rebuilt if it is a template). */
 static void record_value(struct render *c, const char *feature, const char *key, const char *val,
-			 size_t vlen, struct buf *out)
+                         size_t vlen, struct buf *out)
 {
 	struct js_span v = {val, vlen}, none = {0};
 	c->metric = strcmp(feature, "metric") == 0;
@@ -260,10 +263,10 @@ static int find_frame(struct store *s, int64_t sysrow, int64_t at, int bit, stru
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT id, t, head, nums, parts FROM frames WHERE system = ?1"
-				    " AND t <= ?2 AND (?3 = 0 OR (fmask & ?3) != 0)"
-				    " ORDER BY t DESC, id DESC LIMIT 1",
-				    -1, &st, NULL);
+	                            "SELECT id, t, head, nums, parts FROM frames WHERE system = ?1"
+	                            " AND t <= ?2 AND (?3 = 0 OR (fmask & ?3) != 0)"
+	                            " ORDER BY t DESC, id DESC LIMIT 1",
+	                            -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, "finding a frame");
 	sqlite3_bind_int64(st, 1, sysrow);
@@ -287,7 +290,8 @@ static int find_frame(struct store *s, int64_t sysrow, int64_t at, int bit, stru
 	return r;
 }
 
-static int emit_header(struct store *s, struct render *c, const struct frame_row *f, struct buf *out)
+static int emit_header(struct store *s, struct render *c, const struct frame_row *f,
+                       struct buf *out)
 {
 	sqlite3_stmt *st = stmt(s, ST_REC_GET);
 	if (!st)
@@ -296,7 +300,8 @@ static int emit_header(struct store *s, struct render *c, const struct frame_row
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a frame header");
+		return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+		                  "reading a frame header");
 	}
 	struct buf v = BUF_INIT;
 	buf_add(&v, sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
@@ -311,7 +316,7 @@ static int emit_header(struct store *s, struct render *c, const struct frame_row
 
 /* Records of one set (only feature `fid` when fid > 0); *nout counts. */
 static int emit_set(struct store *s, struct render *c, int64_t set, int64_t fid, bool *first,
-		    struct buf *out, int64_t *set_fid)
+                    struct buf *out, int64_t *set_fid)
 {
 	sqlite3_stmt *st = stmt(s, ST_SET_GET);
 	if (!st)
@@ -320,7 +325,8 @@ static int emit_set(struct store *s, struct render *c, int64_t set, int64_t fid,
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a record set");
+		return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+		                  "reading a record set");
 	}
 	*set_fid = sqlite3_column_int64(st, 0);
 	if (fid > 0 && *set_fid != fid) {
@@ -348,7 +354,8 @@ static int emit_set(struct store *s, struct render *c, int64_t set, int64_t fid,
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW) {
 			sqlite3_reset(st);
-			r = store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a record");
+			r = store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+			               "reading a record");
 			break;
 		}
 		buf_reset(&key);
@@ -373,7 +380,7 @@ static int emit_set(struct store *s, struct render *c, int64_t set, int64_t fid,
 
 /* Records of the parts of frame f (feature fid only when > 0). */
 static int emit_parts(struct store *s, struct render *c, const struct frame_row *f, int64_t fid,
-		      bool *first, struct buf *out, uint64_t *seen_bits)
+                      bool *first, struct buf *out, uint64_t *seen_bits)
 {
 	const unsigned char *p = (const unsigned char *)f->parts.data, *end = p + f->parts.len;
 	uint64_t set;
@@ -389,7 +396,7 @@ static int emit_parts(struct store *s, struct render *c, const struct frame_row 
 }
 
 int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, const char *feature,
-		     struct buf *out)
+                     struct buf *out)
 {
 	int err;
 	int64_t sysrow = system_row(s, system_id, &err);
@@ -403,8 +410,8 @@ int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, cons
 		if (fid < 0)
 			return (int)fid;
 		if (fid == 0)
-			return store_failf(s, -ENOENT, "no frame of '%s' with feature '%s'", system_id,
-					   feature);
+			return store_failf(s, -ENOENT, "no frame of '%s' with feature '%s'",
+			                   system_id, feature);
 	}
 	struct frame_row f = {0};
 	int bit = fid > 0 ? (int)(fid - 1 < 63 ? fid - 1 : 63) : -1;
@@ -413,8 +420,8 @@ int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, cons
 		frame_row_free(&f);
 		if (r == 0)
 			return store_failf(s, -ENOENT, "no frame of '%s'%s%s%s", system_id,
-					   feature ? " with feature '" : "", feature ? feature : "",
-					   feature ? "'" : "");
+			                   feature ? " with feature '" : "", feature ? feature : "",
+			                   feature ? "'" : "");
 		return r;
 	}
 	struct render c = {.s = s, .sysrow = sysrow};
@@ -432,7 +439,8 @@ int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, cons
 		 * from the latest frame holding each */
 		uint64_t want = 0, have = 0;
 		sqlite3_stmt *st;
-		int rc = sqlite3_prepare_v2(s->db, "SELECT fmask FROM systems WHERE id = ?1", -1, &st, NULL);
+		int rc = sqlite3_prepare_v2(s->db, "SELECT fmask FROM systems WHERE id = ?1", -1,
+		                            &st, NULL);
 		if (rc == SQLITE_OK) {
 			sqlite3_bind_int64(st, 1, sysrow);
 			if (sqlite3_step(st) == SQLITE_ROW)
@@ -448,7 +456,7 @@ int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, cons
 		for (int b = 0; b < 64; b++)
 			if ((have & ~before) & (1ULL << b))
 				buf_printf(&times, "%s\"%s\":\"%s\"", times.len ? "," : "",
-					   feature_name(s, b + 1), t);
+				           feature_name(s, b + 1), t);
 		for (int b = 0; r == 0 && b < 63; b++) {
 			if (!(want & (1ULL << b)) || (have & (1ULL << b)))
 				continue;
@@ -460,7 +468,7 @@ int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, cons
 			if (r == 0 && (have & ~before)) {
 				iso(g.t, t, sizeof(t));
 				buf_printf(&times, "%s\"%s\":\"%s\"", times.len ? "," : "",
-					   feature_name(s, b + 1), t);
+				           feature_name(s, b + 1), t);
 			}
 		}
 		if (r > 0)
@@ -558,9 +566,9 @@ static bool selector_match(const struct selector *sel, const char *labels)
 		bool hit = false;
 		if (js_iter_begin(&it, all, 0) == 0)
 			while (!hit && js_obj_next(&it, &n, &v) == 1)
-				hit = n.n == sel->k[i].len && memcmp(n.p, sel->k[i].data, n.n) == 0 &&
-				      js_str(v, &c) && c.n == sel->v[i].len &&
-				      memcmp(c.p, sel->v[i].data, c.n) == 0;
+				hit = n.n == sel->k[i].len &&
+				      memcmp(n.p, sel->k[i].data, n.n) == 0 && js_str(v, &c) &&
+				      c.n == sel->v[i].len && memcmp(c.p, sel->v[i].data, c.n) == 0;
 		if (!hit)
 			return false;
 	}
@@ -612,11 +620,21 @@ static void bucket_emit(struct bucket *b, int stat, struct json *j)
 	json_str(j, NULL, t);
 	double v = 0;
 	switch (stat) {
-	case 0: v = b->sum.sum / (double)b->sum.count; break;
-	case 1: v = b->sum.min; break;
-	case 2: v = b->sum.max; break;
-	case 3: v = b->sum.sum; break;
-	case 4: v = (double)b->sum.count; break;
+	case 0:
+		v = b->sum.sum / (double)b->sum.count;
+		break;
+	case 1:
+		v = b->sum.min;
+		break;
+	case 2:
+		v = b->sum.max;
+		break;
+	case 3:
+		v = b->sum.sum;
+		break;
+	case 4:
+		v = (double)b->sum.count;
+		break;
 	default: {
 		struct agg a;
 		agg_reduce(b->rows, b->n, &a);
@@ -644,7 +662,7 @@ static int bucket_put(struct bucket *b, const struct agg *a, int64_t step, int s
 
 /* Read rows of one level with t in [from, to) into buckets of `step`. */
 static int read_level(struct store *s, int level, int64_t series, int64_t from, int64_t to,
-		      int64_t step, struct bucket *b, int stat, struct json *j)
+                      int64_t step, struct bucket *b, int stat, struct json *j)
 {
 	if (from >= to)
 		return 0;
@@ -696,7 +714,7 @@ struct levels {
 };
 
 static int series_points(struct store *s, int64_t series, int64_t from, int64_t to, int64_t step,
-			 int level, const struct levels *lv, int stat, struct json *j)
+                         int level, const struct levels *lv, int stat, struct json *j)
 {
 	struct bucket b = {.t = INT64_MIN, .pct = stat >= 5};
 	int64_t end = to + 1; /* inclusive range */
@@ -714,7 +732,8 @@ static int series_points(struct store *s, int64_t series, int64_t from, int64_t 
 	}
 	if (r == 0 && level >= 1) {
 		int64_t e = m1_end < end ? m1_end : end;
-		r = read_level(s, 1, series, level == 1 ? floor_to(cur, MS_MIN) : cur, e, step, &b, stat, j);
+		r = read_level(s, 1, series, level == 1 ? floor_to(cur, MS_MIN) : cur, e, step, &b,
+		               stat, j);
 		if (e > cur)
 			cur = e;
 	}
@@ -727,15 +746,17 @@ static int series_points(struct store *s, int64_t series, int64_t from, int64_t 
 }
 
 int store_series_json(struct store *s, const char *system_id, const char *metric, int64_t from_ms,
-		      int64_t to_ms, int64_t step_ms, const char *stat, struct buf *out)
+                      int64_t to_ms, int64_t step_ms, const char *stat, struct buf *out)
 {
 	int si = -1;
 	for (int i = 0; stat && i < 8; i++)
 		if (strcmp(stat, stat_names[i]) == 0)
 			si = i;
 	if (si < 0)
-		return store_failf(s, -EINVAL, "unknown statistic '%s' (avg, min, max, sum, count, p50,"
-					       " p90, p99)", stat ? stat : "");
+		return store_failf(s, -EINVAL,
+		                   "unknown statistic '%s' (avg, min, max, sum, count, p50,"
+		                   " p90, p99)",
+		                   stat ? stat : "");
 	if (step_ms <= 0 || from_ms > to_ms)
 		return store_failf(s, -EINVAL, "bad range or step");
 	struct selector sel;
@@ -743,18 +764,20 @@ int store_series_json(struct store *s, const char *system_id, const char *metric
 		if (metric)
 			selector_free(&sel);
 		return store_failf(s, -EINVAL, "bad metric '%s' (NAME or NAME{label=value,...})",
-				   metric ? metric : "");
+		                   metric ? metric : "");
 	}
 	int err;
 	int64_t sysrow = system_row(s, system_id, &err);
 	if (err || !sysrow) {
 		selector_free(&sel);
-		return err ? err : store_failf(s, -ENOENT, "no system '%s' in the store", system_id);
+		return err ? err
+		           : store_failf(s, -ENOENT, "no system '%s' in the store", system_id);
 	}
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db, "SELECT id, labels FROM series WHERE system = ?1 AND name = ?2"
-					   " ORDER BY labels",
-				    -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(s->db,
+	                            "SELECT id, labels FROM series WHERE system = ?1 AND name = ?2"
+	                            " ORDER BY labels",
+	                            -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		selector_free(&sel);
 		return store_fail(s, rc, "finding series");
@@ -783,10 +806,10 @@ int store_series_json(struct store *s, const char *system_id, const char *metric
 	if (nser == 0)
 		r = store_failf(s, -ENOENT, "no metric '%s' for system '%s'", metric, system_id);
 	struct levels lv = {
-		.raw_cut = meta_get(s, "raw_cut", 0),
-		.m1_cut = meta_get(s, "m1_cut", 0),
-		.wm1m = meta_get(s, "rollup_1m", -1),
-		.wm1h = meta_get(s, "rollup_1h", -1),
+	    .raw_cut = meta_get(s, "raw_cut", 0),
+	    .m1_cut = meta_get(s, "m1_cut", 0),
+	    .wm1m = meta_get(s, "rollup_1m", -1),
+	    .wm1h = meta_get(s, "rollup_1h", -1),
 	};
 	int level = 0;
 	if (lv.wm1m >= 0 && (from_ms < lv.raw_cut || step_ms >= MS_MIN))
@@ -836,8 +859,9 @@ int store_metric_names_json(struct store *s, const char *system_id, struct buf *
 	if (!sysrow)
 		return store_failf(s, -ENOENT, "no system '%s' in the store", system_id);
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db, "SELECT DISTINCT name FROM series WHERE system = ?1 ORDER BY name",
-				    -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+	    s->db, "SELECT DISTINCT name FROM series WHERE system = ?1 ORDER BY name", -1, &st,
+	    NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, "listing metrics");
 	sqlite3_bind_int64(st, 1, sysrow);
@@ -853,20 +877,23 @@ int store_metric_names_json(struct store *s, const char *system_id, struct buf *
 
 /* ---- latest points ---------------------------------------------------------------- */
 
-int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p), void *ctx)
+int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
+                        void *ctx)
 {
 	/* each present system's latest metric frame is one row of points_new */
 	sqlite3_stmt *st, *ser;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT sy.sid, sy.name, sy.kind, sy.runtime, sy.image, sy.last_metric,"
-				    " p.data FROM systems sy JOIN points_new p"
-				    " ON p.m = sy.last_metric / 60000 AND p.system = sy.id"
-				    " AND p.t = sy.last_metric"
-				    " WHERE sy.gone = 0 AND sy.last_metric IS NOT NULL ORDER BY sy.sid",
-				    -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+	    s->db,
+	    "SELECT sy.sid, sy.name, sy.kind, sy.runtime, sy.image, sy.last_metric,"
+	    " p.data FROM systems sy JOIN points_new p"
+	    " ON p.m = sy.last_metric / 60000 AND p.system = sy.id"
+	    " AND p.t = sy.last_metric"
+	    " WHERE sy.gone = 0 AND sy.last_metric IS NOT NULL ORDER BY sy.sid",
+	    -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, "reading latest points");
-	rc = sqlite3_prepare_v2(s->db, "SELECT name, labels FROM series WHERE id = ?1", -1, &ser, NULL);
+	rc = sqlite3_prepare_v2(s->db, "SELECT name, labels FROM series WHERE id = ?1", -1, &ser,
+	                        NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return store_fail(s, rc, "reading latest points");
@@ -885,8 +912,8 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
 		}
 		int64_t t = sqlite3_column_int64(st, 5);
 		pts.n = 0;
-		if (fpoints_decode(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6), t, 0,
-				   &pts) < 0)
+		if (fpoints_decode(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6),
+		                   t, 0, &pts) < 0)
 			continue;
 		for (size_t i = 0; r == 0 && i < pts.n; i++) {
 			if (pts.v[i].type == SQLITE_NULL)
@@ -894,16 +921,16 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
 			sqlite3_bind_int64(ser, 1, pts.v[i].series);
 			if (sqlite3_step(ser) == SQLITE_ROW) {
 				struct store_latest p = {
-					.system_id = f[0],
-					.system_name = f[1],
-					.name = f[1],
-					.kind = f[2],
-					.runtime = f[3],
-					.image = f[4],
-					.metric = (const char *)sqlite3_column_text(ser, 0),
-					.labels_json = (const char *)sqlite3_column_text(ser, 1),
-					.value = pts.v[i].d,
-					.time_ms = t,
+				    .system_id = f[0],
+				    .system_name = f[1],
+				    .name = f[1],
+				    .kind = f[2],
+				    .runtime = f[3],
+				    .image = f[4],
+				    .metric = (const char *)sqlite3_column_text(ser, 0),
+				    .labels_json = (const char *)sqlite3_column_text(ser, 1),
+				    .value = pts.v[i].d,
+				    .time_ms = t,
 				};
 				r = cb(ctx, &p);
 			}
@@ -917,5 +944,6 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
 		buf_free(&b[i]);
 	if (r)
 		return r;
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail(s, rc, "reading latest points");
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+	                                             : store_fail(s, rc, "reading latest points");
 }

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../util/util.h"
+#include "../util/util.h"
 
 /* Split the next blank-separated token in [*p, end); NUL-terminate it. */
 static char *token(char **p, char *end)

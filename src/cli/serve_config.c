@@ -1,6 +1,6 @@
 /*
- * config.c - options of `vantage serve`: one table, parsed the same way
- * from the INI file (libinih) and from flags (see config.h).
+ * serve_config.c - options of `vantage serve`: one table, parsed the same way
+ * from the INI file (libinih) and from flags (see serve_config.h).
  *
  * The table `opts[]` holds the fixed options; the [intervals] options are
  * made from the feature registry (one per feature), so a new feature gets
@@ -12,7 +12,7 @@
  * fed through a reader that counts lines; the handler then knows the line
  * of the key it is looking at.
  */
-#include "config.h"
+#include "serve_config.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -30,16 +30,16 @@
 #define MAX_INTERVAL (30 * 86400.0)
 
 enum opt_type {
-	T_PATH,		/* a non-empty string */
-	T_OPTSTR,	/* a string; "" means none (NULL) */
-	T_LISTEN,	/* host:port or off */
-	T_WORKERS,	/* 1..64 */
-	T_SECONDS,	/* a duration above 0 */
+	T_PATH,    /* a non-empty string */
+	T_OPTSTR,  /* a string; "" means none (NULL) */
+	T_LISTEN,  /* host:port or off */
+	T_WORKERS, /* 1..64 */
+	T_SECONDS, /* a duration above 0 */
 	T_BOOL,
-	T_LIST,		/* comma-separated */
+	T_LIST, /* comma-separated */
 	T_SIZE,
 	T_LEVEL,
-	T_INTERVAL,	/* [intervals]: off or a duration >= 1 s */
+	T_INTERVAL, /* [intervals]: off or a duration >= 1 s */
 };
 
 struct opt_def {
@@ -51,53 +51,53 @@ struct opt_def {
 #define OFF(f) offsetof(struct serve_config, f)
 
 static const struct opt_def opts[] = {
-	{"store", "path", "db", "PATH", "the store (SQLite) file; its directory is created",
-	 T_PATH, OFF(db_path)},
-	{"api", "listen", "listen", "ADDR",
-	 "address:port of the REST API, or off; an address other than loopback "
-	 "needs a token",
-	 T_LISTEN, OFF(listen)},
-	{"api", "token", "token", "TOKEN",
-	 "bearer token API clients must send (prefer token_file: flags show in ps)", T_OPTSTR,
-	 OFF(token)},
-	{"api", "token_file", "token-file", "FILE", "read the bearer token from the first line of FILE",
-	 T_OPTSTR, OFF(token_file)},
-	{"crawl", "workers", "workers", "N", "systems crawled in parallel (1-64)", T_WORKERS,
-	 OFF(workers)},
-	{"crawl", "timeout", "timeout", "DURATION", "time limit of one system's crawl", T_SECONDS,
-	 OFF(timeout)},
-	{"crawl", "file_timeout", "file-timeout", "DURATION",
-	 "time limit of one system's file walk (the file feature)", T_SECONDS, OFF(file_timeout)},
-	{"crawl", "containers", "containers", NULL,
-	 "watch the containers of this host too (--no-containers: the host only)", T_BOOL,
-	 OFF(containers)},
-	{"crawl", "vms", "vms", NULL,
-	 "watch this host's QEMU guests too, from their RAM (--no-vms: not)", T_BOOL, OFF(vms)},
-	{"crawl", "config_paths", "config-path", "PATH",
-	 "config feature: files or directories read (a comma list in the file; the flag "
-	 "repeats)",
-	 T_LIST, OFF(config_paths)},
-	{"crawl", "config_max_size", "config-max-size", "SIZE",
-	 "config feature: larger files get size and hash, no content", T_SIZE, OFF(config_max_size)},
-	{"crawl", "file_root", "file-root", "DIR", "file feature: where the walk starts", T_PATH,
-	 OFF(file_root)},
-	{"crawl", "file_excludes", "exclude", "PATH",
-	 "file feature: paths not descended into (a comma list; the flag repeats)", T_LIST,
-	 OFF(file_excludes)},
-	{"crawl", "file_hash", "hash", NULL, "file feature: add the SHA-256 of regular files", T_BOOL,
-	 OFF(file_hash)},
-	{"crawl", "file_hash_max_size", "hash-max-size", "SIZE",
-	 "file feature: larger files are not hashed", T_SIZE, OFF(file_hash_max_size)},
-	{"log", "level", "log-level", "LEVEL", "debug, info, warn, error or off", T_LEVEL,
-	 OFF(log_level)},
+    {"store", "path", "db", "PATH", "the store (SQLite) file; its directory is created", T_PATH,
+     OFF(db_path)},
+    {"api", "listen", "listen", "ADDR",
+     "address:port of the REST API, or off; an address other than loopback "
+     "needs a token",
+     T_LISTEN, OFF(listen)},
+    {"api", "token", "token", "TOKEN",
+     "bearer token API clients must send (prefer token_file: flags show in ps)", T_OPTSTR,
+     OFF(token)},
+    {"api", "token_file", "token-file", "FILE", "read the bearer token from the first line of FILE",
+     T_OPTSTR, OFF(token_file)},
+    {"crawl", "workers", "workers", "N", "systems crawled in parallel (1-64)", T_WORKERS,
+     OFF(workers)},
+    {"crawl", "timeout", "timeout", "DURATION", "time limit of one system's crawl", T_SECONDS,
+     OFF(timeout)},
+    {"crawl", "file_timeout", "file-timeout", "DURATION",
+     "time limit of one system's file walk (the file feature)", T_SECONDS, OFF(file_timeout)},
+    {"crawl", "containers", "containers", NULL,
+     "watch the containers of this host too (--no-containers: the host only)", T_BOOL,
+     OFF(containers)},
+    {"crawl", "vms", "vms", NULL,
+     "watch this host's QEMU guests too, from their RAM (--no-vms: not)", T_BOOL, OFF(vms)},
+    {"crawl", "config_paths", "config-path", "PATH",
+     "config feature: files or directories read (a comma list in the file; the flag "
+     "repeats)",
+     T_LIST, OFF(config_paths)},
+    {"crawl", "config_max_size", "config-max-size", "SIZE",
+     "config feature: larger files get size and hash, no content", T_SIZE, OFF(config_max_size)},
+    {"crawl", "file_root", "file-root", "DIR", "file feature: where the walk starts", T_PATH,
+     OFF(file_root)},
+    {"crawl", "file_excludes", "exclude", "PATH",
+     "file feature: paths not descended into (a comma list; the flag repeats)", T_LIST,
+     OFF(file_excludes)},
+    {"crawl", "file_hash", "hash", NULL, "file feature: add the SHA-256 of regular files", T_BOOL,
+     OFF(file_hash)},
+    {"crawl", "file_hash_max_size", "hash-max-size", "SIZE",
+     "file feature: larger files are not hashed", T_SIZE, OFF(file_hash_max_size)},
+    {"log", "level", "log-level", "LEVEL", "debug, info, warn, error or off", T_LEVEL,
+     OFF(log_level)},
 };
 
 static const struct {
 	const char *name;
 	double seconds;
 } default_intervals[] = {
-	{"metric", 10},	  {"process", 60},    {"connection", 60}, {"os", 300},  {"module", 300},
-	{"interface", 300}, {"package", 3600}, {"config", 3600},   {"file", 0},
+    {"metric", 10},     {"process", 60},   {"connection", 60}, {"os", 300}, {"module", 300},
+    {"interface", 300}, {"package", 3600}, {"config", 3600},   {"file", 0},
 };
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
@@ -170,9 +170,21 @@ int config_parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	uint64_t mul = 1;
 	switch (*end) {
-	case 'k': case 'K': mul = 1024; end++; break;
-	case 'm': case 'M': mul = 1024 * 1024; end++; break;
-	case 'g': case 'G': mul = 1024ull * 1024 * 1024; end++; break;
+	case 'k':
+	case 'K':
+		mul = 1024;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1024 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1024ull * 1024 * 1024;
+		end++;
+		break;
 	}
 	if (*end == 'B' || *end == 'b')
 		end++;
@@ -184,7 +196,8 @@ int config_parse_size(const char *s, uint64_t *out)
 
 static int parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no", "off", "0"};
+	static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+	                                                                            "off", "0"};
 	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
 		if (strcasecmp(s, yes[i]) == 0)
 			return *out = true, 0;
@@ -265,7 +278,8 @@ static int set_str(char **slot, const char *value, bool nullable)
 	return 0;
 }
 
-static int set_list(struct config_list *l, const char *value, bool replace, char *err, size_t errlen)
+static int set_list(struct config_list *l, const char *value, bool replace, char *err,
+                    size_t errlen)
 {
 	if (replace)
 		list_clear(l);
@@ -300,8 +314,9 @@ static int set_interval(struct serve_config *c, int fi, const char *value, char 
 	}
 	if (strcmp(value, "off") == 0 || strcmp(value, "0") == 0) {
 		if (strcmp(name, "metric") == 0) {
-			snprintf(err, errlen, "metric cannot be off (its interval also paces container "
-					      "discovery); use a duration from 1s");
+			snprintf(err, errlen,
+			         "metric cannot be off (its interval also paces container "
+			         "discovery); use a duration from 1s");
 			return -EINVAL;
 		}
 		c->interval[fi] = 0;
@@ -309,7 +324,7 @@ static int set_interval(struct serve_config *c, int fi, const char *value, char 
 	}
 	if (config_parse_duration(value, &d) < 0) {
 		snprintf(err, errlen, "not a duration: '%s' (use e.g. 10s, 5m, 1h, 1d, on or off)",
-			 value);
+		         value);
 		return -EINVAL;
 	}
 	if (d < 1 || d > MAX_INTERVAL) {
@@ -321,7 +336,7 @@ static int set_interval(struct serve_config *c, int fi, const char *value, char 
 }
 
 static int set_opt(struct serve_config *c, const struct opt_def *o, const char *value,
-		   bool replace_list, char *err, size_t errlen)
+                   bool replace_list, char *err, size_t errlen)
 {
 	void *slot = (char *)c + o->off;
 	switch (o->type) {
@@ -351,7 +366,8 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 	case T_SECONDS: {
 		double d;
 		if (config_parse_duration(value, &d) < 0 || d <= 0 || d > 86400) {
-			snprintf(err, errlen, "not a duration from 1s to 1d: '%s' (use e.g. 30s)", value);
+			snprintf(err, errlen, "not a duration from 1s to 1d: '%s' (use e.g. 30s)",
+			         value);
 			return -EINVAL;
 		}
 		*(double *)slot = d;
@@ -374,7 +390,8 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 	case T_LEVEL: {
 		int l = log_level_parse(value);
 		if (l < 0) {
-			snprintf(err, errlen, "unknown level '%s' (debug, info, warn, error, off)", value);
+			snprintf(err, errlen, "unknown level '%s' (debug, info, warn, error, off)",
+			         value);
 			return -EINVAL;
 		}
 		*(enum log_level *)slot = (enum log_level)l;
@@ -387,7 +404,7 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 }
 
 int config_set(struct serve_config *c, const char *section, const char *key, const char *value,
-	       bool replace_list, char *err, size_t errlen)
+               bool replace_list, char *err, size_t errlen)
 {
 	if (strcmp(section, "intervals") == 0) {
 		int fi = feature_index(key);
@@ -405,8 +422,10 @@ int config_set(struct serve_config *c, const char *section, const char *key, con
 		if (known_section)
 			snprintf(err, errlen, "unknown key (see docs/configuration.md)");
 		else
-			snprintf(err, errlen, "unknown section [%s] (sections: store, api, intervals, "
-					      "crawl, log)", section);
+			snprintf(err, errlen,
+			         "unknown section [%s] (sections: store, api, intervals, "
+			         "crawl, log)",
+			         section);
 		return -ENOENT;
 	}
 	int r = set_opt(c, o, value, replace_list, err, errlen);
@@ -498,9 +517,9 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 struct load_ctx {
 	struct serve_config *c;
 	FILE *f;
-	int line;		/* line being read */
+	int line; /* line being read */
 	bool at_line_start;
-	int err_line;		/* line of the first error the handler saw */
+	int err_line; /* line of the first error the handler saw */
 	char err[512];
 	struct {
 		char key[96];
@@ -533,7 +552,8 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
 	snprintf(full, sizeof(full), "[%s] %s", section, name);
 	for (int i = 0; i < x->nseen; i++) {
 		if (strcmp(x->seen[i].key, full) == 0) {
-			snprintf(why, sizeof(why), "given twice (first on line %d)", x->seen[i].line);
+			snprintf(why, sizeof(why), "given twice (first on line %d)",
+			         x->seen[i].line);
 			goto bad;
 		}
 	}
@@ -542,8 +562,9 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
 		x->seen[x->nseen++].line = x->line;
 	}
 	if (!*section) {
-		snprintf(why, sizeof(why), "key outside any section (put it under [store], [api], "
-					   "[intervals], [crawl] or [log])");
+		snprintf(why, sizeof(why),
+		         "key outside any section (put it under [store], [api], "
+		         "[intervals], [crawl] or [log])");
 		goto bad;
 	}
 	if (config_set(x->c, section, name, value, true, why, sizeof(why)) == 0)
@@ -582,8 +603,10 @@ int config_load_file(struct serve_config *c, const char *path, char *err, size_t
 		snprintf(err, errlen, "%s, %s", path, x->err);
 		ret = -EINVAL;
 	} else if (r > 0) {
-		snprintf(err, errlen, "%s, line %d: syntax error (expected [section], key = value, or "
-				      "a comment starting with ; or #)", path, r);
+		snprintf(err, errlen,
+		         "%s, line %d: syntax error (expected [section], key = value, or "
+		         "a comment starting with ; or #)",
+		         path, r);
 		ret = -EINVAL;
 	} else if (r < 0) {
 		snprintf(err, errlen, "%s: cannot parse (out of memory)", path);
@@ -596,12 +619,13 @@ int config_load_file(struct serve_config *c, const char *path, char *err, size_t
 /* ---- flags ------------------------------------------------------------------ */
 
 bool config_flag_find(const char *flag, const char **section, const char **key, bool *has_arg,
-		      const char **value_out)
+                      const char **value_out)
 {
 	*value_out = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
 		const struct opt_def *o = &opts[i];
-		if (o->type == T_BOOL && strncmp(flag, "no-", 3) == 0 && strcmp(flag + 3, o->flag) == 0) {
+		if (o->type == T_BOOL && strncmp(flag, "no-", 3) == 0 &&
+		    strcmp(flag + 3, o->flag) == 0) {
 			*section = o->section, *key = o->key, *has_arg = false;
 			*value_out = "false";
 			return true;
@@ -708,12 +732,12 @@ static void wrap(FILE *out, const char *text, int col, int at)
 }
 
 static void help_line(FILE *out, const char *flag, const char *metavar, const char *ini,
-		      const char *help, const char *dflt)
+                      const char *help, const char *dflt)
 {
 	char left[128], file[256];
 	enum { COL = 32 };
 	int n = snprintf(left, sizeof(left), "  --%s%s%s", flag, metavar ? " " : "",
-			 metavar ? metavar : "");
+	                 metavar ? metavar : "");
 	if (n >= COL - 1)
 		fprintf(out, "%s\n%*s", left, COL, "");
 	else
@@ -753,15 +777,15 @@ void config_print_help(FILE *out)
 		}
 	}
 	fprintf(out, "\n[intervals]  DURATION: 10s, 5m, 1h, 1d; off disables a feature, on\n"
-		     "             restores its default (daily for file)\n");
+	             "             restores its default (daily for file)\n");
 	for (int i = 0; i < nfeatures(); i++) {
 		char flag[64], help[160];
 		snprintf(flag, sizeof(flag), "%s-interval", feature_table[i]->name);
 		snprintf(help, sizeof(help), "how often the %s feature is crawled%s",
-			 feature_table[i]->name,
-			 strcmp(feature_table[i]->name, "metric") == 0
-				 ? " (from 1s; also paces container discovery)"
-				 : "");
+		         feature_table[i]->name,
+		         strcmp(feature_table[i]->name, "metric") == 0
+		             ? " (from 1s; also paces container discovery)"
+		             : "");
 		format_duration(d.interval[i], v, sizeof(v));
 		help_line(out, flag, "DURATION", feature_table[i]->name, help, v);
 	}

@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../util/util.h"
+#include "../util/util.h"
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {

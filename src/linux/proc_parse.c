@@ -12,7 +12,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "../../util/util.h"
+#include "../util/util.h"
 #include "proc_parse.h"
 
 static bool is_blank(char c)

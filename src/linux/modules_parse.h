@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "../view.h"
+#include "records.h"
 
 /* Longest line accepted; longer ones are reported as malformed. */
 #define MODULES_LINE_MAX 8192

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../view.h"
+#include "records.h"
 
 /*
  * Split text into lines: returns true and sets *line and *len (without the

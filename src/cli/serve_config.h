@@ -1,7 +1,7 @@
 /*
- * config.h - the configuration of `vantage serve`.
+ * serve_config.h - the configuration of `vantage serve`.
  *
- * One table (config.c) lists every option: its INI section and key, its
+ * One table (serve_config.c) lists every option: its INI section and key, its
  * command-line flag, its default and a line of help.  The same setter
  * parses a value whether it comes from the file or from a flag, so the
  * two can never disagree, `vantage serve --help` is printed from the
@@ -42,25 +42,25 @@ struct config_list {
 };
 
 struct serve_config {
-	char *db_path;			/* [store] path */
-	char *listen;			/* [api] listen: "host:port", "off" */
-	char *token;			/* [api] token, NULL if none */
-	char *token_file;		/* [api] token_file, NULL if none */
+	char *db_path;    /* [store] path */
+	char *listen;     /* [api] listen: "host:port", "off" */
+	char *token;      /* [api] token, NULL if none */
+	char *token_file; /* [api] token_file, NULL if none */
 	/* [intervals]: seconds per feature of feature_table (same index);
 	 * 0 = off */
 	double interval[CONFIG_MAX_FEATURES];
-	int workers;			/* [crawl] workers */
-	double timeout;			/* [crawl] timeout, seconds per system */
-	double file_timeout;		/* [crawl] file_timeout: the same for the file walk */
-	bool containers;		/* [crawl] containers */
-	bool vms;			/* [crawl] vms */
-	struct config_list config_paths;	/* [crawl] config_paths */
-	uint64_t config_max_size;	/* [crawl] config_max_size */
-	char *file_root;		/* [crawl] file_root */
-	struct config_list file_excludes;	/* [crawl] file_excludes */
-	bool file_hash;			/* [crawl] file_hash */
-	uint64_t file_hash_max_size;	/* [crawl] file_hash_max_size */
-	enum log_level log_level;	/* [log] level */
+	int workers;                      /* [crawl] workers */
+	double timeout;                   /* [crawl] timeout, seconds per system */
+	double file_timeout;              /* [crawl] file_timeout: the same for the file walk */
+	bool containers;                  /* [crawl] containers */
+	bool vms;                         /* [crawl] vms */
+	struct config_list config_paths;  /* [crawl] config_paths */
+	uint64_t config_max_size;         /* [crawl] config_max_size */
+	char *file_root;                  /* [crawl] file_root */
+	struct config_list file_excludes; /* [crawl] file_excludes */
+	bool file_hash;                   /* [crawl] file_hash */
+	uint64_t file_hash_max_size;      /* [crawl] file_hash_max_size */
+	enum log_level log_level;         /* [log] level */
 };
 
 /* Fill `c` with the defaults.  Returns 0 or -ENOMEM. */
@@ -77,7 +77,7 @@ int config_copy(struct serve_config *dst, const struct serve_config *src);
  * add to it).
  */
 int config_set(struct serve_config *c, const char *section, const char *key, const char *value,
-	       bool replace_list, char *err, size_t errlen);
+               bool replace_list, char *err, size_t errlen);
 
 /*
  * Read the INI file at `path` into `c` (over what it holds).  Returns 0;
@@ -95,7 +95,7 @@ int config_load_file(struct serve_config *c, const char *path, char *err, size_t
  * false for an unknown flag.  `value_out` is set for value-less flags.
  */
 bool config_flag_find(const char *flag, const char **section, const char **key, bool *has_arg,
-		      const char **value_out);
+                      const char **value_out);
 
 /* Print the options with their flags, keys, defaults and help. */
 void config_print_help(FILE *out);
