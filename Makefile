@@ -23,7 +23,7 @@ UNIT    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c)
 BENCHC  := $(wildcard bench/*.c)
 BENCHBIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCHC))
 
-.PHONY: all test unit bench format lint clean install
+.PHONY: all test unit bench format lint layers clean install
 all: $(B)/vantage $(BENCHBIN)
 
 $(B)/vantage: $(OBJ)
@@ -54,6 +54,10 @@ test: all unit
 
 bench: all
 	bench/run
+
+# Every #include points down the layers of docs/architecture.md.
+layers:
+	scripts/layers
 
 format:
 	clang-format -i $$(find src tests bench -name '*.[ch]')

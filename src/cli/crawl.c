@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 
 #include "../features/feature.h"
+#include "../sinks/sinks.h"
 #include "../targets/containers.h"
 #include "../views/image.h"
 #include "crawl_run.h"

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "../frame/frame.h"
-#include "../sinks/sink.h"
+#include "../sinks/sinks.h"
 #include "../targets/vms.h"
 #include "../util/json.h"
 #include "../util/log.h"

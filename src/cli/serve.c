@@ -72,7 +72,7 @@
 
 #include "../features/feature.h"
 #include "../server/server.h"
-#include "../sinks/sink.h"
+#include "../sinks/sinks.h"
 #include "../store/store.h"
 #include "../targets/containers.h"
 #include "../targets/vms.h"

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../sinks/sink.h"
+#include "sink.h"
 #include "../targets/system.h"
 #include "../util/buf.h"
 #include "../util/json.h"

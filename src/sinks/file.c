@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../util/util.h"
-#include "sink.h"
+#include "sinks.h"
 
 struct file_sink {
 	struct sink base;

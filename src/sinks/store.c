@@ -21,7 +21,7 @@
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/util.h"
-#include "sink.h"
+#include "sinks.h"
 
 #define STORE_SINK_QUEUE_MAX (64u << 20)
 

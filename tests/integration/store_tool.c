@@ -32,7 +32,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sinks/sink.h"
+#include "sinks/sinks.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/util.h"

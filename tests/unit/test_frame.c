@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "frame/frame.h"
+#include "sinks/sinks.h"
 #include "util/util.h"
 
 static const char *const feats[] = {"alpha", "beta"};

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sinks/sink.h"
+#include "sinks/sinks.h"
 #include "store/internal.h"
 #include "store/jscan.h"
 #include "store/store.h"
