@@ -1,6 +1,7 @@
 /*
- * frame.c - records of one snapshot, spooled, then header + records to a
- * sink (see frame.h).
+ * frame.c - records of one snapshot, spooled, then delivered to a sink as
+ * begin_frame, header + records, end_frame(summary), flush (see frame.h
+ * and sink.h).
  *
  * Invariants:
  *  - at most one record is open (f->open); its value is built in f->val
@@ -337,9 +338,8 @@ static void uuid4(char out[37])
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-static void build_header(struct frame *f, struct buf *h)
+static void build_header(struct frame *f, struct buf *h, double dur_ms)
 {
-	double dur_ms = (double)(mono_ns() - f->start_mono) / 1e6;
 	struct buf v = BUF_INIT;
 	struct json j;
 	json_init(&j, &v);
@@ -431,20 +431,84 @@ void frame_abort(struct frame *f)
 	frame_free(f);
 }
 
+/* The frame's counts for the sink's end_frame (sum->feature: `fs`, which
+ * has room for every feature and the system slot). */
+static void summarize(struct frame *f, double dur_ms, struct frame_feature_summary *fs,
+                      struct frame_summary *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	sum->sys = &f->sys;
+	sum->time_ns = f->time_ns;
+	sum->time = f->time_str;
+	sum->fmt = f->fmt;
+	sum->records = f->records;
+	sum->duration_ms = dur_ms;
+	sum->spool_err = f->spool_err;
+	const struct feat_stat *sys = &f->feat[f->nfeat];
+	int n = f->nfeat + (sys->errors || sys->skipped || sys->nmsg ? 1 : 0);
+	for (int i = 0; i < n; i++) {
+		fs[i] = (struct frame_feature_summary){
+		    .name = f->feat[i].name,
+		    .records = f->feat[i].records,
+		    .errors = f->feat[i].errors,
+		    .skipped = f->feat[i].skipped,
+		    .ms = (double)f->feat[i].dur_ns / 1e6,
+		};
+		sum->errors += f->feat[i].errors;
+		sum->skipped += f->feat[i].skipped;
+	}
+	sum->nfeatures = n;
+	sum->feature = fs;
+}
+
 int frame_end(struct frame *f)
 {
-	struct buf h = BUF_INIT;
 	if (f->open)
 		rec_end(f);
-	build_header(f, &h);
-	int r = sink_write(f->sink, h.data, h.len);
-	buf_free(&h);
-	if (r == 0 && f->spool_fd >= 0 && f->spool_len)
-		r = sink_write_fd(f->sink, f->spool_fd, f->spool_len);
-	if (r == 0 && f->mem.len)
-		r = sink_write(f->sink, f->mem.data, f->mem.len);
-	if (r == 0)
-		r = sink_flush(f->sink);
+	double dur_ms = (double)(mono_ns() - f->start_mono) / 1e6;
+	struct frame_feature_summary *fs = calloc((size_t)f->nfeat + 1, sizeof(*fs));
+	const char **names = calloc((size_t)f->nfeat + 1, sizeof(*names));
+	if (!fs || !names) {
+		free(fs);
+		free(names);
+		frame_free(f);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < f->nfeat; i++)
+		names[i] = f->feat[i].name;
+	struct frame_info info = {
+	    .sys = &f->sys,
+	    .time_ns = f->time_ns,
+	    .time = f->time_str,
+	    .fmt = f->fmt,
+	    .nfeatures = f->nfeat,
+	    .features = names,
+	};
+	int r = sink_begin_frame(f->sink, &info);
+	if (r == 0) {
+		struct buf h = BUF_INIT;
+		build_header(f, &h, dur_ms);
+		size_t bytes = h.len;
+		int w = sink_write(f->sink, h.data, h.len);
+		buf_free(&h);
+		if (w == 0 && f->spool_fd >= 0 && f->spool_len) {
+			w = sink_write_fd(f->sink, f->spool_fd, f->spool_len);
+			bytes += f->spool_len;
+		}
+		if (w == 0 && f->mem.len) {
+			w = sink_write(f->sink, f->mem.data, f->mem.len);
+			bytes += f->mem.len;
+		}
+		struct frame_summary sum;
+		summarize(f, dur_ms, fs, &sum);
+		sum.bytes = w == 0 ? bytes : 0;
+		sum.write_err = w;
+		int e = sink_end_frame(f->sink, &sum);
+		int fl = sink_flush(f->sink);
+		r = w ? w : e ? e : fl;
+	}
+	free(fs);
+	free(names);
 	frame_free(f);
 	return r;
 }

@@ -32,8 +32,6 @@
 #include "../util/buf.h"
 #include "../util/json.h"
 
-enum frame_format { FRAME_JSON, FRAME_CRAWLER };
-
 #define FRAME_SPOOL_MEM (1u << 20)
 #define FRAME_MAX_ERRMSG 8 /* error messages kept per feature */
 
@@ -89,8 +87,9 @@ uint64_t frame_records(const struct frame *f);
 /* Free the frame without writing anything. */
 void frame_abort(struct frame *f);
 
-/* Write the header and the spooled records to the sink and free the
- * frame.  Returns 0 or a negative errno (the sink failed). */
+/* Deliver the frame to the sink and free it: begin_frame, the header and
+ * the spooled records, end_frame with the frame's summary, flush (see
+ * sink.h).  Returns 0 or the sink's first negative errno. */
 int frame_end(struct frame *f);
 
 #endif

@@ -7,6 +7,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+int sink_begin_frame(struct sink *s, const struct frame_info *info)
+{
+	return s->ops->begin_frame ? s->ops->begin_frame(s, info) : 0;
+}
+
 int sink_write(struct sink *s, const void *data, size_t len)
 {
 	return s->ops->write(s, data, len);
@@ -40,6 +45,11 @@ int sink_write_fd(struct sink *s, int fd, size_t len)
 	if (s->ops->write_fd)
 		return s->ops->write_fd(s, fd, len);
 	return sink_copy_fd(s, fd, 0, len);
+}
+
+int sink_end_frame(struct sink *s, const struct frame_summary *sum)
+{
+	return s->ops->end_frame ? s->ops->end_frame(s, sum) : 0;
 }
 
 int sink_flush(struct sink *s)

@@ -1,33 +1,101 @@
 /*
- * sinks.h - the sinks Vantage has, each behind the interface of
- * frame/sink.h.
+ * sinks.h - opening sinks by URL, and the tee (implementations of the
+ * interface of frame/sink.h; docs/sinks.md lists the URLs).
+ *
+ * Every sink is one file of src/sinks/ ending in its `const struct
+ * sink_ops` and a `const struct sink_scheme` that registry.c lists: adding
+ * a sink is its file plus one row of that table.  Callers know no
+ * constructor but sink_open():
+ *
+ *     struct sink_env env = {.store = st, .store_path = db_path};
+ *     char err[512];
+ *     struct sink *s;
+ *     if (sink_open(url, &env, &s, err, sizeof(err)) < 0)
+ *             fprintf(stderr, "vantage: %s\n", err);
+ *
+ * URLs:  -                 stdout
+ *        PATH, file:PATH   a file (created or truncated at open), also
+ *                          file://PATH (file:///abs/path)
+ *        store:            the store the caller passes in env->store
+ *        sqlite:PATH       the store at PATH (opened, created if missing),
+ *        store:PATH        owned by the sink
+ *        kafka://  http://  https://  graphite://  sflow://
+ *                          known schemes whose sinks are not built yet
+ * A string whose prefix before ':' is not a scheme of the table is a file
+ * path ("out:1.json"), unless the ':' is followed by "//": "foo://x" is an
+ * unknown scheme, an error.
  */
 #ifndef VANTAGE_SINKS_H
 #define VANTAGE_SINKS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../frame/sink.h"
 
-/*
- * The file sink: `path` NULL or "-" means stdout.  The file is created (or
- * truncated) at open time so an unwritable path fails before any work.
- * Returns 0 or a negative errno.
- */
-int sink_file_open(const char *path, struct sink **out);
+struct store;
+
+/* What a sink may need from the program that opens it. */
+struct sink_env {
+	struct store *store;    /* the caller's store, for "store:"; borrowed;
+	                         * NULL if it has none */
+	const char *store_path; /* its path, for messages; may be NULL */
+};
 
 /*
- * The store sink (sinks/store.c): each frame, collected whole between
- * flushes, goes to store_put_frame().  A frame the store cannot take (a
- * full disk) is kept in a bounded queue in memory and retried at the next
- * flush, so nothing collected is lost while the disk is full; flush returns
- * the store's error so the caller can log it.  `st` is borrowed.
+ * Open the sink `url` names.  Returns 0 and *out, or a negative errno and a
+ * message in err naming the URL: -EINVAL for a malformed URL or an unknown
+ * scheme (the message lists the schemes known), -ENOTSUP for a scheme whose
+ * sink is not built, or the error of opening (a file, a store).
  */
-struct store;
-int sink_store_open(struct store *st, struct sink **out);
-/* Frames waiting for a retry in a store sink. */
-int sink_store_pending(struct sink *s);
-/* Id of the last frame a store sink stored (0 before any). */
-int64_t sink_store_last_id(struct sink *s);
+int sink_open(const char *url, const struct sink_env *env, struct sink **out, char *err,
+              size_t errlen);
+
+/* The URL forms known, for messages and --help: "-, PATH, file:PATH, ...". */
+const char *sink_schemes(void);
+
+/* One row of the table of schemes (registry.c). */
+struct sink_scheme {
+	const char *scheme; /* "file", "sqlite", ...: the URL's prefix before ':' */
+	const char *usage;  /* "file:PATH" */
+	/* Open the sink; `rest` is what follows "scheme:" (for a plain path
+	 * or "-", the whole URL).  Errors: as sink_open(), the message in
+	 * err.  NULL: a scheme known but not built. */
+	int (*open)(const char *url, const char *rest, const struct sink_env *env,
+	            struct sink **out, char *err, size_t errlen);
+};
+
+/*
+ * The tee: every frame to each of its members.  A member that fails (at
+ * begin_frame, a write, end_frame or flush) gets nothing more of that
+ * frame; the others get all of it.  The tee's end_frame and flush return
+ * the first member error of the frame (0 if none), and each failure is
+ * reported through `report` once per episode (err < 0 when a member starts
+ * failing, err == 0 when it delivers a frame again); report NULL logs a
+ * warning naming the member.  A tee's write() fails only when every member
+ * has failed.
+ *
+ * SINK_TEE_LOCKED makes one tee safe to share between threads: a mutex is
+ * held from begin_frame to end_frame, so frames of different threads do not
+ * interleave (flush and close take it too).
+ */
+#define SINK_TEE_LOCKED 1u
+typedef void (*sink_report_fn)(void *ctx, const struct sink *member, int err);
+int sink_tee_open(unsigned flags, sink_report_fn report, void *ctx, struct sink **out);
+/*
+ * Add a member (before the first frame).  The tee closes its members when
+ * it is closed, except those added with SINK_TEE_BORROW (a locked tee
+ * shared by several per-thread tees, say).  Returns 0 or -ENOMEM (the
+ * member is then not added, and not closed).
+ */
+#define SINK_TEE_BORROW 1u
+int sink_tee_add(struct sink *tee, struct sink *member, unsigned flags);
+/* Number of members. */
+int sink_tee_count(const struct sink *tee);
+
+/* Until every caller opens sinks by URL: the two constructors of old. */
+#include "file_sink.h"
+#include "store_sink.h"
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * file.c - the file sink: frames to stdout or to a file.
+ * file_sink.c - the file sink: frames to stdout or to a file.  URLs: "-"
+ * (stdout), a plain path, file:PATH, file://PATH (sinks.h).
  *
  * The file is opened (created or truncated) when the sink is opened, so a
  * path that cannot be written fails before any crawling.  Writes go
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "../util/util.h"
+#include "file_sink.h"
 #include "sinks.h"
 
 struct file_sink {
@@ -105,3 +107,26 @@ int sink_file_open(const char *path, struct sink **out)
 	*out = &fs->base;
 	return 0;
 }
+
+/* "-", PATH, file:PATH, file://PATH (file:///abs: "/abs") */
+static int file_open_url(const char *url, const char *rest, const struct sink_env *env,
+                         struct sink **out, char *err, size_t errlen)
+{
+	const char *path = rest;
+	if (rest != url && strncmp(path, "//", 2) == 0)
+		path += 2; /* file://PATH; a plain "//x" is a path */
+	if (!*path) {
+		snprintf(err, errlen, "sink \"%s\": no file named (file:PATH, or - for stdout)", url);
+		return -EINVAL;
+	}
+	int r = sink_file_open(path, out);
+	if (r < 0)
+		snprintf(err, errlen, "sink \"%s\": cannot open %s: %s", url, path, strerror(-r));
+	return r;
+}
+
+const struct sink_scheme sink_scheme_file = {
+    .scheme = "file",
+    .usage = "file:PATH",
+    .open = file_open_url,
+};

@@ -1,0 +1,31 @@
+/*
+ * store_sink.h - what the store sink (store_sink.c) offers beyond the sink
+ * interface: its queue of frames waiting for a retry and the id of the
+ * last frame stored, which the daemon reports.  Open it with
+ * sink_open("store:", env with .store) or, until callers switch,
+ * sink_store_open().
+ */
+#ifndef VANTAGE_STORE_SINK_H
+#define VANTAGE_STORE_SINK_H
+
+#include <stdint.h>
+
+#include "../frame/sink.h"
+
+struct store;
+
+/*
+ * The store sink: each frame, collected whole, goes to store_put_frame()
+ * at end_frame (or, from a writer that does not mark frames, at flush).  A
+ * frame the store cannot take (a full disk) is kept in a bounded queue in
+ * memory and retried before the next frame, so nothing collected is lost
+ * while the disk is full; end_frame (flush) returns the store's error so
+ * the caller can log it.  `st` is borrowed.
+ */
+int sink_store_open(struct store *st, struct sink **out);
+/* Frames waiting for a retry in a store sink (0 for any other sink). */
+int sink_store_pending(struct sink *s);
+/* Id of the last frame a store sink stored (0 before any, or another sink). */
+int64_t sink_store_last_id(struct sink *s);
+
+#endif
