@@ -43,7 +43,7 @@ struct frame_info {
 	int64_t time_ns;  /* the frame's time, ns since the epoch */
 	const char *time; /* the same as written in the frame (UTC, ISO 8601) */
 	enum frame_format fmt;
-	int nfeatures;                /* the features that ran, in order */
+	int nfeatures; /* the features that ran, in order */
 	const char *const *features;
 };
 
@@ -60,17 +60,17 @@ struct frame_summary {
 	int64_t time_ns;
 	const char *time;
 	enum frame_format fmt;
-	uint64_t records;  /* records in the frame, the header not counted */
-	uint64_t errors;   /* errors of all features (the header's "errors") */
-	uint64_t skipped;  /* items skipped, all features */
+	uint64_t records; /* records in the frame, the header not counted */
+	uint64_t errors;  /* errors of all features (the header's "errors") */
+	uint64_t skipped; /* items skipped, all features */
 	double duration_ms;
-	size_t bytes;      /* bytes of the frame written to the sink */
-	int nfeatures;     /* entries of feature[]: each feature of the frame,
-	                    * then "frame" if errors counted outside any feature */
+	size_t bytes;  /* bytes of the frame written to the sink */
+	int nfeatures; /* entries of feature[]: each feature of the frame,
+	                * then "frame" if errors counted outside any feature */
 	const struct frame_feature_summary *feature;
-	int write_err;     /* 0, or this sink's first failed write (the frame
-	                    * is incomplete: drop it) */
-	int spool_err;     /* 0, or the error that kept records in memory */
+	int write_err; /* 0, or this sink's first failed write (the frame
+	                * is incomplete: drop it) */
+	int spool_err; /* 0, or the error that kept records in memory */
 };
 
 struct sink_ops {

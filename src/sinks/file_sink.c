@@ -116,7 +116,8 @@ static int file_open_url(const char *url, const char *rest, const struct sink_en
 	if (rest != url && strncmp(path, "//", 2) == 0)
 		path += 2; /* file://PATH; a plain "//x" is a path */
 	if (!*path) {
-		snprintf(err, errlen, "sink \"%s\": no file named (file:PATH, or - for stdout)", url);
+		snprintf(err, errlen, "sink \"%s\": no file named (file:PATH, or - for stdout)",
+		         url);
 		return -EINVAL;
 	}
 	int r = sink_file_open(path, out);

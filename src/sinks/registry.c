@@ -26,14 +26,8 @@ static const struct sink_scheme planned[] = {
 };
 
 static const struct sink_scheme *const schemes[] = {
-    &sink_scheme_file,
-    &sink_scheme_sqlite,
-    &sink_scheme_store,
-    &planned[0],
-    &planned[1],
-    &planned[2],
-    &planned[3],
-    &planned[4],
+    &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store, &planned[0],
+    &planned[1],       &planned[2],         &planned[3],        &planned[4],
 };
 
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
@@ -96,8 +90,8 @@ int sink_open(const char *url, const struct sink_env *env, struct sink **out, ch
 			return sc->open(url, url + n + 1, env, out, err, errlen);
 		}
 		if (strncmp(url + n + 1, "//", 2) == 0) {
-			snprintf(err, errlen, "sink \"%s\": unknown scheme \"%.*s\" (sinks: %s)", url,
-			         (int)n, url, sink_schemes());
+			snprintf(err, errlen, "sink \"%s\": unknown scheme \"%.*s\" (sinks: %s)",
+			         url, (int)n, url, sink_schemes());
 			return -EINVAL;
 		}
 	}
