@@ -10,7 +10,8 @@
  * Because the header comes first on the wire but its duration and error
  * counts are known only at the end, records are spooled (in memory up to
  * FRAME_SPOOL_MEM bytes, then in an unlinked temporary file) and the frame
- * is written to the sink by frame_end(): header, then the spool.
+ * is delivered to the sink by frame_end(): begin_frame, the header, the
+ * spool, end_frame with the frame's summary (its counts), flush (sink.h).
  *
  * Two wire formats:
  *   FRAME_JSON     JSON Lines, {"system","time","feature","key","value"};
