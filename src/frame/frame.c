@@ -43,6 +43,9 @@ struct frame {
 	char time_str[40];
 	struct feat_stat *feat;
 	int nfeat, cur;
+	/* for the sink (nfeat + 1 entries each, made at frame_begin) */
+	const char **names;
+	struct frame_feature_summary *fsum;
 	struct buf prefix; /* JSON: {"system":...,"time":...,"feature":" */
 	struct buf mem;    /* spooled lines in memory */
 	int spool_fd;
@@ -68,15 +71,23 @@ struct frame *frame_begin(struct sink *sink, const struct system_id *sys,
 	f->start_mono = mono_ns();
 	format_time_utc(f->time_ns, f->time_str, sizeof(f->time_str));
 	/* one more slot, after the features: errors of the system as a whole */
-	f->feat = calloc((size_t)(nfeatures > 0 ? nfeatures : 0) + 1, sizeof(*f->feat));
-	if (!f->feat) {
+	size_t n = (size_t)(nfeatures > 0 ? nfeatures : 0) + 1;
+	f->feat = calloc(n, sizeof(*f->feat));
+	f->names = calloc(n, sizeof(*f->names));
+	f->fsum = calloc(n, sizeof(*f->fsum));
+	if (!f->feat || !f->names || !f->fsum) {
+		free(f->feat);
+		free(f->names);
+		free(f->fsum);
 		free(f);
 		return NULL;
 	}
 	f->nfeat = nfeatures;
-	for (int i = 0; i < nfeatures; i++)
+	for (int i = 0; i < nfeatures; i++) {
 		copy_str(f->feat[i].name, sizeof(f->feat[i].name), features[i],
 		         strlen(features[i]));
+		f->names[i] = f->feat[i].name;
+	}
 	copy_str(f->feat[nfeatures].name, sizeof(f->feat[0].name), "frame", 5);
 	f->cur = -1;
 	f->spool_fd = -1;
@@ -415,6 +426,8 @@ static void frame_free(struct frame *f)
 		for (int k = 0; k < f->feat[i].nmsg; k++)
 			free(f->feat[i].msg[k]);
 	free(f->feat);
+	free(f->names);
+	free(f->fsum);
 	if (f->spool_fd >= 0)
 		close(f->spool_fd);
 	buf_free(&f->prefix);
@@ -466,23 +479,13 @@ int frame_end(struct frame *f)
 	if (f->open)
 		rec_end(f);
 	double dur_ms = (double)(mono_ns() - f->start_mono) / 1e6;
-	struct frame_feature_summary *fs = calloc((size_t)f->nfeat + 1, sizeof(*fs));
-	const char **names = calloc((size_t)f->nfeat + 1, sizeof(*names));
-	if (!fs || !names) {
-		free(fs);
-		free(names);
-		frame_free(f);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < f->nfeat; i++)
-		names[i] = f->feat[i].name;
 	struct frame_info info = {
 	    .sys = &f->sys,
 	    .time_ns = f->time_ns,
 	    .time = f->time_str,
 	    .fmt = f->fmt,
 	    .nfeatures = f->nfeat,
-	    .features = names,
+	    .features = f->names,
 	};
 	int r = sink_begin_frame(f->sink, &info);
 	if (r == 0) {
@@ -500,15 +503,13 @@ int frame_end(struct frame *f)
 			bytes += f->mem.len;
 		}
 		struct frame_summary sum;
-		summarize(f, dur_ms, fs, &sum);
+		summarize(f, dur_ms, f->fsum, &sum);
 		sum.bytes = w == 0 ? bytes : 0;
 		sum.write_err = w;
 		int e = sink_end_frame(f->sink, &sum);
 		int fl = sink_flush(f->sink);
 		r = w ? w : e ? e : fl;
 	}
-	free(fs);
-	free(names);
 	frame_free(f);
 	return r;
 }
