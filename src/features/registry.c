@@ -34,3 +34,11 @@ struct view_iter feature_iter(struct crawl_ctx *c)
 {
 	return (struct view_iter){.ctx = c, .error = iter_error};
 }
+
+int feature_index(const struct feature *f)
+{
+	for (size_t i = 0; i < feature_count; i++)
+		if (feature_table[i] == f)
+			return (int)i;
+	return -1;
+}
