@@ -707,8 +707,33 @@ static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 int cmd_features(int argc, char **argv)
 {
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("Usage: vantage features\n\nList the features a crawl can collect.\n");
+		printf("Usage: vantage features [--options [--markdown]]\n\n"
+		       "List the features a crawl can collect; with --options, the options\n"
+		       "they declare (flags of crawl and serve, keys of the config file);\n"
+		       "--markdown: as the rows of the table in docs/configuration.md.\n");
 		return EXIT_OK;
+	}
+	if (argc > 1 && strcmp(argv[1], "--options") == 0) {
+		if (argc > 2 && strcmp(argv[2], "--markdown") == 0) {
+			feature_options_help(stdout, FEATURE_HELP_MARKDOWN);
+			return EXIT_OK;
+		}
+		if (argc > 2) {
+			fprintf(stderr, "vantage features: unexpected argument '%s'\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		printf("vantage crawl:\n");
+		feature_options_help(stdout, FEATURE_HELP_CRAWL);
+		printf("\nvantage serve, [crawl] section of the config file:\n");
+		feature_options_help(stdout, FEATURE_HELP_SERVE);
+		return EXIT_OK;
+	}
+	if (argc > 1) {
+		fprintf(stderr,
+		        "vantage features: unexpected argument '%s'\n"
+		        "Try 'vantage features --help'.\n",
+		        argv[1]);
+		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < feature_count; i++)
 		printf("%-12s %s%s\n", feature_table[i]->name, feature_table[i]->description,

@@ -83,19 +83,6 @@ static int nfeatures(void)
 
 /* ---- value parsers -------------------------------------------------------- */
 
-static int parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
-	                                                                            "off", "0"};
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (strcasecmp(s, yes[i]) == 0)
-			return *out = true, 0;
-		if (strcasecmp(s, no[i]) == 0)
-			return *out = false, 0;
-	}
-	return -EINVAL;
-}
-
 /* host:port, [v6]:port, :port, port, or off: the server's own parser. */
 static int check_listen(const char *s, char *err, size_t errlen)
 {
@@ -209,7 +196,7 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 		return 0;
 	}
 	case T_BOOL:
-		if (parse_bool(value, slot) < 0) {
+		if (feature_parse_bool(value, slot) < 0) {
 			snprintf(err, errlen, "not a boolean: '%s' (use true or false)", value);
 			return -EINVAL;
 		}

@@ -58,7 +58,7 @@ static const struct feature_option options[] = {
      .metavar = "PATH",
      .type = FOPT_LIST,
      .dflt = "/etc",
-     .help = "files or directories read",
+     .help = "files or directories read, in each system's own root",
      .offset = offsetof(struct config_settings, paths)},
     {.key = "config_max_size",
      .flag = "config-max-size",
@@ -280,6 +280,8 @@ static void on_error(void *ctx, const char *path, int err)
 static int crawl(struct crawl_ctx *c)
 {
 	const struct config_settings *o = FEATURE_SETTINGS(c, feature_config);
+	if (!o)
+		return -EINVAL; /* a caller that gave no crawl_opts */
 	const struct vt_walk_ops ops = {.entry = on_entry, .error = on_error};
 	struct config_walk w = {
 	    .c = c,

@@ -10,6 +10,15 @@
  * crawl() returns 0 when it ran (even if some items failed: those are
  * counted with frame_error()), or a negative errno when the feature as a
  * whole could not run (which the caller records in the frame).
+ *
+ * A feature declares itself whole: its default interval and lane in
+ * `vantage serve`, and its options (struct feature_option: config key,
+ * flag, type, default, help, offset in its own settings struct).  The
+ * flags of `vantage crawl` and `vantage serve`, the [crawl] keys of the
+ * config file, `--help` and the option table of docs/configuration.md
+ * all come from these declarations (features/options.c); crawl() reads
+ * its typed settings with FEATURE_SETTINGS().  A feature with options
+ * touches its own file, the registry and docs.
  */
 #ifndef VANTAGE_FEATURE_H
 #define VANTAGE_FEATURE_H
@@ -192,6 +201,8 @@ void feature_help_wrap(FILE *out, const char *text, int col, int at);
  * API; sizes: bytes with an optional K, M or G (and B).  0 or -EINVAL. */
 int feature_parse_duration(const char *s, double *out);
 int feature_parse_size(const char *s, uint64_t *out);
+/* true/false, yes/no, on/off, 1/0 (any case).  0 or -EINVAL. */
+int feature_parse_bool(const char *s, bool *out);
 void feature_format_duration(double s, char *dst, size_t cap); /* 0: "off" */
 void feature_format_size(uint64_t v, char *dst, size_t cap);
 

@@ -358,6 +358,8 @@ static int load_excludes(struct file_walk *w, const struct file_settings *o, con
 static int crawl(struct crawl_ctx *c)
 {
 	const struct file_settings *o = FEATURE_SETTINGS(c, feature_file);
+	if (!o)
+		return -EINVAL; /* a caller that gave no crawl_opts */
 	const struct vt_walk_ops ops = {.entry = on_entry, .error = on_error};
 	struct file_walk w = {
 	    .c = c,

@@ -115,7 +115,7 @@ void feature_format_size(uint64_t v, char *dst, size_t cap)
 		snprintf(dst, cap, "%llu", (unsigned long long)v);
 }
 
-static int parse_bool(const char *s, bool *out)
+int feature_parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
 	                                                                            "off", "0"};
@@ -357,7 +357,7 @@ int crawl_opts_set(struct crawl_opts *o, const struct feature *f, const struct f
 	void *slot = (char *)o->settings[i] + opt->offset;
 	switch (opt->type) {
 	case FOPT_BOOL:
-		if (parse_bool(value, slot) < 0) {
+		if (feature_parse_bool(value, slot) < 0) {
 			if (as_flag)
 				snprintf(err, errlen,
 				         "--%s '%s' is not a boolean (use true or false)",
@@ -553,9 +553,9 @@ static void help_markdown(FILE *out, const struct feature *f, const struct featu
 	else
 		snprintf(flag, sizeof(flag), "`--%s %s`%s", o->flag, o->metavar,
 		         o->type == FOPT_LIST ? " (repeat)" : "");
-	fprintf(out, "| `[crawl]` | `%s` | %s | `%s` | `%s` feature: %s%s |\n", o->key, flag,
-	        *dflt ? dflt : "not set", f->name, o->help,
-	        o->type == FOPT_LIST ? ". A comma list in the file." : "");
+	fprintf(out, "| `[crawl]` | `%s` | %s | %s%s%s | The `%s` feature: %s.%s |\n", o->key, flag,
+	        *dflt ? "`" : "", *dflt ? dflt : "not set", *dflt ? "`" : "", f->name, o->help,
+	        o->type == FOPT_LIST ? " A comma list in the file." : "");
 }
 
 void feature_options_help(FILE *out, enum feature_help style)

@@ -1,7 +1,8 @@
 /*
  * registry.c - the table of features.  Adding a feature: write
- * features/<name>.c ending in `const struct feature feature_<name>`, and
- * list it here.  The order is the order of a crawl (and of `--help`).
+ * features/<name>.c ending in `const struct feature feature_<name>` (with
+ * its interval, lane and options: see feature.h), and list it here.  The
+ * order is the order of a crawl (and of `--help`).
  */
 #include <string.h>
 

@@ -467,6 +467,35 @@ static void test_every_option(void **state)
 	assert_false(config_flag_find("interval", &section, &key, &has_arg, &fixed));
 }
 
+/* docs/configuration.md holds the rows `vantage features --options --markdown`
+ * prints (run from the top of the tree; skipped elsewhere). */
+static void test_docs_in_sync(void **state)
+{
+	FILE *f = fopen("docs/configuration.md", "r");
+	if (!f)
+		skip();
+	char *docs = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&docs, &len);
+	char line[4096];
+	while (fgets(line, sizeof(line), f))
+		fputs(line, m);
+	fclose(f);
+	fclose(m);
+	char *rows = NULL;
+	size_t rlen = 0;
+	m = open_memstream(&rows, &rlen);
+	feature_options_help(m, FEATURE_HELP_MARKDOWN);
+	fclose(m);
+	for (char *save, *r = strtok_r(rows, "\n", &save); r; r = strtok_r(NULL, "\n", &save))
+		if (!strstr(docs, r))
+			fail_msg("docs/configuration.md lacks the row (vantage features --options "
+			         "--markdown):\n%s",
+			         r);
+	free(rows);
+	free(docs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +510,7 @@ int main(void)
 	    cmocka_unit_test(test_describe_hides_token),
 	    cmocka_unit_test(test_declared_defaults),
 	    cmocka_unit_test(test_every_option),
+	    cmocka_unit_test(test_docs_in_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
