@@ -337,7 +337,7 @@ static int feature_longopts(const struct option *fixed, struct option *out, size
                             struct fopt *fopts, char *shorts, size_t scap)
 {
 	size_t n = 0, k = 0;
-	while (fixed[n].name && n < cap)
+	while (n < cap && fixed[n].name)
 		out[n] = fixed[n], n++;
 	for (size_t i = 0; i < feature_count; i++) {
 		for (const struct feature_option *o = feature_table[i]->options; o && o->flag;

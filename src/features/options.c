@@ -515,8 +515,8 @@ static void help_crawl(FILE *out, const struct feature *f, const struct feature_
 		snprintf(left, sizeof(left), "      --%s %s", o->flag, o->metavar);
 	int n = snprintf(text, sizeof(text), "%s: %s", f->name, o->help);
 	if (o->type == FOPT_LIST)
-		n += snprintf(text + n, sizeof(text) - (size_t)n, " (repeatable; default %s)",
-		              *dflt ? dflt : "none");
+		snprintf(text + n, sizeof(text) - (size_t)n, " (repeatable; default %s)",
+		         *dflt ? dflt : "none");
 	else if (o->type != FOPT_BOOL && *dflt)
 		snprintf(text + n, sizeof(text) - (size_t)n, " (default %s)", dflt);
 	help_left(out, left, COL);
