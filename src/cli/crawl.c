@@ -7,6 +7,10 @@
  * registry order into one frame, and writes the frame to the sink.  A
  * feature that fails as a whole is recorded in the frame header and the
  * crawl goes on with the next one.
+ *
+ * The features' own options (--interval, --config-path, --hash...) are
+ * not listed here: they come from the features' declarations (struct
+ * feature_option), for the flags, their parsing and the help alike.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,9 +34,6 @@
 #include "cli.h"
 
 #define MAX_LIST 64
-
-static const char *const default_excludes[] = {"/proc", "/sys", "/dev", "/run"};
-static const char *const default_config_paths[] = {"/etc"};
 
 static void crawl_usage(FILE *out)
 {
@@ -76,48 +77,21 @@ static void crawl_usage(FILE *out)
 	        "                          container is named)\n"
 	        "  -w, --workers N         systems crawled in parallel (default: CPUs)\n"
 	        "  -t, --timeout SEC       time limit per system (default 30)\n"
-	        "  -i, --interval SEC      metric: seconds between the two samples rates and\n"
-	        "                          CPU percentages are computed over (default 1;\n"
-	        "                          0 = one sample, no rates)\n"
-	        "      --config-path PATH  config: file or directory to read (repeatable;\n"
-	        "                          default /etc)\n"
-	        "      --config-max-size N config: larger files get size and hash, no content\n"
-	        "                          (bytes, K/M suffix allowed; default 64K)\n"
-	        "      --file-root DIR     file: where the walk starts (default /)\n"
-	        "      --exclude PATH      file: do not descend into PATH (repeatable; default\n"
-	        "                          /proc /sys /dev /run)\n"
-	        "      --hash              file: add the SHA-256 of regular files\n"
-	        "      --hash-max-size N   file: larger files are not hashed (default 64M)\n"
 	        "      --progress          show progress of long walks on stderr (default:\n"
 	        "      --no-progress       when stderr is a terminal)\n"
 	        "      --log-level LEVEL   debug, info, warn (default), error, off\n"
 	        "  -h, --help              show this help\n"
+	        "\n"
+	        "Options of the features (SEC: a number of seconds or a duration such as\n"
+	        "250ms, 2s; N, SIZE: bytes with an optional K, M or G):\n");
+	feature_options_help(out, FEATURE_HELP_CRAWL);
+	fprintf(out,
 	        "\n"
 	        "Output: JSON Lines, one record per line with keys system, time, feature, key,\n"
 	        "value; the first line is the frame header (feature \"frame\") with the system's\n"
 	        "identity, the features, the duration and per-feature error counts.\n"
 	        "Exit status: 0 crawled (item errors are counted in the header), 1 the frame\n"
 	        "could not be written, 2 bad usage.\n");
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return -1;
-	uint64_t mul = 1;
-	if (*end == 'k' || *end == 'K')
-		mul = 1024, end++;
-	else if (*end == 'm' || *end == 'M')
-		mul = 1024 * 1024, end++;
-	else if (*end == 'g' || *end == 'G')
-		mul = 1024ull * 1024 * 1024, end++;
-	if (*end || v > UINT64_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
 }
 
 /* Split a comma list into feature pointers; report the first unknown. */
@@ -350,18 +324,100 @@ static int crawl_live(const struct feature **feats, int nfeats, const struct cra
 	return status;
 }
 
+/* The features' options as getopt entries after `fixed` (ending with a
+ * zero entry), values O_FEATURE + k (O_FEATURE_NO + k for --no-FLAG) for
+ * the k-th option in `fopts`; their short flags appended to `shorts`. */
+enum { O_FEATURE = 1000, O_FEATURE_NO = 2000, MAX_FOPTS = 128 };
+struct fopt {
+	const struct feature *f;
+	const struct feature_option *o;
+};
+
+static int feature_longopts(const struct option *fixed, struct option *out, size_t cap,
+                            struct fopt *fopts, char *shorts, size_t scap)
+{
+	size_t n = 0, k = 0;
+	while (n < cap && fixed[n].name)
+		out[n] = fixed[n], n++;
+	for (size_t i = 0; i < feature_count; i++) {
+		for (const struct feature_option *o = feature_table[i]->options; o && o->flag;
+		     o++) {
+			if (k == MAX_FOPTS || n + 3 > cap)
+				return -1;
+			bool is_bool = o->type == FOPT_BOOL;
+			fopts[k] = (struct fopt){feature_table[i], o};
+			out[n++] =
+			    (struct option){o->flag, is_bool ? no_argument : required_argument, 0,
+			                    O_FEATURE + (int)k};
+			if (is_bool) {
+				static char no[MAX_FOPTS][64];
+				snprintf(no[k], sizeof(no[k]), "no-%s", o->flag);
+				out[n++] =
+				    (struct option){no[k], no_argument, 0, O_FEATURE_NO + (int)k};
+			}
+			if (o->short_flag) {
+				size_t l = strlen(shorts);
+				if (l + 3 < scap)
+					snprintf(shorts + l, scap - l, "%c%s", o->short_flag,
+					         is_bool ? "" : ":");
+			}
+			k++;
+		}
+	}
+	out[n] = (struct option){0, 0, 0, 0};
+	return (int)k;
+}
+
+/* Set a feature's option from a flag; false (said on stderr) if bad. */
+static bool set_feature_flag(struct crawl_opts *opts, const struct fopt *fo, int nf, int c,
+                             const char *arg)
+{
+	static bool seen[MAX_FOPTS]; /* a list's first flag replaces the default */
+	int k = -1;
+	const char *value = arg;
+	if (c >= O_FEATURE_NO && c < O_FEATURE_NO + nf) {
+		k = c - O_FEATURE_NO;
+		value = "false";
+	} else if (c >= O_FEATURE && c < O_FEATURE + nf) {
+		k = c - O_FEATURE;
+	} else {
+		for (int i = 0; i < nf; i++)
+			if (fo[i].o->short_flag && fo[i].o->short_flag == c)
+				k = i;
+	}
+	if (k < 0)
+		return false;
+	if (fo[k].o->type == FOPT_BOOL && value == arg)
+		value = "true";
+	char err[512];
+	if (crawl_opts_set(opts, fo[k].f, fo[k].o, value, !seen[k], true, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vantage crawl: %s\n", err);
+		return false;
+	}
+	seen[k] = true;
+	return true;
+}
+
+static int crawl_main(int argc, char **argv, const struct crawl_opts *given);
+
 int cmd_crawl(int argc, char **argv)
+{
+	struct crawl_opts opts;
+	if (crawl_opts_init(&opts) < 0) {
+		fprintf(stderr, "vantage crawl: out of memory\n");
+		return EXIT_FAIL;
+	}
+	int r = crawl_main(argc, argv, &opts);
+	crawl_opts_free(&opts);
+	return r;
+}
+
+static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 {
 	enum {
 		O_CONTAINERS = 300,
 		O_HOST,
-		O_CONFIG_PATH = 256,
-		O_CONFIG_MAX,
-		O_FILE_ROOT,
-		O_EXCLUDE,
-		O_HASH,
-		O_HASH_MAX,
-		O_PROGRESS,
+		O_PROGRESS = 256,
 		O_NO_PROGRESS,
 		O_LOG_LEVEL,
 		O_IMAGE = 320,
@@ -370,7 +426,7 @@ int cmd_crawl(int argc, char **argv)
 		O_VMS,
 		O_PAUSE
 	};
-	static const struct option longopts[] = {
+	static const struct option fixed[] = {
 	    {"features", required_argument, 0, 'f'},
 	    {"format", required_argument, 0, 'F'},
 	    {"output", required_argument, 0, 'o'},
@@ -380,45 +436,41 @@ int cmd_crawl(int argc, char **argv)
 	    {"vms", no_argument, 0, O_VMS},
 	    {"pause", no_argument, 0, O_PAUSE},
 	    {"partition", required_argument, 0, O_PARTITION},
-	    {"interval", required_argument, 0, 'i'},
 	    {"containers", no_argument, 0, O_CONTAINERS},
 	    {"container", required_argument, 0, 'c'},
 	    {"host", no_argument, 0, O_HOST},
 	    {"workers", required_argument, 0, 'w'},
 	    {"timeout", required_argument, 0, 't'},
-	    {"config-path", required_argument, 0, O_CONFIG_PATH},
-	    {"config-max-size", required_argument, 0, O_CONFIG_MAX},
-	    {"file-root", required_argument, 0, O_FILE_ROOT},
-	    {"exclude", required_argument, 0, O_EXCLUDE},
-	    {"hash", no_argument, 0, O_HASH},
-	    {"hash-max-size", required_argument, 0, O_HASH_MAX},
 	    {"progress", no_argument, 0, O_PROGRESS},
 	    {"no-progress", no_argument, 0, O_NO_PROGRESS},
 	    {"log-level", required_argument, 0, O_LOG_LEVEL},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
+	struct option longopts[ARRAY_SIZE(fixed) + 3 * MAX_FOPTS];
+	struct fopt fopts[MAX_FOPTS];
+	char shorts[64] = "f:F:o:r:c:w:t:h";
+	int nfopts =
+	    feature_longopts(fixed, longopts, ARRAY_SIZE(longopts), fopts, shorts, sizeof(shorts));
+	if (nfopts < 0) {
+		fprintf(stderr, "vantage crawl: too many feature options\n");
+		return EXIT_FAIL;
+	}
 	const char *features = NULL, *output = NULL, *root = NULL, *image = NULL;
 	const char *vm_specs[MAX_LIST];
 	int nvm = 0;
 	bool all_vms = false, pause_vms = false;
 	unsigned partition = 0;
 	enum frame_format fmt = FRAME_JSON;
-	const char *config_paths[MAX_LIST], *excludes[MAX_LIST];
-	int nconfig = 0, nexcl = 0, progress = -1;
+	int progress = -1;
 	const char *named[MAX_LIST];
 	int nnamed = 0, workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	bool all_containers = false, want_host = false;
 	double timeout = 30;
-	struct crawl_opts opts = {
-	    .sample_interval = 1.0,
-	    .config_max_size = 64 * 1024,
-	    .file_root = "/",
-	    .file_hash_max = 64ull * 1024 * 1024,
-	};
+	struct crawl_opts opts = *given; /* the settings are given's: set, not freed here */
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:F:o:r:i:c:w:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			features = optarg;
@@ -473,20 +525,6 @@ int cmd_crawl(int argc, char **argv)
 			partition = (unsigned)n;
 			break;
 		}
-		case 'i': {
-			char *end;
-			errno = 0;
-			double d = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(d >= 0 && d <= 3600)) {
-				fprintf(stderr,
-				        "vantage crawl: --interval '%s' is not a number of seconds "
-				        "between 0 and 3600\n",
-				        optarg);
-				return EXIT_USAGE;
-			}
-			opts.sample_interval = d;
-			break;
-		}
 		case O_CONTAINERS:
 			all_containers = true;
 			break;
@@ -527,44 +565,6 @@ int cmd_crawl(int argc, char **argv)
 			timeout = d;
 			break;
 		}
-		case O_CONFIG_PATH:
-			if (nconfig == MAX_LIST) {
-				fprintf(stderr, "vantage crawl: at most %d --config-path\n",
-				        MAX_LIST);
-				return EXIT_USAGE;
-			}
-			config_paths[nconfig++] = optarg;
-			break;
-		case O_CONFIG_MAX:
-			if (parse_size(optarg, &opts.config_max_size) < 0) {
-				fprintf(stderr,
-				        "vantage crawl: --config-max-size '%s' is not a size (e.g. "
-				        "65536, 64K, 1M)\n",
-				        optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case O_FILE_ROOT:
-			opts.file_root = optarg;
-			break;
-		case O_EXCLUDE:
-			if (nexcl == MAX_LIST) {
-				fprintf(stderr, "vantage crawl: at most %d --exclude\n", MAX_LIST);
-				return EXIT_USAGE;
-			}
-			excludes[nexcl++] = optarg;
-			break;
-		case O_HASH:
-			opts.file_hash = true;
-			break;
-		case O_HASH_MAX:
-			if (parse_size(optarg, &opts.file_hash_max) < 0) {
-				fprintf(stderr,
-				        "vantage crawl: --hash-max-size '%s' is not a size\n",
-				        optarg);
-				return EXIT_USAGE;
-			}
-			break;
 		case O_PROGRESS:
 			progress = 1;
 			break;
@@ -587,7 +587,10 @@ int cmd_crawl(int argc, char **argv)
 			crawl_usage(stdout);
 			return EXIT_OK;
 		default:
-			fprintf(stderr, "Try 'vantage crawl --help'.\n");
+			if (c != '?' && set_feature_flag(&opts, fopts, nfopts, c, optarg))
+				break;
+			if (c == '?')
+				fprintf(stderr, "Try 'vantage crawl --help'.\n");
 			return EXIT_USAGE;
 		}
 	}
@@ -633,10 +636,6 @@ int cmd_crawl(int argc, char **argv)
 		                           .pause = pause_vms,
 		                           .workers = workers,
 		                           .timeout = timeout};
-		opts.config_paths = default_config_paths;
-		opts.nconfig_paths = (int)ARRAY_SIZE(default_config_paths);
-		opts.file_excludes = default_excludes;
-		opts.nfile_excludes = (int)ARRAY_SIZE(default_excludes);
 		return crawl_vms(&va, feats, nfeats, &opts, fmt, output);
 	}
 	if (root && (all_containers || nnamed || want_host)) {
@@ -671,10 +670,6 @@ int cmd_crawl(int argc, char **argv)
 		}
 	}
 
-	opts.config_paths = nconfig ? config_paths : default_config_paths;
-	opts.nconfig_paths = nconfig ? nconfig : (int)ARRAY_SIZE(default_config_paths);
-	opts.file_excludes = nexcl ? excludes : default_excludes;
-	opts.nfile_excludes = nexcl ? nexcl : (int)ARRAY_SIZE(default_excludes);
 	opts.progress = progress >= 0 ? progress : isatty(STDERR_FILENO);
 
 	/* the image, before the output is created: a bad one leaves no file */
@@ -712,8 +707,33 @@ int cmd_crawl(int argc, char **argv)
 int cmd_features(int argc, char **argv)
 {
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("Usage: vantage features\n\nList the features a crawl can collect.\n");
+		printf("Usage: vantage features [--options [--markdown]]\n\n"
+		       "List the features a crawl can collect; with --options, the options\n"
+		       "they declare (flags of crawl and serve, keys of the config file);\n"
+		       "--markdown: as the rows of the table in docs/configuration.md.\n");
 		return EXIT_OK;
+	}
+	if (argc > 1 && strcmp(argv[1], "--options") == 0) {
+		if (argc > 2 && strcmp(argv[2], "--markdown") == 0) {
+			feature_options_help(stdout, FEATURE_HELP_MARKDOWN);
+			return EXIT_OK;
+		}
+		if (argc > 2) {
+			fprintf(stderr, "vantage features: unexpected argument '%s'\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		printf("vantage crawl:\n");
+		feature_options_help(stdout, FEATURE_HELP_CRAWL);
+		printf("\nvantage serve, [crawl] section of the config file:\n");
+		feature_options_help(stdout, FEATURE_HELP_SERVE);
+		return EXIT_OK;
+	}
+	if (argc > 1) {
+		fprintf(stderr,
+		        "vantage features: unexpected argument '%s'\n"
+		        "Try 'vantage features --help'.\n",
+		        argv[1]);
+		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < feature_count; i++)
 		printf("%-12s %s%s\n", feature_table[i]->name, feature_table[i]->description,

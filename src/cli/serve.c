@@ -1480,23 +1480,9 @@ static void close_fds(struct daemon *d)
 
 static void fill_opts(struct daemon *d)
 {
-	const struct serve_config *c = &d->cfg;
-	for (int i = 0; i < c->config_paths.n; i++)
-		d->config_paths[i] = c->config_paths.v[i];
-	for (int i = 0; i < c->file_excludes.n; i++)
-		d->file_excludes[i] = c->file_excludes.v[i];
-	d->opts = (struct crawl_opts){
-	    .sample_interval = 1.0,
-	    .config_paths = d->config_paths,
-	    .nconfig_paths = c->config_paths.n,
-	    .config_max_size = c->config_max_size,
-	    .file_root = c->file_root,
-	    .file_excludes = d->file_excludes,
-	    .nfile_excludes = c->file_excludes.n,
-	    .file_hash = c->file_hash,
-	    .file_hash_max = c->file_hash_max_size,
-	    .progress = false,
-	};
+	d->opts = *d->cfg.crawl; /* borrowed: the settings are d->cfg's */
+	d->opts.progress = false;
+	crawl_opts_fit(&d->opts, d->cfg.interval);
 }
 
 /* Open the store (creating its directory) and start the API. */

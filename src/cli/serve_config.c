@@ -2,10 +2,11 @@
  * serve_config.c - options of `vantage serve`: one table, parsed the same way
  * from the INI file (libinih) and from flags (see serve_config.h).
  *
- * The table `opts[]` holds the fixed options; the [intervals] options are
- * made from the feature registry (one per feature), so a new feature gets
- * its interval key and flag without an edit here (its default is
- * DEFAULT_INTERVAL unless listed in `default_intervals`).
+ * The table `opts[]` holds the daemon's own options.  The features' options
+ * ([crawl] keys such as config_max_size) and the [intervals] (one per
+ * feature, its default_interval) come from the feature declarations
+ * (features/feature.h, features/options.c), so a new feature gets its
+ * keys, flags and help lines without an edit here.
  *
  * Line numbers: inih reports the line of the first syntax error but does
  * not pass line numbers to the handler in Debian's build, so the file is
@@ -16,7 +17,6 @@
 
 #include <errno.h>
 #include <ini.h>
-#include <math.h> /* isfinite: a macro, no libm */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +26,6 @@
 #include "../server/server.h"
 #include "../util/util.h"
 
-#define DEFAULT_INTERVAL 300.0
 #define MAX_INTERVAL (30 * 86400.0)
 
 enum opt_type {
@@ -36,8 +35,6 @@ enum opt_type {
 	T_WORKERS, /* 1..64 */
 	T_SECONDS, /* a duration above 0 */
 	T_BOOL,
-	T_LIST, /* comma-separated */
-	T_SIZE,
 	T_LEVEL,
 	T_INTERVAL, /* [intervals]: off or a duration >= 1 s */
 };
@@ -73,31 +70,8 @@ static const struct opt_def opts[] = {
      OFF(containers)},
     {"crawl", "vms", "vms", NULL,
      "watch this host's QEMU guests too, from their RAM (--no-vms: not)", T_BOOL, OFF(vms)},
-    {"crawl", "config_paths", "config-path", "PATH",
-     "config feature: files or directories read (a comma list in the file; the flag "
-     "repeats)",
-     T_LIST, OFF(config_paths)},
-    {"crawl", "config_max_size", "config-max-size", "SIZE",
-     "config feature: larger files get size and hash, no content", T_SIZE, OFF(config_max_size)},
-    {"crawl", "file_root", "file-root", "DIR", "file feature: where the walk starts", T_PATH,
-     OFF(file_root)},
-    {"crawl", "file_excludes", "exclude", "PATH",
-     "file feature: paths not descended into (a comma list; the flag repeats)", T_LIST,
-     OFF(file_excludes)},
-    {"crawl", "file_hash", "hash", NULL, "file feature: add the SHA-256 of regular files", T_BOOL,
-     OFF(file_hash)},
-    {"crawl", "file_hash_max_size", "hash-max-size", "SIZE",
-     "file feature: larger files are not hashed", T_SIZE, OFF(file_hash_max_size)},
     {"log", "level", "log-level", "LEVEL", "debug, info, warn, error or off", T_LEVEL,
      OFF(log_level)},
-};
-
-static const struct {
-	const char *name;
-	double seconds;
-} default_intervals[] = {
-    {"metric", 10},     {"process", 60},   {"connection", 60}, {"os", 300}, {"module", 300},
-    {"interface", 300}, {"package", 3600}, {"config", 3600},   {"file", 0},
 };
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
@@ -107,105 +81,7 @@ static int nfeatures(void)
 	return feature_count < CONFIG_MAX_FEATURES ? (int)feature_count : CONFIG_MAX_FEATURES;
 }
 
-static double default_interval(const char *feature)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(default_intervals); i++)
-		if (strcmp(default_intervals[i].name, feature) == 0)
-			return default_intervals[i].seconds;
-	return DEFAULT_INTERVAL;
-}
-
-/* ---- lists ---------------------------------------------------------------- */
-
-static void list_clear(struct config_list *l)
-{
-	for (int i = 0; i < l->n; i++)
-		free(l->v[i]);
-	l->n = 0;
-}
-
-static int list_add(struct config_list *l, const char *s, size_t n)
-{
-	if (l->n == CONFIG_MAX_LIST)
-		return -E2BIG;
-	char *d = strndup(s, n);
-	if (!d)
-		return -ENOMEM;
-	l->v[l->n++] = d;
-	return 0;
-}
-
 /* ---- value parsers -------------------------------------------------------- */
-
-int config_parse_duration(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0 || *s == '-' || *s == '+')
-		return -EINVAL;
-	double mul = 1;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm' && end[1] != 's')
-		mul = 60, end++;
-	else if (*end == 'h')
-		mul = 3600, end++;
-	else if (*end == 'd')
-		mul = 86400, end++;
-	if (*end)
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
-}
-
-int config_parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	uint64_t mul = 1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		mul = 1024;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		mul = 1024 * 1024;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		mul = 1024ull * 1024 * 1024;
-		end++;
-		break;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || v > UINT64_MAX / mul)
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
-}
-
-static int parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
-	                                                                            "off", "0"};
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (strcasecmp(s, yes[i]) == 0)
-			return *out = true, 0;
-		if (strcasecmp(s, no[i]) == 0)
-			return *out = false, 0;
-	}
-	return -EINVAL;
-}
 
 /* host:port, [v6]:port, :port, port, or off: the server's own parser. */
 static int check_listen(const char *s, char *err, size_t errlen)
@@ -218,35 +94,6 @@ static int check_listen(const char *s, char *err, size_t errlen)
 	return server_parse_listen(s, &ss, &len, &loopback, err, errlen);
 }
 
-static void format_duration(double s, char *dst, size_t cap)
-{
-	long long whole = (long long)s;
-	if (s <= 0)
-		snprintf(dst, cap, "off");
-	else if ((double)whole != s)
-		snprintf(dst, cap, "%gs", s);
-	else if (whole % 86400 == 0)
-		snprintf(dst, cap, "%lldd", whole / 86400);
-	else if (whole % 3600 == 0)
-		snprintf(dst, cap, "%lldh", whole / 3600);
-	else if (whole % 60 == 0)
-		snprintf(dst, cap, "%lldm", whole / 60);
-	else
-		snprintf(dst, cap, "%llds", whole);
-}
-
-static void format_size(uint64_t v, char *dst, size_t cap)
-{
-	if (v && v % (1024ull * 1024 * 1024) == 0)
-		snprintf(dst, cap, "%lluG", (unsigned long long)(v >> 30));
-	else if (v && v % (1024 * 1024) == 0)
-		snprintf(dst, cap, "%lluM", (unsigned long long)(v >> 20));
-	else if (v && v % 1024 == 0)
-		snprintf(dst, cap, "%lluK", (unsigned long long)(v >> 10));
-	else
-		snprintf(dst, cap, "%llu", (unsigned long long)v);
-}
-
 /* ---- setting one option ---------------------------------------------------- */
 
 static const struct opt_def *find_opt(const char *section, const char *key)
@@ -257,7 +104,7 @@ static const struct opt_def *find_opt(const char *section, const char *key)
 	return NULL;
 }
 
-static int feature_index(const char *name)
+static int feature_by_name(const char *name)
 {
 	for (int i = 0; i < nfeatures(); i++)
 		if (strcmp(feature_table[i]->name, name) == 0)
@@ -278,51 +125,26 @@ static int set_str(char **slot, const char *value, bool nullable)
 	return 0;
 }
 
-static int set_list(struct config_list *l, const char *value, bool replace, char *err,
-                    size_t errlen)
-{
-	if (replace)
-		list_clear(l);
-	const char *p = value;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		const char *s = p;
-		trim(&s, &n);
-		if (n) {
-			int r = list_add(l, s, n);
-			if (r == -E2BIG)
-				snprintf(err, errlen, "more than %d entries", CONFIG_MAX_LIST);
-			if (r < 0)
-				return r == -E2BIG ? -EINVAL : r;
-		}
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	return 0;
-}
-
 static int set_interval(struct serve_config *c, int fi, const char *value, char *err, size_t errlen)
 {
-	const char *name = feature_table[fi]->name;
+	const struct feature *f = feature_table[fi];
 	double d;
 	if (strcmp(value, "on") == 0) { /* the default, or daily for an opt-in feature */
-		double dflt = default_interval(name);
-		c->interval[fi] = dflt > 0 ? dflt : 86400;
+		c->interval[fi] = f->default_interval > 0 ? f->default_interval : 86400;
 		return 0;
 	}
 	if (strcmp(value, "off") == 0 || strcmp(value, "0") == 0) {
-		if (strcmp(name, "metric") == 0) {
+		if (f->paces_discovery) {
 			snprintf(err, errlen,
-			         "metric cannot be off (its interval also paces container "
-			         "discovery); use a duration from 1s");
+			         "%s cannot be off (its interval also paces container "
+			         "discovery); use a duration from 1s",
+			         f->name);
 			return -EINVAL;
 		}
 		c->interval[fi] = 0;
 		return 0;
 	}
-	if (config_parse_duration(value, &d) < 0) {
+	if (feature_parse_duration(value, &d) < 0) {
 		snprintf(err, errlen, "not a duration: '%s' (use e.g. 10s, 5m, 1h, 1d, on or off)",
 		         value);
 		return -EINVAL;
@@ -365,7 +187,7 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 	}
 	case T_SECONDS: {
 		double d;
-		if (config_parse_duration(value, &d) < 0 || d <= 0 || d > 86400) {
+		if (feature_parse_duration(value, &d) < 0 || d <= 0 || d > 86400) {
 			snprintf(err, errlen, "not a duration from 1s to 1d: '%s' (use e.g. 30s)",
 			         value);
 			return -EINVAL;
@@ -374,16 +196,8 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 		return 0;
 	}
 	case T_BOOL:
-		if (parse_bool(value, slot) < 0) {
+		if (feature_parse_bool(value, slot) < 0) {
 			snprintf(err, errlen, "not a boolean: '%s' (use true or false)", value);
-			return -EINVAL;
-		}
-		return 0;
-	case T_LIST:
-		return set_list(slot, value, replace_list, err, errlen);
-	case T_SIZE:
-		if (config_parse_size(value, slot) < 0) {
-			snprintf(err, errlen, "not a size: '%s' (use e.g. 65536, 64K, 1M)", value);
 			return -EINVAL;
 		}
 		return 0;
@@ -407,7 +221,7 @@ int config_set(struct serve_config *c, const char *section, const char *key, con
                bool replace_list, char *err, size_t errlen)
 {
 	if (strcmp(section, "intervals") == 0) {
-		int fi = feature_index(key);
+		int fi = feature_by_name(key);
 		if (fi < 0) {
 			snprintf(err, errlen, "unknown feature '%s' (see 'vantage features')", key);
 			return -ENOENT;
@@ -415,6 +229,14 @@ int config_set(struct serve_config *c, const char *section, const char *key, con
 		return set_interval(c, fi, value, err, errlen);
 	}
 	const struct opt_def *o = find_opt(section, key);
+	const struct feature *f;
+	const struct feature_option *fo;
+	if (!o && strcmp(section, "crawl") == 0 && (fo = feature_option_by_key(key, &f))) {
+		int r = crawl_opts_set(c->crawl, f, fo, value, replace_list, false, err, errlen);
+		if (r == -ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		return r;
+	}
 	if (!o) {
 		bool known_section = false;
 		for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
@@ -445,19 +267,18 @@ int config_defaults(struct serve_config *c)
 	c->file_timeout = 3600;
 	c->containers = true;
 	c->vms = true;
-	c->config_max_size = 64 * 1024;
-	c->file_hash_max_size = 64ull * 1024 * 1024;
 	c->log_level = LOG_INFO;
 	for (int i = 0; i < nfeatures(); i++)
-		c->interval[i] = default_interval(feature_table[i]->name);
+		c->interval[i] = feature_table[i]->default_interval;
+	c->crawl = calloc(1, sizeof(*c->crawl));
+	if (!c->crawl || crawl_opts_init(c->crawl) < 0) {
+		free(c->crawl);
+		c->crawl = NULL;
+		return -ENOMEM;
+	}
 	c->db_path = strdup(CONFIG_DEFAULT_DB);
 	c->listen = strdup(CONFIG_DEFAULT_LISTEN);
-	c->file_root = strdup("/");
-	int r = list_add(&c->config_paths, "/etc", 4);
-	static const char *const excl[] = {"/proc", "/sys", "/dev", "/run"};
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(excl); i++)
-		r = list_add(&c->file_excludes, excl[i], strlen(excl[i]));
-	if (r < 0 || !c->db_path || !c->listen || !c->file_root) {
+	if (!c->db_path || !c->listen) {
 		config_free(c);
 		return -ENOMEM;
 	}
@@ -470,9 +291,9 @@ void config_free(struct serve_config *c)
 	free(c->listen);
 	free(c->token);
 	free(c->token_file);
-	free(c->file_root);
-	list_clear(&c->config_paths);
-	list_clear(&c->file_excludes);
+	if (c->crawl)
+		crawl_opts_free(c->crawl);
+	free(c->crawl);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -484,25 +305,19 @@ static int dup_opt(char **dst, const char *src)
 	return 0;
 }
 
-static int dup_list(struct config_list *dst, const struct config_list *src)
-{
-	dst->n = 0;
-	for (int i = 0; i < src->n; i++)
-		if (list_add(dst, src->v[i], strlen(src->v[i])) < 0)
-			return -ENOMEM;
-	return 0;
-}
-
 int config_copy(struct serve_config *dst, const struct serve_config *src)
 {
 	*dst = *src;
-	int r = dup_opt(&dst->db_path, src->db_path);
+	dst->crawl = calloc(1, sizeof(*dst->crawl));
+	int r = dst->crawl ? crawl_opts_copy(dst->crawl, src->crawl) : -ENOMEM;
+	if (r < 0) {
+		free(dst->crawl);
+		dst->crawl = NULL;
+	}
+	r |= dup_opt(&dst->db_path, src->db_path);
 	r |= dup_opt(&dst->listen, src->listen);
 	r |= dup_opt(&dst->token, src->token);
 	r |= dup_opt(&dst->token_file, src->token_file);
-	r |= dup_opt(&dst->file_root, src->file_root);
-	r |= dup_list(&dst->config_paths, &src->config_paths);
-	r |= dup_list(&dst->file_excludes, &src->file_excludes);
 	if (r) {
 		config_free(dst);
 		return -ENOMEM;
@@ -637,6 +452,15 @@ bool config_flag_find(const char *flag, const char **section, const char **key, 
 			return true;
 		}
 	}
+	const struct feature *f;
+	bool negated;
+	const struct feature_option *fo = feature_option_by_flag(flag, false, &f, &negated);
+	if (fo) {
+		*section = "crawl", *key = fo->key, *has_arg = fo->type != FOPT_BOOL;
+		if (fo->type == FOPT_BOOL)
+			*value_out = negated ? "false" : "true";
+		return true;
+	}
 	size_t n = strlen(flag);
 	if (n > 9 && strcmp(flag + n - 9, "-interval") == 0) {
 		for (int i = 0; i < nfeatures(); i++) {
@@ -670,21 +494,10 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		snprintf(dst, cap, "%d", *(const int *)slot);
 		break;
 	case T_SECONDS:
-		format_duration(*(const double *)slot, dst, cap);
+		feature_format_duration(*(const double *)slot, dst, cap);
 		break;
 	case T_BOOL:
 		snprintf(dst, cap, "%s", *(const bool *)slot ? "true" : "false");
-		break;
-	case T_LIST: {
-		const struct config_list *l = slot;
-		size_t at = 0;
-		dst[0] = 0;
-		for (int i = 0; i < l->n && at < cap; i++)
-			at += (size_t)snprintf(dst + at, cap - at, "%s%s", i ? ", " : "", l->v[i]);
-		break;
-	}
-	case T_SIZE:
-		format_size(*(const uint64_t *)slot, dst, cap);
 		break;
 	case T_LEVEL:
 		snprintf(dst, cap, "%s", level_names[*(const enum log_level *)slot]);
@@ -695,39 +508,34 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 	}
 }
 
+/* The features' [crawl] options, as "[crawl] key = value" lines. */
+static void describe_features(const struct serve_config *c, struct buf *out)
+{
+	char v[2048];
+	for (int i = 0; i < nfeatures(); i++) {
+		const struct feature *f = feature_table[i];
+		for (const struct feature_option *o = f->options; o && o->flag; o++) {
+			if (!o->key)
+				continue;
+			crawl_opts_format(c->crawl, f, o, v, sizeof(v));
+			buf_printf(out, "[crawl] %s = %s\n", o->key, v);
+		}
+	}
+}
+
 void config_describe(const struct serve_config *c, struct buf *out)
 {
 	char v[2048];
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		if (strcmp(opts[i].section, "crawl") != 0 && i > 0 &&
+		    strcmp(opts[i - 1].section, "crawl") == 0)
+			describe_features(c, out); /* after the daemon's own [crawl] keys */
 		value_str(c, &opts[i], v, sizeof(v));
 		buf_printf(out, "[%s] %s = %s\n", opts[i].section, opts[i].key, v);
 	}
 	for (int i = 0; i < nfeatures(); i++) {
-		format_duration(c->interval[i], v, sizeof(v));
+		feature_format_duration(c->interval[i], v, sizeof(v));
 		buf_printf(out, "[intervals] %s = %s\n", feature_table[i]->name, v);
-	}
-}
-
-/* Print `text` from column `col`, wrapped before column 79. */
-static void wrap(FILE *out, const char *text, int col, int at)
-{
-	const char *p = text;
-	while (*p) {
-		int room = 79 - at, n = (int)strlen(p);
-		if (n > room) {
-			n = room;
-			while (n > 0 && p[n] != ' ')
-				n--;
-			if (n == 0)
-				n = room;
-		}
-		fprintf(out, "%.*s\n", n, p);
-		p += n;
-		while (*p == ' ')
-			p++;
-		if (*p)
-			fprintf(out, "%*s", col, "");
-		at = col;
 	}
 }
 
@@ -742,13 +550,13 @@ static void help_line(FILE *out, const char *flag, const char *metavar, const ch
 		fprintf(out, "%s\n%*s", left, COL, "");
 	else
 		fprintf(out, "%-*s", COL, left);
-	wrap(out, help, COL, COL);
+	feature_help_wrap(out, help, COL, COL);
 	if (*dflt)
 		snprintf(file, sizeof(file), "(%s = %s)", ini, dflt);
 	else
 		snprintf(file, sizeof(file), "(%s: not set by default)", ini);
 	fprintf(out, "%*s", COL, "");
-	wrap(out, file, COL, COL);
+	feature_help_wrap(out, file, COL, COL);
 }
 
 void config_print_help(FILE *out)
@@ -761,6 +569,8 @@ void config_print_help(FILE *out)
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
 		const struct opt_def *o = &opts[i];
 		if (strcmp(section, o->section) != 0) {
+			if (strcmp(section, "crawl") == 0)
+				feature_options_help(out, FEATURE_HELP_SERVE);
 			section = o->section;
 			fprintf(out, "\n[%s]\n", section);
 		}
@@ -776,17 +586,17 @@ void config_print_help(FILE *out)
 			help_line(out, o->flag, o->metavar, ini, o->help, v);
 		}
 	}
-	fprintf(out, "\n[intervals]  DURATION: 10s, 5m, 1h, 1d; off disables a feature, on\n"
-	             "             restores its default (daily for file)\n");
+	fprintf(out, "\n[intervals]  DURATION: 10s, 5m, 1h, 1d, 1w; off disables a feature, on\n"
+	             "             restores its default (daily for an opt-in feature)\n");
 	for (int i = 0; i < nfeatures(); i++) {
 		char flag[64], help[160];
 		snprintf(flag, sizeof(flag), "%s-interval", feature_table[i]->name);
 		snprintf(help, sizeof(help), "how often the %s feature is crawled%s",
 		         feature_table[i]->name,
-		         strcmp(feature_table[i]->name, "metric") == 0
+		         feature_table[i]->paces_discovery
 		             ? " (from 1s; also paces container discovery)"
 		             : "");
-		format_duration(d.interval[i], v, sizeof(v));
+		feature_format_duration(d.interval[i], v, sizeof(v));
 		help_line(out, flag, "DURATION", feature_table[i]->name, help, v);
 	}
 	config_free(&d);

@@ -11,10 +11,15 @@
  * daemon builds a new config the same way (defaults, file, the flags it
  * was started with) and keeps the old one when that fails.
  *
+ * The features' own options ([crawl] config_max_size, --config-max-size...)
+ * come from their declarations (struct feature_option) and live in
+ * `crawl`, one settings struct per feature.
+ *
  * Intervals: one key per feature of the registry ([intervals] metric =
- * 10s, flag --metric-interval).  A duration is a number with an optional
- * unit s, m, h or d (no unit: seconds), at least 1 s; "off" disables a
- * feature (not metric: its interval also paces container discovery).
+ * 10s, flag --metric-interval), default its default_interval.  A duration
+ * is a number with an optional unit ms, s, m, h, d or w (no unit:
+ * seconds), at least 1 s; "off" disables a feature (not one that
+ * paces_discovery, metric: its interval also paces container discovery).
  *
  * Ownership: a struct serve_config owns every string in it; free it with
  * config_free().  config_copy() makes an independent copy.
@@ -33,13 +38,10 @@
 #define CONFIG_DEFAULT_FILE "/etc/vantage/vantage.ini"
 #define CONFIG_DEFAULT_DB "/var/lib/vantage/vantage.db"
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:7070"
-#define CONFIG_MAX_FEATURES 32
-#define CONFIG_MAX_LIST 64
+#define CONFIG_MAX_FEATURES 32 /* FEATURE_MAX of features/feature.h */
+#define CONFIG_MAX_LIST 64     /* FEATURE_LIST_MAX */
 
-struct config_list {
-	char *v[CONFIG_MAX_LIST];
-	int n;
-};
+struct crawl_opts; /* features/feature.h (not included: it clashes with jansson's names) */
 
 struct serve_config {
 	char *db_path;    /* [store] path */
@@ -49,18 +51,13 @@ struct serve_config {
 	/* [intervals]: seconds per feature of feature_table (same index);
 	 * 0 = off */
 	double interval[CONFIG_MAX_FEATURES];
-	int workers;                      /* [crawl] workers */
-	double timeout;                   /* [crawl] timeout, seconds per system */
-	double file_timeout;              /* [crawl] file_timeout: the same for the file walk */
-	bool containers;                  /* [crawl] containers */
-	bool vms;                         /* [crawl] vms */
-	struct config_list config_paths;  /* [crawl] config_paths */
-	uint64_t config_max_size;         /* [crawl] config_max_size */
-	char *file_root;                  /* [crawl] file_root */
-	struct config_list file_excludes; /* [crawl] file_excludes */
-	bool file_hash;                   /* [crawl] file_hash */
-	uint64_t file_hash_max_size;      /* [crawl] file_hash_max_size */
-	enum log_level log_level;         /* [log] level */
+	int workers;              /* [crawl] workers */
+	double timeout;           /* [crawl] timeout, seconds per system */
+	double file_timeout;      /* [crawl] file_timeout: the same for the file walk */
+	bool containers;          /* [crawl] containers */
+	bool vms;                 /* [crawl] vms */
+	struct crawl_opts *crawl; /* [crawl] the features' options (owned) */
+	enum log_level log_level; /* [log] level */
 };
 
 /* Fill `c` with the defaults.  Returns 0 or -ENOMEM. */
@@ -103,11 +100,5 @@ void config_print_help(FILE *out);
 /* Every option's current value as "[section] key = value" lines, for
  * logs and for telling which options changed on reload. */
 void config_describe(const struct serve_config *c, struct buf *out);
-
-/* Parse a duration ("10s", "5m", "1.5h", "2d", "30"); seconds.  Returns
- * 0 or -EINVAL.  "off" is not a duration (callers check for it). */
-int config_parse_duration(const char *s, double *out);
-/* Parse a size in bytes ("65536", "64K", "1M", "2G"). 0 or -EINVAL. */
-int config_parse_size(const char *s, uint64_t *out);
 
 #endif

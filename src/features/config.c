@@ -2,7 +2,7 @@
  * config.c - the `config` feature: content and SHA-256 of configuration
  * files.
  *
- * For each of opts->config_paths (default /etc), a file or a directory
+ * For each of its `paths` (--config-path, default /etc), a file or a directory
  * walked recursively through view_walk() (symlinks never followed), one
  * record per regular file or symlink, keyed by its path inside the system:
  *
@@ -13,7 +13,7 @@
  *              "hash_skipped": true (so a 10 GB sparse file costs nothing)
  *   content    the file's bytes as a JSON string (non-UTF-8 bytes escaped
  *              by the JSON writer), only for files up to
- *              opts->config_max_size bytes
+ *              `max_size` bytes (--config-max-size, default 64K)
  *   truncated  false when content holds the whole file; true when the file
  *              is larger than the limit and content is left out (that file
  *              is also counted as skipped in the frame header)
@@ -32,6 +32,7 @@
  * "name" field (the last path component).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,32 @@
 
 #define CHUNK (64 * 1024)
 #define HASH_CAP (64ull * 1024 * 1024)
+
+/* The settings (options below). */
+struct config_settings {
+	struct feature_list paths; /* files or directories */
+	uint64_t max_size;         /* larger files get no content */
+};
+
+static const struct feature_option options[] = {
+    {.key = "config_paths",
+     .flag = "config-path",
+     .metavar = "PATH",
+     .type = FOPT_LIST,
+     .dflt = "/etc",
+     .help = "files or directories read, in each system's own root",
+     .offset = offsetof(struct config_settings, paths)},
+    {.key = "config_max_size",
+     .flag = "config-max-size",
+     .metavar = "SIZE",
+     .type = FOPT_SIZE,
+     .dflt = "64K",
+     .help = "larger files get size and hash, no content",
+     .offset = offsetof(struct config_settings, max_size)},
+    {0},
+};
+
+extern const struct feature feature_config;
 
 struct config_walk {
 	struct crawl_ctx *c;
@@ -252,13 +279,15 @@ static void on_error(void *ctx, const char *path, int err)
 
 static int crawl(struct crawl_ctx *c)
 {
-	const struct crawl_opts *o = c->opts;
+	const struct config_settings *o = FEATURE_SETTINGS(c, feature_config);
+	if (!o)
+		return -EINVAL; /* a caller that gave no crawl_opts */
 	const struct vt_walk_ops ops = {.entry = on_entry, .error = on_error};
 	struct config_walk w = {
 	    .c = c,
 	    .f = c->frame,
 	    .crawler = frame_format(c->frame) == FRAME_CRAWLER,
-	    .max = o->config_max_size,
+	    .max = o->max_size,
 	};
 	int rc = 0;
 
@@ -266,8 +295,8 @@ static int crawl(struct crawl_ctx *c)
 	w.chunk = malloc(CHUNK);
 	if (!w.sha || !w.chunk)
 		rc = -ENOMEM;
-	for (int i = 0; !rc && i < o->nconfig_paths; i++) {
-		const char *path = o->config_paths[i];
+	for (int i = 0; !rc && i < o->paths.n; i++) {
+		const char *path = o->paths.v[i];
 		int r;
 
 		if (!path || !*path)
@@ -292,4 +321,8 @@ const struct feature feature_config = {
     .on_files_only = true,
     .needs_files = true,
     .crawl = crawl,
+    .default_interval = 3600,
+    .lane = FEATURE_LANE_SLOW,
+    .options = options,
+    .settings_size = sizeof(struct config_settings),
 };

@@ -116,4 +116,5 @@ const struct feature feature_connection = {
     .name = "connection",
     .description = "TCP and UDP sockets (IPv4, IPv6) with their owning process",
     .crawl = crawl,
+    .default_interval = 60,
 };

@@ -10,6 +10,15 @@
  * crawl() returns 0 when it ran (even if some items failed: those are
  * counted with frame_error()), or a negative errno when the feature as a
  * whole could not run (which the caller records in the frame).
+ *
+ * A feature declares itself whole: its default interval and lane in
+ * `vantage serve`, and its options (struct feature_option: config key,
+ * flag, type, default, help, offset in its own settings struct).  The
+ * flags of `vantage crawl` and `vantage serve`, the [crawl] keys of the
+ * config file, `--help` and the option table of docs/configuration.md
+ * all come from these declarations (features/options.c); crawl() reads
+ * its typed settings with FEATURE_SETTINGS().  A feature with options
+ * touches its own file, the registry and docs.
  */
 #ifndef VANTAGE_FEATURE_H
 #define VANTAGE_FEATURE_H
@@ -17,28 +26,73 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../frame/frame.h"
 #include "../views/view.h"
 
-/* Options of a crawl that features read. */
+#define FEATURE_MAX 32      /* features in the registry, at most */
+#define FEATURE_LIST_MAX 64 /* entries of a list option */
+
+/* Which thread of `vantage serve` crawls a feature: slow crawls never
+ * delay fast ones. */
+enum feature_lane { FEATURE_LANE_FAST, FEATURE_LANE_SLOW, FEATURE_LANE_FILE, FEATURE_NLANES };
+
+/* The type of an option, and of its field in the feature's settings. */
+enum feature_opt_type {
+	FOPT_BOOL,     /* bool; the flag takes no value (--x; also --no-x) */
+	FOPT_SIZE,     /* uint64_t bytes: 65536, 64K, 1M, 2G (K/M/G: powers of 1024) */
+	FOPT_DURATION, /* double seconds: 250ms, 10s, 5m, 1.5h, 1d, 1w, or a bare number
+	                  of seconds; between min and max */
+	FOPT_STRING,   /* char * (owned), not empty */
+	FOPT_LIST,     /* struct feature_list: a comma list in the file; the flag repeats
+	                  (the first flag replaces the list, later ones add) */
+};
+
+struct feature_list {
+	char *v[FEATURE_LIST_MAX]; /* owned */
+	int n;
+};
+
+/*
+ * One option of a feature (Fluent Bit's config_map): the same declaration
+ * gives the flag of `vantage crawl` and `vantage serve`, the key in the
+ * [crawl] section of the config file, the line of `--help`, and the
+ * default.  A feature's `options` array ends with a zero entry.
+ */
+struct feature_option {
+	const char *key;     /* [crawl] key of the config file; NULL: a flag of crawl only */
+	const char *flag;    /* the long flag, without dashes */
+	char short_flag;     /* of `vantage crawl`, or 0 */
+	const char *metavar; /* of the flag's value (NULL for FOPT_BOOL) */
+	enum feature_opt_type type;
+	const char *dflt; /* the default as text, read by the same parser as a user's
+	                     value (lists: a comma list); NULL: false, empty */
+	double min, max;  /* FOPT_DURATION: the range allowed */
+	const char *help; /* what it does, without the feature's name */
+	size_t offset;    /* of the field in the feature's settings struct */
+};
+
+/*
+ * Options of a crawl: each feature's own settings (its settings struct,
+ * filled from the defaults, then the config file, then flags) plus what
+ * is global.  Build with crawl_opts_init(), free with crawl_opts_free().
+ */
 struct crawl_opts {
-	double sample_interval;          /* metric: seconds between the two CPU samples */
-	const char *const *config_paths; /* config: files or directories */
-	int nconfig_paths;
-	uint64_t config_max_size;         /* config: larger files are skipped */
-	const char *file_root;            /* file: where the walk starts */
-	const char *const *file_excludes; /* file: paths not descended into */
-	int nfile_excludes;
-	bool file_hash;         /* file: add SHA-256 of regular files */
-	uint64_t file_hash_max; /* file: larger files are not hashed */
-	bool progress;          /* file: progress line on stderr */
+	void *settings[FEATURE_MAX]; /* per index of feature_table; NULL: no options */
+	bool progress;               /* progress lines of long walks on stderr */
+	/* The wait between priming and crawling (seconds): the longest
+	 * prime_wait() of the features; kept current by the functions below. */
+	double sample_interval;
 };
 
 struct crawl_ctx {
 	struct view *view;
 	struct frame *frame; /* NULL while priming */
 	const struct crawl_opts *opts;
+	/* This feature's settings struct; NULL when the caller filled only
+	 * opts: FEATURE_SETTINGS() then finds them there. */
+	const void *settings;
 	void *primed; /* what this feature's prime() returned, or NULL */
 };
 
@@ -61,6 +115,26 @@ struct feature {
 	 */
 	void *(*prime)(struct crawl_ctx *c);
 	void (*prime_free)(void *state);
+
+	/* `vantage serve`: seconds between two crawls (0: off unless the
+	 * config file or a flag sets an interval), and the lane. */
+	double default_interval;
+	enum feature_lane lane;
+	/* Its interval also paces the discovery of containers and VMs: it
+	 * cannot be off. */
+	bool paces_discovery;
+
+	/* Options: an array ending with a zero entry (NULL: none), read into
+	 * a settings struct of settings_size bytes that crawl() finds with
+	 * FEATURE_SETTINGS(). */
+	const struct feature_option *options;
+	size_t settings_size;
+	/* Optional: fit the settings to the interval `vantage serve` crawls
+	 * the feature at (metric samples over min(1 s, interval / 2)). */
+	void (*fit_interval)(void *settings, double interval);
+	/* Optional, with prime(): how long crawl() waits after prime(), in
+	 * seconds; a crawl of many systems sleeps the longest once. */
+	double (*prime_wait)(const void *settings);
 };
 
 /* The registry (features/registry.c). */
@@ -68,7 +142,68 @@ extern const struct feature *const feature_table[];
 extern const size_t feature_count;
 const struct feature *feature_find(const char *name);
 
+int feature_index(const struct feature *f); /* in feature_table, or -1 */
+
 /* A struct view_iter whose error hook counts the error in the frame. */
 struct view_iter feature_iter(struct crawl_ctx *c);
+
+/* ---- options (features/options.c) ---- */
+
+/* This crawl's settings of feature `f` (a struct feature), for crawl() and
+ * prime(): `const struct file_settings *s = FEATURE_SETTINGS(c, feature_file);` */
+#define FEATURE_SETTINGS(c, f)                                                                     \
+	((c)->settings ? (c)->settings : crawl_opts_settings((c)->opts, &(f)))
+
+/* Every feature's settings at their defaults; 0, -ENOMEM, or -EINVAL for a
+ * default that does not parse (a bad declaration; said on stderr). */
+int crawl_opts_init(struct crawl_opts *o);
+void crawl_opts_free(struct crawl_opts *o);
+int crawl_opts_copy(struct crawl_opts *dst, const struct crawl_opts *src);
+const void *crawl_opts_settings(const struct crawl_opts *o, const struct feature *f);
+
+/* The option of config key `key` or of long flag `flag` (for a boolean
+ * also "no-FLAG": *negated is set), and its feature; NULL if none.
+ * by_flag finds crawl-only options too (those without a key) when
+ * `crawl_only` is true. */
+const struct feature_option *feature_option_by_key(const char *key, const struct feature **f);
+const struct feature_option *feature_option_by_flag(const char *flag, bool crawl_only,
+                                                    const struct feature **f, bool *negated);
+
+/*
+ * Set one option from text.  `replace_list`: a list drops what it held
+ * first.  Returns 0, -EINVAL with `err` saying why, or -ENOMEM.  The
+ * message names the value; as_flag: it also names the flag ("--hash-max-size
+ * 'x' is not a size"), else it is what follows "[crawl] KEY: " ("not a
+ * size: 'x' (use e.g. 65536, 64K, 1M)").
+ */
+int crawl_opts_set(struct crawl_opts *o, const struct feature *f, const struct feature_option *opt,
+                   const char *value, bool replace_list, bool as_flag, char *err, size_t errlen);
+
+/* The current value as text (what crawl_opts_set() reads back). */
+void crawl_opts_format(const struct crawl_opts *o, const struct feature *f,
+                       const struct feature_option *opt, char *dst, size_t cap);
+
+/* `vantage serve`: fit each feature's settings to its crawl interval
+ * (seconds per index of feature_table). */
+void crawl_opts_fit(struct crawl_opts *o, const double *interval);
+
+/* Help lines of every option: crawl style ("  -i, --interval SEC  metric:
+ * ... (default 1)"), or serve style (options with a key, with "(key =
+ * default)" below), or a Markdown table (docs/configuration.md). */
+enum feature_help { FEATURE_HELP_CRAWL, FEATURE_HELP_SERVE, FEATURE_HELP_MARKDOWN };
+void feature_options_help(FILE *out, enum feature_help style);
+/* Print `text` from column `col` (the cursor at column `at`), wrapped
+ * before column 79. */
+void feature_help_wrap(FILE *out, const char *text, int col, int at);
+
+/* Value parsers shared with the config file.  Durations: a number with
+ * an optional unit ms, s, m, h, d or w (none: seconds), the syntax of the
+ * API; sizes: bytes with an optional K, M or G (and B).  0 or -EINVAL. */
+int feature_parse_duration(const char *s, double *out);
+int feature_parse_size(const char *s, uint64_t *out);
+/* true/false, yes/no, on/off, 1/0 (any case).  0 or -EINVAL. */
+int feature_parse_bool(const char *s, bool *out);
+void feature_format_duration(double s, char *dst, size_t cap); /* 0: "off" */
+void feature_format_size(uint64_t v, char *dst, size_t cap);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * file.c - the `file` feature: a metadata walk of a directory tree.
  *
- * Walks opts->file_root (default "/") through view_walk(), one record per
+ * Walks its `root` (--file-root, default "/") through view_walk(), one record per
  * entry (the root itself included), keyed by the path inside the system.
- * Paths in opts->file_excludes, and everything below them, are neither
+ * Paths in its `excludes` (--exclude), and everything below them, are neither
  * reported nor descended into (an exclude is a path prefix ending at a
  * component boundary: "/proc" excludes "/proc/1", not "/procfs").  An
  * exclude that holds the walk's root itself is ignored, so that
@@ -19,8 +19,8 @@
  *   mtime, ctime   UTC, "2024-05-01T12:00:00Z" (second precision, as stat
  *           gives it through the view)
  *   link    the target of a symlink as stored, never followed (symlinks only)
- *   sha256  with opts->file_hash, for regular files up to
- *           opts->file_hash_max bytes (0: 64 MiB), read in 64 KiB chunks
+ *   sha256  with `hash` (--hash), for regular files up to `hash_max`
+ *           bytes (--hash-max-size; 0: 64 MiB), read in 64 KiB chunks
  *
  * Crawler format (rec_crawler "file", key the path): the reference
  * crawler's fields and types: name, path, type (file, dir, link, char,
@@ -30,10 +30,11 @@
  * and sha256.
  *
  * Nothing is kept per entry: memory is the walk's (bounded by depth) plus
- * one record.  With opts->progress a line "file: N entries, /path" is
+ * one record.  With opts->progress (global: --progress) a line "file: N entries, /path" is
  * redrawn on stderr at most 5 times a second and cleared at the end.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,46 @@
 #define CHUNK (64 * 1024)
 #define DEFAULT_HASH_MAX (64ull * 1024 * 1024)
 #define PROGRESS_NS (200 * 1000 * 1000)
+
+/* The settings (options below). */
+struct file_settings {
+	char *root;                   /* where the walk starts */
+	struct feature_list excludes; /* paths not descended into */
+	bool hash;                    /* add SHA-256 of regular files */
+	uint64_t hash_max;            /* larger files are not hashed */
+};
+
+static const struct feature_option options[] = {
+    {.key = "file_root",
+     .flag = "file-root",
+     .metavar = "DIR",
+     .type = FOPT_STRING,
+     .dflt = "/",
+     .help = "where the walk starts",
+     .offset = offsetof(struct file_settings, root)},
+    {.key = "file_excludes",
+     .flag = "exclude",
+     .metavar = "PATH",
+     .type = FOPT_LIST,
+     .dflt = "/proc, /sys, /dev, /run",
+     .help = "paths not descended into",
+     .offset = offsetof(struct file_settings, excludes)},
+    {.key = "file_hash",
+     .flag = "hash",
+     .type = FOPT_BOOL,
+     .help = "add the SHA-256 of regular files",
+     .offset = offsetof(struct file_settings, hash)},
+    {.key = "file_hash_max_size",
+     .flag = "hash-max-size",
+     .metavar = "SIZE",
+     .type = FOPT_SIZE,
+     .dflt = "64M",
+     .help = "larger files are not hashed",
+     .offset = offsetof(struct file_settings, hash_max)},
+    {0},
+};
+
+extern const struct feature feature_file;
 
 struct exclude {
 	const char *s;
@@ -285,19 +326,19 @@ static void on_error(void *ctx, const char *path, int err)
  * walk's root itself is dropped: `--file-root /proc` means the user wants
  * /proc, whatever the default excludes say.
  */
-static int load_excludes(struct file_walk *w, const struct crawl_opts *o, const char *root)
+static int load_excludes(struct file_walk *w, const struct file_settings *o, const char *root)
 {
 	size_t rlen = strlen(root);
 
 	while (rlen > 1 && root[rlen - 1] == '/')
 		rlen--;
-	if (o->nfile_excludes <= 0)
+	if (o->excludes.n <= 0)
 		return 0;
-	w->ex = calloc((size_t)o->nfile_excludes, sizeof(*w->ex));
+	w->ex = calloc((size_t)o->excludes.n, sizeof(*w->ex));
 	if (!w->ex)
 		return -ENOMEM;
-	for (int i = 0; i < o->nfile_excludes; i++) {
-		const char *s = o->file_excludes[i];
+	for (int i = 0; i < o->excludes.n; i++) {
+		const char *s = o->excludes.v[i];
 		size_t len;
 
 		if (!s || !*s)
@@ -316,18 +357,20 @@ static int load_excludes(struct file_walk *w, const struct crawl_opts *o, const 
 
 static int crawl(struct crawl_ctx *c)
 {
-	const struct crawl_opts *o = c->opts;
+	const struct file_settings *o = FEATURE_SETTINGS(c, feature_file);
+	if (!o)
+		return -EINVAL; /* a caller that gave no crawl_opts */
 	const struct vt_walk_ops ops = {.entry = on_entry, .error = on_error};
 	struct file_walk w = {
 	    .c = c,
 	    .f = c->frame,
 	    .crawler = frame_format(c->frame) == FRAME_CRAWLER,
-	    .hash_max = o->file_hash_max ? o->file_hash_max : DEFAULT_HASH_MAX,
+	    .hash_max = o->hash_max ? o->hash_max : DEFAULT_HASH_MAX,
 	};
-	const char *root = o->file_root && *o->file_root ? o->file_root : "/";
+	const char *root = o->root && *o->root ? o->root : "/";
 	int rc = load_excludes(&w, o, root);
 
-	if (!rc && o->file_hash) {
+	if (!rc && o->hash) {
 		w.sha = sha256_new();
 		w.chunk = malloc(CHUNK);
 		if (!w.sha || !w.chunk)
@@ -355,4 +398,7 @@ const struct feature feature_file = {
     .on_files_only = true,
     .needs_files = true,
     .crawl = crawl,
+    .lane = FEATURE_LANE_FILE,
+    .options = options,
+    .settings_size = sizeof(struct file_settings),
 };

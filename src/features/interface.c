@@ -82,4 +82,5 @@ const struct feature feature_interface = {
     .name = "interface",
     .description = "network interfaces: MAC, MTU, flags, addresses, counters",
     .crawl = crawl,
+    .default_interval = 300,
 };

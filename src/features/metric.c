@@ -19,13 +19,12 @@
  *
  * How: rates and CPU percentages need two samples.  The feature samples the
  * cumulative counters (CPU times, disk I/O, interface counters, cgroup CPU
- * time), sleeps opts->sample_interval seconds, samples again and emits each
- * item of the second sample with its rate against the first.  So a first
- * crawl already has true rates (the reference crawler reported 0 there).
- * The first sample lives in small arrays allocated once per crawl and
- * bounded (MAX_ITEMS); an item beyond the bound, or one that appears only
- * in the second sample, or whose counters went backwards (a device
- * replaced), is reported without rates.
+ * time), sleeps its `interval` setting (--interval, default 1 s) seconds, samples again and emits
+ * each item of the second sample with its rate against the first.  So a first crawl already has
+ * true rates (the reference crawler reported 0 there). The first sample lives in small arrays
+ * allocated once per crawl and bounded (MAX_ITEMS); an item beyond the bound, or one that appears
+ * only in the second sample, or whose counters went backwards (a device replaced), is reported
+ * without rates.
  *
  * Interval 0: one sample only.  CPU records then carry the cumulative
  * seconds since boot (user_s, nice_s, ..., steal_s) instead of
@@ -54,6 +53,7 @@
  * <device>), cgroup ("cgroup", "cgroup").
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +64,27 @@
 
 #define MAX_ITEMS 8192 /* CPUs, devices, interfaces kept per sample */
 #define MAX_INTERVAL 3600.0
+
+/* The settings (options below). */
+struct metric_settings {
+	double interval; /* seconds between the two samples; 0: one sample */
+};
+
+static const struct feature_option options[] = {
+    {.flag = "interval",
+     .short_flag = 'i',
+     .metavar = "SEC",
+     .type = FOPT_DURATION,
+     .dflt = "1",
+     .min = 0,
+     .max = MAX_INTERVAL,
+     .help = "seconds between the two samples rates and CPU percentages are computed over; "
+             "0: one sample, no rates",
+     .offset = offsetof(struct metric_settings, interval)},
+    {0},
+};
+
+extern const struct feature feature_metric;
 #define NAME_CAP 64
 
 struct dev_sample {
@@ -616,7 +637,8 @@ static void second_sample(struct metric *m)
 
 static double interval_of(const struct crawl_ctx *c)
 {
-	double interval = c->opts ? c->opts->sample_interval : 1.0;
+	const struct metric_settings *s = FEATURE_SETTINGS(c, feature_metric);
+	double interval = s ? s->interval : 1.0;
 	if (!(interval >= 0)) /* also NaN */
 		interval = 0;
 	return interval > MAX_INTERVAL ? MAX_INTERVAL : interval;
@@ -686,6 +708,19 @@ static int crawl(struct crawl_ctx *c)
 	return 0;
 }
 
+/* `vantage serve`: rates on every tick, the wait never the tick. */
+static void fit_interval(void *settings, double interval)
+{
+	struct metric_settings *s = settings;
+	s->interval = interval / 2 < 1 ? interval / 2 : 1;
+}
+
+static double prime_wait(const void *settings)
+{
+	const struct metric_settings *s = settings;
+	return s->interval;
+}
+
 const struct feature feature_metric = {
     .name = "metric",
     .description = "CPU (total and per CPU, % over the sampling interval), memory, load, "
@@ -694,4 +729,10 @@ const struct feature feature_metric = {
     .crawl = crawl,
     .prime = prime,
     .prime_free = metric_free,
+    .default_interval = 10,
+    .paces_discovery = true,
+    .options = options,
+    .settings_size = sizeof(struct metric_settings),
+    .fit_interval = fit_interval,
+    .prime_wait = prime_wait,
 };

@@ -48,4 +48,5 @@ const struct feature feature_module = {
     .name = "module",
     .description = "loaded kernel modules",
     .crawl = crawl,
+    .default_interval = 300,
 };

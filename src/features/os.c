@@ -256,4 +256,5 @@ const struct feature feature_os = {
     .description = "distribution, kernel, host name, boot time, machine id, addresses",
     .on_files_only = true,
     .crawl = crawl,
+    .default_interval = 300,
 };

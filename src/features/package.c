@@ -395,4 +395,6 @@ const struct feature feature_package = {
     .on_files_only = true,
     .needs_files = true,
     .crawl = crawl,
+    .default_interval = 3600,
+    .lane = FEATURE_LANE_SLOW,
 };

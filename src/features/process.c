@@ -125,4 +125,5 @@ const struct feature feature_process = {
                    "threads, memory, CPU time, open fds, cgroup",
     .on_files_only = false,
     .crawl = crawl,
+    .default_interval = 60,
 };

@@ -1,7 +1,8 @@
 /*
  * registry.c - the table of features.  Adding a feature: write
- * features/<name>.c ending in `const struct feature feature_<name>`, and
- * list it here.  The order is the order of a crawl (and of `--help`).
+ * features/<name>.c ending in `const struct feature feature_<name>` (with
+ * its interval, lane and options: see feature.h), and list it here.  The
+ * order is the order of a crawl (and of `--help`).
  */
 #include <string.h>
 
@@ -33,4 +34,12 @@ static void iter_error(void *ctx, const char *what, int err)
 struct view_iter feature_iter(struct crawl_ctx *c)
 {
 	return (struct view_iter){.ctx = c, .error = iter_error};
+}
+
+int feature_index(const struct feature *f)
+{
+	for (size_t i = 0; i < feature_count; i++)
+		if (feature_table[i] == f)
+			return (int)i;
+	return -1;
 }

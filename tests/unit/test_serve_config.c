@@ -1,5 +1,7 @@
 /* Unit tests: the configuration of `vantage serve` (cli/serve_config.c): values,
- * the INI file with its errors (file, line, key), flags, lists. */
+ * the INI file with its errors (file, line, key), flags, lists; and the
+ * options features declare (features/options.c): defaults, every option
+ * through its flag and its key, errors naming the option. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +37,18 @@ static int feat(const char *name)
 	return -1;
 }
 
+/* The current value of the feature option of [crawl] `key`, as text. */
+static const char *val(const struct serve_config *c, const char *key)
+{
+	static char v[1024];
+	const struct feature *f;
+	const struct feature_option *o = feature_option_by_key(key, &f);
+	if (!o)
+		fail_msg("no option %s", key);
+	crawl_opts_format(c->crawl, f, o, v, sizeof(v));
+	return v;
+}
+
 /* Load `text`; returns the result, err in *err. */
 static int load(const char *text, struct serve_config *c, char *err, size_t n)
 {
@@ -47,36 +61,51 @@ static int load(const char *text, struct serve_config *c, char *err, size_t n)
 static void test_durations(void **state)
 {
 	double d;
-	assert_int_equal(config_parse_duration("10", &d), 0);
+	assert_int_equal(feature_parse_duration("10", &d), 0);
 	assert_true(d == 10);
-	assert_int_equal(config_parse_duration("10s", &d), 0);
+	assert_int_equal(feature_parse_duration("10s", &d), 0);
 	assert_true(d == 10);
-	assert_int_equal(config_parse_duration("5m", &d), 0);
+	assert_int_equal(feature_parse_duration("5m", &d), 0);
 	assert_true(d == 300);
-	assert_int_equal(config_parse_duration("1.5h", &d), 0);
+	assert_int_equal(feature_parse_duration("1.5h", &d), 0);
 	assert_true(d == 5400);
-	assert_int_equal(config_parse_duration("2d", &d), 0);
+	assert_int_equal(feature_parse_duration("2d", &d), 0);
 	assert_true(d == 172800);
-	const char *bad[] = {"",    "s",   "5x",  "-1s", "+3",  "1e999",
-	                     "nan", "inf", "5 s", "5ms", "10ss"};
+	/* the API's syntax too */
+	assert_int_equal(feature_parse_duration("250ms", &d), 0);
+	assert_true(d == 0.25);
+	assert_int_equal(feature_parse_duration("1w", &d), 0);
+	assert_true(d == 604800);
+	assert_int_equal(feature_parse_duration("0.5", &d), 0);
+	assert_true(d == 0.5);
+	const char *bad[] = {"",    "s",   "5x",   "-1s",  "+3",   "1e999", "nan",
+	                     "inf", "5 s", "5mss", "10ss", "0x10", " 5",    "5w2"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-		assert_int_equal(config_parse_duration(bad[i], &d), -EINVAL);
+		if (feature_parse_duration(bad[i], &d) != -EINVAL)
+			fail_msg("'%s' parsed as a duration", bad[i]);
+	char t[32];
+	feature_format_duration(0.25, t, sizeof(t));
+	assert_string_equal(t, "250ms");
+	feature_format_duration(604800, t, sizeof(t));
+	assert_string_equal(t, "1w");
+	feature_format_duration(90, t, sizeof(t));
+	assert_string_equal(t, "90s");
 }
 
 static void test_sizes(void **state)
 {
 	uint64_t v;
-	assert_int_equal(config_parse_size("65536", &v), 0);
+	assert_int_equal(feature_parse_size("65536", &v), 0);
 	assert_true(v == 65536);
-	assert_int_equal(config_parse_size("64K", &v), 0);
+	assert_int_equal(feature_parse_size("64K", &v), 0);
 	assert_true(v == 65536);
-	assert_int_equal(config_parse_size("1M", &v), 0);
+	assert_int_equal(feature_parse_size("1M", &v), 0);
 	assert_true(v == 1048576);
-	assert_int_equal(config_parse_size("2GB", &v), 0);
+	assert_int_equal(feature_parse_size("2GB", &v), 0);
 	assert_true(v == 2147483648ull);
 	const char *bad[] = {"", "K", "-1", "1T", "99999999999999999999", "17179869184G", " 1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-		assert_int_equal(config_parse_size(bad[i], &v), -EINVAL);
+		assert_int_equal(feature_parse_size(bad[i], &v), -EINVAL);
 }
 
 static void test_defaults(void **state)
@@ -95,8 +124,12 @@ static void test_defaults(void **state)
 	assert_true(c.interval[feat("config")] == 3600);
 	assert_true(c.interval[feat("file")] == 0);
 	assert_true(c.containers);
-	assert_int_equal(c.config_paths.n, 1);
-	assert_int_equal(c.file_excludes.n, 4);
+	assert_string_equal(val(&c, "config_paths"), "/etc");
+	assert_string_equal(val(&c, "config_max_size"), "64K");
+	assert_string_equal(val(&c, "file_root"), "/");
+	assert_string_equal(val(&c, "file_excludes"), "/proc, /sys, /dev, /run");
+	assert_string_equal(val(&c, "file_hash"), "false");
+	assert_string_equal(val(&c, "file_hash_max_size"), "64M");
 	assert_int_equal(c.log_level, LOG_INFO);
 	assert_null(c.token);
 	config_free(&c);
@@ -140,18 +173,15 @@ static void test_good_file(void **state)
 	assert_int_equal(c.workers, 8);
 	assert_true(c.timeout == 60);
 	assert_false(c.containers);
-	assert_int_equal(c.config_paths.n, 3);
-	assert_string_equal(c.config_paths.v[0], "/etc/nginx");
-	assert_string_equal(c.config_paths.v[1], "/etc/ssh");
-	assert_string_equal(c.config_paths.v[2], "/opt/app/conf");
-	assert_true(c.file_hash);
-	assert_true(c.file_hash_max_size == 1048576);
+	assert_string_equal(val(&c, "config_paths"), "/etc/nginx, /etc/ssh, /opt/app/conf");
+	assert_string_equal(val(&c, "file_hash"), "true");
+	assert_string_equal(val(&c, "file_hash_max_size"), "1M");
 	assert_int_equal(c.log_level, LOG_DEBUG);
 
 	struct serve_config copy;
 	assert_int_equal(config_copy(&copy, &c), 0);
 	config_free(&c);
-	assert_string_equal(copy.config_paths.v[2], "/opt/app/conf");
+	assert_string_equal(val(&copy, "config_paths"), "/etc/nginx, /etc/ssh, /opt/app/conf");
 	config_free(&copy);
 }
 
@@ -183,6 +213,9 @@ static void test_bad_files(void **state)
 	bad("[crawl]\ntimeout = 0\n", "[crawl] timeout");
 	bad("[crawl]\ncontainers = maybe\n", "[crawl] containers: not a boolean: 'maybe'");
 	bad("[crawl]\nconfig_max_size = big\n", "[crawl] config_max_size: not a size");
+	bad("[crawl]\nfile_hash = maybe\n", "[crawl] file_hash: not a boolean: 'maybe'");
+	bad("[crawl]\nfile_nope = 1\n", "[crawl] file_nope: unknown key");
+	bad("[intervals]\nmetric = 250ms\n", "'250ms' is out of range");
 	bad("[log]\nlevel = loud\n", "[log] level: unknown level 'loud'");
 	bad("[api]\nlisten = nowhere\n", "[api] listen");
 	bad("[api]\nlisten = 127.0.0.1:99999\n", "[api] listen");
@@ -204,8 +237,7 @@ static void test_long_line(void **state)
 	struct serve_config c;
 	char err[512];
 	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
-	assert_int_equal(c.config_paths.n, 40);
-	assert_string_equal(c.config_paths.v[39], "/etc/dir39");
+	assert_non_null(strstr(val(&c, "config_paths"), "/etc/dir38, /etc/dir39"));
 	assert_int_equal(c.log_level, LOG_WARN);
 	config_free(&c);
 }
@@ -248,8 +280,7 @@ static void test_flags(void **state)
 	assert_int_equal(config_defaults(&c), 0);
 	assert_int_equal(config_set(&c, "crawl", "config_paths", "/a", true, err, sizeof(err)), 0);
 	assert_int_equal(config_set(&c, "crawl", "config_paths", "/b", false, err, sizeof(err)), 0);
-	assert_int_equal(c.config_paths.n, 2);
-	assert_string_equal(c.config_paths.v[0], "/a");
+	assert_string_equal(val(&c, "config_paths"), "/a, /b");
 	assert_int_equal(config_set(&c, "api", "token", "", true, err, sizeof(err)), 0);
 	assert_null(c.token);
 	config_free(&c);
@@ -270,6 +301,201 @@ static void test_describe_hides_token(void **state)
 	config_free(&c);
 }
 
+/* ---- the features' declarations -------------------------------------------- */
+
+static void test_declared_defaults(void **state)
+{
+	struct serve_config c;
+	assert_int_equal(config_defaults(&c), 0);
+	for (size_t i = 0; i < feature_count; i++) {
+		const struct feature *f = feature_table[i];
+		assert_true(c.interval[i] == f->default_interval);
+		/* every default parses (crawl_opts_init() would have failed) and
+		 * reads back as itself */
+		for (const struct feature_option *o = f->options; o && o->flag; o++) {
+			char v[1024], again[1024], err[256];
+			crawl_opts_format(c.crawl, f, o, v, sizeof(v));
+			if (o->type != FOPT_BOOL && o->dflt)
+				assert_true(*v);
+			assert_int_equal(
+			    crawl_opts_set(c.crawl, f, o, v, true, false, err, sizeof(err)), 0);
+			crawl_opts_format(c.crawl, f, o, again, sizeof(again));
+			assert_string_equal(v, again);
+			assert_non_null(o->help);
+			assert_true(o->type == FOPT_BOOL || o->metavar);
+		}
+	}
+	/* lanes and intervals as the daemon had them */
+	assert_int_equal(feature_find("package")->lane, FEATURE_LANE_SLOW);
+	assert_int_equal(feature_find("config")->lane, FEATURE_LANE_SLOW);
+	assert_int_equal(feature_find("file")->lane, FEATURE_LANE_FILE);
+	assert_int_equal(feature_find("metric")->lane, FEATURE_LANE_FAST);
+	assert_true(feature_find("metric")->paces_discovery);
+	config_free(&c);
+
+	/* metric's sample interval: 1 s for a crawl, fitted to serve's interval */
+	struct crawl_opts o;
+	assert_int_equal(crawl_opts_init(&o), 0);
+	assert_true(o.sample_interval == 1);
+	double iv[FEATURE_MAX] = {0};
+	iv[feat("metric")] = 1;
+	crawl_opts_fit(&o, iv);
+	assert_true(o.sample_interval == 0.5);
+	iv[feat("metric")] = 10;
+	crawl_opts_fit(&o, iv);
+	assert_true(o.sample_interval == 1);
+	crawl_opts_free(&o);
+}
+
+/* A good value of each type, and how it reads back. */
+static const char *sample(enum feature_opt_type t, const char **back)
+{
+	switch (t) {
+	case FOPT_BOOL:
+		return *back = "true", "yes";
+	case FOPT_SIZE:
+		return *back = "2M", "2048K";
+	case FOPT_DURATION:
+		return *back = "250ms", "0.25";
+	case FOPT_STRING:
+		return *back = "/srv/x", "/srv/x";
+	case FOPT_LIST:
+		return *back = "/a, /b", "/a,/b";
+	}
+	return NULL;
+}
+
+static const char *bad_sample(enum feature_opt_type t)
+{
+	return t == FOPT_STRING ? "" : t == FOPT_LIST ? NULL : "12Q";
+}
+
+static void test_every_option(void **state)
+{
+	char flags[256][64];
+	int nflags = 0;
+	for (size_t i = 0; i < feature_count; i++) {
+		const struct feature *f = feature_table[i];
+		for (const struct feature_option *o = f->options; o && o->flag; o++) {
+			const char *back, *good = sample(o->type, &back),
+			                  *badv = bad_sample(o->type);
+			char v[1024], err[512], file[256];
+			/* flags and keys are unique */
+			for (int k = 0; k < nflags; k++)
+				assert_string_not_equal(flags[k], o->flag);
+			snprintf(flags[nflags++], sizeof(flags[0]), "%s", o->flag);
+
+			/* as a flag of crawl */
+			struct crawl_opts co;
+			assert_int_equal(crawl_opts_init(&co), 0);
+			const struct feature *ff;
+			bool neg;
+			assert_ptr_equal(feature_option_by_flag(o->flag, true, &ff, &neg), o);
+			assert_ptr_equal(ff, f);
+			const char *fv = o->type == FOPT_LIST ? "/a" : good;
+			assert_int_equal(
+			    crawl_opts_set(&co, f, o, fv, true, true, err, sizeof(err)), 0);
+			if (o->type == FOPT_LIST)
+				assert_int_equal(
+				    crawl_opts_set(&co, f, o, "/b", false, true, err, sizeof(err)),
+				    0);
+			crawl_opts_format(&co, f, o, v, sizeof(v));
+			assert_string_equal(v, back);
+			if (badv) {
+				assert_int_equal(
+				    crawl_opts_set(&co, f, o, badv, true, true, err, sizeof(err)),
+				    -EINVAL);
+				char want[80];
+				snprintf(want, sizeof(want), "--%s", o->flag);
+				if (!strstr(err, want))
+					fail_msg("error '%s' does not name %s", err, want);
+			}
+			crawl_opts_free(&co);
+			if (!o->key)
+				continue; /* a flag of crawl only */
+
+			/* as a flag of serve */
+			const char *section, *key, *fixed;
+			bool has_arg;
+			assert_true(config_flag_find(o->flag, &section, &key, &has_arg, &fixed));
+			assert_string_equal(section, "crawl");
+			assert_string_equal(key, o->key);
+			assert_int_equal(has_arg, o->type != FOPT_BOOL);
+			if (o->type == FOPT_BOOL) {
+				char no[80];
+				snprintf(no, sizeof(no), "no-%s", o->flag);
+				assert_true(config_flag_find(no, &section, &key, &has_arg, &fixed));
+				assert_string_equal(fixed, "false");
+			}
+
+			/* as a key of the file */
+			struct serve_config c;
+			snprintf(file, sizeof(file), "[crawl]\n%s = %s\n", o->key, good);
+			assert_int_equal(load(file, &c, err, sizeof(err)), 0);
+			assert_string_equal(val(&c, o->key), back);
+			struct buf b = BUF_INIT;
+			config_describe(&c, &b);
+			snprintf(file, sizeof(file), "[crawl] %s = %s\n", o->key, back);
+			assert_non_null(strstr(buf_str(&b), file));
+			buf_free(&b);
+			config_free(&c);
+			if (badv) {
+				char want[80];
+				snprintf(file, sizeof(file), "[crawl]\n%s = %s\n", o->key, badv);
+				snprintf(want, sizeof(want), "line 2: [crawl] %s: ", o->key);
+				bad(file, want);
+			}
+		}
+	}
+	assert_true(nflags >= 7);
+	/* the messages of today */
+	const struct feature *f;
+	bool neg;
+	const struct feature_option *o = feature_option_by_flag("interval", true, &f, &neg);
+	struct crawl_opts co;
+	char err[256];
+	assert_int_equal(crawl_opts_init(&co), 0);
+	assert_int_equal(crawl_opts_set(&co, f, o, "4000", true, true, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--interval '4000' is not a number of seconds between 0 and 3600");
+	o = feature_option_by_flag("config-max-size", true, &f, &neg);
+	assert_int_equal(crawl_opts_set(&co, f, o, "big", true, true, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--config-max-size 'big' is not a size (e.g. 65536, 64K, 1M)");
+	crawl_opts_free(&co);
+	/* a crawl-only flag is no flag of serve */
+	const char *section, *key, *fixed;
+	bool has_arg;
+	assert_false(config_flag_find("interval", &section, &key, &has_arg, &fixed));
+}
+
+/* docs/configuration.md holds the rows `vantage features --options --markdown`
+ * prints (run from the top of the tree; skipped elsewhere). */
+static void test_docs_in_sync(void **state)
+{
+	FILE *f = fopen("docs/configuration.md", "r");
+	if (!f)
+		skip();
+	char *docs = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&docs, &len);
+	char line[4096];
+	while (fgets(line, sizeof(line), f))
+		fputs(line, m);
+	fclose(f);
+	fclose(m);
+	char *rows = NULL;
+	size_t rlen = 0;
+	m = open_memstream(&rows, &rlen);
+	feature_options_help(m, FEATURE_HELP_MARKDOWN);
+	fclose(m);
+	for (char *save, *r = strtok_r(rows, "\n", &save); r; r = strtok_r(NULL, "\n", &save))
+		if (!strstr(docs, r))
+			fail_msg("docs/configuration.md lacks the row (vantage features --options "
+			         "--markdown):\n%s",
+			         r);
+	free(rows);
+	free(docs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +508,9 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_describe_hides_token),
+	    cmocka_unit_test(test_declared_defaults),
+	    cmocka_unit_test(test_every_option),
+	    cmocka_unit_test(test_docs_in_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
