@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../server/server.h"
+#include "../server/timeparse.h"
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/util.h"

@@ -30,7 +30,9 @@
 #include "../store/store.h"
 #include "../util/log.h"
 #include "../util/util.h"
-#include "internal.h"
+#include "instance.h"
+#include "prometheus.h"
+#include "request.h"
 
 #define MAX_LABELS 24
 
