@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../store/store.h"
@@ -50,10 +49,10 @@ int sysref_open_db(const char *cmd, const char *db, struct store **st)
 	bool given = db != NULL;
 	if (!db)
 		db = default_db(dflt, sizeof(dflt));
-	struct stat sb;
-	if (stat(db, &sb) < 0) {
+	int r = store_open(db, STORE_RO, st);
+	if (r == -ENOENT || r == -ENOTDIR) {
 		if (given)
-			fprintf(stderr, "vantage %s: --db '%s': %s\n", cmd, db, strerror(errno));
+			fprintf(stderr, "vantage %s: --db '%s': %s\n", cmd, db, strerror(-r));
 		else
 			fprintf(stderr,
 			        "vantage %s: no store at %s (is 'vantage serve' running? "
@@ -61,7 +60,6 @@ int sysref_open_db(const char *cmd, const char *db, struct store **st)
 			        cmd, db);
 		return EXIT_USAGE;
 	}
-	int r = store_open(db, STORE_RO, st);
 	if (r < 0) {
 		fprintf(stderr, "vantage %s: %s\n", cmd, store_errmsg(NULL));
 		return EXIT_FAIL;
