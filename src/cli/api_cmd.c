@@ -379,14 +379,16 @@ int cmd_api(int argc, char **argv)
 		fprintf(stderr, "vantage api: give --token or --token-file, not both\n");
 		return EXIT_USAGE;
 	}
-	struct stat st;
-	if (stat(o.store_path, &st) < 0) {
+	struct store *probe;
+	int orc = store_open(o.store_path, STORE_RO, &probe);
+	if (orc == -ENOENT || orc == -ENOTDIR) {
 		fprintf(stderr,
 		        "vantage api: no store at %s (%s); `vantage serve --db %s` makes one, or "
 		        "`vantage api --db %s --import FRAMES.jsonl`\n",
-		        o.store_path, strerror(errno), o.store_path, o.store_path);
+		        o.store_path, strerror(-orc), o.store_path, o.store_path);
 		return EXIT_FAIL;
 	}
+	store_close(probe); /* other errors: server_start() says them */
 	char *file_token = NULL;
 	if (token_file) {
 		if (read_token_file(token_file, &file_token) < 0)

@@ -9,11 +9,12 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 int cmd_crawl(int argc, char **argv);
 int cmd_features(int argc, char **argv);
-int cmd_serve(int argc, char **argv);   /* serve.c: the daemon */
-int cmd_api(int argc, char **argv);     /* api_cmd.c: the REST API over a store file */
-int cmd_systems(int argc, char **argv); /* query.c: queries of the store */
-int cmd_show(int argc, char **argv);
-int cmd_metrics(int argc, char **argv);
+int cmd_serve(int argc, char **argv); /* serve.c: the daemon */
+int cmd_api(int argc, char **argv);   /* api_cmd.c: the REST API over a store file */
+/* Queries of the store, without the daemon. */
+int cmd_systems(int argc, char **argv); /* systems.c */
+int cmd_show(int argc, char **argv);    /* show.c */
+int cmd_metrics(int argc, char **argv); /* metrics.c */
 int cmd_ls(int argc, char **argv);
 
 #endif

@@ -27,10 +27,13 @@
 #include <string.h>
 
 #include "../util/version.h"
+#include "../store/jscan.h" /* at merge: ../util/jscan.h */
 #include "../store/store.h"
 #include "../util/log.h"
 #include "../util/util.h"
-#include "internal.h"
+#include "instance.h"
+#include "prometheus.h"
+#include "request.h"
 
 #define MAX_LABELS 24
 
@@ -192,181 +195,62 @@ void prom_label_value(struct buf *out, const char *s, size_t n)
 
 /* ---- a flat JSON object of scalars: the series labels, the store stats ------- */
 
-static void skip_ws(const char **p, const char *end)
+/* Raw string content from the scanner, decoded as a label wants it: valid
+ * UTF-8, with the bytes that were not UTF-8 in the observed system
+ * (written \udcXX) and lone surrogates as U+FFFD. */
+static void label_text(struct buf *out, struct js_span raw)
 {
-	while (*p < end && (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r'))
-		(*p)++;
-}
-
-static unsigned hex4(const char *p)
-{
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-		                               : -1;
-		if (d < 0)
-			return 0x110000;
-		v = v * 16 + (unsigned)d;
-	}
-	return v;
-}
-
-static void put_utf8(struct buf *b, unsigned cp)
-{
-	if (cp < 0x80) {
-		buf_addc(b, (char)cp);
-	} else if (cp < 0x800) {
-		buf_addc(b, (char)(0xc0 | (cp >> 6)));
-		buf_addc(b, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		buf_addc(b, (char)(0xe0 | (cp >> 12)));
-		buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addc(b, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		buf_addc(b, (char)(0xf0 | (cp >> 18)));
-		buf_addc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addc(b, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
-/* A JSON string at *p (on the quote) decoded into out; lone surrogates
- * (Vantage's escapes of invalid bytes) become U+FFFD. */
-static bool json_string(const char **p, const char *end, struct buf *out)
-{
+	struct buf t = BUF_INIT;
+	js_unescape(&t, raw.p, raw.n);
 	buf_reset(out);
-	if (*p >= end || **p != '"')
-		return false;
-	for ((*p)++; *p < end; (*p)++) {
-		char c = **p;
-		if (c == '"') {
-			(*p)++;
-			if (!out->data)
-				buf_adds(out, "");
-			return true;
+	buf_adds(out, "");
+	for (size_t i = 0; i < t.len;) {
+		size_t l = utf8_len((const unsigned char *)t.data + i, t.len - i);
+		if (l == 0) {
+			buf_adds(out, "\xef\xbf\xbd"); /* U+FFFD */
+			l = 1;
+		} else {
+			buf_add(out, t.data + i, l);
 		}
-		if (c != '\\') {
-			buf_addc(out, c);
-			continue;
-		}
-		if (++(*p) >= end)
-			return false;
-		switch (**p) {
-		case 'n':
-			buf_addc(out, '\n');
-			break;
-		case 't':
-			buf_addc(out, '\t');
-			break;
-		case 'r':
-			buf_addc(out, '\r');
-			break;
-		case 'b':
-			buf_addc(out, '\b');
-			break;
-		case 'f':
-			buf_addc(out, '\f');
-			break;
-		case 'u': {
-			if (end - *p < 5)
-				return false;
-			unsigned cp = hex4(*p + 1);
-			if (cp > 0xffff)
-				return false;
-			*p += 4;
-			if (cp >= 0xd800 && cp <= 0xdbff && end - *p >= 7 && (*p)[1] == '\\' &&
-			    (*p)[2] == 'u') {
-				unsigned lo = hex4(*p + 3);
-				if (lo >= 0xdc00 && lo <= 0xdfff) {
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-					*p += 6;
-				}
-			}
-			if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
-				cp = 0xfffd;
-			put_utf8(out, cp);
-			break;
-		}
-		default:
-			buf_addc(out, **p);
-		}
+		i += l;
 	}
-	return false;
+	buf_free(&t);
 }
 
 /*
  * Call cb(key, value-text, is_string) for every member of a flat JSON
  * object whose value is a string, number, true or false; members holding
- * objects, arrays or null are skipped.  Returns 0, or -EINVAL on
- * malformed input (members before the error have been reported).
+ * objects, arrays or null are skipped.  The whole object is checked
+ * first (jscan): returns 0, or -EINVAL on malformed input, before any
+ * call.
  */
 int prom_flat_object(const char *s, size_t n,
                      void (*cb)(void *ctx, const char *k, const char *v, bool str), void *ctx)
 {
-	const char *p = s, *end = s + n;
+	const char *end = s + n, *p = js_ws(s, end);
+	const char *e = p < end && *p == '{' ? js_skip(p, end, 0) : NULL;
+	struct js_iter it;
+	if (!e || js_iter_begin(&it, (struct js_span){p, (size_t)(e - p)}, 0) < 0)
+		return -EINVAL;
 	struct buf key = BUF_INIT, val = BUF_INIT;
-	int rc = -EINVAL;
-	skip_ws(&p, end);
-	if (p >= end || *p++ != '{')
-		goto out;
-	skip_ws(&p, end);
-	if (p < end && *p == '}') {
-		rc = 0;
-		goto out;
-	}
-	while (p < end) {
-		skip_ws(&p, end);
-		if (!json_string(&p, end, &key))
-			goto out;
-		skip_ws(&p, end);
-		if (p >= end || *p++ != ':')
-			goto out;
-		skip_ws(&p, end);
-		if (p >= end)
-			goto out;
-		if (*p == '"') {
-			if (!json_string(&p, end, &val))
-				goto out;
-			cb(ctx, buf_str(&key), buf_str(&val), true);
-		} else if (*p == '{' || *p == '[') {
-			int depth = 0; /* skip a nested value, strings included */
-			for (; p < end; p++) {
-				if (*p == '"') {
-					if (!json_string(&p, end, &val))
-						goto out;
-					p--;
-				} else if (*p == '{' || *p == '[') {
-					depth++;
-				} else if ((*p == '}' || *p == ']') && --depth == 0) {
-					p++;
-					break;
-				}
-			}
-		} else {
-			const char *v = p;
-			while (p < end && *p != ',' && *p != '}' && *p != ' ' && *p != '\n')
-				p++;
-			buf_reset(&val);
-			buf_add(&val, v, (size_t)(p - v));
-			if (strcmp(buf_str(&val), "null") != 0)
-				cb(ctx, buf_str(&key), buf_str(&val), false);
-		}
-		skip_ws(&p, end);
-		if (p < end && *p == ',') {
-			p++;
+	struct js_span name, v, content;
+	int r;
+	while ((r = js_obj_next(&it, &name, &v)) > 0) {
+		if (v.p[0] == '{' || v.p[0] == '[' || js_eq(v, "null"))
 			continue;
+		label_text(&key, name);
+		bool str = js_str(v, &content);
+		if (str) {
+			label_text(&val, content);
+		} else {
+			buf_reset(&val);
+			buf_add(&val, v.p, v.n);
 		}
-		if (p < end && *p == '}')
-			rc = 0;
-		break;
+		cb(ctx, buf_str(&key), buf_str(&val), str);
 	}
-out:
 	buf_free(&key);
 	buf_free(&val);
-	return rc;
+	return r < 0 ? -EINVAL : 0;
 }
 
 /* ---- collecting the series --------------------------------------------------- */

@@ -1,7 +1,7 @@
 /*
  * server.h - the HTTP surface of Vantage: the REST API (/api/v1/...) and the
  * Prometheus endpoint (/metrics) over a store file.  docs/api.md describes
- * every endpoint.
+ * every endpoint; endpoints.c lists them with their handlers.
  *
  * One server = one libmicrohttpd daemon with a pool of worker threads, each
  * with its own epoll set.  Every worker thread opens its own read-only
@@ -109,18 +109,5 @@ void server_stop(struct server *srv);
  */
 int server_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
                         bool *loopback, char *err, size_t errlen);
-
-/*
- * Time arguments of the API (and of the CLI's --since/--at):
- *   server_parse_duration: "30s", "5m", "1h", "2d", "1w", "250ms" or plain
- *	seconds "90"; > 0.  Returns 0 and *ms, or -EINVAL.
- *   server_parse_time: an ISO-8601 time "2026-11-22T10:00:00Z" (optional
- *	fraction ".123", "Z" or an offset "+02:00"), epoch seconds
- *	"1795341600" (optionally with a fraction), or a duration meaning that
- *	long before now_ms ("1h": an hour ago).  Returns 0 and *ms (ms since
- *	the epoch), or -EINVAL.
- */
-int server_parse_duration(const char *s, int64_t *ms);
-int server_parse_time(const char *s, int64_t now_ms, int64_t *ms);
 
 #endif

@@ -16,8 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/internal.h"
+#include "server/prometheus.h"
+#include "server/request.h"
+#include "server/router.h"
 #include "server/server.h"
+#include "server/timeparse.h"
 
 /* ---- listen addresses ---------------------------------------------------------- */
 
@@ -191,7 +194,7 @@ static int target(const char *uri, struct request *r, char **arena)
 {
 	memset(r, 0, sizeof(*r));
 	*arena = malloc(2 * strlen(uri) + 2);
-	return http_parse_target(r, uri, *arena);
+	return req_parse_target(r, uri, *arena);
 }
 
 static void test_target(void **state)
@@ -239,7 +242,7 @@ static void test_target(void **state)
 	const char *bad[] = {"/a%",     "/a%2",     "/a%zz", "/a%00b", "/a?x=%",
 	                     "/a?x=%0", "/a?%00=1", "/a?=1", "*",      "relative/path"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (target(bad[i], &r, &a) != -1 || r.status != 400)
+		if (target(bad[i], &r, &a) != -EINVAL || r.status != 400)
 			fail_msg("accepted target '%s'", bad[i]);
 		assert_non_null(strstr(buf_str(&r.body), "\"error\""));
 		buf_free(&r.body);
@@ -249,13 +252,13 @@ static void test_target(void **state)
 	char big[4096] = "/x?";
 	for (int i = 0; i < REQ_MAX_PARAMS + 1; i++)
 		strcat(big, "a=1&");
-	assert_int_equal(target(big, &r, &a), -1);
+	assert_int_equal(target(big, &r, &a), -EINVAL);
 	buf_free(&r.body);
 	free(a);
 	strcpy(big, "");
 	for (int i = 0; i < REQ_MAX_SEGS + 1; i++)
 		strcat(big, "/s");
-	assert_int_equal(target(big, &r, &a), -1);
+	assert_int_equal(target(big, &r, &a), -EINVAL);
 	buf_free(&r.body);
 	free(a);
 }
@@ -269,13 +272,13 @@ static void test_check_params(void **state)
 	assert_int_equal(req_check_params(&r, allowed), 0);
 	free(a);
 	assert_int_equal(target("/x?since=1h&stpe=1m", &r, &a), 0);
-	assert_int_equal(req_check_params(&r, allowed), -1);
+	assert_int_equal(req_check_params(&r, allowed), -EINVAL);
 	assert_int_equal(r.status, 400);
 	assert_non_null(strstr(buf_str(&r.body), "\"parameter\":\"stpe\""));
 	buf_free(&r.body);
 	free(a);
 	assert_int_equal(target("/x?step=1m&step=2m", &r, &a), 0);
-	assert_int_equal(req_check_params(&r, allowed), -1);
+	assert_int_equal(req_check_params(&r, allowed), -EINVAL);
 	assert_non_null(strstr(buf_str(&r.body), "more than once"));
 	buf_free(&r.body);
 	free(a);
@@ -285,10 +288,105 @@ static void test_check_params(void **state)
 	assert_int_equal(req_check_params(&r, rep), 0);
 	free(a);
 	assert_int_equal(target("/x?lbl=1", &r, &a), 0);
-	assert_int_equal(req_check_params(&r, rep), -1);
+	assert_int_equal(req_check_params(&r, rep), -EINVAL);
 	assert_non_null(strstr(buf_str(&r.body), "takes: step, label"));
 	buf_free(&r.body);
 	free(a);
+}
+
+/* ---- routing ---------------------------------------------------------------------- */
+
+/* A concrete path for a route's pattern: each "{x}" becomes "v"; a "{x+}"
+ * becomes `multi` (which may hold '/'). */
+static void concrete(const char *pattern, const char *multi, char *dst, size_t cap)
+{
+	dst[0] = 0;
+	for (const char *p = pattern; *p;) {
+		if (*p == '{') {
+			const char *close = strchr(p, '}');
+			assert_non_null(close);
+			strncat(dst, close[-1] == '+' ? multi : "v", cap - strlen(dst) - 1);
+			p = close + 1;
+		} else {
+			strncat(dst, p, 1);
+			p++;
+		}
+	}
+}
+
+static void test_routes_resolve(void **state)
+{
+	struct request r;
+	char *a, path[512];
+	assert_true(route_count > 0);
+	for (size_t i = 0; i < route_count; i++) {
+		assert_int_equal(routes[i].path[0], '/');
+		assert_true(routes[i].handler || routes[i].hint);
+		/* a one-segment id, and an id whose '/' was sent unencoded */
+		const char *ids[] = {"host%3At", "image:/mnt/x"};
+		for (size_t k = 0; k < 2; k++) {
+			concrete(routes[i].path, ids[k], path, sizeof(path));
+			assert_int_equal(target(path, &r, &a), 0);
+			const struct route *got = route_match(&r);
+			if (got != &routes[i])
+				fail_msg("'%s' resolves to %s, not %s", path,
+				         got ? got->path : "none", routes[i].path);
+			if (strchr(routes[i].path, '+')) {
+				const char *want = k ? "image:/mnt/x" : "host:t";
+				assert_string_equal(req_var(&r, "id"), want);
+			}
+			if (strstr(routes[i].path, "{name}"))
+				assert_string_equal(req_var(&r, "name"), "v");
+			free(a);
+		}
+	}
+	/* the id takes every segment between "systems" and the endpoint's own */
+	assert_int_equal(target("/api/v1/systems/a/metrics/b/metrics", &r, &a), 0);
+	const struct route *rt = route_match(&r);
+	assert_non_null(rt);
+	assert_string_equal(rt->path, "/api/v1/systems/{id+}/metrics");
+	assert_string_equal(req_var(&r, "id"), "a/metrics/b");
+	free(a);
+	assert_int_equal(target("/api/v1/systems/a/b/metrics/memory.used_pct", &r, &a), 0);
+	rt = route_match(&r);
+	assert_non_null(rt);
+	assert_string_equal(rt->path, "/api/v1/systems/{id+}/metrics/{name}");
+	assert_string_equal(req_var(&r, "id"), "a/b");
+	assert_string_equal(req_var(&r, "name"), "memory.used_pct");
+	assert_null(req_var(&r, "nope"));
+	free(a);
+}
+
+/* Answers that need no store: 404 with a JSON error, 405. */
+static void routed(const char *path, const char *method, int status, const char *text)
+{
+	struct request r;
+	char *a;
+	assert_int_equal(target(path, &r, &a), 0);
+	r.method = method;
+	route_request(&r);
+	if (r.status != status)
+		fail_msg("%s %s: status %d, not %d", method, path, r.status, status);
+	const char *body = buf_str(&r.body);
+	assert_int_equal(body[0], '{');
+	assert_non_null(strstr(body, "\"error\":"));
+	assert_non_null(strstr(body, text));
+	buf_free(&r.body);
+	free(a);
+}
+
+static void test_routes_unknown(void **state)
+{
+	routed("/", "GET", 404, "no such endpoint (see docs/api.md");
+	routed("/nope", "GET", 404, "no such endpoint (see docs/api.md");
+	routed("/metrics/x", "GET", 404, "no such endpoint (see docs/api.md");
+	routed("/api/v1", "GET", 404, "no such endpoint (see docs/api.md");
+	routed("/api/v2/health", "GET", 404, "no such endpoint (see docs/api.md");
+	routed("/api/v1/systems/x", "GET", 404, "a system's endpoints are");
+	routed("/api/v1/systems/x/frame/y", "GET", 404, "a system's endpoints are");
+	routed("/api/v1/systems/x/y/z/w", "GET", 404, "a system's endpoints are");
+	routed("/metrics", "POST", 405, "method POST not allowed");
+	routed("/api/v1/systems/x/frame", "DELETE", 405, "method DELETE not allowed");
 }
 
 /* ---- Prometheus ------------------------------------------------------------------- */
@@ -409,10 +507,11 @@ static void test_flat_object(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_listen),       cmocka_unit_test(test_duration),
-	    cmocka_unit_test(test_time),         cmocka_unit_test(test_target),
-	    cmocka_unit_test(test_check_params), cmocka_unit_test(test_family_names),
-	    cmocka_unit_test(test_label_value),  cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_listen),         cmocka_unit_test(test_duration),
+	    cmocka_unit_test(test_time),           cmocka_unit_test(test_target),
+	    cmocka_unit_test(test_check_params),   cmocka_unit_test(test_routes_resolve),
+	    cmocka_unit_test(test_routes_unknown), cmocka_unit_test(test_family_names),
+	    cmocka_unit_test(test_label_value),    cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_flat_object),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

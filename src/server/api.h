@@ -1,0 +1,17 @@
+/*
+ * api.h - the handlers of the REST endpoints under /api/v1 (api.c; the
+ * route table in endpoints.c maps paths to them).  Path variables come
+ * from req_var(): "id" the system id, "name" the metric.
+ */
+#ifndef VANTAGE_SERVER_API_H
+#define VANTAGE_SERVER_API_H
+
+#include "request.h"
+
+void api_health(struct request *r);       /* /api/v1/health */
+void api_systems(struct request *r);      /* /api/v1/systems */
+void api_frame(struct request *r);        /* /api/v1/systems/{id}/frame */
+void api_metric_names(struct request *r); /* /api/v1/systems/{id}/metrics */
+void api_series(struct request *r);       /* /api/v1/systems/{id}/metrics/{name} */
+
+#endif

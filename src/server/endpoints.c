@@ -1,0 +1,22 @@
+/*
+ * endpoints.c - the route table: every endpoint of the server and its
+ * handler (docs/api.md documents each).  Order matters: the first row
+ * that matches wins (see router.h for the pattern syntax).
+ */
+#include "api.h"
+#include "prometheus.h"
+#include "router.h"
+
+const struct route routes[] = {
+    {"/metrics", prom_metrics, NULL},
+    {"/api/v1/health", api_health, NULL},
+    {"/api/v1/systems", api_systems, NULL},
+    {"/api/v1/systems/{id+}/frame", api_frame, NULL},
+    {"/api/v1/systems/{id+}/metrics", api_metric_names, NULL},
+    {"/api/v1/systems/{id+}/metrics/{name}", api_series, NULL},
+    {"/api/v1/systems/{id+}", NULL,
+     "no such endpoint; a system's endpoints are /api/v1/systems/{id}/frame, /metrics and "
+     "/metrics/{name}"},
+};
+
+const size_t route_count = sizeof(routes) / sizeof(routes[0]);

@@ -1,0 +1,38 @@
+/*
+ * instance.h - one running server as its files see it: the libmicrohttpd
+ * daemon, the bearer token, the store it serves, the daemon's counters
+ * and the count of answers by status code.  http.c creates and frees it;
+ * the endpoint handlers (api.c, prometheus.c) read it through
+ * request->srv to describe the server (health, /metrics).
+ */
+#ifndef VANTAGE_SERVER_INSTANCE_H
+#define VANTAGE_SERVER_INSTANCE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "server.h"
+
+/* HTTP status codes counted for vantage_http_requests_total. */
+#define SERVER_CODES 9
+extern const int server_codes[SERVER_CODES]; /* the last slot counts any other */
+
+struct server {
+	struct MHD_Daemon *mhd;
+	struct auth auth; /* the bearer token; auth.token NULL: no auth */
+	char *store_path;
+	struct server_stats *stats; /* borrowed; NULL in api mode */
+	pthread_key_t store_key;    /* per-thread struct store * (request.c) */
+	bool key_made;
+	char address[80]; /* "127.0.0.1:7070" */
+	int64_t started_ms;
+	atomic_uint_fast64_t requests[SERVER_CODES];
+};
+
+/* Count one answer with this status in srv->requests. */
+void server_count_status(struct server *srv, int status);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * request.h - one HTTP request as an endpoint handler sees it, and the
+ * helpers every handler calls: query parameters, JSON error answers and
+ * this thread's read-only store handle.
+ *
+ * A handler reads r->seg / req_var() / req_param(), checks its
+ * parameters with req_check_params(), and leaves its answer in r->status,
+ * r->body and r->content_type (200, JSON by default); http.c sends it.
+ * A request lives on one worker thread from start to end.
+ */
+#ifndef VANTAGE_SERVER_REQUEST_H
+#define VANTAGE_SERVER_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/buf.h"
+
+#define REQ_MAX_PARAMS 32
+#define REQ_MAX_SEGS 64
+#define REQ_MAX_VARS 4
+
+struct server;
+struct store;
+
+struct req_param {
+	char *key, *val; /* decoded, NUL-free */
+};
+
+/* A path variable of the matched route: "{id}" in the pattern gives
+ * name "id" (name_len 2, pointing into the pattern). */
+struct req_var {
+	const char *name;
+	size_t name_len;
+	const char *val;
+};
+
+struct request {
+	struct server *srv;
+	const char *method;
+	/* Path: decoded segments of the path ("api", "v1", "systems", ...),
+	 * stored one after the other (each NUL-terminated) in one block. */
+	char *seg[REQ_MAX_SEGS];
+	int nseg;
+	struct req_param param[REQ_MAX_PARAMS];
+	int nparam;
+	struct req_var var[REQ_MAX_VARS]; /* set by route_match() */
+	int nvar;
+	/* The answer, filled by the handler. */
+	int status;
+	struct buf body;
+	const char *content_type; /* default application/json */
+	int64_t now_ms;           /* when the request started */
+};
+
+/* Split the raw request target "/a/b%2Fc?x=1&y" into r->seg and r->param,
+ * percent-decoded into `arena` (2 * strlen(uri) + 2 bytes), which must
+ * outlive the request.  0, or -EINVAL with a 400 answer set. */
+int req_parse_target(struct request *r, const char *uri, char *arena);
+
+/* Set a JSON error answer {"error": msg, "parameter": param}; param may be
+ * NULL.  Replaces any body already written. */
+void req_error(struct request *r, int status, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The value of query parameter `key`, or NULL. */
+const char *req_param(const struct request *r, const char *key);
+/* The value of path variable `name` of the matched route, or NULL. */
+const char *req_var(const struct request *r, const char *name);
+/* 0 when every parameter is in `allowed` (NULL-terminated) and none is
+ * given twice (names starting with '+' in `allowed` may repeat: "+label");
+ * otherwise a 400 naming it is set and -EINVAL returned. */
+int req_check_params(struct request *r, const char *const *allowed);
+/* This thread's read-only store handle, opened on first use; NULL with a
+ * 503 answer set when the store cannot be opened. */
+struct store *req_store(struct request *r);
+/* Answer for a failed store call `rc` (404 for -ENOENT, 500 otherwise);
+ * `what` names the object for 404 ("system 'x'").  A handle that failed
+ * in an unexpected way is dropped and reopened by the next request. */
+void req_store_error(struct request *r, int rc, const char *what);
+/* The destructor of the per-thread handles (pthread_key_create). */
+void req_store_close(void *store);
+
+#endif
