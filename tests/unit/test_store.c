@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "sinks/sinks.h"
-#include "store/internal.h"
-#include "store/jscan.h"
+#include "store/sqlite_internal.h"
+#include "util/jscan.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -1336,7 +1336,7 @@ static void test_sink_queue_on_full_disk(void **state)
 	int64_t pages = q("PRAGMA page_count");
 	char sql[100];
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)pages);
-	assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(sq(s)->db, sql, NULL, NULL, NULL), SQLITE_OK);
 	for (int i = 1; i <= 5; i++) {
 		fb_begin(&f, "host:abc", T0 + i * 1000, "[\"package\"]");
 		for (int p = 0; p < 200; p++) {
@@ -1355,8 +1355,9 @@ static void test_sink_queue_on_full_disk(void **state)
 	}
 	assert_int_equal(q("SELECT count(*) FROM frames"), 1);
 	/* space returns: the queue drains in order at the next flush */
-	assert_int_equal(sqlite3_exec(s->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(sq(s)->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+	    SQLITE_OK);
 	frame_os_pkg(&f, T0 + 10000, "2.0");
 	sink_write(k, f.b.data, f.b.len);
 	buf_free(&f.b);
@@ -1437,14 +1438,14 @@ static void test_kill9_during_writes(void **state)
 	assert_true(n > 10);
 	struct store *s = open_rw();
 	sqlite3_stmt *q1;
-	assert_int_equal(sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q1, NULL),
+	assert_int_equal(sqlite3_prepare_v2(sq(s)->db, "PRAGMA integrity_check", -1, &q1, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(q1), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(q1, 0), "ok");
 	sqlite3_finalize(q1);
-	assert_int_equal(
-	    sqlite3_prepare_v2(s->db, "SELECT count(*) FROM frames WHERE id = ?1", -1, &q1, NULL),
-	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(sq(s)->db, "SELECT count(*) FROM frames WHERE id = ?1",
+	                                    -1, &q1, NULL),
+	                 SQLITE_OK);
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_int64(q1, 1, ids[i]);
 		assert_int_equal(sqlite3_step(q1), SQLITE_ROW);

@@ -15,14 +15,14 @@
  * JS_TEMPLATE makes '#' and '#T' acceptable as values: the store's record
  * templates (a value with some numbers taken out) use them as placeholders.
  */
-#ifndef VANTAGE_STORE_JSCAN_H
-#define VANTAGE_STORE_JSCAN_H
+#ifndef VANTAGE_UTIL_JSCAN_H
+#define VANTAGE_UTIL_JSCAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
+#include "buf.h"
 
 #define JS_MAX_DEPTH 64
 #define JS_TEMPLATE 1
