@@ -389,6 +389,47 @@ static void test_open_errors(void **state)
 	}
 }
 
+/* The store URL picks the backend: a path or sqlite:PATH is SQLite. */
+static void test_open_urls(void **state)
+{
+	struct store *s = (struct store *)1;
+	/* PostgreSQL is reserved; the message leaves out the URL (it may hold a password) */
+	assert_int_equal(store_open("postgres://u:secret@db/vantage", STORE_RW, &s), -ENOTSUP);
+	assert_null(s);
+	assert_non_null(strstr(store_errmsg(NULL), "no PostgreSQL backend in this build"));
+	assert_null(strstr(store_errmsg(NULL), "secret"));
+	assert_int_equal(store_open("postgresql://db/vantage", STORE_RO, &s), -ENOTSUP);
+	assert_int_equal(store_open("kafka://broker/topic", STORE_RW, &s), -EINVAL);
+	assert_non_null(strstr(store_errmsg(NULL), "unknown store scheme \"kafka\""));
+	assert_int_equal(store_open("", STORE_RW, &s), -EINVAL);
+	assert_int_equal(store_open("sqlite:", STORE_RW, &s), -EINVAL);
+	assert_false(access(path, F_OK) == 0); /* nothing was created */
+	/* sqlite:PATH and PATH are the same store */
+	char url[200];
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	s = NULL;
+	assert_int_equal(store_open(url, STORE_RW, &s), 0);
+	struct fb f;
+	fb_begin(&f, "host:abc", T0, "[\"os\"]");
+	fb_rec(&f, "os", "linux", "{}");
+	fb_put(s, &f);
+	store_close(s);
+	s = open_rw();
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_frame_json(s, "host:abc", 0, NULL, &b), 0);
+	store_close(s);
+	buf_free(&b);
+	/* read-only on a missing store: -ENOENT, "no store at PATH" */
+	snprintf(url, sizeof(url), "sqlite:%s/none.db", dir);
+	assert_int_equal(store_open(url, STORE_RO, &s), -ENOENT);
+	assert_non_null(strstr(store_errmsg(NULL), "no store at "));
+	assert_non_null(strstr(store_errmsg(NULL), "/none.db"));
+	/* read-write: the missing directories are made */
+	snprintf(url, sizeof(url), "%s/a/b/x.db", dir);
+	assert_int_equal(store_open(url, STORE_RW, &s), 0);
+	store_close(s);
+}
+
 /* ---- frames and records --------------------------------------------------- */
 
 static void frame_os_pkg(struct fb *f, int64_t t, const char *ver)
@@ -1471,6 +1512,7 @@ int main(void)
 	    cmocka_unit_test(test_jscan_iter_unescape),
 	    cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roundtrip_exact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dedup_and_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dedup_large_part, setup, teardown),
