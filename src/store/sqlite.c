@@ -1,15 +1,15 @@
 /*
- * sqlite.c - the embedded store's handle: opening, schema migrations,
+ * sqlite.c - the SQLite backend (store_backend_sqlite, chosen by store.c
+ * for a path or sqlite:PATH): its handle, opening, schema migrations,
  * errors, prepared statements, small shared helpers and statistics.
  *
- * Opening checks, before anything is written, that the file is ours: it
- * must be empty (then, in RW mode, it is created) or carry our
- * application_id and a meta table with our magic.  A file that is not
- * SQLite, is corrupt, or belongs to another program gives -EINVAL with a
- * message naming it; a schema newer than this program gives -EPROTO.  RW
- * handles then migrate older schemas (each step in one transaction) and
- * set WAL, synchronous=NORMAL, foreign keys and a busy timeout; RO handles
- * open the file SQLITE_OPEN_READONLY and never write.
+ * Opening makes the file's missing parent directories (RW; mode 0750), or
+ * says "no store at PATH" (RO, -ENOENT), then checks, before anything is written, that the file is
+ * ours: it must be empty (then, in RW mode, it is created) or carry our application_id and a meta
+ * table with our magic.  A file that is not SQLite, is corrupt, or belongs to another program gives
+ * -EINVAL with a message naming it; a schema newer than this program gives -EPROTO.  RW handles
+ * then migrate older schemas (each step in one transaction) and set WAL, synchronous=NORMAL,
+ * foreign keys and a busy timeout; RO handles open the file SQLITE_OPEN_READONLY and never write.
  *
  * The schema (docs/storage.md explains it):
  *   meta(key, value)                 magic, schema_version, watermarks
@@ -18,16 +18,16 @@
  *           last_metric, gone, gone_at)
  *   features(id, name)               feature names, small ids (fmask bits)
  *   records(id, feature, key, value) distinct records (deduplicated by
- *                                    content hash when stored, ingest.c)
+ *                                    content hash, sqlite_ingest.c)
  *   sets(id, hash, feature, n, ids)  one feature's record list (varints),
  *                                    shared by every frame holding it
  *   frames(id, system, t, fmask, head, nums, parts)
  *   gc_heads(id)                     headers of deleted frames, for the GC
  *   series(id, system, name, labels)
- *   points_new(m, system, t, data)   new points: a frame's as one row (points.c)
+ *   points_new(m, system, t, data)   new points: a frame's as one row (sqlite_points.c)
  *   points_raw(series, h, n, data)   older points, one chunk an hour
  *   points_1m / points_1h(t, series, avg, min, max, sum, count, p50,
- *           p90, p99)                roll-ups (rollup.c)
+ *           p90, p99)                roll-ups (sqlite_rollup.c)
  */
 #include <errno.h>
 #include <limits.h>

@@ -1,9 +1,10 @@
 /*
- * ingest.c - storing frames: store_put_frame() and store_mark_gone().
+ * sqlite_ingest.c - the SQLite backend storing frames: the put_frame and
+ * mark_gone ops (store_put_frame(), store_mark_gone()).
  *
  * A frame arrives as the JSON Lines text the crawler writes.  It is read
- * line by line with the scanner in jscan.c (values are kept as the exact
- * text written), all in one transaction:
+ * line by line with frame/decode.c (values are kept as the exact text
+ * written), all in one transaction:
  *
  *   header   the system row is created or updated; the header value is
  *            stored as a *template*: its volatile parts (the time, the
@@ -20,10 +21,10 @@
  *            is no index on hashes: new records are appended, never
  *            scattered over a random-keyed index.
  *   metric   numeric fields of `metric` records become points of series
- *            "<base>.<field>" (see metric_key_map for the labels), and the
+ *            "<base>.<field>" (features/metric_series.c: the key grammar), and the
  *            record itself is stored as a template with '#' where a
  *            number was, so a metric record costs its points and no text;
- *            the record is rebuilt from the points when read (read.c).  A
+ *            the record is rebuilt from the points when read (sqlite_read.c).  A
  *            number whose text would not come back identical (too long, an
  *            exponent) stays literally in the template.
  *   sets     per feature, the frame's record ids in order, delta+zigzag

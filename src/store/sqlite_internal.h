@@ -1,6 +1,7 @@
 /*
- * internal.h - what the store's files (sqlite.c, ingest.c, rollup.c,
- * read.c) share: the handle, its prepared-statement cache, its in-memory
+ * sqlite_internal.h - what the SQLite backend's files (sqlite.c,
+ * sqlite_ingest.c, sqlite_points.c, sqlite_rollup.c, sqlite_read.c, hmap.c)
+ * share: the handle, its prepared-statement cache, its in-memory
  * caches, varints, error mapping and the retention constants.
  *
  * Invariants of struct sqlite_store:
@@ -11,8 +12,8 @@
  *     (PRAGMA data_version changed), so a cached id is always a live row.
  *   - wm1m/wm1h mirror meta 'rollup_1m'/'rollup_1h' (-1: unset).
  */
-#ifndef VANTAGE_STORE_INTERNAL_H
-#define VANTAGE_STORE_INTERNAL_H
+#ifndef VANTAGE_STORE_SQLITE_INTERNAL_H
+#define VANTAGE_STORE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * points.c - raw metric points: where they are written, how they are
+ * sqlite_points.c - the SQLite backend's raw metric points: where they are written, how they are
  * compacted, and how they are read back.
  *
  * Writes must be cheap: a frame brings one point for each of its system's

@@ -1,16 +1,16 @@
 /*
- * read.c - reading the store: systems, frames, series, metric names,
+ * sqlite_read.c - the SQLite backend's answers: systems, frames, series, metric names,
  * latest points.  Every answer is JSON appended to a struct buf.
  *
  * Stored text is kept JSON-escaped (exactly as the crawler wrote it), so
  * strings are copied into the answer between quotes without decoding, and
  * filters given as C strings are escaped the same way before comparing.
  *
- * Records stored as templates (frame headers, metric records; ingest.c)
- * are rebuilt here: '#T' becomes the frame time, '#' in a header the next
- * duration of the frame's `nums`, '#' in a metric record the point of the
- * matching series at the frame's time (raw; once raw points have expired,
- * the minute's or the hour's average; null when nothing is kept).
+ * Records stored as templates (frame headers, metric records;
+ * sqlite_ingest.c) are rebuilt here with frame_tmpl_render(): '#T' becomes the frame time, '#' in a
+ * header the next duration of the frame's `nums`, '#' in a metric record the point of the matching
+ * series at the frame's time (raw; once raw points have expired, the minute's or the hour's
+ * average; null when nothing is kept).
  */
 #include <errno.h>
 #include <stdlib.h>

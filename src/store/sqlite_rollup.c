@@ -1,5 +1,6 @@
 /*
- * rollup.c - roll-ups, retention and garbage collection: store_maintain().
+ * sqlite_rollup.c - the SQLite backend's roll-ups, retention and garbage
+ * collection: the maintain op (store_maintain()).
  *
  * Metric points are kept like CloudWatch keeps them:
  *   points_raw  every point, 24 hours
@@ -15,7 +16,7 @@
  *
  * Progress is kept in meta: 'rollup_1m' and 'rollup_1h' are the times up
  * to which complete buckets have been rolled up (a point stored later
- * into a rolled bucket lowers them, ingest.c, and the bucket is rolled
+ * into a rolled bucket lowers them, sqlite_ingest.c, and the bucket is rolled
  * again); 'raw_cut', 'm1_cut', 'h1_cut' the times below which points were
  * deleted.  Only systems seen since a watermark are visited, so a run with
  * nothing to do costs a few index lookups.

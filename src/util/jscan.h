@@ -1,5 +1,6 @@
 /*
- * jscan.h - a small validating JSON scanner over raw text, for the store.
+ * jscan.h - a small validating JSON scanner over raw text (the store and
+ * frame/decode.c read frames with it).
  *
  * The store keeps record values as the exact text the crawler wrote (it is
  * canonical: one line, pure ASCII, fixed member order), so it needs the
