@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sqlite_internal.h"
 
 /* FNV-1a, then a final mix; keys are short (16-byte hashes, series names) */
 static uint64_t hash_bytes(const void *p, size_t n)

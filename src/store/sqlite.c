@@ -1,15 +1,15 @@
 /*
- * sqlite.c - the embedded store's handle: opening, schema migrations,
+ * sqlite.c - the SQLite backend (store_backend_sqlite, chosen by store.c
+ * for a path or sqlite:PATH): its handle, opening, schema migrations,
  * errors, prepared statements, small shared helpers and statistics.
  *
- * Opening checks, before anything is written, that the file is ours: it
- * must be empty (then, in RW mode, it is created) or carry our
- * application_id and a meta table with our magic.  A file that is not
- * SQLite, is corrupt, or belongs to another program gives -EINVAL with a
- * message naming it; a schema newer than this program gives -EPROTO.  RW
- * handles then migrate older schemas (each step in one transaction) and
- * set WAL, synchronous=NORMAL, foreign keys and a busy timeout; RO handles
- * open the file SQLITE_OPEN_READONLY and never write.
+ * Opening makes the file's missing parent directories (RW; mode 0750), or
+ * says "no store at PATH" (RO, -ENOENT), then checks, before anything is written, that the file is
+ * ours: it must be empty (then, in RW mode, it is created) or carry our application_id and a meta
+ * table with our magic.  A file that is not SQLite, is corrupt, or belongs to another program gives
+ * -EINVAL with a message naming it; a schema newer than this program gives -EPROTO.  RW handles
+ * then migrate older schemas (each step in one transaction) and set WAL, synchronous=NORMAL,
+ * foreign keys and a busy timeout; RO handles open the file SQLITE_OPEN_READONLY and never write.
  *
  * The schema (docs/storage.md explains it):
  *   meta(key, value)                 magic, schema_version, watermarks
@@ -18,18 +18,19 @@
  *           last_metric, gone, gone_at)
  *   features(id, name)               feature names, small ids (fmask bits)
  *   records(id, feature, key, value) distinct records (deduplicated by
- *                                    content hash when stored, ingest.c)
+ *                                    content hash, sqlite_ingest.c)
  *   sets(id, hash, feature, n, ids)  one feature's record list (varints),
  *                                    shared by every frame holding it
  *   frames(id, system, t, fmask, head, nums, parts)
  *   gc_heads(id)                     headers of deleted frames, for the GC
  *   series(id, system, name, labels)
- *   points_new(m, system, t, data)   new points: a frame's as one row (points.c)
+ *   points_new(m, system, t, data)   new points: a frame's as one row (sqlite_points.c)
  *   points_raw(series, h, n, data)   older points, one chunk an hour
  *   points_1m / points_1h(t, series, avg, min, max, sum, count, p50,
- *           p90, p99)                roll-ups (rollup.c)
+ *           p90, p99)                roll-ups (sqlite_rollup.c)
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +40,9 @@
 #include "../util/json.h"
 #include "../util/sha256.h"
 #include "../util/util.h"
-#include "internal.h"
+#include "sqlite_internal.h"
 
-static __thread char open_err[512];
+static void sqlite_close(struct store *base);
 
 /* ---- schema ---------------------------------------------------------------- */
 
@@ -120,7 +121,7 @@ static int rc_errno(sqlite3 *db, int rc)
 	}
 }
 
-int store_fail(struct store *s, int rc, const char *what)
+int sq_fail(struct sqlite_store *s, int rc, const char *what)
 {
 	int err = rc_errno(s->db, rc);
 	const char *m = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
@@ -132,7 +133,7 @@ int store_fail(struct store *s, int rc, const char *what)
 	return err;
 }
 
-int store_failf(struct store *s, int err, const char *fmt, ...)
+int sq_failf(struct sqlite_store *s, int err, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -143,9 +144,9 @@ int store_failf(struct store *s, int err, const char *fmt, ...)
 	return err;
 }
 
-const char *store_errmsg(const struct store *s)
+static const char *sqlite_errmsg(const struct store *st)
 {
-	return s ? s->err : open_err;
+	return ((const struct sqlite_store *)st)->err;
 }
 
 /* ---- statements and transactions ------------------------------------------ */
@@ -210,7 +211,7 @@ static const char *const stmt_sql[ST__N] = {
                    " WHERE t = ?1 AND series = ?2",
 };
 
-sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
+sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id)
 {
 	sqlite3_stmt *st = s->st[id];
 	if (st) {
@@ -220,43 +221,43 @@ sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
 	}
 	int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK) {
-		store_fail(s, rc, "preparing a statement");
+		sq_fail(s, rc, "preparing a statement");
 		return NULL;
 	}
 	s->st[id] = st;
 	return st;
 }
 
-int store_exec(struct store *s, const char *sql)
+int sq_exec(struct sqlite_store *s, const char *sql)
 {
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : store_fail(s, rc, sql);
+	return rc == SQLITE_OK ? 0 : sq_fail(s, rc, sql);
 }
 
-int store_begin(struct store *s)
+int sq_begin(struct sqlite_store *s)
 {
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : store_fail(s, rc, "starting a transaction");
+	return rc == SQLITE_OK ? 0 : sq_fail(s, rc, "starting a transaction");
 }
 
-int store_commit(struct store *s)
+int sq_commit(struct sqlite_store *s)
 {
 	int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		return 0;
-	int r = store_fail(s, rc, "committing");
-	store_rollback(s);
+	int r = sq_fail(s, rc, "committing");
+	sq_rollback(s);
 	return r;
 }
 
-void store_rollback(struct store *s)
+void sq_rollback(struct sqlite_store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	store_caches_clear(s);
+	sq_caches_clear(s);
 }
 
-void store_caches_clear(struct store *s)
+void sq_caches_clear(struct sqlite_store *s)
 {
 	hmap_clear(&s->recs);
 	hmap_clear(&s->warm);
@@ -265,18 +266,18 @@ void store_caches_clear(struct store *s)
 	s->wm1m = s->wm1h = -2; /* reload */
 }
 
-int store_sync_caches(struct store *s)
+int sq_sync_caches(struct sqlite_store *s)
 {
 	sqlite3_stmt *st = stmt(s, ST_DATA_VERSION);
 	if (!st)
 		return -EIO;
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW)
-		return store_fail(s, rc, "reading data_version");
+		return sq_fail(s, rc, "reading data_version");
 	int64_t v = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (v != s->data_version) {
-		store_caches_clear(s);
+		sq_caches_clear(s);
 		s->data_version = v;
 	}
 	if (s->wm1m == -2) {
@@ -286,7 +287,7 @@ int store_sync_caches(struct store *s)
 	return 0;
 }
 
-int64_t meta_get(struct store *s, const char *key, int64_t def)
+int64_t meta_get(struct sqlite_store *s, const char *key, int64_t def)
 {
 	sqlite3_stmt *st = stmt(s, ST_META_GET);
 	if (!st)
@@ -299,7 +300,7 @@ int64_t meta_get(struct store *s, const char *key, int64_t def)
 	return v;
 }
 
-int meta_set(struct store *s, const char *key, int64_t v)
+int meta_set(struct sqlite_store *s, const char *key, int64_t v)
 {
 	sqlite3_stmt *st = stmt(s, ST_META_SET);
 	if (!st)
@@ -308,10 +309,10 @@ int meta_set(struct store *s, const char *key, int64_t v)
 	sqlite3_bind_int64(st, 2, v);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "writing meta");
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "writing meta");
 }
 
-int count_add(struct store *s, const char *name, int64_t delta)
+int count_add(struct sqlite_store *s, const char *name, int64_t delta)
 {
 	if (!delta)
 		return 0;
@@ -322,10 +323,10 @@ int count_add(struct store *s, const char *name, int64_t delta)
 	sqlite3_bind_int64(st, 2, delta);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "updating counts");
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "updating counts");
 }
 
-static int load_features(struct store *s)
+static int load_features(struct sqlite_store *s)
 {
 	sqlite3_stmt *st = stmt(s, ST_FEAT_ALL);
 	if (!st)
@@ -340,10 +341,10 @@ static int load_features(struct store *s)
 		s->feats[s->nfeats++].id = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(s, rc, "reading features");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "reading features");
 }
 
-int64_t feature_id(struct store *s, const char *name, size_t n, bool create)
+int64_t feature_id(struct sqlite_store *s, const char *name, size_t n, bool create)
 {
 	if (!s->nfeats) {
 		int r = load_features(s);
@@ -356,10 +357,10 @@ int64_t feature_id(struct store *s, const char *name, size_t n, bool create)
 	if (!create)
 		return 0;
 	if (n == 0 || n >= sizeof(s->feats[0].name))
-		return store_failf(s, -EINVAL, "feature name '%.*s' is empty or too long",
-		                   (int)(n > 64 ? 64 : n), name);
+		return sq_failf(s, -EINVAL, "feature name '%.*s' is empty or too long",
+		                (int)(n > 64 ? 64 : n), name);
 	if (s->nfeats >= FEAT_MAX)
-		return store_failf(s, -E2BIG, "more than %d features", FEAT_MAX);
+		return sq_failf(s, -E2BIG, "more than %d features", FEAT_MAX);
 	sqlite3_stmt *st = stmt(s, ST_FEAT_INS);
 	if (!st)
 		return -EIO;
@@ -367,7 +368,7 @@ int64_t feature_id(struct store *s, const char *name, size_t n, bool create)
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, "adding a feature");
+		return sq_fail(s, rc, "adding a feature");
 	int64_t id = sqlite3_last_insert_rowid(s->db);
 	memcpy(s->feats[s->nfeats].name, name, n);
 	s->feats[s->nfeats].name[n] = 0;
@@ -375,7 +376,7 @@ int64_t feature_id(struct store *s, const char *name, size_t n, bool create)
 	return id;
 }
 
-const char *feature_name(struct store *s, int64_t id)
+const char *feature_name(struct sqlite_store *s, int64_t id)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < s->nfeats; i++)
@@ -387,7 +388,7 @@ const char *feature_name(struct store *s, int64_t id)
 	return "unknown";
 }
 
-int64_t system_row(struct store *s, const char *system_id, int *err)
+int64_t system_row(struct sqlite_store *s, const char *system_id, int *err)
 {
 	*err = 0;
 	struct buf e = BUF_INIT;
@@ -404,7 +405,7 @@ int64_t system_row(struct store *s, const char *system_id, int *err)
 	if (rc == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
-		*err = store_fail(s, rc, "finding a system");
+		*err = sq_fail(s, rc, "finding a system");
 	sqlite3_reset(st);
 	buf_free(&e);
 	return id;
@@ -412,7 +413,7 @@ int64_t system_row(struct store *s, const char *system_id, int *err)
 
 /* ---- open / close ----------------------------------------------------------- */
 
-static int64_t query_int(struct store *s, const char *sql, int *rc_out)
+static int64_t query_int(struct sqlite_store *s, const char *sql, int *rc_out)
 {
 	sqlite3_stmt *st;
 	int64_t v = 0;
@@ -432,7 +433,7 @@ static int64_t query_int(struct store *s, const char *sql, int *rc_out)
 }
 
 /* "a, b, c" of the tables of a foreign database, for the message. */
-static void table_names(struct store *s, char *dst, size_t cap)
+static void table_names(struct sqlite_store *s, char *dst, size_t cap)
 {
 	sqlite3_stmt *st;
 	dst[0] = 0;
@@ -451,9 +452,9 @@ static void table_names(struct store *s, char *dst, size_t cap)
 }
 
 /* Apply migrations up to STORE_SCHEMA_VERSION in one transaction. */
-static int migrate(struct store *s)
+static int migrate(struct sqlite_store *s)
 {
-	int r = store_begin(s);
+	int r = sq_begin(s);
 	if (r < 0)
 		return r;
 	int rc;
@@ -462,14 +463,14 @@ static int migrate(struct store *s)
 	if (rc == SQLITE_OK && ntab > 0)
 		v = query_int(s, "SELECT value FROM meta WHERE key = 'schema_version'", &rc);
 	if (rc != SQLITE_OK) {
-		r = store_fail(s, rc, "reading the schema version");
-		store_rollback(s);
+		r = sq_fail(s, rc, "reading the schema version");
+		sq_rollback(s);
 		return r;
 	}
 	for (int64_t i = v + 1; i <= STORE_SCHEMA_VERSION; i++) {
-		r = store_exec(s, migrations[i]);
+		r = sq_exec(s, migrations[i]);
 		if (r < 0) {
-			store_rollback(s);
+			sq_rollback(s);
 			return r;
 		}
 	}
@@ -479,44 +480,44 @@ static int migrate(struct store *s)
 		         "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', %d);"
 		         "PRAGMA user_version = %d; PRAGMA application_id = %d;",
 		         STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION, STORE_APPID);
-		r = store_exec(s, sql);
+		r = sq_exec(s, sql);
 		if (r < 0) {
-			store_rollback(s);
+			sq_rollback(s);
 			return r;
 		}
 	}
-	return store_commit(s);
+	return sq_commit(s);
 }
 
 /* Is this file ours, empty, or something else?  Fills s->err. */
-static int check_file(struct store *s, int64_t *version)
+static int check_file(struct sqlite_store *s, int64_t *version)
 {
 	int rc;
 	int64_t appid = query_int(s, "PRAGMA application_id", &rc);
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "reading the database header");
+		return sq_fail(s, rc, "reading the database header");
 	int64_t ntab = query_int(s, "SELECT count(*) FROM sqlite_master", &rc);
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "reading the schema");
+		return sq_fail(s, rc, "reading the schema");
 	*version = 0;
 	if (appid == 0 && ntab == 0)
 		return 0; /* empty: a new store */
 	if (appid != STORE_APPID) {
 		char tabs[300];
 		table_names(s, tabs, sizeof(tabs));
-		return store_failf(s, -EINVAL,
-		                   "not a Vantage store: a SQLite database of another application"
-		                   " (application_id %#llx, tables: %s); give another --store path",
-		                   (unsigned long long)appid, tabs[0] ? tabs : "none");
+		return sq_failf(s, -EINVAL,
+		                "not a Vantage store: a SQLite database of another application"
+		                " (application_id %#llx, tables: %s); give another --store path",
+		                (unsigned long long)appid, tabs[0] ? tabs : "none");
 	}
 	sqlite3_stmt *st;
 	rc = sqlite3_prepare_v2(
 	    s->db, "SELECT key, value FROM meta WHERE key IN ('magic', 'schema_version')", -1, &st,
 	    NULL);
 	if (rc != SQLITE_OK)
-		return store_failf(s, -EINVAL,
-		                   "not a valid Vantage store: its meta table is missing (%s)",
-		                   sqlite3_errmsg(s->db));
+		return sq_failf(s, -EINVAL,
+		                "not a valid Vantage store: its meta table is missing (%s)",
+		                sqlite3_errmsg(s->db));
 	bool magic = false;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
@@ -529,21 +530,19 @@ static int check_file(struct store *s, int64_t *version)
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, "reading the meta table");
+		return sq_fail(s, rc, "reading the meta table");
 	if (!magic || *version <= 0)
-		return store_failf(s, -EINVAL,
-		                   "not a valid Vantage store: its meta table has no %s",
-		                   magic ? "schema version" : "Vantage magic");
+		return sq_failf(s, -EINVAL, "not a valid Vantage store: its meta table has no %s",
+		                magic ? "schema version" : "Vantage magic");
 	if (*version > STORE_SCHEMA_VERSION)
-		return store_failf(
-		    s, -EPROTO,
-		    "schema version %lld is newer than this vantage understands (%d);"
-		    " upgrade vantage",
-		    (long long)*version, STORE_SCHEMA_VERSION);
+		return sq_failf(s, -EPROTO,
+		                "schema version %lld is newer than this vantage understands (%d);"
+		                " upgrade vantage",
+		                (long long)*version, STORE_SCHEMA_VERSION);
 	return 0;
 }
 
-static int setup_rw(struct store *s)
+static int setup_rw(struct sqlite_store *s)
 {
 	int rc;
 	sqlite3_stmt *st;
@@ -554,39 +553,74 @@ static int setup_rw(struct store *s)
 		bool wal = m && strcmp(m, "wal") == 0;
 		sqlite3_finalize(st);
 		if (rc == SQLITE_ROW && !wal)
-			return store_failf(s, -EINVAL, "cannot switch the database to WAL mode");
+			return sq_failf(s, -EINVAL, "cannot switch the database to WAL mode");
 		rc = rc == SQLITE_ROW ? SQLITE_OK : rc;
 	}
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "setting WAL mode");
-	return store_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-	                     " PRAGMA journal_size_limit = 16777216; PRAGMA cache_size = -16000; "
-	                     "PRAGMA wal_autocheckpoint = 8000;");
+		return sq_fail(s, rc, "setting WAL mode");
+	return sq_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+	                  " PRAGMA journal_size_limit = 16777216; PRAGMA cache_size = -16000; "
+	                  "PRAGMA wal_autocheckpoint = 8000;");
 }
 
-int store_open(const char *path, enum store_mode mode, struct store **out)
+/* Create the directories of `path` (the file's parents), mode 0750, as
+ * `vantage serve` always did for its store. */
+static int make_parent_dirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	char *slash = strrchr(tmp, '/');
+	if (!slash || slash == tmp)
+		return 0;
+	*slash = 0;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int sqlite_open(const char *path, enum store_mode mode, struct store **out, char *err,
+                       size_t errlen)
 {
 	*out = NULL;
-	open_err[0] = 0;
 	struct stat sb;
-	if (mode == STORE_RO && stat(path, &sb) < 0) {
+	if (stat(path, &sb) < 0) {
 		int e = errno;
-		snprintf(open_err, sizeof(open_err), "%s: %s", path, strerror(e));
-		return -e;
-	}
-	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		snprintf(open_err, sizeof(open_err), "%s: is a directory, not a store file", path);
+		if (mode == STORE_RO) {
+			if (e == ENOENT)
+				snprintf(err, errlen, "no store at %s", path);
+			else
+				snprintf(err, errlen, "%s: %s", path, strerror(e));
+			return -e;
+		}
+		int r = e == ENOENT ? make_parent_dirs(path) : 0;
+		if (r < 0) {
+			snprintf(err, errlen, "cannot create the directory of the store %s: %s",
+			         path, strerror(-r));
+			return r;
+		}
+	} else if (S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory, not a store file", path);
 		return -EISDIR;
 	}
-	struct store *s = calloc(1, sizeof(*s));
+	struct sqlite_store *s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path)) || !(s->sha = sha256_new())) {
 		if (s) {
 			free(s->path);
 			free(s);
 		}
-		snprintf(open_err, sizeof(open_err), "%s: out of memory", path);
+		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
+	s->base.be = &store_backend_sqlite;
 	s->ro = mode == STORE_RO;
 	s->wm1m = s->wm1h = -2;
 	s->data_version = -1;
@@ -598,38 +632,39 @@ int store_open(const char *path, enum store_mode mode, struct store **out)
 	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
 	int r = 0;
 	if (rc != SQLITE_OK) {
-		r = store_fail(s, rc, "cannot open");
+		r = sq_fail(s, rc, "cannot open");
 	} else {
 		sqlite3_extended_result_codes(s->db, 1);
 		sqlite3_busy_timeout(s->db, 5000);
 		int64_t version = 0;
 		r = check_file(s, &version);
 		if (r == 0 && s->ro && version == 0)
-			r = store_failf(s, -EINVAL, "not a Vantage store: the database is empty");
+			r = sq_failf(s, -EINVAL, "not a Vantage store: the database is empty");
 		else if (r == 0 && s->ro && version < STORE_SCHEMA_VERSION)
-			r = store_failf(s, -EPROTO,
-			                "schema version %lld is older than this vantage's (%d);"
-			                " open it read-write once (vantage serve) to migrate it",
-			                (long long)version, STORE_SCHEMA_VERSION);
+			r = sq_failf(s, -EPROTO,
+			             "schema version %lld is older than this vantage's (%d);"
+			             " open it read-write once (vantage serve) to migrate it",
+			             (long long)version, STORE_SCHEMA_VERSION);
 		if (r == 0 && !s->ro) {
 			r = setup_rw(s);
 			if (r == 0 && version < STORE_SCHEMA_VERSION)
 				r = migrate(s);
 		}
 		if (r == 0 && s->ro)
-			r = store_exec(s, "PRAGMA query_only = 1");
+			r = sq_exec(s, "PRAGMA query_only = 1");
 	}
 	if (r < 0) {
-		snprintf(open_err, sizeof(open_err), "%s", s->err);
-		store_close(s);
+		snprintf(err, errlen, "%s", s->err);
+		sqlite_close(&s->base);
 		return r;
 	}
-	*out = s;
+	*out = &s->base;
 	return 0;
 }
 
-void store_close(struct store *s)
+static void sqlite_close(struct store *base)
 {
+	struct sqlite_store *s = sq(base);
 	if (!s)
 		return;
 	for (int i = 0; i < ST__N; i++)
@@ -646,13 +681,14 @@ void store_close(struct store *s)
 
 /* ---- statistics ------------------------------------------------------------- */
 
-int store_stats_json(struct store *s, struct buf *out)
+int sqlite_stats_json(struct store *base, struct buf *out)
 {
+	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st;
 	int rc =
 	    sqlite3_prepare_v2(s->db, "SELECT name, n FROM counts ORDER BY name", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "reading counts");
+		return sq_fail(s, rc, "reading counts");
 	struct json j;
 	json_init(&j, out);
 	json_obj_begin(&j, NULL);
@@ -673,7 +709,7 @@ int store_stats_json(struct store *s, struct buf *out)
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, "reading counts");
+		return sq_fail(s, rc, "reading counts");
 	json_int(&j, "points", raw);
 	json_int(&j, "points_1m", m1);
 	json_int(&j, "points_1h", h1);
@@ -683,7 +719,7 @@ int store_stats_json(struct store *s, struct buf *out)
 	int64_t psize = query_int(s, "PRAGMA page_size", &rc);
 	int64_t freep = query_int(s, "PRAGMA freelist_count", &rc);
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "reading sizes");
+		return sq_fail(s, rc, "reading sizes");
 	json_int(&j, "bytes", pages * psize);
 	json_int(&j, "free_bytes", freep * psize);
 	char wal[4200];
@@ -694,3 +730,19 @@ int store_stats_json(struct store *s, struct buf *out)
 	json_obj_end(&j);
 	return 0;
 }
+
+const struct store_backend store_backend_sqlite = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .errmsg = sqlite_errmsg,
+    .put_frame = sqlite_put_frame,
+    .mark_gone = sqlite_mark_gone,
+    .maintain = sqlite_maintain,
+    .systems_json = sqlite_systems_json,
+    .frame_json = sqlite_frame_json,
+    .series_json = sqlite_series_json,
+    .metric_names_json = sqlite_metric_names_json,
+    .latest_points = sqlite_latest_points,
+    .stats_json = sqlite_stats_json,
+};

@@ -1,6 +1,8 @@
 /*
- * store.h - where frames and metric series are kept: the embedded SQLite
- * store (one file, WAL).  PostgreSQL comes later behind the same calls.
+ * store.h - where frames and metric series are kept, the only interface of
+ * the store.  store_open() takes a store URL: a path or sqlite:PATH is the
+ * embedded SQLite store (one file, WAL); postgres://... is reserved for the
+ * PostgreSQL backend (backend.h says how a backend plugs in).
  *
  * Model (docs/storage.md has the schema):
  *   systems  one row per system id: identity (name, kind, runtime, image,
@@ -16,7 +18,8 @@
  *            points for 24 h, 1-minute aggregates (avg, min, max, sum, count,
  *            p50, p90, p99) for 15 days, 1-hour aggregates for 15 months
  *
- * Handles: a struct store is one SQLite connection and is NOT thread-safe;
+ * Handles: a struct store is one connection (SQLite: to the file) and is
+ * NOT thread-safe;
  * each thread opens its own handle on the same file (readers never block
  * the writer in WAL mode).  Times are milliseconds since the epoch.
  * Errors: negative errno-style codes; store_errmsg() gives the text of the
@@ -36,13 +39,18 @@ struct store;
 enum store_mode { STORE_RW, STORE_RO };
 
 /*
- * Open (creating and migrating when RW) the store at `path`.  A file that
- * is not a SQLite database, is corrupt, or is a SQLite database of
- * something else gives -EINVAL with a message naming the file; a schema
- * newer than this program gives -EPROTO.  Returns 0 or a negative errno;
- * on error *out is NULL and store_errmsg(NULL) has the message.
+ * Open the store at `url` (a path, sqlite:PATH, or postgres://...).  RW
+ * creates what is missing (for a file: the file and its parent
+ * directories, mode 0750) and migrates an older schema; RO on a store that
+ * does not exist gives -ENOENT with "no store at PATH" (so callers never
+ * stat() or mkdir themselves).  A file that is not a SQLite database, is
+ * corrupt, or is a SQLite database of something else gives -EINVAL with a
+ * message naming the file; a schema newer than this program gives
+ * -EPROTO; a postgres:// URL -ENOTSUP (no PostgreSQL backend in this
+ * build) and an unknown scheme -EINVAL.  Returns 0 or a negative errno; on
+ * error *out is NULL and store_errmsg(NULL) has the message (per thread).
  */
-int store_open(const char *path, enum store_mode mode, struct store **out);
+int store_open(const char *url, enum store_mode mode, struct store **out);
 void store_close(struct store *s);
 const char *store_errmsg(const struct store *s);
 

@@ -9,7 +9,9 @@ cd "$(dirname "$0")/../.."
 
 TOOL=$TMP/store_tool
 quiet() { "$@" >/dev/null; }
-objs=$(ls build/obj/src/store/*.o build/obj/src/util/*.o build/obj/src/sinks/*.o 2>/dev/null)
+objs=$(ls build/obj/src/store/*.o build/obj/src/util/*.o build/obj/src/sinks/*.o \
+	build/obj/src/frame/sink.o build/obj/src/frame/decode.o build/obj/src/features/metric_series.o \
+	2>/dev/null)
 if ! cc -O1 -g -std=gnu11 -D_GNU_SOURCE -Isrc -o "$TOOL" tests/integration/store_tool.c $objs \
 	-lsqlite3 -lcrypto 2>"$TMP/cc.err"; then
 	not_ok "build the store driver"

@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "sinks/sinks.h"
-#include "store/internal.h"
-#include "store/jscan.h"
+#include "store/sqlite_internal.h"
+#include "util/jscan.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -387,6 +387,47 @@ static void test_open_errors(void **state)
 		assert_int_equal(r, -EINVAL);
 		assert_non_null(strstr(store_errmsg(NULL), path));
 	}
+}
+
+/* The store URL picks the backend: a path or sqlite:PATH is SQLite. */
+static void test_open_urls(void **state)
+{
+	struct store *s = (struct store *)1;
+	/* PostgreSQL is reserved; the message leaves out the URL (it may hold a password) */
+	assert_int_equal(store_open("postgres://u:secret@db/vantage", STORE_RW, &s), -ENOTSUP);
+	assert_null(s);
+	assert_non_null(strstr(store_errmsg(NULL), "no PostgreSQL backend in this build"));
+	assert_null(strstr(store_errmsg(NULL), "secret"));
+	assert_int_equal(store_open("postgresql://db/vantage", STORE_RO, &s), -ENOTSUP);
+	assert_int_equal(store_open("kafka://broker/topic", STORE_RW, &s), -EINVAL);
+	assert_non_null(strstr(store_errmsg(NULL), "unknown store scheme \"kafka\""));
+	assert_int_equal(store_open("", STORE_RW, &s), -EINVAL);
+	assert_int_equal(store_open("sqlite:", STORE_RW, &s), -EINVAL);
+	assert_false(access(path, F_OK) == 0); /* nothing was created */
+	/* sqlite:PATH and PATH are the same store */
+	char url[200];
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	s = NULL;
+	assert_int_equal(store_open(url, STORE_RW, &s), 0);
+	struct fb f;
+	fb_begin(&f, "host:abc", T0, "[\"os\"]");
+	fb_rec(&f, "os", "linux", "{}");
+	fb_put(s, &f);
+	store_close(s);
+	s = open_rw();
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_frame_json(s, "host:abc", 0, NULL, &b), 0);
+	store_close(s);
+	buf_free(&b);
+	/* read-only on a missing store: -ENOENT, "no store at PATH" */
+	snprintf(url, sizeof(url), "sqlite:%s/none.db", dir);
+	assert_int_equal(store_open(url, STORE_RO, &s), -ENOENT);
+	assert_non_null(strstr(store_errmsg(NULL), "no store at "));
+	assert_non_null(strstr(store_errmsg(NULL), "/none.db"));
+	/* read-write: the missing directories are made */
+	snprintf(url, sizeof(url), "%s/a/b/x.db", dir);
+	assert_int_equal(store_open(url, STORE_RW, &s), 0);
+	store_close(s);
 }
 
 /* ---- frames and records --------------------------------------------------- */
@@ -1336,7 +1377,7 @@ static void test_sink_queue_on_full_disk(void **state)
 	int64_t pages = q("PRAGMA page_count");
 	char sql[100];
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)pages);
-	assert_int_equal(sqlite3_exec(s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(sq(s)->db, sql, NULL, NULL, NULL), SQLITE_OK);
 	for (int i = 1; i <= 5; i++) {
 		fb_begin(&f, "host:abc", T0 + i * 1000, "[\"package\"]");
 		for (int p = 0; p < 200; p++) {
@@ -1355,8 +1396,9 @@ static void test_sink_queue_on_full_disk(void **state)
 	}
 	assert_int_equal(q("SELECT count(*) FROM frames"), 1);
 	/* space returns: the queue drains in order at the next flush */
-	assert_int_equal(sqlite3_exec(s->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(sq(s)->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+	    SQLITE_OK);
 	frame_os_pkg(&f, T0 + 10000, "2.0");
 	sink_write(k, f.b.data, f.b.len);
 	buf_free(&f.b);
@@ -1437,14 +1479,14 @@ static void test_kill9_during_writes(void **state)
 	assert_true(n > 10);
 	struct store *s = open_rw();
 	sqlite3_stmt *q1;
-	assert_int_equal(sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q1, NULL),
+	assert_int_equal(sqlite3_prepare_v2(sq(s)->db, "PRAGMA integrity_check", -1, &q1, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(q1), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(q1, 0), "ok");
 	sqlite3_finalize(q1);
-	assert_int_equal(
-	    sqlite3_prepare_v2(s->db, "SELECT count(*) FROM frames WHERE id = ?1", -1, &q1, NULL),
-	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(sq(s)->db, "SELECT count(*) FROM frames WHERE id = ?1",
+	                                    -1, &q1, NULL),
+	                 SQLITE_OK);
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_int64(q1, 1, ids[i]);
 		assert_int_equal(sqlite3_step(q1), SQLITE_ROW);
@@ -1470,6 +1512,7 @@ int main(void)
 	    cmocka_unit_test(test_jscan_iter_unescape),
 	    cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roundtrip_exact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dedup_and_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dedup_large_part, setup, teardown),

@@ -1,5 +1,6 @@
 /*
- * rollup.c - roll-ups, retention and garbage collection: store_maintain().
+ * sqlite_rollup.c - the SQLite backend's roll-ups, retention and garbage
+ * collection: the maintain op (store_maintain()).
  *
  * Metric points are kept like CloudWatch keeps them:
  *   points_raw  every point, 24 hours
@@ -15,7 +16,7 @@
  *
  * Progress is kept in meta: 'rollup_1m' and 'rollup_1h' are the times up
  * to which complete buckets have been rolled up (a point stored later
- * into a rolled bucket lowers them, ingest.c, and the bucket is rolled
+ * into a rolled bucket lowers them, sqlite_ingest.c, and the bucket is rolled
  * again); 'raw_cut', 'm1_cut', 'h1_cut' the times below which points were
  * deleted.  Only systems seen since a watermark are visited, so a run with
  * nothing to do costs a few index lookups.
@@ -32,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sqlite_internal.h"
 
 const int agg_pct[3] = {50, 90, 99};
 
@@ -99,25 +100,25 @@ static int ids_add(struct ids *a, int64_t id)
 }
 
 /* Ids returned by `sql` with ?1 bound to `arg`. */
-static int select_ids(struct store *s, const char *sql, int64_t arg, struct ids *out)
+static int select_ids(struct sqlite_store *s, const char *sql, int64_t arg, struct ids *out)
 {
 	sqlite3_stmt *st;
 	out->n = 0;
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "maintenance query");
+		return sq_fail(s, rc, "maintenance query");
 	sqlite3_bind_int64(st, 1, arg);
 	int r = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0)
 		r = ids_add(out, sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = store_fail(s, rc, "maintenance query");
+		r = sq_fail(s, rc, "maintenance query");
 	return r;
 }
 
 /* Series of the systems seen at or after `since`. */
-static int active_series(struct store *s, int64_t since, struct ids *out)
+static int active_series(struct sqlite_store *s, int64_t since, struct ids *out)
 {
 	return select_ids(s,
 	                  "SELECT series.id FROM systems JOIN series ON series.system = systems.id"
@@ -125,17 +126,17 @@ static int active_series(struct store *s, int64_t since, struct ids *out)
 	                  since, out);
 }
 
-static int prep(struct store *s, const char *sql, sqlite3_stmt **st)
+static int prep(struct sqlite_store *s, const char *sql, sqlite3_stmt **st)
 {
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-	return rc == SQLITE_OK ? 0 : store_fail(s, rc, "maintenance statement");
+	return rc == SQLITE_OK ? 0 : sq_fail(s, rc, "maintenance statement");
 }
 
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, what);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, what);
 }
 
 /* ---- roll-ups ------------------------------------------------------------------ */
@@ -146,7 +147,7 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
  * rows of one bucket of every series are written side by side.
  */
 struct roller {
-	struct store *s;
+	struct sqlite_store *s;
 	sqlite3_stmt *put, *exists;
 	int64_t old_wm; /* buckets below it may exist already */
 	struct agg *rows;
@@ -218,7 +219,7 @@ static void raw_agg(const struct point *p, struct agg *a)
 static int roll_minute(struct roller *ro, int64_t m, int64_t compacted, sqlite3_stmt *scan,
                        struct pvec *pts, struct pvec *tmp)
 {
-	struct store *s = ro->s;
+	struct sqlite_store *s = ro->s;
 	sqlite3_reset(scan);
 	sqlite3_bind_int64(scan, 1, m / MS_MIN);
 	int rc, r = 0;
@@ -229,10 +230,10 @@ static int roll_minute(struct roller *ro, int64_t m, int64_t compacted, sqlite3_
 		                   sqlite3_column_int64(scan, 0), 0, pts);
 	sqlite3_reset(scan);
 	if (r == -EINVAL)
-		return store_failf(s, -EINVAL, "corrupt points in minute %lld",
-		                   (long long)(m / MS_MIN));
+		return sq_failf(s, -EINVAL, "corrupt points in minute %lld",
+		                (long long)(m / MS_MIN));
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return store_fail(s, rc, "reading points");
+		return sq_fail(s, rc, "reading points");
 	pvec_sort_unique(pts);
 	ro->n = 0;
 	for (size_t a = 0, b; r == 0 && a < pts->n; a = b) {
@@ -285,7 +286,7 @@ static int roll_hour(struct roller *ro, int64_t h, sqlite3_stmt *scan)
 			r = roller_add(ro, &a);
 	}
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = store_fail(ro->s, rc, "reading roll-ups");
+		r = sq_fail(ro->s, rc, "reading roll-ups");
 	sqlite3_reset(scan);
 	if (r == 0)
 		r = roller_flush(ro, cur, h);
@@ -302,7 +303,7 @@ static int roll_hour(struct roller *ro, int64_t h, sqlite3_stmt *scan)
  * transaction.  `cut_key` is the source's deletion point: buckets below it
  * are never rolled again.
  */
-static int roll_level(struct store *s, bool minutes, int64_t end_limit)
+static int roll_level(struct sqlite_store *s, bool minutes, int64_t end_limit)
 {
 	const char *wm_key = minutes ? "rollup_1m" : "rollup_1h";
 	const char *cut_key = minutes ? "raw_cut" : "m1_cut";
@@ -326,7 +327,7 @@ static int roll_level(struct store *s, bool minutes, int64_t end_limit)
 		                 : "SELECT 1 FROM points_1h WHERE t = ?1 AND series = ?2",
 		         &ro.exists);
 	while (r == 0) {
-		r = store_begin(s);
+		r = sq_begin(s);
 		if (r < 0)
 			break;
 		int64_t wm = meta_get(s, wm_key, -1);
@@ -337,7 +338,7 @@ static int roll_level(struct store *s, bool minutes, int64_t end_limit)
 		if (start >= 0 && start < cut)
 			start = floor_to(cut + bucket - 1, bucket);
 		if (wm < 0 || start >= end) {
-			r = store_commit(s);
+			r = sq_commit(s);
 			break;
 		}
 		int64_t cend = start + chunk < end ? start + chunk : end;
@@ -353,9 +354,9 @@ static int roll_level(struct store *s, bool minutes, int64_t end_limit)
 		if (r == 0)
 			r = count_add(s, minutes ? "points_1m" : "points_1h", ro.added);
 		if (r == 0)
-			r = store_commit(s);
+			r = sq_commit(s);
 		else
-			store_rollback(s);
+			sq_rollback(s);
 	}
 	sqlite3_finalize(scan);
 	sqlite3_finalize(ro.put);
@@ -368,7 +369,7 @@ static int roll_level(struct store *s, bool minutes, int64_t end_limit)
 
 /* ---- retention -------------------------------------------------------------------- */
 
-static int run_delete(struct store *s, const char *sql, int64_t a, int64_t b, int64_t *n)
+static int run_delete(struct sqlite_store *s, const char *sql, int64_t a, int64_t b, int64_t *n)
 {
 	sqlite3_stmt *st;
 	int r = prep(s, sql, &st);
@@ -391,12 +392,12 @@ static int run_delete(struct store *s, const char *sql, int64_t a, int64_t b, in
 	if (rc == SQLITE_DONE && sqlite3_column_count(st) == 0)
 		*n += sqlite3_changes(s->db);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "deleting old points");
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "deleting old points");
 }
 
 /* Raw points older than `cut` (whole hours; never above the 1-minute
  * watermark, so nothing goes before it is rolled up). */
-static int expire_raw(struct store *s, int64_t cut)
+static int expire_raw(struct sqlite_store *s, int64_t cut)
 {
 	int64_t prev = meta_get(s, "raw_cut", 0), lim = meta_get(s, "rollup_1m", -1);
 	if (lim < 0)
@@ -406,7 +407,7 @@ static int expire_raw(struct store *s, int64_t cut)
 	cut = floor_to(cut, MS_HOUR);
 	if (cut <= prev)
 		return 0;
-	int r = store_begin(s);
+	int r = sq_begin(s);
 	if (r < 0)
 		return r;
 	struct ids series = {0};
@@ -424,15 +425,15 @@ static int expire_raw(struct store *s, int64_t cut)
 		r = count_add(s, "points_raw", -gone);
 	free(series.v);
 	if (r < 0) {
-		store_rollback(s);
+		sq_rollback(s);
 		return r;
 	}
-	return store_commit(s);
+	return sq_commit(s);
 }
 
 /* Roll-up rows older than `cut`: a range at the front of the table. */
-static int expire_rollup(struct store *s, const char *table, const char *cut_key, int64_t cut,
-                         const char *limit_key, int64_t min_advance)
+static int expire_rollup(struct sqlite_store *s, const char *table, const char *cut_key,
+                         int64_t cut, const char *limit_key, int64_t min_advance)
 {
 	int64_t prev = meta_get(s, cut_key, 0);
 	if (limit_key) {
@@ -444,7 +445,7 @@ static int expire_rollup(struct store *s, const char *table, const char *cut_key
 	}
 	if (cut - prev < min_advance)
 		return 0;
-	int r = store_begin(s);
+	int r = sq_begin(s);
 	if (r < 0)
 		return r;
 	char sql[128];
@@ -456,10 +457,10 @@ static int expire_rollup(struct store *s, const char *table, const char *cut_key
 	if (r == 0)
 		r = count_add(s, table, -gone);
 	if (r < 0) {
-		store_rollback(s);
+		sq_rollback(s);
 		return r;
 	}
-	return store_commit(s);
+	return sq_commit(s);
 }
 
 /*
@@ -467,12 +468,12 @@ static int expire_rollup(struct store *s, const char *table, const char *cut_key
  * frame of each `bucket` and feature mask (bucket 0: keep only each
  * system's latest frame).
  */
-static int thin_frames(struct store *s, const char *cut_key, int64_t cut, int64_t bucket)
+static int thin_frames(struct sqlite_store *s, const char *cut_key, int64_t cut, int64_t bucket)
 {
 	int64_t prev = meta_get(s, cut_key, 0);
 	if (cut <= prev)
 		return 0;
-	int r = store_begin(s);
+	int r = sq_begin(s);
 	if (r < 0)
 		return r;
 	struct ids systems = {0}, doomed = {0};
@@ -552,10 +553,10 @@ static int thin_frames(struct store *s, const char *cut_key, int64_t cut, int64_
 	if (r == 0)
 		r = meta_set(s, cut_key, cut);
 	if (r < 0) {
-		store_rollback(s);
+		sq_rollback(s);
 		return r;
 	}
-	return store_commit(s);
+	return sq_commit(s);
 }
 
 /* ---- garbage collection ----------------------------------------------------------- */
@@ -587,7 +588,7 @@ static void mark_varints(struct bits *m, const void *blob, int len, bool delta)
 	}
 }
 
-static int delete_ids(struct store *s, const char *sql, const struct ids *ids)
+static int delete_ids(struct sqlite_store *s, const char *sql, const struct ids *ids)
 {
 	sqlite3_stmt *st;
 	int r = prep(s, sql, &st);
@@ -606,13 +607,13 @@ static int delete_ids(struct store *s, const char *sql, const struct ids *ids)
  * thin_frames) are the candidates; a candidate that no live set or frame
  * uses is deleted.  Costs a scan of frames and of sets.
  */
-static int gc(struct store *s, int64_t now, bool force)
+static int gc(struct sqlite_store *s, int64_t now, bool force)
 {
 	if (!meta_get(s, "gc_needed", 0))
 		return 0;
 	if (!force && now - meta_get(s, "gc_at", 0) < GC_PERIOD)
 		return 0;
-	int r = store_begin(s);
+	int r = sq_begin(s);
 	if (r < 0)
 		return r;
 	int rc = SQLITE_DONE;
@@ -644,7 +645,7 @@ static int gc(struct store *s, int64_t now, bool force)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail(s, rc, "garbage collection");
+		r = sq_fail(s, rc, "garbage collection");
 	/* sets -> live records, or candidates and dead sets */
 	if (r == 0)
 		r = prep(s, "SELECT id, ids FROM sets", &st);
@@ -659,7 +660,7 @@ static int gc(struct store *s, int64_t now, bool force)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail(s, rc, "garbage collection");
+		r = sq_fail(s, rc, "garbage collection");
 	/* headers of deleted frames */
 	if (r == 0)
 		r = prep(s, "SELECT id FROM gc_heads", &st);
@@ -667,7 +668,7 @@ static int gc(struct store *s, int64_t now, bool force)
 		mark(&cand, sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_fail(s, rc, "garbage collection");
+		r = sq_fail(s, rc, "garbage collection");
 	for (int64_t i = 1; r == 0 && i < cand.n; i++)
 		if (marked(&cand, i) && !marked(&live, i))
 			r = ids_add(&dead_recs, i);
@@ -676,7 +677,7 @@ static int gc(struct store *s, int64_t now, bool force)
 	if (r == 0)
 		r = delete_ids(s, "DELETE FROM records WHERE id = ?1", &dead_recs);
 	if (r == 0)
-		r = store_exec(s, "DELETE FROM gc_heads");
+		r = sq_exec(s, "DELETE FROM gc_heads");
 	free(live.b);
 	free(cand.b);
 	free(sets.b);
@@ -691,21 +692,22 @@ static int gc(struct store *s, int64_t now, bool force)
 	if (r == 0)
 		r = meta_set(s, "gc_at", now);
 	if (r < 0) {
-		store_rollback(s);
+		sq_rollback(s);
 		return r;
 	}
-	r = store_commit(s);
-	store_caches_clear(s); /* deleted ids must not stay cached */
+	r = sq_commit(s);
+	sq_caches_clear(s); /* deleted ids must not stay cached */
 	return r;
 }
 
 /* ---- the entry point ------------------------------------------------------------- */
 
-int store_maintain(struct store *s, int64_t now)
+int sqlite_maintain(struct store *base, int64_t now)
 {
+	struct sqlite_store *s = sq(base);
 	if (s->ro)
-		return store_failf(s, -EROFS, "the store is open read-only");
-	int r = store_sync_caches(s);
+		return sq_failf(s, -EROFS, "the store is open read-only");
+	int r = sq_sync_caches(s);
 	if (r == 0)
 		r = roll_level(s, true, floor_to(now, MS_MIN));
 	if (r == 0)

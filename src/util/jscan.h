@@ -1,5 +1,6 @@
 /*
- * jscan.h - a small validating JSON scanner over raw text, for the store.
+ * jscan.h - a small validating JSON scanner over raw text (the store and
+ * frame/decode.c read frames with it).
  *
  * The store keeps record values as the exact text the crawler wrote (it is
  * canonical: one line, pure ASCII, fixed member order), so it needs the
@@ -15,14 +16,14 @@
  * JS_TEMPLATE makes '#' and '#T' acceptable as values: the store's record
  * templates (a value with some numbers taken out) use them as placeholders.
  */
-#ifndef VANTAGE_STORE_JSCAN_H
-#define VANTAGE_STORE_JSCAN_H
+#ifndef VANTAGE_UTIL_JSCAN_H
+#define VANTAGE_UTIL_JSCAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
+#include "buf.h"
 
 #define JS_MAX_DEPTH 64
 #define JS_TEMPLATE 1

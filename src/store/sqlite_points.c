@@ -1,5 +1,5 @@
 /*
- * points.c - raw metric points: where they are written, how they are
+ * sqlite_points.c - the SQLite backend's raw metric points: where they are written, how they are
  * compacted, and how they are read back.
  *
  * Writes must be cheap: a frame brings one point for each of its system's
@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "sqlite_internal.h"
 
 int pvec_add(struct pvec *p, const struct point *x)
 {
@@ -268,7 +268,7 @@ void pvec_sort_unique(struct pvec *v)
 }
 
 /* The minutes points_new holds: [*lo, *hi]; *lo > *hi when empty. */
-static int new_range(struct store *s, int64_t *lo, int64_t *hi)
+static int new_range(struct sqlite_store *s, int64_t *lo, int64_t *hi)
 {
 	sqlite3_stmt *st = stmt(s, ST_NEW_RANGE);
 	if (!st)
@@ -280,10 +280,10 @@ static int new_range(struct store *s, int64_t *lo, int64_t *hi)
 		*hi = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : store_fail(s, rc, "reading points");
+	return rc == SQLITE_ROW ? 0 : sq_fail(s, rc, "reading points");
 }
 
-int new_points(struct store *s, int64_t sysrow, int64_t series, int64_t from, int64_t to,
+int new_points(struct sqlite_store *s, int64_t sysrow, int64_t series, int64_t from, int64_t to,
                struct pvec *out)
 {
 	int64_t lo, hi;
@@ -310,15 +310,15 @@ int new_points(struct store *s, int64_t sysrow, int64_t series, int64_t from, in
 			                   sqlite3_column_int64(st, 0), series, out);
 		sqlite3_reset(st);
 		if (r == -EINVAL)
-			r = store_failf(s, -EINVAL, "corrupt points of system %lld",
-			                (long long)sysrow);
+			r = sq_failf(s, -EINVAL, "corrupt points of system %lld",
+			             (long long)sysrow);
 		else if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-			r = store_fail(s, rc, "reading points");
+			r = sq_fail(s, rc, "reading points");
 	}
 	return r;
 }
 
-static int64_t series_system(struct store *s, int64_t series)
+static int64_t series_system(struct sqlite_store *s, int64_t series)
 {
 	sqlite3_stmt *st = stmt(s, ST_SERIES_SYS);
 	if (!st)
@@ -327,10 +327,10 @@ static int64_t series_system(struct store *s, int64_t series)
 	int rc = sqlite3_step(st);
 	int64_t sys = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? sys : store_fail(s, rc, "reading a series");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? sys : sq_fail(s, rc, "reading a series");
 }
 
-int raw_read(struct store *s, int64_t series, int64_t from, int64_t to, struct pvec *out)
+int raw_read(struct sqlite_store *s, int64_t series, int64_t from, int64_t to, struct pvec *out)
 {
 	out->n = 0;
 	if (from >= to)
@@ -347,10 +347,10 @@ int raw_read(struct store *s, int64_t series, int64_t from, int64_t to, struct p
 		                 sqlite3_column_int64(st, 0), from, to, out);
 	sqlite3_reset(st);
 	if (r == -EINVAL)
-		return store_failf(s, -EINVAL, "a corrupt chunk of points (series %lld)",
-		                   (long long)series);
+		return sq_failf(s, -EINVAL, "a corrupt chunk of points (series %lld)",
+		                (long long)series);
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return store_fail(s, rc, "reading points");
+		return sq_fail(s, rc, "reading points");
 	int64_t sys = r == 0 ? series_system(s, series) : 0;
 	if (sys < 0)
 		return (int)sys;
@@ -363,7 +363,7 @@ int raw_read(struct store *s, int64_t series, int64_t from, int64_t to, struct p
 	return r;
 }
 
-int point_at(struct store *s, int64_t series, int64_t t, struct point *p)
+int point_at(struct sqlite_store *s, int64_t series, int64_t t, struct point *p)
 {
 	struct pvec v = {0};
 	int r = raw_read(s, series, t, t + 1, &v);
@@ -378,7 +378,7 @@ int point_at(struct store *s, int64_t series, int64_t t, struct point *p)
 /* ---- compaction ----------------------------------------------------------------- */
 
 /* One series' points (sorted by time) into its hourly chunks. */
-static int compact_series(struct store *s, const struct point *pts, size_t n, int64_t *delta,
+static int compact_series(struct sqlite_store *s, const struct point *pts, size_t n, int64_t *delta,
                           struct buf *blob)
 {
 	int r = 0;
@@ -428,7 +428,7 @@ static int compact_series(struct store *s, const struct point *pts, size_t n, in
 				int rc = sqlite3_step(st);
 				sqlite3_reset(st);
 				if (rc != SQLITE_DONE)
-					r = store_fail(s, rc, "storing a chunk of points");
+					r = sq_fail(s, rc, "storing a chunk of points");
 			}
 			/* points merged away are points no more */
 			*delta += (int64_t)cnt - old_n - (int64_t)(j - i);
@@ -445,7 +445,7 @@ static int compact_series(struct store *s, const struct point *pts, size_t n, in
  * below an earlier watermark go too.  One transaction; the caller holds
  * none; nothing written when there is nothing to do.
  */
-int compact_points(struct store *s, int64_t upto)
+int compact_points(struct sqlite_store *s, int64_t upto)
 {
 	int64_t lo, hi, m1 = upto / MS_MIN;
 	int r = new_range(s, &lo, &hi);
@@ -454,7 +454,7 @@ int compact_points(struct store *s, int64_t upto)
 	bool work = lo <= hi && lo < m1;
 	if (!work && meta_get(s, "compacted", 0) >= upto)
 		return 0; /* nothing to do: no transaction */
-	r = store_begin(s);
+	r = sq_begin(s);
 	if (r < 0)
 		return r;
 	sqlite3_stmt *sys = NULL, *del = NULL;
@@ -467,7 +467,7 @@ int compact_points(struct store *s, int64_t upto)
 		rc = sqlite3_prepare_v2(
 		    s->db, "SELECT DISTINCT system FROM points_new WHERE m < ?1", -1, &sys, NULL);
 		if (rc != SQLITE_OK)
-			r = store_fail(s, rc, "compacting points");
+			r = sq_fail(s, rc, "compacting points");
 	}
 	if (r == 0 && sys) {
 		sqlite3_bind_int64(sys, 1, m1);
@@ -484,7 +484,7 @@ int compact_points(struct store *s, int64_t upto)
 			ids[n++] = sqlite3_column_int64(sys, 0);
 		}
 		if (r == 0 && rc != SQLITE_DONE)
-			r = store_fail(s, rc, "compacting points");
+			r = sq_fail(s, rc, "compacting points");
 	}
 	sqlite3_finalize(sys);
 	/* system by system: its frames' points, regrouped by series */
@@ -511,7 +511,7 @@ int compact_points(struct store *s, int64_t upto)
 		}
 		sqlite3_finalize(del);
 		if (rc != SQLITE_DONE)
-			r = store_fail(s, rc, "compacting points");
+			r = sq_fail(s, rc, "compacting points");
 	}
 	if (r == 0)
 		r = count_add(s, "points_raw", delta);
@@ -521,8 +521,8 @@ int compact_points(struct store *s, int64_t upto)
 	pvec_free(&pts);
 	buf_free(&blob);
 	if (r < 0) {
-		store_rollback(s);
+		sq_rollback(s);
 		return r;
 	}
-	return store_commit(s);
+	return sq_commit(s);
 }

@@ -12,8 +12,8 @@
 
 #include <string.h>
 
-#include "../util/json.h"
-#include "../util/util.h"
+#include "json.h"
+#include "util.h"
 
 const char *js_ws(const char *p, const char *end)
 {

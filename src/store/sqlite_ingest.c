@@ -1,9 +1,10 @@
 /*
- * ingest.c - storing frames: store_put_frame() and store_mark_gone().
+ * sqlite_ingest.c - the SQLite backend storing frames: the put_frame and
+ * mark_gone ops (store_put_frame(), store_mark_gone()).
  *
  * A frame arrives as the JSON Lines text the crawler writes.  It is read
- * line by line with the scanner in jscan.c (values are kept as the exact
- * text written), all in one transaction:
+ * line by line with frame/decode.c (values are kept as the exact text
+ * written), all in one transaction:
  *
  *   header   the system row is created or updated; the header value is
  *            stored as a *template*: its volatile parts (the time, the
@@ -20,10 +21,10 @@
  *            is no index on hashes: new records are appended, never
  *            scattered over a random-keyed index.
  *   metric   numeric fields of `metric` records become points of series
- *            "<base>.<field>" (see metric_key_map for the labels), and the
+ *            "<base>.<field>" (features/metric_series.c: the key grammar), and the
  *            record itself is stored as a template with '#' where a
  *            number was, so a metric record costs its points and no text;
- *            the record is rebuilt from the points when read (read.c).  A
+ *            the record is rebuilt from the points when read (sqlite_read.c).  A
  *            number whose text would not come back identical (too long, an
  *            exponent) stays literally in the template.
  *   sets     per feature, the frame's record ids in order, delta+zigzag
@@ -40,9 +41,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "../features/metric_series.h"
+#include "../frame/decode.h"
 #include "../util/sha256.h"
 #include "../util/util.h"
-#include "internal.h"
+#include "sqlite_internal.h"
 
 #define MAX_PARTS 64
 
@@ -60,106 +63,17 @@ struct part {
 };
 
 struct ingest {
-	struct store *s;
+	struct sqlite_store *s;
 	int64_t sysrow, t;
 	struct part parts[MAX_PARTS];
 	int nparts, cur;
-	struct buf tmpl, nums, scratch, labels, name;
+	struct buf tmpl, nums, scratch;
 	struct pvec pts; /* the frame's metric points */
 	int64_t npoints, nrecs_new;
 	int lineno;
 };
 
-/* ---- small parsers ----------------------------------------------------------- */
-
-int64_t parse_iso_ms(const char *p, size_t n, bool *ok)
-{
-	/* YYYY-MM-DDTHH:MM:SS[.fff]Z */
-	*ok = false;
-	if (n < 20 || n > 30)
-		return 0;
-	char tmp[32];
-	memcpy(tmp, p, n);
-	tmp[n] = 0;
-	struct tm tm = {0};
-	char *e = strptime(tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!e)
-		return 0;
-	int64_t ms = 0;
-	if (*e == '.') {
-		int d = 0;
-		e++;
-		while (*e >= '0' && *e <= '9') {
-			if (d < 3)
-				ms = ms * 10 + (*e - '0');
-			d++;
-			e++;
-		}
-		if (d == 0)
-			return 0;
-		for (; d < 3; d++)
-			ms *= 10;
-	}
-	if (strcmp(e, "Z") != 0)
-		return 0;
-	time_t sec = timegm(&tm);
-	*ok = true;
-	return (int64_t)sec * 1000 + ms;
-}
-
-/* A non-negative decimal with at most 3 decimals -> integer thousandths,
- * only when writing it back (trailing zeros trimmed) gives the same text. */
-static bool parse_milli(struct js_span v, int64_t *out)
-{
-	const char *p = v.p, *end = v.p + v.n;
-	int64_t ip = 0, frac = 0;
-	int d = 0;
-	if (p == end || *p < '0' || *p > '9' || (*p == '0' && end - p > 1 && p[1] != '.'))
-		return false;
-	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (ip > 900000000000000LL)
-			return false;
-		ip = ip * 10 + (*p - '0');
-	}
-	if (p < end && *p == '.') {
-		for (p++; p < end && *p >= '0' && *p <= '9' && d < 3; p++, d++)
-			frac = frac * 10 + (*p - '0');
-		if (d == 0 || p[-1] == '0')
-			return false; /* "1." or a trailing zero: not our canonical form */
-		for (int k = d; k < 3; k++)
-			frac *= 10;
-	}
-	if (p != end)
-		return false;
-	*out = ip * 1000 + frac;
-	return true;
-}
-
-void put_milli(struct buf *b, int64_t m)
-{
-	buf_printf(b, "%lld", (long long)(m / 1000));
-	int64_t f = m % 1000;
-	if (f) {
-		char t[8];
-		snprintf(t, sizeof(t), ".%03d", (int)f);
-		size_t n = strlen(t);
-		while (t[n - 1] == '0')
-			n--;
-		buf_add(b, t, n);
-	}
-}
-
-/* Format a double the shortest way that reads back the same. */
-static int fmt_double(double v, char *o, size_t cap)
-{
-	int n = 0;
-	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(o, cap, "%.*g", prec, v);
-		if (strtod(o, NULL) == v)
-			break;
-	}
-	return n;
-}
+/* ---- points ------------------------------------------------------------------- */
 
 void format_point(const struct point *p, struct buf *out)
 {
@@ -167,124 +81,14 @@ void format_point(const struct point *p, struct buf *out)
 	if (p->type == SQLITE_INTEGER)
 		buf_printf(out, "%lld", (long long)p->i);
 	else if (p->type == SQLITE_FLOAT && isfinite(p->d))
-		buf_add(out, t, (size_t)fmt_double(p->d, t, sizeof(t)));
+		buf_add(out, t, (size_t)frame_fmt_double(p->d, t, sizeof(t)));
 	else
 		buf_adds(out, "null");
 }
 
-/*
- * A JSON number's value: an integer when the text is one that fits int64,
- * else a double.  *exact when writing the value back (as format_point
- * does) gives the very same text.
- */
-static bool parse_number(struct js_span v, bool *isint, int64_t *i, double *d, bool *exact)
-{
-	char t[40];
-	if (v.n == 0 || v.n >= sizeof(t))
-		return false;
-	if (!(v.p[0] == '-' || (v.p[0] >= '0' && v.p[0] <= '9')))
-		return false;
-	memcpy(t, v.p, v.n);
-	t[v.n] = 0;
-	*isint = !memchr(t, '.', v.n) && !memchr(t, 'e', v.n) && !memchr(t, 'E', v.n);
-	if (*isint) {
-		errno = 0;
-		char *e;
-		long long ll = strtoll(t, &e, 10);
-		if (errno == 0 && *e == 0) {
-			*i = ll;
-			*d = (double)ll;
-			char o[40];
-			snprintf(o, sizeof(o), "%lld", ll);
-			*exact = strcmp(o, t) == 0;
-			return true;
-		}
-		*isint = false;
-	}
-	char *e;
-	*d = strtod(t, &e);
-	if (*e || !isfinite(*d))
-		return false;
-	char o[40];
-	fmt_double(*d, o, sizeof(o));
-	*exact = strcmp(o, t) == 0;
-	return true;
-}
+/* ---- series ------------------------------------------------------------------- */
 
-/* ---- metric keys -> series ---------------------------------------------------- */
-
-static bool ident(const char *p, size_t n)
-{
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_'))
-			return false;
-	}
-	return true;
-}
-
-bool metric_field_ok(struct js_span f)
-{
-	return ident(f.p, f.n);
-}
-
-bool metric_key_map(struct js_span key, struct metric_key *mk)
-{
-	memset(mk, 0, sizeof(*mk));
-	const char *colon = memchr(key.p, ':', key.n);
-	if (colon) {
-		mk->base.p = key.p;
-		mk->base.n = (size_t)(colon - key.p);
-		mk->lval.p = colon + 1;
-		mk->lval.n = key.n - mk->base.n - 1;
-		const char *ln = "instance";
-		if (js_eq(mk->base, "disk"))
-			ln = "mountpoint";
-		else if (js_eq(mk->base, "diskio"))
-			ln = "device";
-		else if (js_eq(mk->base, "net"))
-			ln = "interface";
-		strcpy(mk->lname_buf, ln);
-		mk->lname.p = mk->lname_buf;
-		mk->lname.n = strlen(ln);
-	} else if (key.n > 3 && memcmp(key.p, "cpu", 3) == 0 && key.n <= 10) {
-		size_t i = 3;
-		while (i < key.n && key.p[i] >= '0' && key.p[i] <= '9')
-			i++;
-		if (i != key.n) {
-			mk->base = key; /* e.g. "cpuset": no label */
-		} else {
-			mk->base.p = key.p;
-			mk->base.n = 3;
-			strcpy(mk->lname_buf, "cpu");
-			mk->lname.p = mk->lname_buf;
-			mk->lname.n = 3;
-			mk->lval.p = key.p + 3;
-			mk->lval.n = key.n - 3;
-		}
-	} else {
-		mk->base = key;
-	}
-	return ident(mk->base.p, mk->base.n);
-}
-
-void metric_labels(const struct metric_key *mk, struct buf *out)
-{
-	if (!mk->lname.n) {
-		buf_add(out, "{}", 2);
-		return;
-	}
-	buf_add(out, "{\"", 2);
-	buf_add(out, mk->lname.p, mk->lname.n);
-	buf_add(out, "\":\"", 3);
-	buf_add(out, mk->lval.p, mk->lval.n);
-	buf_add(out, "\"}", 2);
-}
-
-int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen,
+int64_t series_id(struct sqlite_store *s, int64_t sysrow, const char *name, size_t nlen,
                   const char *labels, size_t llen, bool create)
 {
 	struct buf k = BUF_INIT;
@@ -309,7 +113,7 @@ int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen
 	if (rc == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
 	} else if (rc != SQLITE_DONE) {
-		id = store_fail(s, rc, "finding a series");
+		id = sq_fail(s, rc, "finding a series");
 	} else if (create) {
 		st = stmt(s, ST_SERIES_INS);
 		if (!st) {
@@ -320,7 +124,7 @@ int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen
 			sqlite3_bind_text(st, 3, labels, (int)llen, SQLITE_STATIC);
 			rc = sqlite3_step(st);
 			id = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(s->db)
-			                       : store_fail(s, rc, "adding a series");
+			                       : sq_fail(s, rc, "adding a series");
 		}
 	}
 	if (st)
@@ -333,7 +137,7 @@ int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen
 
 /* ---- records and sets --------------------------------------------------------- */
 
-static int hash16(struct store *s, const void *a, size_t an, const void *b, size_t bn,
+static int hash16(struct sqlite_store *s, const void *a, size_t an, const void *b, size_t bn,
                   const void *c, size_t cn, unsigned char out[16])
 {
 	unsigned char d[SHA256_LEN];
@@ -342,7 +146,7 @@ static int hash16(struct store *s, const void *a, size_t an, const void *b, size
 	    sha256_update(s->sha, &zero, 1) < 0 || sha256_update(s->sha, b, bn) < 0 ||
 	    sha256_update(s->sha, &zero, 1) < 0 || sha256_update(s->sha, c, cn) < 0 ||
 	    sha256_end(s->sha, d) < 0)
-		return store_failf(s, -ENOMEM, "hashing failed");
+		return sq_failf(s, -ENOMEM, "hashing failed");
 	memcpy(out, d, 16);
 	return 0;
 }
@@ -358,7 +162,7 @@ static void warm_key(int64_t sysrow, int64_t fid, unsigned char k[16])
 static int preload_ids(struct ingest *in, const unsigned char *p, const unsigned char *end,
                        struct hmap *m)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	uint64_t v;
 	int64_t id = 0;
 	while (p < end && vget(&p, end, &v)) {
@@ -370,8 +174,8 @@ static int preload_ids(struct ingest *in, const unsigned char *p, const unsigned
 		int rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW) {
 			sqlite3_reset(st);
-			return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
-			                  "reading a record");
+			return sq_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+			               "reading a record");
 		}
 		const char *fn = feature_name(s, sqlite3_column_int64(st, 0));
 		unsigned char h[16];
@@ -394,7 +198,7 @@ static int preload_ids(struct ingest *in, const unsigned char *p, const unsigned
  */
 static int load_prev(struct ingest *in, struct part *pt)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	unsigned char wk[16];
 	warm_key(in->sysrow, pt->fid, wk);
 	if (hmap_get(&s->warm, wk, 16) == (int64_t)s->recs.epoch + 1)
@@ -410,7 +214,7 @@ static int load_prev(struct ingest *in, struct part *pt)
 		buf_add(&parts, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(s, rc, "reading the previous frame");
+		return sq_fail(s, rc, "reading the previous frame");
 	const unsigned char *p = (const unsigned char *)parts.data, *end = p + parts.len;
 	uint64_t set;
 	int r = 0;
@@ -447,7 +251,7 @@ static int load_prev(struct ingest *in, struct part *pt)
 /* The previous frame's header record, if it is the one hashed `h`. */
 static int prev_head(struct ingest *in, const unsigned char h[16], int64_t *id)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	sqlite3_stmt *st = stmt(s, ST_PREV_FRAME);
 	if (!st)
 		return -EIO;
@@ -457,7 +261,7 @@ static int prev_head(struct ingest *in, const unsigned char h[16], int64_t *id)
 	int64_t head = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(s, rc, "reading the previous frame");
+		return sq_fail(s, rc, "reading the previous frame");
 	if (!head)
 		return 0;
 	struct hmap one;
@@ -484,7 +288,7 @@ static int intern_record(struct ingest *in, struct part *pt, int64_t fid, const 
                          size_t fnlen, struct js_span key, const char *val, size_t vlen,
                          int64_t *id)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	unsigned char h[16];
 	int r = hash16(s, fname, fnlen, key.p, key.n, val, vlen, h);
 	if (r < 0)
@@ -518,7 +322,7 @@ static int intern_record(struct ingest *in, struct part *pt, int64_t fid, const 
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
-			return store_fail(s, rc, "storing a record");
+			return sq_fail(s, rc, "storing a record");
 		*id = sqlite3_last_insert_rowid(s->db);
 		in->nrecs_new++;
 	}
@@ -530,7 +334,7 @@ static int intern_record(struct ingest *in, struct part *pt, int64_t fid, const 
  * without it being emptied leave it warm for their next frame. */
 static void mark_warm(struct ingest *in)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	for (int i = 0; i < in->nparts; i++) {
 		struct part *pt = &in->parts[i];
 		if (pt->started && pt->epoch0 == s->recs.epoch) {
@@ -543,7 +347,7 @@ static void mark_warm(struct ingest *in)
 
 static int intern_set(struct ingest *in, struct part *pt, int64_t *id)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	unsigned char h[16];
 	char meta[32];
 	int mn = snprintf(meta, sizeof(meta), "%lld/%lld", (long long)pt->fid, (long long)pt->n);
@@ -561,7 +365,7 @@ static int intern_set(struct ingest *in, struct part *pt, int64_t *id)
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, "storing a record set");
+		return sq_fail(s, rc, "storing a record set");
 	if (sqlite3_changes(s->db) == 1) {
 		*id = sqlite3_last_insert_rowid(s->db);
 		return count_add(s, "sets", 1);
@@ -573,8 +377,7 @@ static int intern_set(struct ingest *in, struct part *pt, int64_t *id)
 	rc = sqlite3_step(st);
 	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return *id ? 0
-	           : store_fail(s, rc == SQLITE_ROW ? SQLITE_CORRUPT : rc, "finding a record set");
+	return *id ? 0 : sq_fail(s, rc == SQLITE_ROW ? SQLITE_CORRUPT : rc, "finding a record set");
 }
 
 static struct part *part_for(struct ingest *in, const char *name, size_t n, int *err)
@@ -588,8 +391,8 @@ static struct part *part_for(struct ingest *in, const char *name, size_t n, int 
 			return &in->parts[i];
 		}
 	if (in->nparts >= MAX_PARTS || n == 0 || n >= sizeof(in->parts[0].name)) {
-		*err = store_failf(in->s, -EINVAL, "frame line %d: bad or too many feature names",
-		                   in->lineno);
+		*err = sq_failf(in->s, -EINVAL, "frame line %d: bad or too many feature names",
+		                in->lineno);
 		return NULL;
 	}
 	int64_t fid = feature_id(in->s, name, n, true);
@@ -613,157 +416,33 @@ static void part_add(struct part *pt, int64_t id)
 	pt->n++;
 }
 
-/* ---- lines ---------------------------------------------------------------------- */
-
-struct line {
-	struct js_span system, time, feature, key, value;
-};
-
-static int parse_line(struct ingest *in, const char *p, const char *end, struct line *l)
-{
-	memset(l, 0, sizeof(*l));
-	p = js_ws(p, end);
-	struct js_iter it = {.p = p + 1, .end = end, .flags = 0, .first = true};
-	if (p >= end || *p != '{')
-		goto bad;
-	struct js_span name, val;
-	int r;
-	while ((r = js_obj_next(&it, &name, &val)) == 1) {
-		struct js_span *dst = NULL;
-		if (js_eq(name, "system"))
-			dst = &l->system;
-		else if (js_eq(name, "time"))
-			dst = &l->time;
-		else if (js_eq(name, "feature"))
-			dst = &l->feature;
-		else if (js_eq(name, "key"))
-			dst = &l->key;
-		else if (js_eq(name, "value"))
-			dst = &l->value;
-		if (!dst)
-			continue;
-		if (dst != &l->value && !js_str(val, &val))
-			goto bad;
-		*dst = val;
-	}
-	if (r < 0 || js_ws(it.p + 1, end) != end)
-		goto bad;
-	if (!l->system.p || !l->feature.p || !l->key.p || !l->value.p)
-		return store_failf(in->s, -EINVAL,
-		                   "frame line %d: a record needs system, feature, key and value",
-		                   in->lineno);
-	return 0;
-bad:
-	return store_failf(in->s, -EINVAL, "frame line %d: not a JSON object", in->lineno);
-}
-
-/* Append `"name":` (name raw) to b, with a comma unless first. */
-static void tmpl_member(struct buf *b, bool *first, struct js_span name)
-{
-	if (!*first)
-		buf_addc(b, ',');
-	*first = false;
-	buf_addc(b, '"');
-	buf_add(b, name.p, name.n);
-	buf_add(b, "\":", 2);
-}
-
 /* ---- the header ----------------------------------------------------------------- */
 
-struct header {
-	struct js_span name, kind, runtime, image, host, labels, features;
-	bool has_runtime, has_image, has_host, has_name, has_kind;
-};
-
-/* Durations in an object (feature_ms): '#' for each, thousandths to nums. */
-static void tmpl_durations(struct ingest *in, struct js_span obj)
+/* The header: in->tmpl gets its template and in->nums its durations
+ * (varints); the features it names become the frame's first parts. */
+static int parse_header(struct ingest *in, const struct frame_line *l, struct frame_head *h)
 {
-	struct js_iter it;
-	struct js_span n, v;
-	bool first = true;
-	js_iter_begin(&it, obj, 0);
-	buf_addc(&in->tmpl, '{');
-	while (js_obj_next(&it, &n, &v) == 1) {
-		int64_t m;
-		tmpl_member(&in->tmpl, &first, n);
-		if (parse_milli(v, &m)) {
-			buf_addc(&in->tmpl, '#');
-			vput(&in->nums, zz(m));
-		} else {
-			buf_add(&in->tmpl, v.p, v.n);
-		}
-	}
-	buf_addc(&in->tmpl, '}');
-}
-
-static bool opt_str(struct js_span v, struct js_span *out, bool *has)
-{
-	if (js_eq(v, "null")) {
-		*has = false;
-		return true;
-	}
-	*has = js_str(v, out);
-	return *has;
-}
-
-static int parse_header(struct ingest *in, const struct line *l, struct header *h)
-{
-	struct js_iter it;
-	struct js_span n, v;
-	bool first = true;
-	memset(h, 0, sizeof(*h));
-	if (l->value.p[0] != '{' || js_iter_begin(&it, l->value, 0) < 0)
-		return store_failf(in->s, -EINVAL, "frame header: the value is not an object");
-	char iso[40];
-	format_time_utc(in->t * 1000000, iso, sizeof(iso));
-	buf_addc(&in->tmpl, '{');
-	int r;
-	while ((r = js_obj_next(&it, &n, &v)) == 1) {
-		bool ok = true;
-		if (js_eq(n, "name"))
-			ok = opt_str(v, &h->name, &h->has_name);
-		else if (js_eq(n, "kind"))
-			ok = opt_str(v, &h->kind, &h->has_kind);
-		else if (js_eq(n, "runtime"))
-			ok = opt_str(v, &h->runtime, &h->has_runtime);
-		else if (js_eq(n, "image"))
-			ok = opt_str(v, &h->image, &h->has_image);
-		else if (js_eq(n, "host"))
-			ok = opt_str(v, &h->host, &h->has_host);
-		else if (js_eq(n, "labels"))
-			ok = v.p[0] == '{' && (h->labels = v, true);
-		else if (js_eq(n, "features"))
-			ok = v.p[0] == '[' && (h->features = v, true);
-		if (!ok)
-			return store_failf(in->s, -EINVAL,
-			                   "frame header: field \"%.*s\" has the wrong type",
-			                   (int)(n.n > 32 ? 32 : n.n), n.p);
-		tmpl_member(&in->tmpl, &first, n);
-		int64_t m;
-		if (js_eq(n, "time") && v.n == strlen(iso) + 2 &&
-		    memcmp(v.p + 1, iso, v.n - 2) == 0)
-			buf_add(&in->tmpl, "#T", 2);
-		else if (js_eq(n, "duration_ms") && parse_milli(v, &m))
-			buf_addc(&in->tmpl, '#'), vput(&in->nums, zz(m));
-		else if (js_eq(n, "feature_ms") && v.p[0] == '{')
-			tmpl_durations(in, v);
-		else
-			buf_add(&in->tmpl, v.p, v.n);
-	}
-	buf_addc(&in->tmpl, '}');
+	char err[200];
+	buf_reset(&in->scratch);
+	int r = frame_head_decode(l->value, in->t, h, &in->tmpl, &in->scratch, err, sizeof(err));
 	if (r < 0)
-		return store_failf(in->s, -EINVAL, "frame header: malformed value");
+		return sq_failf(in->s, r, "%s", err);
+	const int64_t *d = (const int64_t *)(void *)in->scratch.data;
+	for (size_t i = 0; i < in->scratch.len / sizeof(int64_t); i++)
+		vput(&in->nums, zz(d[i]));
 	/* the parts named in the header come first, in its order */
 	if (h->features.p) {
+		struct js_iter it;
+		struct js_span v;
 		js_iter_begin(&it, h->features, 0);
 		while (js_arr_next(&it, &v) == 1) {
 			struct js_span fname;
 			if (!js_str(v, &fname))
 				continue;
-			int err = 0;
-			struct part *pt = part_for(in, fname.p, fname.n, &err);
+			int e = 0;
+			struct part *pt = part_for(in, fname.p, fname.n, &e);
 			if (!pt)
-				return err;
+				return e;
 			pt->in_header = true;
 		}
 		in->cur = -1;
@@ -779,9 +458,9 @@ static void bind_span(sqlite3_stmt *st, int i, bool has, struct js_span v)
 		sqlite3_bind_null(st, i);
 }
 
-static int upsert_system(struct ingest *in, const struct line *l, const struct header *h)
+static int upsert_system(struct ingest *in, const struct frame_line *l, const struct frame_head *h)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	sqlite3_stmt *st = stmt(s, ST_SYS_UPSERT);
 	if (!st)
 		return -EIO;
@@ -800,29 +479,23 @@ static int upsert_system(struct ingest *in, const struct line *l, const struct h
 	if (rc == SQLITE_ROW)
 		in->sysrow = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : store_fail(s, rc, "storing the system");
+	return rc == SQLITE_ROW ? 0 : sq_fail(s, rc, "storing the system");
 }
 
 /* ---- metric records ----------------------------------------------------------- */
 
-static int add_point(struct ingest *in, const char *name, size_t nlen, const struct buf *labels,
-                     struct js_span v, bool *exact)
+/* A point of a metric record (metric_series_record's callback). */
+static int add_point(void *ctx, struct js_span name, struct js_span labels,
+                     const struct frame_num *v)
 {
-	struct store *s = in->s;
-	bool isint = false;
-	int64_t i = 0;
-	double d = 0;
-	if (!parse_number(v, &isint, &i, &d, exact)) {
-		*exact = false;
-		return 0;
-	}
-	int64_t sid = series_id(s, in->sysrow, name, nlen, labels->data, labels->len, true);
+	struct ingest *in = ctx;
+	int64_t sid = series_id(in->s, in->sysrow, name.p, name.n, labels.p, labels.n, true);
 	if (sid < 0)
 		return (int)sid;
 	struct point p = {.t = in->t,
-	                  .i = i,
-	                  .d = d,
-	                  .type = isint ? SQLITE_INTEGER : SQLITE_FLOAT,
+	                  .i = v->isint ? v->i : 0,
+	                  .d = v->d,
+	                  .type = v->isint ? SQLITE_INTEGER : SQLITE_FLOAT,
 	                  .series = sid};
 	return pvec_add(&in->pts, &p);
 }
@@ -831,7 +504,7 @@ static int add_point(struct ingest *in, const char *name, size_t nlen, const str
  * frame of the same system and time stored before). */
 static int store_points(struct ingest *in)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	pvec_sort_unique(&in->pts);
 	int64_t m = floor_to(in->t, MS_MIN) / MS_MIN;
 	buf_reset(&in->scratch);
@@ -846,7 +519,7 @@ static int store_points(struct ingest *in)
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, "storing points");
+		return sq_fail(s, rc, "storing points");
 	if (sqlite3_changes(s->db) == 1) {
 		in->npoints += (int64_t)in->pts.n;
 		return 0;
@@ -884,65 +557,28 @@ static int store_points(struct ingest *in)
 			rc = sqlite3_step(st);
 			sqlite3_reset(st);
 			if (rc != SQLITE_DONE)
-				r = store_fail(s, rc, "storing points");
+				r = sq_fail(s, rc, "storing points");
 		}
 	}
 	pvec_free(&old);
 	return r;
 }
 
-/* Points for the numeric fields of a metric record; in->tmpl gets the
- * record's template.  Returns 1 when a template was made, 0 when the
- * record is stored as it is, or a negative errno. */
-static int metric_record(struct ingest *in, const struct line *l)
-{
-	struct metric_key mk;
-	if (l->value.p[0] != '{' || !metric_key_map(l->key, &mk))
-		return 0;
-	buf_reset(&in->labels);
-	metric_labels(&mk, &in->labels);
-	buf_reset(&in->tmpl);
-	buf_addc(&in->tmpl, '{');
-	struct js_iter it;
-	struct js_span n, v;
-	bool first = true;
-	js_iter_begin(&it, l->value, 0);
-	while (js_obj_next(&it, &n, &v) == 1) {
-		tmpl_member(&in->tmpl, &first, n);
-		bool exact = false;
-		char c = v.p[0];
-		if ((c == '-' || (c >= '0' && c <= '9')) && metric_field_ok(n) &&
-		    !js_eq(n, "interval_s")) {
-			buf_reset(&in->name);
-			buf_add(&in->name, mk.base.p, mk.base.n);
-			buf_addc(&in->name, '.');
-			buf_add(&in->name, n.p, n.n);
-			int r = add_point(in, in->name.data, in->name.len, &in->labels, v, &exact);
-			if (r < 0)
-				return r;
-		}
-		if (exact)
-			buf_addc(&in->tmpl, '#');
-		else
-			buf_add(&in->tmpl, v.p, v.n);
-	}
-	buf_addc(&in->tmpl, '}');
-	return 1;
-}
-
 /* ---- the frame -------------------------------------------------------------------- */
 
-static int store_record(struct ingest *in, const struct line *l)
+static int store_record(struct ingest *in, const struct frame_line *l)
 {
 	int err = 0;
 	struct part *pt = part_for(in, l->feature.p, l->feature.n, &err);
 	if (!pt)
 		return err;
-	/* the value was validated by parse_line */
+	/* the value was validated by frame_line_decode */
 	const char *val = l->value.p;
 	size_t vlen = l->value.n;
-	if (js_eq(l->feature, "metric")) {
-		int r = metric_record(in, l);
+	if (metric_series_feature(l->feature)) {
+		/* points for its numeric fields; the record becomes a template */
+		buf_reset(&in->tmpl);
+		int r = metric_series_record(l->key, l->value, &in->tmpl, add_point, in);
 		if (r < 0)
 			return r;
 		if (r == 1) {
@@ -960,7 +596,7 @@ static int store_record(struct ingest *in, const struct line *l)
 
 static int finish_frame(struct ingest *in, int64_t head, int64_t *frame_id)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	struct buf parts = BUF_INIT;
 	uint64_t fmask = 0;
 	int r = 0;
@@ -989,7 +625,7 @@ static int finish_frame(struct ingest *in, int64_t head, int64_t *frame_id)
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
-			r = store_fail(s, rc, "storing the frame");
+			r = sq_fail(s, rc, "storing the frame");
 		else
 			*frame_id = sqlite3_last_insert_rowid(s->db);
 	}
@@ -1003,7 +639,7 @@ static int finish_frame(struct ingest *in, int64_t head, int64_t *frame_id)
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
-			r = store_fail(s, rc, "updating the system");
+			r = sq_fail(s, rc, "updating the system");
 	}
 	buf_free(&parts);
 	return r;
@@ -1012,7 +648,7 @@ static int finish_frame(struct ingest *in, int64_t head, int64_t *frame_id)
 /* Lower the roll-up watermarks when points land in rolled buckets. */
 static int note_points(struct ingest *in)
 {
-	struct store *s = in->s;
+	struct sqlite_store *s = in->s;
 	sqlite3_stmt *st = stmt(s, ST_SYS_METRIC);
 	if (!st)
 		return -EIO;
@@ -1021,7 +657,7 @@ static int note_points(struct ingest *in)
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return store_fail(s, rc, "updating the system");
+		return sq_fail(s, rc, "updating the system");
 	int64_t m = floor_to(in->t, MS_MIN), h = floor_to(in->t, MS_HOUR);
 	int r = 0;
 	if (s->wm1m < 0 || m < s->wm1m)
@@ -1041,15 +677,13 @@ static void ingest_free(struct ingest *in)
 	pvec_free(&in->pts);
 	buf_free(&in->nums);
 	buf_free(&in->scratch);
-	buf_free(&in->labels);
-	buf_free(&in->name);
 }
 
 static int ingest_lines(struct ingest *in, const char *p, const char *end, int64_t *frame_id)
 {
-	struct store *s = in->s;
-	struct line l, hl = {0};
-	struct header h;
+	struct sqlite_store *s = in->s;
+	struct frame_line l, hl = {0};
+	struct frame_head h;
 	int64_t head = 0;
 	bool have_header = false;
 	int r = 0;
@@ -1061,21 +695,22 @@ static int ingest_lines(struct ingest *in, const char *p, const char *end, int64
 			p = nl ? nl + 1 : end;
 			continue;
 		}
-		r = parse_line(in, p, le, &l);
+		char err[120];
+		r = frame_line_decode(p, le, &l, err, sizeof(err));
 		if (r < 0)
-			break;
+			return sq_failf(s, r, "frame line %d: %s", in->lineno, err);
 		if (!have_header) {
 			bool ok;
 			if (!js_eq(l.feature, "frame") || !l.time.p)
-				return store_failf(
+				return sq_failf(
 				    s, -EINVAL,
 				    "frame line %d: the first record must be the frame header"
 				    " (feature \"frame\" with a time)",
 				    in->lineno);
-			in->t = parse_iso_ms(l.time.p, l.time.n, &ok);
+			in->t = frame_parse_time(l.time.p, l.time.n, &ok);
 			if (!ok)
-				return store_failf(s, -EINVAL, "frame header: bad time \"%.*s\"",
-				                   (int)(l.time.n > 40 ? 40 : l.time.n), l.time.p);
+				return sq_failf(s, -EINVAL, "frame header: bad time \"%.*s\"",
+				                (int)(l.time.n > 40 ? 40 : l.time.n), l.time.p);
 			hl = l;
 			r = parse_header(in, &l, &h);
 			if (r == 0)
@@ -1088,19 +723,19 @@ static int ingest_lines(struct ingest *in, const char *p, const char *end, int64
 			}
 			have_header = true;
 		} else if (js_eq(l.feature, "frame")) {
-			return store_failf(s, -EINVAL, "frame line %d: a second frame header",
-			                   in->lineno);
+			return sq_failf(s, -EINVAL, "frame line %d: a second frame header",
+			                in->lineno);
 		} else if (l.system.n != hl.system.n ||
 		           memcmp(l.system.p, hl.system.p, l.system.n) != 0) {
-			return store_failf(s, -EINVAL, "frame line %d: a record of another system",
-			                   in->lineno);
+			return sq_failf(s, -EINVAL, "frame line %d: a record of another system",
+			                in->lineno);
 		} else {
 			r = store_record(in, &l);
 		}
 		p = nl ? nl + 1 : end;
 	}
 	if (r == 0 && !have_header)
-		r = store_failf(s, -EINVAL, "no frame header (an empty frame)");
+		r = sq_failf(s, -EINVAL, "no frame header (an empty frame)");
 	if (r == 0)
 		r = finish_frame(in, head, frame_id);
 	if (r == 0 && in->pts.n)
@@ -1118,20 +753,21 @@ static int ingest_lines(struct ingest *in, const char *p, const char *end, int64
 	return r;
 }
 
-int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *frame_id)
+int sqlite_put_frame(struct store *base, const char *jsonl, size_t len, int64_t *frame_id)
 {
+	struct sqlite_store *s = sq(base);
 	if (s->ro)
-		return store_failf(s, -EROFS, "the store is open read-only");
-	int r = store_sync_caches(s);
+		return sq_failf(s, -EROFS, "the store is open read-only");
+	int r = sq_sync_caches(s);
 	if (r < 0)
 		return r;
-	r = store_begin(s);
+	r = sq_begin(s);
 	if (r < 0)
 		return r;
 	struct ingest *in = calloc(1, sizeof(*in));
 	if (!in) {
-		store_rollback(s);
-		return store_failf(s, -ENOMEM, "out of memory");
+		sq_rollback(s);
+		return sq_failf(s, -ENOMEM, "out of memory");
 	}
 	in->s = s;
 	in->cur = -1;
@@ -1140,9 +776,9 @@ int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *fra
 	ingest_free(in);
 	free(in);
 	if (r == 0)
-		r = store_commit(s);
+		r = sq_commit(s);
 	else
-		store_rollback(s);
+		sq_rollback(s);
 	if (r == 0) {
 		/* the watermarks may have moved */
 		s->wm1m = meta_get(s, "rollup_1m", -1);
@@ -1155,16 +791,17 @@ int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *fra
 
 /* ---- gone systems --------------------------------------------------------------- */
 
-int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
-                    int64_t now_ms)
+int sqlite_mark_gone(struct store *base, const char *kind, const char *const *present, int n,
+                     int64_t now_ms)
 {
+	struct sqlite_store *s = sq(base);
 	if (s->ro)
-		return store_failf(s, -EROFS, "the store is open read-only");
-	int r = store_begin(s);
+		return sq_failf(s, -EROFS, "the store is open read-only");
+	int r = sq_begin(s);
 	if (r < 0)
 		return r;
-	r = store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS present(sid TEXT PRIMARY KEY);"
-	                  "DELETE FROM temp.present;");
+	r = sq_exec(s, "CREATE TEMP TABLE IF NOT EXISTS present(sid TEXT PRIMARY KEY);"
+	               "DELETE FROM temp.present;");
 	sqlite3_stmt *st = NULL;
 	struct buf e = BUF_INIT;
 	int rc = SQLITE_OK;
@@ -1182,7 +819,7 @@ int store_mark_gone(struct store *s, const char *kind, const char *const *presen
 	}
 	sqlite3_finalize(st);
 	if (r == 0 && rc != SQLITE_OK)
-		r = store_fail(s, rc, "marking gone systems");
+		r = sq_fail(s, rc, "marking gone systems");
 	for (int pass = 0; pass < 2 && r == 0; pass++) {
 		const char *sql =
 		    pass == 0
@@ -1201,11 +838,11 @@ int store_mark_gone(struct store *s, const char *kind, const char *const *presen
 			sqlite3_finalize(st);
 		}
 		if (rc != SQLITE_DONE)
-			r = store_fail(s, rc, "marking gone systems");
+			r = sq_fail(s, rc, "marking gone systems");
 	}
 	buf_free(&e);
 	if (r == 0)
-		return store_commit(s);
-	store_rollback(s);
+		return sq_commit(s);
+	sq_rollback(s);
 	return r;
 }

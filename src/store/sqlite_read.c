@@ -1,24 +1,26 @@
 /*
- * read.c - reading the store: systems, frames, series, metric names,
+ * sqlite_read.c - the SQLite backend's answers: systems, frames, series, metric names,
  * latest points.  Every answer is JSON appended to a struct buf.
  *
  * Stored text is kept JSON-escaped (exactly as the crawler wrote it), so
  * strings are copied into the answer between quotes without decoding, and
  * filters given as C strings are escaped the same way before comparing.
  *
- * Records stored as templates (frame headers, metric records; ingest.c)
- * are rebuilt here: '#T' becomes the frame time, '#' in a header the next
- * duration of the frame's `nums`, '#' in a metric record the point of the
- * matching series at the frame's time (raw; once raw points have expired,
- * the minute's or the hour's average; null when nothing is kept).
+ * Records stored as templates (frame headers, metric records;
+ * sqlite_ingest.c) are rebuilt here with frame_tmpl_render(): '#T' becomes the frame time, '#' in a
+ * header the next duration of the frame's `nums`, '#' in a metric record the point of the matching
+ * series at the frame's time (raw; once raw points have expired, the minute's or the hour's
+ * average; null when nothing is kept).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../features/metric_series.h"
+#include "../frame/decode.h"
 #include "../util/json.h"
 #include "../util/util.h"
-#include "internal.h"
+#include "sqlite_internal.h"
 
 static void iso(int64_t ms, char *dst, size_t cap)
 {
@@ -81,8 +83,9 @@ static void bind_escaped(sqlite3_stmt *st, int i, const char *s, struct buf *b)
 	sqlite3_bind_text(st, i, b->data, (int)b->len, SQLITE_TRANSIENT);
 }
 
-int store_systems_json(struct store *s, const struct store_system_filter *f, struct buf *out)
+int sqlite_systems_json(struct store *base, const struct store_system_filter *f, struct buf *out)
 {
+	struct sqlite_store *s = sq(base);
 	struct store_system_filter none = {.gone = -1};
 	if (!f)
 		f = &none;
@@ -95,7 +98,7 @@ int store_systems_json(struct store *s, const struct store_system_filter *f, str
 	                       " ORDER BY sid",
 	                       -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "listing systems");
+		return sq_fail(s, rc, "listing systems");
 	struct buf tmp = BUF_INIT;
 	bind_escaped(st, 1, f->kind, &tmp);
 	bind_escaped(st, 2, f->runtime, &tmp);
@@ -125,27 +128,26 @@ int store_systems_json(struct store *s, const struct store_system_filter *f, str
 	json_arr_end(&j);
 	sqlite3_finalize(st);
 	buf_free(&tmp);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "listing systems");
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "listing systems");
 }
 
 /* ---- rebuilding templates -------------------------------------------------------- */
 
 struct render {
-	struct store *s;
+	struct sqlite_store *s;
 	int64_t sysrow, t;
 	const unsigned char *np, *nend; /* header durations */
-	bool metric;
 	struct metric_key mk;
 	struct buf labels, name;
 };
 
-static void metric_value(struct render *c, struct js_span field, struct buf *out)
+/* A '#' of a metric record: the point of the member's series. */
+static void metric_value(void *ctx, struct js_span field, struct buf *out)
 {
-	struct store *s = c->s;
+	struct render *c = ctx;
+	struct sqlite_store *s = c->s;
 	buf_reset(&c->name);
-	buf_add(&c->name, c->mk.base.p, c->mk.base.n);
-	buf_addc(&c->name, '.');
-	buf_add(&c->name, field.p, field.n);
+	metric_series_name(&c->mk, field, &c->name);
 	int64_t sid = series_id(s, c->sysrow, c->name.data, c->name.len, c->labels.data,
 	                        c->labels.len, false);
 	if (sid > 0) {
@@ -178,70 +180,37 @@ static void metric_value(struct render *c, struct js_span field, struct buf *out
 	buf_add(out, "null", 4);
 }
 
-static void render(struct render *c, struct js_span v, struct js_span member, struct buf *out,
-                   int depth)
+/* A '#' of a header: the frame's next duration. */
+static void header_value(void *ctx, struct js_span member, struct buf *out)
 {
-	if (v.p[0] == '#') {
-		if (v.n == 2) { /* #T */
-			char t[40];
-			iso(c->t, t, sizeof(t));
-			buf_addc(out, '"');
-			buf_adds(out, t);
-			buf_addc(out, '"');
-		} else if (c->metric) {
-			metric_value(c, member, out);
-		} else {
-			uint64_t m;
-			if (c->np && vget(&c->np, c->nend, &m))
-				put_milli(out, unzz(m));
-			else
-				buf_add(out, "null", 4);
-		}
-		return;
-	}
-	if ((v.p[0] != '{' && v.p[0] != '[') || depth > JS_MAX_DEPTH || !memchr(v.p, '#', v.n)) {
-		buf_add(out, v.p, v.n);
-		return;
-	}
-	struct js_iter it;
-	struct js_span n = {0}, e;
-	bool obj = v.p[0] == '{', first = true;
-	js_iter_begin(&it, v, JS_TEMPLATE);
-	buf_addc(out, obj ? '{' : '[');
-	while ((obj ? js_obj_next(&it, &n, &e) : js_arr_next(&it, &e)) == 1) {
-		if (!first)
-			buf_addc(out, ',');
-		first = false;
-		if (obj) {
-			buf_addc(out, '"');
-			buf_add(out, n.p, n.n);
-			buf_add(out, "\":", 2);
-		}
-		render(c, e, n, out, depth + 1);
-	}
-	buf_addc(out, obj ? '}' : ']');
+	struct render *c = ctx;
+	uint64_t m;
+	if (c->np && vget(&c->np, c->nend, &m))
+		frame_put_milli(out, unzz(m));
+	else
+		buf_add(out, "null", 4);
 }
 
 /* Append a record's value (rebuilt if it is a template). */
 static void record_value(struct render *c, const char *feature, const char *key, const char *val,
                          size_t vlen, struct buf *out)
 {
-	struct js_span v = {val, vlen}, none = {0};
-	c->metric = strcmp(feature, "metric") == 0;
-	if (!(c->metric || strcmp(feature, "frame") == 0) || !memchr(val, '#', vlen)) {
+	struct js_span v = {val, vlen}, f = {feature, strlen(feature)};
+	bool metric = metric_series_feature(f);
+	if (!(metric || strcmp(feature, "frame") == 0) || !memchr(val, '#', vlen)) {
 		buf_add(out, val, vlen);
 		return;
 	}
-	if (c->metric) {
+	if (metric) {
 		struct js_span k = {key, strlen(key)};
-		if (!metric_key_map(k, &c->mk)) {
+		if (!metric_series_key(k, &c->mk)) {
 			buf_add(out, val, vlen);
 			return;
 		}
 		buf_reset(&c->labels);
-		metric_labels(&c->mk, &c->labels);
+		metric_series_labels(&c->mk, &c->labels);
 	}
-	render(c, v, none, out, 0);
+	frame_tmpl_render(v, c->t, metric ? metric_value : header_value, c, out);
 }
 
 /* ---- frames ----------------------------------------------------------------------- */
@@ -259,7 +228,8 @@ static void frame_row_free(struct frame_row *f)
 
 /* The last frame of `sysrow` at or before `at` having feature bit `bit`
  * (bit < 0: any).  1 found, 0 none, negative errno. */
-static int find_frame(struct store *s, int64_t sysrow, int64_t at, int bit, struct frame_row *f)
+static int find_frame(struct sqlite_store *s, int64_t sysrow, int64_t at, int bit,
+                      struct frame_row *f)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(s->db,
@@ -268,7 +238,7 @@ static int find_frame(struct store *s, int64_t sysrow, int64_t at, int bit, stru
 	                            " ORDER BY t DESC, id DESC LIMIT 1",
 	                            -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "finding a frame");
+		return sq_fail(s, rc, "finding a frame");
 	sqlite3_bind_int64(st, 1, sysrow);
 	sqlite3_bind_int64(st, 2, at > 0 ? at : INT64_MAX);
 	sqlite3_bind_int64(st, 3, bit < 0 ? 0 : (int64_t)(1ULL << bit));
@@ -284,13 +254,13 @@ static int find_frame(struct store *s, int64_t sysrow, int64_t at, int bit, stru
 		buf_add(&f->parts, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
 		r = 1;
 	} else if (rc != SQLITE_DONE) {
-		r = store_fail(s, rc, "finding a frame");
+		r = sq_fail(s, rc, "finding a frame");
 	}
 	sqlite3_finalize(st);
 	return r;
 }
 
-static int emit_header(struct store *s, struct render *c, const struct frame_row *f,
+static int emit_header(struct sqlite_store *s, struct render *c, const struct frame_row *f,
                        struct buf *out)
 {
 	sqlite3_stmt *st = stmt(s, ST_REC_GET);
@@ -300,8 +270,8 @@ static int emit_header(struct store *s, struct render *c, const struct frame_row
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
-		                  "reading a frame header");
+		return sq_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+		               "reading a frame header");
 	}
 	struct buf v = BUF_INIT;
 	buf_add(&v, sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
@@ -315,7 +285,7 @@ static int emit_header(struct store *s, struct render *c, const struct frame_row
 }
 
 /* Records of one set (only feature `fid` when fid > 0); *nout counts. */
-static int emit_set(struct store *s, struct render *c, int64_t set, int64_t fid, bool *first,
+static int emit_set(struct sqlite_store *s, struct render *c, int64_t set, int64_t fid, bool *first,
                     struct buf *out, int64_t *set_fid)
 {
 	sqlite3_stmt *st = stmt(s, ST_SET_GET);
@@ -325,8 +295,7 @@ static int emit_set(struct store *s, struct render *c, int64_t set, int64_t fid,
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
-		                  "reading a record set");
+		return sq_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a record set");
 	}
 	*set_fid = sqlite3_column_int64(st, 0);
 	if (fid > 0 && *set_fid != fid) {
@@ -354,8 +323,7 @@ static int emit_set(struct store *s, struct render *c, int64_t set, int64_t fid,
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW) {
 			sqlite3_reset(st);
-			r = store_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
-			               "reading a record");
+			r = sq_fail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "reading a record");
 			break;
 		}
 		buf_reset(&key);
@@ -379,8 +347,8 @@ static int emit_set(struct store *s, struct render *c, int64_t set, int64_t fid,
 }
 
 /* Records of the parts of frame f (feature fid only when > 0). */
-static int emit_parts(struct store *s, struct render *c, const struct frame_row *f, int64_t fid,
-                      bool *first, struct buf *out, uint64_t *seen_bits)
+static int emit_parts(struct sqlite_store *s, struct render *c, const struct frame_row *f,
+                      int64_t fid, bool *first, struct buf *out, uint64_t *seen_bits)
 {
 	const unsigned char *p = (const unsigned char *)f->parts.data, *end = p + f->parts.len;
 	uint64_t set;
@@ -395,23 +363,24 @@ static int emit_parts(struct store *s, struct render *c, const struct frame_row 
 	return r;
 }
 
-int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, const char *feature,
-                     struct buf *out)
+int sqlite_frame_json(struct store *base, const char *system_id, int64_t at_ms, const char *feature,
+                      struct buf *out)
 {
+	struct sqlite_store *s = sq(base);
 	int err;
 	int64_t sysrow = system_row(s, system_id, &err);
 	if (err)
 		return err;
 	if (!sysrow)
-		return store_failf(s, -ENOENT, "no system '%s' in the store", system_id);
+		return sq_failf(s, -ENOENT, "no system '%s' in the store", system_id);
 	int64_t fid = 0;
 	if (feature) {
 		fid = feature_id(s, feature, strlen(feature), false);
 		if (fid < 0)
 			return (int)fid;
 		if (fid == 0)
-			return store_failf(s, -ENOENT, "no frame of '%s' with feature '%s'",
-			                   system_id, feature);
+			return sq_failf(s, -ENOENT, "no frame of '%s' with feature '%s'", system_id,
+			                feature);
 	}
 	struct frame_row f = {0};
 	int bit = fid > 0 ? (int)(fid - 1 < 63 ? fid - 1 : 63) : -1;
@@ -419,9 +388,9 @@ int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, cons
 	if (r <= 0) {
 		frame_row_free(&f);
 		if (r == 0)
-			return store_failf(s, -ENOENT, "no frame of '%s'%s%s%s", system_id,
-			                   feature ? " with feature '" : "", feature ? feature : "",
-			                   feature ? "'" : "");
+			return sq_failf(s, -ENOENT, "no frame of '%s'%s%s%s", system_id,
+			                feature ? " with feature '" : "", feature ? feature : "",
+			                feature ? "'" : "");
 		return r;
 	}
 	struct render c = {.s = s, .sysrow = sysrow};
@@ -661,7 +630,7 @@ static int bucket_put(struct bucket *b, const struct agg *a, int64_t step, int s
 }
 
 /* Read rows of one level with t in [from, to) into buckets of `step`. */
-static int read_level(struct store *s, int level, int64_t series, int64_t from, int64_t to,
+static int read_level(struct sqlite_store *s, int level, int64_t series, int64_t from, int64_t to,
                       int64_t step, struct bucket *b, int stat, struct json *j)
 {
 	if (from >= to)
@@ -704,7 +673,7 @@ static int read_level(struct store *s, int level, int64_t series, int64_t from, 
 		if (rc == SQLITE_ROW && a.count > 0)
 			r = bucket_put(b, &a, step, stat, j);
 		else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			r = store_fail(s, rc, "reading a series");
+			r = sq_fail(s, rc, "reading a series");
 	}
 	return r;
 }
@@ -713,8 +682,8 @@ struct levels {
 	int64_t raw_cut, m1_cut, wm1m, wm1h;
 };
 
-static int series_points(struct store *s, int64_t series, int64_t from, int64_t to, int64_t step,
-                         int level, const struct levels *lv, int stat, struct json *j)
+static int series_points(struct sqlite_store *s, int64_t series, int64_t from, int64_t to,
+                         int64_t step, int level, const struct levels *lv, int stat, struct json *j)
 {
 	struct bucket b = {.t = INT64_MIN, .pct = stat >= 5};
 	int64_t end = to + 1; /* inclusive range */
@@ -745,33 +714,34 @@ static int series_points(struct store *s, int64_t series, int64_t from, int64_t 
 	return r;
 }
 
-int store_series_json(struct store *s, const char *system_id, const char *metric, int64_t from_ms,
-                      int64_t to_ms, int64_t step_ms, const char *stat, struct buf *out)
+int sqlite_series_json(struct store *base, const char *system_id, const char *metric,
+                       int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
+                       struct buf *out)
 {
+	struct sqlite_store *s = sq(base);
 	int si = -1;
 	for (int i = 0; stat && i < 8; i++)
 		if (strcmp(stat, stat_names[i]) == 0)
 			si = i;
 	if (si < 0)
-		return store_failf(s, -EINVAL,
-		                   "unknown statistic '%s' (avg, min, max, sum, count, p50,"
-		                   " p90, p99)",
-		                   stat ? stat : "");
+		return sq_failf(s, -EINVAL,
+		                "unknown statistic '%s' (avg, min, max, sum, count, p50,"
+		                " p90, p99)",
+		                stat ? stat : "");
 	if (step_ms <= 0 || from_ms > to_ms)
-		return store_failf(s, -EINVAL, "bad range or step");
+		return sq_failf(s, -EINVAL, "bad range or step");
 	struct selector sel;
 	if (!metric || parse_selector(metric, &sel) < 0) {
 		if (metric)
 			selector_free(&sel);
-		return store_failf(s, -EINVAL, "bad metric '%s' (NAME or NAME{label=value,...})",
-		                   metric ? metric : "");
+		return sq_failf(s, -EINVAL, "bad metric '%s' (NAME or NAME{label=value,...})",
+		                metric ? metric : "");
 	}
 	int err;
 	int64_t sysrow = system_row(s, system_id, &err);
 	if (err || !sysrow) {
 		selector_free(&sel);
-		return err ? err
-		           : store_failf(s, -ENOENT, "no system '%s' in the store", system_id);
+		return err ? err : sq_failf(s, -ENOENT, "no system '%s' in the store", system_id);
 	}
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(s->db,
@@ -780,7 +750,7 @@ int store_series_json(struct store *s, const char *system_id, const char *metric
 	                            -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		selector_free(&sel);
-		return store_fail(s, rc, "finding series");
+		return sq_fail(s, rc, "finding series");
 	}
 	sqlite3_bind_int64(st, 1, sysrow);
 	sqlite3_bind_text(st, 2, sel.name, -1, SQLITE_STATIC);
@@ -804,7 +774,7 @@ int store_series_json(struct store *s, const char *system_id, const char *metric
 	selector_free(&sel);
 	int r = 0;
 	if (nser == 0)
-		r = store_failf(s, -ENOENT, "no metric '%s' for system '%s'", metric, system_id);
+		r = sq_failf(s, -ENOENT, "no metric '%s' for system '%s'", metric, system_id);
 	struct levels lv = {
 	    .raw_cut = meta_get(s, "raw_cut", 0),
 	    .m1_cut = meta_get(s, "m1_cut", 0),
@@ -850,20 +820,21 @@ int store_series_json(struct store *s, const char *system_id, const char *metric
 	return r;
 }
 
-int store_metric_names_json(struct store *s, const char *system_id, struct buf *out)
+int sqlite_metric_names_json(struct store *base, const char *system_id, struct buf *out)
 {
+	struct sqlite_store *s = sq(base);
 	int err;
 	int64_t sysrow = system_row(s, system_id, &err);
 	if (err)
 		return err;
 	if (!sysrow)
-		return store_failf(s, -ENOENT, "no system '%s' in the store", system_id);
+		return sq_failf(s, -ENOENT, "no system '%s' in the store", system_id);
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(
 	    s->db, "SELECT DISTINCT name FROM series WHERE system = ?1 ORDER BY name", -1, &st,
 	    NULL);
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "listing metrics");
+		return sq_fail(s, rc, "listing metrics");
 	sqlite3_bind_int64(st, 1, sysrow);
 	struct json j;
 	json_init(&j, out);
@@ -872,14 +843,15 @@ int store_metric_names_json(struct store *s, const char *system_id, struct buf *
 		json_str(&j, NULL, (const char *)sqlite3_column_text(st, 0));
 	json_arr_end(&j);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "listing metrics");
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "listing metrics");
 }
 
 /* ---- latest points ---------------------------------------------------------------- */
 
-int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
-                        void *ctx)
+int sqlite_latest_points(struct store *base, int (*cb)(void *ctx, const struct store_latest *p),
+                         void *ctx)
 {
+	struct sqlite_store *s = sq(base);
 	/* each present system's latest metric frame is one row of points_new */
 	sqlite3_stmt *st, *ser;
 	int rc = sqlite3_prepare_v2(
@@ -891,12 +863,12 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
 	    " WHERE sy.gone = 0 AND sy.last_metric IS NOT NULL ORDER BY sy.sid",
 	    -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_fail(s, rc, "reading latest points");
+		return sq_fail(s, rc, "reading latest points");
 	rc = sqlite3_prepare_v2(s->db, "SELECT name, labels FROM series WHERE id = ?1", -1, &ser,
 	                        NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(st);
-		return store_fail(s, rc, "reading latest points");
+		return sq_fail(s, rc, "reading latest points");
 	}
 	struct buf b[5] = {BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT};
 	struct pvec pts = {0};
@@ -944,6 +916,5 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
 		buf_free(&b[i]);
 	if (r)
 		return r;
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
-	                                             : store_fail(s, rc, "reading latest points");
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(s, rc, "reading latest points");
 }

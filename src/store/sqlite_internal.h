@@ -1,9 +1,10 @@
 /*
- * internal.h - what the store's files (sqlite.c, ingest.c, rollup.c,
- * read.c) share: the handle, its prepared-statement cache, its in-memory
+ * sqlite_internal.h - what the SQLite backend's files (sqlite.c,
+ * sqlite_ingest.c, sqlite_points.c, sqlite_rollup.c, sqlite_read.c, hmap.c)
+ * share: the handle, its prepared-statement cache, its in-memory
  * caches, varints, error mapping and the retention constants.
  *
- * Invariants of struct store:
+ * Invariants of struct sqlite_store:
  *   - db is one SQLite connection, used by one thread at a time.
  *   - the caches (recs, series, feats) only hold rows committed to this
  *     database; they are emptied after any rollback, after garbage
@@ -11,15 +12,16 @@
  *     (PRAGMA data_version changed), so a cached id is always a live row.
  *   - wm1m/wm1h mirror meta 'rollup_1m'/'rollup_1h' (-1: unset).
  */
-#ifndef VANTAGE_STORE_INTERNAL_H
-#define VANTAGE_STORE_INTERNAL_H
+#ifndef VANTAGE_STORE_SQLITE_INTERNAL_H
+#define VANTAGE_STORE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "../util/buf.h"
-#include "jscan.h"
+#include "../util/jscan.h"
+#include "backend.h"
 #include "store.h"
 
 #define STORE_APPID 0x56414e54 /* 'VANT', PRAGMA application_id */
@@ -95,7 +97,8 @@ enum stmt_id {
 
 #define FEAT_MAX 256
 
-struct store {
+struct sqlite_store {
+	struct store base; /* first: the handle store.c sees */
 	sqlite3 *db;
 	char *path;
 	bool ro;
@@ -116,56 +119,64 @@ struct store {
 	struct sha256 *sha;
 };
 
+static inline struct sqlite_store *sq(struct store *s)
+{
+	return (struct sqlite_store *)s;
+}
+
+/* The backend's ops (store_backend_sqlite, sqlite.c), each with the
+ * contract of the store.h call of the same name. */
+int sqlite_put_frame(struct store *base, const char *jsonl, size_t len, int64_t *frame_id);
+int sqlite_mark_gone(struct store *base, const char *kind, const char *const *present, int n,
+                     int64_t now_ms);
+int sqlite_maintain(struct store *base, int64_t now_ms);
+int sqlite_systems_json(struct store *base, const struct store_system_filter *f, struct buf *out);
+int sqlite_frame_json(struct store *base, const char *system_id, int64_t at_ms, const char *feature,
+                      struct buf *out);
+int sqlite_series_json(struct store *base, const char *system_id, const char *metric,
+                       int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
+                       struct buf *out);
+int sqlite_metric_names_json(struct store *base, const char *system_id, struct buf *out);
+int sqlite_latest_points(struct store *base, int (*cb)(void *ctx, const struct store_latest *p),
+                         void *ctx);
+int sqlite_stats_json(struct store *base, struct buf *out);
+
 /* ---- sqlite.c ---- */
 /* The cached statement (prepared on first use, reset and unbound). */
-sqlite3_stmt *stmt(struct store *s, enum stmt_id id);
+sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id);
 /* Record an error "<path>: <what>: <sqlite message>" and return the
  * negative errno for SQLite result `rc`. */
-int store_fail(struct store *s, int rc, const char *what);
+int sq_fail(struct sqlite_store *s, int rc, const char *what);
 /* Same with a message of our own (no SQLite text). */
-int store_failf(struct store *s, int err, const char *fmt, ...)
+int sq_failf(struct sqlite_store *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int store_exec(struct store *s, const char *sql);
-int store_begin(struct store *s); /* BEGIN IMMEDIATE */
-int store_commit(struct store *s);
-void store_rollback(struct store *s); /* and empties the caches */
-void store_caches_clear(struct store *s);
+int sq_exec(struct sqlite_store *s, const char *sql);
+int sq_begin(struct sqlite_store *s); /* BEGIN IMMEDIATE */
+int sq_commit(struct sqlite_store *s);
+void sq_rollback(struct sqlite_store *s); /* and empties the caches */
+void sq_caches_clear(struct sqlite_store *s);
 /* Empty the caches if another connection wrote the file. */
-int store_sync_caches(struct store *s);
-int64_t meta_get(struct store *s, const char *key, int64_t def);
-int meta_set(struct store *s, const char *key, int64_t v);
-int count_add(struct store *s, const char *name, int64_t delta);
+int sq_sync_caches(struct sqlite_store *s);
+int64_t meta_get(struct sqlite_store *s, const char *key, int64_t def);
+int meta_set(struct sqlite_store *s, const char *key, int64_t v);
+int count_add(struct sqlite_store *s, const char *name, int64_t delta);
 /* Feature name (raw, as in the JSON) -> features.id, created if needed
  * (create false: 0 when unknown).  Negative errno on failure. */
-int64_t feature_id(struct store *s, const char *name, size_t n, bool create);
-const char *feature_name(struct store *s, int64_t id);
+int64_t feature_id(struct sqlite_store *s, const char *name, size_t n, bool create);
+const char *feature_name(struct sqlite_store *s, int64_t id);
 /* systems.id for a system id (decoded C string), 0 if unknown. */
-int64_t system_row(struct store *s, const char *system_id, int *err);
+int64_t system_row(struct sqlite_store *s, const char *system_id, int *err);
 
-/* ---- ingest.c ---- */
-/* Map a metric record key to its series base name and label:
- * "disk:/" -> base "disk", label "mountpoint" = "/"; "cpu3" -> "cpu",
- * "cpu" = "3"; "memory" -> "memory", no label.  Works on raw (escaped)
- * text; returns false when the key gives no valid series name. */
-struct metric_key {
-	struct js_span base, lname, lval;
-	char lname_buf[16];
-};
-bool metric_key_map(struct js_span key, struct metric_key *mk);
-void metric_labels(const struct metric_key *mk, struct buf *out);
-bool metric_field_ok(struct js_span field);
+/* ---- sqlite_ingest.c ---- */
 /* The series id of (system row, name, labels), created when `create`.
  * 0 when absent and not created; negative errno on failure. */
-int64_t series_id(struct store *s, int64_t sysrow, const char *name, size_t nlen,
+int64_t series_id(struct sqlite_store *s, int64_t sysrow, const char *name, size_t nlen,
                   const char *labels, size_t llen, bool create);
 /* Format a point's value as the crawler would have written it. */
 struct point;
 void format_point(const struct point *p, struct buf *out);
-int64_t parse_iso_ms(const char *p, size_t n, bool *ok);
-/* Thousandths as a decimal, trailing zeros trimmed (29397 -> "29.397"). */
-void put_milli(struct buf *b, int64_t m);
 
-/* ---- points.c ---- */
+/* ---- sqlite_points.c ---- */
 /* One raw point; type is SQLITE_INTEGER, SQLITE_FLOAT or SQLITE_NULL. */
 struct point {
 	int64_t t;
@@ -194,17 +205,17 @@ int fpoints_decode(const void *data, size_t len, int64_t t, int64_t series, stru
 void pvec_sort_unique(struct pvec *v);
 /* Points of system `sysrow` (series 0: every series) in points_new with t
  * in [from, to), appended. */
-int new_points(struct store *s, int64_t sysrow, int64_t series, int64_t from, int64_t to,
+int new_points(struct sqlite_store *s, int64_t sysrow, int64_t series, int64_t from, int64_t to,
                struct pvec *out);
 /* All raw points of a series with t in [from, to), by time (chunks and
  * points_new merged; one point per time). */
-int raw_read(struct store *s, int64_t series, int64_t from, int64_t to, struct pvec *out);
+int raw_read(struct sqlite_store *s, int64_t series, int64_t from, int64_t to, struct pvec *out);
 /* The raw point at exactly t: 1 found, 0 not, negative errno. */
-int point_at(struct store *s, int64_t series, int64_t t, struct point *p);
+int point_at(struct sqlite_store *s, int64_t series, int64_t t, struct point *p);
 /* Compact points_new below `upto` into chunks (own transaction). */
-int compact_points(struct store *s, int64_t upto);
+int compact_points(struct sqlite_store *s, int64_t upto);
 
-/* ---- rollup.c ---- */
+/* ---- sqlite_rollup.c ---- */
 /* One aggregate row (a raw point is sum=min=max=p*=v, count=1). */
 struct agg {
 	int64_t t;

@@ -1,0 +1,68 @@
+/*
+ * backend.h - what a store backend provides: one `const struct
+ * store_backend`, the operations behind the calls of store.h.
+ *
+ * store.c (the dispatcher) picks the backend by the scheme of the store
+ * URL given to store_open() and forwards every call of store.h to it; no
+ * other file sees a backend.  Each op has the contract of the store.h call
+ * of the same name (same arguments, same negative errno codes, the same
+ * JSON); store.h is the documentation.
+ *
+ * A backend's handle embeds `struct store` as its FIRST member, so the
+ * dispatcher can find the ops from any handle and the backend can cast
+ * back:
+ *
+ *     struct pg_store { struct store base; PGconn *c; ... };
+ *     static struct pg_store *pg(struct store *s) { return (struct pg_store *)s; }
+ *
+ * Adding a backend (PostgreSQL next): a file pg*.c defining
+ * `const struct store_backend store_backend_pg`, declared here, and one
+ * row in the scheme table of store.c; tests/unit/test_store_conformance.c
+ * then runs against it with VANTAGE_TEST_STORE_URL=postgres://...
+ */
+#ifndef VANTAGE_STORE_BACKEND_H
+#define VANTAGE_STORE_BACKEND_H
+
+#include "store.h"
+
+struct store {
+	const struct store_backend *be;
+};
+
+struct store_backend {
+	const char *name; /* "sqlite": for messages */
+	/*
+	 * Open the store at `location` (the URL with the scheme taken off when
+	 * the backend wants that: a path for SQLite).  RW creates what is
+	 * missing (for SQLite the file and its parent directory); RO on a
+	 * store that does not exist gives -ENOENT and "no store at ...".  On
+	 * error: a negative errno, *out NULL and the message in err.
+	 */
+	int (*open)(const char *location, enum store_mode mode, struct store **out, char *err,
+	            size_t errlen);
+	void (*close)(struct store *s);
+	const char *(*errmsg)(const struct store *s);
+
+	/* writing */
+	int (*put_frame)(struct store *s, const char *jsonl, size_t len, int64_t *frame_id);
+	int (*mark_gone)(struct store *s, const char *kind, const char *const *present, int n,
+	                 int64_t now_ms);
+	int (*maintain)(struct store *s, int64_t now_ms);
+
+	/* reading */
+	int (*systems_json)(struct store *s, const struct store_system_filter *f, struct buf *out);
+	int (*frame_json)(struct store *s, const char *system_id, int64_t at_ms,
+	                  const char *feature, struct buf *out);
+	int (*series_json)(struct store *s, const char *system_id, const char *metric,
+	                   int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
+	                   struct buf *out);
+	int (*metric_names_json)(struct store *s, const char *system_id, struct buf *out);
+	int (*latest_points)(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
+	                     void *ctx);
+	int (*stats_json)(struct store *s, struct buf *out);
+};
+
+/* The backends of this build. */
+extern const struct store_backend store_backend_sqlite;
+
+#endif

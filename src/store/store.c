@@ -1,0 +1,133 @@
+/*
+ * store.c - the store's front door: store_open() picks a backend by the
+ * scheme of the store URL, and every other call of store.h is forwarded
+ * to the backend of the handle (backend.h).
+ *
+ * URLs:
+ *   PATH, sqlite:PATH     the embedded SQLite store (sqlite*.c); a path
+ *                         that itself starts with "sqlite:" is written
+ *                         "./sqlite:..." or "sqlite:sqlite:..."
+ *   postgres://..., postgresql://...
+ *                         reserved for the PostgreSQL backend; this build
+ *                         has none and says so (-ENOTSUP)
+ *   other SCHEME://...    -EINVAL, "unknown store scheme"
+ *
+ * Errors of store_open() are kept per thread for store_errmsg(NULL).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+
+static __thread char open_err[512];
+
+/* "scheme://" at the start of url: the scheme's length, else 0. */
+static size_t url_scheme(const char *url)
+{
+	size_t n = 0;
+	if (!((url[0] >= 'a' && url[0] <= 'z') || (url[0] >= 'A' && url[0] <= 'Z')))
+		return 0;
+	while ((url[n] >= 'a' && url[n] <= 'z') || (url[n] >= 'A' && url[n] <= 'Z') ||
+	       (url[n] >= '0' && url[n] <= '9') || url[n] == '+' || url[n] == '-' || url[n] == '.')
+		n++;
+	return strncmp(url + n, "://", 3) == 0 ? n : 0;
+}
+
+int store_open(const char *url, enum store_mode mode, struct store **out)
+{
+	*out = NULL;
+	open_err[0] = 0;
+	if (!url || !*url) {
+		snprintf(open_err, sizeof(open_err), "no store given (an empty path)");
+		return -EINVAL;
+	}
+	const struct store_backend *be = &store_backend_sqlite;
+	const char *loc = url;
+	size_t sn = url_scheme(url);
+	if (strncmp(url, "sqlite:", 7) == 0) {
+		loc = url + 7;
+		if (strncmp(loc, "//", 2) == 0) /* sqlite:///abs/path */
+			loc += 2;
+	} else if (sn) {
+		if ((sn == 8 && strncmp(url, "postgres", 8) == 0) ||
+		    (sn == 10 && strncmp(url, "postgresql", 10) == 0)) {
+			snprintf(open_err, sizeof(open_err),
+			         "%.*s://...: no PostgreSQL backend in this build", (int)sn, url);
+			return -ENOTSUP;
+		}
+		snprintf(open_err, sizeof(open_err),
+		         "%.200s: unknown store scheme \"%.*s\" (give a path, sqlite:PATH or"
+		         " postgres://...)",
+		         url, (int)(sn > 32 ? 32 : sn), url);
+		return -EINVAL;
+	}
+	if (!*loc) {
+		snprintf(open_err, sizeof(open_err), "%s: no path after the scheme", url);
+		return -EINVAL;
+	}
+	int r = be->open(loc, mode, out, open_err, sizeof(open_err));
+	if (r < 0)
+		*out = NULL;
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	if (s)
+		s->be->close(s);
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	return s ? s->be->errmsg(s) : open_err;
+}
+
+int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *frame_id)
+{
+	return s->be->put_frame(s, jsonl, len, frame_id);
+}
+
+int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
+                    int64_t now_ms)
+{
+	return s->be->mark_gone(s, kind, present, n, now_ms);
+}
+
+int store_maintain(struct store *s, int64_t now_ms)
+{
+	return s->be->maintain(s, now_ms);
+}
+
+int store_systems_json(struct store *s, const struct store_system_filter *f, struct buf *out)
+{
+	return s->be->systems_json(s, f, out);
+}
+
+int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, const char *feature,
+                     struct buf *out)
+{
+	return s->be->frame_json(s, system_id, at_ms, feature, out);
+}
+
+int store_series_json(struct store *s, const char *system_id, const char *metric, int64_t from_ms,
+                      int64_t to_ms, int64_t step_ms, const char *stat, struct buf *out)
+{
+	return s->be->series_json(s, system_id, metric, from_ms, to_ms, step_ms, stat, out);
+}
+
+int store_metric_names_json(struct store *s, const char *system_id, struct buf *out)
+{
+	return s->be->metric_names_json(s, system_id, out);
+}
+
+int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
+                        void *ctx)
+{
+	return s->be->latest_points(s, cb, ctx);
+}
+
+int store_stats_json(struct store *s, struct buf *out)
+{
+	return s->be->stats_json(s, out);
+}
