@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "../util/version.h"
-#include "../store/jscan.h" /* at merge: ../util/jscan.h */
+#include "../util/jscan.h"
 #include "../store/store.h"
 #include "../util/log.h"
 #include "../util/util.h"
