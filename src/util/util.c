@@ -10,22 +10,23 @@
 #include <time.h>
 #include <unistd.h>
 
-ssize_t read_fd_bounded(int fd, struct buf *out, size_t max, bool *truncated)
+ssize_t read_bounded(ssize_t (*rd)(void *ctx, void *dst, size_t n), void *ctx, struct buf *out,
+                     size_t max, bool *truncated)
 {
 	size_t got = 0;
+	ssize_t ret = 0;
+
 	if (truncated)
 		*truncated = false;
 	while (got < max) {
-		size_t want = max - got;
-		if (want > 65536)
-			want = 65536;
+		size_t want = max - got < 65536 ? max - got : 65536;
 		buf_reserve(out, want);
-		ssize_t n = read(fd, out->data + out->len, want);
+		ssize_t n = rd(ctx, out->data + out->len, want);
+		if (n == -EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			out->data[out->len] = 0;
-			return -errno;
+			ret = n;
+			break;
 		}
 		if (n == 0)
 			break;
@@ -34,12 +35,22 @@ ssize_t read_fd_bounded(int fd, struct buf *out, size_t max, bool *truncated)
 	}
 	if (out->data)
 		out->data[out->len] = 0;
-	if (got >= max && truncated) {
+	if (ret == 0 && got >= max && truncated) {
 		char c;
-		ssize_t n = read(fd, &c, 1);
-		*truncated = n > 0;
+		*truncated = rd(ctx, &c, 1) > 0;
 	}
-	return (ssize_t)got;
+	return ret < 0 ? ret : (ssize_t)got;
+}
+
+static ssize_t fd_read(void *ctx, void *dst, size_t n)
+{
+	ssize_t r = read(*(int *)ctx, dst, n);
+	return r < 0 ? -errno : r;
+}
+
+ssize_t read_fd_bounded(int fd, struct buf *out, size_t max, bool *truncated)
+{
+	return read_bounded(fd_read, &fd, out, max, truncated);
 }
 
 ssize_t read_file_at(int dirfd, const char *path, struct buf *out, size_t max)

@@ -18,6 +18,15 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
+ * The bounded-read loop: call rd(ctx, dst, n) (bytes read, 0 at the end,
+ * or a negative errno; -EINTR is retried) until `max` bytes were appended
+ * to `out` (always NUL-terminated after).  Returns the number of bytes
+ * read, or the negative errno that stopped it.  Sets *truncated (if
+ * given) when a one-byte read after `max` bytes still gets one.
+ */
+ssize_t read_bounded(ssize_t (*rd)(void *ctx, void *dst, size_t n), void *ctx, struct buf *out,
+                     size_t max, bool *truncated);
+/*
  * Read at most `max` bytes from `fd` into `out` (appending).  Returns the
  * number of bytes read, or a negative errno.  Sets *truncated (if given)
  * when more data remained.  Does not close fd.
