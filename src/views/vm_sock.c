@@ -7,7 +7,7 @@
  *   1. Owners first: every task (vm_each_task) has its fd table read
  *      (files->fdt->fd[], fetched in chunks); each open file whose f_op is
  *      socket_file_ops holds a struct socket in private_data.  The socket
- *      pointers go into an open-addressing hash -> (tgid, comm); a socket
+ *      pointers go into a u64map -> (tgid, comm); a socket
  *      shared by several processes keeps the lowest tgid.
  *   2. Then the tables, each an array of buckets read in chunks of up to
  *      256 KiB (empty buckets cost nothing more), each non-empty bucket a
@@ -47,6 +47,7 @@
 #include <sys/socket.h>
 
 #include "../linux/sockdiag_parse.h"
+#include "../util/u64set.h"
 #include "../vmi/btf.h"
 #include "vm_obj.h"
 
@@ -65,76 +66,24 @@
 
 /* ---- owners: socket -> (tgid, comm) --------------------------------------- */
 
+/* The value of the owners map (a u64map keyed by struct socket address). */
 struct owner {
-	uint64_t sock; /* struct socket address, 0 = free slot */
 	int pid;
 	char comm[COMM_LEN];
 };
 
-struct owners {
-	struct owner *slot;
-	size_t cap, n; /* cap a power of two, n <= cap / 2 */
-};
-
-static size_t owner_hash(uint64_t k, size_t cap)
-{
-	return (size_t)((k >> 4) * 0x9e3779b97f4a7c15ull >> 20) & (cap - 1);
-}
-
-static struct owner *owner_find(const struct owners *o, uint64_t sock)
-{
-	if (!o->cap)
-		return NULL;
-	for (size_t i = owner_hash(sock, o->cap);; i = (i + 1) & (o->cap - 1)) {
-		if (o->slot[i].sock == sock)
-			return &o->slot[i];
-		if (!o->slot[i].sock)
-			return NULL;
-	}
-}
-
-static int owners_grow(struct owners *o)
-{
-	size_t cap = o->cap ? o->cap * 2 : 256;
-	struct owner *s = calloc(cap, sizeof(*s));
-
-	if (!s)
-		return -ENOMEM;
-	for (size_t i = 0; i < o->cap; i++) {
-		if (!o->slot[i].sock)
-			continue;
-		size_t j = owner_hash(o->slot[i].sock, cap);
-		while (s[j].sock)
-			j = (j + 1) & (cap - 1);
-		s[j] = o->slot[i];
-	}
-	free(o->slot);
-	o->slot = s;
-	o->cap = cap;
-	return 0;
-}
-
 /* Remember sock as held by pid; the lowest pid wins. */
-static int owner_add(struct owners *o, uint64_t sock, int pid, const char *comm)
+static int owner_add(struct u64map *o, uint64_t sock, int pid, const char *comm)
 {
-	struct owner *w = owner_find(o, sock);
+	bool added;
+	struct owner *w = u64map_put(o, sock, &added);
 
-	if (w) {
-		if (pid < w->pid) {
-			w->pid = pid;
-			memcpy(w->comm, comm, COMM_LEN);
-		}
-		return 0;
-	}
-	if ((o->n + 1) * 2 > o->cap && owners_grow(o))
+	if (!w)
 		return -ENOMEM;
-	size_t i = owner_hash(sock, o->cap);
-	while (o->slot[i].sock)
-		i = (i + 1) & (o->cap - 1);
-	o->slot[i].sock = sock;
-	o->slot[i].pid = pid;
-	memcpy(o->slot[i].comm, comm, COMM_LEN);
-	o->n++;
+	if (added || pid < w->pid) {
+		w->pid = pid;
+		memcpy(w->comm, comm, COMM_LEN);
+	}
 	return 0;
 }
 
@@ -142,12 +91,12 @@ struct fdscan {
 	struct vm_view *vv;
 	const struct vmi *v;
 	const struct view_iter *it;
-	struct owners *o;
+	struct u64map *o; /* of struct owner */
 	uint64_t sock_fops;
 	struct span file_span;
 	uint64_t fds[FD_CHUNK];
 	size_t slots;       /* fd slots looked at so far */
-	struct owners seen; /* files_struct addresses already scanned */
+	struct u64set seen; /* files_struct addresses already scanned */
 	unsigned errs;      /* bad fd tables reported */
 	int err;            /* -ENOMEM */
 	bool full;          /* a bound was met (reported) */
@@ -176,7 +125,7 @@ static int scan_file(struct fdscan *s, uint64_t file, int pid, const char *comm)
 	uint64_t sock = vm_obj_u(&o, F_file_private_data);
 	if (!vmi_kptr(s->v, sock))
 		return 0;
-	if (s->o->n >= MAX_OWNED) {
+	if (u64map_count(s->o) >= MAX_OWNED) {
 		if (!s->full)
 			vm_report(s->it, E2BIG,
 			          "socket owners: more than %u socket files, "
@@ -200,9 +149,10 @@ static int scan_fds(void *ctx, uint64_t task)
 		return 0;
 	if (vmi_field(v, task, F_task_files, &files) || !files)
 		return 0;
-	if (owner_find(&s->seen, files)) /* shared (CLONE_FILES), or a loop */
+	int added = u64set_add(&s->seen, files);
+	if (added == 0) /* shared (CLONE_FILES), or a loop */
 		return 0;
-	if (owner_add(&s->seen, files, 0, comm)) {
+	if (added < 0) {
 		s->err = -ENOMEM;
 		return 1;
 	}
@@ -253,7 +203,7 @@ static int scan_fds(void *ctx, uint64_t task)
 	return 0;
 }
 
-static int find_owners(struct vm_view *vv, const struct view_iter *it, struct owners *o)
+static int find_owners(struct vm_view *vv, const struct view_iter *it, struct u64map *o)
 {
 	static const enum vmi_field ff[] = {F_file_f_op, F_file_private_data};
 	static const enum vmi_field tf[] = {F_task_files,       F_task_tgid, F_files_fdt,
@@ -275,11 +225,12 @@ static int find_owners(struct vm_view *vv, const struct view_iter *it, struct ow
 	s->v = v;
 	s->it = it;
 	s->o = o;
+	u64set_init(&s->seen);
 	s->sock_fops = vmi_sym(v, S_socket_file_ops);
 	s->file_span = vm_span_of(v, ff, 2);
 	vm_each_task(vv, it, scan_fds, s);
 	int r = s->err;
-	free(s->seen.slot);
+	u64set_free(&s->seen);
 	free(s);
 	return r;
 }
@@ -291,15 +242,15 @@ struct sockwalk {
 	const struct view_iter *it;
 	int (*cb)(void *ctx, const struct vt_sock *s);
 	void *ctx;
-	const struct owners *o;
-	struct span common;   /* the sock_common fields read per socket */
-	bool v6;              /* skc_v6_* present */
-	bool have_inode;      /* sk_socket -> inode readable */
-	size_t total;         /* sockets met over all tables */
-	unsigned errs;        /* bad chains in the current table */
-	bool skip;            /* ... too many: the rest of it is skipped */
-	bool stopped;         /* total bound met (reported) */
-	unsigned char *chunk; /* CHUNK_BYTES for bucket arrays */
+	const struct u64map *o; /* of struct owner */
+	struct span common;     /* the sock_common fields read per socket */
+	bool v6;                /* skc_v6_* present */
+	bool have_inode;        /* sk_socket -> inode readable */
+	size_t total;           /* sockets met over all tables */
+	unsigned errs;          /* bad chains in the current table */
+	bool skip;              /* ... too many: the rest of it is skipped */
+	bool stopped;           /* total bound met (reported) */
+	unsigned char *chunk;   /* CHUNK_BYTES for bucket arrays */
 };
 
 /* One table: an array of buckets, each the head of a chain. */
@@ -359,7 +310,7 @@ static void sock_owner(const struct sockwalk *w, uint64_t sk, struct vt_sock *s)
 		s->uid = (uint32_t)uid;
 		s->have |= VS_UID;
 	}
-	const struct owner *ow = owner_find(w->o, sock);
+	const struct owner *ow = u64map_get(w->o, sock);
 	if (ow) {
 		s->have |= VS_OWNER;
 		s->pid = ow->pid;
@@ -623,10 +574,11 @@ int vm_sockets(struct view *view, const struct view_iter *it,
 	static const enum vmi_field inf[] = {F_sk_socket, F_socket_alloc_inode, F_inode_ino};
 	struct vm_view *vv = (struct vm_view *)view;
 	const struct vmi *v = &vv->vmi;
-	struct owners o = {0};
+	struct u64map o;
 	struct sockwalk w = {.v = v, .it = it, .cb = cb, .ctx = it ? it->ctx : NULL, .o = &o};
 	int r;
 
+	u64map_init(&o, sizeof(struct owner));
 	if (!vm_need(v, it, "sockets", cf, 6))
 		return -ENOTSUP;
 	w.common = vm_span_of(v, cf, sizeof(cf) / sizeof(cf[0]));
@@ -650,6 +602,6 @@ int vm_sockets(struct view *view, const struct view_iter *it,
 		r = udp_tables(&w);
 out:
 	free(w.chunk);
-	free(o.slot);
+	u64map_free(&o);
 	return r;
 }
