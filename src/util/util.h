@@ -1,6 +1,6 @@
 /*
  * util.h - small helpers shared by every stage: bounded file reads,
- * number parsing that never overflows or trusts its input, time.
+ * number parsing that never overflows or trusts its input, clocks.
  *
  * All parse helpers take (pointer, length) and never read past it; input
  * may be truncated, unterminated or garbage.
@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "timefmt.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -53,10 +54,8 @@ void trim(const char **s, size_t *n);
 /* Wall-clock time in nanoseconds since the epoch / monotonic ns. */
 int64_t now_ns(void);
 int64_t mono_ns(void);
-/* Format `ns` since the epoch as "2026-11-22T10:00:00.123Z". cap >= 32. */
-void format_time_utc(int64_t ns, char *dst, size_t cap);
-/* Format as "%Y-%m-%dT%H:%M:%S%z" in local time (the crawler layout). */
-void format_time_local(int64_t ns, char *dst, size_t cap);
+/* format_time_utc and format_time_local are in timefmt.h (included here
+ * for the files that still expect them from util.h). */
 
 /* Value of one hex digit (either case), or -1. */
 int hex_digit(char c);
