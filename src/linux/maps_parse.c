@@ -88,11 +88,11 @@ bool maps_path_starts(const struct maps_line *m, const char *s)
 int maps_for_each(const char *buf, size_t len, int (*fn)(const struct maps_line *m, void *arg),
                   void *arg)
 {
+	if (!buf)
+		return 0;
 	const char *p = buf, *end = buf + len;
 	struct maps_line m;
 
-	if (!buf)
-		return 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
 		bool ok = maps_parse_line(p, le, &m);

@@ -214,9 +214,11 @@ static bool digits(const char **p, const char *end, int n, int *out)
 int parse_time_iso(const char *s, size_t n, int64_t *ms)
 {
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (!s)
+		return -EINVAL;
 	const char *p = s, *end = s + n;
 	int y, mo, d, h = 0, mi = 0, sec = 0;
-	if (!s || !digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) ||
+	if (!digits(&p, end, 4, &y) || p >= end || *p++ != '-' || !digits(&p, end, 2, &mo) ||
 	    p >= end || *p++ != '-' || !digits(&p, end, 2, &d))
 		return -EINVAL;
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)))
