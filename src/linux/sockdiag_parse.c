@@ -196,37 +196,22 @@ static void copy_name(char *dst, size_t cap, const uint8_t *s, size_t n)
 	dst[i] = 0;
 }
 
-static void stats_from64(struct vt_netio *o, const uint8_t *d, size_t n)
-{
-	struct rtnl_link_stats64 s;
-
-	memset(&s, 0, sizeof(s));
-	memcpy(&s, d, n < sizeof(s) ? n : sizeof(s));
-	o->rx_bytes = s.rx_bytes;
-	o->rx_packets = s.rx_packets;
-	o->rx_errors = s.rx_errors;
-	o->rx_dropped = s.rx_dropped;
-	o->tx_bytes = s.tx_bytes;
-	o->tx_packets = s.tx_packets;
-	o->tx_errors = s.tx_errors;
-	o->tx_dropped = s.tx_dropped;
-}
-
-static void stats_from32(struct vt_netio *o, const uint8_t *d, size_t n)
-{
-	struct rtnl_link_stats s;
-
-	memset(&s, 0, sizeof(s));
-	memcpy(&s, d, n < sizeof(s) ? n : sizeof(s));
-	o->rx_bytes = s.rx_bytes;
-	o->rx_packets = s.rx_packets;
-	o->rx_errors = s.rx_errors;
-	o->rx_dropped = s.rx_dropped;
-	o->tx_bytes = s.tx_bytes;
-	o->tx_packets = s.tx_packets;
-	o->tx_errors = s.tx_errors;
-	o->tx_dropped = s.tx_dropped;
-}
+/* The eight counters we report from an rtnl_link_stats64 or (older
+ * kernels) rtnl_link_stats attribute of n bytes: one body for both. */
+#define STATS_FROM(o, type, d, n)                                                                  \
+	do {                                                                                       \
+		type s_;                                                                           \
+		memset(&s_, 0, sizeof(s_));                                                        \
+		memcpy(&s_, (d), (n) < sizeof(s_) ? (n) : sizeof(s_));                             \
+		(o)->rx_bytes = s_.rx_bytes;                                                       \
+		(o)->rx_packets = s_.rx_packets;                                                   \
+		(o)->rx_errors = s_.rx_errors;                                                     \
+		(o)->rx_dropped = s_.rx_dropped;                                                   \
+		(o)->tx_bytes = s_.tx_bytes;                                                       \
+		(o)->tx_packets = s_.tx_packets;                                                   \
+		(o)->tx_errors = s_.tx_errors;                                                     \
+		(o)->tx_dropped = s_.tx_dropped;                                                   \
+	} while (0)
 
 /* Both stats structs start with the eight counters we report. */
 #define STATS_MIN64 (8 * sizeof(uint64_t))
@@ -270,13 +255,13 @@ int rtnl_parse_link(const void *payload, size_t plen, struct rtnl_link *out)
 			break;
 		case IFLA_STATS64:
 			if (n >= STATS_MIN64) {
-				stats_from64(&out->stats, d, n);
+				STATS_FROM(&out->stats, struct rtnl_link_stats64, d, n);
 				out->have_stats = have64 = true;
 			}
 			break;
 		case IFLA_STATS:
 			if (n >= STATS_MIN32 && !have64) {
-				stats_from32(&out->stats, d, n);
+				STATS_FROM(&out->stats, struct rtnl_link_stats, d, n);
 				out->have_stats = true;
 			}
 			break;

@@ -6,7 +6,7 @@
  *   pass      getdents64 over /proc; per process one fstatat of ns/pid and
  *             one read of cgroup (recognised by cgroup_id.c).  A process is
  *             either counted as the host's or appended to its group, found
- *             through a small open-addressing hash of group keys (runtime +
+ *             through a u64map (util/u64set.h) of group key hashes (runtime +
  *             id, or PID namespace inode).  Only group members are stored.
  *   describe  per group: the init (NSpid 1, read from the status of the
  *             members in ascending pid order; or, in the host's PID
@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/u64set.h"
 #include "../util/util.h"
 #include "../linux/proc_parse.h"
 #include "cgroup_id.h"
@@ -63,8 +64,8 @@ struct group {
 struct groups {
 	struct group *v;
 	int n, cap;
-	int *slot; /* open addressing: index + 1, 0 = empty */
-	size_t nslots;
+	struct u64map idx; /* key_hash -> index in v (int); on a hash collision
+	                    * the later group is found by a linear search */
 };
 
 struct host_ns {
@@ -202,35 +203,19 @@ static bool key_eq(const struct group *g, const struct cgroup_cid *cid, uint64_t
 	       strcmp(g->cid.id, cid->id) == 0;
 }
 
-static void groups_rehash(struct groups *gs, size_t nslots)
-{
-	free(gs->slot);
-	gs->slot = calloc(nslots, sizeof(*gs->slot));
-	if (!gs->slot)
-		abort();
-	gs->nslots = nslots;
-	for (int i = 0; i < gs->n; i++) {
-		size_t s = gs->v[i].hash & (nslots - 1);
-		while (gs->slot[s])
-			s = (s + 1) & (nslots - 1);
-		gs->slot[s] = i + 1;
-	}
-}
-
 /* The group of a key, or NULL. */
 static struct group *group_find(const struct groups *gs, const struct cgroup_cid *cid,
                                 uint64_t pidns)
 {
-	if (!gs->nslots)
-		return NULL;
 	uint64_t h = key_hash(cid, pidns);
-	size_t s = h & (gs->nslots - 1);
-	while (gs->slot[s]) {
-		struct group *g = &gs->v[gs->slot[s] - 1];
-		if (g->hash == h && key_eq(g, cid, pidns))
-			return g;
-		s = (s + 1) & (gs->nslots - 1);
-	}
+	const int *i = u64map_get(&gs->idx, h);
+	if (!i)
+		return NULL;
+	if (key_eq(&gs->v[*i], cid, pidns))
+		return &gs->v[*i];
+	for (int j = 0; j < gs->n; j++) /* two keys with one hash: never in practice */
+		if (gs->v[j].hash == h && key_eq(&gs->v[j], cid, pidns))
+			return &gs->v[j];
 	return NULL;
 }
 
@@ -240,12 +225,13 @@ static struct group *group_get(struct groups *gs, const struct cgroup_cid *cid, 
 	struct group *g = group_find(gs, cid, pidns);
 	if (g)
 		return g;
-	if ((size_t)(gs->n + 1) * 2 > gs->nslots)
-		groups_rehash(gs, gs->nslots ? gs->nslots * 2 : 64);
 	uint64_t h = key_hash(cid, pidns);
-	size_t s = h & (gs->nslots - 1);
-	while (gs->slot[s])
-		s = (s + 1) & (gs->nslots - 1);
+	bool added;
+	if (!gs->idx.vsize) /* zeroed groups: set up on the first add */
+		u64map_init(&gs->idx, sizeof(int));
+	int *slot = u64map_put(&gs->idx, h, &added);
+	if (!slot)
+		abort();
 	if (gs->n == gs->cap) {
 		gs->cap = gs->cap ? gs->cap * 2 : 16;
 		gs->v = realloc(gs->v, (size_t)gs->cap * sizeof(*gs->v));
@@ -257,7 +243,9 @@ static struct group *group_get(struct groups *gs, const struct cgroup_cid *cid, 
 	g->cid = *cid;
 	g->pidns = pidns;
 	g->hash = h;
-	gs->slot[s] = ++gs->n;
+	if (added) /* else the hash is another key's: found by the linear search */
+		*slot = gs->n;
+	gs->n++;
 	return g;
 }
 
@@ -277,60 +265,31 @@ static void groups_free(struct groups *gs)
 	for (int i = 0; i < gs->n; i++)
 		free(gs->v[i].m);
 	free(gs->v);
-	free(gs->slot);
+	u64map_free(&gs->idx);
 	memset(gs, 0, sizeof(*gs));
 }
 
 /* ---- runtime cgroups, found by walking one hierarchy --------------------- */
 
-/* pid -> group index, open addressing (key 0 = empty slot). */
+/* pid -> group index: a u64map of int. */
 struct pidmap {
-	int *key, *val;
-	size_t nslots, n;
+	struct u64map m;
 };
-
-static void pidmap_put(struct pidmap *m, int pid, int gi);
-
-static void pidmap_grow(struct pidmap *m)
-{
-	struct pidmap o = *m;
-	m->nslots = o.nslots ? o.nslots * 2 : 256;
-	m->key = calloc(m->nslots, sizeof(int));
-	m->val = calloc(m->nslots, sizeof(int));
-	m->n = 0;
-	if (!m->key || !m->val)
-		abort();
-	for (size_t i = 0; i < o.nslots; i++)
-		if (o.key[i])
-			pidmap_put(m, o.key[i], o.val[i]);
-	free(o.key);
-	free(o.val);
-}
 
 static void pidmap_put(struct pidmap *m, int pid, int gi)
 {
-	if ((m->n + 1) * 2 > m->nslots)
-		pidmap_grow(m);
-	size_t s = ((uint32_t)pid * 2654435761u) & (m->nslots - 1);
-	while (m->key[s] && m->key[s] != pid)
-		s = (s + 1) & (m->nslots - 1);
-	if (!m->key[s])
-		m->n++;
-	m->key[s] = pid;
-	m->val[s] = gi;
+	if (!m->m.vsize) /* a zeroed pidmap: set up on the first put */
+		u64map_init(&m->m, sizeof(int));
+	int *v = u64map_put(&m->m, (uint64_t)pid, NULL);
+	if (!v)
+		abort();
+	*v = gi;
 }
 
 static int pidmap_get(const struct pidmap *m, int pid)
 {
-	if (!m->nslots)
-		return -1;
-	size_t s = ((uint32_t)pid * 2654435761u) & (m->nslots - 1);
-	while (m->key[s]) {
-		if (m->key[s] == pid)
-			return m->val[s];
-		s = (s + 1) & (m->nslots - 1);
-	}
-	return -1;
+	const int *v = u64map_get(&m->m, (uint64_t)pid);
+	return v ? *v : -1;
 }
 
 #define WALK_DEPTH 32
@@ -797,8 +756,7 @@ int containers_discover_at(int proc_fd, int root_fd, struct container_list *out)
 	struct pidmap pm = {0};
 	walk_cgroups(root_fd, &gs, &pm);
 	int r = scan_proc(proc_fd, &h, &gs, &pm, &out->host_procs);
-	free(pm.key);
-	free(pm.val);
+	u64map_free(&pm.m);
 	if (r < 0) {
 		groups_free(&gs);
 		return r;

@@ -97,6 +97,8 @@ const struct vm_target *vm_target_find(const struct vm_target *v, size_t n, cons
 void vm_identity(const struct vm_target *t, struct system_id *out);
 
 /* ---- pure parsers (public for tests) ------------------------------------ */
+/* qemu_cmdline.c: vm_opt_get, vm_parse_size, vm_parse_cmdline; vms.c:
+ * vm_maps_find_ram; libvirt_xml.c: vm_parse_libvirt_xml. */
 
 /* The main memory backend named on a command line. */
 struct vm_backend {
@@ -160,5 +162,11 @@ struct vm_libvirt {
  * scan of tags and attributes, not a full XML parser.  Returns 0, or
  * -EINVAL when it has no <domain> element. */
 int vm_parse_libvirt_xml(const char *buf, size_t len, struct vm_libvirt *out);
+
+/* Shared by the parsers (qemu_cmdline.c): copy a uuid lowercased into
+ * dst when [s, s+n) is one (8-4-4-4-12 hex), else leave dst alone; and
+ * whether a path's basename is qemu-system-* or qemu-kvm*. */
+void vm_set_uuid(char *dst, size_t cap, const char *s, size_t n);
+bool vm_is_qemu_name(const char *s, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * util.c - bounded reads, careful number parsing, time formatting.
+ * util.c - bounded reads, careful number parsing, clocks.  (Times are
+ * formatted and parsed in timefmt.c.)
  */
 #include "util.h"
 
@@ -10,22 +11,23 @@
 #include <time.h>
 #include <unistd.h>
 
-ssize_t read_fd_bounded(int fd, struct buf *out, size_t max, bool *truncated)
+ssize_t read_bounded(ssize_t (*rd)(void *ctx, void *dst, size_t n), void *ctx, struct buf *out,
+                     size_t max, bool *truncated)
 {
 	size_t got = 0;
+	ssize_t ret = 0;
+
 	if (truncated)
 		*truncated = false;
 	while (got < max) {
-		size_t want = max - got;
-		if (want > 65536)
-			want = 65536;
+		size_t want = max - got < 65536 ? max - got : 65536;
 		buf_reserve(out, want);
-		ssize_t n = read(fd, out->data + out->len, want);
+		ssize_t n = rd(ctx, out->data + out->len, want);
+		if (n == -EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			out->data[out->len] = 0;
-			return -errno;
+			ret = n;
+			break;
 		}
 		if (n == 0)
 			break;
@@ -34,12 +36,22 @@ ssize_t read_fd_bounded(int fd, struct buf *out, size_t max, bool *truncated)
 	}
 	if (out->data)
 		out->data[out->len] = 0;
-	if (got >= max && truncated) {
+	if (ret == 0 && got >= max && truncated) {
 		char c;
-		ssize_t n = read(fd, &c, 1);
-		*truncated = n > 0;
+		*truncated = rd(ctx, &c, 1) > 0;
 	}
-	return (ssize_t)got;
+	return ret < 0 ? ret : (ssize_t)got;
+}
+
+static ssize_t fd_read(void *ctx, void *dst, size_t n)
+{
+	ssize_t r = read(*(int *)ctx, dst, n);
+	return r < 0 ? -errno : r;
+}
+
+ssize_t read_fd_bounded(int fd, struct buf *out, size_t max, bool *truncated)
+{
+	return read_bounded(fd_read, &fd, out, max, truncated);
 }
 
 ssize_t read_file_at(int dirfd, const char *path, struct buf *out, size_t max)
@@ -154,93 +166,6 @@ int64_t mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Civil date of a day number since 1970-01-01 (proleptic Gregorian; the
- * days-from-civil inverse of H. Hinnant), valid for any int64 day count a
- * time in ns can give. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static char *put2(char *p, unsigned v)
-{
-	p[0] = (char)('0' + v / 10 % 10);
-	p[1] = (char)('0' + v % 10);
-	return p + 2;
-}
-
-/* No gmtime/strftime: this runs once per record and per series point. */
-void format_time_utc(int64_t ns, char *dst, size_t cap)
-{
-	int64_t ms = ns / 1000000;
-	if (ns % 1000000 < 0)
-		ms--;
-	int64_t secs = ms / 1000, days = secs / 86400;
-	int64_t msec = ms % 1000, sod = secs % 86400;
-	if (msec < 0) {
-		msec += 1000;
-		sod -= 1;
-	}
-	if (sod < 0) {
-		sod += 86400;
-		days -= 1;
-	}
-	/* consecutive times are mostly on the same day: keep its "YYYY-MM-DDT" */
-	static __thread int64_t last_day = INT64_MIN;
-	static __thread char day_text[12];
-	if (days != last_day) {
-		int64_t y;
-		unsigned mo, d;
-		civil_from_days(days, &y, &mo, &d);
-		if (y < 0 || y > 9999) {
-			copy_str(dst, cap, "1970-01-01T00:00:00.000Z", 24);
-			return;
-		}
-		char *q = day_text;
-		q = put2(q, (unsigned)(y / 100));
-		q = put2(q, (unsigned)(y % 100));
-		*q++ = '-';
-		q = put2(q, mo);
-		*q++ = '-';
-		q = put2(q, d);
-		*q++ = 'T';
-		last_day = days;
-	}
-	if (cap < 25) {
-		copy_str(dst, cap, "1970-01-01T00:00:00.000Z", 24);
-		return;
-	}
-	char *p = dst;
-	memcpy(p, day_text, 11);
-	p += 11;
-	p = put2(p, (unsigned)(sod / 3600));
-	*p++ = ':';
-	p = put2(p, (unsigned)(sod / 60 % 60));
-	*p++ = ':';
-	p = put2(p, (unsigned)(sod % 60));
-	*p++ = '.';
-	*p++ = (char)('0' + msec / 100);
-	p = put2(p, (unsigned)(msec % 100));
-	*p++ = 'Z';
-	*p = 0;
-}
-
-void format_time_local(int64_t ns, char *dst, size_t cap)
-{
-	time_t s = (time_t)(ns / 1000000000);
-	struct tm tm;
-	if (!localtime_r(&s, &tm) || strftime(dst, cap, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
-		copy_str(dst, cap, "1970-01-01T00:00:00+0000", 24);
 }
 
 int hex_digit(char c)

@@ -1,6 +1,6 @@
 /*
  * util.h - small helpers shared by every stage: bounded file reads,
- * number parsing that never overflows or trusts its input, time.
+ * number parsing that never overflows or trusts its input, clocks.
  *
  * All parse helpers take (pointer, length) and never read past it; input
  * may be truncated, unterminated or garbage.
@@ -14,9 +14,19 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "timefmt.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The bounded-read loop: call rd(ctx, dst, n) (bytes read, 0 at the end,
+ * or a negative errno; -EINTR is retried) until `max` bytes were appended
+ * to `out` (always NUL-terminated after).  Returns the number of bytes
+ * read, or the negative errno that stopped it.  Sets *truncated (if
+ * given) when a one-byte read after `max` bytes still gets one.
+ */
+ssize_t read_bounded(ssize_t (*rd)(void *ctx, void *dst, size_t n), void *ctx, struct buf *out,
+                     size_t max, bool *truncated);
 /*
  * Read at most `max` bytes from `fd` into `out` (appending).  Returns the
  * number of bytes read, or a negative errno.  Sets *truncated (if given)
@@ -44,10 +54,8 @@ void trim(const char **s, size_t *n);
 /* Wall-clock time in nanoseconds since the epoch / monotonic ns. */
 int64_t now_ns(void);
 int64_t mono_ns(void);
-/* Format `ns` since the epoch as "2026-11-22T10:00:00.123Z". cap >= 32. */
-void format_time_utc(int64_t ns, char *dst, size_t cap);
-/* Format as "%Y-%m-%dT%H:%M:%S%z" in local time (the crawler layout). */
-void format_time_local(int64_t ns, char *dst, size_t cap);
+/* format_time_utc and format_time_local are in timefmt.h (included here
+ * for the files that still expect them from util.h). */
 
 /* Value of one hex digit (either case), or -1. */
 int hex_digit(char c);

@@ -26,7 +26,7 @@
  *   to a second confined open with O_NONBLOCK and check the type again.
  *   A struct vfile is just the fd.
  *
- * The walk (fsroot_walk): a depth-first walk with an explicit stack of
+ * The walk (fsroot_walk): dirwalk.c's depth-first walk over a stack of
  * directory fds, each subdirectory opened relative to its parent with
  * O_NOFOLLOW|O_DIRECTORY (never by path, so never outside the root).
  * Entries come from getdents64 into a per-level buffer that is allocated on
@@ -35,6 +35,7 @@
  * size of the tree, and there is no allocation per entry.
  */
 #include "fsroot.h"
+#include "dirwalk.h"
 #include "pathwalk.h"
 
 #include <dirent.h>
@@ -612,10 +613,11 @@ int fsroot_stat(struct fsroot *r, const char *path, struct vt_stat *out)
 
 /* ---- the walk ------------------------------------------------------------- */
 
+/* The walk itself is dirwalk.c's; this is the file-descriptor side. */
+
 #define WALK_BIG_BUF (32 * 1024)  /* getdents buffer of shallow levels */
 #define WALK_SMALL_BUF (4 * 1024) /* ... and of deep ones */
 #define WALK_BIG_LEVELS 16
-#define WALK_PATH_CAP (PATH_MAX + FSROOT_WALK_MAX_DEPTH * (NAME_MAX + 1) + 2)
 
 struct linux_dirent64 {
 	uint64_t d_ino;
@@ -629,62 +631,110 @@ struct linux_dirent64 {
  * priv (a pointer to the level it was read from) is a pointer to the fd
  * of its parent directory. */
 struct walk_level {
-	int fd;         /* O_RDONLY|O_DIRECTORY, or O_PATH for the start's parent */
-	size_t pathlen; /* length of this directory's path in w->path */
-	char *buf;      /* getdents64 buffer, kept for reuse */
+	int fd;    /* O_RDONLY|O_DIRECTORY, or O_PATH for the start's parent */
+	bool root; /* the start level standing for "/" itself (fd -1) */
+	bool dead; /* getdents failed: the level ends */
+	char *buf; /* getdents64 buffer, kept for reuse */
 	size_t cap, pos, end;
 };
 
-struct walker {
+struct fswalk {
 	struct fsroot *r;
-	const struct vt_walk_ops *ops;
-	void *ctx;
-	int top;                 /* index of the level being read, -1 when done */
 	struct walk_level start; /* the parent of the walk's root */
-	struct walk_level lv[FSROOT_WALK_MAX_DEPTH];
-	char link[PATH_MAX];
-	char path[WALK_PATH_CAP];
+	char parent[PATH_MAX];
 };
 
-static void walk_error(struct walker *w, int err)
+static int fw_start(void *fs, const char *path, size_t len, void **parent, const char **name)
 {
-	if (w->ops->error)
-		w->ops->error(w->ctx, w->path, err);
+	struct fswalk *f = fs;
+	struct stat st;
+
+	*parent = &f->start;
+	if (len == 1) { /* "/": the root fd itself */
+		f->start.root = true;
+		*name = path;
+		return 0;
+	}
+	*name = split_last((char *)path, f->parent, sizeof(f->parent)); /* path is not written */
+	f->start.fd = fsroot_openat(f->r, f->parent, O_PATH | O_DIRECTORY);
+	if (f->start.fd < 0)
+		return f->start.fd;
+	/* The root must exist: an fstatat failure here fails the walk. */
+	if (fstatat(f->start.fd, *name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
 }
 
-/* Next entry of level `lv`, or NULL at the end (or on error, reported). */
-static struct linux_dirent64 *next_dirent(struct walker *w, struct walk_level *lv)
+static int fw_next(void *fs, void *l, const char **name, size_t *n)
 {
+	struct walk_level *lv = l;
+
 	for (;;) {
 		if (lv->pos < lv->end) {
 			struct linux_dirent64 *d = (struct linux_dirent64 *)(lv->buf + lv->pos);
 
 			if (d->d_reclen == 0 || d->d_reclen > lv->end - lv->pos)
-				return NULL;
+				return 0;
 			lv->pos += d->d_reclen;
-			return d;
+			*name = d->d_name;
+			*n = strnlen(d->d_name,
+			             d->d_reclen - offsetof(struct linux_dirent64, d_name));
+			if (*n == 0 || *n > NAME_MAX)
+				continue;
+			return 1;
 		}
-		ssize_t n = getdents64(lv->fd, lv->buf, lv->cap);
+		if (lv->dead)
+			return 0;
+		ssize_t r = getdents64(lv->fd, lv->buf, lv->cap);
 
-		if (n < 0 && errno == EINTR)
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			w->path[lv->pathlen] = 0;
-			walk_error(w, errno);
+		if (r < 0) {
+			lv->dead = true;
+			return -errno;
 		}
-		if (n <= 0)
-			return NULL;
+		if (r == 0)
+			return 0;
 		lv->pos = 0;
-		lv->end = (size_t)n;
+		lv->end = (size_t)r;
 	}
 }
 
-/* Start reading directory `fd` (owned) as level top + 1. */
-static int walk_push(struct walker *w, int fd, size_t pathlen)
+static int fw_stat(void *fs, void *parent, const char *name, struct vt_stat *out, void **priv)
 {
-	int depth = w->top + 1;
-	struct walk_level *lv = &w->lv[depth];
+	struct fswalk *f = fs;
+	struct walk_level *p = parent;
+	struct stat st;
 
+	*priv = parent;
+	if (p->root ? fstat(f->r->dirfd, &st) < 0
+	            : fstatat(p->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	fsroot_fill_stat(&st, out);
+	return 0;
+}
+
+static ssize_t fw_readlink(void *fs, void *parent, const char *name, char *dst, size_t cap)
+{
+	struct walk_level *p = parent;
+	ssize_t n = readlinkat(p->fd, name, dst, cap - 1);
+
+	if (n < 0)
+		return -errno;
+	dst[n] = 0;
+	return n;
+}
+
+static int fw_enter(void *fs, void *parent, const char *name, void *l, int depth)
+{
+	struct fswalk *f = fs;
+	struct walk_level *p = parent, *lv = l;
+	int fd = p->root ? openat(f->r->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+	                 : openat(p->fd, name,
+	                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return p->root ? -errno : errno;
 	if (!lv->buf) {
 		lv->cap = depth < WALK_BIG_LEVELS ? WALK_BIG_BUF : WALK_SMALL_BUF;
 		lv->buf = malloc(lv->cap);
@@ -694,160 +744,48 @@ static int walk_push(struct walker *w, int fd, size_t pathlen)
 		}
 	}
 	lv->fd = fd;
-	lv->pathlen = pathlen;
 	lv->pos = lv->end = 0;
-	w->top = depth;
+	lv->dead = false;
 	return 0;
 }
 
-/* Report entry `name` of directory `parent` (path already in w->path, of
- * length plen); descend if it is a directory the callback did not skip.
- * Returns 0 to go on, else the value to stop the walk with. */
-static int walk_entry(struct walker *w, struct walk_level *parent, const char *name, size_t plen,
-                      int depth)
+static void fw_leave(void *fs, void *l)
 {
-	struct vt_walk_entry e;
-	struct stat st;
-	int rc, fd;
+	struct walk_level *lv = l;
 
-	if (fstatat(parent->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		walk_error(w, errno);
-		return 0;
-	}
-	fsroot_fill_stat(&st, &e.st);
-	e.path = w->path;
-	e.name = name;
-	e.link = NULL;
-	e.depth = depth;
-	e.priv = parent;
-	if (S_ISLNK(st.st_mode)) {
-		ssize_t n = readlinkat(parent->fd, name, w->link, sizeof(w->link) - 1);
-
-		if (n < 0) {
-			walk_error(w, errno);
-		} else {
-			w->link[n] = 0;
-			e.link = w->link;
-		}
-	}
-	rc = w->ops->entry(w->ctx, &e);
-	if (rc == VT_WALK_SKIP)
-		return 0;
-	if (rc)
-		return rc;
-	if (!S_ISDIR(st.st_mode))
-		return 0;
-	if (w->top + 1 >= FSROOT_WALK_MAX_DEPTH) {
-		walk_error(w, ELOOP);
-		return 0;
-	}
-	fd = openat(parent->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		walk_error(w, errno);
-		return 0;
-	}
-	return walk_push(w, fd, plen) < 0 ? -ENOMEM : 0;
+	close(lv->fd);
+	lv->fd = -1;
 }
 
-/* Read the stack until it is empty or a callback stops. */
-static int walk_loop(struct walker *w)
+static void fw_drop(void *fs, void *l)
 {
-	while (w->top >= 0) {
-		struct walk_level *lv = &w->lv[w->top];
-		struct linux_dirent64 *d = next_dirent(w, lv);
-		size_t n, plen;
-		int rc;
-
-		if (!d) {
-			close(lv->fd);
-			w->top--;
-			continue;
-		}
-		n = strnlen(d->d_name, d->d_reclen - offsetof(struct linux_dirent64, d_name));
-		if (n == 0 || n > NAME_MAX ||
-		    (d->d_name[0] == '.' && (n == 1 || (n == 2 && d->d_name[1] == '.'))))
-			continue;
-		plen = lv->pathlen;
-		if (plen != 1) /* the walk of "/" has entries "/x", not "//x" */
-			w->path[plen++] = '/';
-		memcpy(w->path + plen, d->d_name, n);
-		plen += n;
-		w->path[plen] = 0;
-		rc = walk_entry(w, lv, w->path + plen - n, plen, w->top + 1);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	free(((struct walk_level *)l)->buf);
 }
 
-/* Report the walk's root itself and push it if it is a directory. */
-static int walk_start(struct walker *w, const char *root)
-{
-	char parent[PATH_MAX];
-	const char *name;
-	int len, fd;
-
-	len = fsroot_normalize(root, w->path, PATH_MAX);
-	if (len < 0)
-		return len;
-	if (len == 1) { /* "/": the root fd itself */
-		struct vt_walk_entry e = {.path = w->path, .name = w->path, .priv = &w->start};
-		struct stat st;
-		int rc;
-
-		w->start.fd = -1;
-		if (fstat(w->r->dirfd, &st) < 0)
-			return -errno;
-		fsroot_fill_stat(&st, &e.st);
-		rc = w->ops->entry(w->ctx, &e);
-		if (rc == VT_WALK_SKIP)
-			return 0;
-		if (rc)
-			return rc;
-		fd = openat(w->r->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		return walk_push(w, fd, 1);
-	}
-	name = split_last(w->path, parent, sizeof(parent));
-	w->start.fd = fsroot_openat(w->r, parent, O_PATH | O_DIRECTORY);
-	if (w->start.fd < 0)
-		return w->start.fd;
-	/* The root must exist: an fstatat failure here fails the walk. */
-	{
-		struct stat st;
-
-		if (fstatat(w->start.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return -errno;
-	}
-	return walk_entry(w, &w->start, name, (size_t)len, 0);
-}
+static const struct dirwalk_ops fsroot_walk_ops = {
+    .level_size = sizeof(struct walk_level),
+    .start = fw_start,
+    .next_entry = fw_next,
+    .stat = fw_stat,
+    .readlink = fw_readlink,
+    .enter = fw_enter,
+    .leave = fw_leave,
+    .drop = fw_drop,
+};
 
 int fsroot_walk(struct fsroot *r, const char *root, const struct vt_walk_ops *ops, void *ctx)
 {
-	struct walker *w;
+	struct fswalk *f = calloc(1, sizeof(*f));
 	int rc;
 
-	if (!root || !ops || !ops->entry)
-		return -EINVAL;
-	w = calloc(1, sizeof(*w));
-	if (!w)
+	if (!f)
 		return -ENOMEM;
-	w->r = r;
-	w->ops = ops;
-	w->ctx = ctx;
-	w->top = -1;
-	w->start.fd = -1;
-	rc = walk_start(w, root);
-	if (rc == 0)
-		rc = walk_loop(w);
-	for (; w->top >= 0; w->top--)
-		close(w->lv[w->top].fd);
-	for (int i = 0; i < FSROOT_WALK_MAX_DEPTH; i++)
-		free(w->lv[i].buf);
-	if (w->start.fd >= 0)
-		close(w->start.fd);
-	free(w);
+	f->r = r;
+	f->start.fd = -1;
+	rc = dirwalk(&fsroot_walk_ops, f, FSROOT_WALK_MAX_DEPTH, root, ops, ctx);
+	if (f->start.fd >= 0)
+		close(f->start.fd);
+	free(f);
 	return rc;
 }
 

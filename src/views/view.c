@@ -116,38 +116,28 @@ void view_destroy(struct view *v)
 		v->ops->destroy(v);
 }
 
+struct vread {
+	struct view *v;
+	struct vfile *f;
+};
+
+static ssize_t vfile_read_cb(void *ctx, void *dst, size_t n)
+{
+	struct vread *r = ctx;
+	ssize_t got = view_file_read(r->v, r->f, dst, n);
+	return got == -EAGAIN ? -EINTR : got; /* both: try again */
+}
+
 ssize_t view_read_file(struct view *v, const char *path, struct buf *out, size_t max,
                        bool *truncated)
 {
-	struct vfile *f;
+	struct vread r = {.v = v};
 	if (truncated)
 		*truncated = false;
-	int r = view_file_open(v, path, &f);
-	if (r < 0)
-		return r;
-	size_t got = 0;
-	ssize_t ret = 0;
-	while (got < max) {
-		size_t want = max - got < 65536 ? max - got : 65536;
-		buf_reserve(out, want);
-		ssize_t n = view_file_read(v, f, out->data + out->len, want);
-		if (n == -EINTR || n == -EAGAIN)
-			continue;
-		if (n < 0) {
-			ret = n;
-			break;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		got += (size_t)n;
-	}
-	if (out->data)
-		out->data[out->len] = 0;
-	if (ret == 0 && got >= max && truncated) {
-		char c;
-		*truncated = view_file_read(v, f, &c, 1) > 0;
-	}
-	view_file_close(v, f);
-	return ret < 0 ? ret : (ssize_t)got;
+	int rc = view_file_open(v, path, &r.f);
+	if (rc < 0)
+		return rc;
+	ssize_t n = read_bounded(vfile_read_cb, &r, out, max, truncated);
+	view_file_close(v, r.f);
+	return n;
 }

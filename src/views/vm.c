@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/u64set.h"
 #include "../util/util.h"
 #include "vm.h"
 
@@ -44,45 +45,13 @@ static void iter_err(const struct view_iter *it, const char *what, int err)
 
 /* ---- the task list --------------------------------------------------------- */
 
-/* A set of addresses seen by a walk, to stop at a loop that does not pass
- * through the list head (a guest can link its list into a circle). */
-struct seen {
-	uint64_t *v;
-	size_t cap, n; /* cap a power of two, at most half full */
-};
-
-static bool seen_insert(uint64_t *v, size_t cap, uint64_t a)
+/* The addresses seen by a walk (a u64set) stop it at a loop that does not
+ * pass through the list head (a guest can link its list into a circle).
+ * False when `a` was seen before; when memory runs out the walk goes on
+ * unguarded (its bound still holds). */
+static bool seen_add(struct u64set *s, uint64_t a)
 {
-	size_t i = (size_t)((a >> 4) * 0x9e3779b97f4a7c15ull) & (cap - 1);
-	while (v[i]) {
-		if (v[i] == a)
-			return false;
-		i = (i + 1) & (cap - 1);
-	}
-	v[i] = a;
-	return true;
-}
-
-/* False when `a` was seen before.  The set starts small and doubles; when
- * memory runs out the walk goes on unguarded (its bound still holds). */
-static bool seen_add(struct seen *s, uint64_t a)
-{
-	if (2 * (s->n + 1) > s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 512;
-		uint64_t *v = calloc(cap, sizeof(*v));
-		if (!v)
-			return true;
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->v[i])
-				seen_insert(v, cap, s->v[i]);
-		free(s->v);
-		s->v = v;
-		s->cap = cap;
-	}
-	if (!seen_insert(s->v, s->cap, a))
-		return false;
-	s->n++;
-	return true;
+	return u64set_add(s, a) != 0;
 }
 
 int vm_each_task(struct vm_view *vv, const struct view_iter *it,
@@ -95,7 +64,8 @@ int vm_each_task(struct vm_view *vv, const struct view_iter *it,
 		iter_err(it, "task list: init_task unreadable", EFAULT);
 		return 0;
 	}
-	struct seen seen = {0};
+	struct u64set seen;
+	u64set_init(&seen);
 	int r = 0;
 	for (int n = 0; next != head; n++) {
 		if (n >= VMI_MAX_LIST) {
@@ -122,7 +92,7 @@ int vm_each_task(struct vm_view *vv, const struct view_iter *it,
 			break;
 		}
 	}
-	free(seen.v);
+	u64set_free(&seen);
 	return r;
 }
 
@@ -494,7 +464,8 @@ static int vm_modules(struct view *v, const struct view_iter *it,
 	uint64_t head = vmi_sym(m, S_modules), next;
 	if (vmi_u64(m, head, &next))
 		return -EFAULT;
-	struct seen seen = {0};
+	struct u64set seen;
+	u64set_init(&seen);
 	int r = 0;
 	for (int n = 0; next != head; n++) {
 		if (!seen_add(&seen, next)) {
@@ -547,7 +518,7 @@ static int vm_modules(struct view *v, const struct view_iter *it,
 	}
 	r = 0;
 out:
-	free(seen.v);
+	u64set_free(&seen);
 	return r;
 }
 

@@ -2,8 +2,9 @@
  * vm.h - the VM view: a Linux guest seen through its RAM (src/vmi/).
  *
  * vm.c holds the view (processes, kernel facts, modules, memory, load,
- * CPU times); vm_net.c the network part (sockets from the kernel's TCP
- * and UDP hash tables, net devices).  Both read only through vmi_*(),
+ * CPU times); the network part is vm_sock.c (sockets from the kernel's
+ * TCP and UDP hash tables, with their owners) and vm_iface.c (net
+ * devices), over the object-reading helpers of vm_obj.c.  Both read only through vmi_*(),
  * which bounds and checks every read.
  *
  * Walks of guest lists are bounded (VMI_MAX_LIST) and end at the first
@@ -40,7 +41,7 @@ int vm_each_task(struct vm_view *vv, const struct view_iter *it,
 /* Each thread of a thread group (task->signal->thread_head or
  * task->thread_group); used for per-thread fd tables. */
 
-/* vm_net.c */
+/* vm_sock.c, vm_iface.c */
 int vm_sockets(struct view *v, const struct view_iter *it,
                int (*cb)(void *ctx, const struct vt_sock *s));
 int vm_interfaces(struct view *v, const struct view_iter *it,

@@ -370,7 +370,8 @@ fi
 # ---- generated bad images, in process (vmi_fuzz.c, ASan + UBSan) --------------------
 
 SAN="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-srcs="src/views/vm.c src/views/vm_net.c src/views/view.c src/vmi/vmi.c src/vmi/mem.c
+srcs="src/views/vm.c src/views/vm_obj.c src/views/vm_sock.c src/views/vm_iface.c
+	src/views/view.c src/vmi/vmi.c src/vmi/mem.c
 	src/vmi/kallsyms.c src/vmi/btf.c src/linux/sockdiag_parse.c src/linux/records.c $(ls src/util/*.c)"
 mkdir -p "$TMP/san"
 if printf '%s\n' $srcs | xargs -P2 -I{} sh -c \

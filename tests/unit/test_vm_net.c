@@ -1,5 +1,5 @@
 /*
- * Unit tests: the VM view's sockets and interfaces (src/views/vm_net.c) on
+ * Unit tests: the VM view's sockets and interfaces (src/views/vm_sock.c, vm_iface.c) on
  * a small synthetic guest built in a buffer.
  *
  * The "guest" is 4 MiB of memory with a hand-made kernel: a profile whose

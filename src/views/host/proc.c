@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "../../util/buf.h"
+#include "../../util/u64set.h"
 #include "../../util/util.h"
 #include "cgroup.h"
 #include "host.h"
@@ -217,17 +218,10 @@ void passwd_cache_free(struct passwd_cache *c)
 #define CGMAP_LIST_MAX (16u << 20) /* a longer thread list: no map */
 #define CGMAP_MAX_TIDS (1u << 20)  /* more threads than this: no map */
 
-/* Invariant: tid == 0 marks an empty slot; off is the offset of the
- * NUL-terminated path in `paths`, -1 for a tid met in two cgroups. */
-struct cgmap_slot {
-	int32_t tid;
-	int32_t off;
-};
-
+/* tid -> the offset of its NUL-terminated path in `paths` (a u64map of
+ * int32_t), -1 for a tid met in two cgroups. */
 struct cgmap {
-	struct cgmap_slot *slot;
-	unsigned bits;
-	size_t n;
+	struct u64map m;
 	struct buf paths;
 };
 
@@ -237,77 +231,36 @@ struct cgmaps {
 	struct cgmap v2, memory;
 };
 
-static size_t cg_hash(int32_t tid, unsigned bits)
-{
-	return (size_t)(((uint64_t)(uint32_t)tid * 0x9E3779B97F4A7C15ull) >> (64 - bits));
-}
-
-static struct cgmap_slot *cgmap_find(const struct cgmap *m, int32_t tid)
-{
-	size_t mask = ((size_t)1 << m->bits) - 1;
-	size_t i = cg_hash(tid, m->bits);
-
-	for (;; i = (i + 1) & mask)
-		if (m->slot[i].tid == tid || m->slot[i].tid == 0)
-			return &m->slot[i];
-}
-
-/* Grow to twice the slots (the table stays at most half full). */
-static int cgmap_grow(struct cgmap *m)
-{
-	unsigned bits = m->bits ? m->bits + 1 : 10;
-	struct cgmap old = *m;
-
-	m->slot = calloc((size_t)1 << bits, sizeof(*m->slot));
-	if (!m->slot) {
-		m->slot = old.slot;
-		return -ENOMEM;
-	}
-	m->bits = bits;
-	for (size_t i = 0; old.slot && i < ((size_t)1 << old.bits); i++)
-		if (old.slot[i].tid)
-			*cgmap_find(m, old.slot[i].tid) = old.slot[i];
-	free(old.slot);
-	return 0;
-}
-
 static int cgmap_add(struct cgmap *m, int32_t tid, int32_t off)
 {
-	struct cgmap_slot *s;
+	int32_t *s;
+	bool added;
 
-	if (m->n >= CGMAP_MAX_TIDS)
+	if (u64map_count(&m->m) >= CGMAP_MAX_TIDS)
 		return -E2BIG;
-	if (2 * (m->n + 1) > ((size_t)1 << m->bits) || !m->slot) {
-		int r = cgmap_grow(m);
-
-		if (r < 0)
-			return r;
-	}
-	s = cgmap_find(m, tid);
-	if (s->tid == 0) {
-		s->tid = tid;
-		s->off = off;
-		m->n++;
-	} else if (s->off != off) {
-		s->off = -1;
-	}
+	if (!m->m.vsize) /* a zeroed cgmap (calloc): set up on the first add */
+		u64map_init(&m->m, sizeof(int32_t));
+	s = u64map_put(&m->m, (uint32_t)tid, &added);
+	if (!s)
+		return -ENOMEM;
+	if (added)
+		*s = off;
+	else if (*s != off)
+		*s = -1;
 	return 0;
 }
 
 /* The path of thread `tid`, or NULL when unknown or ambiguous. */
 static const char *cgmap_get(const struct cgmap *m, int tid)
 {
-	const struct cgmap_slot *s;
+	const int32_t *s = u64map_get(&m->m, (uint32_t)tid);
 
-	if (!m->slot)
-		return NULL;
-	s = cgmap_find(m, tid);
-	return s->tid && s->off >= 0 ? m->paths.data + s->off : NULL;
+	return s && *s >= 0 ? m->paths.data + *s : NULL;
 }
 
 static void cgmap_free(struct cgmap *m)
 {
-	free(m->slot);
+	u64map_free(&m->m);
 	buf_free(&m->paths);
 	memset(m, 0, sizeof(*m));
 }

@@ -16,8 +16,8 @@
  *     growable array of compact struct sd_sock (48 bytes each, no
  *     per-socket allocation, no text yet), in the order per-family dumps
  *     give (TCP IPv4, TCP IPv6, UDP IPv4, UDP IPv6).
- *  3. Their non-zero inodes go into an open-addressing hash (load <= 1/2)
- *     of struct owner {inode, pid}: 8 bytes a slot.
+ *  3. Their non-zero inodes go into a u64map (util/u64set.h, load <= 1/2)
+ *     inode -> struct owner {pid}: 12 bytes a slot.
  *  4. /proc is listed with getdents64 (by the calling thread, which also
  *     applies `filter`); then, for each pid, <pid>/fd is opened relative to
  *     proc_fd, listed, and every link read with readlinkat().  A
@@ -39,6 +39,7 @@
 #include "host.h"
 #include "netns.h"
 #include "../../linux/sockdiag_parse.h"
+#include "../../util/u64set.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -298,56 +299,23 @@ static int dump_all(void *buf, struct sockvec *sv, const struct view_iter *it)
 
 /* ---- owners --------------------------------------------------------------- */
 
-/* Invariant: slot[i].inode == 0 means empty; pid == 0 means no holder met
- * yet.  While threads scan, slots are only read except `pid`, which is
- * updated atomically, and `left` (wanted inodes still without a pid),
- * atomic too.  8 bytes a socket: comms live in struct comms, per pid. */
+/* A u64map inode -> struct owner, built before the scan.  pid == 0 means
+ * no holder met yet.  While threads scan, the map is only read except
+ * `pid`, which is updated atomically, and `left` (wanted inodes still
+ * without a pid), atomic too.  comms live in struct comms, per pid. */
 struct owner {
-	uint32_t inode;
 	int32_t pid;
 };
 
 struct owners {
-	struct owner *slot;
-	unsigned bits;
+	struct u64map m;
 	size_t left;
 };
 
-/* Fibonacci hashing of a 32-bit key into `bits` bits (4 <= bits < 64). */
-static size_t hash32(uint32_t key, unsigned bits)
+/* The owner of inode `ino`, NULL when it is not wanted. */
+static struct owner *owner_find(struct owners *o, uint32_t ino)
 {
-	return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> (64 - bits));
-}
-
-static unsigned table_bits(size_t n)
-{
-	unsigned bits = 4;
-
-	while (((size_t)1 << bits) < 2 * n)
-		bits++;
-	return bits;
-}
-
-/* Find inode `ino`; with `add`, insert it when absent (never fails: the
- * table is at most half full). */
-static struct owner *owner_find(struct owners *o, uint32_t ino, bool add)
-{
-	size_t mask = ((size_t)1 << o->bits) - 1;
-	size_t i = hash32(ino, o->bits);
-
-	for (;; i = (i + 1) & mask) {
-		struct owner *w = &o->slot[i];
-
-		if (w->inode == ino)
-			return w;
-		if (w->inode == 0) {
-			if (!add)
-				return NULL;
-			w->inode = ino;
-			o->left++;
-			return w;
-		}
-	}
+	return u64map_get(&o->m, ino);
 }
 
 static int owners_init(struct owners *o, const struct sockvec *sv)
@@ -356,14 +324,17 @@ static int owners_init(struct owners *o, const struct sockvec *sv)
 
 	for (i = 0; i < sv->n; i++)
 		want += sv->v[i].inode != 0;
-	o->bits = table_bits(want);
+	u64map_init(&o->m, sizeof(struct owner));
 	o->left = 0;
-	o->slot = calloc((size_t)1 << o->bits, sizeof(*o->slot));
-	if (!o->slot)
+	if (u64map_reserve(&o->m, want) < 0)
 		return -ENOMEM;
-	for (i = 0; i < sv->n; i++)
-		if (sv->v[i].inode)
-			owner_find(o, sv->v[i].inode, true);
+	for (i = 0; i < sv->n; i++) {
+		bool added;
+		if (sv->v[i].inode && !u64map_put(&o->m, sv->v[i].inode, &added))
+			return -ENOMEM;
+		if (sv->v[i].inode && added)
+			o->left++;
+	}
 	return 0;
 }
 
@@ -411,58 +382,38 @@ static void read_comm(int proc_fd, int pid, char *dst, size_t cap)
 	dst[n] = 0;
 }
 
-/* pid -> comm of the owners found, built after the scan; each comm read
- * once.  Invariant: slot.pid == 0 means empty. */
+/* pid -> comm of the owners found (a u64map), built after the scan; each
+ * comm read once. */
 struct comm_ent {
-	int32_t pid;
 	char comm[16]; /* TASK_COMM_LEN */
 };
 
 struct comms {
-	struct comm_ent *slot;
-	unsigned bits;
+	struct u64map m;
 };
-
-static struct comm_ent *comm_find(struct comms *c, int32_t pid, bool add)
-{
-	size_t mask = ((size_t)1 << c->bits) - 1;
-	size_t i = hash32((uint32_t)pid, c->bits);
-
-	for (;; i = (i + 1) & mask) {
-		struct comm_ent *e = &c->slot[i];
-
-		if (e->pid == pid)
-			return e;
-		if (e->pid == 0) {
-			if (!add)
-				return NULL;
-			e->pid = pid;
-			return e;
-		}
-	}
-}
 
 /* Read the comm of every distinct owner pid (at most `max_pids`). */
 static int comms_build(struct comms *c, const struct owners *o, size_t max_pids, int proc_fd)
 {
-	size_t i, n = (size_t)1 << o->bits, owned = 0;
+	size_t pos = 0;
+	uint64_t ino;
+	void *val;
 
-	for (i = 0; i < n; i++)
-		owned += o->slot[i].pid != 0;
-	c->bits = table_bits(owned < max_pids ? owned : max_pids);
-	c->slot = calloc((size_t)1 << c->bits, sizeof(*c->slot));
-	if (!c->slot)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
+	u64map_init(&c->m, sizeof(struct comm_ent));
+	while (u64map_next(&o->m, &pos, &ino, &val)) {
+		const struct owner *w = val;
 		struct comm_ent *e;
+		bool added;
 
-		if (!o->slot[i].pid)
+		if (!w->pid)
 			continue;
-		e = comm_find(c, o->slot[i].pid, false);
-		if (!e) {
-			e = comm_find(c, o->slot[i].pid, true);
-			read_comm(proc_fd, e->pid, e->comm, sizeof(e->comm));
-		}
+		if (u64map_count(&c->m) >= max_pids && !u64map_has(&c->m, (uint32_t)w->pid))
+			continue;
+		e = u64map_put(&c->m, (uint32_t)w->pid, &added);
+		if (!e)
+			return -ENOMEM;
+		if (added)
+			read_comm(proc_fd, w->pid, e->comm, sizeof(e->comm));
 	}
 	return 0;
 }
@@ -522,7 +473,7 @@ static void scanner_flush(struct scanner *me, struct owners *o)
 	struct owner *w;
 
 	for (size_t k = 0; k < me->n; k++)
-		if ((w = owner_find(o, me->seen[k].inode, false)))
+		if ((w = owner_find(o, me->seen[k].inode)))
 			owner_claim(o, w, me->seen[k].pid);
 	free(me->seen);
 	me->seen = NULL;
@@ -539,7 +490,7 @@ static void scanner_found(struct scanner *me, uint32_t ino, int32_t pid)
 	if (o) {
 		if (!me->flushed)
 			scanner_flush(me, o);
-		if ((w = owner_find(o, ino, false)))
+		if ((w = owner_find(o, ino)))
 			owner_claim(o, w, pid);
 		return;
 	}
@@ -850,8 +801,8 @@ static int emit(const struct sockvec *sv, struct owners *o, struct comms *c,
 		int r;
 
 		sd_sock_format(s, &vs);
-		if (s->inode && (w = owner_find(o, s->inode, false)) && w->pid) {
-			struct comm_ent *e = c->slot ? comm_find(c, w->pid, false) : NULL;
+		if (s->inode && (w = owner_find(o, s->inode)) && w->pid) {
+			struct comm_ent *e = u64map_get(&c->m, (uint32_t)w->pid);
 
 			vs.have |= VS_OWNER;
 			vs.pid = w->pid;
@@ -872,8 +823,11 @@ int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 	struct scan_run *run = NULL;
 	struct sockvec sv = {0};
 	struct owners o = {0};
-	struct comms c = {0};
+	struct comms c;
 	int r;
+
+	u64map_init(&o.m, sizeof(struct owner));
+	u64map_init(&c.m, sizeof(struct comm_ent));
 
 	if (!buf)
 		return -ENOMEM;
@@ -908,8 +862,8 @@ int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 	r = emit(&sv, &o, &c, cb, it ? it->ctx : NULL);
 out:
 	free(run);
-	free(c.slot);
-	free(o.slot);
+	u64map_free(&c.m);
+	u64map_free(&o.m);
 	free(sv.v);
 	free(buf);
 	return r;
