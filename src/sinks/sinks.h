@@ -3,7 +3,7 @@
  * interface of frame/sink.h; docs/sinks.md lists the URLs).
  *
  * Every sink is one file of src/sinks/ ending in its `const struct
- * sink_ops` and a `const struct sink_scheme` that registry.c lists: adding
+ * sink_ops` and a `const struct sink_scheme` that schemes.c lists: adding
  * a sink is its file plus one row of that table.  Callers know no
  * constructor but sink_open():
  *
@@ -55,7 +55,7 @@ int sink_open(const char *url, const struct sink_env *env, struct sink **out, ch
 /* The URL forms known, for messages and --help: "-, PATH, file:PATH, ...". */
 const char *sink_schemes(void);
 
-/* One row of the table of schemes (registry.c). */
+/* One row of the table of schemes (schemes.c). */
 struct sink_scheme {
 	const char *scheme; /* "file", "sqlite", ...: the URL's prefix before ':' */
 	const char *usage;  /* "file:PATH" */

@@ -1,5 +1,5 @@
 /*
- * registry.c - the table of sink URL schemes, and sink_open() (sinks.h).
+ * schemes.c - the table of sink URL schemes, and sink_open() (sinks.h).
  *
  * A sink is added by writing its file (ending in its sink_ops and a
  * `const struct sink_scheme sink_scheme_<name>`) and adding one row below.

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The house rules, checked on the tree as it is (docs/architecture.md):
+#   - every #include points down the layers (scripts/layers);
+#   - the layer check catches a planted upward include (it can fail);
+#   - clang-format (repo .clang-format) would change nothing;
+#   - no two source files under src/ share a base name;
+#   - make lint (cppcheck, clang-tidy) reports nothing.
+cd "$(dirname "$0")/../.."
+source tests/integration/lib.sh
+
+out=$(scripts/layers 2>&1)
+if [ $? -eq 0 ]; then ok "make layers: $out"; else not_ok "make layers"; sed 's/^/#   /' <<<"$out"; fi
+
+# a planted include of cli/ from util/ must be named with its file and line
+mkdir -p "$TMP/src/util" "$TMP/src/cli"
+printf '/* x */\n#include "../cli/cli.h"\n' >"$TMP/src/util/bad.c"
+printf '/* x */\n' >"$TMP/src/cli/cli.h"
+out=$(scripts/layers "$TMP/src" 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && grep -q "src/util/bad.c:2: util includes ../cli/cli.h (cli), which is above it" <<<"$out"; then
+	ok "make layers names a planted upward include with file and line"
+else
+	not_ok "make layers names a planted upward include (rc $rc)"; sed 's/^/#   /' <<<"$out"
+fi
+
+files=$(find src tests bench -name '*.[ch]' | sort)
+# shellcheck disable=SC2086
+out=$(clang-format --dry-run -Werror $files 2>&1)
+if [ $? -eq 0 ]; then ok "make format would change nothing ($(wc -w <<<"$files") files)"; else
+	not_ok "make format would change files"; grep -o '^[^:]*:[0-9]*' <<<"$out" | sort -u | head -20 | sed 's/^/#   /'
+fi
+
+dups=$(find src -name '*.[ch]' -printf '%f\n' | sort | uniq -d)
+check_eq "no two source files share a base name" "" "$dups"
+
+out=$(make -s lint 2>&1)
+if [ $? -eq 0 ]; then ok "make lint exits 0"; else not_ok "make lint"; tail -40 <<<"$out" | sed 's/^/#   /'; fi
