@@ -7,7 +7,7 @@
 
 uint64_t id_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	uint64_t h = 14695981039346656037ull; /* FNV-1a, 64 bits */
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h;
