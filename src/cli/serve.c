@@ -105,63 +105,6 @@ static void report_error(void *arg, const char *msg)
 		server_stats_set_error(arg, NULL);
 }
 
-/* ---- the API token and address ---------------------------------------------- */
-
-/* The token from [api] token or token_file; 0 or -1 with msg. */
-static int load_token(struct daemon *d, char *msg, size_t len)
-{
-	if (d->cfg.token && d->cfg.token_file) {
-		snprintf(msg, len, "give [api] token or token_file, not both");
-		return -1;
-	}
-	if (d->cfg.token) {
-		d->token = strdup(d->cfg.token);
-		return d->token ? 0 : -1;
-	}
-	if (!d->cfg.token_file)
-		return 0;
-	struct buf b = BUF_INIT;
-	ssize_t n = read_file_at(AT_FDCWD, d->cfg.token_file, &b, 4096);
-	if (n < 0) {
-		snprintf(msg, len, "cannot read token_file %s: %s", d->cfg.token_file,
-		         strerror((int)-n));
-		buf_free(&b);
-		return -1;
-	}
-	const char *s = buf_str(&b);
-	size_t l = strcspn(s, "\r\n");
-	trim(&s, &l);
-	if (!l) {
-		snprintf(msg, len, "token_file %s is empty", d->cfg.token_file);
-		buf_free(&b);
-		return -1;
-	}
-	d->token = strndup(s, l);
-	buf_free(&b);
-	return d->token ? 0 : -1;
-}
-
-/* Refuse a non-loopback address without a token before anything is made
- * (the server checks it too). */
-static int check_api_address(const struct daemon *d, char *msg, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	bool loopback;
-	if (strcmp(d->cfg.listen, "off") == 0)
-		return 0;
-	if (server_parse_listen(d->cfg.listen, &ss, &sl, &loopback, msg, len) < 0)
-		return -1;
-	if (!loopback && !(d->token && *d->token)) {
-		snprintf(msg, len,
-		         "listen address '%s' is reachable from other hosts: set [api] token "
-		         "or token_file (--token-file FILE), or listen on 127.0.0.1",
-		         d->cfg.listen);
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- start-up -------------------------------------------------------------------- */
 
 static void serve_usage(FILE *out)

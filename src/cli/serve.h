@@ -1,6 +1,7 @@
 /*
  * serve.h - what serve.c (arguments, start-up, the main loop) and
- * serve_reload.c (the configuration, built and rebuilt on SIGHUP) share.
+ * serve_reload.c (the configuration, built and rebuilt on SIGHUP, and the
+ * API token) share.
  */
 #ifndef VANTAGE_SERVE_H
 #define VANTAGE_SERVE_H
@@ -47,5 +48,12 @@ void apply_config(struct daemon *d, const struct serve_config *c, bool at_start)
 /* SIGHUP: rebuild the configuration; apply what can change at once, warn
  * about the rest; a configuration with an error is logged and ignored. */
 void reload(struct daemon *d);
+
+/* The token from [api] token or token_file into d->token; 0 or -1 with msg. */
+int load_token(struct daemon *d, char *msg, size_t len);
+
+/* Refuse a non-loopback address without a token before anything is made
+ * (the server checks it too); 0 or -1 with msg. */
+int check_api_address(const struct daemon *d, char *msg, size_t len);
 
 #endif

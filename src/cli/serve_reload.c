@@ -1,11 +1,13 @@
 /*
  * serve_reload.c - the daemon's configuration: built at start from the
- * defaults, the file and the flags, and rebuilt on SIGHUP.  A reload
+ * defaults, the file and the flags (with the API token and a check of the
+ * API address), and rebuilt on SIGHUP.  A reload
  * changes intervals, log level, workers and time limits at once; the other
  * options are reported as needing a restart; a configuration that does
  * not parse is logged and the current one kept.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -102,4 +104,59 @@ void reload(struct daemon *d)
 	config_free(&c);
 	engine_tick(&d->e, mono_ns());
 	schedule_arm(&d->e.sched, d->tfd);
+}
+
+/* The token from [api] token or token_file; 0 or -1 with msg. */
+int load_token(struct daemon *d, char *msg, size_t len)
+{
+	if (d->cfg.token && d->cfg.token_file) {
+		snprintf(msg, len, "give [api] token or token_file, not both");
+		return -1;
+	}
+	if (d->cfg.token) {
+		d->token = strdup(d->cfg.token);
+		return d->token ? 0 : -1;
+	}
+	if (!d->cfg.token_file)
+		return 0;
+	struct buf b = BUF_INIT;
+	ssize_t n = read_file_at(AT_FDCWD, d->cfg.token_file, &b, 4096);
+	if (n < 0) {
+		snprintf(msg, len, "cannot read token_file %s: %s", d->cfg.token_file,
+		         strerror((int)-n));
+		buf_free(&b);
+		return -1;
+	}
+	const char *s = buf_str(&b);
+	size_t l = strcspn(s, "\r\n");
+	trim(&s, &l);
+	if (!l) {
+		snprintf(msg, len, "token_file %s is empty", d->cfg.token_file);
+		buf_free(&b);
+		return -1;
+	}
+	d->token = strndup(s, l);
+	buf_free(&b);
+	return d->token ? 0 : -1;
+}
+
+/* Refuse a non-loopback address without a token before anything is made
+ * (the server checks it too). */
+int check_api_address(const struct daemon *d, char *msg, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool loopback;
+	if (strcmp(d->cfg.listen, "off") == 0)
+		return 0;
+	if (server_parse_listen(d->cfg.listen, &ss, &sl, &loopback, msg, len) < 0)
+		return -1;
+	if (!loopback && !(d->token && *d->token)) {
+		snprintf(msg, len,
+		         "listen address '%s' is reachable from other hosts: set [api] token "
+		         "or token_file (--token-file FILE), or listen on 127.0.0.1",
+		         d->cfg.listen);
+		return -1;
+	}
+	return 0;
 }
