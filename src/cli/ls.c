@@ -98,13 +98,13 @@ static void target_row(const struct target *t, struct row *r, bool trunc)
 	cell(r, COL_STATE, t->state, trunc);
 }
 
-static void print_table(const struct target_set *set, bool trunc)
+static int print_table(const struct target_set *set, bool trunc)
 {
 	int nrows = set->n;
 	struct row *rows = calloc((size_t)nrows + 1, sizeof(*rows));
 	size_t w[NCOL];
 	if (!rows)
-		abort();
+		return -ENOMEM;
 	for (int i = 0; i < nrows; i++)
 		target_row(&set->v[i], &rows[i], trunc);
 	for (int c = 0; c < NCOL; c++) {
@@ -125,6 +125,7 @@ static void print_table(const struct target_set *set, bool trunc)
 		}
 	}
 	free(rows);
+	return 0;
 }
 
 /* One system: the fields every kind has, then its kind's own. */
@@ -214,8 +215,10 @@ int cmd_ls(int argc, char **argv)
 		for (int i = 0; i < set.n; i++)
 			print_target_json(&set.v[i], &b);
 		buf_free(&b);
-	} else {
-		print_table(&set, trunc);
+	} else if (print_table(&set, trunc) < 0) {
+		target_set_free(&set);
+		fprintf(stderr, "vantage ls: out of memory\n");
+		return EXIT_FAIL;
 	}
 	target_set_free(&set);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -31,10 +31,10 @@
 #include "target.h"
 
 struct engine {
-	int proc_fd;                 /* start: the host's /proc */
-	bool watch[8];               /* start: kinds to discover, by kind index */
-	struct crawl_opts opts;      /* start: copied into each lane */
-	struct engine_report report; /* start */
+	int proc_fd;                  /* start: the host's /proc */
+	bool watch[TARGET_MAX_KINDS]; /* start: kinds to discover, by kind index */
+	struct crawl_opts opts;       /* start: copied into each lane */
+	struct engine_report report;  /* start */
 	struct store_share store;
 	bool abandoned; /* a lane thread was left running: keep the engine */
 	struct lane lanes[NLANES];

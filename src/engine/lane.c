@@ -251,7 +251,7 @@ static int pick_targets(struct lane *l, const struct lane_request *rq, uint64_t 
 	struct engine *e = l->e;
 	int mi = e->sched.metric;
 	uint64_t metric_only = mi >= 0 ? 1ull << mi : 0;
-	uint64_t masks[8];
+	uint64_t masks[TARGET_MAX_KINDS];
 	for (int k = 0; k < target_nkinds; k++)
 		masks[target_kinds[k]->index] = kind_mask(l, target_kinds[k]);
 	struct idset *now = &l->next;
@@ -322,7 +322,7 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 		}
 	}
 
-	int fresh[8] = {0}, n = 0;
+	int fresh[TARGET_MAX_KINDS] = {0}, n = 0;
 	idset_clear(&l->next);
 	if (nf && grow_targets(l, l->set.n + 1))
 		n = pick_targets(l, rq, enabled, run_of, fresh);

@@ -37,6 +37,8 @@
 struct view;
 struct target_kind;
 
+#define TARGET_MAX_KINDS 8 /* room in per-kind arrays */
+
 struct target {
 	const struct target_kind *kind;
 	struct system_id sys;
@@ -61,9 +63,9 @@ struct target_info {
 };
 
 struct target_kind {
-	const char *name; /* system_id.kind */
+	const char *name; /* "host", "container", "vm" (= system_id.kind), "root", "image" */
 	const char *noun; /* in log lines ("1 new container"); NULL: none */
-	int index;        /* in target_kinds[] and target_set.data[] */
+	int index;        /* in target_kinds[] and per-kind arrays (< TARGET_MAX_KINDS) */
 	/* Append the systems of this kind running now to `set`; 0 or a
 	 * negative errno.  NULL for kinds named by the user. */
 	int (*discover)(struct target_set *set);

@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "engine/lane.h"
 #include "engine/schedule.h"
+#include "engine/target.h"
 #include "features/feature.h"
 #include "util/idset.h"
 
@@ -182,6 +183,32 @@ static void test_lane_requests_merged(void **state)
 	free(e);
 }
 
+/* The kinds table: indices, and the features each kind takes. */
+static void test_kinds(void **state)
+{
+	for (int i = 0; i < target_nkinds; i++) {
+		assert_int_equal(target_kinds[i]->index, i);
+		assert_true(i < TARGET_MAX_KINDS);
+		assert_non_null(target_kinds[i]->open);
+		assert_non_null(target_kinds[i]->identity);
+	}
+	const struct feature *file = feature_find("file"), *os = feature_find("os"),
+	                     *process = feature_find("process"), *package = feature_find("package");
+	/* the host takes all; 'file' is never a default */
+	assert_true(target_takes(&kind_host, file));
+	assert_false(target_default_feature(&kind_host, file));
+	assert_true(target_default_feature(&kind_host, process));
+	/* a VM: what needs no files */
+	assert_true(target_default_feature(&kind_vm, os));
+	assert_true(target_default_feature(&kind_vm, process));
+	assert_false(target_takes(&kind_vm, package));
+	/* a root or an image: files only */
+	assert_true(target_default_feature(&kind_root, package));
+	assert_false(target_takes(&kind_image, process));
+	assert_null(kind_root.discover);
+	assert_null(kind_image.discover);
+}
+
 static void test_idset(void **state)
 {
 	struct idset s = {0};
@@ -227,6 +254,7 @@ int main(void)
 	    cmocka_unit_test(test_schedule_reload),
 	    cmocka_unit_test(test_lane_of),
 	    cmocka_unit_test(test_lane_requests_merged),
+	    cmocka_unit_test(test_kinds),
 	    cmocka_unit_test(test_idset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
