@@ -52,8 +52,8 @@ struct target {
 struct target_set {
 	struct target *v;
 	int n, cap;
-	int proc_fd;   /* the host's /proc (borrowed), for discovery */
-	void *data[8]; /* what each kind's discover keeps, by kind index */
+	int proc_fd;                  /* the host's /proc (borrowed), for discovery */
+	void *data[TARGET_MAX_KINDS]; /* what each kind's discover keeps, by kind index */
 };
 
 /* How `vantage ls` shows a system. */
