@@ -1,10 +1,12 @@
 /*
- * crawl.c - `vantage crawl`: frames of this host, its containers, a
- * mounted root, or a raw disk image (one frame per system).
+ * crawl.c - `vantage crawl`: frames of this host, its containers, its QEMU
+ * guests, a mounted root, or a raw disk image (one frame per system).
  *
- * Validates everything the user gave before any work starts (feature
- * names, the root, the output file), opens the view, runs each feature in
- * registry order into one frame, and writes the frame to the sink.  A
+ * Parses and validates everything the user gave before any work starts
+ * (feature names, the root, the image, the guests, the output file), then
+ * hands the systems, found and opened through their kind (engine/target.h),
+ * to the crawl pool (engine/crawl_run.h), which runs each feature in
+ * registry order into one frame per system and writes it to the sink.  A
  * feature that fails as a whole is recorded in the frame header and the
  * crawl goes on with the next one.
  *
@@ -21,16 +23,15 @@
 #include <unistd.h>
 
 #include <fcntl.h>
-#include <sys/resource.h>
 
+#include "../engine/crawl_run.h"
+#include "../engine/target.h"
+#include "../engine/vm_crawl.h"
 #include "../features/feature.h"
 #include "../sinks/sinks.h"
-#include "../targets/containers.h"
-#include "../views/image.h"
-#include "crawl_run.h"
-#include "crawl_vm.h"
 #include "../util/log.h"
 #include "../util/util.h"
+#include "../views/view.h"
 #include "cli.h"
 
 #define MAX_LIST 64
@@ -51,7 +52,11 @@ static void crawl_usage(FILE *out)
 	        "                          'all' selects every feature; see 'vantage features'\n"
 	        "  -F, --format FMT        json (JSON Lines, default) or crawler (the reference\n"
 	        "                          crawler's tab-separated layout)\n"
-	        "  -o, --output FILE       write the frame to FILE instead of stdout\n"
+	        "  -o, --output FILE       write the frames to FILE instead of stdout (or to a\n"
+	        "                          sink URL: see --sink)\n"
+	        "      --sink URL          write the frames to this sink too (repeatable;\n"
+	        "                          without --output, only to the sinks): -, PATH,\n"
+	        "                          file:PATH, sqlite:PATH (a store); see docs/sinks.md\n"
 	        "  -r, --root DIR          crawl the root file system mounted at DIR (kind\n"
 	        "                          'image'; features os, package, config, file)\n"
 	        "      --image PATH        crawl the raw disk image (or block device) PATH\n"
@@ -154,150 +159,19 @@ static bool files_only(const struct feature **feats, int nfeats, const char *opt
 	return true;
 }
 
-/* One system whose view is open (borrowed by the run: the same loop as for
- * live systems), one frame; the view is closed and the sink too. */
-static int crawl_one(struct crawl_target *t, struct view *view, const struct feature **feats,
-                     int nfeats, const struct crawl_opts *opts, enum frame_format fmt,
-                     struct sink *sink)
+/* An engine message, as this command's. */
+static void report(void *arg, const char *msg)
 {
-	t->view = view;
+	fprintf(stderr, "vantage crawl: %s\n", msg);
+}
+
+/* Crawl the systems into the sink, then close it; the exit status. */
+static int run_into(struct crawl_target *t, int n, const struct feature **feats, int nfeats,
+                    const struct crawl_opts *opts, enum frame_format fmt, struct sink *sink,
+                    int proc_fd, int workers, double timeout)
+{
 	struct crawl_run run = {
 	    .targets = t,
-	    .ntargets = 1,
-	    .feats = feats,
-	    .nfeats = nfeats,
-	    .opts = opts,
-	    .fmt = fmt,
-	    .sink = sink,
-	    .proc_fd = -1,
-	    .workers = 1,
-	    .timeout = 86400,
-	};
-	int r = crawl_run(&run);
-	view_destroy(view);
-	int status = EXIT_OK;
-	if (r < 0) {
-		fprintf(stderr, "vantage crawl: writing the frame to %s failed: %s\n", sink->desc,
-		        strerror(-r));
-		status = EXIT_FAIL;
-	}
-	sink_close(sink);
-	return status;
-}
-
-/* A mounted root: one system, one frame. */
-static int crawl_root(const char *root, const struct feature **feats, int nfeats,
-                      const struct crawl_opts *opts, enum frame_format fmt, struct sink *sink)
-{
-	struct crawl_target t = {0};
-	system_image_identity(root, &t.sys);
-	struct view *view;
-	int r = view_root_open(root, &view);
-	if (r < 0) {
-		fprintf(stderr, "vantage crawl: cannot open --root '%s': %s\n", root, strerror(-r));
-		sink_close(sink);
-		return EXIT_USAGE;
-	}
-	return crawl_one(&t, view, feats, nfeats, opts, fmt, sink);
-}
-
-/* A raw disk image, its view already open (view_image_open): one system,
- * one frame, through the same loop as --root. */
-static int crawl_image(const char *path, struct view *view, const struct image_info *info,
-                       const struct feature **feats, int nfeats, const struct crawl_opts *opts,
-                       enum frame_format fmt, struct sink *sink)
-{
-	struct crawl_target t = {0};
-	system_image_identity(path, &t.sys);
-	if (info->partition) { /* two partitions of one disk are two systems */
-		size_t len = strlen(t.sys.id);
-		snprintf(t.sys.id + len, sizeof(t.sys.id) - len, ":p%u", info->partition);
-	}
-	if (info->needs_recovery)
-		log_warn("--image '%s': the journal holds changes not yet written to the file "
-		         "system (it was not shut down cleanly); they are not replayed, so the "
-		         "newest changes may be missing",
-		         path);
-	return crawl_one(&t, view, feats, nfeats, opts, fmt, sink);
-}
-
-/* Let many containers' views be open at once. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-/* The host and/or its containers, in parallel. */
-static int crawl_live(const struct feature **feats, int nfeats, const struct crawl_opts *opts,
-                      enum frame_format fmt, struct sink *sink, bool all_containers,
-                      const char *const *named, int nnamed, bool want_host, int workers,
-                      double timeout)
-{
-	raise_nofile();
-	int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (proc_fd < 0) {
-		fprintf(stderr, "vantage crawl: cannot open /proc: %s\n", strerror(errno));
-		sink_close(sink);
-		return EXIT_FAIL;
-	}
-	struct container_list list = {0};
-	if (all_containers || nnamed) {
-		int r = containers_discover(proc_fd, &list);
-		if (r < 0) {
-			fprintf(stderr, "vantage crawl: cannot list containers: %s\n",
-			        strerror(-r));
-			close(proc_fd);
-			sink_close(sink);
-			return EXIT_FAIL;
-		}
-	}
-	/* every named container must exist: say which one does not */
-	const struct container *chosen[MAX_LIST];
-	for (int i = 0; i < nnamed; i++) {
-		chosen[i] = container_find(&list, named[i]);
-		if (!chosen[i]) {
-			fprintf(stderr,
-			        "vantage crawl: no running container '%s' (see 'vantage ls')\n",
-			        named[i]);
-			container_list_free(&list);
-			close(proc_fd);
-			sink_close(sink);
-			return EXIT_USAGE;
-		}
-	}
-	int cap = 1 + (all_containers ? list.n : nnamed);
-	struct crawl_target *targets = calloc((size_t)cap, sizeof(*targets));
-	if (!targets) {
-		container_list_free(&list);
-		close(proc_fd);
-		sink_close(sink);
-		return EXIT_FAIL;
-	}
-	int n = 0;
-	if (want_host)
-		system_host_identity(&targets[n++].sys);
-	if (all_containers) {
-		for (int i = 0; i < list.n; i++) {
-			targets[n].container = &list.v[i];
-			targets[n++].sys = list.v[i].sys;
-		}
-	} else {
-		for (int i = 0; i < nnamed; i++) {
-			bool dup = false;
-			for (int k = 0; k < n; k++)
-				dup |= targets[k].container == chosen[i];
-			if (dup)
-				continue;
-			targets[n].container = chosen[i];
-			targets[n++].sys = chosen[i]->sys;
-		}
-	}
-	struct crawl_run run = {
-	    .targets = targets,
 	    .ntargets = n,
 	    .feats = feats,
 	    .nfeats = nfeats,
@@ -311,16 +185,207 @@ static int crawl_live(const struct feature **feats, int nfeats, const struct cra
 	int r = crawl_run(&run);
 	int status = EXIT_OK;
 	if (r < 0) {
-		fprintf(stderr, "vantage crawl: writing frames to %s failed: %s\n", sink->desc,
-		        strerror(-r));
+		fprintf(stderr, "vantage crawl: writing %s to %s failed: %s\n",
+		        n == 1 && proc_fd < 0 ? "the frame" : "frames", sink->desc, strerror(-r));
 		status = EXIT_FAIL;
 	}
-	if (all_containers && list.n == 0)
+	sink_close(sink);
+	return status;
+}
+
+/* Extra destinations of the frames (--sink URL, repeatable). */
+static const char *extra_sinks[MAX_LIST];
+static int nextra_sinks;
+
+/*
+ * Where the frames go, opened before any work: --output (a file, "-" or a
+ * sink URL; stdout when neither it nor --sink is given) and every --sink
+ * URL, through a tee when there is more than one.  Prints why on failure
+ * and returns a negative errno.
+ */
+static int open_output(const char *output, struct sink **out)
+{
+	const char *urls[MAX_LIST + 1];
+	const char *flag[MAX_LIST + 1];
+	int n = 0;
+	if (output || !nextra_sinks) {
+		urls[n] = output ? output : "-";
+		flag[n++] = "--output";
+	}
+	for (int i = 0; i < nextra_sinks; i++) {
+		urls[n] = extra_sinks[i];
+		flag[n++] = "--sink";
+	}
+	struct sink *tee = NULL;
+	if (n > 1) {
+		int r = sink_tee_open(0, NULL, NULL, &tee);
+		if (r < 0) {
+			fprintf(stderr, "vantage crawl: %s\n", strerror(-r));
+			return r;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		char err[512];
+		struct sink *s;
+		int r = sink_open(urls[i], NULL, &s, err, sizeof(err));
+		if (r == -EINVAL || r == -ENOTSUP)
+			fprintf(stderr, "vantage crawl: %s: %s\n", flag[i], err);
+		else if (r < 0)
+			fprintf(stderr, "vantage crawl: cannot write %s '%s': %s\n", flag[i],
+			        urls[i], strerror(-r));
+		if (r < 0) {
+			if (tee)
+				sink_close(tee);
+			return r;
+		}
+		if (!tee) {
+			*out = s;
+			return 0;
+		}
+		sink_tee_add(tee, s, 0);
+	}
+	*out = tee;
+	return 0;
+}
+
+/* A mounted root or a disk image (kind_root, kind_image): one system, one
+ * frame.  Its view is opened before the output is created: a bad one
+ * leaves no file. */
+static int crawl_path(const struct target_kind *kind, const char *opt, const char *path,
+                      unsigned partition, const struct feature **feats, int nfeats,
+                      const struct crawl_opts *opts, enum frame_format fmt, const char *output)
+{
+	struct path_target p = {.path = path, .partition = partition};
+	struct view *view;
+	char why[1024];
+	int r = kind->open(&p, -1, &view, why, sizeof(why));
+	if (r < 0) {
+		if (kind == &kind_root) /* the message it always had */
+			fprintf(stderr, "vantage crawl: cannot open %s '%s': %s\n", opt, path,
+			        strerror(-r));
+		else
+			fprintf(stderr, "vantage crawl: %s '%s': %s\n", opt, path,
+			        why[0] ? why : strerror(-r));
+		return EXIT_USAGE;
+	}
+	struct target_set set;
+	target_set_init(&set, -1);
+	const struct target *t = target_add(&set, kind, &p); /* identity after open */
+	struct sink *sink;
+	r = t ? open_output(output, &sink) : -ENOMEM;
+	if (r < 0) {
+		if (!t)
+			fprintf(stderr, "vantage crawl: %s\n", strerror(-r));
+		view_destroy(view);
+		target_set_free(&set);
+		return EXIT_USAGE;
+	}
+	struct crawl_target ct = {.target = t, .sys = t->sys, .view = view};
+	int status = run_into(&ct, 1, feats, nfeats, opts, fmt, sink, -1, 1, 86400);
+	view_destroy(view);
+	target_set_free(&set);
+	return status;
+}
+
+/* QEMU guests from their RAM (engine/vm_crawl.h). */
+static int crawl_vms(const struct vm_crawl_args *a, const struct feature **feats, int nfeats,
+                     const struct crawl_opts *opts, enum frame_format fmt, const char *output,
+                     int workers, double timeout)
+{
+	for (int i = 0; i < nfeats; i++)
+		if (!target_takes(&kind_vm, feats[i])) {
+			fprintf(stderr,
+			        "vantage crawl: feature '%s' reads files; a VM's files are "
+			        "crawled offline from its disk with --image (features for a VM: "
+			        "os, process, connection, module, metric, interface)\n",
+			        feats[i]->name);
+			return EXIT_USAGE;
+		}
+	struct vm_crawl c;
+	int r = vm_crawl_open(&c, a, report, NULL);
+	int status = r == -EINVAL ? EXIT_USAGE : r < 0 ? EXIT_FAIL : EXIT_OK;
+	if (status == EXIT_OK && !c.n) {
+		if (!c.partial)
+			fprintf(stderr, "vantage crawl: no running VM found\n");
+		status = EXIT_FAIL;
+	}
+	struct sink *sink;
+	if (status == EXIT_OK && (r = open_output(output, &sink)) < 0) {
+		status = EXIT_USAGE;
+	}
+	if (status == EXIT_OK) {
+		status =
+		    run_into(c.targets, c.n, feats, nfeats, opts, fmt, sink, -1, workers, timeout);
+		if (status == EXIT_OK && c.partial)
+			status = EXIT_FAIL;
+	}
+	vm_crawl_close(&c);
+	return status;
+}
+
+/* The host and/or its containers, in parallel. */
+static int crawl_live(const struct feature **feats, int nfeats, const struct crawl_opts *opts,
+                      enum frame_format fmt, struct sink *sink, bool all_containers,
+                      const char *const *named, int nnamed, bool want_host, int workers,
+                      double timeout)
+{
+	crawl_raise_nofile();
+	int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc_fd < 0) {
+		fprintf(stderr, "vantage crawl: cannot open /proc: %s\n", strerror(errno));
+		sink_close(sink);
+		return EXIT_FAIL;
+	}
+	struct target_set set;
+	target_set_init(&set, proc_fd);
+	int r = want_host ? target_discover(&set, &kind_host) : 0;
+	if (r == 0 && (all_containers || nnamed))
+		r = target_discover(&set, &kind_container);
+	if (r < 0) {
+		fprintf(stderr, "vantage crawl: cannot list containers: %s\n", strerror(-r));
+		target_set_free(&set);
+		close(proc_fd);
+		sink_close(sink);
+		return EXIT_FAIL;
+	}
+	/* every named container must exist: say which one does not */
+	const struct target *chosen[MAX_LIST];
+	for (int i = 0; i < nnamed; i++) {
+		chosen[i] = kind_container.find(&set, named[i]);
+		if (!chosen[i]) {
+			fprintf(stderr,
+			        "vantage crawl: no running container '%s' (see 'vantage ls')\n",
+			        named[i]);
+			target_set_free(&set);
+			close(proc_fd);
+			sink_close(sink);
+			return EXIT_USAGE;
+		}
+	}
+	struct crawl_target *targets = calloc((size_t)set.n + 1, sizeof(*targets));
+	if (!targets) {
+		target_set_free(&set);
+		close(proc_fd);
+		sink_close(sink);
+		return EXIT_FAIL;
+	}
+	int n = 0, ncontainers = 0;
+	for (int i = 0; i < set.n; i++) {
+		const struct target *t = &set.v[i];
+		bool take = t->kind != &kind_container || all_containers;
+		for (int k = 0; k < nnamed && !take; k++)
+			take = chosen[k] == t;
+		if (take)
+			targets[n++] = (struct crawl_target){.target = t, .sys = t->sys};
+		ncontainers += t->kind == &kind_container;
+	}
+	int status =
+	    run_into(targets, n, feats, nfeats, opts, fmt, sink, proc_fd, workers, timeout);
+	if (all_containers && ncontainers == 0)
 		log_info("no containers found");
 	free(targets);
-	container_list_free(&list);
+	target_set_free(&set);
 	close(proc_fd);
-	sink_close(sink);
 	return status;
 }
 
@@ -424,12 +489,14 @@ static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 		O_PARTITION,
 		O_VM = 330,
 		O_VMS,
-		O_PAUSE
+		O_PAUSE,
+		O_SINK = 340
 	};
 	static const struct option fixed[] = {
 	    {"features", required_argument, 0, 'f'},
 	    {"format", required_argument, 0, 'F'},
 	    {"output", required_argument, 0, 'o'},
+	    {"sink", required_argument, 0, O_SINK},
 	    {"root", required_argument, 0, 'r'},
 	    {"image", required_argument, 0, O_IMAGE},
 	    {"vm", required_argument, 0, O_VM},
@@ -470,6 +537,7 @@ static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 	struct crawl_opts opts = *given; /* the settings are given's: set, not freed here */
 	int c;
 	optind = 1;
+	nextra_sinks = 0;
 	while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -490,6 +558,13 @@ static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 			break;
 		case 'o':
 			output = optarg;
+			break;
+		case O_SINK:
+			if (nextra_sinks == MAX_LIST) {
+				fprintf(stderr, "vantage crawl: at most %d --sink\n", MAX_LIST);
+				return EXIT_USAGE;
+			}
+			extra_sinks[nextra_sinks++] = optarg;
 			break;
 		case 'r':
 			root = optarg;
@@ -601,23 +676,20 @@ static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 		return EXIT_USAGE;
 	}
 
-	/* features */
+	/* features: those named, else the defaults of the kind crawled */
+	const struct target_kind *kind = (nvm || all_vms) ? &kind_vm
+	                                 : image          ? &kind_image
+	                                 : root           ? &kind_root
+	                                                  : &kind_host;
 	const struct feature *feats[MAX_LIST];
 	int nfeats = 0;
 	if (features) {
 		if (parse_features(features, feats, &nfeats) < 0)
 			return EXIT_USAGE;
 	} else {
-		for (size_t i = 0; i < feature_count; i++) {
-			const struct feature *f = feature_table[i];
-			if (strcmp(f->name, "file") == 0)
-				continue;
-			if ((root || image) && !(f->on_files_only))
-				continue;
-			if ((nvm || all_vms) && f->needs_files)
-				continue;
-			feats[nfeats++] = f;
-		}
+		for (size_t i = 0; i < feature_count && nfeats < MAX_LIST; i++)
+			if (target_default_feature(kind, feature_table[i]))
+				feats[nfeats++] = feature_table[i];
 	}
 	if (pause_vms && !nvm && !all_vms) {
 		fprintf(stderr, "vantage crawl: --pause goes with --vm or --vms\n");
@@ -630,13 +702,10 @@ static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 		return EXIT_USAGE;
 	}
 	if (nvm || all_vms) {
-		struct vm_crawl_args va = {.specs = vm_specs,
-		                           .nspecs = nvm,
-		                           .all = all_vms,
-		                           .pause = pause_vms,
-		                           .workers = workers,
-		                           .timeout = timeout};
-		return crawl_vms(&va, feats, nfeats, &opts, fmt, output);
+		struct vm_crawl_args va = {
+		    .specs = vm_specs, .nspecs = nvm, .all = all_vms, .pause = pause_vms};
+		return crawl_vms(&va, feats, nfeats, &opts, fmt, output, workers > 0 ? workers : 1,
+		                 timeout > 0 ? timeout : 30);
 	}
 	if (root && (all_containers || nnamed || want_host)) {
 		fprintf(stderr,
@@ -672,34 +741,16 @@ static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 
 	opts.progress = progress >= 0 ? progress : isatty(STDERR_FILENO);
 
-	/* the image, before the output is created: a bad one leaves no file */
-	struct view *image_view = NULL;
-	struct image_info image_info = {0};
-	if (image) {
-		char why[1024];
-		int e =
-		    view_image_open(image, partition, &image_view, &image_info, why, sizeof(why));
-		if (e < 0) {
-			fprintf(stderr, "vantage crawl: --image '%s': %s\n", image,
-			        why[0] ? why : strerror(-e));
-			return EXIT_USAGE;
-		}
-	}
+	if (image)
+		return crawl_path(&kind_image, "--image", image, partition, feats, nfeats, &opts,
+		                  fmt, output);
+	if (root)
+		return crawl_path(&kind_root, "--root", root, 0, feats, nfeats, &opts, fmt, output);
 
 	/* the output, before any work */
 	struct sink *sink;
-	int r = sink_file_open(output, &sink);
-	if (r < 0) {
-		fprintf(stderr, "vantage crawl: cannot write --output '%s': %s\n", output,
-		        strerror(-r));
-		view_destroy(image_view);
+	if (open_output(output, &sink) < 0)
 		return EXIT_USAGE;
-	}
-
-	if (image)
-		return crawl_image(image, image_view, &image_info, feats, nfeats, &opts, fmt, sink);
-	if (root)
-		return crawl_root(root, feats, nfeats, &opts, fmt, sink);
 	return crawl_live(feats, nfeats, &opts, fmt, sink, all_containers, named, nnamed,
 	                  want_host || (!all_containers && !nnamed), workers, timeout);
 }

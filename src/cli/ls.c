@@ -1,10 +1,11 @@
 /*
  * ls.c - `vantage ls`: the systems on this host, as a table or JSON Lines.
  *
- * The first row is the host itself (its processes not in any container),
- * then one row per container found by containers_discover(), in its
- * order (runtime, name, id), then one row per QEMU guest found by
- * vms_discover() (kind "vm", runtime "qemu" or "libvirt", by name).  The
+ * One row per system of every kind that can be discovered, in the order
+ * of the kinds table (engine/kinds.c): the host itself (its processes not
+ * in any container), then the containers in discovery order (runtime,
+ * name, id), then the QEMU guests (kind "vm", runtime "qemu" or
+ * "libvirt", by name).  Each kind says its ids and extra JSON fields.  The
  * table's columns are sized to their content; long names and images are
  * cut with "..." unless --no-trunc.  --json prints one object per system
  * and line with the full identity (ids, namespaces, cgroup, labels, pids;
@@ -20,8 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../targets/containers.h"
-#include "../targets/vms.h"
+#include "../engine/target.h"
 #include "../util/json.h"
 #include "../util/util.h"
 #include "cli.h"
@@ -82,66 +82,31 @@ static void cell(struct row *r, int col, const char *s, bool trunc)
 			*d = '?';
 }
 
-static void host_row(const struct system_id *h, int procs, struct row *r, bool trunc)
+static void target_row(const struct target *t, struct row *r, bool trunc)
 {
-	const char *mid = strchr(h->id, ':');
-	mid = mid ? mid + 1 : h->id;
-	char sid[16];
-	copy_str(sid, sizeof(sid), mid, trunc ? 12 : strlen(mid));
-	cell(r, COL_ID, trunc ? sid : mid, false);
-	cell(r, COL_KIND, h->kind, trunc);
-	cell(r, COL_RUNTIME, "", trunc);
-	cell(r, COL_NAME, h->name, trunc);
-	cell(r, COL_IMAGE, "", trunc);
-	snprintf(r->cell[COL_PROCS], sizeof(r->cell[COL_PROCS]), "%d", procs);
-	cell(r, COL_STATE, "running", trunc);
-}
-
-static void container_row(const struct container *c, struct row *r, bool trunc)
-{
-	char sid[130];
-	if (trunc)
-		container_short_id(c, sid, sizeof(sid));
+	struct target_info in = {0};
+	t->kind->describe(t, &in);
+	cell(r, COL_ID, trunc ? in.short_id : in.long_id, false);
+	cell(r, COL_KIND, t->sys.kind, trunc);
+	cell(r, COL_RUNTIME, t->sys.runtime, trunc);
+	cell(r, COL_NAME, t->sys.name, trunc);
+	cell(r, COL_IMAGE, t->sys.image, trunc);
+	if (t->procs >= 0)
+		snprintf(r->cell[COL_PROCS], sizeof(r->cell[COL_PROCS]), "%d", t->procs);
 	else
-		copy_str(sid, sizeof(sid), c->cid, strlen(c->cid));
-	cell(r, COL_ID, sid, false);
-	cell(r, COL_KIND, c->sys.kind, trunc);
-	cell(r, COL_RUNTIME, c->sys.runtime, trunc);
-	cell(r, COL_NAME, c->sys.name, trunc);
-	cell(r, COL_IMAGE, c->sys.image, trunc);
-	snprintf(r->cell[COL_PROCS], sizeof(r->cell[COL_PROCS]), "%d", c->npids);
-	cell(r, COL_STATE, c->state, trunc);
+		cell(r, COL_PROCS, "", trunc);
+	cell(r, COL_STATE, t->state, trunc);
 }
 
-static void vm_row(const struct vm_target *v, struct row *r, bool trunc)
+static int print_table(const struct target_set *set, bool trunc)
 {
-	struct system_id id;
-	vm_identity(v, &id);
-	const char *full = id.id + 3; /* after "vm:" */
-	char sid[16];
-	copy_str(sid, sizeof(sid), full, 12);
-	cell(r, COL_ID, trunc ? sid : full, false);
-	cell(r, COL_KIND, id.kind, trunc);
-	cell(r, COL_RUNTIME, id.runtime, trunc);
-	cell(r, COL_NAME, id.name, trunc);
-	cell(r, COL_IMAGE, "", trunc);
-	cell(r, COL_PROCS, "", trunc);
-	cell(r, COL_STATE, v->state, trunc);
-}
-
-static void print_table(const struct system_id *host, const struct container_list *l,
-                        const struct vm_target *vms, size_t nvms, bool trunc)
-{
-	int nrows = l->n + 1 + (int)nvms;
-	struct row *rows = calloc((size_t)nrows, sizeof(*rows));
+	int nrows = set->n;
+	struct row *rows = calloc((size_t)nrows + 1, sizeof(*rows));
 	size_t w[NCOL];
 	if (!rows)
-		abort();
-	host_row(host, l->host_procs, &rows[0], trunc);
-	for (int i = 0; i < l->n; i++)
-		container_row(&l->v[i], &rows[i + 1], trunc);
-	for (size_t i = 0; i < nvms; i++)
-		vm_row(&vms[i], &rows[l->n + 1 + (int)i], trunc);
+		return -ENOMEM;
+	for (int i = 0; i < nrows; i++)
+		target_row(&set->v[i], &rows[i], trunc);
 	for (int c = 0; c < NCOL; c++) {
 		w[c] = strlen(col_title[c]);
 		for (int i = 0; i < nrows; i++)
@@ -160,106 +125,38 @@ static void print_table(const struct system_id *host, const struct container_lis
 		}
 	}
 	free(rows);
+	return 0;
 }
 
-static void json_common(struct json *j, const struct system_id *s, const char *short_id,
-                        const char *state, int procs)
+/* One system: the fields every kind has, then its kind's own. */
+static void print_target_json(const struct target *t, struct buf *b)
 {
-	json_str(j, "id", s->id);
-	json_str(j, "short_id", short_id);
-	json_str(j, "kind", s->kind);
-	json_str(j, "runtime", s->runtime);
-	json_str(j, "name", s->name);
-	json_str(j, "image", s->image);
-	json_int(j, "procs", procs);
-	json_str(j, "state", state);
-	json_str(j, "host", s->host);
+	const struct system_id *s = &t->sys;
+	struct target_info in = {0};
+	struct json j;
+	t->kind->describe(t, &in);
+	json_init(&j, b);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "id", s->id);
+	json_str(&j, "short_id", in.short_id);
+	json_str(&j, "kind", s->kind);
+	json_str(&j, "runtime", s->runtime);
+	json_str(&j, "name", s->name);
+	json_str(&j, "image", s->image);
+	if (t->procs >= 0)
+		json_int(&j, "procs", t->procs);
+	else
+		json_null(&j, "procs");
+	json_str(&j, "state", t->state);
+	json_str(&j, "host", s->host);
 	const char *labels = s->labels_json ? s->labels_json : "{}";
-	json_raw(j, "labels", labels, strlen(labels));
-}
-
-static void print_line(struct buf *b)
-{
+	json_raw(&j, "labels", labels, strlen(labels));
+	if (t->kind->json)
+		t->kind->json(t, &j);
+	json_obj_end(&j);
 	buf_addc(b, '\n');
 	fwrite(b->data, 1, b->len, stdout);
 	buf_reset(b);
-}
-
-static void print_vm_json(const struct vm_target *v, struct buf *b)
-{
-	struct system_id id;
-	struct json j;
-	char sid[16];
-
-	vm_identity(v, &id);
-	copy_str(sid, sizeof(sid), id.id + 3, 12);
-	json_init(&j, b);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "id", id.id);
-	json_str(&j, "short_id", sid);
-	json_str(&j, "kind", id.kind);
-	json_str(&j, "runtime", id.runtime);
-	json_str(&j, "name", id.name);
-	json_str(&j, "image", "");
-	json_null(&j, "procs");
-	json_str(&j, "state", v->state);
-	json_str(&j, "host", id.host);
-	json_raw(&j, "labels", "{}", 2);
-	json_str(&j, "uuid", v->uuid);
-	json_int(&j, "pid", v->pid);
-	json_str(&j, "machine", v->machine);
-	json_uint(&j, "mem_bytes", v->mem_bytes);
-	json_str(&j, "backend", v->backend);
-	json_str(&j, "ram_path", v->ram_path);
-	json_uint(&j, "ram_addr", v->ram_addr);
-	json_uint(&j, "ram_len", v->ram_len);
-	json_str(&j, "ram_how", v->ram_how);
-	json_str(&j, "qmp", v->qmp_path);
-	json_str(&j, "kernel", v->kernel);
-	json_obj_end(&j);
-	print_line(b);
-}
-
-static void print_json(const struct system_id *host, const struct container_list *l,
-                       const struct vm_target *vms, size_t nvms)
-{
-	struct buf b = BUF_INIT;
-	struct json j;
-	char sid[130];
-
-	const char *mid = strchr(host->id, ':');
-	copy_str(sid, sizeof(sid), mid ? mid + 1 : host->id, 12);
-	json_init(&j, &b);
-	json_obj_begin(&j, NULL);
-	json_common(&j, host, sid, "running", l->host_procs);
-	json_obj_end(&j);
-	print_line(&b);
-	for (int i = 0; i < l->n; i++) {
-		const struct container *c = &l->v[i];
-		container_short_id(c, sid, sizeof(sid));
-		json_init(&j, &b);
-		json_obj_begin(&j, NULL);
-		json_common(&j, &c->sys, sid, c->state, c->npids);
-		json_str(&j, "cid", c->cid);
-		json_int(&j, "init_pid", c->init_pid);
-		json_uint(&j, "pidns", c->pidns);
-		json_uint(&j, "mntns", c->mntns);
-		json_uint(&j, "netns", c->netns);
-		json_uint(&j, "utsns", c->utsns);
-		json_str(&j, "cgroup", c->cgroup);
-		json_int(&j, "created", c->created);
-		if (c->pod_uid[0])
-			json_str(&j, "pod_uid", c->pod_uid);
-		json_arr_begin(&j, "pids");
-		for (int k = 0; k < c->npids; k++)
-			json_int(&j, NULL, c->pids[k]);
-		json_arr_end(&j);
-		json_obj_end(&j);
-		print_line(&b);
-	}
-	for (size_t i = 0; i < nvms; i++)
-		print_vm_json(&vms[i], &b);
-	buf_free(&b);
 }
 
 int cmd_ls(int argc, char **argv)
@@ -301,25 +198,29 @@ int cmd_ls(int argc, char **argv)
 		        strerror(errno));
 		return EXIT_FAIL;
 	}
-	struct container_list l;
-	struct vm_target *vms = NULL;
-	size_t nvms = 0;
-	int r = containers_discover(proc_fd, &l);
-	if (r >= 0 && (r = vms_discover(proc_fd, &vms, &nvms)) < 0)
-		container_list_free(&l);
+	/* every kind this host can list, in the table's order */
+	struct target_set set;
+	target_set_init(&set, proc_fd);
+	int r = 0;
+	for (int i = 0; i < target_nkinds && r >= 0; i++)
+		r = target_discover(&set, target_kinds[i]);
 	close(proc_fd);
 	if (r < 0) {
+		target_set_free(&set);
 		fprintf(stderr, "vantage ls: cannot list processes in /proc: %s\n", strerror(-r));
 		return EXIT_FAIL;
 	}
-	struct system_id host;
-	system_host_identity(&host);
-	if (json)
-		print_json(&host, &l, vms, nvms);
-	else
-		print_table(&host, &l, vms, nvms, trunc);
-	container_list_free(&l);
-	free(vms);
+	if (json) {
+		struct buf b = BUF_INIT;
+		for (int i = 0; i < set.n; i++)
+			print_target_json(&set.v[i], &b);
+		buf_free(&b);
+	} else if (print_table(&set, trunc) < 0) {
+		target_set_free(&set);
+		fprintf(stderr, "vantage ls: out of memory\n");
+		return EXIT_FAIL;
+	}
+	target_set_free(&set);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "vantage ls: cannot write the output: %s\n", strerror(errno));
 		return EXIT_FAIL;

@@ -37,6 +37,7 @@ enum opt_type {
 	T_BOOL,
 	T_LEVEL,
 	T_INTERVAL, /* [intervals]: off or a duration >= 1 s */
+	T_URLS,     /* sink URLs: a comma list in the file; the flag repeats */
 };
 
 struct opt_def {
@@ -70,9 +71,48 @@ static const struct opt_def opts[] = {
      OFF(containers)},
     {"crawl", "vms", "vms", NULL,
      "watch this host's QEMU guests too, from their RAM (--no-vms: not)", T_BOOL, OFF(vms)},
+    {"output", "sinks", "sink", "URL",
+     "where every frame goes besides the store: a sink URL (-, PATH, file:PATH, sqlite:PATH; "
+     "see docs/sinks.md); a comma list in the file, the flag repeats",
+     T_URLS, OFF(sinks)},
     {"log", "level", "log-level", "LEVEL", "debug, info, warn, error or off", T_LEVEL,
      OFF(log_level)},
 };
+
+static void urls_clear(struct config_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
+/* Add the comma-separated URLs of `value` to the list. */
+static int urls_add(struct config_list *l, const char *value, char *err, size_t errlen)
+{
+	const char *p = value;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		while (n && (*p == ' ' || *p == '\t'))
+			p++, n--;
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (!n) {
+			snprintf(err, errlen, "an empty sink URL in '%s'", value);
+			return -EINVAL;
+		}
+		if (l->n == CONFIG_MAX_LIST) {
+			snprintf(err, errlen, "more than %d sinks", CONFIG_MAX_LIST);
+			return -EINVAL;
+		}
+		if (!(l->v[l->n] = strndup(p, n)))
+			return -ENOMEM;
+		l->n++;
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
 
@@ -211,6 +251,10 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 		*(enum log_level *)slot = (enum log_level)l;
 		return 0;
 	}
+	case T_URLS:
+		if (replace_list)
+			urls_clear(slot);
+		return urls_add(slot, value, err, errlen);
 	case T_INTERVAL:
 		break;
 	}
@@ -246,7 +290,7 @@ int config_set(struct serve_config *c, const char *section, const char *key, con
 		else
 			snprintf(err, errlen,
 			         "unknown section [%s] (sections: store, api, intervals, "
-			         "crawl, log)",
+			         "crawl, output, log)",
 			         section);
 		return -ENOENT;
 	}
@@ -291,6 +335,7 @@ void config_free(struct serve_config *c)
 	free(c->listen);
 	free(c->token);
 	free(c->token_file);
+	urls_clear(&c->sinks);
 	if (c->crawl)
 		crawl_opts_free(c->crawl);
 	free(c->crawl);
@@ -318,6 +363,8 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->listen, src->listen);
 	r |= dup_opt(&dst->token, src->token);
 	r |= dup_opt(&dst->token_file, src->token_file);
+	for (int i = 0; i < src->sinks.n; i++)
+		r |= dup_opt(&dst->sinks.v[i], src->sinks.v[i]);
 	if (r) {
 		config_free(dst);
 		return -ENOMEM;
@@ -502,6 +549,14 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 	case T_LEVEL:
 		snprintf(dst, cap, "%s", level_names[*(const enum log_level *)slot]);
 		break;
+	case T_URLS: {
+		const struct config_list *l = slot;
+		size_t at = 0;
+		dst[0] = 0;
+		for (int i = 0; i < l->n && at < cap; i++)
+			at += (size_t)snprintf(dst + at, cap - at, "%s%s", i ? ", " : "", l->v[i]);
+		break;
+	}
 	case T_INTERVAL:
 		dst[0] = 0;
 		break;

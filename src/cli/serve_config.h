@@ -41,6 +41,11 @@
 #define CONFIG_MAX_FEATURES 32 /* FEATURE_MAX of features/feature.h */
 #define CONFIG_MAX_LIST 64     /* FEATURE_LIST_MAX */
 
+struct config_list {
+	char *v[CONFIG_MAX_LIST];
+	int n;
+};
+
 struct crawl_opts; /* features/feature.h (not included: it clashes with jansson's names) */
 
 struct serve_config {
@@ -57,6 +62,7 @@ struct serve_config {
 	bool containers;          /* [crawl] containers */
 	bool vms;                 /* [crawl] vms */
 	struct crawl_opts *crawl; /* [crawl] the features' options (owned) */
+	struct config_list sinks; /* [output] sinks: URLs besides the store */
 	enum log_level log_level; /* [log] level */
 };
 

@@ -264,14 +264,14 @@ static void test_url_errors(void **state)
 	expect_fail("sqlite:", NULL, -EINVAL, (const char *[]){"\"sqlite:\"", "no store", NULL});
 	expect_fail("store:", NULL, -EINVAL,
 	            (const char *[]){"\"store:\"", "no store is open here", NULL});
-	expect_fail("/nonexistent-dir/x.out", NULL, -ENOENT,
-	            (const char *[]){"\"/nonexistent-dir/x.out\"", "cannot open", NULL});
-	expect_fail("file:/nonexistent-dir/x.out", NULL, -ENOENT,
-	            (const char *[]){"\"file:/nonexistent-dir/x.out\"", "No such file", NULL});
+	expect_fail("/dev/null/x.out", NULL, -ENOTDIR,
+	            (const char *[]){"\"/dev/null/x.out\"", "cannot open", NULL});
+	expect_fail("file:/dev/null/x.out", NULL, -ENOTDIR,
+	            (const char *[]){"\"file:/dev/null/x.out\"", "Not a directory", NULL});
 	struct sink *s;
 	char err[512] = "";
-	assert_true(sink_open("sqlite:/nonexistent-dir/x.db", NULL, &s, err, sizeof(err)) < 0);
-	assert_non_null(strstr(err, "\"sqlite:/nonexistent-dir/x.db\""));
+	assert_true(sink_open("sqlite:/dev/null/x.db", NULL, &s, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "\"sqlite:/dev/null/x.db\""));
 	assert_non_null(strstr(sink_schemes(), "store:[PATH]"));
 }
 

@@ -1,7 +1,7 @@
 /*
- * crawl_run.h - crawl many systems in parallel into frames.
+ * crawl_run.h - the crawl pool: crawl many systems in parallel into frames.
  *
- * A run is a list of systems (the host, containers) and a list of
+ * A run is a list of systems (of any kind, engine/target.h) and a list of
  * features.  Worker threads (`workers`) take systems one at a time, open
  * the system's view, run the features into one frame, and write the
  * frame to the sink (frames are written whole, one at a time).
@@ -29,10 +29,12 @@
 #define VANTAGE_CRAWL_RUN_H
 
 #include "../features/feature.h"
-#include "../targets/containers.h"
+#include "target.h"
 
 struct crawl_target {
-	const struct container *container; /* NULL: the host */
+	/* The system, opened through its kind when `view` is NULL (borrowed:
+	 * it must outlive the run). */
+	const struct target *target;
 	struct system_id sys;
 	/* Which of the run's features this system gets: bit i stands for
 	 * run->feats[i]; 0 means all of them.  (The daemon crawls a system
@@ -63,7 +65,7 @@ struct crawl_run {
 	const struct crawl_opts *opts;
 	enum frame_format fmt;
 	struct sink *sink;
-	int proc_fd;    /* the host's /proc */
+	int proc_fd;    /* the host's /proc, for opening views; -1: none */
 	int workers;    /* >= 1 */
 	double timeout; /* seconds per system */
 };
@@ -71,5 +73,9 @@ struct crawl_run {
 /* Returns 0 when every frame was written, else a negative errno of the
  * first sink failure (frames of other systems are still attempted). */
 int crawl_run(const struct crawl_run *run);
+
+/* Raise the soft limit of open files to the hard one, so that many
+ * systems' views can be open at once. */
+void crawl_raise_nofile(void);
 
 #endif

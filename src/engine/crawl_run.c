@@ -1,5 +1,6 @@
 /*
- * crawl_run.c - the worker pool behind `vantage crawl` (see crawl_run.h).
+ * crawl_run.c - the worker pool behind `vantage crawl` and each lane of
+ * `vantage serve` (see crawl_run.h).
  *
  * Invariants: jobs are claimed with an atomic counter; a job's `state`
  * moves PENDING -> RUNNING -> DONE under `lock`, or RUNNING -> ABANDONED
@@ -11,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,7 @@
 
 #include "../util/log.h"
 #include "../util/util.h"
-#include "../views/container.h"
+#include "../views/view.h"
 
 enum job_state { PENDING, RUNNING, DONE, ABANDONED };
 
@@ -43,13 +45,14 @@ struct pool {
 
 static int open_view(const struct crawl_run *run, const struct crawl_target *t, struct view **v)
 {
+	char err[512];
 	if (t->view) {
 		*v = t->view;
 		return 0;
 	}
-	if (!t->container)
-		return view_host_open(v);
-	return view_container_open(run->proc_fd, t->container, v);
+	if (!t->target)
+		return -EINVAL;
+	return target_open(t->target, run->proc_fd, v, err, sizeof(err));
 }
 
 /* Does target `t` get feature i of the run? */
@@ -82,8 +85,10 @@ static void prime_job(struct pool *p, struct job *j)
 		return; /* the crawl reports it */
 	struct crawl_ctx c = {.view = v, .opts = run->opts};
 	for (int i = 0; i < run->nfeats; i++)
-		if (run->feats[i]->prime && wants(j->t, i))
+		if (run->feats[i]->prime && wants(j->t, i)) {
+			c.settings = crawl_opts_settings(run->opts, run->feats[i]);
 			j->primed[i] = run->feats[i]->prime(&c);
+		}
 	close_view(j->t, v);
 }
 
@@ -171,6 +176,7 @@ static void crawl_job(struct pool *p, struct job *j)
 			            run->timeout);
 		} else {
 			c.primed = j->primed[i];
+			c.settings = crawl_opts_settings(run->opts, run->feats[i]);
 			j->primed[i] = NULL;
 			r = run->feats[i]->crawl(&c);
 			if (c.primed && run->feats[i]->prime_free)
@@ -354,4 +360,13 @@ int crawl_run(const struct crawl_run *run)
 		free(pool);
 	} /* else: a detached worker may still touch its job; leave it all */
 	return err;
+}
+
+void crawl_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }

@@ -1,0 +1,182 @@
+/*
+ * engine.c - the daemon's engine: starting and stopping the lanes over the
+ * shared store, and posting what the schedule says is due (see engine.h).
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../sinks/sinks.h"
+#include "../util/log.h"
+#include "../util/util.h"
+
+void engine_init(struct engine *e, int proc_fd, struct store *st, const char *db_path,
+                 const struct engine_report *report)
+{
+	memset(e, 0, sizeof(*e));
+	e->proc_fd = proc_fd;
+	e->watch[kind_host.index] = true;
+	if (report)
+		e->report = *report;
+	store_share_init(&e->store, st, db_path, &e->report);
+	schedule_init(&e->sched, mono_ns());
+	for (int i = 0; i < NLANES; i++)
+		e->lanes[i].procdir = -1;
+}
+
+/* A member of the extra sinks fails, or delivers again (err == 0). */
+static void extra_report(void *ctx, const struct sink *member, int err)
+{
+	struct engine *e = ctx;
+	char msg[512];
+	if (err < 0) {
+		log_error("sink %s: %s; its frames are not delivered until it works again",
+		          member->desc, strerror(-err));
+		snprintf(msg, sizeof(msg), "sink %s: %s", member->desc, strerror(-err));
+		if (e->report.error)
+			e->report.error(e->report.arg, msg);
+	} else {
+		log_warn("sink %s: delivering again", member->desc);
+		if (e->report.error)
+			e->report.error(e->report.arg, NULL);
+	}
+}
+
+/* The extra sinks (--sink), behind one locked tee the lanes share. */
+static int open_extras(struct engine *e)
+{
+	if (!e->nsinks)
+		return 0;
+	int r = sink_tee_open(SINK_TEE_LOCKED, extra_report, e, &e->extras);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < e->nsinks; i++) {
+		char err[512];
+		struct sink *s;
+		r = sink_open(e->sinks[i], NULL, &s, err, sizeof(err));
+		if (r < 0) {
+			if (r == -EINVAL || r == -ENOTSUP)
+				log_error("--sink: %s", err);
+			else
+				log_error("sink %s: %s", e->sinks[i], strerror(-r));
+			return r;
+		}
+		if ((r = sink_tee_add(e->extras, s, 0)) < 0) {
+			sink_close(s);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The lane's sink: its store sink, and the extra sinks when there are. */
+static int lane_sinks(struct engine *e, struct lane *l, int i)
+{
+	int r = locked_sink_open(&e->store, i, &l->store_sink);
+	if (r < 0) {
+		log_error("store %s: cannot open the store sink: %s", e->store.path, strerror(-r));
+		return r;
+	}
+	l->sink = l->store_sink;
+	if (!e->extras)
+		return 0;
+	if ((r = sink_tee_open(0, NULL, NULL, &l->sink)) < 0 ||
+	    (r = sink_tee_add(l->sink, l->store_sink, SINK_TEE_BORROW)) < 0 ||
+	    (r = sink_tee_add(l->sink, e->extras, SINK_TEE_BORROW)) < 0)
+		log_error("cannot set up the sinks: %s", strerror(-r));
+	return r;
+}
+
+int engine_start(struct engine *e)
+{
+	int r = open_extras(e);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < NLANES; i++) {
+		struct lane *l = &e->lanes[i];
+		lane_init(l, i, e);
+		if ((r = lane_sinks(e, l, i)) < 0)
+			return r;
+		if (pthread_create(&l->tid, NULL, lane_main, l) != 0) {
+			log_error("cannot start a crawl thread");
+			return -EAGAIN;
+		}
+		l->started = true;
+	}
+	return 0;
+}
+
+void engine_tick(struct engine *e, int64_t now)
+{
+	struct due d = schedule_due(&e->sched, now);
+	struct lane_request rq = {
+	    .enabled = schedule_enabled(&e->sched),
+	    .workers = e->workers,
+	};
+	memcpy(rq.interval, e->sched.interval, sizeof(rq.interval));
+	for (int i = 0; i < NLANES; i++) {
+		rq.due = d.feats & e->lanes[i].feats;
+		rq.maintain = d.maintain && i == LANE_FAST;
+		rq.discover = d.discover && i == LANE_FAST;
+		rq.timeout = i == LANE_FILE ? e->file_timeout : e->timeout;
+		if (rq.due || rq.maintain || rq.discover)
+			lane_post(&e->lanes[i], &rq);
+	}
+}
+
+void engine_stop(struct engine *e)
+{
+	bool joined[NLANES] = {0};
+	struct sink *sinks[NLANES];
+	for (int i = 0; i < NLANES; i++) {
+		struct lane *l = &e->lanes[i];
+		if (!l->started)
+			continue;
+		pthread_mutex_lock(&l->lock);
+		l->stop = true;
+		pthread_cond_signal(&l->cv);
+		pthread_mutex_unlock(&l->lock);
+	}
+	for (int i = 0; i < NLANES; i++) {
+		struct lane *l = &e->lanes[i];
+		if (!l->started) {
+			joined[i] = true; /* no thread: nothing uses its sink */
+			continue;
+		}
+		/* the fast lane's crawl is short (crawl_run gives up on a stuck
+		 * system after its limit + 1 s); the others get a few seconds,
+		 * then their frame is given up: a file walk may take an hour */
+		double limit = i == LANE_FAST ? -1 : i == LANE_SLOW ? 10 : 3;
+		if (lane_wait(l, limit)) {
+			pthread_join(l->tid, NULL);
+			joined[i] = true;
+		} else {
+			log_warn("the %s crawl did not finish in time; its frame is not stored",
+			         lane_names[i]);
+			pthread_detach(l->tid);
+			e->abandoned = true;
+		}
+	}
+	/* the last chance for frames kept back by a full disk, then close */
+	for (int i = 0; i < NLANES; i++) {
+		struct lane *l = &e->lanes[i];
+		if (joined[i] && l->sink && l->sink != l->store_sink)
+			sink_close(l->sink); /* the tee; its members are borrowed */
+		sinks[i] = l->store_sink;
+	}
+	store_share_close(&e->store, sinks, joined, NLANES);
+	bool all_joined = true;
+	for (int i = 0; i < NLANES; i++)
+		all_joined &= joined[i];
+	if (e->extras && all_joined) /* else an abandoned lane may still write to it */
+		sink_close(e->extras);
+	e->extras = NULL;
+	for (int i = 0; i < NLANES; i++) {
+		e->lanes[i].sink = NULL;
+		e->lanes[i].store_sink = NULL;
+		if (joined[i]) /* else still in use by its thread: left for exit */
+			lane_free(&e->lanes[i]);
+	}
+}

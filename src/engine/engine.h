@@ -1,0 +1,69 @@
+/*
+ * engine.h - the daemon's engine: lanes crawling into the store on a
+ * schedule (the core of `vantage serve`, which adds the configuration,
+ * the signals and the REST API around it).
+ *
+ * Threads:
+ *   main    the owner's loop (cli/serve.c: an epoll loop over a signalfd
+ *           and one timerfd armed at schedule_next()).  It owns the
+ *           schedule (schedule.h) and posts what is due to the lanes with
+ *           engine_tick(); it never crawls and never touches the store.
+ *   lanes   three threads that crawl (lane.h).
+ *
+ * The store: ONE read-write handle shared by the lanes through locked
+ * sinks (locked_sink.h).  What the engine does is counted through
+ * engine_report (report.h).
+ *
+ * Fields are marked by who touches them: "start" (set before
+ * engine_start(), constant after), "main" (main thread only), the rest
+ * belongs to the lanes and the store share.
+ */
+#ifndef VANTAGE_ENGINE_H
+#define VANTAGE_ENGINE_H
+
+#include <stdbool.h>
+
+#include "../features/feature.h"
+#include "lane.h"
+#include "locked_sink.h"
+#include "report.h"
+#include "schedule.h"
+#include "target.h"
+
+struct engine {
+	int proc_fd;                  /* start: the host's /proc */
+	bool watch[TARGET_MAX_KINDS]; /* start: kinds to discover, by kind index */
+	struct crawl_opts opts;       /* start: copied into each lane */
+	struct engine_report report;  /* start */
+	const char *const *sinks;     /* start: URLs of extra sinks (every frame goes to each) */
+	int nsinks;
+	struct sink *extras; /* a locked tee of the extra sinks, or NULL */
+	struct store_share store;
+	bool abandoned; /* a lane thread was left running: keep the engine */
+	struct lane lanes[NLANES];
+
+	/* main: the schedule and what reloads change */
+	struct schedule sched;
+	int workers;
+	double timeout, file_timeout;
+};
+
+/* Set up e over an open read-write store (owned by e from now on: closed
+ * by engine_stop()).  `db_path` names it in messages. */
+void engine_init(struct engine *e, int proc_fd, struct store *st, const char *db_path,
+                 const struct engine_report *report);
+
+/* Start the lanes; 0 or a negative errno (logged).  Call engine_stop()
+ * in every case. */
+int engine_start(struct engine *e);
+
+/* Post to the lanes what is due at `now` (mono ns). */
+void engine_tick(struct engine *e, int64_t now);
+
+/* Stop: the fast lane finishes the crawl it is in (crawl_run bounds it by
+ * the time limit); the slow lane gets 10 s and the file lane 3 s, then
+ * their crawl is left behind (its frame is not stored, e->abandoned set);
+ * frames still pending are retried once, and the store is closed. */
+void engine_stop(struct engine *e);
+
+#endif

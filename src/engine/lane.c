@@ -1,0 +1,424 @@
+/*
+ * lane.c - a crawl thread of the daemon (see lane.h): its requests, its
+ * discovery of systems, and one crawl pass.
+ */
+#include "lane.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../store/store.h"
+#include "../util/log.h"
+#include "../util/util.h"
+#include "../views/view.h"
+#include "engine.h"
+
+#define DISCOVER_FULL_NS (30 * 1000000000LL) /* rediscover even if no pid changed */
+
+const char *const lane_names[NLANES] = {"fast", "slow", "file"};
+
+/* Which lane crawls a feature: by name; anything not listed is fast. */
+/* A feature declares its lane (struct feature's .lane). */
+int lane_of(const struct feature *f)
+{
+	return (int)f->lane;
+}
+
+static int nfeat(const struct lane *l)
+{
+	return l->e->sched.nfeat;
+}
+
+static void count(const struct engine *e, enum engine_counter c, int64_t v)
+{
+	if (e->report.count)
+		e->report.count(e->report.arg, c, v);
+}
+
+void lane_init(struct lane *l, int idx, struct engine *e)
+{
+	memset(l, 0, sizeof(*l));
+	l->idx = idx;
+	l->e = e;
+	l->procdir = -1;
+	/* the lane's own copy: fitting the settings to new intervals (a
+	 * reload) must not touch another lane's */
+	if (crawl_opts_copy(&l->opts, &e->opts) < 0)
+		l->opts = e->opts, l->opts_borrowed = true;
+	target_set_init(&l->set, e->proc_fd);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	for (int f = 0; f < e->sched.nfeat; f++)
+		if (lane_of(feature_table[f]) == idx)
+			l->feats |= 1ull << f;
+}
+
+void lane_post(struct lane *l, const struct lane_request *rq)
+{
+	pthread_mutex_lock(&l->lock);
+	l->rq.due |= rq->due & l->feats;
+	l->rq.discover |= rq->discover;
+	l->rq.maintain |= rq->maintain;
+	l->rq.enabled = rq->enabled;
+	l->rq.workers = rq->workers;
+	l->rq.timeout = rq->timeout;
+	memcpy(l->rq.interval, rq->interval, sizeof(l->rq.interval));
+	if (l->rq.due || l->rq.discover || l->rq.maintain)
+		pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->lock);
+}
+
+bool lane_take_locked(struct lane *l, struct lane_request *out)
+{
+	if (!l->rq.due && !l->rq.discover && !l->rq.maintain)
+		return false;
+	*out = l->rq;
+	l->rq.due = 0;
+	l->rq.discover = l->rq.maintain = false;
+	return true;
+}
+
+/*
+ * A signature of the set of processes: a hash of the numeric entries of
+ * /proc (one getdents pass, no file opened).  The same pids mean the same
+ * systems, so discovery, which reads a namespace link per process, is
+ * skipped at ticks where nothing started or exited (names and states are
+ * refreshed every DISCOVER_FULL_NS anyway).  0 when /proc cannot be read.
+ */
+static uint64_t pid_signature(struct lane *l)
+{
+	if (l->procdir < 0)
+		l->procdir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->procdir < 0 || lseek(l->procdir, 0, SEEK_SET) < 0)
+		return 0;
+	char buf[16384];
+	uint64_t h = 1469598103934665603ull, n = 0;
+	ssize_t len;
+	while ((len = getdents64(l->procdir, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < len;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			off += e->d_reclen;
+			if (e->d_name[0] < '1' || e->d_name[0] > '9')
+				continue;
+			for (const char *c = e->d_name; *c; c++)
+				h = (h ^ (unsigned char)*c) * 1099511628211ull;
+			h = (h ^ '/') * 1099511628211ull;
+			n++;
+		}
+	}
+	return len < 0 ? 0 : h ^ n;
+}
+
+/* Does the engine watch any kind found from the processes (not only the host)? */
+static bool watches_processes(const struct engine *e)
+{
+	for (int i = 0; i < target_nkinds; i++)
+		if (e->watch[target_kinds[i]->index] && target_kinds[i] != &kind_host)
+			return true;
+	return false;
+}
+
+/* Rediscover the systems; false when it was skipped (nothing changed). */
+static bool refresh_systems(struct lane *l)
+{
+	struct engine *e = l->e;
+	int64_t now = mono_ns();
+	uint64_t sig = watches_processes(e) ? pid_signature(l) : 0;
+	if (l->have_list && sig && sig == l->proc_sig && now - l->discovered_at < DISCOVER_FULL_NS)
+		return false;
+	target_set_free(&l->set);
+	target_set_init(&l->set, e->proc_fd);
+	for (int i = 0; i < target_nkinds; i++) {
+		const struct target_kind *k = target_kinds[i];
+		if (!e->watch[k->index] || !k->discover)
+			continue;
+		int r = target_discover(&l->set, k);
+		if (r < 0)
+			log_warn("cannot list %ss: %s", k->noun ? k->noun : k->name, strerror(-r));
+	}
+	log_debug("lane %s: discovery: %d systems in %.1f ms", lane_names[l->idx], l->set.n,
+	          (double)(mono_ns() - now) / 1e6);
+	l->have_list = true;
+	l->proc_sig = sig;
+	l->discovered_at = now;
+	return true;
+}
+
+static bool grow_targets(struct lane *l, int n)
+{
+	if (n <= l->cap)
+		return true;
+	struct crawl_target *t = realloc(l->targets, (size_t)n * sizeof(*t));
+	if (!t)
+		return false;
+	l->targets = t;
+	l->cap = n;
+	return true;
+}
+
+/* Translate a mask over feature_table into one over the run's features. */
+static uint64_t run_mask(const struct lane *l, uint64_t table_mask, const int *run_of)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < nfeat(l); i++)
+		if ((table_mask >> i) & 1 && run_of[i] >= 0)
+			m |= 1ull << run_of[i];
+	return m;
+}
+
+/* The features of feature_table kind k takes. */
+static uint64_t kind_mask(const struct lane *l, const struct target_kind *k)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < nfeat(l); i++)
+		if (target_takes(k, feature_table[i]))
+			m |= 1ull << i;
+	return m;
+}
+
+/* Tell the store which systems of each kind are present (those not listed
+ * are marked gone); only when the set changed. */
+static void sync_gone(struct lane *l, const struct idset *present)
+{
+	struct engine *e = l->e;
+	uint64_t sig = idset_signature(present, id_hash("containers"));
+	if (l->gone_synced && sig == l->gone_sig)
+		return;
+	const char **ids = calloc((size_t)l->set.n + 1, sizeof(*ids));
+	if (!ids)
+		return;
+	int64_t now_ms = now_ns() / 1000000;
+	pthread_mutex_lock(&e->store.lock);
+	int r = e->store.closed ? -ESHUTDOWN : 0;
+	for (int k = 0; k < target_nkinds && r == 0; k++) {
+		const struct target_kind *kind = target_kinds[k];
+		if (!kind->discover)
+			continue;
+		int n = 0;
+		for (int i = 0; i < l->set.n; i++)
+			if (l->set.v[i].kind == kind)
+				ids[n++] = l->set.v[i].sys.id;
+		r = store_mark_gone(e->store.st, kind->name, ids, n, now_ms);
+	}
+	pthread_mutex_unlock(&e->store.lock);
+	free(ids);
+	if (r == 0) {
+		l->gone_synced = true;
+		l->gone_sig = sig;
+	} else if (r != -ESHUTDOWN) {
+		log_warn("store %s: cannot mark stopped containers gone: %s", e->store.path,
+		         strerror(-r));
+	}
+}
+
+static void poke_other_lanes(struct engine *e)
+{
+	for (int i = 0; i < NLANES; i++) {
+		struct lane *o = &e->lanes[i];
+		if (i == LANE_FAST || !o->started)
+			continue;
+		pthread_mutex_lock(&o->lock);
+		if (o->rq.enabled & o->feats) {
+			o->rq.discover = true;
+			pthread_cond_signal(&o->cv);
+		}
+		pthread_mutex_unlock(&o->lock);
+	}
+}
+
+static void maintain(struct engine *e)
+{
+	int64_t t0 = mono_ns();
+	pthread_mutex_lock(&e->store.lock);
+	int r = e->store.closed ? 0 : store_maintain(e->store.st, now_ns() / 1000000);
+	pthread_mutex_unlock(&e->store.lock);
+	if (r < 0)
+		log_warn("store %s: maintenance failed: %s", e->store.path, strerror(-r));
+	else
+		log_debug("store maintenance: %.1f ms", (double)(mono_ns() - t0) / 1e6);
+}
+
+/* The systems due for this run into l->targets; their number.  `fresh`
+ * counts the systems new to the lane, by kind. */
+static int pick_targets(struct lane *l, const struct lane_request *rq, uint64_t enabled,
+                        const int *run_of, int *fresh)
+{
+	struct engine *e = l->e;
+	int mi = e->sched.metric;
+	uint64_t metric_only = mi >= 0 ? 1ull << mi : 0;
+	uint64_t masks[TARGET_MAX_KINDS];
+	for (int k = 0; k < target_nkinds; k++)
+		masks[target_kinds[k]->index] = kind_mask(l, target_kinds[k]);
+	struct idset *now = &l->next;
+	int n = 0;
+	for (int i = 0; i < l->set.n; i++) {
+		const struct target *t = &l->set.v[i];
+		const struct target_kind *k = t->kind;
+		uint64_t h = id_hash(t->sys.id);
+		bool is_new = !idset_has(&l->known, h);
+		uint64_t m = (is_new ? enabled : (rq->due & enabled)) & masks[k->index];
+		if (!m) {
+			idset_add(now, h);
+			continue;
+		}
+		struct view *v = NULL;
+		if (k->keep_view || m == metric_only) {
+			char err[512];
+			v = kept_view(&l->views, t, h, e->proc_fd, mono_ns(), err, sizeof(err));
+			if (!v && k->keep_view) { /* not known: crawled in full once it opens */
+				if (err[0] && l->idx == LANE_FAST)
+					log_info("%s %s (retrying every %d s)",
+					         k->noun ? k->noun : k->name, err,
+					         (int)(KEPT_RETRY_NS / 1000000000));
+				continue;
+			}
+		}
+		idset_add(now, h);
+		if (is_new && k->noun)
+			fresh[k->index]++;
+		l->targets[n++] = (struct crawl_target){
+		    .target = t, .sys = t->sys, .feat_mask = run_mask(l, m, run_of), .view = v};
+	}
+	return n;
+}
+
+/* Log the new systems, and have the other lanes crawl them at once. */
+static void note_fresh(struct lane *l, const int *fresh)
+{
+	bool any = false;
+	for (int k = 0; k < target_nkinds; k++) {
+		const struct target_kind *kind = target_kinds[k];
+		int n = fresh[kind->index];
+		if (n && kind->noun)
+			log_info("%d new %s%s", n, kind->noun, n > 1 ? "s" : "");
+		any |= n > 0;
+	}
+	if (any && l->runs > 0) /* the first run crawls all anyway */
+		poke_other_lanes(l->e);
+}
+
+static void lane_job(struct lane *l, const struct lane_request *rq)
+{
+	struct engine *e = l->e;
+	int64_t t0 = mono_ns();
+	uint64_t enabled = rq->enabled & l->feats;
+	bool discovered = false;
+	if (enabled && (rq->discover || !l->have_list))
+		discovered = refresh_systems(l);
+
+	/* the run's features: the enabled ones of this lane, in table order */
+	const struct feature *feats[64];
+	int run_of[SCHEDULE_MAX_FEATURES], nf = 0;
+	for (int i = 0; i < nfeat(l); i++) {
+		run_of[i] = -1;
+		if ((enabled >> i) & 1) {
+			run_of[i] = nf;
+			feats[nf++] = feature_table[i];
+		}
+	}
+
+	int fresh[TARGET_MAX_KINDS] = {0}, n = 0;
+	idset_clear(&l->next);
+	if (nf && grow_targets(l, l->set.n + 1))
+		n = pick_targets(l, rq, enabled, run_of, fresh);
+	if (n) {
+		crawl_opts_fit(&l->opts, rq->interval);
+		struct crawl_run run = {
+		    .targets = l->targets,
+		    .ntargets = n,
+		    .feats = feats,
+		    .nfeats = nf,
+		    .opts = &l->opts,
+		    .fmt = FRAME_JSON,
+		    .sink = l->sink,
+		    .proc_fd = e->proc_fd,
+		    .workers = rq->workers,
+		    .timeout = rq->timeout,
+		};
+		crawl_run(&run); /* store errors: logged by the locked sink */
+		for (int i = 0; i < n; i++)
+			if (l->targets[i].abandoned && l->targets[i].view)
+				kept_forget(&l->views, l->targets[i].view);
+		count(e, EC_CRAWLS, 1);
+		count(e, EC_LAST_CRAWL_MS, now_ns() / 1000000);
+		count(e, EC_LAST_CRAWL_US, (mono_ns() - t0) / 1000);
+	}
+	if (nf && (discovered || n)) { /* swap: the old set's memory is reused next time */
+		idset_sort(&l->next);
+		struct idset old = l->known;
+		l->known = l->next;
+		l->next = old;
+		if (discovered)
+			kept_prune(&l->views, &l->known);
+	}
+	if (l->idx == LANE_FAST && discovered) {
+		count(e, EC_SYSTEMS, l->set.n);
+		sync_gone(l, &l->known);
+		note_fresh(l, fresh);
+	}
+	if (rq->maintain)
+		maintain(e);
+	l->runs++;
+	log_debug("lane %s: %d system%s in %.1f ms", lane_names[l->idx], n, n == 1 ? "" : "s",
+	          (double)(mono_ns() - t0) / 1e6);
+}
+
+void *lane_main(void *arg)
+{
+	struct lane *l = arg;
+	struct lane_request rq;
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		while (!l->stop && !lane_take_locked(l, &rq))
+			pthread_cond_wait(&l->cv, &l->lock);
+		if (l->stop)
+			break;
+		pthread_mutex_unlock(&l->lock);
+		lane_job(l, &rq);
+		pthread_mutex_lock(&l->lock);
+	}
+	l->done = true;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+bool lane_wait(struct lane *l, double secs)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t end = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (int64_t)(secs * 1e9);
+	ts.tv_sec = end / 1000000000;
+	ts.tv_nsec = end % 1000000000;
+	pthread_mutex_lock(&l->lock);
+	while (!l->done) {
+		if (secs < 0)
+			pthread_cond_wait(&l->cv, &l->lock);
+		else if (pthread_cond_timedwait(&l->cv, &l->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	bool done = l->done;
+	pthread_mutex_unlock(&l->lock);
+	return done;
+}
+
+void lane_free(struct lane *l)
+{
+	kept_free(&l->views);
+	if (!l->opts_borrowed)
+		crawl_opts_free(&l->opts);
+	if (l->procdir >= 0)
+		close(l->procdir);
+	l->procdir = -1;
+	target_set_free(&l->set);
+	idset_free(&l->known);
+	idset_free(&l->next);
+	free(l->targets);
+	l->targets = NULL;
+	l->cap = 0;
+}

@@ -1,0 +1,230 @@
+/*
+ * locked_sink.c - the store sinks of the daemon's lanes, sharing one store
+ * handle under one lock (see locked_sink.h).
+ *
+ * A frame comes as begin_frame, its bytes, end_frame (with the frame's
+ * summary: its record and error counts feed the counters) and a flush;
+ * the inner store sink stores the frame at end_frame.
+ */
+#include "locked_sink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sinks/sinks.h"
+#include "../store/store.h"
+#include "../util/log.h"
+#include "../util/util.h"
+
+struct lsink {
+	struct sink base;
+	struct store_share *sh;
+	int slot;
+	struct sink *inner;
+	bool in_frame;    /* bytes written since the last flush */
+	uint64_t records; /* records of the frame being written */
+};
+
+static void count(const struct store_share *sh, enum engine_counter c, int64_t v)
+{
+	if (sh->report && sh->report->count)
+		sh->report->count(sh->report->arg, c, v);
+}
+
+static void say_error(const struct store_share *sh, const char *msg)
+{
+	if (sh->report && sh->report->error)
+		sh->report->error(sh->report->arg, msg);
+}
+
+void store_share_init(struct store_share *sh, struct store *st, const char *path,
+                      const struct engine_report *report)
+{
+	memset(sh, 0, sizeof(*sh));
+	sh->st = st;
+	sh->path = path;
+	sh->report = report;
+	pthread_mutex_init(&sh->lock, NULL);
+}
+
+static int lsink_write(struct sink *s, const void *data, size_t len)
+{
+	struct lsink *ls = (struct lsink *)s;
+	pthread_mutex_lock(&ls->sh->lock);
+	int r = -ESHUTDOWN;
+	if (!ls->sh->closed) {
+		r = sink_write(ls->inner, data, len);
+		ls->in_frame = true;
+	}
+	pthread_mutex_unlock(&ls->sh->lock);
+	return r;
+}
+
+static int lsink_write_fd(struct sink *s, int fd, size_t len)
+{
+	struct lsink *ls = (struct lsink *)s;
+	pthread_mutex_lock(&ls->sh->lock);
+	int r = ls->sh->closed ? -ESHUTDOWN : sink_write_fd(ls->inner, fd, len);
+	ls->in_frame = true;
+	pthread_mutex_unlock(&ls->sh->lock);
+	return r;
+}
+
+static int total_pending(const struct store_share *sh)
+{
+	int n = 0;
+	for (int i = 0; i < STORE_SHARE_SINKS; i++)
+		n += sh->pending[i];
+	return n;
+}
+
+/* After a flush (lock held): counters, and one log line per episode. */
+static void note_flush(struct lsink *ls, int r, int before)
+{
+	struct store_share *sh = ls->sh;
+	char msg[256];
+	int after = sink_store_pending(ls->inner);
+	bool refused = r < 0 && r != -ENOSPC && r != -EBUSY; /* this frame: dropped */
+	int stored = before + (ls->in_frame && !refused ? 1 : 0) - after;
+	if (stored > 0) {
+		count(sh, EC_FRAMES_STORED, stored);
+		count(sh, EC_LAST_FRAME_ID, sink_store_last_id(ls->inner));
+	}
+	if (ls->in_frame && r == 0)
+		count(sh, EC_RECORDS_STORED, (int64_t)ls->records);
+	if (refused && ls->in_frame)
+		count(sh, EC_FRAMES_FAILED, 1);
+	sh->pending[ls->slot] = after;
+	int pending = total_pending(sh);
+	count(sh, EC_PENDING, pending);
+	if (r < 0 && !sh->trouble) {
+		sh->trouble = true;
+		if (r == -ENOSPC) {
+			log_error("store %s: disk full; %d frames pending (kept in memory, retried "
+			          "at every crawl; reads still served)",
+			          sh->path, pending);
+			snprintf(msg, sizeof(msg), "store %s: disk full; %d frames pending",
+			         sh->path, pending);
+		} else {
+			log_error("store %s: cannot store frames: %s; %d frames pending", sh->path,
+			          strerror(-r), pending);
+			snprintf(msg, sizeof(msg), "store %s: %s; %d frames pending", sh->path,
+			         strerror(-r), pending);
+		}
+		say_error(sh, msg);
+	} else if (r == 0 && sh->trouble && pending == 0) {
+		sh->trouble = false;
+		log_warn("store %s: writing again; every pending frame is stored", sh->path);
+		say_error(sh, NULL);
+	}
+}
+
+static int lsink_flush(struct sink *s)
+{
+	struct lsink *ls = (struct lsink *)s;
+	pthread_mutex_lock(&ls->sh->lock);
+	int r = -ESHUTDOWN;
+	if (!ls->sh->closed) {
+		int before = sink_store_pending(ls->inner);
+		r = sink_flush(ls->inner);
+		note_flush(ls, r, before);
+	}
+	ls->in_frame = false;
+	ls->records = 0;
+	pthread_mutex_unlock(&ls->sh->lock);
+	return r;
+}
+
+static int lsink_begin_frame(struct sink *s, const struct frame_info *info)
+{
+	struct lsink *ls = (struct lsink *)s;
+	pthread_mutex_lock(&ls->sh->lock);
+	int r = ls->sh->closed ? -ESHUTDOWN : sink_begin_frame(ls->inner, info);
+	pthread_mutex_unlock(&ls->sh->lock);
+	return r;
+}
+
+static int lsink_end_frame(struct sink *s, const struct frame_summary *sum)
+{
+	struct lsink *ls = (struct lsink *)s;
+	pthread_mutex_lock(&ls->sh->lock);
+	int r = -ESHUTDOWN;
+	if (!ls->sh->closed) {
+		if (sum->errors)
+			count(ls->sh, EC_CRAWL_ERRORS, (int64_t)sum->errors);
+		ls->records = sum->records;
+		ls->in_frame = !sum->write_err;
+		int before = sink_store_pending(ls->inner);
+		r = sink_end_frame(ls->inner, sum); /* stores the frame */
+		note_flush(ls, r, before);
+	}
+	ls->in_frame = false;
+	ls->records = 0;
+	pthread_mutex_unlock(&ls->sh->lock);
+	return r;
+}
+
+/* Closed with the store (lock held by the caller), not freed. */
+static void lsink_close(struct sink *s)
+{
+	struct lsink *ls = (struct lsink *)s;
+	sink_close(ls->inner);
+	ls->inner = NULL;
+}
+
+static const struct sink_ops lsink_ops = {
+    .name = "store",
+    .write = lsink_write,
+    .write_fd = lsink_write_fd,
+    .begin_frame = lsink_begin_frame,
+    .end_frame = lsink_end_frame,
+    .flush = lsink_flush,
+    .close = lsink_close,
+};
+
+int locked_sink_open(struct store_share *sh, int slot, struct sink **out)
+{
+	struct lsink *ls = calloc(1, sizeof(*ls));
+	if (!ls)
+		return -ENOMEM;
+	int r = sink_store_open(sh->st, &ls->inner);
+	if (r < 0) {
+		free(ls);
+		return r;
+	}
+	ls->base.ops = &lsink_ops;
+	snprintf(ls->base.desc, sizeof(ls->base.desc), "store %s", sh->path);
+	ls->sh = sh;
+	ls->slot = slot;
+	*out = &ls->base;
+	return 0;
+}
+
+int store_share_close(struct store_share *sh, struct sink **sinks, const bool *free_them, int n)
+{
+	pthread_mutex_lock(&sh->lock);
+	int pending = 0;
+	for (int i = 0; i < n; i++) {
+		struct lsink *ls = (struct lsink *)sinks[i];
+		if (!ls)
+			continue;
+		if (ls->inner && sink_store_pending(ls->inner) > 0) {
+			int before = sink_store_pending(ls->inner);
+			note_flush(ls, sink_flush(ls->inner), before);
+			pending += sink_store_pending(ls->inner);
+		}
+		lsink_close(&ls->base);
+		if (free_them[i])
+			free(ls);
+		sinks[i] = NULL;
+	}
+	if (pending)
+		log_error("store %s: %d frames could not be stored before exit", sh->path, pending);
+	store_close(sh->st);
+	sh->st = NULL;
+	sh->closed = true;
+	pthread_mutex_unlock(&sh->lock);
+	return pending;
+}

@@ -1,0 +1,50 @@
+/*
+ * locked_sink.h - the daemon's store sinks: one store handle shared by
+ * every lane, under one lock.
+ *
+ * The daemon has ONE read-write store handle (struct store_share).  Each
+ * lane writes through its own store sink (sink_store_open) wrapped in a
+ * locked sink that takes the share's lock around every call, counts frames
+ * and records stored (engine/report.h), and turns store errors into one
+ * log line per episode ("store PATH: disk full; N frames pending") and one
+ * when writing works again.  Once the share is closed (at exit) every
+ * locked sink refuses everything with -ESHUTDOWN: a lane abandoned in a
+ * stuck crawl can never touch a closed handle.
+ */
+#ifndef VANTAGE_LOCKED_SINK_H
+#define VANTAGE_LOCKED_SINK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "../frame/sink.h"
+#include "report.h"
+
+#define STORE_SHARE_SINKS 8
+
+struct store;
+
+struct store_share {
+	struct store *st;     /* set by the owner; closed by store_share_close() */
+	const char *path;     /* for messages */
+	pthread_mutex_t lock; /* the handle and every field below */
+	bool closed;
+	bool trouble; /* in an episode of failed writes */
+	int pending[STORE_SHARE_SINKS];
+	const struct engine_report *report;
+};
+
+void store_share_init(struct store_share *sh, struct store *st, const char *path,
+                      const struct engine_report *report);
+
+/* A locked sink over the share, for writer `slot` (< STORE_SHARE_SINKS).
+ * 0 or a negative errno. */
+int locked_sink_open(struct store_share *sh, int slot, struct sink **out);
+
+/* At exit, with every writer stopped or given up: retry the frames each
+ * sink still holds once, close the sinks (freeing those in free_them[i]:
+ * the others may still be in use by an abandoned thread) and the store.
+ * Returns the number of frames that could not be stored. */
+int store_share_close(struct store_share *sh, struct sink **sinks, const bool *free_them, int n);
+
+#endif
