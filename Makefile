@@ -51,9 +51,10 @@ $(B)/unitlib/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -Isrc $(SANFLAGS) -c -o $@ $<
 
+# (their dependency files go to build/dep/: tests/run runs build/unit/test_*)
 $(B)/unit/%: tests/unit/%.c $(SANOBJ) $(UNITLIB)
-	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -Isrc $(SANFLAGS) -o $@ $< $(UNITLIB) $(SANOBJ) -lcmocka $(LDLIBS)
+	@mkdir -p $(dir $@) $(B)/dep/unit
+	$(CC) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/unit/$*.d -Isrc $(SANFLAGS) -o $@ $< $(UNITLIB) $(SANOBJ) -lcmocka $(LDLIBS)
 
 $(LIBA): $(filter-out $(B)/obj/src/cli/main.o,$(OBJ))
 	@rm -f $@
@@ -67,12 +68,12 @@ $(SANLIBA): $(SANOBJ)
 # qmp_tool as the scripts built them (-O1 -g), vmi_fuzz with ASan+UBSan
 # over the sanitized objects of the unit tests.
 $(B)/tests/store_tool $(B)/tests/qmp_tool: $(B)/tests/%: tests/integration/%.c $(LIBA)
-	@mkdir -p $(dir $@)
-	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -Isrc -o $@ $< $(LIBA) $(LDLIBS)
+	@mkdir -p $(dir $@) $(B)/dep/tests
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/tests/$*.d -Isrc -o $@ $< $(LIBA) $(LDLIBS)
 
 $(B)/tests/vmi_fuzz: tests/integration/vmi_fuzz.c $(SANLIBA)
-	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -Isrc $(SANFLAGS) -o $@ $< $(SANLIBA) $(LDLIBS)
+	@mkdir -p $(dir $@) $(B)/dep/tests
+	$(CC) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/tests/vmi_fuzz.d -Isrc $(SANFLAGS) -o $@ $< $(SANLIBA) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
@@ -110,4 +111,5 @@ install: $(B)/vantage
 clean:
 	rm -rf $(B)
 
--include $(OBJ:.o=.d) $(SANOBJ:.o=.d) $(UNITLIB:.o=.d) $(UNIT:=.d) $(TESTBIN:=.d)
+-include $(OBJ:.o=.d) $(SANOBJ:.o=.d) $(UNITLIB:.o=.d) \
+  $(wildcard $(B)/dep/unit/*.d $(B)/dep/tests/*.d)
