@@ -38,7 +38,7 @@ jq_any() { [ "$(jq -s "any(.[]; $1)" "$2" 2>/dev/null)" = true ]; }
 # made once more at the deadline).  SECS may have decimals.
 wait_for() {
 	local end now
-	end=$(($(date +%s%N) + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1e9 }')))
+	end=$(($(date +%s%N) + $(awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }')))
 	shift
 	while :; do
 		"$@" && return 0
