@@ -136,7 +136,7 @@ check "SIGHUP logged the new interval" grep -q "interval of metric: 1s -> 3s" "$
 sleep 1 # a point scheduled at the old interval may still land: let it
 after=$(ms_to 4)
 check "metric at 1 s: 5 host points in 2.5-7 s (${ms} ms)" test "$ms" -ge 2500 -a "$ms" -le 7000
-check "after SIGHUP, metric at 3 s: 4 host points in 5-14 s (${after} ms)" test "$after" -ge 5000 -a "$after" -le 14000
+check "after SIGHUP, metric at 3 s: 4 host points in 5-16 s (${after} ms)" test "$after" -ge 5000 -a "$after" -le 16000
 
 printf '[intervals]\nmetric = 1s\n[crawl]\nworkers = lots\n' >"$TMP/v.ini"
 kill -HUP "$SERVE_PID"
@@ -146,7 +146,7 @@ check "a bad file on SIGHUP is logged, naming the key, and the old config kept" 
 sleep 0.5 # the point: it is still running a moment after the bad reload
 check "the daemon is still running" kill -0 "$SERVE_PID"
 kept=$(ms_to 4)
-check "…with its 3 s metric interval (4 host points in ${kept} ms: 5-14 s)" test "$kept" -ge 5000 -a "$kept" -le 14000
+check "…with its 3 s metric interval (4 host points in ${kept} ms: 5-16 s)" test "$kept" -ge 5000 -a "$kept" -le 16000
 
 # ---- SIGTERM: quick, exit 0, database intact ---------------------------------------
 t_term=$(date +%s%N)
