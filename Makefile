@@ -2,7 +2,10 @@
 #
 # Every .c under src/ is compiled; src/cli/main.c holds main() and is left
 # out of the unit-test binaries.  Unit tests (tests/unit/test_*.c, cmocka)
-# are built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# are built with AddressSanitizer and UndefinedBehaviorSanitizer; the other
+# .c files of tests/unit/ (fake_view.c) are a library linked into each.
+# `make unit` also builds the helper programs of the integration tests
+# (build/tests/: store_tool, qmp_tool, vmi_fuzz), which the scripts run.
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -16,14 +19,21 @@ SRC     := $(shell find src -name '*.c' | sort)
 LIBSRC  := $(filter-out src/cli/main.c,$(SRC))
 OBJ     := $(SRC:%.c=$(B)/obj/%.o)
 SANOBJ  := $(LIBSRC:%.c=$(B)/san/%.o)
+UNIT    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+# tests/unit/*.c that are not tests: helpers linked into every unit test
+UNITLIB := $(patsubst tests/unit/%.c,$(B)/unitlib/%.o,\
+             $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c)))
+# the library without main(), plain and sanitized, for the helper programs
+LIBA    := $(B)/libvantage.a
+SANLIBA := $(B)/libvantage-san.a
+TESTBIN := $(B)/tests/store_tool $(B)/tests/qmp_tool $(B)/tests/vmi_fuzz
 # kept: make must not delete them as intermediates (and print that after
 # the test summary line, which has to come last)
-.SECONDARY: $(SANOBJ)
-UNIT    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+.SECONDARY: $(SANOBJ) $(UNITLIB)
 BENCHC  := $(wildcard bench/*.c)
 BENCHBIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCHC))
 
-.PHONY: all test unit bench format lint layers clean install
+.PHONY: all test unit testbin bench format lint layers clean install
 all: $(B)/vantage $(BENCHBIN)
 
 $(B)/vantage: $(OBJ)
@@ -37,19 +47,45 @@ $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP $(SANFLAGS) -c -o $@ $<
 
-$(B)/unit/%: tests/unit/%.c $(SANOBJ)
+$(B)/unitlib/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -Isrc $(SANFLAGS) -o $@ $< $(SANOBJ) -lcmocka $(LDLIBS)
+	$(CC) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -Isrc $(SANFLAGS) -c -o $@ $<
+
+# (their dependency files go to build/dep/: tests/run runs build/unit/test_*)
+$(B)/unit/%: tests/unit/%.c $(SANOBJ) $(UNITLIB)
+	@mkdir -p $(dir $@) $(B)/dep/unit
+	$(CC) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/unit/$*.d -Isrc $(SANFLAGS) -o $@ $< $(UNITLIB) $(SANOBJ) -lcmocka $(LDLIBS)
+
+$(LIBA): $(filter-out $(B)/obj/src/cli/main.o,$(OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SANLIBA): $(SANOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Helper programs of tests/integration/ (and bench/): store_tool and
+# qmp_tool as the scripts built them (-O1 -g), vmi_fuzz with ASan+UBSan
+# over the sanitized objects of the unit tests.
+$(B)/tests/store_tool $(B)/tests/qmp_tool: $(B)/tests/%: tests/integration/%.c $(LIBA)
+	@mkdir -p $(dir $@) $(B)/dep/tests
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/tests/$*.d -Isrc -o $@ $< $(LIBA) $(LDLIBS)
+
+$(B)/tests/vmi_fuzz: tests/integration/vmi_fuzz.c $(SANLIBA)
+	@mkdir -p $(dir $@) $(B)/dep/tests
+	$(CC) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/tests/vmi_fuzz.d -Isrc $(SANFLAGS) -o $@ $< $(SANLIBA) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
 
-unit: $(UNIT)
+unit: $(UNIT) testbin
+
+testbin: $(TESTBIN)
 
 # The test command: unit tests (sanitized) and integration tests, one
 # summary line "N passed, N failed" at the end.
-test: all unit
+test: all unit testbin
 	tests/run
 
 bench: all
@@ -75,4 +111,5 @@ install: $(B)/vantage
 clean:
 	rm -rf $(B)
 
--include $(OBJ:.o=.d) $(SANOBJ:.o=.d)
+-include $(OBJ:.o=.d) $(SANOBJ:.o=.d) $(UNITLIB:.o=.d) \
+  $(wildcard $(B)/dep/unit/*.d $(B)/dep/tests/*.d)

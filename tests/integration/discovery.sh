@@ -37,7 +37,7 @@ svc_cg=$CGROUP_FS/memory/vantage-test/$$-svc
 mkdir -p "$svc_cg"
 (echo "$BASHPID" >"$svc_cg/cgroup.procs" && exec sleep 1000) &
 svc=$!
-on_exit "kill -KILL $svc; sleep 0.1; rmdir $svc_cg"
+on_exit "kill -KILL $svc; wait_for 5 rmdir $svc_cg"
 
 have_podman=0
 if podman_setup; then
@@ -49,7 +49,12 @@ if podman_setup; then
 else
 	ok "# SKIP podman or runc not installed (scripts/setup.sh --tests installs them)"
 fi
-sleep 0.3	# let the containers' shells start their children
+# the containers' shells have started their children
+settled() {
+	[ "$(ns_count "$(pidns_of "$pa")")" = 3 ] && [ "$(ns_count "$(pidns_of "$pb")")" = 2 ] &&
+		{ [ "$have_podman" = 0 ] || [ "$(ns_count "$(pidns_of "$web_pid")")" = 3 ]; }
+}
+wait_for 10 settled
 
 check "vantage ls --json runs" sh -c "'$VANTAGE' ls --json >'$TMP/ls.json'"
 check "every line is a JSON object" jq -e 'type == "object"' "$TMP/ls.json" >/dev/null

@@ -1,8 +1,12 @@
 # Helpers for integration tests (sourced).  Each check prints one TAP line:
 # "ok - what" or "not ok - what" (with details after it).  Tests run as root
 # on the real machine and clean up after themselves through `on_exit`.
+# Tests wait for conditions (wait_for), not for fixed times; a `sleep` left
+# in a script is one whose passing time is the point, and says so.
 set -u
 VANTAGE=${VANTAGE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/vantage}
+# helper programs of the tests, built by `make unit` (Makefile: testbin)
+TESTBIN=${TESTBIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/tests}
 TMP=$(mktemp -d /tmp/vantage-test.XXXXXX)
 _cleanups=()
 on_exit() { _cleanups+=("$*"); }
@@ -28,3 +32,34 @@ check_eq() {
 # jq_any COND FILE: true when some JSON value of FILE satisfies COND
 # (jq 1.6's -e judges only the last input, so select() over a stream lies).
 jq_any() { [ "$(jq -s "any(.[]; $1)" "$2" 2>/dev/null)" = true ]; }
+
+# wait_for SECS COMMAND...: run COMMAND every 0.1 s until it succeeds (0)
+# or SECS seconds have passed (non-zero: COMMAND's status at the last try,
+# made once more at the deadline).  SECS may have decimals.
+wait_for() {
+	local end now
+	end=$(($(date +%s%N) + $(awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }')))
+	shift
+	while :; do
+		"$@" && return 0
+		now=$(date +%s%N)
+		((now < end)) || break
+		sleep 0.1
+	done
+	"$@"
+}
+
+# free_port: a TCP port of 127.0.0.1 nobody listens on now
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# need_testbin NAME...: the helper programs $TESTBIN/NAME (built by
+# `make unit`) exist; if one is missing, one "not ok" saying so and exit 1.
+need_testbin() {
+	local n
+	for n in "$@"; do
+		if [ ! -x "$TESTBIN/$n" ]; then
+			not_ok "helper program $TESTBIN/$n is missing: run 'make unit' first"
+			exit 1
+		fi
+	done
+}

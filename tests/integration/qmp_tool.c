@@ -5,7 +5,7 @@
  *   qmp_tool SOCKET CMD [ARGS_JSON] run CMD, print its "return" as JSON
  *
  * Exit status 0 on success; 1 with "ERRNO-NAME: message" on stderr.
- * Built by the tests against build/obj (run `make` first).
+ * Built by `make unit` as build/tests/qmp_tool (Makefile: testbin).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,17 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/containers_lib.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	while ((SECONDS < end)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
-
 # jq_ok FILTER FILE: FILTER gives true on FILE (jq 1.6's -e says yes to no input)
 jq_ok() { [ "$(jq -r "$1" "$2" 2>/dev/null)" = true ]; }
 
@@ -27,17 +16,27 @@ start_unshare_container qdb "$TMP/root" 'sleep 1000000' >/dev/null || { not_ok "
 start_unshare_container qold "$TMP/root" 'sleep 1000000' >/dev/null || { not_ok "start qold"; exit 1; }
 
 # their hostnames (the names) are set by their init: wait for them
-wait_until 10 bash -c "[ \"\$('$VANTAGE' ls --json | jq -r 'select(.kind==\"container\").name' | sort | tr '\n' ' ')\" = 'qdb qold qweb ' ]"
+wait_for 10 bash -c "[ \"\$('$VANTAGE' ls --json | jq -r 'select(.kind==\"container\").name' | sort | tr '\n' ' ')\" = 'qdb qold qweb ' ]"
 DB=$TMP/q.db
 "$VANTAGE" serve --no-vms --db "$DB" --listen "127.0.0.1:$(free_port)" --metric-interval 1 --process-interval 1 \
 	2>"$TMP/serve.log" &
 pid=$!
 on_exit "kill -9 $pid"
 gone_ok() { [ "$("$VANTAGE" systems --gone --json --db "$DB" 2>/dev/null | jq 'any(.[]; .name=="qold")')" = true ]; }
-wait_until 10 bash -c "[ \"\$('$VANTAGE' systems --json --db '$DB' 2>/dev/null | jq length)\" = 4 ]"
+wait_for 10 bash -c "[ \"\$('$VANTAGE' systems --json --db '$DB' 2>/dev/null | jq length)\" = 4 ]"
 stop_unshare_container qold
-wait_until 10 gone_ok
-sleep 3
+wait_for 10 gone_ok
+# what the checks below read: 3 points of the host's memory.used_pct, the
+# slow lane's config of qweb, qweb's cgroup series
+store_ready() {
+	local host
+	host=$("$VANTAGE" systems --json --db "$DB" --kind host 2>/dev/null | jq -r '.[0].id') || return 1
+	[ "$("$VANTAGE" metrics "$host" memory.used_pct --since 5m --step 1s --stat max --json --db "$DB" 2>/dev/null |
+		jq '[.points[][1] | select(. != null)] | length >= 3')" = true ] &&
+		"$VANTAGE" show qweb --feature config --json --db "$DB" >/dev/null 2>&1 &&
+		[ "$("$VANTAGE" metrics qweb --json --db "$DB" 2>/dev/null | jq 'any(.[]; startswith("cgroup.mem"))')" = true ]
+}
+wait_for 20 store_ready
 kill -TERM $pid
 wait $pid
 check_eq "the store was filled by a short serve run" 0 $?

@@ -3,22 +3,14 @@
 # back exactly; kill -9 during heavy writes; a full disk (a 2 MB tmpfs)
 # with the store sink queueing and then catching up; corrupt and foreign
 # database files.  Drives the store through tests/integration/store_tool.c,
-# built here against build/obj (run `make` first).
+# built by `make unit` as build/tests/store_tool.
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
 
-TOOL=$TMP/store_tool
+need_testbin store_tool
+TOOL=$TESTBIN/store_tool
 quiet() { "$@" >/dev/null; }
-objs=$(ls build/obj/src/store/*.o build/obj/src/util/*.o build/obj/src/sinks/*.o \
-	build/obj/src/frame/sink.o build/obj/src/frame/decode.o build/obj/src/features/metric_series.o \
-	2>/dev/null)
-if ! cc -O1 -g -std=gnu11 -D_GNU_SOURCE -Isrc -o "$TOOL" tests/integration/store_tool.c $objs \
-	-lsqlite3 -lcrypto 2>"$TMP/cc.err"; then
-	not_ok "build the store driver"
-	sed 's/^/#   /' "$TMP/cc.err"
-	exit 1
-fi
-ok "build the store driver"
+ok "the store driver is built (make unit: build/tests/store_tool)"
 
 # ---- a real crawl, stored and read back exactly --------------------------------
 $VANTAGE crawl --features os,process,connection,module,package,metric,interface -i 0.2 \
@@ -61,7 +53,8 @@ DB=$TMP/k.db
 "$TOOL" loop "$DB" "$TMP/k.jsonl" 1000000 1000 new >"$TMP/ids.txt" 2>"$TMP/loop.err" &
 pid=$!
 on_exit "kill -9 $pid"
-sleep 3
+# kill it once it is well into its writes
+wait_for 15 bash -c "[ \$(grep -cE '^[0-9]+\$' '$TMP/ids.txt') -ge 20 ]"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 # only whole lines were reported
@@ -83,11 +76,8 @@ if mount -t tmpfs -o size=2m tmpfs "$SMALL" 2>/dev/null; then
 	STORE_TOOL_PAUSE_PENDING=3 "$TOOL" sink "$DB" "$TMP/s.jsonl" 400 new >"$TMP/sink.out" 2>"$TMP/sink.err" &
 	pid=$!
 	on_exit "kill -9 $pid"
-	for _ in $(seq 300); do
-		grep -q '^paused' "$TMP/sink.out" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	paused_or_dead() { grep -q '^paused' "$TMP/sink.out" || ! kill -0 "$pid" 2>/dev/null; }
+	wait_for 30 paused_or_dead
 	check "the disk filled up and frames wait in the sink's queue" grep -q '^paused' "$TMP/sink.out"
 	check "the store said ENOSPC" grep -q 'flush=-28 pending=' "$TMP/sink.out"
 	# reads go on while the disk is full

@@ -11,15 +11,9 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/vm_lib.sh"
 cd "$(dirname "$0")/../.."
 
-TOOL=$TMP/qmp_tool
-objs=$(ls build/obj/src/vmi/qmp.o build/obj/src/util/*.o 2>/dev/null)
-if ! cc -O1 -g -std=gnu11 -D_GNU_SOURCE -Isrc -o "$TOOL" tests/integration/qmp_tool.c $objs \
-	-ljansson -lcrypto 2>"$TMP/cc.err"; then
-	not_ok "build the QMP driver"
-	sed 's/^/#   /' "$TMP/cc.err"
-	exit 1
-fi
-ok "build the QMP driver"
+need_testbin qmp_tool
+TOOL=$TESTBIN/qmp_tool
+ok "the QMP driver is built (make unit: build/tests/qmp_tool)"
 
 if ! vm_start disc 256M "" || ! vm_wait_ready 150; then
 	not_ok "boot the guest"
@@ -99,7 +93,7 @@ qemu-system-x86_64 -accel tcg -S -m 192 -M pc -display none -monitor none -nic n
 	-qmp "unix:$TMP/anon.qmp,server,nowait" </dev/null >"$TMP/anon.out" 2>&1 &
 APID=$!
 on_exit "kill -9 $APID"
-for _ in $(seq 100); do [ -S "$TMP/anon.qmp" ] && break; sleep 0.1; done
+wait_for 10 test -S "$TMP/anon.qmp"
 check_eq "qmp.c: a -S guest is prelaunch" prelaunch "$("$TOOL" "$TMP/anon.qmp" status 2>&1)"
 $VANTAGE ls --json | jq -c --argjson p "$APID" 'select(.kind == "vm" and .pid == $p)' >"$TMP/anon.json"
 check_eq "anon: name from guest=, with ,, unescaped" "anon-vm,x" "$(jq -r .name "$TMP/anon.json")"

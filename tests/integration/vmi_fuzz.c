@@ -1,8 +1,8 @@
 /*
  * vmi_fuzz.c - hostile guest RAM, in process: a real guest's RAM image is
  * damaged in memory in many ways and every VM view op is run on the result.
- * Built by tests/integration/vm_bad.sh with AddressSanitizer and UBSan
- * (src/vmi and src/views compiled with them too), so a memory error or
+ * Built by `make unit` as build/tests/vmi_fuzz with AddressSanitizer and
+ * UBSan, over the sanitized objects of the unit tests, so a memory error or
  * undefined behaviour anywhere in the VMI code aborts the run; a hang is
  * caught by an alarm.  Records handed to callbacks are checked (strings
  * terminated within their buffers, lengths that agree, bounded counts).
