@@ -34,7 +34,7 @@ BENCHC  := $(wildcard bench/*.c)
 BENCHBIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCHC))
 
 .PHONY: all test unit testbin bench format lint layers clean install
-all: $(B)/vantage $(BENCHBIN)
+all: $(B)/vantage $(LIBA) $(BENCHBIN)
 
 $(B)/vantage: $(OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
