@@ -59,7 +59,7 @@ bool target_takes(const struct target_kind *k, const struct feature *f)
 
 bool target_default_feature(const struct target_kind *k, const struct feature *f)
 {
-	return strcmp(f->name, "file") != 0 && target_takes(k, f);
+	return !f->opt_in && target_takes(k, f);
 }
 
 int target_open(const struct target *t, int proc_fd, struct view **out, char *err, size_t errlen)

@@ -123,6 +123,9 @@ struct feature {
 	/* Its interval also paces the discovery of containers and VMs: it
 	 * cannot be off. */
 	bool paces_discovery;
+	/* Not in a crawl's default features: it runs when named (--features,
+	 * or an [intervals] entry for the daemon). */
+	bool opt_in;
 
 	/* Options: an array ending with a zero entry (NULL: none), read into
 	 * a settings struct of settings_size bytes that crawl() finds with

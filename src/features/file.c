@@ -393,6 +393,7 @@ static int crawl(struct crawl_ctx *c)
 
 const struct feature feature_file = {
     .name = "file",
+    .opt_in = true,
     .description = "metadata of every file under --file-root (type, mode, owner, size, "
                    "times, link target, optional SHA-256)",
     .on_files_only = true,

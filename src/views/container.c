@@ -97,6 +97,34 @@ static int proc_inside(void *ctx, const struct vt_proc *p)
 	return pc->cb(pc->it ? pc->it->ctx : NULL, &q);
 }
 
+/* Mappings: only the container's processes; paths its own (as exe). */
+struct maps_ctx {
+	struct container_view *c;
+	const struct view_iter *it;
+	int (*cb)(void *ctx, const struct maps_line *m);
+};
+
+static int map_inside(void *ctx, const struct maps_line *m)
+{
+	struct maps_ctx *mc = ctx;
+	struct maps_line q = *m;
+	size_t n = mc->c->root_len;
+	if (n && q.path_len > n && q.path[n] == '/' && memcmp(q.path, mc->c->root_path, n) == 0)
+		q.path += n, q.path_len -= n;
+	return mc->cb(mc->it ? mc->it->ctx : NULL, &q);
+}
+
+static int c_mappings(struct view *v, int pid, const struct view_iter *it,
+                      int (*cb)(void *ctx, const struct maps_line *m))
+{
+	struct container_view *c = (struct container_view *)v;
+	if (!in_container(c, pid))
+		return -ESRCH;
+	struct maps_ctx mc = {.c = c, .it = it, .cb = cb};
+	struct view_iter wrap = {.ctx = &mc}; /* procfs_mappings reports no item */
+	return procfs_mappings(c->h.proc_fd, pid, &wrap, map_inside);
+}
+
 static void proc_error(void *ctx, const char *what, int err)
 {
 	struct proc_ctx *pc = ctx;
@@ -287,6 +315,7 @@ static const struct view_ops container_ops = {
     .filesystems = c_filesystems,
     .interfaces = c_interfaces,
     .cgroup = c_cgroup,
+    .mappings = c_mappings,
     .file_open = c_file_open,
     .file_read = fsroot_file_read,
     .file_stat = fsroot_file_stat,

@@ -74,6 +74,12 @@ int view_cgroup(struct view *v, struct vt_cgroup *out)
 	return CALL(cgroup, v, out);
 }
 
+int view_mappings(struct view *v, int pid, const struct view_iter *it,
+                  int (*cb)(void *ctx, const struct maps_line *m))
+{
+	return CALL(mappings, v, pid, it, cb);
+}
+
 int view_file_open(struct view *v, const char *path, struct vfile **out)
 {
 	return CALL(file_open, v, path, out);

@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../linux/maps_parse.h"
 #include "../linux/records.h"
 #include "../util/buf.h"
 
@@ -100,6 +101,12 @@ struct view_ops {
 	int (*interfaces)(struct view *v, const struct view_iter *it,
 	                  int (*cb)(void *ctx, const struct vt_iface *i));
 	int (*cgroup)(struct view *v, struct vt_cgroup *out);
+	/* The memory mappings of one process of the system (`pid` as
+	 * struct vt_proc's pid: the view's outside), one per line of its
+	 * /proc/PID/maps; paths as the system names them.  -ESRCH for a
+	 * process that is not the system's (or is gone). */
+	int (*mappings)(struct view *v, int pid, const struct view_iter *it,
+	                int (*cb)(void *ctx, const struct maps_line *m));
 
 	/* Files, always confined to the system's root: symlinks resolve
 	 * inside it and never escape; paths are absolute inside the system. */
@@ -141,6 +148,8 @@ int view_disk_io(struct view *v, const struct view_iter *it,
 int view_interfaces(struct view *v, const struct view_iter *it,
                     int (*cb)(void *ctx, const struct vt_iface *i));
 int view_cgroup(struct view *v, struct vt_cgroup *out);
+int view_mappings(struct view *v, int pid, const struct view_iter *it,
+                  int (*cb)(void *ctx, const struct maps_line *m));
 int view_file_open(struct view *v, const char *path, struct vfile **out);
 ssize_t view_file_read(struct view *v, struct vfile *f, void *dst, size_t n);
 int view_file_stat(struct view *v, struct vfile *f, struct vt_stat *out);

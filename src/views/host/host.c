@@ -31,6 +31,12 @@ static int host_sockets(struct view *v, const struct view_iter *it,
 	return sockdiag_sockets(hv(v)->proc_fd, NULL, NULL, it, cb);
 }
 
+static int host_mappings(struct view *v, int pid, const struct view_iter *it,
+                         int (*cb)(void *ctx, const struct maps_line *m))
+{
+	return procfs_mappings(hv(v)->proc_fd, pid, it, cb);
+}
+
 static int host_file_open(struct view *v, const char *path, struct vfile **out)
 {
 	return fsroot_file_open(&hv(v)->fs, path, out);
@@ -77,6 +83,7 @@ static const struct view_ops host_ops = {
     .disk_io = host_disk_io,
     .interfaces = host_interfaces,
     .cgroup = host_cgroup,
+    .mappings = host_mappings,
     .file_open = host_file_open,
     .file_read = fsroot_file_read,
     .file_stat = fsroot_file_stat,

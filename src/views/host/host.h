@@ -51,6 +51,9 @@ void passwd_cache_free(struct passwd_cache *c);
 int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
                      const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s));
 
+/* maps.c: the mappings of process `pid` (a host pid) through proc_fd. */
+int procfs_mappings(int proc_fd, int pid, const struct view_iter *it,
+                    int (*cb)(void *ctx, const struct maps_line *m));
 int host_kernel(struct view *v, struct vt_kernel *out);
 int host_modules(struct view *v, const struct view_iter *it,
                  int (*cb)(void *ctx, const struct vt_module *m));
