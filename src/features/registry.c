@@ -9,11 +9,12 @@
 #include "feature.h"
 
 extern const struct feature feature_os, feature_process, feature_connection, feature_module,
-    feature_package, feature_config, feature_file, feature_metric, feature_interface;
+    feature_package, feature_config, feature_file, feature_metric, feature_interface,
+    feature_library;
 
 const struct feature *const feature_table[] = {
     &feature_os,     &feature_process, &feature_connection, &feature_module,    &feature_package,
-    &feature_config, &feature_file,    &feature_metric,     &feature_interface,
+    &feature_config, &feature_file,    &feature_metric,     &feature_interface, &feature_library,
 };
 const size_t feature_count = sizeof(feature_table) / sizeof(feature_table[0]);
 
