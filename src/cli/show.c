@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/timeparse.h"
 #include "../store/store.h"
 #include "../util/buf.h"
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "cli.h"
 #include "display.h"
@@ -375,7 +375,7 @@ int cmd_show(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int64_t now_ms = now_ns() / 1000000, at_ms = 0;
-	if (at && server_parse_time(at, now_ms, &at_ms) < 0) {
+	if (at && parse_time(at, now_ms, &at_ms) < 0) {
 		fprintf(stderr,
 		        "vantage show: --at '%s' is not a time (2026-11-22T10:00:00Z, epoch "
 		        "seconds) or a duration ago (10m, 1h)\n",
