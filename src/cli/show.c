@@ -15,6 +15,7 @@
 #include "../util/buf.h"
 #include "../util/timefmt.h"
 #include "../util/util.h"
+#include "../util/xalloc.h"
 #include "cli.h"
 #include "display.h"
 #include "sysref.h"
@@ -112,9 +113,7 @@ static void group_add(struct group *g, const json_t *r)
 	}
 	if (g->n == g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 16;
-		g->recs = realloc(g->recs, g->cap * sizeof(*g->recs));
-		if (!g->recs)
-			abort();
+		g->recs = xreallocarray(g->recs, g->cap, sizeof(*g->recs));
 	}
 	g->recs[g->n++] = r;
 }
