@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/timeparse.h"
 #include "../util/buf.h"
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "display.h"
 
@@ -142,7 +142,7 @@ char *value_text(const json_t *v)
 void age_of(const char *iso, int64_t now_ms, char *dst, size_t cap)
 {
 	int64_t t;
-	if (!iso || server_parse_time(iso, now_ms, &t) < 0 || !strchr(iso, 'T')) {
+	if (!iso || parse_time_iso(iso, strlen(iso), &t) < 0 || !strchr(iso, 'T')) {
 		snprintf(dst, cap, "%s", iso && *iso ? iso : "-");
 		return;
 	}

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/timeparse.h"
 #include "../store/store.h"
 #include "../util/buf.h"
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "cli.h"
 #include "display.h"
@@ -176,21 +176,21 @@ int cmd_metrics(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int64_t now_ms = now_ns() / 1000000, from, to = now_ms, step_ms;
-	if (server_parse_time(since, now_ms, &from) < 0) {
+	if (parse_time(since, now_ms, &from) < 0) {
 		fprintf(stderr,
 		        "vantage metrics: --since '%s' is not a time or a duration ago (1h, "
 		        "30m, 2026-11-22T10:00:00Z, epoch seconds)\n",
 		        since);
 		return EXIT_USAGE;
 	}
-	if (until && server_parse_time(until, now_ms, &to) < 0) {
+	if (until && parse_time(until, now_ms, &to) < 0) {
 		fprintf(stderr,
 		        "vantage metrics: --until '%s' is not a time or a duration ago (10m, "
 		        "2026-11-22T10:00:00Z, epoch seconds, now)\n",
 		        until);
 		return EXIT_USAGE;
 	}
-	if (server_parse_duration(step, &step_ms) < 0 || step_ms < 1000) {
+	if (parse_duration_ms(step, &step_ms) < 0 || step_ms < 1000) {
 		fprintf(stderr,
 		        "vantage metrics: --step '%s' is not a duration of at least 1s (10s, "
 		        "1m, 1h)\n",

@@ -11,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/timeparse.h"
 #include "../store/store.h"
 #include "../util/buf.h"
+#include "../util/timefmt.h"
 #include "../util/util.h"
+#include "../util/xalloc.h"
 #include "cli.h"
 #include "display.h"
 #include "sysref.h"
@@ -112,9 +113,7 @@ static void group_add(struct group *g, const json_t *r)
 	}
 	if (g->n == g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 16;
-		g->recs = realloc(g->recs, g->cap * sizeof(*g->recs));
-		if (!g->recs)
-			abort();
+		g->recs = xreallocarray(g->recs, g->cap, sizeof(*g->recs));
 	}
 	g->recs[g->n++] = r;
 }
@@ -375,7 +374,7 @@ int cmd_show(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int64_t now_ms = now_ns() / 1000000, at_ms = 0;
-	if (at && server_parse_time(at, now_ms, &at_ms) < 0) {
+	if (at && parse_time(at, now_ms, &at_ms) < 0) {
 		fprintf(stderr,
 		        "vantage show: --at '%s' is not a time (2026-11-22T10:00:00Z, epoch "
 		        "seconds) or a duration ago (10m, 1h)\n",

@@ -8,24 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/xalloc.h"
 #include "table.h"
 
 void table_init(struct table *t, int ncol)
 {
 	memset(t, 0, sizeof(*t));
 	t->ncol = ncol;
-	t->right = calloc((size_t)ncol, sizeof(bool));
-	if (!t->right)
-		abort();
+	t->right = xcalloc((size_t)ncol, sizeof(bool));
 }
 
 void table_row(struct table *t)
 {
 	if (t->nrows == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 16;
-		t->cell = realloc(t->cell, (size_t)t->cap * (size_t)t->ncol * sizeof(char *));
-		if (!t->cell)
-			abort();
+		t->cell = xreallocarray(t->cell, (size_t)t->cap * (size_t)t->ncol, sizeof(char *));
 	}
 	memset(&t->cell[(size_t)t->nrows * (size_t)t->ncol], 0, (size_t)t->ncol * sizeof(char *));
 	t->nrows++;
@@ -38,10 +35,10 @@ void table_set(struct table *t, int col, const char *s, bool full)
 		s = "-", n = 1;
 	char *d;
 	if (!full && n > CELL_MAX) {
-		if (asprintf(&d, "%.*s...", CELL_MAX - 3, s) < 0)
-			abort();
-	} else if (!(d = strndup(s, n))) {
-		abort();
+		d = xmalloc(CELL_MAX + 1);
+		snprintf(d, CELL_MAX + 1, "%.*s...", CELL_MAX - 3, s);
+	} else {
+		d = xstrndup(s, n);
 	}
 	for (char *p = d; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -53,9 +50,7 @@ void table_set(struct table *t, int col, const char *s, bool full)
 
 void table_print(struct table *t, const char *indent)
 {
-	size_t *w = calloc((size_t)t->ncol, sizeof(*w));
-	if (!w)
-		abort();
+	size_t *w = xcalloc((size_t)t->ncol, sizeof(*w));
 	for (int r = 0; r < t->nrows; r++)
 		for (int c = 0; c < t->ncol; c++) {
 			const char *s = t->cell[(size_t)r * (size_t)t->ncol + (size_t)c];

@@ -37,9 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../util/sha256.h"
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "feature.h"
 
@@ -89,19 +89,6 @@ struct file_read {
 	int err; /* negative errno, 0 if read fine */
 	char hex[SHA256_HEX_LEN + 1];
 };
-
-static void iso_time(int64_t sec, char *dst, size_t cap)
-{
-	time_t t = (time_t)sec;
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(dst, cap, "%" PRId64, sec);
-		return;
-	}
-	snprintf(dst, cap, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 /*
  * Read a regular file: hash all of it (up to HASH_CAP) and keep its
@@ -174,7 +161,7 @@ static void common_fields(struct config_walk *w, struct json *j, const struct vt
 	json_str(j, "mode", mode);
 	json_uint(j, "uid", e->st.uid);
 	json_uint(j, "gid", e->st.gid);
-	iso_time(e->st.mtime, t, sizeof(t));
+	format_time_utc_sec(e->st.mtime, t, sizeof(t));
 	json_str(j, "mtime", t);
 }
 

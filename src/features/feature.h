@@ -201,7 +201,8 @@ void feature_help_wrap(FILE *out, const char *text, int col, int at);
 
 /* Value parsers shared with the config file.  Durations: a number with
  * an optional unit ms, s, m, h, d or w (none: seconds), the syntax of the
- * API; sizes: bytes with an optional K, M or G (and B).  0 or -EINVAL. */
+ * API (parse_duration_sec of util/timefmt.h, to the ms); sizes: bytes with an optional K, M or G
+ * (and B).  0 or -EINVAL. */
 int feature_parse_duration(const char *s, double *out);
 int feature_parse_size(const char *s, uint64_t *out);
 /* true/false, yes/no, on/off, 1/0 (any case).  0 or -EINVAL. */

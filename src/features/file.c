@@ -39,9 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../util/sha256.h"
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "feature.h"
 
@@ -117,20 +117,6 @@ struct file_walk {
 	struct time_cache tc;
 };
 
-/* "2024-05-01T12:00:00Z" for any 64-bit time, hostile ones included. */
-static void iso_time(int64_t sec, char *dst, size_t cap)
-{
-	time_t t = (time_t)sec;
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(dst, cap, "%" PRId64, sec);
-		return;
-	}
-	snprintf(dst, cap, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 static const char *cached_time(struct time_cache *tc, int64_t sec)
 {
 	for (int i = 0; i < 2; i++)
@@ -140,7 +126,7 @@ static const char *cached_time(struct time_cache *tc, int64_t sec)
 
 	tc->next ^= 1;
 	tc->sec[i] = sec;
-	iso_time(sec, tc->str[i], sizeof(tc->str[i]));
+	format_time_utc_sec(sec, tc->str[i], sizeof(tc->str[i]));
 	return tc->str[i];
 }
 

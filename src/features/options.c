@@ -9,42 +9,25 @@
  * --markdown`) and the [crawl] keys of the config file all come from the
  * declarations.
  *
- * Also here, until a time module exists: the duration and size parsers
- * and formatters (feature_parse_duration() is the one the config file,
- * the CLI and, later, the API share).
+ * Also here: the size parser, and the duration and size formatters.
+ * Durations are parsed by util/timefmt.c (feature_parse_duration() wraps
+ * parse_duration_sec), so the config file, the CLI and the API take the
+ * same syntax.
  */
 #include <errno.h>
-#include <math.h> /* isfinite: a macro, no libm */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "feature.h"
 
 /* ---- values ------------------------------------------------------------------ */
 
+/* The API's syntax, from the time module: config file, flags and API agree. */
 int feature_parse_duration(const char *s, double *out)
 {
-	if (!((*s >= '0' && *s <= '9') || *s == '.'))
-		return -EINVAL; /* no sign, blank, inf, nan */
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0 || memchr(s, 'x', (size_t)(end - s)) ||
-	    memchr(s, 'X', (size_t)(end - s)))
-		return -EINVAL;
-	static const struct {
-		const char *unit;
-		double mul;
-	} units[] = {{"", 1},     {"s", 1},     {"ms", 0.001},     {"m", 60},
-	             {"h", 3600}, {"d", 86400}, {"w", 7 * 86400.0}};
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		if (strcmp(end, units[i].unit) == 0) {
-			*out = v * units[i].mul;
-			return isfinite(*out) ? 0 : -EINVAL;
-		}
-	}
-	return -EINVAL;
+	return parse_duration_sec(s, out);
 }
 
 int feature_parse_size(const char *s, uint64_t *out)

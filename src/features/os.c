@@ -23,6 +23,7 @@
 #include <net/if.h>
 #include <string.h>
 
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "feature.h"
 #include "os_release.h"

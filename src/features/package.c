@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/timefmt.h"
+#include "../util/u64set.h"
 #include "../util/util.h"
 #include "feature.h"
 #include "pkgdb.h"
@@ -43,49 +45,19 @@
 
 /* ---- a set of name hashes (to make repeated names' keys unique) ---------- */
 
-struct nameset {
-	uint64_t *slot;   /* 0 = empty */
-	size_t cap, used; /* cap a power of two */
-};
-
 static uint64_t name_hash(const char *s, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-	return h ? h : 1;
+	return h;
 }
 
-/* Insert; returns true if the name was already there. */
-static bool nameset_seen(struct nameset *ns, const char *s, size_t n)
+/* Add; returns true if the name was already there (false when out of
+ * memory: keys may repeat, nothing worse). */
+static bool name_seen(struct u64set *seen, const char *s, size_t n)
 {
-	if (ns->used * 2 >= ns->cap) {
-		size_t ncap = ns->cap ? ns->cap * 2 : 1024;
-		uint64_t *nslot = calloc(ncap, sizeof(*nslot));
-		if (!nslot)
-			return false; /* keys may repeat; nothing worse */
-		for (size_t i = 0; i < ns->cap; i++) {
-			if (!ns->slot[i])
-				continue;
-			size_t j = ns->slot[i] & (ncap - 1);
-			while (nslot[j])
-				j = (j + 1) & (ncap - 1);
-			nslot[j] = ns->slot[i];
-		}
-		free(ns->slot);
-		ns->slot = nslot;
-		ns->cap = ncap;
-	}
-	uint64_t h = name_hash(s, n);
-	size_t j = h & (ns->cap - 1);
-	while (ns->slot[j]) {
-		if (ns->slot[j] == h)
-			return true;
-		j = (j + 1) & (ns->cap - 1);
-	}
-	ns->slot[j] = h;
-	ns->used++;
-	return false;
+	return u64set_add(seen, name_hash(s, n)) == 0;
 }
 
 /* ---- records ----------------------------------------------------------------- */
@@ -94,7 +66,7 @@ struct pkg_crawl {
 	struct crawl_ctx *c;
 	const char *manager; /* "dpkg", "rpm", "apk" */
 	const char *path;    /* database path inside the system */
-	struct nameset seen;
+	struct u64set seen;  /* hashes of the names emitted */
 };
 
 static void str_field(struct json *j, const char *name, const struct pkg *p, unsigned bit,
@@ -112,7 +84,7 @@ static void emit(struct pkg_crawl *pc, const struct pkg *p)
 	char key[3 * PKG_STR_MAX];
 
 	memcpy(key, p->name.s, p->name.len + 1);
-	if (nameset_seen(&pc->seen, p->name.s, p->name.len)) {
+	if (name_seen(&pc->seen, p->name.s, p->name.len)) {
 		bool arch = (p->have & PKG_ARCH) && p->arch.len;
 		if (!strcmp(pc->manager, "rpm"))
 			snprintf(key, sizeof(key), "%s-%s%s%s", p->name.s, p->version.s,
@@ -373,6 +345,7 @@ static int crawl(struct crawl_ctx *c)
 	if (!VIEW_HAS(c->view, file_open))
 		return -ENOTSUP;
 	struct pkg_crawl pc = {.c = c};
+	u64set_init(&pc.seen);
 	int r;
 
 	pc.manager = "dpkg";
@@ -385,7 +358,7 @@ static int crawl(struct crawl_ctx *c)
 	r = read_text_db(&pc, "/lib/apk/db/installed", apk_read, apk_one);
 	report_open(&pc, "/lib/apk/db/installed", r);
 
-	free(pc.seen.slot);
+	u64set_free(&pc.seen);
 	return 0;
 }
 

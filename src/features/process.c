@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "feature.h"
 

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../util/timefmt.h"
 #include "../util/util.h"
 
 /* ---- lines --------------------------------------------------------------------- */
@@ -225,37 +225,11 @@ void frame_tmpl_render(struct js_span tmpl, int64_t t_ms,
 
 int64_t frame_parse_time(const char *p, size_t n, bool *ok)
 {
-	/* YYYY-MM-DDTHH:MM:SS[.fff]Z */
-	*ok = false;
-	if (n < 20 || n > 30)
-		return 0;
-	char tmp[32];
-	memcpy(tmp, p, n);
-	tmp[n] = 0;
-	struct tm tm = {0};
-	char *e = strptime(tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!e)
-		return 0;
-	int64_t ms = 0;
-	if (*e == '.') {
-		int d = 0;
-		e++;
-		while (*e >= '0' && *e <= '9') {
-			if (d < 3)
-				ms = ms * 10 + (*e - '0');
-			d++;
-			e++;
-		}
-		if (d == 0)
-			return 0;
-		for (; d < 3; d++)
-			ms *= 10;
-	}
-	if (strcmp(e, "Z") != 0)
-		return 0;
-	time_t sec = timegm(&tm);
-	*ok = true;
-	return (int64_t)sec * 1000 + ms;
+	/* YYYY-MM-DDTHH:MM:SS[.fff]Z: the ISO parser of util/timefmt.c, held
+	 * to the one layout format_time_utc writes (a 'T', UTC). */
+	int64_t ms;
+	*ok = n >= 20 && p[10] == 'T' && p[n - 1] == 'Z' && parse_time_iso(p, n, &ms) == 0;
+	return *ok ? ms : 0;
 }
 
 bool frame_parse_milli(struct js_span v, int64_t *out)

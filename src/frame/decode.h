@@ -76,8 +76,8 @@ void frame_tmpl_render(struct js_span tmpl, int64_t t_ms,
 
 /* ---- times and numbers --------------------------------------------------------- */
 
-/* "YYYY-MM-DDTHH:MM:SS[.fff...]Z" -> ms since the epoch; *ok false (and 0)
- * on anything else. */
+/* "YYYY-MM-DDTHH:MM:SS[.fff...]Z" (1970 on, up to 9 fraction digits) ->
+ * ms since the epoch; *ok false (and 0) on anything else. */
 int64_t frame_parse_time(const char *p, size_t n, bool *ok);
 
 /* A non-negative decimal with at most 3 decimals -> integer thousandths,

@@ -25,6 +25,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "../util/timefmt.h"
 #include "../util/util.h"
 
 struct feat_stat {

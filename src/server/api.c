@@ -22,11 +22,11 @@
 #include "../features/feature.h"
 #include "../store/store.h"
 #include "../util/json.h"
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "api.h"
 #include "instance.h"
 #include "request.h"
-#include "timeparse.h"
 
 #define MAX_POINTS 100000
 #define DEFAULT_SINCE_MS (3600 * 1000LL)
@@ -47,7 +47,7 @@ static int time_param(struct request *r, const char *name, int64_t dflt, int64_t
 		*out = dflt;
 		return 0;
 	}
-	if (server_parse_time(v, r->now_ms, out) < 0) {
+	if (parse_time(v, r->now_ms, out) < 0) {
 		req_error(r, 400, name,
 		          "%s '%s' is not a time: use ISO-8601 UTC (2026-11-22T10:00:00Z), epoch "
 		          "seconds, or a duration before now (30s, 5m, 1h, 2d)",
@@ -345,7 +345,7 @@ void api_series(struct request *r)
 		return;
 	}
 	const char *sv = req_param(r, "step");
-	if (sv && (server_parse_duration(sv, &step) < 0 || step < 1000)) {
+	if (sv && (parse_duration_ms(sv, &step) < 0 || step < 1000)) {
 		req_error(r, 400, "step", "step '%s' is not a duration of 1s or more (10s, 1m, 1h)",
 		          sv);
 		return;

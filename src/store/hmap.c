@@ -1,11 +1,14 @@
 /*
  * hmap.c - the store's small cache map: byte strings -> row ids.
  *
- * Open addressing with linear probing over a power-of-two table; keys are
- * copied into one arena buffer, so an entry costs 24 bytes plus its key
- * and nothing is allocated per entry.  It never deletes: it is a cache,
- * and when it reaches 70% load it is simply emptied and refilled by
- * later lookups (the database stays the truth).
+ * Entries (hash, id, key offset and length) sit in one array in the
+ * order they were added, keys in one arena buffer, so an entry costs 24
+ * bytes plus its key and nothing is allocated per entry.  A u64map
+ * (util/u64set.h) takes a key's 64-bit hash to its entry; two keys with
+ * one hash (never seen in practice) fall back to a linear search.  It
+ * never deletes: it is a cache, and when it reaches 70% of its capacity
+ * it is simply emptied and refilled by later lookups (the database stays
+ * the truth).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +32,12 @@ void hmap_init(struct hmap *m, uint32_t cap)
 {
 	memset(m, 0, sizeof(*m));
 	m->cap = cap; /* a power of two */
+	u64map_init(&m->idx, sizeof(uint32_t));
 }
 
 void hmap_clear(struct hmap *m)
 {
-	if (m->e)
-		memset(m->e, 0, sizeof(*m->e) * m->cap);
+	u64map_free(&m->idx);
 	m->n = 0;
 	m->epoch++;
 	buf_reset(&m->keys);
@@ -43,23 +46,38 @@ void hmap_clear(struct hmap *m)
 void hmap_free(struct hmap *m)
 {
 	free(m->e);
+	u64map_free(&m->idx);
 	buf_free(&m->keys);
 	m->e = NULL;
 	m->n = 0;
+}
+
+static bool same_key(const struct hmap *m, const struct hent *e, uint64_t h, const void *key,
+                     size_t len)
+{
+	return e->h == h && e->klen == len && memcmp(m->keys.data + e->koff, key, len) == 0;
+}
+
+/* The entry of `key` (hash h), or NULL. */
+static struct hent *find(const struct hmap *m, uint64_t h, const void *key, size_t len)
+{
+	const uint32_t *i = u64map_get(&m->idx, h);
+	if (!i)
+		return NULL;
+	if (same_key(m, &m->e[*i], h, key, len))
+		return &m->e[*i];
+	for (uint32_t j = 0; j < m->n; j++) /* another key with this hash */
+		if (same_key(m, &m->e[j], h, key, len))
+			return &m->e[j];
+	return NULL;
 }
 
 int64_t hmap_get(const struct hmap *m, const void *key, size_t len)
 {
 	if (!m->e || !m->n)
 		return 0;
-	uint64_t h = hash_bytes(key, len);
-	for (uint32_t i = (uint32_t)h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		const struct hent *e = &m->e[i];
-		if (!e->id)
-			return 0;
-		if (e->h == h && e->klen == len && memcmp(m->keys.data + e->koff, key, len) == 0)
-			return e->id;
-	}
+	const struct hent *e = find(m, hash_bytes(key, len), key, len);
+	return e ? e->id : 0;
 }
 
 void hmap_put(struct hmap *m, const void *key, size_t len, int64_t id)
@@ -74,19 +92,22 @@ void hmap_put(struct hmap *m, const void *key, size_t len, int64_t id)
 	if ((uint64_t)(m->n + 1) * 10 > (uint64_t)m->cap * 7 || m->keys.len + len > UINT32_MAX / 2)
 		hmap_clear(m);
 	uint64_t h = hash_bytes(key, len);
-	uint32_t i = (uint32_t)h & (m->cap - 1);
-	while (m->e[i].id) {
-		struct hent *e = &m->e[i];
-		if (e->h == h && e->klen == len && memcmp(m->keys.data + e->koff, key, len) == 0) {
-			e->id = id;
-			return;
-		}
-		i = (i + 1) & (m->cap - 1);
+	struct hent *e = m->n ? find(m, h, key, len) : NULL;
+	if (e) {
+		e->id = id;
+		return;
 	}
-	m->e[i].h = h;
-	m->e[i].id = id;
-	m->e[i].koff = (uint32_t)m->keys.len;
-	m->e[i].klen = (uint32_t)len;
+	bool added;
+	uint32_t *i = u64map_put(&m->idx, h, &added);
+	if (!i)
+		return; /* out of memory: a cache miss later, nothing worse */
+	if (added)      /* else the hash is another key's: found by the linear search */
+		*i = m->n;
+	e = &m->e[m->n];
+	e->h = h;
+	e->id = id;
+	e->koff = (uint32_t)m->keys.len;
+	e->klen = (uint32_t)len;
 	buf_add(&m->keys, key, len);
 	m->n++;
 }

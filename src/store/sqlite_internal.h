@@ -21,6 +21,7 @@
 
 #include "../util/buf.h"
 #include "../util/jscan.h"
+#include "../util/u64set.h"
 #include "backend.h"
 #include "store.h"
 
@@ -39,18 +40,20 @@
 #define RETAIN_FRAMES_DAILY (455 * MS_DAY) /* then only each system's last */
 #define GC_PERIOD MS_HOUR
 
-/* A small open-addressing map from byte strings to row ids.  Keys live in
- * one arena; when the map is 70% full it is emptied (it is a cache). */
+/* A small map from byte strings to row ids (hmap.c): entries in one array,
+ * keys in one arena, a u64map from a key's hash to its entry; when it is
+ * 70% of cap full it is emptied (it is a cache). */
 struct hent {
 	uint64_t h;
-	int64_t id; /* 0: empty slot (row ids start at 1) */
+	int64_t id; /* > 0 (row ids start at 1) */
 	uint32_t koff, klen;
 };
 struct hmap {
-	struct hent *e;
-	uint32_t cap, n;
-	uint64_t epoch; /* counts the times the map was emptied */
+	struct hent *e;  /* cap entries; [0, n) used, in the order added */
+	uint32_t cap, n; /* cap: a power of two */
+	uint64_t epoch;  /* counts the times the map was emptied */
 	struct buf keys;
+	struct u64map idx; /* key hash -> index in e (uint32_t) */
 };
 void hmap_init(struct hmap *m, uint32_t cap);
 void hmap_clear(struct hmap *m);

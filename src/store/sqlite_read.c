@@ -19,6 +19,7 @@
 #include "../features/metric_series.h"
 #include "../frame/decode.h"
 #include "../util/json.h"
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "sqlite_internal.h"
 

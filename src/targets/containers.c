@@ -39,6 +39,7 @@
 #include "../util/log.h"
 #include "../util/u64set.h"
 #include "../util/util.h"
+#include "../util/xalloc.h"
 #include "../linux/proc_parse.h"
 #include "cgroup_id.h"
 #include "runtime_meta.h"
@@ -231,12 +232,10 @@ static struct group *group_get(struct groups *gs, const struct cgroup_cid *cid, 
 		u64map_init(&gs->idx, sizeof(int));
 	int *slot = u64map_put(&gs->idx, h, &added);
 	if (!slot)
-		abort();
+		xalloc_die(0);
 	if (gs->n == gs->cap) {
 		gs->cap = gs->cap ? gs->cap * 2 : 16;
-		gs->v = realloc(gs->v, (size_t)gs->cap * sizeof(*gs->v));
-		if (!gs->v)
-			abort();
+		gs->v = xreallocarray(gs->v, (size_t)gs->cap, sizeof(*gs->v));
 	}
 	g = &gs->v[gs->n];
 	memset(g, 0, sizeof(*g));
@@ -253,9 +252,7 @@ static void group_add(struct group *g, int pid, uint64_t pidns)
 {
 	if (g->n == g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 8;
-		g->m = realloc(g->m, (size_t)g->cap * sizeof(*g->m));
-		if (!g->m)
-			abort();
+		g->m = xreallocarray(g->m, (size_t)g->cap, sizeof(*g->m));
 	}
 	g->m[g->n++] = (struct member){pid, pidns};
 }
@@ -282,7 +279,7 @@ static void pidmap_put(struct pidmap *m, int pid, int gi)
 		u64map_init(&m->m, sizeof(int));
 	int *v = u64map_put(&m->m, (uint64_t)pid, NULL);
 	if (!v)
-		abort();
+		xalloc_die(0);
 	*v = gi;
 }
 
@@ -593,9 +590,7 @@ static int describe(const struct describe_ctx *dc, struct group *g, struct conta
 	c->netns = ns_inode(dc->proc_fd, c->init_pid, "net", NULL);
 	c->utsns = ns_inode(dc->proc_fd, c->init_pid, "uts", NULL);
 
-	c->pids = malloc((size_t)g->n * sizeof(int));
-	if (!c->pids)
-		abort();
+	c->pids = xcalloc((size_t)g->n, sizeof(int));
 	for (int i = 0; i < g->n; i++)
 		c->pids[i] = g->m[i].pid;
 	c->npids = g->n;
@@ -668,9 +663,7 @@ static void enrich(struct meta_ctx *mc, struct container *c)
 	char *lj = m.labels
 	               ? json_dumps(m.labels, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
 	               : NULL;
-	c->labels_json = lj ? lj : strdup("{}");
-	if (!c->labels_json)
-		abort();
+	c->labels_json = lj ? lj : xstrdup("{}");
 	c->sys.labels_json = c->labels_json;
 	snprintf(c->sys.id, sizeof(c->sys.id), "container:%s:%s", c->sys.runtime, c->cid);
 	container_meta_clear(&m);
@@ -774,9 +767,7 @@ int containers_discover_at(int proc_fd, int root_fd, struct container_list *out)
 		dc.hostname[0] = 0;
 	dc.hostname[sizeof(dc.hostname) - 1] = 0;
 
-	out->v = calloc((size_t)(gs.n ? gs.n : 1), sizeof(*out->v));
-	if (!out->v)
-		abort();
+	out->v = xcalloc((size_t)(gs.n ? gs.n : 1), sizeof(*out->v));
 	struct meta_ctx mc;
 	meta_ctx_init(&mc, root_fd);
 	for (int i = 0; i < gs.n; i++) {

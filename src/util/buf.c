@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 void buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
@@ -16,12 +18,7 @@ void buf_reserve(struct buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
-	char *p = realloc(b->data, cap);
-	if (!p) {
-		fprintf(stderr, "vantage: out of memory (%zu bytes)\n", cap);
-		abort();
-	}
-	b->data = p;
+	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
 }
 

@@ -10,6 +10,15 @@
  * Allocation failure aborts the process with a message: a monitoring
  * agent that cannot allocate a few kilobytes has no sane way to go on, and
  * handling it at every append would triple the size of every formatter.
+ *
+ * The out-of-memory rule, for all of src/: small allocations that must not
+ * fail (text being built, a table of cells, the pids of a group) use a buf
+ * or the aborting helpers of xalloc.h (xmalloc, xcalloc, xrealloc,
+ * xreallocarray, xstrdup, xstrndup), which print "vantage: out of memory
+ * (N bytes)" and abort.  Allocations sized by untrusted input (a file, a
+ * guest's memory, a request) or possibly large return -ENOMEM (or NULL)
+ * to their caller, which reports it.  No bare abort() after a failed
+ * allocation.
  */
 #ifndef VANTAGE_BUF_H
 #define VANTAGE_BUF_H

@@ -14,7 +14,6 @@
 #include <sys/types.h>
 
 #include "buf.h"
-#include "timefmt.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -54,8 +53,6 @@ void trim(const char **s, size_t *n);
 /* Wall-clock time in nanoseconds since the epoch / monotonic ns. */
 int64_t now_ns(void);
 int64_t mono_ns(void);
-/* format_time_utc and format_time_local are in timefmt.h (included here
- * for the files that still expect them from util.h). */
 
 /* Value of one hex digit (either case), or -1. */
 int hex_digit(char c);

@@ -35,6 +35,7 @@
 #include "sinks/sinks.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/timefmt.h"
 #include "util/util.h"
 
 static int die(const char *what, int r, struct store *s)

@@ -8,6 +8,7 @@
 
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/timefmt.h"
 #include "util/util.h"
 
 static void esc(const char *in, size_t n, const char *want)

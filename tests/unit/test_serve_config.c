@@ -78,8 +78,10 @@ static void test_durations(void **state)
 	assert_true(d == 604800);
 	assert_int_equal(feature_parse_duration("0.5", &d), 0);
 	assert_true(d == 0.5);
-	const char *bad[] = {"",    "s",   "5x",   "-1s",  "+3",   "1e999", "nan",
-	                     "inf", "5 s", "5mss", "10ss", "0x10", " 5",    "5w2"};
+	const char *bad[] = {"", "s", "5x", "-1s", "+3", "1e999", "nan", "inf", "5 s", "5mss",
+	                     "10ss", "0x10", " 5", "5w2",
+	                     /* strtod's forms, which the API never took */
+	                     "1e3", ".5h", "1."};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		if (feature_parse_duration(bad[i], &d) != -EINVAL)
 			fail_msg("'%s' parsed as a duration", bad[i]);

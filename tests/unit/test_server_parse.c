@@ -1,6 +1,6 @@
 /*
  * Unit tests: the pure parts of the HTTP surface (src/server/): listen
- * addresses, time and duration arguments, the request target splitter,
+ * addresses, the request target splitter (times and durations: test_timefmt.c),
  * Prometheus names, label values, values and the flat JSON reader.  Good,
  * malformed and truncated input.
  */
@@ -20,7 +20,6 @@
 #include "server/request.h"
 #include "server/router.h"
 #include "server/server.h"
-#include "server/timeparse.h"
 
 /* ---- listen addresses ---------------------------------------------------------- */
 
@@ -98,94 +97,6 @@ static void test_listen(void **state)
 	char err[256];
 	assert_int_equal(server_parse_listen("nope:1", &ss, &len, &lo, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "nope:1"));
-}
-
-/* ---- time and duration ------------------------------------------------------------ */
-
-static void test_duration(void **state)
-{
-	int64_t ms;
-	struct {
-		const char *s;
-		int64_t ms;
-	} good[] = {{"30s", 30000},    {"5m", 300000},          {"1h", 3600000}, {"2d", 172800000},
-	            {"1w", 604800000}, {"250ms", 250},          {"90", 90000},   {"1.5s", 1500},
-	            {"0.5m", 30000},   {"1000d", 86400000000LL}};
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(server_parse_duration(good[i].s, &ms), 0);
-		assert_int_equal(ms, good[i].ms);
-	}
-	const char *bad[] = {"",
-	                     "s",
-	                     "0s",
-	                     "-1s",
-	                     "1x",
-	                     "1 h",
-	                     "1hh",
-	                     "1.s",
-	                     ".5s",
-	                     "0.0001s",
-	                     "1e3s",
-	                     "h1",
-	                     "99999999999999999999s",
-	                     "9999999w"};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (server_parse_duration(bad[i], &ms) != -EINVAL)
-			fail_msg("accepted duration '%s'", bad[i]);
-}
-
-static void test_time(void **state)
-{
-	int64_t ms, now = 1795341600000LL; /* 2026-11-22T10:00:00Z */
-	assert_int_equal(server_parse_time("2026-11-22T10:00:00Z", now, &ms), 0);
-	assert_int_equal(ms, 1795341600000LL);
-	assert_int_equal(server_parse_time("2026-11-22T10:00:00.123Z", now, &ms), 0);
-	assert_int_equal(ms, 1795341600123LL);
-	assert_int_equal(server_parse_time("2026-11-22T10:00:00.5Z", now, &ms), 0);
-	assert_int_equal(ms, 1795341600500LL);
-	assert_int_equal(server_parse_time("2026-11-22T12:00:00+02:00", now, &ms), 0);
-	assert_int_equal(ms, 1795341600000LL);
-	assert_int_equal(server_parse_time("2026-11-22T09:30:00-0030", now, &ms), 0);
-	assert_int_equal(ms, 1795341600000LL);
-	assert_int_equal(server_parse_time("2026-11-22", now, &ms), 0);
-	assert_int_equal(ms, 1795305600000LL);
-	assert_int_equal(server_parse_time("1970-01-01T00:00:00Z", now, &ms), 0);
-	assert_int_equal(ms, 0);
-	assert_int_equal(server_parse_time("2024-02-29T00:00:00Z", now, &ms), 0);
-	assert_int_equal(ms, 1709164800000LL);
-	assert_int_equal(server_parse_time("1795341600", now, &ms), 0);
-	assert_int_equal(ms, 1795341600000LL);
-	assert_int_equal(server_parse_time("1795341600.25", now, &ms), 0);
-	assert_int_equal(ms, 1795341600250LL);
-	assert_int_equal(server_parse_time("1h", now, &ms), 0);
-	assert_int_equal(ms, now - 3600000);
-	assert_int_equal(server_parse_time("now", now, &ms), 0);
-	assert_int_equal(ms, now);
-
-	const char *bad[] = {"",
-	                     "2026-11-22T10:00:00", /* no zone */
-	                     "2026-11-22T10:00Z",
-	                     "2026-13-01T00:00:00Z",
-	                     "2025-02-29T00:00:00Z",
-	                     "2026-11-31T00:00:00Z",
-	                     "2026-11-22T24:00:00Z",
-	                     "2026-11-22T10:00:00.Z",
-	                     "2026-11-22T10:00:00.1234567890Z",
-	                     "2026-11-22T10:00:00Zjunk",
-	                     "2026-11-22T10:00:00+2",
-	                     "1969-12-31T23:59:59Z",
-	                     "1970-01-01T00:00:00+01:00",
-	                     "2026-11-2",
-	                     "-5",
-	                     "12abc",
-	                     "yesterday",
-	                     "1795341600.",
-	                     "99999999999999999999"};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (server_parse_time(bad[i], now, &ms) != -EINVAL)
-			fail_msg("accepted time '%s'", bad[i]);
-	/* a duration reaching before 1970 */
-	assert_int_equal(server_parse_time("100000w", now, &ms), -EINVAL);
 }
 
 /* ---- request targets --------------------------------------------------------------- */
@@ -507,8 +418,7 @@ static void test_flat_object(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_listen),         cmocka_unit_test(test_duration),
-	    cmocka_unit_test(test_time),           cmocka_unit_test(test_target),
+	    cmocka_unit_test(test_listen),         cmocka_unit_test(test_target),
 	    cmocka_unit_test(test_check_params),   cmocka_unit_test(test_routes_resolve),
 	    cmocka_unit_test(test_routes_unknown), cmocka_unit_test(test_family_names),
 	    cmocka_unit_test(test_label_value),    cmocka_unit_test(test_values),

@@ -19,6 +19,7 @@
 #include "store/sqlite_internal.h"
 #include "util/jscan.h"
 #include "store/store.h"
+#include "util/timefmt.h"
 #include "util/util.h"
 
 /* 2023-11-14T22:00:00.000Z, on an hour boundary */

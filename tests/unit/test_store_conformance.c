@@ -34,6 +34,7 @@
 
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/timefmt.h"
 #include "util/util.h"
 
 /* 2023-11-14T22:00:00.000Z, on an hour boundary */
