@@ -30,6 +30,7 @@
 #include "../features/feature.h"
 #include "../sinks/sinks.h"
 #include "../util/log.h"
+#include "../util/timefmt.h"
 #include "../util/util.h"
 #include "../views/view.h"
 #include "cli.h"
@@ -629,9 +630,8 @@ static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 			break;
 		}
 		case 't': {
-			char *end;
-			double d = strtod(optarg, &end);
-			if (*end || end == optarg || !(d > 0 && d <= 86400)) {
+			double d;
+			if (parse_duration_sec(optarg, &d) < 0 || !(d > 0 && d <= 86400)) {
 				fprintf(stderr,
 				        "vantage crawl: --timeout '%s' is not a number of seconds "
 				        "above 0\n",

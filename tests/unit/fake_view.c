@@ -71,6 +71,35 @@ static int f_processes(struct view *v, const struct view_iter *it,
 	ITERATE(fv->procs, fv->nprocs);
 }
 
+struct maps_walk {
+	const struct view_iter *it;
+	int (*cb)(void *ctx, const struct maps_line *m);
+};
+
+static int maps_line_cb(const struct maps_line *m, void *arg)
+{
+	struct maps_walk *w = arg;
+	return w->cb(w->it ? w->it->ctx : NULL, m);
+}
+
+static int f_mappings(struct view *v, int pid, const struct view_iter *it,
+                      int (*cb)(void *ctx, const struct maps_line *m))
+{
+	struct fake_view *fv = fake(v);
+	int r = op_begin(fv, FAKE_MAPPINGS, it);
+	if (r)
+		return r;
+	for (size_t i = 0; i < fv->nmaps; i++) {
+		if (fv->maps[i].pid != pid)
+			continue;
+		if (fv->maps[i].err)
+			return fv->maps[i].err;
+		struct maps_walk w = {.it = it, .cb = cb};
+		return maps_for_each(fv->maps[i].text, strlen(fv->maps[i].text), maps_line_cb, &w);
+	}
+	return -ESRCH;
+}
+
 static int f_sockets(struct view *v, const struct view_iter *it,
                      int (*cb)(void *ctx, const struct vt_sock *s))
 {
@@ -433,6 +462,7 @@ static int f_walk_open(struct view *v, const struct vt_walk_entry *e, struct vfi
 static const struct view_ops fake_ops = {
     .name = "fake",
     .processes = f_processes,
+    .mappings = f_mappings,
     .sockets = f_sockets,
     .kernel = f_kernel,
     .modules = f_modules,
@@ -466,6 +496,9 @@ void fake_view_drop(struct fake_view *fv, enum fake_op op)
 	switch (op) {
 	case FAKE_PROCESSES:
 		o->processes = NULL;
+		break;
+	case FAKE_MAPPINGS:
+		o->mappings = NULL;
 		break;
 	case FAKE_SOCKETS:
 		o->sockets = NULL;
@@ -620,6 +653,8 @@ static void fake_settings(const struct fake_opts *o, struct crawl_opts *out)
 	set_flag(out, "hash", o->file_hash ? "true" : "false", true);
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)o->file_hash_max);
 	set_flag(out, "hash-max-size", v, true);
+	for (int i = 0; i < o->nset; i++)
+		set_flag(out, o->set[i].flag, o->set[i].value, true);
 	out->progress = false;
 }
 

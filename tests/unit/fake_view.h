@@ -61,6 +61,7 @@ enum fake_op {
 	FAKE_INTERFACES,
 	FAKE_CGROUP,
 	FAKE_FILES, /* file_open, stat, walk, walk_open (and read/stat/close) */
+	FAKE_MAPPINGS,
 	FAKE_NOPS,
 };
 
@@ -96,6 +97,14 @@ struct fake_view {
 	struct vt_load load;
 	const struct vt_fs *fs;
 	size_t nfs;
+	/* mappings: for process maps[i].pid (the vt_proc pid), the text of its
+	 * /proc/PID/maps (parsed by the real parser); err: the op fails so */
+	const struct fake_maps {
+		int pid;
+		const char *text;
+		int err;
+	} * maps;
+	size_t nmaps;
 
 	/* counters, one snapshot per sample (set with the setters below) */
 	struct {
@@ -156,6 +165,12 @@ struct fake_opts {
 	uint64_t file_hash_max; /* 64 MiB */
 	bool crawler_format;    /* FRAME_CRAWLER instead of FRAME_JSON */
 	bool prime;             /* call the feature's prime() first, as a many-system crawl does */
+	/* any other option, as `vantage crawl` flag and value ("true" for a
+	 * boolean flag): {"library-deleted-only", "true"} */
+	struct {
+		const char *flag, *value;
+	} set[4];
+	int nset;
 };
 
 void fake_opts_init(struct fake_opts *o);
