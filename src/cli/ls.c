@@ -135,25 +135,25 @@ static void print_target_json(const struct target *t, struct buf *b)
 	struct target_info in = {0};
 	struct json j;
 	t->kind->describe(t, &in);
-	json_init(&j, b);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "id", s->id);
-	json_str(&j, "short_id", in.short_id);
-	json_str(&j, "kind", s->kind);
-	json_str(&j, "runtime", s->runtime);
-	json_str(&j, "name", s->name);
-	json_str(&j, "image", s->image);
+	jw_init(&j, b);
+	jw_obj_begin(&j, NULL);
+	jw_str(&j, "id", s->id);
+	jw_str(&j, "short_id", in.short_id);
+	jw_str(&j, "kind", s->kind);
+	jw_str(&j, "runtime", s->runtime);
+	jw_str(&j, "name", s->name);
+	jw_str(&j, "image", s->image);
 	if (t->procs >= 0)
-		json_int(&j, "procs", t->procs);
+		jw_int(&j, "procs", t->procs);
 	else
-		json_null(&j, "procs");
-	json_str(&j, "state", t->state);
-	json_str(&j, "host", s->host);
+		jw_null(&j, "procs");
+	jw_str(&j, "state", t->state);
+	jw_str(&j, "host", s->host);
 	const char *labels = s->labels_json ? s->labels_json : "{}";
-	json_raw(&j, "labels", labels, strlen(labels));
+	jw_raw(&j, "labels", labels, strlen(labels));
 	if (t->kind->json)
 		t->kind->json(t, &j);
-	json_obj_end(&j);
+	jw_obj_end(&j);
 	buf_addc(b, '\n');
 	fwrite(b->data, 1, b->len, stdout);
 	buf_reset(b);

@@ -46,7 +46,7 @@ struct config_list {
 	int n;
 };
 
-struct crawl_opts; /* features/feature.h (not included: it clashes with jansson's names) */
+struct crawl_opts; /* features/feature.h */
 
 struct serve_config {
 	char *db_path;    /* [store] path */

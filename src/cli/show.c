@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../features/feature.h"
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/timefmt.h"
@@ -20,10 +21,6 @@
 #include "display.h"
 #include "sysref.h"
 #include "table.h"
-
-/* from features/feature.h, whose json.h clashes with jansson's names */
-struct feature;
-const struct feature *feature_find(const char *name);
 
 #define SHOW_MAX_COLS 12 /* fields in a row; more: a transposed table */
 

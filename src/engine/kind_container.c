@@ -74,20 +74,20 @@ static void container_describe(const struct target *t, struct target_info *out)
 static void container_json(const struct target *t, struct json *j)
 {
 	const struct container *c = t->obj;
-	json_str(j, "cid", c->cid);
-	json_int(j, "init_pid", c->init_pid);
-	json_uint(j, "pidns", c->pidns);
-	json_uint(j, "mntns", c->mntns);
-	json_uint(j, "netns", c->netns);
-	json_uint(j, "utsns", c->utsns);
-	json_str(j, "cgroup", c->cgroup);
-	json_int(j, "created", c->created);
+	jw_str(j, "cid", c->cid);
+	jw_int(j, "init_pid", c->init_pid);
+	jw_uint(j, "pidns", c->pidns);
+	jw_uint(j, "mntns", c->mntns);
+	jw_uint(j, "netns", c->netns);
+	jw_uint(j, "utsns", c->utsns);
+	jw_str(j, "cgroup", c->cgroup);
+	jw_int(j, "created", c->created);
 	if (c->pod_uid[0])
-		json_str(j, "pod_uid", c->pod_uid);
-	json_arr_begin(j, "pids");
+		jw_str(j, "pod_uid", c->pod_uid);
+	jw_arr_begin(j, "pids");
 	for (int k = 0; k < c->npids; k++)
-		json_int(j, NULL, c->pids[k]);
-	json_arr_end(j);
+		jw_int(j, NULL, c->pids[k]);
+	jw_arr_end(j);
 }
 
 const struct target_kind kind_container = {

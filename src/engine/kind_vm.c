@@ -85,17 +85,17 @@ static void vm_describe(const struct target *t, struct target_info *out)
 static void vm_json(const struct target *t, struct json *j)
 {
 	const struct vm_target *v = t->obj;
-	json_str(j, "uuid", v->uuid);
-	json_int(j, "pid", v->pid);
-	json_str(j, "machine", v->machine);
-	json_uint(j, "mem_bytes", v->mem_bytes);
-	json_str(j, "backend", v->backend);
-	json_str(j, "ram_path", v->ram_path);
-	json_uint(j, "ram_addr", v->ram_addr);
-	json_uint(j, "ram_len", v->ram_len);
-	json_str(j, "ram_how", v->ram_how);
-	json_str(j, "qmp", v->qmp_path);
-	json_str(j, "kernel", v->kernel);
+	jw_str(j, "uuid", v->uuid);
+	jw_int(j, "pid", v->pid);
+	jw_str(j, "machine", v->machine);
+	jw_uint(j, "mem_bytes", v->mem_bytes);
+	jw_str(j, "backend", v->backend);
+	jw_str(j, "ram_path", v->ram_path);
+	jw_uint(j, "ram_addr", v->ram_addr);
+	jw_uint(j, "ram_len", v->ram_len);
+	jw_str(j, "ram_how", v->ram_how);
+	jw_str(j, "qmp", v->qmp_path);
+	jw_str(j, "kernel", v->kernel);
 }
 
 const struct target_kind kind_vm = {

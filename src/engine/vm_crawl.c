@@ -39,17 +39,17 @@ static void set_labels(struct vm_job *j)
 {
 	struct buf b = BUF_INIT;
 	struct json w;
-	json_init(&w, &b);
-	json_obj_begin(&w, NULL);
-	json_str(&w, "ram", j->ram_desc);
-	json_bool(&w, "profile_cached", j->st.cached);
-	json_double(&w, "locate_ms", j->st.locate_ms, 1);
+	jw_init(&w, &b);
+	jw_obj_begin(&w, NULL);
+	jw_str(&w, "ram", j->ram_desc);
+	jw_bool(&w, "profile_cached", j->st.cached);
+	jw_double(&w, "locate_ms", j->st.locate_ms, 1);
 	if (j->pause && !j->pause_err[0])
-		json_double(&w, "paused_ms", j->paused_ms, 1);
+		jw_double(&w, "paused_ms", j->paused_ms, 1);
 	else if (j->pause)
-		json_bool(&w, "paused", false);
-	json_obj_end(&w);
-	if (json_ok(&w) && b.len < sizeof(j->labels))
+		jw_bool(&w, "paused", false);
+	jw_obj_end(&w);
+	if (jw_ok(&w) && b.len < sizeof(j->labels))
 		memcpy(j->labels, buf_str(&b), b.len + 1);
 	buf_free(&b);
 }

@@ -152,17 +152,17 @@ static void common_fields(struct config_walk *w, struct json *j, const struct vt
 
 	rec_crawler(w->f, "config", e->path);
 	if (w->crawler)
-		json_str(j, "name", e->name);
-	json_str(j, "path", e->path);
-	json_uint(j, "size", e->st.size);
+		jw_str(j, "name", e->name);
+	jw_str(j, "path", e->path);
+	jw_uint(j, "size", e->st.size);
 	for (int i = 3; i >= 0; i--, m >>= 3)
 		mode[i] = (char)('0' + (m & 7));
 	mode[4] = 0;
-	json_str(j, "mode", mode);
-	json_uint(j, "uid", e->st.uid);
-	json_uint(j, "gid", e->st.gid);
+	jw_str(j, "mode", mode);
+	jw_uint(j, "uid", e->st.uid);
+	jw_uint(j, "gid", e->st.gid);
 	format_time_utc_sec(e->st.mtime, t, sizeof(t));
-	json_str(j, "mtime", t);
+	jw_str(j, "mtime", t);
 }
 
 /*
@@ -208,18 +208,18 @@ static int emit_regular(struct config_walk *w, const struct vt_walk_entry *e)
 	j = rec_begin(w->f, e->path);
 	common_fields(w, j, e);
 	if (r.have_hash)
-		json_str(j, "sha256", r.hex);
+		jw_str(j, "sha256", r.hex);
 	if (r.hash_skipped)
-		json_bool(j, "hash_skipped", true);
+		jw_bool(j, "hash_skipped", true);
 	bool secret = is_secret(e->path);
 	if (r.have_content && !secret)
-		json_strn(j, "content", w->content.len ? w->content.data : "", w->content.len);
+		jw_strn(j, "content", w->content.len ? w->content.data : "", w->content.len);
 	if (secret)
-		json_bool(j, "withheld", true);
+		jw_bool(j, "withheld", true);
 	if (r.err)
-		json_str(j, "error", strerror(-r.err));
+		jw_str(j, "error", strerror(-r.err));
 	else
-		json_bool(j, "truncated", !r.have_content);
+		jw_bool(j, "truncated", !r.have_content);
 	return rec_end(w->f);
 }
 
@@ -228,7 +228,7 @@ static int emit_symlink(struct config_walk *w, const struct vt_walk_entry *e)
 	struct json *j = rec_begin(w->f, e->path);
 
 	common_fields(w, j, e);
-	json_str(j, "link", e->link);
+	jw_str(j, "link", e->link);
 	return rec_end(w->f);
 }
 

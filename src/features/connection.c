@@ -81,25 +81,25 @@ static int emit(void *ctx, const struct vt_sock *s)
 	if (frame_format(f) == FRAME_CRAWLER)
 		put_crawler_key(f, s);
 
-	json_str(j, "proto", s->proto == IPPROTO_UDP ? "udp" : "tcp");
-	json_str(j, "family", s->family == AF_INET6 ? "ipv6" : "ipv4");
-	json_str(j, rec_name(f, "local_addr", "localipaddr"), s->local_addr);
-	json_uint(j, rec_name(f, "local_port", "localport"), s->local_port);
-	json_str(j, rec_name(f, "remote_addr", "remoteipaddr"), s->remote_addr);
-	json_uint(j, rec_name(f, "remote_port", "remoteport"), s->remote_port);
-	json_str(j, rec_name(f, "state", "connstatus"), state_name(s));
+	jw_str(j, "proto", s->proto == IPPROTO_UDP ? "udp" : "tcp");
+	jw_str(j, "family", s->family == AF_INET6 ? "ipv6" : "ipv4");
+	jw_str(j, rec_name(f, "local_addr", "localipaddr"), s->local_addr);
+	jw_uint(j, rec_name(f, "local_port", "localport"), s->local_port);
+	jw_str(j, rec_name(f, "remote_addr", "remoteipaddr"), s->remote_addr);
+	jw_uint(j, rec_name(f, "remote_port", "remoteport"), s->remote_port);
+	jw_str(j, rec_name(f, "state", "connstatus"), state_name(s));
 	if (s->have & VS_INODE)
-		json_uint(j, "inode", s->inode);
+		jw_uint(j, "inode", s->inode);
 	else
-		json_null(j, "inode");
+		jw_null(j, "inode");
 	if (s->have & VS_UID)
-		json_uint(j, "uid", s->uid);
+		jw_uint(j, "uid", s->uid);
 	if (s->have & VS_OWNER) {
-		json_int(j, "pid", s->pid);
-		json_str(j, rec_name(f, "comm", "pname"), s->comm);
+		jw_int(j, "pid", s->pid);
+		jw_str(j, rec_name(f, "comm", "pname"), s->comm);
 	} else {
-		json_null(j, "pid");
-		json_null(j, rec_name(f, "comm", "pname"));
+		jw_null(j, "pid");
+		jw_null(j, rec_name(f, "comm", "pname"));
 	}
 	return rec_end(f);
 }

@@ -242,34 +242,34 @@ static int emit(struct file_walk *w, const struct vt_walk_entry *e, const char *
 
 	if (w->crawler) {
 		rec_crawler(f, "file", e->path);
-		json_str(j, "name", e->name);
-		json_str(j, "path", e->path);
-		json_str(j, "type", crawler_type(st->type));
-		json_uint(j, "mode", type_bits(st->type) | st->mode);
+		jw_str(j, "name", e->name);
+		jw_str(j, "path", e->path);
+		jw_str(j, "type", crawler_type(st->type));
+		jw_uint(j, "mode", type_bits(st->type) | st->mode);
 	} else {
-		json_str(j, "path", e->path);
-		json_str(j, "type", vt_ftype_name(st->type));
+		jw_str(j, "path", e->path);
+		jw_str(j, "type", vt_ftype_name(st->type));
 		mode_str(st->mode, mode);
-		json_str(j, "mode", mode);
+		jw_str(j, "mode", mode);
 	}
-	json_uint(j, "uid", st->uid);
-	json_uint(j, "gid", st->gid);
-	json_uint(j, "size", st->size);
+	jw_uint(j, "uid", st->uid);
+	jw_uint(j, "gid", st->gid);
+	jw_uint(j, "size", st->size);
 	if (w->crawler) {
-		json_int(j, "mtime", st->mtime);
-		json_int(j, "ctime", st->ctime);
+		jw_int(j, "mtime", st->mtime);
+		jw_int(j, "ctime", st->ctime);
 	} else {
-		json_str(j, "mtime", cached_time(&w->tc, st->mtime));
-		json_str(j, "ctime", cached_time(&w->tc, st->ctime));
+		jw_str(j, "mtime", cached_time(&w->tc, st->mtime));
+		jw_str(j, "ctime", cached_time(&w->tc, st->ctime));
 	}
-	json_uint(j, "inode", st->inode);
-	json_uint(j, "nlink", st->nlink);
+	jw_uint(j, "inode", st->inode);
+	jw_uint(j, "nlink", st->nlink);
 	if (w->crawler)
-		json_str(j, "linksto", e->link); /* NULL -> null */
+		jw_str(j, "linksto", e->link); /* NULL -> null */
 	else if (e->link)
-		json_str(j, "link", e->link);
+		jw_str(j, "link", e->link);
 	if (hex)
-		json_str(j, "sha256", hex);
+		jw_str(j, "sha256", hex);
 	return rec_end(f);
 }
 

@@ -29,11 +29,11 @@ static void put_flags(struct json *j, unsigned flags)
 {
 	size_t b;
 
-	json_arr_begin(j, "flags");
+	jw_arr_begin(j, "flags");
 	for (b = 0; b < ARRAY_SIZE(flag_names); b++)
 		if (flags & (1u << b))
-			json_str(j, NULL, flag_names[b]);
-	json_arr_end(j);
+			jw_str(j, NULL, flag_names[b]);
+	jw_arr_end(j);
 }
 
 static int emit(void *ctx, const struct vt_iface *i)
@@ -50,23 +50,23 @@ static int emit(void *ctx, const struct vt_iface *i)
 		snprintf(ckey, sizeof(ckey), "interface-%s", name);
 		rec_crawler(f, "interface", ckey);
 	}
-	json_str(j, "name", name);
-	json_int(j, "index", i->index);
-	json_str(j, "mac", i->mac[0] ? i->mac : NULL);
-	json_uint(j, "mtu", i->mtu);
+	jw_str(j, "name", name);
+	jw_int(j, "index", i->index);
+	jw_str(j, "mac", i->mac[0] ? i->mac : NULL);
+	jw_uint(j, "mtu", i->mtu);
 	put_flags(j, i->flags);
-	json_arr_begin(j, "addresses");
+	jw_arr_begin(j, "addresses");
 	for (a = i->addrs; a && *a; a++)
-		json_str(j, NULL, *a);
-	json_arr_end(j);
-	json_uint(j, "rx_bytes", n->rx_bytes);
-	json_uint(j, "rx_packets", n->rx_packets);
-	json_uint(j, "rx_errors", n->rx_errors);
-	json_uint(j, "rx_dropped", n->rx_dropped);
-	json_uint(j, "tx_bytes", n->tx_bytes);
-	json_uint(j, "tx_packets", n->tx_packets);
-	json_uint(j, "tx_errors", n->tx_errors);
-	json_uint(j, "tx_dropped", n->tx_dropped);
+		jw_str(j, NULL, *a);
+	jw_arr_end(j);
+	jw_uint(j, "rx_bytes", n->rx_bytes);
+	jw_uint(j, "rx_packets", n->rx_packets);
+	jw_uint(j, "rx_errors", n->rx_errors);
+	jw_uint(j, "rx_dropped", n->rx_dropped);
+	jw_uint(j, "tx_bytes", n->tx_bytes);
+	jw_uint(j, "tx_packets", n->tx_packets);
+	jw_uint(j, "tx_errors", n->tx_errors);
+	jw_uint(j, "tx_dropped", n->tx_dropped);
 	return rec_end(f);
 }
 

@@ -197,18 +197,18 @@ static int emit(struct gather *g)
 		struct json *j =
 		    twin ? rec_beginf(f, "%s@%llu", e->path, (unsigned long long)e->inode)
 		         : rec_begin(f, e->path);
-		json_str(j, "path", e->path);
-		json_uint(j, "inode", e->inode);
+		jw_str(j, "path", e->path);
+		jw_uint(j, "inode", e->inode);
 		char dev[32];
 		snprintf(dev, sizeof(dev), "%u:%u", e->major, e->minor);
-		json_str(j, "device", dev);
-		json_bool(j, "deleted", e->deleted);
-		json_bool(j, "executable", e->exec);
-		json_uint(j, "processes", e->processes);
-		json_arr_begin(j, "pids");
+		jw_str(j, "device", dev);
+		jw_bool(j, "deleted", e->deleted);
+		jw_bool(j, "executable", e->exec);
+		jw_uint(j, "processes", e->processes);
+		jw_arr_begin(j, "pids");
 		for (int k = 0; k < e->npids; k++)
-			json_int(j, NULL, e->pids[k]);
-		json_arr_end(j);
+			jw_int(j, NULL, e->pids[k]);
+		jw_arr_end(j);
 		if (rec_end(f) < 0)
 			return -EIO;
 	}

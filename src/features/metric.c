@@ -196,7 +196,7 @@ static void put_rate(struct json *j, const char *name, uint64_t a, uint64_t b, d
 {
 	double r;
 	if (rate(a, b, dt, &r))
-		json_double(j, name, r, 2);
+		jw_double(j, name, r, 2);
 }
 
 static double pct(double part, double whole)
@@ -220,14 +220,14 @@ static int store_cpu(void *ctx, const struct vt_cpu *c)
 
 static void put_cpu_cumulative(struct json *j, const struct vt_cpu *b)
 {
-	json_double(j, "user_s", b->user, 2);
-	json_double(j, "nice_s", b->nice, 2);
-	json_double(j, "system_s", b->system, 2);
-	json_double(j, "idle_s", b->idle, 2);
-	json_double(j, "iowait_s", b->iowait, 2);
-	json_double(j, "irq_s", b->irq, 2);
-	json_double(j, "softirq_s", b->softirq, 2);
-	json_double(j, "steal_s", b->steal, 2);
+	jw_double(j, "user_s", b->user, 2);
+	jw_double(j, "nice_s", b->nice, 2);
+	jw_double(j, "system_s", b->system, 2);
+	jw_double(j, "idle_s", b->idle, 2);
+	jw_double(j, "iowait_s", b->iowait, 2);
+	jw_double(j, "irq_s", b->irq, 2);
+	jw_double(j, "softirq_s", b->softirq, 2);
+	jw_double(j, "steal_s", b->steal, 2);
 }
 
 /* Percentages of the interval between a and b; false if it is empty. */
@@ -251,9 +251,9 @@ static bool put_cpu_pct(struct frame *f, struct json *j, const struct vt_cpu *a,
 	if (total <= 0)
 		return false;
 	for (int i = 0; i < 8; i++)
-		json_double(j, rec_name(f, names[i][0], names[i][1]), pct(d[i], total), 2);
-	json_double(j, rec_name(f, "busy_pct", "cpu_util"), 100.0 - pct(d[3] + d[4], total), 2);
-	json_double(j, "interval_s", dt, 3);
+		jw_double(j, rec_name(f, names[i][0], names[i][1]), pct(d[i], total), 2);
+	jw_double(j, rec_name(f, "busy_pct", "cpu_util"), 100.0 - pct(d[3] + d[4], total), 2);
+	jw_double(j, "interval_s", dt, 3);
 	return true;
 }
 
@@ -305,29 +305,28 @@ static void emit_memory(struct metric *m)
 	struct json *j = rec_begin(f, "memory");
 	rec_crawler(f, "memory", "memory");
 	if (frame_format(f) == FRAME_CRAWLER) { /* bytes, as psutil gave them */
-		json_uint(j, "memory_used", used * 1024);
-		json_uint(j, "memory_buffered", mem.buffers_kb * 1024);
-		json_uint(j, "memory_cached", mem.cached_kb * 1024);
-		json_uint(j, "memory_free", mem.free_kb * 1024);
+		jw_uint(j, "memory_used", used * 1024);
+		jw_uint(j, "memory_buffered", mem.buffers_kb * 1024);
+		jw_uint(j, "memory_cached", mem.cached_kb * 1024);
+		jw_uint(j, "memory_free", mem.free_kb * 1024);
 	}
-	json_uint(j, "total_kb", mem.total_kb);
-	json_uint(j, "free_kb", mem.free_kb);
-	json_uint(j, "available_kb", avail);
+	jw_uint(j, "total_kb", mem.total_kb);
+	jw_uint(j, "free_kb", mem.free_kb);
+	jw_uint(j, "available_kb", avail);
 	if (!(mem.have & VM_AVAILABLE))
-		json_bool(j, "available_estimated", true);
-	json_uint(j, "used_kb", used);
-	json_double(j, rec_name(f, "used_pct", "memory_util_percentage"),
-	            pct((double)used, (double)mem.total_kb), 2);
+		jw_bool(j, "available_estimated", true);
+	jw_uint(j, "used_kb", used);
+	jw_double(j, rec_name(f, "used_pct", "memory_util_percentage"),
+	          pct((double)used, (double)mem.total_kb), 2);
 	if (mem.have & VM_CACHE) {
-		json_uint(j, "buffers_kb", mem.buffers_kb);
-		json_uint(j, "cached_kb", mem.cached_kb);
+		jw_uint(j, "buffers_kb", mem.buffers_kb);
+		jw_uint(j, "cached_kb", mem.cached_kb);
 	}
 	if (mem.have & VM_SWAP) {
-		json_uint(j, "swap_total_kb", mem.swap_total_kb);
-		json_uint(j, "swap_free_kb", swap_free);
-		json_uint(j, "swap_used_kb", swap_used);
-		json_double(j, "swap_used_pct", pct((double)swap_used, (double)mem.swap_total_kb),
-		            2);
+		jw_uint(j, "swap_total_kb", mem.swap_total_kb);
+		jw_uint(j, "swap_free_kb", swap_free);
+		jw_uint(j, "swap_used_kb", swap_used);
+		jw_double(j, "swap_used_pct", pct((double)swap_used, (double)mem.swap_total_kb), 2);
 	}
 	rec_end(f);
 }
@@ -343,15 +342,15 @@ static void emit_load(struct metric *m)
 	}
 	struct json *j = rec_begin(f, "load");
 	rec_crawler(f, "load", "load");
-	json_double(j, rec_name(f, "load1", "shortterm"), l.load1, 2);
-	json_double(j, rec_name(f, "load5", "midterm"), l.load5, 2);
-	json_double(j, rec_name(f, "load15", "longterm"), l.load15, 2);
-	json_uint(j, "runnable", l.running);
-	json_uint(j, "tasks", l.total);
+	jw_double(j, rec_name(f, "load1", "shortterm"), l.load1, 2);
+	jw_double(j, rec_name(f, "load5", "midterm"), l.load5, 2);
+	jw_double(j, rec_name(f, "load15", "longterm"), l.load15, 2);
+	jw_uint(j, "runnable", l.running);
+	jw_uint(j, "tasks", l.total);
 	struct vt_kernel k;
 	if (frame_format(f) != FRAME_CRAWLER && VIEW_HAS(m->c->view, kernel) &&
 	    view_kernel(m->c->view, &k) == 0 && (k.have & VK_UPTIME))
-		json_double(j, "uptime_s", k.uptime, 2);
+		jw_double(j, "uptime_s", k.uptime, 2);
 	rec_end(f);
 }
 
@@ -366,20 +365,20 @@ static int emit_fs(void *ctx, const struct vt_fs *fs)
 
 	struct json *j = rec_beginf(f, "disk:%s", fs->mountpoint);
 	rec_crawler(f, "disk", fs->mountpoint);
-	json_str(j, rec_name(f, "mountpoint", "mountpt"), fs->mountpoint);
-	json_str(j, rec_name(f, "device", "partitionname"), fs->device);
-	json_str(j, "fstype", fs->fstype);
-	json_uint(j, rec_name(f, "size_bytes", "partitionsize"), fs->size_bytes);
-	json_uint(j, "used_bytes", fs->used_bytes);
-	json_uint(j, "avail_bytes", fs->avail_bytes);
-	json_double(j, "used_pct", used_pct, 2);
+	jw_str(j, rec_name(f, "mountpoint", "mountpt"), fs->mountpoint);
+	jw_str(j, rec_name(f, "device", "partitionname"), fs->device);
+	jw_str(j, "fstype", fs->fstype);
+	jw_uint(j, rec_name(f, "size_bytes", "partitionsize"), fs->size_bytes);
+	jw_uint(j, "used_bytes", fs->used_bytes);
+	jw_uint(j, "avail_bytes", fs->avail_bytes);
+	jw_double(j, "used_pct", used_pct, 2);
 	if (frame_format(f) == FRAME_CRAWLER)
-		json_double(j, "freepct", 100.0 - used_pct, 2);
-	json_uint(j, "inodes", fs->inodes);
+		jw_double(j, "freepct", 100.0 - used_pct, 2);
+	jw_uint(j, "inodes", fs->inodes);
 	if (fs->inodes) { /* btrfs, vfat... have no inode table */
 		uint64_t iused = fs->inodes - fs->inodes_free;
-		json_uint(j, "inodes_used", iused);
-		json_double(j, "inodes_used_pct", pct((double)iused, (double)fs->inodes), 2);
+		jw_uint(j, "inodes_used", iused);
+		jw_double(j, "inodes_used_pct", pct((double)iused, (double)fs->inodes), 2);
 	}
 	return rec_end(f);
 }
@@ -409,14 +408,14 @@ static int emit_dev(void *ctx, const struct vt_diskio *d)
 	struct frame *f = m->f;
 	struct json *j = rec_beginf(f, "diskio:%s", d->device);
 	rec_crawler(f, "diskio", d->device);
-	json_str(j, "device", d->device);
-	json_uint(j, "reads", d->reads);
-	json_uint(j, "writes", d->writes);
-	json_uint(j, "read_bytes", d->read_bytes);
-	json_uint(j, "write_bytes", d->write_bytes);
-	json_uint(j, "read_ms", d->read_ms);
-	json_uint(j, "write_ms", d->write_ms);
-	json_uint(j, "io_ms", d->io_ms);
+	jw_str(j, "device", d->device);
+	jw_uint(j, "reads", d->reads);
+	jw_uint(j, "writes", d->writes);
+	jw_uint(j, "read_bytes", d->read_bytes);
+	jw_uint(j, "write_bytes", d->write_bytes);
+	jw_uint(j, "read_ms", d->read_ms);
+	jw_uint(j, "write_ms", d->write_ms);
+	jw_uint(j, "io_ms", d->io_ms);
 	ssize_t i = m->rates && strlen(d->device) < NAME_CAP
 	                ? find_item(m, &m->dev, same_name, d->device)
 	                : -1;
@@ -428,8 +427,8 @@ static int emit_dev(void *ctx, const struct vt_diskio *d)
 		put_rate(j, "read_bytes_per_s", a->read_bytes, d->read_bytes, m->dt);
 		put_rate(j, "write_bytes_per_s", a->write_bytes, d->write_bytes, m->dt);
 		if (rate(a->io_ms, d->io_ms, m->dt, &busy)) /* ms busy per s */
-			json_double(j, "util_pct", pct(busy, 1000.0), 2);
-		json_double(j, "interval_s", m->dt, 3);
+			jw_double(j, "util_pct", pct(busy, 1000.0), 2);
+		jw_double(j, "interval_s", m->dt, 3);
 	}
 	return rec_end(f);
 }
@@ -470,11 +469,11 @@ static int emit_net(void *ctx, const struct vt_iface *ifc)
 	struct json *j = rec_beginf(f, "net:%s", ifc->name);
 	snprintf(key, sizeof(key), "interface-%s", ifc->name);
 	rec_crawler(f, "net", key);
-	json_str(j, "ifname", ifc->name);
+	jw_str(j, "ifname", ifc->name);
 	for (size_t k = 0; k < ARRAY_SIZE(ctr); k++) {
 		uint64_t v;
 		memcpy(&v, (const char *)&ifc->counters + ctr[k].off, sizeof(v));
-		json_uint(j, ctr[k].name, v);
+		jw_uint(j, ctr[k].name, v);
 	}
 	ssize_t i = m->rates && strlen(ifc->name) < NAME_CAP
 	                ? find_item(m, &m->net, same_name, ifc->name)
@@ -487,7 +486,7 @@ static int emit_net(void *ctx, const struct vt_iface *ifc)
 			memcpy(&vb, (const char *)&ifc->counters + ctr[k].off, sizeof(vb));
 			put_rate(j, rec_name(f, ctr[k].rate, ctr[k].crawler), va, vb, m->dt);
 		}
-		json_double(j, "interval_s", m->dt, 3);
+		jw_double(j, "interval_s", m->dt, 3);
 	}
 	return rec_end(f);
 }
@@ -497,9 +496,9 @@ static int emit_net(void *ctx, const struct vt_iface *ifc)
 static void put_limit(struct json *j, const char *name, uint64_t v)
 {
 	if (v == UINT64_MAX)
-		json_null(j, name); /* unlimited */
+		jw_null(j, name); /* unlimited */
 	else
-		json_uint(j, name, v);
+		jw_uint(j, name, v);
 }
 
 static void emit_cgroup(struct metric *m)
@@ -517,40 +516,40 @@ static void emit_cgroup(struct metric *m)
 	}
 	struct json *j = rec_begin(f, "cgroup");
 	rec_crawler(f, "cgroup", "cgroup");
-	json_int(j, "version", cg.version);
+	jw_int(j, "version", cg.version);
 	if (cg.have & VC_CPU) {
-		json_uint(j, "cpu_usage_ns", cg.cpu_usage_ns);
-		json_uint(j, "cpu_user_ns", cg.cpu_user_ns);
-		json_uint(j, "cpu_system_ns", cg.cpu_system_ns);
+		jw_uint(j, "cpu_usage_ns", cg.cpu_usage_ns);
+		jw_uint(j, "cpu_user_ns", cg.cpu_user_ns);
+		jw_uint(j, "cpu_system_ns", cg.cpu_system_ns);
 		double dt = seconds_since(m->t_cg), ns;
 		if (m->have_cg && (m->cg.have & VC_CPU) &&
 		    rate(m->cg.cpu_usage_ns, cg.cpu_usage_ns, dt, &ns)) {
 			/* Of one CPU: above 100 when several are busy. */
-			json_double(j, "cpu_pct", ns / 1e7, 2);
-			json_double(j, "interval_s", dt, 3);
+			jw_double(j, "cpu_pct", ns / 1e7, 2);
+			jw_double(j, "interval_s", dt, 3);
 		}
 	}
 	if (cg.have & VC_THROTTLE) {
-		json_uint(j, "nr_periods", cg.nr_periods);
-		json_uint(j, "nr_throttled", cg.nr_throttled);
-		json_uint(j, "throttled_ns", cg.throttled_ns);
+		jw_uint(j, "nr_periods", cg.nr_periods);
+		jw_uint(j, "nr_throttled", cg.nr_throttled);
+		jw_uint(j, "throttled_ns", cg.throttled_ns);
 	}
 	if (cg.have & VC_MEM)
-		json_uint(j, "mem_usage_bytes", cg.mem_usage);
+		jw_uint(j, "mem_usage_bytes", cg.mem_usage);
 	if (cg.have & VC_MEMLIMIT)
 		put_limit(j, "mem_limit_bytes", cg.mem_limit);
 	if (cg.have & VC_MEMSTAT) {
-		json_uint(j, "mem_cache_bytes", cg.mem_cache);
-		json_uint(j, "mem_anon_bytes", cg.mem_anon);
+		jw_uint(j, "mem_cache_bytes", cg.mem_cache);
+		jw_uint(j, "mem_anon_bytes", cg.mem_anon);
 	}
 	if (cg.have & VC_IO) {
-		json_uint(j, "io_read_bytes", cg.io_read_bytes);
-		json_uint(j, "io_write_bytes", cg.io_write_bytes);
-		json_uint(j, "io_read_ops", cg.io_read_ops);
-		json_uint(j, "io_write_ops", cg.io_write_ops);
+		jw_uint(j, "io_read_bytes", cg.io_read_bytes);
+		jw_uint(j, "io_write_bytes", cg.io_write_bytes);
+		jw_uint(j, "io_read_ops", cg.io_read_ops);
+		jw_uint(j, "io_write_ops", cg.io_write_ops);
 	}
 	if (cg.have & VC_PIDS)
-		json_uint(j, "pids_current", cg.pids_current);
+		jw_uint(j, "pids_current", cg.pids_current);
 	if (cg.have & VC_PIDSLIMIT)
 		put_limit(j, "pids_limit", cg.pids_limit);
 	rec_end(f);

@@ -17,23 +17,23 @@ static int one_module(void *ctx, const struct vt_module *m)
 	struct crawl_ctx *c = ctx;
 	struct frame *f = c->frame;
 	struct json *j = rec_begin(f, m->name);
-	json_str(j, "name", m->name);
-	json_uint(j, "size", m->size);
+	jw_str(j, "name", m->name);
+	jw_uint(j, "size", m->size);
 	if (m->refcount >= 0)
-		json_int(j, "refcount", m->refcount);
+		jw_int(j, "refcount", m->refcount);
 	else
-		json_null(j, "refcount");
-	json_str(j, "state", m->state);
-	json_arr_begin(j, "used_by");
+		jw_null(j, "refcount");
+	jw_str(j, "state", m->state);
+	jw_arr_begin(j, "used_by");
 	for (const char *s = m->deps ? m->deps : ""; *s;) {
 		size_t n = strcspn(s, ",");
 		if (n)
-			json_strn(j, NULL, s, n);
+			jw_strn(j, NULL, s, n);
 		s += n;
 		if (*s == ',')
 			s++;
 	}
-	json_arr_end(j);
+	jw_arr_end(j);
 	return rec_end(f) < 0 ? 1 : 0;
 }
 

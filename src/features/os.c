@@ -93,9 +93,9 @@ static void rel_field(struct json *j, const char *name, const struct os_release 
                       const struct os_release_val *v)
 {
 	if (rel && v->s)
-		json_strn(j, name, v->s, v->len);
+		jw_strn(j, name, v->s, v->len);
 	else
-		json_null(j, name);
+		jw_null(j, name);
 }
 
 /* ---- addresses ------------------------------------------------------------- */
@@ -161,9 +161,9 @@ static void kernel_str(struct json *j, const char *name, const struct vt_kernel 
                        const char *v)
 {
 	if (k->have & bit)
-		json_str(j, name, v);
+		jw_str(j, name, v);
 	else
-		json_null(j, name);
+		jw_null(j, name);
 }
 
 static int crawl(struct crawl_ctx *c)
@@ -204,42 +204,42 @@ static int crawl(struct crawl_ctx *c)
 	kernel_str(j, "kernel_version", &k, VK_VERSION, k.version);
 	kernel_str(j, "architecture", &k, VK_MACHINE, k.machine);
 	if (k.have & VK_HOSTNAME && k.hostname[0])
-		json_str(j, "hostname", k.hostname);
+		jw_str(j, "hostname", k.hostname);
 	else if (have_host)
-		json_strn(j, "hostname", host.data, host.len);
+		jw_strn(j, "hostname", host.data, host.len);
 	else
-		json_null(j, "hostname");
+		jw_null(j, "hostname");
 	kernel_str(j, "domainname", &k, VK_DOMAIN, k.domainname);
 
 	const char *boot = rec_name(f, "boot_time", "boottime");
 	if (!(k.have & VK_BOOT)) {
-		json_null(j, boot);
+		jw_null(j, boot);
 	} else if (crawler) {
-		json_double(j, boot, k.boot_time, 0);
+		jw_double(j, boot, k.boot_time, 0);
 	} else {
 		char t[40];
 		format_time_utc((int64_t)(k.boot_time * 1e9), t, sizeof(t));
-		json_str(j, boot, t);
+		jw_str(j, boot, t);
 	}
 	if (k.have & VK_UPTIME)
-		json_double(j, rec_name(f, "uptime_s", "uptime"), k.uptime, 2);
+		jw_double(j, rec_name(f, "uptime_s", "uptime"), k.uptime, 2);
 	else
-		json_null(j, rec_name(f, "uptime_s", "uptime"));
+		jw_null(j, rec_name(f, "uptime_s", "uptime"));
 
 	if (have_mid)
-		json_strn(j, "machine_id", mid.data, mid.len);
+		jw_strn(j, "machine_id", mid.data, mid.len);
 	else
-		json_null(j, "machine_id");
+		jw_null(j, "machine_id");
 
 	const char *ipname = rec_name(f, "ip_addresses", "ipaddr");
 	if (have_addrs) {
-		json_arr_begin(j, ipname);
+		jw_arr_begin(j, ipname);
 		const char *s = buf_str(&addrs.list), *end = s + addrs.list.len;
 		for (; s < end; s += strlen(s) + 1)
-			json_str(j, NULL, s);
-		json_arr_end(j);
+			jw_str(j, NULL, s);
+		jw_arr_end(j);
 	} else {
-		json_null(j, ipname);
+		jw_null(j, ipname);
 	}
 	int r = rec_end(f);
 

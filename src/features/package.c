@@ -73,9 +73,9 @@ static void str_field(struct json *j, const char *name, const struct pkg *p, uns
                       const struct pkg_str *s)
 {
 	if (p->have & bit)
-		json_strn(j, name, s->s, s->len);
+		jw_strn(j, name, s->s, s->len);
 	else
-		json_null(j, name);
+		jw_null(j, name);
 }
 
 static void emit(struct pkg_crawl *pc, const struct pkg *p)
@@ -98,30 +98,30 @@ static void emit(struct pkg_crawl *pc, const struct pkg *p)
 
 	struct json *j = rec_begin(f, key);
 	rec_crawler(f, "package", key);
-	json_strn(j, rec_name(f, "name", "pkgname"), p->name.s, p->name.len);
+	jw_strn(j, rec_name(f, "name", "pkgname"), p->name.s, p->name.len);
 	str_field(j, rec_name(f, "version", "pkgversion"), p, PKG_VERSION, &p->version);
 	str_field(j, rec_name(f, "arch", "pkgarchitecture"), p, PKG_ARCH, &p->arch);
 	if (p->have & PKG_SIZE)
-		json_uint(j, rec_name(f, "size_kb", "pkgsize"), p->size_kb);
+		jw_uint(j, rec_name(f, "size_kb", "pkgsize"), p->size_kb);
 	else
-		json_null(j, rec_name(f, "size_kb", "pkgsize"));
+		jw_null(j, rec_name(f, "size_kb", "pkgsize"));
 	if (p->have & PKG_SOURCE)
-		json_strn(j, "source", p->source.s, p->source.len);
+		jw_strn(j, "source", p->source.s, p->source.len);
 	else
-		json_strn(j, "source", p->name.s, p->name.len);
+		jw_strn(j, "source", p->name.s, p->name.len);
 	if (p->have & PKG_STATUS)
-		json_strn(j, "status", p->status.s, p->status.len);
+		jw_strn(j, "status", p->status.s, p->status.len);
 	else
-		json_str(j, "status", "installed");
-	json_str(j, "manager", pc->manager);
+		jw_str(j, "status", "installed");
+	jw_str(j, "manager", pc->manager);
 	if (!(p->have & PKG_INSTALLTIME)) {
-		json_null(j, "installed");
+		jw_null(j, "installed");
 	} else if (frame_format(f) == FRAME_CRAWLER) {
-		json_int(j, "installed", p->install_time);
+		jw_int(j, "installed", p->install_time);
 	} else {
 		char t[40];
 		format_time_utc(p->install_time * 1000000000ll, t, sizeof(t));
-		json_str(j, "installed", t);
+		jw_str(j, "installed", t);
 	}
 	rec_end(f);
 }

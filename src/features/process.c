@@ -33,7 +33,7 @@ static __thread struct {
 static void put_start(struct frame *f, struct json *j, int64_t t)
 {
 	if (frame_format(f) == FRAME_CRAWLER) {
-		json_int(j, "created", t);
+		jw_int(j, "created", t);
 		return;
 	}
 	if (!last_start.valid || last_start.t != t) {
@@ -41,7 +41,7 @@ static void put_start(struct frame *f, struct json *j, int64_t t)
 		last_start.t = t;
 		last_start.valid = true;
 	}
-	json_str(j, "start_time", last_start.iso);
+	jw_str(j, "start_time", last_start.iso);
 }
 
 /* The record key: the pid in decimal (pids are positive). */
@@ -69,43 +69,43 @@ static int emit(void *ctx, const struct vt_proc *p)
 		snprintf(key, sizeof(key), "%s/%d", (p->have & VP_COMM) ? p->comm : "", p->pid);
 		rec_crawler(f, "process", key);
 	}
-	json_int(j, "pid", p->pid);
+	jw_int(j, "pid", p->pid);
 	if (p->have & VP_PPID)
-		json_int(j, "ppid", p->ppid);
+		jw_int(j, "ppid", p->ppid);
 	if (p->have & VP_NSPID)
-		json_int(j, "nspid", p->nspid);
+		jw_int(j, "nspid", p->nspid);
 	if (p->have & VP_UID)
-		json_uint(j, "uid", p->uid);
+		jw_uint(j, "uid", p->uid);
 	if (p->have & VP_USER)
-		json_str(j, "user", p->user);
+		jw_str(j, "user", p->user);
 	if (p->have & VP_COMM)
-		json_str(j, rec_name(f, "comm", "pname"), p->comm);
+		jw_str(j, rec_name(f, "comm", "pname"), p->comm);
 	if (p->have & VP_CMDLINE)
-		json_strn(j, rec_name(f, "cmdline", "cmd"), p->cmdline, p->cmdline_len);
+		jw_strn(j, rec_name(f, "cmdline", "cmd"), p->cmdline, p->cmdline_len);
 	if (p->have & VP_EXE)
-		json_str(j, "exe", p->exe);
+		jw_str(j, "exe", p->exe);
 	if (p->have & VP_CWD)
-		json_str(j, "cwd", p->cwd);
+		jw_str(j, "cwd", p->cwd);
 	if (p->have & VP_STATE)
-		json_strn(j, "state", &p->state, 1);
+		jw_strn(j, "state", &p->state, 1);
 	if (p->have & VP_START)
 		put_start(f, j, p->start_time);
 	if (p->have & VP_THREADS)
-		json_uint(j, "threads", p->threads);
+		jw_uint(j, "threads", p->threads);
 	if (p->have & VP_RSS)
-		json_uint(j, "rss_kb", p->rss_kb);
+		jw_uint(j, "rss_kb", p->rss_kb);
 	if (p->have & VP_VSZ)
-		json_uint(j, "vsz_kb", p->vsz_kb);
+		jw_uint(j, "vsz_kb", p->vsz_kb);
 	if (p->have & VP_CPU) {
-		json_double(j, "cpu_user_s", p->cpu_user_s, 2);
-		json_double(j, "cpu_system_s", p->cpu_system_s, 2);
+		jw_double(j, "cpu_user_s", p->cpu_user_s, 2);
+		jw_double(j, "cpu_system_s", p->cpu_system_s, 2);
 	}
 	if (p->have & VP_FDS)
-		json_uint(j, "fds", p->fds);
+		jw_uint(j, "fds", p->fds);
 	if (p->have & VP_CGROUP)
-		json_str(j, "cgroup", p->cgroup);
+		jw_str(j, "cgroup", p->cgroup);
 	if (p->err) {
-		json_str(j, "error", strerror(p->err));
+		jw_str(j, "error", strerror(p->err));
 		frame_error(f, p->err, "process %d (%s)", p->pid,
 		            (p->have & VP_COMM) ? p->comm : "?");
 	}

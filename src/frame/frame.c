@@ -93,7 +93,7 @@ struct frame *frame_begin(struct sink *sink, const struct system_id *sys,
 	f->cur = -1;
 	f->spool_fd = -1;
 	buf_adds(&f->prefix, "{\"system\":");
-	json_escape(&f->prefix, f->sys.id, strlen(f->sys.id));
+	jw_escape(&f->prefix, f->sys.id, strlen(f->sys.id));
 	buf_printf(&f->prefix, ",\"time\":\"%s\",\"feature\":\"", f->time_str);
 	return f;
 }
@@ -182,8 +182,8 @@ struct json *rec_begin(struct frame *f, const char *key)
 	buf_reset(&f->cfeat);
 	buf_reset(&f->ckey);
 	buf_reset(&f->val);
-	json_init(&f->j, &f->val);
-	json_obj_begin(&f->j, NULL);
+	jw_init(&f->j, &f->val);
+	jw_obj_begin(&f->j, NULL);
 	f->open = true;
 	return &f->j;
 }
@@ -220,14 +220,14 @@ int rec_end(struct frame *f)
 		return -EINVAL;
 	f->open = false;
 	while (f->j.depth > 0)
-		json_obj_end(&f->j); /* close anything a feature left open */
+		jw_obj_end(&f->j); /* close anything a feature left open */
 	struct buf *m = &f->mem;
 	const char *feat = cur_name(f);
 	if (f->fmt == FRAME_JSON) {
 		buf_add(m, f->prefix.data, f->prefix.len);
 		buf_adds(m, feat);
 		buf_add(m, "\",\"key\":", 8);
-		json_escape(m, f->key.data ? f->key.data : "", f->key.len);
+		jw_escape(m, f->key.data ? f->key.data : "", f->key.len);
 		buf_add(m, ",\"value\":", 9);
 		buf_add(m, f->val.data, f->val.len);
 		buf_add(m, "}\n", 2);
@@ -235,7 +235,7 @@ int rec_end(struct frame *f)
 		const struct buf *k = f->ckey.len ? &f->ckey : &f->key;
 		buf_adds(m, f->cfeat.len ? f->cfeat.data : feat);
 		buf_addc(m, '\t');
-		json_escape(m, k->data ? k->data : "", k->len);
+		jw_escape(m, k->data ? k->data : "", k->len);
 		buf_addc(m, '\t');
 		buf_add(m, f->val.data, f->val.len);
 		buf_addc(m, '\n');
@@ -304,35 +304,35 @@ uint64_t frame_records(const struct frame *f)
 
 static void header_common(struct frame *f, struct json *j, double dur_ms)
 {
-	json_double(j, "duration_ms", dur_ms, 3);
-	json_uint(j, "records", f->records);
+	jw_double(j, "duration_ms", dur_ms, 3);
+	jw_uint(j, "records", f->records);
 	if (f->spool_err)
-		json_str(j, "spool_error", strerror(-f->spool_err));
+		jw_str(j, "spool_error", strerror(-f->spool_err));
 	/* the system-level slot ("frame") only when something went there */
 	const struct feat_stat *sys = &f->feat[f->nfeat];
 	int n = f->nfeat + (sys->errors || sys->skipped || sys->nmsg ? 1 : 0);
-	json_obj_begin(j, "errors");
+	jw_obj_begin(j, "errors");
 	for (int i = 0; i < n; i++)
-		json_uint(j, f->feat[i].name, f->feat[i].errors);
-	json_obj_end(j);
-	json_obj_begin(j, "skipped");
+		jw_uint(j, f->feat[i].name, f->feat[i].errors);
+	jw_obj_end(j);
+	jw_obj_begin(j, "skipped");
 	for (int i = 0; i < n; i++)
-		json_uint(j, f->feat[i].name, f->feat[i].skipped);
-	json_obj_end(j);
-	json_obj_begin(j, "feature_ms");
+		jw_uint(j, f->feat[i].name, f->feat[i].skipped);
+	jw_obj_end(j);
+	jw_obj_begin(j, "feature_ms");
 	for (int i = 0; i < f->nfeat; i++)
-		json_double(j, f->feat[i].name, (double)f->feat[i].dur_ns / 1e6, 3);
-	json_obj_end(j);
-	json_obj_begin(j, "messages");
+		jw_double(j, f->feat[i].name, (double)f->feat[i].dur_ns / 1e6, 3);
+	jw_obj_end(j);
+	jw_obj_begin(j, "messages");
 	for (int i = 0; i < n; i++) {
 		if (!f->feat[i].nmsg)
 			continue;
-		json_arr_begin(j, f->feat[i].name);
+		jw_arr_begin(j, f->feat[i].name);
 		for (int k = 0; k < f->feat[i].nmsg; k++)
-			json_str(j, NULL, f->feat[i].msg[k]);
-		json_arr_end(j);
+			jw_str(j, NULL, f->feat[i].msg[k]);
+		jw_arr_end(j);
 	}
-	json_obj_end(j);
+	jw_obj_end(j);
 }
 
 static void uuid4(char out[37])
@@ -354,29 +354,29 @@ static void build_header(struct frame *f, struct buf *h, double dur_ms)
 {
 	struct buf v = BUF_INIT;
 	struct json j;
-	json_init(&j, &v);
-	json_obj_begin(&j, NULL);
+	jw_init(&j, &v);
+	jw_obj_begin(&j, NULL);
 	if (f->fmt == FRAME_JSON) {
-		json_str(&j, "id", f->sys.id);
-		json_str(&j, "name", f->sys.name);
-		json_str(&j, "kind", f->sys.kind);
+		jw_str(&j, "id", f->sys.id);
+		jw_str(&j, "name", f->sys.name);
+		jw_str(&j, "kind", f->sys.kind);
 		if (f->sys.runtime[0])
-			json_str(&j, "runtime", f->sys.runtime);
+			jw_str(&j, "runtime", f->sys.runtime);
 		if (f->sys.image[0])
-			json_str(&j, "image", f->sys.image);
+			jw_str(&j, "image", f->sys.image);
 		if (f->sys.labels_json && f->sys.labels_json[0] == '{')
-			json_raw(&j, "labels", f->sys.labels_json, strlen(f->sys.labels_json));
-		json_str(&j, "host", f->sys.host);
-		json_str(&j, "time", f->time_str);
-		json_arr_begin(&j, "features");
+			jw_raw(&j, "labels", f->sys.labels_json, strlen(f->sys.labels_json));
+		jw_str(&j, "host", f->sys.host);
+		jw_str(&j, "time", f->time_str);
+		jw_arr_begin(&j, "features");
 		for (int i = 0; i < f->nfeat; i++)
-			json_str(&j, NULL, f->feat[i].name);
-		json_arr_end(&j);
+			jw_str(&j, NULL, f->feat[i].name);
+		jw_arr_end(&j);
 		header_common(f, &j, dur_ms);
-		json_obj_end(&j);
+		jw_obj_end(&j);
 		buf_add(h, f->prefix.data, f->prefix.len);
 		buf_adds(h, "frame\",\"key\":");
-		json_escape(h, f->sys.id, strlen(f->sys.id));
+		jw_escape(h, f->sys.id, strlen(f->sys.id));
 		buf_adds(h, ",\"value\":");
 		buf_add(h, v.data, v.len);
 		buf_add(h, "}\n", 2);
@@ -387,32 +387,32 @@ static void build_header(struct frame *f, struct buf *h, double dur_ms)
 		char ts[40], uuid[37];
 		format_time_local(f->time_ns, ts, sizeof(ts));
 		uuid4(uuid);
-		json_str(&j, "features", buf_str(&feats));
-		json_str(&j, "timestamp", ts);
-		json_str(&j, "uuid", uuid);
+		jw_str(&j, "features", buf_str(&feats));
+		jw_str(&j, "timestamp", ts);
+		jw_str(&j, "uuid", uuid);
 		bool ct = strcmp(f->sys.kind, "container") == 0;
 		if (ct) {
 			/* "<host>/<container name>", and the reference's container fields */
 			struct buf ns = BUF_INIT;
 			buf_printf(&ns, "%s/%s", f->sys.host, f->sys.name);
-			json_str(&j, "namespace", buf_str(&ns));
+			jw_str(&j, "namespace", buf_str(&ns));
 			buf_free(&ns);
 		} else {
-			json_str(&j, "namespace", f->sys.name);
+			jw_str(&j, "namespace", f->sys.name);
 		}
-		json_str(&j, "system_type", f->sys.kind);
-		json_str(&j, "system_id", f->sys.id);
+		jw_str(&j, "system_type", f->sys.kind);
+		jw_str(&j, "system_id", f->sys.id);
 		if (ct) {
 			const char *cid = strrchr(f->sys.id, ':');
 			cid = cid ? cid + 1 : f->sys.id;
-			json_str(&j, "container_long_id", cid);
-			json_strn(&j, "container_short_id", cid, strnlen(cid, 12));
-			json_str(&j, "container_name", f->sys.name);
-			json_str(&j, "container_image", f->sys.image);
-			json_bool(&j, "emit_shortname", false);
+			jw_str(&j, "container_long_id", cid);
+			jw_strn(&j, "container_short_id", cid, strnlen(cid, 12));
+			jw_str(&j, "container_name", f->sys.name);
+			jw_str(&j, "container_image", f->sys.image);
+			jw_bool(&j, "emit_shortname", false);
 		}
 		header_common(f, &j, dur_ms);
-		json_obj_end(&j);
+		jw_obj_end(&j);
 		buf_adds(h, "metadata\t\"metadata\"\t");
 		buf_add(h, v.data, v.len);
 		buf_addc(h, '\n');

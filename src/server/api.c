@@ -75,47 +75,46 @@ static void daemon_json(struct request *r, struct json *j)
 	struct server *srv = r->srv;
 	struct server_stats *st = srv->stats;
 	char t[40];
-	json_obj_begin(j, "daemon");
-	json_str(j, "mode", st ? "serve" : "api");
-	json_str(j, "version", VANTAGE_VERSION);
+	jw_obj_begin(j, "daemon");
+	jw_str(j, "mode", st ? "serve" : "api");
+	jw_str(j, "version", VANTAGE_VERSION);
 	int64_t started = st ? atomic_load(&st->started_ms) : srv->started_ms;
 	iso(started, t, sizeof(t));
-	json_str(j, "started", t);
-	json_double(j, "uptime_s", (double)(r->now_ms - started) / 1000.0, 3);
-	json_str(j, "listen", srv->address);
-	json_bool(j, "auth", srv->auth.token != NULL);
+	jw_str(j, "started", t);
+	jw_double(j, "uptime_s", (double)(r->now_ms - started) / 1000.0, 3);
+	jw_str(j, "listen", srv->address);
+	jw_bool(j, "auth", srv->auth.token != NULL);
 	if (!st) {
-		json_bool(j, "read_only", true);
-		json_obj_end(j);
+		jw_bool(j, "read_only", true);
+		jw_obj_end(j);
 		return;
 	}
-	json_uint(j, "frames_stored", atomic_load(&st->frames_stored));
-	json_uint(j, "frames_failed", atomic_load(&st->frames_failed));
-	json_uint(j, "records_stored", atomic_load(&st->records_stored));
-	json_int(j, "last_frame_id", atomic_load(&st->last_frame_id));
-	json_uint(j, "crawls", atomic_load(&st->crawls));
-	json_uint(j, "crawl_errors", atomic_load(&st->crawl_errors));
+	jw_uint(j, "frames_stored", atomic_load(&st->frames_stored));
+	jw_uint(j, "frames_failed", atomic_load(&st->frames_failed));
+	jw_uint(j, "records_stored", atomic_load(&st->records_stored));
+	jw_int(j, "last_frame_id", atomic_load(&st->last_frame_id));
+	jw_uint(j, "crawls", atomic_load(&st->crawls));
+	jw_uint(j, "crawl_errors", atomic_load(&st->crawl_errors));
 	int64_t last = atomic_load(&st->last_crawl_ms);
 	if (last > 0) {
 		iso(last, t, sizeof(t));
-		json_str(j, "last_crawl", t);
+		jw_str(j, "last_crawl", t);
 	} else {
-		json_null(j, "last_crawl");
+		jw_null(j, "last_crawl");
 	}
-	json_double(j, "last_crawl_duration_ms", (double)atomic_load(&st->last_crawl_us) / 1000.0,
-	            3);
-	json_int(j, "pending_frames", atomic_load(&st->pending_frames));
-	json_int(j, "systems", atomic_load(&st->systems));
+	jw_double(j, "last_crawl_duration_ms", (double)atomic_load(&st->last_crawl_us) / 1000.0, 3);
+	jw_int(j, "pending_frames", atomic_load(&st->pending_frames));
+	jw_int(j, "systems", atomic_load(&st->systems));
 	char errmsg[sizeof(st->last_error)];
 	pthread_mutex_lock(&st->lock);
 	memcpy(errmsg, st->last_error, sizeof(errmsg));
 	pthread_mutex_unlock(&st->lock);
 	errmsg[sizeof(errmsg) - 1] = 0;
 	if (errmsg[0])
-		json_str(j, "last_error", errmsg);
+		jw_str(j, "last_error", errmsg);
 	else
-		json_null(j, "last_error");
-	json_obj_end(j);
+		jw_null(j, "last_error");
+	jw_obj_end(j);
 }
 
 void api_health(struct request *r)
@@ -134,21 +133,18 @@ void api_health(struct request *r)
 
 	buf_reset(&r->body);
 	struct json j;
-	json_init(&j, &r->body);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "status",
-	         rc < 0                           ? "error"
-	         : daemon_degraded(r->srv->stats) ? "degraded"
-	                                          : "ok");
+	jw_init(&j, &r->body);
+	jw_obj_begin(&j, NULL);
+	jw_str(&j, "status", rc < 0 ? "error" : daemon_degraded(r->srv->stats) ? "degraded" : "ok");
 	char t[40];
 	iso(r->now_ms, t, sizeof(t));
-	json_str(&j, "time", t);
+	jw_str(&j, "time", t);
 	if (rc == 0)
-		json_raw(&j, "store", stats.data, stats.len);
+		jw_raw(&j, "store", stats.data, stats.len);
 	else
-		json_str(&j, "error", err);
+		jw_str(&j, "error", err);
 	daemon_json(r, &j);
-	json_obj_end(&j);
+	jw_obj_end(&j);
 	buf_addc(&r->body, '\n');
 	r->status = rc < 0 ? 503 : 200;
 	buf_free(&stats);
@@ -275,11 +271,11 @@ void api_metric_names(struct request *r)
 		req_store_error(r, rc, "metrics");
 	} else {
 		struct json j;
-		json_init(&j, &r->body);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "system", system_id);
-		json_raw(&j, "metrics", names.data ? names.data : "[]", names.data ? names.len : 2);
-		json_obj_end(&j);
+		jw_init(&j, &r->body);
+		jw_obj_begin(&j, NULL);
+		jw_str(&j, "system", system_id);
+		jw_raw(&j, "metrics", names.data ? names.data : "[]", names.data ? names.len : 2);
+		jw_obj_end(&j);
 		buf_addc(&r->body, '\n');
 	}
 	buf_free(&names);

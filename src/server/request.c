@@ -90,12 +90,12 @@ void req_error(struct request *r, int status, const char *param, const char *fmt
 	r->content_type = "application/json";
 	buf_reset(&r->body);
 	struct json j;
-	json_init(&j, &r->body);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "error", msg);
+	jw_init(&j, &r->body);
+	jw_obj_begin(&j, NULL);
+	jw_str(&j, "error", msg);
 	if (param)
-		json_str(&j, "parameter", param);
-	json_obj_end(&j);
+		jw_str(&j, "parameter", param);
+	jw_obj_end(&j);
 	buf_addc(&r->body, '\n');
 }
 

@@ -690,8 +690,8 @@ int sqlite_stats_json(struct store *base, struct buf *out)
 	if (rc != SQLITE_OK)
 		return sq_fail(s, rc, "reading counts");
 	struct json j;
-	json_init(&j, out);
-	json_obj_begin(&j, NULL);
+	jw_init(&j, out);
+	jw_obj_begin(&j, NULL);
 	int64_t raw = 0, m1 = 0, h1 = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *n = (const char *)sqlite3_column_text(st, 0);
@@ -705,29 +705,29 @@ int sqlite_stats_json(struct store *base, struct buf *out)
 		else if (strcmp(n, "points_1h") == 0)
 			h1 = v;
 		else
-			json_int(&j, n, v);
+			jw_int(&j, n, v);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(s, rc, "reading counts");
-	json_int(&j, "points", raw);
-	json_int(&j, "points_1m", m1);
-	json_int(&j, "points_1h", h1);
-	json_int(&j, "systems", query_int(s, "SELECT count(*) FROM systems", &rc));
-	json_int(&j, "series", query_int(s, "SELECT count(*) FROM series", &rc));
+	jw_int(&j, "points", raw);
+	jw_int(&j, "points_1m", m1);
+	jw_int(&j, "points_1h", h1);
+	jw_int(&j, "systems", query_int(s, "SELECT count(*) FROM systems", &rc));
+	jw_int(&j, "series", query_int(s, "SELECT count(*) FROM series", &rc));
 	int64_t pages = query_int(s, "PRAGMA page_count", &rc);
 	int64_t psize = query_int(s, "PRAGMA page_size", &rc);
 	int64_t freep = query_int(s, "PRAGMA freelist_count", &rc);
 	if (rc != SQLITE_OK)
 		return sq_fail(s, rc, "reading sizes");
-	json_int(&j, "bytes", pages * psize);
-	json_int(&j, "free_bytes", freep * psize);
+	jw_int(&j, "bytes", pages * psize);
+	jw_int(&j, "free_bytes", freep * psize);
 	char wal[4200];
 	struct stat sb;
 	snprintf(wal, sizeof(wal), "%s-wal", s->path);
-	json_int(&j, "wal_bytes", stat(wal, &sb) == 0 ? (int64_t)sb.st_size : 0);
-	json_int(&j, "schema_version", meta_get(s, "schema_version", 0));
-	json_obj_end(&j);
+	jw_int(&j, "wal_bytes", stat(wal, &sb) == 0 ? (int64_t)sb.st_size : 0);
+	jw_int(&j, "schema_version", meta_get(s, "schema_version", 0));
+	jw_obj_end(&j);
 	return 0;
 }
 

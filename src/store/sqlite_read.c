@@ -32,21 +32,21 @@ static void iso(int64_t ms, char *dst, size_t cap)
 static void raw_str(struct json *j, const char *name, const unsigned char *raw, struct buf *tmp)
 {
 	if (!raw) {
-		json_null(j, name);
+		jw_null(j, name);
 		return;
 	}
 	buf_reset(tmp);
 	buf_addc(tmp, '"');
 	buf_adds(tmp, (const char *)raw);
 	buf_addc(tmp, '"');
-	json_raw(j, name, tmp->data, tmp->len);
+	jw_raw(j, name, tmp->data, tmp->len);
 }
 
 static void iso_member(struct json *j, const char *name, int64_t ms)
 {
 	char t[40];
 	iso(ms, t, sizeof(t));
-	json_str(j, name, t);
+	jw_str(j, name, t);
 }
 
 /* ---- systems ---------------------------------------------------------------------- */
@@ -105,28 +105,28 @@ int sqlite_systems_json(struct store *base, const struct store_system_filter *f,
 	bind_escaped(st, 2, f->runtime, &tmp);
 	sqlite3_bind_int(st, 3, f->gone < 0 ? -1 : f->gone != 0);
 	struct json j;
-	json_init(&j, out);
-	json_arr_begin(&j, NULL);
+	jw_init(&j, out);
+	jw_arr_begin(&j, NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *labels = (const char *)sqlite3_column_text(st, 6);
 		if (!labels)
 			labels = "{}";
 		if (f->label && !label_match(labels, f->label))
 			continue;
-		json_obj_begin(&j, NULL);
+		jw_obj_begin(&j, NULL);
 		raw_str(&j, "id", sqlite3_column_text(st, 0), &tmp);
 		raw_str(&j, "name", sqlite3_column_text(st, 1), &tmp);
 		raw_str(&j, "kind", sqlite3_column_text(st, 2), &tmp);
 		raw_str(&j, "runtime", sqlite3_column_text(st, 3), &tmp);
 		raw_str(&j, "image", sqlite3_column_text(st, 4), &tmp);
 		raw_str(&j, "host", sqlite3_column_text(st, 5), &tmp);
-		json_raw(&j, "labels", labels, strlen(labels));
+		jw_raw(&j, "labels", labels, strlen(labels));
 		iso_member(&j, "first_seen", sqlite3_column_int64(st, 7));
 		iso_member(&j, "last_seen", sqlite3_column_int64(st, 8));
-		json_bool(&j, "gone", sqlite3_column_int(st, 9) != 0);
-		json_obj_end(&j);
+		jw_bool(&j, "gone", sqlite3_column_int(st, 9) != 0);
+		jw_obj_end(&j);
 	}
-	json_arr_end(&j);
+	jw_arr_end(&j);
 	sqlite3_finalize(st);
 	buf_free(&tmp);
 	return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "listing systems");
@@ -171,8 +171,8 @@ static void metric_value(void *ctx, struct js_span field, struct buf *out)
 		bool hit = sqlite3_step(st) == SQLITE_ROW;
 		if (hit) {
 			struct json j;
-			json_init(&j, out);
-			json_double(&j, NULL, sqlite3_column_double(st, 0), 6);
+			jw_init(&j, out);
+			jw_double(&j, NULL, sqlite3_column_double(st, 0), 6);
 		}
 		sqlite3_reset(st);
 		if (hit)
@@ -586,8 +586,8 @@ static void bucket_emit(struct bucket *b, int stat, struct json *j)
 		return;
 	char t[40];
 	iso(b->t, t, sizeof(t));
-	json_arr_begin(j, NULL);
-	json_str(j, NULL, t);
+	jw_arr_begin(j, NULL);
+	jw_str(j, NULL, t);
 	double v = 0;
 	switch (stat) {
 	case 0:
@@ -612,10 +612,10 @@ static void bucket_emit(struct bucket *b, int stat, struct json *j)
 	}
 	}
 	if (stat == 4)
-		json_int(j, NULL, b->sum.count);
+		jw_int(j, NULL, b->sum.count);
 	else
-		json_double(j, NULL, v, 6);
-	json_arr_end(j);
+		jw_double(j, NULL, v, 6);
+	jw_arr_end(j);
 	memset(&b->sum, 0, sizeof(b->sum));
 	b->n = 0;
 }
@@ -691,7 +691,7 @@ static int series_points(struct sqlite_store *s, int64_t series, int64_t from, i
 	int64_t m1_end = lv->wm1m < 0 ? INT64_MIN : lv->wm1m;
 	int64_t h1_end = lv->wm1h < 0 ? INT64_MIN : lv->wm1h;
 	int r = 0;
-	json_arr_begin(j, "points");
+	jw_arr_begin(j, "points");
 	/* coarse rows up to their watermark, then finer rows for the rest */
 	int64_t cur = from;
 	if (level == 2) {
@@ -710,7 +710,7 @@ static int series_points(struct sqlite_store *s, int64_t series, int64_t from, i
 	if (r == 0)
 		r = read_level(s, 0, series, cur, end, step, &b, stat, j);
 	bucket_emit(&b, stat, j);
-	json_arr_end(j);
+	jw_arr_end(j);
 	free(b.rows);
 	return r;
 }
@@ -794,26 +794,26 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 		step = MS_HOUR;
 	if (r == 0) {
 		struct json j;
-		json_init(&j, out);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "system", system_id);
-		json_str(&j, "metric", metric);
-		json_str(&j, "stat", stat);
-		json_double(&j, "step_s", (double)step / 1000.0, 3);
-		json_str(&j, "source", level == 0 ? "raw" : level == 1 ? "1m" : "1h");
+		jw_init(&j, out);
+		jw_obj_begin(&j, NULL);
+		jw_str(&j, "system", system_id);
+		jw_str(&j, "metric", metric);
+		jw_str(&j, "stat", stat);
+		jw_double(&j, "step_s", (double)step / 1000.0, 3);
+		jw_str(&j, "source", level == 0 ? "raw" : level == 1 ? "1m" : "1h");
 		if (nser > 1)
-			json_arr_begin(&j, "series");
+			jw_arr_begin(&j, "series");
 		for (size_t i = 0; r == 0 && i < nser; i++) {
 			if (nser > 1)
-				json_obj_begin(&j, NULL);
-			json_raw(&j, "labels", ser[i].labels, strlen(ser[i].labels));
+				jw_obj_begin(&j, NULL);
+			jw_raw(&j, "labels", ser[i].labels, strlen(ser[i].labels));
 			r = series_points(s, ser[i].id, from_ms, to_ms, step, level, &lv, si, &j);
 			if (nser > 1)
-				json_obj_end(&j);
+				jw_obj_end(&j);
 		}
 		if (nser > 1)
-			json_arr_end(&j);
-		json_obj_end(&j);
+			jw_arr_end(&j);
+		jw_obj_end(&j);
 	}
 	for (size_t i = 0; i < nser; i++)
 		free(ser[i].labels);
@@ -838,11 +838,11 @@ int sqlite_metric_names_json(struct store *base, const char *system_id, struct b
 		return sq_fail(s, rc, "listing metrics");
 	sqlite3_bind_int64(st, 1, sysrow);
 	struct json j;
-	json_init(&j, out);
-	json_arr_begin(&j, NULL);
+	jw_init(&j, out);
+	jw_arr_begin(&j, NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_str(&j, NULL, (const char *)sqlite3_column_text(st, 0));
-	json_arr_end(&j);
+		jw_str(&j, NULL, (const char *)sqlite3_column_text(st, 0));
+	jw_arr_end(&j);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "listing metrics");
 }

@@ -385,8 +385,8 @@ void js_unescape(struct buf *out, const char *p, size_t n)
 void js_escape_raw(struct buf *out, const char *s, size_t n)
 {
 	size_t start = out->len;
-	json_escape(out, s, n);
-	/* drop the quotes json_escape put around it */
+	jw_escape(out, s, n);
+	/* drop the quotes jw_escape put around it */
 	memmove(out->data + start, out->data + start + 1, out->len - start - 2);
 	out->len -= 2;
 	out->data[out->len] = 0;

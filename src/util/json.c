@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void json_init(struct json *j, struct buf *out)
+void jw_init(struct json *j, struct buf *out)
 {
 	j->out = out;
 	j->depth = 0;
@@ -69,7 +69,7 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
 	return len;
 }
 
-void json_escape(struct buf *o, const char *str, size_t n)
+void jw_escape(struct buf *o, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
@@ -164,7 +164,7 @@ static void pre(struct json *j, const char *name)
 		o->data[o->len++] = '"';
 		o->data[o->len++] = ':';
 	} else if (name) {
-		json_escape(o, name, n);
+		jw_escape(o, name, n);
 		buf_addc(o, ':');
 	}
 	o->data[o->len] = 0;
@@ -201,39 +201,39 @@ static void close_(struct json *j, char c)
 	j->depth--;
 }
 
-void json_obj_begin(struct json *j, const char *name)
+void jw_obj_begin(struct json *j, const char *name)
 {
 	open_(j, name, '{');
 }
-void json_obj_end(struct json *j)
+void jw_obj_end(struct json *j)
 {
 	close_(j, '}');
 }
-void json_arr_begin(struct json *j, const char *name)
+void jw_arr_begin(struct json *j, const char *name)
 {
 	open_(j, name, '[');
 }
-void json_arr_end(struct json *j)
+void jw_arr_end(struct json *j)
 {
 	close_(j, ']');
 }
 
-void json_str(struct json *j, const char *name, const char *v)
+void jw_str(struct json *j, const char *name, const char *v)
 {
 	if (!v) {
-		json_null(j, name);
+		jw_null(j, name);
 		return;
 	}
-	json_strn(j, name, v, strlen(v));
+	jw_strn(j, name, v, strlen(v));
 }
 
-void json_strn(struct json *j, const char *name, const char *v, size_t n)
+void jw_strn(struct json *j, const char *name, const char *v, size_t n)
 {
 	pre(j, name);
-	json_escape(j->out, v, n);
+	jw_escape(j->out, v, n);
 }
 
-void json_int(struct json *j, const char *name, int64_t v)
+void jw_int(struct json *j, const char *name, int64_t v)
 {
 	char tmp[24];
 	/* the magnitude as unsigned: well-defined for INT64_MIN too */
@@ -245,7 +245,7 @@ void json_int(struct json *j, const char *name, int64_t v)
 	buf_add(j->out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-void json_uint(struct json *j, const char *name, uint64_t v)
+void jw_uint(struct json *j, const char *name, uint64_t v)
 {
 	char tmp[24];
 	char *p = u64_digits(v, tmp + sizeof(tmp));
@@ -253,10 +253,10 @@ void json_uint(struct json *j, const char *name, uint64_t v)
 	buf_add(j->out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-void json_double(struct json *j, const char *name, double v, int prec)
+void jw_double(struct json *j, const char *name, double v, int prec)
 {
 	if (!isfinite(v)) {
-		json_null(j, name);
+		jw_null(j, name);
 		return;
 	}
 	if (prec < 0)
@@ -299,7 +299,7 @@ void json_double(struct json *j, const char *name, double v, int prec)
 	if (n < 0 || n >= (int)sizeof(tmp)) {
 		n = snprintf(tmp, sizeof(tmp), "%.17g", v);
 		if (n < 0 || n >= (int)sizeof(tmp)) {
-			json_null(j, name);
+			jw_null(j, name);
 			return;
 		}
 	} else if (prec > 0) {
@@ -314,25 +314,25 @@ void json_double(struct json *j, const char *name, double v, int prec)
 	buf_add(j->out, tmp, (size_t)n);
 }
 
-void json_bool(struct json *j, const char *name, bool v)
+void jw_bool(struct json *j, const char *name, bool v)
 {
 	pre(j, name);
 	buf_adds(j->out, v ? "true" : "false");
 }
 
-void json_null(struct json *j, const char *name)
+void jw_null(struct json *j, const char *name)
 {
 	pre(j, name);
 	buf_add(j->out, "null", 4);
 }
 
-void json_raw(struct json *j, const char *name, const char *raw, size_t n)
+void jw_raw(struct json *j, const char *name, const char *raw, size_t n)
 {
 	pre(j, name);
 	buf_add(j->out, raw, n);
 }
 
-bool json_ok(const struct json *j)
+bool jw_ok(const struct json *j)
 {
 	return !j->bad && j->depth == 0;
 }

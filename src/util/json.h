@@ -11,7 +11,7 @@
  * dropped, two byte strings never collide, and the bytes can be recovered).
  *
  * Nesting depth is bounded by JSON_MAX_DEPTH; deeper opens are ignored
- * (and make json_ok() false), never a crash.
+ * (and make jw_ok() false), never a crash.
  */
 #ifndef VANTAGE_JSON_H
 #define VANTAGE_JSON_H
@@ -31,27 +31,27 @@ struct json {
 	bool bad;
 };
 
-void json_init(struct json *j, struct buf *out);
+void jw_init(struct json *j, struct buf *out);
 /* Begin/end an object or array.  `name` is the member name when inside an
  * object, NULL when inside an array or at top level. */
-void json_obj_begin(struct json *j, const char *name);
-void json_obj_end(struct json *j);
-void json_arr_begin(struct json *j, const char *name);
-void json_arr_end(struct json *j);
-void json_str(struct json *j, const char *name, const char *v); /* v NULL -> null */
-void json_strn(struct json *j, const char *name, const char *v, size_t n);
-void json_int(struct json *j, const char *name, int64_t v);
-void json_uint(struct json *j, const char *name, uint64_t v);
+void jw_obj_begin(struct json *j, const char *name);
+void jw_obj_end(struct json *j);
+void jw_arr_begin(struct json *j, const char *name);
+void jw_arr_end(struct json *j);
+void jw_str(struct json *j, const char *name, const char *v); /* v NULL -> null */
+void jw_strn(struct json *j, const char *name, const char *v, size_t n);
+void jw_int(struct json *j, const char *name, int64_t v);
+void jw_uint(struct json *j, const char *name, uint64_t v);
 /* Finite values with up to `prec` decimals (trailing zeros trimmed);
  * NaN and infinities are written as null. */
-void json_double(struct json *j, const char *name, double v, int prec);
-void json_bool(struct json *j, const char *name, bool v);
-void json_null(struct json *j, const char *name);
+void jw_double(struct json *j, const char *name, double v, int prec);
+void jw_bool(struct json *j, const char *name, bool v);
+void jw_null(struct json *j, const char *name);
 /* Append already-valid JSON text as a value. */
-void json_raw(struct json *j, const char *name, const char *raw, size_t n);
-bool json_ok(const struct json *j);
+void jw_raw(struct json *j, const char *name, const char *raw, size_t n);
+bool jw_ok(const struct json *j);
 
 /* Append `s` (n bytes) as a quoted, escaped JSON string to `out`. */
-void json_escape(struct buf *out, const char *s, size_t n);
+void jw_escape(struct buf *out, const char *s, size_t n);
 
 #endif

@@ -42,9 +42,8 @@
 
 #include "views/view.h"
 
-/* Neither jansson.h nor features/feature.h here: the two cannot meet in
- * one file (both define json_null()).  A test includes <jansson.h>; the
- * records come back as jansson's json_t (= struct json_t). */
+/* A test includes <jansson.h> itself; the records come back as jansson's
+ * json_t (= struct json_t). */
 struct json_t;
 struct feature;
 

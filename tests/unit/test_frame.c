@@ -53,14 +53,14 @@ static void fill_small(struct frame *f)
 {
 	frame_feature_start(f, "alpha");
 	struct json *j = rec_begin(f, "k1");
-	json_int(j, rec_name(f, "num", "number"), 7);
+	jw_int(j, rec_name(f, "num", "number"), 7);
 	rec_crawler(f, "alph", "ck1");
 	rec_end(f);
 	frame_error(f, 13, "item %d", 3);
 	frame_feature_end(f);
 	frame_feature_start(f, "beta");
 	j = rec_beginf(f, "k%d", 2);
-	json_str(j, "s", "tab\there");
+	jw_str(j, "s", "tab\there");
 	rec_end(f);
 	frame_skip(f, "skipped one");
 	frame_feature_end(f);
@@ -105,8 +105,8 @@ static void fill_big(struct frame *f)
 	frame_feature_start(f, "alpha");
 	for (int i = 0; i < 30000; i++) {
 		struct json *j = rec_beginf(f, "%d", i);
-		json_int(j, "i", i);
-		json_str(j, "pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		jw_int(j, "i", i);
+		jw_str(j, "pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 		rec_end(f);
 	}
 	frame_feature_end(f);
@@ -138,7 +138,7 @@ static void fill_hostile_key(struct frame *f)
 {
 	frame_feature_start(f, "alpha");
 	struct json *j = rec_begin(f, "a\nb\"c\xff");
-	json_obj_begin(j, "left-open"); /* rec_end closes it */
+	jw_obj_begin(j, "left-open"); /* rec_end closes it */
 	rec_end(f);
 	frame_feature_end(f);
 }

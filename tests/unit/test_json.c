@@ -14,7 +14,7 @@
 static void esc(const char *in, size_t n, const char *want)
 {
 	struct buf b = BUF_INIT;
-	json_escape(&b, in, n);
+	jw_escape(&b, in, n);
 	assert_string_equal(buf_str(&b), want);
 	buf_free(&b);
 }
@@ -41,29 +41,29 @@ static void test_writer(void **state)
 {
 	struct buf b = BUF_INIT;
 	struct json j;
-	json_init(&j, &b);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "s", "x");
-	json_int(&j, "i", -42);
-	json_uint(&j, "u", UINT64_MAX);
-	json_double(&j, "d", 1.5, 2);
-	json_double(&j, "z", 2.0, 2);
-	json_double(&j, "n", 0.0 / 0.0, 2);
-	json_double(&j, "neg0", -0.0001, 2);
-	json_double(&j, "p6", 12.3456789, 6);
-	json_double(&j, "neg", -3.25, 2);
-	json_double(&j, "big", 1e15, 2);
-	json_bool(&j, "b", true);
-	json_null(&j, "nul");
-	json_str(&j, "sn", NULL);
-	json_arr_begin(&j, "a");
-	json_int(&j, NULL, 1);
-	json_str(&j, NULL, "two");
-	json_arr_end(&j);
-	json_obj_begin(&j, "o");
-	json_obj_end(&j);
-	json_obj_end(&j);
-	assert_true(json_ok(&j));
+	jw_init(&j, &b);
+	jw_obj_begin(&j, NULL);
+	jw_str(&j, "s", "x");
+	jw_int(&j, "i", -42);
+	jw_uint(&j, "u", UINT64_MAX);
+	jw_double(&j, "d", 1.5, 2);
+	jw_double(&j, "z", 2.0, 2);
+	jw_double(&j, "n", 0.0 / 0.0, 2);
+	jw_double(&j, "neg0", -0.0001, 2);
+	jw_double(&j, "p6", 12.3456789, 6);
+	jw_double(&j, "neg", -3.25, 2);
+	jw_double(&j, "big", 1e15, 2);
+	jw_bool(&j, "b", true);
+	jw_null(&j, "nul");
+	jw_str(&j, "sn", NULL);
+	jw_arr_begin(&j, "a");
+	jw_int(&j, NULL, 1);
+	jw_str(&j, NULL, "two");
+	jw_arr_end(&j);
+	jw_obj_begin(&j, "o");
+	jw_obj_end(&j);
+	jw_obj_end(&j);
+	assert_true(jw_ok(&j));
 	assert_string_equal(
 	    buf_str(&b), "{\"s\":\"x\",\"i\":-42,\"u\":18446744073709551615,\"d\":1.5,\"z\":2,"
 	                 "\"n\":null,\"neg0\":0,\"p6\":12.345679,\"neg\":-3.25,\"big\":"
@@ -76,12 +76,12 @@ static void test_depth_limit(void **state)
 {
 	struct buf b = BUF_INIT;
 	struct json j;
-	json_init(&j, &b);
+	jw_init(&j, &b);
 	for (int i = 0; i < JSON_MAX_DEPTH + 5; i++)
-		json_arr_begin(&j, NULL);
-	assert_false(json_ok(&j));
+		jw_arr_begin(&j, NULL);
+	assert_false(jw_ok(&j));
 	for (int i = 0; i < JSON_MAX_DEPTH + 5; i++)
-		json_arr_end(&j);
+		jw_arr_end(&j);
 	assert_int_equal(j.depth, 0);
 	buf_free(&b);
 }

@@ -54,14 +54,14 @@ static int write_frame(struct sink *s, enum frame_format fmt)
 	struct frame *f = frame_begin(s, &id, feats, 2, fmt);
 	assert_non_null(f);
 	frame_feature_start(f, "alpha");
-	json_int(rec_begin(f, "k1"), "n", 1);
+	jw_int(rec_begin(f, "k1"), "n", 1);
 	rec_end(f);
-	json_int(rec_begin(f, "k2"), "n", 2);
+	jw_int(rec_begin(f, "k2"), "n", 2);
 	rec_end(f);
 	frame_error(f, EIO, "bad item");
 	frame_feature_end(f);
 	frame_feature_start(f, "beta");
-	json_str(rec_begin(f, "k3"), "s", "x");
+	jw_str(rec_begin(f, "k3"), "s", "x");
 	rec_end(f);
 	frame_skip(f, "skipped");
 	frame_feature_end(f);
