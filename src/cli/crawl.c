@@ -788,7 +788,8 @@ int cmd_features(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < feature_count; i++)
-		printf("%-12s %s%s\n", feature_table[i]->name, feature_table[i]->description,
-		       feature_table[i]->on_files_only ? " [also on --root]" : "");
+		printf("%-12s %s%s%s\n", feature_table[i]->name, feature_table[i]->description,
+		       feature_table[i]->on_files_only ? " [also on --root]" : "",
+		       feature_table[i]->opt_in ? " [opt-in: named with --features]" : "");
 	return EXIT_OK;
 }
