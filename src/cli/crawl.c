@@ -479,21 +479,168 @@ int cmd_crawl(int argc, char **argv)
 	return r;
 }
 
-static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
+/* What the command line asked for (crawl_parse fills it). */
+struct crawl_args {
+	const char *features, *output, *root, *image;
+	const char *vm_specs[MAX_LIST];
+	int nvm;
+	bool all_vms, pause_vms;
+	unsigned partition;
+	enum frame_format fmt;
+	int progress; /* -1: when stderr is a terminal */
+	const char *named[MAX_LIST];
+	int nnamed, workers;
+	bool all_containers, want_host;
+	double timeout;
+};
+
+enum {
+	O_CONTAINERS = 300,
+	O_HOST,
+	O_PROGRESS = 256,
+	O_NO_PROGRESS,
+	O_LOG_LEVEL,
+	O_IMAGE = 320,
+	O_PARTITION,
+	O_VM = 330,
+	O_VMS,
+	O_PAUSE,
+	O_SINK = 340
+};
+
+/* A list flag's next value into v[*n] (at most MAX_LIST); false when full. */
+static bool add_arg(const char **v, int *n, const char *flag, const char *value)
 {
-	enum {
-		O_CONTAINERS = 300,
-		O_HOST,
-		O_PROGRESS = 256,
-		O_NO_PROGRESS,
-		O_LOG_LEVEL,
-		O_IMAGE = 320,
-		O_PARTITION,
-		O_VM = 330,
-		O_VMS,
-		O_PAUSE,
-		O_SINK = 340
-	};
+	if (*n == MAX_LIST) {
+		fprintf(stderr, "vantage crawl: at most %d %s\n", MAX_LIST, flag);
+		return false;
+	}
+	v[(*n)++] = value;
+	return true;
+}
+
+/*
+ * One option of the command line (getopt's c and optarg) into a or opts.
+ * Returns -1 to go on, else the exit status (help printed, bad usage).
+ */
+static int crawl_option(int c, const char *arg, struct crawl_args *a, struct crawl_opts *opts,
+                        const struct fopt *fopts, int nfopts)
+{
+	switch (c) {
+	case 'f':
+		a->features = arg;
+		return -1;
+	case 'F':
+		if (strcmp(arg, "json") == 0)
+			a->fmt = FRAME_JSON;
+		else if (strcmp(arg, "crawler") == 0)
+			a->fmt = FRAME_CRAWLER;
+		else {
+			fprintf(stderr,
+			        "vantage crawl: unknown --format '%s' (use json or crawler)\n",
+			        arg);
+			return EXIT_USAGE;
+		}
+		return -1;
+	case 'o':
+		a->output = arg;
+		return -1;
+	case O_SINK:
+		return add_arg(extra_sinks, &nextra_sinks, "--sink", arg) ? -1 : EXIT_USAGE;
+	case 'r':
+		a->root = arg;
+		return -1;
+	case O_IMAGE:
+		a->image = arg;
+		return -1;
+	case O_VM:
+		return add_arg(a->vm_specs, &a->nvm, "--vm", arg) ? -1 : EXIT_USAGE;
+	case O_VMS:
+		a->all_vms = true;
+		return -1;
+	case O_PAUSE:
+		a->pause_vms = true;
+		return -1;
+	case O_PARTITION: {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' || n < 1 || n > 4096) {
+			fprintf(stderr,
+			        "vantage crawl: --partition '%s' is not a partition number "
+			        "(1, 2, ...)\n",
+			        arg);
+			return EXIT_USAGE;
+		}
+		a->partition = (unsigned)n;
+		return -1;
+	}
+	case O_CONTAINERS:
+		a->all_containers = true;
+		return -1;
+	case O_HOST:
+		a->want_host = true;
+		return -1;
+	case 'c':
+		return add_arg(a->named, &a->nnamed, "--container", arg) ? -1 : EXIT_USAGE;
+	case 'w': {
+		char *end;
+		long w = strtol(arg, &end, 10);
+		if (*end || end == arg || w < 1 || w > 64) {
+			fprintf(stderr,
+			        "vantage crawl: --workers '%s' is not a number from 1 to 64\n",
+			        arg);
+			return EXIT_USAGE;
+		}
+		a->workers = (int)w;
+		return -1;
+	}
+	case 't': {
+		double d;
+		if (parse_duration_sec(arg, &d) < 0 || !(d > 0 && d <= 86400)) {
+			fprintf(
+			    stderr,
+			    "vantage crawl: --timeout '%s' is not a number of seconds above 0\n",
+			    arg);
+			return EXIT_USAGE;
+		}
+		a->timeout = d;
+		return -1;
+	}
+	case O_PROGRESS:
+		a->progress = 1;
+		return -1;
+	case O_NO_PROGRESS:
+		a->progress = 0;
+		return -1;
+	case O_LOG_LEVEL: {
+		int l = log_level_parse(arg);
+		if (l < 0) {
+			fprintf(
+			    stderr,
+			    "vantage crawl: unknown --log-level '%s' (debug, info, warn, error, "
+			    "off)\n",
+			    arg);
+			return EXIT_USAGE;
+		}
+		log_threshold = (enum log_level)l;
+		return -1;
+	}
+	case 'h':
+		crawl_usage(stdout);
+		return EXIT_OK;
+	default:
+		if (c != '?' && set_feature_flag(opts, fopts, nfopts, c, arg))
+			return -1;
+		if (c == '?')
+			fprintf(stderr, "Try 'vantage crawl --help'.\n");
+		return EXIT_USAGE;
+	}
+}
+
+/* The command line into a and opts; -1 to go on, else the exit status. */
+static int crawl_parse(int argc, char **argv, struct crawl_args *a, struct crawl_opts *opts)
+{
 	static const struct option fixed[] = {
 	    {"features", required_argument, 0, 'f'},
 	    {"format", required_argument, 0, 'F'},
@@ -525,235 +672,122 @@ static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
 		fprintf(stderr, "vantage crawl: too many feature options\n");
 		return EXIT_FAIL;
 	}
-	const char *features = NULL, *output = NULL, *root = NULL, *image = NULL;
-	const char *vm_specs[MAX_LIST];
-	int nvm = 0;
-	bool all_vms = false, pause_vms = false;
-	unsigned partition = 0;
-	enum frame_format fmt = FRAME_JSON;
-	int progress = -1;
-	const char *named[MAX_LIST];
-	int nnamed = 0, workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	bool all_containers = false, want_host = false;
-	double timeout = 30;
-	struct crawl_opts opts = *given; /* the settings are given's: set, not freed here */
-	int c;
+	*a = (struct crawl_args){.fmt = FRAME_JSON,
+	                         .progress = -1,
+	                         .workers = (int)sysconf(_SC_NPROCESSORS_ONLN),
+	                         .timeout = 30};
+	int c, r;
 	optind = 1;
 	nextra_sinks = 0;
-	while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			features = optarg;
-			break;
-		case 'F':
-			if (strcmp(optarg, "json") == 0)
-				fmt = FRAME_JSON;
-			else if (strcmp(optarg, "crawler") == 0)
-				fmt = FRAME_CRAWLER;
-			else {
-				fprintf(
-				    stderr,
-				    "vantage crawl: unknown --format '%s' (use json or crawler)\n",
-				    optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case O_SINK:
-			if (nextra_sinks == MAX_LIST) {
-				fprintf(stderr, "vantage crawl: at most %d --sink\n", MAX_LIST);
-				return EXIT_USAGE;
-			}
-			extra_sinks[nextra_sinks++] = optarg;
-			break;
-		case 'r':
-			root = optarg;
-			break;
-		case O_IMAGE:
-			image = optarg;
-			break;
-		case O_VM:
-			if (nvm == MAX_LIST) {
-				fprintf(stderr, "vantage crawl: at most %d --vm\n", MAX_LIST);
-				return EXIT_USAGE;
-			}
-			vm_specs[nvm++] = optarg;
-			break;
-		case O_VMS:
-			all_vms = true;
-			break;
-		case O_PAUSE:
-			pause_vms = true;
-			break;
-		case O_PARTITION: {
-			char *end;
-			errno = 0;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-' || n < 1 ||
-			    n > 4096) {
-				fprintf(stderr,
-				        "vantage crawl: --partition '%s' is not a partition number "
-				        "(1, 2, ...)\n",
-				        optarg);
-				return EXIT_USAGE;
-			}
-			partition = (unsigned)n;
-			break;
-		}
-		case O_CONTAINERS:
-			all_containers = true;
-			break;
-		case O_HOST:
-			want_host = true;
-			break;
-		case 'c':
-			if (nnamed == MAX_LIST) {
-				fprintf(stderr, "vantage crawl: at most %d --container\n",
-				        MAX_LIST);
-				return EXIT_USAGE;
-			}
-			named[nnamed++] = optarg;
-			break;
-		case 'w': {
-			char *end;
-			long w = strtol(optarg, &end, 10);
-			if (*end || end == optarg || w < 1 || w > 64) {
-				fprintf(
-				    stderr,
-				    "vantage crawl: --workers '%s' is not a number from 1 to 64\n",
-				    optarg);
-				return EXIT_USAGE;
-			}
-			workers = (int)w;
-			break;
-		}
-		case 't': {
-			double d;
-			if (parse_duration_sec(optarg, &d) < 0 || !(d > 0 && d <= 86400)) {
-				fprintf(stderr,
-				        "vantage crawl: --timeout '%s' is not a number of seconds "
-				        "above 0\n",
-				        optarg);
-				return EXIT_USAGE;
-			}
-			timeout = d;
-			break;
-		}
-		case O_PROGRESS:
-			progress = 1;
-			break;
-		case O_NO_PROGRESS:
-			progress = 0;
-			break;
-		case O_LOG_LEVEL: {
-			int l = log_level_parse(optarg);
-			if (l < 0) {
-				fprintf(stderr,
-				        "vantage crawl: unknown --log-level '%s' (debug, info, "
-				        "warn, error, off)\n",
-				        optarg);
-				return EXIT_USAGE;
-			}
-			log_threshold = (enum log_level)l;
-			break;
-		}
-		case 'h':
-			crawl_usage(stdout);
-			return EXIT_OK;
-		default:
-			if (c != '?' && set_feature_flag(&opts, fopts, nfopts, c, optarg))
-				break;
-			if (c == '?')
-				fprintf(stderr, "Try 'vantage crawl --help'.\n");
-			return EXIT_USAGE;
-		}
-	}
+	while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1)
+		if ((r = crawl_option(c, optarg, a, opts, fopts, nfopts)) >= 0)
+			return r;
 	if (optind < argc) {
 		fprintf(stderr,
 		        "vantage crawl: unexpected argument '%s'\nTry 'vantage crawl --help'.\n",
 		        argv[optind]);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
+
+/* Flags that cannot go together; true when the combination is fine. */
+static bool crawl_check(const struct crawl_args *a, const struct feature **feats, int nfeats)
+{
+	bool vms = a->nvm || a->all_vms, others = a->all_containers || a->nnamed || a->want_host;
+	if (a->pause_vms && !vms) {
+		fprintf(stderr, "vantage crawl: --pause goes with --vm or --vms\n");
+		return false;
+	}
+	if (vms && (a->root || a->image || others)) {
+		fprintf(stderr,
+		        "vantage crawl: --vm/--vms crawl guests from their RAM; they cannot be "
+		        "combined with --root, --image, --containers, --container or --host\n");
+		return false;
+	}
+	if (vms)
+		return true;
+	if (a->root && others) {
+		fprintf(stderr,
+		        "vantage crawl: --root crawls a file system; it cannot be combined with "
+		        "--containers, --container or --host\n");
+		return false;
+	}
+	if (a->image && (a->root || others)) {
+		fprintf(stderr,
+		        "vantage crawl: --image crawls a disk image; it cannot be combined with "
+		        "--root, --containers, --container or --host\n");
+		return false;
+	}
+	if (a->partition && !a->image) {
+		fprintf(stderr, "vantage crawl: --partition goes with --image\n");
+		return false;
+	}
+	if (a->image && !files_only(feats, nfeats, "--image", a->image, "an image"))
+		return false;
+	if (a->root) {
+		if (!files_only(feats, nfeats, "--root", a->root, "a root"))
+			return false;
+		struct stat st;
+		if (stat(a->root, &st) < 0) {
+			fprintf(stderr, "vantage crawl: --root '%s': %s\n", a->root,
+			        strerror(errno));
+			return false;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "vantage crawl: --root '%s' is not a directory\n", a->root);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int crawl_main(int argc, char **argv, const struct crawl_opts *given)
+{
+	struct crawl_args a;
+	struct crawl_opts opts = *given; /* the settings are given's: set, not freed here */
+	int r = crawl_parse(argc, argv, &a, &opts);
+	if (r >= 0)
+		return r;
 
 	/* features: those named, else the defaults of the kind crawled */
-	const struct target_kind *kind = (nvm || all_vms) ? &kind_vm
-	                                 : image          ? &kind_image
-	                                 : root           ? &kind_root
-	                                                  : &kind_host;
+	bool vms = a.nvm || a.all_vms;
+	const struct target_kind *kind = vms       ? &kind_vm
+	                                 : a.image ? &kind_image
+	                                 : a.root  ? &kind_root
+	                                           : &kind_host;
 	const struct feature *feats[MAX_LIST];
 	int nfeats = 0;
-	if (features) {
-		if (parse_features(features, feats, &nfeats) < 0)
+	if (a.features) {
+		if (parse_features(a.features, feats, &nfeats) < 0)
 			return EXIT_USAGE;
 	} else {
 		for (size_t i = 0; i < feature_count && nfeats < MAX_LIST; i++)
 			if (target_default_feature(kind, feature_table[i]))
 				feats[nfeats++] = feature_table[i];
 	}
-	if (pause_vms && !nvm && !all_vms) {
-		fprintf(stderr, "vantage crawl: --pause goes with --vm or --vms\n");
+	if (!crawl_check(&a, feats, nfeats))
 		return EXIT_USAGE;
-	}
-	if ((nvm || all_vms) && (root || image || all_containers || nnamed || want_host)) {
-		fprintf(stderr,
-		        "vantage crawl: --vm/--vms crawl guests from their RAM; they cannot be "
-		        "combined with --root, --image, --containers, --container or --host\n");
-		return EXIT_USAGE;
-	}
-	if (nvm || all_vms) {
+	if (vms) {
 		struct vm_crawl_args va = {
-		    .specs = vm_specs, .nspecs = nvm, .all = all_vms, .pause = pause_vms};
-		return crawl_vms(&va, feats, nfeats, &opts, fmt, output, workers > 0 ? workers : 1,
-		                 timeout > 0 ? timeout : 30);
+		    .specs = a.vm_specs, .nspecs = a.nvm, .all = a.all_vms, .pause = a.pause_vms};
+		return crawl_vms(&va, feats, nfeats, &opts, a.fmt, a.output,
+		                 a.workers > 0 ? a.workers : 1, a.timeout > 0 ? a.timeout : 30);
 	}
-	if (root && (all_containers || nnamed || want_host)) {
-		fprintf(stderr,
-		        "vantage crawl: --root crawls a file system; it cannot be combined with "
-		        "--containers, --container or --host\n");
-		return EXIT_USAGE;
-	}
-	if (image && (root || all_containers || nnamed || want_host)) {
-		fprintf(stderr,
-		        "vantage crawl: --image crawls a disk image; it cannot be combined with "
-		        "--root, --containers, --container or --host\n");
-		return EXIT_USAGE;
-	}
-	if (partition && !image) {
-		fprintf(stderr, "vantage crawl: --partition goes with --image\n");
-		return EXIT_USAGE;
-	}
-	if (image && !files_only(feats, nfeats, "--image", image, "an image"))
-		return EXIT_USAGE;
-	if (root) {
-		if (!files_only(feats, nfeats, "--root", root, "a root"))
-			return EXIT_USAGE;
-		struct stat st;
-		if (stat(root, &st) < 0) {
-			fprintf(stderr, "vantage crawl: --root '%s': %s\n", root, strerror(errno));
-			return EXIT_USAGE;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "vantage crawl: --root '%s' is not a directory\n", root);
-			return EXIT_USAGE;
-		}
-	}
-
-	opts.progress = progress >= 0 ? progress : isatty(STDERR_FILENO);
-
-	if (image)
-		return crawl_path(&kind_image, "--image", image, partition, feats, nfeats, &opts,
-		                  fmt, output);
-	if (root)
-		return crawl_path(&kind_root, "--root", root, 0, feats, nfeats, &opts, fmt, output);
+	opts.progress = a.progress >= 0 ? a.progress : isatty(STDERR_FILENO);
+	if (a.image)
+		return crawl_path(&kind_image, "--image", a.image, a.partition, feats, nfeats,
+		                  &opts, a.fmt, a.output);
+	if (a.root)
+		return crawl_path(&kind_root, "--root", a.root, 0, feats, nfeats, &opts, a.fmt,
+		                  a.output);
 
 	/* the output, before any work */
 	struct sink *sink;
-	if (open_output(output, &sink) < 0)
+	if (open_output(a.output, &sink) < 0)
 		return EXIT_USAGE;
-	return crawl_live(feats, nfeats, &opts, fmt, sink, all_containers, named, nnamed,
-	                  want_host || (!all_containers && !nnamed), workers, timeout);
+	return crawl_live(feats, nfeats, &opts, a.fmt, sink, a.all_containers, a.named, a.nnamed,
+	                  a.want_host || (!a.all_containers && !a.nnamed), a.workers, a.timeout);
 }
 
 int cmd_features(int argc, char **argv)
