@@ -3,10 +3,11 @@
  * guests, a mounted root, or a raw disk image (one frame per system).
  *
  * Parses and validates everything the user gave before any work starts
- * (feature names, the root, the image, the guests, the output file), then
- * hands the systems, found and opened through their kind (engine/target.h),
- * to the crawl pool (engine/crawl_run.h), which runs each feature in
- * registry order into one frame per system and writes it to the sink.  A
+ * (feature names, the root, the image, the guests, the sinks of --output
+ * and --sink, opened by URL through sinks/sinks.h), then hands the
+ * systems, found and opened through their kind (engine/target.h), to the
+ * crawl pool (engine/crawl_run.h), which runs each feature in registry
+ * order into one frame per system and writes it to the sinks.  A
  * feature that fails as a whole is recorded in the frame header and the
  * crawl goes on with the next one.
  *

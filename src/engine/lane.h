@@ -1,11 +1,11 @@
 /*
  * lane.h - the daemon's crawl threads.
  *
- * Three lanes crawl, each for its own features, so a slow crawl never
- * delays a fast one:
- *   fast  metric, process, connection, os, module, interface (and the
- *         discovery of systems every metric tick, marking gone systems in
- *         the store, store maintenance)
+ * Three lanes crawl, each for the features that declare it (struct
+ * feature's .lane), so a slow crawl never delays a fast one:
+ *   fast  the default: metric, process, connection, os, module, interface,
+ *         library (and the discovery of systems every metric tick, marking
+ *         gone systems in the store, store maintenance)
  *   slow  package, config
  *   file  file (a walk of the whole file system)
  * A lane runs one request at a time through crawl_run() (its worker pool);
@@ -17,7 +17,8 @@
  * everything at start) gets every enabled feature of the lane its kind
  * takes, at once; the others get the features now due.  The ids seen are
  * kept in an idset.  The fast lane rediscovers the systems (every kind the
- * engine watches, engine/target.h) when metric is due and the set of pids
+ * engine watches, engine/target.h) when metric (the feature that
+ * paces_discovery) is due and the set of pids
  * in /proc changed (or 30 s passed); the other lanes when they run (at
  * their own, rarer ticks) or when the fast lane saw a new system.  Views
  * are kept between ticks as kept_views.h says.

@@ -17,6 +17,14 @@
  * features only, the kernel was located before) and always resumed, even
  * on error; the pause time goes into the frame's labels ("paused_ms").
  * Nothing is ever written to a guest.
+ *
+ * Ownership: a struct vm_crawl owns its targets, the guests' views and
+ * what discovery found; the crawl pool borrows the targets and views.
+ * vm_crawl_close() frees it all, except the view of a guest whose crawl
+ * was abandoned (its worker may still be using it: it is left, never
+ * closed).  Errors: problems are reported as they are found through the
+ * caller's report() callback, with the guest or the SPEC named; the
+ * return values are below.
  */
 #ifndef VANTAGE_VM_CRAWL_H
 #define VANTAGE_VM_CRAWL_H

@@ -8,8 +8,9 @@
  * /proc or the file system itself: only the view.
  *
  * crawl() returns 0 when it ran (even if some items failed: those are
- * counted with frame_error()), or a negative errno when the feature as a
- * whole could not run (which the caller records in the frame).
+ * counted with frame_error()), -ENOTSUP when the view cannot answer (the
+ * frame header records the feature as skipped), or another negative errno
+ * when the feature as a whole could not run (recorded as an error).
  *
  * A feature declares itself whole: its default interval and lane in
  * `vantage serve`, and its options (struct feature_option: config key,

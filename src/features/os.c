@@ -3,7 +3,8 @@
  * system is.
  *
  * Everything comes through the view, so the same code describes the host,
- * a mounted root (--root), and later containers and images:
+ * a container, a QEMU guest (kernel facts only: a VM's view has no files),
+ * a mounted root (--root) and a disk image (--image):
  *
  *   distro         /etc/os-release, else /usr/lib/os-release (os_release.c)
  *   kernel facts   view_kernel() when the view has a kernel: release,

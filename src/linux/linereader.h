@@ -2,8 +2,8 @@
  * linereader.h - read a (procfs) file line by line through a fixed buffer.
  *
  * /proc/self/mountinfo on a Kubernetes node or /proc/diskstats on a SAN
- * host can be megabytes; the readers of stats.c and cgroup.c stream them
- * through one buffer of `cap` bytes instead of loading them whole.  A line
+ * host can be megabytes; the readers of views/host/stats.c and cgroup.c
+ * stream them through one buffer of `cap` bytes instead of loading them whole.  A line
  * longer than the buffer is skipped (counted in `skipped`), never cut in
  * two.  The reader owns its buffer and its fd: lr_close() frees both.
  */

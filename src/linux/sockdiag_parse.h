@@ -9,10 +9,11 @@
  * they are used; a message whose length does not fit stops the walk with
  * -EBADMSG, a message too short for its payload is skipped and counted.
  *
- * sockdiag.c and netif.c do the socket work and call these; the unit tests
- * (tests/unit/test_sockdiag.c) feed them hand-built and broken buffers.
- * The one exception, nl_dump() (send a dump request, walk its replies), is
- * declared here because both files use it; it lives in sockdiag.c.
+ * views/host/sockdiag.c and views/host/netif.c do the socket work and call
+ * these; the unit tests (tests/unit/test_sockdiag.c) feed them hand-built
+ * and broken buffers.  The one exception, nl_dump() (send a dump request,
+ * walk its replies), is declared here because both files use it; it does
+ * I/O and lives in views/host/sockdiag.c.
  */
 #ifndef VANTAGE_SOCKDIAG_PARSE_H
 #define VANTAGE_SOCKDIAG_PARSE_H

@@ -3,8 +3,8 @@
  *
  * Every function here takes the text it parses as (pointer, length), never
  * reads past it, never trusts it (the text may be truncated, unterminated
- * or garbage) and touches no file: the readers in stats.c and cgroup.c do
- * the I/O, these functions only turn text into numbers, so each one is
+ * or garbage) and touches no file: the readers in views/host/stats.c and
+ * cgroup.c do the I/O, these functions only turn text into numbers, so each one is
  * unit-tested with good, malformed and truncated input
  * (tests/unit/test_stats_parse.c, tests/unit/test_cgroup_parse.c).
  *

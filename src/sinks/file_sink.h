@@ -1,6 +1,7 @@
 /*
- * file_sink.h - the file sink's constructor, for callers that do not open
- * sinks by URL yet (new code: sink_open("-" or a path), sinks.h).
+ * file_sink.h - the file sink's constructor, used by its own scheme and by
+ * tests; everything else opens sinks by URL (sink_open("-" or a path),
+ * sinks.h).
  */
 #ifndef VANTAGE_FILE_SINK_H
 #define VANTAGE_FILE_SINK_H

@@ -2,8 +2,8 @@
  * store_sink.h - what the store sink (store_sink.c) offers beyond the sink
  * interface: its queue of frames waiting for a retry and the id of the
  * last frame stored, which the daemon reports.  Open it with
- * sink_open("store:", env with .store) or, until callers switch,
- * sink_store_open().
+ * sink_open("store:", env with .store) or sink_store_open() (the daemon's
+ * locked sinks, engine/locked_sink.c, wrap one each).
  */
 #ifndef VANTAGE_STORE_SINK_H
 #define VANTAGE_STORE_SINK_H

@@ -16,9 +16,10 @@
  *     static struct pg_store *pg(struct store *s) { return (struct pg_store *)s; }
  *
  * Adding a backend (PostgreSQL next): a file pg*.c defining
- * `const struct store_backend store_backend_pg`, declared here, and one
- * row in the scheme table of store.c; tests/unit/test_store_conformance.c
- * then runs against it with VANTAGE_TEST_STORE_URL=postgres://...
+ * `const struct store_backend store_backend_pg`, declared here, and the
+ * line of store_open() (store.c) that maps its URL scheme to it;
+ * tests/unit/test_store_conformance.c then runs against it with
+ * VANTAGE_TEST_STORE_URL=postgres://...
  */
 #ifndef VANTAGE_STORE_BACKEND_H
 #define VANTAGE_STORE_BACKEND_H

@@ -2,8 +2,11 @@
  * system.h - the identity of one observed system (a target).
  *
  * A system id is stable and readable: host:<machine-id or hostname>,
- * container:<runtime>:<id>, vm:<uuid or name>, image:<path>.  The identity
- * goes into every frame header and every record.
+ * container:<runtime>:<id>, vm:<uuid or name> (vm:ram:<path> for a RAM
+ * file), image:<path> (a mounted root, or a disk image with :p<N> for its
+ * partition N).  The identity goes into every frame header and every
+ * record.  A struct system_id holds its strings in place (no pointer but
+ * labels_json).
  */
 #ifndef VANTAGE_SYSTEM_H
 #define VANTAGE_SYSTEM_H

@@ -1,6 +1,7 @@
 /*
- * jscan.h - a small validating JSON scanner over raw text (the store and
- * frame/decode.c read frames with it).
+ * jscan.h - a small validating JSON scanner over raw text (frame/decode.c,
+ * the metric key grammar, the SQLite store and /metrics read frames and
+ * stored answers with it).
  *
  * The store keeps record values as the exact text the crawler wrote (it is
  * canonical: one line, pure ASCII, fixed member order), so it needs the

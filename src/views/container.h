@@ -4,6 +4,8 @@
  * A container is seen from the host, with nothing run inside it:
  *   processes   the host's procfs, only the container's pids (nspid from
  *               status, user names from the container's own etc/passwd);
+ *   mappings    /proc/PID/maps of its pids only (-ESRCH for another),
+ *               paths as the container sees them;
  *   sockets,    netlink sockets created once inside the container's network
  *   interfaces  namespace (netns.h), owners only among its pids;
  *   files       /proc/<init>/root through fsroot (symlinks resolve inside);

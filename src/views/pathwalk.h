@@ -1,6 +1,7 @@
 /*
  * pathwalk.h - the path text of a confined, component-by-component
- * resolution (fsroot.c over file descriptors, image.c over ext4 inodes).
+ * resolution (fsroot.c over file descriptors, image_walk.c over ext4
+ * inodes).
  *
  * The unresolved rest of the path lives at the END of `work` (work[pos] up
  * to the NUL in the last byte), so a symlink's target is put in front of

@@ -5,7 +5,7 @@
  * directory fd per hierarchy (the cgroup2 mount, and the v1 mount of each
  * controller we read: cpu, cpuacct, memory, blkio, pids).  cgroup_read()
  * resolves the cgroup's directory under each hierarchy and reads the
- * counter files there with the pure parsers of stats_parse.c:
+ * counter files there with the pure parsers of linux/stats_parse.c:
  *
  *   what          v2                                v1
  *   cpu time      cpu.stat usage/user/system_usec   cpuacct.usage, .usage_user,

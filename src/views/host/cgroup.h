@@ -15,8 +15,10 @@
  * from the cgroup2 mount.  What a cgroup lacks (the root cgroup has no
  * memory.current nor pids.max) is simply left out of `have`.
  *
- * Used by the host view (the root cgroup, path "/") and meant for the
- * container view (the container's cgroup path from /proc/PID/cgroup).
+ * Used by the host view (the root cgroup, path "/"), by the container view
+ * (the container's cgroup path from /proc/PID/cgroup, its directories
+ * opened once with cgroup_dirs_open()) and by proc.c (the map of cgroup
+ * paths).
  *
  * Ownership: cgroup_mounts_open() opens directory fds that
  * cgroup_mounts_close() closes.

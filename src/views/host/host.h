@@ -7,14 +7,21 @@
  *
  *   host.c      the view object and its ops table
  *   proc.c      processes         (procfs)
+ *   maps.c      memory mappings   (/proc/PID/maps)
  *   sockdiag.c  sockets           (netlink sock_diag) and owner resolution
  *   kernel.c    kernel facts, modules
  *   stats.c     cpu, memory, load, file systems, disk I/O, cgroup
- *   netif.c     interfaces and their counters (rtnetlink / sysfs)
+ *               (stats.h: the readers the container view reuses)
+ *   cgroup.c    cgroup hierarchies and counters (cgroup.h)
+ *   netif.c     interfaces and their counters (rtnetlink)
+ *   netns.c     netlink sockets made in another network namespace (netns.h)
+ * The text those files read is parsed by the pure parsers of src/linux/.
  *
  * The procfs functions take the procfs directory fd explicitly and an
  * optional pid filter, so the container backend can reuse them for the
- * processes of one container.
+ * processes of one container.  Every op follows view.h: 0 or a negative
+ * errno, records valid only during the callback, per-item failures
+ * through the iteration's error hook.
  */
 #ifndef VANTAGE_HOST_H
 #define VANTAGE_HOST_H

@@ -7,7 +7,7 @@
  * the next, which matters for drift); the uptime is the first number of
  * /proc/uptime.  Each fact that cannot be read is left out of `have`.
  *
- * Modules: /proc/modules, parsed by modules_parse.c.  A kernel built
+ * Modules: /proc/modules, parsed by linux/modules_parse.c.  A kernel built
  * without module support has no /proc/modules: that is zero modules, not
  * an error.
  */

@@ -3,7 +3,7 @@
  * with their addresses and counters, through rtnetlink.
  *
  * Two dumps on NETLINK_ROUTE (nl_dump() from sockdiag.c, parsers from
- * sockdiag_parse.c):
+ * linux/sockdiag_parse.c):
  *
  *  1. RTM_GETADDR: every IPv4 and IPv6 address, kept as "addr/prefix" text
  *     in one small growable array (a host has few addresses).

@@ -11,7 +11,7 @@
  *     SOCK_DIAG_BY_FAMILY requests if the kernel refuses it), then UDP for
  *     AF_INET and AF_INET6, each on its own NETLINK_SOCK_DIAG socket,
  *     received with recvmsg() into a 32 KiB buffer (the largest a dump skb
- *     gets) and parsed by sockdiag_parse.c.  No /proc/net parsing.
+ *     gets) and parsed by linux/sockdiag_parse.c.  No /proc/net parsing.
  *  2. Owners are only known after the dump, so sockets are buffered: one
  *     growable array of compact struct sd_sock (48 bytes each, no
  *     per-socket allocation, no text yet), in the order per-family dumps

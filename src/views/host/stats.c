@@ -4,9 +4,9 @@
  *
  * How: every op reads a kernel file through the host view's proc_fd (or
  * sys_fd for cgroups) and hands the text to a pure parser of
- * stats_parse.c.  Files that grow with the machine (/proc/stat with its
- * huge "intr" line, /proc/self/mountinfo, /proc/diskstats) are streamed
- * line by line through a fixed buffer (linereader.c) and each item goes to
+ * linux/stats_parse.c.  Files that grow with the machine (/proc/stat with
+ * its huge "intr" line, /proc/self/mountinfo, /proc/diskstats) are
+ * streamed line by line through a fixed buffer (linux/linereader.c) and each item goes to
  * the callback at once; the small ones (meminfo, loadavg) are read whole
  * into a stack buffer.
  *

@@ -4,6 +4,14 @@
  * host.h declares the host_*() view ops; these are the readers under them
  * that take their sources explicitly, so the container backend can point
  * them at a container's mountinfo and root.
+ *
+ * Errors and ownership as in view.h: the return is 0 when the whole source
+ * was read, the callback's non-zero value when it stopped the walk, or a
+ * negative errno when the source could not be read at all (-ENOMEM, or
+ * the errno of opening it); an item that cannot be read goes to the
+ * iteration's error hook and the walk goes on.  Records and their strings
+ * belong to the reader and are valid only during the callback.  Nothing
+ * is kept between calls; the caller keeps `proc_fd` and `root`.
  */
 #ifndef VANTAGE_STATS_H
 #define VANTAGE_STATS_H
