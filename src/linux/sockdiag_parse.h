@@ -11,9 +11,8 @@
  *
  * views/host/sockdiag.c and views/host/netif.c do the socket work and call
  * these; the unit tests (tests/unit/test_sockdiag.c) feed them hand-built
- * and broken buffers.  The one exception, nl_dump() (send a dump request,
- * walk its replies), is declared here because both files use it; it does
- * I/O and lives in views/host/sockdiag.c.
+ * and broken buffers.  The I/O that feeds them, nl_dump() (send a dump
+ * request, walk its replies), is views/host/sockdiag.c's (host.h).
  */
 #ifndef VANTAGE_SOCKDIAG_PARSE_H
 #define VANTAGE_SOCKDIAG_PARSE_H
@@ -44,18 +43,6 @@ struct nl_walk {
  * bytes), -EINVAL for a misaligned buffer, or msg's non-zero return.
  */
 int nl_walk(struct nl_walk *w, const void *buf, size_t len,
-            int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen), void *ctx);
-
-/*
- * The I/O half, implemented in sockdiag.c and shared with netif.c: open a
- * netlink socket of `protocol` (NETLINK_SOCK_DIAG, NETLINK_ROUTE), send
- * `req` (a whole request message whose nlmsg_seq is w->seq), then receive
- * the replies into `buf` (`size` bytes, 8-byte aligned; 32 KiB holds the
- * largest dump skb) and walk each with nl_walk(w, ..., msg, ctx) until
- * NLMSG_DONE.  The socket is closed before returning.  Returns 0, a
- * negative errno, or msg's non-zero return.
- */
-int nl_dump(int protocol, const void *req, size_t reqlen, void *buf, size_t size, struct nl_walk *w,
             int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen), void *ctx);
 
 /* ---- sock_diag ------------------------------------------------------------ */

@@ -26,6 +26,7 @@
 #ifndef VANTAGE_HOST_H
 #define VANTAGE_HOST_H
 
+#include "../../linux/sockdiag_parse.h"
 #include "../fsroot.h"
 #include "../view.h"
 
@@ -57,6 +58,18 @@ void passwd_cache_free(struct passwd_cache *c);
  * namespace through sock_diag; resolve owners by scanning `proc_fd`. */
 int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
                      const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s));
+
+/*
+ * The I/O half, in sockdiag.c, shared with netif.c: open a
+ * netlink socket of `protocol` (NETLINK_SOCK_DIAG, NETLINK_ROUTE), send
+ * `req` (a whole request message whose nlmsg_seq is w->seq), then receive
+ * the replies into `buf` (`size` bytes, 8-byte aligned; 32 KiB holds the
+ * largest dump skb) and walk each with nl_walk(w, ..., msg, ctx) until
+ * NLMSG_DONE.  The socket is closed before returning.  Returns 0, a
+ * negative errno, or msg's non-zero return.
+ */
+int nl_dump(int protocol, const void *req, size_t reqlen, void *buf, size_t size, struct nl_walk *w,
+            int (*msg)(void *ctx, uint16_t type, const void *payload, size_t plen), void *ctx);
 
 /* maps.c: the mappings of process `pid` (a host pid) through proc_fd. */
 int procfs_mappings(int proc_fd, int pid, const struct view_iter *it,
