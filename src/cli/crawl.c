@@ -313,7 +313,7 @@ static int crawl_vms(const struct vm_crawl_args *a, const struct feature **feats
 		status = EXIT_FAIL;
 	}
 	struct sink *sink;
-	if (status == EXIT_OK && (r = open_output(output, &sink)) < 0) {
+	if (status == EXIT_OK && open_output(output, &sink) < 0) {
 		status = EXIT_USAGE;
 	}
 	if (status == EXIT_OK) {

@@ -110,6 +110,7 @@ static void group_add(struct group *g, const json_t *r)
 	}
 	if (g->n == g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 16;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		g->recs = xreallocarray(g->recs, g->cap, sizeof(*g->recs));
 	}
 	g->recs[g->n++] = r;

@@ -314,9 +314,9 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 	/* the run's features: the enabled ones of this lane, in table order */
 	const struct feature *feats[64];
 	int run_of[SCHEDULE_MAX_FEATURES], nf = 0;
-	for (int i = 0; i < nfeat(l); i++) {
-		run_of[i] = -1;
-		if ((enabled >> i) & 1) {
+	for (int i = 0; i < SCHEDULE_MAX_FEATURES; i++) {
+		run_of[i] = -1; /* all of it: the analyzer cannot see nfeat() stays put */
+		if (i < nfeat(l) && (enabled >> i) & 1) {
 			run_of[i] = nf;
 			feats[nf++] = feature_table[i];
 		}

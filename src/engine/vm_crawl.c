@@ -113,7 +113,7 @@ static void vm_leave(struct crawl_target *t, struct frame *fr)
 /* "ram=PATH[,system-map=PATH]" */
 static bool parse_ram_spec(const char *spec, char *ram, size_t rcap, char *map, size_t mcap)
 {
-	if (strncmp(spec, "ram=", 4))
+	if (strncmp(spec, "ram=", 4) != 0)
 		return false;
 	const char *p = spec + 4, *c = strstr(p, ",system-map=");
 	size_t n = c ? (size_t)(c - p) : strlen(p);
@@ -250,6 +250,7 @@ int vm_crawl_open(struct vm_crawl *c, const struct vm_crawl_args *a,
 	int cap = a->nspecs + (a->all ? c->found.n : 0);
 	c->targets = calloc(cap ? cap : 1, sizeof(*c->targets));
 	c->jobs = calloc(cap ? cap : 1, sizeof(*c->jobs));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	c->views = calloc(cap ? cap : 1, sizeof(*c->views));
 	if (!c->targets || !c->jobs || !c->views)
 		return -ENOMEM;

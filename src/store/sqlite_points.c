@@ -102,6 +102,15 @@ static bool get_double(const unsigned char **p, const unsigned char *end, double
 
 /* ---- chunks -------------------------------------------------------------------- */
 
+/* Bit for bit: -0.0 is not 0.0, and a NaN equals the same NaN. */
+static bool same_bits(double a, double b)
+{
+	uint64_t x, y;
+	memcpy(&x, &a, 8);
+	memcpy(&y, &b, 8);
+	return x == y;
+}
+
 void chunk_encode(const struct point *p, size_t n, int64_t h, struct buf *out)
 {
 	int64_t prev_t = h, prev_i = 0;
@@ -113,8 +122,7 @@ void chunk_encode(const struct point *p, size_t n, int64_t h, struct buf *out)
 		if (last && last->type == p[k].type &&
 		    (p[k].type == SQLITE_NULL ||
 		     (p[k].type == SQLITE_INTEGER && last->i == p[k].i) ||
-		     /* bit for bit: -0.0 is not 0.0 */
-		     (p[k].type == SQLITE_FLOAT && memcmp(&last->d, &p[k].d, 8) == 0)))
+		     (p[k].type == SQLITE_FLOAT && same_bits(last->d, p[k].d))))
 			tag = 0;
 		else
 			tag = p[k].type == SQLITE_INTEGER ? 1 : p[k].type == SQLITE_FLOAT ? 2 : 3;

@@ -21,6 +21,7 @@
 #include "../util/json.h"
 #include "../util/timefmt.h"
 #include "../util/util.h"
+#include "../util/xalloc.h"
 #include "sqlite_internal.h"
 
 static void iso(int64_t ms, char *dst, size_t cap)
@@ -764,17 +765,14 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 		const char *l = (const char *)sqlite3_column_text(st, 1);
 		if (!l || !selector_match(&sel, l))
 			continue;
-		void *v = realloc(ser, (nser + 1) * sizeof(*ser));
-		if (!v)
-			break;
-		ser = v;
+		ser = xreallocarray(ser, nser + 1, sizeof(*ser));
 		ser[nser].id = sqlite3_column_int64(st, 0);
-		ser[nser++].labels = strdup(l);
+		ser[nser++].labels = xstrdup(l);
 	}
+	int r = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "finding series");
 	sqlite3_finalize(st);
 	selector_free(&sel);
-	int r = 0;
-	if (nser == 0)
+	if (r == 0 && nser == 0)
 		r = sq_failf(s, -ENOENT, "no metric '%s' for system '%s'", metric, system_id);
 	struct levels lv = {
 	    .raw_cut = meta_get(s, "raw_cut", 0),

@@ -530,6 +530,8 @@ static int thin_frames(struct sqlite_store *s, const char *cut_key, int64_t cut,
 			if (!keep)
 				r = ids_add(&doomed, id);
 		}
+		if (r == 0 && rc != SQLITE_DONE) /* not a short list taken for the whole */
+			r = sq_fail(s, rc, "thinning old frames");
 		sqlite3_reset(get);
 		for (size_t k = 0; r == 0 && k < doomed.n; k++) {
 			sqlite3_bind_int64(heads, 1, doomed.v[k]);

@@ -291,7 +291,7 @@ static void chardev_opt(const char *v, size_t n, struct cmdline_state *st)
 	char backend[32];
 	if (st->ncd >= MAX_CHARDEVS ||
 	    !vm_opt_get(v, n, "backend", "backend", backend, sizeof(backend)) ||
-	    strcmp(backend, "socket"))
+	    strcmp(backend, "socket") != 0)
 		return;
 	struct chardev *c = &st->cd[st->ncd];
 	memset(c, 0, sizeof(*c));
@@ -302,7 +302,7 @@ static void chardev_opt(const char *v, size_t n, struct cmdline_state *st)
 
 static void qmp_opt(const char *v, size_t n, struct vm_target *t)
 {
-	if (n < 5 || memcmp(v, "unix:", 5))
+	if (n < 5 || memcmp(v, "unix:", 5) != 0)
 		return; /* tcp:, stdio, a chardev: nothing we can connect to by path */
 	copy_unescaped(t->qmp_path, sizeof(t->qmp_path), v + 5, elem_end(v + 5, v + n));
 }

@@ -218,7 +218,7 @@ static void merge_libvirt(int root_fd, struct vm_target *v, size_t n)
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 		struct stat st;
-		if (l < 5 || strcmp(de->d_name + l - 4, ".xml") ||
+		if (l < 5 || strcmp(de->d_name + l - 4, ".xml") != 0 ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
 			continue;
 		struct buf xml = BUF_INIT;

@@ -296,14 +296,15 @@ ssize_t img_read_link(struct image_view *iv, ext2_ino_t ino, struct ext2_inode_l
 	if (size >= cap)
 		return -ENAMETOOLONG;
 	if (in->i_flags & EXT4_INLINE_DATA_FL) {
-		char *data;
-		size_t len;
+		char *data = NULL;
+		size_t len = 0;
 		int rc = img_inline_get(iv, ino, in, &data, &len);
 
 		if (rc < 0)
 			return rc;
 		n = (ssize_t)(size < len ? size : len);
-		memcpy(dst, data, (size_t)n);
+		if (n > 0) /* rc 0 sets data: img_errno() is never 0 for an error */
+			memcpy(dst, data, (size_t)n);
 		free(data);
 	} else if (size < EXT4_MIN_INLINE_DATA_SIZE &&
 	           ext2fs_inode_data_blocks2(iv->fs, (struct ext2_inode *)in) == 0) {

@@ -40,6 +40,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,8 +195,9 @@ static int scan_fds(void *ctx, uint64_t task)
 			}
 			if (r) {
 				if (scan_bad(s))
-					vm_report(s->it, EFAULT, "pid %d fd %llu: bad file pointer",
-					          (int)tgid, (unsigned long long)(at + i));
+					vm_report(s->it, EFAULT,
+					          "pid %d fd %" PRIu64 ": bad file pointer",
+					          (int)tgid, at + i);
 				return 0;
 			}
 		}

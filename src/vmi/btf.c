@@ -150,7 +150,7 @@ static void resolve_enums(const struct btf *b, struct vmi_prof *p)
 				continue;
 			for (int e = 0; e < VMI_NENUM; e++) {
 				if (p->enum_ok[e] || nm[0] != enum_def[e][0] ||
-				    strcmp(nm, enum_def[e]))
+				    strcmp(nm, enum_def[e]) != 0)
 					continue;
 				p->enumv[e] = val;
 				p->enum_ok[e] = 1;

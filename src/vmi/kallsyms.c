@@ -317,7 +317,7 @@ static int lookup_cb(void *ctx, char type, const char *name, uint64_t addr)
 	struct lookup *l = ctx;
 	for (int i = 0; i < l->nwant; i++) {
 		struct ksym *k = &l->want[i];
-		if (k->found || name[0] != k->name[0] || strcmp(name, k->name))
+		if (k->found || name[0] != k->name[0] || strcmp(name, k->name) != 0)
 			continue;
 		k->addr = addr;
 		k->found = 1;

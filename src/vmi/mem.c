@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -44,7 +45,7 @@ static void trace_write(struct gmem *g)
 	FILE *f = fopen(g->trace_path, "we");
 	for (uint64_t p = 0; f && p < (g->size >> 12); p++)
 		if (g->touched[p / 8] >> (p % 8) & 1)
-			fprintf(f, "%llx\n", (unsigned long long)(p << 12));
+			fprintf(f, "%" PRIx64 "\n", p << 12);
 	if (f)
 		fclose(f);
 	free(g->touched);

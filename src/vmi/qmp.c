@@ -394,7 +394,7 @@ static int connect_unix(int fd, const char *path, int64_t deadline)
 int qmp_open(const char *path, int timeout_ms, struct qmp **out)
 {
 	struct qmp *q;
-	struct qmp_msg m;
+	struct qmp_msg m = {0}; /* set by wait_reply when it returns 0 */
 	int r;
 
 	*out = NULL;

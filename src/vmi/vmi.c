@@ -257,7 +257,7 @@ static int prof_load_all(const char *dir, struct vmi_prof *out, int max)
 	struct dirent *e;
 	while (n < max && (e = readdir(d))) {
 		size_t l = strlen(e->d_name);
-		if (l < 6 || strcmp(e->d_name + l - 5, ".prof"))
+		if (l < 6 || strcmp(e->d_name + l - 5, ".prof") != 0)
 			continue;
 		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
@@ -292,7 +292,7 @@ static const unsigned char *read_window(const struct gmem *g, uint64_t at, uint6
 		return g->map + s;
 	unsigned char *w = malloc(e - s);
 	if (!w || gmem_read_backing(g, s, w, e - s)) {
-		free(copy);
+		free(w);
 		return NULL;
 	}
 	*copy = w;
@@ -312,7 +312,8 @@ static int find_pa_base(struct vmi *v, uint64_t pa_hint)
 		uint64_t c = start - k * MIB2;
 		char b[sizeof(BANNER) - 1];
 		unsigned char m[4];
-		if (gmem_read(&v->mem, c + banner, b, sizeof(b)) || memcmp(b, BANNER, sizeof(b)))
+		if (gmem_read(&v->mem, c + banner, b, sizeof(b)) ||
+		    memcmp(b, BANNER, sizeof(b)) != 0)
 			continue;
 		if (v->p.sym_ok[S___start_BTF] &&
 		    (gmem_read(&v->mem, c + btf, m, 4) || m[0] != 0x9f || m[1] != 0xeb)) {
@@ -486,7 +487,7 @@ static int locate_warm(struct vmi *v, const struct vmi_prof *cache, int ncache)
 				const struct vmi_prof *p = &cache[i];
 				size_t bl = strlen(p->banner);
 				if (gmem_read(&v->mem, c + p->banner_rel, b, bl) ||
-				    memcmp(b, p->banner, bl))
+				    memcmp(b, p->banner, bl) != 0)
 					continue;
 				uint64_t rb;
 				if (gmem_u64(&v->mem, c + p->relbase_rel, &rb) || rb < KMAP_START ||
@@ -633,8 +634,9 @@ static int read_system_map(const char *path, uint64_t *link, uint8_t *ok, uint64
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		snprintf(err, errlen, "cannot read System.map '%s': %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		snprintf(err, errlen, "cannot read System.map '%s': %s", path, strerror(e));
+		return -e;
 	}
 	char line[512];
 	int n = 0;
@@ -672,7 +674,7 @@ static int read_system_map(const char *path, uint64_t *link, uint8_t *ok, uint64
  * (which points at init_task itself) once BTF gave its offset. */
 static int locate_with_map(struct vmi *v, const char *map, char *err, size_t errlen)
 {
-	uint64_t link[VMI_NSYM], text = 0;
+	uint64_t link[VMI_NSYM] = {0}, text = 0;
 	int r = read_system_map(map, link, v->p.sym_ok, &text, err, errlen);
 	if (r)
 		return r;
