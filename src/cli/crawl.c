@@ -84,7 +84,7 @@ static void crawl_usage(FILE *out)
 	        "      --host              crawl the host as well (the default when no\n"
 	        "                          container is named)\n"
 	        "  -w, --workers N         systems crawled in parallel (default: CPUs)\n"
-	        "  -t, --timeout SEC       time limit per system (default 30)\n"
+	        "  -t, --timeout SEC       time limit per system, 1s to 1d (default 30)\n"
 	        "      --progress          show progress of long walks on stderr (default:\n"
 	        "      --no-progress       when stderr is a terminal)\n"
 	        "      --log-level LEVEL   debug, info, warn (default), error, off\n"
@@ -102,15 +102,11 @@ static void crawl_usage(FILE *out)
 	        "could not be written, 2 bad usage.\n");
 }
 
-/* Split a comma list into feature pointers; report the first unknown. */
+/* Split a comma list into feature pointers; report the first unknown.
+ * "all" (alone or anywhere in the list) names every feature. */
 static int parse_features(const char *list, const struct feature **out, int *n)
 {
 	*n = 0;
-	if (strcmp(list, "all") == 0) {
-		for (size_t i = 0; i < feature_count; i++)
-			out[(*n)++] = feature_table[i];
-		return 0;
-	}
 	char *dup = strdup(list);
 	if (!dup)
 		return -1;
@@ -121,6 +117,16 @@ static int parse_features(const char *list, const struct feature **out, int *n)
 			tok++;
 		if (!*tok)
 			continue;
+		if (strcmp(tok, "all") == 0) {
+			for (size_t i = 0; i < feature_count; i++) {
+				bool seen = false;
+				for (int k = 0; k < *n; k++)
+					seen |= out[k] == feature_table[i];
+				if (!seen && *n < MAX_LIST)
+					out[(*n)++] = feature_table[i];
+			}
+			continue;
+		}
 		const struct feature *f = feature_find(tok);
 		if (!f) {
 			fprintf(stderr, "vantage crawl: unknown feature '%s' in --features '%s'\n",
@@ -598,11 +604,11 @@ static int crawl_option(int c, const char *arg, struct crawl_args *a, struct cra
 	}
 	case 't': {
 		double d;
-		if (parse_duration_sec(arg, &d) < 0 || !(d > 0 && d <= 86400)) {
-			fprintf(
-			    stderr,
-			    "vantage crawl: --timeout '%s' is not a number of seconds above 0\n",
-			    arg);
+		if (parse_duration_sec(arg, &d) < 0 || !(d >= 1 && d <= 86400)) {
+			fprintf(stderr,
+			        "vantage crawl: --timeout '%s' is not a duration from 1s to 1d "
+			        "(e.g. 30, 30s, 5m)\n",
+			        arg);
 			return EXIT_USAGE;
 		}
 		a->timeout = d;

@@ -12,14 +12,22 @@
  * not pass line numbers to the handler in Debian's build, so the file is
  * fed through a reader that counts lines; the handler then knows the line
  * of the key it is looking at.
+ *
+ * Hostile files: only a regular file (or /dev/null) of at most 1 MiB is
+ * read, whole, before parsing; the reader refuses a line over 16 KiB or
+ * holding a NUL byte, naming it.  A reload (SIGHUP) goes through the same
+ * config_load_file(), so such a file keeps the current configuration.
  */
 #include "serve_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../features/feature.h"
@@ -33,7 +41,7 @@ enum opt_type {
 	T_OPTSTR,  /* a string; "" means none (NULL) */
 	T_LISTEN,  /* host:port or off */
 	T_WORKERS, /* 1..64 */
-	T_SECONDS, /* a duration above 0 */
+	T_SECONDS, /* a time limit: a duration from 1 s to 1 d */
 	T_BOOL,
 	T_LEVEL,
 	T_INTERVAL, /* [intervals]: off or a duration >= 1 s */
@@ -227,7 +235,7 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 	}
 	case T_SECONDS: {
 		double d;
-		if (feature_parse_duration(value, &d) < 0 || d <= 0 || d > 86400) {
+		if (feature_parse_duration(value, &d) < 0 || d < 1 || d > 86400) {
 			snprintf(err, errlen, "not a duration from 1s to 1d: '%s' (use e.g. 30s)",
 			         value);
 			return -EINVAL;
@@ -378,9 +386,12 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 
 struct load_ctx {
 	struct serve_config *c;
-	FILE *f;
+	const char *data; /* the whole file, read by read_config() */
+	size_t len, pos;
 	int line; /* line being read */
 	bool at_line_start;
+	int bad_line; /* a line the reader refused (too long, NUL byte) */
+	char bad_why[64];
 	int err_line; /* line of the first error the handler saw */
 	char err[512];
 	struct {
@@ -390,18 +401,43 @@ struct load_ctx {
 	int nseen;
 };
 
-/* fgets that counts lines (a line longer than `num` comes in pieces) */
+/*
+ * inih's reader, over the file in memory: hands out a line, in pieces when
+ * inih's buffer is shorter (it then grows the buffer and asks for the
+ * rest), and counts lines.  A line longer than CONFIG_MAX_LINE or holding
+ * a NUL byte ends the stream, with bad_line set: inih never sees it (it
+ * would split the first and cut the second short).
+ */
 static char *counting_reader(char *str, int num, void *stream)
 {
 	struct load_ctx *x = stream;
-	char *r = fgets(str, num, x->f);
-	if (!r)
+	if (x->bad_line || x->pos >= x->len || num < 2)
 		return NULL;
-	if (x->at_line_start)
+	const char *p = x->data + x->pos, *end = x->data + x->len;
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p); /* with its '\n' */
+	if (x->at_line_start) {
 		x->line++;
-	size_t n = strlen(r);
-	x->at_line_start = n > 0 && r[n - 1] == '\n';
-	return r;
+		size_t text = n - (nl != NULL);
+		if (text > CONFIG_MAX_LINE) {
+			x->bad_line = x->line;
+			snprintf(x->bad_why, sizeof(x->bad_why), "longer than %d bytes",
+			         CONFIG_MAX_LINE);
+			return NULL;
+		}
+		if (memchr(p, 0, text)) {
+			x->bad_line = x->line;
+			snprintf(x->bad_why, sizeof(x->bad_why), "holds a NUL byte");
+			return NULL;
+		}
+	}
+	if (n > (size_t)num - 1)
+		n = (size_t)num - 1;
+	memcpy(str, p, n);
+	str[n] = 0;
+	x->pos += n;
+	x->at_line_start = n > 0 && str[n - 1] == '\n';
+	return str;
 }
 
 static int ini_handler_fn(void *user, const char *section, const char *name, const char *value)
@@ -437,29 +473,117 @@ bad:
 	return 0;
 }
 
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+	                     : "not a regular file";
+}
+
+/*
+ * The whole config file into *data (malloc'd, *len bytes).  Only a regular
+ * file of at most CONFIG_MAX_FILE bytes: /dev/zero would never end and a
+ * directory reads as empty (/dev/null, empty, is let through).
+ * O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then
+ * refuses it.  The cap holds while reading too (a file that grows after
+ * fstat).
+ */
+static int read_config(const char *path, char **data, size_t *len, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(e));
+		return -e;
+	}
+	char *d = NULL;
+	int ret;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		goto fail_errno;
+	/* /dev/null: no settings (an empty file), the way to run without one */
+	bool devnull = S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+	if (!S_ISREG(st.st_mode) && !devnull) {
+		snprintf(err, errlen, "config file %s is %s, not a regular file", path,
+		         file_kind(st.st_mode));
+		ret = -EINVAL;
+		goto fail;
+	}
+	/* one byte more than the file: tells a file that grew after fstat */
+	size_t cap = st.st_size < CONFIG_MAX_FILE ? (size_t)st.st_size + 1 : CONFIG_MAX_FILE + 1;
+	size_t n = 0;
+	if (st.st_size > CONFIG_MAX_FILE)
+		goto too_big;
+	if (!(d = malloc(cap)))
+		goto nomem;
+	for (;;) {
+		if (n == cap) {
+			if (cap > CONFIG_MAX_FILE)
+				goto too_big;
+			size_t more = cap * 2 > CONFIG_MAX_FILE + 1 ? CONFIG_MAX_FILE + 1 : cap * 2;
+			char *bigger = realloc(d, more);
+			if (!bigger)
+				goto nomem;
+			d = bigger;
+			cap = more;
+		}
+		ssize_t r = read(fd, d + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail_errno;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*data = d;
+	*len = n;
+	return 0;
+too_big:
+	snprintf(err, errlen, "config file %s is larger than 1 MiB (%d bytes)", path,
+	         CONFIG_MAX_FILE);
+	ret = -EFBIG;
+	goto fail;
+nomem:
+	snprintf(err, errlen, "%s: cannot read (out of memory)", path);
+	ret = -ENOMEM;
+	goto fail;
+fail_errno:
+	ret = -errno;
+	snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-ret));
+fail:
+	free(d);
+	close(fd);
+	return ret;
+}
+
 int config_load_file(struct serve_config *c, const char *path, char *err, size_t errlen)
 {
 	struct load_ctx *x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	x->f = fopen(path, "re");
-	if (!x->f) {
-		int e = errno;
-		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(e));
+	char *data = NULL;
+	int r = read_config(path, &data, &x->len, err, errlen);
+	if (r < 0) {
 		free(x);
-		return -e;
+		return r;
 	}
+	x->data = data;
 	x->c = c;
 	x->at_line_start = true;
 	/* Debian's libinih exposes its build options as variables: long lines
-	 * (config_paths) on the heap, no continuation lines */
+	 * (config_paths) on the heap, up to CONFIG_MAX_LINE bytes with the '\n'
+	 * and the NUL, so that it never splits one; no continuation lines */
 	ini_use_stack = false;
 	ini_allow_realloc = true;
-	ini_max_line = 16384;
+	ini_max_line = CONFIG_MAX_LINE + 2;
 	ini_allow_multiline = false;
 	ini_stop_on_first_error = true;
-	int r = ini_parse_stream(counting_reader, x, ini_handler_fn, x);
-	fclose(x->f);
+	r = ini_parse_stream(counting_reader, x, ini_handler_fn, x);
 	int ret = 0;
 	if (r > 0 && x->err_line == r) {
 		snprintf(err, errlen, "%s, %s", path, x->err);
@@ -473,7 +597,11 @@ int config_load_file(struct serve_config *c, const char *path, char *err, size_t
 	} else if (r < 0) {
 		snprintf(err, errlen, "%s: cannot parse (out of memory)", path);
 		ret = -ENOMEM;
+	} else if (x->bad_line) {
+		snprintf(err, errlen, "%s, line %d: %s", path, x->bad_line, x->bad_why);
+		ret = -EINVAL;
 	}
+	free(data);
 	free(x);
 	return ret;
 }

@@ -38,8 +38,10 @@
 #define CONFIG_DEFAULT_FILE "/etc/vantage/vantage.ini"
 #define CONFIG_DEFAULT_DB "/var/lib/vantage/vantage.db"
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:7070"
-#define CONFIG_MAX_FEATURES 32 /* FEATURE_MAX of features/feature.h */
-#define CONFIG_MAX_LIST 64     /* FEATURE_LIST_MAX */
+#define CONFIG_MAX_FEATURES 32        /* FEATURE_MAX of features/feature.h */
+#define CONFIG_MAX_LIST 64            /* FEATURE_LIST_MAX */
+#define CONFIG_MAX_FILE (1024 * 1024) /* bytes of the INI file */
+#define CONFIG_MAX_LINE 16384         /* bytes of one line, without its '\n' */
 
 struct config_list {
 	char *v[CONFIG_MAX_LIST];
@@ -84,10 +86,14 @@ int config_set(struct serve_config *c, const char *section, const char *key, con
 
 /*
  * Read the INI file at `path` into `c` (over what it holds).  Returns 0;
- * -ENOENT when the file does not exist (err says so); -EINVAL for a
- * syntax error, an unknown section or key, a key given twice or a bad
- * value, with err = "FILE:LINE: [section] key: why"; another negative
- * errno when it cannot be read.
+ * -ENOENT when the file does not exist (err says so); -EINVAL for
+ * something other than a regular file (a directory, /dev/zero, a FIFO:
+ * refused without reading), a line longer than CONFIG_MAX_LINE or holding
+ * a NUL byte, a syntax error, an unknown section or key, a key given twice
+ * or a bad value, with err = "FILE, line N: [section] key: why"; -EFBIG for
+ * a file over CONFIG_MAX_FILE; another negative errno when it cannot be
+ * read.  On an error `c` may hold part of the file: callers build a new
+ * config and drop it (SIGHUP keeps the current one).
  */
 int config_load_file(struct serve_config *c, const char *path, char *err, size_t errlen);
 

@@ -121,7 +121,8 @@ void format_time_utc_sec(int64_t sec, char *dst, size_t cap)
 
 /* A decimal number "12" or "1.5" at *p; advances *p.  Value scaled by 1000
  * (milli-units), so fractions to 1/1000 are exact (further digits are
- * read and dropped). */
+ * read and dropped).  Digits and one '.' only: none of strtod's forms
+ * (exponents, hex floats such as 0x10 or 0x1p-20, inf, nan, blanks). */
 static bool parse_milli(const char **p, const char *end, int64_t *out)
 {
 	uint64_t ip;

@@ -1,7 +1,8 @@
 /* Unit tests: the configuration of `vantage serve` (cli/serve_config.c): values,
- * the INI file with its errors (file, line, key), flags, lists; and the
- * options features declare (features/options.c): defaults, every option
- * through its flag and its key, errors naming the option. */
+ * the INI file with its errors (file, line, key), hostile files (not a
+ * regular file, over 1 MiB, a line over 16 KiB or with a NUL byte), flags,
+ * lists; and the options features declare (features/options.c): defaults,
+ * every option through its flag and its key, errors naming the option. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -18,12 +20,13 @@
 
 static char path[64];
 
-static const char *write_ini(const char *text)
+/* A temporary file of n bytes of `text` (NULs too). */
+static const char *write_ini_n(const char *text, size_t n)
 {
 	snprintf(path, sizeof(path), "/tmp/vantage-cfg-XXXXXX");
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(write(fd, text, n), (ssize_t)n);
 	close(fd);
 	return path;
 }
@@ -49,13 +52,18 @@ static const char *val(const struct serve_config *c, const char *key)
 	return v;
 }
 
-/* Load `text`; returns the result, err in *err. */
-static int load(const char *text, struct serve_config *c, char *err, size_t n)
+/* Load the `len` bytes of `text`; returns the result, err in *err. */
+static int load_n(const char *text, size_t len, struct serve_config *c, char *err, size_t n)
 {
 	assert_int_equal(config_defaults(c), 0);
-	int r = config_load_file(c, write_ini(text), err, n);
+	int r = config_load_file(c, write_ini_n(text, len), err, n);
 	unlink(path);
 	return r;
+}
+
+static int load(const char *text, struct serve_config *c, char *err, size_t n)
+{
+	return load_n(text, strlen(text), c, err, n);
 }
 
 static void test_durations(void **state)
@@ -226,6 +234,135 @@ static void test_bad_files(void **state)
 	    "line 3: [store] path: given twice (first on line 2)");
 	/* the first error is the one reported */
 	bad("[log]\nlevel = loud\n[api]\nfoo = 1\n", "line 2: [log] level");
+	/* time limits: from 1 s to 1 d, as documented (not just above 0) */
+	const char *limits[] = {"0.001", "1e-300", "0x1p-20", "500ms", "0.9", "25h", "2d", "0x10"};
+	for (size_t i = 0; i < sizeof(limits) / sizeof(*limits); i++) {
+		char text[96], want[128];
+		snprintf(text, sizeof(text), "[crawl]\ntimeout = %s\n", limits[i]);
+		snprintf(
+		    want, sizeof(want),
+		    "line 2: [crawl] timeout: not a duration from 1s to 1d: '%s' (use e.g. 30s)",
+		    limits[i]);
+		bad(text, want);
+		snprintf(text, sizeof(text), "[crawl]\nfile_timeout = %s\n", limits[i]);
+		bad(text, "line 2: [crawl] file_timeout: not a duration from 1s to 1d");
+	}
+	/* no hex floats (strtod would read 0x10 as 16 s) */
+	bad("[intervals]\nmetric = 0x10\n", "line 2: [intervals] metric: not a duration: '0x10'");
+	bad("[intervals]\nprocess = 0x1p4\n", "line 2: [intervals] process: not a duration");
+	/* nor in the features' duration options (crawl -i 0x10) */
+	const struct feature *f;
+	bool neg;
+	const struct feature_option *o = feature_option_by_flag("interval", true, &f, &neg);
+	struct crawl_opts co;
+	char err[256];
+	assert_non_null(o);
+	assert_int_equal(crawl_opts_init(&co), 0);
+	assert_int_equal(crawl_opts_set(&co, f, o, "0x10", true, true, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--interval '0x10' is not a number of seconds between 0 and 3600");
+	assert_int_equal(crawl_opts_set(&co, f, o, "0x1p-2", true, true, err, sizeof(err)),
+	                 -EINVAL);
+	crawl_opts_free(&co);
+}
+
+static void test_time_limit_bounds(void **state)
+{
+	struct serve_config c;
+	char err[512];
+	assert_int_equal(load("[crawl]\ntimeout = 1\nfile_timeout = 1d\n", &c, err, sizeof(err)),
+	                 0);
+	assert_true(c.timeout == 1);
+	assert_true(c.file_timeout == 86400);
+	config_free(&c);
+	assert_int_equal(
+	    load("[crawl]\ntimeout = 1000ms\nfile_timeout = 24h\n", &c, err, sizeof(err)), 0);
+	assert_true(c.timeout == 1);
+	assert_true(c.file_timeout == 86400);
+	/* the flag goes through the same setter */
+	assert_int_equal(config_set(&c, "crawl", "timeout", "0.001", false, err, sizeof(err)),
+	                 -EINVAL);
+	assert_string_equal(err, "not a duration from 1s to 1d: '0.001' (use e.g. 30s)");
+	assert_true(c.timeout == 1);
+	config_free(&c);
+}
+
+/* A NUL byte in a line: refused, naming the line (not a value cut short). */
+static void test_nul_byte(void **state)
+{
+	static const char text[] = "[crawl]\nworkers = 2\0junk\n[log]\nlevel = warn\n";
+	struct serve_config c;
+	char err[512] = "";
+	assert_int_equal(load_n(text, sizeof(text) - 1, &c, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, "line 2: holds a NUL byte"))
+		fail_msg("error '%s'", err);
+	config_free(&c);
+	/* in a comment too, and after good lines: the line is the one with it */
+	static const char text2[] = "[log]\nlevel = warn\n; a \0 comment\n";
+	assert_int_equal(load_n(text2, sizeof(text2) - 1, &c, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, "line 3: holds a NUL byte"))
+		fail_msg("error '%s'", err);
+	config_free(&c);
+}
+
+/* Files that are not a regular file of at most 1 MiB are refused before
+ * they are read: /dev/zero would never end, a directory read as empty. */
+static void test_not_a_file(void **state)
+{
+	struct serve_config c;
+	char err[512];
+	assert_int_equal(config_defaults(&c), 0);
+	assert_int_equal(config_load_file(&c, "/dev/zero", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "config file /dev/zero is a character device, not a regular file");
+	char dir[] = "/tmp/vantage-cfgdir-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(config_load_file(&c, dir, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a directory, not a regular file"));
+	/* a FIFO with no writer: refused at once, not waited on */
+	char fifo[64];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(config_load_file(&c, fifo, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a FIFO, not a regular file"));
+	/* through a symlink: what it points to counts */
+	char link[64];
+	snprintf(link, sizeof(link), "%s/live.ini", dir);
+	assert_int_equal(symlink("/dev/zero", link), 0);
+	assert_int_equal(config_load_file(&c, link, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a character device"));
+	unlink(link);
+	unlink(fifo);
+	rmdir(dir);
+	/* /dev/null: no settings, as before */
+	assert_int_equal(config_load_file(&c, "/dev/null", err, sizeof(err)), 0);
+	config_free(&c);
+}
+
+/* At most CONFIG_MAX_FILE bytes (1 MiB). */
+static void test_file_size_cap(void **state)
+{
+	size_t n = CONFIG_MAX_FILE;
+	char *text = malloc(n + 1);
+	assert_non_null(text);
+	/* comment lines of 1 KiB, then a key: exactly the cap is fine */
+	memset(text, 'x', n);
+	for (size_t i = 0; i < n; i += 1024) {
+		text[i] = ';';
+		text[i + 1023] = '\n';
+	}
+	static const char tail[] = "[log]\nlevel = warn\n";
+	memcpy(text + n - 1024, tail, sizeof(tail) - 1);
+	memset(text + n - 1024 + sizeof(tail) - 1, '\n', 1024 - (sizeof(tail) - 1));
+	struct serve_config c;
+	char err[512];
+	assert_int_equal(load_n(text, n, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.log_level, LOG_WARN);
+	config_free(&c);
+	text[n] = '\n';
+	assert_int_equal(load_n(text, n + 1, &c, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "is larger than 1 MiB"));
+	assert_non_null(strstr(err, "/tmp/vantage-cfg-"));
+	config_free(&c);
+	free(text);
 }
 
 static void test_long_line(void **state)
@@ -242,6 +379,35 @@ static void test_long_line(void **state)
 	assert_non_null(strstr(val(&c, "config_paths"), "/etc/dir38, /etc/dir39"));
 	assert_int_equal(c.log_level, LOG_WARN);
 	config_free(&c);
+
+	/* a line of CONFIG_MAX_LINE bytes is read whole, and the lines after
+	 * it keep their numbers */
+	enum { L = CONFIG_MAX_LINE };
+	char *big = malloc(L + 64);
+	assert_non_null(big);
+	strcpy(big, "[log]\n;");
+	memset(big + 7, 'x', L - 1);
+	strcpy(big + 6 + L, "\nlevel = loud\n");
+	assert_int_equal(load(big, &c, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, "line 3: [log] level: unknown level 'loud'"))
+		fail_msg("error '%s'", err);
+	config_free(&c);
+	/* one byte more: "longer than", on its own line (not "line N+1:
+	 * syntax error" on a line that does not exist) */
+	strcpy(big, "[log]\n;");
+	memset(big + 7, 'x', L);
+	strcpy(big + 7 + L, "\nlevel = warn\n");
+	assert_int_equal(load(big, &c, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, ", line 2: longer than 16384 bytes"))
+		fail_msg("error '%s'", err);
+	config_free(&c);
+	/* the same as the last line, without a '\n' */
+	big[7 + L] = 0;
+	assert_int_equal(load(big, &c, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, ", line 2: longer than 16384 bytes"))
+		fail_msg("error '%s'", err);
+	config_free(&c);
+	free(big);
 }
 
 static void test_missing_file(void **state)
@@ -507,6 +673,10 @@ int main(void)
 	    cmocka_unit_test(test_good_file),
 	    cmocka_unit_test(test_bad_files),
 	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_time_limit_bounds),
+	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_not_a_file),
+	    cmocka_unit_test(test_file_size_cap),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_describe_hides_token),

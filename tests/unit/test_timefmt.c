@@ -60,10 +60,13 @@ static void durations(void **state)
 	assert_true(sec == 5400);
 	assert_int_equal(parse_duration_sec("250ms", &sec), 0);
 	assert_true(sec == 0.25);
-	const char *bad[] = {
-	    "",         "s",    "-1s", "+3",  "1x",  "1 h", "1hh",  "1.s",
-	    ".5s",      "1e3s", "h1",  "nan", "inf", "5 s", "10ss", "99999999999999999999s",
-	    "9999999w", "1ws"};
+	const char *bad[] = {"", "s", "-1s", "+3", "1x", "1 h", "1hh", "1.s", ".5s", "1e3s", "h1",
+	                     "nan", "inf", "5 s", "10ss", "99999999999999999999s", "9999999w",
+	                     "1ws",
+	                     /* strtod's forms: no hex floats, exponents or blanks anywhere a
+	                      * duration is parsed (config file, flags, API) */
+	                     "0x10", "0x10s", "0X10", "0x1p-20", "1e-300", "1e308", "0.001e3", " 1",
+	                     "1 ", "1\n", "1s\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (parse_duration_ms(bad[i], &ms) != -EINVAL)
 			fail_msg("accepted duration '%s'", bad[i]);
