@@ -70,8 +70,8 @@ static int read_token_file(const char *path, char **out)
 	}
 	struct stat st;
 	const char *bad = fstat(fileno(f), &st) < 0 ? strerror(errno)
-	                  : S_ISDIR(st.st_mode)    ? "is a directory, not a file"
-	                                           : NULL;
+	                  : S_ISDIR(st.st_mode)     ? "is a directory, not a file"
+	                                            : NULL;
 	if (bad) {
 		fprintf(stderr, "vantage api: --token-file %s: %s\n", path, bad);
 		fclose(f);

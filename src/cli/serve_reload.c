@@ -64,7 +64,8 @@ static bool reloadable(const char *line)
 	       strncmp(line, "[crawl] workers ", 16) == 0 ||
 	       strncmp(line, "[crawl] timeout ", 16) == 0 ||
 	       strncmp(line, "[crawl] file_timeout ", 21) == 0 ||
-	       strncmp(line, "[api] token ", 12) == 0 || strncmp(line, "[api] token_file ", 17) == 0;
+	       strncmp(line, "[api] token ", 12) == 0 ||
+	       strncmp(line, "[api] token_file ", 17) == 0;
 }
 
 /* Say which options changed that only a restart applies. */

@@ -2,11 +2,15 @@
  * guard.c - caps on the connections a server holds, evicting the one that
  * has waited longest for its request (see guard.h).
  *
- * Each connection is in one of three places: the waiting list (oldest
- * first, so the head is the first to evict), the busy list, or nowhere
- * once the guard has shut it down (it is then no longer counted, and only
- * waits for guard_close()).  Counting the connections of an address walks
- * both lists: at most a few hundred entries, once per new connection.
+ * Each connection is in one of four places: the fresh list (no request
+ * answered yet, waiting for its first: oldest first, the first to evict),
+ * the idle list (kept alive after a request, waiting for the next: idle
+ * longest first, evicted only when no fresh one can be), the busy list,
+ * or nowhere once the guard has shut it down (it is then no longer
+ * counted, and only waits for guard_close()).  A slow client never gets a
+ * request answered, so it is always fresh; a keep-alive client such as a
+ * load generator is idle between its requests and is left alone.  Counting the connections of an
+ * address walks both lists: at most a few hundred entries, once per new connection.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,7 +21,7 @@
 #include "../util/log.h"
 #include "guard.h"
 
-enum where { NOWHERE, WAITING, BUSY };
+enum where { NOWHERE, FRESH, IDLE, BUSY };
 
 struct guard_conn {
 	struct guard_conn *prev, *next;
@@ -41,43 +45,39 @@ void guard_destroy(struct guard *g)
 	pthread_mutex_destroy(&g->lock);
 }
 
+static struct guard_list *list_of(struct guard *g, enum where w)
+{
+	return w == FRESH ? &g->fresh : w == IDLE ? &g->idle : &g->busy;
+}
+
 static void unlink_conn(struct guard *g, struct guard_conn *c)
 {
 	if (c->where == NOWHERE)
 		return;
-	struct guard_conn **head = c->where == WAITING ? &g->waiting : &g->busy;
+	struct guard_list *l = list_of(g, c->where);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		*head = c->next;
+		l->head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	else if (c->where == WAITING)
-		g->waiting_tail = c->prev;
+	else
+		l->tail = c->prev;
 	c->prev = c->next = NULL;
 	c->where = NOWHERE;
 }
 
-static void push_waiting(struct guard *g, struct guard_conn *c)
+static void push(struct guard *g, struct guard_conn *c, enum where w)
 {
-	c->prev = g->waiting_tail;
+	struct guard_list *l = list_of(g, w);
+	c->prev = l->tail;
 	c->next = NULL;
-	if (g->waiting_tail)
-		g->waiting_tail->next = c;
+	if (l->tail)
+		l->tail->next = c;
 	else
-		g->waiting = c;
-	g->waiting_tail = c;
-	c->where = WAITING;
-}
-
-static void push_busy(struct guard *g, struct guard_conn *c)
-{
-	c->prev = NULL;
-	c->next = g->busy;
-	if (g->busy)
-		g->busy->prev = c;
-	g->busy = c;
-	c->where = BUSY;
+		l->head = c;
+	l->tail = c;
+	c->where = w;
 }
 
 static bool same_addr(const struct guard_conn *a, const struct guard_conn *b)
@@ -91,7 +91,29 @@ static void evict(struct guard *g, struct guard_conn *c, const char *why)
 	g->live--;
 	atomic_fetch_add_explicit(&g->evicted, 1, memory_order_relaxed);
 	shutdown(c->fd, SHUT_RDWR);
-	log_debug("http: closed a connection still waiting for its request (%s)", why);
+	log_debug("http: closed a connection waiting for its request (%s)", why);
+}
+
+/* The first connection of list l, other than `not`, of the address of
+ * `like` (any address when like is NULL). */
+static struct guard_conn *first(struct guard_list *l, const struct guard_conn *like,
+                                const struct guard_conn * not )
+{
+	for (struct guard_conn *p = l->head; p; p = p->next)
+		if (p != not &&(!like || same_addr(p, like)))
+			return p;
+	return NULL;
+}
+
+/* Whom to shut down: the oldest connection that never had a request
+ * answered, else the one idle longest, else the newcomer. */
+static struct guard_conn *victim(struct guard *g, struct guard_conn *c, bool same)
+{
+	const struct guard_conn *like = same ? c : NULL;
+	struct guard_conn *v = first(&g->fresh, like, c);
+	if (!v)
+		v = first(&g->idle, like, NULL);
+	return v ? v : c;
 }
 
 struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *peer,
@@ -108,19 +130,16 @@ struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *pe
 		memcpy(c->addr, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
 
 	pthread_mutex_lock(&g->lock);
-	push_waiting(g, c);
+	push(g, c, FRESH);
 	g->live++;
 	int mine = 0;
-	struct guard_conn *oldest_mine = NULL;
-	for (struct guard_conn *p = g->waiting; p; p = p->next)
-		if (same_addr(p, c) && mine++ == 0)
-			oldest_mine = p;
-	for (struct guard_conn *p = g->busy; p; p = p->next)
-		mine += same_addr(p, c);
+	for (enum where w = FRESH; w <= BUSY; w++)
+		for (struct guard_conn *p = list_of(g, w)->head; p; p = p->next)
+			mine += same_addr(p, c);
 	if (mine > g->per_addr)
-		evict(g, oldest_mine, "too many from its address");
+		evict(g, victim(g, c, true), "too many from its address");
 	else if (g->live > g->total)
-		evict(g, g->waiting, "too many connections");
+		evict(g, victim(g, c, false), "too many connections");
 	pthread_mutex_unlock(&g->lock);
 	return c;
 }
@@ -130,9 +149,9 @@ void guard_busy(struct guard *g, struct guard_conn *c)
 	if (!c)
 		return;
 	pthread_mutex_lock(&g->lock);
-	if (c->where == WAITING) {
+	if (c->where == FRESH || c->where == IDLE) {
 		unlink_conn(g, c);
-		push_busy(g, c);
+		push(g, c, BUSY);
 	}
 	pthread_mutex_unlock(&g->lock);
 }
@@ -144,7 +163,7 @@ void guard_wait(struct guard *g, struct guard_conn *c)
 	pthread_mutex_lock(&g->lock);
 	if (c->where == BUSY) {
 		unlink_conn(g, c);
-		push_waiting(g, c);
+		push(g, c, IDLE);
 	}
 	pthread_mutex_unlock(&g->lock);
 }

@@ -6,12 +6,12 @@
  * A connection is "waiting" from its start until its request headers are
  * complete, and again from the end of each request until the next one's
  * headers are complete (keep-alive); otherwise it is busy (a request is
- * being answered).  When a new connection passes a cap, the connection
- * that has waited longest is shut down (shutdown(2): its owner sees end
- * of file and closes it): the oldest waiting one of the same address when
- * that address holds more than `per_addr`, else the oldest waiting one of
- * all when the server holds more than `total`.  When none is waiting, the
- * new connection itself is shut down.  So a client whose request arrives
+ * being answered).  When a new connection passes a cap, a waiting one is
+ * shut down (shutdown(2): its owner sees end of file and closes it): of
+ * the same address when that address holds more than `per_addr`, else of
+ * any when the server holds more than `total`; the oldest that never had
+ * a request answered, else the one idle longest after a request.  When
+ * none is waiting, the new connection itself is shut down.  So a client whose request arrives
  * at once is always served, whatever the number of slow ones, from its
  * address or any other; busy connections are never cut.
  *
@@ -28,11 +28,16 @@
 
 struct guard_conn;
 
+struct guard_list {
+	struct guard_conn *head, *tail; /* oldest first */
+};
+
 struct guard {
 	pthread_mutex_t lock;
-	struct guard_conn *waiting, *waiting_tail; /* oldest first */
-	struct guard_conn *busy;
-	int live;          /* connections counted: not shut down by the guard */
+	struct guard_list fresh; /* waiting for their first request */
+	struct guard_list idle;  /* waiting for their next request */
+	struct guard_list busy;
+	int live; /* connections counted: not shut down by the guard */
 	int total, per_addr;
 	atomic_uint_fast64_t evicted; /* connections the guard shut down */
 };

@@ -14,7 +14,9 @@
  * The raw request target is captured in the URI log callback (before
  * libmicrohttpd decodes it, see request.c).  Connections are tracked
  * from libmicrohttpd's connection callback by the guard (guard.h), which
- * closes the slowest ones past the caps.  Order of checks: auth (401,
+ * closes the slowest ones past the caps.  The token is read under a
+ * read-write lock, so server_set_token() can replace it while requests
+ * run (SIGHUP in `vantage serve`).  Order of checks: auth (401,
  * so nothing is learned without the token), request target (400), route
  * (404), method (405: GET and HEAD only), then the handler.
  */
@@ -175,7 +177,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!arena)
 		return MHD_NO;
 	pthread_rwlock_rdlock(&srv->auth_lock);
-	bool ok = auth_ok(&srv->auth, mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
+	bool ok =
+	    auth_ok(&srv->auth, mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
 	pthread_rwlock_unlock(&srv->auth_lock);
 	if (!ok)
 		req_error(&r, 401, NULL,

@@ -28,7 +28,7 @@ struct server {
 	pthread_rwlock_t auth_lock;
 	struct auth auth;
 	bool lock_made;
-	bool loopback; /* only this host can connect: a token is optional */
+	bool loopback;      /* only this host can connect: a token is optional */
 	struct guard guard; /* connection caps (slow clients) */
 	bool guard_made;
 	char *store_path;

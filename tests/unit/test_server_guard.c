@@ -3,8 +3,8 @@
  * standing for connections: past the cap of an address, its connection
  * that has waited longest is shut down (its peer reads end of file), not
  * another address's nor a busy one; past the total cap the oldest waiting
- * one of all; with none waiting, the new one itself; a request answered
- * makes a connection waiting again, at the end of the line.
+ * one of all; one that never had a request answered before one idle
+ * after a request; with none waiting, the new one itself.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,7 +72,7 @@ static void test_per_address(void **state)
 	struct conn c[N];
 	open_conn(&g, &c[0], 1);
 	open_conn(&g, &c[1], 1);
-	guard_busy(&g, c[1].g); /* its request is being answered */
+	guard_busy(&g, c[1].g);  /* its request is being answered */
 	open_conn(&g, &c[2], 2); /* another address */
 	open_conn(&g, &c[3], 1);
 	for (int i = 0; i < 4; i++)
@@ -98,7 +98,13 @@ static void test_per_address(void **state)
 	open_conn(&g, &c[6], 1);
 	assert_true(cut(&c[3]));
 	assert_false(cut(&c[6]));
-	for (int i = 0; i <= 6; i++)
+	/* one that never had a request answered goes before an idle one */
+	guard_wait(&g, c[4].g);
+	open_conn(&g, &c[7], 1);
+	assert_true(cut(&c[6]));
+	assert_false(cut(&c[4]));
+	assert_false(cut(&c[7]));
+	for (int i = 0; i <= 7; i++)
 		close_conn(&g, &c[i]);
 	assert_int_equal(g.live, 0);
 	guard_destroy(&g);
