@@ -69,7 +69,15 @@ static int read_token_file(const char *path, char **out)
 		return -1;
 	}
 	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077))
+	const char *bad = fstat(fileno(f), &st) < 0 ? strerror(errno)
+	                  : S_ISDIR(st.st_mode)     ? "is a directory, not a file"
+	                                            : NULL;
+	if (bad) {
+		fprintf(stderr, "vantage api: --token-file %s: %s\n", path, bad);
+		fclose(f);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) && (st.st_mode & 0077)) /* not a pipe: <(cmd) */
 		log_warn("token file %s is readable by other users (chmod 600 it)", path);
 	char *line = calloc(1, MAX_TOKEN_FILE + 1);
 	if (!line || !fgets(line, MAX_TOKEN_FILE + 1, f)) {
@@ -396,6 +404,12 @@ int cmd_api(int argc, char **argv)
 		token = file_token;
 	}
 	o.token = token;
+	char err[512];
+	if (server_check_opts(&o, err, sizeof(err)) < 0) { /* listen address, token */
+		fprintf(stderr, "vantage api: %s\n", err);
+		free(file_token);
+		return EXIT_USAGE;
+	}
 	int rc = serve(&o);
 	free(file_token);
 	return rc;

@@ -2,19 +2,23 @@
  * serve_reload.c - the daemon's configuration: built at start from the
  * defaults, the file and the flags (with the API token and a check of the
  * API address), and rebuilt on SIGHUP.  A reload
- * changes intervals, log level, workers and time limits at once; the other
- * options are reported as needing a restart; a configuration that does
- * not parse is logged and the current one kept.
+ * changes intervals, log level, workers, time limits and the API token
+ * (token, or new contents of token_file) at once; the other options are
+ * reported as needing a restart; a configuration that does not parse, or
+ * whose token cannot be read or used, is logged and the current one kept.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/util.h"
+#include "../util/xalloc.h"
 #include "serve.h"
 
 int build_config(const struct daemon *d, struct serve_config *c, char *msg, size_t len)
@@ -59,7 +63,9 @@ static bool reloadable(const char *line)
 	return strncmp(line, "[intervals] ", 12) == 0 || strncmp(line, "[log] level ", 12) == 0 ||
 	       strncmp(line, "[crawl] workers ", 16) == 0 ||
 	       strncmp(line, "[crawl] timeout ", 16) == 0 ||
-	       strncmp(line, "[crawl] file_timeout ", 21) == 0;
+	       strncmp(line, "[crawl] file_timeout ", 21) == 0 ||
+	       strncmp(line, "[api] token ", 12) == 0 ||
+	       strncmp(line, "[api] token_file ", 17) == 0;
 }
 
 /* Say which options changed that only a restart applies. */
@@ -85,6 +91,97 @@ static void warn_restart_needed(const struct serve_config *old, const struct ser
 	buf_free(&b);
 }
 
+/* The token of configuration c, from [api] token or token_file, into
+ * *out (NULL: none); 0 or -1 with msg.  A token file that other users
+ * can read is warned about. */
+static int read_token(const struct serve_config *c, char **out, char *msg, size_t len)
+{
+	*out = NULL;
+	if (c->token && c->token_file) {
+		snprintf(msg, len, "give [api] token or token_file, not both");
+		return -1;
+	}
+	if (c->token) {
+		*out = xstrdup(c->token);
+		return 0;
+	}
+	if (!c->token_file)
+		return 0;
+	int fd = open(c->token_file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(msg, len, "cannot read token_file %s: %s", c->token_file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(msg, len, "token_file %s is a directory, not a file", c->token_file);
+		close(fd);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) && (st.st_mode & 0077))
+		log_warn("token file %s is readable by other users (chmod 600 it)", c->token_file);
+	struct buf b = BUF_INIT;
+	ssize_t n = read_fd_bounded(fd, &b, 4096, NULL);
+	close(fd);
+	if (n < 0) {
+		snprintf(msg, len, "cannot read token_file %s: %s", c->token_file,
+		         strerror((int)-n));
+		buf_free(&b);
+		return -1;
+	}
+	const char *s = buf_str(&b);
+	size_t l = strcspn(s, "\r\n");
+	trim(&s, &l);
+	if (!l) {
+		snprintf(msg, len, "token_file %s is empty", c->token_file);
+		buf_free(&b);
+		return -1;
+	}
+	*out = xstrndup(s, l);
+	explicit_bzero(b.data, b.len);
+	buf_free(&b);
+	return 0;
+}
+
+/* The token from [api] token or token_file; 0 or -1 with msg. */
+int load_token(struct daemon *d, char *msg, size_t len)
+{
+	return read_token(&d->cfg, &d->token, msg, len);
+}
+
+/* Apply the token of the new configuration to the running API.  0, or -1
+ * with msg (the current token stays). */
+static int reload_token(struct daemon *d, const struct serve_config *c, char *msg, size_t len)
+{
+	char *token;
+	if (read_token(c, &token, msg, len) < 0)
+		return -1;
+	const char *was = d->token && *d->token ? d->token : NULL;
+	const char *now = token && *token ? token : NULL;
+	if ((!was && !now) || (was && now && strcmp(was, now) == 0)) {
+		free(token);
+		return 0;
+	}
+	char err[512];
+	if (d->srv && server_set_token(d->srv, now, err, sizeof(err)) < 0) {
+		snprintf(msg, len, "[api] token: %s", err);
+		free(token);
+		return -1;
+	}
+	if (!d->srv)
+		log_info("reload: the API token changed (the API is off)");
+	else if (!now)
+		log_warn("reload: the API token was removed; requests need none from now on");
+	else
+		log_info("reload: %s the API token; the %s", was ? "changed" : "set",
+		         was ? "old one is refused from now on" : "API requires it from now on");
+	free(d->token);
+	d->token = token;
+	return 0;
+}
+
 void reload(struct daemon *d)
 {
 	char msg[800];
@@ -97,6 +194,11 @@ void reload(struct daemon *d)
 		log_error("reload: %s; keeping the current configuration", msg);
 		return;
 	}
+	if (reload_token(d, &c, msg, sizeof(msg)) < 0) {
+		log_error("reload: %s; keeping the current configuration", msg);
+		config_free(&c);
+		return;
+	}
 	log_threshold = c.log_level;
 	log_info("reloading the configuration from %s", what);
 	warn_restart_needed(&d->cfg, &c);
@@ -104,40 +206,6 @@ void reload(struct daemon *d)
 	config_free(&c);
 	engine_tick(&d->e, mono_ns());
 	schedule_arm(&d->e.sched, d->tfd);
-}
-
-/* The token from [api] token or token_file; 0 or -1 with msg. */
-int load_token(struct daemon *d, char *msg, size_t len)
-{
-	if (d->cfg.token && d->cfg.token_file) {
-		snprintf(msg, len, "give [api] token or token_file, not both");
-		return -1;
-	}
-	if (d->cfg.token) {
-		d->token = strdup(d->cfg.token);
-		return d->token ? 0 : -1;
-	}
-	if (!d->cfg.token_file)
-		return 0;
-	struct buf b = BUF_INIT;
-	ssize_t n = read_file_at(AT_FDCWD, d->cfg.token_file, &b, 4096);
-	if (n < 0) {
-		snprintf(msg, len, "cannot read token_file %s: %s", d->cfg.token_file,
-		         strerror((int)-n));
-		buf_free(&b);
-		return -1;
-	}
-	const char *s = buf_str(&b);
-	size_t l = strcspn(s, "\r\n");
-	trim(&s, &l);
-	if (!l) {
-		snprintf(msg, len, "token_file %s is empty", d->cfg.token_file);
-		buf_free(&b);
-		return -1;
-	}
-	d->token = strndup(s, l);
-	buf_free(&b);
-	return d->token ? 0 : -1;
 }
 
 /* Refuse a non-loopback address without a token before anything is made

@@ -365,8 +365,10 @@ void api_series(struct request *r)
 		return;
 	}
 	struct buf sel = BUF_INIT;
-	if (selector(r, metric, &sel) < 0)
+	if (selector(r, metric, &sel) < 0) {
+		buf_free(&sel); /* it already holds the name: up to 32 KB per request */
 		return;
+	}
 	struct store *s = req_store(r);
 	if (s) {
 		int rc = store_series_json(s, system_id, buf_str(&sel), since, until, step, stat,

@@ -1,6 +1,7 @@
 /*
- * auth.c - the bearer token: checked once when the server starts, then
- * compared with the Authorization header of every request.  The
+ * auth.c - the bearer token: checked when the server starts (and when
+ * server_set_token() replaces it, http.c), then compared with the
+ * Authorization header of every request.  The
  * comparison takes constant time in the token: both sides are hashed and
  * the digests compared with CRYPTO_memcmp, so neither the length nor the
  * content leaks by timing.  The token is wiped from memory when freed.

@@ -12,7 +12,11 @@
  * whose destructor closes it when the thread ends (server_stop).
  *
  * The raw request target is captured in the URI log callback (before
- * libmicrohttpd decodes it, see request.c).  Order of checks: auth (401,
+ * libmicrohttpd decodes it, see request.c).  Connections are tracked
+ * from libmicrohttpd's connection callback by the guard (guard.h), which
+ * closes the slowest ones past the caps.  The token is read under a
+ * read-write lock, so server_set_token() can replace it while requests
+ * run (SIGHUP in `vantage serve`).  Order of checks: auth (401,
  * so nothing is learned without the token), request target (400), route
  * (404), method (405: GET and HEAD only), then the handler.
  */
@@ -36,7 +40,13 @@
 
 #define DEFAULT_THREADS 4
 #define MAX_THREADS 64
+/* Connections held at once, in total and per client address (guard.h:
+ * past a cap, the one that has waited longest for its request is closed).
+ * libmicrohttpd's own limit, which it splits between its threads and
+ * which makes it stop accepting, is set well above. */
 #define CONNECTION_LIMIT 512
+#define CONNECTIONS_PER_ADDR 64
+#define MHD_CONNECTION_LIMIT (2 * CONNECTION_LIMIT)
 #define CONNECTION_TIMEOUT_S 60
 
 /* ---- libmicrohttpd callbacks --------------------------------------------------- */
@@ -55,9 +65,39 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	return ctx;
 }
 
+static struct guard_conn *conn_guard(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    mhd.get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *srv = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) { /* before libmicrohttpd closes the fd */
+		guard_close(&srv->guard, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ci =
+	    mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return;
+	int fd = ci->connect_fd;
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
+		plen = 0;
+	*socket_context = guard_open(&srv->guard, fd, (struct sockaddr *)&peer, plen);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+	struct server *srv = cls;
+	guard_wait(&srv->guard, conn_guard(c)); /* until the next request's headers */
 	struct conn_ctx *ctx = *con_cls;
 	if (ctx) {
 		free(ctx->uri);
@@ -118,6 +158,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		 * (keep-alive); other methods are refused at once (and the
 		 * connection closed: their body is not read). */
 		ctx->seen = true;
+		guard_busy(&srv->guard, conn_guard(c));
 		if (get)
 			return MHD_YES;
 	}
@@ -135,7 +176,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	char *arena = malloc(2 * strlen(uri) + 2);
 	if (!arena)
 		return MHD_NO;
-	if (!auth_ok(&srv->auth, mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")))
+	pthread_rwlock_rdlock(&srv->auth_lock);
+	bool ok =
+	    auth_ok(&srv->auth, mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
+	pthread_rwlock_unlock(&srv->auth_lock);
+	if (!ok)
 		req_error(&r, 401, NULL,
 		          "missing or wrong bearer token (Authorization: Bearer TOKEN)");
 	else if (req_parse_target(&r, uri, arena) == 0)
@@ -171,21 +216,19 @@ static int check_store(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int server_start(const struct server_opts *o, struct server **out, char *err, size_t errlen)
+/* The usage checks of server_start(): listen address, token, store path. */
+static int check_opts(const struct server_opts *o, struct sockaddr_storage *ss, socklen_t *sslen,
+                      bool *loopback, char *err, size_t errlen)
 {
-	*out = NULL;
-	struct sockaddr_storage ss = {0};
-	socklen_t sslen;
-	bool loopback;
-	int rc = server_parse_listen(o->listen, &ss, &sslen, &loopback, err, errlen);
+	int rc = server_parse_listen(o->listen, ss, sslen, loopback, err, errlen);
 	if (rc < 0)
 		return rc;
 	const char *token = o->token && *o->token ? o->token : NULL;
 	if (token && (rc = auth_check_token(token, err, errlen)) < 0)
 		return rc;
-	if (!loopback && !token) {
+	if (!*loopback && !token) {
 		char a[80];
-		listen_format(&ss, a, sizeof(a));
+		listen_format(ss, a, sizeof(a));
 		snprintf(err, errlen,
 		         "refusing to listen on %s without a bearer token: it is reachable from "
 		         "other hosts; set a token (--token-file FILE) or listen on 127.0.0.1",
@@ -196,6 +239,27 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 		snprintf(err, errlen, "no store file given");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int server_check_opts(const struct server_opts *o, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	bool loopback;
+	return check_opts(o, &ss, &sslen, &loopback, err, errlen);
+}
+
+int server_start(const struct server_opts *o, struct server **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct sockaddr_storage ss = {0};
+	socklen_t sslen;
+	bool loopback;
+	int rc = check_opts(o, &ss, &sslen, &loopback, err, errlen);
+	if (rc < 0)
+		return rc;
+	const char *token = o->token && *o->token ? o->token : NULL;
 	if ((rc = mhd_load(err, errlen)) < 0)
 		return rc;
 	if ((rc = check_store(o->store_path, err, errlen)) < 0)
@@ -212,6 +276,19 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 	srv->stats = o->stats;
 	srv->started_ms = now_ns() / 1000000;
 	srv->store_path = strdup(o->store_path);
+	srv->loopback = loopback;
+	if (pthread_rwlock_init(&srv->auth_lock, NULL) != 0) {
+		snprintf(err, errlen, "out of memory");
+		server_stop(srv);
+		return -ENOMEM;
+	}
+	srv->lock_made = true;
+	if (guard_init(&srv->guard, CONNECTION_LIMIT, CONNECTIONS_PER_ADDR) < 0) {
+		snprintf(err, errlen, "out of memory");
+		server_stop(srv);
+		return -ENOMEM;
+	}
+	srv->guard_made = true;
 	if ((rc = auth_init(&srv->auth, token, err, errlen)) < 0) {
 		server_stop(srv);
 		return rc;
@@ -242,8 +319,9 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 	    NULL, /* first, to catch every message */
 	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+	    srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)MHD_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
 	if (!srv->mhd) {
 		snprintf(err, errlen, "cannot start the HTTP server on %s (libmicrohttpd)",
 		         srv->address);
@@ -271,6 +349,35 @@ void server_stop(struct server *srv)
 	if (srv->key_made)
 		pthread_key_delete(srv->store_key);
 	auth_free(&srv->auth);
+	if (srv->lock_made)
+		pthread_rwlock_destroy(&srv->auth_lock);
+	if (srv->guard_made)
+		guard_destroy(&srv->guard);
 	free(srv->store_path);
 	free(srv);
+}
+
+int server_set_token(struct server *srv, const char *token, char *err, size_t errlen)
+{
+	token = token && *token ? token : NULL;
+	int rc;
+	if (token && (rc = auth_check_token(token, err, errlen)) < 0)
+		return rc;
+	if (!token && !srv->loopback) {
+		snprintf(err, errlen,
+		         "refusing to drop the bearer token: %s is reachable from other hosts",
+		         srv->address);
+		return -EINVAL;
+	}
+	struct auth neu, old;
+	if ((rc = auth_init(&neu, token, err, errlen)) < 0) {
+		auth_free(&neu);
+		return rc;
+	}
+	pthread_rwlock_wrlock(&srv->auth_lock);
+	old = srv->auth;
+	srv->auth = neu;
+	pthread_rwlock_unlock(&srv->auth_lock);
+	auth_free(&old);
+	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "guard.h"
 #include "server.h"
 
 /* HTTP status codes counted for vantage_http_requests_total. */
@@ -22,7 +23,14 @@ extern const int server_codes[SERVER_CODES]; /* the last slot counts any other *
 
 struct server {
 	struct MHD_Daemon *mhd;
-	struct auth auth; /* the bearer token; auth.token NULL: no auth */
+	/* The bearer token (auth.token NULL: no auth), read by every request
+	 * and replaced by server_set_token(): under auth_lock. */
+	pthread_rwlock_t auth_lock;
+	struct auth auth;
+	bool lock_made;
+	bool loopback;      /* only this host can connect: a token is optional */
+	struct guard guard; /* connection caps (slow clients) */
+	bool guard_made;
 	char *store_path;
 	struct server_stats *stats; /* borrowed; NULL in api mode */
 	pthread_key_t store_key;    /* per-thread struct store * (request.c) */

@@ -43,6 +43,7 @@ static void load(void)
 	SYM(destroy_response, MHD_destroy_response);
 	SYM(lookup_connection_value, MHD_lookup_connection_value);
 	SYM(queue_response, MHD_queue_response);
+	SYM(get_connection_info, MHD_get_connection_info);
 }
 
 int mhd_load(char *err, size_t errlen)

@@ -23,6 +23,7 @@ struct mhd_api {
 	__typeof__(&MHD_destroy_response) destroy_response;
 	__typeof__(&MHD_lookup_connection_value) lookup_connection_value;
 	__typeof__(&MHD_queue_response) queue_response;
+	__typeof__(&MHD_get_connection_info) get_connection_info;
 };
 
 extern struct mhd_api mhd;

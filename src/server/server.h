@@ -95,9 +95,20 @@ struct server;
  * Returns 0 and *out, or a negative errno with a message in err.
  */
 int server_start(const struct server_opts *o, struct server **out, char *err, size_t errlen);
+/* The checks server_start() makes before it touches anything: the listen
+ * address, the token, a non-loopback address without a token, a store
+ * path given.  0, or -EINVAL with a message: errors of usage. */
+int server_check_opts(const struct server_opts *o, char *err, size_t errlen);
 /* The address actually listened on, "127.0.0.1:43121" or "[::1]:7070"
  * (port 0 resolved); valid until server_stop(). */
 const char *server_address(const struct server *srv);
+/*
+ * Replace the bearer token (NULL or "": none) from now on: a request
+ * checked after this returns needs the new one, the old one is refused.
+ * Refuses (-EINVAL, message in err) a malformed token, and no token on an
+ * address other hosts can reach; the current token then stays.
+ */
+int server_set_token(struct server *srv, const char *token, char *err, size_t errlen);
 /* Stop accepting, finish requests in progress, join the threads, close
  * their store handles, free.  NULL is a no-op. */
 void server_stop(struct server *srv);

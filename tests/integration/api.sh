@@ -216,7 +216,7 @@ p=$!
 for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$p" 2>/dev/null; then kill "$p"; fi
 wait "$p"
-check_eq "non-loopback listen without a token: refused (exit 1)" 1 $?
+check_eq "non-loopback listen without a token: refused (exit 2, usage)" 2 $?
 check "... with a message saying a token is required" grep -q "without a bearer token" "$TMP/refuse.err"
 check "... and nothing listens" test -z "$(grep -o 'listening on' "$TMP/refuse.err")"
 
@@ -242,10 +242,10 @@ kill "$API_PID"; wait "$API_PID" 2>/dev/null
 
 "$VANTAGE" api --db "$DB" --token "" --listen 0.0.0.0:0 2>"$TMP/empty.err" &
 p=$!; sleep 0.3; kill "$p" 2>/dev/null; wait "$p"
-check_eq "an empty --token is no token: refused on 0.0.0.0" 1 $?
+check_eq "an empty --token is no token: refused on 0.0.0.0 (exit 2)" 2 $?
 "$VANTAGE" api --db "$DB" --token 'has space' 2>"$TMP/sp.err" &
 p=$!; sleep 0.3; kill "$p" 2>/dev/null; wait "$p"
-check_eq "a token with a space: refused" 1 $?
+check_eq "a token with a space: refused (exit 2)" 2 $?
 check "... saying why" grep -q "without spaces" "$TMP/sp.err"
 
 # ---- IPv6, bad usage ----------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ fi
 check_eq "missing store file: exit 1" 1 $?
 check "... naming it" grep -q "missing.db" "$TMP/missing.err"
 "$VANTAGE" api --db "$DB" --listen 127.0.0.1 2>"$TMP/usage.err"
-check_eq "listen address without a port: exit 1" 1 $?
+check_eq "listen address without a port: exit 2" 2 $?
 check "... naming the address" grep -q "'127.0.0.1'" "$TMP/usage.err"
 "$VANTAGE" api --listen 127.0.0.1:0 2>/dev/null
 check_eq "no --db: exit 2" 2 $?

@@ -4,7 +4,9 @@
  * mount point label among them), server_start() on a free loopback port
  * with a token and daemon stats, plain-socket HTTP requests from several
  * threads, server_stop() (every worker's store handle closed: the leak
- * checker sees the rest).  Also the refusals of server_start().
+ * checker sees the rest, such as a series request's selector on a bad
+ * label).  A token replaced while serving (server_set_token).  Also the
+ * refusals of server_start().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -234,6 +236,17 @@ static void test_serve(void **state)
 	    get(port, "/api/v1/systems/host:t/metrics/memory.used_pct?step=-1s", TOKEN, &b), 400);
 	assert_non_null(strstr(buf_str(&b), "\"parameter\":\"step\""));
 	assert_int_equal(get(port, "/api/v1/nothing", TOKEN, &b), 404);
+	/* a bad label after a long name: 400, and the selector is freed (the
+	 * leak checker sees it otherwise) */
+	char path[700];
+	snprintf(path, sizeof(path), "/api/v1/systems/host:t/metrics/%0500d?label=bad", 0);
+	assert_int_equal(get(port, path, TOKEN, &b), 400);
+	assert_non_null(strstr(buf_str(&b), "\"parameter\":\"label\""));
+	snprintf(path, sizeof(path),
+	         "/api/v1/systems/host:t/metrics/m%0400d?label=a=1&label=b=2&label=c=3&label=d=4"
+	         "&label=e=5&label=f=6&label=g=7&label=h=8&label=i=9",
+	         0);
+	assert_int_equal(get(port, path, TOKEN, &b), 400);
 
 	/* several clients at once: each worker thread has its own store handle */
 	pthread_t t[6];
@@ -246,9 +259,30 @@ static void test_serve(void **state)
 		pthread_join(t[i], NULL);
 		assert_int_equal(h[i].ok, 25);
 	}
+
+	/* a new token from now on: the old one refused */
+	const char *t2 = "second-token-0123456789abcdef";
+	assert_int_equal(server_set_token(srv, "bad token", err, sizeof(err)), -EINVAL);
+	assert_int_equal(get(port, "/api/v1/health", TOKEN, &b), 200);
+	assert_int_equal(server_set_token(srv, t2, err, sizeof(err)), 0);
+	assert_int_equal(get(port, "/api/v1/health", TOKEN, &b), 401);
+	assert_int_equal(get(port, "/api/v1/health", t2, &b), 200);
+	/* none, on loopback: every request let in */
+	assert_int_equal(server_set_token(srv, NULL, err, sizeof(err)), 0);
+	assert_int_equal(get(port, "/api/v1/health", NULL, &b), 200);
 	buf_free(&b);
 	server_stop(srv);
 	server_stats_destroy(&st);
+
+	/* no token on an address other hosts reach: refused, the token kept */
+	o = (struct server_opts){.listen = "0.0.0.0:0", .token = TOKEN, .store_path = db};
+	assert_int_equal(server_start(&o, &srv, err, sizeof(err)), 0);
+	assert_int_equal(server_set_token(srv, "", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "reachable from other hosts"));
+	assert_int_equal(get(port_of(srv), "/api/v1/health", NULL, &b), 401);
+	assert_int_equal(get(port_of(srv), "/api/v1/health", TOKEN, &b), 200);
+	buf_free(&b);
+	server_stop(srv);
 }
 
 int main(void)
