@@ -10,6 +10,12 @@
  * -EINVAL with a message naming it; a schema newer than this program gives -EPROTO.  RW handles
  * then migrate older schemas (each step in one transaction) and set WAL, synchronous=NORMAL,
  * foreign keys and a busy timeout; RO handles open the file SQLITE_OPEN_READONLY and never write.
+ * Before SQLite sees the path it must be a regular file or nothing (precheck(): a device is never
+ * written, a FIFO never opened); RO on a file nobody can write opens it immutable=1; RW on a
+ * read-only file system says EROFS.  STORE_DAEMON handles hold an flock on PATH.lock (claim()).
+ * Each handle keeps the device and inode it opened: store_check() tells a deleted or replaced
+ * file (-ESTALE), store_reopen() opens the path again in place, and RO handles follow a new file
+ * by themselves before each read (sq_follow()).
  *
  * The schema (docs/storage.md explains it):
  *   meta(key, value)                 magic, schema_version, watermarks
