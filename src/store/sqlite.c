@@ -847,7 +847,7 @@ static int sqlite_open(const char *path, enum store_mode mode, struct store **ou
 	r = s->daemon ? claim(s) : 0;
 	if (r == 0)
 		r = connect_db(s);
-	struct stat now;
+	struct stat now = {0};
 	if (r == 0 && stat(path, &now) < 0) {
 		int e = errno;
 		r = sq_failf(s, -e, "%s", strerror(e));
