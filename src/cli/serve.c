@@ -20,7 +20,10 @@
  * The store: ONE read-write handle shared by the lanes through locked
  * sinks (engine/locked_sink.h), which count frames and records for the
  * server's counters (through report_count() below) and log store errors
- * once per episode.
+ * once per episode.  It is opened STORE_DAEMON: a second daemon on the
+ * same store is refused, naming the first's pid (PATH.lock).  The API's
+ * address is bound once (and let go) before the store is opened, so a
+ * daemon that cannot listen creates no store.
  *
  * Configuration: serve_config.h.  SIGHUP rebuilds it (defaults, file, the
  * flags given at start); intervals, log level, workers and time limits change
@@ -50,6 +53,7 @@
 #include <unistd.h>
 
 #include "../engine/engine.h"
+#include "../server/listen.h"
 #include "../server/server.h"
 #include "../store/store.h"
 #include "../util/log.h"
@@ -300,12 +304,39 @@ static void fill_opts(struct daemon *d)
 	crawl_opts_fit(&d->opts, d->cfg.interval);
 }
 
-/* Open the store (creating its directory), set up the engine over it,
- * and start the API. */
+/* Can the API's address be bound?  Tried (and let go) before the store is
+ * made, so that a daemon that cannot listen leaves no store behind. */
+static int probe_listen(const struct daemon *d, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool loopback;
+	if (strcmp(d->cfg.listen, "off") == 0)
+		return 0;
+	int r = server_parse_listen(d->cfg.listen, &ss, &sl, &loopback, err, errlen);
+	if (r < 0)
+		return r;
+	char a[80];
+	listen_format(&ss, a, sizeof(a));
+	int fd = listen_bind(&ss, sl, a, err, errlen);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+/* Open the store (creating its directory; the daemon's claim on it, see
+ * store.h STORE_DAEMON), set up the engine over it, and start the API. */
 static int open_store_and_api(struct daemon *d)
 {
+	char err[512];
+	int r = probe_listen(d, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "vantage serve: %s\n", err);
+		return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	}
 	struct store *st;
-	int r = store_open(d->cfg.db_path, STORE_RW, &st); /* makes the directory */
+	r = store_open(d->cfg.db_path, STORE_DAEMON, &st); /* makes the directory */
 	if (r < 0) {
 		fprintf(stderr, "vantage serve: %s\n", store_errmsg(NULL));
 		return EXIT_FAIL;
@@ -320,7 +351,6 @@ static int open_store_and_api(struct daemon *d)
 	d->e.watch[kind_vm.index] = d->cfg.vms;
 	if (strcmp(d->cfg.listen, "off") == 0)
 		return EXIT_OK;
-	char err[512];
 	struct server_opts so = {
 	    .listen = d->cfg.listen,
 	    .token = d->token,

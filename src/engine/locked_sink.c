@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../sinks/sinks.h"
+#include "../sinks/store_sink.h"
 #include "../store/store.h"
 #include "../util/log.h"
 #include "../util/util.h"
@@ -80,6 +81,26 @@ static int total_pending(const struct store_share *sh)
 	return n;
 }
 
+/* Retry the frames the other writers hold (lock held); counted. */
+static void retry_others(struct store_share *sh, int self)
+{
+	for (int i = 0; i < STORE_SHARE_SINKS; i++) {
+		struct lsink *o = (struct lsink *)sh->sinks[i];
+		if (i == self || !o || !o->inner || sh->pending[i] == 0)
+			continue;
+		int before = sink_store_pending(o->inner);
+		int r = sink_store_retry(o->inner);
+		int after = sink_store_pending(o->inner);
+		if (before > after) {
+			count(sh, EC_FRAMES_STORED, before - after);
+			count(sh, EC_LAST_FRAME_ID, sink_store_last_id(o->inner));
+		}
+		sh->pending[i] = after;
+		if (r < 0)
+			break; /* still no room */
+	}
+}
+
 /* After a flush (lock held): counters, and one log line per episode. */
 static void note_flush(struct lsink *ls, int r, int before)
 {
@@ -97,6 +118,8 @@ static void note_flush(struct lsink *ls, int r, int before)
 	if (refused && ls->in_frame)
 		count(sh, EC_FRAMES_FAILED, 1);
 	sh->pending[ls->slot] = after;
+	if (r == 0)
+		retry_others(sh, ls->slot);
 	int pending = total_pending(sh);
 	count(sh, EC_PENDING, pending);
 	if (r < 0 && !sh->trouble) {
@@ -117,8 +140,44 @@ static void note_flush(struct lsink *ls, int r, int before)
 	} else if (r == 0 && sh->trouble && pending == 0) {
 		sh->trouble = false;
 		log_warn("store %s: writing again; every pending frame is stored", sh->path);
-		say_error(sh, NULL);
+		say_error(sh, sh->lost[0] ? sh->lost : NULL);
 	}
+}
+
+/*
+ * Before storing (lock held): is the store's file still the one open?
+ * When it was deleted (or replaced), writing on would put frames where
+ * nobody sees them again: say so once, keep saying it (the health
+ * endpoint's last_error) until exit, and open the store at its path again:
+ * a new, empty store when the file was deleted.
+ */
+static void check_file(struct store_share *sh)
+{
+	int r = store_check(sh->st);
+	if (r != -ESTALE)
+		return; /* 0, or the path cannot be looked at now: carry on */
+	char why[300];
+	snprintf(why, sizeof(why), "%s", store_errmsg(sh->st));
+	r = store_reopen(sh->st);
+	if (r < 0) {
+		if (!sh->reopen_failed) {
+			log_error("store %s; cannot open a store there again: %s", why,
+			          store_errmsg(sh->st));
+			snprintf(sh->lost, sizeof(sh->lost), "store %s; cannot open it again", why);
+			say_error(sh, sh->lost);
+		}
+		sh->reopen_failed = true;
+		return;
+	}
+	sh->reopen_failed = false;
+	log_error("store %s; frames now go to the store at that path (a new, empty one when "
+	          "the file was deleted): what was stored before is not in it",
+	          why);
+	snprintf(sh->lost, sizeof(sh->lost),
+	         "store %s; a store was opened at that path again (frames stored before are "
+	         "not in it)",
+	         why);
+	say_error(sh, sh->lost);
 }
 
 static int lsink_flush(struct sink *s)
@@ -127,6 +186,7 @@ static int lsink_flush(struct sink *s)
 	pthread_mutex_lock(&ls->sh->lock);
 	int r = -ESHUTDOWN;
 	if (!ls->sh->closed) {
+		check_file(ls->sh);
 		int before = sink_store_pending(ls->inner);
 		r = sink_flush(ls->inner);
 		note_flush(ls, r, before);
@@ -156,6 +216,7 @@ static int lsink_end_frame(struct sink *s, const struct frame_summary *sum)
 			count(ls->sh, EC_CRAWL_ERRORS, (int64_t)sum->errors);
 		ls->records = sum->records;
 		ls->in_frame = !sum->write_err;
+		check_file(ls->sh);
 		int before = sink_store_pending(ls->inner);
 		r = sink_end_frame(ls->inner, sum); /* stores the frame */
 		note_flush(ls, r, before);
@@ -198,6 +259,8 @@ int locked_sink_open(struct store_share *sh, int slot, struct sink **out)
 	snprintf(ls->base.desc, sizeof(ls->base.desc), "store %s", sh->path);
 	ls->sh = sh;
 	ls->slot = slot;
+	if (slot >= 0 && slot < STORE_SHARE_SINKS)
+		sh->sinks[slot] = &ls->base;
 	*out = &ls->base;
 	return 0;
 }
@@ -216,6 +279,9 @@ int store_share_close(struct store_share *sh, struct sink **sinks, const bool *f
 			pending += sink_store_pending(ls->inner);
 		}
 		lsink_close(&ls->base);
+		for (int k = 0; k < STORE_SHARE_SINKS; k++)
+			if (sh->sinks[k] == &ls->base)
+				sh->sinks[k] = NULL;
 		if (free_them[i])
 			free(ls);
 		sinks[i] = NULL;

@@ -7,7 +7,13 @@
  * locked sink that takes the share's lock around every call, counts frames
  * and records stored (engine/report.h), and turns store errors into one
  * log line per episode ("store PATH: disk full; N frames pending") and one
- * when writing works again.  Once the share is closed (at exit) every
+ * when writing works again.  A frame stored by any writer first retries
+ * the frames every other writer still holds, so a full disk that has room
+ * again is noticed at the next crawl of any lane.  Before storing, the
+ * store's file is checked (store_check()): when it was deleted or replaced,
+ * that is logged once and reported as the error until exit, and the store
+ * is opened again at its path (a new empty one; docs/storage.md).  Once the
+ * share is closed (at exit) every
  * locked sink refuses everything with -ESHUTDOWN: a lane abandoned in a
  * stuck crawl can never touch a closed handle.
  */
@@ -31,6 +37,9 @@ struct store_share {
 	bool closed;
 	bool trouble; /* in an episode of failed writes */
 	int pending[STORE_SHARE_SINKS];
+	struct sink *sinks[STORE_SHARE_SINKS]; /* each writer's locked sink, by slot */
+	bool reopen_failed;                    /* logged once */
+	char lost[400]; /* the store file was deleted or replaced: said until exit */
 	const struct engine_report *report;
 };
 

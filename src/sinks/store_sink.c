@@ -251,6 +251,13 @@ int sink_store_pending(struct sink *s)
 	return ((struct store_sink *)s)->qlen;
 }
 
+int sink_store_retry(struct sink *s)
+{
+	if (!s || s->ops != &store_sink_ops)
+		return 0;
+	return retry_queue((struct store_sink *)s);
+}
+
 int64_t sink_store_last_id(struct sink *s)
 {
 	if (!s || s->ops != &store_sink_ops)

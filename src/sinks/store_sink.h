@@ -25,6 +25,10 @@ struct store;
 int sink_store_open(struct store *st, struct sink **out);
 /* Frames waiting for a retry in a store sink (0 for any other sink). */
 int sink_store_pending(struct sink *s);
+/* Retry the queued frames of a store sink now, oldest first, without
+ * touching the frame being collected (the daemon does it for every lane
+ * when another lane stored a frame).  0, or the store's error. */
+int sink_store_retry(struct sink *s);
 /* Id of the last frame a store sink stored (0 before any, or another sink). */
 int64_t sink_store_last_id(struct sink *s);
 

@@ -43,6 +43,8 @@ struct store_backend {
 	            size_t errlen);
 	void (*close)(struct store *s);
 	const char *(*errmsg)(const struct store *s);
+	int (*check)(struct store *s);  /* NULL: always 0 */
+	int (*reopen)(struct store *s); /* NULL: -ENOTSUP */
 
 	/* writing */
 	int (*put_frame)(struct store *s, const char *jsonl, size_t len, int64_t *frame_id);

@@ -10,6 +10,12 @@
  * -EINVAL with a message naming it; a schema newer than this program gives -EPROTO.  RW handles
  * then migrate older schemas (each step in one transaction) and set WAL, synchronous=NORMAL,
  * foreign keys and a busy timeout; RO handles open the file SQLITE_OPEN_READONLY and never write.
+ * Before SQLite sees the path it must be a regular file or nothing (precheck(): a device is never
+ * written, a FIFO never opened); RO on a file nobody can write opens it immutable=1; RW on a
+ * read-only file system says EROFS.  STORE_DAEMON handles hold an flock on PATH.lock (claim()).
+ * Each handle keeps the device and inode it opened: store_check() tells a deleted or replaced
+ * file (-ESTALE), store_reopen() opens the path again in place, and RO handles follow a new file
+ * by themselves before each read (sq_follow()).
  *
  * The schema (docs/storage.md explains it):
  *   meta(key, value)                 magic, schema_version, watermarks
@@ -35,9 +41,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "../util/json.h"
+#include "../util/log.h"
 #include "../util/sha256.h"
 #include "../util/util.h"
 #include "sqlite_internal.h"
@@ -507,7 +518,7 @@ static int check_file(struct sqlite_store *s, int64_t *version)
 		table_names(s, tabs, sizeof(tabs));
 		return sq_failf(s, -EINVAL,
 		                "not a Vantage store: a SQLite database of another application"
-		                " (application_id %#llx, tables: %s); give another --store path",
+		                " (application_id %#llx, tables: %s); give another --db path",
 		                (unsigned long long)appid, tabs[0] ? tabs : "none");
 	}
 	sqlite3_stmt *st;
@@ -587,12 +598,50 @@ static int make_parent_dirs(const char *path)
 	return 0;
 }
 
-static int sqlite_open(const char *path, enum store_mode mode, struct store **out, char *err,
-                       size_t errlen)
+/* What the file at a path is, for messages: "a block device", ... */
+static const char *file_kind(mode_t m)
 {
-	*out = NULL;
-	struct stat sb;
-	if (stat(path, &sb) < 0) {
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* The directory of `path` into dir ("." when it has none). */
+static void dir_of(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, cap, ".");
+	else if (slash == path)
+		snprintf(dir, cap, "/");
+	else
+		snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+}
+
+static bool on_readonly_fs(const char *path)
+{
+	struct statvfs v;
+	return statvfs(path, &v) == 0 && (v.f_flag & ST_RDONLY);
+}
+
+/*
+ * Before SQLite sees the path: only a regular file (or nothing) is a
+ * store.  Never opens anything but a regular file, so a FIFO cannot block
+ * and a device is never written.  *exists and *sb say what is there.
+ */
+static int precheck(const char *path, enum store_mode mode, bool *exists, struct stat *sb,
+                    char *err, size_t errlen)
+{
+	*exists = false;
+	if (stat(path, sb) < 0) {
 		int e = errno;
 		if (mode == STORE_RO) {
 			if (e == ENOENT)
@@ -601,16 +650,181 @@ static int sqlite_open(const char *path, enum store_mode mode, struct store **ou
 				snprintf(err, errlen, "%s: %s", path, strerror(e));
 			return -e;
 		}
-		int r = e == ENOENT ? make_parent_dirs(path) : 0;
+		int r = e == ENOENT ? make_parent_dirs(path) : -e;
 		if (r < 0) {
 			snprintf(err, errlen, "cannot create the directory of the store %s: %s",
 			         path, strerror(-r));
 			return r;
 		}
-	} else if (S_ISDIR(sb.st_mode)) {
+		char dir[PATH_MAX];
+		dir_of(path, dir, sizeof(dir));
+		if (on_readonly_fs(dir)) {
+			snprintf(
+			    err, errlen,
+			    "%s: cannot create the store: its file system is read-only (EROFS)",
+			    path);
+			return -EROFS;
+		}
+		return 0;
+	}
+	if (S_ISDIR(sb->st_mode)) {
 		snprintf(err, errlen, "%s: is a directory, not a store file", path);
 		return -EISDIR;
 	}
+	if (!S_ISREG(sb->st_mode)) {
+		snprintf(err, errlen, "%s: is %s, not a store file (a store is a regular file)",
+		         path, file_kind(sb->st_mode));
+		return -EINVAL;
+	}
+	*exists = true;
+	if (mode != STORE_RO && on_readonly_fs(path)) {
+		snprintf(err, errlen,
+		         "%s: cannot write the store: its file system is read-only (EROFS)", path);
+		return -EROFS;
+	}
+	return 0;
+}
+
+/* Read-only, on a file nobody can write: open it immutable (SQLite would
+ * otherwise need to create the -shm file next to it). */
+static bool wants_immutable(const char *path)
+{
+	if (on_readonly_fs(path))
+		return true;
+	char dir[PATH_MAX], shm[PATH_MAX + 8];
+	dir_of(path, dir, sizeof(dir));
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	return access(dir, W_OK) < 0 && access(shm, F_OK) < 0;
+}
+
+/* "file:PATH?immutable=1" with PATH percent-encoded where URIs need it. */
+static char *immutable_uri(const char *path)
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f) {
+			char hex[4];
+			snprintf(hex, sizeof(hex), "%%%02X", *p);
+			buf_adds(&b, hex);
+		} else
+			buf_addc(&b, (char)*p);
+	}
+	buf_adds(&b, "?immutable=1");
+	return b.data;
+}
+
+/*
+ * The daemon's claim: an exclusive flock on PATH.lock holding our pid.
+ * The file is checked to still be at its path once locked (a daemon
+ * stopping removes it), so two daemons never hold two different files.
+ */
+static int claim(struct sqlite_store *s)
+{
+	size_t n = strlen(s->path) + 6;
+	s->lock_path = malloc(n);
+	if (!s->lock_path)
+		return sq_failf(s, -ENOMEM, "out of memory");
+	snprintf(s->lock_path, n, "%s.lock", s->path);
+	for (int tries = 0; tries < 20; tries++) {
+		int fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		              0640);
+		if (fd < 0) {
+			int e = errno;
+			return sq_failf(s, -e, "cannot open the lock file %s: %s", s->lock_path,
+			                strerror(e));
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) < 0 || !S_ISREG(a.st_mode)) {
+			close(fd);
+			return sq_failf(s, -EINVAL, "the lock file %s is not a regular file",
+			                s->lock_path);
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+			char pid[32] = "";
+			ssize_t k = pread(fd, pid, sizeof(pid) - 1, 0);
+			close(fd);
+			if (e != EWOULDBLOCK)
+				return sq_failf(s, -e, "cannot lock %s: %s", s->lock_path,
+				                strerror(e));
+			pid[k > 0 ? k : 0] = 0;
+			pid[strcspn(pid, "\n")] = 0;
+			return sq_failf(
+			    s, -EBUSY,
+			    "the store is in use by another vantage serve (pid %s, holding "
+			    "%s); one daemon per store",
+			    *pid ? pid : "unknown", s->lock_path);
+		}
+		if (stat(s->lock_path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			char pid[32];
+			int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+			if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+				log_warn("store %s: cannot write the pid into %s: %s", s->path,
+				         s->lock_path, strerror(errno));
+			s->lock_fd = fd;
+			return 0;
+		}
+		close(fd); /* removed by the daemon that just stopped: again */
+	}
+	return sq_failf(s, -EBUSY, "cannot hold the lock file %s: it keeps changing", s->lock_path);
+}
+
+static void unclaim(struct sqlite_store *s)
+{
+	if (s->lock_fd >= 0) {
+		unlink(s->lock_path);
+		close(s->lock_fd);
+	}
+	s->lock_fd = -1;
+	free(s->lock_path);
+	s->lock_path = NULL;
+}
+
+/* Open the connection of s (path, ro, immutable set) and check the file. */
+static int connect_db(struct sqlite_store *s)
+{
+	int flags = (s->ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+	            SQLITE_OPEN_NOMUTEX;
+	char *uri = NULL;
+	if (s->immutable) {
+		uri = immutable_uri(s->path);
+		flags |= SQLITE_OPEN_URI;
+	}
+	int rc = sqlite3_open_v2(uri ? uri : s->path, &s->db, flags, NULL);
+	free(uri);
+	if (rc != SQLITE_OK)
+		return sq_fail(s, rc, "cannot open");
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, 5000);
+	int64_t version = 0;
+	int r = check_file(s, &version);
+	if (r == 0 && s->ro && version == 0)
+		r = sq_failf(s, -EINVAL, "not a Vantage store: the database is empty");
+	else if (r == 0 && s->ro && version < STORE_SCHEMA_VERSION)
+		r = sq_failf(s, -EPROTO,
+		             "schema version %lld is older than this vantage's (%d);"
+		             " open it read-write once (vantage serve) to migrate it",
+		             (long long)version, STORE_SCHEMA_VERSION);
+	if (r == 0 && !s->ro) {
+		r = setup_rw(s);
+		if (r == 0 && version < STORE_SCHEMA_VERSION)
+			r = migrate(s);
+	}
+	if (r == 0 && s->ro)
+		r = sq_exec(s, "PRAGMA query_only = 1");
+	return r;
+}
+
+static int sqlite_open(const char *path, enum store_mode mode, struct store **out, char *err,
+                       size_t errlen)
+{
+	*out = NULL;
+	struct stat sb;
+	bool exists;
+	int r = precheck(path, mode, &exists, &sb, err, errlen);
+	if (r < 0)
+		return r;
 	struct sqlite_store *s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path)) || !(s->sha = sha256_new())) {
 		if (s) {
@@ -622,44 +836,120 @@ static int sqlite_open(const char *path, enum store_mode mode, struct store **ou
 	}
 	s->base.be = &store_backend_sqlite;
 	s->ro = mode == STORE_RO;
+	s->daemon = mode == STORE_DAEMON;
+	s->immutable = s->ro && wants_immutable(path);
+	s->lock_fd = -1;
 	s->wm1m = s->wm1h = -2;
 	s->data_version = -1;
 	hmap_init(&s->recs, 1 << 16);
 	hmap_init(&s->warm, 1 << 10);
 	hmap_init(&s->series, 1 << 13);
-	int flags = (s->ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-	            SQLITE_OPEN_NOMUTEX;
-	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
-	int r = 0;
-	if (rc != SQLITE_OK) {
-		r = sq_fail(s, rc, "cannot open");
-	} else {
-		sqlite3_extended_result_codes(s->db, 1);
-		sqlite3_busy_timeout(s->db, 5000);
-		int64_t version = 0;
-		r = check_file(s, &version);
-		if (r == 0 && s->ro && version == 0)
-			r = sq_failf(s, -EINVAL, "not a Vantage store: the database is empty");
-		else if (r == 0 && s->ro && version < STORE_SCHEMA_VERSION)
-			r = sq_failf(s, -EPROTO,
-			             "schema version %lld is older than this vantage's (%d);"
-			             " open it read-write once (vantage serve) to migrate it",
-			             (long long)version, STORE_SCHEMA_VERSION);
-		if (r == 0 && !s->ro) {
-			r = setup_rw(s);
-			if (r == 0 && version < STORE_SCHEMA_VERSION)
-				r = migrate(s);
-		}
-		if (r == 0 && s->ro)
-			r = sq_exec(s, "PRAGMA query_only = 1");
-	}
+	r = s->daemon ? claim(s) : 0;
+	if (r == 0)
+		r = connect_db(s);
+	struct stat now = {0};
+	if (r == 0 && stat(path, &now) < 0) {
+		int e = errno;
+		r = sq_failf(s, -e, "%s", strerror(e));
+	} else if (r == 0 && exists && (now.st_dev != sb.st_dev || now.st_ino != sb.st_ino))
+		r = sq_failf(s, -EAGAIN, "the file changed while it was being opened");
 	if (r < 0) {
 		snprintf(err, errlen, "%s", s->err);
 		sqlite_close(&s->base);
 		return r;
 	}
+	s->dev = now.st_dev;
+	s->ino = now.st_ino;
 	*out = &s->base;
 	return 0;
+}
+
+/* Is the file at the path the one open?  0, or -ESTALE with s->err. */
+static int same_file(struct sqlite_store *s)
+{
+	struct stat sb;
+	if (stat(s->path, &sb) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return sq_failf(s, -ESTALE, "the store file was deleted while in use");
+		int e = errno;
+		return sq_failf(s, -e, "%s", strerror(e));
+	}
+	if (sb.st_dev != s->dev || sb.st_ino != s->ino)
+		return sq_failf(s, -ESTALE, "the store file was replaced by another file");
+	return 0;
+}
+
+static int sqlite_check(struct store *base)
+{
+	struct sqlite_store *s = sq(base);
+	int r = same_file(s);
+	if (r == 0 && s->lock_fd >= 0) { /* the lock file deleted: claim again */
+		struct stat a, b;
+		if (fstat(s->lock_fd, &a) == 0 &&
+		    (stat(s->lock_path, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+			int old = s->lock_fd;
+			free(s->lock_path);
+			s->lock_path = NULL;
+			if (claim(s) < 0)
+				log_warn("store %s", s->err);
+			close(old); /* after: the path is never unlocked in between */
+		}
+	}
+	return r;
+}
+
+static int sqlite_reopen(struct store *base)
+{
+	struct sqlite_store *s = sq(base);
+	if (!s->ro && same_file(s) < 0) {
+		/* the -wal and -shm at the path are the lost file's: a new store
+		 * must not take them for its own */
+		char f[PATH_MAX + 8];
+		snprintf(f, sizeof(f), "%s-wal", s->path);
+		unlink(f);
+		snprintf(f, sizeof(f), "%s-shm", s->path);
+		unlink(f);
+	}
+	struct store *nb;
+	char err[sizeof(s->err)];
+	int r = sqlite_open(s->path, s->ro ? STORE_RO : STORE_RW, &nb, err, sizeof(err));
+	if (r < 0) {
+		snprintf(s->err, sizeof(s->err), "%s", err);
+		return r;
+	}
+	struct sqlite_store *n = sq(nb);
+	struct sqlite_store *old = malloc(sizeof(*old));
+	if (!old) {
+		sqlite_close(nb);
+		return sq_failf(s, -ENOMEM, "out of memory");
+	}
+	n->daemon = s->daemon; /* the claim stays with the handle */
+	n->lock_fd = s->lock_fd;
+	n->lock_path = s->lock_path;
+	s->lock_fd = -1;
+	s->lock_path = NULL;
+	memcpy(old, s, sizeof(*old));
+	memcpy(s, n, sizeof(*s));
+	free(n);
+	/* the old connection's file is gone: never checkpoint into it, and
+	 * never remove -wal/-shm by name (they are the new store's now) */
+	if (old->db)
+		sqlite3_db_config(old->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite_close(&old->base);
+	return 0;
+}
+
+int sq_follow(struct sqlite_store *s)
+{
+	if (!s->ro)
+		return 0;
+	int r = same_file(s);
+	if (r == -ESTALE) {
+		struct stat sb;
+		if (stat(s->path, &sb) == 0) /* replaced (a new store): read that one */
+			return sqlite_reopen(&s->base);
+	}
+	return r;
 }
 
 static void sqlite_close(struct store *base)
@@ -675,6 +965,7 @@ static void sqlite_close(struct store *base)
 	hmap_free(&s->warm);
 	hmap_free(&s->series);
 	sha256_free(s->sha);
+	unclaim(s);
 	free(s->path);
 	free(s);
 }
@@ -684,6 +975,9 @@ static void sqlite_close(struct store *base)
 int sqlite_stats_json(struct store *base, struct buf *out)
 {
 	struct sqlite_store *s = sq(base);
+	int fr = sq_follow(s);
+	if (fr < 0)
+		return fr;
 	sqlite3_stmt *st;
 	int rc =
 	    sqlite3_prepare_v2(s->db, "SELECT name, n FROM counts ORDER BY name", -1, &st, NULL);
@@ -736,6 +1030,8 @@ const struct store_backend store_backend_sqlite = {
     .open = sqlite_open,
     .close = sqlite_close,
     .errmsg = sqlite_errmsg,
+    .check = sqlite_check,
+    .reopen = sqlite_reopen,
     .put_frame = sqlite_put_frame,
     .mark_gone = sqlite_mark_gone,
     .maintain = sqlite_maintain,

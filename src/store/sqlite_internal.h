@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../util/buf.h"
 #include "../util/jscan.h"
@@ -105,6 +106,12 @@ struct sqlite_store {
 	sqlite3 *db;
 	char *path;
 	bool ro;
+	bool daemon;    /* STORE_DAEMON: holds the claim on PATH.lock */
+	bool immutable; /* RO on a file nobody can write (immutable=1) */
+	dev_t dev;      /* the file open, to notice it deleted or replaced */
+	ino_t ino;
+	int lock_fd; /* the daemon's flock on lock_path, or -1 */
+	char *lock_path;
 	char err[512];
 	sqlite3_stmt *st[ST__N];
 	struct hmap recs;   /* 16-byte record hash -> records.id */
@@ -160,6 +167,10 @@ void sq_rollback(struct sqlite_store *s); /* and empties the caches */
 void sq_caches_clear(struct sqlite_store *s);
 /* Empty the caches if another connection wrote the file. */
 int sq_sync_caches(struct sqlite_store *s);
+/* A read-only handle whose path now names another file (the daemon made a
+ * new store) opens that one in its place; a deleted file gives -ESTALE.
+ * Read-write handles: 0 (the daemon decides, store_check()). */
+int sq_follow(struct sqlite_store *s);
 int64_t meta_get(struct sqlite_store *s, const char *key, int64_t def);
 int meta_set(struct sqlite_store *s, const char *key, int64_t v);
 int count_add(struct sqlite_store *s, const char *name, int64_t delta);

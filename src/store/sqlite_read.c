@@ -88,6 +88,9 @@ static void bind_escaped(sqlite3_stmt *st, int i, const char *s, struct buf *b)
 int sqlite_systems_json(struct store *base, const struct store_system_filter *f, struct buf *out)
 {
 	struct sqlite_store *s = sq(base);
+	int fr = sq_follow(s);
+	if (fr < 0)
+		return fr;
 	struct store_system_filter none = {.gone = -1};
 	if (!f)
 		f = &none;
@@ -369,6 +372,9 @@ int sqlite_frame_json(struct store *base, const char *system_id, int64_t at_ms, 
                       struct buf *out)
 {
 	struct sqlite_store *s = sq(base);
+	int fr = sq_follow(s);
+	if (fr < 0)
+		return fr;
 	int err;
 	int64_t sysrow = system_row(s, system_id, &err);
 	if (err)
@@ -721,6 +727,9 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
                        struct buf *out)
 {
 	struct sqlite_store *s = sq(base);
+	int fr = sq_follow(s);
+	if (fr < 0)
+		return fr;
 	int si = -1;
 	for (int i = 0; stat && i < 8; i++)
 		if (strcmp(stat, stat_names[i]) == 0)
@@ -822,6 +831,9 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 int sqlite_metric_names_json(struct store *base, const char *system_id, struct buf *out)
 {
 	struct sqlite_store *s = sq(base);
+	int fr = sq_follow(s);
+	if (fr < 0)
+		return fr;
 	int err;
 	int64_t sysrow = system_row(s, system_id, &err);
 	if (err)
@@ -851,6 +863,9 @@ int sqlite_latest_points(struct store *base, int (*cb)(void *ctx, const struct s
                          void *ctx)
 {
 	struct sqlite_store *s = sq(base);
+	int fr = sq_follow(s);
+	if (fr < 0)
+		return fr;
 	/* each present system's latest metric frame is one row of points_new */
 	sqlite3_stmt *st, *ser;
 	int rc = sqlite3_prepare_v2(

@@ -83,6 +83,16 @@ const char *store_errmsg(const struct store *s)
 	return s ? s->be->errmsg(s) : open_err;
 }
 
+int store_check(struct store *s)
+{
+	return s->be->check ? s->be->check(s) : 0;
+}
+
+int store_reopen(struct store *s)
+{
+	return s->be->reopen ? s->be->reopen(s) : -ENOTSUP;
+}
+
 int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *frame_id)
 {
 	return s->be->put_frame(s, jsonl, len, frame_id);

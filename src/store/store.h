@@ -36,7 +36,18 @@
 
 struct store;
 
-enum store_mode { STORE_RW, STORE_RO };
+/*
+ * STORE_RW    read-write: creates what is missing, migrates.
+ * STORE_RO    read-only: never writes.  On a read-only file system (or in a
+ *             directory it cannot write, with no -shm file) the file is
+ *             opened immutable: frames still in a -wal file are not seen.
+ * STORE_DAEMON
+ *             STORE_RW, and the store's only daemon: an exclusive flock on
+ *             PATH.lock (holding the pid) for the handle's life; a second
+ *             one gives -EBUSY naming the pid of the first.  The lock file
+ *             is removed at store_close().
+ */
+enum store_mode { STORE_RW, STORE_RO, STORE_DAEMON };
 
 /*
  * Open the store at `url` (a path, sqlite:PATH, or postgres://...).  RW
@@ -47,12 +58,34 @@ enum store_mode { STORE_RW, STORE_RO };
  * corrupt, or is a SQLite database of something else gives -EINVAL with a
  * message naming the file; a schema newer than this program gives
  * -EPROTO; a postgres:// URL -ENOTSUP (no PostgreSQL backend in this
- * build) and an unknown scheme -EINVAL.  Returns 0 or a negative errno; on
+ * build) and an unknown scheme -EINVAL.  Only a regular file (or nothing)
+ * is opened: a device, a FIFO or a socket at the path gives -EINVAL naming
+ * what it is, checked before anything opens it (a FIFO never blocks).  RW on
+ * a read-only file system gives -EROFS; STORE_DAEMON on a store another
+ * daemon holds, -EBUSY.  Returns 0 or a negative errno; on
  * error *out is NULL and store_errmsg(NULL) has the message (per thread).
  */
 int store_open(const char *url, enum store_mode mode, struct store **out);
 void store_close(struct store *s);
 const char *store_errmsg(const struct store *s);
+
+/*
+ * Is the handle still the store its path names?  0 yes; -ESTALE when the
+ * file was deleted or replaced by another file (store_errmsg() says which;
+ * writes would go to a file nobody will see again).  The daemon calls it
+ * before storing, then store_reopen().  Also renews the claim of a
+ * STORE_DAEMON handle whose lock file was deleted.
+ */
+int store_check(struct store *s);
+
+/*
+ * Open the store at the handle's path again, in place (the handle stays
+ * valid, its caches are emptied): a read-write handle on a deleted store
+ * makes a new empty one there (the -wal and -shm files of the deleted one
+ * are removed first), one on a replaced file opens that file.  On error
+ * the handle keeps its old connection.  0 or a negative errno.
+ */
+int store_reopen(struct store *s);
 
 /*
  * Store one frame given as the JSON Lines text `vantage crawl` writes

@@ -346,7 +346,8 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(store_errmsg(NULL), path));
 	assert_non_null(strstr(store_errmsg(NULL), "another application"));
 	assert_non_null(strstr(store_errmsg(NULL), "users"));
-	assert_int_equal(q("SELECT count(*) FROM users"), 1); /* untouched */
+	assert_non_null(strstr(store_errmsg(NULL), "give another --db path")); /* the flag */
+	assert_int_equal(q("SELECT count(*) FROM users"), 1);                  /* untouched */
 	assert_int_equal(q("PRAGMA application_id"), 0);
 	unlink(path);
 	/* our application id but no meta */
@@ -388,6 +389,122 @@ static void test_open_errors(void **state)
 		assert_int_equal(r, -EINVAL);
 		assert_non_null(strstr(store_errmsg(NULL), path));
 	}
+}
+
+/* Only a regular file is a store: devices and FIFOs are refused before
+ * SQLite opens them (nothing written, nothing left in /dev, no hang). */
+static void test_open_not_regular(void **state)
+{
+	struct store *s = (struct store *)1;
+	char fifo[160];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10); /* an open() of the FIFO would block: fail, never hang */
+	assert_int_equal(store_open(fifo, STORE_RO, &s), -EINVAL);
+	assert_null(s);
+	assert_non_null(strstr(store_errmsg(NULL), fifo));
+	assert_non_null(strstr(store_errmsg(NULL), "a FIFO"));
+	assert_int_equal(store_open(fifo, STORE_RW, &s), -EINVAL);
+	assert_int_equal(store_open(fifo, STORE_DAEMON, &s), -EINVAL);
+	alarm(0);
+	const char *const devs[] = {"/dev/null", "/dev/full"};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(store_open(devs[i], STORE_RW, &s), -EINVAL);
+		assert_non_null(strstr(store_errmsg(NULL), devs[i]));
+		assert_non_null(strstr(store_errmsg(NULL), "a character device"));
+		assert_int_equal(store_open(devs[i], STORE_RO, &s), -EINVAL);
+		const char *const sfx[] = {"-journal", "-wal", "-shm", ".lock"};
+		for (size_t k = 0; k < 4; k++) {
+			char f[64];
+			snprintf(f, sizeof(f), "%s%s", devs[i], sfx[k]);
+			assert_int_equal(access(f, F_OK), -1);
+		}
+	}
+	char sock[160];
+	snprintf(sock, sizeof(sock), "%s/v.db", dir);
+	assert_int_equal(symlink("/dev/null", sock), 0); /* followed: still a device */
+	assert_int_equal(store_open(sock, STORE_RW, &s), -EINVAL);
+	assert_non_null(strstr(store_errmsg(NULL), "a character device"));
+}
+
+/* STORE_DAEMON: one daemon per store; the second is told the first's pid. */
+static void test_daemon_claim(void **state)
+{
+	struct store *a = NULL, *b = (struct store *)1;
+	char lock[160], pid[32];
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	snprintf(pid, sizeof(pid), "pid %ld", (long)getpid());
+	assert_int_equal(store_open(path, STORE_DAEMON, &a), 0);
+	assert_int_equal(access(lock, F_OK), 0);
+	assert_int_equal(store_open(path, STORE_DAEMON, &b), -EBUSY);
+	assert_null(b);
+	assert_non_null(strstr(store_errmsg(NULL), pid));
+	assert_non_null(strstr(store_errmsg(NULL), lock));
+	/* readers and one-shot writers are not daemons */
+	b = open_rw();
+	store_close(b);
+	assert_int_equal(store_open(path, STORE_RO, &b), 0);
+	store_close(b);
+	/* the lock file deleted under the daemon: store_check() claims it again */
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(store_check(a), 0);
+	assert_int_equal(access(lock, F_OK), 0);
+	assert_int_equal(store_open(path, STORE_DAEMON, &b), -EBUSY);
+	store_close(a);
+	assert_int_equal(access(lock, F_OK), -1); /* removed at close */
+	assert_int_equal(store_open(path, STORE_DAEMON, &b), 0);
+	store_close(b);
+}
+
+static int64_t systems_n(struct store *s)
+{
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_systems_json(s, NULL, &b), 0);
+	int64_t n = 0;
+	for (const char *p = b.data; (p = strstr(p, "\"id\"")); p++)
+		n++;
+	buf_free(&b);
+	return n;
+}
+
+/* The store file deleted under a writer: noticed (-ESTALE), and opened
+ * again in place as a new empty store; readers follow it. */
+static void test_deleted_while_open(void **state)
+{
+	struct store *w = NULL, *r = NULL;
+	assert_int_equal(store_open(path, STORE_DAEMON, &w), 0);
+	put_metric(w, "host:abc", T0, 1);
+	assert_int_equal(store_open(path, STORE_RO, &r), 0);
+	assert_int_equal(systems_n(r), 1);
+	assert_int_equal(store_check(w), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(store_check(w), -ESTALE);
+	assert_non_null(strstr(store_errmsg(w), "deleted"));
+	/* a reader of the deleted file: an error, not the lost data */
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_systems_json(r, NULL, &b), -ESTALE);
+	assert_int_equal(store_reopen(w), 0);
+	assert_int_equal(store_check(w), 0);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(systems_n(w), 0); /* a new empty store */
+	put_metric(w, "host:new", T0 + 1000, 2);
+	put_metric(w, "host:new2", T0 + 1000, 2);
+	assert_int_equal(systems_n(r), 2); /* the reader follows the new file */
+	/* replaced by another file: reopened on that one */
+	char other[160];
+	snprintf(other, sizeof(other), "%s/o.db", dir);
+	struct store *o = NULL;
+	assert_int_equal(store_open(other, STORE_RW, &o), 0);
+	store_close(o);
+	assert_int_equal(rename(other, path), 0);
+	assert_int_equal(store_check(w), -ESTALE);
+	assert_non_null(strstr(store_errmsg(w), "replaced"));
+	assert_int_equal(store_reopen(w), 0);
+	assert_int_equal(systems_n(w), 0);
+	assert_int_equal(systems_n(r), 0);
+	buf_free(&b);
+	store_close(r);
+	store_close(w);
 }
 
 /* The store URL picks the backend: a path or sqlite:PATH is SQLite. */
@@ -1530,6 +1647,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_latest_points, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sink_queue_on_full_disk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill9_during_writes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_not_regular, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_claim, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deleted_while_open, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
