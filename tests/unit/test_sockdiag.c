@@ -823,6 +823,112 @@ static void real_many_shared(void **state)
 	assert_int_equal(m.by_parent + m.by_child, NSOCK);
 }
 
+/*
+ * Siblings with as many fds as each other but at other numbers: the scan
+ * tries a pid as having the previous pid's fd numbers, and must fall back
+ * to listing it when one is missing.  a, b and c are forked in that order
+ * (consecutive pids, usually): a holds no socket at the numbers u and v,
+ * b holds socket U at fd 200 (and /dev/null at u), c socket V at fd 200
+ * (and /dev/null at u).  The parent closes both, so U is b's and V c's.
+ */
+struct layout {
+	uint16_t port_u, port_v;
+	pid_t b, c;
+	int pid_u, pid_v;
+};
+
+static int find_layout(void *ctx, const struct vt_sock *s)
+{
+	struct layout *l = ctx;
+
+	if (s->proto != IPPROTO_UDP || strcmp(s->local_addr, "127.0.0.1") != 0)
+		return 0;
+	if (s->local_port == l->port_u)
+		l->pid_u = s->have & VS_OWNER ? s->pid : -1;
+	if (s->local_port == l->port_v)
+		l->pid_v = s->have & VS_OWNER ? s->pid : -1;
+	return 0;
+}
+
+static int udp_loopback(uint16_t *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* In a child: make the fd layout, tell the parent, wait to be killed. */
+static void layout_child(int which, int u, int v, int ready)
+{
+	if (which == 'a') {
+		close(u);
+		close(v);
+		if (open("/dev/null", O_RDONLY) != u || open("/dev/null", O_RDONLY) != v)
+			_exit(1);
+	} else {
+		int keep = which == 'b' ? u : v;
+
+		if (dup2(keep, 200) != 200)
+			_exit(1);
+		close(u);
+		close(v);
+		if (open("/dev/null", O_RDONLY) != u)
+			_exit(1);
+	}
+	if (write(ready, "x", 1) != 1)
+		_exit(1);
+	pause();
+	_exit(0);
+}
+
+static void real_sibling_layouts(void **state)
+{
+	static struct layout l;
+	struct view_iter it = {.ctx = &l};
+	pid_t kids[3];
+	int u, v, p[2], proc_fd, i;
+	char c;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	u = udp_loopback(&l.port_u);
+	v = udp_loopback(&l.port_v);
+	assert_true(u < 200 && v < 200 && u < v);
+	assert_int_equal(pipe(p), 0);
+	for (i = 0; i < 3; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0)
+			layout_child("abc"[i], u, v, p[1]);
+	}
+	l.b = kids[1];
+	l.c = kids[2];
+	for (i = 0; i < 3; i++)
+		assert_int_equal(read(p[0], &c, 1), 1);
+	close(u);
+	close(v);
+	proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(proc_fd >= 0);
+	assert_int_equal(sockdiag_sockets(proc_fd, NULL, NULL, &it, find_layout), 0);
+	close(proc_fd);
+	for (i = 0; i < 3; i++)
+		kill(kids[i], SIGKILL);
+	for (i = 0; i < 3; i++)
+		waitpid(kids[i], NULL, 0);
+	close(p[0]);
+	close(p[1]);
+
+	assert_int_equal(l.pid_u, l.b);
+	assert_int_equal(l.pid_v, l.c);
+}
+
 struct ifind {
 	int lo;
 };
@@ -875,6 +981,7 @@ int main(void)
 	    cmocka_unit_test(rtnl_garbage),
 	    cmocka_unit_test(real_sockets),
 	    cmocka_unit_test(real_many_shared),
+	    cmocka_unit_test(real_sibling_layouts),
 	    cmocka_unit_test(real_interfaces),
 	};
 

@@ -21,7 +21,15 @@
  *  4. /proc is listed with getdents64 (by the calling thread, which also
  *     applies `filter`); then, for each pid, <pid>/fd is opened relative to
  *     proc_fd, listed, and every link read with readlinkat().  A
- *     "socket:[N]" whose N is wanted records the pid.  This scan is the
+ *     "socket:[N]" whose N is wanted records the pid.  Opening and listing
+ *     the directory cost more than reading three links, so when the
+ *     kernel counts fds in the st_size of <pid>/fd (Linux >= 6.2) a pid
+ *     whose fd count equals the previous pid's (on that thread) is tried
+ *     first as having the same fd numbers (siblings forked from one parent
+ *     usually do): one fstatat() and a readlinkat() of "<pid>/fd/<n>" per
+ *     fd.  If every one of those links exists the count proves they are
+ *     all its fds; on the first missing one the directory is listed as
+ *     above (a link read twice is harmless).  This scan is the
  *     cost of the whole op (a few syscalls per process, ~20 us), so it is
  *     shared between up to 4 threads (one per CPU and per 256 pids), which
  *     start before the dumps and overlap them (keeping the socket fds they
@@ -54,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -423,6 +432,7 @@ static int comms_build(struct comms *c, const struct owners *o, size_t max_pids,
 #define SCAN_CHUNK 16 /* pids a thread takes at a time */
 #define SCAN_MAX_THREADS 4
 #define SCAN_PIDS_PER_THREAD 256 /* fewer pids than this per thread: not worth one */
+#define HINT_MAX 16              /* fd numbers kept as the next pid's guess */
 
 /*
  * The pids to scan, shared by the scanning threads.  Each index is taken
@@ -438,6 +448,7 @@ static int comms_build(struct comms *c, const struct owners *o, size_t max_pids,
  */
 struct scan {
 	int proc_fd;
+	bool fds_by_size; /* st_size of <pid>/fd counts its fds (Linux >= 6.2) */
 	struct owners *o;
 	bool stop;
 	int *pids;
@@ -460,6 +471,10 @@ struct scanner {
 	size_t n, cap;
 	bool flushed;
 	bool nomem; /* a socket fd could not be kept: the op fails */
+	/* the fd numbers of the last pid listed, when few: tried first on
+	 * the next pid with as many fds (see scan_pid_hinted) */
+	int hint[HINT_MAX];
+	unsigned nhint;
 };
 
 static struct owners *scan_published(struct scan *s)
@@ -544,13 +559,71 @@ static uint32_t socket_inode(const char *l, ssize_t n)
 	return (uint32_t)v;
 }
 
+/* An fd directory entry's name as a number, or -1. */
+static int fd_number(const char *name)
+{
+	int v = 0, i;
+
+	for (i = 0; name[i]; i++) {
+		if (name[i] < '0' || name[i] > '9' || i >= 9)
+			return -1;
+		v = v * 10 + (name[i] - '0');
+	}
+	return i ? v : -1;
+}
+
+/*
+ * Try pids[i] as holding exactly the fds numbered me->hint.  Returns true
+ * when that settled the pid (every hinted link read and the fd count
+ * matched; or it exited; or it denied access), false when its directory
+ * must be listed.
+ */
+static bool scan_pid_hinted(struct scanner *me, size_t i)
+{
+	struct scan *s = me->s;
+	int pid = s->pids[i];
+	char path[48];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%d/fd", pid);
+	if (fstatat(s->proc_fd, path, &st, 0) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			s->pids[i] = -pid;
+		return errno == ENOENT || errno == ESRCH || errno == EACCES || errno == EPERM;
+	}
+	if (st.st_size != (off_t)me->nhint)
+		return false;
+	for (unsigned k = 0; k < me->nhint; k++) {
+		char link[40];
+		ssize_t ln;
+		uint32_t ino;
+
+		snprintf(path, sizeof(path), "%d/fd/%d", pid, me->hint[k]);
+		ln = readlinkat(s->proc_fd, path, link, sizeof(link));
+		if (ln < 0) {
+			if (errno != EACCES && errno != EPERM)
+				return false; /* another layout (or it exited) */
+			s->pids[i] = -pid;
+			return true;
+		}
+		ino = socket_inode(link, ln);
+		if (ino)
+			scanner_found(me, ino, pid);
+	}
+	return true;
+}
+
 /* Look at every fd of pids[i] (`dents`: FDDENTS_SIZE bytes, 8-aligned). */
 static void scan_pid(struct scanner *me, size_t i, char *dents)
 {
 	struct scan *s = me->s;
 	int pid = s->pids[i], dfd;
 	char path[32];
+	unsigned nfd = 0;
 
+	if (s->fds_by_size && me->nhint && scan_pid_hinted(me, i))
+		return;
+	me->nhint = 0; /* hint[] is rewritten below */
 	snprintf(path, sizeof(path), "%d/fd", pid);
 	dfd = openat(s->proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -578,6 +651,9 @@ static void scan_pid(struct scanner *me, size_t i, char *dents)
 			off += d->d_reclen;
 			if (d->d_name[0] < '0' || d->d_name[0] > '9')
 				continue; /* "." and ".." */
+			if (nfd < HINT_MAX && (me->hint[nfd] = fd_number(d->d_name)) < 0)
+				nfd = HINT_MAX; /* not an fd number: no hint */
+			nfd++;
 			ln = readlinkat(dfd, d->d_name, link, sizeof(link));
 			if (ln < 0 && (errno == EACCES || errno == EPERM)) {
 				/* Listing allowed, links not (a process we
@@ -595,6 +671,8 @@ static void scan_pid(struct scanner *me, size_t i, char *dents)
 		if ((size_t)n + 64 <= FDDENTS_SIZE)
 			break;
 	}
+	/* Listed to the end: its fd numbers are the next pid's guess. */
+	me->nhint = nfd <= HINT_MAX && s->pids[i] > 0 ? nfd : 0;
 done:
 	close(dfd);
 }
@@ -698,8 +776,12 @@ static int scan_start(struct scan_run *run, int proc_fd, pid_filter_fn filter, v
 	size_t want, i;
 	int r;
 
+	struct stat st;
+
 	memset(run, 0, sizeof(*run));
 	run->s.proc_fd = proc_fd;
+	/* Our own fds (3 at least) show whether st_size counts them. */
+	run->s.fds_by_size = fstatat(proc_fd, "self/fd", &st, 0) == 0 && st.st_size > 0;
 	for (i = 0; i < SCAN_MAX_THREADS; i++)
 		run->sc[i].s = &run->s;
 	r = list_pids(proc_fd, filter, filter_ctx, buf, &run->s);
