@@ -97,7 +97,7 @@ static uint64_t pid_signature(struct lane *l)
 	if (l->procdir < 0 || lseek(l->procdir, 0, SEEK_SET) < 0)
 		return 0;
 	char buf[16384];
-	uint64_t h = 1469598103934665603ull, n = 0;
+	uint64_t h = FNV1A_BASIS, n = 0;
 	ssize_t len;
 	while ((len = getdents64(l->procdir, buf, sizeof(buf))) > 0) {
 		for (ssize_t off = 0; off < len;) {
@@ -105,9 +105,8 @@ static uint64_t pid_signature(struct lane *l)
 			off += e->d_reclen;
 			if (e->d_name[0] < '1' || e->d_name[0] > '9')
 				continue;
-			for (const char *c = e->d_name; *c; c++)
-				h = (h ^ (unsigned char)*c) * 1099511628211ull;
-			h = (h ^ '/') * 1099511628211ull;
+			h = fnv1a(h, e->d_name,
+			          strlen(e->d_name) + 1); /* the NUL separates names */
 			n++;
 		}
 	}

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "../util/u64set.h"
+#include "../util/util.h"
 #include "feature.h"
 
 #define MAX_PIDS_LISTED 256
@@ -81,18 +82,10 @@ struct gather {
 	int err; /* -ENOMEM */
 };
 
-static uint64_t path_hash(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-	return h;
-}
-
 /* The entry of this path, added when new; NULL when out of memory. */
 static struct mapped *find_or_add(struct gather *g, const struct maps_line *m)
 {
-	uint64_t h = path_hash(m->path, m->path_len);
+	uint64_t h = fnv1a(FNV1A_BASIS, m->path, m->path_len);
 	int *slot;
 	bool added;
 	/* open hashing over the 64-bit hash: on a collision, probe h+1, h+2... */

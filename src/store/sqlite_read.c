@@ -368,6 +368,16 @@ static int emit_parts(struct sqlite_store *s, struct render *c, const struct fra
 	return r;
 }
 
+/* The row of system `id`: 0, or -ENOENT ("no system ...") or the store's error. */
+static int find_system(struct sqlite_store *s, const char *id, int64_t *row)
+{
+	int err;
+	*row = system_row(s, id, &err);
+	if (err)
+		return err;
+	return *row ? 0 : sq_failf(s, -ENOENT, "no system '%s' in the store", id);
+}
+
 int sqlite_frame_json(struct store *base, const char *system_id, int64_t at_ms, const char *feature,
                       struct buf *out)
 {
@@ -375,12 +385,10 @@ int sqlite_frame_json(struct store *base, const char *system_id, int64_t at_ms, 
 	int fr = sq_follow(s);
 	if (fr < 0)
 		return fr;
-	int err;
-	int64_t sysrow = system_row(s, system_id, &err);
+	int64_t sysrow;
+	int err = find_system(s, system_id, &sysrow);
 	if (err)
 		return err;
-	if (!sysrow)
-		return sq_failf(s, -ENOENT, "no system '%s' in the store", system_id);
 	int64_t fid = 0;
 	if (feature) {
 		fid = feature_id(s, feature, strlen(feature), false);
@@ -748,11 +756,11 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 		return sq_failf(s, -EINVAL, "bad metric '%s' (NAME or NAME{label=value,...})",
 		                metric ? metric : "");
 	}
-	int err;
-	int64_t sysrow = system_row(s, system_id, &err);
-	if (err || !sysrow) {
+	int64_t sysrow;
+	int err = find_system(s, system_id, &sysrow);
+	if (err) {
 		selector_free(&sel);
-		return err ? err : sq_failf(s, -ENOENT, "no system '%s' in the store", system_id);
+		return err;
 	}
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(s->db,
@@ -834,12 +842,10 @@ int sqlite_metric_names_json(struct store *base, const char *system_id, struct b
 	int fr = sq_follow(s);
 	if (fr < 0)
 		return fr;
-	int err;
-	int64_t sysrow = system_row(s, system_id, &err);
+	int64_t sysrow;
+	int err = find_system(s, system_id, &sysrow);
 	if (err)
 		return err;
-	if (!sysrow)
-		return sq_failf(s, -ENOENT, "no system '%s' in the store", system_id);
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(
 	    s->db, "SELECT DISTINCT name FROM series WHERE system = ?1 ORDER BY name", -1, &st,

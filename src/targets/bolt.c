@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../util/util.h"
+
 #define PAGE_HDR 16
 #define ELEM_SZ 16
 #define F_BRANCH 0x01
@@ -128,16 +130,6 @@ static int keycmp(const unsigned char *a, size_t al, const unsigned char *b, siz
 	return al < bl ? -1 : al > bl;
 }
 
-static uint64_t fnv1a64(const unsigned char *p, size_t n)
-{
-	uint64_t h = 14695981039346656037ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 /* Validate the meta page at `off`; fills page size, root and txid. */
 static bool meta_ok(const unsigned char *db, size_t len, size_t off, uint32_t *ps, uint64_t *root,
                     uint64_t *txid)
@@ -147,7 +139,7 @@ static bool meta_ok(const unsigned char *db, size_t len, size_t off, uint32_t *p
 	const unsigned char *p = db + off, *m = p + PAGE_HDR;
 	if (!(rd16(p + 8) & F_META) || rd32(m) != MAGIC || rd32(m + 4) != 2)
 		return false;
-	if (fnv1a64(m, 56) != rd64(m + 56))
+	if (fnv1a(FNV1A_BASIS, m, 56) != rd64(m + 56))
 		return false;
 	uint32_t s = rd32(m + 8);
 	if (s < 512 || s > (1u << 20) || (s & (s - 1)))

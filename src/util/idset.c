@@ -4,13 +4,13 @@
 #include "idset.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
 
 uint64_t id_hash(const char *s)
 {
-	uint64_t h = 14695981039346656037ull; /* FNV-1a, 64 bits */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return fnv1a(FNV1A_BASIS, s, strlen(s));
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -188,3 +188,11 @@ void hex_encode(const unsigned char *src, size_t n, char *dst)
 	}
 	dst[2 * n] = 0;
 }
+
+uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}

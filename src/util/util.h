@@ -15,6 +15,10 @@
 
 #include "buf.h"
 
+/* FNV-1a, 64 bits: h = FNV1A_BASIS, then fnv1a(h, bytes) for each piece. */
+#define FNV1A_BASIS 14695981039346656037ull
+uint64_t fnv1a(uint64_t h, const void *p, size_t n);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
