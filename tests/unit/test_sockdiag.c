@@ -948,6 +948,109 @@ static int find_lo(void *ctx, const struct vt_iface *i)
 	return 0;
 }
 
+/*
+ * Siblings with the same fd numbers, some fds the same open file (a
+ * socket W all of them inherited, at fd 200) and others not (each one's
+ * own socket at fd 201): the scan compares a sibling's fds with the
+ * previous one's (kcmp) and must still read the links of those that
+ * differ.  The parent closes W after forking, so W is the first child's
+ * (the lowest pid) and each own socket its child's.
+ */
+#define NTWIN 4
+
+struct twins {
+	uint16_t port_w, port[NTWIN];
+	pid_t kid[NTWIN];
+	int pid_w, pid[NTWIN];
+};
+
+static int find_twins(void *ctx, const struct vt_sock *s)
+{
+	struct twins *t = ctx;
+
+	if (s->proto != IPPROTO_UDP || strcmp(s->local_addr, "127.0.0.1") != 0)
+		return 0;
+	if (s->local_port == t->port_w)
+		t->pid_w = s->have & VS_OWNER ? s->pid : -1;
+	for (int i = 0; i < NTWIN; i++)
+		if (s->local_port == t->port[i])
+			t->pid[i] = s->have & VS_OWNER ? s->pid : -1;
+	return 0;
+}
+
+/* What a child tells the parent: its pid and its own socket's port. */
+struct twin_msg {
+	pid_t pid;
+	uint16_t port;
+};
+
+/* In a child: W at fd 200, its own socket at 201, then tell the parent. */
+static void twin_child(int w, int ready)
+{
+	struct twin_msg m = {.pid = getpid()};
+	int own;
+
+	if (dup2(w, 200) != 200)
+		_exit(1);
+	close(w);
+	own = udp_loopback(&m.port);
+	if (dup2(own, 201) != 201)
+		_exit(1);
+	close(own);
+	if (write(ready, &m, sizeof(m)) != sizeof(m))
+		_exit(1);
+	pause();
+	_exit(0);
+}
+
+static void real_sibling_same_files(void **state)
+{
+	static struct twins t;
+	struct view_iter it = {.ctx = &t};
+	int w, p[2], proc_fd, i;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	w = udp_loopback(&t.port_w);
+	assert_true(w < 200);
+	assert_int_equal(pipe(p), 0);
+	for (i = 0; i < NTWIN; i++) {
+		t.kid[i] = fork();
+		assert_true(t.kid[i] >= 0);
+		if (t.kid[i] == 0)
+			twin_child(w, p[1]);
+	}
+	close(w);
+	for (i = 0; i < NTWIN; i++) {
+		struct twin_msg m;
+		int k;
+
+		assert_int_equal(read(p[0], &m, sizeof(m)), sizeof(m));
+		for (k = 0; k < NTWIN && t.kid[k] != m.pid; k++)
+			;
+		assert_true(k < NTWIN);
+		t.port[k] = m.port;
+	}
+	proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(proc_fd >= 0);
+	assert_int_equal(sockdiag_sockets(proc_fd, NULL, NULL, &it, find_twins), 0);
+	close(proc_fd);
+	for (i = 0; i < NTWIN; i++)
+		kill(t.kid[i], SIGKILL);
+	for (i = 0; i < NTWIN; i++)
+		waitpid(t.kid[i], NULL, 0);
+	close(p[0]);
+	close(p[1]);
+
+	pid_t lowest = t.kid[0];
+	for (i = 1; i < NTWIN; i++)
+		if (t.kid[i] < lowest)
+			lowest = t.kid[i];
+	assert_int_equal(t.pid_w, lowest);
+	for (i = 0; i < NTWIN; i++)
+		assert_int_equal(t.pid[i], t.kid[i]);
+}
+
 static void real_interfaces(void **state)
 {
 	struct ifind f = {0};
@@ -982,6 +1085,7 @@ int main(void)
 	    cmocka_unit_test(real_sockets),
 	    cmocka_unit_test(real_many_shared),
 	    cmocka_unit_test(real_sibling_layouts),
+	    cmocka_unit_test(real_sibling_same_files),
 	    cmocka_unit_test(real_interfaces),
 	};
 

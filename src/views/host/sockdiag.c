@@ -26,10 +26,16 @@
  *     kernel counts fds in the st_size of <pid>/fd (Linux >= 6.2) a pid
  *     whose fd count equals the previous pid's (on that thread) is tried
  *     first as having the same fd numbers (siblings forked from one parent
- *     usually do): one fstatat() and a readlinkat() of "<pid>/fd/<n>" per
- *     fd.  If every one of those links exists the count proves they are
- *     all its fds; on the first missing one the directory is listed as
- *     above (a link read twice is harmless).  This scan is the
+ *     usually do): one fstatat() and, per fd, kcmp(KCMP_FILE) against the
+ *     previous pid's fd of that number (when /proc's pids are ours): the
+ *     same open file holds what that one held (its link was read), and
+ *     only the fds that differ have "<pid>/fd/<n>" read (kcmp costs a
+ *     third of that readlinkat).  If every one of those fds exists the
+ *     count proves they are all its fds; on the first missing one the
+ *     directory is listed as above (a link read twice is harmless).  (An
+ *     fd the previous pid replaced between our read and the compare can
+ *     be misjudged: a race of the same kind as a pid exiting mid-scan.)
+ *     This scan is the
  *     cost of the whole op (a few syscalls per process, ~20 us), so it is
  *     shared between up to 4 threads (one per CPU and per 256 pids), which
  *     start before the dumps and overlap them (keeping the socket fds they
@@ -46,6 +52,7 @@
  */
 #include "host.h"
 #include "netns.h"
+#include "../../linux/proc_parse.h"
 #include "../../linux/sockdiag_parse.h"
 #include "../../util/u64set.h"
 
@@ -53,6 +60,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/inet_diag.h>
+#include <linux/kcmp.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
@@ -63,6 +71,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -449,6 +458,7 @@ static int comms_build(struct comms *c, const struct owners *o, size_t max_pids,
 struct scan {
 	int proc_fd;
 	bool fds_by_size; /* st_size of <pid>/fd counts its fds (Linux >= 6.2) */
+	bool kcmp;        /* proc_fd's pids are ours: kcmp() may compare fds */
 	struct owners *o;
 	bool stop;
 	int *pids;
@@ -470,10 +480,14 @@ struct scanner {
 	struct seen *seen;
 	size_t n, cap;
 	bool flushed;
-	bool nomem; /* a socket fd could not be kept: the op fails */
-	/* the fd numbers of the last pid listed, when few: tried first on
+	bool nomem;   /* a socket fd could not be kept: the op fails */
+	bool no_kcmp; /* kcmp() refused by the kernel or a policy: links only */
+	/* the fd numbers of the last pid settled (hint_pid), when few, and
+	 * the socket inode each one held (0: not a socket): tried first on
 	 * the next pid with as many fds (see scan_pid_hinted) */
 	int hint[HINT_MAX];
+	uint32_t hint_ino[HINT_MAX];
+	int hint_pid;
 	unsigned nhint;
 };
 
@@ -573,15 +587,41 @@ static int fd_number(const char *name)
 }
 
 /*
+ * Does fd `fd` of `pid` refer to the same open file as fd `fd` of
+ * me->hint_pid?  1 yes, 0 no or unknown (read its link).  kcmp() costs a
+ * fraction of a readlinkat() of "<pid>/fd/<n>": no path walk, no d_path.
+ * ENOSYS (no CONFIG_KCMP) turns it off for the scan; so does a refusal
+ * (EPERM, a seccomp policy) for a pid whose link then reads fine (see
+ * scan_pid_hinted).
+ */
+static int same_file(struct scanner *me, int pid, int fd)
+{
+	long r;
+
+	if (me->no_kcmp)
+		return 0;
+	r = syscall(SYS_kcmp, (pid_t)pid, (pid_t)me->hint_pid, KCMP_FILE, (unsigned long)fd,
+	            (unsigned long)fd);
+	if (r == 0)
+		return 1;
+	if (r < 0 && errno == ENOSYS)
+		me->no_kcmp = true;
+	return r < 0 && errno == EPERM ? -1 : 0;
+}
+
+/*
  * Try pids[i] as holding exactly the fds numbered me->hint.  Returns true
- * when that settled the pid (every hinted link read and the fd count
+ * when that settled the pid (every hinted fd found and the fd count
  * matched; or it exited; or it denied access), false when its directory
- * must be listed.
+ * must be listed.  An fd that is the same open file as the hint pid's
+ * (kcmp) holds what that one held; any other has its link read.  A
+ * settled pid becomes the hint pid.
  */
 static bool scan_pid_hinted(struct scanner *me, size_t i)
 {
 	struct scan *s = me->s;
 	int pid = s->pids[i];
+	uint32_t ino[HINT_MAX];
 	char path[48];
 	struct stat st;
 
@@ -596,8 +636,12 @@ static bool scan_pid_hinted(struct scanner *me, size_t i)
 	for (unsigned k = 0; k < me->nhint; k++) {
 		char link[40];
 		ssize_t ln;
-		uint32_t ino;
+		int same = s->kcmp ? same_file(me, pid, me->hint[k]) : 0;
 
+		if (same > 0) {
+			ino[k] = me->hint_ino[k];
+			continue;
+		}
 		snprintf(path, sizeof(path), "%d/fd/%d", pid, me->hint[k]);
 		ln = readlinkat(s->proc_fd, path, link, sizeof(link));
 		if (ln < 0) {
@@ -606,10 +650,14 @@ static bool scan_pid_hinted(struct scanner *me, size_t i)
 			s->pids[i] = -pid;
 			return true;
 		}
-		ino = socket_inode(link, ln);
-		if (ino)
-			scanner_found(me, ino, pid);
+		if (same < 0)
+			me->no_kcmp = true; /* kcmp refused what readlinkat allows */
+		ino[k] = socket_inode(link, ln);
 	}
+	for (unsigned k = 0; k < me->nhint; k++)
+		if ((me->hint_ino[k] = ino[k]))
+			scanner_found(me, ino[k], pid);
+	me->hint_pid = pid;
 	return true;
 }
 
@@ -653,7 +701,6 @@ static void scan_pid(struct scanner *me, size_t i, char *dents)
 				continue; /* "." and ".." */
 			if (nfd < HINT_MAX && (me->hint[nfd] = fd_number(d->d_name)) < 0)
 				nfd = HINT_MAX; /* not an fd number: no hint */
-			nfd++;
 			ln = readlinkat(dfd, d->d_name, link, sizeof(link));
 			if (ln < 0 && (errno == EACCES || errno == EPERM)) {
 				/* Listing allowed, links not (a process we
@@ -662,6 +709,9 @@ static void scan_pid(struct scanner *me, size_t i, char *dents)
 				goto done;
 			}
 			ino = socket_inode(link, ln);
+			if (nfd < HINT_MAX)
+				me->hint_ino[nfd] = ino;
+			nfd++;
 			if (ino)
 				scanner_found(me, ino, pid);
 		}
@@ -673,6 +723,7 @@ static void scan_pid(struct scanner *me, size_t i, char *dents)
 	}
 	/* Listed to the end: its fd numbers are the next pid's guess. */
 	me->nhint = nfd <= HINT_MAX && s->pids[i] > 0 ? nfd : 0;
+	me->hint_pid = pid;
 done:
 	close(dfd);
 }
@@ -753,6 +804,23 @@ static int list_pids(int proc_fd, pid_filter_fn filter, void *filter_ctx, char *
 	return 0;
 }
 
+/* Are the pids of proc_fd those of our PID namespace (kcmp() takes ours)?
+ * Then its "self" has one NSpid level. */
+static bool pids_are_ours(int proc_fd)
+{
+	char buf[4096];
+	struct proc_status st;
+	ssize_t n;
+	int fd = openat(proc_fd, "self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n > 0 && proc_parse_status(buf, (size_t)n, &st) == 0 && (st.have & PS_NSPID) &&
+	       st.nspid_levels == 1 && st.nspid == (int)getpid();
+}
+
 /*
  * The owner scan, in two halves around the dumps.  scan_start() lists the
  * pids and starts up to SCAN_MAX_THREADS - 1 threads (one per CPU and
@@ -782,6 +850,7 @@ static int scan_start(struct scan_run *run, int proc_fd, pid_filter_fn filter, v
 	run->s.proc_fd = proc_fd;
 	/* Our own fds (3 at least) show whether st_size counts them. */
 	run->s.fds_by_size = fstatat(proc_fd, "self/fd", &st, 0) == 0 && st.st_size > 0;
+	run->s.kcmp = run->s.fds_by_size && pids_are_ours(proc_fd);
 	for (i = 0; i < SCAN_MAX_THREADS; i++)
 		run->sc[i].s = &run->s;
 	r = list_pids(proc_fd, filter, filter_ctx, buf, &run->s);
