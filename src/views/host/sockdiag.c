@@ -621,7 +621,7 @@ static bool scan_pid_hinted(struct scanner *me, size_t i)
 {
 	struct scan *s = me->s;
 	int pid = s->pids[i];
-	uint32_t ino[HINT_MAX];
+	uint32_t ino[HINT_MAX] = {0};
 	char path[48];
 	struct stat st;
 
