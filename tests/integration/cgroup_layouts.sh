@@ -47,15 +47,16 @@ limits() {
 
 # Start a PID-namespace process, move its PID 1 into REL ("/" for the
 # root cgroup) in every hierarchy, then let it allocate MB megabytes
-# (charged there).  Prints the host pid of its PID 1.
-PIDS=()
+# (charged there).  Prints the host pid of its PID 1.  The pids go to a
+# file, not a variable: start_in runs in $(...), a subshell.
+PIDFILE=$TMP/started.pids
 start_in() {
 	local rel=$1 mb=$2 flag=$TMP/go.$RANDOM upid child h i
 	unshare --pid --fork --mount-proc sh -c "while [ ! -e $flag ]; do sleep 0.02; done
 x=\$(head -c ${mb}000000 /dev/zero | tr '\\0' a); touch $flag.done; sleep 1000000" \
 		</dev/null >/dev/null 2>&1 &
 	upid=$!
-	PIDS+=("$upid")
+	echo "$upid" >>"$PIDFILE"
 	for ((i = 0; i < 300; i++)); do
 		child=$(cat "/proc/$upid/task/$upid/children" 2>/dev/null)
 		child=${child%% *}
@@ -71,13 +72,14 @@ x=\$(head -c ${mb}000000 /dev/zero | tr '\\0' a); touch $flag.done; sleep 100000
 		[ -e "$flag.done" ] && break
 		sleep 0.02
 	done
-	PIDS+=("$child")
+	echo "$child" >>"$PIDFILE"
 	echo "$child"
 }
 
 cleanup_layouts() {
 	local p h i d
-	for p in "${PIDS[@]}"; do
+	# the unshare processes first: the PID namespace dies with its PID 1
+	for p in $(cat "$PIDFILE" 2>/dev/null); do
 		pkill -KILL -P "$p" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null
 	done
@@ -225,7 +227,7 @@ mk "$SH" || { not_ok "make the shared cgroup"; exit 1; }
 sharedpid=$(start_in "$SH" 1) || { not_ok "start a process in the shared cgroup"; exit 1; }
 sleep 1000000 </dev/null >/dev/null 2>&1 &
 hostpid=$!
-PIDS+=("$hostpid")
+echo "$hostpid" >>"$PIDFILE"
 for h in $HIERS; do echo "$hostpid" >"$h/$SH/cgroup.procs"; done
 crawl "$(pid_system "$sharedpid")" "$TMP/shared.jsonl"
 check_eq "shared cgroup: no cgroup record" 0 "$(jq -s '[.[]|select(.key=="cgroup")]|length' "$TMP/shared.jsonl")"
