@@ -177,6 +177,55 @@ static json_t *used_by(const struct drift_state *a, const struct drift_state *b,
 	return NULL;
 }
 
+/* ---- peers: how rare is B's value among systems of the same image? --------- */
+
+const struct drift_rec *drift_state_find(const struct drift_state *s, const char *feature,
+                                         const char *match)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->recs[mid].feature, feature);
+		if (!c)
+			c = strcmp(s->recs[mid].match, match);
+		if (!c)
+			return &s->recs[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The factor and its evidence: m of N peers share B's side of the change. */
+static double peer_factor(const struct drift_opts *o, const struct drift_rec *r, const char *field,
+                          enum drift_change ch, json_t *why)
+{
+	size_t n = 0, m = 0;
+	for (size_t i = 0; i < o->npeers; i++) {
+		const struct drift_rec *p = drift_state_find(&o->peers[i], r->feature, r->match);
+		if (ch != DRIFT_CHANGED) { /* presence: B has it (added) or lacks it */
+			n++;
+			m += (p != NULL) == (ch == DRIFT_ADDED);
+			continue;
+		}
+		if (!p)
+			continue;
+		n++;
+		const json_t *want = json_object_get(r->value, field);
+		const json_t *have = json_object_get(p->value, field);
+		m += want && have && json_equal(want, have);
+	}
+	if (n == 0)
+		return 1.0;
+	double f = 0.5 + 0.5 * (1.0 - (double)m / (double)n);
+	json_object_set_new(why, "peers",
+	                    json_pack("{s:I,s:I,s:f}", "same", (json_int_t)m, "of", (json_int_t)n,
+	                              "factor", round(f * 1000) / 1000));
+	return f;
+}
+
 /* ---- the diff --------------------------------------------------------------- */
 
 struct entry {
@@ -220,7 +269,7 @@ static void push(struct diff_ctx *c, json_t *j, double score, const struct drift
 
 /* Score an entry: prior x used_by x history, each under "why". */
 static double score_entry(struct diff_ctx *c, const struct drift_rec *r, const char *field,
-                          double prior, const char *rule, json_t *why)
+                          enum drift_change ch, double prior, const char *rule, json_t *why)
 {
 	json_object_set_new(why, "prior", json_real(prior));
 	json_object_set_new(why, "rule", json_string(rule));
@@ -244,6 +293,8 @@ static double score_entry(struct diff_ctx *c, const struct drift_rec *r, const c
 		                    json_pack("{s:I,s:i,s:f}", "changes", (json_int_t)n, "pairs",
 		                              c->o->history->pairs, "factor", round3(f)));
 	}
+	if (c->o->npeers)
+		s *= peer_factor(c->o, r, field, ch, why);
 	return round3(s);
 }
 
@@ -264,7 +315,7 @@ static void added_removed(struct diff_ctx *c, const struct drift_rec *r, enum dr
 		return;
 	json_t *e = new_entry(r, ch), *why = json_object();
 	json_object_set(e, "value", r->value);
-	double s = score_entry(c, r, "*", w, rule, why);
+	double s = score_entry(c, r, "*", ch, w, rule, why);
 	json_object_set_new(e, "score", json_real(s));
 	json_object_set_new(e, "why", why);
 	push(c, e, s, r);
@@ -318,7 +369,7 @@ static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct
 		json_object_set_new(why, "folded",
 		                    json_string("restarted: a new pid and start time"));
 	/* best_field points into fields: score before the content goes */
-	double s = score_entry(c, rb, best_field, best, best_rule, why);
+	double s = score_entry(c, rb, best_field, DRIFT_CHANGED, best, best_rule, why);
 	if (!strcmp(rb->feature, "config"))
 		text_detail(c, e, fields);
 	json_object_set_new(e, "fields", fields);

@@ -18,6 +18,11 @@
  *   history    (when the caller gives the system's history) how often the
  *              same (feature, key, field) changed in the stored frames
  *              before: x1/(1 + changes), as an inverse change frequency
+ *   peers      (when the caller gives peers: other systems of the same
+ *              image) how rare B's value is among them, PeerPressure's
+ *              idea: x(0.5 + 0.5 (1 - m/N)) where m of the N peers that
+ *              have the record share B's value (for an added record: have
+ *              it; for a removed one: lack it)
  * Entries under the noise line (DRIFT_NOISE) are "sunk": left out unless
  * asked for; entries of weight 0 ("drop") are never shown.
  */
@@ -44,7 +49,13 @@ struct drift_opts {
 	bool all;         /* keep the sunk entries too */
 	size_t max_lines; /* changed lines kept per file (default 20) */
 	const struct drift_history *history;
+	const struct drift_state *peers; /* npeers states of the same image */
+	size_t npeers;
 };
+
+/* The record (feature, match key) of a state, or NULL (binary search). */
+const struct drift_rec *drift_state_find(const struct drift_state *s, const char *feature,
+                                         const char *match);
 
 /*
  * Compare a (the good or earlier state) with b.  Returns a new

@@ -29,6 +29,7 @@
 #include "sysref.h"
 
 #define HISTORY_FRAMES 20    /* frames before A read for the history signal */
+#define PEERS_MAX 20         /* systems of B's image read for the peers signal */
 #define CHANGES_MAX 200      /* frames `changes` compares at most */
 #define DETAIL_VALUE_MAX 120 /* a value's text in the table */
 
@@ -39,18 +40,19 @@ static void diff_usage(FILE *out)
 	    "Usage: vantage diff A B [OPTIONS]\n"
 	    "\n"
 	    "What changed between two frames, ranked with the likely cause first.  A and\n"
-	        "B are each a frame in the store: SYSTEM (its latest), SYSTEM@TIME (the last\n"
-	        "at or before an ISO-8601 time or epoch seconds) or SYSTEM@-1h (that long\n"
-	        "ago); or a file written by 'vantage crawl': FILE (one frame) or FILE@SYSTEM\n"
-	        "(that system's frame in a file of several).  SYSTEM is an id, a prefix of\n"
-	        "one or a name, as 'vantage systems' shows.  Two systems can be compared (a\n"
-	        "good and a bad container of one image) as well as one system at two times.\n"
+	    "B are each a frame in the store: SYSTEM (its latest), SYSTEM@TIME (the last\n"
+	    "at or before an ISO-8601 time or epoch seconds) or SYSTEM@-1h (that long\n"
+	    "ago); or a file written by 'vantage crawl': FILE (one frame) or FILE@SYSTEM\n"
+	    "(that system's frame in a file of several).  SYSTEM is an id, a prefix of\n"
+	    "one or a name, as 'vantage systems' shows.  Two systems can be compared (a\n"
+	    "good and a bad container of one image) as well as one system at two times.\n"
 	    "\n"
 	    "Records are matched by feature and key; a changed record shows each changed\n"
 	    "field as before -> after, a changed config file its changed keys and lines.\n"
 	    "Each entry's score multiplies a prior from the rules, whether a running\n"
-	    "process uses what changed, and (for one stored system) how often it changed\n"
-	    "before; docs/drift.md explains it.\n"
+	    "process uses what changed, (for one stored system) how often it changed\n"
+	    "before, and (B from the store) how rare B's value is among the other systems\n"
+	    "of its image; docs/drift.md explains it.\n"
 	    "\n"
 	    "Options:\n"
 	    "  -j, --json           {\"a\":..., \"b\":..., \"entries\":[{feature, key, change,\n"
@@ -58,6 +60,8 @@ static void diff_usage(FILE *out)
 	    "  -a, --all            also the entries below the noise line (%.2f)\n"
 	    "      --rules FILE     rules after the built-in ones (the last match wins)\n"
 	    "      --print-rules    print the built-in rules and exit\n"
+	    "      --no-peers       do not weigh B's values against the other systems of\n"
+	    "                       its image in the store\n"
 	    "  -n, --limit N        at most N entries (default: all)\n"
 	    "      --db PATH        the store file (see 'vantage systems --help')\n"
 	    "  -h, --help           show this help\n"
@@ -201,6 +205,39 @@ static void load_history(struct store *st, const char *system, int64_t before_ms
 	free(t);
 }
 
+/* The peers signal: the latest states of the other present systems of B's
+ * image in the store (at most PEERS_MAX).  Returns how many were loaded. */
+static size_t load_peers(struct store *st, const struct drift_state *a, const struct drift_state *b,
+                         struct drift_state **out)
+{
+	*out = NULL;
+	if (!b->image || !*b->image)
+		return 0;
+	struct store_system_filter f = {.gone = 0};
+	struct buf j = BUF_INIT;
+	if (store_systems_json(st, &f, &j) < 0) {
+		buf_free(&j);
+		return 0;
+	}
+	json_t *arr = load_display(j.data, j.len, NULL);
+	buf_free(&j);
+	size_t n = 0, i;
+	json_t *sys;
+	json_array_foreach(arr, i, sys)
+	{
+		const char *id = jstr(sys, "id");
+		if (n == PEERS_MAX || strcmp(jstr(sys, "image"), b->image) != 0 ||
+		    !strcmp(id, a->system) || !strcmp(id, b->system))
+			continue;
+		*out = xreallocarray(*out, n + 1, sizeof(**out));
+		char err[256];
+		if (drift_state_from_store(st, id, 0, &(*out)[n], err, sizeof(err)) == 0)
+			n++;
+	}
+	json_decref(arr);
+	return n;
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static void put_value(const json_t *v)
@@ -267,6 +304,11 @@ static void print_entry(const json_t *e, bool all)
 		printf(", used: ");
 		put_safe(used);
 	}
+	const json_t *pe = json_object_get(why, "peers");
+	if (pe)
+		printf(", %lld of %lld peers of the image share it",
+		       (long long)json_integer_value(json_object_get(pe, "same")),
+		       (long long)json_integer_value(json_object_get(pe, "of")));
 	const json_t *h = json_object_get(why, "history");
 	if (h)
 		printf(", changed %lld times in %lld earlier frames",
@@ -351,7 +393,7 @@ static void dump(const json_t *j)
 
 /* ---- vantage diff -------------------------------------------------------- */
 
-enum { OPT_RULES = 256, OPT_PRINT_RULES, OPT_DB, OPT_SINCE, OPT_UNTIL };
+enum { OPT_RULES = 256, OPT_PRINT_RULES, OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_NO_PEERS };
 
 static bool parse_limit(const char *cmd, const char *s, long *out)
 {
@@ -385,9 +427,10 @@ int cmd_diff(int argc, char **argv)
 	                                     {"print-rules", no_argument, NULL, OPT_PRINT_RULES},
 	                                     {"limit", required_argument, NULL, 'n'},
 	                                     {"db", required_argument, NULL, OPT_DB},
+	                                     {"no-peers", no_argument, NULL, OPT_NO_PEERS},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	bool json = false, all = false;
+	bool json = false, all = false, use_peers = true;
 	const char *rules_file = NULL, *db = NULL;
 	long limit = -1;
 	int c;
@@ -412,6 +455,9 @@ int cmd_diff(int argc, char **argv)
 			return EXIT_OK;
 		case OPT_DB:
 			db = optarg;
+			break;
+		case OPT_NO_PEERS:
+			use_peers = false;
 			break;
 		case 'h':
 			diff_usage(stdout);
@@ -442,7 +488,11 @@ int cmd_diff(int argc, char **argv)
 	/* one stored system at two times: its history before A */
 	if (!ra.file && !rb.file && !strcmp(ra.system, rb.system) && a.time_ms)
 		load_history(st, ra.system, a.time_ms, &h);
-	struct drift_opts o = {.all = all, .history = h.pairs ? &h : NULL};
+	/* B from the store: its image's other systems as peers */
+	struct drift_state *peers = NULL;
+	size_t npeers = !rb.file && use_peers ? load_peers(st, &a, &b, &peers) : 0;
+	struct drift_opts o = {
+	    .all = all, .history = h.pairs ? &h : NULL, .peers = peers, .npeers = npeers};
 	json_t *d = drift_diff(&a, &b, &rules, &o);
 	limit_entries(d, limit);
 	if (json)
@@ -455,6 +505,9 @@ int cmd_diff(int argc, char **argv)
 	                   e) if (!json_is_true(json_object_get(e, "sunk"))) shown++;
 	rc = shown ? 3 : EXIT_OK;
 	json_decref(d);
+	for (size_t k = 0; k < npeers; k++)
+		drift_state_free(&peers[k]);
+	free(peers);
 out:
 	json_decref(h.counts);
 	drift_state_free(&a);

@@ -281,6 +281,37 @@ static void connections(void **st)
 	json_decref(d);
 }
 
+/* The peers signal: B's value shared by every peer of the image halves
+ * the score; a value no peer has keeps it. */
+static void peers_rarity(void **st)
+{
+	struct drift_state a, b, p1, p2;
+	state(PKG("a", "1") "," PKG("b", "1"), &a);
+	state(PKG("a", "2") "," PKG("b", "2"), &b);
+	state(PKG("a", "2") "," PKG("b", "1"), &p1);
+	state(PKG("a", "2") "," PKG("b", "1"), &p2);
+	struct drift_state peers[2] = {p1, p2};
+	struct drift_rules rules = {0};
+	char err[256];
+	assert_int_equal(drift_rules_load(&rules, NULL, err, sizeof(err)), 0);
+	struct drift_opts o = {.peers = peers, .npeers = 2};
+	json_t *d = drift_diff(&a, &b, &rules, &o);
+	json_t *first = entry(d, 0), *second = entry(d, 1);
+	assert_string_equal(s_of(first, "key"), "b");  /* no peer has b 2 */
+	assert_string_equal(s_of(second, "key"), "a"); /* every peer has a 2 */
+	json_t *pe = json_object_get(json_object_get(second, "why"), "peers");
+	assert_int_equal(json_integer_value(json_object_get(pe, "same")), 2);
+	assert_int_equal(json_integer_value(json_object_get(pe, "of")), 2);
+	assert_true(json_number_value(json_object_get(second, "score")) * 1.9 <
+	            json_number_value(json_object_get(first, "score")));
+	json_decref(d);
+	drift_rules_free(&rules);
+	drift_state_free(&a);
+	drift_state_free(&b);
+	drift_state_free(&peers[0]);
+	drift_state_free(&peers[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +324,7 @@ int main(void)
 	    cmocka_unit_test(rules_last_match_wins),
 	    cmocka_unit_test(history_lowers_frequent_changes),
 	    cmocka_unit_test(connections),
+	    cmocka_unit_test(peers_rarity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
