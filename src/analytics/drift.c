@@ -242,6 +242,7 @@ struct diff_ctx {
 	size_t n, cap;
 	size_t sunk;
 	json_t *volatile_fields; /* {"feature.field": true} */
+	json_t *exited;          /* {"pid": true}: pids and nspids of removed processes */
 };
 
 static double round3(double x)
@@ -298,6 +299,43 @@ static double score_entry(struct diff_ctx *c, const struct drift_rec *r, const c
 	return round3(s);
 }
 
+/* Pre-pass: the pids of the processes A has and B lacks. */
+static void exited_pair(void *ctx, const struct drift_rec *ra, const struct drift_rec *rb)
+{
+	struct diff_ctx *c = ctx;
+	if (rb || strcmp(ra->feature, "process") != 0)
+		return;
+	static const char *const ids[] = {"pid", "nspid"};
+	for (size_t i = 0; i < 2; i++) {
+		const json_t *p = json_object_get(ra->value, ids[i]);
+		if (json_is_integer(p)) {
+			char k[32];
+			snprintf(k, sizeof(k), "%lld", (long long)json_integer_value(p));
+			json_object_set_new(c->exited, k, json_true());
+		}
+	}
+}
+
+/* A library removed because every process that mapped it exited: the
+ * process's removal explains it. */
+static bool explained_by_exit(const struct diff_ctx *c, const struct drift_rec *r)
+{
+	const json_t *pids = json_object_get(r->value, "pids");
+	if (strcmp(r->feature, "library") != 0 || !json_array_size(pids) ||
+	    !json_object_size(c->exited))
+		return false;
+	size_t i;
+	const json_t *p;
+	json_array_foreach(pids, i, p)
+	{
+		char k[32];
+		snprintf(k, sizeof(k), "%lld", (long long)json_integer_value(p));
+		if (!json_object_get(c->exited, k))
+			return false;
+	}
+	return true;
+}
+
 static json_t *new_entry(const struct drift_rec *r, enum drift_change ch)
 {
 	json_t *e = json_pack("{s:s,s:s,s:s}", "feature", r->feature, "key", r->match, "change",
@@ -314,6 +352,11 @@ static void added_removed(struct diff_ctx *c, const struct drift_rec *r, enum dr
 	if (w <= 0)
 		return;
 	json_t *e = new_entry(r, ch), *why = json_object();
+	if (ch == DRIFT_REMOVED && explained_by_exit(c, r)) {
+		w = DRIFT_VOLATILE;
+		rule = "folded: every process that mapped it exited";
+		json_object_set_new(why, "folded", json_string("its processes exited"));
+	}
 	json_object_set(e, "value", r->value);
 	double s = score_entry(c, r, "*", ch, w, rule, why);
 	json_object_set_new(e, "score", json_real(s));
@@ -410,9 +453,15 @@ static json_t *side(const struct drift_state *s)
 json_t *drift_diff(const struct drift_state *a, const struct drift_state *b,
                    const struct drift_rules *rules, const struct drift_opts *o)
 {
-	struct diff_ctx c = {
-	    .a = a, .b = b, .rules = rules, .o = o, .volatile_fields = json_object()};
+	struct diff_ctx c = {.a = a,
+	                     .b = b,
+	                     .rules = rules,
+	                     .o = o,
+	                     .volatile_fields = json_object(),
+	                     .exited = json_object()};
+	merge_walk(a, b, exited_pair, &c);
 	merge_walk(a, b, diff_pair, &c);
+	json_decref(c.exited);
 	if (c.n)
 		qsort(c.e, c.n, sizeof(*c.e), entry_cmp);
 	json_t *entries = json_array();

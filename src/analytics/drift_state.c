@@ -267,11 +267,10 @@ int drift_state_from_file(const char *path, const char *want, struct drift_state
 				continue;
 			}
 			if (json_object_get(root, "frame")) {
-				snprintf(
-				    err, errlen,
-				    "%s line %ld: a second frame (%s): the file must hold one "
-				    "system's frame (crawl one system, or give a stored frame)",
-				    path, lineno, sys);
+				snprintf(err, errlen, "%s line %ld: a second frame (%s): %s", path,
+				         lineno, sys,
+				         want ? "the name or id fits two systems' frames"
+				              : "name the system's frame as FILE@SYSTEM");
 				json_decref(rec);
 				r = -EINVAL;
 				break;

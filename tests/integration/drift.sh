@@ -42,6 +42,16 @@ dpid=$(start_unshare_container $T-db "$TMP/db" \
 	{ not_ok "start db"; exit 1; }
 wait_for 10 sh -c "grep -qs web-worker /proc/*/cmdline && [ -n \"\$(ls /proc/$dpid/root/data 2>/dev/null; grep -s ' /data ' /proc/$dpid/mountinfo)\" ]"
 
+in_container() { # in_container NAME CMD...: run CMD in the container, in its cgroups
+	local name=$1 pid
+	shift
+	pid=$(cat "$CT_STATE/$name.pid")
+	(
+		for d in $(unshare_cgroup_dirs "$name"); do echo "$BASHPID" >"$d/cgroup.procs"; done
+		exec nsenter -t "$pid" -a -r -w "$@"
+	)
+}
+
 crawl() { # crawl OUT: the three containers
 	$VANTAGE crawl -c $T-web -c $T-app -c $T-db -f $FEATURES -o "$1" 2>>"$TMP/crawl.err"
 }
@@ -119,9 +129,11 @@ fault f-config-mode $T-app '.feature=="config" and .key=="/etc/app.conf"' \
 fault g-config-removed $T-web '.feature=="config" and .key=="/etc/web.conf"' \
 	"rm -f '$TMP/web/etc/web.conf'"
 fault h-port-moved $T-db '.feature=="connection" and (.key|test(":5432 "))' \
-	"pkill -KILL -f '^httpd -p 5432'; nsenter -t $dpid -a httpd -p 5433 -h /var/www"
+	"pkill -KILL -f '^httpd -p 5432'; in_container $T-db httpd -p 5433 -h /var/www"
 fault i-worker-died $T-web '.feature=="process" and (.key|test("web-worker"))' \
 	"pkill -KILL -f '^/usr/sbin/web-worker'"
+check "i: the libraries only the worker mapped fold under its exit" \
+	jq -e '[.entries[] | select(.feature=="library")] | length == 0' "$TMP/i-worker-died.json"
 fault j-user-changed $T-app '.feature=="config" and .key=="/etc/passwd"' \
 	"sed -i 's/^www:x:33:33/www:x:0:0/' '$TMP/app/etc/passwd'"
 
@@ -137,7 +149,7 @@ echo "# ranks: ${RANKS[*]}; first in $top1 of $n, top three in $top3 of $n"
 DB=$TMP/store.db
 $VANTAGE api --db "$DB" --import "$TMP/h1.jsonl" >/dev/null 2>&1
 $VANTAGE api --db "$DB" --import "$TMP/after.jsonl" >/dev/null 2>&1
-t1=$(jq -r 'select(.feature=="frame") | .time' "$TMP/h1.jsonl" | head -1)
+t1=$(jq -r "select(.feature==\"frame\" and .value.name==\"$T-web\") | .time" "$TMP/h1.jsonl")
 $VANTAGE diff --db "$DB" "$T-web@$t1" $T-web --json >"$TMP/store.json"
 check_eq "store: SYSTEM@TIME against the latest exits 3 (changes found)" 3 $?
 check "store: the dead worker is found" \
@@ -151,6 +163,7 @@ on_exit "kill $apipid"
 wait_for 5 curl -sf "http://127.0.0.1:$port/api/v1/health"
 wid=$(jq -r 'select(.feature=="frame" and .value.name=="'$T-web'") | .value.id' "$TMP/h1.jsonl" | head -1)
 curl -s "http://127.0.0.1:$port/api/v1/diff?a=$wid@$t1&b=$wid" >"$TMP/api.json"
+check "API: entries found" jq -e '.entries|length > 0' "$TMP/api.json"
 check_eq "API: the same entries as the command line" \
 	"$(jq -c '[.entries[]|[.feature,.key,.change,.score]]' "$TMP/store.json")" \
 	"$(jq -c '[.entries[]|[.feature,.key,.change,.score]]' "$TMP/api.json")"

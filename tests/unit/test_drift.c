@@ -312,6 +312,27 @@ static void peers_rarity(void **st)
 	drift_state_free(&peers[1]);
 }
 
+/* A library removed because the only process that mapped it exited folds
+ * under the process's removal; one still mapped by a live process does not. */
+static void library_folds_under_exit(void **st)
+{
+	const char *lib1 = "{\"feature\":\"library\",\"key\":\"/lib/a.so\",\"value\":"
+	                   "{\"path\":\"/lib/a.so\",\"pids\":[5]}}";
+	const char *lib2 = "{\"feature\":\"library\",\"key\":\"/lib/b.so\",\"value\":"
+	                   "{\"path\":\"/lib/b.so\",\"pids\":[5,6]}}";
+	char a[1024], b[512];
+	snprintf(a, sizeof(a), "%s,%s,%s,%s", PROC(5, "worker", 1), PROC(6, "other", 1), lib1,
+	         lib2);
+	snprintf(b, sizeof(b), "%s", PROC(6, "other", 1));
+	json_t *d = diff(a, b, false);
+	json_t *v = json_object_get(d, "entries");
+	assert_int_equal(json_array_size(v), 2);
+	assert_string_equal(s_of(entry(d, 0), "key"), "root worker");
+	assert_string_equal(s_of(entry(d, 1), "key"), "/lib/b.so");
+	assert_int_equal(json_integer_value(json_object_get(d, "sunk")), 1);
+	json_decref(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +346,7 @@ int main(void)
 	    cmocka_unit_test(history_lowers_frequent_changes),
 	    cmocka_unit_test(connections),
 	    cmocka_unit_test(peers_rarity),
+	    cmocka_unit_test(library_folds_under_exit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
