@@ -63,8 +63,11 @@ static json_t *changed_fields(const json_t *va, const json_t *vb)
 		if (!y || !json_equal(x, y))
 			json_object_set_new(d, k, json_pack("[OO]", x, y ? y : json_null()));
 	}
-	json_object_foreach((json_t *)vb, k, x) if (!json_object_get(va, k))
-	    json_object_set_new(d, k, json_pack("[oO]", json_null(), x));
+	json_object_foreach((json_t *)vb, k, x)
+	{
+		if (!json_object_get(va, k))
+			json_object_set_new(d, k, json_pack("[oO]", json_null(), x));
+	}
 	return d;
 }
 
@@ -303,7 +306,7 @@ static double score_entry(struct diff_ctx *c, const struct drift_rec *r, const c
 static void exited_pair(void *ctx, const struct drift_rec *ra, const struct drift_rec *rb)
 {
 	struct diff_ctx *c = ctx;
-	if (rb || strcmp(ra->feature, "process") != 0)
+	if (rb || !ra || strcmp(ra->feature, "process") != 0)
 		return;
 	static const char *const ids[] = {"pid", "nspid"};
 	for (size_t i = 0; i < 2; i++) {
@@ -386,7 +389,7 @@ static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct
 {
 	json_t *fields = changed_fields(ra->value, rb->value);
 	double best = -1;
-	const char *best_rule = NULL, *best_field = NULL;
+	const char *best_rule = "", *best_field = "*";
 	const char *f;
 	json_t *v;
 	json_object_foreach(fields, f, v)
@@ -471,7 +474,10 @@ json_t *drift_diff(const struct drift_state *a, const struct drift_state *b,
 	json_t *vol = json_array();
 	const char *k;
 	json_t *v;
-	json_object_foreach(c.volatile_fields, k, v) json_array_append_new(vol, json_string(k));
+	json_object_foreach(c.volatile_fields, k, v)
+	{
+		json_array_append_new(vol, json_string(k));
+	}
 	json_decref(c.volatile_fields);
 	return json_pack("{s:o,s:o,s:o,s:I,s:o,s:[I,I]}", "a", side(a), "b", side(b), "entries",
 	                 entries, "sunk", (json_int_t)c.sunk, "volatile", vol, "records",

@@ -200,8 +200,11 @@ void drift_text_diff(const char *a, size_t alen, const char *b, size_t blen, siz
 				json_object_set_new(d, k,
 				                    json_pack("[OO]", v, w ? w : json_null()));
 		}
-		json_object_foreach(kb, k, v) if (!json_object_get(ka, k))
-		    json_object_set_new(d, k, json_pack("[oO]", json_null(), v));
+		json_object_foreach(kb, k, v)
+		{
+			if (!json_object_get(ka, k))
+				json_object_set_new(d, k, json_pack("[oO]", json_null(), v));
+		}
 		*keys = d;
 	}
 	json_decref(ka);

@@ -501,8 +501,11 @@ int cmd_diff(int argc, char **argv)
 		print_table(d, all);
 	size_t shown = 0, i;
 	json_t *e;
-	json_array_foreach(json_object_get(d, "entries"), i,
-	                   e) if (!json_is_true(json_object_get(e, "sunk"))) shown++;
+	json_array_foreach(json_object_get(d, "entries"), i, e)
+	{
+		if (!json_is_true(json_object_get(e, "sunk")))
+			shown++;
+	}
 	rc = shown ? 3 : EXIT_OK;
 	json_decref(d);
 	for (size_t k = 0; k < npeers; k++)
@@ -649,7 +652,9 @@ int cmd_changes(int argc, char **argv)
 			size_t j;
 			json_t *e;
 			json_array_foreach(json_object_get(ch, "entries"), j, e)
-			    print_entry(e, false);
+			{
+				print_entry(e, false);
+			}
 		}
 		json_decref(list);
 	}
