@@ -427,6 +427,8 @@ static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct
 static void diff_pair(void *ctx, const struct drift_rec *ra, const struct drift_rec *rb)
 {
 	struct diff_ctx *c = ctx;
+	if (!ra && !rb)
+		return;
 	if (!rb)
 		added_removed(c, ra, DRIFT_REMOVED);
 	else if (!ra)
