@@ -15,6 +15,8 @@ int cmd_api(int argc, char **argv);   /* api_cmd.c: the REST API over a store fi
 int cmd_systems(int argc, char **argv); /* systems.c */
 int cmd_show(int argc, char **argv);    /* show.c */
 int cmd_metrics(int argc, char **argv); /* metrics.c */
+int cmd_diff(int argc, char **argv);    /* diff.c */
+int cmd_changes(int argc, char **argv); /* diff.c */
 int cmd_ls(int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@ static void usage(FILE *out)
 	    "  systems     list the systems in the store\n"
 	    "  show        a system's latest frame (or at a time) from the store\n"
 	    "  metrics     a metric series of a system from the store\n"
+	    "  diff        what changed between two frames, the likely cause first\n"
+	    "  changes     the timeline of a system's changes in the store\n"
 	    "  features    list the features a crawl can collect\n"
 	    "  help        show this help\n"
 	    "  version     print the version\n"
@@ -54,6 +56,10 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (strcmp(cmd, "metrics") == 0)
 		return cmd_metrics(argc - 1, argv + 1);
+	if (strcmp(cmd, "diff") == 0)
+		return cmd_diff(argc - 1, argv + 1);
+	if (strcmp(cmd, "changes") == 0)
+		return cmd_changes(argc - 1, argv + 1);
 	if (strcmp(cmd, "ls") == 0)
 		return cmd_ls(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

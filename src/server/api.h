@@ -13,5 +13,6 @@ void api_systems(struct request *r);      /* /api/v1/systems */
 void api_frame(struct request *r);        /* /api/v1/systems/{id}/frame */
 void api_metric_names(struct request *r); /* /api/v1/systems/{id}/metrics */
 void api_series(struct request *r);       /* /api/v1/systems/{id}/metrics/{name} */
+void api_diff(struct request *r);         /* /api/v1/diff (api_diff.c) */
 
 #endif

@@ -60,6 +60,8 @@ struct store_backend {
 	                   int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
 	                   struct buf *out);
 	int (*metric_names_json)(struct store *s, const char *system_id, struct buf *out);
+	int (*frame_times)(struct store *s, const char *system_id, int64_t from_ms, int64_t to_ms,
+	                   const char *except, size_t max, int64_t **times, size_t *n);
 	int (*latest_points)(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
 	                     void *ctx);
 	int (*stats_json)(struct store *s, struct buf *out);

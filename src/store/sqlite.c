@@ -1039,6 +1039,7 @@ const struct store_backend store_backend_sqlite = {
     .frame_json = sqlite_frame_json,
     .series_json = sqlite_series_json,
     .metric_names_json = sqlite_metric_names_json,
+    .frame_times = sqlite_frame_times,
     .latest_points = sqlite_latest_points,
     .stats_json = sqlite_stats_json,
 };

@@ -147,6 +147,8 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
                        int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
                        struct buf *out);
 int sqlite_metric_names_json(struct store *base, const char *system_id, struct buf *out);
+int sqlite_frame_times(struct store *base, const char *system_id, int64_t from_ms, int64_t to_ms,
+                       const char *except, size_t max, int64_t **times, size_t *n);
 int sqlite_latest_points(struct store *base, int (*cb)(void *ctx, const struct store_latest *p),
                          void *ctx);
 int sqlite_stats_json(struct store *base, struct buf *out);

@@ -938,3 +938,53 @@ int sqlite_latest_points(struct store *base, int (*cb)(void *ctx, const struct s
 		return r;
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(s, rc, "reading latest points");
 }
+
+int sqlite_frame_times(struct store *base, const char *system_id, int64_t from_ms, int64_t to_ms,
+                       const char *except, size_t max, int64_t **times, size_t *n)
+{
+	struct sqlite_store *s = sq(base);
+	int fr = sq_follow(s);
+	if (fr < 0)
+		return fr;
+	int64_t sysrow;
+	int err = find_system(s, system_id, &sysrow);
+	if (err)
+		return err;
+	int64_t skip = -1; /* the fmask of a frame of `except` only */
+	if (except) {
+		int64_t fid = feature_id(s, except, strlen(except), false);
+		if (fid < 0)
+			return (int)fid;
+		if (fid > 0)
+			skip = (int64_t)1 << (fid - 1 < 63 ? fid - 1 : 63);
+	}
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+	                            "SELECT t FROM (SELECT t FROM frames WHERE system = ?1"
+	                            " AND t >= ?2 AND t <= ?3 AND fmask != ?4"
+	                            " ORDER BY t DESC LIMIT ?5) ORDER BY t",
+	                            -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(s, rc, "listing frames");
+	sqlite3_bind_int64(st, 1, sysrow);
+	sqlite3_bind_int64(st, 2, from_ms);
+	sqlite3_bind_int64(st, 3, to_ms);
+	sqlite3_bind_int64(st, 4, skip);
+	sqlite3_bind_int64(st, 5, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	size_t cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*times = xreallocarray(*times, cap, sizeof(**times));
+		}
+		(*times)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	int r = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "listing frames");
+	sqlite3_finalize(st);
+	if (r < 0) {
+		free(*times);
+		*times = NULL;
+		*n = 0;
+	}
+	return r;
+}

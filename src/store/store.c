@@ -131,6 +131,14 @@ int store_metric_names_json(struct store *s, const char *system_id, struct buf *
 	return s->be->metric_names_json(s, system_id, out);
 }
 
+int store_frame_times(struct store *s, const char *system_id, int64_t from_ms, int64_t to_ms,
+                      const char *except, size_t max, int64_t **times, size_t *n)
+{
+	*times = NULL;
+	*n = 0;
+	return s->be->frame_times(s, system_id, from_ms, to_ms, except, max, times, n);
+}
+
 int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
                         void *ctx)
 {

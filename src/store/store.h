@@ -156,6 +156,15 @@ int store_frame_json(struct store *s, const char *system_id, int64_t at_ms, cons
 int store_series_json(struct store *s, const char *system_id, const char *metric, int64_t from_ms,
                       int64_t to_ms, int64_t step_ms, const char *stat, struct buf *out);
 
+/*
+ * The times of a system's frames in [from_ms, to_ms], oldest first, at
+ * most `max` (the latest ones when there are more): *times is allocated
+ * (free() it).  `except` (e.g. "metric") leaves out frames that hold that
+ * feature only.  0, or -ENOENT for an unknown system.
+ */
+int store_frame_times(struct store *s, const char *system_id, int64_t from_ms, int64_t to_ms,
+                      const char *except, size_t max, int64_t **times, size_t *n);
+
 /* Names of the series of a system: ["memory.used_pct", ...]. */
 int store_metric_names_json(struct store *s, const char *system_id, struct buf *out);
 

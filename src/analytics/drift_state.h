@@ -1,0 +1,75 @@
+/*
+ * drift_state.h - one side of a drift comparison: the records of a system
+ * at one moment, from the store or from a file `vantage crawl` wrote.
+ *
+ * A state is the system's header (identity, time) and its records, each
+ * (feature, key, value), sorted by (feature, match key) so two states are
+ * compared by one merge walk.  The match key is the record's key except
+ * where the key holds something that differs between two healthy
+ * moments or two peers of one image:
+ *
+ *   process     pids differ between runs and between peers: matched by
+ *               user and command line ("root /usr/sbin/nginx -g ..."),
+ *               "#2", "#3" appended to the later ones of equal lines
+ *               (ordered by pid)
+ *   connection  an established connection's client side uses an
+ *               ephemeral port: matched by protocol, the listening side's
+ *               address and port and the peer's address ("tcp 10.0.0.2:5432
+ *               <- 10.0.0.3"), repeated ones "#2", "#3"
+ *
+ * Ownership: a state owns its JSON (drift_state_free); records point
+ * into it.
+ */
+#ifndef VANTAGE_DRIFT_STATE_H
+#define VANTAGE_DRIFT_STATE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+struct drift_rec {
+	const char *feature;
+	char *match; /* the match key (owned) */
+	const char *key;
+	json_t *value;
+};
+
+struct drift_state {
+	json_t *root;      /* everything below points into it */
+	json_t *header;    /* the frame header's value */
+	const char *where; /* "store" or the file's path */
+	const char *system, *name, *image;
+	int64_t time_ms;
+	size_t n;
+	struct drift_rec *recs;
+};
+
+/*
+ * The state of `system_id` at at_ms (0: the latest) from the store: for
+ * each feature, the records of the last frame holding it at that time.
+ * 0, -ENOENT (no such system or no frame then) or another negative errno;
+ * `err` says which.
+ */
+int drift_state_from_store(struct store *st, const char *system_id, int64_t at_ms,
+                           struct drift_state *out, char *err, size_t errlen);
+
+/*
+ * The state held by a file of JSON Lines as `vantage crawl` writes it: one
+ * frame (a header record of feature "frame", then its records), or, with
+ * `want`, the frame of that system among several (its name, id, id prefix
+ * or the part after the id's last ':').  -EINVAL when the file holds no
+ * such frame, several, or a line that is not a record (err names the
+ * line); -errno when it cannot be read.
+ */
+int drift_state_from_file(const char *path, const char *want, struct drift_state *out, char *err,
+                          size_t errlen);
+
+/* Make the state from a parsed {"frame": header, "records": [...]} (the
+ * store's answer; takes the reference).  0 or -EINVAL. */
+int drift_state_from_json(json_t *root, struct drift_state *out, char *err, size_t errlen);
+
+void drift_state_free(struct drift_state *s);
+
+#endif

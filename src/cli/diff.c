@@ -1,0 +1,668 @@
+/*
+ * diff.c - `vantage diff A B`: what changed between two frames, ranked
+ * with the cause first; `vantage changes SYSTEM`: the timeline of changes
+ * between a system's consecutive stored frames.  The work is
+ * analytics/drift.c; this file resolves the arguments and prints.
+ *
+ * A and B are each a file `vantage crawl` wrote (one frame), or a stored
+ * frame: SYSTEM (the latest), SYSTEM@TIME (the last at or before TIME:
+ * ISO-8601, epoch seconds) or SYSTEM@-1h (that long ago).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "../analytics/drift.h"
+#include "../store/store.h"
+#include "../util/buf.h"
+#include "../util/timefmt.h"
+#include "../util/util.h"
+#include "../util/xalloc.h"
+#include "cli.h"
+#include "display.h"
+#include "sysref.h"
+
+#define HISTORY_FRAMES 20    /* frames before A read for the history signal */
+#define PEERS_MAX 20         /* systems of B's image read for the peers signal */
+#define CHANGES_MAX 200      /* frames `changes` compares at most */
+#define DETAIL_VALUE_MAX 120 /* a value's text in the table */
+
+static void diff_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: vantage diff A B [OPTIONS]\n"
+	    "\n"
+	    "What changed between two frames, ranked with the likely cause first.  A and\n"
+	    "B are each a frame in the store: SYSTEM (its latest), SYSTEM@TIME (the last\n"
+	    "at or before an ISO-8601 time or epoch seconds) or SYSTEM@-1h (that long\n"
+	    "ago); or a file written by 'vantage crawl': FILE (one frame) or FILE@SYSTEM\n"
+	    "(that system's frame in a file of several).  SYSTEM is an id, a prefix of\n"
+	    "one or a name, as 'vantage systems' shows.  Two systems can be compared (a\n"
+	    "good and a bad container of one image) as well as one system at two times.\n"
+	    "\n"
+	    "Records are matched by feature and key; a changed record shows each changed\n"
+	    "field as before -> after, a changed config file its changed keys and lines.\n"
+	    "Each entry's score multiplies a prior from the rules, whether a running\n"
+	    "process uses what changed, (for one stored system) how often it changed\n"
+	    "before, and (B from the store) how rare B's value is among the other systems\n"
+	    "of its image; docs/drift.md explains it.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -j, --json           {\"a\":..., \"b\":..., \"entries\":[{feature, key, change,\n"
+	    "                       fields, score, why}...]} ranked best first\n"
+	    "  -a, --all            also the entries below the noise line (%.2f)\n"
+	    "      --rules FILE     rules after the built-in ones (the last match wins)\n"
+	    "      --print-rules    print the built-in rules and exit\n"
+	    "      --no-peers       do not weigh B's values against the other systems of\n"
+	    "                       its image in the store\n"
+	    "  -n, --limit N        at most N entries (default: all)\n"
+	    "      --db PATH        the store file (see 'vantage systems --help')\n"
+	    "  -h, --help           show this help\n"
+	    "\n"
+	    "Exit status: 0 no entry above the noise line, 3 changes found, 1 a store or\n"
+	    "file could not be read, 2 bad usage, an unknown system or no frame then.\n",
+	    DRIFT_NOISE);
+}
+
+static void changes_usage(FILE *out)
+{
+	fprintf(out,
+	        "Usage: vantage changes SYSTEM [OPTIONS]\n"
+	        "\n"
+	        "The timeline of a system's changes: each stored frame compared with the one\n"
+	        "before it (frames holding metrics only are skipped), with the entries above\n"
+	        "the noise line, best first.\n"
+	        "\n"
+	        "Options:\n"
+	        "      --since TIME     from TIME (ISO-8601, epoch seconds, or a duration\n"
+	        "                       meaning that long ago: 90s, 10m, 1h, 2d; default 1h)\n"
+	        "      --until TIME     up to TIME (default now)\n"
+	        "  -n, --limit N        at most N entries per change (default 5)\n"
+	        "  -j, --json           {\"system\":..., \"changes\":[{\"from\", \"to\", "
+	        "\"entries\"}]}\n"
+	        "      --rules FILE     rules after the built-in ones\n"
+	        "      --db PATH        the store file\n"
+	        "  -h, --help           show this help\n"
+	        "\n"
+	        "Exit status: 0 shown, 1 the store could not be read, 2 bad usage or an unknown\n"
+	        "system.\n");
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct side_ref {
+	const char *arg;
+	bool file;
+	char *path, *want; /* FILE or FILE@SYSTEM */
+	char *system;      /* resolved id */
+	int64_t at_ms;
+};
+
+/* Is the argument a file (it exists as one, or names a path), or
+ * FILE@SYSTEM (the part before the last '@' exists)? */
+static bool names_file(const char *arg, struct side_ref *r)
+{
+	struct stat st;
+	const char *at = strrchr(arg, '@');
+	if (stat(arg, &st) == 0 || (!at && strchr(arg, '/'))) {
+		r->path = xstrndup(arg, strlen(arg));
+		return true;
+	}
+	if (at) {
+		char *p = xstrndup(arg, (size_t)(at - arg));
+		if (stat(p, &st) == 0 || strchr(p, '/')) {
+			r->path = p;
+			r->want = xstrndup(at + 1, strlen(at + 1));
+			return true;
+		}
+		free(p);
+	}
+	return false;
+}
+
+/* Open the store when first needed. */
+static int need_store(const char *db, struct store **st)
+{
+	return *st ? EXIT_OK : sysref_open_db("diff", db, st);
+}
+
+static int resolve(const char *cmd, const char *arg, const char *db, struct store **st,
+                   struct side_ref *r)
+{
+	r->arg = arg;
+	if (names_file(arg, r)) {
+		r->file = true;
+		return EXIT_OK;
+	}
+	char *sys = xstrndup(arg, strlen(arg));
+	char *at = strrchr(sys, '@');
+	r->at_ms = 0;
+	if (at) {
+		*at++ = '\0';
+		if (parse_time(at, now_ms(), &r->at_ms) < 0) {
+			fprintf(
+			    stderr,
+			    "vantage %s: '%s': bad time '%s' (an ISO-8601 time, epoch seconds or "
+			    "-DURATION such as -1h)\n",
+			    cmd, arg, at);
+			free(sys);
+			return EXIT_USAGE;
+		}
+	}
+	int rc = need_store(db, st);
+	if (rc == EXIT_OK)
+		rc = sysref_resolve(*st, cmd, sys, &r->system);
+	free(sys);
+	return rc;
+}
+
+static int load(const char *cmd, struct store *st, const struct side_ref *r, struct drift_state *s)
+{
+	char err[4400];
+	int e = r->file ? drift_state_from_file(r->path, r->want, s, err, sizeof(err))
+	                : drift_state_from_store(st, r->system, r->at_ms, s, err, sizeof(err));
+	if (e == 0)
+		return EXIT_OK;
+	fprintf(stderr, "vantage %s: %s: %s\n", cmd, r->arg, err);
+	return e == -ENOENT && !r->file ? EXIT_USAGE : (e == -EINVAL ? EXIT_USAGE : EXIT_FAIL);
+}
+
+/* The history signal: the frames of the system before `before_ms`. */
+static void load_history(struct store *st, const char *system, int64_t before_ms,
+                         struct drift_history *h)
+{
+	int64_t *t;
+	size_t n;
+	if (store_frame_times(st, system, 0, before_ms - 1, "metric", HISTORY_FRAMES, &t, &n) < 0)
+		return;
+	struct drift_state prev = {0}, cur;
+	bool have = false;
+	for (size_t i = 0; i < n; i++) {
+		char err[256];
+		if (drift_state_from_store(st, system, t[i], &cur, err, sizeof(err)) < 0)
+			continue;
+		if (have) {
+			drift_history_add(h, &prev, &cur);
+			drift_state_free(&prev);
+		}
+		prev = cur;
+		have = true;
+	}
+	if (have)
+		drift_state_free(&prev);
+	free(t);
+}
+
+/* The peers signal: the latest states of the other present systems of B's
+ * image in the store (at most PEERS_MAX).  Returns how many were loaded. */
+static size_t load_peers(struct store *st, const struct drift_state *a, const struct drift_state *b,
+                         struct drift_state **out)
+{
+	*out = NULL;
+	if (!b->image || !*b->image)
+		return 0;
+	struct store_system_filter f = {.gone = 0};
+	struct buf j = BUF_INIT;
+	if (store_systems_json(st, &f, &j) < 0) {
+		buf_free(&j);
+		return 0;
+	}
+	json_t *arr = load_display(j.data, j.len, NULL);
+	buf_free(&j);
+	size_t n = 0, i;
+	json_t *sys;
+	json_array_foreach(arr, i, sys)
+	{
+		const char *id = jstr(sys, "id");
+		if (n == PEERS_MAX || strcmp(jstr(sys, "image"), b->image) != 0 ||
+		    !strcmp(id, a->system) || !strcmp(id, b->system))
+			continue;
+		*out = xreallocarray(*out, n + 1, sizeof(**out));
+		char err[256];
+		if (drift_state_from_store(st, id, 0, &(*out)[n], err, sizeof(err)) == 0)
+			n++;
+	}
+	json_decref(arr);
+	return n;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static void put_value(const json_t *v)
+{
+	char *s = value_text(v);
+	if (strlen(s) > DETAIL_VALUE_MAX)
+		strcpy(s + DETAIL_VALUE_MAX - 3, "...");
+	put_safe(s);
+	free(s);
+}
+
+static void print_entry(const json_t *e, bool all)
+{
+	printf("  %5.2f  %-8s ", json_number_value(json_object_get(e, "score")), jstr(e, "change"));
+	put_safe(jstr(e, "key"));
+	printf("\n");
+	const json_t *keys = json_object_get(e, "keys");
+	const json_t *fields = json_object_get(e, "fields");
+	const json_t *why = json_object_get(e, "why");
+	const char *k;
+	json_t *v;
+	if (json_object_size(keys)) {
+		json_object_foreach((json_t *)keys, k, v)
+		{
+			printf("                   ");
+			put_safe(k);
+			printf(": ");
+			put_value(json_array_get(v, 0));
+			printf(" -> ");
+			put_value(json_array_get(v, 1));
+			printf("\n");
+		}
+	} else if (json_array_size(json_object_get(e, "lines"))) {
+		size_t i;
+		json_array_foreach(json_object_get(e, "lines"), i, v)
+		{
+			if (i == 6) {
+				printf("                   ...\n");
+				break;
+			}
+			printf("                   ");
+			put_value(v);
+			printf("\n");
+		}
+	}
+	const char *best = jstr(why, "field");
+	json_object_foreach((json_t *)fields, k, v)
+	{
+		if (!all && strcmp(k, best) != 0 && json_object_size(fields) > 3)
+			continue;
+		printf("                   ");
+		put_safe(k);
+		printf(": ");
+		put_value(json_array_get(v, 0));
+		printf(" -> ");
+		put_value(json_array_get(v, 1));
+		printf("\n");
+	}
+	const char *used = jstr(why, "used_by");
+	const char *folded = jstr(why, "folded");
+	printf("                   why: prior %.2f",
+	       json_number_value(json_object_get(why, "prior")));
+	if (*used) {
+		printf(", used: ");
+		put_safe(used);
+	}
+	const json_t *pe = json_object_get(why, "peers");
+	if (pe)
+		printf(", %lld of %lld peers of the image share it",
+		       (long long)json_integer_value(json_object_get(pe, "same")),
+		       (long long)json_integer_value(json_object_get(pe, "of")));
+	const json_t *h = json_object_get(why, "history");
+	if (h)
+		printf(", changed %lld times in %lld earlier frames",
+		       (long long)json_integer_value(json_object_get(h, "changes")),
+		       (long long)json_integer_value(json_object_get(h, "pairs")));
+	if (*folded) {
+		printf(", ");
+		put_safe(folded);
+	}
+	printf("\n");
+}
+
+static void print_side(const char *label, const json_t *s)
+{
+	printf("%s ", label);
+	put_safe(jstr(s, "name"));
+	printf(" (");
+	put_safe(jstr(s, "system"));
+	printf(") at %s", jstr(s, "time"));
+	if (strcmp(jstr(s, "where"), "store") != 0) {
+		printf(" from ");
+		put_safe(jstr(s, "where"));
+	}
+	printf("\n");
+}
+
+/* Entries grouped by feature, groups in the order of their best entry. */
+static void print_table(const json_t *d, bool all)
+{
+	print_side("a:", json_object_get(d, "a"));
+	print_side("b:", json_object_get(d, "b"));
+	const json_t *entries = json_object_get(d, "entries");
+	size_t n = json_array_size(entries);
+	json_t *done = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(entries, i, e)
+	{
+		const char *f = jstr(e, "feature");
+		if (json_object_get(done, f))
+			continue;
+		json_object_set_new(done, f, json_true());
+		printf("\n%s\n", f);
+		for (size_t j = i; j < n; j++) {
+			const json_t *x = json_array_get(entries, j);
+			if (!strcmp(jstr(x, "feature"), f))
+				print_entry(x, all);
+		}
+	}
+	json_decref(done);
+	long long sunk = (long long)json_integer_value(json_object_get(d, "sunk"));
+	printf("\n%zu entr%s", n, n == 1 ? "y" : "ies");
+	if (!all && sunk)
+		printf("; %lld below the noise line (--all shows them)", sunk);
+	printf("\n");
+	const json_t *vol = json_object_get(d, "volatile");
+	if (json_array_size(vol)) {
+		printf("volatile fields that changed: ");
+		json_array_foreach(vol, i, e)
+		{
+			printf("%s", i ? ", " : "");
+			put_safe(json_string_value(e));
+		}
+		printf("\n");
+	}
+}
+
+static void limit_entries(json_t *d, long limit)
+{
+	json_t *entries = json_object_get(d, "entries");
+	while (limit >= 0 && json_array_size(entries) > (size_t)limit)
+		json_array_remove(entries, json_array_size(entries) - 1);
+}
+
+static void dump(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+}
+
+/* ---- vantage diff -------------------------------------------------------- */
+
+enum { OPT_RULES = 256, OPT_PRINT_RULES, OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_NO_PEERS };
+
+static bool parse_limit(const char *cmd, const char *s, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || v < 0 || v > 1000000) {
+		fprintf(stderr, "vantage %s: --limit '%s': a whole number from 0 to 1000000\n", cmd,
+		        s);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static int load_rules(const char *cmd, const char *path, struct drift_rules *rules)
+{
+	char err[4400];
+	if (drift_rules_load(rules, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vantage %s: %s\n", cmd, err);
+		drift_rules_free(rules);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+	                                     {"all", no_argument, NULL, 'a'},
+	                                     {"rules", required_argument, NULL, OPT_RULES},
+	                                     {"print-rules", no_argument, NULL, OPT_PRINT_RULES},
+	                                     {"limit", required_argument, NULL, 'n'},
+	                                     {"db", required_argument, NULL, OPT_DB},
+	                                     {"no-peers", no_argument, NULL, OPT_NO_PEERS},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	bool json = false, all = false, use_peers = true;
+	const char *rules_file = NULL, *db = NULL;
+	long limit = -1;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jan:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'n':
+			if (!parse_limit("diff", optarg, &limit))
+				return EXIT_USAGE;
+			break;
+		case OPT_RULES:
+			rules_file = optarg;
+			break;
+		case OPT_PRINT_RULES:
+			fputs(drift_default_rules, stdout);
+			return EXIT_OK;
+		case OPT_DB:
+			db = optarg;
+			break;
+		case OPT_NO_PEERS:
+			use_peers = false;
+			break;
+		case 'h':
+			diff_usage(stdout);
+			return EXIT_OK;
+		default:
+			diff_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr,
+		        "vantage diff: give two frames, A and B (see 'vantage diff --help')\n");
+		return EXIT_USAGE;
+	}
+	struct drift_rules rules = {0};
+	int rc = load_rules("diff", rules_file, &rules);
+	if (rc != EXIT_OK)
+		return rc;
+	struct store *st = NULL;
+	struct side_ref ra = {0}, rb = {0};
+	struct drift_state a = {0}, b = {0};
+	struct drift_history h = {0};
+	if ((rc = resolve("diff", argv[optind], db, &st, &ra)) != EXIT_OK ||
+	    (rc = resolve("diff", argv[optind + 1], db, &st, &rb)) != EXIT_OK ||
+	    (rc = load("diff", st, &ra, &a)) != EXIT_OK ||
+	    (rc = load("diff", st, &rb, &b)) != EXIT_OK)
+		goto out;
+	/* one stored system at two times: its history before A */
+	if (!ra.file && !rb.file && !strcmp(ra.system, rb.system) && a.time_ms)
+		load_history(st, ra.system, a.time_ms, &h);
+	/* B from the store: its image's other systems as peers */
+	struct drift_state *peers = NULL;
+	size_t npeers = !rb.file && use_peers ? load_peers(st, &a, &b, &peers) : 0;
+	struct drift_opts o = {
+	    .all = all, .history = h.pairs ? &h : NULL, .peers = peers, .npeers = npeers};
+	json_t *d = drift_diff(&a, &b, &rules, &o);
+	limit_entries(d, limit);
+	if (json)
+		dump(d);
+	else
+		print_table(d, all);
+	size_t shown = 0, i;
+	json_t *e;
+	json_array_foreach(json_object_get(d, "entries"), i, e)
+	{
+		if (!json_is_true(json_object_get(e, "sunk")))
+			shown++;
+	}
+	rc = shown ? 3 : EXIT_OK;
+	json_decref(d);
+	for (size_t k = 0; k < npeers; k++)
+		drift_state_free(&peers[k]);
+	free(peers);
+out:
+	json_decref(h.counts);
+	drift_state_free(&a);
+	drift_state_free(&b);
+	free(ra.system);
+	free(rb.system);
+	free(ra.path);
+	free(rb.path);
+	free(ra.want);
+	free(rb.want);
+	drift_rules_free(&rules);
+	if (st)
+		store_close(st);
+	return rc;
+}
+
+/* ---- vantage changes ----------------------------------------------------- */
+
+int cmd_changes(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+	                                     {"since", required_argument, NULL, OPT_SINCE},
+	                                     {"until", required_argument, NULL, OPT_UNTIL},
+	                                     {"limit", required_argument, NULL, 'n'},
+	                                     {"rules", required_argument, NULL, OPT_RULES},
+	                                     {"db", required_argument, NULL, OPT_DB},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	bool json = false;
+	const char *rules_file = NULL, *db = NULL, *since = "1h", *until = "now";
+	long limit = 5;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			if (!parse_limit("changes", optarg, &limit))
+				return EXIT_USAGE;
+			break;
+		case OPT_SINCE:
+			since = optarg;
+			break;
+		case OPT_UNTIL:
+			until = optarg;
+			break;
+		case OPT_RULES:
+			rules_file = optarg;
+			break;
+		case OPT_DB:
+			db = optarg;
+			break;
+		case 'h':
+			changes_usage(stdout);
+			return EXIT_OK;
+		default:
+			changes_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr,
+		        "vantage changes: give one SYSTEM (see 'vantage changes --help')\n");
+		return EXIT_USAGE;
+	}
+	int64_t now = now_ms(), from, to;
+	if (parse_time(since, now, &from) < 0 || parse_time(until, now, &to) < 0) {
+		fprintf(stderr, "vantage changes: bad time '%s'\n",
+		        parse_time(since, now, &from) < 0 ? since : until);
+		return EXIT_USAGE;
+	}
+	struct drift_rules rules = {0};
+	int rc = load_rules("changes", rules_file, &rules);
+	if (rc != EXIT_OK)
+		return rc;
+	struct store *st = NULL;
+	char *sys = NULL;
+	int64_t *t = NULL;
+	size_t n = 0;
+	if ((rc = sysref_open_db("changes", db, &st)) != EXIT_OK ||
+	    (rc = sysref_resolve(st, "changes", argv[optind], &sys)) != EXIT_OK)
+		goto out;
+	/* the frame before `from` too: the first change in range needs it */
+	int64_t *before;
+	size_t nb;
+	int64_t start = from;
+	if (store_frame_times(st, sys, 0, from - 1, "metric", 1, &before, &nb) == 0) {
+		if (nb)
+			start = before[0];
+		free(before);
+	}
+	if (store_frame_times(st, sys, start, to, "metric", CHANGES_MAX, &t, &n) < 0) {
+		fprintf(stderr, "vantage changes: %s\n", store_errmsg(st));
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	json_t *list = json_array();
+	struct drift_state prev = {0}, cur;
+	bool have = false;
+	for (size_t i = 0; i < n; i++) {
+		char err[256];
+		if (drift_state_from_store(st, sys, t[i], &cur, err, sizeof(err)) < 0)
+			continue;
+		if (have) {
+			struct drift_opts o = {0};
+			json_t *d = drift_diff(&prev, &cur, &rules, &o);
+			limit_entries(d, limit);
+			if (json_array_size(json_object_get(d, "entries")))
+				json_array_append_new(
+				    list,
+				    json_pack("{s:O,s:O,s:O,s:O}", "from",
+				              json_object_get(json_object_get(d, "a"), "time"),
+				              "to",
+				              json_object_get(json_object_get(d, "b"), "time"),
+				              "entries", json_object_get(d, "entries"), "sunk",
+				              json_object_get(d, "sunk")));
+			json_decref(d);
+			drift_state_free(&prev);
+		}
+		prev = cur;
+		have = true;
+	}
+	if (have)
+		drift_state_free(&prev);
+	if (json) {
+		json_t *o = json_pack("{s:s,s:o}", "system", sys, "changes", list);
+		dump(o);
+		json_decref(o);
+	} else {
+		size_t i;
+		json_t *ch;
+		printf("%s: %zu frames compared, %zu with changes\n", sys, n ? n - 1 : 0,
+		       json_array_size(list));
+		json_array_foreach(list, i, ch)
+		{
+			printf("\n%s -> %s\n", jstr(ch, "from"), jstr(ch, "to"));
+			size_t j;
+			json_t *e;
+			json_array_foreach(json_object_get(ch, "entries"), j, e)
+			{
+				print_entry(e, false);
+			}
+		}
+		json_decref(list);
+	}
+out:
+	free(t);
+	free(sys);
+	drift_rules_free(&rules);
+	if (st)
+		store_close(st);
+	return rc;
+}
