@@ -104,6 +104,7 @@ check_eq "a: the changed lines" '["-db_port=5432","+db_port=5433"]' \
 check "a: one changed entry, not a removal and an addition" \
 	jq -e '[.entries[] | select(.key=="/etc/app.conf")] | length == 1 and .[0].change == "changed"' \
 	"$TMP/a-config-port.json"
+$VANTAGE diff "$TMP/before.jsonl@$T-app" "$TMP/after.jsonl@$T-app" | sed 's/^/#   /'
 check "a: why names the process whose argv names the file" \
 	jq -e '.entries[0].why.used_by | test("app.conf|sh")' "$TMP/a-config-port.json"
 
