@@ -116,13 +116,13 @@ static bool names_file(const char *arg, struct side_ref *r)
 {
 	struct stat st;
 	const char *at = strrchr(arg, '@');
-	if (stat(arg, &st) == 0 || (!at && strchr(arg, '/'))) {
+	if ((stat(arg, &st) == 0 && !S_ISDIR(st.st_mode)) || (!at && strchr(arg, '/'))) {
 		r->path = xstrndup(arg, strlen(arg));
 		return true;
 	}
 	if (at) {
 		char *p = xstrndup(arg, (size_t)(at - arg));
-		if (stat(p, &st) == 0 || strchr(p, '/')) {
+		if ((stat(p, &st) == 0 && !S_ISDIR(st.st_mode)) || strchr(p, '/')) {
 			r->path = p;
 			r->want = xstrndup(at + 1, strlen(at + 1));
 			return true;
