@@ -15,7 +15,11 @@
  *   "net:<ifname>"       ifname rx_/tx_ bytes packets errors dropped + the same
  *                        with _per_s, interval_s
  *   "cgroup"             the view's own cgroup counters (the host: its root
- *                        cgroup), with cpu_pct over the interval
+ *                        cgroup), with cpu_pct over the interval; limits are
+ *                        effective ones (the tightest of the cgroup and its
+ *                        ancestors), the cgroup's own beside them when it
+ *                        differs (mem_limit_own_bytes, pids_limit_own,
+ *                        cpu_limit_own_cores)
  *
  * How: rates and CPU percentages need two samples.  The feature samples the
  * cumulative counters (CPU times, disk I/O, interface counters, cgroup CPU
@@ -501,11 +505,24 @@ static void put_limit(struct json *j, const char *name, uint64_t v)
 		jw_uint(j, name, v);
 }
 
+/* A CPU quota in cores, null when none (0). */
+static void put_cores(struct json *j, const char *name, double v)
+{
+	if (v > 0)
+		jw_double(j, name, v, 3);
+	else
+		jw_null(j, name);
+}
+
 static void emit_cgroup(struct metric *m)
 {
 	struct frame *f = m->f;
-	struct vt_cgroup cg;
+	struct vt_cgroup cg = {0};
 	int r = view_cgroup(m->c->view, &cg);
+	if (r == -ENOENT && cg.none_why) { /* a system without a cgroup of its own */
+		frame_skip(f, "cgroup: none: %s", cg.none_why);
+		return;
+	}
 	if (r == -ENOENT || r == -ENOTSUP) {
 		frame_skip(f, "cgroup: no cgroup counters (%s)", strerror(-r));
 		return;
@@ -536,8 +553,13 @@ static void emit_cgroup(struct metric *m)
 	}
 	if (cg.have & VC_MEM)
 		jw_uint(j, "mem_usage_bytes", cg.mem_usage);
-	if (cg.have & VC_MEMLIMIT)
+	/* limits: the effective ones (the tightest of the cgroup and its
+	 * ancestors); the cgroup's own when it differs */
+	if (cg.have & VC_MEMLIMIT) {
 		put_limit(j, "mem_limit_bytes", cg.mem_limit);
+		if (cg.mem_limit_own && cg.mem_limit_own != cg.mem_limit)
+			put_limit(j, "mem_limit_own_bytes", cg.mem_limit_own);
+	}
 	if (cg.have & VC_MEMSTAT) {
 		jw_uint(j, "mem_cache_bytes", cg.mem_cache);
 		jw_uint(j, "mem_anon_bytes", cg.mem_anon);
@@ -550,8 +572,16 @@ static void emit_cgroup(struct metric *m)
 	}
 	if (cg.have & VC_PIDS)
 		jw_uint(j, "pids_current", cg.pids_current);
-	if (cg.have & VC_PIDSLIMIT)
+	if (cg.have & VC_PIDSLIMIT) {
 		put_limit(j, "pids_limit", cg.pids_limit);
+		if (cg.pids_limit_own && cg.pids_limit_own != cg.pids_limit)
+			put_limit(j, "pids_limit_own", cg.pids_limit_own);
+	}
+	if (cg.have & VC_CPULIMIT) {
+		put_cores(j, "cpu_limit_cores", cg.cpu_limit);
+		if (cg.cpu_limit_own != cg.cpu_limit)
+			put_cores(j, "cpu_limit_own_cores", cg.cpu_limit_own);
+	}
 	rec_end(f);
 }
 

@@ -182,6 +182,7 @@ enum vt_cgroup_field {
 	VC_IO = 1u << 5,
 	VC_PIDS = 1u << 6,
 	VC_PIDSLIMIT = 1u << 7,
+	VC_CPULIMIT = 1u << 8,
 };
 
 struct vt_cgroup {
@@ -193,6 +194,12 @@ struct vt_cgroup {
 	uint64_t mem_cache, mem_anon;
 	uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
 	uint64_t pids_current, pids_limit; /* limit UINT64_MAX when unlimited */
+	/* Limits are EFFECTIVE: the tightest set on the cgroup or an ancestor
+	 * (what percentages are of); *_own: the one set on the cgroup itself
+	 * (0 when not known). */
+	uint64_t mem_limit_own, pids_limit_own;
+	double cpu_limit, cpu_limit_own; /* CPU quota in cores (quota/period), 0: none */
+	const char *none_why;            /* no counters: why (owned by the view), else NULL */
 };
 
 /* ---- files -------------------------------------------------------------- */

@@ -199,6 +199,7 @@ bool cgroup_id_from_path(const char *path, size_t len, struct cgroup_cid *out)
 		if (c.n == 0)
 			continue;
 		if (match(c, prev, kube, prev_pod, out)) {
+			out->end = (size_t)(c.s + c.n - path);
 			if (kube)
 				copy_str(out->pod_uid, sizeof(out->pod_uid), uid, strlen(uid));
 			return true;
@@ -297,8 +298,10 @@ int cgroup_pick_path(const char *buf, size_t len, const char **path, size_t *pat
 
 	if (!buf)
 		return -EINVAL;
-	if (cgroup_id_from_file(buf, len, &cid, path, path_len))
+	if (cgroup_id_from_file(buf, len, &cid, path, path_len)) {
+		*path_len = cid.end;
 		return 0;
+	}
 	if (cgroup_controller_path(buf, len, "", path, path_len) == 0 &&
 	    !(*path_len == 1 && (*path)[0] == '/'))
 		return 0;
@@ -310,4 +313,17 @@ int cgroup_pick_path(const char *buf, size_t len, const char **path, size_t *pat
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int cgroup_container_path(const char *buf, size_t len, const char *controller, const char **path,
+                          size_t *path_len)
+{
+	struct cgroup_cid cid;
+	int r = cgroup_controller_path(buf, len, controller, path, path_len);
+	if (r < 0)
+		return r;
+	if (!cgroup_id_from_path(*path, *path_len, &cid))
+		return 0;
+	*path_len = cid.end;
+	return 1;
 }

@@ -41,6 +41,9 @@ struct cgroup_cid {
 	                   * "lxc", "nspawn" */
 	char id[128];     /* container id (64 hex) or name (lxc, nspawn) */
 	char pod_uid[64]; /* Kubernetes pod UID ("" if none) */
+	size_t end;       /* length of the path up to the end of the recognised
+	                   * component: the container's own cgroup is the path's
+	                   * first `end` bytes (sub-cgroups below it are cut) */
 };
 
 /*
@@ -61,7 +64,10 @@ bool cgroup_id_from_file(const char *buf, size_t len, struct cgroup_cid *out, co
 
 /*
  * The most representative cgroup path of a /proc/PID/cgroup file: the
- * path of a line recognised as a container's, else the unified ("0::")
+ * path of a line recognised as a container's, cut after the recognised
+ * component (the cgroup that identifies the container: "/lxc.payload.c1"
+ * for a process in "/lxc.payload.c1/system.slice/x.service"), else the
+ * unified ("0::")
  * path when it is not "/", else the memory controller's path, else the
  * first line's.  Returns 0 and points *path into `buf`, or -EINVAL when
  * no line has the "id:controllers:path" shape.
@@ -74,5 +80,17 @@ int cgroup_pick_path(const char *buf, size_t len, const char **path, size_t *pat
  */
 int cgroup_controller_path(const char *buf, size_t len, const char *controller, const char **path,
                            size_t *path_len);
+
+/*
+ * The cgroup of `controller` ("memory", "cpu"; "" for the unified "0::"
+ * line) that a container's counters are read from: that line's path cut
+ * after its outermost recognised component ("/machine.slice/libpod-<id>.scope"
+ * for ".../libpod-<id>.scope/container").  Returns 1 with the cut path when
+ * the line names a container, 0 with the whole path when it names none,
+ * -ENOENT when the file has no line for the controller.  *path points into
+ * `buf`.
+ */
+int cgroup_container_path(const char *buf, size_t len, const char *controller, const char **path,
+                          size_t *path_len);
 
 #endif

@@ -58,7 +58,7 @@ struct container {
 	                       * CRI-O), the name (LXC, nspawn), "pidns-<inode>" (none) */
 	int init_pid;         /* host pid of the container's first process */
 	uint64_t pidns, netns, mntns, utsns; /* the init's namespace inodes */
-	char cgroup[1024]; /* the container's cgroup path, as in /proc/PID/cgroup */
+	char cgroup[1024]; /* the cgroup that identified it (cut after the runtime part) */
 	char state[16];    /* "running", "paused", "stopped", ... */
 	int64_t created;   /* seconds since the epoch, 0 if unknown */
 	char *labels_json; /* JSON object text ({"app":"web"}); never NULL ("{}");

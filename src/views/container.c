@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "../util/util.h"
+#include "../linux/proc_parse.h"
+#include "../targets/cgroup_id.h"
 #include "host/cgroup.h"
 #include "host/host.h"
 #include "host/netns.h"
@@ -39,11 +41,12 @@ struct container_view {
 	bool own_netns; /* false: shares the host's network namespace */
 	struct nl_sockets nl;
 	int uts_fd; /* /proc/<init>/ns/uts, -1 when shared with the host */
-	char cgroup[1024];
 	struct cgroup_mounts cg;
 	bool cg_open;
-	struct cgroup_dirs cgd; /* the container's cgroup directories, opened once */
-	bool cgd_open;
+	struct cgroup_dirs *cgd; /* the container's own cgroup, its files kept open */
+	char cg_none[256];       /* why it has no cgroup counters; "" when it has */
+	bool runtime_none;       /* found by its PID namespace only */
+	uint64_t pidns;
 	char mountinfo[32];   /* "<init>/mountinfo" */
 	char root_path[4096]; /* the root as the host names it; "" when "/" or unknown */
 	size_t root_len;
@@ -221,20 +224,116 @@ static int c_kernel(struct view *v, struct vt_kernel *out)
 	return ns_run_in(c->uts_fd, CLONE_NEWUTS, kernel_in_ns, &k);
 }
 
+/*
+ * A pid of the container's cgroup that belongs to it: one of its pids, a
+ * process of its PID namespace (forked since discovery), or the init's
+ * parent (the `unshare` or `bwrap` that started it stays outside the PID
+ * namespace, often in the same cgroup).
+ */
+struct cg_member_ctx {
+	struct container_view *c;
+	int init_ppid;
+};
+
+static bool cg_member(void *ctx, int pid)
+{
+	const struct cg_member_ctx *m = ctx;
+	char path[64];
+	struct stat st;
+	if (in_container(m->c, pid) || pid == m->init_ppid)
+		return true;
+	snprintf(path, sizeof(path), "%d/ns/pid", pid);
+	return m->c->pidns && fstatat(m->c->h.proc_fd, path, &st, 0) == 0 &&
+	       st.st_ino == m->c->pidns;
+}
+
+static int init_ppid(const struct container_view *c)
+{
+	char path[64], st[1024];
+	struct proc_stat ps;
+	snprintf(path, sizeof(path), "%d/stat", c->init_pid);
+	ssize_t n = read_small_at(c->h.proc_fd, path, st, sizeof(st));
+	return n > 0 && proc_parse_stat(st, (size_t)n, &ps) == 0 ? ps.ppid : -1;
+}
+
+/*
+ * Which cgroup the counters come from, per hierarchy, from the init's
+ * /proc/PID/cgroup: the cgroup that identified the container (cut after the
+ * runtime's component, so sub-cgroups made inside it are included).  A
+ * container found only by its PID namespace is read where its init is,
+ * unless that is the host's root cgroup or a cgroup holding other
+ * processes of the host.  Sets c->cg_none when nothing is left.
+ */
+static int cg_setup(struct container_view *c)
+{
+	char file[8192], path[64], paths[CG_NHIER][1024], shared[1024] = "";
+	struct cgroup_paths p = {{0}};
+	struct cg_member_ctx mc = {.c = c, .init_ppid = -1};
+	int at_root = 0, shared_pid = 0;
+	bool any = false;
+
+	snprintf(path, sizeof(path), "%d/cgroup", c->init_pid);
+	ssize_t n = read_small_at(c->h.proc_fd, path, file, sizeof(file));
+	if (n <= 0)
+		return n < 0 ? (int)n : -ENOENT;
+	for (int h = 0; h < CG_NHIER; h++) {
+		const char *s;
+		size_t l;
+		int r = cgroup_container_path(file, (size_t)n, h == CG_V2 ? "" : cg_ctrl_name(h),
+		                              &s, &l);
+		if (r < 0 || l == 0 || l >= sizeof(paths[h]))
+			continue;
+		copy_str(paths[h], sizeof(paths[h]), s, l);
+		if (r == 0 && !c->runtime_none)
+			continue; /* a runtime's container outside its cgroup here */
+		if (strcmp(paths[h], "/") == 0) {
+			at_root++;
+			continue;
+		}
+		if (r == 0) {
+			if (mc.init_ppid < 0)
+				mc.init_ppid = init_ppid(c);
+			int f = cgroup_foreign_pid(&c->cg, h, paths[h], cg_member, &mc);
+			if (f > 0 && !shared_pid) {
+				shared_pid = f;
+				copy_str(shared, sizeof(shared), paths[h], strlen(paths[h]));
+			}
+			if (f != 0)
+				continue;
+		}
+		p.path[h] = paths[h];
+		any = true;
+	}
+	if (any)
+		return cgroup_dirs_open_paths(&c->cg, &p, &c->cgd);
+	if (shared_pid)
+		snprintf(c->cg_none, sizeof(c->cg_none),
+		         "the system's cgroup %.180s is shared with the host (pid %d is in it)",
+		         shared, shared_pid);
+	else if (at_root)
+		snprintf(c->cg_none, sizeof(c->cg_none),
+		         "the system's processes are in the host's root cgroup");
+	else
+		snprintf(c->cg_none, sizeof(c->cg_none), "the system has no cgroup of its own");
+	return -ENOENT;
+}
+
 static int c_cgroup(struct view *v, struct vt_cgroup *out)
 {
 	struct container_view *c = cv(v);
+	memset(out, 0, sizeof(*out));
 	if (!c->cg_open)
 		return -ENOTSUP;
-	if (!c->cgd_open) {
-		int r = cgroup_dirs_open(&c->cg, c->cgroup, 0, &c->cgd);
-		if (r < 0) {
-			memset(out, 0, sizeof(*out));
+	if (!c->cgd && !c->cg_none[0]) {
+		int r = cg_setup(c);
+		if (r < 0 && !c->cg_none[0])
 			return r;
-		}
-		c->cgd_open = true;
 	}
-	return cgroup_dirs_read(&c->cgd, out);
+	if (c->cg_none[0]) {
+		out->none_why = c->cg_none;
+		return -ENOENT;
+	}
+	return cgroup_dirs_read(c->cgd, out);
 }
 
 /*
@@ -247,7 +346,7 @@ static int c_memory(struct view *v, struct vt_mem *out)
 	struct vt_mem host;
 	int r = c_cgroup(v, &cg);
 	if (r < 0)
-		return r;
+		return cg.none_why ? -ENOTSUP : r; /* no cgroup of its own: not an error */
 	if (!(cg.have & VC_MEM))
 		return -ENOENT;
 	r = host_memory(v, &host);
@@ -307,8 +406,7 @@ static void c_destroy(struct view *v)
 	nl_sockets_close(&c->nl);
 	if (c->uts_fd >= 0)
 		close(c->uts_fd);
-	if (c->cgd_open)
-		cgroup_dirs_close(&c->cgd);
+	cgroup_dirs_close(c->cgd);
 	if (c->cg_open)
 		cgroup_mounts_close(&c->cg);
 	free(c->pids);
@@ -382,7 +480,8 @@ int view_container_open(int proc_fd, const struct container *k, struct view **ou
 	memcpy(c->pids, k->pids, (size_t)k->npids * sizeof(int));
 	c->npids = k->npids;
 	qsort(c->pids, (size_t)c->npids, sizeof(int), cmp_int);
-	copy_str(c->cgroup, sizeof(c->cgroup), k->cgroup, strlen(k->cgroup));
+	c->runtime_none = strcmp(k->sys.runtime, "none") == 0;
+	c->pidns = k->pidns;
 	snprintf(c->mountinfo, sizeof(c->mountinfo), "%d/mountinfo", k->init_pid);
 
 	char root[64];

@@ -151,6 +151,45 @@ static void not_containers(void **state)
 	expect("////", NULL, NULL, NULL);
 }
 
+/* The container's own cgroup: `path` cut after its recognised component. */
+static void expect_own(const char *path, const char *own)
+{
+	struct cgroup_cid c;
+	size_t n = strlen(path);
+	char *p = exact(path, n);
+	assert_true(cgroup_id_from_path(p, n, &c));
+	free(p);
+	assert_true(c.end <= n);
+	if (c.end != strlen(own) || memcmp(path, own, c.end) != 0)
+		fail_msg("%s: own cgroup %.*s, expected %s", path, (int)c.end, path, own);
+}
+
+static void own_cgroup(void **state)
+{
+	/* sub-cgroups of the container are cut */
+	expect_own("/machine.slice/libpod-" ID ".scope/container",
+	           "/machine.slice/libpod-" ID ".scope");
+	expect_own("/machine.slice/libpod-" ID ".scope", "/machine.slice/libpod-" ID ".scope");
+	expect_own("/lxc.payload.web1/init.scope", "/lxc.payload.web1");
+	expect_own("/lxc.payload.web1/system.slice/nginx.service", "/lxc.payload.web1");
+	expect_own("/lxc.payload/web2/system.slice", "/lxc.payload/web2");
+	expect_own("/machine.slice/machine-my\\x2dbox.scope/payload/system.slice",
+	           "/machine.slice/machine-my\\x2dbox.scope");
+	expect_own("/machine.slice/machine-box.scope/payload", "/machine.slice/machine-box.scope");
+	/* docker-in-docker: the outer container */
+	expect_own("/docker/" ID "/docker/" ID2, "/docker/" ID);
+	expect_own("/docker/" ID "/init", "/docker/" ID);
+	/* Kubernetes: the container, below its pod */
+	expect_own("/kubepods/burstable/pod" UID "/" ID, "/kubepods/burstable/pod" UID "/" ID);
+	expect_own("/kubepods.slice/kubepods-pod" UID_ ".slice/crio-" ID ".scope/x",
+	           "/kubepods.slice/kubepods-pod" UID_ ".slice/crio-" ID ".scope");
+	/* a pod of podman: the container, not the pod */
+	expect_own("/libpod_parent/libpod_pod_" ID2 "/libpod-" ID,
+	           "/libpod_parent/libpod_pod_" ID2 "/libpod-" ID);
+	/* empty components are kept as they are */
+	expect_own("//docker//" ID "//x", "//docker//" ID);
+}
+
 static void path_garbage(void **state)
 {
 	struct cgroup_cid c;
@@ -323,6 +362,51 @@ static void controller_path(void **state)
 	assert_int_equal(cgroup_controller_path(NULL, 0, "memory", &pp, &pl), -ENOENT);
 }
 
+/* cgroup_container_path over one file: `want` NULL for -ENOENT. */
+static void cpath(const char *file, const char *ctrl, int ret, const char *want)
+{
+	const char *pp;
+	size_t pl;
+	size_t n = strlen(file);
+	char *p = exact(file, n);
+	int r = cgroup_container_path(p, n, ctrl, &pp, &pl);
+	assert_int_equal(r, ret);
+	if (r >= 0) {
+		assert_true(pp >= p && pp + pl <= p + n);
+		if (pl != strlen(want) || memcmp(pp, want, pl) != 0)
+			fail_msg("%s: %.*s, expected %s", ctrl, (int)pl, pp, want);
+	}
+	free(p);
+}
+
+static void container_paths(void **state)
+{
+	/* LXC with systemd inside on a hybrid host: every hierarchy at the payload */
+	const char lxc[] = "12:pids:/lxc.payload.c1/init.scope\n"
+	                   "4:memory:/lxc.payload.c1\n"
+	                   "3:cpu,cpuacct:/lxc.payload.c1/system.slice/cron.service\n"
+	                   "2:devices:/\n"
+	                   "1:name=systemd:/lxc.payload.c1/init.scope\n"
+	                   "0::/lxc.payload.c1/init.scope\n";
+	cpath(lxc, "pids", 1, "/lxc.payload.c1");
+	cpath(lxc, "memory", 1, "/lxc.payload.c1");
+	cpath(lxc, "cpuacct", 1, "/lxc.payload.c1");
+	cpath(lxc, "", 1, "/lxc.payload.c1");
+	cpath(lxc, "devices", 0, "/");
+	cpath(lxc, "blkio", -ENOENT, NULL);
+	/* crun on cgroup v2 (podman's default): the scope, not .../container */
+	cpath("0::/machine.slice/libpod-" ID ".scope/container\n", "", 1,
+	      "/machine.slice/libpod-" ID ".scope");
+	/* a runtime-less container: the paths as they are */
+	cpath("4:memory:/vantage-test/a/sub\n0::/\n", "memory", 0, "/vantage-test/a/sub");
+	cpath("4:memory:/vantage-test/a/sub\n0::/\n", "", 0, "/");
+	cpath("garbage", "", -ENOENT, NULL);
+	/* pick_path gives the cut path too */
+	char out[256];
+	assert_int_equal(pick(lxc, out, sizeof(out)), 0);
+	assert_string_equal(out, "/lxc.payload.c1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +415,7 @@ int main(void)
 	    cmocka_unit_test(not_containers),   cmocka_unit_test(path_garbage),
 	    cmocka_unit_test(cgroup_files),     cmocka_unit_test(cgroup_file_garbage),
 	    cmocka_unit_test(pick_path),        cmocka_unit_test(controller_path),
+	    cmocka_unit_test(own_cgroup),       cmocka_unit_test(container_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * fed good, malformed and truncated input in exact-size heap blocks; then
  * cgroup_mounts_open() and cgroup_read() over fake v1, v2 and hybrid
  * hierarchies built in a temporary directory (mount points found through
- * a fake mountinfo, one of them with an escaped space).
+ * a fake mountinfo, one of them with an escaped space); effective limits
+ * (the tightest of a cgroup and its ancestors) on v1 and v2 trees, files
+ * kept open between reads, and which pids a cgroup holds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -387,14 +389,206 @@ static void mounts_none(void **state)
 	close(pfd);
 }
 
+/* ---- the container's own cgroup, effective limits, kept files ------------------- */
+
+#define SCOPE "machine.slice/libpod-abc.scope"
+
+/* Pure v2 (podman with crun: the container's processes in SCOPE/container):
+ * limits on the scope and on machine.slice. */
+static void v2_effective_limits(void **state)
+{
+	struct cgroup_mounts m;
+	struct cgroup_dirs *d;
+	struct vt_cgroup cg;
+	put("v2a/memory.max", "1000\n"); /* the hierarchy's root: never a limit */
+	put("v2a/machine.slice/memory.max", "1073741824\n");
+	put("v2a/machine.slice/pids.max", "50\n");
+	put("v2a/machine.slice/cpu.max", "200000 100000\n");
+	put("v2a/" SCOPE "/cpu.stat", "usage_usec 7\nuser_usec 4\nsystem_usec 3\n");
+	put("v2a/" SCOPE "/cpu.max", "max 100000\n");
+	put("v2a/" SCOPE "/memory.current", "4096\n");
+	put("v2a/" SCOPE "/memory.max", "max\n");
+	put("v2a/" SCOPE "/memory.stat", "anon 1\nfile 2\n");
+	put("v2a/" SCOPE "/io.stat", "");
+	put("v2a/" SCOPE "/pids.current", "2\n");
+	put("v2a/" SCOPE "/pids.max", "max\n");
+	put("v2a/" SCOPE "/container/memory.current", "1024\n");
+	int pfd = fake_proc("29 23 0:26 / %s/v2a rw - cgroup2 cgroup2 rw\n");
+	assert_int_equal(cgroup_mounts_open(pfd, "mountinfo", -1, &m), 0);
+
+	assert_int_equal(cgroup_dirs_open(&m, "/" SCOPE, 0, &d), 0);
+	assert_int_equal(cgroup_dirs_nfiles(d), 0); /* opened on first need */
+	assert_int_equal(cgroup_dirs_read(d, &cg), 0);
+	assert_int_equal(cg.version, 2);
+	assert_int_equal(cg.mem_usage, 4096); /* the scope's, sub-cgroup included */
+	assert_int_equal(cg.mem_limit, 1073741824);
+	assert_true(cg.mem_limit_own == UINT64_MAX);
+	assert_int_equal(cg.pids_limit, 50);
+	assert_true(cg.pids_limit_own == UINT64_MAX);
+	assert_true(cg.have & VC_CPULIMIT);
+	assert_true(cg.cpu_limit == 2.0);
+	assert_true(cg.cpu_limit_own == 0);
+	int held = cgroup_dirs_nfiles(d);
+	assert_true(held >= 10); /* the scope's files and machine.slice's limits */
+
+	/* the files are kept: new contents are read through them */
+	put("v2a/" SCOPE "/memory.current", "8192\n");
+	put("v2a/" SCOPE "/memory.max", "536870912\n");
+	put("v2a/" SCOPE "/cpu.max", "50000 100000\n");
+	put("v2a/machine.slice/pids.max", "garbage\n"); /* unreadable: not a limit */
+	assert_int_equal(cgroup_dirs_read(d, &cg), 0);
+	assert_int_equal(cgroup_dirs_nfiles(d), held);
+	assert_int_equal(cg.mem_usage, 8192);
+	assert_int_equal(cg.mem_limit, 536870912); /* the tighter, its own */
+	assert_int_equal(cg.mem_limit_own, 536870912);
+	assert_true(cg.pids_limit == UINT64_MAX);
+	assert_true(cg.cpu_limit == 0.5 && cg.cpu_limit_own == 0.5);
+	cgroup_dirs_close(d);
+
+	/* the cgroup2 file alone, its own limits only */
+	int dfd = open(tmp, O_RDONLY | O_DIRECTORY);
+	int sfd = openat(dfd, "v2a/" SCOPE, O_RDONLY | O_DIRECTORY);
+	assert_true(sfd >= 0);
+	memset(&cg, 0, sizeof(cg));
+	assert_int_equal(cgroup_read_v2(sfd, &cg), 0);
+	assert_int_equal(cg.mem_limit, 536870912);
+	assert_true(cg.pids_limit == UINT64_MAX);
+	close(sfd);
+	close(dfd);
+	cgroup_mounts_close(&m);
+	close(pfd);
+}
+
+#define KPOD "kubepods/burstable/pod1234abcd"
+
+/* v1 (plus an empty cgroup2 mount, hybrid): the memory limit from
+ * hierarchical_memory_limit, CPU quota and pids limit from the pod. */
+static void v1_effective_limits(void **state)
+{
+	struct cgroup_mounts m;
+	struct cgroup_dirs *d;
+	struct vt_cgroup cg;
+	put("v1a/cpu/" KPOD "/cpu.cfs_quota_us", "150000\n");
+	put("v1a/cpu/" KPOD "/cpu.cfs_period_us", "100000\n");
+	put("v1a/cpu/" KPOD "/c1/cpu.cfs_quota_us", "-1\n");
+	put("v1a/cpu/" KPOD "/c1/cpu.cfs_period_us", "100000\n");
+	put("v1a/cpu/" KPOD "/c1/cpu.stat", "nr_periods 5\nnr_throttled 1\nthrottled_time 9\n");
+	put("v1a/cpuacct/" KPOD "/c1/cpuacct.usage", "77\n");
+	put("v1a/memory/" KPOD "/c1/memory.usage_in_bytes", "65536\n");
+	put("v1a/memory/" KPOD "/c1/memory.limit_in_bytes", "9223372036854771712\n");
+	put("v1a/memory/" KPOD "/c1/memory.stat",
+	    "cache 1\nrss 2\nhierarchical_memory_limit 268435456\ntotal_cache 10\ntotal_rss 20\n");
+	put("v1a/pids/kubepods/pids.max", "1000\n");
+	put("v1a/pids/" KPOD "/c1/pids.current", "5\n");
+	put("v1a/pids/" KPOD "/c1/pids.max", "max\n");
+	put("v1a/unified/" KPOD "/c1/cgroup.procs", "");
+	int pfd = fake_proc("32 31 0:29 / %s/v1a/cpu rw - cgroup cgroup rw,cpu\n"
+	                    "33 31 0:30 / %s/v1a/cpuacct rw - cgroup cgroup rw,cpuacct\n"
+	                    "35 31 0:32 / %s/v1a/memory rw - cgroup cgroup rw,memory\n"
+	                    "39 31 0:36 / %s/v1a/pids rw - cgroup cgroup rw,pids\n"
+	                    "41 31 0:38 / %s/v1a/unified rw - cgroup2 cgroup2 rw\n");
+	assert_int_equal(cgroup_mounts_open(pfd, "mountinfo", -1, &m), 0);
+
+	assert_int_equal(cgroup_dirs_open(&m, "/" KPOD "/c1", 0, &d), 0);
+	assert_int_equal(cgroup_dirs_read(d, &cg), 0);
+	assert_int_equal(cg.version, 1);
+	assert_int_equal(cg.cpu_usage_ns, 77);
+	assert_int_equal(cg.nr_throttled, 1);
+	assert_int_equal(cg.mem_usage, 65536);
+	assert_int_equal(cg.mem_limit, 268435456); /* set on an ancestor */
+	assert_true(cg.mem_limit_own == UINT64_MAX);
+	assert_int_equal(cg.mem_cache, 10);
+	assert_int_equal(cg.pids_limit, 1000);
+	assert_true(cg.pids_limit_own == UINT64_MAX);
+	assert_true(cg.cpu_limit == 1.5);
+	assert_true(cg.cpu_limit_own == 0);
+	cgroup_dirs_close(d);
+
+	/* one path per hierarchy; memory not read at all */
+	struct cgroup_paths p = {{0}};
+	p.path[CG_CPU] = "/" KPOD;
+	p.path[CG_PIDS] = "/" KPOD "/c1";
+	assert_int_equal(cgroup_dirs_open_paths(&m, &p, &d), 0);
+	assert_int_equal(cgroup_dirs_read(d, &cg), 0);
+	assert_false(cg.have & (VC_MEM | VC_MEMLIMIT | VC_CPU));
+	assert_true(cg.cpu_limit == 1.5 && cg.cpu_limit_own == 1.5);
+	assert_int_equal(cg.pids_current, 5);
+	cgroup_dirs_close(d);
+
+	p.path[CG_PIDS] = "/" KPOD "/../x";
+	assert_int_equal(cgroup_dirs_open_paths(&m, &p, &d), 0); /* cpu still opens */
+	cgroup_dirs_close(d);
+	p.path[CG_CPU] = "/nosuch";
+	assert_int_equal(cgroup_dirs_open_paths(&m, &p, &d), -EINVAL);
+	assert_null(d);
+	p.path[CG_PIDS] = NULL;
+	assert_int_equal(cgroup_dirs_open_paths(&m, &p, &d), -ENOENT);
+	cgroup_mounts_close(&m);
+	close(pfd);
+}
+
+/* A mount showing a subtree (a cgroup namespace): its root is a cgroup
+ * like any other, and its limit counts. */
+static void subtree_root_limit(void **state)
+{
+	struct cgroup_mounts m;
+	struct vt_cgroup cg;
+	put("v2sub/pids.max", "7\n");
+	put("v2sub/web.service/pids.current", "1\n");
+	put("v2sub/web.service/pids.max", "max\n");
+	int pfd = fake_proc("29 23 0:26 /app.slice %s/v2sub rw - cgroup2 cgroup2 rw\n");
+	assert_int_equal(cgroup_mounts_open(pfd, "mountinfo", -1, &m), 0);
+	assert_int_equal(cgroup_read(&m, "/app.slice/web.service", 0, &cg), 0);
+	assert_int_equal(cg.pids_limit, 7);
+	assert_true(cg.pids_limit_own == UINT64_MAX);
+	cgroup_mounts_close(&m);
+	close(pfd);
+}
+
+static bool member_below_3(void *ctx, int pid)
+{
+	return pid < 3;
+}
+
+static bool member_all(void *ctx, int pid)
+{
+	return true;
+}
+
+static void foreign_pids(void **state)
+{
+	struct cgroup_mounts m;
+	put("v2f/shared/cgroup.procs", "1\n2\n");
+	put("v2f/shared/sub/cgroup.procs", "2\n3\n");
+	put("v2f/own/cgroup.procs", "1\n");
+	int pfd = fake_proc("29 23 0:26 / %s/v2f rw - cgroup2 cgroup2 rw\n");
+	assert_int_equal(cgroup_mounts_open(pfd, "mountinfo", -1, &m), 0);
+	assert_int_equal(cgroup_foreign_pid(&m, CG_V2, "/shared", member_below_3, NULL), 3);
+	assert_int_equal(cgroup_foreign_pid(&m, CG_V2, "/shared", member_all, NULL), 0);
+	assert_int_equal(cgroup_foreign_pid(&m, CG_V2, "/own", member_below_3, NULL), 0);
+	assert_int_equal(cgroup_foreign_pid(&m, CG_V2, "/none", member_all, NULL), -ENOENT);
+	assert_int_equal(cgroup_foreign_pid(&m, CG_V2, "/own/..", member_all, NULL), -EINVAL);
+	assert_int_equal(cgroup_foreign_pid(&m, CG_MEMORY, "/own", member_all, NULL), -ENOENT);
+	cgroup_mounts_close(&m);
+	close(pfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(one_value),      cmocka_unit_test(limits),
-	    cmocka_unit_test(keyed),          cmocka_unit_test(io_stat),
-	    cmocka_unit_test(blkio),          cmocka_unit_test(mounts_hybrid),
-	    cmocka_unit_test(mounts_pure_v2), cmocka_unit_test(mounts_subtree_root),
+	    cmocka_unit_test(one_value),
+	    cmocka_unit_test(limits),
+	    cmocka_unit_test(keyed),
+	    cmocka_unit_test(io_stat),
+	    cmocka_unit_test(blkio),
+	    cmocka_unit_test(mounts_hybrid),
+	    cmocka_unit_test(mounts_pure_v2),
+	    cmocka_unit_test(mounts_subtree_root),
 	    cmocka_unit_test(mounts_none),
+	    cmocka_unit_test(v2_effective_limits),
+	    cmocka_unit_test(v1_effective_limits),
+	    cmocka_unit_test(subtree_root_limit),
+	    cmocka_unit_test(foreign_pids),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

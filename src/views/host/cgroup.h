@@ -16,9 +16,8 @@
  * memory.current nor pids.max) is simply left out of `have`.
  *
  * Used by the host view (the root cgroup, path "/"), by the container view
- * (the container's cgroup path from /proc/PID/cgroup, its directories
- * opened once with cgroup_dirs_open()) and by proc.c (the map of cgroup
- * paths).
+ * (the container's own cgroup in each hierarchy, its files kept open with
+ * cgroup_dirs_open_paths()) and by proc.c (the map of cgroup paths).
  *
  * Ownership: cgroup_mounts_open() opens directory fds that
  * cgroup_mounts_close() closes.
@@ -59,6 +58,9 @@ void cgroup_mounts_close(struct cgroup_mounts *m);
 /* True when any hierarchy was found. */
 bool cgroup_mounts_any(const struct cgroup_mounts *m);
 
+/* Hierarchies a cgroup is read in: the v1 controllers, then cgroup2. */
+enum { CG_V2 = CG_NCTRL, CG_NHIER };
+
 /*
  * Read the counters of the cgroup at `path` ("/" for the root,
  * "/system.slice/x.service"...; as in /proc/PID/cgroup, including the mount
@@ -66,31 +68,76 @@ bool cgroup_mounts_any(const struct cgroup_mounts *m);
  * where it is mounted (v1 first), 1 only v1 mounts, 2 only the cgroup2
  * mount.  out->version is 1 when any v1 file was read, else 2.
  *
- * Returns 0 when at least one counter was read; -ENOENT when the cgroup
- * or every counter file is absent; -EINVAL for a path with ".." or not
- * below the mount root.
+ * Limits are effective ones (see cgroup_dirs_read).  Returns 0 when at
+ * least one counter was read; -ENOENT when the cgroup or every counter
+ * file is absent; -EINVAL for a path with ".." or not below the mount root.
  */
 int cgroup_read(const struct cgroup_mounts *m, const char *path, int version,
                 struct vt_cgroup *out);
 
 /*
- * The directories of one cgroup, opened once and read many times (a
- * container view keeps them for its life: no path walk per sample).
- * cgroup_dirs_open: 0, -ENOENT (no such cgroup anywhere) or -EINVAL (bad
- * path); cgroup_dirs_read: as cgroup_read.
+ * One cgroup kept open and read many times (a container view keeps it for
+ * its life): its counter files, and the limit files of its ancestors, are
+ * opened the first time they are needed and then read with pread() at
+ * offset 0 on every sample: no path walk, no open or close per sample.
+ * Files that are absent are not tried again until 64 reads later.  When a
+ * read fails with ENODEV or ENOENT (the cgroup was removed, or removed and
+ * made again) every file is closed and the sample is taken once more from
+ * the paths.
+ *
+ * Effective limits (what percentages are of): the tightest limit set on
+ * the cgroup or any ancestor below the hierarchy's root (up to 15
+ * ancestors, the nearest ones):
+ *   memory  v1: the smaller of memory.limit_in_bytes and memory.stat's
+ *           hierarchical_memory_limit; v2: memory.max of each level
+ *   pids    pids.max of each level (v1 and v2)
+ *   CPU     v1: cpu.cfs_quota_us / cpu.cfs_period_us of each level;
+ *           v2: cpu.max ("quota period") of each level; in cores
+ * The values set on the cgroup itself are kept in the *_own fields.
+ *
+ * The cgroup_dirs hold a pointer to `m`, which must outlive them.
+ * File descriptors held: about 15 for a container on a v1 or hybrid host,
+ * 10 on a v2 host, plus 2 or 3 per ancestor level.
  */
-struct cgroup_dirs {
-	int v1[CG_NCTRL];
-	int v2;
+struct cgroup_dirs;
+
+/* The path to read in each hierarchy (NULL: not read there). */
+struct cgroup_paths {
+	const char *path[CG_NHIER];
 };
+
+/*
+ * Open the cgroup at `path` in every hierarchy (`version` as for
+ * cgroup_read), or at one path per hierarchy.  A hierarchy that is not
+ * mounted or has no such directory is left out.  0 and *out (free with
+ * cgroup_dirs_close), -ENOENT (no such cgroup anywhere) or -EINVAL (a
+ * path with "..", not absolute, or not below the mount root).
+ */
 int cgroup_dirs_open(const struct cgroup_mounts *m, const char *path, int version,
-                     struct cgroup_dirs *d);
-int cgroup_dirs_read(const struct cgroup_dirs *d, struct vt_cgroup *out);
+                     struct cgroup_dirs **out);
+int cgroup_dirs_open_paths(const struct cgroup_mounts *m, const struct cgroup_paths *p,
+                           struct cgroup_dirs **out);
+/* Read one sample into *out (zeroed first): as cgroup_read. */
+int cgroup_dirs_read(struct cgroup_dirs *d, struct vt_cgroup *out);
+/* Files held open now. */
+int cgroup_dirs_nfiles(const struct cgroup_dirs *d);
 void cgroup_dirs_close(struct cgroup_dirs *d);
 
 /* The same from already opened cgroup directories (any may be -1): the
- * cgroup2 directory, or the v1 directories of each controller. */
+ * cgroup2 directory, or the v1 directories of each controller.  They fill
+ * only the fields *out does not have yet; limits are the directory's own
+ * (no ancestors are read). */
 int cgroup_read_v2(int dirfd, struct vt_cgroup *out);
 int cgroup_read_v1(const int dirfd[CG_NCTRL], struct vt_cgroup *out);
+
+/*
+ * Is the cgroup at `path` in hierarchy `hier` (and every cgroup below it)
+ * only the system's?  Reads cgroup.procs of the cgroup and of up to 256
+ * cgroups below it and returns the first pid for which member() is false,
+ * 0 when every pid is a member, or a negative errno (-ENOENT: no such
+ * cgroup, -EINVAL: a bad path).
+ */
+int cgroup_foreign_pid(const struct cgroup_mounts *m, int hier, const char *path,
+                       bool (*member)(void *ctx, int pid), void *ctx);
 
 #endif
