@@ -328,6 +328,13 @@ check_sockets() { # NAME SYSTEM_ID NETNS
 }
 check_sockets host "$(crawl 'select(.feature == "frame" and .value.kind == "host") | .key' | tr -d '"')" host
 check_sockets "docker netns" "container:docker:$DOCK" docker
+# podman and lxc share the host's network namespace: only the sockets their
+# processes hold (none), read from the host's /proc/net all the same
+for id in "container:podman:$POD" container:lxc:web; do
+	check_eq "$id: shares the host's netns: no sockets of its own, source procfs" "0 procfs" \
+		"$(crawl "select(.system == \"$id\" and .feature == \"connection\")" | wc -l) $(frame "$id" |
+			jq -r '.sources.connection // "absent"')"
+done
 # known DESC SYSTEM_PREFIX FILTER: the system's connection records satisfy
 # FILTER (jq, over the array of their values)
 known() {
