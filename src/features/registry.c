@@ -32,9 +32,15 @@ static void iter_error(void *ctx, const char *what, int err)
 	frame_error(c->frame, err, "%s", what);
 }
 
+static void iter_source(void *ctx, const char *source)
+{
+	struct crawl_ctx *c = ctx;
+	frame_source(c->frame, source);
+}
+
 struct view_iter feature_iter(struct crawl_ctx *c)
 {
-	return (struct view_iter){.ctx = c, .error = iter_error};
+	return (struct view_iter){.ctx = c, .error = iter_error, .source = iter_source};
 }
 
 int feature_index(const struct feature *f)

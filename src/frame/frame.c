@@ -31,6 +31,7 @@
 struct feat_stat {
 	char name[32];
 	uint64_t records, errors, skipped;
+	char source[16]; /* "" unless frame_source() */
 	int64_t start_ns, dur_ns;
 	int nmsg;
 	char *msg[FRAME_MAX_ERRMSG];
@@ -287,6 +288,12 @@ void frame_skip(struct frame *f, const char *fmt, ...)
 	add_msg(f, msg);
 }
 
+void frame_source(struct frame *f, const char *source)
+{
+	struct feat_stat *s = cur_stat(f);
+	copy_str(s->source, sizeof(s->source), source, strlen(source));
+}
+
 uint64_t frame_errors(const struct frame *f)
 {
 	uint64_t n = 0;
@@ -323,6 +330,18 @@ static void header_common(struct frame *f, struct json *j, double dur_ms)
 	for (int i = 0; i < f->nfeat; i++)
 		jw_double(j, f->feat[i].name, (double)f->feat[i].dur_ns / 1e6, 3);
 	jw_obj_end(j);
+	/* "sources" only when some feature read from another source */
+	bool any = false;
+	for (int i = 0; i < n; i++) {
+		if (!f->feat[i].source[0])
+			continue;
+		if (!any)
+			jw_obj_begin(j, "sources");
+		any = true;
+		jw_str(j, f->feat[i].name, f->feat[i].source);
+	}
+	if (any)
+		jw_obj_end(j);
 	jw_obj_begin(j, "messages");
 	for (int i = 0; i < n; i++) {
 		if (!f->feat[i].nmsg)

@@ -80,6 +80,10 @@ int rec_end(struct frame *f);
 void frame_error(struct frame *f, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void frame_skip(struct frame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The running feature read from `source` ("procfs"), not its usual
+ * source: the header's "sources" object says so (kept: the last one set;
+ * at most 15 bytes). */
+void frame_source(struct frame *f, const char *source);
 /* Total errors counted so far, all features. */
 uint64_t frame_errors(const struct frame *f);
 /* Records written so far. */

@@ -168,17 +168,26 @@ static void owned_error(void *ctx, const char *what, int err)
 		o->it->error(o->it->ctx, what, err);
 }
 
+static void owned_source(void *ctx, const char *source)
+{
+	struct owned_ctx *o = ctx;
+	if (o->it && o->it->source)
+		o->it->source(o->it->ctx, source);
+}
+
 static int c_sockets(struct view *v, const struct view_iter *it,
                      int (*cb)(void *ctx, const struct vt_sock *s))
 {
 	struct container_view *c = cv(v);
 	if (!c->own_netns) {
 		struct owned_ctx o = {.cb = cb, .it = it, .c = c};
-		struct view_iter wrap = {.ctx = &o, .error = owned_error};
+		struct view_iter wrap = {.ctx = &o, .error = owned_error, .source = owned_source};
 		return sockdiag_sockets(c->h.proc_fd, in_container, c, &wrap, owned_only);
 	}
+	char netdir[24]; /* without sock_diag: /proc/<init>/net shows its netns */
+	snprintf(netdir, sizeof(netdir), "%d/net", c->init_pid);
 	nl_sockets_use(&c->nl);
-	int r = sockdiag_sockets(c->h.proc_fd, in_container, c, it, cb);
+	int r = sockdiag_sockets_ns(c->h.proc_fd, netdir, in_container, c, it, cb);
 	nl_sockets_use(NULL);
 	return r;
 }

@@ -70,10 +70,13 @@ struct vt_walk_ops {
 #define VT_WALK_SKIP (-1)
 
 /* Generic per-item error hook for the iterating ops below: `what` names the
- * item ("pid 1234", "/proc/net/dev"), err is a positive errno. */
+ * item ("pid 1234", "/proc/net/dev"), err is a positive errno.  `source`
+ * (may be NULL) is told when the op read from other than its usual source
+ * (sockets: "procfs" when sock_diag cannot answer). */
 struct view_iter {
 	void *ctx;
 	void (*error)(void *ctx, const char *what, int err);
+	void (*source)(void *ctx, const char *source);
 };
 
 /* ---- the backend interface ---------------------------------------------- */

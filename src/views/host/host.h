@@ -55,9 +55,15 @@ const char *passwd_cache_name(struct passwd_cache *c, uint32_t uid);
 void passwd_cache_free(struct passwd_cache *c);
 
 /* Dump TCP and UDP sockets (v4 and v6) of the calling thread's network
- * namespace through sock_diag; resolve owners by scanning `proc_fd`. */
+ * namespace through sock_diag; resolve owners by scanning `proc_fd`.
+ * Where sock_diag cannot answer, read proc_fd's thread-self/net files. */
 int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
                      const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s));
+/* The same, falling back to the files of `netdir` under proc_fd
+ * ("<pid>/net" for the netns of the netlink sockets nl_sockets_use() set;
+ * NULL: no fallback; see procnet.h). */
+int sockdiag_sockets_ns(int proc_fd, const char *netdir, pid_filter_fn filter, void *filter_ctx,
+                        const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s));
 
 /*
  * The I/O half, in sockdiag.c, shared with netif.c: open a

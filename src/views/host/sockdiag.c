@@ -11,7 +11,9 @@
  *     SOCK_DIAG_BY_FAMILY requests if the kernel refuses it), then UDP for
  *     AF_INET and AF_INET6, each on its own NETLINK_SOCK_DIAG socket,
  *     received with recvmsg() into a 32 KiB buffer (the largest a dump skb
- *     gets) and parsed by linux/sockdiag_parse.c.  No /proc/net parsing.
+ *     gets) and parsed by linux/sockdiag_parse.c.  A dump sock_diag
+ *     cannot answer (no inet_diag, tcp_diag, udp_diag) is read from the
+ *     namespace's /proc/net file instead (procnet.h), in the same order.
  *  2. Owners are only known after the dump, so sockets are buffered: one
  *     growable array of compact struct sd_sock (48 bytes each, no
  *     per-socket allocation, no text yet), in the order per-family dumps
@@ -52,6 +54,7 @@
  */
 #include "host.h"
 #include "netns.h"
+#include "procnet.h"
 #include "../../linux/proc_parse.h"
 #include "../../linux/sockdiag_parse.h"
 #include "../../util/u64set.h"
@@ -272,7 +275,8 @@ static int dump_tcp_compat(void *buf, struct sockvec *sv, unsigned *bad)
 	return 0;
 }
 
-static int dump_all(void *buf, struct sockvec *sv, const struct view_iter *it)
+static int dump_all(void *buf, struct sockvec *sv, const struct view_iter *it, int proc_fd,
+                    const char *netdir)
 {
 	static const struct {
 		int family, proto;
@@ -298,10 +302,16 @@ static int dump_all(void *buf, struct sockvec *sv, const struct view_iter *it)
 	}
 	for (; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
 		unsigned bad = 0;
+		size_t mark = sv->n;
 
 		r = dump_one(buf, dumps[i].family, dumps[i].proto, (uint32_t)i + 1, sv, &bad);
 		if (bad)
 			report(it, dumps[i].name, EBADMSG);
+		if (r < 0 && procnet_fallback(r) && netdir && proc_fd >= 0) {
+			sv->n = mark; /* no sock_diag for it: the procfs file (procnet.h) */
+			r = procnet_sockets(proc_fd, netdir, dumps[i].family, dumps[i].proto, it,
+			                    sockvec_push, sv);
+		}
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
@@ -970,6 +980,12 @@ static int emit(const struct sockvec *sv, struct owners *o, struct comms *c,
 int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
                      const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s))
 {
+	return sockdiag_sockets_ns(proc_fd, "thread-self/net", filter, filter_ctx, it, cb);
+}
+
+int sockdiag_sockets_ns(int proc_fd, const char *netdir, pid_filter_fn filter, void *filter_ctx,
+                        const struct view_iter *it, int (*cb)(void *ctx, const struct vt_sock *s))
+{
 	char *buf = aligned_alloc(8, RCVBUF_SIZE);
 	struct scan_run *run = NULL;
 	struct sockvec sv = {0};
@@ -997,7 +1013,7 @@ int sockdiag_sockets(int proc_fd, pid_filter_fn filter, void *filter_ctx,
 			run = NULL;
 		}
 	}
-	r = dump_all(buf, &sv, it);
+	r = dump_all(buf, &sv, it, proc_fd, netdir);
 	if (r == 0)
 		r = owners_init(&o, &sv);
 	if (r < 0) {
