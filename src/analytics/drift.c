@@ -11,6 +11,7 @@
 #include "../util/buf.h"
 #include "../util/timefmt.h"
 #include "../util/xalloc.h"
+#include "../util/jscan.h"
 #include "drift_text.h"
 
 #define RELEVANT_NOT 0.8 /* factor of a change no running process uses */
@@ -42,6 +43,14 @@ merge_walk(const struct drift_state *a, const struct drift_state *b,
 			i++, j++;
 		}
 	}
+}
+
+/* Do two records hold the same text?  Equal text is an equal value (the
+ * crawler writes canonical JSON); other text is looked at member by member
+ * (changed_names) and parsed only when that cannot tell. */
+static bool same_text(const struct drift_rec *a, const struct drift_rec *b)
+{
+	return a->hash == b->hash && a->len == b->len && !memcmp(a->text, b->text, a->len);
 }
 
 /* The fields whose values differ: {"field": [before, after]} (a field one
@@ -86,6 +95,8 @@ static void count(json_t *counts, const char *k)
 	json_object_set_new(counts, k, json_integer(c ? json_integer_value(c) + 1 : 1));
 }
 
+static json_t *changed_names(const struct drift_rec *ra, const struct drift_rec *rb);
+
 static void history_pair(void *ctx, const struct drift_rec *ra, const struct drift_rec *rb)
 {
 	struct drift_history *h = ctx;
@@ -93,8 +104,10 @@ static void history_pair(void *ctx, const struct drift_rec *ra, const struct dri
 	if (!ra || !rb) {
 		history_key(&b, ra ? ra : rb, "*");
 		count(h->counts, b.data);
-	} else if (!json_equal(ra->value, rb->value)) {
-		json_t *d = changed_fields(ra->value, rb->value);
+	} else if (!same_text(ra, rb)) {
+		json_t *d = changed_names(ra, rb);
+		if (!d)
+			d = changed_fields(drift_value(ra), drift_value(rb));
 		const char *f;
 		json_t *v;
 		json_object_foreach(d, f, v)
@@ -119,26 +132,30 @@ void drift_history_add(struct drift_history *h, const struct drift_state *a,
 /* ---- relevance: does a running process use what changed? ------------------ */
 
 /* A process of either state whose command line names `path`. */
+/* The first record of `feature` (records are sorted by feature), or s->n. */
+static size_t feature_start(const struct drift_state *s, const char *feature)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(s->recs[mid].feature, feature) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static const json_t *argv_names(const struct drift_state *s, const char *path)
 {
 	if (path[0] != '/' || strlen(path) < 4)
 		return NULL;
-	for (size_t i = 0; i < s->n; i++) {
-		if (strcmp(s->recs[i].feature, "process") != 0)
-			continue;
-		const char *cmd = json_string_value(json_object_get(s->recs[i].value, "cmdline"));
+	for (size_t i = feature_start(s, "process");
+	     i < s->n && !strcmp(s->recs[i].feature, "process"); i++) {
+		const char *cmd = s->recs[i].cmdline;
 		if (cmd && strstr(cmd, path))
-			return s->recs[i].value;
+			return drift_value(&s->recs[i]);
 	}
-	return NULL;
-}
-
-static const struct drift_rec *find_rec(const struct drift_state *s, const char *feature,
-                                        const char *key)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->recs[i].feature, feature) && !strcmp(s->recs[i].key, key))
-			return &s->recs[i];
 	return NULL;
 }
 
@@ -147,7 +164,7 @@ static json_t *used_by(const struct drift_state *a, const struct drift_state *b,
                        const struct drift_rec *r)
 {
 	const char *f = r->feature;
-	const json_t *v = r->value;
+	const json_t *v = drift_value(r);
 	if (!strcmp(f, "process"))
 		return json_sprintf("the process itself (%s)",
 		                    json_string_value(json_object_get(v, "comm")) ?: "?");
@@ -162,8 +179,9 @@ static json_t *used_by(const struct drift_state *a, const struct drift_state *b,
 	if (!strcmp(f, "metric"))
 		return json_string("the system's own resource");
 	if (!strcmp(f, "library")) {
-		const struct drift_rec *m = find_rec(a, "library", r->key);
-		json_int_t n = m ? json_integer_value(json_object_get(m->value, "processes")) : 0;
+		const struct drift_rec *m = drift_state_find(a, "library", r->key);
+		json_int_t n =
+		    m ? json_integer_value(json_object_get(drift_value(m), "processes")) : 0;
 		if (n > 0)
 			return json_sprintf("mapped by %lld process(es)", (long long)n);
 	}
@@ -216,8 +234,8 @@ static double peer_factor(const struct drift_opts *o, const struct drift_rec *r,
 		if (!p)
 			continue;
 		n++;
-		const json_t *want = json_object_get(r->value, field);
-		const json_t *have = json_object_get(p->value, field);
+		const json_t *want = json_object_get(drift_value(r), field);
+		const json_t *have = json_object_get(drift_value(p), field);
 		m += want && have && json_equal(want, have);
 	}
 	if (n == 0)
@@ -280,7 +298,8 @@ static double score_entry(struct diff_ctx *c, const struct drift_rec *r, const c
 	if (strcmp(field, "*") != 0)
 		json_object_set_new(why, "field", json_string(field));
 	double s = prior;
-	json_t *u = used_by(c->a, c->b, r);
+	/* below the noise line already: not worth the search */
+	json_t *u = prior >= DRIFT_NOISE ? used_by(c->a, c->b, r) : NULL;
 	if (u)
 		json_object_set_new(why, "used_by", u);
 	else
@@ -308,14 +327,13 @@ static void exited_pair(void *ctx, const struct drift_rec *ra, const struct drif
 	struct diff_ctx *c = ctx;
 	if (rb || !ra || strcmp(ra->feature, "process") != 0)
 		return;
-	static const char *const ids[] = {"pid", "nspid"};
+	const long long ids[] = {ra->pid, ra->nspid};
 	for (size_t i = 0; i < 2; i++) {
-		const json_t *p = json_object_get(ra->value, ids[i]);
-		if (json_is_integer(p)) {
-			char k[32];
-			snprintf(k, sizeof(k), "%lld", (long long)json_integer_value(p));
-			json_object_set_new(c->exited, k, json_true());
-		}
+		if (ids[i] <= 0)
+			continue;
+		char k[32];
+		snprintf(k, sizeof(k), "%lld", ids[i]);
+		json_object_set_new(c->exited, k, json_true());
 	}
 }
 
@@ -323,7 +341,9 @@ static void exited_pair(void *ctx, const struct drift_rec *ra, const struct drif
  * process's removal explains it. */
 static bool explained_by_exit(const struct diff_ctx *c, const struct drift_rec *r)
 {
-	const json_t *pids = json_object_get(r->value, "pids");
+	if (strcmp(r->feature, "library") != 0 || !json_object_size(c->exited))
+		return false;
+	const json_t *pids = json_object_get(drift_value(r), "pids");
 	if (strcmp(r->feature, "library") != 0 || !json_array_size(pids) ||
 	    !json_object_size(c->exited))
 		return false;
@@ -351,16 +371,23 @@ static json_t *new_entry(const struct drift_rec *r, enum drift_change ch)
 static void added_removed(struct diff_ctx *c, const struct drift_rec *r, enum drift_change ch)
 {
 	const char *rule;
-	double w = drift_rules_weight(c->rules, r->feature, r->key, "*", ch, r->value, &rule);
+	double w =
+	    drift_rules_weight(c->rules, r->feature, r->key, "*", ch, r->text, r->len, &rule);
 	if (w <= 0)
 		return;
-	json_t *e = new_entry(r, ch), *why = json_object();
-	if (ch == DRIFT_REMOVED && explained_by_exit(c, r)) {
+	bool folded = ch == DRIFT_REMOVED && explained_by_exit(c, r);
+	if (folded) {
 		w = DRIFT_VOLATILE;
 		rule = "folded: every process that mapped it exited";
-		json_object_set_new(why, "folded", json_string("its processes exited"));
 	}
-	json_object_set(e, "value", r->value);
+	if (w < DRIFT_NOISE && !c->o->all) { /* every factor is at most 1: sunk */
+		c->sunk++;
+		return;
+	}
+	json_t *e = new_entry(r, ch), *why = json_object();
+	if (folded)
+		json_object_set_new(why, "folded", json_string("its processes exited"));
+	json_object_set(e, "value", drift_value(r));
 	double s = score_entry(c, r, "*", ch, w, rule, why);
 	json_object_set_new(e, "score", json_real(s));
 	json_object_set_new(e, "why", why);
@@ -385,27 +412,107 @@ static void text_detail(struct diff_ctx *c, json_t *e, json_t *fields)
 	json_object_del(fields, "content");
 }
 
-static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct drift_rec *rb)
+/* The weight of the most important changed field (its rule and name in
+ * *rule, *field; the names point into `fields`), volatile fields noted. */
+static double best_field(struct diff_ctx *c, const struct drift_rec *rb, json_t *fields,
+                         const char **rule, const char **field)
 {
-	json_t *fields = changed_fields(ra->value, rb->value);
 	double best = -1;
-	const char *best_rule = "", *best_field = "*";
+	*rule = "";
+	*field = "*";
 	const char *f;
 	json_t *v;
 	json_object_foreach(fields, f, v)
 	{
-		const char *rule;
+		const char *ru;
 		double w = drift_rules_weight(c->rules, rb->feature, rb->key, f, DRIFT_CHANGED,
-		                              rb->value, &rule);
+		                              rb->text, rb->len, &ru);
 		if (w <= DRIFT_VOLATILE) {
 			char k[256];
 			snprintf(k, sizeof(k), "%s.%s", rb->feature, f);
 			json_object_set_new(c->volatile_fields, k, json_true());
 		}
-		if (w > best) {
-			best = w, best_rule = rule, best_field = f;
+		if (w > best)
+			best = w, *rule = ru, *field = f;
+	}
+	return best;
+}
+
+/* The names of the members whose text differs, as {"name": true}, read
+ * from the two values' text without parsing them; NULL when they are not
+ * objects of at most MEMBERS_MAX members (then the parsed values are
+ * compared). */
+#define MEMBERS_MAX 64
+static json_t *changed_names(const struct drift_rec *ra, const struct drift_rec *rb)
+{
+	struct js_span an[MEMBERS_MAX], av[MEMBERS_MAX], bn[MEMBERS_MAX], bv[MEMBERS_MAX];
+	size_t na = 0, nb = 0;
+	struct js_iter it;
+	struct js_span n, v;
+	if (js_iter_begin(&it, (struct js_span){ra->text, ra->len}, 0) < 0)
+		return NULL;
+	while (js_obj_next(&it, &n, &v) == 1) {
+		if (na == MEMBERS_MAX)
+			return NULL;
+		an[na] = n, av[na++] = v;
+	}
+	if (js_iter_begin(&it, (struct js_span){rb->text, rb->len}, 0) < 0)
+		return NULL;
+	while (js_obj_next(&it, &n, &v) == 1) {
+		if (nb == MEMBERS_MAX)
+			return NULL;
+		bn[nb] = n, bv[nb++] = v;
+	}
+	json_t *d = json_object();
+	struct buf name = BUF_INIT;
+	bool seen[MEMBERS_MAX] = {false};
+	for (size_t i = 0; i < na; i++) {
+		size_t j =
+		    i < nb && an[i].n == bn[i].n && !memcmp(an[i].p, bn[i].p, an[i].n) ? i : nb;
+		for (size_t k = 0; j == nb && k < nb; k++)
+			if (an[i].n == bn[k].n && !memcmp(an[i].p, bn[k].p, an[i].n))
+				j = k;
+		if (j < nb)
+			seen[j] = true;
+		if (j < nb && av[i].n == bv[j].n && !memcmp(av[i].p, bv[j].p, av[i].n))
+			continue;
+		buf_reset(&name);
+		js_unescape(&name, an[i].p, an[i].n);
+		json_object_set_new(d, name.data, json_true());
+	}
+	for (size_t j = 0; j < nb; j++) {
+		if (seen[j])
+			continue;
+		buf_reset(&name);
+		js_unescape(&name, bn[j].p, bn[j].n);
+		json_object_set_new(d, name.data, json_true());
+	}
+	buf_free(&name);
+	return d;
+}
+
+static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct drift_rec *rb)
+{
+	const char *best_rule, *best_f;
+	/* first from the text: most changes are volatile and sink unparsed */
+	json_t *names = changed_names(ra, rb);
+	if (names) {
+		size_t n = json_object_size(names);
+		double w = n ? best_field(c, rb, names, &best_rule, &best_f) : 0;
+		json_decref(names);
+		if (w <= 0) /* the same members (n == 0), or only dropped ones */
+			return;
+		if (w < DRIFT_NOISE && !c->o->all) {
+			c->sunk++;
+			return;
 		}
 	}
+	json_t *fields = changed_fields(drift_value(ra), drift_value(rb));
+	if (!json_object_size(fields)) { /* other text, equal values */
+		json_decref(fields);
+		return;
+	}
+	double best = best_field(c, rb, fields, &best_rule, &best_f);
 	if (best <= 0) { /* every changed field is dropped */
 		json_decref(fields);
 		return;
@@ -414,8 +521,8 @@ static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct
 	if (json_object_get(fields, "pid") && json_object_get(fields, "start_time"))
 		json_object_set_new(why, "folded",
 		                    json_string("restarted: a new pid and start time"));
-	/* best_field points into fields: score before the content goes */
-	double s = score_entry(c, rb, best_field, DRIFT_CHANGED, best, best_rule, why);
+	/* best_f points into fields: score before the content goes */
+	double s = score_entry(c, rb, best_f, DRIFT_CHANGED, best, best_rule, why);
 	if (!strcmp(rb->feature, "config"))
 		text_detail(c, e, fields);
 	json_object_set_new(e, "fields", fields);
@@ -433,7 +540,7 @@ static void diff_pair(void *ctx, const struct drift_rec *ra, const struct drift_
 		added_removed(c, ra, DRIFT_REMOVED);
 	else if (!ra)
 		added_removed(c, rb, DRIFT_ADDED);
-	else if (!json_equal(ra->value, rb->value))
+	else if (!same_text(ra, rb))
 		changed(c, ra, rb);
 }
 

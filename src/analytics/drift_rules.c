@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../util/buf.h"
+#include "../util/jscan.h"
 #include "../util/xalloc.h"
 
 #define RULES_FILE_MAX (1u << 20)
@@ -349,36 +350,37 @@ void drift_rules_free(struct drift_rules *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
-/* Does value's field compare with the rule's? */
-static bool cond_holds(const struct drift_rule *r, const json_t *value)
+/* Does the value's field (found in its text, not parsed) compare with the
+ * rule's? */
+static bool cond_holds(const struct drift_rule *r, const char *text, size_t len)
 {
-	const json_t *f = json_object_get(value, r->cond_field);
-	if (!f)
+	struct js_iter it;
+	struct js_span name, val, content;
+	if (!text || js_iter_begin(&it, (struct js_span){text, len}, 0) < 0)
+		return false;
+	bool found = false;
+	while (!found && js_obj_next(&it, &name, &val) == 1)
+		found = js_eq(name, r->cond_field);
+	if (!found)
 		return false;
 	char *end;
 	double want = strtod(r->cond_value, &end);
-	bool numeric = end != r->cond_value && !*end && json_is_number(f);
-	int c;
-	if (numeric) {
-		double have = json_number_value(f);
-		c = have < want ? -1 : have > want ? 1 : 0;
-	} else {
-		char tmp[64];
-		const char *have;
-		if (json_is_string(f))
-			have = json_string_value(f);
-		else if (json_is_true(f))
-			have = "true";
-		else if (json_is_false(f))
-			have = "false";
-		else if (json_is_null(f))
-			have = "null";
-		else {
-			snprintf(tmp, sizeof(tmp), "%g", json_number_value(f));
-			have = tmp;
-		}
-		c = strcmp(have, r->cond_value);
+	bool isnum = val.n && (val.p[0] == '-' || (val.p[0] >= '0' && val.p[0] <= '9'));
+	struct buf have = BUF_INIT;
+	if (js_str(val, &content))
+		js_unescape(&have, content.p, content.n);
+	else {
+		buf_add(&have, val.p, val.n); /* a number, true, false or null as written */
+		buf_addc(&have, '\0');
 	}
+	int c;
+	if (isnum && end != r->cond_value && !*end) {
+		double v = strtod(have.data, NULL);
+		c = v < want ? -1 : v > want ? 1 : 0;
+	} else {
+		c = strcmp(have.data, r->cond_value);
+	}
+	buf_free(&have);
 	switch (r->op) {
 	case OP_EQ:
 		return c == 0;
@@ -399,7 +401,7 @@ static bool cond_holds(const struct drift_rule *r, const json_t *value)
 }
 
 double drift_rules_weight(const struct drift_rules *rs, const char *feature, const char *key,
-                          const char *field, enum drift_change change, const json_t *value,
+                          const char *field, enum drift_change change, const char *text, size_t len,
                           const char **why)
 {
 	*why = "no rule (0.5)";
@@ -414,7 +416,7 @@ double drift_rules_weight(const struct drift_rules *rs, const char *feature, con
 			continue;
 		if (r->glob && fnmatch(r->glob, key, 0) != 0)
 			continue;
-		if (r->cond_field && !cond_holds(r, value))
+		if (r->cond_field && !cond_holds(r, text, len))
 			continue;
 		w = r->weight;
 		*why = r->text;

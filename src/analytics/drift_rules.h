@@ -51,12 +51,13 @@ void drift_rules_free(struct drift_rules *rs);
 
 /*
  * The weight of a change to `field` ("*" for an added/removed record) of a
- * record (feature, key, value).  *why gets the rule's text and where it
+ * record (feature, key, value as its JSON text: `when` conditions read the
+ * field from it without parsing the whole value).  *why gets the rule's text and where it
  * came from ("built-in line 12: process pid changed volatile"); a default
  * of 0.5 when nothing matches.
  */
 double drift_rules_weight(const struct drift_rules *rs, const char *feature, const char *key,
-                          const char *field, enum drift_change change, const json_t *value,
+                          const char *field, enum drift_change change, const char *text, size_t len,
                           const char **why);
 
 const char *drift_change_name(enum drift_change c);

@@ -27,24 +27,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../util/buf.h"
+
 struct store;
 
+/*
+ * One record.  Its value stays the text it was read as (the crawler's
+ * canonical JSON: equal values have equal text), hashed, and is parsed only
+ * when a comparison needs its fields (drift_value()).
+ */
 struct drift_rec {
-	const char *feature;
-	char *match; /* the match key (owned) */
-	const char *key;
-	json_t *value;
+	const char *feature; /* interned in the state */
+	char *key;           /* decoded */
+	char *match;         /* the match key */
+	const char *text;    /* the value's JSON text, in the state's buffer */
+	size_t len;
+	uint64_t hash;        /* FNV-1a of the text */
+	long long pid, nspid; /* a process's (0 otherwise) */
+	char *cmdline;        /* a process's command line (NULL otherwise) */
+	json_t *value;        /* parsed on first use */
 };
 
 struct drift_state {
-	json_t *root;      /* everything below points into it */
+	struct buf text;   /* the records' text */
 	json_t *header;    /* the frame header's value */
 	const char *where; /* "store" or the file's path */
 	const char *system, *name, *image;
 	int64_t time_ms;
 	size_t n;
 	struct drift_rec *recs;
+	char **features; /* interned feature names */
+	size_t nfeatures;
 };
+
+/* The record's value, parsed on first use (cached in the record: the
+ * state is read by one thread). */
+json_t *drift_value(const struct drift_rec *r);
 
 /*
  * The state of `system_id` at at_ms (0: the latest) from the store: for
@@ -66,9 +84,10 @@ int drift_state_from_store(struct store *st, const char *system_id, int64_t at_m
 int drift_state_from_file(const char *path, const char *want, struct drift_state *out, char *err,
                           size_t errlen);
 
-/* Make the state from a parsed {"frame": header, "records": [...]} (the
- * store's answer; takes the reference).  0 or -EINVAL. */
-int drift_state_from_json(json_t *root, struct drift_state *out, char *err, size_t errlen);
+/* The state of a {"frame": header, "records": [{feature, key, value}...]}
+ * text (the store's answer; copied).  0 or -EINVAL. */
+int drift_state_from_text(const char *text, size_t len, struct drift_state *out, char *err,
+                          size_t errlen);
 
 void drift_state_free(struct drift_state *s);
 

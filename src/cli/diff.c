@@ -64,6 +64,7 @@ static void diff_usage(FILE *out)
 	    "                       its image in the store\n"
 	    "  -n, --limit N        at most N entries (default: all)\n"
 	    "      --db PATH        the store file (see 'vantage systems --help')\n"
+	    "      --timing         print the time of each phase on stderr\n"
 	    "  -h, --help           show this help\n"
 	    "\n"
 	    "Exit status: 0 no entry above the noise line, 3 changes found, 1 a store or\n"
@@ -93,6 +94,13 @@ static void changes_usage(FILE *out)
 	        "\n"
 	        "Exit status: 0 shown, 1 the store could not be read, 2 bad usage or an unknown\n"
 	        "system.\n");
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static int64_t now_ms(void)
@@ -175,7 +183,10 @@ static int load(const char *cmd, struct store *st, const struct side_ref *r, str
 	                : drift_state_from_store(st, r->system, r->at_ms, s, err, sizeof(err));
 	if (e == 0)
 		return EXIT_OK;
-	fprintf(stderr, "vantage %s: %s: %s\n", cmd, r->arg, err);
+	if (r->file) /* the message names the file */
+		fprintf(stderr, "vantage %s: %s\n", cmd, err);
+	else
+		fprintf(stderr, "vantage %s: %s: %s\n", cmd, r->arg, err);
 	return e == -ENOENT && !r->file ? EXIT_USAGE : (e == -EINVAL ? EXIT_USAGE : EXIT_FAIL);
 }
 
@@ -393,7 +404,7 @@ static void dump(const json_t *j)
 
 /* ---- vantage diff -------------------------------------------------------- */
 
-enum { OPT_RULES = 256, OPT_PRINT_RULES, OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_NO_PEERS };
+enum { OPT_RULES = 256, OPT_PRINT_RULES, OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_NO_PEERS, OPT_TIMING };
 
 static bool parse_limit(const char *cmd, const char *s, long *out)
 {
@@ -428,9 +439,10 @@ int cmd_diff(int argc, char **argv)
 	                                     {"limit", required_argument, NULL, 'n'},
 	                                     {"db", required_argument, NULL, OPT_DB},
 	                                     {"no-peers", no_argument, NULL, OPT_NO_PEERS},
+	                                     {"timing", no_argument, NULL, OPT_TIMING},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	bool json = false, all = false, use_peers = true;
+	bool json = false, all = false, use_peers = true, timing = false;
 	const char *rules_file = NULL, *db = NULL;
 	long limit = -1;
 	int c;
@@ -459,6 +471,9 @@ int cmd_diff(int argc, char **argv)
 		case OPT_NO_PEERS:
 			use_peers = false;
 			break;
+		case OPT_TIMING:
+			timing = true;
+			break;
 		case 'h':
 			diff_usage(stdout);
 			return EXIT_OK;
@@ -480,11 +495,13 @@ int cmd_diff(int argc, char **argv)
 	struct side_ref ra = {0}, rb = {0};
 	struct drift_state a = {0}, b = {0};
 	struct drift_history h = {0};
+	double t0 = mono_ms();
 	if ((rc = resolve("diff", argv[optind], db, &st, &ra)) != EXIT_OK ||
 	    (rc = resolve("diff", argv[optind + 1], db, &st, &rb)) != EXIT_OK ||
 	    (rc = load("diff", st, &ra, &a)) != EXIT_OK ||
 	    (rc = load("diff", st, &rb, &b)) != EXIT_OK)
 		goto out;
+	double t_load = mono_ms();
 	/* one stored system at two times: its history before A */
 	if (!ra.file && !rb.file && !strcmp(ra.system, rb.system) && a.time_ms)
 		load_history(st, ra.system, a.time_ms, &h);
@@ -493,12 +510,22 @@ int cmd_diff(int argc, char **argv)
 	size_t npeers = !rb.file && use_peers ? load_peers(st, &a, &b, &peers) : 0;
 	struct drift_opts o = {
 	    .all = all, .history = h.pairs ? &h : NULL, .peers = peers, .npeers = npeers};
+	double t_signals = mono_ms();
 	json_t *d = drift_diff(&a, &b, &rules, &o);
+	double t_diff = mono_ms();
 	limit_entries(d, limit);
 	if (json)
 		dump(d);
 	else
 		print_table(d, all);
+	if (timing) {
+		fflush(stdout);
+		fprintf(stderr,
+		        "timing: load %.2f ms (%zu + %zu records), history and peers %.2f ms (%d "
+		        "pairs, %zu peers), diff %.2f ms, print %.2f ms\n",
+		        t_load - t0, a.n, b.n, t_signals - t_load, h.pairs, npeers,
+		        t_diff - t_signals, mono_ms() - t_diff);
+	}
 	size_t shown = 0, i;
 	json_t *e;
 	json_array_foreach(json_object_get(d, "entries"), i, e)
