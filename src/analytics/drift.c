@@ -415,7 +415,7 @@ static void text_detail(struct diff_ctx *c, json_t *e, json_t *fields)
 /* The weight of the most important changed field (its rule and name in
  * *rule, *field; the names point into `fields`), volatile fields noted. */
 static double best_field(struct diff_ctx *c, const struct drift_rec *rb, json_t *fields,
-                         const char **rule, const char **field)
+                         const char **rule, const char **field, json_t *volatile_names)
 {
 	double best = -1;
 	*rule = "";
@@ -431,6 +431,8 @@ static double best_field(struct diff_ctx *c, const struct drift_rec *rb, json_t 
 			char k[256];
 			snprintf(k, sizeof(k), "%s.%s", rb->feature, f);
 			json_object_set_new(c->volatile_fields, k, json_true());
+			if (volatile_names)
+				json_array_append_new(volatile_names, json_string(f));
 		}
 		if (w > best)
 			best = w, *rule = ru, *field = f;
@@ -498,7 +500,7 @@ static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct
 	json_t *names = changed_names(ra, rb);
 	if (names) {
 		size_t n = json_object_size(names);
-		double w = n ? best_field(c, rb, names, &best_rule, &best_f) : 0;
+		double w = n ? best_field(c, rb, names, &best_rule, &best_f, NULL) : 0;
 		json_decref(names);
 		if (w <= 0) /* the same members (n == 0), or only dropped ones */
 			return;
@@ -512,9 +514,11 @@ static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct
 		json_decref(fields);
 		return;
 	}
-	double best = best_field(c, rb, fields, &best_rule, &best_f);
+	json_t *vol = json_array();
+	double best = best_field(c, rb, fields, &best_rule, &best_f, vol);
 	if (best <= 0) { /* every changed field is dropped */
 		json_decref(fields);
+		json_decref(vol);
 		return;
 	}
 	json_t *e = new_entry(rb, DRIFT_CHANGED), *why = json_object();
@@ -526,6 +530,10 @@ static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct
 	if (!strcmp(rb->feature, "config"))
 		text_detail(c, e, fields);
 	json_object_set_new(e, "fields", fields);
+	if (json_array_size(vol))
+		json_object_set_new(e, "volatile_fields", vol);
+	else
+		json_decref(vol);
 	json_object_set_new(e, "score", json_real(s));
 	json_object_set_new(e, "why", why);
 	push(c, e, s, rb);

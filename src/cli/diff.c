@@ -295,9 +295,18 @@ static void print_entry(const json_t *e, bool all)
 		}
 	}
 	const char *best = jstr(why, "field");
+	const json_t *vol = json_object_get(e, "volatile_fields");
 	json_object_foreach((json_t *)fields, k, v)
 	{
-		if (!all && strcmp(k, best) != 0 && json_object_size(fields) > 3)
+		bool is_volatile = false;
+		size_t vi;
+		const json_t *vn;
+		json_array_foreach(vol, vi, vn)
+		{
+			if (!strcmp(json_string_value(vn), k))
+				is_volatile = true;
+		}
+		if (!all && strcmp(k, best) != 0 && (is_volatile || json_object_size(fields) > 3))
 			continue;
 		printf("                   ");
 		put_safe(k);
