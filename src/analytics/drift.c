@@ -445,26 +445,33 @@ static double best_field(struct diff_ctx *c, const struct drift_rec *rb, json_t 
  * objects of at most MEMBERS_MAX members (then the parsed values are
  * compared). */
 #define MEMBERS_MAX 64
+
+/* The members of a record's value: names and values, at most MEMBERS_MAX;
+ * false for anything else (not an object, more members). */
+static bool members(const struct drift_rec *r, struct js_span name[MEMBERS_MAX],
+                    struct js_span val[MEMBERS_MAX], size_t *n)
+{
+	struct js_iter it;
+	struct js_span nm, v;
+	*n = 0;
+	if (js_iter_begin(&it, (struct js_span){r->text, r->len}, 0) < 0 || r->text[0] != '{')
+		return false;
+	int rc;
+	while ((rc = js_obj_next(&it, &nm, &v)) == 1) {
+		if (*n == MEMBERS_MAX)
+			return false;
+		name[*n] = nm;
+		val[(*n)++] = v;
+	}
+	return rc == 0;
+}
+
 static json_t *changed_names(const struct drift_rec *ra, const struct drift_rec *rb)
 {
 	struct js_span an[MEMBERS_MAX], av[MEMBERS_MAX], bn[MEMBERS_MAX], bv[MEMBERS_MAX];
-	size_t na = 0, nb = 0;
-	struct js_iter it;
-	struct js_span n, v;
-	if (js_iter_begin(&it, (struct js_span){ra->text, ra->len}, 0) < 0)
+	size_t na, nb;
+	if (!members(ra, an, av, &na) || !members(rb, bn, bv, &nb))
 		return NULL;
-	while (js_obj_next(&it, &n, &v) == 1) {
-		if (na == MEMBERS_MAX)
-			return NULL;
-		an[na] = n, av[na++] = v;
-	}
-	if (js_iter_begin(&it, (struct js_span){rb->text, rb->len}, 0) < 0)
-		return NULL;
-	while (js_obj_next(&it, &n, &v) == 1) {
-		if (nb == MEMBERS_MAX)
-			return NULL;
-		bn[nb] = n, bv[nb++] = v;
-	}
 	json_t *d = json_object();
 	struct buf name = BUF_INIT;
 	bool seen[MEMBERS_MAX] = {false};

@@ -48,39 +48,27 @@ static const char *str_of(const json_t *o, const char *k)
 /* ---- fields of a value without parsing it ------------------------------------ */
 
 /* The members of a value that the match keys need. */
+enum { F_USER, F_CMDLINE, F_COMM, F_PROTO, F_STATE, F_LADDR, F_RADDR, F_NSTR };
+static const char *const str_fields[F_NSTR] = {"user",  "cmdline",    "comm",       "proto",
+                                               "state", "local_addr", "remote_addr"};
 struct fields {
-	struct buf user, cmdline, comm, proto, state, laddr, raddr;
+	struct buf s[F_NSTR]; /* each NUL-terminated ("" when absent) */
 	long long pid, nspid, lport, rport;
 };
 
 static void fields_reset(struct fields *f)
 {
-	buf_reset(&f->user);
-	buf_reset(&f->cmdline);
-	buf_reset(&f->comm);
-	buf_reset(&f->proto);
-	buf_reset(&f->state);
-	buf_reset(&f->laddr);
-	buf_reset(&f->raddr);
-	buf_addc(&f->user, '\0');
-	buf_addc(&f->cmdline, '\0');
-	buf_addc(&f->comm, '\0');
-	buf_addc(&f->proto, '\0');
-	buf_addc(&f->state, '\0');
-	buf_addc(&f->laddr, '\0');
-	buf_addc(&f->raddr, '\0');
+	for (int i = 0; i < F_NSTR; i++) {
+		buf_reset(&f->s[i]);
+		buf_addc(&f->s[i], '\0');
+	}
 	f->pid = f->nspid = f->lport = f->rport = 0;
 }
 
 static void fields_free(struct fields *f)
 {
-	buf_free(&f->user);
-	buf_free(&f->cmdline);
-	buf_free(&f->comm);
-	buf_free(&f->proto);
-	buf_free(&f->state);
-	buf_free(&f->laddr);
-	buf_free(&f->raddr);
+	for (int i = 0; i < F_NSTR; i++)
+		buf_free(&f->s[i]);
 }
 
 static void take_str(struct buf *dst, struct js_span v)
@@ -110,20 +98,11 @@ static void scan_fields(const char *text, size_t len, struct fields *f)
 		return;
 	struct js_span name, val;
 	while (js_obj_next(&it, &name, &val) == 1) {
-		if (js_eq(name, "user"))
-			take_str(&f->user, val);
-		else if (js_eq(name, "cmdline"))
-			take_str(&f->cmdline, val);
-		else if (js_eq(name, "comm"))
-			take_str(&f->comm, val);
-		else if (js_eq(name, "proto"))
-			take_str(&f->proto, val);
-		else if (js_eq(name, "state"))
-			take_str(&f->state, val);
-		else if (js_eq(name, "local_addr"))
-			take_str(&f->laddr, val);
-		else if (js_eq(name, "remote_addr"))
-			take_str(&f->raddr, val);
+		int i = 0;
+		while (i < F_NSTR && !js_eq(name, str_fields[i]))
+			i++;
+		if (i < F_NSTR)
+			take_str(&f->s[i], val);
 		else if (js_eq(name, "pid"))
 			f->pid = take_int(val);
 		else if (js_eq(name, "nspid"))
@@ -154,7 +133,8 @@ static bool listens_on(const struct u_ports *lp, unsigned port)
  * threads). */
 static void process_match(const struct fields *f, struct buf *b)
 {
-	buf_printf(b, "%s %s", f->user.data, f->cmdline.data[0] ? f->cmdline.data : f->comm.data);
+	buf_printf(b, "%s %s", f->s[F_USER].data,
+	           f->s[F_CMDLINE].data[0] ? f->s[F_CMDLINE].data : f->s[F_COMM].data);
 }
 
 /* A connection: listening sockets by their address; an established one by
@@ -164,15 +144,17 @@ static void process_match(const struct fields *f, struct buf *b)
  * two states) and the other side's address only. */
 static void connection_match(const struct fields *f, const struct u_ports *lp, struct buf *b)
 {
-	const char *proto = f->proto.data, *state = f->state.data;
+	const char *proto = f->s[F_PROTO].data, *state = f->s[F_STATE].data;
 	unsigned lport = (unsigned)f->lport, rport = (unsigned)f->rport;
 	if (!strcmp(state, "LISTEN") || (!strcmp(proto, "udp") && rport == 0) ||
 	    !strcmp(proto, "udp6"))
-		buf_printf(b, "%s %s:%u %s", proto, f->laddr.data, lport, state);
+		buf_printf(b, "%s %s:%u %s", proto, f->s[F_LADDR].data, lport, state);
 	else if (listens_on(lp, lport) || (lport < EPHEMERAL_MIN && rport >= EPHEMERAL_MIN))
-		buf_printf(b, "%s %s:%u <- %s", proto, f->laddr.data, lport, f->raddr.data);
+		buf_printf(b, "%s %s:%u <- %s", proto, f->s[F_LADDR].data, lport,
+		           f->s[F_RADDR].data);
 	else
-		buf_printf(b, "%s %s -> %s:%u", proto, f->laddr.data, f->raddr.data, rport);
+		buf_printf(b, "%s %s -> %s:%u", proto, f->s[F_LADDR].data, f->s[F_RADDR].data,
+		           rport);
 }
 
 static int rec_cmp(const void *x, const void *y)
@@ -200,7 +182,7 @@ static void finish(struct drift_state *s)
 		if (strcmp(r->feature, "connection") != 0 || !memmem(r->text, r->len, "LISTEN", 6))
 			continue;
 		scan_fields(r->text, r->len, &f);
-		if (!strcmp(f.state.data, "LISTEN")) {
+		if (!strcmp(f.s[F_STATE].data, "LISTEN")) {
 			lp.port = xreallocarray(lp.port, lp.n + 1, sizeof(*lp.port));
 			lp.port[lp.n++] = (unsigned)f.lport;
 		}
@@ -220,7 +202,7 @@ static void finish(struct drift_state *s)
 			process_match(&f, &b);
 			r->pid = f.pid;
 			r->nspid = f.nspid;
-			r->cmdline = xstrndup(f.cmdline.data, strlen(f.cmdline.data));
+			r->cmdline = xstrndup(f.s[F_CMDLINE].data, strlen(f.s[F_CMDLINE].data));
 		} else {
 			connection_match(&f, &lp, &b);
 		}
