@@ -39,8 +39,7 @@ static bool is_feature(const char *w, void *ctx)
 	       strcmp(w, "system") == 0;
 }
 
-struct sq_node *search_parse(const struct search_index *ix, const char *text,
-                             struct sq_error *err)
+struct sq_node *search_parse(const struct search_index *ix, const char *text, struct sq_error *err)
 {
 	return sq_parse(text, is_feature, (void *)ix, err);
 }
@@ -228,7 +227,8 @@ static uint64_t *eval_sel(struct ev *e, const struct sq_node *n, bool positive)
 		}
 	} else {
 		for (size_t ri = 0; ri < ix->nrecs; ri++)
-			if ((int)ix->recs[ri].feature != sysf && rec_match(ix, &ix->recs[ri], n, paths))
+			if ((int)ix->recs[ri].feature != sysf &&
+			    rec_match(ix, &ix->recs[ri], n, paths))
 				matched(e, bits, (uint32_t)ri, positive);
 	}
 	free(paths);
@@ -287,7 +287,8 @@ int search_eval(const struct search_index *ix, const struct sq_node *q, size_t l
 	e.post_gen = xcalloc(ix->nposts + 1, sizeof(*e.post_gen));
 	uint64_t *fin = eval(&e, q, true);
 	/* the positive records, once each */
-	qsort(e.pos, e.npos, sizeof(*e.pos), cmp_u32);
+	if (e.npos)
+		qsort(e.pos, e.npos, sizeof(*e.pos), cmp_u32);
 	size_t np = 0;
 	for (size_t i = 0; i < e.npos; i++)
 		if (!np || e.pos[np - 1] != e.pos[i])
@@ -341,7 +342,8 @@ int search_eval(const struct search_index *ix, const struct sq_node *q, size_t l
 		}
 		r->hits[r->nhits++] = (struct search_hit){s, SEARCH_NO_RECORD};
 	}
-	qsort_r(r->hits, r->nhits, sizeof(*r->hits), cmp_hit, (void *)ix);
+	if (r->nhits)
+		qsort_r(r->hits, r->nhits, sizeof(*r->hits), cmp_hit, (void *)ix);
 	if (r->nhits > limit)
 		r->nhits = limit;
 	free(cnt);

@@ -57,8 +57,7 @@ struct search_result {
 
 /* Parse `text` against the index's features (and every feature Vantage
  * has, and "system").  NULL with *err set. */
-struct sq_node *search_parse(const struct search_index *ix, const char *text,
-                             struct sq_error *err);
+struct sq_node *search_parse(const struct search_index *ix, const char *text, struct sq_error *err);
 
 /* Evaluate q over the index.  0 (allocation failures abort). */
 int search_eval(const struct search_index *ix, const struct sq_node *q, size_t limit,

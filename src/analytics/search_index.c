@@ -201,7 +201,9 @@ static int add_leaf(struct walk *w, struct js_span v)
 		l->type = SX_STR;
 		r = put_decoded(ix, c.p, c.n, &l->str, &l->len);
 	} else {
-		l->type = v.p[0] == 'n' ? SX_NULL : (v.p[0] == 't' || v.p[0] == 'f') ? SX_BOOL : SX_NUM;
+		l->type = v.p[0] == 'n'                      ? SX_NULL
+		          : (v.p[0] == 't' || v.p[0] == 'f') ? SX_BOOL
+		                                             : SX_NUM;
 		if (l->type == SX_NUM)
 			l->num = strtod(v.p, NULL);
 		l->len = (uint32_t)v.n;
@@ -295,7 +297,8 @@ static int new_post(struct search_index *ix, const uint32_t *sys, size_t n, uint
 {
 	int r = grow((void **)&ix->posts, &ix->capposts, ix->nposts + 1, sizeof(*ix->posts));
 	if (r == 0)
-		r = grow((void **)&ix->sys_pool, &ix->cappool, ix->npool + n, sizeof(*ix->sys_pool));
+		r = grow((void **)&ix->sys_pool, &ix->cappool, ix->npool + n,
+		         sizeof(*ix->sys_pool));
 	if (r < 0)
 		return r;
 	ix->posts[ix->nposts] = (struct sx_post){(uint32_t)ix->npool, (uint32_t)n};
@@ -319,9 +322,9 @@ static void raw_member(struct buf *b, const char *name, const char *raw)
 	buf_addc(b, '"');
 }
 
-int search_index_add_system(struct search_index *ix, uint32_t idx, const char *id,
-                            const char *name, const char *kind, const char *runtime,
-                            const char *image, const char *host, const char *labels)
+int search_index_add_system(struct search_index *ix, uint32_t idx, const char *id, const char *name,
+                            const char *kind, const char *runtime, const char *image,
+                            const char *host, const char *labels)
 {
 	if (idx != ix->nsys)
 		return -EINVAL;

@@ -110,9 +110,9 @@ struct search_index *search_index_new(void);
 void search_index_free(struct search_index *ix);
 /* System number idx (0, 1, ... in order): id and name JSON-escaped;
  * kind.. may be NULL; labels a JSON object or NULL. */
-int search_index_add_system(struct search_index *ix, uint32_t idx, const char *id,
-                            const char *name, const char *kind, const char *runtime,
-                            const char *image, const char *host, const char *labels);
+int search_index_add_system(struct search_index *ix, uint32_t idx, const char *id, const char *name,
+                            const char *kind, const char *runtime, const char *image,
+                            const char *host, const char *labels);
 /* A distinct record held by systems[0..n) (ascending); records with the
  * same `group` have the same systems (the posting is kept once).  The
  * value must be valid JSON; a value that is not gives -EINVAL.  -E2BIG

@@ -26,8 +26,8 @@ struct parser {
 };
 
 static const char *const op_names[] = {
-    [SQ_TEXT] = "text", [SQ_EQ] = "=", [SQ_NE] = "!=", [SQ_MATCH] = "~", [SQ_NMATCH] = "!~",
-    [SQ_LT] = "<",      [SQ_LE] = "<=", [SQ_GT] = ">", [SQ_GE] = ">=",   [SQ_IN] = "in",
+    [SQ_TEXT] = "text", [SQ_EQ] = "=",  [SQ_NE] = "!=", [SQ_MATCH] = "~", [SQ_NMATCH] = "!~",
+    [SQ_LT] = "<",      [SQ_LE] = "<=", [SQ_GT] = ">",  [SQ_GE] = ">=",   [SQ_IN] = "in",
 };
 
 const char *sq_op_name(enum sq_op op)
@@ -41,7 +41,7 @@ static int col_of(const struct parser *ps, const char *at)
 }
 
 __attribute__((format(printf, 3, 4))) static void *fail(struct parser *ps, const char *at,
-                                                         const char *fmt, ...)
+                                                        const char *fmt, ...)
 {
 	if (ps->failed)
 		return NULL;
@@ -160,8 +160,7 @@ static bool value_end(char c, bool in_list)
 }
 
 /* One value after an operator (or in a list) into out. */
-static bool value(struct parser *ps, struct buf *out, bool in_list, const char *opat,
-                  enum sq_op op)
+static bool value(struct parser *ps, struct buf *out, bool in_list, const char *opat, enum sq_op op)
 {
 	skip_ws(ps);
 	if (*ps->p == '"')
@@ -225,25 +224,22 @@ static void add_val(struct sq_cond *c, const char *v)
 	c->vals[c->nvals++] = xstrdup(v);
 }
 
-/* A /regex/ or /regex/i value at ps->p, when it is one (the closing '/'
- * followed by the value's end, or by 'i' and the end). */
+/* A /regex/ or /regex/i value at ps->p, when it is one: the value (up
+ * to the next space or ')') starts with '/' and ends with '/' or '/i'. */
 static bool regex_value(struct parser *ps, struct sq_cond *c)
 {
 	const char *s = ps->p;
 	if (*s != '/')
 		return true;
+	const char *t = s;
+	while (!value_end(*t, false))
+		t++;
 	const char *e = NULL;
-	for (const char *q = s + 1; *q; q++) {
-		if (*q == '\\' && q[1]) {
-			q++;
-			continue;
-		}
-		if (*q == '/' && (value_end(q[1], false) || (q[1] == 'i' && value_end(q[2], false)))) {
-			e = q;
-			break;
-		}
-	}
-	if (!e || e == s + 1)
+	if (t - s >= 3 && t[-1] == '/')
+		e = t - 1;
+	else if (t - s >= 4 && t[-1] == 'i' && t[-2] == '/')
+		e = t - 2;
+	if (!e)
 		return true; /* a plain value that starts with '/' */
 	bool icase = e[1] == 'i';
 	char *pat = xstrndup(s + 1, (size_t)(e - s - 1));
@@ -279,7 +275,8 @@ static bool condition(struct parser *ps, size_t n, struct sq_cond *c)
 {
 	const char *fs = ps->p;
 	if (!field_name_ok(fs, n)) {
-		fail(ps, fs, "bad field name '%.*s' (letters, digits, '_', '-' and '.' for nested ones)",
+		fail(ps, fs,
+		     "bad field name '%.*s' (letters, digits, '_', '-' and '.' for nested ones)",
 		     (int)n, fs);
 		return false;
 	}
@@ -307,7 +304,7 @@ static bool condition(struct parser *ps, size_t n, struct sq_cond *c)
 				ok = false;
 				break;
 			}
-			add_val(c, v.data);
+			add_val(c, buf_str(&v));
 			skip_ws(ps);
 			if (*ps->p == ',') {
 				ps->p++;
@@ -333,7 +330,7 @@ static bool condition(struct parser *ps, size_t n, struct sq_cond *c)
 			}
 		}
 		if (ok && value(ps, &v, false, opat, c->op))
-			add_val(c, v.data);
+			add_val(c, buf_str(&v));
 		else
 			ok = false;
 	}
@@ -432,13 +429,15 @@ static struct sq_node *selector(struct parser *ps)
 		if (*ps->p == ')')
 			return fail(ps, ps->p, "unexpected ')' where a term was expected");
 		if (op_char(ps->p))
-			return fail(ps, ps->p,
-			            "unexpected '%.*s': a condition is FIELD%.*sVALUE, the field is "
-			            "missing",
-			            ps->p[1] == '=' || ps->p[1] == '~' ? 2 : 1, ps->p,
-			            ps->p[1] == '=' || ps->p[1] == '~' ? 2 : 1, ps->p);
+			return fail(
+			    ps, ps->p,
+			    "unexpected '%.*s': a condition is FIELD%.*sVALUE, the field is "
+			    "missing",
+			    ps->p[1] == '=' || ps->p[1] == '~' ? 2 : 1, ps->p,
+			    ps->p[1] == '=' || ps->p[1] == '~' ? 2 : 1, ps->p);
 		size_t kl = word_len(ps->p);
-		return fail(ps, ps->p, "unexpected '%.*s' where a term was expected", (int)kl, ps->p);
+		return fail(ps, ps->p, "unexpected '%.*s' where a term was expected", (int)kl,
+		            ps->p);
 	}
 	return n;
 }
@@ -506,7 +505,8 @@ static struct sq_node *parse_and(struct parser *ps, int depth)
 			ps->p += wl;
 			skip_ws(ps);
 			if (!*ps->p || *ps->p == ')' ||
-			    (word_is(ps->p, word_len(ps->p), "or") || word_is(ps->p, word_len(ps->p), "and"))) {
+			    (word_is(ps->p, word_len(ps->p), "or") ||
+			     word_is(ps->p, word_len(ps->p), "and"))) {
 				sq_free(l);
 				return fail(ps, s, "'and' needs a term on its right");
 			}
@@ -561,7 +561,8 @@ static struct sq_node *parse_or(struct parser *ps, int depth)
 struct sq_node *sq_parse(const char *text, bool (*is_feature)(const char *word, void *ctx),
                          void *ctx, struct sq_error *err)
 {
-	struct parser ps = {.text = text, .p = text, .is_feature = is_feature, .ctx = ctx, .err = err};
+	struct parser ps = {
+	    .text = text, .p = text, .is_feature = is_feature, .ctx = ctx, .err = err};
 	memset(err, 0, sizeof(*err));
 	size_t len = strlen(text);
 	if (len > SQ_MAX_TEXT) {
@@ -584,8 +585,9 @@ struct sq_node *sq_parse(const char *text, bool (*is_feature)(const char *word, 
 		skip_ws(&ps);
 		if (*ps.p) {
 			sq_free(n);
-			return fail(&ps, ps.p, *ps.p == ')' ? "unexpected ')': no '(' is open"
-			                                    : "unexpected '%c'",
+			return fail(&ps, ps.p,
+			            *ps.p == ')' ? "unexpected ')': no '(' is open"
+			                         : "unexpected '%c'",
 			            *ps.p);
 		}
 	}

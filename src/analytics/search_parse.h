@@ -57,8 +57,8 @@ struct sq_node {
 };
 
 struct sq_error {
-	int col;          /* 1-based column of the bad token (0: none) */
-	char msg[200];    /* what is wrong */
+	int col;       /* 1-based column of the bad token (0: none) */
+	char msg[200]; /* what is wrong */
 };
 
 /*

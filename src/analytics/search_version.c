@@ -52,7 +52,8 @@ static int verrevcmp(const char *a, const char *ae, const char *b, const char *b
 			a++;
 		while (b < be && *b == '0')
 			b++;
-		while (a < ae && isdigit((unsigned char)*a) && b < be && isdigit((unsigned char)*b)) {
+		while (a < ae && isdigit((unsigned char)*a) && b < be &&
+		       isdigit((unsigned char)*b)) {
 			if (!first_diff)
 				first_diff = *a - *b;
 			a++;
@@ -197,7 +198,6 @@ int vercmp_rpm(const char *a, const char *b)
  * post-release ones. */
 static const char *const apk_pre[] = {"alpha", "beta", "pre", "rc"};
 static const char *const apk_post[] = {"cvs", "svn", "git", "hg", "p"};
-
 
 /* The rank of the suffix at p (after '_'), its length in *n; unknown
  * suffixes rank after every known one. */

@@ -123,9 +123,12 @@ static void print_stats(const struct search_index *ix, double build_ms, double q
 int cmd_search(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},       {"at", required_argument, NULL, 'A'},
-	    {"limit", required_argument, NULL, 'n'}, {"stats", no_argument, NULL, 'S'},
-	    {"db", required_argument, NULL, 'D'},   {"help", no_argument, NULL, 'h'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"at", required_argument, NULL, 'A'},
+	    {"limit", required_argument, NULL, 'n'},
+	    {"stats", no_argument, NULL, 'S'},
+	    {"db", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	bool json = false, stats = false;
@@ -145,10 +148,12 @@ int cmd_search(int argc, char **argv)
 			char *end;
 			errno = 0;
 			limit = strtol(optarg, &end, 10);
-			if (end == optarg || *end || errno || limit < 0 || limit > SEARCH_LIMIT_MAX) {
-				fprintf(stderr,
-				        "vantage search: --limit '%s': a whole number from 0 to %d\n",
-				        optarg, SEARCH_LIMIT_MAX);
+			if (end == optarg || *end || errno || limit < 0 ||
+			    limit > SEARCH_LIMIT_MAX) {
+				fprintf(
+				    stderr,
+				    "vantage search: --limit '%s': a whole number from 0 to %d\n",
+				    optarg, SEARCH_LIMIT_MAX);
 				return EXIT_USAGE;
 			}
 			break;

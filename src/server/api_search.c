@@ -57,7 +57,8 @@ static struct shared *latest(struct request *r, struct store *st)
 	}
 	pthread_mutex_lock(&lock);
 	struct shared *s = NULL;
-	if (cached && cached_key.len == key.len && memcmp(cached_key.data, key.data, key.len) == 0) {
+	if (cached && cached_key.len == key.len &&
+	    memcmp(cached_key.data, key.data, key.len) == 0) {
 		s = cached;
 		s->refs++;
 	}
@@ -112,8 +113,8 @@ void api_search(struct request *r)
 	}
 	int64_t at_ms = 0;
 	if (at && (parse_time(at, r->now_ms, &at_ms) < 0 || at_ms <= 0)) {
-		req_error(r, 400, "at", "bad time '%s' (an ISO-8601 time, epoch seconds or -DURATION)",
-		          at);
+		req_error(r, 400, "at",
+		          "bad time '%s' (an ISO-8601 time, epoch seconds or -DURATION)", at);
 		return;
 	}
 	struct sq_error err;

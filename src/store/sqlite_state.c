@@ -114,8 +114,8 @@ static int load_set(struct state *st, int64_t id, uint32_t *out)
 
 /* The sets of frame `parts` of features in `want` (bits) not yet in
  * *have, taken for system `sys`; the bits taken are added to *have. */
-static int take_parts(struct state *st, const void *parts, size_t len, uint32_t sys,
-                      uint64_t want, uint64_t *have)
+static int take_parts(struct state *st, const void *parts, size_t len, uint32_t sys, uint64_t want,
+                      uint64_t *have)
 {
 	const unsigned char *p = parts, *end = p + len;
 	uint64_t set;
@@ -291,8 +291,8 @@ static int gather(struct state *st, int64_t at_ms,
 		};
 		if (!y.labels)
 			y.labels = "{}";
-		r = take_parts(st, sqlite3_column_blob(last, 1), (size_t)sqlite3_column_bytes(last, 1),
-		               idx, want, &have);
+		r = take_parts(st, sqlite3_column_blob(last, 1),
+		               (size_t)sqlite3_column_bytes(last, 1), idx, want, &have);
 		sqlite3_reset(last);
 		if (r == 0)
 			r = system(ctx, idx, &y);
@@ -306,8 +306,8 @@ static int gather(struct state *st, int64_t at_ms,
 			rc = sqlite3_step(feat);
 			if (rc == SQLITE_ROW)
 				r = take_parts(st, sqlite3_column_blob(feat, 0),
-				               (size_t)sqlite3_column_bytes(feat, 0), idx, 1ULL << b,
-				               &have);
+				               (size_t)sqlite3_column_bytes(feat, 0), idx,
+				               1ULL << b, &have);
 			else if (rc != SQLITE_DONE)
 				r = sq_fail(s, rc, "reading the systems' state");
 			sqlite3_reset(feat);

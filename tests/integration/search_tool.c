@@ -89,8 +89,13 @@ static int gen(const char *db, int systems, int records)
 		buf_printf(&v,
 		           "{\"name\":\"%s\",\"id\":\"%s\",\"version_id\":\"%d\",\"hostname\":"
 		           "\"%s\",\"architecture\":\"x86_64\"}",
-		           mgr == 0 ? "Debian GNU/Linux" : mgr == 1 ? "Rocky Linux" : "Alpine Linux",
-		           mgr == 0 ? "debian" : mgr == 1 ? "rocky" : "alpine", 12 + mgr, image);
+		           mgr == 0   ? "Debian GNU/Linux"
+		           : mgr == 1 ? "Rocky Linux"
+		                      : "Alpine Linux",
+		           mgr == 0   ? "debian"
+		           : mgr == 1 ? "rocky"
+		                      : "alpine",
+		           12 + mgr, image);
 		rec(&f, sid, "os", "linux", v.data);
 		for (int i = 0; i < npkg_base + npkg_img; i++) {
 			bool own = i >= npkg_base;
@@ -108,51 +113,61 @@ static int gen(const char *db, int systems, int records)
 			buf_reset(&v);
 			buf_printf(&v, "{\"name\":\"%s\",\"version\":\"", k.data);
 			if (own && i == npkg_base)
-				buf_printf(&v, mgr == 1 ? "1:3.0.%d-1.el9" : mgr == 2 ? "3.0.%d-r0" : "3.0.%d-1",
+				buf_printf(&v,
+				           mgr == 1   ? "1:3.0.%d-1.el9"
+				           : mgr == 2 ? "3.0.%d-r0"
+				                      : "3.0.%d-1",
 				           8 + img % 10);
 			else
 				version(&v, mgr, own ? 10 + img : 10 + i % 30, i % 17);
-			buf_printf(&v,
-			           "\",\"arch\":\"amd64\",\"size_kb\":%d,\"source\":\"%s\",\"status\":"
-			           "\"installed\",\"manager\":\"%s\",\"installed\":null}",
-			           100 + i % 977, k.data, managers[mgr]);
+			buf_printf(
+			    &v,
+			    "\",\"arch\":\"amd64\",\"size_kb\":%d,\"source\":\"%s\",\"status\":"
+			    "\"installed\",\"manager\":\"%s\",\"installed\":null}",
+			    100 + i % 977, k.data, managers[mgr]);
 			rec(&f, sid, "package", k.data, v.data);
 		}
 		for (int i = 0; i < nmod; i++) {
 			buf_reset(&k);
 			buf_printf(&k, "mod%d", i);
 			buf_reset(&v);
-			buf_printf(&v, "{\"name\":\"mod%d\",\"size\":%d,\"refcount\":%d,\"state\":\"Live\"}",
-			           i, 4096 * (i + 1), i % 3);
+			buf_printf(
+			    &v,
+			    "{\"name\":\"mod%d\",\"size\":%d,\"refcount\":%d,\"state\":\"Live\"}",
+			    i, 4096 * (i + 1), i % 3);
 			rec(&f, sid, "module", k.data, v.data);
 		}
 		for (int i = 0; i < ncfg_img + ncfg_sys; i++) {
 			bool own = i >= ncfg_img;
 			buf_reset(&k);
-			buf_printf(&k, own ? "/etc/local%d.conf" : "/etc/app%02d/conf%d.conf", own ? i : img,
-			           i);
+			buf_printf(&k, own ? "/etc/local%d.conf" : "/etc/app%02d/conf%d.conf",
+			           own ? i : img, i);
 			buf_reset(&v);
 			buf_printf(&v,
 			           "{\"path\":\"%s\",\"size\":%d,\"mode\":\"0644\",\"content\":\"# "
 			           "settings of %s\\nlisten_port=%d\\nworkers=%d\\nname=%s\\n\"}",
-			           k.data, 60 + i, k.data, 8000 + i, 1 + img % 8, own ? name : image);
+			           k.data, 60 + i, k.data, 8000 + i, 1 + img % 8,
+			           own ? name : image);
 			rec(&f, sid, "config", k.data, v.data);
 		}
 		for (int i = 0; i < nproc; i++) {
 			buf_reset(&k);
 			buf_printf(&k, "%d", i + 1);
-			const char *comm = i == 0 ? (img % 4 == 0 ? "nginx" : img % 4 == 1 ? "mysqld"
-			                                                  : img % 4 == 2 ? "redis-server"
-			                                                                 : "java")
-			                          : i % 5 == 0 ? "sh" : "worker";
+			const char *comm = i == 0       ? (img % 4 == 0   ? "nginx"
+			                                   : img % 4 == 1 ? "mysqld"
+			                                   : img % 4 == 2 ? "redis-server"
+			                                                  : "java")
+			                   : i % 5 == 0 ? "sh"
+			                                : "worker";
 			buf_reset(&v);
-			buf_printf(&v,
-			           "{\"pid\":%d,\"ppid\":%d,\"uid\":%d,\"user\":\"%s\",\"comm\":\"%s\","
-			           "\"cmdline\":\"%s%s --id %d\",\"state\":\"S\",\"start_time\":"
-			           "\"2026-11-22T09:%02d:%02d.000Z\",\"threads\":%d,\"rss_kb\":%d}",
-			           i + 1, i ? 1 : 0, i % 3 ? 33 : 0, i % 3 ? "www-data" : "root", comm,
-			           comm, i == 0 && img % 4 == 0 ? ": master process" : "", s * 1000 + i,
-			           s % 60, i % 60, 1 + i % 7, 1000 + (s * 7 + i) % 90000);
+			buf_printf(
+			    &v,
+			    "{\"pid\":%d,\"ppid\":%d,\"uid\":%d,\"user\":\"%s\",\"comm\":\"%s\","
+			    "\"cmdline\":\"%s%s --id %d\",\"state\":\"S\",\"start_time\":"
+			    "\"2026-11-22T09:%02d:%02d.000Z\",\"threads\":%d,\"rss_kb\":%d}",
+			    i + 1, i ? 1 : 0, i % 3 ? 33 : 0, i % 3 ? "www-data" : "root", comm,
+			    comm, i == 0 && img % 4 == 0 ? ": master process" : "", s * 1000 + i,
+			    s % 60, i % 60, 1 + i % 7, 1000 + (s * 7 + i) % 90000);
 			rec(&f, sid, "process", k.data, v.data);
 		}
 		for (int i = 0; i < nconn; i++) {
@@ -162,12 +177,13 @@ static int gen(const char *db, int systems, int records)
 			buf_reset(&k);
 			buf_printf(&k, "tcp/10.%d.%d.%d/%d", s / 250, s % 250, 2, port);
 			buf_reset(&v);
-			buf_printf(&v,
-			           "{\"proto\":\"tcp\",\"family\":\"ipv4\",\"local_addr\":\"10.%d.%d.2\","
-			           "\"local_port\":%d,\"remote_addr\":\"%s\",\"remote_port\":%d,"
-			           "\"state\":\"%s\",\"pid\":%d}",
-			           s / 250, s % 250, port, listen ? "0.0.0.0" : "10.0.0.1",
-			           listen ? 0 : 5432, listen ? "LISTEN" : "ESTABLISHED", 1 + i % 10);
+			buf_printf(
+			    &v,
+			    "{\"proto\":\"tcp\",\"family\":\"ipv4\",\"local_addr\":\"10.%d.%d.2\","
+			    "\"local_port\":%d,\"remote_addr\":\"%s\",\"remote_port\":%d,"
+			    "\"state\":\"%s\",\"pid\":%d}",
+			    s / 250, s % 250, port, listen ? "0.0.0.0" : "10.0.0.1",
+			    listen ? 0 : 5432, listen ? "LISTEN" : "ESTABLISHED", 1 + i % 10);
 			rec(&f, sid, "connection", k.data, v.data);
 		}
 		for (int i = 0; i < nif; i++) {
@@ -175,12 +191,14 @@ static int gen(const char *db, int systems, int records)
 			buf_printf(&k, "eth%d", i);
 			buf_reset(&v);
 			buf_printf(&v,
-			           "{\"name\":\"eth%d\",\"mtu\":1500,\"mac\":\"02:42:%02x:%02x:%02x:%02x\","
+			           "{\"name\":\"eth%d\",\"mtu\":1500,\"mac\":\"02:42:%02x:%02x:%"
+			           "02x:%02x\","
 			           "\"addresses\":[\"10.%d.%d.%d/16\"]}",
 			           i, s >> 8 & 255, s & 255, i, img, s / 250, s % 250, 2 + i);
 			rec(&f, sid, "interface", k.data, v.data);
 		}
-		total += 1 + npkg_base + npkg_img + nmod + ncfg_img + ncfg_sys + nproc + nconn + nif;
+		total +=
+		    1 + npkg_base + npkg_img + nmod + ncfg_img + ncfg_sys + nproc + nconn + nif;
 		int64_t id;
 		r = store_put_frame(st, f.data, f.len, &id);
 		if (r < 0) {
