@@ -118,6 +118,8 @@ static bool val_test(const struct sq_cond *c, const struct val *v, bool version,
 
 static bool text_has(const struct search_index *ix, const struct sx_rec *r, const char *w)
 {
+	if (!ix->text.data)
+		return false;
 	return memmem(ix->text.data + r->text, r->text_len, w, strlen(w)) != NULL;
 }
 
@@ -125,7 +127,7 @@ static bool text_has(const struct search_index *ix, const struct sx_rec *r, cons
 static bool cond_match(const struct search_index *ix, const struct sx_rec *r,
                        const struct sq_cond *c, uint32_t path)
 {
-	if (c->op == SQ_TEXT)
+	if (c->op == SQ_TEXT || !c->field)
 		return text_has(ix, r, c->vals[0]);
 	bool neg = c->op == SQ_NE || c->op == SQ_NMATCH;
 	if (strcmp(c->field, "key") == 0) {
@@ -202,7 +204,7 @@ static uint64_t *eval_sel(struct ev *e, const struct sq_node *n, bool positive)
 			if (rec_match(ix, &ix->recs[ri], n, paths))
 				matched(e, bits, ri, positive);
 		}
-	} else if (word && *word) {
+	} else if (word && *word && ix->text.data) {
 		/* one scan of all the text; a hit names its record by offset */
 		const char *t = ix->text.data, *end = t + ix->text.len;
 		size_t wl = strlen(word), lo = 0;

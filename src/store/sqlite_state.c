@@ -342,7 +342,8 @@ static int pairs_of(struct state *st, struct pair **out, size_t *n)
 			(*out)[(*n)++] = (struct pair){id, (uint32_t)i};
 		}
 	}
-	qsort(*out, *n, sizeof(**out), cmp_pair);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_pair);
 	return 0;
 }
 
