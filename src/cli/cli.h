@@ -17,6 +17,7 @@ int cmd_show(int argc, char **argv);    /* show.c */
 int cmd_metrics(int argc, char **argv); /* metrics.c */
 int cmd_diff(int argc, char **argv);    /* diff.c */
 int cmd_changes(int argc, char **argv); /* diff.c */
+int cmd_search(int argc, char **argv);  /* search.c */
 int cmd_ls(int argc, char **argv);
 
 #endif

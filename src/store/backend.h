@@ -62,6 +62,11 @@ struct store_backend {
 	int (*metric_names_json)(struct store *s, const char *system_id, struct buf *out);
 	int (*frame_times)(struct store *s, const char *system_id, int64_t from_ms, int64_t to_ms,
 	                   const char *except, size_t max, int64_t **times, size_t *n);
+	int (*state_records)(struct store *s, int64_t at_ms,
+	                     int (*system)(void *ctx, uint32_t idx,
+	                                   const struct store_state_system *y),
+	                     int (*record)(void *ctx, const struct store_state_record *r),
+	                     void *ctx);
 	int (*latest_points)(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
 	                     void *ctx);
 	int (*stats_json)(struct store *s, struct buf *out);

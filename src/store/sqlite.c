@@ -1040,6 +1040,7 @@ const struct store_backend store_backend_sqlite = {
     .series_json = sqlite_series_json,
     .metric_names_json = sqlite_metric_names_json,
     .frame_times = sqlite_frame_times,
+    .state_records = sqlite_state_records,
     .latest_points = sqlite_latest_points,
     .stats_json = sqlite_stats_json,
 };

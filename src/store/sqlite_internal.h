@@ -149,6 +149,9 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 int sqlite_metric_names_json(struct store *base, const char *system_id, struct buf *out);
 int sqlite_frame_times(struct store *base, const char *system_id, int64_t from_ms, int64_t to_ms,
                        const char *except, size_t max, int64_t **times, size_t *n);
+int sqlite_state_records(struct store *base, int64_t at_ms,
+                         int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
+                         int (*record)(void *ctx, const struct store_state_record *r), void *ctx);
 int sqlite_latest_points(struct store *base, int (*cb)(void *ctx, const struct store_latest *p),
                          void *ctx);
 int sqlite_stats_json(struct store *base, struct buf *out);

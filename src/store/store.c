@@ -139,6 +139,15 @@ int store_frame_times(struct store *s, const char *system_id, int64_t from_ms, i
 	return s->be->frame_times(s, system_id, from_ms, to_ms, except, max, times, n);
 }
 
+int store_state_records(struct store *s, int64_t at_ms,
+                        int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
+                        int (*record)(void *ctx, const struct store_state_record *r), void *ctx)
+{
+	if (!s->be->state_records)
+		return -ENOTSUP;
+	return s->be->state_records(s, at_ms, system, record, ctx);
+}
+
 int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
                         void *ctx)
 {

@@ -165,6 +165,43 @@ int store_series_json(struct store *s, const char *system_id, const char *metric
 int store_frame_times(struct store *s, const char *system_id, int64_t from_ms, int64_t to_ms,
                       const char *except, size_t max, int64_t **times, size_t *n);
 
+/*
+ * The state of every system, each distinct record once: for search
+ * (analytics/search_index.c), which indexes records, not frames.
+ *
+ * The systems are those present (at_ms == 0: not gone), or, at a time,
+ * those with a frame at or before at_ms and not gone by then.  A system's
+ * state is, for each feature it ever had, the records of its latest frame
+ * (at or before at_ms) holding that feature, as store_frame_json() gives
+ * it.  `system` is called once per system first, in id order, with idx
+ * 0, 1, ...; then `record` once per distinct record of those states, in
+ * no particular order, with the ascending indexes of the systems holding
+ * it.  Records that are held by the same systems have the same `group`
+ * (groups are numbered from 0 in the order first met), so a caller can
+ * keep one list per group.  Metric records (their values are series:
+ * store_series_json()) and frame headers are left out.  Strings are the
+ * stored JSON-escaped text (id, name, ... of a system; a record's key);
+ * a record's value is its JSON text.  Data is valid only during the call;
+ * a non-zero return of a callback stops and is returned.
+ */
+struct store_state_system {
+	const char *id, *name, *kind, *runtime, *image, *host; /* escaped; NULL: unknown */
+	const char *labels;                                    /* JSON object */
+	int64_t t;                                             /* its latest frame used */
+};
+struct store_state_record {
+	int64_t id;
+	const char *feature;
+	const char *key, *value; /* NUL-terminated */
+	size_t key_len, value_len;
+	const uint32_t *systems; /* ascending system indexes */
+	size_t nsystems;
+	uint32_t group;
+};
+int store_state_records(struct store *s, int64_t at_ms,
+                        int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
+                        int (*record)(void *ctx, const struct store_state_record *r), void *ctx);
+
 /* Names of the series of a system: ["memory.used_pct", ...]. */
 int store_metric_names_json(struct store *s, const char *system_id, struct buf *out);
 

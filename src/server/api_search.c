@@ -1,0 +1,168 @@
+/*
+ * api_search.c - GET /api/v1/search?q=QUERY[&limit=N][&at=TIME]: records
+ * across every system in the store (analytics/search.c; docs/api.md,
+ * docs/search.md).  The answer is `vantage search --json`'s.
+ *
+ * The index of the latest state is built once and shared by the worker
+ * threads (it is immutable once built; each request holds a reference),
+ * and built again when the store has changed: its statistics (counts,
+ * bytes, WAL size), which every write moves, are the index's key.  An
+ * index at a time (`at`) is built for the request alone.  A bad query is a
+ * 400 naming the column of the bad token: {"error", "parameter": "q",
+ * "column"}.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../analytics/search.h"
+#include "../store/store.h"
+#include "../util/json.h"
+#include "../util/timefmt.h"
+#include "../util/xalloc.h"
+#include "api.h"
+#include "request.h"
+
+struct shared {
+	struct search_index *ix;
+	int refs; /* requests using it, and 1 while it is the cached one */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shared *cached;
+static struct buf cached_key;
+
+static void release(struct shared *s)
+{
+	pthread_mutex_lock(&lock);
+	bool last = --s->refs == 0;
+	pthread_mutex_unlock(&lock);
+	if (last) {
+		search_index_free(s->ix);
+		free(s);
+	}
+}
+
+/* The index of the latest state: the cached one while the store's
+ * statistics are unchanged, else a new one.  NULL with an answer set. */
+static struct shared *latest(struct request *r, struct store *st)
+{
+	struct buf key = BUF_INIT;
+	int rc = store_stats_json(st, &key);
+	if (rc < 0) {
+		buf_free(&key);
+		req_store_error(r, rc, "store");
+		return NULL;
+	}
+	pthread_mutex_lock(&lock);
+	struct shared *s = NULL;
+	if (cached && cached_key.len == key.len &&
+	    memcmp(cached_key.data, key.data, key.len) == 0) {
+		s = cached;
+		s->refs++;
+	}
+	pthread_mutex_unlock(&lock);
+	if (s) {
+		buf_free(&key);
+		return s;
+	}
+	char err[512];
+	struct search_index *ix;
+	rc = search_index_build(st, 0, &ix, err, sizeof(err));
+	if (rc < 0) {
+		buf_free(&key);
+		req_error(r, 500, NULL, "%s", err);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->ix = ix;
+	s->refs = 2; /* this request and the cache */
+	struct shared *old = NULL;
+	pthread_mutex_lock(&lock);
+	old = cached;
+	cached = s;
+	buf_reset(&cached_key);
+	buf_add(&cached_key, key.data, key.len);
+	pthread_mutex_unlock(&lock);
+	if (old)
+		release(old);
+	buf_free(&key);
+	return s;
+}
+
+void api_search(struct request *r)
+{
+	static const char *const allowed[] = {"q", "limit", "at", NULL};
+	if (req_check_params(r, allowed) < 0)
+		return;
+	const char *q = req_param(r, "q"), *lim = req_param(r, "limit"), *at = req_param(r, "at");
+	if (!q || !*q) {
+		req_error(r, 400, "q", "'q' is required: a query (docs/search.md)");
+		return;
+	}
+	long limit = SEARCH_LIMIT_DEFAULT;
+	if (lim) {
+		char *end;
+		limit = strtol(lim, &end, 10);
+		if (end == lim || *end || limit < 0 || limit > SEARCH_LIMIT_MAX) {
+			req_error(r, 400, "limit", "'limit' is a whole number from 0 to %d",
+			          SEARCH_LIMIT_MAX);
+			return;
+		}
+	}
+	int64_t at_ms = 0;
+	if (at && (parse_time(at, r->now_ms, &at_ms) < 0 || at_ms <= 0)) {
+		req_error(r, 400, "at",
+		          "bad time '%s' (an ISO-8601 time, epoch seconds or -DURATION)", at);
+		return;
+	}
+	struct sq_error err;
+	struct sq_node *tree = search_parse(NULL, q, &err);
+	if (!tree) {
+		r->status = 400;
+		buf_reset(&r->body);
+		struct json j;
+		jw_init(&j, &r->body);
+		jw_obj_begin(&j, NULL);
+		jw_str(&j, "error", err.msg);
+		jw_str(&j, "parameter", "q");
+		jw_int(&j, "column", err.col);
+		jw_obj_end(&j);
+		buf_addc(&r->body, '\n');
+		return;
+	}
+	struct store *st = req_store(r);
+	if (!st) {
+		sq_free(tree);
+		return;
+	}
+	struct shared own = {0}, *s = NULL;
+	if (at_ms > 0) {
+		char e[512];
+		int rc = search_index_build(st, at_ms, &own.ix, e, sizeof(e));
+		if (rc < 0) {
+			sq_free(tree);
+			req_error(r, 500, NULL, "%s", e);
+			return;
+		}
+		s = &own;
+	} else if (!(s = latest(r, st))) {
+		sq_free(tree);
+		return;
+	}
+	/* parsed again against the index: features only it knows */
+	sq_free(tree);
+	tree = search_parse(s->ix, q, &err);
+	if (tree) {
+		struct search_result res;
+		search_eval(s->ix, tree, (size_t)limit, &res);
+		search_result_json(s->ix, &res, q, (size_t)limit, &r->body);
+		search_result_free(&res);
+		sq_free(tree);
+	}
+	if (s == &own)
+		search_index_free(own.ix);
+	else
+		release(s);
+}
