@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../analytics/drift.h"
+#include "../analytics/drift_probe.h"
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/timefmt.h"
@@ -28,16 +29,19 @@
 #include "display.h"
 #include "sysref.h"
 
-#define HISTORY_FRAMES 20    /* frames before A read for the history signal */
-#define PEERS_MAX 20         /* systems of B's image read for the peers signal */
-#define CHANGES_MAX 200      /* frames `changes` compares at most */
-#define DETAIL_VALUE_MAX 120 /* a value's text in the table */
+#define HISTORY_FRAMES 20 /* frames before A read for the history signal */
+#define PEERS_MAX 20
+#define BISECT_FRAMES_MAX                                                                          \
+	100000 /* frames --bisect looks at */ /* systems of B's image read for the peers signal */
+#define CHANGES_MAX 200                       /* frames `changes` compares at most */
+#define DETAIL_VALUE_MAX 120                  /* a value's text in the table */
 
 static void diff_usage(FILE *out)
 {
 	fprintf(
 	    out,
 	    "Usage: vantage diff A B [OPTIONS]\n"
+	    "       vantage diff --bisect SYSTEM --probe QUERY [--since TIME] [OPTIONS]\n"
 	    "\n"
 	    "What changed between two frames, ranked with the likely cause first.  A and\n"
 	    "B are each a frame in the store: SYSTEM (its latest), SYSTEM@TIME (the last\n"
@@ -65,6 +69,15 @@ static void diff_usage(FILE *out)
 	    "  -n, --limit N        at most N entries (default: all)\n"
 	    "      --db PATH        the store file (see 'vantage systems --help')\n"
 	    "      --timing         print the time of each phase on stderr\n"
+	    "      --bisect SYSTEM  instead of A and B: find the first stored frame of SYSTEM\n"
+	    "                       where --probe's answer flips, and diff it with the one\n"
+	    "                       before (halving the frames: a few probes for thousands)\n"
+	    "      --probe QUERY    with --bisect: a query of the search language\n"
+	    "                       (docs/search.md), e.g. 'connection state=LISTEN\n"
+	    "                       local_port=5432'; true when it has an answer\n"
+	    "      --since TIME, --until TIME\n"
+	    "                       with --bisect: the frames looked at (default the last\n"
+	    "                       24h up to now)\n"
 	    "  -h, --help           show this help\n"
 	    "\n"
 	    "Exit status: 0 no entry above the noise line, 3 changes found, 1 a store or\n"
@@ -413,7 +426,17 @@ static void dump(const json_t *j)
 
 /* ---- vantage diff -------------------------------------------------------- */
 
-enum { OPT_RULES = 256, OPT_PRINT_RULES, OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_NO_PEERS, OPT_TIMING };
+enum {
+	OPT_RULES = 256,
+	OPT_PRINT_RULES,
+	OPT_DB,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_NO_PEERS,
+	OPT_TIMING,
+	OPT_BISECT,
+	OPT_PROBE
+};
 
 static bool parse_limit(const char *cmd, const char *s, long *out)
 {
@@ -439,6 +462,125 @@ static int load_rules(const char *cmd, const char *path, struct drift_rules *rul
 	return EXIT_OK;
 }
 
+/* ---- --bisect ------------------------------------------------------------ */
+
+/* Does the probe match SYSTEM's state at t?  -1 after a message. */
+static int probe_at(struct store *st, const char *sys, int64_t t, const char *probe)
+{
+	struct drift_state s;
+	char err[4400];
+	if (drift_state_from_store(st, sys, t, &s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vantage diff: --bisect: %s\n", err);
+		return -1;
+	}
+	bool match;
+	int r = drift_probe(&s, probe, &match, err, sizeof(err));
+	drift_state_free(&s);
+	if (r < 0) {
+		fprintf(stderr, "vantage diff: --probe: %s", err);
+		return -1;
+	}
+	return match;
+}
+
+/*
+ * Chronus's bisection over stored frames: the system's frames in
+ * [since, until] (metric-only frames left out), the probe asked at both
+ * ends, then in halves until the two consecutive frames where its answer
+ * flips.  ra, rb become those frames; *out the evidence, NULL (EXIT_OK,
+ * after saying so) when the answer does not flip.
+ */
+static int find_flip(const char *system, const char *probe, const char *since, const char *until,
+                     const char *db, struct store **st, struct side_ref *ra, struct side_ref *rb,
+                     json_t **out)
+{
+	*out = NULL;
+	int64_t now = now_ms(), from, to;
+	if (parse_time(since, now, &from) < 0 || parse_time(until, now, &to) < 0) {
+		fprintf(stderr, "vantage diff: bad time '%s'\n",
+		        parse_time(since, now, &from) < 0 ? since : until);
+		return EXIT_USAGE;
+	}
+	char *sys = NULL;
+	int rc = need_store(db, st);
+	if (rc == EXIT_OK)
+		rc = sysref_resolve(*st, "diff", system, &sys);
+	if (rc != EXIT_OK)
+		return rc;
+	int64_t *t = NULL;
+	size_t n = 0;
+	if (store_frame_times(*st, sys, from, to, "metric", BISECT_FRAMES_MAX, &t, &n) < 0) {
+		fprintf(stderr, "vantage diff: %s\n", store_errmsg(*st));
+		free(sys);
+		return EXIT_FAIL;
+	}
+	if (n < 2) {
+		fprintf(
+		    stderr,
+		    "vantage diff: --bisect: %s has %zu frame%s from %s to %s: nothing to bisect\n",
+		    sys, n, n == 1 ? "" : "s", since, until);
+		free(t);
+		free(sys);
+		return EXIT_USAGE;
+	}
+	int probes = 2;
+	int first = probe_at(*st, sys, t[0], probe);
+	int last = first < 0 ? -1 : probe_at(*st, sys, t[n - 1], probe);
+	if (first < 0 || last < 0) {
+		free(t);
+		free(sys);
+		return EXIT_USAGE;
+	}
+	char t0[40], t1[40];
+	if (first == last) {
+		format_time_utc(t[0] * 1000000, t0, sizeof(t0));
+		format_time_utc(t[n - 1] * 1000000, t1, sizeof(t1));
+		printf(
+		    "the probe is %s at both ends (%s and %s, %zu frames): it never flips there\n",
+		    first ? "true" : "false", t0, t1, n);
+		free(t);
+		free(sys);
+		return EXIT_OK;
+	}
+	size_t lo = 0, hi = n - 1;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		int m = probe_at(*st, sys, t[mid], probe);
+		probes++;
+		if (m < 0) {
+			free(t);
+			free(sys);
+			return EXIT_FAIL;
+		}
+		if (m == first)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	ra->system = sys;
+	ra->at_ms = t[lo];
+	rb->system = xstrndup(sys, strlen(sys));
+	rb->at_ms = t[hi];
+	ra->arg = rb->arg = system;
+	format_time_utc(t[lo] * 1000000, t0, sizeof(t0));
+	format_time_utc(t[hi] * 1000000, t1, sizeof(t1));
+	*out = json_pack("{s:s,s:b,s:s,s:b,s:s,s:i,s:I}", "probe", probe, "before", first, "from",
+	                 t0, "after", last, "to", t1, "probes", probes, "frames", (json_int_t)n);
+	free(t);
+	return EXIT_OK;
+}
+
+static void print_flip(const json_t *b)
+{
+	printf("bisect: the probe '");
+	put_safe(jstr(b, "probe"));
+	printf("' is %s at %s and %s at %s (%lld probes over %lld frames)\n\n",
+	       json_is_true(json_object_get(b, "before")) ? "true" : "false", jstr(b, "from"),
+	       json_is_true(json_object_get(b, "after")) ? "true" : "false", jstr(b, "to"),
+	       (long long)json_integer_value(json_object_get(b, "probes")),
+	       (long long)json_integer_value(json_object_get(b, "frames")));
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
@@ -449,10 +591,15 @@ int cmd_diff(int argc, char **argv)
 	                                     {"db", required_argument, NULL, OPT_DB},
 	                                     {"no-peers", no_argument, NULL, OPT_NO_PEERS},
 	                                     {"timing", no_argument, NULL, OPT_TIMING},
+	                                     {"bisect", required_argument, NULL, OPT_BISECT},
+	                                     {"probe", required_argument, NULL, OPT_PROBE},
+	                                     {"since", required_argument, NULL, OPT_SINCE},
+	                                     {"until", required_argument, NULL, OPT_UNTIL},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	bool json = false, all = false, use_peers = true, timing = false;
-	const char *rules_file = NULL, *db = NULL;
+	const char *rules_file = NULL, *db = NULL, *bisect = NULL, *probe = NULL;
+	const char *since = "24h", *until = "now";
 	long limit = -1;
 	int c;
 	optind = 1;
@@ -483,6 +630,18 @@ int cmd_diff(int argc, char **argv)
 		case OPT_TIMING:
 			timing = true;
 			break;
+		case OPT_BISECT:
+			bisect = optarg;
+			break;
+		case OPT_PROBE:
+			probe = optarg;
+			break;
+		case OPT_SINCE:
+			since = optarg;
+			break;
+		case OPT_UNTIL:
+			until = optarg;
+			break;
 		case 'h':
 			diff_usage(stdout);
 			return EXIT_OK;
@@ -491,9 +650,16 @@ int cmd_diff(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2) {
+	if (bisect && (!probe || argc - optind != 0)) {
 		fprintf(stderr,
-		        "vantage diff: give two frames, A and B (see 'vantage diff --help')\n");
+		        "vantage diff: --bisect SYSTEM takes --probe QUERY and no frames A B "
+		        "(see 'vantage diff --help')\n");
+		return EXIT_USAGE;
+	}
+	if (!bisect && (probe || argc - optind != 2)) {
+		fprintf(stderr,
+		        "vantage diff: give two frames, A and B%s (see 'vantage diff --help')\n",
+		        probe ? " (or --bisect SYSTEM with --probe)" : "");
 		return EXIT_USAGE;
 	}
 	struct drift_rules rules = {0};
@@ -505,9 +671,16 @@ int cmd_diff(int argc, char **argv)
 	struct drift_state a = {0}, b = {0};
 	struct drift_history h = {0};
 	double t0 = mono_ms();
-	if ((rc = resolve("diff", argv[optind], db, &st, &ra)) != EXIT_OK ||
-	    (rc = resolve("diff", argv[optind + 1], db, &st, &rb)) != EXIT_OK ||
-	    (rc = load("diff", st, &ra, &a)) != EXIT_OK ||
+	json_t *bisected = NULL;
+	if (bisect) {
+		rc = find_flip(bisect, probe, since, until, db, &st, &ra, &rb, &bisected);
+		if (rc != EXIT_OK || !bisected)
+			goto out;
+	} else if ((rc = resolve("diff", argv[optind], db, &st, &ra)) != EXIT_OK ||
+	           (rc = resolve("diff", argv[optind + 1], db, &st, &rb)) != EXIT_OK) {
+		goto out;
+	}
+	if ((rc = load("diff", st, &ra, &a)) != EXIT_OK ||
 	    (rc = load("diff", st, &rb, &b)) != EXIT_OK)
 		goto out;
 	double t_load = mono_ms();
@@ -523,6 +696,11 @@ int cmd_diff(int argc, char **argv)
 	json_t *d = drift_diff(&a, &b, &rules, &o);
 	double t_diff = mono_ms();
 	limit_entries(d, limit);
+	if (bisected && json) {
+		json_object_set(d, "bisect", bisected);
+	} else if (bisected) {
+		print_flip(bisected);
+	}
 	if (json)
 		dump(d);
 	else
@@ -548,6 +726,7 @@ int cmd_diff(int argc, char **argv)
 		drift_state_free(&peers[k]);
 	free(peers);
 out:
+	json_decref(bisected);
 	json_decref(h.counts);
 	drift_state_free(&a);
 	drift_state_free(&b);

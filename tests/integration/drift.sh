@@ -174,6 +174,27 @@ check_eq "API: naming the parameter" a "$(jq -r .parameter "$TMP/api400.json")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/v1/diff?a=nosuch&b=$wid")
 check_eq "API: an unknown system is a 404" 404 "$code"
 
+# ---- --bisect: where did the app go bad? ------------------------------------------
+DB2=$TMP/bisect.db
+for f in h1 h2 before after; do $VANTAGE api --db "$DB2" --import "$TMP/$f.jsonl" >/dev/null 2>&1; done
+$VANTAGE diff --db "$DB2" --bisect $T-app --probe 'config key=/etc/passwd content~www:x:0:0' \
+	--since 1d --json >"$TMP/bisect.json"
+check_eq "bisect: exit 3 (a flip found, changes listed)" 3 $?
+check_eq "bisect: false before, true after" "false true" \
+	"$(jq -r '[.bisect.before, .bisect.after] | map(tostring) | join(" ")' "$TMP/bisect.json")"
+check_eq "bisect: the pair is the last two frames" \
+	"$(jq -r "select(.feature==\"frame\" and .value.name==\"$T-app\") | .time" "$TMP/before.jsonl") $(jq -r "select(.feature==\"frame\" and .value.name==\"$T-app\") | .time" "$TMP/after.jsonl")" \
+	"$(jq -r '.bisect.from + " " + .bisect.to' "$TMP/bisect.json")"
+check_eq "bisect: the cause ranks first" "config /etc/passwd" \
+	"$(jq -r '.entries[0] | .feature + " " + .key' "$TMP/bisect.json")"
+$VANTAGE diff --db "$DB2" --bisect $T-app --probe 'config key=/etc/passwd content~nosuchuser' \
+	--since 1d >"$TMP/noflip.out"
+check_eq "bisect: a probe that never flips exits 0" 0 $?
+check "and says so" grep -q "never flips" "$TMP/noflip.out"
+$VANTAGE diff --db "$DB2" --bisect $T-app --probe 'config content~=(' 2>"$TMP/err"
+check_eq "bisect: a bad probe exits 2" 2 $?
+check "and points at the bad token" grep -q "column" "$TMP/err"
+
 # ---- bad input -----------------------------------------------------------------
 $VANTAGE diff "$TMP/h1.jsonl" "$TMP/h2.jsonl" 2>"$TMP/err"
 check_eq "a file of several frames without @SYSTEM: exit 2" 2 $?
