@@ -107,6 +107,7 @@ int topo_load_store(struct store *st, int64_t at_ms, struct topo_input *in, char
 	int r = store_systems_json(st, &f, &b);
 
 	in->at_ms = at_ms;
+	err[0] = 0;
 	if (r < 0) {
 		snprintf(err, errlen, "cannot list the systems: %s", store_errmsg(st));
 		buf_free(&b);
@@ -129,8 +130,10 @@ int topo_load_store(struct store *st, int64_t at_ms, struct topo_input *in, char
 			continue;
 		buf_reset(&b);
 		r = store_frame_json(st, id, at_ms, "connection", &b);
-		if (r == -ENOENT)
+		if (r == -ENOENT) {
+			r = 0; /* no frame with connections (then) */
 			continue;
+		}
 		if (r < 0)
 			break;
 		struct topo_system *s = topo_add_system(in, id, jstr(o, "name"), jstr(o, "kind"),
@@ -150,6 +153,7 @@ int topo_load_store(struct store *st, int64_t at_ms, struct topo_input *in, char
 			free(last->image);
 			free(last->host);
 			free(last->socks);
+			r = 0;
 			continue;
 		}
 		/* the frame before, for the rates */
