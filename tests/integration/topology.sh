@@ -67,6 +67,7 @@ ours="[\"$C\",\"$S\",\"$B\",\"$L1\",\"$L2\"]"
 # edges among our containers: "from to port" lines
 edges() { jq -r --argjson ours "$ours" '.edges[] | select((.from as $f | $ours | index($f)) and (.to as $t | $ours | index($t))) | "\(.from) \(.to) \(.port)"' "$1" | sort; }
 rate_of() { jq -r --arg f "$2" --arg t "$3" '.edges[] | select(.from == $f and .to == $t) | .bytes_per_s.to_server // 0' "$1"; }
+jqe() { jq -e "$@" >/dev/null; }
 within() { awk -v m="$1" -v r="$2" 'BEGIN { exit !(r > 0 && m >= 0.8 * r && m <= 1.2 * r) }'; }
 
 check_graph() { # LABEL FILE
@@ -82,9 +83,9 @@ check_graph() { # LABEL FILE
 	check "$label: no edge between the two loopback twins" \
 		[ "$(jq --arg a "$L1" --arg b "$L2" '[.edges[] | select((.from == $a and .to == $b) or (.from == $b and .to == $a))] | length' "$f")" = 0 ]
 	check "$label: the server node lists its listening service :8000" \
-		jq -e --arg s "$S" '.nodes[] | select(.id == $s) | .listening | any(.port == 8000)' "$f" >/dev/null
+		jqe --arg s "$S" '.nodes[] | select(.id == $s) | .listening | any(.port == 8000)' "$f"
 	check "$label: rtt and retransmits on the edge" \
-		jq -e --arg f "$C" --arg t "$S" '.edges[] | select(.from == $f and .to == $t) | (.rtt_ms > 0) and (.retransmits >= 0)' "$f" >/dev/null
+		jqe --arg f "$C" --arg t "$S" '.edges[] | select(.from == $f and .to == $t) | (.rtt_ms > 0) and (.retransmits >= 0)' "$f"
 }
 
 # --live
@@ -101,7 +102,7 @@ sleep 3 # the window of the rates
 check_eq "topology --db exits 0" "0" "$?"
 check_graph "store" "$TMP/store.json"
 check "store: the window of the rates is the 3 s between the crawls" \
-	jq -e --arg f "$C" --arg t "$S" '.edges[] | select(.from == $f and .to == $t) | .window_s >= 2.5 and .window_s < 6' "$TMP/store.json"
+	jqe --arg f "$C" --arg t "$S" '.edges[] | select(.from == $f and .to == $t) | .window_s >= 2.5 and .window_s < 6' "$TMP/store.json"
 
 # --at: the graph at a time before the first crawl is empty
 "$VANTAGE" topology --db "$DB" --json --at 2000-01-01T00:00:00Z >"$TMP/old.json" 2>&1
