@@ -156,7 +156,7 @@ static void scopes(struct build *b)
 		if (!strcmp(in->sys[i].kind, "vm"))
 			continue;
 		for (size_t k = 0; k < i; k++)
-			if (b->scope[k] == k && strcmp(in->sys[k].kind, "vm") &&
+			if (b->scope[k] == k && strcmp(in->sys[k].kind, "vm") != 0 &&
 			    !strcmp(in->sys[k].host, in->sys[i].host)) {
 				b->scope[i] = (uint32_t)k;
 				break;
@@ -200,7 +200,7 @@ static int namespaces(struct build *b)
 		uint32_t ra = uf_find(b->ns, si), rb = uf_find(b->ns, os);
 		if (ra != rb)
 			b->ns[ra] = rb;
-		if (!strcmp(in->sys[os].kind, "host") && strcmp(in->sys[si].kind, "host")) {
+		if (!strcmp(in->sys[os].kind, "host") && strcmp(in->sys[si].kind, "host") != 0) {
 			b->dup[other] = 1;
 			*v = gi + 1;
 		} else {
@@ -383,7 +383,7 @@ static long system_of_addr(const struct build *b, uint32_t si, const uint8_t a[1
 		return si;
 	for (uint32_t i = chain_first(&b->addrs, hash_end(2, a, 0)); i; i = b->addrs.next[i - 1]) {
 		struct sref r = b->aref[i - 1];
-		if (memcmp(b->in->sys[r.sys].addrs[r.sock], a, 16))
+		if (memcmp(b->in->sys[r.sys].addrs[r.sock], a, 16) != 0)
 			continue;
 		if (b->scope[r.sys] == b->scope[si]) {
 			/* several systems of one namespace hold it (a container on
@@ -460,7 +460,7 @@ static void merge_str(char **field, const char *v, bool first)
 {
 	if (first) {
 		*field = v ? xstrdup(v) : NULL;
-	} else if (*field && (!v || strcmp(*field, v))) {
+	} else if (*field && (!v || strcmp(*field, v) != 0)) {
 		free(*field);
 		*field = NULL;
 	}
@@ -476,7 +476,7 @@ static void make_system_nodes(struct build *b)
 		const char *kind = s->kind, *name = s->name;
 		bool added;
 
-		if (b->g->group == TOPO_GROUP_HOST && strcmp(s->kind, "vm")) {
+		if (b->g->group == TOPO_GROUP_HOST && strcmp(s->kind, "vm") != 0) {
 			snprintf(id, sizeof(id), "host/%s", s->host);
 			kind = "host";
 			name = s->host;

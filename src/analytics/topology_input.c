@@ -273,7 +273,7 @@ void topo_set_prev(struct topo_system *s, const struct topo_sock *prev, size_t n
 			continue;
 		const struct topo_sock *p = &prev[*v - 1];
 		if (p->lport != k->lport || p->rport != k->rport ||
-		    memcmp(p->raddr, k->raddr, 16) || p->acked > k->acked ||
+		    memcmp(p->raddr, k->raddr, 16) != 0 || p->acked > k->acked ||
 		    p->received > k->received || p->retrans > k->retrans)
 			continue;
 		k->rate = 1;
