@@ -12,12 +12,13 @@ int cmd_features(int argc, char **argv);
 int cmd_serve(int argc, char **argv); /* serve.c: the daemon */
 int cmd_api(int argc, char **argv);   /* api_cmd.c: the REST API over a store file */
 /* Queries of the store, without the daemon. */
-int cmd_systems(int argc, char **argv); /* systems.c */
-int cmd_show(int argc, char **argv);    /* show.c */
-int cmd_metrics(int argc, char **argv); /* metrics.c */
-int cmd_diff(int argc, char **argv);    /* diff.c */
-int cmd_changes(int argc, char **argv); /* diff.c */
-int cmd_search(int argc, char **argv);  /* search.c */
+int cmd_systems(int argc, char **argv);  /* systems.c */
+int cmd_show(int argc, char **argv);     /* show.c */
+int cmd_metrics(int argc, char **argv);  /* metrics.c */
+int cmd_diff(int argc, char **argv);     /* diff.c */
+int cmd_changes(int argc, char **argv);  /* diff.c */
+int cmd_search(int argc, char **argv);   /* search.c */
+int cmd_topology(int argc, char **argv); /* topology.c */
 int cmd_ls(int argc, char **argv);
 
 #endif

@@ -16,7 +16,11 @@
  * share a key.
  *
  * Value: proto ("tcp"/"udp"), family ("ipv4"/"ipv6"), local_addr,
- * local_port, remote_addr, remote_port, state, inode, uid, pid, comm.
+ * local_port, remote_addr, remote_port, state, inode, uid, pid, comm, and
+ * for TCP sockets other than listeners, when the view reads the kernel's
+ * tcp_info (the host view): bytes_acked, bytes_received (counters since
+ * the connection opened), rtt_us, retrans (total retransmitted segments).
+ * Rates are deltas of those between two frames (analytics/topology).
  * state is the TCP state name ("LISTEN", "ESTABLISHED", ...); a UDP socket
  * is "UNCONN" when not connected (kernel state CLOSE) and "ESTABLISHED"
  * when connected.  pid and comm are null when no process holding the
@@ -100,6 +104,12 @@ static int emit(void *ctx, const struct vt_sock *s)
 	} else {
 		jw_null(j, "pid");
 		jw_null(j, rec_name(f, "comm", "pname"));
+	}
+	if ((s->have & VS_TCPINFO) && s->proto == IPPROTO_TCP && s->remote_port != 0) {
+		jw_uint(j, "bytes_acked", s->bytes_acked);
+		jw_uint(j, "bytes_received", s->bytes_received);
+		jw_uint(j, "rtt_us", s->rtt_us);
+		jw_uint(j, "retrans", s->retrans);
 	}
 	return rec_end(f);
 }

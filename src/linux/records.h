@@ -64,7 +64,12 @@ struct vt_proc {
 
 /* ---- sockets ------------------------------------------------------------ */
 
-enum vt_sock_field { VS_OWNER = 1u << 0, VS_UID = 1u << 1, VS_INODE = 1u << 2 };
+enum vt_sock_field {
+	VS_OWNER = 1u << 0,
+	VS_UID = 1u << 1,
+	VS_INODE = 1u << 2,
+	VS_TCPINFO = 1u << 3, /* the kernel's tcp_info fields (TCP, host view) */
+};
 
 struct vt_sock {
 	unsigned have;
@@ -79,6 +84,11 @@ struct vt_sock {
 	uint32_t uid;
 	int pid; /* owning process, if VS_OWNER */
 	char comm[64];
+	/* if VS_TCPINFO: counters of the connection since it was opened */
+	uint64_t bytes_acked;    /* sent and acknowledged by the peer */
+	uint64_t bytes_received; /* received in order */
+	uint32_t rtt_us;         /* smoothed round-trip time */
+	uint32_t retrans;        /* segments retransmitted, in total */
 };
 
 /* Text name of a TCP state ("LISTEN", "ESTABLISHED"...), or "UNKNOWN". */

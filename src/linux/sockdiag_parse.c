@@ -18,6 +18,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,6 +93,30 @@ int nl_walk(struct nl_walk *w, const void *buf, size_t len,
 
 /* ---- sock_diag ------------------------------------------------------------ */
 
+struct attr_it {
+	const uint8_t *p;
+	size_t left;
+};
+
+static bool attr_next(struct attr_it *it, unsigned *type, const uint8_t **data, size_t *n);
+
+/* The tcp_info fields we keep, from an INET_DIAG_INFO attribute of n
+ * bytes (shorter on old kernels: then nothing is kept). */
+static void parse_tcp_info(const uint8_t *d, size_t n, struct sd_sock *out)
+{
+	struct tcp_info ti;
+
+	if (n < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return;
+	memset(&ti, 0, sizeof(ti));
+	memcpy(&ti, d, n < sizeof(ti) ? n : sizeof(ti));
+	out->info = 1;
+	out->rtt_us = ti.tcpi_rtt;
+	out->retrans = ti.tcpi_total_retrans;
+	out->bytes_acked = ti.tcpi_bytes_acked;
+	out->bytes_received = ti.tcpi_bytes_received;
+}
+
 int sd_parse_diag(const void *payload, size_t plen, int proto, struct sd_sock *out)
 {
 	struct inet_diag_msg m;
@@ -117,6 +142,17 @@ int sd_parse_diag(const void *payload, size_t plen, int proto, struct sd_sock *o
 		memcpy(out->src, m.id.idiag_src, 16);
 		memcpy(out->dst, m.id.idiag_dst, 16);
 	}
+	if (proto == IPPROTO_TCP && plen > NLMSG_ALIGN(sizeof(m))) {
+		struct attr_it it = {(const uint8_t *)payload + NLMSG_ALIGN(sizeof(m)),
+		                     plen - NLMSG_ALIGN(sizeof(m))};
+		const uint8_t *d;
+		unsigned type;
+		size_t n;
+
+		while (attr_next(&it, &type, &d, &n))
+			if (type == INET_DIAG_INFO)
+				parse_tcp_info(d, n, out);
+	}
 	return 0;
 }
 
@@ -136,6 +172,13 @@ void sd_sock_format(const struct sd_sock *s, struct vt_sock *out)
 	out->uid = s->uid;
 	out->pid = 0;
 	out->comm[0] = 0;
+	if (s->info) {
+		out->have |= VS_TCPINFO;
+		out->rtt_us = s->rtt_us;
+		out->retrans = s->retrans;
+		out->bytes_acked = s->bytes_acked;
+		out->bytes_received = s->bytes_received;
+	}
 }
 
 int sd_parse_msg(void *ctx, uint16_t type, const void *payload, size_t plen)
@@ -158,11 +201,6 @@ int sd_parse_buf(struct sd_dump *d, const void *buf, size_t len)
 }
 
 /* ---- rtnetlink attributes ------------------------------------------------- */
-
-struct attr_it {
-	const uint8_t *p;
-	size_t left;
-};
 
 /* Next attribute of the list, false at its end or at the first one whose
  * length does not fit. */

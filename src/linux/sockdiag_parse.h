@@ -47,26 +47,34 @@ int nl_walk(struct nl_walk *w, const void *buf, size_t len,
 
 /* ---- sock_diag ------------------------------------------------------------ */
 
-/* A socket as dumped, kept compact (48 bytes) because a dump is buffered
+/* A socket as dumped, kept compact (72 bytes) because a dump is buffered
  * until its owners are known.  Ports in host order, addresses as in the
  * message (network order; 4 bytes used for AF_INET). */
 struct sd_sock {
 	uint8_t family; /* AF_INET / AF_INET6 */
 	uint8_t proto;  /* IPPROTO_TCP / IPPROTO_UDP */
 	uint8_t state;  /* TCP_* number (UDP: 7 unconnected, 1 connected) */
-	uint8_t pad;
+	uint8_t info;   /* 1: the tcp_info fields below were in the message */
 	uint16_t sport, dport;
 	uint32_t uid;
 	uint32_t inode; /* 0 for sockets without one (TIME_WAIT...) */
 	uint8_t src[16], dst[16];
+	/* from the INET_DIAG_INFO attribute (struct tcp_info), TCP only */
+	uint32_t rtt_us;         /* tcpi_rtt: smoothed RTT */
+	uint32_t retrans;        /* tcpi_total_retrans */
+	uint64_t bytes_acked;    /* tcpi_bytes_acked: sent and acknowledged */
+	uint64_t bytes_received; /* tcpi_bytes_received */
 };
 
-/* Parse one inet_diag_msg payload of a dump of protocol `proto`.
- * Returns 0, or -EBADMSG when too short or of an unknown family. */
+/* Parse one inet_diag_msg payload of a dump of protocol `proto`, and the
+ * INET_DIAG_INFO attribute that follows it when there is one (asked for
+ * with idiag_ext; a struct tcp_info too short for tcpi_bytes_received,
+ * as older kernels send, leaves `info` 0).  Returns 0, or -EBADMSG when
+ * too short or of an unknown family. */
 int sd_parse_diag(const void *payload, size_t plen, int proto, struct sd_sock *out);
 
 /* Fill the text form of a socket (no owner; `have` = VS_UID|VS_INODE,
- * VS_INODE only when the inode is not 0). */
+ * VS_INODE only when the inode is not 0, VS_TCPINFO when `info`). */
 void sd_sock_format(const struct sd_sock *s, struct vt_sock *out);
 
 /* One sock_diag dump being parsed: the walk, the dump's protocol, and

@@ -13,6 +13,7 @@ const struct route routes[] = {
     {"/api/v1/systems", api_systems, NULL},
     {"/api/v1/diff", api_diff, NULL},
     {"/api/v1/search", api_search, NULL},
+    {"/api/v1/topology", api_topology, NULL},
     {"/api/v1/systems/{id+}/frame", api_frame, NULL},
     {"/api/v1/systems/{id+}/metrics", api_metric_names, NULL},
     {"/api/v1/systems/{id+}/metrics/{name}", api_series, NULL},

@@ -120,8 +120,9 @@ ss -Htan >"$TMP/ss_t2"; ss -Huan >"$TMP/ss_u2"; ss -Htlnp >"$TMP/ss_p2"
 check_eq "header lists the connection feature" '["connection"]' "$(head -1 "$out" | jq -c .value.features)"
 check "every line is one record with the five keys" \
 	jqt -s 'all(keys == ["feature","key","system","time","value"])' "$out"
-check "every record has every field" jqt -s '[.[1:][] | .value | keys] |
-	all(. == (["comm","family","inode","local_addr","local_port","pid","proto","remote_addr","remote_port","state","uid"]))' "$out"
+check "every record has every field (and a connected TCP socket its tcp_info counters)" jqt -s '[.[1:][] | .value] |
+	all((keys - ["bytes_acked","bytes_received","retrans","rtt_us"]) == (["comm","family","inode","local_addr","local_port","pid","proto","remote_addr","remote_port","state","uid"])) and
+	all(select(.proto == "tcp" and .remote_port != 0) | has("bytes_acked") and has("rtt_us"))' "$out"
 recs=$TMP/recs.json
 tail -n +2 "$out" | jq -s '[.[] | select(.feature == "connection")]' >"$recs"
 # rec KEY: the value of the record with that key

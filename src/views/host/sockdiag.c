@@ -15,7 +15,7 @@
  *     cannot answer (no inet_diag, tcp_diag, udp_diag) is read from the
  *     namespace's /proc/net file instead (procnet.h), in the same order.
  *  2. Owners are only known after the dump, so sockets are buffered: one
- *     growable array of compact struct sd_sock (48 bytes each, no
+ *     growable array of compact struct sd_sock (72 bytes each, no
  *     per-socket allocation, no text yet), in the order per-family dumps
  *     give (TCP IPv4, TCP IPv6, UDP IPv4, UDP IPv6).
  *  3. Their non-zero inodes go into a u64map (util/u64set.h, load <= 1/2)
@@ -200,6 +200,8 @@ static int dump_one(void *buf, int family, int proto, uint32_t seq, struct sockv
 	req.r.sdiag_family = (uint8_t)family;
 	req.r.sdiag_protocol = (uint8_t)proto;
 	req.r.idiag_states = ~0u; /* every state */
+	if (proto == IPPROTO_TCP)
+		req.r.idiag_ext = 1u << (INET_DIAG_INFO - 1); /* tcp_info: traffic, RTT */
 	r = nl_dump(NETLINK_SOCK_DIAG, &req, sizeof(req), buf, RCVBUF_SIZE, &d.nl, sd_parse_msg,
 	            &d);
 	*bad += d.bad;
@@ -249,7 +251,8 @@ static int dump_tcp_compat(void *buf, struct sockvec *sv, unsigned *bad)
 	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.nlh.nlmsg_seq = d.nl.seq;
 	req.r.idiag_family = AF_UNSPEC;
-	req.r.idiag_states = ~0u; /* every state */
+	req.r.idiag_states = ~0u;                     /* every state */
+	req.r.idiag_ext = 1u << (INET_DIAG_INFO - 1); /* tcp_info: traffic, RTT */
 	r = nl_dump(NETLINK_SOCK_DIAG, &req, sizeof(req), buf, RCVBUF_SIZE, &d.nl, compat_msg, &d);
 	*bad += d.bad;
 	if (r < 0) {
