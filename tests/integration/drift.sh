@@ -32,6 +32,14 @@ echo hello >"$TMP/web/var/www/index.html"
 	echo "workers=4"
 } >"$TMP/app/etc/app.conf"
 printf '127.0.0.1 localhost\n10.0.0.2 db\n' >"$TMP/app/etc/hosts"
+printf 'nameserver 10.0.0.53\nsearch corp.test\n' >"$TMP/app/etc/resolv.conf"
+ln -sf /usr/share/zoneinfo/UTC "$TMP/app/etc/localtime"
+# db: a dpkg database of its own (the package feature reads the system's root)
+mkdir -p "$TMP/db/var/lib/dpkg"
+for p in "libpq5 15.3-1" "postgresql 15.3-1" "openssl 3.0.14-1" "tzdata 2024a-1"; do
+	set -- $p
+	printf 'Package: %s\nStatus: install ok installed\nVersion: %s\nArchitecture: amd64\n\n' "$1" "$2"
+done >"$TMP/db/var/lib/dpkg/status"
 
 wpid=$(start_unshare_container $T-web "$TMP/web" \
 	'httpd -p 80 -h /var/www; /usr/sbin/web-worker 1000000') || { not_ok "start web"; exit 1; }
@@ -74,6 +82,8 @@ fault() { # fault NAME SYSTEM PREDICATE 'sh code' [acceptance]
 	eval "$code"
 	sleep 1
 	crawl "$TMP/after.jsonl"
+	cp "$TMP/before.jsonl" "$TMP/$name.before.jsonl"
+	cp "$TMP/after.jsonl" "$TMP/$name.after.jsonl"
 	rank_of "$name" "$sys" "$pred"
 	check "$name: the cause is in the top three (rank $R)" test "$R" -ge 1 -a "$R" -le 3
 }
@@ -138,6 +148,32 @@ check "i: the libraries only the worker mapped fold under its exit" \
 fault j-user-changed $T-app '.feature=="config" and .key=="/etc/passwd"' \
 	"sed -i 's/^www:x:33:33/www:x:0:0/' '$TMP/app/etc/passwd'"
 
+fault k-resolver-changed $T-app '.feature=="config" and .key=="/etc/resolv.conf"' \
+	"sed -i 's/^nameserver 10.0.0.53/nameserver 10.9.9.9/' '$TMP/app/etc/resolv.conf'"
+fault l-package-downgraded $T-db '.feature=="package" and .key=="libpq5"' \
+	"sed -i 's/^Version: 15.3-1\$/Version: 15.1-1/' '$TMP/db/var/lib/dpkg/status'"
+fault m-package-removed $T-db '.feature=="package" and .key=="openssl"' \
+	"python3 - '$TMP/db/var/lib/dpkg/status' <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read().split('\n\n')
+open(p, 'w').write('\n\n'.join(b for b in s if not b.startswith('Package: openssl')))
+PY"
+fault n-backdoor-listener $T-web '.feature=="connection" and (.key|test(":4444 LISTEN"))' \
+	"in_container $T-web nc -l -p 4444 </dev/null >/dev/null 2>&1 &"
+fault o-cron-added $T-app '.feature=="config" and .key=="/etc/crontab"' \
+	"echo '* * * * * root /tmp/x' >'$TMP/app/etc/crontab'"
+fault p-timezone-link $T-app '.feature=="config" and .key=="/etc/localtime"' \
+	"ln -sfn /usr/share/zoneinfo/Asia/Tokyo '$TMP/app/etc/localtime'"
+fault q-config-owner $T-web '.feature=="config" and .key=="/etc/web.conf"' \
+	"printf 'root_dir=/var/www\n' >'$TMP/web/etc/web.conf'; crawl '$TMP/before.jsonl'; chown 33:33 '$TMP/web/etc/web.conf'"
+fault r-user-added $T-db '.feature=="config" and .key=="/etc/passwd"' \
+	"echo 'toor:x:0:0::/root:/bin/sh' >>'$TMP/db/etc/passwd'"
+fault s-app-restarted-other-args $T-app '.feature=="process" and (.key|test("app-server /etc/app.conf"))' \
+	"pkill -KILL -f '^sh -c while :; do sleep 1; done app-server /etc/app.conf'; in_container $T-app sh -c 'while :; do sleep 1; done' app-server /etc/app-test.conf &"
+fault t-group-changed $T-app '.feature=="config" and .key=="/etc/group"' \
+	"sed -i 's/^root:x:0:\$/root:x:0:www/' '$TMP/app/etc/group'"
+
 n=${#RANKS[@]}
 top1=0 top3=0
 for r in "${RANKS[@]}"; do
@@ -176,14 +212,18 @@ check_eq "API: an unknown system is a 404" 404 "$code"
 
 # ---- --bisect: where did the app go bad? ------------------------------------------
 DB2=$TMP/bisect.db
-for f in h1 h2 before after; do $VANTAGE api --db "$DB2" --import "$TMP/$f.jsonl" >/dev/null 2>&1; done
+# five frames of the app; the probe flips between the 3rd and the 4th
+for f in h1 h2 j-user-changed.before j-user-changed.after t-group-changed.after; do
+	$VANTAGE api --db "$DB2" --import "$TMP/$f.jsonl" >/dev/null 2>&1
+done
 $VANTAGE diff --db "$DB2" --bisect $T-app --probe 'config key=/etc/passwd content~www:x:0:0' \
 	--since 1d --json >"$TMP/bisect.json"
 check_eq "bisect: exit 3 (a flip found, changes listed)" 3 $?
 check_eq "bisect: false before, true after" "false true" \
 	"$(jq -r '[.bisect.before, .bisect.after] | map(tostring) | join(" ")' "$TMP/bisect.json")"
-check_eq "bisect: the pair is the last two frames" \
-	"$(jq -r "select(.feature==\"frame\" and .value.name==\"$T-app\") | .time" "$TMP/before.jsonl") $(jq -r "select(.feature==\"frame\" and .value.name==\"$T-app\") | .time" "$TMP/after.jsonl")" \
+app_time() { jq -r "select(.feature==\"frame\" and .value.name==\"$T-app\") | .time" "$1"; }
+check_eq "bisect: the pair is the frames before and after the fault" \
+	"$(app_time "$TMP/j-user-changed.before.jsonl") $(app_time "$TMP/j-user-changed.after.jsonl")" \
 	"$(jq -r '.bisect.from + " " + .bisect.to' "$TMP/bisect.json")"
 check_eq "bisect: the cause ranks first" "config /etc/passwd" \
 	"$(jq -r '.entries[0] | .feature + " " + .key' "$TMP/bisect.json")"
