@@ -4,6 +4,7 @@
 #include "drift.h"
 
 #include <math.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +265,9 @@ struct diff_ctx {
 	size_t sunk;
 	json_t *volatile_fields; /* {"feature.field": true} */
 	json_t *exited;          /* {"pid": true}: pids and nspids of removed processes */
+	json_t *upgraded;        /* {"/etc/x": {package, from, to, md5}}: conffiles of
+	                          * packages whose version changed */
+	json_t *explains;        /* {"package": ["/etc/x", ...]}: what each explained */
 };
 
 static double round3(double x)
@@ -368,8 +372,12 @@ static json_t *new_entry(const struct drift_rec *r, enum drift_change ch)
 	return e;
 }
 
+static bool fold_explained(struct diff_ctx *c, const struct drift_rec *r, enum drift_change ch);
+
 static void added_removed(struct diff_ctx *c, const struct drift_rec *r, enum drift_change ch)
 {
+	if (ch == DRIFT_ADDED && fold_explained(c, r, ch)) /* a conffile a new version ships */
+		return;
 	const char *rule;
 	double w =
 	    drift_rules_weight(c->rules, r->feature, r->key, "*", ch, r->text, r->len, &rule);
@@ -502,6 +510,8 @@ static json_t *changed_names(const struct drift_rec *ra, const struct drift_rec 
 
 static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct drift_rec *rb)
 {
+	if (fold_explained(c, rb, DRIFT_CHANGED))
+		return;
 	const char *best_rule, *best_f;
 	/* first from the text: most changes are volatile and sink unparsed */
 	json_t *names = changed_names(ra, rb);
@@ -536,6 +546,9 @@ static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct
 	double s = score_entry(c, rb, best_f, DRIFT_CHANGED, best, best_rule, why);
 	if (!strcmp(rb->feature, "config"))
 		text_detail(c, e, fields);
+	json_t *expl = json_object_get(c->explains, rb->match);
+	if (expl && !strcmp(rb->feature, "package"))
+		json_object_set(e, "explains", expl);
 	json_object_set_new(e, "fields", fields);
 	if (json_array_size(vol))
 		json_object_set_new(e, "volatile_fields", vol);
@@ -544,6 +557,95 @@ static void changed(struct diff_ctx *c, const struct drift_rec *ra, const struct
 	json_object_set_new(e, "score", json_real(s));
 	json_object_set_new(e, "why", why);
 	push(c, e, s, rb);
+}
+
+/* ---- explained by a package's upgrade ------------------------------------- */
+
+/* Pre-pass: the conffiles (path, MD5 the package ships) of every package
+ * whose version changed. */
+static void upgraded_pair(void *ctx, const struct drift_rec *ra, const struct drift_rec *rb)
+{
+	struct diff_ctx *c = ctx;
+	if (!ra || !rb || strcmp(rb->feature, "package") != 0 || same_text(ra, rb))
+		return;
+	const json_t *va = drift_value(ra), *vb = drift_value(rb);
+	const char *v1 = json_string_value(json_object_get(va, "version"));
+	const char *v2 = json_string_value(json_object_get(vb, "version"));
+	if (!v1 || !v2 || !strcmp(v1, v2))
+		return;
+	const char *path;
+	json_t *md5;
+	json_object_foreach(json_object_get(vb, "conffiles"), path, md5)
+	{
+		if (json_string_length(md5) == 32)
+			json_object_set_new(c->upgraded, path,
+			                    json_pack("{s:s,s:s,s:s,s:O}", "package", rb->match,
+			                              "from", v1, "to", v2, "md5", md5));
+	}
+}
+
+/* The upgrade that explains a config record: its path is a conffile of an
+ * upgraded package and its content's MD5 is the one the package ships. */
+static const json_t *explained_by_package(const struct diff_ctx *c, const struct drift_rec *r)
+{
+	if (strcmp(r->feature, "config") != 0 || !json_object_size(c->upgraded))
+		return NULL;
+	const json_t *u = json_object_get(c->upgraded, r->key);
+	if (!u)
+		return NULL;
+	struct js_iter it;
+	struct js_span name, val, content;
+	if (js_iter_begin(&it, (struct js_span){r->text, r->len}, 0) < 0)
+		return NULL;
+	bool found = false;
+	while (!found && js_obj_next(&it, &name, &val) == 1)
+		found = js_eq(name, "content") && js_str(val, &content);
+	if (!found)
+		return NULL;
+	struct buf bytes = BUF_INIT;
+	js_unescape(&bytes, content.p, content.n); /* the file's bytes, \udcXX as XX */
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	char hex[33] = "";
+	if (EVP_Digest(bytes.data ? bytes.data : "", bytes.len, md, &mdlen, EVP_md5(), NULL) == 1 &&
+	    mdlen == 16)
+		for (unsigned i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	buf_free(&bytes);
+	return !strcmp(hex, json_string_value(json_object_get(u, "md5"))) ? u : NULL;
+}
+
+/* Note the change as explained; true when it is then left out. */
+static bool fold_explained(struct diff_ctx *c, const struct drift_rec *r, enum drift_change ch)
+{
+	const json_t *u = explained_by_package(c, r);
+	if (!u)
+		return false;
+	const char *pkg = json_string_value(json_object_get(u, "package"));
+	json_t *list = json_object_get(c->explains, pkg);
+	if (!list) {
+		list = json_array();
+		json_object_set_new(c->explains, pkg, list);
+	}
+	json_array_append_new(list, json_string(r->key));
+	c->sunk++;
+	if (c->o->all) {
+		json_t *e = new_entry(r, ch);
+		json_object_set_new(e, "score", json_real(DRIFT_VOLATILE));
+		json_object_set_new(e, "why",
+		                    json_pack("{s:f,s:s}", "prior", DRIFT_VOLATILE, "folded",
+		                              "explained by the upgrade of its package (the "
+		                              "content is the one it ships)"));
+		json_object_set_new(e, "explained_by", json_deep_copy(u));
+		json_object_set_new(e, "sunk", json_true());
+		if (c->n == c->cap) {
+			c->cap = c->cap ? c->cap * 2 : 64;
+			c->e = xreallocarray(c->e, c->cap, sizeof(*c->e));
+		}
+		c->e[c->n++] = (struct entry){
+		    .j = e, .score = DRIFT_VOLATILE, .feature = r->feature, .key = r->match};
+	}
+	return true;
 }
 
 static void diff_pair(void *ctx, const struct drift_rec *ra, const struct drift_rec *rb)
@@ -585,10 +687,15 @@ json_t *drift_diff(const struct drift_state *a, const struct drift_state *b,
 	                     .rules = rules,
 	                     .o = o,
 	                     .volatile_fields = json_object(),
-	                     .exited = json_object()};
+	                     .exited = json_object(),
+	                     .upgraded = json_object(),
+	                     .explains = json_object()};
 	merge_walk(a, b, exited_pair, &c);
+	merge_walk(a, b, upgraded_pair, &c);
 	merge_walk(a, b, diff_pair, &c);
 	json_decref(c.exited);
+	json_decref(c.upgraded);
+	json_decref(c.explains);
 	if (c.n)
 		qsort(c.e, c.n, sizeof(*c.e), entry_cmp);
 	json_t *entries = json_array();

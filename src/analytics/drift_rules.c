@@ -63,6 +63,7 @@ const char drift_default_rules[] =
     "package     status           changed  0.8\n"
     "package     size_kb          changed  volatile\n"
     "package     installed        changed  volatile\n"
+    "package     conffiles        changed  0.3\n"
     "# configuration files: content first\n"
     "config      *                removed  0.95\n"
     "config      *                added    0.6\n"

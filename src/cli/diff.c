@@ -329,6 +329,19 @@ static void print_entry(const json_t *e, bool all)
 		put_value(json_array_get(v, 1));
 		printf("\n");
 	}
+	const json_t *ex = json_object_get(e, "explains");
+	if (json_array_size(ex)) {
+		printf("                   explains %zu change%s:", json_array_size(ex),
+		       json_array_size(ex) == 1 ? "" : "s");
+		size_t xi;
+		const json_t *xp;
+		json_array_foreach(ex, xi, xp)
+		{
+			printf(" ");
+			put_safe(json_string_value(xp));
+		}
+		printf("\n");
+	}
 	const char *used = jstr(why, "used_by");
 	const char *folded = jstr(why, "folded");
 	printf("                   why: prior %.2f",

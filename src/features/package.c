@@ -114,6 +114,12 @@ static void emit(struct pkg_crawl *pc, const struct pkg *p)
 	else
 		jw_str(j, "status", "installed");
 	jw_str(j, "manager", pc->manager);
+	if (p->have & PKG_CONFFILES && frame_format(f) != FRAME_CRAWLER) {
+		jw_obj_begin(j, "conffiles");
+		for (size_t i = 0; i < p->nconffiles; i++)
+			jw_str(j, p->conffiles[i].path.s, p->conffiles[i].md5);
+		jw_obj_end(j);
+	}
 	if (!(p->have & PKG_INSTALLTIME)) {
 		jw_null(j, "installed");
 	} else if (frame_format(f) == FRAME_CRAWLER) {

@@ -42,6 +42,7 @@ static void set_str(struct pkg *p, struct pkg_str *d, const char *s, size_t n, b
 
 static void pkg_reset(struct pkg *p)
 {
+	p->nconffiles = 0;
 	p->have = 0;
 	p->bad = 0;
 	p->truncated = false;
@@ -159,6 +160,7 @@ static ssize_t mem_read(void *rctx, void *dst, size_t n)
 struct para {
 	struct pkg pkg;
 	bool started;
+	bool in_conffiles; /* continuation lines belong to Conffiles */
 	pkg_cb cb;
 	void *ctx;
 };
@@ -170,6 +172,7 @@ static int para_end(struct para *pa)
 		r = pa->cb(pa->ctx, &pa->pkg);
 	pkg_reset(&pa->pkg);
 	pa->started = false;
+	pa->in_conffiles = false;
 	return r;
 }
 
@@ -223,6 +226,45 @@ static bool dpkg_status_state(const char *v, size_t n, const char **st, size_t *
 	return true;
 }
 
+/* " /etc/x 0123456789abcdef0123456789abcdef [obsolete]": the path (no
+ * blanks in it, as dpkg writes it) and the MD5, or a malformed line. */
+static void conffile_line(struct pkg *p, const char *s, size_t n, bool cut)
+{
+	const char *e = s + n, *q = s;
+	while (q < e && is_blank(*q))
+		q++;
+	const char *path = q;
+	while (q < e && !is_blank(*q))
+		q++;
+	size_t pn = (size_t)(q - path);
+	while (q < e && is_blank(*q))
+		q++;
+	const char *md5 = q;
+	while (q < e && !is_blank(*q))
+		q++;
+	size_t mn = (size_t)(q - md5);
+	if (pn == 0 || path[0] != '/' || cut) {
+		p->bad++;
+		return;
+	}
+	if (p->nconffiles == PKG_CONFFILES_MAX) {
+		p->truncated = true;
+		return;
+	}
+	struct pkg_conffile *c = &p->conffiles[p->nconffiles];
+	set_str(p, &c->path, path, pn, false);
+	c->md5[0] = '\0';
+	bool hex = mn == 32;
+	for (size_t i = 0; hex && i < mn; i++)
+		hex = (md5[i] >= '0' && md5[i] <= '9') || (md5[i] >= 'a' && md5[i] <= 'f');
+	if (hex) {
+		memcpy(c->md5, md5, 32);
+		c->md5[32] = '\0';
+	}
+	p->nconffiles++;
+	p->have |= PKG_CONFFILES;
+}
+
 static int dpkg_line(void *ctx, const char *s, size_t n, uint64_t off, bool cut)
 {
 	struct para *pa = ctx;
@@ -231,11 +273,14 @@ static int dpkg_line(void *ctx, const char *s, size_t n, uint64_t off, bool cut)
 	if (blank_line(s, n))
 		return para_end(pa);
 	bool first = para_line(pa, off);
-	if (s[0] == ' ' || s[0] == '\t') { /* continuation of a field we skip */
+	if (s[0] == ' ' || s[0] == '\t') { /* continuation of a field */
 		if (first)
 			p->bad++;
+		else if (pa->in_conffiles)
+			conffile_line(p, s, n, cut);
 		return 0;
 	}
+	pa->in_conffiles = false;
 	const char *colon = memchr(s, ':', n);
 	if (!colon || colon == s) {
 		p->bad++;
@@ -303,6 +348,13 @@ static int dpkg_line(void *ctx, const char *s, size_t n, uint64_t off, bool cut)
 	case 'm':
 		if (field_is(s, fn, "Multi-Arch"))
 			p->multiarch_same = vn == 4 && !strncasecmp(v, "same", 4);
+		break;
+	case 'c':
+		if (field_is(s, fn, "Conffiles")) {
+			pa->in_conffiles = true;
+			if (vn) /* the list starts on the next line */
+				p->bad++;
+		}
 		break;
 	}
 	return 0;

@@ -47,6 +47,15 @@ enum pkg_field {
 	PKG_SOURCE = 1u << 4,
 	PKG_STATUS = 1u << 5,      /* dpkg only */
 	PKG_INSTALLTIME = 1u << 6, /* rpm only */
+	PKG_CONFFILES = 1u << 7,   /* dpkg only */
+};
+
+#define PKG_CONFFILES_MAX 64 /* more: the rest are left out (`truncated`) */
+
+/* A dpkg conffile: its path and the MD5 of the content the package ships. */
+struct pkg_conffile {
+	struct pkg_str path;
+	char md5[33]; /* 32 hex digits; "" when the line had none (obsolete, newconffile) */
 };
 
 /*
@@ -61,6 +70,9 @@ enum pkg_field {
  *   status    dpkg: the third word of Status ("installed", "half-installed",
  *             "config-files"...), want and error flags dropped
  *   multiarch_same  dpkg "Multi-Arch: same"
+ *   conffiles dpkg "Conffiles:" lines " /etc/x 0123...md5 [obsolete]": the
+ *             configuration files the package ships and their MD5s (at most
+ *             PKG_CONFFILES_MAX)
  */
 struct pkg {
 	unsigned have;  /* PKG_* bits of fields present */
@@ -71,6 +83,8 @@ struct pkg {
 	uint64_t size_kb;
 	int64_t install_time; /* seconds since the epoch */
 	struct pkg_str name, version, arch, source, status;
+	size_t nconffiles;
+	struct pkg_conffile conffiles[PKG_CONFFILES_MAX];
 };
 
 /* Called for each entry that has at least one field or malformed line.

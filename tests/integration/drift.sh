@@ -40,6 +40,10 @@ for p in "libpq5 15.3-1" "postgresql 15.3-1" "openssl 3.0.14-1" "tzdata 2024a-1"
 	set -- $p
 	printf 'Package: %s\nStatus: install ok installed\nVersion: %s\nArchitecture: amd64\n\n' "$1" "$2"
 done >"$TMP/db/var/lib/dpkg/status"
+# a package shipping a conffile, for the upgrade that explains its change
+printf 'listen_port = 5432\n' >"$TMP/db/etc/pg.conf"
+printf 'Package: pgconf\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: all\nConffiles:\n /etc/pg.conf %s\n\n' \
+	"$(md5sum <"$TMP/db/etc/pg.conf" | cut -c1-32)" >>"$TMP/db/var/lib/dpkg/status"
 
 wpid=$(start_unshare_container $T-web "$TMP/web" \
 	'httpd -p 80 -h /var/www; /usr/sbin/web-worker 1000000') || { not_ok "start web"; exit 1; }
@@ -173,6 +177,14 @@ fault s-app-restarted-other-args $T-app '.feature=="process" and (.key|test("app
 	"pkill -KILL -f '^sh -c while :; do sleep 1; done app-server /etc/app.conf'; in_container $T-app sh -c 'while :; do sleep 1; done' app-server /etc/app-test.conf &"
 fault t-group-changed $T-app '.feature=="config" and .key=="/etc/group"' \
 	"sed -i 's/^root:x:0:\$/root:x:0:www/' '$TMP/app/etc/group'"
+fault u-package-upgraded $T-db '.feature=="package" and .key=="pgconf"' \
+	"printf 'listen_port = 5432\\nshared_buffers = 128MB\\n' >'$TMP/db/etc/pg.conf'
+	 sed -i -e 's/^Version: 1.0-1\$/Version: 1.1-1/' \
+		-e \"s| /etc/pg.conf .*| /etc/pg.conf \$(md5sum <'$TMP/db/etc/pg.conf' | cut -c1-32)|\" \
+		'$TMP/db/var/lib/dpkg/status'"
+check_eq "u: the upgrade is one entry, the conffile it ships folds under it" \
+	'1 ["/etc/pg.conf"]' \
+	"$(jq -c '[(.entries|length), (.entries[0].explains)] | map(tostring) | join(" ")' -r "$TMP/u-package-upgraded.json")"
 
 n=${#RANKS[@]}
 top1=0 top3=0

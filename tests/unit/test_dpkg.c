@@ -298,6 +298,39 @@ static void test_garbage(void **state)
 	}
 }
 
+/* Conffiles: the lines after the field, path and MD5; an obsolete one
+ * keeps its MD5, one without an MD5 gets ""; the next field ends the list. */
+static void test_conffiles(void **state)
+{
+	static const char text[] =
+	    "Package: adduser\n"
+	    "Status: install ok installed\n"
+	    "Conffiles:\n"
+	    " /etc/adduser.conf cc3493ecd2d09837ffdcc3e25fdfff18\n"
+	    " /etc/deluser.conf 11a06baf8245fd8d690b99024d228c1f obsolete\n"
+	    " /etc/new.conf newconffile\n"
+	    " not-a-path 11a06baf8245fd8d690b99024d228c1f\n"
+	    "Version: 3.134\n"
+	    " continuation of Version: skipped\n"
+	    "\n"
+	    "Package: b\nVersion: 1\n";
+	struct seen s = {0};
+	assert_int_equal(dpkg_parse(text, sizeof(text) - 1, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	const struct pkg *p = &s.p[0];
+	assert_true(p->have & PKG_CONFFILES);
+	assert_int_equal(p->nconffiles, 3);
+	assert_str(&p->conffiles[0].path, "/etc/adduser.conf");
+	assert_string_equal(p->conffiles[0].md5, "cc3493ecd2d09837ffdcc3e25fdfff18");
+	assert_string_equal(p->conffiles[1].md5, "11a06baf8245fd8d690b99024d228c1f");
+	assert_str(&p->conffiles[2].path, "/etc/new.conf");
+	assert_string_equal(p->conffiles[2].md5, "");
+	assert_int_equal(p->bad, 1); /* not-a-path */
+	assert_str(&p->version, "3.134");
+	assert_false(s.p[1].have & PKG_CONFFILES);
+	assert_int_equal(s.p[1].nconffiles, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +345,7 @@ int main(void)
 	    cmocka_unit_test(test_callback_stops),
 	    cmocka_unit_test(test_truncated_everywhere),
 	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_conffiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -324,6 +324,37 @@ static void library_folds_under_exit(void **st)
 	json_decref(d);
 }
 
+/* A config file whose new content is the one its upgraded package ships
+ * folds under the package's version change; one edited by hand does not. */
+static void package_upgrade_explains(void **st)
+{
+	const char *a = PKG("pg", "15.3-1") "," CONF(
+	    "/etc/pg.conf", "port = 5432\\n", "h1") "," CONF("/etc/mine.conf", "x=1\\n", "h3");
+	const char *b =
+	    "{\"feature\":\"package\",\"key\":\"pg\",\"value\":{\"name\":\"pg\",\"version\":"
+	    "\"15.4-1\",\"conffiles\":{\"/etc/pg.conf\":\"725c224a5b5d2660123c59e4b99be0ee\","
+	    "\"/etc/mine.conf\":\"00000000000000000000000000000000\"}}}," CONF(
+	        "/etc/pg.conf", "port = 5433\\n", "h2") "," CONF("/etc/mine.conf", "x=2\\n", "h4");
+	json_t *d = diff(a, b, false);
+	json_t *v = json_object_get(d, "entries");
+	assert_int_equal(json_array_size(v), 2);
+	json_t *pkg = NULL, *mine = NULL;
+	for (size_t i = 0; i < 2; i++) {
+		if (!strcmp(s_of(entry(d, i), "feature"), "package"))
+			pkg = entry(d, i);
+		else
+			mine = entry(d, i);
+	}
+	assert_non_null(pkg);
+	assert_non_null(mine);
+	assert_string_equal(s_of(mine, "key"), "/etc/mine.conf");
+	json_t *ex = json_object_get(pkg, "explains");
+	assert_int_equal(json_array_size(ex), 1);
+	assert_string_equal(json_string_value(json_array_get(ex, 0)), "/etc/pg.conf");
+	assert_int_equal(json_integer_value(json_object_get(d, "sunk")), 1);
+	json_decref(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +369,7 @@ int main(void)
 	    cmocka_unit_test(connections),
 	    cmocka_unit_test(peers_rarity),
 	    cmocka_unit_test(library_folds_under_exit),
+	    cmocka_unit_test(package_upgrade_explains),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
