@@ -61,10 +61,28 @@ static bool wants(const struct crawl_target *t, int i)
 	return t->feat_mask == 0 || (i < 64 && (t->feat_mask >> i) & 1);
 }
 
+/* Where feature i of the run finds and leaves its carry for target t, or NULL. */
+static void **carry_slot(const struct crawl_run *run, const struct crawl_target *t, int i)
+{
+	if (!t->carry)
+		return NULL;
+	int fi = feature_index(run->feats[i]);
+	return fi >= 0 && fi < FEATURE_MAX ? &t->carry[fi] : NULL;
+}
+
+/* Does feature i need a first sample for target t (no carry to start from)? */
+static bool needs_prime(const struct crawl_run *run, const struct crawl_target *t, int i)
+{
+	if (!run->feats[i]->prime || !wants(t, i))
+		return false;
+	void **c = carry_slot(run, t, i);
+	return !c || !*c;
+}
+
 static bool wants_prime(const struct crawl_run *run, const struct crawl_target *t)
 {
 	for (int i = 0; i < run->nfeats; i++)
-		if (run->feats[i]->prime && wants(t, i))
+		if (needs_prime(run, t, i))
 			return true;
 	return false;
 }
@@ -85,7 +103,7 @@ static void prime_job(struct pool *p, struct job *j)
 		return; /* the crawl reports it */
 	struct crawl_ctx c = {.view = v, .opts = run->opts};
 	for (int i = 0; i < run->nfeats; i++)
-		if (run->feats[i]->prime && wants(j->t, i)) {
+		if (needs_prime(run, j->t, i)) {
 			c.settings = crawl_opts_settings(run->opts, run->feats[i]);
 			j->primed[i] = run->feats[i]->prime(&c);
 		}
@@ -176,6 +194,7 @@ static void crawl_job(struct pool *p, struct job *j)
 			            run->timeout);
 		} else {
 			c.primed = j->primed[i];
+			c.carry = carry_slot(run, j->t, i);
 			c.settings = crawl_opts_settings(run->opts, run->feats[i]);
 			j->primed[i] = NULL;
 			r = run->feats[i]->crawl(&c);

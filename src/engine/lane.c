@@ -156,8 +156,26 @@ static bool grow_targets(struct lane *l, int n)
 	if (!t)
 		return false;
 	l->targets = t;
+	struct kept_view **e = realloc(l->entries, (size_t)n * sizeof(*e));
+	if (!e)
+		return false;
+	l->entries = e;
+	uint64_t *m = realloc(l->table_masks, (size_t)n * sizeof(*m));
+	if (!m)
+		return false;
+	l->table_masks = m;
 	l->cap = n;
 	return true;
+}
+
+/* The features of feature_table with prime() (they leave carries). */
+static uint64_t prime_mask(const struct lane *l)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < nfeat(l); i++)
+		if (feature_table[i]->prime)
+			m |= 1ull << i;
+	return m;
 }
 
 /* Translate a mask over feature_table into one over the run's features. */
@@ -254,6 +272,11 @@ static int pick_targets(struct lane *l, const struct lane_request *rq, uint64_t 
 	for (int k = 0; k < target_nkinds; k++)
 		masks[target_kinds[k]->index] = kind_mask(l, target_kinds[k]);
 	struct idset *now = &l->next;
+	uint64_t primes = prime_mask(l);
+	int64_t max_age[FEATURE_MAX] = {0}, t_now = mono_ns();
+	for (int f = 0; f < nfeat(l) && f < FEATURE_MAX; f++)
+		if (rq->interval[f] > 0)
+			max_age[f] = (int64_t)((2 * rq->interval[f] + 2) * 1e9);
 	int n = 0;
 	for (int i = 0; i < l->set.n; i++) {
 		const struct target *t = &l->set.v[i];
@@ -280,8 +303,16 @@ static int pick_targets(struct lane *l, const struct lane_request *rq, uint64_t 
 		idset_add(now, h);
 		if (is_new && k->noun)
 			fresh[k->index]++;
-		l->targets[n++] = (struct crawl_target){
-		    .target = t, .sys = t->sys, .feat_mask = run_mask(l, m, run_of), .view = v};
+		struct kept_view *ke = (m & primes) ? kept_entry(&l->views, t, h) : NULL;
+		if (ke)
+			kept_carries_fresh(ke, max_age, t_now);
+		l->entries[n] = ke;
+		l->table_masks[n] = m;
+		l->targets[n++] = (struct crawl_target){.target = t,
+		                                        .sys = t->sys,
+		                                        .feat_mask = run_mask(l, m, run_of),
+		                                        .view = v,
+		                                        .carry = ke ? ke->carry : NULL};
 	}
 	return n;
 }
@@ -340,9 +371,13 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 		    .timeout = rq->timeout,
 		};
 		crawl_run(&run); /* store errors: logged by the locked sink */
-		for (int i = 0; i < n; i++)
-			if (l->targets[i].abandoned && l->targets[i].view)
-				kept_forget(&l->views, l->targets[i].view);
+		int64_t t_end = mono_ns();
+		for (int i = 0; i < n; i++) {
+			if (l->targets[i].abandoned && (l->targets[i].view || l->entries[i]))
+				kept_forget(&l->views, id_hash(l->targets[i].sys.id));
+			else if (l->entries[i])
+				kept_carries_left(l->entries[i], l->table_masks[i], t_end);
+		}
 		count(e, EC_CRAWLS, 1);
 		count(e, EC_LAST_CRAWL_MS, now_ns() / 1000000);
 		count(e, EC_LAST_CRAWL_US, (mono_ns() - t0) / 1000);
@@ -419,5 +454,9 @@ void lane_free(struct lane *l)
 	idset_free(&l->next);
 	free(l->targets);
 	l->targets = NULL;
+	free(l->entries);
+	l->entries = NULL;
+	free(l->table_masks);
+	l->table_masks = NULL;
 	l->cap = 0;
 }

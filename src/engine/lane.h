@@ -21,7 +21,10 @@
  * paces_discovery) is due and the set of pids
  * in /proc changed (or 30 s passed); the other lanes when they run (at
  * their own, rarer ticks) or when the fast lane saw a new system.  Views
- * are kept between ticks as kept_views.h says.
+ * are kept between ticks as kept_views.h says, and so is what a feature
+ * with prime() (metric) leaves for its next crawl of a system: its last
+ * sample, the next crawl's first (a carry is used when no older than
+ * twice the feature's interval and 2 s; else the system is primed).
  */
 #ifndef VANTAGE_LANE_H
 #define VANTAGE_LANE_H
@@ -89,6 +92,8 @@ struct lane {
 	struct idset known;    /* systems crawled with every feature */
 	struct idset next;     /* the next `known`, built during a run (reused) */
 	struct crawl_target *targets;
+	struct kept_view **entries; /* per target: its kept entry (carries), or NULL */
+	uint64_t *table_masks;      /* per target: its features, bits of feature_table */
 	int cap;
 	struct kept_views views;
 	/* fast lane: the set of systems last given to store_mark_gone */
