@@ -115,6 +115,12 @@ struct sample {
 	int64_t t_cpu, t_dev, t_net, t_cg;
 	bool have_cpu, have_dev, have_net, have_cg;
 	struct vt_cgroup cg;
+	/* the system's uptime as read at boot_ns (CLOCK_BOOTTIME, which
+	 * uptime counts in, time namespaces apart by a constant): a carry
+	 * answers the next uptime without reading the kernel's facts */
+	bool have_uptime;
+	double uptime;
+	int64_t boot_ns;
 };
 
 struct metric {
@@ -351,6 +357,37 @@ static void emit_memory(struct metric *m)
 	rec_end(f);
 }
 
+static int64_t boot_ns(void)
+{
+	struct timespec t;
+	if (clock_gettime(CLOCK_BOOTTIME, &t) < 0)
+		return -1;
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The system's uptime: from the first sample's when it has one (the
+ * daemon's carry), else from the view's kernel facts (kept for the next
+ * crawl). */
+static bool uptime(struct metric *m, double *out)
+{
+	int64_t now = boot_ns();
+	if (m->second && m->a.have_uptime && now >= m->a.boot_ns && m->a.boot_ns >= 0) {
+		*out = m->a.uptime + (double)(now - m->a.boot_ns) / 1e9;
+	} else {
+		struct vt_kernel k;
+		if (!VIEW_HAS(m->c->view, kernel) || view_kernel(m->c->view, &k) != 0 ||
+		    !(k.have & VK_UPTIME))
+			return false;
+		*out = k.uptime;
+	}
+	if (m->keep && now >= 0) {
+		m->b.have_uptime = true;
+		m->b.uptime = *out;
+		m->b.boot_ns = now;
+	}
+	return true;
+}
+
 static void emit_load(struct metric *m)
 {
 	struct frame *f = m->f;
@@ -367,10 +404,9 @@ static void emit_load(struct metric *m)
 	jw_double(j, rec_name(f, "load15", "longterm"), l.load15, 2);
 	jw_uint(j, "runnable", l.running);
 	jw_uint(j, "tasks", l.total);
-	struct vt_kernel k;
-	if (frame_format(f) != FRAME_CRAWLER && VIEW_HAS(m->c->view, kernel) &&
-	    view_kernel(m->c->view, &k) == 0 && (k.have & VK_UPTIME))
-		jw_double(j, "uptime_s", k.uptime, 2);
+	double up;
+	if (frame_format(f) != FRAME_CRAWLER && uptime(m, &up))
+		jw_double(j, "uptime_s", up, 2);
 	rec_end(f);
 }
 
@@ -526,6 +562,32 @@ static int emit_net(void *ctx, const struct vt_iface *ifc)
 	return rec_end(f);
 }
 
+/* The counters alone (view_netio: no addresses, no flags), as an interface. */
+static int netio_as_iface(void *ctx, const struct vt_netio *n,
+                          int (*cb)(void *, const struct vt_iface *))
+{
+	struct vt_iface i = {.name = n->ifname, .counters = *n};
+	return cb(ctx, &i);
+}
+
+static int store_netio(void *ctx, const struct vt_netio *n)
+{
+	return netio_as_iface(ctx, n, store_net);
+}
+
+static int emit_netio(void *ctx, const struct vt_netio *n)
+{
+	return netio_as_iface(ctx, n, emit_net);
+}
+
+/* The interfaces' counters through the cheapest op the view has. */
+static int read_net(struct view *v, const struct view_iter *it, bool emit)
+{
+	if (VIEW_HAS(v, netio))
+		return view_netio(v, it, emit ? emit_netio : store_netio);
+	return view_interfaces(v, it, emit ? emit_net : store_net);
+}
+
 /* ---- cgroup ------------------------------------------------------------------------------ */
 
 static void put_limit(struct json *j, const char *name, uint64_t v)
@@ -626,8 +688,8 @@ static void first_sample(struct metric *m)
 		op_failed(m, "disk I/O (first sample)", r);
 	}
 	a->t_net = mono_ns();
-	if (VIEW_HAS(v, interfaces))
-		a->have_net = view_interfaces(v, &it, store_net) == 0; /* error: 2nd */
+	if (VIEW_HAS(v, interfaces) || VIEW_HAS(v, netio))
+		a->have_net = read_net(v, &it, false) == 0; /* error: 2nd */
 	a->t_cg = mono_ns();
 	if (VIEW_HAS(v, cgroup))
 		a->have_cg = view_cgroup(v, &a->cg) == 0;
@@ -672,9 +734,9 @@ static void second_sample(struct metric *m)
 		b->have_dev = r == 0;
 		op_failed(m, "disk I/O", r);
 	}
-	if (VIEW_HAS(v, interfaces)) {
+	if (VIEW_HAS(v, interfaces) || VIEW_HAS(v, netio)) {
 		b->t_net = begin_kind(m, a->have_net, a->t_net);
-		r = view_interfaces(v, &it, emit_net);
+		r = read_net(v, &it, true);
 		b->have_net = r == 0;
 		op_failed(m, "network interfaces", r);
 	}
@@ -719,6 +781,7 @@ static void sample_shift(struct metric *m)
 	m->b = old;
 	m->b.cpu.n = m->b.dev.n = m->b.net.n = 0;
 	m->b.have_cpu = m->b.have_dev = m->b.have_net = m->b.have_cg = false;
+	m->b.have_uptime = false;
 }
 
 static void metric_free(void *state)
