@@ -370,7 +370,10 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 		    .workers = rq->workers,
 		    .timeout = rq->timeout,
 		};
+		/* one store transaction for the run's frames */
+		locked_sink_batch(l->store_sink, true);
 		crawl_run(&run); /* store errors: logged by the locked sink */
+		locked_sink_batch(l->store_sink, false);
 		int64_t t_end = mono_ns();
 		for (int i = 0; i < n; i++) {
 			if (l->targets[i].abandoned && (l->targets[i].view || l->entries[i]))

@@ -1033,6 +1033,7 @@ const struct store_backend store_backend_sqlite = {
     .check = sqlite_check,
     .reopen = sqlite_reopen,
     .put_frame = sqlite_put_frame,
+    .put_frames = sqlite_put_frames,
     .mark_gone = sqlite_mark_gone,
     .maintain = sqlite_maintain,
     .systems_json = sqlite_systems_json,
