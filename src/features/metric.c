@@ -139,7 +139,7 @@ struct metric {
 static void *vec_push(struct vec *a)
 {
 	if (a->n == a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 64;
+		size_t ncap = a->cap ? a->cap * 2 : 8;
 		if (a->cap >= MAX_ITEMS)
 			return NULL;
 		if (ncap > MAX_ITEMS)
