@@ -40,7 +40,7 @@ struct kept_view *kept_entry(struct kept_views *kv, const struct target *t, uint
 	}
 	if (kv->n == kv->cap) {
 		int cap = kv->cap ? kv->cap * 2 : 16;
-		struct kept_view **v = realloc(kv->v, (size_t)cap * sizeof(*v));
+		struct kept_view **v = realloc(kv->v, (size_t)cap * sizeof(struct kept_view *));
 		if (!v)
 			return NULL;
 		kv->v = v;

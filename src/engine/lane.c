@@ -296,7 +296,7 @@ static bool grow_targets(struct lane *l, int n)
 	if (!t)
 		return false;
 	l->targets = t;
-	struct kept_view **e = realloc(l->entries, (size_t)n * sizeof(*e));
+	struct kept_view **e = realloc(l->entries, (size_t)n * sizeof(struct kept_view *));
 	if (!e)
 		return false;
 	l->entries = e;

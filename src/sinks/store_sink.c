@@ -96,6 +96,8 @@ static int ss_write_fd(struct sink *s, int fd, size_t len)
 static void unlink_head(struct store_sink *ss)
 {
 	struct qframe *q = ss->head;
+	if (!q)
+		return;
 	ss->head = q->next;
 	if (!ss->head)
 		ss->tail = NULL;
@@ -166,7 +168,7 @@ static int store_all(struct store_sink *ss, const struct buf *cur)
 	int n = ss->qlen + (cur ? 1 : 0);
 	if (n == 0)
 		return 0;
-	struct store_frame one, *f = n == 1 ? &one : calloc((size_t)n, sizeof(*f));
+	struct store_frame one = {0}, *f = n == 1 ? &one : calloc((size_t)n, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	int i = 0;
