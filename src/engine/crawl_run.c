@@ -61,10 +61,28 @@ static bool wants(const struct crawl_target *t, int i)
 	return t->feat_mask == 0 || (i < 64 && (t->feat_mask >> i) & 1);
 }
 
+/* Where feature i of the run finds and leaves its carry for target t, or NULL. */
+static void **carry_slot(const struct crawl_run *run, const struct crawl_target *t, int i)
+{
+	if (!t->carry)
+		return NULL;
+	int fi = feature_index(run->feats[i]);
+	return fi >= 0 && fi < FEATURE_MAX ? &t->carry[fi] : NULL;
+}
+
+/* Does feature i need a first sample for target t (no carry to start from)? */
+static bool needs_prime(const struct crawl_run *run, const struct crawl_target *t, int i)
+{
+	if (!run->feats[i]->prime || !wants(t, i))
+		return false;
+	void **c = carry_slot(run, t, i);
+	return !c || !*c;
+}
+
 static bool wants_prime(const struct crawl_run *run, const struct crawl_target *t)
 {
 	for (int i = 0; i < run->nfeats; i++)
-		if (run->feats[i]->prime && wants(t, i))
+		if (needs_prime(run, t, i))
 			return true;
 	return false;
 }
@@ -85,7 +103,7 @@ static void prime_job(struct pool *p, struct job *j)
 		return; /* the crawl reports it */
 	struct crawl_ctx c = {.view = v, .opts = run->opts};
 	for (int i = 0; i < run->nfeats; i++)
-		if (run->feats[i]->prime && wants(j->t, i)) {
+		if (needs_prime(run, j->t, i)) {
 			c.settings = crawl_opts_settings(run->opts, run->feats[i]);
 			j->primed[i] = run->feats[i]->prime(&c);
 		}
@@ -124,7 +142,8 @@ static void finish(struct pool *p, struct job *j, struct frame *fr)
 		j->state = DONE;
 		p->ndone++;
 	}
-	pthread_cond_broadcast(&p->cv);
+	if (p->ndone == p->run->ntargets) /* the waiter wakes once, at the end */
+		pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -141,7 +160,8 @@ static void crawl_job(struct pool *p, struct job *j)
 			p->sink_err = -errno;
 		j->state = DONE;
 		p->ndone++;
-		pthread_cond_broadcast(&p->cv);
+		if (p->ndone == run->ntargets)
+			pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->lock);
 		return;
 	}
@@ -176,6 +196,7 @@ static void crawl_job(struct pool *p, struct job *j)
 			            run->timeout);
 		} else {
 			c.primed = j->primed[i];
+			c.carry = carry_slot(run, j->t, i);
 			c.settings = crawl_opts_settings(run->opts, run->feats[i]);
 			j->primed[i] = NULL;
 			r = run->feats[i]->crawl(&c);
@@ -247,8 +268,24 @@ static void write_stuck_frame(struct pool *p, struct job *j)
 		p->sink_err = r;
 }
 
-/* Wait for the crawl phase; abandon jobs stuck past their limit. Returns
- * true when every worker finished (so they can be joined). */
+/* The monotonic time the waiter next has to look at the jobs: when the
+ * first running one passes its limit (lock held); a job not started yet
+ * starts later than now, so its limit is later than now + grace. */
+static int64_t next_check(const struct pool *p, int64_t now, int64_t grace)
+{
+	int64_t next = now + grace;
+	for (int i = 0; i < p->run->ntargets; i++) {
+		const struct job *j = &p->jobs[i];
+		if (j->state == RUNNING && j->started + grace < next)
+			next = j->started + grace;
+	}
+	return next;
+}
+
+/* Wait for the crawl phase; abandon jobs stuck past their limit.  The
+ * waiter sleeps until every job is done (finish() wakes it once) or the
+ * first running job's limit, never polling.  Returns true when every
+ * worker finished (so they can be joined). */
 static bool wait_crawl(struct pool *p)
 {
 	const struct crawl_run *run = p->run;
@@ -256,14 +293,10 @@ static bool wait_crawl(struct pool *p)
 	bool abandoned_any = false;
 	pthread_mutex_lock(&p->lock);
 	while (p->ndone < run->ntargets) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&p->cv, &p->lock, &ts);
+		int64_t wake = next_check(p, mono_ns(), grace) + 1000000;
+		struct timespec ts = {.tv_sec = (time_t)(wake / 1000000000),
+		                      .tv_nsec = (long)(wake % 1000000000)};
+		pthread_cond_timedwait(&p->cv, &p->lock, &ts); /* on CLOCK_MONOTONIC */
 		int64_t now = mono_ns();
 		for (int i = 0; i < run->ntargets; i++) {
 			struct job *j = &p->jobs[i];
@@ -290,7 +323,11 @@ int crawl_run(const struct crawl_run *run)
 		return -ENOMEM;
 	pool->run = run;
 	pthread_mutex_init(&pool->lock, NULL);
-	pthread_cond_init(&pool->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pool->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	pool->jobs = calloc((size_t)run->ntargets + 1, sizeof(*pool->jobs));
 	void **primed = calloc((size_t)run->ntargets * (size_t)run->nfeats + 1, sizeof(void *));
 	if (!pool->jobs || !primed) {

@@ -9,7 +9,9 @@
  * Rates: when a feature has a prime() hook (metric) and the sampling
  * interval is above 0, every system is primed first, then the run sleeps
  * what is left of ONE interval, then the systems are crawled: the wait is
- * paid once per run, not once per system.
+ * paid once per run, not once per system.  A system that brings the last
+ * sample of its previous crawl (crawl_target's carry: the daemon) is not
+ * primed; when none needs priming the run neither primes nor sleeps.
  *
  * Per system: a target's feat_mask may select a subset of the features
  * (its frame lists only those); only systems whose subset has a feature
@@ -43,6 +45,11 @@ struct crawl_target {
 	/* A view of the system the caller opened and keeps (borrowed: the run
 	 * neither opens nor closes one then), or NULL. */
 	struct view *view;
+	/* Per feature of feature_table (FEATURE_MAX slots), or NULL: what the
+	 * last crawl of this system left for the next (struct crawl_ctx's
+	 * carry), owned by the caller.  An abandoned crawl may still write
+	 * its slot: the caller must then forget the slots, never free them. */
+	void **carry;
 	/* Out: the run gave up on this system (its worker is stuck in the
 	 * kernel); a borrowed view may still be in use and must not be
 	 * closed or used again. */

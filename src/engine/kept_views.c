@@ -1,5 +1,6 @@
 /*
- * kept_views.c - views kept open between a lane's ticks (see kept_views.h).
+ * kept_views.c - views and carries kept between a lane's ticks (see
+ * kept_views.h).
  */
 #include "kept_views.h"
 
@@ -8,32 +9,50 @@
 
 #include "../views/view.h"
 
-/* The kept view of system h (opened for `gen`): 1 with *out set, or 0 when
- * one must be opened (room for it made; a view of an older gen closed),
- * or -ENOMEM. */
-static int kept_find(struct kept_views *kv, uint64_t h, int gen, struct view **out)
+static void free_carries(struct kept_view *e)
+{
+	for (int f = 0; f < FEATURE_MAX && f < (int)feature_count; f++) {
+		if (e->carry[f] && feature_table[f]->prime_free)
+			feature_table[f]->prime_free(e->carry[f]);
+		e->carry[f] = NULL;
+	}
+}
+
+static void entry_free(struct kept_view *e)
+{
+	if (e->v)
+		view_destroy(e->v);
+	free_carries(e);
+	free(e);
+}
+
+struct kept_view *kept_entry(struct kept_views *kv, const struct target *t, uint64_t h)
 {
 	for (int i = 0; i < kv->n; i++) {
-		struct kept_view *k = &kv->v[i];
+		struct kept_view *k = kv->v[i];
 		if (k->h != h)
 			continue;
-		if (k->gen == gen) {
-			*out = k->v;
-			return 1;
-		}
-		view_destroy(k->v);
+		if (k->gen == t->gen)
+			return k;
+		entry_free(k); /* the system restarted */
 		kv->v[i] = kv->v[--kv->n];
 		break;
 	}
 	if (kv->n == kv->cap) {
 		int cap = kv->cap ? kv->cap * 2 : 16;
-		struct kept_view *v = realloc(kv->v, (size_t)cap * sizeof(*v));
+		struct kept_view **v = realloc(kv->v, (size_t)cap * sizeof(struct kept_view *));
 		if (!v)
-			return -ENOMEM;
+			return NULL;
 		kv->v = v;
 		kv->cap = cap;
 	}
-	return 0;
+	struct kept_view *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->h = h;
+	e->gen = t->gen;
+	kv->v[kv->n++] = e;
+	return e;
 }
 
 /* A keep_view system whose last open failed recently: true to wait. */
@@ -61,15 +80,17 @@ static void note_failure(struct kept_views *kv, uint64_t h, int64_t now)
 struct view *kept_view(struct kept_views *kv, const struct target *t, uint64_t h, int proc_fd,
                        int64_t now, char *err, size_t errlen)
 {
-	struct view *v;
 	if (errlen)
 		err[0] = 0;
-	int k = kept_find(kv, h, t->gen, &v);
-	if (k)
-		return k > 0 ? v : NULL;
+	struct kept_view *e = kept_entry(kv, t, h);
+	if (!e)
+		return NULL;
+	if (e->v)
+		return e->v;
 	bool remember = t->kind->keep_view;
 	if (remember && retry_later(kv, h, now))
 		return NULL;
+	struct view *v;
 	int r = target_open(t, proc_fd, &v, err, errlen);
 	if (r < 0) {
 		if (remember)
@@ -78,14 +99,33 @@ struct view *kept_view(struct kept_views *kv, const struct target *t, uint64_t h
 			err[0] = 0; /* the crawl opens its own and reports the error */
 		return NULL;
 	}
-	kv->v[kv->n++] = (struct kept_view){.h = h, .gen = t->gen, .v = v};
+	e->v = v;
 	return v;
 }
 
-void kept_forget(struct kept_views *kv, const struct view *v)
+void kept_carries_fresh(struct kept_view *e, const int64_t *max_age, int64_t now)
+{
+	for (int f = 0; f < FEATURE_MAX && f < (int)feature_count; f++) {
+		if (!e->carry[f] || now - e->carry_at[f] <= max_age[f])
+			continue;
+		if (feature_table[f]->prime_free)
+			feature_table[f]->prime_free(e->carry[f]);
+		e->carry[f] = NULL;
+	}
+}
+
+void kept_carries_left(struct kept_view *e, uint64_t feats, int64_t now)
+{
+	for (int f = 0; f < FEATURE_MAX; f++)
+		if (e->carry[f] && (feats >> f) & 1)
+			e->carry_at[f] = now;
+}
+
+void kept_forget(struct kept_views *kv, uint64_t h)
 {
 	for (int i = 0; i < kv->n; i++)
-		if (kv->v[i].v == v) {
+		if (kv->v[i]->h == h) {
+			/* the entry and what it holds are left to the stuck crawl */
 			kv->v[i] = kv->v[--kv->n];
 			return;
 		}
@@ -94,11 +134,11 @@ void kept_forget(struct kept_views *kv, const struct view *v)
 void kept_prune(struct kept_views *kv, const struct idset *present)
 {
 	for (int i = 0; i < kv->n;) {
-		if (idset_has(present, kv->v[i].h)) {
+		if (idset_has(present, kv->v[i]->h)) {
 			i++;
 			continue;
 		}
-		view_destroy(kv->v[i].v);
+		entry_free(kv->v[i]);
 		kv->v[i] = kv->v[--kv->n];
 	}
 }
@@ -106,7 +146,7 @@ void kept_prune(struct kept_views *kv, const struct idset *present)
 void kept_free(struct kept_views *kv)
 {
 	for (int i = 0; i < kv->n; i++)
-		view_destroy(kv->v[i].v);
+		entry_free(kv->v[i]);
 	free(kv->v);
 	free(kv->fail);
 	*kv = (struct kept_views){0};

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "../store/store.h"
+#include "../targets/cgroup_id.h"
+#include "../targets/containers.h"
+#include "../targets/vms.h"
 #include "../util/log.h"
 #include "../util/util.h"
 #include "../views/view.h"
@@ -90,6 +93,12 @@ bool lane_take_locked(struct lane *l, struct lane_request *out)
  * skipped at ticks where nothing started or exited (names and states are
  * refreshed every DISCOVER_FULL_NS anyway).  0 when /proc cannot be read.
  */
+static int cmp_pid(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
 static uint64_t pid_signature(struct lane *l)
 {
 	if (l->procdir < 0)
@@ -99,6 +108,8 @@ static uint64_t pid_signature(struct lane *l)
 	char buf[16384];
 	uint64_t h = FNV1A_BASIS, n = 0;
 	ssize_t len;
+	bool listed = true; /* l->cur_pids holds every pid */
+	l->ncur = 0;
 	while ((len = getdents64(l->procdir, buf, sizeof(buf))) > 0) {
 		for (ssize_t off = 0; off < len;) {
 			struct dirent64 *e = (struct dirent64 *)(buf + off);
@@ -108,9 +119,112 @@ static uint64_t pid_signature(struct lane *l)
 			h = fnv1a(h, e->d_name,
 			          strlen(e->d_name) + 1); /* the NUL separates names */
 			n++;
+			if (l->ncur == l->cap_cur) {
+				int cap = l->cap_cur ? l->cap_cur * 2 : 1024;
+				int *v = realloc(l->cur_pids, (size_t)cap * sizeof(*v));
+				if (!v) {
+					listed = false;
+					continue;
+				}
+				l->cur_pids = v;
+				l->cap_cur = cap;
+			}
+			l->cur_pids[l->ncur++] = atoi(e->d_name);
 		}
 	}
+	if (!listed)
+		l->ncur = -1;
+	else
+		qsort(l->cur_pids, (size_t)l->ncur, sizeof(int), cmp_pid);
 	return len < 0 ? 0 : h ^ n;
+}
+
+/* The pids now become the ones last checked. */
+static void keep_pids(struct lane *l)
+{
+	int *v = l->pids, cap = l->cap_pids;
+	l->pids = l->cur_pids;
+	l->cap_pids = l->cap_cur;
+	l->npids = l->ncur;
+	l->cur_pids = v;
+	l->cap_cur = cap;
+	l->ncur = 0;
+}
+
+static uint64_t ns_link(int procdir, int pid, const char *ns)
+{
+	char path[48], link[64];
+	snprintf(path, sizeof(path), "%d/ns/%s", pid, ns);
+	ssize_t n = readlinkat(procdir, path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = 0;
+	const char *b = strchr(link, '[');
+	return b ? strtoull(b + 1, NULL, 10) : 0;
+}
+
+/* Could new process `pid` be part of a system not in l->set (see lane.h)?
+ * True when unsure. */
+static bool new_pid_matters(struct lane *l, int pid, uint64_t host_pidns)
+{
+	struct engine *e = l->e;
+	char path[48], buf[8192];
+	uint64_t pidns = ns_link(l->procdir, pid, "pid");
+	if (!pidns)
+		return false; /* gone already */
+	if (e->watch[kind_vm.index]) {
+		snprintf(path, sizeof(path), "%d/exe", pid);
+		ssize_t n = readlinkat(l->procdir, path, buf, sizeof(buf) - 1);
+		if (n < 0 && errno != ENOENT)
+			return true; /* cannot tell */
+		if (n > 0 && vm_is_qemu_name(buf, (size_t)n))
+			return true;
+	}
+	if (!e->watch[kind_container.index])
+		return false;
+	snprintf(path, sizeof(path), "%d/cgroup", pid);
+	ssize_t n = read_small_at(l->procdir, path, buf, sizeof(buf));
+	struct cgroup_cid cid;
+	bool known_cid = false, known_ns = pidns == host_pidns;
+	bool has_cid = n > 0 && cgroup_id_from_file(buf, (size_t)n, &cid, NULL, NULL);
+	if (n <= 0 && pidns != host_pidns)
+		return true;
+	for (int i = 0; i < l->set.n; i++) {
+		const struct target *t = &l->set.v[i];
+		if (t->kind != &kind_container)
+			continue;
+		const struct container *c = t->obj;
+		known_ns |= c->pidns == pidns;
+		known_cid |= has_cid && strcmp(c->cid, cid.id) == 0;
+	}
+	return has_cid ? !known_cid : !known_ns;
+}
+
+/* Did the pids that came and went since the last check change the
+ * systems?  True when unsure. */
+static bool pids_matter(struct lane *l)
+{
+	if (l->ncur < 0 || l->npids <= 0)
+		return true;
+	uint64_t host_pidns = ns_link(l->procdir, getpid(), "pid");
+	int i = 0, k = 0;
+	while (i < l->npids || k < l->ncur) {
+		int old = i < l->npids ? l->pids[i] : INT32_MAX;
+		int now = k < l->ncur ? l->cur_pids[k] : INT32_MAX;
+		if (old == now) {
+			i++, k++;
+		} else if (old < now) { /* exited: was it a system's? */
+			for (int t = 0; t < l->set.n; t++)
+				if (l->set.v[t].gen == old)
+					return true;
+			i++;
+		} else { /* new */
+			if (new_pid_matters(l, now, host_pidns))
+				return true;
+			k++;
+		}
+	}
+	return false;
 }
 
 /* Does the engine watch any kind found from the processes (not only the host)? */
@@ -122,14 +236,21 @@ static bool watches_processes(const struct engine *e)
 	return false;
 }
 
-/* Rediscover the systems; false when it was skipped (nothing changed). */
-static bool refresh_systems(struct lane *l)
+/* Rediscover the systems; false when it was skipped (nothing changed).
+ * `pids_needed`: a feature that reads the systems' processes is due. */
+static bool refresh_systems(struct lane *l, bool pids_needed)
 {
 	struct engine *e = l->e;
 	int64_t now = mono_ns();
 	uint64_t sig = watches_processes(e) ? pid_signature(l) : 0;
-	if (l->have_list && sig && sig == l->proc_sig && now - l->discovered_at < DISCOVER_FULL_NS)
+	bool fresh = l->have_list && sig && now - l->discovered_at < DISCOVER_FULL_NS;
+	if (fresh && sig == l->proc_sig)
 		return false;
+	if (fresh && !pids_needed && !pids_matter(l)) {
+		l->proc_sig = sig; /* these pids are checked */
+		keep_pids(l);
+		return false;
+	}
 	target_set_free(&l->set);
 	target_set_init(&l->set, e->proc_fd);
 	for (int i = 0; i < target_nkinds; i++) {
@@ -144,8 +265,27 @@ static bool refresh_systems(struct lane *l)
 	          (double)(mono_ns() - now) / 1e6);
 	l->have_list = true;
 	l->proc_sig = sig;
+	keep_pids(l);
 	l->discovered_at = now;
 	return true;
+}
+
+/* Does a feature of `due` (bits of feature_table) other than metric go to
+ * a kind found from processes (it reads their current pids)? */
+static bool needs_pids(const struct lane *l, uint64_t due)
+{
+	int mi = l->e->sched.metric;
+	if (mi >= 0)
+		due &= ~(1ull << mi);
+	for (int k = 0; k < target_nkinds && due; k++) {
+		const struct target_kind *kind = target_kinds[k];
+		if (kind == &kind_host || !kind->discover || !l->e->watch[kind->index])
+			continue;
+		for (int i = 0; i < nfeat(l); i++)
+			if ((due >> i) & 1 && target_takes(kind, feature_table[i]))
+				return true;
+	}
+	return false;
 }
 
 static bool grow_targets(struct lane *l, int n)
@@ -156,8 +296,26 @@ static bool grow_targets(struct lane *l, int n)
 	if (!t)
 		return false;
 	l->targets = t;
+	struct kept_view **e = realloc(l->entries, (size_t)n * sizeof(struct kept_view *));
+	if (!e)
+		return false;
+	l->entries = e;
+	uint64_t *m = realloc(l->table_masks, (size_t)n * sizeof(*m));
+	if (!m)
+		return false;
+	l->table_masks = m;
 	l->cap = n;
 	return true;
+}
+
+/* The features of feature_table with prime() (they leave carries). */
+static uint64_t prime_mask(const struct lane *l)
+{
+	uint64_t m = 0;
+	for (int i = 0; i < nfeat(l); i++)
+		if (feature_table[i]->prime)
+			m |= 1ull << i;
+	return m;
 }
 
 /* Translate a mask over feature_table into one over the run's features. */
@@ -254,6 +412,11 @@ static int pick_targets(struct lane *l, const struct lane_request *rq, uint64_t 
 	for (int k = 0; k < target_nkinds; k++)
 		masks[target_kinds[k]->index] = kind_mask(l, target_kinds[k]);
 	struct idset *now = &l->next;
+	uint64_t primes = prime_mask(l);
+	int64_t max_age[FEATURE_MAX] = {0}, t_now = mono_ns();
+	for (int f = 0; f < nfeat(l) && f < FEATURE_MAX; f++)
+		if (rq->interval[f] > 0)
+			max_age[f] = (int64_t)((2 * rq->interval[f] + 2) * 1e9);
 	int n = 0;
 	for (int i = 0; i < l->set.n; i++) {
 		const struct target *t = &l->set.v[i];
@@ -280,8 +443,16 @@ static int pick_targets(struct lane *l, const struct lane_request *rq, uint64_t 
 		idset_add(now, h);
 		if (is_new && k->noun)
 			fresh[k->index]++;
-		l->targets[n++] = (struct crawl_target){
-		    .target = t, .sys = t->sys, .feat_mask = run_mask(l, m, run_of), .view = v};
+		struct kept_view *ke = (m & primes) ? kept_entry(&l->views, t, h) : NULL;
+		if (ke)
+			kept_carries_fresh(ke, max_age, t_now);
+		l->entries[n] = ke;
+		l->table_masks[n] = m;
+		l->targets[n++] = (struct crawl_target){.target = t,
+		                                        .sys = t->sys,
+		                                        .feat_mask = run_mask(l, m, run_of),
+		                                        .view = v,
+		                                        .carry = ke ? ke->carry : NULL};
 	}
 	return n;
 }
@@ -308,7 +479,7 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 	uint64_t enabled = rq->enabled & l->feats;
 	bool discovered = false;
 	if (enabled && (rq->discover || !l->have_list))
-		discovered = refresh_systems(l);
+		discovered = refresh_systems(l, needs_pids(l, rq->due & enabled));
 
 	/* the run's features: the enabled ones of this lane, in table order */
 	const struct feature *feats[64];
@@ -339,10 +510,17 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 		    .workers = rq->workers,
 		    .timeout = rq->timeout,
 		};
+		/* one store transaction for the run's frames */
+		locked_sink_batch(l->store_sink, true);
 		crawl_run(&run); /* store errors: logged by the locked sink */
-		for (int i = 0; i < n; i++)
-			if (l->targets[i].abandoned && l->targets[i].view)
-				kept_forget(&l->views, l->targets[i].view);
+		locked_sink_batch(l->store_sink, false);
+		int64_t t_end = mono_ns();
+		for (int i = 0; i < n; i++) {
+			if (l->targets[i].abandoned && (l->targets[i].view || l->entries[i]))
+				kept_forget(&l->views, id_hash(l->targets[i].sys.id));
+			else if (l->entries[i])
+				kept_carries_left(l->entries[i], l->table_masks[i], t_end);
+		}
 		count(e, EC_CRAWLS, 1);
 		count(e, EC_LAST_CRAWL_MS, now_ns() / 1000000);
 		count(e, EC_LAST_CRAWL_US, (mono_ns() - t0) / 1000);
@@ -419,5 +597,13 @@ void lane_free(struct lane *l)
 	idset_free(&l->next);
 	free(l->targets);
 	l->targets = NULL;
+	free(l->pids);
+	free(l->cur_pids);
+	l->pids = l->cur_pids = NULL;
+	l->cap_pids = l->cap_cur = l->npids = l->ncur = 0;
+	free(l->entries);
+	l->entries = NULL;
+	free(l->table_masks);
+	l->table_masks = NULL;
 	l->cap = 0;
 }

@@ -18,10 +18,18 @@
  * takes, at once; the others get the features now due.  The ids seen are
  * kept in an idset.  The fast lane rediscovers the systems (every kind the
  * engine watches, engine/target.h) when metric (the feature that
- * paces_discovery) is due and the set of pids
- * in /proc changed (or 30 s passed); the other lanes when they run (at
+ * paces_discovery) is due and a change of the pids in /proc may have
+ * changed the systems (or 30 s passed, or a feature other than metric is
+ * due for a kind found from processes: it needs their current pids): a
+ * pid that exited matters when it was a system's (a container's init, a
+ * QEMU), a new pid when it is a QEMU, or in a container (by its cgroup)
+ * or PID namespace not known yet; a new host process, or one joining a
+ * known container, does not.  The other lanes when they run (at
  * their own, rarer ticks) or when the fast lane saw a new system.  Views
- * are kept between ticks as kept_views.h says.
+ * are kept between ticks as kept_views.h says, and so is what a feature
+ * with prime() (metric) leaves for its next crawl of a system: its last
+ * sample, the next crawl's first (a carry is used when no older than
+ * twice the feature's interval and 2 s; else the system is primed).
  */
 #ifndef VANTAGE_LANE_H
 #define VANTAGE_LANE_H
@@ -83,12 +91,16 @@ struct lane {
 	bool opts_borrowed;
 	struct target_set set; /* the systems found at the last discovery */
 	bool have_list;
-	uint64_t proc_sig;     /* signature of the pids at the last discovery */
+	uint64_t proc_sig;          /* signature of the pids at the last check */
+	int *pids, npids, cap_pids; /* the pids at the last check, ascending */
+	int *cur_pids, ncur, cap_cur;
 	int64_t discovered_at; /* mono ns of the last discovery */
 	int procdir;           /* /proc, for the pid signature; -1 until used */
 	struct idset known;    /* systems crawled with every feature */
 	struct idset next;     /* the next `known`, built during a run (reused) */
 	struct crawl_target *targets;
+	struct kept_view **entries; /* per target: its kept entry (carries), or NULL */
+	uint64_t *table_masks;      /* per target: its features, bits of feature_table */
 	int cap;
 	struct kept_views views;
 	/* fast lane: the set of systems last given to store_mark_gone */

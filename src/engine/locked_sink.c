@@ -19,13 +19,16 @@
 #include "../util/log.h"
 #include "../util/util.h"
 
+static const struct sink_ops lsink_ops;
+
 struct lsink {
 	struct sink base;
 	struct store_share *sh;
 	int slot;
 	struct sink *inner;
 	bool in_frame;    /* bytes written since the last flush */
-	uint64_t records; /* records of the frame being written */
+	uint64_t records; /* records of the frames ended since the last store */
+	bool batching;    /* in a batch (locked_sink_batch) */
 };
 
 static void count(const struct store_share *sh, enum engine_counter c, int64_t v)
@@ -81,6 +84,19 @@ static int total_pending(const struct store_share *sh)
 	return n;
 }
 
+/* What a store sink stored and refused since it was last asked: counted. */
+static void count_stored(struct store_share *sh, struct sink *inner)
+{
+	uint64_t stored, refused;
+	sink_store_take(inner, &stored, &refused);
+	if (stored > 0) {
+		count(sh, EC_FRAMES_STORED, (int64_t)stored);
+		count(sh, EC_LAST_FRAME_ID, sink_store_last_id(inner));
+	}
+	if (refused > 0)
+		count(sh, EC_FRAMES_FAILED, (int64_t)refused);
+}
+
 /* Retry the frames the other writers hold (lock held); counted. */
 static void retry_others(struct store_share *sh, int self)
 {
@@ -88,36 +104,26 @@ static void retry_others(struct store_share *sh, int self)
 		struct lsink *o = (struct lsink *)sh->sinks[i];
 		if (i == self || !o || !o->inner || sh->pending[i] == 0)
 			continue;
-		int before = sink_store_pending(o->inner);
 		int r = sink_store_retry(o->inner);
-		int after = sink_store_pending(o->inner);
-		if (before > after) {
-			count(sh, EC_FRAMES_STORED, before - after);
-			count(sh, EC_LAST_FRAME_ID, sink_store_last_id(o->inner));
-		}
-		sh->pending[i] = after;
+		count_stored(sh, o->inner);
+		sh->pending[i] = sink_store_pending(o->inner);
 		if (r < 0)
 			break; /* still no room */
 	}
 }
 
-/* After a flush (lock held): counters, and one log line per episode. */
-static void note_flush(struct lsink *ls, int r, int before)
+/* After the store was tried (lock held): counters, and one log line per
+ * episode. */
+static void note_flush(struct lsink *ls, int r)
 {
 	struct store_share *sh = ls->sh;
 	char msg[256];
-	int after = sink_store_pending(ls->inner);
-	bool refused = r < 0 && r != -ENOSPC && r != -EBUSY; /* this frame: dropped */
-	int stored = before + (ls->in_frame && !refused ? 1 : 0) - after;
-	if (stored > 0) {
-		count(sh, EC_FRAMES_STORED, stored);
-		count(sh, EC_LAST_FRAME_ID, sink_store_last_id(ls->inner));
-	}
-	if (ls->in_frame && r == 0)
+	count_stored(sh, ls->inner);
+	if (r == 0 && !ls->batching) {
 		count(sh, EC_RECORDS_STORED, (int64_t)ls->records);
-	if (refused && ls->in_frame)
-		count(sh, EC_FRAMES_FAILED, 1);
-	sh->pending[ls->slot] = after;
+		ls->records = 0;
+	}
+	sh->pending[ls->slot] = sink_store_pending(ls->inner);
 	if (r == 0)
 		retry_others(sh, ls->slot);
 	int pending = total_pending(sh);
@@ -186,13 +192,31 @@ static int lsink_flush(struct sink *s)
 	pthread_mutex_lock(&ls->sh->lock);
 	int r = -ESHUTDOWN;
 	if (!ls->sh->closed) {
-		check_file(ls->sh);
-		int before = sink_store_pending(ls->inner);
+		if (!ls->batching) /* a batch checks the file once, when it ends */
+			check_file(ls->sh);
 		r = sink_flush(ls->inner);
-		note_flush(ls, r, before);
+		note_flush(ls, r);
 	}
 	ls->in_frame = false;
-	ls->records = 0;
+	pthread_mutex_unlock(&ls->sh->lock);
+	return r;
+}
+
+int locked_sink_batch(struct sink *s, bool on)
+{
+	if (!s || s->ops != &lsink_ops)
+		return 0;
+	struct lsink *ls = (struct lsink *)s;
+	pthread_mutex_lock(&ls->sh->lock);
+	int r = -ESHUTDOWN;
+	if (!ls->sh->closed) {
+		if (!on)
+			check_file(ls->sh);
+		ls->batching = on;
+		r = sink_store_batch(ls->inner, on);
+		if (!on)
+			note_flush(ls, r);
+	}
 	pthread_mutex_unlock(&ls->sh->lock);
 	return r;
 }
@@ -214,15 +238,15 @@ static int lsink_end_frame(struct sink *s, const struct frame_summary *sum)
 	if (!ls->sh->closed) {
 		if (sum->errors)
 			count(ls->sh, EC_CRAWL_ERRORS, (int64_t)sum->errors);
-		ls->records = sum->records;
+		if (!sum->write_err)
+			ls->records += sum->records;
 		ls->in_frame = !sum->write_err;
-		check_file(ls->sh);
-		int before = sink_store_pending(ls->inner);
-		r = sink_end_frame(ls->inner, sum); /* stores the frame */
-		note_flush(ls, r, before);
+		if (!ls->batching)
+			check_file(ls->sh);
+		r = sink_end_frame(ls->inner, sum); /* stores the frame, or adds it to the batch */
+		note_flush(ls, r);
 	}
 	ls->in_frame = false;
-	ls->records = 0;
 	pthread_mutex_unlock(&ls->sh->lock);
 	return r;
 }
@@ -273,10 +297,13 @@ int store_share_close(struct store_share *sh, struct sink **sinks, const bool *f
 		struct lsink *ls = (struct lsink *)sinks[i];
 		if (!ls)
 			continue;
-		if (ls->inner && sink_store_pending(ls->inner) > 0) {
-			int before = sink_store_pending(ls->inner);
-			note_flush(ls, sink_flush(ls->inner), before);
-			pending += sink_store_pending(ls->inner);
+		if (ls->inner) {
+			ls->batching = false; /* a batch left open by an abandoned lane */
+			if (sink_store_pending(ls->inner) > 0 ||
+			    sink_store_batch(ls->inner, false)) {
+				note_flush(ls, sink_flush(ls->inner));
+				pending += sink_store_pending(ls->inner);
+			}
 		}
 		lsink_close(&ls->base);
 		for (int k = 0; k < STORE_SHARE_SINKS; k++)

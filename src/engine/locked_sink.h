@@ -50,6 +50,13 @@ void store_share_init(struct store_share *sh, struct store *st, const char *path
  * 0 or a negative errno. */
 int locked_sink_open(struct store_share *sh, int slot, struct sink **out);
 
+/* Start (on) or end a batch of locked sink s: the frames ended meanwhile
+ * are stored in ONE store transaction when it ends (the daemon's lanes
+ * batch each run: one transaction per tick for every system), and the
+ * store file is checked once then.  0 or the store's error (logged as any
+ * failed write).  0 for any other sink. */
+int locked_sink_batch(struct sink *s, bool on);
+
 /* At exit, with every writer stopped or given up: retry the frames each
  * sink still holds once, close the sinks (freeing those in free_them[i]:
  * the others may still be in use by an abandoned thread) and the store.

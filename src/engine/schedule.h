@@ -58,7 +58,8 @@ int schedule_arm(const struct schedule *s, int tfd);
 /* Features with an interval. */
 uint64_t schedule_enabled(const struct schedule *s);
 
-/* Seconds between the two samples of metric: min(1 s, interval / 2), so
- * rates are on every tick and the wait is never the whole tick. */
+/* Metric's two samples: a system's first crawl takes them min(1 s,
+ * interval / 2) apart; later ticks start from the last tick's sample (the
+ * lane's carries, lane.h), so rates are on every tick and no tick waits. */
 
 #endif

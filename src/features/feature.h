@@ -95,6 +95,12 @@ struct crawl_ctx {
 	 * opts: FEATURE_SETTINGS() then finds them there. */
 	const void *settings;
 	void *primed; /* what this feature's prime() returned, or NULL */
+	/* The daemon, for a feature with prime(): where the last crawl of
+	 * this system left its last sample (*carry, or NULL), which crawl()
+	 * then takes as its first one instead of sampling twice, and where it
+	 * leaves its own for the next crawl (freed with prime_free() by the
+	 * owner).  NULL when there is no next crawl (`vantage crawl`). */
+	void **carry;
 };
 
 struct feature {
@@ -112,7 +118,9 @@ struct feature {
 	 * later finds it in c->primed, waits only what is left of the
 	 * interval, and frees it with prime_free().  A crawl of many systems
 	 * primes them all, sleeps one interval, then crawls them: the wait
-	 * is paid once, not once per system.
+	 * is paid once, not once per system.  A system whose crawl brings a
+	 * carry (struct crawl_ctx) is not primed: the previous crawl's last
+	 * sample is its first.
 	 */
 	void *(*prime)(struct crawl_ctx *c);
 	void (*prime_free)(void *state);

@@ -30,6 +30,12 @@
  * only in the second sample, or whose counters went backwards (a device replaced), is reported
  * without rates.
  *
+ * The daemon (struct crawl_ctx's carry): the second sample of a crawl is
+ * left for the next crawl of the system, which takes it as its first: a
+ * steady daemon reads each counter once per tick, never sleeps, and its
+ * rates cover the whole time between two crawls (interval_s says how
+ * long).  Only a system's first crawl (nothing carried) samples twice.
+ *
  * Interval 0: one sample only.  CPU records then carry the cumulative
  * seconds since boot (user_s, nice_s, ..., steal_s) instead of
  * percentages, and disk I/O and network records carry their counters
@@ -107,24 +113,37 @@ struct vec {
 	size_t n, cap, size;
 };
 
+/* The cumulative counters of one sample, and when each kind was read. */
+struct sample {
+	struct vec cpu, dev, net; /* struct vt_cpu, dev_sample, net_sample */
+	int64_t t_cpu, t_dev, t_net, t_cg;
+	bool have_cpu, have_dev, have_net, have_cg;
+	struct vt_cgroup cg;
+	/* the system's uptime as read at boot_ns (CLOCK_BOOTTIME, which
+	 * uptime counts in, time namespaces apart by a constant): a carry
+	 * answers the next uptime without reading the kernel's facts */
+	bool have_uptime;
+	double uptime;
+	int64_t boot_ns;
+};
+
 struct metric {
 	struct crawl_ctx *c;
 	struct frame *f;
 	bool second;   /* emitting: compare against the first sample */
 	bool rates;    /* the first sample of the current kind exists */
+	bool keep;     /* emitting: also keep the counters in `b` (a carry) */
 	double dt;     /* seconds between the samples of the current kind */
 	size_t cursor; /* where the next item probably is in the first sample */
 
-	struct vec cpu, dev, net; /* struct vt_cpu, dev_sample, net_sample */
-	int64_t t_cpu, t_dev, t_net, t_cg;
-	bool have_cpu, have_dev, have_net, have_cg;
-	struct vt_cgroup cg;
+	struct sample a; /* the first sample */
+	struct sample b; /* the second, kept for the next crawl when `keep` */
 };
 
 static void *vec_push(struct vec *a)
 {
 	if (a->n == a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 64;
+		size_t ncap = a->cap ? a->cap * 2 : 8;
 		if (a->cap >= MAX_ITEMS)
 			return NULL;
 		if (ncap > MAX_ITEMS)
@@ -213,12 +232,17 @@ static double pct(double part, double whole)
 
 /* ---- CPU -------------------------------------------------------------------- */
 
+static void keep_cpu(struct sample *sa, const struct vt_cpu *c)
+{
+	struct vt_cpu *s = vec_push(&sa->cpu);
+	if (s)
+		*s = *c;
+}
+
 static int store_cpu(void *ctx, const struct vt_cpu *c)
 {
 	struct metric *m = ctx;
-	struct vt_cpu *s = vec_push(&m->cpu);
-	if (s)
-		*s = *c;
+	keep_cpu(&m->a, c);
 	return 0;
 }
 
@@ -277,8 +301,10 @@ static int emit_cpu(void *ctx, const struct vt_cpu *b)
 		snprintf(key, sizeof(key), "cpu-%d", b->cpu);
 		rec_crawler(f, "cpu", key);
 	}
-	ssize_t i = m->rates ? find_item(m, &m->cpu, same_cpu, &b->cpu) : -1;
-	if (i < 0 || !put_cpu_pct(f, j, vec_at(&m->cpu, (size_t)i), b, m->dt))
+	if (m->keep)
+		keep_cpu(&m->b, b);
+	ssize_t i = m->rates ? find_item(m, &m->a.cpu, same_cpu, &b->cpu) : -1;
+	if (i < 0 || !put_cpu_pct(f, j, vec_at(&m->a.cpu, (size_t)i), b, m->dt))
 		put_cpu_cumulative(j, b);
 	return rec_end(f);
 }
@@ -335,6 +361,37 @@ static void emit_memory(struct metric *m)
 	rec_end(f);
 }
 
+static int64_t boot_ns(void)
+{
+	struct timespec t;
+	if (clock_gettime(CLOCK_BOOTTIME, &t) < 0)
+		return -1;
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The system's uptime: from the first sample's when it has one (the
+ * daemon's carry), else from the view's kernel facts (kept for the next
+ * crawl). */
+static bool uptime(struct metric *m, double *out)
+{
+	int64_t now = boot_ns();
+	if (m->second && m->a.have_uptime && now >= m->a.boot_ns && m->a.boot_ns >= 0) {
+		*out = m->a.uptime + (double)(now - m->a.boot_ns) / 1e9;
+	} else {
+		struct vt_kernel k;
+		if (!VIEW_HAS(m->c->view, kernel) || view_kernel(m->c->view, &k) != 0 ||
+		    !(k.have & VK_UPTIME))
+			return false;
+		*out = k.uptime;
+	}
+	if (m->keep && now >= 0) {
+		m->b.have_uptime = true;
+		m->b.uptime = *out;
+		m->b.boot_ns = now;
+	}
+	return true;
+}
+
 static void emit_load(struct metric *m)
 {
 	struct frame *f = m->f;
@@ -351,10 +408,9 @@ static void emit_load(struct metric *m)
 	jw_double(j, rec_name(f, "load15", "longterm"), l.load15, 2);
 	jw_uint(j, "runnable", l.running);
 	jw_uint(j, "tasks", l.total);
-	struct vt_kernel k;
-	if (frame_format(f) != FRAME_CRAWLER && VIEW_HAS(m->c->view, kernel) &&
-	    view_kernel(m->c->view, &k) == 0 && (k.have & VK_UPTIME))
-		jw_double(j, "uptime_s", k.uptime, 2);
+	double up;
+	if (frame_format(f) != FRAME_CRAWLER && uptime(m, &up))
+		jw_double(j, "uptime_s", up, 2);
 	rec_end(f);
 }
 
@@ -389,12 +445,11 @@ static int emit_fs(void *ctx, const struct vt_fs *fs)
 
 /* ---- disk I/O ------------------------------------------------------------------------ */
 
-static int store_dev(void *ctx, const struct vt_diskio *d)
+static void keep_dev(struct sample *sa, const struct vt_diskio *d)
 {
-	struct metric *m = ctx;
 	if (strlen(d->device) >= NAME_CAP)
-		return 0;
-	struct dev_sample *s = vec_push(&m->dev);
+		return;
+	struct dev_sample *s = vec_push(&sa->dev);
 	if (s) {
 		strcpy(s->name, d->device);
 		s->reads = d->reads;
@@ -403,6 +458,12 @@ static int store_dev(void *ctx, const struct vt_diskio *d)
 		s->write_bytes = d->write_bytes;
 		s->io_ms = d->io_ms;
 	}
+}
+
+static int store_dev(void *ctx, const struct vt_diskio *d)
+{
+	struct metric *m = ctx;
+	keep_dev(&m->a, d);
 	return 0;
 }
 
@@ -420,11 +481,13 @@ static int emit_dev(void *ctx, const struct vt_diskio *d)
 	jw_uint(j, "read_ms", d->read_ms);
 	jw_uint(j, "write_ms", d->write_ms);
 	jw_uint(j, "io_ms", d->io_ms);
+	if (m->keep)
+		keep_dev(&m->b, d);
 	ssize_t i = m->rates && strlen(d->device) < NAME_CAP
-	                ? find_item(m, &m->dev, same_name, d->device)
+	                ? find_item(m, &m->a.dev, same_name, d->device)
 	                : -1;
 	if (i >= 0) {
-		const struct dev_sample *a = vec_at(&m->dev, (size_t)i);
+		const struct dev_sample *a = vec_at(&m->a.dev, (size_t)i);
 		double busy;
 		put_rate(j, "reads_per_s", a->reads, d->reads, m->dt);
 		put_rate(j, "writes_per_s", a->writes, d->writes, m->dt);
@@ -439,16 +502,22 @@ static int emit_dev(void *ctx, const struct vt_diskio *d)
 
 /* ---- network --------------------------------------------------------------------------- */
 
+static void keep_net(struct sample *sa, const char *name, const struct vt_netio *c)
+{
+	if (!name || strlen(name) >= NAME_CAP)
+		return;
+	struct net_sample *s = vec_push(&sa->net);
+	if (s) {
+		strcpy(s->name, name);
+		s->c = *c;
+		s->c.ifname = NULL; /* the reader's string: not kept */
+	}
+}
+
 static int store_net(void *ctx, const struct vt_iface *ifc)
 {
 	struct metric *m = ctx;
-	if (!ifc->name || strlen(ifc->name) >= NAME_CAP)
-		return 0;
-	struct net_sample *s = vec_push(&m->net);
-	if (s) {
-		strcpy(s->name, ifc->name);
-		s->c = ifc->counters;
-	}
+	keep_net(&m->a, ifc->name, &ifc->counters);
 	return 0;
 }
 
@@ -479,11 +548,13 @@ static int emit_net(void *ctx, const struct vt_iface *ifc)
 		memcpy(&v, (const char *)&ifc->counters + ctr[k].off, sizeof(v));
 		jw_uint(j, ctr[k].name, v);
 	}
+	if (m->keep)
+		keep_net(&m->b, ifc->name, &ifc->counters);
 	ssize_t i = m->rates && strlen(ifc->name) < NAME_CAP
-	                ? find_item(m, &m->net, same_name, ifc->name)
+	                ? find_item(m, &m->a.net, same_name, ifc->name)
 	                : -1;
 	if (i >= 0) {
-		const struct net_sample *a = vec_at(&m->net, (size_t)i);
+		const struct net_sample *a = vec_at(&m->a.net, (size_t)i);
 		for (size_t k = 0; k < ARRAY_SIZE(ctr); k++) {
 			uint64_t va, vb;
 			memcpy(&va, (const char *)&a->c + ctr[k].off, sizeof(va));
@@ -493,6 +564,32 @@ static int emit_net(void *ctx, const struct vt_iface *ifc)
 		jw_double(j, "interval_s", m->dt, 3);
 	}
 	return rec_end(f);
+}
+
+/* The counters alone (view_netio: no addresses, no flags), as an interface. */
+static int netio_as_iface(void *ctx, const struct vt_netio *n,
+                          int (*cb)(void *, const struct vt_iface *))
+{
+	struct vt_iface i = {.name = n->ifname, .counters = *n};
+	return cb(ctx, &i);
+}
+
+static int store_netio(void *ctx, const struct vt_netio *n)
+{
+	return netio_as_iface(ctx, n, store_net);
+}
+
+static int emit_netio(void *ctx, const struct vt_netio *n)
+{
+	return netio_as_iface(ctx, n, emit_net);
+}
+
+/* The interfaces' counters through the cheapest op the view has. */
+static int read_net(struct view *v, const struct view_iter *it, bool emit)
+{
+	if (VIEW_HAS(v, netio))
+		return view_netio(v, it, emit ? emit_netio : store_netio);
+	return view_interfaces(v, it, emit ? emit_net : store_net);
 }
 
 /* ---- cgroup ------------------------------------------------------------------------------ */
@@ -518,7 +615,13 @@ static void emit_cgroup(struct metric *m)
 {
 	struct frame *f = m->f;
 	struct vt_cgroup cg = {0};
+	int64_t t = mono_ns();
 	int r = view_cgroup(m->c->view, &cg);
+	if (m->keep && r == 0) {
+		m->b.cg = cg;
+		m->b.have_cg = true;
+		m->b.t_cg = t;
+	}
 	if (r == -ENOENT && cg.none_why) { /* a system without a cgroup of its own */
 		frame_skip(f, "cgroup: none: %s", cg.none_why);
 		return;
@@ -538,9 +641,9 @@ static void emit_cgroup(struct metric *m)
 		jw_uint(j, "cpu_usage_ns", cg.cpu_usage_ns);
 		jw_uint(j, "cpu_user_ns", cg.cpu_user_ns);
 		jw_uint(j, "cpu_system_ns", cg.cpu_system_ns);
-		double dt = seconds_since(m->t_cg), ns;
-		if (m->have_cg && (m->cg.have & VC_CPU) &&
-		    rate(m->cg.cpu_usage_ns, cg.cpu_usage_ns, dt, &ns)) {
+		double dt = (double)(t - m->a.t_cg) / 1e9, ns;
+		if (m->second && m->a.have_cg && (m->a.cg.have & VC_CPU) &&
+		    rate(m->a.cg.cpu_usage_ns, cg.cpu_usage_ns, dt, &ns)) {
 			/* Of one CPU: above 100 when several are busy. */
 			jw_double(j, "cpu_pct", ns / 1e7, 2);
 			jw_double(j, "interval_s", dt, 3);
@@ -600,25 +703,26 @@ static void first_sample(struct metric *m)
 {
 	struct view *v = m->c->view;
 	struct view_iter it = metric_iter(m);
+	struct sample *a = &m->a;
 	int r;
 
-	m->t_cpu = mono_ns();
+	a->t_cpu = mono_ns();
 	r = view_cpu_times(v, &it, store_cpu);
-	m->have_cpu = r == 0;
+	a->have_cpu = r == 0;
 	op_failed(m, "cpu times (first sample)", r);
 
-	m->t_dev = mono_ns();
+	a->t_dev = mono_ns();
 	if (VIEW_HAS(v, disk_io)) {
 		r = view_disk_io(v, &it, store_dev);
-		m->have_dev = r == 0;
+		a->have_dev = r == 0;
 		op_failed(m, "disk I/O (first sample)", r);
 	}
-	m->t_net = mono_ns();
-	if (VIEW_HAS(v, interfaces))
-		m->have_net = view_interfaces(v, &it, store_net) == 0; /* error: 2nd */
-	m->t_cg = mono_ns();
+	a->t_net = mono_ns();
+	if (VIEW_HAS(v, interfaces) || VIEW_HAS(v, netio))
+		a->have_net = read_net(v, &it, false) == 0; /* error: 2nd */
+	a->t_cg = mono_ns();
 	if (VIEW_HAS(v, cgroup))
-		m->have_cg = view_cgroup(v, &m->cg) == 0;
+		a->have_cg = view_cgroup(v, &a->cg) == 0;
 }
 
 /* Sleep `s` seconds of monotonic time, through signals. */
@@ -633,28 +737,38 @@ static void sleep_interval(double s)
 		;
 }
 
-/* Emit one kind of item from the second sample. */
-static void begin_kind(struct metric *m, bool have_first, int64_t t0)
+/* Emit one kind of item from the second sample, read now; returns now. */
+static int64_t begin_kind(struct metric *m, bool have_first, int64_t t0)
 {
+	int64_t now = mono_ns();
 	m->rates = m->second && have_first;
-	m->dt = m->rates ? seconds_since(t0) : 0;
+	m->dt = m->rates ? (double)(now - t0) / 1e9 : 0;
 	m->cursor = 0;
+	return now;
 }
 
 static void second_sample(struct metric *m)
 {
 	struct view *v = m->c->view;
 	struct view_iter it = metric_iter(m);
+	struct sample *a = &m->a, *b = &m->b;
+	int r;
 
-	begin_kind(m, m->have_cpu, m->t_cpu);
-	op_failed(m, "cpu times", view_cpu_times(v, &it, emit_cpu));
+	b->t_cpu = begin_kind(m, a->have_cpu, a->t_cpu);
+	r = view_cpu_times(v, &it, emit_cpu);
+	b->have_cpu = r == 0;
+	op_failed(m, "cpu times", r);
 	if (VIEW_HAS(v, disk_io)) {
-		begin_kind(m, m->have_dev, m->t_dev);
-		op_failed(m, "disk I/O", view_disk_io(v, &it, emit_dev));
+		b->t_dev = begin_kind(m, a->have_dev, a->t_dev);
+		r = view_disk_io(v, &it, emit_dev);
+		b->have_dev = r == 0;
+		op_failed(m, "disk I/O", r);
 	}
-	if (VIEW_HAS(v, interfaces)) {
-		begin_kind(m, m->have_net, m->t_net);
-		op_failed(m, "network interfaces", view_interfaces(v, &it, emit_net));
+	if (VIEW_HAS(v, interfaces) || VIEW_HAS(v, netio)) {
+		b->t_net = begin_kind(m, a->have_net, a->t_net);
+		r = read_net(v, &it, true);
+		b->have_net = r == 0;
+		op_failed(m, "network interfaces", r);
 	}
 	emit_memory(m);
 	emit_load(m);
@@ -673,14 +787,40 @@ static double interval_of(const struct crawl_ctx *c)
 	return interval > MAX_INTERVAL ? MAX_INTERVAL : interval;
 }
 
+static void sample_free(struct sample *sa)
+{
+	free(sa->cpu.v);
+	free(sa->dev.v);
+	free(sa->net.v);
+}
+
+static void sample_init(struct sample *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->cpu.size = sizeof(struct vt_cpu);
+	sa->dev.size = sizeof(struct dev_sample);
+	sa->net.size = sizeof(struct net_sample);
+}
+
+/* The second sample becomes the first (its arrays reused: no allocation
+ * in a steady daemon). */
+static void sample_shift(struct metric *m)
+{
+	struct sample old = m->a;
+	m->a = m->b;
+	m->b = old;
+	m->b.cpu.n = m->b.dev.n = m->b.net.n = 0;
+	m->b.have_cpu = m->b.have_dev = m->b.have_net = m->b.have_cg = false;
+	m->b.have_uptime = false;
+}
+
 static void metric_free(void *state)
 {
 	struct metric *m = state;
 	if (!m)
 		return;
-	free(m->cpu.v);
-	free(m->dev.v);
-	free(m->net.v);
+	sample_free(&m->a);
+	sample_free(&m->b);
 	free(m);
 }
 
@@ -691,9 +831,8 @@ static struct metric *metric_new(struct crawl_ctx *c)
 		return NULL;
 	m->c = c;
 	m->f = c->frame;
-	m->cpu.size = sizeof(struct vt_cpu);
-	m->dev.size = sizeof(struct dev_sample);
-	m->net.size = sizeof(struct net_sample);
+	sample_init(&m->a);
+	sample_init(&m->b);
 	return m;
 }
 
@@ -715,8 +854,12 @@ static int crawl(struct crawl_ctx *c)
 	int64_t t0 = mono_ns();
 
 	c->primed = NULL;
+	if (!m && c->carry && *c->carry) { /* the last crawl's second sample */
+		m = *c->carry;
+		*c->carry = NULL;
+	}
 	if (m) {
-		t0 = m->t_cpu;
+		t0 = m->a.t_cpu;
 	} else {
 		m = metric_new(c);
 		if (!m)
@@ -732,8 +875,18 @@ static int crawl(struct crawl_ctx *c)
 			sleep_interval(left);
 		m->second = true;
 	}
+	m->keep = c->carry && interval > 0;
 	second_sample(m);
-	metric_free(m);
+	if (m->keep) {
+		sample_shift(m);
+		m->second = false;
+		m->keep = false;
+		m->c = NULL;
+		m->f = NULL;
+		*c->carry = m;
+	} else {
+		metric_free(m);
+	}
 	return 0;
 }
 

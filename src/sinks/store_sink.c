@@ -4,7 +4,10 @@
  * store this sink opens and closes).
  *
  * The bytes of one frame are collected from begin_frame to end_frame
- * (frame.c) and handed whole to store_put_frame() at end_frame.  A writer
+ * (frame.c) and handed whole to the store at end_frame; in a batch
+ * (sink_store_batch: the daemon's tick) they are queued and the batch's
+ * frames stored together in ONE store transaction (store_put_frames) when
+ * it ends, or as soon as it holds STORE_SINK_BATCH_MAX bytes.  A writer
  * that does not mark frames (bytes, then flush) gets the old behaviour: the
  * bytes collected since the last flush are one frame, stored at flush.
  * When the store cannot take a frame for a passing reason (-ENOSPC: the
@@ -32,6 +35,7 @@
 #include "store_sink.h"
 
 #define STORE_SINK_QUEUE_MAX (64u << 20)
+#define STORE_SINK_BATCH_MAX (8u << 20) /* a batch this large is stored at once */
 
 struct qframe {
 	struct qframe *next;
@@ -43,14 +47,20 @@ struct store_sink {
 	struct sink base;
 	struct store *st;
 	struct buf cur; /* the frame being collected */
+	/* frames not stored yet, oldest first: those a store refused for a
+	 * passing reason (pending), then the batch's (the last nbatch) */
 	struct qframe *head, *tail;
 	int qlen;
 	size_t qbytes;
+	int nbatch;
+	size_t batch_bytes;
+	bool batching;
 	uint64_t dropped;
-	int64_t last_id; /* id of the last frame stored, 0 before any */
-	bool ended;      /* end_frame tried the store since the last flush */
-	bool own;        /* st was opened by this sink: close it */
-	bool warned_fmt; /* a crawler-format frame was refused (logged once) */
+	uint64_t stored_new, refused_new; /* since sink_store_take() */
+	int64_t last_id;                  /* id of the last frame stored, 0 before any */
+	bool ended;                       /* end_frame tried the store since the last flush */
+	bool own;                         /* st was opened by this sink: close it */
+	bool warned_fmt;                  /* a crawler-format frame was refused (logged once) */
 };
 
 static bool transient(int r)
@@ -83,27 +93,40 @@ static int ss_write_fd(struct sink *s, int fd, size_t len)
 	return 0;
 }
 
-static void drop_oldest(struct store_sink *ss, const char *why)
+static void unlink_head(struct store_sink *ss)
 {
 	struct qframe *q = ss->head;
+	if (!q)
+		return;
 	ss->head = q->next;
 	if (!ss->head)
 		ss->tail = NULL;
 	ss->qlen--;
 	ss->qbytes -= q->len;
-	ss->dropped++;
-	log_warn("store sink: a frame of %zu bytes was dropped (%s); %llu dropped so far", q->len,
-	         why, (unsigned long long)ss->dropped);
+	if (ss->nbatch > ss->qlen) { /* the head was the batch's */
+		ss->nbatch = ss->qlen;
+		ss->batch_bytes = ss->nbatch ? ss->batch_bytes - q->len : 0;
+	}
 	free(q);
 }
 
-static void enqueue(struct store_sink *ss, const char *data, size_t len)
+static void drop_oldest(struct store_sink *ss, const char *why)
+{
+	size_t len = ss->head->len;
+	unlink_head(ss);
+	ss->dropped++;
+	log_warn("store sink: a frame of %zu bytes was dropped (%s); %llu dropped so far", len, why,
+	         (unsigned long long)ss->dropped);
+}
+
+/* Queue a frame at the tail (a batch's when `batch`); false if dropped. */
+static bool enqueue(struct store_sink *ss, const char *data, size_t len, bool batch)
 {
 	if (len > STORE_SINK_QUEUE_MAX) {
 		ss->dropped++;
 		log_warn("store sink: a frame of %zu bytes is larger than the retry queue; dropped",
 		         len);
-		return;
+		return false;
 	}
 	while (ss->head && ss->qbytes + len > STORE_SINK_QUEUE_MAX)
 		drop_oldest(ss, "the retry queue is full");
@@ -111,7 +134,7 @@ static void enqueue(struct store_sink *ss, const char *data, size_t len)
 	if (!q) {
 		ss->dropped++;
 		log_warn("store sink: out of memory; a frame was dropped");
-		return;
+		return false;
 	}
 	q->next = NULL;
 	q->len = len;
@@ -123,48 +146,84 @@ static void enqueue(struct store_sink *ss, const char *data, size_t len)
 	ss->tail = q;
 	ss->qlen++;
 	ss->qbytes += len;
+	if (batch) {
+		ss->nbatch++;
+		ss->batch_bytes += len;
+	} else {
+		ss->nbatch = 0; /* the batch's frames were tried with it */
+		ss->batch_bytes = 0;
+	}
+	return true;
 }
 
-/* Retry queued frames, oldest first; stop at the first transient error. */
+/*
+ * Store every queued frame, oldest first, and (when `cur` is not NULL)
+ * the frame collected in it, in one store transaction.  Frames stored or
+ * refused for good leave the queue; after a transient failure they all
+ * stay (cur queued behind them, to keep the order).  0, or the store's
+ * error (a transient one, or that of a refused frame).
+ */
+static int store_all(struct store_sink *ss, const struct buf *cur)
+{
+	int n = ss->qlen + (cur ? 1 : 0);
+	if (n == 0)
+		return 0;
+	struct store_frame one = {0}, *f = n == 1 ? &one : calloc((size_t)n, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	int i = 0;
+	for (struct qframe *q = ss->head; q; q = q->next)
+		f[i++] = (struct store_frame){.jsonl = q->data, .len = q->len};
+	if (cur)
+		f[i++] = (struct store_frame){.jsonl = cur->data, .len = cur->len};
+	int r = store_put_frames(ss->st, f, n), first_err = 0;
+	for (i = 0; i < n; i++) {
+		bool queued = i < n - (cur ? 1 : 0);
+		if (transient(f[i].err)) {
+			if (!queued)
+				enqueue(ss, cur->data, cur->len, false);
+			continue;
+		}
+		if (f[i].err == 0) {
+			ss->last_id = f[i].id;
+			ss->stored_new++;
+		} else {
+			ss->refused_new++;
+			if (!first_err)
+				first_err = f[i].err;
+			log_warn("store sink: a frame was refused: %s", store_errmsg(ss->st));
+		}
+		/* stored or refused: the head, as frames that failed for a
+		 * passing reason are always the last ones (store_put_frames
+		 * stops at the first) */
+		if (queued)
+			unlink_head(ss);
+	}
+	if (f != &one)
+		free(f);
+	ss->nbatch = 0; /* tried: what is left is pending */
+	ss->batch_bytes = 0;
+	return r < 0 ? r : first_err;
+}
+
+/* Retry queued frames, oldest first. */
 static int retry_queue(struct store_sink *ss)
 {
-	while (ss->head) {
-		struct qframe *q = ss->head;
-		int64_t id = 0;
-		int r = store_put_frame(ss->st, q->data, q->len, &id);
-		if (r == 0)
-			ss->last_id = id;
-		if (transient(r))
-			return r;
-		if (r < 0)
-			log_warn("store sink: a queued frame was refused: %s",
-			         store_errmsg(ss->st));
-		ss->head = q->next;
-		if (!ss->head)
-			ss->tail = NULL;
-		ss->qlen--;
-		ss->qbytes -= q->len;
-		free(q);
-	}
-	return 0;
+	return store_all(ss, NULL);
 }
 
-/* Store the frame collected in cur (after the queue, to keep the order). */
+/* Store the frame collected in cur (after the queue, to keep the order),
+ * or add it to the batch. */
 static int store_cur(struct store_sink *ss)
 {
-	int r = retry_queue(ss);
+	int r = 0;
 	if (ss->cur.len == 0)
-		return r;
-	if (r == 0) {
-		int64_t id = 0;
-		r = store_put_frame(ss->st, ss->cur.data, ss->cur.len, &id);
-		if (r == 0)
-			ss->last_id = id;
-		if (transient(r))
-			enqueue(ss, ss->cur.data, ss->cur.len);
-	} else {
-		enqueue(ss, ss->cur.data, ss->cur.len); /* keep the order */
-	}
+		r = ss->batching ? 0 : retry_queue(ss);
+	else if (!ss->batching)
+		r = store_all(ss, &ss->cur);
+	else if (enqueue(ss, ss->cur.data, ss->cur.len, true) &&
+	         ss->batch_bytes > STORE_SINK_BATCH_MAX)
+		r = retry_queue(ss); /* a large batch: store what it has now */
 	buf_reset(&ss->cur);
 	return r;
 }
@@ -190,7 +249,7 @@ static int ss_end_frame(struct sink *s, const struct frame_summary *sum)
 	ss->ended = true;
 	if (sum->write_err) {
 		buf_reset(&ss->cur); /* an incomplete frame: not stored */
-		return retry_queue(ss);
+		return ss->batching ? 0 : retry_queue(ss);
 	}
 	return store_cur(ss);
 }
@@ -209,6 +268,8 @@ static int ss_flush(struct sink *s)
 static void ss_close(struct sink *s)
 {
 	struct store_sink *ss = (struct store_sink *)s;
+	if (ss->nbatch)
+		retry_queue(ss); /* a batch left open */
 	if (ss->qlen)
 		log_warn("store sink: closing with %d frame(s) not stored", ss->qlen);
 	while (ss->head) {
@@ -248,7 +309,28 @@ int sink_store_pending(struct sink *s)
 {
 	if (!s || s->ops != &store_sink_ops)
 		return 0;
-	return ((struct store_sink *)s)->qlen;
+	struct store_sink *ss = (struct store_sink *)s;
+	return ss->qlen - ss->nbatch;
+}
+
+int sink_store_batch(struct sink *s, bool on)
+{
+	if (!s || s->ops != &store_sink_ops)
+		return 0;
+	struct store_sink *ss = (struct store_sink *)s;
+	ss->batching = on;
+	return on ? 0 : retry_queue(ss);
+}
+
+void sink_store_take(struct sink *s, uint64_t *stored, uint64_t *refused)
+{
+	*stored = *refused = 0;
+	if (!s || s->ops != &store_sink_ops)
+		return;
+	struct store_sink *ss = (struct store_sink *)s;
+	*stored = ss->stored_new;
+	*refused = ss->refused_new;
+	ss->stored_new = ss->refused_new = 0;
 }
 
 int sink_store_retry(struct sink *s)

@@ -8,6 +8,7 @@
 #ifndef VANTAGE_STORE_SINK_H
 #define VANTAGE_STORE_SINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../frame/sink.h"
@@ -31,5 +32,12 @@ int sink_store_pending(struct sink *s);
 int sink_store_retry(struct sink *s);
 /* Id of the last frame a store sink stored (0 before any, or another sink). */
 int64_t sink_store_last_id(struct sink *s);
+/* Start (on) or end a batch: the frames ended meanwhile are stored in one
+ * store transaction when it ends (the pending ones first).  Ending
+ * returns 0 or the store's error (the frames then stay pending when it is
+ * a passing one).  0 for any other sink. */
+int sink_store_batch(struct sink *s, bool on);
+/* Frames stored, and refused for good, since the last call. */
+void sink_store_take(struct sink *s, uint64_t *stored, uint64_t *refused);
 
 #endif

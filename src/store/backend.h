@@ -48,6 +48,7 @@ struct store_backend {
 
 	/* writing */
 	int (*put_frame)(struct store *s, const char *jsonl, size_t len, int64_t *frame_id);
+	int (*put_frames)(struct store *s, struct store_frame *f, int n); /* NULL: put_frame each */
 	int (*mark_gone)(struct store *s, const char *kind, const char *const *present, int n,
 	                 int64_t now_ms);
 	int (*maintain)(struct store *s, int64_t now_ms);

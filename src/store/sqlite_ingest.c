@@ -660,10 +660,16 @@ static int note_points(struct ingest *in)
 		return sq_fail(s, rc, "updating the system");
 	int64_t m = floor_to(in->t, MS_MIN), h = floor_to(in->t, MS_HOUR);
 	int r = 0;
-	if (s->wm1m < 0 || m < s->wm1m)
+	if (s->wm1m < 0 || m < s->wm1m) {
 		r = meta_set(s, "rollup_1m", m);
-	if (r == 0 && (s->wm1h < 0 || h < s->wm1h))
+		if (r == 0 && s->wm1m >= 0)
+			s->wm1m = m; /* the next frame of a batch compares with it */
+	}
+	if (r == 0 && (s->wm1h < 0 || h < s->wm1h)) {
 		r = meta_set(s, "rollup_1h", h);
+		if (r == 0 && s->wm1h >= 0)
+			s->wm1h = h;
+	}
 	return r;
 }
 
@@ -753,6 +759,26 @@ static int ingest_lines(struct ingest *in, const char *p, const char *end, int64
 	return r;
 }
 
+/* One frame inside the open transaction. */
+static int put_one(struct sqlite_store *s, const char *jsonl, size_t len, int64_t *frame_id)
+{
+	struct ingest *in = calloc(1, sizeof(*in));
+	if (!in)
+		return sq_failf(s, -ENOMEM, "out of memory");
+	in->s = s;
+	in->cur = -1;
+	int r = ingest_lines(in, jsonl, jsonl + len, frame_id);
+	ingest_free(in);
+	free(in);
+	return r;
+}
+
+static void reload_watermarks(struct sqlite_store *s)
+{
+	s->wm1m = meta_get(s, "rollup_1m", -1);
+	s->wm1h = meta_get(s, "rollup_1h", -1);
+}
+
 int sqlite_put_frame(struct store *base, const char *jsonl, size_t len, int64_t *frame_id)
 {
 	struct sqlite_store *s = sq(base);
@@ -764,29 +790,66 @@ int sqlite_put_frame(struct store *base, const char *jsonl, size_t len, int64_t 
 	r = sq_begin(s);
 	if (r < 0)
 		return r;
-	struct ingest *in = calloc(1, sizeof(*in));
-	if (!in) {
-		sq_rollback(s);
-		return sq_failf(s, -ENOMEM, "out of memory");
-	}
-	in->s = s;
-	in->cur = -1;
 	int64_t id = 0;
-	r = ingest_lines(in, jsonl, jsonl + len, &id);
-	ingest_free(in);
-	free(in);
+	r = put_one(s, jsonl, len, &id);
 	if (r == 0)
 		r = sq_commit(s);
 	else
 		sq_rollback(s);
 	if (r == 0) {
-		/* the watermarks may have moved */
-		s->wm1m = meta_get(s, "rollup_1m", -1);
-		s->wm1h = meta_get(s, "rollup_1h", -1);
+		reload_watermarks(s); /* they may have moved */
 		if (frame_id)
 			*frame_id = id;
 	}
 	return r;
+}
+
+/*
+ * A batch: one transaction, a savepoint per frame.  A frame refused is
+ * rolled back to its savepoint alone (and the caches, which may name rows
+ * it added, are emptied); a transient error, or an error after which
+ * SQLite has rolled the whole transaction back itself (autocommit again),
+ * ends the batch with nothing stored.
+ */
+int sqlite_put_frames(struct store *base, struct store_frame *f, int n)
+{
+	struct sqlite_store *s = sq(base);
+	int r = s->ro ? sq_failf(s, -EROFS, "the store is open read-only") : 0;
+	if (r == 0)
+		r = sq_sync_caches(s);
+	if (r == 0)
+		r = sq_begin(s);
+	for (int i = 0; i < n && r == 0; i++) {
+		f[i].id = 0;
+		f[i].err = sq_exec(s, "SAVEPOINT frame");
+		if (f[i].err == 0)
+			f[i].err = put_one(s, f[i].jsonl, f[i].len, &f[i].id);
+		if (f[i].err == 0) {
+			r = sq_exec(s, "RELEASE frame");
+			continue;
+		}
+		if (f[i].err == -ENOSPC || f[i].err == -EBUSY || sqlite3_get_autocommit(s->db)) {
+			r = f[i].err;
+			break;
+		}
+		char why[sizeof(s->err)]; /* the frame's message outlives the rollback */
+		memcpy(why, s->err, sizeof(why));
+		r = sq_exec(s, "ROLLBACK TO frame; RELEASE frame");
+		sq_caches_clear(s);
+		reload_watermarks(s);
+		if (r == 0)
+			memcpy(s->err, why, sizeof(why));
+	}
+	if (r == 0)
+		r = sq_commit(s);
+	if (r < 0) {
+		sq_rollback(s);
+		for (int i = 0; i < n; i++)
+			f[i].err = r, f[i].id = 0;
+		return r;
+	}
+	reload_watermarks(s);
+	return 0;
 }
 
 /* ---- gone systems --------------------------------------------------------------- */

@@ -137,6 +137,7 @@ static inline struct sqlite_store *sq(struct store *s)
 /* The backend's ops (store_backend_sqlite, sqlite.c), each with the
  * contract of the store.h call of the same name. */
 int sqlite_put_frame(struct store *base, const char *jsonl, size_t len, int64_t *frame_id);
+int sqlite_put_frames(struct store *base, struct store_frame *f, int n);
 int sqlite_mark_gone(struct store *base, const char *kind, const char *const *present, int n,
                      int64_t now_ms);
 int sqlite_maintain(struct store *base, int64_t now_ms);

@@ -98,6 +98,24 @@ int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *fra
 	return s->be->put_frame(s, jsonl, len, frame_id);
 }
 
+int store_put_frames(struct store *s, struct store_frame *f, int n)
+{
+	if (s->be->put_frames)
+		return s->be->put_frames(s, f, n);
+	int r = 0;
+	for (int i = 0; i < n; i++) {
+		if (r < 0) { /* a transient failure: the rest is not tried */
+			f[i].err = r;
+			continue;
+		}
+		f[i].id = 0;
+		f[i].err = s->be->put_frame(s, f[i].jsonl, f[i].len, &f[i].id);
+		if (f[i].err == -ENOSPC || f[i].err == -EBUSY)
+			r = f[i].err;
+	}
+	return r;
+}
+
 int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
                     int64_t now_ms)
 {

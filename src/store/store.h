@@ -97,6 +97,24 @@ int store_reopen(struct store *s);
  */
 int store_put_frame(struct store *s, const char *jsonl, size_t len, int64_t *frame_id);
 
+/*
+ * Store several frames in ONE transaction (the daemon stores a tick's
+ * frames of every system so).  Each frame is still atomic on its own: one
+ * the store refuses (malformed: -EINVAL...) gets its error in .err and the
+ * others are stored.  A transient failure (-ENOSPC, -EBUSY) or one that
+ * loses the transaction stores none of them: every .err is set to it and
+ * it is returned.  Returns 0 when the frames with .err 0 are stored (.id
+ * set), or that negative errno.  A backend without a batch stores them
+ * one by one, stopping at the first transient failure.
+ */
+struct store_frame {
+	const char *jsonl;
+	size_t len;
+	int64_t id; /* out */
+	int err;    /* out: 0 stored, or a negative errno */
+};
+int store_put_frames(struct store *s, struct store_frame *f, int n);
+
 /* Mark every system of kind `kind` whose id is not in `present` as gone
  * (and present ones as not gone).  Used after each discovery pass. */
 int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,

@@ -7,7 +7,9 @@
  * the pid filter, the network namespace, the root, the cgroup.
  *
  * Namespace switches: the network namespace is entered once, at open, to
- * create the netlink sockets every later dump uses (netns.h); the UTS
+ * create the netlink sockets every later dump uses (netns.h); interface
+ * counters (netio) come from /proc/<init>/net/dev, kept open (stats.h),
+ * which is bound to the namespace it was opened in; the UTS
  * namespace once per kernel() call, for the hostname.  A container sharing
  * the host's network namespace (podman --network=host) gets no sockets of
  * its own: it is shown only the sockets its processes own.
@@ -192,6 +194,18 @@ static int c_sockets(struct view *v, const struct view_iter *it,
 	return r;
 }
 
+/* Counters from the net/dev of the container's network namespace, kept
+ * open: no netlink dump (and no namespace switch) per tick. */
+static int c_netio(struct view *v, const struct view_iter *it,
+                   int (*cb)(void *ctx, const struct vt_netio *n))
+{
+	struct container_view *c = cv(v);
+	char path[40];
+	snprintf(path, sizeof(path), "%d/net/dev", c->init_pid);
+	int r = netdev_counters(host_stats(&c->h), c->h.proc_fd, path, it, cb);
+	return r == -ENOENT ? -ESRCH : r;
+}
+
 static int c_interfaces(struct view *v, const struct view_iter *it,
                         int (*cb)(void *ctx, const struct vt_iface *i))
 {
@@ -372,7 +386,8 @@ static int c_filesystems(struct view *v, const struct view_iter *it,
                          int (*cb)(void *ctx, const struct vt_fs *f))
 {
 	struct container_view *c = cv(v);
-	return mounts_filesystems(c->h.proc_fd, c->mountinfo, &c->h.fs, it, cb);
+	return mounts_filesystems_kept(host_stats(&c->h), c->h.proc_fd, c->mountinfo, &c->h.fs, it,
+	                               cb);
 }
 
 static int c_file_open(struct view *v, const char *path, struct vfile **out)
@@ -400,6 +415,7 @@ static void c_destroy(struct view *v)
 	struct container_view *c = cv(v);
 	if (c->h.users)
 		passwd_cache_free(c->h.users);
+	stats_cache_free(c->h.stats);
 	fsroot_fini(&c->h.fs);
 	if (c->h.sys_fd >= 0)
 		close(c->h.sys_fd);
@@ -421,6 +437,7 @@ static const struct view_ops container_ops = {
     .memory = c_memory,
     .filesystems = c_filesystems,
     .interfaces = c_interfaces,
+    .netio = c_netio,
     .cgroup = c_cgroup,
     .mappings = c_mappings,
     .file_open = c_file_open,

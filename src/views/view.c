@@ -69,6 +69,12 @@ int view_interfaces(struct view *v, const struct view_iter *it,
 	return CALL(interfaces, v, it, cb);
 }
 
+int view_netio(struct view *v, const struct view_iter *it,
+               int (*cb)(void *ctx, const struct vt_netio *n))
+{
+	return CALL(netio, v, it, cb);
+}
+
 int view_cgroup(struct view *v, struct vt_cgroup *out)
 {
 	return CALL(cgroup, v, out);

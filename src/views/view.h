@@ -103,6 +103,10 @@ struct view_ops {
 	               int (*cb)(void *ctx, const struct vt_diskio *d));
 	int (*interfaces)(struct view *v, const struct view_iter *it,
 	                  int (*cb)(void *ctx, const struct vt_iface *i));
+	/* The interfaces' counters alone (cheaper than interfaces(): what a
+	 * daemon reads every tick); optional, interfaces() otherwise. */
+	int (*netio)(struct view *v, const struct view_iter *it,
+	             int (*cb)(void *ctx, const struct vt_netio *n));
 	int (*cgroup)(struct view *v, struct vt_cgroup *out);
 	/* The memory mappings of one process of the system (`pid` as
 	 * struct vt_proc's pid: the view's outside), one per line of its
@@ -150,6 +154,8 @@ int view_disk_io(struct view *v, const struct view_iter *it,
                  int (*cb)(void *ctx, const struct vt_diskio *d));
 int view_interfaces(struct view *v, const struct view_iter *it,
                     int (*cb)(void *ctx, const struct vt_iface *i));
+int view_netio(struct view *v, const struct view_iter *it,
+               int (*cb)(void *ctx, const struct vt_netio *n));
 int view_cgroup(struct view *v, struct vt_cgroup *out);
 int view_mappings(struct view *v, int pid, const struct view_iter *it,
                   int (*cb)(void *ctx, const struct maps_line *m));

@@ -678,7 +678,10 @@ void fake_crawl(const struct feature *ft, struct view *v, const struct fake_opts
 	strcpy(sys.kind, "host");
 	strcpy(sys.host, "fake");
 
-	struct crawl_ctx c = {.view = v, .opts = &opts, .settings = crawl_opts_settings(&opts, ft)};
+	struct crawl_ctx c = {.view = v,
+	                      .opts = &opts,
+	                      .settings = crawl_opts_settings(&opts, ft),
+	                      .carry = o->carry};
 	if (o->prime && ft->prime)
 		c.primed = ft->prime(&c);
 	struct frame *f =

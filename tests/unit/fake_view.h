@@ -164,6 +164,7 @@ struct fake_opts {
 	uint64_t file_hash_max; /* 64 MiB */
 	bool crawler_format;    /* FRAME_CRAWLER instead of FRAME_JSON */
 	bool prime;             /* call the feature's prime() first, as a many-system crawl does */
+	void **carry;           /* the crawl's carry slot (struct crawl_ctx), as the daemon's */
 	/* any other option, as `vantage crawl` flag and value ("true" for a
 	 * boolean flag): {"library-deleted-only", "true"} */
 	struct {

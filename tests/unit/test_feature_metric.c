@@ -1,6 +1,7 @@
 /* Unit tests: the metric feature (features/metric.c) on a fake view: rates
  * and CPU percentages between two snapshots of counters, counters that go
  * backwards, items in one sample only, interval 0, a primed first sample,
+ * the daemon's carry (the last crawl's second sample as the next's first),
  * memory/load/file-system arithmetic, missing and failing ops. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <jansson.h>
 
 #include "fake_view.h"
+#include "features/feature.h"
 
 extern const struct feature feature_metric;
 
@@ -184,6 +186,44 @@ static void test_primed(void **state)
 	json_t *sda = fake_value(&fr, "diskio:sda");
 	assert_rate(sda, "writes_per_s", 5e8, dt_from(sda, "reads_per_s", 2e9));
 	fake_frame_free(&fr);
+}
+
+/* The daemon: a crawl leaves its second sample in the carry; the next
+ * crawl reads the counters once and takes its rates against it. */
+static void test_carry(void **state)
+{
+	static const struct vt_cpu cpu_c[] = {
+	    {.cpu = -1, .user = 150, .system = 60, .idle = 1080, .iowait = 20},
+	};
+	struct fake_view fv;
+	struct fake_frame fr;
+	void *carry = NULL;
+	fake_view_init(&fv);
+	fake_view_cpu(&fv, 0, cpu_a, 1);
+	fake_view_cpu(&fv, 1, cpu_b, 1);
+	fake_view_cpu(&fv, 2, cpu_c, 1);
+	struct fake_opts o;
+	fake_opts_init(&o);
+	o.sample_interval = INTERVAL;
+	o.carry = &carry;
+	fake_crawl(&feature_metric, &fv.base, &o, &fr);
+	assert_int_equal(fr.rc, 0);
+	assert_int_equal(fv.calls[FAKE_CPU_TIMES], 2); /* nothing carried yet: two samples */
+	assert_true(fake_num(fake_value(&fr, "cpu"), "busy_pct") == 40);
+	assert_non_null(carry);
+	fake_frame_free(&fr);
+
+	fake_crawl(&feature_metric, &fv.base, &o, &fr);
+	assert_int_equal(fr.rc, 0);
+	assert_int_equal(fv.calls[FAKE_CPU_TIMES], 3); /* one read: b was carried */
+	json_t *all = fake_value(&fr, "cpu");
+	/* b -> c: user 20, idle 30, of 50 */
+	assert_true(fake_num(all, "user_pct") == 40);
+	assert_true(fake_num(all, "idle_pct") == 60);
+	assert_true(fake_num(all, "busy_pct") == 40);
+	assert_non_null(carry);
+	fake_frame_free(&fr);
+	feature_metric.prime_free(carry);
 }
 
 /* Interval 0: one sample, cumulative values, no rates. */
@@ -419,7 +459,7 @@ int main(void)
 	    cmocka_unit_test(test_primed),           cmocka_unit_test(test_interval_zero),
 	    cmocka_unit_test(test_net_rates),        cmocka_unit_test(test_cgroup),
 	    cmocka_unit_test(test_memory_load_fs),   cmocka_unit_test(test_missing_ops),
-	    cmocka_unit_test(test_failing_ops),
+	    cmocka_unit_test(test_failing_ops),      cmocka_unit_test(test_carry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
  * input is copied into an exact-size heap block (no terminator) so ASan
  * catches any read past its end; each good input is also parsed at every
  * prefix length to show truncation never crashes.  Last, the host's real
- * stat ops run against this machine's /proc.
+ * stat ops run against this machine's /proc, twice (the second time
+ * through the files the view kept open), and the kept mount table follows
+ * a mount and an unmount in a mount namespace of the test's own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,8 @@
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,10 +539,14 @@ static int count_cpu(void *ctx, const struct vt_cpu *c)
 	return 0;
 }
 
+static const char *watch_mount; /* count_fs: set k->sum when it is seen */
+
 static int count_fs(void *ctx, const struct vt_fs *f)
 {
 	struct count *k = ctx;
 	k->n++;
+	if (watch_mount && strcmp(f->mountpoint, watch_mount) == 0)
+		k->sum = 1;
 	if (strcmp(f->mountpoint, "/") == 0) {
 		k->root = true;
 		assert_true(f->size_bytes > 0);
@@ -566,6 +574,53 @@ static void count_error(void *ctx, const char *what, int err)
 	((struct count *)ctx)->errors++;
 }
 
+static int count_netio(void *ctx, const struct vt_netio *n)
+{
+	struct count *k = ctx;
+	k->n++;
+	if (strcmp(n->ifname, "lo") == 0)
+		k->root = true;
+	return 0;
+}
+
+static bool saw_mount(struct host_view *h, const char *dir)
+{
+	struct count k = {0};
+	struct view_iter it = {.ctx = &k, .error = count_error};
+	watch_mount = dir;
+	assert_int_equal(host_filesystems(&h->base, &it, count_fs), 0);
+	watch_mount = NULL;
+	return k.sum == 1;
+}
+
+/* The kept mount table is read again after a mount and after an unmount
+ * (poll on the open mountinfo), in a mount namespace of this process's
+ * own (root only; skipped otherwise). */
+static void kept_mounts_follow(void **state)
+{
+	char dir[] = "/tmp/vantage-stats-XXXXXX";
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	struct host_view h = {0};
+	h.proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	h.sys_fd = -1;
+	assert_true(h.proc_fd >= 0);
+	assert_int_equal(fsroot_init(&h.fs, "/"), 0);
+	assert_false(saw_mount(&h, dir));
+	assert_false(saw_mount(&h, dir)); /* nothing changed: the kept table */
+	assert_int_equal(mount("vantage-test", dir, "tmpfs", 0, "size=1m"), 0);
+	assert_true(saw_mount(&h, dir));
+	assert_true(saw_mount(&h, dir));
+	assert_int_equal(umount(dir), 0);
+	assert_false(saw_mount(&h, dir));
+	rmdir(dir);
+	stats_cache_free(h.stats);
+	fsroot_fini(&h.fs);
+	close(h.proc_fd);
+}
+
 static void real_host(void **state)
 {
 	struct host_view h = {0};
@@ -589,21 +644,35 @@ static void real_host(void **state)
 	assert_int_equal(host_load(&h.base, &l), 0);
 	assert_true(l.total >= 1);
 
-	memset(&k, 0, sizeof(k));
-	assert_int_equal(host_filesystems(&h.base, &it, count_fs), 0);
-	assert_true(k.root);
-	assert_int_equal(k.errors, 0);
+	for (int pass = 0; pass < 2; pass++) { /* the second: through the kept files */
+		memset(&k, 0, sizeof(k));
+		assert_int_equal(host_filesystems(&h.base, &it, count_fs), 0);
+		assert_true(k.root);
+		assert_int_equal(k.errors, 0);
 
-	memset(&k, 0, sizeof(k));
-	assert_int_equal(host_disk_io(&h.base, &it, count_disk), 0);
-	assert_int_equal(k.errors, 0);
+		memset(&k, 0, sizeof(k));
+		assert_int_equal(host_disk_io(&h.base, &it, count_disk), 0);
+		assert_int_equal(k.errors, 0);
 
-	struct vt_cgroup cg;
-	int r = host_cgroup(&h.base, &cg);
-	assert_true(r == 0 || r == -ENOENT);
-	if (r == 0)
-		assert_true(cg.version == 1 || cg.version == 2);
+		memset(&k, 0, sizeof(k));
+		assert_int_equal(host_netio(&h.base, &it, count_netio), 0);
+		assert_int_equal(k.errors, 0);
+		assert_true(k.root); /* lo */
 
+		memset(&k, 0, sizeof(k));
+		assert_int_equal(host_cpu_times(&h.base, &it, count_cpu), 0);
+		assert_true(k.total);
+		assert_int_equal(host_memory(&h.base, &m), 0);
+		assert_true(m.total_kb > 0);
+
+		struct vt_cgroup cg;
+		int r = host_cgroup(&h.base, &cg);
+		assert_true(r == 0 || r == -ENOENT);
+		if (r == 0)
+			assert_true(cg.version == 1 || cg.version == 2);
+	}
+	assert_non_null(h.stats);
+	stats_cache_free(h.stats);
 	fsroot_fini(&h.fs);
 	close(h.proc_fd);
 	close(h.sys_fd);
@@ -612,23 +681,15 @@ static void real_host(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(cpu_total_and_percpu),
-	    cmocka_unit_test(cpu_old_kernels),
-	    cmocka_unit_test(cpu_other_and_malformed),
-	    cmocka_unit_test(cpu_truncated),
-	    cmocka_unit_test(meminfo_good),
-	    cmocka_unit_test(meminfo_old_kernel),
-	    cmocka_unit_test(meminfo_malformed),
-	    cmocka_unit_test(loadavg_cases),
-	    cmocka_unit_test(decimal_parser),
-	    cmocka_unit_test(mountinfo_good),
-	    cmocka_unit_test(mountinfo_escapes),
-	    cmocka_unit_test(mountinfo_malformed),
-	    cmocka_unit_test(fs_classes),
-	    cmocka_unit_test(diskstats_formats),
-	    cmocka_unit_test(diskstats_malformed),
-	    cmocka_unit_test(next_line),
-	    cmocka_unit_test(linereader_lines),
+	    cmocka_unit_test(kept_mounts_follow),  cmocka_unit_test(cpu_total_and_percpu),
+	    cmocka_unit_test(cpu_old_kernels),     cmocka_unit_test(cpu_other_and_malformed),
+	    cmocka_unit_test(cpu_truncated),       cmocka_unit_test(meminfo_good),
+	    cmocka_unit_test(meminfo_old_kernel),  cmocka_unit_test(meminfo_malformed),
+	    cmocka_unit_test(loadavg_cases),       cmocka_unit_test(decimal_parser),
+	    cmocka_unit_test(mountinfo_good),      cmocka_unit_test(mountinfo_escapes),
+	    cmocka_unit_test(mountinfo_malformed), cmocka_unit_test(fs_classes),
+	    cmocka_unit_test(diskstats_formats),   cmocka_unit_test(diskstats_malformed),
+	    cmocka_unit_test(next_line),           cmocka_unit_test(linereader_lines),
 	    cmocka_unit_test(real_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
  * opens /proc, /sys and the root, and forwards the file ops to fsroot.
  */
 #include "host.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +63,7 @@ static void host_destroy(struct view *v)
 	struct host_view *h = hv(v);
 	if (h->users)
 		passwd_cache_free(h->users);
+	stats_cache_free(h->stats);
 	if (h->proc_fd >= 0)
 		close(h->proc_fd);
 	if (h->sys_fd >= 0)
@@ -82,6 +84,7 @@ static const struct view_ops host_ops = {
     .filesystems = host_filesystems,
     .disk_io = host_disk_io,
     .interfaces = host_interfaces,
+    .netio = host_netio,
     .cgroup = host_cgroup,
     .mappings = host_mappings,
     .file_open = host_file_open,

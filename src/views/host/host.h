@@ -10,8 +10,9 @@
  *   maps.c      memory mappings   (/proc/PID/maps)
  *   sockdiag.c  sockets           (netlink sock_diag) and owner resolution
  *   kernel.c    kernel facts, modules
- *   stats.c     cpu, memory, load, file systems, disk I/O, cgroup
- *               (stats.h: the readers the container view reuses)
+ *   stats.c     cpu, memory, load, file systems, disk I/O, interface
+ *               counters, cgroup, through files kept open (stats.h: the
+ *               readers the container view reuses)
  *   cgroup.c    cgroup hierarchies and counters (cgroup.h)
  *   netif.c     interfaces and their counters (rtnetlink)
  *   netns.c     netlink sockets made in another network namespace (netns.h)
@@ -31,6 +32,7 @@
 #include "../view.h"
 
 struct passwd_cache;
+struct stats_cache;
 
 struct host_view {
 	struct view base;
@@ -38,6 +40,7 @@ struct host_view {
 	int sys_fd;                 /* O_DIRECTORY fd of /sys */
 	struct fsroot fs;           /* "/" */
 	struct passwd_cache *users; /* uid -> name from the root's etc/passwd, lazy */
+	struct stats_cache *stats;  /* kernel files kept open (stats.h), lazy */
 };
 
 /* Which processes to list: return true to include host pid `pid`. */
@@ -94,5 +97,10 @@ int host_disk_io(struct view *v, const struct view_iter *it,
 int host_cgroup(struct view *v, struct vt_cgroup *out);
 int host_interfaces(struct view *v, const struct view_iter *it,
                     int (*cb)(void *ctx, const struct vt_iface *i));
+int host_netio(struct view *v, const struct view_iter *it,
+               int (*cb)(void *ctx, const struct vt_netio *n));
+/* The view's stats cache, made on first use; NULL when out of memory
+ * (the readers then open and close their files). */
+struct stats_cache *host_stats(struct host_view *h);
 
 #endif

@@ -1,32 +1,38 @@
 /*
  * stats.c - the host's statistics: CPU times, memory, load, mounted file
- * systems, disk I/O and the root cgroup's counters.
+ * systems, disk I/O, interface counters and the root cgroup's counters.
  *
  * How: every op reads a kernel file through the host view's proc_fd (or
  * sys_fd for cgroups) and hands the text to a pure parser of
- * linux/stats_parse.c.  Files that grow with the machine (/proc/stat with
- * its huge "intr" line, /proc/self/mountinfo, /proc/diskstats) are
- * streamed line by line through a fixed buffer (linux/linereader.c) and each item goes to
- * the callback at once; the small ones (meminfo, loadavg) are read whole
- * into a stack buffer.
+ * linux/stats_parse.c (linux/netdev_parse.c for net/dev).  The files stay
+ * open in the view's stats cache (stats.h) and are read again from offset
+ * 0 with pread() into one buffer the cache keeps (grown to the largest
+ * file, bounded by FILE_MAX), so a daemon's tick opens no file and
+ * allocates nothing; the mount table is parsed again only when poll() on
+ * its open mountinfo says it changed.
  *
  * Decisions:
  * - CPU times are USER_HZ ticks converted to seconds with sysconf(_SC_CLK_TCK).
  * - File systems: see stats.h (pseudo and network/FUSE file systems are
  *   skipped; statfs goes through an O_PATH fd opened inside the view's root;
  *   a mount hidden by a later mount on the same point is skipped, detected
- *   by comparing statx()'s mount id with mountinfo's).
+ *   by comparing statx()'s mount id with mountinfo's, once per mount
+ *   table).
  * - Disk I/O: every device of /proc/diskstats, whole disks and partitions,
  *   except ram* and loop* devices that never did any I/O.  Bytes are sectors
  *   * 512 (the unit of diskstats whatever the device's sector size).
+ * - Interface counters: net/dev of the view's network namespace (the file
+ *   is bound to the namespace it was opened in).
  * - cgroup: the root cgroup ("/") read by cgroup.c from wherever each
- *   controller is mounted (v2, v1 or hybrid).
+ *   controller is mounted (v2, v1 or hybrid); its directories stay open
+ *   until the mount table changes.
  */
 #include "host.h"
 #include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,27 +40,182 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "../../util/buf.h"
 #include "../../util/util.h"
 #include "cgroup.h"
-#include "../../linux/linereader.h"
+#include "../../linux/netdev_parse.h"
 #include "../../linux/stats_parse.h"
 
 #define HOST(v) ((struct host_view *)(v))
 #define LINE_MAX_MOUNTINFO 16384 /* two escaped PATH_MAX paths and options */
+#define FILE_MAX (64u << 20)     /* a kernel file read whole, at most */
+#define MOUNTS_BAD_MAX 16        /* malformed mountinfo lines remembered */
+
+/* ---- the cache ------------------------------------------------------------ */
+
+/* A kernel file kept open, read again from offset 0. */
+struct kept_file {
+	int fd; /* -1: not open */
+	char path[48];
+};
+
+/* One local file system of the mount table, as parsed. */
+struct mount_entry {
+	size_t mountpoint, source, fstype; /* offsets in mount_cache.strings */
+	int mount_id;
+	int hidden; /* -1 not checked yet, 0 no, 1 under a later mount */
+};
+
+struct mount_cache {
+	struct kept_file f;
+	bool valid;   /* entries hold the table as last read */
+	unsigned gen; /* bumped at each re-read */
+	struct mount_entry *v;
+	int n, cap;
+	struct buf strings;
+	int bad[MOUNTS_BAD_MAX]; /* line numbers of malformed lines */
+	int nbad;
+	bool too_long; /* a line longer than LINE_MAX_MOUNTINFO */
+};
+
+struct stats_cache {
+	struct kept_file stat, meminfo, loadavg, diskstats, netdev;
+	struct buf b; /* what the last file read holds */
+	struct mount_cache mounts;
+	/* the host's root cgroup, opened at mount generation cg_gen */
+	struct cgroup_mounts cg;
+	struct cgroup_dirs cgd;
+	bool cg_open, cgd_open;
+	unsigned cg_gen;
+};
+
+static void kf_init(struct kept_file *kf)
+{
+	kf->fd = -1;
+	kf->path[0] = 0;
+}
+
+static void kf_close(struct kept_file *kf)
+{
+	if (kf->fd >= 0)
+		close(kf->fd);
+	kf->fd = -1;
+}
+
+struct stats_cache *stats_cache_new(void)
+{
+	struct stats_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	kf_init(&c->stat);
+	kf_init(&c->meminfo);
+	kf_init(&c->loadavg);
+	kf_init(&c->diskstats);
+	kf_init(&c->netdev);
+	kf_init(&c->mounts.f);
+	return c;
+}
+
+static void cg_close(struct stats_cache *c)
+{
+	if (c->cgd_open)
+		cgroup_dirs_close(&c->cgd);
+	if (c->cg_open)
+		cgroup_mounts_close(&c->cg);
+	c->cgd_open = c->cg_open = false;
+}
+
+void stats_cache_free(struct stats_cache *c)
+{
+	if (!c)
+		return;
+	kf_close(&c->stat);
+	kf_close(&c->meminfo);
+	kf_close(&c->loadavg);
+	kf_close(&c->diskstats);
+	kf_close(&c->netdev);
+	kf_close(&c->mounts.f);
+	free(c->mounts.v);
+	buf_free(&c->mounts.strings);
+	buf_free(&c->b);
+	cg_close(c);
+	free(c);
+}
+
+struct stats_cache *host_stats(struct host_view *h)
+{
+	if (!h->stats)
+		h->stats = stats_cache_new();
+	return h->stats;
+}
+
+/* Open kf at `path` (relative to dirfd) unless it is open there already. */
+static int kf_open(struct kept_file *kf, int dirfd, const char *path)
+{
+	if (kf->fd >= 0 && strcmp(kf->path, path) == 0)
+		return 0;
+	kf_close(kf);
+	if (strlen(path) >= sizeof(kf->path))
+		return -ENAMETOOLONG;
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	kf->fd = fd;
+	strcpy(kf->path, path);
+	return 0;
+}
+
+/* The whole file into b (NUL-terminated); its length or a negative errno
+ * (-EFBIG beyond FILE_MAX).  A failed read closes the file: the next call
+ * opens it again. */
+static ssize_t kf_read(struct kept_file *kf, int dirfd, const char *path, struct buf *b)
+{
+	int r = kf_open(kf, dirfd, path);
+	if (r < 0)
+		return r;
+	b->len = 0;
+	for (;;) {
+		if (!b->data || b->cap - b->len < 4096 + 1)
+			buf_reserve(b, b->cap > 4096 ? b->cap : 4096);
+		size_t room = b->cap - b->len - 1;
+		ssize_t n = pread(kf->fd, b->data + b->len, room, (off_t)b->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			kf_close(kf);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+		if (b->len > FILE_MAX) {
+			kf_close(kf);
+			return -EFBIG;
+		}
+	}
+	b->data[b->len] = 0;
+	return (ssize_t)b->len;
+}
+
+/* Read a file through the cache when there is one, else open and close it. */
+static ssize_t read_kept(struct stats_cache *c, struct kept_file *kf, int dirfd, const char *path,
+                         struct buf *tmp)
+{
+	struct kept_file once;
+	if (!c) {
+		kf_init(&once);
+		ssize_t n = kf_read(&once, dirfd, path, tmp);
+		kf_close(&once);
+		return n;
+	}
+	return kf_read(kf, dirfd, path, &c->b);
+}
 
 static void iter_error(const struct view_iter *it, const char *what, int err)
 {
 	if (it && it->error)
 		it->error(it->ctx, what, err);
-}
-
-/* Open a procfs file for line reading. */
-static int open_lines(int dirfd, const char *path, size_t cap, struct linereader *lr)
-{
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	return lr_init(lr, fd, cap);
 }
 
 static double clock_ticks(void)
@@ -65,50 +226,87 @@ static double clock_ticks(void)
 
 /* ---- CPU ------------------------------------------------------------------ */
 
+/* A kept file's text: through the view's cache (text in c->b), or read
+ * once into tmp when the cache could not be made. */
+struct text {
+	const char *p, *end;
+	struct buf tmp;
+};
+
+static int read_text(struct host_view *h, struct kept_file *(*pick)(struct stats_cache *),
+                     int dirfd, const char *path, struct text *t)
+{
+	struct stats_cache *c = host_stats(h);
+	t->tmp = (struct buf)BUF_INIT;
+	ssize_t n = read_kept(c, c ? pick(c) : NULL, dirfd, path, &t->tmp);
+	if (n < 0) {
+		buf_free(&t->tmp);
+		return (int)n;
+	}
+	t->p = c ? c->b.data : t->tmp.data;
+	t->end = t->p + n;
+	return 0;
+}
+
+static struct kept_file *pick_stat(struct stats_cache *c)
+{
+	return &c->stat;
+}
+static struct kept_file *pick_meminfo(struct stats_cache *c)
+{
+	return &c->meminfo;
+}
+static struct kept_file *pick_loadavg(struct stats_cache *c)
+{
+	return &c->loadavg;
+}
+static struct kept_file *pick_diskstats(struct stats_cache *c)
+{
+	return &c->diskstats;
+}
+
 int host_cpu_times(struct view *v, const struct view_iter *it,
                    int (*cb)(void *ctx, const struct vt_cpu *c))
 {
-	struct linereader lr;
+	struct text t;
 	const char *line;
 	size_t len;
 	double hz = clock_ticks();
 	int r, found = 0, lineno = 0;
 
-	if ((r = open_lines(HOST(v)->proc_fd, "stat", 4096, &lr)) < 0)
+	if ((r = read_text(HOST(v), pick_stat, HOST(v)->proc_fd, "stat", &t)) < 0)
 		return r;
-	while ((r = lr_next(&lr, &line, &len)) > 0) {
-		struct cpu_ticks t;
+	while (stats_next_line(&t.p, t.end, &line, &len)) {
+		struct cpu_ticks k;
 		char what[32];
 		lineno++;
-		int k = stat_parse_cpu_line(line, len, &t);
-		if (k == 0) {
-			if (found) {
-				r = 0; /* the cpu lines are over */
-				break;
-			}
+		int kind = stat_parse_cpu_line(line, len, &k);
+		if (kind == 0) {
+			if (found)
+				break; /* the cpu lines are over */
 			continue;
 		}
-		if (k < 0) {
+		if (kind < 0) {
 			snprintf(what, sizeof(what), "/proc/stat line %d", lineno);
 			iter_error(it, what, EINVAL);
 			continue;
 		}
 		found++;
 		struct vt_cpu c = {
-		    .cpu = t.cpu,
-		    .user = (double)t.user / hz,
-		    .nice = (double)t.nice / hz,
-		    .system = (double)t.system / hz,
-		    .idle = (double)t.idle / hz,
-		    .iowait = (double)t.iowait / hz,
-		    .irq = (double)t.irq / hz,
-		    .softirq = (double)t.softirq / hz,
-		    .steal = (double)t.steal / hz,
+		    .cpu = k.cpu,
+		    .user = (double)k.user / hz,
+		    .nice = (double)k.nice / hz,
+		    .system = (double)k.system / hz,
+		    .idle = (double)k.idle / hz,
+		    .iowait = (double)k.iowait / hz,
+		    .irq = (double)k.irq / hz,
+		    .softirq = (double)k.softirq / hz,
+		    .steal = (double)k.steal / hz,
 		};
 		if ((r = cb(it ? it->ctx : NULL, &c)) != 0)
 			break;
 	}
-	lr_close(&lr);
+	buf_free(&t.tmp);
 	if (r != 0)
 		return r;
 	return found ? 0 : -ENODATA;
@@ -118,20 +316,24 @@ int host_cpu_times(struct view *v, const struct view_iter *it,
 
 int host_memory(struct view *v, struct vt_mem *out)
 {
-	char buf[16384];
-	ssize_t n = read_small_at(HOST(v)->proc_fd, "meminfo", buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	return meminfo_parse(buf, (size_t)n, out);
+	struct text t;
+	int r = read_text(HOST(v), pick_meminfo, HOST(v)->proc_fd, "meminfo", &t);
+	if (r < 0)
+		return r;
+	r = meminfo_parse(t.p, (size_t)(t.end - t.p), out);
+	buf_free(&t.tmp);
+	return r;
 }
 
 int host_load(struct view *v, struct vt_load *out)
 {
-	char buf[256];
-	ssize_t n = read_small_at(HOST(v)->proc_fd, "loadavg", buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	return loadavg_parse(buf, (size_t)n, out);
+	struct text t;
+	int r = read_text(HOST(v), pick_loadavg, HOST(v)->proc_fd, "loadavg", &t);
+	if (r < 0)
+		return r;
+	r = loadavg_parse(t.p, (size_t)(t.end - t.p), out);
+	buf_free(&t.tmp);
+	return r;
 }
 
 /* ---- file systems ------------------------------------------------------------ */
@@ -158,14 +360,18 @@ static uint64_t mul_sat(uint64_t a, uint64_t b)
 	return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
-/* statfs one mount; 1 if it is to be reported, 0 to skip, -errno. */
-static int stat_mount(struct fsroot *root, const struct mountinfo *mi, struct vt_fs *fs)
+/* statfs one mount; 1 if it is to be reported, 0 to skip, -errno.
+ * *hidden: -1 to check it (set to 0 or 1 then), else what was found. */
+static int stat_mount(struct fsroot *root, const char *mountpoint, const char *source,
+                      const char *fstype, int mount_id, int *hidden, struct vt_fs *fs)
 {
 	struct statvfs sv;
-	int fd = fsroot_openat(root, mi->mountpoint, O_PATH | O_CLOEXEC);
+	int fd = fsroot_openat(root, mountpoint, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	if (mount_hidden(fd, mi->mount_id)) {
+	if (*hidden < 0)
+		*hidden = mount_hidden(fd, mount_id);
+	if (*hidden) {
 		close(fd);
 		return 0;
 	}
@@ -179,9 +385,9 @@ static int stat_mount(struct fsroot *root, const struct mountinfo *mi, struct vt
 	uint64_t frsize = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
 	uint64_t bfree = sv.f_bfree <= sv.f_blocks ? sv.f_bfree : sv.f_blocks;
 	*fs = (struct vt_fs){
-	    .mountpoint = mi->mountpoint,
-	    .device = mi->source,
-	    .fstype = mi->fstype,
+	    .mountpoint = mountpoint,
+	    .device = source,
+	    .fstype = fstype,
 	    .size_bytes = mul_sat(sv.f_blocks, frsize),
 	    .used_bytes = mul_sat(sv.f_blocks - bfree, frsize),
 	    .avail_bytes = mul_sat(sv.f_bavail <= bfree ? sv.f_bavail : bfree, frsize),
@@ -191,46 +397,143 @@ static int stat_mount(struct fsroot *root, const struct mountinfo *mi, struct vt
 	return 1;
 }
 
-int mounts_filesystems(int proc_fd, const char *mountinfo, struct fsroot *root,
-                       const struct view_iter *it, int (*cb)(void *ctx, const struct vt_fs *f))
+/* Has the mount table of the open mountinfo file changed since it was
+ * last read?  True when unsure. */
+static bool mounts_changed(const struct mount_cache *mc)
 {
-	struct linereader lr;
+	struct pollfd p = {.fd = mc->f.fd, .events = POLLPRI};
+	if (mc->f.fd < 0 || poll(&p, 1, 0) < 0)
+		return true;
+	return (p.revents & (POLLPRI | POLLERR | POLLNVAL)) != 0;
+}
+
+static size_t add_string(struct buf *b, const char *s)
+{
+	size_t off = b->len;
+	buf_add(b, s, strlen(s) + 1);
+	return off;
+}
+
+/* Parse the mount table in text into mc's entries (local file systems). */
+static int mounts_parse(struct mount_cache *mc, const char *p, const char *end)
+{
 	const char *line;
 	size_t len;
-	int r, lineno = 0;
-	char what[64];
-
+	int lineno = 0;
 	char *sc = malloc(MOUNTINFO_SCRATCH(LINE_MAX_MOUNTINFO));
 	if (!sc)
 		return -ENOMEM;
-	if ((r = open_lines(proc_fd, mountinfo, LINE_MAX_MOUNTINFO, &lr)) < 0) {
-		free(sc);
-		return r;
-	}
-	while ((r = lr_next(&lr, &line, &len)) > 0) {
+	mc->n = mc->nbad = 0;
+	mc->too_long = false;
+	buf_reset(&mc->strings);
+	while (stats_next_line(&p, end, &line, &len)) {
 		struct mountinfo mi;
-		struct vt_fs fs;
 		lineno++;
+		if (len > LINE_MAX_MOUNTINFO) {
+			mc->too_long = true;
+			continue;
+		}
 		if (mountinfo_parse_line(line, len, sc, MOUNTINFO_SCRATCH(LINE_MAX_MOUNTINFO),
 		                         &mi) < 0) {
-			snprintf(what, sizeof(what), "mountinfo line %d", lineno);
-			iter_error(it, what, EINVAL);
+			if (mc->nbad < MOUNTS_BAD_MAX)
+				mc->bad[mc->nbad++] = lineno;
 			continue;
 		}
 		if (fs_classify(mi.fstype) != FS_LOCAL)
 			continue;
-		int k = stat_mount(root, &mi, &fs);
+		if (mc->n == mc->cap) {
+			int cap = mc->cap ? mc->cap * 2 : 32;
+			struct mount_entry *v = realloc(mc->v, (size_t)cap * sizeof(*v));
+			if (!v) {
+				free(sc);
+				return -ENOMEM;
+			}
+			mc->v = v;
+			mc->cap = cap;
+		}
+		struct mount_entry *e = &mc->v[mc->n++];
+		e->mountpoint = add_string(&mc->strings, mi.mountpoint);
+		e->source = add_string(&mc->strings, mi.source);
+		e->fstype = add_string(&mc->strings, mi.fstype);
+		e->mount_id = mi.mount_id;
+		e->hidden = -1;
+	}
+	free(sc);
+	return 0;
+}
+
+/* The mount table of `mountinfo` in mc, read again when it changed. */
+static int mounts_refresh(struct mount_cache *mc, struct buf *b, int proc_fd, const char *mountinfo)
+{
+	bool same_file = mc->f.fd >= 0 && strcmp(mc->f.path, mountinfo) == 0;
+	if (mc->valid && same_file && !mounts_changed(mc))
+		return 0;
+	mc->valid = false;
+	ssize_t n = kf_read(&mc->f, proc_fd, mountinfo, b);
+	if (n < 0)
+		return (int)n;
+	/* the poll that saw the change consumed it (and an open starts
+	 * clean): a change after this read is a new event */
+	int r = mounts_parse(mc, b->data, b->data + n);
+	if (r < 0)
+		return r;
+	mc->valid = true;
+	mc->gen++;
+	return 0;
+}
+
+static int mounts_walk(struct mount_cache *mc, struct fsroot *root, const struct view_iter *it,
+                       int (*cb)(void *ctx, const struct vt_fs *f))
+{
+	char what[64];
+	for (int i = 0; i < mc->nbad; i++) {
+		snprintf(what, sizeof(what), "mountinfo line %d", mc->bad[i]);
+		iter_error(it, what, EINVAL);
+	}
+	if (mc->too_long)
+		iter_error(it, "mountinfo (line too long)", E2BIG);
+	const char *str = mc->strings.data;
+	for (int i = 0; i < mc->n; i++) {
+		struct mount_entry *e = &mc->v[i];
+		struct vt_fs fs;
+		int k = stat_mount(root, str + e->mountpoint, str + e->source, str + e->fstype,
+		                   e->mount_id, &e->hidden, &fs);
 		if (k < 0)
-			iter_error(it, mi.mountpoint, -k);
+			iter_error(it, str + e->mountpoint, -k);
 		if (k <= 0)
 			continue;
-		if ((r = cb(it ? it->ctx : NULL, &fs)) != 0)
-			break;
+		int r = cb(it ? it->ctx : NULL, &fs);
+		if (r != 0)
+			return r;
 	}
-	if (lr.skipped)
-		iter_error(it, "mountinfo (line too long)", E2BIG);
-	lr_close(&lr);
-	free(sc);
+	return 0;
+}
+
+int mounts_filesystems_kept(struct stats_cache *c, int proc_fd, const char *mountinfo,
+                            struct fsroot *root, const struct view_iter *it,
+                            int (*cb)(void *ctx, const struct vt_fs *f))
+{
+	if (!c)
+		return mounts_filesystems(proc_fd, mountinfo, root, it, cb);
+	int r = mounts_refresh(&c->mounts, &c->b, proc_fd, mountinfo);
+	if (r < 0)
+		return r;
+	return mounts_walk(&c->mounts, root, it, cb);
+}
+
+int mounts_filesystems(int proc_fd, const char *mountinfo, struct fsroot *root,
+                       const struct view_iter *it, int (*cb)(void *ctx, const struct vt_fs *f))
+{
+	struct mount_cache mc = {0};
+	struct buf b = BUF_INIT;
+	kf_init(&mc.f);
+	int r = mounts_refresh(&mc, &b, proc_fd, mountinfo);
+	if (r == 0)
+		r = mounts_walk(&mc, root, it, cb);
+	kf_close(&mc.f);
+	free(mc.v);
+	buf_free(&mc.strings);
+	buf_free(&b);
 	return r;
 }
 
@@ -238,7 +541,7 @@ int host_filesystems(struct view *v, const struct view_iter *it,
                      int (*cb)(void *ctx, const struct vt_fs *f))
 {
 	struct host_view *h = HOST(v);
-	return mounts_filesystems(h->proc_fd, "self/mountinfo", &h->fs, it, cb);
+	return mounts_filesystems_kept(host_stats(h), h->proc_fd, "self/mountinfo", &h->fs, it, cb);
 }
 
 /* ---- disk I/O ------------------------------------------------------------------- */
@@ -253,14 +556,14 @@ static bool idle_virtual_disk(const struct diskstats *d)
 int host_disk_io(struct view *v, const struct view_iter *it,
                  int (*cb)(void *ctx, const struct vt_diskio *d))
 {
-	struct linereader lr;
+	struct text t;
 	const char *line;
 	size_t len;
 	int r, lineno = 0;
 
-	if ((r = open_lines(HOST(v)->proc_fd, "diskstats", 4096, &lr)) < 0)
+	if ((r = read_text(HOST(v), pick_diskstats, HOST(v)->proc_fd, "diskstats", &t)) < 0)
 		return r;
-	while ((r = lr_next(&lr, &line, &len)) > 0) {
+	while (stats_next_line(&t.p, t.end, &line, &len)) {
 		struct diskstats d;
 		lineno++;
 		if (diskstats_parse_line(line, len, &d) < 0) {
@@ -284,8 +587,54 @@ int host_disk_io(struct view *v, const struct view_iter *it,
 		if ((r = cb(it ? it->ctx : NULL, &io)) != 0)
 			break;
 	}
-	lr_close(&lr);
+	buf_free(&t.tmp);
 	return r;
+}
+
+/* ---- interface counters ------------------------------------------------------------ */
+
+static int netdev_walk(const char *p, const char *end, const char *path, const struct view_iter *it,
+                       int (*cb)(void *ctx, const struct vt_netio *n))
+{
+	const char *line;
+	size_t len;
+	int lineno = 0;
+	while (stats_next_line(&p, end, &line, &len)) {
+		struct netdev_line l;
+		lineno++;
+		int k = netdev_parse_line(line, len, &l);
+		if (k < 0) {
+			char what[96];
+			snprintf(what, sizeof(what), "/proc/%s line %d", path, lineno);
+			iter_error(it, what, EINVAL);
+		}
+		if (k <= 0)
+			continue;
+		int r = cb(it ? it->ctx : NULL, &l.c);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int netdev_counters(struct stats_cache *c, int proc_fd, const char *netdev,
+                    const struct view_iter *it, int (*cb)(void *ctx, const struct vt_netio *n))
+{
+	struct buf tmp = BUF_INIT;
+	ssize_t n = read_kept(c, c ? &c->netdev : NULL, proc_fd, netdev, &tmp);
+	if (n < 0)
+		return (int)n;
+	const char *p = c ? c->b.data : tmp.data;
+	int r = netdev_walk(p, p + n, netdev, it, cb);
+	buf_free(&tmp);
+	return r;
+}
+
+int host_netio(struct view *v, const struct view_iter *it,
+               int (*cb)(void *ctx, const struct vt_netio *n))
+{
+	struct host_view *h = HOST(v);
+	return netdev_counters(host_stats(h), h->proc_fd, "self/net/dev", it, cb);
 }
 
 /* ---- cgroup ------------------------------------------------------------------- */
@@ -293,11 +642,33 @@ int host_disk_io(struct view *v, const struct view_iter *it,
 int host_cgroup(struct view *v, struct vt_cgroup *out)
 {
 	struct host_view *h = HOST(v);
-	struct cgroup_mounts m;
-	int r = cgroup_mounts_open(h->proc_fd, "self/mountinfo", h->sys_fd, &m);
+	struct stats_cache *c = host_stats(h);
+	if (!c) {
+		struct cgroup_mounts m;
+		int r = cgroup_mounts_open(h->proc_fd, "self/mountinfo", h->sys_fd, &m);
+		if (r < 0)
+			return r;
+		r = cgroup_mounts_any(&m) ? cgroup_read(&m, "/", 0, out) : -ENOENT;
+		cgroup_mounts_close(&m);
+		return r;
+	}
+	/* the cgroup mounts as the mount table now has them */
+	int r = mounts_refresh(&c->mounts, &c->b, h->proc_fd, "self/mountinfo");
 	if (r < 0)
 		return r;
-	r = cgroup_mounts_any(&m) ? cgroup_read(&m, "/", 0, out) : -ENOENT;
-	cgroup_mounts_close(&m);
-	return r;
+	if (!c->cg_open || c->cg_gen != c->mounts.gen) {
+		cg_close(c);
+		r = cgroup_mounts_open(h->proc_fd, "self/mountinfo", h->sys_fd, &c->cg);
+		if (r < 0)
+			return r;
+		c->cg_open = true;
+		c->cg_gen = c->mounts.gen;
+		if (cgroup_mounts_any(&c->cg) && cgroup_dirs_open(&c->cg, "/", 0, &c->cgd) == 0)
+			c->cgd_open = true;
+	}
+	if (!c->cgd_open) {
+		memset(out, 0, sizeof(*out));
+		return -ENOENT;
+	}
+	return cgroup_dirs_read(&c->cgd, out);
 }
