@@ -84,7 +84,7 @@ struct stats_cache {
 	struct mount_cache mounts;
 	/* the host's root cgroup, opened at mount generation cg_gen */
 	struct cgroup_mounts cg;
-	struct cgroup_dirs cgd;
+	struct cgroup_dirs *cgd; /* the root cgroup's files, kept open */
 	bool cg_open, cgd_open;
 	unsigned cg_gen;
 };
@@ -119,7 +119,8 @@ struct stats_cache *stats_cache_new(void)
 static void cg_close(struct stats_cache *c)
 {
 	if (c->cgd_open)
-		cgroup_dirs_close(&c->cgd);
+		cgroup_dirs_close(c->cgd);
+	c->cgd = NULL;
 	if (c->cg_open)
 		cgroup_mounts_close(&c->cg);
 	c->cgd_open = c->cg_open = false;
@@ -670,5 +671,5 @@ int host_cgroup(struct view *v, struct vt_cgroup *out)
 		memset(out, 0, sizeof(*out));
 		return -ENOENT;
 	}
-	return cgroup_dirs_read(&c->cgd, out);
+	return cgroup_dirs_read(c->cgd, out);
 }
