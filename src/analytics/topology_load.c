@@ -98,7 +98,7 @@ static const char *jstr(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-int topo_load_store(struct store *st, int64_t at_ms, struct topo_input *in, char *err,
+static int load_all(struct store *st, int64_t at_ms, struct topo_input *in, char *err,
                     size_t errlen)
 {
 	struct store_system_filter f = {.gone = at_ms ? -1 : 0};
@@ -274,4 +274,13 @@ void topo_set_prev_input(struct topo_input *cur, const struct topo_input *prev)
 				              prev->sys[k].time_ms);
 				break;
 			}
+}
+
+int topo_load_store(struct store *st, int64_t at_ms, struct topo_input *in, char *err,
+                    size_t errlen)
+{
+	store_read_begin(st); /* one snapshot, one lock, for every system's reads */
+	int r = load_all(st, at_ms, in, err, errlen);
+	store_read_end(st);
+	return r;
 }

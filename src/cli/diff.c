@@ -693,6 +693,8 @@ int cmd_diff(int argc, char **argv)
 	           (rc = resolve("diff", argv[optind + 1], db, &st, &rb)) != EXIT_OK) {
 		goto out;
 	}
+	if (st) /* every read below from one snapshot, one lock */
+		store_read_begin(st);
 	if ((rc = load("diff", st, &ra, &a)) != EXIT_OK ||
 	    (rc = load("diff", st, &rb, &b)) != EXIT_OK)
 		goto out;
@@ -705,6 +707,8 @@ int cmd_diff(int argc, char **argv)
 	size_t npeers = !rb.file && use_peers ? load_peers(st, &a, &b, &peers) : 0;
 	struct drift_opts o = {
 	    .all = all, .history = h.pairs ? &h : NULL, .peers = peers, .npeers = npeers};
+	if (st)
+		store_read_end(st);
 	double t_signals = mono_ms();
 	json_t *d = drift_diff(&a, &b, &rules, &o);
 	double t_diff = mono_ms();
@@ -750,8 +754,10 @@ out:
 	free(ra.want);
 	free(rb.want);
 	drift_rules_free(&rules);
-	if (st)
+	if (st) {
+		store_read_end(st);
 		store_close(st);
+	}
 	return rc;
 }
 

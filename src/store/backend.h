@@ -61,6 +61,10 @@ struct store_backend {
 	                   int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
 	                   struct buf *out);
 	int (*metric_names_json)(struct store *s, const char *system_id, struct buf *out);
+	/* a read session (store_read_begin); NULL: none, reads are each
+	 * their own snapshot */
+	int (*read_begin)(struct store *s);
+	void (*read_end)(struct store *s);
 	int (*frame_times)(struct store *s, const char *system_id, int64_t from_ms, int64_t to_ms,
 	                   const char *except, size_t max, int64_t **times, size_t *n);
 	int (*state_records)(struct store *s, int64_t at_ms,

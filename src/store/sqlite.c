@@ -355,6 +355,14 @@ static int load_features(struct sqlite_store *s)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "reading features");
 }
 
+static int64_t cached_feature(const struct sqlite_store *s, const char *name, size_t n)
+{
+	for (int i = 0; i < s->nfeats; i++)
+		if (strlen(s->feats[i].name) == n && memcmp(s->feats[i].name, name, n) == 0)
+			return s->feats[i].id;
+	return 0;
+}
+
 int64_t feature_id(struct sqlite_store *s, const char *name, size_t n, bool create)
 {
 	if (!s->nfeats) {
@@ -362,11 +370,14 @@ int64_t feature_id(struct sqlite_store *s, const char *name, size_t n, bool crea
 		if (r < 0)
 			return r;
 	}
-	for (int i = 0; i < s->nfeats; i++)
-		if (strlen(s->feats[i].name) == n && memcmp(s->feats[i].name, name, n) == 0)
-			return s->feats[i].id;
-	if (!create)
-		return 0;
+	int64_t id = cached_feature(s, name, n);
+	if (id)
+		return id;
+	if (!create) {
+		/* a reader's list may predate a feature the writer added since */
+		int r = load_features(s);
+		return r < 0 ? r : cached_feature(s, name, n);
+	}
 	if (n == 0 || n >= sizeof(s->feats[0].name))
 		return sq_failf(s, -EINVAL, "feature name '%.*s' is empty or too long",
 		                (int)(n > 64 ? 64 : n), name);
@@ -380,7 +391,7 @@ int64_t feature_id(struct sqlite_store *s, const char *name, size_t n, bool crea
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(s, rc, "adding a feature");
-	int64_t id = sqlite3_last_insert_rowid(s->db);
+	id = sqlite3_last_insert_rowid(s->db);
 	memcpy(s->feats[s->nfeats].name, name, n);
 	s->feats[s->nfeats].name[n] = 0;
 	s->feats[s->nfeats++].id = id;
@@ -1050,6 +1061,8 @@ const struct store_backend store_backend_sqlite = {
     .series_json = sqlite_series_json,
     .metric_names_json = sqlite_metric_names_json,
     .frame_times = sqlite_frame_times,
+    .read_begin = sqlite_read_begin,
+    .read_end = sqlite_read_end,
     .state_records = sqlite_state_records,
     .latest_points = sqlite_latest_points,
     .stats_json = sqlite_stats_json,

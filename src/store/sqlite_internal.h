@@ -110,7 +110,8 @@ struct sqlite_store {
 	bool immutable; /* RO on a file nobody can write (immutable=1) */
 	dev_t dev;      /* the file open, to notice it deleted or replaced */
 	ino_t ino;
-	int lock_fd; /* the daemon's flock on lock_path, or -1 */
+	int lock_fd;       /* the daemon's flock on lock_path, or -1 */
+	bool read_session; /* store_read_begin() opened a read transaction */
 	char *lock_path;
 	char err[512];
 	sqlite3_stmt *st[ST__N];
@@ -148,6 +149,8 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
                        int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
                        struct buf *out);
 int sqlite_metric_names_json(struct store *base, const char *system_id, struct buf *out);
+int sqlite_read_begin(struct store *base);
+void sqlite_read_end(struct store *base);
 int sqlite_frame_times(struct store *base, const char *system_id, int64_t from_ms, int64_t to_ms,
                        const char *except, size_t max, int64_t **times, size_t *n);
 int sqlite_state_records(struct store *base, int64_t at_ms,

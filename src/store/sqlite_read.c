@@ -1005,3 +1005,28 @@ int sqlite_frame_times(struct store *base, const char *system_id, int64_t from_m
 	}
 	return r;
 }
+
+int sqlite_read_begin(struct store *base)
+{
+	struct sqlite_store *s = sq(base);
+	if (s->read_session || !sqlite3_get_autocommit(s->db))
+		return 0;
+	int fr = sq_follow(s);
+	if (fr < 0)
+		return fr;
+	int rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(s, rc, "beginning a read");
+	s->read_session = true;
+	return 0;
+}
+
+void sqlite_read_end(struct store *base)
+{
+	struct sqlite_store *s = sq(base);
+	if (!s->read_session)
+		return;
+	if (!sqlite3_get_autocommit(s->db)) /* not when the handle was opened again */
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	s->read_session = false;
+}

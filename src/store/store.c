@@ -149,6 +149,17 @@ int store_metric_names_json(struct store *s, const char *system_id, struct buf *
 	return s->be->metric_names_json(s, system_id, out);
 }
 
+int store_read_begin(struct store *s)
+{
+	return s->be->read_begin ? s->be->read_begin(s) : 0;
+}
+
+void store_read_end(struct store *s)
+{
+	if (s->be->read_end)
+		s->be->read_end(s);
+}
+
 int store_frame_times(struct store *s, const char *system_id, int64_t from_ms, int64_t to_ms,
                       const char *except, size_t max, int64_t **times, size_t *n)
 {

@@ -175,6 +175,17 @@ int store_series_json(struct store *s, const char *system_id, const char *metric
                       int64_t to_ms, int64_t step_ms, const char *stat, struct buf *out);
 
 /*
+ * A read session: the reads between store_read_begin() and
+ * store_read_end() see one snapshot of the store and take its lock once
+ * (analytics that read a state per system make thousands of small reads).
+ * Not nested: a begin inside a session, or on a handle in a write, does
+ * nothing, and its end neither.  Keep a session short: a writer's
+ * checkpoint waits for it.  0 or a negative errno.
+ */
+int store_read_begin(struct store *s);
+void store_read_end(struct store *s);
+
+/*
  * The times of a system's frames in [from_ms, to_ms], oldest first, at
  * most `max` (the latest ones when there are more): *times is allocated
  * (free() it).  `except` (e.g. "metric") leaves out frames that hold that

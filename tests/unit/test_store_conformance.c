@@ -397,6 +397,51 @@ static void test_frames_at_a_time(void **state)
 	store_close(s);
 }
 
+/* A read session sees one snapshot: a frame written meanwhile shows only
+ * after it ends.  A begin inside a session changes nothing.  Frame times
+ * list the frames, oldest first, the latest ones when capped. */
+static void test_read_session_and_frame_times(void **state)
+{
+	struct store *w = open_rw();
+	struct fb f;
+	frame_os_pkg(&f, "host:rs", T0, "1.0");
+	fb_put(w, &f);
+	struct store *r = open_mode(STORE_RO);
+	assert_int_equal(store_read_begin(r), 0);
+	assert_int_equal(store_read_begin(r), 0); /* inside: nothing */
+	json_t *j = frame_at(r, "host:rs", 0, NULL, 0);
+	expect_record(j, "package", "openssl", "{\"name\":\"openssl\",\"version\":\"1.0\"}");
+	json_decref(j);
+	frame_os_pkg(&f, "host:rs", T0 + MIN, "1.1");
+	fb_put(w, &f);
+	j = frame_at(r, "host:rs", 0, NULL, 0);
+	expect_record(j, "package", "openssl", "{\"name\":\"openssl\",\"version\":\"1.0\"}");
+	json_decref(j);
+	store_read_end(r);
+	store_read_end(r); /* again: nothing */
+	j = frame_at(r, "host:rs", 0, NULL, 0);
+	expect_record(j, "package", "openssl", "{\"name\":\"openssl\",\"version\":\"1.1\"}");
+	json_decref(j);
+
+	put_metric(w, "host:rs", T0 + 2 * MIN, 1.0); /* a metric-only frame */
+	int64_t *t;
+	size_t n;
+	assert_int_equal(store_frame_times(r, "host:rs", 0, T0 + HOUR, NULL, 10, &t, &n), 0);
+	assert_int_equal(n, 3);
+	assert_true(t[0] == T0 && t[1] == T0 + MIN && t[2] == T0 + 2 * MIN);
+	free(t);
+	assert_int_equal(store_frame_times(r, "host:rs", 0, T0 + HOUR, "metric", 10, &t, &n), 0);
+	assert_int_equal(n, 2);
+	free(t);
+	assert_int_equal(store_frame_times(r, "host:rs", 0, T0 + HOUR, NULL, 1, &t, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(t[0] == T0 + 2 * MIN); /* the latest when capped */
+	free(t);
+	assert_int_equal(store_frame_times(r, "host:nope", 0, T0, NULL, 1, &t, &n), -ENOENT);
+	store_close(r);
+	store_close(w);
+}
+
 static void test_records_exact(void **state)
 {
 	struct store *s = open_rw();
@@ -861,6 +906,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_parent_directory_created, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_files_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_frames_at_a_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_session_and_frame_times, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_records_exact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_frames_atomic, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deduplication, setup, teardown),
