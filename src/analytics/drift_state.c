@@ -474,7 +474,8 @@ int drift_state_from_file(const char *path, const char *want, struct drift_state
 		}
 		if (skipping)
 			continue;
-		if (!out->header || sys.n != system.len || memcmp(sys.p, system.data, sys.n) != 0) {
+		if (!out->header || sys.n != system.len ||
+		    memcmp(sys.p, buf_str(&system), sys.n) != 0) {
 			buf_reset(&tmp);
 			js_unescape(&tmp, sys.p, sys.n);
 			snprintf(err, errlen, "%s line %ld: a record of %s outside its frame", path,

@@ -16,7 +16,7 @@
  * operator follows it; a bare word (or quoted text) is full text over the
  * record's key and values.  Keywords (and, or, not, has; also upper case)
  * and feature names are searched as text when quoted.  The tree is pure
- * data; evaluation is search.c's.  Limits: SQ_MAX_TEXT bytes of query,
+ * data; evaluation is search_eval.c's.  Limits: SQ_MAX_TEXT bytes of query,
  * SQ_MAX_NODES selectors and operators, SQ_MAX_DEPTH nesting.
  */
 #ifndef VANTAGE_SEARCH_PARSE_H

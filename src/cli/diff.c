@@ -704,7 +704,7 @@ int cmd_diff(int argc, char **argv)
 		load_history(st, ra.system, a.time_ms, &h);
 	/* B from the store: its image's other systems as peers */
 	struct drift_state *peers = NULL;
-	size_t npeers = !rb.file && use_peers ? load_peers(st, &a, &b, &peers) : 0;
+	size_t npeers = st && !rb.file && use_peers ? load_peers(st, &a, &b, &peers) : 0;
 	struct drift_opts o = {
 	    .all = all, .history = h.pairs ? &h : NULL, .peers = peers, .npeers = npeers};
 	if (st)

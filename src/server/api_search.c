@@ -1,6 +1,6 @@
 /*
  * api_search.c - GET /api/v1/search?q=QUERY[&limit=N][&at=TIME]: records
- * across every system in the store (analytics/search.c; docs/api.md,
+ * across every system in the store (analytics/search_eval.c; docs/api.md,
  * docs/search.md).  The answer is `vantage search --json`'s.
  *
  * The index of the latest state is built once and shared by the worker

@@ -26,12 +26,15 @@ u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::1", 0))
 u6.connect(("::1", 9))                                 # connected UDP6
 t = socket.create_connection(("127.0.0.1", lany.getsockname()[1])); ta, _ = lany.accept()
 tw = t.getsockname()[1]; t.close(); time.sleep(0.05); ta.close()   # client end: TIME_WAIT
-r, w = os.pipe()
+r, w = os.pipe()                                       # the child's port
+hold_r, hold_w = os.pipe()                             # the child waits on it
 if os.fork() == 0:
+    os.close(hold_w)
     os.setuid(65534)
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
     os.write(w, b"%d\n" % u.getsockname()[1]); os.close(w)
-    os.read(r, 1); os._exit(0)                          # EOF: the parent is gone
+    os.read(hold_r, 1); os._exit(0)                     # EOF: the parent is gone
+os.close(hold_r)
 nobody = int(os.read(r, 16))
 print(l6.getsockname()[1], lany.getsockname()[1], c4.getsockname()[1], u6.getsockname()[1], tw, nobody, flush=True)
 sys.stdin.read()

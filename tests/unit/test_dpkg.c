@@ -302,18 +302,17 @@ static void test_garbage(void **state)
  * keeps its MD5, one without an MD5 gets ""; the next field ends the list. */
 static void test_conffiles(void **state)
 {
-	static const char text[] =
-	    "Package: adduser\n"
-	    "Status: install ok installed\n"
-	    "Conffiles:\n"
-	    " /etc/adduser.conf cc3493ecd2d09837ffdcc3e25fdfff18\n"
-	    " /etc/deluser.conf 11a06baf8245fd8d690b99024d228c1f obsolete\n"
-	    " /etc/new.conf newconffile\n"
-	    " not-a-path 11a06baf8245fd8d690b99024d228c1f\n"
-	    "Version: 3.134\n"
-	    " continuation of Version: skipped\n"
-	    "\n"
-	    "Package: b\nVersion: 1\n";
+	static const char text[] = "Package: adduser\n"
+	                           "Status: install ok installed\n"
+	                           "Conffiles:\n"
+	                           " /etc/adduser.conf cc3493ecd2d09837ffdcc3e25fdfff18\n"
+	                           " /etc/deluser.conf 11a06baf8245fd8d690b99024d228c1f obsolete\n"
+	                           " /etc/new.conf newconffile\n"
+	                           " not-a-path 11a06baf8245fd8d690b99024d228c1f\n"
+	                           "Version: 3.134\n"
+	                           " continuation of Version: skipped\n"
+	                           "\n"
+	                           "Package: b\nVersion: 1\n";
 	struct seen s = {0};
 	assert_int_equal(dpkg_parse(text, sizeof(text) - 1, collect, &s), 0);
 	assert_int_equal(s.n, 2);

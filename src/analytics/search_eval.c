@@ -1,5 +1,5 @@
 /*
- * search.c - evaluating a parsed query over the search index and writing
+ * search_eval.c - evaluating a parsed query over the search index and writing
  * the answer (search.h has the semantics).
  *
  * A selector scans the records it can match: those of its feature, or,
