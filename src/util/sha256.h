@@ -1,5 +1,6 @@
 /*
- * sha256.h - SHA-256 digests, a thin wrapper over OpenSSL's libcrypto.
+ * sha256.h - SHA-256 digests, a thin wrapper over OpenSSL's libcrypto
+ * (its SHA-256 functions, not EVP: see sha256.c).
  *
  * Streaming use, one context reused for many files (no allocation per
  * file):
