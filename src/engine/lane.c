@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,6 +515,9 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 		locked_sink_batch(l->store_sink, true);
 		crawl_run(&run); /* store errors: logged by the locked sink */
 		locked_sink_batch(l->store_sink, false);
+		/* give back what the run freed (its frames, the store's churned
+		 * caches) instead of keeping it resident until the next run */
+		malloc_trim(0);
 		int64_t t_end = mono_ns();
 		for (int i = 0; i < n; i++) {
 			if (l->targets[i].abandoned && (l->targets[i].view || l->entries[i]))
