@@ -20,17 +20,7 @@
 
 static int grow(void **v, size_t *cap, size_t need, size_t size)
 {
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 64;
-	while (c < need)
-		c *= 2;
-	void *n = reallocarray(*v, c, size);
-	if (!n)
-		return -ENOMEM;
-	*v = n;
-	*cap = c;
-	return 0;
+	return grow_array(v, cap, need, size);
 }
 
 struct search_index *search_index_new(void)

@@ -16,6 +16,7 @@
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/timefmt.h"
+#include "../util/util.h"
 #include "cli.h"
 #include "serve_config.h"
 #include "sysref.h"
@@ -59,16 +60,12 @@ static void search_usage(FILE *out)
 
 static double mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)mono_ns() / 1e6;
 }
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return now_ns() / 1000000;
 }
 
 static void print_text(const struct search_index *ix, const struct search_result *r)

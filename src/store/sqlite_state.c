@@ -53,17 +53,7 @@ struct state {
 
 static int grow(void **v, size_t *cap, size_t need, size_t size)
 {
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 64;
-	while (c < need)
-		c *= 2;
-	void *n = reallocarray(*v, c, size);
-	if (!n)
-		return -ENOMEM;
-	*v = n;
-	*cap = c;
-	return 0;
+	return grow_array(v, cap, need, size);
 }
 
 /* The index of set `id` in st->sets, read from the store the first time.

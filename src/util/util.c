@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,6 +153,21 @@ void trim(const char **s, size_t *n)
 	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\n' ||
 	              (*s)[*n - 1] == '\r'))
 		(*n)--;
+}
+
+int grow_array(void **v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 64;
+	while (c < need)
+		c *= 2;
+	void *n = reallocarray(*v, c, size);
+	if (!n)
+		return -ENOMEM;
+	*v = n;
+	*cap = c;
+	return 0;
 }
 
 int64_t now_ns(void)

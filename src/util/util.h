@@ -55,6 +55,11 @@ void copy_str(char *dst, size_t cap, const char *s, size_t n);
 void trim(const char **s, size_t *n);
 
 /* Wall-clock time in nanoseconds since the epoch / monotonic ns. */
+/* Make room for `need` elements of `size` bytes in *v (capacity *cap,
+ * doubled from 64): 0, or -ENOMEM with *v unchanged (for code that reports
+ * running out of memory instead of aborting as xalloc.h does). */
+int grow_array(void **v, size_t *cap, size_t need, size_t size);
+
 int64_t now_ns(void);
 int64_t mono_ns(void);
 
