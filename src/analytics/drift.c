@@ -462,7 +462,8 @@ static bool members(const struct drift_rec *r, struct js_span name[MEMBERS_MAX],
 	struct js_iter it;
 	struct js_span nm, v;
 	*n = 0;
-	if (js_iter_begin(&it, (struct js_span){r->text, r->len}, 0) < 0 || r->text[0] != '{')
+	if (js_iter_begin(&it, (struct js_span){r->text, r->len}, JS_TRUSTED) < 0 ||
+	    r->text[0] != '{')
 		return false;
 	int rc;
 	while ((rc = js_obj_next(&it, &nm, &v)) == 1) {
@@ -595,7 +596,7 @@ static const json_t *explained_by_package(const struct diff_ctx *c, const struct
 		return NULL;
 	struct js_iter it;
 	struct js_span name, val, content;
-	if (js_iter_begin(&it, (struct js_span){r->text, r->len}, 0) < 0)
+	if (js_iter_begin(&it, (struct js_span){r->text, r->len}, JS_TRUSTED) < 0)
 		return NULL;
 	bool found = false;
 	while (!found && js_obj_next(&it, &name, &val) == 1)

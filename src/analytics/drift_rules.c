@@ -361,7 +361,7 @@ static bool cond_holds(const struct drift_rule *r, const char *text, size_t len)
 {
 	struct js_iter it;
 	struct js_span name, val, content;
-	if (!text || js_iter_begin(&it, (struct js_span){text, len}, 0) < 0)
+	if (!text || js_iter_begin(&it, (struct js_span){text, len}, JS_TRUSTED) < 0)
 		return false;
 	bool found = false;
 	while (!found && js_obj_next(&it, &name, &val) == 1)

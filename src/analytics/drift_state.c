@@ -93,8 +93,8 @@ static long long take_int(struct js_span v)
 static void scan_fields(const char *text, size_t len, struct fields *f)
 {
 	fields_reset(f);
-	struct js_iter it;
-	if (js_iter_begin(&it, (struct js_span){text, len}, 0) < 0)
+	struct js_iter it; /* values were validated when the state was read */
+	if (js_iter_begin(&it, (struct js_span){text, len}, JS_TRUSTED) < 0)
 		return;
 	struct js_span name, val;
 	while (js_obj_next(&it, &name, &val) == 1) {
@@ -279,10 +279,11 @@ static void take_header(struct drift_state *s, json_t *h)
  * given, gets the object's closing brace).  False when one is missing or
  * the object is malformed. */
 static bool record_parts(struct js_span obj, struct js_span *feature, struct js_span *key,
-                         struct js_span *value, struct js_span *system, const char **close)
+                         struct js_span *value, struct js_span *system, const char **close,
+                         int flags)
 {
 	struct js_iter it;
-	if (js_iter_begin(&it, obj, 0) < 0 || obj.p[0] != '{')
+	if (js_iter_begin(&it, obj, flags) < 0 || obj.p[0] != '{')
 		return false;
 	struct js_span name, val;
 	bool f = false, k = false, v = false;
@@ -321,7 +322,7 @@ int drift_state_from_text(const char *text, size_t len, struct drift_state *out,
 		}
 	}
 	json_t *h = hdr.p ? jload_lenient(hdr.p, hdr.n, NULL) : NULL;
-	if (!json_is_object(h) || !recs.p || js_iter_begin(&it, recs, 0) < 0) {
+	if (!json_is_object(h) || !recs.p || js_iter_begin(&it, recs, JS_TRUSTED) < 0) {
 		snprintf(err, errlen, "not a frame: no \"frame\" header or no \"records\"");
 		json_decref(h);
 		drift_state_free(out);
@@ -332,7 +333,7 @@ int drift_state_from_text(const char *text, size_t len, struct drift_state *out,
 	struct buf tmp = BUF_INIT;
 	struct js_span r, f, k, v, sys;
 	while (js_arr_next(&it, &r) == 1) {
-		if (!record_parts(r, &f, &k, &v, &sys, NULL))
+		if (!record_parts(r, &f, &k, &v, &sys, NULL, JS_TRUSTED))
 			continue;
 		add_rec(out, &cap, f, k, v, &tmp);
 	}
@@ -431,8 +432,8 @@ int drift_state_from_file(const char *path, const char *want, struct drift_state
 		if (q == le)
 			continue;
 		const char *close = NULL;
-		bool ok =
-		    record_parts((struct js_span){q, (size_t)(le - q)}, &f, &k, &v, &sys, &close);
+		bool ok = record_parts((struct js_span){q, (size_t)(le - q)}, &f, &k, &v, &sys,
+		                       &close, 0);
 		if (!ok || !sys.p || !close || *close != '}' || js_ws(close + 1, le) != le) {
 			snprintf(err, errlen,
 			         "%s line %ld: not a record of `vantage crawl` (a JSON object with "

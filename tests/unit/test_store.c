@@ -262,6 +262,45 @@ static void test_jscan_iter_unescape(void **state)
 	assert_int_equal(js_obj_next(&it, &n, &v), -1);
 }
 
+/* JS_TRUSTED hands out the same spans as the validating iteration, for
+ * valid text of every kind of value (escaped quotes, runs of backslashes,
+ * nesting, numbers, literals, blanks). */
+static void spans_of(const char *doc, int flags, char *out, size_t cap)
+{
+	struct js_span all = {doc, strlen(doc)}, n, v;
+	struct js_iter it;
+	size_t len = 0;
+	out[0] = '\0';
+	assert_int_equal(js_iter_begin(&it, all, flags), 0);
+	int r;
+	if (doc[0] == '{') {
+		while ((r = js_obj_next(&it, &n, &v)) == 1)
+			len += (size_t)snprintf(out + len, cap - len, "%.*s=%.*s|", (int)n.n, n.p,
+			                        (int)v.n, v.p);
+	} else {
+		while ((r = js_arr_next(&it, &v)) == 1)
+			len += (size_t)snprintf(out + len, cap - len, "%.*s|", (int)v.n, v.p);
+	}
+	assert_int_equal(r, 0);
+}
+
+static void test_jscan_trusted_same_spans(void **state)
+{
+	static const char *const docs[] = {
+	    "{\"a\":1,\"b\":\"x\\\"y\",\"c\":\"\\\\\",\"d\":[1,{\"e\":\"]}\"},[]],\"f\":null}",
+	    "{ \"k\\\"q\" : -1.5e3 , \"t\" : true ,\"o\":{\"n\":{\"m\":[\"\\\\\\\"\"]}} }",
+	    "[\"a,b\",{\"x\":\"}\"},12,false,[[[]]],\"\\udcff\",0]",
+	    "[]",
+	    "{}",
+	};
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		char a[512], b[512];
+		spans_of(docs[i], 0, a, sizeof(a));
+		spans_of(docs[i], JS_TRUSTED, b, sizeof(b));
+		assert_string_equal(a, b);
+	}
+}
+
 /* ---- open, schema, errors ------------------------------------------------ */
 
 static void test_open_create_reopen(void **state)
@@ -1628,6 +1667,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_jscan_valid_invalid),
 	    cmocka_unit_test(test_jscan_iter_unescape),
+	    cmocka_unit_test(test_jscan_trusted_same_spans),
 	    cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
