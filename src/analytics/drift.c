@@ -629,23 +629,18 @@ static bool fold_explained(struct diff_ctx *c, const struct drift_rec *r, enum d
 		json_object_set_new(c->explains, pkg, list);
 	}
 	json_array_append_new(list, json_string(r->key));
-	c->sunk++;
-	if (c->o->all) {
-		json_t *e = new_entry(r, ch);
-		json_object_set_new(e, "score", json_real(DRIFT_VOLATILE));
-		json_object_set_new(e, "why",
-		                    json_pack("{s:f,s:s}", "prior", DRIFT_VOLATILE, "folded",
-		                              "explained by the upgrade of its package (the "
-		                              "content is the one it ships)"));
-		json_object_set_new(e, "explained_by", json_deep_copy(u));
-		json_object_set_new(e, "sunk", json_true());
-		if (c->n == c->cap) {
-			c->cap = c->cap ? c->cap * 2 : 64;
-			c->e = xreallocarray(c->e, c->cap, sizeof(*c->e));
-		}
-		c->e[c->n++] = (struct entry){
-		    .j = e, .score = DRIFT_VOLATILE, .feature = r->feature, .key = r->match};
+	if (!c->o->all) {
+		c->sunk++;
+		return true;
 	}
+	json_t *e = new_entry(r, ch);
+	json_object_set_new(e, "score", json_real(DRIFT_VOLATILE));
+	json_object_set_new(
+	    e, "why",
+	    json_pack("{s:f,s:s}", "prior", DRIFT_VOLATILE, "folded",
+	              "explained by the upgrade of its package (the content is the one it ships)"));
+	json_object_set_new(e, "explained_by", json_deep_copy(u));
+	push(c, e, DRIFT_VOLATILE, r); /* under the noise line: counted and marked sunk */
 	return true;
 }
 

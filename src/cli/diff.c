@@ -200,13 +200,33 @@ static int load(const char *cmd, struct store *st, const struct side_ref *r, str
 }
 
 /* The history signal: the frames of the system before `before_ms`. */
-static void load_history(struct store *st, const char *system, int64_t before_ms,
-                         struct drift_history *h)
+static void limit_entries(json_t *d, long limit)
 {
-	int64_t *t;
-	size_t n;
-	if (store_frame_times(st, system, 0, before_ms - 1, "metric", HISTORY_FRAMES, &t, &n) < 0)
-		return;
+	json_t *entries = json_object_get(d, "entries");
+	while (limit >= 0 && json_array_size(entries) > (size_t)limit)
+		json_array_remove(entries, json_array_size(entries) - 1);
+}
+
+/* Parse --since and --until; false after saying which is bad. */
+static bool parse_range(const char *cmd, const char *since, const char *until, int64_t *from,
+                        int64_t *to)
+{
+	int64_t now = now_ms();
+	*from = *to = 0;
+	bool ok_since = parse_time(since, now, from) == 0;
+	bool ok_until = parse_time(until, now, to) == 0;
+	if (!ok_since || !ok_until)
+		fprintf(stderr, "vantage %s: bad time '%s'\n", cmd, ok_since ? until : since);
+	return ok_since && ok_until;
+}
+
+/* Call fn with each two consecutive states of `system` at times t[0..n)
+ * (a frame that cannot be read is skipped). */
+static void each_pair(struct store *st, const char *system, const int64_t *t, size_t n,
+                      void (*fn)(void *ctx, const struct drift_state *a,
+                                 const struct drift_state *b),
+                      void *ctx)
+{
 	struct drift_state prev = {0}, cur;
 	bool have = false;
 	for (size_t i = 0; i < n; i++) {
@@ -214,7 +234,7 @@ static void load_history(struct store *st, const char *system, int64_t before_ms
 		if (drift_state_from_store(st, system, t[i], &cur, err, sizeof(err)) < 0)
 			continue;
 		if (have) {
-			drift_history_add(h, &prev, &cur);
+			fn(ctx, &prev, &cur);
 			drift_state_free(&prev);
 		}
 		prev = cur;
@@ -222,6 +242,44 @@ static void load_history(struct store *st, const char *system, int64_t before_ms
 	}
 	if (have)
 		drift_state_free(&prev);
+}
+
+static void history_pair(void *ctx, const struct drift_state *a, const struct drift_state *b)
+{
+	drift_history_add(ctx, a, b);
+}
+
+struct change_ctx {
+	const struct drift_rules *rules;
+	long limit;
+	json_t *list; /* [{from, to, entries, sunk}...] */
+};
+
+/* `vantage changes`: one pair's entries, when it has some. */
+static void change_pair(void *ctx, const struct drift_state *a, const struct drift_state *b)
+{
+	struct change_ctx *cc = ctx;
+	struct drift_opts o = {0};
+	json_t *d = drift_diff(a, b, cc->rules, &o);
+	limit_entries(d, cc->limit);
+	if (json_array_size(json_object_get(d, "entries")))
+		json_array_append_new(
+		    cc->list,
+		    json_pack("{s:O,s:O,s:O,s:O}", "from",
+		              json_object_get(json_object_get(d, "a"), "time"), "to",
+		              json_object_get(json_object_get(d, "b"), "time"), "entries",
+		              json_object_get(d, "entries"), "sunk", json_object_get(d, "sunk")));
+	json_decref(d);
+}
+
+static void load_history(struct store *st, const char *system, int64_t before_ms,
+                         struct drift_history *h)
+{
+	int64_t *t;
+	size_t n;
+	if (store_frame_times(st, system, 0, before_ms - 1, "metric", HISTORY_FRAMES, &t, &n) < 0)
+		return;
+	each_pair(st, system, t, n, history_pair, h);
 	free(t);
 }
 
@@ -418,13 +476,6 @@ static void print_table(const json_t *d, bool all)
 	}
 }
 
-static void limit_entries(json_t *d, long limit)
-{
-	json_t *entries = json_object_get(d, "entries");
-	while (limit >= 0 && json_array_size(entries) > (size_t)limit)
-		json_array_remove(entries, json_array_size(entries) - 1);
-}
-
 static void dump(const json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -504,12 +555,9 @@ static int find_flip(const char *system, const char *probe, const char *since, c
                      json_t **out)
 {
 	*out = NULL;
-	int64_t now = now_ms(), from, to;
-	if (parse_time(since, now, &from) < 0 || parse_time(until, now, &to) < 0) {
-		fprintf(stderr, "vantage diff: bad time '%s'\n",
-		        parse_time(since, now, &from) < 0 ? since : until);
+	int64_t from, to;
+	if (!parse_range("diff", since, until, &from, &to))
 		return EXIT_USAGE;
-	}
 	char *sys = NULL;
 	int rc = need_store(db, st);
 	if (rc == EXIT_OK)
@@ -808,12 +856,9 @@ int cmd_changes(int argc, char **argv)
 		        "vantage changes: give one SYSTEM (see 'vantage changes --help')\n");
 		return EXIT_USAGE;
 	}
-	int64_t now = now_ms(), from, to;
-	if (parse_time(since, now, &from) < 0 || parse_time(until, now, &to) < 0) {
-		fprintf(stderr, "vantage changes: bad time '%s'\n",
-		        parse_time(since, now, &from) < 0 ? since : until);
+	int64_t from, to;
+	if (!parse_range("changes", since, until, &from, &to))
 		return EXIT_USAGE;
-	}
 	struct drift_rules rules = {0};
 	int rc = load_rules("changes", rules_file, &rules);
 	if (rc != EXIT_OK)
@@ -840,33 +885,8 @@ int cmd_changes(int argc, char **argv)
 		goto out;
 	}
 	json_t *list = json_array();
-	struct drift_state prev = {0}, cur;
-	bool have = false;
-	for (size_t i = 0; i < n; i++) {
-		char err[256];
-		if (drift_state_from_store(st, sys, t[i], &cur, err, sizeof(err)) < 0)
-			continue;
-		if (have) {
-			struct drift_opts o = {0};
-			json_t *d = drift_diff(&prev, &cur, &rules, &o);
-			limit_entries(d, limit);
-			if (json_array_size(json_object_get(d, "entries")))
-				json_array_append_new(
-				    list,
-				    json_pack("{s:O,s:O,s:O,s:O}", "from",
-				              json_object_get(json_object_get(d, "a"), "time"),
-				              "to",
-				              json_object_get(json_object_get(d, "b"), "time"),
-				              "entries", json_object_get(d, "entries"), "sunk",
-				              json_object_get(d, "sunk")));
-			json_decref(d);
-			drift_state_free(&prev);
-		}
-		prev = cur;
-		have = true;
-	}
-	if (have)
-		drift_state_free(&prev);
+	struct change_ctx cc = {.rules = &rules, .limit = limit, .list = list};
+	each_pair(st, sys, t, n, change_pair, &cc);
 	if (json) {
 		json_t *o = json_pack("{s:s,s:o}", "system", sys, "changes", list);
 		dump(o);

@@ -207,7 +207,7 @@ static int load_prev(struct ingest *in, struct part *pt)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, in->sysrow);
-	sqlite3_bind_int64(st, 2, (int64_t)(1ULL << (pt->fid - 1 < 63 ? pt->fid - 1 : 63)));
+	sqlite3_bind_int64(st, 2, (int64_t)(1ULL << feature_bit(pt->fid)));
 	int rc = sqlite3_step(st);
 	struct buf parts = BUF_INIT, ids = BUF_INIT;
 	if (rc == SQLITE_ROW)
@@ -605,7 +605,7 @@ static int finish_frame(struct ingest *in, int64_t head, int64_t *frame_id)
 		r = intern_set(in, &in->parts[i], &set);
 		if (r == 0) {
 			vput(&parts, (uint64_t)set);
-			fmask |= 1ULL << (in->parts[i].fid - 1 < 63 ? in->parts[i].fid - 1 : 63);
+			fmask |= 1ULL << feature_bit(in->parts[i].fid);
 		}
 	}
 	sqlite3_stmt *st = r == 0 ? stmt(s, ST_FRAME_INS) : NULL;

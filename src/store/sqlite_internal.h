@@ -186,6 +186,12 @@ int count_add(struct sqlite_store *s, const char *name, int64_t delta);
 /* Feature name (raw, as in the JSON) -> features.id, created if needed
  * (create false: 0 when unknown).  Negative errno on failure. */
 int64_t feature_id(struct sqlite_store *s, const char *name, size_t n, bool create);
+/* The bit of feature id `fid` (>= 1) in a frame's fmask: features past the
+ * 64th share the last bit. */
+static inline int feature_bit(int64_t fid)
+{
+	return (int)(fid - 1 < 63 ? fid - 1 : 63);
+}
 const char *feature_name(struct sqlite_store *s, int64_t id);
 /* systems.id for a system id (decoded C string), 0 if unknown. */
 int64_t system_row(struct sqlite_store *s, const char *system_id, int *err);

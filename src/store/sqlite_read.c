@@ -416,7 +416,7 @@ static int frame_json(struct sqlite_store *s, const char *system_id, int64_t at_
 			                feature);
 	}
 	struct frame_row f = {0};
-	int bit = fid > 0 ? (int)(fid - 1 < 63 ? fid - 1 : 63) : -1;
+	int bit = fid > 0 ? feature_bit(fid) : -1;
 	int r = find_frame(s, sysrow, at_ms, bit, &f);
 	if (r <= 0) {
 		frame_row_free(&f);
@@ -973,7 +973,7 @@ int sqlite_frame_times(struct store *base, const char *system_id, int64_t from_m
 		if (fid < 0)
 			return (int)fid;
 		if (fid > 0)
-			skip = (int64_t)1 << (fid - 1 < 63 ? fid - 1 : 63);
+			skip = (int64_t)(1ULL << feature_bit(fid));
 	}
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(s->db,

@@ -259,9 +259,6 @@ printf 'config * changed sometimes\n' >"$TMP/bad.rules"
 $VANTAGE diff --rules "$TMP/bad.rules" "$TMP/h1.jsonl@$T-db" "$TMP/h2.jsonl@$T-db" 2>"$TMP/err"
 check_eq "a bad rules file: exit 2" 2 $?
 check "the message names the rules file, line and word" grep -q "bad.rules line 1: .*'sometimes'" "$TMP/err"
-printf 'config content changed 0.05 key /etc/app.conf\n' >"$TMP/mine.rules"
-$VANTAGE diff --rules "$TMP/mine.rules" "$TMP/before.jsonl@$T-app" "$TMP/after.jsonl@$T-app" --json \
-	>/dev/null 2>&1
 $VANTAGE diff "$TMP/h1.jsonl@$T-db" "$TMP/nosuch.jsonl" 2>"$TMP/err"
 check_eq "a missing file: exit 1" 1 $?
 $VANTAGE diff --db "$DB" nosuchsystem $T-web 2>"$TMP/err"
