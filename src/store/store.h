@@ -250,6 +250,105 @@ struct store_latest {
 int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
                         void *ctx);
 
+/* ---- numeric reads: series as arrays (alarms, the PromQL API) --------------- */
+
+/*
+ * Read series as numbers, not JSON.  Every series whose name is q->metric
+ * (NULL: every name) of the systems q->system_ids (NULL: every system; a
+ * system that is gone is included: q->present_only leaves it out) is
+ * passed to `cb` once, with its points in [from_ms, to_ms] oldest first.
+ *
+ * step_ms == 0: the stored points as they are (raw points; where the range
+ * is older than raw retention, the 1-minute roll-ups' averages at their
+ * minute).  step_ms > 0: buckets starting at multiples of step_ms (a
+ * bucket's time is its start), each reduced with q->stat ("avg", "min",
+ * "max", "sum", "count", or "pNN" for any NN in 1..99: exact over raw
+ * points; over roll-ups only p50, p90 and p99 exist and another pNN gives
+ * -EINVAL), empty buckets left out; the roll-up level is chosen as
+ * store_series_json() does.  q->no_points: cb gets each series that has a
+ * point in the range with n = 0 (series and label listings).
+ *
+ * Strings are decoded UTF-8 (not JSON-escaped), labels as JSON objects
+ * ("{}" when none); data is valid only during the call.  A non-zero
+ * return of cb stops the read and is returned.  0 (also when nothing
+ * matched), -EINVAL for a bad stat, another negative errno on failure.
+ */
+struct store_series_query {
+	const char *metric;            /* "memory.used_pct"; NULL: every series */
+	const char *const *system_ids; /* NULL: every system */
+	size_t nsystems;
+	bool present_only; /* leave out systems that are gone */
+	bool no_points;
+	int64_t from_ms, to_ms; /* inclusive */
+	int64_t step_ms;        /* 0: points as stored */
+	const char *stat;       /* with step_ms; NULL: "avg" */
+};
+struct store_series_data {
+	const char *system_id, *name, *kind, *runtime, *image, *host; /* NULL: unknown */
+	const char *system_labels;                                    /* JSON object */
+	bool gone;
+	const char *metric; /* "disk.used_pct" */
+	const char *labels; /* the series' labels, JSON object */
+	const int64_t *t;   /* n times (ms), ascending */
+	const double *v;    /* n values */
+	size_t n;
+	int64_t step_ms; /* the step used (0: as stored) */
+};
+int store_series_read(struct store *s, const struct store_series_query *q,
+                      int (*cb)(void *ctx, const struct store_series_data *d), void *ctx);
+
+/* ---- objects and events: what analytics keep (alarms) ----------------------- */
+
+/*
+ * Small named JSON documents of a kind ("alarm": alarm definitions made
+ * through the API, "silence", "ack"...), kept across restarts.  put
+ * replaces a document of the same kind and name; delete gives -ENOENT
+ * when there is none; store_objects() calls cb for each of a kind in name
+ * order (data valid during the call; non-zero stops and is returned).
+ * `json` must be valid JSON (-EINVAL otherwise).
+ */
+int store_object_put(struct store *s, const char *kind, const char *name, const char *json,
+                     int64_t now_ms);
+int store_object_delete(struct store *s, const char *kind, const char *name);
+int store_objects(struct store *s, const char *kind,
+                  int (*cb)(void *ctx, const char *name, const char *json, int64_t updated_ms),
+                  void *ctx);
+
+/*
+ * An append-only log of events (alarm history: configuration updates,
+ * state changes with the points evaluated, every notification attempt
+ * with its outcome).  Events older than 14 days are deleted by
+ * store_maintain().  store_events() gives those matching the filter
+ * (NULL fields: any; to_ms 0: now), newest first, at most `limit`
+ * (0: 1000); *id is the event's id, ascending with insertion.
+ */
+struct store_event {
+	int64_t time_ms;
+	const char *kind;    /* "alarm" */
+	const char *subject; /* the alarm's name */
+	const char *system;  /* a system id, or NULL */
+	const char *type;    /* "config", "state", "action" */
+	const char *summary; /* one line */
+	const char *data;    /* JSON, or NULL */
+};
+int store_event_put(struct store *s, const struct store_event *e, int64_t *id);
+struct store_event_filter {
+	const char *kind, *subject, *system, *type;
+	int64_t from_ms, to_ms;
+	size_t limit;
+};
+int store_events(struct store *s, const struct store_event_filter *f,
+                 int (*cb)(void *ctx, int64_t id, const struct store_event *e), void *ctx);
+
+/*
+ * Why a system is gone, as JSON ({"reason": "exited", "exit_code": 137,
+ * "oom_killed": true, ...}; the engine writes it when it marks a system
+ * gone).  store_systems_json() then gives it as "gone_reason" (and
+ * "gone_at", the time of the mark).  -ENOENT for an unknown system.
+ */
+int store_gone_reason(struct store *s, const char *system_id, const char *reason_json,
+                      int64_t now_ms);
+
 /* Counts and sizes for the health endpoint and vantage's own metrics:
  * {"systems","frames","records","points","bytes","schema_version"} and
  * also "sets", "points_1m", "points_1h", "series", "free_bytes",

@@ -1,0 +1,42 @@
+/*
+ * alarm_run.h - one alarm over the store at one time: which systems it
+ * covers, the evaluation range of each read from the store (or computed
+ * by its metric math), "gone" and warm-up, then alarm_evaluate().  What
+ * the daemon's engine calls when a period closes, and what a backtest
+ * calls for every period of a past range.
+ */
+#ifndef VANTAGE_ALARM_RUN_H
+#define VANTAGE_ALARM_RUN_H
+
+#include "../store/store.h"
+#include "alarm.h"
+
+/* The outcome for one system the alarm covers. */
+struct alarm_run_item {
+	const char *system_id, *system_name; /* valid during the callback */
+	const char *series_labels;           /* JSON: the series' labels ("{}") */
+	enum alarm_state state;
+	bool gone;    /* the system is gone: reason says how (exit code, OOM...) */
+	bool warming; /* a new system in its warm-up: INSUFFICIENT_DATA, no actions */
+	struct alarm_result r;
+};
+
+/*
+ * Evaluate `d` at `now_ms` (the end of the last closed period) for every
+ * system it covers; `current(ctx, system_id, labels)` gives the state each
+ * is in now (INSUFFICIENT_DATA for one never evaluated).  cb once per
+ * system (and series, when the metric has several: one state each).  0 or
+ * a negative errno (message in err).
+ */
+int alarm_run(struct store *s, const struct alarm_def *d, int64_t now_ms,
+              enum alarm_state (*current)(void *ctx, const char *system_id, const char *labels),
+              int (*cb)(void *ctx, const struct alarm_run_item *it), void *ctx, char *err,
+              size_t errlen);
+
+/* A backtest: the transitions `d` would have made over [from_ms, to_ms],
+ * each period evaluated in turn from INSUFFICIENT_DATA, as a JSON array
+ * [{"time","system","from","to","reason"}...] appended to out. */
+int alarm_backtest(struct store *s, const struct alarm_def *d, int64_t from_ms, int64_t to_ms,
+                   struct buf *out, char *err, size_t errlen);
+
+#endif
