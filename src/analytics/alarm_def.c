@@ -513,6 +513,10 @@ int alarm_def_from_json(struct alarm_def *d, const char *name, const char *json,
 /* The shortest text that reads back as the same double. */
 static void shortest(double v, char *buf, size_t cap)
 {
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(buf, cap, "%.0f", v);
+		return;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, cap, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)

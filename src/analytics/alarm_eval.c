@@ -84,6 +84,10 @@ static const char *cmp_words(enum alarm_cmp c)
  * back, with ".0" on whole numbers: 50.0, 99.50160229693434. */
 static void num(double v, char *buf, size_t cap)
 {
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(buf, cap, "%.1f", v);
+		return;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, cap, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
