@@ -343,16 +343,12 @@ void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, 
 		/* fewer than N real points, the filled ones unknown */
 		out->breaching = p.breaching;
 		bool oldest_breaching = p.n && range[p.idx[0]].present;
-		if (p.real == 0)
+		bool alarm = p.breaching >= M ||
+		             (p.good == 0 && d->missing == MISSING_MISSING && oldest_breaching);
+		if (p.real == 0 || (!alarm && p.good == 0))
 			out->state = ALARM_STATE_INSUFFICIENT;
-		else if (p.breaching >= M)
-			out->state = ALARM_STATE_ALARM;
-		else if (p.good > 0)
-			out->state = ALARM_STATE_OK;
-		else if (d->missing == MISSING_MISSING && oldest_breaching)
-			out->state = ALARM_STATE_ALARM;
 		else
-			out->state = ALARM_STATE_INSUFFICIENT;
+			out->state = alarm ? ALARM_STATE_ALARM : ALARM_STATE_OK;
 		if (d->missing == MISSING_IGNORE && out->state == ALARM_STATE_INSUFFICIENT) {
 			out->kept = true;
 			out->state = current;

@@ -250,6 +250,15 @@ static struct node *parse_primary(struct parser *ps)
 	return perr(ps, at, "unexpected '%c'", c);
 }
 
+static struct node *bin(char op, struct node *l, struct node *r)
+{
+	struct node *n = mk(N_BIN);
+	n->op = op;
+	n->a = l;
+	n->b = r;
+	return n;
+}
+
 static struct node *parse_unary(struct parser *ps)
 {
 	skip(ps);
@@ -276,47 +285,41 @@ static struct node *parse_unary(struct parser *ps)
 static struct node *parse_product(struct parser *ps)
 {
 	struct node *l = parse_unary(ps);
-	while (l) {
+	if (!l)
+		return NULL;
+	for (;;) {
 		skip(ps);
 		char op = *ps->p;
 		if (op != '*' && op != '/')
-			break;
+			return l;
 		ps->p++;
 		struct node *r = parse_unary(ps);
 		if (!r) {
 			node_free(l);
 			return NULL;
 		}
-		struct node *n = mk(N_BIN);
-		n->op = op;
-		n->a = l;
-		n->b = r;
-		l = n;
+		l = bin(op, l, r);
 	}
-	return l;
 }
 
 static struct node *parse_sum(struct parser *ps)
 {
 	struct node *l = parse_product(ps);
-	while (l) {
+	if (!l)
+		return NULL;
+	for (;;) {
 		skip(ps);
 		char op = *ps->p;
 		if (op != '+' && op != '-')
-			break;
+			return l;
 		ps->p++;
 		struct node *r = parse_product(ps);
 		if (!r) {
 			node_free(l);
 			return NULL;
 		}
-		struct node *n = mk(N_BIN);
-		n->op = op;
-		n->a = l;
-		n->b = r;
-		l = n;
+		l = bin(op, l, r);
 	}
-	return l;
 }
 
 int math_parse(const char *text, struct math_expr **out, char *err, size_t errlen)
@@ -414,7 +417,7 @@ static int eval(const struct ev *ev, const struct node *n, size_t k, double *out
 		return rc;
 	}
 	case N_BIN: {
-		bool sa, sb;
+		bool sa = false, sb = false;
 		double *b = malloc(ns * sizeof(double));
 		if (!b)
 			return -ENOMEM;
@@ -462,7 +465,7 @@ static int eval(const struct ev *ev, const struct node *n, size_t k, double *out
 		break;
 	}
 	int rc = 0;
-	bool sa;
+	bool sa = false;
 	switch (n->fn) {
 	case F_RATE: {
 		rc = eval(ev, n->a, k, out, &sa);
@@ -483,7 +486,7 @@ static int eval(const struct ev *ev, const struct node *n, size_t k, double *out
 	}
 	case F_FILL: {
 		double *b = malloc(ns * sizeof(double));
-		bool sb;
+		bool sb = false;
 		if (!b)
 			return -ENOMEM;
 		rc = eval(ev, n->a, k, out, &sa);
