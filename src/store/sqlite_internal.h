@@ -1,6 +1,7 @@
 /*
  * sqlite_internal.h - what the SQLite backend's files (sqlite.c,
- * sqlite_ingest.c, sqlite_points.c, sqlite_rollup.c, sqlite_read.c, hmap.c)
+ * sqlite_ingest.c, sqlite_points.c, sqlite_rollup.c, sqlite_read.c,
+ * sqlite_series.c, sqlite_objects.c, hmap.c)
  * share: the handle, its prepared-statement cache, its in-memory
  * caches, varints, error mapping and the retention constants.
  *
