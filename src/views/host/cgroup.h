@@ -131,6 +131,18 @@ int cgroup_read_v2(int dirfd, struct vt_cgroup *out);
 int cgroup_read_v1(const int dirfd[CG_NCTRL], struct vt_cgroup *out);
 
 /*
+ * The OOM-kill counter of the cgroup at `path` in hierarchy `hier`
+ * ("oom_kill" of memory.oom_control in the v1 memory hierarchy, of
+ * memory.events in cgroup2; both count the cgroup and everything below
+ * it): cgroup_oom_open() opens the file (an fd, or -ENOENT when the
+ * hierarchy is not mounted or has no such file, -EINVAL for a bad path),
+ * cgroup_oom_read() reads it again (pread at 0): 0 with *out, -ENOENT when
+ * the kernel does not count OOM kills, -ENODEV once the cgroup is removed.
+ */
+int cgroup_oom_open(const struct cgroup_mounts *m, int hier, const char *path);
+int cgroup_oom_read(int fd, uint64_t *out);
+
+/*
  * Is the cgroup at `path` in hierarchy `hier` (and every cgroup below it)
  * only the system's?  Reads cgroup.procs of the cgroup and of up to 256
  * cgroups below it and returns the first pid for which member() is false,
