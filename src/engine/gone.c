@@ -28,18 +28,18 @@
 
 struct entry {
 	char *id;
-	bool vm;              /* else a container */
-	char runtime[32];     /* a container's */
-	char cid[128];        /* a container's */
-	int pid;              /* its first process (container init, QEMU) */
-	uint64_t start;       /* that process's start time (ticks), 0 unknown */
-	int oom_fd;           /* the OOM counter file, -1 none */
-	bool have_oom;        /* oom_last read */
-	uint64_t oom_last;    /* the latest read */
-	bool seen;            /* in the current discovery */
-	bool gone;            /* reason given; waiting for its exit code */
-	int64_t pending_ns;   /* mono: look for the exit code until then */
-	int64_t next_try_ns;  /* mono: not before then */
+	bool vm;                  /* else a container */
+	char runtime[32];         /* a container's */
+	char cid[128];            /* a container's */
+	int pid;                  /* its first process (container init, QEMU) */
+	uint64_t start;           /* that process's start time (ticks), 0 unknown */
+	int oom_fd;               /* the OOM counter file, -1 none */
+	bool have_oom;            /* oom_last read */
+	uint64_t oom_last;        /* the latest read */
+	bool seen;                /* in the current discovery */
+	bool gone;                /* reason given; waiting for its exit code */
+	int64_t pending_ns;       /* mono: look for the exit code until then */
+	int64_t next_try_ns;      /* mono: not before then */
 	struct container_end end; /* what is known of a gone one */
 };
 
@@ -177,7 +177,7 @@ static void open_oom(struct gone_tracker *t, struct entry *e, const struct conta
 		return; /* a runtime's container outside its cgroup here */
 	if (strcmp(cg, "/") == 0)
 		return; /* the host's root cgroup */
-	if (r == 0) { /* a runtime-less container: only a cgroup of its own */
+	if (r == 0) {   /* a runtime-less container: only a cgroup of its own */
 		struct member_ctx mc = {.c = c, .init_ppid = init_ppid};
 		if (cgroup_foreign_pid(&t->cg, hier, cg, member, &mc) != 0)
 			return;
@@ -340,7 +340,8 @@ void gone_update(struct gone_tracker *t, const struct target_set *set)
 		if (e->pid != tg->gen) { /* restarted under the same id */
 			struct proc_stat ps;
 			e->pid = tg->gen;
-			e->start = e->pid > 0 && read_stat(t->proc_fd, e->pid, &ps) ? ps.starttime : 0;
+			e->start =
+			    e->pid > 0 && read_stat(t->proc_fd, e->pid, &ps) ? ps.starttime : 0;
 		}
 	}
 	for (int i = 0; i < t->n;) {

@@ -659,7 +659,8 @@ int meta_exit(struct meta_ctx *ctx, const char *runtime, const char *id, int *co
 	*from = NULL;
 	if (!safe_id(id))
 		return -ENOENT;
-	if (strcmp(runtime, "podman") == 0 && exit_file(ctx->root_fd, "run/libpod/exits", id, code) == 0) {
+	if (strcmp(runtime, "podman") == 0 &&
+	    exit_file(ctx->root_fd, "run/libpod/exits", id, code) == 0) {
 		*from = "podman exit file";
 		return 0;
 	}

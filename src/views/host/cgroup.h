@@ -96,8 +96,8 @@ int cgroup_read(const struct cgroup_mounts *m, const char *path, int version,
  * The values set on the cgroup itself are kept in the *_own fields.
  *
  * The cgroup_dirs hold a pointer to `m`, which must outlive them.
- * File descriptors held: about 15 for a container on a v1 or hybrid host,
- * 10 on a v2 host, plus 2 or 3 per ancestor level.
+ * File descriptors held: about 16 for a container on a v1 or hybrid host,
+ * 11 on a v2 host, plus 2 or 3 per ancestor level.
  */
 struct cgroup_dirs;
 
