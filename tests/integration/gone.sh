@@ -106,6 +106,8 @@ if [ "$have_podman" = 1 ]; then
 	check "gone_reason: from podman's files" bash -c "jq -r .exit_from <<<'$r' | grep -q '^podman'"
 	check_eq "gone_reason: how" "exited 3" "$(jq -r .how <<<"$r")"
 	check_eq "gone_reason: oom_killed false" false "$(jq -r .oom_killed <<<"$r")"
+	check "vantage systems --all: its STATE says gone: exited 3" bash -c \
+		"'$VANTAGE' systems --all --db '$DB' | grep vt-exit3 | grep -q 'gone: exited 3'"
 	stop_podman vt-exit3
 else
 	not_ok "podman and runc are installed (scripts/setup.sh --tests installs them)"
