@@ -25,6 +25,7 @@
 #include "../views/host/cgroup.h"
 
 #define RETRY_NS 1000000000LL /* between looks for a missing exit code */
+#define OOM_TRIES 5           /* discoveries that try to open a counter */
 
 struct entry {
 	char *id;
@@ -34,6 +35,7 @@ struct entry {
 	int pid;                  /* its first process (container init, QEMU) */
 	uint64_t start;           /* that process's start time (ticks), 0 unknown */
 	int oom_fd;               /* the OOM counter file, -1 none */
+	int oom_tries;            /* discoveries that tried to open it */
 	bool have_oom;            /* oom_last read */
 	uint64_t oom_last;        /* the latest read */
 	bool seen;                /* in the current discovery */
@@ -155,6 +157,7 @@ static bool member(void *ctx, int pid)
 static void open_oom(struct gone_tracker *t, struct entry *e, const struct container *c,
                      int init_ppid)
 {
+	e->oom_tries++;
 	if (!t->cg_tried) {
 		t->cg_tried = true;
 		if (cgroup_mounts_open(t->proc_fd, "self/mountinfo", -1, &t->cg) < 0)
@@ -212,6 +215,17 @@ static void follow(struct gone_tracker *t, const struct target *tg)
 	copy_str(e->runtime, sizeof(e->runtime), c->sys.runtime, strlen(c->sys.runtime));
 	copy_str(e->cid, sizeof(e->cid), c->cid, strlen(c->cid));
 	open_oom(t, e, c, have_ps ? ps.ppid : -1);
+}
+
+/* A container whose counter could not be opened at first sight (a process
+ * it had just started was not in its list yet): try again, a few times. */
+static void reopen_oom(struct gone_tracker *t, struct entry *e, const struct target *tg)
+{
+	struct proc_stat ps;
+	if (e->vm || e->oom_fd >= 0 || e->oom_tries >= OOM_TRIES)
+		return;
+	const struct container *c = tg->obj;
+	open_oom(t, e, c, read_stat(t->proc_fd, c->init_pid, &ps) ? ps.ppid : -1);
 }
 
 /* ---- the counters -------------------------------------------------------------- */
@@ -337,6 +351,7 @@ void gone_update(struct gone_tracker *t, const struct target_set *set)
 			continue;
 		}
 		e->seen = true;
+		reopen_oom(t, e, tg);
 		if (e->pid != tg->gen) { /* restarted under the same id */
 			struct proc_stat ps;
 			e->pid = tg->gen;
