@@ -236,7 +236,17 @@ struct pvec {
 	struct point *v;
 	size_t n, cap;
 };
-int pvec_add(struct pvec *p, const struct point *x);
+int pvec_grow(struct pvec *p, const struct point *x);
+static inline int pvec_add(struct pvec *p, const struct point *x)
+{
+	if (p->n < p->cap) {
+		p->v[p->n++] = *x;
+		return 0;
+	}
+	return pvec_grow(p, x);
+}
+/* Room for `extra` more points: 0 or -ENOMEM. */
+int pvec_reserve(struct pvec *p, size_t extra);
 void pvec_free(struct pvec *p);
 void point_from_col(sqlite3_stmt *st, int col, int64_t t, struct point *p);
 void point_bind(sqlite3_stmt *st, int idx, const struct point *p);

@@ -288,6 +288,13 @@ int raw_gather(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, 
 	if (from >= to || n == 0)
 		return 0;
 	int e = 0;
+	/* a few series over a long range: room for their points at once
+	 * (10 s apart), not grown by doubling */
+	if (n <= 16) {
+		int64_t guess = (to - from) / 10000 + 16;
+		for (size_t k = 0; e == 0 && k < n; k++)
+			e = pvec_reserve(&r[k].pts, (size_t)(guess < 100000 ? guess : 100000));
+	}
 	/* hourly chunks exist only below the compaction watermark */
 	for (size_t k = 0; e == 0 && from < lv->compacted && k < n; k++) {
 		sqlite3_stmt *st = stmt(s, ST_CHUNK_RANGE);
