@@ -240,8 +240,7 @@ static bool listen_hit(const json_t *e, const char *pattern)
 	const char *addr = str_of(v, "local_addr");
 	char plain[300];
 	snprintf(plain, sizeof(plain), "%s:%lld", addr, (long long)port);
-	return glob(pattern, p) || glob(pattern, addr) || glob(pattern, a) ||
-	       glob(pattern, plain);
+	return glob(pattern, p) || glob(pattern, addr) || glob(pattern, a) || glob(pattern, plain);
 }
 
 static bool package_hit(const json_t *e)
@@ -466,7 +465,8 @@ int alarm_drift_eval(struct store *s, const struct alarm_def *d, const char *sys
 				h = config_hits(e, d->pattern);
 				break;
 			case R_PROCESS_GONE:
-				h = !strcmp(f, "process") && !strcmp(str_of(e, "change"), "removed");
+				h = !strcmp(f, "process") &&
+				    !strcmp(str_of(e, "change"), "removed");
 				break;
 			}
 			if (h > 0) {

@@ -308,8 +308,7 @@ static bool record_parts(struct js_span obj, struct js_span *feature, struct js_
 /* The header and records of one store answer {"frame": ..., "records":
  * [...]} (a span of out->text, which no longer moves): the records are
  * added; the header is returned (NULL: not a frame). */
-static json_t *add_answer(struct drift_state *out, struct js_span doc, size_t *cap,
-                          struct buf *tmp)
+static json_t *add_answer(struct drift_state *out, struct js_span doc, size_t *cap, struct buf *tmp)
 {
 	struct js_span name, val, recs = {0}, hdr = {0};
 	struct js_iter it;
@@ -420,7 +419,8 @@ int drift_state_from_store_features(struct store *st, const char *system_id, int
 		struct js_span doc = {out->text.data + start[i], start[i + 1] - start[i]};
 		json_t *h = add_answer(out, doc, &cap, &tmp);
 		if (!h) {
-			snprintf(err, errlen, "%s: not a frame: no \"frame\" header or no \"records\"",
+			snprintf(err, errlen,
+			         "%s: not a frame: no \"frame\" header or no \"records\"",
 			         system_id);
 			r = -EINVAL;
 		} else if (!out->header) {

@@ -120,8 +120,7 @@ static void process(struct fb *f, int pid, const char *comm, const char *cmdline
 static void package(struct fb *f, const char *name, const char *version, const char *extra)
 {
 	char val[512];
-	snprintf(val, sizeof(val), "{\"name\":\"%s\",\"version\":\"%s\"%s}", name, version,
-	         extra);
+	snprintf(val, sizeof(val), "{\"name\":\"%s\",\"version\":\"%s\"%s}", name, version, extra);
 	fb_rec(f, "package", name, val);
 }
 
@@ -224,7 +223,7 @@ static void listen_fires_and_reverts(void **state)
 	static const struct {
 		const char *pattern;
 		int hits;
-	} pats[] = {{"4444", 1}, {"44*", 1},        {"0.0.0.0:*", 1}, {"0.0.0.0", 1},
+	} pats[] = {{"4444", 1}, {"44*", 1},       {"0.0.0.0:*", 1}, {"0.0.0.0", 1},
 	            {"22", 0},   {"127.0.0.1", 0}, {"[0-9]", 0},     {"*:4444", 1}};
 	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
 		eval("listen", pats[i].pattern, T0, &r);
@@ -491,10 +490,11 @@ static void bad_definitions(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		assert_int_equal(alarm_drift_check_def(bad[i].rule, bad[i].pattern, err, sizeof(err)),
-		                 -EINVAL);
+		assert_int_equal(
+		    alarm_drift_check_def(bad[i].rule, bad[i].pattern, err, sizeof(err)), -EINVAL);
 		if (!strstr(err, bad[i].says))
-			fail_msg("%s/%s: '%s' does not say '%s'", bad[i].rule ? bad[i].rule : "NULL",
+			fail_msg("%s/%s: '%s' does not say '%s'",
+			         bad[i].rule ? bad[i].rule : "NULL",
 			         bad[i].pattern ? bad[i].pattern : "NULL", err, bad[i].says);
 	}
 	/* the evaluation refuses them the same way */
