@@ -415,8 +415,9 @@ static int emit_series(struct run_ctx *c, const struct run_series *x, const doub
 		gone_item(c, x->system_id, cur, &it);
 		return c->cb(c->ctx, &it);
 	}
-	int64_t warm_from = end - d->warmup_ms;
-	if (d->warmup_ms > 0 && x->first_t != INT64_MAX && x->first_t > warm_from) {
+	int64_t warmup = alarm_def_warmup_ms(d);
+	int64_t warm_from = end - warmup;
+	if (warmup > 0 && x->first_t != INT64_MAX && x->first_t > warm_from) {
 		it.state = ALARM_STATE_INSUFFICIENT;
 		it.warming = true;
 		it.r.state = ALARM_STATE_INSUFFICIENT;
@@ -446,7 +447,8 @@ static void layout(const struct alarm_def *d, int64_t now_ms, int64_t *end, size
 	*end = now_ms - ((now_ms % p) + p) % p;
 	int r = alarm_range_periods(d);
 	*nr = r > 0 ? (size_t)r : 1;
-	int64_t w = d->warmup_ms > 0 ? d->warmup_ms / p + 2 : 0;
+	int64_t wu = alarm_def_warmup_ms(d);
+	int64_t w = wu > 0 ? wu / p + 2 : 0;
 	*nread = (size_t)w > *nr ? (size_t)w : *nr;
 }
 
