@@ -165,8 +165,9 @@ static struct eng_state *state_find(struct alarm_engine *e, const char *alarm, c
 	size_t m = e->tcap - 1, i = (size_t)h & m;
 	for (; e->tab[i]; i = (i + 1) & m) {
 		const char *k = e->tab[i]->key;
-		if (strncmp(k, alarm, la) == 0 && k[la] == '/' && strncmp(k + la + 1, system, ls) == 0 &&
-		    k[la + 1 + ls] == '/' && strcmp(k + la + ls + 2, labels) == 0)
+		if (strncmp(k, alarm, la) == 0 && k[la] == '/' &&
+		    strncmp(k + la + 1, system, ls) == 0 && k[la + 1 + ls] == '/' &&
+		    strcmp(k + la + ls + 2, labels) == 0)
 			return e->tab[i];
 	}
 	return NULL;
@@ -485,7 +486,8 @@ static void evaluate_alarm(struct alarm_engine *e, struct eng_alarm *a, int64_t 
 	char err[512];
 	a->cycle = e->cycle;
 	a->last_end = end;
-	int r = alarm_run(e->st, &a->d, end, cur_state, cur_baseline, item_cb, &c, err, sizeof(err));
+	int r =
+	    alarm_run(e->st, &a->d, end, cur_state, cur_baseline, item_cb, &c, err, sizeof(err));
 	if (r < 0)
 		log_warn("alarms: %s", err);
 }
@@ -553,8 +555,8 @@ static int64_t next_due(const struct alarm_engine *e, int64_t now)
 	for (size_t i = 0; i < e->nalarms; i++) {
 		const struct alarm_def *d = &e->alarms[i]->d;
 		int64_t end = period_end(d, now);
-		int64_t due = end > e->alarms[i]->last_end ? end + GRACE_MS
-		                                           : end + d->period_ms + GRACE_MS;
+		int64_t due =
+		    end > e->alarms[i]->last_end ? end + GRACE_MS : end + d->period_ms + GRACE_MS;
 		if (due < next)
 			next = due;
 	}
@@ -573,8 +575,8 @@ static void drain_outcomes(struct alarm_engine *e)
 		struct outcome *o = &v[i];
 		char sum[600];
 		if (o->ok)
-			snprintf(sum, sizeof(sum), "%s %s: ok%s%ld (attempt %d)", o->action, o->target,
-			         o->status ? ", status " : "", o->status, o->attempt);
+			snprintf(sum, sizeof(sum), "%s %s: ok%s%ld (attempt %d)", o->action,
+			         o->target, o->status ? ", status " : "", o->status, o->attempt);
 		else
 			snprintf(sum, sizeof(sum), "%s %s: failed%s (attempt %d%s)%s%s", o->action,
 			         o->target, o->status ? ", status" : "", o->attempt,
@@ -639,7 +641,8 @@ static void *engine_main(void *arg)
 		if (next > now) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			int64_t wake = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (next - now);
+			int64_t wake =
+			    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (next - now);
 			ts.tv_sec = wake / 1000;
 			ts.tv_nsec = (wake % 1000) * 1000000;
 			pthread_cond_timedwait(&e->cv, &e->lock, &ts);
@@ -667,7 +670,8 @@ static int load_alarm_obj(void *ctx, const char *name, const char *json, int64_t
 			           sizeof(*e->alarms));
 			e->alarms[e->nalarms++] = a;
 		} else {
-			log_warn("alarms: the stored alarm %s is not valid any more: %s", name, err);
+			log_warn("alarms: the stored alarm %s is not valid any more: %s", name,
+			         err);
 			alarm_def_free(&a->d);
 			free(a);
 		}
@@ -687,9 +691,9 @@ static int load_state_obj(void *ctx, const char *name, const char *json, int64_t
 	char *labels = lab ? json_dumps(lab, JSON_COMPACT) : NULL;
 	const char *st = json_string_value(json_object_get(doc, "state"));
 	if (alarm && sys && st) {
-		struct eng_state *s = state_add(e, alarm, sys,
-		                                json_string_value(json_object_get(doc, "system_name")),
-		                                labels ? labels : "{}");
+		struct eng_state *s =
+		    state_add(e, alarm, sys, json_string_value(json_object_get(doc, "system_name")),
+		              labels ? labels : "{}");
 		s->st = strcmp(st, "OK") == 0      ? ALARM_STATE_OK
 		        : strcmp(st, "ALARM") == 0 ? ALARM_STATE_ALARM
 		                                   : ALARM_STATE_INSUFFICIENT;
@@ -752,7 +756,8 @@ int alarm_engine_start(const char *store_url, struct alarm_engine **out, char *e
 	/* the last period already evaluated before a restart is not announced again */
 	int64_t now = wall_ms();
 	for (size_t i = 0; i < e->nalarms; i++)
-		e->alarms[i]->last_end = period_end(&e->alarms[i]->d, now) - e->alarms[i]->d.period_ms;
+		e->alarms[i]->last_end =
+		    period_end(&e->alarms[i]->d, now) - e->alarms[i]->d.period_ms;
 	r = alarm_actions_start(&e->act, on_outcome, e);
 	if (r < 0) {
 		log_warn("alarms: actions cannot start (%s): state changes are logged only",
@@ -1047,14 +1052,15 @@ static int add_mute(struct alarm_engine *e, const char *name, const char *system
 			}
 		}
 		grow_array((void **)&e->mutes, &e->cmutes, e->nmutes + 1, sizeof(*e->mutes));
-		e->mutes[e->nmutes++] = (struct mute){.alarm = xstrdup(name),
-		                                      .system = strcmp(sys, "*") ? xstrdup(sys) : NULL,
-		                                      .ack = ack,
-		                                      .until_ms = until};
+		e->mutes[e->nmutes++] =
+		    (struct mute){.alarm = xstrdup(name),
+		                  .system = strcmp(sys, "*") ? xstrdup(sys) : NULL,
+		                  .ack = ack,
+		                  .until_ms = until};
 		char sum[600];
 		snprintf(sum, sizeof(sum), "%s %s until %s%s%s", ack ? "acknowledged" : "silenced",
-		         strcmp(sys, "*") ? sys : "every system", t, comment && *comment ? ": " : "",
-		         comment ? comment : "");
+		         strcmp(sys, "*") ? sys : "every system", t,
+		         comment && *comment ? ": " : "", comment ? comment : "");
 		event(e, now, name, strcmp(sys, "*") ? sys : NULL, "config", sum, buf_str(&b));
 		/* a drift alarm's acknowledgement moves its baseline: OK at the next period */
 		if (ack && a->d.type == ALARM_DRIFT) {
@@ -1082,8 +1088,8 @@ int alarm_engine_silence(struct alarm_engine *e, const char *name, const char *s
 	return add_mute(e, name, system, until_ms, comment, false, err, errlen);
 }
 
-int alarm_engine_ack(struct alarm_engine *e, const char *name, const char *system,
-                     int64_t until_ms, const char *comment, char *err, size_t errlen)
+int alarm_engine_ack(struct alarm_engine *e, const char *name, const char *system, int64_t until_ms,
+                     const char *comment, char *err, size_t errlen)
 {
 	return add_mute(e, name, system, until_ms, comment, true, err, errlen);
 }

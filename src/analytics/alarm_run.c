@@ -237,7 +237,7 @@ static void data_free(struct run_data *rd)
 static int read_cb(void *ctx, const struct store_series_data *sd)
 {
 	struct run_data *rd = ctx;
-	struct identity y = {sd->system_id, sd->name,  sd->kind,         sd->image,
+	struct identity y = {sd->system_id, sd->name, sd->kind,         sd->image,
 	                     sd->runtime,   sd->host, sd->system_labels};
 	if (rd->sel && !sel_match(rd->sel, &y))
 		return 0;
@@ -401,15 +401,14 @@ static void run_ctx_free(struct run_ctx *c)
 }
 
 /* Emit the item of series x at `end` (slots [k0, k0 + R) of its values). */
-static int emit_series(struct run_ctx *c, const struct run_series *x, const double *v,
-                       size_t nr, int64_t from, int64_t step, int64_t end, bool allow_gone)
+static int emit_series(struct run_ctx *c, const struct run_series *x, const double *v, size_t nr,
+                       int64_t from, int64_t step, int64_t end, bool allow_gone)
 {
 	const struct alarm_def *d = c->d;
-	struct alarm_run_item it = {.system_id = x->system_id,
-	                            .system_name = x->system_name,
-	                            .series_labels = x->labels};
-	enum alarm_state cur = c->current ? c->current(c->ctx, x->system_id, x->labels)
-	                                  : ALARM_STATE_INSUFFICIENT;
+	struct alarm_run_item it = {
+	    .system_id = x->system_id, .system_name = x->system_name, .series_labels = x->labels};
+	enum alarm_state cur =
+	    c->current ? c->current(c->ctx, x->system_id, x->labels) : ALARM_STATE_INSUFFICIENT;
 	/* gone: after its last point, a gone system keeps its state */
 	if (allow_gone && x->gone && (x->last_t == INT64_MIN || x->last_t + step <= end)) {
 		gone_item(c, x->system_id, cur, &it);
@@ -517,8 +516,8 @@ static int math_read(struct store *s, const struct alarm_def *d, const struct se
 
 /* The systems the expression is computed for: those of its non-across
  * refs; none (an expression of aggregates only): one result, "*". */
-static int math_emit(struct run_ctx *c, struct math_run *m, int64_t end, size_t nr,
-                     size_t nslots, int64_t from, int64_t step, char *err, size_t errlen)
+static int math_emit(struct run_ctx *c, struct math_run *m, int64_t end, size_t nr, size_t nslots,
+                     int64_t from, int64_t step, char *err, size_t errlen)
 {
 	const struct alarm_def *d = c->d;
 	/* the distinct systems of the non-across refs */
@@ -674,8 +673,8 @@ static void sys_free(struct sys_ident *v, size_t n)
 	free(v);
 }
 
-static int drift_one(struct run_ctx *c, const struct sys_ident *y, int64_t end,
-                     int64_t base, char *err, size_t errlen)
+static int drift_one(struct run_ctx *c, const struct sys_ident *y, int64_t end, int64_t base,
+                     char *err, size_t errlen)
 {
 	const struct alarm_def *d = c->d;
 	struct alarm_run_item it = {
@@ -703,8 +702,8 @@ static int drift_one(struct run_ctx *c, const struct sys_ident *y, int64_t end,
 	format_time_utc(base * 1000000, t, sizeof(t));
 	if (r == -ENOENT) {
 		it.r.state = ALARM_STATE_INSUFFICIENT;
-		snprintf(it.r.reason, sizeof(it.r.reason), "no frame of the system at the baseline %s",
-		         t);
+		snprintf(it.r.reason, sizeof(it.r.reason),
+		         "no frame of the system at the baseline %s", t);
 		set_text(it.r.data, sizeof(it.r.data), "{}");
 	} else if (r < 0) {
 		snprintf(err, errlen, "alarm '%s': system %s: %s", d->name, y->id, why);
@@ -715,10 +714,11 @@ static int drift_one(struct run_ctx *c, const struct sys_ident *y, int64_t end,
 		it.r.state = hits > 0 ? ALARM_STATE_ALARM : ALARM_STATE_OK;
 		it.r.breaching = hits;
 		if (hits > 0)
-			snprintf(it.r.reason, sizeof(it.r.reason), "%d drift entr%s since %s: %s", hits,
-			         hits == 1 ? "y" : "ies", t, buf_str(&summary));
+			snprintf(it.r.reason, sizeof(it.r.reason), "%d drift entr%s since %s: %s",
+			         hits, hits == 1 ? "y" : "ies", t, buf_str(&summary));
 		else
-			snprintf(it.r.reason, sizeof(it.r.reason), "no %s drift since %s", d->rule, t);
+			snprintf(it.r.reason, sizeof(it.r.reason), "no %s drift since %s", d->rule,
+			         t);
 		struct buf data = BUF_INIT;
 		buf_printf(&data, "{\"hits\":%d,\"baseline\":\"%s\",\"entries\":", hits, t);
 		buf_adds(&data, entries.len ? buf_str(&entries) : "[]");
@@ -775,7 +775,8 @@ int alarm_run(struct store *s, const struct alarm_def *d, int64_t now_ms,
 	if (r < 0)
 		return r;
 	const struct selector *sp = have_sel ? &sel : NULL;
-	struct run_ctx c = {.s = s, .d = d, .current = current, .baseline = baseline, .cb = cb, .ctx = ctx};
+	struct run_ctx c = {
+	    .s = s, .d = d, .current = current, .baseline = baseline, .cb = cb, .ctx = ctx};
 	int64_t end;
 	size_t nr, nread;
 	layout(d, now_ms, &end, &nr, &nread);
@@ -901,11 +902,12 @@ int alarm_backtest(struct store *s, const struct alarm_def *d, int64_t from_ms, 
 	}
 	int64_t first = from_ms - ((from_ms % p) + p) % p + p; /* first period end after from */
 	if ((to_ms - first) / p > MAX_BACKTEST_PERIODS) {
-		snprintf(err, errlen,
-		         "backtest of '%s': %lld periods of %lld s; at most %d (a shorter range or a "
-		         "longer period)",
-		         d->name, (long long)((to_ms - first) / p), (long long)(p / 1000),
-		         MAX_BACKTEST_PERIODS);
+		snprintf(
+		    err, errlen,
+		    "backtest of '%s': %lld periods of %lld s; at most %d (a shorter range or a "
+		    "longer period)",
+		    d->name, (long long)((to_ms - first) / p), (long long)(p / 1000),
+		    MAX_BACKTEST_PERIODS);
 		return -EINVAL;
 	}
 	struct backtest b = {.out = out};
@@ -919,11 +921,11 @@ int alarm_backtest(struct store *s, const struct alarm_def *d, int64_t from_ms, 
 		return r;
 	const struct selector *sp = have_sel ? &sel : NULL;
 	struct run_ctx c = {.s = s,
-	                     .d = d,
-	                     .current = bt_current,
-	                     .baseline = bt_baseline,
-	                     .cb = bt_item,
-	                     .ctx = &b};
+	                    .d = d,
+	                    .current = bt_current,
+	                    .baseline = bt_baseline,
+	                    .cb = bt_item,
+	                    .ctx = &b};
 	if (d->type == ALARM_DRIFT) {
 		/* the baseline is the start of the range */
 		struct sys_ident *sys;
@@ -967,7 +969,8 @@ int alarm_backtest(struct store *s, const struct alarm_def *d, int64_t from_ms, 
 				if (x.first_t == INT64_MAX || x.first_t >= t)
 					continue;
 				size_t k0 = upto - nr;
-				r = emit_series(&c, &x, x.v + k0, nr, rfrom + (int64_t)k0 * p, p, t, true);
+				r = emit_series(&c, &x, x.v + k0, nr, rfrom + (int64_t)k0 * p, p, t,
+				                true);
 			}
 			if (rd.n == 0 && d->system && r == 0)
 				r = emit_metric(&c, &win, t, nr);
