@@ -443,6 +443,8 @@ int alarm_def_from_json(struct alarm_def *d, const char *name, const char *json,
 	const char *type = NULL;
 	int r = 0;
 	alarm_def_init(d, name);
+	if (!root || !json_is_object(root))
+		alarm_def_free(d); /* nothing to fill */
 	if (!root) {
 		snprintf(err, errlen, "not JSON: %s at byte %d", je.text, je.position);
 		return -EINVAL;
@@ -495,12 +497,12 @@ int alarm_def_from_json(struct alarm_def *d, const char *name, const char *json,
 		if (r < 0)
 			break;
 	}
-	json_decref(root);
 	if (r == 0 && type && strcmp(type, d->rule ? "drift" : "metric") != 0) {
 		snprintf(err, errlen, "type: '%s' does not match the members (%s)", type,
 		         d->rule ? "rule: drift" : "metric or expr: metric");
 		r = -EINVAL;
 	}
+	json_decref(root); /* type pointed into it */
 	if (r == 0)
 		r = alarm_def_check(d, err, errlen);
 	if (r < 0) {
@@ -513,6 +515,10 @@ int alarm_def_from_json(struct alarm_def *d, const char *name, const char *json,
 /* The shortest text that reads back as the same double. */
 static void shortest(double v, char *buf, size_t cap)
 {
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(buf, cap, "%.0f", v);
+		return;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, cap, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)

@@ -84,6 +84,10 @@ static const char *cmp_words(enum alarm_cmp c)
  * back, with ".0" on whole numbers: 50.0, 99.50160229693434. */
 static void num(double v, char *buf, size_t cap)
 {
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(buf, cap, "%.1f", v);
+		return;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(buf, cap, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
@@ -339,16 +343,12 @@ void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, 
 		/* fewer than N real points, the filled ones unknown */
 		out->breaching = p.breaching;
 		bool oldest_breaching = p.n && range[p.idx[0]].present;
-		if (p.real == 0)
+		bool alarm = p.breaching >= M ||
+		             (p.good == 0 && d->missing == MISSING_MISSING && oldest_breaching);
+		if (p.real == 0 || (!alarm && p.good == 0))
 			out->state = ALARM_STATE_INSUFFICIENT;
-		else if (p.breaching >= M)
-			out->state = ALARM_STATE_ALARM;
-		else if (p.good > 0)
-			out->state = ALARM_STATE_OK;
-		else if (d->missing == MISSING_MISSING && oldest_breaching)
-			out->state = ALARM_STATE_ALARM;
 		else
-			out->state = ALARM_STATE_INSUFFICIENT;
+			out->state = alarm ? ALARM_STATE_ALARM : ALARM_STATE_OK;
 		if (d->missing == MISSING_IGNORE && out->state == ALARM_STATE_INSUFFICIENT) {
 			out->kept = true;
 			out->state = current;
