@@ -331,8 +331,9 @@ static void gone_text(struct store *s, const char *id, struct buf *why, struct b
 			buf_printf(why, " %lld", (long long)json_integer_value(code));
 		if (oom)
 			buf_adds(why, ", killed by the OOM killer");
-	} else if (reason && (strstr(reason, "vm") || strstr(reason, "shut") ||
-	                      strstr(reason, "stopped") || strstr(reason, "powerdown"))) {
+	} else if (reason && strstr(reason, "power")) {
+		buf_adds(why, "VM powered off");
+	} else if (reason && (strstr(reason, "shut") || strstr(reason, "vm"))) {
 		buf_adds(why, "VM shut down");
 	} else if (reason) {
 		buf_adds(why, reason);
