@@ -232,6 +232,46 @@ int fpoints_decode(const void *data, size_t len, int64_t t, int64_t series, stru
 	return 0;
 }
 
+int fpoints_pick(const void *data, size_t len, int64_t t, struct sread *r, size_t n)
+{
+	const unsigned char *p = data, *end = p + len;
+	int64_t cur = 0;
+	size_t k = 0;
+	uint64_t v;
+	while (p < end && k < n) {
+		if (!vget(&p, end, &v))
+			return -EINVAL;
+		cur += unzz(v >> 2);
+		struct point pt = {.t = t, .series = cur, .type = SQLITE_NULL};
+		switch (v & 3) {
+		case 1:
+			if (!vget(&p, end, &v))
+				return -EINVAL;
+			pt.type = SQLITE_INTEGER;
+			pt.i = unzz(v);
+			pt.d = (double)pt.i;
+			break;
+		case 2:
+			if (!get_double(&p, end, &pt.d))
+				return -EINVAL;
+			pt.type = SQLITE_FLOAT;
+			break;
+		case 3:
+			break;
+		default:
+			return -EINVAL;
+		}
+		while (k < n && r[k].id < cur)
+			k++;
+		if (k < n && r[k].id == cur) {
+			int e = pvec_add(&r[k].pts, &pt);
+			if (e < 0)
+				return e;
+		}
+	}
+	return 0;
+}
+
 /* ---- reading ------------------------------------------------------------------- */
 
 static int cmp_time(const void *a, const void *b)
@@ -275,8 +315,7 @@ void pvec_sort_unique(struct pvec *v)
 	sort_unique_by(v, cmp_series_time);
 }
 
-/* The minutes points_new holds: [*lo, *hi]; *lo > *hi when empty. */
-static int new_range(struct sqlite_store *s, int64_t *lo, int64_t *hi)
+int new_range(struct sqlite_store *s, int64_t *lo, int64_t *hi)
 {
 	sqlite3_stmt *st = stmt(s, ST_NEW_RANGE);
 	if (!st)
