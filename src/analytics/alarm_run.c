@@ -322,6 +322,9 @@ static void gone_text(struct store *s, const char *id, struct buf *why, struct b
 			break;
 		}
 	}
+	json_t *parsed = NULL;
+	if (json_is_string(gr)) /* kept as text */
+		gr = parsed = json_loads(json_string_value(gr), 0, NULL);
 	const char *reason = json_string_value(json_object_get(gr, "reason"));
 	json_t *code = json_object_get(gr, "exit_code");
 	bool oom = json_is_true(json_object_get(gr, "oom_killed"));
@@ -354,6 +357,7 @@ static void gone_text(struct store *s, const char *id, struct buf *why, struct b
 	} else {
 		buf_adds(data, "{}");
 	}
+	json_decref(parsed);
 	json_decref(doc);
 	buf_free(&b);
 }
