@@ -46,12 +46,13 @@ static void frame(struct buf *b, int i, int64_t t, double mem, double cpu)
 	char iso[40], sid[64];
 	format_time_utc(t * 1000000, iso, sizeof(iso));
 	snprintf(sid, sizeof(sid), "container:bench%04d", i);
-	buf_printf(b,
-	           "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"frame\",\"key\":\"%s\","
-	           "\"value\":{\"id\":\"%s\",\"name\":\"c%04d\",\"kind\":\"container\",\"runtime\":"
-	           "\"podman\",\"image\":\"img-%d:1\",\"host\":\"box\",\"time\":\"%s\",\"features\":"
-	           "[\"metric\"],\"duration_ms\":1,\"records\":2,\"errors\":{},\"feature_ms\":{}}}\n",
-	           sid, iso, sid, sid, i, i % 10, iso);
+	buf_printf(
+	    b,
+	    "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"frame\",\"key\":\"%s\","
+	    "\"value\":{\"id\":\"%s\",\"name\":\"c%04d\",\"kind\":\"container\",\"runtime\":"
+	    "\"podman\",\"image\":\"img-%d:1\",\"host\":\"box\",\"time\":\"%s\",\"features\":"
+	    "[\"metric\"],\"duration_ms\":1,\"records\":2,\"errors\":{},\"feature_ms\":{}}}\n",
+	    sid, iso, sid, sid, i, i % 10, iso);
 	buf_printf(b,
 	           "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"metric\",\"key\":\"memory\","
 	           "\"value\":{\"used_pct\":%.2f}}\n",
@@ -132,7 +133,8 @@ static int bench_cycle(const char *dir, int runs)
 		int64_t t0 = now_ns();
 		store_read_begin(s);
 		for (int k = 0; k < NALARMS; k++)
-			if (alarm_run(s, &d[k], now, NULL, NULL, count_cb, NULL, err, sizeof(err)) < 0) {
+			if (alarm_run(s, &d[k], now, NULL, NULL, count_cb, NULL, err, sizeof(err)) <
+			    0) {
 				fprintf(stderr, "run: %s\n", err);
 				return 1;
 			}
@@ -170,7 +172,8 @@ static void *receiver(void *arg)
 			if (strstr(buf, "firing"))
 				got_ms = ms_now();
 		}
-		const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+		const char *ok =
+		    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
 		if (write(c, ok, strlen(ok)) < 0)
 			perror("write");
 		close(c);
@@ -209,9 +212,12 @@ static int bench_latency(const char *dir)
 	struct alarm_def d;
 	alarm_def_init(&d, "latency");
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", ntohs(sa.sin_port));
-	const char *kv[][2] = {{"metric", "memory.used_pct"}, {"system", "container:bench0000"},
-	                       {"period", "5s"},              {"stat", "max"},
-	                       {"threshold", "80"},           {"webhook", url}};
+	const char *kv[][2] = {{"metric", "memory.used_pct"},
+	                       {"system", "container:bench0000"},
+	                       {"period", "5s"},
+	                       {"stat", "max"},
+	                       {"threshold", "80"},
+	                       {"webhook", url}};
 	for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
 		alarm_def_set(&d, kv[i][0], kv[i][1], err, sizeof(err));
 	if (alarm_engine_put(e, &d, err, sizeof(err)) < 0) {

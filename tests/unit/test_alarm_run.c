@@ -58,7 +58,8 @@ static struct store *open_rw(void)
 
 /* A metric frame of system sid (a container of `image`) at t with
  * memory.used_pct = v and cpu.used_pct = cpu. */
-static void put(struct store *s, const char *sid, const char *image, int64_t t, double v, double cpu)
+static void put(struct store *s, const char *sid, const char *image, int64_t t, double v,
+                double cpu)
 {
 	char iso[40];
 	struct buf b = BUF_INIT;
@@ -171,9 +172,9 @@ static void test_missing_periods(void **state)
 	put(s, "container:aaaa1111", "nginx:1", T0 + 2 * MIN + 10000, 90, 0);
 	put(s, "container:aaaa1111", "nginx:1", T0 + 4 * MIN + 10000, 90, 0);
 	struct alarm_def d;
-	def(&d, "mem", "metric", "memory.used_pct", "system", "container:aaaa1111", "period",
-	    "1m", "evaluation_periods", "3", "datapoints", "3", "comparison", ">", "threshold",
-	    "50", NULL);
+	def(&d, "mem", "metric", "memory.used_pct", "system", "container:aaaa1111", "period", "1m",
+	    "evaluation_periods", "3", "datapoints", "3", "comparison", ">", "threshold", "50",
+	    NULL);
 	struct got g = {.current = ALARM_STATE_INSUFFICIENT};
 	/* at T0 + 5 min (+ a few s: aligned down): the range is P0..P4 */
 	run(s, &d, T0 + 5 * MIN + 3000, &g);
@@ -191,9 +192,9 @@ static void test_missing_periods(void **state)
 	assert_int_equal(g.it[0].st, ALARM_STATE_INSUFFICIENT);
 	alarm_def_free(&d);
 	/* the same under breaching: ALARM */
-	def(&d, "mem", "metric", "memory.used_pct", "system", "container:aaaa1111", "period",
-	    "1m", "evaluation_periods", "3", "comparison", ">", "threshold", "50", "missing",
-	    "breaching", NULL);
+	def(&d, "mem", "metric", "memory.used_pct", "system", "container:aaaa1111", "period", "1m",
+	    "evaluation_periods", "3", "comparison", ">", "threshold", "50", "missing", "breaching",
+	    NULL);
 	run(s, &d, T0 + 11 * MIN, &g);
 	assert_int_equal(g.it[0].st, ALARM_STATE_ALARM);
 	alarm_def_free(&d);
@@ -214,8 +215,7 @@ static void test_selector(void **state)
 	}
 	struct alarm_def d;
 	def(&d, "web-mem", "metric", "memory.used_pct", "selector", "image=nginx:*,app=web",
-	    "period", "1m", "evaluation_periods", "2", "comparison", ">=", "threshold", "80",
-	    NULL);
+	    "period", "1m", "evaluation_periods", "2", "comparison", ">=", "threshold", "80", NULL);
 	struct got g = {.current = ALARM_STATE_INSUFFICIENT};
 	run(s, &d, T0 + 5 * MIN, &g);
 	assert_int_equal(g.n, 2);
@@ -235,7 +235,8 @@ static void test_selector(void **state)
 	char err[256];
 	assert_int_equal(alarm_selector_check("image", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "not key=value"));
-	assert_int_equal(alarm_selector_check("image=nginx:*, kind=container", err, sizeof(err)), 0);
+	assert_int_equal(alarm_selector_check("image=nginx:*, kind=container", err, sizeof(err)),
+	                 0);
 	store_close(s);
 }
 
@@ -279,9 +280,9 @@ static void test_warmup(void **state)
 	struct store *s = open_rw();
 	put(s, "container:new00001", "nginx:1", T0 + 4 * MIN + 30000, 99, 0);
 	struct alarm_def d;
-	def(&d, "mem", "metric", "memory.used_pct", "system", "container:new00001", "period",
-	    "1m", "evaluation_periods", "3", "comparison", ">", "threshold", "50", "missing",
-	    "breaching", NULL);
+	def(&d, "mem", "metric", "memory.used_pct", "system", "container:new00001", "period", "1m",
+	    "evaluation_periods", "3", "comparison", ">", "threshold", "50", "missing", "breaching",
+	    NULL);
 	struct got g = {.current = ALARM_STATE_INSUFFICIENT};
 	run(s, &d, T0 + 5 * MIN, &g);
 	assert_int_equal(g.n, 1);
@@ -307,8 +308,7 @@ static void test_math(void **state)
 		put(s, "container:math0001", "nginx:1", T0 + k * MIN + 5000, 40 + k, 30);
 	struct alarm_def d;
 	def(&d, "sum", "expr", "memory.used_pct + cpu.used_pct", "system", "container:math0001",
-	    "period", "1m", "evaluation_periods", "1", "comparison", ">", "threshold", "71",
-	    NULL);
+	    "period", "1m", "evaluation_periods", "1", "comparison", ">", "threshold", "71", NULL);
 	struct got g = {.current = ALARM_STATE_INSUFFICIENT};
 	run(s, &d, T0 + 3 * MIN, &g); /* 42 + 30 = 72 */
 	assert_int_equal(g.n, 1);
