@@ -144,7 +144,7 @@ static void tab_rebuild(struct alarm_engine *e)
 	while (cap < e->nstates * 2 + 2)
 		cap *= 2;
 	free(e->tab);
-	e->tab = xcalloc(cap, sizeof(*e->tab));
+	e->tab = xcalloc(cap, sizeof(struct eng_state *));
 	e->tcap = cap;
 	for (size_t i = 0; i < e->nstates; i++)
 		tab_insert(e, e->states[i]);
@@ -193,8 +193,9 @@ static struct eng_state *state_add(struct alarm_engine *e, const char *alarm, co
 	s->st = ALARM_STATE_INSUFFICIENT;
 	snprintf(s->reason, sizeof(s->reason), "%s", INITIAL_REASON);
 	s->a = alarm_find(e, alarm);
-	if (grow_array((void **)&e->states, &e->cstates, e->nstates + 1, sizeof(*e->states)) < 0)
-		xalloc_die(sizeof(*e->states));
+	if (grow_array((void **)&e->states, &e->cstates, e->nstates + 1,
+	               sizeof(struct eng_state *)) < 0)
+		xalloc_die(sizeof(struct eng_state *));
 	e->states[e->nstates++] = s;
 	if (e->nstates * 2 >= e->tcap)
 		tab_rebuild(e);
@@ -318,39 +319,64 @@ static bool muted(struct alarm_engine *e, const struct eng_state *s, int64_t now
 	return false;
 }
 
-static void mute_drop(struct alarm_engine *e, size_t i)
+/* Which mutes a removal takes. */
+struct mute_pick {
+	const char *alarm;           /* NULL: any */
+	const struct eng_state *ack; /* the acks of this state */
+	int64_t expired_at;          /* > 0: those ending before */
+	bool forget_only;            /* leave the store alone (replaced) */
+	const char *system;          /* with forget_only: this system ("*": all) */
+	bool is_ack;
+};
+
+static bool mute_picked(const struct mute *m, const struct mute_pick *p)
 {
-	char name[ALARM_NAME_MAX + 300];
-	struct mute *m = &e->mutes[i];
-	snprintf(name, sizeof(name), "%s/%s/%s", m->alarm, m->system ? m->system : "*",
-	         m->ack ? "ack" : "silence");
-	store_object_delete(e->st, "alarm_silence", name);
-	free(m->alarm);
-	free(m->system);
-	e->mutes[i] = e->mutes[--e->nmutes];
+	if (p->expired_at > 0)
+		return m->until_ms <= p->expired_at;
+	if (p->ack)
+		return m->ack && strcmp(m->alarm, p->ack->alarm) == 0 &&
+		       (!m->system || strcmp(m->system, p->ack->system) == 0 ||
+		        strcmp(m->system, p->ack->system_name) == 0);
+	if (p->forget_only)
+		return m->ack == p->is_ack && strcmp(m->alarm, p->alarm) == 0 &&
+		       strcmp(m->system ? m->system : "*", p->system) == 0;
+	return strcmp(m->alarm, p->alarm) == 0;
+}
+
+/* Remove the mutes p picks (from the store too, unless forget_only),
+ * keeping the others in order. */
+static void mutes_remove(struct alarm_engine *e, const struct mute_pick *p)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < e->nmutes; i++) {
+		struct mute m = e->mutes[i];
+		if (!mute_picked(&m, p)) {
+			e->mutes[k++] = m;
+			continue;
+		}
+		if (!p->forget_only) {
+			char name[ALARM_NAME_MAX + 300];
+			snprintf(name, sizeof(name), "%s/%s/%s", m.alarm, m.system ? m.system : "*",
+			         m.ack ? "ack" : "silence");
+			store_object_delete(e->st, "alarm_silence", name);
+		}
+		free(m.alarm);
+		free(m.system);
+	}
+	e->nmutes = k;
 }
 
 /* An acknowledgement of a metric alarm ends when its state leaves ALARM. */
 static void acks_end(struct alarm_engine *e, const struct eng_state *s)
 {
-	for (size_t i = 0; i < e->nmutes;) {
-		struct mute *m = &e->mutes[i];
-		if (m->ack && strcmp(m->alarm, s->alarm) == 0 &&
-		    (!m->system || strcmp(m->system, s->system) == 0 ||
-		     strcmp(m->system, s->system_name) == 0))
-			mute_drop(e, i);
-		else
-			i++;
-	}
+	struct mute_pick p = {.ack = s};
+	mutes_remove(e, &p);
 }
 
 static void mutes_expire(struct alarm_engine *e, int64_t now)
 {
-	for (size_t i = 0; i < e->nmutes;)
-		if (e->mutes[i].until_ms <= now)
-			mute_drop(e, i);
-		else
-			i++;
+	struct mute_pick p = {.expired_at = now};
+	mutes_remove(e, &p);
 }
 
 /* ---- evaluation --------------------------------------------------------------------- */
@@ -667,7 +693,7 @@ static int load_alarm_obj(void *ctx, const char *name, const char *json, int64_t
 		char err[256];
 		if (t && alarm_def_from_json(&a->d, name, t, strlen(t), err, sizeof(err)) == 0) {
 			grow_array((void **)&e->alarms, &e->calarms, e->nalarms + 1,
-			           sizeof(*e->alarms));
+			           sizeof(struct eng_alarm *));
 			e->alarms[e->nalarms++] = a;
 		} else {
 			log_warn("alarms: the stored alarm %s is not valid any more: %s", name,
@@ -864,7 +890,8 @@ static void install(struct alarm_engine *e, const struct alarm_def *d, bool file
 		alarm_def_free(&a->d);
 	} else {
 		a = xcalloc(1, sizeof(*a));
-		grow_array((void **)&e->alarms, &e->calarms, e->nalarms + 1, sizeof(*e->alarms));
+		grow_array((void **)&e->alarms, &e->calarms, e->nalarms + 1,
+		           sizeof(struct eng_alarm *));
 		e->alarms[e->nalarms++] = a;
 	}
 	alarm_def_copy(&a->d, d);
@@ -880,11 +907,8 @@ static void remove_alarm(struct alarm_engine *e, struct eng_alarm *a, const char
 	config_event(e, &a->d, "deleted", source);
 	store_object_delete(e->st, "alarm", a->d.name);
 	drop_states(e, a->d.name);
-	for (size_t i = 0; i < e->nmutes;)
-		if (strcmp(e->mutes[i].alarm, a->d.name) == 0)
-			mute_drop(e, i);
-		else
-			i++;
+	struct mute_pick p = {.alarm = a->d.name};
+	mutes_remove(e, &p);
 	for (size_t i = 0; i < e->nalarms; i++)
 		if (e->alarms[i] == a) {
 			e->alarms[i] = e->alarms[--e->nalarms];
@@ -905,7 +929,7 @@ static int stale_file_obj(void *ctx, const char *name, const char *json, int64_t
 {
 	struct stale_ctx *c = ctx;
 	if (strstr(json, "\"source\":\"file\"") &&
-	    grow_array((void **)&c->names, &c->cap, c->n + 1, sizeof(*c->names)) == 0)
+	    grow_array((void **)&c->names, &c->cap, c->n + 1, sizeof(char *)) == 0)
 		c->names[c->n++] = xstrdup(name);
 	return 0;
 }
@@ -1041,16 +1065,9 @@ static int add_mute(struct alarm_engine *e, const char *name, const char *system
 	int r = store_object_put(e->st, "alarm_silence", oname, buf_str(&b), now);
 	if (r == 0) {
 		/* replace one of the same alarm, system and kind */
-		for (size_t i = 0; i < e->nmutes; i++) {
-			struct mute *m = &e->mutes[i];
-			if (m->ack == ack && strcmp(m->alarm, name) == 0 &&
-			    strcmp(m->system ? m->system : "*", sys) == 0) {
-				free(m->alarm);
-				free(m->system);
-				e->mutes[i] = e->mutes[--e->nmutes];
-				break;
-			}
-		}
+		struct mute_pick p = {
+		    .alarm = name, .forget_only = true, .system = sys, .is_ack = ack};
+		mutes_remove(e, &p);
 		grow_array((void **)&e->mutes, &e->cmutes, e->nmutes + 1, sizeof(*e->mutes));
 		e->mutes[e->nmutes++] =
 		    (struct mute){.alarm = xstrdup(name),

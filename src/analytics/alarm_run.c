@@ -538,7 +538,8 @@ static int math_emit(struct run_ctx *c, struct math_run *m, int64_t end, size_t 
 				seen = strcmp(sys[k]->system_id, x->system_id) == 0;
 			if (seen)
 				continue;
-			if (grow_array((void **)&sys, &cap, ns + 1, sizeof(*sys)) < 0) {
+			if (grow_array((void **)&sys, &cap, ns + 1, sizeof(struct run_series *)) <
+			    0) {
 				free(sys);
 				return -ENOMEM;
 			}
@@ -573,7 +574,7 @@ static int math_emit(struct run_ctx *c, struct math_run *m, int64_t end, size_t 
 		size_t total = 0;
 		for (size_t i = 0; i < m->nrefs; i++)
 			total += m->rd[i].n + 1;
-		if (grow_array((void **)&arrs, &acap, total, sizeof(*arrs)) < 0) {
+		if (grow_array((void **)&arrs, &acap, total, sizeof(const double *)) < 0) {
 			ret = -ENOMEM;
 			break;
 		}

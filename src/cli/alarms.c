@@ -354,7 +354,8 @@ int cmd_alarms(int argc, char **argv)
 		fprintf(stderr, "vantage alarms: give --config or --set, not both\n");
 		return EXIT_USAGE;
 	}
-	if (type && strcmp(type, "config") && strcmp(type, "state") && strcmp(type, "action")) {
+	if (type && strcmp(type, "config") != 0 && strcmp(type, "state") != 0 &&
+	    strcmp(type, "action") != 0) {
 		fprintf(stderr, "vantage alarms: --type %s: not config, state or action\n", type);
 		return EXIT_USAGE;
 	}

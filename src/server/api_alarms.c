@@ -278,8 +278,8 @@ static void mute(struct request *r, bool ack)
 	json_t *v;
 	json_object_foreach(doc, key, v)
 	{
-		if (strcmp(key, "system") && strcmp(key, "until") && strcmp(key, "for") &&
-		    strcmp(key, "comment")) {
+		if (strcmp(key, "system") != 0 && strcmp(key, "until") != 0 &&
+		    strcmp(key, "for") != 0 && strcmp(key, "comment") != 0) {
 			req_error(r, 400, key, "%s: unknown member (system, until, for, comment)",
 			          key);
 			json_decref(doc);
