@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../store/store.h"
 #include "../util/buf.h"
 #include "alarm.h"
 
@@ -55,5 +56,24 @@ void alarm_engine_states(struct alarm_engine *e,
                          void (*cb)(void *ctx, const char *alarm, const char *system_id,
                                     const char *system_name, enum alarm_state st),
                          void *ctx);
+
+/* ---- without an engine: what the daemon keeps in the store ---------------------- */
+
+/* The alarms (name NULL: all; -ENOENT for an unknown name) with their
+ * states and silences as the daemon last mirrored them, the same JSON as
+ * alarm_engine_json(): [{"name","source","definition":{...},"states":[
+ * {"system","system_name","labels","state","since","reason","gone",
+ * "warming"}...],"silences":[{"kind","system","until","comment"}...]}...] */
+int alarm_store_json(struct store *s, const char *name, struct buf *out);
+
+/* A saved definition (made through the API or read from the daemon's
+ * config file), as the daemon keeps it.  0, -ENOENT, or another negative
+ * errno with err. */
+int alarm_store_def(struct store *s, const char *name, struct alarm_def *d, char *err,
+                    size_t errlen);
+
+/* The history (store_events of kind "alarm") as a JSON array, newest
+ * first: [{"id","time","alarm","system","type","summary","data"}...]. */
+int alarm_history_json(struct store *s, const struct store_event_filter *f, struct buf *out);
 
 #endif

@@ -24,14 +24,22 @@ struct alarm_run_item {
 /*
  * Evaluate `d` at `now_ms` (the end of the last closed period) for every
  * system it covers; `current(ctx, system_id, labels)` gives the state each
- * is in now (INSUFFICIENT_DATA for one never evaluated).  cb once per
- * system (and series, when the metric has several: one state each).  0 or
- * a negative errno (message in err).
+ * is in now (INSUFFICIENT_DATA for one never evaluated).  Drift alarms
+ * also ask `baseline(ctx, system_id)` (may be NULL) for the time of the
+ * system's baseline: 0 when it has none yet (the item is then OK, "armed",
+ * and the caller takes now_ms as its baseline).  cb once per system (and
+ * series, when the metric has several: one state each).  0 or a negative
+ * errno (message in err).
  */
 int alarm_run(struct store *s, const struct alarm_def *d, int64_t now_ms,
               enum alarm_state (*current)(void *ctx, const char *system_id, const char *labels),
+              int64_t (*baseline)(void *ctx, const char *system_id),
               int (*cb)(void *ctx, const struct alarm_run_item *it), void *ctx, char *err,
               size_t errlen);
+
+/* A selector ("image=nginx:*,kind=container"): well formed?  0 or -EINVAL
+ * with err.  Keys: id, name, kind, image, runtime, host, or a label. */
+int alarm_selector_check(const char *selector, char *err, size_t errlen);
 
 /* A backtest: the transitions `d` would have made over [from_ms, to_ms],
  * each period evaluated in turn from INSUFFICIENT_DATA, as a JSON array

@@ -52,7 +52,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../analytics/alarm_engine.h"
 #include "../engine/engine.h"
+#include "../server/instance.h"
 #include "../server/listen.h"
 #include "../server/server.h"
 #include "../store/store.h"
@@ -109,6 +111,32 @@ static void report_error(void *arg, const char *msg)
 		server_stats_set_error(arg, NULL);
 }
 
+/* A lane stored a tick: alarms whose period closed are evaluated now. */
+static void tick_stored(void *arg, int64_t now_ms)
+{
+	alarm_engine_notify(arg, now_ms);
+}
+
+/* The alarms' engine on the store, with the config file's alarms; its
+ * failure is logged and the daemon goes on without alarms. */
+static void start_alarms(struct daemon *d)
+{
+	char err[512];
+	if (alarm_engine_start(d->cfg.db_path, &d->alarms, err, sizeof(err)) < 0) {
+		log_error("%s; running without alarms", err);
+		d->alarms = NULL;
+		return;
+	}
+	alarm_engine_set_file_alarms(d->alarms, d->cfg.alarms, (size_t)d->cfg.nalarms);
+	d->e.stored = tick_stored;
+	d->e.stored_arg = d->alarms;
+	if (d->srv)
+		atomic_store(&d->srv->alarms, d->alarms);
+	if (d->cfg.nalarms)
+		log_info("%d alarm%s from the configuration", d->cfg.nalarms,
+		         d->cfg.nalarms == 1 ? "" : "s");
+}
+
 /* ---- start-up -------------------------------------------------------------------- */
 
 static void serve_usage(FILE *out)
@@ -122,8 +150,10 @@ static void serve_usage(FILE *out)
 	        "REST API and /metrics.  Logs go to stderr.\n"
 	        "Signals: SIGTERM/SIGINT finish the crawl in progress, close the store and\n"
 	        "exit 0; SIGHUP reloads the configuration file (intervals, log level,\n"
-	        "workers, time limits, the API token) and keeps the current one if the\n"
-	        "file has an error.\n"
+	        "workers, time limits, the API token, the [alarm NAME] sections) and keeps\n"
+	        "the current one if the file has an error.\n"
+	        "Alarms: [alarm NAME] sections of the file and those made through the API\n"
+	        "(docs/alarms.md); 'vantage alarms' lists their states.\n"
 	        "\n"
 	        "Every option can be set in the configuration file (INI) or as a flag; flags\n"
 	        "win.  Shown below: the flag, what it does, and its key in the file with\n"
@@ -432,6 +462,7 @@ int cmd_serve(int argc, char **argv)
 	log_info("store %s; metric every %gs", d->cfg.db_path,
 	         mi >= 0 && mi < CONFIG_MAX_FEATURES ? d->cfg.interval[mi] : 0.0);
 	apply_config(d, &d->cfg, true);
+	start_alarms(d);
 	if (engine_start(&d->e) < 0) {
 		status = EXIT_FAIL;
 		goto out_store;
@@ -444,6 +475,8 @@ out_store:
 	if (d->engine_up) /* the lanes (if any) and the store */
 		engine_stop(&d->e);
 	server_stop(d->srv);
+	if (!d->e.abandoned) /* after the lanes and the API, which call it */
+		alarm_engine_stop(d->alarms);
 out_fds:
 	close_fds(d);
 	free(d->token);

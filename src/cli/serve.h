@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "../analytics/alarm_engine.h"
 #include "../engine/engine.h"
 #include "../server/server.h"
 #include "serve_config.h"
@@ -35,6 +36,7 @@ struct daemon {
 	struct engine e; /* the lanes, the store, the schedule */
 	bool engine_up;  /* e is set up (and owns the store) */
 	struct server *srv;
+	struct alarm_engine *alarms; /* the alarms' engine, or NULL */
 	struct server_stats stats;
 	int epfd, sigfd, tfd; /* main thread only */
 };

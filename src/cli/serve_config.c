@@ -269,9 +269,54 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 	return -EINVAL;
 }
 
+/* "[alarm NAME] key": the alarm's key, the alarm made on first use. */
+static int set_alarm(struct serve_config *c, const char *name, const char *key, const char *value,
+                     char *err, size_t errlen)
+{
+	while (*name == ' ' || *name == '\t')
+		name++;
+	if (!*name) {
+		snprintf(err, errlen, "an alarm section needs a name: [alarm NAME]");
+		return -EINVAL;
+	}
+	int i = 0;
+	while (i < c->nalarms && strcmp(c->alarms[i].name, name) != 0)
+		i++;
+	if (i == c->nalarms) {
+		if (c->nalarms == CONFIG_MAX_ALARMS) {
+			snprintf(err, errlen, "more than %d alarms", CONFIG_MAX_ALARMS);
+			return -EINVAL;
+		}
+		struct alarm_def *a = realloc(c->alarms, (size_t)(c->nalarms + 1) * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		c->alarms = a;
+		int *l = realloc(c->alarm_lines, (size_t)(c->nalarms + 1) * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		c->alarm_lines = l;
+		alarm_def_init(&c->alarms[i], name);
+		c->alarm_lines[i] = 0;
+		c->nalarms++;
+	}
+	char why[400];
+	int r = alarm_def_set(&c->alarms[i], key, value, why, sizeof(why));
+	if (r < 0) {
+		/* alarm_def_set's message names the key first: "period: ..." */
+		size_t kl = strlen(key);
+		const char *w = strncmp(why, key, kl) == 0 && why[kl] == ':' ? why + kl + 1 : why;
+		while (*w == ' ')
+			w++;
+		snprintf(err, errlen, "%s", w);
+	}
+	return r;
+}
+
 int config_set(struct serve_config *c, const char *section, const char *key, const char *value,
                bool replace_list, char *err, size_t errlen)
 {
+	if (strncmp(section, "alarm ", 6) == 0)
+		return set_alarm(c, section + 6, key, value, err, errlen);
 	if (strcmp(section, "intervals") == 0) {
 		int fi = feature_by_name(key);
 		if (fi < 0) {
@@ -298,7 +343,7 @@ int config_set(struct serve_config *c, const char *section, const char *key, con
 		else
 			snprintf(err, errlen,
 			         "unknown section [%s] (sections: store, api, intervals, "
-			         "crawl, output, log)",
+			         "crawl, output, log, alarm NAME)",
 			         section);
 		return -ENOENT;
 	}
@@ -347,6 +392,10 @@ void config_free(struct serve_config *c)
 	if (c->crawl)
 		crawl_opts_free(c->crawl);
 	free(c->crawl);
+	for (int i = 0; i < c->nalarms; i++)
+		alarm_def_free(&c->alarms[i]);
+	free(c->alarms);
+	free(c->alarm_lines);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -373,6 +422,22 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->token_file, src->token_file);
 	for (int i = 0; i < src->sinks.n; i++)
 		r |= dup_opt(&dst->sinks.v[i], src->sinks.v[i]);
+	dst->alarms = NULL;
+	dst->alarm_lines = NULL;
+	dst->nalarms = 0;
+	if (src->nalarms) {
+		dst->alarms = calloc((size_t)src->nalarms, sizeof(*dst->alarms));
+		dst->alarm_lines = calloc((size_t)src->nalarms, sizeof(*dst->alarm_lines));
+		if (!dst->alarms || !dst->alarm_lines) {
+			r = -ENOMEM;
+		} else {
+			for (int i = 0; i < src->nalarms; i++) {
+				r |= alarm_def_copy(&dst->alarms[i], &src->alarms[i]);
+				dst->alarm_lines[i] = src->alarm_lines[i];
+				dst->nalarms++;
+			}
+		}
+	}
 	if (r) {
 		config_free(dst);
 		return -ENOMEM;
@@ -465,8 +530,13 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
 		         "[intervals], [crawl] or [log])");
 		goto bad;
 	}
-	if (config_set(x->c, section, name, value, true, why, sizeof(why)) == 0)
+	if (config_set(x->c, section, name, value, true, why, sizeof(why)) == 0) {
+		struct serve_config *c = x->c;
+		if (strncmp(section, "alarm ", 6) == 0 && c->nalarms &&
+		    !c->alarm_lines[c->nalarms - 1])
+			c->alarm_lines[c->nalarms - 1] = x->line;
 		return 1;
+	}
 bad:
 	x->err_line = x->line;
 	snprintf(x->err, sizeof(x->err), "line %d: %s: %s", x->line, full, why);
@@ -600,6 +670,15 @@ int config_load_file(struct serve_config *c, const char *path, char *err, size_t
 	} else if (x->bad_line) {
 		snprintf(err, errlen, "%s, line %d: %s", path, x->bad_line, x->bad_why);
 		ret = -EINVAL;
+	}
+	/* every alarm complete and consistent */
+	for (int i = 0; ret == 0 && i < c->nalarms; i++) {
+		char why[400];
+		if (alarm_def_check(&c->alarms[i], why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s, line %d: [alarm %s] %s", path, c->alarm_lines[i],
+			         c->alarms[i].name, why);
+			ret = -EINVAL;
+		}
 	}
 	free(data);
 	free(x);

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../analytics/alarm.h"
 #include "../util/buf.h"
 #include "../util/log.h"
 
@@ -42,6 +43,7 @@
 #define CONFIG_MAX_LIST 64            /* FEATURE_LIST_MAX */
 #define CONFIG_MAX_FILE (1024 * 1024) /* bytes of the INI file */
 #define CONFIG_MAX_LINE 16384         /* bytes of one line, without its '\n' */
+#define CONFIG_MAX_ALARMS 4096        /* [alarm NAME] sections */
 
 struct config_list {
 	char *v[CONFIG_MAX_LIST];
@@ -66,6 +68,11 @@ struct serve_config {
 	struct crawl_opts *crawl; /* [crawl] the features' options (owned) */
 	struct config_list sinks; /* [output] sinks: URLs besides the store */
 	enum log_level log_level; /* [log] level */
+	/* [alarm NAME] sections: one alarm each (keys: alarm_def_set()),
+	 * checked with alarm_def_check() at the end of the file */
+	struct alarm_def *alarms;
+	int nalarms;
+	int *alarm_lines; /* the line of each alarm's first key */
 };
 
 /* Fill `c` with the defaults.  Returns 0 or -ENOMEM. */
@@ -75,6 +82,7 @@ int config_copy(struct serve_config *dst, const struct serve_config *src);
 
 /*
  * Set one option from its section and key (file) and a value text.
+ * Section "alarm NAME" sets a key of alarm NAME (made on first use).
  * Returns 0, or -ENOENT for an unknown section/key, -EINVAL for a bad
  * value; `err` (errlen bytes) then says why ("not a duration: '5x' (use
  * e.g. 10s, 5m, 1h)").  `replace_list`: for list options, drop what the

@@ -203,6 +203,8 @@ void reload(struct daemon *d)
 	log_info("reloading the configuration from %s", what);
 	warn_restart_needed(&d->cfg, &c);
 	apply_config(d, &c, false);
+	if (d->alarms)
+		alarm_engine_set_file_alarms(d->alarms, c.alarms, (size_t)c.nalarms);
 	config_free(&c);
 	engine_tick(&d->e, mono_ns());
 	schedule_arm(&d->e.sched, d->tfd);

@@ -22,6 +22,7 @@
 #define VANTAGE_ENGINE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../features/feature.h"
 #include "lane.h"
@@ -36,6 +37,11 @@ struct engine {
 	struct crawl_opts opts;       /* start: copied into each lane */
 	struct engine_report report;  /* start */
 	const char *const *sinks;     /* start: URLs of extra sinks (every frame goes to each) */
+	/* start: called by a lane after its frames of a tick are stored (data
+	 * up to now_ms, wall clock, is in the store); NULL: none.  From the
+	 * lanes' threads; must not block (the daemon's alarms). */
+	void (*stored)(void *arg, int64_t now_ms);
+	void *stored_arg;
 	int nsinks;
 	struct sink *extras; /* a locked tee of the extra sinks, or NULL */
 	struct store_share store;

@@ -547,6 +547,8 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 		locked_sink_batch(l->store_sink, true);
 		crawl_run(&run); /* store errors: logged by the locked sink */
 		locked_sink_batch(l->store_sink, false);
+		if (e->stored) /* the tick's data is in the store */
+			e->stored(e->stored_arg, now_ns() / 1000000);
 		/* give back what the run freed (its frames, the store's churned
 		 * caches) instead of keeping it resident until the next run */
 		malloc_trim(0);

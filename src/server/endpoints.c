@@ -4,6 +4,7 @@
  * that matches wins (see router.h for the pattern syntax).
  */
 #include "api.h"
+#include "api_alarms.h"
 #include "prometheus.h"
 #include "router.h"
 
@@ -18,6 +19,12 @@ const struct route routes[] = {
     {"/api/v1/diff", api_diff, NULL},
     {"/api/v1/search", api_search, NULL, NULL, NULL, api_search, ROUTE_POST_READS},
     {"/api/v1/topology", api_topology, NULL},
+    {"/api/v1/alarms", api_alarms, NULL},
+    {"/api/v1/alarms/history", api_alarm_history, NULL},
+    {"/api/v1/alarms/{name}", api_alarm_get, NULL, api_alarm_put, api_alarm_delete},
+    {"/api/v1/alarms/{name}/test", NULL, NULL, NULL, NULL, api_alarm_test},
+    {"/api/v1/alarms/{name}/silence", NULL, NULL, NULL, NULL, api_alarm_silence},
+    {"/api/v1/alarms/{name}/ack", NULL, NULL, NULL, NULL, api_alarm_ack},
     {"/api/v1/systems/{id+}/frame", api_frame, NULL},
     {"/api/v1/systems/{id+}/metrics", api_metric_names, NULL},
     {"/api/v1/systems/{id+}/metrics/{name}", api_series, NULL},

@@ -36,6 +36,9 @@ struct server {
 	pthread_key_t store_key;    /* per-thread struct store * (request.c) */
 	bool key_made;
 	char address[80]; /* "127.0.0.1:7070" */
+	/* The daemon's alarms (analytics/alarm_engine.h), set by `vantage
+	 * serve` once they run; NULL under `vantage api` (writes: 503). */
+	_Atomic(struct alarm_engine *) alarms;
 	int64_t started_ms;
 	atomic_uint_fast64_t requests[SERVER_CODES];
 };

@@ -26,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "../analytics/alarm_engine.h"
 #include "../util/version.h"
 #include "../util/jscan.h"
 #include "../store/store.h"
@@ -507,6 +510,61 @@ static void write_series(struct request *r, struct collect *c, const struct own 
 	}
 }
 
+/* ---- the daemon's alarms: vantage_alarm_state ------------------------------------ */
+
+struct alarm_lines {
+	struct buf *out;
+	size_t n;
+};
+
+static void alarm_line(void *ctx, const char *alarm, const char *system_id, const char *system_name,
+                       enum alarm_state st)
+{
+	struct alarm_lines *a = ctx;
+	if (!a->n++)
+		buf_adds(a->out,
+		         "# HELP vantage_alarm_state The current state of each alarm and system "
+		         "(docs/alarms.md).\n# TYPE vantage_alarm_state gauge\n");
+	buf_adds(a->out, "vantage_alarm_state{alarm=");
+	prom_label_value(a->out, alarm, strlen(alarm));
+	buf_adds(a->out, ",system=");
+	prom_label_value(a->out, system_id, strlen(system_id));
+	buf_adds(a->out, ",name=");
+	prom_label_value(a->out, system_name, strlen(system_name));
+	buf_adds(a->out, ",state=");
+	const char *sn = alarm_state_name(st);
+	prom_label_value(a->out, sn, strlen(sn));
+	buf_adds(a->out, "} 1\n");
+}
+
+/* One series per alarm and system, its current state as a label: from the
+ * daemon's engine, or (`vantage api`) as the daemon left them in the store. */
+static int alarm_state_obj(void *ctx, const char *name, const char *json, int64_t updated)
+{
+	json_t *doc = json_loads(json, 0, NULL);
+	const char *alarm = json_string_value(json_object_get(doc, "alarm"));
+	const char *sys = json_string_value(json_object_get(doc, "system"));
+	const char *sname = json_string_value(json_object_get(doc, "system_name"));
+	const char *st = json_string_value(json_object_get(doc, "state"));
+	if (alarm && sys && st)
+		alarm_line(ctx, alarm, sys, sname ? sname : sys,
+		           strcmp(st, "OK") == 0      ? ALARM_STATE_OK
+		           : strcmp(st, "ALARM") == 0 ? ALARM_STATE_ALARM
+		                                      : ALARM_STATE_INSUFFICIENT);
+	json_decref(doc);
+	return 0;
+}
+
+static void alarm_states(struct request *r, struct store *s)
+{
+	struct alarm_lines a = {.out = &r->body};
+	struct alarm_engine *e = atomic_load(&r->srv->alarms);
+	if (e)
+		alarm_engine_states(e, alarm_line, &a);
+	else if (s)
+		store_objects(s, "alarm_state", alarm_state_obj, &a);
+}
+
 void prom_metrics(struct request *r)
 {
 	static const char *const allowed[] = {NULL};
@@ -532,6 +590,7 @@ void prom_metrics(struct request *r)
 	own_metrics(r, &o, ok, &stats);
 	if (ok)
 		write_series(r, &c, &o);
+	alarm_states(r, ok ? s : NULL);
 	if (!r->body.data)
 		buf_adds(&r->body, "");
 	buf_free(&o.names);
