@@ -36,7 +36,9 @@ bool pq_label_next(const char **p, const char **name, size_t *nlen, const char *
 	if (!s || !*s)
 		return false;
 	const char *eq = strchr(s, '=');
-	const char *end = strchr(eq, '\xff');
+	const char *end = eq;
+	while (*end && (unsigned char)*end != 0xff)
+		end++;
 	*name = s;
 	*nlen = (size_t)(eq - s);
 	*val = eq + 1;
@@ -259,6 +261,7 @@ static void raws_free(struct raw *r, size_t n)
 		free(r[i].key);
 		free(r[i].labels);
 		free(r[i].t);
+		free(r[i].v);
 	}
 	free(r);
 }
@@ -320,11 +323,10 @@ static int fill_cb(void *ctx, const struct store_series_data *d)
 	int rc = too_many(f->e, d->n);
 	if (rc < 0)
 		return rc;
-	/* times and values in one block */
-	r->t = malloc(d->n * (sizeof(int64_t) + sizeof(double)));
-	if (!r->t)
-		return -ENOMEM;
-	r->v = (double *)(r->t + d->n);
+	r->t = malloc(d->n * sizeof(int64_t));
+	r->v = malloc(d->n * sizeof(double));
+	if (!r->t || !r->v)
+		return -ENOMEM; /* freed with the others */
 	memcpy(r->t, d->t, d->n * sizeof(int64_t));
 	for (size_t i = 0; i < d->n; i++)
 		r->v[i] = d->v[i] * r->scale;
@@ -919,6 +921,7 @@ void pq_result_free(struct pq_result *r)
 	for (size_t i = 0; i < r->nseries; i++) {
 		free(r->series[i].labels);
 		free(r->series[i].t);
+		free(r->series[i].v);
 	}
 	free(r->series);
 	memset(r, 0, sizeof(*r));
@@ -949,6 +952,7 @@ static int eval_matrix(struct ev *e, const struct pq_node *n, struct pq_result *
 		s->n = r[i].n;
 		r[i].labels = NULL;
 		r[i].t = NULL;
+		r[i].v = NULL;
 	}
 	raws_free(r, nr);
 	return 0;
@@ -990,13 +994,13 @@ int pq_eval(const struct pq_source *src, const struct pq_node *n, int64_t start_
 		for (size_t t = 0; t < e.nsteps; t++)
 			cnt += x->ok[t];
 		struct pq_series *s = &res->series[res->nseries];
-		s->t = malloc(cnt * (sizeof(int64_t) + sizeof(double)));
-		if (!s->t) {
+		s->t = malloc((cnt ? cnt : 1) * sizeof(int64_t));
+		s->v = malloc((cnt ? cnt : 1) * sizeof(double));
+		res->nseries++;
+		if (!s->t || !s->v) {
 			rc = -ENOMEM;
 			break;
 		}
-		res->nseries++;
-		s->v = (double *)(s->t + cnt);
 		s->labels = x->labels;
 		x->labels = NULL;
 		for (size_t t = 0; t < e.nsteps; t++)

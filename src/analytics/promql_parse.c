@@ -996,7 +996,7 @@ static struct pq_node *expr(struct parser *p, int min_prec)
 
 int pq_parse(const char *text, struct pq_node **out, char *err, size_t cap, bool *unsup)
 {
-	bool dummy;
+	bool dummy = false;
 	struct parser p = {
 	    .s = text, .err = err, .cap = cap, .unsupported = unsup ? unsup : &dummy};
 	*p.unsupported = false;

@@ -170,9 +170,7 @@ static int read_store(void *src, const struct store_series_query *q,
 /* A failed evaluation or listing as Prometheus answers it. */
 static void eval_error(struct request *r, struct store *s, int rc, const char *err)
 {
-	if (rc == -E2BIG)
-		prom_error(r, 422, "execution", "%s", err);
-	else if (rc == -EINVAL && *err)
+	if (rc == -E2BIG || (rc == -EINVAL && *err))
 		prom_error(r, 422, "execution", "%s", err);
 	else if (rc == -ENOMEM)
 		prom_error(r, 422, "execution", "out of memory evaluating the query");
