@@ -140,7 +140,7 @@ for kind, scale in (("gauge", 1), ("counter", 1e-9)):
     # REST buckets are [s, s+1): each raw point is in the bucket of its second
     rb = {t: v for t, v in rp}
     inwin = [(t, v) for t, v in pts if t // 1000 * 1000 in rb]
-    ok = len(pts) >= 30 and len(inwin) == len(pts) and all(close(v, rb[t // 1000 * 1000]) for t, v in pts)
+    ok = len(pts) >= 25 and len(inwin) == len(pts) and all(close(v, rb[t // 1000 * 1000]) for t, v in pts)
     ok = ok and len([t for t, _ in rp if T - 60000 <= t <= T]) == len(pts)
     check("%s: %d raw points of NAME[60s] are the REST endpoint's (%d buckets)" % (kind, len(pts), len(rp)), ok,
           "api %s rest %s" % (pts[:3], rp[:3]))
