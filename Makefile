@@ -26,7 +26,9 @@ UNITLIB := $(patsubst tests/unit/%.c,$(B)/unitlib/%.o,\
 # the library without main(), plain and sanitized, for the helper programs
 LIBA    := $(B)/libvantage.a
 SANLIBA := $(B)/libvantage-san.a
-TESTBIN := $(B)/tests/store_tool $(B)/tests/qmp_tool $(B)/tests/vmi_fuzz $(B)/tests/procnet_tool
+# helper programs of the integration tests built plainly (vmi_fuzz is sanitized)
+TOOLS   := store_tool qmp_tool procnet_tool alarm_action_tool alarm_drift_tool
+TESTBIN := $(TOOLS:%=$(B)/tests/%) $(B)/tests/vmi_fuzz
 # kept: make must not delete them as intermediates (and print that after
 # the test summary line, which has to come last)
 .SECONDARY: $(SANOBJ) $(UNITLIB)
@@ -67,7 +69,7 @@ $(SANLIBA): $(SANOBJ)
 # Helper programs of tests/integration/ (and bench/): store_tool and
 # qmp_tool as the scripts built them (-O1 -g), vmi_fuzz with ASan+UBSan
 # over the sanitized objects of the unit tests.
-$(B)/tests/store_tool $(B)/tests/qmp_tool $(B)/tests/procnet_tool: $(B)/tests/%: tests/integration/%.c $(LIBA)
+$(TOOLS:%=$(B)/tests/%): $(B)/tests/%: tests/integration/%.c $(LIBA)
 	@mkdir -p $(dir $@) $(B)/dep/tests
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/tests/$*.d -Isrc -o $@ $< $(LIBA) $(LDLIBS)
 

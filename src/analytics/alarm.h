@@ -48,16 +48,16 @@ struct alarm_def {
 
 	/* metric alarms: a series (with optional label matchers:
 	 * disk.used_pct{mountpoint="/"}) or a metric math expression */
-	char *metric; /* NULL when expr */
-	char *expr;   /* NULL when metric */
-	char *stat;   /* "avg" (default), "min", "max", "sum", "count", "pNN" */
+	char *metric;           /* NULL when expr */
+	char *expr;             /* NULL when metric */
+	char *stat;             /* "avg" (default), "min", "max", "sum", "count", "pNN" */
 	int64_t period_ms;      /* default 60 s; >= 1 s */
-	int datapoints;         /* M, default N */
+	int datapoints;         /* M; 0: N (alarm_def_datapoints()) */
 	int evaluation_periods; /* N, default 1 */
 	enum alarm_cmp cmp;
 	double threshold;
 	enum alarm_missing missing; /* default MISSING_MISSING */
-	int64_t warmup_ms;          /* a new system's warm-up; default N periods */
+	int64_t warmup_ms; /* a new system's warm-up; -1: N periods (alarm_def_warmup_ms()) */
 
 	/* drift alarms: the rule and its argument (alarm_drift.h) */
 	char *rule;    /* "listen", "package", "config", "process_gone" */
@@ -92,8 +92,14 @@ int alarm_def_check(const struct alarm_def *d, char *err, size_t errlen);
 int alarm_def_from_json(struct alarm_def *d, const char *name, const char *json, size_t len,
                         char *err, size_t errlen);
 
-/* As a JSON object member of `j` (every key, defaults included). */
+/* As a JSON object, the next value of `j` (top level or in an array; every
+ * key, defaults included, "name" and "type" too: alarm_def_from_json()
+ * reads it back). */
 void alarm_def_json(const struct alarm_def *d, struct json *j);
+
+/* M and the warm-up with their defaults resolved (N; N periods). */
+int alarm_def_datapoints(const struct alarm_def *d);
+int64_t alarm_def_warmup_ms(const struct alarm_def *d);
 
 const char *alarm_state_name(enum alarm_state s); /* "OK", "ALARM", "INSUFFICIENT_DATA" */
 const char *alarm_cmp_name(enum alarm_cmp c);     /* ">", ... */

@@ -35,8 +35,8 @@ struct alarm_outcome {
 	const char *target; /* URL or command */
 	int attempt;        /* 1, 2, ... */
 	bool ok;
-	bool final; /* no more attempts for this notice */
-	long status; /* HTTP status, or the command's exit status; 0 when none */
+	bool final;        /* no more attempts for this notice */
+	long status;       /* HTTP status, or the command's exit status; 0 when none */
 	const char *error; /* what failed, or NULL */
 	int64_t time_ms;
 };

@@ -47,8 +47,8 @@ int alarm_engine_json(struct alarm_engine *e, const char *name, struct buf *out)
  * alarm's actions are muted until it leaves ALARM or until_ms). */
 int alarm_engine_silence(struct alarm_engine *e, const char *name, const char *system,
                          int64_t until_ms, const char *comment, char *err, size_t errlen);
-int alarm_engine_ack(struct alarm_engine *e, const char *name, const char *system,
-                     int64_t until_ms, const char *comment, char *err, size_t errlen);
+int alarm_engine_ack(struct alarm_engine *e, const char *name, const char *system, int64_t until_ms,
+                     const char *comment, char *err, size_t errlen);
 
 /* For /metrics: one call per alarm and system with its current state. */
 void alarm_engine_states(struct alarm_engine *e,

@@ -33,8 +33,9 @@ int math_parse(const char *text, struct math_expr **out, char *err, size_t errle
 void math_free(struct math_expr *e);
 
 struct math_ref {
-	const char *metric; /* "disk.used_pct{mountpoint=\"/\"}": store_series_read's name + matchers */
-	bool across;        /* inside SUM/AVG/MAX/MIN: every matched system's series */
+	const char
+	    *metric; /* "disk.used_pct{mountpoint=\"/\"}": store_series_read's name + matchers */
+	bool across; /* inside SUM/AVG/MAX/MIN: every matched system's series */
 };
 /* The series the expression reads, in a fixed order (valid while e lives). */
 size_t math_refs(const struct math_expr *e, const struct math_ref **refs);

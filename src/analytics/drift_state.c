@@ -305,13 +305,12 @@ static bool record_parts(struct js_span obj, struct js_span *feature, struct js_
 	return r == 0 && f && k && v;
 }
 
-int drift_state_from_text(const char *text, size_t len, struct drift_state *out, char *err,
-                          size_t errlen)
+/* The header and records of one store answer {"frame": ..., "records":
+ * [...]} (a span of out->text, which no longer moves): the records are
+ * added; the header is returned (NULL: not a frame). */
+static json_t *add_answer(struct drift_state *out, struct js_span doc, size_t *cap, struct buf *tmp)
 {
-	memset(out, 0, sizeof(*out));
-	out->where = "store";
-	buf_add(&out->text, text, len);
-	struct js_span doc = {out->text.data, out->text.len}, name, val, recs = {0}, hdr = {0};
+	struct js_span name, val, recs = {0}, hdr = {0};
 	struct js_iter it;
 	if (js_iter_begin(&it, doc, 0) == 0) {
 		while (js_obj_next(&it, &name, &val) == 1) {
@@ -323,21 +322,34 @@ int drift_state_from_text(const char *text, size_t len, struct drift_state *out,
 	}
 	json_t *h = hdr.p ? jload_lenient(hdr.p, hdr.n, NULL) : NULL;
 	if (!json_is_object(h) || !recs.p || js_iter_begin(&it, recs, JS_TRUSTED) < 0) {
-		snprintf(err, errlen, "not a frame: no \"frame\" header or no \"records\"");
 		json_decref(h);
-		drift_state_free(out);
-		return -EINVAL;
+		return NULL;
 	}
-	take_header(out, h);
-	size_t cap = 0;
-	struct buf tmp = BUF_INIT;
 	struct js_span r, f, k, v, sys;
 	while (js_arr_next(&it, &r) == 1) {
 		if (!record_parts(r, &f, &k, &v, &sys, NULL, JS_TRUSTED))
 			continue;
-		add_rec(out, &cap, f, k, v, &tmp);
+		add_rec(out, cap, f, k, v, tmp);
 	}
+	return h;
+}
+
+int drift_state_from_text(const char *text, size_t len, struct drift_state *out, char *err,
+                          size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->where = "store";
+	buf_add(&out->text, text, len);
+	size_t cap = 0;
+	struct buf tmp = BUF_INIT;
+	json_t *h = add_answer(out, (struct js_span){out->text.data, out->text.len}, &cap, &tmp);
 	buf_free(&tmp);
+	if (!h) {
+		snprintf(err, errlen, "not a frame: no \"frame\" header or no \"records\"");
+		drift_state_free(out);
+		return -EINVAL;
+	}
+	take_header(out, h);
 	finish(out);
 	return 0;
 }
@@ -363,6 +375,110 @@ int drift_state_from_store(struct store *st, const char *system_id, int64_t at_m
 	r = drift_state_from_text(b.data, b.len, out, err, errlen);
 	buf_free(&b);
 	return r;
+}
+
+/* Has the system a frame at or before at_ms (0: any)?  1, 0 or -errno. */
+static int has_frame(struct store *st, const char *system_id, int64_t at_ms)
+{
+	int64_t *t = NULL;
+	size_t n = 0;
+	int r = store_frame_times(st, system_id, 0, at_ms ? at_ms : INT64_MAX, NULL, 1, &t, &n);
+	free(t);
+	return r < 0 ? r : n > 0;
+}
+
+int drift_state_from_store_features(struct store *st, const char *system_id, int64_t at_ms,
+                                    const char *const *features, size_t nfeatures,
+                                    struct drift_state *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->where = "store";
+	/* every answer first: the records point into the text, which must not
+	 * move once they are added */
+	size_t *start = xcalloc(nfeatures + 1, sizeof(*start));
+	bool *got = xcalloc(nfeatures + 1, sizeof(*got));
+	int r = 0;
+	for (size_t i = 0; i < nfeatures && r == 0; i++) {
+		start[i] = out->text.len;
+		int e = store_frame_json(st, system_id, at_ms, features[i], &out->text);
+		if (e == 0) {
+			got[i] = true;
+		} else if (e == -ENOENT) { /* no frame held it then: no records */
+			out->text.len = start[i];
+		} else {
+			snprintf(err, errlen, "cannot read %s: %s", system_id, store_errmsg(st));
+			r = e;
+		}
+	}
+	start[nfeatures] = out->text.len;
+	size_t cap = 0;
+	struct buf tmp = BUF_INIT;
+	for (size_t i = 0; i < nfeatures && r == 0; i++) {
+		if (!got[i])
+			continue;
+		struct js_span doc = {out->text.data + start[i], start[i + 1] - start[i]};
+		json_t *h = add_answer(out, doc, &cap, &tmp);
+		if (!h) {
+			snprintf(err, errlen,
+			         "%s: not a frame: no \"frame\" header or no \"records\"",
+			         system_id);
+			r = -EINVAL;
+		} else if (!out->header) {
+			take_header(out, h);
+		} else { /* the latest of the frames the features came from */
+			int64_t before = out->time_ms;
+			json_t *old = out->header;
+			take_header(out, h);
+			if (out->time_ms < before) {
+				take_header(out, old);
+				json_decref(h);
+			} else {
+				json_decref(old);
+			}
+		}
+	}
+	buf_free(&tmp);
+	if (r == 0 && !out->header) { /* none of them: a frame at all? */
+		int e = has_frame(st, system_id, at_ms);
+		if (e <= 0) {
+			if (e == 0 || e == -ENOENT)
+				snprintf(err, errlen, "%s has no frame %s", system_id,
+				         at_ms ? "at or before that time" : "in the store");
+			else
+				snprintf(err, errlen, "cannot read %s: %s", system_id,
+				         store_errmsg(st));
+			r = e == 0 ? -ENOENT : e;
+		} else {
+			take_header(out, json_pack("{s:s}", "id", system_id));
+			out->time_ms = at_ms;
+		}
+	}
+	free(start);
+	free(got);
+	if (r < 0) {
+		drift_state_free(out);
+		return r;
+	}
+	finish(out);
+	return 0;
+}
+
+void drift_state_keep(struct drift_state *s, bool (*keep)(void *ctx, const struct drift_rec *r),
+                      void *ctx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct drift_rec *r = &s->recs[i];
+		if (keep(ctx, r)) {
+			s->recs[n++] = *r;
+			continue;
+		}
+		free(r->key);
+		free(r->match);
+		free(r->cmdline);
+		json_decref(r->value);
+	}
+	s->n = n;
 }
 
 /* Does the frame header h belong to the system `want` (its id, an id

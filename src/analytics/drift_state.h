@@ -24,6 +24,7 @@
 #define VANTAGE_DRIFT_STATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,22 @@ json_t *drift_value(const struct drift_rec *r);
  */
 int drift_state_from_store(struct store *st, const char *system_id, int64_t at_ms,
                            struct drift_state *out, char *err, size_t errlen);
+
+/*
+ * As drift_state_from_store, with the records of `features` only (each
+ * from the last frame holding it at or before at_ms; none when no frame
+ * held it): what a caller that needs a few features reads, at their cost
+ * only.  The header is that of the latest of those frames.  -ENOENT when
+ * the system has no frame then.
+ */
+int drift_state_from_store_features(struct store *st, const char *system_id, int64_t at_ms,
+                                    const char *const *features, size_t nfeatures,
+                                    struct drift_state *out, char *err, size_t errlen);
+
+/* Keep only the records keep() says yes to (their order stays): a caller
+ * interested in a few records compares only those. */
+void drift_state_keep(struct drift_state *s, bool (*keep)(void *ctx, const struct drift_rec *r),
+                      void *ctx);
 
 /*
  * The state held by a file of JSON Lines as `vantage crawl` writes it: one

@@ -42,7 +42,8 @@ static void systems_usage(FILE *out)
 	        "  -h, --help           show this help\n"
 	        "\n"
 	        "Columns: ID (the short id: a prefix of it names the system in 'vantage show'),\n"
-	        "NAME, KIND, RUNTIME, IMAGE, LAST SEEN, STATE (present or gone).\n"
+	        "NAME, KIND, RUNTIME, IMAGE, LAST SEEN, STATE (present, or gone with why\n"
+	        "when the daemon saw it go: \"gone: exited 137, killed by the OOM killer\").\n"
 	        "Exit status: 0 listed, 1 the store could not be read, 2 bad usage.\n");
 }
 
@@ -77,8 +78,13 @@ static void systems_table(const json_t *arr, bool trunc, int64_t now_ms)
 		table_set(&t, C_IMAGE, jstr(s, "image"), !trunc);
 		age_of(jstr(s, "last_seen"), now_ms, seen, sizeof(seen));
 		table_set(&t, C_SEEN, seen, true);
-		table_set(&t, C_STATE,
-		          json_is_true(json_object_get(s, "gone")) ? "gone" : "present", true);
+		/* gone, with why when the daemon recorded it: "gone: exited 3" */
+		char state[160];
+		const char *how = jstr(json_object_get(s, "gone_reason"), "how");
+		bool gone = json_is_true(json_object_get(s, "gone"));
+		snprintf(state, sizeof(state), "%s%s%s", gone ? "gone" : "present",
+		         gone && how[0] ? ": " : "", gone ? how : "");
+		table_set(&t, C_STATE, state, true);
 	}
 	table_print(&t, "");
 	table_free(&t);

@@ -21,6 +21,7 @@
 #include "../util/util.h"
 #include "../views/view.h"
 #include "engine.h"
+#include "gone.h"
 
 #define DISCOVER_FULL_NS (30 * 1000000000LL) /* rediscover even if no pid changed */
 
@@ -60,6 +61,8 @@ void lane_init(struct lane *l, int idx, struct engine *e)
 	for (int f = 0; f < e->sched.nfeat; f++)
 		if (lane_of(feature_table[f]) == idx)
 			l->feats |= 1ull << f;
+	if (idx == LANE_FAST)
+		l->gone = gone_new(e->proc_fd);
 }
 
 void lane_post(struct lane *l, const struct lane_request *rq)
@@ -374,6 +377,35 @@ static void sync_gone(struct lane *l, const struct idset *present)
 	}
 }
 
+/* Why the systems that went away went (gone.h), into the store: after
+ * sync_gone() has marked them gone.  Every fast-lane job: the OOM counters
+ * are read while the containers live, missing exit codes looked for. */
+static void record_gone(struct lane *l, bool discovered)
+{
+	struct engine *e = l->e;
+	int n;
+	if (!l->gone)
+		return;
+	gone_sample(l->gone);
+	if (discovered)
+		gone_update(l->gone, &l->set);
+	gone_retry(l->gone);
+	const struct gone_report *rp = gone_take(l->gone, &n);
+	if (!n)
+		return;
+	int64_t now_ms = now_ns() / 1000000;
+	pthread_mutex_lock(&e->store.lock);
+	for (int i = 0; i < n && !e->store.closed; i++) {
+		int r = store_gone_reason(e->store.st, rp[i].id, rp[i].json, now_ms);
+		if (r < 0 && r != -ENOENT) /* -ENOENT: gone before its first frame */
+			log_warn("store %s: cannot record why %s is gone: %s", e->store.path,
+			         rp[i].id, strerror(-r));
+		else if (r == 0)
+			log_info("%s gone: %s", rp[i].id, rp[i].json);
+	}
+	pthread_mutex_unlock(&e->store.lock);
+}
+
 static void poke_other_lanes(struct engine *e)
 {
 	for (int i = 0; i < NLANES; i++) {
@@ -542,6 +574,8 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 		sync_gone(l, &l->known);
 		note_fresh(l, fresh);
 	}
+	if (l->idx == LANE_FAST)
+		record_gone(l, discovered);
 	if (rq->maintain)
 		maintain(e);
 	l->runs++;
@@ -597,6 +631,8 @@ void lane_free(struct lane *l)
 		close(l->procdir);
 	l->procdir = -1;
 	target_set_free(&l->set);
+	gone_free(l->gone);
+	l->gone = NULL;
 	idset_free(&l->known);
 	idset_free(&l->next);
 	free(l->targets);

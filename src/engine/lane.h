@@ -70,6 +70,7 @@ struct lane_request {
 };
 
 struct engine;
+struct gone_tracker;
 
 struct lane {
 	int idx;
@@ -106,6 +107,7 @@ struct lane {
 	/* fast lane: the set of systems last given to store_mark_gone */
 	uint64_t gone_sig;
 	bool gone_synced;
+	struct gone_tracker *gone; /* fast lane: why systems went (gone.h) */
 	int runs;
 };
 

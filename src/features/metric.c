@@ -19,7 +19,9 @@
  *                        effective ones (the tightest of the cgroup and its
  *                        ancestors), the cgroup's own beside them when it
  *                        differs (mem_limit_own_bytes, pids_limit_own,
- *                        cpu_limit_own_cores)
+ *                        cpu_limit_own_cores), and oom_kills (a counter: the
+ *                        processes the OOM killer ended in it, from
+ *                        memory.events or v1 memory.oom_control)
  *
  * How: rates and CPU percentages need two samples.  The feature samples the
  * cumulative counters (CPU times, disk I/O, interface counters, cgroup CPU
@@ -680,6 +682,8 @@ static void emit_cgroup(struct metric *m)
 		if (cg.pids_limit_own && cg.pids_limit_own != cg.pids_limit)
 			put_limit(j, "pids_limit_own", cg.pids_limit_own);
 	}
+	if (cg.have & VC_OOM) /* a counter: series cgroup.oom_kills */
+		jw_uint(j, "oom_kills", cg.oom_kills);
 	if (cg.have & VC_CPULIMIT) {
 		put_cores(j, "cpu_limit_cores", cg.cpu_limit);
 		if (cg.cpu_limit_own != cg.cpu_limit)

@@ -193,6 +193,7 @@ enum vt_cgroup_field {
 	VC_PIDS = 1u << 6,
 	VC_PIDSLIMIT = 1u << 7,
 	VC_CPULIMIT = 1u << 8,
+	VC_OOM = 1u << 9, /* oom_kills */
 };
 
 struct vt_cgroup {
@@ -209,6 +210,7 @@ struct vt_cgroup {
 	 * (0 when not known). */
 	uint64_t mem_limit_own, pids_limit_own;
 	double cpu_limit, cpu_limit_own; /* CPU quota in cores (quota/period), 0: none */
+	uint64_t oom_kills;              /* processes the OOM killer ended in it (and below) */
 	const char *none_why;            /* no counters: why (owned by the view), else NULL */
 };
 

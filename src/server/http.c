@@ -18,13 +18,25 @@
  * read-write lock, so server_set_token() can replace it while requests
  * run (SIGHUP in `vantage serve`).  Order of checks: auth (401,
  * so nothing is learned without the token), request target (400), route
- * (404), method (405: GET and HEAD only), then the handler.
+ * (404), method (405), write rights (403, router.h), body size (413: a
+ * Content-Length over REQ_BODY_MAX), then the body is read and the handler
+ * called.  All the checks run as soon as the headers are in, so the body
+ * of a refused request is never read (the connection is closed after the
+ * answer).
+ *
+ * Bodies and slow clients: a connection stays "waiting" for the guard
+ * (evictable past its caps, like one sending its headers slowly) until its
+ * body is complete, and a body must arrive within BODY_TIMEOUT_S of the
+ * headers.  A chunked body that grows past REQ_BODY_MAX, or one past the
+ * time limit, closes the connection without an answer (libmicrohttpd
+ * cannot queue one while a body is being received).
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "mhd.h"
@@ -48,6 +60,7 @@
 #define CONNECTIONS_PER_ADDR 64
 #define MHD_CONNECTION_LIMIT (2 * CONNECTION_LIMIT)
 #define CONNECTION_TIMEOUT_S 60
+#define BODY_TIMEOUT_S 10
 
 /* ---- libmicrohttpd callbacks --------------------------------------------------- */
 
@@ -55,7 +68,29 @@ struct conn_ctx {
 	char *uri;     /* the raw request target */
 	bool seen;     /* the access handler was called */
 	bool answered; /* a response is queued */
+	/* a request with a body, between its headers and its body's end */
+	struct request *r;
+	char *arena; /* r's decoded target */
+	char *in;    /* the body so far (NUL-terminated) */
+	size_t in_len, in_cap;
+	int64_t t0;       /* mono_ns() at its headers */
+	bool body_failed; /* past REQ_BODY_MAX or BODY_TIMEOUT_S */
 };
+
+static void ctx_free_request(struct conn_ctx *ctx)
+{
+	if (ctx->r) {
+		buf_free(&ctx->r->body);
+		free(ctx->r->form_arena);
+		free(ctx->r);
+		ctx->r = NULL;
+	}
+	free(ctx->arena);
+	ctx->arena = NULL;
+	free(ctx->in);
+	ctx->in = NULL;
+	ctx->in_len = ctx->in_cap = 0;
+}
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -100,6 +135,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	guard_wait(&srv->guard, conn_guard(c)); /* until the next request's headers */
 	struct conn_ctx *ctx = *con_cls;
 	if (ctx) {
+		ctx_free_request(ctx);
 		free(ctx->uri);
 		free(ctx);
 		*con_cls = NULL;
@@ -135,11 +171,95 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 		mhd.add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		                        "Bearer realm=\"vantage\"");
 	if (r->status == 405)
-		mhd.add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+		                        r->allow[0] ? r->allow : "GET, HEAD");
 	if (r->status == 503)
 		mhd.add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	enum MHD_Result ret = mhd.queue_response(c, (unsigned)r->status, resp);
 	mhd.destroy_response(resp);
+	return ret;
+}
+
+/* Whether the client is this host (127.0.0.0/8, ::1, ::ffff:127.x). */
+static bool client_loopback(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    mhd.get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/* The checks before the handler (auth, target, route, method, write
+ * rights, declared size) into a new ctx->r.  0: go on; -1: answered with
+ * an error (in ctx->r). */
+static int prepare(struct server *srv, struct MHD_Connection *c, struct conn_ctx *ctx,
+                   const char *url, const char *method)
+{
+	struct request *r = ctx->r;
+	r->srv = srv;
+	r->method = method;
+	r->status = 200;
+	r->now_ms = now_ns() / 1000000;
+	const char *uri = ctx->uri ? ctx->uri : url;
+	pthread_rwlock_rdlock(&srv->auth_lock);
+	bool ok =
+	    auth_ok(&srv->auth, mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
+	bool token = srv->auth.token != NULL;
+	pthread_rwlock_unlock(&srv->auth_lock);
+	if (!ok) {
+		req_error(r, 401, NULL,
+		          "missing or wrong bearer token (Authorization: Bearer TOKEN)");
+		return -1;
+	}
+	/* writes: with a token, whoever has it; without, this host only */
+	r->may_write = token || client_loopback(c);
+	if (req_parse_target(r, uri, ctx->arena) < 0 || route_prepare(r) < 0)
+		return -1;
+	if (route_method_has_body(method)) {
+		const char *cl =
+		    mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		char *end;
+		unsigned long long n = cl ? strtoull(cl, &end, 10) : 0;
+		if (cl && n > REQ_BODY_MAX) {
+			req_error(r, 413, NULL, "the request body is larger than %d bytes (%s)",
+			          REQ_BODY_MAX, cl);
+			return -1;
+		}
+		r->in.type =
+		    mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	}
+	return 0;
+}
+
+/* Send what the handler (or a check) answered, count and log it. */
+static enum MHD_Result answer(struct server *srv, struct MHD_Connection *c, struct conn_ctx *ctx,
+                              const char *url, const char *method)
+{
+	struct request *r = ctx->r;
+	ctx->answered = true;
+	int status = r->status;
+	enum MHD_Result ret = send_answer(c, r);
+	server_count_status(srv, status);
+	if (log_threshold <= LOG_DEBUG) {
+		const char *uri = ctx->uri ? ctx->uri : url;
+		char shown[256]; /* the target as sent, control bytes masked */
+		size_t i = 0;
+		for (; i < sizeof(shown) - 1 && uri[i]; i++)
+			shown[i] = uri[i] > ' ' && uri[i] < 0x7f ? uri[i] : '?';
+		shown[i] = 0;
+		log_debug("http: %s %s -> %d, %zu-byte body in (%.2f ms)", method, shown, status,
+		          r->in.len, (double)(mono_ns() - ctx->t0) / 1e6);
+	}
+	ctx_free_request(ctx);
 	return ret;
 }
 
@@ -151,55 +271,68 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct conn_ctx *ctx = *con_cls;
 	if (!ctx)
 		return MHD_NO; /* out of memory in on_uri */
-	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool body = route_method_has_body(method);
 	if (!ctx->seen) {
-		/* First call, headers only.  A GET is answered at the next call,
-		 * once the request is complete, so the connection stays open
-		 * (keep-alive); other methods are refused at once (and the
-		 * connection closed: their body is not read). */
+		/* First call, headers only: every check now.  A refused request
+		 * is answered at once (its body, if any, is not read: the
+		 * connection is closed after the answer).  A GET is answered at
+		 * the next call, once the request is complete, so the connection
+		 * stays open (keep-alive); a body is read by the calls between. */
 		ctx->seen = true;
-		guard_busy(&srv->guard, conn_guard(c));
-		if (get)
-			return MHD_YES;
+		ctx->t0 = mono_ns();
+		const char *uri = ctx->uri ? ctx->uri : url;
+		ctx->r = calloc(1, sizeof(*ctx->r));
+		ctx->arena = malloc(2 * strlen(uri) + 2);
+		if (!ctx->r || !ctx->arena)
+			return MHD_NO;
+		if (prepare(srv, c, ctx, url, method) < 0) {
+			guard_busy(&srv->guard, conn_guard(c));
+			return answer(srv, c, ctx, url, method);
+		}
+		if (!body)
+			guard_busy(&srv->guard, conn_guard(c));
+		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		*upload_data_size = 0; /* discard a body we did not ask for */
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (ctx->answered || !ctx->r || !body)
+			return MHD_YES; /* discard a body we did not ask for */
+		if (mono_ns() - ctx->t0 > (int64_t)BODY_TIMEOUT_S * 1000000000) {
+			log_debug("http: %s body not complete after %d s: connection closed",
+			          method, BODY_TIMEOUT_S);
+			return MHD_NO;
+		}
+		if (ctx->in_len + n > REQ_BODY_MAX) {
+			log_debug("http: %s body past %d bytes: connection closed", method,
+			          REQ_BODY_MAX);
+			return MHD_NO;
+		}
+		if (ctx->in_len + n + 1 > ctx->in_cap) { /* sized by the client: no abort */
+			size_t cap = ctx->in_cap ? ctx->in_cap : 4096;
+			while (cap < ctx->in_len + n + 1)
+				cap *= 2;
+			char *p = realloc(ctx->in, cap);
+			if (!p)
+				return MHD_NO;
+			ctx->in = p;
+			ctx->in_cap = cap;
+		}
+		memcpy(ctx->in + ctx->in_len, upload_data, n);
+		ctx->in_len += n;
+		ctx->in[ctx->in_len] = 0;
 		return MHD_YES;
 	}
-	if (ctx->answered)
+	if (ctx->answered || !ctx->r)
 		return MHD_YES;
-	ctx->answered = true;
-	int64_t t0 = mono_ns();
-	struct request r = {.srv = srv, .method = method, .status = 200};
-	r.now_ms = now_ns() / 1000000;
-	const char *uri = ctx->uri ? ctx->uri : url;
-	char *arena = malloc(2 * strlen(uri) + 2);
-	if (!arena)
-		return MHD_NO;
-	pthread_rwlock_rdlock(&srv->auth_lock);
-	bool ok =
-	    auth_ok(&srv->auth, mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
-	pthread_rwlock_unlock(&srv->auth_lock);
-	if (!ok)
-		req_error(&r, 401, NULL,
-		          "missing or wrong bearer token (Authorization: Bearer TOKEN)");
-	else if (req_parse_target(&r, uri, arena) == 0)
-		route_request(&r);
-	int status = r.status;
-	enum MHD_Result ret = send_answer(c, &r);
-	server_count_status(srv, status);
-	if (log_threshold <= LOG_DEBUG) {
-		char shown[256]; /* the target as sent, control bytes masked */
-		size_t i = 0;
-		for (; i < sizeof(shown) - 1 && uri[i]; i++)
-			shown[i] = uri[i] > ' ' && uri[i] < 0x7f ? uri[i] : '?';
-		shown[i] = 0;
-		log_debug("http: %s %s -> %d (%.2f ms)", method, shown, status,
-		          (double)(mono_ns() - t0) / 1e6);
+	struct request *r = ctx->r;
+	if (body) {
+		guard_busy(&srv->guard, conn_guard(c));
+		r->in.len = ctx->in_len;
+		r->in.data = ctx->in_len ? ctx->in : NULL;
 	}
-	buf_free(&r.body);
-	free(arena);
-	return ret;
+	route_run(r);
+	return answer(srv, c, ctx, url, method);
 }
 
 /* ---- start / stop --------------------------------------------------------------- */

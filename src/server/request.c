@@ -175,6 +175,49 @@ static int pct_decode(const char *s, size_t n, bool plus_space, char *dst)
 	return 0;
 }
 
+/* The fields "a=1&b" of [p, end) into r->param, decoded into `out` (room
+ * for 2 * (end - p) + 2 bytes); `what` ("query", "form") for the errors. */
+static int parse_fields(struct request *r, const char *p, const char *end, char *out,
+                        const char *what)
+{
+	while (p < end) {
+		const char *e = memchr(p, '&', (size_t)(end - p));
+		if (!e)
+			e = end;
+		if (e == p) {
+			p++;
+			continue;
+		}
+		const char *eq = memchr(p, '=', (size_t)(e - p));
+		const char *kend = eq ? eq : e;
+		if (r->nparam >= REQ_MAX_PARAMS) {
+			req_error(r, 400, NULL, "too many %s parameters", what);
+			return -EINVAL;
+		}
+		struct req_param *pr = &r->param[r->nparam];
+		pr->key = out;
+		if (pct_decode(p, (size_t)(kend - p), true, out) < 0) {
+			req_error(r, 400, NULL, "malformed percent-escape in the %s", what);
+			return -EINVAL;
+		}
+		out += strlen(out) + 1;
+		pr->val = out;
+		if (pct_decode(eq ? eq + 1 : e, eq ? (size_t)(e - eq - 1) : 0, true, out) < 0) {
+			req_error(r, 400, pr->key, "malformed percent-escape in parameter '%s'",
+			          pr->key);
+			return -EINVAL;
+		}
+		out += strlen(out) + 1;
+		if (!pr->key[0]) {
+			req_error(r, 400, NULL, "%s parameter without a name", what);
+			return -EINVAL;
+		}
+		r->nparam++;
+		p = e;
+	}
+	return 0;
+}
+
 /* The path's segments are decoded first, one after the other in `arena`:
  * route_match() relies on it to join segments in place. */
 int req_parse_target(struct request *r, const char *uri, char *arena)
@@ -221,40 +264,62 @@ int req_parse_target(struct request *r, const char *uri, char *arena)
 	const char *qend = uri + len;
 	if (hash && hash > q)
 		qend = hash;
-	for (const char *p = q + 1; p < qend;) {
-		const char *e = memchr(p, '&', (size_t)(qend - p));
-		if (!e)
-			e = qend;
-		if (e == p) {
-			p++;
-			continue;
-		}
-		const char *eq = memchr(p, '=', (size_t)(e - p));
-		const char *kend = eq ? eq : e;
-		if (r->nparam >= REQ_MAX_PARAMS) {
-			req_error(r, 400, NULL, "too many query parameters");
-			return -EINVAL;
-		}
-		struct req_param *pr = &r->param[r->nparam];
-		pr->key = out;
-		if (pct_decode(p, (size_t)(kend - p), true, out) < 0) {
-			req_error(r, 400, NULL, "malformed percent-escape in the query");
-			return -EINVAL;
-		}
-		out += strlen(out) + 1;
-		pr->val = out;
-		if (pct_decode(eq ? eq + 1 : e, eq ? (size_t)(e - eq - 1) : 0, true, out) < 0) {
-			req_error(r, 400, pr->key, "malformed percent-escape in parameter '%s'",
-			          pr->key);
-			return -EINVAL;
-		}
-		out += strlen(out) + 1;
-		if (!pr->key[0]) {
-			req_error(r, 400, NULL, "query parameter without a name");
-			return -EINVAL;
-		}
-		r->nparam++;
-		p = e;
+	return parse_fields(r, q + 1, qend, out, "query");
+}
+
+bool req_type_is(const char *ct, const char *type)
+{
+	if (!ct)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	size_t n = strlen(type);
+	if (strncasecmp(ct, type, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return !*ct || *ct == ';';
+}
+
+int req_body_json(struct request *r, const char **data, size_t *len)
+{
+	if (!req_type_is(r->in.type, "application/json")) {
+		req_error(r, 415, NULL,
+		          "the request body must be JSON (Content-Type: application/json)%s%s",
+		          r->in.type ? ", not " : "", r->in.type ? r->in.type : "");
+		return -EINVAL;
 	}
+	if (!r->in.data || !r->in.len) {
+		req_error(r, 400, NULL, "the request body is empty (a JSON object expected)");
+		return -EINVAL;
+	}
+	*data = r->in.data;
+	*len = r->in.len;
 	return 0;
+}
+
+int req_form_params(struct request *r)
+{
+	if (!r->in.data || !r->in.len)
+		return 0;
+	if (!req_type_is(r->in.type, "application/x-www-form-urlencoded")) {
+		req_error(r, 415, NULL,
+		          "the request body must be a form (Content-Type: "
+		          "application/x-www-form-urlencoded)%s%s",
+		          r->in.type ? ", not " : "", r->in.type ? r->in.type : "");
+		return -EINVAL;
+	}
+	if (r->form_arena) /* read already */
+		return 0;
+	r->form_arena = malloc(2 * r->in.len + 2);
+	if (!r->form_arena) {
+		req_error(r, 503, NULL, "out of memory for a %zu-byte form", r->in.len);
+		return -EINVAL;
+	}
+	if (memchr(r->in.data, 0, r->in.len)) {
+		req_error(r, 400, NULL, "the form holds a NUL byte");
+		return -EINVAL;
+	}
+	return parse_fields(r, r->in.data, r->in.data + r->in.len, r->form_arena, "form");
 }

@@ -7,6 +7,13 @@
  * parameters with req_check_params(), and leaves its answer in r->status,
  * r->body and r->content_type (200, JSON by default); http.c sends it.
  * A request lives on one worker thread from start to end.
+ *
+ * Request bodies (PUT, DELETE, POST): read whole by http.c before the
+ * handler runs, at most REQ_BODY_MAX bytes (413 beyond), into r->in.  A
+ * handler that takes JSON calls req_body_json() (415 unless the client
+ * said application/json, which also keeps browsers' cross-site "simple"
+ * requests out); one that takes a form calls req_form_params(), after
+ * which the form's fields are read with req_param() like the query's.
  */
 #ifndef VANTAGE_SERVER_REQUEST_H
 #define VANTAGE_SERVER_REQUEST_H
@@ -20,7 +27,9 @@
 #define REQ_MAX_PARAMS 32
 #define REQ_MAX_SEGS 64
 #define REQ_MAX_VARS 4
+#define REQ_BODY_MAX (1024 * 1024) /* bytes of a request body */
 
+struct route;
 struct server;
 struct store;
 
@@ -47,6 +56,18 @@ struct request {
 	int nparam;
 	struct req_var var[REQ_MAX_VARS]; /* set by route_match() */
 	int nvar;
+	const struct route *route; /* set by route_prepare() */
+	/* The request body (PUT, DELETE, POST), NUL-terminated (len excludes
+	 * the NUL; data NULL when none was sent), and its Content-Type (NULL
+	 * when none). */
+	struct {
+		const char *data;
+		size_t len;
+		const char *type;
+	} in;
+	char *form_arena; /* req_form_params()'s decoded fields; freed by http.c */
+	bool may_write;   /* PUT, DELETE, POST allowed (router.h) */
+	char allow[32];   /* the methods of a 405's Allow header */
 	/* The answer, filled by the handler. */
 	int status;
 	struct buf body;
@@ -71,6 +92,18 @@ const char *req_var(const struct request *r, const char *name);
  * given twice (names starting with '+' in `allowed` may repeat: "+label");
  * otherwise a 400 naming it is set and -EINVAL returned. */
 int req_check_params(struct request *r, const char *const *allowed);
+/* The request body as JSON: 0 with *data and *len set (NUL-terminated),
+ * or -EINVAL with the answer set: 415 unless Content-Type is
+ * application/json (parameters such as charset allowed), 400 when empty. */
+int req_body_json(struct request *r, const char **data, size_t *len);
+/* Add the fields of an application/x-www-form-urlencoded body to r->param,
+ * decoded as the query's are (after them: req_check_params() sees a field
+ * given in both).  0 also when there is no body; -EINVAL with the answer
+ * set: 415 for a body of another type, 400 for a malformed one. */
+int req_form_params(struct request *r);
+/* Whether a Content-Type header value names `type` ("application/json;
+ * charset=utf-8" is application/json); case-insensitive. */
+bool req_type_is(const char *content_type, const char *type);
 /* This thread's read-only store handle, opened on first use; NULL with a
  * 503 answer set when the store cannot be opened. */
 struct store *req_store(struct request *r);

@@ -3,7 +3,9 @@
  * (endpoints.c) and calling the handler of the first match.
  *
  * Order of checks (after auth and the request target, in http.c): route
- * (404), method (405: GET and HEAD only), then the handler.
+ * (404), method (405: the row has no handler for it), write rights (403:
+ * PUT, DELETE, and POST unless the row says it only reads), then the
+ * handler.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -84,22 +86,87 @@ const struct route *route_match(struct request *r)
 	return NULL;
 }
 
-void route_request(struct request *r)
+bool route_method_has_body(const char *m)
+{
+	return strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 || strcmp(m, "POST") == 0;
+}
+
+/* The handler of rt for method m, or NULL. */
+static void (*handler_of(const struct route *rt, const char *m))(struct request *)
+{
+	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+		return rt->handler;
+	if (strcmp(m, "PUT") == 0)
+		return rt->put;
+	if (strcmp(m, "DELETE") == 0)
+		return rt->del;
+	if (strcmp(m, "POST") == 0)
+		return rt->post;
+	return NULL;
+}
+
+/* "GET, HEAD, PUT" : the methods rt answers, into r->allow. */
+static void set_allow(struct request *r, const struct route *rt)
+{
+	struct {
+		bool on;
+		const char *names;
+	} m[] = {{rt->handler != NULL, "GET, HEAD"},
+	         {rt->put != NULL, "PUT"},
+	         {rt->del != NULL, "DELETE"},
+	         {rt->post != NULL, "POST"}};
+	r->allow[0] = 0;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (m[i].on) {
+			if (r->allow[0])
+				strcat(r->allow, ", ");
+			strcat(r->allow, m[i].names);
+		}
+}
+
+int route_prepare(struct request *r)
 {
 	const struct route *rt = route_match(r);
+	r->route = NULL;
 	if (!rt) {
 		req_error(r, 404, NULL,
 		          "no such endpoint (see docs/api.md: /api/v1/health, /api/v1/systems, "
 		          "/metrics)");
-		return;
+		return -1;
 	}
-	if (!rt->handler) {
+	if (!rt->handler && !rt->put && !rt->del && !rt->post) {
 		req_error(r, 404, NULL, "%s", rt->hint);
-		return;
+		return -1;
 	}
-	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
-		req_error(r, 405, NULL, "method %s not allowed here (GET or HEAD)", r->method);
-		return;
+	if (!handler_of(rt, r->method)) {
+		set_allow(r, rt);
+		req_error(r, 405, NULL, "method %s not allowed here (%s)", r->method, r->allow);
+		return -1;
 	}
-	rt->handler(r);
+	bool write = route_method_has_body(r->method) &&
+	             !(strcmp(r->method, "POST") == 0 && (rt->flags & ROUTE_POST_READS));
+	if (write && !r->may_write) {
+		req_error(r, 403, NULL,
+		          "%s needs write rights: a server without a bearer token takes writes "
+		          "from loopback clients only (docs/security.md)",
+		          r->method);
+		return -1;
+	}
+	r->route = rt;
+	return 0;
+}
+
+void route_run(struct request *r)
+{
+	/* a reading POST carries its parameters as a form: read like a query's */
+	if (strcmp(r->method, "POST") == 0 && (r->route->flags & ROUTE_POST_READS) &&
+	    req_form_params(r) < 0)
+		return;
+	handler_of(r->route, r->method)(r);
+}
+
+void route_request(struct request *r)
+{
+	if (route_prepare(r) == 0)
+		route_run(r);
 }

@@ -75,6 +75,21 @@ struct store_backend {
 	int (*latest_points)(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
 	                     void *ctx);
 	int (*stats_json)(struct store *s, struct buf *out);
+
+	/* numeric reads, objects, events, gone reasons (NULL: -ENOTSUP) */
+	int (*series_read)(struct store *s, const struct store_series_query *q,
+	                   int (*cb)(void *ctx, const struct store_series_data *d), void *ctx);
+	int (*object_put)(struct store *s, const char *kind, const char *name, const char *json,
+	                  int64_t now_ms);
+	int (*object_delete)(struct store *s, const char *kind, const char *name);
+	int (*objects)(struct store *s, const char *kind,
+	               int (*cb)(void *ctx, const char *name, const char *json, int64_t updated_ms),
+	               void *ctx);
+	int (*event_put)(struct store *s, const struct store_event *e, int64_t *id);
+	int (*events)(struct store *s, const struct store_event_filter *f,
+	              int (*cb)(void *ctx, int64_t id, const struct store_event *e), void *ctx);
+	int (*gone_reason)(struct store *s, const char *system_id, const char *reason_json,
+	                   int64_t now_ms);
 };
 
 /* The backends of this build. */

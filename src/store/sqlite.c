@@ -34,6 +34,11 @@
  *   points_raw(series, h, n, data)   older points, one chunk an hour
  *   points_1m / points_1h(t, series, avg, min, max, sum, count, p50,
  *           p90, p99)                roll-ups (sqlite_rollup.c)
+ * and since version 2 (sqlite_objects.c):
+ *   objects(kind, name, json, updated)  named JSON documents (alarms)
+ *   events(id, t, kind, subject, system, type, summary, data)
+ *                                    the events log, 14 days
+ *   systems.gone_reason              why a system is gone (JSON)
  */
 #include <errno.h>
 #include <limits.h>
@@ -93,8 +98,19 @@ static const char schema_v1[] =
     "INSERT INTO counts(name, n) VALUES('frames', 0), ('records', 0), ('sets', 0),"
     " ('points_raw', 0), ('points_1m', 0), ('points_1h', 0);";
 
+/* 2: what analytics keep (alarms): named JSON objects, an events log,
+ * and why a system is gone */
+static const char schema_v2[] =
+    "CREATE TABLE objects(kind TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
+    " updated INTEGER NOT NULL, PRIMARY KEY(kind, name)) WITHOUT ROWID;"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, t INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, subject TEXT, system TEXT, type TEXT, summary TEXT, data TEXT);"
+    "CREATE INDEX events_t ON events(t);"
+    "CREATE INDEX events_subject ON events(kind, subject, t);"
+    "ALTER TABLE systems ADD COLUMN gone_reason TEXT;";
+
 /* migrations[v] turns schema v-1 into schema v */
-static const char *const migrations[] = {NULL, schema_v1};
+static const char *const migrations[] = {NULL, schema_v1, schema_v2};
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -192,6 +208,7 @@ static const char *const stmt_sql[ST__N] = {
         " labels = iif(excluded.last_seen >= last_seen, excluded.labels, labels),"
         " gone = iif(excluded.last_seen >= last_seen, 0, gone),"
         " gone_at = iif(excluded.last_seen >= last_seen, NULL, gone_at),"
+        " gone_reason = iif(excluded.last_seen >= last_seen, NULL, gone_reason),"
         " first_seen = min(first_seen, excluded.first_seen),"
         " last_seen = max(last_seen, excluded.last_seen)"
         " RETURNING id",
@@ -216,10 +233,12 @@ static const char *const stmt_sql[ST__N] = {
     [ST_CHUNK_PUT] = "INSERT OR REPLACE INTO points_raw(series, h, n, data) VALUES(?1, ?2, ?3, ?4)",
     [ST_P1M_GET] = "SELECT avg FROM points_1m WHERE t = ?2 AND series = ?1",
     [ST_P1H_GET] = "SELECT avg FROM points_1h WHERE t = ?2 AND series = ?1",
-    [ST_P1M_ROW] = "SELECT min, max, sum, count, p50, p90, p99 FROM points_1m"
+    [ST_P1M_ROW] = "SELECT min, max, sum, count, p50, p90, p99, avg FROM points_1m"
                    " WHERE t = ?1 AND series = ?2",
-    [ST_P1H_ROW] = "SELECT min, max, sum, count, p50, p90, p99 FROM points_1h"
+    [ST_P1H_ROW] = "SELECT min, max, sum, count, p50, p90, p99, avg FROM points_1h"
                    " WHERE t = ?1 AND series = ?2",
+    [ST_NEW_SCAN] = "SELECT system, t, data FROM points_new WHERE m >= ?1 AND m <= ?2"
+                    " AND t >= ?3 AND t < ?4",
 };
 
 sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id)
@@ -1066,4 +1085,11 @@ const struct store_backend store_backend_sqlite = {
     .state_records = sqlite_state_records,
     .latest_points = sqlite_latest_points,
     .stats_json = sqlite_stats_json,
+    .series_read = sqlite_series_read,
+    .object_put = sqlite_object_put,
+    .object_delete = sqlite_object_delete,
+    .objects = sqlite_objects,
+    .event_put = sqlite_event_put,
+    .events = sqlite_events,
+    .gone_reason = sqlite_gone_reason,
 };

@@ -888,7 +888,9 @@ int sqlite_mark_gone(struct store *base, const char *kind, const char *const *pr
 		    pass == 0
 		        ? "UPDATE systems SET gone = 1, gone_at = ?2 WHERE kind = ?1 AND gone = 0"
 		          " AND sid NOT IN (SELECT sid FROM temp.present)"
-		        : "UPDATE systems SET gone = 0, gone_at = NULL WHERE kind = ?1 AND gone = 1"
+		        : "UPDATE systems SET gone = 0, gone_at = NULL, gone_reason = NULL WHERE "
+		          "kind = ?1"
+		          " AND gone = 1"
 		          " AND sid IN (SELECT sid FROM temp.present)";
 		rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 		if (rc == SQLITE_OK) {

@@ -1,6 +1,7 @@
 /*
  * sqlite_internal.h - what the SQLite backend's files (sqlite.c,
- * sqlite_ingest.c, sqlite_points.c, sqlite_rollup.c, sqlite_read.c, hmap.c)
+ * sqlite_ingest.c, sqlite_points.c, sqlite_rollup.c, sqlite_read.c,
+ * sqlite_series.c, sqlite_objects.c, hmap.c)
  * share: the handle, its prepared-statement cache, its in-memory
  * caches, varints, error mapping and the retention constants.
  *
@@ -28,7 +29,7 @@
 
 #define STORE_APPID 0x56414e54 /* 'VANT', PRAGMA application_id */
 #define STORE_MAGIC "vantage-store"
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #define MS_MIN 60000LL
 #define MS_HOUR 3600000LL
@@ -40,6 +41,7 @@
 #define RETAIN_FRAMES_HOURLY (15 * MS_DAY) /* then daily */
 #define RETAIN_FRAMES_DAILY (455 * MS_DAY) /* then only each system's last */
 #define GC_PERIOD MS_HOUR
+#define RETAIN_EVENTS (14 * MS_DAY) /* the events log: 14 days */
 
 /* A small map from byte strings to row ids (hmap.c): entries in one array,
  * keys in one arena, a u64map from a key's hash to its entry; when it is
@@ -96,6 +98,7 @@ enum stmt_id {
 	ST_P1H_GET,
 	ST_P1M_ROW,
 	ST_P1H_ROW,
+	ST_NEW_SCAN,
 	ST__N
 };
 
@@ -159,6 +162,21 @@ int sqlite_state_records(struct store *base, int64_t at_ms,
 int sqlite_latest_points(struct store *base, int (*cb)(void *ctx, const struct store_latest *p),
                          void *ctx);
 int sqlite_stats_json(struct store *base, struct buf *out);
+int sqlite_series_read(struct store *base, const struct store_series_query *q,
+                       int (*cb)(void *ctx, const struct store_series_data *d), void *ctx);
+int sqlite_object_put(struct store *base, const char *kind, const char *name, const char *json,
+                      int64_t now_ms);
+int sqlite_object_delete(struct store *base, const char *kind, const char *name);
+int sqlite_objects(struct store *base, const char *kind,
+                   int (*cb)(void *ctx, const char *name, const char *json, int64_t updated_ms),
+                   void *ctx);
+int sqlite_event_put(struct store *base, const struct store_event *e, int64_t *id);
+int sqlite_events(struct store *base, const struct store_event_filter *f,
+                  int (*cb)(void *ctx, int64_t id, const struct store_event *e), void *ctx);
+int sqlite_gone_reason(struct store *base, const char *system_id, const char *reason_json,
+                       int64_t now_ms);
+/* Delete events older than the retention (sqlite_objects.c; maintain). */
+int expire_events(struct sqlite_store *s, int64_t now_ms);
 
 /* ---- sqlite.c ---- */
 /* The cached statement (prepared on first use, reset and unbound). */
@@ -218,11 +236,23 @@ struct pvec {
 	struct point *v;
 	size_t n, cap;
 };
-int pvec_add(struct pvec *p, const struct point *x);
+int pvec_grow(struct pvec *p, const struct point *x);
+static inline int pvec_add(struct pvec *p, const struct point *x)
+{
+	if (p->n < p->cap) {
+		p->v[p->n++] = *x;
+		return 0;
+	}
+	return pvec_grow(p, x);
+}
+/* Room for `extra` more points: 0 or -ENOMEM. */
+int pvec_reserve(struct pvec *p, size_t extra);
 void pvec_free(struct pvec *p);
 void point_from_col(sqlite3_stmt *st, int col, int64_t t, struct point *p);
 void point_bind(sqlite3_stmt *st, int idx, const struct point *p);
 void chunk_encode(const struct point *p, size_t n, int64_t h, struct buf *out);
+/* The minutes points_new holds: [*lo, *hi]; *lo > *hi when empty. */
+int new_range(struct sqlite_store *s, int64_t *lo, int64_t *hi);
 /* Append the points of a chunk with t in [from, to); -EINVAL if corrupt. */
 int chunk_decode(const void *data, size_t len, int64_t h, int64_t from, int64_t to,
                  struct pvec *out);
@@ -230,6 +260,16 @@ int chunk_decode(const void *data, size_t len, int64_t h, int64_t from, int64_t 
  * of `series` (0: all) appended with time t. */
 void fpoints_encode(const struct point *p, size_t n, struct buf *out);
 int fpoints_decode(const void *data, size_t len, int64_t t, int64_t series, struct pvec *out);
+/* One series being read (sqlite_series.c): its raw points gathered. */
+struct sread {
+	int64_t id, sys; /* series and system rows */
+	struct pvec pts; /* by time, one per time */
+	size_t nchunk;   /* how many of pts came from chunks */
+	size_t tag;      /* the caller's */
+};
+/* A frame blob's points of the series r[0..n) (ascending ids), each
+ * appended to its r[k].pts with time t. */
+int fpoints_pick(const void *data, size_t len, int64_t t, struct sread *r, size_t n);
 /* Sort by series then time; of equal (series, time) keep the last. */
 void pvec_sort_unique(struct pvec *v);
 /* Points of system `sysrow` (series 0: every series) in points_new with t
@@ -257,6 +297,57 @@ extern const int agg_pct[3]; /* 50, 90, 99 */
  * (exact nearest-rank percentiles when every row is a raw point).
  * `rows` is reordered. */
 void agg_reduce(struct agg *rows, size_t n, struct agg *out);
+
+/* ---- sqlite_series.c: series as numbers (store_series_read, and the
+ * core of store_series_json) ---- */
+/* "name" or "name{k=v,k2=\"v 2\"}": the name and escaped label pairs. */
+struct selector {
+	char name[128];
+	int n;
+	struct buf k[8], v[8];
+};
+int parse_selector(const char *m, struct selector *sel);
+void selector_free(struct selector *sel);
+bool selector_match(const struct selector *sel, const char *labels);
+
+/* A statistic: avg, min, max, sum, count, or the pct-th percentile
+ * (slot: its index in agg_pct, -1 when the roll-ups do not keep it). */
+enum stat_kind { STAT_AVG, STAT_MIN, STAT_MAX, STAT_SUM, STAT_COUNT, STAT_PCT };
+struct stat_spec {
+	enum stat_kind kind;
+	int pct, slot;
+};
+/* "avg"... or "pNN"; `any_pct` false: only p50, p90, p99.  0 or -EINVAL. */
+int stat_parse(const char *name, bool any_pct, struct stat_spec *out);
+
+/* Where each kind of row is kept (meta), loaded once per read. */
+struct levels {
+	int64_t raw_cut, m1_cut, wm1m, wm1h, compacted;
+};
+void levels_load(struct sqlite_store *s, struct levels *lv);
+/* The level a bucketed read uses (0 raw, 1 minutes, 2 hours) and its step. */
+int level_pick(const struct levels *lv, int64_t from, int64_t step, int64_t *step_used);
+
+/* Times and values of a series read. */
+struct tv {
+	int64_t *t;
+	double *v;
+	size_t n, cap;
+};
+void tv_free(struct tv *x);
+/* Gather the raw points in [from, to) of the series r[0..n), sorted by
+ * (system, id); `scan`: one range scan of points_new for all systems
+ * rather than a lookup per minute and system. */
+int raw_gather(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, int64_t to,
+               const struct levels *lv, bool scan);
+/* Where the raw part of a bucketed read at `level` starts. */
+int64_t raw_start(const struct levels *lv, int level, int64_t from, int64_t to);
+/* Reduce series r over [from, to] (inclusive) into buckets of `step` at
+ * `level` (its raw points from raw_start() on already gathered); step 0:
+ * the points as stored.  Appends to out; 0 or a negative errno. */
+int series_reduce(struct sqlite_store *s, const struct sread *r, int64_t from, int64_t to,
+                  int64_t step, int level, const struct levels *lv, const struct stat_spec *st,
+                  struct tv *out);
 
 /* ---- varints (LEB128) and zigzag ---- */
 static inline void vput(struct buf *b, uint64_t v)

@@ -32,7 +32,7 @@
 
 #include "sqlite_internal.h"
 
-int pvec_add(struct pvec *p, const struct point *x)
+int pvec_grow(struct pvec *p, const struct point *x)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 256;
@@ -43,6 +43,18 @@ int pvec_add(struct pvec *p, const struct point *x)
 		p->cap = cap;
 	}
 	p->v[p->n++] = *x;
+	return 0;
+}
+
+int pvec_reserve(struct pvec *p, size_t extra)
+{
+	if (p->cap - p->n >= extra)
+		return 0;
+	struct point *v = realloc(p->v, (p->n + extra) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->v = v;
+	p->cap = p->n + extra;
 	return 0;
 }
 
@@ -232,6 +244,55 @@ int fpoints_decode(const void *data, size_t len, int64_t t, int64_t series, stru
 	return 0;
 }
 
+int fpoints_pick(const void *data, size_t len, int64_t t, struct sread *r, size_t n)
+{
+	const unsigned char *p = data, *end = p + len;
+	int64_t cur = 0;
+	size_t k = 0;
+	uint64_t v;
+	while (p < end && k < n) {
+		if (!vget(&p, end, &v))
+			return -EINVAL;
+		cur += unzz(v >> 2);
+		int tag = (int)(v & 3);
+		while (k < n && r[k].id < cur)
+			k++;
+		if (k == n || r[k].id != cur) { /* not wanted: skip its value */
+			if (tag == 1) {
+				while (p < end && (*p & 0x80))
+					p++;
+				if (p++ >= end)
+					return -EINVAL;
+			} else if (tag == 2) {
+				if (end - p < 8)
+					return -EINVAL;
+				p += 8;
+			} else if (tag == 0) {
+				return -EINVAL;
+			}
+			continue;
+		}
+		struct point pt = {.t = t, .series = cur, .type = SQLITE_NULL};
+		if (tag == 1) {
+			if (!vget(&p, end, &v))
+				return -EINVAL;
+			pt.type = SQLITE_INTEGER;
+			pt.i = unzz(v);
+			pt.d = (double)pt.i;
+		} else if (tag == 2) {
+			if (!get_double(&p, end, &pt.d))
+				return -EINVAL;
+			pt.type = SQLITE_FLOAT;
+		} else if (tag == 0) {
+			return -EINVAL;
+		}
+		int e = pvec_add(&r[k].pts, &pt);
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
 /* ---- reading ------------------------------------------------------------------- */
 
 static int cmp_time(const void *a, const void *b)
@@ -275,8 +336,7 @@ void pvec_sort_unique(struct pvec *v)
 	sort_unique_by(v, cmp_series_time);
 }
 
-/* The minutes points_new holds: [*lo, *hi]; *lo > *hi when empty. */
-static int new_range(struct sqlite_store *s, int64_t *lo, int64_t *hi)
+int new_range(struct sqlite_store *s, int64_t *lo, int64_t *hi)
 {
 	sqlite3_stmt *st = stmt(s, ST_NEW_RANGE);
 	if (!st)

@@ -187,3 +187,45 @@ int store_stats_json(struct store *s, struct buf *out)
 {
 	return s->be->stats_json(s, out);
 }
+
+int store_series_read(struct store *s, const struct store_series_query *q,
+                      int (*cb)(void *ctx, const struct store_series_data *d), void *ctx)
+{
+	return s->be->series_read ? s->be->series_read(s, q, cb, ctx) : -ENOTSUP;
+}
+
+int store_object_put(struct store *s, const char *kind, const char *name, const char *json,
+                     int64_t now_ms)
+{
+	return s->be->object_put ? s->be->object_put(s, kind, name, json, now_ms) : -ENOTSUP;
+}
+
+int store_object_delete(struct store *s, const char *kind, const char *name)
+{
+	return s->be->object_delete ? s->be->object_delete(s, kind, name) : -ENOTSUP;
+}
+
+int store_objects(struct store *s, const char *kind,
+                  int (*cb)(void *ctx, const char *name, const char *json, int64_t updated_ms),
+                  void *ctx)
+{
+	return s->be->objects ? s->be->objects(s, kind, cb, ctx) : -ENOTSUP;
+}
+
+int store_event_put(struct store *s, const struct store_event *e, int64_t *id)
+{
+	return s->be->event_put ? s->be->event_put(s, e, id) : -ENOTSUP;
+}
+
+int store_events(struct store *s, const struct store_event_filter *f,
+                 int (*cb)(void *ctx, int64_t id, const struct store_event *e), void *ctx)
+{
+	return s->be->events ? s->be->events(s, f, cb, ctx) : -ENOTSUP;
+}
+
+int store_gone_reason(struct store *s, const char *system_id, const char *reason_json,
+                      int64_t now_ms)
+{
+	return s->be->gone_reason ? s->be->gone_reason(s, system_id, reason_json, now_ms)
+	                          : -ENOTSUP;
+}

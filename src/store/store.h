@@ -260,7 +260,7 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
  *
  * step_ms == 0: the stored points as they are (raw points; where the range
  * is older than raw retention, the 1-minute roll-ups' averages at their
- * minute).  step_ms > 0: buckets starting at multiples of step_ms (a
+ * minute; older than theirs, the hours').  step_ms > 0: buckets starting at multiples of step_ms (a
  * bucket's time is its start), each reduced with q->stat ("avg", "min",
  * "max", "sum", "count", or "pNN" for any NN in 1..99: exact over raw
  * points; over roll-ups only p50, p90 and p99 exist and another pNN gives

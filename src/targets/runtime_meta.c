@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "../util/util.h"
+#include "gone_reason.h"
 
 enum { LOADED_PODMAN_DB = 1, LOADED_CONTAINERS_JSON = 2, LOADED_CONTAINERD_DB = 4 };
 
@@ -234,6 +235,13 @@ int meta_podman_state(const char *buf, size_t len, struct container_meta *m)
 		copy_str(m->state, sizeof(m->state), s, strlen(s));
 		ret = 0;
 	}
+	/* the end of its last run: "exited": true with "exitCode" */
+	json_t *code = json_object_get(root, "exitCode");
+	if (json_is_true(json_object_get(root, "exited")) && json_is_integer(code)) {
+		m->exited = true;
+		m->exit_code = (int)json_integer_value(code);
+		m->oom_killed = json_is_true(json_object_get(root, "oomKilled"));
+	}
 	json_decref(root);
 	return ret;
 }
@@ -337,6 +345,12 @@ int meta_docker_config(const char *buf, size_t len, struct container_meta *m)
 		                : json_is_true(json_object_get(st, "Dead"))       ? "dead"
 		                                                                  : "exited";
 		copy_str(m->state, sizeof(m->state), s, strlen(s));
+		json_t *code = json_object_get(st, "ExitCode");
+		if ((strcmp(s, "exited") == 0 || strcmp(s, "dead") == 0) && json_is_integer(code)) {
+			m->exited = true;
+			m->exit_code = (int)json_integer_value(code);
+			m->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));
+		}
 	}
 	k8s_name(m);
 	json_decref(root);
@@ -622,4 +636,46 @@ int meta_lookup(struct meta_ctx *ctx, const char *runtime, const char *id, struc
 		}
 	}
 	return -ENOENT;
+}
+
+/* conmon's exit file of container id below run/<dir>; 0 with *code. */
+static int exit_file(int root_fd, const char *dir, const char *id, int *code)
+{
+	char path[256];
+	struct buf b = BUF_INIT;
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
+	int r = slurp(root_fd, path, 64, &b);
+	if (r == 0)
+		r = gone_parse_exit_file(b.data, b.len, code);
+	buf_free(&b);
+	return r;
+}
+
+int meta_exit(struct meta_ctx *ctx, const char *runtime, const char *id, int *code, bool *oom,
+              const char **from)
+{
+	struct container_meta m = {0};
+	*oom = false;
+	*from = NULL;
+	if (!safe_id(id))
+		return -ENOENT;
+	if (strcmp(runtime, "podman") == 0 &&
+	    exit_file(ctx->root_fd, "run/libpod/exits", id, code) == 0) {
+		*from = "podman exit file";
+		return 0;
+	}
+	if ((strcmp(runtime, "cri-o") == 0 || strcmp(runtime, "cri") == 0) &&
+	    exit_file(ctx->root_fd, "run/crio/exits", id, code) == 0) {
+		*from = "cri-o exit file";
+		return 0;
+	}
+	int r = -ENOENT;
+	if (meta_lookup(ctx, runtime, id, &m) == 0 && m.exited) {
+		*code = m.exit_code;
+		*oom = m.oom_killed;
+		*from = strcmp(runtime, "podman") == 0 ? "podman state" : "docker state";
+		r = 0;
+	}
+	container_meta_clear(&m);
+	return r;
 }

@@ -39,6 +39,7 @@
 #define VANTAGE_RUNTIME_META_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,11 @@ struct container_meta {
 	char runtime[16]; /* set when a "cri" container's runtime was found */
 	int64_t created;  /* seconds since the epoch, 0 unknown */
 	json_t *labels;   /* object of string values, or NULL */
+	/* how its last run ended, when the runtime says it has ended (podman:
+	 * "exited": true in its state; docker: State not running) */
+	bool exited;
+	int exit_code;   /* valid when exited */
+	bool oom_killed; /* the runtime says the OOM killer ended it */
 };
 
 /* Free labels and zero the structure. */
@@ -116,5 +122,18 @@ void meta_ctx_free(struct meta_ctx *ctx);
  */
 int meta_lookup(struct meta_ctx *ctx, const char *runtime, const char *id,
                 struct container_meta *m);
+
+/*
+ * How container `id` of `runtime` ended, from what is on disk (no daemon
+ * asked): conmon's exit file (podman: run/libpod/exits/<id>, CRI-O:
+ * run/crio/exits/<id>), else the runtime's state once it says the
+ * container has exited (podman's bolt_state.db or db.sql "exitCode",
+ * docker's config.v2.json State.ExitCode).  0 with *code (and *oom when
+ * the runtime flagged an OOM kill; *from names the source), or -ENOENT
+ * when nothing says it (yet: conmon and the runtime write them just after
+ * the container's last process exits).
+ */
+int meta_exit(struct meta_ctx *ctx, const char *runtime, const char *id, int *code, bool *oom,
+              const char **from);
 
 #endif

@@ -308,12 +308,12 @@ static void test_open_create_reopen(void **state)
 	struct store *s = open_rw();
 	struct buf b = BUF_INIT;
 	assert_int_equal(store_stats_json(s, &b), 0);
-	assert_non_null(strstr(b.data, "\"schema_version\":1"));
+	assert_non_null(strstr(b.data, "\"schema_version\":2"));
 	assert_non_null(strstr(b.data, "\"frames\":0"));
 	store_close(s);
 	assert_int_equal(q("PRAGMA application_id"), STORE_APPID);
-	assert_int_equal(q("PRAGMA user_version"), 1);
-	assert_int_equal(q("SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+	assert_int_equal(q("PRAGMA user_version"), 2);
+	assert_int_equal(q("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -334,6 +334,71 @@ static void test_open_create_reopen(void **state)
 	buf_reset(&b);
 	assert_int_equal(store_systems_json(s, NULL, &b), 0);
 	assert_string_equal(b.data, "[]");
+	store_close(s);
+	buf_free(&b);
+}
+
+/* A store of schema version 1 (before objects, events and gone reasons):
+ * made by this version, then taken back to version 1's schema exactly
+ * (the tables and the column version 2 added dropped, the version set
+ * back), so that it migrates as a file the previous vantage wrote. */
+static void make_v1_store(void)
+{
+	struct store *s = open_rw();
+	for (int i = 0; i < 12; i++)
+		put_metric(s, "host:old", T0 + i * 10000LL, i);
+	const char *none[] = {NULL};
+	assert_int_equal(store_mark_gone(s, "host", none, 0, T0 + MIN), 0);
+	store_close(s);
+	raw_exec("DROP TABLE objects; DROP TABLE events;"
+	         " ALTER TABLE systems DROP COLUMN gone_reason;"
+	         " UPDATE meta SET value = 1 WHERE key = 'schema_version';"
+	         " PRAGMA user_version = 1;");
+}
+
+static int count_objects(void *ctx, const char *name, const char *json, int64_t updated)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_migrate_v1(void **state)
+{
+	make_v1_store();
+	assert_int_equal(q("SELECT count(*) FROM sqlite_master WHERE name = 'objects'"), 0);
+	/* read-only: refused until a read-write open migrated it */
+	struct store *s;
+	assert_int_equal(store_open(path, STORE_RO, &s), -EPROTO);
+	assert_non_null(strstr(store_errmsg(NULL), "open it read-write once"));
+	s = open_rw();
+	assert_int_equal(q("PRAGMA user_version"), 2);
+	assert_int_equal(q("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+	/* the old data is all there */
+	struct buf b = BUF_INIT;
+	assert_int_equal(
+	    store_series_json(s, "host:old", "memory.used_pct", T0, T0 + MIN, MIN, "sum", &b), 0);
+	assert_non_null(strstr(b.data, "[[\"2023-11-14T22:00:00.000Z\",15],"
+	                               "[\"2023-11-14T22:01:00.000Z\",6]]"));
+	buf_reset(&b);
+	assert_int_equal(store_systems_json(s, NULL, &b), 0);
+	assert_non_null(strstr(b.data, "\"gone\":true,\"gone_at\":\"2023-11-14T22:01:00.000Z\","
+	                               "\"gone_reason\":null"));
+	/* and the new tables work */
+	assert_int_equal(store_gone_reason(s, "host:old", "{\"reason\":\"shut down\"}", T0), 0);
+	assert_int_equal(store_object_put(s, "alarm", "a", "{}", T0), 0);
+	struct store_event e = {.time_ms = T0, .kind = "alarm", .subject = "a", .type = "config"};
+	int64_t id = 0;
+	assert_int_equal(store_event_put(s, &e, &id), 0);
+	assert_true(id > 0);
+	store_close(s);
+	/* reopened: no migration again, everything kept; RO opens now */
+	assert_int_equal(store_open(path, STORE_RO, &s), 0);
+	int n = 0;
+	assert_int_equal(store_objects(s, "alarm", count_objects, &n), 0);
+	assert_int_equal(n, 1);
+	buf_reset(&b);
+	assert_int_equal(store_systems_json(s, NULL, &b), 0);
+	assert_non_null(strstr(b.data, "\"gone_reason\":{\"reason\":\"shut down\"}"));
 	store_close(s);
 	buf_free(&b);
 }
@@ -1669,6 +1734,7 @@ int main(void)
 	    cmocka_unit_test(test_jscan_iter_unescape),
 	    cmocka_unit_test(test_jscan_trusted_same_spans),
 	    cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roundtrip_exact, setup, teardown),

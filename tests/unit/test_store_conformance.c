@@ -185,6 +185,14 @@ static void expect_series(struct store *s, const char *sid, const char *metric, 
 	buf_free(&b);
 }
 
+static int count_lines(const char *t)
+{
+	int n = 0;
+	for (; t && *t; t++)
+		n += *t == '\n';
+	return n;
+}
+
 /* ---- building frames ------------------------------------------------------- */
 
 struct fb {
@@ -792,6 +800,549 @@ static void test_gone_systems(void **state)
 	store_close(s);
 }
 
+/* ---- numeric reads (store_series_read) -------------------------------------- */
+
+/* What a read gave: one line per series, "sid metric labels n" then the
+ * points, and the series' identity once. */
+struct got {
+	struct buf text;
+	int nseries;
+	int64_t t[4096];
+	double v[4096];
+	size_t n;
+	char sys_line[600];
+	const char *only_labels; /* keep only the series of these labels */
+};
+
+static int collect_series(void *ctx, const struct store_series_data *d)
+{
+	struct got *g = ctx;
+	if (g->only_labels && strcmp(d->labels, g->only_labels) != 0)
+		return 0;
+	g->nseries++;
+	buf_printf(&g->text, "%s %s %s n=%zu\n", d->system_id, d->metric, d->labels, d->n);
+	snprintf(g->sys_line, sizeof(g->sys_line), "%s|%s|%s|%s|%s|%s|%s|%d", d->system_id,
+	         d->name ? d->name : "-", d->kind ? d->kind : "-", d->runtime ? d->runtime : "-",
+	         d->image ? d->image : "-", d->host ? d->host : "-", d->system_labels, d->gone);
+	for (size_t i = 0; i < d->n && g->n < 4096; i++) {
+		if (i)
+			assert_true(d->t[i] > d->t[i - 1]); /* ascending */
+		g->t[g->n] = d->t[i];
+		g->v[g->n++] = d->v[i];
+	}
+	return 0;
+}
+
+static int read_series(struct store *s, const struct store_series_query *q, struct got *g)
+{
+	const char *only = g->only_labels;
+	memset(g, 0, sizeof(*g));
+	g->only_labels = only;
+	int r = store_series_read(s, q, collect_series, g);
+	if (r < 0)
+		fprintf(stderr, "series_read: %s\n", store_errmsg(s));
+	return r;
+}
+
+/* store_series_read of one series equals store_series_json's points
+ * (`labels`: of the series of metric `name` with these labels). */
+static void expect_same_labels(struct store *s, const char *sid, const char *name,
+                               const char *labels, int64_t from, int64_t to, int64_t step,
+                               const char *stat);
+
+static void expect_same(struct store *s, const char *sid, const char *metric, int64_t from,
+                        int64_t to, int64_t step, const char *stat)
+{
+	expect_same_labels(s, sid, metric, NULL, from, to, step, stat);
+}
+
+static void expect_same_labels(struct store *s, const char *sid, const char *name,
+                               const char *labels, int64_t from, int64_t to, int64_t step,
+                               const char *stat)
+{
+	char metric[200];
+	if (labels) { /* {"mountpoint":"/boot"} -> name{mountpoint="/boot"} */
+		json_error_t e;
+		json_t *l = json_loads(labels, 0, &e);
+		const char *k;
+		json_t *v;
+		size_t n = (size_t)snprintf(metric, sizeof(metric), "%s{", name);
+		json_object_foreach(l, k, v)
+		{
+			n += (size_t)snprintf(metric + n, sizeof(metric) - n, "%s=\"%s\",", k,
+			                      json_string_value(v));
+		}
+		metric[n - 1] = '}';
+		json_decref(l);
+	} else {
+		snprintf(metric, sizeof(metric), "%s", name);
+	}
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_series_json(s, sid, metric, from, to, step, stat, &b), 0);
+	json_t *j = parse(&b);
+	json_t *pts = json_object_get(j, "points");
+	const char *ids[] = {sid};
+	struct store_series_query q = {.metric = name,
+	                               .system_ids = ids,
+	                               .nsystems = 1,
+	                               .from_ms = from,
+	                               .to_ms = to,
+	                               .step_ms = step,
+	                               .stat = stat};
+	static struct got g;
+	g.only_labels = labels;
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.nseries, 1);
+	if (g.n != json_array_size(pts))
+		fprintf(stderr, "%s %s step %lld: %zu points, json %zu\n", metric, stat,
+		        (long long)step, g.n, json_array_size(pts));
+	assert_int_equal(g.n, json_array_size(pts));
+	for (size_t i = 0; i < g.n; i++) {
+		json_t *p = json_array_get(pts, i);
+		int64_t ms = 0;
+		const char *iso = json_string_value(json_array_get(p, 0));
+		assert_int_equal(parse_time_iso(iso, strlen(iso), &ms), 0);
+		assert_int_equal(g.t[i], ms);
+		double want = json_number_value(json_array_get(p, 1));
+		if (g.v[i] - want > 1e-6 || want - g.v[i] > 1e-6)
+			fprintf(stderr, "%s %s at %s: %g, json %g\n", metric, stat, iso, g.v[i],
+			        want);
+		assert_true(g.v[i] - want <= 1e-6 && want - g.v[i] <= 1e-6);
+	}
+	json_decref(j);
+	buf_free(&b);
+	buf_free(&g.text);
+}
+
+static void test_series_read_as_json(void **state)
+{
+	struct store *s = open_rw();
+	const char *sid = "host:num", *m = "memory.used_pct";
+	static const char *const stats[] = {"avg",   "min", "max", "sum",
+	                                    "count", "p50", "p90", "p99"};
+	/* three hours of a point every 10 s, values going up and down */
+	for (int i = 0; i < 3 * 360; i++)
+		put_metric(s, sid, T0 + i * 10000LL, (double)((i * 37) % 101) / 4);
+	int64_t last = T0 + (3 * 360 - 1) * 10000LL;
+	static const int64_t steps[] = {10000, 30000, MIN, 5 * MIN, HOUR};
+	for (int pass = 0; pass < 3; pass++) {
+		/* raw only; then rolled up and compacted; then raw expired */
+		if (pass == 1)
+			assert_int_equal(store_maintain(s, last + 10000), 0);
+		if (pass == 2)
+			assert_int_equal(store_maintain(s, T0 + DAY + 2 * HOUR), 0);
+		for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
+			for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+				expect_same(s, sid, m, T0, last, steps[k], stats[i]);
+				expect_same(s, sid, m, T0 + 25 * MIN + 5000,
+				            T0 + 2 * HOUR + 7 * MIN, steps[k], stats[i]);
+			}
+	}
+	store_close(s);
+}
+
+static void test_series_read_points_and_percentiles(void **state)
+{
+	struct store *s = open_rw();
+	const char *sid = "host:pct", *m = "memory.used_pct";
+	/* 100 points in one hour bucket, values 1..100 out of order */
+	for (int i = 0; i < 100; i++)
+		put_metric(s, sid, T0 + i * 10000LL, (double)((i * 37) % 100 + 1));
+	const char *ids[] = {sid};
+	struct store_series_query q = {.metric = m,
+	                               .system_ids = ids,
+	                               .nsystems = 1,
+	                               .from_ms = T0,
+	                               .to_ms = T0 + HOUR - 1,
+	                               .step_ms = HOUR};
+	static struct got g;
+	char stat[16];
+	for (int nn = 1; nn <= 99; nn++) { /* exact nearest rank: pNN of 1..100 is NN */
+		snprintf(stat, sizeof(stat), "p%d", nn);
+		q.stat = stat;
+		assert_int_equal(read_series(s, &q, &g), 0);
+		assert_int_equal(g.n, 1);
+		assert_int_equal(g.t[0], T0);
+		assert_true(g.v[0] == nn);
+		buf_free(&g.text);
+	}
+	static const char *const bad[] = {"p0", "p100", "p", "p5x", "median", "P50", "p07"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		q.stat = bad[i];
+		int r = read_series(s, &q, &g);
+		if (strcmp(bad[i], "p07") == 0 && r == 0) { /* leading zero: p7 */
+			buf_free(&g.text);
+			continue;
+		}
+		assert_int_equal(r, -EINVAL);
+		buf_free(&g.text);
+	}
+	/* step 0: the points as stored, oldest first */
+	q.stat = NULL;
+	q.step_ms = 0;
+	q.to_ms = T0 + 49999;
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.n, 5);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(g.t[i], T0 + i * 10000LL);
+		assert_true(g.v[i] == (double)((i * 37) % 100 + 1));
+	}
+	buf_free(&g.text);
+	/* default stat: avg */
+	q.step_ms = 20000;
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.n, 3);
+	assert_true(g.v[0] == (1.0 + 38.0) / 2);
+	buf_free(&g.text);
+	/* a minute step over roll-ups: p95 needs raw points, so it reads them
+	 * while they are kept, and is refused once they are gone */
+	int64_t last = T0 + 99 * 10000LL;
+	assert_int_equal(store_maintain(s, last + MIN), 0);
+	q.to_ms = last;
+	q.from_ms = T0;
+	q.step_ms = HOUR;
+	q.stat = "p95";
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_true(g.v[0] == 95);
+	assert_int_equal(g.nseries, 1);
+	buf_free(&g.text);
+	q.stat = "p90"; /* kept by roll-ups: read from them (as store_series_json) */
+	assert_int_equal(read_series(s, &q, &g), 0);
+	buf_free(&g.text);
+	assert_int_equal(store_maintain(s, last + DAY + HOUR), 0);
+	q.stat = "p95";
+	assert_int_equal(read_series(s, &q, &g), -EINVAL);
+	buf_free(&g.text);
+	/* step 0 past raw retention: the minutes' averages at their minute */
+	q.stat = NULL;
+	q.step_ms = 0;
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.n, 17); /* 16 2/3 minutes */
+	assert_int_equal(g.t[0], T0);
+	assert_int_equal(g.t[1], T0 + MIN);
+	double avg0 = 0;
+	for (int i = 0; i < 6; i++)
+		avg0 += (double)((i * 37) % 100 + 1);
+	assert_true(g.v[0] - avg0 / 6 < 1e-9 && avg0 / 6 - g.v[0] < 1e-9);
+	buf_free(&g.text);
+	store_close(s);
+}
+
+static void put_disks(struct store *s, const char *sid, const char *kind, int64_t t, double v)
+{
+	struct fb f;
+	char val[100];
+	fb_begin_kind(&f, sid, t, kind, "[\"metric\"]");
+	snprintf(val, sizeof(val), "{\"used_pct\":%g}", v);
+	fb_rec(&f, "metric", "disk:/", val);
+	snprintf(val, sizeof(val), "{\"used_pct\":%g}", v + 1);
+	fb_rec(&f, "metric", "disk:/boot", val);
+	snprintf(val, sizeof(val), "{\"used_pct\":%g,\"total_kb\":10}", v + 2);
+	fb_rec(&f, "metric", "memory", val);
+	fb_put(s, &f);
+}
+
+static void test_series_read_systems(void **state)
+{
+	struct store *s = open_rw();
+	char sid[40];
+	for (int k = 0; k < 20; k++) { /* 20 containers, a point every 10 s for 5 minutes */
+		snprintf(sid, sizeof(sid), "container:c%02d", k);
+		for (int i = 0; i < 30; i++)
+			put_disks(s, sid, "container", T0 + i * 10000LL, k * 10 + i);
+	}
+	put_disks(s, "host:h", "host", T0 + 5000, 7);
+	/* every system, one metric: 21 systems x 2 mount points, in id order */
+	struct store_series_query q = {
+	    .metric = "disk.used_pct", .from_ms = T0, .to_ms = T0 + 5 * MIN, .step_ms = MIN};
+	static struct got g;
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.nseries, 42);
+	assert_non_null(strstr(g.text.data,
+	                       "container:c00 disk.used_pct {\"mountpoint\":\"/\"} n=5\n"
+	                       "container:c00 disk.used_pct {\"mountpoint\":\"/boot\"}"));
+	assert_non_null(strstr(g.text.data, "container:c19 disk.used_pct"));
+	assert_non_null(
+	    strstr(g.text.data, "host:h disk.used_pct {\"mountpoint\":\"/boot\"} n=1\n"));
+	assert_string_equal(g.sys_line, "host:h|box|host|-|-|box|{}|0");
+	buf_free(&g.text);
+	/* the same values as the many reads of one system each */
+	for (int k = 0; k < 20; k += 7) {
+		snprintf(sid, sizeof(sid), "container:c%02d", k);
+		expect_same_labels(s, sid, "disk.used_pct", "{\"mountpoint\":\"/boot\"}", T0,
+		                   T0 + 5 * MIN, MIN, "max");
+		expect_same_labels(s, sid, "disk.used_pct", "{\"mountpoint\":\"/\"}", T0,
+		                   T0 + 5 * MIN, 10000, "p50");
+	}
+	/* a list of systems (an unknown one is no error), every metric */
+	const char *two[] = {"container:c03", "host:nope", "container:c01", "container:c03"};
+	q.system_ids = two;
+	q.nsystems = 4;
+	q.metric = NULL;
+	q.step_ms = 0;
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.nseries, 8); /* 2 systems x (2 disks, memory.used_pct, total_kb) */
+	assert_string_equal(g.text.data,
+	                    "container:c01 disk.used_pct {\"mountpoint\":\"/\"} n=30\n"
+	                    "container:c01 disk.used_pct {\"mountpoint\":\"/boot\"} n=30\n"
+	                    "container:c01 memory.total_kb {} n=30\n"
+	                    "container:c01 memory.used_pct {} n=30\n"
+	                    "container:c03 disk.used_pct {\"mountpoint\":\"/\"} n=30\n"
+	                    "container:c03 disk.used_pct {\"mountpoint\":\"/boot\"} n=30\n"
+	                    "container:c03 memory.total_kb {} n=30\n"
+	                    "container:c03 memory.used_pct {} n=30\n");
+	assert_true(g.v[0] == 10 && g.v[29] == 39);
+	buf_free(&g.text);
+	/* gone systems: included, flagged; present_only leaves them out */
+	const char *present[] = {"container:c01"};
+	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + 6 * MIN), 0);
+	q.metric = "memory.used_pct";
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.nseries, 2);
+	assert_string_equal(g.sys_line, "container:c03|box|container|-|-|box|{}|1");
+	buf_free(&g.text);
+	q.present_only = true;
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.nseries, 1);
+	assert_string_equal(g.text.data, "container:c01 memory.used_pct {} n=30\n");
+	buf_free(&g.text);
+	/* no_points: the series that have a point in the range, n = 0 */
+	q.system_ids = NULL;
+	q.present_only = false;
+	q.no_points = true;
+	q.metric = NULL;
+	q.from_ms = T0 + 10 * MIN;
+	q.to_ms = T0 + 20 * MIN;
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.nseries, 0);
+	buf_free(&g.text);
+	q.from_ms = T0;
+	q.to_ms = T0 + 5000;
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.nseries, 21 * 4);
+	assert_int_equal(g.n, 0);
+	assert_null(strstr(g.text.data, " n=1"));
+	buf_free(&g.text);
+	/* a series with no point in the range is passed with n = 0 */
+	q.no_points = false;
+	q.from_ms = T0 + 10 * MIN;
+	q.to_ms = T0 + 20 * MIN;
+	q.metric = "memory.used_pct";
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.n, 0);
+	buf_free(&g.text);
+	/* nothing at all matches: 0 */
+	q.metric = "no.such";
+	assert_int_equal(read_series(s, &q, &g), 0);
+	assert_int_equal(g.nseries, 0);
+	buf_free(&g.text);
+	/* a callback's non-zero return stops the read and is returned */
+	store_close(s);
+}
+
+static int stop_at_first(void *ctx, const struct store_series_data *d)
+{
+	(*(int *)ctx)++;
+	return 7;
+}
+
+static void test_series_read_stops(void **state)
+{
+	struct store *s = open_rw();
+	put_disks(s, "host:a", "host", T0, 1);
+	put_disks(s, "host:b", "host", T0, 2);
+	int calls = 0;
+	struct store_series_query q = {.from_ms = T0, .to_ms = T0 + MIN};
+	assert_int_equal(store_series_read(s, &q, stop_at_first, &calls), 7);
+	assert_int_equal(calls, 1);
+	store_close(s);
+}
+
+/* ---- objects, events, gone reasons -------------------------------------------- */
+
+static int collect_objects(void *ctx, const char *name, const char *json, int64_t updated)
+{
+	buf_printf(ctx, "%s=%s@%lld;", name, json, (long long)updated);
+	return 0;
+}
+
+static void test_objects(void **state)
+{
+	struct store *s = open_rw();
+	assert_int_equal(store_object_put(s, "alarm", "cpu-high", "{\"threshold\":80}", T0), 0);
+	assert_int_equal(store_object_put(s, "alarm", "a-disk", "{\"threshold\":90}", T0 + 1), 0);
+	assert_int_equal(store_object_put(s, "silence", "s1", "[1,2]", T0 + 2), 0);
+	/* replace */
+	assert_int_equal(store_object_put(s, "alarm", "cpu-high", " {\"threshold\":85} ", T0 + 3),
+	                 0);
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_objects(s, "alarm", collect_objects, &b), 0);
+	assert_string_equal(b.data, "a-disk={\"threshold\":90}@1699999200001;"
+	                            "cpu-high= {\"threshold\":85} @1699999200003;");
+	/* invalid JSON is refused, the stored one kept */
+	assert_int_equal(store_object_put(s, "alarm", "cpu-high", "{\"threshold\":", T0 + 4),
+	                 -EINVAL);
+	assert_int_equal(store_object_put(s, "alarm", "x", "", T0 + 4), -EINVAL);
+	assert_int_equal(store_object_put(s, "alarm", "x", "{} {}", T0 + 4), -EINVAL);
+	/* delete, then again: -ENOENT */
+	assert_int_equal(store_object_delete(s, "alarm", "a-disk"), 0);
+	assert_int_equal(store_object_delete(s, "alarm", "a-disk"), -ENOENT);
+	assert_int_equal(store_object_delete(s, "nokind", "cpu-high"), -ENOENT);
+	buf_reset(&b);
+	assert_int_equal(store_objects(s, "alarm", collect_objects, &b), 0);
+	assert_string_equal(b.data, "cpu-high= {\"threshold\":85} @1699999200003;");
+	/* kept across a reopen, read-only too */
+	store_close(s);
+	assert_int_equal(store_open(url, STORE_RO, &s), 0);
+	buf_reset(&b);
+	assert_int_equal(store_objects(s, "silence", collect_objects, &b), 0);
+	assert_string_equal(b.data, "s1=[1,2]@1699999200002;");
+	assert_int_equal(store_object_put(s, "alarm", "y", "{}", T0), -EROFS);
+	store_close(s);
+	buf_free(&b);
+}
+
+static int collect_events(void *ctx, int64_t id, const struct store_event *e)
+{
+	buf_printf(ctx, "%lld %lld %s %s %s %s %s %s\n", (long long)id, (long long)e->time_ms,
+	           e->kind, e->subject ? e->subject : "-", e->system ? e->system : "-",
+	           e->type ? e->type : "-", e->summary ? e->summary : "-", e->data ? e->data : "-");
+	return 0;
+}
+
+static void test_events(void **state)
+{
+	struct store *s = open_rw();
+	int64_t ids[6];
+	struct store_event e[6] = {
+	    {T0, "alarm", "cpu", "host:a", "config", "created", "{\"threshold\":80}"},
+	    {T0 + MIN, "alarm", "cpu", "host:a", "state", "OK -> ALARM", "{\"points\":[81,90]}"},
+	    {T0 + MIN, "alarm", "cpu", "host:a", "action", "webhook 200", NULL},
+	    {T0 + 2 * MIN, "alarm", "mem", NULL, "state", "OK -> ALARM", NULL},
+	    {T0 + 15 * DAY, "alarm", "cpu", "host:b", "state", "ALARM -> OK", NULL},
+	    {T0 + 15 * DAY, "other", "x", NULL, NULL, NULL, NULL},
+	};
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(store_event_put(s, &e[i], &ids[i]), 0);
+		if (i)
+			assert_true(ids[i] > ids[i - 1]);
+	}
+	struct store_event bad = {T0, "alarm", "cpu", NULL, "state", "x", "{nope"};
+	assert_int_equal(store_event_put(s, &bad, NULL), -EINVAL);
+	/* newest first; at equal times, the later one first */
+	struct buf b = BUF_INIT, w = BUF_INIT;
+	struct store_event_filter f = {.kind = "alarm", .subject = "cpu"};
+	assert_int_equal(store_events(s, &f, collect_events, &b), 0);
+	buf_printf(&w, "%lld 1701295200000 alarm cpu host:b state ALARM -> OK -\n",
+	           (long long)ids[4]);
+	buf_printf(&w, "%lld 1699999260000 alarm cpu host:a action webhook 200 -\n",
+	           (long long)ids[2]);
+	buf_printf(&w,
+	           "%lld 1699999260000 alarm cpu host:a state OK -> ALARM {\"points\":[81,90]}\n",
+	           (long long)ids[1]);
+	buf_printf(&w, "%lld 1699999200000 alarm cpu host:a config created {\"threshold\":80}\n",
+	           (long long)ids[0]);
+	assert_string_equal(b.data, w.data);
+	/* filters: type, system, time range, limit */
+	struct store_event_filter f2 = {.type = "state"};
+	buf_reset(&b);
+	assert_int_equal(store_events(s, &f2, collect_events, &b), 0);
+	assert_int_equal(count_lines(b.data), 3);
+	struct store_event_filter f3 = {.system = "host:a", .limit = 2};
+	buf_reset(&b);
+	assert_int_equal(store_events(s, &f3, collect_events, &b), 0);
+	assert_int_equal(count_lines(b.data), 2);
+	assert_non_null(strstr(b.data, "webhook 200"));
+	struct store_event_filter f4 = {.from_ms = T0 + MIN, .to_ms = T0 + 2 * MIN};
+	buf_reset(&b);
+	assert_int_equal(store_events(s, &f4, collect_events, &b), 0);
+	assert_int_equal(count_lines(b.data), 3);
+	buf_reset(&b);
+	assert_int_equal(store_events(s, NULL, collect_events, &b), 0);
+	assert_int_equal(count_lines(b.data), 6);
+	/* 14 days of retention: store_maintain deletes the older ones */
+	assert_int_equal(store_maintain(s, T0 + 14 * DAY + MIN + 1), 0);
+	buf_reset(&b);
+	assert_int_equal(store_events(s, NULL, collect_events, &b), 0);
+	assert_int_equal(count_lines(b.data), 3);
+	assert_null(strstr(b.data, "created"));
+	assert_non_null(strstr(b.data, "mem"));
+	/* ids keep ascending after a deletion */
+	int64_t id;
+	assert_int_equal(store_event_put(s, &e[0], &id), 0);
+	assert_true(id > ids[5]);
+	buf_free(&b);
+	buf_free(&w);
+	store_close(s);
+}
+
+static json_t *system_of(struct store *s, const char *sid)
+{
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_systems_json(s, NULL, &b), 0);
+	json_t *all = parse(&b), *one = NULL, *x;
+	size_t i;
+	json_array_foreach(all, i, x)
+	{
+		if (strcmp(json_string_value(json_object_get(x, "id")), sid) == 0)
+			one = json_incref(x);
+	}
+	json_decref(all);
+	buf_free(&b);
+	assert_non_null(one);
+	return one;
+}
+
+static void test_gone_reason(void **state)
+{
+	struct store *s = open_rw();
+	struct fb f;
+	for (int i = 0; i < 2; i++) {
+		fb_begin_kind(&f, i ? "container:b" : "container:a", T0, "container", "[\"os\"]");
+		fb_rec(&f, "os", "linux", "{}");
+		fb_put(s, &f);
+	}
+	const char *present[] = {"container:b"};
+	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + MIN), 0);
+	assert_int_equal(
+	    store_gone_reason(s, "container:a",
+	                      "{\"reason\":\"exited\",\"exit_code\":137,\"oom_killed\":true}",
+	                      T0 + MIN + 5),
+	    0);
+	assert_int_equal(store_gone_reason(s, "container:nope", "{}", T0), -ENOENT);
+	assert_int_equal(store_gone_reason(s, "container:a", "{bad", T0), -EINVAL);
+	json_t *a = system_of(s, "container:a");
+	assert_true(json_is_true(json_object_get(a, "gone")));
+	assert_string_equal(json_string_value(json_object_get(a, "gone_at")),
+	                    "2023-11-14T22:01:00.000Z");
+	json_t *why = json_object_get(a, "gone_reason");
+	assert_string_equal(json_string_value(json_object_get(why, "reason")), "exited");
+	assert_int_equal(json_integer_value(json_object_get(why, "exit_code")), 137);
+	assert_true(json_is_true(json_object_get(why, "oom_killed")));
+	json_decref(a);
+	/* a present system has neither */
+	json_t *b = system_of(s, "container:b");
+	assert_null(json_object_get(b, "gone_reason"));
+	assert_null(json_object_get(b, "gone_at"));
+	json_decref(b);
+	/* back: the reason is forgotten; gone again without one: null */
+	fb_begin_kind(&f, "container:a", T0 + 2 * MIN, "container", "[\"os\"]");
+	fb_rec(&f, "os", "linux", "{}");
+	fb_put(s, &f);
+	a = system_of(s, "container:a");
+	assert_true(json_is_false(json_object_get(a, "gone")));
+	assert_null(json_object_get(a, "gone_reason"));
+	json_decref(a);
+	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + 3 * MIN), 0);
+	a = system_of(s, "container:a");
+	assert_true(json_is_null(json_object_get(a, "gone_reason")));
+	assert_string_equal(json_string_value(json_object_get(a, "gone_at")),
+	                    "2023-11-14T22:03:00.000Z");
+	json_decref(a);
+	store_close(s);
+}
+
 /* ---- reopening and crashes ------------------------------------------------- */
 
 static void test_reopen(void **state)
@@ -914,6 +1465,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_latest_points, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gone_systems, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_series_read_as_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_series_read_points_and_percentiles, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_series_read_systems, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_series_read_stops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gone_reason, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill9_mid_stream, setup, teardown),
 	};

@@ -18,6 +18,7 @@
  *   I/O           io.stat                           blkio.throttle.io_service_bytes
  *                                                   / io_serviced (_recursive first)
  *   pids          pids.current, pids.max            same names
+ *   OOM kills     memory.events oom_kill            memory.oom_control oom_kill
  *
  * v1 controllers are read first; the cgroup2 directory then fills only what
  * is still missing, so a hybrid machine gets each counter from the
@@ -167,6 +168,7 @@ enum cg_file {
 	F2_IO_STAT,
 	F2_PIDS_CURRENT,
 	F2_PIDS_MAX,
+	F2_MEM_EVENTS,
 	F1_USAGE,
 	F1_USAGE_USER,
 	F1_USAGE_SYS,
@@ -183,6 +185,7 @@ enum cg_file {
 	F1_BLKIO_OPS,
 	F1_PIDS_CURRENT,
 	F1_PIDS_MAX,
+	F1_MEM_OOM,
 	CG_NFILES
 };
 
@@ -198,6 +201,7 @@ static const struct {
     [F2_IO_STAT] = {"io.stat", CG_V2},
     [F2_PIDS_CURRENT] = {"pids.current", CG_V2},
     [F2_PIDS_MAX] = {"pids.max", CG_V2},
+    [F2_MEM_EVENTS] = {"memory.events", CG_V2},
     [F1_USAGE] = {"cpuacct.usage", CG_CPUACCT},
     [F1_USAGE_USER] = {"cpuacct.usage_user", CG_CPUACCT},
     [F1_USAGE_SYS] = {"cpuacct.usage_sys", CG_CPUACCT},
@@ -214,6 +218,7 @@ static const struct {
     [F1_BLKIO_OPS] = {"blkio.throttle.io_serviced", CG_BLKIO},
     [F1_PIDS_CURRENT] = {"pids.current", CG_PIDS},
     [F1_PIDS_MAX] = {"pids.max", CG_PIDS},
+    [F1_MEM_OOM] = {"memory.oom_control", CG_MEMORY},
 };
 
 #define FD_CLOSED (-1) /* open when next needed */
@@ -432,6 +437,11 @@ static void v2_memory(struct cgroup_dirs *d, struct vt_cgroup *o)
 	if (!(o->have & VC_MEMSTAT) && read_text(d, 0, F2_MEM_STAT) &&
 	    keyed(&d->b, "file", &o->mem_cache) && keyed(&d->b, "anon", &o->mem_anon))
 		o->have |= VC_MEMSTAT;
+	/* memory.events counts the cgroup's subtree (unless mounted with
+	 * memory_localevents) */
+	if (!(o->have & VC_OOM) && read_text(d, 0, F2_MEM_EVENTS) &&
+	    keyed(&d->b, "oom_kill", &o->oom_kills))
+		o->have |= VC_OOM;
 }
 
 static void v2_io(struct cgroup_dirs *d, struct vt_cgroup *o)
@@ -584,6 +594,9 @@ static void v1_memory(struct cgroup_dirs *d, struct vt_cgroup *o)
 		o->mem_limit_own = lim;
 		o->have |= VC_MEMLIMIT;
 	}
+	if (!(o->have & VC_OOM) && read_text(d, 0, F1_MEM_OOM) &&
+	    keyed(&d->b, "oom_kill", &o->oom_kills))
+		o->have |= VC_OOM;
 }
 
 /* The first of two blkio files that exists and parses, as read/write sums. */
@@ -803,6 +816,32 @@ int cgroup_read(const struct cgroup_mounts *m, const char *path, int version, st
 	r = cgroup_dirs_read(d, out);
 	cgroup_dirs_close(d);
 	return r;
+}
+
+/* ---- the OOM-kill counter ------------------------------------------------------ */
+
+int cgroup_oom_open(const struct cgroup_mounts *m, int hier, const char *path)
+{
+	if (hier != CG_V2 && hier != CG_MEMORY)
+		return -EINVAL;
+	int dfd = open_cgroup_dir(m, hier, path);
+	if (dfd < 0)
+		return dfd;
+	int fd = openat(dfd, hier == CG_V2 ? "memory.events" : "memory.oom_control",
+	                O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int err = errno;
+	close(dfd);
+	return fd < 0 ? -err : fd;
+}
+
+int cgroup_oom_read(int fd, uint64_t *out)
+{
+	char b[512];
+	ssize_t n = pread(fd, b, sizeof(b) - 1, 0);
+	if (n < 0)
+		return -errno;
+	b[n] = 0;
+	return cg_parse_keyed(b, (size_t)n, "oom_kill", out) == 0 ? 0 : -ENOENT;
 }
 
 /* ---- is a cgroup the system's own ------------------------------------------- */

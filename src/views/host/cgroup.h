@@ -96,8 +96,8 @@ int cgroup_read(const struct cgroup_mounts *m, const char *path, int version,
  * The values set on the cgroup itself are kept in the *_own fields.
  *
  * The cgroup_dirs hold a pointer to `m`, which must outlive them.
- * File descriptors held: about 15 for a container on a v1 or hybrid host,
- * 10 on a v2 host, plus 2 or 3 per ancestor level.
+ * File descriptors held: about 16 for a container on a v1 or hybrid host,
+ * 11 on a v2 host, plus 2 or 3 per ancestor level.
  */
 struct cgroup_dirs;
 
@@ -129,6 +129,18 @@ void cgroup_dirs_close(struct cgroup_dirs *d);
  * (no ancestors are read). */
 int cgroup_read_v2(int dirfd, struct vt_cgroup *out);
 int cgroup_read_v1(const int dirfd[CG_NCTRL], struct vt_cgroup *out);
+
+/*
+ * The OOM-kill counter of the cgroup at `path` in hierarchy `hier`
+ * ("oom_kill" of memory.oom_control in the v1 memory hierarchy, of
+ * memory.events in cgroup2; both count the cgroup and everything below
+ * it): cgroup_oom_open() opens the file (an fd, or -ENOENT when the
+ * hierarchy is not mounted or has no such file, -EINVAL for a bad path),
+ * cgroup_oom_read() reads it again (pread at 0): 0 with *out, -ENOENT when
+ * the kernel does not count OOM kills, -ENODEV once the cgroup is removed.
+ */
+int cgroup_oom_open(const struct cgroup_mounts *m, int hier, const char *path);
+int cgroup_oom_read(int fd, uint64_t *out);
 
 /*
  * Is the cgroup at `path` in hierarchy `hier` (and every cgroup below it)

@@ -1,0 +1,361 @@
+/*
+ * alarm_eval.c - one evaluation of a metric alarm (alarm.h), exactly as
+ * CloudWatch's "How alarm state is evaluated when data is missing":
+ *
+ * The evaluation range is N + 2 periods (alarm_range_periods()): the
+ * documented example fetches the 5 most recent periods for N = 3, and
+ * CloudWatch publishes no formula, so ours is that example made a rule
+ * and named in every reason.  Then, with `real` the periods of the range
+ * that have a point:
+ *
+ *   every period has a point      -> the newest N points
+ *   some missing, real >= N       -> the newest N real points (the
+ *                                    treatment is not used)
+ *   real < N                      -> every real point of the range plus
+ *                                    the newest N - real missing periods,
+ *                                    filled by the treatment
+ *
+ * M or more breaching among the N -> ALARM, else OK; except with fewer
+ * than N real points under `missing` and `ignore`, whose filled periods
+ * are unknown: no real point -> INSUFFICIENT_DATA (`missing`) or the state
+ * kept (`ignore`); M real breaching -> ALARM; a real non-breaching point
+ * -> OK; only breaching real points, fewer than M -> ALARM under
+ * `missing` when the oldest evaluated point is one of them ("because the
+ * oldest evaluated data point is breaching"), else INSUFFICIENT_DATA;
+ * under `ignore` the state is kept.  This reproduces CloudWatch's table
+ * row for row, rows 5 and 6 (asymmetric) included
+ * (tests/unit/test_alarm_eval.c, docs/alarms.md).
+ *
+ * The reason is CloudWatch's sentence ("Threshold Crossed: 1 out of the
+ * last 1 datapoints [99.5 (06/12/26 16:59:00)] was greater than the
+ * threshold (50.0) (minimum 1 datapoint for OK -> ALARM transition).")
+ * plus the filled periods and the evaluation range in ISO UTC; the data
+ * is CloudWatch's reasonData plus the evaluated points.
+ */
+#include "alarm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../util/buf.h"
+#include "../util/timefmt.h"
+#include "../util/xalloc.h"
+
+/* Points named in the reason and in the data (newest first). */
+#define LIST_MAX 10
+
+int alarm_range_periods(const struct alarm_def *d)
+{
+	return d->evaluation_periods + 2;
+}
+
+static bool breaches(const struct alarm_def *d, double v)
+{
+	switch (d->cmp) {
+	case ALARM_GT:
+		return v > d->threshold;
+	case ALARM_GE:
+		return v >= d->threshold;
+	case ALARM_LT:
+		return v < d->threshold;
+	default:
+		return v <= d->threshold;
+	}
+}
+
+static const char *cmp_words(enum alarm_cmp c)
+{
+	switch (c) {
+	case ALARM_GT:
+		return "greater than";
+	case ALARM_GE:
+		return "greater than or equal to";
+	case ALARM_LT:
+		return "less than";
+	default:
+		return "less than or equal to";
+	}
+}
+
+/* A double as CloudWatch (Java) prints it: the shortest text that reads
+ * back, with ".0" on whole numbers: 50.0, 99.50160229693434. */
+static void num(double v, char *buf, size_t cap)
+{
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(buf, cap, "%.1f", v);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, cap, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	if (isfinite(v) && !strpbrk(buf, ".e"))
+		strncat(buf, ".0", cap - strlen(buf) - 1);
+}
+
+/* "06/12/26 16:59:00": CloudWatch's dd/mm/yy, UTC. */
+static void cw_time(int64_t ms, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm))
+		snprintf(buf, cap, "%lld", (long long)ms);
+	else
+		snprintf(buf, cap, "%02d/%02d/%02d %02d:%02d:%02d", tm.tm_mday, tm.tm_mon + 1,
+		         tm.tm_year % 100, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void iso(int64_t ms, char *buf, size_t cap)
+{
+	format_time_utc_sec(ms / 1000, buf, cap);
+}
+
+static const char *fill_name(enum alarm_missing m)
+{
+	switch (m) {
+	case MISSING_NOT_BREACHING:
+		return "NonBreaching";
+	case MISSING_BREACHING:
+		return "Breaching";
+	case MISSING_IGNORE:
+		return "Ignore";
+	default:
+		return "Missing";
+	}
+}
+
+/* The evaluated slots: indexes into the range, oldest first. */
+struct pick {
+	size_t *idx;
+	size_t n;
+	int real, breaching, good, filled;
+};
+
+static void choose(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                   size_t want, struct pick *p)
+{
+	size_t real = 0;
+	for (size_t i = 0; i < n; i++)
+		real += range[i].present;
+	bool *take = xcalloc(n ? n : 1, sizeof(bool));
+	size_t got = 0;
+	if (real >= want) {
+		/* the newest `want` real points (all real: the newest slots) */
+		for (size_t i = n; i-- > 0 && got < want;)
+			if (range[i].present) {
+				take[i] = true;
+				got++;
+			}
+	} else {
+		/* every real point, then the newest missing slots */
+		for (size_t i = 0; i < n; i++)
+			if (range[i].present) {
+				take[i] = true;
+				got++;
+			}
+		for (size_t i = n; i-- > 0 && got < want;)
+			if (!range[i].present) {
+				take[i] = true;
+				got++;
+			}
+	}
+	p->idx = xmalloc((got ? got : 1) * sizeof(size_t));
+	p->n = 0;
+	p->real = p->breaching = p->good = p->filled = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!take[i])
+			continue;
+		p->idx[p->n++] = i;
+		if (!range[i].present)
+			p->filled++;
+		else if (breaches(d, range[i].v))
+			p->breaching++;
+		else
+			p->good++;
+	}
+	p->real = p->breaching + p->good;
+	free(take);
+}
+
+/* "[v (time), v (time)]" of the real evaluated points that `breach`
+ * (or not), newest first. */
+static void point_list(const struct alarm_def *d, const struct alarm_point *range,
+                       const struct pick *p, bool breach, struct buf *b)
+{
+	int listed = 0;
+	buf_addc(b, '[');
+	for (size_t k = p->n; k-- > 0;) {
+		const struct alarm_point *pt = &range[p->idx[k]];
+		if (!pt->present || breaches(d, pt->v) != breach)
+			continue;
+		if (listed == LIST_MAX) {
+			buf_adds(b, ", ...");
+			break;
+		}
+		char v[40], t[40];
+		num(pt->v, v, sizeof(v));
+		cw_time(pt->t, t, sizeof(t));
+		buf_printf(b, "%s%s (%s)", listed ? ", " : "", v, t);
+		listed++;
+	}
+	buf_addc(b, ']');
+}
+
+static void reason(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                   const struct pick *p, enum alarm_state current, struct alarm_result *out)
+{
+	struct buf b = BUF_INIT;
+	char thr[40], t0[32], t1[32];
+	int N = d->evaluation_periods, M = alarm_def_datapoints(d);
+	num(d->threshold, thr, sizeof(thr));
+	if (out->kept) {
+		buf_printf(
+		    &b,
+		    "Unchanged: %d of the %d datapoints needed were received and missing data "
+		    "is ignored, so the state stays %s.",
+		    p->real, N, alarm_state_name(current));
+	} else if (out->state == ALARM_STATE_INSUFFICIENT) {
+		if (p->real == 0)
+			buf_printf(
+			    &b, "Insufficient Data: no datapoints were received for %zu period%s",
+			    n, n == 1 ? "" : "s");
+		else {
+			buf_printf(&b, "Insufficient Data: %d out of the last %d datapoints ",
+			           p->breaching, N);
+			point_list(d, range, p, true, &b);
+			buf_printf(&b,
+			           " %s %s the threshold (%s) (minimum %d datapoint%s for OK -> "
+			           "ALARM transition)",
+			           p->breaching == 1 ? "was" : "were", cmp_words(d->cmp), thr, M,
+			           M == 1 ? "" : "s");
+		}
+		buf_printf(&b, " and %d missing datapoint%s %s treated as [%s].", p->filled,
+		           p->filled == 1 ? "" : "s", p->filled == 1 ? "was" : "were",
+		           fill_name(d->missing));
+	} else {
+		bool alarm = out->state == ALARM_STATE_ALARM;
+		int count = alarm ? out->breaching
+		                  : p->good + (d->missing == MISSING_NOT_BREACHING ? p->filled : 0);
+		int minimum = alarm ? M : N - M + 1;
+		if (p->real == 0) {
+			buf_printf(
+			    &b, "Threshold Crossed: no datapoints were received for %zu period%s",
+			    n, n == 1 ? "" : "s");
+			buf_printf(&b, " and %d missing datapoint%s %s treated as [%s].", p->filled,
+			           p->filled == 1 ? "" : "s", p->filled == 1 ? "was" : "were",
+			           fill_name(d->missing));
+		} else {
+			buf_printf(&b, "Threshold Crossed: %d out of the last %d datapoints ",
+			           count, N);
+			point_list(d, range, p, alarm, &b);
+			buf_printf(&b,
+			           " %s %s%s the threshold (%s) (minimum %d datapoint%s for %s "
+			           "transition).",
+			           count == 1 ? "was" : "were", alarm ? "" : "not ",
+			           cmp_words(d->cmp), thr, minimum, minimum == 1 ? "" : "s",
+			           alarm ? "OK -> ALARM" : "ALARM -> OK");
+			if (p->filled)
+				buf_printf(&b, " %d missing datapoint%s %s treated as [%s].",
+				           p->filled, p->filled == 1 ? "" : "s",
+				           p->filled == 1 ? "was" : "were", fill_name(d->missing));
+		}
+	}
+	iso(n ? range[0].t : 0, t0, sizeof(t0));
+	iso(n ? range[n - 1].t + d->period_ms : 0, t1, sizeof(t1));
+	buf_printf(&b, " Evaluation range [%s, %s] (%zu periods of %llds).", t0, t1, n,
+	           (long long)(d->period_ms / 1000));
+	snprintf(out->reason, sizeof(out->reason), "%s", buf_str(&b));
+	buf_free(&b);
+}
+
+static void data(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                 const struct pick *p, struct alarm_result *out)
+{
+	struct buf b = BUF_INIT;
+	struct json j;
+	char t[32], v[40];
+	jw_init(&j, &b);
+	jw_obj_begin(&j, NULL);
+	jw_str(&j, "version", "1.0");
+	format_time_utc((n ? range[n - 1].t + d->period_ms : 0) * 1000000, t, sizeof(t));
+	jw_str(&j, "queryDate", t);
+	format_time_utc((n ? range[0].t : 0) * 1000000, t, sizeof(t));
+	jw_str(&j, "startDate", t);
+	jw_str(&j, "statistic", d->stat);
+	jw_int(&j, "period", d->period_ms / 1000);
+	/* the real points evaluated, newest first (CloudWatch's order) */
+	jw_arr_begin(&j, "recentDatapoints");
+	int listed = 0;
+	for (size_t k = p->n; k-- > 0 && listed < LIST_MAX;) {
+		const struct alarm_point *pt = &range[p->idx[k]];
+		if (!pt->present)
+			continue;
+		num(pt->v, v, sizeof(v));
+		jw_raw(&j, NULL, v, strlen(v));
+		listed++;
+	}
+	jw_arr_end(&j);
+	num(d->threshold, v, sizeof(v));
+	jw_raw(&j, "threshold", v, strlen(v));
+	/* every evaluated slot, oldest first (the newest LIST_MAX) */
+	jw_arr_begin(&j, "evaluatedDatapoints");
+	for (size_t k = p->n > LIST_MAX ? p->n - LIST_MAX : 0; k < p->n; k++) {
+		const struct alarm_point *pt = &range[p->idx[k]];
+		jw_obj_begin(&j, NULL);
+		format_time_utc(pt->t * 1000000, t, sizeof(t));
+		jw_str(&j, "timestamp", t);
+		if (pt->present) {
+			num(pt->v, v, sizeof(v));
+			jw_raw(&j, "value", v, strlen(v));
+		} else {
+			jw_str(&j, "filled", fill_name(d->missing));
+		}
+		jw_obj_end(&j);
+	}
+	jw_arr_end(&j);
+	jw_obj_end(&j);
+	if (b.len < sizeof(out->data))
+		memcpy(out->data, buf_str(&b), b.len + 1);
+	else
+		snprintf(out->data, sizeof(out->data), "{\"version\":\"1.0\",\"truncated\":true}");
+	buf_free(&b);
+}
+
+void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                    enum alarm_state current, struct alarm_result *out)
+{
+	int N = d->evaluation_periods, M = alarm_def_datapoints(d);
+	struct pick p;
+	memset(out, 0, sizeof(*out));
+	choose(d, range, n, N > 0 ? (size_t)N : 0, &p);
+	out->evaluated = (int)p.n;
+	out->filled = p.filled;
+	bool unknown_fill = d->missing == MISSING_MISSING || d->missing == MISSING_IGNORE;
+	if (p.filled == 0 || !unknown_fill) {
+		int b = p.breaching + (d->missing == MISSING_BREACHING ? p.filled : 0);
+		out->breaching = b;
+		out->state = b >= M ? ALARM_STATE_ALARM : ALARM_STATE_OK;
+	} else {
+		/* fewer than N real points, the filled ones unknown */
+		out->breaching = p.breaching;
+		bool oldest_breaching = p.n && range[p.idx[0]].present;
+		bool alarm = p.breaching >= M ||
+		             (p.good == 0 && d->missing == MISSING_MISSING && oldest_breaching);
+		if (p.real == 0 || (!alarm && p.good == 0))
+			out->state = ALARM_STATE_INSUFFICIENT;
+		else
+			out->state = alarm ? ALARM_STATE_ALARM : ALARM_STATE_OK;
+		if (d->missing == MISSING_IGNORE && out->state == ALARM_STATE_INSUFFICIENT) {
+			out->kept = true;
+			out->state = current;
+			out->evaluated = 0;
+		}
+	}
+	reason(d, range, n, &p, current, out);
+	data(d, range, n, &p, out);
+	free(p.idx);
+}

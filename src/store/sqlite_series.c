@@ -1,0 +1,983 @@
+/*
+ * sqlite_series.c - the SQLite backend's metric series as numbers: the
+ * series_read op (store_series_read()) and the core store_series_json()
+ * (sqlite_read.c) is built on, so both give the same buckets and values.
+ *
+ * A read is three steps:
+ *   1. which series: label selectors (parse_selector), the systems asked
+ *      for (only those with a metric point since the range's hour:
+ *      systems.last_metric), their series by the (system, name, labels)
+ *      index;
+ *   2. their raw points, gathered for many series at once (raw_gather):
+ *      the hourly chunks of points_raw (only below the `compacted`
+ *      watermark: above it there are none), and the frame rows of
+ *      points_new, each frame's blob walked once for all the series of
+ *      its system (fpoints_pick), by one range scan over the minutes when
+ *      the read covers many systems, else by one lookup per minute and
+ *      system;
+ *   3. the reduction (series_reduce): roll-up rows up to their watermarks
+ *      (as store_series_json always chose them), raw points after, in
+ *      buckets of the step; percentiles of raw points are exact nearest
+ *      ranks (a selection, not a sort), those of roll-up rows the
+ *      count-weighted nearest rank of their stored percentiles.
+ * Step 0 gives the points as stored: raw points, and where the range is
+ * older than raw retention the minutes' (then the hours') averages.
+ *
+ * Series are read in batches (about a million points at most), so a read
+ * of every series of every system never holds them all at once.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/jscan.h"
+#include "../util/xalloc.h"
+#include "sqlite_internal.h"
+
+/* ---- selectors ------------------------------------------------------------------- */
+
+int parse_selector(const char *m, struct selector *sel)
+{
+	memset(sel, 0, sizeof(*sel));
+	const char *brace = strchr(m, '{');
+	size_t nl = brace ? (size_t)(brace - m) : strlen(m);
+	if (nl == 0 || nl >= sizeof(sel->name))
+		return -EINVAL;
+	memcpy(sel->name, m, nl);
+	if (!brace)
+		return 0;
+	const char *p = brace + 1;
+	struct buf tmp = BUF_INIT;
+	while (*p && *p != '}') {
+		if (sel->n >= 8)
+			goto bad;
+		const char *k = p;
+		while (*p && *p != '=' && *p != ',' && *p != '}')
+			p++;
+		if (*p != '=' || p == k)
+			goto bad;
+		js_escape_raw(&sel->k[sel->n], k, (size_t)(p - k));
+		p++;
+		buf_reset(&tmp);
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				buf_addc(&tmp, *p);
+			}
+			if (*p != '"')
+				goto bad;
+			p++;
+		} else {
+			while (*p && *p != ',' && *p != '}')
+				buf_addc(&tmp, *p++);
+		}
+		js_escape_raw(&sel->v[sel->n], tmp.data ? tmp.data : "", tmp.len);
+		sel->n++;
+		if (*p == ',')
+			p++;
+	}
+	buf_free(&tmp);
+	if (*p != '}' || p[1])
+		return -EINVAL;
+	return 0;
+bad:
+	buf_free(&tmp);
+	return -EINVAL;
+}
+
+void selector_free(struct selector *sel)
+{
+	for (int i = 0; i < 8; i++) {
+		buf_free(&sel->k[i]);
+		buf_free(&sel->v[i]);
+	}
+}
+
+bool selector_match(const struct selector *sel, const char *labels)
+{
+	for (int i = 0; i < sel->n; i++) {
+		struct js_iter it;
+		struct js_span n, v, c, all = {labels, strlen(labels)};
+		bool hit = false;
+		if (js_iter_begin(&it, all, 0) == 0)
+			while (!hit && js_obj_next(&it, &n, &v) == 1)
+				hit = n.n == sel->k[i].len &&
+				      memcmp(n.p, sel->k[i].data, n.n) == 0 && js_str(v, &c) &&
+				      c.n == sel->v[i].len && memcmp(c.p, sel->v[i].data, c.n) == 0;
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
+/* ---- statistics and levels ------------------------------------------------------- */
+
+int stat_parse(const char *name, bool any_pct, struct stat_spec *out)
+{
+	static const char *const names[] = {"avg", "min", "max", "sum", "count"};
+	memset(out, 0, sizeof(*out));
+	out->slot = -1;
+	if (!name)
+		return -EINVAL;
+	for (int i = 0; i < 5; i++)
+		if (strcmp(name, names[i]) == 0) {
+			out->kind = (enum stat_kind)i;
+			return 0;
+		}
+	if (name[0] != 'p' || name[1] < '1' || name[1] > '9' ||
+	    (name[2] && (name[2] < '0' || name[2] > '9' || name[3])))
+		return -EINVAL;
+	out->kind = STAT_PCT;
+	out->pct = name[2] ? (name[1] - '0') * 10 + (name[2] - '0') : name[1] - '0';
+	for (int k = 0; k < 3; k++)
+		if (agg_pct[k] == out->pct)
+			out->slot = k;
+	return out->slot >= 0 || any_pct ? 0 : -EINVAL;
+}
+
+void levels_load(struct sqlite_store *s, struct levels *lv)
+{
+	lv->raw_cut = meta_get(s, "raw_cut", 0);
+	lv->m1_cut = meta_get(s, "m1_cut", 0);
+	lv->wm1m = meta_get(s, "rollup_1m", -1);
+	lv->wm1h = meta_get(s, "rollup_1h", -1);
+	lv->compacted = meta_get(s, "compacted", 0);
+}
+
+int level_pick(const struct levels *lv, int64_t from, int64_t step, int64_t *step_used)
+{
+	int level = 0;
+	if (lv->wm1m >= 0 && (from < lv->raw_cut || step >= MS_MIN))
+		level = 1;
+	if (level == 1 && lv->wm1h >= 0 && (from < lv->m1_cut || step >= MS_HOUR))
+		level = 2;
+	*step_used = step;
+	if (level == 1 && step < MS_MIN)
+		*step_used = MS_MIN;
+	if (level == 2 && step < MS_HOUR)
+		*step_used = MS_HOUR;
+	return level;
+}
+
+static int64_t ceil_to(int64_t t, int64_t step)
+{
+	int64_t f = floor_to(t, step);
+	return f == t ? t : f + step;
+}
+
+/* Step 0: the hours' rows are read below *hb, the minutes' below *mb. */
+static void stored_bounds(const struct levels *lv, int64_t from, int64_t *hb, int64_t *mb)
+{
+	*hb = *mb = INT64_MIN;
+	if (lv->wm1h >= 0 && from < lv->m1_cut) {
+		*hb = ceil_to(lv->m1_cut, MS_HOUR);
+		if (*hb > lv->wm1h)
+			*hb = lv->wm1h;
+	}
+	if (lv->wm1m >= 0 && from < lv->raw_cut) {
+		*mb = ceil_to(lv->raw_cut, MS_MIN);
+		if (*mb > lv->wm1m)
+			*mb = lv->wm1m;
+	}
+}
+
+/* level < 0: step 0 (points as stored) */
+int64_t raw_start(const struct levels *lv, int level, int64_t from, int64_t to)
+{
+	int64_t end = to + 1, cur = from;
+	if (level < 0) {
+		int64_t hb, mb;
+		stored_bounds(lv, from, &hb, &mb);
+		if (hb > cur)
+			cur = hb;
+		if (mb > cur)
+			cur = mb;
+		return cur;
+	}
+	int64_t m1_end = lv->wm1m < 0 ? INT64_MIN : lv->wm1m;
+	int64_t h1_end = lv->wm1h < 0 ? INT64_MIN : lv->wm1h;
+	if (level == 2) {
+		int64_t e = h1_end < end ? h1_end : end;
+		if (e > cur)
+			cur = e;
+	}
+	if (level >= 1) {
+		int64_t e = m1_end < end ? m1_end : end;
+		if (e > cur)
+			cur = e;
+	}
+	return cur;
+}
+
+/* ---- gathering raw points ------------------------------------------------------ */
+
+/* Chunk points first, then the newer table's: merge them by time, the
+ * newer copy of a time winning (as raw_read() does). */
+static int merge_sources(struct pvec *p, size_t nchunk)
+{
+	if (!nchunk || nchunk >= p->n || p->v[nchunk - 1].t < p->v[nchunk].t)
+		return 0;
+	struct point *m = malloc(p->n * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	size_t i = 0, j = nchunk, w = 0;
+	while (i < nchunk || j < p->n) {
+		if (j >= p->n || (i < nchunk && p->v[i].t < p->v[j].t)) {
+			m[w++] = p->v[i++];
+		} else {
+			if (i < nchunk && p->v[i].t == p->v[j].t)
+				i++;
+			m[w++] = p->v[j++];
+		}
+	}
+	free(p->v);
+	p->v = m;
+	p->cap = p->n;
+	p->n = w;
+	return 0;
+}
+
+/* The group of r (sorted by sys) of system `sys`: [*a, *b). */
+static void group_of(const struct sread *r, size_t n, int64_t sys, size_t *a, size_t *b)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (r[mid].sys < sys)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*a = lo;
+	while (hi < n && r[hi].sys == sys)
+		hi++;
+	*b = hi;
+}
+
+static int new_rows(struct sqlite_store *s, sqlite3_stmt *st, int col, struct sread *r, size_t n,
+                    bool by_system)
+{
+	int rc, e = 0;
+	while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t a = 0, b = n;
+		if (by_system) {
+			group_of(r, n, sqlite3_column_int64(st, 0), &a, &b);
+			if (a == b)
+				continue;
+		}
+		e = fpoints_pick(sqlite3_column_blob(st, col + 1),
+		                 (size_t)sqlite3_column_bytes(st, col + 1),
+		                 sqlite3_column_int64(st, col), r + a, b - a);
+	}
+	sqlite3_reset(st);
+	if (e == -EINVAL)
+		return sq_failf(s, -EINVAL, "corrupt points of system %lld", (long long)r[0].sys);
+	if (e < 0)
+		return e;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(s, rc, "reading points");
+}
+
+int raw_gather(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, int64_t to,
+               const struct levels *lv, bool scan)
+{
+	for (size_t k = 0; k < n; k++) {
+		r[k].pts.n = 0;
+		r[k].nchunk = 0;
+	}
+	if (from >= to || n == 0)
+		return 0;
+	int e = 0;
+	/* a few series over a long range: room for their points at once
+	 * (10 s apart), not grown by doubling */
+	if (n <= 16) {
+		int64_t guess = (to - from) / 10000 + 16;
+		for (size_t k = 0; e == 0 && k < n; k++)
+			e = pvec_reserve(&r[k].pts, (size_t)(guess < 100000 ? guess : 100000));
+	}
+	/* hourly chunks exist only below the compaction watermark */
+	for (size_t k = 0; e == 0 && from < lv->compacted && k < n; k++) {
+		sqlite3_stmt *st = stmt(s, ST_CHUNK_RANGE);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, r[k].id);
+		sqlite3_bind_int64(st, 2, floor_to(from, MS_HOUR));
+		sqlite3_bind_int64(st, 3, to);
+		int rc;
+		while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			e = chunk_decode(sqlite3_column_blob(st, 1),
+			                 (size_t)sqlite3_column_bytes(st, 1),
+			                 sqlite3_column_int64(st, 0), from, to, &r[k].pts);
+		sqlite3_reset(st);
+		if (e == -EINVAL)
+			return sq_failf(s, -EINVAL, "a corrupt chunk of points (series %lld)",
+			                (long long)r[k].id);
+		if (e == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+			return sq_fail(s, rc, "reading points");
+		r[k].nchunk = r[k].pts.n;
+	}
+	if (e < 0)
+		return e;
+	int64_t lo, hi;
+	e = new_range(s, &lo, &hi);
+	if (e < 0 || lo > hi)
+		return e;
+	int64_t m0 = floor_to(from, MS_MIN) / MS_MIN, m1 = floor_to(to - 1, MS_MIN) / MS_MIN;
+	if (m0 < lo)
+		m0 = lo;
+	if (m1 > hi)
+		m1 = hi;
+	if (scan) {
+		sqlite3_stmt *st = stmt(s, ST_NEW_SCAN);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, m0);
+		sqlite3_bind_int64(st, 2, m1);
+		sqlite3_bind_int64(st, 3, from);
+		sqlite3_bind_int64(st, 4, to);
+		e = new_rows(s, st, 1, r, n, true);
+	} else {
+		for (size_t a = 0, b; e == 0 && a < n; a = b) {
+			for (b = a; b < n && r[b].sys == r[a].sys; b++)
+				;
+			for (int64_t m = m0; e == 0 && m <= m1; m++) {
+				sqlite3_stmt *st = stmt(s, ST_NEW_MINUTE);
+				if (!st)
+					return -EIO;
+				sqlite3_bind_int64(st, 1, m);
+				sqlite3_bind_int64(st, 2, r[a].sys);
+				sqlite3_bind_int64(st, 3, from);
+				sqlite3_bind_int64(st, 4, to);
+				e = new_rows(s, st, 0, r + a, b - a, false);
+			}
+		}
+	}
+	for (size_t k = 0; e == 0 && k < n; k++)
+		e = merge_sources(&r[k].pts, r[k].nchunk);
+	return e;
+}
+
+/* ---- reducing ------------------------------------------------------------------- */
+
+void tv_free(struct tv *x)
+{
+	free(x->t);
+	free(x->v);
+	memset(x, 0, sizeof(*x));
+}
+
+static int tv_add(struct tv *x, int64_t t, double v)
+{
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 256;
+		int64_t *nt = realloc(x->t, cap * sizeof(*nt));
+		if (!nt)
+			return -ENOMEM;
+		x->t = nt;
+		double *nv = realloc(x->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		x->v = nv;
+		x->cap = cap;
+	}
+	x->t[x->n] = t;
+	x->v[x->n++] = v;
+	return 0;
+}
+
+/* A bucket being reduced. */
+struct reducer {
+	const struct stat_spec *st;
+	int64_t step, bt;
+	bool rows; /* percentiles from agg rows (roll-ups), not values */
+	double sum, min, max;
+	int64_t count;
+	double *vals;
+	size_t nv, vcap;
+	struct agg *ra;
+	size_t nr, rcap;
+	struct tv *out;
+};
+
+/* The k-th smallest of v[0..n) (k < n); v is reordered. */
+static double select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		double pivot = v[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return v[k];
+	}
+	return v[k];
+}
+
+static int cmp_slot(const void *a, const void *b, void *k)
+{
+	int i = *(const int *)k;
+	double x = ((const struct agg *)a)->p[i], y = ((const struct agg *)b)->p[i];
+	return x < y ? -1 : x > y;
+}
+
+static int red_flush(struct reducer *rd)
+{
+	if (!rd->count)
+		return 0;
+	double v = 0;
+	switch (rd->st->kind) {
+	case STAT_AVG:
+		v = rd->sum / (double)rd->count;
+		break;
+	case STAT_MIN:
+		v = rd->min;
+		break;
+	case STAT_MAX:
+		v = rd->max;
+		break;
+	case STAT_SUM:
+		v = rd->sum;
+		break;
+	case STAT_COUNT:
+		v = (double)rd->count;
+		break;
+	case STAT_PCT: {
+		int64_t target = (rd->count * rd->st->pct + 99) / 100;
+		if (target < 1)
+			target = 1;
+		if (!rd->rows) {
+			v = select_kth(rd->vals, rd->nv, (size_t)target - 1);
+			break;
+		}
+		/* count-weighted nearest rank of the rows' percentiles */
+		int slot = rd->st->slot;
+		qsort_r(rd->ra, rd->nr, sizeof(*rd->ra), cmp_slot, &slot);
+		int64_t cum = 0;
+		v = rd->ra[rd->nr - 1].p[slot];
+		for (size_t i = 0; i < rd->nr; i++) {
+			cum += rd->ra[i].count;
+			if (cum >= target) {
+				v = rd->ra[i].p[slot];
+				break;
+			}
+		}
+	}
+	}
+	int e = tv_add(rd->out, rd->bt, v);
+	rd->count = 0;
+	rd->nv = rd->nr = 0;
+	return e;
+}
+
+static int red_bucket(struct reducer *rd, int64_t t)
+{
+	int64_t bt = floor_to(t, rd->step);
+	if (bt == rd->bt)
+		return 0;
+	int e = red_flush(rd);
+	rd->bt = bt;
+	return e;
+}
+
+static int red_agg(struct reducer *rd, const struct agg *a)
+{
+	int e = red_bucket(rd, a->t);
+	if (e < 0)
+		return e;
+	if (!rd->count) {
+		rd->sum = a->sum;
+		rd->min = a->min;
+		rd->max = a->max;
+		rd->count = a->count;
+	} else {
+		rd->sum += a->sum;
+		rd->count += a->count;
+		if (a->min < rd->min)
+			rd->min = a->min;
+		if (a->max > rd->max)
+			rd->max = a->max;
+	}
+	if (rd->st->kind != STAT_PCT)
+		return 0;
+	if (rd->nr == rd->rcap) {
+		size_t cap = rd->rcap ? rd->rcap * 2 : 64;
+		struct agg *v = realloc(rd->ra, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		rd->ra = v;
+		rd->rcap = cap;
+	}
+	rd->ra[rd->nr++] = *a;
+	return 0;
+}
+
+static inline int red_point(struct reducer *rd, int64_t t, double v)
+{
+	if (rd->rows) {
+		struct agg a = {.t = t, .sum = v, .min = v, .max = v, .count = 1};
+		a.p[0] = a.p[1] = a.p[2] = v;
+		return red_agg(rd, &a);
+	}
+	int e = red_bucket(rd, t);
+	if (e < 0)
+		return e;
+	if (!rd->count) {
+		rd->sum = rd->min = rd->max = v;
+		rd->count = 1;
+	} else {
+		rd->sum += v;
+		rd->count++;
+		if (v < rd->min)
+			rd->min = v;
+		if (v > rd->max)
+			rd->max = v;
+	}
+	if (rd->st->kind != STAT_PCT)
+		return 0;
+	if (rd->nv == rd->vcap) {
+		size_t cap = rd->vcap ? rd->vcap * 2 : 64;
+		double *nv = realloc(rd->vals, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		rd->vals = nv;
+		rd->vcap = cap;
+	}
+	rd->vals[rd->nv++] = v;
+	return 0;
+}
+
+/* Roll-up rows of `level` (1 minutes, 2 hours) of a series with t in
+ * [from, to), one lookup per minute or hour (rows are keyed by time
+ * first): into the reducer, or (rd NULL) their averages into out. */
+static int rollup_rows(struct sqlite_store *s, int level, int64_t series, int64_t from, int64_t to,
+                       struct reducer *rd, struct tv *out)
+{
+	int64_t res = level == 1 ? MS_MIN : MS_HOUR;
+	int r = 0;
+	for (int64_t t = floor_to(from, res); r == 0 && t < to; t += res) {
+		if (t < from)
+			continue;
+		sqlite3_stmt *st = stmt(s, level == 1 ? ST_P1M_ROW : ST_P1H_ROW);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, t);
+		sqlite3_bind_int64(st, 2, series);
+		int rc = sqlite3_step(st);
+		struct agg a = {.t = t};
+		double avg = 0;
+		if (rc == SQLITE_ROW) {
+			a.min = sqlite3_column_double(st, 0);
+			a.max = sqlite3_column_double(st, 1);
+			a.sum = sqlite3_column_double(st, 2);
+			a.count = sqlite3_column_int64(st, 3);
+			for (int k = 0; k < 3; k++)
+				a.p[k] = sqlite3_column_double(st, 4 + k);
+			avg = sqlite3_column_double(st, 7);
+		}
+		sqlite3_reset(st);
+		if (rc == SQLITE_ROW && a.count > 0 && rd)
+			r = red_agg(rd, &a);
+		else if (rc == SQLITE_ROW && a.count > 0 && out)
+			r = tv_add(out, t, avg);
+		else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			r = sq_fail(s, rc, "reading a series");
+	}
+	return r;
+}
+
+int series_reduce(struct sqlite_store *s, const struct sread *r, int64_t from, int64_t to,
+                  int64_t step, int level, const struct levels *lv, const struct stat_spec *st,
+                  struct tv *out)
+{
+	int64_t end = to + 1; /* inclusive range */
+	int e = 0;
+	if (step == 0) {
+		int64_t hb, mb;
+		stored_bounds(lv, from, &hb, &mb);
+		if (hb > from)
+			e = rollup_rows(s, 2, r->id, ceil_to(from, MS_HOUR), hb < end ? hb : end,
+			                NULL, out);
+		int64_t m0 = hb > from ? hb : from;
+		if (e == 0 && mb > m0)
+			e = rollup_rows(s, 1, r->id, ceil_to(m0, MS_MIN), mb < end ? mb : end, NULL,
+			                out);
+		int64_t r0 = raw_start(lv, -1, from, to);
+		for (size_t i = 0; e == 0 && i < r->pts.n; i++) {
+			const struct point *p = &r->pts.v[i];
+			if (p->type != SQLITE_NULL && p->t >= r0 && p->t < end)
+				e = tv_add(out, p->t, p->d);
+		}
+		return e;
+	}
+	struct reducer rd = {
+	    .st = st, .step = step, .bt = INT64_MIN, .rows = level > 0, .out = out};
+	int64_t m1_end = lv->wm1m < 0 ? INT64_MIN : lv->wm1m;
+	int64_t h1_end = lv->wm1h < 0 ? INT64_MIN : lv->wm1h;
+	/* coarse rows up to their watermark, then finer rows for the rest */
+	int64_t cur = from;
+	if (level == 2) {
+		int64_t x = h1_end < end ? h1_end : end;
+		e = rollup_rows(s, 2, r->id, floor_to(from, MS_HOUR), x, &rd, NULL);
+		if (x > cur)
+			cur = x;
+	}
+	if (e == 0 && level >= 1) {
+		int64_t x = m1_end < end ? m1_end : end;
+		e = rollup_rows(s, 1, r->id, level == 1 ? floor_to(cur, MS_MIN) : cur, x, &rd,
+		                NULL);
+		if (x > cur)
+			cur = x;
+	}
+	for (size_t i = 0; e == 0 && i < r->pts.n; i++) {
+		const struct point *p = &r->pts.v[i];
+		if (p->type != SQLITE_NULL && p->t >= cur && p->t < end)
+			e = red_point(&rd, p->t, p->d);
+	}
+	if (e == 0)
+		e = red_flush(&rd);
+	free(rd.vals);
+	free(rd.ra);
+	return e;
+}
+
+/* ---- store_series_read ------------------------------------------------------------ */
+
+struct sys_info {
+	int64_t row;
+	char *f[6]; /* id, name, kind, runtime, image, host (decoded; NULL) */
+	char *labels;
+	bool gone;
+	bool active; /* may have a point in the range */
+};
+
+struct ser_info {
+	size_t sys; /* index in the systems */
+	size_t ri;  /* index in the batch's sread */
+	char *name; /* decoded */
+	char *labels;
+};
+
+struct rq {
+	struct sqlite_store *s;
+	const struct store_series_query *q;
+	struct sys_info *sys;
+	size_t nsys;
+	struct ser_info *ser;
+	struct sread *r;
+	size_t nser, cap;
+	size_t nr;        /* sread entries of the batch (series of active systems) */
+	size_t batch_sys; /* active systems in the batch */
+	size_t batch_pts; /* raw points expected */
+	int level;
+	int64_t step, raw_from, end;
+	struct levels lv;
+	struct stat_spec st;
+	struct tv tv;
+	struct buf tmp;
+};
+
+static char *decoded(sqlite3_stmt *st, int col, struct buf *tmp)
+{
+	const char *raw = (const char *)sqlite3_column_text(st, col);
+	if (!raw)
+		return NULL;
+	if (!strchr(raw, '\\'))
+		return xstrdup(raw);
+	buf_reset(tmp);
+	js_unescape(tmp, raw, strlen(raw));
+	return xstrdup(buf_str(tmp));
+}
+
+static const char sys_cols[] = "SELECT id, sid, name, kind, runtime, image, host, labels, gone,"
+                               " last_metric, first_seen FROM systems";
+
+static void sys_add(struct rq *q, sqlite3_stmt *st, int64_t since)
+{
+	q->sys = xreallocarray(q->sys, q->nsys + 1, sizeof(*q->sys));
+	struct sys_info *y = &q->sys[q->nsys++];
+	y->row = sqlite3_column_int64(st, 0);
+	for (int i = 0; i < 6; i++)
+		y->f[i] = decoded(st, 1 + i, &q->tmp);
+	const char *l = (const char *)sqlite3_column_text(st, 7);
+	y->labels = xstrdup(l ? l : "{}");
+	y->gone = sqlite3_column_int(st, 8) != 0;
+	/* every point of a system is at or before its last_metric, and at or
+	 * after its first_seen */
+	y->active = sqlite3_column_type(st, 9) != SQLITE_NULL &&
+	            sqlite3_column_int64(st, 9) >= since &&
+	            sqlite3_column_int64(st, 10) <= q->q->to_ms;
+}
+
+static int cmp_sys(const void *a, const void *b)
+{
+	const struct sys_info *x = a, *y = b;
+	return strcmp(x->f[0] ? x->f[0] : "", y->f[0] ? y->f[0] : "");
+}
+
+/* The systems of the query, in id order. */
+static int load_systems(struct rq *q)
+{
+	struct sqlite_store *s = q->s;
+	const struct store_series_query *qq = q->q;
+	/* a read goes back at most to the range's hour (roll-up rows) */
+	int64_t since = floor_to(qq->from_ms, MS_HOUR);
+	struct buf sql = BUF_INIT;
+	buf_printf(&sql, "%s WHERE (?2 = 0 OR gone = 0)%s", sys_cols,
+	           qq->system_ids ? " AND sid = ?1" : " ORDER BY sid");
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL);
+	buf_free(&sql);
+	if (rc != SQLITE_OK)
+		return sq_fail(s, rc, "listing systems");
+	sqlite3_bind_int(st, 2, qq->present_only);
+	size_t nq = qq->system_ids ? qq->nsystems : 1;
+	struct buf e = BUF_INIT;
+	for (size_t i = 0; i < nq; i++) {
+		if (qq->system_ids) {
+			if (!qq->system_ids[i])
+				continue;
+			buf_reset(&e);
+			js_escape_raw(&e, qq->system_ids[i], strlen(qq->system_ids[i]));
+			sqlite3_bind_text(st, 1, e.data, (int)e.len, SQLITE_STATIC);
+		}
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			sys_add(q, st, since);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			break;
+	}
+	buf_free(&e);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, rc, "listing systems");
+	if (qq->system_ids && q->nsys > 1) { /* in id order, each once */
+		qsort(q->sys, q->nsys, sizeof(*q->sys), cmp_sys);
+		size_t w = 1;
+		for (size_t i = 1; i < q->nsys; i++) {
+			if (q->sys[i].row == q->sys[w - 1].row) {
+				for (int k = 0; k < 6; k++)
+					free(q->sys[i].f[k]);
+				free(q->sys[i].labels);
+			} else {
+				q->sys[w++] = q->sys[i];
+			}
+		}
+		q->nsys = w;
+	}
+	return 0;
+}
+
+static int cmp_sread(const void *a, const void *b)
+{
+	const struct sread *x = a, *y = b;
+	if (x->sys != y->sys)
+		return x->sys < y->sys ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void flush_batch_free(struct rq *q)
+{
+	for (size_t i = 0; i < q->nser; i++) {
+		free(q->ser[i].name);
+		free(q->ser[i].labels);
+	}
+	for (size_t k = 0; k < q->nr; k++)
+		pvec_free(&q->r[k].pts);
+	q->nser = q->nr = 0;
+	q->batch_sys = 0;
+	q->batch_pts = 0;
+}
+
+/* Read the batch's points and hand each series to the callback. */
+static int flush_batch(struct rq *q, int (*cb)(void *ctx, const struct store_series_data *d),
+                       void *ctx)
+{
+	const struct store_series_query *qq = q->q;
+	if (q->nr > 1)
+		qsort(q->r, q->nr, sizeof(*q->r), cmp_sread);
+	for (size_t k = 0; k < q->nr; k++)
+		q->ser[q->r[k].tag].ri = k;
+	bool scan = !qq->system_ids && q->batch_sys >= 16 && q->batch_sys * 4 >= q->nsys;
+	int e = raw_gather(q->s, q->r, q->nr, q->raw_from, q->end, &q->lv, scan);
+	for (size_t i = 0; e == 0 && i < q->nser; i++) {
+		struct ser_info *x = &q->ser[i];
+		const struct sys_info *y = &q->sys[x->sys];
+		q->tv.n = 0;
+		if (x->ri != SIZE_MAX)
+			e = series_reduce(q->s, &q->r[x->ri], qq->from_ms, qq->to_ms, q->step,
+			                  q->level, &q->lv, &q->st, &q->tv);
+		if (e < 0)
+			break;
+		if (qq->no_points && !q->tv.n)
+			continue;
+		struct store_series_data d = {
+		    .system_id = y->f[0],
+		    .name = y->f[1],
+		    .kind = y->f[2],
+		    .runtime = y->f[3],
+		    .image = y->f[4],
+		    .host = y->f[5],
+		    .system_labels = y->labels,
+		    .gone = y->gone,
+		    .metric = x->name,
+		    .labels = x->labels,
+		    .t = qq->no_points ? NULL : q->tv.t,
+		    .v = qq->no_points ? NULL : q->tv.v,
+		    .n = qq->no_points ? 0 : q->tv.n,
+		    .step_ms = q->step,
+		};
+		e = cb(ctx, &d);
+	}
+	flush_batch_free(q);
+	return e;
+}
+
+/* The series of system i (of the metric asked for) into the batch. */
+static int add_system(struct rq *q, size_t i, sqlite3_stmt *st, const char *metric)
+{
+	struct sys_info *y = &q->sys[i];
+	sqlite3_bind_int64(st, 1, y->row);
+	if (metric)
+		sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+	int rc;
+	/* a guess of the raw points a series brings (10 s apart) */
+	size_t per = (size_t)((q->end - q->raw_from) / 10000 + 1);
+	bool any = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (q->nser == q->cap) {
+			q->cap = q->cap ? q->cap * 2 : 64;
+			q->ser = xreallocarray(q->ser, q->cap, sizeof(*q->ser));
+			q->r = xreallocarray(q->r, q->cap, sizeof(*q->r));
+		}
+		struct ser_info *x = &q->ser[q->nser];
+		x->sys = i;
+		x->ri = SIZE_MAX;
+		x->name = decoded(st, 1, &q->tmp);
+		const char *l = (const char *)sqlite3_column_text(st, 2);
+		x->labels = xstrdup(l ? l : "{}");
+		if (y->active) {
+			struct sread *r = &q->r[q->nr++];
+			memset(r, 0, sizeof(*r));
+			r->id = sqlite3_column_int64(st, 0);
+			r->sys = y->row;
+			r->tag = q->nser;
+			if (q->raw_from < q->end)
+				q->batch_pts += per;
+		}
+		q->nser++;
+		any = true;
+	}
+	sqlite3_reset(st);
+	if (any && y->active)
+		q->batch_sys++;
+	return rc == SQLITE_DONE ? 0 : sq_fail(q->s, rc, "listing series");
+}
+
+static int series_read(struct rq *q, int (*cb)(void *ctx, const struct store_series_data *d),
+                       void *ctx)
+{
+	struct sqlite_store *s = q->s;
+	const struct store_series_query *qq = q->q;
+	int e = load_systems(q);
+	if (e < 0 || !q->nsys)
+		return e;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+	                            qq->metric ? "SELECT id, name, labels FROM series WHERE"
+	                                         " system = ?1 AND name = ?2 ORDER BY labels"
+	                                       : "SELECT id, name, labels FROM series WHERE"
+	                                         " system = ?1 ORDER BY name, labels",
+	                            -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(s, rc, "listing series");
+	struct buf metric = BUF_INIT;
+	if (qq->metric)
+		js_escape_raw(&metric, qq->metric, strlen(qq->metric));
+	for (size_t i = 0; e == 0 && i < q->nsys; i++) {
+		e = add_system(q, i, st, qq->metric ? buf_str(&metric) : NULL);
+		if (e == 0 && (q->nser >= 1024 || q->batch_pts >= (1u << 20)))
+			e = flush_batch(q, cb, ctx);
+	}
+	if (e == 0)
+		e = flush_batch(q, cb, ctx);
+	else
+		flush_batch_free(q);
+	sqlite3_finalize(st);
+	buf_free(&metric);
+	return e;
+}
+
+int sqlite_series_read(struct store *base, const struct store_series_query *qq,
+                       int (*cb)(void *ctx, const struct store_series_data *d), void *ctx)
+{
+	struct sqlite_store *s = sq(base);
+	int e = sq_follow(s);
+	if (e < 0)
+		return e;
+	if (qq->step_ms < 0)
+		return sq_failf(s, -EINVAL, "a negative step (%lld ms)", (long long)qq->step_ms);
+	if (qq->from_ms > qq->to_ms)
+		return 0;
+	struct rq q = {.s = s, .q = qq, .step = qq->step_ms};
+	const char *stat = qq->stat ? qq->stat : "avg";
+	if (qq->step_ms > 0 && stat_parse(stat, true, &q.st) < 0)
+		return sq_failf(s, -EINVAL,
+		                "unknown statistic '%s' (avg, min, max, sum, count, p1 ... p99)",
+		                stat);
+	bool txn = sqlite3_get_autocommit(s->db) &&
+	           sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	levels_load(s, &q.lv);
+	q.end = qq->to_ms + 1;
+	if (qq->step_ms > 0) {
+		q.level = level_pick(&q.lv, qq->from_ms, qq->step_ms, &q.step);
+		if (q.level > 0 && q.st.kind == STAT_PCT && q.st.slot < 0) {
+			/* roll-ups keep p50, p90, p99 only: other percentiles
+			 * need every raw point of the range */
+			if (qq->from_ms >= q.lv.raw_cut) {
+				q.level = 0;
+				q.step = qq->step_ms;
+			} else {
+				e = sq_failf(s, -EINVAL,
+				             "%s needs raw points, and the range starts before raw"
+				             " retention (24 h; roll-ups keep p50, p90 and p99)",
+				             stat);
+			}
+		}
+		q.raw_from = raw_start(&q.lv, q.level, qq->from_ms, qq->to_ms);
+	} else {
+		q.raw_from = raw_start(&q.lv, -1, qq->from_ms, qq->to_ms);
+	}
+	if (e == 0)
+		e = series_read(&q, cb, ctx);
+	if (txn)
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	for (size_t i = 0; i < q.nsys; i++) {
+		for (int k = 0; k < 6; k++)
+			free(q.sys[i].f[k]);
+		free(q.sys[i].labels);
+	}
+	free(q.sys);
+	free(q.ser);
+	free(q.r);
+	tv_free(&q.tv);
+	buf_free(&q.tmp);
+	return e;
+}
