@@ -15,7 +15,9 @@
  * {"status":"error","errorType":"bad_data"|"execution","error":...} with
  * 400 (a bad parameter or query, unsupported PromQL) or 422 (the
  * evaluation failed).  Parameters are read through param()/each_param()
- * only (the URL's query today; a form body when the server reads one).
+ * only: the URL's query, and for a POST (Grafana's default) the
+ * application/x-www-form-urlencoded body, which the router adds to them
+ * (ROUTE_POST_READS rows in endpoints.c).
  * The PromQL is analytics/promql*.c's; series are read with
  * store_series_read().  Answers are written straight into the body,
  * numbers formatted without printf (a day at a 10 s step is 8,640 points).
@@ -156,14 +158,9 @@ static void put_labels(struct buf *b, const char *labels)
 
 /* ---- the data source: the store ------------------------------------------------------------ */
 
-/* TEMPORARY until the store's store_series_read() is on main: linked weak */
-#pragma weak store_series_read
-
 static int read_store(void *src, const struct store_series_query *q,
                       int (*cb)(void *ctx, const struct store_series_data *d), void *ctx)
 {
-	if (!store_series_read)
-		return -ENOSYS;
 	return store_series_read(src, q, cb, ctx);
 }
 

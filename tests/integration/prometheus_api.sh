@@ -17,6 +17,7 @@
 #     vantage_disk_used_pct, and arithmetic between series and scalars,
 #     equal the same computed from the REST endpoint's latest points;
 #   - `promtool query series` and `promtool query labels` list the series;
+#     a POST with a form body (Grafana's default) is answered as the GET;
 #   - unsupported PromQL: 400 in Prometheus's error shape (curl), promtool
 #     exits non-zero printing the message.
 source "$(dirname "$0")/lib.sh"
@@ -257,6 +258,9 @@ check "promtool query labels __name__ lists vantage_memory_used_pct and vantage_
 	bash -c "grep -qx vantage_memory_used_pct '$TMP/names.out' && grep -qx vantage_cgroup_cpu_usage_seconds '$TMP/names.out'"
 curl -s "$URL/api/v1/labels" | jq -e '.status == "success" and (.data | index("system")) and (.data | index("__name__"))' >/dev/null
 check "GET /prometheus/api/v1/labels names system and __name__" test $? = 0
+curl -s -X POST --data-urlencode "query=$GAUGE" --data-urlencode "time=$T" "$URL/api/v1/query" |
+	jq -e --arg s "$SID" '.status == "success" and .data.result[0].metric.system == $s' >/dev/null
+check "POST /prometheus/api/v1/query with a form body (Grafana's default method)" test $? = 0
 curl -s "$URL/api/v1/status/buildinfo" | jq -e '.data.version | startswith("2.")' >/dev/null
 check "buildinfo: a 2.x version (what Grafana reads)" test $? = 0
 
