@@ -10,9 +10,9 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 \
-           -D_GNU_SOURCE -MMD -MP
-LDLIBS  := -lcurl -lcrypto -lsqlite3 -ljansson -linih -lbpf -lext2fs -lcom_err -lpthread -lm
-SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+           -D_GNU_SOURCE -MMD -MP -I/usr/include/postgresql
+LDLIBS  := -lpq -lrdkafka -lzstd -lcurl -lcrypto -lsqlite3 -ljansson -linih -lbpf -lext2fs -lcom_err -lpthread -lm
+SANFLAGS := -I/usr/include/postgresql -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 B       := build
 SRC     := $(shell find src -name '*.c' | sort)
@@ -108,7 +108,7 @@ lint:
 	cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --error-exitcode=1 -D_GNU_SOURCE src
 	find src -name '*.c' | sort | xargs -P$(LINT_JOBS) -n4 sh -c '{ e=$$(clang-tidy \
-	  --quiet "$$@" -- -std=gnu11 -D_GNU_SOURCE -Isrc 2>&1 >&3); r=$$?; } 3>&1; \
+	  --quiet "$$@" -- -std=gnu11 -D_GNU_SOURCE -Isrc -I/usr/include/postgresql 2>&1 >&3); r=$$?; } 3>&1; \
 	  printf "%s" "$$e" | grep -Ev "^[0-9]+ (warning|error)s?( and [0-9]+ (warning|error)s?)? generated\.$$" >&2; \
 	  exit $$r' clang-tidy
 

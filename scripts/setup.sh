@@ -3,11 +3,11 @@
 # Skips apt-get entirely when everything is already present.  Run as root
 # (or through sudo).  Usage: scripts/setup.sh [--tests]
 set -eu
-pkgs=(gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
+pkgs=(gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libpq-dev librdkafka-dev libzstd-dev
       libinih-dev libbpf-dev libext2fs-dev comerr-dev libcurl4-openssl-dev)
 with_recommends=()
 if [ "${1:-}" = "--tests" ]; then
-	pkgs+=(libcmocka-dev clang-format clang-tidy cppcheck jq wrk busybox-static iproute2 procps time sqlite3 runc curl prometheus qemu-system-x86 e2fsprogs cpio python3 xz-utils zstd kmod prometheus-alertmanager)
+	pkgs+=(libcmocka-dev clang-format clang-tidy cppcheck jq wrk busybox-static iproute2 procps time sqlite3 runc curl prometheus qemu-system-x86 e2fsprogs cpio python3 xz-utils zstd kmod prometheus-alertmanager postgresql kcat)
 	with_recommends+=(podman) # its recommends (uidmap, slirp4netns...) are what tests run with
 fi
 missing() {

@@ -115,6 +115,26 @@ struct store_frame {
 };
 int store_put_frames(struct store *s, struct store_frame *f, int n);
 
+/*
+ * Exactly once from a bus (vantage ingest): store frames AND the consumer
+ * position they were read up to in ONE transaction, so that after a crash
+ * the consumer resumes from the stored positions and no frame is stored
+ * twice or lost.  `group` names the consumer group; each offset is the
+ * NEXT offset to read of (topic, partition).  Frames as store_put_frames
+ * (a refused frame gets its .err, the others and the offsets are stored).
+ * store_offsets() gives the stored positions of a group (cb per
+ * partition).  0 or a negative errno.
+ */
+struct store_offset {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+};
+int store_put_frames_at(struct store *s, struct store_frame *f, int n, const char *group,
+                        const struct store_offset *o, size_t no);
+int store_offsets(struct store *s, const char *group,
+                  int (*cb)(void *ctx, const struct store_offset *o), void *ctx);
+
 /* Mark every system of kind `kind` whose id is not in `present` as gone
  * (and present ones as not gone).  Used after each discovery pass. */
 int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
