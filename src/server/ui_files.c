@@ -120,12 +120,14 @@ int ui_files_open(struct server *srv, const char *dir)
 		log_warn("dashboard: no UI directory (no index.html in %s): GET / says how to "
 		         "install it (docs/dashboard.md)",
 		         p);
-		return 0;
+		srv->ui_dir = strdup(p); /* where it looked, for that page */
+		return srv->ui_dir ? 0 : -ENOMEM;
 	}
 	int fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		log_warn("dashboard: cannot open the UI directory %s: %s", p, strerror(errno));
-		return 0;
+		srv->ui_dir = strdup(p);
+		return srv->ui_dir ? 0 : -ENOMEM;
 	}
 	if (!(srv->ui_dir = strdup(p))) {
 		close(fd);

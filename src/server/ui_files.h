@@ -34,8 +34,9 @@ struct server;
 	"frame-ancestors 'none'; form-action 'self'"
 
 /* Find and open the UI directory (`dir`, or NULL for the default) into
- * srv->ui_fd and srv->ui_dir (-1 and NULL when there is none: logged as a
- * warning, never an error: the API works without it).  0, or -ENOMEM. */
+ * srv->ui_fd and srv->ui_dir (ui_fd -1 when there is none, ui_dir then
+ * where it looked: logged as a warning, never an error: the API works
+ * without it).  0, or -ENOMEM. */
 int ui_files_open(struct server *srv, const char *dir);
 void ui_files_close(struct server *srv);
 /* The UI directory a server would use for `dir` (NULL: the default),
