@@ -8,6 +8,7 @@
 #include "api_prom.h"
 #include "prometheus.h"
 #include "router.h"
+#include "ui_files.h"
 
 /* A row names the fields it uses: a GET-only row stops after its hint
  * (router.h: put, del, post, flags). */
@@ -42,6 +43,10 @@ const struct route routes[] = {
     {"/prometheus/api/v1/status/buildinfo", prom_api_buildinfo, NULL},
     {"/prometheus/api/v1/metadata", prom_api_metadata, NULL},
     {"/prometheus/api/v1/query_exemplars", prom_api_empty_list, NULL},
+    {"/api/v1/chart", api_chart, NULL},
+    {"/", ui_index, NULL},
+    {"/favicon.ico", ui_favicon, NULL},
+    {"/ui/{path+}", ui_file, NULL},
     {"/api/v1/systems/{id+}", NULL,
      "no such endpoint; a system's endpoints are /api/v1/systems/{id}/frame, /metrics and "
      "/metrics/{name}"},
