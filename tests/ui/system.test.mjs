@@ -18,6 +18,13 @@ export default async function (page, base, t) {
   t.ok(!!id, `the test container has a system id (${id})`);
   if (!id) return;
 
+  // An alarm on the container's memory: its threshold is drawn on the memory chart.
+  const alarm = `ui-test-mem-${process.pid}`;
+  const put = await page.request.put(`${base}/api/v1/alarms/${alarm}`, {
+    data: { metric: 'cgroup.mem_usage_bytes', system: id, comparison: '>', threshold: 50000000, period: '10s' },
+  });
+  t.eq(put.status(), 200, 'PUT an alarm on the container (for its threshold line)');
+
   const chartCalls = [];
   page.on('request', (r) => r.url().includes('/api/v1/chart') && chartCalls.push(r.url()));
   await page.goto(`${base}/#/system/${encodeURIComponent(id)}`);
@@ -38,6 +45,7 @@ export default async function (page, base, t) {
   t.ok(!!mem && mem.series.some((s) => !s.limit && s.n > 0), `the memory chart holds usage points (${JSON.stringify(mem && mem.series)})`);
   const limit = mem && mem.series.find((s) => s.limit);
   t.ok(!!limit && limit.n >= 1 && limit.last > 0, `the memory chart draws the container's memory limit (${limit && limit.n} points, last ${limit && limit.last})`);
+  t.ok(!!mem && mem.thresholds.includes(50000000), `the memory chart draws the alarm's threshold (${mem && JSON.stringify(mem.thresholds)})`);
   const groups = await page.$$eval('.page-system .chart-group', (gs) => gs.map((x) => x.dataset.group));
   t.ok(groups.includes('CPU') && groups.includes('Memory'), `chart groups: ${groups.join(', ')}`);
   const calls = chartCalls.length;
@@ -102,4 +110,13 @@ export default async function (page, base, t) {
   await page.click('#tab-process');
   await page.waitForSelector('#sys-table table.data tbody tr');
   await page.evaluate(() => window.scrollTo(0, 0));
+  // The dark theme follows prefers-color-scheme.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await page.waitForTimeout(300); // the charts redraw in the dark palette
+  t.ok(bg !== 'rgb(255, 255, 255)', `prefers-color-scheme: dark gives a dark page (${bg})`);
+  await page.screenshot({ path: path.join(shots, 'system-dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
+  const del = await page.request.delete(`${base}/api/v1/alarms/${alarm}`);
+  t.eq(del.status(), 200, 'the test alarm is deleted');
 }

@@ -2,13 +2,16 @@
 // lineChart(el, {title, series, limits, thresholds, markers, height, fmt, sync}):
 //   series:     [{label, t: [unix s...], v: [...]}]   drawn as lines
 //   limits:     the same shape, drawn as dashed STEP series (a limit holds until it changes)
-//   thresholds: [{label, value}]                       horizontal lines
+//   thresholds: [{label, value}]                       horizontal lines, labelled 'LABEL VALUE'
 //   markers:    [{label, t}]                           vertical lines
 //   fmt:        value -> text for the axis and legend; sync: cursor-sync key (default 'page')
 // Returns {update({series, limits, thresholds, markers}), destroy(), uplot}.
+// The legend shows the values under the cursor, else the latest ones.
 // For tests and the bench: window.__vantage_charts lists the charts on the page as
-// {title, series: [{label, n, limit}]} (n = points held), window.__vantage_charts_drawn counts
+// {title, thresholds: [values], series: [{label, n, limit, last}]} (n = points held), window.__vantage_charts_drawn counts
 // the charts drawn at least once, and each chart's first draw sets performance.mark('chart-drawn').
+
+import { fmtTime } from './dom.js';
 
 const registry = (window.__vantage_charts = window.__vantage_charts || []);
 window.__vantage_charts_drawn = window.__vantage_charts_drawn || 0;
@@ -17,7 +20,7 @@ function palette() {
   const cs = getComputedStyle(document.documentElement);
   const v = (name, dflt) => cs.getPropertyValue(name).trim() || dflt;
   return {
-    lines: [v('--c1', '#1f6fd1'), v('--c2', '#c2410c'), v('--c3', '#15803d'), v('--c4', '#7c3aed'), v('--c5', '#0e7490'), v('--c6', '#b91c1c')],
+    lines: [v('--c1', '#1f6fd1'), v('--c2', '#7c3aed'), v('--c3', '#15803d'), v('--c4', '#0e7490'), v('--c5', '#be185d'), v('--c6', '#4b5563')],
     limit: v('--limit', '#b45309'),
     threshold: v('--threshold', '#dc2626'),
     marker: v('--marker', '#6b7280'),
@@ -43,7 +46,7 @@ export function align(all) {
 }
 
 export function lineChart(el, opts) {
-  const pal = palette();
+  let pal = palette();
   const fmt = opts.fmt || ((v) => (v === null || v === undefined ? '' : String(+v.toPrecision(4))));
   const height = opts.height || 180;
   let thresholds = opts.thresholds || [];
@@ -78,7 +81,9 @@ export function lineChart(el, opts) {
       ctx.setLineDash([]);
       ctx.fillStyle = pal.threshold;
       ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-      ctx.fillText(th.label || fmt(th.value), left + 4 * devicePixelRatio, y - 3 * devicePixelRatio);
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'bottom';
+      ctx.fillText(th.label ? `${th.label} ${fmt(th.value)}` : fmt(th.value), left + 4 * devicePixelRatio, y - 2 * devicePixelRatio);
     }
     for (const m of markers) {
       const x = Math.round(uu.valToPos(m.t, 'x', true));
@@ -98,12 +103,21 @@ export function lineChart(el, opts) {
     const all = [...series, ...limits];
     const data = align(all);
     const stepped = uPlot.paths.stepped({ align: 1 });
-    const uSeries = [{}];
+    // With the cursor off the chart, the legend shows each series' latest value.
+    const value = (uu, v, sidx, idx) => {
+      if (idx === null || idx === undefined) {
+        const col = uu.data[sidx] || [];
+        for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null && col[i] !== undefined) return fmt(col[i]);
+        return '';
+      }
+      return fmt(v);
+    };
+    const uSeries = [{ label: 'Time', value: (uu, v, sidx, idx) => (idx === null || idx === undefined || v === null ? 'latest' : fmtTime(v * 1000)) }];
     series.forEach((s, i) => {
-      uSeries.push({ label: s.label, stroke: pal.lines[i % pal.lines.length], width: 1.5, spanGaps: true, value: (_, v) => fmt(v), points: { show: false } });
+      uSeries.push({ label: s.label, stroke: pal.lines[i % pal.lines.length], width: 1.5, spanGaps: true, value, points: { show: false } });
     });
     limits.forEach((s) => {
-      uSeries.push({ label: s.label, stroke: pal.limit, width: 2, dash: [8, 4], spanGaps: true, paths: stepped, value: (_, v) => fmt(v), points: { show: false } });
+      uSeries.push({ label: s.label, stroke: pal.limit, width: 2, dash: [8, 4], spanGaps: true, paths: stepped, value, points: { show: false } });
     });
     const width = Math.max(240, el.clientWidth || 600);
     const uopts = {
@@ -150,15 +164,18 @@ export function lineChart(el, opts) {
   }
 
   function record(series, limits) {
+    entry.thresholds = thresholds.map((t) => t.value);
     entry.series = [
       ...series.map((s) => ({ label: s.label, n: s.v.filter((x) => x !== null && x !== undefined).length, limit: false, last: s.v.length ? s.v[s.v.length - 1] : null })),
       ...limits.map((s) => ({ label: s.label, n: s.v.filter((x) => x !== null && x !== undefined).length, limit: true, last: s.v.length ? s.v[s.v.length - 1] : null, values: [...new Set(s.v)].length })),
     ];
   }
 
+  let last = { series: [], limits: [] };
   function update(d) {
     const series = d.series || [];
     const limits = d.limits || [];
+    last = { series, limits };
     if (d.thresholds) thresholds = d.thresholds;
     if (d.markers) markers = d.markers;
     const all = [...series, ...limits];
@@ -181,6 +198,13 @@ export function lineChart(el, opts) {
     if (u && el.clientWidth && Math.abs(el.clientWidth - u.width) > 2) u.setSize({ width: el.clientWidth, height });
   });
   ro.observe(el);
+  // The theme changed (prefers-color-scheme): draw again in its colours.
+  const mq = matchMedia('(prefers-color-scheme: dark)');
+  const onScheme = () => {
+    pal = palette();
+    if (u) build(last.series, last.limits);
+  };
+  mq.addEventListener('change', onScheme);
   update(opts);
 
   return {
@@ -190,6 +214,7 @@ export function lineChart(el, opts) {
     },
     destroy() {
       ro.disconnect();
+      mq.removeEventListener('change', onScheme);
       if (u) u.destroy();
       u = null;
       const i = registry.indexOf(entry);

@@ -292,9 +292,10 @@ export async function render(el, params, app) {
   const thresholds = [];
   for (const a of alarmList) {
     const d = a.definition || {};
-    if (!d.metric || !(a.states || []).some((s) => s.system === id)) continue;
+    const covers = (a.states || []).some((s) => s.system === id) || d.system === id || (d.system && d.system === sys.name);
+    if (!d.metric || !covers) continue;
     const sel = parseSelector(d.metric);
-    thresholds.push({ alarm: a.name, metric: sel.name, labels: sel.labels, value: Number(d.threshold ?? 0), label: `${a.name}: ${d.comparison || '>'} ${d.threshold ?? 0}` });
+    thresholds.push({ alarm: a.name, metric: sel.name, labels: sel.labels, value: Number(d.threshold ?? 0), label: `${a.name} ${d.comparison || '>'}` });
   }
 
   // Charts
