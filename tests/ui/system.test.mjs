@@ -27,7 +27,7 @@ export default async function (page, base, t) {
 
   const chartCalls = [];
   page.on('request', (r) => r.url().includes('/api/v1/chart') && chartCalls.push(r.url()));
-  await page.goto(`${base}/#/system/${encodeURIComponent(id)}`);
+  await page.goto(`${base}/#/system/${encodeURIComponent(id)}?range=15m`);
   await page.waitForSelector('.page-system h1');
   t.ok((await page.textContent('.page-system h1')).includes(ctr), 'the header names the container');
   t.ok(/podman|docker|container/.test(await page.textContent('.page-system dl.kv')), 'the header shows its kind and runtime');

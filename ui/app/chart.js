@@ -4,6 +4,7 @@
 //   limits:     the same shape, drawn as dashed STEP series (a limit holds until it changes)
 //   thresholds: [{label, value}]                       horizontal lines, labelled 'LABEL VALUE'
 //   markers:    [{label, t}]                           vertical lines
+//   x:          [from, to] (unix s)                    the x axis spans at least this range
 //   fmt:        value -> text for the axis and legend; sync: cursor-sync key (default 'page')
 // Returns {update({series, limits, thresholds, markers}), destroy(), uplot}.
 // The legend shows the values under the cursor, else the latest ones.
@@ -51,6 +52,7 @@ export function lineChart(el, opts) {
   const height = opts.height || 180;
   let thresholds = opts.thresholds || [];
   let markers = opts.markers || [];
+  let xRange = opts.x || null; // [from, to] in unix seconds: the x axis spans the range asked
   let u = null;
   let drawn = false;
   let key = '';
@@ -127,6 +129,7 @@ export function lineChart(el, opts) {
       cursor: { sync: { key: opts.sync || 'page', setSeries: false }, drag: { x: false, y: false } },
       legend: { live: true },
       scales: {
+        x: { time: true, range: (uu, min, max) => (xRange ? [Math.min(xRange[0], min ?? xRange[0]), Math.max(xRange[1], max ?? xRange[1])] : [min, max]) },
         y: {
           range: (uu, min, max) => {
             let lo = min ?? 0;
@@ -178,6 +181,7 @@ export function lineChart(el, opts) {
     last = { series, limits };
     if (d.thresholds) thresholds = d.thresholds;
     if (d.markers) markers = d.markers;
+    if (d.x) xRange = d.x;
     const all = [...series, ...limits];
     const points = all.reduce((n, s) => n + s.t.length, 0);
     empty.hidden = points > 0;

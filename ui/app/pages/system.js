@@ -229,6 +229,7 @@ export async function render(el, params, app) {
     return;
   }
   app.setTitle(sys.name || sys.id);
+  if (sys.gone && !params.q.has('live')) st.live = false; // nothing new will come
   const alarmList = Array.isArray(alarms) ? alarms : alarms.alarms || [];
   const mine = alarmsBySystem(alarmList).get(id);
 
@@ -352,13 +353,13 @@ export async function render(el, params, app) {
         const card = h('figure', { class: 'chart-card', 'aria-labelledby': hid }, h('h3', { id: hid }, x.title));
         g.el.append(card);
         const data = chartData(x.spec, g.raw, x.v);
-        const chart = lineChart(card, { title: x.title, fmt: x.spec.fmt, sync: `system:${id}`, height: 170, ...data, thresholds: thresholdsFor(x.spec, data) });
+        const chart = lineChart(card, { title: x.title, fmt: x.spec.fmt, sync: `system:${id}`, height: 170, ...data, thresholds: thresholdsFor(x.spec, data), x: st.x });
         return { key: keyOf(x), chart, x };
       });
     } else {
       for (const c of g.cards) {
         const data = chartData(c.x.spec, g.raw, c.x.v);
-        c.chart.update({ ...data, thresholds: thresholdsFor(c.x.spec, data) });
+        c.chart.update({ ...data, thresholds: thresholdsFor(c.x.spec, data), x: st.x });
       }
     }
   }
@@ -375,6 +376,7 @@ export async function render(el, params, app) {
     const secs = RANGES.find(([n]) => n === st.range)[1];
     const to = Date.now();
     const from = to - secs * 1000;
+    st.x = [from / 1000, to / 1000];
     await Promise.all(
       st.groups.map(async (g) => {
         const r = await getJSON('/api/v1/chart', { system: id, metric: metricsOf(g), from, to, width: widthOf(g) }, { signal: app.signal });
@@ -395,6 +397,7 @@ export async function render(el, params, app) {
       const secs = RANGES.find(([n]) => n === st.range)[1];
       const now = Date.now();
       const cut = now / 1000 - secs;
+      st.x = [cut, now / 1000];
       await Promise.all(
         st.groups.map(async (g) => {
           let last = 0;
