@@ -2,7 +2,9 @@
 // points, its memory limit as a series of its own frames (at least one value), updates live,
 // switches range, filters its tables, and the keyboard reaches the range picker. Run by
 // tests/ui/run.mjs (tests/integration/dashboard.sh): VANTAGE_TEST_CTR names a running test
-// container started with a memory limit; VANTAGE_TEST_CTR_ID (optional) is its system id.
+// container started with a memory limit; VANTAGE_TEST_CTR_ID (optional) is its system id;
+// VANTAGE_TEST_LIMIT_STEP=1 when the suite changed that limit before (the line must step).
+// The test PUTs (and then DELETEs) an alarm, so the daemon must be `vantage serve`.
 import path from 'node:path';
 
 const shots = process.env.VANTAGE_ARTIFACTS || 'build/artifacts/ui';
@@ -45,6 +47,9 @@ export default async function (page, base, t) {
   t.ok(!!mem && mem.series.some((s) => !s.limit && s.n > 0), `the memory chart holds usage points (${JSON.stringify(mem && mem.series)})`);
   const limit = mem && mem.series.find((s) => s.limit);
   t.ok(!!limit && limit.n >= 1 && limit.last > 0, `the memory chart draws the container's memory limit (${limit && limit.n} points, last ${limit && limit.last})`);
+  // With VANTAGE_TEST_LIMIT_STEP=1 the suite changed the limit (podman update --memory) before
+  // this test: the limit line holds two values, a step.
+  if (process.env.VANTAGE_TEST_LIMIT_STEP === '1') t.ok(!!limit && limit.values >= 2, `the memory limit steps (${limit && limit.values} values)`);
   t.ok(!!mem && mem.thresholds.includes(50000000), `the memory chart draws the alarm's threshold (${mem && JSON.stringify(mem.thresholds)})`);
   const groups = await page.$$eval('.page-system .chart-group', (gs) => gs.map((x) => x.dataset.group));
   t.ok(groups.includes('CPU') && groups.includes('Memory'), `chart groups: ${groups.join(', ')}`);
