@@ -386,6 +386,7 @@ static int open_store_and_api(struct daemon *d)
 	    .token = d->token,
 	    .store_path = d->cfg.db_path,
 	    .stats = &d->stats,
+	    .ui_dir = d->cfg.ui_dir,
 	};
 	r = server_start(&so, &d->srv, err, sizeof(err));
 	if (r < 0) {
@@ -393,6 +394,7 @@ static int open_store_and_api(struct daemon *d)
 		return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
 	fprintf(stderr, "vantage: API on http://%s\n", server_address(d->srv));
+	fprintf(stderr, "dashboard: http://%s/\n", server_address(d->srv));
 	return EXIT_OK;
 }
 

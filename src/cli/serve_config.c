@@ -68,6 +68,10 @@ static const struct opt_def opts[] = {
      OFF(token)},
     {"api", "token_file", "token-file", "FILE", "read the bearer token from the first line of FILE",
      T_OPTSTR, OFF(token_file)},
+    {"api", "ui_dir", "ui-dir", "DIR",
+     "the dashboard's files (index.html, app/, the npm libraries); default: found next to "
+     "the binary (docs/dashboard.md)",
+     T_OPTSTR, OFF(ui_dir)},
     {"crawl", "workers", "workers", "N", "systems crawled in parallel (1-64)", T_WORKERS,
      OFF(workers)},
     {"crawl", "timeout", "timeout", "DURATION", "time limit of one system's crawl", T_SECONDS,
@@ -388,6 +392,7 @@ void config_free(struct serve_config *c)
 	free(c->listen);
 	free(c->token);
 	free(c->token_file);
+	free(c->ui_dir);
 	urls_clear(&c->sinks);
 	if (c->crawl)
 		crawl_opts_free(c->crawl);
@@ -420,6 +425,7 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->listen, src->listen);
 	r |= dup_opt(&dst->token, src->token);
 	r |= dup_opt(&dst->token_file, src->token_file);
+	r |= dup_opt(&dst->ui_dir, src->ui_dir);
 	for (int i = 0; i < src->sinks.n; i++)
 		r |= dup_opt(&dst->sinks.v[i], src->sinks.v[i]);
 	dst->alarms = NULL;

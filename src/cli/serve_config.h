@@ -57,6 +57,7 @@ struct serve_config {
 	char *listen;     /* [api] listen: "host:port", "off" */
 	char *token;      /* [api] token, NULL if none */
 	char *token_file; /* [api] token_file, NULL if none */
+	char *ui_dir;     /* [api] ui_dir: the dashboard's files, NULL: next to the binary */
 	/* [intervals]: seconds per feature of feature_table (same index);
 	 * 0 = off */
 	double interval[CONFIG_MAX_FEATURES];

@@ -7,6 +7,7 @@
 #include "api_alarms.h"
 #include "prometheus.h"
 #include "router.h"
+#include "ui_files.h"
 
 /* A row names the fields it uses: a GET-only row stops after its hint
  * (router.h: put, del, post, flags). */
@@ -28,6 +29,10 @@ const struct route routes[] = {
     {"/api/v1/systems/{id+}/frame", api_frame, NULL},
     {"/api/v1/systems/{id+}/metrics", api_metric_names, NULL},
     {"/api/v1/systems/{id+}/metrics/{name}", api_series, NULL},
+    {"/api/v1/chart", api_chart, NULL},
+    {"/", ui_index, NULL},
+    {"/favicon.ico", ui_favicon, NULL},
+    {"/ui/{path+}", ui_file, NULL},
     {"/api/v1/systems/{id+}", NULL,
      "no such endpoint; a system's endpoints are /api/v1/systems/{id}/frame, /metrics and "
      "/metrics/{name}"},
