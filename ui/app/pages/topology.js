@@ -50,6 +50,7 @@ function listening(n) {
 }
 
 export async function render(el, params, app) {
+  window.__vantage_topology = null;
   const css = ensureCss();
   const q = params.q;
   const groupBy = q.get('group_by') || 'none';
@@ -261,6 +262,13 @@ function drawGraph(box, selected, nodes, edges, app) {
   ro.observe(box);
   cy.on('destroy', () => ro.disconnect());
   window.__vantage_topology.drawn = true;
+  window.__vantage_topology.graph_nodes = cy.nodes().length;
+  window.__vantage_topology.graph_edges = cy.edges().length;
+  // for tests: where a node is drawn, in pixels from the graph box's top left
+  window.__vantage_topology.position = (id) => {
+    const n = cy && cy.getElementById(id);
+    return n && n.length ? n.renderedPosition() : null;
+  };
   window.__vantage_topology.layout_ms = Math.round(performance.now() - started);
 
   const order = cy.nodes().sort((a, b) => String(a.data('label')).localeCompare(String(b.data('label'))));
