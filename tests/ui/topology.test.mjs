@@ -7,8 +7,14 @@
 // _PODMAN (1: the podman containers run), _SERVER, _SERVER_ID, _CLIENT, _CLIENT_ID.
 export default async function (page, base, t) {
   const env = t.env;
-  await page.goto(`${base}/#/topology`);
-  await page.waitForFunction(() => window.__vantage_topology && window.__vantage_topology.drawn, null, { timeout: 20000 });
+  // open the page at HASH and wait for its graph (the hook is cleared first: a hash change
+  // keeps the document, and the hook of the page before)
+  const open = async (hash) => {
+    await page.evaluate(() => (window.__vantage_topology = null)).catch(() => {});
+    await page.goto(`${base}/${hash}`);
+    await page.waitForFunction(() => window.__vantage_topology && window.__vantage_topology.drawn, null, { timeout: 20000 });
+  };
+  await open('#/topology');
   const topo = await page.evaluate(() => ({ ...window.__vantage_topology, position: undefined }));
   const ids = topo.nodes.map((n) => n.id);
   t.log(`${topo.nodes.length} nodes, ${topo.edges} edges, layout ${topo.layout_ms} ms`);
@@ -50,8 +56,7 @@ export default async function (page, base, t) {
   }
 
   // Keyboard: focus the graph, walk with the arrow keys to the container, Enter opens it.
-  await page.goto(`${base}/#/topology`);
-  await page.waitForFunction(() => window.__vantage_topology && window.__vantage_topology.drawn, null, { timeout: 20000 });
+  await open('#/topology');
   await page.focus('#topo-graph');
   let found = false;
   for (let i = 0; i < topo.nodes.length + 1 && !found; i++) {
@@ -65,10 +70,8 @@ export default async function (page, base, t) {
   t.eq(await page.evaluate(() => location.hash), `#/system/${encodeURIComponent(env.VANTAGE_TEST_CTR_ID)}`, 'Enter on the selected node opens its system page');
 
   // Grouped by host: one node holds the host and its containers.
-  await page.goto(`${base}/#/topology?group_by=host`);
-  await page.waitForFunction(() => window.__vantage_topology && window.__vantage_topology.drawn, null, { timeout: 20000 });
+  await open('#/topology?group_by=host');
   const grouped = await page.evaluate(() => window.__vantage_topology.nodes);
   t.ok(grouped.length < topo.nodes.length && grouped.some((n) => n.kind === 'host'), 'grouped by host: fewer nodes, the host among them', JSON.stringify(grouped));
-  await page.goto(`${base}/#/topology`);
-  await page.waitForFunction(() => window.__vantage_topology && window.__vantage_topology.drawn, null, { timeout: 20000 });
+  await open('#/topology');
 }

@@ -4,6 +4,7 @@
 // query, and the stylesheet of these pages (pages2.css, loaded once).
 
 import { h, uid } from './dom.js';
+import { getJSON, showError } from './api.js';
 
 let cssReady = null;
 // Adds <link rel=stylesheet href=/ui/app/pages2.css> to the document once; the promise
@@ -113,4 +114,21 @@ export function fmtRate(bps) {
     i++;
   }
   return `${i === 0 ? Math.round(v) : v.toFixed(v >= 100 ? 0 : 1)} ${u[i]}`;
+}
+
+// getJSON that waits and asks again (up to 3 times, 1 s apart) while the store answers 503
+// busy (Retry-After: 1), as it may while the daemon writes; errors are shown as getJSON shows
+// them, after the last try.
+export async function getRetry(path, params, opts = {}) {
+  for (let i = 0; ; i++) {
+    try {
+      return await getJSON(path, params, i < 3 ? { ...opts, quiet: true } : opts);
+    } catch (e) {
+      if (e.name === 'AbortError' || e.status !== 503 || i >= 3) {
+        if (i < 3 && !opts.quiet && e.name !== 'AbortError') showError(e.message);
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }

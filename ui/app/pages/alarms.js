@@ -7,10 +7,10 @@
 // as markers and a table) and saves it (PUT /api/v1/alarms/NAME). States and history refresh
 // every 10 s. URL: #/alarms[?edit=NAME][&history=state|action|config].
 
-import { getJSON, send } from '../api.js';
+import { send } from '../api.js';
 import { h, table, clear, fmtTime, fmtAge, fmtDuration } from '../dom.js';
 import { lineChart } from '../chart.js';
-import { ensureCss, field, select, suggestInput, stateBadge, systemLink, statusLine, brief } from '../form.js';
+import { ensureCss, getRetry, field, select, suggestInput, stateBadge, systemLink, statusLine, brief } from '../form.js';
 
 export const title = 'Alarms';
 
@@ -59,7 +59,7 @@ export async function render(el, params, app) {
   const q = params.q;
   el.append(h('h1', null, 'Alarms'));
 
-  const [alarms, sys] = await Promise.all([getJSON('/api/v1/alarms', null, { signal: app.signal }), getJSON('/api/v1/systems', null, { signal: app.signal })]);
+  const [alarms, sys] = await Promise.all([getRetry('/api/v1/alarms', null, { signal: app.signal }), getRetry('/api/v1/systems', null, { signal: app.signal })]);
   if (!app.isCurrent()) return;
   const systems = sys.systems.slice().sort((a, b) => a.gone - b.gone || String(a.name).localeCompare(String(b.name)));
   const sysById = new Map(systems.map((s) => [s.id, s]));
@@ -277,7 +277,7 @@ export async function render(el, params, app) {
   async function loadHistory() {
     let rows;
     try {
-      rows = await getJSON('/api/v1/alarms/history', { type: state.history, alarm: state.historyAlarm || undefined, limit: 300 }, { signal: app.signal, quiet: true });
+      rows = await getRetry('/api/v1/alarms/history', { type: state.history, alarm: state.historyAlarm || undefined, limit: 300 }, { signal: app.signal, quiet: true });
     } catch (err) {
       if (err.name !== 'AbortError') clear(histBox).append(h('p', { class: 'error' }, err.message));
       return;
@@ -417,7 +417,7 @@ export async function render(el, params, app) {
     let names = metricCache.get(s.id);
     if (!names) {
       try {
-        names = (await getJSON(`/api/v1/systems/${encodeURIComponent(s.id)}/metrics`, null, { quiet: true, signal: app.signal })).metrics;
+        names = (await getRetry(`/api/v1/systems/${encodeURIComponent(s.id)}/metrics`, null, { quiet: true, signal: app.signal })).metrics;
       } catch {
         names = [];
       }
@@ -615,14 +615,14 @@ export async function render(el, params, app) {
 
   async function chartData(id, metric, from, to, width) {
     try {
-      const d = await getJSON('/api/v1/chart', { system: id, metric, from, to, width }, { quiet: true, signal: app.signal });
+      const d = await getRetry('/api/v1/chart', { system: id, metric, from, to, width }, { quiet: true, signal: app.signal });
       return d.series;
     } catch (err) {
       if (err.status !== 404 || err.body?.parameter) return [];
       // no chart endpoint (an older daemon): the series endpoint at about one point per 2 px
       try {
         const step = Math.max(1, Math.round((to - from) / 1000 / (width / 2)));
-        const d = await getJSON(`/api/v1/systems/${encodeURIComponent(id)}/metrics/${encodeURIComponent(metric)}`, { since: (from / 1000).toFixed(3), until: (to / 1000).toFixed(3), step: `${step}s` }, { quiet: true, signal: app.signal });
+        const d = await getRetry(`/api/v1/systems/${encodeURIComponent(id)}/metrics/${encodeURIComponent(metric)}`, { since: (from / 1000).toFixed(3), until: (to / 1000).toFixed(3), step: `${step}s` }, { quiet: true, signal: app.signal });
         const list = d.series || [{ labels: d.labels, points: d.points }];
         return list.map((s) => ({ labels: s.labels, t: s.points.map((p) => Date.parse(p[0]) / 1000), v: s.points.map((p) => p[1]) }));
       } catch {
@@ -641,7 +641,7 @@ export async function render(el, params, app) {
   async function refresh() {
     let list;
     try {
-      list = await getJSON('/api/v1/alarms', null, { quiet: true, signal: app.signal });
+      list = await getRetry('/api/v1/alarms', null, { quiet: true, signal: app.signal });
     } catch {
       return;
     }

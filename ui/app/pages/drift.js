@@ -6,9 +6,8 @@
 // peers, history). The selection lives in the URL: #/drift?a=ID@TIME&b=ID@TIME[&all=1].
 // #/drift?a=ID@TIME alone compares that frame with the system's latest.
 
-import { getJSON } from '../api.js';
 import { h, fmtTime, clear } from '../dom.js';
-import { ensureCss, field, select, suggestInput, systemLink, pageHash, brief, jsonDetails, statusLine } from '../form.js';
+import { ensureCss, getRetry, field, select, suggestInput, systemLink, pageHash, brief, jsonDetails, statusLine } from '../form.js';
 
 export const title = 'Drift';
 
@@ -41,7 +40,7 @@ export async function render(el, params, app) {
 
   el.append(h('h1', null, 'Drift'), h('p', { class: 'muted' }, 'Two frames compared: what changed, ranked with the likely cause first, each change with its evidence.'));
 
-  const { systems } = await getJSON('/api/v1/systems', null, { signal: app.signal });
+  const { systems } = await getRetry('/api/v1/systems', null, { signal: app.signal });
   if (!app.isCurrent()) return;
   systems.sort((x, y) => (x.gone - y.gone) || String(x.name).localeCompare(String(y.name)));
   const options = systems.map((s) => [s.id, `${s.name} (${s.kind}${s.gone ? ', gone' : ''})`]);
@@ -131,7 +130,7 @@ export async function render(el, params, app) {
   status.set('Comparing…');
   let d;
   try {
-    d = await getJSON('/api/v1/diff', { a: joinRef(A.system, A.time), b: joinRef(B.system, B.time), all: all ? 1 : undefined, limit: 500 }, { signal: app.signal, quiet: true });
+    d = await getRetry('/api/v1/diff', { a: joinRef(A.system, A.time), b: joinRef(B.system, B.time), all: all ? 1 : undefined, limit: 500 }, { signal: app.signal, quiet: true });
   } catch (e) {
     if (e.name === 'AbortError' || !app.isCurrent()) return;
     status.set(e.message, 'error');

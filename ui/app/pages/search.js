@@ -4,7 +4,7 @@
 
 import { getJSON } from '../api.js';
 import { h, table, clear } from '../dom.js';
-import { ensureCss, field, suggestInput, systemLink, pageHash, brief, statusLine } from '../form.js';
+import { ensureCss, getRetry, field, suggestInput, systemLink, pageHash, brief, statusLine } from '../form.js';
 
 export const title = 'Search';
 
@@ -79,7 +79,7 @@ export async function render(el, params, app) {
     : Promise.resolve(null);
   let r;
   try {
-    r = await getJSON('/api/v1/search', { q, at: at || undefined, limit: limit || 1000 }, { signal: app.signal, quiet: true });
+    r = await getRetry('/api/v1/search', { q, at: at || undefined, limit: limit || 1000 }, { signal: app.signal, quiet: true });
   } catch (e) {
     if (e.name === 'AbortError' || !app.isCurrent()) return;
     status.set('');

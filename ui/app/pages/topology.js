@@ -5,9 +5,8 @@
 // same edges and nodes follow as tables, for keyboard and screen-reader users.
 // URL: #/topology?group_by=none|host|image&at=TIME&connected=1
 
-import { getJSON } from '../api.js';
 import { h, table, clear, fmtNum } from '../dom.js';
-import { ensureCss, select, field, suggestInput, systemLink, pageHash, fmtRate } from '../form.js';
+import { ensureCss, getRetry, select, field, suggestInput, systemLink, pageHash, fmtRate } from '../form.js';
 
 export const title = 'Topology';
 
@@ -85,7 +84,7 @@ export async function render(el, params, app) {
   conn.addEventListener('change', go);
   el.append(form);
 
-  const g = await getJSON('/api/v1/topology', { group_by: groupBy === 'none' ? undefined : groupBy, at: at || undefined }, { signal: app.signal });
+  const g = await getRetry('/api/v1/topology', { group_by: groupBy === 'none' ? undefined : groupBy, at: at || undefined }, { signal: app.signal });
   if (!app.isCurrent()) return;
 
   const linked = new Set();
