@@ -221,6 +221,7 @@ function drawGraph(box, selected, nodes, edges, app) {
           label: 'data(label)',
           color: fg,
           'font-size': 11,
+          'min-zoomed-font-size': 6,
           'text-valign': 'bottom',
           'text-margin-y': 3,
           'text-outline-color': bg,
@@ -241,7 +242,8 @@ function drawGraph(box, selected, nodes, edges, app) {
           'target-arrow-color': muted,
           'target-arrow-shape': 'data(arrow)',
           'curve-style': 'bezier',
-          label: 'data(label)',
+          label: edges.length > 60 ? '' : 'data(label)',
+          'min-zoomed-font-size': 7,
           'font-size': 10,
           color: fg,
           'text-rotation': 'autorotate',
@@ -251,11 +253,11 @@ function drawGraph(box, selected, nodes, edges, app) {
           'arrow-scale': 0.9,
         },
       },
-      { selector: 'edge:selected', style: { 'line-color': accent, 'target-arrow-color': accent } },
+      { selector: 'edge:selected, edge.near', style: { 'line-color': accent, 'target-arrow-color': accent, label: 'data(label)', 'z-index': 10 } },
     ],
     layout: many
       ? { name: 'grid', animate: false, avoidOverlap: true }
-      : { name: 'cose', animate: false, randomize: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 170, nodeOverlap: 20, componentSpacing: 80, numIter: 800, padding: 40 },
+      : { name: 'cose', animate: false, randomize: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 170, nodeOverlap: 20, componentSpacing: 80, numIter: 250, padding: 40 },
   });
   const ro = new ResizeObserver(() => cy && cy.resize());
   ro.observe(box);
@@ -280,7 +282,9 @@ function drawGraph(box, selected, nodes, edges, app) {
   };
   const choose = (n) => {
     cy.elements().unselect();
+    cy.edges('.near').removeClass('near');
     n.select();
+    n.connectedEdges().addClass('near');
     pos = order.indexOf(n);
     selected.textContent = describe(n);
   };
