@@ -6,6 +6,8 @@
 //
 // Environment (tests/integration/dashboard.sh): VANTAGE_TEST_CTR (its name: the alarm's
 // system), VANTAGE_TEST_CTR_ID. The daemon stores the container's metrics every 2 s.
+import { docShot } from './docshot.mjs';
+
 export default async function (page, base, t) {
   const env = t.env;
   const name = `ui-test-${process.pid}`;
@@ -45,6 +47,7 @@ export default async function (page, base, t) {
   t.ok(btRows.some((r) => r.includes('ALARM')), 'the transitions table lists a change to ALARM', btRows.join('\n'));
   const before = await page.request.get(`${base}/api/v1/alarms/${name}`);
   t.eq(before.status(), 404, 'a backtest saves nothing');
+  await docShot(page, 'alarms', '#cond-set', '.bt', 1100);
   await t.shot('backtest');
 
   // Save: the alarm is in the API with the form's values

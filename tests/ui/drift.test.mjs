@@ -12,6 +12,8 @@
 //   VANTAGE_TEST_DRIFT_BEFORE_MS  a time (epoch ms) before the change, after a process frame
 //   VANTAGE_TEST_DRIFT_AFTER_MS   a time after the change and after a process frame holding it
 //   VANTAGE_TEST_DRIFT_PROCESS    the command line of the process started ("sleep 4242")
+import { docShot } from './docshot.mjs';
+
 export default async function (page, base, t) {
   const env = t.env;
   const id = env.VANTAGE_TEST_DRIFT_ID;
@@ -53,6 +55,7 @@ export default async function (page, base, t) {
     t.ok(found[0].text.includes(proc.split(' ').pop()) && /Added record/.test(found[0].text), 'the entry shows the added record as evidence', found[0].text.slice(0, 400));
     t.ok(/Why: prior/.test(found[0].text), 'the entry says why it ranks there (prior, rule)', found[0].text.slice(0, 400));
   }
+  await docShot(page, 'drift', 'main h1', 'ol.entries > li', 1000);
   await t.shot('form');
 
   // The URL alone shows the same diff (a fresh load).

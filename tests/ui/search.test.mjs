@@ -5,6 +5,8 @@
 //
 // Environment (tests/integration/dashboard.sh): VANTAGE_TEST_CTR (the container's name),
 // VANTAGE_TEST_CTR_ID.
+import { docShot } from './docshot.mjs';
+
 export default async function (page, base, t) {
   const env = t.env;
   const name = env.VANTAGE_TEST_CTR;
@@ -24,6 +26,7 @@ export default async function (page, base, t) {
   t.ok(await page.locator(`.named-systems ${link}`).count() === 1, `the container ${name} is found by its name, linked to its page`);
   const status = await page.textContent('.status-line');
   t.ok(/\d+ systems?, \d+ results?/.test(status), `the answer is counted (${status})`);
+  await docShot(page, 'search', 'main h1', '.results', 800);
   await t.shot('name');
 
   // the search language: the system record by name
@@ -52,6 +55,9 @@ export default async function (page, base, t) {
   await page.click(`.named-systems ${link}`);
   await page.waitForFunction(() => location.hash.startsWith('#/system/'), null, { timeout: 5000 }).catch(() => {});
   t.eq(await page.evaluate(() => location.hash), `#/system/${encodeURIComponent(id)}`, 'the result links to the system page');
+  // back to the results, once the system page's calls are answered (it rewrites the address
+  // when its data arrives)
+  await page.waitForLoadState('networkidle').catch(() => {});
   await page.goto(`${base}/#/search?q=${encodeURIComponent(name)}`);
   await page.waitForSelector(`.named-systems ${link}`, { timeout: 20000 }).catch(() => {});
 }

@@ -5,14 +5,24 @@
 //
 // Environment (tests/integration/dashboard.sh): VANTAGE_TEST_CTR, _CTR_ID, _HOST_ID,
 // _PODMAN (1: the podman containers run), _SERVER, _SERVER_ID, _CLIENT, _CLIENT_ID.
+import { docShot } from './docshot.mjs';
+
 export default async function (page, base, t) {
   const env = t.env;
   // open the page at HASH and wait for its graph (the hook is cleared first: a hash change
   // keeps the document, and the hook of the page before)
   const open = async (hash) => {
+    // (from a system page, once its calls are answered: it may rewrite the address with
+    // history.replaceState when its data arrives, even after a navigation away)
+    if ((await page.evaluate(() => location.hash).catch(() => '')).startsWith('#/system/')) await page.waitForLoadState('networkidle').catch(() => {});
     await page.evaluate(() => (window.__vantage_topology = null)).catch(() => {});
     await page.goto(`${base}/${hash}`);
-    await page.waitForFunction(() => window.__vantage_topology && window.__vantage_topology.drawn, null, { timeout: 20000 });
+    try {
+      await page.waitForFunction(() => window.__vantage_topology && window.__vantage_topology.drawn, null, { timeout: 20000 });
+    } catch (e) {
+      const st = await page.evaluate(() => [location.hash, JSON.stringify(window.__vantage_topology), document.querySelector('main').innerText.slice(0, 300)]);
+      throw new Error(`${hash}: the graph was not drawn: ${st.join(' | ')}`);
+    }
   };
   await open('#/topology');
   const topo = await page.evaluate(() => ({ ...window.__vantage_topology, position: undefined }));
@@ -34,6 +44,7 @@ export default async function (page, base, t) {
     const edge = rows.find((r) => r[0] === env.VANTAGE_TEST_CLIENT && r[1] === env.VANTAGE_TEST_SERVER);
     t.ok(edge, 'the edges table lists client -> server', JSON.stringify(rows));
     if (edge) t.eq(edge[2], '8000', 'the edge is on the server port 8000');
+    await docShot(page, 'topology', 'main h1', 'table[aria-label="edges"]', 1000);
     await t.shot('graph');
   } else {
     t.log('podman not usable: no client/server edge to check');
