@@ -246,7 +246,7 @@ function drawGraph(box, selected, nodes, edges, app) {
           'min-zoomed-font-size': 7,
           'font-size': 10,
           color: fg,
-          'text-rotation': 'autorotate',
+          'text-rotation': 'none',
           'text-background-color': bg,
           'text-background-opacity': 0.85,
           'text-background-padding': 1,
@@ -257,7 +257,7 @@ function drawGraph(box, selected, nodes, edges, app) {
     ],
     layout: many
       ? { name: 'grid', animate: false, avoidOverlap: true }
-      : { name: 'cose', animate: false, randomize: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 170, nodeOverlap: 20, componentSpacing: 80, numIter: 250, padding: 40 },
+      : { name: 'cose', animate: false, randomize: false, nodeRepulsion: () => 400000, idealEdgeLength: () => 220, nodeOverlap: 20, componentSpacing: 80, numIter: 250, padding: 40 },
   });
   const ro = new ResizeObserver(() => cy && cy.resize());
   ro.observe(box);
