@@ -39,9 +39,17 @@ export default async function (page, base, t) {
   if (env.VANTAGE_TEST_PODMAN === '1') {
     t.ok(ids.includes(env.VANTAGE_TEST_SERVER_ID), `the server ${env.VANTAGE_TEST_SERVER} is a node`);
     t.ok(ids.includes(env.VANTAGE_TEST_CLIENT_ID), `the client ${env.VANTAGE_TEST_CLIENT} is a node`);
-    // the edges table: a row client -> server on port 8000
-    const rows = await page.$$eval('table[aria-label="edges"] tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
-    const edge = rows.find((r) => r[0] === env.VANTAGE_TEST_CLIENT && r[1] === env.VANTAGE_TEST_SERVER);
+    // the edges table: a row client -> server on port 8000 (the client's connections may be
+    // short-lived: the page is loaded again, 2 s apart, up to 15 times until a crawl caught one)
+    const edgeRows = () => page.$$eval('table[aria-label="edges"] tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
+    const isEdge = (r) => r[0] === env.VANTAGE_TEST_CLIENT && r[1] === env.VANTAGE_TEST_SERVER;
+    let rows = await edgeRows();
+    for (let i = 0; i < 15 && !rows.some(isEdge); i++) {
+      await page.waitForTimeout(2000);
+      await open(`#/topology?try=${i}`);
+      rows = await edgeRows();
+    }
+    const edge = rows.find(isEdge);
     t.ok(edge, 'the edges table lists client -> server', JSON.stringify(rows));
     if (edge) t.eq(edge[2], '8000', 'the edge is on the server port 8000');
     await docShot(page, 'topology', 'main h1', 'table[aria-label="edges"]', 1000);
