@@ -327,6 +327,7 @@ export async function render(el, params, app) {
   }
 
   function syncLinks() {
+    if (!app.isCurrent()) return; // the user went elsewhere while data loaded
     const secs = RANGES.find(([n]) => n === st.range)[1];
     const from = new Date(Date.now() - secs * 1000).toISOString();
     driftLink.href = `#/drift?a=${encodeURIComponent(`${id}@${from}`)}&b=${encodeURIComponent(id)}`;
