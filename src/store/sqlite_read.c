@@ -700,8 +700,8 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 				byid[b] = byid[b - 1];
 				byid[b - 1] = t;
 			}
-		e = raw_gather(s, byid, nser, raw_start(&lv, level, from_ms, to_ms), to_ms + 1, &lv,
-		               false);
+		e = raw_gather_cached(s, byid, nser, raw_start(&lv, level, from_ms, to_ms),
+		                      to_ms + 1, &lv);
 	}
 	struct tv x = {0};
 	if (e == 0) {
@@ -739,7 +739,7 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 	for (size_t i = 0; i < nser; i++) {
 		free(labels[i]);
 		if (byid)
-			pvec_free(&byid[i].pts);
+			sread_free(&byid[i]);
 	}
 	free(labels);
 	free(r);
