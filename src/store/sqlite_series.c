@@ -160,12 +160,6 @@ int level_pick(const struct levels *lv, int64_t from, int64_t step, int64_t *ste
 	return level;
 }
 
-static int64_t ceil_to(int64_t t, int64_t step)
-{
-	int64_t f = floor_to(t, step);
-	return f == t ? t : f + step;
-}
-
 /* Step 0: the hours' rows are read below *hb, the minutes' below *mb. */
 static void stored_bounds(const struct levels *lv, int64_t from, int64_t *hb, int64_t *mb)
 {
@@ -367,9 +361,9 @@ int raw_gather(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, 
  * "the last 24 h") then costs no SQLite reads and no decoding while the
  * store has not changed.  A read-write handle's own commits do not change
  * its data_version, so it never caches.  Bounded: PC_SLOTS series and
- * PC_POINTS points (~10 MB) a handle, least recently used out first. */
+ * PC_POINTS points (5 MB) a handle, least recently used out first. */
 #define PC_SLOTS 16
-#define PC_POINTS (256 * 1024)
+#define PC_POINTS (128 * 1024)
 #define PC_MAX_SERIES 8 /* reads of more series at once are not cached */
 
 struct pc_ent {
@@ -392,7 +386,7 @@ static void pc_drop(struct pcache *pc, size_t i)
 	pc->e[i] = pc->e[--pc->n];
 }
 
-void pcache_free(struct pcache *pc)
+static void pcache_free(struct pcache *pc)
 {
 	if (!pc)
 		return;
@@ -462,8 +456,19 @@ static void pc_view(struct pc_ent *x, uint64_t tick, int64_t from, int64_t to, s
 	x->used = tick;
 }
 
-static int64_t data_version(struct sqlite_store *s)
+void series_caches_free(struct sqlite_store *s)
 {
+	pcache_free(s->pc);
+	tcache_free(s->tc);
+	s->pc = NULL;
+	s->tc = NULL;
+}
+
+int64_t cache_version(struct sqlite_store *s)
+{
+	/* only inside a read transaction: its data_version is its snapshot's */
+	if (!s->ro || sqlite3_get_autocommit(s->db))
+		return -1;
 	sqlite3_stmt *st = stmt(s, ST_DATA_VERSION);
 	if (!st)
 		return -1;
@@ -475,10 +480,9 @@ static int64_t data_version(struct sqlite_store *s)
 int raw_gather_cached(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, int64_t to,
                       const struct levels *lv)
 {
-	/* only inside a read transaction: its data_version is its snapshot's */
-	if (!s->ro || n == 0 || n > PC_MAX_SERIES || from >= to || sqlite3_get_autocommit(s->db))
+	if (n == 0 || n > PC_MAX_SERIES || from >= to)
 		return raw_gather(s, r, n, from, to, lv, false);
-	int64_t version = data_version(s);
+	int64_t version = cache_version(s);
 	if (version < 0)
 		return raw_gather(s, r, n, from, to, lv, false);
 	if (!s->pc && !(s->pc = calloc(1, sizeof(*s->pc))))
