@@ -507,9 +507,10 @@ static int frame_json(struct sqlite_store *s, const char *system_id, int64_t at_
 /* ---- series ----------------------------------------------------------------------- */
 
 /* The two digits of 0..99. */
-static const char digits2[201] = "00010203040506070809101112131415161718192021222324252627282930313233"
-                                 "34353637383940414243444546474849505152535455565758596061626364656667"
-                                 "6869707172737475767778798081828384858687888990919293949596979899";
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
 
 static inline void put2(char *p, unsigned v)
 {
@@ -589,8 +590,8 @@ static inline size_t num6(char *p, double v)
 		put2(o + 2, fp / 100 % 100);
 		put2(o + 4, fp % 100);
 		/* trailing zeros counted without a loop (fp != 0: at most 5) */
-		o += 6 - (fp % 10 == 0) - (fp % 100 == 0) - (fp % 1000 == 0) -
-		     (fp % 10000 == 0) - (fp % 100000 == 0);
+		o += 6 - (fp % 10 == 0) - (fp % 100 == 0) - (fp % 1000 == 0) - (fp % 10000 == 0) -
+		     (fp % 100000 == 0);
 	}
 	return (size_t)(o - p);
 }
@@ -668,11 +669,14 @@ struct tcache {
 
 static void tc_drop(struct tcache *tc, size_t i)
 {
-	tc->bytes -= tc->e[i].text.len;
-	free(tc->e[i].bt);
-	free(tc->e[i].off);
-	buf_free(&tc->e[i].text);
-	tc->e[i] = tc->e[--tc->n];
+	struct tc_ent *c = &tc->e[i];
+	tc->bytes -= c->text.len;
+	free(c->bt);
+	free(c->off);
+	buf_free(&c->text);
+	tc->n--;
+	*c = tc->e[tc->n]; /* the last one in its place */
+	tc->e[tc->n] = (struct tc_ent){0};
 }
 
 void tcache_free(struct tcache *tc)
@@ -794,9 +798,8 @@ static struct sread slice(const struct sread *r, int64_t from, int64_t end)
  * written, or at a level-0 (raw) read of a read-only handle, the buckets
  * the text cache holds copied and only those around them reduced. */
 static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t from, int64_t to,
-                       int64_t step, int level, const struct levels *lv,
-                       const struct stat_spec *sp, int64_t version, struct tv *x,
-                       struct json *j)
+                       int64_t step, int level, const struct levels *lv, const struct stat_spec *sp,
+                       int64_t version, struct tv *x, struct json *j)
 {
 	bool count = sp->kind == STAT_COUNT;
 	bool cacheable = version >= 0 && level == 0;
@@ -821,8 +824,8 @@ static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t f
 		if (offs) {
 			for (size_t i = 0; i < x->n; i++)
 				offs[i] -= start;
-			tc_put(s, version, ri->id, step, sp, x, o->data + start, o->len - start, offs,
-			       from, to);
+			tc_put(s, version, ri->id, step, sp, x, o->data + start, o->len - start,
+			       offs, from, to);
 		}
 		free(offs);
 	} else {
@@ -948,7 +951,7 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 		if (nser > 1)
 			jw_arr_begin(&j, "series");
 		for (size_t i = 0; e == 0 && i < nser; i++) {
-			const struct sread *ri = NULL;
+			const struct sread *ri = &byid[0];
 			for (size_t k = 0; k < nser; k++)
 				if (byid[k].tag == i)
 					ri = &byid[k];

@@ -383,7 +383,9 @@ static void pc_drop(struct pcache *pc, size_t i)
 {
 	pc->points -= pc->e[i].pts.cap;
 	pvec_free(&pc->e[i].pts);
-	pc->e[i] = pc->e[--pc->n];
+	pc->n--;
+	pc->e[i] = pc->e[pc->n]; /* the last one in its place */
+	pc->e[pc->n] = (struct pc_ent){0};
 }
 
 static void pcache_free(struct pcache *pc)
@@ -406,8 +408,7 @@ static struct pc_ent *pc_find(struct pcache *pc, int64_t series, int64_t from, i
 /* Keep `pts` (taken) for series over [from, upto): false when it does not
  * fit (the caller keeps it).  Entries lent out by this read (used ==
  * pc->tick) stay. */
-static bool pc_put(struct pcache *pc, int64_t series, int64_t from, int64_t upto,
-                   struct pvec *pts)
+static bool pc_put(struct pcache *pc, int64_t series, int64_t from, int64_t upto, struct pvec *pts)
 {
 	if (pts->cap > PC_POINTS / 2)
 		return false;

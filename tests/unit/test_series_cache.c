@@ -73,10 +73,11 @@ static void put_frame(struct store *s, int64_t t)
 	           "\"memory\",\"value\":{\"used_pct\":%.9g,\"used_kb\":%lld}}\n",
 	           iso, pct, kb);
 	for (int d = 0; d < 2; d++)
-		buf_printf(&b,
-		           "{\"system\":\"host:abc\",\"time\":\"%s\",\"feature\":\"metric\",\"key\":"
-		           "\"disk\",\"value\":{\"mountpoint\":\"/d%d\",\"used_pct\":%.4f}}\n",
-		           iso, d, (double)(lrand48() % 10000) / 100.0);
+		buf_printf(
+		    &b,
+		    "{\"system\":\"host:abc\",\"time\":\"%s\",\"feature\":\"metric\",\"key\":"
+		    "\"disk\",\"value\":{\"mountpoint\":\"/d%d\",\"used_pct\":%.4f}}\n",
+		    iso, d, (double)(lrand48() % 10000) / 100.0);
 	int64_t id;
 	int r = store_put_frame(s, b.data, b.len, &id);
 	if (r < 0)
@@ -143,8 +144,7 @@ static void test_cached_answers_identical(void **state)
 	same_answer(ro, rw, "memory.used_pct", T0 + HOUR, T0 + 3 * HOUR, 10 * SEC, "max");
 	put_frame(rw, T0 + 2 * HOUR + 5 * SEC);
 	same_answer(ro, rw, "memory.used_pct", T0 + HOUR, T0 + 3 * HOUR, 10 * SEC, "max");
-	same_answer(ro, rw, "memory.used_pct", T0 + HOUR + 7, T0 + 3 * HOUR + 7, 10 * SEC,
-	            "count");
+	same_answer(ro, rw, "memory.used_pct", T0 + HOUR + 7, T0 + 3 * HOUR + 7, 10 * SEC, "count");
 	for (int k = 0; k < 30; k++, t += 10 * SEC) {
 		put_frame(rw, t);
 		same_answer(ro, rw, "memory.used_pct", t - HOUR, t + 1, 10 * SEC, "avg");
