@@ -135,13 +135,20 @@ struct pick {
 	int real, breaching, good, filled;
 };
 
+/* Up to this many slots, an evaluation allocates nothing (the daemon's
+ * evaluations; the range is N + 2 slots). */
+#define STACK_SLOTS 64
+
+/* p->idx has room for n indexes. */
 static void choose(const struct alarm_def *d, const struct alarm_point *range, size_t n,
                    size_t want, struct pick *p)
 {
 	size_t real = 0;
 	for (size_t i = 0; i < n; i++)
 		real += range[i].present;
-	bool *take = xcalloc(n ? n : 1, sizeof(bool));
+	bool stack_take[STACK_SLOTS];
+	bool *take = n <= STACK_SLOTS ? stack_take : xcalloc(n ? n : 1, sizeof(bool));
+	memset(take, 0, n * sizeof(bool));
 	size_t got = 0;
 	if (real >= want) {
 		/* the newest `want` real points (all real: the newest slots) */
@@ -163,7 +170,6 @@ static void choose(const struct alarm_def *d, const struct alarm_point *range, s
 				got++;
 			}
 	}
-	p->idx = xmalloc((got ? got : 1) * sizeof(size_t));
 	p->n = 0;
 	p->real = p->breaching = p->good = p->filled = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -178,7 +184,8 @@ static void choose(const struct alarm_def *d, const struct alarm_point *range, s
 			p->good++;
 	}
 	p->real = p->breaching + p->good;
-	free(take);
+	if (take != stack_take)
+		free(take);
 }
 
 /* "[v (time), v (time)]" of the real evaluated points that `breach`
@@ -325,27 +332,27 @@ static void data(const struct alarm_def *d, const struct alarm_point *range, siz
 	buf_free(&b);
 }
 
-void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, size_t n,
-                    enum alarm_state current, struct alarm_result *out)
+/* The state and counts of out (not its text) from the slots p chose. */
+static void decide(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                   enum alarm_state current, struct pick *p, struct alarm_result *out)
 {
 	int N = d->evaluation_periods, M = alarm_def_datapoints(d);
-	struct pick p;
-	memset(out, 0, sizeof(*out));
-	choose(d, range, n, N > 0 ? (size_t)N : 0, &p);
-	out->evaluated = (int)p.n;
-	out->filled = p.filled;
+	choose(d, range, n, N > 0 ? (size_t)N : 0, p);
+	out->kept = false;
+	out->evaluated = (int)p->n;
+	out->filled = p->filled;
 	bool unknown_fill = d->missing == MISSING_MISSING || d->missing == MISSING_IGNORE;
-	if (p.filled == 0 || !unknown_fill) {
-		int b = p.breaching + (d->missing == MISSING_BREACHING ? p.filled : 0);
+	if (p->filled == 0 || !unknown_fill) {
+		int b = p->breaching + (d->missing == MISSING_BREACHING ? p->filled : 0);
 		out->breaching = b;
 		out->state = b >= M ? ALARM_STATE_ALARM : ALARM_STATE_OK;
 	} else {
 		/* fewer than N real points, the filled ones unknown */
-		out->breaching = p.breaching;
-		bool oldest_breaching = p.n && range[p.idx[0]].present;
-		bool alarm = p.breaching >= M ||
-		             (p.good == 0 && d->missing == MISSING_MISSING && oldest_breaching);
-		if (p.real == 0 || (!alarm && p.good == 0))
+		out->breaching = p->breaching;
+		bool oldest_breaching = p->n && range[p->idx[0]].present;
+		bool alarm = p->breaching >= M ||
+		             (p->good == 0 && d->missing == MISSING_MISSING && oldest_breaching);
+		if (p->real == 0 || (!alarm && p->good == 0))
 			out->state = ALARM_STATE_INSUFFICIENT;
 		else
 			out->state = alarm ? ALARM_STATE_ALARM : ALARM_STATE_OK;
@@ -355,7 +362,29 @@ void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, 
 			out->evaluated = 0;
 		}
 	}
+}
+
+void alarm_evaluate_state(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                          enum alarm_state current, struct alarm_result *out)
+{
+	size_t stack_idx[STACK_SLOTS];
+	struct pick p = {.idx = n <= STACK_SLOTS ? stack_idx : xmalloc((n ? n : 1) * sizeof(size_t))};
+	decide(d, range, n, current, &p, out);
+	out->reason[0] = 0;
+	out->data[0] = 0;
+	if (p.idx != stack_idx)
+		free(p.idx);
+}
+
+void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                    enum alarm_state current, struct alarm_result *out)
+{
+	size_t stack_idx[STACK_SLOTS];
+	struct pick p = {.idx = n <= STACK_SLOTS ? stack_idx : xmalloc((n ? n : 1) * sizeof(size_t))};
+	memset(out, 0, sizeof(*out));
+	decide(d, range, n, current, &p, out);
 	reason(d, range, n, &p, current, out);
 	data(d, range, n, &p, out);
-	free(p.idx);
+	if (p.idx != stack_idx)
+		free(p.idx);
 }
