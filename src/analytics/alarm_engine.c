@@ -523,8 +523,7 @@ static int item_cb(void *ctx, const struct alarm_run_item *it)
 		s = state_add(c->e, c->a->d.name, it->system_id, it->system_name,
 		              it->series_labels);
 		c->last_system = NULL;
-	}
-	else if (it->system_name && strcmp(s->system_name, it->system_name) != 0) {
+	} else if (it->system_name && strcmp(s->system_name, it->system_name) != 0) {
 		free(s->system_name);
 		s->system_name = xstrdup(it->system_name);
 	}

@@ -511,8 +511,7 @@ static int emit_series(struct run_ctx *c, const struct run_series *x, const doub
 
 /* The slot layout of an evaluation at `end`: nr slots ending at end; the
  * read goes back nread >= nr slots (warm-up). */
-void run_layout(const struct alarm_def *d, int64_t now_ms, int64_t *end, size_t *nr,
-                   size_t *nread)
+void run_layout(const struct alarm_def *d, int64_t now_ms, int64_t *end, size_t *nr, size_t *nread)
 {
 	int64_t p = d->period_ms > 0 ? d->period_ms : 60000;
 	*end = now_ms - ((now_ms % p) + p) % p;
@@ -582,7 +581,7 @@ static int math_read(struct store *s, const struct alarm_def *d, const struct se
 /* The systems the expression is computed for: those of its non-across
  * refs; none (an expression of aggregates only): one result, "*". */
 int math_emit(struct run_ctx *c, struct math_run *m, int64_t end, size_t nr, size_t nslots,
-                     int64_t from, int64_t step, char *err, size_t errlen)
+              int64_t from, int64_t step, char *err, size_t errlen)
 {
 	const struct alarm_def *d = c->d;
 	/* the distinct systems of the non-across refs */
@@ -808,7 +807,7 @@ static int drift_one(struct run_ctx *c, const struct sys_ident *y, int64_t end, 
 /* ---- alarm_run ---------------------------------------------------------------------- */
 
 int run_check_def(const struct alarm_def *d, struct selector *sel, bool *have_sel, char *err,
-                     size_t errlen)
+                  size_t errlen)
 {
 	*have_sel = false;
 	if (d->selector) {

@@ -43,8 +43,8 @@ bool sel_match(const struct selector *s, const struct identity *y);
 
 /* ---- a metric reference: "disk.used_pct{mountpoint=\"/\"}" ---- */
 struct metric_ref {
-	char *name;                                    /* the series name */
-	int n;                                         /* label matchers */
+	char *name;                                          /* the series name */
+	int n;                                               /* label matchers */
 	struct buf k[REF_MAX_MATCHERS], v[REF_MAX_MATCHERS]; /* JSON-escaped */
 };
 /* 0, or -EINVAL (a bad matcher list: the name alone is kept). */
@@ -76,8 +76,7 @@ void data_free(struct run_data *rd);
 
 /* The slot layout of an evaluation at now_ms: nr slots ending at *end; the
  * read goes back nread >= nr slots (warm-up). */
-void run_layout(const struct alarm_def *d, int64_t now_ms, int64_t *end, size_t *nr,
-                size_t *nread);
+void run_layout(const struct alarm_def *d, int64_t now_ms, int64_t *end, size_t *nr, size_t *nread);
 
 /* ---- emission ---- */
 struct run_ctx {

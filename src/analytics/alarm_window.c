@@ -200,8 +200,9 @@ static const char *nz(const char *s)
 /* The system of a read, its identity refreshed (a change bumps gen). */
 static size_t sys_of(struct alarm_window *w, const struct store_series_data *sd)
 {
-	const char *f[7] = {nz(sd->system_id), sd->name,  sd->kind,         sd->runtime,
-	                    sd->image,         sd->host, nz(sd->system_labels)};
+	const char *f[7] = {nz(sd->system_id),    sd->name,  sd->kind,
+	                    sd->runtime,          sd->image, sd->host,
+	                    nz(sd->system_labels)};
 	size_t m = w->ytcap - 1;
 	size_t j = fnv1a(0xcbf29ce484222325ULL, f[0], strlen(f[0])) & m;
 	for (; w->ytab[j]; j = (j + 1) & m) {
@@ -244,7 +245,8 @@ static struct wser *ser_of(struct alarm_window *w, size_t sys, const char *metri
 	size_t j = ser_hash(id, metric, labels) & m;
 	for (; w->stab[j]; j = (j + 1) & m) {
 		struct wser *x = &w->ser[w->stab[j] - 1];
-		if (x->sys == sys && strcmp(x->metric, metric) == 0 && strcmp(x->labels, labels) == 0)
+		if (x->sys == sys && strcmp(x->metric, metric) == 0 &&
+		    strcmp(x->labels, labels) == 0)
 			return x;
 	}
 	if (grow_array((void **)&w->ser, &w->cser, w->nser + 1, sizeof(*w->ser)) < 0)
@@ -362,8 +364,9 @@ static void need_name(struct alarm_window *w, const char *metric, int64_t depth)
 	ref_free(&r);
 }
 
-int alarm_window_update(struct alarm_window *w, struct store *s, const struct alarm_def *const *defs,
-                        size_t n, int64_t now_ms, char *err, size_t errlen)
+int alarm_window_update(struct alarm_window *w, struct store *s,
+                        const struct alarm_def *const *defs, size_t n, int64_t now_ms, char *err,
+                        size_t errlen)
 {
 	if (!w->ytcap)
 		ytab_rebuild(w);
@@ -540,7 +543,8 @@ static const struct wbind *bind(struct alarm_window *w, const struct alarm_def *
 		return b;
 	}
 	if (!b) {
-		if (grow_array((void **)&w->binds, &w->cbinds, w->nbinds + 1, sizeof(*w->binds)) < 0)
+		if (grow_array((void **)&w->binds, &w->cbinds, w->nbinds + 1, sizeof(*w->binds)) <
+		    0)
 			xalloc_die(sizeof(*w->binds));
 		b = &w->binds[w->nbinds++];
 		memset(b, 0, sizeof(*b));
@@ -558,7 +562,8 @@ static const struct wbind *bind(struct alarm_window *w, const struct alarm_def *
 		for (size_t i = 0; i < w->nser; i++) {
 			const struct wser *x = &w->ser[i];
 			const struct wsys *y = &w->sys[x->sys];
-			if (strcmp(x->metric, ref.name) != 0 || (ref.n && !ref_match(&ref, x->labels)))
+			if (strcmp(x->metric, ref.name) != 0 ||
+			    (ref.n && !ref_match(&ref, x->labels)))
 				continue;
 			if (sel) {
 				struct identity id = {y->f[0], y->f[1], y->f[2], y->f[4],
@@ -704,7 +709,8 @@ int alarm_window_run(struct alarm_window *w, struct store *s, const struct alarm
 		m.rd = xcalloc(nrefs ? nrefs : 1, sizeof(*m.rd));
 		size_t used = 0;
 		for (size_t i = 0; i < nrefs; i++) {
-			m.rd[i] = (struct run_data){.d = d, .from = from, .step = step, .nslots = nread};
+			m.rd[i] =
+			    (struct run_data){.d = d, .from = from, .step = step, .nslots = nread};
 			window_read(w, d, sp, refs[i].metric, &m.rd[i], w->scratch + used);
 			used += m.rd[i].n;
 		}

@@ -49,8 +49,9 @@ bool alarm_window_fits(const struct alarm_def *d);
 /* Bring the window up to now_ms for the alarms defs[0..n) (those that do
  * not fit are ignored; names no alarm reads any more are dropped).  Call
  * it inside a read session.  0 or a negative errno with err. */
-int alarm_window_update(struct alarm_window *w, struct store *s, const struct alarm_def *const *defs,
-                        size_t n, int64_t now_ms, char *err, size_t errlen);
+int alarm_window_update(struct alarm_window *w, struct store *s,
+                        const struct alarm_def *const *defs, size_t n, int64_t now_ms, char *err,
+                        size_t errlen);
 
 /* What the caller holds for a (system, series labels): its state, and
  * whether it is gone or warming. */

@@ -174,7 +174,8 @@ static void same(const struct got *a, const struct got *b, const char *alarm, in
 			    !strcmp(a->it[i].labels, b->it[j].labels))
 				k = j;
 		if (k < 0)
-			fprintf(stderr, "%s: no %s in the window's items\n", alarm, a->it[i].system);
+			fprintf(stderr, "%s: no %s in the window's items\n", alarm,
+			        a->it[i].system);
 		assert_true(k >= 0);
 		if (strcmp(a->it[i].reason, b->it[k].reason) != 0)
 			fprintf(stderr, "%s at %lld, %s:\n  store:  %s\n  window: %s\n", alarm,
@@ -236,8 +237,8 @@ static void test_same_as_store(void **state)
 			if (r < 0)
 				fprintf(stderr, "alarm_run: %s\n", err);
 			assert_int_equal(r, 0);
-			r = alarm_window_run(w, s, &d[i], now, ALARM_WINDOW_TEXT, prev, collect, &b, err,
-			                     sizeof(err));
+			r = alarm_window_run(w, s, &d[i], now, ALARM_WINDOW_TEXT, prev, collect, &b,
+			                     err, sizeof(err));
 			if (r < 0)
 				fprintf(stderr, "alarm_window_run: %s\n", err);
 			assert_int_equal(r, 0);
@@ -251,9 +252,9 @@ static void test_same_as_store(void **state)
 	/* without ALARM_WINDOW_TEXT: the text only where the state changes */
 	a.n = 0;
 	a.current = ALARM_STATE_OK;
-	assert_int_equal(alarm_window_run(w, s, &d[2], T0 + 12 * MIN, 0, prev, collect, &a, err,
-	                                  sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    alarm_window_run(w, s, &d[2], T0 + 12 * MIN, 0, prev, collect, &a, err, sizeof(err)),
+	    0);
 	int with_text = 0;
 	for (int i = 0; i < a.n; i++) {
 		if (a.it[i].gone)
@@ -267,9 +268,9 @@ static void test_same_as_store(void **state)
 	assert_true(with_text > 0 && with_text < a.n);
 	/* a time before what the window holds: through the store */
 	a.n = 0;
-	assert_int_equal(alarm_window_run(w, s, &d[0], T0 - 30 * MIN, 0, prev, collect, &a, err,
-	                                  sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    alarm_window_run(w, s, &d[0], T0 - 30 * MIN, 0, prev, collect, &a, err, sizeof(err)),
+	    0);
 	assert_int_equal(alarm_window_fallbacks(w), 1);
 	alarm_window_free(w);
 	for (int i = 0; i < NDEFS; i++)
