@@ -582,7 +582,7 @@ static int64_t period_end(const struct alarm_def *d, int64_t t)
  * in this cycle too: their points stay). */
 static void update_window(struct alarm_engine *e, int64_t now)
 {
-	const struct alarm_def **defs = xcalloc(e->nalarms + 1, sizeof(*defs));
+	const struct alarm_def **defs = xcalloc(e->nalarms + 1, sizeof(const struct alarm_def *));
 	for (size_t i = 0; i < e->nalarms; i++)
 		defs[i] = &e->alarms[i]->d;
 	char err[512];

@@ -159,7 +159,7 @@ struct nums {
 static const char *num_c(struct nums *c, double v)
 {
 	for (int i = 0; i < c->n; i++)
-		if (memcmp(&c->v[i], &v, sizeof(v)) == 0)
+		if (c->v[i] == v && !signbit(c->v[i]) == !signbit(v)) /* -0.0 prints apart */
 			return c->s[i];
 	int i = c->n < 24 ? c->n++ : 23;
 	c->v[i] = v;
