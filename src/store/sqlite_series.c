@@ -914,7 +914,7 @@ static int load_systems(struct rq *q)
 	struct sqlite_store *s = q->s;
 	const struct store_series_query *qq = q->q;
 	/* a read goes back at most to the range's hour (roll-up rows) */
-	int64_t since = floor_to(qq->from_ms, MS_HOUR);
+	int64_t since = qq->no_points ? qq->from_ms : floor_to(qq->from_ms, MS_HOUR);
 	struct buf sql = BUF_INIT;
 	buf_printf(&sql, "%s WHERE (?2 = 0 OR gone = 0)%s", sys_cols,
 	           qq->system_ids ? " AND sid = ?1" : " ORDER BY sid");
@@ -1069,6 +1069,50 @@ static int add_system(struct rq *q, size_t i, sqlite3_stmt *st, const char *metr
 	return rc == SQLITE_DONE ? 0 : sq_fail(q->s, rc, "listing series");
 }
 
+/*
+ * q->no_points: the series of every system with metric points in the
+ * range (its first and last metric times overlap it), read from the
+ * series table alone.  A series of such a system that stopped earlier
+ * (an unmounted disk) is listed too: listings are not exact to the point,
+ * as Prometheus's are not (they go by blocks).
+ */
+static int list_series(struct rq *q, sqlite3_stmt *st, const char *metric,
+                       int (*cb)(void *ctx, const struct store_series_data *d), void *ctx)
+{
+	int e = 0, rc = SQLITE_DONE;
+	for (size_t i = 0; e == 0 && i < q->nsys; i++) {
+		const struct sys_info *y = &q->sys[i];
+		if (!y->active)
+			continue;
+		sqlite3_bind_int64(st, 1, y->row);
+		if (metric)
+			sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+		while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			char *name = decoded(st, 1, &q->tmp);
+			const char *l = (const char *)sqlite3_column_text(st, 2);
+			struct store_series_data d = {
+			    .system_id = y->f[0],
+			    .name = y->f[1],
+			    .kind = y->f[2],
+			    .runtime = y->f[3],
+			    .image = y->f[4],
+			    .host = y->f[5],
+			    .system_labels = y->labels,
+			    .gone = y->gone,
+			    .metric = name,
+			    .labels = l ? l : "{}",
+			    .step_ms = q->step,
+			};
+			e = cb(ctx, &d);
+			free(name);
+		}
+		sqlite3_reset(st);
+		if (e == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+			return sq_fail(q->s, rc, "listing series");
+	}
+	return e;
+}
+
 static int series_read(struct rq *q, int (*cb)(void *ctx, const struct store_series_data *d),
                        void *ctx)
 {
@@ -1089,6 +1133,12 @@ static int series_read(struct rq *q, int (*cb)(void *ctx, const struct store_ser
 	struct buf metric = BUF_INIT;
 	if (qq->metric)
 		js_escape_raw(&metric, qq->metric, strlen(qq->metric));
+	if (qq->no_points) { /* listings: no point is read */
+		e = list_series(q, st, qq->metric ? buf_str(&metric) : NULL, cb, ctx);
+		sqlite3_finalize(st);
+		buf_free(&metric);
+		return e;
+	}
 	for (size_t i = 0; e == 0 && i < q->nsys; i++) {
 		e = add_system(q, i, st, qq->metric ? buf_str(&metric) : NULL);
 		if (e == 0 && (q->nser >= 1024 || q->batch_pts >= (1u << 20)))

@@ -285,8 +285,10 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
  * "max", "sum", "count", or "pNN" for any NN in 1..99: exact over raw
  * points; over roll-ups only p50, p90 and p99 exist and another pNN gives
  * -EINVAL), empty buckets left out; the roll-up level is chosen as
- * store_series_json() does.  q->no_points: cb gets each series that has a
- * point in the range with n = 0 (series and label listings).
+ * store_series_json() does.  q->no_points: cb gets, with n = 0, each series
+ * of the systems having metric points in the range, read from the list of
+ * series alone (series and label listings: cheap, and not exact to the
+ * point: a series of such a system that stopped before the range is listed).
  *
  * Strings are decoded UTF-8 (not JSON-escaped), labels as JSON objects
  * ("{}" when none); data is valid only during the call.  A non-zero
