@@ -108,7 +108,8 @@ static const char *const fam_names[] = {
     "vantage_sink_spool_frames",       "vantage_sink_spool_size_bytes",
 };
 static const char *const fam_help[] = {
-    "Frames a sink's spool took (spooled), delivered later (replayed) or lost (dropped).",
+    "Frames a sink spooled, replayed later, dropped (spool full, too old, unwritable) or "
+    "saw rejected by the far end (not retried).",
     "Records of those frames.",
     "Bytes of those frames.",
     "Bytes of torn or corrupt spool records skipped at recovery.",
@@ -139,16 +140,19 @@ static void metrics_one(void *ctx, const struct spool_counters *c)
 		metric_line(m->out, fam, c, "spooled", atomic_load(&c->spooled_frames));
 		metric_line(m->out, fam, c, "replayed", atomic_load(&c->replayed_frames));
 		metric_line(m->out, fam, c, "dropped", atomic_load(&c->dropped_frames));
+		metric_line(m->out, fam, c, "rejected", atomic_load(&c->rejected_frames));
 		break;
 	case 1:
 		metric_line(m->out, fam, c, "spooled", atomic_load(&c->spooled_records));
 		metric_line(m->out, fam, c, "replayed", atomic_load(&c->replayed_records));
 		metric_line(m->out, fam, c, "dropped", atomic_load(&c->dropped_records));
+		metric_line(m->out, fam, c, "rejected", atomic_load(&c->rejected_records));
 		break;
 	case 2:
 		metric_line(m->out, fam, c, "spooled", atomic_load(&c->spooled_bytes));
 		metric_line(m->out, fam, c, "replayed", atomic_load(&c->replayed_bytes));
 		metric_line(m->out, fam, c, "dropped", atomic_load(&c->dropped_bytes));
+		metric_line(m->out, fam, c, "rejected", atomic_load(&c->rejected_bytes));
 		break;
 	case 3:
 		metric_line(m->out, fam, c, NULL, atomic_load(&c->torn_bytes));
@@ -520,6 +524,7 @@ int spool_open(const struct spool_opts *o, struct spool **out, char *err, size_t
 		sp->c = &sp->own;
 		copy_str(sp->own.name, sizeof(sp->own.name), o->dir, strlen(o->dir));
 	}
+	copy_str(sp->c->dir, sizeof(sp->c->dir), o->dir, strlen(o->dir));
 	/* a reopened spool recounts what is on disk now */
 	atomic_store(&sp->c->frames, 0);
 	atomic_store(&sp->c->bytes, 0);
@@ -844,6 +849,13 @@ int spool_replay(struct spool *sp, const struct spool_limits *lim, spool_deliver
 	return r;
 }
 
+void spool_count_rejected(struct spool *sp, uint64_t frames, uint64_t records, uint64_t bytes)
+{
+	count_add(&sp->c->rejected_frames, frames);
+	count_add(&sp->c->rejected_records, records);
+	count_add(&sp->c->rejected_bytes, bytes);
+}
+
 void spool_retry_later(struct spool *sp)
 {
 	pthread_mutex_lock(&sp->lock);
@@ -908,15 +920,20 @@ void spool_dir_for(const char *base, const char *url, char *dst, size_t cap)
 	for (const char *q = host; *q && *q != '/' && *q != '?' && *q != '#'; q++)
 		if (*q == '@')
 			at = q;
-	for (; *p && *p != '?' && *p != '#' && n + 1 < sizeof(clean); p++) {
+	size_t pathlen = 0;
+	for (; *p && *p != '#' && n + 1 < sizeof(clean); p++) {
 		if (at && p >= host && p <= at)
 			continue;
+		if (*p == '?' && !pathlen)
+			pathlen = n;
 		clean[n++] = *p;
 	}
 	clean[n] = 0;
+	if (!pathlen)
+		pathlen = n; /* the name stops before the query, the hash does not */
 	char name[96];
 	size_t m = 0;
-	for (size_t i = 0; i < n && m < 80; i++) {
+	for (size_t i = 0; i < pathlen && m < 80; i++) {
 		char c = clean[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		          (c >= '0' && c <= '9') || c == '.' || c == '-';

@@ -95,9 +95,11 @@ struct spool_limits {
 /* The counters of one spool (by name), for /metrics and exit messages. */
 struct spool_counters {
 	char name[256];
+	char dir[512]; /* the spool's directory */
 	atomic_uint_fast64_t spooled_frames, spooled_records, spooled_bytes;
 	atomic_uint_fast64_t replayed_frames, replayed_records, replayed_bytes;
 	atomic_uint_fast64_t dropped_frames, dropped_records, dropped_bytes;
+	atomic_uint_fast64_t rejected_frames, rejected_records, rejected_bytes;
 	atomic_uint_fast64_t torn_bytes, torn_records;
 	atomic_uint_fast64_t frames, bytes; /* in the spool now */
 };
@@ -126,6 +128,9 @@ int spool_append(struct spool *sp, const void *data, size_t len, uint64_t record
 int spool_replay(struct spool *sp, const struct spool_limits *lim, spool_deliver_fn deliver,
                  void *ctx);
 
+/* Count frames the far end refused (not retried: a 4xx answer, say);
+ * they appear on /metrics as event="rejected". */
+void spool_count_rejected(struct spool *sp, uint64_t frames, uint64_t records, uint64_t bytes);
 /* Start (or lengthen) the replay backoff after a failed delivery. */
 void spool_retry_later(struct spool *sp);
 /* Whether replay would be tried now (no backoff pending). */
