@@ -202,6 +202,12 @@ static void report_spool(void *ctx, const struct spool_counters *c)
 		        "vantage crawl: sink %s: not reachable; %llu frames wait in the spool %s "
 		        "and go first on the next run with this sink\n",
 		        c->name, frames, c->dir);
+	unsigned long long rejected = atomic_load(&c->rejected_frames);
+	if (rejected) {
+		fprintf(stderr, "vantage crawl: sink %s: %llu frames refused by the far end\n",
+		        c->name, rejected);
+		*status = EXIT_FAIL;
+	}
 	if (dropped) {
 		fprintf(
 		    stderr,
