@@ -108,8 +108,7 @@ static const char *const fam_names[] = {
     "vantage_sink_spool_frames",       "vantage_sink_spool_size_bytes",
 };
 static const char *const fam_help[] = {
-    "Frames a sink spooled, replayed later, dropped (spool full, too old, unwritable) or "
-    "saw rejected by the far end (not retried).",
+    "Frames a sink spooled, replayed, dropped or saw rejected (docs/sinks.md).",
     "Records of those frames.",
     "Bytes of those frames.",
     "Bytes of torn or corrupt spool records skipped at recovery.",
