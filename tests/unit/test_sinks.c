@@ -252,9 +252,9 @@ static void test_url_errors(void **state)
 	            (const char *[]){"\"kafka://broker:9092/frames\"", "kafka sink is not built",
 	                             "-, PATH, file:PATH", "sqlite:PATH", NULL});
 	/* the http sink: its options are checked at open (a token is never echoed) */
-	expect_fail("https://u:pw@example.com/in?k=1#colour=blue", NULL, -EINVAL,
-	            (const char *[]){"\"https://example.com/in\"", "unknown option \"colour\"",
-	                             NULL});
+	expect_fail(
+	    "https://u:pw@example.com/in?k=1#colour=blue", NULL, -EINVAL,
+	    (const char *[]){"\"https://example.com/in\"", "unknown option \"colour\"", NULL});
 	expect_fail("http://h/x#batch_frames=0", NULL, -EINVAL,
 	            (const char *[]){"option batch_frames: a bad value", NULL});
 	expect_fail("graphite://h:2003", NULL, -ENOTSUP, (const char *[]){"graphite", NULL});
