@@ -32,11 +32,17 @@ export default async function (page, base, t) {
 
   // Backtest: nothing is saved, the chart draws
   await page.evaluate(() => (window.__vantage_backtest = null));
+  const chartCalls = []; // what the preview asked for, told when it draws nothing
+  page.on('response', async (r) => {
+    if (!/\/api\/v1\/(chart|systems\/.*\/metrics\/)/.test(r.url())) return;
+    const body = await r.text().catch(() => '');
+    chartCalls.push(`${r.status()} ${r.url()} ${body.slice(0, 300)}`);
+  });
   await page.click('#bt-run');
   await page.waitForFunction(() => window.__vantage_backtest && 'drawn' in window.__vantage_backtest, null, { timeout: 20000 }).catch(() => {});
   const bt = await page.evaluate(() => window.__vantage_backtest);
   t.log(`backtest: ${JSON.stringify(bt)}`);
-  t.ok(bt && bt.drawn, 'the backtest preview draws the metric', JSON.stringify(bt));
+  t.ok(bt && bt.drawn, 'the backtest preview draws the metric', `${JSON.stringify(bt)}\n${chartCalls.join('\n')}`);
   t.ok(bt && bt.points > 0, 'the preview chart holds data points', JSON.stringify(bt));
   t.ok(bt && bt.transitions >= 1, 'the backtest finds the transition to ALARM', JSON.stringify(bt));
   t.eq(bt && bt.threshold, 1, 'the threshold line is the form\'s threshold');
