@@ -36,10 +36,20 @@ static bool valid_json(const char *json)
 	return q && js_ws(q, end) == end;
 }
 
+/*
+ * A write inside a read session (the alarm engine keeps a state and a
+ * history event while it evaluates) cannot go in the session's read
+ * transaction: once another connection committed since its snapshot,
+ * SQLite refuses to upgrade it (SQLITE_BUSY at once, no busy wait).  So
+ * the session's snapshot ends before the write, and a new one begins after
+ * it (step_write): the reads after a write see the store as it is then.
+ */
 static int writable(struct sqlite_store *s)
 {
 	if (s->ro)
 		return sq_failf(s, -EROFS, "the store is open read-only");
+	if (s->read_session && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	return 0;
 }
 
@@ -48,7 +58,10 @@ static int step_write(struct sqlite_store *s, sqlite3_stmt *st, const char *what
 {
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, what);
+	int r = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, what);
+	if (s->read_session && sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+	return r;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)

@@ -199,7 +199,9 @@ int store_series_json(struct store *s, const char *system_id, const char *metric
  * store_read_end() see one snapshot of the store and take its lock once
  * (analytics that read a state per system make thousands of small reads).
  * Not nested: a begin inside a session, or on a handle in a write, does
- * nothing, and its end neither.  Keep a session short: a writer's
+ * nothing, and its end neither.  A write of an object, an event or a gone reason inside a
+ * session is allowed: the session's snapshot ends before it and a new one
+ * begins after it.  Keep a session short: a writer's
  * checkpoint waits for it.  0 or a negative errno.
  */
 int store_read_begin(struct store *s);

@@ -1167,6 +1167,29 @@ static int collect_objects(void *ctx, const char *name, const char *json, int64_
 	return 0;
 }
 
+/* A write inside a read session, after another handle committed since its
+ * snapshot, is stored (the alarm engine writes states while it reads). */
+static void test_write_inside_read_session(void **state)
+{
+	struct store *s = open_rw();
+	struct store *w = open_rw();
+	put_disks(s, "host:h", "host", T0, 1);
+	assert_int_equal(store_read_begin(s), 0);
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_systems_json(s, NULL, &b), 0); /* the snapshot is taken */
+	put_disks(w, "host:h", "host", T0 + 10000, 2);        /* another handle commits */
+	assert_int_equal(store_object_put(s, "alarm_state", "x", "{\"state\":\"OK\"}", T0), 0);
+	struct store_event ev = {.time_ms = T0, .kind = "alarm", .subject = "x", .type = "state"};
+	int64_t id = 0;
+	assert_int_equal(store_event_put(s, &ev, &id), 0);
+	buf_reset(&b);
+	assert_int_equal(store_systems_json(s, NULL, &b), 0); /* reads go on */
+	store_read_end(s);
+	buf_free(&b);
+	store_close(w);
+	store_close(s);
+}
+
 static void test_objects(void **state)
 {
 	struct store *s = open_rw();
@@ -1471,6 +1494,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_series_read_systems, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_series_read_stops, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_inside_read_session, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gone_reason, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
