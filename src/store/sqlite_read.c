@@ -506,121 +506,6 @@ static int frame_json(struct sqlite_store *s, const char *system_id, int64_t at_
 
 /* ---- series ----------------------------------------------------------------------- */
 
-/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of t (ms) into dst (40 bytes, not
- * NUL-terminated; its length returned), the day's part formatted once per
- * day (a day of 10 s points has one or two). */
-struct isofmt {
-	int64_t day;
-	char prefix[12];
-};
-
-static size_t iso_fast(struct isofmt *f, int64_t t, char *dst)
-{
-	int64_t day = t / MS_DAY - (t % MS_DAY < 0);
-	int64_t ms = t - day * MS_DAY;
-	if (day != f->day) {
-		char full[40];
-		iso(t, full, sizeof(full));
-		size_t n = strlen(full);
-		if (n != 24) { /* a year of other than 4 digits */
-			memcpy(dst, full, n + 1);
-			return n;
-		}
-		memcpy(f->prefix, full, 11);
-		f->day = day;
-	}
-	unsigned h = (unsigned)(ms / 3600000), mi = (unsigned)(ms / 60000 % 60),
-	         sec = (unsigned)(ms / 1000 % 60), mil = (unsigned)(ms % 1000);
-	memcpy(dst, f->prefix, 11);
-	char *p = dst + 11;
-	p[0] = (char)('0' + h / 10);
-	p[1] = (char)('0' + h % 10);
-	p[2] = ':';
-	p[3] = (char)('0' + mi / 10);
-	p[4] = (char)('0' + mi % 10);
-	p[5] = ':';
-	p[6] = (char)('0' + sec / 10);
-	p[7] = (char)('0' + sec % 10);
-	p[8] = '.';
-	p[9] = (char)('0' + mil / 100);
-	p[10] = (char)('0' + mil / 10 % 10);
-	p[11] = (char)('0' + mil % 10);
-	p[12] = 'Z';
-	return 24;
-}
-
-/* A value as jw_double(v, 6) writes it, appended at o->data + o->len
- * (room reserved); false when it is not on jw_double's fast path. */
-static bool num6(struct buf *o, double v)
-{
-	if (!(v > -1e9 && v < 1e9))
-		return false;
-	double sv = v * 1e6;
-	int64_t iv = (int64_t)(sv < 0 ? sv - 0.5 : sv + 0.5);
-	uint64_t u = iv < 0 ? (uint64_t)(-iv) : (uint64_t)iv;
-	uint64_t ip = u / 1000000, fp = u % 1000000;
-	char tmp[32], *p = tmp + sizeof(tmp);
-	int digits = 6;
-	while (digits > 0 && fp % 10 == 0 && fp) {
-		fp /= 10;
-		digits--;
-	}
-	if (fp) {
-		for (int k = 0; k < digits; k++) {
-			*--p = (char)('0' + fp % 10);
-			fp /= 10;
-		}
-		*--p = '.';
-	}
-	do {
-		*--p = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
-	if (iv < 0)
-		*--p = '-';
-	size_t n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(o->data + o->len, p, n);
-	o->len += n;
-	return true;
-}
-
-/* The points of one series as [[iso_time, value]...], written straight
- * into the answer (the same bytes jw_str/jw_double/jw_int give). */
-static void points_json(const struct tv *x, bool count, struct json *j)
-{
-	jw_arr_begin(j, "points");
-	struct buf *o = j->out;
-	struct isofmt f = {.day = INT64_MIN};
-	buf_reserve(o, x->n * 40 + 64);
-	for (size_t i = 0; i < x->n; i++) {
-		buf_reserve(o, 80);
-		char *p = o->data + o->len;
-		if (i)
-			*p++ = ',';
-		*p++ = '[';
-		*p++ = '"';
-		p += iso_fast(&f, x->t[i], p);
-		*p++ = '"';
-		*p++ = ',';
-		o->len = (size_t)(p - o->data);
-		if (count) {
-			o->data[o->len] = 0;
-			buf_printf(o, "%lld", (long long)x->v[i]);
-		} else if (!num6(o, x->v[i])) {
-			struct json one; /* no comma: the first value of its own writer */
-			o->data[o->len] = 0;
-			jw_init(&one, o);
-			jw_double(&one, NULL, x->v[i], 6);
-		}
-		buf_reserve(o, 2);
-		o->data[o->len++] = ']';
-		o->data[o->len] = 0;
-	}
-	if (x->n)
-		j->first[j->depth] = false;
-	jw_arr_end(j);
-}
-
 int sqlite_series_json(struct store *base, const char *system_id, const char *metric,
                        int64_t from_ms, int64_t to_ms, int64_t step_ms, const char *stat,
                        struct buf *out)
@@ -704,6 +589,7 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 		               false);
 	}
 	struct tv x = {0};
+	struct rollup_src src = sqlite_rollups(s);
 	if (e == 0) {
 		struct json j;
 		jw_init(&j, out);
@@ -721,11 +607,11 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 				if (byid[k].tag == i)
 					ri = &byid[k];
 			x.n = 0;
-			e = series_reduce(s, ri, from_ms, to_ms, step, level, &lv, &sp, &x);
+			e = series_reduce(&src, ri, from_ms, to_ms, step, level, &lv, &sp, &x);
 			if (nser > 1)
 				jw_obj_begin(&j, NULL);
 			jw_raw(&j, "labels", labels[i], strlen(labels[i]));
-			points_json(&x, sp.kind == STAT_COUNT, &j);
+			series_points_json(&x, sp.kind == STAT_COUNT, &j);
 			if (nser > 1)
 				jw_obj_end(&j);
 		}

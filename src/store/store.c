@@ -116,6 +116,20 @@ int store_put_frames(struct store *s, struct store_frame *f, int n)
 	return r;
 }
 
+int store_put_frames_at(struct store *s, struct store_frame *f, int n, const char *group,
+                        const struct store_offset *o, size_t no)
+{
+	if (!s->be->put_frames_at)
+		return -ENOTSUP;
+	return s->be->put_frames_at(s, f, n, group, o, no);
+}
+
+int store_offsets(struct store *s, const char *group,
+                  int (*cb)(void *ctx, const struct store_offset *o), void *ctx)
+{
+	return s->be->offsets ? s->be->offsets(s, group, cb, ctx) : -ENOTSUP;
+}
+
 int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
                     int64_t now_ms)
 {
