@@ -8,8 +8,8 @@
  *                         that itself starts with "sqlite:" is written
  *                         "./sqlite:..." or "sqlite:sqlite:..."
  *   postgres://..., postgresql://...
- *                         reserved for the PostgreSQL backend; this build
- *                         has none and says so (-ENOTSUP)
+ *                         the PostgreSQL backend (pg*.c), given the whole
+ *                         URL (libpq's, plus schema=NAME)
  *   other SCHEME://...    -EINVAL, "unknown store scheme"
  *
  * Errors of store_open() are kept per thread for store_errmsg(NULL).
@@ -52,9 +52,10 @@ int store_open(const char *url, enum store_mode mode, struct store **out)
 	} else if (sn) {
 		if ((sn == 8 && strncmp(url, "postgres", 8) == 0) ||
 		    (sn == 10 && strncmp(url, "postgresql", 10) == 0)) {
-			snprintf(open_err, sizeof(open_err),
-			         "%.*s://...: no PostgreSQL backend in this build", (int)sn, url);
-			return -ENOTSUP;
+			int r = store_backend_pg.open(url, mode, out, open_err, sizeof(open_err));
+			if (r < 0)
+				*out = NULL;
+			return r;
 		}
 		snprintf(open_err, sizeof(open_err),
 		         "%.200s: unknown store scheme \"%.*s\" (give a path, sqlite:PATH or"
