@@ -54,7 +54,6 @@ static const char *const schema_sql =
     " p50 float8 NOT NULL, p90 float8 NOT NULL, p99 float8 NOT NULL,"
     " PRIMARY KEY(series, t)) PARTITION BY RANGE (t);"
     "CREATE TABLE points_1h(LIKE points_1m INCLUDING ALL) PARTITION BY RANGE (t);"
-    "ALTER TABLE points_1h ADD PRIMARY KEY(series, t);"
     "CREATE TABLE objects(kind text NOT NULL, name text NOT NULL, json text NOT NULL,"
     " updated bigint NOT NULL, PRIMARY KEY(kind, name));"
     "CREATE TABLE events(id bigserial PRIMARY KEY, t bigint NOT NULL, kind text, subject text,"
@@ -458,6 +457,10 @@ static int have_store(struct pg_store *s, int64_t *version)
 	return 1;
 }
 
+static void quiet(void *arg, const char *msg)
+{
+}
+
 static int pg_open(const char *url, enum store_mode mode, struct store **out, char *err,
                    size_t errlen)
 {
@@ -481,7 +484,7 @@ static int pg_open(const char *url, enum store_mode mode, struct store **out, ch
 		e = pg_fail(s, NULL, "connecting");
 		goto fail;
 	}
-	PQsetNoticeProcessor(s->c, NULL, NULL);
+	PQsetNoticeProcessor(s->c, quiet, NULL);
 	char sql[300];
 	snprintf(sql, sizeof(sql),
 	         "SET search_path TO \"%s\"; SET client_min_messages TO warning;"

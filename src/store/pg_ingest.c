@@ -299,18 +299,22 @@ static int store_points(struct ping *in)
 	PGresult *r = pg_q(s,
 	                   "INSERT INTO points(series, t, i, v) SELECT unnest($1::bigint[]), $2,"
 	                   " unnest($3::bigint[]), unnest($4::float8[])"
-	                   " ON CONFLICT (t, series) DO UPDATE SET i = excluded.i, v = excluded.v"
-	                   " RETURNING xmax = 0",
+	                   " ON CONFLICT (t, series) DO NOTHING",
 	                   4, p, "storing points", &e);
+	int64_t added = r ? strtoll(PQcmdTuples(r), NULL, 10) : 0;
+	PQclear(r);
+	if (r && added < (int64_t)in->npts) /* the same system and time again: new values win */
+		PQclear(pg_q(s,
+		             "UPDATE points p SET i = x.i, v = x.v FROM (SELECT unnest($1::bigint[])"
+		             " AS series, unnest($3::bigint[]) AS i, unnest($4::float8[]) AS v) x"
+		             " WHERE p.t = $2 AND p.series = x.series",
+		             4, p, "storing points", &e));
 	buf_free(&ids);
 	buf_free(&iv);
 	buf_free(&dv);
-	if (!r)
+	if (e < 0)
 		return e;
-	for (int i = 0; i < PQntuples(r); i++)
-		if (PQgetvalue(r, i, 0)[0] == 't')
-			in->new_points++;
-	PQclear(r);
+	in->new_points += added;
 	/* late points lower the roll-up watermarks; the system's last metric time */
 	int64_t m = floor_to(in->t, MS_MIN), h = floor_to(in->t, MS_HOUR);
 	char ms[24], hs[24], sys[24];

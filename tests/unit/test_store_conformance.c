@@ -11,7 +11,8 @@
  * The backend is chosen by one setting, the environment variable
  * VANTAGE_TEST_STORE_URL: a store URL template whose "%s" is replaced by a
  * fresh empty temporary directory for each test (default "sqlite:%s/db";
- * e.g. "%s/v.db" or "postgres://localhost/vantage_test").  A URL that
+ * e.g. "%s/v.db"; for postgres://, "%s" is replaced by a fresh schema
+ * name, e.g. "postgres:///vantage?host=/tmp/pg&schema=%s").  A URL that
  * does not name a file (postgres://) must give an empty store for each
  * test; the cases that need a file (foreign files, a parent directory
  * created) are then skipped.  A full disk is tested by
@@ -55,8 +56,23 @@ static int setup(void **state)
 	if (!tmpl || !*tmpl)
 		tmpl = "sqlite:%s/db";
 	const char *pct = strstr(tmpl, "%s");
+	/* postgres://: "%s" becomes a fresh schema name (schema=%s), made
+	 * from the directory's name */
+	char schema[64] = "";
+	if (strstr(tmpl, "://") && strncmp(tmpl, "sqlite:", 7) != 0) {
+		snprintf(schema, sizeof(schema), "t_%s", strrchr(dir, '.') + 1);
+		for (char *c = schema; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+			else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+				*c = '_';
+		static unsigned seq;
+		size_t l = strlen(schema);
+		snprintf(schema + l, sizeof(schema) - l, "_%u_%d", seq++, (int)getpid());
+	}
 	if (pct)
-		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl, dir, pct + 2);
+		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl, *schema ? schema : dir,
+		         pct + 2);
 	else
 		snprintf(url, sizeof(url), "%s", tmpl);
 	file[0] = 0;
