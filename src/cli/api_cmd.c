@@ -390,10 +390,12 @@ int cmd_api(int argc, char **argv)
 	struct store *probe;
 	int orc = store_open(o.store_path, STORE_RO, &probe);
 	if (orc == -ENOENT || orc == -ENOTDIR) {
+		char safe[1024];
+		store_url_safe(o.store_path, safe, sizeof(safe));
 		fprintf(stderr,
 		        "vantage api: no store at %s (%s); `vantage serve --db %s` makes one, or "
 		        "`vantage api --db %s --import FRAMES.jsonl`\n",
-		        o.store_path, strerror(-orc), o.store_path, o.store_path);
+		        safe, strerror(-orc), safe, safe);
 		return EXIT_FAIL;
 	}
 	store_close(probe); /* other errors: server_start() says them */

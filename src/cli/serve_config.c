@@ -32,6 +32,7 @@
 
 #include "../features/feature.h"
 #include "../server/server.h"
+#include "../store/store.h"
 #include "../util/util.h"
 
 #define MAX_INTERVAL (30 * 86400.0)
@@ -732,7 +733,9 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 {
 	const void *slot = (const char *)c + o->off;
 	switch (o->type) {
-	case T_PATH:
+	case T_PATH: /* a store URL's password is never printed */
+		store_url_safe(*(char *const *)slot ? *(char *const *)slot : "", dst, cap);
+		break;
 	case T_LISTEN:
 		snprintf(dst, cap, "%s", *(char *const *)slot ? *(char *const *)slot : "");
 		break;

@@ -211,6 +211,7 @@ int pg_commit(struct pg_store *s)
 void pg_rollback(struct pg_store *s)
 {
 	PQclear(PQexec(s->c, "ROLLBACK"));
+	s->wm_set = false;
 	pg_caches_clear(s);
 	s->nfeats = 0;
 }
@@ -257,8 +258,8 @@ int pg_count_add(struct pg_store *s, const char *name, int64_t n)
 int pg_load_features(struct pg_store *s)
 {
 	int e;
-	PGresult *r = pg_q(s, "SELECT id, name FROM features ORDER BY id", 0, NULL,
-	                   "reading features", &e);
+	PGresult *r =
+	    pg_q(s, "SELECT id, name FROM features ORDER BY id", 0, NULL, "reading features", &e);
 	if (!r)
 		return e;
 	s->nfeats = 0;
@@ -328,7 +329,8 @@ int64_t pg_system_row(struct pg_store *s, const char *sid)
 	js_escape_raw(&b, sid, strlen(sid));
 	const char *p[] = {buf_str(&b)};
 	int e;
-	PGresult *r = pg_q(s, "SELECT id FROM systems WHERE sid = $1", 1, p, "finding a system", &e);
+	PGresult *r =
+	    pg_q(s, "SELECT id FROM systems WHERE sid = $1", 1, p, "finding a system", &e);
 	buf_free(&b);
 	if (!r)
 		return e;
@@ -457,9 +459,7 @@ static int have_store(struct pg_store *s, int64_t *version)
 	return 1;
 }
 
-static void quiet(void *arg, const char *msg)
-{
-}
+static void quiet(void *arg, const char *msg) {}
 
 static int pg_open(const char *url, enum store_mode mode, struct store **out, char *err,
                    size_t errlen)
@@ -534,10 +534,11 @@ static int pg_open(const char *url, enum store_mode mode, struct store **out, ch
 	if (mode == STORE_DAEMON) {
 		const char *p[] = {s->schema};
 		PGresult *r = pg_q(s,
-		                   "SELECT pg_try_advisory_lock(hashtext($1)::bigint + 7766),"
+		                   "SELECT pg_try_advisory_lock(22081, hashtext($1)),"
 		                   " (SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory'"
-		                   " AND l.objid = (hashtext($1)::bigint + 7766)::oid AND l.granted"
-		                   " LIMIT 1)",
+		                   " AND l.classid = 22081 AND l.objsubid = 2 AND l.objid ="
+		                   " (hashtext($1)::bigint & 4294967295)::oid AND l.granted"
+		                   " AND l.pid <> pg_backend_pid() LIMIT 1)",
 		                   1, p, "claiming the store", &e);
 		if (!r)
 			goto fail;
@@ -546,10 +547,11 @@ static int pg_open(const char *url, enum store_mode mode, struct store **out, ch
 		snprintf(holder, sizeof(holder), "%s", PQgetvalue(r, 0, 1));
 		PQclear(r);
 		if (!got) {
-			e = pg_failf(s, -EBUSY,
-			             "the store is in use by another vantage serve (PostgreSQL"
-			             " backend pid %s holds its advisory lock); one daemon per store",
-			             *holder ? holder : "?");
+			e = pg_failf(
+			    s, -EBUSY,
+			    "the store is in use by another vantage serve (PostgreSQL"
+			    " backend pid %s holds its advisory lock); one daemon per store",
+			    *holder ? holder : "?");
 			goto fail;
 		}
 		s->daemon = true;

@@ -91,8 +91,8 @@ static void hex(const unsigned char *h, size_t n, char *o)
 	o[2 * n] = 0;
 }
 
-static int hash3(struct ping *in, const void *a, size_t an, const void *b, size_t bn,
-                 const void *c, size_t cn, unsigned char out[16])
+static int hash3(struct ping *in, const void *a, size_t an, const void *b, size_t bn, const void *c,
+                 size_t cn, unsigned char out[16])
 {
 	unsigned char d[32];
 	static const unsigned char z = 0;
@@ -304,11 +304,12 @@ static int store_points(struct ping *in)
 	int64_t added = r ? strtoll(PQcmdTuples(r), NULL, 10) : 0;
 	PQclear(r);
 	if (r && added < (int64_t)in->npts) /* the same system and time again: new values win */
-		PQclear(pg_q(s,
-		             "UPDATE points p SET i = x.i, v = x.v FROM (SELECT unnest($1::bigint[])"
-		             " AS series, unnest($3::bigint[]) AS i, unnest($4::float8[]) AS v) x"
-		             " WHERE p.t = $2 AND p.series = x.series",
-		             4, p, "storing points", &e));
+		PQclear(
+		    pg_q(s,
+		         "UPDATE points p SET i = x.i, v = x.v FROM (SELECT unnest($1::bigint[])"
+		         " AS series, unnest($3::bigint[]) AS i, unnest($4::float8[]) AS v) x"
+		         " WHERE p.t = $2 AND p.series = x.series",
+		         4, p, "storing points", &e));
 	buf_free(&ids);
 	buf_free(&iv);
 	buf_free(&dv);
@@ -322,11 +323,19 @@ static int store_points(struct ping *in)
 	snprintf(hs, sizeof(hs), "%" PRId64, h);
 	snprintf(sys, sizeof(sys), "%" PRId64, in->sysrow);
 	const char *q[] = {ms, hs};
+	/* the first points set them (as the SQLite backend does); later ones
+	 * only lower them, and an UPDATE that matches nothing locks nothing */
 	PQclear(pg_q(s,
-	             "UPDATE meta SET value = CASE key WHEN 'rollup_1m' THEN $1::bigint"
-	             " ELSE $2::bigint END WHERE (key = 'rollup_1m' AND value > $1::bigint)"
-	             " OR (key = 'rollup_1h' AND value > $2::bigint)",
+	             s->wm_set
+	                 ? "UPDATE meta SET value = CASE key WHEN 'rollup_1m' THEN $1::bigint"
+	                   " ELSE $2::bigint END WHERE (key = 'rollup_1m' AND value > $1::bigint)"
+	                   " OR (key = 'rollup_1h' AND value > $2::bigint)"
+	                 : "INSERT INTO meta(key, value) VALUES('rollup_1m', $1::bigint),"
+	                   " ('rollup_1h', $2::bigint) ON CONFLICT (key) DO UPDATE SET"
+	                   " value = excluded.value WHERE meta.value > excluded.value",
 	             2, q, "lowering the roll-up watermarks", &e));
+	if (e == 0)
+		s->wm_set = true;
 	if (e < 0)
 		return e;
 	const char *q2[] = {sys, t};
@@ -382,7 +391,8 @@ static int resolve_records(struct ping *in)
 			    s,
 			    pass == 0
 			        ? "WITH v AS (SELECT decode(h, 'hex') AS h, f, k, val FROM"
-			          " unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS v(h, f, k,"
+			          " unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS v(h, "
+			          "f, k,"
 			          " val)), i AS (INSERT INTO records(hash, feature, key, value)"
 			          " SELECT h, f, k, val FROM v ON CONFLICT (hash) DO NOTHING"
 			          " RETURNING id, hash) SELECT encode(hash, 'hex'), id, 1 FROM i"
@@ -486,15 +496,16 @@ static int resolve_sets(struct ping *in)
 	if (e == 0 && n) {
 		pg_text_array(&ids, idv, idl, n);
 		const char *p[] = {buf_str(&h), buf_str(&f), buf_str(&ids)};
-		PGresult *r = pg_q(s,
-		                   "WITH v AS (SELECT decode(h, 'hex') AS h, f, ids::bigint[] AS ids"
-		                   " FROM unnest($1::text[], $2::int[], $3::text[]) AS v(h, f, ids)),"
-		                   " i AS (INSERT INTO sets(hash, feature, ids) SELECT h, f, ids"
-		                   " FROM v ON CONFLICT (hash) DO NOTHING RETURNING id, hash)"
-		                   " SELECT encode(hash, 'hex'), id, 1 FROM i UNION ALL"
-		                   " SELECT encode(x.hash, 'hex'), x.id, 0 FROM sets x WHERE"
-		                   " x.hash IN (SELECT h FROM v)",
-		                   3, p, "storing record sets", &e);
+		PGresult *r =
+		    pg_q(s,
+		         "WITH v AS (SELECT decode(h, 'hex') AS h, f, ids::bigint[] AS ids"
+		         " FROM unnest($1::text[], $2::int[], $3::text[]) AS v(h, f, ids)),"
+		         " i AS (INSERT INTO sets(hash, feature, ids) SELECT h, f, ids"
+		         " FROM v ON CONFLICT (hash) DO NOTHING RETURNING id, hash)"
+		         " SELECT encode(hash, 'hex'), id, 1 FROM i UNION ALL"
+		         " SELECT encode(x.hash, 'hex'), x.id, 0 FROM sets x WHERE"
+		         " x.hash IN (SELECT h FROM v)",
+		         3, p, "storing record sets", &e);
 		for (int i = 0; r && i < PQntuples(r); i++) {
 			const char *x = PQgetvalue(r, i, 0);
 			for (int j = 0; j < in->nparts; j++) {
@@ -515,7 +526,8 @@ static int resolve_sets(struct ping *in)
 	}
 	for (int i = 0; i < in->nparts && e == 0; i++)
 		if (!in->parts[i].set)
-			e = pg_failf(s, -EBUSY, "storing record sets: a set stored meanwhile; retry");
+			e = pg_failf(s, -EBUSY,
+			             "storing record sets: a set stored meanwhile; retry");
 	buf_free(&h);
 	buf_free(&f);
 	buf_free(&ids);
@@ -530,9 +542,10 @@ static int upsert_system(struct ping *in, struct js_span sys, const struct frame
 {
 	struct buf b[7];
 	const char *p[8];
-	const struct js_span *sp[] = {&sys, &hd->name, &hd->kind, &hd->runtime, &hd->image, &hd->host};
-	const bool has[] = {true, hd->has_name, hd->has_kind, hd->has_runtime, hd->has_image,
-	                    hd->has_host};
+	const struct js_span *sp[] = {&sys,         &hd->name,  &hd->kind,
+	                              &hd->runtime, &hd->image, &hd->host};
+	const bool has[] = {true,          hd->has_name, hd->has_kind, hd->has_runtime,
+	                    hd->has_image, hd->has_host};
 	for (int i = 0; i < 7; i++)
 		b[i] = (struct buf)BUF_INIT;
 	for (int i = 0; i < 6; i++) {
@@ -552,13 +565,16 @@ static int upsert_system(struct ping *in, struct js_span sys, const struct frame
 	    in->s,
 	    "INSERT INTO systems AS s(sid, name, kind, runtime, image, host, labels, first_seen,"
 	    " last_seen) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT(sid) DO UPDATE SET"
-	    " name = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.name ELSE s.name END,"
-	    " kind = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.kind ELSE s.kind END,"
+	    " name = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.name ELSE s.name "
+	    "END,"
+	    " kind = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.kind ELSE s.kind "
+	    "END,"
 	    " runtime = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.runtime"
 	    " ELSE s.runtime END,"
 	    " image = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.image ELSE s.image"
 	    " END,"
-	    " host = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.host ELSE s.host END,"
+	    " host = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.host ELSE s.host "
+	    "END,"
 	    " labels = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.labels"
 	    " ELSE s.labels END,"
 	    " gone = CASE WHEN excluded.last_seen >= s.last_seen THEN false ELSE s.gone END,"
@@ -645,10 +661,11 @@ static int ingest_lines(struct ping *in, const char *p, const char *end, int64_t
 		if (!have_header) {
 			bool ok;
 			if (!js_eq(l.feature, "frame") || !l.time.p)
-				return pg_failf(s, -EINVAL,
-				                "frame line %d: the first record must be the frame header"
-				                " (feature \"frame\" with a time)",
-				                in->lineno);
+				return pg_failf(
+				    s, -EINVAL,
+				    "frame line %d: the first record must be the frame header"
+				    " (feature \"frame\" with a time)",
+				    in->lineno);
 			in->t = frame_parse_time(l.time.p, l.time.n, &ok);
 			if (!ok)
 				return pg_failf(s, -EINVAL, "frame header: bad time \"%.*s\"",
@@ -668,7 +685,8 @@ static int ingest_lines(struct ping *in, const char *p, const char *end, int64_t
 				struct js_span v, fname;
 				js_iter_begin(&it, h.features, 0);
 				while (r == 0 && js_arr_next(&it, &v) == 1)
-					if (js_str(v, &fname) && !part_for(in, fname.p, fname.n, &r))
+					if (js_str(v, &fname) &&
+					    !part_for(in, fname.p, fname.n, &r))
 						break;
 				in->cur = -1;
 			}
@@ -678,8 +696,8 @@ static int ingest_lines(struct ping *in, const char *p, const char *end, int64_t
 				int64_t fid = pg_feature_id(s, "frame", 5, true);
 				size_t idx = 0;
 				r = fid < 0 ? (int)fid
-				            : add_record(in, fid, "frame", 5, l.system, in->tmpl.data,
-				                         in->tmpl.len, &idx);
+				            : add_record(in, fid, "frame", 5, l.system,
+				                         in->tmpl.data, in->tmpl.len, &idx);
 				in->head = (int64_t)idx + 1;
 			}
 			have_header = true;
@@ -708,7 +726,8 @@ static int ingest_lines(struct ping *in, const char *p, const char *end, int64_t
 			}
 			size_t idx;
 			if (r == 0)
-				r = add_record(in, pt->fid, pt->name, pt->nlen, l.key, val, vlen, &idx);
+				r = add_record(in, pt->fid, pt->name, pt->nlen, l.key, val, vlen,
+				               &idx);
 			if (r == 0)
 				part_add(pt, idx);
 		}
@@ -787,8 +806,7 @@ static int offsets_put(struct pg_store *s, const char *group, const struct store
 
 static bool transient(int e)
 {
-	return e == -ENOSPC || e == -EBUSY || e == -ECONNREFUSED || e == -ECONNRESET ||
-	       e == -EIO;
+	return e == -ENOSPC || e == -EBUSY || e == -ECONNREFUSED || e == -ECONNRESET || e == -EIO;
 }
 
 static int put_batch(struct pg_store *s, struct store_frame *f, int n, const char *group,

@@ -54,6 +54,7 @@ struct pg_store {
 	} feats[256];
 	int nfeats;
 	int64_t gc_epoch;
+	bool wm_set; /* meta has the roll-up watermarks (then only lowered) */
 };
 
 static inline struct pg_store *pgs(struct store *s)
@@ -65,7 +66,8 @@ static inline struct pg_store *pgs(struct store *s)
 /* Record "<display>: <what>: <server message>" and return the negative
  * errno for the result (or the connection's state when r is NULL). */
 int pg_fail(struct pg_store *s, PGresult *r, const char *what);
-int pg_failf(struct pg_store *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int pg_failf(struct pg_store *s, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Run a statement without parameters; 0 or the error. */
 int pg_exec(struct pg_store *s, const char *sql, const char *what);
 /* A statement with text parameters (NULL: SQL NULL), prepared once per
@@ -132,7 +134,6 @@ int pg_objects(struct store *b, const char *kind,
 int pg_event_put(struct store *b, const struct store_event *e, int64_t *id);
 int pg_events(struct store *b, const struct store_event_filter *f,
               int (*cb)(void *ctx, int64_t id, const struct store_event *e), void *ctx);
-int pg_gone_reason(struct store *b, const char *system_id, const char *reason_json,
-                   int64_t now_ms);
+int pg_gone_reason(struct store *b, const char *system_id, const char *reason_json, int64_t now_ms);
 
 #endif

@@ -60,11 +60,12 @@ static int ensure_part(struct pg_store *s, const char *table, const char *prefix
                        int64_t width)
 {
 	char sql[400];
-	snprintf(sql, sizeof(sql),
-	         "SELECT pg_advisory_xact_lock(%lld); CREATE TABLE IF NOT EXISTS %s%lld PARTITION OF"
-	         " %s FOR VALUES FROM (%lld) TO (%lld)",
-	         (long long)PG_LOCK_DDL, prefix, (long long)idx, table, (long long)(idx * width),
-	         (long long)((idx + 1) * width));
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT pg_advisory_xact_lock(%lld); CREATE TABLE IF NOT EXISTS %s%lld PARTITION OF"
+	    " %s FOR VALUES FROM (%lld) TO (%lld)",
+	    (long long)PG_LOCK_DDL, prefix, (long long)idx, table, (long long)(idx * width),
+	    (long long)((idx + 1) * width));
 	return pg_exec(s, sql, "making a partition");
 }
 
@@ -96,7 +97,8 @@ static void flush_group(struct rowbuf *g, int64_t series, int64_t t, struct buf 
 	agg_reduce(g->v, g->n, &a);
 	g->n = 0;
 	buf_printf(sql,
-	           "%s(%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%" PRId64 ",%.17g,%.17g,%.17g)",
+	           "%s(%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%.17g,%" PRId64
+	           ",%.17g,%.17g,%.17g)",
 	           (*n)++ ? "," : "", series, t, a.sum / (double)a.count, a.min, a.max, a.sum,
 	           a.count, a.p[0], a.p[1], a.p[2]);
 }
@@ -110,10 +112,11 @@ static int roll(struct pg_store *s, bool minutes, int64_t from, int64_t to)
 	int e = wtx_begin(s);
 	char sql[300];
 	snprintf(sql, sizeof(sql),
-	         minutes ? "SELECT series, t, i, v, 1, 0, 0, 0, 0, 0 FROM points WHERE t >= %lld AND"
-	                   " t < %lld AND (i IS NOT NULL OR v IS NOT NULL) ORDER BY series, t"
-	                 : "SELECT series, t, sum, count, min, max, p50, p90, p99, 0 FROM points_1m"
-	                   " WHERE t >= %lld AND t < %lld ORDER BY series, t",
+	         minutes
+	             ? "SELECT series, t, i, v, 1, 0, 0, 0, 0, 0 FROM points WHERE t >= %lld AND"
+	               " t < %lld AND (i IS NOT NULL OR v IS NOT NULL) ORDER BY series, t"
+	             : "SELECT series, t, sum, count, min, max, p50, p90, p99, 0 FROM points_1m"
+	               " WHERE t >= %lld AND t < %lld ORDER BY series, t",
 	         (long long)from, (long long)to);
 	PGresult *r = e == 0 ? PQexec(s->c, sql) : NULL;
 	if (e == 0 && PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -124,8 +127,9 @@ static int roll(struct pg_store *s, bool minutes, int64_t from, int64_t to)
 		e = ensure_part(s, dst, minutes ? "points_1m_d" : "points_1h_b", p, width);
 	int64_t removed = 0, added = 0;
 	if (e == 0) {
-		snprintf(sql, sizeof(sql), "WITH d AS (DELETE FROM %s WHERE t >= %lld AND t < %lld"
-		                           " RETURNING 1) SELECT count(*) FROM d",
+		snprintf(sql, sizeof(sql),
+		         "WITH d AS (DELETE FROM %s WHERE t >= %lld AND t < %lld"
+		         " RETURNING 1) SELECT count(*) FROM d",
 		         dst, (long long)from, (long long)to);
 		removed = one_int(s, sql, &e);
 	}
@@ -133,7 +137,8 @@ static int roll(struct pg_store *s, bool minutes, int64_t from, int64_t to)
 	struct rowbuf g = {0};
 	size_t n = 0;
 	int64_t cs = -1, ct = INT64_MIN;
-	buf_printf(&ins, "INSERT INTO %s(series, t, avg, min, max, sum, count, p50, p90, p99) VALUES",
+	buf_printf(&ins,
+	           "INSERT INTO %s(series, t, avg, min, max, sum, count, p50, p90, p99) VALUES",
 	           dst);
 	size_t head = ins.len;
 	for (int i = 0; e == 0 && i < PQntuples(r); i++) {
@@ -147,8 +152,9 @@ static int roll(struct pg_store *s, bool minutes, int64_t from, int64_t to)
 		}
 		struct agg a = {.t = t};
 		if (minutes) {
-			double v = PQgetisnull(r, i, 2) ? strtod(PQgetvalue(r, i, 3), NULL)
-			                                : (double)strtoll(PQgetvalue(r, i, 2), NULL, 10);
+			double v = PQgetisnull(r, i, 2)
+			               ? strtod(PQgetvalue(r, i, 3), NULL)
+			               : (double)strtoll(PQgetvalue(r, i, 2), NULL, 10);
 			a.sum = a.min = a.max = a.p[0] = a.p[1] = a.p[2] = v;
 			a.count = 1;
 		} else {
@@ -189,14 +195,16 @@ static int roll_all(struct pg_store *s, int64_t now)
 	int64_t wm = pg_meta_get(s, "rollup_1m", -1);
 	if (wm < 0) {
 		int64_t lo = one_int(s, "SELECT min(t) FROM points", &e);
-		int64_t any = one_int(s, "SELECT count(*) FROM (SELECT 1 FROM points LIMIT 1) x", &e);
+		int64_t any =
+		    one_int(s, "SELECT count(*) FROM (SELECT 1 FROM points LIMIT 1) x", &e);
 		if (e < 0 || !any)
 			return e;
 		wm = floor_to(lo, MS_MIN);
 	}
 	int64_t end = floor_to(now, MS_MIN);
 	for (int64_t a = wm; e == 0 && a < end;) {
-		int64_t b = floor_to(a, MS_HOUR) + MS_HOUR < end ? floor_to(a, MS_HOUR) + MS_HOUR : end;
+		int64_t b =
+		    floor_to(a, MS_HOUR) + MS_HOUR < end ? floor_to(a, MS_HOUR) + MS_HOUR : end;
 		e = roll(s, true, a, b);
 		a = b;
 	}
@@ -286,13 +294,14 @@ static int thin(struct pg_store *s, const char *key, int64_t cut, int64_t bucket
 	PGresult *r = NULL;
 	if (e == 0)
 		r = pg_q(s,
-		         bucket ? "DELETE FROM frames f USING (SELECT id, row_number() OVER"
-		                  " (PARTITION BY system, feats, div(t, $3::bigint) ORDER BY t DESC,"
-		                  " id DESC) AS rn FROM frames WHERE t >= $1 AND t < $2) x"
-		                  " WHERE f.id = x.id AND x.rn > 1"
-		                : "DELETE FROM frames f WHERE t >= $1 AND t < $2 AND $3::bigint = 0"
-		                  " AND id <> (SELECT g.id FROM frames g WHERE g.system = f.system"
-		                  " ORDER BY g.t DESC, g.id DESC LIMIT 1)",
+		         bucket
+		             ? "DELETE FROM frames f USING (SELECT id, row_number() OVER"
+		               " (PARTITION BY system, feats, div(t, $3::bigint) ORDER BY t DESC,"
+		               " id DESC) AS rn FROM frames WHERE t >= $1 AND t < $2) x"
+		               " WHERE f.id = x.id AND x.rn > 1"
+		             : "DELETE FROM frames f WHERE t >= $1 AND t < $2 AND $3::bigint = 0"
+		               " AND id <> (SELECT g.id FROM frames g WHERE g.system = f.system"
+		               " ORDER BY g.t DESC, g.id DESC LIMIT 1)",
 		         3, pp, "thinning frames", &e);
 	int64_t n = r ? strtoll(PQcmdTuples(r), NULL, 10) : 0;
 	PQclear(r);
@@ -356,8 +365,8 @@ int pg_maintain(struct store *b, int64_t now)
 		e = drop_parts(s, "points_1m", "points_1m_d", MS_DAY, cut, "m1_cut", "points_1m");
 	}
 	if (e == 0)
-		e = drop_parts(s, "points_1h", "points_1h_b", 30 * MS_DAY, now - RETAIN_1H, "h1_cut",
-		               "points_1h");
+		e = drop_parts(s, "points_1h", "points_1h_b", 30 * MS_DAY, now - RETAIN_1H,
+		               "h1_cut", "points_1h");
 	int64_t gone = 0;
 	if (e == 0)
 		e = thin(s, "frames_hourly", now - RETAIN_FRAMES_ALL, MS_HOUR, &gone);

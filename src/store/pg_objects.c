@@ -151,8 +151,7 @@ int pg_events(struct store *b, const struct store_event_filter *f,
 	return e;
 }
 
-int pg_gone_reason(struct store *b, const char *system_id, const char *reason_json,
-                   int64_t now_ms)
+int pg_gone_reason(struct store *b, const char *system_id, const char *reason_json, int64_t now_ms)
 {
 	struct pg_store *s = pgs(b);
 	int e = writable(s);
@@ -235,7 +234,8 @@ int pg_offsets(struct store *b, const char *group,
 		return e;
 	for (int i = 0; e == 0 && i < PQntuples(r); i++) {
 		struct store_offset o = {.topic = PQgetvalue(r, i, 0),
-		                         .partition = (int32_t)strtol(PQgetvalue(r, i, 1), NULL, 10),
+		                         .partition =
+		                             (int32_t)strtol(PQgetvalue(r, i, 1), NULL, 10),
 		                         .offset = strtoll(PQgetvalue(r, i, 2), NULL, 10)};
 		e = cb(ctx, &o);
 	}

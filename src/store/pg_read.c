@@ -327,8 +327,7 @@ static void frow_free(struct frow *f)
 }
 
 /* The last frame of sysrow at or before at with feature fid (0: any). */
-static int find_frame(struct pg_store *s, int64_t sysrow, int64_t at, int64_t fid,
-                      struct frow *f)
+static int find_frame(struct pg_store *s, int64_t sysrow, int64_t at, int64_t fid, struct frow *f)
 {
 	char sys[24], a[24], fs[24];
 	snprintf(sys, sizeof(sys), "%" PRId64, sysrow);
@@ -357,15 +356,14 @@ static int find_frame(struct pg_store *s, int64_t sysrow, int64_t at, int64_t fi
 	return found;
 }
 
-static int emit_header(struct pg_store *s, struct render *c, const struct frow *f,
-                       struct buf *out)
+static int emit_header(struct pg_store *s, struct render *c, const struct frow *f, struct buf *out)
 {
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, f->head);
 	const char *p[] = {id};
 	int e;
-	PGresult *r = pg_q(s, "SELECT value FROM records WHERE id = $1", 1, p,
-	                   "reading a frame header", &e);
+	PGresult *r =
+	    pg_q(s, "SELECT value FROM records WHERE id = $1", 1, p, "reading a frame header", &e);
 	if (!r)
 		return e;
 	if (PQntuples(r) != 1) {
@@ -429,8 +427,8 @@ static int emit_parts(struct pg_store *s, struct render *c, const struct frow *f
 	return 0;
 }
 
-static int frame_json(struct pg_store *s, const char *system_id, int64_t at_ms,
-                      const char *feature, struct buf *out)
+static int frame_json(struct pg_store *s, const char *system_id, int64_t at_ms, const char *feature,
+                      struct buf *out)
 {
 	int64_t sysrow;
 	int e = find_system(s, system_id, &sysrow);
@@ -796,8 +794,7 @@ int pg_frame_times(struct store *b, const char *system_id, int64_t from_ms, int6
 
 /* ---- latest points, counts ----------------------------------------------------- */
 
-int pg_latest_points(struct store *b, int (*cb)(void *ctx, const struct store_latest *p),
-                     void *ctx)
+int pg_latest_points(struct store *b, int (*cb)(void *ctx, const struct store_latest *p), void *ctx)
 {
 	struct pg_store *s = pgs(b);
 	int e;
@@ -821,8 +818,8 @@ int pg_latest_points(struct store *b, int (*cb)(void *ctx, const struct store_la
 				js_unescape(&bb[k], raw, strlen(raw));
 			f[k] = raw ? buf_str(&bb[k]) : NULL;
 		}
-		double v = PQgetisnull(r, i, 8) ? strtod(PQgetvalue(r, i, 9), NULL)
-		                                : (double)i64(r, i, 8);
+		double v =
+		    PQgetisnull(r, i, 8) ? strtod(PQgetvalue(r, i, 9), NULL) : (double)i64(r, i, 8);
 		struct store_latest p = {.system_id = f[0],
 		                         .system_name = f[1],
 		                         .name = f[1],
@@ -845,27 +842,27 @@ int pg_stats_json(struct store *b, struct buf *out)
 {
 	struct pg_store *s = pgs(b);
 	int e;
-	PGresult *r = pg_q(s,
-	                   "SELECT (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'frames'),"
-	                   " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'records'),"
-	                   " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'sets'),"
-	                   " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'points_raw'),"
-	                   " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'points_1m'),"
-	                   " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'points_1h'),"
-	                   " (SELECT count(*) FROM systems), (SELECT count(*) FROM series),"
-	                   " (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
-	                   " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE"
-	                   " n.nspname = current_schema() AND c.relkind = 'r'),"
-	                   " (SELECT value FROM meta WHERE key = 'schema_version')",
-	                   0, NULL, "reading counts", &e);
+	PGresult *r =
+	    pg_q(s,
+	         "SELECT (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'frames'),"
+	         " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'records'),"
+	         " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'sets'),"
+	         " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'points_raw'),"
+	         " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'points_1m'),"
+	         " (SELECT coalesce(sum(n), 0) FROM counts WHERE name = 'points_1h'),"
+	         " (SELECT count(*) FROM systems), (SELECT count(*) FROM series),"
+	         " (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+	         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE"
+	         " n.nspname = current_schema() AND c.relkind = 'r'),"
+	         " (SELECT value FROM meta WHERE key = 'schema_version')",
+	         0, NULL, "reading counts", &e);
 	if (!r)
 		return e;
 	struct json j;
 	jw_init(&j, out);
 	jw_obj_begin(&j, NULL);
-	static const char *const names[] = {"frames",    "records", "sets",   "points",
-	                                    "points_1m", "points_1h", "systems", "series",
-	                                    "bytes"};
+	static const char *const names[] = {"frames",    "records", "sets",   "points", "points_1m",
+	                                    "points_1h", "systems", "series", "bytes"};
 	for (int k = 0; k < 9; k++)
 		jw_int(&j, names[k], i64(r, 0, k));
 	jw_int(&j, "free_bytes", 0);

@@ -74,7 +74,8 @@ int pg_series_read(struct store *b, const struct store_series_query *qq,
 	const char *stat = qq->stat ? qq->stat : "avg";
 	if (qq->step_ms > 0 && stat_parse(stat, true, &st) < 0)
 		return pg_failf(s, -EINVAL,
-		                "unknown statistic '%s' (avg, min, max, sum, count, p1 ... p99)", stat);
+		                "unknown statistic '%s' (avg, min, max, sum, count, p1 ... p99)",
+		                stat);
 	bool mine = !s->read_session && PQtransactionStatus(s->c) == PQTRANS_IDLE &&
 	            pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "a read") == 0;
 	struct levels lv;
@@ -105,14 +106,15 @@ int pg_series_read(struct store *b, const struct store_series_query *qq,
 	const char *p[] = {ids, qq->present_only ? "t" : "f", qq->metric ? buf_str(&metric) : NULL};
 	PGresult *r = NULL;
 	if (e == 0)
-		r = pg_q(s,
-		         "SELECT sy.sid, sy.name, sy.kind, sy.runtime, sy.image, sy.host, sy.labels,"
-		         " sy.gone, se.id, se.name, se.labels FROM systems sy JOIN series se ON"
-		         " se.system = sy.id WHERE ($1::text[] IS NULL OR sy.sid = ANY($1::text[]))"
-		         " AND (NOT $2::bool OR NOT sy.gone) AND ($3::text IS NULL OR se.name = $3)"
-		         " ORDER BY sy.sid COLLATE \"C\", se.name COLLATE \"C\","
-		         " se.labels COLLATE \"C\"",
-		         3, p, "listing series", &e);
+		r = pg_q(
+		    s,
+		    "SELECT sy.sid, sy.name, sy.kind, sy.runtime, sy.image, sy.host, sy.labels,"
+		    " sy.gone, se.id, se.name, se.labels FROM systems sy JOIN series se ON"
+		    " se.system = sy.id WHERE ($1::text[] IS NULL OR sy.sid = ANY($1::text[]))"
+		    " AND (NOT $2::bool OR NOT sy.gone) AND ($3::text IS NULL OR se.name = $3)"
+		    " ORDER BY sy.sid COLLATE \"C\", se.name COLLATE \"C\","
+		    " se.labels COLLATE \"C\"",
+		    3, p, "listing series", &e);
 	free(ids);
 	buf_free(&metric);
 	size_t n = r ? (size_t)PQntuples(r) : 0;
@@ -128,8 +130,8 @@ int pg_series_read(struct store *b, const struct store_series_query *qq,
 		for (size_t k = 0; e == 0 && k < m; k++) {
 			int i = (int)(a + k);
 			x.n = 0;
-			e = series_reduce(&src, &rd[k], qq->from_ms, qq->to_ms, step, level, &lv, &st,
-			                  &x);
+			e = series_reduce(&src, &rd[k], qq->from_ms, qq->to_ms, step, level, &lv,
+			                  &st, &x);
 			if (e < 0 || (qq->no_points && !x.n))
 				continue;
 			char *f[6];

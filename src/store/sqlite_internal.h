@@ -32,7 +32,6 @@
 #define STORE_MAGIC "vantage-store"
 #define STORE_SCHEMA_VERSION 2
 
-
 /* A small map from byte strings to row ids (hmap.c): entries in one array,
  * keys in one arena, a u64map from a key's hash to its entry; when it is
  * 70% of cap full it is emptied (it is a cache). */
@@ -137,8 +136,7 @@ int sqlite_put_frames_at(struct store *base, struct store_frame *f, int n, const
 int sqlite_offsets(struct store *base, const char *group,
                    int (*cb)(void *ctx, const struct store_offset *o), void *ctx);
 /* Store a group's offsets in the open transaction (sqlite_offsets.c). */
-int offsets_put(struct sqlite_store *s, const char *group, const struct store_offset *o,
-                size_t no);
+int offsets_put(struct sqlite_store *s, const char *group, const struct store_offset *o, size_t no);
 int sqlite_mark_gone(struct store *base, const char *kind, const char *const *present, int n,
                      int64_t now_ms);
 int sqlite_maintain(struct store *base, int64_t now_ms);
@@ -298,6 +296,5 @@ static inline int64_t unzz(uint64_t v)
 {
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
-
 
 #endif

@@ -15,8 +15,7 @@
 
 #include "sqlite_internal.h"
 
-int offsets_put(struct sqlite_store *s, const char *group, const struct store_offset *o,
-                size_t no)
+int offsets_put(struct sqlite_store *s, const char *group, const struct store_offset *o, size_t no)
 {
 	int r = sq_exec(s, "CREATE TABLE IF NOT EXISTS offsets(grp TEXT NOT NULL, topic TEXT NOT"
 	                   " NULL, part INTEGER NOT NULL, next INTEGER NOT NULL,"

@@ -73,6 +73,33 @@ int store_open(const char *url, enum store_mode mode, struct store **out)
 	return r;
 }
 
+char *store_url_safe(const char *url, char *out, size_t cap)
+{
+	struct buf b = BUF_INIT;
+	const char *auth = strstr(url, "://"), *at = NULL, *colon = NULL;
+	if (auth) {
+		auth += 3;
+		size_t an = strcspn(auth, "/?#");
+		at = memchr(auth, '@', an);
+		colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	}
+	for (const char *p = url; *p;) {
+		if (p == colon) {
+			buf_adds(&b, ":***");
+			p = at;
+		} else if (p > url && (p[-1] == '?' || p[-1] == '&') &&
+		           strncmp(p, "password=", 9) == 0) {
+			buf_adds(&b, "password=***");
+			p += strcspn(p, "&#");
+		} else {
+			buf_addc(&b, *p++);
+		}
+	}
+	snprintf(out, cap, "%s", buf_str(&b));
+	buf_free(&b);
+	return out;
+}
+
 void store_close(struct store *s)
 {
 	if (s)

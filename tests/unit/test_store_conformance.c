@@ -71,8 +71,8 @@ static int setup(void **state)
 		snprintf(schema + l, sizeof(schema) - l, "_%u_%d", seq++, (int)getpid());
 	}
 	if (pct)
-		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl, *schema ? schema : dir,
-		         pct + 2);
+		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl,
+		         *schema ? schema : dir, pct + 2);
 	else
 		snprintf(url, sizeof(url), "%s", tmpl);
 	file[0] = 0;
