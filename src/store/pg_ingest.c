@@ -452,11 +452,11 @@ static int resolve_sets(struct ping *in)
 {
 	struct pg_store *s = in->s;
 	struct buf h = BUF_INIT, f = BUF_INIT, ids = BUF_INIT, one = BUF_INIT;
-	unsigned char hs[MAX_PARTS][16];
+	unsigned char hs[MAX_PARTS][16] = {{0}};
 	size_t n = 0;
 	const char *idv[MAX_PARTS];
 	size_t idl[MAX_PARTS];
-	size_t offs[MAX_PARTS];
+	size_t offs[MAX_PARTS] = {0};
 	struct buf all = BUF_INIT;
 	int e = 0;
 	buf_addc(&h, '{');

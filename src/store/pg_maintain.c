@@ -64,8 +64,8 @@ static int ensure_part(struct pg_store *s, const char *table, const char *prefix
 	    sql, sizeof(sql),
 	    "SELECT pg_advisory_xact_lock(%lld); CREATE TABLE IF NOT EXISTS %s%lld PARTITION OF"
 	    " %s FOR VALUES FROM (%lld) TO (%lld)",
-	    (long long)PG_LOCK_DDL, prefix, (long long)idx, table, (long long)(idx * width),
-	    (long long)((idx + 1) * width));
+	    (long long)PG_LOCK_DDL, prefix, (long long)idx, table,
+	    (long long)idx * (long long)width, ((long long)idx + 1) * (long long)width);
 	return pg_exec(s, sql, "making a partition");
 }
 
