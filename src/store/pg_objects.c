@@ -10,19 +10,8 @@
 #include <string.h>
 
 #include "../util/jscan.h"
+#include "store_json.h"
 #include "pg_internal.h"
-
-static bool valid_json(const char *json)
-{
-	if (!json)
-		return false;
-	const char *end = json + strlen(json);
-	const char *p = js_ws(json, end);
-	if (p == end)
-		return false;
-	const char *q = js_skip(p, end, 0);
-	return q && js_ws(q, end) == end;
-}
 
 static int writable(struct pg_store *s)
 {
@@ -36,7 +25,7 @@ int pg_object_put(struct store *b, const char *kind, const char *name, const cha
 	int e = writable(s);
 	if (e < 0)
 		return e;
-	if (!valid_json(json))
+	if (!sj_valid_json(json))
 		return pg_failf(s, -EINVAL, "object %s/%s: not valid JSON", kind, name);
 	char t[24];
 	snprintf(t, sizeof(t), "%" PRId64, now_ms);
@@ -91,7 +80,7 @@ int pg_event_put(struct store *b, const struct store_event *ev, int64_t *id)
 	int e = writable(s);
 	if (e < 0)
 		return e;
-	if (ev->data && !valid_json(ev->data))
+	if (ev->data && !sj_valid_json(ev->data))
 		return pg_failf(s, -EINVAL, "event data: not valid JSON");
 	char t[24];
 	snprintf(t, sizeof(t), "%" PRId64, ev->time_ms);
@@ -157,7 +146,7 @@ int pg_gone_reason(struct store *b, const char *system_id, const char *reason_js
 	int e = writable(s);
 	if (e < 0)
 		return e;
-	if (!valid_json(reason_json))
+	if (!sj_valid_json(reason_json))
 		return pg_failf(s, -EINVAL, "the gone reason of '%s' is not valid JSON", system_id);
 	int64_t row = pg_system_row(s, system_id);
 	if (row < 0)

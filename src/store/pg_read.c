@@ -19,6 +19,7 @@
 #include "../util/json.h"
 #include "../util/timefmt.h"
 #include "../util/xalloc.h"
+#include "store_json.h"
 #include "pg_internal.h"
 
 static void iso(int64_t ms, char *dst, size_t cap)
@@ -81,47 +82,6 @@ static int find_system(struct pg_store *s, const char *id, int64_t *row)
 
 /* ---- systems ---------------------------------------------------------------------- */
 
-static void raw_str(struct json *j, const char *name, const char *raw, struct buf *tmp)
-{
-	if (!raw) {
-		jw_null(j, name);
-		return;
-	}
-	buf_reset(tmp);
-	buf_addc(tmp, '"');
-	buf_adds(tmp, raw);
-	buf_addc(tmp, '"');
-	jw_raw(j, name, tmp->data, tmp->len);
-}
-
-static void iso_member(struct json *j, const char *name, int64_t ms)
-{
-	char t[40];
-	iso(ms, t, sizeof(t));
-	jw_str(j, name, t);
-}
-
-static bool label_match(const char *labels, const char *filter)
-{
-	const char *eq = strchr(filter, '=');
-	struct buf k = BUF_INIT, v = BUF_INIT;
-	js_escape_raw(&k, filter, eq ? (size_t)(eq - filter) : strlen(filter));
-	if (eq)
-		js_escape_raw(&v, eq + 1, strlen(eq + 1));
-	struct js_iter it;
-	struct js_span n, val, c;
-	struct js_span all = {labels, strlen(labels)};
-	bool hit = false;
-	if (js_iter_begin(&it, all, 0) == 0)
-		while (!hit && js_obj_next(&it, &n, &val) == 1)
-			if (n.n == k.len && memcmp(n.p, k.data, k.len) == 0)
-				hit = !eq || (js_str(val, &c) && c.n == v.len &&
-				              memcmp(c.p, v.data, v.len) == 0);
-	buf_free(&k);
-	buf_free(&v);
-	return hit;
-}
-
 int pg_systems_json(struct store *b, const struct store_system_filter *f, struct buf *out)
 {
 	struct pg_store *s = pgs(b);
@@ -153,25 +113,25 @@ int pg_systems_json(struct store *b, const struct store_system_filter *f, struct
 	jw_arr_begin(&j, NULL);
 	for (int i = 0; i < PQntuples(r); i++) {
 		const char *labels = col(r, i, 6) ? col(r, i, 6) : "{}";
-		if (f->label && !label_match(labels, f->label))
+		if (f->label && !sj_label_match(labels, f->label))
 			continue;
 		jw_obj_begin(&j, NULL);
-		raw_str(&j, "id", col(r, i, 0), &tmp);
-		raw_str(&j, "name", col(r, i, 1), &tmp);
-		raw_str(&j, "kind", col(r, i, 2), &tmp);
-		raw_str(&j, "runtime", col(r, i, 3), &tmp);
-		raw_str(&j, "image", col(r, i, 4), &tmp);
-		raw_str(&j, "host", col(r, i, 5), &tmp);
+		sj_raw_str(&j, "id", col(r, i, 0), &tmp);
+		sj_raw_str(&j, "name", col(r, i, 1), &tmp);
+		sj_raw_str(&j, "kind", col(r, i, 2), &tmp);
+		sj_raw_str(&j, "runtime", col(r, i, 3), &tmp);
+		sj_raw_str(&j, "image", col(r, i, 4), &tmp);
+		sj_raw_str(&j, "host", col(r, i, 5), &tmp);
 		jw_raw(&j, "labels", labels, strlen(labels));
-		iso_member(&j, "first_seen", i64(r, i, 7));
-		iso_member(&j, "last_seen", i64(r, i, 8));
+		sj_iso_member(&j, "first_seen", i64(r, i, 7));
+		sj_iso_member(&j, "last_seen", i64(r, i, 8));
 		bool gone = PQgetvalue(r, i, 9)[0] == 't';
 		jw_bool(&j, "gone", gone);
 		if (gone) {
 			if (!col(r, i, 10))
 				jw_null(&j, "gone_at");
 			else
-				iso_member(&j, "gone_at", i64(r, i, 10));
+				sj_iso_member(&j, "gone_at", i64(r, i, 10));
 			const char *why = col(r, i, 11);
 			if (why)
 				jw_raw(&j, "gone_reason", why, strlen(why));
@@ -271,27 +231,6 @@ static void header_value(void *ctx, struct js_span member, struct buf *out)
 		buf_add(out, "null", 4);
 }
 
-static void record_value(struct render *c, const char *feature, const char *key, const char *val,
-                         size_t vlen, struct buf *out)
-{
-	struct js_span v = {val, vlen}, f = {feature, strlen(feature)};
-	bool metric = metric_series_feature(f);
-	if (!(metric || strcmp(feature, "frame") == 0) || !memchr(val, '#', vlen)) {
-		buf_add(out, val, vlen);
-		return;
-	}
-	if (metric) {
-		struct js_span k = {key, strlen(key)};
-		if (!metric_series_key(k, &c->mk)) {
-			buf_add(out, val, vlen);
-			return;
-		}
-		buf_reset(&c->labels);
-		metric_series_labels(&c->mk, &c->labels);
-	}
-	frame_tmpl_render(v, c->t, metric ? metric_value : header_value, c, out);
-}
-
 /* Parse "{1,2,3}" into a malloc'd array. */
 static size_t int_array(const char *a, int64_t **out)
 {
@@ -374,7 +313,8 @@ static int emit_header(struct pg_store *s, struct render *c, const struct frow *
 	c->nums = f->nums;
 	c->nnums = f->nnums;
 	c->ni = 0;
-	record_value(c, "frame", "", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), out);
+	sj_record_value("frame", "", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), c->t,
+	                &c->mk, &c->labels, metric_value, header_value, c, out);
 	PQclear(r);
 	return 0;
 }
@@ -419,8 +359,9 @@ static int emit_parts(struct pg_store *s, struct render *c, const struct frow *f
 		buf_printf(out, "{\"feature\":\"%s\",\"key\":\"", fn);
 		buf_add(out, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
 		buf_add(out, "\",\"value\":", 10);
-		record_value(c, fn, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-		             (size_t)PQgetlength(r, i, 2), out);
+		sj_record_value(fn, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+		                (size_t)PQgetlength(r, i, 2), c->t, &c->mk, &c->labels,
+		                metric_value, header_value, c, out);
 		buf_addc(out, '}');
 	}
 	PQclear(r);
