@@ -96,9 +96,9 @@ $VANTAGE serve --db "$SU" --listen 127.0.0.1:$P3 --metric-interval 1s --log-leve
 	>"$TMP/serve.log" 2>&1 &
 SP=$!
 on_exit "kill $SP"
-has_ct() { [ "$(curl -s "http://127.0.0.1:$P3/api/v1/systems" | jq "any(.[]; .name == \"$T-pg\")")" = true ]; }
+has_ct() { [ "$(curl -s "http://127.0.0.1:$P3/api/v1/systems" | jq "any(.systems[]; .name == \"$T-pg\")")" = true ]; }
 check "vantage serve --db postgres://... stores the container's frames" wait_for 60 has_ct
-cid=$(curl -s "http://127.0.0.1:$P3/api/v1/systems" | jq -r ".[] | select(.name == \"$T-pg\") | .id")
+cid=$(curl -s "http://127.0.0.1:$P3/api/v1/systems" | jq -r ".systems[] | select(.name == \"$T-pg\") | .id")
 check "its frame is served from PostgreSQL" \
 	wait_for 20 curl -sf "http://127.0.0.1:$P3/api/v1/systems/$cid/frame" -o /dev/null
 check "a second daemon on the same store is refused (advisory lock)" \
