@@ -58,8 +58,8 @@ struct opt_def {
 #define OFF(f) offsetof(struct serve_config, f)
 
 static const struct opt_def opts[] = {
-    {"store", "path", "db", "PATH", "the store (SQLite) file; its directory is created", T_PATH,
-     OFF(db_path)},
+    {"store", "path", "db", "URL",
+     "the store: a SQLite file (its directory is created) or postgres://...", T_PATH, OFF(db_path)},
     {"api", "listen", "listen", "ADDR",
      "address:port of the REST API, or off; an address other than loopback "
      "needs a token",
