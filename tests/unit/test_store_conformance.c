@@ -1466,6 +1466,61 @@ static void test_kill9_mid_stream(void **state)
 	store_close(s);
 }
 
+/* ---- consumer offsets ---------------------------------------------------------------- */
+
+static int collect_offset(void *ctx, const struct store_offset *o)
+{
+	buf_printf(ctx, "%s/%d=%lld;", o->topic, (int)o->partition, (long long)o->offset);
+	return 0;
+}
+
+static const char *offsets_of(struct store *s, const char *group, struct buf *b)
+{
+	buf_reset(b);
+	assert_int_equal(store_offsets(s, group, collect_offset, b), 0);
+	return buf_str(b);
+}
+
+/* Frames and a consumer group's positions in one transaction; a refused
+ * frame does not keep the offsets (nor the other frames) from being stored. */
+static void test_offsets(void **state)
+{
+	struct store *s = open_rw();
+	struct buf b = BUF_INIT;
+	assert_string_equal(offsets_of(s, "ingest", &b), "");
+	struct fb f1, f2;
+	fb_begin(&f1, "host:off", T0, "[\"os\"]");
+	fb_rec(&f1, "os", "os", "{\"name\":\"x\"}");
+	fb_begin(&f2, "host:off", T0 + MIN, "[\"os\"]");
+	fb_rec(&f2, "os", "os", "{\"name\":\"y\"}");
+	struct store_frame fr[3] = {
+	    {.jsonl = f1.b.data, .len = f1.b.len},
+	    {.jsonl = "not json\n", .len = 9},
+	    {.jsonl = f2.b.data, .len = f2.b.len},
+	};
+	const struct store_offset o[] = {{"frames", 0, 17}, {"frames", 3, 5}};
+	assert_int_equal(store_put_frames_at(s, fr, 3, "ingest", o, 2), 0);
+	assert_int_equal(fr[0].err, 0);
+	assert_int_equal(fr[1].err, -EINVAL);
+	assert_int_equal(fr[2].err, 0);
+	assert_int_equal(stat_of(s, "frames"), 2);
+	assert_string_equal(offsets_of(s, "ingest", &b), "frames/0=17;frames/3=5;");
+	assert_string_equal(offsets_of(s, "other", &b), "");
+	/* the next batch moves one partition; no frames, offsets only */
+	const struct store_offset o2[] = {{"frames", 3, 9}};
+	assert_int_equal(store_put_frames_at(s, NULL, 0, "ingest", o2, 1), 0);
+	assert_string_equal(offsets_of(s, "ingest", &b), "frames/0=17;frames/3=9;");
+	assert_int_equal(store_put_frames_at(s, NULL, 0, "", o2, 1), -EINVAL);
+	store_close(s);
+	/* kept across handles, readable read-only */
+	s = open_mode(STORE_RO);
+	assert_string_equal(offsets_of(s, "ingest", &b), "frames/0=17;frames/3=9;");
+	store_close(s);
+	buf_free(&b);
+	buf_free(&f1.b);
+	buf_free(&f2.b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1489,6 +1544,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gone_reason, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_offsets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill9_mid_stream, setup, teardown),
 	};
