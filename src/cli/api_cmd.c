@@ -41,7 +41,8 @@ static void api_usage(FILE *out)
 	    "described in docs/api.md.  `vantage serve` serves the same API while it crawls.\n"
 	    "\n"
 	    "Options:\n"
-	    "      --db PATH           the store file (SQLite) to serve; must exist\n"
+	    "      --db PATH           the store to serve (a SQLite file or postgres://...);\n"
+	    "                          must exist\n"
 	    "  -l, --listen ADDR       address to listen on (default " SERVER_DEFAULT_LISTEN ");\n"
 	    "                          [::1]:7070 for IPv6, port 0 for any free port; an\n"
 	    "                          address other hosts can reach requires a token\n"
@@ -398,10 +399,12 @@ int cmd_api(int argc, char **argv)
 	struct store *probe;
 	int orc = store_open(o.store_path, STORE_RO, &probe);
 	if (orc == -ENOENT || orc == -ENOTDIR) {
+		char safe[1024];
+		store_url_safe(o.store_path, safe, sizeof(safe));
 		fprintf(stderr,
 		        "vantage api: no store at %s (%s); `vantage serve --db %s` makes one, or "
 		        "`vantage api --db %s --import FRAMES.jsonl`\n",
-		        o.store_path, strerror(-orc), o.store_path, o.store_path);
+		        safe, strerror(-orc), safe, safe);
 		return EXIT_FAIL;
 	}
 	store_close(probe); /* other errors: server_start() says them */

@@ -464,7 +464,9 @@ int cmd_serve(int argc, char **argv)
 	if (d->config_path)
 		log_info("configuration from %s", d->config_path);
 	int mi = d->e.sched.metric;
-	log_info("store %s; metric every %gs", d->cfg.db_path,
+	char safe[1024];
+	store_url_safe(d->cfg.db_path, safe, sizeof(safe));
+	log_info("store %s; metric every %gs", safe,
 	         mi >= 0 && mi < CONFIG_MAX_FEATURES ? d->cfg.interval[mi] : 0.0);
 	apply_config(d, &d->cfg, true);
 	start_alarms(d);
@@ -475,7 +477,7 @@ int cmd_serve(int argc, char **argv)
 	main_loop(d);
 	engine_stop(&d->e);
 	d->engine_up = false;
-	log_info("stopped; store %s closed", d->cfg.db_path);
+	log_info("stopped; store %s closed", safe);
 out_store:
 	if (d->engine_up) /* the lanes (if any) and the store */
 		engine_stop(&d->e);

@@ -32,6 +32,7 @@
 
 #include "../features/feature.h"
 #include "../server/server.h"
+#include "../store/store.h"
 #include "../util/util.h"
 
 #define MAX_INTERVAL (30 * 86400.0)
@@ -59,8 +60,8 @@ struct opt_def {
 #define OFF(f) offsetof(struct serve_config, f)
 
 static const struct opt_def opts[] = {
-    {"store", "path", "db", "PATH", "the store (SQLite) file; its directory is created", T_PATH,
-     OFF(db_path)},
+    {"store", "path", "db", "URL",
+     "the store: a SQLite file (its directory is created) or postgres://...", T_PATH, OFF(db_path)},
     {"api", "listen", "listen", "ADDR",
      "address:port of the REST API, or off; an address other than loopback "
      "needs a token",
@@ -774,7 +775,9 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 {
 	const void *slot = (const char *)c + o->off;
 	switch (o->type) {
-	case T_PATH:
+	case T_PATH: /* a store URL's password is never printed */
+		store_url_safe(*(char *const *)slot ? *(char *const *)slot : "", dst, cap);
+		break;
 	case T_LISTEN:
 		snprintf(dst, cap, "%s", *(char *const *)slot ? *(char *const *)slot : "");
 		break;

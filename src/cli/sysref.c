@@ -50,6 +50,8 @@ int sysref_open_db(const char *cmd, const char *db, struct store **st)
 	if (!db)
 		db = default_db(dflt, sizeof(dflt));
 	int r = store_open(db, STORE_RO, st);
+	char safe[1024];
+	db = store_url_safe(db, safe, sizeof(safe)); /* no password in messages */
 	if (r == -ENOENT || r == -ENOTDIR) {
 		if (given)
 			fprintf(stderr, "vantage %s: --db '%s': %s\n", cmd, db, strerror(-r));

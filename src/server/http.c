@@ -481,7 +481,9 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 		server_stop(srv);
 		return -EIO;
 	}
-	log_info("http: serving %s on %s with %d threads%s", o->store_path, srv->address, threads,
+	char safe[1024]; /* a store URL's password is never logged */
+	log_info("http: serving %s on %s with %d threads%s",
+	         store_url_safe(o->store_path, safe, sizeof(safe)), srv->address, threads,
 	         token ? ", bearer token required" : "");
 	*out = srv;
 	return 0;

@@ -49,6 +49,12 @@ struct store_backend {
 	/* writing */
 	int (*put_frame)(struct store *s, const char *jsonl, size_t len, int64_t *frame_id);
 	int (*put_frames)(struct store *s, struct store_frame *f, int n); /* NULL: put_frame each */
+	/* frames and a consumer group's offsets in one transaction (NULL:
+	 * -ENOTSUP) */
+	int (*put_frames_at)(struct store *s, struct store_frame *f, int n, const char *group,
+	                     const struct store_offset *o, size_t no);
+	int (*offsets)(struct store *s, const char *group,
+	               int (*cb)(void *ctx, const struct store_offset *o), void *ctx);
 	int (*mark_gone)(struct store *s, const char *kind, const char *const *present, int n,
 	                 int64_t now_ms);
 	int (*maintain)(struct store *s, int64_t now_ms);
@@ -94,5 +100,6 @@ struct store_backend {
 
 /* The backends of this build. */
 extern const struct store_backend store_backend_sqlite;
+extern const struct store_backend store_backend_pg;
 
 #endif

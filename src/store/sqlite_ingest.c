@@ -75,17 +75,6 @@ struct ingest {
 
 /* ---- points ------------------------------------------------------------------- */
 
-void format_point(const struct point *p, struct buf *out)
-{
-	char t[40];
-	if (p->type == SQLITE_INTEGER)
-		buf_printf(out, "%lld", (long long)p->i);
-	else if (p->type == SQLITE_FLOAT && isfinite(p->d))
-		buf_add(out, t, (size_t)frame_fmt_double(p->d, t, sizeof(t)));
-	else
-		buf_adds(out, "null");
-}
-
 /* ---- series ------------------------------------------------------------------- */
 
 int64_t series_id(struct sqlite_store *s, int64_t sysrow, const char *name, size_t nlen,
@@ -811,9 +800,9 @@ int sqlite_put_frame(struct store *base, const char *jsonl, size_t len, int64_t 
  * SQLite has rolled the whole transaction back itself (autocommit again),
  * ends the batch with nothing stored.
  */
-int sqlite_put_frames(struct store *base, struct store_frame *f, int n)
+static int put_batch(struct sqlite_store *s, struct store_frame *f, int n, const char *group,
+                     const struct store_offset *o, size_t no)
 {
-	struct sqlite_store *s = sq(base);
 	int r = s->ro ? sq_failf(s, -EROFS, "the store is open read-only") : 0;
 	if (r == 0)
 		r = sq_sync_caches(s);
@@ -840,6 +829,8 @@ int sqlite_put_frames(struct store *base, struct store_frame *f, int n)
 		if (r == 0)
 			memcpy(s->err, why, sizeof(why));
 	}
+	if (r == 0 && group)
+		r = offsets_put(s, group, o, no);
 	if (r == 0)
 		r = sq_commit(s);
 	if (r < 0) {
@@ -850,6 +841,19 @@ int sqlite_put_frames(struct store *base, struct store_frame *f, int n)
 	}
 	reload_watermarks(s);
 	return 0;
+}
+
+int sqlite_put_frames(struct store *base, struct store_frame *f, int n)
+{
+	return put_batch(sq(base), f, n, NULL, NULL, 0);
+}
+
+int sqlite_put_frames_at(struct store *base, struct store_frame *f, int n, const char *group,
+                         const struct store_offset *o, size_t no)
+{
+	if (!group || !*group)
+		return sq_failf(sq(base), -EINVAL, "no consumer group given");
+	return put_batch(sq(base), f, n, group, o, no);
 }
 
 /* ---- gone systems --------------------------------------------------------------- */

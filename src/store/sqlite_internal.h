@@ -25,23 +25,12 @@
 #include "../util/jscan.h"
 #include "../util/u64set.h"
 #include "backend.h"
+#include "series_common.h"
 #include "store.h"
 
 #define STORE_APPID 0x56414e54 /* 'VANT', PRAGMA application_id */
 #define STORE_MAGIC "vantage-store"
 #define STORE_SCHEMA_VERSION 2
-
-#define MS_MIN 60000LL
-#define MS_HOUR 3600000LL
-#define MS_DAY 86400000LL
-#define RETAIN_RAW MS_DAY                  /* raw points: 24 h */
-#define RETAIN_1M (15 * MS_DAY)            /* 1-minute roll-ups: 15 days */
-#define RETAIN_1H (455 * MS_DAY)           /* 1-hour roll-ups: 15 months */
-#define RETAIN_FRAMES_ALL MS_DAY           /* every frame for 24 h, then hourly */
-#define RETAIN_FRAMES_HOURLY (15 * MS_DAY) /* then daily */
-#define RETAIN_FRAMES_DAILY (455 * MS_DAY) /* then only each system's last */
-#define GC_PERIOD MS_HOUR
-#define RETAIN_EVENTS (14 * MS_DAY) /* the events log: 14 days */
 
 /* A small map from byte strings to row ids (hmap.c): entries in one array,
  * keys in one arena, a u64map from a key's hash to its entry; when it is
@@ -147,6 +136,12 @@ static inline struct sqlite_store *sq(struct store *s)
  * contract of the store.h call of the same name. */
 int sqlite_put_frame(struct store *base, const char *jsonl, size_t len, int64_t *frame_id);
 int sqlite_put_frames(struct store *base, struct store_frame *f, int n);
+int sqlite_put_frames_at(struct store *base, struct store_frame *f, int n, const char *group,
+                         const struct store_offset *o, size_t no);
+int sqlite_offsets(struct store *base, const char *group,
+                   int (*cb)(void *ctx, const struct store_offset *o), void *ctx);
+/* Store a group's offsets in the open transaction (sqlite_offsets.c). */
+int offsets_put(struct sqlite_store *s, const char *group, const struct store_offset *o, size_t no);
 int sqlite_mark_gone(struct store *base, const char *kind, const char *const *present, int n,
                      int64_t now_ms);
 int sqlite_maintain(struct store *base, int64_t now_ms);
@@ -224,35 +219,8 @@ int64_t system_row(struct sqlite_store *s, const char *system_id, int *err);
  * 0 when absent and not created; negative errno on failure. */
 int64_t series_id(struct sqlite_store *s, int64_t sysrow, const char *name, size_t nlen,
                   const char *labels, size_t llen, bool create);
-/* Format a point's value as the crawler would have written it. */
-struct point;
-void format_point(const struct point *p, struct buf *out);
 
 /* ---- sqlite_points.c ---- */
-/* One raw point; type is SQLITE_INTEGER, SQLITE_FLOAT or SQLITE_NULL. */
-struct point {
-	int64_t t;
-	int64_t i;
-	double d;
-	int type;
-	int64_t series;
-};
-struct pvec {
-	struct point *v;
-	size_t n, cap;
-};
-int pvec_grow(struct pvec *p, const struct point *x);
-static inline int pvec_add(struct pvec *p, const struct point *x)
-{
-	if (p->n < p->cap) {
-		p->v[p->n++] = *x;
-		return 0;
-	}
-	return pvec_grow(p, x);
-}
-/* Room for `extra` more points: 0 or -ENOMEM. */
-int pvec_reserve(struct pvec *p, size_t extra);
-void pvec_free(struct pvec *p);
 void point_from_col(sqlite3_stmt *st, int col, int64_t t, struct point *p);
 void point_bind(sqlite3_stmt *st, int idx, const struct point *p);
 void chunk_encode(const struct point *p, size_t n, int64_t h, struct buf *out);
@@ -265,22 +233,6 @@ int chunk_decode(const void *data, size_t len, int64_t h, int64_t from, int64_t 
  * of `series` (0: all) appended with time t. */
 void fpoints_encode(const struct point *p, size_t n, struct buf *out);
 int fpoints_decode(const void *data, size_t len, int64_t t, int64_t series, struct pvec *out);
-/* One series being read (sqlite_series.c): its raw points gathered. */
-struct sread {
-	int64_t id, sys; /* series and system rows */
-	struct pvec pts; /* by time, one per time */
-	size_t nchunk;   /* how many of pts came from chunks */
-	size_t tag;      /* the caller's */
-	bool borrowed;   /* pts is a view into the handle's cache: not freed */
-};
-/* Free r->pts unless it is borrowed. */
-static inline void sread_free(struct sread *r)
-{
-	if (!r->borrowed)
-		pvec_free(&r->pts);
-	r->pts = (struct pvec){0};
-	r->borrowed = false;
-}
 /* A frame blob's points of the series r[0..n) (ascending ids), each
  * appended to its r[k].pts with time t. */
 int fpoints_pick(const void *data, size_t len, int64_t t, struct sread *r, size_t n);
@@ -299,59 +251,18 @@ int point_at(struct sqlite_store *s, int64_t series, int64_t t, struct point *p)
 int compact_points(struct sqlite_store *s, int64_t upto);
 
 /* ---- sqlite_rollup.c ---- */
-/* One aggregate row (a raw point is sum=min=max=p*=v, count=1). */
-struct agg {
-	int64_t t;
-	double sum, min, max, p[3];
-	int64_t count;
-};
-extern const int agg_pct[3]; /* 50, 90, 99 */
-/* Reduce rows into one aggregate: sums, extremes, and for each
- * percentile the count-weighted nearest rank of the rows' percentiles
- * (exact nearest-rank percentiles when every row is a raw point).
- * `rows` is reordered. */
-void agg_reduce(struct agg *rows, size_t n, struct agg *out);
 
 /* ---- sqlite_series.c: series as numbers (store_series_read, and the
  * core of store_series_json) ---- */
-/* "name" or "name{k=v,k2=\"v 2\"}": the name and escaped label pairs. */
-struct selector {
-	char name[128];
-	int n;
-	struct buf k[8], v[8];
-};
-int parse_selector(const char *m, struct selector *sel);
-void selector_free(struct selector *sel);
-bool selector_match(const struct selector *sel, const char *labels);
 
-/* A statistic: avg, min, max, sum, count, or the pct-th percentile
- * (slot: its index in agg_pct, -1 when the roll-ups do not keep it). */
-enum stat_kind { STAT_AVG, STAT_MIN, STAT_MAX, STAT_SUM, STAT_COUNT, STAT_PCT };
-struct stat_spec {
-	enum stat_kind kind;
-	int pct, slot;
-};
-/* "avg"... or "pNN"; `any_pct` false: only p50, p90, p99.  0 or -EINVAL. */
-int stat_parse(const char *name, bool any_pct, struct stat_spec *out);
-
-/* Where each kind of row is kept (meta), loaded once per read. */
-struct levels {
-	int64_t raw_cut, m1_cut, wm1m, wm1h, compacted;
-};
+/* The watermarks of meta, loaded once per read. */
 void levels_load(struct sqlite_store *s, struct levels *lv);
-/* The level a bucketed read uses (0 raw, 1 minutes, 2 hours) and its step. */
-int level_pick(const struct levels *lv, int64_t from, int64_t step, int64_t *step_used);
 
-/* Times and values of a series read. */
-struct tv {
-	int64_t *t;
-	double *v;
-	size_t n, cap;
-};
-void tv_free(struct tv *x);
 /* Gather the raw points in [from, to) of the series r[0..n), sorted by
  * (system, id); `scan`: one range scan of points_new for all systems
  * rather than a lookup per minute and system. */
+/* The roll-up rows of this store for series_reduce(). */
+struct rollup_src sqlite_rollups(struct sqlite_store *s);
 int raw_gather(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, int64_t to,
                const struct levels *lv, bool scan);
 /* The same for a few series of one system, through the decoded points
@@ -366,14 +277,6 @@ int64_t cache_version(struct sqlite_store *s);
 /* Free a handle's caches (sqlite_close). */
 void series_caches_free(struct sqlite_store *s);
 void tcache_free(struct tcache *tc); /* sqlite_read.c */
-/* Where the raw part of a bucketed read at `level` starts. */
-int64_t raw_start(const struct levels *lv, int level, int64_t from, int64_t to);
-/* Reduce series r over [from, to] (inclusive) into buckets of `step` at
- * `level` (its raw points from raw_start() on already gathered); step 0:
- * the points as stored.  Appends to out; 0 or a negative errno. */
-int series_reduce(struct sqlite_store *s, const struct sread *r, int64_t from, int64_t to,
-                  int64_t step, int level, const struct levels *lv, const struct stat_spec *st,
-                  struct tv *out);
 
 /* ---- varints (LEB128) and zigzag ---- */
 static inline void vput(struct buf *b, uint64_t v)
@@ -409,18 +312,6 @@ static inline uint64_t zz(int64_t v)
 static inline int64_t unzz(uint64_t v)
 {
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-static inline int64_t floor_to(int64_t t, int64_t step)
-{
-	int64_t r = t % step;
-	return r < 0 ? t - r - step : t - r;
-}
-
-static inline int64_t ceil_to(int64_t t, int64_t step)
-{
-	int64_t f = floor_to(t, step);
-	return f == t ? t : f + step;
 }
 
 #endif

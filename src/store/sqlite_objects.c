@@ -22,19 +22,8 @@
 #include <string.h>
 
 #include "../util/jscan.h"
+#include "store_json.h"
 #include "sqlite_internal.h"
-
-static bool valid_json(const char *json)
-{
-	if (!json)
-		return false;
-	const char *end = json + strlen(json);
-	const char *p = js_ws(json, end);
-	if (p == end)
-		return false;
-	const char *q = js_skip(p, end, 0);
-	return q && js_ws(q, end) == end;
-}
 
 /*
  * A write inside a read session (the alarm engine keeps a state and a
@@ -83,7 +72,7 @@ int sqlite_object_put(struct store *base, const char *kind, const char *name, co
 		return r;
 	if (!kind || !*kind || !name || !*name)
 		return sq_failf(s, -EINVAL, "an object needs a kind and a name");
-	if (!valid_json(json))
+	if (!sj_valid_json(json))
 		return sq_failf(s, -EINVAL, "object %s '%s': not valid JSON", kind, name);
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(s->db,
@@ -155,7 +144,7 @@ int sqlite_event_put(struct store *base, const struct store_event *e, int64_t *i
 		return r;
 	if (!e->kind || !*e->kind)
 		return sq_failf(s, -EINVAL, "an event needs a kind");
-	if (e->data && !valid_json(e->data))
+	if (e->data && !sj_valid_json(e->data))
 		return sq_failf(s, -EINVAL, "event %s '%s': its data is not valid JSON", e->kind,
 		                e->subject ? e->subject : "");
 	sqlite3_stmt *st;
@@ -256,7 +245,7 @@ int sqlite_gone_reason(struct store *base, const char *system_id, const char *re
 	int r = writable(s);
 	if (r < 0)
 		return r;
-	if (!valid_json(reason_json))
+	if (!sj_valid_json(reason_json))
 		return sq_failf(s, -EINVAL, "the gone reason of '%s' is not valid JSON", system_id);
 	int err;
 	int64_t row = system_row(s, system_id, &err);

@@ -32,38 +32,6 @@
 
 #include "sqlite_internal.h"
 
-int pvec_grow(struct pvec *p, const struct point *x)
-{
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 256;
-		struct point *v = realloc(p->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		p->v = v;
-		p->cap = cap;
-	}
-	p->v[p->n++] = *x;
-	return 0;
-}
-
-int pvec_reserve(struct pvec *p, size_t extra)
-{
-	if (p->cap - p->n >= extra)
-		return 0;
-	struct point *v = realloc(p->v, (p->n + extra) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	p->v = v;
-	p->cap = p->n + extra;
-	return 0;
-}
-
-void pvec_free(struct pvec *p)
-{
-	free(p->v);
-	memset(p, 0, sizeof(*p));
-}
-
 void point_from_col(sqlite3_stmt *st, int col, int64_t t, struct point *p)
 {
 	p->t = t;

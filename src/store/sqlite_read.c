@@ -23,56 +23,14 @@
 #include "../util/util.h"
 #include "../util/xalloc.h"
 #include "sqlite_internal.h"
+#include "store_json.h"
 
 static void iso(int64_t ms, char *dst, size_t cap)
 {
 	format_time_utc(ms * 1000000, dst, cap);
 }
 
-/* A member whose value is stored raw-escaped text (or NULL -> null). */
-static void raw_str(struct json *j, const char *name, const unsigned char *raw, struct buf *tmp)
-{
-	if (!raw) {
-		jw_null(j, name);
-		return;
-	}
-	buf_reset(tmp);
-	buf_addc(tmp, '"');
-	buf_adds(tmp, (const char *)raw);
-	buf_addc(tmp, '"');
-	jw_raw(j, name, tmp->data, tmp->len);
-}
-
-static void iso_member(struct json *j, const char *name, int64_t ms)
-{
-	char t[40];
-	iso(ms, t, sizeof(t));
-	jw_str(j, name, t);
-}
-
 /* ---- systems ---------------------------------------------------------------------- */
-
-/* Does the labels object match "key=value" or "key" (both C strings)? */
-static bool label_match(const char *labels, const char *filter)
-{
-	const char *eq = strchr(filter, '=');
-	struct buf k = BUF_INIT, v = BUF_INIT;
-	js_escape_raw(&k, filter, eq ? (size_t)(eq - filter) : strlen(filter));
-	if (eq)
-		js_escape_raw(&v, eq + 1, strlen(eq + 1));
-	struct js_iter it;
-	struct js_span n, val, c;
-	struct js_span all = {labels, strlen(labels)};
-	bool hit = false;
-	if (js_iter_begin(&it, all, 0) == 0)
-		while (!hit && js_obj_next(&it, &n, &val) == 1)
-			if (n.n == k.len && memcmp(n.p, k.data, k.len) == 0)
-				hit = !eq || (js_str(val, &c) && c.n == v.len &&
-				              memcmp(c.p, v.data, v.len) == 0);
-	buf_free(&k);
-	buf_free(&v);
-	return hit;
-}
 
 static void bind_escaped(sqlite3_stmt *st, int i, const char *s, struct buf *b)
 {
@@ -116,25 +74,25 @@ int sqlite_systems_json(struct store *base, const struct store_system_filter *f,
 		const char *labels = (const char *)sqlite3_column_text(st, 6);
 		if (!labels)
 			labels = "{}";
-		if (f->label && !label_match(labels, f->label))
+		if (f->label && !sj_label_match(labels, f->label))
 			continue;
 		jw_obj_begin(&j, NULL);
-		raw_str(&j, "id", sqlite3_column_text(st, 0), &tmp);
-		raw_str(&j, "name", sqlite3_column_text(st, 1), &tmp);
-		raw_str(&j, "kind", sqlite3_column_text(st, 2), &tmp);
-		raw_str(&j, "runtime", sqlite3_column_text(st, 3), &tmp);
-		raw_str(&j, "image", sqlite3_column_text(st, 4), &tmp);
-		raw_str(&j, "host", sqlite3_column_text(st, 5), &tmp);
+		sj_raw_str(&j, "id", (const char *)sqlite3_column_text(st, 0), &tmp);
+		sj_raw_str(&j, "name", (const char *)sqlite3_column_text(st, 1), &tmp);
+		sj_raw_str(&j, "kind", (const char *)sqlite3_column_text(st, 2), &tmp);
+		sj_raw_str(&j, "runtime", (const char *)sqlite3_column_text(st, 3), &tmp);
+		sj_raw_str(&j, "image", (const char *)sqlite3_column_text(st, 4), &tmp);
+		sj_raw_str(&j, "host", (const char *)sqlite3_column_text(st, 5), &tmp);
 		jw_raw(&j, "labels", labels, strlen(labels));
-		iso_member(&j, "first_seen", sqlite3_column_int64(st, 7));
-		iso_member(&j, "last_seen", sqlite3_column_int64(st, 8));
+		sj_iso_member(&j, "first_seen", sqlite3_column_int64(st, 7));
+		sj_iso_member(&j, "last_seen", sqlite3_column_int64(st, 8));
 		bool gone = sqlite3_column_int(st, 9) != 0;
 		jw_bool(&j, "gone", gone);
 		if (gone) { /* when and why (if the engine knew) */
 			if (sqlite3_column_type(st, 10) == SQLITE_NULL)
 				jw_null(&j, "gone_at");
 			else
-				iso_member(&j, "gone_at", sqlite3_column_int64(st, 10));
+				sj_iso_member(&j, "gone_at", sqlite3_column_int64(st, 10));
 			const char *why = (const char *)sqlite3_column_text(st, 11);
 			if (why)
 				jw_raw(&j, "gone_reason", why, strlen(why));
@@ -209,28 +167,6 @@ static void header_value(void *ctx, struct js_span member, struct buf *out)
 		buf_add(out, "null", 4);
 }
 
-/* Append a record's value (rebuilt if it is a template). */
-static void record_value(struct render *c, const char *feature, const char *key, const char *val,
-                         size_t vlen, struct buf *out)
-{
-	struct js_span v = {val, vlen}, f = {feature, strlen(feature)};
-	bool metric = metric_series_feature(f);
-	if (!(metric || strcmp(feature, "frame") == 0) || !memchr(val, '#', vlen)) {
-		buf_add(out, val, vlen);
-		return;
-	}
-	if (metric) {
-		struct js_span k = {key, strlen(key)};
-		if (!metric_series_key(k, &c->mk)) {
-			buf_add(out, val, vlen);
-			return;
-		}
-		buf_reset(&c->labels);
-		metric_series_labels(&c->mk, &c->labels);
-	}
-	frame_tmpl_render(v, c->t, metric ? metric_value : header_value, c, out);
-}
-
 /* ---- frames ----------------------------------------------------------------------- */
 
 struct frame_row {
@@ -297,7 +233,8 @@ static int emit_header(struct sqlite_store *s, struct render *c, const struct fr
 	c->t = f->t;
 	c->np = (const unsigned char *)f->nums.data;
 	c->nend = c->np + f->nums.len;
-	record_value(c, "frame", "", v.data, v.len, out);
+	sj_record_value("frame", "", v.data, v.len, c->t, &c->mk, &c->labels, metric_value,
+	                header_value, c, out);
 	buf_free(&v);
 	return 0;
 }
@@ -355,7 +292,8 @@ static int emit_set(struct sqlite_store *s, struct render *c, int64_t set, int64
 		buf_printf(out, "{\"feature\":\"%s\",\"key\":\"", fn);
 		buf_add(out, key.data, key.len);
 		buf_add(out, "\",\"value\":", 10);
-		record_value(c, fn, key.data, val.data, val.len, out);
+		sj_record_value(fn, key.data, val.data, val.len, c->t, &c->mk, &c->labels,
+		                metric_value, header_value, c, out);
 		buf_addc(out, '}');
 	}
 	buf_free(&ids);
@@ -802,6 +740,7 @@ static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t f
                        int64_t version, struct tv *x, struct json *j)
 {
 	bool count = sp->kind == STAT_COUNT;
+	struct rollup_src src = sqlite_rollups(s);
 	bool cacheable = version >= 0 && level == 0;
 	struct tc_ent *c = cacheable ? tc_find(s->tc, version, ri->id, step, sp) : NULL;
 	int64_t u0 = ceil_to(from, step), u1 = floor_to(to + 1, step);
@@ -817,7 +756,7 @@ static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t f
 	int e;
 	if (!c) {
 		x->n = 0;
-		e = series_reduce(s, ri, from, to, step, level, lv, sp, x);
+		e = series_reduce(&src, ri, from, to, step, level, lv, sp, x);
 		size_t *offs = e == 0 && cacheable ? malloc((x->n + 1) * sizeof(*offs)) : NULL;
 		if (e == 0)
 			points_text(x, 0, x->n, count, true, o, offs);
@@ -832,7 +771,7 @@ static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t f
 		c->used = ++s->tc->tick;
 		x->n = 0; /* the buckets before the copy, ... */
 		struct sread head = slice(ri, from, u0), tail = slice(ri, u1, to + 1);
-		e = series_reduce(s, &head, from, u0 - 1, step, level, lv, sp, x);
+		e = series_reduce(&src, &head, from, u0 - 1, step, level, lv, sp, x);
 		if (e == 0)
 			points_text(x, 0, x->n, count, true, o, NULL);
 		size_t i0 = tc_bound(c, u0), i1 = tc_bound(c, u1);
@@ -845,7 +784,7 @@ static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t f
 		bool first = o->len == start;
 		x->n = 0; /* ... and after it */
 		if (e == 0)
-			e = series_reduce(s, &tail, u1, to, step, level, lv, sp, x);
+			e = series_reduce(&src, &tail, u1, to, step, level, lv, sp, x);
 		if (e == 0)
 			points_text(x, 0, x->n, count, first, o, NULL);
 	}

@@ -35,49 +35,6 @@
 
 #include "sqlite_internal.h"
 
-const int agg_pct[3] = {50, 90, 99};
-
-/* qsort_r comparator: by the percentile *k (no shared state: handles of
- * several threads sort at once) */
-static int cmp_p(const void *a, const void *b, void *k)
-{
-	int i = *(const int *)k;
-	double x = ((const struct agg *)a)->p[i], y = ((const struct agg *)b)->p[i];
-	return x < y ? -1 : x > y;
-}
-
-void agg_reduce(struct agg *rows, size_t n, struct agg *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (!n)
-		return;
-	out->t = rows[0].t;
-	out->min = rows[0].min;
-	out->max = rows[0].max;
-	for (size_t i = 0; i < n; i++) {
-		out->sum += rows[i].sum;
-		out->count += rows[i].count;
-		if (rows[i].min < out->min)
-			out->min = rows[i].min;
-		if (rows[i].max > out->max)
-			out->max = rows[i].max;
-	}
-	for (int k = 0; k < 3; k++) {
-		qsort_r(rows, n, sizeof(*rows), cmp_p, &k);
-		int64_t target = (out->count * agg_pct[k] + 99) / 100, cum = 0;
-		if (target < 1)
-			target = 1;
-		out->p[k] = rows[n - 1].p[k];
-		for (size_t i = 0; i < n; i++) {
-			cum += rows[i].count;
-			if (cum >= target) {
-				out->p[k] = rows[i].p[k];
-				break;
-			}
-		}
-	}
-}
-
 /* ---- helpers ----------------------------------------------------------------- */
 
 struct ids {

@@ -36,105 +36,7 @@
 
 /* ---- selectors ------------------------------------------------------------------- */
 
-int parse_selector(const char *m, struct selector *sel)
-{
-	memset(sel, 0, sizeof(*sel));
-	const char *brace = strchr(m, '{');
-	size_t nl = brace ? (size_t)(brace - m) : strlen(m);
-	if (nl == 0 || nl >= sizeof(sel->name))
-		return -EINVAL;
-	memcpy(sel->name, m, nl);
-	if (!brace)
-		return 0;
-	const char *p = brace + 1;
-	struct buf tmp = BUF_INIT;
-	while (*p && *p != '}') {
-		if (sel->n >= 8)
-			goto bad;
-		const char *k = p;
-		while (*p && *p != '=' && *p != ',' && *p != '}')
-			p++;
-		if (*p != '=' || p == k)
-			goto bad;
-		js_escape_raw(&sel->k[sel->n], k, (size_t)(p - k));
-		p++;
-		buf_reset(&tmp);
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				buf_addc(&tmp, *p);
-			}
-			if (*p != '"')
-				goto bad;
-			p++;
-		} else {
-			while (*p && *p != ',' && *p != '}')
-				buf_addc(&tmp, *p++);
-		}
-		js_escape_raw(&sel->v[sel->n], tmp.data ? tmp.data : "", tmp.len);
-		sel->n++;
-		if (*p == ',')
-			p++;
-	}
-	buf_free(&tmp);
-	if (*p != '}' || p[1])
-		return -EINVAL;
-	return 0;
-bad:
-	buf_free(&tmp);
-	return -EINVAL;
-}
-
-void selector_free(struct selector *sel)
-{
-	for (int i = 0; i < 8; i++) {
-		buf_free(&sel->k[i]);
-		buf_free(&sel->v[i]);
-	}
-}
-
-bool selector_match(const struct selector *sel, const char *labels)
-{
-	for (int i = 0; i < sel->n; i++) {
-		struct js_iter it;
-		struct js_span n, v, c, all = {labels, strlen(labels)};
-		bool hit = false;
-		if (js_iter_begin(&it, all, 0) == 0)
-			while (!hit && js_obj_next(&it, &n, &v) == 1)
-				hit = n.n == sel->k[i].len &&
-				      memcmp(n.p, sel->k[i].data, n.n) == 0 && js_str(v, &c) &&
-				      c.n == sel->v[i].len && memcmp(c.p, sel->v[i].data, c.n) == 0;
-		if (!hit)
-			return false;
-	}
-	return true;
-}
-
 /* ---- statistics and levels ------------------------------------------------------- */
-
-int stat_parse(const char *name, bool any_pct, struct stat_spec *out)
-{
-	static const char *const names[] = {"avg", "min", "max", "sum", "count"};
-	memset(out, 0, sizeof(*out));
-	out->slot = -1;
-	if (!name)
-		return -EINVAL;
-	for (int i = 0; i < 5; i++)
-		if (strcmp(name, names[i]) == 0) {
-			out->kind = (enum stat_kind)i;
-			return 0;
-		}
-	if (name[0] != 'p' || name[1] < '1' || name[1] > '9' ||
-	    (name[2] && (name[2] < '0' || name[2] > '9' || name[3])))
-		return -EINVAL;
-	out->kind = STAT_PCT;
-	out->pct = name[2] ? (name[1] - '0') * 10 + (name[2] - '0') : name[1] - '0';
-	for (int k = 0; k < 3; k++)
-		if (agg_pct[k] == out->pct)
-			out->slot = k;
-	return out->slot >= 0 || any_pct ? 0 : -EINVAL;
-}
 
 void levels_load(struct sqlite_store *s, struct levels *lv)
 {
@@ -143,65 +45,6 @@ void levels_load(struct sqlite_store *s, struct levels *lv)
 	lv->wm1m = meta_get(s, "rollup_1m", -1);
 	lv->wm1h = meta_get(s, "rollup_1h", -1);
 	lv->compacted = meta_get(s, "compacted", 0);
-}
-
-int level_pick(const struct levels *lv, int64_t from, int64_t step, int64_t *step_used)
-{
-	int level = 0;
-	if (lv->wm1m >= 0 && (from < lv->raw_cut || step >= MS_MIN))
-		level = 1;
-	if (level == 1 && lv->wm1h >= 0 && (from < lv->m1_cut || step >= MS_HOUR))
-		level = 2;
-	*step_used = step;
-	if (level == 1 && step < MS_MIN)
-		*step_used = MS_MIN;
-	if (level == 2 && step < MS_HOUR)
-		*step_used = MS_HOUR;
-	return level;
-}
-
-/* Step 0: the hours' rows are read below *hb, the minutes' below *mb. */
-static void stored_bounds(const struct levels *lv, int64_t from, int64_t *hb, int64_t *mb)
-{
-	*hb = *mb = INT64_MIN;
-	if (lv->wm1h >= 0 && from < lv->m1_cut) {
-		*hb = ceil_to(lv->m1_cut, MS_HOUR);
-		if (*hb > lv->wm1h)
-			*hb = lv->wm1h;
-	}
-	if (lv->wm1m >= 0 && from < lv->raw_cut) {
-		*mb = ceil_to(lv->raw_cut, MS_MIN);
-		if (*mb > lv->wm1m)
-			*mb = lv->wm1m;
-	}
-}
-
-/* level < 0: step 0 (points as stored) */
-int64_t raw_start(const struct levels *lv, int level, int64_t from, int64_t to)
-{
-	int64_t end = to + 1, cur = from;
-	if (level < 0) {
-		int64_t hb, mb;
-		stored_bounds(lv, from, &hb, &mb);
-		if (hb > cur)
-			cur = hb;
-		if (mb > cur)
-			cur = mb;
-		return cur;
-	}
-	int64_t m1_end = lv->wm1m < 0 ? INT64_MIN : lv->wm1m;
-	int64_t h1_end = lv->wm1h < 0 ? INT64_MIN : lv->wm1h;
-	if (level == 2) {
-		int64_t e = h1_end < end ? h1_end : end;
-		if (e > cur)
-			cur = e;
-	}
-	if (level >= 1) {
-		int64_t e = m1_end < end ? m1_end : end;
-		if (e > cur)
-			cur = e;
-	}
-	return cur;
 }
 
 /* ---- gathering raw points ------------------------------------------------------ */
@@ -535,217 +378,13 @@ int raw_gather_cached(struct sqlite_store *s, struct sread *r, size_t n, int64_t
 
 /* ---- reducing ------------------------------------------------------------------- */
 
-void tv_free(struct tv *x)
-{
-	free(x->t);
-	free(x->v);
-	memset(x, 0, sizeof(*x));
-}
-
-static int tv_add(struct tv *x, int64_t t, double v)
-{
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 256;
-		int64_t *nt = realloc(x->t, cap * sizeof(*nt));
-		if (!nt)
-			return -ENOMEM;
-		x->t = nt;
-		double *nv = realloc(x->v, cap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		x->v = nv;
-		x->cap = cap;
-	}
-	x->t[x->n] = t;
-	x->v[x->n++] = v;
-	return 0;
-}
-
-/* A bucket being reduced. */
-struct reducer {
-	const struct stat_spec *st;
-	int64_t step, bt;
-	bool rows; /* percentiles from agg rows (roll-ups), not values */
-	double sum, min, max;
-	int64_t count;
-	double *vals;
-	size_t nv, vcap;
-	struct agg *ra;
-	size_t nr, rcap;
-	struct tv *out;
-};
-
-/* The k-th smallest of v[0..n) (k < n); v is reordered. */
-static double select_kth(double *v, size_t n, size_t k)
-{
-	size_t lo = 0, hi = n - 1;
-	while (lo < hi) {
-		double pivot = v[lo + (hi - lo) / 2];
-		size_t i = lo, j = hi;
-		while (i <= j) {
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i <= j) {
-				double t = v[i];
-				v[i] = v[j];
-				v[j] = t;
-				i++;
-				if (j == 0)
-					break;
-				j--;
-			}
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			return v[k];
-	}
-	return v[k];
-}
-
-static int cmp_slot(const void *a, const void *b, void *k)
-{
-	int i = *(const int *)k;
-	double x = ((const struct agg *)a)->p[i], y = ((const struct agg *)b)->p[i];
-	return x < y ? -1 : x > y;
-}
-
-static int red_flush(struct reducer *rd)
-{
-	if (!rd->count)
-		return 0;
-	double v = 0;
-	switch (rd->st->kind) {
-	case STAT_AVG:
-		v = rd->sum / (double)rd->count;
-		break;
-	case STAT_MIN:
-		v = rd->min;
-		break;
-	case STAT_MAX:
-		v = rd->max;
-		break;
-	case STAT_SUM:
-		v = rd->sum;
-		break;
-	case STAT_COUNT:
-		v = (double)rd->count;
-		break;
-	case STAT_PCT: {
-		int64_t target = (rd->count * rd->st->pct + 99) / 100;
-		if (target < 1)
-			target = 1;
-		if (!rd->rows) {
-			v = select_kth(rd->vals, rd->nv, (size_t)target - 1);
-			break;
-		}
-		/* count-weighted nearest rank of the rows' percentiles */
-		int slot = rd->st->slot;
-		qsort_r(rd->ra, rd->nr, sizeof(*rd->ra), cmp_slot, &slot);
-		int64_t cum = 0;
-		v = rd->ra[rd->nr - 1].p[slot];
-		for (size_t i = 0; i < rd->nr; i++) {
-			cum += rd->ra[i].count;
-			if (cum >= target) {
-				v = rd->ra[i].p[slot];
-				break;
-			}
-		}
-	}
-	}
-	int e = tv_add(rd->out, rd->bt, v);
-	rd->count = 0;
-	rd->nv = rd->nr = 0;
-	return e;
-}
-
-static int red_bucket(struct reducer *rd, int64_t t)
-{
-	int64_t bt = floor_to(t, rd->step);
-	if (bt == rd->bt)
-		return 0;
-	int e = red_flush(rd);
-	rd->bt = bt;
-	return e;
-}
-
-static int red_agg(struct reducer *rd, const struct agg *a)
-{
-	int e = red_bucket(rd, a->t);
-	if (e < 0)
-		return e;
-	if (!rd->count) {
-		rd->sum = a->sum;
-		rd->min = a->min;
-		rd->max = a->max;
-		rd->count = a->count;
-	} else {
-		rd->sum += a->sum;
-		rd->count += a->count;
-		if (a->min < rd->min)
-			rd->min = a->min;
-		if (a->max > rd->max)
-			rd->max = a->max;
-	}
-	if (rd->st->kind != STAT_PCT)
-		return 0;
-	if (rd->nr == rd->rcap) {
-		size_t cap = rd->rcap ? rd->rcap * 2 : 64;
-		struct agg *v = realloc(rd->ra, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		rd->ra = v;
-		rd->rcap = cap;
-	}
-	rd->ra[rd->nr++] = *a;
-	return 0;
-}
-
-static inline int red_point(struct reducer *rd, int64_t t, double v)
-{
-	if (rd->rows) {
-		struct agg a = {.t = t, .sum = v, .min = v, .max = v, .count = 1};
-		a.p[0] = a.p[1] = a.p[2] = v;
-		return red_agg(rd, &a);
-	}
-	int e = red_bucket(rd, t);
-	if (e < 0)
-		return e;
-	if (!rd->count) {
-		rd->sum = rd->min = rd->max = v;
-		rd->count = 1;
-	} else {
-		rd->sum += v;
-		rd->count++;
-		if (v < rd->min)
-			rd->min = v;
-		if (v > rd->max)
-			rd->max = v;
-	}
-	if (rd->st->kind != STAT_PCT)
-		return 0;
-	if (rd->nv == rd->vcap) {
-		size_t cap = rd->vcap ? rd->vcap * 2 : 64;
-		double *nv = realloc(rd->vals, cap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		rd->vals = nv;
-		rd->vcap = cap;
-	}
-	rd->vals[rd->nv++] = v;
-	return 0;
-}
-
 /* Roll-up rows of `level` (1 minutes, 2 hours) of a series with t in
  * [from, to), one lookup per minute or hour (rows are keyed by time
- * first): into the reducer, or (rd NULL) their averages into out. */
-static int rollup_rows(struct sqlite_store *s, int level, int64_t series, int64_t from, int64_t to,
-                       struct reducer *rd, struct tv *out)
+ * first), each handed to each() (series_reduce()). */
+static int rollup_rows(void *ctx, int level, int64_t series, int64_t from, int64_t to,
+                       int (*each)(void *ectx, const struct agg *a, double avg), void *ectx)
 {
+	struct sqlite_store *s = ctx;
 	int64_t res = level == 1 ? MS_MIN : MS_HOUR;
 	int r = 0;
 	for (int64_t t = floor_to(from, res); r == 0 && t < to; t += res) {
@@ -769,69 +408,17 @@ static int rollup_rows(struct sqlite_store *s, int level, int64_t series, int64_
 			avg = sqlite3_column_double(st, 7);
 		}
 		sqlite3_reset(st);
-		if (rc == SQLITE_ROW && a.count > 0 && rd)
-			r = red_agg(rd, &a);
-		else if (rc == SQLITE_ROW && a.count > 0 && out)
-			r = tv_add(out, t, avg);
-		else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		if (rc == SQLITE_ROW)
+			r = each(ectx, &a, avg);
+		else if (rc != SQLITE_DONE)
 			r = sq_fail(s, rc, "reading a series");
 	}
 	return r;
 }
 
-int series_reduce(struct sqlite_store *s, const struct sread *r, int64_t from, int64_t to,
-                  int64_t step, int level, const struct levels *lv, const struct stat_spec *st,
-                  struct tv *out)
+struct rollup_src sqlite_rollups(struct sqlite_store *s)
 {
-	int64_t end = to + 1; /* inclusive range */
-	int e = 0;
-	if (step == 0) {
-		int64_t hb, mb;
-		stored_bounds(lv, from, &hb, &mb);
-		if (hb > from)
-			e = rollup_rows(s, 2, r->id, ceil_to(from, MS_HOUR), hb < end ? hb : end,
-			                NULL, out);
-		int64_t m0 = hb > from ? hb : from;
-		if (e == 0 && mb > m0)
-			e = rollup_rows(s, 1, r->id, ceil_to(m0, MS_MIN), mb < end ? mb : end, NULL,
-			                out);
-		int64_t r0 = raw_start(lv, -1, from, to);
-		for (size_t i = 0; e == 0 && i < r->pts.n; i++) {
-			const struct point *p = &r->pts.v[i];
-			if (p->type != SQLITE_NULL && p->t >= r0 && p->t < end)
-				e = tv_add(out, p->t, p->d);
-		}
-		return e;
-	}
-	struct reducer rd = {
-	    .st = st, .step = step, .bt = INT64_MIN, .rows = level > 0, .out = out};
-	int64_t m1_end = lv->wm1m < 0 ? INT64_MIN : lv->wm1m;
-	int64_t h1_end = lv->wm1h < 0 ? INT64_MIN : lv->wm1h;
-	/* coarse rows up to their watermark, then finer rows for the rest */
-	int64_t cur = from;
-	if (level == 2) {
-		int64_t x = h1_end < end ? h1_end : end;
-		e = rollup_rows(s, 2, r->id, floor_to(from, MS_HOUR), x, &rd, NULL);
-		if (x > cur)
-			cur = x;
-	}
-	if (e == 0 && level >= 1) {
-		int64_t x = m1_end < end ? m1_end : end;
-		e = rollup_rows(s, 1, r->id, level == 1 ? floor_to(cur, MS_MIN) : cur, x, &rd,
-		                NULL);
-		if (x > cur)
-			cur = x;
-	}
-	for (size_t i = 0; e == 0 && i < r->pts.n; i++) {
-		const struct point *p = &r->pts.v[i];
-		if (p->type != SQLITE_NULL && p->t >= cur && p->t < end)
-			e = red_point(&rd, p->t, p->d);
-	}
-	if (e == 0)
-		e = red_flush(&rd);
-	free(rd.vals);
-	free(rd.ra);
-	return e;
+	return (struct rollup_src){.rows = rollup_rows, .ctx = s};
 }
 
 /* ---- store_series_read ------------------------------------------------------------ */
@@ -995,12 +582,13 @@ static int flush_batch(struct rq *q, int (*cb)(void *ctx, const struct store_ser
 	int e = qq->system_ids && q->batch_sys == 1
 	            ? raw_gather_cached(q->s, q->r, q->nr, q->raw_from, q->end, &q->lv)
 	            : raw_gather(q->s, q->r, q->nr, q->raw_from, q->end, &q->lv, scan);
+	struct rollup_src src = sqlite_rollups(q->s);
 	for (size_t i = 0; e == 0 && i < q->nser; i++) {
 		struct ser_info *x = &q->ser[i];
 		const struct sys_info *y = &q->sys[x->sys];
 		q->tv.n = 0;
 		if (x->ri != SIZE_MAX)
-			e = series_reduce(q->s, &q->r[x->ri], qq->from_ms, qq->to_ms, q->step,
+			e = series_reduce(&src, &q->r[x->ri], qq->from_ms, qq->to_ms, q->step,
 			                  q->level, &q->lv, &q->st, &q->tv);
 		if (e < 0)
 			break;

@@ -8,8 +8,8 @@
  *                         that itself starts with "sqlite:" is written
  *                         "./sqlite:..." or "sqlite:sqlite:..."
  *   postgres://..., postgresql://...
- *                         reserved for the PostgreSQL backend; this build
- *                         has none and says so (-ENOTSUP)
+ *                         the PostgreSQL backend (pg*.c), given the whole
+ *                         URL (libpq's, plus schema=NAME)
  *   other SCHEME://...    -EINVAL, "unknown store scheme"
  *
  * Errors of store_open() are kept per thread for store_errmsg(NULL).
@@ -52,9 +52,10 @@ int store_open(const char *url, enum store_mode mode, struct store **out)
 	} else if (sn) {
 		if ((sn == 8 && strncmp(url, "postgres", 8) == 0) ||
 		    (sn == 10 && strncmp(url, "postgresql", 10) == 0)) {
-			snprintf(open_err, sizeof(open_err),
-			         "%.*s://...: no PostgreSQL backend in this build", (int)sn, url);
-			return -ENOTSUP;
+			int r = store_backend_pg.open(url, mode, out, open_err, sizeof(open_err));
+			if (r < 0)
+				*out = NULL;
+			return r;
 		}
 		snprintf(open_err, sizeof(open_err),
 		         "%.200s: unknown store scheme \"%.*s\" (give a path, sqlite:PATH or"
@@ -70,6 +71,33 @@ int store_open(const char *url, enum store_mode mode, struct store **out)
 	if (r < 0)
 		*out = NULL;
 	return r;
+}
+
+char *store_url_safe(const char *url, char *out, size_t cap)
+{
+	struct buf b = BUF_INIT;
+	const char *auth = strstr(url, "://"), *at = NULL, *colon = NULL;
+	if (auth) {
+		auth += 3;
+		size_t an = strcspn(auth, "/?#");
+		at = memchr(auth, '@', an);
+		colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	}
+	for (const char *p = url; *p;) {
+		if (p == colon) {
+			buf_adds(&b, ":***");
+			p = at;
+		} else if (p > url && (p[-1] == '?' || p[-1] == '&') &&
+		           strncmp(p, "password=", 9) == 0) {
+			buf_adds(&b, "password=***");
+			p += strcspn(p, "&#");
+		} else {
+			buf_addc(&b, *p++);
+		}
+	}
+	snprintf(out, cap, "%s", buf_str(&b));
+	buf_free(&b);
+	return out;
 }
 
 void store_close(struct store *s)
@@ -114,6 +142,20 @@ int store_put_frames(struct store *s, struct store_frame *f, int n)
 			r = f[i].err;
 	}
 	return r;
+}
+
+int store_put_frames_at(struct store *s, struct store_frame *f, int n, const char *group,
+                        const struct store_offset *o, size_t no)
+{
+	if (!s->be->put_frames_at)
+		return -ENOTSUP;
+	return s->be->put_frames_at(s, f, n, group, o, no);
+}
+
+int store_offsets(struct store *s, const char *group,
+                  int (*cb)(void *ctx, const struct store_offset *o), void *ctx)
+{
+	return s->be->offsets ? s->be->offsets(s, group, cb, ctx) : -ENOTSUP;
 }
 
 int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,

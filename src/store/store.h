@@ -1,8 +1,8 @@
 /*
  * store.h - where frames and metric series are kept, the only interface of
  * the store.  store_open() takes a store URL: a path or sqlite:PATH is the
- * embedded SQLite store (one file, WAL); postgres://... is reserved for the
- * PostgreSQL backend (backend.h says how a backend plugs in).
+ * embedded SQLite store (one file, WAL); postgres://... the PostgreSQL
+ * backend (src/store/pg*.c; backend.h says how a backend plugs in).
  *
  * Model (docs/storage.md has the schema):
  *   systems  one row per system id: identity (name, kind, runtime, image,
@@ -57,8 +57,10 @@ enum store_mode { STORE_RW, STORE_RO, STORE_DAEMON };
  * stat() or mkdir themselves).  A file that is not a SQLite database, is
  * corrupt, or is a SQLite database of something else gives -EINVAL with a
  * message naming the file; a schema newer than this program gives
- * -EPROTO; a postgres:// URL -ENOTSUP (no PostgreSQL backend in this
- * build) and an unknown scheme -EINVAL.  Only a regular file (or nothing)
+ * -EPROTO; an unknown scheme -EINVAL.  postgres://... (libpq's URL, plus
+ * schema=NAME) is the PostgreSQL backend (docs/storage.md): RW creates the
+ * schema, RO on a schema with no store gives -ENOENT, STORE_DAEMON takes
+ * an advisory lock of the schema instead of a lock file.  Only a regular file (or nothing)
  * is opened: a device, a FIFO or a socket at the path gives -EINVAL naming
  * what it is, checked before anything opens it (a FIFO never blocks).  RW on
  * a read-only file system gives -EROFS; STORE_DAEMON on a store another
@@ -66,6 +68,10 @@ enum store_mode { STORE_RW, STORE_RO, STORE_DAEMON };
  * error *out is NULL and store_errmsg(NULL) has the message (per thread).
  */
 int store_open(const char *url, enum store_mode mode, struct store **out);
+/* The store URL as it may be shown (logs, messages): a password in it
+ * (postgres://user:PASSWORD@..., ...&password=...) replaced by "***".
+ * Writes at most cap bytes (NUL-terminated) and returns out. */
+char *store_url_safe(const char *url, char *out, size_t cap);
 void store_close(struct store *s);
 const char *store_errmsg(const struct store *s);
 

@@ -22,6 +22,10 @@
  *   store_tool systems DB | frame DB SID [FEATURE [AT_MS]] |
  *              series DB SID METRIC FROM_MS TO_MS STEP_MS STAT |
  *              names DB SID | latest DB | maintain DB NOW_MS
+ *   store_tool offsets DB FILE GROUP TOPIC PART NEXT
+ *       store FILE's frames and the group's offset in one transaction
+ *       (store_put_frames_at); with FILE "-": print the group's offsets,
+ *       "TOPIC PART NEXT" a line
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -281,6 +285,41 @@ static int latest_cb(void *ctx, const struct store_latest *p)
 	return 0;
 }
 
+static int print_offset(void *ctx, const struct store_offset *o)
+{
+	printf("%s %d %lld\n", o->topic, (int)o->partition, (long long)o->offset);
+	return 0;
+}
+
+static int cmd_offsets(int argc, char **argv)
+{
+	struct store *s;
+	bool put = strcmp(argv[3], "-") != 0;
+	int r = store_open(argv[2], put ? STORE_RW : STORE_RO, &s);
+	if (r < 0)
+		return die("open", r, NULL);
+	if (!put) {
+		r = store_offsets(s, argv[4], print_offset, NULL);
+		store_close(s);
+		return r < 0 ? 1 : 0;
+	}
+	struct frames f;
+	if (argc < 8 || load(argv[3], &f) < 0) {
+		store_close(s);
+		return 2;
+	}
+	struct store_frame *fr = calloc((size_t)f.count, sizeof(*fr));
+	for (int i = 0; fr && i < f.count; i++)
+		fr[i] = (struct store_frame){.jsonl = f.p[i], .len = f.n[i]};
+	struct store_offset o = {
+	    .topic = argv[5], .partition = atoi(argv[6]), .offset = atoll(argv[7])};
+	r = fr ? store_put_frames_at(s, fr, f.count, argv[4], &o, 1) : -ENOMEM;
+	int rc = r < 0 ? die("put_frames_at", r, s) : 0;
+	free(fr);
+	store_close(s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -294,6 +333,8 @@ int main(int argc, char **argv)
 		return cmd_ingest(argc, argv, true);
 	if (strcmp(cmd, "sink") == 0 && argc > 3)
 		return cmd_sink(argc, argv);
+	if (strcmp(cmd, "offsets") == 0 && argc > 4)
+		return cmd_offsets(argc, argv);
 	if (strcmp(cmd, "dbstat") == 0) {
 		/* bytes used by each table and index: "name bytes" lines */
 		sqlite3 *d;

@@ -11,7 +11,8 @@
  * The backend is chosen by one setting, the environment variable
  * VANTAGE_TEST_STORE_URL: a store URL template whose "%s" is replaced by a
  * fresh empty temporary directory for each test (default "sqlite:%s/db";
- * e.g. "%s/v.db" or "postgres://localhost/vantage_test").  A URL that
+ * e.g. "%s/v.db"; for postgres://, "%s" is replaced by a fresh schema
+ * name, e.g. "postgres:///vantage?host=/tmp/pg&schema=%s").  A URL that
  * does not name a file (postgres://) must give an empty store for each
  * test; the cases that need a file (foreign files, a parent directory
  * created) are then skipped.  A full disk is tested by
@@ -55,8 +56,23 @@ static int setup(void **state)
 	if (!tmpl || !*tmpl)
 		tmpl = "sqlite:%s/db";
 	const char *pct = strstr(tmpl, "%s");
+	/* postgres://: "%s" becomes a fresh schema name (schema=%s), made
+	 * from the directory's name */
+	char schema[64] = "";
+	if (strstr(tmpl, "://") && strncmp(tmpl, "sqlite:", 7) != 0) {
+		snprintf(schema, sizeof(schema), "t_%s", strrchr(dir, '.') + 1);
+		for (char *c = schema; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+			else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+				*c = '_';
+		static unsigned seq;
+		size_t l = strlen(schema);
+		snprintf(schema + l, sizeof(schema) - l, "_%u_%d", seq++, (int)getpid());
+	}
 	if (pct)
-		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl, dir, pct + 2);
+		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl,
+		         *schema ? schema : dir, pct + 2);
 	else
 		snprintf(url, sizeof(url), "%s", tmpl);
 	file[0] = 0;
@@ -1473,6 +1489,61 @@ static void test_kill9_mid_stream(void **state)
 	store_close(s);
 }
 
+/* ---- consumer offsets ---------------------------------------------------------------- */
+
+static int collect_offset(void *ctx, const struct store_offset *o)
+{
+	buf_printf(ctx, "%s/%d=%lld;", o->topic, (int)o->partition, (long long)o->offset);
+	return 0;
+}
+
+static const char *offsets_of(struct store *s, const char *group, struct buf *b)
+{
+	buf_reset(b);
+	assert_int_equal(store_offsets(s, group, collect_offset, b), 0);
+	return buf_str(b);
+}
+
+/* Frames and a consumer group's positions in one transaction; a refused
+ * frame does not keep the offsets (nor the other frames) from being stored. */
+static void test_offsets(void **state)
+{
+	struct store *s = open_rw();
+	struct buf b = BUF_INIT;
+	assert_string_equal(offsets_of(s, "ingest", &b), "");
+	struct fb f1, f2;
+	fb_begin(&f1, "host:off", T0, "[\"os\"]");
+	fb_rec(&f1, "os", "os", "{\"name\":\"x\"}");
+	fb_begin(&f2, "host:off", T0 + MIN, "[\"os\"]");
+	fb_rec(&f2, "os", "os", "{\"name\":\"y\"}");
+	struct store_frame fr[3] = {
+	    {.jsonl = f1.b.data, .len = f1.b.len},
+	    {.jsonl = "not json\n", .len = 9},
+	    {.jsonl = f2.b.data, .len = f2.b.len},
+	};
+	const struct store_offset o[] = {{"frames", 0, 17}, {"frames", 3, 5}};
+	assert_int_equal(store_put_frames_at(s, fr, 3, "ingest", o, 2), 0);
+	assert_int_equal(fr[0].err, 0);
+	assert_int_equal(fr[1].err, -EINVAL);
+	assert_int_equal(fr[2].err, 0);
+	assert_int_equal(stat_of(s, "frames"), 2);
+	assert_string_equal(offsets_of(s, "ingest", &b), "frames/0=17;frames/3=5;");
+	assert_string_equal(offsets_of(s, "other", &b), "");
+	/* the next batch moves one partition; no frames, offsets only */
+	const struct store_offset o2[] = {{"frames", 3, 9}};
+	assert_int_equal(store_put_frames_at(s, NULL, 0, "ingest", o2, 1), 0);
+	assert_string_equal(offsets_of(s, "ingest", &b), "frames/0=17;frames/3=9;");
+	assert_int_equal(store_put_frames_at(s, NULL, 0, "", o2, 1), -EINVAL);
+	store_close(s);
+	/* kept across handles, readable read-only */
+	s = open_mode(STORE_RO);
+	assert_string_equal(offsets_of(s, "ingest", &b), "frames/0=17;frames/3=9;");
+	store_close(s);
+	buf_free(&b);
+	buf_free(&f1.b);
+	buf_free(&f2.b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1497,6 +1568,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_inside_read_session, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gone_reason, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_offsets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill9_mid_stream, setup, teardown),
 	};
