@@ -16,9 +16,9 @@
 #include "sinks.h"
 
 extern const struct sink_scheme sink_scheme_file, sink_scheme_sqlite, sink_scheme_store;
+extern const struct sink_scheme sink_scheme_kafka;
 
 static const struct sink_scheme planned[] = {
-    {.scheme = "kafka", .usage = "kafka://BROKER/TOPIC"},
     {.scheme = "http", .usage = "http://HOST/PATH"},
     {.scheme = "https", .usage = "https://HOST/PATH"},
     {.scheme = "graphite", .usage = "graphite://HOST:PORT"},
@@ -26,8 +26,8 @@ static const struct sink_scheme planned[] = {
 };
 
 static const struct sink_scheme *const schemes[] = {
-    &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store, &planned[0],
-    &planned[1],       &planned[2],         &planned[3],        &planned[4],
+    &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store, &sink_scheme_kafka,
+    &planned[0],       &planned[1],         &planned[2],        &planned[3],
 };
 
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))

@@ -19,7 +19,8 @@
  *        store:            the store the caller passes in env->store
  *        sqlite:PATH       the store at PATH (opened, created if missing),
  *        store:PATH        owned by the sink
- *        kafka://  http://  https://  graphite://  sflow://
+ *        kafka://BROKERS/TOPIC  Kafka (kafka_sink.c)
+ *        http://  https://  graphite://  sflow://
  *                          known schemes whose sinks are not built yet
  * A string whose prefix before ':' is not a scheme of the table is a file
  * path ("out:1.json"), unless the ':' is followed by "//": "foo://x" is an
