@@ -328,7 +328,7 @@ static void frame_in(const struct busmsg *m, const char *body, size_t len, int32
 	} else {
 		if (!c->have || strcmp(c->set.hash, m->base) != 0) {
 			g.state_bytes += delta_set_bytes(&c->set);
-			char what[200];
+			char what[700];
 			snprintf(what, sizeof(what),
 			         "a delta of %s on base %.12s, not known here: waiting for its next "
 			         "full frame",
