@@ -111,7 +111,7 @@ struct part_state {
 };
 
 struct counts {
-	uint64_t messages, bytes, full, delta, stored, replayed, refused;
+	uint64_t messages, bytes, full, delta, stored, records, replayed, refused;
 	uint64_t bad_envelope, future_version, truncated, missing_part, unknown_base,
 	    bad_delta, bad_hash, crawler_format, kafka_errors;
 };
@@ -135,6 +135,7 @@ static struct {
 	struct delta_set tmpset;
 	int fatal;
 	bool assigned; /* partitions were assigned once: --idle-exit counts from then */
+	int64_t first_ns, last_ns; /* the first message read, the last batch stored */
 } g;
 
 static volatile sig_atomic_t stop;
@@ -265,6 +266,9 @@ static void store_batch(void)
 	for (int i = 0; i < g.nframes; i++) {
 		if (f[i].err == 0) {
 			g.c.stored++;
+			const char *q = f[i].jsonl, *e = q + f[i].len;
+			while ((q = memchr(q, '\n', (size_t)(e - q))) != NULL && ++q < e)
+				g.c.records++; /* the lines after the header's */
 		} else {
 			g.c.refused++;
 			log_warn("ingest: a frame was refused by the store: %s", strerror(-f[i].err));
@@ -275,6 +279,7 @@ static void store_batch(void)
 	g.nframes = 0;
 	g.batch_bytes = 0;
 	g.dirty = false;
+	g.last_ns = mono_ns();
 }
 
 static void batch_add(const char *p, size_t n)
@@ -384,7 +389,8 @@ static void message_in(const rd_kafka_message_t *km)
 	int64_t off = km->offset;
 	if (p < 0 || p >= MAX_PARTITIONS)
 		return;
-	g.c.messages++;
+	if (!g.c.messages++)
+		g.first_ns = mono_ns();
 	g.c.bytes += km->len;
 	g.ps[p].next = off + 1;
 	g.dirty = true;
@@ -550,14 +556,16 @@ static int parse_from(const char *url, char **brokers, char **topic)
 static void print_counts(void)
 {
 	const struct counts *c = &g.c;
+	double busy = g.last_ns > g.first_ns ? (double)(g.last_ns - g.first_ns) / 1e9 : 0;
 	printf("{\"messages\":%llu,\"bytes\":%llu,\"frames_full\":%llu,\"frames_delta\":%llu,"
-	       "\"stored\":%llu,\"replayed\":%llu,\"refused\":%llu,\"bad_envelope\":%llu,"
+	       "\"stored\":%llu,\"records\":%llu,\"busy_s\":%.3f,\"replayed\":%llu,\"refused\":%llu,\"bad_envelope\":%llu,"
 	       "\"future_version\":%llu,\"truncated\":%llu,\"missing_part\":%llu,"
 	       "\"unknown_base\":%llu,\"bad_delta\":%llu,\"bad_hash\":%llu,"
 	       "\"crawler_format\":%llu,\"kafka_errors\":%llu}\n",
 	       (unsigned long long)c->messages, (unsigned long long)c->bytes,
 	       (unsigned long long)c->full, (unsigned long long)c->delta,
-	       (unsigned long long)c->stored, (unsigned long long)c->replayed,
+	       (unsigned long long)c->stored, (unsigned long long)c->records, busy,
+	       (unsigned long long)c->replayed,
 	       (unsigned long long)c->refused, (unsigned long long)c->bad_envelope,
 	       (unsigned long long)c->future_version, (unsigned long long)c->truncated,
 	       (unsigned long long)c->missing_part, (unsigned long long)c->unknown_base,
