@@ -112,8 +112,8 @@ struct part_state {
 
 struct counts {
 	uint64_t messages, bytes, full, delta, stored, records, replayed, refused;
-	uint64_t bad_envelope, future_version, truncated, missing_part, unknown_base,
-	    bad_delta, bad_hash, crawler_format, kafka_errors;
+	uint64_t bad_envelope, future_version, truncated, missing_part, unknown_base, bad_delta,
+	    bad_hash, crawler_format, kafka_errors;
 };
 
 static struct {
@@ -134,7 +134,7 @@ static struct {
 	struct counts c;
 	struct delta_set tmpset;
 	int fatal;
-	bool assigned; /* partitions were assigned once: --idle-exit counts from then */
+	bool assigned;             /* partitions were assigned once: --idle-exit counts from then */
 	int64_t first_ns, last_ns; /* the first message read, the last batch stored */
 } g;
 
@@ -223,14 +223,15 @@ static void positions(struct offs *x)
 		struct part_state *ps = &g.ps[p];
 		if (!ps->on || ps->next < 0)
 			continue;
-		int64_t resume = ps->next, base = ps->next;
+		int64_t resume = ps->next;
+		int64_t base = resume;
 		for (struct pending *q = g.pend; q; q = q->next)
 			if (q->partition == p && q->first_off < resume)
 				resume = q->first_off;
 		for (size_t b = 0; b < ARRAY_SIZE(g.bucket); b++)
 			for (struct chain *c = g.bucket[b]; c; c = c->next)
-				if (c->have && c->partition == p && now - c->used_ns < CHAIN_IDLE_NS &&
-				    c->full_off < base)
+				if (c->have && c->partition == p &&
+				    now - c->used_ns < CHAIN_IDLE_NS && c->full_off < base)
 					base = c->full_off;
 		int64_t seen = ps->next > ps->seen ? ps->next : ps->seen;
 		x->o[x->n++] = (struct store_offset){x->names[0], p, resume};
@@ -253,9 +254,10 @@ static void store_batch(void)
 		if (r == 0)
 			break;
 		if (stop && attempt > 3) {
-			log_error("ingest: the store failed (%s); %d frames not stored, they will be "
-			          "read again",
-			          store_errmsg(g.st), g.nframes);
+			log_error(
+			    "ingest: the store failed (%s); %d frames not stored, they will be "
+			    "read again",
+			    store_errmsg(g.st), g.nframes);
 			g.fatal = 1;
 			free(f);
 			return;
@@ -271,7 +273,8 @@ static void store_batch(void)
 				g.c.records++; /* the lines after the header's */
 		} else {
 			g.c.refused++;
-			log_warn("ingest: a frame was refused by the store: %s", strerror(-f[i].err));
+			log_warn("ingest: a frame was refused by the store: %s",
+			         strerror(-f[i].err));
 		}
 		buf_reset(&g.frames[i]);
 	}
@@ -299,8 +302,8 @@ static void batch_add(const char *p, size_t n)
 /* ---- frames --------------------------------------------------------------------- */
 
 /* A whole body: a full frame or a delta, its parts from first to last. */
-static void frame_in(const struct busmsg *m, const char *body, size_t len, int32_t p,
-                     int64_t first, int64_t last)
+static void frame_in(const struct busmsg *m, const char *body, size_t len, int32_t p, int64_t first,
+                     int64_t last)
 {
 	char err[256];
 	if (m->fmt == FRAME_CRAWLER) {
@@ -320,7 +323,8 @@ static void frame_in(const struct busmsg *m, const char *body, size_t len, int32
 			c->have = false; /* a frame no delta can build on; stored all the same */
 		} else if (m->hash[0] && strcmp(m->hash, g.tmpset.hash) != 0) {
 			g.state_bytes += delta_set_bytes(&c->set);
-			bad(&g.c.bad_hash, p, last, "a full frame whose records are not the ones hashed");
+			bad(&g.c.bad_hash, p, last,
+			    "a full frame whose records are not the ones hashed");
 			return;
 		} else {
 			struct delta_set t = c->set;
@@ -334,16 +338,17 @@ static void frame_in(const struct busmsg *m, const char *body, size_t len, int32
 		if (!c->have || strcmp(c->set.hash, m->base) != 0) {
 			g.state_bytes += delta_set_bytes(&c->set);
 			char what[700];
-			snprintf(what, sizeof(what),
-			         "a delta of %s on base %.12s, not known here: waiting for its next "
-			         "full frame",
-			         m->system, m->base);
+			snprintf(
+			    what, sizeof(what),
+			    "a delta of %s on base %.12s, not known here: waiting for its next "
+			    "full frame",
+			    m->system, m->base);
 			bad(&g.c.unknown_base, p, last, what);
 			return;
 		}
 		buf_reset(&rebuilt);
-		if (delta_apply(&c->set, body, len, m->hash, &rebuilt, &g.tmpset, err, sizeof(err)) <
-		    0) {
+		if (delta_apply(&c->set, body, len, m->hash, &rebuilt, &g.tmpset, err,
+		                sizeof(err)) < 0) {
 			g.state_bytes += delta_set_bytes(&c->set);
 			bad(&g.c.bad_delta, p, last, err);
 			return;
@@ -508,8 +513,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				tp->offset = RD_KAFKA_OFFSET_BEGINNING;
 			log_info("ingest: partition %d from offset %lld (stored up to %lld)",
 			         (int)tp->partition, (long long)tp->offset,
-			         tp->partition < MAX_PARTITIONS ? (long long)g.ps[tp->partition].seen
-			                                        : -1LL);
+			         tp->partition < MAX_PARTITIONS
+			             ? (long long)g.ps[tp->partition].seen
+			             : -1LL);
 		}
 		rd_kafka_assign(rk, parts);
 		g.assigned = true;
@@ -545,8 +551,7 @@ static int parse_from(const char *url, char **brokers, char **topic)
 	if (strncmp(url, "kafka://", 8) != 0)
 		return -EINVAL;
 	const char *b = url + 8, *slash = strchr(b, '/');
-	if (!slash || slash == b || !slash[1] || strchr(slash + 1, '/') ||
-	    strchr(slash + 1, '?'))
+	if (!slash || slash == b || !slash[1] || strchr(slash + 1, '/') || strchr(slash + 1, '?'))
 		return -EINVAL;
 	*brokers = xstrndup(b, (size_t)(slash - b));
 	*topic = xstrdup(slash + 1);
@@ -558,19 +563,20 @@ static void print_counts(void)
 	const struct counts *c = &g.c;
 	double busy = g.last_ns > g.first_ns ? (double)(g.last_ns - g.first_ns) / 1e9 : 0;
 	printf("{\"messages\":%llu,\"bytes\":%llu,\"frames_full\":%llu,\"frames_delta\":%llu,"
-	       "\"stored\":%llu,\"records\":%llu,\"busy_s\":%.3f,\"replayed\":%llu,\"refused\":%llu,\"bad_envelope\":%llu,"
+	       "\"stored\":%llu,\"records\":%llu,\"busy_s\":%.3f,\"replayed\":%llu,\"refused\":%"
+	       "llu,\"bad_envelope\":%llu,"
 	       "\"future_version\":%llu,\"truncated\":%llu,\"missing_part\":%llu,"
 	       "\"unknown_base\":%llu,\"bad_delta\":%llu,\"bad_hash\":%llu,"
 	       "\"crawler_format\":%llu,\"kafka_errors\":%llu}\n",
 	       (unsigned long long)c->messages, (unsigned long long)c->bytes,
 	       (unsigned long long)c->full, (unsigned long long)c->delta,
 	       (unsigned long long)c->stored, (unsigned long long)c->records, busy,
-	       (unsigned long long)c->replayed,
-	       (unsigned long long)c->refused, (unsigned long long)c->bad_envelope,
-	       (unsigned long long)c->future_version, (unsigned long long)c->truncated,
-	       (unsigned long long)c->missing_part, (unsigned long long)c->unknown_base,
-	       (unsigned long long)c->bad_delta, (unsigned long long)c->bad_hash,
-	       (unsigned long long)c->crawler_format, (unsigned long long)c->kafka_errors);
+	       (unsigned long long)c->replayed, (unsigned long long)c->refused,
+	       (unsigned long long)c->bad_envelope, (unsigned long long)c->future_version,
+	       (unsigned long long)c->truncated, (unsigned long long)c->missing_part,
+	       (unsigned long long)c->unknown_base, (unsigned long long)c->bad_delta,
+	       (unsigned long long)c->bad_hash, (unsigned long long)c->crawler_format,
+	       (unsigned long long)c->kafka_errors);
 	fflush(stdout);
 }
 
@@ -609,10 +615,14 @@ static void cleanup(void)
 int cmd_ingest(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"from", required_argument, 0, 'f'},   {"store", required_argument, 0, 's'},
-	    {"group", required_argument, 0, 'g'},  {"batch", required_argument, 0, 'b'},
-	    {"state-mb", required_argument, 0, 1}, {"idle-exit", required_argument, 0, 2},
-	    {"log-level", required_argument, 0, 3}, {"help", no_argument, 0, 'h'},
+	    {"from", required_argument, 0, 'f'},
+	    {"store", required_argument, 0, 's'},
+	    {"group", required_argument, 0, 'g'},
+	    {"batch", required_argument, 0, 'b'},
+	    {"state-mb", required_argument, 0, 1},
+	    {"idle-exit", required_argument, 0, 2},
+	    {"log-level", required_argument, 0, 3},
+	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
 	const char *from = NULL, *store_url = NULL, *group = "vantage-ingest";
@@ -645,7 +655,8 @@ int cmd_ingest(int argc, char **argv)
 		case 3: {
 			int l = log_level_parse(optarg);
 			if (l < 0) {
-				fprintf(stderr, "vantage ingest: unknown log level \"%s\"\n", optarg);
+				fprintf(stderr, "vantage ingest: unknown log level \"%s\"\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			log_threshold = (enum log_level)l;
@@ -661,8 +672,7 @@ int cmd_ingest(int argc, char **argv)
 	}
 	char *brokers = NULL, *topic = NULL;
 	if (optind < argc || !from || !store_url || parse_from(from, &brokers, &topic) < 0) {
-		fprintf(stderr,
-		        "vantage ingest: %s\nTry 'vantage ingest --help'.\n",
+		fprintf(stderr, "vantage ingest: %s\nTry 'vantage ingest --help'.\n",
 		        optind < argc ? "unexpected argument"
 		        : !from       ? "--from kafka://BROKERS/TOPIC is required"
 		        : !store_url  ? "--store URL is required"
@@ -710,7 +720,8 @@ int cmd_ingest(int argc, char **argv)
 	rd_kafka_resp_err_t ke = rd_kafka_subscribe(g.rk, sub);
 	rd_kafka_topic_partition_list_destroy(sub);
 	if (ke) {
-		fprintf(stderr, "vantage ingest: subscribing to %s: %s\n", topic, rd_kafka_err2str(ke));
+		fprintf(stderr, "vantage ingest: subscribing to %s: %s\n", topic,
+		        rd_kafka_err2str(ke));
 		rd_kafka_destroy(g.rk);
 		store_close(g.st);
 		return EXIT_FAIL;

@@ -12,7 +12,8 @@
 
 void busmsg_write(struct buf *out, const struct busmsg *m)
 {
-	buf_printf(out, "{\"vantage\":%d,\"type\":\"%s\",\"fmt\":\"%s\",\"system\":", BUSMSG_VERSION,
+	buf_printf(out,
+	           "{\"vantage\":%d,\"type\":\"%s\",\"fmt\":\"%s\",\"system\":", BUSMSG_VERSION,
 	           m->delta ? "delta" : "full", m->fmt == FRAME_CRAWLER ? "crawler" : "jsonl");
 	jw_escape(out, m->system, strlen(m->system));
 	buf_adds(out, ",\"chain\":");
@@ -37,7 +38,9 @@ static int get_str(json_t *o, const char *name, char *dst, size_t cap, bool need
 	size_t n = s ? json_string_length(v) : 0;
 	if (!s || n >= cap || memchr(s, 0, n)) {
 		snprintf(err, errlen, "envelope: \"%s\" is %s", name,
-		         !v ? "missing" : !s ? "not a string" : "too long");
+		         !v   ? "missing"
+		         : !s ? "not a string"
+		              : "too long");
 		return -EINVAL;
 	}
 	memcpy(dst, s, n + 1);

@@ -431,7 +431,8 @@ static int kafka_open_url(const char *url, const char *rest, const struct sink_e
                           struct sink **out, char *err, size_t errlen)
 {
 	if (strncmp(rest, "//", 2) != 0) {
-		snprintf(err, errlen, "sink \"%s\": expected kafka://BROKER[,BROKER...]/TOPIC", url);
+		snprintf(err, errlen, "sink \"%s\": expected kafka://BROKER[,BROKER...]/TOPIC",
+		         url);
 		return -EINVAL;
 	}
 	rest += 2;
@@ -458,9 +459,12 @@ static int kafka_open_url(const char *url, const char *rest, const struct sink_e
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	int r = 0;
 	static const char *const defaults[][2] = {
-	    {"enable.idempotence", "true"},       {"compression.codec", "lz4"},
-	    {"linger.ms", "50"},                  {"message.timeout.ms", "0"},
-	    {"queue.buffering.max.kbytes", "262144"}, {"client.id", "vantage"},
+	    {"enable.idempotence", "true"},
+	    {"compression.codec", "lz4"},
+	    {"linger.ms", "50"},
+	    {"message.timeout.ms", "0"},
+	    {"queue.buffering.max.kbytes", "262144"},
+	    {"client.id", "vantage"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(defaults) && r == 0; i++)
 		r = set_conf(conf, defaults[i][0], defaults[i][1], url, err, errlen);

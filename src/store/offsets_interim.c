@@ -113,8 +113,8 @@ __attribute__((weak)) int store_offsets(struct store *s, const char *group,
 	                       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
-	int r = 0, rc;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int r = 0;
+	while (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		struct store_offset o = {.topic = (const char *)sqlite3_column_text(st, 0),
 		                         .partition = sqlite3_column_int(st, 1),
 		                         .offset = sqlite3_column_int64(st, 2)};

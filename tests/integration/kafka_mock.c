@@ -45,7 +45,8 @@ int main(int argc, char **argv)
 		else if (opt == 't' && ntopics < 16)
 			topics[ntopics++] = optarg;
 		else {
-			fprintf(stderr, "usage: kafka_mock [-n BROKERS] [-p PARTITIONS] [-t TOPIC]...\n");
+			fprintf(stderr,
+			        "usage: kafka_mock [-n BROKERS] [-p PARTITIONS] [-t TOPIC]...\n");
 			return 2;
 		}
 	}
@@ -68,7 +69,8 @@ int main(int argc, char **argv)
 		rd_kafka_resp_err_t e =
 		    rd_kafka_mock_topic_create(mc, topics[i], tparts[i], brokers < 3 ? brokers : 3);
 		if (e) {
-			fprintf(stderr, "kafka_mock: topic %s: %s\n", topics[i], rd_kafka_err2str(e));
+			fprintf(stderr, "kafka_mock: topic %s: %s\n", topics[i],
+			        rd_kafka_err2str(e));
 			return 1;
 		}
 	}

@@ -143,9 +143,9 @@ static void test_hostile(void **state)
 	expect_refused("{\"k\":-1}\n", NULL);
 	expect_refused("{\"k\":1x}\n", NULL);
 	expect_refused("garbage\n", NULL);
-	expect_refused("{\"feature\":\"a\",\"key\":\"1\",\"val", NULL); /* truncated */
+	expect_refused("{\"feature\":\"a\",\"key\":\"1\",\"val", NULL);    /* truncated */
 	expect_refused("{\"k\":3}\n", "00000000000000000000000000000000"); /* wrong hash */
-	expect_refused("", "0123");                                     /* wrong hash */
+	expect_refused("", "0123");                                        /* wrong hash */
 }
 
 static void test_wrong_base(void **state)
@@ -168,11 +168,11 @@ static void test_wrong_base(void **state)
 	assert_int_equal(delta_split(f2.data, f2.len, &h, &hl, &s2, err, sizeof(err)), 0);
 	delta_encode(&s1, h, hl, &s2, &body);
 	/* the same shape of base but other records: the hash check catches it */
-	assert_int_equal(delta_apply(&s3, body.data, body.len, s2.hash, &out, &so, err, sizeof(err)),
-	                 -EINVAL);
+	assert_int_equal(
+	    delta_apply(&s3, body.data, body.len, s2.hash, &out, &so, err, sizeof(err)), -EINVAL);
 	assert_int_equal(out.len, 0);
-	assert_int_equal(delta_apply(&s1, body.data, body.len, s2.hash, &out, &so, err, sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    delta_apply(&s1, body.data, body.len, s2.hash, &out, &so, err, sizeof(err)), 0);
 	/* a frame whose records do not share the header's prefix is not split */
 	buf_adds(&f1, "{\"system\":\"other\",\"time\":\"x\",\"feature\":\"a\",\"key\":1}\n");
 	assert_int_equal(delta_split(f1.data, f1.len, &h, &hl, &s1, err, sizeof(err)), -EINVAL);
@@ -191,8 +191,8 @@ static void test_wrong_base(void **state)
 static void test_envelope(void **state)
 {
 	(void)state;
-	struct busmsg m = {.delta = true, .fmt = FRAME_JSON, .seq = 7, .part = 2, .parts = 3,
-	                   .len = 10};
+	struct busmsg m = {
+	    .delta = true, .fmt = FRAME_JSON, .seq = 7, .part = 2, .parts = 3, .len = 10};
 	strcpy(m.system, "host:\"odd\"\n");
 	strcpy(m.chain, "os,process");
 	memset(m.hash, 'a', DELTA_HASH_LEN);
