@@ -377,6 +377,9 @@ static int open_store_and_api(struct daemon *d)
 	d->e.opts = d->opts;
 	d->e.sinks = (const char *const *)d->cfg.sinks.v;
 	d->e.nsinks = d->cfg.sinks.n;
+	d->e.spool_dir = d->cfg.spool_dir;
+	d->e.spool_max_bytes = d->cfg.spool_max_bytes;
+	d->e.spool_max_age_s = (int64_t)d->cfg.spool_max_age;
 	d->e.watch[kind_container.index] = d->cfg.containers;
 	d->e.watch[kind_vm.index] = d->cfg.vms;
 	if (strcmp(d->cfg.listen, "off") == 0)

@@ -30,6 +30,7 @@
 
 #include "../analytics/alarm_engine.h"
 #include "../analytics/promql_names.h"
+#include "../sinks/spool.h"
 #include "../util/version.h"
 #include "../store/store.h"
 #include "../util/log.h"
@@ -338,6 +339,7 @@ void prom_metrics(struct request *r)
 	if (ok)
 		write_series(r, &c, &o);
 	alarm_states(r, ok ? s : NULL);
+	spool_metrics(&r->body); /* the sinks' spools (sinks/spool.h) */
 	if (!r->body.data)
 		buf_adds(&r->body, "");
 	buf_free(&o.names);
