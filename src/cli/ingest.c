@@ -92,6 +92,7 @@ struct chain {
 	struct delta_set set;
 	bool have;
 	int64_t full_off; /* first message of the full frame the set builds on */
+	uint64_t last;    /* hash of the chain's last frame (a spool's resend is dropped) */
 	int64_t used_ns;
 };
 
@@ -113,7 +114,7 @@ struct part_state {
 struct counts {
 	uint64_t messages, bytes, full, delta, stored, records, replayed, refused;
 	uint64_t bad_envelope, future_version, truncated, missing_part, unknown_base, bad_delta,
-	    bad_hash, crawler_format, kafka_errors;
+	    bad_hash, crawler_format, kafka_errors, duplicate;
 };
 
 static struct {
@@ -362,6 +363,12 @@ static void frame_in(const struct busmsg *m, const char *body, size_t len, int32
 	}
 	g.state_bytes += delta_set_bytes(&c->set);
 	state_bound();
+	uint64_t h = fnv1a(FNV1A_BASIS, text, tlen);
+	if (h == c->last) {
+		g.c.duplicate++; /* the same frame again: a producer's spool resent it */
+		return;
+	}
+	c->last = h;
 	if (last < g.ps[p].seen) {
 		g.c.replayed++; /* stored before: read again to rebuild the bases */
 		return;
@@ -567,7 +574,7 @@ static void print_counts(void)
 	       "llu,\"bad_envelope\":%llu,"
 	       "\"future_version\":%llu,\"truncated\":%llu,\"missing_part\":%llu,"
 	       "\"unknown_base\":%llu,\"bad_delta\":%llu,\"bad_hash\":%llu,"
-	       "\"crawler_format\":%llu,\"kafka_errors\":%llu}\n",
+	       "\"crawler_format\":%llu,\"kafka_errors\":%llu,\"duplicate\":%llu}\n",
 	       (unsigned long long)c->messages, (unsigned long long)c->bytes,
 	       (unsigned long long)c->full, (unsigned long long)c->delta,
 	       (unsigned long long)c->stored, (unsigned long long)c->records, busy,
@@ -576,7 +583,7 @@ static void print_counts(void)
 	       (unsigned long long)c->truncated, (unsigned long long)c->missing_part,
 	       (unsigned long long)c->unknown_base, (unsigned long long)c->bad_delta,
 	       (unsigned long long)c->bad_hash, (unsigned long long)c->crawler_format,
-	       (unsigned long long)c->kafka_errors);
+	       (unsigned long long)c->kafka_errors, (unsigned long long)c->duplicate);
 	fflush(stdout);
 }
 

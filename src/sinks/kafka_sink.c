@@ -10,11 +10,14 @@
  *     max_message=BYTES      a message's size at most; larger frames are
  *                            cut into parts (900000; the broker's
  *                            message.max.bytes default is 1000012)
- *     queue_mb=MB            librdkafka's queue of undelivered messages
- *                            (256): the bound of what waits while the
- *                            brokers are unreachable
- *     timeout_ms=MS          how long a message may wait for delivery
- *                            (0: for ever, the default)
+ *     queue_mb=MB            librdkafka's queue of messages in memory (256)
+ *     timeout_ms=MS          how long a message may wait for delivery before
+ *                            its frame goes to the spool (30000; without a
+ *                            spool 0: for ever)
+ *     spool=on|off           keep undelivered frames in the sink's on-disk
+ *                            spool (spool.h) (on)
+ *     replay_ms=MS           how long one replay from the spool waits for
+ *                            its delivery (2000)
  *     flush_ms=MS            how long close waits for deliveries (30000)
  *
  * Each frame is collected whole (begin_frame .. end_frame), then sent as
@@ -29,14 +32,26 @@
  * next frame a full one.  Delivery reports are counted (delivered,
  * failed) and the counts logged at close.
  *
- * While no broker is reachable messages wait in librdkafka's queue in
- * memory (queue_mb); when it is full the sink waits up to 10 s for room,
- * then drops the frame (counted, logged, the chain's next frame full).
- * What is still queued when the sink closes after flush_ms is lost and
- * counted.  (An on-disk spool replaces this queue when the sinks' spool
- * lands: docs/sinks.md.)
+ * Nothing lost: a frame is kept (its full text) until the delivery
+ * reports of all its messages came.  One that failed (no broker took it
+ * within timeout_ms, librdkafka's queue was full, or the sink closes with
+ * it undelivered) goes whole into the sink's on-disk spool (spool.h:
+ * bounded, drop-oldest, counted on /metrics), and so does every frame
+ * after it while the spool holds anything, so frames keep their order.
+ * The spool is replayed at the following frames (and at close) when its
+ * backoff allows: one frame at a time, sent whole, waiting up to
+ * replay_ms for its delivery report (the frame's caller waits that long;
+ * the spool's backoff, 1 s doubling to 5 min, spaces the attempts out).
+ * Frames from the spool are at least once: one whose delivery was not
+ * known at close is spooled and may be delivered twice (vantage ingest
+ * drops a frame equal to the last one of its chain).  A chain whose frame
+ * went to the spool goes on with a full frame.  With spool=off (or no
+ * spool directory) frames wait in librdkafka's queue in memory for ever
+ * (timeout_ms 0), bounded by queue_mb: when it is full the sink waits up
+ * to 10 s for room, then drops the frame (counted, logged).
  */
 #include <errno.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +61,26 @@
 #include "../frame/busmsg.h"
 #include "../frame/delta.h"
 #include "../util/buf.h"
+#include "../util/json.h"
 #include "../util/log.h"
 #include "../util/util.h"
 #include "../util/xalloc.h"
 #include "sinks.h"
+#include "spool.h"
 
 #define KS_BLOCK_MS 10000 /* wait for room in a full queue at most */
+
+/* A frame sent (or being replayed) until its delivery reports came. */
+struct inflight {
+	struct inflight *next;
+	size_t chain;
+	uint32_t left; /* messages without a delivery report yet */
+	bool failed;   /* a message failed (or could not be queued) */
+	bool replay;   /* from the spool: stays there if it fails */
+	uint64_t records;
+	size_t len;  /* of data: the text to spool (0 without a spool) */
+	char data[]; /* a spool item: prefix line + the frame */
+};
 
 struct chain {
 	char *sys, *name;
@@ -79,9 +108,13 @@ struct kafka_sink {
 	struct frame_info info;
 	char sys[BUSMSG_MAX_ID], chain[BUSMSG_MAX_CHAIN];
 	bool in_frame;
+	struct spool *spool; /* NULL: spool=off */
+	bool want_spool, timeout_set;
+	int replay_ms;
+	struct inflight *head, *tail; /* oldest first */
 	/* counts */
 	uint64_t frames, full, deltas, messages, bytes, full_bytes, delta_bytes;
-	uint64_t delivered, failed, dropped;
+	uint64_t delivered, failed, dropped, spooled, replayed;
 };
 
 /* ---- delivery reports ----------------------------------------------------------- */
@@ -89,18 +122,23 @@ struct kafka_sink {
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct kafka_sink *ks = opaque;
-	size_t c = (size_t)(uintptr_t)m->_private;
+	struct inflight *f = m->_private;
+	if (f && f->left)
+		f->left--;
 	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		ks->delivered++;
 		return;
 	}
 	ks->failed++;
-	if (c >= 1 && c <= ks->nchains)
-		ks->chains[c - 1].force_full = true;
+	if (f) {
+		f->failed = true;
+		if (f->chain < ks->nchains)
+			ks->chains[f->chain].force_full = true;
+	}
 	if (ks->failed == 1 || ks->failed % 1000 == 0)
-		log_warn("%s: a message was not delivered: %s (%llu so far; the next frame of "
-		         "its system goes whole)",
-		         ks->base.desc, rd_kafka_err2str(m->err), (unsigned long long)ks->failed);
+		log_warn("%s: a message was not delivered: %s (%llu so far; its frame %s)",
+		         ks->base.desc, rd_kafka_err2str(m->err), (unsigned long long)ks->failed,
+		         ks->spool ? "goes to the spool" : "is lost");
 }
 
 /* ---- chains ----------------------------------------------------------------------- */
@@ -124,22 +162,23 @@ static size_t chain_find(struct kafka_sink *ks, const char *sys, const char *nam
 
 /* ---- sending ---------------------------------------------------------------------- */
 
-/* Produce one message; waits for room in a full queue up to KS_BLOCK_MS. */
-static int produce(struct kafka_sink *ks, const char *key, size_t chain)
+/* Produce one message of frame f; without a spool, waits for room in a
+ * full queue up to KS_BLOCK_MS. */
+static int produce(struct kafka_sink *ks, const char *key, struct inflight *f)
 {
 	for (int waited = 0;; waited += 100) {
 		rd_kafka_resp_err_t e = rd_kafka_producev(
 		    ks->rk, RD_KAFKA_V_RKT(ks->rkt), RD_KAFKA_V_KEY(key, strlen(key)),
 		    RD_KAFKA_V_VALUE(ks->msg.data, ks->msg.len),
-		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		    RD_KAFKA_V_OPAQUE((void *)(uintptr_t)(chain + 1)), RD_KAFKA_V_END);
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(f), RD_KAFKA_V_END);
 		if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			f->left++;
 			ks->messages++;
 			ks->bytes += ks->msg.len;
 			rd_kafka_poll(ks->rk, 0);
 			return 0;
 		}
-		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || waited >= KS_BLOCK_MS) {
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || waited >= KS_BLOCK_MS || ks->spool) {
 			log_warn("%s: cannot queue a message: %s", ks->base.desc,
 			         rd_kafka_err2str(e));
 			return e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EIO;
@@ -162,7 +201,7 @@ static size_t cut_at(const char *p, size_t n, size_t cap)
 
 /* Send a body as one message or several parts. */
 static int send_body(struct kafka_sink *ks, struct busmsg *m, const char *body, size_t len,
-                     size_t chain)
+                     struct inflight *f)
 {
 	size_t room = ks->max_message > 2048 ? ks->max_message - 2048 : 1024;
 	/* count the parts first: every envelope says how many */
@@ -178,7 +217,7 @@ static int send_body(struct kafka_sink *ks, struct busmsg *m, const char *body, 
 		buf_reset(&ks->msg);
 		busmsg_write(&ks->msg, m);
 		buf_add(&ks->msg, body + off, n);
-		int r = produce(ks, m->system, chain);
+		int r = produce(ks, m->system, f);
 		if (r < 0)
 			return r;
 		off += n;
@@ -186,24 +225,166 @@ static int send_body(struct kafka_sink *ks, struct busmsg *m, const char *body, 
 	return 0;
 }
 
-static int send_frame(struct kafka_sink *ks)
+/* ---- frames in flight, the spool ------------------------------------------------ */
+
+/* A frame as a spool item: {"system":..,"chain":..,"fmt":..}\n + the frame. */
+static void item_prefix(struct buf *b, const char *sys, const char *chain, enum frame_format fmt)
 {
+	buf_adds(b, "{\"system\":");
+	jw_escape(b, sys, strlen(sys));
+	buf_adds(b, ",\"chain\":");
+	jw_escape(b, chain, strlen(chain));
+	buf_printf(b, ",\"fmt\":\"%s\"}\n", fmt == FRAME_CRAWLER ? "crawler" : "jsonl");
+}
+
+static struct inflight *inflight_new(struct kafka_sink *ks, size_t chain, uint64_t records,
+                                     bool replay)
+{
+	struct buf item = BUF_INIT;
+	if (ks->spool && !replay) {
+		item_prefix(&item, ks->sys, ks->chain, ks->fmt);
+		buf_add(&item, ks->cur.data, ks->cur.len);
+	}
+	struct inflight *f = xmalloc(sizeof(*f) + item.len + 1);
+	*f = (struct inflight){
+	    .chain = chain, .replay = replay, .records = records, .len = item.len};
+	if (item.len)
+		memcpy(f->data, item.data, item.len);
+	buf_free(&item);
+	if (ks->tail)
+		ks->tail->next = f;
+	else
+		ks->head = f;
+	ks->tail = f;
+	return f;
+}
+
+/* The chain's next frame is a full one; the consumer's base is unknown. */
+static void chain_reset(struct chain *c)
+{
+	c->force_full = true;
+	c->have_base = false;
+}
+
+static void to_spool(struct kafka_sink *ks, const char *data, size_t len, uint64_t records,
+                     size_t chain)
+{
+	if (spool_append(ks->spool, data, len, records) == 0)
+		ks->spooled++;
+	else
+		ks->dropped++; /* counted by the spool too */
+	if (chain < ks->nchains)
+		chain_reset(&ks->chains[chain]);
+}
+
+/* Frames whose delivery reports all came, oldest first: a failed one goes
+ * to the spool (or is counted lost).  `all`: at close, the frames still
+ * waiting too (their fate unknown: spooled, at least once). */
+static void settle(struct kafka_sink *ks, bool all)
+{
+	while (ks->head && (ks->head->left == 0 || all)) {
+		struct inflight *f = ks->head;
+		ks->head = f->next;
+		if (!ks->head)
+			ks->tail = NULL;
+		if ((f->failed || f->left) && !f->replay) {
+			if (ks->spool) {
+				to_spool(ks, f->data, f->len, f->records, f->chain);
+			} else {
+				ks->dropped++;
+				log_warn("%s: a frame was not delivered; %llu lost so far",
+				         ks->base.desc, (unsigned long long)ks->dropped);
+			}
+		}
+		free(f);
+	}
+}
+
+/* Replay one spooled frame: sent whole, then wait up to replay_ms for its
+ * delivery reports.  0 delivered, or a negative errno (it stays). */
+static int deliver(void *ctx, const struct spool_item *items, size_t n)
+{
+	struct kafka_sink *ks = ctx;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = items[i].data, *nl = memchr(p, '\n', items[i].len);
+		json_error_t je;
+		json_t *o = nl ? json_loadb(p, (size_t)(nl - p), 0, &je) : NULL;
+		const char *sys = json_string_value(json_object_get(o, "system"));
+		const char *chain = json_string_value(json_object_get(o, "chain"));
+		const char *fmt = json_string_value(json_object_get(o, "fmt"));
+		if (!sys || !chain || !fmt) {
+			json_decref(o);
+			log_warn("%s: a spooled frame without its prefix: skipped", ks->base.desc);
+			spool_count_rejected(ks->spool, 1, items[i].records, items[i].len);
+			continue;
+		}
+		struct busmsg m = {.version = BUSMSG_VERSION,
+		                   .fmt = strcmp(fmt, "crawler") == 0 ? FRAME_CRAWLER : FRAME_JSON};
+		copy_str(m.system, sizeof(m.system), sys, strlen(sys));
+		copy_str(m.chain, sizeof(m.chain), chain, strlen(chain));
+		json_decref(o);
+		const char *body = nl + 1;
+		size_t len = items[i].len - (size_t)(body - p);
+		size_t ci = chain_find(ks, m.system, m.chain);
+		m.seq = ++ks->chains[ci].seq;
+		char err[256];
+		if (m.fmt == FRAME_JSON &&
+		    delta_frame_hash(body, len, m.hash, err, sizeof(err)) < 0)
+			m.hash[0] = 0;
+		struct inflight *f = inflight_new(ks, ci, items[i].records, true);
+		int r = send_body(ks, &m, body, len, f);
+		for (int waited = 0; r == 0 && f->left && waited < ks->replay_ms; waited += 50)
+			rd_kafka_poll(ks->rk, 50);
+		if (r < 0 || f->left || f->failed)
+			return r < 0 ? r : -EAGAIN;
+		ks->replayed++;
+		ks->full++;
+		ks->full_bytes += len;
+		chain_reset(&ks->chains[ci]); /* the consumer's base is this frame now */
+	}
+	return 0;
+}
+
+/* Replay the spool while it delivers (at most `max` frames). */
+static void replay(struct kafka_sink *ks, int max)
+{
+	if (!ks->spool || spool_empty(ks->spool) || !spool_due(ks->spool))
+		return;
+	struct spool_limits lim = {.max_items = 1};
+	for (int i = 0; i < max && spool_replay(ks->spool, &lim, deliver, ks) > 0; i++)
+		;
+	settle(ks, false);
+}
+
+static int send_frame(struct kafka_sink *ks, uint64_t records)
+{
+	settle(ks, false);
+	replay(ks, 64);
 	struct busmsg m = {.fmt = ks->fmt, .version = BUSMSG_VERSION};
 	copy_str(m.system, sizeof(m.system), ks->sys, strlen(ks->sys));
 	copy_str(m.chain, sizeof(m.chain), ks->chain, strlen(ks->chain));
 	size_t ci = chain_find(ks, ks->sys, ks->chain);
 	struct chain *c = &ks->chains[ci];
-	m.seq = ++c->seq;
 	ks->frames++;
+	if (ks->spool && !spool_empty(ks->spool)) { /* behind the spool: keep the order */
+		struct buf item = BUF_INIT;
+		item_prefix(&item, ks->sys, ks->chain, ks->fmt);
+		buf_add(&item, ks->cur.data, ks->cur.len);
+		to_spool(ks, item.data, item.len, records, ci);
+		buf_free(&item);
+		return 0;
+	}
+	m.seq = ++c->seq;
 	const char *head = NULL;
 	size_t headlen = 0;
 	char err[256];
-	bool split = ks->delta && ks->fmt == FRAME_JSON &&
-	             delta_split(ks->cur.data, ks->cur.len, &head, &headlen, &ks->set, err,
-	                         sizeof(err)) == 0;
+	bool split =
+	    ks->fmt == FRAME_JSON && delta_split(ks->cur.data, ks->cur.len, &head, &headlen,
+	                                         &ks->set, err, sizeof(err)) == 0;
 	const char *body = ks->cur.data;
 	size_t len = ks->cur.len;
-	if (split && c->have_base && !c->force_full && c->since_full + 1 < ks->full_every) {
+	if (split && ks->delta && c->have_base && !c->force_full &&
+	    c->since_full + 1 < ks->full_every) {
 		buf_reset(&ks->body);
 		delta_encode(&c->base, head, headlen, &ks->set, &ks->body);
 		if (ks->body.len < ks->cur.len) {
@@ -215,14 +396,13 @@ static int send_frame(struct kafka_sink *ks)
 	}
 	if (split)
 		memcpy(m.hash, ks->set.hash, sizeof(m.hash));
-	int r = send_body(ks, &m, body, len, ci);
+	struct inflight *f = inflight_new(ks, ci, records, false);
+	int r = send_body(ks, &m, body, len, f);
 	if (r < 0) {
-		ks->dropped++;
-		c->force_full = true;
-		c->have_base = false;
-		log_warn("%s: a frame of %s was dropped (%s); %llu dropped so far", ks->base.desc,
-		         ks->sys, strerror(-r), (unsigned long long)ks->dropped);
-		return r;
+		f->failed = true; /* settled (spooled or lost) once its queued parts report */
+		chain_reset(c);
+		settle(ks, false);
+		return ks->spool ? 0 : r;
 	}
 	if (m.delta) {
 		ks->deltas++;
@@ -234,7 +414,7 @@ static int send_frame(struct kafka_sink *ks)
 		c->since_full = 0;
 		c->force_full = false;
 	}
-	if (split) { /* the new base: swap sets */
+	if (split && ks->delta) { /* the new base: swap sets */
 		struct delta_set t = c->base;
 		c->base = ks->set;
 		ks->set = t;
@@ -282,7 +462,7 @@ static int ks_end_frame(struct sink *s, const struct frame_summary *sum)
 		buf_reset(&ks->cur);
 		return 0;
 	}
-	int r = send_frame(ks);
+	int r = send_frame(ks, sum->records);
 	buf_reset(&ks->cur);
 	return r;
 }
@@ -291,6 +471,7 @@ static int ks_flush(struct sink *s)
 {
 	struct kafka_sink *ks = (struct kafka_sink *)s;
 	rd_kafka_poll(ks->rk, 0);
+	settle(ks, false);
 	return 0;
 }
 
@@ -298,20 +479,30 @@ static void ks_close(struct sink *s)
 {
 	struct kafka_sink *ks = (struct kafka_sink *)s;
 	rd_kafka_flush(ks->rk, ks->flush_ms);
+	settle(ks, false);
+	replay(ks, 1000); /* a backlog of an earlier run, when the brokers take it */
 	int left = rd_kafka_outq_len(ks->rk);
-	rd_kafka_poll(ks->rk, 0);
-	bool bad = left > 0 || ks->failed || ks->dropped;
+	if (left && ks->spool) {
+		/* what is still queued goes to the spool (its fate unknown for
+		 * what is in flight: at least once) */
+		rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE);
+		rd_kafka_poll(ks->rk, 100);
+	}
+	settle(ks, true);
+	bool bad = left > 0 || ks->failed || ks->dropped || ks->spooled;
 	log_msg(bad ? LOG_WARN : LOG_INFO,
 	        "%s: %llu frames (%llu full, %llu delta: %llu and %llu bytes), %llu messages, "
-	        "%llu bytes; delivered %llu, failed %llu, dropped frames %llu, undelivered at "
-	        "close %d",
+	        "%llu bytes; delivered %llu, failed %llu, dropped frames %llu, spooled %llu, "
+	        "replayed %llu, undelivered at close %d",
 	        s->desc, (unsigned long long)ks->frames, (unsigned long long)ks->full,
 	        (unsigned long long)ks->deltas, (unsigned long long)ks->full_bytes,
 	        (unsigned long long)ks->delta_bytes, (unsigned long long)ks->messages,
 	        (unsigned long long)ks->bytes, (unsigned long long)ks->delivered,
-	        (unsigned long long)ks->failed, (unsigned long long)ks->dropped, left);
+	        (unsigned long long)ks->failed, (unsigned long long)ks->dropped,
+	        (unsigned long long)ks->spooled, (unsigned long long)ks->replayed, left);
 	rd_kafka_topic_destroy(ks->rkt);
 	rd_kafka_destroy(ks->rk);
+	spool_close(ks->spool);
 	for (size_t i = 0; i < ks->nchains; i++) {
 		free(ks->chains[i].sys);
 		free(ks->chains[i].name);
@@ -410,18 +601,31 @@ static int url_option(struct kafka_sink *ks, rd_kafka_conf_t *conf, const char *
 		snprintf(num, sizeof(num), "%ld", x * 1024);
 		return set_conf(conf, "queue.buffering.max.kbytes", num, url, err, errlen);
 	}
-	if (IS("timeout_ms") && parse_int_opt(v, 0, INT32_MAX, &x))
+	if (IS("timeout_ms") && parse_int_opt(v, 0, INT32_MAX, &x)) {
+		ks->timeout_set = true;
 		return set_conf(conf, "message.timeout.ms", v, url, err, errlen);
+	}
 	if (IS("flush_ms") && parse_int_opt(v, 0, INT32_MAX, &x)) {
 		ks->flush_ms = (int)x;
 		return 0;
+	}
+	if (IS("replay_ms") && parse_int_opt(v, 100, 600000, &x)) {
+		ks->replay_ms = (int)x;
+		return 0;
+	}
+	if (IS("spool")) {
+		if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+			ks->want_spool = strcmp(v, "on") == 0;
+			return 0;
+		}
+		goto bad;
 	}
 #undef IS
 bad:
 	snprintf(err, errlen,
 	         "sink \"%s\": option \"%s\" unknown or out of range (format, compression, "
-	         "delta, full_every, max_message, queue_mb, timeout_ms, flush_ms: "
-	         "docs/sinks.md)",
+	         "delta, full_every, max_message, queue_mb, timeout_ms, spool, replay_ms, "
+	         "flush_ms: docs/sinks.md)",
 	         url, opt);
 	return -EINVAL;
 }
@@ -454,6 +658,8 @@ static int kafka_open_url(const char *url, const char *rest, const struct sink_e
 	ks->full_every = 60;
 	ks->max_message = 900000;
 	ks->flush_ms = 30000;
+	ks->replay_ms = 2000;
+	ks->want_spool = true;
 	delta_set_init(&ks->set);
 	snprintf(ks->base.desc, sizeof(ks->base.desc), "kafka://%s/%s", brokers, topic);
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -476,6 +682,14 @@ static int kafka_open_url(const char *url, const char *rest, const struct sink_e
 		     o = strtok_r(NULL, "&", &save))
 			r = url_option(ks, conf, o, url, err, errlen);
 		free(opts);
+	}
+	if (r == 0 && !ks->want_spool && !ks->timeout_set)
+		r = set_conf(conf, "message.timeout.ms", "0", url, err, errlen);
+	if (r == 0 && ks->want_spool) {
+		char e[1024];
+		r = sink_spool_open(ks->base.desc, ks->base.desc, env, &ks->spool, e, sizeof(e));
+		if (r < 0)
+			snprintf(err, errlen, "sink \"%s\": %s (or spool=off)", url, e);
 	}
 	if (r == 0) {
 		rd_kafka_conf_set_opaque(conf, ks);
@@ -502,6 +716,7 @@ static int kafka_open_url(const char *url, const char *rest, const struct sink_e
 	if (r < 0) {
 		if (ks->rk)
 			rd_kafka_destroy(ks->rk);
+		spool_close(ks->spool);
 		free(ks);
 		return r;
 	}

@@ -33,16 +33,20 @@ start_unshare_container $T-b "$TMP/root" 'httpd -f -p 18081' >/dev/null || { not
 # frames produced so far, from the sinks' closing lines
 PRODUCED=0
 sink_frames() { sed -n 's/.*kafka:\/\/[^ ]*: \([0-9]*\) frames.*/\1/p' "$1" | tail -1; }
+# every frame delivered: none dropped, none left in the spool at the end
 count_produced() {
-	local n
+	local n sp rp
 	n=$(sink_frames "$1")
 	PRODUCED=$((PRODUCED + ${n:-0}))
-	grep -q "undelivered at close 0" "$1" && grep -q "failed 0, dropped frames 0" "$1"
+	sp=$(sed -n 's/.*spooled \([0-9]*\), replayed.*/\1/p' "$1" | tail -1)
+	rp=$(sed -n 's/.*replayed \([0-9]*\), undelivered.*/\1/p' "$1" | tail -1)
+	grep -q "dropped frames 0, spooled [0-9]*, replayed [0-9]*, undelivered at close 0" "$1" &&
+		[ "${sp:-x}" = "${rp:-y}" ]
 }
 
 # ---- crawl with --sink kafka:// --------------------------------------------------
 "$VANTAGE" crawl --host --containers --features os,process,package,config \
-	--sink "kafka://$B/frames" --log-level info >/dev/null 2>"$TMP/crawl.err"
+	--spool-dir "$TMP/spool" --sink "kafka://$B/frames" --log-level info >/dev/null 2>"$TMP/crawl.err"
 check "crawl --sink kafka://: every message delivered" count_produced "$TMP/crawl.err"
 ncrawl=$(sink_frames "$TMP/crawl.err")
 check "crawl sent the host and the two containers ($ncrawl frames)" test "${ncrawl:-0}" -ge 3
@@ -79,14 +83,14 @@ check "kcat: envelopes parse, keys are system ids, parts put back together are J
 check "kcat: the containers' frames are keyed by their ids" grep -q "^container keys [2-9]" "$TMP/kcat.out"
 
 # ---- serve with --sink kafka:// for a few ticks --------------------------------
-serve_run() { # LOG SECONDS DB [TOPIC]: the daemon with every state feature every 2 s
+serve_run() { # LOG SECONDS DB [TOPIC [?OPTIONS]]: the daemon with every state feature every 2 s
 	timeout -s INT "$2" "$VANTAGE" serve --db "$3" --listen off --containers \
 		--metric-interval 1s --process-interval 2s --connection-interval 2s \
 		--os-interval 2s --package-interval 4s --config-interval 4s --module-interval 2s \
-		--interface-interval 2s --sink "kafka://$B/${4:-frames}" --log-level info >/dev/null 2>"$1"
+		--interface-interval 2s --sink "kafka://$B/${4:-frames}${5:-}" --log-level info >/dev/null 2>"$1"
 }
 serve_run "$TMP/serve1.err" 12 "$TMP/direct.db" served
-check "serve --sink kafka://: every message delivered" grep -q "failed 0, dropped frames 0, undelivered at close 0" "$TMP/serve1.err"
+check "serve --sink kafka://: every message delivered" grep -q "failed 0, dropped frames 0, spooled 0, replayed 0, undelivered at close 0" "$TMP/serve1.err"
 grep 'kafka://' "$TMP/serve1.err" | tail -1 | sed 's/^/# /'
 # delta frames against full frames, bytes per frame
 read -r nfull ndelta bfull bdelta < <(sed -n 's/.*(\([0-9]*\) full, \([0-9]*\) delta: \([0-9]*\) and \([0-9]*\) bytes).*/\1 \2 \3 \4/p' "$TMP/serve1.err" | tail -1)
@@ -121,7 +125,8 @@ check "vantage show of the host: the ingested store gives what the daemon's stor
 check "vantage show output is a frame" jq -e '.frame' "$TMP/show.ingested" >/dev/null
 
 # ---- the brokers down for 30 s mid-stream -----------------------------------------
-serve_run "$TMP/serve2.err" 45 "$TMP/direct2.db" &
+# messages time out after 10 s: frames of the outage go through the spool
+serve_run "$TMP/serve2.err" 50 "$TMP/direct2.db" frames '?timeout_ms=10000' &
 SERVE=$!
 sleep 5 # the daemon streams for a while before the brokers go
 kill -USR1 $MOCK
@@ -131,8 +136,10 @@ sleep 30 # the outage whose survival is tested
 kill -USR2 $MOCK
 wait_for 5 grep -q '^up' "$TMP/mock.out"
 wait $SERVE
-check "broker down 30 s: every frame delivered after it came back" count_produced "$TMP/serve2.err"
+check "broker down 30 s: every frame delivered after it came back (from librdkafka's queue or the spool)" count_produced "$TMP/serve2.err"
 grep 'kafka://' "$TMP/serve2.err" | tail -1 | sed 's/^/# /'
+check "broker down 30 s: frames went through the spool and were replayed" \
+	grep -q "spooled [1-9][0-9]*, replayed [1-9]" "$TMP/serve2.err"
 check "ingest after the outage" ingest "$IN" "$TMP/ingest2.err"
 check_eq "broker down 30 s: every frame produced is in the store" "$PRODUCED" "$(nframes "$IN")"
 check_eq "broker down 30 s: no frame twice" 0 "$(ndup "$IN")"
@@ -141,7 +148,8 @@ check_eq "broker down 30 s: no frame twice" 0 "$(ndup "$IN")"
 # a backlog of small frames on a topic of its own (each crawl a new producer)
 KN=0
 for i in $(seq 60); do
-	"$VANTAGE" crawl --host --containers -f os,module --sink "kafka://$B/kill" --log-level info \
+	"$VANTAGE" crawl --host --containers -f os,module --spool-dir "$TMP/spool" \
+		--sink "kafka://$B/kill" --log-level info \
 		>/dev/null 2>"$TMP/kc.err"
 	n=$(sink_frames "$TMP/kc.err")
 	KN=$((KN + ${n:-0}))
