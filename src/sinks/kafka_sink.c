@@ -646,7 +646,7 @@ static int kafka_open_url(const char *url, const char *rest, const struct sink_e
 	if (!slash || slash == rest || tl == 0 || tl > 249) {
 		snprintf(err, errlen,
 		         "sink \"%s\": expected kafka://BROKER[,BROKER...]/TOPIC (no %s)", url,
-		         !slash || slash == rest ? "broker" : "topic");
+		         slash == rest ? "broker" : "topic");
 		return -EINVAL;
 	}
 	char *brokers = xstrndup(rest, (size_t)(slash - rest));
