@@ -9,8 +9,9 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 int cmd_crawl(int argc, char **argv);
 int cmd_features(int argc, char **argv);
-int cmd_serve(int argc, char **argv); /* serve.c: the daemon */
-int cmd_api(int argc, char **argv);   /* api_cmd.c: the REST API over a store file */
+int cmd_serve(int argc, char **argv);  /* serve.c: the daemon */
+int cmd_api(int argc, char **argv);    /* api_cmd.c: the REST API over a store file */
+int cmd_ingest(int argc, char **argv); /* ingest.c: frames from Kafka into a store */
 /* Queries of the store, without the daemon. */
 int cmd_systems(int argc, char **argv);  /* systems.c */
 int cmd_show(int argc, char **argv);     /* show.c */

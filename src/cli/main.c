@@ -22,6 +22,7 @@ static void usage(FILE *out)
 	    "  ls          list the systems on this host: the host, its containers and VMs\n"
 	    "  serve       watch the host, its containers and VMs into the store; serve the API\n"
 	    "  api         serve the REST API and /metrics over an existing store file\n"
+	    "  ingest      consume frames from Kafka (the kafka:// sink) into a store\n"
 	    "  systems     list the systems in the store\n"
 	    "  show        a system's latest frame (or at a time) from the store\n"
 	    "  metrics     a metric series of a system from the store\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "crawl") == 0)
 		return cmd_crawl(argc - 1, argv + 1);
+	if (strcmp(cmd, "ingest") == 0)
+		return cmd_ingest(argc - 1, argv + 1);
 	if (strcmp(cmd, "features") == 0)
 		return cmd_features(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0)

@@ -20,17 +20,16 @@
 #include "spool.h"
 
 extern const struct sink_scheme sink_scheme_file, sink_scheme_sqlite, sink_scheme_store;
-extern const struct sink_scheme sink_scheme_http, sink_scheme_https;
+extern const struct sink_scheme sink_scheme_http, sink_scheme_https, sink_scheme_kafka;
 
 static const struct sink_scheme planned[] = {
-    {.scheme = "kafka", .usage = "kafka://BROKER/TOPIC"},
     {.scheme = "graphite", .usage = "graphite://HOST:PORT"},
     {.scheme = "sflow", .usage = "sflow://HOST:PORT"},
 };
 
 static const struct sink_scheme *const schemes[] = {
-    &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store, &planned[0],
-    &sink_scheme_http, &sink_scheme_https,  &planned[1],        &planned[2],
+    &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store, &sink_scheme_kafka,
+    &sink_scheme_http, &sink_scheme_https,  &planned[0],        &planned[1],
 };
 
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))

@@ -24,7 +24,10 @@
  *        http://HOST/PATH, https://HOST/PATH[#OPTIONS]
  *                          JSON Lines POSTed in batches, spooled while
  *                          the receiver is down (http_sink.c)
- *        kafka://  graphite://  sflow://
+ *        kafka://BROKERS/TOPIC[?OPTIONS]
+ *                          Kafka, spooled while no broker takes the
+ *                          frames (kafka_sink.c)
+ *        graphite://  sflow://
  *                          known schemes whose sinks are not built yet
  * A string whose prefix before ':' is not a scheme of the table is a file
  * path ("out:1.json"), unless the ':' is followed by "//": "foo://x" is an

@@ -248,9 +248,14 @@ static void test_url_stores(void **state)
 
 static void test_url_errors(void **state)
 {
-	expect_fail("kafka://broker:9092/frames", NULL, -ENOTSUP,
-	            (const char *[]){"\"kafka://broker:9092/frames\"", "kafka sink is not built",
-	                             "-, PATH, file:PATH", "sqlite:PATH", NULL});
+	/* the kafka sink: its URL and options are checked at open */
+	expect_fail("kafka://broker:9092", NULL, -EINVAL,
+	            (const char *[]){"\"kafka://broker:9092\"", "no topic", NULL});
+	expect_fail("kafka:///frames", NULL, -EINVAL, (const char *[]){"no broker", NULL});
+	expect_fail("kafka://b:9092/frames?colour=blue", NULL, -EINVAL,
+	            (const char *[]){"option \"colour=blue\" unknown", NULL});
+	expect_fail("kafka://b:9092/frames?compression=rar", NULL, -EINVAL,
+	            (const char *[]){"compression=rar", NULL});
 	/* the http sink: its options are checked at open (a token is never echoed) */
 	expect_fail(
 	    "https://u:pw@example.com/in?k=1#colour=blue", NULL, -EINVAL,
@@ -264,7 +269,8 @@ static void test_url_errors(void **state)
 	            (const char *[]){"keep and compress need rotate_size or rotate_age", NULL});
 	expect_fail("foo://x", NULL, -EINVAL,
 	            (const char *[]){"sink \"foo://x\": unknown scheme \"foo\"", "file:PATH",
-	                             "kafka://BROKER/TOPIC (not built)", NULL});
+	                             "kafka://BROKER[,BROKER...]/TOPIC,",
+	                             "graphite://HOST:PORT (not built)", NULL});
 	expect_fail("", NULL, -EINVAL, (const char *[]){"empty", "file:PATH", NULL});
 	expect_fail("file:", NULL, -EINVAL, (const char *[]){"\"file:\"", "no file named", NULL});
 	expect_fail("sqlite:", NULL, -EINVAL, (const char *[]){"\"sqlite:\"", "no store", NULL});
