@@ -432,6 +432,14 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 	enum alarm_state from = s->st, to = it->state;
 	if (from == to) {
 		snprintf(s->reason, sizeof(s->reason), "%s", it->r.reason);
+		if (warm_change && it->warming) { /* a new system's warm-up, in the history */
+			event(e, end, d->name, s->system, "state", s->reason,
+			      "{\"from\":\"INSUFFICIENT_DATA\",\"to\":\"INSUFFICIENT_DATA\","
+			      "\"warming\":true}");
+			if (d->webhook || d->alertmanager || d->command)
+				event(e, end, d->name, s->system, "action", "no action: warming up",
+				      NULL);
+		}
 		if (was_gone || warm_change)
 			mirror_state(e, s, end);
 		s->evaluated |= !it->warming;
@@ -559,6 +567,9 @@ static void cycle(struct alarm_engine *e, int64_t now)
 	for (size_t i = 0; i < e->nalarms; i++) {
 		struct eng_alarm *a = e->alarms[i];
 		int64_t end = period_end(&a->d, now);
+		/* a drift alarm: at each notify (a crawl stored), not only when a period closes */
+		if (a->d.type == ALARM_DRIFT && e->notified_ms > a->last_end)
+			end = e->notified_ms < now ? e->notified_ms : now;
 		if (end <= a->last_end)
 			continue;
 		if (e->notified_ms < end && now < end + GRACE_MS)
@@ -1085,7 +1096,7 @@ static int add_mute(struct alarm_engine *e, const char *name, const char *system
 				struct eng_state *s = e->states[i];
 				if (s->a == a && (!strcmp(sys, "*") || !strcmp(s->system, sys) ||
 				                  !strcmp(s->system_name, sys)))
-					s->baseline_ms = period_end(&a->d, now);
+					s->baseline_ms = now; /* this period's changes too */
 			}
 			a->last_end = 0; /* evaluate it at once */
 			e->notified_ms = now;
