@@ -407,10 +407,7 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 {
 	const struct alarm_def *d = &a->d;
 	s->seen = e->cycle;
-	/* armed, or armed again while the system has no frame at the baseline
-	 * (armed before its first crawl stored) */
-	bool no_base = it->state == ALARM_STATE_INSUFFICIENT && s->st != ALARM_STATE_ALARM;
-	if (d->type == ALARM_DRIFT && (s->baseline_ms == 0 || no_base) && !it->gone) {
+	if (d->type == ALARM_DRIFT && s->baseline_ms == 0 && !it->gone) {
 		s->baseline_ms = end;
 		s->evaluated = true;
 		s->st = ALARM_STATE_OK;
