@@ -10,9 +10,9 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 \
-           -D_GNU_SOURCE -MMD -MP
-LDLIBS  := -lcurl -lcrypto -lsqlite3 -ljansson -linih -lbpf -lext2fs -lcom_err -lpthread -lm
-SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+           -D_GNU_SOURCE -MMD -MP -I/usr/include/postgresql
+LDLIBS  := -lpq -lrdkafka -lzstd -lcurl -lcrypto -lsqlite3 -ljansson -linih -lbpf -lext2fs -lcom_err -lpthread -lm
+SANFLAGS := -I/usr/include/postgresql -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 B       := build
 SRC     := $(shell find src -name '*.c' | sort)
@@ -35,7 +35,7 @@ TESTBIN := $(TOOLS:%=$(B)/tests/%) $(B)/tests/vmi_fuzz
 BENCHC  := $(wildcard bench/*.c)
 BENCHBIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCHC))
 
-.PHONY: all test unit testbin bench format lint layers clean install
+.PHONY: all test unit testbin bench format lint layers clean install install-ui
 all: $(B)/vantage $(LIBA) $(BENCHBIN)
 
 $(B)/vantage: $(OBJ)
@@ -108,7 +108,7 @@ lint:
 	cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --error-exitcode=1 -D_GNU_SOURCE src
 	find src -name '*.c' | sort | xargs -P$(LINT_JOBS) -n4 sh -c '{ e=$$(clang-tidy \
-	  --quiet "$$@" -- -std=gnu11 -D_GNU_SOURCE -Isrc 2>&1 >&3); r=$$?; } 3>&1; \
+	  --quiet "$$@" -- -std=gnu11 -D_GNU_SOURCE -Isrc -I/usr/include/postgresql 2>&1 >&3); r=$$?; } 3>&1; \
 	  printf "%s" "$$e" | grep -Ev "^[0-9]+ (warning|error)s?( and [0-9]+ (warning|error)s?)? generated\.$$" >&2; \
 	  exit $$r' clang-tidy
 
@@ -116,6 +116,21 @@ PREFIX ?= /usr/local
 install: $(B)/vantage
 	install -D -m 0755 $(B)/vantage $(DESTDIR)$(PREFIX)/bin/vantage
 	install -D -m 0644 docs/vantage.1 $(DESTDIR)$(PREFIX)/share/man/man1/vantage.1
+	$(MAKE) --no-print-directory install-ui
+
+# The dashboard (docs/dashboard.md): index.html, app/ and the three npm
+# libraries (scripts/setup.sh installs them into ui/node_modules) as
+# PREFIX/share/vantage/ui/vendor/NAME, where the daemon finds them.
+UIDIR   = $(abspath $(DESTDIR)$(PREFIX)/share/vantage/ui)
+UIVENDOR := ui/node_modules/uplot/dist/uPlot.iife.min.js ui/node_modules/uplot/dist/uPlot.min.css \
+            ui/node_modules/cytoscape/dist/cytoscape.min.js
+install-ui:
+	@for f in $(UIVENDOR); do [ -f $$f ] || { echo "$$f is missing: run scripts/setup.sh (npm ci --prefix ui)" >&2; exit 1; }; done
+	@[ -f ui/index.html ] || { echo "ui/index.html is missing" >&2; exit 1; }
+	rm -rf $(UIDIR)
+	install -D -m 0644 ui/index.html $(UIDIR)/index.html
+	cd ui && find app -type f | while read -r f; do install -D -m 0644 "$$f" "$(UIDIR)/$$f" || exit 1; done
+	install -D -m 0644 -t $(UIDIR)/vendor $(UIVENDOR)
 
 clean:
 	rm -rf $(B)

@@ -137,4 +137,11 @@ struct alarm_result {
 void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, size_t n,
                     enum alarm_state current, struct alarm_result *out);
 
+/* The same evaluation without its text: state, kept, breaching, evaluated
+ * and filled exactly as alarm_evaluate() sets them; reason and data are
+ * "" (only their first bytes are written).  What the daemon computes every
+ * period; it asks alarm_evaluate() for the text when something changed. */
+void alarm_evaluate_state(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                          enum alarm_state current, struct alarm_result *out);
+
 #endif

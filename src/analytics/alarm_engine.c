@@ -45,6 +45,7 @@
 #include "../util/xalloc.h"
 #include "alarm_action.h"
 #include "alarm_run.h"
+#include "alarm_window.h"
 
 #define GRACE_MS 1000
 #define MAX_WAIT_MS 500
@@ -87,6 +88,7 @@ struct alarm_engine {
 	pthread_t th;
 	bool started, stop;
 	struct store *st;
+	struct alarm_window *win; /* recent points of the metric alarms */
 	struct alarm_actions *act;
 	int64_t notified_ms;
 	uint64_t cycle;
@@ -385,13 +387,34 @@ struct eval_ctx {
 	struct alarm_engine *e;
 	struct eng_alarm *a;
 	int64_t end;
+	/* the state the last lookup found (NULL: none), for the item that follows */
+	const char *last_system, *last_labels;
+	struct eng_state *last;
 };
+
+static struct eng_state *lookup(struct eval_ctx *c, const char *system, const char *labels)
+{
+	if (c->last_system && strcmp(c->last_system, system) == 0 &&
+	    strcmp(c->last_labels, labels) == 0)
+		return c->last;
+	c->last = state_find(c->e, c->a->d.name, system, labels);
+	c->last_system = c->last ? c->last->system : NULL;
+	c->last_labels = c->last ? c->last->labels : NULL;
+	return c->last;
+}
 
 static enum alarm_state cur_state(void *ctx, const char *system, const char *labels)
 {
-	struct eval_ctx *c = ctx;
-	struct eng_state *s = state_find(c->e, c->a->d.name, system, labels);
+	struct eng_state *s = lookup(ctx, system, labels);
 	return s ? s->st : ALARM_STATE_INSUFFICIENT;
+}
+
+static void prev_state(void *ctx, const char *system, const char *labels, struct alarm_prev *out)
+{
+	struct eng_state *s = lookup(ctx, system, labels);
+	out->st = s ? s->st : ALARM_STATE_INSUFFICIENT;
+	out->gone = s && s->gone;
+	out->warming = s && s->warming;
 }
 
 static int64_t cur_baseline(void *ctx, const char *system)
@@ -431,7 +454,8 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 	s->warming = it->warming;
 	enum alarm_state from = s->st, to = it->state;
 	if (from == to) {
-		snprintf(s->reason, sizeof(s->reason), "%s", it->r.reason);
+		if (it->r.reason[0]) /* written when something changed */
+			snprintf(s->reason, sizeof(s->reason), "%s", it->r.reason);
 		if (warm_change && it->warming) { /* a new system's warm-up, in the history */
 			event(e, end, d->name, s->system, "state", s->reason,
 			      "{\"from\":\"INSUFFICIENT_DATA\",\"to\":\"INSUFFICIENT_DATA\","
@@ -502,11 +526,12 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 static int item_cb(void *ctx, const struct alarm_run_item *it)
 {
 	struct eval_ctx *c = ctx;
-	struct eng_state *s = state_find(c->e, c->a->d.name, it->system_id, it->series_labels);
-	if (!s)
+	struct eng_state *s = lookup(c, it->system_id, it->series_labels);
+	if (!s) {
 		s = state_add(c->e, c->a->d.name, it->system_id, it->system_name,
 		              it->series_labels);
-	else if (it->system_name && strcmp(s->system_name, it->system_name) != 0) {
+		c->last_system = NULL;
+	} else if (it->system_name && strcmp(s->system_name, it->system_name) != 0) {
 		free(s->system_name);
 		s->system_name = xstrdup(it->system_name);
 	}
@@ -516,12 +541,15 @@ static int item_cb(void *ctx, const struct alarm_run_item *it)
 
 static void evaluate_alarm(struct alarm_engine *e, struct eng_alarm *a, int64_t end)
 {
-	struct eval_ctx c = {e, a, end};
+	struct eval_ctx c = {.e = e, .a = a, .end = end};
 	char err[512];
 	a->cycle = e->cycle;
 	a->last_end = end;
-	int r =
-	    alarm_run(e->st, &a->d, end, cur_state, cur_baseline, item_cb, &c, err, sizeof(err));
+	int r = alarm_window_fits(&a->d)
+	            ? alarm_window_run(e->win, e->st, &a->d, end, 0, prev_state, item_cb, &c, err,
+	                               sizeof(err))
+	            : alarm_run(e->st, &a->d, end, cur_state, cur_baseline, item_cb, &c, err,
+	                        sizeof(err));
 	if (r < 0)
 		log_warn("alarms: %s", err);
 }
@@ -558,6 +586,19 @@ static int64_t period_end(const struct alarm_def *d, int64_t t)
 	return t - ((t % p) + p) % p;
 }
 
+/* The window up to now, for every metric alarm it serves (those not due
+ * in this cycle too: their points stay). */
+static void update_window(struct alarm_engine *e, int64_t now)
+{
+	const struct alarm_def **defs = xcalloc(e->nalarms + 1, sizeof(const struct alarm_def *));
+	for (size_t i = 0; i < e->nalarms; i++)
+		defs[i] = &e->alarms[i]->d;
+	char err[512];
+	if (alarm_window_update(e->win, e->st, defs, e->nalarms, now, err, sizeof(err)) < 0)
+		log_warn("%s", err);
+	free(defs);
+}
+
 /* Evaluate what is due at `now`: alarms whose period end is covered by a
  * notify, or GRACE_MS old.  Under lock. */
 static void cycle(struct alarm_engine *e, int64_t now)
@@ -574,8 +615,10 @@ static void cycle(struct alarm_engine *e, int64_t now)
 			continue;
 		if (e->notified_ms < end && now < end + GRACE_MS)
 			continue;
-		if (!any)
+		if (!any) {
 			store_read_begin(e->st);
+			update_window(e, now);
+		}
 		any = true;
 		evaluate_alarm(e, a, end);
 	}
@@ -785,6 +828,7 @@ int alarm_engine_start(const char *store_url, struct alarm_engine **out, char *e
 	pthread_cond_init(&e->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	tab_rebuild(e);
+	e->win = alarm_window_new();
 	store_objects(e->st, "alarm", load_alarm_obj, e);
 	store_objects(e->st, "alarm_state", load_state_obj, e);
 	store_objects(e->st, "alarm_silence", load_mute_obj, e);
@@ -828,6 +872,7 @@ void alarm_engine_stop(struct alarm_engine *e)
 		alarm_actions_stop(e->act);
 	drain_outcomes(e);
 	store_close(e->st);
+	alarm_window_free(e->win);
 	for (size_t i = 0; i < e->nalarms; i++) {
 		alarm_def_free(&e->alarms[i]->d);
 		free(e->alarms[i]);

@@ -34,6 +34,7 @@
  */
 #include "alarm.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,50 @@ static const char *cmp_words(enum alarm_cmp c)
 	}
 }
 
+static const double pow10_tab[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+
+/* v = m / 10^k with k <= 6 decimals, 1e-4 <= |v| < 1e15: its digits with
+ * the point placed, which is the shortest text that reads back (m / 10^k
+ * and strtod() of the text are both the correctly rounded value of that
+ * rational, and the smallest such k gives the fewest digits). */
+static bool num_short(double v, char *buf, size_t cap)
+{
+	double a = fabs(v);
+	if (!(a >= 1e-4 && a < 1e15))
+		return false;
+	for (int k = 1; k <= 6; k++) {
+		double m = nearbyint(a * pow10_tab[k]);
+		if (m >= 9007199254740992.0 || m / pow10_tab[k] != a)
+			continue;
+		char dig[32];
+		int n = snprintf(dig, sizeof(dig), "%.0f", m);
+		if (n <= 0 || (size_t)n >= sizeof(dig))
+			return false;
+		char out[48];
+		size_t o = 0;
+		if (v < 0)
+			out[o++] = '-';
+		if (n <= k) { /* 0.0…digits */
+			out[o++] = '0';
+			out[o++] = '.';
+			for (int z = 0; z < k - n; z++)
+				out[o++] = '0';
+			memcpy(out + o, dig, (size_t)n);
+			o += (size_t)n;
+		} else {
+			memcpy(out + o, dig, (size_t)(n - k));
+			o += (size_t)(n - k);
+			out[o++] = '.';
+			memcpy(out + o, dig + n - k, (size_t)k);
+			o += (size_t)k;
+		}
+		out[o] = 0;
+		snprintf(buf, cap, "%s", out);
+		return true;
+	}
+	return false;
+}
+
 /* A double as CloudWatch (Java) prints it: the shortest text that reads
  * back, with ".0" on whole numbers: 50.0, 99.50160229693434. */
 static void num(double v, char *buf, size_t cap)
@@ -88,7 +133,13 @@ static void num(double v, char *buf, size_t cap)
 		snprintf(buf, cap, "%.1f", v);
 		return;
 	}
-	for (int prec = 1; prec <= 17; prec++) {
+	if (num_short(v, buf, cap))
+		return;
+	/* the shortest precision that reads back: a double has 15 digits that
+	 * always survive, so when 15 read back they are the shortest text
+	 * (%g drops the trailing zeros); else 16, else 17 (subnormals have
+	 * fewer: from 1) */
+	for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
 		snprintf(buf, cap, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
 			break;
@@ -97,12 +148,46 @@ static void num(double v, char *buf, size_t cap)
 		strncat(buf, ".0", cap - strlen(buf) - 1);
 }
 
+/* The texts of the values of one evaluation, each formatted once (the
+ * reason and the data name the same points). */
+struct nums {
+	double v[24];
+	char s[24][40];
+	int n;
+};
+
+static const char *num_c(struct nums *c, double v)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->v[i] == v && !signbit(c->v[i]) == !signbit(v)) /* -0.0 prints apart */
+			return c->s[i];
+	int i = c->n < 24 ? c->n++ : 23;
+	c->v[i] = v;
+	num(v, c->s[i], sizeof(c->s[i]));
+	return c->s[i];
+}
+
+/* ms >= 0 as "YYYY-MM-DDTHH:MM:SS.mmmZ" (format_time_utc(), fast: it
+ * keeps the day's text); false when it is not that shape. */
+static bool iso_ms(int64_t ms, char t[32])
+{
+	if (ms < 0)
+		return false;
+	format_time_utc(ms * 1000000, t, 32);
+	return strlen(t) == 24 && t[4] == '-' && t[10] == 'T' && t[19] == '.';
+}
+
 /* "06/12/26 16:59:00": CloudWatch's dd/mm/yy, UTC. */
 static void cw_time(int64_t ms, char *buf, size_t cap)
 {
-	time_t t = (time_t)(ms / 1000);
+	char t[32];
+	if (iso_ms(ms, t)) {
+		snprintf(buf, cap, "%.2s/%.2s/%.2s %.8s", t + 8, t + 5, t + 2, t + 11);
+		return;
+	}
+	time_t tt = (time_t)(ms / 1000);
 	struct tm tm;
-	if (!gmtime_r(&t, &tm))
+	if (!gmtime_r(&tt, &tm))
 		snprintf(buf, cap, "%lld", (long long)ms);
 	else
 		snprintf(buf, cap, "%02d/%02d/%02d %02d:%02d:%02d", tm.tm_mday, tm.tm_mon + 1,
@@ -111,7 +196,11 @@ static void cw_time(int64_t ms, char *buf, size_t cap)
 
 static void iso(int64_t ms, char *buf, size_t cap)
 {
-	format_time_utc_sec(ms / 1000, buf, cap);
+	char t[32];
+	if (iso_ms(ms, t))
+		snprintf(buf, cap, "%.19sZ", t);
+	else
+		format_time_utc_sec(ms / 1000, buf, cap);
 }
 
 static const char *fill_name(enum alarm_missing m)
@@ -135,13 +224,20 @@ struct pick {
 	int real, breaching, good, filled;
 };
 
+/* Up to this many slots, an evaluation allocates nothing (the daemon's
+ * evaluations; the range is N + 2 slots). */
+#define STACK_SLOTS 64
+
+/* p->idx has room for n indexes. */
 static void choose(const struct alarm_def *d, const struct alarm_point *range, size_t n,
                    size_t want, struct pick *p)
 {
 	size_t real = 0;
 	for (size_t i = 0; i < n; i++)
 		real += range[i].present;
-	bool *take = xcalloc(n ? n : 1, sizeof(bool));
+	bool stack_take[STACK_SLOTS];
+	bool *take = n <= STACK_SLOTS ? stack_take : xcalloc(n ? n : 1, sizeof(bool));
+	memset(take, 0, n * sizeof(bool));
 	size_t got = 0;
 	if (real >= want) {
 		/* the newest `want` real points (all real: the newest slots) */
@@ -163,7 +259,6 @@ static void choose(const struct alarm_def *d, const struct alarm_point *range, s
 				got++;
 			}
 	}
-	p->idx = xmalloc((got ? got : 1) * sizeof(size_t));
 	p->n = 0;
 	p->real = p->breaching = p->good = p->filled = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -178,13 +273,14 @@ static void choose(const struct alarm_def *d, const struct alarm_point *range, s
 			p->good++;
 	}
 	p->real = p->breaching + p->good;
-	free(take);
+	if (take != stack_take)
+		free(take);
 }
 
 /* "[v (time), v (time)]" of the real evaluated points that `breach`
  * (or not), newest first. */
 static void point_list(const struct alarm_def *d, const struct alarm_point *range,
-                       const struct pick *p, bool breach, struct buf *b)
+                       const struct pick *p, bool breach, struct buf *b, struct nums *nc)
 {
 	int listed = 0;
 	buf_addc(b, '[');
@@ -196,22 +292,22 @@ static void point_list(const struct alarm_def *d, const struct alarm_point *rang
 			buf_adds(b, ", ...");
 			break;
 		}
-		char v[40], t[40];
-		num(pt->v, v, sizeof(v));
+		char t[40];
 		cw_time(pt->t, t, sizeof(t));
-		buf_printf(b, "%s%s (%s)", listed ? ", " : "", v, t);
+		buf_printf(b, "%s%s (%s)", listed ? ", " : "", num_c(nc, pt->v), t);
 		listed++;
 	}
 	buf_addc(b, ']');
 }
 
 static void reason(const struct alarm_def *d, const struct alarm_point *range, size_t n,
-                   const struct pick *p, enum alarm_state current, struct alarm_result *out)
+                   const struct pick *p, enum alarm_state current, struct alarm_result *out,
+                   struct nums *nc)
 {
 	struct buf b = BUF_INIT;
-	char thr[40], t0[32], t1[32];
+	char t0[32], t1[32];
 	int N = d->evaluation_periods, M = alarm_def_datapoints(d);
-	num(d->threshold, thr, sizeof(thr));
+	const char *thr = num_c(nc, d->threshold);
 	if (out->kept) {
 		buf_printf(
 		    &b,
@@ -226,7 +322,7 @@ static void reason(const struct alarm_def *d, const struct alarm_point *range, s
 		else {
 			buf_printf(&b, "Insufficient Data: %d out of the last %d datapoints ",
 			           p->breaching, N);
-			point_list(d, range, p, true, &b);
+			point_list(d, range, p, true, &b, nc);
 			buf_printf(&b,
 			           " %s %s the threshold (%s) (minimum %d datapoint%s for OK -> "
 			           "ALARM transition)",
@@ -251,7 +347,7 @@ static void reason(const struct alarm_def *d, const struct alarm_point *range, s
 		} else {
 			buf_printf(&b, "Threshold Crossed: %d out of the last %d datapoints ",
 			           count, N);
-			point_list(d, range, p, alarm, &b);
+			point_list(d, range, p, alarm, &b, nc);
 			buf_printf(&b,
 			           " %s %s%s the threshold (%s) (minimum %d datapoint%s for %s "
 			           "transition).",
@@ -268,16 +364,19 @@ static void reason(const struct alarm_def *d, const struct alarm_point *range, s
 	iso(n ? range[n - 1].t + d->period_ms : 0, t1, sizeof(t1));
 	buf_printf(&b, " Evaluation range [%s, %s] (%zu periods of %llds).", t0, t1, n,
 	           (long long)(d->period_ms / 1000));
-	snprintf(out->reason, sizeof(out->reason), "%s", buf_str(&b));
+	size_t len = b.len < sizeof(out->reason) ? b.len : sizeof(out->reason) - 1;
+	memcpy(out->reason, buf_str(&b), len);
+	out->reason[len] = 0;
 	buf_free(&b);
 }
 
 static void data(const struct alarm_def *d, const struct alarm_point *range, size_t n,
-                 const struct pick *p, struct alarm_result *out)
+                 const struct pick *p, struct alarm_result *out, struct nums *nc)
 {
 	struct buf b = BUF_INIT;
 	struct json j;
-	char t[32], v[40];
+	char t[32];
+	const char *v;
 	jw_init(&j, &b);
 	jw_obj_begin(&j, NULL);
 	jw_str(&j, "version", "1.0");
@@ -294,12 +393,12 @@ static void data(const struct alarm_def *d, const struct alarm_point *range, siz
 		const struct alarm_point *pt = &range[p->idx[k]];
 		if (!pt->present)
 			continue;
-		num(pt->v, v, sizeof(v));
+		v = num_c(nc, pt->v);
 		jw_raw(&j, NULL, v, strlen(v));
 		listed++;
 	}
 	jw_arr_end(&j);
-	num(d->threshold, v, sizeof(v));
+	v = num_c(nc, d->threshold);
 	jw_raw(&j, "threshold", v, strlen(v));
 	/* every evaluated slot, oldest first (the newest LIST_MAX) */
 	jw_arr_begin(&j, "evaluatedDatapoints");
@@ -309,7 +408,7 @@ static void data(const struct alarm_def *d, const struct alarm_point *range, siz
 		format_time_utc(pt->t * 1000000, t, sizeof(t));
 		jw_str(&j, "timestamp", t);
 		if (pt->present) {
-			num(pt->v, v, sizeof(v));
+			v = num_c(nc, pt->v);
 			jw_raw(&j, "value", v, strlen(v));
 		} else {
 			jw_str(&j, "filled", fill_name(d->missing));
@@ -325,27 +424,27 @@ static void data(const struct alarm_def *d, const struct alarm_point *range, siz
 	buf_free(&b);
 }
 
-void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, size_t n,
-                    enum alarm_state current, struct alarm_result *out)
+/* The state and counts of out (not its text) from the slots p chose. */
+static void decide(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                   enum alarm_state current, struct pick *p, struct alarm_result *out)
 {
 	int N = d->evaluation_periods, M = alarm_def_datapoints(d);
-	struct pick p;
-	memset(out, 0, sizeof(*out));
-	choose(d, range, n, N > 0 ? (size_t)N : 0, &p);
-	out->evaluated = (int)p.n;
-	out->filled = p.filled;
+	choose(d, range, n, N > 0 ? (size_t)N : 0, p);
+	out->kept = false;
+	out->evaluated = (int)p->n;
+	out->filled = p->filled;
 	bool unknown_fill = d->missing == MISSING_MISSING || d->missing == MISSING_IGNORE;
-	if (p.filled == 0 || !unknown_fill) {
-		int b = p.breaching + (d->missing == MISSING_BREACHING ? p.filled : 0);
+	if (p->filled == 0 || !unknown_fill) {
+		int b = p->breaching + (d->missing == MISSING_BREACHING ? p->filled : 0);
 		out->breaching = b;
 		out->state = b >= M ? ALARM_STATE_ALARM : ALARM_STATE_OK;
 	} else {
 		/* fewer than N real points, the filled ones unknown */
-		out->breaching = p.breaching;
-		bool oldest_breaching = p.n && range[p.idx[0]].present;
-		bool alarm = p.breaching >= M ||
-		             (p.good == 0 && d->missing == MISSING_MISSING && oldest_breaching);
-		if (p.real == 0 || (!alarm && p.good == 0))
+		out->breaching = p->breaching;
+		bool oldest_breaching = p->n && range[p->idx[0]].present;
+		bool alarm = p->breaching >= M ||
+		             (p->good == 0 && d->missing == MISSING_MISSING && oldest_breaching);
+		if (p->real == 0 || (!alarm && p->good == 0))
 			out->state = ALARM_STATE_INSUFFICIENT;
 		else
 			out->state = alarm ? ALARM_STATE_ALARM : ALARM_STATE_OK;
@@ -355,7 +454,33 @@ void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, 
 			out->evaluated = 0;
 		}
 	}
-	reason(d, range, n, &p, current, out);
-	data(d, range, n, &p, out);
-	free(p.idx);
+}
+
+void alarm_evaluate_state(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                          enum alarm_state current, struct alarm_result *out)
+{
+	size_t stack_idx[STACK_SLOTS];
+	struct pick p = {.idx =
+	                     n <= STACK_SLOTS ? stack_idx : xmalloc((n ? n : 1) * sizeof(size_t))};
+	decide(d, range, n, current, &p, out);
+	out->reason[0] = 0;
+	out->data[0] = 0;
+	if (p.idx != stack_idx)
+		free(p.idx);
+}
+
+void alarm_evaluate(const struct alarm_def *d, const struct alarm_point *range, size_t n,
+                    enum alarm_state current, struct alarm_result *out)
+{
+	size_t stack_idx[STACK_SLOTS];
+	struct pick p = {.idx =
+	                     n <= STACK_SLOTS ? stack_idx : xmalloc((n ? n : 1) * sizeof(size_t))};
+	memset(out, 0, sizeof(*out));
+	decide(d, range, n, current, &p, out);
+	struct nums nc;
+	nc.n = 0;
+	reason(d, range, n, &p, current, out, &nc);
+	data(d, range, n, &p, out, &nc);
+	if (p.idx != stack_idx)
+		free(p.idx);
 }

@@ -21,7 +21,7 @@
  * Ownership: everything read is copied into this file's run_data for the
  * length of the call.
  */
-#include "alarm_run.h"
+#include "alarm_run_int.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -39,27 +39,11 @@
 #include "alarm_drift.h"
 #include "alarm_math.h"
 
-#define MAX_TERMS 16
 #define MAX_BACKTEST_PERIODS 20000
 
 /* ---- selectors ----------------------------------------------------------------- */
 
-enum sel_key { SK_ID, SK_NAME, SK_KIND, SK_IMAGE, SK_RUNTIME, SK_HOST, SK_LABEL };
-
-struct sel_term {
-	enum sel_key key;
-	char *label; /* SK_LABEL: the label's name */
-	char *glob;
-	bool neg; /* key!=glob */
-};
-
-struct selector {
-	struct sel_term t[MAX_TERMS];
-	int n;
-	bool labels; /* a term reads the system's labels */
-};
-
-static void sel_free(struct selector *s)
+void sel_free(struct selector *s)
 {
 	for (int i = 0; i < s->n; i++) {
 		free(s->t[i].label);
@@ -68,7 +52,7 @@ static void sel_free(struct selector *s)
 	s->n = 0;
 }
 
-static int sel_parse(const char *text, struct selector *s, char *err, size_t errlen)
+int sel_parse(const char *text, struct selector *s, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"id", "name", "kind", "image", "runtime", "host"};
 	memset(s, 0, sizeof(*s));
@@ -87,8 +71,9 @@ static int sel_parse(const char *text, struct selector *s, char *err, size_t err
 			sel_free(s);
 			return -EINVAL;
 		}
-		if (s->n == MAX_TERMS) {
-			snprintf(err, errlen, "selector '%s': more than %d terms", text, MAX_TERMS);
+		if (s->n == SEL_MAX_TERMS) {
+			snprintf(err, errlen, "selector '%s': more than %d terms", text,
+			         SEL_MAX_TERMS);
 			sel_free(s);
 			return -EINVAL;
 		}
@@ -159,11 +144,7 @@ static bool label_value(const char *labels, const char *name, struct buf *out)
 	return false;
 }
 
-struct identity {
-	const char *id, *name, *kind, *image, *runtime, *host, *labels;
-};
-
-static bool sel_match(const struct selector *s, const struct identity *y)
+bool sel_match(const struct selector *s, const struct identity *y)
 {
 	struct buf lv = BUF_INIT;
 	bool ok = true;
@@ -202,27 +183,90 @@ static bool sel_match(const struct selector *s, const struct identity *y)
 	return ok;
 }
 
+/* ---- metric references: a name and label matchers ------------------------------ */
+
+int ref_parse(const char *text, struct metric_ref *r)
+{
+	memset(r, 0, sizeof(*r));
+	const char *brace = strchr(text, '{');
+	size_t nl = brace ? (size_t)(brace - text) : strlen(text);
+	r->name = xstrndup(text, nl);
+	if (!brace)
+		return 0;
+	const char *p = brace + 1;
+	struct buf tmp = BUF_INIT;
+	while (*p && *p != '}') {
+		const char *k = p;
+		while (*p && *p != '=' && *p != ',' && *p != '}')
+			p++;
+		if (r->n >= REF_MAX_MATCHERS || *p != '=' || p == k)
+			goto bad;
+		buf_reset(&r->k[r->n]);
+		js_escape_raw(&r->k[r->n], k, (size_t)(p - k));
+		p++;
+		buf_reset(&tmp);
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				buf_addc(&tmp, *p);
+			}
+			if (*p != '"')
+				goto bad;
+			p++;
+		} else {
+			while (*p && *p != ',' && *p != '}')
+				buf_addc(&tmp, *p++);
+		}
+		buf_reset(&r->v[r->n]);
+		js_escape_raw(&r->v[r->n], tmp.data ? tmp.data : "", tmp.len);
+		r->n++;
+		if (*p == ',')
+			p++;
+	}
+	buf_free(&tmp);
+	return *p == '}' && !p[1] ? 0 : -EINVAL;
+bad:
+	buf_free(&tmp);
+	return -EINVAL;
+}
+
+void ref_free(struct metric_ref *r)
+{
+	free(r->name);
+	for (int i = 0; i < REF_MAX_MATCHERS; i++) {
+		buf_free(&r->k[i]);
+		buf_free(&r->v[i]);
+	}
+	memset(r, 0, sizeof(*r));
+}
+
+bool ref_match(const struct metric_ref *r, const char *labels)
+{
+	for (int i = 0; i < r->n; i++) {
+		struct js_iter it;
+		struct js_span n, v, c, all = {labels, strlen(labels)};
+		bool hit = false;
+		if (js_iter_begin(&it, all, 0) == 0)
+			while (!hit && js_obj_next(&it, &n, &v) == 1)
+				hit = n.n == r->k[i].len && memcmp(n.p, r->k[i].data, n.n) == 0 &&
+				      js_str(v, &c) && c.n == r->v[i].len &&
+				      memcmp(c.p, r->v[i].data, c.n) == 0;
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
 /* ---- reading series into period slots ----------------------------------------- */
 
-struct run_series {
-	char *system_id, *system_name, *labels;
-	bool gone;
-	int64_t first_t, last_t; /* first and last bucket read; INT64_MAX/MIN: none */
-	double *v;               /* nslots, NaN: no point */
-};
-
-struct run_data {
-	const struct alarm_def *d;
-	const struct selector *sel; /* NULL: d->system */
-	const char *system;         /* match by id or name (the first read asks by id) */
-	int64_t from, step;         /* slot k starts at from + k * step */
-	size_t nslots;
-	struct run_series *s;
-	size_t n, cap;
-};
-
-static void data_free(struct run_data *rd)
+void data_free(struct run_data *rd)
 {
+	if (rd->borrowed) { /* the window's */
+		rd->s = NULL;
+		rd->n = rd->cap = 0;
+		return;
+	}
 	for (size_t i = 0; i < rd->n; i++) {
 		free(rd->s[i].system_id);
 		free(rd->s[i].system_name);
@@ -239,6 +283,8 @@ static int read_cb(void *ctx, const struct store_series_data *sd)
 	struct run_data *rd = ctx;
 	struct identity y = {sd->system_id, sd->name, sd->kind,         sd->image,
 	                     sd->runtime,   sd->host, sd->system_labels};
+	if (rd->ref && rd->ref->n && !ref_match(rd->ref, sd->labels ? sd->labels : "{}"))
+		return 0;
 	if (rd->sel && !sel_match(rd->sel, &y))
 		return 0;
 	if (!rd->sel && rd->system && strcmp(rd->system, sd->system_id ? sd->system_id : "") != 0 &&
@@ -278,8 +324,10 @@ static int read_metric(struct store *s, const struct alarm_def *d, const struct 
                        const char *metric, struct run_data *rd, char *err, size_t errlen)
 {
 	const char *ids[1] = {d->system};
+	struct metric_ref ref;
+	ref_parse(metric, &ref);
 	struct store_series_query q = {
-	    .metric = metric,
+	    .metric = ref.name,
 	    .system_ids = sel ? NULL : ids,
 	    .nsystems = sel ? 0 : 1,
 	    .from_ms = rd->from,
@@ -288,6 +336,7 @@ static int read_metric(struct store *s, const struct alarm_def *d, const struct 
 	    .stat = d->stat,
 	};
 	rd->sel = sel;
+	rd->ref = &ref;
 	rd->system = sel ? NULL : d->system;
 	int r = store_series_read(s, &q, read_cb, rd);
 	if (r == 0 && !sel && rd->n == 0) { /* a system given by name */
@@ -295,6 +344,8 @@ static int read_metric(struct store *s, const struct alarm_def *d, const struct 
 		q.nsystems = 0;
 		r = store_series_read(s, &q, read_cb, rd);
 	}
+	rd->ref = NULL;
+	ref_free(&ref);
 	if (r < 0)
 		snprintf(err, errlen, "alarm '%s': cannot read %s: %s", d->name, metric,
 		         r == -EINVAL ? "bad statistic or metric" : strerror(-r));
@@ -364,17 +415,6 @@ static void gone_text(struct store *s, const char *id, struct buf *why, struct b
 
 /* ---- one evaluation ------------------------------------------------------------- */
 
-struct run_ctx {
-	struct store *s;
-	char *gone_id; /* the last gone_text() asked, cached (backtests) */
-	struct buf gone_why, gone_data;
-	const struct alarm_def *d;
-	enum alarm_state (*current)(void *ctx, const char *system_id, const char *labels);
-	int64_t (*baseline)(void *ctx, const char *system_id);
-	int (*cb)(void *ctx, const struct alarm_run_item *it);
-	void *ctx;
-};
-
 static void set_text(char *dst, size_t cap, const char *s)
 {
 	snprintf(dst, cap, "%s", s);
@@ -398,25 +438,47 @@ static void gone_item(struct run_ctx *c, const char *id, enum alarm_state cur,
 	         c->gone_data.len < sizeof(it->r.data) ? buf_str(&c->gone_data) : "{}");
 }
 
-static void run_ctx_free(struct run_ctx *c)
+void run_ctx_free(struct run_ctx *c)
 {
 	free(c->gone_id);
 	buf_free(&c->gone_why);
 	buf_free(&c->gone_data);
 }
 
-/* Emit the item of series x at `end` (slots [k0, k0 + R) of its values). */
+/* Up to this many slots the points of an evaluation are on the stack. */
+#define STACK_SLOTS 64
+
+/* Emit the item of series x at `end` (slots [k0, k0 + R) of its values).
+ * The item is not zeroed whole (its text is 3 KB): its text is written
+ * when c->text, or when the state, gone or warming changes from what
+ * c->prev says. */
 static int emit_series(struct run_ctx *c, const struct run_series *x, const double *v, size_t nr,
                        int64_t from, int64_t step, int64_t end, bool allow_gone)
 {
 	const struct alarm_def *d = c->d;
-	struct alarm_run_item it = {
-	    .system_id = x->system_id, .system_name = x->system_name, .series_labels = x->labels};
-	enum alarm_state cur =
-	    c->current ? c->current(c->ctx, x->system_id, x->labels) : ALARM_STATE_INSUFFICIENT;
+	struct alarm_run_item it;
+	it.system_id = x->system_id;
+	it.system_name = x->system_name;
+	it.series_labels = x->labels;
+	it.gone = it.warming = false;
+	it.r.kept = false;
+	it.r.breaching = it.r.evaluated = it.r.filled = 0;
+	it.r.reason[0] = it.r.data[0] = 0;
+	struct alarm_prev prev = {.st = ALARM_STATE_INSUFFICIENT};
+	if (c->prev)
+		c->prev(c->ctx, x->system_id, x->labels, &prev);
+	else if (c->current)
+		prev.st = c->current(c->ctx, x->system_id, x->labels);
+	enum alarm_state cur = prev.st;
+	bool text = c->text || !c->prev;
 	/* gone: after its last point, a gone system keeps its state */
 	if (allow_gone && x->gone && (x->last_t == INT64_MIN || x->last_t + step <= end)) {
-		gone_item(c, x->system_id, cur, &it);
+		if (text || !prev.gone) {
+			gone_item(c, x->system_id, cur, &it);
+		} else {
+			it.state = it.r.state = cur;
+			it.gone = it.r.kept = true;
+		}
 		return c->cb(c->ctx, &it);
 	}
 	int64_t warmup = alarm_def_warmup_ms(d);
@@ -430,22 +492,26 @@ static int emit_series(struct run_ctx *c, const struct run_series *x, const doub
 		set_text(it.r.data, sizeof(it.r.data), "{}");
 		return c->cb(c->ctx, &it);
 	}
-	struct alarm_point *pts = xcalloc(nr ? nr : 1, sizeof(*pts));
+	struct alarm_point stack_pts[STACK_SLOTS];
+	struct alarm_point *pts =
+	    nr <= STACK_SLOTS ? stack_pts : xcalloc(nr ? nr : 1, sizeof(*pts));
 	for (size_t k = 0; k < nr; k++) {
 		pts[k].t = from + (int64_t)k * step;
 		pts[k].present = !isnan(v[k]);
 		pts[k].v = pts[k].present ? v[k] : 0;
 	}
-	alarm_evaluate(d, pts, nr, cur, &it.r);
-	free(pts);
+	alarm_evaluate_state(d, pts, nr, cur, &it.r);
+	if (text || it.r.state != cur || prev.gone || prev.warming)
+		alarm_evaluate(d, pts, nr, cur, &it.r);
+	if (pts != stack_pts)
+		free(pts);
 	it.state = it.r.state;
 	return c->cb(c->ctx, &it);
 }
 
 /* The slot layout of an evaluation at `end`: nr slots ending at end; the
  * read goes back nread >= nr slots (warm-up). */
-static void layout(const struct alarm_def *d, int64_t now_ms, int64_t *end, size_t *nr,
-                   size_t *nread)
+void run_layout(const struct alarm_def *d, int64_t now_ms, int64_t *end, size_t *nr, size_t *nread)
 {
 	int64_t p = d->period_ms > 0 ? d->period_ms : 60000;
 	*end = now_ms - ((now_ms % p) + p) % p;
@@ -457,7 +523,7 @@ static void layout(const struct alarm_def *d, int64_t now_ms, int64_t *end, size
 }
 
 /* A metric alarm at `end` over the data read in rd (slots of rd->from). */
-static int emit_metric(struct run_ctx *c, struct run_data *rd, int64_t end, size_t nr)
+int emit_metric(struct run_ctx *c, struct run_data *rd, int64_t end, size_t nr)
 {
 	size_t k0 = rd->nslots - nr;
 	int64_t from = rd->from + (int64_t)k0 * rd->step;
@@ -482,14 +548,7 @@ static int emit_metric(struct run_ctx *c, struct run_data *rd, int64_t end, size
 
 /* ---- metric math ------------------------------------------------------------------ */
 
-struct math_run {
-	struct math_expr *e;
-	const struct math_ref *refs;
-	size_t nrefs;
-	struct run_data *rd; /* one per ref */
-};
-
-static void math_run_free(struct math_run *m)
+void math_run_free(struct math_run *m)
 {
 	for (size_t i = 0; m->rd && i < m->nrefs; i++)
 		data_free(&m->rd[i]);
@@ -521,8 +580,8 @@ static int math_read(struct store *s, const struct alarm_def *d, const struct se
 
 /* The systems the expression is computed for: those of its non-across
  * refs; none (an expression of aggregates only): one result, "*". */
-static int math_emit(struct run_ctx *c, struct math_run *m, int64_t end, size_t nr, size_t nslots,
-                     int64_t from, int64_t step, char *err, size_t errlen)
+int math_emit(struct run_ctx *c, struct math_run *m, int64_t end, size_t nr, size_t nslots,
+              int64_t from, int64_t step, char *err, size_t errlen)
 {
 	const struct alarm_def *d = c->d;
 	/* the distinct systems of the non-across refs */
@@ -747,8 +806,8 @@ static int drift_one(struct run_ctx *c, const struct sys_ident *y, int64_t end, 
 
 /* ---- alarm_run ---------------------------------------------------------------------- */
 
-static int check_def(const struct alarm_def *d, struct selector *sel, bool *have_sel, char *err,
-                     size_t errlen)
+int run_check_def(const struct alarm_def *d, struct selector *sel, bool *have_sel, char *err,
+                  size_t errlen)
 {
 	*have_sel = false;
 	if (d->selector) {
@@ -777,15 +836,20 @@ int alarm_run(struct store *s, const struct alarm_def *d, int64_t now_ms,
 {
 	struct selector sel;
 	bool have_sel;
-	int r = check_def(d, &sel, &have_sel, err, errlen);
+	int r = run_check_def(d, &sel, &have_sel, err, errlen);
 	if (r < 0)
 		return r;
 	const struct selector *sp = have_sel ? &sel : NULL;
-	struct run_ctx c = {
-	    .s = s, .d = d, .current = current, .baseline = baseline, .cb = cb, .ctx = ctx};
+	struct run_ctx c = {.s = s,
+	                    .d = d,
+	                    .current = current,
+	                    .text = true,
+	                    .baseline = baseline,
+	                    .cb = cb,
+	                    .ctx = ctx};
 	int64_t end;
 	size_t nr, nread;
-	layout(d, now_ms, &end, &nr, &nread);
+	run_layout(d, now_ms, &end, &nr, &nread);
 	int64_t step = d->period_ms > 0 ? d->period_ms : 60000;
 	int64_t from = end - (int64_t)nread * step;
 	if (d->type == ALARM_DRIFT) {
@@ -922,13 +986,14 @@ int alarm_backtest(struct store *s, const struct alarm_def *d, int64_t from_ms, 
 	int r = 0;
 	struct selector sel;
 	bool have_sel;
-	r = check_def(d, &sel, &have_sel, err, errlen);
+	r = run_check_def(d, &sel, &have_sel, err, errlen);
 	if (r < 0)
 		return r;
 	const struct selector *sp = have_sel ? &sel : NULL;
 	struct run_ctx c = {.s = s,
 	                    .d = d,
 	                    .current = bt_current,
+	                    .text = true,
 	                    .baseline = bt_baseline,
 	                    .cb = bt_item,
 	                    .ctx = &b};
@@ -950,7 +1015,7 @@ int alarm_backtest(struct store *s, const struct alarm_def *d, int64_t from_ms, 
 		/* one read over the whole range, then slide the window */
 		size_t nr, nread;
 		int64_t end0;
-		layout(d, first, &end0, &nr, &nread);
+		run_layout(d, first, &end0, &nr, &nread);
 		int64_t rfrom = end0 - (int64_t)nread * p;
 		size_t total = (size_t)((to_ms - rfrom) / p) + 1;
 		struct run_data rd = {.d = d, .from = rfrom, .step = p, .nslots = total};

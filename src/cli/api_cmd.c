@@ -49,13 +49,16 @@ static void api_usage(FILE *out)
 	    "                          (visible in ps: prefer --token-file)\n"
 	    "      --token-file FILE   read the token from FILE (first line)\n"
 	    "      --threads N         worker threads (default 4)\n"
+	    "      --ui-dir DIR        the dashboard's files (default: found next to the\n"
+	    "                          binary; docs/dashboard.md)\n"
 	    "      --import FILE       load the frames of FILE (JSON Lines written by\n"
 	    "                          `vantage crawl`, '-' for stdin) into the store, creating\n"
 	    "                          it if needed, then exit\n"
 	    "      --log-level LEVEL   debug, info, warn (default), error, off\n"
 	    "  -h, --help              show this help\n"
 	    "\n"
-	    "Prints \"listening on http://ADDR\" on stderr once it serves.\n"
+	    "Prints \"listening on http://ADDR\" and \"dashboard: http://ADDR/\" on stderr\n"
+	    "once it serves.\n"
 	    "Exit status: 0 stopped by a signal or imported, 1 failure, 2 bad usage.\n");
 }
 
@@ -291,6 +294,7 @@ static int serve(const struct server_opts *o)
 		return EXIT_FAIL;
 	}
 	fprintf(stderr, "listening on http://%s\n", server_address(srv));
+	fprintf(stderr, "dashboard: http://%s/\n", server_address(srv));
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&set, &sig) != 0)
@@ -308,7 +312,7 @@ static int serve(const struct server_opts *o)
 
 int cmd_api(int argc, char **argv)
 {
-	enum { O_DB = 256, O_TOKEN, O_TOKEN_FILE, O_THREADS, O_IMPORT, O_LOG };
+	enum { O_DB = 256, O_TOKEN, O_TOKEN_FILE, O_THREADS, O_IMPORT, O_LOG, O_UI_DIR };
 	static const struct option opts[] = {
 	    {"db", required_argument, NULL, O_DB},
 	    {"listen", required_argument, NULL, 'l'},
@@ -317,6 +321,7 @@ int cmd_api(int argc, char **argv)
 	    {"threads", required_argument, NULL, O_THREADS},
 	    {"import", required_argument, NULL, O_IMPORT},
 	    {"log-level", required_argument, NULL, O_LOG},
+	    {"ui-dir", required_argument, NULL, O_UI_DIR},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -340,6 +345,9 @@ int cmd_api(int argc, char **argv)
 			break;
 		case O_IMPORT:
 			import = optarg;
+			break;
+		case O_UI_DIR:
+			o.ui_dir = optarg;
 			break;
 		case O_THREADS: {
 			char *end;

@@ -30,6 +30,7 @@
 #include "../engine/vm_crawl.h"
 #include "../features/feature.h"
 #include "../sinks/sinks.h"
+#include "../sinks/spool.h"
 #include "../util/log.h"
 #include "../util/timefmt.h"
 #include "../util/util.h"
@@ -59,7 +60,12 @@ static void crawl_usage(FILE *out)
 	        "                          sink URL: see --sink)\n"
 	        "      --sink URL          write the frames to this sink too (repeatable;\n"
 	        "                          without --output, only to the sinks): -, PATH,\n"
-	        "                          file:PATH, sqlite:PATH (a store); see docs/sinks.md\n"
+	        "                          file:PATH, sqlite:PATH (a store), http(s)://HOST/PATH;\n"
+	        "                          see docs/sinks.md\n"
+	        "      --spool-dir DIR     where sinks that can wait (http) keep the frames\n"
+	        "                          their far end did not take, for the next run\n"
+	        "                          (default /var/lib/vantage/spool, or\n"
+	        "                          ~/.local/state/vantage/spool when not root)\n"
 	        "  -r, --root DIR          crawl the root file system mounted at DIR (kind\n"
 	        "                          'image'; features os, package, config, file)\n"
 	        "      --image PATH        crawl the raw disk image (or block device) PATH\n"
@@ -174,6 +180,44 @@ static void report(void *arg, const char *msg)
 	fprintf(stderr, "vantage crawl: %s\n", msg);
 }
 
+/* Extra destinations of the frames (--sink URL, repeatable), and where
+ * their spools are (--spool-dir). */
+static const char *extra_sinks[MAX_LIST];
+static int nextra_sinks;
+static const char *spool_base;
+
+/* After the sinks are closed: frames a sink's spool still holds (the far
+ * end was down: the next run delivers them first), or lost (exit 1). */
+static void report_spool(void *ctx, const struct spool_counters *c)
+{
+	int *status = ctx;
+	unsigned long long frames = atomic_load(&c->frames),
+	                   dropped = atomic_load(&c->dropped_frames),
+	                   replayed = atomic_load(&c->replayed_frames);
+	if (replayed)
+		fprintf(stderr, "vantage crawl: sink %s: %llu frames of an earlier run delivered\n",
+		        c->name, replayed);
+	if (frames)
+		fprintf(stderr,
+		        "vantage crawl: sink %s: not reachable; %llu frames wait in the spool %s "
+		        "and go first on the next run with this sink\n",
+		        c->name, frames, c->dir);
+	unsigned long long rejected = atomic_load(&c->rejected_frames);
+	if (rejected) {
+		fprintf(stderr, "vantage crawl: sink %s: %llu frames refused by the far end\n",
+		        c->name, rejected);
+		*status = EXIT_FAIL;
+	}
+	if (dropped) {
+		fprintf(
+		    stderr,
+		    "vantage crawl: sink %s: %llu frames lost (the spool was full, the frames too "
+		    "old, or the spool could not be written)\n",
+		    c->name, dropped);
+		*status = EXIT_FAIL;
+	}
+}
+
 /* Crawl the systems into the sink, then close it; the exit status. */
 static int run_into(struct crawl_target *t, int n, const struct feature **feats, int nfeats,
                     const struct crawl_opts *opts, enum frame_format fmt, struct sink *sink,
@@ -199,12 +243,9 @@ static int run_into(struct crawl_target *t, int n, const struct feature **feats,
 		status = EXIT_FAIL;
 	}
 	sink_close(sink);
+	spool_registry_foreach(report_spool, &status);
 	return status;
 }
-
-/* Extra destinations of the frames (--sink URL, repeatable). */
-static const char *extra_sinks[MAX_LIST];
-static int nextra_sinks;
 
 /*
  * Where the frames go, opened before any work: --output (a file, "-" or a
@@ -236,7 +277,8 @@ static int open_output(const char *output, struct sink **out)
 	for (int i = 0; i < n; i++) {
 		char err[512];
 		struct sink *s;
-		int r = sink_open(urls[i], NULL, &s, err, sizeof(err));
+		struct sink_env env = {.spool_dir = spool_base};
+		int r = sink_open(urls[i], &env, &s, err, sizeof(err));
 		if (r == -EINVAL || r == -ENOTSUP)
 			fprintf(stderr, "vantage crawl: %s: %s\n", flag[i], err);
 		else if (r < 0)
@@ -512,7 +554,8 @@ enum {
 	O_VM = 330,
 	O_VMS,
 	O_PAUSE,
-	O_SINK = 340
+	O_SINK = 340,
+	O_SPOOL_DIR = 341
 };
 
 /* A list flag's next value into v[*n] (at most MAX_LIST); false when full. */
@@ -554,6 +597,9 @@ static int crawl_option(int c, const char *arg, struct crawl_args *a, struct cra
 		return -1;
 	case O_SINK:
 		return add_arg(extra_sinks, &nextra_sinks, "--sink", arg) ? -1 : EXIT_USAGE;
+	case O_SPOOL_DIR:
+		spool_base = arg;
+		return -1;
 	case 'r':
 		a->root = arg;
 		return -1;
@@ -653,6 +699,7 @@ static int crawl_parse(int argc, char **argv, struct crawl_args *a, struct crawl
 	    {"format", required_argument, 0, 'F'},
 	    {"output", required_argument, 0, 'o'},
 	    {"sink", required_argument, 0, O_SINK},
+	    {"spool-dir", required_argument, 0, O_SPOOL_DIR},
 	    {"root", required_argument, 0, 'r'},
 	    {"image", required_argument, 0, O_IMAGE},
 	    {"vm", required_argument, 0, O_VM},
@@ -686,6 +733,7 @@ static int crawl_parse(int argc, char **argv, struct crawl_args *a, struct crawl
 	int c, r;
 	optind = 1;
 	nextra_sinks = 0;
+	spool_base = NULL;
 	while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1)
 		if ((r = crawl_option(c, optarg, a, opts, fopts, nfopts)) >= 0)
 			return r;

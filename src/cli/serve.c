@@ -377,6 +377,9 @@ static int open_store_and_api(struct daemon *d)
 	d->e.opts = d->opts;
 	d->e.sinks = (const char *const *)d->cfg.sinks.v;
 	d->e.nsinks = d->cfg.sinks.n;
+	d->e.spool_dir = d->cfg.spool_dir;
+	d->e.spool_max_bytes = d->cfg.spool_max_bytes;
+	d->e.spool_max_age_s = (int64_t)d->cfg.spool_max_age;
 	d->e.watch[kind_container.index] = d->cfg.containers;
 	d->e.watch[kind_vm.index] = d->cfg.vms;
 	if (strcmp(d->cfg.listen, "off") == 0)
@@ -386,6 +389,7 @@ static int open_store_and_api(struct daemon *d)
 	    .token = d->token,
 	    .store_path = d->cfg.db_path,
 	    .stats = &d->stats,
+	    .ui_dir = d->cfg.ui_dir,
 	};
 	r = server_start(&so, &d->srv, err, sizeof(err));
 	if (r < 0) {
@@ -393,6 +397,7 @@ static int open_store_and_api(struct daemon *d)
 		return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
 	fprintf(stderr, "vantage: API on http://%s\n", server_address(d->srv));
+	fprintf(stderr, "dashboard: http://%s/\n", server_address(d->srv));
 	return EXIT_OK;
 }
 

@@ -46,6 +46,8 @@ enum opt_type {
 	T_LEVEL,
 	T_INTERVAL, /* [intervals]: off or a duration >= 1 s */
 	T_URLS,     /* sink URLs: a comma list in the file; the flag repeats */
+	T_SIZE,     /* bytes with K, M, G: from 64K to 1T */
+	T_AGE,      /* a duration from 1 min to 1 year */
 };
 
 struct opt_def {
@@ -68,6 +70,10 @@ static const struct opt_def opts[] = {
      OFF(token)},
     {"api", "token_file", "token-file", "FILE", "read the bearer token from the first line of FILE",
      T_OPTSTR, OFF(token_file)},
+    {"api", "ui_dir", "ui-dir", "DIR",
+     "the dashboard's files (index.html, app/, the npm libraries); default: found next to "
+     "the binary (docs/dashboard.md)",
+     T_OPTSTR, OFF(ui_dir)},
     {"crawl", "workers", "workers", "N", "systems crawled in parallel (1-64)", T_WORKERS,
      OFF(workers)},
     {"crawl", "timeout", "timeout", "DURATION", "time limit of one system's crawl", T_SECONDS,
@@ -83,6 +89,16 @@ static const struct opt_def opts[] = {
      "where every frame goes besides the store: a sink URL (-, PATH, file:PATH, sqlite:PATH; "
      "see docs/sinks.md); a comma list in the file, the flag repeats",
      T_URLS, OFF(sinks)},
+    {"output", "spool_dir", "spool-dir", "DIR",
+     "where sinks that can wait (http) spool frames while their far end is down, one "
+     "directory per sink (default: spool/ next to the store)",
+     T_OPTSTR, OFF(spool_dir)},
+    {"output", "spool_max_bytes", "spool-max-bytes", "SIZE",
+     "bound of each sink's spool; when full its oldest frames are dropped and counted", T_SIZE,
+     OFF(spool_max_bytes)},
+    {"output", "spool_max_age", "spool-max-age", "DURATION",
+     "spooled frames older than this are dropped (counted) instead of replayed", T_AGE,
+     OFF(spool_max_age)},
     {"log", "level", "log-level", "LEVEL", "debug, info, warn, error or off", T_LEVEL,
      OFF(log_level)},
 };
@@ -263,6 +279,26 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 		if (replace_list)
 			urls_clear(slot);
 		return urls_add(slot, value, err, errlen);
+	case T_SIZE: {
+		uint64_t v;
+		if (feature_parse_size(value, &v) < 0 || v < 65536 || v > (1ull << 40)) {
+			snprintf(err, errlen, "not a size from 64K to 1024G: '%s' (use e.g. 512M)",
+			         value);
+			return -EINVAL;
+		}
+		*(uint64_t *)slot = v;
+		return 0;
+	}
+	case T_AGE: {
+		double d;
+		if (feature_parse_duration(value, &d) < 0 || d < 60 || d > 366 * 86400.0) {
+			snprintf(err, errlen, "not a duration from 1m to 366d: '%s' (use e.g. 7d)",
+			         value);
+			return -EINVAL;
+		}
+		*(double *)slot = d;
+		return 0;
+	}
 	case T_INTERVAL:
 		break;
 	}
@@ -365,6 +401,8 @@ int config_defaults(struct serve_config *c)
 	c->containers = true;
 	c->vms = true;
 	c->log_level = LOG_INFO;
+	c->spool_max_bytes = 1024ull * 1024 * 1024;
+	c->spool_max_age = 7 * 86400;
 	for (int i = 0; i < nfeatures(); i++)
 		c->interval[i] = feature_table[i]->default_interval;
 	c->crawl = calloc(1, sizeof(*c->crawl));
@@ -388,7 +426,9 @@ void config_free(struct serve_config *c)
 	free(c->listen);
 	free(c->token);
 	free(c->token_file);
+	free(c->ui_dir);
 	urls_clear(&c->sinks);
+	free(c->spool_dir);
 	if (c->crawl)
 		crawl_opts_free(c->crawl);
 	free(c->crawl);
@@ -420,6 +460,8 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->listen, src->listen);
 	r |= dup_opt(&dst->token, src->token);
 	r |= dup_opt(&dst->token_file, src->token_file);
+	r |= dup_opt(&dst->ui_dir, src->ui_dir);
+	r |= dup_opt(&dst->spool_dir, src->spool_dir);
 	for (int i = 0; i < src->sinks.n; i++)
 		r |= dup_opt(&dst->sinks.v[i], src->sinks.v[i]);
 	dst->alarms = NULL;
@@ -748,7 +790,11 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		snprintf(dst, cap, "%d", *(const int *)slot);
 		break;
 	case T_SECONDS:
+	case T_AGE:
 		feature_format_duration(*(const double *)slot, dst, cap);
+		break;
+	case T_SIZE:
+		feature_format_size(*(const uint64_t *)slot, dst, cap);
 		break;
 	case T_BOOL:
 		snprintf(dst, cap, "%s", *(const bool *)slot ? "true" : "false");
@@ -760,8 +806,10 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		const struct config_list *l = slot;
 		size_t at = 0;
 		dst[0] = 0;
-		for (int i = 0; i < l->n && at < cap; i++)
-			at += (size_t)snprintf(dst + at, cap - at, "%s%s", i ? ", " : "", l->v[i]);
+		for (int i = 0; i < l->n && at < cap; i++) /* a fragment may hold a token */
+			at += (size_t)snprintf(dst + at, cap - at, "%s%.*s%s", i ? ", " : "",
+			                       (int)strcspn(l->v[i], "#"), l->v[i],
+			                       strchr(l->v[i], '#') ? "#(options)" : "");
 		break;
 	}
 	case T_INTERVAL:

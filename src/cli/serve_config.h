@@ -57,6 +57,7 @@ struct serve_config {
 	char *listen;     /* [api] listen: "host:port", "off" */
 	char *token;      /* [api] token, NULL if none */
 	char *token_file; /* [api] token_file, NULL if none */
+	char *ui_dir;     /* [api] ui_dir: the dashboard's files, NULL: next to the binary */
 	/* [intervals]: seconds per feature of feature_table (same index);
 	 * 0 = off */
 	double interval[CONFIG_MAX_FEATURES];
@@ -67,6 +68,9 @@ struct serve_config {
 	bool vms;                 /* [crawl] vms */
 	struct crawl_opts *crawl; /* [crawl] the features' options (owned) */
 	struct config_list sinks; /* [output] sinks: URLs besides the store */
+	char *spool_dir;          /* [output] spool_dir; NULL: "spool" next to the store */
+	uint64_t spool_max_bytes; /* [output] spool_max_bytes, per sink */
+	double spool_max_age;     /* [output] spool_max_age, seconds */
 	enum log_level log_level; /* [log] level */
 	/* [alarm NAME] sections: one alarm each (keys: alarm_def_set()),
 	 * checked with alarm_def_check() at the end of the file */

@@ -56,10 +56,14 @@ static int open_extras(struct engine *e)
 	int r = sink_tee_open(SINK_TEE_LOCKED, extra_report, e, &e->extras);
 	if (r < 0)
 		return r;
+	struct sink_env env = {.store_path = e->store.path,
+	                       .spool_dir = e->spool_dir,
+	                       .spool_max_bytes = e->spool_max_bytes,
+	                       .spool_max_age_s = e->spool_max_age_s};
 	for (int i = 0; i < e->nsinks; i++) {
 		char err[512];
 		struct sink *s;
-		r = sink_open(e->sinks[i], NULL, &s, err, sizeof(err));
+		r = sink_open(e->sinks[i], &env, &s, err, sizeof(err));
 		if (r < 0) {
 			if (r == -EINVAL || r == -ENOTSUP)
 				log_error("--sink: %s", err);

@@ -43,6 +43,11 @@ struct engine {
 	void (*stored)(void *arg, int64_t now_ms);
 	void *stored_arg;
 	int nsinks;
+	/* start: the spools of the extra sinks (sinks.h struct sink_env):
+	 * NULL / 0 for the defaults */
+	const char *spool_dir;
+	uint64_t spool_max_bytes;
+	int64_t spool_max_age_s;
 	struct sink *extras; /* a locked tee of the extra sinks, or NULL */
 	struct store_share store;
 	bool abandoned; /* a lane thread was left running: keep the engine */

@@ -5,8 +5,10 @@
  */
 #include "api.h"
 #include "api_alarms.h"
+#include "api_prom.h"
 #include "prometheus.h"
 #include "router.h"
+#include "ui_files.h"
 
 /* A row names the fields it uses: a GET-only row stops after its hint
  * (router.h: put, del, post, flags). */
@@ -28,6 +30,23 @@ const struct route routes[] = {
     {"/api/v1/systems/{id+}/frame", api_frame, NULL},
     {"/api/v1/systems/{id+}/metrics", api_metric_names, NULL},
     {"/api/v1/systems/{id+}/metrics/{name}", api_series, NULL},
+    {"/prometheus/api/v1/query", prom_api_query, NULL, NULL, NULL, prom_api_query,
+     ROUTE_POST_READS},
+    {"/prometheus/api/v1/query_range", prom_api_query_range, NULL, NULL, NULL, prom_api_query_range,
+     ROUTE_POST_READS},
+    {"/prometheus/api/v1/series", prom_api_series, NULL, NULL, NULL, prom_api_series,
+     ROUTE_POST_READS},
+    {"/prometheus/api/v1/labels", prom_api_labels, NULL, NULL, NULL, prom_api_labels,
+     ROUTE_POST_READS},
+    {"/prometheus/api/v1/label/{name}/values", prom_api_label_values, NULL, NULL, NULL,
+     prom_api_label_values, ROUTE_POST_READS},
+    {"/prometheus/api/v1/status/buildinfo", prom_api_buildinfo, NULL},
+    {"/prometheus/api/v1/metadata", prom_api_metadata, NULL},
+    {"/prometheus/api/v1/query_exemplars", prom_api_empty_list, NULL},
+    {"/api/v1/chart", api_chart, NULL},
+    {"/", ui_index, NULL},
+    {"/favicon.ico", ui_favicon, NULL},
+    {"/ui/{path+}", ui_file, NULL},
     {"/api/v1/systems/{id+}", NULL,
      "no such endpoint; a system's endpoints are /api/v1/systems/{id}/frame, /metrics and "
      "/metrics/{name}"},

@@ -49,6 +49,7 @@
 #include "listen.h"
 #include "request.h"
 #include "router.h"
+#include "ui_files.h"
 
 #define DEFAULT_THREADS 4
 #define MAX_THREADS 64
@@ -165,7 +166,14 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	}
 	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	                        r->content_type ? r->content_type : "application/json");
-	mhd.add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	                        r->cache_control ? r->cache_control : "no-store");
+	if (r->etag[0])
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+	if (r->last_modified[0])
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, r->last_modified);
+	if (r->csp) /* the dashboard's page: its own scripts only, no framing */
+		mhd.add_response_header(resp, "Content-Security-Policy", UI_CSP);
 	mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->status == 401)
 		mhd.add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
@@ -215,6 +223,7 @@ static int prepare(struct server *srv, struct MHD_Connection *c, struct conn_ctx
 	    auth_ok(&srv->auth, mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
 	bool token = srv->auth.token != NULL;
 	pthread_rwlock_unlock(&srv->auth_lock);
+	ok = ok || ui_files_public(method, uri); /* the dashboard's files hold no data */
 	if (!ok) {
 		req_error(r, 401, NULL,
 		          "missing or wrong bearer token (Authorization: Bearer TOKEN)");
@@ -224,6 +233,10 @@ static int prepare(struct server *srv, struct MHD_Connection *c, struct conn_ctx
 	r->may_write = token || client_loopback(c);
 	if (req_parse_target(r, uri, ctx->arena) < 0 || route_prepare(r) < 0)
 		return -1;
+	r->if_none_match =
+	    mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	r->if_modified_since =
+	    mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
 	if (route_method_has_body(method)) {
 		const char *cl =
 		    mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -410,6 +423,12 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 	srv->started_ms = now_ns() / 1000000;
 	srv->store_path = strdup(o->store_path);
 	srv->loopback = loopback;
+	srv->ui_fd = -1;
+	if (ui_files_open(srv, o->ui_dir) < 0) {
+		snprintf(err, errlen, "out of memory");
+		server_stop(srv);
+		return -ENOMEM;
+	}
 	if (pthread_rwlock_init(&srv->auth_lock, NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
 		server_stop(srv);
@@ -486,6 +505,7 @@ void server_stop(struct server *srv)
 		pthread_rwlock_destroy(&srv->auth_lock);
 	if (srv->guard_made)
 		guard_destroy(&srv->guard);
+	ui_files_close(srv);
 	free(srv->store_path);
 	free(srv);
 }

@@ -5,11 +5,11 @@
  *
  * Series: the store's series "memory.used_pct" of a system becomes the
  * gauge vantage_memory_used_pct{system, name, kind, runtime, image, +the
- * series' own labels} with the value of its latest point.  Names are
- * sanitized to [a-zA-Z0-9_] and abbreviated units turned into Prometheus
- * base units, with the value converted: _kb -> _bytes (x1024), _ms ->
- * _seconds (/1000), _ns -> _seconds, _s -> _seconds, _per_s ->
- * _per_second.  Percentages keep _pct.
+ * series' own labels} with the value of its latest point, named and
+ * labelled by analytics/promql_names.c (the query API under /prometheus
+ * names them there too): names sanitized to [a-zA-Z0-9_] and abbreviated
+ * units turned into Prometheus base units, with the value converted (_kb
+ * -> _bytes x1024, _ms -> _seconds /1000, _per_s -> _per_second).
  *
  * The exposition format wants every sample of a metric family together
  * under one HELP and TYPE, but the store hands points out system by
@@ -29,232 +29,15 @@
 #include <jansson.h>
 
 #include "../analytics/alarm_engine.h"
+#include "../analytics/promql_names.h"
+#include "../sinks/spool.h"
 #include "../util/version.h"
-#include "../util/jscan.h"
 #include "../store/store.h"
 #include "../util/log.h"
 #include "../util/util.h"
 #include "instance.h"
 #include "prometheus.h"
 #include "request.h"
-
-#define MAX_LABELS 24
-
-/* ---- values and names ------------------------------------------------------- */
-
-void prom_format_value(double v, char *dst, size_t cap)
-{
-	if (isnan(v)) {
-		snprintf(dst, cap, "NaN");
-		return;
-	}
-	if (isinf(v)) {
-		snprintf(dst, cap, v > 0 ? "+Inf" : "-Inf");
-		return;
-	}
-	/* the shortest of %.15g .. %.17g that reads back as v */
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(dst, cap, "%.*g", prec, v);
-		if (strtod(dst, NULL) == v)
-			return;
-	}
-}
-
-struct unit_rule {
-	const char *suffix, *repl;
-	double scale;
-};
-
-/* Abbreviated unit suffixes (promtool refuses them) -> base units. */
-static const struct unit_rule unit_rules[] = {
-    {"_per_s", "_per_second", 1},
-    {"_kb", "_bytes", 1024},
-    {"_mb", "_bytes", 1024.0 * 1024},
-    {"_gb", "_bytes", 1024.0 * 1024 * 1024},
-    {"_ms", "_seconds", 1e-3},
-    {"_us", "_seconds", 1e-6},
-    {"_ns", "_seconds", 1e-9},
-    {"_sec", "_seconds", 1},
-    {"_s", "_seconds", 1},
-};
-
-/*
- * "vantage_" + `metric` sanitized, into dst; *scale gets the factor that
- * converts the value to the unit the name now says.  Characters outside
- * [a-zA-Z0-9_] become '_', runs of '_' collapse.
- */
-void prom_family_name(const char *metric, struct buf *dst, double *scale)
-{
-	buf_reset(dst);
-	buf_adds(dst, "vantage_");
-	bool us = true;
-	for (const char *p = metric; *p; p++) {
-		char c = *p;
-		bool ok =
-		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-		if (!ok)
-			c = '_';
-		if (c == '_' && us)
-			continue;
-		us = c == '_';
-		buf_addc(dst, c);
-	}
-	while (dst->len > 8 && dst->data[dst->len - 1] == '_')
-		dst->data[--dst->len] = 0;
-	*scale = 1;
-	for (size_t i = 0; i < ARRAY_SIZE(unit_rules); i++) {
-		size_t n = strlen(unit_rules[i].suffix);
-		if (dst->len > n + 8 &&
-		    strcmp(dst->data + dst->len - n, unit_rules[i].suffix) == 0) {
-			dst->len -= n;
-			dst->data[dst->len] = 0;
-			buf_adds(dst, unit_rules[i].repl);
-			*scale = unit_rules[i].scale;
-			break;
-		}
-	}
-	/* "_total" is for counters; every series here is a gauge */
-	if (dst->len > 14 && strcmp(dst->data + dst->len - 6, "_total") == 0)
-		buf_adds(dst, "_value");
-}
-
-/* A label name: [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__". */
-static void label_name(const char *s, size_t n, struct buf *dst)
-{
-	buf_reset(dst);
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool ok =
-		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-		buf_addc(dst, ok ? c : '_');
-	}
-	if (dst->len == 0 || (dst->data[0] >= '0' && dst->data[0] <= '9')) {
-		struct buf t = BUF_INIT;
-		buf_adds(&t, "label_");
-		buf_add(&t, dst->data ? dst->data : "", dst->len);
-		buf_free(dst);
-		*dst = t;
-	}
-	if (dst->len >= 2 && dst->data[0] == '_' && dst->data[1] == '_')
-		dst->data[0] = 'x';
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
- * (overlong forms, surrogates and code points above U+10FFFF included). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	unsigned cp;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* A label value, quoted and escaped, as valid UTF-8. */
-void prom_label_value(struct buf *out, const char *s, size_t n)
-{
-	buf_addc(out, '"');
-	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\\' || c == '"') {
-			buf_addc(out, '\\');
-			buf_addc(out, (char)c);
-			i++;
-		} else if (c == '\n') {
-			buf_adds(out, "\\n");
-			i++;
-		} else {
-			size_t l = utf8_len((const unsigned char *)s + i, n - i);
-			if (l == 0) {
-				buf_adds(out, "\xef\xbf\xbd"); /* U+FFFD */
-				l = 1;
-			} else {
-				buf_add(out, s + i, l);
-			}
-			i += l;
-		}
-	}
-	buf_addc(out, '"');
-}
-
-/* ---- a flat JSON object of scalars: the series labels, the store stats ------- */
-
-/* Raw string content from the scanner, decoded as a label wants it: valid
- * UTF-8, with the bytes that were not UTF-8 in the observed system
- * (written \udcXX) and lone surrogates as U+FFFD. */
-static void label_text(struct buf *out, struct js_span raw)
-{
-	struct buf t = BUF_INIT;
-	js_unescape(&t, raw.p, raw.n);
-	buf_reset(out);
-	buf_adds(out, "");
-	for (size_t i = 0; i < t.len;) {
-		size_t l = utf8_len((const unsigned char *)t.data + i, t.len - i);
-		if (l == 0) {
-			buf_adds(out, "\xef\xbf\xbd"); /* U+FFFD */
-			l = 1;
-		} else {
-			buf_add(out, t.data + i, l);
-		}
-		i += l;
-	}
-	buf_free(&t);
-}
-
-/*
- * Call cb(key, value-text, is_string) for every member of a flat JSON
- * object whose value is a string, number, true or false; members holding
- * objects, arrays or null are skipped.  The whole object is checked
- * first (jscan): returns 0, or -EINVAL on malformed input, before any
- * call.
- */
-int prom_flat_object(const char *s, size_t n,
-                     void (*cb)(void *ctx, const char *k, const char *v, bool str), void *ctx)
-{
-	const char *end = s + n, *p = js_ws(s, end);
-	const char *e = p < end && *p == '{' ? js_skip(p, end, 0) : NULL;
-	struct js_iter it;
-	if (!e || js_iter_begin(&it, (struct js_span){p, (size_t)(e - p)}, 0) < 0)
-		return -EINVAL;
-	struct buf key = BUF_INIT, val = BUF_INIT;
-	struct js_span name, v, content;
-	int r;
-	while ((r = js_obj_next(&it, &name, &v)) > 0) {
-		if (v.p[0] == '{' || v.p[0] == '[' || js_eq(v, "null"))
-			continue;
-		label_text(&key, name);
-		bool str = js_str(v, &content);
-		if (str) {
-			label_text(&val, content);
-		} else {
-			buf_reset(&val);
-			buf_add(&val, v.p, v.n);
-		}
-		cb(ctx, buf_str(&key), buf_str(&val), str);
-	}
-	buf_free(&key);
-	buf_free(&val);
-	return r < 0 ? -EINVAL : 0;
-}
 
 /* ---- collecting the series --------------------------------------------------- */
 
@@ -266,49 +49,19 @@ struct entry {
 struct collect {
 	struct entry *e;
 	size_t n, cap;
-	struct buf arena;         /* NUL-separated strings */
-	struct buf fam, lab, tmp; /* scratch */
-	/* the label names written for the current point */
-	char names[MAX_LABELS][64];
-	int nnames;
+	struct buf arena;    /* NUL-separated strings */
+	struct buf fam, lab; /* scratch */
 };
 
-static bool label_taken(struct collect *c, const char *name)
+/* Append name="value" to c->lab (prom_series_labels gives each name once). */
+static void add_label(void *ctx, const char *name, const char *v, size_t n)
 {
-	for (int i = 0; i < c->nnames; i++)
-		if (strcmp(c->names[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* Append name="value" to c->lab unless the name is already there. */
-static void add_label(struct collect *c, const char *name, const char *v, size_t n)
-{
-	if (!v || !n || c->nnames >= MAX_LABELS || strlen(name) >= sizeof(c->names[0]) ||
-	    label_taken(c, name))
-		return;
-	copy_str(c->names[c->nnames++], sizeof(c->names[0]), name, strlen(name));
+	struct collect *c = ctx;
 	if (c->lab.len > 1)
 		buf_addc(&c->lab, ',');
 	buf_adds(&c->lab, name);
 	buf_addc(&c->lab, '=');
 	prom_label_value(&c->lab, v, n);
-}
-
-static void series_label(void *ctx, const char *k, const char *v, bool str)
-{
-	struct collect *c = ctx;
-	label_name(k, strlen(k), &c->tmp);
-	static const char *const fixed[] = {"system", "name", "kind", "runtime", "image"};
-	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
-		if (strcmp(buf_str(&c->tmp), fixed[i]) == 0) {
-			struct buf t = BUF_INIT;
-			buf_printf(&t, "label_%s", fixed[i]);
-			buf_free(&c->tmp);
-			c->tmp = t;
-			break;
-		}
-	add_label(c, buf_str(&c->tmp), v, strlen(v));
 }
 
 static size_t arena_add(struct buf *a, const char *s, size_t n)
@@ -328,18 +81,13 @@ static int collect_point(void *ctx, const struct store_latest *p)
 	prom_family_name(p->metric, &c->fam, &scale);
 	buf_reset(&c->lab);
 	buf_addc(&c->lab, '{');
-	c->nnames = 0;
-	add_label(c, "system", p->system_id, strlen(p->system_id));
-	if (p->system_name)
-		add_label(c, "name", p->system_name, strlen(p->system_name));
-	if (p->kind)
-		add_label(c, "kind", p->kind, strlen(p->kind));
-	if (p->runtime)
-		add_label(c, "runtime", p->runtime, strlen(p->runtime));
-	if (p->image)
-		add_label(c, "image", p->image, strlen(p->image));
-	if (p->labels_json &&
-	    prom_flat_object(p->labels_json, strlen(p->labels_json), series_label, c) < 0)
+	struct prom_ident id = {.system_id = p->system_id,
+	                        .name = p->system_name,
+	                        .kind = p->kind,
+	                        .runtime = p->runtime,
+	                        .image = p->image,
+	                        .labels_json = p->labels_json};
+	if (prom_series_labels(&id, add_label, c) < 0)
 		log_debug("metrics: malformed labels of %s %s: %.80s", p->system_id, p->metric,
 		          p->labels_json);
 	buf_addc(&c->lab, '}');
@@ -411,7 +159,7 @@ static void store_stat(void *ctx, const char *k, const char *v, bool str)
 	if (str || *end || end == v)
 		return;
 	struct buf name = BUF_INIT, lab = BUF_INIT, help = BUF_INIT;
-	label_name(k, strlen(k), &lab);
+	prom_label_name(k, strlen(k), &lab);
 	buf_printf(&name, "vantage_store_%s",
 	           strcmp(buf_str(&lab), "bytes") == 0 ? "size_bytes" : buf_str(&lab));
 	buf_printf(&help, "Store: %s (as in /api/v1/health).", buf_str(&lab));
@@ -591,6 +339,7 @@ void prom_metrics(struct request *r)
 	if (ok)
 		write_series(r, &c, &o);
 	alarm_states(r, ok ? s : NULL);
+	spool_metrics(&r->body); /* the sinks' spools (sinks/spool.h) */
 	if (!r->body.data)
 		buf_adds(&r->body, "");
 	buf_free(&o.names);
@@ -599,5 +348,4 @@ void prom_metrics(struct request *r)
 	buf_free(&c.arena);
 	buf_free(&c.fam);
 	buf_free(&c.lab);
-	buf_free(&c.tmp);
 }

@@ -73,6 +73,13 @@ struct request {
 	struct buf body;
 	const char *content_type; /* default application/json */
 	int64_t now_ms;           /* when the request started */
+	/* Static files (ui_files.c): request headers (NULL when absent) and
+	 * the answer's caching headers (cache_control NULL: no-store; etag,
+	 * last_modified and csp empty: none). */
+	const char *if_none_match, *if_modified_since;
+	const char *cache_control;
+	char etag[48], last_modified[40];
+	bool csp; /* the dashboard page's Content-Security-Policy */
 };
 
 /* Split the raw request target "/a/b%2Fc?x=1&y" into r->seg and r->param,

@@ -83,6 +83,9 @@ struct server_opts {
 	/* The daemon's counters; NULL when serving a store file alone
 	 * (`vantage api`): health then says "mode":"api". */
 	struct server_stats *stats;
+	/* The dashboard's directory (docs/dashboard.md); NULL: found next to
+	 * the binary (ui_files.h).  A missing one is not an error. */
+	const char *ui_dir;
 };
 
 struct server;

@@ -7,6 +7,9 @@
  * in messages so a user knows the URL was understood.
  */
 #include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,20 +17,20 @@
 
 #include "../util/util.h"
 #include "sinks.h"
+#include "spool.h"
 
 extern const struct sink_scheme sink_scheme_file, sink_scheme_sqlite, sink_scheme_store;
+extern const struct sink_scheme sink_scheme_http, sink_scheme_https;
 
 static const struct sink_scheme planned[] = {
     {.scheme = "kafka", .usage = "kafka://BROKER/TOPIC"},
-    {.scheme = "http", .usage = "http://HOST/PATH"},
-    {.scheme = "https", .usage = "https://HOST/PATH"},
     {.scheme = "graphite", .usage = "graphite://HOST:PORT"},
     {.scheme = "sflow", .usage = "sflow://HOST:PORT"},
 };
 
 static const struct sink_scheme *const schemes[] = {
     &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store, &planned[0],
-    &planned[1],       &planned[2],         &planned[3],        &planned[4],
+    &sink_scheme_http, &sink_scheme_https,  &planned[1],        &planned[2],
 };
 
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
@@ -97,4 +100,85 @@ int sink_open(const char *url, const struct sink_env *env, struct sink **out, ch
 	}
 	/* "-" or a plain path (even one with a ':' in it, "out:1.json") */
 	return sink_scheme_file.open(url, url, env, out, err, errlen);
+}
+
+/* ---- spools and URL options of the sinks ----------------------------------- */
+
+void sink_spool_base(const struct sink_env *env, char *dst, size_t cap)
+{
+	if (env && env->spool_dir && *env->spool_dir) {
+		snprintf(dst, cap, "%s", env->spool_dir);
+	} else if (env && env->store_path && *env->store_path) {
+		char tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s", env->store_path);
+		snprintf(dst, cap, "%s/spool", dirname(tmp));
+	} else if (geteuid() == 0) {
+		snprintf(dst, cap, "/var/lib/vantage/spool");
+	} else {
+		const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+		if (state && *state == '/')
+			snprintf(dst, cap, "%s/vantage/spool", state);
+		else
+			snprintf(dst, cap, "%s/.local/state/vantage/spool", home ? home : "/tmp");
+	}
+}
+
+int sink_spool_open(const char *url, const char *name, const struct sink_env *env,
+                    struct spool **out, char *err, size_t errlen)
+{
+	char base[2048], dir[4096];
+	sink_spool_base(env, base, sizeof(base));
+	spool_dir_for(base, url, dir, sizeof(dir));
+	struct spool_opts o = {
+	    .dir = dir,
+	    .name = name,
+	    .max_bytes = env ? env->spool_max_bytes : 0,
+	    .max_age_s = env ? env->spool_max_age_s : 0,
+	};
+	return spool_open(&o, out, err, errlen);
+}
+
+/* %XX-decode [s, s+n) into dst (cap > n). */
+static void url_decode(const char *s, size_t n, char *dst)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 &&
+		    hex_digit(s[i + 2]) >= 0) {
+			dst[j++] = (char)(hex_digit(s[i + 1]) << 4 | hex_digit(s[i + 2]));
+			i += 2;
+		} else {
+			dst[j++] = s[i];
+		}
+	}
+	dst[j] = 0;
+}
+
+int sink_url_options(const char *opts, size_t len,
+                     int (*fn)(void *ctx, const char *key, const char *value, char *err,
+                               size_t errlen),
+                     void *ctx, char *err, size_t errlen)
+{
+	const char *p = opts, *end = opts + len;
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(stop - p));
+		if (stop == p) {
+			p = stop + 1;
+			continue;
+		}
+		if (!eq || eq == p || stop - p >= 4096) {
+			snprintf(err, errlen, "option \"%.*s\": not KEY=VALUE", (int)(stop - p), p);
+			return -EINVAL;
+		}
+		char key[4096], val[4096];
+		url_decode(p, (size_t)(eq - p), key);
+		url_decode(eq + 1, (size_t)(stop - eq - 1), val);
+		int r = fn(ctx, key, val, err, errlen);
+		if (r < 0)
+			return r;
+		p = amp ? amp + 1 : end;
+	}
+	return 0;
 }

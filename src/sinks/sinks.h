@@ -19,7 +19,12 @@
  *        store:            the store the caller passes in env->store
  *        sqlite:PATH       the store at PATH (opened, created if missing),
  *        store:PATH        owned by the sink
- *        kafka://  http://  https://  graphite://  sflow://
+ *        file://PATH?rotate_size=..&rotate_age=..&keep=..&compress=zstd
+ *                          a file rotated by size and time (file_sink.h)
+ *        http://HOST/PATH, https://HOST/PATH[#OPTIONS]
+ *                          JSON Lines POSTed in batches, spooled while
+ *                          the receiver is down (http_sink.c)
+ *        kafka://  graphite://  sflow://
  *                          known schemes whose sinks are not built yet
  * A string whose prefix before ':' is not a scheme of the table is a file
  * path ("out:1.json"), unless the ':' is followed by "//": "foo://x" is an
@@ -41,7 +46,37 @@ struct sink_env {
 	struct store *store;    /* the caller's store, for "store:"; borrowed;
 	                         * NULL if it has none */
 	const char *store_path; /* its path, for messages; may be NULL */
+	/* Spools of the sinks that have one (spool.h): each in its own
+	 * directory under spool_dir; NULL: "spool" next to store_path, else
+	 * /var/lib/vantage/spool (root) or ~/.local/state/vantage/spool.
+	 * Bounds 0: the defaults of spool.h. */
+	const char *spool_dir;
+	uint64_t spool_max_bytes;
+	int64_t spool_max_age_s;
 };
+
+struct spool;
+
+/*
+ * Open the spool of the sink `url` (for the sinks that keep one):
+ * directory sink_spool_dir(env)/spool_dir_for(url), bounds from env (NULL:
+ * defaults), counters named `name` (the URL without secrets).  Errors: as
+ * spool_open(), the message in err.
+ */
+int sink_spool_open(const char *url, const char *name, const struct sink_env *env,
+                    struct spool **out, char *err, size_t errlen);
+/* The base directory of the spools (see struct sink_env) into dst. */
+void sink_spool_base(const struct sink_env *env, char *dst, size_t cap);
+
+/*
+ * Options of a sink URL: "k=v&k=v" (a query or a fragment), each value
+ * %XX-decoded, handed to fn(ctx, key, value); fn returns 0 or a negative
+ * errno with a message in err.  An option without '=' is an error.
+ */
+int sink_url_options(const char *opts, size_t len,
+                     int (*fn)(void *ctx, const char *key, const char *value, char *err,
+                               size_t errlen),
+                     void *ctx, char *err, size_t errlen);
 
 /*
  * Open the sink `url` names.  Returns 0 and *out, or a negative errno and a

@@ -1003,6 +1003,7 @@ static void sqlite_close(struct store *base)
 	hmap_free(&s->recs);
 	hmap_free(&s->warm);
 	hmap_free(&s->series);
+	series_caches_free(s);
 	sha256_free(s->sha);
 	unclaim(s);
 	free(s->path);

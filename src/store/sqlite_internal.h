@@ -104,6 +104,9 @@ enum stmt_id {
 
 #define FEAT_MAX 256
 
+struct pcache; /* sqlite_series.c */
+struct tcache; /* sqlite_read.c */
+
 struct sqlite_store {
 	struct store base; /* first: the handle store.c sees */
 	sqlite3 *db;
@@ -131,6 +134,8 @@ struct sqlite_store {
 	int64_t data_version;
 	int64_t wm1m, wm1h;
 	struct sha256 *sha;
+	struct pcache *pc; /* read-only handles: decoded points (sqlite_series.c) */
+	struct tcache *tc; /* and series answers' text (sqlite_read.c) */
 };
 
 static inline struct sqlite_store *sq(struct store *s)
@@ -266,7 +271,16 @@ struct sread {
 	struct pvec pts; /* by time, one per time */
 	size_t nchunk;   /* how many of pts came from chunks */
 	size_t tag;      /* the caller's */
+	bool borrowed;   /* pts is a view into the handle's cache: not freed */
 };
+/* Free r->pts unless it is borrowed. */
+static inline void sread_free(struct sread *r)
+{
+	if (!r->borrowed)
+		pvec_free(&r->pts);
+	r->pts = (struct pvec){0};
+	r->borrowed = false;
+}
 /* A frame blob's points of the series r[0..n) (ascending ids), each
  * appended to its r[k].pts with time t. */
 int fpoints_pick(const void *data, size_t len, int64_t t, struct sread *r, size_t n);
@@ -340,6 +354,18 @@ void tv_free(struct tv *x);
  * rather than a lookup per minute and system. */
 int raw_gather(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, int64_t to,
                const struct levels *lv, bool scan);
+/* The same for a few series of one system, through the decoded points
+ * cache of a read-only handle inside a read transaction (else plain
+ * raw_gather): r[k].pts may then be borrowed (sread_free()). */
+int raw_gather_cached(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, int64_t to,
+                      const struct levels *lv);
+/* The database version a read-only handle's caches are valid for: its
+ * read transaction's PRAGMA data_version; -1 when it must not cache (a
+ * read-write handle, no read transaction open). */
+int64_t cache_version(struct sqlite_store *s);
+/* Free a handle's caches (sqlite_close). */
+void series_caches_free(struct sqlite_store *s);
+void tcache_free(struct tcache *tc); /* sqlite_read.c */
 /* Where the raw part of a bucketed read at `level` starts. */
 int64_t raw_start(const struct levels *lv, int level, int64_t from, int64_t to);
 /* Reduce series r over [from, to] (inclusive) into buckets of `step` at
@@ -389,6 +415,12 @@ static inline int64_t floor_to(int64_t t, int64_t step)
 {
 	int64_t r = t % step;
 	return r < 0 ? t - r - step : t - r;
+}
+
+static inline int64_t ceil_to(int64_t t, int64_t step)
+{
+	int64_t f = floor_to(t, step);
+	return f == t ? t : f + step;
 }
 
 #endif

@@ -506,6 +506,17 @@ static int frame_json(struct sqlite_store *s, const char *system_id, int64_t at_
 
 /* ---- series ----------------------------------------------------------------------- */
 
+/* The two digits of 0..99. */
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
+static inline void put2(char *p, unsigned v)
+{
+	memcpy(p, digits2 + 2 * v, 2);
+}
+
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" of t (ms) into dst (40 bytes, not
  * NUL-terminated; its length returned), the day's part formatted once per
  * day (a day of 10 s points has one or two). */
@@ -514,10 +525,10 @@ struct isofmt {
 	char prefix[12];
 };
 
-static size_t iso_fast(struct isofmt *f, int64_t t, char *dst)
+static inline size_t iso_fast(struct isofmt *f, int64_t t, char *dst)
 {
 	int64_t day = t / MS_DAY - (t % MS_DAY < 0);
-	int64_t ms = t - day * MS_DAY;
+	unsigned ms = (unsigned)(t - day * MS_DAY);
 	if (day != f->day) {
 		char full[40];
 		iso(t, full, sizeof(full));
@@ -529,96 +540,319 @@ static size_t iso_fast(struct isofmt *f, int64_t t, char *dst)
 		memcpy(f->prefix, full, 11);
 		f->day = day;
 	}
-	unsigned h = (unsigned)(ms / 3600000), mi = (unsigned)(ms / 60000 % 60),
-	         sec = (unsigned)(ms / 1000 % 60), mil = (unsigned)(ms % 1000);
+	unsigned sec = ms / 1000, mil = ms % 1000;
 	memcpy(dst, f->prefix, 11);
 	char *p = dst + 11;
-	p[0] = (char)('0' + h / 10);
-	p[1] = (char)('0' + h % 10);
+	put2(p, sec / 3600);
 	p[2] = ':';
-	p[3] = (char)('0' + mi / 10);
-	p[4] = (char)('0' + mi % 10);
+	put2(p + 3, sec / 60 % 60);
 	p[5] = ':';
-	p[6] = (char)('0' + sec / 10);
-	p[7] = (char)('0' + sec % 10);
+	put2(p + 6, sec % 60);
 	p[8] = '.';
 	p[9] = (char)('0' + mil / 100);
-	p[10] = (char)('0' + mil / 10 % 10);
-	p[11] = (char)('0' + mil % 10);
+	put2(p + 10, mil % 100);
 	p[12] = 'Z';
 	return 24;
 }
 
-/* A value as jw_double(v, 6) writes it, appended at o->data + o->len
- * (room reserved); false when it is not on jw_double's fast path. */
-static bool num6(struct buf *o, double v)
+/* A value as jw_double(v, 6) writes it, at p (room for 20 bytes); the
+ * bytes written, or 0 when it is not on jw_double's fast path (|v| < 1e9:
+ * integer part and 6 decimals rounded half away from zero, trailing
+ * zeros and a bare '.' left out). */
+static inline size_t num6(char *p, double v)
 {
 	if (!(v > -1e9 && v < 1e9))
-		return false;
+		return 0;
 	double sv = v * 1e6;
 	int64_t iv = (int64_t)(sv < 0 ? sv - 0.5 : sv + 0.5);
 	uint64_t u = iv < 0 ? (uint64_t)(-iv) : (uint64_t)iv;
-	uint64_t ip = u / 1000000, fp = u % 1000000;
-	char tmp[32], *p = tmp + sizeof(tmp);
-	int digits = 6;
-	while (digits > 0 && fp % 10 == 0 && fp) {
-		fp /= 10;
-		digits--;
-	}
-	if (fp) {
-		for (int k = 0; k < digits; k++) {
-			*--p = (char)('0' + fp % 10);
-			fp /= 10;
-		}
-		*--p = '.';
-	}
-	do {
-		*--p = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
+	unsigned ip = (unsigned)(u / 1000000), fp = (unsigned)(u % 1000000);
+	char *o = p;
 	if (iv < 0)
-		*--p = '-';
-	size_t n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(o->data + o->len, p, n);
-	o->len += n;
-	return true;
+		*o++ = '-';
+	unsigned nd = 1; /* ip <= 1e9 */
+	for (unsigned x = ip; x >= 10; x /= 10)
+		nd++;
+	char *e = o + nd;
+	while (ip >= 100) {
+		e -= 2;
+		put2(e, ip % 100);
+		ip /= 100;
+	}
+	if (ip >= 10)
+		put2(e - 2, ip);
+	else
+		e[-1] = (char)('0' + ip);
+	o += nd;
+	if (fp) {
+		*o++ = '.';
+		put2(o, fp / 10000);
+		put2(o + 2, fp / 100 % 100);
+		put2(o + 4, fp % 100);
+		/* trailing zeros counted without a loop (fp != 0: at most 5) */
+		o += 6 - (fp % 10 == 0) - (fp % 100 == 0) - (fp % 1000 == 0) - (fp % 10000 == 0) -
+		     (fp % 100000 == 0);
+	}
+	return (size_t)(o - p);
 }
 
-/* The points of one series as [[iso_time, value]...], written straight
- * into the answer (the same bytes jw_str/jw_double/jw_int give). */
-static void points_json(const struct tv *x, bool count, struct json *j)
+/* Points [a, b) of x, each "[iso_time,value]", appended to o (the same
+ * bytes jw_str/jw_double/jw_int give), a ',' before each but the first
+ * when `first`; offs (optional) gets where each one's '[' starts. */
+static void points_text(const struct tv *x, size_t a, size_t b, bool count, bool first,
+                        struct buf *o, size_t *offs)
 {
-	jw_arr_begin(j, "points");
-	struct buf *o = j->out;
 	struct isofmt f = {.day = INT64_MIN};
-	buf_reserve(o, x->n * 40 + 64);
-	for (size_t i = 0; i < x->n; i++) {
-		buf_reserve(o, 80);
+	buf_reserve(o, (b - a) * 48 + 64);
+	for (size_t i = a; i < b; i++) {
+		if (o->cap - o->len < 80)
+			buf_reserve(o, 80 + (b - i) * 48);
 		char *p = o->data + o->len;
-		if (i)
+		if (i > a || !first)
 			*p++ = ',';
+		if (offs)
+			offs[i] = (size_t)(p - o->data);
 		*p++ = '[';
 		*p++ = '"';
 		p += iso_fast(&f, x->t[i], p);
 		*p++ = '"';
 		*p++ = ',';
+		size_t n = count ? 0 : num6(p, x->v[i]);
+		if (n) {
+			p[n] = ']';
+			o->len = (size_t)(p + n + 1 - o->data);
+			continue;
+		}
 		o->len = (size_t)(p - o->data);
+		o->data[o->len] = 0;
 		if (count) {
-			o->data[o->len] = 0;
 			buf_printf(o, "%lld", (long long)x->v[i]);
-		} else if (!num6(o, x->v[i])) {
+		} else {
 			struct json one; /* no comma: the first value of its own writer */
-			o->data[o->len] = 0;
 			jw_init(&one, o);
 			jw_double(&one, NULL, x->v[i], 6);
 		}
-		buf_reserve(o, 2);
-		o->data[o->len++] = ']';
-		o->data[o->len] = 0;
+		buf_addc(o, ']');
 	}
-	if (x->n)
+	if (o->data)
+		o->data[o->len] = 0;
+}
+
+/* ---- the answers' text cache -------------------------------------------------- */
+
+/* A read-only handle keeps the text of the points of the series it last
+ * answered from raw points (cache_version(): for one database version):
+ * for one series, step and statistic, the buckets wholly inside the range
+ * asked ([lo, hi): a bucket's value depends only on the raw points in it).
+ * The next answer of "the last 24 h" a little later reduces and writes
+ * only the buckets at its two ends, and copies the rest. */
+#define TC_SLOTS 16
+#define TC_BYTES (4 << 20) /* of text a handle */
+#define TC_EDGE_MAX 64     /* buckets written around the copy before it is built anew */
+
+struct tc_ent {
+	int64_t version, series, step; /* the key, with the statistic */
+	int kind, pct;
+	int64_t lo, hi; /* whole buckets: lo <= time < hi */
+	int64_t *bt;    /* n bucket times */
+	size_t *off;    /* where each one's '[' is in text, and text.len at [n] */
+	size_t n;
+	struct buf text; /* "[..],[..]..." */
+	uint64_t used;
+};
+
+struct tcache {
+	struct tc_ent e[TC_SLOTS];
+	size_t n, bytes; /* entries, text held */
+	uint64_t tick;
+};
+
+static void tc_drop(struct tcache *tc, size_t i)
+{
+	struct tc_ent *c = &tc->e[i];
+	tc->bytes -= c->text.len;
+	free(c->bt);
+	free(c->off);
+	buf_free(&c->text);
+	tc->n--;
+	*c = tc->e[tc->n]; /* the last one in its place */
+	tc->e[tc->n] = (struct tc_ent){0};
+}
+
+void tcache_free(struct tcache *tc)
+{
+	if (!tc)
+		return;
+	while (tc->n)
+		tc_drop(tc, 0);
+	free(tc);
+}
+
+static struct tc_ent *tc_find(struct tcache *tc, int64_t version, int64_t series, int64_t step,
+                              const struct stat_spec *sp)
+{
+	for (size_t i = 0; tc && i < tc->n; i++) {
+		struct tc_ent *c = &tc->e[i];
+		if (c->version == version && c->series == series && c->step == step &&
+		    c->kind == (int)sp->kind && c->pct == sp->pct)
+			return c;
+	}
+	return NULL;
+}
+
+/* The first of c's buckets at or after t. */
+static size_t tc_bound(const struct tc_ent *c, int64_t t)
+{
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->bt[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Keep the whole buckets of an answer over [from, to]: x's points, their
+ * text at text (offs: where each starts, relative to text).  Best effort:
+ * nothing kept when memory is short. */
+static void tc_put(struct sqlite_store *s, int64_t version, int64_t series, int64_t step,
+                   const struct stat_spec *sp, const struct tv *x, const char *text,
+                   size_t text_len, const size_t *offs, int64_t from, int64_t to)
+{
+	if (!s->tc && !(s->tc = calloc(1, sizeof(*s->tc))))
+		return;
+	struct tcache *tc = s->tc;
+	int64_t lo = ceil_to(from, step), hi = floor_to(to + 1, step);
+	size_t a = 0, b = x->n;
+	while (a < b && x->t[a] < lo)
+		a++;
+	while (b > a && x->t[b - 1] >= hi)
+		b--;
+	size_t t0 = a < b ? offs[a] : 0, t1 = b < x->n ? offs[b] - 1 : text_len;
+	if (t1 - t0 > TC_BYTES / 2)
+		return;
+	for (size_t i = 0; i < tc->n; i++) /* an older copy, or of another version */
+		if (tc->e[i].version != version ||
+		    (tc->e[i].series == series && tc->e[i].step == step &&
+		     tc->e[i].kind == (int)sp->kind && tc->e[i].pct == sp->pct))
+			tc_drop(tc, i--);
+	while (tc->n == TC_SLOTS || (tc->n && tc->bytes + (t1 - t0) > TC_BYTES)) {
+		size_t old = 0;
+		for (size_t i = 1; i < tc->n; i++)
+			if (tc->e[i].used < tc->e[old].used)
+				old = i;
+		tc_drop(tc, old);
+	}
+	struct tc_ent c = {.version = version,
+	                   .series = series,
+	                   .step = step,
+	                   .kind = (int)sp->kind,
+	                   .pct = sp->pct,
+	                   .lo = lo,
+	                   .hi = hi,
+	                   .n = b - a,
+	                   .used = ++tc->tick};
+	c.bt = malloc((c.n + 1) * sizeof(*c.bt));
+	c.off = malloc((c.n + 1) * sizeof(*c.off));
+	if (!c.bt || !c.off) {
+		free(c.bt);
+		free(c.off);
+		return;
+	}
+	/* the text of points [a, b): from a's '[' to b's ',' (or the end) */
+	if (a < b)
+		buf_add(&c.text, text + t0, t1 - t0);
+	for (size_t i = a; i < b; i++) {
+		c.bt[i - a] = x->t[i];
+		c.off[i - a] = offs[i] - t0;
+	}
+	c.off[c.n] = c.text.len;
+	tc->bytes += c.text.len;
+	tc->e[tc->n++] = c;
+}
+
+/* r with only its points in [from, end) (a view). */
+static struct sread slice(const struct sread *r, int64_t from, int64_t end)
+{
+	struct sread v = *r;
+	size_t a = 0, b = r->pts.n;
+	while (a < b) { /* the first at or after from */
+		size_t mid = a + (b - a) / 2;
+		if (r->pts.v[mid].t < from)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	b = a;
+	while (b < r->pts.n && r->pts.v[b].t < end)
+		b++;
+	v.pts.v = r->pts.v ? r->pts.v + a : NULL;
+	v.pts.n = v.pts.cap = b - a;
+	v.borrowed = true;
+	return v;
+}
+
+/* The "points" of one series over [from, to]: reduced (series_reduce) and
+ * written, or at a level-0 (raw) read of a read-only handle, the buckets
+ * the text cache holds copied and only those around them reduced. */
+static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t from, int64_t to,
+                       int64_t step, int level, const struct levels *lv, const struct stat_spec *sp,
+                       int64_t version, struct tv *x, struct json *j)
+{
+	bool count = sp->kind == STAT_COUNT;
+	bool cacheable = version >= 0 && level == 0;
+	struct tc_ent *c = cacheable ? tc_find(s->tc, version, ri->id, step, sp) : NULL;
+	int64_t u0 = ceil_to(from, step), u1 = floor_to(to + 1, step);
+	if (c) {
+		u0 = u0 > c->lo ? u0 : c->lo;
+		u1 = u1 < c->hi ? u1 : c->hi;
+		if (u0 >= u1 || (u0 - from) / step + (to - u1) / step > TC_EDGE_MAX)
+			c = NULL;
+	}
+	jw_arr_begin(j, "points");
+	struct buf *o = j->out;
+	size_t start = o->len;
+	int e;
+	if (!c) {
+		x->n = 0;
+		e = series_reduce(s, ri, from, to, step, level, lv, sp, x);
+		size_t *offs = e == 0 && cacheable ? malloc((x->n + 1) * sizeof(*offs)) : NULL;
+		if (e == 0)
+			points_text(x, 0, x->n, count, true, o, offs);
+		if (offs) {
+			for (size_t i = 0; i < x->n; i++)
+				offs[i] -= start;
+			tc_put(s, version, ri->id, step, sp, x, o->data + start, o->len - start,
+			       offs, from, to);
+		}
+		free(offs);
+	} else {
+		c->used = ++s->tc->tick;
+		x->n = 0; /* the buckets before the copy, ... */
+		struct sread head = slice(ri, from, u0), tail = slice(ri, u1, to + 1);
+		e = series_reduce(s, &head, from, u0 - 1, step, level, lv, sp, x);
+		if (e == 0)
+			points_text(x, 0, x->n, count, true, o, NULL);
+		size_t i0 = tc_bound(c, u0), i1 = tc_bound(c, u1);
+		if (e == 0 && i0 < i1) { /* ... the copy (without the ',' after it), ... */
+			if (o->len > start)
+				buf_addc(o, ',');
+			size_t end = i1 < c->n ? c->off[i1] - 1 : c->off[c->n];
+			buf_add(o, c->text.data + c->off[i0], end - c->off[i0]);
+		}
+		bool first = o->len == start;
+		x->n = 0; /* ... and after it */
+		if (e == 0)
+			e = series_reduce(s, &tail, u1, to, step, level, lv, sp, x);
+		if (e == 0)
+			points_text(x, 0, x->n, count, first, o, NULL);
+	}
+	if (o->len > start)
 		j->first[j->depth] = false;
 	jw_arr_end(j);
+	return e;
 }
 
 int sqlite_series_json(struct store *base, const char *system_id, const char *metric,
@@ -686,6 +920,7 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 	           sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	struct levels lv;
 	levels_load(s, &lv);
+	int64_t version = e == 0 ? cache_version(s) : -1; /* after a read: in the snapshot */
 	int64_t step;
 	int level = level_pick(&lv, from_ms, step_ms, &step);
 	/* the series' raw points at once (a frame's blob is walked once),
@@ -700,8 +935,8 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 				byid[b] = byid[b - 1];
 				byid[b - 1] = t;
 			}
-		e = raw_gather(s, byid, nser, raw_start(&lv, level, from_ms, to_ms), to_ms + 1, &lv,
-		               false);
+		e = raw_gather_cached(s, byid, nser, raw_start(&lv, level, from_ms, to_ms),
+		                      to_ms + 1, &lv);
 	}
 	struct tv x = {0};
 	if (e == 0) {
@@ -716,16 +951,15 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 		if (nser > 1)
 			jw_arr_begin(&j, "series");
 		for (size_t i = 0; e == 0 && i < nser; i++) {
-			const struct sread *ri = NULL;
+			const struct sread *ri = &byid[0];
 			for (size_t k = 0; k < nser; k++)
 				if (byid[k].tag == i)
 					ri = &byid[k];
-			x.n = 0;
-			e = series_reduce(s, ri, from_ms, to_ms, step, level, &lv, &sp, &x);
 			if (nser > 1)
 				jw_obj_begin(&j, NULL);
 			jw_raw(&j, "labels", labels[i], strlen(labels[i]));
-			points_json(&x, sp.kind == STAT_COUNT, &j);
+			e = points_json(s, ri, from_ms, to_ms, step, level, &lv, &sp, version, &x,
+			                &j);
 			if (nser > 1)
 				jw_obj_end(&j);
 		}
@@ -739,7 +973,7 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 	for (size_t i = 0; i < nser; i++) {
 		free(labels[i]);
 		if (byid)
-			pvec_free(&byid[i].pts);
+			sread_free(&byid[i]);
 	}
 	free(labels);
 	free(r);

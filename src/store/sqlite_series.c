@@ -160,12 +160,6 @@ int level_pick(const struct levels *lv, int64_t from, int64_t step, int64_t *ste
 	return level;
 }
 
-static int64_t ceil_to(int64_t t, int64_t step)
-{
-	int64_t f = floor_to(t, step);
-	return f == t ? t : f + step;
-}
-
 /* Step 0: the hours' rows are read below *hb, the minutes' below *mb. */
 static void stored_bounds(const struct levels *lv, int64_t from, int64_t *hb, int64_t *mb)
 {
@@ -354,6 +348,188 @@ int raw_gather(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, 
 	}
 	for (size_t k = 0; e == 0 && k < n; k++)
 		e = merge_sources(&r[k].pts, r[k].nchunk);
+	return e;
+}
+
+/* ---- the decoded points cache ------------------------------------------------------ */
+
+/* A read-only handle keeps the points it last gathered of a few series,
+ * each for a range [from, upto), as raw_gather() gave them; they are valid
+ * for one database version (PRAGMA data_version, read inside the read
+ * transaction: it changes whenever another connection's commit is in the
+ * snapshot).  A repeated read of a series (a dashboard, a client polling
+ * "the last 24 h") then costs no SQLite reads and no decoding while the
+ * store has not changed.  A read-write handle's own commits do not change
+ * its data_version, so it never caches.  Bounded: PC_SLOTS series and
+ * PC_POINTS points (5 MB) a handle, least recently used out first. */
+#define PC_SLOTS 16
+#define PC_POINTS (128 * 1024)
+#define PC_MAX_SERIES 8 /* reads of more series at once are not cached */
+
+struct pc_ent {
+	int64_t series, from, upto; /* its every point with from <= t < upto */
+	struct pvec pts;
+	uint64_t used;
+};
+
+struct pcache {
+	int64_t version;
+	struct pc_ent e[PC_SLOTS];
+	size_t n, points; /* entries; points held (capacity) */
+	uint64_t tick;
+};
+
+static void pc_drop(struct pcache *pc, size_t i)
+{
+	pc->points -= pc->e[i].pts.cap;
+	pvec_free(&pc->e[i].pts);
+	pc->n--;
+	pc->e[i] = pc->e[pc->n]; /* the last one in its place */
+	pc->e[pc->n] = (struct pc_ent){0};
+}
+
+static void pcache_free(struct pcache *pc)
+{
+	if (!pc)
+		return;
+	while (pc->n)
+		pc_drop(pc, 0);
+	free(pc);
+}
+
+static struct pc_ent *pc_find(struct pcache *pc, int64_t series, int64_t from, int64_t to)
+{
+	for (size_t i = 0; i < pc->n; i++)
+		if (pc->e[i].series == series && pc->e[i].from <= from && to <= pc->e[i].upto)
+			return &pc->e[i];
+	return NULL;
+}
+
+/* Keep `pts` (taken) for series over [from, upto): false when it does not
+ * fit (the caller keeps it).  Entries lent out by this read (used ==
+ * pc->tick) stay. */
+static bool pc_put(struct pcache *pc, int64_t series, int64_t from, int64_t upto, struct pvec *pts)
+{
+	if (pts->cap > PC_POINTS / 2)
+		return false;
+	for (size_t i = 0; i < pc->n; i++)
+		if (pc->e[i].series == series && pc->e[i].used != pc->tick)
+			pc_drop(pc, i--); /* a narrower range of the same series */
+	while (pc->n == PC_SLOTS || pc->points + pts->cap > PC_POINTS) {
+		size_t old = SIZE_MAX;
+		for (size_t i = 0; i < pc->n; i++)
+			if (pc->e[i].used != pc->tick &&
+			    (old == SIZE_MAX || pc->e[i].used < pc->e[old].used))
+				old = i;
+		if (old == SIZE_MAX)
+			return false;
+		pc_drop(pc, old);
+	}
+	struct pc_ent *x = &pc->e[pc->n++];
+	*x = (struct pc_ent){
+	    .series = series, .from = from, .upto = upto, .pts = *pts, .used = pc->tick};
+	pc->points += pts->cap;
+	*pts = (struct pvec){0};
+	return true;
+}
+
+/* The first point of v at or after t. */
+static size_t lower_bound(const struct pvec *v, int64_t t)
+{
+	size_t lo = 0, hi = v->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->v[mid].t < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* r's points: the [from, to) part of x, borrowed. */
+static void pc_view(struct pc_ent *x, uint64_t tick, int64_t from, int64_t to, struct sread *r)
+{
+	size_t a = lower_bound(&x->pts, from), b = lower_bound(&x->pts, to);
+	r->pts = (struct pvec){.v = x->pts.v + a, .n = b - a, .cap = b - a};
+	r->nchunk = 0;
+	r->borrowed = true;
+	x->used = tick;
+}
+
+void series_caches_free(struct sqlite_store *s)
+{
+	pcache_free(s->pc);
+	tcache_free(s->tc);
+	s->pc = NULL;
+	s->tc = NULL;
+}
+
+int64_t cache_version(struct sqlite_store *s)
+{
+	/* only inside a read transaction: its data_version is its snapshot's */
+	if (!s->ro || sqlite3_get_autocommit(s->db))
+		return -1;
+	sqlite3_stmt *st = stmt(s, ST_DATA_VERSION);
+	if (!st)
+		return -1;
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	return v;
+}
+
+int raw_gather_cached(struct sqlite_store *s, struct sread *r, size_t n, int64_t from, int64_t to,
+                      const struct levels *lv)
+{
+	if (n == 0 || n > PC_MAX_SERIES || from >= to)
+		return raw_gather(s, r, n, from, to, lv, false);
+	int64_t version = cache_version(s);
+	if (version < 0)
+		return raw_gather(s, r, n, from, to, lv, false);
+	if (!s->pc && !(s->pc = calloc(1, sizeof(*s->pc))))
+		return raw_gather(s, r, n, from, to, lv, false);
+	struct pcache *pc = s->pc;
+	if (pc->version != version) {
+		while (pc->n)
+			pc_drop(pc, 0);
+		pc->version = version;
+	}
+	pc->tick++;
+	/* the series not cached, gathered together up to an hour past `to`
+	 * (the next reads of "the last N hours" end a little later) */
+	int64_t upto = to < INT64_MAX - MS_HOUR ? to + MS_HOUR : INT64_MAX;
+	struct sread miss[PC_MAX_SERIES];
+	size_t nm = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct pc_ent *x = pc_find(pc, r[k].id, from, to);
+		if (x) {
+			pc_view(x, pc->tick, from, to, &r[k]);
+		} else {
+			miss[nm] = r[k];
+			miss[nm].pts = (struct pvec){0};
+			miss[nm].borrowed = false;
+			miss[nm++].tag = k;
+		}
+	}
+	if (!nm)
+		return 0;
+	int e = raw_gather(s, miss, nm, from, upto, lv, false);
+	for (size_t m = 0; m < nm; m++) {
+		struct sread *rk = &r[miss[m].tag];
+		if (e == 0 && pc_put(pc, miss[m].id, from, upto, &miss[m].pts)) {
+			pc_view(&pc->e[pc->n - 1], pc->tick, from, to, rk);
+			continue;
+		}
+		/* not kept: the caller owns the points below `to` */
+		sread_free(rk);
+		if (e == 0) {
+			miss[m].pts.n = lower_bound(&miss[m].pts, to);
+			rk->pts = miss[m].pts;
+			rk->nchunk = 0;
+		} else {
+			pvec_free(&miss[m].pts);
+		}
+	}
 	return e;
 }
 
@@ -738,7 +914,7 @@ static int load_systems(struct rq *q)
 	struct sqlite_store *s = q->s;
 	const struct store_series_query *qq = q->q;
 	/* a read goes back at most to the range's hour (roll-up rows) */
-	int64_t since = floor_to(qq->from_ms, MS_HOUR);
+	int64_t since = qq->no_points ? qq->from_ms : floor_to(qq->from_ms, MS_HOUR);
 	struct buf sql = BUF_INIT;
 	buf_printf(&sql, "%s WHERE (?2 = 0 OR gone = 0)%s", sys_cols,
 	           qq->system_ids ? " AND sid = ?1" : " ORDER BY sid");
@@ -800,7 +976,7 @@ static void flush_batch_free(struct rq *q)
 		free(q->ser[i].labels);
 	}
 	for (size_t k = 0; k < q->nr; k++)
-		pvec_free(&q->r[k].pts);
+		sread_free(&q->r[k]);
 	q->nser = q->nr = 0;
 	q->batch_sys = 0;
 	q->batch_pts = 0;
@@ -816,7 +992,9 @@ static int flush_batch(struct rq *q, int (*cb)(void *ctx, const struct store_ser
 	for (size_t k = 0; k < q->nr; k++)
 		q->ser[q->r[k].tag].ri = k;
 	bool scan = !qq->system_ids && q->batch_sys >= 16 && q->batch_sys * 4 >= q->nsys;
-	int e = raw_gather(q->s, q->r, q->nr, q->raw_from, q->end, &q->lv, scan);
+	int e = qq->system_ids && q->batch_sys == 1
+	            ? raw_gather_cached(q->s, q->r, q->nr, q->raw_from, q->end, &q->lv)
+	            : raw_gather(q->s, q->r, q->nr, q->raw_from, q->end, &q->lv, scan);
 	for (size_t i = 0; e == 0 && i < q->nser; i++) {
 		struct ser_info *x = &q->ser[i];
 		const struct sys_info *y = &q->sys[x->sys];
@@ -891,6 +1069,50 @@ static int add_system(struct rq *q, size_t i, sqlite3_stmt *st, const char *metr
 	return rc == SQLITE_DONE ? 0 : sq_fail(q->s, rc, "listing series");
 }
 
+/*
+ * q->no_points: the series of every system with metric points in the
+ * range (its first and last metric times overlap it), read from the
+ * series table alone.  A series of such a system that stopped earlier
+ * (an unmounted disk) is listed too: listings are not exact to the point,
+ * as Prometheus's are not (they go by blocks).
+ */
+static int list_series(struct rq *q, sqlite3_stmt *st, const char *metric,
+                       int (*cb)(void *ctx, const struct store_series_data *d), void *ctx)
+{
+	int e = 0, rc = SQLITE_DONE;
+	for (size_t i = 0; e == 0 && i < q->nsys; i++) {
+		const struct sys_info *y = &q->sys[i];
+		if (!y->active)
+			continue;
+		sqlite3_bind_int64(st, 1, y->row);
+		if (metric)
+			sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+		while (e == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			char *name = decoded(st, 1, &q->tmp);
+			const char *l = (const char *)sqlite3_column_text(st, 2);
+			struct store_series_data d = {
+			    .system_id = y->f[0],
+			    .name = y->f[1],
+			    .kind = y->f[2],
+			    .runtime = y->f[3],
+			    .image = y->f[4],
+			    .host = y->f[5],
+			    .system_labels = y->labels,
+			    .gone = y->gone,
+			    .metric = name,
+			    .labels = l ? l : "{}",
+			    .step_ms = q->step,
+			};
+			e = cb(ctx, &d);
+			free(name);
+		}
+		sqlite3_reset(st);
+		if (e == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+			return sq_fail(q->s, rc, "listing series");
+	}
+	return e;
+}
+
 static int series_read(struct rq *q, int (*cb)(void *ctx, const struct store_series_data *d),
                        void *ctx)
 {
@@ -911,6 +1133,12 @@ static int series_read(struct rq *q, int (*cb)(void *ctx, const struct store_ser
 	struct buf metric = BUF_INIT;
 	if (qq->metric)
 		js_escape_raw(&metric, qq->metric, strlen(qq->metric));
+	if (qq->no_points) { /* listings: no point is read */
+		e = list_series(q, st, qq->metric ? buf_str(&metric) : NULL, cb, ctx);
+		sqlite3_finalize(st);
+		buf_free(&metric);
+		return e;
+	}
 	for (size_t i = 0; e == 0 && i < q->nsys; i++) {
 		e = add_system(q, i, st, qq->metric ? buf_str(&metric) : NULL);
 		if (e == 0 && (q->nser >= 1024 || q->batch_pts >= (1u << 20)))

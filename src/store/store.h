@@ -115,6 +115,26 @@ struct store_frame {
 };
 int store_put_frames(struct store *s, struct store_frame *f, int n);
 
+/*
+ * Exactly once from a bus (vantage ingest): store frames AND the consumer
+ * position they were read up to in ONE transaction, so that after a crash
+ * the consumer resumes from the stored positions and no frame is stored
+ * twice or lost.  `group` names the consumer group; each offset is the
+ * NEXT offset to read of (topic, partition).  Frames as store_put_frames
+ * (a refused frame gets its .err, the others and the offsets are stored).
+ * store_offsets() gives the stored positions of a group (cb per
+ * partition).  0 or a negative errno.
+ */
+struct store_offset {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+};
+int store_put_frames_at(struct store *s, struct store_frame *f, int n, const char *group,
+                        const struct store_offset *o, size_t no);
+int store_offsets(struct store *s, const char *group,
+                  int (*cb)(void *ctx, const struct store_offset *o), void *ctx);
+
 /* Mark every system of kind `kind` whose id is not in `present` as gone
  * (and present ones as not gone).  Used after each discovery pass. */
 int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
@@ -265,8 +285,10 @@ int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store
  * "max", "sum", "count", or "pNN" for any NN in 1..99: exact over raw
  * points; over roll-ups only p50, p90 and p99 exist and another pNN gives
  * -EINVAL), empty buckets left out; the roll-up level is chosen as
- * store_series_json() does.  q->no_points: cb gets each series that has a
- * point in the range with n = 0 (series and label listings).
+ * store_series_json() does.  q->no_points: cb gets, with n = 0, each series
+ * of the systems having metric points in the range, read from the list of
+ * series alone (series and label listings: cheap, and not exact to the
+ * point: a series of such a system that stopped before the range is listed).
  *
  * Strings are decoded UTF-8 (not JSON-escaped), labels as JSON objects
  * ("{}" when none); data is valid only during the call.  A non-zero

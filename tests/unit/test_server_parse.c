@@ -243,7 +243,7 @@ static void test_routes_resolve(void **state)
 			if (got != &routes[i])
 				fail_msg("'%s' resolves to %s, not %s", path,
 				         got ? got->path : "none", routes[i].path);
-			if (strchr(routes[i].path, '+')) {
+			if (strstr(routes[i].path, "{id+}")) {
 				const char *want = k ? "image:/mnt/x" : "host:t";
 				assert_string_equal(req_var(&r, "id"), want);
 			}
@@ -289,7 +289,7 @@ static void routed(const char *path, const char *method, int status, const char 
 
 static void test_routes_unknown(void **state)
 {
-	routed("/", "GET", 404, "no such endpoint (see docs/api.md");
+	routed("/ui", "GET", 404, "no such endpoint (see docs/api.md"); /* "/": the dashboard */
 	routed("/nope", "GET", 404, "no such endpoint (see docs/api.md");
 	routed("/metrics/x", "GET", 404, "no such endpoint (see docs/api.md");
 	routed("/api/v1", "GET", 404, "no such endpoint (see docs/api.md");

@@ -251,11 +251,17 @@ static void test_url_errors(void **state)
 	expect_fail("kafka://broker:9092/frames", NULL, -ENOTSUP,
 	            (const char *[]){"\"kafka://broker:9092/frames\"", "kafka sink is not built",
 	                             "-, PATH, file:PATH", "sqlite:PATH", NULL});
-	expect_fail("https://example.com/in", NULL, -ENOTSUP,
-	            (const char *[]){"\"https://example.com/in\"", "https sink", NULL});
+	/* the http sink: its options are checked at open (a token is never echoed) */
+	expect_fail(
+	    "https://u:pw@example.com/in?k=1#colour=blue", NULL, -EINVAL,
+	    (const char *[]){"\"https://example.com/in\"", "unknown option \"colour\"", NULL});
+	expect_fail("http://h/x#batch_frames=0", NULL, -EINVAL,
+	            (const char *[]){"option batch_frames: a bad value", NULL});
 	expect_fail("graphite://h:2003", NULL, -ENOTSUP, (const char *[]){"graphite", NULL});
 	expect_fail("sflow://h:6343", NULL, -ENOTSUP, (const char *[]){"sflow", NULL});
-	expect_fail("http://h/x", NULL, -ENOTSUP, (const char *[]){"http sink", NULL});
+	expect_fail("http:///x", NULL, -EINVAL, (const char *[]){"no host", NULL});
+	expect_fail("file:///tmp/x?keep=2", NULL, -EINVAL,
+	            (const char *[]){"keep and compress need rotate_size or rotate_age", NULL});
 	expect_fail("foo://x", NULL, -EINVAL,
 	            (const char *[]){"sink \"foo://x\": unknown scheme \"foo\"", "file:PATH",
 	                             "kafka://BROKER/TOPIC (not built)", NULL});
