@@ -63,6 +63,7 @@ struct eng_state {
 	struct eng_alarm *a; /* NULL: its alarm is not (yet) defined */
 	enum alarm_state st;
 	int64_t since_ms, alarm_since_ms, baseline_ms;
+	int64_t checked_ms; /* drift: the latest non-metric frame compared (0: none) */
 	bool gone, warming, evaluated;
 	uint64_t seen;
 	char reason[1024];
@@ -417,10 +418,11 @@ static void prev_state(void *ctx, const char *system, const char *labels, struct
 	out->warming = s && s->warming;
 }
 
-static int64_t cur_baseline(void *ctx, const char *system)
+static int64_t cur_baseline(void *ctx, const char *system, int64_t *checked_ms)
 {
 	struct eval_ctx *c = ctx;
 	struct eng_state *s = state_find(c->e, c->a->d.name, system, "{}");
+	*checked_ms = s ? s->checked_ms : 0;
 	return s ? s->baseline_ms : 0;
 }
 
@@ -430,8 +432,12 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 {
 	const struct alarm_def *d = &a->d;
 	s->seen = e->cycle;
-	if (d->type == ALARM_DRIFT && s->baseline_ms == 0 && !it->gone) {
-		s->baseline_ms = end;
+	if (it->frame_ms > s->checked_ms)
+		s->checked_ms = it->frame_ms;
+	/* armed at the time of the system's latest frame holding the rule's
+	 * features (not yet while none holds them: INSUFFICIENT_DATA) */
+	if (d->type == ALARM_DRIFT && s->baseline_ms == 0 && it->baseline_ms > 0 && !it->gone) {
+		s->baseline_ms = it->baseline_ms;
 		s->evaluated = true;
 		s->st = ALARM_STATE_OK;
 		s->since_ms = end;
@@ -1141,7 +1147,10 @@ static int add_mute(struct alarm_engine *e, const char *name, const char *system
 				struct eng_state *s = e->states[i];
 				if (s->a == a && (!strcmp(sys, "*") || !strcmp(s->system, sys) ||
 				                  !strcmp(s->system_name, sys)))
+				{
 					s->baseline_ms = now; /* this period's changes too */
+					s->checked_ms = 0;    /* compared again at once */
+				}
 			}
 			a->last_end = 0; /* evaluate it at once */
 			e->notified_ms = now;
