@@ -441,7 +441,8 @@ int alarm_drift_arm(struct store *s, const struct alarm_def *d, const char *syst
 		}
 		/* {"frame":{..."time":"..."...},"records":[...]} */
 		json_t *j = json_loadb(doc.data, doc.len, 0, NULL);
-		const char *ts = json_string_value(json_object_get(json_object_get(j, "frame"), "time"));
+		const char *ts =
+		    json_string_value(json_object_get(json_object_get(j, "frame"), "time"));
 		int64_t ms = 0;
 		if (ts && parse_time_iso(ts, strlen(ts), &ms) == 0 && ms > t)
 			t = ms;

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../engine/gone.h"
 #include "../util/json.h"
 #include "../util/log.h"
 #include "../util/timefmt.h"
@@ -48,6 +49,9 @@
 #include "alarm_window.h"
 
 #define GRACE_MS 1000
+/* how long the reason of a system gone is read again: the lane looks for
+ * its exit code GONE_PENDING_S */
+#define GONE_RECHECK_MS ((GONE_PENDING_S + 30) * 1000LL)
 #define MAX_WAIT_MS 500
 #define INITIAL_REASON "Unchecked: Initial alarm creation"
 
@@ -64,6 +68,7 @@ struct eng_state {
 	enum alarm_state st;
 	int64_t since_ms, alarm_since_ms, baseline_ms;
 	int64_t checked_ms; /* drift: the latest non-metric frame compared (0: none) */
+	int64_t gone_ms;    /* when the engine saw it gone (0: not since it started) */
 	bool gone, warming, evaluated;
 	uint64_t seen;
 	char reason[1024];
@@ -416,6 +421,9 @@ static void prev_state(void *ctx, const char *system, const char *labels, struct
 	out->st = s ? s->st : ALARM_STATE_INSUFFICIENT;
 	out->gone = s && s->gone;
 	out->warming = s && s->warming;
+	/* the reason of a system gone lately may still gain detail */
+	out->gone_recheck = out->gone && s->gone_ms > 0 &&
+	                    ((struct eval_ctx *)ctx)->end - s->gone_ms <= GONE_RECHECK_MS;
 }
 
 static int64_t cur_baseline(void *ctx, const char *system, int64_t *checked_ms)
@@ -448,6 +456,13 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 	if (it->gone) {
 		if (!s->gone) {
 			s->gone = true;
+			s->gone_ms = end;
+			snprintf(s->reason, sizeof(s->reason), "%s", it->r.reason);
+			event(e, end, d->name, s->system, "state", s->reason, it->r.data);
+			mirror_state(e, s, end);
+		} else if (it->r.reason[0] && strcmp(s->reason, it->r.reason) != 0) {
+			/* the reason gained detail (the lane stores the exit code, the
+			 * OOM kill, after it marked the system gone): in the history too */
 			snprintf(s->reason, sizeof(s->reason), "%s", it->r.reason);
 			event(e, end, d->name, s->system, "state", s->reason, it->r.data);
 			mirror_state(e, s, end);
@@ -1146,8 +1161,7 @@ static int add_mute(struct alarm_engine *e, const char *name, const char *system
 			for (size_t i = 0; i < e->nstates; i++) {
 				struct eng_state *s = e->states[i];
 				if (s->a == a && (!strcmp(sys, "*") || !strcmp(s->system, sys) ||
-				                  !strcmp(s->system_name, sys)))
-				{
+				                  !strcmp(s->system_name, sys))) {
 					s->baseline_ms = now; /* this period's changes too */
 					s->checked_ms = 0;    /* compared again at once */
 				}

@@ -473,7 +473,7 @@ static int emit_series(struct run_ctx *c, const struct run_series *x, const doub
 	bool text = c->text || !c->prev;
 	/* gone: after its last point, a gone system keeps its state */
 	if (allow_gone && x->gone && (x->last_t == INT64_MIN || x->last_t + step <= end)) {
-		if (text || !prev.gone) {
+		if (text || !prev.gone || prev.gone_recheck) {
 			gone_item(c, x->system_id, cur, &it);
 		} else {
 			it.state = it.r.state = cur;

@@ -511,7 +511,6 @@ static void bad_definitions(void **state)
 	assert_int_equal(r.rc, -EINVAL);
 }
 
-
 /* ---- alarm_run: a drift alarm as the daemon's engine runs it -------------------------- */
 
 /* A metric-only frame (the daemon crawls metrics more often). */
