@@ -70,6 +70,7 @@ struct eng_state {
 	int64_t checked_ms; /* drift: the latest non-metric frame compared (0: none) */
 	int64_t gone_ms;    /* when the engine saw it gone (0: not since it started) */
 	bool gone, warming, evaluated;
+	bool listed; /* in the store (alarm_state): `vantage alarms` shows it */
 	uint64_t seen;
 	char reason[1024];
 };
@@ -224,8 +225,9 @@ static void state_free(struct eng_state *s)
 
 /* ---- the store mirror and history ------------------------------------------------ */
 
-static void mirror_state(struct alarm_engine *e, const struct eng_state *s, int64_t now)
+static void mirror_state(struct alarm_engine *e, struct eng_state *s, int64_t now)
 {
+	s->listed = true;
 	struct buf b = BUF_INIT;
 	struct json j;
 	char t[40];
@@ -485,7 +487,9 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 				event(e, end, d->name, s->system, "action", "no action: warming up",
 				      NULL);
 		}
-		if (was_gone || warm_change)
+		/* a new state is listed from its first outcome on (a warm-up,
+		 * "not armed yet"), not only from its first change */
+		if (was_gone || warm_change || !s->listed)
 			mirror_state(e, s, end);
 		s->evaluated |= !it->warming;
 		return;
@@ -795,6 +799,7 @@ static int load_state_obj(void *ctx, const char *name, const char *json, int64_t
 		struct eng_state *s =
 		    state_add(e, alarm, sys, json_string_value(json_object_get(doc, "system_name")),
 		              labels ? labels : "{}");
+		s->listed = true;
 		s->st = strcmp(st, "OK") == 0      ? ALARM_STATE_OK
 		        : strcmp(st, "ALARM") == 0 ? ALARM_STATE_ALARM
 		                                   : ALARM_STATE_INSUFFICIENT;
