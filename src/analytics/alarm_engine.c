@@ -477,6 +477,12 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 	s->warming = it->warming;
 	enum alarm_state from = s->st, to = it->state;
 	if (from == to) {
+		/* a state alarm's reason names its drift entries: listed when they
+		 * change (the state "armed" -> "no listen drift since ...", a
+		 * second port opened while in ALARM); a metric alarm's changes
+		 * every period, listed only with its state */
+		bool drift_text = d->type == ALARM_DRIFT && it->r.reason[0] &&
+		                  strcmp(s->reason, it->r.reason) != 0;
 		if (it->r.reason[0]) /* written when something changed */
 			snprintf(s->reason, sizeof(s->reason), "%s", it->r.reason);
 		if (warm_change && it->warming) { /* a new system's warm-up, in the history */
@@ -489,7 +495,7 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 		}
 		/* a new state is listed from its first outcome on (a warm-up,
 		 * "not armed yet"), not only from its first change */
-		if (was_gone || warm_change || !s->listed)
+		if (was_gone || warm_change || !s->listed || drift_text)
 			mirror_state(e, s, end);
 		s->evaluated |= !it->warming;
 		return;
