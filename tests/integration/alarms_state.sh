@@ -67,9 +67,8 @@ wait_for 40 state_is new-port $C OK
 check_eq "new-port: the container is OK at first" OK "$(state new-port $C)"
 wait_for 20 state_is sleeper-gone $C OK
 check_eq "sleeper-gone: OK at first" OK "$(state sleeper-gone $C)"
-# armed: the alarm compares the container's state with a stored frame at its
-# baseline (a baseline armed before the first crawl was stored is
-# INSUFFICIENT_DATA until the engine sees a frame there)
+# armed: the baseline is the container's latest frame holding the rule's
+# feature; the next crawl of it is compared ("no listen drift since ...")
 compared() { state_json "$1" $C | jq -e --arg r "$2" '.state == "OK" and (.reason | startswith("no \($r) drift since"))' >/dev/null 2>&1; }
 wait_for 90 compared new-port listen
 check "new-port: OK, compared with the baseline ($(state_json new-port $C | jq -r .reason))" compared new-port listen
