@@ -143,7 +143,12 @@ warm_state() {
 	"$VANTAGE" alarms --db "$DB" --json 2>/dev/null |
 		jq -c '.[] | select(.name == "warm") | .states[0] // empty' 2>/dev/null
 }
-warming() { warm_state | jq -e '.warming == true' >/dev/null 2>&1; }
+# (jq -e on no input at all succeeds: the state must be there first)
+warming() {
+	local j
+	j=$(warm_state)
+	[ -n "$j" ] && jq -e '.warming == true' >/dev/null 2>&1 <<<"$j"
+}
 wait_for 30 warming
 sj=$(warm_state)
 echo "# warm: $sj"
