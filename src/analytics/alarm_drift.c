@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/timefmt.h"
 #include "drift.h"
 
 #define PATTERN_MAX 1024
@@ -412,6 +413,48 @@ static int load(struct store *s, const struct rule_def *rd, const char *system_i
 	                                        out, err, errlen);
 	if (r == 0)
 		drift_state_keep(out, keep, (void *)k);
+	return r;
+}
+
+int alarm_drift_arm(struct store *s, const struct alarm_def *d, const char *system_id,
+                    int64_t now_ms, int64_t *baseline_ms, char *err, size_t errlen)
+{
+	*baseline_ms = 0;
+	int r = alarm_drift_check_def(d->rule, d->pattern, err, errlen);
+	if (r < 0)
+		return r;
+	const struct rule_def *rd = &rule_defs[rule_of(d->rule)];
+	struct buf doc = BUF_INIT;
+	int64_t t = 0;
+	for (size_t i = 0; i < rd->nfeatures && r == 0; i++) {
+		buf_reset(&doc);
+		int e = store_frame_json(s, system_id, now_ms, rd->features[i], &doc);
+		if (e == -ENOENT) { /* no frame holds it (yet) */
+			if (i == 0)
+				r = -ENOENT;
+			continue;
+		}
+		if (e < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", system_id, store_errmsg(s));
+			r = e;
+			break;
+		}
+		/* {"frame":{..."time":"..."...},"records":[...]} */
+		json_t *j = json_loadb(doc.data, doc.len, 0, NULL);
+		const char *ts =
+		    json_string_value(json_object_get(json_object_get(j, "frame"), "time"));
+		int64_t ms = 0;
+		if (ts && parse_time_iso(ts, strlen(ts), &ms) == 0 && ms > t)
+			t = ms;
+		json_decref(j);
+	}
+	buf_free(&doc);
+	if (r == 0 && t <= 0) {
+		snprintf(err, errlen, "%s: a frame without a time", system_id);
+		r = -EINVAL;
+	}
+	if (r == 0)
+		*baseline_ms = t;
 	return r;
 }
 

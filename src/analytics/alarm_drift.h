@@ -38,4 +38,17 @@ int alarm_drift_eval(struct store *s, const struct alarm_def *d, const char *sys
                      int64_t baseline_ms, int64_t now_ms, int *hits, struct buf *entries,
                      struct buf *summary, char *err, size_t errlen);
 
+/*
+ * Where to arm d's baseline for system_id at now_ms: *baseline_ms = the time
+ * of the system's latest frame at or before now_ms holding the rule's
+ * features (for a rule of two, the later of the two), i.e. the state the
+ * system is known in when the alarm is armed.  Not "now": the daemon
+ * crawls features on different intervals, so the latest frame at now may
+ * hold metrics only.  0, -ENOENT when no frame holds the rule's first
+ * feature yet (nothing to compare with: do not arm), another negative
+ * errno with err.
+ */
+int alarm_drift_arm(struct store *s, const struct alarm_def *d, const char *system_id,
+                    int64_t now_ms, int64_t *baseline_ms, char *err, size_t errlen);
+
 #endif

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../engine/gone.h"
 #include "../util/json.h"
 #include "../util/log.h"
 #include "../util/timefmt.h"
@@ -48,6 +49,9 @@
 #include "alarm_window.h"
 
 #define GRACE_MS 1000
+/* how long the reason of a system gone is read again: the lane looks for
+ * its exit code GONE_PENDING_S */
+#define GONE_RECHECK_MS ((GONE_PENDING_S + 30) * 1000LL)
 #define MAX_WAIT_MS 500
 #define INITIAL_REASON "Unchecked: Initial alarm creation"
 
@@ -63,7 +67,10 @@ struct eng_state {
 	struct eng_alarm *a; /* NULL: its alarm is not (yet) defined */
 	enum alarm_state st;
 	int64_t since_ms, alarm_since_ms, baseline_ms;
+	int64_t checked_ms; /* drift: the latest non-metric frame compared (0: none) */
+	int64_t gone_ms;    /* when the engine saw it gone (0: not since it started) */
 	bool gone, warming, evaluated;
+	bool listed; /* in the store (alarm_state): `vantage alarms` shows it */
 	uint64_t seen;
 	char reason[1024];
 };
@@ -218,8 +225,9 @@ static void state_free(struct eng_state *s)
 
 /* ---- the store mirror and history ------------------------------------------------ */
 
-static void mirror_state(struct alarm_engine *e, const struct eng_state *s, int64_t now)
+static void mirror_state(struct alarm_engine *e, struct eng_state *s, int64_t now)
 {
+	s->listed = true;
 	struct buf b = BUF_INIT;
 	struct json j;
 	char t[40];
@@ -415,12 +423,16 @@ static void prev_state(void *ctx, const char *system, const char *labels, struct
 	out->st = s ? s->st : ALARM_STATE_INSUFFICIENT;
 	out->gone = s && s->gone;
 	out->warming = s && s->warming;
+	/* the reason of a system gone lately may still gain detail */
+	out->gone_recheck = out->gone && s->gone_ms > 0 &&
+	                    ((struct eval_ctx *)ctx)->end - s->gone_ms <= GONE_RECHECK_MS;
 }
 
-static int64_t cur_baseline(void *ctx, const char *system)
+static int64_t cur_baseline(void *ctx, const char *system, int64_t *checked_ms)
 {
 	struct eval_ctx *c = ctx;
 	struct eng_state *s = state_find(c->e, c->a->d.name, system, "{}");
+	*checked_ms = s ? s->checked_ms : 0;
 	return s ? s->baseline_ms : 0;
 }
 
@@ -430,8 +442,12 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 {
 	const struct alarm_def *d = &a->d;
 	s->seen = e->cycle;
-	if (d->type == ALARM_DRIFT && s->baseline_ms == 0 && !it->gone) {
-		s->baseline_ms = end;
+	if (it->frame_ms > s->checked_ms)
+		s->checked_ms = it->frame_ms;
+	/* armed at the time of the system's latest frame holding the rule's
+	 * features (not yet while none holds them: INSUFFICIENT_DATA) */
+	if (d->type == ALARM_DRIFT && s->baseline_ms == 0 && it->baseline_ms > 0 && !it->gone) {
+		s->baseline_ms = it->baseline_ms;
 		s->evaluated = true;
 		s->st = ALARM_STATE_OK;
 		s->since_ms = end;
@@ -442,6 +458,13 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 	if (it->gone) {
 		if (!s->gone) {
 			s->gone = true;
+			s->gone_ms = end;
+			snprintf(s->reason, sizeof(s->reason), "%s", it->r.reason);
+			event(e, end, d->name, s->system, "state", s->reason, it->r.data);
+			mirror_state(e, s, end);
+		} else if (it->r.reason[0] && strcmp(s->reason, it->r.reason) != 0) {
+			/* the reason gained detail (the lane stores the exit code, the
+			 * OOM kill, after it marked the system gone): in the history too */
 			snprintf(s->reason, sizeof(s->reason), "%s", it->r.reason);
 			event(e, end, d->name, s->system, "state", s->reason, it->r.data);
 			mirror_state(e, s, end);
@@ -454,9 +477,25 @@ static void apply(struct alarm_engine *e, struct eng_alarm *a, struct eng_state 
 	s->warming = it->warming;
 	enum alarm_state from = s->st, to = it->state;
 	if (from == to) {
+		/* a state alarm's reason names its drift entries: listed when they
+		 * change (the state "armed" -> "no listen drift since ...", a
+		 * second port opened while in ALARM); a metric alarm's changes
+		 * every period, listed only with its state */
+		bool drift_text = d->type == ALARM_DRIFT && it->r.reason[0] &&
+		                  strcmp(s->reason, it->r.reason) != 0;
 		if (it->r.reason[0]) /* written when something changed */
 			snprintf(s->reason, sizeof(s->reason), "%s", it->r.reason);
-		if (was_gone || warm_change)
+		if (warm_change && it->warming) { /* a new system's warm-up, in the history */
+			event(e, end, d->name, s->system, "state", s->reason,
+			      "{\"from\":\"INSUFFICIENT_DATA\",\"to\":\"INSUFFICIENT_DATA\","
+			      "\"warming\":true}");
+			if (d->webhook || d->alertmanager || d->command)
+				event(e, end, d->name, s->system, "action", "no action: warming up",
+				      NULL);
+		}
+		/* a new state is listed from its first outcome on (a warm-up,
+		 * "not armed yet"), not only from its first change */
+		if (was_gone || warm_change || !s->listed || drift_text)
 			mirror_state(e, s, end);
 		s->evaluated |= !it->warming;
 		return;
@@ -600,6 +639,9 @@ static void cycle(struct alarm_engine *e, int64_t now)
 	for (size_t i = 0; i < e->nalarms; i++) {
 		struct eng_alarm *a = e->alarms[i];
 		int64_t end = period_end(&a->d, now);
+		/* a drift alarm: at each notify (a crawl stored), not only when a period closes */
+		if (a->d.type == ALARM_DRIFT && e->notified_ms > a->last_end)
+			end = e->notified_ms < now ? e->notified_ms : now;
 		if (end <= a->last_end)
 			continue;
 		if (e->notified_ms < end && now < end + GRACE_MS)
@@ -763,6 +805,7 @@ static int load_state_obj(void *ctx, const char *name, const char *json, int64_t
 		struct eng_state *s =
 		    state_add(e, alarm, sys, json_string_value(json_object_get(doc, "system_name")),
 		              labels ? labels : "{}");
+		s->listed = true;
 		s->st = strcmp(st, "OK") == 0      ? ALARM_STATE_OK
 		        : strcmp(st, "ALARM") == 0 ? ALARM_STATE_ALARM
 		                                   : ALARM_STATE_INSUFFICIENT;
@@ -1129,8 +1172,10 @@ static int add_mute(struct alarm_engine *e, const char *name, const char *system
 			for (size_t i = 0; i < e->nstates; i++) {
 				struct eng_state *s = e->states[i];
 				if (s->a == a && (!strcmp(sys, "*") || !strcmp(s->system, sys) ||
-				                  !strcmp(s->system_name, sys)))
-					s->baseline_ms = period_end(&a->d, now);
+				                  !strcmp(s->system_name, sys))) {
+					s->baseline_ms = now; /* this period's changes too */
+					s->checked_ms = 0;    /* compared again at once */
+				}
 			}
 			a->last_end = 0; /* evaluate it at once */
 			e->notified_ms = now;

@@ -473,7 +473,7 @@ static int emit_series(struct run_ctx *c, const struct run_series *x, const doub
 	bool text = c->text || !c->prev;
 	/* gone: after its last point, a gone system keeps its state */
 	if (allow_gone && x->gone && (x->last_t == INT64_MIN || x->last_t + step <= end)) {
-		if (text || !prev.gone) {
+		if (text || !prev.gone || prev.gone_recheck) {
 			gone_item(c, x->system_id, cur, &it);
 		} else {
 			it.state = it.r.state = cur;
@@ -738,8 +738,24 @@ static void sys_free(struct sys_ident *v, size_t n)
 	free(v);
 }
 
+/* The time of system_id's latest non-metric frame at or before end (0:
+ * none), or a negative errno. */
+static int latest_state_frame(struct store *s, const char *system_id, int64_t end, int64_t *t)
+{
+	int64_t *v = NULL;
+	size_t n = 0;
+	int r = store_frame_times(s, system_id, 0, end, "metric", 1, &v, &n);
+	*t = r == 0 && n ? v[n - 1] : 0;
+	free(v);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* A drift alarm for system y at end: armed when it has no baseline (base
+ * 0), else its state at end compared with the one at base, unless no
+ * non-metric frame came since the last comparison (checked, its frame_ms;
+ * 0: compare). */
 static int drift_one(struct run_ctx *c, const struct sys_ident *y, int64_t end, int64_t base,
-                     char *err, size_t errlen)
+                     int64_t checked, char *err, size_t errlen)
 {
 	const struct alarm_def *d = c->d;
 	struct alarm_run_item it = {
@@ -751,19 +767,39 @@ static int drift_one(struct run_ctx *c, const struct sys_ident *y, int64_t end, 
 		gone_item(c, y->id, cur, &it);
 		return c->cb(c->ctx, &it);
 	}
+	char why[256] = "";
 	if (base <= 0) {
-		format_time_utc(end * 1000000, t, sizeof(t));
+		int r = alarm_drift_arm(c->s, d, y->id, end, &it.baseline_ms, why, sizeof(why));
+		if (r == -ENOENT) { /* no frame holds the rule's features yet */
+			it.state = it.r.state = ALARM_STATE_INSUFFICIENT;
+			snprintf(it.r.reason, sizeof(it.r.reason),
+			         "not armed yet: no frame of the system holds its %s", d->rule);
+			set_text(it.r.data, sizeof(it.r.data), "{}");
+			return c->cb(c->ctx, &it);
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "alarm '%s': system %s: %s", d->name, y->id, why);
+			return r;
+		}
+		format_time_utc(it.baseline_ms * 1000000, t, sizeof(t));
 		it.state = it.r.state = ALARM_STATE_OK;
 		snprintf(it.r.reason, sizeof(it.r.reason),
 		         "armed: the baseline is the system's state at %s", t);
 		set_text(it.r.data, sizeof(it.r.data), "{}");
 		return c->cb(c->ctx, &it);
 	}
+	int r = latest_state_frame(c->s, y->id, end, &it.frame_ms);
+	if (r < 0) {
+		snprintf(err, errlen, "alarm '%s': system %s: %s", d->name, y->id,
+		         store_errmsg(c->s));
+		return r;
+	}
+	if (checked > 0 && it.frame_ms <= checked)
+		return 0; /* nothing crawled but metrics since the last comparison */
 	int hits = 0;
 	struct buf entries = BUF_INIT, summary = BUF_INIT;
-	char why[256] = "";
-	int r = alarm_drift_eval(c->s, d, y->id, base, end, &hits, &entries, &summary, why,
-	                         sizeof(why));
+	r = alarm_drift_eval(c->s, d, y->id, base, end, &hits, &entries, &summary, why,
+	                     sizeof(why));
 	format_time_utc(base * 1000000, t, sizeof(t));
 	if (r == -ENOENT) {
 		it.r.state = ALARM_STATE_INSUFFICIENT;
@@ -830,7 +866,7 @@ int run_check_def(const struct alarm_def *d, struct selector *sel, bool *have_se
 
 int alarm_run(struct store *s, const struct alarm_def *d, int64_t now_ms,
               enum alarm_state (*current)(void *ctx, const char *system_id, const char *labels),
-              int64_t (*baseline)(void *ctx, const char *system_id),
+              int64_t (*baseline)(void *ctx, const char *system_id, int64_t *checked_ms),
               int (*cb)(void *ctx, const struct alarm_run_item *it), void *ctx, char *err,
               size_t errlen)
 {
@@ -853,6 +889,9 @@ int alarm_run(struct store *s, const struct alarm_def *d, int64_t now_ms,
 	int64_t step = d->period_ms > 0 ? d->period_ms : 60000;
 	int64_t from = end - (int64_t)nread * step;
 	if (d->type == ALARM_DRIFT) {
+		/* the state now, not at the period's start: a change is seen at
+		 * the first evaluation after its frame, and a baseline armed
+		 * within the period is never after the state compared with it */
 		struct sys_ident *sys;
 		size_t n;
 		r = list_systems(s, d, sp, &sys, &n);
@@ -860,8 +899,9 @@ int alarm_run(struct store *s, const struct alarm_def *d, int64_t now_ms,
 			snprintf(err, errlen, "alarm '%s': cannot list systems: %s", d->name,
 			         strerror(-r));
 		for (size_t i = 0; i < n && r == 0; i++) {
-			int64_t base = baseline ? baseline(ctx, sys[i].id) : 0;
-			r = drift_one(&c, &sys[i], end, base, err, errlen);
+			int64_t checked = 0;
+			int64_t base = baseline ? baseline(ctx, sys[i].id, &checked) : 0;
+			r = drift_one(&c, &sys[i], now_ms, base, checked, err, errlen);
 		}
 		sys_free(sys, n);
 	} else if (d->expr) {
@@ -925,9 +965,10 @@ static enum alarm_state bt_current(void *ctx, const char *id, const char *labels
 	return x ? x->st : ALARM_STATE_INSUFFICIENT;
 }
 
-static int64_t bt_baseline(void *ctx, const char *id)
+static int64_t bt_baseline(void *ctx, const char *id, int64_t *checked_ms)
 {
 	(void)id;
+	*checked_ms = 0; /* every period compared */
 	const struct backtest *b = ctx;
 	return b->t; /* set to the backtest's start by the caller */
 }
@@ -1007,7 +1048,7 @@ int alarm_backtest(struct store *s, const struct alarm_def *d, int64_t from_ms, 
 			for (size_t i = 0; i < n && r == 0; i++) {
 				struct sys_ident y = sys[i];
 				y.gone = false; /* the past: present */
-				r = drift_one(&c, &y, t, from_ms, err, errlen);
+				r = drift_one(&c, &y, t, from_ms, 0, err, errlen);
 			}
 		}
 		sys_free(sys, n);

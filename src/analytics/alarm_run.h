@@ -18,6 +18,10 @@ struct alarm_run_item {
 	enum alarm_state state;
 	bool gone;    /* the system is gone: reason says how (exit code, OOM...) */
 	bool warming; /* a new system in its warm-up: INSUFFICIENT_DATA, no actions */
+	/* drift: the baseline to arm (> 0 when the system had none and has a
+	 * frame holding the rule's features: that frame's time), and the time
+	 * of the system's latest non-metric frame this evaluation saw */
+	int64_t baseline_ms, frame_ms;
 	struct alarm_result r;
 };
 
@@ -25,15 +29,20 @@ struct alarm_run_item {
  * Evaluate `d` at `now_ms` (the end of the last closed period) for every
  * system it covers; `current(ctx, system_id, labels)` gives the state each
  * is in now (INSUFFICIENT_DATA for one never evaluated).  Drift alarms
- * also ask `baseline(ctx, system_id)` (may be NULL) for the time of the
- * system's baseline: 0 when it has none yet (the item is then OK, "armed",
- * and the caller takes now_ms as its baseline).  cb once per system (and
- * series, when the metric has several: one state each).  0 or a negative
- * errno (message in err).
+ * compare the state at now_ms itself (not a period's end) with the state
+ * at the system's baseline, which they ask `baseline(ctx, system_id,
+ * &checked_ms)` (may be NULL) for: 0 when it has none yet (the item is
+ * then OK, "armed", with baseline_ms the time of the system's latest frame
+ * holding the rule's features, which the caller takes as its baseline; or
+ * INSUFFICIENT_DATA without baseline_ms while no frame holds them).
+ * checked_ms (0: none) is the frame_ms of the system's last evaluation: a
+ * system without a non-metric frame newer than it is not compared again
+ * (no cb for it).  cb once per system (and series, when the metric has
+ * several: one state each).  0 or a negative errno (message in err).
  */
 int alarm_run(struct store *s, const struct alarm_def *d, int64_t now_ms,
               enum alarm_state (*current)(void *ctx, const char *system_id, const char *labels),
-              int64_t (*baseline)(void *ctx, const char *system_id),
+              int64_t (*baseline)(void *ctx, const char *system_id, int64_t *checked_ms),
               int (*cb)(void *ctx, const struct alarm_run_item *it), void *ctx, char *err,
               size_t errlen);
 

@@ -89,7 +89,7 @@ struct run_ctx {
 	 * then written only when something changes (or when text is set) */
 	void (*prev)(void *ctx, const char *system_id, const char *labels, struct alarm_prev *out);
 	bool text; /* always write reason and data */
-	int64_t (*baseline)(void *ctx, const char *system_id);
+	int64_t (*baseline)(void *ctx, const char *system_id, int64_t *checked_ms);
 	int (*cb)(void *ctx, const struct alarm_run_item *it);
 	void *ctx;
 };

@@ -58,6 +58,8 @@ int alarm_window_update(struct alarm_window *w, struct store *s,
 struct alarm_prev {
 	enum alarm_state st;
 	bool gone, warming;
+	bool
+	    gone_recheck; /* gone: read its reason again (it may gain an exit code, the OOM kill) */
 };
 
 /* Write reason and data for every item (otherwise only when the state,

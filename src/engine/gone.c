@@ -134,6 +134,7 @@ static bool read_stat(int proc_fd, int pid, struct proc_stat *ps)
 struct member_ctx {
 	const struct container *c;
 	int init_ppid;
+	int proc_fd;
 };
 
 static int cmp_int(const void *a, const void *b)
@@ -142,14 +143,26 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* A process of the container, or the init's parent (the unshare that
- * started it is often in the same cgroup). */
+static bool listed(const struct container *c, int pid)
+{
+	return c->npids > 0 &&
+	       bsearch(&pid, c->pids, (size_t)c->npids, sizeof(int), cmp_int) != NULL;
+}
+
+/* A process of the container, the init's parent (the unshare that
+ * started it is often in the same cgroup), or a child of one of its
+ * processes forked since the discovery listed them (a shell's loop forks
+ * all the time: without it the OOM counter of such a container was never
+ * opened, and its gone reason never said it was OOM-killed). */
 static bool member(void *ctx, int pid)
 {
 	const struct member_ctx *m = ctx;
-	return pid == m->init_ppid ||
-	       (m->c->npids > 0 &&
-	        bsearch(&pid, m->c->pids, (size_t)m->c->npids, sizeof(int), cmp_int) != NULL);
+	if (pid == m->init_ppid || listed(m->c, pid))
+		return true;
+	struct proc_stat ps;
+	if (!read_stat(m->proc_fd, pid, &ps))
+		return true; /* exited since the cgroup was read: no sign of another's */
+	return listed(m->c, ps.ppid);
 }
 
 /* Open the OOM counter of container c's cgroup (memory hierarchy: v1 when
@@ -181,7 +194,7 @@ static void open_oom(struct gone_tracker *t, struct entry *e, const struct conta
 	if (strcmp(cg, "/") == 0)
 		return; /* the host's root cgroup */
 	if (r == 0) {   /* a runtime-less container: only a cgroup of its own */
-		struct member_ctx mc = {.c = c, .init_ppid = init_ppid};
+		struct member_ctx mc = {.c = c, .init_ppid = init_ppid, .proc_fd = t->proc_fd};
 		if (cgroup_foreign_pid(&t->cg, hier, cg, member, &mc) != 0)
 			return;
 	}

@@ -16,6 +16,7 @@
 #   - the container stopped: the alarm's history says "gone: ...".
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/containers_lib.sh"
+source "$(dirname "$0")/alarms_lib.sh"
 
 command -v curl >/dev/null || { not_ok "curl is installed"; exit 1; }
 command -v jq >/dev/null || { not_ok "jq is installed"; exit 1; }
@@ -44,45 +45,9 @@ check_eq "an alarm without system or selector: exit 2" 2 $?
 check "... saying what is missing: $(head -1 "$TMP/bad2.err")" \
 	grep -q "bad2.ini, line 2: \[alarm half\] system" "$TMP/bad2.err"
 
-# ---- the webhook receiver ---------------------------------------------------------------------
-cat >"$TMP/hook.py" <<'EOF'
-import http.server, json, sys, time
-out = sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(out, "a") as f:
-            f.write(json.dumps({"t": time.time(), "body": json.loads(body)}) + "\n")
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-EOF
-HOOK_PORT=$(free_port)
-touch "$TMP/hook.jsonl"
-python3 "$TMP/hook.py" "$HOOK_PORT" "$TMP/hook.jsonl" 2>"$TMP/hook.log" &
-on_exit "kill $!"
-HOOK_URL=http://127.0.0.1:$HOOK_PORT/hook
-
-# ---- Alertmanager -------------------------------------------------------------------------------
-AM=
-if command -v prometheus-alertmanager >/dev/null; then
-	AM_PORT=$(free_port)
-	mkdir -p "$TMP/am"
-	printf 'route:\n  receiver: none\n  group_wait: 1s\nreceivers:\n  - name: none\n' \
-		>"$TMP/am/alertmanager.yml"
-	prometheus-alertmanager --config.file="$TMP/am/alertmanager.yml" --storage.path="$TMP/am" \
-		--web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= >"$TMP/am.log" 2>&1 &
-	on_exit "kill $!"
-	AM=http://127.0.0.1:$AM_PORT
-	wait_for 15 curl -sfo /dev/null "$AM/-/ready"
-	check "Alertmanager ready on $AM" curl -sfo /dev/null "$AM/-/ready"
-else
-	not_ok "prometheus-alertmanager is installed (scripts/setup.sh)"
-fi
+# ---- the webhook receiver and Alertmanager -------------------------------------------------
+alarm_hook_start
+alarm_am_start
 
 # ---- the container and the daemon ------------------------------------------------------------
 UNSHARE_MEM_LIMIT=104857600 start_unshare_container vt-alarm "$TMP/root" 'sleep 1000000' >/dev/null ||
@@ -108,15 +73,6 @@ SERVE_PID=$!
 on_exit "kill -9 $SERVE_PID"
 wait_for 10 grep -q "API on" "$TMP/serve.log" || { not_ok "the daemon starts"; cat "$TMP/serve.log"; exit 1; }
 check "the daemon logs its config file alarm" grep -q "1 alarm from the configuration" "$TMP/serve.log"
-
-# state NAME SYSTEM_NAME: the alarm's state for that system ("" when none)
-state() {
-	"$VANTAGE" alarms --db "$DB" --json 2>/dev/null |
-		jq -r --arg a "$1" --arg s "$2" '.[] | select(.name == $a) | .states[] | select(.system_name == $s) | .state' 2>/dev/null
-}
-state_is() { [ "$(state "$1" "$2")" = "$3" ]; }
-posts() { jq -s --arg st "$1" '[.[] | select(.body.status == $st)] | length' "$TMP/hook.jsonl"; }
-posts_ge() { [ "$(posts "$1")" -ge "$2" ]; }
 
 wait_for 40 state_is mem-high vt-alarm OK
 check_eq "the container's alarm is OK at first (after its warm-up)" OK "$(state mem-high vt-alarm)"
@@ -150,13 +106,13 @@ T_ALARM=$(date +%s.%N)
 check_eq "ALARM within two periods (20 s + 5 s)" ALARM "$(state mem-high vt-alarm)"
 wait_for 10 posts_ge firing 1
 check_eq "the webhook receiver got one firing POST" 1 "$(posts firing)"
-F=$(jq -s -c '[.[] | select(.body.status == "firing")][0]' "$TMP/hook.jsonl")
+F=$(jq -s -c '[.[] | select(.body.status == "firing")][0]' "$HOOK_LOG")
 check_eq "... version 4, alertname, system" "4 mem-high $CID" \
 	"$(jq -r '"\(.body.version) \(.body.alerts[0].labels.alertname) \(.body.alerts[0].labels.system)"' <<<"$F")"
 check_eq "... severity label" critical "$(jq -r '.body.alerts[0].labels.severity' <<<"$F")"
 check "... the reason names the threshold: $(jq -r '.body.alerts[0].annotations.description' <<<"$F" | head -c 200)" \
 	bash -c "jq -r '.body.alerts[0].annotations | tostring' <<<'$F' | grep -q 80"
-lat=$(jq -s -r --argjson t "$T_BREACH" '[.[] | select(.body.status == "firing")][0].t - $t' "$TMP/hook.jsonl")
+lat=$(jq -s -r --argjson t "$T_BREACH" '[.[] | select(.body.status == "firing")][0].t - $t' "$HOOK_LOG")
 echo "# breach -> webhook: $lat s (period 10 s + 1 s = 11 s; the metric interval 2 s adds to it)"
 check "breach -> webhook within 2 periods ($lat s)" python3 -c "import sys; sys.exit(not $lat <= 20.0)"
 if [ -n "$AM" ]; then
@@ -176,7 +132,7 @@ check_eq "memory freed: OK within two periods" OK "$(state mem-high vt-alarm)"
 wait_for 10 posts_ge resolved 1
 check_eq "the receiver got the resolved POST" 1 "$(posts resolved)"
 check_eq "... for the same alert" "mem-high $CID" \
-	"$(jq -s -r '[.[] | select(.body.status == "resolved")][0].body.alerts[0].labels | "\(.alertname) \(.system)"' "$TMP/hook.jsonl")"
+	"$(jq -s -r '[.[] | select(.body.status == "resolved")][0].body.alerts[0].labels | "\(.alertname) \(.system)"' "$HOOK_LOG")"
 
 # ---- the table and the history ----------------------------------------------------------------
 "$VANTAGE" alarms --db "$DB" >"$TMP/table.txt"

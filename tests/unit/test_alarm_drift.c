@@ -1,7 +1,10 @@
 /* Unit tests: state alarms (analytics/alarm_drift.c) over a temporary
  * SQLite store: each rule firing on its change, patterns that match and
  * that do not, a reverted change back to 0 hits, the baseline missing,
- * bad rules and patterns. */
+ * bad rules and patterns; alarm_run() of a listen alarm as the daemon
+ * runs it (armed at a frame holding connections, compared with the state
+ * now within a period, not compared again without a new non-metric
+ * frame). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +17,7 @@
 #include <jansson.h>
 
 #include "analytics/alarm_drift.h"
+#include "analytics/alarm_run.h"
 #include "store/store.h"
 #include "util/timefmt.h"
 
@@ -507,6 +511,105 @@ static void bad_definitions(void **state)
 	assert_int_equal(r.rc, -EINVAL);
 }
 
+/* ---- alarm_run: a drift alarm as the daemon's engine runs it -------------------------- */
+
+/* A metric-only frame (the daemon crawls metrics more often). */
+static void metric_frame(int64_t t)
+{
+	struct fb f;
+	fb_begin(&f, SID, t, "[\"metric\"]");
+	fb_rec(&f, "metric", "memory", "{\"used_pct\":10}");
+	fb_put(&f);
+}
+
+struct run_res {
+	int n;
+	struct alarm_run_item it; /* the last one (strings not kept) */
+	char reason[1024];
+	int64_t base, checked; /* what the baseline callback answers */
+};
+
+static int64_t run_baseline(void *ctx, const char *id, int64_t *checked)
+{
+	struct run_res *r = ctx;
+	*checked = r->checked;
+	return r->base;
+}
+
+static int run_item(void *ctx, const struct alarm_run_item *it)
+{
+	struct run_res *r = ctx;
+	r->n++;
+	r->it = *it;
+	snprintf(r->reason, sizeof(r->reason), "%s", it->r.reason);
+	return 0;
+}
+
+static void run_listen(struct run_res *r, int64_t now)
+{
+	struct alarm_def d = {.name = "new-port", .type = ALARM_DRIFT, .period_ms = MIN};
+	d.rule = (char *)"listen";
+	d.system = (char *)SID;
+	char err[256] = "";
+	r->n = 0;
+	int rc = alarm_run(st, &d, now, NULL, run_baseline, run_item, r, err, sizeof(err));
+	if (rc)
+		fail_msg("alarm_run: %s", err);
+}
+
+static void run_within_a_period(void **state)
+{
+	struct run_res r = {0};
+	/* the container's first frame holds metrics only: nothing to arm on */
+	metric_frame(T0 + 10000);
+	run_listen(&r, T0 + 12000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.it.state, ALARM_STATE_INSUFFICIENT);
+	assert_int_equal(r.it.baseline_ms, 0);
+	assert_non_null(strstr(r.reason, "not armed yet"));
+	/* its connections crawled, then metrics again: armed at the frame
+	 * holding the connections, not at now nor the latest frame */
+	struct fb f;
+	fb_begin(&f, SID, T0 + 20000, "[\"connection\"]");
+	listener(&f, "0.0.0.0", 22, 1, "sshd");
+	fb_put(&f);
+	metric_frame(T0 + 22000);
+	run_listen(&r, T0 + 23000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.it.state, ALARM_STATE_OK);
+	assert_int_equal(r.it.baseline_ms, T0 + 20000);
+	/* within the same minute: compared with the state now (the period
+	 * started before the baseline and before the system had a frame) */
+	r.base = T0 + 20000;
+	run_listen(&r, T0 + 25000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.it.state, ALARM_STATE_OK);
+	assert_int_equal(r.it.frame_ms, T0 + 20000);
+	assert_non_null(strstr(r.reason, "no listen drift since"));
+	fb_begin(&f, SID, T0 + 30000, "[\"connection\"]");
+	listener(&f, "0.0.0.0", 22, 1, "sshd");
+	listener(&f, "0.0.0.0", 4444, 812, "nc");
+	fb_put(&f);
+	run_listen(&r, T0 + 31000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.it.state, ALARM_STATE_ALARM);
+	assert_int_equal(r.it.frame_ms, T0 + 30000);
+	assert_non_null(strstr(r.reason, "new listening socket tcp 0.0.0.0:4444 (nc, pid 812)"));
+	/* metrics only since that comparison: not compared again */
+	r.checked = T0 + 30000;
+	metric_frame(T0 + 32000);
+	run_listen(&r, T0 + 33000);
+	assert_int_equal(r.n, 0);
+	/* a new non-metric frame: compared (the port closed: OK) */
+	fb_begin(&f, SID, T0 + 40000, "[\"connection\"]");
+	listener(&f, "0.0.0.0", 22, 1, "sshd");
+	fb_put(&f);
+	run_listen(&r, T0 + 41000);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.it.state, ALARM_STATE_OK);
+	assert_int_equal(r.it.frame_ms, T0 + 40000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +619,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(process_gone_rule, setup, teardown),
 	    cmocka_unit_test_setup_teardown(baseline_and_features, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bad_definitions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(run_within_a_period, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "analytics/alarm.h"
 #include "analytics/alarm_run.h"
+#include "analytics/alarm_window.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
@@ -274,6 +275,64 @@ static void test_gone(void **state)
 	store_close(s);
 }
 
+/* The window path (the daemon's): a system already gone is read again
+ * only when the caller asks (gone_recheck), and then takes the reason the
+ * store holds now: the lane stores the exit code and the OOM kill after
+ * it marked the system gone. */
+static bool recheck;
+static void gone_prev(void *ctx, const char *system, const char *labels, struct alarm_prev *out)
+{
+	out->st = ALARM_STATE_OK;
+	out->gone = true;
+	out->warming = false;
+	out->gone_recheck = recheck;
+}
+
+static void test_gone_reason_detail(void **state)
+{
+	struct store *s = open_rw();
+	for (int k = 0; k < 3; k++)
+		put(s, "container:oom00001", "app:1", T0 + k * MIN + 5000, 10, 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, 0, T0 + 3 * MIN), 0);
+	assert_int_equal(
+	    store_gone_reason(s, "container:oom00001", "{\"reason\":\"exited\"}", T0 + 3 * MIN), 0);
+	struct alarm_def d;
+	def(&d, "mem", "metric", "memory.used_pct", "selector", "image=app:*", "period", "1m",
+	    "evaluation_periods", "1", "comparison", ">", "threshold", "50", NULL);
+	struct alarm_window *w = alarm_window_new();
+	const struct alarm_def *defs[] = {&d};
+	char err[256] = "";
+	int64_t now = T0 + 4 * MIN;
+	assert_int_equal(alarm_window_update(w, s, defs, 1, now, err, sizeof(err)), 0);
+	struct got g = {0};
+	recheck = false;
+	assert_int_equal(
+	    alarm_window_run(w, s, &d, now, 0, gone_prev, collect, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.n, 1);
+	assert_true(g.it[0].gone);
+	assert_string_equal(g.it[0].reason, ""); /* not read again */
+	g.n = 0;
+	recheck = true;
+	assert_int_equal(
+	    alarm_window_run(w, s, &d, now, 0, gone_prev, collect, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.it[0].reason, "gone: exited");
+	assert_int_equal(store_gone_reason(s, "container:oom00001",
+	                                   "{\"reason\":\"exited\",\"exit_code\":137,"
+	                                   "\"oom_killed\":true}",
+	                                   T0 + 3 * MIN + 2000),
+	                 0);
+	g.n = 0;
+	assert_int_equal(
+	    alarm_window_run(w, s, &d, now, 0, gone_prev, collect, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.it[0].st, ALARM_STATE_OK); /* kept */
+	assert_string_equal(g.it[0].reason, "gone: exited 137, killed by the OOM killer");
+	alarm_window_free(w);
+	alarm_def_free(&d);
+	store_close(s);
+}
+
 /* A new system stays INSUFFICIENT_DATA during its warm-up. */
 static void test_warmup(void **state)
 {
@@ -375,6 +434,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_missing_periods, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_selector, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gone_reason_detail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_warmup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_math, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backtest, setup, teardown),
