@@ -130,13 +130,18 @@ static int states_table(const struct buf *b)
 	return EXIT_OK;
 }
 
-static int history_table(const struct buf *b)
+/*
+ * A list of timed entries (history events, backtest transitions) as a
+ * table: TIME from each entry's "time", then the members named, the last
+ * one wrapped.  Returns how many entries there were.
+ */
+static size_t timed_table(const struct buf *b, const char *const titles[5],
+                          const char *const members[4])
 {
 	json_t *doc = load_display(buf_str(b), b->len, NULL);
 	struct table t;
 	table_init(&t, 5);
 	table_row(&t);
-	const char *titles[] = {"TIME", "ALARM", "SYSTEM", "TYPE", "SUMMARY"};
 	for (int i = 0; i < 5; i++)
 		table_set(&t, i, titles[i], true);
 	size_t i;
@@ -147,47 +152,33 @@ static int history_table(const struct buf *b)
 		iso_short(json_string_value(json_object_get(e, "time")), tm, sizeof(tm));
 		table_row(&t);
 		table_set(&t, 0, tm, false);
-		table_set(&t, 1, json_string_value(json_object_get(e, "alarm")), false);
-		table_set(&t, 2, json_string_value(json_object_get(e, "system")), false);
-		table_set(&t, 3, json_string_value(json_object_get(e, "type")), false);
-		table_set(&t, 4, json_string_value(json_object_get(e, "summary")), true);
+		for (int k = 0; k < 4; k++)
+			table_set(&t, k + 1, json_string_value(json_object_get(e, members[k])),
+			          k == 3);
 	}
-	if (json_array_size(doc))
+	size_t n = json_array_size(doc);
+	if (n)
 		table_print(&t, "");
-	else
-		printf("no history in that range\n");
 	table_free(&t);
 	json_decref(doc);
+	return n;
+}
+
+static int history_table(const struct buf *b)
+{
+	static const char *const titles[] = {"TIME", "ALARM", "SYSTEM", "TYPE", "SUMMARY"};
+	static const char *const members[] = {"alarm", "system", "type", "summary"};
+	if (!timed_table(b, titles, members))
+		printf("no history in that range\n");
 	return EXIT_OK;
 }
 
 static int transitions_table(const struct buf *b)
 {
-	json_t *doc = load_display(buf_str(b), b->len, NULL);
-	struct table t;
-	table_init(&t, 5);
-	table_row(&t);
-	const char *titles[] = {"TIME", "SYSTEM", "FROM", "TO", "REASON"};
-	for (int i = 0; i < 5; i++)
-		table_set(&t, i, titles[i], true);
-	size_t i;
-	json_t *e;
-	json_array_foreach(doc, i, e)
-	{
-		char tm[32];
-		iso_short(json_string_value(json_object_get(e, "time")), tm, sizeof(tm));
-		table_row(&t);
-		table_set(&t, 0, tm, false);
-		table_set(&t, 1, json_string_value(json_object_get(e, "system_name")), false);
-		table_set(&t, 2, json_string_value(json_object_get(e, "from")), false);
-		table_set(&t, 3, json_string_value(json_object_get(e, "to")), false);
-		table_set(&t, 4, json_string_value(json_object_get(e, "reason")), true);
-	}
-	if (json_array_size(doc))
-		table_print(&t, "");
-	printf("%zu transition%s\n", json_array_size(doc), json_array_size(doc) == 1 ? "" : "s");
-	table_free(&t);
-	json_decref(doc);
+	static const char *const titles[] = {"TIME", "SYSTEM", "FROM", "TO", "REASON"};
+	static const char *const members[] = {"system_name", "from", "to", "reason"};
+	size_t n = timed_table(b, titles, members);
+	printf("%zu transition%s\n", n, n == 1 ? "" : "s");
 	return EXIT_OK;
 }
 
