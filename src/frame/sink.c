@@ -52,6 +52,11 @@ int sink_end_frame(struct sink *s, const struct frame_summary *sum)
 	return s->ops->end_frame ? s->ops->end_frame(s, sum) : 0;
 }
 
+int sink_flows(struct sink *s, const struct sflow_flow *f, size_t n)
+{
+	return s->ops->flows ? s->ops->flows(s, f, n) : 0;
+}
+
 int sink_flush(struct sink *s)
 {
 	return s->ops->flush ? s->ops->flush(s) : 0;

@@ -36,6 +36,7 @@
 enum frame_format { FRAME_JSON, FRAME_CRAWLER };
 
 struct sink;
+struct sflow_flow;
 
 /* What is known when a frame starts. */
 struct frame_info {
@@ -85,6 +86,10 @@ struct sink_ops {
 	 * sink that delivers frames whole delivers it here and returns the
 	 * result.  Optional. */
 	int (*end_frame)(struct sink *s, const struct frame_summary *sum);
+	/* Sampled packets (struct sflow_flow of sflow.h), for the sinks that
+	 * carry them (sFlow).  Optional: NULL ignores them.  Called between
+	 * frames, never inside one. */
+	int (*flows)(struct sink *s, const struct sflow_flow *f, size_t n);
 	/* Make what was delivered durable.  Optional. */
 	int (*flush)(struct sink *s);
 	void (*close)(struct sink *s);
@@ -103,6 +108,8 @@ int sink_write_fd(struct sink *s, int fd, size_t len);
 int sink_copy_fd(struct sink *s, int fd, size_t from, size_t len);
 int sink_end_frame(struct sink *s, const struct frame_summary *sum);
 int sink_flush(struct sink *s);
+/* Hand sampled packets to the sink (0 when it takes none). */
+int sink_flows(struct sink *s, const struct sflow_flow *f, size_t n);
 /* Close and free the sink; NULL is allowed. */
 void sink_close(struct sink *s);
 

@@ -96,6 +96,18 @@ struct store_backend {
 	              int (*cb)(void *ctx, int64_t id, const struct store_event *e), void *ctx);
 	int (*gone_reason)(struct store *s, const char *system_id, const char *reason_json,
 	                   int64_t now_ms);
+
+	/* logs and flows (NULL: -ENOTSUP) */
+	int (*put_logs)(struct store *s, const struct store_log *l, size_t n,
+	                const struct store_log_cursor *c, size_t nc);
+	int (*log_cursors)(struct store *s, int (*cb)(void *ctx, const struct store_log_cursor *c),
+	                   void *ctx);
+	int (*logs)(struct store *s, const struct store_log_query *q,
+	            int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
+	int (*put_flows)(struct store *s, const struct store_flow *f, size_t n);
+	int (*flows_top)(struct store *s, int64_t from_ms, int64_t to_ms, const char *group,
+	                 size_t limit, int (*cb)(void *ctx, const struct store_flow_top *t),
+	                 void *ctx);
 };
 
 /* The backends of this build. */

@@ -271,3 +271,33 @@ int store_gone_reason(struct store *s, const char *system_id, const char *reason
 	return s->be->gone_reason ? s->be->gone_reason(s, system_id, reason_json, now_ms)
 	                          : -ENOTSUP;
 }
+
+int store_put_logs(struct store *s, const struct store_log *l, size_t n,
+                   const struct store_log_cursor *c, size_t nc)
+{
+	return s->be->put_logs ? s->be->put_logs(s, l, n, c, nc) : -ENOTSUP;
+}
+
+int store_log_cursors(struct store *s, int (*cb)(void *ctx, const struct store_log_cursor *c),
+                      void *ctx)
+{
+	return s->be->log_cursors ? s->be->log_cursors(s, cb, ctx) : -ENOTSUP;
+}
+
+int store_logs(struct store *s, const struct store_log_query *q,
+               int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx)
+{
+	return s->be->logs ? s->be->logs(s, q, cb, ctx) : -ENOTSUP;
+}
+
+int store_put_flows(struct store *s, const struct store_flow *f, size_t n)
+{
+	return s->be->put_flows ? s->be->put_flows(s, f, n) : -ENOTSUP;
+}
+
+int store_flows_top(struct store *s, int64_t from_ms, int64_t to_ms, const char *group,
+                    size_t limit, int (*cb)(void *ctx, const struct store_flow_top *t), void *ctx)
+{
+	return s->be->flows_top ? s->be->flows_top(s, from_ms, to_ms, group, limit, cb, ctx)
+	                        : -ENOTSUP;
+}

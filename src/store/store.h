@@ -379,6 +379,100 @@ int store_events(struct store *s, const struct store_event_filter *f,
 int store_gone_reason(struct store *s, const char *system_id, const char *reason_json,
                       int64_t now_ms);
 
+/* ---- logs: lines collected from outside the systems (docs/logs.md) --------- */
+
+/*
+ * A log line as collected: its system, its source ("stdout", "stderr" of
+ * a container; "file:/var/log/syslog" a file in the system's root;
+ * "journal"; "kmsg" a VM's kernel log read from its RAM; "console" a VM's
+ * serial console file), its time (the record's own when the format has
+ * one, else when it was read), its level (syslog severity 0 emerg .. 7
+ * debug, -1 unknown) and the line itself (UTF-8, invalid bytes and
+ * control characters already escaped by the collector, at most the
+ * collector's line limit).
+ */
+struct store_log {
+	const char *system_id;
+	const char *source;
+	int64_t time_ms;
+	int level;
+	const char *line;
+	size_t len;
+};
+/* Where a source was read up to: an opaque string of the collector
+ * ("ino:size:offset", a journal cursor, a printk sequence). */
+struct store_log_cursor {
+	const char *system_id;
+	const char *source;
+	const char *pos;
+};
+/*
+ * Store n lines and nc cursors in ONE transaction: after a crash either
+ * both the lines and the cursors that cover them are there or neither
+ * (what makes tailing exactly once across restarts).  Lines get ids
+ * ascending with insertion.
+ */
+int store_put_logs(struct store *s, const struct store_log *l, size_t n,
+                   const struct store_log_cursor *c, size_t nc);
+/* Every cursor kept (cb non-zero stops and is returned). */
+int store_log_cursors(struct store *s, int (*cb)(void *ctx, const struct store_log_cursor *c),
+                      void *ctx);
+/*
+ * Lines matching the query, in (time, id) order (newest first with
+ * `reverse`), at most `limit` (0: 1000).  `match`: full-text words (all
+ * must occur; FTS5 syntax on SQLite, the same words on PostgreSQL);
+ * NULL fields: any; to_ms 0: now; after_id: only lines with a larger id
+ * (live tail).  cb gets each line and its id.
+ */
+struct store_log_query {
+	const char *const *system_ids; /* NULL: every system */
+	size_t nsystems;
+	const char *source; /* exact, or NULL */
+	int max_level;      /* lines with level <= this (unknown -1 always
+	                     * passes unless exclude_unknown); 7: any */
+	bool exclude_unknown;
+	const char *match;
+	int64_t from_ms, to_ms;
+	int64_t after_id;
+	size_t limit;
+	bool reverse;
+};
+int store_logs(struct store *s, const struct store_log_query *q,
+               int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
+
+/* ---- flows: sampled packets, as sFlow analyzers keep them (docs/sflow.md) ---- */
+
+/*
+ * One flow sample as the collector decoded it, attributed: the systems
+ * owning its source and destination addresses (NULL: none known),
+ * addresses as text, the sampling rate that scales it.
+ */
+struct store_flow {
+	int64_t time_ms;
+	const char *agent; /* the sFlow agent's address */
+	const char *src_system, *dst_system;
+	const char *src, *dst; /* addresses */
+	uint32_t proto, sport, dport;
+	uint32_t frame_length; /* bytes of the sampled packet */
+	uint32_t sampling_rate;
+};
+int store_put_flows(struct store *s, const struct store_flow *f, size_t n);
+/*
+ * Top talkers over [from_ms, to_ms]: flows grouped by `group` (a comma
+ * list of src_system, dst_system, src, dst, sport, dport, proto), bytes
+ * and packets scaled by each sample's sampling rate and divided by the
+ * window's seconds; largest bytes/s first, at most limit (0: 20).
+ * Flows older than 1 hour are deleted by store_maintain().
+ */
+struct store_flow_top {
+	const char *key[7]; /* the group's values, in the order asked; NULL: unknown */
+	int nkey;
+	double bytes_per_s, packets_per_s;
+	uint64_t samples;
+};
+int store_flows_top(struct store *s, int64_t from_ms, int64_t to_ms, const char *group,
+                    size_t limit, int (*cb)(void *ctx, const struct store_flow_top *t), void *ctx);
+
 /* Counts and sizes for the health endpoint and vantage's own metrics:
  * {"systems","frames","records","points","bytes","schema_version"} and
  * also "sets", "points_1m", "points_1h", "series", "free_bytes",
