@@ -21,72 +21,13 @@
 #include "analytics/alarm_run.h"
 #include "analytics/alarm_window.h"
 #include "store/store.h"
+#include "tmpstore.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
 
 /* 2023-11-14T22:00:00.000Z, on an hour boundary */
 #define T0 1699999200000LL
 #define MIN 60000LL
-
-static char dir[64];
-static char path[128];
-
-static int setup(void **state)
-{
-	strcpy(dir, "/tmp/vantage-alarm-run.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/v.db", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static struct store *open_rw(void)
-{
-	struct store *s = NULL;
-	int r = store_open(path, STORE_RW, &s);
-	if (r < 0)
-		fprintf(stderr, "open: %s\n", store_errmsg(NULL));
-	assert_int_equal(r, 0);
-	return s;
-}
-
-/* A metric frame of system sid (a container of `image`) at t with
- * memory.used_pct = v and cpu.used_pct = cpu. */
-static void put(struct store *s, const char *sid, const char *image, int64_t t, double v,
-                double cpu)
-{
-	char iso[40];
-	struct buf b = BUF_INIT;
-	format_time_utc(t * 1000000, iso, sizeof(iso));
-	buf_printf(&b,
-	           "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"frame\",\"key\":\"%s\","
-	           "\"value\":{\"id\":\"%s\",\"name\":\"%s\",\"kind\":\"container\",\"runtime\":"
-	           "\"podman\",\"image\":\"%s\",\"labels\":{\"app\":\"web\"},\"host\":\"box\","
-	           "\"time\":\"%s\",\"features\":[\"metric\"],\"duration_ms\":1,\"records\":2,"
-	           "\"errors\":{},\"feature_ms\":{\"metric\":1}}}\n",
-	           sid, iso, sid, sid, sid + 10, image, iso);
-	buf_printf(&b,
-	           "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"metric\",\"key\":\"memory\","
-	           "\"value\":{\"used_pct\":%g}}\n",
-	           sid, iso, v);
-	buf_printf(&b,
-	           "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"metric\",\"key\":\"cpu\","
-	           "\"value\":{\"used_pct\":%g}}\n",
-	           sid, iso, cpu);
-	int64_t id;
-	int r = store_put_frame(s, b.data, b.len, &id);
-	if (r < 0)
-		fprintf(stderr, "put_frame: %s\n", store_errmsg(s));
-	assert_int_equal(r, 0);
-	buf_free(&b);
-}
 
 static void def(struct alarm_def *d, const char *name, ...)
 {
@@ -165,13 +106,13 @@ static void run(struct store *s, const struct alarm_def *d, int64_t now, struct 
 /* Periods of 1 min, N = 3 (range 5): points in some periods only. */
 static void test_missing_periods(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	/* a system that exists from T0 - 1 h: no warm-up */
-	put(s, "container:aaaa1111", "nginx:1", T0 - 60 * MIN, 10, 0);
+	tmpstore_put_metrics(s, "container:aaaa1111", "nginx:1", T0 - 60 * MIN, 10, 0);
 	/* periods P0..P4 = [T0 + k min, +1 min): 0 - X - X */
-	put(s, "container:aaaa1111", "nginx:1", T0 + 10000, 10, 0);
-	put(s, "container:aaaa1111", "nginx:1", T0 + 2 * MIN + 10000, 90, 0);
-	put(s, "container:aaaa1111", "nginx:1", T0 + 4 * MIN + 10000, 90, 0);
+	tmpstore_put_metrics(s, "container:aaaa1111", "nginx:1", T0 + 10000, 10, 0);
+	tmpstore_put_metrics(s, "container:aaaa1111", "nginx:1", T0 + 2 * MIN + 10000, 90, 0);
+	tmpstore_put_metrics(s, "container:aaaa1111", "nginx:1", T0 + 4 * MIN + 10000, 90, 0);
 	struct alarm_def d;
 	def(&d, "mem", "metric", "memory.used_pct", "system", "container:aaaa1111", "period", "1m",
 	    "evaluation_periods", "3", "datapoints", "3", "comparison", ">", "threshold", "50",
@@ -183,7 +124,7 @@ static void test_missing_periods(void **state)
 	assert_string_equal(g.it[0].system, "container:aaaa1111");
 	assert_int_equal(g.it[0].st, ALARM_STATE_OK); /* 0 X X: 2 of 3 */
 	/* P5 breaching too: X X X over the last three real points */
-	put(s, "container:aaaa1111", "nginx:1", T0 + 5 * MIN + 10000, 95, 0);
+	tmpstore_put_metrics(s, "container:aaaa1111", "nginx:1", T0 + 5 * MIN + 10000, 95, 0);
 	run(s, &d, T0 + 6 * MIN, &g);
 	assert_int_equal(g.it[0].st, ALARM_STATE_ALARM);
 	assert_non_null(strstr(g.it[0].reason, "95"));
@@ -205,14 +146,14 @@ static void test_missing_periods(void **state)
 /* One alarm on a selector: one state per matched system. */
 static void test_selector(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	const char *ids[] = {"container:web00001", "container:web00002", "container:redis001"};
 	const char *img[] = {"nginx:1.25", "nginx:1.27", "redis:7"};
 	double val[] = {90, 10, 95};
 	for (int i = 0; i < 3; i++) {
-		put(s, ids[i], img[i], T0 - 60 * MIN, val[i], 0);
+		tmpstore_put_metrics(s, ids[i], img[i], T0 - 60 * MIN, val[i], 0);
 		for (int k = 0; k < 5; k++)
-			put(s, ids[i], img[i], T0 + k * MIN + 20000, val[i], 0);
+			tmpstore_put_metrics(s, ids[i], img[i], T0 + k * MIN + 20000, val[i], 0);
 	}
 	struct alarm_def d;
 	def(&d, "web-mem", "metric", "memory.used_pct", "selector", "image=nginx:*,app=web",
@@ -244,14 +185,16 @@ static void test_selector(void **state)
 /* A gone system keeps its state, with the reason the store keeps. */
 static void test_gone(void **state)
 {
-	struct store *s = open_rw();
-	put(s, "container:gone0001", "nginx:1", T0 - 60 * MIN, 90, 0);
-	put(s, "container:live0001", "nginx:1", T0 - 60 * MIN, 90, 0);
+	struct store *s = tmpstore_open(STORE_RW);
+	tmpstore_put_metrics(s, "container:gone0001", "nginx:1", T0 - 60 * MIN, 90, 0);
+	tmpstore_put_metrics(s, "container:live0001", "nginx:1", T0 - 60 * MIN, 90, 0);
 	for (int k = 0; k < 3; k++) {
-		put(s, "container:gone0001", "nginx:1", T0 + k * MIN + 5000, 90, 0);
-		put(s, "container:live0001", "nginx:1", T0 + k * MIN + 5000, 90, 0);
+		tmpstore_put_metrics(s, "container:gone0001", "nginx:1", T0 + k * MIN + 5000, 90,
+		                     0);
+		tmpstore_put_metrics(s, "container:live0001", "nginx:1", T0 + k * MIN + 5000, 90,
+		                     0);
 	}
-	put(s, "container:live0001", "nginx:1", T0 + 3 * MIN + 5000, 90, 0);
+	tmpstore_put_metrics(s, "container:live0001", "nginx:1", T0 + 3 * MIN + 5000, 90, 0);
 	const char *present[] = {"container:live0001"};
 	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + 3 * MIN + 6000), 0);
 	assert_int_equal(
@@ -290,9 +233,9 @@ static void gone_prev(void *ctx, const char *system, const char *labels, struct 
 
 static void test_gone_reason_detail(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	for (int k = 0; k < 3; k++)
-		put(s, "container:oom00001", "app:1", T0 + k * MIN + 5000, 10, 0);
+		tmpstore_put_metrics(s, "container:oom00001", "app:1", T0 + k * MIN + 5000, 10, 0);
 	assert_int_equal(store_mark_gone(s, "container", NULL, 0, T0 + 3 * MIN), 0);
 	assert_int_equal(
 	    store_gone_reason(s, "container:oom00001", "{\"reason\":\"exited\"}", T0 + 3 * MIN), 0);
@@ -336,8 +279,8 @@ static void test_gone_reason_detail(void **state)
 /* A new system stays INSUFFICIENT_DATA during its warm-up. */
 static void test_warmup(void **state)
 {
-	struct store *s = open_rw();
-	put(s, "container:new00001", "nginx:1", T0 + 4 * MIN + 30000, 99, 0);
+	struct store *s = tmpstore_open(STORE_RW);
+	tmpstore_put_metrics(s, "container:new00001", "nginx:1", T0 + 4 * MIN + 30000, 99, 0);
 	struct alarm_def d;
 	def(&d, "mem", "metric", "memory.used_pct", "system", "container:new00001", "period", "1m",
 	    "evaluation_periods", "3", "comparison", ">", "threshold", "50", "missing", "breaching",
@@ -350,7 +293,7 @@ static void test_warmup(void **state)
 	/* first bucket T0 + 4 min; warm-up 3 periods: until T0 + 7 min */
 	assert_string_equal(g.it[0].reason, "warming up (120 s left)");
 	/* past its warm-up: evaluated (two filled as breaching + 99) */
-	put(s, "container:new00001", "nginx:1", T0 + 7 * MIN + 30000, 99, 0);
+	tmpstore_put_metrics(s, "container:new00001", "nginx:1", T0 + 7 * MIN + 30000, 99, 0);
 	run(s, &d, T0 + 8 * MIN, &g);
 	assert_false(g.it[0].warming);
 	assert_int_equal(g.it[0].st, ALARM_STATE_ALARM);
@@ -361,10 +304,11 @@ static void test_warmup(void **state)
 /* An expression over two series of the system. */
 static void test_math(void **state)
 {
-	struct store *s = open_rw();
-	put(s, "container:math0001", "nginx:1", T0 - 60 * MIN, 10, 10);
+	struct store *s = tmpstore_open(STORE_RW);
+	tmpstore_put_metrics(s, "container:math0001", "nginx:1", T0 - 60 * MIN, 10, 10);
 	for (int k = 0; k < 3; k++)
-		put(s, "container:math0001", "nginx:1", T0 + k * MIN + 5000, 40 + k, 30);
+		tmpstore_put_metrics(s, "container:math0001", "nginx:1", T0 + k * MIN + 5000,
+		                     40 + k, 30);
 	struct alarm_def d;
 	def(&d, "sum", "expr", "memory.used_pct + cpu.used_pct", "system", "container:math0001",
 	    "period", "1m", "evaluation_periods", "1", "comparison", ">", "threshold", "71", NULL);
@@ -382,13 +326,14 @@ static void test_math(void **state)
 /* A backtest lists the transitions, in order. */
 static void test_backtest(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	for (int k = 1; k <= 3; k++) /* data before the range: no warm-up */
-		put(s, "container:bt000001", "nginx:1", T0 - k * MIN + 5000, 10, 0);
+		tmpstore_put_metrics(s, "container:bt000001", "nginx:1", T0 - k * MIN + 5000, 10,
+		                     0);
 	/* 10 periods: OK, OK, OK, X, X, X, OK, OK, OK, OK */
 	for (int k = 0; k < 10; k++)
-		put(s, "container:bt000001", "nginx:1", T0 + k * MIN + 5000,
-		    k >= 3 && k <= 5 ? 90 : 10, 0);
+		tmpstore_put_metrics(s, "container:bt000001", "nginx:1", T0 + k * MIN + 5000,
+		                     k >= 3 && k <= 5 ? 90 : 10, 0);
 	struct alarm_def d;
 	def(&d, "bt", "metric", "memory.used_pct", "system", "container:bt000001", "period", "1m",
 	    "evaluation_periods", "2", "datapoints", "2", "comparison", ">", "threshold", "50",
@@ -431,13 +376,15 @@ static void test_backtest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_missing_periods, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_selector, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_gone_reason_detail, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_warmup, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_math, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_backtest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_periods, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_selector, tmpstore_setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_gone, tmpstore_setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_gone_reason_detail, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_warmup, tmpstore_setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_math, tmpstore_setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_backtest, tmpstore_setup, tmpstore_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

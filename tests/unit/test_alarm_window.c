@@ -22,56 +22,12 @@
 #include "analytics/alarm_run.h"
 #include "analytics/alarm_window.h"
 #include "store/store.h"
+#include "tmpstore.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
 
 #define T0 1699999200000LL /* on an hour boundary */
 #define MIN 60000LL
-
-static char dir[64];
-static char path[128];
-
-static int setup(void **state)
-{
-	strcpy(dir, "/tmp/vantage-alarm-window.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/v.db", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static void put(struct store *s, const char *sid, const char *image, int64_t t, double v,
-                double cpu)
-{
-	char iso[40];
-	struct buf b = BUF_INIT;
-	format_time_utc(t * 1000000, iso, sizeof(iso));
-	buf_printf(&b,
-	           "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"frame\",\"key\":\"%s\","
-	           "\"value\":{\"id\":\"%s\",\"name\":\"%s\",\"kind\":\"container\",\"runtime\":"
-	           "\"podman\",\"image\":\"%s\",\"labels\":{\"app\":\"web\"},\"host\":\"box\","
-	           "\"time\":\"%s\",\"features\":[\"metric\"],\"duration_ms\":1,\"records\":2,"
-	           "\"errors\":{},\"feature_ms\":{\"metric\":1}}}\n",
-	           sid, iso, sid, sid, sid + 10, image, iso);
-	buf_printf(&b,
-	           "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"metric\",\"key\":\"memory\","
-	           "\"value\":{\"used_pct\":%g}}\n",
-	           sid, iso, v);
-	buf_printf(&b,
-	           "{\"system\":\"%s\",\"time\":\"%s\",\"feature\":\"metric\",\"key\":\"cpu\","
-	           "\"value\":{\"used_pct\":%g}}\n",
-	           sid, iso, cpu);
-	int64_t id;
-	assert_int_equal(store_put_frame(s, b.data, b.len, &id), 0);
-	buf_free(&b);
-}
 
 #define MAX_ITEMS 32
 struct got {
@@ -196,23 +152,23 @@ static void test_same_as_store(void **state)
 	                     "container:gone4444", "container:redis555"};
 	const char *img[] = {"nginx:1", "nginx:2", "nginx:1", "nginx:1", "redis:7"};
 	for (int i = 0; i < 5; i++) /* an hour old: no warm-up */
-		put(s, ids[i], img[i], T0 - 60 * MIN, 10, 10);
+		tmpstore_put_metrics(s, ids[i], img[i], T0 - 60 * MIN, 10, 10);
 	for (int64_t t = T0; t < T0 + 12 * MIN; t += 10000) {
 		int k = (int)((t - T0) / 10000);
 		/* aaaa: some minutes without points; bbbb: a swing; cccc: steady;
 		 * gone: until minute 4; redis: every 20 s */
 		if ((k / 6) % 3 != 1)
-			put(s, ids[0], img[0], t, 40 + (k % 7) * 5, 20 + k % 3);
-		put(s, ids[1], img[1], t, 30 + (k % 11) * 6, 25 + (k % 5) * 3);
-		put(s, ids[2], img[2], t + 1000, 55, 31);
+			tmpstore_put_metrics(s, ids[0], img[0], t, 40 + (k % 7) * 5, 20 + k % 3);
+		tmpstore_put_metrics(s, ids[1], img[1], t, 30 + (k % 11) * 6, 25 + (k % 5) * 3);
+		tmpstore_put_metrics(s, ids[2], img[2], t + 1000, 55, 31);
 		if (t < T0 + 4 * MIN)
-			put(s, ids[3], img[3], t, 70, 40);
+			tmpstore_put_metrics(s, ids[3], img[3], t, 70, 40);
 		if (k % 2 == 0)
-			put(s, ids[4], img[4], t, 20 + k % 13, 12);
+			tmpstore_put_metrics(s, ids[4], img[4], t, 20 + k % 13, 12);
 	}
 	/* a new system from minute 9 (warm-up) */
 	for (int64_t t = T0 + 9 * MIN + 2000; t < T0 + 12 * MIN; t += 5000)
-		put(s, "container:new06666", "nginx:3", t, 90, 50);
+		tmpstore_put_metrics(s, "container:new06666", "nginx:3", t, 90, 50);
 	const char *present[] = {ids[0], ids[1], ids[2], ids[4], "container:new06666"};
 	assert_int_equal(store_mark_gone(s, "container", present, 5, T0 + 4 * MIN + 1000), 0);
 	assert_int_equal(store_gone_reason(s, ids[3], "{\"reason\":\"exited\",\"exit_code\":0}",
@@ -281,7 +237,7 @@ static void test_same_as_store(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_same_as_store, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_same_as_store, tmpstore_setup, tmpstore_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

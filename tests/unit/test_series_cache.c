@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "tmpstore.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
 
@@ -23,35 +24,6 @@
 #define T0 1699999200000LL
 #define SEC 1000LL
 #define HOUR 3600000LL
-
-static char dir[64];
-static char path[128];
-
-static int setup(void **state)
-{
-	strcpy(dir, "/tmp/vantage-series-cache.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/v.db", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static struct store *open_mode(enum store_mode mode)
-{
-	struct store *s = NULL;
-	int r = store_open(path, mode, &s);
-	if (r < 0)
-		fprintf(stderr, "open: %s\n", store_errmsg(NULL));
-	assert_int_equal(r, 0);
-	return s;
-}
 
 /* A metric frame of host:abc at t: memory (a percentage with decimals, a
  * large integer) and two disks (two series of one name). */
@@ -129,13 +101,13 @@ static void poll(struct store *ro, struct store *rw, int64_t now, int64_t span, 
 static void test_cached_answers_identical(void **state)
 {
 	srand48(12);
-	struct store *rw = open_mode(STORE_RW);
+	struct store *rw = tmpstore_open(STORE_RW);
 	/* 4 h of frames 10 s apart (with ms offsets), hours compacted */
 	int64_t t = T0;
 	for (; t < T0 + 4 * HOUR; t += 10 * SEC + lrand48() % 3)
 		put_frame(rw, t);
 	assert_int_equal(store_maintain(rw, t), 0);
-	struct store *ro = open_mode(STORE_RO);
+	struct store *ro = tmpstore_open(STORE_RO);
 	poll(ro, rw, T0 + 3 * HOUR, 2 * HOUR, 40);
 	poll(ro, rw, T0 + 2 * HOUR, 30 * 60 * SEC, 20);
 
@@ -159,7 +131,8 @@ static void test_cached_answers_identical(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_cached_answers_identical, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cached_answers_identical, tmpstore_setup,
+	                                    tmpstore_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

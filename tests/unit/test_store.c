@@ -19,6 +19,7 @@
 #include "store/sqlite_internal.h"
 #include "util/jscan.h"
 #include "store/store.h"
+#include "tmpstore.h"
 #include "util/timefmt.h"
 #include "util/util.h"
 
@@ -30,35 +31,6 @@
 /* raw points: kept count; when points_new is empty, the chunks' sum too */
 #define RAW_POINTS "SELECT n FROM counts WHERE name = 'points_raw'"
 #define CHUNK_POINTS "SELECT coalesce(sum(n), 0) FROM points_raw"
-
-static char dir[64];
-static char path[128];
-
-static int setup(void **state)
-{
-	strcpy(dir, "/tmp/vantage-store-test.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/v.db", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
-
-static struct store *open_rw(void)
-{
-	struct store *s = NULL;
-	int r = store_open(path, STORE_RW, &s);
-	if (r < 0)
-		fprintf(stderr, "open: %s\n", store_errmsg(NULL));
-	assert_int_equal(r, 0);
-	return s;
-}
 
 /* One integer from a query on a separate raw connection. */
 static int64_t q(const char *sql)
@@ -305,7 +277,7 @@ static void test_jscan_trusted_same_spans(void **state)
 
 static void test_open_create_reopen(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	struct buf b = BUF_INIT;
 	assert_int_equal(store_stats_json(s, &b), 0);
 	assert_non_null(strstr(b.data, "\"schema_version\":2"));
@@ -323,7 +295,7 @@ static void test_open_create_reopen(void **state)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	/* reopen RW (no migration) and RO */
-	s = open_rw();
+	s = tmpstore_open(STORE_RW);
 	store_close(s);
 	assert_int_equal(store_open(path, STORE_RO, &s), 0);
 	struct fb f;
@@ -344,7 +316,7 @@ static void test_open_create_reopen(void **state)
  * back), so that it migrates as a file the previous vantage wrote. */
 static void make_v1_store(void)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	for (int i = 0; i < 12; i++)
 		put_metric(s, "host:old", T0 + i * 10000LL, i);
 	const char *none[] = {NULL};
@@ -370,7 +342,7 @@ static void test_migrate_v1(void **state)
 	struct store *s;
 	assert_int_equal(store_open(path, STORE_RO, &s), -EPROTO);
 	assert_non_null(strstr(store_errmsg(NULL), "open it read-write once"));
-	s = open_rw();
+	s = tmpstore_open(STORE_RW);
 	assert_int_equal(q("PRAGMA user_version"), 2);
 	assert_int_equal(q("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
 	/* the old data is all there */
@@ -440,7 +412,7 @@ static void test_open_errors(void **state)
 	/* an empty file read-only: not a store; read-write: created */
 	write_file(path, "", 0);
 	assert_int_equal(store_open(path, STORE_RO, &s), -EINVAL);
-	s = open_rw();
+	s = tmpstore_open(STORE_RW);
 	store_close(s);
 	unlink(path);
 	/* a foreign SQLite database */
@@ -460,7 +432,7 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(store_errmsg(NULL), "meta"));
 	unlink(path);
 	/* a newer schema */
-	s = open_rw();
+	s = tmpstore_open(STORE_RW);
 	store_close(s);
 	raw_exec("UPDATE meta SET value = 99 WHERE key = 'schema_version'");
 	assert_int_equal(store_open(path, STORE_RW, &s), -EPROTO);
@@ -468,7 +440,7 @@ static void test_open_errors(void **state)
 	assert_int_equal(store_open(path, STORE_RO, &s), -EPROTO);
 	unlink(path);
 	/* a store whose pages were overwritten with garbage after the header */
-	s = open_rw();
+	s = tmpstore_open(STORE_RW);
 	for (int i = 0; i < 20; i++)
 		put_metric(s, "host:abc", T0 + i * 1000, i);
 	store_close(s);
@@ -545,7 +517,7 @@ static void test_daemon_claim(void **state)
 	assert_non_null(strstr(store_errmsg(NULL), pid));
 	assert_non_null(strstr(store_errmsg(NULL), lock));
 	/* readers and one-shot writers are not daemons */
-	b = open_rw();
+	b = tmpstore_open(STORE_RW);
 	store_close(b);
 	assert_int_equal(store_open(path, STORE_RO, &b), 0);
 	store_close(b);
@@ -649,7 +621,7 @@ static void test_open_urls(void **state)
 	fb_rec(&f, "os", "linux", "{}");
 	fb_put(s, &f);
 	store_close(s);
-	s = open_rw();
+	s = tmpstore_open(STORE_RW);
 	struct buf b = BUF_INIT;
 	assert_int_equal(store_frame_json(s, "host:abc", 0, NULL, &b), 0);
 	store_close(s);
@@ -679,7 +651,7 @@ static void frame_os_pkg(struct fb *f, int64_t t, const char *ver)
 
 static void test_roundtrip_exact(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	struct fb f;
 	frame_os_pkg(&f, T0, "3.0");
 	/* hostile bytes, escaped by the writer, and a record repeated */
@@ -727,7 +699,7 @@ static void test_roundtrip_exact(void **state)
 
 static void test_dedup_and_bytes(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	struct fb f;
 	/* a process list of 300 records */
 	for (int i = 0; i < 61; i++) {
@@ -743,7 +715,7 @@ static void test_dedup_and_bytes(void **state)
 		}
 		fb_put(s, &f);
 		if (i == 0)
-			store_close(s), s = open_rw();
+			store_close(s), s = tmpstore_open(STORE_RW);
 	}
 	store_close(s);
 	assert_int_equal(q("SELECT count(*) FROM frames"), 61);
@@ -756,7 +728,7 @@ static void test_dedup_and_bytes(void **state)
 	        (long long)per);
 	assert_true(per > 0 && per < 100);
 	/* one process changes: one new record, one new set, the rest shared */
-	s = open_rw();
+	s = tmpstore_open(STORE_RW);
 	fb_begin(&f, "host:abc", T0 + 100 * MIN, "[\"process\"]");
 	for (int p = 1; p <= 300; p++) {
 		char k[16], v[200];
@@ -813,13 +785,13 @@ static void put_big(struct store *s, int64_t t, int changed)
 
 static void test_dedup_large_part(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	put_big(s, T0, -1);
 	assert_int_equal(q("SELECT count(*) FROM records"), 60001);
 	put_big(s, T0 + DAY, -1); /* same handle: the cache overflowed */
 	assert_int_equal(q("SELECT count(*) FROM records"), 60001);
 	store_close(s);
-	s = open_rw(); /* cold cache */
+	s = tmpstore_open(STORE_RW); /* cold cache */
 	put_big(s, T0 + 2 * DAY, 77);
 	assert_int_equal(q("SELECT count(*) FROM records"), 60002);
 	assert_int_equal(q("SELECT count(*) FROM sets"), 2);
@@ -835,7 +807,7 @@ static void test_dedup_large_part(void **state)
 
 static void test_frame_at_and_features(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	struct fb f;
 	frame_os_pkg(&f, T0, "1.0");
 	fb_put(s, &f);
@@ -878,7 +850,7 @@ static void test_frame_at_and_features(void **state)
 
 static void test_malformed_frames_atomic(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	static const char *const bad[] = {
 	    "",
 	    "\n\n",
@@ -947,7 +919,7 @@ static void test_malformed_frames_atomic(void **state)
 
 static void test_systems_filters_gone(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	struct fb f;
 	fb_begin(&f, "host:abc", T0, "[]");
 	fb_put(s, &f);
@@ -1058,7 +1030,7 @@ static void test_systems_filters_gone(void **state)
 
 static void test_metric_series_mapping(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	struct fb f;
 	fb_begin(&f, "host:abc", T0, "[\"metric\"]");
 	fb_rec(&f, "metric", "cpu", "{\"busy_pct\":55.5,\"interval_s\":0.201}");
@@ -1175,7 +1147,7 @@ static void expect_points(struct store *s, const char *metric, int64_t from, int
 
 static void test_series_raw_stats(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	put_two_minutes(s);
 	const char *m = "memory.used_pct";
 	expect_points(s, m, T0, T0 + 2 * MIN, MIN, "avg",
@@ -1224,7 +1196,7 @@ static void test_series_raw_stats(void **state)
 
 static void test_series_labels_selector(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	struct fb f;
 	fb_begin(&f, "host:abc", T0, "[\"metric\"]");
 	fb_rec(&f, "metric", "disk:/", "{\"used_pct\":10}");
@@ -1266,7 +1238,7 @@ static void test_series_labels_selector(void **state)
 
 static void test_rollup_1m_1h_exact(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	put_two_minutes(s);
 	/* nothing complete yet at T0 + 30 s */
 	assert_int_equal(store_maintain(s, T0 + 30000), 0);
@@ -1332,7 +1304,7 @@ static void test_rollup_1m_1h_exact(void **state)
 
 static void test_retention_and_gc(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	/* a frame every 10 minutes for 3 hours; the process list changes every
 	 * frame (so old records become garbage), the package list never */
 	for (int i = 0; i < 18; i++) {
@@ -1479,7 +1451,7 @@ static void test_chunk_codec(void **state)
 
 static void test_compaction_and_late_points(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	/* two hours of points every 10 s: integers and decimals */
 	for (int i = 0; i < 720; i++) {
 		struct fb f;
@@ -1550,7 +1522,7 @@ static int latest_cb(void *ctx, const struct store_latest *p)
 
 static void test_latest_points(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	struct fb f;
 	fb_begin(&f, "host:abc", T0, "[\"metric\"]");
 	fb_rec(&f, "metric", "memory", "{\"used_pct\":1}");
@@ -1588,7 +1560,7 @@ static void test_latest_points(void **state)
 
 static void test_sink_queue_on_full_disk(void **state)
 {
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	struct sink *k;
 	assert_int_equal(sink_store_open(s, &k), 0);
 	/* a frame through write + write_fd */
@@ -1712,7 +1684,7 @@ static void test_kill9_during_writes(void **state)
 	close(pfd[0]);
 	fprintf(stderr, "# %zu frames stored before kill -9\n", n);
 	assert_true(n > 10);
-	struct store *s = open_rw();
+	struct store *s = tmpstore_open(STORE_RW);
 	sqlite3_stmt *q1;
 	assert_int_equal(sqlite3_prepare_v2(sq(s)->db, "PRAGMA integrity_check", -1, &q1, NULL),
 	                 SQLITE_OK);
@@ -1746,29 +1718,46 @@ int main(void)
 	    cmocka_unit_test(test_jscan_valid_invalid),
 	    cmocka_unit_test(test_jscan_iter_unescape),
 	    cmocka_unit_test(test_jscan_trusted_same_spans),
-	    cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_roundtrip_exact, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_dedup_and_bytes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_dedup_large_part, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_frame_at_and_features, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_malformed_frames_atomic, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_systems_filters_gone, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_metric_series_mapping, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_series_raw_stats, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_series_labels_selector, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rollup_1m_1h_exact, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_retention_and_gc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_create_reopen, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v1, tmpstore_setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_errors, tmpstore_setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_urls, tmpstore_setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_roundtrip_exact, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_dedup_and_bytes, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_dedup_large_part, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_frame_at_and_features, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_frames_atomic, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_systems_filters_gone, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_metric_series_mapping, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_series_raw_stats, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_series_labels_selector, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_rollup_1m_1h_exact, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_and_gc, tmpstore_setup,
+	                                    tmpstore_teardown),
 	    cmocka_unit_test(test_chunk_codec),
-	    cmocka_unit_test_setup_teardown(test_compaction_and_late_points, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_latest_points, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sink_queue_on_full_disk, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_kill9_during_writes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_open_not_regular, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_daemon_claim, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_deleted_while_open, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_compaction_and_late_points, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_latest_points, tmpstore_setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_sink_queue_on_full_disk, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_kill9_during_writes, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_not_regular, tmpstore_setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_claim, tmpstore_setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_deleted_while_open, tmpstore_setup,
+	                                    tmpstore_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
