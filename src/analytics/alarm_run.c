@@ -183,81 +183,6 @@ bool sel_match(const struct selector *s, const struct identity *y)
 	return ok;
 }
 
-/* ---- metric references: a name and label matchers ------------------------------ */
-
-int ref_parse(const char *text, struct metric_ref *r)
-{
-	memset(r, 0, sizeof(*r));
-	const char *brace = strchr(text, '{');
-	size_t nl = brace ? (size_t)(brace - text) : strlen(text);
-	r->name = xstrndup(text, nl);
-	if (!brace)
-		return 0;
-	const char *p = brace + 1;
-	struct buf tmp = BUF_INIT;
-	while (*p && *p != '}') {
-		const char *k = p;
-		while (*p && *p != '=' && *p != ',' && *p != '}')
-			p++;
-		if (r->n >= REF_MAX_MATCHERS || *p != '=' || p == k)
-			goto bad;
-		buf_reset(&r->k[r->n]);
-		js_escape_raw(&r->k[r->n], k, (size_t)(p - k));
-		p++;
-		buf_reset(&tmp);
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				buf_addc(&tmp, *p);
-			}
-			if (*p != '"')
-				goto bad;
-			p++;
-		} else {
-			while (*p && *p != ',' && *p != '}')
-				buf_addc(&tmp, *p++);
-		}
-		buf_reset(&r->v[r->n]);
-		js_escape_raw(&r->v[r->n], tmp.data ? tmp.data : "", tmp.len);
-		r->n++;
-		if (*p == ',')
-			p++;
-	}
-	buf_free(&tmp);
-	return *p == '}' && !p[1] ? 0 : -EINVAL;
-bad:
-	buf_free(&tmp);
-	return -EINVAL;
-}
-
-void ref_free(struct metric_ref *r)
-{
-	free(r->name);
-	for (int i = 0; i < REF_MAX_MATCHERS; i++) {
-		buf_free(&r->k[i]);
-		buf_free(&r->v[i]);
-	}
-	memset(r, 0, sizeof(*r));
-}
-
-bool ref_match(const struct metric_ref *r, const char *labels)
-{
-	for (int i = 0; i < r->n; i++) {
-		struct js_iter it;
-		struct js_span n, v, c, all = {labels, strlen(labels)};
-		bool hit = false;
-		if (js_iter_begin(&it, all, 0) == 0)
-			while (!hit && js_obj_next(&it, &n, &v) == 1)
-				hit = n.n == r->k[i].len && memcmp(n.p, r->k[i].data, n.n) == 0 &&
-				      js_str(v, &c) && c.n == r->v[i].len &&
-				      memcmp(c.p, r->v[i].data, c.n) == 0;
-		if (!hit)
-			return false;
-	}
-	return true;
-}
-
 /* ---- reading series into period slots ----------------------------------------- */
 
 void data_free(struct run_data *rd)
@@ -283,7 +208,7 @@ static int read_cb(void *ctx, const struct store_series_data *sd)
 	struct run_data *rd = ctx;
 	struct identity y = {sd->system_id, sd->name, sd->kind,         sd->image,
 	                     sd->runtime,   sd->host, sd->system_labels};
-	if (rd->ref && rd->ref->n && !ref_match(rd->ref, sd->labels ? sd->labels : "{}"))
+	if (rd->ref && rd->ref->n && !label_sel_match(rd->ref, sd->labels ? sd->labels : "{}"))
 		return 0;
 	if (rd->sel && !sel_match(rd->sel, &y))
 		return 0;
@@ -324,8 +249,8 @@ static int read_metric(struct store *s, const struct alarm_def *d, const struct 
                        const char *metric, struct run_data *rd, char *err, size_t errlen)
 {
 	const char *ids[1] = {d->system};
-	struct metric_ref ref;
-	ref_parse(metric, &ref);
+	struct label_sel ref;
+	label_sel_parse(metric, &ref);
 	struct store_series_query q = {
 	    .metric = ref.name,
 	    .system_ids = sel ? NULL : ids,
@@ -345,7 +270,7 @@ static int read_metric(struct store *s, const struct alarm_def *d, const struct 
 		r = store_series_read(s, &q, read_cb, rd);
 	}
 	rd->ref = NULL;
-	ref_free(&ref);
+	label_sel_free(&ref);
 	if (r < 0)
 		snprintf(err, errlen, "alarm '%s': cannot read %s: %s", d->name, metric,
 		         r == -EINVAL ? "bad statistic or metric" : strerror(-r));

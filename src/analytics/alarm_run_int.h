@@ -10,12 +10,12 @@
 #define VANTAGE_ALARM_RUN_INT_H
 
 #include "../util/buf.h"
+#include "../util/labelsel.h"
 #include "alarm_math.h"
 #include "alarm_run.h"
 #include "alarm_window.h"
 
 #define SEL_MAX_TERMS 16
-#define REF_MAX_MATCHERS 8
 
 /* ---- selectors ---- */
 enum sel_key { SK_ID, SK_NAME, SK_KIND, SK_IMAGE, SK_RUNTIME, SK_HOST, SK_LABEL };
@@ -41,17 +41,8 @@ int sel_parse(const char *text, struct selector *s, char *err, size_t errlen);
 void sel_free(struct selector *s);
 bool sel_match(const struct selector *s, const struct identity *y);
 
-/* ---- a metric reference: "disk.used_pct{mountpoint=\"/\"}" ---- */
-struct metric_ref {
-	char *name;                                          /* the series name */
-	int n;                                               /* label matchers */
-	struct buf k[REF_MAX_MATCHERS], v[REF_MAX_MATCHERS]; /* JSON-escaped */
-};
-/* 0, or -EINVAL (a bad matcher list: the name alone is kept). */
-int ref_parse(const char *text, struct metric_ref *r);
-void ref_free(struct metric_ref *r);
-/* Do the series' labels (a JSON object) have every matcher's value? */
-bool ref_match(const struct metric_ref *r, const char *labels);
+/* ---- a metric reference: "disk.used_pct{mountpoint=\"/\"}" is a struct
+ * label_sel (util/labelsel.h) ---- */
 
 /* ---- series as period slots ---- */
 struct run_series {
@@ -63,10 +54,10 @@ struct run_series {
 
 struct run_data {
 	const struct alarm_def *d;
-	const struct selector *sel;   /* NULL: d->system */
-	const struct metric_ref *ref; /* label matchers of the read */
-	const char *system;           /* match by id or name (the first read asks by id) */
-	int64_t from, step;           /* slot k starts at from + k * step */
+	const struct selector *sel;  /* NULL: d->system */
+	const struct label_sel *ref; /* label matchers of the read */
+	const char *system;          /* match by id or name (the first read asks by id) */
+	int64_t from, step;          /* slot k starts at from + k * step */
 	size_t nslots;
 	struct run_series *s;
 	size_t n, cap;

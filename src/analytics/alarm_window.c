@@ -355,13 +355,13 @@ static struct wname *name_of(struct alarm_window *w, const char *name)
 
 static void need_name(struct alarm_window *w, const char *metric, int64_t depth)
 {
-	struct metric_ref r;
-	ref_parse(metric, &r);
+	struct label_sel r;
+	label_sel_parse(metric, &r);
 	struct wname *n = name_of(w, r.name);
 	if (!n->used || depth > n->depth)
 		n->depth = depth;
 	n->used = true;
-	ref_free(&r);
+	label_sel_free(&r);
 }
 
 int alarm_window_update(struct alarm_window *w, struct store *s,
@@ -555,15 +555,15 @@ static const struct wbind *bind(struct alarm_window *w, const struct alarm_def *
 	b->n = 0;
 	free(b->idx);
 	b->idx = xmalloc((w->nser ? w->nser : 1) * sizeof(size_t));
-	struct metric_ref ref;
-	ref_parse(metric, &ref);
+	struct label_sel ref;
+	label_sel_parse(metric, &ref);
 	/* a system by id; when none has that id, by name */
 	for (int pass = 0; pass < (sel ? 1 : 2) && b->n == 0; pass++) {
 		for (size_t i = 0; i < w->nser; i++) {
 			const struct wser *x = &w->ser[i];
 			const struct wsys *y = &w->sys[x->sys];
 			if (strcmp(x->metric, ref.name) != 0 ||
-			    (ref.n && !ref_match(&ref, x->labels)))
+			    (ref.n && !label_sel_match(&ref, x->labels)))
 				continue;
 			if (sel) {
 				struct identity id = {y->f[0], y->f[1], y->f[2], y->f[4],
@@ -576,7 +576,7 @@ static const struct wbind *bind(struct alarm_window *w, const struct alarm_def *
 			b->idx[b->n++] = i;
 		}
 	}
-	ref_free(&ref);
+	label_sel_free(&ref);
 	qsort_r(b->idx, b->n, sizeof(size_t), cmp_ser_order, w);
 	return b;
 }
@@ -607,15 +607,15 @@ static void window_read(struct alarm_window *w, const struct alarm_def *d,
 /* Does the window hold [from, end) of every name d reads? */
 static bool covered(struct alarm_window *w, const char *metric, int64_t from, int64_t end)
 {
-	struct metric_ref r;
-	ref_parse(metric, &r);
+	struct label_sel r;
+	label_sel_parse(metric, &r);
 	bool ok = false;
 	for (size_t i = 0; i < w->nnames && !ok; i++) {
 		const struct wname *n = &w->names[i];
 		ok = strcmp(n->name, r.name) == 0 && n->loaded && n->held_from <= from &&
 		     n->read_to >= end - 1;
 	}
-	ref_free(&r);
+	label_sel_free(&r);
 	return ok;
 }
 

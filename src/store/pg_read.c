@@ -585,10 +585,10 @@ int pg_series_json(struct store *b, const char *system_id, const char *metric, i
 		                stat ? stat : "");
 	if (step_ms <= 0 || from_ms > to_ms)
 		return pg_failf(s, -EINVAL, "bad range or step");
-	struct selector sel;
-	if (!metric || parse_selector(metric, &sel) < 0) {
+	struct label_sel sel;
+	if (!metric || label_sel_parse(metric, &sel) < 0) {
 		if (metric)
-			selector_free(&sel);
+			label_sel_free(&sel);
 		return pg_failf(s, -EINVAL, "bad metric '%s' (NAME or NAME{label=value,...})",
 		                metric ? metric : "");
 	}
@@ -608,7 +608,7 @@ int pg_series_json(struct store *b, const char *system_id, const char *metric, i
 		                   2, p, "finding series", &e);
 		for (int i = 0; q && i < PQntuples(q); i++) {
 			const char *l = PQgetvalue(q, i, 1);
-			if (!selector_match(&sel, l))
+			if (!label_sel_match(&sel, l))
 				continue;
 			r = xreallocarray(r, nser + 1, sizeof(*r));
 			labels = xreallocarray(labels, nser + 1, sizeof(*labels));
@@ -619,7 +619,7 @@ int pg_series_json(struct store *b, const char *system_id, const char *metric, i
 		}
 		PQclear(q);
 	}
-	selector_free(&sel);
+	label_sel_free(&sel);
 	if (e == 0 && nser == 0)
 		e = pg_failf(s, -ENOENT, "no metric '%s' for system '%s'", metric, system_id);
 	struct levels lv;

@@ -1,7 +1,7 @@
 /*
  * series_common.h - metric series as every store backend keeps them,
  * independent of the tables (series_common.c): points, roll-up
- * aggregates, label selectors, statistics, levels and watermarks, the
+ * aggregates, statistics, levels and watermarks, the
  * reduction into buckets, the "points" JSON of an answer; and the
  * retention periods, which are the store's contract (store.h).
  */
@@ -14,6 +14,7 @@
 
 #include "../util/buf.h"
 #include "../util/json.h"
+#include "../util/labelsel.h"
 
 #define MS_MIN 60000LL
 #define MS_HOUR 3600000LL
@@ -90,16 +91,6 @@ extern const int agg_pct[3]; /* 50, 90, 99 */
  * (exact nearest-rank percentiles when every row is a raw point).
  * `rows` is reordered. */
 void agg_reduce(struct agg *rows, size_t n, struct agg *out);
-
-/* "name" or "name{k=v,k2=\"v 2\"}": the name and escaped label pairs. */
-struct selector {
-	char name[128];
-	int n;
-	struct buf k[8], v[8];
-};
-int parse_selector(const char *m, struct selector *sel);
-void selector_free(struct selector *sel);
-bool selector_match(const struct selector *sel, const char *labels);
 
 /* A statistic: avg, min, max, sum, count, or the pct-th percentile
  * (slot: its index in agg_pct, -1 when the roll-ups do not keep it). */

@@ -810,17 +810,17 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 		                stat ? stat : "");
 	if (step_ms <= 0 || from_ms > to_ms)
 		return sq_failf(s, -EINVAL, "bad range or step");
-	struct selector sel;
-	if (!metric || parse_selector(metric, &sel) < 0) {
+	struct label_sel sel;
+	if (!metric || label_sel_parse(metric, &sel) < 0) {
 		if (metric)
-			selector_free(&sel);
+			label_sel_free(&sel);
 		return sq_failf(s, -EINVAL, "bad metric '%s' (NAME or NAME{label=value,...})",
 		                metric ? metric : "");
 	}
 	int64_t sysrow;
 	int err = find_system(s, system_id, &sysrow);
 	if (err) {
-		selector_free(&sel);
+		label_sel_free(&sel);
 		return err;
 	}
 	sqlite3_stmt *st;
@@ -829,7 +829,7 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 	                            " ORDER BY labels",
 	                            -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		selector_free(&sel);
+		label_sel_free(&sel);
 		return sq_fail(s, rc, "finding series");
 	}
 	sqlite3_bind_int64(st, 1, sysrow);
@@ -839,7 +839,7 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 	size_t nser = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *l = (const char *)sqlite3_column_text(st, 1);
-		if (!l || !selector_match(&sel, l))
+		if (!l || !label_sel_match(&sel, l))
 			continue;
 		r = xreallocarray(r, nser + 1, sizeof(*r));
 		labels = xreallocarray(labels, nser + 1, sizeof(*labels));
@@ -851,7 +851,7 @@ int sqlite_series_json(struct store *base, const char *system_id, const char *me
 	}
 	int e = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "finding series");
 	sqlite3_finalize(st);
-	selector_free(&sel);
+	label_sel_free(&sel);
 	if (e == 0 && nser == 0)
 		e = sq_failf(s, -ENOENT, "no metric '%s' for system '%s'", metric, system_id);
 	/* one snapshot for the whole answer */

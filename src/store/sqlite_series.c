@@ -4,7 +4,7 @@
  * (sqlite_read.c) is built on, so both give the same buckets and values.
  *
  * A read is three steps:
- *   1. which series: label selectors (parse_selector), the systems asked
+ *   1. which series: label selectors (label_sel_parse), the systems asked
  *      for (only those with a metric point since the range's hour:
  *      systems.last_metric), their series by the (system, name, labels)
  *      index;
