@@ -476,6 +476,17 @@ int series_reduce(const struct rollup_src *s, const struct sread *r, int64_t fro
 	return e;
 }
 
+/* The two digits of 0..99. */
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
+static inline void put2(char *p, unsigned v)
+{
+	memcpy(p, digits2 + 2 * v, 2);
+}
+
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" of t (ms) into dst (40 bytes, not
  * NUL-terminated; its length returned), the day's part formatted once per
  * day (a day of 10 s points has one or two). */
@@ -484,10 +495,10 @@ struct isofmt {
 	char prefix[12];
 };
 
-static size_t iso_fast(struct isofmt *f, int64_t t, char *dst)
+static inline size_t iso_fast(struct isofmt *f, int64_t t, char *dst)
 {
 	int64_t day = t / MS_DAY - (t % MS_DAY < 0);
-	int64_t ms = t - day * MS_DAY;
+	unsigned ms = (unsigned)(t - day * MS_DAY);
 	if (day != f->day) {
 		char full[40];
 		iso(t, full, sizeof(full));
@@ -499,93 +510,105 @@ static size_t iso_fast(struct isofmt *f, int64_t t, char *dst)
 		memcpy(f->prefix, full, 11);
 		f->day = day;
 	}
-	unsigned h = (unsigned)(ms / 3600000), mi = (unsigned)(ms / 60000 % 60),
-	         sec = (unsigned)(ms / 1000 % 60), mil = (unsigned)(ms % 1000);
+	unsigned sec = ms / 1000, mil = ms % 1000;
 	memcpy(dst, f->prefix, 11);
 	char *p = dst + 11;
-	p[0] = (char)('0' + h / 10);
-	p[1] = (char)('0' + h % 10);
+	put2(p, sec / 3600);
 	p[2] = ':';
-	p[3] = (char)('0' + mi / 10);
-	p[4] = (char)('0' + mi % 10);
+	put2(p + 3, sec / 60 % 60);
 	p[5] = ':';
-	p[6] = (char)('0' + sec / 10);
-	p[7] = (char)('0' + sec % 10);
+	put2(p + 6, sec % 60);
 	p[8] = '.';
 	p[9] = (char)('0' + mil / 100);
-	p[10] = (char)('0' + mil / 10 % 10);
-	p[11] = (char)('0' + mil % 10);
+	put2(p + 10, mil % 100);
 	p[12] = 'Z';
 	return 24;
 }
 
-/* A value as jw_double(v, 6) writes it, appended at o->data + o->len
- * (room reserved); false when it is not on jw_double's fast path. */
-static bool num6(struct buf *o, double v)
+/* A value as jw_double(v, 6) writes it, at p (room for 20 bytes); the
+ * bytes written, or 0 when it is not on jw_double's fast path (|v| < 1e9:
+ * integer part and 6 decimals rounded half away from zero, trailing
+ * zeros and a bare '.' left out). */
+static inline size_t num6(char *p, double v)
 {
 	if (!(v > -1e9 && v < 1e9))
-		return false;
+		return 0;
 	double sv = v * 1e6;
 	int64_t iv = (int64_t)(sv < 0 ? sv - 0.5 : sv + 0.5);
 	uint64_t u = iv < 0 ? (uint64_t)(-iv) : (uint64_t)iv;
-	uint64_t ip = u / 1000000, fp = u % 1000000;
-	char tmp[32], *p = tmp + sizeof(tmp);
-	int digits = 6;
-	while (digits > 0 && fp % 10 == 0 && fp) {
-		fp /= 10;
-		digits--;
-	}
-	if (fp) {
-		for (int k = 0; k < digits; k++) {
-			*--p = (char)('0' + fp % 10);
-			fp /= 10;
-		}
-		*--p = '.';
-	}
-	do {
-		*--p = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
+	unsigned ip = (unsigned)(u / 1000000), fp = (unsigned)(u % 1000000);
+	char *o = p;
 	if (iv < 0)
-		*--p = '-';
-	size_t n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(o->data + o->len, p, n);
-	o->len += n;
-	return true;
+		*o++ = '-';
+	unsigned nd = 1; /* ip <= 1e9 */
+	for (unsigned x = ip; x >= 10; x /= 10)
+		nd++;
+	char *e = o + nd;
+	while (ip >= 100) {
+		e -= 2;
+		put2(e, ip % 100);
+		ip /= 100;
+	}
+	if (ip >= 10)
+		put2(e - 2, ip);
+	else
+		e[-1] = (char)('0' + ip);
+	o += nd;
+	if (fp) {
+		*o++ = '.';
+		put2(o, fp / 10000);
+		put2(o + 2, fp / 100 % 100);
+		put2(o + 4, fp % 100);
+		/* trailing zeros counted without a loop (fp != 0: at most 5) */
+		o += 6 - (fp % 10 == 0) - (fp % 100 == 0) - (fp % 1000 == 0) - (fp % 10000 == 0) -
+		     (fp % 100000 == 0);
+	}
+	return (size_t)(o - p);
 }
 
-/* The points of one series as [[iso_time, value]...], written straight
- * into the answer (the same bytes jw_str/jw_double/jw_int give). */
-void series_points_json(const struct tv *x, bool count, struct json *j)
+void series_points_text(const struct tv *x, size_t a, size_t b, bool count, bool first,
+                        struct buf *o, size_t *offs)
 {
-	jw_arr_begin(j, "points");
-	struct buf *o = j->out;
 	struct isofmt f = {.day = INT64_MIN};
-	buf_reserve(o, x->n * 40 + 64);
-	for (size_t i = 0; i < x->n; i++) {
-		buf_reserve(o, 80);
+	buf_reserve(o, (b - a) * 48 + 64);
+	for (size_t i = a; i < b; i++) {
+		if (o->cap - o->len < 80)
+			buf_reserve(o, 80 + (b - i) * 48);
 		char *p = o->data + o->len;
-		if (i)
+		if (i > a || !first)
 			*p++ = ',';
+		if (offs)
+			offs[i] = (size_t)(p - o->data);
 		*p++ = '[';
 		*p++ = '"';
 		p += iso_fast(&f, x->t[i], p);
 		*p++ = '"';
 		*p++ = ',';
+		size_t n = count ? 0 : num6(p, x->v[i]);
+		if (n) {
+			p[n] = ']';
+			o->len = (size_t)(p + n + 1 - o->data);
+			continue;
+		}
 		o->len = (size_t)(p - o->data);
+		o->data[o->len] = 0;
 		if (count) {
-			o->data[o->len] = 0;
 			buf_printf(o, "%lld", (long long)x->v[i]);
-		} else if (!num6(o, x->v[i])) {
+		} else {
 			struct json one; /* no comma: the first value of its own writer */
-			o->data[o->len] = 0;
 			jw_init(&one, o);
 			jw_double(&one, NULL, x->v[i], 6);
 		}
-		buf_reserve(o, 2);
-		o->data[o->len++] = ']';
-		o->data[o->len] = 0;
+		buf_addc(o, ']');
 	}
+	if (o->data)
+		o->data[o->len] = 0;
+}
+
+void series_points_json(const struct tv *x, bool count, struct json *j)
+{
+	jw_arr_begin(j, "points");
+	series_points_text(x, 0, x->n, count, true, j->out, NULL);
 	if (x->n)
 		j->first[j->depth] = false;
 	jw_arr_end(j);

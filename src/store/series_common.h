@@ -138,6 +138,11 @@ int series_reduce(const struct rollup_src *s, const struct sread *r, int64_t fro
 /* The points of one series as "points":[[iso_time, value]...] in j
  * (count: integers), the bytes jw_str/jw_double(6)/jw_int would give. */
 void series_points_json(const struct tv *x, bool count, struct json *j);
+/* Points [a, b) of x, each "[iso_time,value]", appended to o (the same
+ * bytes jw_str/jw_double/jw_int give), a ',' before each but the first
+ * when `first`; offs (optional) gets where each one's '[' starts. */
+void series_points_text(const struct tv *x, size_t a, size_t b, bool count, bool first,
+                        struct buf *o, size_t *offs);
 
 static inline int64_t floor_to(int64_t t, int64_t step)
 {

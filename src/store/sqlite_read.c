@@ -444,138 +444,6 @@ static int frame_json(struct sqlite_store *s, const char *system_id, int64_t at_
 
 /* ---- series ----------------------------------------------------------------------- */
 
-/* The two digits of 0..99. */
-static const char digits2[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233"
-    "34353637383940414243444546474849505152535455565758596061626364656667"
-    "6869707172737475767778798081828384858687888990919293949596979899";
-
-static inline void put2(char *p, unsigned v)
-{
-	memcpy(p, digits2 + 2 * v, 2);
-}
-
-/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of t (ms) into dst (40 bytes, not
- * NUL-terminated; its length returned), the day's part formatted once per
- * day (a day of 10 s points has one or two). */
-struct isofmt {
-	int64_t day;
-	char prefix[12];
-};
-
-static inline size_t iso_fast(struct isofmt *f, int64_t t, char *dst)
-{
-	int64_t day = t / MS_DAY - (t % MS_DAY < 0);
-	unsigned ms = (unsigned)(t - day * MS_DAY);
-	if (day != f->day) {
-		char full[40];
-		iso(t, full, sizeof(full));
-		size_t n = strlen(full);
-		if (n != 24) { /* a year of other than 4 digits */
-			memcpy(dst, full, n + 1);
-			return n;
-		}
-		memcpy(f->prefix, full, 11);
-		f->day = day;
-	}
-	unsigned sec = ms / 1000, mil = ms % 1000;
-	memcpy(dst, f->prefix, 11);
-	char *p = dst + 11;
-	put2(p, sec / 3600);
-	p[2] = ':';
-	put2(p + 3, sec / 60 % 60);
-	p[5] = ':';
-	put2(p + 6, sec % 60);
-	p[8] = '.';
-	p[9] = (char)('0' + mil / 100);
-	put2(p + 10, mil % 100);
-	p[12] = 'Z';
-	return 24;
-}
-
-/* A value as jw_double(v, 6) writes it, at p (room for 20 bytes); the
- * bytes written, or 0 when it is not on jw_double's fast path (|v| < 1e9:
- * integer part and 6 decimals rounded half away from zero, trailing
- * zeros and a bare '.' left out). */
-static inline size_t num6(char *p, double v)
-{
-	if (!(v > -1e9 && v < 1e9))
-		return 0;
-	double sv = v * 1e6;
-	int64_t iv = (int64_t)(sv < 0 ? sv - 0.5 : sv + 0.5);
-	uint64_t u = iv < 0 ? (uint64_t)(-iv) : (uint64_t)iv;
-	unsigned ip = (unsigned)(u / 1000000), fp = (unsigned)(u % 1000000);
-	char *o = p;
-	if (iv < 0)
-		*o++ = '-';
-	unsigned nd = 1; /* ip <= 1e9 */
-	for (unsigned x = ip; x >= 10; x /= 10)
-		nd++;
-	char *e = o + nd;
-	while (ip >= 100) {
-		e -= 2;
-		put2(e, ip % 100);
-		ip /= 100;
-	}
-	if (ip >= 10)
-		put2(e - 2, ip);
-	else
-		e[-1] = (char)('0' + ip);
-	o += nd;
-	if (fp) {
-		*o++ = '.';
-		put2(o, fp / 10000);
-		put2(o + 2, fp / 100 % 100);
-		put2(o + 4, fp % 100);
-		/* trailing zeros counted without a loop (fp != 0: at most 5) */
-		o += 6 - (fp % 10 == 0) - (fp % 100 == 0) - (fp % 1000 == 0) - (fp % 10000 == 0) -
-		     (fp % 100000 == 0);
-	}
-	return (size_t)(o - p);
-}
-
-/* Points [a, b) of x, each "[iso_time,value]", appended to o (the same
- * bytes jw_str/jw_double/jw_int give), a ',' before each but the first
- * when `first`; offs (optional) gets where each one's '[' starts. */
-static void points_text(const struct tv *x, size_t a, size_t b, bool count, bool first,
-                        struct buf *o, size_t *offs)
-{
-	struct isofmt f = {.day = INT64_MIN};
-	buf_reserve(o, (b - a) * 48 + 64);
-	for (size_t i = a; i < b; i++) {
-		if (o->cap - o->len < 80)
-			buf_reserve(o, 80 + (b - i) * 48);
-		char *p = o->data + o->len;
-		if (i > a || !first)
-			*p++ = ',';
-		if (offs)
-			offs[i] = (size_t)(p - o->data);
-		*p++ = '[';
-		*p++ = '"';
-		p += iso_fast(&f, x->t[i], p);
-		*p++ = '"';
-		*p++ = ',';
-		size_t n = count ? 0 : num6(p, x->v[i]);
-		if (n) {
-			p[n] = ']';
-			o->len = (size_t)(p + n + 1 - o->data);
-			continue;
-		}
-		o->len = (size_t)(p - o->data);
-		o->data[o->len] = 0;
-		if (count) {
-			buf_printf(o, "%lld", (long long)x->v[i]);
-		} else {
-			struct json one; /* no comma: the first value of its own writer */
-			jw_init(&one, o);
-			jw_double(&one, NULL, x->v[i], 6);
-		}
-		buf_addc(o, ']');
-	}
-	if (o->data)
-		o->data[o->len] = 0;
-}
-
 /* ---- the answers' text cache -------------------------------------------------- */
 
 /* A read-only handle keeps the text of the points of the series it last
@@ -759,7 +627,7 @@ static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t f
 		e = series_reduce(&src, ri, from, to, step, level, lv, sp, x);
 		size_t *offs = e == 0 && cacheable ? malloc((x->n + 1) * sizeof(*offs)) : NULL;
 		if (e == 0)
-			points_text(x, 0, x->n, count, true, o, offs);
+			series_points_text(x, 0, x->n, count, true, o, offs);
 		if (offs) {
 			for (size_t i = 0; i < x->n; i++)
 				offs[i] -= start;
@@ -773,7 +641,7 @@ static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t f
 		struct sread head = slice(ri, from, u0), tail = slice(ri, u1, to + 1);
 		e = series_reduce(&src, &head, from, u0 - 1, step, level, lv, sp, x);
 		if (e == 0)
-			points_text(x, 0, x->n, count, true, o, NULL);
+			series_points_text(x, 0, x->n, count, true, o, NULL);
 		size_t i0 = tc_bound(c, u0), i1 = tc_bound(c, u1);
 		if (e == 0 && i0 < i1) { /* ... the copy (without the ',' after it), ... */
 			if (o->len > start)
@@ -786,7 +654,7 @@ static int points_json(struct sqlite_store *s, const struct sread *ri, int64_t f
 		if (e == 0)
 			e = series_reduce(&src, &tail, u1, to, step, level, lv, sp, x);
 		if (e == 0)
-			points_text(x, 0, x->n, count, first, o, NULL);
+			series_points_text(x, 0, x->n, count, first, o, NULL);
 	}
 	if (o->len > start)
 		j->first[j->depth] = false;
