@@ -402,10 +402,14 @@ static int read_prb(const struct vmi *v, uint64_t from_seq,
 		if (res == REC_STOP)
 			break;
 		if (res == REC_AHEAD) { /* overwritten: on to the oldest still there */
+			if (!have_last || newer > last) {
+				if (at_head)
+					break;
+				seq++;
+				continue;
+			}
 			uint64_t oldest = newer > r.mask ? newer - r.mask : 0;
 			seq = oldest > seq ? oldest : seq + 1;
-			if (have_last && newer > last)
-				last = newer;
 			continue;
 		}
 		if (res == REC_OK) {
