@@ -360,10 +360,14 @@ static void test_bad_search(void **state)
 	struct got g = {0};
 	struct store_log_query q = {.max_level = 7, .match = "\"unbalanced"};
 	int r = store_logs(s, &q, on_line, &g);
-	if (r != -EINVAL)
-		fprintf(stderr, "bad search: %d %s\n", r, store_errmsg(s));
-	assert_int_equal(r, -EINVAL);
-	assert_non_null(strstr(store_errmsg(s), "unbalanced"));
+	if (strncmp(url, "postgres", 8) == 0) {
+		/* websearch_to_tsquery() reads anything: no syntax to violate */
+		assert_int_equal(r, 0);
+	} else {
+		/* FTS5 syntax: the caller's error, naming the search */
+		assert_int_equal(r, -EINVAL);
+		assert_non_null(strstr(store_errmsg(s), "unbalanced"));
+	}
 	/* the handle still works */
 	q.match = "tick";
 	assert_string_equal(query(s, &q, &g), "ctr:b/stdout@5:7:debug tick;");
