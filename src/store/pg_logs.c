@@ -286,7 +286,10 @@ static int query_sql(const struct store_log_query *q, const struct log_srcs *t, 
 		}
 		buf_adds(b, ")");
 	}
-	buf_adds(b, q->reverse ? " ORDER BY t DESC, id DESC" : " ORDER BY t, id");
+	if (q->by_id)
+		buf_adds(b, q->reverse ? " ORDER BY id DESC" : " ORDER BY id");
+	else
+		buf_adds(b, q->reverse ? " ORDER BY t DESC, id DESC" : " ORDER BY t, id");
 	buf_adds(b, " LIMIT $4::bigint");
 	return np;
 }

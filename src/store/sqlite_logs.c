@@ -276,7 +276,10 @@ static void query_sql(const struct store_log_query *q, const struct log_srcs *t,
 		}
 		buf_adds(b, ")");
 	}
-	buf_adds(b, q->reverse ? " ORDER BY l.t DESC, l.id DESC" : " ORDER BY l.t, l.id");
+	if (q->by_id)
+		buf_adds(b, q->reverse ? " ORDER BY l.id DESC" : " ORDER BY l.id");
+	else
+		buf_adds(b, q->reverse ? " ORDER BY l.t DESC, l.id DESC" : " ORDER BY l.t, l.id");
 	buf_adds(b, " LIMIT ?5");
 }
 

@@ -313,6 +313,14 @@ static void test_order_by_time(void **state)
 	q.reverse = true;
 	assert_string_equal(query(s, &q, &g),
 	                    "h/journal@5:6:late too;h/journal@5:6:late;h/journal@1:6:early;");
+	/* by_id: in the order stored (a tail) */
+	q = (struct store_log_query){.max_level = 7, .by_id = true};
+	assert_string_equal(query(s, &q, &g),
+	                    "h/journal@5:6:late;h/journal@1:6:early;h/journal@5:6:late too;");
+	assert_true(g.ascending_ids);
+	q.limit = 2;
+	q.after_id = g.first_id;
+	assert_string_equal(query(s, &q, &g), "h/journal@1:6:early;h/journal@5:6:late too;");
 	store_close(s);
 	buf_free(&g.b);
 }
