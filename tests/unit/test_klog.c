@@ -22,18 +22,28 @@
  *     absurd sizes refused; random bytes over the descriptors, infos,
  *     text and header: never a crash, seqs ascending, bounded output;
  *   - the callback's non-zero value stops the read;
- *   - before 5.10: printk_log records in log_buf, wrapping, and garbage.
+ *   - before 5.10: printk_log records in log_buf, wrapping, and garbage;
+ *   - vm_klog (engine/vm_klog.c) into a SQLite store: lines with level,
+ *     time (the guest's boot time + the record's) and escaped text, empty
+ *     records left out; nothing twice across polls and across a restart
+ *     (the cursor read back from the store); a rebooted guest (more or
+ *     fewer records than the cursor) read from its start; a ring that does
+ *     not read is an error, and reading goes on once it reads again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "engine/vm_klog.h"
+#include "store/store.h"
+#include "views/vm.h"
 #include "vmi/klog.h"
 
 #define MEM (1u << 20)
@@ -62,7 +72,7 @@
 #define I_SIZE 88
 
 static unsigned char *mem;
-static struct vmi vm;
+static struct vm_view vv;
 
 static struct writer {
 	uint64_t seq;        /* next seq */
@@ -95,16 +105,28 @@ static uint64_t r64(uint64_t pa)
 	return x;
 }
 
+#define BOOT_S 1700000000.0 /* the guest's boot time, as its clock says */
+
+static int fake_kernel(struct view *v, struct vt_kernel *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->boot_time = BOOT_S;
+	k->have = VK_BOOT;
+	return 0;
+}
+
+static const struct view_ops fake_ops = {.kernel = fake_kernel};
+
 static void fld(enum vmi_field f, uint32_t off, uint32_t size)
 {
-	vm.p.off[f] = off;
-	vm.p.fsize[f] = size;
+	vv.vmi.p.off[f] = off;
+	vv.vmi.p.fsize[f] = size;
 }
 
 static void sym(enum vmi_sym s, uint64_t pa)
 {
-	vm.p.sym_ok[s] = 1;
-	vm.p.sym[s] = pa;
+	vv.vmi.p.sym_ok[s] = 1;
+	vv.vmi.p.sym[s] = pa;
 }
 
 /* The profile BTF would give for the known layout. */
@@ -126,18 +148,18 @@ static void btf_profile(void)
 	fld(F_pinfo_ts_nsec, 8, 8);
 	fld(F_pinfo_text_len, 16, 2);
 	fld(F_pinfo_flags, 19, 1);
-	vm.p.tsize[Z_prb_desc] = D_SIZE;
-	vm.p.tsize[Z_printk_info] = I_SIZE;
+	vv.vmi.p.tsize[Z_prb_desc] = D_SIZE;
+	vv.vmi.p.tsize[Z_printk_info] = I_SIZE;
 }
 
 static void no_btf(void)
 {
 	for (int f = 0; f < VMI_NFIELD; f++) {
-		vm.p.off[f] = VMI_NONE;
-		vm.p.fsize[f] = 0;
+		vv.vmi.p.off[f] = VMI_NONE;
+		vv.vmi.p.fsize[f] = 0;
 	}
 	for (int z = 0; z < VMI_NSIZE; z++)
-		vm.p.tsize[z] = VMI_NONE;
+		vv.vmi.p.tsize[z] = VMI_NONE;
 }
 
 static uint64_t id_of(uint64_t seq)
@@ -162,13 +184,14 @@ static void set_state(uint64_t seq, int state)
 static void build(void)
 {
 	memset(mem, 0, MEM);
-	memset(&vm, 0, sizeof(vm));
+	memset(&vv, 0, sizeof(vv));
+	vv.base.ops = &fake_ops;
 	memset(&W, 0, sizeof(W));
-	gmem_open_buf(&vm.mem, mem, MEM);
-	vm.levels = 4;
-	vm.page_offset = PO;
-	vm.max_pa = MEM;
-	vm.base = KBASE;
+	gmem_open_buf(&vv.vmi.mem, mem, MEM);
+	vv.vmi.levels = 4;
+	vv.vmi.page_offset = PO;
+	vv.vmi.max_pa = MEM;
+	vv.vmi.base = KBASE;
 	no_btf();
 	btf_profile();
 	sym(S_prb, A_PRB);
@@ -289,7 +312,7 @@ static int rd(uint64_t from, uint64_t *next)
 	char err[256];
 	memset(&G, 0, offsetof(struct got, stop_at));
 	G.ascending = true;
-	return klog_read(&vm, from, collect, NULL, next, err, sizeof(err));
+	return klog_read(&vv.vmi, from, collect, NULL, next, err, sizeof(err));
 }
 
 /* Every record delivered is the one written under its seq. */
@@ -388,7 +411,7 @@ static void known_layout(void **s)
 	/* a text ring not sized as the kernel sizes it is not taken for one */
 	w32(A_RB + TEXT_RING, SB + 1);
 	char err[256];
-	assert_int_equal(klog_read(&vm, 0, collect, NULL, &next, err, sizeof(err)), -EINVAL);
+	assert_int_equal(klog_read(&vv.vmi, 0, collect, NULL, &next, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "known"));
 	/* with the BTF offsets the same header is read */
 	btf_profile();
@@ -447,17 +470,17 @@ static void lies(void **s)
 
 	/* absurd sizes in the header */
 	w32(A_RB + 0, 60);
-	assert_int_equal(klog_read(&vm, 0, collect, NULL, &next, err, sizeof(err)), -EINVAL);
+	assert_int_equal(klog_read(&vv.vmi, 0, collect, NULL, &next, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "does not look like"));
 	w32(A_RB + 0, CB);
 	w64(A_RB + 8, 0x1234);
-	assert_int_equal(klog_read(&vm, 0, collect, NULL, &next, err, sizeof(err)), -EINVAL);
+	assert_int_equal(klog_read(&vv.vmi, 0, collect, NULL, &next, err, sizeof(err)), -EINVAL);
 	/* prb pointing outside RAM */
 	w64(A_PRB, DM(MEM + 4096));
-	assert_int_equal(klog_read(&vm, 0, collect, NULL, &next, err, sizeof(err)), -EFAULT);
+	assert_int_equal(klog_read(&vv.vmi, 0, collect, NULL, &next, err, sizeof(err)), -EFAULT);
 	/* no log at all */
-	vm.p.sym_ok[S_prb] = 0;
-	assert_int_equal(klog_read(&vm, 0, collect, NULL, &next, err, sizeof(err)), -ENOTSUP);
+	vv.vmi.p.sym_ok[S_prb] = 0;
+	assert_int_equal(klog_read(&vv.vmi, 0, collect, NULL, &next, err, sizeof(err)), -ENOTSUP);
 	assert_non_null(strstr(err, "not found"));
 }
 
@@ -470,7 +493,7 @@ static void stop(void **s)
 	memset(&G, 0, sizeof(G));
 	G.ascending = true;
 	G.stop_at = 4;
-	assert_int_equal(klog_read(&vm, 0, collect, NULL, &next, err, sizeof(err)), 7);
+	assert_int_equal(klog_read(&vv.vmi, 0, collect, NULL, &next, err, sizeof(err)), 7);
 	assert_int_equal(G.n, 3);
 	assert_int_equal(next, 3); /* the refused record comes again */
 	G.stop_at = 0;
@@ -517,7 +540,7 @@ static void random_bytes(void **s)
 					mem[area[a].pa + k] = (unsigned char)rnd();
 		memset(&G, 0, offsetof(struct got, stop_at));
 		G.ascending = true;
-		int r = klog_read(&vm, rnd() % 400, collect, NULL, &next, err, sizeof(err));
+		int r = klog_read(&vv.vmi, rnd() % 400, collect, NULL, &next, err, sizeof(err));
 		assert_true(r >= 0 || r == -EFAULT || r == -ENOTSUP || r == -EINVAL);
 		if (r >= 0) {
 			assert_int_equal(r, G.n);
@@ -566,7 +589,7 @@ static void old_kernel(void **s)
 	uint64_t next;
 	char err[256];
 	build();
-	vm.p.sym_ok[S_prb] = 0;
+	vv.vmi.p.sym_ok[S_prb] = 0;
 	/* 48-byte records at 96, 144, 192, the wrap marker at 240, one at 0 */
 	old_rec(96, 48, "two", 2, 200);
 	old_rec(144, 48, "three", 3, 300);
@@ -594,7 +617,7 @@ static void old_kernel(void **s)
 	assert_int_equal(rd(0, &next), 1);
 	/* absurd variables */
 	w32(A_LOGVARS + 0x20, 1000);
-	assert_int_equal(klog_read(&vm, 0, collect, NULL, &next, err, sizeof(err)), -EINVAL);
+	assert_int_equal(klog_read(&vv.vmi, 0, collect, NULL, &next, err, sizeof(err)), -EINVAL);
 	/* random bytes: bounded, no crash */
 	w32(A_LOGVARS + 0x20, 96);
 	for (int round = 0; round < 300; round++) {
@@ -606,6 +629,117 @@ static void old_kernel(void **s)
 	}
 }
 
+/* ---- vm_klog: a VM's kernel log into the store ------------------------------- */
+
+struct stored {
+	int n;
+	char line[64][256];
+	int level[64];
+	int64_t t[64];
+};
+
+static int got_line(void *ctx, int64_t id, const struct store_log *l)
+{
+	struct stored *st = ctx;
+	if (st->n < 64) {
+		snprintf(st->line[st->n], sizeof(st->line[0]), "%.*s", (int)l->len, l->line);
+		st->level[st->n] = l->level;
+		st->t[st->n] = l->time_ms;
+	}
+	st->n++;
+	return 0;
+}
+
+static void stored_lines(struct store *db, struct stored *out)
+{
+	static const char *const ids[] = {"vm:test"};
+	struct store_log_query q = {.system_ids = ids,
+	                            .nsystems = 1,
+	                            .source = "kmsg",
+	                            .max_level = 7,
+	                            .by_id = true,
+	                            .limit = 1000};
+	memset(out, 0, sizeof(*out));
+	assert_true(store_logs(db, &q, got_line, out) >= 0);
+}
+
+static int poll_vm(struct vm_klog *k, struct store_share *sh)
+{
+	return vm_klog_poll(k, sh, "vm:test", &vv.base);
+}
+
+static void into_store(void **s)
+{
+	char dir[64] = "/tmp/test_klog.XXXXXX", url[128], cmd[160];
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof(url), "sqlite:%s/db", dir);
+	struct store *db = NULL;
+	assert_int_equal(store_open(url, STORE_RW, &db), 0);
+	struct store_share sh = {.st = db, .path = url};
+	pthread_mutex_init(&sh.lock, NULL);
+	struct vm_klog *k = vm_klog_new();
+	struct stored st;
+
+	build();
+	put("Linux version 6.1.0 (test)", 5, 0, 2);
+	put("two\nlines", 6, 1500000000, 2);
+	put("", 6, 1600000000, 2); /* empty: nothing to store */
+	put("bad \xff byte\x01 \xc3\xa9t\xc3\xa9", 3, 2000000000, 2);
+	assert_int_equal(poll_vm(k, &sh), 3);
+	stored_lines(db, &st);
+	assert_int_equal(st.n, 3);
+	assert_string_equal(st.line[0], "Linux version 6.1.0 (test)");
+	assert_int_equal(st.level[0], 5);
+	assert_int_equal(st.t[0], (int64_t)(BOOT_S * 1000));
+	assert_string_equal(st.line[1], "two\\x0alines");
+	assert_int_equal(st.t[1], (int64_t)(BOOT_S * 1000) + 1500);
+	assert_string_equal(st.line[2], "bad \\xff byte\\x01 \xc3\xa9t\xc3\xa9");
+	assert_int_equal(st.level[2], 3);
+	/* nothing new: nothing stored; then only the new ones */
+	assert_int_equal(poll_vm(k, &sh), 0);
+	put("three", 6, 3000000000, 2);
+	put("four", 6, 4000000000, 2);
+	assert_int_equal(poll_vm(k, &sh), 2);
+	/* Vantage restarted: the cursor comes from the store */
+	vm_klog_free(k);
+	k = vm_klog_new();
+	assert_int_equal(poll_vm(k, &sh), 0);
+	put("five", 6, 5000000000, 2);
+	assert_int_equal(poll_vm(k, &sh), 1);
+	stored_lines(db, &st);
+	assert_int_equal(st.n, 6);
+	assert_string_equal(st.line[5], "five");
+
+	/* the guest rebooted and logged more than before: read from its start */
+	build();
+	for (int i = 0; i < 10; i++)
+		put(i ? "after reboot" : "Linux version again", 6, 100 + (uint64_t)i, 2);
+	assert_int_equal(poll_vm(k, &sh), 10);
+	/* again, with fewer records than the cursor */
+	build();
+	put("third boot", 6, 7, 2);
+	assert_int_equal(poll_vm(k, &sh), 1);
+	stored_lines(db, &st);
+	assert_int_equal(st.n, 17);
+	assert_string_equal(st.line[6], "Linux version again");
+	assert_string_equal(st.line[16], "third boot");
+
+	/* a ring that does not read: an error; once it reads, on from the cursor */
+	w32(A_RB, 60);
+	assert_true(poll_vm(k, &sh) < 0);
+	w32(A_RB, CB);
+	put("back", 6, 8, 2);
+	assert_int_equal(poll_vm(k, &sh), 1);
+	stored_lines(db, &st);
+	assert_int_equal(st.n, 18);
+
+	vm_klog_free(k);
+	store_close(db);
+	pthread_mutex_destroy(&sh.lock);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +747,7 @@ int main(void)
 	    cmocka_unit_test(known_layout), cmocka_unit_test(in_progress),
 	    cmocka_unit_test(lies),         cmocka_unit_test(stop),
 	    cmocka_unit_test(random_bytes), cmocka_unit_test(old_kernel),
+	    cmocka_unit_test(into_store),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
