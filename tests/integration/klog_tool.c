@@ -2,8 +2,11 @@
  * klog_tool - read a guest's kernel log from a RAM file through
  * src/vmi/klog.c, for tests/integration/logs_vm.sh.
  *
- *   klog_tool RAMFILE [FROM_SEQ]
+ *   klog_tool [--known-layout] RAMFILE [FROM_SEQ]
  *
+ * --known-layout: the printk types' offsets from BTF are forgotten, so the
+ * reader falls back on the layout it knows (what a kernel whose BTF lacks
+ * them gets).
  * Prints one line per record, "rec SEQ LEVEL TS_NSEC TEXT" (TEXT with
  * bytes outside printable ASCII as \xNN), then "next SEQ" (where the next
  * read starts).  Exit status 0; 1 with the error on stderr.  Built by
@@ -11,6 +14,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +39,13 @@ static int print_rec(void *ctx, const struct klog_rec *r)
 
 int main(int argc, char **argv)
 {
+	bool known = argc > 1 && !strcmp(argv[1], "--known-layout");
+	if (known) {
+		argv++;
+		argc--;
+	}
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: klog_tool RAMFILE [FROM_SEQ]\n");
+		fprintf(stderr, "usage: klog_tool [--known-layout] RAMFILE [FROM_SEQ]\n");
 		return 2;
 	}
 	uint64_t from = argc > 2 ? strtoull(argv[2], NULL, 10) : 0, next = 0;
@@ -48,6 +57,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "klog_tool: %s\n", err);
 		return 1;
 	}
+	if (known)
+		for (int f = F_prb_desc_ring; f <= F_pinfo_flags; f++)
+			v.p.off[f] = VMI_NONE;
 	r = klog_read(&v, from, print_rec, NULL, &next, err, sizeof(err));
 	vmi_close(&v);
 	if (r < 0) {

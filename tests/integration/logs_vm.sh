@@ -5,7 +5,8 @@
 # all, so the log can only come from its RAM.
 #   - klog_tool (src/vmi/klog.c) reads the ring from the RAM file: the
 #     marker with its level, the kernel's boot lines, records in sequence
-#     order; the guest's own `dmesg -r` agrees (level and text); a second
+#     order, the same with the known layout as with BTF's offsets; the
+#     guest's own `dmesg -r` agrees (level and text); a second
 #     read from the first one's cursor gives only what was logged since;
 #   - `vantage serve` watching the guest stores its records as "kmsg" lines
 #     (checked in the store with sqlite3): as many as the ring holds, the
@@ -51,6 +52,9 @@ n1=$(recs "$TMP/k1" | wc -l)
 next1=$(awk '$1 == "next" { print $2 }' "$TMP/k1")
 check_eq "records in sequence order, each once, none missing ($n1 records, next $next1)" \
 	"$(seq 0 $((${next1:-1} - 1)))" "$(recs "$TMP/k1" | cut -d' ' -f2)"
+
+"$KLOG" --known-layout "$VM_RAM" >"$TMP/k1.known" 2>&1
+check "the known layout (BTF offsets ignored) reads the same records" cmp -s "$TMP/k1" "$TMP/k1.known"
 
 # the guest's own view: busybox dmesg -r prints "<L>[ secs] text" per record
 # (lines of a multi-line record after the first have no "<")
