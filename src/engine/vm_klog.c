@@ -38,6 +38,7 @@ struct kstate {
 	bool have_last;    /* last_ts is known */
 	bool loaded;       /* the cursor was looked for in the store */
 	bool failing;      /* in an episode of errors (logged once) */
+	int64_t boot_ms;   /* the guest's boot time as last taken, -1 unknown */
 	int64_t polled;    /* mono ns */
 };
 
@@ -74,6 +75,7 @@ static struct kstate *state_of(struct vm_klog *k, const char *id)
 	struct kstate *s = &k->v[k->n++];
 	memset(s, 0, sizeof(*s));
 	s->id = xstrdup(id);
+	s->boot_ms = -1;
 	return s;
 }
 
@@ -308,7 +310,12 @@ int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_i
 		s->loaded = true;
 	}
 	struct collect c = {.now_ms = now_ns() / 1000000};
-	c.boot_ms = boot_ms(v, c.now_ms);
+	/* the guest's clock gives its boot time to the second: kept while it
+	 * agrees within 2 s, so that the records' times do not jitter */
+	int64_t b = boot_ms(v, c.now_ms);
+	if (b < 0 || s->boot_ms < 0 || b - s->boot_ms > 2000 || s->boot_ms - b > 2000)
+		s->boot_ms = b;
+	c.boot_ms = s->boot_ms;
 	char err[512] = "";
 	uint64_t next = s->next_seq;
 	r = read_new(s, view_vm_vmi(v), &c, &next, err, sizeof(err));
@@ -319,8 +326,10 @@ int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_i
 		s->failing = true;
 		goto out;
 	}
-	if (!c.n && next == s->next_seq)
+	if (!c.n && next == s->next_seq) {
+		s->failing = false;
 		goto out; /* nothing new */
+	}
 	struct store_log *lines = c.n ? calloc(c.n, sizeof(*lines)) : NULL;
 	if (c.n && !lines) {
 		r = -ENOMEM;
