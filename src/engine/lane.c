@@ -22,6 +22,7 @@
 #include "../views/view.h"
 #include "engine.h"
 #include "gone.h"
+#include "vm_klog.h"
 
 #define DISCOVER_FULL_NS (30 * 1000000000LL) /* rediscover even if no pid changed */
 
@@ -559,6 +560,8 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 			else if (l->entries[i])
 				kept_carries_left(l->entries[i], l->table_masks[i], t_end);
 		}
+		if (l->idx == LANE_FAST) /* the VMs' kernel logs (vm_klog.h) */
+			vm_klog_run(&l->klog, &e->store, l->targets, n);
 		count(e, EC_CRAWLS, 1);
 		count(e, EC_LAST_CRAWL_MS, now_ns() / 1000000);
 		count(e, EC_LAST_CRAWL_US, (mono_ns() - t0) / 1000);
@@ -635,6 +638,8 @@ void lane_free(struct lane *l)
 	target_set_free(&l->set);
 	gone_free(l->gone);
 	l->gone = NULL;
+	vm_klog_free(l->klog);
+	l->klog = NULL;
 	idset_free(&l->known);
 	idset_free(&l->next);
 	free(l->targets);

@@ -71,6 +71,7 @@ struct lane_request {
 
 struct engine;
 struct gone_tracker;
+struct vm_klog;
 
 struct lane {
 	int idx;
@@ -108,6 +109,7 @@ struct lane {
 	uint64_t gone_sig;
 	bool gone_synced;
 	struct gone_tracker *gone; /* fast lane: why systems went (gone.h) */
+	struct vm_klog *klog;      /* fast lane: the VMs' kernel logs (vm_klog.h) */
 	int runs;
 };
 

@@ -37,7 +37,9 @@
 	X(node_data) X(nr_node_ids) X(kernel_cpustat) X(__per_cpu_offset) X(nr_cpu_ids)  \
 	X(__cpu_online_mask) X(tk_core) X(socket_file_ops) X(tick_cpu_sched)              \
 	X(nr_threads) X(total_forks) X(loopback_ops) X(_end) X(runqueues)     \
-	X(dev_get_tstats64)
+	X(dev_get_tstats64)                                                               \
+	X(prb) X(log_buf) X(log_buf_len) X(log_first_idx) X(log_next_idx)                \
+	X(log_first_seq) X(log_next_seq)
 /* clang-format on */
 
 /* Structure members: id, struct, member path (dots descend into named
@@ -182,14 +184,34 @@
 	X(in6dev_addr_list, "inet6_dev", "addr_list")                                     \
 	X(in6ifa_if_list, "inet6_ifaddr", "if_list")                                      \
 	X(in6ifa_addr, "inet6_ifaddr", "addr")                                            \
-	X(in6ifa_prefix_len, "inet6_ifaddr", "prefix_len")
+	X(in6ifa_prefix_len, "inet6_ifaddr", "prefix_len")                                \
+	X(prb_desc_ring, "printk_ringbuffer", "desc_ring")                                \
+	X(prb_text_ring, "printk_ringbuffer", "text_data_ring")                           \
+	X(pdr_count_bits, "prb_desc_ring", "count_bits")                                  \
+	X(pdr_descs, "prb_desc_ring", "descs")                                            \
+	X(pdr_infos, "prb_desc_ring", "infos")                                            \
+	X(pdr_head_id, "prb_desc_ring", "head_id")                                        \
+	X(pdr_tail_id, "prb_desc_ring", "tail_id")                                        \
+	X(pdata_size_bits, "prb_data_ring", "size_bits")                                  \
+	X(pdata_data, "prb_data_ring", "data")                                            \
+	X(pdesc_state_var, "prb_desc", "state_var")                                       \
+	X(pdesc_begin, "prb_desc", "text_blk_lpos.begin")                                 \
+	X(pdesc_next, "prb_desc", "text_blk_lpos.next")                                   \
+	X(pinfo_seq, "printk_info", "seq")                                                \
+	X(pinfo_ts_nsec, "printk_info", "ts_nsec")                                        \
+	X(pinfo_text_len, "printk_info", "text_len")                                      \
+	X(pinfo_flags, "printk_info", "flags")                                            \
+	X(plog_ts_nsec, "printk_log", "ts_nsec")                                          \
+	X(plog_len, "printk_log", "len")                                                  \
+	X(plog_text_len, "printk_log", "text_len")                                        \
+	X(plog_flags, "printk_log", "flags")
 /* clang-format on */
 
 /* Sizes of structures. */
 /* clang-format off */
 #define VMI_SIZES(X)                                                                     \
 	X(zone) X(udp_hslot) X(inet_ehash_bucket) X(inet_listen_hashbucket) X(module_memory) \
-	X(percpu_counter) X(module_layout)
+	X(percpu_counter) X(module_layout) X(prb_desc) X(printk_info) X(printk_log)
 /* clang-format on */
 
 /* Enumerators. */
@@ -220,7 +242,7 @@ enum vmi_enum { VMI_ENUMS(VMI_ENUM_ID) VMI_NENUM };
 
 #define VMI_NONE UINT32_MAX        /* field/size absent in this kernel */
 #define VMI_PROF_MAGIC 0x56504631u /* "VPF1" */
-#define VMI_PROF_VERSION 5
+#define VMI_PROF_VERSION 6
 
 /* What is known about one kernel build; cached on disk (host-endian). */
 struct vmi_prof {
