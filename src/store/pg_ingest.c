@@ -1053,12 +1053,14 @@ static int offsets_put(struct pg_store *s, const char *group, const struct store
 				v = strtoll(PQgetvalue(r, k, 2), NULL, 10);
 			}
 		if (!fence_holds(&p[i], have, v))
-			e = pg_failf(s, -ESTALE,
-			             "consumer group %s, %s [%d]: the stored offset is %lld, not"
-			             " %lld as this consumer read it: another consumer stored since"
-			             " (nothing stored; read again from the stored offset)",
-			             group, p[i].topic, (int)p[i].partition, (long long)v,
-			             (long long)p[i].expect);
+			e = pg_failf(
+			    s, -ESTALE,
+			    "consumer group %s, %s [%d]: the stored offset is %lld, not"
+			    " %lld as this consumer read it: another consumer stored since,"
+			    " or the store lost its last commits (nothing stored; read"
+			    " again from the stored offset)",
+			    group, p[i].topic, (int)p[i].partition, (long long)v,
+			    (long long)p[i].expect);
 	}
 	PQclear(r);
 	buf_free(&key);

@@ -72,12 +72,14 @@ int offsets_put(struct sqlite_store *s, const char *group, const struct store_of
 		if (h < 0)
 			r = h;
 		else if (!fence_holds(&p[i], h == 1, v))
-			r = sq_failf(s, -ESTALE,
-			             "consumer group %s, %s [%d]: the stored offset is %lld, not"
-			             " %lld as this consumer read it: another consumer stored since"
-			             " (nothing stored; read again from the stored offset)",
-			             group, p[i].topic, (int)p[i].partition, (long long)v,
-			             (long long)p[i].expect);
+			r = sq_failf(
+			    s, -ESTALE,
+			    "consumer group %s, %s [%d]: the stored offset is %lld, not"
+			    " %lld as this consumer read it: another consumer stored since,"
+			    " or the store lost its last commits (nothing stored; read"
+			    " again from the stored offset)",
+			    group, p[i].topic, (int)p[i].partition, (long long)v,
+			    (long long)p[i].expect);
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		sqlite3_bind_text(put, 1, group, -1, SQLITE_STATIC);
