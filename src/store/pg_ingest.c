@@ -1098,7 +1098,8 @@ static int offsets_put(struct pg_store *s, const char *group, const struct store
 static int put_batch(struct pg_store *s, struct store_frame *f, int n, const char *group,
                      const struct store_offset *o, size_t no)
 {
-	struct pbatch bt = {.sp = n > 1 || group};
+	struct pbatch *bt = xcalloc(1, sizeof(*bt));
+	bt->sp = n > 1 || group;
 	struct ping *pin[2] = {ping_new(s), ping_new(s)};
 	int cur = 0;
 	int r = pg_begin(s);
@@ -1108,7 +1109,7 @@ static int put_batch(struct pg_store *s, struct store_frame *f, int n, const cha
 	 * them again, docs/scale.md) */
 	if (r == 0 && group)
 		r = pg_exec(s, "SET LOCAL synchronous_commit TO off", "a transaction");
-	s->bt = &bt;
+	s->bt = bt;
 	for (int i = 0; i < n && r == 0; i++) {
 		struct ping *in = pin[cur];
 		ping_reset(in);
@@ -1122,19 +1123,19 @@ static int put_batch(struct pg_store *s, struct store_frame *f, int n, const cha
 			break;
 		memcpy(s->err, why, sizeof(why));
 		bool saved = false;
-		if (f[i].err == 0 && bt.sp) {
+		if (f[i].err == 0 && bt->sp) {
 			f[i].err = pg_exec(s, "SAVEPOINT frame", "a savepoint");
 			saved = f[i].err == 0;
 		}
 		if (f[i].err == 0)
 			f[i].err = resolve_send(in);
 		if (f[i].err == 0) {
-			bt.in = in;
-			bt.f = &f[i];
+			bt->in = in;
+			bt->f = &f[i];
 			cur ^= 1;
 			continue;
 		}
-		if (transient(f[i].err) || !bt.sp) {
+		if (transient(f[i].err) || !bt->sp) {
 			r = f[i].err;
 			break;
 		}
@@ -1153,7 +1154,8 @@ static int put_batch(struct pg_store *s, struct store_frame *f, int n, const cha
 	ping_free(pin[0]);
 	ping_free(pin[1]);
 	if (r == 0)
-		r = counts_put(s, bt.cnt);
+		r = counts_put(s, bt->cnt);
+	free(bt);
 	if (r == 0 && group)
 		r = offsets_put(s, group, o, no);
 	if (r == 0)

@@ -73,10 +73,10 @@ for ep in "systems" "systems/$SID/frame" "systems/$SID/frame?feature=process" \
 	"systems/$SID/frame?at=$TA" "systems/$SID/metrics" \
 	"systems/$SID/metrics/memory.used_pct?since=-1h&step=1s" \
 	"systems/$SID/metrics/cpu.busy_pct?since=-1h&step=1m&stat=max" \
-	"search?q=kind:host" "search?q=process" "search?q=package%20name=bash"
-	"search?q=package%20version%3C3%20manager=dpkg" "search?q=process%20user=root%20cmdline~vantage"
-	"search?q=connection%20state=LISTEN" "search?q=os%20or%20interface" "search?q=root&limit=5"
-	"search?q=has%20package%20name=bash%20and%20not%20has%20package%20name=nosuch"
+	"search?q=kind:host" "search?q=process" "search?q=package%20name=bash" \
+	"search?q=package%20version%3C3%20manager=dpkg" "search?q=process%20user=root%20cmdline~vantage" \
+	"search?q=connection%20state=LISTEN" "search?q=os%20or%20interface" "search?q=root&limit=5" \
+	"search?q=has%20package%20name=bash%20and%20not%20has%20package%20name=nosuch" \
 	"search?q=process%20comm~/^k/&at=$TA" "diff?a=$SID@$TA&b=$SID" "topology"; do
 	curl -s "http://127.0.0.1:$P1/api/v1/$ep" >"$TMP/r1"
 	curl -s "http://127.0.0.1:$P2/api/v1/$ep" >"$TMP/r2"
