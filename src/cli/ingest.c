@@ -26,6 +26,17 @@
  * a new process (after a crash, or a partition moved to another member)
  * does not have.
  *
+ * Fenced: each batch moves TOPIC#seen from the value this process read
+ * (at assignment) or last wrote, given twice to store_put_frames_at; the
+ * store refuses the batch (-ESTALE) when another consumer moved it since
+ * (this process is a zombie: it lost the partition during a long pause
+ * and has not polled since; or the store lost its last commits, e.g. a
+ * PostgreSQL crash with synchronous_commit off).  Then nothing of the
+ * batch was stored: it is dropped, and every partition held is read
+ * again from the store's positions (revoked ones go at the next poll).
+ * A reset of a group (its positions deleted from the store) passes the
+ * fence: "nothing stored" holds for any expectation.
+ *
  * Bad input (a truncated message, an envelope that is not JSON, a future
  * format version, a part missing, a delta with an unknown base or whose
  * rebuilt frame does not match) is counted, logged with its topic,
@@ -106,15 +117,16 @@ struct pending {
 
 struct part_state {
 	bool on;
-	int64_t next; /* next offset to process; -1 none yet */
-	int64_t seen; /* frames ending below were stored before */
+	int64_t next;  /* next offset to process; -1 none yet */
+	int64_t seen;  /* frames ending below were stored before */
+	int64_t fence; /* TOPIC#seen as stored (read, or written by us); -1 none */
 	int64_t start;
 };
 
 struct counts {
 	uint64_t messages, bytes, full, delta, stored, records, replayed, refused;
 	uint64_t bad_envelope, future_version, truncated, missing_part, unknown_base, bad_delta,
-	    bad_hash, crawler_format, kafka_errors, duplicate;
+	    bad_hash, crawler_format, kafka_errors, duplicate, fenced;
 };
 
 static struct {
@@ -135,6 +147,7 @@ static struct {
 	struct counts c;
 	struct delta_set tmpset;
 	int fatal;
+	bool revoking;             /* in the rebalance callback, partitions going */
 	bool assigned;             /* partitions were assigned once: --idle-exit counts from then */
 	int64_t first_ns, last_ns; /* the first message read, the last batch stored */
 } g;
@@ -208,7 +221,7 @@ static void bad(uint64_t *counter, int32_t partition, int64_t offset, const char
 /* ---- storing -------------------------------------------------------------------- */
 
 struct offs {
-	struct store_offset o[3 * MAX_PARTITIONS];
+	struct store_offset o[4 * MAX_PARTITIONS];
 	char names[3][300];
 	size_t n;
 };
@@ -236,9 +249,46 @@ static void positions(struct offs *x)
 					base = c->full_off;
 		int64_t seen = ps->next > ps->seen ? ps->next : ps->seen;
 		x->o[x->n++] = (struct store_offset){x->names[0], p, resume};
+		/* TOPIC#seen twice: moved from what this process read or wrote
+		 * (the store refuses the batch when another consumer moved it
+		 * since: this one is then a zombie, or the store lost its last
+		 * commits) */
+		x->o[x->n++] = (struct store_offset){x->names[1], p, ps->fence};
 		x->o[x->n++] = (struct store_offset){x->names[1], p, seen};
 		x->o[x->n++] = (struct store_offset){x->names[2], p, base};
 	}
+}
+
+static void reseek(void);
+static void pending_free(struct pending *q);
+
+/* Forget what was read of partition p (its parts of frames, its chains). */
+static void part_forget(int32_t p)
+{
+	for (struct pending **pp = &g.pend; *pp;) {
+		struct pending *q = *pp;
+		if (q->partition == p) {
+			*pp = q->next;
+			pending_free(q);
+		} else {
+			pp = &q->next;
+		}
+	}
+	for (size_t b = 0; b < ARRAY_SIZE(g.bucket); b++)
+		for (struct chain *c = g.bucket[b]; c; c = c->next)
+			if (c->partition == p && c->have) {
+				chain_forget(c);
+				c->last = 0;
+			}
+}
+
+static void batch_drop(void)
+{
+	for (int i = 0; i < g.nframes; i++)
+		buf_reset(&g.frames[i]);
+	g.nframes = 0;
+	g.batch_bytes = 0;
+	g.dirty = false;
 }
 
 static void store_batch(void)
@@ -254,6 +304,20 @@ static void store_batch(void)
 		int r = store_put_frames_at(g.st, f, g.nframes, g.group, x.o, x.n);
 		if (r == 0)
 			break;
+		if (r == -ESTALE) {
+			/* another consumer stored this partition since we read its
+			 * position: nothing of the batch was stored; read again from
+			 * the store's positions */
+			g.c.fenced++;
+			log_warn("ingest: %s; %d frames not stored, reading again from the "
+			         "store's positions",
+			         store_errmsg(g.st), g.nframes);
+			free(f);
+			batch_drop();
+			if (!g.revoking)
+				reseek();
+			return;
+		}
 		if (stop && attempt > 3) {
 			log_error(
 			    "ingest: the store failed (%s); %d frames not stored, they will be "
@@ -265,7 +329,12 @@ static void store_batch(void)
 		}
 		log_warn("ingest: the store failed: %s; retrying", store_errmsg(g.st));
 		sleep(1);
+		store_check(g.st); /* a lost connection is made again */
 	}
+	for (size_t i = 0; i < x.n; i++) /* the positions now stored */
+		if (x.o[i].topic == x.names[1] && x.o[i].partition >= 0 &&
+		    x.o[i].partition < MAX_PARTITIONS)
+			g.ps[x.o[i].partition].fence = x.o[i].offset;
 	for (int i = 0; i < g.nframes; i++) {
 		if (f[i].err == 0) {
 			g.c.stored++;
@@ -277,12 +346,9 @@ static void store_batch(void)
 			log_warn("ingest: a frame was refused by the store: %s",
 			         strerror(-f[i].err));
 		}
-		buf_reset(&g.frames[i]);
 	}
 	free(f);
-	g.nframes = 0;
-	g.batch_bytes = 0;
-	g.dirty = false;
+	batch_drop();
 	g.last_ns = mono_ns();
 }
 
@@ -363,7 +429,15 @@ static void frame_in(const struct busmsg *m, const char *body, size_t len, int32
 	}
 	g.state_bytes += delta_set_bytes(&c->set);
 	state_bound();
-	uint64_t h = fnv1a(FNV1A_BASIS, text, tlen);
+	/* the frame's identity: its header line and its set's hash (the
+	 * records hashed once already), else every byte of it */
+	uint64_t h;
+	const char *nl = memchr(text, '\n', tlen);
+	if (c->have && nl)
+		h = fnv1a(fnv1a(FNV1A_BASIS, text, (size_t)(nl - text)), c->set.hash,
+		          strlen(c->set.hash));
+	else
+		h = fnv1a(FNV1A_BASIS, text, tlen);
 	if (h == c->last) {
 		g.c.duplicate++; /* the same frame again: a producer's spool resent it */
 		return;
@@ -493,61 +567,76 @@ static int offset_cb(void *ctx, const struct store_offset *o)
 			tp->offset = o->offset;
 	} else if (strcmp(suffix, "#seen") == 0) {
 		ps->seen = o->offset;
+		ps->fence = o->offset;
 	}
 	return 0;
+}
+
+/* Partitions `parts` from the group's positions in the store (their
+ * offsets set in the list; the caller assigns it). */
+static void from_store(rd_kafka_topic_partition_list_t *parts)
+{
+	for (int i = 0; i < parts->cnt; i++) {
+		parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+		int32_t p = parts->elems[i].partition;
+		if (p >= 0 && p < MAX_PARTITIONS)
+			g.ps[p] =
+			    (struct part_state){.on = true, .next = -1, .seen = -1, .fence = -1};
+	}
+	int r = store_offsets(g.st, g.group, offset_cb, parts);
+	if (r < 0) {
+		log_error("ingest: cannot read the group's positions from the store: %s",
+		          store_errmsg(g.st));
+		g.fatal = 1;
+		stop = 1;
+	}
+	for (int i = 0; i < parts->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &parts->elems[i];
+		if (tp->offset < 0)
+			tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+		log_info("ingest: partition %d from offset %lld (stored up to %lld)",
+		         (int)tp->partition, (long long)tp->offset,
+		         tp->partition < MAX_PARTITIONS ? (long long)g.ps[tp->partition].seen
+		                                        : -1LL);
+	}
+}
+
+/* After the store refused a batch (-ESTALE): every partition held read
+ * again from the store's positions, what was read of them forgotten. */
+static void reseek(void)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	if (rd_kafka_assignment(g.rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
+		return;
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].partition >= 0 && parts->elems[i].partition < MAX_PARTITIONS)
+			part_forget(parts->elems[i].partition);
+	from_store(parts);
+	rd_kafka_resp_err_t e = rd_kafka_assign(g.rk, parts);
+	if (e)
+		log_warn("ingest: seeking to the store's positions: %s", rd_kafka_err2str(e));
+	rd_kafka_topic_partition_list_destroy(parts);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		for (int i = 0; i < parts->cnt; i++) {
-			parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
-			int32_t p = parts->elems[i].partition;
-			if (p >= 0 && p < MAX_PARTITIONS)
-				g.ps[p] = (struct part_state){.on = true, .next = -1, .seen = -1};
-		}
-		int r = store_offsets(g.st, g.group, offset_cb, parts);
-		if (r < 0) {
-			log_error("ingest: cannot read the group's positions from the store: %s",
-			          store_errmsg(g.st));
-			g.fatal = 1;
-			stop = 1;
-		}
-		for (int i = 0; i < parts->cnt; i++) {
-			rd_kafka_topic_partition_t *tp = &parts->elems[i];
-			if (tp->offset < 0)
-				tp->offset = RD_KAFKA_OFFSET_BEGINNING;
-			log_info("ingest: partition %d from offset %lld (stored up to %lld)",
-			         (int)tp->partition, (long long)tp->offset,
-			         tp->partition < MAX_PARTITIONS
-			             ? (long long)g.ps[tp->partition].seen
-			             : -1LL);
-		}
+		from_store(parts);
 		rd_kafka_assign(rk, parts);
 		g.assigned = true;
 		return;
 	}
 	/* revoked (or an error): store what was read, forget the partitions */
+	g.revoking = true;
 	store_batch();
+	g.revoking = false;
 	for (int i = 0; i < parts->cnt; i++) {
 		int32_t p = parts->elems[i].partition;
 		if (p < 0 || p >= MAX_PARTITIONS)
 			continue;
 		g.ps[p].on = false;
-		for (struct pending **pp = &g.pend; *pp;) {
-			struct pending *q = *pp;
-			if (q->partition == p) {
-				*pp = q->next;
-				pending_free(q);
-			} else {
-				pp = &q->next;
-			}
-		}
-		for (size_t b = 0; b < ARRAY_SIZE(g.bucket); b++)
-			for (struct chain *c = g.bucket[b]; c; c = c->next)
-				if (c->partition == p && c->have)
-					chain_forget(c);
+		part_forget(p);
 	}
 	rd_kafka_assign(rk, NULL);
 }
@@ -574,7 +663,8 @@ static void print_counts(void)
 	       "llu,\"bad_envelope\":%llu,"
 	       "\"future_version\":%llu,\"truncated\":%llu,\"missing_part\":%llu,"
 	       "\"unknown_base\":%llu,\"bad_delta\":%llu,\"bad_hash\":%llu,"
-	       "\"crawler_format\":%llu,\"kafka_errors\":%llu,\"duplicate\":%llu}\n",
+	       "\"crawler_format\":%llu,\"kafka_errors\":%llu,\"duplicate\":%llu,"
+	       "\"fenced\":%llu}\n",
 	       (unsigned long long)c->messages, (unsigned long long)c->bytes,
 	       (unsigned long long)c->full, (unsigned long long)c->delta,
 	       (unsigned long long)c->stored, (unsigned long long)c->records, busy,
@@ -583,7 +673,8 @@ static void print_counts(void)
 	       (unsigned long long)c->truncated, (unsigned long long)c->missing_part,
 	       (unsigned long long)c->unknown_base, (unsigned long long)c->bad_delta,
 	       (unsigned long long)c->bad_hash, (unsigned long long)c->crawler_format,
-	       (unsigned long long)c->kafka_errors, (unsigned long long)c->duplicate);
+	       (unsigned long long)c->kafka_errors, (unsigned long long)c->duplicate,
+	       (unsigned long long)c->fenced);
 	fflush(stdout);
 }
 
@@ -743,8 +834,10 @@ int cmd_ingest(int argc, char **argv)
 			store_batch(); /* quiet: store what is read */
 			if (!g.assigned)
 				last_msg = mono_ns();
-			else if (idle_exit && mono_ns() - last_msg > idle_exit * 1000000000LL)
-				break;
+			else if (idle_exit &&
+			         mono_ns() - (g.last_ns > last_msg ? g.last_ns : last_msg) >
+			             idle_exit * 1000000000LL)
+				break; /* idle: no message since the last message or store */
 			continue;
 		}
 		last_msg = mono_ns();

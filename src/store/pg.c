@@ -37,9 +37,9 @@ static const char *const schema_sql =
     " first_seen bigint NOT NULL, last_seen bigint NOT NULL, last_metric bigint,"
     " feats int[] NOT NULL DEFAULT '{}', gone boolean NOT NULL DEFAULT false,"
     " gone_at bigint, gone_reason text);"
-    "CREATE TABLE records(id bigserial PRIMARY KEY, hash bytea UNIQUE NOT NULL,"
+    "CREATE TABLE records(id bigserial PRIMARY KEY, hash uuid UNIQUE NOT NULL,"
     " feature int NOT NULL, key text NOT NULL, value text NOT NULL);"
-    "CREATE TABLE sets(id bigserial PRIMARY KEY, hash bytea UNIQUE NOT NULL,"
+    "CREATE TABLE sets(id bigserial PRIMARY KEY, hash uuid UNIQUE NOT NULL,"
     " feature int NOT NULL, ids bigint[] NOT NULL);"
     "CREATE TABLE frames(id bigserial PRIMARY KEY, system bigint NOT NULL, t bigint NOT NULL,"
     " feats int[] NOT NULL, head bigint NOT NULL, nums bigint[] NOT NULL,"
@@ -62,7 +62,34 @@ static const char *const schema_sql =
     "CREATE INDEX events_kst ON events(kind, subject, t);"
     "CREATE TABLE offsets(grp text NOT NULL, topic text NOT NULL, part int NOT NULL,"
     " next bigint NOT NULL, PRIMARY KEY(grp, topic, part));"
-    "INSERT INTO meta VALUES('vantage_store', 1), ('schema_version', 1), ('gc_epoch', 0);";
+    "INSERT INTO meta VALUES('vantage_store', 1), ('schema_version', 2), ('gc_epoch', 0);";
+
+/*
+ * Schema versions:
+ *   1  records and sets keyed by a bytea hash
+ *   2  the hashes are uuid (16 bytes, fixed size: a smaller, faster btree);
+ *      record values and sets' ids compressed with lz4 when the server
+ *      has it (pglz, the default, was a fifth of the ingest's time)
+ * An older schema is brought up to date when the store is opened for
+ * writing (one transaction, under the DDL lock).
+ */
+static const char *const upgrade_sql[] = {
+    [1] = "ALTER TABLE records ALTER COLUMN hash TYPE uuid USING encode(hash, 'hex')::uuid;"
+          "ALTER TABLE sets ALTER COLUMN hash TYPE uuid USING encode(hash, 'hex')::uuid;"
+          "UPDATE meta SET value = 2 WHERE key = 'schema_version'",
+};
+
+/* lz4 for the record values, when this server was built with it (a
+ * failure leaves the default compression). */
+static void values_lz4(struct pg_store *s)
+{
+	if (pg_exec(s,
+	            "SAVEPOINT lz4; ALTER TABLE records ALTER COLUMN value SET COMPRESSION lz4;"
+	            " ALTER TABLE sets ALTER COLUMN ids SET COMPRESSION lz4",
+	            "lz4") < 0)
+		PQclear(PQexec(s->c, "ROLLBACK TO lz4"));
+	PQclear(PQexec(s->c, "RELEASE lz4"));
+}
 
 /* ---- errors ------------------------------------------------------------------------ */
 
@@ -107,6 +134,7 @@ int pg_fail(struct pg_store *s, PGresult *r, const char *what)
 	if (!*msg)
 		first_line(PQerrorMessage(s->c), msg, sizeof(msg));
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
 	int e = errno_of(state, PQstatus(s->c));
 	snprintf(s->err, sizeof(s->err), "%s: %s: %s", s->display, what, msg);
 	return e;
@@ -132,32 +160,34 @@ int pg_exec(struct pg_store *s, const char *sql, const char *what)
 	return e;
 }
 
-PGresult *pg_q(struct pg_store *s, const char *sql, int n, const char *const *params,
-               const char *what, int *err)
+/* The statement's prepared name (prepared once per connection: its text
+ * is the key; types, when given, are its parameters'); -1 when the table
+ * of statements is full (then it runs unprepared), or an error. */
+static int prepared(struct pg_store *s, const char *sql, int n, const Oid *types, char name[16],
+                    const char *what)
 {
 	int k;
 	for (k = 0; k < s->nprep; k++)
 		if (s->prep[k].sql == sql)
 			break;
-	char name[16];
-	PGresult *r;
 	if (k == s->nprep && k < (int)(sizeof(s->prep) / sizeof(s->prep[0]))) {
-		snprintf(name, sizeof(name), "v%d", k);
-		r = PQprepare(s->c, name, sql, n, NULL);
+		snprintf(name, 16, "v%d", k);
+		PGresult *r = PQprepare(s->c, name, sql, n, types);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			*err = pg_fail(s, r, what);
+			int e = pg_fail(s, r, what);
 			PQclear(r);
-			return NULL;
+			return e;
 		}
 		PQclear(r);
 		s->prep[s->nprep++].sql = sql;
 	}
-	if (k < s->nprep) {
-		snprintf(name, sizeof(name), "v%d", k);
-		r = PQexecPrepared(s->c, name, n, params, NULL, NULL, 0);
-	} else {
-		r = PQexecParams(s->c, sql, n, NULL, params, NULL, NULL, 0);
-	}
+	snprintf(name, 16, "v%d", k);
+	return k < s->nprep ? 0 : -1;
+}
+
+/* A result: PGRES_TUPLES_OK or PGRES_COMMAND_OK, else NULL (*err set). */
+static PGresult *checked(struct pg_store *s, PGresult *r, const char *what, int *err)
+{
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		*err = pg_fail(s, r, what);
@@ -166,6 +196,81 @@ PGresult *pg_q(struct pg_store *s, const char *sql, int n, const char *const *pa
 	}
 	*err = 0;
 	return r;
+}
+
+static PGresult *run(struct pg_store *s, const char *sql, int n, const Oid *types,
+                     const char *const *params, const int *lens, const int *fmts, int resfmt,
+                     const char *what, int *err)
+{
+	char name[16];
+	int k = prepared(s, sql, n, types, name, what);
+	if (k < -1) {
+		*err = k;
+		return NULL;
+	}
+	PGresult *r = k == 0 ? PQexecPrepared(s->c, name, n, params, lens, fmts, resfmt)
+	                     : PQexecParams(s->c, sql, n, types, params, lens, fmts, resfmt);
+	return checked(s, r, what, err);
+}
+
+PGresult *pg_q(struct pg_store *s, const char *sql, int n, const char *const *params,
+               const char *what, int *err)
+{
+	return run(s, sql, n, NULL, params, NULL, NULL, 0, what, err);
+}
+
+/* Binary parameters: values, lengths and formats for libpq. */
+static int binary(struct pg_store *s, int n, const struct buf *params, const char **v, int *lens,
+                  int *fmts, const char *what)
+{
+	if (n > PG_QB_MAX)
+		return pg_failf(s, -EINVAL, "%s: too many parameters", what);
+	for (int i = 0; i < n; i++) {
+		if (params[i].len > 0x3fffffff)
+			return pg_failf(s, -E2BIG, "%s: a parameter of %zu bytes", what,
+			                params[i].len);
+		v[i] = params[i].data ? params[i].data : "";
+		lens[i] = (int)params[i].len;
+		fmts[i] = 1;
+	}
+	return 0;
+}
+
+PGresult *pg_qb(struct pg_store *s, const char *sql, int n, const Oid *types,
+                const struct buf *params, const char *what, int *err)
+{
+	const char *v[PG_QB_MAX];
+	int lens[PG_QB_MAX], fmts[PG_QB_MAX];
+	*err = binary(s, n, params, v, lens, fmts, what);
+	return *err < 0 ? NULL : run(s, sql, n, types, v, lens, fmts, 1, what, err);
+}
+
+int pg_qb_send(struct pg_store *s, const char *sql, int n, const Oid *types,
+               const struct buf *params, const char *what)
+{
+	const char *v[PG_QB_MAX];
+	int lens[PG_QB_MAX], fmts[PG_QB_MAX];
+	char name[16];
+	int e = binary(s, n, params, v, lens, fmts, what);
+	if (e == 0)
+		e = prepared(s, sql, n, types, name, what);
+	if (e < -1)
+		return e;
+	int ok = e == 0 ? PQsendQueryPrepared(s->c, name, n, v, lens, fmts, 1)
+	                : PQsendQueryParams(s->c, sql, n, types, v, lens, fmts, 1);
+	return ok ? 0 : pg_fail(s, NULL, what);
+}
+
+PGresult *pg_qb_result(struct pg_store *s, const char *what, int *err)
+{
+	PGresult *r = PQgetResult(s->c), *more;
+	while ((more = PQgetResult(s->c)) != NULL)
+		PQclear(more);
+	if (!r) {
+		*err = pg_fail(s, NULL, what);
+		return NULL;
+	}
+	return checked(s, r, what, err);
 }
 
 /* ---- transactions, meta, counts, features ------------------------------------------ */
@@ -461,6 +566,18 @@ static int have_store(struct pg_store *s, int64_t *version)
 
 static void quiet(void *arg, const char *msg) {}
 
+/* The connection's settings (at the start, and after a reconnection). */
+static int session_setup(struct pg_store *s)
+{
+	PQsetNoticeProcessor(s->c, quiet, NULL);
+	char sql[300];
+	snprintf(sql, sizeof(sql),
+	         "SET search_path TO \"%s\"; SET client_min_messages TO warning;"
+	         " SET lock_timeout TO '30s'; SET statement_timeout TO 0%s",
+	         s->schema, s->ro ? "; SET default_transaction_read_only TO on" : "");
+	return pg_exec(s, sql, "setting up the session");
+}
+
 static int pg_open(const char *url, enum store_mode mode, struct store **out, char *err,
                    size_t errlen)
 {
@@ -484,15 +601,10 @@ static int pg_open(const char *url, enum store_mode mode, struct store **out, ch
 		e = pg_fail(s, NULL, "connecting");
 		goto fail;
 	}
-	PQsetNoticeProcessor(s->c, quiet, NULL);
-	char sql[300];
-	snprintf(sql, sizeof(sql),
-	         "SET search_path TO \"%s\"; SET client_min_messages TO warning;"
-	         " SET lock_timeout TO '30s'; SET statement_timeout TO 0%s",
-	         s->schema, s->ro ? "; SET default_transaction_read_only TO on" : "");
-	e = pg_exec(s, sql, "setting up the session");
+	e = session_setup(s);
 	if (e < 0)
 		goto fail;
+	char sql[300];
 	int64_t version = 0;
 	int h = have_store(s, &version);
 	if (h < 0) {
@@ -512,8 +624,11 @@ static int pg_open(const char *url, enum store_mode mode, struct store **out, ch
 		e = pg_exec(s, sql, "creating the schema");
 		if (e == 0)
 			h = have_store(s, &version);
-		if (e == 0 && h == 0)
+		if (e == 0 && h == 0) {
 			e = pg_exec(s, schema_sql, "creating the store's tables");
+			if (e == 0)
+				values_lz4(s);
+		}
 		if (e == 0 && h < 0)
 			e = h;
 		if (e == 0)
@@ -523,6 +638,22 @@ static int pg_open(const char *url, enum store_mode mode, struct store **out, ch
 			goto fail;
 		}
 		version = PG_SCHEMA_VERSION;
+	}
+	if (version < PG_SCHEMA_VERSION && version >= 1 && !s->ro) {
+		snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
+		         (long long)PG_LOCK_DDL);
+		e = pg_exec(s, sql, "upgrading the store");
+		version = e == 0 ? pg_meta_get(s, "schema_version", 0) : version;
+		for (; e == 0 && version < PG_SCHEMA_VERSION; version++)
+			e = pg_exec(s, upgrade_sql[version], "upgrading the store's tables");
+		if (e == 0)
+			values_lz4(s);
+		if (e == 0)
+			e = pg_exec(s, "COMMIT", "upgrading the store");
+		if (e < 0) {
+			PQclear(PQexec(s->c, "ROLLBACK"));
+			goto fail;
+		}
 	}
 	if (version > PG_SCHEMA_VERSION) {
 		e = pg_failf(s, -EPROTO,
@@ -565,6 +696,12 @@ fail:
 	return e;
 }
 
+/*
+ * A lost connection (the server restarted, a network cut) is made again.
+ * The caches are emptied: a server that crashed may have lost the last
+ * transactions committed without waiting for their WAL flush (ingest's
+ * batches), and with them rows whose ids the caches hold.
+ */
 static int pg_check(struct store *b)
 {
 	struct pg_store *s = pgs(b);
@@ -572,12 +709,15 @@ static int pg_check(struct store *b)
 		return 0;
 	PQreset(s->c);
 	s->nprep = 0;
+	s->read_session = s->resume_session = false;
+	pg_caches_clear(s);
+	u64map_free(&s->parts);
+	u64map_init(&s->parts, 0);
+	s->nfeats = 0;
+	s->wm_set = false;
 	if (PQstatus(s->c) != CONNECTION_OK)
 		return pg_fail(s, NULL, "reconnecting");
-	char sql[200];
-	snprintf(sql, sizeof(sql), "SET search_path TO \"%s\"%s", s->schema,
-	         s->ro ? "; SET default_transaction_read_only TO on" : "");
-	return pg_exec(s, sql, "setting up the session");
+	return session_setup(s);
 }
 
 const struct store_backend store_backend_pg = {

@@ -29,6 +29,7 @@
 #include "../util/jscan.h"
 #include "../util/sha256.h"
 #include "../util/xalloc.h"
+#include "offsets_fence.h"
 #include "pg_internal.h"
 
 #define MAX_PARTS 64
@@ -37,7 +38,8 @@ struct prec { /* a record of the frame */
 	unsigned char h[16];
 	int64_t fid;
 	struct js_span key;
-	size_t voff, vlen; /* in vals */
+	const char *vp;    /* the value in the frame's text, or NULL: */
+	size_t voff, vlen; /* in vals (a template made here) */
 	int64_t id;
 };
 
@@ -54,6 +56,7 @@ struct ppoint {
 	int64_t series;
 	struct point p;
 	size_t order;
+	size_t noff, nlen, loff, llen; /* name and labels in pnames */
 };
 
 struct ping {
@@ -68,11 +71,36 @@ struct ping {
 	size_t ndurs;
 	struct ppoint *pts;
 	size_t npts, pcap;
+	struct buf pnames;
 	int64_t head; /* index of the header record + 1 */
 	int lineno;
 	int64_t new_records, new_sets, new_points;
 	struct sha256 *sha;
+	struct js_span sys; /* the header's system and fields */
+	struct frame_head hd;
+	bool sent;  /* its new records are being inserted (resolve_send) */
+	bool plain; /* without ON CONFLICT; the arrays sent: */
+	struct buf arr[4];
 };
+
+/*
+ * The batch being stored: frames go through two steps, so that the
+ * server inserts a frame's records while this process decodes and hashes
+ * the next frame:
+ *   decode   the lines decoded, the records hashed, nothing asked of the
+ *            server (but a feature name never seen: settle() first);
+ *   settle   the frame's records' ids (the insert sent at the end of its
+ *            decode), its system, sets, row and points, in its savepoint.
+ * `in` is the frame decoded whose records are being inserted.
+ */
+struct pbatch {
+	struct ping *in;
+	struct store_frame *f;
+	bool sp;        /* frames in savepoints */
+	int64_t cnt[4]; /* frames, records, sets, points stored */
+};
+
+static int settle(struct pg_store *s);
 
 static uint64_t key64(const unsigned char *h)
 {
@@ -105,8 +133,10 @@ static int hash3(struct ping *in, const void *a, size_t an, const void *b, size_
 	return 0;
 }
 
+/* A record (its id found later, by resolve_send()); the value copied
+ * when `copy` (a template in a buffer used again), else pointed at. */
 static int add_record(struct ping *in, int64_t fid, const char *fname, size_t fnlen,
-                      struct js_span key, const char *val, size_t vlen, size_t *idx)
+                      struct js_span key, const char *val, size_t vlen, bool copy, size_t *idx)
 {
 	if (in->nr == in->rcap) {
 		in->rcap = in->rcap ? in->rcap * 2 : 256;
@@ -119,13 +149,20 @@ static int add_record(struct ping *in, int64_t fid, const char *fname, size_t fn
 		return e;
 	r->fid = fid;
 	r->key = key;
-	r->voff = in->vals.len;
 	r->vlen = vlen;
-	buf_add(&in->vals, val, vlen);
-	int64_t *id = u64map_get(&in->s->recs, key64(r->h));
-	r->id = id ? *id : 0;
+	if (copy) {
+		r->voff = in->vals.len;
+		buf_add(&in->vals, val, vlen);
+	} else {
+		r->vp = val;
+	}
 	*idx = in->nr++;
 	return 0;
+}
+
+static const char *value_of(const struct ping *in, const struct prec *r)
+{
+	return r->vp ? r->vp : in->vals.data + r->voff;
 }
 
 static struct ppart *part_for(struct ping *in, const char *name, size_t n, int *err)
@@ -143,7 +180,14 @@ static struct ppart *part_for(struct ping *in, const char *name, size_t n, int *
 		                in->lineno);
 		return NULL;
 	}
-	int64_t fid = pg_feature_id(in->s, name, n, true);
+	int64_t fid = 0;
+	for (int i = 0; i < in->s->nfeats && !fid; i++)
+		if (strlen(in->s->feats[i].name) == n && memcmp(in->s->feats[i].name, name, n) == 0)
+			fid = in->s->feats[i].id;
+	if (!fid) { /* asked of the server: the frame whose records are in flight first */
+		int e = settle(in->s);
+		fid = e < 0 ? e : pg_feature_id(in->s, name, n, true);
+	}
 	if (fid < 0) {
 		*err = (int)fid;
 		return NULL;
@@ -210,25 +254,40 @@ static int64_t series_of(struct pg_store *s, int64_t sysrow, struct js_span name
 	return id;
 }
 
+/* A point; its series is found when the frame settles (series_ids()). */
 static int add_point(void *ctx, struct js_span name, struct js_span labels,
                      const struct frame_num *v)
 {
 	struct ping *in = ctx;
-	int64_t sid = series_of(in->s, in->sysrow, name, labels);
-	if (sid < 0)
-		return (int)sid;
 	if (in->npts == in->pcap) {
 		in->pcap = in->pcap ? in->pcap * 2 : 256;
 		in->pts = xreallocarray(in->pts, in->pcap, sizeof(*in->pts));
 	}
 	struct ppoint *p = &in->pts[in->npts];
-	p->series = sid;
+	p->series = 0;
 	p->order = in->npts++;
-	p->p = (struct point){.t = in->t,
-	                      .i = v->isint ? v->i : 0,
-	                      .d = v->d,
-	                      .type = v->isint ? PT_INT : PT_FLOAT,
-	                      .series = sid};
+	p->noff = in->pnames.len;
+	p->nlen = name.n;
+	buf_add(&in->pnames, name.p, name.n);
+	p->loff = in->pnames.len;
+	p->llen = labels.n;
+	buf_add(&in->pnames, labels.p, labels.n);
+	p->p = (struct point){
+	    .t = in->t, .i = v->isint ? v->i : 0, .d = v->d, .type = v->isint ? PT_INT : PT_FLOAT};
+	return 0;
+}
+
+static int series_ids(struct ping *in)
+{
+	for (size_t i = 0; i < in->npts; i++) {
+		struct ppoint *p = &in->pts[i];
+		struct js_span name = {in->pnames.data + p->noff, p->nlen},
+		               labels = {in->pnames.data + p->loff, p->llen};
+		int64_t sid = series_of(in->s, in->sysrow, name, labels);
+		if (sid < 0)
+			return (int)sid;
+		p->series = p->p.series = sid;
+	}
 	return 0;
 }
 
@@ -260,6 +319,9 @@ int pg_raw_partition(struct pg_store *s, int64_t h)
 static int store_points(struct ping *in)
 {
 	struct pg_store *s = in->s;
+	int e = series_ids(in);
+	if (e < 0)
+		return e;
 	qsort(in->pts, in->npts, sizeof(*in->pts), cmp_ppoint);
 	size_t w = 0; /* of one series twice, the last */
 	for (size_t i = 0; i < in->npts; i++) {
@@ -268,7 +330,7 @@ static int store_points(struct ping *in)
 		in->pts[w++] = in->pts[i];
 	}
 	in->npts = w;
-	int e = pg_raw_partition(s, floor_to(in->t, MS_HOUR) / MS_HOUR);
+	e = pg_raw_partition(s, floor_to(in->t, MS_HOUR) / MS_HOUR);
 	if (e < 0)
 		return e;
 	struct buf ids = BUF_INIT, iv = BUF_INIT, dv = BUF_INIT;
@@ -348,103 +410,188 @@ static int store_points(struct ping *in)
 
 /* ---- records and sets ------------------------------------------------------------- */
 
-/* Ids of the records not found in the cache: one statement for all. */
-static int resolve_records(struct ping *in)
+/* ---- binary parameters -------------------------------------------------------------- */
+
+enum { OID_INT4 = 23, OID_TEXT = 25, OID_UUID = 2950 }; /* pg_type.h */
+
+static void be32(struct buf *b, uint32_t v)
+{
+	unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+	                      (unsigned char)(v >> 8), (unsigned char)v};
+	buf_add(b, c, 4);
+}
+
+static int64_t get_be64(const char *p)
+{
+	const unsigned char *c = (const unsigned char *)p;
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | c[i];
+	return (int64_t)v;
+}
+
+/* A one-dimensional array in PostgreSQL's binary format (array_recv):
+ * begun, its elements added, its length set at the end. */
+static void arr_begin(struct buf *b, uint32_t elem_oid)
+{
+	buf_reset(b);
+	be32(b, 1); /* dimensions */
+	be32(b, 0); /* no NULLs */
+	be32(b, elem_oid);
+	be32(b, 0); /* the length, set by arr_end */
+	be32(b, 1); /* lower bound */
+}
+
+static void arr_add(struct buf *b, const void *p, size_t n)
+{
+	be32(b, (uint32_t)n);
+	buf_add(b, p, n);
+}
+
+static void arr_end(struct buf *b, size_t n)
+{
+	struct buf t = BUF_INIT;
+	be32(&t, (uint32_t)n);
+	memcpy(b->data + 12, t.data, 4);
+	buf_free(&t);
+}
+
+/* Rows of (id int8, hash uuid) in binary: into the records cache. */
+static int take_ids(struct ping *in, PGresult *r, bool fresh)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (PQgetlength(r, i, 0) != 8 || PQgetlength(r, i, 1) != 16)
+			return pg_failf(in->s, -EIO, "storing records: an unexpected answer");
+		bool added;
+		int64_t *c = u64map_put(&in->s->recs,
+		                        key64((const unsigned char *)PQgetvalue(r, i, 1)), &added);
+		if (c)
+			*c = get_be64(PQgetvalue(r, i, 0));
+		if (fresh)
+			in->new_records++;
+	}
+	return 0;
+}
+
+/* Point the frame's records at the cached ids; true when all have one. */
+static bool ids_from_cache(struct ping *in)
+{
+	bool all = true;
+	for (size_t i = 0; i < in->nr; i++) {
+		if (in->r[i].id)
+			continue;
+		int64_t *c = u64map_get(&in->s->recs, key64(in->r[i].h));
+		if (c)
+			in->r[i].id = *c;
+		else
+			all = false;
+	}
+	return all;
+}
+
+/*
+ * Ids of the records not found in the cache.  The new ones are inserted
+ * in one statement, their values sent as binary arrays (no quoting, no
+ * parsing of text arrays), which answers their ids; only those it did not
+ * insert (stored before, by another frame or another process) are looked
+ * up, by their hash, in a second statement.  When every record is new
+ * (the frame of a new system) that is one statement and no lookup.  The
+ * insert is sent (resolve_send) and its answer read when the frame
+ * settles (resolve_take), the next frame decoded meanwhile.
+ */
+static const char sql_plain[] = "INSERT INTO records(hash, feature, key, value) SELECT * FROM"
+                                " unnest($1::uuid[], $2::int[], $3::text[], $4::text[])"
+                                " RETURNING id, hash";
+static const char sql_careful[] = "INSERT INTO records(hash, feature, key, value) SELECT * FROM"
+                                  " unnest($1::uuid[], $2::int[], $3::text[], $4::text[])"
+                                  " ON CONFLICT (hash) DO NOTHING RETURNING id, hash";
+
+static int resolve_send(struct ping *in)
 {
 	struct pg_store *s = in->s;
+	if (ids_from_cache(in))
+		return 0;
 	struct u64map seen;
 	u64map_init(&seen, 0);
-	struct buf h = BUF_INIT, f = BUF_INIT, k = BUF_INIT, v = BUF_INIT;
+	struct buf *a = in->arr; /* kept for a second try */
+	arr_begin(&a[0], OID_UUID);
+	arr_begin(&a[1], OID_INT4);
+	arr_begin(&a[2], OID_TEXT);
+	arr_begin(&a[3], OID_TEXT);
 	size_t n = 0;
-	const char **ks = NULL, **vs = NULL;
-	size_t *kl = NULL, *vl = NULL;
-	buf_addc(&h, '{');
-	buf_addc(&f, '{');
+	for (size_t i = 0; i < in->nr; i++) {
+		const struct prec *r = &in->r[i];
+		bool added;
+		if (r->id || !u64map_put(&seen, key64(r->h), &added) || !added)
+			continue;
+		unsigned char f[4] = {(unsigned char)(r->fid >> 24), (unsigned char)(r->fid >> 16),
+		                      (unsigned char)(r->fid >> 8), (unsigned char)r->fid};
+		arr_add(&a[0], r->h, 16);
+		arr_add(&a[1], f, 4);
+		arr_add(&a[2], r->key.p, r->key.n);
+		arr_add(&a[3], value_of(in, r), r->vlen);
+		n++;
+	}
+	u64map_free(&seen);
+	for (int k = 0; k < 4; k++)
+		arr_end(&a[k], n);
+	/* records not known here are new, as a rule: inserted without
+	 * ON CONFLICT (whose check before each row was a fifth of the
+	 * server's time), in the frame's savepoint; a record stored before
+	 * makes the insert fail, and then it is made again with ON CONFLICT
+	 * (resolve_take), and so are the next frames' for a while */
+	in->plain = s->bt && s->bt->sp && s->careful == 0;
+	if (s->careful > 0)
+		s->careful--;
+	int e = in->plain ? pg_qb_send(s, sql_plain, 4, NULL, a, "storing records")
+	                  : pg_qb_send(s, sql_careful, 4, NULL, a, "storing records");
+	in->sent = e == 0;
+	return e;
+}
+
+static int resolve_take(struct ping *in)
+{
+	struct pg_store *s = in->s;
+	if (!in->sent)
+		return 0;
+	in->sent = false;
+	int e;
+	PGresult *r = pg_qb_result(s, "storing records", &e);
+	if (!r && in->plain && strcmp(s->sqlstate, "23505") == 0) {
+		/* a record was stored before: again, with ON CONFLICT */
+		s->careful = 64;
+		e = pg_exec(s, "ROLLBACK TO frame", "a savepoint");
+		if (e == 0)
+			r = pg_qb(s, sql_careful, 4, NULL, in->arr, "storing records", &e);
+	}
+	if (r)
+		e = take_ids(in, r, true);
+	PQclear(r);
+	if (e < 0 || ids_from_cache(in))
+		return e;
+	/* stored before: their ids by hash */
+	struct u64map seen;
+	u64map_init(&seen, 0);
+	struct buf a = BUF_INIT;
+	arr_begin(&a, OID_UUID);
+	size_t m = 0;
 	for (size_t i = 0; i < in->nr; i++) {
 		bool added;
 		if (in->r[i].id || !u64map_put(&seen, key64(in->r[i].h), &added) || !added)
 			continue;
-		char x[33];
-		hex(in->r[i].h, 16, x);
-		buf_printf(&h, "%s%s", n ? "," : "", x);
-		buf_printf(&f, "%s%" PRId64, n ? "," : "", in->r[i].fid);
-		ks = xreallocarray(ks, n + 1, sizeof(*ks));
-		vs = xreallocarray(vs, n + 1, sizeof(*vs));
-		kl = xreallocarray(kl, n + 1, sizeof(*kl));
-		vl = xreallocarray(vl, n + 1, sizeof(*vl));
-		ks[n] = in->r[i].key.p;
-		kl[n] = in->r[i].key.n;
-		vs[n] = in->vals.data + in->r[i].voff;
-		vl[n] = in->r[i].vlen;
-		n++;
+		arr_add(&a, in->r[i].h, 16);
+		m++;
 	}
 	u64map_free(&seen);
-	buf_addc(&h, '}');
-	buf_addc(&f, '}');
-	int e = 0;
-	if (n) {
-		pg_text_array(&k, ks, kl, n);
-		pg_text_array(&v, vs, vl, n);
-		const char *p[] = {buf_str(&h), buf_str(&f), buf_str(&k), buf_str(&v)};
-		for (int pass = 0; pass < 2 && e == 0; pass++) {
-			PGresult *r = pg_q(
-			    s,
-			    pass == 0
-			        ? "WITH v AS (SELECT decode(h, 'hex') AS h, f, k, val FROM"
-			          " unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS v(h, "
-			          "f, k,"
-			          " val)), i AS (INSERT INTO records(hash, feature, key, value)"
-			          " SELECT h, f, k, val FROM v ON CONFLICT (hash) DO NOTHING"
-			          " RETURNING id, hash) SELECT encode(hash, 'hex'), id, 1 FROM i"
-			          " UNION ALL SELECT encode(r.hash, 'hex'), r.id, 0 FROM records r"
-			          " WHERE r.hash IN (SELECT h FROM v)"
-			        : "SELECT encode(hash, 'hex'), id, 0 FROM records WHERE hash IN"
-			          " (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS v(h))"
-			          " AND $2::int[] IS NOT NULL AND $3::text[] IS NOT NULL AND"
-			          " $4::text[] IS NOT NULL",
-			    4, p, "storing records", &e);
-			if (!r)
-				break;
-			for (int i = 0; i < PQntuples(r); i++) {
-				unsigned char hb[16];
-				const char *x = PQgetvalue(r, i, 0);
-				for (int b = 0; b < 16; b++) {
-					unsigned hi, lo;
-					sscanf(x + 2 * b, "%1x%1x", &hi, &lo);
-					hb[b] = (unsigned char)(hi << 4 | lo);
-				}
-				bool added;
-				int64_t *c = u64map_put(&s->recs, key64(hb), &added);
-				if (c)
-					*c = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-				if (PQgetvalue(r, i, 2)[0] == '1')
-					in->new_records++;
-			}
-			PQclear(r);
-			bool missing = false;
-			for (size_t i = 0; i < in->nr; i++) {
-				if (in->r[i].id)
-					continue;
-				int64_t *c = u64map_get(&s->recs, key64(in->r[i].h));
-				if (c)
-					in->r[i].id = *c;
-				else
-					missing = true;
-			}
-			if (!missing)
-				break;
-			if (pass == 1)
-				e = pg_failf(s, -EIO, "storing records: an id not found");
-		}
-	}
-	free(ks);
-	free(vs);
-	free(kl);
-	free(vl);
-	buf_free(&h);
-	buf_free(&f);
-	buf_free(&k);
-	buf_free(&v);
+	arr_end(&a, m);
+	r = pg_qb(s, "SELECT id, hash FROM records WHERE hash = ANY($1::uuid[])", 1, NULL, &a,
+	          "storing records", &e);
+	buf_free(&a);
+	if (r)
+		e = take_ids(in, r, false);
+	PQclear(r);
+	if (e == 0 && !ids_from_cache(in))
+		e = pg_failf(s, -EIO, "storing records: an id not found");
 	return e;
 }
 
@@ -498,12 +645,12 @@ static int resolve_sets(struct ping *in)
 		const char *p[] = {buf_str(&h), buf_str(&f), buf_str(&ids)};
 		PGresult *r =
 		    pg_q(s,
-		         "WITH v AS (SELECT decode(h, 'hex') AS h, f, ids::bigint[] AS ids"
+		         "WITH v AS (SELECT h::uuid AS h, f, ids::bigint[] AS ids"
 		         " FROM unnest($1::text[], $2::int[], $3::text[]) AS v(h, f, ids)),"
 		         " i AS (INSERT INTO sets(hash, feature, ids) SELECT h, f, ids"
 		         " FROM v ON CONFLICT (hash) DO NOTHING RETURNING id, hash)"
-		         " SELECT encode(hash, 'hex'), id, 1 FROM i UNION ALL"
-		         " SELECT encode(x.hash, 'hex'), x.id, 0 FROM sets x WHERE"
+		         " SELECT replace(hash::text, '-', ''), id, 1 FROM i UNION ALL"
+		         " SELECT replace(x.hash::text, '-', ''), x.id, 0 FROM sets x WHERE"
 		         " x.hash IN (SELECT h FROM v)",
 		         3, p, "storing record sets", &e);
 		for (int i = 0; r && i < PQntuples(r); i++) {
@@ -593,14 +740,11 @@ static int upsert_system(struct ping *in, struct js_span sys, const struct frame
 	return 0;
 }
 
-static int finish_frame(struct ping *in, int64_t *frame_id)
+/* The frame's row, the system's features. */
+static int frame_row(struct ping *in, int64_t *frame_id)
 {
 	struct pg_store *s = in->s;
-	int e = resolve_records(in);
-	if (e == 0)
-		e = resolve_sets(in);
-	if (e < 0)
-		return e;
+	int e;
 	struct buf feats = BUF_INIT, nums = BUF_INIT, parts = BUF_INIT;
 	buf_addc(&feats, '{');
 	buf_addc(&parts, '{');
@@ -639,11 +783,22 @@ static int finish_frame(struct ping *in, int64_t *frame_id)
 	return e;
 }
 
-static int ingest_lines(struct ping *in, const char *p, const char *end, int64_t *frame_id)
+/* A feature's id: known here, else asked of the server (the frame in
+ * flight settled first: one statement at a time on the connection). */
+static int64_t feature_of(struct ping *in, const char *name, size_t n)
+{
+	for (int i = 0; i < in->s->nfeats; i++)
+		if (strlen(in->s->feats[i].name) == n && memcmp(in->s->feats[i].name, name, n) == 0)
+			return in->s->feats[i].id;
+	int e = settle(in->s);
+	return e < 0 ? e : pg_feature_id(in->s, name, n, true);
+}
+
+/* The decoding step: lines decoded, records hashed, points collected. */
+static int decode(struct ping *in, const char *p, const char *end)
 {
 	struct pg_store *s = in->s;
 	struct frame_line l, hl = {0};
-	struct frame_head h;
 	bool have_header = false;
 	int r = 0;
 	while (p < end && r == 0) {
@@ -673,31 +828,30 @@ static int ingest_lines(struct ping *in, const char *p, const char *end, int64_t
 			hl = l;
 			buf_reset(&in->scratch);
 			buf_reset(&in->tmpl);
-			r = frame_head_decode(l.value, in->t, &h, &in->tmpl, &in->scratch, err,
+			r = frame_head_decode(l.value, in->t, &in->hd, &in->tmpl, &in->scratch, err,
 			                      sizeof(err));
 			if (r < 0)
 				return pg_failf(s, r, "%s", err);
+			in->sys = l.system;
 			in->ndurs = in->scratch.len / sizeof(int64_t);
-			in->durs = xreallocarray(NULL, in->ndurs + 1, sizeof(int64_t));
+			in->durs = xreallocarray(in->durs, in->ndurs + 1, sizeof(int64_t));
 			memcpy(in->durs, in->scratch.data, in->ndurs * sizeof(int64_t));
-			if (h.features.p) { /* the header's features first, in its order */
+			if (in->hd.features.p) { /* the header's features first, in its order */
 				struct js_iter it;
 				struct js_span v, fname;
-				js_iter_begin(&it, h.features, 0);
+				js_iter_begin(&it, in->hd.features, 0);
 				while (r == 0 && js_arr_next(&it, &v) == 1)
 					if (js_str(v, &fname) &&
 					    !part_for(in, fname.p, fname.n, &r))
 						break;
 				in->cur = -1;
 			}
-			if (r == 0)
-				r = upsert_system(in, l.system, &h);
 			if (r == 0) {
-				int64_t fid = pg_feature_id(s, "frame", 5, true);
+				int64_t fid = feature_of(in, "frame", 5);
 				size_t idx = 0;
 				r = fid < 0 ? (int)fid
 				            : add_record(in, fid, "frame", 5, l.system,
-				                         in->tmpl.data, in->tmpl.len, &idx);
+				                         in->tmpl.data, in->tmpl.len, true, &idx);
 				in->head = (int64_t)idx + 1;
 			}
 			have_header = true;
@@ -714,12 +868,14 @@ static int ingest_lines(struct ping *in, const char *p, const char *end, int64_t
 				return r;
 			const char *val = l.value.p;
 			size_t vlen = l.value.n;
+			bool copy = false;
 			if (metric_series_feature(l.feature)) {
 				buf_reset(&in->tmpl);
 				r = metric_series_record(l.key, l.value, &in->tmpl, add_point, in);
 				if (r == 1) {
 					val = in->tmpl.data;
 					vlen = in->tmpl.len;
+					copy = true;
 				}
 				if (r > 0)
 					r = 0;
@@ -727,7 +883,7 @@ static int ingest_lines(struct ping *in, const char *p, const char *end, int64_t
 			size_t idx;
 			if (r == 0)
 				r = add_record(in, pt->fid, pt->name, pt->nlen, l.key, val, vlen,
-				               &idx);
+				               copy, &idx);
 			if (r == 0)
 				part_add(pt, idx);
 		}
@@ -735,39 +891,106 @@ static int ingest_lines(struct ping *in, const char *p, const char *end, int64_t
 	}
 	if (r == 0 && !have_header)
 		r = pg_failf(s, -EINVAL, "no frame header (an empty frame)");
-	if (r == 0)
-		r = finish_frame(in, frame_id);
-	if (r == 0 && in->npts)
-		r = store_points(in);
 	return r;
 }
 
-/* One frame in the open transaction; counts added to *cnt. */
-static int put_one(struct pg_store *s, const char *jsonl, size_t len, int64_t *frame_id,
-                   int64_t cnt[4])
+/* The settling step of a decoded frame whose records were sent. */
+static int finish(struct ping *in, int64_t *frame_id)
+{
+	int e = resolve_take(in);
+	if (e == 0)
+		e = upsert_system(in, in->sys, &in->hd);
+	if (e == 0)
+		e = resolve_sets(in);
+	if (e == 0)
+		e = frame_row(in, frame_id);
+	if (e == 0 && in->npts)
+		e = store_points(in);
+	return e;
+}
+
+static struct ping *ping_new(struct pg_store *s)
 {
 	struct ping *in = xcalloc(1, sizeof(*in));
 	in->s = s;
 	in->cur = -1;
 	in->sha = sha256_new();
-	int r = in->sha ? ingest_lines(in, jsonl, jsonl + len, frame_id)
-	                : pg_failf(s, -ENOMEM, "out of memory");
-	if (r == 0) {
-		cnt[0]++;
-		cnt[1] += in->new_records;
-		cnt[2] += in->new_sets;
-		cnt[3] += in->new_points;
-	}
+	return in;
+}
+
+/* For the next frame, the buffers kept. */
+static void ping_reset(struct ping *in)
+{
 	for (int i = 0; i < in->nparts; i++)
 		free(in->parts[i].recs);
+	in->nparts = 0;
+	in->cur = -1;
+	in->nr = in->npts = in->ndurs = 0;
+	buf_reset(&in->vals);
+	buf_reset(&in->tmpl);
+	buf_reset(&in->scratch);
+	buf_reset(&in->pnames);
+	in->head = 0;
+	in->lineno = 0;
+	in->new_records = in->new_sets = in->new_points = 0;
+	in->sysrow = in->t = 0;
+	in->sent = false;
+}
+
+static void ping_free(struct ping *in)
+{
+	if (!in)
+		return;
+	ping_reset(in);
 	free(in->r);
 	free(in->pts);
 	free(in->durs);
 	buf_free(&in->vals);
 	buf_free(&in->tmpl);
 	buf_free(&in->scratch);
+	buf_free(&in->pnames);
+	for (int k = 0; k < 4; k++)
+		buf_free(&in->arr[k]);
 	sha256_free(in->sha);
 	free(in);
+}
+
+static bool transient(int e)
+{
+	return e == -ENOSPC || e == -EBUSY || e == -ECONNREFUSED || e == -ECONNRESET || e == -EIO;
+}
+
+/*
+ * The frame in flight settles: stored (its savepoint released), or
+ * refused (its .err; its savepoint rolled back).  0, or a failure that
+ * loses the batch.
+ */
+static int settle(struct pg_store *s)
+{
+	struct pbatch *bt = s->bt;
+	if (!bt || !bt->in)
+		return 0;
+	struct ping *in = bt->in;
+	struct store_frame *f = bt->f;
+	bt->in = NULL;
+	f->err = finish(in, &f->id);
+	if (f->err == 0) {
+		bt->cnt[0]++;
+		bt->cnt[1] += in->new_records;
+		bt->cnt[2] += in->new_sets;
+		bt->cnt[3] += in->new_points;
+		return bt->sp ? pg_exec(s, "RELEASE frame", "a savepoint") : 0;
+	}
+	f->id = 0;
+	if (transient(f->err) || !bt->sp)
+		return f->err;
+	char why[sizeof(s->err)];
+	memcpy(why, s->err, sizeof(why));
+	int r = pg_exec(s, "ROLLBACK TO frame; RELEASE frame", "a savepoint");
+	pg_caches_clear(s);
+	s->nfeats = 0;
+	if (r == 0)
+		memcpy(s->err, why, sizeof(why));
 	return r;
 }
 
@@ -785,62 +1008,154 @@ static int counts_put(struct pg_store *s, const int64_t cnt[4])
 	return e;
 }
 
+/*
+ * The group's positions, at the end of the batch's transaction.  Fenced
+ * positions (given twice, offsets_fence.c) are checked under a
+ * transaction-scoped advisory lock of the group (taken last, so writers
+ * of one group only wait for each other's check and commit): the check
+ * and the write are then one step for every consumer of the group, and a
+ * position that moved since this consumer read it refuses the whole batch
+ * (-ESTALE).  Then every position is written in one statement.
+ */
 static int offsets_put(struct pg_store *s, const char *group, const struct store_offset *o,
                        size_t no)
 {
+	struct fence_pos *p;
+	size_t n, bad;
+	if (fence_plan(o, no, &p, &n, &bad) < 0)
+		return pg_failf(s, -EINVAL, "consumer offset %zu: no topic", bad);
 	int e = 0;
-	for (size_t i = 0; i < no && e == 0; i++) {
-		if (!o[i].topic)
-			return pg_failf(s, -EINVAL, "consumer offset %zu: no topic", i);
-		char part[16], off[24];
-		snprintf(part, sizeof(part), "%" PRId32, o[i].partition);
-		snprintf(off, sizeof(off), "%" PRId64, o[i].offset);
-		const char *p[] = {group, o[i].topic, part, off};
-		PQclear(pg_q(s,
-		             "INSERT INTO offsets(grp, topic, part, next) VALUES($1, $2, $3, $4)"
-		             " ON CONFLICT (grp, topic, part) DO UPDATE SET next = excluded.next",
-		             4, p, "storing consumer offsets", &e));
+	bool fenced = false;
+	for (size_t i = 0; i < n; i++)
+		fenced = fenced || p[i].fenced;
+	struct buf key = BUF_INIT;
+	buf_printf(&key, "%s/%s", s->schema, group);
+	if (fenced) {
+		const char *q[] = {buf_str(&key)};
+		PQclear(pg_q(s, "SELECT pg_advisory_xact_lock(22082, hashtext($1))", 1, q,
+		             "locking the consumer group's offsets", &e));
 	}
+	PGresult *r = NULL;
+	if (e == 0 && fenced) {
+		const char *q[] = {group};
+		r = pg_q(s, "SELECT topic, part, next FROM offsets WHERE grp = $1", 1, q,
+		         "reading consumer offsets", &e);
+	}
+	for (size_t i = 0; r && e == 0 && i < n; i++) {
+		if (!p[i].fenced)
+			continue;
+		bool have = false;
+		int64_t v = 0;
+		for (int k = 0; k < PQntuples(r) && !have; k++)
+			if (strcmp(PQgetvalue(r, k, 0), p[i].topic) == 0 &&
+			    strtol(PQgetvalue(r, k, 1), NULL, 10) == p[i].partition) {
+				have = true;
+				v = strtoll(PQgetvalue(r, k, 2), NULL, 10);
+			}
+		if (!fence_holds(&p[i], have, v))
+			e = pg_failf(
+			    s, -ESTALE,
+			    "consumer group %s, %s [%d]: the stored offset is %lld, not"
+			    " %lld as this consumer read it: another consumer stored since,"
+			    " or the store lost its last commits (nothing stored; read"
+			    " again from the stored offset)",
+			    group, p[i].topic, (int)p[i].partition, (long long)v,
+			    (long long)p[i].expect);
+	}
+	PQclear(r);
+	buf_free(&key);
+	if (e == 0 && n) {
+		struct buf t = BUF_INIT, pa = BUF_INIT, nx = BUF_INIT;
+		const char **tv = xreallocarray(NULL, n, sizeof(*tv));
+		size_t *tl = xreallocarray(NULL, n, sizeof(*tl));
+		buf_addc(&pa, '{');
+		buf_addc(&nx, '{');
+		for (size_t i = 0; i < n; i++) {
+			tv[i] = p[i].topic;
+			tl[i] = strlen(p[i].topic);
+			buf_printf(&pa, "%s%" PRId32, i ? "," : "", p[i].partition);
+			buf_printf(&nx, "%s%" PRId64, i ? "," : "", p[i].next);
+		}
+		buf_addc(&pa, '}');
+		buf_addc(&nx, '}');
+		pg_text_array(&t, tv, tl, n);
+		const char *q[] = {group, buf_str(&t), buf_str(&pa), buf_str(&nx)};
+		PQclear(pg_q(s,
+		             "INSERT INTO offsets(grp, topic, part, next) SELECT $1, * FROM"
+		             " unnest($2::text[], $3::int[], $4::bigint[]) ON CONFLICT"
+		             " (grp, topic, part) DO UPDATE SET next = excluded.next",
+		             4, q, "storing consumer offsets", &e));
+		free(tv);
+		free(tl);
+		buf_free(&t);
+		buf_free(&pa);
+		buf_free(&nx);
+	}
+	free(p);
 	return e;
-}
-
-static bool transient(int e)
-{
-	return e == -ENOSPC || e == -EBUSY || e == -ECONNREFUSED || e == -ECONNRESET || e == -EIO;
 }
 
 static int put_batch(struct pg_store *s, struct store_frame *f, int n, const char *group,
                      const struct store_offset *o, size_t no)
 {
-	int64_t cnt[4] = {0};
+	struct pbatch *bt = xcalloc(1, sizeof(*bt));
+	bt->sp = n > 1 || group;
+	struct ping *pin[2] = {ping_new(s), ping_new(s)};
+	int cur = 0;
 	int r = pg_begin(s);
+	/* a batch with its consumer's positions: committed without waiting
+	 * for the WAL flush (a crash of the server loses the batch AND its
+	 * positions, which the fence then reports to the consumer: it reads
+	 * them again, docs/scale.md) */
+	if (r == 0 && group)
+		r = pg_exec(s, "SET LOCAL synchronous_commit TO off", "a transaction");
+	s->bt = bt;
 	for (int i = 0; i < n && r == 0; i++) {
+		struct ping *in = pin[cur];
+		ping_reset(in);
 		f[i].id = 0;
-		f[i].err = n > 1 || group ? pg_exec(s, "SAVEPOINT frame", "a savepoint") : 0;
-		int64_t c[4] = {0};
+		f[i].err = in->sha ? decode(in, f[i].jsonl, f[i].jsonl + f[i].len)
+		                   : pg_failf(s, -ENOMEM, "out of memory");
+		char why[sizeof(s->err)];
+		memcpy(why, s->err, sizeof(why));
+		r = settle(s); /* the previous frame, while this one was decoded */
+		if (r < 0)
+			break;
+		memcpy(s->err, why, sizeof(why));
+		bool saved = false;
+		if (f[i].err == 0 && bt->sp) {
+			f[i].err = pg_exec(s, "SAVEPOINT frame", "a savepoint");
+			saved = f[i].err == 0;
+		}
 		if (f[i].err == 0)
-			f[i].err = put_one(s, f[i].jsonl, f[i].len, &f[i].id, c);
+			f[i].err = resolve_send(in);
 		if (f[i].err == 0) {
-			for (int k = 0; k < 4; k++)
-				cnt[k] += c[k];
-			if (n > 1 || group)
-				r = pg_exec(s, "RELEASE frame", "a savepoint");
+			bt->in = in;
+			bt->f = &f[i];
+			cur ^= 1;
 			continue;
 		}
-		if (transient(f[i].err) || !(n > 1 || group)) {
+		if (transient(f[i].err) || !bt->sp) {
 			r = f[i].err;
 			break;
 		}
-		char why[sizeof(s->err)];
-		memcpy(why, s->err, sizeof(why));
-		r = pg_exec(s, "ROLLBACK TO frame; RELEASE frame", "a savepoint");
-		pg_caches_clear(s);
-		s->nfeats = 0;
-		if (r == 0)
-			memcpy(s->err, why, sizeof(why));
+		if (saved) { /* refused by the server: back to before the frame */
+			memcpy(why, s->err, sizeof(why));
+			r = pg_exec(s, "ROLLBACK TO frame; RELEASE frame", "a savepoint");
+			pg_caches_clear(s);
+			s->nfeats = 0;
+			if (r == 0)
+				memcpy(s->err, why, sizeof(why));
+		}
 	}
 	if (r == 0)
-		r = counts_put(s, cnt);
+		r = settle(s);
+	s->bt = NULL;
+	ping_free(pin[0]);
+	ping_free(pin[1]);
+	if (r == 0)
+		r = counts_put(s, bt->cnt);
+	free(bt);
 	if (r == 0 && group)
 		r = offsets_put(s, group, o, no);
 	if (r == 0)

@@ -26,10 +26,12 @@
 #include "series_common.h"
 #include "store.h"
 
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 #define PG_LOCK_GC 0x56414e5400000001LL     /* advisory: writers shared, gc exclusive */
 #define PG_LOCK_DAEMON 0x56414e5400000002LL /* advisory: the store's daemon */
 #define PG_LOCK_DDL 0x56414e5400000003LL    /* advisory: creating partitions */
+
+struct pbatch;
 
 struct pg_store {
 	struct store base; /* first: the handle store.c sees */
@@ -45,6 +47,8 @@ struct pg_store {
 		const char *sql;
 	} prep[64];
 	char err[512];
+	char sqlstate[6];     /* of the last failure (pg_fail) */
+	int careful;          /* frames to insert records with ON CONFLICT (pg_ingest.c) */
 	struct u64map recs;   /* record hash (first 8 bytes) -> id */
 	struct u64map sets;   /* set hash -> id */
 	struct u64map series; /* hash of (system, name, labels) -> id */
@@ -54,6 +58,7 @@ struct pg_store {
 		int64_t id;
 	} feats[256];
 	int nfeats;
+	struct pbatch *bt; /* the batch being stored (pg_ingest.c) */
 	int64_t gc_epoch;
 	bool wm_set; /* meta has the roll-up watermarks (then only lowered) */
 };
@@ -76,6 +81,16 @@ int pg_exec(struct pg_store *s, const char *sql, const char *what);
  * PGRES_COMMAND_OK) or NULL with the error recorded in *err. */
 PGresult *pg_q(struct pg_store *s, const char *sql, int n, const char *const *params,
                const char *what, int *err);
+/* The same with binary parameters of the given types (OIDs) and a binary
+ * result (at most PG_QB_MAX parameters). */
+#define PG_QB_MAX 8
+PGresult *pg_qb(struct pg_store *s, const char *sql, int n, const Oid *types,
+                const struct buf *params, const char *what, int *err);
+/* The same sent without waiting (0 or the error), and its result later:
+ * one statement in flight at a time, nothing else sent meanwhile. */
+int pg_qb_send(struct pg_store *s, const char *sql, int n, const Oid *types,
+               const struct buf *params, const char *what);
+PGresult *pg_qb_result(struct pg_store *s, const char *what, int *err);
 int pg_begin(struct pg_store *s); /* a write transaction, GC lock shared */
 int pg_commit(struct pg_store *s);
 void pg_rollback(struct pg_store *s);

@@ -128,6 +128,12 @@ int store_put_frames(struct store *s, struct store_frame *f, int n);
  * twice or lost.  `group` names the consumer group; each offset is the
  * NEXT offset to read of (topic, partition).  Frames as store_put_frames
  * (a refused frame gets its .err, the others and the offsets are stored).
+ * Fence against a zombie consumer: a (topic, partition) given twice in o[]
+ * is a move from its first offset (the one the caller read as stored; -1:
+ * none) to its last; the batch is stored only if every such position
+ * holds its first offset or nothing, else nothing is stored and -ESTALE
+ * is returned (every .err set; store_errmsg() names the position): the
+ * caller reads again from the stored positions.
  * store_offsets() gives the stored positions of a group (cb per
  * partition).  0 or a negative errno.
  */

@@ -8,29 +8,22 @@
 #   - the same crawled frames loaded into a SQLite store and into PostgreSQL:
 #     `vantage api` answers systems, frame, metrics, series, search, diff and
 #     topology byte for byte the same from both;
-#   - consumer offsets stored with the frames (store_put_frames_at);
+#   - consumer offsets stored with the frames (store_put_frames_at), and
+#     their fence against a zombie consumer (build/unit/test_store_fence);
 #   - a password in the store URL is never printed (errors, logs, config).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/containers_lib.sh"
 cd "$(dirname "$0")/../.."
 T=t$$
 
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+source "$(dirname "$0")/pg_lib.sh"
 [ -x "$PGBIN/initdb" ] || { not_ok "PostgreSQL server binaries (apt install postgresql)"; exit 1; }
 need_testbin store_tool
 TOOL=$TESTBIN/store_tool
 
 # ---- the cluster ------------------------------------------------------------------
-chmod 755 "$TMP"
-PG=$TMP/pg
-mkdir -p "$PG"
-chown nobody "$PG"
-as_pg() { runuser -u nobody -- "$@"; }
-initdb_quiet() { as_pg "$PGBIN/initdb" -D "$PG/data" -U vantage --auth=trust -E UTF8 -N >/dev/null; }
-check "initdb as an unprivileged user" initdb_quiet
-on_exit "runuser -u nobody -- $PGBIN/pg_ctl -D $PG/data -m immediate stop"
-check "the server starts on a unix socket of the test's directory" \
-	as_pg "$PGBIN/pg_ctl" -D "$PG/data" -o "-k $PG -c listen_addresses=''" -l "$PG/log" -w start -s
+check "initdb as an unprivileged user" pg_init
+check "the server starts on a unix socket of the test's directory" pg_start
 check "a database for the store" as_pg "$PGBIN/createdb" -h "$PG" -U vantage vantage
 URL_BASE="postgres://vantage:s3cr3tPW@/vantage?host=$PG"
 
@@ -43,6 +36,16 @@ if VANTAGE_TEST_STORE_URL="postgres:///vantage?host=$PG&user=vantage&schema=%s" 
 else
 	not_ok "the store conformance suite passes on PostgreSQL"
 	grep -vE "^\[ (RUN|      OK) |^ok " "$TMP/conformance.log" | tail -20 | sed 's/^/#   /'
+fi
+
+# the fence of store_put_frames_at against a zombie consumer (two handles
+# standing for two consumers of a group)
+if VANTAGE_TEST_STORE_URL="postgres:///vantage?host=$PG&user=vantage&schema=%s" \
+	build/unit/test_store_fence >"$TMP/fence.log" 2>&1; then
+	ok "a zombie consumer's batch is refused on PostgreSQL (-ESTALE, nothing stored; test_store_fence)"
+else
+	not_ok "a zombie consumer's batch is refused on PostgreSQL (test_store_fence)"
+	tail -20 "$TMP/fence.log" | sed 's/^/#   /'
 fi
 
 # ---- the same frames in both stores answer the same ------------------------------------
@@ -70,7 +73,11 @@ for ep in "systems" "systems/$SID/frame" "systems/$SID/frame?feature=process" \
 	"systems/$SID/frame?at=$TA" "systems/$SID/metrics" \
 	"systems/$SID/metrics/memory.used_pct?since=-1h&step=1s" \
 	"systems/$SID/metrics/cpu.busy_pct?since=-1h&step=1m&stat=max" \
-	"search?q=kind:host" "search?q=process" "diff?a=$SID@$TA&b=$SID" "topology"; do
+	"search?q=kind:host" "search?q=process" "search?q=package%20name=bash" \
+	"search?q=package%20version%3C3%20manager=dpkg" "search?q=process%20user=root%20cmdline~vantage" \
+	"search?q=connection%20state=LISTEN" "search?q=os%20or%20interface" "search?q=root&limit=5" \
+	"search?q=has%20package%20name=bash%20and%20not%20has%20package%20name=nosuch" \
+	"search?q=process%20comm~/^k/&at=$TA" "diff?a=$SID@$TA&b=$SID" "topology"; do
 	curl -s "http://127.0.0.1:$P1/api/v1/$ep" >"$TMP/r1"
 	curl -s "http://127.0.0.1:$P2/api/v1/$ep" >"$TMP/r2"
 	# the search index's own statistics describe the store's layout, not the answer
