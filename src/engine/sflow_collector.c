@@ -7,8 +7,8 @@
  * SFLOW_COLLECTOR_BATCH), reads up to that many datagrams with recvmmsg()
  * in rounds of RECV_VEC, decodes each, and ends the store batch: the
  * frames of the wake-up in one transaction.  The kernel's count of
- * datagrams dropped on the socket (SO_RXQ_OVFL, cumulative) comes in each
- * message's control data.  Counters are the thread's; a copy under `lock`
+ * datagrams dropped on the socket (its receive queue full) is read with
+ * SO_MEMINFO at every wake-up and every second.  Counters are the thread's; a copy under `lock`
  * is refreshed after every wake-up for sflow_collector_stats().
  */
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 
 #include "../frame/sink.h"
 #include "../util/log.h"
@@ -44,8 +45,6 @@ struct sflow_collector {
 	uint32_t max_rate;
 	double tokens;
 	int64_t refill_ns;
-	uint32_t ovfl_last; /* the kernel's drop counter as last seen */
-	bool ovfl_seen;
 	char addr[80];
 
 	struct sflow_collector_stats st; /* the thread's */
@@ -55,7 +54,6 @@ struct sflow_collector {
 	uint8_t (*bufs)[SFLOW_COLLECTOR_DGRAM_MAX];
 	struct mmsghdr msgs[RECV_VEC];
 	struct iovec iov[RECV_VEC];
-	char ctl[RECV_VEC][CMSG_SPACE(sizeof(uint32_t))];
 };
 
 int sflow_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
@@ -136,7 +134,6 @@ static int open_socket(struct sflow_collector *c, const char *listen, char *err,
 	}
 	int one = 1, size = SFLOW_COLLECTOR_RCVBUF;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	/* the bound queue: forced past rmem_max when allowed (CAP_NET_ADMIN) */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
@@ -171,6 +168,11 @@ static int on_counters(void *ctx, const struct sflow_header *h, const struct sfl
 
 static void publish(struct sflow_collector *c)
 {
+	uint32_t mi[SK_MEMINFO_VARS] = {0};
+	socklen_t ml = sizeof(mi);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mi, &ml) == 0 &&
+	    ml > SK_MEMINFO_DROPS * sizeof(mi[0]))
+		c->st.dropped_queue = mi[SK_MEMINFO_DROPS];
 	sflow_systems_stats(c->sys, &c->st.systems);
 	pthread_mutex_lock(&c->lock);
 	c->pub = c->st;
@@ -187,22 +189,6 @@ static void refill(struct sflow_collector *c)
 		c->tokens = c->max_rate;
 }
 
-static void note_overflow(struct sflow_collector *c, struct msghdr *m)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_RXQ_OVFL)
-			continue;
-		uint32_t v;
-		memcpy(&v, CMSG_DATA(cm), sizeof(v));
-		if (c->ovfl_seen)
-			c->st.dropped_queue += (uint32_t)(v - c->ovfl_last);
-		else
-			c->st.dropped_queue += v;
-		c->ovfl_last = v;
-		c->ovfl_seen = true;
-	}
-}
-
 /* Read and decode up to `max` datagrams; returns how many were read
  * (0 when the socket is empty). */
 static int drain(struct sflow_collector *c, int max)
@@ -216,10 +202,8 @@ static int drain(struct sflow_collector *c, int max)
 		int want = max - done < RECV_VEC ? max - done : RECV_VEC;
 		for (int i = 0; i < want; i++) {
 			c->iov[i] = (struct iovec){c->bufs[i], SFLOW_COLLECTOR_DGRAM_MAX};
-			c->msgs[i].msg_hdr = (struct msghdr){.msg_iov = &c->iov[i],
-			                                     .msg_iovlen = 1,
-			                                     .msg_control = c->ctl[i],
-			                                     .msg_controllen = sizeof(c->ctl[i])};
+			c->msgs[i].msg_hdr =
+			    (struct msghdr){.msg_iov = &c->iov[i], .msg_iovlen = 1};
 		}
 		int n = recvmmsg(c->fd, c->msgs, (unsigned)want, MSG_DONTWAIT, NULL);
 		if (n <= 0)
@@ -227,7 +211,6 @@ static int drain(struct sflow_collector *c, int max)
 		for (int i = 0; i < n; i++) {
 			struct msghdr *m = &c->msgs[i].msg_hdr;
 			size_t len = c->msgs[i].msg_len;
-			note_overflow(c, m);
 			c->st.received++;
 			c->st.bytes += len;
 			if (m->msg_flags & MSG_TRUNC) {
@@ -258,8 +241,10 @@ static void *collector_main(void *arg)
 			break;
 		if (pf[1].revents)
 			break;
-		if (r <= 0 || !(pf[0].revents & POLLIN))
+		if (r <= 0 || !(pf[0].revents & POLLIN)) {
+			publish(c); /* the kernel's drop count, every second */
 			continue;
+		}
 		refill(c);
 		int budget =
 		    c->tokens < SFLOW_COLLECTOR_BATCH ? (int)c->tokens : SFLOW_COLLECTOR_BATCH;

@@ -12,7 +12,7 @@
  * rest of the daemon:
  *   - the queue is the socket's receive buffer (SFLOW_COLLECTOR_RCVBUF):
  *     what does not fit is dropped by the kernel and counted
- *     (dropped_queue, from SO_RXQ_OVFL);
+ *     (dropped_queue, the socket's drops from SO_MEMINFO);
  *   - at most `max_rate` datagrams are decoded per second (a token bucket
  *     of one second); beyond it the thread sleeps and the queue overflows;
  *   - the thread runs at nice +5 against the lanes and the API.
