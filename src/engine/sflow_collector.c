@@ -306,6 +306,7 @@ int sflow_collector_start(const char *listen, struct store_share *sh, int slot, 
 		snprintf(err, errlen, "sFlow: cannot start the collector thread");
 		goto fail;
 	}
+	pthread_setname_np(c->tid, "vantage-sflow"); /* for top and bench/sflow */
 	c->started = true;
 	*out = c;
 	return 0;
