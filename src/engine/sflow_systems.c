@@ -97,7 +97,7 @@ static struct src *lookup(struct sflow_systems *S, const struct srckey *k, bool 
 		return NULL;
 	if ((S->n + 1) * 2 > S->cap) {
 		size_t ncap = S->cap * 2;
-		struct src **nt = xcalloc(ncap, sizeof(*nt));
+		struct src **nt = xcalloc(ncap, sizeof(struct src *));
 		for (size_t j = 0; j < S->cap; j++)
 			if (S->tab[j])
 				table_put(nt, ncap, S->tab[j]);
@@ -118,7 +118,7 @@ struct sflow_systems *sflow_systems_new(struct sink *sink)
 	struct sflow_systems *S = xcalloc(1, sizeof(*S));
 	S->sink = sink;
 	S->cap = 1024;
-	S->tab = xcalloc(S->cap, sizeof(*S->tab));
+	S->tab = xcalloc(S->cap, sizeof(struct src *));
 	return S;
 }
 
