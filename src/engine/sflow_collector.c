@@ -43,6 +43,8 @@ struct sflow_collector {
 	struct sink *sink;
 	struct sflow_systems *sys;
 	uint32_t max_rate;
+	struct sflow_flow_hooks flows;
+	int64_t flushed_ns; /* when flows.flush last ran */
 	double tokens;
 	int64_t refill_ns;
 	char addr[80];
@@ -158,12 +160,31 @@ static int open_socket(struct sflow_collector *c, const char *listen, char *err,
 static int on_counters(void *ctx, const struct sflow_header *h, const struct sflow_counters *ctr)
 {
 	struct sflow_collector *c = ctx;
+	int64_t now_ms = now_ns() / 1000000;
 	/* a frame the store refuses is counted there; the datagram goes on */
-	sflow_systems_counters(c->sys, h, ctr, now_ns() / 1000000);
-	/* MERGE (flows task): flow_recorder_source(rec, h, ctr->ds_index,
-	 * <the system id>, now_ms) here, so flow samples of this data source
-	 * are attributed to its system. */
+	sflow_systems_counters(c->sys, h, ctr, now_ms);
+	const char *id = sflow_systems_last_id(c->sys);
+	if (c->flows.source && id)
+		c->flows.source(c->flows.ctx, h, ctr->ds_index, id, now_ms);
 	return 0;
+}
+
+static int on_flow(void *ctx, const struct sflow_header *h, const struct sflow_flow *f)
+{
+	struct sflow_collector *c = ctx;
+	if (c->flows.flow(c->flows.ctx, h, f, now_ns() / 1000000) < 0)
+		c->st.flow_errors++;
+	return 0;
+}
+
+/* The flow hook's flush, at most once a second (and `force`d at the end). */
+static void flush_flows(struct sflow_collector *c, bool force)
+{
+	int64_t now = mono_ns();
+	if (!c->flows.flush || (!force && now - c->flushed_ns < 1000000000))
+		return;
+	c->flushed_ns = now;
+	c->flows.flush(c->flows.ctx, now_ns() / 1000000);
 }
 
 static void publish(struct sflow_collector *c)
@@ -193,10 +214,8 @@ static void refill(struct sflow_collector *c)
  * (0 when the socket is empty). */
 static int drain(struct sflow_collector *c, int max)
 {
-	const struct sflow_decode_cb cb = {.ctx = c, .counters = on_counters, .flow = NULL};
-	/* MERGE (flows task): .flow = a callback giving each flow sample to
-	 * flow_recorder_add() (engine/flow_record.h); until then flow samples
-	 * are counted (flow_samples) and skipped. */
+	const struct sflow_decode_cb cb = {
+	    .ctx = c, .counters = on_counters, .flow = c->flows.flow ? on_flow : NULL};
 	int done = 0;
 	while (done < max) {
 		int want = max - done < RECV_VEC ? max - done : RECV_VEC;
@@ -241,6 +260,7 @@ static void *collector_main(void *arg)
 			break;
 		if (pf[1].revents)
 			break;
+		flush_flows(c, false);
 		if (r <= 0 || !(pf[0].revents & POLLIN)) {
 			publish(c); /* the kernel's drop count, every second */
 			continue;
@@ -266,22 +286,27 @@ static void *collector_main(void *arg)
 			c->st.batches++;
 		publish(c);
 	}
+	flush_flows(c, true);
 	publish(c);
 	return NULL;
 }
 
 /* ---- start and stop ---------------------------------------------------------------- */
 
-int sflow_collector_start(const char *listen, struct store_share *sh, int slot, uint32_t max_rate,
-                          struct sflow_collector **out, char *err, size_t errlen)
+int sflow_collector_start(const struct sflow_collector_opts *o, struct sflow_collector **out,
+                          char *err, size_t errlen)
 {
 	struct sflow_collector *c = xcalloc(1, sizeof(*c));
+	struct store_share *sh = o->store;
 	c->fd = c->stopfd = -1;
 	c->sh = sh;
-	c->slot = slot;
-	c->max_rate = max_rate ? max_rate : SFLOW_COLLECTOR_MAX_RATE;
+	c->slot = o->slot;
+	c->max_rate = o->max_rate ? o->max_rate : SFLOW_COLLECTOR_MAX_RATE;
+	if (o->flows)
+		c->flows = *o->flows;
+	c->flushed_ns = mono_ns();
 	pthread_mutex_init(&c->lock, NULL);
-	int r = open_socket(c, listen, err, errlen);
+	int r = open_socket(c, o->listen, err, errlen);
 	if (r < 0)
 		goto fail;
 	c->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -296,7 +321,7 @@ int sflow_collector_start(const char *listen, struct store_share *sh, int slot, 
 		snprintf(err, errlen, "sFlow: no memory for the receive buffers");
 		goto fail;
 	}
-	if ((r = locked_sink_open(sh, slot, &c->sink)) < 0) {
+	if ((r = locked_sink_open(sh, c->slot, &c->sink)) < 0) {
 		snprintf(err, errlen, "sFlow: cannot open the store sink: %s", strerror(-r));
 		goto fail;
 	}

@@ -46,6 +46,7 @@ struct sflow_collector_stats {
 	uint64_t rejected;      /* refused by the decoder (its kinds in `decode`) */
 	uint64_t batches;       /* wake-ups that stored (store transactions) */
 	uint64_t throttled;     /* times the rate limit made the thread wait */
+	uint64_t flow_errors;   /* flow samples the flow hook refused */
 	struct sflow_stats decode;
 	struct sflow_systems_stats systems;
 };
@@ -55,11 +56,38 @@ struct sflow_collector_stats {
 int sflow_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
                        size_t errlen);
 
-/* Bind `listen` and start the thread, storing through share `sh` (writer
- * `slot`).  max_rate 0: SFLOW_COLLECTOR_MAX_RATE.  0, or a negative
- * errno with a message in err. */
-int sflow_collector_start(const char *listen, struct store_share *sh, int slot, uint32_t max_rate,
-                          struct sflow_collector **out, char *err, size_t errlen);
+/*
+ * Where flow samples go (the flows part, engine/flow_record.h: each
+ * callback is one of flow_recorder_source / _add / _flush with ctx its
+ * recorder), called on the collector's thread:
+ *   source  for each counter sample that made a frame: its data source
+ *           (h's agent and sub-agent, ds_index) is system `system_id`
+ *   flow    each decoded flow sample (a negative return is counted in
+ *           flow_errors; the datagram goes on)
+ *   flush   every second and when the collector stops
+ * Any may be NULL; without `flow` flow samples are counted and skipped.
+ */
+struct sflow_flow_hooks {
+	void *ctx;
+	void (*source)(void *ctx, const struct sflow_header *h, uint32_t ds_index,
+	               const char *system_id, int64_t now_ms);
+	int (*flow)(void *ctx, const struct sflow_header *h, const struct sflow_flow *f,
+	            int64_t now_ms);
+	int (*flush)(void *ctx, int64_t now_ms);
+};
+
+struct sflow_collector_opts {
+	const char *listen;                   /* [ADDR:]PORT */
+	struct store_share *store;            /* the daemon's (engine/locked_sink.h) */
+	int slot;                             /* its writer slot there: SFLOW_COLLECTOR_SLOT */
+	uint32_t max_rate;                    /* 0: SFLOW_COLLECTOR_MAX_RATE */
+	const struct sflow_flow_hooks *flows; /* NULL: none (copied) */
+};
+
+/* Bind o->listen and start the thread.  0, or a negative errno with a
+ * message in err. */
+int sflow_collector_start(const struct sflow_collector_opts *o, struct sflow_collector **out,
+                          char *err, size_t errlen);
 /* The bound address ("0.0.0.0:6343"), port 0 resolved. */
 const char *sflow_collector_address(const struct sflow_collector *c);
 /* A copy of the counters (any thread). */

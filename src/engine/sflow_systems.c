@@ -57,6 +57,7 @@ struct sflow_systems {
 	struct src **tab;
 	size_t cap, n;
 	struct sflow_systems_stats st;
+	const struct src *last; /* of the last call, when it wrote a frame */
 };
 
 static uint64_t key_hash(const struct srckey *k)
@@ -134,6 +135,11 @@ void sflow_systems_free(struct sflow_systems *S)
 	}
 	free(S->tab);
 	free(S);
+}
+
+const char *sflow_systems_last_id(const struct sflow_systems *S)
+{
+	return S->last ? S->last->sys.id : NULL;
 }
 
 void sflow_systems_stats(const struct sflow_systems *S, struct sflow_systems_stats *out)
@@ -567,6 +573,7 @@ int sflow_systems_counters(struct sflow_systems *S, const struct sflow_header *h
                            const struct sflow_counters *c, int64_t now_ms)
 {
 	(void)now_ms;
+	S->last = NULL;
 	if (!maps_anything(c)) {
 		S->st.no_records++;
 		return 0;
@@ -622,9 +629,11 @@ int sflow_systems_counters(struct sflow_systems *S, const struct sflow_header *h
 	}
 	keep(l, h, c);
 	r = frame_end(f);
-	if (r < 0)
+	if (r < 0) {
 		S->st.frame_errors++;
-	else
+	} else {
 		S->st.frames++;
+		S->last = s;
+	}
 	return r;
 }

@@ -83,6 +83,10 @@ void sflow_systems_free(struct sflow_systems *s);
 int sflow_systems_counters(struct sflow_systems *s, const struct sflow_header *h,
                            const struct sflow_counters *c, int64_t now_ms);
 
+/* The id of the system the last sflow_systems_counters() call wrote a
+ * frame of, or NULL when it wrote none; valid until the next call. */
+const char *sflow_systems_last_id(const struct sflow_systems *s);
+
 void sflow_systems_stats(const struct sflow_systems *s, struct sflow_systems_stats *out);
 
 #endif

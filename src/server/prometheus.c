@@ -220,6 +220,8 @@ static void sflow_metrics(struct own *o, struct sflow_collector *sc)
 	       "sFlow samples of data sources beyond the collector's bound: ignored.",
 	       systems.sources_full),
 	    SF("sources", "gauge", "sFlow data sources followed.", systems.sources),
+	    SF("flow_errors_total", "counter", "sFlow flow samples the flow recorder refused.",
+	       flow_errors),
 	    SF("throttled_total", "counter",
 	       "Times the sFlow collector waited for its rate limit (a flood).", throttled),
 #undef SF
