@@ -351,15 +351,10 @@ static int host_memory(struct frame *f, const struct sflow_host_memory *m)
 	jw_double(j, "used_pct", pct((double)(total - avail), (double)total), 2);
 	jw_uint(j, "buffers_kb", m->mem_buffers / 1024);
 	jw_uint(j, "cached_kb", m->mem_cached / 1024);
-	jw_uint(j, "shared_kb", m->mem_shared / 1024);
 	jw_uint(j, "swap_total_kb", swap_total);
 	jw_uint(j, "swap_free_kb", swap_free);
 	jw_uint(j, "swap_used_kb", swap_total - swap_free);
 	jw_double(j, "swap_used_pct", pct((double)(swap_total - swap_free), (double)swap_total), 2);
-	jw_uint(j, "page_in", m->page_in);
-	jw_uint(j, "page_out", m->page_out);
-	jw_uint(j, "swap_in", m->swap_in);
-	jw_uint(j, "swap_out", m->swap_out);
 	return rec_end(f) < 0 ? -EIO : 0;
 }
 
