@@ -7,7 +7,7 @@
  * 2 * SFLOW_MAX_SOURCES slots.  A src keeps its identity (decided at first
  * sight, the kind kept) and the cumulative counters of its last sample,
  * which the next sample's rates are taken against.  Nothing is ever
- * removed: a source that stops sending costs its ~300 bytes until the
+ * removed: a source that stops sending costs its ~1.7 KB until the
  * daemon restarts (bounded by SFLOW_MAX_SOURCES).
  *
  * Strings from the wire (hostname, os_release) are kept as printable
