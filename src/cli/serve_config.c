@@ -30,6 +30,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "../engine/sflow_collector.h"
 #include "../features/feature.h"
 #include "../server/server.h"
 #include "../store/store.h"
@@ -49,6 +50,8 @@ enum opt_type {
 	T_URLS,     /* sink URLs: a comma list in the file; the flag repeats */
 	T_SIZE,     /* bytes with K, M, G: from 64K to 1T */
 	T_AGE,      /* a duration from 1 min to 1 year */
+	T_SFLOW,    /* sFlow collector: [ADDR:]PORT, or off (NULL) */
+	T_RATE,     /* a count per second: 1..10,000,000 */
 };
 
 struct opt_def {
@@ -102,6 +105,14 @@ static const struct opt_def opts[] = {
      OFF(spool_max_age)},
     {"log", "level", "log-level", "LEVEL", "debug, info, warn, error or off", T_LEVEL,
      OFF(log_level)},
+    /* sFlow collector (engine/sflow_collector.h, docs/sflow-collector.md) */
+    {"sflow", "listen", "sflow-listen", "[ADDR:]PORT",
+     "receive sFlow v5 from Host sFlow agents on this UDP address (a bare port: every "
+     "address); their hosts, VMs and containers become systems; off: no collector",
+     T_SFLOW, OFF(sflow_listen)},
+    {"sflow", "max_rate", "sflow-max-rate", "N",
+     "sFlow datagrams decoded per second at most; a flood beyond it is dropped and counted", T_RATE,
+     OFF(sflow_max_rate)},
 };
 
 static void urls_clear(struct config_list *l)
@@ -239,6 +250,26 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 		if (check_listen(value, err, errlen) < 0)
 			return -EINVAL;
 		return set_str(slot, value, false);
+	case T_SFLOW: {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (strcmp(value, "off") == 0 || !*value)
+			return set_str(slot, "", true);
+		if (sflow_listen_parse(value, &ss, &len, err, errlen) < 0)
+			return -EINVAL;
+		return set_str(slot, value, false);
+	}
+	case T_RATE: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < 1 || v > 10000000) {
+			snprintf(err, errlen, "not a number from 1 to 10000000: '%s'", value);
+			return -EINVAL;
+		}
+		*(int *)slot = (int)v;
+		return 0;
+	}
 	case T_WORKERS: {
 		char *end;
 		errno = 0;
@@ -404,6 +435,7 @@ int config_defaults(struct serve_config *c)
 	c->log_level = LOG_INFO;
 	c->spool_max_bytes = 1024ull * 1024 * 1024;
 	c->spool_max_age = 7 * 86400;
+	c->sflow_max_rate = SFLOW_COLLECTOR_MAX_RATE;
 	for (int i = 0; i < nfeatures(); i++)
 		c->interval[i] = feature_table[i]->default_interval;
 	c->crawl = calloc(1, sizeof(*c->crawl));
@@ -428,6 +460,7 @@ void config_free(struct serve_config *c)
 	free(c->token);
 	free(c->token_file);
 	free(c->ui_dir);
+	free(c->sflow_listen);
 	urls_clear(&c->sinks);
 	free(c->spool_dir);
 	if (c->crawl)
@@ -462,6 +495,7 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->token, src->token);
 	r |= dup_opt(&dst->token_file, src->token_file);
 	r |= dup_opt(&dst->ui_dir, src->ui_dir);
+	r |= dup_opt(&dst->sflow_listen, src->sflow_listen);
 	r |= dup_opt(&dst->spool_dir, src->spool_dir);
 	for (int i = 0; i < src->sinks.n; i++)
 		r |= dup_opt(&dst->sinks.v[i], src->sinks.v[i]);
@@ -790,7 +824,11 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		break;
 	}
 	case T_WORKERS:
+	case T_RATE:
 		snprintf(dst, cap, "%d", *(const int *)slot);
+		break;
+	case T_SFLOW:
+		snprintf(dst, cap, "%s", *(char *const *)slot ? *(char *const *)slot : "off");
 		break;
 	case T_SECONDS:
 	case T_AGE:
