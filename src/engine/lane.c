@@ -355,6 +355,11 @@ static void sync_gone(struct lane *l, const struct idset *present)
 	if (!ids)
 		return;
 	int64_t now_ms = now_ns() / 1000000;
+	/* only this host's systems: others in the store came from other
+	 * hosts (Kafka, sFlow) and are not ours to mark */
+	char host[256] = "";
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = 0;
 	pthread_mutex_lock(&e->store.lock);
 	int r = e->store.closed ? -ESHUTDOWN : 0;
 	for (int k = 0; k < target_nkinds && r == 0; k++) {
@@ -365,7 +370,7 @@ static void sync_gone(struct lane *l, const struct idset *present)
 		for (int i = 0; i < l->set.n; i++)
 			if (l->set.v[i].kind == kind)
 				ids[n++] = l->set.v[i].sys.id;
-		r = store_mark_gone(e->store.st, kind->name, ids, n, now_ms);
+		r = store_mark_gone(e->store.st, kind->name, host[0] ? host : NULL, ids, n, now_ms);
 	}
 	pthread_mutex_unlock(&e->store.lock);
 	free(ids);

@@ -55,8 +55,8 @@ struct store_backend {
 	                     const struct store_offset *o, size_t no);
 	int (*offsets)(struct store *s, const char *group,
 	               int (*cb)(void *ctx, const struct store_offset *o), void *ctx);
-	int (*mark_gone)(struct store *s, const char *kind, const char *const *present, int n,
-	                 int64_t now_ms);
+	int (*mark_gone)(struct store *s, const char *kind, const char *host,
+	                 const char *const *present, int n, int64_t now_ms);
 	int (*maintain)(struct store *s, int64_t now_ms);
 
 	/* reading */

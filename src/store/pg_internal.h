@@ -120,8 +120,8 @@ int pg_put_frames_at(struct store *b, struct store_frame *f, int n, const char *
                      const struct store_offset *o, size_t no);
 int pg_offsets(struct store *b, const char *group,
                int (*cb)(void *ctx, const struct store_offset *o), void *ctx);
-int pg_mark_gone(struct store *b, const char *kind, const char *const *present, int n,
-                 int64_t now_ms);
+int pg_mark_gone(struct store *b, const char *kind, const char *host, const char *const *present,
+                 int n, int64_t now_ms);
 int pg_maintain(struct store *b, int64_t now_ms);
 int pg_systems_json(struct store *b, const struct store_system_filter *f, struct buf *out);
 int pg_frame_json(struct store *b, const char *system_id, int64_t at_ms, const char *feature,

@@ -188,8 +188,8 @@ int pg_gone_reason(struct store *b, const char *system_id, const char *reason_js
 	return resumed(s, e);
 }
 
-int pg_mark_gone(struct store *b, const char *kind, const char *const *present, int n,
-                 int64_t now_ms)
+int pg_mark_gone(struct store *b, const char *kind, const char *host, const char *const *present,
+                 int n, int64_t now_ms)
 {
 	struct pg_store *s = pgs(b);
 	int e = writable(s);
@@ -215,13 +215,16 @@ int pg_mark_gone(struct store *b, const char *kind, const char *const *present, 
 	pg_text_array(&arr, v, l, (size_t)n);
 	char t[24];
 	snprintf(t, sizeof(t), "%" PRId64, now_ms);
-	const char *p[] = {buf_str(&k), buf_str(&arr), t};
+	if (host)
+		js_escape_raw(&one, host, strlen(host));
+	const char *p[] = {buf_str(&k), buf_str(&arr), t, host ? buf_str(&one) : NULL};
 	PQclear(pg_q(s,
 	             "WITH a AS (UPDATE systems SET gone = true, gone_at = $3 WHERE kind = $1"
-	             " AND NOT gone AND NOT (sid = ANY($2::text[])) RETURNING 1)"
+	             " AND NOT gone AND ($4::text IS NULL OR host = $4)"
+	             " AND NOT (sid = ANY($2::text[])) RETURNING 1)"
 	             " UPDATE systems SET gone = false, gone_at = NULL, gone_reason = NULL"
 	             " WHERE kind = $1 AND gone AND sid = ANY($2::text[])",
-	             3, p, "marking gone systems", &e));
+	             4, p, "marking gone systems", &e));
 	for (int i = 0; i < n; i++)
 		buf_free(&esc[i]);
 	free(esc);

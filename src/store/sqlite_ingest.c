@@ -858,8 +858,8 @@ int sqlite_put_frames_at(struct store *base, struct store_frame *f, int n, const
 
 /* ---- gone systems --------------------------------------------------------------- */
 
-int sqlite_mark_gone(struct store *base, const char *kind, const char *const *present, int n,
-                     int64_t now_ms)
+int sqlite_mark_gone(struct store *base, const char *kind, const char *host,
+                     const char *const *present, int n, int64_t now_ms)
 {
 	struct sqlite_store *s = sq(base);
 	if (s->ro)
@@ -870,7 +870,7 @@ int sqlite_mark_gone(struct store *base, const char *kind, const char *const *pr
 	r = sq_exec(s, "CREATE TEMP TABLE IF NOT EXISTS present(sid TEXT PRIMARY KEY);"
 	               "DELETE FROM temp.present;");
 	sqlite3_stmt *st = NULL;
-	struct buf e = BUF_INIT;
+	struct buf e = BUF_INIT, h = BUF_INIT;
 	int rc = SQLITE_OK;
 	if (r == 0)
 		rc = sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO temp.present(sid) VALUES(?1)",
@@ -891,6 +891,7 @@ int sqlite_mark_gone(struct store *base, const char *kind, const char *const *pr
 		const char *sql =
 		    pass == 0
 		        ? "UPDATE systems SET gone = 1, gone_at = ?2 WHERE kind = ?1 AND gone = 0"
+		          " AND (?3 IS NULL OR host = ?3)"
 		          " AND sid NOT IN (SELECT sid FROM temp.present)"
 		        : "UPDATE systems SET gone = 0, gone_at = NULL, gone_reason = NULL WHERE "
 		          "kind = ?1"
@@ -903,12 +904,17 @@ int sqlite_mark_gone(struct store *base, const char *kind, const char *const *pr
 			sqlite3_bind_text(st, 1, e.data, (int)e.len, SQLITE_STATIC);
 			if (pass == 0)
 				sqlite3_bind_int64(st, 2, now_ms);
+			if (pass == 0 && host) {
+				js_escape_raw(&h, host, strlen(host));
+				sqlite3_bind_text(st, 3, h.data, (int)h.len, SQLITE_STATIC);
+			}
 			rc = sqlite3_step(st);
 			sqlite3_finalize(st);
 		}
 		if (rc != SQLITE_DONE)
 			r = sq_fail(s, rc, "marking gone systems");
 	}
+	buf_free(&h);
 	buf_free(&e);
 	if (r == 0)
 		return sq_commit(s);

@@ -142,8 +142,8 @@ int sqlite_offsets(struct store *base, const char *group,
                    int (*cb)(void *ctx, const struct store_offset *o), void *ctx);
 /* Store a group's offsets in the open transaction (sqlite_offsets.c). */
 int offsets_put(struct sqlite_store *s, const char *group, const struct store_offset *o, size_t no);
-int sqlite_mark_gone(struct store *base, const char *kind, const char *const *present, int n,
-                     int64_t now_ms);
+int sqlite_mark_gone(struct store *base, const char *kind, const char *host,
+                     const char *const *present, int n, int64_t now_ms);
 int sqlite_maintain(struct store *base, int64_t now_ms);
 int sqlite_systems_json(struct store *base, const struct store_system_filter *f, struct buf *out);
 int sqlite_frame_json(struct store *base, const char *system_id, int64_t at_ms, const char *feature,

@@ -158,10 +158,10 @@ int store_offsets(struct store *s, const char *group,
 	return s->be->offsets ? s->be->offsets(s, group, cb, ctx) : -ENOTSUP;
 }
 
-int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
-                    int64_t now_ms)
+int store_mark_gone(struct store *s, const char *kind, const char *host, const char *const *present,
+                    int n, int64_t now_ms)
 {
-	return s->be->mark_gone(s, kind, present, n, now_ms);
+	return s->be->mark_gone(s, kind, host, present, n, now_ms);
 }
 
 int store_maintain(struct store *s, int64_t now_ms)

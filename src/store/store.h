@@ -147,10 +147,13 @@ int store_put_frames_at(struct store *s, struct store_frame *f, int n, const cha
 int store_offsets(struct store *s, const char *group,
                   int (*cb)(void *ctx, const struct store_offset *o), void *ctx);
 
-/* Mark every system of kind `kind` whose id is not in `present` as gone
- * (and present ones as not gone).  Used after each discovery pass. */
-int store_mark_gone(struct store *s, const char *kind, const char *const *present, int n,
-                    int64_t now_ms);
+/* Mark every system of kind `kind` running on `host` (its "host" field;
+ * NULL: on any host) whose id is not in `present` as gone (and present
+ * ones as not gone).  Used after each discovery pass, with the local
+ * host's name: systems other hosts sent (Kafka, sFlow) are not this
+ * host's to mark. */
+int store_mark_gone(struct store *s, const char *kind, const char *host, const char *const *present,
+                    int n, int64_t now_ms);
 
 /* Roll raw points up into 1-minute and 1-hour aggregates and delete what
  * retention no longer keeps.  Cheap when there is nothing to do; the

@@ -196,7 +196,7 @@ static void test_gone(void **state)
 	}
 	tmpstore_put_metrics(s, "container:live0001", "nginx:1", T0 + 3 * MIN + 5000, 90, 0);
 	const char *present[] = {"container:live0001"};
-	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + 3 * MIN + 6000), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, present, 1, T0 + 3 * MIN + 6000), 0);
 	assert_int_equal(
 	    store_gone_reason(s, "container:gone0001",
 	                      "{\"reason\":\"exited\",\"exit_code\":137,\"oom_killed\":true}",
@@ -236,7 +236,7 @@ static void test_gone_reason_detail(void **state)
 	struct store *s = tmpstore_open(STORE_RW);
 	for (int k = 0; k < 3; k++)
 		tmpstore_put_metrics(s, "container:oom00001", "app:1", T0 + k * MIN + 5000, 10, 0);
-	assert_int_equal(store_mark_gone(s, "container", NULL, 0, T0 + 3 * MIN), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, NULL, 0, T0 + 3 * MIN), 0);
 	assert_int_equal(
 	    store_gone_reason(s, "container:oom00001", "{\"reason\":\"exited\"}", T0 + 3 * MIN), 0);
 	struct alarm_def d;

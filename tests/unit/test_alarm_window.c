@@ -170,7 +170,7 @@ static void test_same_as_store(void **state)
 	for (int64_t t = T0 + 9 * MIN + 2000; t < T0 + 12 * MIN; t += 5000)
 		tmpstore_put_metrics(s, "container:new06666", "nginx:3", t, 90, 50);
 	const char *present[] = {ids[0], ids[1], ids[2], ids[4], "container:new06666"};
-	assert_int_equal(store_mark_gone(s, "container", present, 5, T0 + 4 * MIN + 1000), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, present, 5, T0 + 4 * MIN + 1000), 0);
 	assert_int_equal(store_gone_reason(s, ids[3], "{\"reason\":\"exited\",\"exit_code\":0}",
 	                                   T0 + 4 * MIN + 1000),
 	                 0);

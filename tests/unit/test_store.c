@@ -320,7 +320,7 @@ static void make_v1_store(void)
 	for (int i = 0; i < 12; i++)
 		put_metric(s, "host:old", T0 + i * 10000LL, i);
 	const char *none[] = {NULL};
-	assert_int_equal(store_mark_gone(s, "host", none, 0, T0 + MIN), 0);
+	assert_int_equal(store_mark_gone(s, "host", NULL, none, 0, T0 + MIN), 0);
 	store_close(s);
 	raw_exec("DROP TABLE objects; DROP TABLE events;"
 	         " ALTER TABLE systems DROP COLUMN gone_reason;"
@@ -990,7 +990,7 @@ static void test_systems_filters_gone(void **state)
 	assert_string_equal(b.data, "[]");
 	/* discovery: only aa still runs */
 	const char *present[] = {"container:podman:aa"};
-	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + 9000), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, present, 1, T0 + 9000), 0);
 	flt = (struct store_system_filter){.gone = 1};
 	EXPECT_IDS("container:docker:bb");
 	flt.gone = 0;
@@ -999,13 +999,13 @@ static void test_systems_filters_gone(void **state)
 	                 T0 + 9000);
 	/* it comes back */
 	const char *both[] = {"container:podman:aa", "container:docker:bb"};
-	assert_int_equal(store_mark_gone(s, "container", both, 2, T0 + 10000), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, both, 2, T0 + 10000), 0);
 	flt.gone = 1;
 	buf_reset(&b);
 	assert_int_equal(store_systems_json(s, &flt, &b), 0);
 	assert_string_equal(b.data, "[]");
 	/* gone again, then a new frame: present again, first_seen kept */
-	assert_int_equal(store_mark_gone(s, "container", NULL, 0, T0 + 11000), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, NULL, 0, T0 + 11000), 0);
 	assert_int_equal(q("SELECT count(*) FROM systems WHERE gone = 1"), 2);
 	fb_begin_full(&f, "container:docker:bb", T0 + 20000,
 	              "\"name\":\"db2\",\"kind\":\"container\"", "[]");
@@ -1545,7 +1545,7 @@ static void test_latest_points(void **state)
 	fb_rec(&f, "metric", "cgroup", "{\"mem_usage_bytes\":1}");
 	fb_put(s, &f);
 	const char *present[] = {"container:podman:c\"1"};
-	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + 30000), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, present, 1, T0 + 30000), 0);
 	struct buf b = BUF_INIT;
 	assert_int_equal(store_latest_points(s, latest_cb, &b), 0);
 	assert_string_equal(b.data,

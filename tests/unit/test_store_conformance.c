@@ -786,7 +786,7 @@ static void test_gone_systems(void **state)
 	assert_int_equal(count_systems(s, "container", -1), 3);
 	/* a discovery pass that found only a */
 	const char *present[] = {"container:a"};
-	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + MIN), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, present, 1, T0 + MIN), 0);
 	assert_int_equal(count_systems(s, "container", 1), 2);
 	assert_int_equal(count_systems(s, "container", 0), 1);
 	assert_int_equal(count_systems(s, "host", 0), 1); /* other kinds untouched */
@@ -802,14 +802,20 @@ static void test_gone_systems(void **state)
 	/* gone systems keep their frames; one that comes back is present again */
 	json_decref(frame_at(s, "container:b", 0, NULL, 0));
 	const char *back[] = {"container:a", "container:b"};
-	assert_int_equal(store_mark_gone(s, "container", back, 2, T0 + 2 * MIN), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, back, 2, T0 + 2 * MIN), 0);
 	assert_int_equal(count_systems(s, "container", 1), 1);
 	fb_begin_kind(&f, "container:c", T0 + 3 * MIN, "container", "[\"os\"]");
 	fb_rec(&f, "os", "linux", "{}");
 	fb_put(s, &f);
 	assert_int_equal(count_systems(s, "container", 1), 0);
-	/* nothing present: all gone */
-	assert_int_equal(store_mark_gone(s, "container", NULL, 0, T0 + 4 * MIN), 0);
+	/* another host's pass marks none of this host's (their host is "box") */
+	assert_int_equal(store_mark_gone(s, "container", "elsewhere", NULL, 0, T0 + 4 * MIN), 0);
+	assert_int_equal(count_systems(s, "container", 1), 0);
+	/* nothing present on box: all of box's gone */
+	assert_int_equal(store_mark_gone(s, "container", "box", NULL, 0, T0 + 4 * MIN), 0);
+	assert_int_equal(count_systems(s, "container", 0), 0);
+	/* and on any host */
+	assert_int_equal(store_mark_gone(s, "container", NULL, NULL, 0, T0 + 4 * MIN), 0);
 	assert_int_equal(count_systems(s, "container", 0), 0);
 	/* an unknown kind: none */
 	assert_int_equal(count_systems(s, "nosuchkind", -1), 0);
@@ -1112,7 +1118,7 @@ static void test_series_read_systems(void **state)
 	buf_free(&g.text);
 	/* gone systems: included, flagged; present_only leaves them out */
 	const char *present[] = {"container:c01"};
-	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + 6 * MIN), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, present, 1, T0 + 6 * MIN), 0);
 	q.metric = "memory.used_pct";
 	assert_int_equal(read_series(s, &q, &g), 0);
 	assert_int_equal(g.nseries, 2);
@@ -1343,7 +1349,7 @@ static void test_gone_reason(void **state)
 		fb_put(s, &f);
 	}
 	const char *present[] = {"container:b"};
-	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + MIN), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, present, 1, T0 + MIN), 0);
 	assert_int_equal(
 	    store_gone_reason(s, "container:a",
 	                      "{\"reason\":\"exited\",\"exit_code\":137,\"oom_killed\":true}",
@@ -1373,7 +1379,7 @@ static void test_gone_reason(void **state)
 	assert_true(json_is_false(json_object_get(a, "gone")));
 	assert_null(json_object_get(a, "gone_reason"));
 	json_decref(a);
-	assert_int_equal(store_mark_gone(s, "container", present, 1, T0 + 3 * MIN), 0);
+	assert_int_equal(store_mark_gone(s, "container", NULL, present, 1, T0 + 3 * MIN), 0);
 	a = system_of(s, "container:a");
 	assert_true(json_is_null(json_object_get(a, "gone_reason")));
 	assert_string_equal(json_string_value(json_object_get(a, "gone_at")),
