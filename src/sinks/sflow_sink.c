@@ -79,6 +79,12 @@ struct ds {
 	int64_t seen_ns;  /* its last frame (or flow), CLOCK_MONOTONIC */
 	double cpu_ms[8]; /* integrals: user nice system idle iowait irq softirq steal */
 	double busy_ms;   /* a VM's CPU time */
+	/* what the last frame with os or interface records said (the daemon
+	 * crawls those less often than metrics, in frames of their own) */
+	char hostname[65], release[33], arch[32];
+	struct sflow_host_adapters adapters;
+	uint64_t lo_hash[8];
+	int nlo;
 };
 
 enum { C_USER, C_NICE, C_SYSTEM, C_IDLE, C_IOWAIT, C_IRQ, C_SOFTIRQ, C_STEAL, C_N };
@@ -94,7 +100,7 @@ struct item {
 /* What the frame being received holds, as far as the samples need it.
  * Everything before dev[] is cleared when a frame begins. */
 struct cur {
-	bool active, json, any_metric, is_host, is_guest;
+	bool active, json, any_metric, any_os, any_if, is_host, is_guest;
 	char id[512], name[256];
 	/* cpu */
 	bool has_cpu_pct, has_cpu_s;
@@ -165,9 +171,20 @@ struct sflow_sink {
 static struct ds *ds_get(struct sflow_sink *ss, const char *id, bool guest)
 {
 	uint32_t index = guest ? sflow_ds_index(id) : 1;
-	for (size_t i = 0; i < ss->nds; i++)
-		if (ss->ds[i].index == index && strcmp(ss->ds[i].id, id) == 0)
-			return &ss->ds[i];
+	for (size_t i = 0; i < ss->nds; i++) {
+		struct ds *d = &ss->ds[i];
+		if (d->index != index || d->guest != guest)
+			continue;
+		if (!guest) { /* one host: the id of its frames, once one came */
+			if (strcmp(id, "host:") != 0 && strcmp(d->id, id) != 0) {
+				free(d->id);
+				d->id = xstrdup(id);
+			}
+			return d;
+		}
+		if (strcmp(d->id, id) == 0)
+			return d;
+	}
 	if (ss->nds == ss->capds) {
 		ss->capds = ss->capds ? 2 * ss->capds : 16;
 		ss->ds = xreallocarray(ss->ds, ss->capds, sizeof(*ss->ds));
@@ -523,6 +540,7 @@ static void interface_record(struct cur *c, struct js_span key, struct js_span v
 		return;
 	uint32_t index = 0;
 	char mac[32] = "";
+	c->any_if = true;
 	bool loopback = false, up = false;
 	while (js_obj_next(&it, &n, &v) == 1) {
 		if (js_eq(n, "index")) {
@@ -557,6 +575,7 @@ static void os_record(struct cur *c, struct js_span val)
 	struct js_span n, v;
 	if (js_iter_begin(&it, val, JS_TRUSTED) < 0)
 		return;
+	c->any_os = true;
 	while (js_obj_next(&it, &n, &v) == 1) {
 		if (js_eq(n, "hostname"))
 			str_into(v, c->hostname, sizeof(c->hostname));
@@ -675,14 +694,14 @@ static void integrate_cpu(struct ds *d, const struct cur *c)
 }
 
 /* The sum of the interfaces' counters, loopback left out. */
-static void net_sum(const struct cur *c, struct sflow_net_io *n)
+static void net_sum(const struct cur *c, const struct ds *d, struct sflow_net_io *n)
 {
 	uint64_t s[8] = {0};
 	for (int i = 0; i < c->nnet; i++) {
 		const struct item *it = &c->net[i];
 		bool lo = strcmp(it->name, "lo") == 0;
-		for (int k = 0; k < c->nlo && !lo; k++)
-			lo = c->lo_hash[k] == it->hash;
+		for (int k = 0; k < d->nlo && !lo; k++)
+			lo = d->lo_hash[k] == it->hash;
 		if (lo)
 			continue;
 		for (int k = 0; k < 8; k++)
@@ -725,14 +744,14 @@ static bool whole_disk(const struct cur *c, const struct item *d)
 	return true;
 }
 
-static void descr(const struct cur *c, const char *hostname, struct sflow_host_descr *h)
+static void descr(const struct ds *d, const char *hostname, struct sflow_host_descr *h)
 {
 	memset(h, 0, sizeof(*h));
 	copy_str(h->hostname, sizeof(h->hostname), hostname, strlen(hostname));
-	id_uuid(c->id, h->uuid);
-	h->machine_type = machine_type(c->arch);
+	id_uuid(d->id, h->uuid);
+	h->machine_type = machine_type(d->arch);
 	h->os_name = SFLOW_OS_LINUX;
-	copy_str(h->os_release, sizeof(h->os_release), c->release, strlen(c->release));
+	copy_str(h->os_release, sizeof(h->os_release), d->release, strlen(d->release));
 }
 
 static uint32_t guests_seen(const struct sflow_sink *ss, int64_t now)
@@ -751,9 +770,9 @@ static void host_sample(struct sflow_sink *ss, const struct cur *c, struct ds *d
 	s->ds_class = SFLOW_DS_PHYSICAL;
 	s->ds_index = 1;
 	s->has_descr = true;
-	descr(c, c->hostname[0] ? c->hostname : c->name, &s->descr);
+	descr(d, d->hostname[0] ? d->hostname : c->name, &s->descr);
 	s->has_adapters = true;
-	s->adapters = c->adapters;
+	s->adapters = d->adapters;
 	if (c->has_cpu_pct || c->has_cpu_s || c->has_load) {
 		struct sflow_host_cpu *h = &s->cpu;
 		s->has_cpu = true;
@@ -803,7 +822,7 @@ static void host_sample(struct sflow_sink *ss, const struct cur *c, struct ds *d
 	}
 	if (c->nnet) {
 		s->has_net = true;
-		net_sum(c, &s->net);
+		net_sum(c, d, &s->net);
 	}
 	uint32_t guests = guests_seen(ss, now);
 	if (guests) {
@@ -821,7 +840,7 @@ static void guest_sample(const struct sflow_sink *ss, const struct cur *c, const
 	s->ds_class = SFLOW_DS_LOGICAL;
 	s->ds_index = d->index;
 	s->has_descr = true;
-	descr(c, c->name[0] ? c->name : c->hostname, &s->descr);
+	descr(d, c->name[0] ? c->name : d->hostname, &s->descr);
 	s->has_parent = true;
 	s->parent.ds_class = SFLOW_DS_PHYSICAL;
 	s->parent.ds_index = 1;
@@ -854,7 +873,7 @@ static void guest_sample(const struct sflow_sink *ss, const struct cur *c, const
 	}
 	if (c->nnet) {
 		s->has_vnet = true;
-		net_sum(c, &s->vnet);
+		net_sum(c, d, &s->vnet);
 	}
 }
 
@@ -867,6 +886,21 @@ static void frame_sample(struct sflow_sink *ss)
 	pthread_mutex_lock(&ss->lock);
 	struct ds *d = ds_get(ss, c->id, c->is_guest);
 	d->seen_ns = now;
+	if (c->any_os) {
+		memcpy(d->hostname, c->hostname, sizeof(d->hostname));
+		memcpy(d->release, c->release, sizeof(d->release));
+		memcpy(d->arch, c->arch, sizeof(d->arch));
+	}
+	if (c->any_if) {
+		d->adapters = c->adapters;
+		memcpy(d->lo_hash, c->lo_hash, sizeof(d->lo_hash));
+		d->nlo = c->nlo;
+	}
+	if (!c->any_metric) {
+		pthread_mutex_unlock(&ss->lock);
+		free(s);
+		return;
+	}
 	integrate_cpu(d, c);
 	if (c->is_host) {
 		if (ss->host_prev_ns)
@@ -951,7 +985,7 @@ static int ss_end_frame(struct sink *s, const struct frame_summary *sum)
 	if (c->active && !sum->write_err && c->json && (c->is_host || c->is_guest)) {
 		if (ss->line.len)
 			take_line(c, ss->line.data, ss->line.data + ss->line.len);
-		if (c->any_metric)
+		if (c->any_metric || c->any_os || c->any_if)
 			frame_sample(ss);
 	}
 	c->active = false;
