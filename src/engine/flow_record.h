@@ -4,20 +4,20 @@
  * (store_put_flows), attributed to the systems owning its addresses
  * (docs/flows.md).
  *
- * Attribution, first that answers:
- *   1. the data source: a flow sample's (agent, ds_index) names the system
- *      it was sampled for, as learnt from the agent's counter samples
- *      (flow_recorder_source(): the collector tells which system each data
- *      source became).  With an extended_socket record, the socket's local
- *      address is that system's, the remote one is looked up (2.); without
- *      one, the system is given to whichever of src/dst it owns by (2.), or
- *      to the source address when (2.) knows neither.
- *   2. the addresses: every system's interface addresses as the store
- *      holds them (the latest `interface` records), reloaded at most every
- *      30 s; an address of several systems (the same private address in two
- *      hosts' containers) is attributed to one of this agent's systems when
- *      there is one, else left unknown.
- *
+ * Attribution of each end (source, destination address):
+ *   1. the addresses: every present system's addresses as the store holds
+ *      them (addr_map.h: its `os` record's ip_addresses, else its
+ *      `interface` addresses), reloaded every 30 s; an address of several
+ *      systems is ambiguous and left to (2.);
+ *   2. the data source: a flow sample's (agent, sub-agent, ds_index) names
+ *      the system it was sampled for, as the collector learnt it from the
+ *      agent's counter samples (flow_recorder_source()).  With an
+ *      extended_socket record the socket's local address is that system's
+ *      (and is remembered for later samples without one); without one, an
+ *      end still unknown is that system when the other end is known to be
+ *      another system.
+ *   An end neither tells stays unknown (NULL: the address speaks for it).
+
  * Records are kept in memory and written in batches: flow_recorder_add()
  * writes when FLOW_RECORDER_BATCH records are kept or the oldest kept one
  * is FLOW_RECORDER_DELAY_MS old; flow_recorder_flush() writes what is kept.
