@@ -151,6 +151,14 @@ static size_t add_answer(struct addr_map *m, const struct buf *b, const char *fi
 	return added;
 }
 
+/* A failed load: the old map until the next try */
+static void addr_map_failed(struct addr_map *m, int64_t now_ms)
+{
+	m->loaded_ms = now_ms;
+	m->backoff_ms = m->backoff_ms ? m->backoff_ms : 2000;
+	m->next_ms = now_ms + m->backoff_ms;
+}
+
 int addr_map_load(struct addr_map *m, struct store *st, int64_t now_ms)
 {
 	struct store_system_filter f = {.gone = 0};
@@ -158,12 +166,14 @@ int addr_map_load(struct addr_map *m, struct store *st, int64_t now_ms)
 	int r = store_systems_json(st, &f, &b);
 	if (r < 0) {
 		buf_free(&b);
+		addr_map_failed(m, now_ms);
 		return r;
 	}
 	json_t *list = json_loadb(b.data, b.len, 0, NULL);
 	if (!json_is_array(list)) {
 		json_decref(list);
 		buf_free(&b);
+		addr_map_failed(m, now_ms);
 		return -EINVAL;
 	}
 	struct addr_map nm = {0};
@@ -186,8 +196,29 @@ int addr_map_load(struct addr_map *m, struct store *st, int64_t now_ms)
 	json_decref(list);
 	buf_free(&b);
 	addr_map_sort(&nm);
+	uint64_t d = 0xcbf29ce484222325ULL;
+	for (size_t k = 0; k < nm.n; k++) {
+		const char *sys = nm.v[k].system ? nm.v[k].system : "";
+		for (size_t x = 0; x < 16; x++)
+			d = (d ^ nm.v[k].a[x]) * 0x100000001b3ULL;
+		for (const char *c = sys; *c; c++)
+			d = (d ^ (uint8_t)*c) * 0x100000001b3ULL;
+	}
+	int64_t backoff = d != m->digest || !m->backoff_ms         ? 2000
+	                  : m->backoff_ms * 2 > ADDR_MAP_RELOAD_MS ? ADDR_MAP_RELOAD_MS
+	                                                           : m->backoff_ms * 2;
 	addr_map_free(m);
 	*m = nm;
+	m->digest = d;
+	m->backoff_ms = backoff;
 	m->loaded_ms = now_ms;
+	m->next_ms = now_ms + backoff;
 	return 0;
+}
+
+bool addr_map_due(const struct addr_map *m, int64_t now_ms, bool missed)
+{
+	if (!m->loaded_ms || now_ms < m->loaded_ms || now_ms - m->loaded_ms >= ADDR_MAP_RELOAD_MS)
+		return true;
+	return missed && now_ms >= m->next_ms;
 }

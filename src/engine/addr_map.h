@@ -28,10 +28,20 @@ struct addr_map {
 	struct addr_owner *v; /* sorted by address */
 	size_t n, cap;
 	int64_t loaded_ms; /* when it was last loaded (0: never) */
+	/* reloads after a miss (addr_map_due): not before next_ms; the wait
+	 * doubles from 2 s to 30 s while reloads bring nothing new */
+	int64_t next_ms, backoff_ms;
+	uint64_t digest; /* of the content, to tell a reload that changed it */
 };
 
+#define ADDR_MAP_RELOAD_MS 30000 /* reloaded at least this often when used */
+
+/* Whether to reload now: never loaded, ADDR_MAP_RELOAD_MS old, or a
+ * lookup missed (`missed`) and the back-off since the last load passed. */
+bool addr_map_due(const struct addr_map *m, int64_t now_ms, bool missed);
+
 /* Replace m's content with the store's present systems' addresses.  0, or
- * a negative errno (m is then left as it was). */
+ * a negative errno (m is then left as it was, its back-off advanced). */
 int addr_map_load(struct addr_map *m, struct store *st, int64_t now_ms);
 
 /* Add one address of `system` (kept sorted; a second owner makes it

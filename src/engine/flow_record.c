@@ -2,8 +2,8 @@
  * flow_record.c - the collector's flow recorder (flow_record.h): decoded
  * flow samples, attributed to systems, into the store in batches.
  *
- * State: the address map of the store's systems (addr_map.h, reloaded
- * every ADDR_RELOAD_MS), the data sources the collector named
+ * State: the address map of the store's systems (addr_map.h: reloaded
+ * every 30 s, and sooner after a miss), the data sources the collector named
  * (agent, sub-agent, ds_index -> system id), the addresses learnt from
  * extended_socket records of known data sources (address -> system), and
  * the records waiting for the next batch (each owning its strings).
@@ -22,7 +22,6 @@
 #include "addr_map.h"
 #include "locked_sink.h"
 
-#define ADDR_RELOAD_MS 30000
 #define LEARNT_MAX 65536 /* learnt addresses kept; past it the map starts over */
 
 struct source {
@@ -167,12 +166,11 @@ static int load_addrs(struct flow_recorder *r, struct store *st, void *arg)
 	return addr_map_load(&r->addrs, st, *(int64_t *)arg);
 }
 
-static void maybe_reload(struct flow_recorder *r, int64_t now_ms)
+static void maybe_reload(struct flow_recorder *r, int64_t now_ms, bool missed)
 {
-	if (r->addrs.loaded_ms && now_ms - r->addrs.loaded_ms < ADDR_RELOAD_MS &&
-	    now_ms >= r->addrs.loaded_ms)
+	if (!addr_map_due(&r->addrs, now_ms, missed))
 		return;
-	if (with_store(r, load_addrs, &now_ms) < 0)
+	if (with_store(r, load_addrs, &now_ms) == -ESHUTDOWN)
 		r->addrs.loaded_ms = now_ms; /* the old map until the next try */
 }
 
@@ -198,12 +196,17 @@ int flow_recorder_add(struct flow_recorder *r, const struct sflow_header *h,
 		r->stats.no_ip++;
 		return 0;
 	}
-	maybe_reload(r, now_ms);
+	maybe_reload(r, now_ms, false);
 	const struct source *src = u64map_get(&r->sources, source_key(h, f->ds_index));
 	const char *ds = src ? src->system : NULL;
 	if (ds && f->has_socket)
 		learn(r, f->sock_af, f->local, ds);
 	const char *ss = lookup(r, f->af, f->src), *dsys = lookup(r, f->af, f->dst);
+	if ((!ss || !dsys) && addr_map_due(&r->addrs, now_ms, true)) { /* a new system? */
+		maybe_reload(r, now_ms, true);
+		ss = lookup(r, f->af, f->src);
+		dsys = lookup(r, f->af, f->dst);
+	}
 	if (ds && !f->has_socket) {
 		/* sampled on ds's interface: an unknown end facing another
 		 * system is ds */

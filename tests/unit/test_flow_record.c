@@ -25,13 +25,23 @@
 #define T0 1699999200000LL
 
 static char dir[64];
-static char url[128];
+static char url[600];
 
+/* SQLite in a temporary directory, or VANTAGE_TEST_STORE_URL with "%s"
+ * as a fresh PostgreSQL schema (as test_store_conformance.c) */
 static int setup(void **state)
 {
 	strcpy(dir, "/tmp/vantage-flows.XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	snprintf(url, sizeof(url), "sqlite:%s/db", dir);
+	const char *tmpl = getenv("VANTAGE_TEST_STORE_URL");
+	const char *pct = tmpl ? strstr(tmpl, "%s") : NULL;
+	if (tmpl && pct) {
+		char schema[64];
+		snprintf(schema, sizeof(schema), "t_flows_%d", (int)getpid());
+		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl, schema, pct + 2);
+	} else {
+		snprintf(url, sizeof(url), "sqlite:%s/db", dir);
+	}
 	return 0;
 }
 
