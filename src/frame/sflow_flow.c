@@ -120,7 +120,6 @@ int sflow_dgram_add_flow(struct sflow_dgram *d, const struct sflow_flow *f)
 		memcpy(p + 4 + al, f->remote, al);
 		put32(p + 4 + 2 * al, f->local_port);
 		put32(p + 8 + 2 * al, f->remote_port);
-		p += socket_rec_len(f);
 	}
 	d->len += need;
 	d->nsamples++;
