@@ -82,8 +82,10 @@ int pktsample_open(const char *ifname, uint32_t rate, struct pktsample **out, ch
 		return -EINVAL;
 	}
 	unsigned idx = if_nametoindex(ifname);
-	if (!idx)
-		return fail(err, errlen, -ENODEV, ifname, "no such interface");
+	if (!idx) {
+		snprintf(err, errlen, "sampling %s: no such interface", ifname);
+		return -ENODEV;
+	}
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return fail(err, errlen, -errno, ifname, "AF_PACKET socket");
