@@ -3,7 +3,8 @@
  * (SQLite, or VANTAGE_TEST_STORE_URL): flow samples attributed by the
  * systems' stored addresses and by data source, written in batches, and
  * the top talkers (store_flows_top) scaled by the sampling rate and the
- * window; bad groups refused; retention after an hour.
+ * window; bad groups refused; retention after an hour; the flows on the
+ * topology's edges.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "analytics/topology.h"
 #include "engine/addr_map.h"
 #include "engine/flow_record.h"
 #include "store/store.h"
@@ -37,7 +39,8 @@ static int setup(void **state)
 	const char *pct = tmpl ? strstr(tmpl, "%s") : NULL;
 	if (tmpl && pct) {
 		char schema[64];
-		snprintf(schema, sizeof(schema), "t_flows_%d", (int)getpid());
+		static int seq;
+		snprintf(schema, sizeof(schema), "t_flows_%d_%d", (int)getpid(), seq++);
 		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl, schema, pct + 2);
 	} else {
 		snprintf(url, sizeof(url), "sqlite:%s/db", dir);
@@ -233,11 +236,103 @@ static void test_addr_map(void **state)
 	addr_map_free(&m);
 }
 
+/* The topology's edges: a -> b (b listens on 80) gets the flows a -> b
+ * (to the server) and b -> a (to the client); an edge without flows and
+ * a graph over a store without flows have no "flow" field. */
+static void test_topology_flows(void **state)
+{
+	struct store *s;
+	assert_int_equal(store_open(url, STORE_RW, &s), 0);
+	struct topo_input in;
+	struct topo_graph g;
+	topo_input_init(&in);
+	struct topo_system *a = topo_add_system(&in, "a", "a", "container", NULL, "h1");
+	struct topo_system *b = topo_add_system(&in, "b", "b", "container", NULL, "h1");
+	struct topo_system *c = topo_add_system(&in, "c", "c", "container", NULL, "h1");
+	topo_add_addr_text(a, "10.0.0.2", 8);
+	topo_add_addr_text(b, "10.0.0.3", 8);
+	topo_add_addr_text(c, "10.0.0.4", 8);
+	struct topo_sock k = {.lport = 80, .state = TOPO_LISTEN, .inode = 1};
+	assert_true(topo_parse_addr("0.0.0.0", 7, k.laddr));
+	assert_true(topo_parse_addr("0.0.0.0", 7, k.raddr));
+	topo_add_sock(b, &k);
+	struct topo_sock e1 = {.lport = 40000, .rport = 80, .state = TOPO_ESTABLISHED, .inode = 2};
+	assert_true(topo_parse_addr("10.0.0.2", 8, e1.laddr));
+	assert_true(topo_parse_addr("10.0.0.3", 8, e1.raddr));
+	topo_add_sock(a, &e1);
+	struct topo_sock e2 = {.lport = 80, .rport = 40000, .state = TOPO_ESTABLISHED, .inode = 3};
+	assert_true(topo_parse_addr("10.0.0.3", 8, e2.laddr));
+	assert_true(topo_parse_addr("10.0.0.2", 8, e2.raddr));
+	topo_add_sock(b, &e2);
+	struct topo_sock e3 = {.lport = 40001, .rport = 80, .state = TOPO_ESTABLISHED, .inode = 4};
+	assert_true(topo_parse_addr("10.0.0.4", 8, e3.laddr));
+	assert_true(topo_parse_addr("10.0.0.3", 8, e3.raddr));
+	topo_add_sock(c, &e3);
+	assert_int_equal(topo_build(&in, TOPO_GROUP_NONE, &g), 0);
+	assert_int_equal(g.nedges, 2);
+
+	/* no flows stored: the answer is unchanged */
+	assert_int_equal(topo_add_flows(&g, &in, s, T0 + 60000), 0);
+	struct buf out = {0};
+	topo_json(&g, &out);
+	assert_null(strstr(buf_str(&out), "\"flow\""));
+	buf_free(&out);
+
+	struct store_flow f[3] = {
+	    {.time_ms = T0 + 1000,
+	     .src_system = "a",
+	     .dst_system = "b",
+	     .src = "10.0.0.2",
+	     .dst = "10.0.0.3",
+	     .proto = 6,
+	     .frame_length = 1500,
+	     .sampling_rate = 1000},
+	    {.time_ms = T0 + 2000,
+	     .src_system = "a",
+	     .dst_system = "b",
+	     .src = "10.0.0.2",
+	     .dst = "10.0.0.3",
+	     .proto = 6,
+	     .frame_length = 1500,
+	     .sampling_rate = 1000},
+	    {.time_ms = T0 + 3000,
+	     .src_system = "b",
+	     .dst_system = "a",
+	     .src = "10.0.0.3",
+	     .dst = "10.0.0.2",
+	     .proto = 6,
+	     .frame_length = 60,
+	     .sampling_rate = 1000},
+	};
+	assert_int_equal(store_put_flows(s, f, 3), 0);
+	assert_int_equal(topo_add_flows(&g, &in, s, T0 + 60000), 0);
+	int with = 0;
+	for (size_t i = 0; i < g.nedges; i++) {
+		const struct topo_edge *e = &g.edges[i];
+		if (!e->has_flow)
+			continue;
+		with++;
+		assert_string_equal(g.nodes[e->from].id, "a");
+		assert_string_equal(g.nodes[e->to].id, "b");
+		assert_true(e->flow_to_server_bps > 49999.0 && e->flow_to_server_bps < 50001.0);
+		assert_true(e->flow_to_client_bps > 999.0 && e->flow_to_client_bps < 1001.0);
+		assert_true(e->flow_to_server_pps > 33.3 && e->flow_to_server_pps < 33.4);
+	}
+	assert_int_equal(with, 1);
+	topo_json(&g, &out);
+	assert_non_null(strstr(buf_str(&out), "\"flow\":{\"to_server_bytes_per_s\":50000"));
+	buf_free(&out);
+	topo_graph_free(&g);
+	topo_input_free(&in);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_record_and_top, setup, teardown),
 	    cmocka_unit_test(test_addr_map),
+	    cmocka_unit_test_setup_teardown(test_topology_flows, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
