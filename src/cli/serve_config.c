@@ -49,6 +49,7 @@ enum opt_type {
 	T_URLS,     /* sink URLs: a comma list in the file; the flag repeats */
 	T_SIZE,     /* bytes with K, M, G: from 64K to 1T */
 	T_AGE,      /* a duration from 1 min to 1 year */
+	T_RATE,     /* [sample] rate: 1 in N, N from 1 to 1000000 */
 };
 
 struct opt_def {
@@ -102,6 +103,13 @@ static const struct opt_def opts[] = {
      OFF(spool_max_age)},
     {"log", "level", "log-level", "LEVEL", "debug, info, warn, error or off", T_LEVEL,
      OFF(log_level)},
+    /* packet sampling (docs/flows.md) */
+    {"sample", "interfaces", "sample", "IFACE[,IFACE...]",
+     "sample packets on these interfaces of the host (veth ends of containers too) and send "
+     "them to the sinks as sFlow flow samples; default none",
+     T_OPTSTR, OFF(sample_ifaces)},
+    {"sample", "rate", "sample-rate", "N", "sample 1 packet in N (1-1000000)", T_RATE,
+     OFF(sample_rate)},
 };
 
 static void urls_clear(struct config_list *l)
@@ -290,6 +298,17 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 		*(uint64_t *)slot = v;
 		return 0;
 	}
+	case T_RATE: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < 1 || v > 1000000) {
+			snprintf(err, errlen, "not a number from 1 to 1000000: '%s'", value);
+			return -EINVAL;
+		}
+		*(uint32_t *)slot = (uint32_t)v;
+		return 0;
+	}
 	case T_AGE: {
 		double d;
 		if (feature_parse_duration(value, &d) < 0 || d < 60 || d > 366 * 86400.0) {
@@ -404,6 +423,7 @@ int config_defaults(struct serve_config *c)
 	c->log_level = LOG_INFO;
 	c->spool_max_bytes = 1024ull * 1024 * 1024;
 	c->spool_max_age = 7 * 86400;
+	c->sample_rate = 1000;
 	for (int i = 0; i < nfeatures(); i++)
 		c->interval[i] = feature_table[i]->default_interval;
 	c->crawl = calloc(1, sizeof(*c->crawl));
@@ -430,6 +450,7 @@ void config_free(struct serve_config *c)
 	free(c->ui_dir);
 	urls_clear(&c->sinks);
 	free(c->spool_dir);
+	free(c->sample_ifaces);
 	if (c->crawl)
 		crawl_opts_free(c->crawl);
 	free(c->crawl);
@@ -463,6 +484,7 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->token_file, src->token_file);
 	r |= dup_opt(&dst->ui_dir, src->ui_dir);
 	r |= dup_opt(&dst->spool_dir, src->spool_dir);
+	r |= dup_opt(&dst->sample_ifaces, src->sample_ifaces);
 	for (int i = 0; i < src->sinks.n; i++)
 		r |= dup_opt(&dst->sinks.v[i], src->sinks.v[i]);
 	dst->alarms = NULL;
@@ -791,6 +813,9 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 	}
 	case T_WORKERS:
 		snprintf(dst, cap, "%d", *(const int *)slot);
+		break;
+	case T_RATE:
+		snprintf(dst, cap, "%u", *(const uint32_t *)slot);
 		break;
 	case T_SECONDS:
 	case T_AGE:

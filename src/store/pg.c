@@ -609,4 +609,6 @@ const struct store_backend store_backend_pg = {
     .event_put = pg_event_put,
     .events = pg_events,
     .gone_reason = pg_gone_reason,
+    .put_flows = pg_put_flows,
+    .flows_top = pg_flows_top,
 };

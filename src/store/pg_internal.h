@@ -136,5 +136,10 @@ int pg_event_put(struct store *b, const struct store_event *e, int64_t *id);
 int pg_events(struct store *b, const struct store_event_filter *f,
               int (*cb)(void *ctx, int64_t id, const struct store_event *e), void *ctx);
 int pg_gone_reason(struct store *b, const char *system_id, const char *reason_json, int64_t now_ms);
+/* flow records (pg_flows.c); pg_expire_flows: the retention, from maintain */
+int pg_put_flows(struct store *b, const struct store_flow *f, size_t n);
+int pg_flows_top(struct store *b, int64_t from_ms, int64_t to_ms, const char *group, size_t limit,
+                 int (*cb)(void *ctx, const struct store_flow_top *t), void *ctx);
+int pg_expire_flows(struct pg_store *s, int64_t now_ms);
 
 #endif

@@ -1095,4 +1095,6 @@ const struct store_backend store_backend_sqlite = {
     .event_put = sqlite_event_put,
     .events = sqlite_events,
     .gone_reason = sqlite_gone_reason,
+    .put_flows = sqlite_put_flows,
+    .flows_top = sqlite_flows_top,
 };
