@@ -6,8 +6,9 @@
 #      fixtures of tests/integration/containers_lib.sh; stopped at exit) and
 #      a UDP receiver on loopback that counts datagrams.
 #   2. Side by side, in one window of WINDOW (60) s after WARM (5) s:
-#        plain  vantage serve --metric-interval 1s (host + the containers)
-#        sflow  the same with --sink sflow://127.0.0.1:PORT
+#        plain  vantage serve --metric-interval 1s (host + the containers),
+#               with a file sink (the frames replayed in 3.)
+#        sflow  the same with --sink sflow://127.0.0.1:PORT besides its file sink
 #      CPU of each (utime+stime of the process, /proc/PID/stat) as % of one
 #      core, and per tick (ms of CPU per 1 s tick); the difference is the
 #      sink's cost as the daemon sees it, noise of a loaded machine included.
@@ -70,7 +71,7 @@ start_serve() { # name, extra args...
 	echo $!
 }
 P_PLAIN=$(start_serve plain --sink "$TMP/frames.jsonl")
-P_SFLOW=$(start_serve sflow --sink "$URL" --sink /dev/null)
+P_SFLOW=$(start_serve sflow --sink "$URL" --sink "$TMP/frames2.jsonl")
 on_exit "kill -9 $P_PLAIN $P_SFLOW"
 echo "N=$N containers, metric interval 1 s, WARM=${WARM}s, WINDOW=${WINDOW}s, $(nproc) cores"
 sleep "$WARM" # the daemons' start-up (first crawls of every feature) is not measured
@@ -85,9 +86,9 @@ read -r ndg nbytes <"$TMP/recv.count"
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')
 pct() { awk -v d=$(($2 - $1)) -v hz="$HZ" -v s="$secs" 'BEGIN { printf "%.2f", d / hz / s * 100 }'; }
 cp=$(pct "$a0" "$a1") cs=$(pct "$b0" "$b1")
-printf '%-34s %8s %% of one core  %8s ms CPU per 1 s tick\n' "serve (store only)" "$cp" \
+printf '%-34s %8s %% of one core  %8s ms CPU per 1 s tick\n' "serve (store, file sink)" "$cp" \
 	"$(awk -v c="$cp" 'BEGIN { printf "%.2f", c * 10 }')"
-printf '%-34s %8s %% of one core  %8s ms CPU per 1 s tick\n' "serve + sflow sink" "$cs" \
+printf '%-34s %8s %% of one core  %8s ms CPU per 1 s tick\n' "serve + sflow:// sink" "$cs" \
 	"$(awk -v c="$cs" 'BEGIN { printf "%.2f", c * 10 }')"
 echo "difference: $(awk -v a="$cp" -v b="$cs" 'BEGIN { printf "%+.2f", b - a }') % of one core" \
 	"(ratio $(awk -v a="$cp" -v b="$cs" 'BEGIN { if (a > 0) printf "%.3f", b / a; else print "-" }'));" \

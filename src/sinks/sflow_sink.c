@@ -66,11 +66,6 @@
 #define SS_MAX_ITEMS 256                     /* disks, devices, interfaces of a frame */
 #define SS_LINE_MAX (64u << 20)              /* a longer line is skipped */
 
-/* The flow samples' encoder (sflow_flow.c, the flows task): weak until it is
- * linked in, so the sink builds without it and its flows op says so. */
-extern int sflow_dgram_add_flow(struct sflow_dgram *d, const struct sflow_flow *f)
-    __attribute__((weak));
-
 /* One data source: a system whose samples this sink sent. */
 struct ds {
 	char *id;
@@ -162,8 +157,7 @@ struct sflow_sink {
 	int64_t host_prev_ns, host_gap_ns; /* the host's frames: the last, their spacing */
 	int last_err;
 	/* counts */
-	uint64_t datagrams, bytes, samples, flow_samples, send_errors, too_big, skipped_frames,
-	    no_flow_encoder;
+	uint64_t datagrams, bytes, samples, flow_samples, send_errors, too_big, skipped_frames;
 };
 
 /* ---- data sources --------------------------------------------------------------- */
@@ -506,18 +500,22 @@ static void metric_record(struct cur *c, struct js_span key, struct js_span val)
 					d->v[i] = numu(v);
 	} else if (js_eq(key, "cgroup")) {
 		while (js_obj_next(&it, &n, &v) == 1) {
-			if (js_eq(n, "cpu_usage_ns"))
-				c->cg_cpu_ns = numu(v), c->has_cg_cpu = true;
-			else if (js_eq(n, "io_read_bytes"))
-				c->io_rb = numu(v), c->has_cg_io = true;
-			else if (js_eq(n, "io_write_bytes"))
+			if (js_eq(n, "cpu_usage_ns")) {
+				c->cg_cpu_ns = numu(v);
+				c->has_cg_cpu = true;
+			} else if (js_eq(n, "io_read_bytes")) {
+				c->io_rb = numu(v);
+				c->has_cg_io = true;
+			} else if (js_eq(n, "io_write_bytes"))
 				c->io_wb = numu(v);
 			else if (js_eq(n, "io_read_ops"))
 				c->io_rops = numu(v);
 			else if (js_eq(n, "io_write_ops"))
 				c->io_wops = numu(v);
-			else if (js_eq(n, "cpu_limit_cores") && !isnull(v))
-				c->cpu_limit = numd(v), c->has_cpu_limit = true;
+			else if (js_eq(n, "cpu_limit_cores") && !isnull(v)) {
+				c->cpu_limit = numd(v);
+				c->has_cpu_limit = true;
+			}
 		}
 	}
 }
@@ -996,14 +994,6 @@ static int ss_end_frame(struct sink *s, const struct frame_summary *sum)
 static int ss_flows(struct sink *s, const struct sflow_flow *f, size_t n)
 {
 	struct sflow_sink *ss = (struct sflow_sink *)s;
-	if (!sflow_dgram_add_flow) {
-		pthread_mutex_lock(&ss->lock);
-		if (!ss->no_flow_encoder++)
-			log_warn("sink %s: flow samples are not encoded by this build",
-			         ss->base.desc);
-		pthread_mutex_unlock(&ss->lock);
-		return -ENOTSUP;
-	}
 	int64_t now = mono_ns();
 	struct sflow_flow fl;
 	pthread_mutex_lock(&ss->lock);
