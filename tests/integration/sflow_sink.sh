@@ -6,7 +6,8 @@
 # from our encoder) and each sample compared, field by field, with the
 # frame it came from (sflow_sink_check.py): the host's memory, CPU, disks
 # and interfaces, a container's CPU time, memory, root file system, I/O and
-# traffic (a veth pair gives it some), sequence numbers, the MTU; the agent
+# traffic (a veth pair gives it some), flow samples of packets sampled on
+# that veth, sequence numbers, the MTU; the agent
 # address and sub-agent stay across a restart.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/containers_lib.sh"
@@ -80,11 +81,11 @@ for l in open('$1'):
     if l.strip():
         n += sum(1 for s in sflow_decode.decode_datagram(bytes.fromhex(l.strip()))['samples'] if s.get('ds_index') == 1)
 print(n)" 2>/dev/null || echo 0)" -ge "$2" ]; }
-run_serve() { # $1: hex file, $2: frames file; runs until the host sent $3 samples
+run_serve() { # $1: hex file, $2: frames file; runs until the host sent $3 samples; $4... more flags
 	start_receiver "$1"
 	SPORT=$(free_port)
 	"$VANTAGE" serve --no-vms --db "$TMP/s.db" --listen "127.0.0.1:$SPORT" --metric-interval 1s \
-		--sink "sflow://127.0.0.1:$RPORT?sub_agent=7&mtu=600&delay_ms=100" --sink "$2" \
+		--sink "sflow://127.0.0.1:$RPORT?sub_agent=7&mtu=600&delay_ms=100" --sink "$2" "${@:4}" \
 		2>"$TMP/serve.log" &
 	SERVE_PID=$!
 	on_exit "kill -9 $SERVE_PID"
@@ -97,8 +98,10 @@ run_serve() { # $1: hex file, $2: frames file; runs until the host sent $3 sampl
 ( while :; do send_udp 20; done ) &
 PING_PID=$!
 on_exit "kill $PING_PID"
-run_serve "$TMP/serve1.hex" "$TMP/serve1.jsonl" 6
-python3 "$HERE/sflow_sink_check.py" "$TMP/serve1.jsonl" "$TMP/serve1.hex" "$T" 600 7 | tee "$TMP/check2"
+# ... and packets sampled 1 in 5 on the host's end of the container's veth: flow samples
+run_serve "$TMP/serve1.hex" "$TMP/serve1.jsonl" 6 --sample "${T}h" --sample-rate 5
+FLOW_RATE=5 python3 "$HERE/sflow_sink_check.py" "$TMP/serve1.jsonl" "$TMP/serve1.hex" "$T" 600 7 |
+	tee "$TMP/check2"
 agent=$(sed -n 's/^# agent //p' "$TMP/check2")
 check "an agent address other than 0.0.0.0 ($agent)" test -n "$agent" -a "$agent" != 0.0.0.0
 
