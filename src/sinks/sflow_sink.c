@@ -131,33 +131,33 @@ struct cur {
 
 struct sflow_sink {
 	struct sink base;
-	int fd;
-	struct sockaddr_storage to;
-	socklen_t tolen;
+	/* set at open */
 	size_t mtu;
+	int64_t delay_ns, start_ns;
+	struct sockaddr_storage to;
+	int fd;
+	socklen_t tolen;
 	uint32_t sub_agent;
-	int64_t delay_ns;
 	struct sflow_addr agent;
 	char agent_str[64];
-	int64_t start_ns;
 
+	/* the frame being received (the caller's thread) */
 	struct buf line; /* a line cut by a write */
 	struct cur cur;
 
-	pthread_mutex_t lock; /* everything below; the thread */
+	/* under lock: everything below, shared with the sender thread */
+	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_t thread;
-	bool thread_started, stop;
-	struct sflow_dgram dg;
 	int64_t first_ns; /* when the pending datagram got its first sample; 0 none */
-	uint32_t seq;
 	struct ds *ds;
 	size_t nds, capds;
-	uint32_t host_ncpu;
 	int64_t host_prev_ns, host_gap_ns; /* the host's frames: the last, their spacing */
-	int last_err;
-	/* counts */
 	uint64_t datagrams, bytes, samples, flow_samples, send_errors, too_big, skipped_frames;
+	uint32_t seq, host_ncpu;
+	int last_err;
+	bool thread_started, stop;
+	struct sflow_dgram dg;
 };
 
 /* ---- data sources --------------------------------------------------------------- */
