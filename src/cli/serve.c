@@ -55,6 +55,7 @@
 #include "../analytics/alarm_engine.h"
 #include "../engine/engine.h"
 #include "../engine/sampler.h"
+#include "../engine/sflow_collector.h"
 #include "../server/instance.h"
 #include "../server/listen.h"
 #include "../server/server.h"
@@ -136,6 +137,29 @@ static void start_alarms(struct daemon *d)
 	if (d->cfg.nalarms)
 		log_info("%d alarm%s from the configuration", d->cfg.nalarms,
 		         d->cfg.nalarms == 1 ? "" : "s");
+}
+
+/* The sFlow collector ([sflow] listen) on the engine's store share; its
+ * counters go to /metrics.  0, or -1 with the error said. */
+static int start_sflow(struct daemon *d)
+{
+	if (!d->cfg.sflow_listen)
+		return 0;
+	char err[512];
+	/* flows: NULL until the flow recorder (engine/flow_record.h) is merged:
+	 * then its flow_recorder_source/_add/_flush as o.flows */
+	struct sflow_collector_opts o = {.listen = d->cfg.sflow_listen,
+	                                 .store = &d->e.store,
+	                                 .slot = SFLOW_COLLECTOR_SLOT,
+	                                 .max_rate = (uint32_t)d->cfg.sflow_max_rate,
+	                                 .flows = NULL};
+	if (sflow_collector_start(&o, &d->sflow, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	atomic_store(&d->stats.sflow, d->sflow);
+	log_info("sFlow collector on udp://%s", sflow_collector_address(d->sflow));
+	return 0;
 }
 
 /* ---- start-up -------------------------------------------------------------------- */
@@ -482,7 +506,11 @@ int cmd_serve(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out_store;
 	}
-	main_loop(d);
+	if (start_sflow(d) == 0)
+		main_loop(d);
+	else
+		status = EXIT_FAIL;
+	sflow_collector_stop(d->sflow); /* before the store closes */
 	sampler_stop(d->sampler);
 	d->sampler = NULL;
 	engine_stop(&d->e);
@@ -493,7 +521,9 @@ out_store:
 	if (d->engine_up) /* the lanes (if any) and the store */
 		engine_stop(&d->e);
 	server_stop(d->srv);
-	if (!d->e.abandoned) /* after the lanes and the API, which call it */
+	atomic_store(&d->stats.sflow, NULL);
+	sflow_collector_free(d->sflow); /* after the API, which reads its counters */
+	if (!d->e.abandoned)            /* after the lanes and the API, which call it */
 		alarm_engine_stop(d->alarms);
 out_fds:
 	close_fds(d);

@@ -74,6 +74,8 @@ struct serve_config {
 	enum log_level log_level; /* [log] level */
 	char *sample_ifaces;      /* [sample] interfaces: a comma list; NULL: none */
 	uint32_t sample_rate;     /* [sample] rate: 1 in N */
+	char *sflow_listen;       /* [sflow] listen: [ADDR:]PORT, NULL: off */
+	int sflow_max_rate;       /* [sflow] max_rate: datagrams decoded per second */
 	/* [alarm NAME] sections: one alarm each (keys: alarm_def_set()),
 	 * checked with alarm_def_check() at the end of the file */
 	struct alarm_def *alarms;
