@@ -147,6 +147,11 @@ struct topo_edge {
 	uint64_t retrans;       /* retransmitted segments in the window */
 	uint64_t retrans_total; /* since the connections opened */
 	double window_s;        /* the longest window of the rated ones */
+	/* sampled flows between the two nodes, all ports (topo_add_flows) */
+	bool has_flow;
+	double flow_to_server_bps, flow_to_client_bps; /* bytes/s */
+	double flow_to_server_pps, flow_to_client_pps; /* packets/s */
+	double flow_window_s;
 };
 
 struct topo_graph {
@@ -162,6 +167,14 @@ struct topo_graph {
 /* Build the graph of `in`.  0, or -ENOMEM. */
 int topo_build(const struct topo_input *in, enum topo_group group, struct topo_graph *g);
 void topo_graph_free(struct topo_graph *g);
+
+/* The flows the sFlow collector stored over the TOPO_FLOW_WINDOW_MS before
+ * at_ms (0: now) onto the edges between their systems' nodes
+ * (topology_flows.c).  0, or the store's error. */
+struct store;
+#define TOPO_FLOW_WINDOW_MS 60000
+int topo_add_flows(struct topo_graph *g, const struct topo_input *in, struct store *st,
+                   int64_t at_ms);
 
 /* {"time","group_by","systems","connections","nodes":[...],"edges":[...]}
  * (docs/topology.md), appended to out with a newline. */

@@ -116,6 +116,15 @@ void topo_json(const struct topo_graph *g, struct buf *out)
 			jw_null(&j, "rtt_ms");
 		jw_uint(&j, "retransmits", e->retrans);
 		jw_uint(&j, "retransmits_total", e->retrans_total);
+		if (e->has_flow) { /* sampled flows (docs/flows.md): only when there are */
+			jw_obj_begin(&j, "flow");
+			jw_double(&j, "to_server_bytes_per_s", e->flow_to_server_bps, 1);
+			jw_double(&j, "to_client_bytes_per_s", e->flow_to_client_bps, 1);
+			jw_double(&j, "to_server_packets_per_s", e->flow_to_server_pps, 2);
+			jw_double(&j, "to_client_packets_per_s", e->flow_to_client_pps, 2);
+			jw_double(&j, "window_s", e->flow_window_s, 3);
+			jw_obj_end(&j);
+		}
 		jw_obj_end(&j);
 	}
 	jw_arr_end(&j);

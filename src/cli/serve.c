@@ -54,6 +54,7 @@
 
 #include "../analytics/alarm_engine.h"
 #include "../engine/engine.h"
+#include "../engine/sampler.h"
 #include "../engine/sflow_collector.h"
 #include "../server/instance.h"
 #include "../server/listen.h"
@@ -498,15 +499,25 @@ int cmd_serve(int argc, char **argv)
 		status = EXIT_FAIL;
 		goto out_store;
 	}
+	if (d->cfg.sample_ifaces && /* packet sampling (docs/flows.md) */
+	    sampler_start(&d->e, d->cfg.sample_ifaces, d->cfg.sample_rate, &d->sampler, msg,
+	                  sizeof(msg)) < 0) {
+		log_error("%s", msg);
+		status = EXIT_USAGE;
+		goto out_store;
+	}
 	if (start_sflow(d) == 0)
 		main_loop(d);
 	else
 		status = EXIT_FAIL;
 	sflow_collector_stop(d->sflow); /* before the store closes */
+	sampler_stop(d->sampler);
+	d->sampler = NULL;
 	engine_stop(&d->e);
 	d->engine_up = false;
 	log_info("stopped; store %s closed", safe);
 out_store:
+	sampler_stop(d->sampler);
 	if (d->engine_up) /* the lanes (if any) and the store */
 		engine_stop(&d->e);
 	server_stop(d->srv);

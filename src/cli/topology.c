@@ -322,29 +322,33 @@ int cmd_topology(int argc, char **argv)
 
 	struct topo_input in;
 	int status;
+	struct store *st = NULL; /* kept open for the flows on the edges */
 	topo_input_init(&in);
 	if (live) {
 		status = load_live(&in);
 	} else {
-		struct store *st = NULL;
 		char err[512] = "";
 		status = sysref_open_db("topology", db, &st);
 		if (status == EXIT_OK && topo_load_store(st, at_ms, &in, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vantage topology: %s\n", err);
 			status = EXIT_FAIL;
 		}
-		store_close(st);
 	}
 	if (status != EXIT_OK) {
+		store_close(st);
 		topo_input_free(&in);
 		return status;
 	}
 	struct topo_graph g;
 	if (topo_build(&in, group, &g) < 0) {
 		fprintf(stderr, "vantage topology: out of memory\n");
+		store_close(st);
 		topo_input_free(&in);
 		return EXIT_FAIL;
 	}
+	if (st) /* sampled flows on the edges, when any (docs/flows.md) */
+		topo_add_flows(&g, &in, st, at_ms);
+	store_close(st);
 	if (json || dot) {
 		struct buf out = {0};
 		if (json)

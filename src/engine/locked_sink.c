@@ -251,6 +251,16 @@ static int lsink_end_frame(struct sink *s, const struct frame_summary *sum)
 	return r;
 }
 
+/* Sampled packets to the inner sink, under the lock. */
+static int lsink_flows(struct sink *s, const struct sflow_flow *f, size_t n)
+{
+	struct lsink *ls = (struct lsink *)s;
+	pthread_mutex_lock(&ls->sh->lock);
+	int r = ls->sh->closed ? -ESHUTDOWN : sink_flows(ls->inner, f, n);
+	pthread_mutex_unlock(&ls->sh->lock);
+	return r;
+}
+
 /* Closed with the store (lock held by the caller), not freed. */
 static void lsink_close(struct sink *s)
 {
@@ -265,6 +275,7 @@ static const struct sink_ops lsink_ops = {
     .write_fd = lsink_write_fd,
     .begin_frame = lsink_begin_frame,
     .end_frame = lsink_end_frame,
+    .flows = lsink_flows,
     .flush = lsink_flush,
     .close = lsink_close,
 };

@@ -50,6 +50,7 @@ void api_topology(struct request *r)
 		topo_input_free(&in);
 		return;
 	}
+	topo_add_flows(&g, &in, st, at_ms); /* sampled flows on the edges, when any */
 	topo_json(&g, &r->body);
 	topo_graph_free(&g);
 	topo_input_free(&in);

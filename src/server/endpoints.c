@@ -21,6 +21,7 @@ const struct route routes[] = {
     {"/api/v1/diff", api_diff, NULL},
     {"/api/v1/search", api_search, NULL, NULL, NULL, api_search, ROUTE_POST_READS},
     {"/api/v1/topology", api_topology, NULL},
+    {"/api/v1/flows", api_flows, NULL},
     {"/api/v1/alarms", api_alarms, NULL},
     {"/api/v1/alarms/history", api_alarm_history, NULL},
     {"/api/v1/alarms/{name}", api_alarm_get, NULL, api_alarm_put, api_alarm_delete},

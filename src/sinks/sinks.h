@@ -27,8 +27,10 @@
  *        kafka://BROKERS/TOPIC[?OPTIONS]
  *                          Kafka, spooled while no broker takes the
  *                          frames (kafka_sink.c)
- *        graphite://  sflow://
- *                          known schemes whose sinks are not built yet
+ *        sflow://HOST[:PORT][?OPTIONS]
+ *                          sFlow v5 counter and flow samples over UDP
+ *                          (sflow_sink.c)
+ *        graphite://       a known scheme whose sink is not built yet
  * A string whose prefix before ':' is not a scheme of the table is a file
  * path ("out:1.json"), unless the ':' is followed by "//": "foo://x" is an
  * unknown scheme, an error.

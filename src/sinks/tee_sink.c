@@ -196,6 +196,21 @@ static int tee_flush(struct sink *s)
 	return first;
 }
 
+/* Sampled packets to every member that takes them (between frames). */
+static int tee_flows(struct sink *s, const struct sflow_flow *f, size_t n)
+{
+	struct tee_sink *t = (struct tee_sink *)s;
+	lock(t);
+	int first = 0;
+	for (int i = 0; i < t->n; i++) {
+		int r = sink_flows(t->m[i].s, f, n);
+		if (r < 0 && !first)
+			first = r;
+	}
+	unlock(t);
+	return first;
+}
+
 static void tee_close(struct sink *s)
 {
 	struct tee_sink *t = (struct tee_sink *)s;
@@ -242,6 +257,7 @@ static const struct sink_ops tee_sink_ops = {
     .write = tee_write,
     .write_fd = tee_write_fd,
     .end_frame = tee_end_frame,
+    .flows = tee_flows,
     .flush = tee_flush,
     .close = tee_close,
 };

@@ -752,4 +752,6 @@ const struct store_backend store_backend_pg = {
     .put_logs = pg_put_logs,
     .log_cursors = pg_log_cursors,
     .logs = pg_logs,
+    .put_flows = pg_put_flows,
+    .flows_top = pg_flows_top,
 };

@@ -159,5 +159,10 @@ int pg_log_cursors(struct store *b, int (*cb)(void *ctx, const struct store_log_
 int pg_logs(struct store *b, const struct store_log_query *q,
             int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
 int pg_expire_logs(struct pg_store *s, int64_t now_ms);
+/* flow records (pg_flows.c); pg_expire_flows: the retention, from maintain */
+int pg_put_flows(struct store *b, const struct store_flow *f, size_t n);
+int pg_flows_top(struct store *b, int64_t from_ms, int64_t to_ms, const char *group, size_t limit,
+                 int (*cb)(void *ctx, const struct store_flow_top *t), void *ctx);
+int pg_expire_flows(struct pg_store *s, int64_t now_ms);
 
 #endif

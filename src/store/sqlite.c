@@ -1098,4 +1098,6 @@ const struct store_backend store_backend_sqlite = {
     .put_logs = sqlite_put_logs,
     .log_cursors = sqlite_log_cursors,
     .logs = sqlite_logs,
+    .put_flows = sqlite_put_flows,
+    .flows_top = sqlite_flows_top,
 };

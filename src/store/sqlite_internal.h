@@ -185,6 +185,12 @@ int sqlite_log_cursors(struct store *base, int (*cb)(void *ctx, const struct sto
 int sqlite_logs(struct store *base, const struct store_log_query *q,
                 int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
 int sqlite_expire_logs(struct sqlite_store *s, int64_t now_ms);
+/* Flow records (sqlite_flows.c); expire_flows: the 1-hour retention (maintain). */
+int sqlite_put_flows(struct store *base, const struct store_flow *f, size_t n);
+int sqlite_flows_top(struct store *base, int64_t from_ms, int64_t to_ms, const char *group,
+                     size_t limit, int (*cb)(void *ctx, const struct store_flow_top *t),
+                     void *ctx);
+int expire_flows(struct sqlite_store *s, int64_t now_ms);
 
 /* ---- sqlite.c ---- */
 /* The cached statement (prepared on first use, reset and unbound). */

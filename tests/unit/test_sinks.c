@@ -263,7 +263,9 @@ static void test_url_errors(void **state)
 	expect_fail("http://h/x#batch_frames=0", NULL, -EINVAL,
 	            (const char *[]){"option batch_frames: a bad value", NULL});
 	expect_fail("graphite://h:2003", NULL, -ENOTSUP, (const char *[]){"graphite", NULL});
-	expect_fail("sflow://h:6343", NULL, -ENOTSUP, (const char *[]){"sflow", NULL});
+	expect_fail("sflow://h:6343?mtu=10", NULL, -EINVAL,
+	            (const char *[]){"option mtu: a bad value", NULL});
+	expect_fail("sflow://:6343", NULL, -EINVAL, (const char *[]){"no host", NULL});
 	expect_fail("http:///x", NULL, -EINVAL, (const char *[]){"no host", NULL});
 	expect_fail("file:///tmp/x?keep=2", NULL, -EINVAL,
 	            (const char *[]){"keep and compress need rotate_size or rotate_age", NULL});
