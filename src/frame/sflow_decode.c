@@ -398,20 +398,6 @@ static int counter_sample(struct cur *s, bool expanded, const struct sflow_heade
 
 /* ----------------------------------------------------------- flow samples */
 
-/*
- * MERGE: sflow_decode_flow_sample() is the `flows` task's (sflow_flow.c).
- * Until that file is in the tree this weak fallback stands in for it and
- * refuses every flow sample with -ENOTSUP (the decoder then counts the
- * sample and skips it).  The real definition overrides it; delete this
- * fallback when both are merged.
- */
-__attribute__((weak)) int sflow_decode_flow_sample(const uint8_t *p, size_t len, bool expanded,
-                                                   struct sflow_flow *f, struct sflow_stats *st)
-{
-	(void)p, (void)len, (void)expanded, (void)f, (void)st;
-	return -ENOTSUP;
-}
-
 static int flow_sample(struct cur *s, bool expanded, const struct sflow_header *h,
                        const struct sflow_decode_cb *cb, struct sflow_stats *st)
 {
