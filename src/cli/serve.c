@@ -54,7 +54,9 @@
 
 #include "../analytics/alarm_engine.h"
 #include "../engine/engine.h"
+#include "../engine/flow_record.h"
 #include "../engine/sampler.h"
+#include "../engine/sflow_collector.h"
 #include "../server/instance.h"
 #include "../server/listen.h"
 #include "../server/server.h"
@@ -136,6 +138,49 @@ static void start_alarms(struct daemon *d)
 	if (d->cfg.nalarms)
 		log_info("%d alarm%s from the configuration", d->cfg.nalarms,
 		         d->cfg.nalarms == 1 ? "" : "s");
+}
+
+/* The collector's flow hooks: the flow recorder's calls. */
+static void flow_source(void *ctx, const struct sflow_header *h, uint32_t ds_index,
+                        const char *system_id, int64_t now_ms)
+{
+	flow_recorder_source(ctx, h, ds_index, system_id, now_ms);
+}
+
+static int flow_add(void *ctx, const struct sflow_header *h, const struct sflow_flow *f,
+                    int64_t now_ms)
+{
+	return flow_recorder_add(ctx, h, f, now_ms);
+}
+
+static int flow_flush(void *ctx, int64_t now_ms)
+{
+	return flow_recorder_flush(ctx, now_ms);
+}
+
+/* The sFlow collector ([sflow] listen) on the engine's store share; its
+ * counters go to /metrics.  0, or -1 with the error said. */
+static int start_sflow(struct daemon *d)
+{
+	if (!d->cfg.sflow_listen)
+		return 0;
+	char err[512];
+	/* flow samples to the flow recorder (engine/flow_record.h, docs/flows.md) */
+	d->flows = flow_recorder_new_shared(&d->e.store);
+	const struct sflow_flow_hooks hooks = {
+	    .ctx = d->flows, .source = flow_source, .flow = flow_add, .flush = flow_flush};
+	struct sflow_collector_opts o = {.listen = d->cfg.sflow_listen,
+	                                 .store = &d->e.store,
+	                                 .slot = SFLOW_COLLECTOR_SLOT,
+	                                 .max_rate = (uint32_t)d->cfg.sflow_max_rate,
+	                                 .flows = &hooks};
+	if (sflow_collector_start(&o, &d->sflow, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	atomic_store(&d->stats.sflow, d->sflow);
+	log_info("sFlow collector on udp://%s", sflow_collector_address(d->sflow));
+	return 0;
 }
 
 /* ---- start-up -------------------------------------------------------------------- */
@@ -476,13 +521,17 @@ int cmd_serve(int argc, char **argv)
 		goto out_store;
 	}
 	if (d->cfg.sample_ifaces && /* packet sampling (docs/flows.md) */
-	    sampler_start(&d->e, d->cfg.sample_ifaces, d->cfg.sample_rate, &d->sampler, msg,
-	                  sizeof(msg)) < 0) {
+	    sampler_start(&d->e, d->cfg.sample_ifaces, (uint32_t)d->cfg.sample_rate, &d->sampler,
+	                  msg, sizeof(msg)) < 0) {
 		log_error("%s", msg);
 		status = EXIT_USAGE;
 		goto out_store;
 	}
-	main_loop(d);
+	if (start_sflow(d) == 0)
+		main_loop(d);
+	else
+		status = EXIT_FAIL;
+	sflow_collector_stop(d->sflow); /* before the store closes */
 	sampler_stop(d->sampler);
 	d->sampler = NULL;
 	engine_stop(&d->e);
@@ -493,7 +542,10 @@ out_store:
 	if (d->engine_up) /* the lanes (if any) and the store */
 		engine_stop(&d->e);
 	server_stop(d->srv);
-	if (!d->e.abandoned) /* after the lanes and the API, which call it */
+	atomic_store(&d->stats.sflow, NULL);
+	sflow_collector_free(d->sflow); /* after the API, which reads its counters */
+	flow_recorder_free(d->flows);   /* flushed by the collector's thread at its end */
+	if (!d->e.abandoned)            /* after the lanes and the API, which call it */
 		alarm_engine_stop(d->alarms);
 out_fds:
 	close_fds(d);

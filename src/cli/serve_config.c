@@ -30,6 +30,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "../engine/sflow_collector.h"
 #include "../features/feature.h"
 #include "../server/server.h"
 #include "../store/store.h"
@@ -49,7 +50,8 @@ enum opt_type {
 	T_URLS,     /* sink URLs: a comma list in the file; the flag repeats */
 	T_SIZE,     /* bytes with K, M, G: from 64K to 1T */
 	T_AGE,      /* a duration from 1 min to 1 year */
-	T_RATE,     /* [sample] rate: 1 in N, N from 1 to 1000000 */
+	T_SFLOW,    /* sFlow collector: [ADDR:]PORT, or off (NULL) */
+	T_RATE,     /* a count per second: 1..10,000,000 */
 };
 
 struct opt_def {
@@ -108,8 +110,15 @@ static const struct opt_def opts[] = {
      "sample packets on these interfaces of the host (veth ends of containers too) and send "
      "them to the sinks as sFlow flow samples; default none",
      T_OPTSTR, OFF(sample_ifaces)},
-    {"sample", "rate", "sample-rate", "N", "sample 1 packet in N (1-1000000)", T_RATE,
-     OFF(sample_rate)},
+    {"sample", "rate", "sample-rate", "N", "sample 1 packet in N", T_RATE, OFF(sample_rate)},
+    /* sFlow collector (engine/sflow_collector.h, docs/sflow-collector.md) */
+    {"sflow", "listen", "sflow-listen", "[ADDR:]PORT",
+     "receive sFlow v5 from Host sFlow agents on this UDP address (a bare port: every "
+     "address); their hosts, VMs and containers become systems; off: no collector",
+     T_SFLOW, OFF(sflow_listen)},
+    {"sflow", "max_rate", "sflow-max-rate", "N",
+     "sFlow datagrams decoded per second at most; a flood beyond it is dropped and counted", T_RATE,
+     OFF(sflow_max_rate)},
 };
 
 static void urls_clear(struct config_list *l)
@@ -247,6 +256,26 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 		if (check_listen(value, err, errlen) < 0)
 			return -EINVAL;
 		return set_str(slot, value, false);
+	case T_SFLOW: {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (strcmp(value, "off") == 0 || !*value)
+			return set_str(slot, "", true);
+		if (sflow_listen_parse(value, &ss, &len, err, errlen) < 0)
+			return -EINVAL;
+		return set_str(slot, value, false);
+	}
+	case T_RATE: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < 1 || v > 10000000) {
+			snprintf(err, errlen, "not a number from 1 to 10000000: '%s'", value);
+			return -EINVAL;
+		}
+		*(int *)slot = (int)v;
+		return 0;
+	}
 	case T_WORKERS: {
 		char *end;
 		errno = 0;
@@ -296,17 +325,6 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 			return -EINVAL;
 		}
 		*(uint64_t *)slot = v;
-		return 0;
-	}
-	case T_RATE: {
-		char *end;
-		errno = 0;
-		long v = strtol(value, &end, 10);
-		if (errno || end == value || *end || v < 1 || v > 1000000) {
-			snprintf(err, errlen, "not a number from 1 to 1000000: '%s'", value);
-			return -EINVAL;
-		}
-		*(uint32_t *)slot = (uint32_t)v;
 		return 0;
 	}
 	case T_AGE: {
@@ -424,6 +442,7 @@ int config_defaults(struct serve_config *c)
 	c->spool_max_bytes = 1024ull * 1024 * 1024;
 	c->spool_max_age = 7 * 86400;
 	c->sample_rate = 1000;
+	c->sflow_max_rate = SFLOW_COLLECTOR_MAX_RATE;
 	for (int i = 0; i < nfeatures(); i++)
 		c->interval[i] = feature_table[i]->default_interval;
 	c->crawl = calloc(1, sizeof(*c->crawl));
@@ -448,6 +467,7 @@ void config_free(struct serve_config *c)
 	free(c->token);
 	free(c->token_file);
 	free(c->ui_dir);
+	free(c->sflow_listen);
 	urls_clear(&c->sinks);
 	free(c->spool_dir);
 	free(c->sample_ifaces);
@@ -483,6 +503,7 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->token, src->token);
 	r |= dup_opt(&dst->token_file, src->token_file);
 	r |= dup_opt(&dst->ui_dir, src->ui_dir);
+	r |= dup_opt(&dst->sflow_listen, src->sflow_listen);
 	r |= dup_opt(&dst->spool_dir, src->spool_dir);
 	r |= dup_opt(&dst->sample_ifaces, src->sample_ifaces);
 	for (int i = 0; i < src->sinks.n; i++)
@@ -812,10 +833,11 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		break;
 	}
 	case T_WORKERS:
+	case T_RATE:
 		snprintf(dst, cap, "%d", *(const int *)slot);
 		break;
-	case T_RATE:
-		snprintf(dst, cap, "%u", *(const uint32_t *)slot);
+	case T_SFLOW:
+		snprintf(dst, cap, "%s", *(char *const *)slot ? *(char *const *)slot : "off");
 		break;
 	case T_SECONDS:
 	case T_AGE:

@@ -21,6 +21,7 @@
  * whole scrape with one invalid label value).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 
 #include "../analytics/alarm_engine.h"
 #include "../analytics/promql_names.h"
+#include "../engine/sflow_collector.h"
 #include "../sinks/spool.h"
 #include "../util/version.h"
 #include "../store/store.h"
@@ -169,6 +171,68 @@ static void store_stat(void *ctx, const char *k, const char *v, bool str)
 	buf_free(&help);
 }
 
+/* The sFlow collector's counters (docs/sflow-collector.md). */
+static void sflow_metrics(struct own *o, struct sflow_collector *sc)
+{
+	struct sflow_collector_stats s;
+	sflow_collector_stats(sc, &s);
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} m[] = {
+#define SF(n, t, h, f) {"vantage_sflow_" n, t, h, offsetof(struct sflow_collector_stats, f)}
+	    SF("received_total", "counter", "sFlow datagrams read from the socket.", received),
+	    SF("received_bytes_total", "counter", "Bytes of the sFlow datagrams read.", bytes),
+	    SF("dropped_queue_total", "counter",
+	       "sFlow datagrams the kernel dropped: the collector's queue was full.",
+	       dropped_queue),
+	    SF("oversized_total", "counter", "sFlow datagrams too large to read whole: dropped.",
+	       oversized),
+	    SF("rejected_total", "counter", "sFlow datagrams the decoder refused (by kind below).",
+	       rejected),
+	    SF("datagrams_total", "counter", "sFlow datagrams decoded whole.", decode.datagrams),
+	    SF("bad_version_total", "counter",
+	       "sFlow datagrams of another version (or agent address type).", decode.bad_version),
+	    SF("truncated_total", "counter", "sFlow datagrams shorter than what they state.",
+	       decode.truncated),
+	    SF("bad_length_total", "counter",
+	       "sFlow samples or records whose length runs past their container.",
+	       decode.bad_length),
+	    SF("unknown_samples_total", "counter",
+	       "sFlow samples skipped: another enterprise or an unknown format.",
+	       decode.unknown_sample),
+	    SF("unknown_records_total", "counter",
+	       "sFlow records skipped: another enterprise or a format not mapped.",
+	       decode.unknown_record),
+	    SF("counter_samples_total", "counter", "sFlow counter samples decoded.",
+	       decode.counter_samples),
+	    SF("flow_samples_total", "counter", "sFlow flow samples decoded.", decode.flow_samples),
+	    SF("frames_total", "counter", "Frames made of sFlow counter samples.", systems.frames),
+	    SF("frame_errors_total", "counter", "Frames of sFlow samples the store refused.",
+	       systems.frame_errors),
+	    SF("stale_samples_total", "counter",
+	       "sFlow counter samples dropped: sequence number repeated or older.", systems.stale),
+	    SF("lost_samples_total", "counter", "sFlow counter samples missed (sequence gaps).",
+	       systems.lost),
+	    SF("agent_restarts_total", "counter", "sFlow agents seen restarting.",
+	       systems.restarts),
+	    SF("sources_full_total", "counter",
+	       "sFlow samples of data sources beyond the collector's bound: ignored.",
+	       systems.sources_full),
+	    SF("sources", "gauge", "sFlow data sources followed.", systems.sources),
+	    SF("flow_errors_total", "counter", "sFlow flow samples the flow recorder refused.",
+	       flow_errors),
+	    SF("throttled_total", "counter",
+	       "Times the sFlow collector waited for its rate limit (a flood).", throttled),
+#undef SF
+	};
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&s + m[i].off, sizeof(v));
+		own_metric(o, m[i].name, m[i].type, m[i].help, (double)v);
+	}
+}
+
 static void own_metrics(struct request *r, struct own *o, bool store_ok, struct buf *stats)
 {
 	struct server *srv = r->srv;
@@ -220,6 +284,9 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 	           (double)atomic_load(&st->pending_frames));
 	own_metric(o, "vantage_systems_watched", "gauge", "Systems the daemon watches now.",
 	           (double)atomic_load(&st->systems));
+	struct sflow_collector *sc = atomic_load(&st->sflow);
+	if (sc)
+		sflow_metrics(o, sc);
 }
 
 /* ---- GET /metrics ------------------------------------------------------------------ */

@@ -46,6 +46,8 @@
  * only grow.  frames_stored counts frames whose store transaction has
  * committed, so a frame the API reports stored is on disk.
  */
+struct sflow_collector;
+
 struct server_stats {
 	atomic_uint_fast64_t frames_stored; /* committed to the store */
 	atomic_uint_fast64_t frames_failed; /* dropped after every retry */
@@ -58,6 +60,10 @@ struct server_stats {
 	atomic_int_fast64_t pending_frames; /* waiting for the store (full disk) */
 	atomic_int_fast64_t systems;        /* systems watched now */
 	atomic_int_fast64_t started_ms;     /* daemon start, ms since epoch */
+	/* the sFlow collector (engine/sflow_collector.h) when one runs: its
+	 * counters on /metrics; set before the server starts, freed after it
+	 * stops */
+	_Atomic(struct sflow_collector *) sflow;
 	/* The last error the daemon wants users to see ("store: disk full"),
 	 * empty when all is well; set and cleared with the calls below. */
 	pthread_mutex_t lock;
