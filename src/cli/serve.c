@@ -521,8 +521,8 @@ int cmd_serve(int argc, char **argv)
 		goto out_store;
 	}
 	if (d->cfg.sample_ifaces && /* packet sampling (docs/flows.md) */
-	    sampler_start(&d->e, d->cfg.sample_ifaces, (uint32_t)d->cfg.sample_rate, &d->sampler,
-	                  msg, sizeof(msg)) < 0) {
+	    sampler_start(&d->e, d->cfg.sample_ifaces, d->cfg.sample_rate, &d->sampler, msg,
+	                  sizeof(msg)) < 0) {
 		log_error("%s", msg);
 		status = EXIT_USAGE;
 		goto out_store;

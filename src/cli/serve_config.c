@@ -50,8 +50,9 @@ enum opt_type {
 	T_URLS,     /* sink URLs: a comma list in the file; the flag repeats */
 	T_SIZE,     /* bytes with K, M, G: from 64K to 1T */
 	T_AGE,      /* a duration from 1 min to 1 year */
+	T_RATE,     /* [sample] rate: 1 in N, N from 1 to 1000000 */
 	T_SFLOW,    /* sFlow collector: [ADDR:]PORT, or off (NULL) */
-	T_RATE,     /* a count per second: 1..10,000,000 */
+	T_PERSEC,   /* a count per second: 1..10,000,000 */
 };
 
 struct opt_def {
@@ -110,15 +111,16 @@ static const struct opt_def opts[] = {
      "sample packets on these interfaces of the host (veth ends of containers too) and send "
      "them to the sinks as sFlow flow samples; default none",
      T_OPTSTR, OFF(sample_ifaces)},
-    {"sample", "rate", "sample-rate", "N", "sample 1 packet in N", T_RATE, OFF(sample_rate)},
+    {"sample", "rate", "sample-rate", "N", "sample 1 packet in N (1-1000000)", T_RATE,
+     OFF(sample_rate)},
     /* sFlow collector (engine/sflow_collector.h, docs/sflow-collector.md) */
     {"sflow", "listen", "sflow-listen", "[ADDR:]PORT",
      "receive sFlow v5 from Host sFlow agents on this UDP address (a bare port: every "
      "address); their hosts, VMs and containers become systems; off: no collector",
      T_SFLOW, OFF(sflow_listen)},
     {"sflow", "max_rate", "sflow-max-rate", "N",
-     "sFlow datagrams decoded per second at most; a flood beyond it is dropped and counted", T_RATE,
-     OFF(sflow_max_rate)},
+     "sFlow datagrams decoded per second at most; a flood beyond it is dropped and counted",
+     T_PERSEC, OFF(sflow_max_rate)},
 };
 
 static void urls_clear(struct config_list *l)
@@ -265,7 +267,7 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 			return -EINVAL;
 		return set_str(slot, value, false);
 	}
-	case T_RATE: {
+	case T_PERSEC: {
 		char *end;
 		errno = 0;
 		long v = strtol(value, &end, 10);
@@ -325,6 +327,17 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 			return -EINVAL;
 		}
 		*(uint64_t *)slot = v;
+		return 0;
+	}
+	case T_RATE: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < 1 || v > 1000000) {
+			snprintf(err, errlen, "not a number from 1 to 1000000: '%s'", value);
+			return -EINVAL;
+		}
+		*(uint32_t *)slot = (uint32_t)v;
 		return 0;
 	}
 	case T_AGE: {
@@ -833,8 +846,11 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		break;
 	}
 	case T_WORKERS:
-	case T_RATE:
+	case T_PERSEC:
 		snprintf(dst, cap, "%d", *(const int *)slot);
+		break;
+	case T_RATE:
+		snprintf(dst, cap, "%u", *(const uint32_t *)slot);
 		break;
 	case T_SFLOW:
 		snprintf(dst, cap, "%s", *(char *const *)slot ? *(char *const *)slot : "off");

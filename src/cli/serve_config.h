@@ -72,10 +72,10 @@ struct serve_config {
 	uint64_t spool_max_bytes; /* [output] spool_max_bytes, per sink */
 	double spool_max_age;     /* [output] spool_max_age, seconds */
 	enum log_level log_level; /* [log] level */
+	char *sample_ifaces;      /* [sample] interfaces: a comma list; NULL: none */
+	uint32_t sample_rate;     /* [sample] rate: 1 in N */
 	char *sflow_listen;       /* [sflow] listen: [ADDR:]PORT, NULL: off */
 	int sflow_max_rate;       /* [sflow] max_rate: datagrams decoded per second */
-	char *sample_ifaces;      /* [sample] interfaces: a comma list; NULL: none */
-	int sample_rate;          /* [sample] rate: 1 in N */
 	/* [alarm NAME] sections: one alarm each (keys: alarm_def_set()),
 	 * checked with alarm_def_check() at the end of the file */
 	struct alarm_def *alarms;

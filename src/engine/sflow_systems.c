@@ -7,7 +7,7 @@
  * 2 * SFLOW_MAX_SOURCES slots.  A src keeps its identity (decided at first
  * sight, the kind kept) and the cumulative counters of its last sample,
  * which the next sample's rates are taken against.  Nothing is ever
- * removed: a source that stops sending costs its ~300 bytes until the
+ * removed: a source that stops sending costs its ~1.7 KB until the
  * daemon restarts (bounded by SFLOW_MAX_SOURCES).
  *
  * Strings from the wire (hostname, os_release) are kept as printable
@@ -49,6 +49,7 @@ struct src {
 	char os_release[33];
 	struct buf labels;
 	bool virt;
+	int held; /* samples of a virtual node held while its kind is unknown */
 	struct last last;
 };
 
@@ -198,8 +199,21 @@ static struct src *parent_of(struct sflow_systems *S, const struct src *s,
 	return p && !p->virt ? p : NULL;
 }
 
-/* Set (first sight) or refresh the identity of s from sample c. */
-static void identify(struct sflow_systems *S, struct src *s, const struct sflow_counters *c,
+/* The kind of virtual node s: "vm" or "container", NULL while it cannot
+ * tell yet (sflow_systems.h); `last` forces an answer. */
+static const char *virt_kind(const struct src *s, const struct src *parent,
+                             const struct sflow_counters *c, bool last)
+{
+	if (s->os_release[0] && parent && parent->os_release[0])
+		return strcmp(parent->os_release, s->os_release) == 0 ? "container" : "vm";
+	if (!s->os_release[0] && c->has_descr && c->descr.os_name == SFLOW_OS_UNKNOWN)
+		return "vm"; /* a hypervisor's guest whose OS its agent does not know */
+	return last ? "container" : NULL;
+}
+
+/* Set (once the kind is known) or refresh the identity of s from sample
+ * c; false while the kind of a virtual node is not known yet. */
+static bool identify(struct sflow_systems *S, struct src *s, const struct sflow_counters *c,
                      bool fresh)
 {
 	char agent[INET6_ADDRSTRLEN];
@@ -207,17 +221,13 @@ static void identify(struct sflow_systems *S, struct src *s, const struct sflow_
 	struct system_id *y = &s->sys;
 	if (c->has_descr)
 		clean(s->os_release, sizeof(s->os_release), c->descr.os_release);
-	struct src *parent = NULL;
-	if (fresh) {
+	if (fresh)
 		s->virt = c->has_parent || c->ds_class == SFLOW_DS_LOGICAL;
-		if (s->virt)
-			parent = parent_of(S, s, c);
+	struct src *parent = s->virt ? parent_of(S, s, c) : NULL;
+	if (!y->kind[0]) {
 		const char *kind = "host";
-		if (s->virt) /* a kernel of its own: a VM; its host's: a container */
-			kind = s->os_release[0] &&
-			               (!parent || strcmp(parent->os_release, s->os_release) != 0)
-			           ? "vm"
-			           : "container";
+		if (s->virt && !(kind = virt_kind(s, parent, c, ++s->held > SFLOW_KIND_WAIT)))
+			return false;
 		snprintf(y->kind, sizeof(y->kind), "%s", kind);
 		snprintf(y->runtime, sizeof(y->runtime), "%s",
 		         strcmp(kind, "container") == 0 ? "sflow" : "");
@@ -232,8 +242,6 @@ static void identify(struct sflow_systems *S, struct src *s, const struct sflow_
 			snprintf(y->id, sizeof(y->id), "%s:sflow:%s:%u:%u.%u", kind, agent,
 			         s->k.sub_agent, s->k.ds_class, s->k.ds_index);
 		}
-	} else if (s->virt) {
-		parent = parent_of(S, s, c);
 	}
 	if (c->has_descr && c->descr.hostname[0])
 		clean(y->name, sizeof(y->name), c->descr.hostname);
@@ -272,6 +280,7 @@ static void identify(struct sflow_systems *S, struct src *s, const struct sflow_
 		jw_str(&j, "parent", parent->sys.id);
 	jw_obj_end(&j);
 	y->labels_json = buf_str(&s->labels);
+	return true;
 }
 
 /* ---- records -------------------------------------------------------------------- */
@@ -342,15 +351,10 @@ static int host_memory(struct frame *f, const struct sflow_host_memory *m)
 	jw_double(j, "used_pct", pct((double)(total - avail), (double)total), 2);
 	jw_uint(j, "buffers_kb", m->mem_buffers / 1024);
 	jw_uint(j, "cached_kb", m->mem_cached / 1024);
-	jw_uint(j, "shared_kb", m->mem_shared / 1024);
 	jw_uint(j, "swap_total_kb", swap_total);
 	jw_uint(j, "swap_free_kb", swap_free);
 	jw_uint(j, "swap_used_kb", swap_total - swap_free);
 	jw_double(j, "swap_used_pct", pct((double)(swap_total - swap_free), (double)swap_total), 2);
-	jw_uint(j, "page_in", m->page_in);
-	jw_uint(j, "page_out", m->page_out);
-	jw_uint(j, "swap_in", m->swap_in);
-	jw_uint(j, "swap_out", m->swap_out);
 	return rec_end(f) < 0 ? -EIO : 0;
 }
 
@@ -610,7 +614,11 @@ int sflow_systems_counters(struct sflow_systems *S, const struct sflow_header *h
 			dt = (double)(h->uptime_ms - l->uptime_ms) / 1000.0;
 		}
 	}
-	identify(S, s, c, fresh);
+	if (!identify(S, s, c, fresh)) {
+		keep(l, h, c); /* its rates start with the next sample */
+		S->st.undecided++;
+		return 0;
+	}
 
 	static const char *const feats[] = {"metric"};
 	struct frame *f = frame_begin(S->sink, &s->sys, feats, 1, FRAME_JSON);

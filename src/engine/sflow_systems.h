@@ -5,12 +5,18 @@
  *
  * A data source is (agent address, sub-agent, ds_class, ds_index).  Its
  * system:
- *   kind   "host" for a physical entity (or any source without a parent);
- *          a virtual node (host_parent record, or ds_class 3, a logical
- *          entity) is a "vm" when it runs a kernel of its own (its
- *          host_descr names an os_release other than its parent host's),
- *          else a "container" (which shares its host's kernel); the kind
- *          is decided at first sight and kept
+ *   kind   "host" for a physical entity (or any source without a parent).
+ *          A virtual node (host_parent record, or ds_class 3, a logical
+ *          entity) is a "container" when its host_descr names the same
+ *          os_release as its parent host (it shares the host's kernel: so
+ *          do hsflowd's Docker containers and our own sink's), a "vm" when
+ *          it names another one (a kernel of its own), or none with
+ *          os_name unknown (hsflowd's KVM/Xen guests: the hypervisor does
+ *          not know their OS).  While it cannot tell (no os_release yet,
+ *          or the parent not seen yet) its samples are held (counted in
+ *          `undecided`, no frame; rates start from them), at most
+ *          SFLOW_KIND_WAIT of them, then it is a "container".  The kind is
+ *          kept once decided.
  *   id     "<kind>:sflow:<agent>:<uuid>" from host_descr's uuid, or
  *          "<kind>:sflow:<agent>:<sub_agent>:<ds_class>.<ds_index>" without
  *          one: stable across agent and collector restarts
@@ -59,6 +65,7 @@
 #include "../frame/sink.h"
 
 #define SFLOW_MAX_SOURCES 65536
+#define SFLOW_KIND_WAIT 3
 
 struct sflow_systems;
 
@@ -71,6 +78,7 @@ struct sflow_systems_stats {
 	uint64_t restarts;     /* agent restarts seen (uptime went back) */
 	uint64_t sources_full; /* samples of sources beyond SFLOW_MAX_SOURCES */
 	uint64_t no_records;   /* samples with nothing we map (a switch port's) */
+	uint64_t undecided;    /* samples held while a virtual node's kind was unknown */
 };
 
 /* Frames go to `sink` (borrowed). */

@@ -204,9 +204,6 @@ static void sflow_metrics(struct own *o, struct sflow_collector *sc)
 	    SF("unknown_records_total", "counter",
 	       "sFlow records skipped: another enterprise or a format not mapped.",
 	       decode.unknown_record),
-	    SF("counter_samples_total", "counter", "sFlow counter samples decoded.",
-	       decode.counter_samples),
-	    SF("flow_samples_total", "counter", "sFlow flow samples decoded.", decode.flow_samples),
 	    SF("frames_total", "counter", "Frames made of sFlow counter samples.", systems.frames),
 	    SF("frame_errors_total", "counter", "Frames of sFlow samples the store refused.",
 	       systems.frame_errors),
@@ -219,6 +216,9 @@ static void sflow_metrics(struct own *o, struct sflow_collector *sc)
 	    SF("sources_full_total", "counter",
 	       "sFlow samples of data sources beyond the collector's bound: ignored.",
 	       systems.sources_full),
+	    SF("undecided_samples_total", "counter",
+	       "sFlow samples of VMs or containers held while their kind was not known yet.",
+	       systems.undecided),
 	    SF("sources", "gauge", "sFlow data sources followed.", systems.sources),
 	    SF("flow_errors_total", "counter", "sFlow flow samples the flow recorder refused.",
 	       flow_errors),
@@ -231,6 +231,12 @@ static void sflow_metrics(struct own *o, struct sflow_collector *sc)
 		memcpy(&v, (const char *)&s + m[i].off, sizeof(v));
 		own_metric(o, m[i].name, m[i].type, m[i].help, (double)v);
 	}
+	own_family(o, "vantage_sflow_samples_total", "counter",
+	           "sFlow samples decoded, by type (counters, flow).");
+	buf_printf(o->out, "vantage_sflow_samples_total{type=\"counters\"} %llu\n",
+	           (unsigned long long)s.decode.counter_samples);
+	buf_printf(o->out, "vantage_sflow_samples_total{type=\"flow\"} %llu\n",
+	           (unsigned long long)s.decode.flow_samples);
 }
 
 static void own_metrics(struct request *r, struct own *o, bool store_ok, struct buf *stats)

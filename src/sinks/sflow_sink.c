@@ -66,11 +66,6 @@
 #define SS_MAX_ITEMS 256                     /* disks, devices, interfaces of a frame */
 #define SS_LINE_MAX (64u << 20)              /* a longer line is skipped */
 
-/* The flow samples' encoder (sflow_flow.c, the flows task): weak until it is
- * linked in, so the sink builds without it and its flows op says so. */
-extern int sflow_dgram_add_flow(struct sflow_dgram *d, const struct sflow_flow *f)
-    __attribute__((weak));
-
 /* One data source: a system whose samples this sink sent. */
 struct ds {
 	char *id;
@@ -136,34 +131,33 @@ struct cur {
 
 struct sflow_sink {
 	struct sink base;
-	int fd;
-	struct sockaddr_storage to;
-	socklen_t tolen;
+	/* set at open */
 	size_t mtu;
+	int64_t delay_ns, start_ns;
+	struct sockaddr_storage to;
+	int fd;
+	socklen_t tolen;
 	uint32_t sub_agent;
-	int64_t delay_ns;
 	struct sflow_addr agent;
 	char agent_str[64];
-	int64_t start_ns;
 
+	/* the frame being received (the caller's thread) */
 	struct buf line; /* a line cut by a write */
 	struct cur cur;
 
-	pthread_mutex_t lock; /* everything below; the thread */
+	/* under lock: everything below, shared with the sender thread */
+	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_t thread;
-	bool thread_started, stop;
-	struct sflow_dgram dg;
 	int64_t first_ns; /* when the pending datagram got its first sample; 0 none */
-	uint32_t seq;
 	struct ds *ds;
 	size_t nds, capds;
-	uint32_t host_ncpu;
 	int64_t host_prev_ns, host_gap_ns; /* the host's frames: the last, their spacing */
+	uint64_t datagrams, bytes, samples, flow_samples, send_errors, too_big, skipped_frames;
+	uint32_t seq, host_ncpu;
 	int last_err;
-	/* counts */
-	uint64_t datagrams, bytes, samples, flow_samples, send_errors, too_big, skipped_frames,
-	    no_flow_encoder;
+	bool thread_started, stop;
+	struct sflow_dgram dg;
 };
 
 /* ---- data sources --------------------------------------------------------------- */
@@ -506,18 +500,22 @@ static void metric_record(struct cur *c, struct js_span key, struct js_span val)
 					d->v[i] = numu(v);
 	} else if (js_eq(key, "cgroup")) {
 		while (js_obj_next(&it, &n, &v) == 1) {
-			if (js_eq(n, "cpu_usage_ns"))
-				c->cg_cpu_ns = numu(v), c->has_cg_cpu = true;
-			else if (js_eq(n, "io_read_bytes"))
-				c->io_rb = numu(v), c->has_cg_io = true;
-			else if (js_eq(n, "io_write_bytes"))
+			if (js_eq(n, "cpu_usage_ns")) {
+				c->cg_cpu_ns = numu(v);
+				c->has_cg_cpu = true;
+			} else if (js_eq(n, "io_read_bytes")) {
+				c->io_rb = numu(v);
+				c->has_cg_io = true;
+			} else if (js_eq(n, "io_write_bytes"))
 				c->io_wb = numu(v);
 			else if (js_eq(n, "io_read_ops"))
 				c->io_rops = numu(v);
 			else if (js_eq(n, "io_write_ops"))
 				c->io_wops = numu(v);
-			else if (js_eq(n, "cpu_limit_cores") && !isnull(v))
-				c->cpu_limit = numd(v), c->has_cpu_limit = true;
+			else if (js_eq(n, "cpu_limit_cores") && !isnull(v)) {
+				c->cpu_limit = numd(v);
+				c->has_cpu_limit = true;
+			}
 		}
 	}
 }
@@ -996,14 +994,6 @@ static int ss_end_frame(struct sink *s, const struct frame_summary *sum)
 static int ss_flows(struct sink *s, const struct sflow_flow *f, size_t n)
 {
 	struct sflow_sink *ss = (struct sflow_sink *)s;
-	if (!sflow_dgram_add_flow) {
-		pthread_mutex_lock(&ss->lock);
-		if (!ss->no_flow_encoder++)
-			log_warn("sink %s: flow samples are not encoded by this build",
-			         ss->base.desc);
-		pthread_mutex_unlock(&ss->lock);
-		return -ENOTSUP;
-	}
 	int64_t now = mono_ns();
 	struct sflow_flow fl;
 	pthread_mutex_lock(&ss->lock);

@@ -50,6 +50,11 @@ check_eq "none rejected" 0 "$(metric vantage_sflow_rejected_total)"
 check_eq "a frame per counter sample" "$N" "$(metric vantage_sflow_frames_total)"
 # 4 records per datagram are the mib2 ip/icmp/tcp/udp groups: known, not mapped
 check_eq "unmapped records skipped and counted" $((4 * N)) "$(metric vantage_sflow_unknown_records_total)"
+if command -v promtool >/dev/null; then
+	curl -s "http://$API/metrics" >"$TMP/metrics.txt"
+	check "/metrics with the collector's counters passes promtool check metrics" \
+		promtool check metrics <"$TMP/metrics.txt"
+fi
 
 SYS="host:sflow:$AGENT:$UUID"
 stored() { curl -s "http://$API/api/v1/systems" | jq -e --arg s "$SYS" '.systems[] | select(.id == $s)' >/dev/null; }

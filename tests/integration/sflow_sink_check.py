@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import sflow_decode  # noqa: E402
 
 M32 = 1 << 32
+FLOW_ADDR = "10.253.77.2"  # the container's address in sflow_sink.sh
 failed = []
 
 
@@ -154,6 +155,32 @@ def main():
             break
     else:
         check("each of the %d data sources numbers its samples 1, 2, ..." % len(samples), True)
+
+    rate = int(os.environ.get("FLOW_RATE", "0"))
+    if rate:  # packets sampled on the host's end of the container's veth
+        flows = {}
+        for d in dgs:
+            for s in d["samples"]:
+                if s.get("type") == "flow":
+                    flows.setdefault((s["ds_class"], s["ds_index"]), []).append(s)
+        n = sum(len(v) for v in flows.values())
+        check("flow samples arrived (%d, data sources %s)" % (n, sorted(flows)), n > 0)
+        seq_ok = all([s["seq"] for s in v] == list(range(1, len(v) + 1)) for v in flows.values())
+        check("each data source numbers its flow samples 1, 2, ... (apart from its counter samples)", seq_ok)
+        bad, ours = [], 0
+        for v in flows.values():
+            for s in v:
+                hdr = [r for r in s["records"] if r.get("type") == "sampled_header"]
+                pk = hdr[0]["data"].get("decoded", {}) if hdr else {}
+                if s["sampling_rate"] != rate or not hdr or hdr[0]["data"]["header_protocol"] != 1:
+                    bad.append(s)
+                elif "." in pk.get("src_ip", ""):  # IPv4 on that veth: the container's traffic
+                    if FLOW_ADDR in (pk["src_ip"], pk["dst_ip"]):
+                        ours += 1
+                    else:
+                        bad.append(pk)
+        check("every flow sample: 1 in %d, a sampled Ethernet header; its IPv4 packets (%d) to or from %s"
+              % (rate, ours, FLOW_ADDR), not bad and ours > 0, bad[:2])
 
     def recs(s):
         return {r["type"]: r["data"] for r in s["records"]}

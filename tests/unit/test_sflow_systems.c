@@ -5,8 +5,9 @@
  * jansson.  Checked: a host's identity, labels and records; CPU
  * percentages from two samples, across a u32 wrap; stale samples dropped,
  * sequence gaps counted, an agent restart giving no rates; virtual nodes
- * as containers (their host's kernel) or VMs (a kernel of their own) tied
- * to their parent host; ids without a uuid; hostile hostnames made safe.
+ * as containers (their host's kernel) or VMs (a kernel of their own, or an
+ * OS the agent does not know) tied to their parent host, held while that
+ * cannot be told; ids without a uuid; hostile hostnames made safe.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -272,6 +273,39 @@ static void virtual_nodes(void **state)
 	assert_string_equal(json_string_value(json_object_get(head, "kind")), "vm");
 	assert_true(strncmp(json_string_value(json_object_get(head, "id")), "vm:sflow:", 9) == 0);
 	json_decref(a);
+
+	/* no os_release, OS unknown: a hypervisor's guest (hsflowd's KVM) */
+	virt(&c, 79, "kvm-guest", "");
+	assert_int_equal(sflow_systems_counters(e->sys, &h, &c, 0), 0);
+	a = take(e);
+	assert_string_equal(json_string_value(json_object_get(rec(a, "frame", NULL), "kind")),
+	                    "vm");
+	json_decref(a);
+
+	/* no os_release, OS Linux: cannot tell; held SFLOW_KIND_WAIT samples
+	 * (no frame), then a container whose first frame has rates */
+	for (uint32_t i = 1; i <= SFLOW_KIND_WAIT + 1; i++) {
+		virt(&c, 80, "quiet", "");
+		c.descr.os_name = SFLOW_OS_LINUX;
+		c.seq = i;
+		c.vcpu.cpu_time_ms = 1000 * i;
+		h = hdr(11000 + 1000 * i);
+		assert_int_equal(sflow_systems_counters(e->sys, &h, &c, 0), 0);
+		a = take(e);
+		if (i <= SFLOW_KIND_WAIT) {
+			assert_int_equal(json_array_size(a), 0);
+		} else {
+			head = rec(a, "frame", NULL);
+			assert_string_equal(json_string_value(json_object_get(head, "kind")),
+			                    "container");
+			assert_float_equal(num(rec(a, "metric", "cgroup"), "cpu_pct"), 100.0,
+			                   0.001);
+		}
+		json_decref(a);
+	}
+	struct sflow_systems_stats st;
+	sflow_systems_stats(e->sys, &st);
+	assert_int_equal(st.undecided, SFLOW_KIND_WAIT);
 }
 
 static void no_uuid_and_hostile_names(void **state)
