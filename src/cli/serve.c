@@ -54,6 +54,7 @@
 
 #include "../analytics/alarm_engine.h"
 #include "../engine/engine.h"
+#include "../engine/flow_record.h"
 #include "../engine/sampler.h"
 #include "../engine/sflow_collector.h"
 #include "../server/instance.h"
@@ -139,6 +140,24 @@ static void start_alarms(struct daemon *d)
 		         d->cfg.nalarms == 1 ? "" : "s");
 }
 
+/* The collector's flow hooks: the flow recorder's calls. */
+static void flow_source(void *ctx, const struct sflow_header *h, uint32_t ds_index,
+                        const char *system_id, int64_t now_ms)
+{
+	flow_recorder_source(ctx, h, ds_index, system_id, now_ms);
+}
+
+static int flow_add(void *ctx, const struct sflow_header *h, const struct sflow_flow *f,
+                    int64_t now_ms)
+{
+	return flow_recorder_add(ctx, h, f, now_ms);
+}
+
+static int flow_flush(void *ctx, int64_t now_ms)
+{
+	return flow_recorder_flush(ctx, now_ms);
+}
+
 /* The sFlow collector ([sflow] listen) on the engine's store share; its
  * counters go to /metrics.  0, or -1 with the error said. */
 static int start_sflow(struct daemon *d)
@@ -146,13 +165,15 @@ static int start_sflow(struct daemon *d)
 	if (!d->cfg.sflow_listen)
 		return 0;
 	char err[512];
-	/* flows: NULL until the flow recorder (engine/flow_record.h) is merged:
-	 * then its flow_recorder_source/_add/_flush as o.flows */
+	/* flow samples to the flow recorder (engine/flow_record.h, docs/flows.md) */
+	d->flows = flow_recorder_new_shared(&d->e.store);
+	const struct sflow_flow_hooks hooks = {
+	    .ctx = d->flows, .source = flow_source, .flow = flow_add, .flush = flow_flush};
 	struct sflow_collector_opts o = {.listen = d->cfg.sflow_listen,
 	                                 .store = &d->e.store,
 	                                 .slot = SFLOW_COLLECTOR_SLOT,
 	                                 .max_rate = (uint32_t)d->cfg.sflow_max_rate,
-	                                 .flows = NULL};
+	                                 .flows = &hooks};
 	if (sflow_collector_start(&o, &d->sflow, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
@@ -523,6 +544,7 @@ out_store:
 	server_stop(d->srv);
 	atomic_store(&d->stats.sflow, NULL);
 	sflow_collector_free(d->sflow); /* after the API, which reads its counters */
+	flow_recorder_free(d->flows);   /* flushed by the collector's thread at its end */
 	if (!d->e.abandoned)            /* after the lanes and the API, which call it */
 		alarm_engine_stop(d->alarms);
 out_fds:

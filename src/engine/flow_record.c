@@ -33,10 +33,16 @@ struct learnt {
 	char *system;
 };
 
+/* A kept sample: what attribution needs, attributed when written. */
 struct pending {
 	int64_t t;
-	char agent[48], src[48], dst[48];
-	char *src_system, *dst_system;
+	char agent[48];
+	uint32_t af;
+	uint8_t src[16], dst[16];
+	char *ds; /* the data source's system (owned), NULL: unknown */
+	bool has_socket;
+	uint32_t sock_af;
+	uint8_t local[16];
 	uint32_t proto, sport, dport, frame_length, rate;
 };
 
@@ -47,7 +53,7 @@ struct flow_recorder {
 	struct u64map sources; /* hash(agent, sub-agent, ds_index) -> struct source */
 	struct u64map learnt;  /* hash(address) -> struct learnt */
 	struct pending *p;
-	size_t n;
+	size_t n, cap;
 	int64_t first_ms; /* when p[0] came */
 	bool failing;     /* in an episode of failed writes (logged once) */
 	struct flow_recorder_stats stats;
@@ -78,7 +84,6 @@ static struct flow_recorder *make(struct store *st, struct store_share *sh)
 	r->sh = sh;
 	u64map_init(&r->sources, sizeof(struct source));
 	u64map_init(&r->learnt, sizeof(struct learnt));
-	r->p = xcalloc(FLOW_RECORDER_BATCH, sizeof(*r->p));
 	return r;
 }
 
@@ -166,10 +171,8 @@ static int load_addrs(struct flow_recorder *r, struct store *st, void *arg)
 	return addr_map_load(&r->addrs, st, *(int64_t *)arg);
 }
 
-static void maybe_reload(struct flow_recorder *r, int64_t now_ms, bool missed)
+static void reload(struct flow_recorder *r, int64_t now_ms)
 {
-	if (!addr_map_due(&r->addrs, now_ms, missed))
-		return;
 	if (with_store(r, load_addrs, &now_ms) == -ESHUTDOWN)
 		r->addrs.loaded_ms = now_ms; /* the old map until the next try */
 }
@@ -196,38 +199,29 @@ int flow_recorder_add(struct flow_recorder *r, const struct sflow_header *h,
 		r->stats.no_ip++;
 		return 0;
 	}
-	maybe_reload(r, now_ms, false);
+	if (r->n == FLOW_RECORDER_MAX) {
+		r->stats.dropped++;
+		return -ENOBUFS;
+	}
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 256;
+		r->p = xrealloc(r->p, r->cap * sizeof(*r->p));
+	}
 	const struct source *src = u64map_get(&r->sources, source_key(h, f->ds_index));
 	const char *ds = src ? src->system : NULL;
 	if (ds && f->has_socket)
 		learn(r, f->sock_af, f->local, ds);
-	const char *ss = lookup(r, f->af, f->src), *dsys = lookup(r, f->af, f->dst);
-	if ((!ss || !dsys) && addr_map_due(&r->addrs, now_ms, true)) { /* a new system? */
-		maybe_reload(r, now_ms, true);
-		ss = lookup(r, f->af, f->src);
-		dsys = lookup(r, f->af, f->dst);
-	}
-	if (ds && !f->has_socket) {
-		/* sampled on ds's interface: an unknown end facing another
-		 * system is ds */
-		if (!ss && dsys && strcmp(dsys, ds) != 0)
-			ss = ds;
-		else if (!dsys && ss && strcmp(ss, ds) != 0)
-			dsys = ds;
-	} else if (ds) {
-		if (!ss && same(f->sock_af, f->local, f->af, f->src))
-			ss = ds;
-		if (!dsys && same(f->sock_af, f->local, f->af, f->dst))
-			dsys = ds;
-	}
 	struct pending *p = &r->p[r->n];
 	memset(p, 0, sizeof(*p));
 	p->t = now_ms;
 	addr_text(h->agent.af, h->agent.a, p->agent, sizeof(p->agent));
-	addr_text(f->af, f->src, p->src, sizeof(p->src));
-	addr_text(f->af, f->dst, p->dst, sizeof(p->dst));
-	p->src_system = ss ? xstrdup(ss) : NULL;
-	p->dst_system = dsys ? xstrdup(dsys) : NULL;
+	p->af = f->af;
+	memcpy(p->src, f->src, 16);
+	memcpy(p->dst, f->dst, 16);
+	p->ds = ds ? xstrdup(ds) : NULL;
+	p->has_socket = f->has_socket;
+	p->sock_af = f->sock_af;
+	memcpy(p->local, f->local, 16);
 	p->proto = f->proto;
 	p->sport = f->sport;
 	p->dport = f->dport;
@@ -235,9 +229,31 @@ int flow_recorder_add(struct flow_recorder *r, const struct sflow_header *h,
 	p->rate = f->sampling_rate ? f->sampling_rate : 1;
 	if (r->n++ == 0)
 		r->first_ms = now_ms;
-	if (r->n >= FLOW_RECORDER_BATCH || now_ms - r->first_ms >= FLOW_RECORDER_DELAY_MS)
-		return flow_recorder_flush(r, now_ms);
 	return 0;
+}
+
+/* The systems of p's ends (flow_record.h: addresses, then the data
+ * source); true when an end stays unknown. */
+static bool attribute(struct flow_recorder *r, const struct pending *p, const char **ss,
+                      const char **dsys)
+{
+	*ss = lookup(r, p->af, p->src);
+	*dsys = lookup(r, p->af, p->dst);
+	const char *ds = p->ds;
+	if (ds && !p->has_socket) {
+		/* sampled on ds's interface: an unknown end facing another
+		 * system is ds */
+		if (!*ss && *dsys && strcmp(*dsys, ds) != 0)
+			*ss = ds;
+		else if (!*dsys && *ss && strcmp(*ss, ds) != 0)
+			*dsys = ds;
+	} else if (ds) {
+		if (!*ss && same(p->sock_af, p->local, p->af, p->src))
+			*ss = ds;
+		if (!*dsys && same(p->sock_af, p->local, p->af, p->dst))
+			*dsys = ds;
+	}
+	return !*ss || !*dsys;
 }
 
 struct batch {
@@ -254,24 +270,48 @@ static int put(struct flow_recorder *r, struct store *st, void *arg)
 	return e;
 }
 
+static void drop_kept(struct flow_recorder *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->p[i].ds);
+	r->n = 0;
+}
+
 int flow_recorder_flush(struct flow_recorder *r, int64_t now_ms)
 {
 	if (r->n == 0)
 		return 0;
+	if (addr_map_due(&r->addrs, now_ms, false))
+		reload(r, now_ms);
 	struct store_flow *v = xcalloc(r->n, sizeof(*v));
+	bool missed = false;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < r->n; i++) {
+			const struct pending *p = &r->p[i];
+			const char *ss, *dsys;
+			missed |= attribute(r, p, &ss, &dsys);
+			v[i] = (struct store_flow){.time_ms = p->t,
+			                           .agent = p->agent,
+			                           .src_system = ss,
+			                           .dst_system = dsys,
+			                           .proto = p->proto,
+			                           .sport = p->sport,
+			                           .dport = p->dport,
+			                           .frame_length = p->frame_length,
+			                           .sampling_rate = p->rate};
+		}
+		/* an unknown address: a new system, maybe (the map's back-off
+		 * keeps this from reloading on every write) */
+		if (pass || !missed || !addr_map_due(&r->addrs, now_ms, true))
+			break;
+		reload(r, now_ms);
+	}
+	char(*text)[2][48] = xcalloc(r->n, sizeof(*text));
 	for (size_t i = 0; i < r->n; i++) {
-		const struct pending *p = &r->p[i];
-		v[i] = (struct store_flow){.time_ms = p->t,
-		                           .agent = p->agent,
-		                           .src_system = p->src_system,
-		                           .dst_system = p->dst_system,
-		                           .src = p->src,
-		                           .dst = p->dst,
-		                           .proto = p->proto,
-		                           .sport = p->sport,
-		                           .dport = p->dport,
-		                           .frame_length = p->frame_length,
-		                           .sampling_rate = p->rate};
+		addr_text(r->p[i].af, r->p[i].src, text[i][0], sizeof(text[i][0]));
+		addr_text(r->p[i].af, r->p[i].dst, text[i][1], sizeof(text[i][1]));
+		v[i].src = text[i][0];
+		v[i].dst = text[i][1];
 	}
 	struct batch b = {v, r->n};
 	int e = with_store(r, put, &b);
@@ -285,13 +325,17 @@ int flow_recorder_flush(struct flow_recorder *r, int64_t now_ms)
 		r->failing = false;
 		r->stats.stored += r->n;
 	}
+	free(text);
 	free(v);
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->p[i].src_system);
-		free(r->p[i].dst_system);
-	}
-	r->n = 0;
+	drop_kept(r);
 	return e;
+}
+
+int flow_recorder_tick(struct flow_recorder *r, int64_t now_ms)
+{
+	if (r->n >= FLOW_RECORDER_BATCH || (r->n && now_ms - r->first_ms >= FLOW_RECORDER_DELAY_MS))
+		return flow_recorder_flush(r, now_ms);
+	return 0;
 }
 
 void flow_recorder_stats(const struct flow_recorder *r, struct flow_recorder_stats *out)
@@ -303,10 +347,7 @@ void flow_recorder_free(struct flow_recorder *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->p[i].src_system);
-		free(r->p[i].dst_system);
-	}
+	drop_kept(r);
 	free(r->p);
 	size_t pos = 0;
 	uint64_t k;

@@ -18,9 +18,14 @@
  *      another system.
  *   An end neither tells stays unknown (NULL: the address speaks for it).
 
- * Records are kept in memory and written in batches: flow_recorder_add()
- * writes when FLOW_RECORDER_BATCH records are kept or the oldest kept one
- * is FLOW_RECORDER_DELAY_MS old; flow_recorder_flush() writes what is kept.
+ * Records are kept in memory and written in batches, attributed when they
+ * are written (after the address map was reloaded if due).
+ * flow_recorder_add() only keeps (it never touches the store: the
+ * collector calls it inside its own store batch); flow_recorder_tick(),
+ * called after each of the collector's wake-ups outside that batch, writes
+ * when FLOW_RECORDER_BATCH records are kept or the oldest is
+ * FLOW_RECORDER_DELAY_MS old; flow_recorder_flush() writes what is kept.
+ * Past FLOW_RECORDER_MAX kept records, samples are dropped and counted.
  *
  * Threads: a recorder belongs to one thread (the collector's).  Its store
  * writes take the share's lock when made with flow_recorder_new_shared()
@@ -36,6 +41,7 @@
 
 #define FLOW_RECORDER_BATCH 1024
 #define FLOW_RECORDER_DELAY_MS 1000
+#define FLOW_RECORDER_MAX 65536
 
 struct store;
 struct store_share;
@@ -55,15 +61,20 @@ void flow_recorder_source(struct flow_recorder *r, const struct sflow_header *h,
                           const char *system_id, int64_t now_ms);
 
 /* One decoded flow sample (a flow callback of sflow_decode()), received at
- * now_ms (wall clock, ms).  Samples without an IP header are counted and
- * skipped.  0, or the error of a batch write (the batch is dropped and
- * counted; the recorder goes on). */
+ * now_ms (wall clock, ms): kept for the next write.  Samples without an IP
+ * header are counted and skipped.  0; -ENOBUFS when FLOW_RECORDER_MAX are
+ * kept (the sample is dropped and counted). */
 int flow_recorder_add(struct flow_recorder *r, const struct sflow_header *h,
                       const struct sflow_flow *f, int64_t now_ms);
 
-/* Write what is kept; 0 or the store's error.  Call it on a timer (every
- * second) so that a quiet agent's last samples are not held back, and
- * before flow_recorder_free(). */
+/* Write when FLOW_RECORDER_BATCH records are kept or the oldest is
+ * FLOW_RECORDER_DELAY_MS old.  0 or the store's error (the records written
+ * are dropped and counted; the recorder goes on).  Call it at least every
+ * second, outside any store batch. */
+int flow_recorder_tick(struct flow_recorder *r, int64_t now_ms);
+
+/* Write what is kept; 0 or the store's error.  Call it before
+ * flow_recorder_free(). */
 int flow_recorder_flush(struct flow_recorder *r, int64_t now_ms);
 
 /* What the recorder did, for /metrics. */
@@ -71,7 +82,7 @@ struct flow_recorder_stats {
 	uint64_t samples; /* flow samples given to flow_recorder_add */
 	uint64_t stored;  /* flow records written */
 	uint64_t no_ip;   /* samples without an IP header: skipped */
-	uint64_t dropped; /* records lost to failed writes */
+	uint64_t dropped; /* records lost to failed writes or a full buffer */
 	uint64_t write_errors;
 };
 void flow_recorder_stats(const struct flow_recorder *r, struct flow_recorder_stats *out);

@@ -11,6 +11,7 @@
 #include "sampler.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -63,6 +64,14 @@ static void open_missing(struct sampler *s, int64_t now)
 	s->last_open_ms = now;
 	for (int i = 0; i < s->nifs; i++) {
 		struct iface *f = &s->ifs[i];
+		/* an interface deleted and made again (a container restarted)
+		 * has a new index: the old socket hears nothing any more */
+		if (f->ps && (int)if_nametoindex(f->name) != pktsample_ifindex(f->ps)) {
+			log_info("sampling %s: the interface was replaced; sampling the new one",
+			         f->name);
+			pktsample_close(f->ps);
+			f->ps = NULL;
+		}
 		if (f->ps)
 			continue;
 		char err[256];

@@ -11,7 +11,8 @@
  * (sink_flows() on e->extras: the sFlow sink sends them as flow samples).
  * An attributed sample carries an extended socket: local = the owned
  * address.  Interfaces that do not exist (yet) are tried again every 10 s,
- * so a container's veth end may be named before the container starts.
+ * so a container's veth end may be named before the container starts; one
+ * deleted or made again (a restarted container) is noticed within 10 s.
  *
  * Start it after engine_start() (the sinks are open) and stop it before
  * engine_stop().

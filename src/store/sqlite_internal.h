@@ -188,8 +188,7 @@ int sqlite_expire_logs(struct sqlite_store *s, int64_t now_ms);
 /* Flow records (sqlite_flows.c); expire_flows: the 1-hour retention (maintain). */
 int sqlite_put_flows(struct store *base, const struct store_flow *f, size_t n);
 int sqlite_flows_top(struct store *base, int64_t from_ms, int64_t to_ms, const char *group,
-                     size_t limit, int (*cb)(void *ctx, const struct store_flow_top *t),
-                     void *ctx);
+                     size_t limit, int (*cb)(void *ctx, const struct store_flow_top *t), void *ctx);
 int expire_flows(struct sqlite_store *s, int64_t now_ms);
 
 /* ---- sqlite.c ---- */

@@ -127,7 +127,7 @@ static int top_cb(void *ctx, const struct store_flow_top *t)
 }
 
 static const uint8_t A[4] = {10, 88, 0, 2}, B[4] = {10, 88, 0, 3}, X[4] = {198, 51, 100, 9},
-                     Y[4] = {203, 0, 113, 5};
+                     Y[4] = {203, 0, 113, 5}, Z[4] = {192, 0, 2, 77};
 
 static void test_record_and_top(void **state)
 {
@@ -145,9 +145,8 @@ static void test_record_and_top(void **state)
 	struct sflow_header h = agent();
 	flow_recorder_source(r, &h, 7, "container:b", T0);
 	/* 10 s: A -> B 100 samples of 1000 bytes at 1 in 100 (10 kB/s x 100),
-	 * X -> B 10 samples (unknown source), B -> Y 20 (B by data source, no
-	 * socket: Y is unknown, so nothing says which end is B... but B's
-	 * address is known), then a sample with no IP */
+	 * X -> B 10 samples (unknown source), Y -> Z 20 with a socket of the
+	 * data source (B) whose local end is Z, then a sample with no IP */
 	for (int i = 0; i < 100; i++) {
 		struct sflow_flow f = udp(A, B, 1000, 100);
 		assert_int_equal(flow_recorder_add(r, &h, &f, T0 + i * 100), 0);
@@ -156,12 +155,12 @@ static void test_record_and_top(void **state)
 		struct sflow_flow f = udp(X, B, 500, 100);
 		assert_int_equal(flow_recorder_add(r, &h, &f, T0 + 9000 + i), 0);
 	}
-	/* Y -> X, with a socket: the local end (X) is the data source's */
+	/* Y -> Z, with a socket: the local end (Z) is the data source's */
 	for (int i = 0; i < 20; i++) {
-		struct sflow_flow f = udp(Y, X, 200, 10);
+		struct sflow_flow f = udp(Y, Z, 200, 10);
 		f.has_socket = true;
 		f.sock_af = 1;
-		memcpy(f.local, X, 4);
+		memcpy(f.local, Z, 4);
 		memcpy(f.remote, Y, 4);
 		assert_int_equal(flow_recorder_add(r, &h, &f, T0 + 9100 + i), 0);
 	}
@@ -185,7 +184,7 @@ static void test_record_and_top(void **state)
 	assert_true(o.bps[0] > 999999.0 && o.bps[0] < 1000001.0); /* 100 x 1000 x 100 / 10 s */
 	assert_true(o.pps[0] > 999.9 && o.pps[0] < 1000.1);
 	assert_int_equal(o.samples[0], 100);
-	/* X -> B (10 x 500 x 100) and Y -> X (X learnt as container:b; 20 x
+	/* X -> B (10 x 500 x 100) and Y -> Z (Z learnt as container:b; 20 x
 	 * 200 x 10), over 10 s */
 	assert_string_equal(o.key[1][0], "-");
 	assert_string_equal(o.key[1][1], "container:b");
