@@ -11,7 +11,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 \
            -D_GNU_SOURCE -MMD -MP -I/usr/include/postgresql
-LDLIBS  := -lpq -lrdkafka -lzstd -lcurl -lcrypto -lsqlite3 -ljansson -linih -lbpf -lext2fs -lcom_err -lpthread -lm
+LDLIBS  := -lpq -lrdkafka -lzstd -lcurl -lcrypto -lsqlite3 -ljansson -linih -lbpf -lext2fs -lcom_err -lsystemd -lpthread -lm
 SANFLAGS := -I/usr/include/postgresql -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 B       := build

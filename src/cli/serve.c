@@ -54,6 +54,7 @@
 
 #include "../analytics/alarm_engine.h"
 #include "../engine/engine.h"
+#include "../engine/logtail.h"
 #include "../server/instance.h"
 #include "../server/listen.h"
 #include "../server/server.h"
@@ -355,6 +356,30 @@ static int probe_listen(const struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The log collector over the engine's store, fed by its discovery; its
+ * failure is logged and the daemon goes on without logs. */
+static void start_logs(struct daemon *d)
+{
+	if (!d->cfg.logs)
+		return;
+	struct logtail_config lc = {
+	    .globs = d->cfg.log_globs.n ? (const char *const *)d->cfg.log_globs.v : NULL,
+	    .nglobs = d->cfg.log_globs.n,
+	    .multiline = (const char *const *)d->cfg.log_multiline.v,
+	    .nmultiline = d->cfg.log_multiline.n,
+	    .max_line = (size_t)d->cfg.log_max_line,
+	    .journal = true,
+	};
+	if (logtail_start(&lc, &d->e.store, d->proc_fd, &d->logs) < 0) {
+		log_error("running without log collection");
+		return;
+	}
+	d->e.discovered = logtail_discovered;
+	d->e.discovered_arg = d->logs;
+	d->stats.extra_metrics = logtail_metrics;
+	d->stats.extra_metrics_arg = d->logs;
+}
+
 /* Open the store (creating its directory; the daemon's claim on it, see
  * store.h STORE_DAEMON), set up the engine over it, and start the API. */
 static int open_store_and_api(struct daemon *d)
@@ -382,6 +407,7 @@ static int open_store_and_api(struct daemon *d)
 	d->e.spool_max_age_s = (int64_t)d->cfg.spool_max_age;
 	d->e.watch[kind_container.index] = d->cfg.containers;
 	d->e.watch[kind_vm.index] = d->cfg.vms;
+	start_logs(d);
 	if (strcmp(d->cfg.listen, "off") == 0)
 		return EXIT_OK;
 	struct server_opts so = {
@@ -475,13 +501,17 @@ int cmd_serve(int argc, char **argv)
 		goto out_store;
 	}
 	main_loop(d);
+	logtail_stop(d->logs); /* its last lines, before the store closes */
 	engine_stop(&d->e);
 	d->engine_up = false;
 	log_info("stopped; store %s closed", safe);
 out_store:
+	logtail_stop(d->logs);
 	if (d->engine_up) /* the lanes (if any) and the store */
 		engine_stop(&d->e);
 	server_stop(d->srv);
+	if (!d->e.abandoned) /* after the lanes and the API, which call it */
+		logtail_free(d->logs);
 	if (!d->e.abandoned) /* after the lanes and the API, which call it */
 		alarm_engine_stop(d->alarms);
 out_fds:

@@ -37,6 +37,7 @@ struct daemon {
 	bool engine_up;  /* e is set up (and owns the store) */
 	struct server *srv;
 	struct alarm_engine *alarms; /* the alarms' engine, or NULL */
+	struct logtail *logs;        /* the log collector, or NULL ([logs] enabled) */
 	struct server_stats stats;
 	int epfd, sigfd, tfd; /* main thread only */
 };

@@ -573,6 +573,8 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 	}
 	if (l->idx == LANE_FAST && discovered) {
 		count(e, EC_SYSTEMS, l->set.n);
+		if (e->discovered)
+			e->discovered(e->discovered_arg, &l->set);
 		sync_gone(l, &l->known);
 		note_fresh(l, fresh);
 	}

@@ -220,6 +220,8 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 	           (double)atomic_load(&st->pending_frames));
 	own_metric(o, "vantage_systems_watched", "gauge", "Systems the daemon watches now.",
 	           (double)atomic_load(&st->systems));
+	if (st->extra_metrics)
+		st->extra_metrics(st->extra_metrics_arg, o->out);
 }
 
 /* ---- GET /metrics ------------------------------------------------------------------ */
