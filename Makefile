@@ -27,7 +27,7 @@ UNITLIB := $(patsubst tests/unit/%.c,$(B)/unitlib/%.o,\
 LIBA    := $(B)/libvantage.a
 SANLIBA := $(B)/libvantage-san.a
 # helper programs of the integration tests built plainly (vmi_fuzz is sanitized)
-TOOLS   := store_tool qmp_tool procnet_tool alarm_action_tool alarm_drift_tool kafka_mock
+TOOLS   := store_tool qmp_tool procnet_tool alarm_action_tool alarm_drift_tool kafka_mock log_tool
 TESTBIN := $(TOOLS:%=$(B)/tests/%) $(B)/tests/vmi_fuzz
 # kept: make must not delete them as intermediates (and print that after
 # the test summary line, which has to come last)

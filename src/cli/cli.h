@@ -22,5 +22,6 @@ int cmd_search(int argc, char **argv);   /* search.c */
 int cmd_topology(int argc, char **argv); /* topology.c */
 int cmd_ls(int argc, char **argv);
 int cmd_alarms(int argc, char **argv); /* alarms.c */
+int cmd_logs(int argc, char **argv);   /* logs.c */
 
 #endif

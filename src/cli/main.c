@@ -31,6 +31,7 @@ static void usage(FILE *out)
 	    "  search      find records across every system in the store\n"
 	    "  topology    who talks to whom: systems joined by their connections, with traffic\n"
 	    "  alarms      the alarms' states, their history, and backtests of an alarm\n"
+	    "  logs        log lines of the systems: search, filter, follow\n"
 	    "  features    list the features a crawl can collect\n"
 	    "  help        show this help\n"
 	    "  version     print the version\n"
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
 		return cmd_topology(argc - 1, argv + 1);
 	if (strcmp(cmd, "alarms") == 0)
 		return cmd_alarms(argc - 1, argv + 1);
+	if (strcmp(cmd, "logs") == 0)
+		return cmd_logs(argc - 1, argv + 1);
 	if (strcmp(cmd, "ls") == 0)
 		return cmd_ls(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -609,4 +609,7 @@ const struct store_backend store_backend_pg = {
     .event_put = pg_event_put,
     .events = pg_events,
     .gone_reason = pg_gone_reason,
+    .put_logs = pg_put_logs,
+    .log_cursors = pg_log_cursors,
+    .logs = pg_logs,
 };

@@ -136,5 +136,13 @@ int pg_event_put(struct store *b, const struct store_event *e, int64_t *id);
 int pg_events(struct store *b, const struct store_event_filter *f,
               int (*cb)(void *ctx, int64_t id, const struct store_event *e), void *ctx);
 int pg_gone_reason(struct store *b, const char *system_id, const char *reason_json, int64_t now_ms);
+/* logs (pg_logs.c): the ops, and the retention run by pg_maintain */
+int pg_put_logs(struct store *b, const struct store_log *l, size_t n,
+                const struct store_log_cursor *c, size_t nc);
+int pg_log_cursors(struct store *b, int (*cb)(void *ctx, const struct store_log_cursor *c),
+                   void *ctx);
+int pg_logs(struct store *b, const struct store_log_query *q,
+            int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
+int pg_expire_logs(struct pg_store *s, int64_t now_ms);
 
 #endif

@@ -382,6 +382,8 @@ int pg_maintain(struct store *b, int64_t now)
 		         (long long)(now - RETAIN_EVENTS));
 		e = pg_exec(s, sql, "expiring events");
 	}
+	if (e == 0)
+		e = pg_expire_logs(s, now);
 	if (e == 0 && one_int(s, "SELECT count(*) FROM counts", &e) > 256)
 		e = pg_exec(s,
 		            "BEGIN; WITH d AS (DELETE FROM counts RETURNING name, n) INSERT INTO"

@@ -1095,4 +1095,7 @@ const struct store_backend store_backend_sqlite = {
     .event_put = sqlite_event_put,
     .events = sqlite_events,
     .gone_reason = sqlite_gone_reason,
+    .put_logs = sqlite_put_logs,
+    .log_cursors = sqlite_log_cursors,
+    .logs = sqlite_logs,
 };

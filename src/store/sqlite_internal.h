@@ -177,6 +177,14 @@ int sqlite_gone_reason(struct store *base, const char *system_id, const char *re
                        int64_t now_ms);
 /* Delete events older than the retention (sqlite_objects.c; maintain). */
 int expire_events(struct sqlite_store *s, int64_t now_ms);
+/* Logs (sqlite_logs.c): the ops, and the retention run by maintain. */
+int sqlite_put_logs(struct store *base, const struct store_log *l, size_t n,
+                    const struct store_log_cursor *c, size_t nc);
+int sqlite_log_cursors(struct store *base, int (*cb)(void *ctx, const struct store_log_cursor *c),
+                       void *ctx);
+int sqlite_logs(struct store *base, const struct store_log_query *q,
+                int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
+int sqlite_expire_logs(struct sqlite_store *s, int64_t now_ms);
 
 /* ---- sqlite.c ---- */
 /* The cached statement (prepared on first use, reset and unbound). */

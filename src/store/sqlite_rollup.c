@@ -698,6 +698,8 @@ int sqlite_maintain(struct store *base, int64_t now)
 		r = gc(s, now, false);
 	if (r == 0)
 		r = expire_events(s, now);
+	if (r == 0)
+		r = sqlite_expire_logs(s, now);
 	if (r == 0) {
 		s->wm1m = meta_get(s, "rollup_1m", -1);
 		s->wm1h = meta_get(s, "rollup_1h", -1);

@@ -418,11 +418,11 @@ int store_put_logs(struct store *s, const struct store_log *l, size_t n,
 int store_log_cursors(struct store *s, int (*cb)(void *ctx, const struct store_log_cursor *c),
                       void *ctx);
 /*
- * Lines matching the query, in (time, id) order (newest first with
- * `reverse`), at most `limit` (0: 1000).  `match`: full-text words (all
+ * Lines matching the query, in (time, id) order (id order with `by_id`;
+ * newest first with `reverse`), at most `limit` (0: 1000).  `match`: full-text words (all
  * must occur; FTS5 syntax on SQLite, the same words on PostgreSQL);
- * NULL fields: any; to_ms 0: now; after_id: only lines with a larger id
- * (live tail).  cb gets each line and its id.
+ * NULL fields: any; to_ms 0: now (no upper bound: every line stored);
+ * after_id: only lines with a larger id (live tail).  cb gets each line and its id.
  */
 struct store_log_query {
 	const char *const *system_ids; /* NULL: every system */
@@ -436,6 +436,8 @@ struct store_log_query {
 	int64_t after_id;
 	size_t limit;
 	bool reverse;
+	bool by_id; /* in id (insertion) order instead: a live tail resuming
+	             * after the last id it saw misses no line */
 };
 int store_logs(struct store *s, const struct store_log_query *q,
                int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
