@@ -513,6 +513,8 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 	bool discovered = false;
 	if (enabled && (rq->discover || !l->have_list))
 		discovered = refresh_systems(l, needs_pids(l, rq->due & enabled));
+	if (discovered && l->idx == LANE_FAST && e->discovered) /* the log collector */
+		e->discovered(e->discovered_arg, &l->set);
 
 	/* the run's features: the enabled ones of this lane, in table order */
 	const struct feature *feats[64];
@@ -573,8 +575,6 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 	}
 	if (l->idx == LANE_FAST && discovered) {
 		count(e, EC_SYSTEMS, l->set.n);
-		if (e->discovered)
-			e->discovered(e->discovered_arg, &l->set);
 		sync_gone(l, &l->known);
 		note_fresh(l, fresh);
 	}

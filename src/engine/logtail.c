@@ -44,7 +44,7 @@
 
 #define READ_CHUNK (64u << 10)
 #define FILE_BUDGET (1u << 20)     /* bytes read from one file before the others */
-#define DRAIN_QUIET_NS 1000000000LL /* a rotated file quiet this long is done */
+#define DRAIN_QUIET_NS 500000000LL /* a rotated file quiet this long is done */
 #define GONE_QUIET_NS 2000000000LL  /* a gone system's file quiet this long is closed */
 #define MULTILINE_IDLE_NS 1000000000LL
 #define RETRY_NS 1000000000LL
@@ -128,10 +128,11 @@ struct lt_file {
 	/* line assembly */
 	struct buf raw; /* the current line so far, at most raw_max bytes */
 	uint64_t raw_cut;
-	struct buf part; /* joined partial records (raw) */
-	uint64_t part_cut, part_start;
-	int part_stream;
-	int64_t part_time;
+	struct lt_part {    /* joined partial records (raw), per stream */
+		struct buf b;
+		uint64_t cut, start;
+		int64_t time;
+	} part[2];
 	struct buf rec; /* the open multi-line record, escaped */
 	uint64_t rec_cut, rec_start;
 	bool rec_open;
@@ -400,12 +401,18 @@ static void rec_emit(struct logtail *t, struct lt_file *f)
 	f->rec_cut = 0;
 }
 
+static bool part_open(const struct lt_part *p)
+{
+	return p->b.len || p->cut;
+}
+
 static void set_pend(struct lt_file *f, uint64_t end)
 {
-	uint64_t p = f->rec_open ? f->rec_start : f->part.len || f->part_cut ? f->part_start : end;
-	if (p != f->pend_off) {
-		f->pend_off = p;
-	}
+	uint64_t p = f->rec_open ? f->rec_start : end;
+	for (int k = 0; k < 2; k++)
+		if (part_open(&f->part[k]) && f->part[k].start < p)
+			p = f->part[k].start;
+	f->pend_off = p;
 }
 
 /* A complete message (framing removed, partials joined) that starts at
@@ -471,24 +478,23 @@ static void raw_line(struct logtail *t, struct lt_file *f, const char *line, siz
 	} else {
 		cut = 0;
 	}
-	if (r.partial || f->part.len || f->part_cut) {
-		if (!f->part.len && !f->part_cut) {
-			f->part_start = start;
-			f->part_stream = r.stream;
-			f->part_time = r.time_ms;
+	struct lt_part *pt = &f->part[r.stream == LOGFMT_STDERR];
+	if (r.partial || part_open(pt)) {
+		if (!part_open(pt)) {
+			pt->start = start;
+			pt->time = r.time_ms;
 		}
-		size_t room = t->max_line * 4 > f->part.len ? t->max_line * 4 - f->part.len : 0;
+		size_t room = t->max_line * 4 > pt->b.len ? t->max_line * 4 - pt->b.len : 0;
 		size_t take = r.len < room ? r.len : room;
-		buf_add(&f->part, r.msg, take);
-		f->part_cut += r.len - take + cut;
+		buf_add(&pt->b, r.msg, take);
+		pt->cut += r.len - take + cut;
 		if (r.partial) {
 			set_pend(f, end);
 			return;
 		}
-		message(t, f, f->part.data, f->part.len, f->part_cut, f->part_stream, f->part_time,
-		        f->part_start);
-		buf_reset(&f->part);
-		f->part_cut = 0;
+		message(t, f, pt->b.data, pt->b.len, pt->cut, r.stream, pt->time, pt->start);
+		buf_reset(&pt->b);
+		pt->cut = 0;
 	} else {
 		message(t, f, r.msg, r.len, cut, r.stream, r.time_ms, start);
 	}
@@ -504,11 +510,14 @@ static void file_finish(struct logtail *t, struct lt_file *f)
 		buf_reset(&f->raw);
 		f->raw_cut = 0;
 	}
-	if (f->part.len || f->part_cut) {
-		message(t, f, f->part.data, f->part.len, f->part_cut, f->part_stream, f->part_time,
-		        f->part_start);
-		buf_reset(&f->part);
-		f->part_cut = 0;
+	for (int k = 0; k < 2; k++) {
+		struct lt_part *pt = &f->part[k];
+		if (!part_open(pt))
+			continue;
+		message(t, f, pt->b.data, pt->b.len, pt->cut, k ? LOGFMT_STDERR : LOGFMT_STDOUT,
+		        pt->time, pt->start);
+		buf_reset(&pt->b);
+		pt->cut = 0;
 	}
 	rec_emit(t, f);
 	f->last_end = f->off;
@@ -916,7 +925,8 @@ static struct lt_file *file_add(struct logtail *t, struct lt_sys *s, struct fsro
 	f->cur = cursor_find(t, s->id, src->key, true);
 	f->ml = multiline_for(t, src);
 	f->raw = (struct buf)BUF_INIT;
-	f->part = (struct buf)BUF_INIT;
+	f->part[0].b = (struct buf)BUF_INIT;
+	f->part[1].b = (struct buf)BUF_INIT;
 	f->rec = (struct buf)BUF_INIT;
 	if (grow_array((void **)&t->files, &t->capfiles, t->nfiles + 1, sizeof(*t->files)) < 0) {
 		s->refs--;
@@ -1160,7 +1170,8 @@ static void collect(struct logtail *t)
 		}
 		f->sys->refs--;
 		buf_free(&f->raw);
-		buf_free(&f->part);
+		buf_free(&f->part[0].b);
+		buf_free(&f->part[1].b);
 		buf_free(&f->rec);
 		free(f);
 	}
@@ -1539,7 +1550,8 @@ static void free_all(struct logtail *t)
 		if (f->fd >= 0)
 			close(f->fd);
 		buf_free(&f->raw);
-		buf_free(&f->part);
+		buf_free(&f->part[0].b);
+		buf_free(&f->part[1].b);
 		buf_free(&f->rec);
 		free(f);
 	}

@@ -12,7 +12,7 @@
  * writes; its directory, for rotation and new files matching a glob): no
  * polling, so idle files cost nothing.  Per file:
  *   - rotation by rename: when the path names another file, the old one
- *     (still open) is read until it has been quiet for 1 s, then the new
+ *     (still open) is read until it has been quiet for 0.5 s, then the new
  *     one from its start;
  *   - copytruncate: a size below the offset read (or other first bytes)
  *     means the file was truncated: what was written since the last read
