@@ -370,6 +370,9 @@ static void start_logs(struct daemon *d)
 	    .max_line = (size_t)d->cfg.log_max_line,
 	    .journal = true,
 	};
+	if (d->cfg.log_retention != 7 * 86400)
+		log_warn("[logs] retention: the store keeps log lines 7 days for now; the "
+		         "setting is not applied yet");
 	if (logtail_start(&lc, &d->e.store, d->proc_fd, &d->logs) < 0) {
 		log_error("running without log collection");
 		return;
