@@ -194,10 +194,11 @@ static int list_add(struct config_list *l, const char *value, const char *sep, b
 		const char *arrow = strstr(e, "=>");
 		int rc = 0;
 		if (globs && logsrc_glob_split(e, dir, sizeof(dir), &pat) < 0) {
-			snprintf(err, errlen,
-			         "'%s' is not an absolute glob with wildcards in its last component "
-			         "only",
-			         e);
+			snprintf(
+			    err, errlen,
+			    "'%s' is not an absolute glob with wildcards in its last component "
+			    "only",
+			    e);
 			rc = -EINVAL;
 		} else if (!globs && (rc = regcomp(&re, arrow ? arrow + 2 : e,
 		                                   REG_EXTENDED | REG_NOSUB)) != 0) {
@@ -389,7 +390,8 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 	case T_LINESIZE: {
 		uint64_t v;
 		if (feature_parse_size(value, &v) < 0 || v < 256 || v > (1u << 20)) {
-			snprintf(err, errlen, "not a size from 256 to 1M: '%s' (use e.g. 16K)", value);
+			snprintf(err, errlen, "not a size from 256 to 1M: '%s' (use e.g. 16K)",
+			         value);
 			return -EINVAL;
 		}
 		*(uint64_t *)slot = v;
@@ -910,7 +912,8 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		size_t at = 0;
 		dst[0] = 0;
 		for (int i = 0; i < l->n && at < cap; i++)
-			at += (size_t)snprintf(dst + at, cap - at, "%s%s", i ? (o->type == T_GLOBS ? ", " : " ;; ") : "",
+			at += (size_t)snprintf(dst + at, cap - at, "%s%s",
+			                       i ? (o->type == T_GLOBS ? ", " : " ;; ") : "",
 			                       l->v[i]);
 		break;
 	}

@@ -73,11 +73,11 @@ struct serve_config {
 	double spool_max_age;     /* [output] spool_max_age, seconds */
 	enum log_level log_level; /* [log] level */
 	/* [logs]: the log collector (engine/logtail.h) */
-	bool logs;                      /* [logs] enabled */
-	struct config_list log_globs;   /* [logs] globs (empty: the defaults) */
+	bool logs;                        /* [logs] enabled */
+	struct config_list log_globs;     /* [logs] globs (empty: the defaults) */
 	struct config_list log_multiline; /* [logs] multiline_start */
-	uint64_t log_max_line;          /* [logs] max_line, bytes */
-	double log_retention;           /* [logs] retention, seconds */
+	uint64_t log_max_line;            /* [logs] max_line, bytes */
+	double log_retention;             /* [logs] retention, seconds */
 	/* [alarm NAME] sections: one alarm each (keys: alarm_def_set()),
 	 * checked with alarm_def_check() at the end of the file */
 	struct alarm_def *alarms;

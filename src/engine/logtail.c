@@ -45,7 +45,7 @@
 #define READ_CHUNK (64u << 10)
 #define FILE_BUDGET (1u << 20)     /* bytes read from one file before the others */
 #define DRAIN_QUIET_NS 500000000LL /* a rotated file quiet this long is done */
-#define GONE_QUIET_NS 2000000000LL  /* a gone system's file quiet this long is closed */
+#define GONE_QUIET_NS 2000000000LL /* a gone system's file quiet this long is closed */
 #define MULTILINE_IDLE_NS 1000000000LL
 #define RETRY_NS 1000000000LL
 #define HEAD_MAX 64
@@ -93,7 +93,7 @@ struct lt_sys {
 	bool pull_off[PULLS_MAX];
 	int64_t pull_next[PULLS_MAX];
 	int pull_cursor[PULLS_MAX]; /* cursor_ent index, -1 */
-	int refs;                    /* files pointing here */
+	int refs;                   /* files pointing here */
 };
 
 struct lt_dir {
@@ -128,7 +128,7 @@ struct lt_file {
 	/* line assembly */
 	struct buf raw; /* the current line so far, at most raw_max bytes */
 	uint64_t raw_cut;
-	struct lt_part {    /* joined partial records (raw), per stream */
+	struct lt_part { /* joined partial records (raw), per stream */
 		struct buf b;
 		uint64_t cut, start;
 		int64_t time;
@@ -282,8 +282,7 @@ static void batch_add(struct logtail *t, const char *sys, const char *source, in
 }
 
 /* Escape and cut `msg` into out: at most max_line bytes with the marker. */
-static bool escape_cut(struct logtail *t, struct buf *out, const char *msg, size_t n,
-                       uint64_t more)
+static bool escape_cut(struct logtail *t, struct buf *out, const char *msg, size_t n, uint64_t more)
 {
 	char mark[LOGFMT_CUT_MARK_MAX];
 	size_t room = t->max_line > out->len ? t->max_line - out->len : 0;
@@ -337,8 +336,9 @@ static int flush(struct logtail *t)
 	size_t k = 0;
 	for (size_t i = 0; i < t->ncur; i++)
 		if (t->cur[i].dirty)
-			c[k++] = (struct store_log_cursor){
-			    .system_id = t->cur[i].sys, .source = t->cur[i].key, .pos = t->cur[i].pos};
+			c[k++] = (struct store_log_cursor){.system_id = t->cur[i].sys,
+			                                   .source = t->cur[i].key,
+			                                   .pos = t->cur[i].pos};
 	/* the arena holds lines without NULs between them: store_put_logs
 	 * takes (line, len) */
 	int r;
@@ -474,7 +474,8 @@ static void raw_line(struct logtail *t, struct lt_file *f, const char *line, siz
 	else if (!cut && f->src.frame == LOGFMT_DOCKER)
 		ok = logfmt_docker(line, n, &t->scratch, &r);
 	if (ok < 0) { /* plain, or a line the runtime did not frame */
-		r = (struct logfmt_rec){.level = -1, .stream = LOGFMT_STDOUT, .msg = line, .len = n};
+		r = (struct logfmt_rec){
+		    .level = -1, .stream = LOGFMT_STDOUT, .msg = line, .len = n};
 	} else {
 		cut = 0;
 	}
@@ -891,7 +892,8 @@ static const regex_t *multiline_for(struct logtail *t, const struct logsrc *s)
 {
 	for (int i = 0; i < t->nml; i++) {
 		const struct ml_rule *m = &t->ml[i];
-		if (!m->glob || fnmatch(m->glob, s->path, 0) == 0 || fnmatch(m->glob, s->key, 0) == 0)
+		if (!m->glob || fnmatch(m->glob, s->path, 0) == 0 ||
+		    fnmatch(m->glob, s->key, 0) == 0)
 			return &m->re;
 	}
 	return NULL;
@@ -900,7 +902,8 @@ static const regex_t *multiline_for(struct logtail *t, const struct logsrc *s)
 static struct lt_file *file_find(struct logtail *t, const struct lt_sys *s, const char *key)
 {
 	for (size_t i = 0; i < t->nfiles; i++)
-		if (t->files[i]->sys == s && !t->files[i]->dead && strcmp(t->files[i]->src.key, key) == 0)
+		if (t->files[i]->sys == s && !t->files[i]->dead &&
+		    strcmp(t->files[i]->src.key, key) == 0)
 			return t->files[i];
 	return NULL;
 }
@@ -917,7 +920,9 @@ static struct lt_file *file_add(struct logtail *t, struct lt_sys *s, struct fsro
 	f->root = root;
 	f->src = *src;
 	f->fd = f->wd = -1;
-	f->kidx = src->type == LOGSRC_STDIO ? K_STDIO : src->type == LOGSRC_CONSOLE ? K_CONSOLE : K_FILE;
+	f->kidx = src->type == LOGSRC_STDIO     ? K_STDIO
+	          : src->type == LOGSRC_CONSOLE ? K_CONSOLE
+	                                        : K_FILE;
 	if (src->type == LOGSRC_CONSOLE)
 		snprintf(f->lsource, sizeof(f->lsource), "console");
 	else
@@ -952,7 +957,8 @@ static void dir_scan(struct logtail *t, struct lt_dir *d)
 	}
 	struct dirent *de;
 	while ((de = readdir(dp))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
 		if (fnmatch(d->pattern, de->d_name, FNM_PERIOD) != 0)
 			continue;
@@ -975,7 +981,8 @@ static struct lt_dir *dir_add(struct logtail *t, struct lt_sys *s, struct fsroot
 	for (size_t i = 0; i < t->ndirs; i++) {
 		struct lt_dir *d = t->dirs[i];
 		if (!d->dead && d->sys == s && d->root == root && strcmp(d->path, path) == 0 &&
-		    (d->pattern == pattern || (d->pattern && pattern && !strcmp(d->pattern, pattern))))
+		    (d->pattern == pattern ||
+		     (d->pattern && pattern && !strcmp(d->pattern, pattern))))
 			return d;
 	}
 	int dfd = fsroot_openat(root, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -983,8 +990,8 @@ static struct lt_dir *dir_add(struct logtail *t, struct lt_sys *s, struct fsroot
 		return NULL;
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
-	int wd = inotify_add_watch(t->ifd, p,
-	                           IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
+	int wd = inotify_add_watch(
+	    t->ifd, p, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR);
 	close(dfd);
 	if (wd < 0)
 		return NULL;
@@ -1296,7 +1303,8 @@ static int64_t pulls_run(struct logtail *t, int64_t now)
 			struct logtail_out o = {.t = t,
 			                        .s = s,
 			                        .source = p->source,
-			                        .kidx = K_PULL0 + (int)k < NKIND ? K_PULL0 + (int)k : NKIND - 1,
+			                        .kidx = K_PULL0 + (int)k < NKIND ? K_PULL0 + (int)k
+			                                                         : NKIND - 1,
 			                        .cur = s->pull_cursor[k]};
 			const char *c = o.cur >= 0 ? t->cur[o.cur].pos : NULL;
 			int r = p->read(s->pull_state[k], c, &o);
@@ -1490,7 +1498,8 @@ static void *thread_main(void *arg)
 			more |= t->jready;
 		}
 		int64_t now = mono_ns();
-		bool due = t->batch_since && now >= t->batch_since + (int64_t)t->cfg.batch_ms * 1000000;
+		bool due =
+		    t->batch_since && now >= t->batch_since + (int64_t)t->cfg.batch_ms * 1000000;
 		if ((batch_full(t) || due || (!t->nlines && dirty_cursors(t) && !more)) &&
 		    (!t->retry_at || now >= t->retry_at)) {
 			if (flush(t) == 0)
@@ -1694,7 +1703,8 @@ void logtail_free(struct logtail *t)
 	free_all(t);
 }
 
-/* ---- discovery (from a lane) ------------------------------------------------------------------ */
+/* ---- discovery (from a lane) ------------------------------------------------------------------
+ */
 
 void logtail_discovered(void *arg, const struct target_set *set)
 {
@@ -1747,7 +1757,8 @@ void logtail_discovered(void *arg, const struct target_set *set)
 	(void)!write(t->efd, &one, sizeof(one));
 }
 
-/* ---- counters ----------------------------------------------------------------------------------- */
+/* ---- counters -----------------------------------------------------------------------------------
+ */
 
 static const char *kidx_label(int k)
 {

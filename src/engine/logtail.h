@@ -81,9 +81,9 @@ struct logtail_config {
 
 /* What a pulled source gets to describe a system. */
 struct logtail_system {
-	const char *id;   /* system id */
-	const char *kind; /* "host", "container", "vm" */
-	int init_pid;     /* a container's first process, 0 if none */
+	const char *id;             /* system id */
+	const char *kind;           /* "host", "container", "vm" */
+	int init_pid;               /* a container's first process, 0 if none */
 	const struct vm_target *vm; /* kind "vm": the guest, else NULL */
 };
 

@@ -21,7 +21,7 @@
 #define CRI_FILES_MAX 64 /* restarts of one container kept */
 
 const char *const logsrc_default_globs[] = {
-    "/var/log/*.log",       "/var/log/syslog",       "/var/log/nginx/*.log",
+    "/var/log/*.log",         "/var/log/syslog",      "/var/log/nginx/*.log",
     "/var/log/apache2/*.log", "/var/log/mysql/*.log", NULL,
 };
 
@@ -196,7 +196,8 @@ bool logsrc_qemu_console(const char *argv, size_t len, char *path, size_t cap)
 			    !vm_opt_get(v, vn, NULL, "id", c->id, sizeof(c->id)))
 				continue;
 			bool ok = false;
-			if (strcmp(type, "file") == 0 && vm_opt_get(v, vn, NULL, "path", f, sizeof(f)))
+			if (strcmp(type, "file") == 0 &&
+			    vm_opt_get(v, vn, NULL, "path", f, sizeof(f)))
 				ok = set_path(c->path, sizeof(c->path), f, strlen(f));
 			if (!ok && vm_opt_get(v, vn, NULL, "logfile", f, sizeof(f)))
 				ok = set_path(c->path, sizeof(c->path), f, strlen(f));
@@ -264,8 +265,7 @@ static bool conmon_log(int proc_fd, int init_pid, char *path, size_t cap)
 static const char *label(json_t *labels, const char *k)
 {
 	const char *v = json_string_value(json_object_get(labels, k));
-	return v && *v && !strchr(v, '/') && strcmp(v, "..") != 0 && strcmp(v, ".") != 0 ? v
-	                                                                                  : NULL;
+	return v && *v && !strchr(v, '/') && strcmp(v, "..") != 0 && strcmp(v, ".") != 0 ? v : NULL;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -336,7 +336,8 @@ int logsrc_container(int proc_fd, int root_fd, const struct container *c, struct
 		r = logsrc_add(out, LOGSRC_STDIO, LOGFMT_K8S, path);
 	else if (strcmp(rt, "podman") == 0 && hex) {
 		snprintf(path, sizeof(path),
-		         "/var/lib/containers/storage/overlay-containers/%s/userdata/ctr.log", c->cid);
+		         "/var/lib/containers/storage/overlay-containers/%s/userdata/ctr.log",
+		         c->cid);
 		if (is_file_at(root_fd, path))
 			r = logsrc_add(out, LOGSRC_STDIO, LOGFMT_K8S, path);
 	}
