@@ -165,21 +165,14 @@ struct batch_line {
 struct logtail {
 	struct logtail_config cfg;
 	const char *globs[LOGTAIL_MAX_GLOBS];
-	int nglobs;
 	struct ml_rule *ml;
-	int nml;
 	size_t max_line;
 	struct store_share *store;
-	int proc_fd;
 	pthread_t tid;
-	bool started;
-	int efd, ifd, epfd;
 	pthread_mutex_t lock;
 	struct pend *pending; /* under lock */
-	bool stop;            /* under lock */
 
 	struct fsroot host_root;
-	bool host_root_ok;
 	struct lt_sys **sys;
 	size_t nsys, capsys;
 	struct lt_dir **dirs;
@@ -188,25 +181,30 @@ struct logtail {
 	size_t nfiles, capfiles;
 	struct cursor_ent *cur;
 	size_t ncur, capcur;
-
 	struct ltj *journal;
-	int jfd;
 	struct lt_sys *jsys;
-	int jcur;
-	bool jdirty, jready;
 
 	struct buf arena;
 	struct batch_line *lines;
 	size_t nlines, caplines;
 	int64_t batch_since; /* mono ns of the first line of the batch, 0: empty */
 	int64_t retry_at;
-	bool store_off; /* the store cannot keep logs: said once */
 	struct buf scratch, esc, msgbuf;
-	int tz_off_s;
 	int64_t now_ms; /* wall clock at the current wake-up */
 
 	atomic_uint_fast64_t lines_c[NKIND], bytes_c[NKIND], trunc_c[NKIND], refused_c[NKIND];
 	atomic_uint_fast64_t batches;
+
+	int nglobs, nml;
+	int proc_fd;
+	int efd, ifd, epfd;
+	int jfd, jcur;
+	int tz_off_s;
+	bool started;
+	bool stop; /* under lock */
+	bool host_root_ok;
+	bool jready;
+	bool store_off; /* the store cannot keep logs: said once */
 };
 
 /* ---- cursors -------------------------------------------------------------------------- */
@@ -933,7 +931,7 @@ static struct lt_file *file_add(struct logtail *t, struct lt_sys *s, struct fsro
 	f->part[0].b = (struct buf)BUF_INIT;
 	f->part[1].b = (struct buf)BUF_INIT;
 	f->rec = (struct buf)BUF_INIT;
-	if (grow_array((void **)&t->files, &t->capfiles, t->nfiles + 1, sizeof(*t->files)) < 0) {
+	if (grow_array((void **)&t->files, &t->capfiles, t->nfiles + 1, sizeof(struct lt_file *)) < 0) {
 		s->refs--;
 		free(f);
 		return NULL;
@@ -1001,7 +999,7 @@ static struct lt_dir *dir_add(struct logtail *t, struct lt_sys *s, struct fsroot
 	copy_str(d->path, sizeof(d->path), path, strlen(path));
 	d->pattern = pattern;
 	d->wd = wd;
-	if (grow_array((void **)&t->dirs, &t->capdirs, t->ndirs + 1, sizeof(*t->dirs)) < 0) {
+	if (grow_array((void **)&t->dirs, &t->capdirs, t->ndirs + 1, sizeof(struct lt_dir *)) < 0) {
 		inotify_rm_watch(t->ifd, wd);
 		free(d);
 		return NULL;
@@ -1072,7 +1070,7 @@ static void apply_discovery(struct logtail *t, struct pend *p)
 			s->init_pid = -1;
 			for (size_t k = 0; k < PULLS_MAX; k++)
 				s->pull_cursor[k] = -1;
-			if (grow_array((void **)&t->sys, &t->capsys, t->nsys + 1, sizeof(*t->sys)) <
+			if (grow_array((void **)&t->sys, &t->capsys, t->nsys + 1, sizeof(struct lt_sys *)) <
 			    0) {
 				free(s->id);
 				free(s);

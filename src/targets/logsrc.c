@@ -301,7 +301,7 @@ static int cri_files(int root_fd, const struct container *c, struct logsrc_list 
 		close(dfd);
 		return 0;
 	}
-	char *names[CRI_FILES_MAX];
+	char *names[CRI_FILES_MAX] = {0};
 	int nn = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && nn < CRI_FILES_MAX) {
