@@ -28,7 +28,8 @@ echo "$SECRET" >"$TMP/secret.txt"
 
 start_serve() {
 	"$VANTAGE" serve --no-vms --db "$DB" --listen "127.0.0.1:$PORT" --metric-interval 1 \
-		--log-glob '/var/log/vt/*.log' --log-level info 2>>"$TMP/serve.log" &
+		--log-glob '/var/log/vt/*.log' --log-multiline-start '/var/log/vt/ml*=>^[0-9]{4}-' \
+		--log-level info 2>>"$TMP/serve.log" &
 	SERVE_PID=$!
 	on_exit "kill -9 $SERVE_PID 2>/dev/null"
 	wait_for 10 grep -q "API on" "$TMP/serve.log"
@@ -62,7 +63,12 @@ cid2=$(start_podman vt-file --log-driver k8s-file -- sh -c \
 cid3=$(start_podman vt-again --log-driver k8s-file -- sh -c \
 	'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); echo "again $i"; [ $((i % 1000)) = 0 ] && sleep 0.3; done; sleep 1000000') ||
 	{ not_ok "podman run vt-again"; exit 1; }
+# a container that prints and exits: its output is read to the end after it is gone
+cid4=$(start_podman vt-brief --log-driver k8s-file -- sh -c \
+	'sleep 2; i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo "brief $i"; done') ||
+	{ not_ok "podman run vt-brief"; exit 1; }
 S1=container:podman:$cid1 S2=container:podman:$cid2 S3=container:podman:$cid3
+S4=container:podman:$cid4
 pid2=$(podman inspect -f '{{.State.Pid}}' vt-file)
 R2=/proc/$pid2/root/var/log/vt
 log3=$(podman inspect -f '{{.HostConfig.LogConfig.Path}}' vt-again)
@@ -96,6 +102,12 @@ check_eq "stdout: none twice" 0 "$(lines "$S1" stdout | sort | uniq -d | wc -l)"
 wait_for 5 count_is "$S1" stderr 1
 check_eq "stderr: its one line" "err last" "$(lines "$S1" stderr)"
 
+# ---- the container that exited --------------------------------------------------------
+wait_for 20 count_is "$S4" stdout 3000
+check_eq "an exited container's output: its 3000 lines, once" "3000 0" \
+	"$(count "$S4" stdout) $(lines "$S4" stdout | sort | uniq -d | wc -l)"
+check "vt-brief has exited" test "$(podman inspect -f '{{.State.Running}}' vt-brief)" = false
+
 # ---- the file through rotations and the SIGKILL --------------------------------------------
 src=file:/var/log/vt/app.log
 file_all_stored() {
@@ -125,6 +137,18 @@ check_eq "vt-again was restarted mid-stream: its first line twice in its ctr.log
 	"$(grep -cx 'again 1' <<<"$exp3")"
 check_eq "vt-again: what its ctr.log holds is stored, once ($(wc -l <<<"$exp3") lines)" \
 	"$(md5sum <<<"$exp3")" "$(md5sum <<<"$got3")"
+
+# ---- multi-line records ---------------------------------------------------------------------
+printf '2026-12-06 10:00:00 ERROR boom\n  at a.b(C.java:1)\n  at d.e(F.java:2)\n2026-12-06 10:00:01 INFO next\n' \
+	>"$R2/ml.log"
+ml_count() { q "SELECT count(*) FROM log_lines l JOIN log_sources s ON l.src = s.id
+	WHERE s.system = '$S2' AND s.source = 'file:/var/log/vt/ml.log'"; }
+ml_two() { [ "$(ml_count)" = 2 ]; }
+wait_for 10 ml_two
+check_eq "a stack trace is one record, the next line another" 2 "$(ml_count)"
+check_eq "the record holds its three lines" 1 \
+	"$(q "SELECT count(*) FROM log_lines WHERE line = '2026-12-06 10:00:00 ERROR boom' || char(10) ||
+	     '  at a.b(C.java:1)' || char(10) || '  at d.e(F.java:2)' AND level = 3")"
 
 # ---- hostile files in a container's root --------------------------------------------------
 head -c 100000000 /dev/zero | tr '\0' a >"$R2/big.log"
