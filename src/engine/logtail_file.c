@@ -442,6 +442,39 @@ static void adopt_fd(struct logtail *t, struct lt_file *f, int fd, const struct 
 	buf_reset(&f->raw);
 	f->raw_cut = 0;
 	watch_fd(t, f);
+	log_debug("logs: %s %s: inode %llu from offset %llu (size %lld)%s", f->sys->id, f->src.path,
+	          (unsigned long long)f->ino, (unsigned long long)off, (long long)st->st_size,
+	          f->wd < 0 ? "; no inotify watch" : "");
+}
+
+/*
+ * The file was truncated (copytruncate) after we read it up to f->off:
+ * what was written after that is in the copy, a sibling with the same
+ * first bytes (hlen, hash) at least f->off long: read from there.  Then
+ * whatever is open is finished and the file is read from 0.  buf: a
+ * READ_CHUNK buffer.
+ */
+static void from_copy(struct logtail *t, struct lt_file *f, uint32_t hlen, uint64_t hash, char *buf)
+{
+	struct want_copy w = {.not_ino = f->ino, .off = f->off, .hlen = hlen, .hash = hash};
+	int copy = find_sibling(f, want_copy, &w);
+	if (copy >= 0) {
+		ssize_t r;
+		uint64_t o = f->off;
+		while ((r = pread(copy, buf, READ_CHUNK, (off_t)o)) > 0) {
+			consume(t, f, buf, (size_t)r);
+			o += (uint64_t)r;
+		}
+		close(copy);
+		log_debug("logs: %s %s: the rest up to %llu read from its copy", f->sys->id,
+		          f->src.path, (unsigned long long)o);
+	}
+	lt_file_finish(t, f);
+	struct stat st;
+	uint64_t size = fstat(f->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	f->off = f->last_end = f->pend_off = 0;
+	f->hlen = size < HEAD_MAX ? (uint32_t)size : HEAD_MAX;
+	f->hash = head_hash(f->fd, f->hlen);
 }
 
 /* Open the file at its path, where its cursor says (at start) or at 0. */
@@ -461,11 +494,16 @@ static void file_open(struct logtail *t, struct lt_file *f, bool use_cursor)
 	}
 	if (st.st_dev == dev && st.st_ino == ino) {
 		bool same = (uint64_t)st.st_size >= off && head_hash(fd, hl) == (hl ? h : 0);
-		adopt_fd(t, f, fd, &st, same ? off : 0);
-		if (!same)
+		adopt_fd(t, f, fd, &st, off);
+		if (!same) {
+			/* truncated since (copytruncate): the rest is in its copy, if any */
 			log_info("logs: %s %s was truncated or replaced since the last run: read "
 			         "from its start",
 			         f->sys->id, f->src.path);
+			char *buf = xmalloc(READ_CHUNK);
+			from_copy(t, f, hl, h, buf);
+			free(buf);
+		}
 		lt_file_cursor(t, f);
 		return;
 	}
@@ -498,30 +536,17 @@ bool lt_file_read(struct logtail *t, struct lt_file *f, char *buf)
 		if (!trunc && f->hlen && head_hash(f->fd, f->hlen) != f->hash)
 			trunc = true; /* truncated and written again past our offset */
 		if (trunc) {
-			/* copytruncate: what we had not read yet is in the copy */
-			struct want_copy w = {
-			    .not_ino = f->ino, .off = f->off, .hlen = f->hlen, .hash = f->hash};
-			int copy = find_sibling(f, want_copy, &w);
-			if (copy >= 0) {
-				char *tmp = buf;
-				ssize_t r;
-				uint64_t o = f->off;
-				while ((r = pread(copy, tmp, READ_CHUNK, (off_t)o)) > 0) {
-					consume(t, f, tmp, (size_t)r);
-					o += (uint64_t)r;
-				}
-				close(copy);
-			}
-			lt_file_finish(t, f);
-			f->off = f->last_end = f->pend_off = 0;
-			f->hlen = (uint64_t)st.st_size < HEAD_MAX ? (uint32_t)st.st_size : HEAD_MAX;
-			f->hash = head_hash(f->fd, f->hlen);
+			log_debug("logs: %s %s: truncated at offset %llu (size %lld)", f->sys->id,
+			          f->src.path, (unsigned long long)f->off, (long long)st.st_size);
+			from_copy(t, f, f->hlen, f->hash, buf);
 		}
 	}
 	size_t budget = FILE_BUDGET;
 	for (;;) {
-		if (lt_batch_full(t))
+		if (lt_batch_full(t)) {
+			lt_file_cursor(t, f); /* the batch is stored with where it reaches */
 			return false;
+		}
 		ssize_t r = pread(f->fd, buf, READ_CHUNK, (off_t)f->off);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -531,8 +556,10 @@ bool lt_file_read(struct logtail *t, struct lt_file *f, char *buf)
 		if (f->draining)
 			f->drain_until = f->quiet_since + DRAIN_QUIET_NS;
 		consume(t, f, buf, (size_t)r);
-		if ((size_t)r >= budget)
+		if ((size_t)r >= budget) {
+			lt_file_cursor(t, f);
 			return false;
+		}
 		budget -= (size_t)r;
 	}
 	lt_file_cursor(t, f);
@@ -558,6 +585,8 @@ void lt_check_rotation(struct logtail *t, struct lt_file *f)
 	f->draining = true;
 	f->ready = true;
 	f->drain_until = mono_ns() + DRAIN_QUIET_NS;
+	log_debug("logs: %s %s: rotated away at offset %llu: read to its end first", f->sys->id,
+	          f->src.path, (unsigned long long)f->off);
 }
 
 /* A drained rotated file is done: finish it, go on with the path's file. */

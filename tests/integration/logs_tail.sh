@@ -24,12 +24,13 @@ podman_setup || { not_ok "podman and runc are installed"; exit 1; }
 DB=$TMP/v.db
 PORT=$(free_port)
 SECRET="vt-host-secret-$$-$RANDOM"
+[ -n "${LOGS_TAIL_KEEP:-}" ] && on_exit "cp $TMP/serve.log $LOGS_TAIL_KEEP"
 echo "$SECRET" >"$TMP/secret.txt"
 
 start_serve() {
 	"$VANTAGE" serve --no-vms --db "$DB" --listen "127.0.0.1:$PORT" --metric-interval 1 \
 		--log-glob '/var/log/vt/*.log' --log-multiline-start '/var/log/vt/ml*=>^[0-9]{4}-' \
-		--log-level info 2>>"$TMP/serve.log" &
+		--log-level "${LOGS_TAIL_LEVEL:-info}" 2>>"$TMP/serve.log" &
 	SERVE_PID=$!
 	on_exit "kill -9 $SERVE_PID 2>/dev/null"
 	wait_for 10 grep -q "API on" "$TMP/serve.log"
@@ -127,6 +128,8 @@ check_eq "every line on disk (file and rotated copies, $(wc -l <<<"$ondisk")) is
 check_eq "no line of the file stored twice" "" "$(uniq -d <<<"$stored" | head -3)"
 check_eq "every stored line was written" "" \
 	"$(awk -v n="$written" '!/^file [0-9]+$/ || $2 < 1 || $2 > n' <<<"$stored" | head -3)"
+miss=$(comm -23 <(echo "$ondisk") <(echo "$stored" | sort -u) | awk '{print $2}' | sort -n)
+[ -n "$miss" ] && echo "# missing: $(wc -l <<<"$miss") lines, numbers $(head -1 <<<"$miss") to $(tail -1 <<<"$miss")"
 echo "# file: $(wc -l <<<"$stored") stored of $written written ($(wc -l <<<"$ondisk") on disk after copytruncate)"
 
 # ---- the restarted container: both runs, once ----------------------------------------------
