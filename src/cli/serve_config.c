@@ -114,8 +114,7 @@ static const struct opt_def opts[] = {
      T_BOOL, OFF(logs)},
     {"logs", "globs", "log-glob", "GLOB",
      "files tailed in each system's root (a wildcard only in the last component); a comma "
-     "list in the file, the flag repeats; default /var/log/*.log, /var/log/syslog, "
-     "/var/log/nginx/*.log, /var/log/apache2/*.log, /var/log/mysql/*.log",
+     "list in the file, the flag repeats",
      T_GLOBS, OFF(log_globs)},
     {"logs", "multiline_start", "log-multiline-start", "REGEX",
      "a line matching REGEX starts a record, others join the one before (stack traces); "
@@ -125,7 +124,8 @@ static const struct opt_def opts[] = {
     {"logs", "max_line", "log-max-line", "SIZE",
      "longest line stored; longer ones are cut with a marker and counted", T_LINESIZE,
      OFF(log_max_line)},
-    {"logs", "retention", "log-retention", "DURATION", "how long log lines are kept", T_AGE,
+    {"logs", "retention", "log-retention", "DURATION",
+     "how long log lines are kept (not applied yet: the store keeps them 7 days)", T_AGE,
      OFF(log_retention)},
 };
 
@@ -911,6 +911,10 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		const struct config_list *l = slot;
 		size_t at = 0;
 		dst[0] = 0;
+		if (o->type == T_GLOBS && !l->n) /* the defaults */
+			for (int i = 0; logsrc_default_globs[i] && at < cap; i++)
+				at += (size_t)snprintf(dst + at, cap - at, "%s%s", i ? ", " : "",
+				                       logsrc_default_globs[i]);
 		for (int i = 0; i < l->n && at < cap; i++)
 			at += (size_t)snprintf(dst + at, cap - at, "%s%s",
 			                       i ? (o->type == T_GLOBS ? ", " : " ;; ") : "",
