@@ -80,8 +80,9 @@ on_exit "kill $!"
 "$TOOL" put "$DB" "$HID" "file:/var/log/app.log" <"$TMP/fifo" &
 on_exit "kill $!"
 for i in $(seq 1 400); do echo "INFO request $i ok took $((i % 50)) ms"; done >>"$LOG"
-wait_for 10 bash -c "[ \$('$VANTAGE' logs --db '$DB' --since 1h --json | wc -l) -ge 400 ]"
-"$VANTAGE" logs --db "$DB" --since 1h --json >"$TMP/all.json"
+echo "error: cache miss storm 1" >>"$LOG" # an error seen before the diff's range
+wait_for 10 bash -c "[ \$('$VANTAGE' logs --db '$DB' --since 1h --json | wc -l) -ge 401 ]"
+"$VANTAGE" logs --db "$DB" --since 1h --json | grep -v 'cache miss' >"$TMP/all.json"
 check_eq "vantage logs: the 400 lines written, each once" 400 "$(jq -r .line "$TMP/all.json" | sort -u | wc -l)"
 check_eq "... in the order written" "$(seq 1 400 | tr '\n' ' ')" \
 	"$(jq -r '.line | split(" ")[2]' "$TMP/all.json" | tr '\n' ' ')"
@@ -91,6 +92,12 @@ check "... --json: system, source, time, level, line" jq -e -s \
 	  (.line | startswith("INFO request")))' "$TMP/all.json" >/dev/null
 
 # ---- errors: the filter counts them, the alarm fires ----------------------------------
+# the diff's A: the host's first frame after the lines above
+last_line_ms=$("$VANTAGE" logs --db "$DB" -n 1 --json | jq -r '.time | sub("\\.[0-9]+Z$"; "Z") | fromdate * 1000')
+frame_after() { curl -sf "$API/systems" | jq -e --argjson t "$last_line_ms" '.systems[] | select(.kind == "host") | (.last_seen | sub("\\.[0-9]+Z$"; "Z") | fromdate * 1000) > $t + 1000' >/dev/null; }
+wait_for 10 frame_after
+TA=$(curl -sf "$API/systems" | jq -r '.systems[] | select(.kind == "host") | .last_seen')
+echo "error: cache miss storm 2" >>"$LOG"
 for i in 1 2 3 4 5 6 7 8; do echo "ERROR request $i failed: connection refused took $((100 + i)) ms"; done >>"$LOG"
 echo "WARN disk almost full" >>"$LOG"
 wait_for 20 bash -c "curl -sf '$API/alarms' | jq -e '.[0].states[0].state == \"ALARM\"' >/dev/null"
@@ -102,6 +109,17 @@ check "... log.latency (a capture group, stat max) is 108" bash -c \
 	"curl -sf '$API/systems/$HID/metrics/log.latency?since=-5m&step=2s&stat=max' | jq -e '[.points[][1]] | max == 108' >/dev/null"
 check "... the system's name and kind are kept" bash -c \
 	"curl -sf '$API/systems' | jq -e --arg h '$HID' '.systems[] | select(.id == \$h) | .kind == \"host\" and .name == \"$HNAME\"' >/dev/null"
+
+# ---- the new error lines in a diff ---------------------------------------------------------
+"$VANTAGE" diff --db "$DB" "$HID@$TA" "$HID" --json >"$TMP/diff.json" 2>"$TMP/diff.err"
+check_eq "vantage diff: one entry for the new error lines (their shape)" 1 \
+	"$(jq '[.entries[] | select(.feature == "log")] | length' "$TMP/diff.json")"
+check "... the 8 connection refused lines, level err, ranked by score" jq -e \
+	'[.entries[] | select(.feature == "log")][0] | (.key | test("^file:/var/log/app.log: ERROR request 1 failed: connection refused")) and .fields.lines == [0, 8] and .why.log.level == "err" and .score > 0.4' \
+	"$TMP/diff.json" >/dev/null
+check "... an error seen before A (error: cache miss storm) is not new" bash -c "! grep -q 'cache miss' '$TMP/diff.json'"
+check_eq "... --no-logs leaves them out" 0 \
+	"$("$VANTAGE" diff --db "$DB" "$HID@$TA" "$HID" --json --no-logs | jq '[.entries[] | select(.feature == "log")] | length')"
 
 # ---- the CLI's filters -----------------------------------------------------------------
 check_eq "--level err: the 8 error lines" 8 "$("$VANTAGE" logs --db "$DB" --level err | wc -l)"
