@@ -471,6 +471,18 @@ static bool field_number(const char *line, size_t len, const char *name, double 
 	return false;
 }
 
+/* The line as a C string: in small when it fits, else allocated (NULL:
+ * out of memory). */
+static char *line_cstr(const struct store_log *l, char *small, size_t cap)
+{
+	char *t = l->len < cap ? small : malloc(l->len + 1);
+	if (t) {
+		memcpy(t, l->line, l->len);
+		t[l->len] = 0;
+	}
+	return t;
+}
+
 static void match_line(struct logfilter_runner *R, const struct store_log *l)
 {
 	char small[2048];
@@ -487,13 +499,8 @@ static void match_line(struct logfilter_runner *R, const struct store_log *l)
 		}
 		if (!sys_selected(f, l->system_id, y))
 			continue;
-		if (!text) {
-			text = l->len < sizeof(small) ? small : malloc(l->len + 1);
-			if (!text)
-				return;
-			memcpy(text, l->line, l->len);
-			text[l->len] = 0;
-		}
+		if (!text && !(text = line_cstr(l, small, sizeof(small))))
+			return;
 		regmatch_t m[10];
 		if (regexec(&f->re, text, 10, m, 0) != 0)
 			continue;
