@@ -122,9 +122,7 @@ static void grep_words(const char *re, struct buf *out)
 			while (j < n && re[j] != ']')
 				j++;
 			len = j < n ? j - i + 1 : n - i;
-		} else if (c == '^' || c == '$') {
-			k = A_BOUND;
-		} else if (c == ' ' || c == '\t') {
+		} else if (c == '^' || c == '$' || c == ' ' || c == '\t') {
 			k = A_BOUND;
 		} else if (word_char(c)) {
 			k = A_WORD;

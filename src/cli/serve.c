@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "../analytics/alarm_engine.h"
+#include "../analytics/logfilter.h"
 #include "../engine/engine.h"
 #include "../engine/logtail.h"
 #include "../server/instance.h"
@@ -136,6 +137,22 @@ static void start_alarms(struct daemon *d)
 	if (d->cfg.nalarms)
 		log_info("%d alarm%s from the configuration", d->cfg.nalarms,
 		         d->cfg.nalarms == 1 ? "" : "s");
+}
+
+/* The metric filters over the logs ([logfilter NAME]; a restart changes
+ * them): their points wake the alarms as a lane's tick does. */
+static struct logfilter_runner *logfilters;
+static void start_logfilters(struct daemon *d)
+{
+	char err[512];
+	if (!d->cfg.logfilters.n)
+		return;
+	if (logfilter_start(d->cfg.db_path, &d->cfg.logfilters, d->alarms ? tick_stored : NULL,
+	                    d->alarms, &logfilters, err, sizeof(err)) < 0)
+		log_error("%s; running without log filters", err);
+	else
+		log_info("%d log filter%s from the configuration", d->cfg.logfilters.n,
+		         d->cfg.logfilters.n == 1 ? "" : "s");
 }
 
 /* ---- start-up -------------------------------------------------------------------- */
@@ -499,6 +516,7 @@ int cmd_serve(int argc, char **argv)
 	         mi >= 0 && mi < CONFIG_MAX_FEATURES ? d->cfg.interval[mi] : 0.0);
 	apply_config(d, &d->cfg, true);
 	start_alarms(d);
+	start_logfilters(d);
 	if (engine_start(&d->e) < 0) {
 		status = EXIT_FAIL;
 		goto out_store;
@@ -513,6 +531,8 @@ out_store:
 	if (d->engine_up) /* the lanes (if any) and the store */
 		engine_stop(&d->e);
 	server_stop(d->srv);
+	logfilter_stop(logfilters);
+	logfilters = NULL;
 	if (!d->e.abandoned) /* after the lanes and the API, which call it */
 		logtail_free(d->logs);
 	if (!d->e.abandoned) /* after the lanes and the API, which call it */

@@ -451,6 +451,8 @@ int config_set(struct serve_config *c, const char *section, const char *key, con
 {
 	if (strncmp(section, "alarm ", 6) == 0)
 		return set_alarm(c, section + 6, key, value, err, errlen);
+	if (strncmp(section, "logfilter ", 10) == 0)
+		return logfilter_set_key(&c->logfilters, section + 10, key, value, err, errlen);
 	if (strcmp(section, "intervals") == 0) {
 		int fi = feature_by_name(key);
 		if (fi < 0) {
@@ -539,6 +541,7 @@ void config_free(struct serve_config *c)
 		alarm_def_free(&c->alarms[i]);
 	free(c->alarms);
 	free(c->alarm_lines);
+	logfilter_set_free(&c->logfilters);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -587,6 +590,8 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 			}
 		}
 	}
+	dst->logfilters = (struct logfilter_set){0};
+	r |= logfilter_set_copy(&dst->logfilters, &src->logfilters);
 	if (r) {
 		config_free(dst);
 		return -ENOMEM;
@@ -828,6 +833,12 @@ int config_load_file(struct serve_config *c, const char *path, char *err, size_t
 			         c->alarms[i].name, why);
 			ret = -EINVAL;
 		}
+	}
+	if (ret == 0 && logfilter_check(&c->logfilters, err, errlen) < 0) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, why);
+		ret = -EINVAL;
 	}
 	free(data);
 	free(x);

@@ -33,6 +33,7 @@
 #include <stdio.h>
 
 #include "../analytics/alarm.h"
+#include "../analytics/logfilter.h"
 #include "../util/buf.h"
 #include "../util/log.h"
 
@@ -83,6 +84,9 @@ struct serve_config {
 	struct alarm_def *alarms;
 	int nalarms;
 	int *alarm_lines; /* the line of each alarm's first key */
+	/* [logfilter NAME] sections: metric filters over the logs
+	 * (analytics/logfilter.h), checked at the end of the file */
+	struct logfilter_set logfilters;
 };
 
 /* Fill `c` with the defaults.  Returns 0 or -ENOMEM. */
