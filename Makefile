@@ -11,7 +11,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 \
            -D_GNU_SOURCE -MMD -MP -I/usr/include/postgresql
-LDLIBS  := -lpq -lrdkafka -lzstd -lcurl -lcrypto -lsqlite3 -ljansson -linih -lbpf -lext2fs -lcom_err -lpthread -lm
+LDLIBS  := -lpq -lrdkafka -lzstd -lcurl -lcrypto -lsqlite3 -ljansson -linih -lbpf -lext2fs -lcom_err -lsystemd -lpthread -lm
 SANFLAGS := -I/usr/include/postgresql -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 B       := build
@@ -27,7 +27,8 @@ UNITLIB := $(patsubst tests/unit/%.c,$(B)/unitlib/%.o,\
 LIBA    := $(B)/libvantage.a
 SANLIBA := $(B)/libvantage-san.a
 # helper programs of the integration tests built plainly (vmi_fuzz is sanitized)
-TOOLS   := store_tool qmp_tool procnet_tool alarm_action_tool alarm_drift_tool kafka_mock klog_tool flows_tool
+TOOLS   := store_tool qmp_tool procnet_tool alarm_action_tool alarm_drift_tool kafka_mock klog_tool flows_tool \
+           log_tool
 TESTBIN := $(TOOLS:%=$(B)/tests/%) $(B)/tests/vmi_fuzz
 # kept: make must not delete them as intermediates (and print that after
 # the test summary line, which has to come last)

@@ -6,7 +6,8 @@
 # (or through sudo).  Usage: scripts/setup.sh [--tests]
 set -eu
 pkgs=(gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libpq-dev librdkafka-dev libzstd-dev
-      libinih-dev libbpf-dev libext2fs-dev comerr-dev libcurl4-openssl-dev)
+      libinih-dev libbpf-dev libext2fs-dev comerr-dev libcurl4-openssl-dev
+      libsystemd-dev)
 with_recommends=()
 if [ "${1:-}" = "--tests" ]; then
 	pkgs+=(chromium libcmocka-dev clang-format clang-tidy cppcheck jq wrk busybox-static iproute2 procps time sqlite3 runc curl prometheus qemu-system-x86 e2fsprogs cpio python3 xz-utils zstd kmod prometheus-alertmanager postgresql kcat iperf3 ethtool)

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../analytics/drift.h"
+#include "../analytics/drift_logs.h"
 #include "../analytics/drift_probe.h"
 #include "../store/store.h"
 #include "../util/buf.h"
@@ -66,6 +67,8 @@ static void diff_usage(FILE *out)
 	    "      --print-rules    print the built-in rules and exit\n"
 	    "      --no-peers       do not weigh B's values against the other systems of\n"
 	    "                       its image in the store\n"
+	    "      --no-logs        leave out B's new error lines between the two times\n"
+	    "                       (feature \"log\": added when the store keeps logs)\n"
 	    "  -n, --limit N        at most N entries (default: all)\n"
 	    "      --db PATH        the store file (see 'vantage systems --help')\n"
 	    "      --timing         print the time of each phase on stderr\n"
@@ -493,6 +496,7 @@ enum {
 	OPT_SINCE,
 	OPT_UNTIL,
 	OPT_NO_PEERS,
+	OPT_NO_LOGS,
 	OPT_TIMING,
 	OPT_BISECT,
 	OPT_PROBE
@@ -647,6 +651,7 @@ int cmd_diff(int argc, char **argv)
 	                                     {"limit", required_argument, NULL, 'n'},
 	                                     {"db", required_argument, NULL, OPT_DB},
 	                                     {"no-peers", no_argument, NULL, OPT_NO_PEERS},
+	                                     {"no-logs", no_argument, NULL, OPT_NO_LOGS},
 	                                     {"timing", no_argument, NULL, OPT_TIMING},
 	                                     {"bisect", required_argument, NULL, OPT_BISECT},
 	                                     {"probe", required_argument, NULL, OPT_PROBE},
@@ -654,7 +659,7 @@ int cmd_diff(int argc, char **argv)
 	                                     {"until", required_argument, NULL, OPT_UNTIL},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	bool json = false, all = false, use_peers = true, timing = false;
+	bool json = false, all = false, use_peers = true, timing = false, use_logs = true;
 	const char *rules_file = NULL, *db = NULL, *bisect = NULL, *probe = NULL;
 	const char *since = "24h", *until = "now";
 	long limit = -1;
@@ -683,6 +688,9 @@ int cmd_diff(int argc, char **argv)
 			break;
 		case OPT_NO_PEERS:
 			use_peers = false;
+			break;
+		case OPT_NO_LOGS:
+			use_logs = false;
 			break;
 		case OPT_TIMING:
 			timing = true;
@@ -755,6 +763,12 @@ int cmd_diff(int argc, char **argv)
 		store_read_end(st);
 	double t_signals = mono_ms();
 	json_t *d = drift_diff(&a, &b, &rules, &o);
+	/* B from the store: its new error lines between the two times given
+	 * (else the frames'; B, its latest: up to now) */
+	if (use_logs && st && !rb.file &&
+	    drift_logs_add(st, d, a.system, b.system, ra.at_ms ? ra.at_ms : a.time_ms,
+	                   rb.at_ms ? rb.at_ms : now_ns() / 1000000) < 0)
+		fprintf(stderr, "vantage diff: warning: the logs: %s\n", store_errmsg(st));
 	double t_diff = mono_ms();
 	limit_entries(d, limit);
 	if (bisected && json) {

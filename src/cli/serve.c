@@ -53,10 +53,12 @@
 #include <unistd.h>
 
 #include "../analytics/alarm_engine.h"
+#include "../analytics/logfilter.h"
 #include "../engine/engine.h"
 #include "../engine/flow_record.h"
 #include "../engine/sampler.h"
 #include "../engine/sflow_collector.h"
+#include "../engine/logtail.h"
 #include "../server/instance.h"
 #include "../server/listen.h"
 #include "../server/server.h"
@@ -181,6 +183,22 @@ static int start_sflow(struct daemon *d)
 	atomic_store(&d->stats.sflow, d->sflow);
 	log_info("sFlow collector on udp://%s", sflow_collector_address(d->sflow));
 	return 0;
+}
+
+/* The metric filters over the logs ([logfilter NAME]; a restart changes
+ * them): their points wake the alarms as a lane's tick does. */
+static struct logfilter_runner *logfilters;
+static void start_logfilters(struct daemon *d)
+{
+	char err[512];
+	if (!d->cfg.logfilters.n)
+		return;
+	if (logfilter_start(d->cfg.db_path, &d->cfg.logfilters, d->alarms ? tick_stored : NULL,
+	                    d->alarms, &logfilters, err, sizeof(err)) < 0)
+		log_error("%s; running without log filters", err);
+	else
+		log_info("%d log filter%s from the configuration", d->cfg.logfilters.n,
+		         d->cfg.logfilters.n == 1 ? "" : "s");
 }
 
 /* ---- start-up -------------------------------------------------------------------- */
@@ -401,6 +419,33 @@ static int probe_listen(const struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The log collector over the engine's store, fed by its discovery; its
+ * failure is logged and the daemon goes on without logs. */
+static void start_logs(struct daemon *d)
+{
+	if (!d->cfg.logs)
+		return;
+	struct logtail_config lc = {
+	    .globs = d->cfg.log_globs.n ? (const char *const *)d->cfg.log_globs.v : NULL,
+	    .nglobs = d->cfg.log_globs.n,
+	    .multiline = (const char *const *)d->cfg.log_multiline.v,
+	    .nmultiline = d->cfg.log_multiline.n,
+	    .max_line = (size_t)d->cfg.log_max_line,
+	    .journal = true,
+	};
+	if (d->cfg.log_retention != 7 * 86400)
+		log_warn("[logs] retention: the store keeps log lines 7 days for now; the "
+		         "setting is not applied yet");
+	if (logtail_start(&lc, &d->e.store, d->proc_fd, &d->logs) < 0) {
+		log_error("running without log collection");
+		return;
+	}
+	d->e.discovered = logtail_discovered;
+	d->e.discovered_arg = d->logs;
+	d->stats.extra_metrics = logtail_metrics;
+	d->stats.extra_metrics_arg = d->logs;
+}
+
 /* Open the store (creating its directory; the daemon's claim on it, see
  * store.h STORE_DAEMON), set up the engine over it, and start the API. */
 static int open_store_and_api(struct daemon *d)
@@ -428,6 +473,7 @@ static int open_store_and_api(struct daemon *d)
 	d->e.spool_max_age_s = (int64_t)d->cfg.spool_max_age;
 	d->e.watch[kind_container.index] = d->cfg.containers;
 	d->e.watch[kind_vm.index] = d->cfg.vms;
+	start_logs(d);
 	if (strcmp(d->cfg.listen, "off") == 0)
 		return EXIT_OK;
 	struct server_opts so = {
@@ -516,6 +562,7 @@ int cmd_serve(int argc, char **argv)
 	         mi >= 0 && mi < CONFIG_MAX_FEATURES ? d->cfg.interval[mi] : 0.0);
 	apply_config(d, &d->cfg, true);
 	start_alarms(d);
+	start_logfilters(d);
 	if (engine_start(&d->e) < 0) {
 		status = EXIT_FAIL;
 		goto out_store;
@@ -531,6 +578,7 @@ int cmd_serve(int argc, char **argv)
 		main_loop(d);
 	else
 		status = EXIT_FAIL;
+	logtail_stop(d->logs);          /* its last lines, before the store closes */
 	sflow_collector_stop(d->sflow); /* before the store closes */
 	sampler_stop(d->sampler);
 	d->sampler = NULL;
@@ -539,13 +587,18 @@ int cmd_serve(int argc, char **argv)
 	log_info("stopped; store %s closed", safe);
 out_store:
 	sampler_stop(d->sampler);
+	logtail_stop(d->logs);
 	if (d->engine_up) /* the lanes (if any) and the store */
 		engine_stop(&d->e);
 	server_stop(d->srv);
+	logfilter_stop(logfilters);
+	logfilters = NULL;
 	atomic_store(&d->stats.sflow, NULL);
 	sflow_collector_free(d->sflow); /* after the API, which reads its counters */
 	flow_recorder_free(d->flows);   /* flushed by the collector's thread at its end */
 	if (!d->e.abandoned)            /* after the lanes and the API, which call it */
+		logtail_free(d->logs);
+	if (!d->e.abandoned) /* after the lanes and the API, which call it */
 		alarm_engine_stop(d->alarms);
 out_fds:
 	close_fds(d);

@@ -40,6 +40,7 @@ struct daemon {
 	struct sampler *sampler;       /* packet sampling (engine/sampler.h), or NULL */
 	struct sflow_collector *sflow; /* [sflow] listen: the collector, or NULL */
 	struct flow_recorder *flows;   /* the collector's flow samples (flow_record.h), or NULL */
+	struct logtail *logs;          /* the log collector, or NULL ([logs] enabled) */
 	struct server_stats stats;
 	int epfd, sigfd, tfd; /* main thread only */
 };

@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
+#include <regex.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@
 #include "../features/feature.h"
 #include "../server/server.h"
 #include "../store/store.h"
+#include "../targets/logsrc.h"
 #include "../util/util.h"
 
 #define MAX_INTERVAL (30 * 86400.0)
@@ -53,6 +56,9 @@ enum opt_type {
 	T_RATE,     /* [sample] rate: 1 in N, N from 1 to 1000000 */
 	T_SFLOW,    /* sFlow collector: [ADDR:]PORT, or off (NULL) */
 	T_PERSEC,   /* a count per second: 1..10,000,000 */
+	T_GLOBS,    /* [logs] globs: absolute globs, a comma list; the flag repeats */
+	T_PATTERNS, /* [logs] multiline_start: entries separated by ";;"; the flag repeats */
+	T_LINESIZE, /* [logs] max_line: 256 to 1M */
 };
 
 struct opt_def {
@@ -121,6 +127,25 @@ static const struct opt_def opts[] = {
     {"sflow", "max_rate", "sflow-max-rate", "N",
      "sFlow datagrams decoded per second at most; a flood beyond it is dropped and counted",
      T_PERSEC, OFF(sflow_max_rate)},
+    /* [logs]: the log collector (docs/logs.md) */
+    {"logs", "enabled", "logs", NULL,
+     "collect the logs of this host, its containers and VMs into the store (--no-logs: not)",
+     T_BOOL, OFF(logs)},
+    {"logs", "globs", "log-glob", "GLOB",
+     "files tailed in each system's root (a wildcard only in the last component); a comma "
+     "list in the file, the flag repeats",
+     T_GLOBS, OFF(log_globs)},
+    {"logs", "multiline_start", "log-multiline-start", "REGEX",
+     "a line matching REGEX starts a record, others join the one before (stack traces); "
+     "GLOB=>REGEX for the sources matching GLOB only; entries separated by ;; in the file, "
+     "the flag repeats",
+     T_PATTERNS, OFF(log_multiline)},
+    {"logs", "max_line", "log-max-line", "SIZE",
+     "longest line stored; longer ones are cut with a marker and counted", T_LINESIZE,
+     OFF(log_max_line)},
+    {"logs", "retention", "log-retention", "DURATION",
+     "how long log lines are kept (not applied yet: the store keeps them 7 days)", T_AGE,
+     OFF(log_retention)},
 };
 
 static void urls_clear(struct config_list *l)
@@ -155,6 +180,62 @@ static int urls_add(struct config_list *l, const char *value, char *err, size_t 
 		if (!comma)
 			return 0;
 		p = comma + 1;
+	}
+}
+
+/* Add the `sep`-separated entries of `value` to a list of [logs]. */
+static int list_add(struct config_list *l, const char *value, const char *sep, bool globs,
+                    char *err, size_t errlen)
+{
+	const char *p = value;
+	size_t sl = strlen(sep);
+	for (;;) {
+		const char *at = strstr(p, sep);
+		size_t n = at ? (size_t)(at - p) : strlen(p);
+		while (n && (*p == ' ' || *p == '\t'))
+			p++, n--;
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (!n) {
+			snprintf(err, errlen, "an empty entry in '%s'", value);
+			return -EINVAL;
+		}
+		if (l->n == CONFIG_MAX_LIST) {
+			snprintf(err, errlen, "more than %d entries", CONFIG_MAX_LIST);
+			return -EINVAL;
+		}
+		char *e = strndup(p, n);
+		if (!e)
+			return -ENOMEM;
+		char dir[PATH_MAX];
+		const char *pat;
+		regex_t re;
+		const char *arrow = strstr(e, "=>");
+		int rc = 0;
+		if (globs && logsrc_glob_split(e, dir, sizeof(dir), &pat) < 0) {
+			snprintf(
+			    err, errlen,
+			    "'%s' is not an absolute glob with wildcards in its last component "
+			    "only",
+			    e);
+			rc = -EINVAL;
+		} else if (!globs && (rc = regcomp(&re, arrow ? arrow + 2 : e,
+		                                   REG_EXTENDED | REG_NOSUB)) != 0) {
+			char why[128];
+			regerror(rc, &re, why, sizeof(why));
+			snprintf(err, errlen, "'%s': %s", e, why);
+			rc = -EINVAL;
+		} else if (!globs) {
+			regfree(&re);
+		}
+		if (rc < 0) {
+			free(e);
+			return rc;
+		}
+		l->v[l->n++] = e;
+		if (!at)
+			return 0;
+		p = at + sl;
 	}
 }
 
@@ -350,6 +431,22 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 		*(double *)slot = d;
 		return 0;
 	}
+	case T_GLOBS:
+	case T_PATTERNS:
+		if (replace_list)
+			urls_clear(slot);
+		return list_add(slot, value, o->type == T_GLOBS ? "," : ";;", o->type == T_GLOBS,
+		                err, errlen);
+	case T_LINESIZE: {
+		uint64_t v;
+		if (feature_parse_size(value, &v) < 0 || v < 256 || v > (1u << 20)) {
+			snprintf(err, errlen, "not a size from 256 to 1M: '%s' (use e.g. 16K)",
+			         value);
+			return -EINVAL;
+		}
+		*(uint64_t *)slot = v;
+		return 0;
+	}
 	case T_INTERVAL:
 		break;
 	}
@@ -404,6 +501,8 @@ int config_set(struct serve_config *c, const char *section, const char *key, con
 {
 	if (strncmp(section, "alarm ", 6) == 0)
 		return set_alarm(c, section + 6, key, value, err, errlen);
+	if (strncmp(section, "logfilter ", 10) == 0)
+		return logfilter_set_key(&c->logfilters, section + 10, key, value, err, errlen);
 	if (strcmp(section, "intervals") == 0) {
 		int fi = feature_by_name(key);
 		if (fi < 0) {
@@ -430,7 +529,7 @@ int config_set(struct serve_config *c, const char *section, const char *key, con
 		else
 			snprintf(err, errlen,
 			         "unknown section [%s] (sections: store, api, intervals, "
-			         "crawl, output, log, alarm NAME)",
+			         "crawl, output, log, logs, alarm NAME)",
 			         section);
 		return -ENOENT;
 	}
@@ -456,6 +555,9 @@ int config_defaults(struct serve_config *c)
 	c->spool_max_age = 7 * 86400;
 	c->sample_rate = 1000;
 	c->sflow_max_rate = SFLOW_COLLECTOR_MAX_RATE;
+	c->logs = true;
+	c->log_max_line = 16384;
+	c->log_retention = 7 * 86400;
 	for (int i = 0; i < nfeatures(); i++)
 		c->interval[i] = feature_table[i]->default_interval;
 	c->crawl = calloc(1, sizeof(*c->crawl));
@@ -482,6 +584,8 @@ void config_free(struct serve_config *c)
 	free(c->ui_dir);
 	free(c->sflow_listen);
 	urls_clear(&c->sinks);
+	urls_clear(&c->log_globs);
+	urls_clear(&c->log_multiline);
 	free(c->spool_dir);
 	free(c->sample_ifaces);
 	if (c->crawl)
@@ -491,6 +595,7 @@ void config_free(struct serve_config *c)
 		alarm_def_free(&c->alarms[i]);
 	free(c->alarms);
 	free(c->alarm_lines);
+	logfilter_set_free(&c->logfilters);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -521,6 +626,10 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->sample_ifaces, src->sample_ifaces);
 	for (int i = 0; i < src->sinks.n; i++)
 		r |= dup_opt(&dst->sinks.v[i], src->sinks.v[i]);
+	for (int i = 0; i < src->log_globs.n; i++)
+		r |= dup_opt(&dst->log_globs.v[i], src->log_globs.v[i]);
+	for (int i = 0; i < src->log_multiline.n; i++)
+		r |= dup_opt(&dst->log_multiline.v[i], src->log_multiline.v[i]);
 	dst->alarms = NULL;
 	dst->alarm_lines = NULL;
 	dst->nalarms = 0;
@@ -537,6 +646,8 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 			}
 		}
 	}
+	dst->logfilters = (struct logfilter_set){0};
+	r |= logfilter_set_copy(&dst->logfilters, &src->logfilters);
 	if (r) {
 		config_free(dst);
 		return -ENOMEM;
@@ -779,6 +890,12 @@ int config_load_file(struct serve_config *c, const char *path, char *err, size_t
 			ret = -EINVAL;
 		}
 	}
+	if (ret == 0 && logfilter_check(&c->logfilters, err, errlen) < 0) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, why);
+		ret = -EINVAL;
+	}
 	free(data);
 	free(x);
 	return ret;
@@ -860,8 +977,24 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		feature_format_duration(*(const double *)slot, dst, cap);
 		break;
 	case T_SIZE:
+	case T_LINESIZE:
 		feature_format_size(*(const uint64_t *)slot, dst, cap);
 		break;
+	case T_GLOBS:
+	case T_PATTERNS: {
+		const struct config_list *l = slot;
+		size_t at = 0;
+		dst[0] = 0;
+		if (o->type == T_GLOBS && !l->n) /* the defaults */
+			for (int i = 0; logsrc_default_globs[i] && at < cap; i++)
+				at += (size_t)snprintf(dst + at, cap - at, "%s%s", i ? ", " : "",
+				                       logsrc_default_globs[i]);
+		for (int i = 0; i < l->n && at < cap; i++)
+			at += (size_t)snprintf(dst + at, cap - at, "%s%s",
+			                       i ? (o->type == T_GLOBS ? ", " : " ;; ") : "",
+			                       l->v[i]);
+		break;
+	}
 	case T_BOOL:
 		snprintf(dst, cap, "%s", *(const bool *)slot ? "true" : "false");
 		break;

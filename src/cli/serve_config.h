@@ -33,6 +33,7 @@
 #include <stdio.h>
 
 #include "../analytics/alarm.h"
+#include "../analytics/logfilter.h"
 #include "../util/buf.h"
 #include "../util/log.h"
 
@@ -76,11 +77,20 @@ struct serve_config {
 	uint32_t sample_rate;     /* [sample] rate: 1 in N */
 	char *sflow_listen;       /* [sflow] listen: [ADDR:]PORT, NULL: off */
 	int sflow_max_rate;       /* [sflow] max_rate: datagrams decoded per second */
+	/* [logs]: the log collector (engine/logtail.h) */
+	bool logs;                        /* [logs] enabled */
+	struct config_list log_globs;     /* [logs] globs (empty: the defaults) */
+	struct config_list log_multiline; /* [logs] multiline_start */
+	uint64_t log_max_line;            /* [logs] max_line, bytes */
+	double log_retention;             /* [logs] retention, seconds */
 	/* [alarm NAME] sections: one alarm each (keys: alarm_def_set()),
 	 * checked with alarm_def_check() at the end of the file */
 	struct alarm_def *alarms;
 	int nalarms;
 	int *alarm_lines; /* the line of each alarm's first key */
+	/* [logfilter NAME] sections: metric filters over the logs
+	 * (analytics/logfilter.h), checked at the end of the file */
+	struct logfilter_set logfilters;
 };
 
 /* Fill `c` with the defaults.  Returns 0 or -ENOMEM. */

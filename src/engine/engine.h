@@ -42,6 +42,11 @@ struct engine {
 	 * lanes' threads; must not block (the daemon's alarms). */
 	void (*stored)(void *arg, int64_t now_ms);
 	void *stored_arg;
+	/* start: called by the fast lane after each discovery that changed
+	 * the systems, with them (valid during the call only; the log
+	 * collector, engine/logtail.h); NULL: none.  Must not block. */
+	void (*discovered)(void *arg, const struct target_set *set);
+	void *discovered_arg;
 	int nsinks;
 	/* start: the spools of the extra sinks (sinks.h struct sink_env):
 	 * NULL / 0 for the defaults */

@@ -519,6 +519,8 @@ static void lane_job(struct lane *l, const struct lane_request *rq)
 	bool discovered = false;
 	if (enabled && (rq->discover || !l->have_list))
 		discovered = refresh_systems(l, needs_pids(l, rq->due & enabled));
+	if (discovered && l->idx == LANE_FAST && e->discovered) /* the log collector */
+		e->discovered(e->discovered_arg, &l->set);
 
 	/* the run's features: the enabled ones of this lane, in table order */
 	const struct feature *feats[64];

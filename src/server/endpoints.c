@@ -5,6 +5,7 @@
  */
 #include "api.h"
 #include "api_alarms.h"
+#include "api_logs.h"
 #include "api_prom.h"
 #include "prometheus.h"
 #include "router.h"
@@ -45,6 +46,8 @@ const struct route routes[] = {
     {"/prometheus/api/v1/metadata", prom_api_metadata, NULL},
     {"/prometheus/api/v1/query_exemplars", prom_api_empty_list, NULL},
     {"/api/v1/chart", api_chart, NULL},
+    {"/api/v1/logs", api_logs, NULL},
+    {"/api/v1/logs/tail", api_logs_tail, NULL},
     {"/", ui_index, NULL},
     {"/favicon.ico", ui_favicon, NULL},
     {"/ui/{path+}", ui_file, NULL},

@@ -44,6 +44,7 @@
 #include "../store/store.h"
 #include "../util/log.h"
 #include "../util/util.h"
+#include "api_logs.h"
 #include "auth.h"
 #include "instance.h"
 #include "listen.h"
@@ -158,8 +159,23 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct request *r)
 	size_t len = r->body.len;
 	char *data = r->body.data;
 	r->body = (struct buf)BUF_INIT;
-	struct MHD_Response *resp = mhd.create_response_from_buffer_with_free_callback(
-	    len, data ? data : "", data ? free : NULL);
+	struct MHD_Response *resp;
+	if (r->stream_read && r->status != 200) { /* a stream refused after all */
+		r->stream_free(r->stream_ctx);
+		r->stream_read = NULL;
+	}
+	if (r->stream_read && r->status == 200) { /* a live tail (api_logs.c) */
+		free(data);
+		data = NULL;
+		resp = mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, r->stream_read,
+		                                         r->stream_ctx, r->stream_free);
+		if (!resp)
+			r->stream_free(r->stream_ctx);
+		r->stream_read = NULL;
+	} else {
+		resp = mhd.create_response_from_buffer_with_free_callback(len, data ? data : "",
+		                                                          data ? free : NULL);
+	}
 	if (!resp) {
 		free(data);
 		return MHD_NO;
@@ -217,6 +233,7 @@ static int prepare(struct server *srv, struct MHD_Connection *c, struct conn_ctx
 	r->method = method;
 	r->status = 200;
 	r->now_ms = now_ns() / 1000000;
+	r->conn = c;
 	const char *uri = ctx->uri ? ctx->uri : url;
 	pthread_rwlock_rdlock(&srv->auth_lock);
 	bool ok =
@@ -463,7 +480,8 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
 		listen_format(&bound, srv->address, sizeof(srv->address));
 
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME; /* the logs' live tail waits suspended */
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = mhd.start_daemon(
@@ -498,8 +516,10 @@ void server_stop(struct server *srv)
 {
 	if (!srv)
 		return;
+	api_logs_streams_end(srv, true); /* no live tail left suspended */
 	if (srv->mhd)
 		mhd.stop_daemon(srv->mhd); /* joins the workers: their handles close */
+	api_logs_streams_end(srv, false);
 	if (srv->key_made)
 		pthread_key_delete(srv->store_key);
 	auth_free(&srv->auth);

@@ -44,6 +44,9 @@ static void load(void)
 	SYM(lookup_connection_value, MHD_lookup_connection_value);
 	SYM(queue_response, MHD_queue_response);
 	SYM(get_connection_info, MHD_get_connection_info);
+	SYM(create_response_from_callback, MHD_create_response_from_callback);
+	SYM(suspend_connection, MHD_suspend_connection);
+	SYM(resume_connection, MHD_resume_connection);
 }
 
 int mhd_load(char *err, size_t errlen)

@@ -24,6 +24,10 @@ struct mhd_api {
 	__typeof__(&MHD_lookup_connection_value) lookup_connection_value;
 	__typeof__(&MHD_queue_response) queue_response;
 	__typeof__(&MHD_get_connection_info) get_connection_info;
+	/* streamed answers (api_logs.c's live tail) */
+	__typeof__(&MHD_create_response_from_callback) create_response_from_callback;
+	__typeof__(&MHD_suspend_connection) suspend_connection;
+	__typeof__(&MHD_resume_connection) resume_connection;
 };
 
 extern struct mhd_api mhd;

@@ -293,6 +293,8 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 	struct sflow_collector *sc = atomic_load(&st->sflow);
 	if (sc)
 		sflow_metrics(o, sc);
+	if (st->extra_metrics)
+		st->extra_metrics(st->extra_metrics_arg, o->out);
 }
 
 /* ---- GET /metrics ------------------------------------------------------------------ */

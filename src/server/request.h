@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../util/buf.h"
 
@@ -80,6 +81,15 @@ struct request {
 	const char *cache_control;
 	char etag[48], last_modified[40];
 	bool csp; /* the dashboard page's Content-Security-Policy */
+	/* A streamed answer (the logs' live tail, api_logs.c): when
+	 * stream_read is set, http.c sends a response of unknown length whose
+	 * bytes stream_read gives (libmicrohttpd's content reader; it may
+	 * suspend `conn` and have it resumed); stream_free(stream_ctx) when
+	 * the connection ends.  conn is the libmicrohttpd connection. */
+	void *conn;
+	ssize_t (*stream_read)(void *ctx, uint64_t pos, char *buf, size_t max);
+	void (*stream_free)(void *ctx);
+	void *stream_ctx;
 };
 
 /* Split the raw request target "/a/b%2Fc?x=1&y" into r->seg and r->param,

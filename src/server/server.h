@@ -38,6 +38,8 @@
 
 #define SERVER_DEFAULT_LISTEN "127.0.0.1:7070"
 
+struct buf;
+
 /*
  * The daemon's own state, shown by /api/v1/health ("daemon") and /metrics
  * (vantage_frames_stored_total ...).  Owned by the daemon, which updates
@@ -68,6 +70,11 @@ struct server_stats {
 	 * empty when all is well; set and cleared with the calls below. */
 	pthread_mutex_t lock;
 	char last_error[256];
+	/* More of the daemon's own metrics in Prometheus text, appended to
+	 * /metrics (the log collector's counters); NULL: none.  Set before
+	 * the server starts; called from its threads. */
+	void (*extra_metrics)(void *arg, struct buf *out);
+	void *extra_metrics_arg;
 };
 
 void server_stats_init(struct server_stats *st);

@@ -69,6 +69,7 @@ static const char *const put_sql[P__N] = {
     [P_SRC_INS] = "INSERT INTO log_sources(system, source) VALUES(?1, ?2)",
     [P_LINE] = "INSERT INTO log_lines(src, t, level, line) VALUES(?1, ?2, ?3, ?4)",
     [P_FTS] = "INSERT INTO log_fts(rowid, line) VALUES(?1, ?2)",
+    /* NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement, two lines */
     [P_CURSOR] = "INSERT INTO log_sources(system, source, pos) VALUES(?1, ?2, ?3)"
                  " ON CONFLICT(system, source) DO UPDATE SET pos = excluded.pos",
 };
@@ -256,8 +257,10 @@ static void query_sql(const struct store_log_query *q, const struct log_srcs *t,
 	if (q->match && *q->match)
 		/* the index first: a rare word is found at once; the planner
 		 * could otherwise walk the time index and probe each line */
+		/* (the rowid bound: a tail's poll reads the index after the
+		 * last id only, not every match of a common word) */
 		buf_adds(b, "log_fts f CROSS JOIN log_lines l ON l.id = f.rowid"
-		            " WHERE log_fts MATCH ?6 AND ");
+		            " WHERE log_fts MATCH ?6 AND f.rowid > ?3 AND ");
 	else
 		buf_adds(b, "log_lines l WHERE ");
 	buf_adds(b, "l.t >= ?1 AND l.t <= ?2 AND l.id > ?3");

@@ -13,6 +13,7 @@ const ROUTES = {
   drift: 'drift',
   alarms: 'alarms',
   search: 'search',
+  logs: 'logs',
 };
 
 const main = document.getElementById('main');

@@ -270,6 +270,7 @@ export async function render(el, params, app) {
   );
   const liveBtn = h('button', { type: 'button', id: 'sys-live', 'aria-pressed': String(st.live), onclick: () => setLive(!st.live), title: 'Update every 10 s' }, 'Live');
   const driftLink = h('a', { id: 'sys-drift' }, 'What changed in this range (drift)');
+  const logsLink = h('a', { id: 'sys-logs', href: `#/logs?system=${encodeURIComponent(id)}` }, 'Logs');
   const updated = h('span', { class: 'muted', 'aria-live': 'off' });
   el.append(
     h(
@@ -278,6 +279,7 @@ export async function render(el, params, app) {
       h('div', { class: 'seg', role: 'group', 'aria-label': 'Time range', id: 'sys-range' }, rangeBtns),
       liveBtn,
       driftLink,
+      logsLink,
       updated,
     ),
   );
