@@ -21,15 +21,15 @@
 
 extern const struct sink_scheme sink_scheme_file, sink_scheme_sqlite, sink_scheme_store;
 extern const struct sink_scheme sink_scheme_http, sink_scheme_https, sink_scheme_kafka;
+extern const struct sink_scheme sink_scheme_graphite;
 
 static const struct sink_scheme planned[] = {
-    {.scheme = "graphite", .usage = "graphite://HOST:PORT"},
     {.scheme = "sflow", .usage = "sflow://HOST:PORT"},
 };
 
 static const struct sink_scheme *const schemes[] = {
-    &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store, &sink_scheme_kafka,
-    &sink_scheme_http, &sink_scheme_https,  &planned[0],        &planned[1],
+    &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store,    &sink_scheme_kafka,
+    &sink_scheme_http, &sink_scheme_https,  &sink_scheme_graphite, &planned[0],
 };
 
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))

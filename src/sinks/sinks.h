@@ -27,8 +27,12 @@
  *        kafka://BROKERS/TOPIC[?OPTIONS]
  *                          Kafka, spooled while no broker takes the
  *                          frames (kafka_sink.c)
- *        graphite://  sflow://
- *                          known schemes whose sinks are not built yet
+ *        graphite://HOST:PORT[?OPTIONS]
+ *                          carbon's plaintext protocol: the metric records
+ *                          of each frame, spooled while carbon is down
+ *                          (graphite_sink.c)
+ *        sflow://HOST:PORT
+ *                          a known scheme whose sink is not built yet
  * A string whose prefix before ':' is not a scheme of the table is a file
  * path ("out:1.json"), unless the ':' is followed by "//": "foo://x" is an
  * unknown scheme, an error.
