@@ -66,8 +66,7 @@ static int add_extra(struct engine *e, struct sink *tee, const char *url)
 			log_error("sink %s: %s", url, strerror(-r));
 		return r;
 	}
-	e->extra_sinks =
-	    xrealloc(e->extra_sinks, sizeof(*e->extra_sinks) * (size_t)(e->nextras + 1));
+	e->extra_sinks = xrealloc(e->extra_sinks, sizeof(struct sink *) * (size_t)(e->nextras + 1));
 	e->extra_urls = xrealloc(e->extra_urls, sizeof(*e->extra_urls) * (size_t)(e->nextras + 1));
 	if ((r = sink_tee_add(tee, s, 0)) < 0) {
 		sink_close(s);
@@ -117,7 +116,7 @@ static int set_sinks_locked(void *ctx, struct sink *tee)
 		free(e->extra_urls[i]);
 		e->nextras--;
 		memmove(&e->extra_sinks[i], &e->extra_sinks[i + 1],
-		        sizeof(*e->extra_sinks) * (size_t)(e->nextras - i));
+		        sizeof(struct sink *) * (size_t)(e->nextras - i));
 		memmove(&e->extra_urls[i], &e->extra_urls[i + 1],
 		        sizeof(*e->extra_urls) * (size_t)(e->nextras - i));
 	}
