@@ -50,7 +50,7 @@ enum opt_type {
 	T_BOOL,
 	T_LEVEL,
 	T_INTERVAL, /* [intervals]: off or a duration >= 1 s */
-	T_URLS,     /* sink URLs: a comma list in the file; the flag repeats */
+	T_URLS,     /* sink URLs: a comma list (urls_add); the flag repeats */
 	T_SIZE,     /* bytes with K, M, G: from 64K to 1T */
 	T_AGE,      /* a duration from 1 min to 1 year */
 	T_RATE,     /* [sample] rate: 1 in N, N from 1 to 1000000 */
@@ -97,8 +97,9 @@ static const struct opt_def opts[] = {
     {"crawl", "vms", "vms", NULL,
      "watch this host's QEMU guests too, from their RAM (--no-vms: not)", T_BOOL, OFF(vms)},
     {"output", "sinks", "sink", "URL",
-     "where every frame goes besides the store: a sink URL (-, PATH, file:PATH, sqlite:PATH; "
-     "see docs/sinks.md); a comma list in the file, the flag repeats",
+     "where every frame goes besides the store: a sink URL (-, PATH, file:PATH, sqlite:PATH, "
+     "http(s)://, kafka://, graphite://; see docs/sinks.md); a comma list in the file (the "
+     "brokers of kafka://B1,B2/TOPIC stay one URL), the flag repeats; SIGHUP applies it",
      T_URLS, OFF(sinks)},
     {"output", "spool_dir", "spool-dir", "DIR",
      "where sinks that can wait (http) spool frames while their far end is down, one "
@@ -155,15 +156,32 @@ static void urls_clear(struct config_list *l)
 	l->n = 0;
 }
 
-/* Add the comma-separated URLs of `value` to the list. */
+/* Where the sink URL starting at p ends: at a ',' (or the end), except
+ * that a "scheme://" URL's authority keeps its commas: the brokers of
+ * kafka://B1:9092,B2:9092/TOPIC. */
+static const char *url_end(const char *p)
+{
+	const char *q = p;
+	while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+	       *q == '+' || *q == '.' || *q == '-')
+		q++;
+	if (q > p && strncmp(q, "://", 3) == 0)
+		q += 3 + strcspn(q + 3, "/?#"); /* past the authority */
+	else
+		q = p;
+	return q + strcspn(q, ",");
+}
+
+/* Add the URLs of `value` to the list: separated by commas (and blanks
+ * around them); a URL's authority keeps its commas (url_end()). */
 static int urls_add(struct config_list *l, const char *value, char *err, size_t errlen)
 {
 	const char *p = value;
 	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		while (n && (*p == ' ' || *p == '\t'))
-			p++, n--;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *end = url_end(p);
+		size_t n = (size_t)(end - p);
 		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 			n--;
 		if (!n) {
@@ -177,9 +195,9 @@ static int urls_add(struct config_list *l, const char *value, char *err, size_t 
 		if (!(l->v[l->n] = strndup(p, n)))
 			return -ENOMEM;
 		l->n++;
-		if (!comma)
+		if (!*end)
 			return 0;
-		p = comma + 1;
+		p = end + 1;
 	}
 }
 

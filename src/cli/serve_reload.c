@@ -2,8 +2,10 @@
  * serve_reload.c - the daemon's configuration: built at start from the
  * defaults, the file and the flags (with the API token and a check of the
  * API address), and rebuilt on SIGHUP.  A reload
- * changes intervals, log level, workers, time limits and the API token
- * (token, or new contents of token_file) at once; the other options are
+ * changes intervals, log level, workers, time limits, the API token
+ * (token, or new contents of token_file) and the sinks ([output] sinks:
+ * engine_set_sinks() keeps the sinks still named, closes those gone and
+ * opens the new ones) at once; the other options are
  * reported as needing a restart; a configuration that does not parse, or
  * whose token cannot be read or used, is logged and the current one kept.
  */
@@ -65,6 +67,7 @@ static bool reloadable(const char *line)
 	       strncmp(line, "[crawl] timeout ", 16) == 0 ||
 	       strncmp(line, "[crawl] file_timeout ", 21) == 0 ||
 	       strncmp(line, "[api] token ", 12) == 0 ||
+	       strncmp(line, "[output] sinks ", 15) == 0 ||
 	       strncmp(line, "[api] token_file ", 17) == 0;
 }
 
@@ -205,6 +208,11 @@ void reload(struct daemon *d)
 	apply_config(d, &c, false);
 	if (d->alarms)
 		alarm_engine_set_file_alarms(d->alarms, c.alarms, (size_t)c.nalarms);
+	int bad = d->engine_up ? engine_set_sinks(&d->e, c.sinks.v, c.sinks.n) : 0;
+	if (bad)
+		log_error("reload: %d sinks could not be opened (above); their frames are not "
+		          "delivered until a reload opens them",
+		          bad);
 	config_free(&c);
 	engine_tick(&d->e, mono_ns());
 	schedule_arm(&d->e.sched, d->tfd);

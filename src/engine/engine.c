@@ -12,6 +12,7 @@
 #include "../sinks/sinks.h"
 #include "../util/log.h"
 #include "../util/util.h"
+#include "../util/xalloc.h"
 
 void engine_init(struct engine *e, int proc_fd, struct store *st, const char *db_path,
                  const struct engine_report *report)
@@ -48,38 +49,109 @@ static void extra_report(void *ctx, const struct sink *member, int err)
 	}
 }
 
-/* The extra sinks (--sink), behind one locked tee the lanes share. */
-static int open_extras(struct engine *e)
+/* Open the sink of `url` into the tee (and the lists); 0 or an errno. */
+static int add_extra(struct engine *e, struct sink *tee, const char *url)
 {
-	if (!e->nsinks)
-		return 0;
-	int r = sink_tee_open(SINK_TEE_LOCKED, extra_report, e, &e->extras);
-	if (r < 0)
-		return r;
 	struct sink_env env = {.store_path = e->store.path,
 	                       .spool_dir = e->spool_dir,
 	                       .spool_max_bytes = e->spool_max_bytes,
 	                       .spool_max_age_s = e->spool_max_age_s};
-	for (int i = 0; i < e->nsinks; i++) {
-		char err[512];
-		struct sink *s;
-		r = sink_open(e->sinks[i], &env, &s, err, sizeof(err));
-		if (r < 0) {
-			if (r == -EINVAL || r == -ENOTSUP)
-				log_error("--sink: %s", err);
-			else
-				log_error("sink %s: %s", e->sinks[i], strerror(-r));
-			return r;
+	char err[512];
+	struct sink *s;
+	int r = sink_open(url, &env, &s, err, sizeof(err));
+	if (r < 0) {
+		if (r == -EINVAL || r == -ENOTSUP)
+			log_error("--sink: %s", err);
+		else
+			log_error("sink %s: %s", url, strerror(-r));
+		return r;
+	}
+	e->extra_sinks = xrealloc(e->extra_sinks, sizeof(struct sink *) * (size_t)(e->nextras + 1));
+	e->extra_urls = xrealloc(e->extra_urls, sizeof(*e->extra_urls) * (size_t)(e->nextras + 1));
+	if ((r = sink_tee_add(tee, s, 0)) < 0) {
+		sink_close(s);
+		return r;
+	}
+	e->extra_sinks[e->nextras] = s;
+	e->extra_urls[e->nextras++] = xstrdup(url);
+	return 0;
+}
+
+/* The extra sinks (--sink), behind one locked tee the lanes share: made
+ * even with none, so that a reload can add some. */
+static int open_extras(struct engine *e)
+{
+	int r = sink_tee_open(SINK_TEE_LOCKED, extra_report, e, &e->extras);
+	for (int i = 0; r == 0 && i < e->nsinks; i++)
+		r = add_extra(e, e->extras, e->sinks[i]);
+	return r;
+}
+
+struct set_sinks {
+	struct engine *e;
+	char *const *urls;
+	int n, failed;
+};
+
+static bool has_url(char *const *urls, int n, const char *url)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(urls[i], url) == 0)
+			return true;
+	return false;
+}
+
+/* Under the tee's lock: close the sinks gone, then open the new ones. */
+static int set_sinks_locked(void *ctx, struct sink *tee)
+{
+	struct set_sinks *x = ctx;
+	struct engine *e = x->e;
+	for (int i = 0; i < e->nextras;) {
+		if (has_url(x->urls, x->n, e->extra_urls[i])) {
+			i++;
+			continue;
 		}
-		if ((r = sink_tee_add(e->extras, s, 0)) < 0) {
-			sink_close(s);
-			return r;
-		}
+		log_info("reload: closing the sink %s", e->extra_sinks[i]->desc);
+		sink_tee_drop(tee, e->extra_sinks[i]); /* closes it: its frames to its spool */
+		free(e->extra_urls[i]);
+		e->nextras--;
+		memmove(&e->extra_sinks[i], &e->extra_sinks[i + 1],
+		        sizeof(struct sink *) * (size_t)(e->nextras - i));
+		memmove(&e->extra_urls[i], &e->extra_urls[i + 1],
+		        sizeof(*e->extra_urls) * (size_t)(e->nextras - i));
+	}
+	for (int i = 0; i < x->n; i++) {
+		if (has_url(e->extra_urls, e->nextras, x->urls[i]) ||
+		    has_url(x->urls, i, x->urls[i]))
+			continue;
+		if (add_extra(e, tee, x->urls[i]) < 0)
+			x->failed++;
+		else
+			log_info("reload: opened the sink %s",
+			         e->extra_sinks[e->nextras - 1]->desc);
 	}
 	return 0;
 }
 
-/* The lane's sink: its store sink, and the extra sinks when there are. */
+int engine_set_sinks(struct engine *e, char *const *urls, int n)
+{
+	if (!e->extras)
+		return 0; /* not started */
+	struct set_sinks x = {.e = e, .urls = urls, .n = n};
+	sink_tee_edit(e->extras, set_sinks_locked, &x);
+	return x.failed;
+}
+
+/* The lane tee's members report their failures themselves (the locked
+ * store sink, the extras' tee): the lane tee says nothing more. */
+static void lane_report(void *ctx, const struct sink *member, int err)
+{
+	(void)ctx;
+	(void)member;
+	(void)err;
+}
+
+/* The lane's sink: its store sink, and the extra sinks. */
 static int lane_sinks(struct engine *e, struct lane *l, int i)
 {
 	int r = locked_sink_open(&e->store, i, &l->store_sink);
@@ -90,7 +162,7 @@ static int lane_sinks(struct engine *e, struct lane *l, int i)
 	l->sink = l->store_sink;
 	if (!e->extras)
 		return 0;
-	if ((r = sink_tee_open(0, NULL, NULL, &l->sink)) < 0 ||
+	if ((r = sink_tee_open(0, lane_report, NULL, &l->sink)) < 0 ||
 	    (r = sink_tee_add(l->sink, l->store_sink, SINK_TEE_BORROW)) < 0 ||
 	    (r = sink_tee_add(l->sink, e->extras, SINK_TEE_BORROW)) < 0)
 		log_error("cannot set up the sinks: %s", strerror(-r));
@@ -181,6 +253,13 @@ void engine_stop(struct engine *e)
 	if (e->extras && all_joined) /* else an abandoned lane may still write to it */
 		sink_close(e->extras);
 	e->extras = NULL;
+	for (int i = 0; i < e->nextras; i++)
+		free(e->extra_urls[i]);
+	free(e->extra_urls);
+	free(e->extra_sinks);
+	e->extra_urls = NULL;
+	e->extra_sinks = NULL;
+	e->nextras = 0;
 	for (int i = 0; i < NLANES; i++) {
 		e->lanes[i].sink = NULL;
 		e->lanes[i].store_sink = NULL;

@@ -53,7 +53,11 @@ struct engine {
 	const char *spool_dir;
 	uint64_t spool_max_bytes;
 	int64_t spool_max_age_s;
-	struct sink *extras; /* a locked tee of the extra sinks, or NULL */
+	struct sink *extras; /* a locked tee of the extra sinks (none at first, maybe) */
+	/* its members and the URLs they were opened from (engine_set_sinks) */
+	struct sink **extra_sinks;
+	char **extra_urls;
+	int nextras;
 	struct store_share store;
 	bool abandoned; /* a lane thread was left running: keep the engine */
 	struct lane lanes[NLANES];
@@ -75,6 +79,15 @@ int engine_start(struct engine *e);
 
 /* Post to the lanes what is due at `now` (mono ns). */
 void engine_tick(struct engine *e, int64_t now);
+
+/* Main thread: make the extra sinks those of urls[0..n) (SIGHUP): a sink
+ * whose URL is still there stays open as it is (its connection, batch and
+ * spool untouched); one whose URL is gone is closed (what it holds goes to
+ * its spool, which stays on disk); a new URL is opened, after the closes
+ * (a URL changed in its options only may name the same spool).  Between
+ * frames: the lanes wait for it.  A URL that cannot be opened is logged and
+ * left out; returns the number of such URLs, 0 when all are open. */
+int engine_set_sinks(struct engine *e, char *const *urls, int n);
 
 /* Stop: the fast lane finishes the crawl it is in (crawl_run bounds it by
  * the time limit); the slow lane gets 10 s and the file lane 3 s, then

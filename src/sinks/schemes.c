@@ -22,14 +22,11 @@
 extern const struct sink_scheme sink_scheme_file, sink_scheme_sqlite, sink_scheme_store;
 extern const struct sink_scheme sink_scheme_http, sink_scheme_https, sink_scheme_kafka;
 extern const struct sink_scheme sink_scheme_sflow;
-
-static const struct sink_scheme planned[] = {
-    {.scheme = "graphite", .usage = "graphite://HOST:PORT"},
-};
+extern const struct sink_scheme sink_scheme_graphite;
 
 static const struct sink_scheme *const schemes[] = {
-    &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store, &sink_scheme_kafka,
-    &sink_scheme_http, &sink_scheme_https,  &planned[0],        &sink_scheme_sflow,
+    &sink_scheme_file, &sink_scheme_sqlite, &sink_scheme_store,    &sink_scheme_kafka,
+    &sink_scheme_http, &sink_scheme_https,  &sink_scheme_graphite, &sink_scheme_sflow,
 };
 
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))

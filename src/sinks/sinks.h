@@ -30,7 +30,10 @@
  *        sflow://HOST[:PORT][?OPTIONS]
  *                          sFlow v5 counter and flow samples over UDP
  *                          (sflow_sink.c)
- *        graphite://       a known scheme whose sink is not built yet
+ *        graphite://HOST:PORT[?OPTIONS]
+ *                          carbon's plaintext protocol: the metric records
+ *                          of each frame, spooled while carbon is down
+ *                          (graphite_sink.c)
  * A string whose prefix before ':' is not a scheme of the table is a file
  * path ("out:1.json"), unless the ':' is followed by "//": "foo://x" is an
  * unknown scheme, an error.
@@ -124,15 +127,22 @@ struct sink_scheme {
 typedef void (*sink_report_fn)(void *ctx, const struct sink *member, int err);
 int sink_tee_open(unsigned flags, sink_report_fn report, void *ctx, struct sink **out);
 /*
- * Add a member (before the first frame).  The tee closes its members when
- * it is closed, except those added with SINK_TEE_BORROW (a locked tee
- * shared by several per-thread tees, say).  Returns 0 or -ENOMEM (the
- * member is then not added, and not closed).
+ * Add a member (before the first frame, or inside sink_tee_edit()).  The tee closes its members
+ * when it is closed, except those added with SINK_TEE_BORROW (a locked tee shared by several
+ * per-thread tees, say).  Returns 0 or -ENOMEM (the member is then not added, and not closed).
  */
 #define SINK_TEE_BORROW 1u
 int sink_tee_add(struct sink *tee, struct sink *member, unsigned flags);
 /* Number of members. */
 int sink_tee_count(const struct sink *tee);
+/*
+ * Change the members of a tee in use (the daemon's sinks on SIGHUP): fn(ctx,
+ * tee) runs between frames (a SINK_TEE_LOCKED tee's lock held), and may call
+ * sink_tee_add() and sink_tee_drop() (which removes a member and closes it,
+ * unless borrowed; -ENOENT if it is not one).  Returns fn's result.
+ */
+int sink_tee_edit(struct sink *tee, int (*fn)(void *ctx, struct sink *tee), void *ctx);
+int sink_tee_drop(struct sink *tee, struct sink *member);
 
 /* Until every caller opens sinks by URL: the two constructors of old. */
 #include "file_sink.h"

@@ -246,6 +246,49 @@ int sink_tee_add(struct sink *s, struct sink *member, unsigned flags)
 	return 0;
 }
 
+/* desc again from the members (after one is dropped) */
+static void tee_desc(struct tee_sink *t)
+{
+	t->base.desc[0] = 0;
+	for (int i = 0; i < t->n; i++) {
+		size_t l = strlen(t->base.desc);
+		if (i)
+			copy_str(t->base.desc + l, sizeof(t->base.desc) - l, " + ", 3);
+		l = strlen(t->base.desc);
+		copy_str(t->base.desc + l, sizeof(t->base.desc) - l, t->m[i].s->desc,
+		         strlen(t->m[i].s->desc));
+	}
+}
+
+int sink_tee_drop(struct sink *s, struct sink *member)
+{
+	struct tee_sink *t = (struct tee_sink *)s;
+	if (s->ops != &tee_sink_ops)
+		return -EINVAL;
+	for (int i = 0; i < t->n; i++) {
+		if (t->m[i].s != member)
+			continue;
+		if (!t->m[i].borrowed)
+			sink_close(member);
+		memmove(&t->m[i], &t->m[i + 1], (size_t)(t->n - i - 1) * sizeof(*t->m));
+		t->n--;
+		tee_desc(t);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int sink_tee_edit(struct sink *s, int (*fn)(void *ctx, struct sink *tee), void *ctx)
+{
+	struct tee_sink *t = (struct tee_sink *)s;
+	if (s->ops != &tee_sink_ops)
+		return -EINVAL;
+	lock(t); /* between frames: no member is in one */
+	int r = fn(ctx, s);
+	unlock(t);
+	return r;
+}
+
 int sink_tee_count(const struct sink *s)
 {
 	return s && s->ops == &tee_sink_ops ? ((const struct tee_sink *)s)->n : 0;

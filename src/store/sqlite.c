@@ -17,6 +17,17 @@
  * file (-ESTALE), store_reopen() opens the path again in place, and RO handles follow a new file
  * by themselves before each read (sq_follow()).
  *
+ * Checkpoints: a RW handle copies its WAL into the file from a thread of
+ * its own (struct ckpt, a second connection), so a writer does not wait
+ * for the copy and its fsyncs: after a commit that leaves CKPT_BYTES or
+ * more in the WAL the thread runs a PASSIVE checkpoint while the writer
+ * goes on.  The WAL starts over only once all of it is copied and a write
+ * begins, which a writer that never pauses never gives: past
+ * CKPT_HARD_BYTES (or without the thread) the writer waits for the
+ * thread's checkpoint and copies the rest itself, as SQLite's
+ * autocheckpoint would, so the WAL stays below that plus one transaction.
+ * New files get 16 KiB pages, except the daemon's (setup_rw()).
+ *
  * The schema (docs/storage.md explains it):
  *   meta(key, value)                 magic, schema_version, watermarks
  *   counts(name, n)                  row counts kept up to date by writers
@@ -47,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -583,10 +595,141 @@ static int check_file(struct sqlite_store *s, int64_t *version)
 	return 0;
 }
 
+/* ---- the background checkpointer ----------------------------------------- */
+
+#define CKPT_BYTES (32LL << 20)       /* a checkpoint is due: 32 MiB in the WAL */
+#define CKPT_HARD_BYTES (128LL << 20) /* the writer checkpoints itself */
+
+struct ckpt {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv, done;
+	bool started, want, stop, running;
+	char *path;
+	sqlite3 *db;   /* the thread's connection */
+	int due, hard; /* WAL frames (pages) */
+};
+
+static void *ckpt_main(void *arg)
+{
+	struct ckpt *c = arg;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->want && !c->stop)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->stop)
+			break;
+		c->want = false;
+		c->running = true;
+		pthread_mutex_unlock(&c->mu);
+		if (!c->db &&
+		    sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+		                    NULL) == SQLITE_OK) {
+			/* the writer's connection is the last to close: it checkpoints */
+			sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+			sqlite3_busy_timeout(c->db, 0);
+		}
+		int rc = c->db ? sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+		                                           NULL, NULL)
+		               : SQLITE_CANTOPEN;
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_debug("store %s: background checkpoint: %s", c->path,
+			          c->db ? sqlite3_errmsg(c->db) : "cannot open");
+		pthread_mutex_lock(&c->mu);
+		c->running = false;
+		pthread_cond_broadcast(&c->done);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* After each commit of the writer (sqlite3_wal_hook): nframes in the WAL. */
+static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int nframes)
+{
+	struct ckpt *c = arg;
+	if (nframes >= c->hard || (!c->started && nframes >= c->due)) {
+		/* the thread is behind (or absent): wait for its checkpoint (it
+		 * never waits for a lock), then as SQLite's autocheckpoint */
+		pthread_mutex_lock(&c->mu);
+		while (c->started && (c->running || c->want))
+			pthread_cond_wait(&c->done, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (nframes >= c->due) {
+		pthread_mutex_lock(&c->mu);
+		c->want = true;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
+static void ckpt_stop(struct sqlite_store *s)
+{
+	struct ckpt *c = s->ck;
+	if (!c)
+		return;
+	if (s->db)
+		sqlite3_wal_hook(s->db, NULL, NULL);
+	if (c->started) {
+		pthread_mutex_lock(&c->mu);
+		c->stop = true;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->th, NULL);
+	}
+	if (c->db)
+		sqlite3_close_v2(c->db);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->done);
+	free(c->path);
+	free(c);
+	s->ck = NULL;
+}
+
+/* The writer's checkpoints go to a thread (a failure to start it leaves
+ * them to the writer's hook). */
+static int ckpt_start(struct sqlite_store *s)
+{
+	int rc;
+	int64_t psize = query_int(s, "PRAGMA page_size", &rc);
+	if (rc != SQLITE_OK || psize <= 0)
+		return sq_fail(s, rc, "reading the page size");
+	struct ckpt *c = calloc(1, sizeof(*c));
+	if (!c || !(c->path = strdup(s->path))) {
+		free(c);
+		return sq_failf(s, -ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->done, NULL);
+	c->due = (int)(CKPT_BYTES / psize);
+	c->hard = (int)(CKPT_HARD_BYTES / psize);
+	s->ck = c;
+	int e = pthread_create(&c->th, NULL, ckpt_main, c);
+	if (e)
+		log_warn("store %s: no background checkpoints (%s): the writer makes them", s->path,
+		         strerror(e));
+	c->started = e == 0;
+	sqlite3_wal_hook(s->db, ckpt_hook, c);
+	return 0;
+}
+
 static int setup_rw(struct sqlite_store *s)
 {
 	int rc;
 	sqlite3_stmt *st;
+	/* a new file (an existing one keeps its pages): 16 KiB pages for a
+	 * bulk writer (vantage ingest: a quarter of the WAL frames and write
+	 * calls for the same bytes, ~10% less CPU per record); the daemon's
+	 * commits are small and frequent: SQLite's 4 KiB, so that each of
+	 * them writes fewer bytes */
+	if (!s->small_pages) {
+		int r0 = sq_exec(s, "PRAGMA page_size = 16384");
+		if (r0 < 0)
+			return r0;
+	}
 	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_step(st);
@@ -599,9 +742,9 @@ static int setup_rw(struct sqlite_store *s)
 	}
 	if (rc != SQLITE_OK)
 		return sq_fail(s, rc, "setting WAL mode");
-	return sq_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-	                  " PRAGMA journal_size_limit = 16777216; PRAGMA cache_size = -16000; "
-	                  "PRAGMA wal_autocheckpoint = 8000;");
+	int r = sq_exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+	                   " PRAGMA journal_size_limit = 16777216; PRAGMA cache_size = -16000;");
+	return r < 0 ? r : ckpt_start(s); /* in place of wal_autocheckpoint */
 }
 
 /* Create the directories of `path` (the file's parents), mode 0750, as
@@ -848,8 +991,9 @@ static int connect_db(struct sqlite_store *s)
 
 #define SQ_DAEMON_CACHE_KB "1024"
 
-static int sqlite_open(const char *path, enum store_mode mode, struct store **out, char *err,
-                       size_t errlen)
+/* Open; `small_pages`: a file made now gets 4 KiB pages (the daemon's). */
+static int open_store(const char *path, enum store_mode mode, bool small_pages, struct store **out,
+                      char *err, size_t errlen)
 {
 	*out = NULL;
 	struct stat sb;
@@ -869,6 +1013,7 @@ static int sqlite_open(const char *path, enum store_mode mode, struct store **ou
 	s->base.be = &store_backend_sqlite;
 	s->ro = mode == STORE_RO;
 	s->daemon = mode == STORE_DAEMON;
+	s->small_pages = small_pages;
 	s->immutable = s->ro && wants_immutable(path);
 	s->lock_fd = -1;
 	s->wm1m = s->wm1h = -2;
@@ -899,6 +1044,12 @@ static int sqlite_open(const char *path, enum store_mode mode, struct store **ou
 	s->ino = now.st_ino;
 	*out = &s->base;
 	return 0;
+}
+
+static int sqlite_open(const char *path, enum store_mode mode, struct store **out, char *err,
+                       size_t errlen)
+{
+	return open_store(path, mode, mode == STORE_DAEMON, out, err, errlen);
 }
 
 /* Is the file at the path the one open?  0, or -ESTALE with s->err. */
@@ -949,7 +1100,7 @@ static int sqlite_reopen(struct store *base)
 	}
 	struct store *nb;
 	char err[sizeof(s->err)];
-	int r = sqlite_open(s->path, s->ro ? STORE_RO : STORE_RW, &nb, err, sizeof(err));
+	int r = open_store(s->path, s->ro ? STORE_RO : STORE_RW, s->daemon, &nb, err, sizeof(err));
 	if (r < 0) {
 		snprintf(s->err, sizeof(s->err), "%s", err);
 		return r;
@@ -972,6 +1123,7 @@ static int sqlite_reopen(struct store *base)
 	free(n);
 	/* the old connection's file is gone: never checkpoint into it, and
 	 * never remove -wal/-shm by name (they are the new store's now) */
+	ckpt_stop(old); /* its thread's connection first */
 	if (old->db)
 		sqlite3_db_config(old->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite_close(&old->base);
@@ -996,6 +1148,7 @@ static void sqlite_close(struct store *base)
 	struct sqlite_store *s = sq(base);
 	if (!s)
 		return;
+	ckpt_stop(s); /* joined before the writer's connection closes */
 	for (int i = 0; i < ST__N; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db)

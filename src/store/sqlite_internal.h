@@ -94,6 +94,7 @@ enum stmt_id {
 #define FEAT_MAX 256
 
 struct pcache; /* sqlite_series.c */
+struct ckpt;   /* sqlite.c: the background checkpointer */
 struct tcache; /* sqlite_read.c */
 
 struct sqlite_store {
@@ -101,9 +102,10 @@ struct sqlite_store {
 	sqlite3 *db;
 	char *path;
 	bool ro;
-	bool daemon;    /* STORE_DAEMON: holds the claim on PATH.lock */
-	bool immutable; /* RO on a file nobody can write (immutable=1) */
-	dev_t dev;      /* the file open, to notice it deleted or replaced */
+	bool daemon;      /* STORE_DAEMON: holds the claim on PATH.lock */
+	bool immutable;   /* RO on a file nobody can write (immutable=1) */
+	bool small_pages; /* a file made by this handle gets 4 KiB pages */
+	dev_t dev;        /* the file open, to notice it deleted or replaced */
 	ino_t ino;
 	int lock_fd;       /* the daemon's flock on lock_path, or -1 */
 	bool read_session; /* store_read_begin() opened a read transaction */
@@ -125,6 +127,7 @@ struct sqlite_store {
 	struct sha256 *sha;
 	struct pcache *pc; /* read-only handles: decoded points (sqlite_series.c) */
 	struct tcache *tc; /* and series answers' text (sqlite_read.c) */
+	struct ckpt *ck;   /* RW handles: checkpoints in a thread of their own */
 };
 
 static inline struct sqlite_store *sq(struct store *s)

@@ -11,6 +11,9 @@
 #include "jscan.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "json.h"
 #include "util.h"
@@ -55,6 +58,23 @@ static const char *js_string(const char *p, const char *end)
 		return NULL;
 	p++;
 	while (p < end) {
+#ifdef __SSE2__
+		/* sixteen bytes at a time, straight to the first that is not
+		 * plain: '"', '\\', < 0x20 or >= 0x80 (negative as int8) */
+		while (end - p >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i sp =
+			    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+			                              _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+			                 _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+			unsigned m = (unsigned)_mm_movemask_epi8(sp);
+			if (m) {
+				p += __builtin_ctz(m);
+				break;
+			}
+			p += 16;
+		}
+#endif
 		/* eight plain bytes at a time: none of '"', '\\', < 0x20, >= 0x80 */
 		while (end - p >= 8) {
 			uint64_t x;

@@ -637,6 +637,35 @@ static void test_every_option(void **state)
 
 /* docs/configuration.md holds the rows `vantage features --options --markdown`
  * prints (run from the top of the tree; skipped elsewhere). */
+/* [output] sinks: a comma list whose URLs keep the commas of their
+ * authority (several Kafka brokers) */
+static void test_sinks_list(void **state)
+{
+	struct serve_config c;
+	char err[512];
+	assert_int_equal(load("[output]\nsinks = kafka://b1:9092,b2:9092/frames?delta=off, "
+	                      "/var/log/a.jsonl ,graphite://[::1]:2003?prefix=x,"
+	                      "http://h:80/in#batch_frames=10\n",
+	                      &c, err, sizeof(err)),
+	                 0);
+	assert_int_equal(c.sinks.n, 4);
+	assert_string_equal(c.sinks.v[0], "kafka://b1:9092,b2:9092/frames?delta=off");
+	assert_string_equal(c.sinks.v[1], "/var/log/a.jsonl");
+	assert_string_equal(c.sinks.v[2], "graphite://[::1]:2003?prefix=x");
+	assert_string_equal(c.sinks.v[3], "http://h:80/in#batch_frames=10");
+	config_free(&c);
+	assert_int_equal(load("[output]\nsinks = a.jsonl,b.jsonl\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.sinks.n, 2);
+	assert_string_equal(c.sinks.v[1], "b.jsonl");
+	config_free(&c);
+	assert_int_equal(load("[output]\nsinks = kafka://b1,b2/t\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.sinks.n, 1);
+	config_free(&c);
+	assert_int_equal(load("[output]\nsinks = a.jsonl,,b\n", &c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "empty sink URL"));
+	config_free(&c);
+}
+
 static void test_docs_in_sync(void **state)
 {
 	FILE *f = fopen("docs/configuration.md", "r");
@@ -682,6 +711,7 @@ int main(void)
 	    cmocka_unit_test(test_describe_hides_token),
 	    cmocka_unit_test(test_declared_defaults),
 	    cmocka_unit_test(test_every_option),
+	    cmocka_unit_test(test_sinks_list),
 	    cmocka_unit_test(test_docs_in_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -262,17 +262,24 @@ static void test_url_errors(void **state)
 	    (const char *[]){"\"https://example.com/in\"", "unknown option \"colour\"", NULL});
 	expect_fail("http://h/x#batch_frames=0", NULL, -EINVAL,
 	            (const char *[]){"option batch_frames: a bad value", NULL});
-	expect_fail("graphite://h:2003", NULL, -ENOTSUP, (const char *[]){"graphite", NULL});
 	expect_fail("sflow://h:6343?mtu=10", NULL, -EINVAL,
 	            (const char *[]){"option mtu: a bad value", NULL});
 	expect_fail("sflow://:6343", NULL, -EINVAL, (const char *[]){"no host", NULL});
+	expect_fail("graphite://h:2003?colour=blue", NULL, -EINVAL,
+	            (const char *[]){"\"graphite://h:2003\"", "unknown option \"colour\"", NULL});
+	expect_fail("graphite://h:2003?template={kind}.{nom}.{metric}", NULL, -EINVAL,
+	            (const char *[]){"unknown variable \"{nom}\"", NULL});
+	expect_fail("graphite://h:2003?template={kind}.{name}", NULL, -EINVAL,
+	            (const char *[]){"{metric} is missing", NULL});
+	expect_fail("graphite://h:99999", NULL, -EINVAL, (const char *[]){"bad port", NULL});
+	expect_fail("graphite://", NULL, -EINVAL, (const char *[]){"no host", NULL});
 	expect_fail("http:///x", NULL, -EINVAL, (const char *[]){"no host", NULL});
 	expect_fail("file:///tmp/x?keep=2", NULL, -EINVAL,
 	            (const char *[]){"keep and compress need rotate_size or rotate_age", NULL});
 	expect_fail("foo://x", NULL, -EINVAL,
 	            (const char *[]){"sink \"foo://x\": unknown scheme \"foo\"", "file:PATH",
-	                             "kafka://BROKER[,BROKER...]/TOPIC,",
-	                             "graphite://HOST:PORT (not built)", NULL});
+	                             "kafka://BROKER[,BROKER...]/TOPIC,", "graphite://HOST:PORT,",
+	                             "sflow://HOST:PORT (not built)", NULL});
 	expect_fail("", NULL, -EINVAL, (const char *[]){"empty", "file:PATH", NULL});
 	expect_fail("file:", NULL, -EINVAL, (const char *[]){"\"file:\"", "no file named", NULL});
 	expect_fail("sqlite:", NULL, -EINVAL, (const char *[]){"\"sqlite:\"", "no store", NULL});
