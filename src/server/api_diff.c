@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../analytics/drift.h"
+#include "../analytics/drift_logs.h"
 #include "../store/store.h"
 #include "../util/timefmt.h"
 #include "../util/xalloc.h"
@@ -22,7 +23,8 @@
 #define DIFF_LIMIT_MAX 100000
 
 /* Load side `param` ("a" or "b") into *s; false after an error answer. */
-static bool side(struct request *r, struct store *st, const char *param, struct drift_state *s)
+static bool side(struct request *r, struct store *st, const char *param, struct drift_state *s,
+                 int64_t *at_out)
 {
 	const char *v = req_param(r, param);
 	if (!v || !*v) {
@@ -42,6 +44,7 @@ static bool side(struct request *r, struct store *st, const char *param, struct 
 			return false;
 		}
 	}
+	*at_out = at_ms;
 	char err[512];
 	int rc = drift_state_from_store(st, sys, at_ms, s, err, sizeof(err));
 	if (rc == -ENOENT)
@@ -62,12 +65,17 @@ static void load_builtin(void)
 
 void api_diff(struct request *r)
 {
-	static const char *const allowed[] = {"a", "b", "all", "limit", NULL};
+	static const char *const allowed[] = {"a", "b", "all", "limit", "logs", NULL};
 	if (req_check_params(r, allowed) < 0)
 		return;
 	const char *all = req_param(r, "all"), *lim = req_param(r, "limit");
 	if (all && strcmp(all, "0") != 0 && strcmp(all, "1") != 0) {
 		req_error(r, 400, "all", "'all' is 0 or 1");
+		return;
+	}
+	const char *logs = req_param(r, "logs");
+	if (logs && strcmp(logs, "0") != 0 && strcmp(logs, "1") != 0) {
+		req_error(r, 400, "logs", "'logs' is 0 or 1");
 		return;
 	}
 	long limit = -1;
@@ -86,9 +94,14 @@ void api_diff(struct request *r)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, load_builtin);
 	struct drift_state a = {0}, b = {0};
-	if (side(r, st, "a", &a) && side(r, st, "b", &b)) {
+	int64_t at_a = 0, at_b = 0;
+	if (side(r, st, "a", &a, &at_a) && side(r, st, "b", &b, &at_b)) {
 		struct drift_opts o = {.all = all && !strcmp(all, "1")};
 		json_t *d = drift_diff(&a, &b, &rules, &o);
+		/* B's new error lines between the two times (docs/logs.md) */
+		if (!(logs && !strcmp(logs, "0")))
+			drift_logs_add(st, d, a.system, b.system, at_a ? at_a : a.time_ms,
+			               at_b ? at_b : r->now_ms);
 		json_t *e = json_object_get(d, "entries");
 		while (limit >= 0 && json_array_size(e) > (size_t)limit)
 			json_array_remove(e, json_array_size(e) - 1);

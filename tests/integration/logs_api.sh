@@ -118,6 +118,10 @@ check "... the 8 connection refused lines, level err, ranked by score" jq -e \
 	'[.entries[] | select(.feature == "log")][0] | (.key | test("^file:/var/log/app.log: ERROR request 1 failed: connection refused")) and .fields.lines == [0, 8] and .why.log.level == "err" and .score > 0.4' \
 	"$TMP/diff.json" >/dev/null
 check "... an error seen before A (error: cache miss storm) is not new" bash -c "! grep -q 'cache miss' '$TMP/diff.json'"
+check_eq "... the API's diff has the same entry" 8 \
+	"$(curl -sfG "$API/diff" --data-urlencode "a=$HID@$TA" --data-urlencode "b=$HID" | jq '[.entries[] | select(.feature == "log")][0].fields.lines[1]')"
+check_eq "... logs=0 leaves it out" 0 \
+	"$(curl -sfG "$API/diff" --data-urlencode "a=$HID@$TA" --data-urlencode "b=$HID" -d logs=0 | jq '[.entries[] | select(.feature == "log")] | length')"
 check_eq "... --no-logs leaves them out" 0 \
 	"$("$VANTAGE" diff --db "$DB" "$HID@$TA" "$HID" --json --no-logs | jq '[.entries[] | select(.feature == "log")] | length')"
 
