@@ -12,7 +12,7 @@
  *              a word of a decoded string is found as the search finds it.
  *   the fill   off the ingest path (a GIN index kept at write time made
  *              ingest 10-20x slower, docs/scale.md): pg_maintain adds the
- *              records above meta 'search_wm' in batches of 20,000,
+ *              records above meta 'search_wm' (50,000 a transaction),
  *              up to a horizon read under the GC advisory lock held
  *              exclusively (no writer in flight: every id below it is
  *              committed or never will be), FILL_BUDGET_NS at most a call.
@@ -38,6 +38,7 @@
 #include "pg_internal.h"
 
 #define FILL_BUDGET_NS (30LL * 1000000000LL)
+#define BULK 100000
 
 /* ---- the read ------------------------------------------------------------------------- */
 
@@ -97,8 +98,9 @@ static int candidates(struct pg_store *s, const struct store_text_sel *sel, size
 		             ? pg_feature_id(s, sel[i].feature, strlen(sel[i].feature), false)
 		             : -1;
 		if (fid[i] < -1) {
+			int err = (int)fid[i];
 			free(fid);
-			return (int)fid[i];
+			return err;
 		}
 		for (size_t g = 0; g < sel[i].n; g++)
 			nw += sel[i].all[g].n;
@@ -246,25 +248,91 @@ static void unescaped(struct buf *o, const char *p, size_t n)
 	}
 }
 
-/* The decoded line of the records ids (a "{...}" array) */
-static int add_decoded(struct pg_store *s, const char *ids)
+/* One batch of records (id > *wm, <= top) into search_text; *wm moves to
+ * the last one (top when none is left) */
+static int fill_batch(struct pg_store *s, int64_t *wm, int64_t top)
 {
+	char a[24], z[24];
+	snprintf(a, sizeof(a), "%" PRId64, *wm);
+	snprintf(z, sizeof(z), "%" PRId64, top);
+	const char *p[] = {a, z};
 	int e;
-	const char *p[] = {ids};
-	PGresult *r = pg_q(s, "SELECT id, key, value FROM records WHERE id = ANY($1::bigint[])", 1,
-	                   p, "reading records to index", &e);
-	struct buf t = BUF_INIT;
-	for (int i = 0; r && e == 0 && i < PQntuples(r); i++) {
+	PGresult *r = pg_q(s,
+	                   "SELECT r.id, r.feature, f.name, r.key, r.value FROM records r JOIN"
+	                   " features f ON f.id = r.feature WHERE r.id > $1::bigint AND r.id <="
+	                   " $2::bigint ORDER BY r.id LIMIT 5000",
+	                   2, p, "reading records to index", &e);
+	int n = r ? PQntuples(r) : 0;
+	struct buf ids = BUF_INIT, fs = BUF_INIT, ts = BUF_INIT, t = BUF_INIT;
+	const char **tv = xcalloc((size_t)n + 1, sizeof(*tv));
+	size_t *tl = xcalloc((size_t)n + 1, sizeof(*tl));
+	char **own = xcalloc((size_t)n + 1, sizeof(*own));
+	buf_addc(&ids, '{');
+	buf_addc(&fs, '{');
+	for (int i = 0; i < n; i++) {
+		buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
+		buf_printf(&fs, "%s%s", i ? "," : "", PQgetvalue(r, i, 1));
 		buf_reset(&t);
-		unescaped(&t, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
-		buf_addc(&t, '\n');
-		unescaped(&t, PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2));
-		const char *u[] = {PQgetvalue(r, i, 0), buf_str(&t)};
-		PQclear(pg_q(s,
-		             "UPDATE search_text SET t = t || E'\\n' || $2 WHERE id = $1::bigint",
-		             2, u, "indexing records", &e));
+		for (int c = 2; c < 5; c++) {
+			if (c > 2)
+				buf_addc(&t, '\n');
+			buf_add(&t, PQgetvalue(r, i, c), (size_t)PQgetlength(r, i, c));
+		}
+		/* escapes: a line more, decoded */
+		const char *k = PQgetvalue(r, i, 3), *v = PQgetvalue(r, i, 4);
+		if (strchr(k, '\\') || strchr(v, '\\')) {
+			buf_addc(&t, '\n');
+			unescaped(&t, k, (size_t)PQgetlength(r, i, 3));
+			buf_addc(&t, '\n');
+			unescaped(&t, v, (size_t)PQgetlength(r, i, 4));
+		}
+		own[i] = xstrdup(buf_str(&t));
+		tv[i] = own[i];
+		tl[i] = t.len;
 	}
+	buf_addc(&ids, '}');
+	buf_addc(&fs, '}');
+	pg_text_array(&ts, tv, tl, (size_t)n);
+	const char *q[] = {buf_str(&ids), buf_str(&fs), buf_str(&ts)};
+	if (n && e == 0)
+		PQclear(pg_q(s,
+		             "INSERT INTO search_text SELECT * FROM unnest($1::bigint[], $2::int[],"
+		             " $3::text[]) ON CONFLICT (id) DO NOTHING",
+		             3, q, "indexing records", &e));
+	if (e == 0)
+		*wm = n ? strtoll(PQgetvalue(r, n - 1, 0), NULL, 10) : top;
+	for (int i = 0; i < n; i++)
+		free(own[i]);
+	free(own);
+	free(tv);
+	free(tl);
+	buf_free(&ids);
+	buf_free(&fs);
+	buf_free(&ts);
 	buf_free(&t);
+	PQclear(r);
+	return e;
+}
+
+/* The trigram index on search_text: made (1) or dropped (0) */
+static int trgm_index(struct pg_store *s, bool make)
+{
+	if (!make)
+		return pg_exec(s, "DROP INDEX IF EXISTS search_text_trgm", "dropping the text index");
+	PGresult *r = PQexec(s->c, "SELECT quote_ident(n.nspname) FROM pg_extension x JOIN"
+	                           " pg_namespace n ON n.oid = x.extnamespace WHERE x.extname ="
+	                           " 'pg_trgm'");
+	int e = 0;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		e = pg_fail(s, r, "finding pg_trgm");
+	} else {
+		char sql[300];
+		snprintf(sql, sizeof(sql),
+		         "CREATE INDEX IF NOT EXISTS search_text_trgm ON search_text USING gin"
+		         " (t %.64s.gin_trgm_ops)",
+		         PQgetvalue(r, 0, 0));
+		e = pg_exec(s, sql, "making the text index");
+	}
 	PQclear(r);
 	return e;
 }
@@ -295,39 +363,29 @@ int pg_search_fill(struct pg_store *s)
 		return e;
 	}
 	int64_t t0 = mono_ns();
+	/* a large backlog (the first fill of a store): without the index, made
+	 * again once every record is in (sorted at once, ~3x faster than
+	 * entry by entry); searches meanwhile scan search_text, answers the
+	 * same */
+	if (e == 0 && top - wm > BULK)
+		e = trgm_index(s, false);
 	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock_shared(%lld)",
 	         (long long)PG_LOCK_GC);
-	while (wm < top && mono_ns() - t0 < FILL_BUDGET_NS) {
-		char a[24], z[24];
-		snprintf(a, sizeof(a), "%" PRId64, wm);
-		snprintf(z, sizeof(z), "%" PRId64, top);
-		const char *p[] = {a, z};
+	while (e == 0 && wm < top && mono_ns() - t0 < FILL_BUDGET_NS) {
+		int64_t last = wm;
 		e = pg_exec(s, sql, "indexing records");
-		r = e == 0
-		        ? pg_q(s,
-		               "WITH b AS (SELECT r.id, r.feature, f.name || E'\\n' || r.key ||"
-		               " E'\\n' || r.value AS t FROM records r JOIN features f ON f.id ="
-		               " r.feature WHERE r.id > $1::bigint AND r.id <= $2::bigint ORDER BY"
-		               " r.id LIMIT 20000), i AS (INSERT INTO search_text SELECT id,"
-		               " feature, t FROM b ON CONFLICT (id) DO NOTHING) SELECT max(id),"
-		               " count(*), array_agg(id) FILTER (WHERE strpos(t, chr(92)) > 0)"
-		               " FROM b",
-		               2, p, "indexing records", &e)
-		        : NULL;
-		int64_t last =
-		    r && !PQgetisnull(r, 0, 0) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : top;
-		if (r && e == 0 && !PQgetisnull(r, 0, 2))
-			e = add_decoded(s, PQgetvalue(r, 0, 2));
-		PQclear(r);
+		for (int k = 0; e == 0 && k < 10 && last < top; k++)
+			e = fill_batch(s, &last, top);
 		if (e == 0)
 			e = pg_meta_set(s, "search_wm", last);
 		if (e == 0)
 			e = pg_exec(s, "COMMIT", "indexing records");
-		if (e < 0) {
+		if (e < 0)
 			PQclear(PQexec(s->c, "ROLLBACK"));
-			return e;
-		}
-		wm = last;
+		else
+			wm = last;
 	}
-	return 0;
+	if (e == 0 && wm >= top)
+		e = trgm_index(s, true);
+	return e;
 }
