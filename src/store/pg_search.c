@@ -318,7 +318,8 @@ static int fill_batch(struct pg_store *s, int64_t *wm, int64_t top)
 static int trgm_index(struct pg_store *s, bool make)
 {
 	if (!make)
-		return pg_exec(s, "DROP INDEX IF EXISTS search_text_trgm", "dropping the text index");
+		return pg_exec(s, "DROP INDEX IF EXISTS search_text_trgm",
+		               "dropping the text index");
 	PGresult *r = PQexec(s->c, "SELECT quote_ident(n.nspname) FROM pg_extension x JOIN"
 	                           " pg_namespace n ON n.oid = x.extnamespace WHERE x.extname ="
 	                           " 'pg_trgm'");
