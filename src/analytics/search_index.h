@@ -127,6 +127,16 @@ int search_index_finish(struct search_index *ix);
 int search_index_build(struct store *st, int64_t at_ms, struct search_index **out, char *err,
                        size_t errlen);
 
+/* The index of the records that can match query q only (search_narrow.c):
+ * q's words handed to store_state_records_matching(); evaluating q over it
+ * gives the answer search_index_build()'s index gives (its statistics
+ * count the candidates).  -ENOTSUP, nothing read, when the store has no
+ * such read (SQLite) or q narrows nothing ("process pid>100"): then build
+ * the whole index.  q as search_parse(NULL, ...) gives it. */
+struct sq_node;
+int search_index_build_for(struct store *st, int64_t at_ms, const struct sq_node *q,
+                           struct search_index **out, char *err, size_t errlen);
+
 void search_index_stats(const struct search_index *ix, struct search_index_stats *s);
 
 /* Feature number of `name`, or -1 when no record has it. */

@@ -212,7 +212,10 @@ int cmd_search(int argc, char **argv)
 	double t0 = mono_ms();
 	struct search_index *ix = NULL;
 	char e[512];
-	int r = search_index_build(st, at_ms, &ix, e, sizeof(e));
+	/* only the query's candidate records when the store can (PostgreSQL) */
+	int r = tree ? search_index_build_for(st, at_ms, tree, &ix, e, sizeof(e)) : -ENOTSUP;
+	if (r == -ENOTSUP)
+		r = search_index_build(st, at_ms, &ix, e, sizeof(e));
 	double t1 = mono_ms();
 	store_close(st);
 	if (r < 0) {

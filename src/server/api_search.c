@@ -7,7 +7,9 @@
  * threads (it is immutable once built; each request holds a reference),
  * and built again when the store has changed: its statistics (counts,
  * bytes, WAL size), which every write moves, are the index's key.  An
- * index at a time (`at`) is built for the request alone.  A bad query is a
+ * index at a time (`at`), or of the query's candidate records (a store
+ * with a text index, PostgreSQL: search_index_build_for()), is built for
+ * the request alone.  A bad query is a
  * 400 naming the column of the bad token: {"error", "parameter": "q",
  * "column"}.
  */
@@ -138,14 +140,18 @@ void api_search(struct request *r)
 		return;
 	}
 	struct shared own = {0}, *s = NULL;
-	if (at_ms > 0) {
-		char e[512];
-		int rc = search_index_build(st, at_ms, &own.ix, e, sizeof(e));
-		if (rc < 0) {
-			sq_free(tree);
-			req_error(r, 500, NULL, "%s", e);
-			return;
-		}
+	/* the query's candidate records only, when the store can (PostgreSQL);
+	 * else the whole state (the latest one cached) */
+	char e[512];
+	int rc = search_index_build_for(st, at_ms, tree, &own.ix, e, sizeof(e));
+	if (rc == -ENOTSUP && at_ms > 0)
+		rc = search_index_build(st, at_ms, &own.ix, e, sizeof(e));
+	if (rc < 0 && rc != -ENOTSUP) {
+		sq_free(tree);
+		req_error(r, 500, NULL, "%s", e);
+		return;
+	}
+	if (own.ix) {
 		s = &own;
 	} else if (!(s = latest(r, st))) {
 		sq_free(tree);

@@ -78,6 +78,11 @@ struct store_backend {
 	                                   const struct store_state_system *y),
 	                     int (*record)(void *ctx, const struct store_state_record *r),
 	                     void *ctx);
+	/* NULL: -ENOTSUP (the caller reads the whole state instead) */
+	int (*state_records_matching)(
+	    struct store *s, int64_t at_ms, const struct store_text_sel *sel, size_t nsel,
+	    int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
+	    int (*record)(void *ctx, const struct store_state_record *r), void *ctx);
 	int (*latest_points)(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
 	                     void *ctx);
 	int (*stats_json)(struct store *s, struct buf *out);

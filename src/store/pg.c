@@ -740,6 +740,7 @@ const struct store_backend store_backend_pg = {
     .read_end = pg_read_end,
     .frame_times = pg_frame_times,
     .state_records = pg_state_records,
+    .state_records_matching = pg_state_records_matching,
     .latest_points = pg_latest_points,
     .stats_json = pg_stats_json,
     .series_read = pg_series_read,

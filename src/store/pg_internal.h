@@ -136,6 +136,18 @@ int pg_frame_times(struct store *b, const char *system_id, int64_t from_ms, int6
 int pg_state_records(struct store *b, int64_t at_ms,
                      int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
                      int (*record)(void *ctx, const struct store_state_record *r), void *ctx);
+/* pg_state_records, passing only the records whose id is in `only` (NULL:
+ * all); in the caller's transaction when one is open (pg_search.c) */
+int pg_state_records_in(struct pg_store *s, int64_t at_ms, const struct u64set *only,
+                        int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
+                        int (*record)(void *ctx, const struct store_state_record *r), void *ctx);
+/* the search text index (pg_search.c): the op, and its fill run by
+ * pg_maintain */
+int pg_state_records_matching(
+    struct store *b, int64_t at_ms, const struct store_text_sel *sel, size_t nsel,
+    int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
+    int (*record)(void *ctx, const struct store_state_record *r), void *ctx);
+int pg_search_fill(struct pg_store *s);
 int pg_latest_points(struct store *b, int (*cb)(void *ctx, const struct store_latest *p),
                      void *ctx);
 int pg_stats_json(struct store *b, struct buf *out);

@@ -22,6 +22,8 @@
  *              deleted after frames were; the collector holds the GC
  *              advisory lock exclusively and bumps meta gc_epoch, so
  *              writers empty their caches.
+ *   search     the records stored since the last run are added to the
+ *              search text index (pg_search.c), off the ingest path.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -386,6 +388,8 @@ int pg_maintain(struct store *b, int64_t now)
 		e = pg_expire_logs(s, now);
 	if (e == 0)
 		e = pg_expire_flows(s, now);
+	if (e == 0)
+		e = pg_search_fill(s);
 	if (e == 0 && one_int(s, "SELECT count(*) FROM counts", &e) > 256)
 		e = pg_exec(s,
 		            "BEGIN; WITH d AS (DELETE FROM counts RETURNING name, n) INSERT INTO"

@@ -3,7 +3,8 @@
  * store_series_read() (series as numbers, through series_common.c as the
  * SQLite backend, so buckets and values are the same) and
  * store_state_records() (the state of every system, each distinct record
- * once with the systems holding it).
+ * once with the systems holding it; pg_search.c reads only some records
+ * through pg_state_records_in()).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -189,7 +190,13 @@ int pg_state_records(struct store *b, int64_t at_ms,
                      int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
                      int (*record)(void *ctx, const struct store_state_record *r), void *ctx)
 {
-	struct pg_store *s = pgs(b);
+	return pg_state_records_in(pgs(b), at_ms, NULL, system, record, ctx);
+}
+
+int pg_state_records_in(struct pg_store *s, int64_t at_ms, const struct u64set *only,
+                        int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
+                        int (*record)(void *ctx, const struct store_state_record *r), void *ctx)
+{
 	bool mine = !s->read_session && PQtransactionStatus(s->c) == PQTRANS_IDLE &&
 	            pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "a read") == 0;
 	char at[24];
@@ -236,6 +243,8 @@ int pg_state_records(struct store *b, int64_t at_ms,
 		                              1, q, "reading record sets", &e)
 		                       : NULL;
 		for (int k = 0; ids && k < PQntuples(ids); k++) {
+			if (only && !u64set_has(only, (uint64_t)i64(ids, k, 0)))
+				continue;
 			if (np == cap) {
 				cap = cap ? cap * 2 : 1024;
 				pairs = xreallocarray(pairs, cap, sizeof(*pairs));

@@ -219,6 +219,27 @@ int store_state_records(struct store *s, int64_t at_ms,
 	return s->be->state_records(s, at_ms, system, record, ctx);
 }
 
+int store_state_records_matching(
+    struct store *s, int64_t at_ms, const struct store_text_sel *sel, size_t nsel,
+    int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
+    int (*record)(void *ctx, const struct store_state_record *r), void *ctx)
+{
+	if (!s->be->state_records_matching)
+		return -ENOTSUP;
+	for (size_t i = 0; i < nsel; i++)
+		for (size_t k = 0; k < sel[i].n; k++)
+			for (size_t w = 0; w < sel[i].all[k].n; w++) {
+				const char *p = sel[i].all[k].words[w];
+				size_t l = strlen(p);
+				if (l < 3)
+					return -EINVAL;
+				for (size_t c = 0; c < l; c++)
+					if (p[c] < 0x20 || p[c] > 0x7e)
+						return -EINVAL;
+			}
+	return s->be->state_records_matching(s, at_ms, sel, nsel, system, record, ctx);
+}
+
 int store_latest_points(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
                         void *ctx)
 {

@@ -156,8 +156,10 @@ int store_mark_gone(struct store *s, const char *kind, const char *host, const c
                     int n, int64_t now_ms);
 
 /* Roll raw points up into 1-minute and 1-hour aggregates and delete what
- * retention no longer keeps.  Cheap when there is nothing to do; the
- * daemon calls it every minute. */
+ * retention no longer keeps; on PostgreSQL also add the records stored
+ * since the last call to the search text index (in batches, off the
+ * ingest path: store_state_records_matching()).  Cheap when there is
+ * nothing to do; the daemon calls it every minute. */
 int store_maintain(struct store *s, int64_t now_ms);
 
 /* ---- queries: each appends JSON to `out` ---------------------------------- */
@@ -267,6 +269,40 @@ struct store_state_record {
 int store_state_records(struct store *s, int64_t at_ms,
                         int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
                         int (*record)(void *ctx, const struct store_state_record *r), void *ctx);
+
+/*
+ * store_state_records() narrowed by a filter derived from a search query
+ * (analytics/search_index.c), for backends with a text index of their own
+ * (PostgreSQL: docs/storage.md).  The systems are the same, numbered the
+ * same and passed to `system` the same; `record` is then called for every
+ * record of their states that matches one of the selectors sel[0..nsel)
+ * (nsel 0: none), and may be called for others too (a superset: the
+ * caller evaluates its query exactly on what it is given).  Records held
+ * by the same systems share a group, as above (numbers may differ).
+ *
+ * A record matches a selector when it is of the selector's feature (NULL:
+ * any) and, for each of its `all[i]`, one of the words all[i].words[0..n)
+ * is a substring, ASCII case-insensitive, of the record's feature name,
+ * its key (decoded) or one of the leaf values of its value (strings
+ * decoded, numbers, true, false and null as written).  Words are
+ * printable ASCII, 3 bytes or more (-EINVAL otherwise).
+ *
+ * -ENOTSUP when the backend has no such read (SQLite: the caller reads the
+ * whole state with store_state_records()).
+ */
+struct store_text_any {
+	const char *const *words;
+	size_t n;
+};
+struct store_text_sel {
+	const char *feature; /* NULL: any */
+	const struct store_text_any *all;
+	size_t n;
+};
+int store_state_records_matching(
+    struct store *s, int64_t at_ms, const struct store_text_sel *sel, size_t nsel,
+    int (*system)(void *ctx, uint32_t idx, const struct store_state_system *y),
+    int (*record)(void *ctx, const struct store_state_record *r), void *ctx);
 
 /* Names of the series of a system: ["memory.used_pct", ...]. */
 int store_metric_names_json(struct store *s, const char *system_id, struct buf *out);
