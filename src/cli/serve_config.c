@@ -120,7 +120,7 @@ static const struct opt_def opts[] = {
      T_OPTSTR, OFF(sample_ifaces)},
     {"sample", "rate", "sample-rate", "N", "sample 1 packet in N (1-1000000)", T_RATE,
      OFF(sample_rate)},
-    /* sFlow collector (engine/sflow_collector.h, docs/sflow-collector.md) */
+    /* sFlow collector (engine/sflow_collector.h, docs/sflow.md) */
     {"sflow", "listen", "sflow-listen", "[ADDR:]PORT",
      "receive sFlow v5 from Host sFlow agents on this UDP address (a bare port: every "
      "address); their hosts, VMs and containers become systems; off: no collector",

@@ -2,7 +2,7 @@
  * sflow_collector.h - the daemon's sFlow collector: `vantage serve
  * --sflow-listen [ADDR:]PORT` ([sflow] listen) receives sFlow v5 datagrams
  * from agents anywhere in the fleet and stores their counters as systems
- * and metric series (sflow_systems.h; docs/sflow-collector.md).
+ * and metric series (sflow_systems.h; docs/sflow.md).
  *
  * Its own thread and UDP socket.  Each wake-up reads what is queued with
  * recvmmsg(), at most SFLOW_COLLECTOR_BATCH datagrams, decodes them

@@ -1,7 +1,7 @@
 /*
  * sflow_systems.h - what the sFlow collector makes of counter samples:
  * each data source of each agent a system, each sample a frame of
- * `metric` records under our own names (docs/sflow-collector.md).
+ * `metric` records under our own names (docs/sflow.md).
  *
  * A data source is (agent address, sub-agent, ds_class, ds_index).  Its
  * system:

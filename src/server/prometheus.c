@@ -171,7 +171,7 @@ static void store_stat(void *ctx, const char *k, const char *v, bool str)
 	buf_free(&help);
 }
 
-/* The sFlow collector's counters (docs/sflow-collector.md). */
+/* The sFlow collector's counters (docs/sflow.md). */
 static void sflow_metrics(struct own *o, struct sflow_collector *sc)
 {
 	struct sflow_collector_stats s;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A VM's kernel log read from its RAM (issue 16, docs/logs-vm.md).  One
+# A VM's kernel log read from its RAM (issue 16, docs/logs.md).  One
 # guest (Debian's 6.1 kernel under TCG, vm_lib.sh) whose init writes a
 # marker line at level 3 to /dev/kmsg and goes idle; it has no network at
 # all, so the log can only come from its RAM.
