@@ -146,8 +146,8 @@ static const struct opt_def opts[] = {
      "longest line stored; longer ones are cut with a marker and counted", T_LINESIZE,
      OFF(log_max_line)},
     {"logs", "retention", "log-retention", "DURATION",
-     "how long log lines are kept: every source's default (store_maintain deletes older "
-     "ones)",
+     "how long log lines are kept: every source's default (the store's maintenance, every "
+     "minute, deletes older ones)",
      T_AGE, OFF(log_retention)},
     {"logs", "retention_per_source", "log-retention-source", "GLOB=DURATION",
      "the sources whose name (stdout, stderr, journal, kmsg, console, file:PATH) matches "
