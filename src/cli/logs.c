@@ -69,7 +69,8 @@ static void logs_usage(FILE *out)
 	             "      --db PATH        the store (see 'vantage systems --help')\n"
 	             "  -h, --help           show this help\n"
 	             "\n"
-	             "Lines are kept 7 days.  Exit status: 0 shown, 1 the store could not be\n"
+	             "Lines are kept [logs] retention (7 days by default; per source:\n"
+	             "retention_per_source).  Exit status: 0 shown, 1 the store could not be\n"
 	             "read, 2 bad usage or an unknown system.\n");
 }
 

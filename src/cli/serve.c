@@ -65,6 +65,7 @@
 #include "../store/store.h"
 #include "../util/log.h"
 #include "../util/util.h"
+#include "../util/xalloc.h"
 #include "cli.h"
 #include "serve.h"
 #include "serve_config.h"
@@ -419,6 +420,33 @@ static int probe_listen(const struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* [logs] retention and retention_per_source into the engine's store
+ * handle: its store_maintain() applies them (docs/logs.md). */
+static void set_log_retention(struct daemon *d)
+{
+	const struct config_list *l = &d->cfg.log_retain_src;
+	struct store_log_retain r[CONFIG_MAX_LIST];
+	char *globs[CONFIG_MAX_LIST];
+	int n = 0;
+	for (int i = 0; i < l->n; i++) {
+		size_t gl;
+		double secs;
+		if (config_retain_split(l->v[i], &gl, &secs) < 0) /* checked when parsed */
+			continue;
+		globs[n] = xstrndup(l->v[i], gl);
+		r[n] = (struct store_log_retain){.glob = globs[n], .ms = (int64_t)(secs * 1000)};
+		n++;
+	}
+	pthread_mutex_lock(&d->e.store.lock);
+	int e = store_log_retention(d->e.store.st, (int64_t)(d->cfg.log_retention * 1000), r,
+	                            (size_t)n);
+	pthread_mutex_unlock(&d->e.store.lock);
+	if (e < 0)
+		log_warn("[logs] retention: %s", strerror(-e));
+	for (int i = 0; i < n; i++)
+		free(globs[i]);
+}
+
 /* The log collector over the engine's store, fed by its discovery; its
  * failure is logged and the daemon goes on without logs. */
 static void start_logs(struct daemon *d)
@@ -433,9 +461,6 @@ static void start_logs(struct daemon *d)
 	    .max_line = (size_t)d->cfg.log_max_line,
 	    .journal = true,
 	};
-	if (d->cfg.log_retention != 7 * 86400)
-		log_warn("[logs] retention: the store keeps log lines 7 days for now; the "
-		         "setting is not applied yet");
 	if (logtail_start(&lc, &d->e.store, d->proc_fd, &d->logs) < 0) {
 		log_error("running without log collection");
 		return;
@@ -473,6 +498,7 @@ static int open_store_and_api(struct daemon *d)
 	d->e.spool_max_age_s = (int64_t)d->cfg.spool_max_age;
 	d->e.watch[kind_container.index] = d->cfg.containers;
 	d->e.watch[kind_vm.index] = d->cfg.vms;
+	set_log_retention(d);
 	start_logs(d);
 	if (strcmp(d->cfg.listen, "off") == 0)
 		return EXIT_OK;

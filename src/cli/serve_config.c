@@ -59,6 +59,7 @@ enum opt_type {
 	T_GLOBS,    /* [logs] globs: absolute globs, a comma list; the flag repeats */
 	T_PATTERNS, /* [logs] multiline_start: entries separated by ";;"; the flag repeats */
 	T_LINESIZE, /* [logs] max_line: 256 to 1M */
+	T_RETAINS,  /* [logs] retention_per_source: GLOB=DURATION entries separated by ";;" */
 };
 
 struct opt_def {
@@ -145,8 +146,14 @@ static const struct opt_def opts[] = {
      "longest line stored; longer ones are cut with a marker and counted", T_LINESIZE,
      OFF(log_max_line)},
     {"logs", "retention", "log-retention", "DURATION",
-     "how long log lines are kept (not applied yet: the store keeps them 7 days)", T_AGE,
-     OFF(log_retention)},
+     "how long log lines are kept: every source's default (the store's maintenance, every "
+     "minute, deletes older ones)",
+     T_AGE, OFF(log_retention)},
+    {"logs", "retention_per_source", "log-retention-source", "GLOB=DURATION",
+     "the sources whose name (stdout, stderr, journal, kmsg, console, file:PATH) matches "
+     "GLOB keep their lines DURATION instead ('*' matches '/' too; the first entry matching "
+     "wins); entries separated by ;; in the file, the flag repeats",
+     T_RETAINS, OFF(log_retain_src)},
 };
 
 static void urls_clear(struct config_list *l)
@@ -202,9 +209,26 @@ static int urls_add(struct config_list *l, const char *value, char *err, size_t 
 }
 
 /* Add the `sep`-separated entries of `value` to a list of [logs]. */
-static int list_add(struct config_list *l, const char *value, const char *sep, bool globs,
+int config_retain_split(const char *e, size_t *glob_len, double *secs)
+{
+	const char *eq = strrchr(e, '=');
+	const char *d = eq ? eq + 1 : NULL;
+	while (d && (*d == ' ' || *d == '\t'))
+		d++;
+	if (!eq || eq == e || feature_parse_duration(d, secs) < 0 || *secs < 60 ||
+	    *secs > 366 * 86400.0)
+		return -EINVAL;
+	size_t n = (size_t)(eq - e);
+	while (n && (e[n - 1] == ' ' || e[n - 1] == '\t'))
+		n--;
+	*glob_len = n;
+	return n ? 0 : -EINVAL;
+}
+
+static int list_add(struct config_list *l, const char *value, const char *sep, enum opt_type kind,
                     char *err, size_t errlen)
 {
+	bool globs = kind == T_GLOBS;
 	const char *p = value;
 	size_t sl = strlen(sep);
 	for (;;) {
@@ -230,7 +254,16 @@ static int list_add(struct config_list *l, const char *value, const char *sep, b
 		regex_t re;
 		const char *arrow = strstr(e, "=>");
 		int rc = 0;
-		if (globs && logsrc_glob_split(e, dir, sizeof(dir), &pat) < 0) {
+		size_t gl;
+		double secs;
+		if (kind == T_RETAINS) {
+			if (config_retain_split(e, &gl, &secs) < 0) {
+				snprintf(
+				    err, errlen,
+				    "'%s' is not GLOB=DURATION with a duration from 1m to 366d", e);
+				rc = -EINVAL;
+			}
+		} else if (globs && logsrc_glob_split(e, dir, sizeof(dir), &pat) < 0) {
 			snprintf(
 			    err, errlen,
 			    "'%s' is not an absolute glob with wildcards in its last component "
@@ -451,10 +484,10 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 	}
 	case T_GLOBS:
 	case T_PATTERNS:
+	case T_RETAINS:
 		if (replace_list)
 			urls_clear(slot);
-		return list_add(slot, value, o->type == T_GLOBS ? "," : ";;", o->type == T_GLOBS,
-		                err, errlen);
+		return list_add(slot, value, o->type == T_GLOBS ? "," : ";;", o->type, err, errlen);
 	case T_LINESIZE: {
 		uint64_t v;
 		if (feature_parse_size(value, &v) < 0 || v < 256 || v > (1u << 20)) {
@@ -604,6 +637,7 @@ void config_free(struct serve_config *c)
 	urls_clear(&c->sinks);
 	urls_clear(&c->log_globs);
 	urls_clear(&c->log_multiline);
+	urls_clear(&c->log_retain_src);
 	free(c->spool_dir);
 	free(c->sample_ifaces);
 	if (c->crawl)
@@ -648,6 +682,8 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 		r |= dup_opt(&dst->log_globs.v[i], src->log_globs.v[i]);
 	for (int i = 0; i < src->log_multiline.n; i++)
 		r |= dup_opt(&dst->log_multiline.v[i], src->log_multiline.v[i]);
+	for (int i = 0; i < src->log_retain_src.n; i++)
+		r |= dup_opt(&dst->log_retain_src.v[i], src->log_retain_src.v[i]);
 	dst->alarms = NULL;
 	dst->alarm_lines = NULL;
 	dst->nalarms = 0;
@@ -999,7 +1035,8 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 		feature_format_size(*(const uint64_t *)slot, dst, cap);
 		break;
 	case T_GLOBS:
-	case T_PATTERNS: {
+	case T_PATTERNS:
+	case T_RETAINS: {
 		const struct config_list *l = slot;
 		size_t at = 0;
 		dst[0] = 0;

@@ -78,11 +78,12 @@ struct serve_config {
 	char *sflow_listen;       /* [sflow] listen: [ADDR:]PORT, NULL: off */
 	int sflow_max_rate;       /* [sflow] max_rate: datagrams decoded per second */
 	/* [logs]: the log collector (engine/logtail.h) */
-	bool logs;                        /* [logs] enabled */
-	struct config_list log_globs;     /* [logs] globs (empty: the defaults) */
-	struct config_list log_multiline; /* [logs] multiline_start */
-	uint64_t log_max_line;            /* [logs] max_line, bytes */
-	double log_retention;             /* [logs] retention, seconds */
+	bool logs;                         /* [logs] enabled */
+	struct config_list log_globs;      /* [logs] globs (empty: the defaults) */
+	struct config_list log_multiline;  /* [logs] multiline_start */
+	uint64_t log_max_line;             /* [logs] max_line, bytes */
+	double log_retention;              /* [logs] retention, seconds */
+	struct config_list log_retain_src; /* [logs] retention_per_source: GLOB=DURATION */
 	/* [alarm NAME] sections: one alarm each (keys: alarm_def_set()),
 	 * checked with alarm_def_check() at the end of the file */
 	struct alarm_def *alarms;
@@ -97,6 +98,9 @@ struct serve_config {
 int config_defaults(struct serve_config *c);
 void config_free(struct serve_config *c);
 int config_copy(struct serve_config *dst, const struct serve_config *src);
+/* One [logs] retention_per_source entry "GLOB=DURATION" (split at its last
+ * '='): the glob's length and the duration (1m to 366d).  0 or -EINVAL. */
+int config_retain_split(const char *e, size_t *glob_len, double *secs);
 
 /*
  * Set one option from its section and key (file) and a value text.

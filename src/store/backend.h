@@ -109,6 +109,8 @@ struct store_backend {
 	                   void *ctx);
 	int (*logs)(struct store *s, const struct store_log_query *q,
 	            int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
+	int (*log_retention)(struct store *s, int64_t default_ms, const struct store_log_retain *r,
+	                     size_t n);
 	int (*put_flows)(struct store *s, const struct store_flow *f, size_t n);
 	int (*flows_top)(struct store *s, int64_t from_ms, int64_t to_ms, const char *group,
 	                 size_t limit, int (*cb)(void *ctx, const struct store_flow_top *t),

@@ -1,8 +1,9 @@
 /*
  * logs_common.c - the table of log sources a query of either backend
  * reads (logs_common.h): rows by id, the query's system and source
- * filters applied to them.
+ * filters applied to them; the retention rules of a handle.
  */
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,4 +60,37 @@ const struct log_src *log_srcs_find(const struct log_srcs *t, int64_t id)
 			hi = mid;
 	}
 	return lo < t->n && t->v[lo].id == id ? &t->v[lo] : NULL;
+}
+
+void log_retention_set(struct log_retention *lr, int64_t def, const struct store_log_retain *r,
+                       size_t n)
+{
+	log_retention_free(lr);
+	lr->set = true;
+	lr->def = def;
+	lr->v = n ? xreallocarray(NULL, n, sizeof(*lr->v)) : NULL;
+	for (size_t i = 0; i < n; i++)
+		lr->v[i] = (struct store_log_retain){.glob = xstrdup(r[i].glob), .ms = r[i].ms};
+	lr->n = n;
+}
+
+void log_retention_free(struct log_retention *lr)
+{
+	for (size_t i = 0; i < lr->n; i++)
+		free((char *)lr->v[i].glob);
+	free(lr->v);
+	*lr = (struct log_retention){0};
+}
+
+int64_t log_retention_of(const struct log_retention *lr, const char *source)
+{
+	for (size_t i = 0; i < lr->n; i++)
+		if (fnmatch(lr->v[i].glob, source ? source : "", 0) == 0)
+			return lr->v[i].ms;
+	return log_retention_default(lr);
+}
+
+int64_t log_retention_default(const struct log_retention *lr)
+{
+	return lr->set ? lr->def : LOG_RETAIN_DEFAULT;
 }

@@ -38,6 +38,21 @@ void log_srcs_free(struct log_srcs *t);
 /* Mark the rows the query's system and source filters keep; returns how
  * many, and whether the query filters on them at all in *filtered. */
 size_t log_srcs_select(struct log_srcs *t, const struct store_log_query *q, bool *filtered);
+/* The retention rules a handle was given (store_log_retention). */
+struct log_retention {
+	bool set; /* store_log_retention() was called */
+	int64_t def;
+	struct store_log_retain *v; /* globs owned */
+	size_t n;
+};
+void log_retention_set(struct log_retention *lr, int64_t def, const struct store_log_retain *r,
+                       size_t n);
+void log_retention_free(struct log_retention *lr);
+/* The retention of a source: the first rule matching, else the default. */
+int64_t log_retention_of(const struct log_retention *lr, const char *source);
+/* The default of a handle: the one it was given, else LOG_RETAIN_DEFAULT. */
+int64_t log_retention_default(const struct log_retention *lr);
+
 /* The row of an id, or NULL. */
 const struct log_src *log_srcs_find(const struct log_srcs *t, int64_t id);
 

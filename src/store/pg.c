@@ -533,6 +533,7 @@ static void pg_close(struct store *b)
 	free(s->conninfo);
 	free(s->display);
 	free(s->schema);
+	log_retention_free(&s->logret);
 	free(s);
 }
 
@@ -753,6 +754,7 @@ const struct store_backend store_backend_pg = {
     .put_logs = pg_put_logs,
     .log_cursors = pg_log_cursors,
     .logs = pg_logs,
+    .log_retention = pg_log_retention,
     .put_flows = pg_put_flows,
     .flows_top = pg_flows_top,
 };

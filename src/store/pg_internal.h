@@ -23,6 +23,7 @@
 #include "../util/buf.h"
 #include "../util/u64set.h"
 #include "backend.h"
+#include "logs_common.h"
 #include "series_common.h"
 #include "store.h"
 
@@ -60,7 +61,8 @@ struct pg_store {
 	int nfeats;
 	struct pbatch *bt; /* the batch being stored (pg_ingest.c) */
 	int64_t gc_epoch;
-	bool wm_set; /* meta has the roll-up watermarks (then only lowered) */
+	bool wm_set;                 /* meta has the roll-up watermarks (then only lowered) */
+	struct log_retention logret; /* store_log_retention() (pg_logs.c) */
 };
 
 static inline struct pg_store *pgs(struct store *s)
@@ -168,6 +170,8 @@ int pg_put_logs(struct store *b, const struct store_log *l, size_t n,
                 const struct store_log_cursor *c, size_t nc);
 int pg_log_cursors(struct store *b, int (*cb)(void *ctx, const struct store_log_cursor *c),
                    void *ctx);
+int pg_log_retention(struct store *b, int64_t default_ms, const struct store_log_retain *r,
+                     size_t n);
 int pg_logs(struct store *b, const struct store_log_query *q,
             int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
 int pg_expire_logs(struct pg_store *s, int64_t now_ms);

@@ -350,14 +350,50 @@ int pg_logs(struct store *b, const struct store_log_query *q,
 
 /* ---- retention --------------------------------------------------------------- */
 
+int pg_log_retention(struct store *b, int64_t default_ms, const struct store_log_retain *r,
+                     size_t n)
+{
+	log_retention_set(&pgs(b)->logret, default_ms, r, n);
+	return 0;
+}
+
+/* Write each source's retention by the handle's rules (only the rows that
+ * change): a handle that was given none leaves the column as it is. */
+static int sync_retain(struct pg_store *s)
+{
+	if (!s->logret.set)
+		return 0;
+	int e;
+	PGresult *r = pg_q(s, "SELECT id, source, retain FROM log_sources", 0, NULL,
+	                   "setting the retention of log sources", &e);
+	if (!r)
+		return e;
+	e = 0;
+	for (int i = 0; e == 0 && i < PQntuples(r); i++) {
+		int64_t want = log_retention_of(&s->logret, PQgetvalue(r, i, 1));
+		if (!PQgetisnull(r, i, 2) && strtoll(PQgetvalue(r, i, 2), NULL, 10) == want)
+			continue;
+		char ms[24];
+		snprintf(ms, sizeof(ms), "%" PRId64, want);
+		const char *p[] = {PQgetvalue(r, i, 0), ms};
+		PQclear(pg_q(s, "UPDATE log_sources SET retain = $2::bigint WHERE id = $1::bigint",
+		             2, p, "setting the retention of log sources", &e));
+	}
+	PQclear(r);
+	return e;
+}
+
 int pg_expire_logs(struct pg_store *s, int64_t now_ms)
 {
 	int e = have_logs(s);
 	if (e <= 0)
 		return e;
+	e = sync_retain(s);
+	if (e < 0)
+		return e;
 	char now[24], def[24];
 	snprintf(now, sizeof(now), "%" PRId64, now_ms);
-	snprintf(def, sizeof(def), "%lld", (long long)LOG_RETAIN_DEFAULT);
+	snprintf(def, sizeof(def), "%" PRId64, log_retention_default(&s->logret));
 	const char *p[] = {now, def};
 	/* each source's old lines, by the index (src, t) */
 	PQclear(pg_q(s,

@@ -1160,6 +1160,7 @@ static void sqlite_close(struct store *base)
 	sha256_free(s->sha);
 	unclaim(s);
 	free(s->path);
+	log_retention_free(&s->logret);
 	free(s);
 }
 
@@ -1251,6 +1252,7 @@ const struct store_backend store_backend_sqlite = {
     .put_logs = sqlite_put_logs,
     .log_cursors = sqlite_log_cursors,
     .logs = sqlite_logs,
+    .log_retention = sqlite_log_retention,
     .put_flows = sqlite_put_flows,
     .flows_top = sqlite_flows_top,
 };

@@ -25,6 +25,7 @@
 #include "../util/jscan.h"
 #include "../util/u64set.h"
 #include "backend.h"
+#include "logs_common.h"
 #include "series_common.h"
 #include "store.h"
 
@@ -125,9 +126,10 @@ struct sqlite_store {
 	int64_t data_version;
 	int64_t wm1m, wm1h;
 	struct sha256 *sha;
-	struct pcache *pc; /* read-only handles: decoded points (sqlite_series.c) */
-	struct tcache *tc; /* and series answers' text (sqlite_read.c) */
-	struct ckpt *ck;   /* RW handles: checkpoints in a thread of their own */
+	struct pcache *pc;           /* read-only handles: decoded points (sqlite_series.c) */
+	struct tcache *tc;           /* and series answers' text (sqlite_read.c) */
+	struct ckpt *ck;             /* RW handles: checkpoints in a thread of their own */
+	struct log_retention logret; /* store_log_retention() (sqlite_logs.c) */
 };
 
 static inline struct sqlite_store *sq(struct store *s)
@@ -185,6 +187,8 @@ int sqlite_put_logs(struct store *base, const struct store_log *l, size_t n,
                     const struct store_log_cursor *c, size_t nc);
 int sqlite_log_cursors(struct store *base, int (*cb)(void *ctx, const struct store_log_cursor *c),
                        void *ctx);
+int sqlite_log_retention(struct store *base, int64_t default_ms, const struct store_log_retain *r,
+                         size_t n);
 int sqlite_logs(struct store *base, const struct store_log_query *q,
                 int (*cb)(void *ctx, int64_t id, const struct store_log *l), void *ctx);
 int sqlite_expire_logs(struct sqlite_store *s, int64_t now_ms);

@@ -9,7 +9,8 @@
  *   log_sources(id, system, source, pos, retain)
  *            one row per (system, source) ever written: the small id the
  *            lines point at, the collector's cursor (pos; NULL: none) and
- *            a retention of its own in ms (NULL: the default, 7 days)
+ *            a retention of its own in ms (NULL: the default, 7 days;
+ *            written by maintain from store_log_retention's rules)
  *   log_lines(id, src, t, level, line)
  *            id AUTOINCREMENT: ascending with insertion and never reused,
  *            even once retention deleted every line (a live tail waits for
@@ -383,10 +384,72 @@ static int expire_chunk(struct sqlite_store *s, int64_t src, int64_t cut)
 	return r < 0 ? r : n;
 }
 
+int sqlite_log_retention(struct store *base, int64_t default_ms, const struct store_log_retain *r,
+                         size_t n)
+{
+	log_retention_set(&sq(base)->logret, default_ms, r, n);
+	return 0;
+}
+
+/* Write each source's retention by the handle's rules (only the rows that
+ * change): a handle that was given none leaves the column as it is. */
+static int sync_retain(struct sqlite_store *s)
+{
+	if (!s->logret.set)
+		return 0;
+	sqlite3_stmt *st;
+	int rc =
+	    sqlite3_prepare_v2(s->db, "SELECT id, source, retain FROM log_sources", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(s, rc, "setting the retention of log sources");
+	int64_t *ids = NULL, *ms = NULL;
+	size_t n = 0, cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t want =
+		    log_retention_of(&s->logret, (const char *)sqlite3_column_text(st, 1));
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+		    sqlite3_column_int64(st, 2) == want)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			ids = xreallocarray(ids, cap, sizeof(*ids));
+			ms = xreallocarray(ms, cap, sizeof(*ms));
+		}
+		ids[n] = sqlite3_column_int64(st, 0);
+		ms[n++] = want;
+	}
+	sqlite3_finalize(st);
+	int r = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "setting the retention of log sources");
+	if (r == 0 && n)
+		r = sq_begin(s);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		rc = sqlite3_prepare_v2(s->db, "UPDATE log_sources SET retain = ?2 WHERE id = ?1",
+		                        -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, ids[i]);
+			sqlite3_bind_int64(st, 2, ms[i]);
+			rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		if (rc != SQLITE_OK && rc != SQLITE_DONE)
+			r = sq_fail(s, rc, "setting the retention of log sources");
+	}
+	if (r == 0 && n)
+		r = sq_commit(s);
+	else if (r < 0 && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	free(ids);
+	free(ms);
+	return r;
+}
+
 int sqlite_expire_logs(struct sqlite_store *s, int64_t now_ms)
 {
 	int r = have_logs(s);
 	if (r <= 0)
+		return r;
+	r = sync_retain(s);
+	if (r < 0)
 		return r;
 	/* the sources with lines to delete: a look at each source's oldest
 	 * line (index (src, t)), no write transaction when there is none */
@@ -399,7 +462,7 @@ int sqlite_expire_logs(struct sqlite_store *s, int64_t now_ms)
 	if (rc != SQLITE_OK)
 		return sq_fail(s, rc, "expiring log lines");
 	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_int64(st, 2, LOG_RETAIN_DEFAULT);
+	sqlite3_bind_int64(st, 2, log_retention_default(&s->logret));
 	int64_t *ids = NULL, *cuts = NULL;
 	size_t n = 0, cap = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

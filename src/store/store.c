@@ -311,6 +311,17 @@ int store_logs(struct store *s, const struct store_log_query *q,
 	return s->be->logs ? s->be->logs(s, q, cb, ctx) : -ENOTSUP;
 }
 
+int store_log_retention(struct store *s, int64_t default_ms, const struct store_log_retain *r,
+                        size_t n)
+{
+	if (default_ms < 1000)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!r[i].glob || !r[i].glob[0] || r[i].ms < 1000)
+			return -EINVAL;
+	return s->be->log_retention ? s->be->log_retention(s, default_ms, r, n) : -ENOTSUP;
+}
+
 int store_put_flows(struct store *s, const struct store_flow *f, size_t n)
 {
 	return s->be->put_flows ? s->be->put_flows(s, f, n) : -ENOTSUP;

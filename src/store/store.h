@@ -463,6 +463,23 @@ int store_put_logs(struct store *s, const struct store_log *l, size_t n,
 int store_log_cursors(struct store *s, int (*cb)(void *ctx, const struct store_log_cursor *c),
                       void *ctx);
 /*
+ * How long log lines are kept: `default_ms` for every source, except the
+ * sources whose name (store_log.source: "stdout", "file:/var/log/x.log",
+ * ...) matches the glob of a rule (fnmatch(3) without flags: '*' also
+ * matches '/'; the first rule matching wins), which keep theirs.  The
+ * handle keeps the rules; store_maintain() writes each source's retention
+ * into the store (log_sources.retain: other handles that run maintain
+ * keep to it) and deletes the lines older than it.  Without a call: 7
+ * days, or what a handle that made the call wrote.  Returns 0, -EINVAL
+ * (a retention below 1 s or a glob NULL or empty) or -ENOTSUP.
+ */
+struct store_log_retain {
+	const char *glob;
+	int64_t ms;
+};
+int store_log_retention(struct store *s, int64_t default_ms, const struct store_log_retain *r,
+                        size_t n);
+/*
  * Lines matching the query, in (time, id) order (id order with `by_id`;
  * newest first with `reverse`), at most `limit` (0: 1000).  `match`: full-text words (all
  * must occur; FTS5 syntax on SQLite, the same words on PostgreSQL);

@@ -666,6 +666,48 @@ static void test_sinks_list(void **state)
 	config_free(&c);
 }
 
+/* [logs] retention and retention_per_source: GLOB=DURATION entries split
+ * at ";;" and at their last '=', durations 1m to 366d. */
+static void test_log_retention(void **state)
+{
+	struct serve_config c;
+	char err[512];
+	assert_int_equal(load("[logs]\nretention = 30d\nretention_per_source = "
+	                      "file:/var/log/nginx/*=1d;;stdout = 12h;;k=v*=2h\n",
+	                      &c, err, sizeof(err)),
+	                 0);
+	assert_true(c.log_retention == 30 * 86400.0);
+	assert_int_equal(c.log_retain_src.n, 3);
+	size_t gl;
+	double secs;
+	assert_int_equal(config_retain_split(c.log_retain_src.v[0], &gl, &secs), 0);
+	assert_int_equal(gl, strlen("file:/var/log/nginx/*"));
+	assert_true(secs == 86400.0);
+	assert_int_equal(config_retain_split(c.log_retain_src.v[1], &gl, &secs), 0);
+	assert_int_equal(gl, 6);
+	assert_true(secs == 43200.0);
+	assert_int_equal(config_retain_split(c.log_retain_src.v[2], &gl, &secs), 0);
+	assert_int_equal(gl, 4); /* "k=v*": the last '=' splits */
+	struct serve_config d;
+	assert_int_equal(config_copy(&d, &c), 0);
+	assert_string_equal(d.log_retain_src.v[1], "stdout = 12h");
+	config_free(&d);
+	config_free(&c);
+	/* the default: none, 7 days */
+	assert_int_equal(load("", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.log_retain_src.n, 0);
+	assert_true(c.log_retention == 7 * 86400.0);
+	config_free(&c);
+	static const char *const bad[] = {"stdout",      "=1d",          "stdout=",  "stdout=10s",
+	                                  "stdout=400d", "a=1d;;;;b=1d", "stdout=1x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char ini[128];
+		snprintf(ini, sizeof(ini), "[logs]\nretention_per_source = %s\n", bad[i]);
+		assert_int_equal(load(ini, &c, err, sizeof(err)), -EINVAL);
+		config_free(&c);
+	}
+}
+
 static void test_docs_in_sync(void **state)
 {
 	FILE *f = fopen("docs/configuration.md", "r");
@@ -697,6 +739,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_log_retention),
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_good_file),

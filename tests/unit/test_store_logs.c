@@ -3,7 +3,8 @@
  * that every backend runs the same tests: lines and cursors stored in one
  * transaction (and neither when the batch is refused), read back exactly,
  * filters (system, source, level, time range, after_id), order, reverse,
- * limit, full-text words, a bad search, retention by store_maintain(),
+ * limit, full-text words, a bad search, retention by store_maintain()
+ * (per source by store_log_retention's globs),
  * ids never reused, read-only handles and a store without logs.
  *
  * The backend is chosen as in test_store_conformance.c by
@@ -448,6 +449,53 @@ static void test_retention(void **state)
 	buf_free(&g.b);
 }
 
+/* Per-source retention: the default for every source, a glob's own for
+ * the sources it matches; kept in the store for handles given none. */
+static void test_retention_per_source(void **state)
+{
+	struct store *s = open_mode(STORE_RW);
+	struct got g = {0};
+	const struct store_log l[] = {
+	    LINE("ctr:a", "file:/var/log/nginx/access.log", 0, 6, "nginx old"),
+	    LINE("ctr:a", "file:/var/log/nginx/access.log", 2 * 1440, 6, "nginx new"),
+	    LINE("ctr:a", "stdout", 0, 6, "stdout old"),
+	    LINE("ctr:a", "file:/var/log/syslog", 0, 6, "syslog old"),
+	};
+	assert_int_equal(store_put_logs(s, l, 4, NULL, 0), 0);
+	const struct store_log_retain bad[] = {{.glob = "", .ms = DAY}};
+	assert_int_equal(store_log_retention(s, 30 * DAY, bad, 1), -EINVAL);
+	assert_int_equal(store_log_retention(s, 0, NULL, 0), -EINVAL);
+	/* the first rule matching wins: syslog 3 days, nginx/ 1 day, others 30 */
+	const struct store_log_retain r[] = {
+	    {.glob = "file:/var/log/syslog", .ms = 3 * DAY},
+	    {.glob = "file:/var/log/nginx/*", .ms = DAY},
+	    {.glob = "file:*", .ms = 60 * DAY},
+	};
+	assert_int_equal(store_log_retention(s, 30 * DAY, r, 3), 0);
+	struct store_log_query q = {.max_level = 7};
+	/* 2.5 days on: only nginx's old line goes */
+	assert_int_equal(store_maintain(s, T0 + 2 * DAY + DAY / 2), 0);
+	assert_string_equal(query(s, &q, &g),
+	                    "ctr:a/stdout@0:6:stdout old;ctr:a/file:/var/log/syslog@0:6:syslog "
+	                    "old;ctr:a/file:/var/log/nginx/access.log@2880:6:nginx new;");
+	q.match = "nginx";
+	assert_string_equal(query(s, &q, &g),
+	                    "ctr:a/file:/var/log/nginx/access.log@2880:6:nginx new;");
+	q.match = NULL;
+	store_close(s);
+	/* a handle given no rules keeps to the retentions written: at 10 days
+	 * nginx's and syslog's lines are gone, stdout's (30 days) stays */
+	s = open_mode(STORE_RW);
+	assert_int_equal(store_maintain(s, T0 + 10 * DAY), 0);
+	assert_string_equal(query(s, &q, &g), "ctr:a/stdout@0:6:stdout old;");
+	/* a new default applies to every source no rule matches */
+	assert_int_equal(store_log_retention(s, 5 * DAY, NULL, 0), 0);
+	assert_int_equal(store_maintain(s, T0 + 10 * DAY), 0);
+	assert_string_equal(query(s, &q, &g), "");
+	store_close(s);
+	buf_free(&g.b);
+}
+
 static void test_many_lines(void **state)
 {
 	struct store *s = open_mode(STORE_RW);
@@ -519,6 +567,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_search, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_callback_stops, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_per_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_in_read_session, setup, teardown),
 	};
