@@ -83,11 +83,14 @@ check "kcat: envelopes parse, keys are system ids, parts put back together are J
 check "kcat: the containers' frames are keyed by their ids" grep -q "^container keys [2-9]" "$TMP/kcat.out"
 
 # ---- serve with --sink kafka:// for a few ticks --------------------------------
-serve_run() { # LOG SECONDS DB [TOPIC [?OPTIONS]]: the daemon with every state feature every 2 s
+serve_run() { # LOG SECONDS DB [TOPIC [?OPTIONS]]: the daemon with every state feature every
+	# 2 s ($SLOW: every 10 s, so that the frames an outage turns full stay well under the
+	# mock cluster's 5 MiB per partition, beyond which it drops the oldest messages)
+	local st=${SLOW:-2}
 	timeout -s INT "$2" "$VANTAGE" serve --db "$3" --listen off --containers \
-		--metric-interval 1s --process-interval 2s --connection-interval 2s \
-		--os-interval 2s --package-interval 4s --config-interval 4s --module-interval 2s \
-		--interface-interval 2s --sink "kafka://$B/${4:-frames}${5:-}" --log-level info >/dev/null 2>"$1"
+		--metric-interval 1s --process-interval ${st}s --connection-interval ${st}s \
+		--os-interval ${st}s --package-interval $((st * 2))s --config-interval $((st * 2))s \
+		--module-interval ${st}s --interface-interval ${st}s --sink "kafka://$B/${4:-frames}${5:-}" --log-level info >/dev/null 2>"$1"
 }
 serve_run "$TMP/serve1.err" 12 "$TMP/direct.db" served
 check "serve --sink kafka://: every message delivered" grep -q "failed 0, dropped frames 0, spooled 0, replayed 0, undelivered at close 0" "$TMP/serve1.err"
@@ -131,7 +134,7 @@ check "vantage show output is a frame" jq -e '.frame' "$TMP/show.ingested" >/dev
 ING=$!
 on_exit "kill -9 $ING"
 # messages time out after 10 s: frames of the outage go through the spool
-serve_run "$TMP/serve2.err" 50 "$TMP/direct2.db" frames '?timeout_ms=10000' &
+SLOW=10 serve_run "$TMP/serve2.err" 50 "$TMP/direct2.db" frames '?timeout_ms=10000' &
 SERVE=$!
 sleep 5 # the daemon streams for a while before the brokers go
 kill -USR1 $MOCK
