@@ -432,6 +432,7 @@ static void start_logs(struct daemon *d)
 	    .nmultiline = d->cfg.log_multiline.n,
 	    .max_line = (size_t)d->cfg.log_max_line,
 	    .journal = true,
+	    .journal_dir = d->cfg.log_journal_dir,
 	};
 	if (d->cfg.log_retention != 7 * 86400)
 		log_warn("[logs] retention: the store keeps log lines 7 days for now; the "

@@ -82,6 +82,7 @@ struct serve_config {
 	struct config_list log_globs;     /* [logs] globs (empty: the defaults) */
 	struct config_list log_multiline; /* [logs] multiline_start */
 	uint64_t log_max_line;            /* [logs] max_line, bytes */
+	char *log_journal_dir;            /* [logs] journal_dir, NULL: the system's journal */
 	double log_retention;             /* [logs] retention, seconds */
 	/* [alarm NAME] sections: one alarm each (keys: alarm_def_set()),
 	 * checked with alarm_def_check() at the end of the file */
