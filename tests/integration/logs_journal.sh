@@ -7,7 +7,7 @@
 #     the journal's end);
 #   - entries appended while it runs are stored once each as "journal" lines
 #     of the host, with their level (PRIORITY) and time (__REALTIME_TIMESTAMP);
-#     an entry without PRIORITY has no level; a second append comes in once;
+#     an entry without PRIORITY has level -1 (none); a second append comes in once;
 #   - a restart of serve duplicates nothing (the journal's cursor is in the
 #     store) and an entry appended while it was down comes in after.
 source "$(dirname "$0")/lib.sh"
@@ -69,8 +69,8 @@ else
 fi
 check_eq "the entry before the first start is not read" 0 "$(where "l.line = '$MARK-old'")"
 check_eq "each entry once" 3 "$(where 1)"
-check_eq "levels from PRIORITY (3, none, 7)" "3||7" \
-	"$(q "SELECT group_concat(coalesce(l.level, ''), '|') FROM (SELECT l.level FROM log_lines l
+check_eq "levels from PRIORITY (3, none: -1, 7)" "3|-1|7" \
+	"$(q "SELECT group_concat(l.level, '|') FROM (SELECT l.level FROM log_lines l
 	      JOIN log_sources s ON s.id = l.src WHERE s.source = 'journal'
 	      AND l.line LIKE '$MARK-%' ORDER BY l.line) l")"
 check_eq "times from __REALTIME_TIMESTAMP (ms)" 3 \

@@ -104,9 +104,9 @@ console_where() { # the same for the guest's console lines
 	q "SELECT count(*) FROM log_lines l JOIN log_sources s ON s.id = l.src
 	   WHERE s.system = 'vm:$VM_UUID' AND s.source = 'console' AND ($1)"
 }
-console_has() { [ "$(console_where "l.line LIKE '%$1'")" = 1 ]; }
-# the console file's complete lines, not empty, "\r" removed: the stored ones
-console_text() { tr -d '\r' <"$VM_LOG" | head -n "$(tr -cd '\n' <"$VM_LOG" | wc -c)" | grep .; }
+console_has() { [ "$(console_where "l.line LIKE '%$1%'")" = 1 ]; }
+# the console file's complete lines (empty ones too), "\r" removed: the stored ones
+console_text() { tr -d '\r' <"$VM_LOG" | head -n "$(tr -cd '\n' <"$VM_LOG" | wc -c)"; }
 console_check() { # LABEL: every complete line of the file stored once (guest idle)
 	local want got
 	want=$(console_text | wc -l)
