@@ -460,6 +460,7 @@ static void start_logs(struct daemon *d)
 	    .nmultiline = d->cfg.log_multiline.n,
 	    .max_line = (size_t)d->cfg.log_max_line,
 	    .journal = true,
+	    .journal_dir = d->cfg.log_journal_dir,
 	};
 	if (logtail_start(&lc, &d->e.store, d->proc_fd, &d->logs) < 0) {
 		log_error("running without log collection");

@@ -145,6 +145,10 @@ static const struct opt_def opts[] = {
     {"logs", "max_line", "log-max-line", "SIZE",
      "longest line stored; longer ones are cut with a marker and counted", T_LINESIZE,
      OFF(log_max_line)},
+    {"logs", "journal_dir", "log-journal-dir", "DIR",
+     "read the systemd journal files in DIR instead of the system's journal (/var/log/journal, "
+     "/run/log/journal)",
+     T_OPTSTR, OFF(log_journal_dir)},
     {"logs", "retention", "log-retention", "DURATION",
      "how long log lines are kept: every source's default (the store's maintenance, every "
      "minute, deletes older ones)",
@@ -640,6 +644,7 @@ void config_free(struct serve_config *c)
 	urls_clear(&c->log_retain_src);
 	free(c->spool_dir);
 	free(c->sample_ifaces);
+	free(c->log_journal_dir);
 	if (c->crawl)
 		crawl_opts_free(c->crawl);
 	free(c->crawl);
@@ -676,6 +681,7 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->sflow_listen, src->sflow_listen);
 	r |= dup_opt(&dst->spool_dir, src->spool_dir);
 	r |= dup_opt(&dst->sample_ifaces, src->sample_ifaces);
+	r |= dup_opt(&dst->log_journal_dir, src->log_journal_dir);
 	for (int i = 0; i < src->sinks.n; i++)
 		r |= dup_opt(&dst->sinks.v[i], src->sinks.v[i]);
 	for (int i = 0; i < src->log_globs.n; i++)

@@ -84,6 +84,7 @@ struct serve_config {
 	uint64_t log_max_line;             /* [logs] max_line, bytes */
 	double log_retention;              /* [logs] retention, seconds */
 	struct config_list log_retain_src; /* [logs] retention_per_source: GLOB=DURATION */
+	char *log_journal_dir;             /* [logs] journal_dir, NULL: the system's journal */
 	/* [alarm NAME] sections: one alarm each (keys: alarm_def_set()),
 	 * checked with alarm_def_check() at the end of the file */
 	struct alarm_def *alarms;

@@ -272,13 +272,20 @@ static void apply_discovery(struct logtail *t, struct pend *p)
 					lt_dir_scan(t, d);
 			}
 		}
-		if (s->host && t->cfg.journal && !t->journal && t->host_root_ok &&
-		    logsrc_has_journal(t->host_root.dirfd)) {
+		if (s->host && t->cfg.journal && !t->journal && !t->jfailed &&
+		    (t->cfg.journal_dir ||
+		     (t->host_root_ok && logsrc_has_journal(t->host_root.dirfd)))) {
 			int jc = lt_cursor_find(t, s->id, "journal", true);
 			struct ltj *j;
-			int r = ltj_open(jc >= 0 ? t->cur[jc].pos : NULL, &j, &t->jfd);
+			int r = ltj_open(t->cfg.journal_dir, jc >= 0 ? t->cur[jc].pos : NULL, &j,
+			                 &t->jfd);
 			if (r < 0) {
-				log_warn("logs: cannot open the journal: %s", strerror(-r));
+				/* said once, not at every scan */
+				log_warn("logs: cannot open the journal%s%s: %s",
+				         t->cfg.journal_dir ? " in " : "",
+				         t->cfg.journal_dir ? t->cfg.journal_dir : "",
+				         strerror(-r));
+				t->jfailed = true;
 			} else {
 				t->journal = j;
 				t->jsys = s;

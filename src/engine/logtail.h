@@ -75,6 +75,9 @@ struct logtail_config {
 	int nmultiline;
 	size_t max_line; /* 0: LOGFMT_MAX_LINE_DEFAULT */
 	bool journal;    /* read the host's journal when there is one */
+	/* the journal files of this directory instead of the system's
+	 * (sd_journal_open_directory); NULL: the system's */
+	const char *journal_dir;
 	int batch_lines; /* 0: 1000 */
 	int batch_ms;    /* 0: 200 */
 };

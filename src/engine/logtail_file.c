@@ -158,6 +158,10 @@ static void raw_line(struct logtail *t, struct lt_file *f, const char *line, siz
 		ok = logfmt_k8s(line, n, &r);
 	else if (!cut && f->src.frame == LOGFMT_DOCKER)
 		ok = logfmt_docker(line, n, &t->scratch, &r);
+	/* a serial console is a tty: its lines end in "\r\n" */
+	if (f->src.type == LOGSRC_CONSOLE)
+		while (n && line[n - 1] == '\r')
+			n--;
 	if (ok < 0) { /* plain, or a line the runtime did not frame */
 		r = (struct logfmt_rec){
 		    .level = -1, .stream = LOGFMT_STDOUT, .msg = line, .len = n};

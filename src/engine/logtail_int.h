@@ -166,6 +166,7 @@ struct logtail {
 	bool stop; /* under lock */
 	bool host_root_ok;
 	bool jready;
+	bool jfailed;   /* the journal could not be opened (not tried again) */
 	bool store_off; /* the store cannot keep logs: said once */
 };
 

@@ -12,10 +12,11 @@ struct ltj {
 	sd_journal *j;
 };
 
-int ltj_open(const char *cursor, struct ltj **out, int *fd)
+int ltj_open(const char *dir, const char *cursor, struct ltj **out, int *fd)
 {
 	sd_journal *j;
-	int r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+	int r = dir ? sd_journal_open_directory(&j, dir, 0)
+	            : sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
 	if (r < 0)
 		return r;
 	struct ltj *x = calloc(1, sizeof(*x));

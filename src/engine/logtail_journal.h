@@ -17,9 +17,10 @@
 
 struct ltj;
 
-/* Open the local journal at `cursor` (NULL: its end).  0 with *out and
- * *fd (to poll for readability, -1 if none), or a negative errno. */
-int ltj_open(const char *cursor, struct ltj **out, int *fd);
+/* Open the local journal (dir NULL) or the journal files in dir at
+ * `cursor` (NULL: its end).  0 with *out and *fd (to poll for
+ * readability, -1 if none), or a negative errno. */
+int ltj_open(const char *dir, const char *cursor, struct ltj **out, int *fd);
 /* The next entry: 1 with its MESSAGE (valid until the next call), level
  * (PRIORITY, -1 when none) and time; 0 when there is none yet; or a
  * negative errno. */

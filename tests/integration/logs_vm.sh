@@ -14,6 +14,12 @@
 #     written later are added once each; a restart of serve adds nothing
 #     already stored (the cursor is in the store), and a marker written
 #     while it was down comes in after.
+#   - the guest's serial console is a file (vm_lib.sh: -serial file:$VM_LOG,
+#     console=ttyS0): serve stores its lines as "console" lines, "\r\n"
+#     ended as a tty writes them, each once: the kernel's messages printed on
+#     ttyS0 (the level 3 marker), what init prints, a marker echoed to
+#     /dev/ttyS0 later; all the file's complete lines, none twice, also
+#     after a restart of serve.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/vm_lib.sh"
 cd "$(dirname "$0")/../.."
@@ -94,6 +100,25 @@ kmsg_where() { # SQL condition on log_lines l: count of the guest's kmsg lines
 	   WHERE s.system = 'vm:$VM_UUID' AND s.source = 'kmsg' AND ($1)"
 }
 stored() { [ "$(kmsg_where "l.line = '$1'")" = "${2:-1}" ]; }
+console_where() { # the same for the guest's console lines
+	q "SELECT count(*) FROM log_lines l JOIN log_sources s ON s.id = l.src
+	   WHERE s.system = 'vm:$VM_UUID' AND s.source = 'console' AND ($1)"
+}
+console_has() { [ "$(console_where "l.line LIKE '%$1%'")" = 1 ]; }
+# the console file's complete lines (empty ones too), "\r" removed: the stored ones
+console_text() { tr -d '\r' <"$VM_LOG" | head -n "$(tr -cd '\n' <"$VM_LOG" | wc -c)"; }
+console_check() { # LABEL: every complete line of the file stored once (guest idle)
+	local want got
+	want=$(console_text | wc -l)
+	got=$(console_where 1)
+	check_eq "$1: the console file's $want lines stored, once each" "$want" "$got"
+	if [ "$want" != "$got" ]; then
+		console_text | sort >"$TMP/cons.file"
+		q "SELECT l.line FROM log_lines l JOIN log_sources s ON s.id = l.src
+		   WHERE s.system = 'vm:$VM_UUID' AND s.source = 'console'" | sort >"$TMP/cons.db"
+		diff "$TMP/cons.file" "$TMP/cons.db" | head -10 | sed 's/^/#   /'
+	fi
+}
 # the records the ring holds now with text (empty ones are not stored)
 ring_lines() { "$KLOG" "$VM_RAM" | grep -c '^rec [0-9]* [0-7] [0-9]* .'; }
 
@@ -105,6 +130,15 @@ else
 	not_ok "serve: the guest's kernel log is stored"
 	tail -n 20 "$TMP/serve.log" | sed 's/^/#   /'
 fi
+if wait_for 20 console_has VANTAGE-READY; then
+	ok "serve: the guest's console is stored (source console)"
+else
+	not_ok "serve: the guest's console is stored (source console)"
+	q "SELECT system, source, key FROM log_sources" | sed 's/^/#   source: /'
+fi
+check "serve console: the kernel's level 3 marker printed on ttyS0, once" console_has "] $MARK-boot"
+check_eq "serve console: no line keeps the tty's CR" 0 \
+	"$(console_where "instr(l.line, char(13)) > 0 OR l.line LIKE '%\\x0d'")"
 check_eq "serve: the boot marker at level 3" 1 "$(kmsg_where "l.line = '$MARK-boot' AND l.level = 3")"
 check_eq "serve: the second marker at level 4" 1 "$(kmsg_where "l.line = '$MARK-two' AND l.level = 4")"
 check_eq "serve: 'Linux version' at level 5" 1 \
@@ -119,11 +153,14 @@ check "serve: the marker stamped within 2 min of now" \
 vm_qmp stop >/dev/null
 sleep 2.5 # two metric intervals: serve polls the paused guest, nothing new
 total=$(kmsg_where 1)
+console_check "serve console (guest paused)"
 check_eq "serve: every record of the ring with text stored, once" "$(ring_lines)" "$total"
 vm_qmp cont >/dev/null
 
-vm_exec m3 "for i in 1 2 3; do echo \"<6>$MARK-n\$i\" >/dev/kmsg; done" 30 >/dev/null
+vm_exec m3 "for i in 1 2 3; do echo \"<6>$MARK-n\$i\" >/dev/kmsg; done; echo $MARK-tty >/dev/ttyS0" 30 >/dev/null
 wait_for 20 stored "$MARK-n3"
+wait_for 10 console_has "$MARK-tty"
+check "serve console: a line echoed to /dev/ttyS0 later is stored once" console_has "$MARK-tty"
 for i in 1 2 3; do
 	check "serve: new marker n$i stored once" stored "$MARK-n$i"
 done
@@ -141,5 +178,9 @@ wait_for 60 stored "$MARK-down"
 check "serve restarted: the marker written while it was down is stored" stored "$MARK-down"
 check_eq "serve restarted: nothing stored twice" "$((total + 4))" "$(kmsg_where 1)"
 check_eq "serve restarted: the boot marker still once" 1 "$(kmsg_where "l.line = '$MARK-boot'")"
+# (the level 2 marker written while serve was down is checked in the kernel's log above; on
+# the console only that every complete line of the file is stored once, by console_check)
+sleep 1
+console_check "serve restarted console"
 serve_stop
 vm_stop
