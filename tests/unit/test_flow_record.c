@@ -21,38 +21,18 @@
 #include "engine/addr_map.h"
 #include "engine/flow_record.h"
 #include "store/store.h"
+#include "tmpstore.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
 
 #define T0 1699999200000LL
 
-static char dir[64];
 static char url[600];
 
-/* SQLite in a temporary directory, or VANTAGE_TEST_STORE_URL with "%s"
- * as a fresh PostgreSQL schema (as test_store_conformance.c) */
 static int setup(void **state)
 {
-	strcpy(dir, "/tmp/vantage-flows.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	const char *tmpl = getenv("VANTAGE_TEST_STORE_URL");
-	const char *pct = tmpl ? strstr(tmpl, "%s") : NULL;
-	if (tmpl && pct) {
-		char schema[64];
-		static int seq;
-		snprintf(schema, sizeof(schema), "t_flows_%d_%d", (int)getpid(), seq++);
-		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl, schema, pct + 2);
-	} else {
-		snprintf(url, sizeof(url), "sqlite:%s/db", dir);
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	tmpstore_setup(state);
+	tmpstore_url(url, sizeof(url));
 	return 0;
 }
 
@@ -329,9 +309,9 @@ static void test_topology_flows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_record_and_top, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_record_and_top, setup, tmpstore_teardown),
 	    cmocka_unit_test(test_addr_map),
-	    cmocka_unit_test_setup_teardown(test_topology_flows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_topology_flows, setup, tmpstore_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "tmpstore.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
 #include "util/util.h"
@@ -44,50 +45,18 @@
 #define HOUR 3600000LL
 #define DAY 86400000LL
 
-static char dir[64];
 static char url[600];
 static char file[600]; /* the store's file when the URL names one, else "" */
 
 static int setup(void **state)
 {
-	strcpy(dir, "/tmp/vantage-store-conf.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	const char *tmpl = getenv("VANTAGE_TEST_STORE_URL");
-	if (!tmpl || !*tmpl)
-		tmpl = "sqlite:%s/db";
-	const char *pct = strstr(tmpl, "%s");
-	/* postgres://: "%s" becomes a fresh schema name (schema=%s), made
-	 * from the directory's name */
-	char schema[64] = "";
-	if (strstr(tmpl, "://") && strncmp(tmpl, "sqlite:", 7) != 0) {
-		snprintf(schema, sizeof(schema), "t_%s", strrchr(dir, '.') + 1);
-		for (char *c = schema; *c; c++)
-			if (*c >= 'A' && *c <= 'Z')
-				*c = (char)(*c - 'A' + 'a');
-			else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
-				*c = '_';
-		static unsigned seq;
-		size_t l = strlen(schema);
-		snprintf(schema + l, sizeof(schema) - l, "_%u_%d", seq++, (int)getpid());
-	}
-	if (pct)
-		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl,
-		         *schema ? schema : dir, pct + 2);
-	else
-		snprintf(url, sizeof(url), "%s", tmpl);
+	tmpstore_setup(state);
+	tmpstore_url(url, sizeof(url));
 	file[0] = 0;
 	if (strncmp(url, "sqlite:", 7) == 0)
 		snprintf(file, sizeof(file), "%s", url + 7);
 	else if (!strstr(url, "://"))
 		snprintf(file, sizeof(file), "%s", url);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
 	return 0;
 }
 
@@ -1553,30 +1522,33 @@ static void test_offsets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_missing_store_and_modes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_parent_directory_created, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_foreign_files_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_frames_at_a_time, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_read_session_and_frame_times, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_records_exact, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_frames_atomic, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_deduplication, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_series_and_rollups, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_latest_points, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_gone_systems, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_series_read_as_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_store_and_modes, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_parent_directory_created, setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_foreign_files_refused, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_frames_at_a_time, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_read_session_and_frame_times, setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_records_exact, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_frames_atomic, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_deduplication, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_series_and_rollups, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_retention, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_latest_points, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_gone_systems, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_series_read_as_json, setup, tmpstore_teardown),
 	    cmocka_unit_test_setup_teardown(test_series_read_points_and_percentiles, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_series_read_systems, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_series_read_stops, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_write_inside_read_session, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_events, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_gone_reason, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_offsets, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_kill9_mid_stream, setup, teardown),
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_series_read_systems, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_series_read_stops, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_objects, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_write_inside_read_session, setup,
+	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_events, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_gone_reason, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_offsets, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_kill9_mid_stream, setup, tmpstore_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

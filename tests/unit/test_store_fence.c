@@ -24,44 +24,15 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "tmpstore.h"
 #include "util/buf.h"
 
-static char dir[64];
 static char url[600];
 
 static int setup(void **state)
 {
-	strcpy(dir, "/tmp/vantage-store-fence.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	const char *tmpl = getenv("VANTAGE_TEST_STORE_URL");
-	if (!tmpl || !*tmpl)
-		tmpl = "sqlite:%s/db";
-	const char *pct = strstr(tmpl, "%s");
-	char name[64];
-	snprintf(name, sizeof(name), "%s", dir);
-	if (strstr(tmpl, "://") && strncmp(tmpl, "sqlite:", 7) != 0) {
-		static unsigned seq;
-		snprintf(name, sizeof(name), "f_%u_%d_", seq++, (int)getpid());
-		for (const char *c = strrchr(dir, '.') + 1; *c; c++) {
-			size_t l = strlen(name);
-			name[l] = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ? *c
-			          : (*c >= 'A' && *c <= 'Z') ? (char)(*c + 32)
-			                                     : '_';
-			name[l + 1] = 0;
-		}
-	}
-	if (pct)
-		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl, name, pct + 2);
-	else
-		snprintf(url, sizeof(url), "%s", tmpl);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	tmpstore_setup(state);
+	tmpstore_url(url, sizeof(url));
 	return 0;
 }
 
@@ -192,8 +163,8 @@ static void test_fence_cases(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_zombie_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fence_cases, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zombie_refused, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_fence_cases, setup, tmpstore_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "tmpstore.h"
 #include "util/buf.h"
 
 /* 2023-11-14T22:00:00.000Z */
@@ -31,41 +32,12 @@
 #define MIN 60000LL
 #define DAY 86400000LL
 
-static char dir[64];
 static char url[600];
 
 static int setup(void **state)
 {
-	strcpy(dir, "/tmp/vantage-store-logs.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	const char *tmpl = getenv("VANTAGE_TEST_STORE_URL");
-	if (!tmpl || !*tmpl)
-		tmpl = "sqlite:%s/db";
-	const char *pct = strstr(tmpl, "%s");
-	char schema[64] = "";
-	if (strstr(tmpl, "://") && strncmp(tmpl, "sqlite:", 7) != 0) {
-		static unsigned seq;
-		snprintf(schema, sizeof(schema), "tl_%s_%u_%d", strrchr(dir, '.') + 1, seq++,
-		         (int)getpid());
-		for (char *c = schema; *c; c++)
-			if (*c >= 'A' && *c <= 'Z')
-				*c = (char)(*c - 'A' + 'a');
-			else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
-				*c = '_';
-	}
-	if (pct)
-		snprintf(url, sizeof(url), "%.*s%s%s", (int)(pct - tmpl), tmpl,
-		         *schema ? schema : dir, pct + 2);
-	else
-		snprintf(url, sizeof(url), "%s", tmpl);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	tmpstore_setup(state);
+	tmpstore_url(url, sizeof(url));
 	return 0;
 }
 
@@ -559,17 +531,17 @@ static void test_write_in_read_session(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_put_and_read_back, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_atomic_batch, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_order_by_time, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_full_text, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_search, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_callback_stops, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_retention_per_source, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_many_lines, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_write_in_read_session, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_put_and_read_back, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_atomic_batch, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_filters, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_order_by_time, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_full_text, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_search, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_callback_stops, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_retention, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_per_source, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_many_lines, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_write_in_read_session, setup, tmpstore_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "tmpstore.h"
@@ -35,6 +36,30 @@ int tmpstore_teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 	return 0;
+}
+
+void tmpstore_url(char *url, size_t cap)
+{
+	const char *tmpl = getenv("VANTAGE_TEST_STORE_URL");
+	if (!tmpl || !*tmpl)
+		tmpl = "sqlite:%s/db";
+	const char *pct = strstr(tmpl, "%s");
+	char schema[64] = "";
+	if (strstr(tmpl, "://") && strncmp(tmpl, "sqlite:", 7) != 0) {
+		static unsigned seq;
+		snprintf(schema, sizeof(schema), "t_%s_%u_%d", strrchr(dir, '.') + 1, seq++,
+		         (int)getpid());
+		for (char *c = schema; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+			else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+				*c = '_';
+	}
+	if (pct)
+		snprintf(url, cap, "%.*s%s%s", (int)(pct - tmpl), tmpl, *schema ? schema : dir,
+		         pct + 2);
+	else
+		snprintf(url, cap, "%s", tmpl);
 }
 
 struct store *tmpstore_open(enum store_mode mode)

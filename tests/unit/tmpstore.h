@@ -7,6 +7,7 @@
 #ifndef VANTAGE_TEST_TMPSTORE_H
 #define VANTAGE_TEST_TMPSTORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -16,6 +17,10 @@ extern char path[128]; /* dir/v.db */
 
 int tmpstore_setup(void **state);
 int tmpstore_teardown(void **state);
+/* The store URL of a test in url: VANTAGE_TEST_STORE_URL with its "%s"
+ * replaced (by a fresh PostgreSQL schema name made from dir, or by dir for
+ * a file), else "sqlite:DIR/db".  Call after tmpstore_setup(). */
+void tmpstore_url(char *url, size_t cap);
 /* store_open(path, mode), asserted to succeed. */
 struct store *tmpstore_open(enum store_mode mode);
 /* A metric frame of container `sid` (its name is sid + 10) of `image` at
