@@ -32,11 +32,22 @@ TOOLS   := store_tool qmp_tool procnet_tool alarm_action_tool alarm_drift_tool k
 TESTBIN := $(TOOLS:%=$(B)/tests/%) $(B)/tests/vmi_fuzz
 # kept: make must not delete them as intermediates (and print that after
 # the test summary line, which has to come last)
-.SECONDARY: $(SANOBJ) $(UNITLIB)
+.SECONDARY: $(SANOBJ) $(UNITLIB) $(FUZZOBJ)
+# fuzz harnesses (fuzz/README.md): libFuzzer builds for `make fuzz`, replay
+# builds (gcc, ASan+UBSan, fuzz/driver.c) that tests/run runs over the seed
+# corpus and the regression inputs
+FUZZSRC := $(wildcard fuzz/fuzz_*.c)
+FUZZBIN := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZSRC))
+FUZZREG := $(patsubst fuzz/%.c,$(B)/fuzzreg/%,$(FUZZSRC))
+FUZZOBJ := $(LIBSRC:%.c=$(B)/fuzzobj/%.o)
+FUZZLIBA := $(B)/libvantage-fuzz.a
+FUZZCC  ?= clang
+FUZZFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+             -I/usr/include/postgresql
 BENCHC  := $(wildcard bench/*.c)
 BENCHBIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCHC))
 
-.PHONY: all test unit testbin bench format lint layers clean install install-ui
+.PHONY: all test unit testbin bench format lint layers clean install install-ui fuzz fuzzbin soak
 all: $(B)/vantage $(LIBA) $(BENCHBIN)
 
 $(B)/vantage: $(OBJ)
@@ -84,7 +95,36 @@ $(B)/bench/%: bench/%.c
 
 unit: $(UNIT) testbin
 
-testbin: $(TESTBIN)
+testbin: $(TESTBIN) $(FUZZREG)
+
+# libFuzzer builds: the library again with clang and coverage
+# instrumentation (build/fuzzobj/), each harness linked with -fsanitize=fuzzer
+$(B)/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZCC) -std=gnu11 -D_GNU_SOURCE -w -MMD -MP $(FUZZFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZLIBA): $(FUZZOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/fuzz/%: fuzz/%.c fuzz/common.c fuzz/fuzz.h $(FUZZLIBA)
+	@mkdir -p $(dir $@) $(B)/dep/fuzz
+	$(FUZZCC) -std=gnu11 -D_GNU_SOURCE -Wall -Wno-unused-parameter -MMD -MP -MF $(B)/dep/fuzz/$*.d -Isrc -Ifuzz \
+	  $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< fuzz/common.c $(FUZZLIBA) $(LDLIBS)
+
+$(B)/fuzzreg/%: fuzz/%.c fuzz/common.c fuzz/driver.c fuzz/fuzz.h $(SANLIBA)
+	@mkdir -p $(dir $@) $(B)/dep/fuzzreg
+	$(CC) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/fuzzreg/$*.d -Isrc -Ifuzz \
+	  $(SANFLAGS) -o $@ $< fuzz/common.c fuzz/driver.c $(SANLIBA) $(LDLIBS)
+
+fuzzbin: $(FUZZBIN)
+
+# Each harness for FUZZ_TIME seconds (default 600), or only those named in
+# FUZZ (e.g. make fuzz FUZZ="sflow http" FUZZ_TIME=60); a table of
+# executions, coverage and findings at the end (scripts/fuzz --help).
+FUZZ_TIME ?= 600
+fuzz: fuzzbin
+	scripts/fuzz --time $(FUZZ_TIME) $(FUZZ)
 
 # The test command: unit tests (sanitized) and integration tests, one
 # summary line "N passed, N failed" at the end.
@@ -99,7 +139,7 @@ layers:
 	scripts/layers
 
 format:
-	clang-format -i $$(find src tests bench -name '*.[ch]')
+	clang-format -i $$(find src tests bench fuzz -name '*.[ch]')
 
 # cppcheck, then clang-tidy (.clang-tidy: any finding is an error) over the
 # files LINT_JOBS at a time; its "N warnings generated." lines count what it
@@ -137,4 +177,5 @@ clean:
 	rm -rf $(B)
 
 -include $(OBJ:.o=.d) $(SANOBJ:.o=.d) $(UNITLIB:.o=.d) \
-  $(wildcard $(B)/dep/unit/*.d $(B)/dep/tests/*.d)
+  $(wildcard $(B)/dep/unit/*.d $(B)/dep/tests/*.d $(B)/dep/fuzz/*.d $(B)/dep/fuzzreg/*.d) \
+  $(wildcard $(B)/fuzzobj/src/*/*.d $(B)/fuzzobj/src/*/*/*.d)

@@ -23,7 +23,7 @@ else
 	not_ok "make layers names a planted upward include (rc $rc)"; sed 's/^/#   /' <<<"$out"
 fi
 
-files=$(find src tests bench -name '*.[ch]' | sort)
+files=$(find src tests bench fuzz -name '*.[ch]' | sort)
 # shellcheck disable=SC2086
 out=$(clang-format --dry-run -Werror $files 2>&1)
 if [ $? -eq 0 ]; then ok "make format would change nothing ($(wc -w <<<"$files") files)"; else
