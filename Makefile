@@ -126,6 +126,11 @@ FUZZ_TIME ?= 600
 fuzz: fuzzbin
 	scripts/fuzz --time $(FUZZ_TIME) $(FUZZ)
 
+# The long runs (tests/soak/*.sh, or those named in SOAK): churn, guest RAM
+# storms, the 30-minute daemon soak (scripts/soak --help).
+soak: all testbin
+	scripts/soak $(SOAK)
+
 # The test command: unit tests (sanitized) and integration tests, one
 # summary line "N passed, N failed" at the end.
 test: all unit testbin
