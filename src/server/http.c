@@ -43,6 +43,7 @@
 
 #include "../store/store.h"
 #include "../util/log.h"
+#include "../util/redact.h"
 #include "../util/util.h"
 #include "api_logs.h"
 #include "auth.h"
@@ -282,11 +283,12 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *c, stru
 	server_count_status(srv, status);
 	if (log_threshold <= LOG_DEBUG) {
 		const char *uri = ctx->uri ? ctx->uri : url;
-		char shown[256]; /* the target as sent, control bytes masked */
-		size_t i = 0;
-		for (; i < sizeof(shown) - 1 && uri[i]; i++)
-			shown[i] = uri[i] > ' ' && uri[i] < 0x7f ? uri[i] : '?';
-		shown[i] = 0;
+		char shown[256]; /* the target as sent, control bytes masked, a
+		                  * token sent as a parameter left out */
+		redact_query(uri, shown, sizeof(shown));
+		for (size_t i = 0; shown[i]; i++)
+			if (!(shown[i] > ' ' && shown[i] < 0x7f))
+				shown[i] = '?';
 		log_debug("http: %s %s -> %d, %zu-byte body in (%.2f ms)", method, shown, status,
 		          r->in.len, (double)(mono_ns() - ctx->t0) / 1e6);
 	}
