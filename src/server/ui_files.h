@@ -29,9 +29,9 @@ struct server;
 /* The Content-Security-Policy of the dashboard's page: scripts, styles and
  * API calls from the daemon only (styles set by the libraries inline). */
 #define UI_CSP                                                                                     \
-	"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "                \
-	"img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "     \
-	"frame-ancestors 'none'; form-action 'self'"
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "    \
+	"font-src 'self'; connect-src 'self'; manifest-src 'self'; object-src 'none'; "             \
+	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
 /* Find and open the UI directory (`dir`, or NULL for the default) into
  * srv->ui_fd and srv->ui_dir (ui_fd -1 when there is none, ui_dir then

@@ -24,6 +24,8 @@
 #   VANTAGE_TEST_DRIFT_BEFORE_MS / _AFTER_MS  a time before and after the change
 #   VANTAGE_TEST_DRIFT_PROCESS the change: a process started with this command
 #                            (`sleep 4242`... as its command line)
+#   VANTAGE_TEST_HOSTILE_NAME / _ARG / _ID  a container whose host name, and a
+#                            process in it whose command line, are markup
 #   VANTAGE_ARTIFACTS        where screenshots go (build/artifacts/ui)
 # Usage: tests/run dashboard; or bash tests/integration/dashboard.sh [TEST...]
 # (names of tests/ui/*.test.mjs without .test.mjs).
@@ -45,6 +47,18 @@ on_exit containers_cleanup
 mk_busybox_root "$TMP/root" >/dev/null || { not_ok "busybox root"; exit 1; }
 CPID=$(UNSHARE_MEM_LIMIT=$((256 * MIB)) start_unshare_container "$T-app" "$TMP/root" \
 	"httpd -f -p 127.0.0.1:8080 -h /tmp") || { not_ok "start the container"; exit 1; }
+
+# a container whose host name and a process's command line are markup: the
+# dashboard must show them as text (tests/ui/hostile.test.mjs)
+HOSTILE_NAME='<script>alert(1)</script><img src=x onerror=alert(2)>'
+HOSTILE_ARG='<img src=x onerror=alert(3)>'
+HPID=$(start_unshare_container "$T-hostile" "$TMP/root" "sleep 1000000") || { not_ok "start the hostile container"; exit 1; }
+nsenter -t "$HPID" -u python3 -c 'import socket, sys; socket.sethostname(sys.argv[1])' "$HOSTILE_NAME" || not_ok "set the hostile container's host name"
+(
+	while read -r d; do echo "$BASHPID" >"$d/cgroup.procs"; done <"$CT_STATE/$T-hostile.cgroups"
+	exec nsenter -t "$HPID" -m -u -i -n -p -r -w sh -c 'sleep 1000001; :' "$HOSTILE_ARG"
+) </dev/null >/dev/null 2>&1 &
+on_exit "kill -9 $!"
 
 PODMAN=0
 if podman_setup 2>/dev/null; then
@@ -155,6 +169,11 @@ export VANTAGE_TEST_PODMAN=$PODMAN VANTAGE_TEST_SERVER=$T-server VANTAGE_TEST_SE
 export VANTAGE_TEST_CLIENT=$T-client VANTAGE_TEST_CLIENT_ID=$CLIENT_ID
 export VANTAGE_TEST_DRIFT_ID=$DRIFT_ID VANTAGE_TEST_DRIFT_BEFORE_MS=$BEFORE VANTAGE_TEST_DRIFT_AFTER_MS=$AFTER
 export VANTAGE_TEST_DRIFT_PROCESS="sleep 4242"
+export VANTAGE_TEST_HOSTILE_NAME=$HOSTILE_NAME VANTAGE_TEST_HOSTILE_ARG=$HOSTILE_ARG
+hostile_seen() { curl -sf "$BASE/api/v1/systems" | jq -e --arg n "$HOSTILE_NAME" 'any(.systems[]; .name == $n)' >/dev/null; }
+wait_for 30 hostile_seen || not_ok "the daemon names the hostile container by its markup host name"
+VANTAGE_TEST_HOSTILE_ID=$(curl -sf "$BASE/api/v1/systems" | jq -r --arg n "$HOSTILE_NAME" '.systems[] | select(.name == $n) | .id' | head -1)
+export VANTAGE_TEST_HOSTILE_ID
 export VANTAGE_ARTIFACTS=${VANTAGE_ARTIFACTS:-$ROOT/build/artifacts/ui}
 env | grep '^VANTAGE_TEST_' | sort | sed 's/^/# /'
 

@@ -5,15 +5,21 @@ let uidCounter = 0;
 export const uid = (prefix = 'id') => `${prefix}-${++uidCounter}`;
 
 // h('a', {href: '#/', class: 'x', onclick: fn}, 'text', child, [more]) -> element.
-// Attributes: class, style (string or object), on* (listeners), dataset (object), booleans
-// (true sets, false/null/undefined omits), anything else via setAttribute.
+// Attributes: class, style (string or object, set through the CSSOM: the page's
+// Content-Security-Policy refuses style attributes), on* (listeners), dataset (object),
+// booleans (true sets, false/null/undefined omits), anything else via setAttribute.
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   if (attrs) {
     for (const [k, v] of Object.entries(attrs)) {
       if (v === undefined || v === null || v === false) continue;
       if (k === 'class') el.className = v;
-      else if (k === 'style' && typeof v === 'object') Object.assign(el.style, v);
+      else if (k === 'style' && typeof v === 'object') {
+        for (const [p, pv] of Object.entries(v)) {
+          if (p.startsWith('--')) el.style.setProperty(p, pv);
+          else el.style[p] = pv;
+        }
+      } else if (k === 'style') el.style.cssText = String(v);
       else if (k === 'dataset') Object.assign(el.dataset, v);
       else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
       else if (k === 'value' || k === 'checked' || k === 'selected') el[k] = v;

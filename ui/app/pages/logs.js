@@ -46,22 +46,9 @@ function headers() {
   return hd;
 }
 
-// The page's own rules, added once (the dashboard's policy allows inline styles).
-const CSS = `
-.logs-form { display: flex; gap: 0.5rem 0.8rem; flex-wrap: wrap; align-items: flex-end; }
-.logs-form #logs-q { min-width: 18rem; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
-.loglines { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; line-height: 1.45;
-  height: 60vh; overflow: auto; background: var(--bg-alt); border: 1px solid var(--border);
-  border-radius: 4px; padding: 0.3rem 0.5rem; }
-.logline { white-space: pre-wrap; word-break: break-all; }
-.logline .lt, .logline .lsrc, .logline .ll { color: var(--fg-muted); }
-.logline .ll { display: inline-block; min-width: 4.5em; }
-.logline.lv-err .ll, .logline.lv-err .lx { color: var(--alarm-fg); }
-.logline.lv-warn .ll { color: var(--warn-fg); }
-`;
+// The page's own rules are in pages2.css (the page's policy allows no inline <style>).
 function ensureStyle() {
-  if (document.getElementById('logs-css')) return;
-  document.head.append(h('style', { id: 'logs-css' }, CSS));
+  ensureCss();
 }
 
 const LEVEL_CLASS = { emerg: 'lv-err', alert: 'lv-err', crit: 'lv-err', err: 'lv-err', warning: 'lv-warn' };
