@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "../util/buf.h"
+#include "../util/regex_guard.h"
 #include "../util/timefmt.h"
 #include "../util/util.h"
 #include "../util/xalloc.h"
@@ -502,6 +503,12 @@ static bool compile_re(struct parser *p, struct pq_matcher *m, size_t at)
 	if (strncmp(s, "(?i)", 4) == 0) {
 		flags |= REG_ICASE;
 		s += 4;
+	}
+	char why[128];
+	if (regex_guard(s, why, sizeof(why)) < 0) {
+		buf_free(&b);
+		fail(p, at, "invalid regular expression '%s': %s", m->value, why);
+		return false;
 	}
 	buf_adds(&b, "^(");
 	for (; *s; s++) {

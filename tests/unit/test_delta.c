@@ -177,6 +177,16 @@ static void test_wrong_base(void **state)
 	buf_adds(&f1, "{\"system\":\"other\",\"time\":\"x\",\"feature\":\"a\",\"key\":1}\n");
 	assert_int_equal(delta_split(f1.data, f1.len, &h, &hl, &s1, err, sizeof(err)), -EINVAL);
 	assert_int_equal(delta_split("nope\n", 5, &h, &hl, &s1, err, sizeof(err)), -EINVAL);
+	/* nor one whose record has bytes after its object, or none at all:
+	 * a delta of it would not apply (found by fuzz/fuzz_frame.c) */
+	make_frame(&f1, PFX, "os:linux=a");
+	f1.len--; /* "...}u\n" */
+	buf_adds(&f1, "u\n");
+	assert_int_equal(delta_split(f1.data, f1.len, &h, &hl, &s1, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "record 1 does not end with '}'");
+	make_frame(&f1, PFX, "");
+	buf_adds(&f1, PFX "\n");
+	assert_int_equal(delta_split(f1.data, f1.len, &h, &hl, &s1, err, sizeof(err)), -EINVAL);
 	buf_free(&f1);
 	buf_free(&f2);
 	buf_free(&f3);
