@@ -422,11 +422,12 @@ static bool duration(struct parser *p, int64_t *ms)
 			return false;
 		}
 		c += strlen(units[u].u);
-		total += n * units[u].ms;
-		if (total > TIME_MAX_MS) {
+		/* checked before the product, which would overflow (777777777y) */
+		if (n > (TIME_MAX_MS - total) / units[u].ms) {
 			fail(p, at, "duration too long");
 			return false;
 		}
+		total += n * units[u].ms;
 		last = u;
 		any = true;
 	}
