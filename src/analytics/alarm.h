@@ -88,7 +88,10 @@ int alarm_def_set(struct alarm_def *d, const char *key, const char *value, char 
 int alarm_def_check(const struct alarm_def *d, char *err, size_t errlen);
 
 /* From the API's JSON object (the same names; numbers may be numbers or
- * strings), then checked.  0 or -EINVAL with err naming the member. */
+ * strings), then checked.  0 or -EINVAL with err naming the member.  *d is
+ * set anew (alarm_def_init()): whatever it held before is not freed, so
+ * give it a def not initialized yet or freed; alarm_def_free() it after,
+ * on an error too. */
 int alarm_def_from_json(struct alarm_def *d, const char *name, const char *json, size_t len,
                         char *err, size_t errlen);
 

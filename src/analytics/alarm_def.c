@@ -357,6 +357,13 @@ int alarm_def_check(const struct alarm_def *d, char *err, size_t errlen)
 	for (const char *p = nm; *p; p++)
 		if ((unsigned char)*p < ' ' || *p == '/' || *p == 0x7f)
 			return fail(err, errlen, "name: '%s' holds '/' or a control character", nm);
+	/* the name is written into the JSON the store keeps and read back
+	 * with jansson, which takes UTF-8 only (a name from a URL may be any
+	 * bytes: %FF) */
+	json_t *u = json_string(nm);
+	if (!u)
+		return fail(err, errlen, "name: is not UTF-8");
+	json_decref(u);
 	int what = !!d->metric + !!d->expr + !!d->rule;
 	if (what != 1)
 		return fail(err, errlen, "%s: an alarm needs exactly one of metric, expr, rule",

@@ -1340,6 +1340,7 @@ int alarm_store_def(struct store *s, const char *name, struct alarm_def *d, char
 	struct objs al = {.prefix = name};
 	int r = store_objects(s, "alarm", collect_obj, &al);
 	const char *json = NULL;
+	alarm_def_init(d, name); /* the defaults, whatever the answer */
 	for (size_t i = 0; r == 0 && i < al.n && !json; i++)
 		if (strcmp(al.v[i].name, name) == 0)
 			json = al.v[i].json;
@@ -1351,6 +1352,8 @@ int alarm_store_def(struct store *s, const char *name, struct alarm_def *d, char
 	} else {
 		json_t *doc = json_loads(json, 0, NULL);
 		char *t = json_dumps(json_object_get(doc, "definition"), JSON_COMPACT);
+		if (t)
+			alarm_def_free(d); /* alarm_def_from_json() sets it anew */
 		r = t ? alarm_def_from_json(d, name, t, strlen(t), err, errlen) : -EINVAL;
 		if (!t)
 			snprintf(err, errlen, "the stored alarm '%s' is not valid", name);

@@ -68,7 +68,8 @@ int alarm_store_json(struct store *s, const char *name, struct buf *out);
 
 /* A saved definition (made through the API or read from the daemon's
  * config file), as the daemon keeps it.  0, -ENOENT, or another negative
- * errno with err. */
+ * errno with err.  *d is set in every case (the defaults on an error;
+ * alarm_def_free() it), whatever it held before is not freed. */
 int alarm_store_def(struct store *s, const char *name, struct alarm_def *d, char *err,
                     size_t errlen);
 

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "../util/buf.h"
+#include "../util/regex_guard.h"
 #include "../util/timefmt.h"
 #include "../util/util.h"
 #include "../util/xalloc.h"
@@ -421,11 +422,12 @@ static bool duration(struct parser *p, int64_t *ms)
 			return false;
 		}
 		c += strlen(units[u].u);
-		total += n * units[u].ms;
-		if (total > TIME_MAX_MS) {
+		/* checked before the product, which would overflow (777777777y) */
+		if (n > (TIME_MAX_MS - total) / units[u].ms) {
 			fail(p, at, "duration too long");
 			return false;
 		}
+		total += n * units[u].ms;
 		last = u;
 		any = true;
 	}
@@ -502,6 +504,12 @@ static bool compile_re(struct parser *p, struct pq_matcher *m, size_t at)
 	if (strncmp(s, "(?i)", 4) == 0) {
 		flags |= REG_ICASE;
 		s += 4;
+	}
+	char why[128];
+	if (regex_guard(s, why, sizeof(why)) < 0) {
+		buf_free(&b);
+		fail(p, at, "invalid regular expression '%s': %s", m->value, why);
+		return false;
 	}
 	buf_adds(&b, "^(");
 	for (; *s; s++) {

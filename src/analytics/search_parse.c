@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../util/buf.h"
+#include "../util/regex_guard.h"
 #include "../util/xalloc.h"
 #include "search_parse.h"
 
@@ -243,6 +244,12 @@ static bool regex_value(struct parser *ps, struct sq_cond *c)
 		return true; /* a plain value that starts with '/' */
 	bool icase = e[1] == 'i';
 	char *pat = xstrndup(s + 1, (size_t)(e - s - 1));
+	char why[128];
+	if (regex_guard(pat, why, sizeof(why)) < 0) {
+		free(pat);
+		fail(ps, s, "bad regular expression: %s", why);
+		return false;
+	}
 	c->re = xmalloc(sizeof(*c->re));
 	int rc = regcomp(c->re, pat, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
 	if (rc) {

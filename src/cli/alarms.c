@@ -232,8 +232,7 @@ static int test_def(struct store *st, const char *name, const char *config, char
 		config_free(&c);
 		return EXIT_OK;
 	}
-	alarm_def_init(d, name);
-	int r = alarm_store_def(st, name, d, err, sizeof(err));
+	int r = alarm_store_def(st, name, d, err, sizeof(err)); /* sets *d */
 	if (r < 0) {
 		fprintf(stderr, "vantage alarms: %s%s\n", err,
 		        r == -ENOENT ? " (give --config FILE or --set KEY=VALUE to test a new one)"

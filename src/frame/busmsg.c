@@ -117,6 +117,8 @@ int busmsg_parse(const char *p, size_t len, struct busmsg *m, size_t *body, char
 	m->part = (uint32_t)part;
 	m->parts = (uint32_t)parts;
 	m->delta = strcmp(type, "delta") == 0;
+	if (!m->delta)
+		m->base[0] = 0; /* a full frame has none (busmsg.h): one sent is ignored */
 	m->fmt = strcmp(fmt, "crawler") == 0 ? FRAME_CRAWLER : FRAME_JSON;
 	if ((!m->delta && strcmp(type, "full") != 0) ||
 	    (m->fmt == FRAME_JSON && strcmp(fmt, "jsonl") != 0)) {

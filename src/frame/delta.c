@@ -107,6 +107,12 @@ int delta_split(const char *p, size_t len, const char **head, size_t *headlen,
 			         set->n + 1);
 			return -EINVAL;
 		}
+		/* what delta_apply() takes back as a record: a content that ends
+		 * the object (else a full frame would give a delta nobody applies) */
+		if (n == pl || q[n - 1] != '}') {
+			snprintf(err, errlen, "record %zu does not end with '}'", set->n + 1);
+			return -EINVAL;
+		}
 		set_add(set, q + pl, n - pl);
 		q += n + 1;
 	}

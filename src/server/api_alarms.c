@@ -141,9 +141,8 @@ void api_alarm_put(struct request *r)
 	size_t n;
 	if (req_body_json(r, &j, &n) < 0)
 		return;
-	struct alarm_def d;
+	struct alarm_def d; /* set by alarm_def_from_json() */
 	char err[512];
-	alarm_def_init(&d, name);
 	int rc = alarm_def_from_json(&d, name, j, n, err, sizeof(err));
 	if (rc == 0 && d.selector)
 		rc = alarm_selector_check(d.selector, err, sizeof(err));
@@ -204,17 +203,14 @@ void api_alarm_test(struct request *r)
 	struct store *s = req_store(r);
 	if (!s)
 		return;
-	struct alarm_def d;
+	struct alarm_def d; /* set by alarm_def_from_json() or alarm_store_def() */
 	char err[512];
-	alarm_def_init(&d, name);
 	int rc;
 	if (r->in.data && r->in.len) {
 		const char *j;
 		size_t n;
-		if (req_body_json(r, &j, &n) < 0) {
-			alarm_def_free(&d);
+		if (req_body_json(r, &j, &n) < 0)
 			return;
-		}
 		rc = alarm_def_from_json(&d, name, j, n, err, sizeof(err));
 		if (rc < 0) {
 			req_error(r, 400, NULL, "alarm '%s': %s", name, err);

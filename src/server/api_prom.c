@@ -468,7 +468,8 @@ static void listing(struct request *r, bool series, const char *label)
 		struct names nm = {.label = label};
 		rc = pq_series(&src, sel.n, sel.count, from, to, add_name, &nm, err, sizeof(err));
 		if (rc >= 0) {
-			qsort(nm.v, nm.n, sizeof(*nm.v), cmp_str);
+			if (nm.n) /* none: nm.v is NULL, which qsort may not take */
+				qsort(nm.v, nm.n, sizeof(*nm.v), cmp_str);
 			success(r);
 			buf_addc(&r->body, '[');
 			for (size_t i = 0; i < nm.n; i++) {

@@ -204,7 +204,8 @@ static int load_prev(struct ingest *in, struct part *pt)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sq_fail(s, rc, "reading the previous frame");
-	const unsigned char *p = (const unsigned char *)parts.data, *end = p + parts.len;
+	/* no previous frame: parts.data is NULL (no arithmetic on it) */
+	const unsigned char *p = (const unsigned char *)parts.data, *end = p ? p + parts.len : p;
 	uint64_t set;
 	int r = 0;
 	int64_t n = 0;

@@ -168,7 +168,7 @@ int parse_duration_ms(const char *s, int64_t *ms)
 		mul = 7 * 86400 * 1000;
 	else
 		return -EINVAL;
-	if (v > TIME_MAX_MS / mul)
+	if (v > TIME_MAX_MS * 1000 / mul) /* v is in thousandths of the unit */
 		return -EINVAL;
 	*ms = v * mul / 1000;
 	return 0;
@@ -268,7 +268,7 @@ int parse_time_iso(const char *s, size_t n, int64_t *ms)
 	}
 	int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
 	            sec - off_s;
-	if (t < 0)
+	if (t < 0 || t > TIME_MAX_MS / 1000 || t * 1000 + frac > TIME_MAX_MS)
 		return -EINVAL;
 	*ms = t * 1000 + frac;
 	return 0;
@@ -296,6 +296,8 @@ int parse_time(const char *s, int64_t now_ms, int64_t *ms)
 	/* epoch seconds: digits with an optional fraction, nothing after */
 	const char *p = s;
 	if (parse_milli(&p, end, &v) && p == end) {
+		if (v > TIME_MAX_MS) /* 9223372036.999 */
+			return -EINVAL;
 		*ms = v;
 		return 0;
 	}

@@ -9,10 +9,11 @@
  * Parses (all strict: the whole text, no spaces, else -EINVAL):
  *   parse_time_iso       "2026-11-22T10:00:00Z", "...:00.123Z" (up to 9
  *                        fraction digits, ms kept), "...:00+02:00" or
- *                        "+0200", "2026-11-22" (midnight UTC); 1970 on
+ *                        "+0200", "2026-11-22" (midnight UTC); 1970 to
+ *                        TIME_MAX_MS (2262)
  *   parse_duration_ms    a decimal ("90", "1.5") and a unit: none or "s"
  *                        seconds, "ms", "m", "h", "d", "w"; 0 allowed;
- *                        fractions below 1 ms dropped; up to year 9999
+ *                        fractions below 1 ms dropped; up to TIME_MAX_MS
  *   parse_time           "now"; an ISO time; epoch seconds ("1795341600",
  *                        "1795341600.25"); a duration before now ("1h",
  *                        "-1h": with '-' the unit is required)
@@ -24,8 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Year 9999 in ms: no time or duration parsed is larger. */
-#define TIME_MAX_MS 253402300799999LL
+/* No time or duration parsed is larger: 2262-04-11T23:47:16.854Z, the
+ * last ms whose ns fit an int64_t (times go to format_time_utc() as ns,
+ * ms * 1000000: a larger one would overflow). */
+#define TIME_MAX_MS 9223372036854LL
 
 /* `ns` since the epoch as "2026-11-22T10:00:00.123Z" (cap >= 25; years
  * outside 0..9999 give the epoch). */

@@ -177,6 +177,16 @@ static void test_wrong_base(void **state)
 	buf_adds(&f1, "{\"system\":\"other\",\"time\":\"x\",\"feature\":\"a\",\"key\":1}\n");
 	assert_int_equal(delta_split(f1.data, f1.len, &h, &hl, &s1, err, sizeof(err)), -EINVAL);
 	assert_int_equal(delta_split("nope\n", 5, &h, &hl, &s1, err, sizeof(err)), -EINVAL);
+	/* nor one whose record has bytes after its object, or none at all:
+	 * a delta of it would not apply (found by fuzz/fuzz_frame.c) */
+	make_frame(&f1, PFX, "os:linux=a");
+	f1.len--; /* "...}u\n" */
+	buf_adds(&f1, "u\n");
+	assert_int_equal(delta_split(f1.data, f1.len, &h, &hl, &s1, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "record 1 does not end with '}'");
+	make_frame(&f1, PFX, "");
+	buf_adds(&f1, PFX "\n");
+	assert_int_equal(delta_split(f1.data, f1.len, &h, &hl, &s1, err, sizeof(err)), -EINVAL);
 	buf_free(&f1);
 	buf_free(&f2);
 	buf_free(&f3);
@@ -215,6 +225,13 @@ static void test_envelope(void **state)
 	/* a part longer than the body */
 	buf_adds(&b, "0123456789");
 	assert_int_equal(busmsg_parse(b.data, b.len, &r, &off, err, sizeof(err)), -EINVAL);
+	/* a full frame has no base, whatever its envelope says: what is read is
+	 * what busmsg_write() would write (found by fuzz/fuzz_frame.c) */
+	static const char full[] =
+	    "{\"vantage\":1,\"type\":\"full\",\"fmt\":\"jsonl\",\"system\":\"s\",\"chain\":\"c\","
+	    "\"seq\":1,\"part\":1,\"parts\":1,\"len\":0,\"base\":\"911d49384856eb\"}\n";
+	assert_int_equal(busmsg_parse(full, strlen(full), &r, &off, err, sizeof(err)), 0);
+	assert_string_equal(r.base, "");
 	static const char *const bad[] = {
 	    "",
 	    "{\"vantage\":1",

@@ -206,6 +206,10 @@ static void parse_errors(void **state)
 	ERR("nosuch(x)", "unknown function with name \"nosuch\"");
 	ERR("1 +", "unexpected end of input");
 	ERR("x[5q]", "bad duration");
+	/* found by fuzz/fuzz_query.c: the years times their ms overflowed */
+	ERR("rate(x[777777777y])", "duration too long");
+	ERR("rate(x[292y200d])", "duration too long");
+	ERR("x{a=~\"v++++++++++++++++++++\"}", "a repetition operator '+' after another one");
 	ERR("x offset", "expected a duration");
 	ERR("", "no expression");
 	ERR("x{a=~\"(\"}", "invalid regular expression");

@@ -158,6 +158,31 @@ static void iso_roundtrip(void **state)
 	}
 }
 
+/* Nothing parsed is past TIME_MAX_MS, the last ms whose ns fit an int64_t:
+ * every time goes to format_time_utc() as ms * 1000000 (found by
+ * fuzz/fuzz_query.c: 9999-12-31T23:59:59Z overflowed there). */
+static void time_max(void **state)
+{
+	int64_t ms;
+	char b[32];
+	assert_int_equal(parse_time_iso("2262-04-11T23:47:16.854Z", 24, &ms), 0);
+	assert_int_equal(ms, TIME_MAX_MS);
+	format_time_utc(ms * 1000000, b, sizeof(b));
+	assert_string_equal(b, "2262-04-11T23:47:16.854Z");
+	const char *bad[] = {"2262-04-11T23:47:16.855Z", "2262-04-12", "9999-12-31T23:59:59Z",
+	                     "9999-12-31T23:59:59.999999999Z", "2262-04-11T23:47:16.854-00:01"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse_time_iso(bad[i], strlen(bad[i]), &ms) != -EINVAL ||
+		    parse_time(bad[i], 0, &ms) != -EINVAL)
+			fail_msg("accepted time '%s'", bad[i]);
+	assert_int_equal(parse_duration_ms("106751d", &ms), 0);
+	assert_int_equal(parse_duration_ms("106752d", &ms), -EINVAL);
+	assert_int_equal(parse_time("9223372036.854", 0, &ms), 0);
+	assert_int_equal(ms, TIME_MAX_MS);
+	assert_int_equal(parse_time("9223372036.855", 0, &ms), -EINVAL);
+	assert_int_equal(parse_time("9223372037", 0, &ms), -EINVAL);
+}
+
 /* Random bytes never crash the parsers. */
 static void garbage(void **state)
 {
@@ -185,7 +210,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(format_utc),    cmocka_unit_test(durations), cmocka_unit_test(times),
-	    cmocka_unit_test(iso_roundtrip), cmocka_unit_test(garbage),
+	    cmocka_unit_test(iso_roundtrip), cmocka_unit_test(time_max),  cmocka_unit_test(garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
