@@ -23,16 +23,20 @@ UNIT    := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c)
 # tests/unit/*.c that are not tests: helpers linked into every unit test
 UNITLIB := $(patsubst tests/unit/%.c,$(B)/unitlib/%.o,\
              $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c)))
+# the unit tests again without sanitizers, for valgrind (make valgrind)
+VGUNIT  := $(patsubst tests/unit/%.c,$(B)/unitvg/%,$(wildcard tests/unit/test_*.c))
+VGLIB   := $(patsubst tests/unit/%.c,$(B)/unitvglib/%.o,\
+             $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c)))
 # the library without main(), plain and sanitized, for the helper programs
 LIBA    := $(B)/libvantage.a
 SANLIBA := $(B)/libvantage-san.a
 # helper programs of the integration tests built plainly (vmi_fuzz is sanitized)
 TOOLS   := store_tool qmp_tool procnet_tool alarm_action_tool alarm_drift_tool kafka_mock klog_tool flows_tool \
            log_tool
-TESTBIN := $(TOOLS:%=$(B)/tests/%) $(B)/tests/vmi_fuzz
+TESTBIN := $(TOOLS:%=$(B)/tests/%) $(B)/tests/vmi_fuzz $(B)/vantage-san
 # kept: make must not delete them as intermediates (and print that after
 # the test summary line, which has to come last)
-.SECONDARY: $(SANOBJ) $(UNITLIB) $(FUZZOBJ)
+.SECONDARY: $(SANOBJ) $(UNITLIB) $(FUZZOBJ) $(VGLIB)
 # fuzz harnesses (fuzz/README.md): libFuzzer builds for `make fuzz`, replay
 # builds (gcc, ASan+UBSan, fuzz/driver.c) that tests/run runs over the seed
 # corpus and the regression inputs
@@ -47,7 +51,8 @@ FUZZFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 BENCHC  := $(wildcard bench/*.c)
 BENCHBIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCHC))
 
-.PHONY: all test unit testbin bench format lint layers clean install install-ui fuzz fuzzbin soak
+.PHONY: all test unit testbin bench format lint layers clean install install-ui fuzz fuzzbin soak \
+        valgrind
 all: $(B)/vantage $(LIBA) $(BENCHBIN)
 
 $(B)/vantage: $(OBJ)
@@ -69,6 +74,10 @@ $(B)/unitlib/%.o: tests/unit/%.c
 $(B)/unit/%: tests/unit/%.c $(SANOBJ) $(UNITLIB)
 	@mkdir -p $(dir $@) $(B)/dep/unit
 	$(CC) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/unit/$*.d -Isrc $(SANFLAGS) -o $@ $< $(UNITLIB) $(SANOBJ) -lcmocka $(LDLIBS)
+
+# the daemon with ASan+UBSan: the integration tests run it (tests/run)
+$(B)/vantage-san: $(B)/san/src/cli/main.o $(SANLIBA)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(LIBA): $(filter-out $(B)/obj/src/cli/main.o,$(OBJ))
 	@rm -f $@
@@ -94,6 +103,21 @@ $(B)/bench/%: bench/%.c
 	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
 
 unit: $(UNIT) testbin
+
+# valgrind (memcheck) over every unit test built without sanitizers:
+# scripts/valgrind prints one TAP line per test program and the errors.
+$(B)/unitvglib/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -Isrc \
+	  -I/usr/include/postgresql -c -o $@ $<
+
+$(B)/unitvg/%: tests/unit/%.c $(LIBA) $(VGLIB)
+	@mkdir -p $(dir $@) $(B)/dep/unitvg
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP \
+	  -MF $(B)/dep/unitvg/$*.d -Isrc -I/usr/include/postgresql -o $@ $< $(VGLIB) $(LIBA) -lcmocka $(LDLIBS)
+
+valgrind: $(VGUNIT)
+	scripts/valgrind
 
 testbin: $(TESTBIN) $(FUZZREG)
 
@@ -182,5 +206,5 @@ clean:
 	rm -rf $(B)
 
 -include $(OBJ:.o=.d) $(SANOBJ:.o=.d) $(UNITLIB:.o=.d) \
-  $(wildcard $(B)/dep/unit/*.d $(B)/dep/tests/*.d $(B)/dep/fuzz/*.d $(B)/dep/fuzzreg/*.d) \
+  $(wildcard $(B)/dep/unit/*.d $(B)/dep/unitvg/*.d $(B)/dep/tests/*.d $(B)/dep/fuzz/*.d $(B)/dep/fuzzreg/*.d) \
   $(wildcard $(B)/fuzzobj/src/*/*.d $(B)/fuzzobj/src/*/*/*.d)

@@ -11,7 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/lsan_interface.h>
+#else /* the build for valgrind (make valgrind) */
+static void __lsan_disable(void) {}
+static void __lsan_enable(void) {}
+#endif
 
 #include "engine/crawl_run.h"
 #include "frame/sink.h"
