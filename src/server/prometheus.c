@@ -302,7 +302,8 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 static void write_series(struct request *r, struct collect *c, const struct own *o)
 {
 	const char *s = c->arena.data;
-	qsort_r(c->e, c->n, sizeof(c->e[0]), cmp_entry, (void *)s);
+	if (c->n) /* no series yet: c->e is NULL, which qsort_r may not get */
+		qsort_r(c->e, c->n, sizeof(c->e[0]), cmp_entry, (void *)s);
 	const char *fam = NULL;
 	const struct entry *prev = NULL;
 	bool skip = false;

@@ -39,7 +39,9 @@ ver=$(curl -sS -o /dev/null -w '%{ssl_verify_result}' --max-time 5 --cacert "$TM
 check_eq "serve: certificate verified for the name localhost" 0 "$ver"
 kill -TERM "$pid"
 wait "$pid"
-check_eq "serve: SIGTERM exits 0" 0 $?
+rc=$?
+check_eq "serve: SIGTERM exits 0" 0 "$rc"
+[ "$rc" = 0 ] || tail -20 serve.log | sed 's/^/#   /'
 check "serve: the key's text is in no log line" sh -c "! grep -qF -- '$keyline' serve.log"
 
 # ---- vantage api: HTTPS, and the token on a non-loopback address ----------------------
