@@ -744,6 +744,7 @@ const struct store_backend store_backend_pg = {
     .state_records_matching = pg_state_records_matching,
     .latest_points = pg_latest_points,
     .stats_json = pg_stats_json,
+    .verify = pg_verify,
     .series_read = pg_series_read,
     .object_put = pg_object_put,
     .object_delete = pg_object_delete,
