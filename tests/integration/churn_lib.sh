@@ -20,6 +20,9 @@
 #                                   COL (2 fds, 3 threads, 4 RSS KiB) over the
 #                                   samples with FROM <= SECONDS <= TO
 #   churn_min FILE FROM TO COL      the smallest value of COL in that window
+#   churn_leftovers PID             descriptors of PID referring to a churned
+#                                   system (none may be left once they are gone)
+#   churn_others                    ids of the other systems on this host
 #
 # RANDOM is seeded from CHURN_SEED (printed) so a run can be repeated.
 CHURN_SEED=${CHURN_SEED:-$(date +%s)}
@@ -28,7 +31,7 @@ CHURN_CT=0 CHURN_VM=0 CHURN_PODMAN_N=0
 
 churn_serve() {
 	PORT=$(free_port)
-	"$VANTAGE" serve --db "$1" --listen "127.0.0.1:$PORT" --metric-interval 1 \
+	"$VANTAGE" serve --db "$1" --listen "127.0.0.1:$PORT" --metric-interval 1 "${@:2}" \
 		--log-level info 2>"$TMP/serve.log" &
 	SERVE_PID=$!
 	on_exit "kill -9 $SERVE_PID"
@@ -67,6 +70,37 @@ _churn_qemu() {
 	echo $!
 }
 
+# what the daemon may hold of a churned system: its pid, its namespaces
+_churn_remember() {
+	echo "$1" >>"$TMP/churn.pids"
+	local n
+	for n in net mnt pid uts ipc cgroup; do readlink "/proc/$1/ns/$n"; done >>"$TMP/churn.ns" 2>/dev/null
+}
+
+# churn_leftovers PID: the descriptors of PID that refer to a churned system
+# (its cgroups, root, /proc/PID files, namespaces), one "FD -> TARGET" a line
+churn_leftovers() {
+	local fd t
+	for fd in /proc/"$1"/fd/*; do
+		t=$(readlink "$fd") || continue
+		case $t in
+		"$TMP"/churn.db*) ;; # the store
+		*churn-ct-* | *churn-vm-* | "$TMP"/*) echo "${fd##*/} -> $t" ;;
+		/proc/[0-9]*)
+			p=${t#/proc/}
+			p=${p%%/*}
+			grep -qx "$p" "$TMP/churn.pids" 2>/dev/null && echo "${fd##*/} -> $t"
+			;;
+		*:\[*\]) grep -qxF "$t" "$TMP/churn.ns" 2>/dev/null && echo "${fd##*/} -> $t" ;;
+		esac
+	done
+	return 0
+}
+
+# churn_others: the ids of the systems on this host that are not churned
+# ones (other tests' containers may come and go meanwhile), sorted
+churn_others() { "$VANTAGE" ls --json 2>/dev/null | jq -r 'select(.name | startswith("churn-") | not) | .id' | sort; }
+
 # churn_run SECONDS
 churn_run() {
 	local end=$(($(date +%s) + $1)) root=$TMP/churn-root
@@ -98,7 +132,8 @@ churn_run() {
 		# start new ones
 		if [ "${#cts[@]}" -lt 4 ] && ((RANDOM % 2)); then
 			CHURN_CT=$((CHURN_CT + 1))
-			if start_unshare_container "churn-ct-$CHURN_CT" "$root" 'sleep 1000000' >/dev/null; then
+			if ipid=$(start_unshare_container "churn-ct-$CHURN_CT" "$root" 'sleep 1000000'); then
+				_churn_remember "$ipid"
 				cts+=("churn-ct-$CHURN_CT")
 				die_ct+=($((now + 300 + RANDOM % 2700)))
 			fi
@@ -106,6 +141,7 @@ churn_run() {
 		if [ "${#vms[@]}" -lt 2 ] && ((RANDOM % 3 == 0)); then
 			CHURN_VM=$((CHURN_VM + 1))
 			vms+=("$(_churn_qemu "churn-vm-$CHURN_VM")")
+			_churn_remember "${vms[-1]}"
 			die_vm+=($((now + 300 + RANDOM % 2700)))
 		fi
 		if [ "${CHURN_PODMAN:-0}" = 1 ] && [ "${#pods[@]}" -lt 1 ] && ((RANDOM % 4 == 0)); then
