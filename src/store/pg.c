@@ -97,8 +97,10 @@ static int errno_of(const char *state, ConnStatusType cs)
 {
 	if (cs == CONNECTION_BAD)
 		return -ECONNREFUSED;
-	if (!state)
-		return -EIO;
+	if (!state) /* libpq's own error, not the server's: the connection is being lost
+	             * ("server closed the connection unexpectedly" comes before the
+	             * status says so) */
+		return -ECONNRESET;
 	if (strcmp(state, "53100") == 0)
 		return -ENOSPC;
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||

@@ -24,6 +24,10 @@ command -v qemu-system-x86_64 >/dev/null || { not_ok "qemu-system-x86_64 is inst
 # the QEMU processes hold a booted guest's RAM (vm_lib.sh's shared snapshot)
 vm_snapshot || { not_ok "the shared guest RAM snapshot (vm_lib.sh)"; exit 1; }
 CHURN_VM_RAM=$VM_SNAP_MEM
+if [ "${CHURN_PODMAN:-0}" = 1 ] && ! podman_setup; then
+	not_ok "podman and runc are installed (CHURN_PODMAN=1)"
+	CHURN_PODMAN=0
+fi
 echo "# churn seed $CHURN_SEED, $DUR s"
 DB=$TMP/churn.db
 churn_serve "$DB" || { not_ok "the daemon starts"; cat "$TMP/serve.log"; exit 1; }
@@ -86,7 +90,8 @@ figure() { # NAME COL UNIT
 	b=$(churn_min "$S" "$B0" "$B1" "$2")
 	a=$(churn_min "$S" "$A0" "$A1" "$2")
 	read -r s e mn mx sl <<<"$st"
-	echo "# figure: churn $DUR s: $1 before $b, during: start $s end $e min $mn max $mx slope $sl $3/min, after $a"
+	read -r _ _ _ _ sl2 <<<"$(churn_stats "$S" $(((C0 + C1) / 2)) "$C1" "$2")"
+	echo "# figure: churn $DUR s: $1 before $b, during: start $s end $e min $mn max $mx slope $sl $3/min (second half $sl2), after $a"
 	eval "${1}_B=$b ${1}_A=$a"
 }
 figure fds 2 ""
