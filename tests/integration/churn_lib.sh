@@ -80,18 +80,25 @@ _churn_remember() {
 # churn_leftovers PID: the descriptors of PID that refer to a churned system
 # (its cgroups, root, /proc/PID files, namespaces), one "FD -> TARGET" a line
 churn_leftovers() {
-	local fd t
+	local fd t p
+	# namespaces some process is in now: their inode numbers are reused, so a
+	# churned container's may now be another's, which the daemon rightly holds
+	for p in /proc/[0-9]*/ns/*; do readlink "$p"; done 2>/dev/null | sort -u >"$TMP/live.ns"
 	for fd in /proc/"$1"/fd/*; do
 		t=$(readlink "$fd") || continue
 		case $t in
-		"$TMP"/churn.db*) ;; # the store
+		"$TMP"/churn.db* | "$TMP"/serve.log) ;; # the store, the daemon's stderr
 		*churn-ct-* | *churn-vm-* | "$TMP"/*) echo "${fd##*/} -> $t" ;;
 		/proc/[0-9]*)
 			p=${t#/proc/}
 			p=${p%%/*}
-			grep -qx "$p" "$TMP/churn.pids" 2>/dev/null && echo "${fd##*/} -> $t"
+			# (a pid alive now is another process's: pids are reused too)
+			grep -qx "$p" "$TMP/churn.pids" 2>/dev/null && [ ! -d "/proc/$p" ] && echo "${fd##*/} -> $t"
 			;;
-		*:\[*\]) grep -qxF "$t" "$TMP/churn.ns" 2>/dev/null && echo "${fd##*/} -> $t" ;;
+		*:\[*\])
+			grep -qxF "$t" "$TMP/churn.ns" 2>/dev/null && ! grep -qxF "$t" "$TMP/live.ns" &&
+				echo "${fd##*/} -> $t"
+			;;
 		esac
 	done
 	return 0
