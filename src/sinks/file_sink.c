@@ -373,7 +373,7 @@ static int fs_begin(struct sink *s, const struct frame_info *info)
 		if (r < 0)
 			return r;
 	}
-	int r = rotating(fs) && due(fs) ? rotate(fs) : 0;
+	int r = rotating(fs) && fs->path && due(fs) ? rotate(fs) : 0;
 	if (fs->own)
 		note_file(fs);
 	return r;
