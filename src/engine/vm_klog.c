@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,7 +285,8 @@ static int read_new(struct kstate *s, const struct vmi *m, struct collect *c, ui
 	return 0;
 }
 
-int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_id, struct view *v)
+int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_id, struct view *v,
+                 int pid)
 {
 	if (k->off)
 		return 0;
@@ -320,6 +322,13 @@ int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_i
 	uint64_t next = s->next_seq;
 	r = read_new(s, view_vm_vmi(v), &c, &next, err, sizeof(err));
 	if (r < 0) {
+		if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH) {
+			/* QEMU exited while its RAM was read: the guest is gone, and
+			 * discovery marks it so (churn made one warning per guest) */
+			log_debug("vm %s: gone while its kernel log was read: %s", system_id,
+			          err[0] ? err : strerror(-r));
+			goto out;
+		}
 		if (!s->failing)
 			log_warn("vm %s: cannot read its kernel log: %s", system_id,
 			         err[0] ? err : strerror(-r));
@@ -391,7 +400,7 @@ void vm_klog_run(struct vm_klog **k, struct store_share *sh, const struct crawl_
 	for (int i = 0; i < n; i++) {
 		const struct crawl_target *t = &targets[i];
 		if (t->target && t->target->kind == &kind_vm && t->view && !t->abandoned)
-			vm_klog_poll(*k, sh, t->sys.id, t->view);
+			vm_klog_poll(*k, sh, t->sys.id, t->view, t->target->gen);
 	}
 	prune(*k, mono_ns());
 }
