@@ -82,7 +82,7 @@ static void note_file(struct file_sink *fs)
 /* A frame whose write failed: cut it off, so no torn line stays. */
 static void cut_frame(struct file_sink *fs)
 {
-	if (fs->frame_off < 0)
+	if (!fs->own || fs->frame_off < 0) /* stdout: never cut what is not ours */
 		return;
 	if (ftruncate(fs->fd, fs->frame_off) == 0) {
 		(void)lseek(fs->fd, fs->frame_off, SEEK_SET);
