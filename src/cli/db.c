@@ -120,7 +120,10 @@ static int db_check(int argc, char **argv)
 	char safe[1024];
 	if (json) {
 		jw_arr_end(&j);
-		jw_str(&j, "store", store_url_safe(db ? db : "", safe, sizeof(safe)));
+		if (db) /* (none given: the default store) */
+			jw_str(&j, "store", store_url_safe(db, safe, sizeof(safe)));
+		else
+			jw_null(&j, "store");
 		jw_bool(&j, "ok", r == 0);
 		jw_int(&j, "problems", r < 0 ? -1 : r);
 		jw_obj_end(&j);
