@@ -39,6 +39,7 @@ struct kstate {
 	bool have_last;    /* last_ts is known */
 	bool loaded;       /* the cursor was looked for in the store */
 	bool failing;      /* in an episode of errors (logged once) */
+	int fails;         /* reads failed in a row */
 	int64_t boot_ms;   /* the guest's boot time as last taken, -1 unknown */
 	int64_t polled;    /* mono ns */
 };
@@ -322,11 +323,13 @@ int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_i
 	uint64_t next = s->next_seq;
 	r = read_new(s, view_vm_vmi(v), &c, &next, err, sizeof(err));
 	if (r < 0) {
-		if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH) {
-			/* QEMU exited while its RAM was read: the guest is gone, and
-			 * discovery marks it so (churn made one warning per guest) */
-			log_debug("vm %s: gone while its kernel log was read: %s", system_id,
-			          err[0] ? err : strerror(-r));
+		/* A guest going away (QEMU exiting, unmapping its RAM: still alive,
+		 * or a zombie) fails once, and discovery then marks it gone: said
+		 * only when the next poll fails too (churn made one warning per
+		 * vanished guest). */
+		if (++s->fails < 2 || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)) {
+			log_debug("vm %s: cannot read its kernel log (once so far, or it is gone): %s",
+			          system_id, err[0] ? err : strerror(-r));
 			goto out;
 		}
 		if (!s->failing)
@@ -335,6 +338,7 @@ int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_i
 		s->failing = true;
 		goto out;
 	}
+	s->fails = 0;
 	if (!c.n && next == s->next_seq) {
 		s->failing = false;
 		goto out; /* nothing new */

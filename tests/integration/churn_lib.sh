@@ -104,6 +104,26 @@ churn_leftovers() {
 	return 0
 }
 
+# churn_fd_kinds PID: PID's descriptors counted by kind of target (socket,
+# anon_inode:[eventfd], pipe, /proc/self, /proc/PID, cgroupfs, /dev, other
+# paths), one "COUNT KIND" a line
+churn_fd_kinds() {
+	local fd t
+	for fd in /proc/"$1"/fd/*; do
+		t=$(readlink "$fd") || continue
+		case $t in
+		socket:* | pipe:*) echo "${t%%:*}" ;;
+		anon_inode:*) echo "$t" ;;
+		*:\[*\]) echo "ns:${t%%:*}" ;;
+		/proc/"$1"/* | /proc/self/*) echo "/proc/self" ;;
+		/proc/[0-9]*) echo "/proc/PID" ;;
+		/sys/fs/cgroup/*) echo "cgroupfs" ;;
+		/dev/*) echo "/dev" ;;
+		*) echo "path" ;;
+		esac
+	done | sort | uniq -c | awk '{ print $1, $2 }'
+}
+
 # churn_others: the ids of the systems on this host that are not churned
 # ones (other tests' containers may come and go meanwhile), sorted
 churn_others() { "$VANTAGE" ls --json 2>/dev/null | jq -r 'select(.name | startswith("churn-") | not) | .id' | sort; }
