@@ -6,7 +6,8 @@
 #     says so once, writes to a new file at the path once it can, never a
 #     torn line;
 #   - a file sink on a full file system (a small tmpfs filled, then
-#     emptied): refused and reported once, no torn line, frames again after;
+#     emptied): refused and reported (once, or twice when a small frame
+#     still fitted in the file's last page), no torn line, frames again after;
 #   - the sFlow sink with no collector listening, then one started: no
 #     error spam (UDP has nothing to spool), datagrams arrive once it is up;
 #   - the daemon's PostgreSQL store stopped (immediate: a crash) and started
@@ -79,16 +80,20 @@ FILLER=$!
 on_exit "kill $FILLER"
 wait_for 5 bash -c "[ \$(df --output=avail '$M' | tail -1) -eq 0 ]"
 full_at=$(nlines "$M/out.jsonl")
-sleep 3 # the outage
+sleep 5 # the outage
 check "…the daemon went on storing while the file system was full" grows stored "$before"
-check_eq "full: the sink is reported failing once" 1 \
-	"$(grep -c "sink $M/out.jsonl: No space left on device" "$TMP/serve.log")"
+# (a small frame that still fits in the file's last page is written: a
+# report per such flap, never one per frame)
+nfull=$(grep -c "sink $M/out.jsonl: No space left on device" "$TMP/serve.log")
+check "full: the sink is reported failing, not once per frame ($nfull times in 5 s)" \
+	test "$nfull" -ge 1 -a "$nfull" -le 2
 check "full: no torn line in the file" parses "$M/out.jsonl"
 touch "$TMP/room"
 wait $FILLER
 rm -f "$M/filler"
 check "room again: frames are written again" wait_for 10 bash -c "[ \$(wc -l <'$M/out.jsonl') -gt $full_at ]"
-check "…delivering again, said once" test "$(grep -c "sink $M/out.jsonl: delivering again" "$TMP/serve.log")" = 1
+check "…delivering again, said as often as it failed" \
+	test "$(grep -c "sink $M/out.jsonl: delivering again" "$TMP/serve.log")" = "$nfull"
 sleep 1.5
 check "…and the file holds only whole JSON lines" parses "$M/out.jsonl"
 kill -TERM "$SP"
