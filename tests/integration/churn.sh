@@ -39,8 +39,12 @@ churn_sample_start "$S"
 # ---- before: the host alone, a few ticks -----------------------------------------------
 # the API's threads open their store handles at their first requests: made
 # before the baseline, as the churn's polls would make them after it
-for i in 1 2 3 4 5 6 7 8; do curl -sf --max-time 5 "http://127.0.0.1:$PORT/api/v1/systems" >/dev/null & done
-wait
+cpids=()
+for i in 1 2 3 4 5 6 7 8; do
+	curl -sf --max-time 5 "http://127.0.0.1:$PORT/api/v1/systems" >/dev/null &
+	cpids+=($!)
+done
+wait "${cpids[@]}"
 wait_for 20 bash -c "[ \$(wc -l <'$S' 2>/dev/null || echo 0) -ge 5 ]"
 B0=$(tail -1 "$S" | cut -d' ' -f1)
 sleep 4 # the baseline window: 4 samples of the daemon with no churned system
