@@ -328,8 +328,9 @@ int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_i
 		 * only when the next poll fails too (churn made one warning per
 		 * vanished guest). */
 		if (++s->fails < 2 || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)) {
-			log_debug("vm %s: cannot read its kernel log (once so far, or it is gone): %s",
-			          system_id, err[0] ? err : strerror(-r));
+			log_debug(
+			    "vm %s: cannot read its kernel log (once so far, or it is gone): %s",
+			    system_id, err[0] ? err : strerror(-r));
 			goto out;
 		}
 		if (!s->failing)
