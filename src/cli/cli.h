@@ -24,5 +24,6 @@ int cmd_ls(int argc, char **argv);
 int cmd_alarms(int argc, char **argv); /* alarms.c */
 int cmd_flows(int argc, char **argv);  /* flows.c: top talkers of the sampled flows */
 int cmd_logs(int argc, char **argv);   /* logs.c */
+int cmd_db(int argc, char **argv);     /* db.c: db check */
 
 #endif

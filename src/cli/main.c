@@ -33,6 +33,7 @@ static void usage(FILE *out)
 	    "  alarms      the alarms' states, their history, and backtests of an alarm\n"
 	    "  flows       top talkers: sampled network flows, bytes/s by system pair\n"
 	    "  logs        log lines of the systems: search, filter, follow\n"
+	    "  db          the store itself: 'db check' checks its consistency\n"
 	    "  features    list the features a crawl can collect\n"
 	    "  help        show this help\n"
 	    "  version     print the version\n"
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
 		return cmd_flows(argc - 1, argv + 1);
 	if (strcmp(cmd, "logs") == 0)
 		return cmd_logs(argc - 1, argv + 1);
+	if (strcmp(cmd, "db") == 0)
+		return cmd_db(argc - 1, argv + 1);
 	if (strcmp(cmd, "ls") == 0)
 		return cmd_ls(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -660,6 +660,11 @@ static void *thread_main(void *arg)
 				collect(t);
 			else
 				more = false; /* wait for the retry */
+		} else if (!t->nlines && !dirty_cursors(t)) {
+			/* no batch refers to anything: what is done with goes now, not
+			 * at the next flush (a quiet host never flushes, and each gone
+			 * container's root descriptor and state stayed) */
+			collect(t);
 		}
 		if (blocked)
 			more = false;

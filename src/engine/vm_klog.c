@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ struct kstate {
 	bool have_last;    /* last_ts is known */
 	bool loaded;       /* the cursor was looked for in the store */
 	bool failing;      /* in an episode of errors (logged once) */
+	int fails;         /* reads failed in a row */
 	int64_t boot_ms;   /* the guest's boot time as last taken, -1 unknown */
 	int64_t polled;    /* mono ns */
 };
@@ -284,7 +286,8 @@ static int read_new(struct kstate *s, const struct vmi *m, struct collect *c, ui
 	return 0;
 }
 
-int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_id, struct view *v)
+int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_id, struct view *v,
+                 int pid)
 {
 	if (k->off)
 		return 0;
@@ -320,12 +323,23 @@ int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_i
 	uint64_t next = s->next_seq;
 	r = read_new(s, view_vm_vmi(v), &c, &next, err, sizeof(err));
 	if (r < 0) {
+		/* A guest going away (QEMU exiting, unmapping its RAM: still alive,
+		 * or a zombie) fails once, and discovery then marks it gone: said
+		 * only when the next poll fails too (churn made one warning per
+		 * vanished guest). */
+		if (++s->fails < 2 || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)) {
+			log_debug(
+			    "vm %s: cannot read its kernel log (once so far, or it is gone): %s",
+			    system_id, err[0] ? err : strerror(-r));
+			goto out;
+		}
 		if (!s->failing)
 			log_warn("vm %s: cannot read its kernel log: %s", system_id,
 			         err[0] ? err : strerror(-r));
 		s->failing = true;
 		goto out;
 	}
+	s->fails = 0;
 	if (!c.n && next == s->next_seq) {
 		s->failing = false;
 		goto out; /* nothing new */
@@ -391,7 +405,7 @@ void vm_klog_run(struct vm_klog **k, struct store_share *sh, const struct crawl_
 	for (int i = 0; i < n; i++) {
 		const struct crawl_target *t = &targets[i];
 		if (t->target && t->target->kind == &kind_vm && t->view && !t->abandoned)
-			vm_klog_poll(*k, sh, t->sys.id, t->view);
+			vm_klog_poll(*k, sh, t->sys.id, t->view, t->target->gen);
 	}
 	prune(*k, mono_ns());
 }

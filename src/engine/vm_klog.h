@@ -45,7 +45,10 @@ void vm_klog_run(struct vm_klog **k, struct store_share *sh, const struct crawl_
 
 /* Poll one VM: system_id, its VM view v.  Returns the number of lines
  * stored, or a negative errno (logged). */
-int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_id, struct view *v);
+/* pid: the QEMU process (0: unknown); a read failing because it exited
+ * meanwhile (a guest that vanished) is not a warning. */
+int vm_klog_poll(struct vm_klog *k, struct store_share *sh, const char *system_id, struct view *v,
+                 int pid);
 
 struct vm_klog *vm_klog_new(void);
 void vm_klog_free(struct vm_klog *k);

@@ -18,6 +18,15 @@
  * NAME removed: a crash never leaves a partial NAME.zst, and at open a
  * leftover NAME.zst.tmp is removed and NAME compressed again.  keep=N:
  * after each rotation, the oldest rotated files beyond N are removed.
+ *
+ * The file going away: before each frame the path is compared with the
+ * file open (device and inode, as the store does).  A file deleted or
+ * replaced is opened again at its path (created, appended to: said once);
+ * while that fails (its directory removed, not writable, a full disk) the
+ * frames are refused with the error, which the tee reports once per
+ * episode, and the next frame tries again.  A frame whose write fails part
+ * way is cut off the file (ftruncate to its start), so the file never
+ * holds a torn line.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,7 +60,35 @@ struct file_sink {
 	bool zstd;
 	uint64_t size;   /* bytes in the current file */
 	int64_t started; /* mono ns: when the current file was started */
+	/* the file at the path (own files): its identity, where the frame
+	 * being written started (-1: not known, stdout or a pipe) */
+	dev_t dev;
+	ino_t ino;
+	off_t frame_off;
+	bool lost; /* the file could not be opened again at its path */
 };
+
+/* Remember which file fd is, and where the next frame starts. */
+static void note_file(struct file_sink *fs)
+{
+	struct stat st;
+	if (fstat(fs->fd, &st) == 0) {
+		fs->dev = st.st_dev;
+		fs->ino = st.st_ino;
+	}
+	fs->frame_off = S_ISREG(st.st_mode) ? lseek(fs->fd, 0, SEEK_END) : -1;
+}
+
+/* A frame whose write failed: cut it off, so no torn line stays. */
+static void cut_frame(struct file_sink *fs)
+{
+	if (!fs->own || fs->frame_off < 0) /* stdout: never cut what is not ours */
+		return;
+	if (ftruncate(fs->fd, fs->frame_off) == 0) {
+		(void)lseek(fs->fd, fs->frame_off, SEEK_SET);
+		fs->size = (uint64_t)fs->frame_off;
+	}
+}
 
 static int fs_write(struct sink *s, const void *data, size_t len)
 {
@@ -63,7 +100,9 @@ static int fs_write(struct sink *s, const void *data, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			int e = -errno;
+			cut_frame(fs);
+			return e;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -86,7 +125,10 @@ static int fs_write_fd(struct sink *s, int fd, size_t len)
 	if ((size_t)off == len)
 		return 0;
 	/* sendfile refused (or stopped): copy the rest by hand */
-	return sink_copy_fd(s, fd, (size_t)off, len);
+	int r = sink_copy_fd(s, fd, (size_t)off, len);
+	if (r < 0)
+		cut_frame(fs);
+	return r;
 }
 
 static int fs_flush(struct sink *s)
@@ -276,6 +318,7 @@ static int rotate(struct file_sink *fs)
 	fs->fd = fd;
 	fs->size = 0;
 	fs->started = mono_ns();
+	note_file(fs);
 	if (fs->zstd) {
 		int r = compress_file(name);
 		if (r < 0)
@@ -298,10 +341,42 @@ static bool due(const struct file_sink *fs)
 	       (fs->rotate_age_ns && mono_ns() - fs->started >= fs->rotate_age_ns);
 }
 
+/* The path still names the file open, or it is opened again there:
+ * 0, or the error that keeps it from being written. */
+static int follow_path(struct file_sink *fs)
+{
+	struct stat st;
+	if (stat(fs->path, &st) == 0 && st.st_dev == fs->dev && st.st_ino == fs->ino)
+		return 0;
+	int fd = open(fs->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = -errno;
+		fs->lost = true;
+		return e;
+	}
+	log_warn("sink %s: the file was deleted or replaced%s; frames go to a new file at that "
+	         "path",
+	         fs->base.desc, fs->lost ? " and its path could not be written for a while" : "");
+	close(fs->fd);
+	fs->fd = fd;
+	fs->lost = false;
+	fs->size = 0;
+	fs->started = mono_ns();
+	return 0;
+}
+
 static int fs_begin(struct sink *s, const struct frame_info *info)
 {
 	struct file_sink *fs = (struct file_sink *)s;
-	return rotating(fs) && due(fs) ? rotate(fs) : 0;
+	if (fs->own && fs->path) {
+		int r = follow_path(fs);
+		if (r < 0)
+			return r;
+	}
+	int r = rotating(fs) && fs->path && due(fs) ? rotate(fs) : 0;
+	if (fs->own)
+		note_file(fs);
+	return r;
 }
 
 static int fs_end(struct sink *s, const struct frame_summary *sum)
@@ -348,7 +423,9 @@ int sink_file_open(const char *path, struct sink **out)
 			return -e;
 		}
 		fs->own = true;
+		fs->path = xstrdup(path);
 		copy_str(fs->base.desc, sizeof(fs->base.desc), path, strlen(path));
+		note_file(fs);
 	}
 	*out = &fs->base;
 	return 0;
@@ -441,6 +518,7 @@ static int file_open_rotating(const char *url, const char *path, const char *q, 
 		return r;
 	}
 	tidy(fs); /* what a crash left, and keep */
+	note_file(fs);
 	*out = &fs->base;
 	return 0;
 }

@@ -11,7 +11,8 @@
  * that does not mark frames (bytes, then flush) gets the old behaviour: the
  * bytes collected since the last flush are one frame, stored at flush.
  * When the store cannot take a frame for a passing reason (-ENOSPC: the
- * disk is full; -EBUSY: another writer holds the lock too long) the frame
+ * disk is full; -EBUSY: another writer holds the lock too long; a lost
+ * connection to the store's server: -ECONNREFUSED, -ECONNRESET...) the frame
  * is kept in a queue in memory and retried, oldest first, before the next
  * frame, so frames are stored in order and nothing collected is lost while
  * the disk is full.  The queue is bounded (STORE_SINK_QUEUE_MAX bytes):
@@ -63,9 +64,13 @@ struct store_sink {
 	bool warned_fmt;                  /* a crawler-format frame was refused (logged once) */
 };
 
+/* A passing reason: the disk full, the lock held, the store's server
+ * (PostgreSQL) unreachable or restarting: the frame is kept and retried. */
 static bool transient(int r)
 {
-	return r == -ENOSPC || r == -EBUSY;
+	return r == -ENOSPC || r == -EBUSY || r == -ECONNREFUSED || r == -ECONNRESET ||
+	       r == -ENOTCONN || r == -ETIMEDOUT || r == -EHOSTUNREACH || r == -ENETUNREACH ||
+	       r == -EPIPE;
 }
 
 static int ss_write(struct sink *s, const void *data, size_t len)

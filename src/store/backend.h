@@ -86,6 +86,9 @@ struct store_backend {
 	int (*latest_points)(struct store *s, int (*cb)(void *ctx, const struct store_latest *p),
 	                     void *ctx);
 	int (*stats_json)(struct store *s, struct buf *out);
+	int (*verify)(struct store *s,
+	              int (*cb)(void *ctx, const char *check, int64_t problems, const char *detail),
+	              void *ctx); /* NULL: -ENOTSUP */
 
 	/* numeric reads, objects, events, gone reasons (NULL: -ENOTSUP) */
 	int (*series_read)(struct store *s, const struct store_series_query *q,

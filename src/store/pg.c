@@ -97,8 +97,10 @@ static int errno_of(const char *state, ConnStatusType cs)
 {
 	if (cs == CONNECTION_BAD)
 		return -ECONNREFUSED;
-	if (!state)
-		return -EIO;
+	if (!state) /* libpq's own error, not the server's: the connection is being lost
+	             * ("server closed the connection unexpectedly" comes before the
+	             * status says so) */
+		return -ECONNRESET;
 	if (strcmp(state, "53100") == 0)
 		return -ENOSPC;
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
@@ -744,6 +746,7 @@ const struct store_backend store_backend_pg = {
     .state_records_matching = pg_state_records_matching,
     .latest_points = pg_latest_points,
     .stats_json = pg_stats_json,
+    .verify = pg_verify,
     .series_read = pg_series_read,
     .object_put = pg_object_put,
     .object_delete = pg_object_delete,

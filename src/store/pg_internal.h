@@ -153,6 +153,10 @@ int pg_search_fill(struct pg_store *s);
 int pg_latest_points(struct store *b, int (*cb)(void *ctx, const struct store_latest *p),
                      void *ctx);
 int pg_stats_json(struct store *b, struct buf *out);
+/* store_verify() (pg_verify.c) */
+int pg_verify(struct store *b,
+              int (*cb)(void *ctx, const char *check, int64_t problems, const char *detail),
+              void *ctx);
 int pg_series_read(struct store *b, const struct store_series_query *q,
                    int (*cb)(void *ctx, const struct store_series_data *d), void *ctx);
 int pg_object_put(struct store *b, const char *kind, const char *name, const char *json,

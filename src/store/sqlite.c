@@ -1242,6 +1242,7 @@ const struct store_backend store_backend_sqlite = {
     .state_records = sqlite_state_records,
     .latest_points = sqlite_latest_points,
     .stats_json = sqlite_stats_json,
+    .verify = sqlite_verify,
     .series_read = sqlite_series_read,
     .object_put = sqlite_object_put,
     .object_delete = sqlite_object_delete,

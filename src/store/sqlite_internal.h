@@ -167,6 +167,10 @@ int sqlite_state_records(struct store *base, int64_t at_ms,
 int sqlite_latest_points(struct store *base, int (*cb)(void *ctx, const struct store_latest *p),
                          void *ctx);
 int sqlite_stats_json(struct store *base, struct buf *out);
+/* store_verify() (sqlite_verify.c) */
+int sqlite_verify(struct store *base,
+                  int (*cb)(void *ctx, const char *check, int64_t problems, const char *detail),
+                  void *ctx);
 int sqlite_series_read(struct store *base, const struct store_series_query *q,
                        int (*cb)(void *ctx, const struct store_series_data *d), void *ctx);
 int sqlite_object_put(struct store *base, const char *kind, const char *name, const char *json,

@@ -251,6 +251,13 @@ int store_stats_json(struct store *s, struct buf *out)
 	return s->be->stats_json(s, out);
 }
 
+int store_verify(struct store *s,
+                 int (*cb)(void *ctx, const char *check, int64_t problems, const char *detail),
+                 void *ctx)
+{
+	return s->be->verify ? s->be->verify(s, cb, ctx) : -ENOTSUP;
+}
+
 int store_series_read(struct store *s, const struct store_series_query *q,
                       int (*cb)(void *ctx, const struct store_series_data *d), void *ctx)
 {

@@ -543,4 +543,20 @@ int store_flows_top(struct store *s, int64_t from_ms, int64_t to_ms, const char 
  * "wal_bytes" (cheap: counts are kept, never counted). */
 int store_stats_json(struct store *s, struct buf *out);
 
+/*
+ * Check the store's consistency (`vantage db check`, docs/storage.md): the
+ * database's own checks (SQLite: PRAGMA integrity_check and
+ * foreign_key_check) and the store's invariants (every frame's header
+ * record and record sets exist, every set's records exist, points belong
+ * to series and systems that exist, kept counts equal the rows, log lines
+ * belong to a source), in one snapshot: writers go on meanwhile.  cb is
+ * called once per check, in order, with its name, the problems found (0:
+ * it passed) and a line saying what was found; a non-zero return from cb
+ * stops (-ECANCELED).  Returns the problems found in all (>= 0), or a
+ * negative errno when the store could not be read (store_errmsg).
+ */
+int store_verify(struct store *s,
+                 int (*cb)(void *ctx, const char *check, int64_t problems, const char *detail),
+                 void *ctx);
+
 #endif

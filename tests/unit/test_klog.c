@@ -665,7 +665,7 @@ static void stored_lines(struct store *db, struct stored *out)
 
 static int poll_vm(struct vm_klog *k, struct store_share *sh)
 {
-	return vm_klog_poll(k, sh, "vm:test", &vv.base);
+	return vm_klog_poll(k, sh, "vm:test", &vv.base, 0);
 }
 
 static void into_store(void **s)

@@ -701,6 +701,64 @@ static void test_roundtrip_exact(void **state)
 	buf_free(&want);
 }
 
+/* store_verify(): a callback counting checks and the failed ones' names */
+struct vcount {
+	int checks, failed;
+	char names[512];
+};
+static int vcount_cb(void *ctx, const char *check, int64_t problems, const char *detail)
+{
+	struct vcount *v = ctx;
+	v->checks++;
+	if (problems) {
+		v->failed++;
+		strncat(v->names, check, sizeof(v->names) - strlen(v->names) - 2);
+		strcat(v->names, ";");
+	}
+	return 0;
+}
+
+static void exec_sql(const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_verify(void **state)
+{
+	struct store *s = tmpstore_open(STORE_RW);
+	struct fb f;
+	frame_os_pkg(&f, T0, "3.0");
+	fb_put(s, &f);
+	frame_os_pkg(&f, T0 + 60000, "3.1");
+	fb_put(s, &f);
+	store_close(s);
+	/* consistent: every check passes, read-only */
+	assert_int_equal(store_open(path, STORE_RO, &s), 0);
+	struct vcount v = {0};
+	assert_int_equal(store_verify(s, vcount_cb, &v), 0);
+	assert_true(v.checks >= 9);
+	assert_int_equal(v.failed, 0);
+	store_close(s);
+	/* a record a set refers to deleted behind the store's back: the sets
+	 * and the kept counts say so */
+	exec_sql("DELETE FROM records WHERE id = (SELECT max(id) FROM records)");
+	assert_int_equal(store_open(path, STORE_RO, &s), 0);
+	memset(&v, 0, sizeof(v));
+	assert_true(store_verify(s, vcount_cb, &v) > 0);
+	assert_non_null(strstr(v.names, "kept counts;"));
+	store_close(s);
+	/* a frame of a missing set: frame parts */
+	exec_sql("PRAGMA foreign_keys = OFF; UPDATE frames SET parts = x'7f' WHERE id = 1");
+	assert_int_equal(store_open(path, STORE_RO, &s), 0);
+	memset(&v, 0, sizeof(v));
+	assert_true(store_verify(s, vcount_cb, &v) > 0);
+	assert_non_null(strstr(v.names, "frame parts;"));
+	store_close(s);
+}
+
 static void test_dedup_and_bytes(void **state)
 {
 	struct store *s = tmpstore_open(STORE_RW);
@@ -1729,6 +1787,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_urls, tmpstore_setup, tmpstore_teardown),
 	    cmocka_unit_test_setup_teardown(test_roundtrip_exact, tmpstore_setup,
 	                                    tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_verify, tmpstore_setup, tmpstore_teardown),
 	    cmocka_unit_test_setup_teardown(test_dedup_and_bytes, tmpstore_setup,
 	                                    tmpstore_teardown),
 	    cmocka_unit_test_setup_teardown(test_dedup_large_part, tmpstore_setup,
