@@ -49,6 +49,8 @@ static void api_usage(FILE *out)
 	    "      --token TOKEN       require 'Authorization: Bearer TOKEN' on every request\n"
 	    "                          (visible in ps: prefer --token-file)\n"
 	    "      --token-file FILE   read the token from FILE (first line)\n"
+	    "      --tls-cert FILE     serve HTTPS with this PEM certificate (chain)\n"
+	    "      --tls-key FILE      its PEM private key (mode 600); both or neither\n"
 	    "      --threads N         worker threads (default 4)\n"
 	    "      --ui-dir DIR        the dashboard's files (default: found next to the\n"
 	    "                          binary; docs/dashboard.md)\n"
@@ -58,7 +60,8 @@ static void api_usage(FILE *out)
 	    "      --log-level LEVEL   debug, info, warn (default), error, off\n"
 	    "  -h, --help              show this help\n"
 	    "\n"
-	    "Prints \"listening on http://ADDR\" and \"dashboard: http://ADDR/\" on stderr\n"
+	    "Prints \"listening on http://ADDR\" and \"dashboard: http://ADDR/\" (https with\n"
+	    "--tls-cert) on stderr\n"
 	    "once it serves.\n"
 	    "Exit status: 0 stopped by a signal or imported, 1 failure, 2 bad usage.\n");
 }
@@ -294,8 +297,8 @@ static int serve(const struct server_opts *o)
 		fprintf(stderr, "vantage api: %s\n", err);
 		return EXIT_FAIL;
 	}
-	fprintf(stderr, "listening on http://%s\n", server_address(srv));
-	fprintf(stderr, "dashboard: http://%s/\n", server_address(srv));
+	fprintf(stderr, "listening on %s://%s\n", server_scheme(srv), server_address(srv));
+	fprintf(stderr, "dashboard: %s://%s/\n", server_scheme(srv), server_address(srv));
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&set, &sig) != 0)
@@ -313,7 +316,17 @@ static int serve(const struct server_opts *o)
 
 int cmd_api(int argc, char **argv)
 {
-	enum { O_DB = 256, O_TOKEN, O_TOKEN_FILE, O_THREADS, O_IMPORT, O_LOG, O_UI_DIR };
+	enum {
+		O_DB = 256,
+		O_TOKEN,
+		O_TOKEN_FILE,
+		O_THREADS,
+		O_IMPORT,
+		O_LOG,
+		O_UI_DIR,
+		O_TLS_CERT,
+		O_TLS_KEY
+	};
 	static const struct option opts[] = {
 	    {"db", required_argument, NULL, O_DB},
 	    {"listen", required_argument, NULL, 'l'},
@@ -323,6 +336,8 @@ int cmd_api(int argc, char **argv)
 	    {"import", required_argument, NULL, O_IMPORT},
 	    {"log-level", required_argument, NULL, O_LOG},
 	    {"ui-dir", required_argument, NULL, O_UI_DIR},
+	    {"tls-cert", required_argument, NULL, O_TLS_CERT},
+	    {"tls-key", required_argument, NULL, O_TLS_KEY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -349,6 +364,12 @@ int cmd_api(int argc, char **argv)
 			break;
 		case O_UI_DIR:
 			o.ui_dir = optarg;
+			break;
+		case O_TLS_CERT:
+			o.tls_cert = optarg;
+			break;
+		case O_TLS_KEY:
+			o.tls_key = optarg;
 			break;
 		case O_THREADS: {
 			char *end;

@@ -63,6 +63,8 @@
 #include "../server/listen.h"
 #include "../server/server.h"
 #include "../store/store.h"
+#include "../util/caps.h"
+#include <linux/capability.h>
 #include "../util/log.h"
 #include "../util/util.h"
 #include "../util/xalloc.h"
@@ -472,6 +474,43 @@ static void start_logs(struct daemon *d)
 	d->stats.extra_metrics_arg = d->logs;
 }
 
+/* A port below 1024 in a listen address ("127.0.0.1:80", ":514", "80"). */
+static bool low_port(const char *listen)
+{
+	const char *c = listen ? strrchr(listen, ':') : NULL;
+	const char *p = c ? c + 1 : listen;
+	if (!p || !*p)
+		return false;
+	char *end;
+	long v = strtol(p, &end, 10);
+	return *end == '\0' && v > 0 && v < 1024;
+}
+
+/* [security] drop_capabilities: keep what the enabled views need
+ * (docs/security.md), in the main thread before any other exists. */
+static int drop_capabilities(struct daemon *d)
+{
+	uint64_t keep = CAP_BIT(CAP_SYS_PTRACE) | CAP_BIT(CAP_DAC_READ_SEARCH);
+	if (d->cfg.containers)
+		keep |= CAP_BIT(CAP_SYS_ADMIN); /* setns() into their namespaces */
+	if (d->cfg.sample_ifaces)
+		keep |= CAP_BIT(CAP_NET_RAW); /* AF_PACKET */
+	if (d->cfg.sflow_listen)
+		keep |= CAP_BIT(CAP_NET_ADMIN); /* the collector's SO_RCVBUFFORCE */
+	if ((strcmp(d->cfg.listen, "off") != 0 && low_port(d->cfg.listen)) ||
+	    low_port(d->cfg.sflow_listen))
+		keep |= CAP_BIT(CAP_NET_BIND_SERVICE);
+	uint64_t kept;
+	char err[256], names[512];
+	if (caps_keep(keep, &kept, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vantage serve: --drop-caps: %s\n", err);
+		return -1;
+	}
+	caps_format(kept, names, sizeof(names));
+	log_info("capabilities: kept %s, dropped every other", names);
+	return 0;
+}
+
 /* Open the store (creating its directory; the daemon's claim on it, see
  * store.h STORE_DAEMON), set up the engine over it, and start the API. */
 static int open_store_and_api(struct daemon *d)
@@ -509,14 +548,16 @@ static int open_store_and_api(struct daemon *d)
 	    .store_path = d->cfg.db_path,
 	    .stats = &d->stats,
 	    .ui_dir = d->cfg.ui_dir,
+	    .tls_cert = d->cfg.tls_cert,
+	    .tls_key = d->cfg.tls_key,
 	};
 	r = server_start(&so, &d->srv, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "vantage serve: %s\n", err);
 		return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
-	fprintf(stderr, "vantage: API on http://%s\n", server_address(d->srv));
-	fprintf(stderr, "dashboard: http://%s/\n", server_address(d->srv));
+	fprintf(stderr, "vantage: API on %s://%s\n", server_scheme(d->srv), server_address(d->srv));
+	fprintf(stderr, "dashboard: %s://%s/\n", server_scheme(d->srv), server_address(d->srv));
 	return EXIT_OK;
 }
 
@@ -573,6 +614,10 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr,
 		        "vantage serve: cannot set up /proc, signalfd, timerfd or epoll: %s\n",
 		        strerror(errno));
+		status = EXIT_FAIL;
+		goto out_fds;
+	}
+	if (d->cfg.drop_caps && drop_capabilities(d) < 0) {
 		status = EXIT_FAIL;
 		goto out_fds;
 	}

@@ -82,6 +82,11 @@ static const struct opt_def opts[] = {
      OFF(token)},
     {"api", "token_file", "token-file", "FILE", "read the bearer token from the first line of FILE",
      T_OPTSTR, OFF(token_file)},
+    {"api", "tls_cert", "tls-cert", "FILE",
+     "serve HTTPS with this PEM certificate (chain); needs tls_key (docs/api.md)", T_OPTSTR,
+     OFF(tls_cert)},
+    {"api", "tls_key", "tls-key", "FILE", "the PEM private key of tls_cert (keep it mode 600)",
+     T_OPTSTR, OFF(tls_key)},
     {"api", "ui_dir", "ui-dir", "DIR",
      "the dashboard's files (index.html, app/, the npm libraries); default: found next to "
      "the binary (docs/dashboard.md)",
@@ -97,6 +102,10 @@ static const struct opt_def opts[] = {
      OFF(containers)},
     {"crawl", "vms", "vms", NULL,
      "watch this host's QEMU guests too, from their RAM (--no-vms: not)", T_BOOL, OFF(vms)},
+    {"security", "drop_capabilities", "drop-caps", NULL,
+     "at start, drop every capability the enabled views do not need (docs/security.md; on in "
+     "dist/vantage.service)",
+     T_BOOL, OFF(drop_caps)},
     {"output", "sinks", "sink", "URL",
      "where every frame goes besides the store: a sink URL (-, PATH, file:PATH, sqlite:PATH, "
      "http(s)://, kafka://, graphite://; see docs/sinks.md); a comma list in the file (the "
@@ -636,6 +645,8 @@ void config_free(struct serve_config *c)
 	free(c->listen);
 	free(c->token);
 	free(c->token_file);
+	free(c->tls_cert);
+	free(c->tls_key);
 	free(c->ui_dir);
 	free(c->sflow_listen);
 	urls_clear(&c->sinks);
@@ -677,6 +688,8 @@ int config_copy(struct serve_config *dst, const struct serve_config *src)
 	r |= dup_opt(&dst->listen, src->listen);
 	r |= dup_opt(&dst->token, src->token);
 	r |= dup_opt(&dst->token_file, src->token_file);
+	r |= dup_opt(&dst->tls_cert, src->tls_cert);
+	r |= dup_opt(&dst->tls_key, src->tls_key);
 	r |= dup_opt(&dst->ui_dir, src->ui_dir);
 	r |= dup_opt(&dst->sflow_listen, src->sflow_listen);
 	r |= dup_opt(&dst->spool_dir, src->spool_dir);

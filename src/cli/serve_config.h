@@ -58,6 +58,8 @@ struct serve_config {
 	char *listen;     /* [api] listen: "host:port", "off" */
 	char *token;      /* [api] token, NULL if none */
 	char *token_file; /* [api] token_file, NULL if none */
+	char *tls_cert;   /* [api] tls_cert: PEM certificate file, NULL: plain HTTP */
+	char *tls_key;    /* [api] tls_key: its PEM private key file */
 	char *ui_dir;     /* [api] ui_dir: the dashboard's files, NULL: next to the binary */
 	/* [intervals]: seconds per feature of feature_table (same index);
 	 * 0 = off */
@@ -79,6 +81,7 @@ struct serve_config {
 	int sflow_max_rate;       /* [sflow] max_rate: datagrams decoded per second */
 	/* [logs]: the log collector (engine/logtail.h) */
 	bool logs;                         /* [logs] enabled */
+	bool drop_caps;                    /* [security] drop_capabilities */
 	struct config_list log_globs;      /* [logs] globs (empty: the defaults) */
 	struct config_list log_multiline;  /* [logs] multiline_start */
 	uint64_t log_max_line;             /* [logs] max_line, bytes */

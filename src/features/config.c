@@ -18,6 +18,11 @@
  *              is larger than the limit and content is left out (that file
  *              is also counted as skipped in the frame header)
  *   link       for a symlink: its target as stored (never followed)
+ *   redacted   how many secrets were taken out of content (util/redact.h:
+ *              private keys, password and token assignments, URL passwords,
+ *              known token shapes), each replaced by "[REDACTED]"; the
+ *              sha256 is the file's own, so a changed secret still shows;
+ *              --no-config-redact keeps the content as it is
  *   withheld   true when the path is a known secret (shadow files, private
  *              keys: see is_secret()); it keeps its sha256, so a change is
  *              still seen, but its content never enters a frame
@@ -39,6 +44,7 @@
 #include <string.h>
 
 #include "../util/sha256.h"
+#include "../util/redact.h"
 #include "../util/timefmt.h"
 #include "../util/util.h"
 #include "feature.h"
@@ -50,6 +56,7 @@
 struct config_settings {
 	struct feature_list paths; /* files or directories */
 	uint64_t max_size;         /* larger files get no content */
+	bool redact;               /* well-known secrets out of content */
 };
 
 static const struct feature_option options[] = {
@@ -67,6 +74,13 @@ static const struct feature_option options[] = {
      .dflt = "64K",
      .help = "larger files get size and hash, no content",
      .offset = offsetof(struct config_settings, max_size)},
+    {.key = "config_redact",
+     .flag = "config-redact",
+     .type = FOPT_BOOL,
+     .dflt = "true",
+     .help = "replace private keys, passwords, tokens and URL passwords in content with "
+             "[REDACTED] (--no-config-redact: keep content as it is)",
+     .offset = offsetof(struct config_settings, redact)},
     {0},
 };
 
@@ -77,6 +91,8 @@ struct config_walk {
 	struct frame *f;
 	bool crawler;
 	uint64_t max; /* content limit */
+	bool redact;
+	struct buf clean; /* content with its secrets out */
 	struct sha256 *sha;
 	char *chunk;
 	struct buf content; /* reused for every file */
@@ -212,8 +228,20 @@ static int emit_regular(struct config_walk *w, const struct vt_walk_entry *e)
 	if (r.hash_skipped)
 		jw_bool(j, "hash_skipped", true);
 	bool secret = is_secret(e->path);
-	if (r.have_content && !secret)
-		jw_strn(j, "content", w->content.len ? w->content.data : "", w->content.len);
+	if (r.have_content && !secret) {
+		size_t n = 0;
+		if (w->redact && w->content.len) {
+			buf_reset(&w->clean);
+			n = redact_text(w->content.data, w->content.len, &w->clean);
+		}
+		if (n)
+			jw_strn(j, "content", w->clean.data, w->clean.len);
+		else
+			jw_strn(j, "content", w->content.len ? w->content.data : "",
+			        w->content.len);
+		if (n)
+			jw_uint(j, "redacted", n);
+	}
 	if (secret)
 		jw_bool(j, "withheld", true);
 	if (r.err)
@@ -275,6 +303,7 @@ static int crawl(struct crawl_ctx *c)
 	    .f = c->frame,
 	    .crawler = frame_format(c->frame) == FRAME_CRAWLER,
 	    .max = o->max_size,
+	    .redact = o->redact,
 	};
 	int rc = 0;
 
@@ -297,6 +326,7 @@ static int crawl(struct crawl_ctx *c)
 			frame_error(w.f, -r, "%s", path);
 	}
 	buf_free(&w.content);
+	buf_free(&w.clean);
 	sha256_free(w.sha);
 	free(w.chunk);
 	return rc;

@@ -43,6 +43,7 @@
 
 #include "../store/store.h"
 #include "../util/log.h"
+#include "../util/redact.h"
 #include "../util/util.h"
 #include "api_logs.h"
 #include "auth.h"
@@ -50,6 +51,7 @@
 #include "listen.h"
 #include "request.h"
 #include "router.h"
+#include "tls.h"
 #include "ui_files.h"
 
 #define DEFAULT_THREADS 4
@@ -281,11 +283,12 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *c, stru
 	server_count_status(srv, status);
 	if (log_threshold <= LOG_DEBUG) {
 		const char *uri = ctx->uri ? ctx->uri : url;
-		char shown[256]; /* the target as sent, control bytes masked */
-		size_t i = 0;
-		for (; i < sizeof(shown) - 1 && uri[i]; i++)
-			shown[i] = uri[i] > ' ' && uri[i] < 0x7f ? uri[i] : '?';
-		shown[i] = 0;
+		char shown[256]; /* the target as sent, control bytes masked, a
+		                  * token sent as a parameter left out */
+		redact_query(uri, shown, sizeof(shown));
+		for (size_t i = 0; shown[i]; i++)
+			if (!(shown[i] > ' ' && shown[i] < 0x7f))
+				shown[i] = '?';
 		log_debug("http: %s %s -> %d, %zu-byte body in (%.2f ms)", method, shown, status,
 		          r->in.len, (double)(mono_ns() - ctx->t0) / 1e6);
 	}
@@ -402,7 +405,7 @@ static int check_opts(const struct server_opts *o, struct sockaddr_storage *ss, 
 		snprintf(err, errlen, "no store file given");
 		return -EINVAL;
 	}
-	return 0;
+	return tls_check_paths(o->tls_cert, o->tls_key, err, errlen);
 }
 
 int server_check_opts(const struct server_opts *o, char *err, size_t errlen)
@@ -427,6 +430,15 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 		return rc;
 	if ((rc = check_store(o->store_path, err, errlen)) < 0)
 		return rc;
+	struct tls_pem pem;
+	if ((rc = tls_load(o->tls_cert, o->tls_key, &pem, err, errlen)) < 0)
+		return rc;
+	if (pem.cert && mhd.is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(err, errlen,
+		         "HTTPS asked for (tls_cert) but this libmicrohttpd has no TLS");
+		tls_free(&pem);
+		return -EINVAL;
+	}
 	int threads = o->threads > 0 ? o->threads : DEFAULT_THREADS;
 	if (threads > MAX_THREADS)
 		threads = MAX_THREADS;
@@ -437,6 +449,7 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 		return -ENOMEM;
 	}
 	srv->stats = o->stats;
+	srv->tls = pem;
 	srv->started_ms = now_ns() / 1000000;
 	srv->store_path = strdup(o->store_path);
 	srv->loopback = loopback;
@@ -484,6 +497,10 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 	                 MHD_ALLOW_SUSPEND_RESUME; /* the logs' live tail waits suspended */
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (srv->tls.cert)
+		flags |= MHD_USE_TLS;
+	/* the TLS options come last: with TLS off, an MHD_OPTION_END in their
+	 * place ends the list (GnuTLS copies the key at start) */
 	srv->mhd = mhd.start_daemon(
 	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
 	    NULL, /* first, to catch every message */
@@ -491,18 +508,22 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 	    srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)MHD_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+	    (unsigned)CONNECTION_TIMEOUT_S,
+	    srv->tls.cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls.cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, srv->tls.key, MHD_OPTION_END);
 	if (!srv->mhd) {
-		snprintf(err, errlen, "cannot start the HTTP server on %s (libmicrohttpd)",
-		         srv->address);
+		snprintf(err, errlen, "cannot start the HTTP%s server on %s (libmicrohttpd%s)",
+		         srv->tls.cert ? "S" : "", srv->address,
+		         srv->tls.cert ? ": is tls_key the key of tls_cert? see the message above"
+		                       : "");
 		/* fd is not closed: libmicrohttpd may have closed it already */
 		server_stop(srv);
 		return -EIO;
 	}
 	char safe[1024]; /* a store URL's password is never logged */
-	log_info("http: serving %s on %s with %d threads%s",
-	         store_url_safe(o->store_path, safe, sizeof(safe)), srv->address, threads,
-	         token ? ", bearer token required" : "");
+	log_info("http: serving %s on %s://%s with %d threads%s",
+	         store_url_safe(o->store_path, safe, sizeof(safe)), server_scheme(srv),
+	         srv->address, threads, token ? ", bearer token required" : "");
 	*out = srv;
 	return 0;
 }
@@ -510,6 +531,11 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 const char *server_address(const struct server *srv)
 {
 	return srv->address;
+}
+
+const char *server_scheme(const struct server *srv)
+{
+	return srv->tls.cert ? "https" : "http";
 }
 
 void server_stop(struct server *srv)
@@ -528,6 +554,7 @@ void server_stop(struct server *srv)
 	if (srv->guard_made)
 		guard_destroy(&srv->guard);
 	ui_files_close(srv);
+	tls_free(&srv->tls);
 	free(srv->store_path);
 	free(srv);
 }

@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "guard.h"
 #include "server.h"
+#include "tls.h"
 
 /* HTTP status codes counted for vantage_http_requests_total. */
 #define SERVER_CODES 9
@@ -36,6 +37,7 @@ struct server {
 	pthread_key_t store_key;    /* per-thread struct store * (request.c) */
 	bool key_made;
 	char address[80]; /* "127.0.0.1:7070" */
+	struct tls_pem tls; /* HTTPS when tls.cert (tls.h) */
 	int ui_fd;        /* the dashboard's directory (O_PATH), -1: none (ui_files.h) */
 	char *ui_dir;     /* its path (ui_fd -1: where it was looked for) */
 	/* The daemon's alarms (analytics/alarm_engine.h), set by `vantage

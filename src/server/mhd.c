@@ -47,6 +47,7 @@ static void load(void)
 	SYM(create_response_from_callback, MHD_create_response_from_callback);
 	SYM(suspend_connection, MHD_suspend_connection);
 	SYM(resume_connection, MHD_resume_connection);
+	SYM(is_feature_supported, MHD_is_feature_supported);
 }
 
 int mhd_load(char *err, size_t errlen)

@@ -28,6 +28,7 @@ struct mhd_api {
 	__typeof__(&MHD_create_response_from_callback) create_response_from_callback;
 	__typeof__(&MHD_suspend_connection) suspend_connection;
 	__typeof__(&MHD_resume_connection) resume_connection;
+	__typeof__(&MHD_is_feature_supported) is_feature_supported;
 };
 
 extern struct mhd_api mhd;

@@ -99,6 +99,9 @@ struct server_opts {
 	/* The dashboard's directory (docs/dashboard.md); NULL: found next to
 	 * the binary (ui_files.h).  A missing one is not an error. */
 	const char *ui_dir;
+	/* HTTPS: PEM files of the certificate (chain) and its private key,
+	 * both or neither (NULL: plain HTTP).  Read once at start. */
+	const char *tls_cert, *tls_key;
 };
 
 struct server;
@@ -118,6 +121,8 @@ int server_check_opts(const struct server_opts *o, char *err, size_t errlen);
 /* The address actually listened on, "127.0.0.1:43121" or "[::1]:7070"
  * (port 0 resolved); valid until server_stop(). */
 const char *server_address(const struct server *srv);
+/* "https" when serving TLS, else "http". */
+const char *server_scheme(const struct server *srv);
 /*
  * Replace the bearer token (NULL or "": none) from now on: a request
  * checked after this returns needs the new one, the old one is refused.
