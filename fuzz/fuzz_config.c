@@ -16,7 +16,12 @@
  *                           bytes; crawled through the root view as the
  *                           daemon does, in JSON (second byte even) or the
  *                           crawler format; the frame must be JSON Lines
- *                           with the file's size and SHA-256
+ *                           with the file's SHA-256 (secrets are redacted
+ *                           from content by default: util/redact.c)
+ *   3  redact_text() and redact_query() directly (src/util/redact.c):
+ *                           nothing replaced means the text comes out
+ *                           unchanged; each replacement adds at most
+ *                           "[REDACTED]"
  *
  * Seeds (fuzz/corpus/config/, README there): the INI examples of
  * docs/configuration.md, alarms.md, logs.md, sinks.md, the built-in drift
@@ -30,6 +35,7 @@
 #include "frame/sink.h"
 #include "util/buf.h"
 #include "util/jscan.h"
+#include "util/redact.h"
 #include "util/sha256.h"
 
 #include <stdio.h>
@@ -243,9 +249,28 @@ static void one_feature(const uint8_t *data, size_t size)
 	buf_free(&sink.b);
 }
 
+static void one_redact(const uint8_t *data, size_t size)
+{
+	struct buf out = BUF_INIT;
+	size_t n = redact_text((const char *)data, size, &out);
+	if (n == 0 && (out.len != size || (size && memcmp(out.data, data, size))))
+		__builtin_trap(); /* nothing replaced: every byte kept */
+	if (out.len > size + n * (sizeof(REDACTED) - 1))
+		__builtin_trap();
+	buf_free(&out);
+	/* the same bytes as a request target of a log line */
+	char *t = fuzz_strdup(data, size);
+	char line[512];
+	memset(line, 'x', sizeof line);
+	redact_query(t, line, sizeof line);
+	if (!memchr(line, 0, sizeof line))
+		__builtin_trap();
+	free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	switch (fuzz_pick(&data, &size, 3)) {
+	switch (fuzz_pick(&data, &size, 4)) {
 	case 0:
 		one_ini(data, size);
 		break;
@@ -254,6 +279,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		one_feature(data, size);
+		break;
+	case 3:
+		one_redact(data, size);
 		break;
 	}
 	return 0;
