@@ -230,6 +230,10 @@ static int set_duration(const char *key, const char *v, int64_t *out, char *err,
 int alarm_def_set(struct alarm_def *d, const char *key, const char *value, char *err, size_t errlen)
 {
 	const char *v = value ? value : "";
+	/* what is stored is read back with jansson (alarm_engine.c, PUT of
+	 * what GET gave): text that is not UTF-8 could not be */
+	if (!jw_utf8_valid(v, strlen(v)))
+		return bad(err, errlen, key, v, "is not valid UTF-8");
 	if (errlen)
 		err[0] = 0;
 	if (strcmp(key, "metric") == 0) {
@@ -357,13 +361,8 @@ int alarm_def_check(const struct alarm_def *d, char *err, size_t errlen)
 	for (const char *p = nm; *p; p++)
 		if ((unsigned char)*p < ' ' || *p == '/' || *p == 0x7f)
 			return fail(err, errlen, "name: '%s' holds '/' or a control character", nm);
-	/* the name is written into the JSON the store keeps and read back
-	 * with jansson, which takes UTF-8 only (a name from a URL may be any
-	 * bytes: %FF) */
-	json_t *u = json_string(nm);
-	if (!u)
-		return fail(err, errlen, "name: is not UTF-8");
-	json_decref(u);
+	if (!jw_utf8_valid(nm, strlen(nm)))
+		return fail(err, errlen, "name: is not valid UTF-8");
 	int what = !!d->metric + !!d->expr + !!d->rule;
 	if (what != 1)
 		return fail(err, errlen, "%s: an alarm needs exactly one of metric, expr, rule",

@@ -69,6 +69,23 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
 	return len;
 }
 
+bool jw_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned cp;
+	for (size_t i = 0; i < n;) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len = utf8_decode(u + i, n - i, &cp);
+		if (len == 0)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 void jw_escape(struct buf *o, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;

@@ -54,4 +54,9 @@ bool jw_ok(const struct json *j);
 /* Append `s` (n bytes) as a quoted, escaped JSON string to `out`. */
 void jw_escape(struct buf *out, const char *s, size_t n);
 
+/* Every byte of [s, s+n) is part of valid UTF-8 (minimal forms, no
+ * surrogates, at most U+10FFFF): jw_strn() writes it without a \udcXX
+ * escape, so any JSON parser (jansson too) reads it back. */
+bool jw_utf8_valid(const char *s, size_t n);
+
 #endif

@@ -186,6 +186,17 @@ static void test_set_errors(void **state)
 	        "alertmanager: 'http://' is not an http:// or https:// URL");
 	set_bad("command", "", -EINVAL, "command: '' is empty");
 	set_bad("severity", "", -EINVAL, "severity: '' is empty");
+	/* a definition is stored as JSON and read back with jansson: text that
+	 * is not UTF-8 could not be (found by fuzz_alarm: fuzz/regress/alarm/) */
+	set_bad("description", "caf\xe9", -EINVAL, "description: 'caf\xe9' is not valid UTF-8");
+	set_bad("system", "db-\xc3", -EINVAL, "system: 'db-\xc3' is not valid UTF-8");
+	set_bad("selector", "name=\xed\xa0\x80", -EINVAL,
+	        "selector: 'name=\xed\xa0\x80' is not valid UTF-8"); /* a surrogate */
+	struct alarm_def d;
+	alarm_def_init(&d, "a");
+	set_ok(&d, "description", "caf\xc3\xa9 \xf0\x9f\x94\xa5"); /* valid UTF-8 stays */
+	assert_string_equal(d.description, "caf\xc3\xa9 \xf0\x9f\x94\xa5");
+	alarm_def_free(&d);
 }
 
 /* alarm_def_check on a definition built from "key=value;..." */
@@ -210,7 +221,8 @@ static void test_check_errors(void **state)
 	check_bad("", "metric=m;system=s", "name: '' is empty or longer than 127 bytes");
 	check_bad("a/b", "metric=m;system=s", "name: 'a/b' holds '/' or a control character");
 	/* PUT /api/v1/alarms/a%FF: stored, then not read back (fuzz/fuzz_http.c) */
-	check_bad("a\xff\xfftest", "metric=m;system=s", "name: is not UTF-8");
+	check_bad("a\xff\xfftest", "metric=m;system=s", "name: is not valid UTF-8");
+	check_bad("caf\xe9", "metric=m;system=s", "name: is not valid UTF-8");
 	check_bad("a", "system=s", "metric: an alarm needs exactly one of metric, expr, rule");
 	check_bad("a", "metric=m;expr=m*2;system=s",
 	          "metric/expr/rule: an alarm needs exactly one of metric, expr, rule");

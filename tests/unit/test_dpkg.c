@@ -328,6 +328,20 @@ static void test_conffiles(void **state)
 	assert_str(&p->version, "3.134");
 	assert_false(s.p[1].have & PKG_CONFFILES);
 	assert_int_equal(s.p[1].nconffiles, 0);
+
+	/* a file opening with continuation lines: no Conffiles field was
+	 * seen, so none is a conffile (the reader once read its "in
+	 * Conffiles" flag uninitialized here: fuzz/regress/pkgdb/) */
+	static const char open_cont[] = " first continuation\n"
+	                                " /etc/x.conf cc3493ecd2d09837ffdcc3e25fdfff18\n"
+	                                "Package: c\n";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(dpkg_parse(open_cont, sizeof(open_cont) - 1, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_str(&s.p[0].name, "c");
+	assert_int_equal(s.p[0].nconffiles, 0);
+	assert_false(s.p[0].have & PKG_CONFFILES);
+	assert_int_equal(s.p[0].bad, 1);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
 /* Unit tests: the JSON writer, buffers and number parsing helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -35,6 +36,35 @@ static void test_escape(void **state)
 	esc("caf\xe9", 4, "\"caf\\udce9\"");                 /* Latin-1 byte: not the same as... */
 	esc("caf\xc3\xa9", 5, "\"caf\\u00e9\"");             /* ...a real e-acute */
 	esc("", 0, "\"\"");
+}
+
+/* jw_utf8_valid() is true exactly when jw_escape() writes no \udcXX. */
+static void test_utf8_valid(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t n;
+		bool ok;
+	} cases[] = {
+	    {"", 0, true},
+	    {"plain ascii\t\n", 13, true},
+	    {"caf\xc3\xa9", 5, true},
+	    {"\xf0\x9f\x94\xa5", 4, true},  /* U+1F525 */
+	    {"a\0b", 3, true},              /* NUL is ASCII */
+	    {"caf\xe9", 4, false},          /* Latin-1 */
+	    {"\xc3", 1, false},             /* cut short */
+	    {"\xc0\xaf", 2, false},         /* overlong '/' */
+	    {"\xed\xa0\x80", 3, false},     /* a surrogate */
+	    {"\xf4\x90\x80\x80", 4, false}, /* above U+10FFFF */
+	    {"\x80", 1, false},             /* a lone continuation byte */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf b = BUF_INIT;
+		jw_escape(&b, cases[i].s, cases[i].n);
+		assert_int_equal(jw_utf8_valid(cases[i].s, cases[i].n), cases[i].ok);
+		assert_int_equal(strstr(buf_str(&b), "\\udc") == NULL, cases[i].ok);
+		buf_free(&b);
+	}
 }
 
 static void test_writer(void **state)
@@ -161,7 +191,7 @@ int main(void)
 	    cmocka_unit_test(test_escape),        cmocka_unit_test(test_writer),
 	    cmocka_unit_test(test_depth_limit),   cmocka_unit_test(test_buf),
 	    cmocka_unit_test(test_parse_numbers), cmocka_unit_test(test_time_format),
-	    cmocka_unit_test(test_trim_copy),
+	    cmocka_unit_test(test_trim_copy),     cmocka_unit_test(test_utf8_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
