@@ -118,7 +118,10 @@ static void do_cmdline(const char *s, size_t n)
 	char *c = fuzz_strdup((const uint8_t *)s, n);
 	size_t k = proc_cmdline_join(c, n);
 	CHECK(k <= n);
-	CHECK(c[n] == '\0'); /* buf[len] left alone */
+	CHECK(c[n] == '\0');               /* buf[len] left alone */
+	CHECK(memchr(c, '\0', k) == NULL); /* one line: every NUL inside became a space */
+	for (size_t i = k; i < n; i++)     /* only the trailing NULs were dropped */
+		CHECK(s[i] == '\0');
 	free(c);
 }
 
