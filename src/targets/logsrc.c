@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "../linux/proc_parse.h"
 #include "../util/buf.h"
 #include "../util/util.h"
 
@@ -226,14 +227,10 @@ static int parent_of(int proc_fd, int pid)
 	char path[64], st[1024];
 	snprintf(path, sizeof(path), "%d/stat", pid);
 	ssize_t n = read_small_at(proc_fd, path, st, sizeof(st));
-	if (n <= 0)
+	struct proc_stat ps;
+	if (n <= 0 || proc_parse_stat(st, (size_t)n, &ps) < 0)
 		return 0;
-	const char *rp = strrchr(st, ')');
-	int ppid = 0;
-	char state;
-	if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
-		return 0;
-	return ppid;
+	return ps.ppid;
 }
 
 static bool is_file_at(int root_fd, const char *path)

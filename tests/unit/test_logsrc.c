@@ -211,6 +211,35 @@ static void test_container_files(void **state)
 	assert_int_equal(logsrc_container(proc, root, &c, &l), 0);
 	assert_int_equal(l.n, 0);
 	logsrc_list_free(&l);
+
+	/* conmon as the parent of the container's init (from a /proc tree):
+	 * its -l names the log; the init's comm holds ") (" and a newline */
+	put(root, "proc/100/stat",
+	    "100 (sh) (x\ny) S 50 100 100 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
+	    "500 2236416 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0\n");
+	put(root, "proc/50/comm", "conmon\n");
+	int cfd = openat(root, "proc/50/cmdline", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	static const char cl[] = "/usr/bin/conmon\0-c\0abc\0-l\0k8s-file:/ctr/c.log\0";
+	assert_int_equal(write(cfd, cl, sizeof(cl) - 1), (ssize_t)sizeof(cl) - 1);
+	close(cfd);
+	put(root, "ctr/c.log", "x\n");
+	int fproc = openat(root, "proc", O_RDONLY | O_DIRECTORY);
+	assert_true(fproc >= 0);
+	snprintf(c.sys.runtime, sizeof(c.sys.runtime), "cri-o");
+	c.labels_json = "{}";
+	c.init_pid = 100;
+	assert_int_equal(logsrc_container(fproc, root, &c, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].path, "/ctr/c.log");
+	assert_int_equal(l.v[0].frame, LOGFMT_K8S);
+	logsrc_list_free(&l);
+	/* a stat line cut before its fields end names no parent */
+	put(root, "proc/100/stat", "100 (sh) S 50 100");
+	assert_int_equal(logsrc_container(fproc, root, &c, &l), 0);
+	assert_int_equal(l.n, 0);
+	logsrc_list_free(&l);
+	close(fproc);
+
 	close(root);
 	close(proc);
 	char cmd[600];
