@@ -6,6 +6,14 @@ Every string Vantage writes is decoded from JSON and turned back into bytes
 with the surrogateescape convention of docs/formats.md (\\udcXX is byte XX),
 then compared with what the kernel or the file system holds.
 
+  hostile_check.py mknames DIR
+      makes DIR with files whose names hold newlines, tabs, CR, ESC,
+      other control characters, DEL, quotes, backslashes, literal "\\u0000"
+      and "\\udcff", invalid UTF-8 (lone bytes, truncated, overlong,
+      surrogates), valid multi-byte UTF-8, 255-byte names, names that look
+      like JSON or a crawler line; a directory with such a name holding
+      such a file; symlinks out of the root (absolute, relative, to "/",
+      to a directory) and one whose target bytes are hostile.
   hostile_check.py parse FORMAT OUT
       every line of OUT parses (FORMAT json: a JSON object with the five
       keys; crawler: three TAB-separated columns, a JSON string key and a
@@ -16,6 +24,11 @@ then compared with what the kernel or the file system holds.
       following symlinks, MAXDEPTH (default 256) levels deep; for the
       crawler format also `name`.  FORMAT api: OUT is the answer of
       GET /api/v1/systems/ID/frame?feature=file.
+  hostile_check.py mapped FORMAT OUT PREFIX
+      the `library` records whose path starts with PREFIX: one line each,
+      sorted, "PATH-BYTES-REPR DELETED PROCESSES".
+  hostile_check.py sockets FORMAT OUT PID
+      the number of `connection` records owned by PID.
   hostile_check.py proc FORMAT OUT PID CMDLINE_MAX
       the process record of PID: comm (and, in the crawler format, the key
       "<comm>/<pid>") equals /proc/PID/comm's bytes, cmdline equals
@@ -64,6 +77,36 @@ def records(fmt, path):
                 yield feat, key, val
 
 
+NAMES = [
+    b"new\nline", b"tab\there", b"cr\rret", b"esc\x1b[31mred\x1b[0m", b"bell\x07",
+    b"del\x7f", b'quote"q', b"back\\slash", b"trail\\", b"\\u0000lit", b"\\udcff",
+    b"inv\xff\xfe", b"lone\xc3", b"cut\xe2\x82", b"overlong\xc0\xaf", b"surr\xed\xa0\x80",
+    b"big\xf4\x90\x80\x80", b"valid\xc3\xa9", b"emoji\xf0\x9f\x98\x80", b"ctl\x01\x02\x1f",
+    b" lead", b"trail ", b"x" * 255, b"\xe9" * 255, b"\xf0\x9f\x98\x80" * 63, b"metadata",
+    b'{"k":1}\t"x"\n', b"a\tb\tc", b"process\t\"x\"\t{}", b"nul\\x00", b"-",
+    b"..." , b"\xc2\xa0nbsp", b"\xef\xbb\xbfbom",
+]
+
+
+def cmd_mknames(d):
+    d = os.fsencode(d)
+    os.makedirs(d, exist_ok=True)
+    for n in NAMES:
+        with open(d + b"/" + n, "wb") as f:
+            f.write(n)
+    sub = d + b"/dir\n\t\xff\"\\"
+    os.makedirs(sub, exist_ok=True)
+    for n in NAMES[:8]:
+        open(sub + b"/" + n, "wb").close()
+    os.symlink(b"/etc/shadow", d + b"/esc-abs")
+    os.symlink(b"../../../../../../../../etc/passwd", d + b"/esc-rel")
+    os.symlink(b"/", d + b"/esc-root")
+    os.symlink(b"/etc", d + b"/esc-dir")
+    os.symlink(b"tgt\n\t\xff\"\\\x01", d + b"/link\nhostile")
+    print("%d names" % (len(NAMES) + 8 + 5 + 1))
+    return 0
+
+
 def cmd_parse(fmt, path):
     frames = recs = 0
     for feat, _, _ in records(fmt, path):
@@ -109,7 +152,20 @@ def cmd_tree(fmt, path, root, start, maxdepth):
     want = walk(root, start, maxdepth)
     got, bad = {}, []
     crawler = fmt == "crawler"
+    base = os.fsencode(root).rstrip(b"/")
+    contents = 0
     for feat, key, v in records(fmt, path):
+        if feat == "config":  # a config record: its content is the file's, exactly
+            k = b(key)
+            st = os.lstat(base + k)
+            if "content" in v:
+                contents += 1
+                with open(base + k, "rb") as f:
+                    data = f.read()
+                if not stat.S_ISREG(st.st_mode) or b(v["content"]) != data:
+                    bad.append("config %s: content %s, want %s" %
+                               (show(k), show(b(v["content"])), show(data)))
+            continue
         if feat != "file":
             continue
         k = b(key)
@@ -137,7 +193,8 @@ def cmd_tree(fmt, path, root, start, maxdepth):
             bad.append("not in the tree: %s" % show(k))
     for m in bad[:10]:
         print("#   " + m)
-    print("tree: %d entries, %d records, %d differences" % (len(want), len(got), len(bad)))
+    print("tree: %d entries, %d records, %d config contents, %d differences" %
+          (len(want), len(got), contents, len(bad)))
     return 1 if bad else 0
 
 
@@ -181,12 +238,32 @@ def cmd_proc(fmt, path, pid, cmax):
     return 1 if bad else 0
 
 
+def cmd_mapped(fmt, path, prefix):
+    rows = []
+    for feat, _, v in records(fmt, path):
+        if feat == "library" and b(v["path"]).startswith(os.fsencode(prefix)):
+            rows.append("%r %s %d" % (b(v["path"]), v["deleted"], v["processes"]))
+    print("\n".join(sorted(rows)))
+    return 0
+
+
+def cmd_sockets(fmt, path, pid):
+    print(sum(1 for feat, _, v in records(fmt, path) if feat == "connection" and v.get("pid") == pid))
+    return 0
+
+
 def main(a):
     try:
+        if a[0] == "mknames":
+            return cmd_mknames(a[1])
         if a[0] == "parse":
             return cmd_parse(a[1], a[2])
         if a[0] == "tree":
             return cmd_tree(a[1], a[2], a[3], a[4], int(a[5]) if len(a) > 5 else 256)
+        if a[0] == "mapped":
+            return cmd_mapped(a[1], a[2], a[3])
+        if a[0] == "sockets":
+            return cmd_sockets(a[1], a[2], int(a[3]))
         if a[0] == "proc":
             return cmd_proc(a[1], a[2], int(a[3]), int(a[4]))
     except (ValueError, UnicodeError, KeyError, TypeError) as e:

@@ -2,9 +2,10 @@
  * hostile_tool - builds hostile guests for tests/integration/hostile_*.sh
  * and tests/soak/guest_storm.sh (docs/reliability.md, "Hostile guests").
  *
- *   hostile_tool files DIR N [PER_DIR]
+ *   hostile_tool files DIR N [PER_DIR [NAMELEN]]
  *       N empty regular files under DIR, PER_DIR (default 10000) to a
- *       subdirectory: DIR/dNNNNN/fNNNNNNN.  Prints the number made.
+ *       subdirectory: DIR/dNNNNN/fNNNNNNN, padded to NAMELEN bytes (at most
+ *       255) with "-long".  Prints the number made.
  *   hostile_tool deep DIR DEPTH
  *       a chain DIR/d/d/d/... DEPTH directories deep (made relative to
  *       each parent's fd: the path is longer than PATH_MAX), a file "leaf"
@@ -49,9 +50,9 @@ static int die(const char *what)
 	return 1;
 }
 
-static int cmd_files(const char *dir, long n, long per)
+static int cmd_files(const char *dir, long n, long per, int namelen)
 {
-	char name[32];
+	char name[256];
 	int dfd = -1;
 	long made = 0;
 
@@ -71,7 +72,10 @@ static int cmd_files(const char *dir, long n, long per)
 			if (dfd < 0)
 				return die(name);
 		}
-		snprintf(name, sizeof(name), "f%07ld", i);
+		int k = snprintf(name, sizeof(name), "f%07ld", i);
+		for (; k < namelen && k < (int)sizeof(name) - 1; k++)
+			name[k] = "-long"[k % 5];
+		name[k] = 0;
 		if (mknodat(dfd, name, S_IFREG | 0644, 0) < 0 && errno != EEXIST)
 			return die(name);
 		made++;
@@ -317,7 +321,8 @@ static int cmd_storm(long seconds)
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "files"))
-		return cmd_files(argv[2], atol(argv[3]), argc > 4 ? atol(argv[4]) : 10000);
+		return cmd_files(argv[2], atol(argv[3]), argc > 4 ? atol(argv[4]) : 10000,
+		                 argc > 5 ? atoi(argv[5]) : 0);
 	if (argc == 4 && !strcmp(argv[1], "deep"))
 		return cmd_deep(argv[2], atol(argv[3]));
 	if (argc == 7 && !strcmp(argv[1], "proc"))
@@ -326,7 +331,7 @@ int main(int argc, char **argv)
 		return cmd_proc(argv);
 	if (argc == 3 && !strcmp(argv[1], "storm"))
 		return cmd_storm(atol(argv[2]));
-	fprintf(stderr, "usage: hostile_tool files DIR N [PER_DIR] | deep DIR DEPTH |\n"
+	fprintf(stderr, "usage: hostile_tool files DIR N [PER_DIR [NAMELEN]] | deep DIR DEPTH |\n"
 	                "       proc ARGV_BYTES FDS MAPS MAPFILE COMM | storm SECONDS\n");
 	return 2;
 }
