@@ -296,7 +296,7 @@ static void compose(char *msg, const char *reason, const char *fmt, va_list ap)
 	} else { /* a head, "...", the last 128 bytes of what, the reason */
 		size_t room = FRAME_MSG_MAX - 1 - tl - 3, end = 128, head = room - end;
 		memmove(msg, what, head);
-		memcpy(msg + head, "...", 3);
+		msg[head] = msg[head + 1] = msg[head + 2] = '.';
 		memcpy(msg + head + 3, what + len - end, end);
 		memcpy(msg + head + 3 + end, tail, tl + 1);
 	}
