@@ -264,8 +264,8 @@ static void on_alarm(int sig)
 static void storm_child(unsigned seed)
 {
 	long page = 4096;
-	for (int r = 0; r < 8; r++) {
-		size_t n = (size_t)(1 + (seed + (unsigned)r) % 64) * (size_t)page;
+	for (int r = 0; r < 4; r++) {
+		size_t n = (size_t)(1 + (seed + (unsigned)r) % 16) * (size_t)page;
 		char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED)
 			_exit(1);

@@ -85,8 +85,8 @@ echo "# figure: storm ${STORM_SECONDS}s: $crawls crawls of the guest's RAM (json
 check "storm: crawled again and again ($crawls crawls in ${STORM_SECONDS}s)" test "$crawls" -ge 3
 check_eq "storm: every crawl exits 0 within ${STORM_CRAWL_MAX}s (no signal, no hang)" 0 "$bad_rc"
 check_eq "storm: every frame is whole and every line parses, in both formats" 0 "$bad_parse"
-check "storm: the guest forked thousands of processes meanwhile (pids ${pmin:-?} -> $pmax)" \
-	test $((pmax - ${pmin:-0})) -ge 1000
+check "storm: the guest forked hundreds of processes meanwhile (pids ${pmin:-?} -> $pmax)" \
+	test $((pmax - ${pmin:-0})) -ge 500
 check "storm: QEMU still runs" kill -0 "$VM_PID"
 
 if [ "$STORM_SERVE" = 1 ]; then
