@@ -94,6 +94,12 @@ $(TOOLS:%=$(B)/tests/%): $(B)/tests/%: tests/integration/%.c $(LIBA)
 	@mkdir -p $(dir $@) $(B)/dep/tests
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/tests/$*.d -Isrc -o $@ $< $(LIBA) $(LDLIBS)
 
+# hostile_tool runs inside busybox containers and QEMU guests: static, no library
+TESTBIN += $(B)/tests/hostile_tool
+$(B)/tests/hostile_tool: tests/integration/hostile_tool.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -static -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
+
 $(B)/tests/vmi_fuzz: tests/integration/vmi_fuzz.c $(SANLIBA)
 	@mkdir -p $(dir $@) $(B)/dep/tests
 	$(CC) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP -MF $(B)/dep/tests/vmi_fuzz.d -Isrc $(SANFLAGS) -o $@ $< $(SANLIBA) $(LDLIBS)

@@ -289,7 +289,11 @@ static void on_error(void *ctx, const char *path, int err)
 {
 	struct config_walk *w = ctx;
 
-	frame_error(w->f, err, "%s", path);
+	if (err == VT_WALK_TOO_DEEP)
+		frame_error(w->f, 0, "%s: more than %d directories deep, not read", path,
+		            VT_WALK_MAX_DEPTH);
+	else
+		frame_error(w->f, err, "%s", path);
 }
 
 static int crawl(struct crawl_ctx *c)

@@ -80,8 +80,14 @@ static int emit(void *ctx, const struct vt_proc *p)
 		jw_str(j, "user", p->user);
 	if (p->have & VP_COMM)
 		jw_str(j, rec_name(f, "comm", "pname"), p->comm);
-	if (p->have & VP_CMDLINE)
+	if (p->have & VP_CMDLINE) {
 		jw_strn(j, rec_name(f, "cmdline", "cmd"), p->cmdline, p->cmdline_len);
+		if (p->cmdline_cut) {
+			jw_bool(j, "cmdline_truncated", true);
+			frame_skip(f, "process %d (%s): command line cut at %zu bytes", p->pid,
+			           (p->have & VP_COMM) ? p->comm : "?", p->cmdline_len);
+		}
+	}
 	if (p->have & VP_EXE)
 		jw_str(j, "exe", p->exe);
 	if (p->have & VP_CWD)

@@ -264,25 +264,63 @@ static void add_msg(struct frame *f, const char *msg)
 	}
 }
 
+/*
+ * A message of at most FRAME_MSG_MAX bytes: what (fmt) and why (reason, may
+ * be NULL).  What names an item of the system, often a path, which a
+ * hostile system can make as long as it likes (a path 256 directories
+ * deep): a long one is cut in its middle, marked "...", so that its start,
+ * its end (the file's own name) and the reason always remain.
+ */
+static void compose(char *msg, const char *reason, const char *fmt, va_list ap)
+{
+	char small[FRAME_MSG_MAX], *what = small, tail[128];
+	va_list aq;
+	va_copy(aq, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	size_t len = n < 0 ? 0 : (size_t)n;
+
+	if (n < 0)
+		small[0] = 0;
+	if (len >= sizeof(small) && (what = malloc(len + 1)) != NULL)
+		vsnprintf(what, len + 1, fmt, aq);
+	va_end(aq);
+	if (!what) { /* no memory for the whole: its start will do */
+		what = small;
+		len = sizeof(small) - 1;
+	}
+	snprintf(tail, sizeof(tail), "%s%s", reason ? ": " : "", reason ? reason : "");
+	size_t tl = strlen(tail);
+	if (len + tl < FRAME_MSG_MAX) {
+		memcpy(msg, what, len);
+		memcpy(msg + len, tail, tl + 1);
+	} else { /* a head, "...", the last 128 bytes of what, the reason */
+		size_t room = FRAME_MSG_MAX - 1 - tl - 3, end = 128, head = room - end;
+		memmove(msg, what, head);
+		msg[head] = msg[head + 1] = msg[head + 2] = '.';
+		memcpy(msg + head + 3, what + len - end, end);
+		memcpy(msg + head + 3 + end, tail, tl + 1);
+	}
+	if (what != small)
+		free(what);
+}
+
 void frame_error(struct frame *f, int err, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[FRAME_MSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	compose(msg, err ? strerror(err) : NULL, fmt, ap);
 	va_end(ap);
-	if (err && n >= 0 && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
 	cur_stat(f)->errors++;
 	add_msg(f, msg);
 }
 
 void frame_skip(struct frame *f, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[FRAME_MSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	compose(msg, NULL, fmt, ap);
 	va_end(ap);
 	cur_stat(f)->skipped++;
 	add_msg(f, msg);

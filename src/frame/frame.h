@@ -35,6 +35,7 @@
 
 #define FRAME_SPOOL_MEM (1u << 20)
 #define FRAME_MAX_ERRMSG 8 /* error messages kept per feature */
+#define FRAME_MSG_MAX 512  /* bytes of one message, its end included */
 
 struct frame;
 

@@ -50,6 +50,7 @@ struct vt_proc {
 	const char *user;    /* name resolved in the system's own passwd, or NULL */
 	const char *cmdline; /* argv joined with single spaces */
 	size_t cmdline_len;
+	bool cmdline_cut; /* argv was longer than the view's limit: cut there */
 	const char *exe;
 	const char *cwd;
 	const char *cgroup; /* the process's cgroup path */

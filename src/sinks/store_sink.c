@@ -7,7 +7,11 @@
  * (frame.c) and handed whole to the store at end_frame; in a batch
  * (sink_store_batch: the daemon's tick) they are queued and the batch's
  * frames stored together in ONE store transaction (store_put_frames) when
- * it ends, or as soon as it holds STORE_SINK_BATCH_MAX bytes.  A writer
+ * it ends, or as soon as it holds STORE_SINK_BATCH_MAX bytes; a frame larger
+ * than that (a container with a million files) is not copied into the
+ * batch: it is stored at once, with the batch before it, in one
+ * transaction.  The buffer of a frame above STORE_SINK_KEEP_MAX is freed
+ * once stored, so that one huge frame does not stay resident.  A writer
  * that does not mark frames (bytes, then flush) gets the old behaviour: the
  * bytes collected since the last flush are one frame, stored at flush.
  * When the store cannot take a frame for a passing reason (-ENOSPC: the
@@ -16,7 +20,8 @@
  * is kept in a queue in memory and retried, oldest first, before the next
  * frame, so frames are stored in order and nothing collected is lost while
  * the disk is full.  The queue is bounded (STORE_SINK_QUEUE_MAX bytes):
- * beyond it the oldest frames are dropped, counted and logged.  Any other
+ * beyond it the oldest frames are dropped, counted (as refused: the
+ * daemon's frames_failed) and logged.  Any other
  * error (a malformed frame) drops that frame alone.  end_frame (or flush)
  * returns the store's error so the caller can report it.  The store takes
  * JSON frames only: a frame in the crawler's format is refused at
@@ -37,6 +42,7 @@
 
 #define STORE_SINK_QUEUE_MAX (64u << 20)
 #define STORE_SINK_BATCH_MAX (8u << 20) /* a batch this large is stored at once */
+#define STORE_SINK_KEEP_MAX (16u << 20) /* a larger frame buffer is freed after use */
 
 struct qframe {
 	struct qframe *next;
@@ -120,6 +126,7 @@ static void drop_oldest(struct store_sink *ss, const char *why)
 	size_t len = ss->head->len;
 	unlink_head(ss);
 	ss->dropped++;
+	ss->refused_new++;
 	log_warn("store sink: a frame of %zu bytes was dropped (%s); %llu dropped so far", len, why,
 	         (unsigned long long)ss->dropped);
 }
@@ -129,6 +136,7 @@ static bool enqueue(struct store_sink *ss, const char *data, size_t len, bool ba
 {
 	if (len > STORE_SINK_QUEUE_MAX) {
 		ss->dropped++;
+		ss->refused_new++;
 		log_warn("store sink: a frame of %zu bytes is larger than the retry queue; dropped",
 		         len);
 		return false;
@@ -138,6 +146,7 @@ static bool enqueue(struct store_sink *ss, const char *data, size_t len, bool ba
 	struct qframe *q = malloc(sizeof(*q) + len);
 	if (!q) {
 		ss->dropped++;
+		ss->refused_new++;
 		log_warn("store sink: out of memory; a frame was dropped");
 		return false;
 	}
@@ -224,12 +233,15 @@ static int store_cur(struct store_sink *ss)
 	int r = 0;
 	if (ss->cur.len == 0)
 		r = ss->batching ? 0 : retry_queue(ss);
-	else if (!ss->batching)
-		r = store_all(ss, &ss->cur);
+	else if (!ss->batching || ss->cur.len > STORE_SINK_BATCH_MAX)
+		r = store_all(ss, &ss->cur); /* a large frame: not copied into the batch */
 	else if (enqueue(ss, ss->cur.data, ss->cur.len, true) &&
 	         ss->batch_bytes > STORE_SINK_BATCH_MAX)
 		r = retry_queue(ss); /* a large batch: store what it has now */
-	buf_reset(&ss->cur);
+	if (ss->cur.cap > STORE_SINK_KEEP_MAX)
+		buf_free(&ss->cur);
+	else
+		buf_reset(&ss->cur);
 	return r;
 }
 

@@ -66,7 +66,7 @@ static int walk_entry(struct walker *w, void *parent, const char *name, size_t p
 	if (e.st.type != VF_DIR)
 		return 0;
 	if (w->top + 1 >= w->max_depth) {
-		walk_error(w, ELOOP);
+		walk_error(w, VT_WALK_TOO_DEEP);
 		return 0;
 	}
 	rc = w->ops->enter(w->fs, parent, name, level(w, w->top + 1), w->top + 1);

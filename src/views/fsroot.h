@@ -47,7 +47,7 @@ int fsroot_stat(struct fsroot *r, const char *path, struct vt_stat *out);
  * through ops->error (ELOOP) and not read.  Returns 0, the non-zero value
  * an entry callback stopped with, or a negative errno when `root` itself
  * cannot be reached. */
-#define FSROOT_WALK_MAX_DEPTH 256
+#define FSROOT_WALK_MAX_DEPTH VT_WALK_MAX_DEPTH
 int fsroot_walk(struct fsroot *r, const char *root, const struct vt_walk_ops *ops, void *ctx);
 int fsroot_walk_open(struct fsroot *r, const struct vt_walk_entry *e, struct vfile **out);
 

@@ -26,7 +26,7 @@
 #include "view.h"
 
 /* Directories deeper than this are reported (ELOOP) and not read. */
-#define IMAGE_WALK_MAX_DEPTH 256
+#define IMAGE_WALK_MAX_DEPTH VT_WALK_MAX_DEPTH
 /* A directory larger than this is read up to it, then reported (EFBIG). */
 #define IMAGE_DIR_MAX_BYTES (1ull << 30)
 

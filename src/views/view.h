@@ -64,10 +64,15 @@ struct vt_walk_ops {
 	/* Called for each entry. Return VT_WALK_SKIP on a directory to not
 	 * descend into it, 0 to go on, anything else (>0) to stop. */
 	int (*entry)(void *ctx, const struct vt_walk_entry *e);
-	/* Called for a path that could not be read (err: positive errno). */
+	/* Called for a path that could not be read (err: positive errno, or
+	 * VT_WALK_TOO_DEEP). */
 	void (*error)(void *ctx, const char *path, int err);
 };
 #define VT_WALK_SKIP (-1)
+/* The err of error() for a directory VT_WALK_MAX_DEPTH levels below the
+ * walk's start: reported, never read (not an errno). */
+#define VT_WALK_TOO_DEEP 0x10000
+#define VT_WALK_MAX_DEPTH 256
 
 /* Generic per-item error hook for the iterating ops below: `what` names the
  * item ("pid 1234", "/proc/net/dev"), err is a positive errno.  `source`

@@ -161,7 +161,7 @@ struct proc_walk {
 	char cmd[CMDLINE_MAX + 1];
 };
 
-static int read_cmdline(struct vmi *v, uint64_t mm, char *dst, size_t *len)
+static int read_cmdline(struct vmi *v, uint64_t mm, char *dst, size_t *len, bool *cut)
 {
 	uint64_t pgd, start, end, pa;
 	if (vmi_field(v, mm, F_mm_pgd, &pgd) || vmi_field(v, mm, F_mm_arg_start, &start) ||
@@ -172,6 +172,7 @@ static int read_cmdline(struct vmi *v, uint64_t mm, char *dst, size_t *len)
 	size_t n = end - start > CMDLINE_MAX ? CMDLINE_MAX : end - start;
 	if (n && vmi_read_pgd(v, pa, start, dst, n))
 		return -EFAULT;
+	*cut = end - start > CMDLINE_MAX;
 	while (n && dst[n - 1] == 0)
 		n--;
 	for (size_t i = 0; i < n; i++)
@@ -285,7 +286,7 @@ static int one_task(void *ctx, uint64_t task)
 			p.err = EFAULT;
 		} else {
 			size_t n = 0;
-			if (!read_cmdline(v, mm, w->cmd, &n)) {
+			if (!read_cmdline(v, mm, w->cmd, &n, &p.cmdline_cut)) {
 				p.cmdline = w->cmd;
 				p.cmdline_len = n;
 				p.have |= VP_CMDLINE;

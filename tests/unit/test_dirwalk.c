@@ -1,6 +1,6 @@
 /* Unit tests: the generic depth-first walk (views/dirwalk.c) over a fake
  * in-memory file system: paths, dot-skip, VT_WALK_SKIP, stop values,
- * errors reported and walked past, the depth limit (ELOOP). */
+ * errors reported and walked past, the depth limit (VT_WALK_TOO_DEEP). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,7 +134,7 @@ static void on_error(void *ctx, const char *path, int err)
 {
 	struct seen *s = ctx;
 	s->errors++;
-	if (err == ELOOP)
+	if (err == VT_WALK_TOO_DEEP)
 		s->eloop++;
 	else
 		assert_string_equal(path, "/bad");

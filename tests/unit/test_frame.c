@@ -153,6 +153,40 @@ static void test_hostile_key(void **state)
 	free(out);
 }
 
+/* A message naming a path 300 levels deep: cut in its middle, never its
+ * end (the file's own name) or its reason. */
+static void fill_long_message(struct frame *f)
+{
+	char path[300 * 2 + 16];
+	size_t n = 0;
+	for (int i = 0; i < 300; i++)
+		path[n++] = '/', path[n++] = 'd';
+	strcpy(path + n, "/LAST");
+	frame_feature_start(f, "alpha");
+	frame_error(f, ENOENT, "%s", path);
+	frame_skip(f, "%s: skipped", path);
+	frame_feature_end(f);
+}
+
+static void test_long_message(void **state)
+{
+	size_t len;
+	char *out = run(FRAME_JSON, fill_long_message, &len);
+	char *hdr_end = strchr(out, '\n');
+	*hdr_end = 0;
+	const char *m = strstr(out, "\"messages\":{\"alpha\":[\"/d/d");
+	assert_non_null(m);
+	const char *e1 = strstr(m, "/d/LAST: No such file or directory\"");
+	const char *e2 = strstr(m, "/d/LAST: skipped\"");
+	assert_non_null(e1);
+	assert_non_null(e2);
+	assert_non_null(strstr(m, "/d.../d/d"));
+	/* each at most FRAME_MSG_MAX - 1 bytes between its quotes */
+	const char *q = m + strlen("\"messages\":{\"alpha\":[");
+	assert_true(e1 + strlen("/d/LAST: No such file or directory") - (q + 1) < FRAME_MSG_MAX);
+	free(out);
+}
+
 static void test_unwritable_sink(void **state)
 {
 	struct sink *s;
@@ -164,7 +198,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_json_format),       cmocka_unit_test(test_crawler_format),
 	    cmocka_unit_test(test_spool_keeps_order), cmocka_unit_test(test_hostile_key),
-	    cmocka_unit_test(test_unwritable_sink),
+	    cmocka_unit_test(test_unwritable_sink),   cmocka_unit_test(test_long_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

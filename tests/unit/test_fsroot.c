@@ -458,7 +458,7 @@ static void test_walk_depth_limit(void **state)
 	assert_int_equal(c->entries, FSROOT_WALK_MAX_DEPTH + 1);
 	assert_int_equal(c->max_depth, FSROOT_WALK_MAX_DEPTH);
 	assert_int_equal(c->errors, 1);
-	assert_int_equal(c->last_err, ELOOP);
+	assert_int_equal(c->last_err, VT_WALK_TOO_DEEP);
 	free(c);
 }
 

@@ -344,7 +344,7 @@ static void on_error(void *ctx, const char *path, int err)
 	struct collect *c = ctx;
 
 	c->errors++;
-	if (err == ELOOP)
+	if (err == ELOOP || err == VT_WALK_TOO_DEEP)
 		c->loops++;
 	snprintf(c->last_err_path, sizeof(c->last_err_path), "%s", path);
 }

@@ -453,7 +453,7 @@ struct proc_scratch {
 	char cgroup[8192];
 	char exe[PATH_MAX];
 	char cwd[PATH_MAX];
-	char cmdline[CMDLINE_MAX + 1];
+	char cmdline[CMDLINE_MAX + 2];                 /* one byte more tells a cut */
 	char dents[32768] __attribute__((aligned(8))); /* struct dirent64 */
 };
 
@@ -641,11 +641,15 @@ static void read_status(const struct proc_env *env, struct proc_scratch *s, int 
 
 static void read_cmdline(struct proc_scratch *s, int dfd, struct vt_proc *p)
 {
-	ssize_t n = read_at(dfd, "cmdline", s->cmdline, CMDLINE_MAX);
+	ssize_t n = read_at(dfd, "cmdline", s->cmdline, CMDLINE_MAX + 1);
 
 	if (n < 0) {
 		note(p, gone_to_esrch((int)-n));
 		return;
+	}
+	if ((size_t)n > CMDLINE_MAX) {
+		n = CMDLINE_MAX;
+		p->cmdline_cut = true;
 	}
 	p->cmdline_len = proc_cmdline_join(s->cmdline, (size_t)n);
 	s->cmdline[p->cmdline_len] = '\0';
