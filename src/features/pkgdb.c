@@ -369,6 +369,7 @@ static int run_para(const struct line_ops *ops, pkgdb_read_fn rd, void *rctx, pk
 		return -ENOMEM;
 	pkg_reset(&pa->pkg);
 	pa->started = false;
+	pa->in_conffiles = false;
 	pa->cb = cb;
 	pa->ctx = ctx;
 	int r = read_lines(rd, rctx, ops, pa);
