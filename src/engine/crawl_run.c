@@ -360,7 +360,7 @@ int crawl_run(const struct crawl_run *run)
 	if (!pool)
 		return -ENOMEM;
 	pool->own = *run;
-	pool->feats = calloc((size_t)run->nfeats + 1, sizeof(*pool->feats));
+	pool->feats = calloc((size_t)run->nfeats + 1, sizeof(const struct feature *));
 	if (!pool->feats) {
 		free(pool);
 		return -ENOMEM;
