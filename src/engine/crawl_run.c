@@ -33,7 +33,12 @@ struct job {
 };
 
 struct pool {
-	const struct crawl_run *run;
+	/* The pool's own copies of the caller's run and feature list: an
+	 * abandoned worker coming back after crawl_run() returned still reads
+	 * them (the caller's often live on its stack). */
+	const struct crawl_run *run; /* &own */
+	struct crawl_run own;
+	const struct feature **feats;
 	struct job *jobs;
 	atomic_int next;
 	bool priming;
@@ -41,7 +46,24 @@ struct pool {
 	pthread_cond_t cv;
 	int ndone;
 	int sink_err;
+	void **primed; /* the jobs' primed slots, one array */
+	int live;      /* crawl-phase worker threads not yet returned */
+	bool orphaned; /* crawl_run() returned: the last worker frees the pool */
 };
+
+static void free_primed(const struct crawl_run *run, struct job *j);
+
+static void pool_free(struct pool *p)
+{
+	for (int i = 0; i < p->run->ntargets; i++)
+		free_primed(p->run, &p->jobs[i]);
+	free(p->primed);
+	free(p->jobs);
+	free(p->feats);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
 
 static int open_view(const struct crawl_run *run, const struct crawl_target *t, struct view **v)
 {
@@ -239,11 +261,27 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* A worker thread: after the crawl phase, the last one out of a pool
+ * crawl_run() left behind (an abandoned worker that came back) frees it. */
+static void *worker_thread(void *arg)
+{
+	struct pool *p = arg;
+	worker(p);
+	if (p->priming)
+		return NULL; /* joined by crawl_run() */
+	pthread_mutex_lock(&p->lock);
+	bool last = --p->live == 0 && p->orphaned;
+	pthread_mutex_unlock(&p->lock);
+	if (last)
+		pool_free(p);
+	return NULL;
+}
+
 static int start_workers(struct pool *p, pthread_t *tids, int n)
 {
 	int started = 0;
 	for (int i = 0; i < n; i++) {
-		if (pthread_create(&tids[i], NULL, worker, p) != 0)
+		if (pthread_create(&tids[i], NULL, worker_thread, p) != 0)
 			break;
 		started++;
 	}
@@ -321,7 +359,16 @@ int crawl_run(const struct crawl_run *run)
 	struct pool *pool = calloc(1, sizeof(*pool));
 	if (!pool)
 		return -ENOMEM;
-	pool->run = run;
+	pool->own = *run;
+	pool->feats = calloc((size_t)run->nfeats + 1, sizeof(const struct feature *));
+	if (!pool->feats) {
+		free(pool);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < run->nfeats; i++)
+		pool->feats[i] = run->feats[i];
+	pool->own.feats = pool->feats;
+	pool->run = &pool->own;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -330,9 +377,11 @@ int crawl_run(const struct crawl_run *run)
 	pthread_condattr_destroy(&ca);
 	pool->jobs = calloc((size_t)run->ntargets + 1, sizeof(*pool->jobs));
 	void **primed = calloc((size_t)run->ntargets * (size_t)run->nfeats + 1, sizeof(void *));
+	pool->primed = primed;
 	if (!pool->jobs || !primed) {
 		free(pool->jobs);
 		free(primed);
+		free(pool->feats);
 		free(pool);
 		return -ENOMEM;
 	}
@@ -373,7 +422,11 @@ int crawl_run(const struct crawl_run *run)
 	}
 
 	/* phase 2: crawl */
+	pool->live = nw; /* before the threads start: they count down */
 	int n = start_workers(pool, tids, nw);
+	pthread_mutex_lock(&pool->lock);
+	pool->live -= nw - n;
+	pthread_mutex_unlock(&pool->lock);
 	if (n == 0) {
 		worker(pool);
 	} else if (wait_crawl(pool)) {
@@ -388,14 +441,13 @@ int crawl_run(const struct crawl_run *run)
 	bool all_done = true;
 	for (int i = 0; i < run->ntargets; i++)
 		all_done &= pool->jobs[i].state == DONE;
+	/* else: a detached worker may still touch its job; the last one out frees it all */
+	bool last = all_done || pool->live == 0;
+	if (!last)
+		pool->orphaned = true;
 	pthread_mutex_unlock(&pool->lock);
-	if (all_done) {
-		for (int i = 0; i < run->ntargets; i++)
-			free_primed(run, &pool->jobs[i]);
-		free(primed);
-		free(pool->jobs);
-		free(pool);
-	} /* else: a detached worker may still touch its job; leave it all */
+	if (last)
+		pool_free(pool);
 	return err;
 }
 

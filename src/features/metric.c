@@ -868,8 +868,10 @@ static int crawl(struct crawl_ctx *c)
 		m = metric_new(c);
 		if (!m)
 			return -ENOMEM;
-		if (interval > 0)
+		if (interval > 0) {
 			first_sample(m);
+			t0 = m->a.t_cg; /* the last kind's stamp: every rate covers >= interval */
+		}
 	}
 	m->c = c;
 	m->f = c->frame;

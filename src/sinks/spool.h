@@ -77,7 +77,7 @@ struct spool_opts {
 
 /* One spooled frame handed to deliver. */
 struct spool_item {
-	const void *data;
+	const void *data; /* len bytes, not NUL-terminated */
 	size_t len;
 	uint64_t records; /* the count given to spool_append() */
 	int64_t time_ns;  /* when it was spooled */

@@ -344,6 +344,28 @@ static void test_conffiles(void **state)
 	assert_int_equal(s.p[0].bad, 1);
 }
 
+/* A paragraph that opens with continuation lines: they are bad lines,
+ * never conffiles (the Conffiles state starts cleared, not stale). */
+static void test_leading_continuation(void **state)
+{
+	static const char text[] = " /etc/a.conf cc3493ecd2d09837ffdcc3e25fdfff18\n"
+	                           " /etc/b.conf 11a06baf8245fd8d690b99024d228c1f\n"
+	                           "Package: a\n";
+	/* a read that fails in a Conffiles list first: without a quarantine
+	 * (the plain build) the next reader gets that state's memory back */
+	static const char cut[] = "Package: z\nConffiles:\n /etc/z.conf "
+	                          "cc3493ecd2d09837ffdcc3e25fdfff18\n";
+	struct chunked c = {cut, sizeof(cut) - 1, 1000, 1};
+	struct seen s = {0};
+	assert_int_equal(dpkg_read(chunk_read, &c, collect, &s), -EIO);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(dpkg_parse(text, sizeof(text) - 1, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_false(s.p[0].have & PKG_CONFFILES);
+	assert_int_equal(s.p[0].nconffiles, 0);
+	assert_int_equal(s.p[0].bad, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +381,7 @@ int main(void)
 	    cmocka_unit_test(test_truncated_everywhere),
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_conffiles),
+	    cmocka_unit_test(test_leading_continuation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

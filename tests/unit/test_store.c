@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "under_valgrind.h"
 
 #include "sinks/sinks.h"
 #include "store/sqlite_internal.h"
@@ -1438,9 +1439,11 @@ static void test_retention_and_gc(void **state)
 		assert_int_equal(store_maintain(s, last + 490 * DAY + i * 1000), 0);
 	int64_t per = (mono_ns() - t0) / 10;
 	fprintf(stderr, "# idle store_maintain: %lld us\n", (long long)(per / 1000));
-	assert_true(per < 20 * 1000000LL);
 	store_close(s);
 	buf_free(&b);
+	/* a time bound means nothing under valgrind's emulation (20x slower) */
+	if (!RUNNING_ON_VALGRIND)
+		assert_true(per < 20 * 1000000LL);
 }
 
 static void test_chunk_codec(void **state)
