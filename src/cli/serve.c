@@ -106,6 +106,21 @@ static void report_count(void *arg, enum engine_counter c, int64_t v)
 	case EC_SYSTEMS:
 		atomic_store(&st->systems, v);
 		break;
+	case EC_STORE_ERRORS:
+		atomic_fetch_add(&st->store_errors, (uint64_t)v);
+		break;
+	case EC_FRAMES_DROPPED:
+		atomic_fetch_add(&st->frames_dropped, (uint64_t)v);
+		break;
+	case EC_SKIPPED:
+		atomic_fetch_add(&st->shed_skipped, (uint64_t)v);
+		break;
+	case EC_STORE_FULL:
+		atomic_store(&st->store_full, v);
+		break;
+	case EC_SHED_LEVEL:
+		atomic_store(&st->shed_level, v);
+		break;
 	}
 }
 

@@ -59,7 +59,8 @@ struct engine {
 	char **extra_urls;
 	int nextras;
 	struct store_share store;
-	bool abandoned; /* a lane thread was left running: keep the engine */
+	bool abandoned;       /* a lane thread was left running: keep the engine */
+	bool maintain_failed; /* fast lane: the last store maintenance failed (logged once) */
 	struct lane lanes[NLANES];
 
 	/* main: the schedule and what reloads change */

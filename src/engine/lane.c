@@ -433,10 +433,16 @@ static void maintain(struct engine *e)
 	pthread_mutex_lock(&e->store.lock);
 	int r = e->store.closed ? 0 : store_maintain(e->store.st, now_ns() / 1000000);
 	pthread_mutex_unlock(&e->store.lock);
-	if (r < 0)
-		log_warn("store %s: maintenance failed: %s", e->store.path, strerror(-r));
-	else
+	/* said once per episode: on a full disk it fails every minute */
+	if (r < 0 && !e->maintain_failed)
+		log_warn("store %s: maintenance failed: %s (retried every minute; said again once "
+		         "it works)",
+		         e->store.path, strerror(-r));
+	else if (r == 0 && e->maintain_failed)
+		log_warn("store %s: maintenance works again", e->store.path);
+	else if (r == 0)
 		log_debug("store maintenance: %.1f ms", (double)(mono_ns() - t0) / 1e6);
+	e->maintain_failed = r < 0;
 }
 
 /* The systems due for this run into l->targets; their number.  `fresh`
