@@ -30,6 +30,8 @@ enum engine_counter {
 	EC_SYSTEMS,       /* systems watched now */
 	EC_STORE_FULL,    /* 1 while the store's disk is full, else 0 */
 	EC_SHED_LEVEL,    /* the memory guard's level (memguard.h), 0: none */
+	EC_MEM_USED,      /* the memory guard's last sample: bytes used */
+	EC_MEM_LIMIT,     /* ...and the limit (0: none known) */
 };
 
 struct engine_report {
