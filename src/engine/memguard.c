@@ -194,7 +194,8 @@ static uint64_t own_rss(int proc_fd)
 
 static void take(struct memguard_sample *s, uint64_t used, uint64_t limit, const char *what)
 {
-	if (!limit || limit == UINT64_MAX)
+	/* v1 says "no limit" as the largest page count (9223372036854771712) */
+	if (!limit || limit >= (1ull << 62))
 		return;
 	double f = (double)used / (double)limit;
 	if (!s->limit || f > s->frac) {
