@@ -1,6 +1,6 @@
 #!/bin/bash
 # `vantage serve` under a tight cgroup memory limit (issue 17, faults): the
-# daemon runs in a cgroup of its own limited to 64 MB (the v1 memory
+# daemon runs in a cgroup of its own limited to 96 MB (the v1 memory
 # hierarchy, or cgroup2's memory.max), crawling the host and three
 # containers; a hog in the same cgroup takes the memory up to 93 % then
 # 95.5 % of the limit, and lets it go.  The daemon must read the limit, shed
@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/containers_lib.sh"
 
-LIMIT=$((64 << 20))
+LIMIT=$((96 << 20))
 CGREL=vantage-test/mem$$
 if [ -d "$CGROUP_FS/memory" ] && [ -f "$CGROUP_FS/memory/cgroup.procs" ]; then
 	CG=$CGROUP_FS/memory/$CGREL
@@ -110,7 +110,7 @@ wait_for 6 bash -c "[ \"\$(curl -s -m 2 http://127.0.0.1:$PORT/metrics | awk '\$
 lv=$(level)
 check "hog at 90 % ($(($(cat "$TMP/hog1") / 4)) MB): the daemon sheds (level $lv >= 2)" test "${lv:-0}" -ge 2
 check "…and says so in its log, with the figures ($(grep -m1 'shedding level' "$LOG" | cut -c1-110)...)" \
-	grep -q "warning: memory: [0-9]*% of the limit (.* of 64.0 MB, cgroup /$CGREL): shedding level [23]" "$LOG"
+	grep -q "warning: memory: [0-9]*% of the limit (.* of $((LIMIT >> 20)).0 MB, cgroup /$CGREL): shedding level [23]" "$LOG"
 check_eq "…refuses new live tails (503)" 503 "$(tail_code)"
 sk0=$(metric vantage_memory_shed_skipped_total)
 m0=$(frames_of metric)
