@@ -750,12 +750,11 @@ static void *engine_main(void *arg)
 		int64_t next = next_due(e, now);
 		now = wall_ms();
 		if (next > now) {
+			/* at most MAX_WAIT_MS on the monotonic clock: a wall clock
+			 * set back cannot stretch the wait by the jump */
+			int64_t wait_ms = next - now > MAX_WAIT_MS ? MAX_WAIT_MS : next - now;
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			int64_t wake =
-			    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (next - now);
-			ts.tv_sec = wake / 1000;
-			ts.tv_nsec = (wake % 1000) * 1000000;
+			mono_deadline(&ts, wait_ms * 1000000);
 			pthread_cond_timedwait(&e->cv, &e->lock, &ts);
 		}
 	}
@@ -855,10 +854,7 @@ int alarm_engine_start(const char *store_url, struct alarm_engine **out, char *e
 	}
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->olock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_cond_init(&e->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_mono(&e->cv); /* waits on CLOCK_MONOTONIC: see engine_main */
 	tab_rebuild(e);
 	e->win = alarm_window_new();
 	store_objects(e->st, "alarm", load_alarm_obj, e);

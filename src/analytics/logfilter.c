@@ -704,8 +704,7 @@ static void *run(void *arg)
 	pthread_mutex_lock(&R->m);
 	while (!R->stop) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
+		mono_deadline(&ts, 1000000000LL);
 		pthread_cond_timedwait(&R->cv, &R->m, &ts);
 		if (R->stop)
 			break;
@@ -764,7 +763,7 @@ int logfilter_start(const char *db, const struct logfilter_set *s,
 	if (r == 0 && (r = store_logs(R->st, &q, on_newest, &R->after)) < 0)
 		snprintf(err, errlen, "log filters: %s", store_errmsg(R->st));
 	pthread_mutex_init(&R->m, NULL);
-	pthread_cond_init(&R->cv, NULL);
+	cond_init_mono(&R->cv);
 	if (r == 0 && pthread_create(&R->th, NULL, run, R) != 0) {
 		snprintf(err, errlen, "log filters: cannot start a thread");
 		r = -EAGAIN;

@@ -59,6 +59,7 @@
 #include "../engine/sampler.h"
 #include "../engine/sflow_collector.h"
 #include "../engine/logtail.h"
+#include "../engine/memguard.h"
 #include "../server/instance.h"
 #include "../server/listen.h"
 #include "../server/server.h"
@@ -107,6 +108,27 @@ static void report_count(void *arg, enum engine_counter c, int64_t v)
 		break;
 	case EC_SYSTEMS:
 		atomic_store(&st->systems, v);
+		break;
+	case EC_STORE_ERRORS:
+		atomic_fetch_add(&st->store_errors, (uint64_t)v);
+		break;
+	case EC_FRAMES_DROPPED:
+		atomic_fetch_add(&st->frames_dropped, (uint64_t)v);
+		break;
+	case EC_SKIPPED:
+		atomic_fetch_add(&st->shed_skipped, (uint64_t)v);
+		break;
+	case EC_STORE_FULL:
+		atomic_store(&st->store_full, v);
+		break;
+	case EC_SHED_LEVEL:
+		atomic_store(&st->shed_level, v);
+		break;
+	case EC_MEM_USED:
+		atomic_store(&st->mem_used, v);
+		break;
+	case EC_MEM_LIMIT:
+		atomic_store(&st->mem_limit, v);
 		break;
 	}
 }
@@ -349,7 +371,9 @@ static void main_loop(struct daemon *d)
 	schedule_arm(&d->e.sched, d->tfd);
 	for (;;) {
 		struct epoll_event ev[4];
-		int n = epoll_wait(d->epfd, ev, 4, -1);
+		/* a wake-up a second for the memory guard (memguard.h) */
+		int n = epoll_wait(d->epfd, ev, 4, d->e.guard ? 1000 : -1);
+		engine_memcheck(&d->e, mono_ns());
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -536,6 +560,7 @@ static int open_store_and_api(struct daemon *d)
 	d->e.spool_dir = d->cfg.spool_dir;
 	d->e.spool_max_bytes = d->cfg.spool_max_bytes;
 	d->e.spool_max_age_s = (int64_t)d->cfg.spool_max_age;
+	d->e.guard = memguard_new(d->proc_fd, d->cfg.memory_limit);
 	d->e.watch[kind_container.index] = d->cfg.containers;
 	d->e.watch[kind_vm.index] = d->cfg.vms;
 	set_log_retention(d);
@@ -673,6 +698,10 @@ out_store:
 	if (!d->e.abandoned) /* after the lanes and the API, which call it */
 		alarm_engine_stop(d->alarms);
 out_fds:
+	if (!d->e.abandoned) {
+		memguard_free(d->e.guard);
+		d->e.guard = NULL;
+	}
 	close_fds(d);
 	free(d->token);
 out_cfg:

@@ -59,6 +59,7 @@ enum opt_type {
 	T_GLOBS,    /* [logs] globs: absolute globs, a comma list; the flag repeats */
 	T_PATTERNS, /* [logs] multiline_start: entries separated by ";;"; the flag repeats */
 	T_LINESIZE, /* [logs] max_line: 256 to 1M */
+	T_MEMLIMIT, /* [serve] memory_limit: off (0) or a size from 4M to 1T */
 	T_RETAINS,  /* [logs] retention_per_source: GLOB=DURATION entries separated by ";;" */
 };
 
@@ -123,6 +124,11 @@ static const struct opt_def opts[] = {
      OFF(spool_max_age)},
     {"log", "level", "log-level", "LEVEL", "debug, info, warn, error or off", T_LEVEL,
      OFF(log_level)},
+    {"serve", "memory_limit", "memory-limit", "SIZE",
+     "shed work (file walks, then package and config crawls and new live tails, then all "
+     "but metric) as the daemon's memory nears this limit or its cgroup's, whichever is "
+     "tighter (docs/running.md); off: the cgroup's limit only",
+     T_MEMLIMIT, OFF(memory_limit)},
     /* packet sampling (docs/flows.md) */
     {"sample", "interfaces", "sample", "IFACE[,IFACE...]",
      "sample packets on these interfaces of the host (veth ends of containers too) and send "
@@ -501,6 +507,17 @@ static int set_opt(struct serve_config *c, const struct opt_def *o, const char *
 		if (replace_list)
 			urls_clear(slot);
 		return list_add(slot, value, o->type == T_GLOBS ? "," : ";;", o->type, err, errlen);
+	case T_MEMLIMIT: {
+		uint64_t v = 0;
+		if (strcmp(value, "off") != 0 &&
+		    (feature_parse_size(value, &v) < 0 || v < (4u << 20) || v > (1ull << 40))) {
+			snprintf(err, errlen,
+			         "not off or a size from 4M to 1024G: '%s' (use e.g. 256M)", value);
+			return -EINVAL;
+		}
+		*(uint64_t *)slot = v;
+		return 0;
+	}
 	case T_LINESIZE: {
 		uint64_t v;
 		if (feature_parse_size(value, &v) < 0 || v < 256 || v > (1u << 20)) {
@@ -1052,6 +1069,12 @@ static void value_str(const struct serve_config *c, const struct opt_def *o, cha
 	case T_SIZE:
 	case T_LINESIZE:
 		feature_format_size(*(const uint64_t *)slot, dst, cap);
+		break;
+	case T_MEMLIMIT:
+		if (*(const uint64_t *)slot)
+			feature_format_size(*(const uint64_t *)slot, dst, cap);
+		else
+			snprintf(dst, cap, "off");
 		break;
 	case T_GLOBS:
 	case T_PATTERNS:

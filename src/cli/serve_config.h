@@ -75,6 +75,7 @@ struct serve_config {
 	uint64_t spool_max_bytes; /* [output] spool_max_bytes, per sink */
 	double spool_max_age;     /* [output] spool_max_age, seconds */
 	enum log_level log_level; /* [log] level */
+	uint64_t memory_limit;    /* [serve] memory_limit, bytes; 0: off (engine/memguard.h) */
 	char *sample_ifaces;      /* [sample] interfaces: a comma list; NULL: none */
 	uint32_t sample_rate;     /* [sample] rate: 1 in N */
 	char *sflow_listen;       /* [sflow] listen: [ADDR:]PORT, NULL: off */

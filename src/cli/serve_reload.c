@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../engine/memguard.h"
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/util.h"
@@ -57,6 +58,7 @@ void apply_config(struct daemon *d, const struct serve_config *c, bool at_start)
 	d->e.timeout = c->timeout;
 	d->e.file_timeout = c->file_timeout;
 	log_threshold = c->log_level;
+	memguard_set_soft_limit(d->e.guard, c->memory_limit);
 }
 
 /* Options a reload applies at once (lines of config_describe()). */
@@ -68,7 +70,8 @@ static bool reloadable(const char *line)
 	       strncmp(line, "[crawl] file_timeout ", 21) == 0 ||
 	       strncmp(line, "[api] token ", 12) == 0 ||
 	       strncmp(line, "[output] sinks ", 15) == 0 ||
-	       strncmp(line, "[api] token_file ", 17) == 0;
+	       strncmp(line, "[api] token_file ", 17) == 0 ||
+	       strncmp(line, "[serve] memory_limit ", 21) == 0;
 }
 
 /* Say which options changed that only a restart applies. */

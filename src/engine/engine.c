@@ -13,6 +13,7 @@
 #include "../util/log.h"
 #include "../util/util.h"
 #include "../util/xalloc.h"
+#include "memguard.h"
 
 void engine_init(struct engine *e, int proc_fd, struct store *st, const char *db_path,
                  const struct engine_report *report)
@@ -188,18 +189,64 @@ int engine_start(struct engine *e)
 	return 0;
 }
 
+static void count(struct engine *e, enum engine_counter c, int64_t v)
+{
+	if (e->report.count)
+		e->report.count(e->report.arg, c, v);
+}
+
+void engine_memcheck(struct engine *e, int64_t now)
+{
+	if (!e->guard)
+		return;
+	struct memguard_sample s;
+	bool changed;
+	int l = memguard_check(e->guard, now, &s, &changed);
+	e->shed_level = l;
+	count(e, EC_SHED_LEVEL, l);
+	count(e, EC_MEM_USED, (int64_t)s.used);
+	count(e, EC_MEM_LIMIT, (int64_t)s.limit);
+}
+
+/* The features of lane i that shedding at level `lv` keeps (of `m`);
+ * `metric_tick`: metric is due at this tick. */
+static uint64_t shed_keep(struct engine *e, int i, int lv, uint64_t m, bool metric_tick)
+{
+	if (lv >= MEMGUARD_TRIM && i == LANE_FILE)
+		return 0;
+	if (lv >= MEMGUARD_REFUSE_STREAMS && i == LANE_SLOW)
+		return 0;
+	if (lv >= MEMGUARD_METRIC_ONLY && i == LANE_FAST) {
+		int mi = e->sched.metric;
+		m &= mi >= 0 ? 1ull << mi : 0;
+		if (metric_tick && e->shed_ticks % 2 == 1)
+			m = 0; /* every other metric tick: its interval doubled */
+	}
+	return m;
+}
+
 void engine_tick(struct engine *e, int64_t now)
 {
+	engine_memcheck(e, now);
 	struct due d = schedule_due(&e->sched, now);
 	struct lane_request rq = {
-	    .enabled = schedule_enabled(&e->sched),
 	    .workers = e->workers,
 	};
+	uint64_t enabled = schedule_enabled(&e->sched);
+	int lv = e->shed_level;
+	bool metric_tick = d.discover; /* metric is due */
+	if (lv >= MEMGUARD_METRIC_ONLY && metric_tick)
+		e->shed_ticks++;
 	memcpy(rq.interval, e->sched.interval, sizeof(rq.interval));
 	for (int i = 0; i < NLANES; i++) {
-		rq.due = d.feats & e->lanes[i].feats;
+		uint64_t due = d.feats & e->lanes[i].feats;
+		rq.due = shed_keep(e, i, lv, due, metric_tick);
+		rq.enabled = (enabled & ~e->lanes[i].feats) |
+		             shed_keep(e, i, lv, enabled & e->lanes[i].feats, false);
+		if (rq.due != due)
+			count(e, EC_SKIPPED, __builtin_popcountll(due & ~rq.due));
 		rq.maintain = d.maintain && i == LANE_FAST;
-		rq.discover = d.discover && i == LANE_FAST;
+		rq.discover = d.discover && i == LANE_FAST && (rq.due || lv < MEMGUARD_METRIC_ONLY);
 		rq.timeout = i == LANE_FILE ? e->file_timeout : e->timeout;
 		if (rq.due || rq.maintain || rq.discover)
 			lane_post(&e->lanes[i], &rq);

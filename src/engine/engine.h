@@ -59,8 +59,15 @@ struct engine {
 	char **extra_urls;
 	int nextras;
 	struct store_share store;
-	bool abandoned; /* a lane thread was left running: keep the engine */
+	bool abandoned;       /* a lane thread was left running: keep the engine */
+	bool maintain_failed; /* fast lane: the last store maintenance failed (logged once) */
 	struct lane lanes[NLANES];
+
+	/* start: the memory guard (memguard.h), NULL: none; owned by the
+	 * caller.  main: its level, applied by engine_tick */
+	struct memguard *guard;
+	int shed_level;
+	uint64_t shed_ticks; /* metric ticks at level MEMGUARD_METRIC_ONLY */
 
 	/* main: the schedule and what reloads change */
 	struct schedule sched;
@@ -77,8 +84,13 @@ void engine_init(struct engine *e, int proc_fd, struct store *st, const char *db
  * in every case. */
 int engine_start(struct engine *e);
 
-/* Post to the lanes what is due at `now` (mono ns). */
+/* Post to the lanes what is due at `now` (mono ns), less what the memory
+ * guard's level sheds (memguard.h; counted as EC_SKIPPED). */
 void engine_tick(struct engine *e, int64_t now);
+
+/* Main thread: sample the memory guard (at most once a second) and take
+ * its level; reported as EC_SHED_LEVEL, EC_MEM_USED, EC_MEM_LIMIT. */
+void engine_memcheck(struct engine *e, int64_t now);
 
 /* Main thread: make the extra sinks those of urls[0..n) (SIGHUP): a sink
  * whose URL is still there stays open as it is (its connection, batch and

@@ -58,7 +58,7 @@ void lane_init(struct lane *l, int idx, struct engine *e)
 		l->opts = e->opts, l->opts_borrowed = true;
 	target_set_init(&l->set, e->proc_fd);
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->cv, NULL);
+	cond_init_mono(&l->cv); /* lane_wait: on CLOCK_MONOTONIC */
 	for (int f = 0; f < e->sched.nfeat; f++)
 		if (lane_of(feature_table[f]) == idx)
 			l->feats |= 1ull << f;
@@ -433,10 +433,16 @@ static void maintain(struct engine *e)
 	pthread_mutex_lock(&e->store.lock);
 	int r = e->store.closed ? 0 : store_maintain(e->store.st, now_ns() / 1000000);
 	pthread_mutex_unlock(&e->store.lock);
-	if (r < 0)
-		log_warn("store %s: maintenance failed: %s", e->store.path, strerror(-r));
-	else
+	/* said once per episode: on a full disk it fails every minute */
+	if (r < 0 && !e->maintain_failed)
+		log_warn("store %s: maintenance failed: %s (retried every minute; said again once "
+		         "it works)",
+		         e->store.path, strerror(-r));
+	else if (r == 0 && e->maintain_failed)
+		log_warn("store %s: maintenance works again", e->store.path);
+	else if (r == 0)
 		log_debug("store maintenance: %.1f ms", (double)(mono_ns() - t0) / 1e6);
+	e->maintain_failed = r < 0;
 }
 
 /* The systems due for this run into l->targets; their number.  `fresh`
@@ -618,10 +624,7 @@ void *lane_main(void *arg)
 bool lane_wait(struct lane *l, double secs)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t end = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (int64_t)(secs * 1e9);
-	ts.tv_sec = end / 1000000000;
-	ts.tv_nsec = end % 1000000000;
+	mono_deadline(&ts, (int64_t)(secs * 1e9));
 	pthread_mutex_lock(&l->lock);
 	while (!l->done) {
 		if (secs < 0)

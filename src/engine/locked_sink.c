@@ -97,6 +97,18 @@ static void count_stored(struct store_share *sh, struct sink *inner)
 		count(sh, EC_FRAMES_FAILED, (int64_t)refused);
 }
 
+/* Frames a sink's full retry queue dropped since last counted (lock held). */
+static void count_dropped(struct store_share *sh, int slot, struct sink *inner)
+{
+	if (slot < 0 || slot >= STORE_SHARE_SINKS)
+		return;
+	uint64_t d = sink_store_dropped(inner);
+	if (d > sh->dropped[slot]) {
+		count(sh, EC_FRAMES_DROPPED, (int64_t)(d - sh->dropped[slot]));
+		sh->dropped[slot] = d;
+	}
+}
+
 /* Retry the frames the other writers hold (lock held); counted. */
 static void retry_others(struct store_share *sh, int self)
 {
@@ -119,6 +131,9 @@ static void note_flush(struct lsink *ls, int r)
 	struct store_share *sh = ls->sh;
 	char msg[256];
 	count_stored(sh, ls->inner);
+	count_dropped(sh, ls->slot, ls->inner);
+	if (r < 0)
+		count(sh, EC_STORE_ERRORS, 1);
 	if (r == 0 && !ls->batching) {
 		count(sh, EC_RECORDS_STORED, (int64_t)ls->records);
 		ls->records = 0;
@@ -128,6 +143,10 @@ static void note_flush(struct lsink *ls, int r)
 		retry_others(sh, ls->slot);
 	int pending = total_pending(sh);
 	count(sh, EC_PENDING, pending);
+	if (r == -ENOSPC && !sh->full) {
+		sh->full = true;
+		count(sh, EC_STORE_FULL, 1);
+	}
 	if (r < 0 && !sh->trouble) {
 		sh->trouble = true;
 		if (r == -ENOSPC) {
@@ -145,7 +164,20 @@ static void note_flush(struct lsink *ls, int r)
 		say_error(sh, msg);
 	} else if (r == 0 && sh->trouble && pending == 0) {
 		sh->trouble = false;
-		log_warn("store %s: writing again; every pending frame is stored", sh->path);
+		if (sh->full)
+			count(sh, EC_STORE_FULL, 0);
+		sh->full = false;
+		uint64_t dropped = 0;
+		for (int i = 0; i < STORE_SHARE_SINKS; i++)
+			dropped += sh->dropped[i];
+		if (dropped)
+			log_warn(
+			    "store %s: writing again; every pending frame is stored (%llu frames "
+			    "dropped since start: the queue was full)",
+			    sh->path, (unsigned long long)dropped);
+		else
+			log_warn("store %s: writing again; every pending frame is stored",
+			         sh->path);
 		say_error(sh, sh->lost[0] ? sh->lost : NULL);
 	}
 }

@@ -35,7 +35,9 @@ struct store_share {
 	const char *path;     /* for messages */
 	pthread_mutex_t lock; /* the handle and every field below */
 	bool closed;
-	bool trouble; /* in an episode of failed writes */
+	bool trouble;                        /* in an episode of failed writes */
+	bool full;                           /* ...of a full disk (-ENOSPC) */
+	uint64_t dropped[STORE_SHARE_SINKS]; /* each sink's dropped frames, counted so far */
 	int pending[STORE_SHARE_SINKS];
 	struct sink *sinks[STORE_SHARE_SINKS]; /* each writer's locked sink, by slot */
 	bool reopen_failed;                    /* logged once */

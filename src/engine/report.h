@@ -19,12 +19,19 @@ enum engine_counter {
 	EC_RECORDS_STORED, /* records of committed frames */
 	EC_CRAWLS,         /* crawl passes finished */
 	EC_CRAWL_ERRORS,   /* item and feature errors in frame headers */
+	EC_STORE_ERRORS,   /* store writes (transactions) that failed */
+	EC_FRAMES_DROPPED, /* frames the retry queue dropped (full for too long) */
+	EC_SKIPPED,        /* crawls not run: shed under memory pressure */
 	/* set */
 	EC_LAST_FRAME_ID, /* id of the last stored frame */
 	EC_LAST_CRAWL_MS, /* end of the last crawl, ms since the epoch */
 	EC_LAST_CRAWL_US, /* duration of the last crawl */
 	EC_PENDING,       /* frames waiting for the store */
 	EC_SYSTEMS,       /* systems watched now */
+	EC_STORE_FULL,    /* 1 while the store's disk is full, else 0 */
+	EC_SHED_LEVEL,    /* the memory guard's level (memguard.h), 0: none */
+	EC_MEM_USED,      /* the memory guard's last sample: bytes used */
+	EC_MEM_LIMIT,     /* ...and the limit (0: none known) */
 };
 
 struct engine_report {

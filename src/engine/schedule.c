@@ -9,6 +9,7 @@
 
 #include "../features/feature.h"
 #include "../util/log.h"
+#include "../util/util.h"
 
 void schedule_init(struct schedule *s, int64_t now)
 {
@@ -71,10 +72,16 @@ int64_t schedule_next(const struct schedule *s)
 
 int schedule_arm(const struct schedule *s, int tfd)
 {
-	int64_t next = schedule_next(s);
+	/* armed relative to now (a delay, not TFD_TIMER_ABSTIME): the same on
+	 * CLOCK_MONOTONIC, and what a shim that fakes the wall clock
+	 * (libfaketime, tests/integration/clock_jump.sh) leaves alone, where it
+	 * shifts an absolute expiry by its offset even on the monotonic clock */
+	int64_t delay = schedule_next(s) - mono_ns();
+	if (delay < 1)
+		delay = 1; /* 0 would disarm it */
 	struct itimerspec its = {
-	    .it_value = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000}};
-	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+	    .it_value = {.tv_sec = delay / 1000000000, .tv_nsec = delay % 1000000000}};
+	if (timerfd_settime(tfd, 0, &its, NULL) < 0) {
 		log_error("timerfd: %s", strerror(errno));
 		return -errno;
 	}

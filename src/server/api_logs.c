@@ -375,6 +375,13 @@ void api_logs_tail(struct request *r)
 		req_error(r, 501, NULL, "the live tail needs the HTTP server");
 		return;
 	}
+	/* the daemon sheds work under memory pressure (engine/memguard.h: level 2) */
+	if (r->srv->stats && atomic_load(&r->srv->stats->shed_level) >= 2) {
+		req_error(r, 503, NULL,
+		          "the daemon is short of memory and sheds work: no new live tails now; "
+		          "try again later");
+		return;
+	}
 	if (atomic_fetch_add(&ntails, 1) >= TAIL_MAX) {
 		atomic_fetch_sub(&ntails, 1);
 		req_error(r, 503, NULL, "too many live tails at once (%d): try again later",

@@ -290,6 +290,27 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 	           (double)atomic_load(&st->pending_frames));
 	own_metric(o, "vantage_systems_watched", "gauge", "Systems the daemon watches now.",
 	           (double)atomic_load(&st->systems));
+	own_metric(o, "vantage_store_write_errors_total", "counter",
+	           "Store writes (transactions) that failed; their frames wait in memory.",
+	           (double)atomic_load(&st->store_errors));
+	own_metric(o, "vantage_store_full", "gauge",
+	           "1 while the store's disk is full (frames wait in memory), else 0.",
+	           (double)atomic_load(&st->store_full));
+	own_metric(o, "vantage_store_frames_dropped_total", "counter",
+	           "Frames dropped because the queue of frames waiting for the store was full.",
+	           (double)atomic_load(&st->frames_dropped));
+	own_metric(o, "vantage_memory_shed_level", "gauge",
+	           "The memory guard's level: 0 not shedding, 1-3 shedding (docs/running.md).",
+	           (double)atomic_load(&st->shed_level));
+	own_metric(o, "vantage_memory_shed_skipped_total", "counter",
+	           "Crawls not run because the daemon was shedding work under memory pressure.",
+	           (double)atomic_load(&st->shed_skipped));
+	own_metric(o, "vantage_memory_used_bytes", "gauge",
+	           "Memory the daemon's cgroup uses, page cache excluded (or its own RSS).",
+	           (double)atomic_load(&st->mem_used));
+	own_metric(o, "vantage_memory_limit_bytes", "gauge",
+	           "The memory limit the guard works to (cgroup or memory_limit), 0: none.",
+	           (double)atomic_load(&st->mem_limit));
 	struct sflow_collector *sc = atomic_load(&st->sflow);
 	if (sc)
 		sflow_metrics(o, sc);

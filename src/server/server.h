@@ -54,14 +54,23 @@ struct server_stats {
 	atomic_uint_fast64_t frames_stored; /* committed to the store */
 	atomic_uint_fast64_t frames_failed; /* dropped after every retry */
 	atomic_uint_fast64_t records_stored;
-	atomic_uint_fast64_t crawls;        /* crawl passes finished */
-	atomic_uint_fast64_t crawl_errors;  /* item and feature errors */
-	atomic_int_fast64_t last_frame_id;  /* id of the last stored frame */
-	atomic_int_fast64_t last_crawl_ms;  /* end of the last crawl, ms since epoch */
-	atomic_int_fast64_t last_crawl_us;  /* duration of the last crawl, microseconds */
-	atomic_int_fast64_t pending_frames; /* waiting for the store (full disk) */
-	atomic_int_fast64_t systems;        /* systems watched now */
-	atomic_int_fast64_t started_ms;     /* daemon start, ms since epoch */
+	atomic_uint_fast64_t crawls;         /* crawl passes finished */
+	atomic_uint_fast64_t crawl_errors;   /* item and feature errors */
+	atomic_int_fast64_t last_frame_id;   /* id of the last stored frame */
+	atomic_int_fast64_t last_crawl_ms;   /* end of the last crawl, ms since epoch */
+	atomic_int_fast64_t last_crawl_us;   /* duration of the last crawl, microseconds */
+	atomic_int_fast64_t pending_frames;  /* waiting for the store (full disk) */
+	atomic_int_fast64_t systems;         /* systems watched now */
+	atomic_int_fast64_t started_ms;      /* daemon start, ms since epoch */
+	atomic_uint_fast64_t store_errors;   /* store writes that failed */
+	atomic_uint_fast64_t frames_dropped; /* dropped by a full retry queue */
+	atomic_int_fast64_t store_full;      /* 1 while the store's disk is full */
+	/* memory guard (engine/memguard.h): its level (0: not shedding; new
+	 * live tails are refused from MEMGUARD_REFUSE_STREAMS up), crawls
+	 * skipped by it, and its last sample */
+	atomic_int_fast64_t shed_level;
+	atomic_uint_fast64_t shed_skipped;
+	atomic_int_fast64_t mem_used, mem_limit; /* bytes; limit 0: none known */
 	/* the sFlow collector (engine/sflow_collector.h) when one runs: its
 	 * counters on /metrics; set before the server starts, freed after it
 	 * stops */

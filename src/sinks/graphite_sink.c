@@ -449,12 +449,7 @@ static void *gs_thread(void *arg)
 			continue;
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		mono_deadline(&ts, 100 * 1000000LL);
 		pthread_cond_timedwait(&gs->wake, &gs->lock, &ts);
 	}
 	pthread_mutex_unlock(&gs->lock);
@@ -727,7 +722,7 @@ static int gs_open(const char *url, const char *rest, const struct sink_env *env
 	gs->resend_ns = 10 * 1000000000LL;
 	gs->timeout_ms = 2000;
 	pthread_mutex_init(&gs->lock, NULL);
-	pthread_cond_init(&gs->wake, NULL);
+	cond_init_mono(&gs->wake);
 	struct gs_opts o = {.gs = gs};
 	if (env)
 		o.env = *env;

@@ -252,12 +252,7 @@ static void *http_thread(void *arg)
 			continue;
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		mono_deadline(&ts, 100 * 1000000LL);
 		pthread_cond_timedwait(&hs->wake, &hs->lock, &ts);
 	}
 	pthread_mutex_unlock(&hs->lock);
@@ -470,7 +465,7 @@ static int http_open_url(const char *url, const char *rest, const struct sink_en
 	hs->batch_ns = 1000000000LL;
 	hs->timeout_ms = 10000;
 	pthread_mutex_init(&hs->lock, NULL);
-	pthread_cond_init(&hs->wake, NULL);
+	cond_init_mono(&hs->wake);
 	const char *hash = strchr(url, '#');
 	hs->post_url = hash ? xstrndup(url, (size_t)(hash - url)) : xstrdup(url);
 	struct http_opts o = {.hs = hs};

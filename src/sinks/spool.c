@@ -209,6 +209,7 @@ struct spool {
 	int64_t retry_at;    /* mono ns; 0: due */
 	int64_t backoff;     /* ns, the last delay */
 	int64_t drop_logged; /* mono ns of the last "full" warning */
+	uint64_t lost;       /* frames lost to write errors since the last append that worked */
 	unsigned rand_state;
 	struct spool_counters *c;
 	struct spool_counters own; /* when the registry is full */
@@ -648,11 +649,20 @@ int spool_append(struct spool *sp, const void *data, size_t len, uint64_t record
 	count_add(&sp->c->spooled_bytes, need);
 	count_add(&sp->c->frames, 1);
 	count_add(&sp->c->bytes, need);
+	if (sp->lost)
+		log_warn("spool %s: writing again (%llu frames were lost meanwhile)", sp->dir,
+		         (unsigned long long)sp->lost);
+	sp->lost = 0;
 	pthread_mutex_unlock(&sp->lock);
 	return 0;
 fail:
 	count_dropped(sp, records, need);
-	log_warn("spool %s: a frame of %zu bytes is lost: %s", sp->dir, len, strerror(-r));
+	/* once per episode: a full disk fails every append (all counted) */
+	if (r == -EFBIG || !sp->lost++)
+		log_warn("spool %s: a frame of %zu bytes is lost: %s%s", sp->dir, len, strerror(-r),
+		         r == -EFBIG ? ""
+		                     : "; frames that cannot be written are dropped (counted as "
+		                       "event=\"dropped\") until one is written again");
 	/* an empty new segment is removed with the next pop or at open */
 	pthread_mutex_unlock(&sp->lock);
 	return r;

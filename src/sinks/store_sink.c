@@ -63,6 +63,7 @@ struct store_sink {
 	size_t batch_bytes;
 	bool batching;
 	uint64_t dropped;
+	bool drop_said;                   /* a drop was logged since the queue was last empty */
 	uint64_t stored_new, refused_new; /* since sink_store_take() */
 	int64_t last_id;                  /* id of the last frame stored, 0 before any */
 	bool ended;                       /* end_frame tried the store since the last flush */
@@ -121,14 +122,20 @@ static void unlink_head(struct store_sink *ss)
 	free(q);
 }
 
+/* The oldest queued frame goes; logged once while the queue stays
+ * non-empty (a long full disk drops one frame a crawl: counted, on
+ * /metrics as vantage_store_frames_dropped_total, not logged each time). */
 static void drop_oldest(struct store_sink *ss, const char *why)
 {
 	size_t len = ss->head->len;
 	unlink_head(ss);
 	ss->dropped++;
 	ss->refused_new++;
-	log_warn("store sink: a frame of %zu bytes was dropped (%s); %llu dropped so far", len, why,
-	         (unsigned long long)ss->dropped);
+	if (!ss->drop_said)
+		log_warn("store sink: a frame of %zu bytes was dropped (%s); the oldest frames are "
+		         "dropped from now on while it stays full (%llu dropped so far)",
+		         len, why, (unsigned long long)ss->dropped);
+	ss->drop_said = true;
 }
 
 /* Queue a frame at the tail (a batch's when `batch`); false if dropped. */
@@ -215,6 +222,8 @@ static int store_all(struct store_sink *ss, const struct buf *cur)
 	}
 	if (f != &one)
 		free(f);
+	if (!ss->head)
+		ss->drop_said = false;
 	ss->nbatch = 0; /* tried: what is left is pending */
 	ss->batch_bytes = 0;
 	return r < 0 ? r : first_err;
@@ -417,3 +426,17 @@ const struct sink_scheme sink_scheme_store = {
     .usage = "store:[PATH]",
     .open = store_open_url,
 };
+
+uint64_t sink_store_dropped(struct sink *s)
+{
+	if (!s || s->ops != &store_sink_ops)
+		return 0;
+	return ((struct store_sink *)s)->dropped;
+}
+
+size_t sink_store_queued_bytes(struct sink *s)
+{
+	if (!s || s->ops != &store_sink_ops)
+		return 0;
+	return ((struct store_sink *)s)->qbytes;
+}

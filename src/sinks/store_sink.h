@@ -9,6 +9,7 @@
 #define VANTAGE_STORE_SINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../frame/sink.h"
@@ -39,5 +40,9 @@ int64_t sink_store_last_id(struct sink *s);
 int sink_store_batch(struct sink *s, bool on);
 /* Frames stored, and refused for good, since the last call. */
 void sink_store_take(struct sink *s, uint64_t *stored, uint64_t *refused);
+/* Frames the queue dropped since the sink was opened (it was full: the
+ * oldest go first), and the bytes it holds now.  0 for any other sink. */
+uint64_t sink_store_dropped(struct sink *s);
+size_t sink_store_queued_bytes(struct sink *s);
 
 #endif

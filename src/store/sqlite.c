@@ -160,6 +160,11 @@ static int rc_errno(sqlite3 *db, int rc)
 	}
 }
 
+int64_t sq_future_ms(void)
+{
+	return now_ns() / 1000000 + SQ_FUTURE_SLACK_MS;
+}
+
 int sq_fail(struct sqlite_store *s, int rc, const char *what)
 {
 	int err = rc_errno(s->db, rc);
@@ -212,20 +217,28 @@ static const char *const stmt_sql[ST__N] = {
         "INSERT INTO systems(sid, name, kind, runtime, image, host, labels, first_seen,"
         " last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
         " ON CONFLICT(sid) DO UPDATE SET"
-        " name = iif(excluded.last_seen >= last_seen, excluded.name, name),"
-        " kind = iif(excluded.last_seen >= last_seen, excluded.kind, kind),"
-        " runtime = iif(excluded.last_seen >= last_seen, excluded.runtime, runtime),"
-        " image = iif(excluded.last_seen >= last_seen, excluded.image, image),"
-        " host = iif(excluded.last_seen >= last_seen, excluded.host, host),"
-        " labels = iif(excluded.last_seen >= last_seen, excluded.labels, labels),"
-        " gone = iif(excluded.last_seen >= last_seen, 0, gone),"
-        " gone_at = iif(excluded.last_seen >= last_seen, NULL, gone_at),"
-        " gone_reason = iif(excluded.last_seen >= last_seen, NULL, gone_reason),"
+        /* a frame newer than the last seen, or any frame when the last
+         * seen is in the future (?9: now + slack; the clock was set
+         * back): it is the system's latest (docs/storage.md) */
+        " name = iif(excluded.last_seen >= last_seen OR last_seen > ?9, excluded.name, name),"
+        " kind = iif(excluded.last_seen >= last_seen OR last_seen > ?9, excluded.kind, kind),"
+        " runtime = iif(excluded.last_seen >= last_seen OR last_seen > ?9, excluded.runtime,"
+        " runtime),"
+        " image = iif(excluded.last_seen >= last_seen OR last_seen > ?9, excluded.image, image),"
+        " host = iif(excluded.last_seen >= last_seen OR last_seen > ?9, excluded.host, host),"
+        " labels = iif(excluded.last_seen >= last_seen OR last_seen > ?9, excluded.labels,"
+        " labels),"
+        " gone = iif(excluded.last_seen >= last_seen OR last_seen > ?9, 0, gone),"
+        " gone_at = iif(excluded.last_seen >= last_seen OR last_seen > ?9, NULL, gone_at),"
+        " gone_reason = iif(excluded.last_seen >= last_seen OR last_seen > ?9, NULL,"
+        " gone_reason),"
         " first_seen = min(first_seen, excluded.first_seen),"
-        " last_seen = max(last_seen, excluded.last_seen)"
+        " last_seen = iif(last_seen > ?9, excluded.last_seen, max(last_seen,"
+        " excluded.last_seen))"
         " RETURNING id",
-    [ST_SYS_METRIC] = "UPDATE systems SET last_metric = max(coalesce(last_metric, ?2), ?2)"
-                      " WHERE id = ?1",
+    /* as last_seen above: the newest, unless the one kept is in the future */
+    [ST_SYS_METRIC] = "UPDATE systems SET last_metric = iif(coalesce(last_metric, ?2) > ?3,"
+                      " ?2, max(coalesce(last_metric, ?2), ?2)) WHERE id = ?1",
     [ST_SYS_FIND] = "SELECT id FROM systems WHERE sid = ?1",
     [ST_SYS_FMASK] = "UPDATE systems SET fmask = fmask | ?2 WHERE id = ?1 AND fmask | ?2 != fmask",
     [ST_FRAME_INS] = "INSERT INTO frames(system, t, fmask, head, nums, parts)"

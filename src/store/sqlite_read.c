@@ -180,10 +180,25 @@ static void frame_row_free(struct frame_row *f)
 	buf_free(&f->parts);
 }
 
+static int find_frame_at(struct sqlite_store *s, int64_t sysrow, int64_t at, int bit,
+                         struct frame_row *f);
+
 /* The last frame of `sysrow` at or before `at` having feature bit `bit`
- * (bit < 0: any).  1 found, 0 none, negative errno. */
+ * (bit < 0: any).  The latest (at <= 0) is the last one not in the future
+ * (sq_future_ms: after the clock was set back, the frames taken before
+ * are ahead of now; the newest taken since is the latest), else the last
+ * one.  1 found, 0 none, negative errno. */
 static int find_frame(struct sqlite_store *s, int64_t sysrow, int64_t at, int bit,
                       struct frame_row *f)
+{
+	if (at > 0)
+		return find_frame_at(s, sysrow, at, bit, f);
+	int r = find_frame_at(s, sysrow, sq_future_ms(), bit, f);
+	return r == 0 ? find_frame_at(s, sysrow, 0, bit, f) : r;
+}
+
+static int find_frame_at(struct sqlite_store *s, int64_t sysrow, int64_t at, int bit,
+                         struct frame_row *f)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(s->db,

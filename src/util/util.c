@@ -177,6 +177,23 @@ int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+void cond_init_mono(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void mono_deadline(struct timespec *ts, int64_t ns)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	int64_t at = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec + (ns > 0 ? ns : 0);
+	ts->tv_sec = at / 1000000000;
+	ts->tv_nsec = at % 1000000000;
+}
+
 int64_t mono_ns(void)
 {
 	struct timespec ts;

@@ -8,6 +8,7 @@
 #ifndef VANTAGE_UTIL_H
 #define VANTAGE_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,14 @@ int grow_array(void **v, size_t *cap, size_t need, size_t size);
 
 int64_t now_ns(void);
 int64_t mono_ns(void);
+
+/* A condition variable whose timed waits are on CLOCK_MONOTONIC, and the
+ * deadline `ns` from now on that clock for pthread_cond_timedwait(): a
+ * wall clock set back or forth (NTP, an operator, a VM resumed) neither
+ * stretches a wait by the jump nor ends it early. */
+struct timespec;
+void cond_init_mono(pthread_cond_t *c);
+void mono_deadline(struct timespec *ts, int64_t ns);
 
 /* Value of one hex digit (either case), or -1. */
 int hex_digit(char c);
