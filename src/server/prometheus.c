@@ -264,6 +264,11 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 			buf_printf(o->out, "vantage_http_requests_total{code=\"other\"} %llu\n",
 			           (unsigned long long)n);
 	}
+	if (srv->guard_made)
+		own_metric(o, "vantage_http_connections_evicted_total", "counter",
+		           "Connections shut down by the server's caps while waiting for a request "
+		           "(slow clients).",
+		           (double)atomic_load(&srv->guard.evicted));
 	if (!st)
 		return;
 	own_metric(o, "vantage_frames_stored_total", "counter",
