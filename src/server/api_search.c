@@ -9,9 +9,11 @@
  * bytes, WAL size), which every write moves, are the index's key.  An
  * index at a time (`at`), or of the query's candidate records (a store
  * with a text index, PostgreSQL: search_index_build_for()), is built for
- * the request alone.  One thread builds the latest index while the others
- * wait for it (a burst of searches after a write builds it once, not once
- * per worker).  A bad query is a
+ * the request alone.  One thread builds the latest index at a time: a
+ * search that comes while it does is answered from the index before
+ * (one store change old) rather than wait, since a worker thread that
+ * waits holds up every connection it serves; with no index yet, it waits
+ * for the build.  A bad query is a
  * 400 naming the column of the bad token: {"error", "parameter": "q",
  * "column"}.
  */
@@ -79,7 +81,20 @@ static struct shared *latest(struct request *r, struct store *st)
 		buf_free(&key);
 		return s;
 	}
-	pthread_mutex_lock(&build_lock);
+	if (pthread_mutex_trylock(&build_lock) != 0) {
+		/* another thread builds the new index: answer from the one
+		 * before it (one store change old) rather than hold a worker
+		 * thread, whose other connections would wait too */
+		pthread_mutex_lock(&lock);
+		if ((s = cached))
+			s->refs++;
+		pthread_mutex_unlock(&lock);
+		if (s) {
+			buf_free(&key);
+			return s;
+		}
+		pthread_mutex_lock(&build_lock);
+	}
 	/* another thread may have built it while this one waited */
 	if ((s = cached_for(&key))) {
 		pthread_mutex_unlock(&build_lock);

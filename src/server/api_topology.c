@@ -9,10 +9,10 @@
  * (every system's connections parsed and resolved), so its answer is
  * built once and shared by the worker threads, one per group_by: kept
  * while the store's statistics (which every write moves) are unchanged and
- * for at most CACHE_MS, so an answer is never older than that (its "time"
- * and the flows' window move on).  One thread builds while the others
- * wait for it: a burst of requests after a write does not build the graph
- * once per worker.
+ * for at most CACHE_MS (its "time" and the flows' window move on).  One
+ * thread builds at a time: a request that comes meanwhile is answered from
+ * the graph before when it is younger than STALE_MS (a worker thread that
+ * waits holds up every connection it serves), else waits for the build.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +27,7 @@
 #include "request.h"
 
 #define CACHE_MS 1000
+#define STALE_MS 10000
 
 struct cached {
 	struct buf key, body;
@@ -63,14 +64,21 @@ static void answer(struct request *r, struct store *st, int64_t at_ms, enum topo
 }
 
 /* Copies the cached answer of group into r when its key is key and it is
- * fresh; true when it did. */
-static bool from_cache(struct request *r, unsigned group, const struct buf *key)
+ * fresh (or, with stale, whatever its key when younger than STALE_MS);
+ * true when it did. */
+static bool from_cache(struct request *r, unsigned group, const struct buf *key, bool stale)
 {
 	bool hit = false;
 	pthread_mutex_lock(&cache_lock);
 	struct cached *c = &cache[group];
-	if (c->built_ns && mono_ns() - c->built_ns < (int64_t)CACHE_MS * 1000000 &&
-	    c->key.len == key->len && memcmp(c->key.data, key->data, key->len) == 0) {
+	int64_t age = mono_ns() - c->built_ns;
+	if (c->built_ns && stale && age < (int64_t)STALE_MS * 1000000) {
+		hit = true;
+	} else if (c->built_ns && age < (int64_t)CACHE_MS * 1000000 && c->key.len == key->len &&
+	           memcmp(c->key.data, key->data, key->len) == 0) {
+		hit = true;
+	}
+	if (hit) {
 		r->status = c->status;
 		buf_reset(&r->body);
 		buf_add(&r->body, c->body.data, c->body.len);
@@ -83,17 +91,28 @@ static bool from_cache(struct request *r, unsigned group, const struct buf *key)
 static void latest(struct request *r, struct store *st, enum topo_group group)
 {
 	unsigned gi = (unsigned)group < 3 ? (unsigned)group : 0;
+	/* the key: this server (several may share the process) and the store's
+	 * statistics */
 	struct buf key = BUF_INIT;
+	buf_printf(&key, "%p ", (void *)r->srv);
 	int rc = store_stats_json(st, &key);
 	if (rc < 0) {
 		buf_free(&key);
 		req_store_error(r, rc, "store");
 		return;
 	}
-	if (!from_cache(r, gi, &key)) {
-		pthread_mutex_lock(&build_lock);
+	if (!from_cache(r, gi, &key, false)) {
+		if (pthread_mutex_trylock(&build_lock) != 0) {
+			/* another thread builds: answer from the graph before
+			 * (at most STALE_MS old) rather than hold a worker thread */
+			if (from_cache(r, gi, &key, true)) {
+				buf_free(&key);
+				return;
+			}
+			pthread_mutex_lock(&build_lock);
+		}
 		/* another thread may have built it while this one waited */
-		if (!from_cache(r, gi, &key)) {
+		if (!from_cache(r, gi, &key, false)) {
 			int64_t t = mono_ns();
 			answer(r, st, 0, group);
 			if (r->status == 200) {
