@@ -68,21 +68,17 @@ static void answer(struct request *r, struct store *st, int64_t at_ms, enum topo
  * true when it did. */
 static bool from_cache(struct request *r, unsigned group, const struct buf *key, bool stale)
 {
-	bool hit = false;
 	pthread_mutex_lock(&cache_lock);
 	struct cached *c = &cache[group];
 	int64_t age = mono_ns() - c->built_ns;
-	if (c->built_ns && stale && age < (int64_t)STALE_MS * 1000000) {
-		hit = true;
-	} else if (c->built_ns && age < (int64_t)CACHE_MS * 1000000 && c->key.len == key->len &&
-	           memcmp(c->key.data, key->data, key->len) == 0) {
-		hit = true;
-	}
+	bool hit =
+	    c->built_ns && (stale ? age < (int64_t)STALE_MS * 1000000
+	                          : age < (int64_t)CACHE_MS * 1000000 && c->key.len == key->len &&
+	                                memcmp(c->key.data, key->data, key->len) == 0);
 	if (hit) {
 		r->status = c->status;
 		buf_reset(&r->body);
 		buf_add(&r->body, c->body.data, c->body.len);
-		hit = true;
 	}
 	pthread_mutex_unlock(&cache_lock);
 	return hit;
