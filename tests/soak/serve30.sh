@@ -90,7 +90,8 @@ check "the daemon sees the host and the containers ($(jq '.systems|length' "$TMP
 poller() {
 	local reqs=0 errs=0 p code ct cte
 	while [ ! -e "$TMP/stop" ]; do
-		ct=$(jq -r '[.systems[] | select(.kind == "container" and (.gone | not))][0].id // empty' "$TMP/systems" 2>/dev/null)
+		# the oldest container: a new one may not have its process frame yet
+		ct=$(jq -r '[.systems[] | select(.kind == "container" and (.gone | not))] | sort_by(.first_seen) | .[0].id // empty' "$TMP/systems" 2>/dev/null)
 		cte=$(jq -rn --arg s "${ct:-$HOST}" '$s | @uri')
 		for p in /api/v1/health /api/v1/systems \
 			"/api/v1/chart?system=$HOSTE&metric=cpu.busy_pct&metric=memory.used_pct&from=-15m&width=600" \
