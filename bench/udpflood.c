@@ -53,8 +53,8 @@ int main(int argc, char **argv)
 	size_t len = fread(dg, 1, sizeof(dg), f);
 	fclose(f);
 	if (len < 40) {
-		fprintf(stderr, "udpflood: %s: %zu bytes: not an sFlow datagram with a sample\n", argv[1],
-		        len);
+		fprintf(stderr, "udpflood: %s: %zu bytes: not an sFlow datagram with a sample\n",
+		        argv[1], len);
 		return 2;
 	}
 	char host[256];
@@ -64,7 +64,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - argv[2]), argv[2]);
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+	struct sockaddr_in to = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)atoi(colon + 1))};
 	if (inet_pton(AF_INET, host, &to.sin_addr) != 1) {
 		fprintf(stderr, "udpflood: %s: not an IPv4 address\n", host);
 		return 2;
