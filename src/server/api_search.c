@@ -9,7 +9,11 @@
  * bytes, WAL size), which every write moves, are the index's key.  An
  * index at a time (`at`), or of the query's candidate records (a store
  * with a text index, PostgreSQL: search_index_build_for()), is built for
- * the request alone.  A bad query is a
+ * the request alone.  One thread builds the latest index at a time: a
+ * search that comes while it does is answered from the index before
+ * (one store change old) rather than wait, since a worker thread that
+ * waits holds up every connection it serves; with no index yet, it waits
+ * for the build.  A bad query is a
  * 400 naming the column of the bad token: {"error", "parameter": "q",
  * "column"}.
  */
@@ -32,6 +36,7 @@ struct shared {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shared *cached;
 static struct buf cached_key;
 
@@ -46,6 +51,20 @@ static void release(struct shared *s)
 	}
 }
 
+/* The cached index with a reference taken when its key is key, else NULL. */
+static struct shared *cached_for(const struct buf *key)
+{
+	struct shared *s = NULL;
+	pthread_mutex_lock(&lock);
+	if (cached && cached_key.len == key->len &&
+	    memcmp(cached_key.data, key->data, key->len) == 0) {
+		s = cached;
+		s->refs++;
+	}
+	pthread_mutex_unlock(&lock);
+	return s;
+}
+
 /* The index of the latest state: the cached one while the store's
  * statistics are unchanged, else a new one.  NULL with an answer set. */
 static struct shared *latest(struct request *r, struct store *st)
@@ -57,15 +76,28 @@ static struct shared *latest(struct request *r, struct store *st)
 		req_store_error(r, rc, "store");
 		return NULL;
 	}
-	pthread_mutex_lock(&lock);
-	struct shared *s = NULL;
-	if (cached && cached_key.len == key.len &&
-	    memcmp(cached_key.data, key.data, key.len) == 0) {
-		s = cached;
-		s->refs++;
-	}
-	pthread_mutex_unlock(&lock);
+	struct shared *s = cached_for(&key);
 	if (s) {
+		buf_free(&key);
+		return s;
+	}
+	if (pthread_mutex_trylock(&build_lock) != 0) {
+		/* another thread builds the new index: answer from the one
+		 * before it (one store change old) rather than hold a worker
+		 * thread, whose other connections would wait too */
+		pthread_mutex_lock(&lock);
+		if ((s = cached))
+			s->refs++;
+		pthread_mutex_unlock(&lock);
+		if (s) {
+			buf_free(&key);
+			return s;
+		}
+		pthread_mutex_lock(&build_lock);
+	}
+	/* another thread may have built it while this one waited */
+	if ((s = cached_for(&key))) {
+		pthread_mutex_unlock(&build_lock);
 		buf_free(&key);
 		return s;
 	}
@@ -73,6 +105,7 @@ static struct shared *latest(struct request *r, struct store *st)
 	struct search_index *ix;
 	rc = search_index_build(st, 0, &ix, err, sizeof(err));
 	if (rc < 0) {
+		pthread_mutex_unlock(&build_lock);
 		buf_free(&key);
 		req_error(r, 500, NULL, "%s", err);
 		return NULL;
@@ -87,6 +120,7 @@ static struct shared *latest(struct request *r, struct store *st)
 	buf_reset(&cached_key);
 	buf_add(&cached_key, key.data, key.len);
 	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&build_lock);
 	if (old)
 		release(old);
 	buf_free(&key);

@@ -21,6 +21,7 @@
  * whole scrape with one invalid label value).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <math.h>
 #include <stdio.h>
@@ -264,6 +265,11 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 			buf_printf(o->out, "vantage_http_requests_total{code=\"other\"} %llu\n",
 			           (unsigned long long)n);
 	}
+	if (srv->guard_made)
+		own_metric(o, "vantage_http_connections_evicted_total", "counter",
+		           "Connections shut down by the server's caps while waiting for a request "
+		           "(slow clients).",
+		           (double)atomic_load(&srv->guard.evicted));
 	if (!st)
 		return;
 	own_metric(o, "vantage_frames_stored_total", "counter",
@@ -320,7 +326,7 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 
 /* ---- GET /metrics ------------------------------------------------------------------ */
 
-static void write_series(struct request *r, struct collect *c, const struct own *o)
+static void write_series(struct buf *out, struct collect *c, const struct own *o)
 {
 	const char *s = c->arena.data;
 	if (c->n) /* no series yet: c->e is NULL, which qsort_r may not get */
@@ -340,7 +346,7 @@ static void write_series(struct request *r, struct collect *c, const struct own 
 				          s + e->metric);
 				continue;
 			}
-			buf_printf(&r->body,
+			buf_printf(out,
 			           "# HELP %s Latest point of the series %s of each system.\n"
 			           "# TYPE %s gauge\n",
 			           fam, s + e->metric, fam);
@@ -351,7 +357,7 @@ static void write_series(struct request *r, struct collect *c, const struct own 
 			continue; /* two names sanitized alike: the first wins */
 		prev = e;
 		prom_format_value(e->value, val, sizeof(val));
-		buf_printf(&r->body, "%s%s %s\n", fam, s + e->labels, val);
+		buf_printf(out, "%s%s %s\n", fam, s + e->labels, val);
 	}
 }
 
@@ -410,21 +416,81 @@ static void alarm_states(struct request *r, struct store *s)
 		store_objects(s, "alarm_state", alarm_state_obj, &a);
 }
 
+/* The series' text: the latest point of every series of a busy host's
+ * store is ~1 MB to read and write (100 containers), so it is made once and
+ * shared by the worker threads, kept while the store's statistics (which
+ * every write moves) are unchanged and for at most SERIES_CACHE_MS.  One
+ * thread makes it at a time; a scrape that comes meanwhile gets the text
+ * before (at most SERIES_STALE_MS old) rather than hold a worker thread,
+ * whose other connections would wait too. */
+#define SERIES_CACHE_MS 1000
+#define SERIES_STALE_MS 10000
+
+static pthread_mutex_t series_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t series_build = PTHREAD_MUTEX_INITIALIZER;
+static struct buf series_key, series_text;
+static int64_t series_ns; /* mono_ns() when made; 0: none */
+
+static bool series_cached(struct buf *out, const struct buf *key, bool stale)
+{
+	pthread_mutex_lock(&series_lock);
+	int64_t age = mono_ns() - series_ns;
+	bool hit = series_ns && (stale ? age < (int64_t)SERIES_STALE_MS * 1000000
+	                               : age < (int64_t)SERIES_CACHE_MS * 1000000 &&
+	                                     series_key.len == key->len &&
+	                                     memcmp(series_key.data, key->data, key->len) == 0);
+	if (hit)
+		buf_add(out, series_text.data, series_text.len);
+	pthread_mutex_unlock(&series_lock);
+	return hit;
+}
+
+/* Appends the series' text to out (see above); 0, or < 0 when the store
+ * failed (nothing appended). */
+static int series(struct buf *out, struct store *s, const struct buf *key, const struct own *o)
+{
+	if (series_cached(out, key, false))
+		return 0;
+	if (pthread_mutex_trylock(&series_build) != 0) {
+		if (series_cached(out, key, true))
+			return 0;
+		pthread_mutex_lock(&series_build);
+	}
+	int rc = 0;
+	if (!series_cached(out, key, false)) { /* not made while this one waited */
+		struct collect c = {0};
+		int64_t t = mono_ns();
+		rc = store_latest_points(s, collect_point, &c);
+		if (rc >= 0) {
+			size_t at = out->len;
+			write_series(out, &c, o);
+			pthread_mutex_lock(&series_lock);
+			buf_reset(&series_key);
+			buf_add(&series_key, key->data, key->len);
+			buf_reset(&series_text);
+			buf_add(&series_text, out->data + at, out->len - at);
+			series_ns = t;
+			pthread_mutex_unlock(&series_lock);
+		}
+		free(c.e);
+		buf_free(&c.arena);
+		buf_free(&c.fam);
+		buf_free(&c.lab);
+	}
+	pthread_mutex_unlock(&series_build);
+	return rc < 0 ? rc : 0;
+}
+
 void prom_metrics(struct request *r)
 {
 	static const char *const allowed[] = {NULL};
 	if (req_check_params(r, allowed) < 0)
 		return;
 	struct store *s = req_store(r);
-	struct buf stats = BUF_INIT;
-	struct collect c = {0};
+	struct buf stats = BUF_INIT, key = BUF_INIT;
 	bool ok = s != NULL;
 	if (ok && store_stats_json(s, &stats) < 0) {
 		log_warn("metrics: store stats: %s", store_errmsg(s));
-		ok = false;
-	}
-	if (ok && store_latest_points(s, collect_point, &c) < 0) {
-		log_warn("metrics: latest points: %s", store_errmsg(s));
 		ok = false;
 	}
 	/* scrapes get the own metrics (vantage_up 0) even when the store fails */
@@ -433,16 +499,19 @@ void prom_metrics(struct request *r)
 	buf_reset(&r->body);
 	struct own o = {.out = &r->body};
 	own_metrics(r, &o, ok, &stats);
-	if (ok)
-		write_series(r, &c, &o);
+	if (ok) {
+		/* the key: this server (several may share the process) and the
+		 * store's statistics */
+		buf_printf(&key, "%p ", (void *)r->srv);
+		buf_add(&key, stats.data, stats.len);
+		if (series(&r->body, s, &key, &o) < 0)
+			log_warn("metrics: latest points: %s", store_errmsg(s));
+	}
 	alarm_states(r, ok ? s : NULL);
 	spool_metrics(&r->body); /* the sinks' spools (sinks/spool.h) */
 	if (!r->body.data)
 		buf_adds(&r->body, "");
 	buf_free(&o.names);
 	buf_free(&stats);
-	free(c.e);
-	buf_free(&c.arena);
-	buf_free(&c.fam);
-	buf_free(&c.lab);
+	buf_free(&key);
 }
