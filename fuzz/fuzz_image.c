@@ -110,8 +110,8 @@ static void partitions(const uint8_t *data, size_t size)
 			for (int i = 0; i < MAX_LOGICAL && ebr && ebr < size / PART_SECTOR; i++) {
 				struct part p;
 				uint64_t next = 0;
-				int k = part_parse_ebr(data + ebr * PART_SECTOR, PART_SECTOR, ext, ebr,
-				                       &p, &next);
+				int k = part_parse_ebr(data + ebr * PART_SECTOR, PART_SECTOR, ext,
+				                       ebr, &p, &next);
 				if (k < 0)
 					break;
 				if (k == 1) {

@@ -67,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				struct ksym want[NNAMES];
 				for (size_t i = 0; i < NNAMES; i++)
 					want[i] = (struct ksym){.name = names[i]};
-				int found = kallsyms_lookup(data, size, &lay, relbase, want,
-				                            (int)NNAMES);
+				int found =
+				    kallsyms_lookup(data, size, &lay, relbase, want, (int)NNAMES);
 				if (found > (int)NNAMES)
 					__builtin_trap();
 				size_t n = 0;

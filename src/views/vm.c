@@ -762,3 +762,18 @@ int view_vm_open(struct gmem *mem, const struct vmi_opts *o, struct view **out, 
 	*out = &vv->base;
 	return 0;
 }
+
+int view_vm_located(const struct vmi *located, struct view **out)
+{
+	struct vm_view *vv = calloc(1, sizeof(*vv));
+	if (!vv)
+		return -ENOMEM;
+	vv->vmi = *located;
+	vv->base.ops = &vm_ops;
+	double up;
+	int64_t wall;
+	if (!guest_clock(&vv->vmi, &up, &wall))
+		vv->boot_time_ns = (int64_t)(((double)wall - up) * 1e9);
+	*out = &vv->base;
+	return 0;
+}
