@@ -728,6 +728,20 @@ static void vm_destroy(struct view *v)
 	free(v);
 }
 
+/* The guest's boot time from its clocks; 0 (unknown) when the clocks put it
+ * before 1970 or past what int64 nanoseconds hold (hostile values). */
+static void set_boot_time(struct vm_view *vv)
+{
+	double up, boot;
+	int64_t wall;
+	vv->boot_time_ns = 0;
+	if (guest_clock(&vv->vmi, &up, &wall))
+		return;
+	boot = ((double)wall - up) * 1e9;
+	if (boot > 0 && boot < 9e18)
+		vv->boot_time_ns = (int64_t)boot;
+}
+
 static const struct view_ops vm_ops = {
     .name = "vm",
     .processes = vm_processes,
@@ -756,10 +770,19 @@ int view_vm_open(struct gmem *mem, const struct vmi_opts *o, struct view **out, 
 		return r;
 	}
 	vv->base.ops = &vm_ops;
-	double up;
-	int64_t wall;
-	if (!guest_clock(&vv->vmi, &up, &wall))
-		vv->boot_time_ns = (int64_t)(((double)wall - up) * 1e9);
+	set_boot_time(vv);
+	*out = &vv->base;
+	return 0;
+}
+
+int view_vm_located(const struct vmi *located, struct view **out)
+{
+	struct vm_view *vv = calloc(1, sizeof(*vv));
+	if (!vv)
+		return -ENOMEM;
+	vv->vmi = *located;
+	vv->base.ops = &vm_ops;
+	set_boot_time(vv);
 	*out = &vv->base;
 	return 0;
 }

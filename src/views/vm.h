@@ -29,6 +29,11 @@ struct vm_view {
 /* Open a view on guest memory (taken over).  0 or negative errno + err. */
 int view_vm_open(struct gmem *mem, const struct vmi_opts *o, struct view **out, char *err,
                  size_t errlen);
+/* A view on a kernel already located: `located` filled by the caller (its
+ * memory, profile, bases and page-table root), as the fuzz harness of guest
+ * RAM builds one over synthetic memory; taken over (closed by
+ * view_destroy()).  0 or -ENOMEM. */
+int view_vm_located(const struct vmi *located, struct view **out);
 /* The vmi underneath (for stats and tests). */
 struct vmi *view_vm_vmi(struct view *v);
 

@@ -5,8 +5,12 @@
  * A member path "a.b" names member a of the struct, then member b of a's
  * type; members inside anonymous structs and unions are found wherever
  * they nest, offsets adding up.  The blob comes from guest memory and is
- * hostile: libbpf validates it (btf__new fails on a bad one), and we
- * bound every recursion.
+ * hostile: libbpf validates it (btf__new fails on a bad one), but not
+ * that types do not contain themselves: an anonymous member whose type
+ * holds anonymous members of that same type nests without end, and a few
+ * of them at each level grow the search exponentially.  So the search is
+ * bounded in depth and in members looked at (MEMBER_BUDGET per path step,
+ * far above any real kernel's: task_struct has a few hundred).
  */
 #include <bpf/btf.h>
 #include <errno.h>
@@ -15,6 +19,8 @@
 #include <time.h>
 
 #include "btf.h"
+
+#define MEMBER_BUDGET 16384 /* members looked at to find one member */
 
 static const struct {
 	const char *type, *path;
@@ -51,9 +57,10 @@ static const struct btf_type *strip(const struct btf *b, __u32 *id)
 	return NULL;
 }
 
-/* Member `name` of composite type id: bit offset and member type id. */
+/* Member `name` of composite type id: bit offset and member type id.
+ * *budget: members that may still be looked at (-E2BIG when spent). */
 static int find_member(const struct btf *b, __u32 id, const char *name, size_t nlen, __u32 *bits,
-                       __u32 *mtype, int depth)
+                       __u32 *mtype, int depth, unsigned *budget)
 {
 	if (depth > 8)
 		return -ELOOP;
@@ -62,6 +69,9 @@ static int find_member(const struct btf *b, __u32 id, const char *name, size_t n
 		return -ENOENT;
 	const struct btf_member *m = btf_members(t);
 	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		if (*budget == 0)
+			return -E2BIG;
+		(*budget)--;
 		const char *mn = btf__name_by_offset(b, m->name_off);
 		__u32 off = btf_member_bit_offset(t, i);
 		if (mn && *mn) {
@@ -73,11 +83,15 @@ static int find_member(const struct btf *b, __u32 id, const char *name, size_t n
 			continue;
 		}
 		__u32 sub_bits, sub_type; /* anonymous struct/union */
-		if (!find_member(b, m->type, name, nlen, &sub_bits, &sub_type, depth + 1)) {
+		int r =
+		    find_member(b, m->type, name, nlen, &sub_bits, &sub_type, depth + 1, budget);
+		if (!r) {
 			*bits = off + sub_bits;
 			*mtype = sub_type;
 			return 0;
 		}
+		if (r == -E2BIG)
+			return r;
 	}
 	return -ENOENT;
 }
@@ -96,7 +110,8 @@ static int resolve_field(const struct btf *b, const char *type, const char *path
 		const char *dot = strchr(p, '.');
 		size_t n = dot ? (size_t)(dot - p) : strlen(p);
 		__u32 bits, mt;
-		if (find_member(b, cur, p, n, &bits, &mt, 0))
+		unsigned budget = MEMBER_BUDGET;
+		if (find_member(b, cur, p, n, &bits, &mt, 0, &budget))
 			return -ENOENT;
 		total += bits;
 		cur = mt;

@@ -31,7 +31,9 @@
  * rules), its id against the descriptor's, text_len against the block;
  * after the text is copied the descriptor is read again and the record
  * dropped if it changed (overwritten while being read).  Every loop is
- * bounded by the ring's size and KLOG_MAX_RECORDS.
+ * bounded by the ring's size and KLOG_MAX_RECORDS, and a read ends at
+ * KLOG_MAX_FAULTS descriptors in a row that are not in guest memory (the
+ * next read starts there again).
  *
  * *next_seq below from_seq says the log restarted (the guest rebooted, or
  * the ring was reset): the caller reads again from *next_seq.  cb's
@@ -54,7 +56,8 @@
 #define ID_MASK ((1ull << SV_SHIFT) - 1)
 #define FAILED_LPOS 0x1ull
 #define NO_LPOS 0x3ull
-#define AVGBITS 5 /* the kernel's text ring: 2^5 bytes per descriptor */
+#define AVGBITS 5          /* the kernel's text ring: 2^5 bytes per descriptor */
+#define KLOG_MAX_FAULTS 64 /* unreadable descriptors in a row that end a read */
 
 enum { ST_RESERVED = 0, ST_COMMITTED = 1, ST_FINALIZED = 2, ST_REUSABLE = 3 };
 
@@ -321,17 +324,18 @@ static bool blk_bounds(const struct prb *r, const struct desc *d, uint64_t *off,
 	return *blen > 8 && *blen <= r->dsize && *off + *blen <= r->dsize;
 }
 
-enum rec_res { REC_OK, REC_SKIP, REC_STOP, REC_AHEAD };
+enum rec_res { REC_OK, REC_SKIP, REC_STOP, REC_AHEAD, REC_FAULT };
 
 /* Read record seq into rec (text into buf).  REC_AHEAD: the slot holds a
- * newer record (*newer its seq): seq is lost. */
+ * newer record (*newer its seq): seq is lost.  REC_FAULT: its descriptor
+ * or info does not read (not in guest memory). */
 static enum rec_res read_rec(const struct prb *r, uint64_t seq, bool at_head, char *buf,
                              struct klog_rec *rec, uint64_t *newer)
 {
 	struct desc d, d2;
 	struct info in, in2;
 	if (read_desc(r, seq, &d) || read_info(r, seq, &in))
-		return REC_SKIP;
+		return REC_FAULT;
 	if (in.seq != seq) {
 		if (in.seq > seq && (in.seq & r->mask) == (seq & r->mask)) {
 			*newer = in.seq;
@@ -391,7 +395,7 @@ static int read_prb(const struct vmi *v, uint64_t from_seq,
 	}
 	uint64_t seq = from_seq > first ? from_seq : first;
 	uint64_t bound = r.mask + 1 < KLOG_MAX_RECORDS ? r.mask + 1 : KLOG_MAX_RECORDS;
-	int n = 0;
+	int n = 0, faults = 0;
 	for (uint64_t it = 0; it < bound; it++) {
 		if (have_last && seq > last)
 			break;
@@ -401,6 +405,15 @@ static int read_prb(const struct vmi *v, uint64_t from_seq,
 		enum rec_res res = read_rec(&r, seq, at_head, buf, &rec, &newer);
 		if (res == REC_STOP)
 			break;
+		if (res == REC_FAULT) {
+			/* a real ring's descriptors all read: a run that does not
+			 * is a broken ring, not 4 Mi records to try one by one */
+			if (++faults >= KLOG_MAX_FAULTS)
+				break;
+			seq++;
+			continue;
+		}
+		faults = 0;
 		if (res == REC_AHEAD) { /* overwritten: on to the oldest still there */
 			if (!have_last || newer > last) {
 				if (at_head)
