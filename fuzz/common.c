@@ -12,6 +12,31 @@
 #include <string.h>
 #include <unistd.h>
 
+void *fuzz_copy(const uint8_t *data, size_t size)
+{
+	unsigned char *b = malloc(size ? size : 1);
+	if (!b)
+		abort();
+	b[0] = 0;
+	if (size)
+		memcpy(b, data, size);
+	return b;
+}
+
+static int fuzz_sink_write(struct sink *s, const void *data, size_t len)
+{
+	buf_add(&((struct fuzz_sink *)s)->b, data, len);
+	return 0;
+}
+
+static void fuzz_sink_close(struct sink *s)
+{
+	(void)s;
+}
+
+const struct sink_ops fuzz_sink_ops = {
+    .name = "memory", .write = fuzz_sink_write, .close = fuzz_sink_close};
+
 char *fuzz_strdup(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);

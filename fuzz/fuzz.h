@@ -26,6 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frame/sink.h"
+#include "util/buf.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -41,6 +44,22 @@ static inline unsigned fuzz_pick(const uint8_t **data, size_t *size, unsigned n)
 	}
 	return k;
 }
+
+/* An exact-size heap copy of the input, so that a read past its end is an
+ * ASan report (free() it; an empty input gets one byte, set to 0). */
+void *fuzz_copy(const uint8_t *data, size_t size);
+
+/* A sink that keeps what is written to it in `b` (buf_free() it):
+ *	struct fuzz_sink s = FUZZ_SINK_INIT;  ... use &s.base ... */
+struct fuzz_sink {
+	struct sink base;
+	struct buf b;
+};
+extern const struct sink_ops fuzz_sink_ops;
+#define FUZZ_SINK_INIT                                                                             \
+	{                                                                                          \
+		.base = {.ops = &fuzz_sink_ops, .desc = "memory"}, .b = BUF_INIT                   \
+	}
 
 /* A NUL-terminated heap copy of the input (free() it). */
 char *fuzz_strdup(const uint8_t *data, size_t size);

@@ -123,24 +123,6 @@ static void one_drift(const uint8_t *data, size_t size)
 
 /* ---- the config feature over a root directory ------------------------------ */
 
-struct mem_sink {
-	struct sink base;
-	struct buf b;
-};
-
-static int mem_write(struct sink *s, const void *data, size_t len)
-{
-	buf_add(&((struct mem_sink *)s)->b, data, len);
-	return 0;
-}
-
-static void mem_close(struct sink *s)
-{
-	(void)s;
-}
-
-static const struct sink_ops mem_ops = {.name = "memory", .write = mem_write, .close = mem_close};
-
 /* The member `name` of a JSON object text, or an empty span. */
 static struct js_span member(struct js_span obj, const char *name)
 {
@@ -189,7 +171,7 @@ static void one_feature(const uint8_t *data, size_t size)
 	if (!fuzz_file(rel, data, size))
 		return; /* a name the file system refuses */
 
-	struct mem_sink sink = {.base = {.ops = &mem_ops, .desc = "memory"}, .b = BUF_INIT};
+	struct fuzz_sink sink = FUZZ_SINK_INIT;
 	struct system_id sys = {.id = "fuzz:1", .name = "fuzz", .kind = "image", .host = "fuzz"};
 	const char *names[1] = {feature_config.name};
 	struct frame *f = frame_begin(&sink.base, &sys, names, 1, fmt);

@@ -34,18 +34,6 @@
 
 extern const struct feature feature_package;
 
-/* An exact-size heap copy of the input (a read past it is an ASan report). */
-static void *exact_copy(const uint8_t *data, size_t size)
-{
-	unsigned char *b = malloc(size ? size : 1);
-	if (!b)
-		abort();
-	b[0] = 0;
-	if (size)
-		memcpy(b, data, size);
-	return b;
-}
-
 static void check_str(const struct pkg_str *s)
 {
 	if (s->len >= PKG_STR_MAX || s->s[s->len] != '\0')
@@ -84,24 +72,6 @@ static void rpm_bad(void *ctx, int64_t hnum, int err)
 
 /* ---- the feature over a root directory ------------------------------------- */
 
-struct mem_sink {
-	struct sink base;
-	struct buf b;
-};
-
-static int mem_write(struct sink *s, const void *data, size_t len)
-{
-	buf_add(&((struct mem_sink *)s)->b, data, len);
-	return 0;
-}
-
-static void mem_close(struct sink *s)
-{
-	(void)s;
-}
-
-static const struct sink_ops mem_ops = {.name = "memory", .write = mem_write, .close = mem_close};
-
 static const char *const db_paths[] = {"root/var/lib/dpkg/status", "root/lib/apk/db/installed",
                                        "root/var/lib/rpm/rpmdb.sqlite"};
 
@@ -137,7 +107,7 @@ static void crawl_root(unsigned which, const uint8_t *data, size_t size)
 	if (!fuzz_file(db_paths[which], data, size))
 		abort();
 
-	struct mem_sink sink = {.base = {.ops = &mem_ops, .desc = "memory"}, .b = BUF_INIT};
+	struct fuzz_sink sink = FUZZ_SINK_INIT;
 	struct system_id sys = {.id = "fuzz:1", .name = "fuzz", .kind = "image", .host = "fuzz"};
 	const char *names[1] = {feature_package.name};
 	struct frame *f = frame_begin(&sink.base, &sys, names, 1, FRAME_JSON);
@@ -187,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2: {
 		/* an exact-size copy: a read past the blob is an ASan report */
-		unsigned char *b = exact_copy(data, size);
+		unsigned char *b = fuzz_copy(data, size);
 		struct pkg *p = malloc(sizeof(*p));
 		p->offset = 42;
 		if (rpm_header_parse(b, size, p) == 0) {
@@ -200,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 3: {
-		unsigned char *b = exact_copy(data, size);
+		unsigned char *b = fuzz_copy(data, size);
 		rpmdb_sqlite_read(b, size, check_pkg, rpm_bad, &n);
 		free(b);
 		break;

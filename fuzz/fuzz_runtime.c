@@ -49,18 +49,6 @@
 			__builtin_trap();                                                          \
 	} while (0)
 
-/* An exact-size heap copy of the input (a read past it is an ASan report). */
-static void *exact_copy(const uint8_t *data, size_t size)
-{
-	unsigned char *b = malloc(size ? size : 1);
-	if (!b)
-		abort();
-	b[0] = 0;
-	if (size)
-		memcpy(b, data, size);
-	return b;
-}
-
 static void check_meta(struct container_meta *m)
 {
 	if (getenv("FUZZ_DEBUG"))
@@ -146,7 +134,7 @@ static int walk_cb(void *ctx, const unsigned char *k, size_t kl, const unsigned 
 
 static void one_bolt(const uint8_t *data, size_t size)
 {
-	unsigned char *db = exact_copy(data, size);
+	unsigned char *db = fuzz_copy(data, size);
 	struct bolt b;
 	if (bolt_open(&b, db, size) == 0) {
 		static char ids[MAX_IDS][129];
@@ -235,7 +223,7 @@ static void check_vm(const struct vm_target *t)
 
 static void one_cmdline(const uint8_t *data, size_t size)
 {
-	char *s = exact_copy(data, size);
+	char *s = fuzz_copy(data, size);
 	struct vm_target t;
 	struct vm_backend b;
 	memset(&t, 0, sizeof t);
@@ -262,7 +250,7 @@ static void one_cmdline(const uint8_t *data, size_t size)
 
 static void one_libvirt(const uint8_t *data, size_t size)
 {
-	char *s = exact_copy(data, size);
+	char *s = fuzz_copy(data, size);
 	struct vm_libvirt lv;
 	if (vm_parse_libvirt_xml(s, size, &lv) == 0) {
 		CHECK_STR(lv.state);
