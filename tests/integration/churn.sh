@@ -17,6 +17,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/containers_lib.sh"
 source "$(dirname "$0")/vm_lib.sh"
 source "$(dirname "$0")/churn_lib.sh"
+VANTAGE=${VANTAGE_PLAIN:-$VANTAGE} # it measures the daemon's memory: the plain build (ASan's quarantine and shadow would count)
 
 DUR=${CHURN_SECONDS:-25}
 RSS_TOL=${CHURN_RSS_KB:-6144}

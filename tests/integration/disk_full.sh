@@ -7,6 +7,7 @@
 # (bounded), store them when space returns, and leave a store that passes
 # PRAGMA integrity_check.  docs/running.md "A full disk".
 source "$(dirname "$0")/lib.sh"
+VANTAGE=${VANTAGE_PLAIN:-$VANTAGE} # it measures the daemon's memory: the plain build (ASan's quarantine and shadow would count)
 
 SMALL=$TMP/small
 mkdir -p "$SMALL"

@@ -23,6 +23,7 @@
 #          are printed as "# figure:" lines.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/containers_lib.sh"
+VANTAGE=${VANTAGE_PLAIN:-$VANTAGE} # it measures the daemon's memory: the plain build (ASan's quarantine and shadow would count)
 need_testbin hostile_tool
 HT=$TESTBIN/hostile_tool
 CHECK=$(cd "$(dirname "$0")" && pwd)/hostile_check.py

@@ -11,6 +11,7 @@
 # (--memory-limit, [serve] memory_limit and SIGHUP) alone.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/containers_lib.sh"
+VANTAGE=${VANTAGE_PLAIN:-$VANTAGE} # it measures the daemon's memory: the plain build (ASan's quarantine and shadow would count)
 
 LIMIT=$((96 << 20))
 CGREL=vantage-test/mem$$
