@@ -10,7 +10,7 @@ pkgs=(gcc make pkg-config libc6-dev libssl-dev libsqlite3-dev libjansson-dev lib
       libsystemd-dev)
 with_recommends=()
 if [ "${1:-}" = "--tests" ]; then
-	pkgs+=(chromium libcmocka-dev clang-format clang-tidy cppcheck jq wrk busybox-static iproute2 procps time sqlite3 runc curl prometheus qemu-system-x86 e2fsprogs cpio python3 xz-utils zstd kmod prometheus-alertmanager postgresql kcat iperf3 ethtool graphite-carbon systemd-journal-remote faketime)
+	pkgs+=(chromium libcmocka-dev clang-format clang-tidy cppcheck jq wrk busybox-static iproute2 procps time sqlite3 runc curl prometheus qemu-system-x86 e2fsprogs cpio python3 xz-utils zstd kmod prometheus-alertmanager postgresql kcat iperf3 ethtool graphite-carbon systemd-journal-remote faketime openssl)
 	with_recommends+=(podman) # its recommends (uidmap, slirp4netns...) are what tests run with
 fi
 missing() {
