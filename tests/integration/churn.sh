@@ -46,6 +46,16 @@ for i in 1 2 3 4 5 6 7 8; do
 	cpids+=($!)
 done
 wait "${cpids[@]}"
+# one container that comes and goes before the baseline: the first container
+# of the test makes its parent cgroups (vantage-test/ in each hierarchy),
+# which the daemon then keeps open, one descriptor each, whatever follows
+mk_busybox_root "$TMP/churn-root" >/dev/null || { not_ok "busybox root"; exit 1; }
+start_unshare_container churn-warm "$TMP/churn-root" 'sleep 1000000' >/dev/null
+warm_seen() { "$VANTAGE" systems --all --json --db "$DB" 2>/dev/null | jq -e 'any(.[]; .name == "churn-warm")' >/dev/null; }
+wait_for 20 warm_seen
+stop_unshare_container churn-warm
+warm_gone() { "$VANTAGE" systems --all --json --db "$DB" 2>/dev/null | jq -e 'any(.[]; .name == "churn-warm" and .gone)' >/dev/null; }
+wait_for 20 warm_gone
 wait_for 20 bash -c "[ \$(wc -l <'$S' 2>/dev/null || echo 0) -ge 5 ]"
 B0=$(tail -1 "$S" | cut -d' ' -f1)
 sleep 4 # the baseline window: 4 samples of the daemon with no churned system

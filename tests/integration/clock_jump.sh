@@ -12,6 +12,7 @@
 # without deleting what is younger than retention, and the store passes
 # its integrity check.  docs/running.md "The clock".
 source "$(dirname "$0")/lib.sh"
+VANTAGE=${VANTAGE_PLAIN:-$VANTAGE} # libfaketime is preloaded: ASan must come first, so the plain build
 need_testbin store_tool
 
 FT=""
