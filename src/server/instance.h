@@ -36,10 +36,10 @@ struct server {
 	struct server_stats *stats; /* borrowed; NULL in api mode */
 	pthread_key_t store_key;    /* per-thread struct store * (request.c) */
 	bool key_made;
-	char address[80]; /* "127.0.0.1:7070" */
+	char address[80];   /* "127.0.0.1:7070" */
 	struct tls_pem tls; /* HTTPS when tls.cert (tls.h) */
-	int ui_fd;        /* the dashboard's directory (O_PATH), -1: none (ui_files.h) */
-	char *ui_dir;     /* its path (ui_fd -1: where it was looked for) */
+	int ui_fd;          /* the dashboard's directory (O_PATH), -1: none (ui_files.h) */
+	char *ui_dir;       /* its path (ui_fd -1: where it was looked for) */
 	/* The daemon's alarms (analytics/alarm_engine.h), set by `vantage
 	 * serve` once they run; NULL under `vantage api` (writes: 503). */
 	_Atomic(struct alarm_engine *) alarms;

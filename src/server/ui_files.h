@@ -30,7 +30,7 @@ struct server;
  * API calls from the daemon only (styles set by the libraries inline). */
 #define UI_CSP                                                                                     \
 	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "    \
-	"font-src 'self'; connect-src 'self'; manifest-src 'self'; object-src 'none'; "             \
+	"font-src 'self'; connect-src 'self'; manifest-src 'self'; object-src 'none'; "            \
 	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
 /* Find and open the UI directory (`dir`, or NULL for the default) into

@@ -75,6 +75,7 @@ static int get(uint64_t *eff, uint64_t *prm)
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct d[2];
 	memset(d, 0, sizeof(d));
+	*eff = *prm = 0;
 	if (syscall(SYS_capget, &h, d) != 0)
 		return -errno;
 	*eff = (uint64_t)d[0].effective | (uint64_t)d[1].effective << 32;
@@ -121,7 +122,7 @@ void caps_format(uint64_t mask, char *out, size_t outlen)
 
 int caps_keep(uint64_t keep, uint64_t *kept, char *err, size_t errlen)
 {
-	uint64_t eff, prm;
+	uint64_t eff = 0, prm = 0;
 	int rc = get(&eff, &prm);
 	*kept = 0;
 	if (rc < 0) {
