@@ -835,7 +835,8 @@ static int decode(struct ping *in, const char *p, const char *end)
 			in->sys = l.system;
 			in->ndurs = in->scratch.len / sizeof(int64_t);
 			in->durs = xreallocarray(in->durs, in->ndurs + 1, sizeof(int64_t));
-			memcpy(in->durs, in->scratch.data, in->ndurs * sizeof(int64_t));
+			if (in->ndurs) /* no durations: scratch.data may be NULL */
+				memcpy(in->durs, in->scratch.data, in->ndurs * sizeof(int64_t));
 			if (in->hd.features.p) { /* the header's features first, in its order */
 				struct js_iter it;
 				struct js_span v, fname;

@@ -106,8 +106,10 @@ cat >"$TMP/adv.jsonl" <<EOF
 {"system":"host:adv","time":"$TN","feature":"myfeat","key":"k1","value":{"name":"x-y-z"}}
 {"system":"host:adv","time":"$TN","feature":"myfeat","key":"k2","value":{"name":"other"}}
 EOF
-$VANTAGE api --db "$SQ" --import "$TMP/adv.jsonl" >/dev/null 2>&1
-$VANTAGE api --db "$PGU" --import "$TMP/adv.jsonl" >/dev/null 2>&1
+for db in "$SQ" "$PGU"; do
+	$VANTAGE api --db "$db" --import "$TMP/adv.jsonl" >"$TMP/import.out" 2>&1 ||
+		{ echo "# import into the store failed:"; sed 's/^/#   /' "$TMP/import.out"; }
+done
 SQS=("package%20name=bash" "process%20user=root%20cmdline~vantage" "connection%20state=LISTEN"
 	"os%20or%20interface" "root&limit=5" "has%20package%20name=bash%20and%20not%20has%20package%20name=nosuch"
 	"widget" "package%20name=widget" "%22line1%20zebra%22" "myfeat" "myfeat%20name=x-y-z"
@@ -117,7 +119,7 @@ same_search() { # LABEL: every query of SQS answers the same from both
 	for q in "${SQS[@]}"; do
 		curl -s "http://127.0.0.1:$P1/api/v1/search?q=$q" | jq -S 'del(.index)' >"$TMP/s1"
 		curl -s "http://127.0.0.1:$P2/api/v1/search?q=$q" | jq -S 'del(.index)' >"$TMP/s2"
-		cmp -s "$TMP/s1" "$TMP/s2" || bad="$bad $q"
+		cmp -s "$TMP/s1" "$TMP/s2" || { bad="$bad $q"; diff "$TMP/s1" "$TMP/s2" | head -6 | sed "s/^/#   /"; }
 		[ "$(jq .total "$TMP/s1")" != null ] || bad="$bad $q(no-answer)"
 	done
 	check_eq "$1: ${#SQS[@]} searches answer the same from PostgreSQL as from SQLite" "" "$bad"
