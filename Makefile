@@ -214,5 +214,5 @@ clean:
 	rm -rf $(B)
 
 -include $(OBJ:.o=.d) $(SANOBJ:.o=.d) $(UNITLIB:.o=.d) \
-  $(wildcard $(B)/dep/unit/*.d $(B)/dep/unitvg/*.d $(B)/dep/tests/*.d $(B)/dep/fuzz/*.d $(B)/dep/fuzzreg/*.d) \
+  $(wildcard $(B)/dep/unit/*.d $(B)/dep/unitvg/*.d $(B)/unitvglib/*.d $(B)/dep/tests/*.d $(B)/dep/fuzz/*.d $(B)/dep/fuzzreg/*.d) \
   $(wildcard $(B)/fuzzobj/src/*/*.d $(B)/fuzzobj/src/*/*/*.d)
