@@ -37,6 +37,7 @@
 #include "vmi/vmi.h"
 
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -191,6 +192,29 @@ static void walks(const struct vmi *v)
 	}
 }
 
+/* Walk the records (u32 physical address, u16 length, bytes) of [p, end):
+ * copy each into RAM, or zero where each went (clear). */
+static void records(unsigned char *ram, uint64_t ram_len, const uint8_t *p, const uint8_t *end,
+                    bool clear)
+{
+	while (end - p >= 6) {
+		uint32_t pa;
+		uint16_t len;
+		memcpy(&pa, p, 4);
+		memcpy(&len, p + 4, 2);
+		p += 6;
+		if (len > end - p)
+			len = (uint16_t)(end - p);
+		if (pa < ram_len && len <= ram_len - pa) {
+			if (clear)
+				memset(ram + pa, 0, len);
+			else
+				memcpy(ram + pa, p, len);
+		}
+		p += len;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hdr h;
@@ -202,20 +226,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	unsigned char *ram = ram_area + MAX_RAM - ram_len;
 
-	/* place the records */
-	const uint8_t *p = data + sizeof(h), *end = data + size;
-	while (end - p >= 6) {
-		uint32_t pa;
-		uint16_t len;
-		memcpy(&pa, p, 4);
-		memcpy(&len, p + 4, 2);
-		p += 6;
-		if (len > end - p)
-			len = (uint16_t)(end - p);
-		if (pa < ram_len && len <= ram_len - pa)
-			memcpy(ram + pa, p, len);
-		p += len;
-	}
+	const uint8_t *recs = data + sizeof(h), *end = data + size;
+	records(ram, ram_len, recs, end, false); /* place the records */
 
 	struct vmi v;
 	memset(&v, 0, sizeof(v));
@@ -242,19 +254,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		view_destroy(view);
 	}
 
-	/* back to zeros for the next input */
-	p = data + sizeof(h);
-	while (end - p >= 6) {
-		uint32_t pa;
-		uint16_t len;
-		memcpy(&pa, p, 4);
-		memcpy(&len, p + 4, 2);
-		p += 6;
-		if (len > end - p)
-			len = (uint16_t)(end - p);
-		if (pa < ram_len && len <= ram_len - pa)
-			memset(ram + pa, 0, len);
-		p += len;
-	}
+	records(ram, ram_len, recs, end, true); /* back to zeros for the next input */
 	return 0;
 }

@@ -42,10 +42,7 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 # ---- D2: a bad label must not leak the selector -------------------------------------------
 # (its RSS is measured: the plain build, ASan's quarantine would count)
-VANTAGE_SAN_SAVED=$VANTAGE
-VANTAGE=${VANTAGE_PLAIN:-$VANTAGE}
-start_api "$TMP/api.err" --db "$DB" --listen 127.0.0.1:0
-VANTAGE=$VANTAGE_SAN_SAVED
+VANTAGE=${VANTAGE_PLAIN:-$VANTAGE} start_api "$TMP/api.err" --db "$DB" --listen 127.0.0.1:0
 check "vantage api started" test -n "$URL"
 # N requests on one keep-alive connection; prints the status codes seen
 series_flood() {
