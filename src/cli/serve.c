@@ -51,6 +51,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "../analytics/alarm_engine.h"
 #include "../analytics/logfilter.h"
@@ -498,16 +500,19 @@ static void start_logs(struct daemon *d)
 	d->stats.extra_metrics_arg = d->logs;
 }
 
-/* A port below 1024 in a listen address ("127.0.0.1:80", ":514", "80"). */
+/* A port below 1024 in a listen address ("127.0.0.1:80", ":514", "80"),
+ * read as the API reads it (server_parse_listen). */
 static bool low_port(const char *listen)
 {
-	const char *c = listen ? strrchr(listen, ':') : NULL;
-	const char *p = c ? c + 1 : listen;
-	if (!p || !*p)
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool loopback;
+	char err[256];
+	if (!listen || server_parse_listen(listen, &ss, &sl, &loopback, err, sizeof(err)) < 0)
 		return false;
-	char *end;
-	long v = strtol(p, &end, 10);
-	return *end == '\0' && v > 0 && v < 1024;
+	in_port_t port = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                          : ((struct sockaddr_in *)&ss)->sin_port;
+	return ntohs(port) > 0 && ntohs(port) < 1024;
 }
 
 /* [security] drop_capabilities: keep what the enabled views need
