@@ -183,7 +183,7 @@ format:
 # suppressed in system headers and are dropped.
 LINT_JOBS ?= 2
 lint:
-	cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
+	cppcheck -j$(LINT_JOBS) --quiet --enable=warning,performance,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --error-exitcode=1 -D_GNU_SOURCE src
 	find src -name '*.c' | sort | xargs -P$(LINT_JOBS) -n4 sh -c '{ e=$$(clang-tidy \
 	  --quiet "$$@" -- -std=gnu11 -D_GNU_SOURCE -Isrc -I/usr/include/postgresql 2>&1 >&3); r=$$?; } 3>&1; \

@@ -33,12 +33,16 @@ struct job {
 };
 
 struct pool {
-	/* The pool's own copies of the caller's run and feature list: an
-	 * abandoned worker coming back after crawl_run() returned still reads
-	 * them (the caller's often live on its stack). */
+	/* The pool's own copies of the caller's run, feature list and
+	 * targets: an abandoned worker coming back after crawl_run() returned
+	 * still reads them (the caller's live on its stack or in arrays it
+	 * reuses for its next run).  What a target only borrows (its view,
+	 * carry slots, hook argument) the caller leaves to the stuck crawl. */
 	const struct crawl_run *run; /* &own */
 	struct crawl_run own;
 	const struct feature **feats;
+	struct crawl_target *targets;
+	struct crawl_target *caller; /* the caller's targets: only until crawl_run() returns */
 	struct job *jobs;
 	atomic_int next;
 	bool priming;
@@ -60,6 +64,7 @@ static void pool_free(struct pool *p)
 	free(p->primed);
 	free(p->jobs);
 	free(p->feats);
+	free(p->targets);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cv);
 	free(p);
@@ -169,6 +174,15 @@ static void finish(struct pool *p, struct job *j, struct frame *fr)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* The waiter gave up on the job: its worker, back from the kernel, stops. */
+static bool job_abandoned(struct pool *p, const struct job *j)
+{
+	pthread_mutex_lock(&p->lock);
+	bool a = j->state == ABANDONED;
+	pthread_mutex_unlock(&p->lock);
+	return a;
+}
+
 static void crawl_job(struct pool *p, struct job *j)
 {
 	const struct crawl_run *run = p->run;
@@ -211,6 +225,8 @@ static void crawl_job(struct pool *p, struct job *j)
 	for (int i = 0; i < run->nfeats; i++) {
 		if (!wants(j->t, i))
 			continue;
+		if (job_abandoned(p, j))
+			break; /* its frame is dropped: no more of its features */
 		frame_feature_start(fr, run->feats[i]->name);
 		if (mono_ns() > deadline) {
 			frame_error(fr, 0,
@@ -341,6 +357,7 @@ static bool wait_crawl(struct pool *p)
 			if (j->state == RUNNING && now - j->started > grace) {
 				j->state = ABANDONED;
 				j->t->abandoned = true;
+				p->caller[i].abandoned = true; /* the caller's say */
 				p->ndone++;
 				abandoned_any = true;
 				log_warn("%s: crawl stuck for more than %.1f s; abandoned",
@@ -376,10 +393,14 @@ int crawl_run(const struct crawl_run *run)
 	pthread_cond_init(&pool->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	pool->jobs = calloc((size_t)run->ntargets + 1, sizeof(*pool->jobs));
+	pool->targets = calloc((size_t)run->ntargets + 1, sizeof(*pool->targets));
+	pool->caller = run->targets;
+	pool->own.targets = pool->targets;
 	void **primed = calloc((size_t)run->ntargets * (size_t)run->nfeats + 1, sizeof(void *));
 	pool->primed = primed;
-	if (!pool->jobs || !primed) {
+	if (!pool->jobs || !pool->targets || !primed) {
 		free(pool->jobs);
+		free(pool->targets);
 		free(primed);
 		free(pool->feats);
 		free(pool);
@@ -387,7 +408,8 @@ int crawl_run(const struct crawl_run *run)
 	}
 	for (int i = 0; i < run->ntargets; i++) {
 		run->targets[i].abandoned = false;
-		pool->jobs[i].t = &run->targets[i];
+		pool->targets[i] = run->targets[i];
+		pool->jobs[i].t = &pool->targets[i];
 		pool->jobs[i].primed = primed + (size_t)i * (size_t)run->nfeats;
 	}
 	int nw = run->workers < 1 ? 1 : run->workers;

@@ -302,11 +302,30 @@ int vm_crawl_open(struct vm_crawl *c, const struct vm_crawl_args *a,
 
 void vm_crawl_close(struct vm_crawl *c)
 {
-	for (int i = 0; i < c->n; i++)
-		if (c->views[i] && !c->targets[i].abandoned)
-			view_destroy(c->views[i]);
+	bool stuck = false;
+	for (int i = 0; i < c->n; i++) {
+		if (!c->targets[i].abandoned) {
+			if (c->views[i])
+				view_destroy(c->views[i]);
+			continue;
+		}
+		/* its worker is stuck in a feature and still holds the view and
+		 * its job (vm_leave() runs when it comes back); a guest it
+		 * paused is resumed now, on a connection of our own: a crawl
+		 * never leaves a guest stopped */
+		stuck = true;
+		struct vm_job *j = &c->jobs[i];
+		struct qmp *q = NULL;
+		if (j->pause && j->qmp[0] && qmp_open(j->qmp, 3000, &q) == 0) {
+			if (qmp_command(q, "cont", NULL, NULL) == 0)
+				log_warn("vm %s: its crawl was abandoned; the guest is resumed",
+				         c->targets[i].sys.name);
+			qmp_close(q);
+		}
+	}
 	free(c->targets);
-	free(c->jobs);
+	if (!stuck) /* else left to the stuck workers: the process ends soon */
+		free(c->jobs);
 	free(c->views);
 	target_set_free(&c->found);
 	memset(c, 0, sizeof(*c));

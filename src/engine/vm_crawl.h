@@ -20,9 +20,10 @@
  *
  * Ownership: a struct vm_crawl owns its targets, the guests' views and
  * what discovery found; the crawl pool borrows the targets and views.
- * vm_crawl_close() frees it all, except the view of a guest whose crawl
- * was abandoned (its worker may still be using it: it is left, never
- * closed).  Errors: problems are reported as they are found through the
+ * vm_crawl_close() frees it all, except the view and job of a guest whose
+ * crawl was abandoned (its worker may still be using them: they are left,
+ * never freed); such a guest, if it was paused, is resumed there on a QMP
+ * connection of its own.  Errors: problems are reported as they are found through the
  * caller's report() callback, with the guest or the SPEC named; the
  * return values are below.
  */

@@ -45,7 +45,11 @@
  * Frames from the spool are at least once: one whose delivery was not
  * known at close is spooled and may be delivered twice (vantage ingest
  * drops a frame equal to the last one of its chain).  A chain whose frame
- * went to the spool goes on with a full frame.  With spool=off (or no
+ * went to the spool goes on with a full frame.  The deltas of that chain
+ * sent after it, before its failure was known, are spooled whole too,
+ * delivered or not: their base reaches the consumer only from the spool,
+ * after them (the consumer counts each as `unknown_base`, then stores the
+ * whole frame replayed).  With spool=off (or no
  * spool directory) frames wait in librdkafka's queue in memory for ever
  * (timeout_ms 0), bounded by queue_mb: when it is full the sink waits up
  * to 10 s for room, then drops the frame (counted, logged).
@@ -77,6 +81,7 @@ struct inflight {
 	uint32_t left; /* messages without a delivery report yet */
 	bool failed;   /* a message failed (or could not be queued) */
 	bool replay;   /* from the spool: stays there if it fails */
+	bool delta;    /* sent as a delta of the chain's previous frame */
 	uint64_t records;
 	size_t len;  /* of data: the text to spool (0 without a spool) */
 	char data[]; /* a spool item: prefix line + the frame */
@@ -86,6 +91,8 @@ struct chain {
 	char *sys, *name;
 	struct delta_set base; /* the set of the last frame sent */
 	bool have_base, force_full;
+	bool base_spooled; /* a frame went to the spool: the deltas in flight after
+	                    * it reach the consumer before their base */
 	uint64_t seq;
 	int since_full;
 };
@@ -115,6 +122,7 @@ struct kafka_sink {
 	/* counts */
 	uint64_t frames, full, deltas, messages, bytes, full_bytes, delta_bytes;
 	uint64_t delivered, failed, dropped, spooled, replayed;
+	uint64_t orphans; /* delivered deltas spooled whole: their base was spooled */
 };
 
 /* ---- delivery reports ----------------------------------------------------------- */
@@ -287,9 +295,17 @@ static void settle(struct kafka_sink *ks, bool all)
 		ks->head = f->next;
 		if (!ks->head)
 			ks->tail = NULL;
-		if ((f->failed || f->left) && !f->replay) {
+		struct chain *c = f->chain < ks->nchains ? &ks->chains[f->chain] : NULL;
+		bool orphan = f->delta && c && c->base_spooled && ks->spool;
+		if (c && !f->delta && !f->failed && !f->left)
+			c->base_spooled = false; /* the consumer's base is this whole frame */
+		if (((f->failed || f->left) && !f->replay) || orphan) {
 			if (ks->spool) {
+				if (orphan && !f->failed && !f->left)
+					ks->orphans++;
 				to_spool(ks, f->data, f->len, f->records, f->chain);
+				if (c)
+					c->base_spooled = true;
 			} else {
 				ks->dropped++;
 				log_warn("%s: a frame was not delivered; %llu lost so far",
@@ -404,6 +420,7 @@ static int send_frame(struct kafka_sink *ks, uint64_t records)
 		settle(ks, false);
 		return ks->spool ? 0 : r;
 	}
+	f->delta = m.delta;
 	if (m.delta) {
 		ks->deltas++;
 		ks->delta_bytes += len;
@@ -493,13 +510,14 @@ static void ks_close(struct sink *s)
 	log_msg(bad ? LOG_WARN : LOG_INFO,
 	        "%s: %llu frames (%llu full, %llu delta: %llu and %llu bytes), %llu messages, "
 	        "%llu bytes; delivered %llu, failed %llu, dropped frames %llu, spooled %llu, "
-	        "replayed %llu, undelivered at close %d",
+	        "replayed %llu, undelivered at close %d (deltas spooled after their base: %llu)",
 	        s->desc, (unsigned long long)ks->frames, (unsigned long long)ks->full,
 	        (unsigned long long)ks->deltas, (unsigned long long)ks->full_bytes,
 	        (unsigned long long)ks->delta_bytes, (unsigned long long)ks->messages,
 	        (unsigned long long)ks->bytes, (unsigned long long)ks->delivered,
 	        (unsigned long long)ks->failed, (unsigned long long)ks->dropped,
-	        (unsigned long long)ks->spooled, (unsigned long long)ks->replayed, left);
+	        (unsigned long long)ks->spooled, (unsigned long long)ks->replayed, left,
+	        (unsigned long long)ks->orphans);
 	rd_kafka_topic_destroy(ks->rkt);
 	rd_kafka_destroy(ks->rk);
 	spool_close(ks->spool);

@@ -220,4 +220,28 @@ wait_for 30 bash -c "! kill -0 $SP 2>/dev/null"
 wait $SP
 check_eq "serve: SIGTERM exits 0" 0 $?
 grep -iE 'warn|error' "$TMP/serve.log" | grep -v dashboard | head -5 | sed 's/^/#   serve: /'
+
+# ---- `vantage api` over that store: a huge answer's memory given back ---------------
+# (the plain build, as the whole suite: ASan would hold what was freed)
+APORT=$(free_port)
+"$VANTAGE" api --db "$TMP/s.db" --listen "127.0.0.1:$APORT" 2>"$TMP/api.log" &
+AP=$!
+on_exit "kill -9 $AP"
+aapi() { curl -s --max-time 120 "http://127.0.0.1:$APORT$1"; }
+wait_for 15 aapi /api/v1/health >/dev/null
+bid=$(aapi "/api/v1/systems?kind=container" | jq -r --arg n "$T-big" '.systems[] | select(.name==$n) | .id | @uri')
+aapi "/api/v1/systems/$bid" >/dev/null # the store handle and its caches, before the baseline
+rssnow() { awk '/^VmRSS:/ {print $2}' /proc/$AP/status; }
+rss0=$(rssnow)
+abytes=$(aapi "/api/v1/systems/$bid/frame?feature=file" | wc -c)
+# (the answer is freed once sent, a moment after the client has it all)
+wait_for 10 bash -c "[ \$(awk '/^VmRSS:/ {print \$2}' /proc/$AP/status) -lt $((rss0 + 16384)) ]"
+rss1=$(rssnow)
+ahwm=$(awk '/^VmHWM:/ {print $2}' /proc/$AP/status)
+echo "# figure: api: the big root's file frame, $abytes bytes: RSS $((rss0 / 1024)) MiB before, peak $((ahwm / 1024)) MiB, $((rss1 / 1024)) MiB after"
+check "api: the memory of a $((abytes >> 20)) MiB answer is given back (RSS $((rss1 / 1024)) MiB after, $((rss0 / 1024)) MiB before)" \
+	test "$abytes" -gt $((16 << 20)) -a "$rss1" -lt $((rss0 + 16384))
+kill -TERM $AP
+wait $AP
+check_eq "api: SIGTERM exits 0" 0 $?
 echo "# ${SECONDS}s: done"

@@ -32,7 +32,12 @@ keys() { sqlite3 -readonly "$1" "SELECT DISTINCT y.sid || ' ' || f.t FROM frames
 nframes() { sqlite3 -readonly "$1" "SELECT count(*) FROM frames" 2>/dev/null || echo 0; }
 more_than() { [ "$(nframes "$1")" -gt "$2" ]; }
 # lost WITNESS DB: witnessed frames missing from DB now (comm: both sorted alike)
-lost() { keys "$2" >"$TMP/now"; LC_ALL=C comm -23 <(LC_ALL=C sort "$1") <(LC_ALL=C sort "$TMP/now") | wc -l; }
+# (a file of its own per store: the serve and ingest loops run side by side)
+lost() {
+	local now=$TMP/now.${2##*/}
+	keys "$2" >"$now"
+	LC_ALL=C comm -23 <(LC_ALL=C sort "$1") <(LC_ALL=C sort "$now") | wc -l
+}
 
 # ---- 1. the daemon -------------------------------------------------------------------
 DB=$TMP/serve.db
@@ -62,6 +67,10 @@ for ((k = 1; k <= KILLS; k++)); do
 	keys "$DB" >"$TMP/w$k"
 	{ kill -9 "$SP"; wait "$SP"; } 2>/dev/null
 	n=$(lost "$TMP/w$k" "$DB")
+	if [ "$n" != 0 ]; then # a second look, and what is missing
+		echo "# serve kill $k: $n lost; a second look: $(lost "$TMP/w$k" "$DB")"
+		LC_ALL=C comm -23 <(LC_ALL=C sort "$TMP/w$k") <(LC_ALL=C sort "$TMP/now.${DB##*/}") | head -5 | sed 's/^/#   missing: /'
+	fi
 	w=$(wc -l <"$TMP/w$k")
 	witnessed=$w
 	lostn=$((lostn + n))

@@ -77,8 +77,11 @@ static int crawl_slow(struct crawl_ctx *c)
 	return view_load(c->view, &l);
 }
 
+static int cheap_calls;
+
 static int crawl_cheap(struct crawl_ctx *c)
 {
+	__atomic_add_fetch(&cheap_calls, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -143,17 +146,26 @@ static __attribute__((noinline)) void sleep_on_scribbled_stack(unsigned s)
 
 /* The system's worker is stuck beyond the limit and the grace second:
  * the run gives up on it, writes a frame saying so, and returns; the
- * worker's own frame, when it comes back, is dropped. */
+ * worker's own frame, when it comes back, is dropped, and it runs none of
+ * the system's features left.  The caller's target array is freed as
+ * soon as the run returns (as a caller reusing it for its next run): a
+ * worker still reading it is a use after free under ASan. */
 static void test_stuck_system_abandoned(void **state)
 {
 	struct slow_view v = {.base.ops = &slow_ops, .delay_ms = 2500};
 	struct memsink ms = {.base.ops = &mem_ops};
-	struct crawl_target t = target(&v.base);
+	struct crawl_target *t = malloc(sizeof(*t));
+	assert_non_null(t);
+	*t = target(&v.base);
+	__atomic_store_n(&cheap_calls, 0, __ATOMIC_SEQ_CST);
 	__lsan_disable(); /* the pool is left to the stuck worker (it frees it on return) */
-	int r = run(&t, &ms, 0.1);
+	int r = run(t, &ms, 0.1);
 	__lsan_enable();
 	assert_int_equal(r, 0);
-	assert_true(t.abandoned);
+	bool abandoned = t->abandoned;
+	memset(t, 0x7f, sizeof(*t));
+	free(t);
+	assert_true(abandoned);
 	assert_int_equal(ms.flushes, 1);
 	assert_non_null(strstr(buf_str(&ms.out), "the crawl did not finish within its time "
 	                                         "limit of 0.1 s and was abandoned"));
@@ -161,6 +173,7 @@ static void test_stuck_system_abandoned(void **state)
 	 * must not need it): its frame must not be written */
 	sleep_on_scribbled_stack(2);
 	assert_int_equal(ms.flushes, 1);
+	assert_int_equal(__atomic_load_n(&cheap_calls, __ATOMIC_SEQ_CST), 0);
 	buf_free(&ms.out);
 }
 
