@@ -96,6 +96,8 @@ static void ingest_usage(FILE *out)
 
 /* ---- state ---------------------------------------------------------------------- */
 
+#define RECENT 32
+
 struct chain {
 	struct chain *next; /* bucket */
 	char *sys, *name;
@@ -103,7 +105,11 @@ struct chain {
 	struct delta_set set;
 	bool have;
 	int64_t full_off; /* first message of the full frame the set builds on */
-	uint64_t last;    /* hash of the chain's last frame (a spool's resend is dropped) */
+	/* hashes of the chain's last frames, a ring: a spool's resend of one
+	 * of them is dropped (RECENT: the frames of a long outage's last
+	 * timeout go first, from librdkafka's queue, and the spool's after) */
+	uint64_t recent[RECENT];
+	unsigned nrecent;
 	int64_t used_ns;
 };
 
@@ -278,7 +284,7 @@ static void part_forget(int32_t p)
 		for (struct chain *c = g.bucket[b]; c; c = c->next)
 			if (c->partition == p && c->have) {
 				chain_forget(c);
-				c->last = 0;
+				c->nrecent = 0;
 			}
 }
 
@@ -438,11 +444,12 @@ static void frame_in(const struct busmsg *m, const char *body, size_t len, int32
 		          strlen(c->set.hash));
 	else
 		h = fnv1a(FNV1A_BASIS, text, tlen);
-	if (h == c->last) {
-		g.c.duplicate++; /* the same frame again: a producer's spool resent it */
-		return;
-	}
-	c->last = h;
+	for (unsigned i = 0; i < c->nrecent && i < RECENT; i++)
+		if (c->recent[i] == h) {
+			g.c.duplicate++; /* the same frame again: a producer's spool resent it */
+			return;
+		}
+	c->recent[c->nrecent++ % RECENT] = h;
 	if (last < g.ps[p].seen) {
 		g.c.replayed++; /* stored before: read again to rebuild the bases */
 		return;

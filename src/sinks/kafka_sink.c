@@ -44,7 +44,7 @@
  * the spool's backoff, 1 s doubling to 5 min, spaces the attempts out).
  * Frames from the spool are at least once: one whose delivery was not
  * known at close is spooled and may be delivered twice (vantage ingest
- * drops a frame equal to the last one of its chain).  A chain whose frame
+ * drops a frame equal to one of the last 32 of its chain).  A chain whose frame
  * went to the spool goes on with a full frame.  The deltas of that chain
  * sent after it, before its failure was known, are spooled whole too,
  * delivered or not: their base reaches the consumer only from the spool,

@@ -9,7 +9,9 @@
 # gone, the daemon holds no descriptor of any of them (cgroups, root,
 # /proc/PID files, namespaces), and - when no other system came or went on
 # the host meanwhile (other tests' containers would change them) - its
-# descriptors and threads are back to what they were before the churn and
+# descriptors (the read-only store handles the API's worker threads open at
+# their first request apart: two descriptors each at most) and threads are
+# back to what they were before the churn and
 # its RSS within CHURN_RSS_KB (default 6 MiB) of it; no error
 # logged; the store passes `vantage db check`; SIGTERM exits 0.  The seed
 # of the churn's randomness is printed (CHURN_SEED repeats a run).

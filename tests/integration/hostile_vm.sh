@@ -4,7 +4,7 @@
 # under TCG, vm_lib.sh) runs a fork and mmap storm (hostile_tool storm,
 # built static and added to its initramfs, started by its init) while
 # `vantage crawl --vm` reads its RAM again and again, in both formats, for
-# STORM_SECONDS (default 40 s in CI; tests/soak/guest_storm.sh runs 300 s,
+# STORM_SECONDS (default 20 s in CI; tests/soak/guest_storm.sh runs 300 s,
 # then `vantage serve` watching the guest too).  Every crawl must exit 0
 # within its bound (STORM_CRAWL_MAX, 30 s) with a whole frame whose every
 # line parses, bad reads counted as errors in the header; never a signal,
@@ -15,7 +15,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/vm_lib.sh"
 need_testbin hostile_tool
 CHECK=$(cd "$(dirname "$0")" && pwd)/hostile_check.py
-STORM_SECONDS=${STORM_SECONDS:-40}
+STORM_SECONDS=${STORM_SECONDS:-20}
 STORM_CRAWL_MAX=${STORM_CRAWL_MAX:-30}
 STORM_SERVE=${STORM_SERVE:-0}
 STORM_SERVE_SECONDS=${STORM_SERVE_SECONDS:-60}

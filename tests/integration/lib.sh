@@ -14,7 +14,19 @@ _run_cleanups() {
 	set +e # a script running with -e must still clean up everything
 	local i
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[$i]}" >/dev/null 2>&1; done
+	_ubsan_reports
 	rm -rf "$TMP"
+}
+# UBSan writes its reports to the program's stderr whatever log_path says:
+# a daemon's lands in the log file its test gave it.  Each report in a log
+# of $TMP (stopped by now) is a failed check.
+_ubsan_reports() {
+	local f
+	while IFS= read -r f; do
+		echo "not ok - a sanitizer report in ${f#"$TMP"/}:"
+		grep -m 3 -A 4 'runtime error: ' "$f" | head -12 | sed 's/^/#   /'
+	done < <(find "$TMP" -maxdepth 3 -type f \( -name '*.log' -o -name '*.err' -o -name '*.out' \) \
+		-size -64M -exec grep -lI 'runtime error: ' {} + 2>/dev/null)
 }
 trap _run_cleanups EXIT
 
