@@ -36,7 +36,7 @@ struct srckey {
 struct last {
 	bool have, has_cpu, has_disk, has_net, has_vcpu, has_vdisk, has_vnet;
 	uint32_t seq, uptime_ms;
-	bool stored;        /* a frame was made of the kept sample */
+	bool stored;     /* a frame was made of the kept sample */
 	uint32_t cpu[8]; /* user nice system idle wio intr sintr steal, ms */
 	struct sflow_host_disk_io disk;
 	struct sflow_net_io net, vnet;
