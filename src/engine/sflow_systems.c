@@ -36,6 +36,7 @@ struct srckey {
 struct last {
 	bool have, has_cpu, has_disk, has_net, has_vcpu, has_vdisk, has_vnet;
 	uint32_t seq, uptime_ms;
+	bool stored;     /* a frame was made of the kept sample */
 	uint32_t cpu[8]; /* user nice system idle wio intr sintr steal, ms */
 	struct sflow_host_disk_io disk;
 	struct sflow_net_io net, vnet;
@@ -546,6 +547,7 @@ static int records(struct frame *f, const struct sflow_counters *c, const struct
 static void keep(struct last *l, const struct sflow_header *h, const struct sflow_counters *c)
 {
 	l->have = true;
+	l->stored = false; /* until its frame is written */
 	l->seq = c->seq;
 	l->uptime_ms = h->uptime_ms;
 	l->has_cpu = c->has_cpu;
@@ -614,6 +616,14 @@ int sflow_systems_counters(struct sflow_systems *S, const struct sflow_header *h
 			dt = (double)(h->uptime_ms - l->uptime_ms) / 1000.0;
 		}
 	}
+	/* closer to the last stored sample than SFLOW_MIN_SPACING_MS of the
+	 * agent's uptime: its sequence is taken, nothing stored (the next
+	 * frame's rates span both) - a flood of one source costs no store */
+	if (l->have && l->stored && h->uptime_ms - l->uptime_ms < SFLOW_MIN_SPACING_MS) {
+		l->seq = c->seq;
+		S->st.coalesced++;
+		return 0;
+	}
 	if (!identify(S, s, c, fresh)) {
 		keep(l, h, c); /* its rates start with the next sample */
 		S->st.undecided++;
@@ -642,6 +652,7 @@ int sflow_systems_counters(struct sflow_systems *S, const struct sflow_header *h
 	} else {
 		S->st.frames++;
 		S->last = s;
+		l->stored = true;
 	}
 	return r;
 }

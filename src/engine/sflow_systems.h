@@ -53,6 +53,12 @@
  * counters wrap (deltas are taken modulo 2^32); a u64 counter that went
  * back gives no rate.
  *
+ * A sample less than SFLOW_MIN_SPACING_MS of the agent's uptime after the
+ * last stored one of its source is coalesced: counted, its sequence taken,
+ * no frame (the next frame's rates span it).  Agents poll every second at
+ * the most; a source sending faster (a replay, a flood) costs a decode,
+ * not a store transaction, per datagram.
+ *
  * At most SFLOW_MAX_SOURCES data sources are followed: further ones are
  * counted (sources_full) and ignored.  One thread (the collector's).
  */
@@ -66,6 +72,7 @@
 
 #define SFLOW_MAX_SOURCES 65536
 #define SFLOW_KIND_WAIT 3
+#define SFLOW_MIN_SPACING_MS 500u
 
 struct sflow_systems;
 
@@ -79,6 +86,7 @@ struct sflow_systems_stats {
 	uint64_t sources_full; /* samples of sources beyond SFLOW_MAX_SOURCES */
 	uint64_t no_records;   /* samples with nothing we map (a switch port's) */
 	uint64_t undecided;    /* samples held while a virtual node's kind was unknown */
+	uint64_t coalesced;    /* samples within SFLOW_MIN_SPACING_MS of a stored one */
 };
 
 /* Frames go to `sink` (borrowed). */

@@ -295,17 +295,17 @@ static void settle(struct kafka_sink *ks, bool all)
 		ks->head = f->next;
 		if (!ks->head)
 			ks->tail = NULL;
-		struct chain *c = f->chain < ks->nchains ? &ks->chains[f->chain] : NULL;
-		bool orphan = f->delta && c && c->base_spooled && ks->spool;
-		if (c && !f->delta && !f->failed && !f->left)
-			c->base_spooled = false; /* the consumer's base is this whole frame */
+		bool known = f->chain < ks->nchains;
+		bool orphan = known && f->delta && ks->chains[f->chain].base_spooled && ks->spool;
+		if (known && !f->delta && !f->failed && !f->left) /* the consumer's base: this */
+			ks->chains[f->chain].base_spooled = false;
 		if (((f->failed || f->left) && !f->replay) || orphan) {
 			if (ks->spool) {
 				if (orphan && !f->failed && !f->left)
 					ks->orphans++;
 				to_spool(ks, f->data, f->len, f->records, f->chain);
-				if (c)
-					c->base_spooled = true;
+				if (known)
+					ks->chains[f->chain].base_spooled = true;
 			} else {
 				ks->dropped++;
 				log_warn("%s: a frame was not delivered; %llu lost so far",

@@ -120,6 +120,14 @@ struct store_backend {
 	                 void *ctx);
 };
 
+/* Now (wall clock, ms) plus a minute: a frame time beyond it is "in the
+ * future", as the frames taken before the clock was set back are.  Such a
+ * time does not stay a system's latest (last_seen, last_metric, its latest
+ * frame) once a frame of the present comes, in either backend
+ * (docs/storage.md, the clock). */
+#define STORE_FUTURE_SLACK_MS 60000
+int64_t store_future_ms(void);
+
 /* The backends of this build. */
 extern const struct store_backend store_backend_sqlite;
 extern const struct store_backend store_backend_pg;

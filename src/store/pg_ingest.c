@@ -400,11 +400,14 @@ static int store_points(struct ping *in)
 		s->wm_set = true;
 	if (e < 0)
 		return e;
-	const char *q2[] = {sys, t};
+	/* as last_seen: the newest, unless the one kept is in the future */
+	char fut[24];
+	snprintf(fut, sizeof(fut), "%" PRId64, store_future_ms());
+	const char *q2[] = {sys, t, fut};
 	PQclear(pg_q(s,
 	             "UPDATE systems SET last_metric = $2 WHERE id = $1 AND (last_metric IS NULL"
-	             " OR last_metric < $2)",
-	             2, q2, "updating the system", &e));
+	             " OR last_metric < $2 OR last_metric > $3::bigint)",
+	             3, q2, "updating the system", &e));
 	return e;
 }
 
@@ -685,10 +688,14 @@ static int resolve_sets(struct ping *in)
 
 /* ---- the frame -------------------------------------------------------------------- */
 
+/* The frame is the system's latest: newer than the last seen, or the last seen
+ * is in the future ($9: the clock was set back). */
+#define NEWER "(excluded.last_seen >= s.last_seen OR s.last_seen > $9::bigint)"
+
 static int upsert_system(struct ping *in, struct js_span sys, const struct frame_head *hd)
 {
 	struct buf b[7];
-	const char *p[8];
+	const char *p[9];
 	const struct js_span *sp[] = {&sys,         &hd->name,  &hd->kind,
 	                              &hd->runtime, &hd->image, &hd->host};
 	const bool has[] = {true,          hd->has_name, hd->has_kind, hd->has_runtime,
@@ -707,30 +714,30 @@ static int upsert_system(struct ping *in, struct js_span sys, const struct frame
 	char t[24];
 	snprintf(t, sizeof(t), "%" PRId64, in->t);
 	p[7] = t;
+	char fut[24];
+	snprintf(fut, sizeof(fut), "%" PRId64, store_future_ms());
+	p[8] = fut;
 	int e;
 	PGresult *r = pg_q(
 	    in->s,
 	    "INSERT INTO systems AS s(sid, name, kind, runtime, image, host, labels, first_seen,"
 	    " last_seen) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT(sid) DO UPDATE SET"
-	    " name = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.name ELSE s.name "
-	    "END,"
-	    " kind = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.kind ELSE s.kind "
-	    "END,"
-	    " runtime = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.runtime"
-	    " ELSE s.runtime END,"
-	    " image = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.image ELSE s.image"
-	    " END,"
-	    " host = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.host ELSE s.host "
-	    "END,"
-	    " labels = CASE WHEN excluded.last_seen >= s.last_seen THEN excluded.labels"
-	    " ELSE s.labels END,"
-	    " gone = CASE WHEN excluded.last_seen >= s.last_seen THEN false ELSE s.gone END,"
-	    " gone_at = CASE WHEN excluded.last_seen >= s.last_seen THEN NULL ELSE s.gone_at END,"
-	    " gone_reason = CASE WHEN excluded.last_seen >= s.last_seen THEN NULL"
-	    " ELSE s.gone_reason END,"
+	    /* a frame newer than the last seen, or any frame when the last seen
+	     * is in the future ($9: now + slack; the clock was set back): it is
+	     * the system's latest (docs/storage.md) */
+	    " name = CASE WHEN " NEWER " THEN excluded.name ELSE s.name END,"
+	    " kind = CASE WHEN " NEWER " THEN excluded.kind ELSE s.kind END,"
+	    " runtime = CASE WHEN " NEWER " THEN excluded.runtime ELSE s.runtime END,"
+	    " image = CASE WHEN " NEWER " THEN excluded.image ELSE s.image END,"
+	    " host = CASE WHEN " NEWER " THEN excluded.host ELSE s.host END,"
+	    " labels = CASE WHEN " NEWER " THEN excluded.labels ELSE s.labels END,"
+	    " gone = CASE WHEN " NEWER " THEN false ELSE s.gone END,"
+	    " gone_at = CASE WHEN " NEWER " THEN NULL ELSE s.gone_at END,"
+	    " gone_reason = CASE WHEN " NEWER " THEN NULL ELSE s.gone_reason END,"
 	    " first_seen = least(s.first_seen, excluded.first_seen),"
-	    " last_seen = greatest(s.last_seen, excluded.last_seen) RETURNING id",
-	    8, p, "storing the system", &e);
+	    " last_seen = CASE WHEN s.last_seen > $9::bigint THEN excluded.last_seen"
+	    " ELSE greatest(s.last_seen, excluded.last_seen) END RETURNING id",
+	    9, p, "storing the system", &e);
 	for (int i = 0; i < 7; i++)
 		buf_free(&b[i]);
 	if (!r)

@@ -265,8 +265,23 @@ static void frow_free(struct frow *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* The last frame of sysrow at or before at with feature fid (0: any). */
+static int find_frame_at(struct pg_store *s, int64_t sysrow, int64_t at, int64_t fid,
+                         struct frow *f);
+
+/* The last frame of sysrow at or before at with feature fid (0: any).  The
+ * latest (at <= 0) is the last one not in the future (store_future_ms:
+ * after the clock was set back, the frames taken before are ahead of now;
+ * the newest taken since is the latest), else the last one. */
 static int find_frame(struct pg_store *s, int64_t sysrow, int64_t at, int64_t fid, struct frow *f)
+{
+	if (at > 0)
+		return find_frame_at(s, sysrow, at, fid, f);
+	int r = find_frame_at(s, sysrow, store_future_ms(), fid, f);
+	return r == 0 ? find_frame_at(s, sysrow, 0, fid, f) : r;
+}
+
+static int find_frame_at(struct pg_store *s, int64_t sysrow, int64_t at, int64_t fid,
+                         struct frow *f)
 {
 	char sys[24], a[24], fs[24];
 	snprintf(sys, sizeof(sys), "%" PRId64, sysrow);

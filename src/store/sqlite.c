@@ -160,11 +160,6 @@ static int rc_errno(sqlite3 *db, int rc)
 	}
 }
 
-int64_t sq_future_ms(void)
-{
-	return now_ns() / 1000000 + SQ_FUTURE_SLACK_MS;
-}
-
 int sq_fail(struct sqlite_store *s, int rc, const char *what)
 {
 	int err = rc_errno(s->db, rc);

@@ -465,7 +465,7 @@ static int upsert_system(struct ingest *in, const struct frame_line *l, const st
 	else
 		sqlite3_bind_text(st, 7, "{}", 2, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, in->t);
-	sqlite3_bind_int64(st, 9, sq_future_ms());
+	sqlite3_bind_int64(st, 9, store_future_ms());
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		in->sysrow = sqlite3_column_int64(st, 0);
@@ -645,7 +645,7 @@ static int note_points(struct ingest *in)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, in->sysrow);
 	sqlite3_bind_int64(st, 2, in->t);
-	sqlite3_bind_int64(st, 3, sq_future_ms());
+	sqlite3_bind_int64(st, 3, store_future_ms());
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

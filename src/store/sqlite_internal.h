@@ -208,12 +208,6 @@ sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id);
 /* Record an error "<path>: <what>: <sqlite message>" and return the
  * negative errno for SQLite result `rc`. */
 int sq_fail(struct sqlite_store *s, int rc, const char *what);
-/* Now (wall clock, ms) plus a minute: a frame time beyond it is "in the
- * future", as the frames taken before the clock was set back are.  Such a
- * time does not stay a system's latest (last_seen, last_metric, its latest
- * frame) once a frame of the present comes (docs/storage.md, the clock). */
-#define SQ_FUTURE_SLACK_MS 60000
-int64_t sq_future_ms(void);
 /* Same with a message of our own (no SQLite text). */
 int sq_failf(struct sqlite_store *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

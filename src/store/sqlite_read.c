@@ -185,7 +185,7 @@ static int find_frame_at(struct sqlite_store *s, int64_t sysrow, int64_t at, int
 
 /* The last frame of `sysrow` at or before `at` having feature bit `bit`
  * (bit < 0: any).  The latest (at <= 0) is the last one not in the future
- * (sq_future_ms: after the clock was set back, the frames taken before
+ * (store_future_ms: after the clock was set back, the frames taken before
  * are ahead of now; the newest taken since is the latest), else the last
  * one.  1 found, 0 none, negative errno. */
 static int find_frame(struct sqlite_store *s, int64_t sysrow, int64_t at, int bit,
@@ -193,7 +193,7 @@ static int find_frame(struct sqlite_store *s, int64_t sysrow, int64_t at, int bi
 {
 	if (at > 0)
 		return find_frame_at(s, sysrow, at, bit, f);
-	int r = find_frame_at(s, sysrow, sq_future_ms(), bit, f);
+	int r = find_frame_at(s, sysrow, store_future_ms(), bit, f);
 	return r == 0 ? find_frame_at(s, sysrow, 0, bit, f) : r;
 }
 

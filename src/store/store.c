@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/util.h"
 #include "backend.h"
 
 static __thread char open_err[512];
@@ -32,6 +33,11 @@ static size_t url_scheme(const char *url)
 	       (url[n] >= '0' && url[n] <= '9') || url[n] == '+' || url[n] == '-' || url[n] == '.')
 		n++;
 	return strncmp(url + n, "://", 3) == 0 ? n : 0;
+}
+
+int64_t store_future_ms(void)
+{
+	return now_ns() / 1000000 + STORE_FUTURE_SLACK_MS;
 }
 
 int store_open(const char *url, enum store_mode mode, struct store **out)

@@ -108,6 +108,7 @@ done
 check "the daemon lives" kill -0 $PID
 
 # ---- a flood over the rate limit (2000/s) -----------------------------------------------------------
+frames0=$(metric vantage_sflow_frames_total) dg0=$(metric vantage_sflow_datagrams_total)
 python3 "$SF/sflow_send.py" flood "$PCAP" "$UDP" --rate 30000 --seconds 5 >"$TMP/flood.json" &
 FLOOD=$!
 answered=0 asked=0
@@ -139,6 +140,12 @@ check "the flood was throttled (rate limit 2000/s)" test "$(metric vantage_sflow
 decoded_flood=$(($(metric vantage_sflow_datagrams_total) - N))
 check "at most the rate limit decoded ($decoded_flood of $F sent in $FS s)" \
 	test "$decoded_flood" -le $((2000 * 8))
+# one source, its uptime 10 ms further each datagram: one frame each 0.5 s of
+# agent time (50 datagrams) at most, the rest coalesced
+fl_frames=$(($(metric vantage_sflow_frames_total) - frames0)) fl_dg=$(($(metric vantage_sflow_datagrams_total) - dg0))
+echo "# flood: $fl_dg datagrams decoded, $fl_frames frames stored, $(metric vantage_sflow_coalesced_samples_total) coalesced"
+check "the flood's samples of one source are coalesced, not stored ($fl_frames frames of $fl_dg datagrams)" \
+	test "$fl_frames" -ge 1 -a $((fl_frames * 40)) -le "$fl_dg" -a "$(metric vantage_sflow_coalesced_samples_total)" -gt 0
 check "the daemon lives after the flood" kill -0 $PID
 code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://$API/api/v1/health")
 check_eq "and answers" 200 "$code"

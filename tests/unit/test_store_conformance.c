@@ -725,6 +725,54 @@ static void test_latest_points(void **state)
 	store_close(s);
 }
 
+static json_t *system_of(struct store *s, const char *sid);
+
+/* The clock set back an hour (docs/storage.md, the clock): the frames taken
+ * before are an hour ahead of now.  Once a frame of the present comes, it
+ * is the system's latest (its frame, its latest points, last_seen), not
+ * the one "in the future"; asked at a time, the frames are what they are. */
+static void test_clock_set_back(void **state)
+{
+	struct store *s = open_rw();
+	int64_t now = now_ns() / 1000000, ahead = now + 60 * MIN;
+	struct fb f;
+	fb_begin(&f, "host:clock", ahead, "[\"os\",\"metric\"]");
+	fb_rec(&f, "os", "linux", "{\"hostname\":\"before\"}");
+	fb_rec(&f, "metric", "memory", "{\"total_kb\":1000,\"used_pct\":1,\"interval_s\":1}");
+	fb_put(s, &f);
+	fb_begin(&f, "host:clock", now - 1000, "[\"os\",\"metric\"]");
+	fb_rec(&f, "os", "linux", "{\"hostname\":\"after\"}");
+	fb_rec(&f, "metric", "memory", "{\"total_kb\":1000,\"used_pct\":2,\"interval_s\":1}");
+	fb_put(s, &f);
+
+	json_t *j = frame_at(s, "host:clock", 0, NULL, 0);
+	expect_record(j, "os", "linux", "{\"hostname\":\"after\"}");
+	json_decref(j);
+	j = frame_at(s, "host:clock", ahead, NULL, 0); /* at a time: that frame */
+	expect_record(j, "os", "linux", "{\"hostname\":\"before\"}");
+	json_decref(j);
+
+	struct buf b = BUF_INIT;
+	assert_int_equal(store_latest_points(s, collect_latest, &b), 0);
+	char want[200];
+	snprintf(want, sizeof(want), "host:clock box host memory.used_pct {} 2 %lld\n",
+	         (long long)(now - 1000));
+	if (!strstr(b.data ? b.data : "", want))
+		fprintf(stderr, "latest points:\n%s", b.data ? b.data : "");
+	assert_non_null(strstr(b.data ? b.data : "", want));
+	buf_free(&b);
+
+	json_t *sys = system_of(s, "host:clock");
+	char iso[40];
+	format_time_utc((now - 1000) * 1000000, iso, sizeof(iso));
+	const char *seen = json_string_value(json_object_get(sys, "last_seen"));
+	if (!seen || strcmp(seen, iso) != 0)
+		fprintf(stderr, "last_seen %s, want %s\n", seen ? seen : "(none)", iso);
+	assert_true(seen && strcmp(seen, iso) == 0);
+	json_decref(sys);
+	store_close(s);
+}
+
 /* ---- systems --------------------------------------------------------------- */
 
 static int64_t count_systems(struct store *s, const char *kind, int gone)
@@ -1535,6 +1583,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_series_and_rollups, setup, tmpstore_teardown),
 	    cmocka_unit_test_setup_teardown(test_retention, setup, tmpstore_teardown),
 	    cmocka_unit_test_setup_teardown(test_latest_points, setup, tmpstore_teardown),
+	    cmocka_unit_test_setup_teardown(test_clock_set_back, setup, tmpstore_teardown),
 	    cmocka_unit_test_setup_teardown(test_gone_systems, setup, tmpstore_teardown),
 	    cmocka_unit_test_setup_teardown(test_series_read_as_json, setup, tmpstore_teardown),
 	    cmocka_unit_test_setup_teardown(test_series_read_points_and_percentiles, setup,
