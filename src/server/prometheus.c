@@ -221,7 +221,7 @@ static void sflow_metrics(struct own *o, struct sflow_collector *sc)
 	       "sFlow samples of VMs or containers held while their kind was not known yet.",
 	       systems.undecided),
 	    SF("coalesced_samples_total", "counter",
-	       "sFlow samples within half a second of their source's last stored one: not stored.",
+	       "sFlow samples within 0.25 s of their source's last stored one: not stored.",
 	       systems.coalesced),
 	    SF("sources", "gauge", "sFlow data sources followed.", systems.sources),
 	    SF("flow_errors_total", "counter", "sFlow flow samples the flow recorder refused.",

@@ -83,8 +83,14 @@ lm=$(sqlite3 "$DB" "SELECT last_metric FROM systems WHERE kind = 'host'")
 check "…/metrics follows: the host's latest metric points are the new ones (last_metric $lm)" \
 	test "${lm:-0}" -ge $((t0 - H)) -a "${lm:-0}" -lt $((t0 - H + 30000))
 check "…and /metrics serves them" bash -c "curl -s -m 3 http://127.0.0.1:$PORT/metrics | grep -q '^vantage_memory_used_pct{system=\"${HID//%3A/:}\"'"
-npts=$(curl -s -m 3 "http://127.0.0.1:$PORT/api/v1/systems/$HID/metrics/memory.used_pct?since=$(iso $((t0 - H - 60000)))&until=$(iso $((t0 + 60000)))&step=1s" | jq '.points | length')
-check "…the series answer holds both sides of the jump ($npts points, in time order)" test "${npts:-0}" -ge 8
+# points on each side of the jump: those taken before it (near t0), those
+# taken after (near t0 - 1 h), in time order
+curl -s -m 3 "http://127.0.0.1:$PORT/api/v1/systems/$HID/metrics/memory.used_pct?since=$(iso $((t0 - H - 60000)))&until=$(iso $((t0 + 60000)))&step=1s" >"$TMP/series.json"
+read -r npts nearly nlate sorted < <(jq -r --arg mid "$(iso $((t0 - H / 2)))" \
+	'.points as $p | [($p | length), ([$p[] | select(.[0] < $mid)] | length), ([$p[] | select(.[0] >= $mid)] | length), ($p == ($p | sort_by(.[0])))] | @tsv' "$TMP/series.json")
+echo "# metric frames of the host stored before the jump (t0 - 60 s .. t0): $(frames_between $((t0 - 60000)) $t0), after it (near t0 - 1 h): $nback"
+check "…the series answer holds both sides of the jump ($npts points: $nlate before it, $nearly after it, in time order: $sorted)" \
+	test "${nlate:-0}" -ge 2 -a "${nearly:-0}" -ge 3 -a "${sorted:-}" = true
 wait_for 6 bash -c "curl -s -m 2 http://127.0.0.1:$PORT/api/v1/alarms/host-mem | grep -q '\"ALARM\"'"
 check_eq "…the alarm is still in ALARM" ALARM "$(alarm_state)"
 
