@@ -86,6 +86,11 @@ HOSTE=$(jq -rn --arg s "$HOST" '$s | @uri')
 check "the daemon sees the host and the containers ($(jq '.systems|length' "$TMP/body") systems)" \
 	test "$(jq '.systems|length' "$TMP/body")" -gt "$N"
 
+# the first process frames (the daemon's first pass over 50 containers):
+# before them a container's process frame is rightly a 404
+first_ct=$(jq -r '[.systems[] | select(.kind == "container")] | sort_by(.first_seen) | .[0].id // empty' "$TMP/body")
+wait_for 60 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' \"http://127.0.0.1:$PORT/api/v1/systems/$(jq -rn --arg s "$first_ct" '$s | @uri')/frame?feature=process\")\" = 200 ]"
+
 # ---- the poller: the dashboard's calls and /metrics --------------------------
 poller() {
 	local reqs=0 errs=0 p code ct cte
@@ -146,7 +151,11 @@ sample() {
 	ticks=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$SERVE/stat")
 	sys=$(curl -s --max-time 5 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/metrics" |
 		awk '/^vantage_systems_watched / { print $2 }')
-	echo "$(($(date +%s) - T0)) $rss $fds $thr $ticks ${sys:-0} $anon" >>"$TMP/samples"
+	local t=$(($(date +%s) - T0))
+	echo "$t $rss $fds $thr $ticks ${sys:-0} $anon" >>"$TMP/samples"
+	# what the descriptors are, by kind (numbers and container names folded)
+	for f in /proc/"$SERVE"/fd/*; do readlink "$f"; done 2>/dev/null |
+		sed -E "s/$PREFIX-[0-9]+/CT/g; s/[0-9]+/N/g; s/ /_/g" | sort | uniq -c >"$TMP/fds.$t"
 }
 T0=$(date +%s)
 END=$((T0 + $(awk -v m="$MIN" 'BEGIN { printf "%d", m * 60 }')))
@@ -215,6 +224,15 @@ echo "# figure: API ${reqs} requests, ${errs} failed; ${churned} containers repl
 check_eq "every API call answered 200 ($reqs calls)" 0 "$errs"
 [ -s "$TMP/poll.err" ] && head -5 "$TMP/poll.err" | sed 's/^/#   /'
 check "no container failed to start during the churn" test ! -s "$TMP/churn.err"
+# the descriptors of the fewest and of the most after the warm-up, by kind
+lo=$(awk -v w="$w" '$1 >= w && (mn == "" || $3 < mn) { mn = $3; t = $1 } END { print t }' "$TMP/samples")
+hi=$(awk -v w="$w" '$1 >= w && $3 > mx { mx = $3; t = $1 } END { print t }' "$TMP/samples")
+if [ -f "$TMP/fds.$lo" ] && [ -f "$TMP/fds.$hi" ]; then
+	echo "# descriptors by kind, the most ($hi s) against the fewest ($lo s) after the warm-up:"
+	join -1 2 -2 2 -a 1 -a 2 -e 0 -o 0,1.1,2.1 <(awk '{ print $1, $2 }' "$TMP/fds.$lo" | sort -k2) \
+		<(awk '{ print $1, $2 }' "$TMP/fds.$hi" | sort -k2) |
+		awk '$2 != $3 { printf "#   %+d %s (%d -> %d)\n", $3 - $2, $1, $2, $3 }' | sort -t' ' -k2 -rn | head -12
+fi
 check "descriptors do not grow: fitted growth ${fgrowth} <= $FD_BAND, systems watched accounted ($fmin-$fmax for $smin-$smax systems)" \
 	test "$(awk -v g="$fgrowth" -v b="$FD_BAND" 'BEGIN { print (g <= b) }')" = 1
 check "threads stay within $THREAD_BAND ($tmin-$tmax)" test $((tmax - tmin)) -le "$THREAD_BAND"
