@@ -86,25 +86,31 @@ static int vm_enter(struct crawl_target *t, struct frame *fr)
 	return 0;
 }
 
+/* "cont" on a QMP connection of its own: 0, or a negative errno. */
+static int resume_fresh(const char *qmp)
+{
+	struct qmp *q = NULL;
+	int r = qmp_open(qmp, 3000, &q);
+	if (!r)
+		r = qmp_command(q, "cont", NULL, NULL);
+	if (q)
+		qmp_close(q);
+	return r;
+}
+
 static void vm_leave(struct crawl_target *t, struct frame *fr)
 {
 	struct vm_job *j = t->hook_arg;
 	if (j->q) {
 		int r = qmp_command(j->q, "cont", NULL, NULL);
 		j->paused_ms = (mono_ns() - j->paused_at) / 1e6;
-		if (r) {
-			/* try once more on a fresh connection: never leave it stopped */
-			qmp_close(j->q);
-			j->q = NULL;
-			if (!qmp_open(j->qmp, 3000, &j->q))
-				r = qmp_command(j->q, "cont", NULL, NULL);
-		}
+		qmp_close(j->q);
+		j->q = NULL;
+		if (r) /* once more on a fresh connection: never leave it stopped */
+			r = resume_fresh(j->qmp);
 		if (r)
 			frame_error(fr, -r, "--pause: could not resume guest %s through %s",
 			            t->sys.name, j->qmp);
-		if (j->q)
-			qmp_close(j->q);
-		j->q = NULL;
 		log_info("vm %s paused for %.1f ms", t->sys.name, j->paused_ms);
 	}
 	set_labels(j);
@@ -314,14 +320,10 @@ void vm_crawl_close(struct vm_crawl *c)
 		 * paused is resumed now, on a connection of our own: a crawl
 		 * never leaves a guest stopped */
 		stuck = true;
-		struct vm_job *j = &c->jobs[i];
-		struct qmp *q = NULL;
-		if (j->pause && j->qmp[0] && qmp_open(j->qmp, 3000, &q) == 0) {
-			if (qmp_command(q, "cont", NULL, NULL) == 0)
-				log_warn("vm %s: its crawl was abandoned; the guest is resumed",
-				         c->targets[i].sys.name);
-			qmp_close(q);
-		}
+		const struct vm_job *j = &c->jobs[i];
+		if (j->pause && j->qmp[0] && resume_fresh(j->qmp) == 0)
+			log_warn("vm %s: its crawl was abandoned; the guest is resumed",
+			         c->targets[i].sys.name);
 	}
 	free(c->targets);
 	if (!stuck) /* else left to the stuck workers: the process ends soon */
