@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -860,52 +861,192 @@ static void real_proc(void **state)
 
 /* Many processes: the walk runs on worker threads and may take cgroup
  * paths from the cgroup map.  Records still come one at a time, in
- * ascending pid order, and every cgroup is the one the file gives. */
+ * ascending pid order, and every cgroup is the one the file gives.
+ * Other tests and services move processes between cgroups while this
+ * one runs, and the map is a snapshot: a process counts only when its
+ * file reads the same before the walk and at its record.  That misses
+ * a process moved away and back, so this test's own children, which
+ * never move, must all count and all agree; of the others, one in ten
+ * may differ (a map gone wrong would have most of them differ). */
+struct cg_before {
+	pid_t pid;
+	char *path;
+};
+
 struct many {
-	int n, last_pid, ordered, children, cg_checked, cg_bad;
+	int n, last_pid, ordered, children, cg_checked, cg_kids_checked, cg_bad, cg_kids_bad;
 	pid_t lo, hi;
 	int stop_after;
+	struct cg_before *before;
+	size_t nbefore;
 };
+
+/* The picked cgroup path of process `pid` into `out`, or -1. */
+static int read_cg_path(pid_t pid, char *out, size_t cap)
+{
+	char path[64], buf[8192];
+	const char *cg;
+	size_t len;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || proc_cgroup_pick(buf, (size_t)n, &cg, &len) != 0 || len >= cap)
+		return -1;
+	memcpy(out, cg, len);
+	out[len] = 0;
+	return 0;
+}
+
+static int cmp_before(const void *a, const void *b)
+{
+	pid_t x = ((const struct cg_before *)a)->pid, y = ((const struct cg_before *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+/* Every process's cgroup path now, sorted by pid. */
+static void snapshot_cgroups(struct many *m)
+{
+	char want[4096], *end;
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	size_t cap = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || read_cg_path((pid_t)pid, want, sizeof(want)) < 0)
+			continue;
+		if (m->nbefore == cap) {
+			cap = cap ? cap * 2 : 512;
+			m->before = realloc(m->before, cap * sizeof(*m->before));
+			assert_non_null(m->before);
+		}
+		m->before[m->nbefore].pid = (pid_t)pid;
+		m->before[m->nbefore].path = strdup(want);
+		assert_non_null(m->before[m->nbefore++].path);
+	}
+	closedir(d);
+	qsort(m->before, m->nbefore, sizeof(*m->before), cmp_before);
+}
+
+static void free_snapshot(struct many *m)
+{
+	for (size_t i = 0; i < m->nbefore; i++)
+		free(m->before[i].path);
+	free(m->before);
+	m->before = NULL;
+	m->nbefore = 0;
+}
+
+enum { KIDS = 300 };
+static pid_t kids[KIDS];
+static char dirs[3][128]; /* the cgroups made, ndirs of them */
+static int ndirs;
+
+/* Directories made for half of the children, so that the map must tell
+ * cgroups apart: one in the memory hierarchy of v1 and one in v2 (the
+ * layouts that proc_cgroup_pick() chooses from). */
+static const char *const cg_bases[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified",
+                                       "/sys/fs/cgroup"};
+
+/* Make a cgroup for this test under each base that takes one; its
+ * paths go to dirs[], their count is returned. */
+static int make_test_cgroups(void)
+{
+	char probe[160];
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(cg_bases) / sizeof(cg_bases[0]); i++) {
+		struct stat st;
+
+		/* /sys/fs/cgroup counts only when it is the v2 root itself. */
+		snprintf(probe, sizeof(probe), "%s/cgroup.procs", cg_bases[i]);
+		if (stat(probe, &st) < 0)
+			continue;
+		snprintf(dirs[n], 128, "%s/vt-procmany-%d", cg_bases[i], (int)getpid());
+		if (mkdir(dirs[n], 0755) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* Move process `pid` into every directory of dirs[]; 0 when all took it. */
+static int move_to(pid_t pid)
+{
+	char path[sizeof(dirs) + 16], val[16];
+	int r = 0;
+
+	for (int i = 0; i < ndirs; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", dirs[i]);
+		snprintf(val, sizeof(val), "%d", (int)pid);
+		fd = open(path, O_WRONLY);
+		if (fd < 0 || write(fd, val, strlen(val)) < 0)
+			r = -1;
+		if (fd >= 0)
+			close(fd);
+	}
+	return r;
+}
 
 static int on_many(void *ctx, const struct vt_proc *p)
 {
 	struct many *m = ctx;
-	char path[64], buf[8192], want[4096];
+	struct cg_before key = {.pid = p->pid}, *was;
+	char want[4096];
+	int kid = p->pid >= m->lo && p->pid <= m->hi && p->ppid == getpid();
 
 	m->n++;
 	if (p->pid <= m->last_pid)
 		m->ordered = 0;
 	m->last_pid = p->pid;
-	if (p->pid >= m->lo && p->pid <= m->hi && p->ppid == getpid())
+	if (kid)
 		m->children++;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", p->pid);
-	int fd = open(path, O_RDONLY);
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		const char *cg;
-		size_t len;
-		close(fd);
-		if (n > 0 && proc_cgroup_pick(buf, (size_t)n, &cg, &len) == 0 &&
-		    len < sizeof(want)) {
-			memcpy(want, cg, len);
-			want[len] = 0;
-			m->cg_checked++;
-			if (!(p->have & VP_CGROUP) || strcmp(p->cgroup, want) != 0)
-				m->cg_bad++;
+	was = m->nbefore ? bsearch(&key, m->before, m->nbefore, sizeof(key), cmp_before) : NULL;
+	if (was && read_cg_path(p->pid, want, sizeof(want)) == 0 && strcmp(was->path, want) == 0) {
+		m->cg_checked++;
+		m->cg_kids_checked += kid;
+		if (!(p->have & VP_CGROUP) || strcmp(p->cgroup, want) != 0) {
+			m->cg_bad++;
+			m->cg_kids_bad += kid;
 		}
 	}
 	return m->stop_after && m->n == m->stop_after ? 7 : 0;
 }
 
+/* Kill the children and remove the cgroups: at the test's end, and at
+ * exit when an assertion left it early. */
+static void many_cleanup(void)
+{
+	for (int i = 0; i < KIDS; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGKILL);
+	for (int i = 0; i < KIDS; i++)
+		if (kids[i] > 0)
+			waitpid(kids[i], NULL, 0);
+	memset(kids, 0, sizeof(kids));
+	for (int i = 0; i < ndirs; i++)
+		if (rmdir(dirs[i]) < 0)
+			fprintf(stderr, "# rmdir %s: %s\n", dirs[i], strerror(errno));
+	ndirs = 0;
+}
+
 static void real_proc_many(void **state)
 {
-	enum { KIDS = 300 };
-	pid_t kids[KIDS];
 	struct many m = {.ordered = 1};
 	struct view_iter it = {.ctx = &m};
 	int pfd = open("/proc", O_RDONLY | O_DIRECTORY);
 
 	assert_true(pfd >= 0);
+	atexit(many_cleanup);
 	for (int i = 0; i < KIDS; i++) {
 		kids[i] = fork();
 		assert_true(kids[i] >= 0);
@@ -920,6 +1061,12 @@ static void real_proc_many(void **state)
 			_exit(0);
 		}
 	}
+	/* Half of them in cgroups of their own (root can make them). */
+	ndirs = make_test_cgroups();
+	if (geteuid() == 0)
+		assert_true(ndirs > 0);
+	for (int i = 1; i < KIDS && ndirs; i += 2)
+		assert_int_equal(move_to(kids[i]), 0);
 	m.lo = kids[0];
 	m.hi = kids[0];
 	for (int i = 0; i < KIDS; i++) {
@@ -928,12 +1075,17 @@ static void real_proc_many(void **state)
 		if (kids[i] > m.hi)
 			m.hi = kids[i];
 	}
+	snapshot_cgroups(&m);
 	assert_int_equal(procfs_processes(pfd, NULL, NULL, NULL, &it, on_many), 0);
+	free_snapshot(&m);
 	assert_true(m.n > KIDS);
 	assert_true(m.ordered);
 	assert_int_equal(m.children, KIDS);
+	assert_int_equal(m.cg_kids_checked, KIDS);
+	assert_int_equal(m.cg_kids_bad, 0);
 	assert_true(m.cg_checked > KIDS);
-	assert_int_equal(m.cg_bad, 0);
+	if (m.cg_bad > m.cg_checked / 10)
+		fail_msg("%d of %d processes' cgroups differ from their files", m.cg_bad, m.cg_checked);
 
 	/* A non-zero return stops the threaded walk and is returned. */
 	memset(&m, 0, sizeof(m));
@@ -942,10 +1094,7 @@ static void real_proc_many(void **state)
 	assert_int_equal(procfs_processes(pfd, NULL, NULL, NULL, &it, on_many), 7);
 	assert_int_equal(m.n, 50);
 
-	for (int i = 0; i < KIDS; i++)
-		kill(kids[i], SIGKILL);
-	for (int i = 0; i < KIDS; i++)
-		waitpid(kids[i], NULL, 0);
+	many_cleanup();
 	close(pfd);
 }
 
