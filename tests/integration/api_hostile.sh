@@ -105,7 +105,7 @@ check "the slow clients were closed and reopened ($(tail -1 "$TMP/slow.out"))" \
 	grep -q 'reopened=[1-9]' "$TMP/slow.out"
 check_eq "... and the server is still up" 200 "$(code -m3 -H "Authorization: Bearer $TOKEN" "$URL/api/v1/health")"
 # (+ 6: the store handles of worker threads the warm-up missed)
-wait_for 5 test "$(nfd "$API_PID")" -le $((fds0 + 6))
+wait_for 5 eval 'test "$(nfd "$API_PID")" -le $((fds0 + 6))'
 check "... its descriptors back to about ${fds0} ($(nfd "$API_PID"))" test "$(nfd "$API_PID")" -le $((fds0 + 6))
 kill "$API_PID"
 wait "$API_PID" 2>/dev/null
@@ -132,14 +132,14 @@ printf '[api]\nlisten = 127.0.0.1:%s\ntoken = %s\n[log]\nlevel = info\n' "$PORT"
 SERVE_PID=$!
 on_exit "kill -9 $SERVE_PID"
 U=http://127.0.0.1:$PORT/api/v1/health
-wait_for 10 test "$(code -m2 -H "Authorization: Bearer $OLD" "$U")" = 200
+wait_for 10 eval 'test "$(code -m2 -H "Authorization: Bearer $OLD" "$U")" = 200'
 check_eq "serve with token OLD: OLD is let in" 200 "$(code -m2 -H "Authorization: Bearer $OLD" "$U")"
 # hup PATTERN: SIGHUP, then wait for PATTERN in the log (once more than before)
 hup() {
-	local n
-	n=$(grep -c -- "$1" "$TMP/serve.log")
+	local n pat=$1
+	n=$(grep -c -- "$pat" "$TMP/serve.log")
 	kill -HUP "$SERVE_PID"
-	wait_for 5 test "$(grep -c -- "$1" "$TMP/serve.log")" -gt "$n"
+	wait_for 5 eval 'test "$(grep -c -- "$pat" "$TMP/serve.log")" -gt "$n"'
 }
 sed -i "s/$OLD/$NEW/" "$TMP/t.ini"
 hup "changed the API token"

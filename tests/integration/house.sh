@@ -4,6 +4,8 @@
 #   - the layer check catches a planted upward include (it can fail);
 #   - clang-format (repo .clang-format) would change nothing;
 #   - no two source files under src/ share a base name;
+#   - no test script waits on a value its shell computed once
+#     (`wait_for 9 test "$(f)" = x` runs f once: the wait cannot end);
 #   - make lint (cppcheck, clang-tidy) reports nothing.
 cd "$(dirname "$0")/../.."
 source tests/integration/lib.sh
@@ -32,6 +34,11 @@ fi
 
 dups=$(find src -name '*.[ch]' -printf '%f\n' | sort | uniq -d)
 check_eq "no two source files share a base name" "" "$dups"
+
+# wait_for runs its arguments again and again, but "$(...)" among them was
+# expanded once before: such a wait always runs its whole time out
+once=$(grep -nE '^[^#]*wait_for [0-9.]+ +(test|\[) [^|;&]*"\$\(' tests/integration/*.sh tests/soak/*.sh bench/* 2>/dev/null)
+check_eq "no wait_for on a value computed once" "" "$once"
 
 out=$(make -s lint 2>&1)
 rc=$?

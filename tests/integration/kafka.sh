@@ -107,8 +107,11 @@ check "a delta frame is at most a fifth of a full frame on average" \
 nframes() { sqlite3 "$1" "SELECT count(*) FROM frames"; }
 # a frame twice: the same system, time, features, header and records
 ndup() { sqlite3 "$1" "SELECT count(*) FROM (SELECT 1 FROM frames GROUP BY system, t, fmask, head, parts HAVING count(*) > 1)"; }
+# each topic its own consumer group: a group's next member waits until
+# the mock cluster drops the last one, up to its 10 s session timeout
 ingest() { # DB LOG [TOPIC]
-	"$VANTAGE" ingest --from "kafka://$B/${3:-frames}" --store "$1" --idle-exit 3 >"$2.json" 2>"$2"
+	"$VANTAGE" ingest --from "kafka://$B/${3:-frames}" --group "g-${3:-frames}" --store "$1" \
+		--idle-exit 3 >"$2.json" 2>"$2"
 }
 IN=$TMP/in.db
 check "ingest of the daemon's topic" ingest "$TMP/served.db" "$TMP/ingest0.err" served
@@ -131,7 +134,7 @@ check "vantage show output is a frame" jq -e '.frame' "$TMP/show.ingested" >/dev
 # ---- the brokers down for 15 s mid-stream -----------------------------------------
 # ingest consumes all along (the mock keeps only 5 MiB a partition: a
 # consumer that waited for the end would find the oldest messages gone)
-"$VANTAGE" ingest --from "kafka://$B/frames" --store "$IN" >"$TMP/ingest2.json" 2>"$TMP/ingest2.err" &
+"$VANTAGE" ingest --from "kafka://$B/frames" --group g-frames --store "$IN" >"$TMP/ingest2.json" 2>"$TMP/ingest2.err" &
 ING=$!
 on_exit "kill -9 $ING"
 # messages time out after 10 s: frames of the outage go through the spool
@@ -149,7 +152,7 @@ check "broker down 15 s: every frame delivered after it came back (from librdkaf
 grep 'kafka://' "$TMP/serve2.err" | tail -1 | sed 's/^/# /'
 check "broker down 15 s: frames went through the spool and were replayed" \
 	grep -q "spooled [1-9][0-9]*, replayed [1-9]" "$TMP/serve2.err"
-wait_for 60 test "$(nframes "$IN")" -ge "$PRODUCED"
+wait_for 60 eval 'test "$(nframes "$IN")" -ge "$PRODUCED"'
 kill -TERM $ING
 wait $ING
 check "ingest stopped by SIGTERM: exit 0" test $? -eq 0
@@ -169,10 +172,10 @@ crawl_kill() {
 	KN=$((KN + ${n:-0}))
 }
 crawl_kill
-"$VANTAGE" ingest --from "kafka://$B/kill" --store "$K" --batch 1 >/dev/null 2>"$TMP/ingest3.err" &
+"$VANTAGE" ingest --from "kafka://$B/kill" --group g-kill --store "$K" --batch 1 >/dev/null 2>"$TMP/ingest3.err" &
 ING=$!
 on_exit "kill -9 $ING"
-wait_for 60 test "$(nframes "$K" 2>/dev/null || echo 0)" -gt 0
+wait_for 60 eval 'test "$(nframes "$K" 2>/dev/null || echo 0)" -gt 0'
 for i in $(seq 24); do
 	crawl_kill
 	if [ "$i" = 12 ]; then
@@ -204,7 +207,7 @@ printf '[1,2,3]\n' >"$TMP/bad/3"
 { env 1 full 1 1 "$goodlen" "" ''; head -c 50 "$TMP/good.jsonl"; } >"$TMP/bad/7"
 { env 1 full 1 1 "$goodlen" "" ''; cat "$TMP/good.jsonl"; } >"$TMP/bad/8"
 kcat -b "$B" -P -t bad -k host:bad "$TMP"/bad/[1-8] 2>/dev/null
-"$VANTAGE" ingest --from "kafka://$B/bad" --store "$TMP/bad.db" --idle-exit 3 >"$TMP/bad.json" 2>"$TMP/bad.err"
+"$VANTAGE" ingest --from "kafka://$B/bad" --group g-bad --store "$TMP/bad.db" --idle-exit 3 >"$TMP/bad.json" 2>"$TMP/bad.err"
 check "bad messages: ingest did not crash" test $? -eq 0
 sed 's/^/# ingest: /' "$TMP/bad.json"
 check "bad messages: counted by kind" jq -e '.bad_envelope >= 3 and .future_version == 1 and .unknown_base == 1 and .missing_part == 1 and .truncated == 1' "$TMP/bad.json"

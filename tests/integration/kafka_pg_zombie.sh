@@ -64,7 +64,8 @@ PGAPPNAME=locker "$PGBIN/psql" -h "$PG" -U vantage -d vantage -Xq \
 	-c "BEGIN" -c "LOCK TABLE $S.offsets IN EXCLUSIVE MODE" -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
 LOCKER=$!
 on_exit "kill $LOCKER"
-wait_for 10 test "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'locker' AND state = 'active'")" = 1
+locker_active() { test "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'locker' AND state = 'active'")" = 1; }
+wait_for 10 locker_active
 produce 2
 check "A's batch (frames of wave 2) waits for the lock" wait_for 20 waiting 1
 "$VANTAGE" ingest --from "kafka://$B/z" --store "$(pg_url $S)" --group zg --log-level info \

@@ -47,9 +47,13 @@ jq_any() { [ "$(jq -s "any(.[]; $1)" "$2" 2>/dev/null)" = true ]; }
 
 # wait_for SECS COMMAND...: run COMMAND every 0.1 s until it succeeds (0)
 # or SECS seconds have passed (non-zero: COMMAND's status at the last try,
-# made once more at the deadline).  SECS may have decimals.
+# made once more at the deadline, and a "# wait_for: still false" line on
+# standard error, which the suite's log shows, and in $WAIT_FOR_LOG when
+# it is set: `WAIT_FOR_LOG=/tmp/w tests/run` lists every wait of every
+# suite that ran out).  SECS may have decimals.  COMMAND's arguments are
+# expanded once, by the caller: a value to watch needs a function or eval.
 wait_for() {
-	local end now
+	local end now rc secs=$1
 	end=$(($(date +%s%N) + $(awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }')))
 	shift
 	while :; do
@@ -59,6 +63,15 @@ wait_for() {
 		sleep 0.1
 	done
 	"$@"
+	rc=$?
+	# said in the suite's output: a wait that ran out is where to look
+	# first when a later check fails (or why a suite took long)
+	if [ "$rc" -ne 0 ]; then
+		echo "# wait_for: still false after $secs s: $*" | cut -c1-200 >&2
+		[ -z "${WAIT_FOR_LOG:-}" ] ||
+			echo "$(basename "$0"):${BASH_LINENO[0]}: $secs s: $*" | cut -c1-200 >>"$WAIT_FOR_LOG"
+	fi
+	return "$rc"
 }
 
 # free_port: a TCP port of 127.0.0.1 nobody listens on now

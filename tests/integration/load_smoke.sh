@@ -49,7 +49,7 @@ held() {
 	get "/api/v1/systems/$HE/frame?feature=connection" | jq --arg p "$ports" '($p | split(",") | map(tonumber)) as $ps
 		| [.. | objects | select(.state? == "ESTABLISHED" and ((.local_port as $l | $ps | index($l)) or (.remote_port as $r | $ps | index($r))))] | length'
 }
-wait_for 20 test "$(held)" = $((2 * PAIRS))
+wait_for 20 eval 'test "$(held)" = $((2 * PAIRS))'
 check_eq "the host's connection frame holds every held socket" $((2 * PAIRS)) "$(held)"
 
 # ---- API load while slow clients hold connections ----------------------------

@@ -1085,7 +1085,8 @@ static void real_proc_many(void **state)
 	assert_int_equal(m.cg_kids_bad, 0);
 	assert_true(m.cg_checked > KIDS);
 	if (m.cg_bad > m.cg_checked / 10)
-		fail_msg("%d of %d processes' cgroups differ from their files", m.cg_bad, m.cg_checked);
+		fail_msg("%d of %d processes' cgroups differ from their files", m.cg_bad,
+		         m.cg_checked);
 
 	/* A non-zero return stops the threaded walk and is returned. */
 	memset(&m, 0, sizeof(m));
