@@ -26,6 +26,7 @@ enum where { NOWHERE, FRESH, IDLE, BUSY };
 struct guard_conn {
 	struct guard_conn *prev, *next;
 	enum where where;
+	bool linger; /* answered before its body was read (guard_mark_linger) */
 	int fd;
 	int family;
 	unsigned char addr[16]; /* IPv4 or IPv6 address; zero for others */
@@ -168,15 +169,26 @@ void guard_wait(struct guard *g, struct guard_conn *c)
 	pthread_mutex_unlock(&g->lock);
 }
 
-void guard_close(struct guard *g, struct guard_conn *c)
+void guard_mark_linger(struct guard *g, struct guard_conn *c)
 {
 	if (!c)
 		return;
+	pthread_mutex_lock(&g->lock);
+	c->linger = true;
+	pthread_mutex_unlock(&g->lock);
+}
+
+bool guard_close(struct guard *g, struct guard_conn *c)
+{
+	if (!c)
+		return false;
 	pthread_mutex_lock(&g->lock);
 	if (c->where != NOWHERE) {
 		unlink_conn(g, c);
 		g->live--;
 	}
+	bool linger = c->linger;
 	pthread_mutex_unlock(&g->lock);
 	free(c);
+	return linger;
 }

@@ -23,6 +23,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -55,7 +56,10 @@ struct guard_conn *guard_open(struct guard *g, int fd, const struct sockaddr *pe
 void guard_busy(struct guard *g, struct guard_conn *c);
 /* Its request is answered: waiting for the next one. */
 void guard_wait(struct guard *g, struct guard_conn *c);
-/* It is about to be closed: forget it. */
-void guard_close(struct guard *g, struct guard_conn *c);
+/* Its request was answered before its body was read: its close should
+ * linger (linger.h). */
+void guard_mark_linger(struct guard *g, struct guard_conn *c);
+/* It is about to be closed: forget it.  True when it was marked to linger. */
+bool guard_close(struct guard *g, struct guard_conn *c);
 
 #endif

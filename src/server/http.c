@@ -22,7 +22,7 @@
  * Content-Length over REQ_BODY_MAX), then the body is read and the handler
  * called.  All the checks run as soon as the headers are in, so the body
  * of a refused request is never read (the connection is closed after the
- * answer).
+ * answer, lingering: linger.h).
  *
  * Bodies and slow clients: a connection stays "waiting" for the guard
  * (evictable past its caps, like one sending its headers slowly) until its
@@ -115,13 +115,14 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                           enum MHD_ConnectionNotificationCode toe)
 {
 	struct server *srv = cls;
+	const union MHD_ConnectionInfo *ci =
+	    mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) { /* before libmicrohttpd closes the fd */
-		guard_close(&srv->guard, *socket_context);
+		if (guard_close(&srv->guard, *socket_context) && ci)
+			linger_add(&srv->linger, ci->connect_fd);
 		*socket_context = NULL;
 		return;
 	}
-	const union MHD_ConnectionInfo *ci =
-	    mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (!ci)
 		return;
 	int fd = ci->connect_fd;
@@ -320,6 +321,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		if (prepare(srv, c, ctx, url, method) < 0) {
 			guard_busy(&srv->guard, conn_guard(c));
+			if (body) /* a body may still be coming: do not reset it */
+				guard_mark_linger(&srv->guard, conn_guard(c));
 			return answer(srv, c, ctx, url, method);
 		}
 		if (!body)
@@ -471,6 +474,8 @@ int server_start(const struct server_opts *o, struct server **out, char *err, si
 		return -ENOMEM;
 	}
 	srv->guard_made = true;
+	if ((rc = linger_start(&srv->linger)) < 0) /* not fatal: closes reset as before */
+		log_warn("http: no lingering close of refused requests: %s", strerror(-rc));
 	if ((rc = auth_init(&srv->auth, token, err, errlen)) < 0) {
 		server_stop(srv);
 		return rc;
@@ -546,6 +551,7 @@ void server_stop(struct server *srv)
 	if (srv->mhd)
 		mhd.stop_daemon(srv->mhd); /* joins the workers: their handles close */
 	api_logs_streams_end(srv, false);
+	linger_stop(&srv->linger); /* after the workers: they hand it sockets */
 	if (srv->key_made)
 		pthread_key_delete(srv->store_key);
 	auth_free(&srv->auth);

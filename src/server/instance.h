@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "guard.h"
+#include "linger.h"
 #include "server.h"
 #include "tls.h"
 
@@ -32,6 +33,7 @@ struct server {
 	bool loopback;      /* only this host can connect: a token is optional */
 	struct guard guard; /* connection caps (slow clients) */
 	bool guard_made;
+	struct linger_pool linger; /* closes of refused requests' connections (linger.h) */
 	char *store_path;
 	struct server_stats *stats; /* borrowed; NULL in api mode */
 	pthread_key_t store_key;    /* per-thread struct store * (request.c) */

@@ -273,6 +273,15 @@ static void own_metrics(struct request *r, struct own *o, bool store_ok, struct 
 		           "Connections shut down by the server's caps while waiting for a request "
 		           "(slow clients).",
 		           (double)atomic_load(&srv->guard.evicted));
+	if (srv->linger.running) {
+		own_metric(o, "vantage_http_lingering_closes_total", "counter",
+		           "Connections answered before their request body was read, closed after "
+		           "reading what the client still sent (so it reads the answer).",
+		           (double)atomic_load(&srv->linger.lingered));
+		own_metric(o, "vantage_http_lingering_refused_total", "counter",
+		           "The same, closed at once: every lingering slot was taken.",
+		           (double)atomic_load(&srv->linger.refused));
+	}
 	if (!st)
 		return;
 	own_metric(o, "vantage_frames_stored_total", "counter",

@@ -140,7 +140,7 @@ if [ "$PODMAN" = 1 ]; then
 fi
 frames_since() { # SYSTEM MS: whether a process frame after MS is stored
 	curl -sf "$BASE/api/v1/systems/$1/frame?feature=process" |
-		jq -e --argjson t "$2" '(.feature_times.process // .time // "1970-01-01T00:00:00Z") | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601 * 1000 > $t' >/dev/null
+		jq -e --argjson t "$2" '(.feature_times.process // .frame.time // "1970-01-01T00:00:00Z") | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601 * 1000 > $t' >/dev/null
 }
 BEFORE=$(date +%s%3N)
 wait_for 20 frames_since "$DRIFT_ID" "$BEFORE"
@@ -159,6 +159,10 @@ sleep 3 # at least one process frame after the change (2 s interval)
 AFTER=$(date +%s%3N)
 wait_for 20 frames_since "$DRIFT_ID" "$AFTER"
 AFTER=$(date +%s%3N)
+# the alarms page backtests the container's memory in 10 s periods, two to
+# breach: 30 s of its points (one every 2 s) before the browser starts
+wait_for 60 points_ge "$CTR_ID" cgroup.mem_usage_bytes "$T0" 15 ||
+	not_ok "30 s of the container's memory points before the browser"
 
 # ---- the browser -----------------------------------------------------------------------------------
 export VANTAGE_TEST_BASE=$BASE VANTAGE_TEST_DB=$DB VANTAGE_TEST_HOST_ID=$HOST_ID
