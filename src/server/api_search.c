@@ -9,11 +9,14 @@
  * bytes, WAL size), which every write moves, are the index's key.  An
  * index at a time (`at`), or of the query's candidate records (a store
  * with a text index, PostgreSQL: search_index_build_for()), is built for
- * the request alone.  One thread builds the latest index at a time: a
- * search that comes while it does is answered from the index before
- * (one store change old) rather than wait, since a worker thread that
- * waits holds up every connection it serves; with no index yet, it waits
- * for the build.  A bad query is a
+ * the request alone.  A worker thread that builds holds up every
+ * connection it serves (tens of milliseconds for a busy host, each time
+ * the daemon stores), so after a change a search is answered from the
+ * index before, when that one is at most SEARCH_STALE_MAX_S old, and the
+ * next one is built on a thread of its own (its own store handle; one at
+ * a time; api_search_end() waits for it).  With no index yet, or an
+ * older one, the request builds it and waits, as do those that come
+ * meanwhile with none to answer from.  A bad query is a
  * 400 naming the column of the bad token: {"error", "parameter": "q",
  * "column"}.
  */
@@ -25,20 +28,30 @@
 #include "../analytics/search.h"
 #include "../store/store.h"
 #include "../util/json.h"
+#include "../util/log.h"
 #include "../util/timefmt.h"
+#include "../util/util.h"
 #include "../util/xalloc.h"
 #include "api.h"
+#include "instance.h"
 #include "request.h"
+
+/* How old an index may answer while the next one is built. */
+#define SEARCH_STALE_MAX_S 10
 
 struct shared {
 	struct search_index *ix;
-	int refs; /* requests using it, and 1 while it is the cached one */
+	int refs;         /* requests using it, and 1 while it is the cached one */
+	int64_t built_ns; /* mono_ns() when its build started */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shared *cached;
 static struct buf cached_key;
+/* The background build (one at a time), under `lock`. */
+static bool bg_running;
+static pthread_cond_t bg_done = PTHREAD_COND_INITIALIZER;
 
 static void release(struct shared *s)
 {
@@ -51,18 +64,127 @@ static void release(struct shared *s)
 	}
 }
 
-/* The cached index with a reference taken when its key is key, else NULL. */
+/* The cached index with a reference taken when its key is key (any key
+ * when key is NULL), else NULL. */
 static struct shared *cached_for(const struct buf *key)
 {
 	struct shared *s = NULL;
 	pthread_mutex_lock(&lock);
-	if (cached && cached_key.len == key->len &&
-	    memcmp(cached_key.data, key->data, key->len) == 0) {
+	if (cached && (!key || (cached_key.len == key->len &&
+	                        memcmp(cached_key.data, key->data, key->len) == 0))) {
 		s = cached;
 		s->refs++;
 	}
 	pthread_mutex_unlock(&lock);
 	return s;
+}
+
+/* Build the index of store `st` under `key` and make it the cached one
+ * (build_lock held).  The new one with a reference for the caller when
+ * `mine`, else NULL; NULL with err set on failure. */
+static struct shared *build(struct store *st, const struct buf *key, bool mine, char *err,
+                            size_t errlen, int *rc)
+{
+	struct search_index *ix;
+	int64_t t0 = mono_ns();
+	*rc = search_index_build(st, 0, &ix, err, errlen);
+	if (*rc < 0)
+		return NULL;
+	struct shared *s = xcalloc(1, sizeof(*s));
+	s->ix = ix;
+	s->built_ns = t0;
+	s->refs = mine ? 2 : 1; /* the caller's, and the cache's */
+	pthread_mutex_lock(&lock);
+	struct shared *old = cached;
+	cached = s;
+	buf_reset(&cached_key);
+	buf_add(&cached_key, key->data, key->len);
+	pthread_mutex_unlock(&lock);
+	if (old)
+		release(old);
+	return mine ? s : NULL;
+}
+
+struct bg_job {
+	char *store_path;
+	struct buf key;
+};
+
+/* The background build: on a store handle of its own. */
+static void *bg_build(void *arg)
+{
+	struct bg_job *job = arg;
+	struct store *st = NULL;
+	char err[512];
+	int rc = store_open(job->store_path, STORE_RO, &st);
+	pthread_mutex_lock(&build_lock);
+	if (rc == 0) {
+		/* the key of what is read now: the store may have moved on */
+		buf_reset(&job->key);
+		struct shared *have = NULL;
+		if ((rc = store_stats_json(st, &job->key)) == 0 && !(have = cached_for(&job->key)))
+			build(st, &job->key, false, err, sizeof(err), &rc);
+		if (have)
+			release(have);
+		store_close(st);
+	}
+	pthread_mutex_unlock(&build_lock);
+	if (rc < 0) /* the next request builds it, and says what fails */
+		log_debug("search: the background build of the index failed (%d)", rc);
+	buf_free(&job->key);
+	free(job->store_path);
+	free(job);
+	pthread_mutex_lock(&lock);
+	bg_running = false;
+	pthread_cond_broadcast(&bg_done);
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+/* Start a background build unless one runs; false when none could start. */
+static bool bg_start(struct request *r, const struct buf *key)
+{
+	bool started = false;
+	pthread_mutex_lock(&lock);
+	if (bg_running) {
+		pthread_mutex_unlock(&lock);
+		return true; /* one runs: it will do */
+	}
+	struct bg_job *job = calloc(1, sizeof(*job));
+	pthread_attr_t at;
+	pthread_t t;
+	if (job && r->srv && r->srv->store_path && (job->store_path = strdup(r->srv->store_path)) &&
+	    pthread_attr_init(&at) == 0) {
+		buf_add(&job->key, key->data, key->len);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &at, bg_build, job) == 0)
+			started = bg_running = true;
+		pthread_attr_destroy(&at);
+	}
+	pthread_mutex_unlock(&lock);
+	if (!started && job) {
+		buf_free(&job->key);
+		free(job->store_path);
+		free(job);
+	}
+	return started;
+}
+
+void api_search_end(void)
+{
+	pthread_mutex_lock(&lock);
+	while (bg_running)
+		pthread_cond_wait(&bg_done, &lock);
+	pthread_mutex_unlock(&lock);
+}
+
+/* Whether a thread builds the index now. */
+static bool build_busy(void)
+{
+	if (pthread_mutex_trylock(&build_lock) != 0)
+		return true;
+	pthread_mutex_unlock(&build_lock);
+	return false;
 }
 
 /* The index of the latest state: the cached one while the store's
@@ -81,20 +203,19 @@ static struct shared *latest(struct request *r, struct store *st)
 		buf_free(&key);
 		return s;
 	}
-	if (pthread_mutex_trylock(&build_lock) != 0) {
-		/* another thread builds the new index: answer from the one
-		 * before it (one store change old) rather than hold a worker
-		 * thread, whose other connections would wait too */
-		pthread_mutex_lock(&lock);
-		if ((s = cached))
-			s->refs++;
-		pthread_mutex_unlock(&lock);
-		if (s) {
+	/* the store changed: a recent index answers now and a new one is
+	 * built in the background, rather than hold this worker thread,
+	 * whose other connections would wait too */
+	if ((s = cached_for(NULL))) {
+		bool recent = mono_ns() - s->built_ns < (int64_t)SEARCH_STALE_MAX_S * 1000000000;
+		if (recent && (build_busy() || bg_start(r, &key))) {
 			buf_free(&key);
 			return s;
 		}
-		pthread_mutex_lock(&build_lock);
+		release(s);
+		s = NULL;
 	}
+	pthread_mutex_lock(&build_lock);
 	/* another thread may have built it while this one waited */
 	if ((s = cached_for(&key))) {
 		pthread_mutex_unlock(&build_lock);
@@ -102,28 +223,11 @@ static struct shared *latest(struct request *r, struct store *st)
 		return s;
 	}
 	char err[512];
-	struct search_index *ix;
-	rc = search_index_build(st, 0, &ix, err, sizeof(err));
-	if (rc < 0) {
-		pthread_mutex_unlock(&build_lock);
-		buf_free(&key);
-		req_error(r, 500, NULL, "%s", err);
-		return NULL;
-	}
-	s = xcalloc(1, sizeof(*s));
-	s->ix = ix;
-	s->refs = 2; /* this request and the cache */
-	struct shared *old = NULL;
-	pthread_mutex_lock(&lock);
-	old = cached;
-	cached = s;
-	buf_reset(&cached_key);
-	buf_add(&cached_key, key.data, key.len);
-	pthread_mutex_unlock(&lock);
+	s = build(st, &key, true, err, sizeof(err), &rc);
 	pthread_mutex_unlock(&build_lock);
-	if (old)
-		release(old);
 	buf_free(&key);
+	if (!s)
+		req_error(r, 500, NULL, "%s", err);
 	return s;
 }
 

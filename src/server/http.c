@@ -45,6 +45,7 @@
 #include "../util/log.h"
 #include "../util/redact.h"
 #include "../util/util.h"
+#include "api.h"
 #include "api_logs.h"
 #include "auth.h"
 #include "instance.h"
@@ -552,6 +553,7 @@ void server_stop(struct server *srv)
 		mhd.stop_daemon(srv->mhd); /* joins the workers: their handles close */
 	api_logs_streams_end(srv, false);
 	linger_stop(&srv->linger); /* after the workers: they hand it sockets */
+	api_search_end();          /* a search index built in the background */
 	if (srv->key_made)
 		pthread_key_delete(srv->store_key);
 	auth_free(&srv->auth);
