@@ -9,6 +9,11 @@ import { docShot } from './docshot.mjs';
 
 export default async function (page, base, t) {
   const env = t.env;
+  // every address the page goes to, with its time, for the error of open() below
+  await page.evaluate(() => {
+    window.__hashlog = [];
+    window.addEventListener('hashchange', () => window.__hashlog.push(`${Math.round(performance.now())} ${location.hash}`));
+  }).catch(() => {});
   // open the page at HASH and wait for its graph (the hook is cleared first: a hash change
   // keeps the document, and the hook of the page before)
   const open = async (hash) => {
@@ -20,7 +25,7 @@ export default async function (page, base, t) {
     try {
       await page.waitForFunction(() => window.__vantage_topology && window.__vantage_topology.drawn, null, { timeout: 20000 });
     } catch (e) {
-      const st = await page.evaluate(() => [location.hash, JSON.stringify(window.__vantage_topology), document.querySelector('main').innerText.slice(0, 300)]);
+      const st = await page.evaluate(() => [location.hash, JSON.stringify(window.__vantage_topology), (window.__hashlog || []).join(' > '), document.querySelector('main').innerText.slice(0, 300)]);
       throw new Error(`${hash}: the graph was not drawn: ${st.join(' | ')}`);
     }
   };

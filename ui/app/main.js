@@ -98,8 +98,9 @@ async function route() {
   const app = {
     signal: ctrl.signal,
     setTitle,
+    // a page the user has left (its data or an event arriving late) moves no one
     navigate: (to) => {
-      location.hash = to;
+      if (my === seq) location.hash = to;
     },
     isCurrent: () => my === seq,
   };
