@@ -80,10 +80,10 @@ static struct shared *cached_for(const struct buf *key)
 }
 
 /* Build the index of store `st` under `key` and make it the cached one
- * (build_lock held).  The new one with a reference for the caller when
- * `mine`, else NULL; NULL with err set on failure. */
-static struct shared *build(struct store *st, const struct buf *key, bool mine, char *err,
-                            size_t errlen, int *rc)
+ * (build_lock held): the new one with a reference for the caller, or
+ * NULL with *rc and err set. */
+static struct shared *build(struct store *st, const struct buf *key, char *err, size_t errlen,
+                            int *rc)
 {
 	struct search_index *ix;
 	int64_t t0 = mono_ns();
@@ -93,7 +93,7 @@ static struct shared *build(struct store *st, const struct buf *key, bool mine, 
 	struct shared *s = xcalloc(1, sizeof(*s));
 	s->ix = ix;
 	s->built_ns = t0;
-	s->refs = mine ? 2 : 1; /* the caller's, and the cache's */
+	s->refs = 2; /* the caller's, and the cache's */
 	pthread_mutex_lock(&lock);
 	struct shared *old = cached;
 	cached = s;
@@ -102,38 +102,31 @@ static struct shared *build(struct store *st, const struct buf *key, bool mine, 
 	pthread_mutex_unlock(&lock);
 	if (old)
 		release(old);
-	return mine ? s : NULL;
+	return s;
 }
 
-struct bg_job {
-	char *store_path;
-	struct buf key;
-};
-
-/* The background build: on a store handle of its own. */
+/* The background build (arg: the store's path, freed here), on a store
+ * handle of its own, under the key of what it reads then. */
 static void *bg_build(void *arg)
 {
-	struct bg_job *job = arg;
+	char *store_path = arg, err[512];
 	struct store *st = NULL;
-	char err[512];
-	int rc = store_open(job->store_path, STORE_RO, &st);
+	struct buf key = BUF_INIT;
+	int rc = store_open(store_path, STORE_RO, &st);
 	pthread_mutex_lock(&build_lock);
 	if (rc == 0) {
-		/* the key of what is read now: the store may have moved on */
-		buf_reset(&job->key);
-		struct shared *have = NULL;
-		if ((rc = store_stats_json(st, &job->key)) == 0 && !(have = cached_for(&job->key)))
-			build(st, &job->key, false, err, sizeof(err), &rc);
-		if (have)
-			release(have);
+		struct shared *s = NULL;
+		if ((rc = store_stats_json(st, &key)) == 0 && !(s = cached_for(&key)))
+			s = build(st, &key, err, sizeof(err), &rc);
+		if (s)
+			release(s);
 		store_close(st);
 	}
 	pthread_mutex_unlock(&build_lock);
 	if (rc < 0) /* the next request builds it, and says what fails */
 		log_debug("search: the background build of the index failed (%d)", rc);
-	buf_free(&job->key);
-	free(job->store_path);
-	free(job);
+	buf_free(&key);
+	free(store_path);
 	pthread_mutex_lock(&lock);
 	bg_running = false;
 	pthread_cond_broadcast(&bg_done);
@@ -142,7 +135,7 @@ static void *bg_build(void *arg)
 }
 
 /* Start a background build unless one runs; false when none could start. */
-static bool bg_start(struct request *r, const struct buf *key)
+static bool bg_start(struct request *r)
 {
 	bool started = false;
 	pthread_mutex_lock(&lock);
@@ -150,23 +143,18 @@ static bool bg_start(struct request *r, const struct buf *key)
 		pthread_mutex_unlock(&lock);
 		return true; /* one runs: it will do */
 	}
-	struct bg_job *job = calloc(1, sizeof(*job));
+	char *path = r->srv && r->srv->store_path ? strdup(r->srv->store_path) : NULL;
 	pthread_attr_t at;
 	pthread_t t;
-	if (job && r->srv && r->srv->store_path && (job->store_path = strdup(r->srv->store_path)) &&
-	    pthread_attr_init(&at) == 0) {
-		buf_add(&job->key, key->data, key->len);
+	if (path && pthread_attr_init(&at) == 0) {
 		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &at, bg_build, job) == 0)
+		if (pthread_create(&t, &at, bg_build, path) == 0)
 			started = bg_running = true;
 		pthread_attr_destroy(&at);
 	}
 	pthread_mutex_unlock(&lock);
-	if (!started && job) {
-		buf_free(&job->key);
-		free(job->store_path);
-		free(job);
-	}
+	if (!started)
+		free(path);
 	return started;
 }
 
@@ -208,7 +196,7 @@ static struct shared *latest(struct request *r, struct store *st)
 	 * whose other connections would wait too */
 	if ((s = cached_for(NULL))) {
 		bool recent = mono_ns() - s->built_ns < (int64_t)SEARCH_STALE_MAX_S * 1000000000;
-		if (recent && (build_busy() || bg_start(r, &key))) {
+		if (recent && (build_busy() || bg_start(r))) {
 			buf_free(&key);
 			return s;
 		}
@@ -223,7 +211,7 @@ static struct shared *latest(struct request *r, struct store *st)
 		return s;
 	}
 	char err[512];
-	s = build(st, &key, true, err, sizeof(err), &rc);
+	s = build(st, &key, err, sizeof(err), &rc);
 	pthread_mutex_unlock(&build_lock);
 	buf_free(&key);
 	if (!s)
