@@ -9,11 +9,12 @@ import { docShot } from './docshot.mjs';
 
 export default async function (page, base, t) {
   const env = t.env;
-  // every address the page goes to, with its time, for the error of open() below
-  await page.evaluate(() => {
+  // every address the page goes to, with its time, for the error of open() below (an init
+  // script: the page is still about:blank here, the first goto loads a new document)
+  await page.addInitScript(() => {
     window.__hashlog = [];
     window.addEventListener('hashchange', () => window.__hashlog.push(`${Math.round(performance.now())} ${location.hash}`));
-  }).catch(() => {});
+  });
   // open the page at HASH and wait for its graph (the hook is cleared first: a hash change
   // keeps the document, and the hook of the page before)
   const open = async (hash) => {

@@ -95,14 +95,23 @@ async function route() {
   setTitle(mod.title);
   const el = h('div', { class: `page page-${name}` });
   main.append(el);
+  // A page is current while no route ran after it and the address still names it: the
+  // address changes at once, its hashchange (which runs route()) only later, and a page whose
+  // data arrives in between must not move or rewrite the address the user just went to.
+  const pathOf = (hs) => parseHash(hs || '#/').path.join('/');
+  const isCurrent = () => my === seq && pathOf(location.hash) === pathOf(hash);
   const app = {
     signal: ctrl.signal,
     setTitle,
     // a page the user has left (its data or an event arriving late) moves no one
     navigate: (to) => {
-      if (my === seq) location.hash = to;
+      if (isCurrent()) location.hash = to;
     },
-    isCurrent: () => my === seq,
+    // the page's own address with other parameters (history.replaceState: no new route)
+    replace: (to) => {
+      if (isCurrent()) history.replaceState(null, '', to);
+    },
+    isCurrent,
   };
   try {
     await mod.render(el, params, app);

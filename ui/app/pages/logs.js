@@ -197,7 +197,7 @@ export async function render(el, params, app) {
     const since = frange.value;
     const hash = new URLSearchParams();
     for (const [k, v] of Object.entries({ ...f, since })) if (v) hash.set(k, v);
-    history.replaceState(null, '', `#/logs?${hash}`);
+    app.replace(`#/logs?${hash}`);
     status.set('Searching…');
     let ans;
     try {

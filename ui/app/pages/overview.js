@@ -145,7 +145,7 @@ export async function render(el, params, app) {
     if (q) qs.set('search', q);
     else qs.delete('search');
     const s = qs.toString();
-    history.replaceState(null, '', `#/${s ? `?${s}` : ''}`);
+    app.replace(`#/${s ? `?${s}` : ''}`);
     if (!q) {
       matched = null;
       sinfo.textContent = '';

@@ -337,7 +337,7 @@ export async function render(el, params, app) {
     if (st.range !== '1h') qs.set('range', st.range);
     if (!st.live) qs.set('live', '0');
     const s = qs.toString();
-    history.replaceState(null, '', `#/system/${encodeURIComponent(id)}${s ? `?${s}` : ''}`);
+    app.replace(`#/system/${encodeURIComponent(id)}${s ? `?${s}` : ''}`);
   }
 
   function drawGroup(g) {
