@@ -262,14 +262,56 @@ static int lsink_begin_frame(struct sink *s, const struct frame_info *info)
 	return r;
 }
 
+/* Crawl errors are counted (vantage_crawl_errors_total) and said in the
+ * log, each feature's first message with its system, at most
+ * CRAWL_LOG_MAX lines a minute: a host whose every container fails the
+ * same way does not flood the log (the first line of the next minute says
+ * how many were left out).  Under sh->lock. */
+#define CRAWL_LOG_MAX 10
+
+static void log_crawl_errors(struct store_share *sh, const struct frame_summary *sum)
+{
+	int64_t now = mono_ns();
+	if (now - sh->errlog_start_ns >= 60 * (int64_t)1000000000) {
+		if (sh->errlog_left)
+			log_warn(
+			    "crawl errors: %llu more in the minute before, not logged one by one",
+			    (unsigned long long)sh->errlog_left);
+		sh->errlog_start_ns = now;
+		sh->errlog_lines = 0;
+		sh->errlog_left = 0;
+	}
+	for (int i = 0; i < sum->nfeatures; i++) {
+		const struct frame_feature_summary *f = &sum->feature[i];
+		if (!f->errors)
+			continue;
+		if (sh->errlog_lines >= CRAWL_LOG_MAX) {
+			sh->errlog_left += f->errors;
+			continue;
+		}
+		sh->errlog_lines++;
+		/* the message names the guest's items: its control bytes would
+		 * forge lines of the log */
+		char m[256];
+		snprintf(m, sizeof(m), "%s", f->nmsg ? f->msg[0] : "(no message)");
+		for (char *c = m; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		log_warn("crawl error: %s, %s: %s%s", sum->sys ? sum->sys->id : "?", f->name, m,
+		         f->errors > 1 ? " (and more in the frame's header)" : "");
+	}
+}
+
 static int lsink_end_frame(struct sink *s, const struct frame_summary *sum)
 {
 	struct lsink *ls = (struct lsink *)s;
 	pthread_mutex_lock(&ls->sh->lock);
 	int r = -ESHUTDOWN;
 	if (!ls->sh->closed) {
-		if (sum->errors)
+		if (sum->errors) {
 			count(ls->sh, EC_CRAWL_ERRORS, (int64_t)sum->errors);
+			log_crawl_errors(ls->sh, sum);
+		}
 		if (!sum->write_err)
 			ls->records += sum->records;
 		ls->in_frame = !sum->write_err;

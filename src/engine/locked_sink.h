@@ -42,6 +42,10 @@ struct store_share {
 	struct sink *sinks[STORE_SHARE_SINKS]; /* each writer's locked sink, by slot */
 	bool reopen_failed;                    /* logged once */
 	char lost[400]; /* the store file was deleted or replaced: said until exit */
+	/* crawl errors logged in the current minute, and those left out */
+	int64_t errlog_start_ns;
+	int errlog_lines;
+	uint64_t errlog_left;
 	const struct engine_report *report;
 };
 

@@ -524,6 +524,8 @@ static void summarize(struct frame *f, double dur_ms, struct frame_feature_summa
 		    .errors = f->feat[i].errors,
 		    .skipped = f->feat[i].skipped,
 		    .ms = (double)f->feat[i].dur_ns / 1e6,
+		    .msg = (const char *const *)f->feat[i].msg,
+		    .nmsg = f->feat[i].nmsg,
 		};
 		sum->errors += f->feat[i].errors;
 		sum->skipped += f->feat[i].skipped;

@@ -52,7 +52,9 @@ struct frame_info {
 struct frame_feature_summary {
 	const char *name; /* a feature, or "frame": the system as a whole */
 	uint64_t records, errors, skipped;
-	double ms; /* time the feature took */
+	double ms;              /* time the feature took */
+	const char *const *msg; /* its error and skip messages (the header's), in order */
+	int nmsg;
 };
 
 /* What a frame held, given at its end. */

@@ -17,6 +17,7 @@ void api_diff(struct request *r);         /* /api/v1/diff (api_diff.c) */
 void api_search(struct request *r);       /* /api/v1/search (api_search.c) */
 void api_search_end(void);                /* waits for a background index build (server_stop) */
 void api_topology(struct request *r);     /* /api/v1/topology (api_topology.c) */
+void api_topology_end(void);              /* waits for background graph builds (server_stop) */
 void api_chart(struct request *r);        /* /api/v1/chart (api_chart.c) */
 void api_flows(struct request *r);        /* /api/v1/flows (api_flows.c) */
 

@@ -33,6 +33,7 @@
 #include "../util/util.h"
 #include "../util/xalloc.h"
 #include "api.h"
+#include "bgtask.h"
 #include "instance.h"
 #include "request.h"
 
@@ -49,9 +50,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shared *cached;
 static struct buf cached_key;
-/* The background build (one at a time), under `lock`. */
-static bool bg_running;
-static pthread_cond_t bg_done = PTHREAD_COND_INITIALIZER;
+static struct bg_task bg = BG_TASK_INIT;
 
 static void release(struct shared *s)
 {
@@ -105,65 +104,28 @@ static struct shared *build(struct store *st, const struct buf *key, char *err, 
 	return s;
 }
 
-/* The background build (arg: the store's path, freed here), on a store
- * handle of its own, under the key of what it reads then. */
-static void *bg_build(void *arg)
+/* The background build: the index of what st holds then, under its key. */
+static void bg_build(struct store *st, void *arg)
 {
-	char *store_path = arg, err[512];
-	struct store *st = NULL;
+	(void)arg;
+	char err[512];
 	struct buf key = BUF_INIT;
-	int rc = store_open(store_path, STORE_RO, &st);
 	pthread_mutex_lock(&build_lock);
-	if (rc == 0) {
-		struct shared *s = NULL;
-		if ((rc = store_stats_json(st, &key)) == 0 && !(s = cached_for(&key)))
-			s = build(st, &key, err, sizeof(err), &rc);
-		if (s)
-			release(s);
-		store_close(st);
-	}
+	struct shared *s = NULL;
+	int rc = store_stats_json(st, &key);
+	if (rc == 0 && !(s = cached_for(&key)))
+		s = build(st, &key, err, sizeof(err), &rc);
+	if (s)
+		release(s);
 	pthread_mutex_unlock(&build_lock);
 	if (rc < 0) /* the next request builds it, and says what fails */
 		log_debug("search: the background build of the index failed (%d)", rc);
 	buf_free(&key);
-	free(store_path);
-	pthread_mutex_lock(&lock);
-	bg_running = false;
-	pthread_cond_broadcast(&bg_done);
-	pthread_mutex_unlock(&lock);
-	return NULL;
-}
-
-/* Start a background build unless one runs; false when none could start. */
-static bool bg_start(struct request *r)
-{
-	bool started = false;
-	pthread_mutex_lock(&lock);
-	if (bg_running) {
-		pthread_mutex_unlock(&lock);
-		return true; /* one runs: it will do */
-	}
-	char *path = r->srv && r->srv->store_path ? strdup(r->srv->store_path) : NULL;
-	pthread_attr_t at;
-	pthread_t t;
-	if (path && pthread_attr_init(&at) == 0) {
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &at, bg_build, path) == 0)
-			started = bg_running = true;
-		pthread_attr_destroy(&at);
-	}
-	pthread_mutex_unlock(&lock);
-	if (!started)
-		free(path);
-	return started;
 }
 
 void api_search_end(void)
 {
-	pthread_mutex_lock(&lock);
-	while (bg_running)
-		pthread_cond_wait(&bg_done, &lock);
-	pthread_mutex_unlock(&lock);
+	bg_task_wait(&bg);
 }
 
 /* Whether a thread builds the index now. */
@@ -196,7 +158,8 @@ static struct shared *latest(struct request *r, struct store *st)
 	 * whose other connections would wait too */
 	if ((s = cached_for(NULL))) {
 		bool recent = mono_ns() - s->built_ns < (int64_t)SEARCH_STALE_MAX_S * 1000000000;
-		if (recent && (build_busy() || bg_start(r))) {
+		if (recent && (build_busy() || (r->srv && bg_task_start(&bg, r->srv->store_path,
+		                                                        bg_build, NULL, NULL)))) {
 			buf_free(&key);
 			return s;
 		}

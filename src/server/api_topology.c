@@ -9,21 +9,29 @@
  * (every system's connections parsed and resolved), so its answer is
  * built once and shared by the worker threads, one per group_by: kept
  * while the store's statistics (which every write moves) are unchanged and
- * for at most CACHE_MS (its "time" and the flows' window move on).  One
- * thread builds at a time: a request that comes meanwhile is answered from
- * the graph before when it is younger than STALE_MS (a worker thread that
- * waits holds up every connection it serves), else waits for the build.
+ * for at most CACHE_MS (its "time" and the flows' window move on).  A
+ * worker thread that builds or waits holds up every connection it serves,
+ * so when the cached graph is out of date but younger than STALE_MS it
+ * answers, and the next one is built on a thread of its own (bgtask.c: its
+ * own store handle, one build per group_by at a time; api_topology_end()
+ * waits for them).  With no graph yet, or an older one, the request builds
+ * it (one thread at a time: the others wait, then answer from it).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../analytics/topology.h"
 #include "../analytics/topology_load.h"
 #include "../store/store.h"
+#include "../util/log.h"
 #include "../util/timefmt.h"
 #include "../util/util.h"
+#include "../util/xalloc.h"
 #include "api.h"
+#include "bgtask.h"
+#include "instance.h"
 #include "request.h"
 
 #define CACHE_MS 1000
@@ -38,44 +46,49 @@ struct cached {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cached cache[3]; /* by enum topo_group */
+static struct bg_task bg[3] = {BG_TASK_INIT, BG_TASK_INIT, BG_TASK_INIT};
 
-/* The answer into r: the graph of st at at_ms (0: the latest). */
-static void answer(struct request *r, struct store *st, int64_t at_ms, enum topo_group group)
+/* The graph of st at at_ms (0: the latest) as JSON into body: 0, or a
+ * negative errno (a store error). */
+static int render(struct store *st, int64_t at_ms, enum topo_group group, struct buf *body)
 {
 	struct topo_input in;
 	char err[512] = "";
 	topo_input_init(&in);
 	int rc = topo_load_store(st, at_ms, &in, err, sizeof(err));
-	if (rc < 0) {
-		req_store_error(r, rc, "topology");
-		topo_input_free(&in);
-		return;
-	}
 	struct topo_graph g;
-	if (topo_build(&in, group, &g) < 0) {
-		req_store_error(r, -ENOMEM, "topology");
-		topo_input_free(&in);
-		return;
+	if (rc == 0 && topo_build(&in, group, &g) < 0)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		topo_add_flows(&g, &in, st, at_ms); /* sampled flows on the edges, when any */
+		topo_json(&g, body);
+		topo_graph_free(&g);
 	}
-	topo_add_flows(&g, &in, st, at_ms); /* sampled flows on the edges, when any */
-	topo_json(&g, &r->body);
-	topo_graph_free(&g);
 	topo_input_free(&in);
+	return rc;
 }
 
-/* Copies the cached answer of group into r when its key is key and it is
- * fresh (or, with stale, whatever its key when younger than STALE_MS);
- * true when it did. */
+/* The length of key's server part ("%p "). */
+static size_t srv_part(const struct buf *key)
+{
+	const char *sp = key->len ? memchr(key->data, ' ', key->len) : NULL;
+	return sp ? (size_t)(sp - key->data) + 1 : key->len;
+}
+
+/* Copies the cached answer of group into r (when r is not NULL) when its
+ * key is key and it is fresh (or, with stale, whatever the store's
+ * statistics when it is this server's and younger than STALE_MS); true
+ * when it did. */
 static bool from_cache(struct request *r, unsigned group, const struct buf *key, bool stale)
 {
 	pthread_mutex_lock(&cache_lock);
 	struct cached *c = &cache[group];
 	int64_t age = mono_ns() - c->built_ns;
-	bool hit =
-	    c->built_ns && (stale ? age < (int64_t)STALE_MS * 1000000
-	                          : age < (int64_t)CACHE_MS * 1000000 && c->key.len == key->len &&
-	                                memcmp(c->key.data, key->data, key->len) == 0);
-	if (hit) {
+	size_t n = stale ? srv_part(key) : key->len;
+	bool hit = c->built_ns && c->key.len >= n && memcmp(c->key.data, key->data, n) == 0 &&
+	           (stale ? age < (int64_t)STALE_MS * 1000000
+	                  : age < (int64_t)CACHE_MS * 1000000 && c->key.len == key->len);
+	if (hit && r) {
 		r->status = c->status;
 		buf_reset(&r->body);
 		buf_add(&r->body, c->body.data, c->body.len);
@@ -84,47 +97,94 @@ static bool from_cache(struct request *r, unsigned group, const struct buf *key,
 	return hit;
 }
 
+/* The key of the latest graph: this server (several may share the process)
+ * and the store's statistics, which every write moves. */
+static int cache_key(const void *srv, struct store *st, struct buf *key)
+{
+	buf_printf(key, "%p ", srv);
+	return store_stats_json(st, key);
+}
+
+/* Build the latest graph of group under key and cache it (build_lock
+ * held, the cache found out of date): 0, or a negative errno. */
+static int build(struct store *st, unsigned group, const struct buf *key, struct buf *body)
+{
+	int64_t t = mono_ns();
+	buf_reset(body);
+	int rc = render(st, 0, (enum topo_group)group, body);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&cache_lock);
+	struct cached *c = &cache[group];
+	buf_reset(&c->key);
+	buf_add(&c->key, key->data, key->len);
+	buf_reset(&c->body);
+	buf_add(&c->body, body->data, body->len);
+	c->status = 200;
+	c->built_ns = t;
+	pthread_mutex_unlock(&cache_lock);
+	return 0;
+}
+
+struct bg_arg {
+	const void *srv; /* the key's, never dereferenced */
+	unsigned group;
+};
+
+static void bg_build(struct store *st, void *arg)
+{
+	struct bg_arg *a = arg;
+	struct buf key = BUF_INIT, body = BUF_INIT;
+	int rc = cache_key(a->srv, st, &key);
+	pthread_mutex_lock(&build_lock);
+	if (rc == 0 && !from_cache(NULL, a->group, &key, false))
+		rc = build(st, a->group, &key, &body);
+	pthread_mutex_unlock(&build_lock);
+	if (rc < 0) /* the next request builds it, and says what fails */
+		log_debug("topology: the background build of the graph failed (%d)", rc);
+	buf_free(&key);
+	buf_free(&body);
+}
+
+void api_topology_end(void)
+{
+	for (unsigned i = 0; i < 3; i++)
+		bg_task_wait(&bg[i]);
+}
+
 static void latest(struct request *r, struct store *st, enum topo_group group)
 {
 	unsigned gi = (unsigned)group < 3 ? (unsigned)group : 0;
-	/* the key: this server (several may share the process) and the store's
-	 * statistics */
 	struct buf key = BUF_INIT;
-	buf_printf(&key, "%p ", (void *)r->srv);
-	int rc = store_stats_json(st, &key);
+	int rc = cache_key(r->srv, st, &key);
 	if (rc < 0) {
 		buf_free(&key);
 		req_store_error(r, rc, "store");
 		return;
 	}
-	if (!from_cache(r, gi, &key, false)) {
-		if (pthread_mutex_trylock(&build_lock) != 0) {
-			/* another thread builds: answer from the graph before
-			 * (at most STALE_MS old) rather than hold a worker thread */
-			if (from_cache(r, gi, &key, true)) {
-				buf_free(&key);
-				return;
-			}
-			pthread_mutex_lock(&build_lock);
-		}
-		/* another thread may have built it while this one waited */
-		if (!from_cache(r, gi, &key, false)) {
-			int64_t t = mono_ns();
-			answer(r, st, 0, group);
-			if (r->status == 200) {
-				pthread_mutex_lock(&cache_lock);
-				struct cached *c = &cache[gi];
-				buf_reset(&c->key);
-				buf_add(&c->key, key.data, key.len);
-				buf_reset(&c->body);
-				buf_add(&c->body, r->body.data, r->body.len);
-				c->status = r->status;
-				c->built_ns = t;
-				pthread_mutex_unlock(&cache_lock);
-			}
-		}
-		pthread_mutex_unlock(&build_lock);
+	if (from_cache(r, gi, &key, false)) {
+		buf_free(&key);
+		return;
 	}
+	/* out of date: a recent graph answers while the next is built apart */
+	if (r->srv && from_cache(r, gi, &key, true)) {
+		struct bg_arg *a = xmalloc(sizeof(*a));
+		*a = (struct bg_arg){.srv = r->srv, .group = gi};
+		if (bg_task_start(&bg[gi], r->srv->store_path, bg_build, a, free)) {
+			buf_free(&key);
+			return;
+		}
+	}
+	pthread_mutex_lock(&build_lock);
+	/* another thread may have built it while this one waited */
+	if (!from_cache(r, gi, &key, false)) {
+		r->status = 200;
+		if ((rc = build(st, gi, &key, &r->body)) < 0) {
+			buf_reset(&r->body);
+			req_store_error(r, rc, "topology");
+		}
+	}
+	pthread_mutex_unlock(&build_lock);
 	buf_free(&key);
 }
 
@@ -148,8 +208,12 @@ void api_topology(struct request *r)
 	struct store *st = req_store(r);
 	if (!st)
 		return;
-	if (at)
-		answer(r, st, at_ms, group);
-	else
+	if (at) {
+		int rc = render(st, at_ms, group, &r->body);
+		if (rc < 0) {
+			buf_reset(&r->body);
+			req_store_error(r, rc, "topology");
+		}
+	} else
 		latest(r, st, group);
 }

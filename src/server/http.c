@@ -554,6 +554,7 @@ void server_stop(struct server *srv)
 	api_logs_streams_end(srv, false);
 	linger_stop(&srv->linger); /* after the workers: they hand it sockets */
 	api_search_end();          /* a search index built in the background */
+	api_topology_end();        /* topology graphs built in the background */
 	if (srv->key_made)
 		pthread_key_delete(srv->store_key);
 	auth_free(&srv->auth);
