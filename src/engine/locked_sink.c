@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../frame/frame.h"
 #include "../sinks/sinks.h"
 #include "../sinks/store_sink.h"
 #include "../store/store.h"
@@ -274,9 +275,9 @@ static void log_crawl_errors(struct store_share *sh, const struct frame_summary 
 	int64_t now = mono_ns();
 	if (now - sh->errlog_start_ns >= 60 * (int64_t)1000000000) {
 		if (sh->errlog_left)
-			log_warn(
-			    "crawl errors: %llu more in the minute before, not logged one by one",
-			    (unsigned long long)sh->errlog_left);
+			log_warn("crawl: %llu more items not read in the minute before, not logged "
+			         "one by one",
+			         (unsigned long long)sh->errlog_left);
 		sh->errlog_start_ns = now;
 		sh->errlog_lines = 0;
 		sh->errlog_left = 0;
@@ -292,12 +293,12 @@ static void log_crawl_errors(struct store_share *sh, const struct frame_summary 
 		sh->errlog_lines++;
 		/* the message names the guest's items: its control bytes would
 		 * forge lines of the log */
-		char m[256];
+		char m[FRAME_MSG_MAX]; /* a message's most: its start, its end and the reason */
 		snprintf(m, sizeof(m), "%s", f->nmsg ? f->msg[0] : "(no message)");
 		for (char *c = m; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				*c = '?';
-		log_warn("crawl error: %s, %s: %s%s", sum->sys ? sum->sys->id : "?", f->name, m,
+		log_warn("crawl of %s, %s: %s%s", sum->sys ? sum->sys->id : "?", f->name, m,
 		         f->errors > 1 ? " (and more in the frame's header)" : "");
 	}
 }

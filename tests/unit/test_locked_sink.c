@@ -119,8 +119,8 @@ static void test_errors_logged(void **state)
 	char *txt = captured(one_error, s);
 	assert_int_equal(errors_counted, 2);
 	/* one line, the system, the feature, the message with its newline as '?' */
-	assert_int_equal(count_lines(txt, "crawl error:"), 1);
-	assert_non_null(strstr(txt, "vantage: warning: crawl error: container:aaaa1111, file: "
+	assert_int_equal(count_lines(txt, "crawl of "), 1);
+	assert_non_null(strstr(txt, "vantage: warning: crawl of container:aaaa1111, file: "
 	                            "/etc/bad?vantage: error: forged: Permission denied "
 	                            "(and more in the frame's header)\n"));
 	assert_null(strstr(txt, "\nvantage: error: forged"));
@@ -129,7 +129,7 @@ static void test_errors_logged(void **state)
 	txt = captured(twenty_errors, s);
 	assert_int_equal(errors_counted, 22);
 	/* 10 lines a minute, the first frame's among them */
-	assert_int_equal(count_lines(txt, "crawl error:"), 9);
+	assert_int_equal(count_lines(txt, "crawl of "), 9);
 	assert_non_null(
 	    strstr(txt, "container:b0000000, file: /etc/x: unreadable: Permission denied\n"));
 	assert_null(strstr(txt, "container:b0000009"));
