@@ -140,6 +140,7 @@ wait_for 10 ok_posted
 # since the firing one, and the POSTs are the history's changes.
 check_eq "the receiver got one resolved POST to OK (from ALARM, or from INSUFFICIENT_DATA)" 1 \
 	"$(resolved_to_ok)"
+[ "$(resolved_to_ok)" = 1 ] || jq -r '"#   POST \(.t) \(.body.status) \(.body.alerts[0].annotations.previous_state) -> \(.body.alerts[0].annotations.state) \(.body.alerts[0].labels | tostring)"' "$HOOK_LOG"
 "$VANTAGE" alarms --history mem-high --db "$DB" --json |
 	jq -r '.[] | select(.type == "state" and .data.to == "INSUFFICIENT_DATA") | "# went through INSUFFICIENT_DATA: \(.time) \(.data.from) -> \(.data.to): \(.summary)"'
 notified_changes() {
