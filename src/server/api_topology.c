@@ -38,9 +38,10 @@
 #define STALE_MS 10000
 
 struct cached {
-	struct buf key, body;
+	const void *srv;  /* the server it was built for (several may share the process) */
+	struct buf key;   /* the store's statistics then */
+	struct buf body;  /* the answer (200) */
 	int64_t built_ns; /* mono_ns(); 0: empty */
-	int status;
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -68,28 +69,21 @@ static int render(struct store *st, int64_t at_ms, enum topo_group group, struct
 	return rc;
 }
 
-/* The length of key's server part ("%p "). */
-static size_t srv_part(const struct buf *key)
-{
-	const char *sp = key->len ? memchr(key->data, ' ', key->len) : NULL;
-	return sp ? (size_t)(sp - key->data) + 1 : key->len;
-}
-
-/* Copies the cached answer of group into r (when r is not NULL) when its
- * key is key and it is fresh (or, with stale, whatever the store's
- * statistics when it is this server's and younger than STALE_MS); true
- * when it did. */
-static bool from_cache(struct request *r, unsigned group, const struct buf *key, bool stale)
+/* Copies the cached answer of group into r (when r is not NULL) when it
+ * is server srv's and fresh: its key is key and it is younger than
+ * CACHE_MS (or, with stale, whatever its key when younger than STALE_MS);
+ * true when it did. */
+static bool from_cache(struct request *r, const void *srv, unsigned group, const struct buf *key,
+                       bool stale)
 {
 	pthread_mutex_lock(&cache_lock);
 	struct cached *c = &cache[group];
 	int64_t age = mono_ns() - c->built_ns;
-	size_t n = stale ? srv_part(key) : key->len;
-	bool hit = c->built_ns && c->key.len >= n && memcmp(c->key.data, key->data, n) == 0 &&
+	bool hit = c->built_ns && c->srv == srv &&
 	           (stale ? age < (int64_t)STALE_MS * 1000000
-	                  : age < (int64_t)CACHE_MS * 1000000 && c->key.len == key->len);
+	                  : age < (int64_t)CACHE_MS * 1000000 && c->key.len == key->len &&
+	                        memcmp(c->key.data, key->data, key->len) == 0);
 	if (hit && r) {
-		r->status = c->status;
 		buf_reset(&r->body);
 		buf_add(&r->body, c->body.data, c->body.len);
 	}
@@ -97,17 +91,11 @@ static bool from_cache(struct request *r, unsigned group, const struct buf *key,
 	return hit;
 }
 
-/* The key of the latest graph: this server (several may share the process)
- * and the store's statistics, which every write moves. */
-static int cache_key(const void *srv, struct store *st, struct buf *key)
-{
-	buf_printf(key, "%p ", srv);
-	return store_stats_json(st, key);
-}
-
-/* Build the latest graph of group under key and cache it (build_lock
- * held, the cache found out of date): 0, or a negative errno. */
-static int build(struct store *st, unsigned group, const struct buf *key, struct buf *body)
+/* Build the latest graph of group for server srv under key (the store's
+ * statistics, which every write moves) and cache it (build_lock held, the
+ * cache found out of date): 0, or a negative errno. */
+static int build(struct store *st, const void *srv, unsigned group, const struct buf *key,
+                 struct buf *body)
 {
 	int64_t t = mono_ns();
 	buf_reset(body);
@@ -116,11 +104,11 @@ static int build(struct store *st, unsigned group, const struct buf *key, struct
 		return rc;
 	pthread_mutex_lock(&cache_lock);
 	struct cached *c = &cache[group];
+	c->srv = srv;
 	buf_reset(&c->key);
 	buf_add(&c->key, key->data, key->len);
 	buf_reset(&c->body);
 	buf_add(&c->body, body->data, body->len);
-	c->status = 200;
 	c->built_ns = t;
 	pthread_mutex_unlock(&cache_lock);
 	return 0;
@@ -135,10 +123,10 @@ static void bg_build(struct store *st, void *arg)
 {
 	struct bg_arg *a = arg;
 	struct buf key = BUF_INIT, body = BUF_INIT;
-	int rc = cache_key(a->srv, st, &key);
+	int rc = store_stats_json(st, &key);
 	pthread_mutex_lock(&build_lock);
-	if (rc == 0 && !from_cache(NULL, a->group, &key, false))
-		rc = build(st, a->group, &key, &body);
+	if (rc == 0 && !from_cache(NULL, a->srv, a->group, &key, false))
+		rc = build(st, a->srv, a->group, &key, &body);
 	pthread_mutex_unlock(&build_lock);
 	if (rc < 0) /* the next request builds it, and says what fails */
 		log_debug("topology: the background build of the graph failed (%d)", rc);
@@ -156,18 +144,18 @@ static void latest(struct request *r, struct store *st, enum topo_group group)
 {
 	unsigned gi = (unsigned)group < 3 ? (unsigned)group : 0;
 	struct buf key = BUF_INIT;
-	int rc = cache_key(r->srv, st, &key);
+	int rc = store_stats_json(st, &key);
 	if (rc < 0) {
 		buf_free(&key);
 		req_store_error(r, rc, "store");
 		return;
 	}
-	if (from_cache(r, gi, &key, false)) {
+	if (from_cache(r, r->srv, gi, &key, false)) {
 		buf_free(&key);
 		return;
 	}
 	/* out of date: a recent graph answers while the next is built apart */
-	if (r->srv && from_cache(r, gi, &key, true)) {
+	if (r->srv && from_cache(r, r->srv, gi, &key, true)) {
 		struct bg_arg *a = xmalloc(sizeof(*a));
 		*a = (struct bg_arg){.srv = r->srv, .group = gi};
 		if (bg_task_start(&bg[gi], r->srv->store_path, bg_build, a, free)) {
@@ -177,9 +165,8 @@ static void latest(struct request *r, struct store *st, enum topo_group group)
 	}
 	pthread_mutex_lock(&build_lock);
 	/* another thread may have built it while this one waited */
-	if (!from_cache(r, gi, &key, false)) {
-		r->status = 200;
-		if ((rc = build(st, gi, &key, &r->body)) < 0) {
+	if (!from_cache(r, r->srv, gi, &key, false)) {
+		if ((rc = build(st, r->srv, gi, &key, &r->body)) < 0) {
 			buf_reset(&r->body);
 			req_store_error(r, rc, "topology");
 		}
